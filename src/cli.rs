@@ -1,0 +1,227 @@
+//! The command line of `shared/design.md`: the interactive explorer, `inspect`, and the mapping
+//! options they share, with the size syntax (`4096`, `0x1000`, `4k`, `1M`, `1T`).
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+use crate::sys::{MapMode, MapRequest, Prot, region::Source};
+
+/// mmapscope: see what mmap(2) really does, page by page.
+#[derive(Debug, Parser)]
+#[command(
+    name = "mmapscope",
+    version,
+    about = "An interactive explorer of mmap(2): pages, bytes and live kernel state in one view",
+    args_conflicts_with_subcommands = true,
+    after_help = "Without FILE, a demo file is created in a fresh temporary directory and opened.\n\
+                  Sizes and offsets accept decimal, 0x hex and the suffixes k, M, G, T (powers of 1024)."
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Option<Command>,
+    #[command(flatten)]
+    pub map: MapArgs,
+    /// Live refresh interval of the TUI in milliseconds.
+    #[arg(long, value_name = "MS", default_value = "250", value_parser = parse_refresh)]
+    pub refresh: u64,
+    /// The file to map (regular file or /dev/zero).
+    pub file: Option<PathBuf>,
+}
+
+/// The subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Map FILE, probe every page, print the report (a text table, or JSON with --json).
+    Inspect {
+        #[command(flatten)]
+        map: MapArgs,
+        /// Print the JSON report (schema mmapscope/1).
+        #[arg(long)]
+        json: bool,
+        /// Do not fault in resident pages (present and page-table fields then describe only
+        /// pages that were already mapped).
+        #[arg(long)]
+        no_touch: bool,
+        /// The file to map (with --anon, no file is needed).
+        file: Option<PathBuf>,
+    },
+}
+
+/// Mapping options shared by every command.
+#[derive(Debug, Clone, Default, Args)]
+pub struct MapArgs {
+    /// MAP_PRIVATE (copy-on-write). Default is MAP_SHARED.
+    #[arg(long)]
+    pub private: bool,
+    /// File offset of the mapping; a multiple of the page size.
+    #[arg(long, value_name = "N", value_parser = parse_size)]
+    pub offset: Option<u64>,
+    /// Mapping length (default: from offset to end of file). May reach past EOF.
+    #[arg(long, value_name = "N", value_parser = parse_size)]
+    pub len: Option<u64>,
+    /// Protection: r, rw (default when the file is writable), rx, rwx, none.
+    #[arg(long, value_name = "P", value_parser = parse_prot)]
+    pub prot: Option<Prot>,
+    /// Map anonymous memory of SIZE bytes instead of a file.
+    #[arg(long, value_name = "SIZE", value_parser = parse_size, conflicts_with = "offset")]
+    pub anon: Option<u64>,
+}
+
+impl MapArgs {
+    /// The mapping request for these options and an optional file.
+    ///
+    /// # Errors
+    /// A message when neither a file nor `--anon` is given, or both are.
+    pub fn request(&self, file: Option<PathBuf>) -> Result<MapRequest, String> {
+        let source = match (file, self.anon) {
+            (Some(_), Some(_)) => return Err("give either FILE or --anon SIZE, not both".into()),
+            (Some(path), None) => Source::File(path),
+            (None, Some(size)) => Source::Anon(size),
+            (None, None) => return Err("give a FILE to map, or --anon SIZE".into()),
+        };
+        Ok(MapRequest {
+            source,
+            mode: if self.private {
+                MapMode::Private
+            } else {
+                MapMode::Shared
+            },
+            offset: self.offset.unwrap_or(0),
+            len: self.len,
+            prot: self.prot,
+        })
+    }
+}
+
+/// Parses a size or offset: decimal or `0x` hex, with an optional suffix `k`, `M`, `G`, `T`
+/// (powers of 1024, either case).
+///
+/// # Errors
+/// A sentence naming what is wrong.
+pub fn parse_size(text: &str) -> Result<u64, String> {
+    let t = text.trim();
+    if t.is_empty() {
+        return Err("empty size".into());
+    }
+    let (digits, shift) = match t.as_bytes()[t.len() - 1] {
+        b'k' | b'K' => (&t[..t.len() - 1], 10),
+        b'm' | b'M' => (&t[..t.len() - 1], 20),
+        b'g' | b'G' => (&t[..t.len() - 1], 30),
+        b't' | b'T' => (&t[..t.len() - 1], 40),
+        _ => (t, 0),
+    };
+    let digits = digits.replace('_', "");
+    let value = if let Some(hex) = digits
+        .strip_prefix("0x")
+        .or_else(|| digits.strip_prefix("0X"))
+    {
+        u64::from_str_radix(hex, 16)
+    } else {
+        digits.parse::<u64>()
+    }
+    .map_err(|_| {
+        format!("'{text}' is not a size: use decimal, 0x hex, and optionally k, M, G or T")
+    })?;
+    value
+        .checked_mul(1u64 << shift)
+        .ok_or_else(|| format!("'{text}' is too large"))
+}
+
+fn parse_refresh(text: &str) -> Result<u64, String> {
+    let ms = parse_size(text)?;
+    if ms == 0 {
+        return Err("the refresh interval must be at least 1 ms".into());
+    }
+    Ok(ms)
+}
+
+/// Parses a protection: `none`, `r`, `rw`, `rx`, `rwx` (or the `rw-` form of /proc/self/maps).
+///
+/// # Errors
+/// A sentence listing the accepted values.
+pub fn parse_prot(text: &str) -> Result<Prot, String> {
+    Prot::parse(text)
+        .ok_or_else(|| format!("'{text}' is not a protection: use none, r, rw, rx or rwx"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sizes() {
+        let cases: &[(&str, Option<u64>)] = &[
+            ("0", Some(0)),
+            ("4096", Some(4096)),
+            ("0x1000", Some(4096)),
+            ("0X1f00", Some(7936)),
+            ("4k", Some(4096)),
+            ("4K", Some(4096)),
+            ("1M", Some(1 << 20)),
+            ("2G", Some(2 << 30)),
+            ("1T", Some(1 << 40)),
+            ("0x10k", Some(16 << 10)),
+            ("1_000", Some(1000)),
+            (" 12 ", Some(12)),
+            ("", None),
+            ("k", None),
+            ("-1", None),
+            ("12x", None),
+            ("0x", None),
+            ("16777216T", None),
+            ("1.5M", None),
+        ];
+        for (text, want) in cases {
+            assert_eq!(parse_size(text).ok(), *want, "parse_size({text:?})");
+        }
+    }
+
+    #[test]
+    fn prots() {
+        assert_eq!(parse_prot("rw").unwrap().letters(), "rw-");
+        assert_eq!(parse_prot("r-x").unwrap().letters(), "r-x");
+        assert_eq!(parse_prot("none").unwrap().letters(), "---");
+        assert!(parse_prot("w").is_err());
+        assert!(parse_prot("x").is_err());
+    }
+
+    #[test]
+    fn command_line_shapes() {
+        let cli = Cli::try_parse_from(["mmapscope", "--private", "--len", "8k", "f.txt"]).unwrap();
+        assert!(cli.command.is_none());
+        assert!(cli.map.private);
+        assert_eq!(cli.map.len, Some(8192));
+        assert_eq!(cli.refresh, 250);
+        let cli =
+            Cli::try_parse_from(["mmapscope", "inspect", "--json", "--offset", "0x1000", "f"])
+                .unwrap();
+        match cli.command {
+            Some(Command::Inspect {
+                json, map, file, ..
+            }) => {
+                assert!(json);
+                assert_eq!(map.offset, Some(4096));
+                assert_eq!(file.unwrap().to_str(), Some("f"));
+            }
+            other => panic!("{other:?}"),
+        }
+        assert!(Cli::try_parse_from(["mmapscope", "--refresh", "0"]).is_err());
+        assert!(Cli::try_parse_from(["mmapscope", "--prot", "q", "f"]).is_err());
+    }
+
+    #[test]
+    fn request_needs_exactly_one_source() {
+        let args = MapArgs::default();
+        assert!(args.request(None).is_err());
+        let anon = MapArgs {
+            anon: Some(4096),
+            ..MapArgs::default()
+        };
+        assert!(anon.request(Some("f".into())).is_err());
+        assert!(matches!(
+            anon.request(None).unwrap().source,
+            Source::Anon(4096)
+        ));
+    }
+}

@@ -1,0 +1,77 @@
+//! The demo file of `shared/design.md`: created in a fresh temporary directory from
+//! `assets/demo.txt`, 3 pages + 100 bytes long (so the last page shows padding), readable text,
+//! each page opening with a line that names it.
+
+use std::fs;
+use std::io::Write as _;
+use std::os::unix::fs::DirBuilderExt as _;
+use std::path::PathBuf;
+
+use crate::sys::SysError;
+
+const TEXT: &str = include_str!("../assets/demo.txt");
+
+/// The demo file's bytes for a page size of `page_size`.
+pub fn contents(page_size: usize) -> Vec<u8> {
+    let mut out = Vec::with_capacity(3 * page_size + 100);
+    for page in 0..3 {
+        let start = out.len();
+        let head = format!("=== demo page {page} - file offset 0x{start:x} ===\n");
+        out.extend_from_slice(head.as_bytes());
+        let body = TEXT.as_bytes();
+        let room = page_size - head.len() - 1;
+        out.extend(body.iter().cycle().take(room));
+        out.push(b'\n');
+    }
+    let mut tail =
+        b"=== page 3: the file ends 100 bytes into this page; the rest is zero padding ==="
+            .to_vec();
+    tail.resize(99, b'=');
+    tail.push(b'\n');
+    out.extend_from_slice(&tail);
+    out
+}
+
+/// Creates the demo file in a new private directory under the system temporary directory.
+///
+/// # Errors
+/// The directory or the file could not be created.
+pub fn create() -> Result<PathBuf, SysError> {
+    let base = std::env::temp_dir();
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.subsec_nanos());
+    let dir = base.join(format!("mmapscope-demo-{}-{nanos:x}", std::process::id()));
+    fs::DirBuilder::new()
+        .mode(0o700)
+        .create(&dir)
+        .map_err(|e| SysError::from_io(&e, format!("mkdir {}", dir.display())))?;
+    let path = dir.join("demo.txt");
+    let ps = crate::sys::region::page_size() as usize;
+    let mut f = fs::File::create_new(&path)
+        .map_err(|e| SysError::from_io(&e, format!("create {}", path.display())))?;
+    f.write_all(&contents(ps))
+        .map_err(|e| SysError::from_io(&e, format!("write {}", path.display())))?;
+    Ok(path)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn three_pages_and_100_bytes_of_text() {
+        for ps in [4096usize, 16384] {
+            let c = contents(ps);
+            assert_eq!(c.len(), 3 * ps + 100);
+            assert!(
+                c.iter()
+                    .all(|&b| b == b'\n' || (0x20..0x7f).contains(&b) || b >= 0x80)
+            );
+            for page in 0..3 {
+                assert!(c[page * ps..].starts_with(format!("=== demo page {page}").as_bytes()));
+            }
+            assert!(c[3 * ps..].starts_with(b"=== page 3"));
+        }
+    }
+}

@@ -1,0 +1,245 @@
+//! Page geometry of a mapping: which pages hold file data, which page ends in zero padding after
+//! end of file, and which pages lie wholly beyond it. Pure arithmetic on (page size, offset,
+//! length, file size now), so it is recomputed on every refresh from a fresh fstat.
+
+/// The shape of a mapping against its file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Geometry {
+    pub page_size: u64,
+    /// File offset of the first mapped byte (page-aligned).
+    pub offset: u64,
+    /// Requested length in bytes (the kernel maps `pages() * page_size`).
+    pub len: u64,
+    /// File size now; `None` when there is no end of file (anonymous memory, devices).
+    pub file_size: Option<u64>,
+}
+
+/// What one page of the mapping holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct PageGeom {
+    /// Bytes of the page backed by the file (all of it for anonymous memory).
+    pub valid_bytes: u64,
+    /// Zero padding after end of file in the last partial page.
+    pub padding_bytes: u64,
+    /// The page starts at or after end of file: touching it would raise SIGBUS.
+    pub beyond_eof: bool,
+}
+
+/// What one byte of the mapping is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ByteKind {
+    Data,
+    /// After end of file, inside the last page: reads as zero, writes never reach the file.
+    Padding,
+    /// In a page wholly beyond end of file.
+    BeyondEof,
+}
+
+/// A run of consecutive pages with the same geometry.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct GeomRun {
+    pub first: u64,
+    pub count: u64,
+    pub geom: PageGeom,
+}
+
+impl Geometry {
+    /// Number of pages the kernel maps.
+    pub fn pages(&self) -> u64 {
+        self.len.div_ceil(self.page_size)
+    }
+
+    /// Bytes the kernel maps (whole pages).
+    pub fn map_bytes(&self) -> u64 {
+        self.pages() * self.page_size
+    }
+
+    /// Mapping bytes that are backed by file data (up to end of file, or all of them).
+    pub fn data_bytes(&self) -> u64 {
+        match self.file_size {
+            None => self.map_bytes(),
+            Some(size) => size.saturating_sub(self.offset).min(self.map_bytes()),
+        }
+    }
+
+    /// The page holding mapping offset `off`.
+    pub fn page_of(&self, off: u64) -> u64 {
+        off / self.page_size
+    }
+
+    /// File offset of mapping offset `off`.
+    pub fn file_offset(&self, off: u64) -> u64 {
+        self.offset + off
+    }
+
+    /// The geometry of page `index`.
+    pub fn page(&self, index: u64) -> PageGeom {
+        let ps = self.page_size;
+        let start = index * ps;
+        let data = self.data_bytes();
+        if self.file_size.is_none() {
+            return PageGeom {
+                valid_bytes: ps,
+                padding_bytes: 0,
+                beyond_eof: false,
+            };
+        }
+        if start >= data {
+            return PageGeom {
+                valid_bytes: 0,
+                padding_bytes: 0,
+                beyond_eof: true,
+            };
+        }
+        let valid = (data - start).min(ps);
+        PageGeom {
+            valid_bytes: valid,
+            padding_bytes: ps - valid,
+            beyond_eof: false,
+        }
+    }
+
+    /// What the byte at mapping offset `off` is.
+    pub fn byte_kind(&self, off: u64) -> ByteKind {
+        let data = self.data_bytes();
+        if off < data {
+            ByteKind::Data
+        } else if self.page_of(off) < data.div_ceil(self.page_size) {
+            ByteKind::Padding
+        } else {
+            ByteKind::BeyondEof
+        }
+    }
+
+    /// The pages as at most three runs: full pages, one page with padding, pages beyond EOF.
+    pub fn runs(&self) -> Vec<GeomRun> {
+        let pages = self.pages();
+        let full = self.data_bytes() / self.page_size;
+        let mut runs = Vec::with_capacity(3);
+        let mut push = |first: u64, count: u64| {
+            if count > 0 {
+                runs.push(GeomRun {
+                    first,
+                    count,
+                    geom: self.page(first),
+                });
+            }
+        };
+        push(0, full.min(pages));
+        let mut next = full.min(pages);
+        if next < pages && !self.page(next).beyond_eof {
+            push(next, 1);
+            next += 1;
+        }
+        push(next, pages - next);
+        runs
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn file(offset: u64, len: u64, size: u64) -> Geometry {
+        Geometry {
+            page_size: 4096,
+            offset,
+            len,
+            file_size: Some(size),
+        }
+    }
+
+    #[test]
+    fn three_pages_plus_100_bytes() {
+        let g = file(0, 12388, 12388);
+        assert_eq!(g.pages(), 4);
+        assert_eq!(g.map_bytes(), 16384);
+        assert_eq!(g.page(2).valid_bytes, 4096);
+        assert_eq!(
+            g.page(3),
+            PageGeom {
+                valid_bytes: 100,
+                padding_bytes: 3996,
+                beyond_eof: false
+            }
+        );
+        assert_eq!(g.byte_kind(12387), ByteKind::Data);
+        assert_eq!(g.byte_kind(12388), ByteKind::Padding);
+        assert_eq!(g.byte_kind(16383), ByteKind::Padding);
+        let runs = g.runs();
+        assert_eq!(runs.len(), 2);
+        assert_eq!((runs[0].first, runs[0].count), (0, 3));
+        assert_eq!((runs[1].first, runs[1].count), (3, 1));
+    }
+
+    #[test]
+    fn len_past_eof_gives_beyond_pages() {
+        let g = file(0, 6 * 4096, 12388);
+        assert_eq!(g.pages(), 6);
+        assert!(g.page(4).beyond_eof && g.page(5).beyond_eof);
+        assert_eq!(g.byte_kind(4 * 4096), ByteKind::BeyondEof);
+        let runs: Vec<_> = g.runs().iter().map(|r| (r.first, r.count)).collect();
+        assert_eq!(runs, vec![(0, 3), (3, 1), (4, 2)]);
+        assert_eq!(g.runs().iter().map(|r| r.count).sum::<u64>(), 6);
+    }
+
+    #[test]
+    fn page_aligned_file_has_no_padding() {
+        let g = file(0, 3 * 4096, 8192);
+        assert_eq!(g.page(1).padding_bytes, 0);
+        assert!(g.page(2).beyond_eof);
+        assert_eq!(g.byte_kind(8192), ByteKind::BeyondEof);
+    }
+
+    #[test]
+    fn offset_mapping_counts_from_the_offset() {
+        let g = file(8192, 8192, 12388);
+        assert_eq!(g.data_bytes(), 4196);
+        assert_eq!(g.page(0).valid_bytes, 4096);
+        assert_eq!(g.page(1).valid_bytes, 100);
+        assert_eq!(g.file_offset(10), 8202);
+    }
+
+    #[test]
+    fn empty_file_and_offset_past_eof_are_all_beyond() {
+        let g = file(0, 4096, 0);
+        assert!(g.page(0).beyond_eof);
+        assert_eq!(g.byte_kind(0), ByteKind::BeyondEof);
+        let g = file(16384, 4096, 12388);
+        assert!(g.page(0).beyond_eof);
+        assert_eq!(g.runs().len(), 1);
+    }
+
+    #[test]
+    fn shrinking_file_moves_eof() {
+        let mut g = file(0, 12288, 12288);
+        assert!(!g.page(2).beyond_eof);
+        g.file_size = Some(4096);
+        assert!(g.page(1).beyond_eof && g.page(2).beyond_eof);
+        g.file_size = Some(5000);
+        assert_eq!(g.page(1).valid_bytes, 904);
+    }
+
+    #[test]
+    fn anonymous_memory_has_no_eof() {
+        let g = Geometry {
+            page_size: 4096,
+            offset: 0,
+            len: 10000,
+            file_size: None,
+        };
+        assert_eq!(g.pages(), 3);
+        assert_eq!(g.page(2).valid_bytes, 4096);
+        assert_eq!(g.byte_kind(12000), ByteKind::Data);
+        assert_eq!(g.runs().len(), 1);
+    }
+
+    #[test]
+    fn len_shorter_than_file_stays_data() {
+        // --len 100 of a big file: the kernel maps one whole page, all of it file data.
+        let g = file(0, 100, 1 << 20);
+        assert_eq!(g.pages(), 1);
+        assert_eq!(g.page(0).valid_bytes, 4096);
+        assert_eq!(g.byte_kind(4000), ByteKind::Data);
+    }
+}

@@ -1,0 +1,105 @@
+//! The `mmapscope` binary: parses the command line, opens the mapping, and dispatches to the
+//! explorer or `inspect`. The only place that turns errors into exit codes: 0 success, 2 bad
+//! usage or a file that could not be opened or mapped (one line on stderr: what, the errno
+//! name, what to do; no backtrace).
+
+use std::io::Write as _;
+use std::process::ExitCode;
+
+use clap::Parser as _;
+
+use mmapscope::cli::{Cli, Command, MapArgs};
+use mmapscope::sys::probe::Prober;
+use mmapscope::sys::{Region, SysError};
+
+fn fail(msg: impl std::fmt::Display) -> ExitCode {
+    eprintln!("mmapscope: {msg}");
+    ExitCode::from(2)
+}
+
+fn open(map: &MapArgs, file: Option<std::path::PathBuf>) -> Result<Region, ExitCode> {
+    let request = map.request(file).map_err(fail)?;
+    Region::open(&request).map_err(|e: SysError| fail(e))
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match cli.command {
+        Some(Command::Inspect {
+            map,
+            json,
+            no_touch,
+            file,
+        }) => inspect(&map, file, json, !no_touch),
+        None => explore(&cli.map, cli.file, cli.refresh),
+    }
+}
+
+fn inspect(map: &MapArgs, file: Option<std::path::PathBuf>, json: bool, touch: bool) -> ExitCode {
+    let region = match open(map, file) {
+        Ok(r) => r,
+        Err(code) => return code,
+    };
+    for note in region.notes() {
+        eprintln!("mmapscope: note: {note}");
+    }
+    let prober = Prober::new();
+    let report = match mmapscope::report::build(&region, &prober, touch) {
+        Ok(r) => r,
+        Err(e) => return fail(e),
+    };
+    let text = if json {
+        match serde_json::to_string_pretty(&report) {
+            Ok(t) => t + "\n",
+            Err(e) => return fail(e),
+        }
+    } else {
+        mmapscope::report::to_text(&report)
+    };
+    // A closed pipe (`| head`) is not an error worth a message.
+    let _ = std::io::stdout().write_all(text.as_bytes());
+    ExitCode::SUCCESS
+}
+
+fn explore(map: &MapArgs, file: Option<std::path::PathBuf>, refresh_ms: u64) -> ExitCode {
+    let mut intro = Vec::new();
+    let file = match (file, map.anon) {
+        (None, None) => match mmapscope::demo::create() {
+            Ok(path) => {
+                intro.push(format!(
+                    "demo file created: {}",
+                    mmapscope::text::sanitize(&path.to_string_lossy())
+                ));
+                Some(path)
+            }
+            Err(e) => return fail(e),
+        },
+        (file, _) => file,
+    };
+    let demo = intro.pop();
+    let region = match open(map, file) {
+        Ok(r) => r,
+        Err(code) => return code,
+    };
+    intro.push(format!(
+        "mmap {} {} at 0x{:x}: {} pages",
+        region.mode().flag_name(),
+        region.prot().letters(),
+        region.addr(),
+        region.pages()
+    ));
+    intro.extend(region.notes().iter().cloned());
+    // The last log line is the one on screen: the demo file's path.
+    intro.extend(demo.iter().cloned());
+    if let Err(e) = color_eyre::install() {
+        return fail(e);
+    }
+    let result = mmapscope::app::run(&region, refresh_ms, &intro);
+    if let Some(demo) = demo {
+        eprintln!("mmapscope: {demo} (kept)");
+    }
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => fail(e),
+    }
+}

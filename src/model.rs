@@ -1,0 +1,277 @@
+//! The TUI's whole state: the last snapshot of the kernel, the cursor and viewport, overlays, the
+//! event log. Plain data; `update` changes it, `ui::render` draws it, and tests fabricate it.
+//!
+//! The grid is one long document of lines: each page is a header line followed by its rows of
+//! `bytes_per_row` bytes. Line numbers are u64 so a 1 TiB mapping scrolls like a 4 KiB one.
+
+use crate::sys::procmaps::Vma;
+use crate::sys::snapshot::{Snapshot, View};
+use crate::ui::layout::Layout;
+
+/// Where keys go.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Focus {
+    #[default]
+    Grid,
+    Panel,
+}
+
+/// What is drawn over the screen and takes the keys.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub enum Overlay {
+    #[default]
+    None,
+    Help,
+    /// The `:` prompt with its text so far.
+    Goto(String),
+}
+
+/// One line of the event log.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LogLine {
+    /// Wall-clock time, `HH:MM:SS`.
+    pub time: String,
+    pub text: String,
+}
+
+/// The smaps counters shown with deltas, in display order.
+pub const SMAPS_FIELDS: [&str; 11] = [
+    "Size",
+    "Rss",
+    "Pss",
+    "Shared_Clean",
+    "Shared_Dirty",
+    "Private_Clean",
+    "Private_Dirty",
+    "Anonymous",
+    "Referenced",
+    "Swap",
+    "Locked",
+];
+
+/// A counter's value by its smaps name.
+pub fn smaps_value(vma: &Vma, field: &str) -> u64 {
+    match field {
+        "Size" => vma.size,
+        "Rss" => vma.rss,
+        "Pss" => vma.pss,
+        "Shared_Clean" => vma.shared_clean,
+        "Shared_Dirty" => vma.shared_dirty,
+        "Private_Clean" => vma.private_clean,
+        "Private_Dirty" => vma.private_dirty,
+        "Anonymous" => vma.anonymous,
+        "Referenced" => vma.referenced,
+        "Swap" => vma.swap,
+        "Locked" => vma.locked,
+        _ => 0,
+    }
+}
+
+/// How long a changed smaps counter keeps showing its change.
+pub const DELTA_HOLD_MS: u64 = 5000;
+
+/// A change of one smaps counter: value before, when it changed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Delta {
+    pub before: u64,
+    pub at_ms: u64,
+}
+
+/// The TUI's state.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Model {
+    pub snap: Snapshot,
+    /// Cursor as a mapping offset.
+    pub cursor: u64,
+    /// First visible line of the grid document.
+    pub top: u64,
+    /// Terminal size (columns, rows).
+    pub size: (u16, u16),
+    pub focus: Focus,
+    pub panel_scroll: u16,
+    /// Offsets column shows virtual addresses instead of file offsets.
+    pub show_vaddr: bool,
+    pub overlay: Overlay,
+    pub log: Vec<LogLine>,
+    /// Time of the last snapshot in ms since the app started (deltas fade with it).
+    pub now_ms: u64,
+    /// The last change of each smaps counter (index as `SMAPS_FIELDS`).
+    pub deltas: [Option<Delta>; SMAPS_FIELDS.len()],
+    /// Colour on (off with NO_COLOR: states are then told by letters and words alone).
+    pub color: bool,
+    pub refresh_ms: u64,
+    /// Wall-clock time of the last refresh, `HH:MM:SS`, stamped on log lines.
+    pub clock: String,
+    pub quit: bool,
+}
+
+/// Most log lines kept.
+pub const LOG_KEEP: usize = 500;
+
+impl Model {
+    /// A model showing `snap` on a `size` terminal, cursor at the start.
+    pub fn new(snap: Snapshot, size: (u16, u16)) -> Self {
+        Self {
+            snap,
+            cursor: 0,
+            top: 0,
+            size,
+            focus: Focus::Grid,
+            panel_scroll: 0,
+            show_vaddr: false,
+            overlay: Overlay::None,
+            log: Vec::new(),
+            now_ms: 0,
+            deltas: [None; SMAPS_FIELDS.len()],
+            color: true,
+            refresh_ms: 250,
+            clock: String::from("00:00:00"),
+            quit: false,
+        }
+    }
+
+    /// Width of the offsets column in hex digits.
+    pub fn offset_digits(&self) -> u16 {
+        let last = if self.show_vaddr {
+            self.snap.end_addr().saturating_sub(1)
+        } else {
+            self.snap.geometry.offset + self.snap.geometry.map_bytes().saturating_sub(1)
+        };
+        let digits = (64 - last.leading_zeros()).div_ceil(4) as u16;
+        digits.max(8)
+    }
+
+    pub fn layout(&self) -> Layout {
+        Layout::compute(self.size.0, self.size.1, self.offset_digits())
+    }
+
+    pub fn bytes_per_row(&self) -> u64 {
+        self.layout().bytes_per_row
+    }
+
+    pub fn page_size(&self) -> u64 {
+        self.snap.geometry.page_size
+    }
+
+    pub fn pages(&self) -> u64 {
+        self.snap.geometry.pages()
+    }
+
+    /// Rows of bytes per page.
+    pub fn rows_per_page(&self) -> u64 {
+        self.page_size() / self.bytes_per_row()
+    }
+
+    /// Lines per page in the grid document: the header and the rows.
+    pub fn lines_per_page(&self) -> u64 {
+        1 + self.rows_per_page()
+    }
+
+    pub fn total_lines(&self) -> u64 {
+        self.pages() * self.lines_per_page()
+    }
+
+    /// The document line of the row holding mapping offset `off`.
+    pub fn line_of(&self, off: u64) -> u64 {
+        let page = off / self.page_size();
+        let row = (off % self.page_size()) / self.bytes_per_row();
+        page * self.lines_per_page() + 1 + row
+    }
+
+    /// What document line `line` shows: `(page, None)` for the page header, `(page, Some(off))`
+    /// for the row starting at mapping offset `off`.
+    pub fn line_content(&self, line: u64) -> (u64, Option<u64>) {
+        let lpp = self.lines_per_page();
+        let page = line / lpp;
+        match line % lpp {
+            0 => (page, None),
+            r => (
+                page,
+                Some(page * self.page_size() + (r - 1) * self.bytes_per_row()),
+            ),
+        }
+    }
+
+    /// Last valid cursor offset (the last byte of the last mapped page).
+    pub fn max_cursor(&self) -> u64 {
+        self.snap.geometry.map_bytes().saturating_sub(1)
+    }
+
+    /// Moves `top` so that the cursor's row is visible (and its page header when on the first
+    /// row of a page), and never past the end of the document.
+    pub fn scroll_to_cursor(&mut self) {
+        let h = self.layout().grid_rows();
+        let line = self.line_of(self.cursor);
+        if line < self.top {
+            let first_row = (self.cursor % self.page_size()) < self.bytes_per_row();
+            self.top = if first_row { line - 1 } else { line };
+        } else if line >= self.top + h {
+            self.top = line + 1 - h;
+        }
+        let max_top = self.total_lines().saturating_sub(h);
+        self.top = self.top.min(max_top);
+    }
+
+    /// The part of the mapping on screen, for the next probe.
+    pub fn view(&self) -> View {
+        let h = self.layout().grid_rows();
+        let first_line = self.top;
+        let last_line = (self.top + h).min(self.total_lines()).saturating_sub(1);
+        let (first_page, _) = self.line_content(first_line);
+        let (last_page, _) = self.line_content(last_line);
+        let byte_start = first_page * self.page_size()
+            + match self.line_content(first_line).1 {
+                Some(off) => off % self.page_size(),
+                None => 0,
+            };
+        let byte_end = match self.line_content(last_line).1 {
+            Some(off) => off + self.bytes_per_row(),
+            None => last_page * self.page_size(),
+        };
+        View {
+            first_page,
+            page_count: last_page - first_page + 1,
+            byte_start,
+            byte_len: byte_end.saturating_sub(byte_start),
+        }
+    }
+
+    /// Appends a log line stamped with the clock of the last refresh.
+    pub fn log(&mut self, text: impl Into<String>) {
+        self.log.push(LogLine {
+            time: self.clock.clone(),
+            text: text.into(),
+        });
+        if self.log.len() > LOG_KEEP {
+            self.log.drain(..self.log.len() - LOG_KEEP);
+        }
+    }
+
+    /// Takes a new snapshot, recording which smaps counters changed since the previous one.
+    pub fn apply_snapshot(&mut self, snap: Snapshot, now_ms: u64) {
+        if let (Some(old), Some(new)) = (&self.snap.vma, &snap.vma) {
+            for (i, field) in SMAPS_FIELDS.iter().enumerate() {
+                let (before, after) = (smaps_value(old, field), smaps_value(new, field));
+                if before != after {
+                    self.deltas[i] = Some(Delta {
+                        before,
+                        at_ms: now_ms,
+                    });
+                }
+            }
+        }
+        self.snap = snap;
+        self.now_ms = now_ms;
+        // The file may have shrunk or grown; the mapping's length does not change.
+        self.cursor = self.cursor.min(self.max_cursor());
+        self.scroll_to_cursor();
+    }
+
+    /// The change of smaps counter `i` still on display, as (before, now).
+    pub fn delta(&self, i: usize) -> Option<(u64, u64)> {
+        let d = self.deltas.get(i).copied().flatten()?;
+        let vma = self.snap.vma.as_ref()?;
+        (self.now_ms.saturating_sub(d.at_ms) < DELTA_HOLD_MS)
+            .then(|| (d.before, smaps_value(vma, SMAPS_FIELDS[i])))
+    }
+}

@@ -1,0 +1,320 @@
+//! The report of `inspect` (and later `snapshot` in a batch): the JSON object of
+//! `shared/design.md` (schema `mmapscope/1`) and a readable text table of the same facts.
+
+use serde::Serialize;
+
+use crate::sys::SysError;
+use crate::sys::probe::{Prober, StateRun};
+use crate::sys::procmaps::{self, Vma};
+use crate::sys::region::{Region, Target};
+use crate::text::{human, kb, thousands};
+
+/// Said in `sources` for page fields this version does not fill yet.
+pub const NOT_YET_PROBED: &str = "not yet probed by this version of mmapscope";
+
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct Report {
+    pub schema: &'static str,
+    pub file: Option<FileInfo>,
+    pub mapping: MappingInfo,
+    pub vma: Option<VmaInfo>,
+    pub sources: SourcesInfo,
+    pub pages: Vec<PageRun>,
+    pub summary: Summary,
+}
+
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct FileInfo {
+    pub path: String,
+    /// `null` for a device such as /dev/zero, which has no size.
+    pub size: Option<u64>,
+    pub writable: bool,
+}
+
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct MappingInfo {
+    pub kind: &'static str,
+    pub mode: &'static str,
+    pub prot: String,
+    pub addr: String,
+    pub offset: u64,
+    pub len: u64,
+    pub page_size: u64,
+    pub pages: u64,
+}
+
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct VmaInfo {
+    pub start: String,
+    pub end: String,
+    pub perms: String,
+    pub path: String,
+    pub rss: u64,
+    pub pss: u64,
+    pub shared_clean: u64,
+    pub shared_dirty: u64,
+    pub private_clean: u64,
+    pub private_dirty: u64,
+    pub anonymous: u64,
+    pub referenced: u64,
+    pub swap: u64,
+    pub locked: u64,
+    pub vm_flags: Vec<String>,
+}
+
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct SourcesInfo {
+    pub mincore: String,
+    pub pagemap: String,
+    pub pfn: String,
+    pub kpageflags: String,
+    pub cachestat: String,
+    pub soft_dirty: String,
+}
+
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct PageRun {
+    pub first: u64,
+    pub count: u64,
+    pub valid_bytes: u64,
+    pub padding_bytes: u64,
+    pub beyond_eof: bool,
+    pub resident: Option<bool>,
+    pub present: Option<bool>,
+    pub swapped: Option<bool>,
+    pub file_backed: Option<bool>,
+    pub exclusive: Option<bool>,
+    pub cow: Option<bool>,
+    pub dirty: Option<bool>,
+    pub writeback: Option<bool>,
+    pub soft_dirty: Option<bool>,
+    pub edited: bool,
+    pub folio_pages: Option<u64>,
+    pub kflags: Option<Vec<String>>,
+}
+
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct Summary {
+    pub pages: u64,
+    pub resident: u64,
+    pub present: u64,
+    pub dirty: Option<u64>,
+    pub writeback: Option<u64>,
+    pub cow: u64,
+    pub edited: u64,
+    pub beyond_eof: u64,
+}
+
+fn vma_info(v: &Vma) -> VmaInfo {
+    VmaInfo {
+        start: format!("0x{:x}", v.start),
+        end: format!("0x{:x}", v.end),
+        perms: v.perms.clone(),
+        path: v.path.clone(),
+        rss: v.rss,
+        pss: v.pss,
+        shared_clean: v.shared_clean,
+        shared_dirty: v.shared_dirty,
+        private_clean: v.private_clean,
+        private_dirty: v.private_dirty,
+        anonymous: v.anonymous,
+        referenced: v.referenced,
+        swap: v.swap,
+        locked: v.locked,
+        vm_flags: v.vm_flags.clone(),
+    }
+}
+
+fn page_run(run: &StateRun) -> PageRun {
+    let s = &run.state;
+    PageRun {
+        first: run.first,
+        count: run.count,
+        valid_bytes: s.geom.valid_bytes,
+        padding_bytes: s.geom.padding_bytes,
+        beyond_eof: s.geom.beyond_eof,
+        resident: s.resident,
+        present: s.present,
+        swapped: s.swapped,
+        file_backed: s.file_backed,
+        exclusive: s.exclusive,
+        cow: s.cow,
+        dirty: None,
+        writeback: None,
+        soft_dirty: None,
+        edited: false,
+        folio_pages: None,
+        kflags: None,
+    }
+}
+
+fn summary(pages: u64, runs: &[StateRun]) -> Summary {
+    let count = |f: &dyn Fn(&StateRun) -> bool| runs.iter().filter(|r| f(r)).map(|r| r.count).sum();
+    Summary {
+        pages,
+        resident: count(&|r| r.state.resident == Some(true)),
+        present: count(&|r| r.state.present == Some(true)),
+        dirty: None,
+        writeback: None,
+        cow: count(&|r| r.state.cow == Some(true)),
+        edited: 0,
+        beyond_eof: count(&|r| r.state.geom.beyond_eof),
+    }
+}
+
+/// Probes the whole mapping and builds the report.
+///
+/// # Errors
+/// fstat or /proc failures.
+pub fn build(region: &Region, prober: &Prober, touch: bool) -> Result<Report, SysError> {
+    let range = (region.addr(), region.addr() + region.map_bytes());
+    let before = procmaps::total(&procmaps::read_vmas(range.0, range.1)?);
+    let (anon_pages, swap) = before
+        .as_ref()
+        .map_or((true, true), |v| (v.anonymous > 0, v.swap > 0));
+    let runs = prober.scan(region, touch, anon_pages, swap)?;
+    let vma = procmaps::total(&procmaps::read_vmas(range.0, range.1)?);
+    let geometry = region.geometry()?;
+    let sources = prober.sources(region);
+    let file = match region.target() {
+        Target::Anon => None,
+        Target::File { path, writable, .. } => Some(FileInfo {
+            path: path.to_string_lossy().into_owned(),
+            size: geometry.file_size,
+            writable: *writable,
+        }),
+    };
+    Ok(Report {
+        schema: "mmapscope/1",
+        file,
+        mapping: MappingInfo {
+            kind: if matches!(region.target(), Target::Anon) {
+                "anonymous"
+            } else {
+                "file"
+            },
+            mode: region.mode().as_str(),
+            prot: region.prot().letters(),
+            addr: format!("0x{:x}", region.addr()),
+            offset: region.offset(),
+            len: region.len(),
+            page_size: region.page_size(),
+            pages: region.pages(),
+        },
+        vma: vma.as_ref().map(vma_info),
+        sources: SourcesInfo {
+            mincore: sources.mincore,
+            pagemap: sources.pagemap,
+            pfn: sources.pfn,
+            kpageflags: NOT_YET_PROBED.into(),
+            cachestat: NOT_YET_PROBED.into(),
+            soft_dirty: NOT_YET_PROBED.into(),
+        },
+        summary: summary(region.pages(), &runs),
+        pages: runs.iter().map(page_run).collect(),
+    })
+}
+
+fn yes_no(v: Option<bool>, yes: &str, no: &str) -> String {
+    match v {
+        Some(true) => yes.into(),
+        Some(false) => no.into(),
+        None => format!("{yes} n/a"),
+    }
+}
+
+/// The report as a readable text table (control characters in paths escaped).
+pub fn to_text(r: &Report) -> String {
+    use std::fmt::Write as _;
+    let mut out = String::new();
+    let name = r.file.as_ref().map_or_else(
+        || "[anonymous]".to_string(),
+        |f| crate::text::sanitize(&f.path),
+    );
+    let size = r.file.as_ref().map_or_else(String::new, |f| match f.size {
+        Some(s) => format!("  {} B", thousands(s)),
+        None => "  (device, no size)".into(),
+    });
+    let m = &r.mapping;
+    let _ = writeln!(
+        out,
+        "{name}{size}\n{} {}  {}  offset {}  len {}  {} pages of {}",
+        if m.mode == "shared" {
+            "MAP_SHARED"
+        } else {
+            "MAP_PRIVATE"
+        },
+        m.prot,
+        m.addr,
+        m.offset,
+        thousands(m.len),
+        thousands(m.pages),
+        human(m.page_size)
+    );
+    if let Some(v) = &r.vma {
+        let _ = writeln!(
+            out,
+            "VMA {}-{} {}  Rss {}  Pss {}  Private_Dirty {}  Shared_Dirty {}  Anonymous {}  VmFlags {}",
+            v.start,
+            v.end,
+            v.perms,
+            kb(v.rss),
+            kb(v.pss),
+            kb(v.private_dirty),
+            kb(v.shared_dirty),
+            kb(v.anonymous),
+            v.vm_flags.join(" ")
+        );
+    }
+    let s = &r.sources;
+    let _ = writeln!(
+        out,
+        "sources: mincore {}; pagemap {}; pfn {}; kpageflags {}; cachestat {}; soft-dirty {}",
+        s.mincore, s.pagemap, s.pfn, s.kpageflags, s.cachestat, s.soft_dirty
+    );
+    let _ = writeln!(
+        out,
+        "\n{:<23} {:>12} {:>6} {:>7}  state",
+        "pages", "count", "data", "padding"
+    );
+    for p in &r.pages {
+        let range = if p.count == 1 {
+            p.first.to_string()
+        } else {
+            format!("{}-{}", p.first, p.first + p.count - 1)
+        };
+        let state = if p.beyond_eof {
+            "beyond EOF (never touched)".to_string()
+        } else {
+            let mut words = vec![
+                yes_no(p.resident, "resident", "not resident"),
+                yes_no(p.present, "present", "not present"),
+            ];
+            if p.cow == Some(true) {
+                words.push("cow".into());
+            }
+            if p.swapped == Some(true) {
+                words.push("swapped".into());
+            }
+            words.join(" ")
+        };
+        let _ = writeln!(
+            out,
+            "{range:<23} {:>12} {:>6} {:>7}  {state}",
+            thousands(p.count),
+            p.valid_bytes,
+            p.padding_bytes
+        );
+    }
+    let sm = &r.summary;
+    let _ = writeln!(
+        out,
+        "\nsummary: {} pages, {} resident, {} present, {} cow, {} beyond EOF",
+        thousands(sm.pages),
+        thousands(sm.resident),
+        thousands(sm.present),
+        thousands(sm.cow),
+        thousands(sm.beyond_eof)
+    );
+    out
+}

@@ -1,0 +1,12 @@
+//! Everything that talks to the kernel: the mapping (`region`, the one `unsafe` module), page-state
+//! probes (`probe`), our VMA in `/proc/self/maps` and `smaps` (`procmaps`), and errors as data
+//! (`error`). Nothing here knows about the screen.
+
+pub mod error;
+pub mod probe;
+pub mod procmaps;
+pub mod region;
+pub mod snapshot;
+
+pub use error::SysError;
+pub use region::{MapMode, MapRequest, Prot, Region, Target};

@@ -1,0 +1,183 @@
+//! One refresh's worth of kernel truth, as plain data: the geometry (fresh fstat), the state of
+//! the visible pages (probed first), the visible bytes (copied after), /proc/self/maps and the
+//! smaps of our VMA. The model keeps the last one; screen tests fabricate one.
+
+use crate::geometry::Geometry;
+
+use super::probe::{PageProbe, PageState, Prober, Sources};
+use super::procmaps::{self, MapsLine, Vma};
+use super::region::{MapMode, Prot, Region, Target};
+
+/// What backs the mapping, for display.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Backing {
+    Anon,
+    File {
+        /// Absolute path, sanitised.
+        path: String,
+        writable: bool,
+        /// False for devices such as /dev/zero.
+        regular: bool,
+    },
+}
+
+/// The bytes of the visible rows: `None` where the copy failed (the page cannot be read).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ViewBytes {
+    /// Mapping offset of `data[0]`.
+    pub start: u64,
+    pub data: Vec<Option<u8>>,
+}
+
+impl ViewBytes {
+    /// The byte at mapping offset `off`, if it was read.
+    pub fn get(&self, off: u64) -> Option<u8> {
+        let i = usize::try_from(off.checked_sub(self.start)?).ok()?;
+        self.data.get(i).copied().flatten()
+    }
+}
+
+/// The state of one visible page with the raw answers behind it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct VisiblePage {
+    pub index: u64,
+    pub state: PageState,
+    pub probe: PageProbe,
+}
+
+/// Everything drawn about the mapping at one refresh.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Snapshot {
+    pub backing: Backing,
+    pub mode: MapMode,
+    pub prot: Prot,
+    pub addr: u64,
+    pub geometry: Geometry,
+    pub pages: Vec<VisiblePage>,
+    pub bytes: ViewBytes,
+    pub maps: Result<Vec<MapsLine>, String>,
+    /// Our VMA's counters, added up when the mapping spans several VMAs.
+    pub vma: Option<Vma>,
+    /// How many VMAs our mapping spans now.
+    pub vma_count: usize,
+    pub sources: Sources,
+    /// A failure of this refresh that is not about one page (fstat, /proc).
+    pub problem: Option<String>,
+}
+
+impl Snapshot {
+    /// The visible page `index`, if probed.
+    pub fn page(&self, index: u64) -> Option<&VisiblePage> {
+        self.pages.iter().find(|p| p.index == index)
+    }
+
+    /// End address (exclusive) of what the kernel maps.
+    pub fn end_addr(&self) -> u64 {
+        self.addr + self.geometry.map_bytes()
+    }
+}
+
+/// Which part of the mapping is on screen.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct View {
+    pub first_page: u64,
+    pub page_count: u64,
+    /// Mapping offset and length of the visible bytes.
+    pub byte_start: u64,
+    pub byte_len: u64,
+}
+
+/// Takes a snapshot: fstat, probe the visible pages, then copy the visible bytes of pages that
+/// hold file data and are readable; pages beyond end of file are never touched.
+pub fn take(region: &Region, prober: &Prober, view: View) -> Snapshot {
+    let mut problem = None;
+    let geometry = region.geometry().unwrap_or_else(|e| {
+        problem = Some(e.to_string());
+        Geometry {
+            page_size: region.page_size(),
+            offset: region.offset(),
+            len: region.len(),
+            file_size: Some(0),
+        }
+    });
+    let pages_total = geometry.pages();
+    let first = view.first_page.min(pages_total);
+    let count = view.page_count.min(pages_total - first);
+    let file_mapping = matches!(region.target(), Target::File { .. });
+    let pages: Vec<VisiblePage> = prober
+        .probe(region, first, count)
+        .into_iter()
+        .enumerate()
+        .map(|(i, probe)| {
+            let index = first + i as u64;
+            VisiblePage {
+                index,
+                state: PageState::decode(geometry.page(index), probe, region.mode(), file_mapping),
+                probe,
+            }
+        })
+        .collect();
+    let bytes = copy_visible(region, &geometry, view);
+    let maps = procmaps::read_maps().map_err(|e| e.to_string());
+    let (vma, vma_count) =
+        match procmaps::read_vmas(region.addr(), region.addr() + region.map_bytes()) {
+            Ok(vmas) => (procmaps::total(&vmas), vmas.len()),
+            Err(e) => {
+                problem.get_or_insert(e.to_string());
+                (None, 0)
+            }
+        };
+    Snapshot {
+        backing: match region.target() {
+            Target::Anon => Backing::Anon,
+            Target::File {
+                path,
+                writable,
+                regular,
+                ..
+            } => Backing::File {
+                path: crate::text::sanitize(&path.to_string_lossy()),
+                writable: *writable,
+                regular: *regular,
+            },
+        },
+        mode: region.mode(),
+        prot: region.prot(),
+        addr: region.addr(),
+        geometry,
+        pages,
+        bytes,
+        maps,
+        vma,
+        vma_count,
+        sources: prober.sources(region),
+        problem,
+    }
+}
+
+/// Copies the visible bytes page by page, skipping pages beyond EOF and unreadable protections.
+fn copy_visible(region: &Region, geometry: &Geometry, view: View) -> ViewBytes {
+    let end = (view.byte_start + view.byte_len).min(geometry.map_bytes());
+    let start = view.byte_start.min(end);
+    let mut data = vec![None; usize::try_from(end - start).unwrap_or(0)];
+    if !region.prot().read {
+        return ViewBytes { start, data };
+    }
+    let ps = geometry.page_size;
+    let mut at = start;
+    while at < end {
+        let page_end = ((at / ps) + 1) * ps;
+        let chunk_end = page_end.min(end);
+        if !geometry.page(at / ps).beyond_eof {
+            let mut buf = vec![0u8; (chunk_end - at) as usize];
+            if let Ok(n) = region.read(at, &mut buf) {
+                let base = (at - start) as usize;
+                for (i, b) in buf[..n].iter().enumerate() {
+                    data[base + i] = Some(*b);
+                }
+            }
+        }
+        at = chunk_end;
+    }
+    ViewBytes { start, data }
+}

@@ -1,0 +1,130 @@
+//! Text for people: escaping anything that could reach the terminal as a control sequence (file
+//! names, /proc paths, file bytes), and number formats (`12,388 B`, `16 kB`, `0x7f3a1c000000`).
+
+/// Escapes control characters (C0, DEL, C1) and bidirectional overrides as `\xNN` / `\u{NNNN}`,
+/// so that a file name can never drive the terminal.
+pub fn sanitize(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        let code = u32::from(c);
+        if c.is_control() {
+            if code < 0x100 {
+                out.push_str(&format!("\\x{code:02x}"));
+            } else {
+                out.push_str(&format!("\\u{{{code:04x}}}"));
+            }
+        } else if matches!(code, 0x200e | 0x200f | 0x202a..=0x202e | 0x2066..=0x2069) {
+            out.push_str(&format!("\\u{{{code:04x}}}"));
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+/// The character shown for a byte in the text column: printable ASCII as itself, anything else `.`.
+pub fn byte_char(b: u8) -> char {
+    if (0x20..0x7f).contains(&b) {
+        b as char
+    } else {
+        '.'
+    }
+}
+
+/// An integer with thousands separators: `12388` -> `12,388`.
+pub fn thousands(n: u64) -> String {
+    let digits = n.to_string();
+    let mut out = String::with_capacity(digits.len() + digits.len() / 3);
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
+/// A byte count in the units of /proc/self/smaps: `16384` -> `16 kB`, large values in MB/GB.
+pub fn kb(bytes: u64) -> String {
+    let k = bytes / 1024;
+    if k < 100_000 {
+        format!("{} kB", thousands(k))
+    } else if k < 100_000 * 1024 {
+        format!("{} MB", thousands(k / 1024))
+    } else {
+        format!("{} GB", thousands(k / (1024 * 1024)))
+    }
+}
+
+/// A size with a binary unit: `4096` -> `4 KiB`, `12388` -> `12.1 KiB`.
+pub fn human(bytes: u64) -> String {
+    const UNITS: [&str; 6] = ["B", "KiB", "MiB", "GiB", "TiB", "PiB"];
+    let mut unit = 0;
+    let mut whole = bytes;
+    while whole >= 1024 && unit + 1 < UNITS.len() {
+        whole /= 1024;
+        unit += 1;
+    }
+    if unit == 0 {
+        return format!("{bytes} B");
+    }
+    let scale = 1u64 << (10 * unit);
+    if bytes.is_multiple_of(scale) {
+        format!("{} {}", bytes / scale, UNITS[unit])
+    } else {
+        // One decimal, computed in integers to stay exact for large values.
+        let tenths = (u128::from(bytes) * 10 / u128::from(scale)) as u64;
+        format!("{}.{} {}", tenths / 10, tenths % 10, UNITS[unit])
+    }
+}
+
+/// A signed delta in kB for the smaps panel: `+4`, `-8`, or empty for no change.
+pub fn delta_kb(now: u64, before: u64) -> String {
+    if now == before {
+        String::new()
+    } else if now > before {
+        format!("+{}", thousands((now - before) / 1024))
+    } else {
+        format!("-{}", thousands((before - now) / 1024))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sanitize_escapes_controls() {
+        assert_eq!(sanitize("a\x1b[31mb"), "a\\x1b[31mb");
+        assert_eq!(sanitize("x\ny\tz\u{7f}"), "x\\x0ay\\x09z\\x7f");
+        assert_eq!(sanitize("\u{9b}"), "\\x9b");
+        assert_eq!(sanitize("ab\u{202e}cd"), "ab\\u{202e}cd");
+        assert_eq!(sanitize("demo.txt é"), "demo.txt é");
+    }
+
+    #[test]
+    fn byte_chars() {
+        assert_eq!(byte_char(b'A'), 'A');
+        assert_eq!(byte_char(b' '), ' ');
+        assert_eq!(byte_char(0x1b), '.');
+        assert_eq!(byte_char(0x7f), '.');
+        assert_eq!(byte_char(0xe9), '.');
+    }
+
+    #[test]
+    fn numbers() {
+        assert_eq!(thousands(0), "0");
+        assert_eq!(thousands(999), "999");
+        assert_eq!(thousands(12388), "12,388");
+        assert_eq!(thousands(1_234_567), "1,234,567");
+        assert_eq!(kb(16384), "16 kB");
+        assert_eq!(kb(1 << 30), "1,024 MB");
+        assert_eq!(human(4096), "4 KiB");
+        assert_eq!(human(12388), "12.0 KiB");
+        assert_eq!(human(1 << 40), "1 TiB");
+        assert_eq!(human(100), "100 B");
+        assert_eq!(delta_kb(8192, 4096), "+4");
+        assert_eq!(delta_kb(0, 4096), "-4");
+        assert_eq!(delta_kb(5, 5), "");
+    }
+}

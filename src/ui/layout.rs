@@ -1,0 +1,112 @@
+//! Where everything goes on the screen, as a pure function of the terminal size and what is
+//! shown: shared by `update` (how far PgDn moves, which rows are visible) and `render`.
+
+use ratatui::layout::Rect;
+
+/// Below this the screen says how large it needs to be instead of drawing.
+pub const MIN_COLS: u16 = 60;
+pub const MIN_ROWS: u16 = 16;
+/// The side panel is shown beside the grid only when it gets at least this many columns.
+pub const PANEL_MIN: u16 = 34;
+
+/// The screen's areas.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Layout {
+    pub header: Rect,
+    /// The hex grid's block (with borders).
+    pub grid: Rect,
+    /// The side panel beside the grid; `None` when the terminal is too narrow (Tab then shows
+    /// the panel in the grid's place).
+    pub panel: Option<Rect>,
+    pub log: Rect,
+    pub keys: Rect,
+    pub bytes_per_row: u64,
+    pub too_small: bool,
+}
+
+/// Columns the grid block needs for `bpr` bytes a row and an offsets column of `digits`.
+pub fn grid_width(bpr: u64, digits: u16) -> u16 {
+    let bpr = bpr as u16;
+    // border, offset, two spaces, "xx " per byte, an extra space per group of 8, a space, text, border
+    2 + digits + 2 + 3 * bpr + (bpr / 8 - 1) + 1 + bpr + 1
+}
+
+impl Layout {
+    /// The layout of a `cols` x `rows` terminal whose offsets column is `digits` wide.
+    pub fn compute(cols: u16, rows: u16, digits: u16) -> Layout {
+        let too_small = cols < MIN_COLS || rows < MIN_ROWS;
+        let full = Rect::new(0, 0, cols, rows);
+        let body_h = rows.saturating_sub(3);
+        let mut bpr = 8;
+        let mut panel_w = 0;
+        for candidate in [32u64, 16, 8] {
+            let w = grid_width(candidate, digits);
+            if cols >= w + PANEL_MIN {
+                bpr = candidate;
+                panel_w = cols - w;
+                break;
+            }
+        }
+        if panel_w == 0 {
+            // Narrow: the grid takes the whole width, at the widest row that fits.
+            bpr = if grid_width(16, digits) <= cols {
+                16
+            } else {
+                8
+            };
+        }
+        let grid_w = cols - panel_w;
+        Layout {
+            header: Rect::new(0, 0, cols, 1.min(rows)),
+            grid: Rect::new(0, 1, grid_w, body_h),
+            panel: (panel_w > 0).then(|| Rect::new(grid_w, 1, panel_w, body_h)),
+            log: Rect::new(0, 1 + body_h, cols, 1).intersection(full),
+            keys: Rect::new(0, 2 + body_h, cols, 1).intersection(full),
+            bytes_per_row: bpr,
+            too_small,
+        }
+    }
+
+    /// Rows of the grid between its borders.
+    pub fn grid_rows(&self) -> u64 {
+        u64::from(self.grid.height.saturating_sub(2)).max(1)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn widths_pick_bytes_per_row() {
+        assert_eq!(grid_width(8, 8), 46);
+        assert_eq!(grid_width(16, 8), 79);
+        let cases = [
+            (80, 8, true),
+            (120, 16, true),
+            (200, 32, true),
+            (70, 8, false),
+            (60, 8, false),
+        ];
+        for (cols, bpr, panel) in cases {
+            let l = Layout::compute(cols, 24, 8);
+            assert_eq!(l.bytes_per_row, bpr, "{cols} cols");
+            assert_eq!(l.panel.is_some(), panel, "{cols} cols");
+            let panel_w = l.panel.map_or(0, |p| p.width);
+            assert_eq!(l.grid.width + panel_w, cols);
+        }
+    }
+
+    #[test]
+    fn vertical_split() {
+        let l = Layout::compute(80, 24, 8);
+        assert_eq!(l.header.y, 0);
+        assert_eq!((l.grid.y, l.grid.height), (1, 21));
+        assert_eq!(l.log.y, 22);
+        assert_eq!(l.keys.y, 23);
+        assert_eq!(l.grid_rows(), 19);
+        assert!(!l.too_small);
+        assert!(Layout::compute(59, 24, 8).too_small);
+        assert!(Layout::compute(80, 15, 8).too_small);
+    }
+}

@@ -1,0 +1,158 @@
+//! The side panel: `/proc/self/maps` (our mapping marked with `▶` and highlighted, scrollable
+//! with Tab focus) above the `smaps` counters of our VMA with their recent changes.
+
+use ratatui::Frame;
+use ratatui::layout::{Constraint, Layout as Split, Rect};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, Paragraph, Wrap};
+
+use crate::model::{Focus, Model, SMAPS_FIELDS, smaps_value};
+use crate::sys::procmaps::MapsLine;
+use crate::text::{delta_kb, human, kb};
+
+use super::theme::{Role, Theme};
+
+/// Lines the smaps block needs: borders, path, the counters, VmFlags.
+const SMAPS_HEIGHT: u16 = 2 + 1 + SMAPS_FIELDS.len() as u16 + 1;
+
+/// Draws the panel into `area`.
+pub fn render(model: &Model, frame: &mut Frame, area: Rect, theme: Theme) {
+    let smaps_h = SMAPS_HEIGHT.min(area.height.saturating_sub(5));
+    let [maps_area, smaps_area] =
+        Split::vertical([Constraint::Min(3), Constraint::Length(smaps_h)]).areas(area);
+    render_maps(model, frame, maps_area, theme);
+    render_smaps(model, frame, smaps_area, theme);
+}
+
+fn overlaps_ours(model: &Model, line: &MapsLine) -> bool {
+    line.start < model.snap.end_addr() && line.end > model.snap.addr
+}
+
+/// The first line shown: the user's scroll when the panel has focus, else our mapping centred.
+pub fn scroll(model: &Model, lines: &[MapsLine], height: u16) -> usize {
+    if model.focus == Focus::Panel {
+        return usize::from(model.panel_scroll).min(lines.len().saturating_sub(1));
+    }
+    let ours = lines
+        .iter()
+        .position(|l| overlaps_ours(model, l))
+        .unwrap_or(0);
+    ours.saturating_sub(usize::from(height) / 2)
+        .min(lines.len().saturating_sub(usize::from(height)))
+}
+
+fn render_maps(model: &Model, frame: &mut Frame, area: Rect, theme: Theme) {
+    let focused = model.focus == Focus::Panel;
+    let title_role = if focused { Role::Focused } else { Role::Title };
+    let count = model.snap.maps.as_ref().map_or(0, Vec::len);
+    let block = Block::bordered().title(Span::styled(
+        format!(" /proc/self/maps ({count}) "),
+        theme.style(title_role),
+    ));
+    let inner = block.inner(area);
+    let lines: Vec<Line> = match &model.snap.maps {
+        Err(e) => vec![Line::styled(e.clone(), theme.style(Role::Unreadable))],
+        Ok(maps) => {
+            let wide = inner.width >= 64;
+            let first = scroll(model, maps, inner.height);
+            maps.iter()
+                .skip(first)
+                .take(usize::from(inner.height))
+                .map(|l| {
+                    let ours = overlaps_ours(model, l);
+                    let text = if wide {
+                        format!("{:x}-{:x} {} {}", l.start, l.end, l.perms, l.path)
+                    } else {
+                        let name = l.path.rsplit('/').next().unwrap_or("");
+                        format!(
+                            "{:012x} {} {:>7} {}",
+                            l.start,
+                            l.perms,
+                            human(l.end - l.start),
+                            name
+                        )
+                    };
+                    let (mark, role) = if ours {
+                        ("▶", Role::OurMapping)
+                    } else {
+                        (" ", Role::Normal)
+                    };
+                    Line::from(vec![
+                        Span::styled(mark, theme.style(Role::Focused)),
+                        Span::styled(text, theme.style(role)),
+                    ])
+                })
+                .collect()
+        }
+    };
+    frame.render_widget(Paragraph::new(lines).block(block), area);
+}
+
+fn render_smaps(model: &Model, frame: &mut Frame, area: Rect, theme: Theme) {
+    let snap = &model.snap;
+    let title = match snap.vma_count {
+        0 | 1 => " smaps of our mapping ".to_string(),
+        n => format!(" smaps of our mapping ({n} VMAs) "),
+    };
+    let block = Block::bordered().title(Span::styled(title, theme.style(Role::Title)));
+    let Some(vma) = &snap.vma else {
+        let msg = snap
+            .problem
+            .clone()
+            .unwrap_or_else(|| "our mapping is not in /proc/self/smaps".into());
+        frame.render_widget(
+            Paragraph::new(msg).block(block).wrap(Wrap { trim: false }),
+            area,
+        );
+        return;
+    };
+    let path = if vma.path.is_empty() {
+        "[anonymous]".to_string()
+    } else {
+        tail(&vma.path, usize::from(area.width.saturating_sub(7)))
+    };
+    let mut lines = vec![Line::from(vec![
+        Span::styled(format!("{} ", vma.perms), theme.style(Role::Title)),
+        Span::raw(path),
+    ])];
+    for (i, field) in SMAPS_FIELDS.iter().enumerate() {
+        let value = smaps_value(vma, field);
+        let mut spans = vec![
+            Span::raw(format!("{field:<14}")),
+            Span::raw(format!("{:>10}", kb(value))),
+        ];
+        if let Some((before, now)) = model.delta(i) {
+            spans.push(Span::styled(
+                format!(" ({})", delta_kb(now, before)),
+                theme.style(Role::Warning),
+            ));
+        }
+        lines.push(Line::from(spans));
+    }
+    lines.push(Line::from(vec![
+        Span::raw("VmFlags "),
+        Span::styled(vma.vm_flags.join(" "), theme.style(Role::Dim)),
+    ]));
+    frame.render_widget(Paragraph::new(lines).block(block), area);
+}
+
+/// The end of `text` in at most `max` characters, with `…` where the start was cut.
+pub fn tail(text: &str, max: usize) -> String {
+    let n = text.chars().count();
+    if n <= max || max == 0 {
+        return text.to_string();
+    }
+    let keep: String = text.chars().skip(n - (max - 1)).collect();
+    format!("…{keep}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::tail;
+
+    #[test]
+    fn tail_keeps_the_end() {
+        assert_eq!(tail("/tmp/abc/demo.txt", 40), "/tmp/abc/demo.txt");
+        assert_eq!(tail("/tmp/abc/demo.txt", 9), "…demo.txt");
+    }
+}

@@ -1,0 +1,69 @@
+//! Page state -> style, in one place. Every state is also told by a word (page headers) or a
+//! letter (legend), so the screen reads on a monochrome projector and with `NO_COLOR` set: the
+//! monochrome theme keeps only bold, dim, underline and reverse.
+
+use ratatui::style::{Color, Modifier, Style};
+
+/// What a piece of the screen shows, for choosing its style.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Role {
+    Normal,
+    Title,
+    Focused,
+    Dim,
+    Resident,
+    NotResident,
+    Present,
+    Cow,
+    Padding,
+    BeyondEof,
+    Unreadable,
+    Cursor,
+    OurMapping,
+    Warning,
+    Key,
+}
+
+/// The styles of a session: colour or monochrome.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Theme {
+    pub color: bool,
+}
+
+impl Theme {
+    pub fn style(self, role: Role) -> Style {
+        let s = Style::default();
+        if !self.color {
+            return match role {
+                Role::Title | Role::Focused | Role::Key | Role::OurMapping => {
+                    s.add_modifier(Modifier::BOLD)
+                }
+                Role::Dim | Role::NotResident | Role::Padding | Role::BeyondEof => {
+                    s.add_modifier(Modifier::DIM)
+                }
+                Role::Cow | Role::Warning | Role::Unreadable => {
+                    s.add_modifier(Modifier::UNDERLINED)
+                }
+                Role::Cursor => s.add_modifier(Modifier::REVERSED),
+                Role::Normal | Role::Resident | Role::Present => s,
+            };
+        }
+        match role {
+            Role::Normal => s,
+            Role::Title => s.fg(Color::Cyan).add_modifier(Modifier::BOLD),
+            Role::Focused => s.fg(Color::Yellow).add_modifier(Modifier::BOLD),
+            Role::Dim => s.fg(Color::DarkGray),
+            Role::Resident => s.fg(Color::Green),
+            Role::NotResident => s.fg(Color::DarkGray),
+            Role::Present => s.fg(Color::Cyan),
+            Role::Cow => s.fg(Color::Magenta).add_modifier(Modifier::BOLD),
+            Role::Padding => s.fg(Color::Yellow).add_modifier(Modifier::DIM),
+            Role::BeyondEof => s.fg(Color::Red).add_modifier(Modifier::DIM),
+            Role::Unreadable => s.fg(Color::Red),
+            Role::Cursor => s.add_modifier(Modifier::REVERSED),
+            Role::OurMapping => s.fg(Color::Black).bg(Color::Cyan),
+            Role::Warning => s.fg(Color::Yellow).add_modifier(Modifier::BOLD),
+            Role::Key => s.fg(Color::Cyan).add_modifier(Modifier::BOLD),
+        }
+    }
+}
