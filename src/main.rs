@@ -86,7 +86,7 @@ fn explore(map: &MapArgs, file: Option<std::path::PathBuf>, refresh_ms: u64) -> 
         region.mode().flag_name(),
         region.prot().letters(),
         region.addr(),
-        region.pages()
+        mmapscope::text::thousands(region.pages())
     ));
     intro.extend(region.notes().iter().cloned());
     // The last log line is the one on screen: the demo file's path.

@@ -260,8 +260,23 @@ impl Model {
                 }
             }
         }
+        let (before, after) = (self.snap.geometry.file_size, snap.geometry.file_size);
         self.snap = snap;
         self.now_ms = now_ms;
+        if let (Some(before), Some(after)) = (before, after)
+            && before != after
+        {
+            let g = self.snap.geometry;
+            let data_pages = g.data_bytes().div_ceil(g.page_size);
+            self.log(format!(
+                "the file {} under the mapping: {} B -> {} B; pages 0-{} hold data, {} beyond EOF",
+                if after < before { "shrank" } else { "grew" },
+                crate::text::thousands(before),
+                crate::text::thousands(after),
+                data_pages.saturating_sub(1),
+                g.pages() - data_pages
+            ));
+        }
         // The file may have shrunk or grown; the mapping's length does not change.
         self.cursor = self.cursor.min(self.max_cursor());
         self.scroll_to_cursor();

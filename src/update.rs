@@ -203,3 +203,204 @@ fn goto(model: &mut Model, target: GotoTarget) {
         )),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::geometry::Geometry;
+    use crate::sys::probe::Sources;
+    use crate::sys::region::{MapMode, Prot};
+    use crate::sys::snapshot::{Backing, Snapshot, ViewBytes};
+
+    const PS: u64 = 4096;
+
+    fn model(pages: u64, size: (u16, u16)) -> Model {
+        let snap = Snapshot {
+            backing: Backing::Anon,
+            mode: MapMode::Shared,
+            prot: Prot::RW,
+            addr: 0x7f00_0000_0000,
+            geometry: Geometry {
+                page_size: PS,
+                offset: 0,
+                len: pages * PS,
+                file_size: None,
+            },
+            pages: Vec::new(),
+            bytes: ViewBytes::default(),
+            maps: Ok(Vec::new()),
+            vma: None,
+            vma_count: 0,
+            sources: Sources {
+                mincore: String::new(),
+                pagemap: String::new(),
+                pfn: String::new(),
+            },
+            problem: None,
+        };
+        Model::new(snap, size)
+    }
+
+    fn cursor_visible(m: &Model) -> bool {
+        let line = m.line_of(m.cursor);
+        line >= m.top && line < m.top + m.layout().grid_rows()
+    }
+
+    #[test]
+    fn byte_and_row_moves_stay_in_the_mapping() {
+        let mut m = model(2, (80, 24));
+        assert_eq!(m.bytes_per_row(), 8);
+        update(&mut m, Action::Move(Motion::Left));
+        assert_eq!(m.cursor, 0);
+        update(&mut m, Action::Move(Motion::Up));
+        assert_eq!(m.cursor, 0);
+        update(&mut m, Action::Move(Motion::Right));
+        update(&mut m, Action::Move(Motion::Down));
+        assert_eq!(m.cursor, 9);
+        update(&mut m, Action::Move(Motion::RowEnd));
+        assert_eq!(m.cursor, 15);
+        update(&mut m, Action::Move(Motion::RowStart));
+        assert_eq!(m.cursor, 8);
+        update(&mut m, Action::Move(Motion::Bottom));
+        assert_eq!(m.cursor, 2 * PS - 1);
+        assert!(cursor_visible(&m));
+        update(&mut m, Action::Move(Motion::Right));
+        update(&mut m, Action::Move(Motion::Down));
+        assert_eq!(m.cursor, 2 * PS - 1);
+        update(&mut m, Action::Move(Motion::Top));
+        assert_eq!((m.cursor, m.top), (0, 0));
+    }
+
+    #[test]
+    fn page_moves_put_the_page_header_on_top() {
+        let mut m = model(4, (120, 40));
+        update(&mut m, Action::Move(Motion::NextPage));
+        assert_eq!(m.cursor, PS);
+        assert_eq!(m.top, m.lines_per_page());
+        assert_eq!(m.line_content(m.top), (1, None));
+        update(&mut m, Action::Move(Motion::NextPage));
+        update(&mut m, Action::Move(Motion::NextPage));
+        update(&mut m, Action::Move(Motion::NextPage));
+        assert_eq!(m.cursor, 3 * PS, "stops at the last page");
+        update(&mut m, Action::Move(Motion::PrevPage));
+        assert_eq!(m.cursor, 2 * PS);
+        assert!(cursor_visible(&m));
+    }
+
+    #[test]
+    fn screen_moves_keep_the_cursor_visible() {
+        let mut m = model(3, (120, 40));
+        let motions = [
+            Motion::PageDown,
+            Motion::PageDown,
+            Motion::Down,
+            Motion::PageUp,
+            Motion::NextPage,
+            Motion::Up,
+            Motion::Up,
+            Motion::PageDown,
+            Motion::Bottom,
+            Motion::PageUp,
+            Motion::PrevPage,
+            Motion::Left,
+        ];
+        for motion in motions {
+            update(&mut m, Action::Move(motion));
+            assert!(
+                cursor_visible(&m),
+                "{motion:?}: cursor {} top {}",
+                m.cursor,
+                m.top
+            );
+            assert!(m.top + m.layout().grid_rows() <= m.total_lines().max(m.layout().grid_rows()));
+        }
+    }
+
+    #[test]
+    fn goto_parses_offsets_and_pages() {
+        assert_eq!(parse_goto("0x1f00"), Ok(GotoTarget::Offset(0x1f00)));
+        assert_eq!(parse_goto("7936"), Ok(GotoTarget::Offset(7936)));
+        assert_eq!(parse_goto("4k"), Ok(GotoTarget::Offset(4096)));
+        assert_eq!(parse_goto("p 3"), Ok(GotoTarget::Page(3)));
+        assert_eq!(parse_goto("p3"), Ok(GotoTarget::Page(3)));
+        assert_eq!(parse_goto(" page 2 "), Ok(GotoTarget::Page(2)));
+        assert!(parse_goto("pear").is_err());
+        assert!(parse_goto("p x").is_err());
+        assert!(parse_goto("zz").is_err());
+    }
+
+    #[test]
+    fn goto_prompt_round_trip() {
+        let mut m = model(4, (120, 40));
+        update(&mut m, Action::GotoPrompt);
+        for c in "0x1f00".chars() {
+            update(&mut m, Action::Prompt(PromptEdit::Insert(c)));
+        }
+        assert_eq!(m.overlay, Overlay::Goto("0x1f00".into()));
+        update(&mut m, Action::Prompt(PromptEdit::Submit));
+        assert_eq!(m.overlay, Overlay::None);
+        assert_eq!(m.cursor, 0x1f00);
+        assert!(cursor_visible(&m));
+
+        update(&mut m, Action::GotoPrompt);
+        update(&mut m, Action::Prompt(PromptEdit::Insert('p')));
+        update(&mut m, Action::Prompt(PromptEdit::Insert('9')));
+        update(&mut m, Action::Prompt(PromptEdit::Submit));
+        assert_eq!(
+            m.cursor, 0x1f00,
+            "a page that does not exist leaves the cursor"
+        );
+        assert!(m.log.last().unwrap().text.contains("pages 0 to 3"));
+
+        update(&mut m, Action::GotoPrompt);
+        update(&mut m, Action::Prompt(PromptEdit::Insert('x')));
+        update(&mut m, Action::Prompt(PromptEdit::Backspace));
+        update(&mut m, Action::Prompt(PromptEdit::Insert('\u{1b}')));
+        assert_eq!(
+            m.overlay,
+            Overlay::Goto(String::new()),
+            "control characters are not taken"
+        );
+        update(&mut m, Action::Prompt(PromptEdit::Cancel));
+        assert_eq!(m.overlay, Overlay::None);
+
+        update(&mut m, Action::Goto(GotoTarget::Offset(4 * PS)));
+        assert!(m.log.last().unwrap().text.contains("past the mapping"));
+    }
+
+    #[test]
+    fn resize_keeps_the_top_row_and_the_cursor() {
+        let mut m = model(4, (120, 40));
+        update(&mut m, Action::Goto(GotoTarget::Offset(0x2345)));
+        let (_, top_off) = m.line_content(m.top);
+        update(&mut m, Action::Resize(80, 24));
+        assert_eq!(m.bytes_per_row(), 8);
+        assert!(cursor_visible(&m));
+        let (_, new_top) = m.line_content(m.top);
+        assert!(new_top.unwrap() <= 0x2345 && top_off.unwrap() <= 0x2345);
+        update(&mut m, Action::Resize(200, 60));
+        assert_eq!(m.bytes_per_row(), 32);
+        assert!(cursor_visible(&m));
+    }
+
+    #[test]
+    fn toggles_focus_help_offsets_scroll_refresh_quit() {
+        let mut m = model(1, (120, 40));
+        update(&mut m, Action::ToggleFocus);
+        assert_eq!(m.focus, Focus::Panel);
+        update(&mut m, Action::ToggleFocus);
+        assert_eq!(m.focus, Focus::Grid);
+        update(&mut m, Action::ToggleHelp);
+        assert_eq!(m.overlay, Overlay::Help);
+        update(&mut m, Action::CloseOverlay);
+        assert_eq!(m.overlay, Overlay::None);
+        update(&mut m, Action::ToggleOffsets);
+        assert!(m.show_vaddr);
+        assert_eq!(m.offset_digits(), 12);
+        update(&mut m, Action::ScrollPanel(5));
+        assert_eq!(m.panel_scroll, 0, "nothing to scroll");
+        assert_eq!(update(&mut m, Action::Refresh), vec![Command::Refresh]);
+        update(&mut m, Action::Quit);
+        assert!(m.quit);
+    }
+}

@@ -325,8 +325,8 @@ impl Region {
             (None, Some(size)) if size > req.offset => size - req.offset,
             (None, Some(_)) => {
                 notes.push(format!(
-                    "{shown} has no bytes at offset {}: mapping one page, wholly beyond end of file; \
-                     touching it would raise SIGBUS, so mmapscope never reads it",
+                    "{shown} has no bytes at offset {}: one page mapped, wholly beyond end of file \
+                     (touching it would raise SIGBUS; it is never read)",
                     req.offset
                 ));
                 page_size
@@ -334,7 +334,8 @@ impl Region {
             (None, None) => {
                 let len = 16 * page_size;
                 notes.push(format!(
-                    "{shown} is a device with no size: mapping {len} B (choose with --len)"
+                    "{shown} is a device with no size: mapping {} B (choose with --len)",
+                    crate::text::thousands(len)
                 ));
                 len
             }

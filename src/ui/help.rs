@@ -27,24 +27,13 @@ pub const KEYS: &[(&str, &str)] = &[
 
 /// The page states, as (word on screen, meaning and source).
 pub const STATES: &[(&str, &str)] = &[
-    ("resident", "in the page cache (mincore)"),
-    ("present", "in our page tables (pagemap bit 63)"),
-    (
-        "cow",
-        "a private copy-on-write copy (private, present, not file)",
-    ),
-    (
-        "padding",
-        "after end of file in the last page: zeros, never written back",
-    ),
-    (
-        "beyond EOF ~~",
-        "no file data: touching would SIGBUS; never read",
-    ),
-    (
-        "??",
-        "the bytes could not be copied (protection or truncation)",
-    ),
+    ("resident  R", "in the page cache (mincore)"),
+    ("present   P", "in our page tables (pagemap bit 63)"),
+    ("-r / -p", "not resident / not present"),
+    ("cow       C", "our private copy-on-write copy (pagemap)"),
+    ("padding", "after EOF in the last page: zeros, never saved"),
+    ("beyond EOF ~~", "no file data: would SIGBUS; never read"),
+    ("??", "could not be copied (protection, truncation)"),
 ];
 
 /// Draws the overlay centred in `area`.

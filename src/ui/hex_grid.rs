@@ -39,47 +39,66 @@ pub fn render(model: &Model, frame: &mut Frame, area: Rect, theme: Theme) {
     frame.render_widget(Paragraph::new(lines).block(block), area);
 }
 
-/// The words for a page's states, each with its style: what the header line says.
-pub fn state_words(model: &Model, page: u64) -> Vec<(String, Role)> {
+/// One state of a page as shown in its header: the word, the letter form used when the line is
+/// too narrow for words (the help legend explains the letters), and the style.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StateWord {
+    pub long: String,
+    pub short: String,
+    pub role: Role,
+}
+
+fn word(long: impl Into<String>, short: impl Into<String>, role: Role) -> StateWord {
+    StateWord {
+        long: long.into(),
+        short: short.into(),
+        role,
+    }
+}
+
+/// The states of page `page`, in the order the header shows them.
+pub fn state_words(model: &Model, page: u64) -> Vec<StateWord> {
     let geom = model.snap.geometry.page(page);
     if geom.beyond_eof {
-        return vec![(
-            "beyond EOF: touching it would raise SIGBUS, so it is never read".into(),
+        return vec![word(
+            "beyond EOF · SIGBUS if touched · never read",
+            "beyond EOF",
             Role::BeyondEof,
         )];
     }
     let mut words = Vec::new();
     match model.snap.page(page) {
-        None => words.push(("not probed".into(), Role::Dim)),
+        None => words.push(word("not probed", "?", Role::Dim)),
         Some(VisiblePage { state, .. }) => {
             words.push(match state.resident {
-                Some(true) => ("resident".into(), Role::Resident),
-                Some(false) => ("not resident".into(), Role::NotResident),
-                None => ("resident n/a".into(), Role::Dim),
+                Some(true) => word("resident", "R", Role::Resident),
+                Some(false) => word("not resident", "-r", Role::NotResident),
+                None => word("resident n/a", "r?", Role::Dim),
             });
             words.push(match state.present {
-                Some(true) => ("present".into(), Role::Present),
-                Some(false) => ("not present".into(), Role::NotResident),
-                None => ("present n/a".into(), Role::Dim),
+                Some(true) => word("present", "P", Role::Present),
+                Some(false) => word("not present", "-p", Role::NotResident),
+                None => word("present n/a", "p?", Role::Dim),
             });
             if state.cow == Some(true) {
-                words.push(("cow (private copy)".into(), Role::Cow));
+                words.push(word("cow (private copy)", "C", Role::Cow));
             }
             if state.swapped == Some(true) {
-                words.push(("swapped".into(), Role::Warning));
+                words.push(word("swapped", "S", Role::Warning));
             }
         }
     }
     if !model.snap.prot.read {
-        words.push(("no read access (PROT_NONE): not read".into(), Role::Warning));
+        words.push(word("no read access: not read", "no access", Role::Warning));
     }
     if geom.padding_bytes > 0 {
-        words.push((
+        words.push(word(
             format!(
                 "{} B data + {} B padding",
                 thousands(geom.valid_bytes),
                 thousands(geom.padding_bytes)
             ),
+            format!("{} B pad", thousands(geom.padding_bytes)),
             Role::Padding,
         ));
     }
@@ -93,13 +112,15 @@ fn page_header(model: &Model, page: u64, width: u16, theme: Theme) -> Line<'stat
     } else {
         format!("offset 0x{:x}", model.snap.geometry.offset + page * ps)
     };
-    let mut spans = vec![Span::styled(
-        format!("page {page} · {place}"),
-        theme.style(Role::Title),
-    )];
-    for (word, role) in state_words(model, page) {
+    let head = format!("page {page} · {place}");
+    let words = state_words(model, page);
+    let long_len: usize = words.iter().map(|w| w.long.chars().count() + 3).sum();
+    let short = head.chars().count() + long_len > usize::from(width);
+    let mut spans = vec![Span::styled(head, theme.style(Role::Title))];
+    for w in words {
         spans.push(Span::styled(" · ", theme.style(Role::Dim)));
-        spans.push(Span::styled(word, theme.style(role)));
+        let text = if short { w.short } else { w.long };
+        spans.push(Span::styled(text, theme.style(w.role)));
     }
     let used: usize = spans.iter().map(|s| s.content.chars().count()).sum();
     let fill = usize::from(width).saturating_sub(used + 1);

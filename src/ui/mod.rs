@@ -14,7 +14,7 @@ use ratatui::widgets::{Paragraph, Wrap};
 
 use crate::model::{Focus, Model, Overlay};
 use crate::sys::snapshot::Backing;
-use crate::text::{human, thousands};
+use crate::text::{human, sanitize, thousands};
 
 use self::layout::{MIN_COLS, MIN_ROWS};
 use self::theme::{Role, Theme};
@@ -59,11 +59,12 @@ pub fn render(model: &Model, frame: &mut Frame) {
     }
 }
 
-/// The file's display name: its last path component (sanitised already).
+/// The file's display name: its last path component, with control characters escaped (again:
+/// escaping is idempotent, and the screen must never depend on every producer having done it).
 fn display_name(backing: &Backing) -> String {
     match backing {
         Backing::Anon => "[anonymous]".into(),
-        Backing::File { path, .. } => path.rsplit('/').next().unwrap_or(path).to_string(),
+        Backing::File { path, .. } => sanitize(path.rsplit('/').next().unwrap_or(path)),
     }
 }
 

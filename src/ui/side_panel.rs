@@ -8,7 +8,7 @@ use ratatui::widgets::{Block, Paragraph, Wrap};
 
 use crate::model::{Focus, Model, SMAPS_FIELDS, smaps_value};
 use crate::sys::procmaps::MapsLine;
-use crate::text::{delta_kb, human, kb};
+use crate::text::{delta_kb, human, kb, sanitize};
 
 use super::theme::{Role, Theme};
 
@@ -60,10 +60,11 @@ fn render_maps(model: &Model, frame: &mut Frame, area: Rect, theme: Theme) {
                 .take(usize::from(inner.height))
                 .map(|l| {
                     let ours = overlaps_ours(model, l);
+                    let path = sanitize(&l.path);
                     let text = if wide {
-                        format!("{:x}-{:x} {} {}", l.start, l.end, l.perms, l.path)
+                        format!("{:x}-{:x} {} {path}", l.start, l.end, l.perms)
                     } else {
-                        let name = l.path.rsplit('/').next().unwrap_or("");
+                        let name = path.rsplit('/').next().unwrap_or("");
                         format!(
                             "{:012x} {} {:>7} {}",
                             l.start,
@@ -109,7 +110,10 @@ fn render_smaps(model: &Model, frame: &mut Frame, area: Rect, theme: Theme) {
     let path = if vma.path.is_empty() {
         "[anonymous]".to_string()
     } else {
-        tail(&vma.path, usize::from(area.width.saturating_sub(7)))
+        tail(
+            &sanitize(&vma.path),
+            usize::from(area.width.saturating_sub(7)),
+        )
     };
     let mut lines = vec![Line::from(vec![
         Span::styled(format!("{} ", vma.perms), theme.style(Role::Title)),

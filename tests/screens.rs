@@ -1,0 +1,338 @@
+//! Whole screens as insta snapshots, drawn from a fabricated model (fixed addresses, fixed
+//! /proc contents), so they never depend on the live kernel. Also: key handling through
+//! `update` moves the view the way the screens show, and NO_COLOR screens carry no colour.
+
+use mmapscope::action::{Action, Motion};
+use mmapscope::geometry::Geometry;
+use mmapscope::model::{Focus, Model, Overlay};
+use mmapscope::sys::probe::{PM_FILE, PM_PRESENT, PageProbe, PageState, Sources};
+use mmapscope::sys::procmaps::{MapsLine, Vma};
+use mmapscope::sys::region::{MapMode, Prot};
+use mmapscope::sys::snapshot::{Backing, Snapshot, ViewBytes, VisiblePage};
+use mmapscope::update::update;
+use ratatui::Terminal;
+use ratatui::backend::TestBackend;
+use ratatui::style::Color;
+
+const PS: u64 = 4096;
+const ADDR: u64 = 0x7f3a_1c00_0000;
+const FILE_SIZE: u64 = 3 * PS + 100;
+
+fn maps() -> Vec<MapsLine> {
+    let line = |start: u64, end: u64, perms: &str, path: &str| MapsLine {
+        start,
+        end,
+        perms: perms.into(),
+        offset: 0,
+        inode: 0,
+        path: path.into(),
+    };
+    vec![
+        line(
+            0x55d0_0000_0000,
+            0x55d0_0002_0000,
+            "r--p",
+            "/usr/bin/mmapscope",
+        ),
+        line(
+            0x55d0_0002_0000,
+            0x55d0_0010_0000,
+            "r-xp",
+            "/usr/bin/mmapscope",
+        ),
+        line(0x55d0_0100_0000, 0x55d0_0102_1000, "rw-p", "[heap]"),
+        line(
+            0x7f3a_1b00_0000,
+            0x7f3a_1b1d_0000,
+            "r-xp",
+            "/usr/lib/x86_64-linux-gnu/libc.so.6",
+        ),
+        line(0x7f3a_1b1d_0000, 0x7f3a_1b1e_0000, "rw-p", ""),
+        line(ADDR, ADDR + 6 * PS, "rw-s", "/tmp/mmapscope-demo/demo.txt"),
+        line(
+            0x7f3a_1c10_0000,
+            0x7f3a_1c12_0000,
+            "r--p",
+            "/usr/lib/x86_64-linux-gnu/ld-linux-x86-64.so.2",
+        ),
+        line(0x7ffc_0000_0000, 0x7ffc_0002_1000, "rw-p", "[stack]"),
+        line(0x7ffc_0003_0000, 0x7ffc_0003_2000, "r-xp", "[vdso]"),
+    ]
+}
+
+fn vma(rss: u64) -> Vma {
+    Vma {
+        start: ADDR,
+        end: ADDR + 6 * PS,
+        perms: "rw-s".into(),
+        path: "/tmp/mmapscope-demo/demo.txt".into(),
+        size: 6 * PS,
+        rss,
+        pss: rss,
+        shared_clean: 0,
+        shared_dirty: 0,
+        private_clean: rss,
+        private_dirty: 0,
+        anonymous: 0,
+        referenced: rss,
+        swap: 0,
+        locked: 0,
+        vm_flags: ["rd", "wr", "sh", "mr", "mw", "me", "ms"]
+            .map(String::from)
+            .to_vec(),
+    }
+}
+
+/// A mapping of the demo file with `pages` pages (4 hold data; the rest are beyond EOF).
+fn model(pages: u64, size: (u16, u16)) -> Model {
+    let snap = Snapshot {
+        backing: Backing::File {
+            path: "/tmp/mmapscope-demo/demo.txt".into(),
+            writable: true,
+            regular: true,
+        },
+        mode: MapMode::Shared,
+        prot: Prot::RW,
+        addr: ADDR,
+        geometry: Geometry {
+            page_size: PS,
+            offset: 0,
+            len: pages * PS,
+            file_size: Some(FILE_SIZE),
+        },
+        pages: Vec::new(),
+        bytes: ViewBytes::default(),
+        maps: Ok(maps()),
+        vma: Some(vma(16384)),
+        vma_count: 1,
+        sources: Sources {
+            mincore: "ok".into(),
+            pagemap: "ok".into(),
+            pfn: "ok".into(),
+        },
+        problem: None,
+    };
+    let mut m = Model::new(snap, size);
+    m.clock = "10:21:03".into();
+    m.color = false;
+    m.log("mmap MAP_SHARED rw- at 0x7f3a1c000000: 6 pages");
+    fake_probe(&mut m);
+    m
+}
+
+/// What the kernel would say for the visible part: pages 0-3 resident and present (page 1
+/// resident only), page 4+ beyond EOF; the demo file's bytes.
+fn fake_probe(m: &mut Model) {
+    let view = m.view();
+    let contents = mmapscope::demo::contents(PS as usize);
+    let g = m.snap.geometry;
+    m.snap.pages = (view.first_page..view.first_page + view.page_count)
+        .map(|index| {
+            let geom = g.page(index);
+            let probe = if geom.beyond_eof {
+                PageProbe {
+                    resident: Some(false),
+                    pagemap: Some(0),
+                }
+            } else if index == 1 {
+                PageProbe {
+                    resident: Some(true),
+                    pagemap: Some(0),
+                }
+            } else {
+                PageProbe {
+                    resident: Some(true),
+                    pagemap: Some(PM_PRESENT | PM_FILE | (0x1234 + index)),
+                }
+            };
+            VisiblePage {
+                index,
+                state: PageState::decode(geom, probe, MapMode::Shared, true),
+                probe,
+            }
+        })
+        .collect();
+    m.snap.bytes = ViewBytes {
+        start: view.byte_start,
+        data: (view.byte_start..view.byte_start + view.byte_len)
+            .map(|off| {
+                if g.page(off / PS).beyond_eof {
+                    None
+                } else {
+                    Some(contents.get(off as usize).copied().unwrap_or(0))
+                }
+            })
+            .collect(),
+    };
+}
+
+fn draw(m: &Model) -> Terminal<TestBackend> {
+    let mut t = Terminal::new(TestBackend::new(m.size.0, m.size.1)).unwrap();
+    t.draw(|f| mmapscope::ui::render(m, f)).unwrap();
+    t
+}
+
+fn act(m: &mut Model, actions: &[Action]) {
+    for a in actions {
+        update(m, *a);
+    }
+    fake_probe(m);
+}
+
+#[test]
+fn start_80x24() {
+    let m = model(4, (80, 24));
+    insta::assert_snapshot!(draw(&m).backend());
+}
+
+#[test]
+fn start_120x40() {
+    let m = model(4, (120, 40));
+    insta::assert_snapshot!(draw(&m).backend());
+}
+
+#[test]
+fn padding_page_and_beyond_eof_120x40() {
+    let mut m = model(6, (120, 40));
+    // The end of page 3 (padding) and page 4, wholly beyond EOF.
+    act(&mut m, &[Action::Move(Motion::NextPage); 4]);
+    act(&mut m, &[Action::Move(Motion::Up); 3]);
+    insta::assert_snapshot!(draw(&m).backend());
+}
+
+#[test]
+fn padding_page_80x24() {
+    let mut m = model(4, (80, 24));
+    act(
+        &mut m,
+        &[Action::Goto(mmapscope::action::GotoTarget::Page(3))],
+    );
+    insta::assert_snapshot!(draw(&m).backend());
+}
+
+#[test]
+fn help_overlay_80x24() {
+    let mut m = model(4, (80, 24));
+    act(&mut m, &[Action::ToggleHelp]);
+    assert_eq!(m.overlay, Overlay::Help);
+    insta::assert_snapshot!(draw(&m).backend());
+}
+
+#[test]
+fn goto_prompt_and_virtual_addresses_120x40() {
+    let mut m = model(4, (120, 40));
+    act(&mut m, &[Action::ToggleOffsets, Action::GotoPrompt]);
+    for c in "p 2".chars() {
+        act(
+            &mut m,
+            &[Action::Prompt(mmapscope::action::PromptEdit::Insert(c))],
+        );
+    }
+    insta::assert_snapshot!("goto_prompt_typing", draw(&m).backend());
+    act(
+        &mut m,
+        &[Action::Prompt(mmapscope::action::PromptEdit::Submit)],
+    );
+    assert_eq!(m.cursor, 2 * PS);
+    insta::assert_snapshot!("goto_page_2_vaddr", draw(&m).backend());
+}
+
+#[test]
+fn narrow_terminal_shows_the_panel_on_tab() {
+    let mut m = model(4, (70, 24));
+    assert!(m.layout().panel.is_none());
+    act(&mut m, &[Action::ToggleFocus]);
+    assert_eq!(m.focus, Focus::Panel);
+    insta::assert_snapshot!(draw(&m).backend());
+}
+
+#[test]
+fn too_small_terminal_says_so() {
+    let m = model(4, (50, 12));
+    let t = draw(&m);
+    let text = format!("{}", t.backend());
+    assert!(text.contains("at least 60x16"), "{text}");
+    assert!(text.contains("50x12"), "{text}");
+}
+
+#[test]
+fn smaps_changes_are_shown_then_fade() {
+    let mut m = model(4, (120, 40));
+    let mut next = m.snap.clone();
+    next.vma = Some(vma(16384 + 8192));
+    m.apply_snapshot(next.clone(), 1000);
+    let text = format!("{}", draw(&m).backend());
+    assert!(text.contains("Rss                24 kB (+8)"), "{text}");
+    m.apply_snapshot(next, 1000 + mmapscope::model::DELTA_HOLD_MS);
+    let text = format!("{}", draw(&m).backend());
+    assert!(!text.contains("(+8)"), "{text}");
+}
+
+#[test]
+fn no_color_means_no_colour_anywhere() {
+    let mut m = model(6, (120, 40));
+    act(&mut m, &[Action::Move(Motion::NextPage); 3]);
+    let t = draw(&m);
+    for cell in t.backend().buffer().content() {
+        assert_eq!(cell.fg, Color::Reset, "{cell:?}");
+        assert_eq!(cell.bg, Color::Reset, "{cell:?}");
+    }
+    m.color = true;
+    let t = draw(&m);
+    assert!(
+        t.backend()
+            .buffer()
+            .content()
+            .iter()
+            .any(|c| c.fg != Color::Reset)
+    );
+}
+
+#[test]
+fn hostile_bytes_and_names_never_reach_the_terminal() {
+    let mut m = model(4, (120, 40));
+    m.snap.bytes.data[0] = Some(0x1b);
+    m.snap.bytes.data[1] = Some(0x07);
+    m.snap.bytes.data[2] = Some(0x9b);
+    let evil = "/tmp/evil\x1b]0;pwned\x07\u{9b}2J.txt".to_string();
+    m.snap.backing = Backing::File {
+        path: evil.clone(),
+        writable: true,
+        regular: true,
+    };
+    if let Ok(maps) = &mut m.snap.maps {
+        maps[5].path = evil.clone();
+    }
+    m.snap.vma.as_mut().unwrap().path = evil;
+    let t = draw(&m);
+    let text = format!("{}", t.backend());
+    assert!(text.contains("evil\\x1b]0;pwned\\x07"), "{text}");
+    for cell in t.backend().buffer().content() {
+        assert!(
+            cell.symbol().chars().all(|c| !c.is_control()),
+            "control character in {cell:?}"
+        );
+    }
+}
+
+#[test]
+fn a_file_shrinking_under_the_mapping_is_logged_and_drawn_beyond_eof() {
+    let mut m = model(4, (120, 40));
+    let mut next = m.snap.clone();
+    next.geometry.file_size = Some(PS);
+    m.apply_snapshot(next, 10);
+    let last = &m.log.last().unwrap().text;
+    assert!(
+        last.contains("shrank") && last.contains("12,388 B -> 4,096 B"),
+        "{last}"
+    );
+    assert!(last.contains("3 beyond EOF"), "{last}");
+    fake_probe(&mut m);
+    act(&mut m, &[Action::Move(Motion::NextPage)]);
+    let text = format!("{}", draw(&m).backend());
+    assert!(
+        text.contains("page 1 · offset 0x1000 · beyond EOF"),
+        "{text}"
+    );
+    assert!(text.contains("~~ ~~"), "{text}");
+}
