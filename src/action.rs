@@ -46,6 +46,8 @@ pub enum Action {
     Goto(GotoTarget),
     /// `v`: offsets column shows file offsets or virtual addresses.
     ToggleOffsets,
+    /// `e`: the explain pane for the page under the cursor.
+    ToggleExplain,
     /// Tab: focus moves between the grid and the side panel.
     ToggleFocus,
     /// Scroll the side panel by this many lines.

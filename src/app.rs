@@ -69,6 +69,7 @@ pub fn initial_model(region: &Region, prober: &Prober, size: (u16, u16), refresh
             page_count: 1,
             byte_start: 0,
             byte_len: 0,
+            minimap_cells: 1,
         },
     );
     let mut model = Model::new(first, size);
@@ -87,12 +88,6 @@ pub fn initial_model(region: &Region, prober: &Prober, size: (u16, u16), refresh
 /// # Errors
 /// Terminal I/O failures.
 pub fn run(region: &Region, refresh_ms: u64, intro: &[String]) -> color_eyre::Result<()> {
-    use std::io::IsTerminal as _;
-    if !std::io::stdout().is_terminal() || !std::io::stdin().is_terminal() {
-        color_eyre::eyre::bail!(
-            "the explorer needs a terminal; for a report without one, use `mmapscope inspect FILE`"
-        );
-    }
     let quit = quit_flag()?;
     let prober = Prober::new();
     let _guard = TerminalGuard;
@@ -109,6 +104,12 @@ pub fn run(region: &Region, refresh_ms: u64, intro: &[String]) -> color_eyre::Re
     loop {
         if quit.load(Ordering::Relaxed) || model.quit {
             break;
+        }
+        // A resize that arrived before crossterm listened for SIGWINCH is caught here.
+        let size = terminal.size()?;
+        if (size.width, size.height) != model.size {
+            update(&mut model, Action::Resize(size.width, size.height));
+            stale = true;
         }
         if stale || last_probe.elapsed() >= refresh {
             model.clock = clock_now();

@@ -62,6 +62,13 @@ fn inspect(map: &MapArgs, file: Option<std::path::PathBuf>, json: bool, touch: b
 }
 
 fn explore(map: &MapArgs, file: Option<std::path::PathBuf>, refresh_ms: u64) -> ExitCode {
+    use std::io::IsTerminal as _;
+    // Before anything is created or mapped: without a terminal there is nothing to show.
+    if !std::io::stdout().is_terminal() || !std::io::stdin().is_terminal() {
+        return fail(
+            "the explorer needs a terminal; for a report without one, use `mmapscope inspect FILE`",
+        );
+    }
     let mut intro = Vec::new();
     let file = match (file, map.anon) {
         (None, None) => match mmapscope::demo::create() {

@@ -91,6 +91,8 @@ pub struct Model {
     pub panel_scroll: u16,
     /// Offsets column shows virtual addresses instead of file offsets.
     pub show_vaddr: bool,
+    /// The explain pane replaces the side panel.
+    pub explain: bool,
     pub overlay: Overlay,
     pub log: Vec<LogLine>,
     /// Time of the last snapshot in ms since the app started (deltas fade with it).
@@ -119,6 +121,7 @@ impl Model {
             focus: Focus::Grid,
             panel_scroll: 0,
             show_vaddr: false,
+            explain: false,
             overlay: Overlay::None,
             log: Vec::new(),
             now_ms: 0,
@@ -233,6 +236,7 @@ impl Model {
             page_count: last_page - first_page + 1,
             byte_start,
             byte_len: byte_end.saturating_sub(byte_start),
+            minimap_cells: self.layout().minimap_cells(),
         }
     }
 

@@ -9,9 +9,6 @@ use crate::sys::procmaps::{self, Vma};
 use crate::sys::region::{Region, Target};
 use crate::text::{human, kb, thousands};
 
-/// Said in `sources` for page fields this version does not fill yet.
-pub const NOT_YET_PROBED: &str = "not yet probed by this version of mmapscope";
-
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
 pub struct Report {
     pub schema: &'static str,
@@ -139,23 +136,29 @@ fn page_run(run: &StateRun) -> PageRun {
         file_backed: s.file_backed,
         exclusive: s.exclusive,
         cow: s.cow,
-        dirty: None,
-        writeback: None,
-        soft_dirty: None,
+        dirty: s.dirty,
+        writeback: s.writeback,
+        soft_dirty: s.soft_dirty,
         edited: false,
-        folio_pages: None,
-        kflags: None,
+        folio_pages: s.folio_pages,
+        kflags: s.kflags.map(crate::sys::probe::kflag_names),
     }
 }
 
 fn summary(pages: u64, runs: &[StateRun]) -> Summary {
     let count = |f: &dyn Fn(&StateRun) -> bool| runs.iter().filter(|r| f(r)).map(|r| r.count).sum();
+    // A total only when every page's answer is known (beyond-EOF pages are never dirty).
+    let known = |f: &dyn Fn(&StateRun) -> Option<bool>| {
+        runs.iter()
+            .filter(|r| !r.state.geom.beyond_eof)
+            .try_fold(0, |n, r| f(r).map(|d| n + if d { r.count } else { 0 }))
+    };
     Summary {
         pages,
         resident: count(&|r| r.state.resident == Some(true)),
         present: count(&|r| r.state.present == Some(true)),
-        dirty: None,
-        writeback: None,
+        dirty: known(&|r| r.state.dirty),
+        writeback: known(&|r| r.state.writeback),
         cow: count(&|r| r.state.cow == Some(true)),
         edited: 0,
         beyond_eof: count(&|r| r.state.geom.beyond_eof),
@@ -206,9 +209,9 @@ pub fn build(region: &Region, prober: &Prober, touch: bool) -> Result<Report, Sy
             mincore: sources.mincore,
             pagemap: sources.pagemap,
             pfn: sources.pfn,
-            kpageflags: NOT_YET_PROBED.into(),
-            cachestat: NOT_YET_PROBED.into(),
-            soft_dirty: NOT_YET_PROBED.into(),
+            kpageflags: sources.kpageflags,
+            cachestat: sources.cachestat,
+            soft_dirty: sources.soft_dirty,
         },
         summary: summary(region.pages(), &runs),
         pages: runs.iter().map(page_run).collect(),
@@ -293,6 +296,17 @@ pub fn to_text(r: &Report) -> String {
             if p.cow == Some(true) {
                 words.push("cow".into());
             }
+            match p.dirty {
+                Some(true) => words.push("dirty".into()),
+                Some(false) => words.push("clean".into()),
+                None => {}
+            }
+            if p.writeback == Some(true) {
+                words.push("writeback".into());
+            }
+            if let Some(n) = p.folio_pages {
+                words.push(format!("folio {n}p"));
+            }
             if p.swapped == Some(true) {
                 words.push("swapped".into());
             }
@@ -309,10 +323,11 @@ pub fn to_text(r: &Report) -> String {
     let sm = &r.summary;
     let _ = writeln!(
         out,
-        "\nsummary: {} pages, {} resident, {} present, {} cow, {} beyond EOF",
+        "\nsummary: {} pages, {} resident, {} present, {} dirty, {} cow, {} beyond EOF",
         thousands(sm.pages),
         thousands(sm.resident),
         thousands(sm.present),
+        sm.dirty.map_or_else(|| "n/a".to_string(), thousands),
         thousands(sm.cow),
         thousands(sm.beyond_eof)
     );

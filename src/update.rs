@@ -24,6 +24,7 @@ pub fn update(model: &mut Model, action: Action) -> Vec<Command> {
                 "offsets column: file offsets (v: virtual addresses)"
             });
         }
+        Action::ToggleExplain => model.explain = !model.explain,
         Action::ToggleFocus => {
             model.focus = match model.focus {
                 Focus::Grid => Focus::Panel,
@@ -208,36 +209,25 @@ fn goto(model: &mut Model, target: GotoTarget) {
 mod tests {
     use super::*;
     use crate::geometry::Geometry;
-    use crate::sys::probe::Sources;
     use crate::sys::region::{MapMode, Prot};
-    use crate::sys::snapshot::{Backing, Snapshot, ViewBytes};
+    use crate::sys::snapshot::{Backing, Snapshot};
 
     const PS: u64 = 4096;
 
     fn model(pages: u64, size: (u16, u16)) -> Model {
-        let snap = Snapshot {
-            backing: Backing::Anon,
-            mode: MapMode::Shared,
-            prot: Prot::RW,
-            addr: 0x7f00_0000_0000,
-            geometry: Geometry {
-                page_size: PS,
-                offset: 0,
-                len: pages * PS,
-                file_size: None,
-            },
-            pages: Vec::new(),
-            bytes: ViewBytes::default(),
-            maps: Ok(Vec::new()),
-            vma: None,
-            vma_count: 0,
-            sources: Sources {
-                mincore: String::new(),
-                pagemap: String::new(),
-                pfn: String::new(),
-            },
-            problem: None,
+        let geometry = Geometry {
+            page_size: PS,
+            offset: 0,
+            len: pages * PS,
+            file_size: None,
         };
+        let snap = Snapshot::empty(
+            Backing::Anon,
+            MapMode::Shared,
+            Prot::RW,
+            0x7f00_0000_0000,
+            geometry,
+        );
         Model::new(snap, size)
     }
 
@@ -396,6 +386,8 @@ mod tests {
         assert_eq!(m.overlay, Overlay::None);
         update(&mut m, Action::ToggleOffsets);
         assert!(m.show_vaddr);
+        update(&mut m, Action::ToggleExplain);
+        assert!(m.explain);
         assert_eq!(m.offset_digits(), 12);
         update(&mut m, Action::ScrollPanel(5));
         assert_eq!(m.panel_scroll, 0, "nothing to scroll");

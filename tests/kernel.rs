@@ -184,6 +184,7 @@ fn truncation_under_the_mapping_is_seen_and_survived() {
             page_count: 3,
             byte_start: 0,
             byte_len: 3 * ps(),
+            minimap_cells: 3,
         },
     );
     assert!(snap.pages[2].state.geom.beyond_eof);

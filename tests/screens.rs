@@ -5,8 +5,11 @@
 use mmapscope::action::{Action, Motion};
 use mmapscope::geometry::Geometry;
 use mmapscope::model::{Focus, Model, Overlay};
-use mmapscope::sys::probe::{PM_FILE, PM_PRESENT, PageProbe, PageState, Sources};
+use mmapscope::sys::probe::{
+    Bucket, DecodeCtx, KPF_DIRTY, PM_FILE, PM_PRESENT, PageProbe, PageState, Sources,
+};
 use mmapscope::sys::procmaps::{MapsLine, Vma};
+use mmapscope::sys::region::CacheStat;
 use mmapscope::sys::region::{MapMode, Prot};
 use mmapscope::sys::snapshot::{Backing, Snapshot, ViewBytes, VisiblePage};
 use mmapscope::update::update;
@@ -85,32 +88,28 @@ fn vma(rss: u64) -> Vma {
 
 /// A mapping of the demo file with `pages` pages (4 hold data; the rest are beyond EOF).
 fn model(pages: u64, size: (u16, u16)) -> Model {
-    let snap = Snapshot {
-        backing: Backing::File {
-            path: "/tmp/mmapscope-demo/demo.txt".into(),
-            writable: true,
-            regular: true,
-        },
-        mode: MapMode::Shared,
-        prot: Prot::RW,
-        addr: ADDR,
-        geometry: Geometry {
-            page_size: PS,
-            offset: 0,
-            len: pages * PS,
-            file_size: Some(FILE_SIZE),
-        },
-        pages: Vec::new(),
-        bytes: ViewBytes::default(),
-        maps: Ok(maps()),
-        vma: Some(vma(16384)),
-        vma_count: 1,
-        sources: Sources {
-            mincore: "ok".into(),
-            pagemap: "ok".into(),
-            pfn: "ok".into(),
-        },
-        problem: None,
+    let backing = Backing::File {
+        path: "/tmp/mmapscope-demo/demo.txt".into(),
+        writable: true,
+        regular: true,
+    };
+    let geometry = Geometry {
+        page_size: PS,
+        offset: 0,
+        len: pages * PS,
+        file_size: Some(FILE_SIZE),
+    };
+    let mut snap = Snapshot::empty(backing, MapMode::Shared, Prot::RW, ADDR, geometry);
+    snap.maps = Ok(maps());
+    snap.vma = Some(vma(16384));
+    snap.vma_count = 1;
+    snap.sources = Sources {
+        mincore: "ok".into(),
+        pagemap: "ok".into(),
+        pfn: "ok".into(),
+        kpageflags: "ok".into(),
+        cachestat: "ok".into(),
+        soft_dirty: "unsupported by this kernel".into(),
     };
     let mut m = Model::new(snap, size);
     m.clock = "10:21:03".into();
@@ -120,36 +119,72 @@ fn model(pages: u64, size: (u16, u16)) -> Model {
     m
 }
 
-/// What the kernel would say for the visible part: pages 0-3 resident and present (page 1
-/// resident only), page 4+ beyond EOF; the demo file's bytes.
+/// What the kernel would say for the visible part: page 0 present and dirty, page 1 resident
+/// only, pages 2-3 present and clean in one folio of 2 pages; page 4+ beyond EOF; the demo
+/// file's bytes.
 fn fake_probe(m: &mut Model) {
     let view = m.view();
     let contents = mmapscope::demo::contents(PS as usize);
     let g = m.snap.geometry;
+    let ctx = DecodeCtx {
+        mode: MapMode::Shared,
+        file_mapping: true,
+        soft_dirty: false,
+    };
+    let clean = CacheStat {
+        nr_cache: 1,
+        ..CacheStat::default()
+    };
     m.snap.pages = (view.first_page..view.first_page + view.page_count)
         .map(|index| {
             let geom = g.page(index);
-            let probe = if geom.beyond_eof {
-                PageProbe {
+            let probe = match index {
+                _ if geom.beyond_eof => PageProbe {
                     resident: Some(false),
                     pagemap: Some(0),
-                }
-            } else if index == 1 {
-                PageProbe {
+                    cache: Some(CacheStat::default()),
+                    ..PageProbe::default()
+                },
+                0 => PageProbe {
+                    resident: Some(true),
+                    pagemap: Some(PM_PRESENT | PM_FILE | 0x1234),
+                    cache: Some(CacheStat {
+                        nr_dirty: 1,
+                        ..clean
+                    }),
+                    kflags: Some(KPF_DIRTY | (1 << 3) | (1 << 5) | (1 << 11)),
+                    folio_pages: Some(1),
+                },
+                1 => PageProbe {
                     resident: Some(true),
                     pagemap: Some(0),
-                }
-            } else {
-                PageProbe {
+                    cache: Some(clean),
+                    ..PageProbe::default()
+                },
+                _ => PageProbe {
                     resident: Some(true),
-                    pagemap: Some(PM_PRESENT | PM_FILE | (0x1234 + index)),
-                }
+                    pagemap: Some(PM_PRESENT | PM_FILE | (0x2000 + index)),
+                    cache: Some(clean),
+                    kflags: Some((1 << 3) | (1 << 5) | (1 << 11) | (1 << 15)),
+                    folio_pages: Some(2),
+                },
             };
             VisiblePage {
                 index,
-                state: PageState::decode(geom, probe, MapMode::Shared, true),
+                state: PageState::decode(geom, probe, ctx),
                 probe,
             }
+        })
+        .collect();
+    m.snap.minimap = (0..g.pages())
+        .map(|first| Bucket {
+            first,
+            pages: 1,
+            resident: Some(u64::from(!g.page(first).beyond_eof)),
+            present: Some(u64::from(!g.page(first).beyond_eof && first != 1)),
+            dirty: Some(u64::from(first == 0)),
+            cow: Some(0),
+            beyond_eof: u64::from(g.page(first).beyond_eof),
         })
         .collect();
     m.snap.bytes = ViewBytes {
@@ -335,4 +370,56 @@ fn a_file_shrinking_under_the_mapping_is_logged_and_drawn_beyond_eof() {
         "{text}"
     );
     assert!(text.contains("~~ ~~"), "{text}");
+}
+
+#[test]
+fn explain_pane_120x40() {
+    let mut m = model(4, (120, 40));
+    act(&mut m, &[Action::ToggleExplain]);
+    insta::assert_snapshot!(draw(&m).backend());
+    let text: Vec<String> = mmapscope::ui::explain::lines(&m)
+        .into_iter()
+        .map(|(t, _)| t)
+        .collect();
+    let text = text.join("\n");
+    assert!(text.contains("pagemap: 0xa000000000001234"), "{text}");
+    assert!(text.contains("present 1 · swapped 0 · file 1"), "{text}");
+    assert!(text.contains("cachestat: cache 1 · dirty 1"), "{text}");
+    assert!(
+        text.contains("kpageflags: UPTODATE DIRTY LRU MMAP"),
+        "{text}"
+    );
+    assert!(text.contains("msync(MS_SYNC)"), "{text}");
+}
+
+#[test]
+fn explain_pane_of_a_page_beyond_eof_says_sigbus() {
+    let mut m = model(6, (120, 40));
+    act(
+        &mut m,
+        &[
+            Action::ToggleExplain,
+            Action::Goto(mmapscope::action::GotoTarget::Page(5)),
+        ],
+    );
+    let text: Vec<String> = mmapscope::ui::explain::lines(&m)
+        .into_iter()
+        .map(|(t, _)| t)
+        .collect();
+    let text = text.join("\n");
+    assert!(text.contains("wholly beyond end of file"), "{text}");
+    assert!(text.contains("SIGBUS"), "{text}");
+}
+
+#[test]
+fn tmpfs_says_always_dirty_instead_of_dirty() {
+    let mut m = model(4, (120, 40));
+    m.snap.always_dirty = true;
+    let text = format!("{}", draw(&m).backend());
+    assert!(text.contains("tmpfs: always dirty"), "{text}");
+    assert!(!text.contains("· dirty"), "{text}");
+    assert!(
+        text.contains("▕PRPP▏"),
+        "the minimap does not call tmpfs pages dirty: {text}"
+    );
 }

@@ -1,16 +1,23 @@
-//! Page-state probes: `mincore(2)` (resident) and `/proc/self/pagemap` (present, swapped,
-//! file-backed, exclusive, soft-dirty, PFN) for a page range of our mapping, and the whole-mapping
-//! scan behind `inspect`, whose cost grows with the cached pages and not with the file size.
+//! Page-state probes. For a page range of our mapping, in this order (probe first, copy bytes
+//! after, so that looking does not change what is seen):
 //!
-//! Probes run before any byte is copied out, so that looking does not change what is seen.
+//! - `mincore(2)`: resident;
+//! - `/proc/self/pagemap`: present, swapped, file-backed, exclusive, soft-dirty, PFN;
+//! - `cachestat(2)` (Linux >= 6.5): dirty and writeback of the file's page-cache page, for anyone;
+//! - `/proc/kpageflags` at the PFN (root only): flag names, folio extent, a dirty cross-check.
+//!
+//! Each source's availability is detected once and said in `Sources`; a source that cannot
+//! answer gives `None`, never a guess. The whole-mapping `scan` behind `inspect` costs in
+//! proportion to the cached pages and state changes, not to the file size.
 
-use std::fs::File;
+use std::fs::{File, OpenOptions};
+use std::io::Write as _;
 use std::os::unix::fs::FileExt;
 
 use crate::geometry::{Geometry, PageGeom};
 
 use super::error::SysError;
-use super::region::{MapMode, Region, Target};
+use super::region::{CacheStat, MapMode, MapRequest, Region, Source, Target};
 
 // pagemap entry bits: Documentation/admin-guide/mm/pagemap.rst
 /// Bit 63: page present in our page tables.
@@ -26,6 +33,55 @@ pub const PM_SOFT_DIRTY: u64 = 1 << 55;
 /// Bits 0-54: page frame number when present (zero without CAP_SYS_ADMIN).
 pub const PM_PFN_MASK: u64 = (1 << 55) - 1;
 
+// kpageflags bits: include/uapi/linux/kernel-page-flags.h, Documentation/admin-guide/mm/pagemap.rst
+pub const KPF_DIRTY: u64 = 1 << 4;
+pub const KPF_WRITEBACK: u64 = 1 << 8;
+pub const KPF_COMPOUND_HEAD: u64 = 1 << 15;
+pub const KPF_COMPOUND_TAIL: u64 = 1 << 16;
+
+/// The kpageflags bit names, by bit number.
+pub const KPF_NAMES: [(u32, &str); 27] = [
+    (0, "LOCKED"),
+    (1, "ERROR"),
+    (2, "REFERENCED"),
+    (3, "UPTODATE"),
+    (4, "DIRTY"),
+    (5, "LRU"),
+    (6, "ACTIVE"),
+    (7, "SLAB"),
+    (8, "WRITEBACK"),
+    (9, "RECLAIM"),
+    (10, "BUDDY"),
+    (11, "MMAP"),
+    (12, "ANON"),
+    (13, "SWAPCACHE"),
+    (14, "SWAPBACKED"),
+    (15, "COMPOUND_HEAD"),
+    (16, "COMPOUND_TAIL"),
+    (17, "HUGE"),
+    (18, "UNEVICTABLE"),
+    (19, "HWPOISON"),
+    (20, "NOPAGE"),
+    (21, "KSM"),
+    (22, "THP"),
+    (23, "OFFLINE"),
+    (24, "ZERO_PAGE"),
+    (25, "IDLE"),
+    (26, "PGTABLE"),
+];
+
+/// The names of the set bits of a kpageflags word.
+pub fn kflag_names(flags: u64) -> Vec<String> {
+    KPF_NAMES
+        .iter()
+        .filter(|(bit, _)| flags & (1 << bit) != 0)
+        .map(|(_, name)| (*name).to_string())
+        .collect()
+}
+
+/// The largest folio looked for around a page, in pages: a PMD-sized folio on 4 KiB pages.
+const MAX_FOLIO_PAGES: u64 = 512;
+
 /// Pages read per pagemap / mincore call in a scan: 64 MiB of address space, 128 KiB of pagemap.
 const LEAF_PAGES: u64 = 1 << 14;
 
@@ -36,6 +92,12 @@ pub struct PageProbe {
     pub resident: Option<bool>,
     /// The pagemap word; `None` when pagemap is unreadable.
     pub pagemap: Option<u64>,
+    /// cachestat of this page's file range; `None` for anonymous memory or without cachestat.
+    pub cache: Option<CacheStat>,
+    /// The kpageflags word at the PFN; `None` without root or when not present.
+    pub kflags: Option<u64>,
+    /// Pages in the folio holding this page (kpageflags COMPOUND_HEAD/TAIL).
+    pub folio_pages: Option<u64>,
 }
 
 impl PageProbe {
@@ -68,6 +130,16 @@ impl PageProbe {
     }
 }
 
+/// How the raw answers are read for a mapping.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DecodeCtx {
+    pub mode: MapMode,
+    /// A file mapping (cow and dirty make sense).
+    pub file_mapping: bool,
+    /// pagemap bit 55 means something on this kernel.
+    pub soft_dirty: bool,
+}
+
 /// The state of one page as reported: geometry plus the kernel's answers, decoded.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct PageState {
@@ -79,17 +151,35 @@ pub struct PageState {
     pub exclusive: Option<bool>,
     /// A MAP_PRIVATE page we hold a private copy of: present and not file-backed.
     pub cow: Option<bool>,
+    /// The file's page-cache page at this offset is dirty (cachestat, else kpageflags).
+    pub dirty: Option<bool>,
+    pub writeback: Option<bool>,
+    pub soft_dirty: Option<bool>,
+    pub folio_pages: Option<u64>,
+    /// The raw kpageflags word (names via `kflag_names`).
+    pub kflags: Option<u64>,
 }
 
 impl PageState {
-    /// Decodes a probe for a page of a mapping in `mode` backed by `target`.
-    pub fn decode(geom: PageGeom, probe: PageProbe, mode: MapMode, file_mapping: bool) -> Self {
+    /// Decodes a probe for a page of a mapping read as `ctx` says.
+    pub fn decode(geom: PageGeom, probe: PageProbe, ctx: DecodeCtx) -> Self {
         let present = probe.present();
         let file_backed = probe.file_backed();
-        let cow = match (mode, file_mapping, present, file_backed) {
+        let cow = match (ctx.mode, ctx.file_mapping, present, file_backed) {
             (MapMode::Private, true, Some(p), Some(f)) => Some(p && !f),
             (MapMode::Private, true, _, _) => None,
             _ => Some(false),
+        };
+        // kpageflags describes the page we map: the file's page only when it is a file page.
+        let file_kflags = probe.kflags.filter(|_| file_backed == Some(true));
+        let (dirty, writeback) = if !ctx.file_mapping {
+            (None, None)
+        } else if let Some(c) = probe.cache {
+            (Some(c.nr_dirty > 0), Some(c.nr_writeback > 0))
+        } else if let Some(k) = file_kflags {
+            (Some(k & KPF_DIRTY != 0), Some(k & KPF_WRITEBACK != 0))
+        } else {
+            (None, None)
         };
         Self {
             geom,
@@ -99,6 +189,15 @@ impl PageState {
             file_backed,
             exclusive: probe.exclusive(),
             cow,
+            dirty,
+            writeback,
+            soft_dirty: if ctx.soft_dirty {
+                probe.bit(PM_SOFT_DIRTY)
+            } else {
+                None
+            },
+            folio_pages: probe.folio_pages,
+            kflags: probe.kflags,
         }
     }
 }
@@ -142,18 +241,23 @@ impl RunBuilder {
 }
 
 /// How each source of page state answers on this machine, as said in the report's `sources`.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct Sources {
     pub mincore: String,
     pub pagemap: String,
     pub pfn: String,
+    pub kpageflags: String,
+    pub cachestat: String,
+    pub soft_dirty: String,
 }
 
 /// Reads page state; opened once, reused on every refresh.
 #[derive(Debug)]
 pub struct Prober {
     pagemap: Result<File, SysError>,
+    kpageflags: Result<File, SysError>,
     pfn_readable: bool,
+    soft_dirty: Result<(), String>,
 }
 
 impl Default for Prober {
@@ -162,8 +266,39 @@ impl Default for Prober {
     }
 }
 
+/// Whether soft-dirty tracking works here, tried for real: clear the bits, store into a scratch
+/// page, read its pagemap bit 55. (Kernels without CONFIG_MEM_SOFT_DIRTY accept the clear and
+/// never set the bit.)
+fn detect_soft_dirty(pagemap: &File) -> Result<(), String> {
+    let scratch = Region::open(&MapRequest {
+        source: Source::Anon(super::region::page_size()),
+        mode: MapMode::Private,
+        offset: 0,
+        len: None,
+        prot: None,
+    })
+    .map_err(|e| format!("n/a: no scratch page ({e})"))?;
+    scratch.write(0, &[1]).map_err(|e| e.to_string())?;
+    OpenOptions::new()
+        .write(true)
+        .open("/proc/self/clear_refs")
+        .and_then(|mut f| f.write_all(b"4"))
+        .map_err(|e| format!("n/a: cannot write /proc/self/clear_refs ({e})"))?;
+    scratch.write(0, &[2]).map_err(|e| e.to_string())?;
+    let mut word = [0u8; 8];
+    pagemap
+        .read_exact_at(&mut word, scratch.addr() / scratch.page_size() * 8)
+        .map_err(|e| format!("n/a: pagemap unreadable ({e})"))?;
+    if u64::from_le_bytes(word) & PM_SOFT_DIRTY != 0 {
+        Ok(())
+    } else {
+        Err("unsupported by this kernel (CONFIG_MEM_SOFT_DIRTY is off: the bit never sets)".into())
+    }
+}
+
 impl Prober {
-    /// Opens `/proc/self/pagemap` and detects whether PFNs read as real numbers (CAP_SYS_ADMIN).
+    /// Opens `/proc/self/pagemap` and `/proc/kpageflags`, and detects whether PFNs read as real
+    /// numbers (CAP_SYS_ADMIN) and whether soft-dirty works.
     pub fn new() -> Self {
         let pagemap = File::open("/proc/self/pagemap")
             .map_err(|e| SysError::from_io(&e, "open /proc/self/pagemap"));
@@ -177,9 +312,17 @@ impl Prober {
                 && u64::from_le_bytes(word) & PM_PFN_MASK != 0
         });
         std::hint::black_box(&probe_local);
+        let kpageflags = File::open("/proc/kpageflags")
+            .map_err(|e| SysError::from_io(&e, "open /proc/kpageflags"));
+        let soft_dirty = match &pagemap {
+            Ok(f) => detect_soft_dirty(f),
+            Err(e) => Err(format!("n/a: {e}")),
+        };
         Self {
             pagemap,
+            kpageflags,
             pfn_readable,
+            soft_dirty,
         }
     }
 
@@ -188,7 +331,34 @@ impl Prober {
         self.pfn_readable
     }
 
-    /// What each source says about its availability.
+    /// Whether kpageflags answers (root, and PFNs readable).
+    pub fn kpageflags_readable(&self) -> bool {
+        self.pfn_readable && self.kpageflags.is_ok()
+    }
+
+    fn ctx(&self, region: &Region) -> DecodeCtx {
+        DecodeCtx {
+            mode: region.mode(),
+            file_mapping: matches!(region.target(), Target::File { .. }),
+            soft_dirty: self.soft_dirty.is_ok(),
+        }
+    }
+
+    /// Whether cachestat answers for this region's file: `Err` says why not.
+    pub fn cachestat_support(region: &Region) -> Result<(), String> {
+        match region.target() {
+            Target::Anon => Err("n/a: anonymous memory has no file page cache".into()),
+            Target::File { .. } => region.cachestat(0, 1).map(|_| ()).map_err(|e| {
+                if e.errno == libc::ENOSYS {
+                    "n/a: this kernel has no cachestat(2) (Linux >= 6.5)".into()
+                } else {
+                    format!("n/a: {e}")
+                }
+            }),
+        }
+    }
+
+    /// What each source says about its availability for `region`.
     pub fn sources(&self, region: &Region) -> Sources {
         let mincore = match region.target() {
             Target::File {
@@ -208,10 +378,31 @@ impl Prober {
         } else {
             "n/a: needs CAP_SYS_ADMIN (root); the kernel reports PFN 0".to_string()
         };
+        let kpageflags = match (&self.kpageflags, self.pfn_readable) {
+            (Ok(_), true) => "ok".to_string(),
+            (Err(e), _) if e.errno == libc::EACCES || e.errno == libc::EPERM => {
+                "n/a: needs root (/proc/kpageflags is root-only)".to_string()
+            }
+            (Err(e), _) => format!("n/a: {e}"),
+            (Ok(_), false) => "n/a: needs CAP_SYS_ADMIN to read PFNs".to_string(),
+        };
+        let mut cachestat = match Self::cachestat_support(region) {
+            Ok(()) => "ok".to_string(),
+            Err(why) => why,
+        };
+        if region.always_dirty() {
+            cachestat.push_str(" (tmpfs: its pages are always dirty)");
+        }
         Sources {
             mincore,
             pagemap,
             pfn,
+            kpageflags,
+            cachestat,
+            soft_dirty: match &self.soft_dirty {
+                Ok(()) => "ok".to_string(),
+                Err(why) => why.clone(),
+            },
         }
     }
 
@@ -227,42 +418,135 @@ impl Prober {
         out: &mut Vec<u64>,
     ) -> Result<(), SysError> {
         let file = self.pagemap.as_ref().map_err(Clone::clone)?;
-        let ps = region.page_size();
-        let n = usize::try_from(count).unwrap_or(usize::MAX);
-        let mut bytes = vec![0u8; n * 8];
-        let pos = (region.addr() / ps + first) * 8;
-        file.read_exact_at(&mut bytes, pos)
-            .map_err(|e| SysError::from_io(&e, "read /proc/self/pagemap"))?;
-        out.clear();
-        out.extend(
-            bytes
-                .chunks_exact(8)
-                .map(|c| u64::from_le_bytes(c.try_into().unwrap_or_default())),
-        );
-        Ok(())
+        let pos = (region.addr() / region.page_size() + first) * 8;
+        read_words(file, pos, count, out)
+            .map_err(|e| SysError::from_io(&e, "read /proc/self/pagemap"))
     }
 
-    /// mincore and pagemap for `count` pages from page `first`, in that order of calls.
+    /// kpageflags words for `count` consecutive PFNs from `pfn`, in one read.
+    fn kflags_words(&self, pfn: u64, count: u64, out: &mut Vec<u64>) -> Option<()> {
+        let file = self.kpageflags.as_ref().ok()?;
+        read_words(file, pfn * 8, count, out).ok()
+    }
+
+    /// The number of pages in the folio holding `pfn`, from COMPOUND_HEAD/TAIL around it.
+    fn folio_extent(&self, pfn: u64, flags: u64) -> Option<u64> {
+        if flags & (KPF_COMPOUND_HEAD | KPF_COMPOUND_TAIL) == 0 {
+            return Some(1);
+        }
+        let mut words = Vec::new();
+        let head = if flags & KPF_COMPOUND_HEAD != 0 {
+            pfn
+        } else {
+            let from = pfn.saturating_sub(MAX_FOLIO_PAGES - 1);
+            self.kflags_words(from, pfn - from + 1, &mut words)?;
+            let back = words.iter().rposition(|w| w & KPF_COMPOUND_HEAD != 0)?;
+            from + back as u64
+        };
+        self.kflags_words(head + 1, MAX_FOLIO_PAGES - 1, &mut words)?;
+        let tails = words
+            .iter()
+            .take_while(|w| *w & KPF_COMPOUND_TAIL != 0)
+            .count() as u64;
+        Some(1 + tails)
+    }
+
+    /// kpageflags and folio sizes for probes that have a PFN; consecutive PFNs in one read.
+    fn add_kflags(&self, probes: &mut [PageProbe]) {
+        if !self.kpageflags_readable() {
+            return;
+        }
+        let mut words = Vec::new();
+        let mut i = 0;
+        while i < probes.len() {
+            let Some(start) = probes[i].pfn() else {
+                i += 1;
+                continue;
+            };
+            let mut j = i + 1;
+            while j < probes.len() && probes[j].pfn() == Some(start + (j - i) as u64) {
+                j += 1;
+            }
+            if self
+                .kflags_words(start, (j - i) as u64, &mut words)
+                .is_some()
+            {
+                for (k, w) in words.iter().enumerate() {
+                    probes[i + k].kflags = Some(*w);
+                }
+                self.add_folios(&mut probes[i..j]);
+            }
+            i = j;
+        }
+    }
+
+    /// Folio sizes for a run of pages with consecutive PFNs and known flags: a head followed by
+    /// its tails inside the run is counted there; a folio cut by the run's ends is looked up.
+    fn add_folios(&self, run: &mut [PageProbe]) {
+        let mut i = 0;
+        while i < run.len() {
+            let flags = run[i].kflags.unwrap_or(0);
+            let (pfn, end) = match run[i].pfn() {
+                Some(pfn) if flags & KPF_COMPOUND_HEAD != 0 => {
+                    let mut j = i + 1;
+                    while j < run.len() && run[j].kflags.unwrap_or(0) & KPF_COMPOUND_TAIL != 0 {
+                        j += 1;
+                    }
+                    (pfn, j)
+                }
+                Some(pfn) => (pfn, i + 1),
+                None => (0, i + 1),
+            };
+            let inside_whole = flags & KPF_COMPOUND_HEAD != 0 && end < run.len();
+            let size = if inside_whole {
+                Some((end - i) as u64)
+            } else {
+                self.folio_extent(pfn, flags)
+            };
+            for p in &mut run[i..end] {
+                p.folio_pages = size;
+            }
+            i = end;
+        }
+    }
+
+    /// All sources for `count` pages from page `first`: mincore, pagemap, cachestat per page,
+    /// kpageflags; in that order of calls.
     pub fn probe(&self, region: &Region, first: u64, count: u64) -> Vec<PageProbe> {
         let mut core = Vec::new();
         let resident_ok = region.mincore(first, count, &mut core).is_ok();
         let mut words = Vec::new();
         let words_ok = self.pagemap_words(region, first, count, &mut words).is_ok();
-        (0..count as usize)
+        let ps = region.page_size();
+        let cached = Self::cachestat_support(region).is_ok();
+        let mut probes: Vec<PageProbe> = (0..count as usize)
             .map(|i| PageProbe {
                 resident: resident_ok.then(|| core[i] & 1 != 0),
                 pagemap: words_ok.then(|| words[i]),
+                cache: if cached {
+                    let off = region.offset() + (first + i as u64) * ps;
+                    region.cachestat(off, ps).ok()
+                } else {
+                    None
+                },
+                kflags: None,
+                folio_pages: None,
             })
-            .collect()
+            .collect();
+        self.add_kflags(&mut probes);
+        probes
     }
 
     /// Probes every page of the mapping and returns runs of equal state.
     ///
     /// Only what can hold resident pages is examined page by page: for a file mapping, cachestat
     /// over large ranges finds the cached parts first and the scan splits only where the answer
-    /// says there is something. With `touch`, pages that mincore reports resident are faulted in
-    /// (MADV_POPULATE_READ under MADV_RANDOM, so no readahead or disk I/O starts) so that
-    /// pagemap can describe them.
+    /// says there is something; dirty pages are found the same way. With `touch`, pages that
+    /// mincore reports resident are faulted in (MADV_POPULATE_READ under MADV_RANDOM, so no
+    /// readahead or disk I/O starts) so that pagemap and kpageflags can describe them.
+    ///
+    /// `anon_pages` and `swap` say whether our VMA holds anonymous pages (private copies) or
+    /// swapped pages, which cachestat cannot see.
     ///
     /// # Errors
     /// A failed fstat of the file.
@@ -274,10 +558,10 @@ impl Prober {
         swap: bool,
     ) -> Result<Vec<StateRun>, SysError> {
         let geometry = region.geometry()?;
-        let file_mapping = matches!(region.target(), Target::File { .. });
+        let cachestat = Self::cachestat_support(region).is_ok();
         // Pruning with cachestat is exact only when every resident page of ours is a page of the
         // file's page cache: not for anonymous memory, private copies, or swapped pages.
-        let prune = file_mapping && !anon_pages && !swap && region.cachestat(0, 1).is_ok();
+        let prune = cachestat && !anon_pages && !swap;
         if touch {
             // Best effort: MADV_RANDOM keeps the fault-ins below from starting readahead.
             let _ = region.madvise(0, region.pages(), rustix::mm::Advice::Random);
@@ -286,10 +570,11 @@ impl Prober {
             prober: self,
             region,
             geometry,
-            file_mapping,
+            ctx: self.ctx(region),
             touch,
             swap,
             prune,
+            cachestat,
             runs: RunBuilder::default(),
         };
         scan.range(0, region.pages());
@@ -298,29 +583,164 @@ impl Prober {
         }
         Ok(scan.runs.finish())
     }
+
+    /// Decodes probes of pages from `first` of `region`.
+    pub fn decode(
+        &self,
+        region: &Region,
+        geometry: &Geometry,
+        first: u64,
+        probes: &[PageProbe],
+    ) -> Vec<PageState> {
+        let ctx = self.ctx(region);
+        probes
+            .iter()
+            .enumerate()
+            .map(|(i, p)| PageState::decode(geometry.page(first + i as u64), *p, ctx))
+            .collect()
+    }
+}
+
+/// Mappings up to this many pages are probed page by page for the minimap on every refresh;
+/// larger ones are aggregated with one cachestat call per bucket.
+pub const EXACT_MINIMAP_PAGES: u64 = 4096;
+
+/// Anonymous mappings up to this many pages get mincore per bucket; larger ones say `?`.
+const ANON_MINIMAP_PAGES: u64 = 1 << 20;
+
+/// The state of a bucket of consecutive pages, for the minimap: counts of pages in each state,
+/// `None` where no source answers at this size.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Bucket {
+    pub first: u64,
+    pub pages: u64,
+    pub resident: Option<u64>,
+    pub present: Option<u64>,
+    pub dirty: Option<u64>,
+    pub cow: Option<u64>,
+    pub beyond_eof: u64,
+}
+
+impl Prober {
+    /// The mapping in at most `cells` buckets. Its cost does not grow with the mapping: small
+    /// mappings are probed page by page, large file mappings with one cachestat per bucket.
+    pub fn buckets(&self, region: &Region, geometry: &Geometry, cells: u64) -> Vec<Bucket> {
+        let pages = geometry.pages();
+        let n = cells.clamp(1, pages.max(1));
+        let data_pages = geometry.data_bytes().div_ceil(geometry.page_size);
+        let file = matches!(region.target(), Target::File { .. });
+        let cachestat = Self::cachestat_support(region).is_ok();
+        let ps = geometry.page_size;
+        let mut core = Vec::new();
+        let mut words = Vec::new();
+        let exact = pages <= EXACT_MINIMAP_PAGES;
+        let all_core = exact && region.mincore(0, pages, &mut core).is_ok();
+        let all_words = exact && self.pagemap_words(region, 0, pages, &mut words).is_ok();
+        let ctx = self.ctx(region);
+        (0..n)
+            .map(|b| {
+                let first = b * pages / n;
+                let end = (b + 1) * pages / n;
+                let count = end - first;
+                let beyond_eof = if geometry.file_size.is_some() {
+                    end.saturating_sub(first.max(data_pages))
+                } else {
+                    0
+                };
+                let stat = (file && cachestat)
+                    .then(|| {
+                        region
+                            .cachestat(region.offset() + first * ps, count * ps)
+                            .ok()
+                    })
+                    .flatten();
+                let range = first as usize..end as usize;
+                let resident = if all_core {
+                    Some(core[range.clone()].iter().filter(|c| *c & 1 != 0).count() as u64)
+                } else if let Some(st) = stat {
+                    // For a file, resident means in the page cache: what cachestat counts.
+                    Some(st.nr_cache.min(count))
+                } else if !file && pages <= ANON_MINIMAP_PAGES {
+                    let mut c = Vec::new();
+                    region
+                        .mincore(first, count, &mut c)
+                        .ok()
+                        .map(|()| c.iter().filter(|x| *x & 1 != 0).count() as u64)
+                } else {
+                    None
+                };
+                let (present, cow) = if all_words {
+                    let present = words[range.clone()]
+                        .iter()
+                        .filter(|w| *w & PM_PRESENT != 0)
+                        .count() as u64;
+                    let cow = words[range]
+                        .iter()
+                        .filter(|w| {
+                            let p = PageProbe {
+                                pagemap: Some(**w),
+                                ..PageProbe::default()
+                            };
+                            PageState::decode(geometry.page(first), p, ctx).cow == Some(true)
+                        })
+                        .count() as u64;
+                    (Some(present), Some(cow))
+                } else {
+                    (None, None)
+                };
+                Bucket {
+                    first,
+                    pages: count,
+                    resident,
+                    present,
+                    dirty: stat.map(|st| st.nr_dirty.min(count)),
+                    cow,
+                    beyond_eof,
+                }
+            })
+            .collect()
+    }
+}
+
+fn read_words(file: &File, pos: u64, count: u64, out: &mut Vec<u64>) -> std::io::Result<()> {
+    let n = usize::try_from(count).map_err(|_| std::io::Error::from_raw_os_error(libc::EINVAL))?;
+    let mut bytes = vec![0u8; n * 8];
+    file.read_exact_at(&mut bytes, pos)?;
+    out.clear();
+    out.extend(bytes.chunks_exact(8).map(|c| {
+        let mut w = [0u8; 8];
+        w.copy_from_slice(c);
+        u64::from_le_bytes(w)
+    }));
+    Ok(())
 }
 
 struct Scan<'a> {
     prober: &'a Prober,
     region: &'a Region,
     geometry: Geometry,
-    file_mapping: bool,
+    ctx: DecodeCtx,
     touch: bool,
     swap: bool,
     prune: bool,
+    cachestat: bool,
     runs: RunBuilder,
 }
 
 impl Scan<'_> {
+    fn file_range(&self, first: u64, count: u64) -> (u64, u64) {
+        let ps = self.region.page_size();
+        (self.region.offset() + first * ps, count * ps)
+    }
+
     fn range(&mut self, first: u64, count: u64) {
         if count <= LEAF_PAGES {
             self.leaf(first, count);
             return;
         }
         if self.prune {
-            let ps = self.region.page_size();
-            let off = self.region.offset() + first * ps;
-            if let Ok(stat) = self.region.cachestat(off, count * ps)
+            let (off, len) = self.file_range(first, count);
+            if let Ok(stat) = self.region.cachestat(off, len)
                 && stat.nr_cache == 0
             {
                 self.uniform(
@@ -329,6 +749,9 @@ impl Scan<'_> {
                     PageProbe {
                         resident: Some(false),
                         pagemap: Some(0),
+                        cache: Some(CacheStat::default()),
+                        kflags: None,
+                        folio_pages: None,
                     },
                 );
                 return;
@@ -346,30 +769,56 @@ impl Scan<'_> {
     /// Pages whose probe is known without asking per page, split by geometry.
     fn uniform(&mut self, first: u64, count: u64, probe: PageProbe) {
         let end = first + count;
-        let mut at = first;
         for run in self.geometry.runs() {
-            let (lo, hi) = (run.first.max(at), (run.first + run.count).min(end));
+            let (lo, hi) = (run.first.max(first), (run.first + run.count).min(end));
             if lo < hi {
-                let state =
-                    PageState::decode(run.geom, probe, self.region.mode(), self.file_mapping);
+                let state = PageState::decode(run.geom, probe, self.ctx);
                 self.runs.push(lo, hi - lo, state);
-                at = hi;
             }
         }
+    }
+
+    /// Per-page dirty/writeback from cachestat, splitting only ranges with something dirty.
+    fn dirty_split(&self, first: u64, count: u64, out: &mut [CacheStat]) {
+        let (off, len) = self.file_range(first, count);
+        let Ok(stat) = self.region.cachestat(off, len) else {
+            return;
+        };
+        let uniform = |n: u64| n == 0 || n == count;
+        if count == 1 || (uniform(stat.nr_dirty) && uniform(stat.nr_writeback)) {
+            let per_page = CacheStat {
+                nr_cache: u64::from(stat.nr_cache > 0),
+                nr_dirty: u64::from(stat.nr_dirty > 0),
+                nr_writeback: u64::from(stat.nr_writeback > 0),
+                nr_evicted: u64::from(stat.nr_evicted > 0),
+                nr_recently_evicted: u64::from(stat.nr_recently_evicted > 0),
+            };
+            out.fill(per_page);
+            return;
+        }
+        let half = count / 2;
+        let (a, b) = out.split_at_mut(half as usize);
+        self.dirty_split(first, half, a);
+        self.dirty_split(first + half, count - half, b);
     }
 
     fn leaf(&mut self, first: u64, count: u64) {
         let mut core = Vec::new();
         let resident_ok = self.region.mincore(first, count, &mut core).is_ok();
         let any_resident = resident_ok && core.iter().any(|b| b & 1 != 0);
+        let clean = CacheStat::default();
         if resident_ok && !any_resident && !self.swap {
-            // Nothing resident and nothing swapped: no page-table entry can exist here.
+            // Nothing resident and nothing swapped: no page-table entry can exist here, and
+            // nothing uncached can be dirty.
             self.uniform(
                 first,
                 count,
                 PageProbe {
                     resident: Some(false),
                     pagemap: Some(0),
+                    cache: self.cachestat.then_some(clean),
+                    kflags: None,
+                    folio_pages: None,
                 },
             );
             return;
@@ -396,18 +845,23 @@ impl Scan<'_> {
             .prober
             .pagemap_words(self.region, first, count, &mut words)
             .is_ok();
-        for i in 0..count as usize {
-            let probe = PageProbe {
+        let mut caches = vec![clean; count as usize];
+        if self.cachestat {
+            self.dirty_split(first, count, &mut caches);
+        }
+        let mut probes: Vec<PageProbe> = (0..count as usize)
+            .map(|i| PageProbe {
                 resident: resident_ok.then(|| core[i] & 1 != 0),
                 pagemap: words_ok.then(|| words[i]),
-            };
+                cache: self.cachestat.then(|| caches[i]),
+                kflags: None,
+                folio_pages: None,
+            })
+            .collect();
+        self.prober.add_kflags(&mut probes);
+        for (i, probe) in probes.into_iter().enumerate() {
             let page = first + i as u64;
-            let state = PageState::decode(
-                self.geometry.page(page),
-                probe,
-                self.region.mode(),
-                self.file_mapping,
-            );
+            let state = PageState::decode(self.geometry.page(page), probe, self.ctx);
             self.runs.push(page, 1, state);
         }
     }
@@ -425,56 +879,108 @@ mod tests {
         }
     }
 
+    fn ctx(mode: MapMode, file_mapping: bool) -> DecodeCtx {
+        DecodeCtx {
+            mode,
+            file_mapping,
+            soft_dirty: false,
+        }
+    }
+
+    fn probe(resident: bool, pagemap: u64) -> PageProbe {
+        PageProbe {
+            resident: Some(resident),
+            pagemap: Some(pagemap),
+            ..PageProbe::default()
+        }
+    }
+
     #[test]
     fn pagemap_bits_decode() {
-        let p = PageProbe {
-            resident: Some(true),
-            pagemap: Some(PM_PRESENT | PM_FILE | PM_EXCLUSIVE | 0x1234),
-        };
+        let p = probe(true, PM_PRESENT | PM_FILE | PM_EXCLUSIVE | 0x1234);
         assert_eq!(p.present(), Some(true));
         assert_eq!(p.file_backed(), Some(true));
         assert_eq!(p.exclusive(), Some(true));
         assert_eq!(p.swapped(), Some(false));
         assert_eq!(p.pfn(), Some(0x1234));
-        let hidden = PageProbe {
-            resident: Some(true),
-            pagemap: Some(PM_PRESENT),
-        };
-        assert_eq!(hidden.pfn(), None);
+        assert_eq!(probe(true, PM_PRESENT).pfn(), None);
     }
 
     #[test]
     fn cow_is_private_present_and_not_file() {
-        let copy = PageProbe {
-            resident: Some(true),
-            pagemap: Some(PM_PRESENT),
-        };
-        let file = PageProbe {
-            resident: Some(true),
-            pagemap: Some(PM_PRESENT | PM_FILE),
-        };
+        let copy = probe(true, PM_PRESENT);
+        let file = probe(true, PM_PRESENT | PM_FILE);
+        let private = ctx(MapMode::Private, true);
+        assert_eq!(PageState::decode(geom(), copy, private).cow, Some(true));
+        assert_eq!(PageState::decode(geom(), file, private).cow, Some(false));
         assert_eq!(
-            PageState::decode(geom(), copy, MapMode::Private, true).cow,
-            Some(true)
-        );
-        assert_eq!(
-            PageState::decode(geom(), file, MapMode::Private, true).cow,
-            Some(false)
-        );
-        assert_eq!(
-            PageState::decode(geom(), copy, MapMode::Shared, true).cow,
+            PageState::decode(geom(), copy, ctx(MapMode::Shared, true)).cow,
             Some(false)
         );
         // Anonymous memory is never a copy of a file page.
         assert_eq!(
-            PageState::decode(geom(), copy, MapMode::Private, false).cow,
+            PageState::decode(geom(), copy, ctx(MapMode::Private, false)).cow,
             Some(false)
         );
     }
 
     #[test]
+    fn dirty_comes_from_cachestat_then_kpageflags_and_never_for_anon() {
+        let mut p = probe(true, PM_PRESENT | PM_FILE | 7);
+        p.kflags = Some(KPF_DIRTY);
+        let shared = ctx(MapMode::Shared, true);
+        assert_eq!(PageState::decode(geom(), p, shared).dirty, Some(true));
+        p.cache = Some(CacheStat {
+            nr_cache: 1,
+            ..CacheStat::default()
+        });
+        assert_eq!(
+            PageState::decode(geom(), p, shared).dirty,
+            Some(false),
+            "cachestat is the primary source"
+        );
+        assert_eq!(
+            PageState::decode(geom(), p, ctx(MapMode::Shared, false)).dirty,
+            None
+        );
+        // A private copy's kpageflags describe the anonymous copy, not the file's page.
+        let mut copy = probe(true, PM_PRESENT | 9);
+        copy.kflags = Some(KPF_DIRTY);
+        assert_eq!(
+            PageState::decode(geom(), copy, ctx(MapMode::Private, true)).dirty,
+            None
+        );
+    }
+
+    #[test]
+    fn soft_dirty_only_when_supported() {
+        let p = probe(true, PM_PRESENT | PM_SOFT_DIRTY);
+        assert_eq!(
+            PageState::decode(geom(), p, ctx(MapMode::Shared, true)).soft_dirty,
+            None
+        );
+        let supported = DecodeCtx {
+            soft_dirty: true,
+            ..ctx(MapMode::Shared, true)
+        };
+        assert_eq!(
+            PageState::decode(geom(), p, supported).soft_dirty,
+            Some(true)
+        );
+    }
+
+    #[test]
+    fn kflag_names_by_bit() {
+        assert_eq!(
+            kflag_names(KPF_DIRTY | (1 << 3) | (1 << 11)),
+            vec!["UPTODATE", "DIRTY", "MMAP"]
+        );
+        assert!(kflag_names(0).is_empty());
+    }
+
+    #[test]
     fn run_builder_merges_equal_neighbours_only() {
-        let a = PageState::decode(geom(), PageProbe::default(), MapMode::Shared, true);
+        let a = PageState::decode(geom(), PageProbe::default(), ctx(MapMode::Shared, true));
         let mut b = a;
         b.resident = Some(true);
         let mut rb = RunBuilder::default();

@@ -7,7 +7,7 @@ use procfs::process::{MMPermissions, MMapPath, MemoryMap, Process};
 
 use super::error::SysError;
 
-/// One line of /proc/self/maps, ready for display (path already sanitised).
+/// One line of /proc/self/maps.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct MapsLine {
     pub start: u64,
@@ -16,7 +16,8 @@ pub struct MapsLine {
     pub perms: String,
     pub offset: u64,
     pub inode: u64,
-    /// The path or pseudo-path (`[heap]`, `[stack]`, empty for anonymous), sanitised.
+    /// The path or pseudo-path (`[heap]`, `[stack]`, empty for anonymous), as the kernel wrote
+    /// it: escape it (`text::sanitize`) before display.
     pub path: String,
 }
 
@@ -60,7 +61,7 @@ fn perms_string(p: MMPermissions) -> String {
 }
 
 fn path_string(p: &MMapPath) -> String {
-    let raw = match p {
+    match p {
         MMapPath::Path(path) => path.to_string_lossy().into_owned(),
         MMapPath::Heap => "[heap]".into(),
         MMapPath::Stack => "[stack]".into(),
@@ -72,8 +73,7 @@ fn path_string(p: &MMapPath) -> String {
         MMapPath::Anonymous => String::new(),
         MMapPath::Vsys(key) => format!("/SYSV{key:08x}"),
         MMapPath::Other(s) => format!("[{s}]"),
-    };
-    crate::text::sanitize(&raw)
+    }
 }
 
 fn maps_line(m: &MemoryMap) -> MapsLine {
@@ -188,9 +188,10 @@ mod tests {
     fn pseudo_paths() {
         assert_eq!(path_string(&MMapPath::Heap), "[heap]");
         assert_eq!(path_string(&MMapPath::Anonymous), "");
+        // Kept as the kernel wrote it: escaping is the screen's job, the JSON keeps the bytes.
         assert_eq!(
             path_string(&MMapPath::Path("/tmp/a\x1bb".into())),
-            "/tmp/a\\x1bb"
+            "/tmp/a\x1bb"
         );
     }
 

@@ -15,7 +15,7 @@ use std::os::unix::fs::{FileTypeExt, MetadataExt};
 use std::path::{Path, PathBuf};
 
 use memmap2::{MmapOptions, MmapRaw};
-use rustix::mm::{Advice, MprotectFlags};
+use rustix::mm::{Advice, MprotectFlags, MsyncFlags};
 
 use super::error::SysError;
 
@@ -305,12 +305,19 @@ impl Region {
                 let file =
                     open(false).map_err(|e| SysError::from_io(&e, format!("open {shown}")))?;
                 let why = SysError::from_io(&rw_err, "open O_RDWR");
-                notes.push(format!(
-                    "{shown} is read-only for us ({}: {}): a shared writable mapping is impossible, \
-                     so MAP_SHARED maps it read-only; --private gives a writable copy-on-write mapping",
-                    why.name(),
-                    why.context
-                ));
+                notes.push(match req.mode {
+                    MapMode::Shared => format!(
+                        "{shown} is read-only for us ({}): a shared writable mapping is \
+                         impossible, so MAP_SHARED maps it read-only; --private gives a writable \
+                         copy-on-write mapping",
+                        why.name()
+                    ),
+                    MapMode::Private => format!(
+                        "{shown} is read-only for us ({}): MAP_PRIVATE still maps it writable, \
+                         copy-on-write; no write can reach the file",
+                        why.name()
+                    ),
+                });
                 (file, false)
             }
         };
@@ -649,6 +656,54 @@ impl Region {
             ));
         };
         cachestat(file, file_off, len)
+    }
+
+    /// `msync(2)` over `count` pages from page `first`.
+    ///
+    /// # Errors
+    /// EINVAL for a bad flag combination (MS_SYNC|MS_ASYNC), EBUSY for MS_INVALIDATE on locked
+    /// pages, ENOMEM when part of the range is no longer mapped.
+    pub fn msync(&self, first: u64, count: u64, flags: MsyncFlags) -> Result<(), SysError> {
+        self.check_range(first * self.page_size, count * self.page_size, "msync")?;
+        let addr = (self.addr() + first * self.page_size) as *mut libc::c_void;
+        let len = (count * self.page_size) as usize;
+        // SAFETY: the range lies inside our mapping (check_range above); msync only writes back
+        // or invalidates page-cache state and never changes what a Rust reference could see
+        // (there are none into the mapping).
+        unsafe { rustix::mm::msync(addr, len, flags) }
+            .map_err(|e| SysError::from_rustix(e, format!("msync({flags:?})")))
+    }
+
+    /// `posix_fadvise(2)` over the mapped range of the file.
+    ///
+    /// # Errors
+    /// EBADF for anonymous memory; ESPIPE for a pipe; the kernel's other refusals.
+    pub fn fadvise(&self, advice: rustix::fs::Advice) -> Result<(), SysError> {
+        let Target::File { file, .. } = &self.target else {
+            return Err(SysError::new(
+                libc::EBADF,
+                "posix_fadvise",
+                "anonymous memory has no file to advise",
+            ));
+        };
+        let len = std::num::NonZeroU64::new(self.map_bytes());
+        rustix::fs::fadvise(file, self.offset, len, advice)
+            .map_err(|e| SysError::from_rustix(e, format!("posix_fadvise({advice:?})")))
+    }
+
+    /// Whether the file lives on tmpfs (or is shared memory), where page-cache pages are always
+    /// dirty: msync never cleans them and fadvise never drops them.
+    // f_type's width differs between architectures: the conversion is needed elsewhere.
+    #[allow(clippy::useless_conversion)]
+    pub fn always_dirty(&self) -> bool {
+        // TMPFS_MAGIC: include/uapi/linux/magic.h
+        const TMPFS_MAGIC: i64 = 0x0102_1994;
+        match &self.target {
+            Target::File { file, .. } => {
+                rustix::fs::fstatfs(file).is_ok_and(|st| i64::from(st.f_type) == TMPFS_MAGIC)
+            }
+            Target::Anon => false,
+        }
     }
 
     /// Pre-faults resident pages into our page tables with MADV_POPULATE_READ (Linux >= 5.14),

@@ -4,7 +4,7 @@
 
 use crate::geometry::Geometry;
 
-use super::probe::{PageProbe, PageState, Prober, Sources};
+use super::probe::{Bucket, PageProbe, PageState, Prober, Sources};
 use super::procmaps::{self, MapsLine, Vma};
 use super::region::{MapMode, Prot, Region, Target};
 
@@ -13,7 +13,7 @@ use super::region::{MapMode, Prot, Region, Target};
 pub enum Backing {
     Anon,
     File {
-        /// Absolute path, sanitised.
+        /// Absolute path (escape it before display).
         path: String,
         writable: bool,
         /// False for devices such as /dev/zero.
@@ -55,17 +55,48 @@ pub struct Snapshot {
     pub geometry: Geometry,
     pub pages: Vec<VisiblePage>,
     pub bytes: ViewBytes,
+    /// The whole mapping in buckets, for the minimap.
+    pub minimap: Vec<Bucket>,
     pub maps: Result<Vec<MapsLine>, String>,
     /// Our VMA's counters, added up when the mapping spans several VMAs.
     pub vma: Option<Vma>,
     /// How many VMAs our mapping spans now.
     pub vma_count: usize,
     pub sources: Sources,
+    /// The file is on tmpfs: its page-cache pages are always dirty.
+    pub always_dirty: bool,
     /// A failure of this refresh that is not about one page (fstat, /proc).
     pub problem: Option<String>,
 }
 
 impl Snapshot {
+    /// A snapshot of a mapping with nothing probed yet: no pages, bytes, /proc lines or VMA.
+    /// The shape the model starts from in tests and fabricated screens.
+    pub fn empty(
+        backing: Backing,
+        mode: MapMode,
+        prot: Prot,
+        addr: u64,
+        geometry: Geometry,
+    ) -> Self {
+        Self {
+            backing,
+            mode,
+            prot,
+            addr,
+            geometry,
+            pages: Vec::new(),
+            bytes: ViewBytes::default(),
+            minimap: Vec::new(),
+            maps: Ok(Vec::new()),
+            vma: None,
+            vma_count: 0,
+            sources: Sources::default(),
+            always_dirty: false,
+            problem: None,
+        }
+    }
+
     /// The visible page `index`, if probed.
     pub fn page(&self, index: u64) -> Option<&VisiblePage> {
         self.pages.iter().find(|p| p.index == index)
@@ -85,6 +116,8 @@ pub struct View {
     /// Mapping offset and length of the visible bytes.
     pub byte_start: u64,
     pub byte_len: u64,
+    /// Cells of the minimap.
+    pub minimap_cells: u64,
 }
 
 /// Takes a snapshot: fstat, probe the visible pages, then copy the visible bytes of pages that
@@ -103,20 +136,19 @@ pub fn take(region: &Region, prober: &Prober, view: View) -> Snapshot {
     let pages_total = geometry.pages();
     let first = view.first_page.min(pages_total);
     let count = view.page_count.min(pages_total - first);
-    let file_mapping = matches!(region.target(), Target::File { .. });
-    let pages: Vec<VisiblePage> = prober
-        .probe(region, first, count)
+    let probes = prober.probe(region, first, count);
+    let states = prober.decode(region, &geometry, first, &probes);
+    let pages: Vec<VisiblePage> = probes
         .into_iter()
+        .zip(states)
         .enumerate()
-        .map(|(i, probe)| {
-            let index = first + i as u64;
-            VisiblePage {
-                index,
-                state: PageState::decode(geometry.page(index), probe, region.mode(), file_mapping),
-                probe,
-            }
+        .map(|(i, (probe, state))| VisiblePage {
+            index: first + i as u64,
+            state,
+            probe,
         })
         .collect();
+    let minimap = prober.buckets(region, &geometry, view.minimap_cells);
     let bytes = copy_visible(region, &geometry, view);
     let maps = procmaps::read_maps().map_err(|e| e.to_string());
     let (vma, vma_count) =
@@ -136,7 +168,7 @@ pub fn take(region: &Region, prober: &Prober, view: View) -> Snapshot {
                 regular,
                 ..
             } => Backing::File {
-                path: crate::text::sanitize(&path.to_string_lossy()),
+                path: path.to_string_lossy().into_owned(),
                 writable: *writable,
                 regular: *regular,
             },
@@ -147,10 +179,12 @@ pub fn take(region: &Region, prober: &Prober, view: View) -> Snapshot {
         geometry,
         pages,
         bytes,
+        minimap,
         maps,
         vma,
         vma_count,
         sources: prober.sources(region),
+        always_dirty: region.always_dirty(),
         problem,
     }
 }

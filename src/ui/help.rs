@@ -17,6 +17,10 @@ pub const KEYS: &[(&str, &str)] = &[
     (":", "go to an offset (0x1f00, 7936) or a page (p 3)"),
     ("v", "offsets column: file offset <-> virtual address"),
     (
+        "e",
+        "explain: every source's raw answer for the page under the cursor",
+    ),
+    (
         "Tab",
         "focus the grid or the side panel (the panel scrolls)",
     ),
@@ -27,49 +31,54 @@ pub const KEYS: &[(&str, &str)] = &[
 
 /// The page states, as (word on screen, meaning and source).
 pub const STATES: &[(&str, &str)] = &[
-    ("resident  R", "in the page cache (mincore)"),
-    ("present   P", "in our page tables (pagemap bit 63)"),
-    ("-r / -p", "not resident / not present"),
-    ("cow       C", "our private copy-on-write copy (pagemap)"),
+    ("R / -r", "resident or not: in the page cache (mincore)"),
+    ("P / -p", "present or not: in our page tables (pagemap)"),
+    ("D / -d", "dirty or clean in the page cache (cachestat)"),
+    ("C", "cow: our private copy-on-write copy (pagemap)"),
+    ("fN", "the page's folio holds N pages (kpageflags)"),
     ("padding", "after EOF in the last page: zeros, never saved"),
-    ("beyond EOF ~~", "no file data: would SIGBUS; never read"),
+    ("~~ beyond EOF", "no file data: would SIGBUS; never read"),
     ("??", "could not be copied (protection, truncation)"),
+    ("minimap", "~ C D P R per cell, · cold, ? unknown"),
 ];
 
 /// Draws the overlay centred in `area`.
 pub fn render(frame: &mut Frame, area: Rect, theme: Theme) {
-    let height = (KEYS.len() + STATES.len() + 5) as u16;
-    let width = 86.min(area.width.saturating_sub(2));
+    let height = (KEYS.len() + STATES.len() + 3) as u16;
+    let width = 86.min(area.width);
     let popup = Rect::new(
         area.x + (area.width.saturating_sub(width)) / 2,
         area.y + (area.height.saturating_sub(height)) / 2,
         width,
         height.min(area.height),
     );
-    let mut lines = vec![Line::styled("Keys", theme.style(Role::Title))];
+    let mut lines = Vec::new();
     for (keys, what) in KEYS {
         lines.push(Line::from(vec![
-            Span::styled(format!("  {keys:<18}"), theme.style(Role::Key)),
+            Span::styled(format!(" {keys:<17}"), theme.style(Role::Key)),
             Span::raw(*what),
         ]));
     }
     lines.push(Line::styled(
-        "Page states (colour and word)",
+        "Page states: colour and word, or these letters",
         theme.style(Role::Title),
     ));
     for (word, what) in STATES {
         lines.push(Line::from(vec![
-            Span::styled(format!("  {word:<18}"), theme.style(Role::Key)),
+            Span::styled(format!(" {word:<17}"), theme.style(Role::Key)),
             Span::raw(*what),
         ]));
     }
-    lines.push(Line::styled(
-        "any key closes this help",
-        theme.style(Role::Dim),
-    ));
     frame.render_widget(Clear, popup);
     frame.render_widget(
-        Paragraph::new(lines).block(Block::bordered().title(" help ")),
+        Paragraph::new(lines).block(
+            Block::bordered()
+                .title(Span::styled(" help: Keys ", theme.style(Role::Title)))
+                .title_bottom(Span::styled(
+                    " any key closes this help ",
+                    theme.style(Role::Dim),
+                )),
+        ),
         popup,
     );
 }

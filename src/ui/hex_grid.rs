@@ -16,11 +16,16 @@ use super::theme::{Role, Theme};
 
 /// Draws the grid block into `area`.
 pub fn render(model: &Model, frame: &mut Frame, area: Rect, theme: Theme) {
-    let bpr = model.bytes_per_row();
     let cursor_page = model.cursor / model.page_size();
+    // The cursor page's states in letters, so they stay in view when its header scrolls away.
+    let letters: Vec<String> = state_words(model, cursor_page)
+        .into_iter()
+        .map(|w| w.short)
+        .collect();
     let title = format!(
-        " hex · {bpr} B/row · cursor 0x{:x} (page {cursor_page}) ",
-        model.cursor
+        " cursor 0x{:x} (page {cursor_page}: {}) ",
+        model.cursor,
+        letters.join(" ")
     );
     let title_role = if model.focus == Focus::Grid {
         Role::Focused
@@ -83,6 +88,27 @@ pub fn state_words(model: &Model, page: u64) -> Vec<StateWord> {
             if state.cow == Some(true) {
                 words.push(word("cow (private copy)", "C", Role::Cow));
             }
+            match state.dirty {
+                Some(_) if model.snap.always_dirty => {
+                    words.push(word("tmpfs: always dirty", "tmpfs", Role::Dim));
+                }
+                Some(true) => words.push(word("dirty", "D", Role::Dirty)),
+                Some(false) => words.push(word("clean", "-d", Role::Resident)),
+                None => {}
+            }
+            if state.writeback == Some(true) {
+                words.push(word("writeback", "W", Role::Warning));
+            }
+            if state.soft_dirty == Some(true) {
+                words.push(word("soft-dirty", "s", Role::Dirty));
+            }
+            if let Some(n) = state.folio_pages.filter(|&n| n > 1) {
+                words.push(word(
+                    format!("folio of {n} pages"),
+                    format!("f{n}"),
+                    Role::Dim,
+                ));
+            }
             if state.swapped == Some(true) {
                 words.push(word("swapped", "S", Role::Warning));
             }
@@ -112,15 +138,28 @@ fn page_header(model: &Model, page: u64, width: u16, theme: Theme) -> Line<'stat
     } else {
         format!("offset 0x{:x}", model.snap.geometry.offset + page * ps)
     };
-    let head = format!("page {page} · {place}");
     let words = state_words(model, page);
+    let long_head = format!("page {page} · {place}");
     let long_len: usize = words.iter().map(|w| w.long.chars().count() + 3).sum();
-    let short = head.chars().count() + long_len > usize::from(width);
-    let mut spans = vec![Span::styled(head, theme.style(Role::Title))];
-    for w in words {
-        spans.push(Span::styled(" · ", theme.style(Role::Dim)));
-        let text = if short { w.short } else { w.long };
-        spans.push(Span::styled(text, theme.style(w.role)));
+    let short = long_head.chars().count() + long_len > usize::from(width);
+    let mut spans = Vec::new();
+    if short {
+        // Narrow: the letters of the legend, one space apart.
+        let addr = place.rsplit(' ').next().unwrap_or_default().to_string();
+        spans.push(Span::styled(
+            format!("page {page} · {addr} ·"),
+            theme.style(Role::Title),
+        ));
+        for w in words {
+            spans.push(Span::raw(" "));
+            spans.push(Span::styled(w.short, theme.style(w.role)));
+        }
+    } else {
+        spans.push(Span::styled(long_head, theme.style(Role::Title)));
+        for w in words {
+            spans.push(Span::styled(" · ", theme.style(Role::Dim)));
+            spans.push(Span::styled(w.long, theme.style(w.role)));
+        }
     }
     let used: usize = spans.iter().map(|s| s.content.chars().count()).sum();
     let fill = usize::from(width).saturating_sub(used + 1);
@@ -131,6 +170,23 @@ fn page_header(model: &Model, page: u64, width: u16, theme: Theme) -> Line<'stat
         ));
     }
     Line::from(spans)
+}
+
+/// The colour of a page's data bytes: its most notable state (the header says it in words).
+fn page_role(model: &Model, page: u64) -> Role {
+    let Some(p) = model.snap.page(page) else {
+        return Role::Normal;
+    };
+    let s = p.state;
+    if s.cow == Some(true) {
+        Role::Cow
+    } else if s.dirty == Some(true) && !model.snap.always_dirty {
+        Role::Dirty
+    } else if s.resident == Some(false) {
+        Role::NotResident
+    } else {
+        Role::Normal
+    }
 }
 
 fn row(model: &Model, off: u64, theme: Theme) -> Line<'static> {
@@ -146,6 +202,7 @@ fn row(model: &Model, off: u64, theme: Theme) -> Line<'static> {
         theme.style(Role::Dim),
     )];
     let mut text = Vec::with_capacity(bpr as usize);
+    let data_role = page_role(model, off / model.page_size());
     for i in 0..bpr {
         let at = off + i;
         let kind = model.snap.geometry.byte_kind(at);
@@ -153,7 +210,7 @@ fn row(model: &Model, off: u64, theme: Theme) -> Line<'static> {
             (ByteKind::BeyondEof, _) => ("~~".to_string(), ' ', Role::BeyondEof),
             (_, None) => ("??".to_string(), ' ', Role::Unreadable),
             (ByteKind::Padding, Some(b)) => (format!("{b:02x}"), byte_char(b), Role::Padding),
-            (ByteKind::Data, Some(b)) => (format!("{b:02x}"), byte_char(b), Role::Normal),
+            (ByteKind::Data, Some(b)) => (format!("{b:02x}"), byte_char(b), data_role),
         };
         let style = if at == model.cursor {
             theme.style(role).patch(theme.style(Role::Cursor))

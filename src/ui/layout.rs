@@ -9,10 +9,15 @@ pub const MIN_ROWS: u16 = 16;
 /// The side panel is shown beside the grid only when it gets at least this many columns.
 pub const PANEL_MIN: u16 = 34;
 
+/// Columns of the minimap's label (` pages `).
+pub const MINIMAP_LABEL: u16 = 7;
+
 /// The screen's areas.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Layout {
     pub header: Rect,
+    /// One row under the header: the whole mapping at a glance.
+    pub minimap: Rect,
     /// The hex grid's block (with borders).
     pub grid: Rect,
     /// The side panel beside the grid; `None` when the terminal is too narrow (Tab then shows
@@ -36,7 +41,7 @@ impl Layout {
     pub fn compute(cols: u16, rows: u16, digits: u16) -> Layout {
         let too_small = cols < MIN_COLS || rows < MIN_ROWS;
         let full = Rect::new(0, 0, cols, rows);
-        let body_h = rows.saturating_sub(3);
+        let body_h = rows.saturating_sub(4);
         let mut bpr = 8;
         let mut panel_w = 0;
         for candidate in [32u64, 16, 8] {
@@ -57,14 +62,20 @@ impl Layout {
         }
         let grid_w = cols - panel_w;
         Layout {
-            header: Rect::new(0, 0, cols, 1.min(rows)),
-            grid: Rect::new(0, 1, grid_w, body_h),
-            panel: (panel_w > 0).then(|| Rect::new(grid_w, 1, panel_w, body_h)),
-            log: Rect::new(0, 1 + body_h, cols, 1).intersection(full),
-            keys: Rect::new(0, 2 + body_h, cols, 1).intersection(full),
+            header: Rect::new(0, 0, cols, 1).intersection(full),
+            minimap: Rect::new(0, 1, cols, 1).intersection(full),
+            grid: Rect::new(0, 2, grid_w, body_h),
+            panel: (panel_w > 0).then(|| Rect::new(grid_w, 2, panel_w, body_h)),
+            log: Rect::new(0, 2 + body_h, cols, 1).intersection(full),
+            keys: Rect::new(0, 3 + body_h, cols, 1).intersection(full),
             bytes_per_row: bpr,
             too_small,
         }
+    }
+
+    /// Cells of the minimap (the row less its label and brackets).
+    pub fn minimap_cells(&self) -> u64 {
+        u64::from(self.minimap.width.saturating_sub(MINIMAP_LABEL + 2)).max(1)
     }
 
     /// Rows of the grid between its borders.
@@ -101,10 +112,11 @@ mod tests {
     fn vertical_split() {
         let l = Layout::compute(80, 24, 8);
         assert_eq!(l.header.y, 0);
-        assert_eq!((l.grid.y, l.grid.height), (1, 21));
+        assert_eq!(l.minimap.y, 1);
+        assert_eq!((l.grid.y, l.grid.height), (2, 20));
         assert_eq!(l.log.y, 22);
         assert_eq!(l.keys.y, 23);
-        assert_eq!(l.grid_rows(), 19);
+        assert_eq!(l.grid_rows(), 18);
         assert!(!l.too_small);
         assert!(Layout::compute(59, 24, 8).too_small);
         assert!(Layout::compute(80, 15, 8).too_small);

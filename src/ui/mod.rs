@@ -1,9 +1,11 @@
 //! Drawing: `render(&Model, &mut Frame)`, pure. It never calls the kernel: everything it shows
 //! comes from the model's last snapshot.
 
+pub mod explain;
 pub mod help;
 pub mod hex_grid;
 pub mod layout;
+pub mod minimap;
 pub mod side_panel;
 pub mod theme;
 
@@ -39,23 +41,27 @@ pub fn render(model: &Model, frame: &mut Frame) {
         return;
     }
     frame.render_widget(Paragraph::new(header(model, theme)), layout.header);
+    minimap::render(model, frame, layout.minimap, theme);
+    let side = |frame: &mut Frame, area: Rect| {
+        if model.explain {
+            explain::render(model, frame, area, theme);
+        } else {
+            side_panel::render(model, frame, area, theme);
+        }
+    };
     match layout.panel {
         Some(panel) => {
             hex_grid::render(model, frame, layout.grid, theme);
-            side_panel::render(model, frame, panel, theme);
+            side(frame, panel);
         }
-        // Too narrow for both: Tab shows the panel in the grid's place.
-        None if model.focus == Focus::Panel => side_panel::render(model, frame, layout.grid, theme),
+        // Too narrow for both: Tab (or the explain pane) shows the panel in the grid's place.
+        None if model.focus == Focus::Panel || model.explain => side(frame, layout.grid),
         None => hex_grid::render(model, frame, layout.grid, theme),
     }
     frame.render_widget(Paragraph::new(log_line(model, theme)), layout.log);
     frame.render_widget(Paragraph::new(keys_line(theme)), layout.keys);
     if model.overlay == Overlay::Help {
-        help::render(
-            frame,
-            Rect::new(0, 1, area.width, area.height.saturating_sub(1)),
-            theme,
-        );
+        help::render(frame, area, theme);
     }
 }
 
@@ -126,6 +132,7 @@ fn keys_line(theme: Theme) -> Line<'static> {
         ("[ ]", "page"),
         (":", "goto"),
         ("v", "offsets"),
+        ("e", "explain"),
         ("Tab", "panel"),
         ("r", "refresh"),
         ("?", "help"),

@@ -15,6 +15,7 @@ pub enum Role {
     NotResident,
     Present,
     Cow,
+    Dirty,
     Padding,
     BeyondEof,
     Unreadable,
@@ -41,7 +42,7 @@ impl Theme {
                 Role::Dim | Role::NotResident | Role::Padding | Role::BeyondEof => {
                     s.add_modifier(Modifier::DIM)
                 }
-                Role::Cow | Role::Warning | Role::Unreadable => {
+                Role::Cow | Role::Dirty | Role::Warning | Role::Unreadable => {
                     s.add_modifier(Modifier::UNDERLINED)
                 }
                 Role::Cursor => s.add_modifier(Modifier::REVERSED),
@@ -57,6 +58,7 @@ impl Theme {
             Role::NotResident => s.fg(Color::DarkGray),
             Role::Present => s.fg(Color::Cyan),
             Role::Cow => s.fg(Color::Magenta).add_modifier(Modifier::BOLD),
+            Role::Dirty => s.fg(Color::Yellow),
             Role::Padding => s.fg(Color::Yellow).add_modifier(Modifier::DIM),
             Role::BeyondEof => s.fg(Color::Red).add_modifier(Modifier::DIM),
             Role::Unreadable => s.fg(Color::Red),

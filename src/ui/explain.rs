@@ -1,0 +1,227 @@
+//! The explain pane (`e`): for the page under the cursor, every source's raw answer (mincore
+//! byte, pagemap word and its bits, cachestat counts, kpageflags names, the smaps VMA it falls
+//! in) and one plain sentence per state: what it means and what would change it.
+
+use ratatui::Frame;
+use ratatui::layout::Rect;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, Paragraph, Wrap};
+
+use crate::model::Model;
+use crate::sys::probe::{
+    PM_EXCLUSIVE, PM_FILE, PM_PFN_MASK, PM_PRESENT, PM_SOFT_DIRTY, PM_SWAPPED, kflag_names,
+};
+use crate::text::{kb, thousands};
+
+use super::theme::{Role, Theme};
+
+fn bit(word: u64, mask: u64) -> u8 {
+    u8::from(word & mask != 0)
+}
+
+/// The pane's lines, each with its role: headings are titles, raw answers normal, the
+/// sentences dim.
+pub fn lines(model: &Model) -> Vec<(String, Role)> {
+    let snap = &model.snap;
+    let ps = model.page_size();
+    let page = model.cursor / ps;
+    let geom = snap.geometry.page(page);
+    let mut out = vec![(
+        format!(
+            "page {page} · file offset 0x{:x} · addr 0x{:x}",
+            snap.geometry.offset + page * ps,
+            snap.addr + page * ps
+        ),
+        Role::Title,
+    )];
+    let mut say = |text: String, role: Role| out.push((text, role));
+    if geom.beyond_eof {
+        say(
+            "geometry: wholly beyond end of file".into(),
+            Role::BeyondEof,
+        );
+        say(
+            "  No file data backs this page: a load or store here raises SIGBUS. mmapscope never \
+             touches it; growing the file (ftruncate, write) would make it valid."
+                .into(),
+            Role::Dim,
+        );
+    } else if geom.padding_bytes > 0 {
+        say(
+            format!(
+                "geometry: {} B of file data, then {} B of padding",
+                thousands(geom.valid_bytes),
+                thousands(geom.padding_bytes)
+            ),
+            Role::Padding,
+        );
+        say(
+            "  The kernel maps whole pages: past end of file the page reads as zero, and writes \
+             there never reach the file."
+                .into(),
+            Role::Dim,
+        );
+    } else {
+        say(
+            format!("geometry: {} B of data", thousands(geom.valid_bytes)),
+            Role::Normal,
+        );
+    }
+    let Some(vp) = snap.page(page) else {
+        say("not probed yet".into(), Role::Dim);
+        return out;
+    };
+    let (p, s) = (vp.probe, vp.state);
+
+    match p.resident {
+        Some(r) => {
+            say(format!("mincore: 0x{:02x}", u8::from(r)), Role::Normal);
+            say(
+                if r {
+                    "  resident: the page's data is in RAM (the page cache for a file). \
+                     fadvise(DONTNEED) of a clean page nobody maps, or memory pressure, evicts it."
+                } else {
+                    "  not resident: the data is only on disk (or nowhere yet); the next access \
+                     is a major fault that reads it in."
+                }
+                .into(),
+                Role::Dim,
+            );
+        }
+        None => say(
+            format!("mincore: n/a ({})", snap.sources.mincore),
+            Role::Dim,
+        ),
+    }
+
+    match p.pagemap {
+        Some(w) => {
+            say(format!("pagemap: 0x{w:016x}"), Role::Normal);
+            let pfn = w & PM_PFN_MASK;
+            say(
+                format!(
+                    "  present {} · swapped {} · file {} · exclusive {} · soft-dirty {} · pfn {}",
+                    bit(w, PM_PRESENT),
+                    bit(w, PM_SWAPPED),
+                    bit(w, PM_FILE),
+                    bit(w, PM_EXCLUSIVE),
+                    if s.soft_dirty.is_some() {
+                        bit(w, PM_SOFT_DIRTY).to_string()
+                    } else {
+                        "n/a".into()
+                    },
+                    if pfn != 0 {
+                        format!("0x{pfn:x}")
+                    } else if w & PM_PRESENT != 0 {
+                        "hidden (needs root)".into()
+                    } else {
+                        "-".into()
+                    }
+                ),
+                Role::Normal,
+            );
+            say(
+                if w & PM_PRESENT != 0 {
+                    "  present: our page table maps it, so an access costs no fault. \
+                     madvise(DONTNEED) or munmap would remove the entry."
+                } else {
+                    "  not present: our page table has no entry; the first access faults it in \
+                     (minor if resident, major if not)."
+                }
+                .into(),
+                Role::Dim,
+            );
+        }
+        None => say(
+            format!("pagemap: n/a ({})", snap.sources.pagemap),
+            Role::Dim,
+        ),
+    }
+    if s.cow == Some(true) {
+        say(
+            "  cow: this MAP_PRIVATE page was written, so we hold a private anonymous copy \
+             (pagemap bit 61 is 0). The file does not see it; madvise(DONTNEED) throws it away."
+                .into(),
+            Role::Cow,
+        );
+    }
+
+    match p.cache {
+        Some(c) => {
+            say(
+                format!(
+                    "cachestat: cache {} · dirty {} · writeback {} · evicted {} · recently evicted {}",
+                    c.nr_cache, c.nr_dirty, c.nr_writeback, c.nr_evicted, c.nr_recently_evicted
+                ),
+                Role::Normal,
+            );
+            let sentence = if snap.always_dirty {
+                "  tmpfs: its pages live only in memory and always count as dirty; msync never \
+                 cleans them."
+            } else if c.nr_dirty > 0 {
+                "  dirty: modified in the page cache, not yet written to disk; msync(MS_SYNC) \
+                 or the kernel's writeback will clean it."
+            } else {
+                "  clean: the page cache matches the disk; a store through a shared mapping \
+                 would dirty it (the whole folio)."
+            };
+            say(sentence.into(), Role::Dim);
+        }
+        None => say(format!("cachestat: {}", snap.sources.cachestat), Role::Dim),
+    }
+
+    match p.kflags {
+        Some(k) => {
+            say(
+                format!("kpageflags: {}", kflag_names(k).join(" ")),
+                Role::Normal,
+            );
+            if let Some(n) = p.folio_pages {
+                say(
+                    format!(
+                        "  folio of {n} page{}: the kernel tracks dirty and LRU state for the \
+                         folio as a whole.",
+                        if n == 1 { "" } else { "s" }
+                    ),
+                    Role::Dim,
+                );
+            }
+        }
+        None => say(
+            format!("kpageflags: {}", snap.sources.kpageflags),
+            Role::Dim,
+        ),
+    }
+
+    if let Some(v) = &snap.vma {
+        say(
+            format!(
+                "smaps: {:x}-{:x} {} · Rss {} · Private_Dirty {} · Anonymous {}",
+                v.start,
+                v.end,
+                v.perms,
+                kb(v.rss),
+                kb(v.private_dirty),
+                kb(v.anonymous)
+            ),
+            Role::Normal,
+        );
+    }
+    out
+}
+
+/// Draws the pane into `area`.
+pub fn render(model: &Model, frame: &mut Frame, area: Rect, theme: Theme) {
+    let text: Vec<Line> = lines(model)
+        .into_iter()
+        .map(|(t, role)| Line::from(Span::styled(t, theme.style(role))))
+        .collect();
+    let block = Block::bordered().title(Span::styled(
+        " explain: the kernel's answers (e closes) ",
+        theme.style(Role::Focused),
+    ));
+    frame.render_widget(
+        Paragraph::new(text).block(block).wrap(Wrap { trim: false }),
+        area,
+    );
+}

@@ -1,0 +1,105 @@
+//! The minimap: the whole mapping in one row, one cell per page or per bucket of pages, each
+//! lettered and coloured by its most notable state, the cursor's cell reversed.
+
+use ratatui::Frame;
+use ratatui::layout::Rect;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::Paragraph;
+
+use crate::model::Model;
+use crate::sys::probe::Bucket;
+
+use super::theme::{Role, Theme};
+
+/// The letter and role of a bucket: beyond EOF `~`, copy-on-write `C`, dirty `D`, present `P`,
+/// resident `R`, not resident `·`, unknown `?`.
+pub fn cell(bucket: &Bucket, always_dirty: bool) -> (char, Role) {
+    let some = |v: Option<u64>| v.is_some_and(|n| n > 0);
+    if bucket.beyond_eof == bucket.pages {
+        ('~', Role::BeyondEof)
+    } else if some(bucket.cow) {
+        ('C', Role::Cow)
+    } else if some(bucket.dirty) && !always_dirty {
+        ('D', Role::Dirty)
+    } else if some(bucket.present) {
+        ('P', Role::Present)
+    } else if some(bucket.resident) {
+        ('R', Role::Resident)
+    } else if bucket.resident.is_some() {
+        ('·', Role::NotResident)
+    } else {
+        ('?', Role::Dim)
+    }
+}
+
+/// Draws the minimap row.
+pub fn render(model: &Model, frame: &mut Frame, area: Rect, theme: Theme) {
+    let buckets = &model.snap.minimap;
+    let cursor_page = model.cursor / model.page_size();
+    let mut spans = vec![
+        Span::styled(" pages ", theme.style(Role::Dim)),
+        Span::raw("▕"),
+    ];
+    for b in buckets {
+        let (c, role) = cell(b, model.snap.always_dirty);
+        let mut style = theme.style(role);
+        if (b.first..b.first + b.pages).contains(&cursor_page) {
+            style = style.patch(theme.style(Role::Cursor));
+        }
+        spans.push(Span::styled(c.to_string(), style));
+    }
+    spans.push(Span::raw("▏"));
+    frame.render_widget(Paragraph::new(Line::from(spans)), area);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cells_pick_the_most_notable_state() {
+        let b = Bucket {
+            first: 0,
+            pages: 4,
+            resident: Some(4),
+            present: Some(2),
+            dirty: Some(1),
+            cow: Some(0),
+            beyond_eof: 0,
+        };
+        assert_eq!(cell(&b, false).0, 'D');
+        assert_eq!(cell(&b, true).0, 'P', "tmpfs dirt is not news");
+        assert_eq!(cell(&Bucket { cow: Some(1), ..b }, false).0, 'C');
+        assert_eq!(cell(&Bucket { beyond_eof: 4, ..b }, false).0, '~');
+        let cold = Bucket {
+            resident: Some(0),
+            present: None,
+            dirty: Some(0),
+            cow: None,
+            ..b
+        };
+        assert_eq!(cell(&cold, false).0, '·');
+        assert_eq!(
+            cell(
+                &Bucket {
+                    resident: Some(3),
+                    ..cold
+                },
+                false
+            )
+            .0,
+            'R'
+        );
+        assert_eq!(
+            cell(
+                &Bucket {
+                    resident: None,
+                    ..cold
+                },
+                false
+            )
+            .0,
+            '?'
+        );
+    }
+}

@@ -1,0 +1,595 @@
+//! The non-interactive command line of the real `mmapscope` binary: `inspect` (JSON and text),
+//! the exit status 2 with one clear stderr line for everything that cannot be mapped, the
+//! read-only and no-permission cases (run as user nobody when the tests run as root), anonymous
+//! memory, /dev/zero, and the explorer refusing to start without a terminal.
+
+use std::io::Read as _;
+use std::os::unix::ffi::OsStrExt as _;
+use std::os::unix::fs::PermissionsExt as _;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+
+/// How long any one run of the binary may take.
+const DEADLINE: Duration = Duration::from_secs(10);
+/// The uid and gid of user nobody.
+const NOBODY: u32 = 65534;
+
+const BIN: &str = env!("CARGO_BIN_EXE_mmapscope");
+
+fn page_size() -> u64 {
+    // SAFETY: sysconf has no preconditions.
+    let ps = unsafe { libc::sysconf(libc::_SC_PAGESIZE) };
+    u64::try_from(ps).expect("page size")
+}
+
+fn is_root() -> bool {
+    // SAFETY: geteuid has no preconditions and cannot fail.
+    unsafe { libc::geteuid() == 0 }
+}
+
+/// The binary with `args`, run from `/`, with a backtrace asked for so that a panic would show.
+fn mmapscope<S: AsRef<std::ffi::OsStr>>(args: &[S]) -> Command {
+    let mut cmd = Command::new(BIN);
+    cmd.args(args)
+        .current_dir("/")
+        .env("RUST_BACKTRACE", "1")
+        .env_remove("NO_COLOR");
+    cmd
+}
+
+/// Runs `cmd` with stdin from /dev/null and stdout/stderr captured; kills it and fails the test
+/// when it takes longer than `DEADLINE` (a FIFO must not make the tool hang).
+fn run(mut cmd: Command) -> Output {
+    let shown = format!("{cmd:?}");
+    let mut child = cmd
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|e| panic!("spawn {shown}: {e}"));
+    let drain = |mut pipe: Box<dyn std::io::Read + Send>| {
+        std::thread::spawn(move || {
+            let mut buf = Vec::new();
+            let _ = pipe.read_to_end(&mut buf);
+            buf
+        })
+    };
+    let out = drain(Box::new(child.stdout.take().expect("stdout")));
+    let err = drain(Box::new(child.stderr.take().expect("stderr")));
+    let start = Instant::now();
+    let status = loop {
+        if let Some(status) = child.try_wait().expect("try_wait") {
+            break status;
+        }
+        if start.elapsed() > DEADLINE {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("{shown} did not finish within {DEADLINE:?}");
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    };
+    Output {
+        status,
+        stdout: out.join().expect("stdout reader"),
+        stderr: err.join().expect("stderr reader"),
+    }
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+/// Expects exit 0 and a JSON report on stdout.
+fn json_ok(out: &Output) -> Value {
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "exit status {:?}; stderr: {}",
+        out.status,
+        text(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+        panic!(
+            "stdout is not JSON ({e}):\n{}\nstderr: {}",
+            text(&out.stdout),
+            text(&out.stderr)
+        )
+    })
+}
+
+/// Expects exit 2, nothing on stdout, and exactly one line on stderr without any trace of a
+/// panic, naming `errno` when given and containing each of `words`. Returns that line.
+fn fails_cleanly(out: &Output, errno: Option<&str>, words: &[&str]) -> String {
+    let err = text(&out.stderr);
+    assert_eq!(
+        out.status.code(),
+        Some(2),
+        "exit status {:?}; stderr: {err}",
+        out.status
+    );
+    assert!(
+        out.stdout.is_empty(),
+        "stdout should be empty, got: {}",
+        text(&out.stdout)
+    );
+    let lines: Vec<&str> = err.lines().filter(|l| !l.trim().is_empty()).collect();
+    assert_eq!(lines.len(), 1, "one message line on stderr, got:\n{err}");
+    let lower = err.to_lowercase();
+    for bad in ["panicked", "backtrace", "rust_backtrace"] {
+        assert!(!lower.contains(bad), "stderr mentions {bad:?}:\n{err}");
+    }
+    assert!(
+        lines[0].starts_with("mmapscope: "),
+        "the message names the tool: {err}"
+    );
+    if let Some(errno) = errno {
+        assert!(err.contains(errno), "the message names {errno}: {err}");
+    }
+    for w in words {
+        assert!(err.contains(w), "the message contains {w:?}: {err}");
+    }
+    lines[0].to_string()
+}
+
+/// A file of exactly 3 pages + 100 bytes, written with one write, in `dir`.
+fn fixture(dir: &Path) -> PathBuf {
+    let ps = usize::try_from(page_size()).expect("page size fits usize");
+    let line = b"mmapscope cli fixture: three pages and one hundred bytes.\n";
+    let bytes: Vec<u8> = line.iter().copied().cycle().take(3 * ps + 100).collect();
+    let path = dir.join("fixture.txt");
+    std::fs::write(&path, &bytes).expect("write fixture");
+    path
+}
+
+fn temp() -> tempfile::TempDir {
+    tempfile::TempDir::new().expect("tempdir")
+}
+
+/// One entry per page of the mapping: the run that describes it. Checks that the runs cover
+/// every page exactly once, in order.
+fn expand_runs(report: &Value) -> Vec<&Value> {
+    let pages = report["mapping"]["pages"].as_u64().expect("mapping.pages");
+    let runs = report["pages"].as_array().expect("pages is a list of runs");
+    let mut next = 0;
+    let mut per_page = Vec::new();
+    for run in runs {
+        let first = run["first"].as_u64().expect("run.first");
+        let count = run["count"].as_u64().expect("run.count");
+        assert_eq!(first, next, "runs are consecutive: {runs:#?}");
+        assert!(count > 0, "a run covers at least one page: {run}");
+        for _ in 0..count {
+            per_page.push(run);
+        }
+        next = first + count;
+    }
+    assert_eq!(next, pages, "the runs cover all {pages} pages");
+    per_page
+}
+
+#[test]
+fn inspect_json_describes_a_three_and_a_bit_page_file() {
+    let dir = temp();
+    let file = fixture(dir.path());
+    let ps = page_size();
+    let size = 3 * ps + 100;
+    let out = run(mmapscope(&[
+        "inspect".as_ref(),
+        "--json".as_ref(),
+        file.as_os_str(),
+    ]));
+    let r = json_ok(&out);
+
+    assert_eq!(r["schema"], "mmapscope/1");
+    assert_eq!(r["file"]["size"].as_u64(), Some(size));
+    assert_eq!(r["file"]["writable"], true);
+    let m = &r["mapping"];
+    assert_eq!(m["kind"], "file");
+    assert_eq!(m["mode"], "shared");
+    assert_eq!(m["prot"], "rw-");
+    assert_eq!(m["pages"].as_u64(), Some(4));
+    assert_eq!(m["len"].as_u64(), Some(size));
+    assert_eq!(m["offset"].as_u64(), Some(0));
+    assert_eq!(m["page_size"].as_u64(), Some(ps));
+    assert!(m["addr"].as_str().is_some_and(|a| a.starts_with("0x")));
+
+    let pages = expand_runs(&r);
+    assert_eq!(pages.len(), 4);
+    for (i, p) in pages.iter().enumerate() {
+        assert_eq!(p["beyond_eof"], false, "page {i}: {p}");
+        if i < 3 {
+            assert_eq!(p["valid_bytes"].as_u64(), Some(ps), "page {i}: {p}");
+            assert_eq!(p["padding_bytes"].as_u64(), Some(0), "page {i}: {p}");
+        } else {
+            assert_eq!(p["valid_bytes"].as_u64(), Some(100), "last page: {p}");
+            assert_eq!(
+                p["padding_bytes"].as_u64(),
+                Some(ps - 100),
+                "last page: {p}"
+            );
+        }
+    }
+
+    let canonical = std::fs::canonicalize(&file).expect("canonical path");
+    assert_eq!(r["vma"]["perms"], "rw-s");
+    assert_eq!(
+        r["vma"]["path"].as_str(),
+        Some(canonical.to_str().expect("utf-8 temp path"))
+    );
+    assert_eq!(r["vma"]["start"], m["addr"]);
+    assert_eq!(r["summary"]["pages"].as_u64(), Some(4));
+    assert_eq!(r["summary"]["beyond_eof"].as_u64(), Some(0));
+}
+
+#[test]
+fn inspect_json_len_past_eof_marks_pages_beyond_eof() {
+    let dir = temp();
+    let file = fixture(dir.path());
+    let ps = page_size();
+    let len = (6 * ps).to_string();
+    let out = run(mmapscope(&[
+        "inspect".as_ref(),
+        "--json".as_ref(),
+        "--len".as_ref(),
+        len.as_ref(),
+        file.as_os_str(),
+    ]));
+    let r = json_ok(&out);
+    assert_eq!(r["mapping"]["pages"].as_u64(), Some(6));
+    assert_eq!(r["mapping"]["len"].as_u64(), Some(6 * ps));
+    let pages = expand_runs(&r);
+    assert_eq!(pages.len(), 6);
+    for (i, p) in pages.iter().enumerate() {
+        let beyond = i >= 4;
+        assert_eq!(p["beyond_eof"], beyond, "page {i}: {p}");
+        if beyond {
+            assert_eq!(p["resident"], false, "page {i}: {p}");
+            assert_eq!(p["present"], false, "page {i}: {p}");
+            assert_eq!(p["valid_bytes"].as_u64(), Some(0), "page {i}: {p}");
+        }
+    }
+    assert_eq!(r["summary"]["pages"].as_u64(), Some(6));
+    assert_eq!(r["summary"]["beyond_eof"].as_u64(), Some(2));
+}
+
+#[test]
+fn inspect_json_private_is_a_private_mapping() {
+    let dir = temp();
+    let file = fixture(dir.path());
+    let out = run(mmapscope(&[
+        "inspect".as_ref(),
+        "--json".as_ref(),
+        "--private".as_ref(),
+        file.as_os_str(),
+    ]));
+    let r = json_ok(&out);
+    assert_eq!(r["mapping"]["mode"], "private");
+    assert_eq!(r["mapping"]["prot"], "rw-");
+    assert_eq!(r["vma"]["perms"], "rw-p");
+}
+
+#[test]
+fn inspect_text_prints_a_table_with_a_summary() {
+    let dir = temp();
+    let file = fixture(dir.path());
+    let out = run(mmapscope(&["inspect".as_ref(), file.as_os_str()]));
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let table = text(&out.stdout);
+    assert!(table.contains("summary:"), "{table}");
+    assert!(table.contains("MAP_SHARED rw-"), "{table}");
+    assert!(table.contains("12,388 B") || page_size() != 4096, "{table}");
+}
+
+#[test]
+fn a_missing_file_is_enoent() {
+    let dir = temp();
+    let missing = dir.path().join("no-such-file");
+    let out = run(mmapscope(&[
+        "inspect".as_ref(),
+        "--json".as_ref(),
+        missing.as_os_str(),
+    ]));
+    fails_cleanly(&out, Some("ENOENT"), &["no-such-file"]);
+}
+
+#[test]
+fn a_directory_is_refused() {
+    let dir = temp();
+    let out = run(mmapscope(&["inspect".as_ref(), dir.path().as_os_str()]));
+    fails_cleanly(&out, Some("ENODEV"), &["directory"]);
+}
+
+#[test]
+fn a_fifo_is_refused_without_hanging() {
+    let dir = temp();
+    let fifo = dir.path().join("pipe");
+    let c = std::ffi::CString::new(fifo.as_os_str().as_bytes()).expect("no NUL in path");
+    // SAFETY: `c` is a valid NUL-terminated path that outlives the call.
+    let rc = unsafe { libc::mkfifo(c.as_ptr(), 0o644) };
+    assert_eq!(rc, 0, "mkfifo: {}", std::io::Error::last_os_error());
+    // `run` kills the child and fails the test if it blocks (opening a FIFO waits for a writer).
+    let out = run(mmapscope(&["inspect".as_ref(), fifo.as_os_str()]));
+    fails_cleanly(&out, Some("ENODEV"), &["FIFO"]);
+}
+
+#[test]
+fn a_proc_file_cannot_be_mapped() {
+    let out = run(mmapscope(&["inspect", "/proc/self/status"]));
+    fails_cleanly(&out, Some("ENODEV"), &["/proc/self/status"]);
+}
+
+#[test]
+fn an_unaligned_offset_names_the_page_size_and_its_neighbours() {
+    let dir = temp();
+    let file = fixture(dir.path());
+    let ps = page_size();
+    let below = 5000 - 5000 % ps;
+    let above = below + ps;
+    let out = run(mmapscope(&[
+        "inspect".as_ref(),
+        "--offset".as_ref(),
+        "5000".as_ref(),
+        file.as_os_str(),
+    ]));
+    let msg = fails_cleanly(&out, Some("EINVAL"), &["5000"]);
+    for n in [ps, below, above] {
+        assert!(msg.contains(&n.to_string()), "the message names {n}: {msg}");
+    }
+    assert!(
+        msg.contains(&format!("{ps} B")),
+        "names the page size: {msg}"
+    );
+}
+
+#[test]
+fn a_zero_length_is_refused() {
+    let dir = temp();
+    let file = fixture(dir.path());
+    let out = run(mmapscope(&[
+        "inspect".as_ref(),
+        "--len".as_ref(),
+        "0".as_ref(),
+        file.as_os_str(),
+    ]));
+    fails_cleanly(&out, Some("EINVAL"), &["--len"]);
+}
+
+#[test]
+fn inspect_needs_a_file_or_anon() {
+    // A usage error, not a failed system call: no errno to name, but one line saying what to give.
+    for args in [&["inspect"][..], &["inspect", "--json"][..]] {
+        let out = run(mmapscope(args));
+        fails_cleanly(&out, None, &["FILE", "--anon"]);
+    }
+}
+
+/// Why user nobody could not reach `path` (every directory above it must be searchable by
+/// others), or `None` when it can.
+fn unreachable_by_others(path: &Path) -> Option<String> {
+    for dir in path.ancestors().skip(1) {
+        let mode = std::fs::metadata(dir).ok()?.permissions().mode();
+        if mode & 0o001 == 0 {
+            return Some(format!("{} is mode {:o}", dir.display(), mode & 0o7777));
+        }
+    }
+    None
+}
+
+/// A temporary directory of mode 0755 that user nobody can reach: under the system temp dir,
+/// else the crate's target tmp dir, else /var/tmp.
+fn temp_for_nobody() -> Result<tempfile::TempDir, String> {
+    let candidates = [
+        std::env::temp_dir(),
+        PathBuf::from(env!("CARGO_TARGET_TMPDIR")),
+        PathBuf::from("/var/tmp"),
+    ];
+    let mut why = Vec::new();
+    for base in candidates {
+        let Ok(dir) = tempfile::TempDir::new_in(&base) else {
+            why.push(format!("cannot create a dir in {}", base.display()));
+            continue;
+        };
+        std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o755))
+            .expect("chmod 0755 temp dir");
+        match unreachable_by_others(&dir.path().join("x")) {
+            None => return Ok(dir),
+            Some(reason) => why.push(reason),
+        }
+    }
+    Err(why.join("; "))
+}
+
+/// The binary run as user nobody when we are root (setpriv), or as ourselves otherwise, in a
+/// temp dir nobody can reach. `Err` says why the check cannot run here.
+fn as_unprivileged(args: &[&std::ffi::OsStr]) -> Result<Command, String> {
+    if !is_root() {
+        return Ok(mmapscope(args));
+    }
+    let setpriv = ["/usr/bin/setpriv", "/bin/setpriv", "/usr/sbin/setpriv"]
+        .into_iter()
+        .map(PathBuf::from)
+        .find(|p| p.exists())
+        .ok_or("running as root and setpriv(1) is not installed (util-linux)")?;
+    if let Some(reason) = unreachable_by_others(Path::new(BIN)) {
+        return Err(format!("user nobody cannot reach the binary: {reason}"));
+    }
+    let mut cmd = Command::new(setpriv);
+    cmd.arg(format!("--reuid={NOBODY}"))
+        .arg(format!("--regid={NOBODY}"))
+        .arg("--clear-groups")
+        .arg(BIN)
+        .args(args)
+        .current_dir("/")
+        .env("RUST_BACKTRACE", "1");
+    Ok(cmd)
+}
+
+fn skip(test: &str, why: &str) {
+    eprintln!("SKIPPED {test}: {why}");
+}
+
+#[test]
+fn no_permission_is_eacces() {
+    let dir = match temp_for_nobody() {
+        Ok(d) => d,
+        Err(why) => return skip("no_permission_is_eacces", &why),
+    };
+    let file = fixture(dir.path());
+    std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o000)).expect("chmod 000");
+    let cmd = match as_unprivileged(&["inspect".as_ref(), "--json".as_ref(), file.as_os_str()]) {
+        Ok(c) => c,
+        Err(why) => return skip("no_permission_is_eacces", &why),
+    };
+    let out = run(cmd);
+    fails_cleanly(&out, Some("EACCES"), &["fixture.txt"]);
+}
+
+#[test]
+fn a_read_only_file_maps_read_only_with_a_note() {
+    let test = "a_read_only_file_maps_read_only_with_a_note";
+    let dir = match temp_for_nobody() {
+        Ok(d) => d,
+        Err(why) => return skip(test, &why),
+    };
+    let file = fixture(dir.path());
+    std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o444)).expect("chmod 444");
+
+    let cmd = match as_unprivileged(&["inspect".as_ref(), "--json".as_ref(), file.as_os_str()]) {
+        Ok(c) => c,
+        Err(why) => return skip(test, &why),
+    };
+    let out = run(cmd);
+    let r = json_ok(&out);
+    assert_eq!(r["mapping"]["prot"], "r--");
+    assert_eq!(r["mapping"]["mode"], "shared");
+    assert_eq!(r["file"]["writable"], false);
+    assert_eq!(r["vma"]["perms"], "r--s");
+    let err = text(&out.stderr);
+    assert!(
+        err.contains("shared writable mapping is impossible") && err.contains("--private"),
+        "stderr explains the read-only mapping and names --private: {err}"
+    );
+
+    let cmd = as_unprivileged(&[
+        "inspect".as_ref(),
+        "--json".as_ref(),
+        "--private".as_ref(),
+        file.as_os_str(),
+    ])
+    .expect("checked above");
+    let r = json_ok(&run(cmd));
+    assert_eq!(r["mapping"]["mode"], "private");
+    assert_eq!(r["mapping"]["prot"], "rw-");
+    assert_eq!(r["vma"]["perms"], "rw-p");
+    assert_eq!(r["file"]["writable"], false);
+}
+
+#[test]
+fn an_empty_file_is_one_page_beyond_eof_with_a_note() {
+    let dir = temp();
+    let file = dir.path().join("empty");
+    std::fs::write(&file, b"").expect("create empty file");
+    let out = run(mmapscope(&[
+        "inspect".as_ref(),
+        "--json".as_ref(),
+        file.as_os_str(),
+    ]));
+    let r = json_ok(&out);
+    assert_eq!(r["file"]["size"].as_u64(), Some(0));
+    assert_eq!(r["mapping"]["pages"].as_u64(), Some(1));
+    let pages = expand_runs(&r);
+    assert_eq!(pages.len(), 1);
+    assert_eq!(pages[0]["beyond_eof"], true);
+    assert_eq!(r["summary"]["beyond_eof"].as_u64(), Some(1));
+    let err = text(&out.stderr);
+    assert!(
+        err.contains("note") && err.contains("beyond end of file"),
+        "stderr explains the empty file: {err}"
+    );
+}
+
+#[test]
+fn anonymous_memory_shared_and_private() {
+    let ps = page_size();
+    let out = run(mmapscope(&["inspect", "--anon", "64k", "--json"]));
+    let r = json_ok(&out);
+    assert_eq!(r["file"], Value::Null);
+    assert_eq!(r["mapping"]["kind"], "anonymous");
+    assert_eq!(r["mapping"]["mode"], "shared");
+    assert_eq!(r["mapping"]["pages"].as_u64(), Some(65536 / ps));
+    assert_eq!(r["mapping"]["len"].as_u64(), Some(65536));
+    assert_eq!(r["vma"]["perms"], "rw-s");
+    let pages = expand_runs(&r);
+    assert!(pages.iter().all(|p| p["beyond_eof"] == false));
+
+    let r = json_ok(&run(mmapscope(&[
+        "inspect",
+        "--anon",
+        "64k",
+        "--private",
+        "--json",
+    ])));
+    assert_eq!(r["mapping"]["kind"], "anonymous");
+    assert_eq!(r["mapping"]["mode"], "private");
+    assert_eq!(r["vma"]["perms"], "rw-p");
+}
+
+#[test]
+fn dev_zero_maps_without_an_end_of_file() {
+    let ps = page_size();
+    let r = json_ok(&run(mmapscope(&[
+        "inspect",
+        "--json",
+        "--len",
+        "16k",
+        "/dev/zero",
+    ])));
+    assert_eq!(r["mapping"]["pages"].as_u64(), Some(16384_u64.div_ceil(ps)));
+    let pages = expand_runs(&r);
+    assert!(
+        pages.iter().all(|p| p["beyond_eof"] == false),
+        "no page of /dev/zero is beyond EOF: {:#?}",
+        r["pages"]
+    );
+    assert_eq!(r["summary"]["beyond_eof"].as_u64(), Some(0));
+
+    let r = json_ok(&run(mmapscope(&[
+        "inspect",
+        "--json",
+        "--private",
+        "--len",
+        "16k",
+        "/dev/zero",
+    ])));
+    assert_eq!(r["mapping"]["mode"], "private");
+    assert_eq!(r["vma"]["perms"], "rw-p");
+}
+
+#[test]
+fn the_explorer_needs_a_terminal() {
+    let dir = temp();
+    let file = fixture(dir.path());
+    let start = Instant::now();
+    let out = run(mmapscope(&[file.as_os_str()]));
+    fails_cleanly(&out, None, &["needs a terminal", "inspect"]);
+    assert!(
+        start.elapsed() < Duration::from_secs(5),
+        "took {:?}",
+        start.elapsed()
+    );
+}
+
+#[test]
+fn the_demo_needs_a_terminal_too() {
+    let dir = temp();
+    let mut cmd = mmapscope::<&str>(&[]);
+    cmd.env("TMPDIR", dir.path());
+    let out = run(cmd);
+    let err = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "stderr: {err}");
+    assert!(out.stdout.is_empty(), "stdout: {}", text(&out.stdout));
+    assert!(err.contains("needs a terminal"), "stderr: {err}");
+    assert!(!err.to_lowercase().contains("panicked"), "stderr: {err}");
+}
