@@ -3,136 +3,14 @@
 //! read-only and no-permission cases (run as user nobody when the tests run as root), anonymous
 //! memory, /dev/zero, and the explorer refusing to start without a terminal.
 
-use std::io::Read as _;
-use std::os::unix::ffi::OsStrExt as _;
 use std::os::unix::fs::PermissionsExt as _;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
-/// How long any one run of the binary may take.
-const DEADLINE: Duration = Duration::from_secs(10);
-/// The uid and gid of user nobody.
-const NOBODY: u32 = 65534;
-
-const BIN: &str = env!("CARGO_BIN_EXE_mmapscope");
-
-fn page_size() -> u64 {
-    // SAFETY: sysconf has no preconditions.
-    let ps = unsafe { libc::sysconf(libc::_SC_PAGESIZE) };
-    u64::try_from(ps).expect("page size")
-}
-
-fn is_root() -> bool {
-    // SAFETY: geteuid has no preconditions and cannot fail.
-    unsafe { libc::geteuid() == 0 }
-}
-
-/// The binary with `args`, run from `/`, with a backtrace asked for so that a panic would show.
-fn mmapscope<S: AsRef<std::ffi::OsStr>>(args: &[S]) -> Command {
-    let mut cmd = Command::new(BIN);
-    cmd.args(args)
-        .current_dir("/")
-        .env("RUST_BACKTRACE", "1")
-        .env_remove("NO_COLOR");
-    cmd
-}
-
-/// Runs `cmd` with stdin from /dev/null and stdout/stderr captured; kills it and fails the test
-/// when it takes longer than `DEADLINE` (a FIFO must not make the tool hang).
-fn run(mut cmd: Command) -> Output {
-    let shown = format!("{cmd:?}");
-    let mut child = cmd
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap_or_else(|e| panic!("spawn {shown}: {e}"));
-    let drain = |mut pipe: Box<dyn std::io::Read + Send>| {
-        std::thread::spawn(move || {
-            let mut buf = Vec::new();
-            let _ = pipe.read_to_end(&mut buf);
-            buf
-        })
-    };
-    let out = drain(Box::new(child.stdout.take().expect("stdout")));
-    let err = drain(Box::new(child.stderr.take().expect("stderr")));
-    let start = Instant::now();
-    let status = loop {
-        if let Some(status) = child.try_wait().expect("try_wait") {
-            break status;
-        }
-        if start.elapsed() > DEADLINE {
-            let _ = child.kill();
-            let _ = child.wait();
-            panic!("{shown} did not finish within {DEADLINE:?}");
-        }
-        std::thread::sleep(Duration::from_millis(10));
-    };
-    Output {
-        status,
-        stdout: out.join().expect("stdout reader"),
-        stderr: err.join().expect("stderr reader"),
-    }
-}
-
-fn text(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(bytes).into_owned()
-}
-
-/// Expects exit 0 and a JSON report on stdout.
-fn json_ok(out: &Output) -> Value {
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "exit status {:?}; stderr: {}",
-        out.status,
-        text(&out.stderr)
-    );
-    serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
-        panic!(
-            "stdout is not JSON ({e}):\n{}\nstderr: {}",
-            text(&out.stdout),
-            text(&out.stderr)
-        )
-    })
-}
-
-/// Expects exit 2, nothing on stdout, and exactly one line on stderr without any trace of a
-/// panic, naming `errno` when given and containing each of `words`. Returns that line.
-fn fails_cleanly(out: &Output, errno: Option<&str>, words: &[&str]) -> String {
-    let err = text(&out.stderr);
-    assert_eq!(
-        out.status.code(),
-        Some(2),
-        "exit status {:?}; stderr: {err}",
-        out.status
-    );
-    assert!(
-        out.stdout.is_empty(),
-        "stdout should be empty, got: {}",
-        text(&out.stdout)
-    );
-    let lines: Vec<&str> = err.lines().filter(|l| !l.trim().is_empty()).collect();
-    assert_eq!(lines.len(), 1, "one message line on stderr, got:\n{err}");
-    let lower = err.to_lowercase();
-    for bad in ["panicked", "backtrace", "rust_backtrace"] {
-        assert!(!lower.contains(bad), "stderr mentions {bad:?}:\n{err}");
-    }
-    assert!(
-        lines[0].starts_with("mmapscope: "),
-        "the message names the tool: {err}"
-    );
-    if let Some(errno) = errno {
-        assert!(err.contains(errno), "the message names {errno}: {err}");
-    }
-    for w in words {
-        assert!(err.contains(w), "the message contains {w:?}: {err}");
-    }
-    lines[0].to_string()
-}
+mod common;
+use common::*;
 
 /// A file of exactly 3 pages + 100 bytes, written with one write, in `dir`.
 fn fixture(dir: &Path) -> PathBuf {
@@ -146,27 +24,6 @@ fn fixture(dir: &Path) -> PathBuf {
 
 fn temp() -> tempfile::TempDir {
     tempfile::TempDir::new().expect("tempdir")
-}
-
-/// One entry per page of the mapping: the run that describes it. Checks that the runs cover
-/// every page exactly once, in order.
-fn expand_runs(report: &Value) -> Vec<&Value> {
-    let pages = report["mapping"]["pages"].as_u64().expect("mapping.pages");
-    let runs = report["pages"].as_array().expect("pages is a list of runs");
-    let mut next = 0;
-    let mut per_page = Vec::new();
-    for run in runs {
-        let first = run["first"].as_u64().expect("run.first");
-        let count = run["count"].as_u64().expect("run.count");
-        assert_eq!(first, next, "runs are consecutive: {runs:#?}");
-        assert!(count > 0, "a run covers at least one page: {run}");
-        for _ in 0..count {
-            per_page.push(run);
-        }
-        next = first + count;
-    }
-    assert_eq!(next, pages, "the runs cover all {pages} pages");
-    per_page
 }
 
 #[test]
@@ -305,10 +162,14 @@ fn a_directory_is_refused() {
 fn a_fifo_is_refused_without_hanging() {
     let dir = temp();
     let fifo = dir.path().join("pipe");
-    let c = std::ffi::CString::new(fifo.as_os_str().as_bytes()).expect("no NUL in path");
-    // SAFETY: `c` is a valid NUL-terminated path that outlives the call.
-    let rc = unsafe { libc::mkfifo(c.as_ptr(), 0o644) };
-    assert_eq!(rc, 0, "mkfifo: {}", std::io::Error::last_os_error());
+    rustix::fs::mknodat(
+        rustix::fs::CWD,
+        &fifo,
+        rustix::fs::FileType::Fifo,
+        rustix::fs::Mode::from_raw_mode(0o644),
+        0,
+    )
+    .expect("mkfifo");
     // `run` kills the child and fails the test if it blocks (opening a FIFO waits for a writer).
     let out = run(mmapscope(&["inspect".as_ref(), fifo.as_os_str()]));
     fails_cleanly(&out, Some("ENODEV"), &["FIFO"]);
@@ -363,71 +224,6 @@ fn inspect_needs_a_file_or_anon() {
         let out = run(mmapscope(args));
         fails_cleanly(&out, None, &["FILE", "--anon"]);
     }
-}
-
-/// Why user nobody could not reach `path` (every directory above it must be searchable by
-/// others), or `None` when it can.
-fn unreachable_by_others(path: &Path) -> Option<String> {
-    for dir in path.ancestors().skip(1) {
-        let mode = std::fs::metadata(dir).ok()?.permissions().mode();
-        if mode & 0o001 == 0 {
-            return Some(format!("{} is mode {:o}", dir.display(), mode & 0o7777));
-        }
-    }
-    None
-}
-
-/// A temporary directory of mode 0755 that user nobody can reach: under the system temp dir,
-/// else the crate's target tmp dir, else /var/tmp.
-fn temp_for_nobody() -> Result<tempfile::TempDir, String> {
-    let candidates = [
-        std::env::temp_dir(),
-        PathBuf::from(env!("CARGO_TARGET_TMPDIR")),
-        PathBuf::from("/var/tmp"),
-    ];
-    let mut why = Vec::new();
-    for base in candidates {
-        let Ok(dir) = tempfile::TempDir::new_in(&base) else {
-            why.push(format!("cannot create a dir in {}", base.display()));
-            continue;
-        };
-        std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o755))
-            .expect("chmod 0755 temp dir");
-        match unreachable_by_others(&dir.path().join("x")) {
-            None => return Ok(dir),
-            Some(reason) => why.push(reason),
-        }
-    }
-    Err(why.join("; "))
-}
-
-/// The binary run as user nobody when we are root (setpriv), or as ourselves otherwise, in a
-/// temp dir nobody can reach. `Err` says why the check cannot run here.
-fn as_unprivileged(args: &[&std::ffi::OsStr]) -> Result<Command, String> {
-    if !is_root() {
-        return Ok(mmapscope(args));
-    }
-    let setpriv = ["/usr/bin/setpriv", "/bin/setpriv", "/usr/sbin/setpriv"]
-        .into_iter()
-        .map(PathBuf::from)
-        .find(|p| p.exists())
-        .ok_or("running as root and setpriv(1) is not installed (util-linux)")?;
-    if let Some(reason) = unreachable_by_others(Path::new(BIN)) {
-        return Err(format!("user nobody cannot reach the binary: {reason}"));
-    }
-    let mut cmd = Command::new(setpriv);
-    cmd.arg(format!("--reuid={NOBODY}"))
-        .arg(format!("--regid={NOBODY}"))
-        .arg("--clear-groups")
-        .arg(BIN)
-        .args(args)
-        .current_dir("/")
-        .env("RUST_BACKTRACE", "1");
-    Ok(cmd)
-}
-
-fn skip(test: &str, why: &str) {
-    eprintln!("SKIPPED {test}: {why}");
 }
 
 #[test]

@@ -21,9 +21,7 @@ const DEADLINE: Duration = Duration::from_secs(10);
 const POLL: Duration = Duration::from_millis(20);
 
 fn page_size() -> usize {
-    // SAFETY: sysconf has no preconditions.
-    let ps = unsafe { libc::sysconf(libc::_SC_PAGESIZE) };
-    usize::try_from(ps).expect("page size")
+    rustix::param::page_size()
 }
 
 /// What the emulated terminal was asked to do besides drawing.
@@ -385,9 +383,9 @@ fn sigterm_restores_the_terminal() {
     term.wait_for_all(&["page 0", "term.txt"]);
     assert!(term.alternate_screen());
 
-    // SAFETY: kill(2) on the pid of a child we spawned and have not reaped.
-    let rc = unsafe { libc::kill(term.pid(), libc::SIGTERM) };
-    assert_eq!(rc, 0, "kill(SIGTERM): {}", std::io::Error::last_os_error());
+    // The pid of a child we spawned and have not reaped: it cannot have been reused.
+    let pid = rustix::process::Pid::from_raw(term.pid()).expect("a live child's pid");
+    rustix::process::kill_process(pid, rustix::process::Signal::TERM).expect("kill(SIGTERM)");
 
     let status = term.wait_exit();
     assert!(

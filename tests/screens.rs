@@ -130,6 +130,7 @@ fn fake_probe(m: &mut Model) {
         mode: MapMode::Shared,
         file_mapping: true,
         soft_dirty: false,
+        always_dirty: false,
     };
     let clean = CacheStat {
         nr_cache: 1,

@@ -138,6 +138,8 @@ pub struct DecodeCtx {
     pub file_mapping: bool,
     /// pagemap bit 55 means something on this kernel.
     pub soft_dirty: bool,
+    /// The file is on tmpfs, whose page-cache pages are always dirty.
+    pub always_dirty: bool,
 }
 
 /// The state of one page as reported: geometry plus the kernel's answers, decoded.
@@ -172,12 +174,19 @@ impl PageState {
         };
         // kpageflags describes the page we map: the file's page only when it is a file page.
         let file_kflags = probe.kflags.filter(|_| file_backed == Some(true));
+        // kpageflags reads the folio's own PG_dirty/PG_writeback; cachestat reads the page
+        // cache's dirty and writeback tags. They agree for ordinary files, but tmpfs marks its
+        // folios dirty without tagging them (cachestat says 0): so kpageflags wins when we have
+        // it, and on tmpfs without it a cached page is known to be dirty (it always is).
         let (dirty, writeback) = if !ctx.file_mapping {
             (None, None)
-        } else if let Some(c) = probe.cache {
-            (Some(c.nr_dirty > 0), Some(c.nr_writeback > 0))
         } else if let Some(k) = file_kflags {
             (Some(k & KPF_DIRTY != 0), Some(k & KPF_WRITEBACK != 0))
+        } else if ctx.always_dirty {
+            let cached = probe.cache.map(|c| c.nr_cache > 0).or(probe.resident);
+            (cached, probe.cache.map(|c| c.nr_writeback > 0))
+        } else if let Some(c) = probe.cache {
+            (Some(c.nr_dirty > 0), Some(c.nr_writeback > 0))
         } else {
             (None, None)
         };
@@ -341,6 +350,7 @@ impl Prober {
             mode: region.mode(),
             file_mapping: matches!(region.target(), Target::File { .. }),
             soft_dirty: self.soft_dirty.is_ok(),
+            always_dirty: region.always_dirty(),
         }
     }
 
@@ -391,7 +401,10 @@ impl Prober {
             Err(why) => why,
         };
         if region.always_dirty() {
-            cachestat.push_str(" (tmpfs: its pages are always dirty)");
+            cachestat.push_str(
+                " (tmpfs: its pages are always dirty but untagged, so cachestat counts 0 dirty; \
+                 dirty comes from kpageflags, or from residency without root)",
+            );
         }
         Sources {
             mincore,
@@ -884,6 +897,7 @@ mod tests {
             mode,
             file_mapping,
             soft_dirty: false,
+            always_dirty: false,
         }
     }
 
@@ -925,20 +939,27 @@ mod tests {
     }
 
     #[test]
-    fn dirty_comes_from_cachestat_then_kpageflags_and_never_for_anon() {
+    fn dirty_comes_from_kpageflags_then_cachestat_and_never_for_anon() {
         let mut p = probe(true, PM_PRESENT | PM_FILE | 7);
-        p.kflags = Some(KPF_DIRTY);
-        let shared = ctx(MapMode::Shared, true);
-        assert_eq!(PageState::decode(geom(), p, shared).dirty, Some(true));
         p.cache = Some(CacheStat {
             nr_cache: 1,
             ..CacheStat::default()
         });
+        let shared = ctx(MapMode::Shared, true);
+        assert_eq!(PageState::decode(geom(), p, shared).dirty, Some(false));
+        p.kflags = Some(KPF_DIRTY);
         assert_eq!(
             PageState::decode(geom(), p, shared).dirty,
-            Some(false),
-            "cachestat is the primary source"
+            Some(true),
+            "the folio's own flag wins"
         );
+        // tmpfs without kpageflags: cached means dirty, whatever the dirty tag says.
+        p.kflags = None;
+        let tmpfs = DecodeCtx {
+            always_dirty: true,
+            ..shared
+        };
+        assert_eq!(PageState::decode(geom(), p, tmpfs).dirty, Some(true));
         assert_eq!(
             PageState::decode(geom(), p, ctx(MapMode::Shared, false)).dirty,
             None
