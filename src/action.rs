@@ -1,5 +1,8 @@
-//! `Action`: what the user asked for, whether by a key in the TUI or (later) a line of a script;
-//! `Command`: the side effect `update` wants the app to carry out against the kernel.
+//! `Action`: what the user asked for, whether by a key in the TUI or a line of a batch script;
+//! `Command`: a side effect `update` wants carried out against the kernel; `Outcome`: what the
+//! kernel answered, fed back into the model. One path for keys, scripts and lessons.
+
+use crate::sys::region::{MapMode, Prot};
 
 /// A cursor motion in the hex grid.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -36,8 +39,160 @@ pub enum PromptEdit {
     Cancel,
 }
 
-/// Everything the user can ask for.
+/// What part of the mapping an msync or madvise covers.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Scope {
+    All,
+    Page(u64),
+}
+
+/// msync(2) flavours.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SyncKind {
+    Sync,
+    Async,
+    Invalidate,
+}
+
+impl SyncKind {
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Sync => "MS_SYNC",
+            Self::Async => "MS_ASYNC",
+            Self::Invalidate => "MS_INVALIDATE",
+        }
+    }
+}
+
+/// madvise(2) advice offered.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MAdvice {
+    WillNeed,
+    DontNeed,
+    Cold,
+    PageOut,
+    Sequential,
+    Random,
+    Normal,
+}
+
+impl MAdvice {
+    pub const ALL: [MAdvice; 7] = [
+        Self::WillNeed,
+        Self::DontNeed,
+        Self::Cold,
+        Self::PageOut,
+        Self::Sequential,
+        Self::Random,
+        Self::Normal,
+    ];
+
+    /// The script word (`willneed`).
+    pub fn word(self) -> &'static str {
+        match self {
+            Self::WillNeed => "willneed",
+            Self::DontNeed => "dontneed",
+            Self::Cold => "cold",
+            Self::PageOut => "pageout",
+            Self::Sequential => "sequential",
+            Self::Random => "random",
+            Self::Normal => "normal",
+        }
+    }
+
+    /// The kernel's name (`MADV_WILLNEED`).
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::WillNeed => "MADV_WILLNEED",
+            Self::DontNeed => "MADV_DONTNEED",
+            Self::Cold => "MADV_COLD",
+            Self::PageOut => "MADV_PAGEOUT",
+            Self::Sequential => "MADV_SEQUENTIAL",
+            Self::Random => "MADV_RANDOM",
+            Self::Normal => "MADV_NORMAL",
+        }
+    }
+}
+
+/// posix_fadvise(2) advice offered.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FAdvice {
+    DontNeed,
+    WillNeed,
+    Random,
+}
+
+impl FAdvice {
+    pub fn word(self) -> &'static str {
+        match self {
+            Self::DontNeed => "dontneed",
+            Self::WillNeed => "willneed",
+            Self::Random => "random",
+        }
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::DontNeed => "POSIX_FADV_DONTNEED",
+            Self::WillNeed => "POSIX_FADV_WILLNEED",
+            Self::Random => "POSIX_FADV_RANDOM",
+        }
+    }
+}
+
+/// Which menu is open.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MenuKind {
+    /// `S`: msync flavours.
+    Msync,
+    /// `p`: protections.
+    Protect,
+    /// `a`: madvise and fadvise.
+    Advise,
+}
+
+/// A key inside a menu.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MenuKey {
+    Up,
+    Down,
+    /// Switch between "this page" and "all".
+    ToggleScope,
+    Choose,
+    /// Choose the item with this number (1-based).
+    Number(u8),
+    Cancel,
+}
+
+/// What a kernel-changing action does, the same from a key and from a script line.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Op {
+    /// Write bytes at a mapping offset.
+    Write {
+        offset: u64,
+        bytes: Vec<u8>,
+    },
+    /// Read bytes (scripts: `read`).
+    Read {
+        offset: u64,
+        len: u64,
+    },
+    Undo,
+    Redo,
+    /// Remap with this sharing mode.
+    Mode(MapMode),
+    Msync(SyncKind, Scope),
+    Protect(Prot),
+    Advise(MAdvice, Scope),
+    Fadvise(FAdvice),
+    /// Read one byte of a page and count the faults.
+    Touch(u64),
+    /// Cut or extend the file from another process.
+    Truncate(u64),
+}
+
+/// Everything the user can ask for.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Action {
     Move(Motion),
     /// Open the `:` prompt.
@@ -48,20 +203,101 @@ pub enum Action {
     ToggleOffsets,
     /// `e`: the explain pane for the page under the cursor.
     ToggleExplain,
-    /// Tab: focus moves between the grid and the side panel.
+    /// Tab: focus moves between the grid, the side panel and the log.
     ToggleFocus,
     /// Scroll the side panel by this many lines.
     ScrollPanel(i32),
+    /// Scroll the log by this many lines (positive: older).
+    ScrollLog(i32),
     ToggleHelp,
+    /// Scroll the help overlay by this many lines.
+    ScrollHelp(i32),
     CloseOverlay,
     Refresh,
     Quit,
     Resize(u16, u16),
+    /// `i` / Enter: enter edit mode.
+    EditStart,
+    /// A hex digit typed in edit mode (0-15).
+    EditNibble(u8),
+    /// A character typed into the text column in edit mode.
+    EditChar(char),
+    /// Tab in edit mode: hex column <-> text column.
+    EditSwitchColumn,
+    /// Esc in edit mode.
+    EditStop,
+    /// `m`: switch MAP_SHARED <-> MAP_PRIVATE (asks first when private edits would be lost).
+    SwitchMode,
+    OpenMenu(MenuKind),
+    Menu(MenuKey),
+    /// The answer to a confirmation question.
+    Confirm(bool),
+    /// `t`: touch the page under the cursor.
+    TouchCursor,
+    /// Quit without asking (after a confirmation).
+    QuitNow,
+    /// Something that changes the mapping, carried out by `sys::exec`.
+    Do(Op),
+}
+
+/// What a menu line does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MenuChoice {
+    Msync(SyncKind),
+    Protect(Prot),
+    Advise(MAdvice),
+    Fadvise(FAdvice),
+}
+
+impl MenuChoice {
+    /// Whether the choice applies to "this page or all".
+    pub fn scoped(self) -> bool {
+        matches!(self, Self::Msync(_) | Self::Advise(_))
+    }
+}
+
+/// The lines of a menu: label and choice.
+pub fn menu_items(kind: MenuKind) -> Vec<(String, MenuChoice)> {
+    match kind {
+        MenuKind::Msync => [SyncKind::Sync, SyncKind::Async, SyncKind::Invalidate]
+            .into_iter()
+            .map(|k| (k.name().to_string(), MenuChoice::Msync(k)))
+            .collect(),
+        MenuKind::Protect => ["none", "r", "rw", "rx", "rwx"]
+            .into_iter()
+            .filter_map(|t| {
+                Prot::parse(t).map(|p| (format!("{t:<4} {}", p.letters()), MenuChoice::Protect(p)))
+            })
+            .collect(),
+        MenuKind::Advise => MAdvice::ALL
+            .into_iter()
+            .map(|a| (format!("madvise {}", a.name()), MenuChoice::Advise(a)))
+            .chain([FAdvice::DontNeed, FAdvice::WillNeed].into_iter().map(|a| {
+                (
+                    format!("posix_fadvise {}", a.name()),
+                    MenuChoice::Fadvise(a),
+                )
+            }))
+            .collect(),
+    }
 }
 
 /// A side effect requested by `update`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Command {
     /// Probe the kernel again now.
     Refresh,
+    /// Carry out an operation; `undo` marks a write that is an undo or a redo.
+    Exec { op: Op, history: History },
+}
+
+/// Whether an executed write enters the edit history.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum History {
+    /// Not a write, or a write recorded as new (clears the redo stack).
+    Record,
+    /// An undo: the record moves to the redo stack.
+    Undo,
+    /// A redo: the record moves back to the undo stack.
+    Redo,
 }

@@ -12,10 +12,11 @@ use ratatui::crossterm::event::{self, Event};
 use crate::action::{Action, Command};
 use crate::keymap::{KeyContext, map_key};
 use crate::model::Model;
+use crate::sys::exec;
 use crate::sys::probe::Prober;
 use crate::sys::region::Region;
 use crate::sys::snapshot::{self, View};
-use crate::update::update;
+use crate::update::{apply_outcome, update};
 
 /// The longest the loop sleeps, so that signals are noticed promptly whatever `--refresh` is.
 const MAX_POLL: Duration = Duration::from_millis(100);
@@ -87,7 +88,7 @@ pub fn initial_model(region: &Region, prober: &Prober, size: (u16, u16), refresh
 ///
 /// # Errors
 /// Terminal I/O failures.
-pub fn run(region: &Region, refresh_ms: u64, intro: &[String]) -> color_eyre::Result<()> {
+pub fn run(region: &mut Region, refresh_ms: u64, intro: &[String]) -> color_eyre::Result<String> {
     let quit = quit_flag()?;
     let prober = Prober::new();
     let _guard = TerminalGuard;
@@ -125,7 +126,9 @@ pub fn run(region: &Region, refresh_ms: u64, intro: &[String]) -> color_eyre::Re
             continue;
         }
         let action = match event::read()? {
-            Event::Key(key) => map_key(KeyContext::of(model.focus, &model.overlay), key),
+            Event::Key(key) => {
+                map_key(KeyContext::of(model.focus, &model.overlay, model.edit), key)
+            }
             Event::Resize(cols, rows) => Some(Action::Resize(cols, rows)),
             _ => None,
         };
@@ -134,11 +137,29 @@ pub fn run(region: &Region, refresh_ms: u64, intro: &[String]) -> color_eyre::Re
                 match command {
                     // Carried out by the probe below, which every action gets.
                     Command::Refresh => {}
+                    Command::Exec { op, history } => {
+                        let outcome = exec::execute(region, &prober, op, history);
+                        apply_outcome(&mut model, &outcome);
+                    }
                 }
             }
             // Whatever moved, the next frame shows the kernel's state of what is now visible.
             stale = true;
         }
     }
-    Ok(())
+    Ok(farewell(&model))
+}
+
+/// What to say on leaving about edits not yet msynced.
+pub fn farewell(model: &Model) -> String {
+    match (model.snap.mode, model.edits.len()) {
+        (_, 0) => String::new(),
+        (crate::sys::region::MapMode::Shared, n) => format!(
+            "{n} edited byte(s) not msynced: they are in the page cache already, and the kernel \
+             writes them back to the file anyway"
+        ),
+        (crate::sys::region::MapMode::Private, n) => {
+            format!("{n} private edited byte(s) discarded: MAP_PRIVATE writes never reach the file")
+        }
+    }
 }

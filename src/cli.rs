@@ -46,6 +46,23 @@ pub enum Command {
         /// The file to map (with --anon, no file is needed).
         file: Option<PathBuf>,
     },
+    /// Run a script of actions on FILE, one JSON line per command (stdin when SCRIPT is absent
+    /// or "-"). Exit status 1 when a command fails unexpectedly or an expect fails.
+    Batch {
+        #[command(flatten)]
+        map: MapArgs,
+        /// The file to map (with --anon there is no FILE: the first argument is the SCRIPT).
+        file: Option<PathBuf>,
+        /// The script; stdin when absent or "-".
+        script: Option<PathBuf>,
+    },
+    /// Resize a file from a separate process (behind the `truncate` action).
+    #[command(hide = true)]
+    InternalTruncate {
+        path: PathBuf,
+        #[arg(value_parser = parse_size)]
+        size: u64,
+    },
 }
 
 /// Mapping options shared by every command.

@@ -3,26 +3,37 @@
 
 use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
 
-use crate::action::{Action, Motion, PromptEdit};
-use crate::model::{Focus, Overlay};
+use crate::action::{Action, MenuKey, MenuKind, Motion, Op, PromptEdit, Scope, SyncKind};
+use crate::model::{EditState, Focus, Overlay};
 
 /// What is receiving keys.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum KeyContext {
     Grid,
+    /// Edit mode; `text` when the text column takes the keys.
+    Edit {
+        text: bool,
+    },
     Panel,
+    Log,
     Help,
     Prompt,
+    Menu,
+    Confirm,
 }
 
 impl KeyContext {
-    /// The context for a model's focus and overlay.
-    pub fn of(focus: Focus, overlay: &Overlay) -> Self {
-        match (overlay, focus) {
-            (Overlay::Help, _) => Self::Help,
-            (Overlay::Goto(_), _) => Self::Prompt,
-            (Overlay::None, Focus::Grid) => Self::Grid,
-            (Overlay::None, Focus::Panel) => Self::Panel,
+    /// The context for a model's focus, overlay and edit mode.
+    pub fn of(focus: Focus, overlay: &Overlay, edit: Option<EditState>) -> Self {
+        match (overlay, focus, edit) {
+            (Overlay::Help, ..) => Self::Help,
+            (Overlay::Goto(_), ..) => Self::Prompt,
+            (Overlay::Menu { .. }, ..) => Self::Menu,
+            (Overlay::Confirm { .. }, ..) => Self::Confirm,
+            (Overlay::None, Focus::Panel, _) => Self::Panel,
+            (Overlay::None, Focus::Log, _) => Self::Log,
+            (Overlay::None, Focus::Grid, Some(e)) => Self::Edit { text: e.text },
+            (Overlay::None, Focus::Grid, None) => Self::Grid,
         }
     }
 }
@@ -37,12 +48,32 @@ pub fn map_key(ctx: KeyContext, key: KeyEvent) -> Option<Action> {
         return Some(Action::Quit);
     }
     match ctx {
-        KeyContext::Help => Some(Action::CloseOverlay),
+        KeyContext::Help => Some(match key.code {
+            KeyCode::Up | KeyCode::Char('k') => Action::ScrollHelp(-1),
+            KeyCode::Down | KeyCode::Char('j') => Action::ScrollHelp(1),
+            KeyCode::PageUp => Action::ScrollHelp(-10),
+            KeyCode::PageDown => Action::ScrollHelp(10),
+            _ => Action::CloseOverlay,
+        }),
         KeyContext::Prompt => match key.code {
             KeyCode::Enter => Some(Action::Prompt(PromptEdit::Submit)),
             KeyCode::Esc => Some(Action::Prompt(PromptEdit::Cancel)),
             KeyCode::Backspace => Some(Action::Prompt(PromptEdit::Backspace)),
             KeyCode::Char(c) if !ctrl => Some(Action::Prompt(PromptEdit::Insert(c))),
+            _ => None,
+        },
+        KeyContext::Menu => Some(Action::Menu(match key.code {
+            KeyCode::Up | KeyCode::Char('k') => MenuKey::Up,
+            KeyCode::Down | KeyCode::Char('j') => MenuKey::Down,
+            KeyCode::Tab | KeyCode::Left | KeyCode::Right => MenuKey::ToggleScope,
+            KeyCode::Enter => MenuKey::Choose,
+            KeyCode::Esc | KeyCode::Char('q') => MenuKey::Cancel,
+            KeyCode::Char(c @ '1'..='9') => MenuKey::Number(c as u8 - b'0'),
+            _ => return None,
+        })),
+        KeyContext::Confirm => match key.code {
+            KeyCode::Char('y' | 'Y') | KeyCode::Enter => Some(Action::Confirm(true)),
+            KeyCode::Char('n' | 'N') | KeyCode::Esc => Some(Action::Confirm(false)),
             _ => None,
         },
         KeyContext::Panel => match key.code {
@@ -54,28 +85,75 @@ pub fn map_key(ctx: KeyContext, key: KeyEvent) -> Option<Action> {
             KeyCode::End | KeyCode::Char('G') => Some(Action::ScrollPanel(i32::MAX)),
             _ => common(key.code),
         },
+        KeyContext::Log => match key.code {
+            KeyCode::Up | KeyCode::Char('k') => Some(Action::ScrollLog(1)),
+            KeyCode::Down | KeyCode::Char('j') => Some(Action::ScrollLog(-1)),
+            KeyCode::PageUp => Some(Action::ScrollLog(10)),
+            KeyCode::PageDown => Some(Action::ScrollLog(-10)),
+            KeyCode::Home | KeyCode::Char('g') => Some(Action::ScrollLog(i32::MAX)),
+            KeyCode::End | KeyCode::Char('G') => Some(Action::ScrollLog(i32::MIN)),
+            _ => common(key.code),
+        },
+        KeyContext::Edit { text } => {
+            if let Some(m) = motion(key.code, true) {
+                return Some(Action::Move(m));
+            }
+            match key.code {
+                KeyCode::Esc => Some(Action::EditStop),
+                KeyCode::Tab | KeyCode::BackTab => Some(Action::EditSwitchColumn),
+                KeyCode::Backspace => Some(Action::Move(Motion::Left)),
+                KeyCode::Char('r') if ctrl => Some(Action::Do(Op::Redo)),
+                KeyCode::Char(_) if ctrl => None,
+                KeyCode::Char(c) if text => Some(Action::EditChar(c)),
+                KeyCode::Char(c) => c.to_digit(16).map(|d| Action::EditNibble(d as u8)),
+                _ => None,
+            }
+        }
         KeyContext::Grid => {
-            let motion = match key.code {
-                KeyCode::Left | KeyCode::Char('h') => Motion::Left,
-                KeyCode::Right | KeyCode::Char('l') => Motion::Right,
-                KeyCode::Up | KeyCode::Char('k') => Motion::Up,
-                KeyCode::Down | KeyCode::Char('j') => Motion::Down,
-                KeyCode::PageUp => Motion::PageUp,
-                KeyCode::PageDown => Motion::PageDown,
-                KeyCode::Home => Motion::RowStart,
-                KeyCode::End => Motion::RowEnd,
-                KeyCode::Char('g') => Motion::Top,
-                KeyCode::Char('G') => Motion::Bottom,
-                KeyCode::Char('[') => Motion::PrevPage,
-                KeyCode::Char(']') => Motion::NextPage,
-                code => return common(code),
-            };
-            Some(Action::Move(motion))
+            if let Some(m) = motion(key.code, false) {
+                return Some(Action::Move(m));
+            }
+            match key.code {
+                KeyCode::Char('r') if ctrl => Some(Action::Do(Op::Redo)),
+                KeyCode::Char('i') | KeyCode::Enter => Some(Action::EditStart),
+                KeyCode::Char('u') => Some(Action::Do(Op::Undo)),
+                KeyCode::Char('m') => Some(Action::SwitchMode),
+                KeyCode::Char('s') => Some(Action::Do(Op::Msync(SyncKind::Sync, Scope::All))),
+                KeyCode::Char('S') => Some(Action::OpenMenu(MenuKind::Msync)),
+                KeyCode::Char('p') => Some(Action::OpenMenu(MenuKind::Protect)),
+                KeyCode::Char('a') => Some(Action::OpenMenu(MenuKind::Advise)),
+                KeyCode::Char('t') => Some(Action::TouchCursor),
+                code => common(code),
+            }
         }
     }
 }
 
-/// Keys that mean the same in the grid and the panel.
+/// Cursor motions; in edit mode the letter keys type, so only the named keys move.
+fn motion(code: KeyCode, editing: bool) -> Option<Motion> {
+    Some(match code {
+        KeyCode::Left => Motion::Left,
+        KeyCode::Right => Motion::Right,
+        KeyCode::Up => Motion::Up,
+        KeyCode::Down => Motion::Down,
+        KeyCode::PageUp => Motion::PageUp,
+        KeyCode::PageDown => Motion::PageDown,
+        KeyCode::Home => Motion::RowStart,
+        KeyCode::End => Motion::RowEnd,
+        _ if editing => return None,
+        KeyCode::Char('h') => Motion::Left,
+        KeyCode::Char('l') => Motion::Right,
+        KeyCode::Char('k') => Motion::Up,
+        KeyCode::Char('j') => Motion::Down,
+        KeyCode::Char('g') => Motion::Top,
+        KeyCode::Char('G') => Motion::Bottom,
+        KeyCode::Char('[') => Motion::PrevPage,
+        KeyCode::Char(']') => Motion::NextPage,
+        _ => return None,
+    })
+}
+
+/// Keys that mean the same in the grid, the panel and the log.
 fn common(code: KeyCode) -> Option<Action> {
     match code {
         KeyCode::Tab | KeyCode::BackTab => Some(Action::ToggleFocus),
@@ -98,10 +176,14 @@ mod tests {
         KeyEvent::new(code, KeyModifiers::NONE)
     }
 
+    fn ctrl(c: char) -> KeyEvent {
+        KeyEvent::new(KeyCode::Char(c), KeyModifiers::CONTROL)
+    }
+
     #[test]
-    fn grid_keys() {
+    fn grid_keys_cover_the_design_table() {
         use KeyCode::*;
-        let table: &[(KeyCode, Action)] = &[
+        let table: Vec<(KeyCode, Action)> = vec![
             (Left, Action::Move(Motion::Left)),
             (Char('h'), Action::Move(Motion::Left)),
             (Right, Action::Move(Motion::Right)),
@@ -119,58 +201,158 @@ mod tests {
             (Char('['), Action::Move(Motion::PrevPage)),
             (Char(']'), Action::Move(Motion::NextPage)),
             (Char(':'), Action::GotoPrompt),
-            (Char('v'), Action::ToggleOffsets),
+            (Char('i'), Action::EditStart),
+            (Enter, Action::EditStart),
+            (Char('u'), Action::Do(Op::Undo)),
+            (Char('m'), Action::SwitchMode),
+            (Char('s'), Action::Do(Op::Msync(SyncKind::Sync, Scope::All))),
+            (Char('S'), Action::OpenMenu(MenuKind::Msync)),
+            (Char('p'), Action::OpenMenu(MenuKind::Protect)),
+            (Char('a'), Action::OpenMenu(MenuKind::Advise)),
+            (Char('t'), Action::TouchCursor),
             (Char('e'), Action::ToggleExplain),
+            (Char('v'), Action::ToggleOffsets),
             (Tab, Action::ToggleFocus),
-            (Char('?'), Action::ToggleHelp),
             (Char('r'), Action::Refresh),
+            (Char('?'), Action::ToggleHelp),
             (Char('q'), Action::Quit),
         ];
         for (code, want) in table {
-            assert_eq!(
-                map_key(KeyContext::Grid, key(*code)),
-                Some(*want),
-                "{code:?}"
-            );
+            assert_eq!(map_key(KeyContext::Grid, key(code)), Some(want), "{code:?}");
         }
+        assert_eq!(
+            map_key(KeyContext::Grid, ctrl('r')),
+            Some(Action::Do(Op::Redo))
+        );
         assert_eq!(map_key(KeyContext::Grid, key(Char('Z'))), None);
     }
 
     #[test]
+    fn edit_mode_types_instead_of_commanding() {
+        let hex = KeyContext::Edit { text: false };
+        assert_eq!(
+            map_key(hex, key(KeyCode::Char('a'))),
+            Some(Action::EditNibble(0xa))
+        );
+        assert_eq!(
+            map_key(hex, key(KeyCode::Char('F'))),
+            Some(Action::EditNibble(0xf))
+        );
+        assert_eq!(
+            map_key(hex, key(KeyCode::Char('7'))),
+            Some(Action::EditNibble(7))
+        );
+        assert_eq!(
+            map_key(hex, key(KeyCode::Char('q'))),
+            None,
+            "not a hex digit"
+        );
+        assert_eq!(
+            map_key(hex, key(KeyCode::Char('j'))),
+            None,
+            "letters do not move here"
+        );
+        assert_eq!(
+            map_key(hex, key(KeyCode::Down)),
+            Some(Action::Move(Motion::Down))
+        );
+        assert_eq!(
+            map_key(hex, key(KeyCode::Tab)),
+            Some(Action::EditSwitchColumn)
+        );
+        assert_eq!(map_key(hex, key(KeyCode::Esc)), Some(Action::EditStop));
+        assert_eq!(map_key(hex, ctrl('r')), Some(Action::Do(Op::Redo)));
+        let text = KeyContext::Edit { text: true };
+        assert_eq!(
+            map_key(text, key(KeyCode::Char('q'))),
+            Some(Action::EditChar('q'))
+        );
+        assert_eq!(
+            map_key(text, key(KeyCode::Char(' '))),
+            Some(Action::EditChar(' '))
+        );
+        assert_eq!(map_key(text, ctrl('c')), Some(Action::Quit));
+    }
+
+    #[test]
+    fn menus_and_questions() {
+        let m = KeyContext::Menu;
+        assert_eq!(
+            map_key(m, key(KeyCode::Down)),
+            Some(Action::Menu(MenuKey::Down))
+        );
+        assert_eq!(
+            map_key(m, key(KeyCode::Up)),
+            Some(Action::Menu(MenuKey::Up))
+        );
+        assert_eq!(
+            map_key(m, key(KeyCode::Tab)),
+            Some(Action::Menu(MenuKey::ToggleScope))
+        );
+        assert_eq!(
+            map_key(m, key(KeyCode::Enter)),
+            Some(Action::Menu(MenuKey::Choose))
+        );
+        assert_eq!(
+            map_key(m, key(KeyCode::Char('3'))),
+            Some(Action::Menu(MenuKey::Number(3)))
+        );
+        assert_eq!(
+            map_key(m, key(KeyCode::Esc)),
+            Some(Action::Menu(MenuKey::Cancel))
+        );
+        let c = KeyContext::Confirm;
+        assert_eq!(
+            map_key(c, key(KeyCode::Char('y'))),
+            Some(Action::Confirm(true))
+        );
+        assert_eq!(map_key(c, key(KeyCode::Enter)), Some(Action::Confirm(true)));
+        assert_eq!(
+            map_key(c, key(KeyCode::Char('n'))),
+            Some(Action::Confirm(false))
+        );
+        assert_eq!(map_key(c, key(KeyCode::Esc)), Some(Action::Confirm(false)));
+        assert_eq!(map_key(c, key(KeyCode::Char('x'))), None);
+    }
+
+    #[test]
     fn ctrl_c_quits_everywhere() {
-        let k = KeyEvent::new(KeyCode::Char('c'), KeyModifiers::CONTROL);
         for ctx in [
             KeyContext::Grid,
+            KeyContext::Edit { text: true },
             KeyContext::Panel,
+            KeyContext::Log,
             KeyContext::Help,
             KeyContext::Prompt,
+            KeyContext::Menu,
+            KeyContext::Confirm,
         ] {
-            assert_eq!(map_key(ctx, k), Some(Action::Quit));
+            assert_eq!(map_key(ctx, ctrl('c')), Some(Action::Quit), "{ctx:?}");
         }
     }
 
     #[test]
-    fn panel_keys_scroll() {
+    fn panel_and_log_keys_scroll() {
+        let p = KeyContext::Panel;
+        assert_eq!(map_key(p, key(KeyCode::Down)), Some(Action::ScrollPanel(1)));
         assert_eq!(
-            map_key(KeyContext::Panel, key(KeyCode::Down)),
-            Some(Action::ScrollPanel(1))
-        );
-        assert_eq!(
-            map_key(KeyContext::Panel, key(KeyCode::Char('k'))),
+            map_key(p, key(KeyCode::Char('k'))),
             Some(Action::ScrollPanel(-1))
         );
         assert_eq!(
-            map_key(KeyContext::Panel, key(KeyCode::PageDown)),
+            map_key(p, key(KeyCode::PageDown)),
             Some(Action::ScrollPanel(10))
         );
+        assert_eq!(map_key(p, key(KeyCode::Tab)), Some(Action::ToggleFocus));
+        assert_eq!(map_key(p, key(KeyCode::Char('q'))), Some(Action::Quit));
+        let l = KeyContext::Log;
         assert_eq!(
-            map_key(KeyContext::Panel, key(KeyCode::Tab)),
-            Some(Action::ToggleFocus)
+            map_key(l, key(KeyCode::Up)),
+            Some(Action::ScrollLog(1)),
+            "up is older"
         );
-        assert_eq!(
-            map_key(KeyContext::Panel, key(KeyCode::Char('q'))),
-            Some(Action::Quit)
-        );
+        assert_eq!(map_key(l, key(KeyCode::Down)), Some(Action::ScrollLog(-1)));
+        assert_eq!(map_key(l, key(KeyCode::Tab)), Some(Action::ToggleFocus));
     }
 
     #[test]
@@ -194,7 +376,11 @@ mod tests {
     }
 
     #[test]
-    fn any_key_closes_help_and_releases_are_ignored() {
+    fn help_scrolls_then_any_key_closes_and_releases_are_ignored() {
+        assert_eq!(
+            map_key(KeyContext::Help, key(KeyCode::Down)),
+            Some(Action::ScrollHelp(1))
+        );
         assert_eq!(
             map_key(KeyContext::Help, key(KeyCode::Char('x'))),
             Some(Action::CloseOverlay)
@@ -205,18 +391,46 @@ mod tests {
     }
 
     #[test]
-    fn context_follows_overlay_then_focus() {
+    fn context_follows_overlay_then_focus_then_edit() {
+        let edit = Some(EditState::default());
         assert_eq!(
-            KeyContext::of(Focus::Panel, &Overlay::Help),
+            KeyContext::of(Focus::Panel, &Overlay::Help, None),
             KeyContext::Help
         );
         assert_eq!(
-            KeyContext::of(Focus::Grid, &Overlay::Goto(String::new())),
+            KeyContext::of(Focus::Grid, &Overlay::Goto(String::new()), edit),
             KeyContext::Prompt
         );
         assert_eq!(
-            KeyContext::of(Focus::Panel, &Overlay::None),
+            KeyContext::of(Focus::Panel, &Overlay::None, edit),
             KeyContext::Panel
         );
+        assert_eq!(
+            KeyContext::of(Focus::Log, &Overlay::None, None),
+            KeyContext::Log
+        );
+        assert_eq!(
+            KeyContext::of(Focus::Grid, &Overlay::None, edit),
+            KeyContext::Edit { text: false }
+        );
+        assert_eq!(
+            KeyContext::of(Focus::Grid, &Overlay::None, None),
+            KeyContext::Grid
+        );
+    }
+
+    #[test]
+    fn the_help_lists_every_grid_key() {
+        let listed: String = crate::ui::help::KEYS
+            .iter()
+            .map(|(k, _)| *k)
+            .collect::<Vec<_>>()
+            .join(" ");
+        for k in [
+            "i", "u", "Ctrl-r", "m", "s", "S", "p", "a", "t", "e", "v", "Tab", "r", "?", "q", ":",
+            "[", "g / G",
+        ] {
+            assert!(listed.contains(k), "help lists {k}: {listed}");
+        }
     }
 }

@@ -7,12 +7,14 @@
 
 pub mod action;
 pub mod app;
+pub mod batch;
 pub mod cli;
 pub mod demo;
 pub mod geometry;
 pub mod keymap;
 pub mod model;
 pub mod report;
+pub mod script;
 pub mod sys;
 pub mod text;
 pub mod ui;

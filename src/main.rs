@@ -31,7 +31,58 @@ fn main() -> ExitCode {
             no_touch,
             file,
         }) => inspect(&map, file, json, !no_touch),
+        Some(Command::Batch { map, file, script }) => batch(&map, file, script),
+        Some(Command::InternalTruncate { path, size }) => {
+            match mmapscope::sys::exec::truncate_file(&path, size) {
+                Ok(()) => ExitCode::SUCCESS,
+                Err(e) => fail(e),
+            }
+        }
         None => explore(&cli.map, cli.file, cli.refresh),
+    }
+}
+
+fn batch(
+    map: &MapArgs,
+    file: Option<std::path::PathBuf>,
+    script: Option<std::path::PathBuf>,
+) -> ExitCode {
+    // With --anon there is no FILE: the one positional argument is the script.
+    let (file, script) = match (map.anon, file, script) {
+        (Some(_), Some(first), None) => (None, Some(first)),
+        (_, file, script) => (file, script),
+    };
+    let text = match script.as_deref() {
+        None => std::io::read_to_string(std::io::stdin()),
+        Some(p) if p.as_os_str() == "-" => std::io::read_to_string(std::io::stdin()),
+        Some(p) => std::fs::read_to_string(p),
+    };
+    let text = match text {
+        Ok(t) => t,
+        Err(e) => return fail(SysError::from_io(&e, "read the script")),
+    };
+    let lines = match mmapscope::script::parse(&text) {
+        Ok(lines) => lines,
+        Err(errors) => {
+            for e in &errors {
+                eprintln!("mmapscope: script {e}");
+            }
+            return ExitCode::from(2);
+        }
+    };
+    let mut region = match open(map, file) {
+        Ok(r) => r,
+        Err(code) => return code,
+    };
+    for note in region.notes() {
+        eprintln!("mmapscope: note: {note}");
+    }
+    let mut runner = mmapscope::batch::Runner::new(&mut region);
+    match runner.run(&lines, &mut std::io::stdout().lock()) {
+        Ok(true) => ExitCode::SUCCESS,
+        Ok(false) => ExitCode::from(1),
+        // A closed pipe: the reader went away; the run still counts by what it did.
+        Err(_) => ExitCode::from(u8::from(runner.failed)),
     }
 }
 
@@ -84,7 +135,7 @@ fn explore(map: &MapArgs, file: Option<std::path::PathBuf>, refresh_ms: u64) -> 
         (file, _) => file,
     };
     let demo = intro.pop();
-    let region = match open(map, file) {
+    let mut region = match open(map, file) {
         Ok(r) => r,
         Err(code) => return code,
     };
@@ -101,12 +152,17 @@ fn explore(map: &MapArgs, file: Option<std::path::PathBuf>, refresh_ms: u64) -> 
     if let Err(e) = color_eyre::install() {
         return fail(e);
     }
-    let result = mmapscope::app::run(&region, refresh_ms, &intro);
+    let result = mmapscope::app::run(&mut region, refresh_ms, &intro);
     if let Some(demo) = demo {
         eprintln!("mmapscope: {demo} (kept)");
     }
     match result {
-        Ok(()) => ExitCode::SUCCESS,
+        Ok(note) => {
+            if !note.is_empty() {
+                eprintln!("mmapscope: {note}");
+            }
+            ExitCode::SUCCESS
+        }
         Err(e) => fail(e),
     }
 }

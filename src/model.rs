@@ -4,7 +4,9 @@
 //! The grid is one long document of lines: each page is a header line followed by its rows of
 //! `bytes_per_row` bytes. Line numbers are u64 so a 1 TiB mapping scrolls like a 4 KiB one.
 
-use crate::sys::procmaps::Vma;
+use std::collections::BTreeMap;
+
+use crate::action::{Action, MenuKind};
 use crate::sys::snapshot::{Snapshot, View};
 use crate::ui::layout::Layout;
 
@@ -14,6 +16,8 @@ pub enum Focus {
     #[default]
     Grid,
     Panel,
+    /// The event log: it grows and scrolls.
+    Log,
 }
 
 /// What is drawn over the screen and takes the keys.
@@ -24,7 +28,37 @@ pub enum Overlay {
     Help,
     /// The `:` prompt with its text so far.
     Goto(String),
+    /// A menu of system calls (`S`, `p`, `a`).
+    Menu {
+        kind: MenuKind,
+        selected: usize,
+        /// The call covers the whole mapping (false: the page under the cursor).
+        all: bool,
+    },
+    /// A yes/no question before something that loses data.
+    Confirm {
+        question: String,
+        then: Box<Action>,
+    },
 }
+
+/// Edit mode: which column takes the keys, and a typed high nibble waiting for its low one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct EditState {
+    pub text: bool,
+    pub pending: Option<u8>,
+}
+
+/// One write in the edit history: enough to undo and redo it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EditRecord {
+    pub offset: u64,
+    pub old: Vec<u8>,
+    pub new: Vec<u8>,
+}
+
+/// How long bytes changed by another process stay highlighted.
+pub const FOREIGN_HOLD_MS: u64 = 3000;
 
 /// One line of the event log.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -34,38 +68,7 @@ pub struct LogLine {
     pub text: String,
 }
 
-/// The smaps counters shown with deltas, in display order.
-pub const SMAPS_FIELDS: [&str; 11] = [
-    "Size",
-    "Rss",
-    "Pss",
-    "Shared_Clean",
-    "Shared_Dirty",
-    "Private_Clean",
-    "Private_Dirty",
-    "Anonymous",
-    "Referenced",
-    "Swap",
-    "Locked",
-];
-
-/// A counter's value by its smaps name.
-pub fn smaps_value(vma: &Vma, field: &str) -> u64 {
-    match field {
-        "Size" => vma.size,
-        "Rss" => vma.rss,
-        "Pss" => vma.pss,
-        "Shared_Clean" => vma.shared_clean,
-        "Shared_Dirty" => vma.shared_dirty,
-        "Private_Clean" => vma.private_clean,
-        "Private_Dirty" => vma.private_dirty,
-        "Anonymous" => vma.anonymous,
-        "Referenced" => vma.referenced,
-        "Swap" => vma.swap,
-        "Locked" => vma.locked,
-        _ => 0,
-    }
-}
+pub use crate::sys::procmaps::{SMAPS_FIELDS, smaps_value};
 
 /// How long a changed smaps counter keeps showing its change.
 pub const DELTA_HOLD_MS: u64 = 5000;
@@ -104,6 +107,21 @@ pub struct Model {
     pub refresh_ms: u64,
     /// Wall-clock time of the last refresh, `HH:MM:SS`, stamped on log lines.
     pub clock: String,
+    /// Edit mode, when on.
+    pub edit: Option<EditState>,
+    /// Offsets written by this tool since the last msync that covered them (MAP_PRIVATE:
+    /// since the mapping was made; msync never writes them).
+    pub edits: BTreeMap<u64, ()>,
+    pub history: Vec<EditRecord>,
+    pub redo: Vec<EditRecord>,
+    /// Bytes on screen changed by someone else, with when it was seen.
+    pub foreign: BTreeMap<u64, u64>,
+    /// Ranges this tool wrote since the last snapshot (not someone else's change).
+    pub own_writes: Vec<(u64, u64)>,
+    /// Lines scrolled back in the log (0: the newest at the bottom).
+    pub log_scroll: u16,
+    /// Lines scrolled down in the help overlay.
+    pub help_scroll: u16,
     pub quit: bool,
 }
 
@@ -129,6 +147,14 @@ impl Model {
             color: true,
             refresh_ms: 250,
             clock: String::from("00:00:00"),
+            edit: None,
+            edits: BTreeMap::new(),
+            history: Vec::new(),
+            redo: Vec::new(),
+            foreign: BTreeMap::new(),
+            own_writes: Vec::new(),
+            log_scroll: 0,
+            help_scroll: 0,
             quit: false,
         }
     }
@@ -145,7 +171,8 @@ impl Model {
     }
 
     pub fn layout(&self) -> Layout {
-        Layout::compute(self.size.0, self.size.1, self.offset_digits())
+        let log_rows = Layout::log_rows(self.size.1, self.focus == Focus::Log);
+        Layout::with_log(self.size.0, self.size.1, self.offset_digits(), log_rows)
     }
 
     pub fn bytes_per_row(&self) -> u64 {
@@ -265,8 +292,25 @@ impl Model {
             }
         }
         let (before, after) = (self.snap.geometry.file_size, snap.geometry.file_size);
+        let changed = self.foreign_changes(&snap);
         self.snap = snap;
         self.now_ms = now_ms;
+        self.own_writes.clear();
+        self.foreign
+            .retain(|_, at| now_ms.saturating_sub(*at) < FOREIGN_HOLD_MS);
+        if !changed.is_empty() {
+            self.log(format!(
+                "{} on screen changed by another process (highlighted)",
+                if changed.len() == 1 {
+                    "1 byte".to_string()
+                } else {
+                    format!("{} bytes", changed.len())
+                }
+            ));
+            for off in changed {
+                self.foreign.insert(off, now_ms);
+            }
+        }
         if let (Some(before), Some(after)) = (before, after)
             && before != after
         {
@@ -284,6 +328,45 @@ impl Model {
         // The file may have shrunk or grown; the mapping's length does not change.
         self.cursor = self.cursor.min(self.max_cursor());
         self.scroll_to_cursor();
+    }
+
+    /// Offsets visible in both the current and the new snapshot whose bytes differ, and that
+    /// this tool did not write: someone else's stores (another process's shared mapping, or
+    /// write(2) to the file).
+    fn foreign_changes(&self, new: &Snapshot) -> Vec<u64> {
+        let old = &self.snap.bytes;
+        if self.snap.addr != new.addr {
+            return Vec::new();
+        }
+        let start = old.start.max(new.bytes.start);
+        let end =
+            (old.start + old.data.len() as u64).min(new.bytes.start + new.bytes.data.len() as u64);
+        (start..end)
+            .filter(|&off| {
+                let (a, b) = (old.get(off), new.bytes.get(off));
+                a.is_some() && b.is_some() && a != b
+            })
+            .filter(|off| {
+                !self
+                    .own_writes
+                    .iter()
+                    .any(|(o, n)| (*o..o + n).contains(off))
+            })
+            .collect()
+    }
+
+    /// Private edits that a remap or quit would lose.
+    pub fn private_edits(&self) -> usize {
+        if self.snap.mode == crate::sys::region::MapMode::Private {
+            self.edits.len()
+        } else {
+            0
+        }
+    }
+
+    /// Whether the byte at `off` was written by this tool and not yet covered by an msync.
+    pub fn edited(&self, off: u64) -> bool {
+        self.edits.contains_key(&off)
     }
 
     /// The change of smaps counter `i` still on display, as (before, now).

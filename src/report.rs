@@ -1,6 +1,8 @@
 //! The report of `inspect` (and later `snapshot` in a batch): the JSON object of
 //! `shared/design.md` (schema `mmapscope/1`) and a readable text table of the same facts.
 
+use std::collections::BTreeSet;
+
 use serde::Serialize;
 
 use crate::sys::SysError;
@@ -170,6 +172,20 @@ fn summary(pages: u64, runs: &[StateRun]) -> Summary {
 /// # Errors
 /// fstat or /proc failures.
 pub fn build(region: &Region, prober: &Prober, touch: bool) -> Result<Report, SysError> {
+    build_with_edits(region, prober, touch, &BTreeSet::new())
+}
+
+/// `build`, marking as `edited` the pages in `edited` (written by this tool since the last
+/// msync that covered them).
+///
+/// # Errors
+/// fstat or /proc failures.
+pub fn build_with_edits(
+    region: &Region,
+    prober: &Prober,
+    touch: bool,
+    edited: &BTreeSet<u64>,
+) -> Result<Report, SysError> {
     let range = (region.addr(), region.addr() + region.map_bytes());
     let before = procmaps::total(&procmaps::read_vmas(range.0, range.1)?);
     let (anon_pages, swap) = before
@@ -213,9 +229,61 @@ pub fn build(region: &Region, prober: &Prober, touch: bool) -> Result<Report, Sy
             cachestat: sources.cachestat,
             soft_dirty: sources.soft_dirty,
         },
-        summary: summary(region.pages(), &runs),
-        pages: runs.iter().map(page_run).collect(),
+        summary: Summary {
+            edited: edited.len() as u64,
+            ..summary(region.pages(), &runs)
+        },
+        pages: mark_edited(runs.iter().map(page_run).collect(), edited),
     })
+}
+
+/// Splits the runs so that each page in `edited` is in a run with `edited: true`, merging
+/// neighbours that end up equal.
+fn mark_edited(runs: Vec<PageRun>, edited: &BTreeSet<u64>) -> Vec<PageRun> {
+    if edited.is_empty() {
+        return runs;
+    }
+    let mut out: Vec<PageRun> = Vec::with_capacity(runs.len() + 2 * edited.len());
+    let mut push = |run: PageRun| {
+        if let Some(last) = out.last_mut() {
+            let mut probe = run.clone();
+            probe.first = last.first;
+            probe.count = last.count;
+            if *last == probe && last.first + last.count == run.first {
+                last.count += run.count;
+                return;
+            }
+        }
+        out.push(run);
+    };
+    for run in runs {
+        let end = run.first + run.count;
+        let mut at = run.first;
+        for &page in edited.range(run.first..end) {
+            if page > at {
+                push(PageRun {
+                    first: at,
+                    count: page - at,
+                    ..run.clone()
+                });
+            }
+            push(PageRun {
+                first: page,
+                count: 1,
+                edited: true,
+                ..run.clone()
+            });
+            at = page + 1;
+        }
+        if at < end {
+            push(PageRun {
+                first: at,
+                count: end - at,
+                ..run.clone()
+            });
+        }
+    }
+    out
 }
 
 fn yes_no(v: Option<bool>, yes: &str, no: &str) -> String {

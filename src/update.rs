@@ -1,8 +1,14 @@
-//! `update`: applies an `Action` to the `Model` and returns the side effects it needs. Pure: no
-//! terminal, no kernel; the same code serves every key (and, later, every script line).
+//! `update`: applies an `Action` to the `Model` and returns the side effects it needs, and
+//! `apply_outcome` takes back what the kernel did. Pure: no terminal, no kernel; the same code
+//! serves every key, every script line and every lesson step.
 
-use crate::action::{Action, Command, GotoTarget, Motion, PromptEdit};
-use crate::model::{Focus, Model, Overlay};
+use crate::action::{
+    Action, Command, GotoTarget, History, MenuChoice, MenuKey, MenuKind, Motion, Op, PromptEdit,
+    Scope, SyncKind, menu_items,
+};
+use crate::model::{EditRecord, EditState, Focus, Model, Overlay};
+use crate::sys::exec::{Done, Outcome};
+use crate::sys::region::MapMode;
 
 /// Longest text the `:` prompt takes.
 const PROMPT_MAX: usize = 40;
@@ -28,8 +34,15 @@ pub fn update(model: &mut Model, action: Action) -> Vec<Command> {
         Action::ToggleFocus => {
             model.focus = match model.focus {
                 Focus::Grid => Focus::Panel,
-                Focus::Panel => Focus::Grid,
+                Focus::Panel => Focus::Log,
+                Focus::Log => Focus::Grid,
             };
+            model.log_scroll = 0;
+        }
+        Action::ScrollLog(delta) => {
+            let max = i64::try_from(model.log.len().saturating_sub(1)).unwrap_or(0);
+            let next = (i64::from(model.log_scroll) + i64::from(delta)).clamp(0, max);
+            model.log_scroll = u16::try_from(next).unwrap_or(u16::MAX);
         }
         Action::ScrollPanel(delta) => {
             let lines = model.snap.maps.as_ref().map_or(0, Vec::len);
@@ -41,18 +54,111 @@ pub fn update(model: &mut Model, action: Action) -> Vec<Command> {
             model.panel_scroll = u16::try_from(next).unwrap_or(max);
         }
         Action::ToggleHelp => {
+            model.help_scroll = 0;
             model.overlay = if model.overlay == Overlay::Help {
                 Overlay::None
             } else {
                 Overlay::Help
             };
         }
+        Action::ScrollHelp(delta) => {
+            let next = (i64::from(model.help_scroll) + i64::from(delta)).clamp(0, 64);
+            model.help_scroll = u16::try_from(next).unwrap_or(0);
+        }
         Action::CloseOverlay => model.overlay = Overlay::None,
         Action::Refresh => {
             model.log("refresh: probed the visible pages and re-read /proc/self/maps and smaps");
             return vec![Command::Refresh];
         }
-        Action::Quit => model.quit = true,
+        Action::Quit if model.private_edits() > 0 => {
+            model.overlay = Overlay::Confirm {
+                question: format!(
+                    "Quit? {} private edit(s) will be lost: MAP_PRIVATE writes never reach the file.",
+                    model.private_edits()
+                ),
+                then: Box::new(Action::QuitNow),
+            };
+        }
+        Action::Quit | Action::QuitNow => model.quit = true,
+        Action::EditStart => {
+            model.edit = Some(EditState::default());
+            model.log(if model.snap.prot.write {
+                "edit mode: type hex digits to write bytes at the cursor; Tab: text column; Esc leaves"
+            } else {
+                "edit mode: this mapping has no PROT_WRITE, so writes will be refused (p changes it)"
+            });
+        }
+        Action::EditStop => model.edit = None,
+        Action::EditSwitchColumn => {
+            if let Some(e) = &mut model.edit {
+                e.text = !e.text;
+                e.pending = None;
+            }
+        }
+        Action::EditNibble(n) => {
+            let Some(e) = &mut model.edit else {
+                return Vec::new();
+            };
+            match e.pending.take() {
+                None => e.pending = Some(n & 0xf),
+                Some(high) => {
+                    return exec(Op::Write {
+                        offset: model.cursor,
+                        bytes: vec![(high << 4) | (n & 0xf)],
+                    });
+                }
+            }
+        }
+        Action::EditChar(c) => {
+            if model.edit.is_some() {
+                let mut buf = [0u8; 4];
+                return exec(Op::Write {
+                    offset: model.cursor,
+                    bytes: c.encode_utf8(&mut buf).as_bytes().to_vec(),
+                });
+            }
+        }
+        Action::SwitchMode => {
+            let target = match model.snap.mode {
+                MapMode::Shared => MapMode::Private,
+                MapMode::Private => MapMode::Shared,
+            };
+            let lost = model.private_edits();
+            if lost > 0 {
+                model.overlay = Overlay::Confirm {
+                    question: format!(
+                        "Remap {}? {lost} private edit(s) will be lost: they live only in this \
+                         mapping's copy-on-write pages.",
+                        target.flag_name()
+                    ),
+                    then: Box::new(Action::Do(Op::Mode(target))),
+                };
+            } else {
+                return update(model, Action::Do(Op::Mode(target)));
+            }
+        }
+        Action::OpenMenu(kind) => {
+            model.overlay = Overlay::Menu {
+                kind,
+                selected: 0,
+                all: kind != MenuKind::Advise,
+            };
+        }
+        Action::Menu(key) => return menu(model, key),
+        Action::Confirm(yes) => {
+            let overlay = std::mem::take(&mut model.overlay);
+            if let Overlay::Confirm { then, .. } = overlay {
+                if yes {
+                    return update(model, *then);
+                }
+                model.log("cancelled");
+            }
+        }
+        Action::TouchCursor => {
+            let page = model.cursor / model.page_size();
+            return update(model, Action::Do(Op::Touch(page)));
+        }
+        Action::Do(op) => return do_op(model, op),
         Action::Resize(cols, rows) => {
             let anchor = anchor(model);
             model.size = (cols, rows);
@@ -60,6 +166,172 @@ pub fn update(model: &mut Model, action: Action) -> Vec<Command> {
         }
     }
     Vec::new()
+}
+
+fn exec(op: Op) -> Vec<Command> {
+    vec![Command::Exec {
+        op,
+        history: History::Record,
+    }]
+}
+
+fn do_op(model: &mut Model, op: Op) -> Vec<Command> {
+    match op {
+        Op::Undo => match model.history.last() {
+            Some(r) => vec![Command::Exec {
+                op: Op::Write {
+                    offset: r.offset,
+                    bytes: r.old.clone(),
+                },
+                history: History::Undo,
+            }],
+            None => {
+                model.log("undo: nothing to undo");
+                Vec::new()
+            }
+        },
+        Op::Redo => match model.redo.last() {
+            Some(r) => vec![Command::Exec {
+                op: Op::Write {
+                    offset: r.offset,
+                    bytes: r.new.clone(),
+                },
+                history: History::Redo,
+            }],
+            None => {
+                model.log("redo: nothing to redo");
+                Vec::new()
+            }
+        },
+        op => exec(op),
+    }
+}
+
+fn menu(model: &mut Model, key: MenuKey) -> Vec<Command> {
+    let Overlay::Menu {
+        kind,
+        selected,
+        all,
+    } = &mut model.overlay
+    else {
+        return Vec::new();
+    };
+    let items = menu_items(*kind);
+    let chosen = match key {
+        MenuKey::Up => {
+            *selected = selected.checked_sub(1).unwrap_or(items.len() - 1);
+            None
+        }
+        MenuKey::Down => {
+            *selected = (*selected + 1) % items.len();
+            None
+        }
+        MenuKey::ToggleScope => {
+            *all = !*all;
+            None
+        }
+        MenuKey::Cancel => {
+            model.overlay = Overlay::None;
+            return Vec::new();
+        }
+        MenuKey::Choose => items.get(*selected).map(|(_, c)| *c),
+        MenuKey::Number(n) => items.get(usize::from(n).wrapping_sub(1)).map(|(_, c)| *c),
+    };
+    let Some(choice) = chosen else {
+        return Vec::new();
+    };
+    let scope = if *all {
+        Scope::All
+    } else {
+        Scope::Page(model.cursor / model.page_size())
+    };
+    model.overlay = Overlay::None;
+    let op = match choice {
+        MenuChoice::Msync(k) => Op::Msync(k, scope),
+        MenuChoice::Protect(p) => Op::Protect(p),
+        MenuChoice::Advise(a) => Op::Advise(a, scope),
+        MenuChoice::Fadvise(a) => Op::Fadvise(a),
+    };
+    update(model, Action::Do(op))
+}
+
+/// Takes back what the kernel did: the log line, the edit history and marks, the cursor.
+pub fn apply_outcome(model: &mut Model, outcome: &Outcome) {
+    model.log(outcome.log_line());
+    let Ok(done) = &outcome.result else {
+        return;
+    };
+    let ps = model.page_size();
+    match done {
+        Done::Wrote {
+            offset, old, new, ..
+        } => {
+            let len = new.len() as u64;
+            model.own_writes.push((*offset, len));
+            for off in *offset..offset + len {
+                model.edits.insert(off, ());
+            }
+            // Show the bytes at once; the next refresh reads them back from the mapping.
+            for (i, b) in new.iter().enumerate() {
+                let off = offset + i as u64;
+                if let Some(idx) = off.checked_sub(model.snap.bytes.start)
+                    && let Some(slot) = model.snap.bytes.data.get_mut(idx as usize)
+                {
+                    *slot = Some(*b);
+                }
+            }
+            let record = EditRecord {
+                offset: *offset,
+                old: old.clone(),
+                new: new.clone(),
+            };
+            match outcome.history {
+                History::Record => {
+                    model.history.push(record);
+                    model.redo.clear();
+                    if model.edit.is_some() && *offset == model.cursor {
+                        model.cursor = (model.cursor + len).min(model.max_cursor());
+                        model.scroll_to_cursor();
+                    }
+                }
+                History::Undo => {
+                    if let Some(r) = model.history.pop() {
+                        model.redo.push(r);
+                    }
+                }
+                History::Redo => {
+                    if let Some(r) = model.redo.pop() {
+                        model.history.push(r);
+                    }
+                }
+            }
+        }
+        Done::Remapped { .. } => {
+            // Old records point into a mapping that is gone; an undo now would write through
+            // the new one (perhaps into the file). Start afresh.
+            model.edits.clear();
+            model.history.clear();
+            model.redo.clear();
+            model.snap.bytes = Default::default();
+        }
+        Done::Synced {
+            kind: SyncKind::Sync,
+            first,
+            count,
+            ..
+        } if model.snap.mode == MapMode::Shared => {
+            let (lo, hi) = (first * ps, (first + count) * ps);
+            model.edits.retain(|off, ()| !(lo..hi).contains(off));
+        }
+        Done::Advised { first, count, .. }
+            if matches!(outcome.op, Op::Advise(crate::action::MAdvice::DontNeed, _))
+                && model.snap.mode == MapMode::Private =>
+        {
+            let (lo, hi) = (first * ps, (first + count) * ps);
+            model.edits.retain(|off, ()| !(lo..hi).contains(off));
+        }
+        _ => {}
+    }
 }
 
 /// The mapping offset at the top of the grid, to keep in place when the row width changes.
@@ -209,7 +481,7 @@ fn goto(model: &mut Model, target: GotoTarget) {
 mod tests {
     use super::*;
     use crate::geometry::Geometry;
-    use crate::sys::region::{MapMode, Prot};
+    use crate::sys::region::Prot;
     use crate::sys::snapshot::{Backing, Snapshot};
 
     const PS: u64 = 4096;
@@ -379,6 +651,9 @@ mod tests {
         update(&mut m, Action::ToggleFocus);
         assert_eq!(m.focus, Focus::Panel);
         update(&mut m, Action::ToggleFocus);
+        assert_eq!(m.focus, Focus::Log);
+        assert!(m.layout().log.height > 1, "the focused log grows");
+        update(&mut m, Action::ToggleFocus);
         assert_eq!(m.focus, Focus::Grid);
         update(&mut m, Action::ToggleHelp);
         assert_eq!(m.overlay, Overlay::Help);
@@ -394,5 +669,194 @@ mod tests {
         assert_eq!(update(&mut m, Action::Refresh), vec![Command::Refresh]);
         update(&mut m, Action::Quit);
         assert!(m.quit);
+    }
+
+    fn wrote(offset: u64, old: &[u8], new: &[u8], history: History) -> Outcome {
+        Outcome {
+            op: Op::Write {
+                offset,
+                bytes: new.to_vec(),
+            },
+            history,
+            result: Ok(Done::Wrote {
+                offset,
+                old: old.to_vec(),
+                new: new.to_vec(),
+                padding: 0,
+            }),
+            elapsed: std::time::Duration::from_micros(5),
+            faults: (1, 0),
+            smaps_delta: vec![("Private_Dirty", 4096)],
+            call: format!("write 0x{offset:x}"),
+            notes: Vec::new(),
+        }
+    }
+
+    fn only_exec(cmds: Vec<Command>) -> (Op, History) {
+        match cmds.as_slice() {
+            [Command::Exec { op, history }] => (op.clone(), *history),
+            other => panic!("expected one Exec, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn typing_two_nibbles_writes_a_byte_and_advances_on_success() {
+        let mut m = model(1, (120, 40));
+        assert!(
+            update(&mut m, Action::EditNibble(4)).is_empty(),
+            "not in edit mode"
+        );
+        update(&mut m, Action::EditStart);
+        assert!(update(&mut m, Action::EditNibble(4)).is_empty());
+        assert_eq!(m.edit.unwrap().pending, Some(4));
+        let (op, history) = only_exec(update(&mut m, Action::EditNibble(1)));
+        assert_eq!(
+            op,
+            Op::Write {
+                offset: 0,
+                bytes: vec![0x41]
+            }
+        );
+        assert_eq!(history, History::Record);
+        apply_outcome(&mut m, &wrote(0, &[0], &[0x41], History::Record));
+        assert_eq!(m.cursor, 1);
+        assert!(m.edited(0));
+        assert!(m.log.last().unwrap().text.contains("Private_Dirty +4 kB"));
+        update(&mut m, Action::EditSwitchColumn);
+        let (op, _) = only_exec(update(&mut m, Action::EditChar('é')));
+        assert_eq!(
+            op,
+            Op::Write {
+                offset: 1,
+                bytes: "é".as_bytes().to_vec()
+            }
+        );
+        update(&mut m, Action::EditStop);
+        assert!(m.edit.is_none());
+    }
+
+    #[test]
+    fn undo_and_redo_write_the_recorded_bytes() {
+        let mut m = model(1, (120, 40));
+        update(&mut m, Action::Do(Op::Undo));
+        assert!(m.log.last().unwrap().text.contains("nothing to undo"));
+        apply_outcome(&mut m, &wrote(8, &[1, 2], &[3, 4], History::Record));
+        let (op, h) = only_exec(update(&mut m, Action::Do(Op::Undo)));
+        assert_eq!(
+            (op, h),
+            (
+                Op::Write {
+                    offset: 8,
+                    bytes: vec![1, 2]
+                },
+                History::Undo
+            )
+        );
+        apply_outcome(&mut m, &wrote(8, &[3, 4], &[1, 2], History::Undo));
+        assert!(m.history.is_empty());
+        assert_eq!(m.redo.len(), 1);
+        let (op, h) = only_exec(update(&mut m, Action::Do(Op::Redo)));
+        assert_eq!(
+            (op, h),
+            (
+                Op::Write {
+                    offset: 8,
+                    bytes: vec![3, 4]
+                },
+                History::Redo
+            )
+        );
+        apply_outcome(&mut m, &wrote(8, &[1, 2], &[3, 4], History::Redo));
+        assert_eq!((m.history.len(), m.redo.len()), (1, 0));
+        // A failed undo leaves the history as it was.
+        let mut failed = wrote(8, &[3, 4], &[1, 2], History::Undo);
+        failed.result = Err(crate::sys::SysError::new(
+            libc::EACCES,
+            "write",
+            "read-only",
+        ));
+        apply_outcome(&mut m, &failed);
+        assert_eq!((m.history.len(), m.redo.len()), (1, 0));
+        assert!(m.log.last().unwrap().text.contains("EACCES"));
+    }
+
+    #[test]
+    fn leaving_private_with_edits_asks_first() {
+        let mut m = model(1, (120, 40));
+        assert_eq!(
+            only_exec(update(&mut m, Action::SwitchMode)).0,
+            Op::Mode(MapMode::Private),
+            "no edits: no question"
+        );
+        m.snap.mode = MapMode::Private;
+        apply_outcome(&mut m, &wrote(0, &[0], &[1], History::Record));
+        assert!(update(&mut m, Action::SwitchMode).is_empty());
+        assert!(matches!(m.overlay, Overlay::Confirm { .. }));
+        assert!(update(&mut m, Action::Confirm(false)).is_empty());
+        assert_eq!(m.overlay, Overlay::None);
+        update(&mut m, Action::SwitchMode);
+        assert_eq!(
+            only_exec(update(&mut m, Action::Confirm(true))).0,
+            Op::Mode(MapMode::Shared)
+        );
+        // Quitting asks too; QuitNow does not.
+        update(&mut m, Action::Quit);
+        assert!(!m.quit && matches!(m.overlay, Overlay::Confirm { .. }));
+        update(&mut m, Action::Confirm(true));
+        assert!(m.quit);
+    }
+
+    #[test]
+    fn msync_clears_the_edit_marks_it_covers() {
+        let mut m = model(2, (120, 40));
+        apply_outcome(&mut m, &wrote(5, &[0], &[1], History::Record));
+        apply_outcome(&mut m, &wrote(PS + 5, &[0], &[1], History::Record));
+        let synced = Outcome {
+            op: Op::Msync(SyncKind::Sync, Scope::Page(0)),
+            result: Ok(Done::Synced {
+                kind: SyncKind::Sync,
+                first: 0,
+                count: 1,
+                dirty_before: Some(1),
+                dirty_after: Some(0),
+            }),
+            ..wrote(0, &[], &[], History::Record)
+        };
+        apply_outcome(&mut m, &synced);
+        assert!(!m.edited(5) && m.edited(PS + 5));
+    }
+
+    #[test]
+    fn menus_build_the_call_with_its_scope() {
+        let mut m = model(4, (120, 40));
+        update(&mut m, Action::Goto(GotoTarget::Page(2)));
+        update(&mut m, Action::OpenMenu(MenuKind::Msync));
+        update(&mut m, Action::Menu(MenuKey::Down));
+        let (op, _) = only_exec(update(&mut m, Action::Menu(MenuKey::Choose)));
+        assert_eq!(op, Op::Msync(SyncKind::Async, Scope::All));
+        update(&mut m, Action::OpenMenu(MenuKind::Msync));
+        update(&mut m, Action::Menu(MenuKey::ToggleScope));
+        let (op, _) = only_exec(update(&mut m, Action::Menu(MenuKey::Number(3))));
+        assert_eq!(op, Op::Msync(SyncKind::Invalidate, Scope::Page(2)));
+        update(&mut m, Action::OpenMenu(MenuKind::Advise));
+        let (op, _) = only_exec(update(&mut m, Action::Menu(MenuKey::Number(2))));
+        assert_eq!(
+            op,
+            Op::Advise(crate::action::MAdvice::DontNeed, Scope::Page(2))
+        );
+        update(&mut m, Action::OpenMenu(MenuKind::Protect));
+        update(&mut m, Action::Menu(MenuKey::Up));
+        let (op, _) = only_exec(update(&mut m, Action::Menu(MenuKey::Choose)));
+        assert_eq!(
+            op,
+            Op::Protect(crate::sys::region::Prot::parse("rwx").unwrap())
+        );
+        update(&mut m, Action::OpenMenu(MenuKind::Protect));
+        assert!(update(&mut m, Action::Menu(MenuKey::Cancel)).is_empty());
+        assert_eq!(m.overlay, Overlay::None);
+        assert_eq!(
+            only_exec(update(&mut m, Action::TouchCursor)).0,
+            Op::Touch(2)
+        );
     }
 }

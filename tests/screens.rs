@@ -210,7 +210,7 @@ fn draw(m: &Model) -> Terminal<TestBackend> {
 
 fn act(m: &mut Model, actions: &[Action]) {
     for a in actions {
-        update(m, *a);
+        update(m, a.clone());
     }
     fake_probe(m);
 }
@@ -231,8 +231,8 @@ fn start_120x40() {
 fn padding_page_and_beyond_eof_120x40() {
     let mut m = model(6, (120, 40));
     // The end of page 3 (padding) and page 4, wholly beyond EOF.
-    act(&mut m, &[Action::Move(Motion::NextPage); 4]);
-    act(&mut m, &[Action::Move(Motion::Up); 3]);
+    act(&mut m, &[const { Action::Move(Motion::NextPage) }; 4]);
+    act(&mut m, &[const { Action::Move(Motion::Up) }; 3]);
     insta::assert_snapshot!(draw(&m).backend());
 }
 
@@ -307,7 +307,7 @@ fn smaps_changes_are_shown_then_fade() {
 #[test]
 fn no_color_means_no_colour_anywhere() {
     let mut m = model(6, (120, 40));
-    act(&mut m, &[Action::Move(Motion::NextPage); 3]);
+    act(&mut m, &[const { Action::Move(Motion::NextPage) }; 3]);
     let t = draw(&m);
     for cell in t.backend().buffer().content() {
         assert_eq!(cell.fg, Color::Reset, "{cell:?}");
@@ -423,4 +423,159 @@ fn tmpfs_says_always_dirty_instead_of_dirty() {
         text.contains("▕PRPP▏"),
         "the minimap does not call tmpfs pages dirty: {text}"
     );
+}
+
+fn wrote(offset: u64, new: &[u8]) -> mmapscope::sys::exec::Outcome {
+    use mmapscope::action::{History, Op};
+    use mmapscope::sys::exec::{Done, Outcome};
+    Outcome {
+        op: Op::Write {
+            offset,
+            bytes: new.to_vec(),
+        },
+        history: History::Record,
+        result: Ok(Done::Wrote {
+            offset,
+            old: vec![0; new.len()],
+            new: new.to_vec(),
+            padding: 0,
+        }),
+        elapsed: std::time::Duration::from_micros(42),
+        faults: (1, 0),
+        smaps_delta: vec![("Private_Dirty", 4096)],
+        call: format!(
+            "write 0x{offset:x} <- {}",
+            new.iter()
+                .map(|b| format!("{b:02x}"))
+                .collect::<Vec<_>>()
+                .join(" ")
+        ),
+        notes: Vec::new(),
+    }
+}
+
+#[test]
+fn edit_mode_with_a_pending_nibble_and_edited_bytes_120x40() {
+    let mut m = model(4, (120, 40));
+    act(&mut m, &[Action::EditStart]);
+    mmapscope::update::apply_outcome(&mut m, &wrote(0, &[0x41, 0x42]));
+    assert_eq!(m.cursor, 2, "typing moved the cursor on");
+    act(&mut m, &[Action::EditNibble(0xc)]);
+    // What the next refresh reads back from the mapping.
+    m.snap.bytes.data[0] = Some(0x41);
+    m.snap.bytes.data[1] = Some(0x42);
+    let t = draw(&m);
+    insta::assert_snapshot!(t.backend());
+    let text = format!("{}", t.backend());
+    assert!(text.contains("41 42 c_"), "{text}");
+    assert!(
+        text.contains(
+            "write 0x0 <- 41 42 · 0.04 ms · faults 1 minor, 0 major · Private_Dirty +4 kB"
+        ),
+        "{text}"
+    );
+    // Edited bytes are bold and underlined (also without colour).
+    let buf = t.backend().buffer();
+    // Row 4 of the screen is offset 0: border, 8 offset digits, 2 spaces, then "41".
+    let cell = &buf[(11, 4)];
+    assert_eq!(cell.symbol(), "4");
+    assert!(
+        cell.modifier.contains(ratatui::style::Modifier::UNDERLINED),
+        "{cell:?}"
+    );
+    let plain = &buf[(11, 5)];
+    assert!(
+        !plain
+            .modifier
+            .contains(ratatui::style::Modifier::UNDERLINED),
+        "{plain:?}"
+    );
+}
+
+#[test]
+fn msync_menu_80x24() {
+    let mut m = model(4, (80, 24));
+    act(
+        &mut m,
+        &[Action::OpenMenu(mmapscope::action::MenuKind::Msync)],
+    );
+    insta::assert_snapshot!(draw(&m).backend());
+}
+
+#[test]
+fn advise_menu_120x40() {
+    let mut m = model(4, (120, 40));
+    act(
+        &mut m,
+        &[
+            Action::Goto(mmapscope::action::GotoTarget::Page(1)),
+            Action::OpenMenu(mmapscope::action::MenuKind::Advise),
+        ],
+    );
+    let text = format!("{}", draw(&m).backend());
+    assert!(text.contains("madvise MADV_DONTNEED · page 1"), "{text}");
+    assert!(text.contains("posix_fadvise POSIX_FADV_DONTNEED"), "{text}");
+    insta::assert_snapshot!(draw(&m).backend());
+}
+
+#[test]
+fn confirm_before_losing_private_edits_80x24() {
+    let mut m = model(4, (80, 24));
+    m.snap.mode = MapMode::Private;
+    mmapscope::update::apply_outcome(&mut m, &wrote(0, &[0x41]));
+    act(&mut m, &[Action::SwitchMode]);
+    insta::assert_snapshot!(draw(&m).backend());
+}
+
+#[test]
+fn focused_log_scrolls_120x40() {
+    let mut m = model(4, (120, 40));
+    for i in 0..30 {
+        m.log(format!("event number {i}"));
+    }
+    act(
+        &mut m,
+        &[
+            Action::ToggleFocus,
+            Action::ToggleFocus,
+            Action::ScrollLog(5),
+        ],
+    );
+    let text = format!("{}", draw(&m).backend());
+    assert!(text.contains("event number 24"), "{text}");
+    assert!(!text.contains("event number 29"), "scrolled back: {text}");
+    insta::assert_snapshot!(draw(&m).backend());
+}
+
+#[test]
+fn bytes_changed_by_another_process_are_highlighted_then_fade() {
+    let mut m = model(4, (120, 40));
+    let mut next = m.snap.clone();
+    next.bytes.data[3] = Some(b'!');
+    m.apply_snapshot(next.clone(), 100);
+    assert!(m.foreign.contains_key(&3));
+    assert!(
+        m.log
+            .last()
+            .unwrap()
+            .text
+            .contains("1 byte on screen changed by another process")
+    );
+    let t = draw(&m);
+    let reversed = t
+        .backend()
+        .buffer()
+        .content()
+        .iter()
+        .filter(|c| c.symbol() == "!" && c.modifier.contains(ratatui::style::Modifier::REVERSED))
+        .count();
+    assert_eq!(reversed, 1, "the changed byte's text cell is reversed");
+    m.apply_snapshot(next, 100 + mmapscope::model::FOREIGN_HOLD_MS);
+    assert!(m.foreign.is_empty());
+    // Our own writes are not someone else's.
+    mmapscope::update::apply_outcome(&mut m, &wrote(5, b"?"));
+    let mut mine = m.snap.clone();
+    mine.bytes.data[5] = Some(b'?');
+    m.apply_snapshot(mine, 5000);
+    assert!(m.foreign.is_empty());
 }

@@ -3,6 +3,7 @@
 //! (`error`). Nothing here knows about the screen.
 
 pub mod error;
+pub mod exec;
 pub mod probe;
 pub mod procmaps;
 pub mod region;

@@ -43,6 +43,39 @@ pub struct Vma {
     pub vm_flags: Vec<String>,
 }
 
+/// The smaps counters shown with deltas, in display order.
+pub const SMAPS_FIELDS: [&str; 11] = [
+    "Size",
+    "Rss",
+    "Pss",
+    "Shared_Clean",
+    "Shared_Dirty",
+    "Private_Clean",
+    "Private_Dirty",
+    "Anonymous",
+    "Referenced",
+    "Swap",
+    "Locked",
+];
+
+/// A counter's value by its smaps name.
+pub fn smaps_value(vma: &Vma, field: &str) -> u64 {
+    match field {
+        "Size" => vma.size,
+        "Rss" => vma.rss,
+        "Pss" => vma.pss,
+        "Shared_Clean" => vma.shared_clean,
+        "Shared_Dirty" => vma.shared_dirty,
+        "Private_Clean" => vma.private_clean,
+        "Private_Dirty" => vma.private_dirty,
+        "Anonymous" => vma.anonymous,
+        "Referenced" => vma.referenced,
+        "Swap" => vma.swap,
+        "Locked" => vma.locked,
+        _ => 0,
+    }
+}
+
 fn perms_string(p: MMPermissions) -> String {
     let bit = |flag, c| if p.contains(flag) { c } else { '-' };
     let share = if p.contains(MMPermissions::SHARED) {

@@ -163,6 +163,8 @@ pub struct CacheStat {
 #[derive(Debug)]
 pub struct Region {
     map: MmapRaw,
+    /// What was asked for, kept to remap with another mode.
+    request: MapRequest,
     target: Target,
     mode: MapMode,
     prot: Prot,
@@ -249,6 +251,7 @@ impl Region {
         .map_err(|e| SysError::from_io(&e, ctx))?;
         let mut region = Region {
             map,
+            request: req.clone(),
             target: Target::Anon,
             mode: req.mode,
             prot: Prot::RW,
@@ -390,6 +393,7 @@ impl Region {
         let base = if prot.write { Prot::RW } else { Prot::R };
         let mut region = Region {
             map,
+            request: req.clone(),
             target: Target::File {
                 path: abs,
                 file,
@@ -658,6 +662,22 @@ impl Region {
         cachestat(file, file_off, len)
     }
 
+    /// Maps the same thing again with `mode`, keeping offset, length and protection, and
+    /// replaces this mapping with the new one. On failure this mapping is left as it was.
+    ///
+    /// # Errors
+    /// Whatever mapping the new mode refuses (EACCES: a read-only file cannot be mapped shared
+    /// and writable).
+    pub fn remap(&mut self, mode: MapMode) -> Result<(), SysError> {
+        let mut req = self.request.clone();
+        req.mode = mode;
+        req.len = Some(self.len);
+        req.prot = Some(self.prot);
+        let new = Region::open(&req)?;
+        *self = new;
+        Ok(())
+    }
+
     /// `msync(2)` over `count` pages from page `first`.
     ///
     /// # Errors
@@ -714,6 +734,24 @@ impl Region {
     pub fn populate_read(&self, first: u64, count: u64) -> Result<(), SysError> {
         self.madvise(first, count, Advice::LinuxPopulateRead)
     }
+}
+
+/// This thread's minor and major page-fault counts so far (`getrusage(RUSAGE_THREAD)`).
+/// Faults taken inside `process_vm_readv` on our own memory count here too.
+pub fn fault_counts() -> (u64, u64) {
+    let mut usage = std::mem::MaybeUninit::<libc::rusage>::zeroed();
+    // SAFETY: `usage` is a valid, writable rusage for the call; RUSAGE_THREAD needs nothing
+    // else and cannot fail with valid arguments.
+    let rc = unsafe { libc::getrusage(libc::RUSAGE_THREAD, usage.as_mut_ptr()) };
+    if rc != 0 {
+        return (0, 0);
+    }
+    // SAFETY: getrusage returned 0, so it filled the struct (and it was zeroed before anyway).
+    let usage = unsafe { usage.assume_init() };
+    (
+        u64::try_from(usage.ru_minflt).unwrap_or(0),
+        u64::try_from(usage.ru_majflt).unwrap_or(0),
+    )
 }
 
 fn read_error(err: io::Error, off: u64) -> SysError {

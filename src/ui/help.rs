@@ -15,18 +15,35 @@ pub const KEYS: &[(&str, &str)] = &[
     ("g / G", "start / end of the mapping"),
     ("[ / ]", "previous / next page"),
     (":", "go to an offset (0x1f00, 7936) or a page (p 3)"),
+    (
+        "i / Enter",
+        "edit: hex digits write bytes; Tab text column; Esc leaves",
+    ),
+    (
+        "u / Ctrl-r",
+        "undo / redo an edit (an undo is itself a write)",
+    ),
+    (
+        "m",
+        "switch MAP_SHARED <-> MAP_PRIVATE (asks before losing edits)",
+    ),
+    ("s", "msync(MS_SYNC) of the whole mapping"),
+    (
+        "S",
+        "msync menu: MS_SYNC / MS_ASYNC / MS_INVALIDATE, page or all",
+    ),
+    ("p", "protection menu: none, r, rw, rx, rwx (mprotect)"),
+    ("a", "advice menu: madvise ... ; fadvise dontneed, willneed"),
+    ("t", "touch the page under the cursor: faults it cost"),
+    ("e", "explain: every source's raw answer for the page"),
     ("v", "offsets column: file offset <-> virtual address"),
-    (
-        "e",
-        "explain: every source's raw answer for the page under the cursor",
-    ),
-    (
-        "Tab",
-        "focus the grid or the side panel (the panel scrolls)",
-    ),
+    ("Tab", "focus grid -> side panel -> log (they scroll)"),
     ("r", "refresh now"),
-    ("?", "this help (any key closes it)"),
-    ("q / Ctrl-c", "quit"),
+    ("?", "this help"),
+    (
+        "q / Ctrl-c",
+        "quit (asks first when private edits would be lost)",
+    ),
 ];
 
 /// The page states, as (word on screen, meaning and source).
@@ -42,16 +59,8 @@ pub const STATES: &[(&str, &str)] = &[
     ("minimap", "~ C D P R per cell, · cold, ? unknown"),
 ];
 
-/// Draws the overlay centred in `area`.
-pub fn render(frame: &mut Frame, area: Rect, theme: Theme) {
-    let height = (KEYS.len() + STATES.len() + 3) as u16;
-    let width = 86.min(area.width);
-    let popup = Rect::new(
-        area.x + (area.width.saturating_sub(width)) / 2,
-        area.y + (area.height.saturating_sub(height)) / 2,
-        width,
-        height.min(area.height),
-    );
+/// Draws the overlay centred in `area`, scrolled down by `scroll` lines.
+pub fn render(frame: &mut Frame, area: Rect, theme: Theme, scroll: u16) {
     let mut lines = Vec::new();
     for (keys, what) in KEYS {
         lines.push(Line::from(vec![
@@ -69,16 +78,31 @@ pub fn render(frame: &mut Frame, area: Rect, theme: Theme) {
             Span::raw(*what),
         ]));
     }
+    lines.push(Line::styled(
+        " edited bytes: bold, underlined · changed by another process: reversed",
+        theme.style(Role::Dim),
+    ));
+    let height = (lines.len() as u16 + 2).min(area.height);
+    let width = 86.min(area.width);
+    let popup = Rect::new(
+        area.x + (area.width.saturating_sub(width)) / 2,
+        area.y + (area.height.saturating_sub(height)) / 2,
+        width,
+        height,
+    );
+    let max_scroll = (lines.len() as u16 + 2).saturating_sub(height);
     frame.render_widget(Clear, popup);
     frame.render_widget(
-        Paragraph::new(lines).block(
-            Block::bordered()
-                .title(Span::styled(" help: Keys ", theme.style(Role::Title)))
-                .title_bottom(Span::styled(
-                    " any key closes this help ",
-                    theme.style(Role::Dim),
-                )),
-        ),
+        Paragraph::new(lines)
+            .scroll((scroll.min(max_scroll), 0))
+            .block(
+                Block::bordered()
+                    .title(Span::styled(" help: Keys ", theme.style(Role::Title)))
+                    .title_bottom(Span::styled(
+                        " ↑↓ scroll · any other key closes this help ",
+                        theme.style(Role::Dim),
+                    )),
+            ),
         popup,
     );
 }

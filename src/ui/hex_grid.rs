@@ -206,17 +206,25 @@ fn row(model: &Model, off: u64, theme: Theme) -> Line<'static> {
     for i in 0..bpr {
         let at = off + i;
         let kind = model.snap.geometry.byte_kind(at);
-        let (hex, ch, role) = match (kind, model.snap.bytes.get(at)) {
+        let (mut hex, ch, mut role) = match (kind, model.snap.bytes.get(at)) {
             (ByteKind::BeyondEof, _) => ("~~".to_string(), ' ', Role::BeyondEof),
             (_, None) => ("??".to_string(), ' ', Role::Unreadable),
             (ByteKind::Padding, Some(b)) => (format!("{b:02x}"), byte_char(b), Role::Padding),
             (ByteKind::Data, Some(b)) => (format!("{b:02x}"), byte_char(b), data_role),
         };
-        let style = if at == model.cursor {
-            theme.style(role).patch(theme.style(Role::Cursor))
-        } else {
-            theme.style(role)
-        };
+        if model.foreign.contains_key(&at) {
+            role = Role::Foreign;
+        } else if model.edited(at) {
+            role = Role::Edited;
+        }
+        let mut style = theme.style(role);
+        if at == model.cursor {
+            style = style.patch(theme.style(Role::Cursor));
+            // A typed high nibble waits for its low one: show it in place.
+            if let Some(n) = model.edit.and_then(|e| e.pending) {
+                hex = format!("{n:x}_");
+            }
+        }
         spans.push(Span::styled(hex, style));
         spans.push(Span::raw(if i % 8 == 7 && i + 1 < bpr {
             "  "

@@ -39,9 +39,26 @@ pub fn grid_width(bpr: u64, digits: u16) -> u16 {
 impl Layout {
     /// The layout of a `cols` x `rows` terminal whose offsets column is `digits` wide.
     pub fn compute(cols: u16, rows: u16, digits: u16) -> Layout {
+        Self::with_log(cols, rows, digits, 1)
+    }
+
+    /// The lines the event log gets: more when it has focus or the terminal is tall.
+    pub fn log_rows(rows: u16, log_focused: bool) -> u16 {
+        if log_focused {
+            (rows / 2).max(1)
+        } else if rows >= 36 {
+            3
+        } else {
+            1
+        }
+    }
+
+    /// The layout with `log_rows` lines of event log.
+    pub fn with_log(cols: u16, rows: u16, digits: u16, log_rows: u16) -> Layout {
         let too_small = cols < MIN_COLS || rows < MIN_ROWS;
         let full = Rect::new(0, 0, cols, rows);
-        let body_h = rows.saturating_sub(4);
+        let log_rows = log_rows.min(rows.saturating_sub(8)).max(1);
+        let body_h = rows.saturating_sub(3 + log_rows);
         let mut bpr = 8;
         let mut panel_w = 0;
         for candidate in [32u64, 16, 8] {
@@ -66,8 +83,8 @@ impl Layout {
             minimap: Rect::new(0, 1, cols, 1).intersection(full),
             grid: Rect::new(0, 2, grid_w, body_h),
             panel: (panel_w > 0).then(|| Rect::new(grid_w, 2, panel_w, body_h)),
-            log: Rect::new(0, 2 + body_h, cols, 1).intersection(full),
-            keys: Rect::new(0, 3 + body_h, cols, 1).intersection(full),
+            log: Rect::new(0, 2 + body_h, cols, log_rows).intersection(full),
+            keys: Rect::new(0, 2 + body_h + log_rows, cols, 1).intersection(full),
             bytes_per_row: bpr,
             too_small,
         }

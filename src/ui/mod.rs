@@ -5,6 +5,7 @@ pub mod explain;
 pub mod help;
 pub mod hex_grid;
 pub mod layout;
+pub mod menu;
 pub mod minimap;
 pub mod side_panel;
 pub mod theme;
@@ -58,10 +59,22 @@ pub fn render(model: &Model, frame: &mut Frame) {
         None if model.focus == Focus::Panel || model.explain => side(frame, layout.grid),
         None => hex_grid::render(model, frame, layout.grid, theme),
     }
-    frame.render_widget(Paragraph::new(log_line(model, theme)), layout.log);
-    frame.render_widget(Paragraph::new(keys_line(theme)), layout.keys);
-    if model.overlay == Overlay::Help {
-        help::render(frame, area, theme);
+    render_log(model, frame, layout.log, theme);
+    frame.render_widget(Paragraph::new(keys_line(model, theme)), layout.keys);
+    match &model.overlay {
+        Overlay::Help => help::render(frame, area, theme, model.help_scroll),
+        Overlay::Menu {
+            kind,
+            selected,
+            all,
+        } => menu::render_menu(
+            frame,
+            area,
+            theme,
+            (*kind, *selected, *all, model.cursor / model.page_size()),
+        ),
+        Overlay::Confirm { question, .. } => menu::render_confirm(frame, area, theme, question),
+        Overlay::None | Overlay::Goto(_) => {}
     }
 }
 
@@ -105,42 +118,93 @@ fn header(model: &Model, theme: Theme) -> Line<'static> {
     Line::from(spans)
 }
 
-fn log_line(model: &Model, theme: Theme) -> Line<'static> {
+fn render_log(model: &Model, frame: &mut Frame, area: Rect, theme: Theme) {
     if let Overlay::Goto(text) = &model.overlay {
-        return Line::from(vec![
+        let line = Line::from(vec![
             Span::styled(" goto (offset or p N): ", theme.style(Role::Key)),
-            Span::raw(crate::text::sanitize(text)),
+            Span::raw(sanitize(text)),
             Span::styled("█", theme.style(Role::Dim)),
         ]);
+        frame.render_widget(Paragraph::new(line), area);
+        return;
     }
+    let rows = usize::from(area.height);
+    let mut lines: Vec<Line> = Vec::with_capacity(rows);
     if let Some(problem) = &model.snap.problem {
-        return Line::styled(format!(" {problem}"), theme.style(Role::Warning));
+        lines.push(Line::styled(
+            format!(" {problem}"),
+            theme.style(Role::Warning),
+        ));
     }
-    match model.log.last() {
-        Some(l) => Line::from(vec![
-            Span::styled(" log: ", theme.style(Role::Dim)),
+    // The newest line at the bottom, `log_scroll` lines back in time.
+    let end = model
+        .log
+        .len()
+        .saturating_sub(usize::from(model.log_scroll));
+    let start = end.saturating_sub(rows - lines.len().min(rows));
+    let focused = model.focus == Focus::Log;
+    for (i, l) in model.log[start..end].iter().enumerate() {
+        let label = if i == 0 && focused {
+            format!(" log ({}/{}): ", end, model.log.len())
+        } else {
+            " log: ".to_string()
+        };
+        lines.push(Line::from(vec![
+            Span::styled(
+                label,
+                theme.style(if focused { Role::Focused } else { Role::Dim }),
+            ),
             Span::styled(format!("{} ", l.time), theme.style(Role::Dim)),
-            Span::raw(l.text.clone()),
-        ]),
-        None => Line::styled(" log: (empty)", theme.style(Role::Dim)),
+            Span::raw(sanitize(&l.text)),
+        ]));
     }
+    if lines.is_empty() {
+        lines.push(Line::styled(" log: (empty)", theme.style(Role::Dim)));
+    }
+    // Long lines wrap when the log has room (focused), else they are cut.
+    let para = Paragraph::new(lines);
+    let para = if focused {
+        para.wrap(Wrap { trim: false })
+    } else {
+        para
+    };
+    frame.render_widget(para, area);
 }
 
-fn keys_line(theme: Theme) -> Line<'static> {
-    let keys = [
-        ("←↑↓→", "move"),
-        ("[ ]", "page"),
-        (":", "goto"),
-        ("v", "offsets"),
-        ("e", "explain"),
-        ("Tab", "panel"),
-        ("r", "refresh"),
-        ("?", "help"),
-        ("q", "quit"),
-    ];
+fn keys_line(model: &Model, theme: Theme) -> Line<'static> {
+    let keys: &[(&str, &str)] = if model.edit.is_some() {
+        &[
+            ("0-9a-f", "write byte"),
+            ("Tab", "text column"),
+            ("←↑↓→", "move"),
+            ("Ctrl-r", "redo"),
+            ("Esc", "leave edit mode"),
+        ]
+    } else if model.focus == Focus::Log {
+        &[
+            ("↑↓ PgUp PgDn", "scroll the log"),
+            ("Tab", "back to the grid"),
+            ("q", "quit"),
+        ]
+    } else {
+        &[
+            ("?", "help"),
+            ("q", "quit"),
+            ("i", "edit"),
+            ("u", "undo"),
+            ("m", "shared/private"),
+            ("s", "msync"),
+            ("S", "menu"),
+            ("p", "protect"),
+            ("a", "advise"),
+            ("t", "touch"),
+            ("e", "explain"),
+            ("Tab", "panels"),
+        ]
+    };
     let mut spans = vec![Span::raw(" ")];
     for (k, what) in keys {
-        spans.push(Span::styled(k, theme.style(Role::Key)));
+        spans.push(Span::styled(*k, theme.style(Role::Key)));
         spans.push(Span::raw(format!(" {what}  ")));
     }
     Line::from(spans)

@@ -16,6 +16,10 @@ pub enum Role {
     Present,
     Cow,
     Dirty,
+    /// Written by this tool since the last msync that covered it.
+    Edited,
+    /// Changed by another process a moment ago.
+    Foreign,
     Padding,
     BeyondEof,
     Unreadable,
@@ -42,11 +46,14 @@ impl Theme {
                 Role::Dim | Role::NotResident | Role::Padding | Role::BeyondEof => {
                     s.add_modifier(Modifier::DIM)
                 }
-                Role::Cow | Role::Dirty | Role::Warning | Role::Unreadable => {
+                Role::Edited => s.add_modifier(Modifier::BOLD | Modifier::UNDERLINED),
+                Role::Foreign => s.add_modifier(Modifier::REVERSED | Modifier::BOLD),
+                Role::Cow | Role::Warning | Role::Unreadable => {
                     s.add_modifier(Modifier::UNDERLINED)
                 }
                 Role::Cursor => s.add_modifier(Modifier::REVERSED),
-                Role::Normal | Role::Resident | Role::Present => s,
+                // Dirty is said in words (and D); underlining every dirty byte would hide edits.
+                Role::Normal | Role::Resident | Role::Present | Role::Dirty => s,
             };
         }
         match role {
@@ -59,6 +66,10 @@ impl Theme {
             Role::Present => s.fg(Color::Cyan),
             Role::Cow => s.fg(Color::Magenta).add_modifier(Modifier::BOLD),
             Role::Dirty => s.fg(Color::Yellow),
+            Role::Edited => s
+                .fg(Color::LightYellow)
+                .add_modifier(Modifier::BOLD | Modifier::UNDERLINED),
+            Role::Foreign => s.fg(Color::Black).bg(Color::LightMagenta),
             Role::Padding => s.fg(Color::Yellow).add_modifier(Modifier::DIM),
             Role::BeyondEof => s.fg(Color::Red).add_modifier(Modifier::DIM),
             Role::Unreadable => s.fg(Color::Red),

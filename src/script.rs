@@ -1,0 +1,546 @@
+//! The batch and lesson language of `shared/design.md`: one command a line, `#` starts a
+//! comment. Parsing only: each line becomes the same `Op` a key would give, or a step of the
+//! script itself (`snapshot`, `sleep`, `say`, `expect`). Errors name the line and the problem.
+
+use std::fmt;
+
+use crate::action::{FAdvice, MAdvice, Op, Scope, SyncKind};
+use crate::cli::parse_size;
+use crate::sys::region::{MapMode, Prot};
+
+/// What one script line asks for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Step {
+    Do(Op),
+    Snapshot,
+    Sleep(u64),
+    Say(String),
+    Expect(Expect),
+}
+
+/// A check of the kernel's state.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Expect {
+    /// The previous command failed.
+    Error,
+    Check {
+        path: ExpectPath,
+        cmp: Cmp,
+        value: Value,
+    },
+}
+
+/// What `expect` looks at.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ExpectPath {
+    /// A field of the page's run in the report (`page 0 cow`).
+    Page(u64, String),
+    /// A field of the report's `vma`, `summary`, `mapping`, `file` or `sources` object.
+    Object(String, String),
+    /// The byte on disk at this file offset, read with pread.
+    File(u64),
+}
+
+impl fmt::Display for ExpectPath {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Page(n, field) => write!(f, "page {n} {field}"),
+            Self::Object(obj, field) => write!(f, "{obj} {field}"),
+            Self::File(off) => write!(f, "file 0x{off:x}"),
+        }
+    }
+}
+
+/// A comparison.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Cmp {
+    Eq,
+    Ne,
+    Lt,
+    Le,
+    Gt,
+    Ge,
+}
+
+impl Cmp {
+    pub fn symbol(self) -> &'static str {
+        match self {
+            Self::Eq => "==",
+            Self::Ne => "!=",
+            Self::Lt => "<",
+            Self::Le => "<=",
+            Self::Gt => ">",
+            Self::Ge => ">=",
+        }
+    }
+}
+
+/// A value to compare with.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Value {
+    Bool(bool),
+    Null,
+    Num(u64),
+    Str(String),
+}
+
+impl Value {
+    /// As JSON, for comparison with the report.
+    pub fn json(&self) -> serde_json::Value {
+        match self {
+            Self::Bool(b) => serde_json::Value::Bool(*b),
+            Self::Null => serde_json::Value::Null,
+            Self::Num(n) => serde_json::Value::from(*n),
+            Self::Str(s) => serde_json::Value::String(s.clone()),
+        }
+    }
+}
+
+/// One parsed line.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Line {
+    /// 1-based line number in the script.
+    pub number: usize,
+    /// The line as written, without comment and surrounding blanks.
+    pub text: String,
+    pub step: Step,
+}
+
+/// A line that could not be parsed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ParseError {
+    pub number: usize,
+    pub text: String,
+    pub problem: String,
+}
+
+impl fmt::Display for ParseError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "line {}: {}: {}", self.number, self.text, self.problem)
+    }
+}
+
+/// The commands, for error messages.
+pub const COMMANDS: &str = "write, write-text, read, mode, msync, protect, advise, fadvise, \
+                            touch, undo, redo, truncate, snapshot, sleep, say, expect";
+
+/// Splits a line into words up to a `#` comment; `"..."` is one word with `\"`, `\\`, `\n`, `\t`, `\xNN` escapes.
+fn words(line: &str) -> Result<Vec<String>, String> {
+    let mut out = Vec::new();
+    let mut chars = line.chars().peekable();
+    while let Some(&c) = chars.peek() {
+        if c.is_whitespace() {
+            chars.next();
+            continue;
+        }
+        // A `#` outside quotes starts a comment; inside quotes it is text.
+        if c == '#' {
+            break;
+        }
+        if c == '"' {
+            chars.next();
+            let mut word = String::new();
+            loop {
+                match chars.next() {
+                    None => return Err("a quoted text is not closed with \"".into()),
+                    Some('"') => break,
+                    Some('\\') => match chars.next() {
+                        Some('n') => word.push('\n'),
+                        Some('t') => word.push('\t'),
+                        Some('\\') => word.push('\\'),
+                        Some('"') => word.push('"'),
+                        Some('x') => {
+                            let hex: String = chars.by_ref().take(2).collect();
+                            let b = u8::from_str_radix(&hex, 16).map_err(|_| {
+                                format!("\\x{hex} is not a byte: use \\x00 to \\x7f")
+                            })?;
+                            if b > 0x7f {
+                                return Err(
+                                    "\\x escapes above \\x7f are not text; use write".into()
+                                );
+                            }
+                            word.push(char::from(b));
+                        }
+                        other => return Err(format!("unknown escape \\{}", other.unwrap_or(' '))),
+                    },
+                    Some(ch) => word.push(ch),
+                }
+            }
+            out.push(format!("\"{word}"));
+            continue;
+        }
+        let mut word = String::new();
+        while let Some(&ch) = chars.peek() {
+            if ch.is_whitespace() {
+                break;
+            }
+            word.push(ch);
+            chars.next();
+        }
+        out.push(word);
+    }
+    Ok(out)
+}
+
+/// The text of a quoted word (marked by a leading `"` from `words`).
+fn quoted(word: &str) -> Option<&str> {
+    word.strip_prefix('"')
+}
+
+fn number(word: Option<&String>, what: &str) -> Result<u64, String> {
+    let w = word.ok_or_else(|| format!("missing {what}"))?;
+    parse_size(w).map_err(|e| format!("{what}: {e}"))
+}
+
+fn scope(rest: &[String]) -> Result<Scope, String> {
+    match rest {
+        [] => Ok(Scope::All),
+        [a] if a == "all" => Ok(Scope::All),
+        [p, n] if p == "page" => Ok(Scope::Page(number(Some(n), "page number")?)),
+        _ => Err(format!(
+            "expected `all` or `page N`, got `{}`",
+            rest.join(" ")
+        )),
+    }
+}
+
+fn hex_bytes(words: &[String]) -> Result<Vec<u8>, String> {
+    let mut out = Vec::new();
+    for w in words {
+        let digits = w.trim_start_matches("0x");
+        if digits.is_empty() || digits.len() % 2 == 1 && digits.len() > 1 {
+            return Err(format!(
+                "`{w}` is not hex bytes (two hex digits a byte: 41 42 ff)"
+            ));
+        }
+        if digits.len() == 1 {
+            out.push(u8::from_str_radix(digits, 16).map_err(|_| format!("`{w}` is not hex"))?);
+            continue;
+        }
+        for pair in digits.as_bytes().chunks(2) {
+            let text = std::str::from_utf8(pair).unwrap_or("");
+            out.push(u8::from_str_radix(text, 16).map_err(|_| format!("`{w}` is not hex"))?);
+        }
+    }
+    if out.is_empty() {
+        return Err("nothing to write: give hex bytes, e.g. write 0x10 41 42 ff".into());
+    }
+    Ok(out)
+}
+
+fn value(word: &str) -> Value {
+    if let Some(text) = quoted(word) {
+        return Value::Str(text.to_string());
+    }
+    match word {
+        "true" => Value::Bool(true),
+        "false" => Value::Bool(false),
+        "null" => Value::Null,
+        w => parse_size(w).map_or_else(|_| Value::Str(w.to_string()), Value::Num),
+    }
+}
+
+fn cmp(word: &str) -> Result<Cmp, String> {
+    Ok(match word {
+        "==" => Cmp::Eq,
+        "!=" => Cmp::Ne,
+        "<" => Cmp::Lt,
+        "<=" => Cmp::Le,
+        ">" => Cmp::Gt,
+        ">=" => Cmp::Ge,
+        w => return Err(format!("`{w}` is not a comparison: use == != < <= > >=")),
+    })
+}
+
+fn expect(rest: &[String]) -> Result<Expect, String> {
+    const USAGE: &str = "expect error | expect page N FIELD OP VALUE | expect vma|summary|mapping|file|sources FIELD OP VALUE | expect file OFFSET OP BYTE";
+    match rest {
+        [e] if e == "error" => Ok(Expect::Error),
+        [p, n, field, op, v] if p == "page" => Ok(Expect::Check {
+            path: ExpectPath::Page(number(Some(n), "page number")?, field.clone()),
+            cmp: cmp(op)?,
+            value: value(v),
+        }),
+        [f, off, op, v] if f == "file" && parse_size(off).is_ok() => {
+            let byte = u8::from_str_radix(v.trim_start_matches("0x"), 16)
+                .map_err(|_| format!("`{v}` is not a byte in hex (e.g. 41)"))?;
+            Ok(Expect::Check {
+                path: ExpectPath::File(number(Some(off), "file offset")?),
+                cmp: cmp(op)?,
+                value: Value::Num(u64::from(byte)),
+            })
+        }
+        [obj, field, op, v]
+            if ["vma", "summary", "mapping", "file", "sources"].contains(&obj.as_str()) =>
+        {
+            Ok(Expect::Check {
+                path: ExpectPath::Object(obj.clone(), field.clone()),
+                cmp: cmp(op)?,
+                value: value(v),
+            })
+        }
+        _ => Err(format!("usage: {USAGE}")),
+    }
+}
+
+/// Parses one line (without its number). `Ok(None)` for blank and comment lines.
+///
+/// # Errors
+/// A sentence naming the problem.
+pub fn parse_step(line: &str) -> Result<Option<Step>, String> {
+    let w = words(line)?;
+    let Some((cmd, rest)) = w.split_first() else {
+        return Ok(None);
+    };
+    let step = match cmd.as_str() {
+        "write" => Step::Do(Op::Write {
+            offset: number(rest.first(), "offset")?,
+            bytes: hex_bytes(&rest[1.min(rest.len())..])?,
+        }),
+        "write-text" => {
+            let text = rest
+                .get(1)
+                .and_then(|t| quoted(t))
+                .ok_or("usage: write-text OFFSET \"text\"")?;
+            if text.is_empty() {
+                return Err("nothing to write".into());
+            }
+            Step::Do(Op::Write {
+                offset: number(rest.first(), "offset")?,
+                bytes: text.as_bytes().to_vec(),
+            })
+        }
+        "read" => Step::Do(Op::Read {
+            offset: number(rest.first(), "offset")?,
+            len: number(rest.get(1), "length")?,
+        }),
+        "mode" => Step::Do(Op::Mode(match rest {
+            [m] if m == "shared" => MapMode::Shared,
+            [m] if m == "private" => MapMode::Private,
+            _ => return Err("usage: mode shared|private".into()),
+        })),
+        "msync" => {
+            let kind = match rest.first().map(String::as_str) {
+                Some("sync") => SyncKind::Sync,
+                Some("async") => SyncKind::Async,
+                Some("invalidate") => SyncKind::Invalidate,
+                _ => return Err("usage: msync sync|async|invalidate [all | page N]".into()),
+            };
+            Step::Do(Op::Msync(kind, scope(&rest[1..])?))
+        }
+        "protect" => Step::Do(Op::Protect(
+            rest.first()
+                .and_then(|p| Prot::parse(p))
+                .filter(|_| rest.len() == 1)
+                .ok_or("usage: protect none|r|rw|rx|rwx")?,
+        )),
+        "advise" => {
+            let advice = MAdvice::ALL
+                .into_iter()
+                .find(|a| rest.first().is_some_and(|w| w == a.word()))
+                .ok_or("usage: advise willneed|dontneed|cold|pageout|sequential|random|normal [all | page N]")?;
+            Step::Do(Op::Advise(advice, scope(&rest[1..])?))
+        }
+        "fadvise" => Step::Do(Op::Fadvise(match rest {
+            [a] if a == "dontneed" => FAdvice::DontNeed,
+            [a] if a == "willneed" => FAdvice::WillNeed,
+            [a] if a == "random" => FAdvice::Random,
+            _ => return Err("usage: fadvise dontneed|willneed|random".into()),
+        })),
+        "touch" => match rest {
+            [p, n] if p == "page" => Step::Do(Op::Touch(number(Some(n), "page number")?)),
+            _ => return Err("usage: touch page N".into()),
+        },
+        "undo" if rest.is_empty() => Step::Do(Op::Undo),
+        "redo" if rest.is_empty() => Step::Do(Op::Redo),
+        "truncate" => Step::Do(Op::Truncate(number(rest.first(), "size")?)),
+        "snapshot" if rest.is_empty() => Step::Snapshot,
+        "sleep" => Step::Sleep(number(rest.first(), "milliseconds")?),
+        "say" => Step::Say(
+            rest.first()
+                .and_then(|t| quoted(t))
+                .ok_or("usage: say \"text\"")?
+                .to_string(),
+        ),
+        "expect" => Step::Expect(expect(rest)?),
+        "exec" | "peer" => {
+            return Err(format!(
+                "`{cmd}` belongs to the classroom features, which this version does not have yet"
+            ));
+        }
+        other => return Err(format!("unknown command `{other}` (known: {COMMANDS})")),
+    };
+    Ok(Some(step))
+}
+
+/// Parses a whole script.
+///
+/// # Errors
+/// Every line that could not be parsed.
+pub fn parse(script: &str) -> Result<Vec<Line>, Vec<ParseError>> {
+    let mut lines = Vec::new();
+    let mut errors = Vec::new();
+    for (i, raw) in script.lines().enumerate() {
+        let text = raw.trim().to_string();
+        match parse_step(raw) {
+            Ok(Some(step)) => lines.push(Line {
+                number: i + 1,
+                text,
+                step,
+            }),
+            Ok(None) => {}
+            Err(problem) => errors.push(ParseError {
+                number: i + 1,
+                text,
+                problem,
+            }),
+        }
+    }
+    if errors.is_empty() {
+        Ok(lines)
+    } else {
+        Err(errors)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn step(line: &str) -> Step {
+        parse_step(line).unwrap().unwrap()
+    }
+
+    #[test]
+    fn commands_parse_into_ops() {
+        let table: &[(&str, Step)] = &[
+            (
+                "write 0x10 41 42 ff",
+                Step::Do(Op::Write {
+                    offset: 16,
+                    bytes: vec![0x41, 0x42, 0xff],
+                }),
+            ),
+            (
+                "write 4k 4142",
+                Step::Do(Op::Write {
+                    offset: 4096,
+                    bytes: vec![0x41, 0x42],
+                }),
+            ),
+            (
+                "write-text 0 \"hi\\n\\x41 # not a comment\"",
+                Step::Do(Op::Write {
+                    offset: 0,
+                    bytes: b"hi\nA # not a comment".to_vec(),
+                }),
+            ),
+            ("read 0x10 4", Step::Do(Op::Read { offset: 16, len: 4 })),
+            ("mode private", Step::Do(Op::Mode(MapMode::Private))),
+            (
+                "msync sync",
+                Step::Do(Op::Msync(SyncKind::Sync, Scope::All)),
+            ),
+            (
+                "msync invalidate page 3",
+                Step::Do(Op::Msync(SyncKind::Invalidate, Scope::Page(3))),
+            ),
+            ("protect r", Step::Do(Op::Protect(Prot::R))),
+            (
+                "advise dontneed page 1",
+                Step::Do(Op::Advise(MAdvice::DontNeed, Scope::Page(1))),
+            ),
+            (
+                "advise random",
+                Step::Do(Op::Advise(MAdvice::Random, Scope::All)),
+            ),
+            ("fadvise dontneed", Step::Do(Op::Fadvise(FAdvice::DontNeed))),
+            ("touch page 2", Step::Do(Op::Touch(2))),
+            ("undo", Step::Do(Op::Undo)),
+            ("redo   # again", Step::Do(Op::Redo)),
+            ("truncate 4096", Step::Do(Op::Truncate(4096))),
+            ("snapshot", Step::Snapshot),
+            ("sleep 100", Step::Sleep(100)),
+            ("say \"Hello, pages\"", Step::Say("Hello, pages".into())),
+            ("expect error", Step::Expect(Expect::Error)),
+            (
+                "expect page 0 cow == true",
+                Step::Expect(Expect::Check {
+                    path: ExpectPath::Page(0, "cow".into()),
+                    cmp: Cmp::Eq,
+                    value: Value::Bool(true),
+                }),
+            ),
+            (
+                "expect vma private_dirty >= 4096",
+                Step::Expect(Expect::Check {
+                    path: ExpectPath::Object("vma".into(), "private_dirty".into()),
+                    cmp: Cmp::Ge,
+                    value: Value::Num(4096),
+                }),
+            ),
+            (
+                "expect file 0x10 == 41",
+                Step::Expect(Expect::Check {
+                    path: ExpectPath::File(16),
+                    cmp: Cmp::Eq,
+                    value: Value::Num(0x41),
+                }),
+            ),
+            (
+                "expect summary dirty == 0",
+                Step::Expect(Expect::Check {
+                    path: ExpectPath::Object("summary".into(), "dirty".into()),
+                    cmp: Cmp::Eq,
+                    value: Value::Num(0),
+                }),
+            ),
+            (
+                "expect mapping prot == \"r--\"",
+                Step::Expect(Expect::Check {
+                    path: ExpectPath::Object("mapping".into(), "prot".into()),
+                    cmp: Cmp::Eq,
+                    value: Value::Str("r--".into()),
+                }),
+            ),
+        ];
+        for (line, want) in table {
+            assert_eq!(&step(line), want, "{line}");
+        }
+    }
+
+    #[test]
+    fn blanks_and_comments_are_skipped() {
+        assert_eq!(parse_step("").unwrap(), None);
+        assert_eq!(parse_step("   # just a comment").unwrap(), None);
+    }
+
+    #[test]
+    fn errors_name_the_line_and_the_problem() {
+        let script = "write 0 41\nwrte 0 41\nmsync sometimes\nwrite 0 4g\nexpect page x cow == true\nsay unquoted\n";
+        let errors = parse(script).unwrap_err();
+        let lines: Vec<usize> = errors.iter().map(|e| e.number).collect();
+        assert_eq!(lines, vec![2, 3, 4, 5, 6]);
+        assert!(
+            errors[0]
+                .to_string()
+                .starts_with("line 2: wrte 0 41: unknown command `wrte`")
+        );
+        assert!(errors[1].problem.contains("sync|async|invalidate"));
+        assert!(
+            errors[2].problem.contains("not hex"),
+            "{}",
+            errors[2].problem
+        );
+        assert!(errors[3].problem.contains("page number"));
+        assert!(errors[4].problem.contains("say"));
+        assert!(
+            parse_step("write-text 0 \"open")
+                .unwrap_err()
+                .contains("not closed")
+        );
+        assert!(parse_step("exec 0").unwrap_err().contains("classroom"));
+        assert!(parse_step("protect w").is_err());
+        assert!(parse_step("write 0").is_err());
+    }
+}

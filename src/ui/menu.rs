@@ -1,0 +1,97 @@
+//! The menus of system calls (`S` msync, `p` mprotect, `a` madvise/fadvise) and the yes/no
+//! question asked before something loses the user's edits.
+
+use ratatui::Frame;
+use ratatui::layout::Rect;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, Clear, Paragraph, Wrap};
+
+use crate::action::{MenuKind, menu_items};
+
+use super::theme::{Role, Theme};
+
+fn centered(area: Rect, width: u16, height: u16) -> Rect {
+    let w = width.min(area.width);
+    let h = height.min(area.height);
+    Rect::new(
+        area.x + (area.width - w) / 2,
+        area.y + (area.height - h) / 2,
+        w,
+        h,
+    )
+}
+
+/// Draws the menu `kind` with line `selected` highlighted; `all` says the scope of scoped calls,
+/// `page` the page under the cursor.
+pub fn render_menu(
+    frame: &mut Frame,
+    area: Rect,
+    theme: Theme,
+    (kind, selected, all, page): (MenuKind, usize, bool, u64),
+) {
+    let title = match kind {
+        MenuKind::Msync => " msync ",
+        MenuKind::Protect => " mprotect ",
+        MenuKind::Advise => " madvise / fadvise ",
+    };
+    let items = menu_items(kind);
+    let mut lines: Vec<Line> = items
+        .iter()
+        .enumerate()
+        .map(|(i, (label, choice))| {
+            let scope = if !choice.scoped() {
+                String::new()
+            } else if all {
+                " · all pages".to_string()
+            } else {
+                format!(" · page {page}")
+            };
+            let text = format!(" {}  {label}{scope} ", i + 1);
+            if i == selected {
+                Line::styled(text, theme.style(Role::Cursor))
+            } else {
+                Line::raw(text)
+            }
+        })
+        .collect();
+    if kind != MenuKind::Protect {
+        lines.push(Line::styled(
+            " Tab: this page <-> all pages",
+            theme.style(Role::Dim),
+        ));
+    }
+    lines.push(Line::styled(
+        " ↑↓ Enter or 1-9 · Esc cancels",
+        theme.style(Role::Dim),
+    ));
+    let width = lines.iter().map(Line::width).max().unwrap_or(20) as u16 + 2;
+    let popup = centered(area, width, lines.len() as u16 + 2);
+    frame.render_widget(Clear, popup);
+    frame.render_widget(
+        Paragraph::new(lines)
+            .block(Block::bordered().title(Span::styled(title, theme.style(Role::Title)))),
+        popup,
+    );
+}
+
+/// Draws a yes/no question.
+pub fn render_confirm(frame: &mut Frame, area: Rect, theme: Theme, question: &str) {
+    let width = 64.min(area.width);
+    let popup = centered(area, width, 6);
+    frame.render_widget(Clear, popup);
+    frame.render_widget(
+        Paragraph::new(vec![
+            Line::raw(question.to_string()),
+            Line::raw(""),
+            Line::from(vec![
+                Span::styled(" y ", theme.style(Role::Key)),
+                Span::raw("yes   "),
+                Span::styled(" n ", theme.style(Role::Key)),
+                Span::raw("no (Esc)"),
+            ]),
+        ])
+        .wrap(Wrap { trim: true })
+        .block(Block::bordered().title(Span::styled(" confirm ", theme.style(Role::Warning)))),
+        popup,
+    );
+}
