@@ -483,3 +483,47 @@ fn goto_prompt_moves_the_cursor() {
 
     term.quit_cleanly();
 }
+
+#[test]
+fn editing_a_byte_of_the_demo_then_msync_and_quit_changes_the_file() {
+    let tmp = tempfile::TempDir::new().expect("tempdir");
+    let mut term = Term::spawn(&[], &[("TMPDIR", tmp.path())], 120, 40);
+    term.wait_for_all(&["page 0", "demo.txt"]);
+    // Edit mode, two hex digits: the first byte becomes 0x5a ('Z').
+    term.send("i");
+    term.wait_for_all(&["edit mode"]);
+    term.send("5a");
+    term.wait_for_all(&["write 0x0 <- 5a", "cursor 0x1"]);
+    // Esc alone (a terminal cannot tell Esc-then-key from Alt-key), then msync.
+    term.send("\x1b");
+    term.wait_for("edit mode to end", |t| t.contains("i edit"));
+    term.send("s");
+    term.wait_for_all(&["MS_SYNC", "= 0"]);
+    term.quit_cleanly();
+    let demos = find_named(tmp.path(), "demo.txt");
+    assert_eq!(demos.len(), 1, "{demos:?}");
+    let bytes = std::fs::read(&demos[0]).expect("demo file");
+    assert_eq!(bytes[0], b'Z', "the edit reached the file");
+    assert_eq!(&bytes[1..4], b"== ", "nothing else changed");
+}
+
+#[test]
+fn two_instances_on_one_shared_file_see_each_others_edits_live() {
+    let tmp = tempfile::TempDir::new().expect("tempdir");
+    let file = text_file(tmp.path(), "shared.txt".as_ref(), b"0123456789");
+    let mut watcher = Term::spawn(&[file.as_os_str()], &[], 120, 40);
+    let mut editor = Term::spawn(&[file.as_os_str()], &[], 120, 40);
+    watcher.wait_for_all(&["page 0", "0123456789"]);
+    editor.wait_for_all(&["page 0", "0123456789"]);
+    editor.send("i");
+    editor.wait_for_all(&["edit mode"]);
+    editor.send("\t"); // the text column
+    editor.send("HI");
+    editor.wait_for_all(&["HI23456789"]);
+    // The other instance sees the bytes at its next refresh (250 ms), highlighted and logged.
+    watcher.wait_for_all(&["HI23456789", "changed by another process"]);
+    editor.send("\x1b");
+    editor.wait_for("edit mode to end", |t| t.contains("i edit"));
+    editor.quit_cleanly();
+    watcher.quit_cleanly();
+}
