@@ -1,1 +1,308 @@
-fn main() {}
+//! Cost of startup and of one refresh, against the size of the mapped file.
+//!
+//! The requirement: startup to the first full frame, and one refresh (probe of the
+//! visible pages + /proc/self/maps and smaps + render into a 200x60 `TestBackend`), cost the same
+//! for a small file and a 1 TiB sparse file; `inspect` (`report::build`) must not walk the file
+//! page by page either.
+//!
+//! The files are created once per process on the real filesystem (a temporary directory under
+//! the crate's target dir, removed at the end): a 4 KiB text file, a 16 KiB file and a 1 TiB
+//! sparse file (`set_len(1 << 40)`, like `truncate -s 1T`).
+//!
+//! Run with `cargo bench --bench refresh`. Allocation counts and sizes per iteration are shown
+//! by divan's `AllocProfiler` (a growth with the file size would show there first).
+
+use std::fmt;
+use std::fs::File;
+use std::io::Write as _;
+use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
+
+use divan::{Bencher, black_box};
+use mmapscope::app;
+use mmapscope::model::Model;
+use mmapscope::report;
+use mmapscope::sys::probe::Prober;
+use mmapscope::sys::procmaps;
+use mmapscope::sys::region::{MapMode, MapRequest, Region, Source};
+use mmapscope::sys::snapshot::{self, View};
+use ratatui::Terminal;
+use ratatui::backend::TestBackend;
+
+#[global_allocator]
+static ALLOC: divan::AllocProfiler = divan::AllocProfiler::system();
+
+/// The terminal size of every frame: 200 columns, 60 rows.
+const COLS: u16 = 200;
+const ROWS: u16 = 60;
+/// The TUI's default refresh interval (only stored in the model).
+const REFRESH_MS: u64 = 250;
+
+/// The files under test.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Which {
+    /// 4 KiB of text.
+    Text4K,
+    /// 16 KiB of data (four pages).
+    Data16K,
+    /// A 1 TiB file with no data blocks at all.
+    Sparse1T,
+}
+
+impl fmt::Display for Which {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Self::Text4K => "4KiB",
+            Self::Data16K => "16KiB",
+            Self::Sparse1T => "1TiB_sparse",
+        })
+    }
+}
+
+/// Paths of the files, set by `main` before any benchmark runs.
+struct Files {
+    text_4k: PathBuf,
+    data_16k: PathBuf,
+    sparse_1t: PathBuf,
+}
+
+static FILES: OnceLock<Files> = OnceLock::new();
+
+impl Which {
+    fn path(self) -> &'static Path {
+        let files = FILES.get().expect("files are created by main");
+        match self {
+            Self::Text4K => &files.text_4k,
+            Self::Data16K => &files.data_16k,
+            Self::Sparse1T => &files.sparse_1t,
+        }
+    }
+}
+
+/// Creates the three files in `dir`, synced so that their creation does not weigh on the runs.
+fn create_files(dir: &Path) -> std::io::Result<Files> {
+    let text_4k = dir.join("text-4k.txt");
+    let line = b"mmapscope bench: the quick brown fox jumps over the lazy dog 0123456789\n";
+    let text: Vec<u8> = line.iter().copied().cycle().take(4096).collect();
+    let mut f = File::create(&text_4k)?;
+    f.write_all(&text)?;
+    f.sync_all()?;
+
+    let data_16k = dir.join("data-16k.bin");
+    let data: Vec<u8> = (0..16 * 1024).map(|i| (i % 251) as u8).collect();
+    let mut f = File::create(&data_16k)?;
+    f.write_all(&data)?;
+    f.sync_all()?;
+
+    let sparse_1t = dir.join("sparse-1t.bin");
+    let f = File::create(&sparse_1t)?;
+    f.set_len(1 << 40)?;
+    f.sync_all()?;
+
+    Ok(Files {
+        text_4k,
+        data_16k,
+        sparse_1t,
+    })
+}
+
+/// `Region::open` as the command line does it without options: MAP_SHARED of the whole file.
+fn open(which: Which) -> Region {
+    Region::open(&MapRequest {
+        source: Source::File(which.path().to_path_buf()),
+        mode: MapMode::Shared,
+        offset: 0,
+        len: None,
+        prot: None,
+    })
+    .expect("map the bench file")
+}
+
+fn terminal() -> Terminal<TestBackend> {
+    Terminal::new(TestBackend::new(COLS, ROWS)).expect("test terminal")
+}
+
+fn draw(terminal: &mut Terminal<TestBackend>, model: &Model) {
+    terminal
+        .draw(|frame| mmapscope::ui::render(model, frame))
+        .expect("draw");
+}
+
+/// A running explorer: the mapping, the prober, the model after startup, a terminal drawn once.
+struct Explorer {
+    region: Region,
+    prober: Prober,
+    model: Model,
+    terminal: Terminal<TestBackend>,
+}
+
+impl Explorer {
+    fn start(which: Which) -> Self {
+        let region = open(which);
+        let prober = Prober::new();
+        let model = app::initial_model(&region, &prober, (COLS, ROWS), REFRESH_MS);
+        let mut terminal = terminal();
+        draw(&mut terminal, &model);
+        Self {
+            region,
+            prober,
+            model,
+            terminal,
+        }
+    }
+
+    /// What `app::run` does on every tick: probe the view, apply, draw.
+    fn refresh(&mut self) {
+        let snap = snapshot::take(&self.region, &self.prober, self.model.view());
+        self.model.apply_snapshot(snap, 0);
+        draw(&mut self.terminal, &self.model);
+    }
+}
+
+/// Startup to the first full frame: map, open the prober, the two snapshots of
+/// `initial_model`, one draw. The mapping is returned so that its munmap is not timed; one
+/// iteration per sample keeps at most one extra 1 TiB mapping alive at a time.
+#[divan::bench(args = [Which::Text4K, Which::Sparse1T], sample_size = 1, sample_count = 200)]
+fn startup_first_frame(bencher: Bencher, which: Which) {
+    bencher.bench_local(|| {
+        let region = open(which);
+        let prober = Prober::new();
+        let model = app::initial_model(&region, &prober, (COLS, ROWS), REFRESH_MS);
+        let mut terminal = terminal();
+        draw(&mut terminal, &model);
+        (region, prober, model, terminal)
+    });
+}
+
+/// One refresh of a running explorer: `snapshot::take` (fstat, probe of the visible pages,
+/// minimap buckets, byte copy, /proc/self/maps, /proc/self/smaps), apply, draw at 200x60.
+#[divan::bench(args = [Which::Data16K, Which::Sparse1T])]
+fn refresh(bencher: Bencher, which: Which) {
+    let mut explorer = Explorer::start(which);
+    bencher.bench_local(|| explorer.refresh());
+}
+
+/// The parts of one refresh, to show where the time goes.
+#[divan::bench_group]
+mod refresh_parts {
+    use super::*;
+
+    /// `snapshot::take` alone (everything but apply and draw).
+    #[divan::bench(args = [Which::Data16K, Which::Sparse1T])]
+    fn snapshot_take(bencher: Bencher, which: Which) {
+        let e = Explorer::start(which);
+        let view = e.model.view();
+        bencher.bench_local(|| snapshot::take(&e.region, &e.prober, view));
+    }
+
+    /// `Prober::probe` of the visible pages: mincore, pagemap, cachestat per page, kpageflags
+    /// (and folio extent) when readable.
+    #[divan::bench(args = [Which::Data16K, Which::Sparse1T])]
+    fn probe_visible(bencher: Bencher, which: Which) {
+        let e = Explorer::start(which);
+        let view = e.model.view();
+        bencher.bench_local(|| e.prober.probe(&e.region, view.first_page, view.page_count));
+    }
+
+    /// The minimap: the whole mapping in one bucket per minimap cell (cachestat per bucket for
+    /// a large file, mincore + pagemap of every page for a small one).
+    #[divan::bench(args = [Which::Data16K, Which::Sparse1T])]
+    fn minimap_buckets(bencher: Bencher, which: Which) {
+        let e = Explorer::start(which);
+        let cells = e.model.view().minimap_cells;
+        bencher.bench_local(|| {
+            let geometry = e.region.geometry().expect("fstat");
+            e.prober.buckets(&e.region, &geometry, cells)
+        });
+    }
+
+    /// The copy of the visible bytes (process_vm_readv, page by page as `snapshot` does).
+    #[divan::bench(args = [Which::Data16K, Which::Sparse1T])]
+    fn copy_visible(bencher: Bencher, which: Which) {
+        let e = Explorer::start(which);
+        let View {
+            byte_start,
+            byte_len,
+            ..
+        } = e.model.view();
+        let end = (byte_start + byte_len).min(e.region.map_bytes());
+        let ps = e.region.page_size();
+        let mut buf = vec![0u8; ps as usize];
+        bencher.bench_local(|| {
+            let mut at = byte_start;
+            while at < end {
+                let chunk_end = ((at / ps + 1) * ps).min(end);
+                let n = (chunk_end - at) as usize;
+                let _ = black_box(e.region.read(at, &mut buf[..n]));
+                at = chunk_end;
+            }
+        });
+    }
+
+    /// /proc/self/maps, parsed with procfs.
+    #[divan::bench(args = [Which::Data16K, Which::Sparse1T])]
+    fn proc_maps(bencher: Bencher, which: Which) {
+        let _e = Explorer::start(which);
+        bencher.bench_local(procmaps::read_maps);
+    }
+
+    /// /proc/self/smaps, parsed with procfs, filtered to our mapping.
+    #[divan::bench(args = [Which::Data16K, Which::Sparse1T])]
+    fn proc_smaps(bencher: Bencher, which: Which) {
+        let e = Explorer::start(which);
+        let (start, end) = (e.region.addr(), e.region.addr() + e.region.map_bytes());
+        bencher.bench_local(|| procmaps::read_vmas(start, end));
+    }
+
+    /// `ui::render` into the 200x60 TestBackend, the model unchanged (ratatui then diffs a
+    /// frame equal to the last one, as in a refresh where nothing changed).
+    #[divan::bench(args = [Which::Data16K, Which::Sparse1T])]
+    fn render(bencher: Bencher, which: Which) {
+        let mut e = Explorer::start(which);
+        bencher.bench_local(|| draw(&mut e.terminal, &e.model));
+    }
+
+    /// A first frame: a new 200x60 TestBackend terminal and one draw (the whole screen goes to
+    /// the backend), as at startup.
+    #[divan::bench(args = [Which::Data16K, Which::Sparse1T])]
+    fn render_fresh_terminal(bencher: Bencher, which: Which) {
+        let e = Explorer::start(which);
+        bencher.bench_local(|| {
+            let mut t = terminal();
+            draw(&mut t, &e.model);
+            t
+        });
+    }
+}
+
+/// The whole-mapping probe behind `mmapscope inspect --json` (touching resident pages, the
+/// default), without the JSON serialisation.
+#[divan::bench(args = [Which::Data16K, Which::Sparse1T])]
+fn inspect_report(bencher: Bencher, which: Which) {
+    let region = open(which);
+    let prober = Prober::new();
+    bencher.bench_local(|| report::build(&region, &prober, true).expect("report"));
+}
+
+/// `inspect_report` plus `serde_json::to_string_pretty`, everything `inspect --json` does after
+/// mapping the file and before writing to stdout.
+#[divan::bench(args = [Which::Data16K, Which::Sparse1T])]
+fn inspect_json(bencher: Bencher, which: Which) {
+    let region = open(which);
+    let prober = Prober::new();
+    bencher.bench_local(|| {
+        let r = report::build(&region, &prober, true).expect("report");
+        serde_json::to_string_pretty(&r).expect("json")
+    });
+}
+
+fn main() {
+    let dir = tempfile::Builder::new()
+        .prefix("mmapscope-bench-")
+        .tempdir_in(env!("CARGO_TARGET_TMPDIR"))
+        .expect("temp dir under the target dir");
+    let files = create_files(dir.path()).expect("create the bench files");
+    assert!(FILES.set(files).is_ok(), "files are created once");
+    divan::main();
+    drop(dir);
+}

@@ -189,6 +189,18 @@ pub enum Op {
     Touch(u64),
     /// Cut or extend the file from another process.
     Truncate(u64),
+    /// Call the code at this mapping offset in a forked child, with two arguments.
+    Exec {
+        offset: u64,
+        args: (u64, u64),
+    },
+    /// Start a peer process writing a counter at this mapping offset (`None`: the cursor).
+    PeerStart(Option<u64>),
+    PeerStop,
+    /// Take this many bytes from the global allocator.
+    Alloc(u64),
+    /// Free the newest allocation.
+    Free,
 }
 
 /// Everything the user can ask for.
@@ -234,8 +246,16 @@ pub enum Action {
     Confirm(bool),
     /// `t`: touch the page under the cursor.
     TouchCursor,
+    /// `x`: call the code at the cursor in a forked child.
+    ExecCursor,
+    /// `f`: start or stop the peer process (at the cursor).
+    TogglePeer,
     /// Quit without asking (after a confirmation).
     QuitNow,
+    /// Lessons: the next step (→, Space).
+    LessonNext,
+    /// Lessons: back a step (←), replayed from the start.
+    LessonBack,
     /// Something that changes the mapping, carried out by `sys::exec`.
     Do(Op),
 }

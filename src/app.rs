@@ -1,7 +1,7 @@
 //! The event loop of the TUI: probe -> draw -> poll (until the next refresh) -> map_key ->
-//! update -> carry out commands. Single thread. The terminal is restored on every way out:
-//! normal quit, error (guard's Drop), panic (ratatui's hook), SIGTERM/SIGHUP/SIGINT (flags
-//! polled by the loop).
+//! the session (update -> sys::exec -> apply_outcome -> probe). The terminal is restored on
+//! every way out: normal quit, error (guard's Drop), panic (ratatui's hook), SIGTERM/SIGHUP/
+//! SIGINT (flags polled by the loop, and a watchdog when the terminal itself has gone away).
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -9,14 +9,16 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use ratatui::crossterm::event::{self, Event};
 
-use crate::action::{Action, Command};
+use std::path::PathBuf;
+
+use crate::action::{Action, GotoTarget};
 use crate::keymap::{KeyContext, map_key};
-use crate::model::Model;
-use crate::sys::exec;
+use crate::lesson::Lesson;
+use crate::model::{LessonPane, LessonResult, Model};
+use crate::session::Session;
 use crate::sys::probe::Prober;
 use crate::sys::region::Region;
 use crate::sys::snapshot::{self, View};
-use crate::update::{apply_outcome, update};
 
 /// The longest the loop sleeps, so that signals are noticed promptly whatever `--refresh` is.
 const MAX_POLL: Duration = Duration::from_millis(100);
@@ -84,70 +86,166 @@ pub fn initial_model(region: &Region, prober: &Prober, size: (u16, u16), refresh
     model
 }
 
-/// Runs the explorer on `region` until the user quits or a signal arrives.
+/// A lesson being played: the script, and where its fresh demo file lives (for replays).
+pub struct Lecture {
+    pub lesson: Lesson,
+    pub dir: PathBuf,
+}
+
+/// Ends the process if a quit signal is not honoured within a second: crossterm's `poll` can
+/// spin forever on a terminal that hung up (SIGHUP after the pty closed), and then the loop
+/// never sees the flag. Restores the terminal as well as it can first.
+fn watchdog(quit: Arc<AtomicBool>, done: Arc<AtomicBool>) {
+    std::thread::spawn(move || {
+        loop {
+            std::thread::sleep(MAX_POLL);
+            if done.load(Ordering::Relaxed) {
+                return;
+            }
+            if quit.load(Ordering::Relaxed) {
+                std::thread::sleep(Duration::from_secs(1));
+                if !done.load(Ordering::Relaxed) {
+                    let _ = ratatui::try_restore();
+                    // Peers die with us (PR_SET_PDEATHSIG); the mapping goes with the process.
+                    std::process::exit(0);
+                }
+            }
+        }
+    });
+}
+
+/// Sets `done` when dropped, whichever way `run` ends.
+struct Done(Arc<AtomicBool>);
+
+impl Drop for Done {
+    fn drop(&mut self) {
+        self.0.store(true, Ordering::Relaxed);
+    }
+}
+
+/// Runs the explorer on `session` (and `lecture`, when playing a lesson) until the user quits
+/// or a signal arrives. Returns what to say on leaving.
 ///
 /// # Errors
 /// Terminal I/O failures.
-pub fn run(region: &mut Region, refresh_ms: u64, intro: &[String]) -> color_eyre::Result<String> {
+pub fn run(
+    mut session: Session,
+    refresh_ms: u64,
+    intro: &[String],
+    lecture: Option<&Lecture>,
+) -> color_eyre::Result<String> {
     let quit = quit_flag()?;
-    let prober = Prober::new();
+    let done = Arc::new(AtomicBool::new(false));
+    watchdog(Arc::clone(&quit), Arc::clone(&done));
+    let _done = Done(done);
     let _guard = TerminalGuard;
     let mut terminal = ratatui::try_init()?;
     let size = terminal.size()?;
-    let mut model = initial_model(region, &prober, (size.width, size.height), refresh_ms);
+    session.model.refresh_ms = refresh_ms;
+    session.act(Action::Resize(size.width, size.height));
     for line in intro {
-        model.log(line.clone());
+        session.model.log(line.clone());
     }
-    let start = Instant::now();
+    if let Some(l) = lecture {
+        session.model.lesson = Some(crate::model::LessonPane::start(&l.lesson));
+    }
     let refresh = Duration::from_millis(refresh_ms);
     let mut last_probe = Instant::now();
-    let mut stale = false;
     loop {
-        if quit.load(Ordering::Relaxed) || model.quit {
+        if quit.load(Ordering::Relaxed) || session.model.quit {
             break;
         }
         // A resize that arrived before crossterm listened for SIGWINCH is caught here.
         let size = terminal.size()?;
-        if (size.width, size.height) != model.size {
-            update(&mut model, Action::Resize(size.width, size.height));
-            stale = true;
+        if (size.width, size.height) != session.model.size {
+            session.act(Action::Resize(size.width, size.height));
         }
-        if stale || last_probe.elapsed() >= refresh {
-            model.clock = clock_now();
-            let snap = snapshot::take(region, &prober, model.view());
-            let now_ms = u64::try_from(start.elapsed().as_millis()).unwrap_or(u64::MAX);
-            model.apply_snapshot(snap, now_ms);
+        if last_probe.elapsed() >= refresh {
+            session.refresh();
             last_probe = Instant::now();
-            stale = false;
         }
-        terminal.draw(|frame| crate::ui::render(&model, frame))?;
+        terminal.draw(|frame| crate::ui::render(&session.model, frame))?;
         let wait = refresh.saturating_sub(last_probe.elapsed()).min(MAX_POLL);
         if !event::poll(wait)? {
             continue;
         }
+        let m = &session.model;
         let action = match event::read()? {
-            Event::Key(key) => {
-                map_key(KeyContext::of(model.focus, &model.overlay, model.edit), key)
-            }
+            Event::Key(key) => map_key(
+                KeyContext::of(m.focus, &m.overlay, m.edit, m.lesson.is_some()),
+                key,
+            ),
             Event::Resize(cols, rows) => Some(Action::Resize(cols, rows)),
             _ => None,
         };
-        if let Some(action) = action {
-            for command in update(&mut model, action) {
-                match command {
-                    // Carried out by the probe below, which every action gets.
-                    Command::Refresh => {}
-                    Command::Exec { op, history } => {
-                        let outcome = exec::execute(region, &prober, op, history);
-                        apply_outcome(&mut model, &outcome);
-                    }
+        match (action, lecture) {
+            (Some(Action::LessonNext), Some(l)) => lesson_next(&mut session, &l.lesson),
+            (Some(Action::LessonBack), Some(l)) => {
+                if let Some(s) = lesson_back(&session, l) {
+                    session = s;
                 }
             }
-            // Whatever moved, the next frame shows the kernel's state of what is now visible.
-            stale = true;
+            (Some(action), _) => {
+                session.act(action);
+            }
+            (None, _) => {}
         }
+        last_probe = Instant::now();
     }
-    Ok(farewell(&model))
+    Ok(farewell(&session.model))
+}
+
+/// Plays the next step of `lesson`: its narration, its lines through the session, the page it
+/// is about selected.
+pub fn lesson_next(session: &mut Session, lesson: &Lesson) {
+    let Some(pane) = session.model.lesson.as_ref() else {
+        return;
+    };
+    let k = pane.step;
+    let Some(step) = lesson.steps.get(k) else {
+        session
+            .model
+            .log("the lesson is over: ← goes back a step, q quits");
+        return;
+    };
+    let results = step.lines.iter().map(|line| {
+        let j = session.step(line);
+        LessonResult::from_json(&line.text, &j)
+    });
+    let results: Vec<LessonResult> = results.collect();
+    let ps = session.model.page_size();
+    if let Some(page) = crate::lesson::focus_page(step, ps).filter(|&p| p < session.model.pages()) {
+        session.act(Action::Goto(GotoTarget::Page(page)));
+    }
+    if let Some(pane) = session.model.lesson.as_mut() {
+        pane.step = k + 1;
+        pane.say = step.say.clone();
+        pane.results = results;
+    }
+}
+
+/// Goes back a step: a fresh copy of the lesson's file, mapped anew, replayed up to the step
+/// before this one. `None` when at the start or when the replay cannot map.
+pub fn lesson_back(session: &Session, lecture: &Lecture) -> Option<Session> {
+    let pane = session.model.lesson.as_ref()?;
+    let target = pane.step.checked_sub(1)?;
+    let req = crate::lesson::request(&lecture.lesson, &lecture.dir).ok()?;
+    let region = Region::open(&req).ok()?;
+    let mut fresh = Session::new(region, true, session.model.size);
+    fresh.model.color = session.model.color;
+    fresh.model.high_contrast = session.model.high_contrast;
+    fresh.model.refresh_ms = session.model.refresh_ms;
+    fresh.model.lesson = Some(LessonPane::start(&lecture.lesson));
+    for line in &lecture.lesson.setup {
+        fresh.step(line);
+    }
+    for _ in 0..target {
+        lesson_next(&mut fresh, &lecture.lesson);
+    }
+    fresh.model.log(format!(
+        "back to step {target}: replayed from a fresh copy of the file"
+    ));
+    Some(fresh)
 }
 
 /// What to say on leaving about edits not yet msynced.

@@ -25,6 +25,9 @@ pub struct Cli {
     /// Live refresh interval of the TUI in milliseconds.
     #[arg(long, value_name = "MS", default_value = "250", value_parser = parse_refresh)]
     pub refresh: u64,
+    /// Colours: default, high-contrast (for projectors), or mono (also set by NO_COLOR).
+    #[arg(long, value_name = "THEME", default_value = "default", value_parser = ["default", "high-contrast", "mono"])]
+    pub theme: String,
     /// The file to map (regular file or /dev/zero).
     pub file: Option<PathBuf>,
 }
@@ -56,6 +59,30 @@ pub enum Command {
         /// The script; stdin when absent or "-".
         script: Option<PathBuf>,
     },
+    /// Guided classroom walkthroughs; without NAME, list them.
+    Lesson {
+        /// A shipped lesson (see the list).
+        name: Option<String>,
+        /// Play a lesson file of your own instead.
+        #[arg(long, value_name = "PATH")]
+        file: Option<PathBuf>,
+        /// Run it headless: print each step, exit 1 if an expect fails.
+        #[arg(long)]
+        check: bool,
+        /// Colours: default, high-contrast (for projectors), or mono.
+        #[arg(long, value_name = "THEME", default_value = "default", value_parser = ["default", "high-contrast", "mono"])]
+        theme: String,
+        /// Live refresh interval in milliseconds.
+        #[arg(long, value_name = "MS", default_value = "250", value_parser = parse_refresh)]
+        refresh: u64,
+    },
+    /// A peer process writing a counter into a file (behind `peer start`).
+    #[command(hide = true)]
+    InternalPeer {
+        path: PathBuf,
+        #[arg(value_parser = parse_size)]
+        file_offset: u64,
+    },
     /// Resize a file from a separate process (behind the `truncate` action).
     #[command(hide = true)]
     InternalTruncate {
@@ -66,7 +93,7 @@ pub enum Command {
 }
 
 /// Mapping options shared by every command.
-#[derive(Debug, Clone, Default, Args)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Args)]
 pub struct MapArgs {
     /// MAP_PRIVATE (copy-on-write). Default is MAP_SHARED.
     #[arg(long)]

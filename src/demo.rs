@@ -37,6 +37,36 @@ pub fn contents(page_size: usize) -> Vec<u8> {
 /// # Errors
 /// The directory or the file could not be created.
 pub fn create() -> Result<PathBuf, SysError> {
+    let dir = fresh_dir()?;
+    let path = dir.join("demo.txt");
+    write_to(&path)?;
+    Ok(path)
+}
+
+/// Writes (or rewrites) the demo contents to `path`, a page at a time so that the page cache
+/// holds it in single-page folios (dirty state then follows single pages), and syncs it so it
+/// starts clean.
+///
+/// # Errors
+/// The file could not be written.
+pub fn write_to(path: &std::path::Path) -> Result<(), SysError> {
+    let shown = crate::text::sanitize(&path.to_string_lossy());
+    let ps = crate::sys::region::page_size() as usize;
+    let mut f =
+        fs::File::create(path).map_err(|e| SysError::from_io(&e, format!("create {shown}")))?;
+    for chunk in contents(ps).chunks(ps) {
+        f.write_all(chunk)
+            .map_err(|e| SysError::from_io(&e, format!("write {shown}")))?;
+    }
+    f.sync_all()
+        .map_err(|e| SysError::from_io(&e, format!("fsync {shown}")))
+}
+
+/// A fresh private directory under the system temporary directory.
+///
+/// # Errors
+/// It could not be created.
+pub fn fresh_dir() -> Result<std::path::PathBuf, SysError> {
     let base = std::env::temp_dir();
     let nanos = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
@@ -46,13 +76,7 @@ pub fn create() -> Result<PathBuf, SysError> {
         .mode(0o700)
         .create(&dir)
         .map_err(|e| SysError::from_io(&e, format!("mkdir {}", dir.display())))?;
-    let path = dir.join("demo.txt");
-    let ps = crate::sys::region::page_size() as usize;
-    let mut f = fs::File::create_new(&path)
-        .map_err(|e| SysError::from_io(&e, format!("create {}", path.display())))?;
-    f.write_all(&contents(ps))
-        .map_err(|e| SysError::from_io(&e, format!("write {}", path.display())))?;
-    Ok(path)
+    Ok(dir)
 }
 
 #[cfg(test)]

@@ -10,6 +10,8 @@ use crate::model::{EditState, Focus, Overlay};
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum KeyContext {
     Grid,
+    /// The grid while a lesson plays: → / Space / ← step through it.
+    Lesson,
     /// Edit mode; `text` when the text column takes the keys.
     Edit {
         text: bool,
@@ -23,9 +25,10 @@ pub enum KeyContext {
 }
 
 impl KeyContext {
-    /// The context for a model's focus, overlay and edit mode.
-    pub fn of(focus: Focus, overlay: &Overlay, edit: Option<EditState>) -> Self {
+    /// The context for a model's focus, overlay, edit mode and lesson.
+    pub fn of(focus: Focus, overlay: &Overlay, edit: Option<EditState>, lesson: bool) -> Self {
         match (overlay, focus, edit) {
+            (Overlay::None, Focus::Grid, None) if lesson => Self::Lesson,
             (Overlay::Help, ..) => Self::Help,
             (Overlay::Goto(_), ..) => Self::Prompt,
             (Overlay::Menu { .. }, ..) => Self::Menu,
@@ -109,6 +112,11 @@ pub fn map_key(ctx: KeyContext, key: KeyEvent) -> Option<Action> {
                 _ => None,
             }
         }
+        KeyContext::Lesson => match key.code {
+            KeyCode::Right | KeyCode::Char(' ' | 'n') => Some(Action::LessonNext),
+            KeyCode::Left | KeyCode::Char('b') => Some(Action::LessonBack),
+            _ => map_key(KeyContext::Grid, key),
+        },
         KeyContext::Grid => {
             if let Some(m) = motion(key.code, false) {
                 return Some(Action::Move(m));
@@ -123,6 +131,8 @@ pub fn map_key(ctx: KeyContext, key: KeyEvent) -> Option<Action> {
                 KeyCode::Char('p') => Some(Action::OpenMenu(MenuKind::Protect)),
                 KeyCode::Char('a') => Some(Action::OpenMenu(MenuKind::Advise)),
                 KeyCode::Char('t') => Some(Action::TouchCursor),
+                KeyCode::Char('x') => Some(Action::ExecCursor),
+                KeyCode::Char('f') => Some(Action::TogglePeer),
                 code => common(code),
             }
         }
@@ -210,6 +220,8 @@ mod tests {
             (Char('p'), Action::OpenMenu(MenuKind::Protect)),
             (Char('a'), Action::OpenMenu(MenuKind::Advise)),
             (Char('t'), Action::TouchCursor),
+            (Char('x'), Action::ExecCursor),
+            (Char('f'), Action::TogglePeer),
             (Char('e'), Action::ToggleExplain),
             (Char('v'), Action::ToggleOffsets),
             (Tab, Action::ToggleFocus),
@@ -394,28 +406,43 @@ mod tests {
     fn context_follows_overlay_then_focus_then_edit() {
         let edit = Some(EditState::default());
         assert_eq!(
-            KeyContext::of(Focus::Panel, &Overlay::Help, None),
+            KeyContext::of(Focus::Panel, &Overlay::Help, None, false),
             KeyContext::Help
         );
         assert_eq!(
-            KeyContext::of(Focus::Grid, &Overlay::Goto(String::new()), edit),
+            KeyContext::of(Focus::Grid, &Overlay::Goto(String::new()), edit, false),
             KeyContext::Prompt
         );
         assert_eq!(
-            KeyContext::of(Focus::Panel, &Overlay::None, edit),
+            KeyContext::of(Focus::Panel, &Overlay::None, edit, false),
             KeyContext::Panel
         );
         assert_eq!(
-            KeyContext::of(Focus::Log, &Overlay::None, None),
+            KeyContext::of(Focus::Log, &Overlay::None, None, false),
             KeyContext::Log
         );
         assert_eq!(
-            KeyContext::of(Focus::Grid, &Overlay::None, edit),
+            KeyContext::of(Focus::Grid, &Overlay::None, edit, true),
             KeyContext::Edit { text: false }
         );
         assert_eq!(
-            KeyContext::of(Focus::Grid, &Overlay::None, None),
+            KeyContext::of(Focus::Grid, &Overlay::None, None, false),
             KeyContext::Grid
+        );
+        assert_eq!(
+            KeyContext::of(Focus::Grid, &Overlay::None, None, true),
+            KeyContext::Lesson
+        );
+        let l = KeyContext::Lesson;
+        assert_eq!(map_key(l, key(KeyCode::Right)), Some(Action::LessonNext));
+        assert_eq!(
+            map_key(l, key(KeyCode::Char(' '))),
+            Some(Action::LessonNext)
+        );
+        assert_eq!(map_key(l, key(KeyCode::Left)), Some(Action::LessonBack));
+        assert_eq!(
+            map_key(l, key(KeyCode::Char('j'))),
+            Some(Action::Move(Motion::Down))
         );
     }
 
@@ -427,8 +454,8 @@ mod tests {
             .collect::<Vec<_>>()
             .join(" ");
         for k in [
-            "i", "u", "Ctrl-r", "m", "s", "S", "p", "a", "t", "e", "v", "Tab", "r", "?", "q", ":",
-            "[", "g / G",
+            "i", "u", "Ctrl-r", "m", "s", "S", "p", "a", "t", "x", "f", "e", "v", "Tab", "r", "?",
+            "q", ":", "[", "g / G",
         ] {
             assert!(listed.contains(k), "help lists {k}: {listed}");
         }

@@ -7,14 +7,15 @@
 
 pub mod action;
 pub mod app;
-pub mod batch;
 pub mod cli;
 pub mod demo;
 pub mod geometry;
 pub mod keymap;
+pub mod lesson;
 pub mod model;
 pub mod report;
 pub mod script;
+pub mod session;
 pub mod sys;
 pub mod text;
 pub mod ui;

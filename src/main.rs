@@ -9,6 +9,7 @@ use std::process::ExitCode;
 use clap::Parser as _;
 
 use mmapscope::cli::{Cli, Command, MapArgs};
+use mmapscope::session::Session;
 use mmapscope::sys::probe::Prober;
 use mmapscope::sys::{Region, SysError};
 
@@ -32,13 +33,26 @@ fn main() -> ExitCode {
             file,
         }) => inspect(&map, file, json, !no_touch),
         Some(Command::Batch { map, file, script }) => batch(&map, file, script),
+        Some(Command::Lesson {
+            name,
+            file,
+            check,
+            theme,
+            refresh,
+        }) => lesson(name.as_deref(), file.as_deref(), check, &theme, refresh),
+        Some(Command::InternalPeer { path, file_offset }) => {
+            match mmapscope::sys::lab::run_peer(&path, file_offset) {
+                Ok(()) => ExitCode::SUCCESS,
+                Err(e) => fail(e),
+            }
+        }
         Some(Command::InternalTruncate { path, size }) => {
             match mmapscope::sys::exec::truncate_file(&path, size) {
                 Ok(()) => ExitCode::SUCCESS,
                 Err(e) => fail(e),
             }
         }
-        None => explore(&cli.map, cli.file, cli.refresh),
+        None => explore(&cli.map, cli.file, cli.refresh, &cli.theme),
     }
 }
 
@@ -70,19 +84,19 @@ fn batch(
             return ExitCode::from(2);
         }
     };
-    let mut region = match open(map, file) {
+    let region = match open(map, file) {
         Ok(r) => r,
         Err(code) => return code,
     };
     for note in region.notes() {
         eprintln!("mmapscope: note: {note}");
     }
-    let mut runner = mmapscope::batch::Runner::new(&mut region);
-    match runner.run(&lines, &mut std::io::stdout().lock()) {
+    let mut session = Session::new(region, false, (120, 40));
+    match session.run(&lines, &mut std::io::stdout().lock()) {
         Ok(true) => ExitCode::SUCCESS,
         Ok(false) => ExitCode::from(1),
         // A closed pipe: the reader went away; the run still counts by what it did.
-        Err(_) => ExitCode::from(u8::from(runner.failed)),
+        Err(_) => ExitCode::from(u8::from(session.finish())),
     }
 }
 
@@ -112,7 +126,70 @@ fn inspect(map: &MapArgs, file: Option<std::path::PathBuf>, json: bool, touch: b
     ExitCode::SUCCESS
 }
 
-fn explore(map: &MapArgs, file: Option<std::path::PathBuf>, refresh_ms: u64) -> ExitCode {
+/// Sets the session's colours from `--theme` and NO_COLOR.
+fn apply_theme(session: &mut Session, theme: &str) {
+    let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
+    session.model.color = !no_color && theme != "mono";
+    session.model.high_contrast = theme == "high-contrast";
+}
+
+fn lesson(
+    name: Option<&str>,
+    file: Option<&std::path::Path>,
+    check: bool,
+    theme: &str,
+    refresh_ms: u64,
+) -> ExitCode {
+    if name.is_none() && file.is_none() {
+        print!("{}", mmapscope::lesson::listing());
+        return ExitCode::SUCCESS;
+    }
+    let lesson = match mmapscope::lesson::load(name, file) {
+        Ok(l) => l,
+        Err(e) => return fail(e),
+    };
+    if check {
+        return match mmapscope::lesson::check(&lesson, &mut std::io::stdout().lock()) {
+            Ok(true) => ExitCode::SUCCESS,
+            Ok(false) => ExitCode::from(1),
+            Err(e) => fail(e),
+        };
+    }
+    use std::io::IsTerminal as _;
+    if !std::io::stdout().is_terminal() || !std::io::stdin().is_terminal() {
+        return fail("a lesson plays in a terminal; without one, use --check");
+    }
+    let dir = match mmapscope::demo::fresh_dir() {
+        Ok(d) => d,
+        Err(e) => return fail(e),
+    };
+    let region = match mmapscope::lesson::request(&lesson, &dir)
+        .and_then(|req| Region::open(&req).map_err(|e| e.to_string()))
+    {
+        Ok(r) => r,
+        Err(e) => return fail(e),
+    };
+    let mut session = Session::new(region, true, (120, 40));
+    apply_theme(&mut session, theme);
+    for line in &lesson.setup {
+        session.step(line);
+    }
+    let intro = vec![format!("lesson {}: {}", lesson.name, lesson.title)];
+    let lecture = mmapscope::app::Lecture { lesson, dir };
+    let result = mmapscope::app::run(session, refresh_ms, &intro, Some(&lecture));
+    let _ = std::fs::remove_dir_all(&lecture.dir);
+    match result {
+        Ok(_) => ExitCode::SUCCESS,
+        Err(e) => fail(e),
+    }
+}
+
+fn explore(
+    map: &MapArgs,
+    file: Option<std::path::PathBuf>,
+    refresh_ms: u64,
+    theme: &str,
+) -> ExitCode {
     use std::io::IsTerminal as _;
     // Before anything is created or mapped: without a terminal there is nothing to show.
     if !std::io::stdout().is_terminal() || !std::io::stdin().is_terminal() {
@@ -135,7 +212,7 @@ fn explore(map: &MapArgs, file: Option<std::path::PathBuf>, refresh_ms: u64) -> 
         (file, _) => file,
     };
     let demo = intro.pop();
-    let mut region = match open(map, file) {
+    let region = match open(map, file) {
         Ok(r) => r,
         Err(code) => return code,
     };
@@ -152,7 +229,9 @@ fn explore(map: &MapArgs, file: Option<std::path::PathBuf>, refresh_ms: u64) -> 
     if let Err(e) = color_eyre::install() {
         return fail(e);
     }
-    let result = mmapscope::app::run(&mut region, refresh_ms, &intro);
+    let mut session = Session::new(region, true, (120, 40));
+    apply_theme(&mut session, theme);
+    let result = mmapscope::app::run(session, refresh_ms, &intro, None);
     if let Some(demo) = demo {
         eprintln!("mmapscope: {demo} (kept)");
     }

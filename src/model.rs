@@ -57,6 +57,68 @@ pub struct EditRecord {
     pub new: Vec<u8>,
 }
 
+/// What a lesson line did, for the narration pane.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LessonResult {
+    pub text: String,
+    pub ok: bool,
+    /// Why it failed, or what it returned.
+    pub detail: String,
+}
+
+impl LessonResult {
+    /// From the JSON line a session step gives.
+    pub fn from_json(text: &str, j: &serde_json::Value) -> Self {
+        let ok = j["ok"] == true;
+        let detail = if let Some(e) = j["error"].as_str() {
+            e.to_string()
+        } else if let Some(s) = j["result"].get("skipped").and_then(|v| v.as_str()) {
+            format!("skipped: {s}")
+        } else if let Some(v) = j["result"].get("returned") {
+            format!("returned {v}")
+        } else if let Some(v) = j["result"].get("signal").and_then(|v| v.as_str()) {
+            format!("killed by {v}")
+        } else if let Some(v) = j["result"].get("hex").and_then(|v| v.as_str()) {
+            v.to_string()
+        } else if let Some(v) = j["result"].get("actual") {
+            format!("is {v}")
+        } else {
+            String::new()
+        };
+        Self {
+            text: text.to_string(),
+            ok,
+            detail,
+        }
+    }
+}
+
+/// The lesson being played: where we are and what the last step said and did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LessonPane {
+    pub name: String,
+    pub title: String,
+    /// Steps played so far (0: not started).
+    pub step: usize,
+    pub total: usize,
+    pub say: String,
+    pub results: Vec<LessonResult>,
+}
+
+impl LessonPane {
+    /// The pane before the first step.
+    pub fn start(lesson: &crate::lesson::Lesson) -> Self {
+        Self {
+            name: lesson.name.clone(),
+            title: lesson.title.clone(),
+            step: 0,
+            total: lesson.steps.len(),
+            say: format!("{}. Press → or Space for the first step.", lesson.title),
+            results: Vec::new(),
+        }
+    }
+}
+
 /// How long bytes changed by another process stay highlighted.
 pub const FOREIGN_HOLD_MS: u64 = 3000;
 
@@ -122,6 +184,12 @@ pub struct Model {
     pub log_scroll: u16,
     /// Lines scrolled down in the help overlay.
     pub help_scroll: u16,
+    /// A peer process is writing into the file.
+    pub peer_running: bool,
+    /// The lesson being played, if any.
+    pub lesson: Option<LessonPane>,
+    /// The high-contrast theme (for projectors).
+    pub high_contrast: bool,
     pub quit: bool,
 }
 
@@ -155,6 +223,9 @@ impl Model {
             own_writes: Vec::new(),
             log_scroll: 0,
             help_scroll: 0,
+            peer_running: false,
+            lesson: None,
+            high_contrast: false,
             quit: false,
         }
     }
@@ -171,7 +242,11 @@ impl Model {
     }
 
     pub fn layout(&self) -> Layout {
-        let log_rows = Layout::log_rows(self.size.1, self.focus == Focus::Log);
+        let log_rows = if self.lesson.is_some() {
+            Layout::lesson_rows(self.size.1)
+        } else {
+            Layout::log_rows(self.size.1, self.focus == Focus::Log)
+        };
         Layout::with_log(self.size.0, self.size.1, self.offset_digits(), log_rows)
     }
 

@@ -35,7 +35,8 @@ pub enum Expect {
 pub enum ExpectPath {
     /// A field of the page's run in the report (`page 0 cow`).
     Page(u64, String),
-    /// A field of the report's `vma`, `summary`, `mapping`, `file` or `sources` object.
+    /// A field of the report's `vma`, `summary`, `mapping`, `file` or `sources` object, or of
+    /// the previous command's `result` (dots reach inside: `faults.minor`).
     Object(String, String),
     /// The byte on disk at this file offset, read with pread.
     File(u64),
@@ -121,8 +122,9 @@ impl fmt::Display for ParseError {
 }
 
 /// The commands, for error messages.
-pub const COMMANDS: &str = "write, write-text, read, mode, msync, protect, advise, fadvise, \
-                            touch, undo, redo, truncate, snapshot, sleep, say, expect";
+pub const COMMANDS: &str = "write, write-text, write-snippet, read, mode, msync, protect, advise, \
+                            fadvise, touch, undo, redo, truncate, exec, peer, alloc, free, \
+                            snapshot, sleep, say, expect";
 
 /// Splits a line into words up to a `#` comment; `"..."` is one word with `\"`, `\\`, `\n`, `\t`, `\xNN` escapes.
 fn words(line: &str) -> Result<Vec<String>, String> {
@@ -253,7 +255,7 @@ fn cmp(word: &str) -> Result<Cmp, String> {
 }
 
 fn expect(rest: &[String]) -> Result<Expect, String> {
-    const USAGE: &str = "expect error | expect page N FIELD OP VALUE | expect vma|summary|mapping|file|sources FIELD OP VALUE | expect file OFFSET OP BYTE";
+    const USAGE: &str = "expect error | expect page N FIELD OP VALUE | expect vma|summary|mapping|file|sources|result FIELD OP VALUE | expect file OFFSET OP BYTE";
     match rest {
         [e] if e == "error" => Ok(Expect::Error),
         [p, n, field, op, v] if p == "page" => Ok(Expect::Check {
@@ -271,7 +273,8 @@ fn expect(rest: &[String]) -> Result<Expect, String> {
             })
         }
         [obj, field, op, v]
-            if ["vma", "summary", "mapping", "file", "sources"].contains(&obj.as_str()) =>
+            if ["vma", "summary", "mapping", "file", "sources", "result"]
+                .contains(&obj.as_str()) =>
         {
             Ok(Expect::Check {
                 path: ExpectPath::Object(obj.clone(), field.clone()),
@@ -363,11 +366,35 @@ pub fn parse_step(line: &str) -> Result<Option<Step>, String> {
                 .to_string(),
         ),
         "expect" => Step::Expect(expect(rest)?),
-        "exec" | "peer" => {
-            return Err(format!(
-                "`{cmd}` belongs to the classroom features, which this version does not have yet"
-            ));
+        "exec" => {
+            let offset = number(rest.first(), "offset")?;
+            let args = match &rest[1.min(rest.len())..] {
+                [] => (0, 0),
+                [a, b] => (
+                    number(Some(a), "first argument")?,
+                    number(Some(b), "second argument")?,
+                ),
+                _ => return Err("usage: exec OFFSET [A B]".into()),
+            };
+            Step::Do(Op::Exec { offset, args })
         }
+        "write-snippet" => match rest {
+            [off, name] => Step::Do(Op::Write {
+                offset: number(Some(off), "offset")?,
+                bytes: crate::sys::lab::snippet(name)
+                    .map_err(|e| e.explanation)?
+                    .to_vec(),
+            }),
+            _ => return Err("usage: write-snippet OFFSET ret42|add".into()),
+        },
+        "peer" => match rest {
+            [s] if s == "start" => Step::Do(Op::PeerStart(None)),
+            [s, off] if s == "start" => Step::Do(Op::PeerStart(Some(number(Some(off), "offset")?))),
+            [s] if s == "stop" => Step::Do(Op::PeerStop),
+            _ => return Err("usage: peer start [OFFSET] | peer stop".into()),
+        },
+        "alloc" => Step::Do(Op::Alloc(number(rest.first(), "size")?)),
+        "free" if rest.is_empty() => Step::Do(Op::Free),
         other => return Err(format!("unknown command `{other}` (known: {COMMANDS})")),
     };
     Ok(Some(step))
@@ -459,6 +486,33 @@ mod tests {
             ("undo", Step::Do(Op::Undo)),
             ("redo   # again", Step::Do(Op::Redo)),
             ("truncate 4096", Step::Do(Op::Truncate(4096))),
+            (
+                "exec 0x100",
+                Step::Do(Op::Exec {
+                    offset: 256,
+                    args: (0, 0),
+                }),
+            ),
+            (
+                "exec 0x100 20 22",
+                Step::Do(Op::Exec {
+                    offset: 256,
+                    args: (20, 22),
+                }),
+            ),
+            ("peer start", Step::Do(Op::PeerStart(None))),
+            ("peer start 0x40", Step::Do(Op::PeerStart(Some(64)))),
+            ("peer stop", Step::Do(Op::PeerStop)),
+            ("alloc 64M", Step::Do(Op::Alloc(64 << 20))),
+            ("free", Step::Do(Op::Free)),
+            (
+                "expect result returned == 42",
+                Step::Expect(Expect::Check {
+                    path: ExpectPath::Object("result".into(), "returned".into()),
+                    cmp: Cmp::Eq,
+                    value: Value::Num(42),
+                }),
+            ),
             ("snapshot", Step::Snapshot),
             ("sleep 100", Step::Sleep(100)),
             ("say \"Hello, pages\"", Step::Say("Hello, pages".into())),
@@ -539,7 +593,14 @@ mod tests {
                 .unwrap_err()
                 .contains("not closed")
         );
-        assert!(parse_step("exec 0").unwrap_err().contains("classroom"));
+        assert!(parse_step("exec").is_err());
+        assert!(parse_step("exec 0 1").unwrap_err().contains("usage"));
+        assert!(parse_step("peer go").is_err());
+        assert!(
+            parse_step("write-snippet 0 nope")
+                .unwrap_err()
+                .contains("ret42")
+        );
         assert!(parse_step("protect w").is_err());
         assert!(parse_step("write 0").is_err());
     }

@@ -80,6 +80,8 @@ pub fn update(model: &mut Model, action: Action) -> Vec<Command> {
             };
         }
         Action::Quit | Action::QuitNow => model.quit = true,
+        // Played by the app, which holds the lesson's script; nothing to change here.
+        Action::LessonNext | Action::LessonBack => {}
         Action::EditStart => {
             model.edit = Some(EditState::default());
             model.log(if model.snap.prot.write {
@@ -153,6 +155,23 @@ pub fn update(model: &mut Model, action: Action) -> Vec<Command> {
                 }
                 model.log("cancelled");
             }
+        }
+        Action::ExecCursor => {
+            return update(
+                model,
+                Action::Do(Op::Exec {
+                    offset: model.cursor,
+                    args: (0, 0),
+                }),
+            );
+        }
+        Action::TogglePeer => {
+            let op = if model.peer_running {
+                Op::PeerStop
+            } else {
+                Op::PeerStart(Some(model.cursor))
+            };
+            return update(model, Action::Do(op));
         }
         Action::TouchCursor => {
             let page = model.cursor / model.page_size();
@@ -306,6 +325,8 @@ pub fn apply_outcome(model: &mut Model, outcome: &Outcome) {
                 }
             }
         }
+        Done::PeerStarted { .. } => model.peer_running = true,
+        Done::PeerStopped { .. } => model.peer_running = false,
         Done::Remapped { .. } => {
             // Old records point into a mapping that is gone; an undo now would write through
             // the new one (perhaps into the file). Start afresh.

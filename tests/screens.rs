@@ -579,3 +579,81 @@ fn bytes_changed_by_another_process_are_highlighted_then_fade() {
     m.apply_snapshot(mine, 5000);
     assert!(m.foreign.is_empty());
 }
+
+fn lesson_model(size: (u16, u16)) -> Model {
+    use mmapscope::model::{LessonPane, LessonResult};
+    let mut m = model(4, size);
+    m.lesson = Some(LessonPane {
+        name: "private".into(),
+        title: "Copy-on-write".into(),
+        step: 3,
+        total: 8,
+        say: "The first store into a MAP_PRIVATE page copies it: look at page 1's header, it now \
+              says cow, and at smaps: Anonymous grew by one page. The file on disk did not change."
+            .into(),
+        results: vec![
+            LessonResult {
+                text: "write 0x1000 7a".into(),
+                ok: true,
+                detail: String::new(),
+            },
+            LessonResult {
+                text: "expect page 1 cow == true".into(),
+                ok: true,
+                detail: "is true".into(),
+            },
+            LessonResult {
+                text: "expect vma anonymous == 4096".into(),
+                ok: false,
+                detail: "expect failed: vma anonymous is 0, expected == 4096".into(),
+            },
+        ],
+    });
+    m
+}
+
+#[test]
+fn lesson_screen_80x24_colour() {
+    let mut m = lesson_model((80, 24));
+    m.color = true;
+    let t = draw(&m);
+    let text = format!("{}", t.backend());
+    assert!(text.contains("lesson private · step 3/8"), "{text}");
+    assert!(text.contains("copies it"), "the narration wraps: {text}");
+    assert!(
+        t.backend()
+            .buffer()
+            .content()
+            .iter()
+            .any(|c| c.fg != Color::Reset)
+    );
+    insta::assert_snapshot!(t.backend());
+}
+
+#[test]
+fn lesson_screen_80x24_no_color() {
+    let m = lesson_model((80, 24));
+    let t = draw(&m);
+    for cell in t.backend().buffer().content() {
+        assert_eq!((cell.fg, cell.bg), (Color::Reset, Color::Reset), "{cell:?}");
+    }
+    insta::assert_snapshot!(t.backend());
+}
+
+#[test]
+fn high_contrast_dims_nothing() {
+    let mut m = model(6, (120, 40));
+    m.color = true;
+    m.high_contrast = true;
+    act(
+        &mut m,
+        &[Action::Goto(mmapscope::action::GotoTarget::Page(3))],
+    );
+    let t = draw(&m);
+    for cell in t.backend().buffer().content() {
+        assert!(
+            !cell.modifier.contains(ratatui::style::Modifier::DIM),
+            "nothing dimmed for a projector: {cell:?}"
+        );
+    }
+}

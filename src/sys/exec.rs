@@ -12,9 +12,10 @@ use crate::geometry::ByteKind;
 use crate::text::thousands;
 
 use super::error::SysError;
+use super::lab::{Allocated, Lab};
 use super::probe::{PM_FILE, PM_PRESENT, Prober};
 use super::procmaps::{self, SMAPS_FIELDS, Vma, smaps_value};
-use super::region::{MapMode, Region, Target, fault_counts};
+use super::region::{ChildEnd, MapMode, Region, Target, fault_counts, signal_name};
 
 /// What an operation did, for the model, the log and the batch JSON.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -63,6 +64,23 @@ pub enum Done {
     Truncated {
         old_size: u64,
         new_size: u64,
+    },
+    /// Code called in a forked child.
+    Called {
+        offset: u64,
+        end: ChildEnd,
+    },
+    PeerStarted {
+        pid: u32,
+        file_offset: u64,
+    },
+    PeerStopped {
+        pid: u32,
+    },
+    Allocated(Allocated),
+    Freed {
+        addr: u64,
+        size: u64,
     },
     /// Undo or redo with nothing to undo or redo.
     Nothing,
@@ -235,13 +253,19 @@ fn hex(bytes: &[u8]) -> String {
         .join(" ")
 }
 
-/// Carries out `op` on `region`.
-pub fn execute(region: &mut Region, prober: &Prober, op: Op, history: History) -> Outcome {
+/// Carries out `op` on `region` (and `lab`, for the experiments that keep state).
+pub fn execute(
+    region: &mut Region,
+    prober: &Prober,
+    lab: &mut Lab,
+    op: Op,
+    history: History,
+) -> Outcome {
     let vma_before = our_vma(region);
     let faults_before = fault_counts();
     let start = Instant::now();
     let mut notes = Vec::new();
-    let (call, result) = run(region, prober, &op, &mut notes);
+    let (call, result) = run(region, prober, lab, &op, &mut notes);
     let elapsed = start.elapsed();
     let faults_after = fault_counts();
     let vma_after = our_vma(region);
@@ -263,6 +287,7 @@ pub fn execute(region: &mut Region, prober: &Prober, op: Op, history: History) -
 fn run(
     region: &mut Region,
     prober: &Prober,
+    lab: &mut Lab,
     op: &Op,
     notes: &mut Vec<String>,
 ) -> (String, Result<Done, SysError>) {
@@ -434,7 +459,95 @@ fn run(
         }
         Op::Truncate(size) => {
             let call = format!("ftruncate(file, {size}) from another process");
-            (call, truncate(region, *size, notes))
+            (call, truncate(region, lab, *size, notes))
+        }
+        Op::Exec { offset, args } => {
+            let call = format!(
+                "call 0x{:x}({}, {}) in a forked child",
+                addr + offset,
+                args.0,
+                args.1
+            );
+            let result = region.call_in_child(*offset, *args).map(|end| {
+                notes.push(match end {
+                    ChildEnd::Returned(v) => format!("returned {v}"),
+                    ChildEnd::Signal(s) if s == libc::SIGSEGV && !region.prot().exec => format!(
+                        "killed by SIGSEGV: the page has no PROT_EXEC ({}); p sets rx",
+                        region.prot().letters()
+                    ),
+                    ChildEnd::Signal(s) if s == libc::SIGBUS => {
+                        "killed by SIGBUS: the code lies beyond end of file".into()
+                    }
+                    ChildEnd::Signal(s) if s == libc::SIGALRM => {
+                        "stopped by SIGALRM: it ran too long (an endless loop?)".into()
+                    }
+                    ChildEnd::Signal(s) => format!("killed by {}", signal_name(s)),
+                    ChildEnd::Exited(code) => format!("exited with status {code}"),
+                });
+                notes.push("this process never ran the mapped code; only the child did".into());
+                Done::Called {
+                    offset: *offset,
+                    end,
+                }
+            });
+            (call, result)
+        }
+        Op::PeerStart(at) => {
+            let offset = at.unwrap_or(0);
+            let call = format!("peer start at 0x{offset:x}");
+            let result = lab.start_peer(region, offset).map(|peer| {
+                notes.push(format!(
+                    "pid {} maps the file MAP_SHARED and writes a counter every {} ms",
+                    peer.pid(),
+                    super::lab::PEER_PERIOD.as_millis()
+                ));
+                if region.mode() == MapMode::Private {
+                    notes.push(
+                        "you are MAP_PRIVATE: you see its writes until you write that page yourself (copy-on-write)"
+                            .into(),
+                    );
+                }
+                Done::PeerStarted {
+                    pid: peer.pid(),
+                    file_offset: peer.file_offset,
+                }
+            });
+            (call, result)
+        }
+        Op::PeerStop => {
+            let result = lab
+                .stop_peer()
+                .map(|pid| Done::PeerStopped { pid })
+                .ok_or_else(|| SysError::new(libc::ESRCH, "peer stop", "no peer is running"));
+            ("peer stop".into(), result)
+        }
+        Op::Alloc(size) => {
+            let call = format!("malloc({size})");
+            let result = lab.alloc(*size).map(|a| {
+                notes.push(match (&a.mapping, a.new_mapping) {
+                    (Some((s, e, _, _)), true) => format!(
+                        "a new anonymous mapping {s:x}-{e:x}: large blocks come straight from mmap"
+                    ),
+                    (Some((_, _, _, p)), false) if p == "[heap]" => {
+                        "inside [heap]: small blocks come from the heap (brk)".into()
+                    }
+                    (Some(_), false) => "inside an existing mapping (an arena)".into(),
+                    (None, _) => "not found in /proc/self/maps".into(),
+                });
+                Done::Allocated(a)
+            });
+            (call, result)
+        }
+        Op::Free => {
+            let result = lab
+                .free()
+                .map(|(addr, size)| Done::Freed { addr, size })
+                .ok_or_else(|| SysError::new(libc::EINVAL, "free", "nothing allocated to free"));
+            let call = match &result {
+                Ok(Done::Freed { addr, .. }) => format!("free(0x{addr:x})"),
+                _ => "free".into(),
+            };
+            (call, result)
         }
     }
 }
@@ -730,7 +843,12 @@ fn touch(
     })
 }
 
-fn truncate(region: &Region, size: u64, notes: &mut Vec<String>) -> Result<Done, SysError> {
+fn truncate(
+    region: &Region,
+    lab: &Lab,
+    size: u64,
+    notes: &mut Vec<String>,
+) -> Result<Done, SysError> {
     let Some(path) = region.path().map(std::path::Path::to_path_buf) else {
         return Err(SysError::new(
             libc::EINVAL,
@@ -741,7 +859,7 @@ fn truncate(region: &Region, size: u64, notes: &mut Vec<String>) -> Result<Done,
     let old_size = region
         .file_size_now()?
         .ok_or_else(|| SysError::new(libc::EINVAL, "truncate", "a device has no size to change"))?;
-    let exe = std::env::current_exe().map_err(|e| SysError::from_io(&e, "find our own binary"))?;
+    let exe = lab.helper_binary()?;
     let status = std::process::Command::new(exe)
         .arg("internal-truncate")
         .arg(&path)

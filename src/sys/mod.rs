@@ -4,6 +4,7 @@
 
 pub mod error;
 pub mod exec;
+pub mod lab;
 pub mod probe;
 pub mod procmaps;
 pub mod region;

@@ -82,8 +82,30 @@ pub fn kflag_names(flags: u64) -> Vec<String> {
 /// The largest folio looked for around a page, in pages: a PMD-sized folio on 4 KiB pages.
 const MAX_FOLIO_PAGES: u64 = 512;
 
-/// Pages read per pagemap / mincore call in a scan: 64 MiB of address space, 128 KiB of pagemap.
-const LEAF_PAGES: u64 = 1 << 14;
+/// Pages read per pagemap / mincore call in a scan (4 MiB of address space, 8 KiB of pagemap);
+/// above this, cachestat decides whether a range needs looking at.
+const LEAF_PAGES: u64 = 1 << 10;
+
+/// Pages faulted in at a time by a touching scan before they are released again.
+const TOUCH_CHUNK: usize = 256;
+
+/// The `[lo, hi)` runs of `true` in `flags`.
+fn runs_of(flags: &[bool]) -> Vec<(usize, usize)> {
+    let mut runs = Vec::new();
+    let mut i = 0;
+    while i < flags.len() {
+        if !flags[i] {
+            i += 1;
+            continue;
+        }
+        let lo = i;
+        while i < flags.len() && flags[i] {
+            i += 1;
+        }
+        runs.push((lo, i));
+    }
+    runs
+}
 
 /// The raw answers of the kernel for one page.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -556,7 +578,8 @@ impl Prober {
     /// over large ranges finds the cached parts first and the scan splits only where the answer
     /// says there is something; dirty pages are found the same way. With `touch`, pages that
     /// mincore reports resident are faulted in (MADV_POPULATE_READ under MADV_RANDOM, so no
-    /// readahead or disk I/O starts) so that pagemap and kpageflags can describe them.
+    /// readahead or disk I/O starts) so that pagemap and kpageflags can describe them, and
+    /// released again right after (the pages stay cached), so memory use stays flat.
     ///
     /// `anon_pages` and `swap` say whether our VMA holds anonymous pages (private copies) or
     /// swapped pages, which cachestat cannot see.
@@ -741,6 +764,50 @@ struct Scan<'a> {
 }
 
 impl Scan<'_> {
+    /// Faults in the resident pages of a chunk that are not mapped yet (MADV_POPULATE_READ: no
+    /// I/O for resident pages), reads their pagemap and kpageflags while mapped, then drops the
+    /// page-table entries it made (MADV_DONTNEED on file pages unmaps them; the pages stay in
+    /// the page cache), so memory stays flat however much of the file is cached.
+    fn touch_chunk(&self, leaf_first: u64, at: usize, chunk: &mut [PageProbe]) {
+        let first = leaf_first + at as u64;
+        let wanted = |p: &PageProbe| p.resident == Some(true) && p.present() == Some(false);
+        let before: Vec<bool> = chunk.iter().map(wanted).collect();
+        if !before.iter().any(|&w| w) {
+            self.prober.add_kflags(chunk);
+            return;
+        }
+        for (lo, hi) in runs_of(&before) {
+            // Errors (a page truncated meanwhile) just leave those pages not present.
+            let _ = self
+                .region
+                .populate_read(first + lo as u64, (hi - lo) as u64);
+        }
+        let mut words = Vec::new();
+        if self
+            .prober
+            .pagemap_words(self.region, first, chunk.len() as u64, &mut words)
+            .is_ok()
+        {
+            for (p, w) in chunk.iter_mut().zip(&words) {
+                p.pagemap = Some(*w);
+            }
+        }
+        self.prober.add_kflags(chunk);
+        // Release only what we mapped, and only file pages: never a private copy.
+        let ours: Vec<bool> = chunk
+            .iter()
+            .zip(&before)
+            .map(|(p, &b)| b && p.present() == Some(true) && p.file_backed() == Some(true))
+            .collect();
+        for (lo, hi) in runs_of(&ours) {
+            let _ = self.region.madvise(
+                first + lo as u64,
+                (hi - lo) as u64,
+                rustix::mm::Advice::LinuxDontNeed,
+            );
+        }
+    }
+
     fn file_range(&self, first: u64, count: u64) -> (u64, u64) {
         let ps = self.region.page_size();
         (self.region.offset() + first * ps, count * ps)
@@ -836,23 +903,6 @@ impl Scan<'_> {
             );
             return;
         }
-        if self.touch && any_resident {
-            let mut i = 0usize;
-            while i < core.len() {
-                if core[i] & 1 == 0 {
-                    i += 1;
-                    continue;
-                }
-                let start = i;
-                while i < core.len() && core[i] & 1 != 0 {
-                    i += 1;
-                }
-                // Errors (a page truncated meanwhile) just leave those pages not present.
-                let _ = self
-                    .region
-                    .populate_read(first + start as u64, (i - start) as u64);
-            }
-        }
         let mut words = Vec::new();
         let words_ok = self
             .prober
@@ -871,7 +921,16 @@ impl Scan<'_> {
                 folio_pages: None,
             })
             .collect();
-        self.prober.add_kflags(&mut probes);
+        if self.touch && any_resident && words_ok {
+            let mut at = 0usize;
+            while at < probes.len() {
+                let end = (at + TOUCH_CHUNK).min(probes.len());
+                self.touch_chunk(first, at, &mut probes[at..end]);
+                at = end;
+            }
+        } else {
+            self.prober.add_kflags(&mut probes);
+        }
         for (i, probe) in probes.into_iter().enumerate() {
             let page = first + i as u64;
             let state = PageState::decode(self.geometry.page(page), probe, self.ctx);

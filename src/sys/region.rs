@@ -736,6 +736,94 @@ impl Region {
     }
 }
 
+/// How code run by `Region::call_in_child` ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ChildEnd {
+    /// The function returned this value (rax / x0).
+    Returned(u64),
+    /// A signal killed the child (SIGSEGV without PROT_EXEC, SIGBUS past EOF, SIGILL for
+    /// garbage, SIGALRM when it ran too long).
+    Signal(i32),
+    /// The child exited without reporting a value (should not happen).
+    Exited(i32),
+}
+
+/// Seconds the called code may run before SIGALRM stops it.
+const CALL_TIMEOUT_S: u32 = 2;
+
+impl Region {
+    /// Calls the code at mapping offset `off` as `extern "C" fn(u64, u64) -> u64` in a forked
+    /// child, and reports how it ended. This process never executes mapped bytes: only the child
+    /// does, and whatever it does (crash, loop, garbage) ends with it.
+    ///
+    /// # Errors
+    /// EINVAL outside the mapping; fork, pipe or waitpid failures.
+    pub fn call_in_child(&self, off: u64, args: (u64, u64)) -> Result<ChildEnd, SysError> {
+        self.check_range(off, 1, "exec")?;
+        let entry = self.addr() + off;
+        let (reader, writer) =
+            rustix::pipe::pipe().map_err(|e| SysError::from_rustix(e, "pipe"))?;
+        // SAFETY: fork has no memory preconditions. The child runs only the block below, which
+        // takes no lock and allocates nothing (setrlimit, alarm, write and _exit are
+        // async-signal-safe), so it is sound even when other threads existed at the fork.
+        let pid = unsafe { libc::fork() };
+        if pid < 0 {
+            return Err(SysError::from_io(&io::Error::last_os_error(), "fork"));
+        }
+        if pid == 0 {
+            use std::os::fd::AsRawFd;
+            let no_core = libc::rlimit {
+                rlim_cur: 0,
+                rlim_max: 0,
+            };
+            // SAFETY: we are the child: a copy of this process whose only job is to call the
+            // code and report its result. `entry` lies inside our mapping (check_range above);
+            // what the bytes there do can only harm this child, which the kernel kills on a
+            // fault (SIGSEGV/SIGBUS/SIGILL) or the alarm ends. No core file is written.
+            unsafe {
+                libc::setrlimit(libc::RLIMIT_CORE, &raw const no_core);
+                libc::alarm(CALL_TIMEOUT_S);
+                let f: extern "C" fn(u64, u64) -> u64 = std::mem::transmute(entry as usize);
+                let value = f(args.0, args.1).to_le_bytes();
+                libc::write(writer.as_raw_fd(), value.as_ptr().cast(), value.len());
+                libc::_exit(0);
+            }
+        }
+        drop(writer);
+        let mut status = 0;
+        // SAFETY: `pid` is our child, not yet reaped; `status` is a valid out-pointer.
+        let rc = unsafe { libc::waitpid(pid, &raw mut status, 0) };
+        if rc < 0 {
+            return Err(SysError::from_io(&io::Error::last_os_error(), "waitpid"));
+        }
+        let mut value = [0u8; 8];
+        let got = rustix::io::read(&reader, &mut value).unwrap_or(0);
+        if libc::WIFSIGNALED(status) {
+            Ok(ChildEnd::Signal(libc::WTERMSIG(status)))
+        } else if got == 8 {
+            Ok(ChildEnd::Returned(u64::from_le_bytes(value)))
+        } else {
+            Ok(ChildEnd::Exited(libc::WEXITSTATUS(status)))
+        }
+    }
+}
+
+/// The name of a signal number (`SIGSEGV`).
+pub fn signal_name(sig: i32) -> String {
+    match sig {
+        libc::SIGSEGV => "SIGSEGV".into(),
+        libc::SIGBUS => "SIGBUS".into(),
+        libc::SIGILL => "SIGILL".into(),
+        libc::SIGALRM => "SIGALRM".into(),
+        libc::SIGFPE => "SIGFPE".into(),
+        libc::SIGTRAP => "SIGTRAP".into(),
+        libc::SIGABRT => "SIGABRT".into(),
+        libc::SIGKILL => "SIGKILL".into(),
+        libc::SIGTERM => "SIGTERM".into(),
+        n => format!("signal {n}"),
+    }
+}
+
 /// This thread's minor and major page-fault counts so far (`getrusage(RUSAGE_THREAD)`).
 /// Faults taken inside `process_vm_readv` on our own memory count here too.
 pub fn fault_counts() -> (u64, u64) {

@@ -35,6 +35,15 @@ pub const KEYS: &[(&str, &str)] = &[
     ("p", "protection menu: none, r, rw, rx, rwx (mprotect)"),
     ("a", "advice menu: madvise ... ; fadvise dontneed, willneed"),
     ("t", "touch the page under the cursor: faults it cost"),
+    (
+        "x",
+        "run the code at the cursor in a forked child (needs PROT_EXEC)",
+    ),
+    (
+        "f",
+        "start / stop a peer process writing a counter at the cursor",
+    ),
+    ("→ Space / ←", "lessons: next step / back a step"),
     ("e", "explain: every source's raw answer for the page"),
     ("v", "offsets column: file offset <-> virtual address"),
     ("Tab", "focus grid -> side panel -> log (they scroll)"),

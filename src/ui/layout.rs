@@ -53,6 +53,11 @@ impl Layout {
         }
     }
 
+    /// The lines of the narration pane (with the last log line) while a lesson plays.
+    pub fn lesson_rows(rows: u16) -> u16 {
+        (rows / 3).clamp(6, 14)
+    }
+
     /// The layout with `log_rows` lines of event log.
     pub fn with_log(cols: u16, rows: u16, digits: u16, log_rows: u16) -> Layout {
         let too_small = cols < MIN_COLS || rows < MIN_ROWS;

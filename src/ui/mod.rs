@@ -13,9 +13,9 @@ pub mod theme;
 use ratatui::Frame;
 use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Paragraph, Wrap};
+use ratatui::widgets::{Block, Paragraph, Wrap};
 
-use crate::model::{Focus, Model, Overlay};
+use crate::model::{Focus, LessonPane, Model, Overlay};
 use crate::sys::snapshot::Backing;
 use crate::text::{human, sanitize, thousands};
 
@@ -24,7 +24,10 @@ use self::theme::{Role, Theme};
 
 /// Draws the whole screen.
 pub fn render(model: &Model, frame: &mut Frame) {
-    let theme = Theme { color: model.color };
+    let theme = Theme {
+        color: model.color,
+        high_contrast: model.high_contrast,
+    };
     let area = frame.area();
     let layout = model.layout();
     if layout.too_small {
@@ -59,7 +62,10 @@ pub fn render(model: &Model, frame: &mut Frame) {
         None if model.focus == Focus::Panel || model.explain => side(frame, layout.grid),
         None => hex_grid::render(model, frame, layout.grid, theme),
     }
-    render_log(model, frame, layout.log, theme);
+    match &model.lesson {
+        Some(pane) => render_lesson(model, pane, frame, layout.log, theme),
+        None => render_log(model, frame, layout.log, theme),
+    }
     frame.render_widget(Paragraph::new(keys_line(model, theme)), layout.keys);
     match &model.overlay {
         Overlay::Help => help::render(frame, area, theme, model.help_scroll),
@@ -116,6 +122,54 @@ fn header(model: &Model, theme: Theme) -> Line<'static> {
         spans.push(Span::raw(format!("  from offset 0x{:x}", g.offset)));
     }
     Line::from(spans)
+}
+
+/// The narration pane of a lesson: the step's words (wrapped), what its lines did, and the
+/// newest log line at the bottom.
+fn render_lesson(model: &Model, pane: &LessonPane, frame: &mut Frame, area: Rect, theme: Theme) {
+    let title = format!(
+        " lesson {} · step {}/{} · → or Space: next · ←: back ",
+        sanitize(&pane.name),
+        pane.step,
+        pane.total
+    );
+    let block = Block::bordered().title(Span::styled(title, theme.style(Role::Focused)));
+    let inner = block.inner(area);
+    frame.render_widget(block, area);
+    let mut lines = vec![Line::styled(sanitize(&pane.say), theme.style(Role::Title))];
+    for r in &pane.results {
+        let (mark, role) = if r.ok {
+            ("✓", Role::Resident)
+        } else {
+            ("✗", Role::Warning)
+        };
+        let mut spans = vec![
+            Span::styled(format!("{mark} "), theme.style(role)),
+            Span::raw(sanitize(&r.text)),
+        ];
+        if !r.detail.is_empty() {
+            spans.push(Span::styled(
+                format!("  {}", sanitize(&r.detail)),
+                theme.style(Role::Dim),
+            ));
+        }
+        lines.push(Line::from(spans));
+    }
+    let [body, last] = ratatui::layout::Layout::vertical([
+        ratatui::layout::Constraint::Min(1),
+        ratatui::layout::Constraint::Length(1),
+    ])
+    .areas(inner);
+    frame.render_widget(Paragraph::new(lines).wrap(Wrap { trim: false }), body);
+    if let Some(l) = model.log.last() {
+        frame.render_widget(
+            Paragraph::new(Line::from(vec![
+                Span::styled(format!("log: {} ", l.time), theme.style(Role::Dim)),
+                Span::raw(sanitize(&l.text)),
+            ])),
+            last,
+        );
+    }
 }
 
 fn render_log(model: &Model, frame: &mut Frame, area: Rect, theme: Theme) {
@@ -180,6 +234,16 @@ fn keys_line(model: &Model, theme: Theme) -> Line<'static> {
             ("Ctrl-r", "redo"),
             ("Esc", "leave edit mode"),
         ]
+    } else if model.lesson.is_some() && model.focus == Focus::Grid {
+        &[
+            ("→ Space", "next step"),
+            ("←", "back"),
+            ("?", "help"),
+            ("q", "quit"),
+            ("i", "edit"),
+            ("e", "explain"),
+            ("Tab", "panels"),
+        ]
     } else if model.focus == Focus::Log {
         &[
             ("↑↓ PgUp PgDn", "scroll the log"),
@@ -198,6 +262,8 @@ fn keys_line(model: &Model, theme: Theme) -> Line<'static> {
             ("p", "protect"),
             ("a", "advise"),
             ("t", "touch"),
+            ("x", "exec"),
+            ("f", "peer"),
             ("e", "explain"),
             ("Tab", "panels"),
         ]

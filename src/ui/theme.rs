@@ -33,6 +33,8 @@ pub enum Role {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Theme {
     pub color: bool,
+    /// For projectors: bright colours, bold, nothing dimmed.
+    pub high_contrast: bool,
 }
 
 impl Theme {
@@ -54,6 +56,25 @@ impl Theme {
                 Role::Cursor => s.add_modifier(Modifier::REVERSED),
                 // Dirty is said in words (and D); underlining every dirty byte would hide edits.
                 Role::Normal | Role::Resident | Role::Present | Role::Dirty => s,
+            };
+        }
+        if self.high_contrast {
+            let b = Modifier::BOLD;
+            return match role {
+                Role::Normal => s.fg(Color::White),
+                Role::Title => s.fg(Color::LightCyan).add_modifier(b),
+                Role::Focused | Role::Warning => s.fg(Color::LightYellow).add_modifier(b),
+                Role::Dim | Role::NotResident => s.fg(Color::Gray),
+                Role::Resident => s.fg(Color::LightGreen).add_modifier(b),
+                Role::Present | Role::Key => s.fg(Color::LightCyan).add_modifier(b),
+                Role::Cow => s.fg(Color::LightMagenta).add_modifier(b),
+                Role::Dirty => s.fg(Color::LightYellow),
+                Role::Edited => s.fg(Color::Black).bg(Color::LightYellow).add_modifier(b),
+                Role::Foreign => s.fg(Color::Black).bg(Color::LightMagenta).add_modifier(b),
+                Role::Padding => s.fg(Color::Yellow).add_modifier(Modifier::UNDERLINED),
+                Role::BeyondEof | Role::Unreadable => s.fg(Color::LightRed).add_modifier(b),
+                Role::Cursor => s.add_modifier(Modifier::REVERSED | b),
+                Role::OurMapping => s.fg(Color::Black).bg(Color::LightCyan).add_modifier(b),
             };
         }
         match role {

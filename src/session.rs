@@ -1,10 +1,12 @@
-//! The batch runner: a parsed script played against a real mapping, headless, through the same
-//! `update` -> `sys::exec` -> `apply_outcome` path as the keys of the TUI. Each command prints
-//! one JSON line; `expect` checks the report (or the file on disk) and fails the run when false.
+//! A session: the mapping, its probes, the experiments' state and the model, with the one path
+//! every action takes: `update` -> `sys::exec` -> `apply_outcome` -> refresh. The TUI drives it
+//! with keys, `batch` and lessons with script lines; each script line gives one JSON line, and
+//! `expect` checks the report (or the file on disk, or the previous result).
 
 use std::collections::BTreeSet;
 use std::io::Write;
 use std::os::unix::fs::FileExt as _;
+use std::time::Instant;
 
 use serde_json::{Value as Json, json};
 
@@ -14,21 +16,31 @@ use crate::report;
 use crate::script::{Cmp, Expect, ExpectPath, Line, Step};
 use crate::sys::SysError;
 use crate::sys::exec::{self, Done, Outcome};
+use crate::sys::lab::Lab;
 use crate::sys::probe::Prober;
-use crate::sys::region::Region;
+use crate::sys::region::{ChildEnd, Region, signal_name};
 use crate::sys::snapshot::{self, View};
 use crate::update::{apply_outcome, update};
 
-/// The state of a run: the mapping, the probes, the model the actions go through.
-pub struct Runner<'a> {
-    pub region: &'a mut Region,
+/// The state of a run: the mapping, the probes, the experiments, the model.
+pub struct Session {
+    pub region: Region,
     pub prober: Prober,
+    pub lab: Lab,
     pub model: Model,
+    /// Refreshes read the bytes on screen (the TUI); a script reads none.
+    interactive: bool,
+    start: Instant,
     /// The previous command failed and no `expect error` has claimed it yet.
     pending_failure: bool,
+    /// The previous command's result, for `expect result ...`.
+    last_result: Json,
     /// Something failed unexpectedly or an expect failed.
     pub failed: bool,
 }
+
+/// Report fields only root can read: an `expect` on them is skipped, and says so, without root.
+pub const ROOT_ONLY: [&str; 4] = ["kflags", "folio_pages", "pfn", "kpageflags"];
 
 fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
@@ -93,6 +105,23 @@ pub fn outcome_json(o: &Outcome) -> Json {
         Ok(Done::Truncated { old_size, new_size }) => {
             json!({"old_size": old_size, "new_size": new_size})
         }
+        Ok(Done::Called { offset, end }) => match end {
+            ChildEnd::Returned(v) => json!({"offset": offset, "returned": v}),
+            ChildEnd::Signal(sig) => json!({"offset": offset, "signal": signal_name(*sig)}),
+            ChildEnd::Exited(code) => json!({"offset": offset, "exit_status": code}),
+        },
+        Ok(Done::PeerStarted { pid, file_offset }) => {
+            json!({"pid": pid, "file_offset": file_offset})
+        }
+        Ok(Done::PeerStopped { pid }) => json!({"pid": pid}),
+        Ok(Done::Allocated(a)) => json!({
+            "addr": format!("0x{:x}", a.addr),
+            "size": a.size,
+            "new_mapping": a.new_mapping,
+            "in_heap": a.mapping.as_ref().is_some_and(|m| m.3 == "[heap]"),
+            "mapping": a.mapping.as_ref().map(|(s, e, p, path)| format!("{s:x}-{e:x} {p} {path}").trim_end().to_string()),
+        }),
+        Ok(Done::Freed { addr, size }) => json!({"addr": format!("0x{addr:x}"), "size": size}),
         Ok(Done::Nothing) | Err(_) => json!({}),
     };
     if let Some(obj) = r.as_object_mut() {
@@ -130,27 +159,44 @@ fn compare(actual: &Json, cmp: Cmp, expected: &Json) -> bool {
     }
 }
 
-impl<'a> Runner<'a> {
-    /// A runner on `region`.
-    pub fn new(region: &'a mut Region) -> Self {
+impl Session {
+    /// A session on `region`, its model sized for a `size` terminal. `interactive` refreshes
+    /// read the bytes on screen; otherwise nothing is read that nobody looks at.
+    pub fn new(region: Region, interactive: bool, size: (u16, u16)) -> Self {
         let prober = Prober::new();
-        let snap = snapshot::take(region, &prober, snapshot_view(region));
-        let mut model = Model::new(snap, (120, 40));
-        model.clock = crate::app::clock_now();
+        let model = if interactive {
+            crate::app::initial_model(&region, &prober, size, 250)
+        } else {
+            let snap = snapshot::take(&region, &prober, snapshot_view(&region));
+            let mut m = Model::new(snap, size);
+            m.clock = crate::app::clock_now();
+            m
+        };
         Self {
             region,
             prober,
+            lab: Lab::default(),
             model,
+            interactive,
+            start: Instant::now(),
             pending_failure: false,
+            last_result: Json::Null,
             failed: false,
         }
     }
 
-    /// Takes the mapping's shape into the model (address, mode, protection, file size) without
-    /// reading a byte: in a script nobody is looking, and a read would change page state.
-    fn refresh(&mut self) {
-        let snap = snapshot::take(self.region, &self.prober, snapshot_view(self.region));
-        let now = self.model.now_ms;
+    /// Probes the kernel into the model. Interactive: the visible pages and bytes. Scripted: the
+    /// mapping's shape (address, mode, protection, file size) without reading a byte, since in a
+    /// script nobody is looking and a read would change page state.
+    pub fn refresh(&mut self) {
+        let view = if self.interactive {
+            self.model.view()
+        } else {
+            snapshot_view(&self.region)
+        };
+        self.model.clock = crate::app::clock_now();
+        let snap = snapshot::take(&self.region, &self.prober, view);
+        let now = u64::try_from(self.start.elapsed().as_millis()).unwrap_or(u64::MAX);
         self.model.apply_snapshot(snap, now);
     }
 
@@ -165,7 +211,7 @@ impl<'a> Runner<'a> {
     /// # Errors
     /// fstat or /proc failures.
     pub fn report(&self) -> Result<report::Report, SysError> {
-        report::build_with_edits(self.region, &self.prober, false, &self.edited_pages())
+        report::build_with_edits(&self.region, &self.prober, false, &self.edited_pages())
     }
 
     /// Runs an action through `update` and the executor; returns the outcomes.
@@ -173,7 +219,8 @@ impl<'a> Runner<'a> {
         let mut outcomes = Vec::new();
         for command in update(&mut self.model, action) {
             if let Command::Exec { op, history } = command {
-                let outcome = exec::execute(self.region, &self.prober, op, history);
+                let outcome =
+                    exec::execute(&mut self.region, &self.prober, &mut self.lab, op, history);
                 apply_outcome(&mut self.model, &outcome);
                 outcomes.push(outcome);
             }
@@ -219,6 +266,11 @@ impl<'a> Runner<'a> {
                     .cloned()
                     .ok_or_else(|| format!("a page has no field `{field}`"))?
             }
+            ExpectPath::Object(obj, field) if obj == "result" => field
+                .split('.')
+                .try_fold(&self.last_result, |v, key| v.get(key))
+                .cloned()
+                .ok_or_else(|| format!("the previous result has no field `{field}`"))?,
             ExpectPath::Object(obj, field) => {
                 let report = serde_json::to_value(self.report().map_err(|e| e.to_string())?)
                     .map_err(|e| e.to_string())?;
@@ -228,6 +280,13 @@ impl<'a> Runner<'a> {
                     .ok_or_else(|| format!("`{obj}` has no field `{field}`"))?
             }
         };
+        let field = match path {
+            ExpectPath::Page(_, f) | ExpectPath::Object(_, f) => f.as_str(),
+            ExpectPath::File(_) => "",
+        };
+        if actual.is_null() && ROOT_ONLY.contains(&field) && !self.prober.kpageflags_readable() {
+            return Ok(json!({"skipped": format!("`{field}` needs root (kpageflags, PFNs)")}));
+        }
         let expected = value.json();
         let shown_expected = match (path, &expected) {
             (ExpectPath::File(_), Json::Number(n)) => {
@@ -292,6 +351,9 @@ impl<'a> Runner<'a> {
                 r
             }
         };
+        if !matches!(line.step, Step::Expect(_)) {
+            self.last_result = result.as_ref().map_or(Json::Null, Clone::clone);
+        }
         match result {
             Ok(r) => json!({"line": line.number, "cmd": line.text, "ok": true, "result": r}),
             Err(e) => {
@@ -301,6 +363,15 @@ impl<'a> Runner<'a> {
                 json!({"line": line.number, "cmd": line.text, "ok": false, "error": e})
             }
         }
+    }
+
+    /// Ends a run: a failure that no `expect error` claimed counts. Returns whether all went as
+    /// expected.
+    pub fn finish(&mut self) -> bool {
+        if std::mem::take(&mut self.pending_failure) {
+            self.failed = true;
+        }
+        !self.failed
     }
 
     /// Runs every line, writing one JSON line each; returns whether all went as expected.
@@ -313,9 +384,6 @@ impl<'a> Runner<'a> {
             writeln!(out, "{j}")?;
             out.flush()?;
         }
-        if self.pending_failure {
-            self.failed = true;
-        }
-        Ok(!self.failed)
+        Ok(self.finish())
     }
 }

@@ -1,0 +1,329 @@
+//! Lessons: batch scripts with narration. A `say` line starts a new step; the lines after it,
+//! up to the next `say`, are what the step does. Lines before the first `say` set the lesson up.
+//! Two comment lines at the top describe it:
+//!
+//! ```text
+//! # lesson: Copy-on-write: a private mapping copies a page on its first store
+//! # options: --private --len 16k        (the mapping options of the command line)
+//! ```
+//!
+//! The lesson maps a fresh copy of the demo file (or, with `--anon SIZE` in its options,
+//! anonymous memory; or a `# file: PATH` such as /dev/zero). The same lines run in the TUI, one
+//! step per key, and headless with `--check`, where every `expect` is a test of the kernel.
+
+use std::path::{Path, PathBuf};
+
+use clap::Parser;
+
+use crate::action::Op;
+use crate::cli::MapArgs;
+use crate::script::{self, Line, ParseError, Step};
+
+/// A step: its narration and its lines.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LessonStep {
+    pub say: String,
+    pub lines: Vec<Line>,
+}
+
+/// A parsed lesson.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Lesson {
+    pub name: String,
+    /// The `# lesson:` line, or the name.
+    pub title: String,
+    /// The mapping options (`# options:`).
+    pub map: MapArgs,
+    /// A file to map instead of the demo (`# file:`).
+    pub file: Option<PathBuf>,
+    pub setup: Vec<Line>,
+    pub steps: Vec<LessonStep>,
+}
+
+#[derive(Debug, Parser)]
+#[command(name = "options", no_binary_name = true)]
+struct Options {
+    #[command(flatten)]
+    map: MapArgs,
+}
+
+/// The lessons shipped in `assets/lessons/`, in teaching order: (name, text).
+pub const BUILTIN: [(&str, &str); 8] = [
+    ("pages", include_str!("../assets/lessons/pages.lesson")),
+    ("shared", include_str!("../assets/lessons/shared.lesson")),
+    ("private", include_str!("../assets/lessons/private.lesson")),
+    (
+        "residency",
+        include_str!("../assets/lessons/residency.lesson"),
+    ),
+    (
+        "protection",
+        include_str!("../assets/lessons/protection.lesson"),
+    ),
+    (
+        "anonymous",
+        include_str!("../assets/lessons/anonymous.lesson"),
+    ),
+    ("ipc", include_str!("../assets/lessons/ipc.lesson")),
+    ("sigbus", include_str!("../assets/lessons/sigbus.lesson")),
+];
+
+/// A shipped lesson's text by name.
+pub fn builtin(name: &str) -> Option<&'static str> {
+    BUILTIN.iter().find(|(n, _)| *n == name).map(|(_, t)| *t)
+}
+
+/// The value of a `# key: value` header line.
+fn header<'a>(text: &'a str, key: &str) -> Option<&'a str> {
+    text.lines()
+        .map(str::trim)
+        .take_while(|l| l.is_empty() || l.starts_with('#'))
+        .find_map(|l| {
+            l.strip_prefix('#')
+                .map(str::trim)
+                .and_then(|l| l.strip_prefix(key))
+                .and_then(|l| l.strip_prefix(':'))
+                .map(str::trim)
+        })
+}
+
+/// Parses a lesson.
+///
+/// # Errors
+/// Every line that does not parse, and bad `# options:`.
+pub fn parse(name: &str, text: &str) -> Result<Lesson, Vec<ParseError>> {
+    let lines = script::parse(text)?;
+    let options = header(text, "options").unwrap_or("");
+    let map = Options::try_parse_from(options.split_whitespace())
+        .map_err(|e| {
+            vec![ParseError {
+                number: 1,
+                text: format!("# options: {options}"),
+                problem: e
+                    .to_string()
+                    .lines()
+                    .next()
+                    .unwrap_or("bad options")
+                    .to_string(),
+            }]
+        })?
+        .map;
+    let mut setup = Vec::new();
+    let mut steps: Vec<LessonStep> = Vec::new();
+    for line in lines {
+        match (&line.step, steps.last_mut()) {
+            (Step::Say(text), _) => steps.push(LessonStep {
+                say: text.clone(),
+                lines: Vec::new(),
+            }),
+            (_, Some(step)) => step.lines.push(line),
+            (_, None) => setup.push(line),
+        }
+    }
+    Ok(Lesson {
+        name: name.to_string(),
+        title: header(text, "lesson").unwrap_or(name).to_string(),
+        map,
+        file: header(text, "file").map(PathBuf::from),
+        setup,
+        steps,
+    })
+}
+
+/// Loads a shipped lesson by name, or a teacher's file.
+///
+/// # Errors
+/// A message: unknown name (with the list), unreadable file, or parse errors.
+pub fn load(name: Option<&str>, file: Option<&Path>) -> Result<Lesson, String> {
+    let (name, text) = match (name, file) {
+        (_, Some(path)) => (
+            path.file_stem()
+                .map_or("lesson".into(), |s| s.to_string_lossy().into_owned()),
+            std::fs::read_to_string(path).map_err(|e| {
+                format!(
+                    "cannot read {}: {e}",
+                    crate::text::sanitize(&path.to_string_lossy())
+                )
+            })?,
+        ),
+        (Some(name), None) => (
+            name.to_string(),
+            builtin(name)
+                .ok_or_else(|| {
+                    format!(
+                        "no lesson `{}`; there are: {}",
+                        crate::text::sanitize(name),
+                        BUILTIN
+                            .iter()
+                            .map(|(n, _)| *n)
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    )
+                })?
+                .to_string(),
+        ),
+        (None, None) => return Err("give a lesson name or --file PATH".into()),
+    };
+    parse(&name, &text).map_err(|errors| {
+        errors
+            .iter()
+            .map(ToString::to_string)
+            .collect::<Vec<_>>()
+            .join("\n")
+    })
+}
+
+/// The page a step is about: the last page its operations touch.
+pub fn focus_page(step: &LessonStep, page_size: u64) -> Option<u64> {
+    step.lines.iter().rev().find_map(|l| match &l.step {
+        Step::Do(Op::Write { offset, .. } | Op::Read { offset, .. } | Op::Exec { offset, .. }) => {
+            Some(offset / page_size)
+        }
+        Step::Do(Op::Touch(p)) => Some(*p),
+        Step::Do(Op::PeerStart(Some(off))) => Some(off / page_size),
+        Step::Do(
+            Op::Msync(_, crate::action::Scope::Page(p))
+            | Op::Advise(_, crate::action::Scope::Page(p)),
+        ) => Some(*p),
+        Step::Expect(script::Expect::Check {
+            path: script::ExpectPath::Page(p, _),
+            ..
+        }) => Some(*p),
+        _ => None,
+    })
+}
+
+/// The listing of `mmapscope lesson`: name and title of each shipped lesson.
+pub fn listing() -> String {
+    let mut out = String::from("Lessons (mmapscope lesson NAME; --check runs one headless):\n");
+    for (name, text) in BUILTIN {
+        out.push_str(&format!(
+            "  {name:<11} {}\n",
+            header(text, "lesson").unwrap_or("")
+        ));
+    }
+    out.push_str("Your own: mmapscope lesson --file PATH (the language is in the README).\n");
+    out
+}
+
+/// What a lesson maps: a fresh copy of the demo file in `dir` unless its options say otherwise.
+///
+/// # Errors
+/// The demo file could not be written, or the options are contradictory.
+pub fn request(lesson: &Lesson, dir: &Path) -> Result<crate::sys::MapRequest, String> {
+    let file = if lesson.map.anon.is_some() {
+        None
+    } else if let Some(f) = &lesson.file {
+        Some(f.clone())
+    } else {
+        let path = dir.join("demo.txt");
+        crate::demo::write_to(&path).map_err(|e| e.to_string())?;
+        Some(path)
+    };
+    lesson.map.request(file)
+}
+
+/// Runs a lesson headless: every step's narration and every line's result as text on `out`.
+/// Returns whether every `expect` held and nothing failed unexpectedly.
+///
+/// # Errors
+/// The target could not be mapped, or `out` failed.
+pub fn check(lesson: &Lesson, out: &mut impl std::io::Write) -> Result<bool, String> {
+    let dir = crate::demo::fresh_dir().map_err(|e| e.to_string())?;
+    let req = request(lesson, &dir)?;
+    let region = crate::sys::Region::open(&req).map_err(|e| e.to_string())?;
+    let mut session = crate::session::Session::new(region, false, (120, 40));
+    let io = |e: std::io::Error| e.to_string();
+    writeln!(out, "lesson {}: {}", lesson.name, lesson.title).map_err(io)?;
+    let run = |session: &mut crate::session::Session, line: &Line, out: &mut dyn std::io::Write| {
+        let j = session.step(line);
+        let mark = if j["ok"] == true {
+            if j["result"].get("skipped").is_some() {
+                "skip"
+            } else {
+                "ok"
+            }
+        } else {
+            "FAIL"
+        };
+        let r = crate::model::LessonResult::from_json(&line.text, &j);
+        let detail = if r.detail.is_empty() {
+            String::new()
+        } else {
+            format!(": {}", r.detail)
+        };
+        writeln!(out, "  [{mark:>4}] {}{detail}", line.text)
+    };
+    for line in &lesson.setup {
+        run(&mut session, line, out).map_err(io)?;
+    }
+    for (i, step) in lesson.steps.iter().enumerate() {
+        writeln!(out, "step {}/{}: {}", i + 1, lesson.steps.len(), step.say).map_err(io)?;
+        for line in &step.lines {
+            run(&mut session, line, out).map_err(io)?;
+        }
+    }
+    let ok = session.finish();
+    writeln!(
+        out,
+        "{}",
+        if ok {
+            "lesson checked: every expect held"
+        } else {
+            "lesson FAILED"
+        }
+    )
+    .map_err(io)?;
+    drop(session);
+    let _ = std::fs::remove_dir_all(&dir);
+    Ok(ok)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn steps_start_at_say() {
+        let text = "# lesson: A test\n# options: --private --len 8k\nread 0 1\nsay \"one\"\nwrite 0 41\nexpect page 0 cow == true\nsay \"two\"\nsay \"three\"\nmsync sync\n";
+        let l = parse("t", text).unwrap();
+        assert_eq!(l.title, "A test");
+        assert!(l.map.private);
+        assert_eq!(l.map.len, Some(8192));
+        assert_eq!(l.setup.len(), 1);
+        let shape: Vec<(&str, usize)> = l
+            .steps
+            .iter()
+            .map(|s| (s.say.as_str(), s.lines.len()))
+            .collect();
+        assert_eq!(shape, vec![("one", 2), ("two", 0), ("three", 1)]);
+        assert_eq!(focus_page(&l.steps[0], 4096), Some(0));
+    }
+
+    #[test]
+    fn bad_options_and_unknown_names_say_so() {
+        assert!(parse("t", "# options: --bogus\nsay \"x\"\n").is_err());
+        let err = load(Some("nope"), None).unwrap_err();
+        assert!(err.contains("pages, shared"), "{err}");
+    }
+
+    #[test]
+    fn every_shipped_lesson_parses_and_has_5_to_12_steps_with_expects() {
+        for (name, text) in BUILTIN {
+            let l = parse(name, text).unwrap_or_else(|e| panic!("{name}: {e:?}"));
+            assert!(
+                (5..=12).contains(&l.steps.len()),
+                "{name}: {} steps",
+                l.steps.len()
+            );
+            let expects = l
+                .steps
+                .iter()
+                .flat_map(|s| &s.lines)
+                .filter(|line| matches!(line.step, Step::Expect(_)))
+                .count();
+            assert!(expects >= 3, "{name}: {expects} expects");
+            assert!(header(text, "lesson").is_some(), "{name} has a title");
+        }
+    }
+}

@@ -1,0 +1,284 @@
+//! The classroom experiments that need state beyond the mapping: a peer process that maps the
+//! same file and writes a counter into it (shared memory between processes), buffers taken from
+//! the global allocator (to see malloc use mmap or the heap), and the machine-code snippets of
+//! the exec demo.
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use super::error::SysError;
+use super::procmaps;
+use super::region::{MapMode, MapRequest, Region, Source};
+
+/// Bytes of the peer's counter: eight ASCII digits, readable in the text column.
+pub const COUNTER_LEN: u64 = 8;
+/// How often the peer writes its counter.
+pub const PEER_PERIOD: Duration = Duration::from_millis(150);
+
+/// A machine-code snippet for this machine: (name, bytes).
+pub fn snippet(name: &str) -> Result<&'static [u8], SysError> {
+    #[cfg(target_arch = "x86_64")]
+    let table: &[(&str, &[u8])] = &[
+        (
+            "ret42",
+            include_bytes!("../../assets/exec/x86_64/ret42.bin"),
+        ),
+        ("add", include_bytes!("../../assets/exec/x86_64/add.bin")),
+    ];
+    #[cfg(target_arch = "aarch64")]
+    let table: &[(&str, &[u8])] = &[
+        (
+            "ret42",
+            include_bytes!("../../assets/exec/aarch64/ret42.bin"),
+        ),
+        ("add", include_bytes!("../../assets/exec/aarch64/add.bin")),
+    ];
+    #[cfg(not(any(target_arch = "x86_64", target_arch = "aarch64")))]
+    let table: &[(&str, &[u8])] = &[];
+    table
+        .iter()
+        .find(|(n, _)| *n == name)
+        .map(|(_, b)| *b)
+        .ok_or_else(|| {
+            SysError::new(
+                libc::ENOENT,
+                format!("snippet {name}"),
+                format!(
+                    "no snippet `{name}` for {} (there are: ret42, add; for x86_64 and aarch64)",
+                    std::env::consts::ARCH
+                ),
+            )
+        })
+}
+
+/// A running peer process.
+#[derive(Debug)]
+pub struct Peer {
+    child: Child,
+    /// File offset of its counter.
+    pub file_offset: u64,
+}
+
+impl Peer {
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// Stops and reaps the peer.
+    pub fn stop(mut self) {
+        self.end();
+    }
+
+    fn end(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Drop for Peer {
+    fn drop(&mut self) {
+        self.end();
+    }
+}
+
+/// State of the experiments, owned next to the mapping.
+#[derive(Debug, Default)]
+pub struct Lab {
+    pub peer: Option<Peer>,
+    /// Buffers from the global allocator, newest last.
+    pub allocations: Vec<Vec<u8>>,
+    /// The mmapscope binary that runs helper processes (peer, truncate); `None`: this one.
+    pub helper: Option<PathBuf>,
+}
+
+impl Lab {
+    /// The binary to start helper processes from.
+    ///
+    /// # Errors
+    /// Our own executable could not be found.
+    pub fn helper_binary(&self) -> Result<PathBuf, SysError> {
+        match &self.helper {
+            Some(p) => Ok(p.clone()),
+            None => std::env::current_exe().map_err(|e| SysError::from_io(&e, "find our binary")),
+        }
+    }
+}
+
+/// What an allocation looks like in /proc/self/maps.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Allocated {
+    pub addr: u64,
+    pub size: u64,
+    /// The maps line holding it: (start, end, perms, path).
+    pub mapping: Option<(u64, u64, String, String)>,
+    /// That line did not exist before the allocation.
+    pub new_mapping: bool,
+}
+
+impl Lab {
+    /// Starts a peer writing a counter at mapping offset `offset` of `region`'s file.
+    ///
+    /// # Errors
+    /// No file (anonymous memory), the counter would not fit in the file, a peer runs already,
+    /// or the process could not be started.
+    pub fn start_peer(&mut self, region: &Region, offset: u64) -> Result<&Peer, SysError> {
+        if self.peer.is_some() {
+            return Err(SysError::new(
+                libc::EBUSY,
+                "peer start",
+                "a peer is running already: peer stop first",
+            ));
+        }
+        let path = region.path().ok_or_else(|| {
+            SysError::new(
+                libc::EINVAL,
+                "peer start",
+                "a peer maps the same file; anonymous memory has none to share by name",
+            )
+        })?;
+        let file_offset = region.offset() + offset;
+        let size = region.file_size_now()?.unwrap_or(0);
+        if file_offset + COUNTER_LEN > size {
+            return Err(SysError::new(
+                libc::EINVAL,
+                "peer start",
+                format!(
+                    "the counter ({COUNTER_LEN} bytes at file offset {file_offset}) must lie inside \
+                     the file ({size} B)"
+                ),
+            ));
+        }
+        let exe = self.helper_binary()?;
+        let mut child = Command::new(exe)
+            .arg("internal-peer")
+            .arg(path)
+            .arg(file_offset.to_string())
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .map_err(|e| SysError::from_io(&e, "start the peer"))?;
+        // A peer that cannot map or write the file exits at once: say so instead of waiting
+        // for a counter that never comes.
+        std::thread::sleep(Duration::from_millis(50));
+        if let Ok(Some(status)) = child.try_wait() {
+            return Err(SysError::new(
+                libc::ECHILD,
+                "peer start",
+                format!("the peer process ended at once ({status})"),
+            ));
+        }
+        Ok(self.peer.insert(Peer { child, file_offset }))
+    }
+
+    /// Stops the peer, if any; returns its pid.
+    pub fn stop_peer(&mut self) -> Option<u32> {
+        let peer = self.peer.take()?;
+        let pid = peer.pid();
+        peer.stop();
+        Some(pid)
+    }
+
+    /// Takes `size` bytes from the global allocator and says where they landed.
+    ///
+    /// # Errors
+    /// /proc unreadable.
+    pub fn alloc(&mut self, size: u64) -> Result<Allocated, SysError> {
+        let n = usize::try_from(size)
+            .ok()
+            .filter(|&n| n > 0 && n <= 1 << 34)
+            .ok_or_else(|| {
+                SysError::new(libc::EINVAL, "alloc", "give a size from 1 B to 16 GiB")
+            })?;
+        let before = procmaps::read_maps()?;
+        let buf = vec![0u8; n];
+        let addr = buf.as_ptr() as u64;
+        self.allocations.push(buf);
+        let after = procmaps::read_maps()?;
+        let line = after.iter().find(|l| (l.start..l.end).contains(&addr));
+        let new_mapping =
+            line.is_some_and(|l| !before.iter().any(|b| b.start == l.start && b.end == l.end));
+        Ok(Allocated {
+            addr,
+            size,
+            mapping: line.map(|l| (l.start, l.end, l.perms.clone(), l.path.clone())),
+            new_mapping,
+        })
+    }
+
+    /// Frees the newest allocation; returns its address and size.
+    pub fn free(&mut self) -> Option<(u64, u64)> {
+        let buf = self.allocations.pop()?;
+        Some((buf.as_ptr() as u64, buf.len() as u64))
+    }
+}
+
+/// The peer process's body: map the page holding `file_offset` of `path` MAP_SHARED and write
+/// an eight-digit counter there every `PEER_PERIOD`, until the parent goes away or SIGTERM.
+///
+/// # Errors
+/// The file could not be mapped or written.
+pub fn run_peer(path: &Path, file_offset: u64) -> Result<(), SysError> {
+    // Die with the parent, whatever way it ends (a crash included).
+    let _ = rustix::process::set_parent_process_death_signal(Some(rustix::process::Signal::TERM));
+    let parent = rustix::process::getppid();
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    for sig in [signal_hook::consts::SIGTERM, signal_hook::consts::SIGINT] {
+        signal_hook::flag::register(sig, std::sync::Arc::clone(&stop))
+            .map_err(|e| SysError::from_io(&e, "signal handler"))?;
+    }
+    let ps = super::region::page_size();
+    let page_start = file_offset - file_offset % ps;
+    let region = Region::open(&MapRequest {
+        source: Source::File(PathBuf::from(path)),
+        mode: MapMode::Shared,
+        offset: page_start,
+        len: Some(ps * 2),
+        prot: None,
+    })?;
+    let at = file_offset - page_start;
+    let mut n: u64 = 0;
+    while !stop.load(std::sync::atomic::Ordering::Relaxed) && rustix::process::getppid() == parent {
+        n += 1;
+        let text = format!("{:08}", n % 100_000_000);
+        region.write(at, text.as_bytes())?;
+        std::thread::sleep(PEER_PERIOD);
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn snippets_exist_for_this_machine_or_say_why_not() {
+        match std::env::consts::ARCH {
+            "x86_64" => assert_eq!(snippet("ret42").unwrap(), &[0xb8, 0x2a, 0, 0, 0, 0xc3]),
+            "aarch64" => assert_eq!(snippet("ret42").unwrap().len(), 8),
+            _ => assert!(snippet("ret42").is_err()),
+        }
+        let err = snippet("nope").unwrap_err();
+        assert!(err.explanation.contains("ret42, add"), "{err}");
+    }
+
+    #[test]
+    fn a_large_allocation_is_its_own_mapping_and_goes_away_when_freed() {
+        let mut lab = Lab::default();
+        // Above glibc's largest dynamic mmap threshold (32 MiB), so always mmap.
+        let a = lab.alloc(64 << 20).unwrap();
+        assert!(a.new_mapping, "{a:?}");
+        let (start, end, perms, path) = a.mapping.clone().unwrap();
+        assert!(end - start >= 64 << 20);
+        assert_eq!(perms, "rw-p");
+        assert_eq!(path, "");
+        assert_eq!(lab.free(), Some((a.addr, 64 << 20)));
+        let maps = procmaps::read_maps().unwrap();
+        assert!(
+            !maps.iter().any(|l| l.start == start && l.end == end),
+            "the mapping went away with free"
+        );
+        assert_eq!(lab.free(), None);
+    }
+}
