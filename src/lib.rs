@@ -1,7 +1,7 @@
 //! mmapscope: an interactive explorer of `mmap(2)`.
 //!
 //! The crate is split along the lines of `shared/style.md`: `sys` talks to the kernel (and holds the
-//! only `unsafe`, in `sys::region`), `model`/`update`/`keymap` are the pure core of the TUI, `ui`
+//! only unchecked code, in `sys::region`), `model`/`update`/`keymap` are the pure core of the TUI, `ui`
 //! draws a model without touching the kernel, and `report` turns a probe into JSON or a text table.
 #![deny(unsafe_code)]
 

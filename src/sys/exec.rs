@@ -170,11 +170,19 @@ fn scope_pages(region: &Region, scope: Scope) -> Result<(u64, u64), SysError> {
     }
 }
 
-fn scope_text(scope: Scope) -> String {
-    match scope {
-        Scope::All => "all".into(),
+/// `msync(0x7f.., 16384, MS_SYNC) [all]`: a call on a range of the mapping, as in C.
+fn range_call(region: &Region, name: &str, flag: &str, scope: Scope) -> String {
+    let ps = region.page_size();
+    let (first, count) = scope_pages(region, scope).unwrap_or((0, 0));
+    let which = match scope {
+        Scope::All => "all".to_string(),
         Scope::Page(p) => format!("page {p}"),
-    }
+    };
+    format!(
+        "{name}(0x{:x}, {}, {flag}) [{which}]",
+        region.addr() + first * ps,
+        count * ps
+    )
 }
 
 /// Dirty pages of the file's page cache over mapping pages `[first, first + count)`.
@@ -377,14 +385,7 @@ fn run(
             if region.always_dirty() {
                 notes.push("tmpfs: its pages stay dirty whatever msync does".into());
             }
-            let (first, count) = scope_pages(region, *scope).unwrap_or((0, 0));
-            let call = format!(
-                "msync(0x{:x}, {}, {}) [{}]",
-                addr + first * ps,
-                count * ps,
-                kind.name(),
-                scope_text(*scope)
-            );
+            let call = range_call(region, "msync", kind.name(), *scope);
             (with_rc(call, &result), result)
         }
         Op::Protect(prot) => {
@@ -418,14 +419,7 @@ fn run(
             if let Ok(d) = &result {
                 advise_notes(region, *advice, d, notes);
             }
-            let (first, count) = scope_pages(region, *scope).unwrap_or((0, 0));
-            let call = format!(
-                "madvise(0x{:x}, {}, {}) [{}]",
-                addr + first * ps,
-                count * ps,
-                advice.name(),
-                scope_text(*scope)
-            );
+            let call = range_call(region, "madvise", advice.name(), *scope);
             (with_rc(call, &result), result)
         }
         Op::Fadvise(advice) => {

@@ -1,4 +1,4 @@
-//! Everything that talks to the kernel: the mapping (`region`, the one `unsafe` module), page-state
+//! Everything that talks to the kernel: the mapping (`region`, the one module allowed unchecked code), page-state
 //! probes (`probe`), our VMA in `/proc/self/maps` and `smaps` (`procmaps`), and errors as data
 //! (`error`). Nothing here knows about the screen.
 
