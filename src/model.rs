@@ -374,14 +374,28 @@ impl Model {
         self.foreign
             .retain(|_, at| now_ms.saturating_sub(*at) < FOREIGN_HOLD_MS);
         if !changed.is_empty() {
-            self.log(format!(
-                "{} on screen changed by another process (highlighted)",
+            let first = changed[0];
+            let text = format!(
+                "{} on screen changed by another process (highlighted), first at 0x{first:x}",
                 if changed.len() == 1 {
                     "1 byte".to_string()
                 } else {
                     format!("{} bytes", changed.len())
                 }
-            ));
+            );
+            // A peer writing all the time would flood the log: one line, counting the changes.
+            match self.log.last_mut() {
+                Some(last) if last.text.contains(" changed by another process ") => {
+                    let seen = last
+                        .text
+                        .rsplit_once(" · seen ")
+                        .and_then(|(_, n)| n.trim_end_matches(" times").parse::<u64>().ok())
+                        .unwrap_or(1);
+                    last.text = format!("{text} · seen {} times", seen + 1);
+                    last.time.clone_from(&self.clock);
+                }
+                _ => self.log(text),
+            }
             for off in changed {
                 self.foreign.insert(off, now_ms);
             }

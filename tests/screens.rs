@@ -570,7 +570,18 @@ fn bytes_changed_by_another_process_are_highlighted_then_fade() {
         .filter(|c| c.symbol() == "!" && c.modifier.contains(ratatui::style::Modifier::REVERSED))
         .count();
     assert_eq!(reversed, 1, "the changed byte's text cell is reversed");
-    m.apply_snapshot(next, 100 + mmapscope::model::FOREIGN_HOLD_MS);
+    // A second change updates that log line instead of adding one.
+    let lines = m.log.len();
+    let mut again = next.clone();
+    again.bytes.data[3] = Some(b'?');
+    m.apply_snapshot(again.clone(), 200);
+    assert_eq!(m.log.len(), lines);
+    assert!(
+        m.log.last().unwrap().text.ends_with("seen 2 times"),
+        "{:?}",
+        m.log.last()
+    );
+    m.apply_snapshot(again, 200 + mmapscope::model::FOREIGN_HOLD_MS);
     assert!(m.foreign.is_empty());
     // Our own writes are not someone else's.
     mmapscope::update::apply_outcome(&mut m, &wrote(5, b"?"));
