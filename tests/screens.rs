@@ -668,3 +668,19 @@ fn high_contrast_dims_nothing() {
         );
     }
 }
+
+#[test]
+fn a_file_we_may_not_write_says_mapped_by_us_not_resident() {
+    let mut m = model(4, (120, 40));
+    m.snap.backing = Backing::File {
+        path: "/etc/ro.txt".into(),
+        writable: false,
+        regular: true,
+    };
+    let text = format!("{}", draw(&m).backend());
+    assert!(
+        text.contains("page 0 · offset 0x0 · mapped by us"),
+        "{text}"
+    );
+    assert!(!text.contains("· resident"), "{text}");
+}

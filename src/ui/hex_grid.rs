@@ -75,10 +75,21 @@ pub fn state_words(model: &Model, page: u64) -> Vec<StateWord> {
     match model.snap.page(page) {
         None => words.push(word("not probed", "?", Role::Dim)),
         Some(VisiblePage { state, .. }) => {
-            words.push(match state.resident {
-                Some(true) => word("resident", "R", Role::Resident),
-                Some(false) => word("not resident", "-r", Role::NotResident),
-                None => word("resident n/a", "r?", Role::Dim),
+            // Since Linux 5.2, mincore on a file we may not write reports only the pages we
+            // map ourselves, not the page cache: say so instead of "resident".
+            let restricted = matches!(
+                model.snap.backing,
+                crate::sys::snapshot::Backing::File {
+                    writable: false,
+                    ..
+                }
+            );
+            words.push(match (state.resident, restricted) {
+                (Some(true), false) => word("resident", "R", Role::Resident),
+                (Some(true), true) => word("mapped by us", "R", Role::Resident),
+                (Some(false), false) => word("not resident", "-r", Role::NotResident),
+                (Some(false), true) => word("not mapped by us", "-r", Role::NotResident),
+                (None, _) => word("resident n/a", "r?", Role::Dim),
             });
             words.push(match state.present {
                 Some(true) => word("present", "P", Role::Present),
