@@ -11,10 +11,10 @@ use ratatui::crossterm::event::{self, Event};
 
 use std::path::PathBuf;
 
-use crate::action::{Action, GotoTarget};
+use crate::action::Action;
 use crate::keymap::{KeyContext, map_key};
 use crate::lesson::Lesson;
-use crate::model::{LessonPane, LessonResult, Model};
+use crate::model::{LessonPane, Model};
 use crate::session::Session;
 use crate::sys::probe::Prober;
 use crate::sys::region::Region;
@@ -208,14 +208,15 @@ pub fn lesson_next(session: &mut Session, lesson: &Lesson) {
             .log("the lesson is over: ← goes back a step, q quits");
         return;
     };
-    let results = step.lines.iter().map(|line| {
-        let j = session.step(line);
-        LessonResult::from_json(&line.text, &j)
-    });
-    let results: Vec<LessonResult> = results.collect();
+    let results = crate::lesson::run_lines(session, &step.lines);
     let ps = session.model.page_size();
     if let Some(page) = crate::lesson::focus_page(step, ps).filter(|&p| p < session.model.pages()) {
-        session.act(Action::Goto(GotoTarget::Page(page)));
+        // Select the page quietly: the log keeps the step's own last action.
+        let m = &mut session.model;
+        m.cursor = page * ps;
+        m.top = page * m.lines_per_page();
+        m.scroll_to_cursor();
+        session.refresh();
     }
     if let Some(pane) = session.model.lesson.as_mut() {
         pane.step = k + 1;

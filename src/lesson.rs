@@ -223,8 +223,26 @@ pub fn request(lesson: &Lesson, dir: &Path) -> Result<crate::sys::MapRequest, St
     lesson.map.request(file)
 }
 
-/// Runs a lesson headless: every step's narration and every line's result as text on `out`.
-/// Returns whether every `expect` held and nothing failed unexpectedly.
+/// Runs `lines` through the session and says what each did; a refusal that the `expect error`
+/// after it claims counts as expected.
+pub fn run_lines(
+    session: &mut crate::session::Session,
+    lines: &[Line],
+) -> Vec<crate::model::LessonResult> {
+    let mut results: Vec<crate::model::LessonResult> = lines
+        .iter()
+        .map(|line| {
+            let j = session.step(line);
+            crate::model::LessonResult::from_json(&line.text, &j)
+        })
+        .collect();
+    crate::model::LessonResult::claim_expected_errors(&mut results);
+    results
+}
+
+/// Runs a lesson headless: every step's narration and every line's result as text on `out`
+/// (`[ok]`, `[err]` for a refusal the lesson expects, `[skip]` for a root-only check without
+/// root, `[FAIL]`). Returns whether every `expect` held and nothing failed unexpectedly.
 ///
 /// # Errors
 /// The target could not be mapped, or `out` failed.
@@ -235,33 +253,29 @@ pub fn check(lesson: &Lesson, out: &mut impl std::io::Write) -> Result<bool, Str
     let mut session = crate::session::Session::new(region, false, (120, 40));
     let io = |e: std::io::Error| e.to_string();
     writeln!(out, "lesson {}: {}", lesson.name, lesson.title).map_err(io)?;
-    let run = |session: &mut crate::session::Session, line: &Line, out: &mut dyn std::io::Write| {
-        let j = session.step(line);
-        let mark = if j["ok"] == true {
-            if j["result"].get("skipped").is_some() {
-                "skip"
+    let print = |results: &[crate::model::LessonResult],
+                 out: &mut dyn std::io::Write|
+     -> std::io::Result<()> {
+        for r in results {
+            let mark = match (r.ok, r.expected_error) {
+                (true, true) => "err",
+                (true, false) if r.detail.starts_with("skipped") => "skip",
+                (true, false) => "ok",
+                (false, _) => "FAIL",
+            };
+            let detail = if r.detail.is_empty() {
+                String::new()
             } else {
-                "ok"
-            }
-        } else {
-            "FAIL"
-        };
-        let r = crate::model::LessonResult::from_json(&line.text, &j);
-        let detail = if r.detail.is_empty() {
-            String::new()
-        } else {
-            format!(": {}", r.detail)
-        };
-        writeln!(out, "  [{mark:>4}] {}{detail}", line.text)
+                format!(": {}", r.detail)
+            };
+            writeln!(out, "  [{mark:>4}] {}{detail}", r.text)?;
+        }
+        Ok(())
     };
-    for line in &lesson.setup {
-        run(&mut session, line, out).map_err(io)?;
-    }
+    print(&run_lines(&mut session, &lesson.setup), out).map_err(io)?;
     for (i, step) in lesson.steps.iter().enumerate() {
         writeln!(out, "step {}/{}: {}", i + 1, lesson.steps.len(), step.say).map_err(io)?;
-        for line in &step.lines {
-            run(&mut session, line, out).map_err(io)?;
-        }
+        print(&run_lines(&mut session, &step.lines), out).map_err(io)?;
     }
     let ok = session.finish();
     writeln!(

@@ -62,6 +62,8 @@ pub struct EditRecord {
 pub struct LessonResult {
     pub text: String,
     pub ok: bool,
+    /// It failed, and the `expect error` after it said it should: a refusal being taught.
+    pub expected_error: bool,
     /// Why it failed, or what it returned.
     pub detail: String,
 }
@@ -88,7 +90,18 @@ impl LessonResult {
         Self {
             text: text.to_string(),
             ok,
+            expected_error: false,
             detail,
+        }
+    }
+
+    /// Marks each failure that the `expect error` right after it claims as expected.
+    pub fn claim_expected_errors(results: &mut [LessonResult]) {
+        for i in 1..results.len() {
+            if results[i].text.trim() == "expect error" && results[i].ok && !results[i - 1].ok {
+                results[i - 1].ok = true;
+                results[i - 1].expected_error = true;
+            }
         }
     }
 }
@@ -464,5 +477,32 @@ impl Model {
         let vma = self.snap.vma.as_ref()?;
         (self.now_ms.saturating_sub(d.at_ms) < DELTA_HOLD_MS)
             .then(|| (d.before, smaps_value(vma, SMAPS_FIELDS[i])))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::LessonResult;
+
+    fn r(text: &str, ok: bool) -> LessonResult {
+        LessonResult {
+            text: text.into(),
+            ok,
+            expected_error: false,
+            detail: String::new(),
+        }
+    }
+
+    #[test]
+    fn an_expect_error_claims_the_failure_before_it_only() {
+        let mut results = vec![
+            r("write 0 41", false),
+            r("expect error", true),
+            r("read 0 1", false),
+            r("expect page 0 cow == true", true),
+        ];
+        LessonResult::claim_expected_errors(&mut results);
+        assert!(results[0].ok && results[0].expected_error);
+        assert!(!results[2].ok && !results[2].expected_error);
     }
 }

@@ -606,16 +606,19 @@ fn lesson_model(size: (u16, u16)) -> Model {
             LessonResult {
                 text: "write 0x1000 7a".into(),
                 ok: true,
+                expected_error: false,
                 detail: String::new(),
             },
             LessonResult {
                 text: "expect page 1 cow == true".into(),
                 ok: true,
+                expected_error: false,
                 detail: "is true".into(),
             },
             LessonResult {
                 text: "expect vma anonymous == 4096".into(),
                 ok: false,
+                expected_error: false,
                 detail: "expect failed: vma anonymous is 0, expected == 4096".into(),
             },
         ],

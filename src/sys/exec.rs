@@ -784,6 +784,7 @@ fn touch(
     let n = (page + 17).min(pages) - lo;
     let present_before = present_pages(prober, region, lo, n);
     let resident_before = resident_pages(region, 0, pages);
+    let page_was_resident = resident_pages(region, page, 1) == Some(1);
     let (min0, maj0) = fault_counts();
     let mut b = [0u8; 1];
     let read = region.read(page * region.page_size(), &mut b);
@@ -819,12 +820,20 @@ fn touch(
             plural(around.len() as u64, "other page")
         ));
     }
-    if let (Some(b), Some(a)) = (resident_before, resident_after)
-        && a > b
-    {
+    if !page_was_resident {
+        notes.push("the page was read in from the file".into());
+    }
+    // Pages other than the touched one that came into the cache: readahead.
+    let others = match (resident_before, resident_after) {
+        (Some(b), Some(a)) => a
+            .saturating_sub(b)
+            .saturating_sub(u64::from(!page_was_resident)),
+        _ => 0,
+    };
+    if others > 0 {
         notes.push(format!(
-            "{} became resident (readahead)",
-            plural(a - b, "page")
+            "{} more became resident (readahead)",
+            plural(others, "page")
         ));
     }
     Ok(Done::Touched {

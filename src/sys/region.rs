@@ -538,7 +538,7 @@ impl Region {
             libc::process_vm_readv(libc::getpid(), &raw const local, 1, &raw const remote, 1, 0)
         };
         if n < 0 {
-            return Err(read_error(io::Error::last_os_error(), off));
+            return Err(read_error(io::Error::last_os_error(), off, self.prot.read));
         }
         Ok(n.cast_unsigned())
     }
@@ -842,13 +842,19 @@ pub fn fault_counts() -> (u64, u64) {
     )
 }
 
-fn read_error(err: io::Error, off: u64) -> SysError {
+fn read_error(err: io::Error, off: u64, readable: bool) -> SysError {
     match err.raw_os_error() {
+        Some(libc::EFAULT) if !readable => SysError::new(
+            libc::EFAULT,
+            format!("read at 0x{off:x}"),
+            "the mapping's protection forbids reading (no PROT_READ): a load would have raised \
+             SIGSEGV; p changes the protection",
+        ),
         Some(libc::EFAULT) => SysError::new(
             libc::EFAULT,
             format!("read at 0x{off:x}"),
-            "the page cannot be read: it lies beyond end of file (a load would have raised SIGBUS) \
-             or its protection forbids reading",
+            "the page lies beyond end of file (or was cut off by a truncate): a load would have \
+             raised SIGBUS",
         ),
         _ => SysError::from_io(&err, format!("read at 0x{off:x}")),
     }

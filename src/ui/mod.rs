@@ -138,10 +138,10 @@ fn render_lesson(model: &Model, pane: &LessonPane, frame: &mut Frame, area: Rect
     frame.render_widget(block, area);
     let mut lines = vec![Line::styled(sanitize(&pane.say), theme.style(Role::Title))];
     for r in &pane.results {
-        let (mark, role) = if r.ok {
-            ("✓", Role::Resident)
-        } else {
-            ("✗", Role::Warning)
+        let (mark, role) = match (r.ok, r.expected_error) {
+            (true, true) => ("✓ refused, as it should be:", Role::Resident),
+            (true, false) => ("✓", Role::Resident),
+            (false, _) => ("✗", Role::Warning),
         };
         let mut spans = vec![
             Span::styled(format!("{mark} "), theme.style(role)),

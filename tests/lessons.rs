@@ -1,0 +1,128 @@
+//! Every shipped lesson is a test of the kernel behaviour it teaches: `mmapscope lesson NAME
+//! --check` runs it headless and exits 1 if an `expect` fails. Here each one runs through the
+//! real binary, and, when the tests run as root, once more as user nobody, where the only
+//! `expect` lines allowed to be skipped are those on root-only fields (kpageflags, PFNs).
+
+use std::ffi::OsStr;
+use std::os::unix::fs::PermissionsExt as _;
+use std::process::{Command, Output};
+
+use mmapscope::lesson::BUILTIN;
+use mmapscope::session::ROOT_ONLY;
+
+mod common;
+use common::*;
+
+/// Runs `cmd`, and fails with everything it printed unless it exited 0.
+fn check_passes(cmd: Command, name: &str, who: &str) -> String {
+    let out: Output = run(cmd);
+    let stdout = text(&out.stdout);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "lesson {name} --check as {who} exited with {:?}\n--- stdout:\n{stdout}\n--- stderr:\n{}",
+        out.status,
+        text(&out.stderr)
+    );
+    assert!(
+        stdout.contains("lesson checked: every expect held"),
+        "lesson {name} as {who}: no success line\n{stdout}"
+    );
+    stdout
+}
+
+/// The field an `expect` line looks at: `expect page N FIELD ...` or `expect OBJ FIELD ...`.
+fn expect_field(line: &str) -> Option<&str> {
+    let mut words = line
+        .split_whitespace()
+        .skip_while(|w| *w != "expect")
+        .skip(1);
+    match words.next()? {
+        "page" => words.nth(1),
+        _ => words.next(),
+    }
+}
+
+#[test]
+fn every_shipped_lesson_passes_its_check() {
+    for (name, _) in BUILTIN {
+        let stdout = check_passes(mmapscope(&["lesson", name, "--check"]), name, "ourselves");
+        // Every step was played, and nothing was skipped that root could have checked.
+        assert!(
+            stdout.contains("step 1/"),
+            "lesson {name} played no step:\n{stdout}"
+        );
+        if is_root() {
+            assert!(
+                !stdout.contains("[skip]"),
+                "lesson {name} skipped an expect although we are root:\n{stdout}"
+            );
+        }
+    }
+}
+
+#[test]
+fn every_shipped_lesson_passes_as_user_nobody() {
+    const TEST: &str = "every_shipped_lesson_passes_as_user_nobody";
+    if !is_root() {
+        return skip(
+            TEST,
+            "not running as root: the other test already ran every lesson unprivileged",
+        );
+    }
+    // A TMPDIR that user nobody can write, for the lessons' fresh demo files.
+    let tmp = match tempfile::TempDir::new_in(env!("CARGO_TARGET_TMPDIR")) {
+        Ok(t) => t,
+        Err(e) => {
+            return skip(
+                TEST,
+                &format!("cannot create a dir in CARGO_TARGET_TMPDIR: {e}"),
+            );
+        }
+    };
+    std::fs::set_permissions(tmp.path(), std::fs::Permissions::from_mode(0o777))
+        .expect("chmod 0777 the temp dir");
+    if let Some(reason) = unreachable_by_others(&tmp.path().join("x")) {
+        return skip(
+            TEST,
+            &format!("user nobody cannot reach the temp dir: {reason}"),
+        );
+    }
+    for (name, _) in BUILTIN {
+        let args: [&OsStr; 3] = ["lesson".as_ref(), name.as_ref(), "--check".as_ref()];
+        let mut cmd = match as_unprivileged(&args) {
+            Ok(c) => c,
+            Err(why) => return skip(TEST, &why),
+        };
+        cmd.env("TMPDIR", tmp.path());
+        let stdout = check_passes(cmd, name, "user nobody");
+        for line in stdout
+            .lines()
+            .filter(|l| l.trim_start().starts_with("[skip]"))
+        {
+            let field = expect_field(line);
+            assert!(
+                field.is_some_and(|f| ROOT_ONLY.contains(&f)),
+                "lesson {name} as user nobody skipped an expect that is not root-only \
+                 ({field:?}; root-only: {ROOT_ONLY:?}):\n{line}\n--- stdout:\n{stdout}"
+            );
+            assert!(
+                line.contains("needs root"),
+                "a skip says why (needs root): {line}"
+            );
+        }
+    }
+}
+
+#[test]
+fn expect_field_finds_the_field() {
+    assert_eq!(
+        expect_field("  [skip] expect page 1 folio_pages == 1: skipped"),
+        Some("folio_pages")
+    );
+    assert_eq!(
+        expect_field("  [skip] expect vma kflags == null"),
+        Some("kflags")
+    );
+    assert_eq!(expect_field("  [  ok] read 0 4"), None);
+}
