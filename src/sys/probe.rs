@@ -86,8 +86,10 @@ const MAX_FOLIO_PAGES: u64 = 512;
 /// above this, cachestat decides whether a range needs looking at.
 const LEAF_PAGES: u64 = 1 << 10;
 
-/// Pages faulted in at a time by a touching scan before they are released again.
-const TOUCH_CHUNK: usize = 256;
+/// Pages faulted in at a time by a touching scan before they are released again: as large as
+/// the largest folio looked for, so that (page-cache folios being aligned to their size) no
+/// folio is cut by a chunk.
+const TOUCH_CHUNK: usize = MAX_FOLIO_PAGES as usize;
 
 /// The `[lo, hi)` runs of `true` in `flags`.
 fn runs_of(flags: &[bool]) -> Vec<(usize, usize)> {
@@ -465,6 +467,7 @@ impl Prober {
     }
 
     /// The number of pages in the folio holding `pfn`, from COMPOUND_HEAD/TAIL around it.
+    /// Reads in windows that double from 16 words, so a small folio costs a small read.
     fn folio_extent(&self, pfn: u64, flags: u64) -> Option<u64> {
         if flags & (KPF_COMPOUND_HEAD | KPF_COMPOUND_TAIL) == 0 {
             return Some(1);
@@ -473,17 +476,35 @@ impl Prober {
         let head = if flags & KPF_COMPOUND_HEAD != 0 {
             pfn
         } else {
-            let from = pfn.saturating_sub(MAX_FOLIO_PAGES - 1);
-            self.kflags_words(from, pfn - from + 1, &mut words)?;
-            let back = words.iter().rposition(|w| w & KPF_COMPOUND_HEAD != 0)?;
-            from + back as u64
+            // Back to the head: the nearest COMPOUND_HEAD below.
+            let mut n = 16;
+            loop {
+                let from = pfn.saturating_sub(n);
+                self.kflags_words(from, pfn - from, &mut words)?;
+                if let Some(back) = words.iter().rposition(|w| w & KPF_COMPOUND_HEAD != 0) {
+                    break from + back as u64;
+                }
+                if n >= MAX_FOLIO_PAGES || from == 0 {
+                    return None;
+                }
+                n *= 2;
+            }
         };
-        self.kflags_words(head + 1, MAX_FOLIO_PAGES - 1, &mut words)?;
-        let tails = words
-            .iter()
-            .take_while(|w| *w & KPF_COMPOUND_TAIL != 0)
-            .count() as u64;
-        Some(1 + tails)
+        // Forward over the tails.
+        let mut tails = 0;
+        let mut n = 16;
+        loop {
+            self.kflags_words(head + 1 + tails, n, &mut words)?;
+            let run = words
+                .iter()
+                .take_while(|w| *w & KPF_COMPOUND_TAIL != 0 && *w & KPF_COMPOUND_HEAD == 0)
+                .count() as u64;
+            tails += run;
+            if run < n || tails + 1 >= MAX_FOLIO_PAGES {
+                return Some(1 + tails);
+            }
+            n = (n * 2).min(MAX_FOLIO_PAGES);
+        }
     }
 
     /// kpageflags and folio sizes for probes that have a PFN; consecutive PFNs in one read.
@@ -509,7 +530,10 @@ impl Prober {
                 for (k, w) in words.iter().enumerate() {
                     probes[i + k].kflags = Some(*w);
                 }
-                self.add_folios(&mut probes[i..j]);
+                // A run that ends before the slice does ends where the physical pages stop
+                // being consecutive: no folio continues past it.
+                let cut = j == probes.len();
+                self.add_folios(&mut probes[i..j], cut);
             }
             i = j;
         }
@@ -517,23 +541,29 @@ impl Prober {
 
     /// Folio sizes for a run of pages with consecutive PFNs and known flags: a head followed by
     /// its tails inside the run is counted there; a folio cut by the run's ends is looked up.
-    fn add_folios(&self, run: &mut [PageProbe]) {
+    fn add_folios(&self, run: &mut [PageProbe], cut: bool) {
+        let tail = |p: &PageProbe| {
+            let f = p.kflags.unwrap_or(0);
+            f & KPF_COMPOUND_TAIL != 0 && f & KPF_COMPOUND_HEAD == 0
+        };
         let mut i = 0;
         while i < run.len() {
             let flags = run[i].kflags.unwrap_or(0);
-            let (pfn, end) = match run[i].pfn() {
-                Some(pfn) if flags & KPF_COMPOUND_HEAD != 0 => {
-                    let mut j = i + 1;
-                    while j < run.len() && run[j].kflags.unwrap_or(0) & KPF_COMPOUND_TAIL != 0 {
-                        j += 1;
-                    }
-                    (pfn, j)
-                }
-                Some(pfn) => (pfn, i + 1),
-                None => (0, i + 1),
+            let Some(pfn) = run[i].pfn() else {
+                i += 1;
+                continue;
             };
-            let inside_whole = flags & KPF_COMPOUND_HEAD != 0 && end < run.len();
-            let size = if inside_whole {
+            // This page and the tails after it in the run belong to one folio.
+            let mut end = i + 1;
+            while end < run.len() && tail(&run[end]) {
+                end += 1;
+            }
+            // A head whose tails end inside the run (or at a run's end that is not the end of
+            // what was probed) is measured here; a folio cut by the probed range (it starts
+            // with tails, or its tails reach the range's end) is looked up once.
+            let size = if flags & (KPF_COMPOUND_HEAD | KPF_COMPOUND_TAIL) == 0 {
+                Some(1)
+            } else if flags & KPF_COMPOUND_HEAD != 0 && (end < run.len() || !cut) {
                 Some((end - i) as u64)
             } else {
                 self.folio_extent(pfn, flags)
@@ -611,6 +641,8 @@ impl Prober {
             swap,
             prune,
             cachestat,
+            mincore_is_cache: matches!(region.target(), Target::File { writable: true, .. })
+                && region.mode() == MapMode::Shared,
             runs: RunBuilder::default(),
         };
         scan.range(0, region.pages());
@@ -760,6 +792,8 @@ struct Scan<'a> {
     swap: bool,
     prune: bool,
     cachestat: bool,
+    /// mincore answers the page cache (a file we may write): cachestat can stand in for it.
+    mincore_is_cache: bool,
     runs: RunBuilder,
 }
 
@@ -814,13 +848,12 @@ impl Scan<'_> {
     }
 
     fn range(&mut self, first: u64, count: u64) {
-        if count <= LEAF_PAGES {
-            self.leaf(first, count);
-            return;
-        }
+        let mut all_cached = false;
         if self.prune {
             let (off, len) = self.file_range(first, count);
-            if let Ok(stat) = self.region.cachestat(off, len)
+            let stat = self.region.cachestat(off, len);
+            all_cached = stat.as_ref().is_ok_and(|s| s.nr_cache >= count);
+            if let Ok(stat) = stat
                 && stat.nr_cache == 0
             {
                 self.uniform(
@@ -836,6 +869,10 @@ impl Scan<'_> {
                 );
                 return;
             }
+        }
+        if count <= LEAF_PAGES {
+            self.leaf(first, count, all_cached && self.mincore_is_cache);
+            return;
         }
         let step = (count / 16).max(LEAF_PAGES).div_ceil(LEAF_PAGES) * LEAF_PAGES;
         let mut at = first;
@@ -882,9 +919,16 @@ impl Scan<'_> {
         self.dirty_split(first + half, count - half, b);
     }
 
-    fn leaf(&mut self, first: u64, count: u64) {
+    /// Probes a leaf page by page. `all_cached`: cachestat already says every page is in the
+    /// page cache, and mincore would only say the same.
+    fn leaf(&mut self, first: u64, count: u64, all_cached: bool) {
         let mut core = Vec::new();
-        let resident_ok = self.region.mincore(first, count, &mut core).is_ok();
+        let resident_ok = if all_cached {
+            core.resize(count as usize, 1);
+            true
+        } else {
+            self.region.mincore(first, count, &mut core).is_ok()
+        };
         let any_resident = resident_ok && core.iter().any(|b| b & 1 != 0);
         let clean = CacheStat::default();
         if resident_ok && !any_resident && !self.swap {
@@ -1047,6 +1091,31 @@ mod tests {
             PageState::decode(geom(), p, supported).soft_dirty,
             Some(true)
         );
+    }
+
+    #[test]
+    fn folios_inside_a_run_are_measured_without_lookups() {
+        let page = |pfn: u64, flags: u64| PageProbe {
+            resident: Some(true),
+            pagemap: Some(PM_PRESENT | PM_FILE | pfn),
+            kflags: Some(flags),
+            ..PageProbe::default()
+        };
+        let (h, t) = (KPF_COMPOUND_HEAD, KPF_COMPOUND_TAIL);
+        // A 4-page folio, a plain page, a 2-page folio that ends the run where the physical
+        // pages stop being consecutive (`cut` false): all measured from the run itself.
+        let mut run = vec![
+            page(100, h),
+            page(101, t),
+            page(102, t),
+            page(103, t),
+            page(104, 0),
+            page(105, h),
+            page(106, t),
+        ];
+        Prober::new().add_folios(&mut run, false);
+        let sizes: Vec<_> = run.iter().map(|p| p.folio_pages).collect();
+        assert_eq!(sizes, [4, 4, 4, 4, 1, 2, 2].map(Some));
     }
 
     #[test]
