@@ -162,13 +162,13 @@ pub fn unreachable_by_others(path: &Path) -> Option<String> {
     None
 }
 
-/// A temporary directory of mode 0755 that user nobody can reach: under the system temp dir,
-/// else the crate's target tmp dir, else /var/tmp.
+/// A temporary directory of mode 0755 that user nobody can reach: under /var/tmp, else the
+/// system temp dir, else the crate's target tmp dir.
 pub fn temp_for_nobody() -> Result<tempfile::TempDir, String> {
     let candidates = [
+        PathBuf::from("/var/tmp"),
         std::env::temp_dir(),
         PathBuf::from(env!("CARGO_TARGET_TMPDIR")),
-        PathBuf::from("/var/tmp"),
     ];
     let mut why = Vec::new();
     for base in candidates {
@@ -197,18 +197,38 @@ pub fn as_unprivileged(args: &[&std::ffi::OsStr]) -> Result<Command, String> {
         .map(PathBuf::from)
         .find(|p| p.exists())
         .ok_or("running as root and setpriv(1) is not installed (util-linux)")?;
-    if let Some(reason) = unreachable_by_others(Path::new(BIN)) {
-        return Err(format!("user nobody cannot reach the binary: {reason}"));
-    }
+    let bin = binary_for_nobody()?;
     let mut cmd = Command::new(setpriv);
     cmd.arg(format!("--reuid={NOBODY}"))
         .arg(format!("--regid={NOBODY}"))
         .arg("--clear-groups")
-        .arg(BIN)
+        .arg(bin)
         .args(args)
         .current_dir("/")
         .env("RUST_BACKTRACE", "1");
     Ok(cmd)
+}
+
+/// The binary where user nobody can run it: itself when every directory above it is
+/// searchable by others, else a copy (mode 0755) in a temporary directory nobody can reach,
+/// made once per test process. (A checkout under a private directory, as CI's may be, would
+/// otherwise keep every unprivileged check from running.)
+pub fn binary_for_nobody() -> Result<PathBuf, String> {
+    static COPY: std::sync::OnceLock<Result<PathBuf, String>> = std::sync::OnceLock::new();
+    if unreachable_by_others(Path::new(BIN)).is_none() {
+        return Ok(PathBuf::from(BIN));
+    }
+    COPY.get_or_init(|| {
+        let dir = temp_for_nobody()?;
+        let copy = dir.path().join("mmapscope");
+        std::fs::copy(BIN, &copy).map_err(|e| format!("copy the binary for nobody: {e}"))?;
+        std::fs::set_permissions(&copy, std::fs::Permissions::from_mode(0o755))
+            .map_err(|e| format!("chmod the copy: {e}"))?;
+        // Kept for the life of the test process: other tests may be running it.
+        std::mem::forget(dir);
+        Ok(copy)
+    })
+    .clone()
 }
 
 pub fn skip(test: &str, why: &str) {
