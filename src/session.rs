@@ -46,15 +46,14 @@ fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
-fn snapshot_view(_region: &Region) -> View {
-    View {
-        first_page: 0,
-        page_count: 0,
-        byte_start: 0,
-        byte_len: 0,
-        minimap_cells: 1,
-    }
-}
+/// A view of nothing: the mapping's shape is taken, no page probed, no byte read.
+const SHAPE_ONLY: View = View {
+    first_page: 0,
+    page_count: 0,
+    byte_start: 0,
+    byte_len: 0,
+    minimap_cells: 1,
+};
 
 /// The JSON `result` of an outcome.
 pub fn outcome_json(o: &Outcome) -> Json {
@@ -167,7 +166,7 @@ impl Session {
         let model = if interactive {
             crate::app::initial_model(&region, &prober, size, 250)
         } else {
-            let snap = snapshot::take(&region, &prober, snapshot_view(&region));
+            let snap = snapshot::take(&region, &prober, SHAPE_ONLY);
             let mut m = Model::new(snap, size);
             m.clock = crate::app::clock_now();
             m
@@ -192,7 +191,7 @@ impl Session {
         let view = if self.interactive {
             self.model.view()
         } else {
-            snapshot_view(&self.region)
+            SHAPE_ONLY
         };
         self.model.clock = crate::app::clock_now();
         let snap = snapshot::take(&self.region, &self.prober, view);
