@@ -33,13 +33,22 @@ fn make_file(dir: &Path, name: &str, len: usize) -> PathBuf {
     path
 }
 
+/// A shared file mapping from `offset` with protection `prot` (`None`: the default).
+fn request(path: &Path, offset: u64, prot: Option<Prot>) -> MapRequest {
+    MapRequest {
+        source: Source::File(path.to_path_buf()),
+        mode: MapMode::Shared,
+        offset,
+        len: None,
+        prot,
+    }
+}
+
 fn map(path: &Path, mode: MapMode, len: Option<u64>) -> Region {
     Region::open(&MapRequest {
-        source: Source::File(path.to_path_buf()),
         mode,
-        offset: 0,
         len,
-        prot: None,
+        ..request(path, 0, None)
     })
     .expect("map")
 }
@@ -245,14 +254,7 @@ fn our_vma_is_found_by_address_and_rss_grows_when_touched() {
 fn protection_none_refuses_reads_without_a_signal() {
     let dir = temp_dir();
     let path = make_file(dir.path(), "f", ps() as usize);
-    let region = Region::open(&MapRequest {
-        source: Source::File(path.clone()),
-        mode: MapMode::Shared,
-        offset: 0,
-        len: None,
-        prot: Some(Prot::NONE),
-    })
-    .unwrap();
+    let region = Region::open(&request(&path, 0, Some(Prot::NONE))).unwrap();
     assert_eq!(region.prot().letters(), "---");
     let mut b = [0u8; 1];
     assert_eq!(region.read(0, &mut b).unwrap_err().errno, libc::EFAULT);
@@ -264,14 +266,7 @@ fn protection_none_refuses_reads_without_a_signal() {
 fn read_only_protection_refuses_writes_and_the_file_is_unchanged() {
     let dir = temp_dir();
     let path = make_file(dir.path(), "f", ps() as usize);
-    let region = Region::open(&MapRequest {
-        source: Source::File(path.clone()),
-        mode: MapMode::Shared,
-        offset: 0,
-        len: None,
-        prot: Some(Prot::R),
-    })
-    .unwrap();
+    let region = Region::open(&request(&path, 0, Some(Prot::R))).unwrap();
     let err = region.write(3, &[0x55]).unwrap_err();
     assert_eq!(err.errno, libc::EFAULT);
     assert_eq!(pread(&path, 3), 3);
@@ -281,14 +276,7 @@ fn read_only_protection_refuses_writes_and_the_file_is_unchanged() {
 fn offset_mappings_and_unaligned_offsets() {
     let dir = temp_dir();
     let path = make_file(dir.path(), "f", 3 * ps() as usize + 100);
-    let region = Region::open(&MapRequest {
-        source: Source::File(path.clone()),
-        mode: MapMode::Shared,
-        offset: 2 * ps(),
-        len: None,
-        prot: None,
-    })
-    .unwrap();
+    let region = Region::open(&request(&path, 2 * ps(), None)).unwrap();
     assert_eq!(region.len(), ps() + 100);
     assert_eq!(region.pages(), 2);
     let mut b = [0u8; 1];
@@ -299,14 +287,7 @@ fn offset_mappings_and_unaligned_offsets() {
         "byte 0 of the mapping is file byte 2*ps"
     );
 
-    let err = Region::open(&MapRequest {
-        source: Source::File(path),
-        mode: MapMode::Shared,
-        offset: 100,
-        len: None,
-        prot: None,
-    })
-    .unwrap_err();
+    let err = Region::open(&request(&path, 100, None)).unwrap_err();
     assert_eq!(err.errno, libc::EINVAL);
     assert!(err.explanation.contains(&format!("({} B)", ps())), "{err}");
 }

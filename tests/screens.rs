@@ -373,16 +373,21 @@ fn a_file_shrinking_under_the_mapping_is_logged_and_drawn_beyond_eof() {
     assert!(text.contains("~~ ~~"), "{text}");
 }
 
+/// The explain pane's lines as one text.
+fn explain_text(m: &Model) -> String {
+    mmapscope::ui::explain::lines(m)
+        .into_iter()
+        .map(|(t, _)| t)
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
 #[test]
 fn explain_pane_120x40() {
     let mut m = model(4, (120, 40));
     act(&mut m, &[Action::ToggleExplain]);
     insta::assert_snapshot!(draw(&m).backend());
-    let text: Vec<String> = mmapscope::ui::explain::lines(&m)
-        .into_iter()
-        .map(|(t, _)| t)
-        .collect();
-    let text = text.join("\n");
+    let text = explain_text(&m);
     assert!(text.contains("pagemap: 0xa000000000001234"), "{text}");
     assert!(text.contains("present 1 · swapped 0 · file 1"), "{text}");
     assert!(text.contains("cachestat: cache 1 · dirty 1"), "{text}");
@@ -403,11 +408,7 @@ fn explain_pane_of_a_page_beyond_eof_says_sigbus() {
             Action::Goto(mmapscope::action::GotoTarget::Page(5)),
         ],
     );
-    let text: Vec<String> = mmapscope::ui::explain::lines(&m)
-        .into_iter()
-        .map(|(t, _)| t)
-        .collect();
-    let text = text.join("\n");
+    let text = explain_text(&m);
     assert!(text.contains("wholly beyond end of file"), "{text}");
     assert!(text.contains("SIGBUS"), "{text}");
 }
