@@ -114,6 +114,7 @@ fn open(which: Which) -> Region {
         offset: 0,
         len: None,
         prot: None,
+        write: true,
     })
     .expect("map the bench file")
 }

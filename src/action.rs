@@ -242,8 +242,10 @@ pub enum Action {
     SwitchMode,
     OpenMenu(MenuKind),
     Menu(MenuKey),
-    /// The answer to a confirmation question.
-    Confirm(bool),
+    /// The answer to a confirmation question (`None`: Enter, the question's default).
+    Confirm(Option<bool>),
+    /// The user allowed writing the file: make the mapping writable, then carry out `op`.
+    AllowWriteThen(Box<Op>),
     /// `t`: touch the page under the cursor.
     TouchCursor,
     /// `x`: call the code at the cursor in a forked child.

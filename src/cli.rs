@@ -42,9 +42,14 @@ pub enum Command {
         /// Print the JSON report (schema mmapscope/1).
         #[arg(long)]
         json: bool,
-        /// Do not fault in resident pages (present and page-table fields then describe only
-        /// pages that were already mapped).
+        /// Fault in the pages that are already resident (under MADV_RANDOM: no readahead, no
+        /// disk I/O), so that pagemap and kpageflags describe them (present, PFN, folio sizes,
+        /// kpageflags); they are released again afterwards. Default: nothing is faulted in,
+        /// and present/page-table fields describe only pages that were already mapped.
         #[arg(long)]
+        fault_in: bool,
+        /// Accepted for compatibility: not faulting in is the default now.
+        #[arg(long, hide = true)]
         no_touch: bool,
         /// The file to map (with --anon, no file is needed).
         file: Option<PathBuf>,
@@ -104,9 +109,13 @@ pub struct MapArgs {
     /// Mapping length (default: from offset to end of file). May reach past EOF.
     #[arg(long, value_name = "N", value_parser = parse_size)]
     pub len: Option<u64>,
-    /// Protection: r, rw (default when the file is writable), rx, rwx, none.
+    /// Protection: r (default for a shared mapping of a FILE you name), rw, rx, rwx, none.
     #[arg(long, value_name = "P", value_parser = parse_prot)]
     pub prot: Option<Prot>,
+    /// Map the named FILE writable: stores into a MAP_SHARED mapping write the file. Without
+    /// it a file you name opens read-only (the explorer asks at the first edit).
+    #[arg(long, short = 'w')]
+    pub write: bool,
     /// Map anonymous memory of SIZE bytes instead of a file.
     #[arg(long, value_name = "SIZE", value_parser = parse_size, conflicts_with = "offset")]
     pub anon: Option<u64>,
@@ -134,6 +143,7 @@ impl MapArgs {
             offset: self.offset.unwrap_or(0),
             len: self.len,
             prot: self.prot,
+            write: self.write,
         })
     }
 }

@@ -111,6 +111,62 @@ impl Geometry {
         }
     }
 
+    /// What a change of the file's size from `old` to `new` bytes means for this mapping:
+    /// which pages changed side of the end of file, in sentences for the log.
+    pub fn size_change(&self, old: u64, new: u64) -> Vec<String> {
+        let data_pages = |size: u64| {
+            let g = Geometry {
+                file_size: Some(size),
+                ..*self
+            };
+            g.data_bytes().div_ceil(g.page_size)
+        };
+        let (before, after) = (data_pages(old), data_pages(new));
+        let pages = |lo: u64, hi: u64| {
+            if hi - lo == 1 {
+                format!("page {lo}")
+            } else {
+                format!("pages {lo}-{}", hi - 1)
+            }
+        };
+        let mut notes = Vec::new();
+        match new.cmp(&old) {
+            std::cmp::Ordering::Less => {
+                if after < before {
+                    notes.push(format!(
+                        "{} now beyond EOF: a load there would raise SIGBUS; mmapscope only reports \
+                         {}",
+                        if before - after == 1 {
+                            format!("{} is", pages(after, before))
+                        } else {
+                            format!("{} are", pages(after, before))
+                        },
+                        if before - after == 1 { "it" } else { "them" }
+                    ));
+                } else {
+                    notes.push(
+                        "the file shrank inside its last page: no mapped page changed side".into(),
+                    );
+                }
+            }
+            std::cmp::Ordering::Greater => {
+                if after > before {
+                    notes.push(format!(
+                        "the file grew: {} now hold{} data (a hole that reads as zeros)",
+                        pages(before, after),
+                        if after - before == 1 { "s" } else { "" }
+                    ));
+                } else {
+                    notes.push(
+                        "the file grew inside its last page: the new bytes read as zeros".into(),
+                    );
+                }
+            }
+            std::cmp::Ordering::Equal => notes.push("the size did not change".into()),
+        }
+        notes
+    }
+
     /// The pages as at most three runs: full pages, one page with padding, pages beyond EOF.
     pub fn runs(&self) -> Vec<GeomRun> {
         let pages = self.pages();

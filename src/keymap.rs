@@ -75,8 +75,9 @@ pub fn map_key(ctx: KeyContext, key: KeyEvent) -> Option<Action> {
             _ => return None,
         })),
         KeyContext::Confirm => match key.code {
-            KeyCode::Char('y' | 'Y') | KeyCode::Enter => Some(Action::Confirm(true)),
-            KeyCode::Char('n' | 'N') | KeyCode::Esc => Some(Action::Confirm(false)),
+            KeyCode::Char('y' | 'Y') => Some(Action::Confirm(Some(true))),
+            KeyCode::Enter => Some(Action::Confirm(None)),
+            KeyCode::Char('n' | 'N') | KeyCode::Esc => Some(Action::Confirm(Some(false))),
             _ => None,
         },
         KeyContext::Panel => match key.code {
@@ -316,14 +317,17 @@ mod tests {
         let c = KeyContext::Confirm;
         assert_eq!(
             map_key(c, key(KeyCode::Char('y'))),
-            Some(Action::Confirm(true))
+            Some(Action::Confirm(Some(true)))
         );
-        assert_eq!(map_key(c, key(KeyCode::Enter)), Some(Action::Confirm(true)));
+        assert_eq!(map_key(c, key(KeyCode::Enter)), Some(Action::Confirm(None)));
         assert_eq!(
             map_key(c, key(KeyCode::Char('n'))),
-            Some(Action::Confirm(false))
+            Some(Action::Confirm(Some(false)))
         );
-        assert_eq!(map_key(c, key(KeyCode::Esc)), Some(Action::Confirm(false)));
+        assert_eq!(
+            map_key(c, key(KeyCode::Esc)),
+            Some(Action::Confirm(Some(false)))
+        );
         assert_eq!(map_key(c, key(KeyCode::Char('x'))), None);
     }
 

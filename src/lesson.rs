@@ -211,16 +211,18 @@ pub fn listing() -> String {
 /// # Errors
 /// The demo file could not be written, or the options are contradictory.
 pub fn request(lesson: &Lesson, dir: &Path) -> Result<crate::sys::MapRequest, String> {
-    let file = if lesson.map.anon.is_some() {
-        None
+    let (file, created) = if lesson.map.anon.is_some() {
+        (None, true)
     } else if let Some(f) = &lesson.file {
-        Some(f.clone())
+        (Some(f.clone()), false)
     } else {
         let path = dir.join("demo.txt");
         crate::demo::write_to(&path).map_err(|e| e.to_string())?;
-        Some(path)
+        (Some(path), true)
     };
-    lesson.map.request(file)
+    let mut req = lesson.map.request(file)?;
+    req.write |= created;
+    Ok(req)
 }
 
 /// Runs `lines` through the session and says what each did; a refusal that the `expect error`

@@ -18,8 +18,15 @@ fn fail(msg: impl std::fmt::Display) -> ExitCode {
     ExitCode::from(2)
 }
 
-fn open(map: &MapArgs, file: Option<std::path::PathBuf>) -> Result<Region, ExitCode> {
-    let request = map.request(file).map_err(fail)?;
+/// Maps `file` (or anonymous memory) as `map` says. `created`: mmapscope made the file (the
+/// demo), so writing it needs no consent.
+fn open(
+    map: &MapArgs,
+    file: Option<std::path::PathBuf>,
+    created: bool,
+) -> Result<Region, ExitCode> {
+    let mut request = map.request(file).map_err(fail)?;
+    request.write |= created;
     Region::open(&request).map_err(|e: SysError| fail(e))
 }
 
@@ -29,9 +36,10 @@ fn main() -> ExitCode {
         Some(Command::Inspect {
             map,
             json,
-            no_touch,
+            fault_in,
+            no_touch: _,
             file,
-        }) => inspect(&map, file, json, !no_touch),
+        }) => inspect(&map, file, json, fault_in),
         Some(Command::Batch { map, file, script }) => batch(&map, file, script),
         Some(Command::Lesson {
             name,
@@ -84,7 +92,7 @@ fn batch(
             return ExitCode::from(2);
         }
     };
-    let region = match open(map, file) {
+    let region = match open(map, file, false) {
         Ok(r) => r,
         Err(code) => return code,
     };
@@ -101,7 +109,7 @@ fn batch(
 }
 
 fn inspect(map: &MapArgs, file: Option<std::path::PathBuf>, json: bool, touch: bool) -> ExitCode {
-    let region = match open(map, file) {
+    let region = match open(map, file, false) {
         Ok(r) => r,
         Err(code) => return code,
     };
@@ -212,7 +220,7 @@ fn explore(
         (file, _) => file,
     };
     let demo = intro.pop();
-    let region = match open(map, file) {
+    let region = match open(map, file, demo.is_some()) {
         Ok(r) => r,
         Err(code) => return code,
     };
@@ -224,6 +232,17 @@ fn explore(
         mmapscope::text::thousands(region.pages())
     ));
     intro.extend(region.notes().iter().cloned());
+    if region.mode() == mmapscope::sys::MapMode::Shared
+        && !region.write_allowed()
+        && region.may_write()
+    {
+        intro.push(
+            "mapped read-only: a store into a MAP_SHARED page writes the file itself, so a file \
+             you name opens read-only; your first edit asks before writing (or start with \
+             --write)"
+                .into(),
+        );
+    }
     // The last log line is the one on screen: the demo file's path.
     intro.extend(demo.iter().cloned());
     if let Err(e) = color_eyre::install() {

@@ -39,6 +39,8 @@ pub enum Overlay {
     Confirm {
         question: String,
         then: Box<Action>,
+        /// What Enter answers (`y`/`n` always answer themselves).
+        default_yes: bool,
     },
 }
 
@@ -379,6 +381,10 @@ impl Model {
                 }
             }
         }
+        if snap.path_note.is_some() && snap.path_note != self.snap.path_note {
+            let note = snap.path_note.clone().unwrap_or_default();
+            self.log(note);
+        }
         let (before, after) = (self.snap.geometry.file_size, snap.geometry.file_size);
         let changed = self.foreign_changes(&snap);
         self.snap = snap;
@@ -416,15 +422,13 @@ impl Model {
         if let (Some(before), Some(after)) = (before, after)
             && before != after
         {
-            let g = self.snap.geometry;
-            let data_pages = g.data_bytes().div_ceil(g.page_size);
+            let notes = self.snap.geometry.size_change(before, after);
             self.log(format!(
-                "the file {} under the mapping: {} B -> {} B; pages 0-{} hold data, {} beyond EOF",
+                "the file {} under the mapping: {} B -> {} B; {}",
                 if after < before { "shrank" } else { "grew" },
                 crate::text::thousands(before),
                 crate::text::thousands(after),
-                data_pages.saturating_sub(1),
-                g.pages() - data_pages
+                notes.join("; ")
             ));
         }
         // The file may have shrunk or grown; the mapping's length does not change.

@@ -197,10 +197,10 @@ pub fn build_with_edits(
     let sources = prober.sources(region);
     let file = match region.target() {
         Target::Anon => None,
-        Target::File { path, writable, .. } => Some(FileInfo {
+        Target::File { path, .. } => Some(FileInfo {
             path: path.to_string_lossy().into_owned(),
             size: geometry.file_size,
-            writable: *writable,
+            writable: region.may_write(),
         }),
     };
     Ok(Report {

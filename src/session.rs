@@ -5,7 +5,6 @@
 
 use std::collections::BTreeSet;
 use std::io::Write;
-use std::os::unix::fs::FileExt as _;
 use std::time::Instant;
 
 use serde_json::{Value as Json, json};
@@ -194,6 +193,12 @@ impl Session {
             SHAPE_ONLY
         };
         self.model.clock = crate::app::clock_now();
+        if let Some((pid, status)) = self.lab.reap_peer() {
+            self.model.peer_running = false;
+            self.model.log(format!(
+                "the peer process (pid {pid}) ended on its own: {status}"
+            ));
+        }
         let snap = snapshot::take(&self.region, &self.prober, view);
         let now = u64::try_from(self.start.elapsed().as_millis()).unwrap_or(u64::MAX);
         self.model.apply_snapshot(snap, now);
@@ -239,15 +244,13 @@ impl Session {
         };
         let actual = match path {
             ExpectPath::File(off) => {
-                let path = self
-                    .region
-                    .path()
-                    .ok_or("expect file: anonymous memory has no file")?;
+                // pread on our own descriptor: the file we mapped, whatever its path names now.
                 let mut b = [0u8; 1];
-                std::fs::File::open(path)
-                    .and_then(|f| f.read_exact_at(&mut b, *off))
-                    .map_err(|e| format!("expect file: pread at 0x{off:x}: {e}"))?;
-                json!(b[0])
+                match self.region.pread(*off, &mut b) {
+                    Ok(1) => json!(b[0]),
+                    Ok(_) => return Err(format!("expect file 0x{off:x}: past end of file")),
+                    Err(e) => return Err(format!("expect file: {e}")),
+                }
             }
             ExpectPath::Page(page, field) => {
                 let report = serde_json::to_value(self.report().map_err(|e| e.to_string())?)

@@ -9,12 +9,19 @@ use crate::action::{
 use crate::model::{EditRecord, EditState, Focus, Model, Overlay};
 use crate::sys::exec::{Done, Outcome};
 use crate::sys::region::MapMode;
+use crate::sys::snapshot::Backing;
 
 /// Longest text the `:` prompt takes.
 const PROMPT_MAX: usize = 40;
 
 /// Applies `action` to `model`.
 pub fn update(model: &mut Model, action: Action) -> Vec<Command> {
+    // A half-typed byte belongs where it was started: any other key drops it.
+    if !matches!(action, Action::EditNibble(_) | Action::Resize(..))
+        && let Some(e) = &mut model.edit
+    {
+        e.pending = None;
+    }
     match action {
         Action::Move(m) => move_cursor(model, m),
         Action::GotoPrompt => model.overlay = Overlay::Goto(String::new()),
@@ -73,9 +80,11 @@ pub fn update(model: &mut Model, action: Action) -> Vec<Command> {
         Action::Quit if model.private_edits() > 0 => {
             model.overlay = Overlay::Confirm {
                 question: format!(
-                    "Quit? {} private edit(s) will be lost: MAP_PRIVATE writes never reach the file.",
+                    "Quit? {} byte(s) you wrote in private copy-on-write pages will be lost: \
+                     MAP_PRIVATE writes never reach the file.",
                     model.private_edits()
                 ),
+                default_yes: true,
                 then: Box::new(Action::QuitNow),
             };
         }
@@ -86,6 +95,9 @@ pub fn update(model: &mut Model, action: Action) -> Vec<Command> {
             model.edit = Some(EditState::default());
             model.log(if model.snap.prot.write {
                 "edit mode: type hex digits to write bytes at the cursor; Tab: text column; Esc leaves"
+            } else if needs_write_consent(model) {
+                "edit mode: the file is mapped read-only; your first write asks before it goes to \
+                 the file (Esc leaves)"
             } else {
                 "edit mode: this mapping has no PROT_WRITE, so writes will be refused (p changes it)"
             });
@@ -104,21 +116,27 @@ pub fn update(model: &mut Model, action: Action) -> Vec<Command> {
             match e.pending.take() {
                 None => e.pending = Some(n & 0xf),
                 Some(high) => {
-                    return exec(Op::Write {
-                        offset: model.cursor,
-                        bytes: vec![(high << 4) | (n & 0xf)],
-                    });
+                    let byte = (high << 4) | (n & 0xf);
+                    return edit_write(model, vec![byte]);
                 }
             }
         }
         Action::EditChar(c) => {
             if model.edit.is_some() {
                 let mut buf = [0u8; 4];
-                return exec(Op::Write {
-                    offset: model.cursor,
-                    bytes: c.encode_utf8(&mut buf).as_bytes().to_vec(),
-                });
+                let bytes = c.encode_utf8(&mut buf).as_bytes().to_vec();
+                return edit_write(model, bytes);
             }
+        }
+        Action::AllowWriteThen(op) => {
+            let prot = crate::sys::region::Prot {
+                read: true,
+                write: true,
+                ..model.snap.prot
+            };
+            let mut cmds = exec(Op::Protect(prot));
+            cmds.extend(exec(*op));
+            return cmds;
         }
         Action::SwitchMode => {
             let target = match model.snap.mode {
@@ -129,10 +147,11 @@ pub fn update(model: &mut Model, action: Action) -> Vec<Command> {
             if lost > 0 {
                 model.overlay = Overlay::Confirm {
                     question: format!(
-                        "Remap {}? {lost} private edit(s) will be lost: they live only in this \
+                        "Remap {}? {lost} byte(s) you wrote will be lost: they live only in this \
                          mapping's copy-on-write pages.",
                         target.flag_name()
                     ),
+                    default_yes: true,
                     then: Box::new(Action::Do(Op::Mode(target))),
                 };
             } else {
@@ -147,10 +166,13 @@ pub fn update(model: &mut Model, action: Action) -> Vec<Command> {
             };
         }
         Action::Menu(key) => return menu(model, key),
-        Action::Confirm(yes) => {
+        Action::Confirm(answer) => {
             let overlay = std::mem::take(&mut model.overlay);
-            if let Overlay::Confirm { then, .. } = overlay {
-                if yes {
+            if let Overlay::Confirm {
+                then, default_yes, ..
+            } = overlay
+            {
+                if answer.unwrap_or(default_yes) {
                     return update(model, *then);
                 }
                 model.log("cancelled");
@@ -185,6 +207,41 @@ pub fn update(model: &mut Model, action: Action) -> Vec<Command> {
         }
     }
     Vec::new()
+}
+
+/// A shared mapping of a file the user named, mapped read-only because writing was not
+/// allowed yet, where a write would be possible after asking.
+pub fn needs_write_consent(model: &Model) -> bool {
+    let s = &model.snap;
+    s.mode == MapMode::Shared
+        && !s.prot.write
+        && !s.write_allowed
+        && matches!(s.backing, Backing::File { writable: true, .. })
+}
+
+/// A write typed in edit mode: at once, or after asking when it would be the first write to
+/// a file the user named.
+fn edit_write(model: &mut Model, bytes: Vec<u8>) -> Vec<Command> {
+    let op = Op::Write {
+        offset: model.cursor,
+        bytes,
+    };
+    if needs_write_consent(model) {
+        let name = match &model.snap.backing {
+            Backing::File { path, .. } => crate::text::sanitize(path),
+            Backing::Anon => String::new(),
+        };
+        model.overlay = Overlay::Confirm {
+            question: format!(
+                "Writes go straight to {name}: a store into a MAP_SHARED page is a write to the \
+                 file, with no save step. Allow writing it (mprotect to rw)? y/N"
+            ),
+            then: Box::new(Action::AllowWriteThen(Box::new(op))),
+            default_yes: false,
+        };
+        return Vec::new();
+    }
+    exec(op)
 }
 
 fn exec(op: Op) -> Vec<Command> {
@@ -813,17 +870,17 @@ mod tests {
         apply_outcome(&mut m, &wrote(0, &[0], &[1], History::Record));
         assert!(update(&mut m, Action::SwitchMode).is_empty());
         assert!(matches!(m.overlay, Overlay::Confirm { .. }));
-        assert!(update(&mut m, Action::Confirm(false)).is_empty());
+        assert!(update(&mut m, Action::Confirm(Some(false))).is_empty());
         assert_eq!(m.overlay, Overlay::None);
         update(&mut m, Action::SwitchMode);
         assert_eq!(
-            only_exec(update(&mut m, Action::Confirm(true))).0,
+            only_exec(update(&mut m, Action::Confirm(Some(true)))).0,
             Op::Mode(MapMode::Shared)
         );
         // Quitting asks too; QuitNow does not.
         update(&mut m, Action::Quit);
         assert!(!m.quit && matches!(m.overlay, Overlay::Confirm { .. }));
-        update(&mut m, Action::Confirm(true));
+        update(&mut m, Action::Confirm(Some(true)));
         assert!(m.quit);
     }
 

@@ -33,7 +33,16 @@ fn fixture(dir: &Path) -> PathBuf {
     path
 }
 
+/// Runs `script` on `path` with `--write` (the test made the file: writing it is allowed)
+/// and `extra` options.
 fn batch(path: &Path, extra: &[&str], script: &str) -> (Output, Vec<Value>) {
+    let mut with_write = vec!["--write"];
+    with_write.extend(extra);
+    batch_as_given(path, &with_write, script)
+}
+
+/// Runs `script` on `path` with exactly the options `extra`.
+fn batch_as_given(path: &Path, extra: &[&str], script: &str) -> (Output, Vec<Value>) {
     let dir = path.parent().unwrap();
     let script_path = dir.join(format!("script-{}.txt", std::process::id()));
     std::fs::write(&script_path, script).unwrap();
@@ -377,7 +386,7 @@ fn snapshot_is_the_report_with_edited_pages() {
 fn write_then_sigkill(path: &Path, extra: &[&str]) -> Value {
     let script = path.parent().unwrap().join("kill-script.txt");
     std::fs::write(&script, "write 0x20 4b\nsleep 30000\n").unwrap();
-    let mut args: Vec<&std::ffi::OsStr> = vec!["batch".as_ref()];
+    let mut args: Vec<&std::ffi::OsStr> = vec!["batch".as_ref(), "--write".as_ref()];
     args.extend(extra.iter().map(std::ffi::OsStr::new));
     args.push(path.as_os_str());
     args.push(script.as_os_str());

@@ -26,6 +26,7 @@ fn session(path: &Path, mode: MapMode) -> Session {
         offset: 0,
         len: None,
         prot: None,
+        write: true,
     })
     .unwrap();
     let mut s = Session::new(region, false, (120, 40));
@@ -194,12 +195,17 @@ fn the_peer_goes_away_with_its_parent_even_on_sigkill() {
     let path = file(dir.path());
     let script = dir.path().join("peer.txt");
     std::fs::write(&script, "peer start 0x40\nsleep 30000\n").unwrap();
-    let mut child = mmapscope(&["batch".as_ref(), path.as_os_str(), script.as_os_str()])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .stdin(Stdio::null())
-        .spawn()
-        .unwrap();
+    let mut child = mmapscope(&[
+        "batch".as_ref(),
+        "--write".as_ref(),
+        path.as_os_str(),
+        script.as_os_str(),
+    ])
+    .stdout(Stdio::piped())
+    .stderr(Stdio::null())
+    .stdin(Stdio::null())
+    .spawn()
+    .unwrap();
     let mut line = String::new();
     BufReader::new(child.stdout.take().unwrap())
         .read_line(&mut line)

@@ -45,7 +45,10 @@ fn inspect_json_describes_a_three_and_a_bit_page_file() {
     let m = &r["mapping"];
     assert_eq!(m["kind"], "file");
     assert_eq!(m["mode"], "shared");
-    assert_eq!(m["prot"], "rw-");
+    assert_eq!(
+        m["prot"], "r--",
+        "a file the user names maps read-only by default"
+    );
     assert_eq!(m["pages"].as_u64(), Some(4));
     assert_eq!(m["len"].as_u64(), Some(size));
     assert_eq!(m["offset"].as_u64(), Some(0));
@@ -70,7 +73,7 @@ fn inspect_json_describes_a_three_and_a_bit_page_file() {
     }
 
     let canonical = std::fs::canonicalize(&file).expect("canonical path");
-    assert_eq!(r["vma"]["perms"], "rw-s");
+    assert_eq!(r["vma"]["perms"], "r--s");
     assert_eq!(
         r["vma"]["path"].as_str(),
         Some(canonical.to_str().expect("utf-8 temp path"))
@@ -78,6 +81,17 @@ fn inspect_json_describes_a_three_and_a_bit_page_file() {
     assert_eq!(r["vma"]["start"], m["addr"]);
     assert_eq!(r["summary"]["pages"].as_u64(), Some(4));
     assert_eq!(r["summary"]["beyond_eof"].as_u64(), Some(0));
+
+    // --write maps it writable, as the user asked.
+    let out = run(mmapscope(&[
+        "inspect".as_ref(),
+        "--json".as_ref(),
+        "--write".as_ref(),
+        file.as_os_str(),
+    ]));
+    let r = json_ok(&out);
+    assert_eq!(r["mapping"]["prot"], "rw-");
+    assert_eq!(r["vma"]["perms"], "rw-s");
 }
 
 #[test]
@@ -135,7 +149,7 @@ fn inspect_text_prints_a_table_with_a_summary() {
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
     let table = text(&out.stdout);
     assert!(table.contains("summary:"), "{table}");
-    assert!(table.contains("MAP_SHARED rw-"), "{table}");
+    assert!(table.contains("MAP_SHARED r--"), "{table}");
     assert!(table.contains("12,388 B") || page_size() != 4096, "{table}");
 }
 
@@ -252,7 +266,12 @@ fn a_read_only_file_maps_read_only_with_a_note() {
     let file = fixture(dir.path());
     std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o444)).expect("chmod 444");
 
-    let cmd = match as_unprivileged(&["inspect".as_ref(), "--json".as_ref(), file.as_os_str()]) {
+    let cmd = match as_unprivileged(&[
+        "inspect".as_ref(),
+        "--json".as_ref(),
+        "--write".as_ref(),
+        file.as_os_str(),
+    ]) {
         Ok(c) => c,
         Err(why) => return skip(test, &why),
     };

@@ -223,7 +223,12 @@ fn two_instances_on_one_shared_file_see_each_others_edits_live() {
     editor.send("i");
     editor.wait_for_all(&["edit mode"]);
     editor.send("\t"); // the text column
-    editor.send("HI");
+    // The file was named on the command line: it is mapped read-only, and the first edit asks.
+    editor.send("H");
+    editor.wait_for_all(&["Writes go straight to", "y/N"]);
+    editor.send("y");
+    editor.wait_for_all(&["H123456789", "rw-"]);
+    editor.send("I");
     editor.wait_for_all(&["HI23456789"]);
     // The other instance sees the bytes at its next refresh (250 ms), highlighted and logged.
     watcher.wait_for_all(&["HI23456789", "changed by another process"]);

@@ -41,6 +41,7 @@ fn request(path: &Path, offset: u64, prot: Option<Prot>) -> MapRequest {
         offset,
         len: None,
         prot,
+        write: true,
     }
 }
 
@@ -325,6 +326,7 @@ fn anonymous_and_dev_zero_mappings() {
             offset: 0,
             len: Some(4 * ps()),
             prot: None,
+            write: true,
         })
         .unwrap();
         assert_eq!(

@@ -219,7 +219,7 @@ fn resident_pages(region: &Region, first: u64, count: u64) -> Option<u64> {
 
 /// Private copies (present, not file pages) over a range, for file mappings; bounded ranges only.
 fn private_copies(region: &Region, prober: &Prober, first: u64, count: u64) -> Option<u64> {
-    if region.mode() != MapMode::Private || !matches!(region.target(), Target::File { .. }) {
+    if region.mode() != MapMode::Private || !region.page_cache_file() {
         return Some(0);
     }
     if count > 1 << 20 {
@@ -274,9 +274,21 @@ pub fn execute(
     let start = Instant::now();
     let mut notes = Vec::new();
     let (call, result) = run(region, prober, lab, &op, &mut notes);
+    let call = match history {
+        History::Record => call,
+        History::Undo => format!("undo: {call}"),
+        History::Redo => format!("redo: {call}"),
+    };
     let elapsed = start.elapsed();
     let faults_after = fault_counts();
     let vma_after = our_vma(region);
+    if matches!(
+        op,
+        Op::Mode(_) | Op::Truncate(_) | Op::PeerStart(_) | Op::Fadvise(_)
+    ) && let Some(note) = path_note(region)
+    {
+        notes.push(note);
+    }
     Outcome {
         op,
         history,
@@ -289,6 +301,22 @@ pub fn execute(
         smaps_delta: delta(vma_before.as_ref(), vma_after.as_ref()),
         call,
         notes,
+    }
+}
+
+/// A sentence when the path given at open no longer names the file we hold: what we did
+/// went to our file, never to the new one.
+pub fn path_note(region: &Region) -> Option<String> {
+    let path = crate::text::sanitize(&region.path()?.to_string_lossy());
+    match region.path_status() {
+        super::region::PathStatus::Same => None,
+        super::region::PathStatus::Replaced { ino, .. } => Some(format!(
+            "{path} now names another file (inode {ino}): mmapscope keeps to the file it opened \
+             and never acts on the new one"
+        )),
+        super::region::PathStatus::Gone => Some(format!(
+            "{path} no longer exists (deleted or renamed): mmapscope keeps to the file it opened"
+        )),
     }
 }
 
@@ -330,7 +358,9 @@ fn run(
         }
         Op::Undo | Op::Redo => (format!("{op:?}").to_lowercase(), Ok(Done::Nothing)),
         Op::Mode(mode) => {
-            let call = format!("mmap({}) again", mode.flag_name());
+            let old_prot = region.prot();
+            let prot = region.remap_prot(*mode);
+            let call = format!("mmap({}, {}) again", mode.flag_name(), prot_flags(prot));
             let old_addr = addr;
             let was = region.mode();
             let result = region.remap(*mode).map(|()| Done::Remapped {
@@ -340,6 +370,9 @@ fn run(
             });
             if result.is_ok() {
                 notes.push(remap_note(region, was, *mode));
+                if let Some(n) = remap_prot_note(region, old_prot) {
+                    notes.push(n);
+                }
             }
             (call, result)
         }
@@ -389,7 +422,17 @@ fn run(
             (with_rc(call, &result), result)
         }
         Op::Protect(prot) => {
-            let result = region.mprotect(*prot).map(|()| Done::Protected);
+            // Asking for PROT_WRITE is the user's consent to writing the file (design.md:
+            // "an explicit `protect rw` line is consent").
+            let allowed = if prot.write {
+                region.allow_write()
+            } else {
+                Ok(None)
+            };
+            let result = allowed.and_then(|note| {
+                notes.extend(note);
+                region.mprotect(*prot).map(|()| Done::Protected)
+            });
             let call = format!(
                 "mprotect(0x{addr:x}, {}, {})",
                 region.map_bytes(),
@@ -621,17 +664,20 @@ fn write(
     }
     let prot = region.prot();
     if !prot.write {
-        let why = match region.target() {
-            Target::File {
-                writable: false, ..
-            } if region.mode() == MapMode::Shared => {
-                "the mapping is read-only and the file is open read-only: a store would raise \
-                 SIGSEGV; remap it MAP_PRIVATE (m) for a writable copy-on-write view"
-            }
-            _ => {
-                "the mapping's protection has no PROT_WRITE: a store would raise SIGSEGV \
-                 (SEGV_ACCERR); change it with p (mprotect)"
-            }
+        let file = matches!(region.target(), Target::File { .. });
+        let shared = region.mode() == MapMode::Shared;
+        let why = if file && shared && !region.may_write() {
+            "the mapping is read-only because the file is not writable for us: a store would \
+             raise SIGSEGV; m (MAP_PRIVATE) gives a writable copy-on-write view whose stores \
+             never reach the file"
+        } else if file && shared && !region.write_allowed() {
+            "the file is mapped read-only (mmapscope opens a file you name read-only unless \
+             --write, since a store into a MAP_SHARED page writes the file): a store would raise \
+             SIGSEGV; allow writing with --write or `protect rw` (in the explorer, the first \
+             edit asks)"
+        } else {
+            "the mapping's protection has no PROT_WRITE: a store would raise SIGSEGV \
+             (SEGV_ACCERR); change it with p (mprotect)"
         };
         return Err(SysError::new(
             libc::EACCES,
@@ -666,7 +712,7 @@ fn write(
             plural(padding, "byte")
         ));
     }
-    if region.mode() == MapMode::Private && matches!(region.target(), Target::File { .. }) {
+    if region.mode() == MapMode::Private && region.page_cache_file() {
         notes.push("MAP_PRIVATE: the page is now our copy; the file is unchanged".into());
     }
     Ok(Done::Wrote {
@@ -678,7 +724,7 @@ fn write(
 }
 
 fn remap_note(region: &Region, was: MapMode, now: MapMode) -> String {
-    let anon = matches!(region.target(), Target::Anon);
+    let anon = !region.page_cache_file();
     match (was, now, anon) {
         (_, _, true) => {
             "anonymous memory: the new mapping starts zeroed; the old contents are gone".into()
@@ -690,6 +736,23 @@ fn remap_note(region: &Region, was: MapMode, now: MapMode) -> String {
             "private copies were discarded: the shared mapping shows the file's content".into()
         }
         _ => "the same mode again: a fresh mapping of the same file".into(),
+    }
+}
+
+/// What a remap did to the protection, when it changed it.
+fn remap_prot_note(region: &Region, was: super::region::Prot) -> Option<String> {
+    let now = region.prot();
+    match (was.write, now.write, region.mode()) {
+        (false, true, MapMode::Private) => Some(format!(
+            "now {}: a private mapping is writable, and its stores never reach the file",
+            now.letters()
+        )),
+        (true, false, MapMode::Shared) => Some(format!(
+            "now {}: stores into a shared mapping would write the file, which was not allowed \
+             (--write, or protect rw)",
+            now.letters()
+        )),
+        _ => None,
     }
 }
 
@@ -852,20 +915,28 @@ fn truncate(
     size: u64,
     notes: &mut Vec<String>,
 ) -> Result<Done, SysError> {
-    let Some(path) = region.path().map(std::path::Path::to_path_buf) else {
+    // The helper opens /proc/PID/fd/N: the very file we hold, whatever its path names now.
+    let Some(fd_path) = region.fd_path().filter(|_| region.page_cache_file()) else {
         return Err(SysError::new(
             libc::EINVAL,
             "truncate",
-            "anonymous memory has no file to truncate",
+            "only a file has a size to change; anonymous memory and /dev/zero have none",
         ));
     };
     let old_size = region
         .file_size_now()?
-        .ok_or_else(|| SysError::new(libc::EINVAL, "truncate", "a device has no size to change"))?;
+        .ok_or_else(|| SysError::new(libc::EINVAL, "truncate", "this file has no size"))?;
+    if region.file_kind() == Some(super::region::FileKind::Block) {
+        return Err(SysError::new(
+            libc::EINVAL,
+            "truncate",
+            "a block device's size is the device's: it cannot be truncated",
+        ));
+    }
     let exe = lab.helper_binary()?;
     let status = std::process::Command::new(exe)
         .arg("internal-truncate")
-        .arg(&path)
+        .arg(&fd_path)
         .arg(size.to_string())
         .stdin(std::process::Stdio::null())
         .status()
@@ -878,15 +949,7 @@ fn truncate(
         ));
     }
     let new_size = region.file_size_now()?.unwrap_or(size);
-    let g = region.geometry()?;
-    let data_pages = g.data_bytes().div_ceil(g.page_size);
-    notes.push(format!(
-        "pages {}.. are now beyond EOF: a load there would raise SIGBUS; mmapscope only reports them",
-        data_pages
-    ));
-    if new_size > old_size {
-        notes.push("the file grew: the new part reads as zeros (a hole)".into());
-    }
+    notes.extend(region.geometry()?.size_change(old_size, new_size));
     Ok(Done::Truncated { old_size, new_size })
 }
 

@@ -130,13 +130,29 @@ impl Lab {
                 "a peer is running already: peer stop first",
             ));
         }
-        let path = region.path().ok_or_else(|| {
-            SysError::new(
+        // The peer opens /proc/PID/fd/N: the very file we hold, not whatever the path names.
+        let path = region
+            .fd_path()
+            .filter(|_| region.page_cache_file())
+            .ok_or_else(|| {
+                SysError::new(
+                    libc::EINVAL,
+                    "peer start",
+                    "a peer maps the same file; anonymous memory and /dev/zero have none to share",
+                )
+            })?;
+        let end = offset.checked_add(COUNTER_LEN);
+        if end.is_none_or(|e| e > region.map_bytes()) {
+            return Err(SysError::new(
                 libc::EINVAL,
                 "peer start",
-                "a peer maps the same file; anonymous memory has none to share by name",
-            )
-        })?;
+                format!(
+                    "offset 0x{offset:x}: the counter ({COUNTER_LEN} bytes) must lie inside the \
+                     mapping (0x{:x} bytes)",
+                    region.map_bytes()
+                ),
+            ));
+        }
         let file_offset = region.offset() + offset;
         let size = region.file_size_now()?.unwrap_or(0);
         if file_offset + COUNTER_LEN > size {
@@ -170,6 +186,14 @@ impl Lab {
             ));
         }
         Ok(self.peer.insert(Peer { child, file_offset }))
+    }
+
+    /// The peer, if it has ended on its own (killed, or its file went away): reaped and
+    /// forgotten; returns its pid and how it ended.
+    pub fn reap_peer(&mut self) -> Option<(u32, std::process::ExitStatus)> {
+        let status = self.peer.as_mut()?.child.try_wait().ok()??;
+        let peer = self.peer.take()?;
+        Some((peer.pid(), status))
     }
 
     /// Stops the peer, if any; returns its pid.
@@ -235,7 +259,8 @@ pub fn run_peer(path: &Path, file_offset: u64) -> Result<(), SysError> {
         mode: MapMode::Shared,
         offset: page_start,
         len: Some(ps * 2),
-        prot: None,
+        prot: Some(super::region::Prot::RW),
+        write: true,
     })?;
     let at = file_offset - page_start;
     let mut n: u64 = 0;

@@ -309,6 +309,7 @@ fn detect_soft_dirty(pagemap: &File) -> Result<(), String> {
         offset: 0,
         len: None,
         prot: None,
+        write: true,
     })
     .map_err(|e| format!("n/a: no scratch page ({e})"))?;
     scratch.write(0, &[1]).map_err(|e| e.to_string())?;
@@ -372,7 +373,7 @@ impl Prober {
     fn ctx(&self, region: &Region) -> DecodeCtx {
         DecodeCtx {
             mode: region.mode(),
-            file_mapping: matches!(region.target(), Target::File { .. }),
+            file_mapping: region.page_cache_file(),
             soft_dirty: self.soft_dirty.is_ok(),
             always_dirty: region.always_dirty(),
         }
@@ -382,6 +383,9 @@ impl Prober {
     pub fn cachestat_support(region: &Region) -> Result<(), String> {
         match region.target() {
             Target::Anon => Err("n/a: anonymous memory has no file page cache".into()),
+            Target::File { .. } if !region.page_cache_file() => {
+                Err("n/a: /dev/zero has no page cache (its pages are anonymous or shmem)".into())
+            }
             Target::File { .. } => region.cachestat(0, 1).map(|_| ()).map_err(|e| {
                 if e.errno == libc::ENOSYS {
                     "n/a: this kernel has no cachestat(2) (Linux >= 6.5)".into()
@@ -394,12 +398,11 @@ impl Prober {
 
     /// What each source says about its availability for `region`.
     pub fn sources(&self, region: &Region) -> Sources {
-        let mincore = match region.target() {
-            Target::File {
-                writable: false, ..
-            } => "ok (file not writable by us: since Linux 5.2 mincore reports only pages mapped by us)"
-                .to_string(),
-            _ => "ok".to_string(),
+        let mincore = if region.page_cache_file() && !region.may_write() {
+            "ok (file not writable by us: since Linux 5.2 mincore reports only pages mapped by us)"
+                .to_string()
+        } else {
+            "ok".to_string()
         };
         let pagemap = match &self.pagemap {
             Ok(_) => "ok".to_string(),
@@ -641,7 +644,8 @@ impl Prober {
             swap,
             prune,
             cachestat,
-            mincore_is_cache: matches!(region.target(), Target::File { writable: true, .. })
+            mincore_is_cache: region.page_cache_file()
+                && region.may_write()
                 && region.mode() == MapMode::Shared,
             runs: RunBuilder::default(),
         };
@@ -696,7 +700,7 @@ impl Prober {
         let pages = geometry.pages();
         let n = cells.clamp(1, pages.max(1));
         let data_pages = geometry.data_bytes().div_ceil(geometry.page_size);
-        let file = matches!(region.target(), Target::File { .. });
+        let file = region.page_cache_file();
         let cachestat = Self::cachestat_support(region).is_ok();
         let ps = geometry.page_size;
         let mut core = Vec::new();

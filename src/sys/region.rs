@@ -113,7 +113,7 @@ impl Prot {
 /// What to map.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Source {
-    /// A file by path (a regular file, or a device such as /dev/zero).
+    /// A file by path (a regular file, a block device, or /dev/zero).
     File(PathBuf),
     /// Anonymous memory of this many bytes.
     Anon(u64),
@@ -128,25 +128,77 @@ pub struct MapRequest {
     pub offset: u64,
     /// Length in bytes; `None` means from `offset` to end of file.
     pub len: Option<u64>,
-    /// Protection; `None` means `rw` when possible.
+    /// Protection; `None` means the default: `r` for a shared mapping of a file without
+    /// `write`, `rw` otherwise.
     pub prot: Option<Prot>,
+    /// The user allows stores into a shared mapping of the file to reach it (`--write`, a file
+    /// mmapscope created, or a protection with `w`). Without it a named file opens read-only.
+    pub write: bool,
+}
+
+impl MapRequest {
+    /// Whether this request consents to writing the file through a shared mapping.
+    pub fn write_allowed(&self) -> bool {
+        self.write || self.prot.is_some_and(|p| p.write)
+    }
+}
+
+/// What kind of file backs a file mapping.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FileKind {
+    /// A regular file: it has an end of file and a page cache.
+    Regular,
+    /// A block device: its size is its end (BLKGETSIZE64, read with lseek), and it has a page
+    /// cache like a file.
+    Block,
+    /// `/dev/zero`: no end of file; MAP_PRIVATE is anonymous memory, MAP_SHARED a shmem object.
+    Zero,
+}
+
+impl FileKind {
+    /// Whether the file has an end (and so padding and pages beyond it).
+    pub fn has_size(self) -> bool {
+        !matches!(self, Self::Zero)
+    }
+
+    /// Whether the mapping's pages are the file's page-cache pages (dirty, cachestat, ...).
+    pub fn page_cache(self) -> bool {
+        !matches!(self, Self::Zero)
+    }
 }
 
 /// What backs the mapping.
 #[derive(Debug)]
 pub enum Target {
-    /// A file, kept open so its size can be re-measured with fstat on every refresh.
+    /// A file, kept open for the whole session: every later step (fstat, cachestat, remap,
+    /// truncate, the peer, `expect file`) goes through this descriptor, never the path again.
     File {
-        /// Absolute path, as given (not sanitised: sanitise before display).
+        /// Absolute path as given at open (for display only: sanitise before showing it).
         path: PathBuf,
         file: File,
-        /// Opened O_RDWR (false: O_RDONLY, so no shared writable mapping is possible).
-        writable: bool,
-        /// A regular file (false: a device such as /dev/zero, which has no end of file).
-        regular: bool,
+        kind: FileKind,
+        /// The descriptor is open O_RDWR (false: O_RDONLY, so a shared mapping stays
+        /// read-only until writing is allowed and the descriptor reopened).
+        fd_writable: bool,
+        /// We have write permission on the file (faccessat on the descriptor): labels only.
+        may_write: bool,
+        /// The file's identity at open: device and inode.
+        dev: u64,
+        ino: u64,
     },
     /// Anonymous memory (MAP_ANONYMOUS).
     Anon,
+}
+
+/// What the path given at open names now, compared with the file we hold open.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PathStatus {
+    /// The same file (device and inode), or no path at all (anonymous memory).
+    Same,
+    /// Another file: a rename, a symlink swap, a replace-by-rename.
+    Replaced { dev: u64, ino: u64 },
+    /// Nothing (deleted or renamed away).
+    Gone,
 }
 
 /// The page-cache counters of `cachestat(2)` for a byte range of a file.
@@ -171,6 +223,9 @@ pub struct Region {
     offset: u64,
     len: u64,
     page_size: u64,
+    /// Stores into a shared mapping may reach the file: the user allowed it (`--write`, a
+    /// protection with `w`, the TUI's question) or mmapscope created the file.
+    write_allowed: bool,
     notes: Vec<String>,
 }
 
@@ -183,8 +238,12 @@ fn einval(context: &str, explanation: impl Into<String>) -> SysError {
     SysError::new(libc::EINVAL, context, explanation)
 }
 
-/// Checks that `offset` is page-aligned; the error names the page size and the two nearest
-/// valid offsets.
+/// The largest mapping length we ask for: the kernel's own limit is the user address space
+/// (47 bits on x86_64 with 4-level page tables, 48 on aarch64); memmap2 refuses above isize.
+const MAX_LEN: u64 = 1 << 56;
+
+/// Checks that `offset` is page-aligned; the error names the page size and the nearest valid
+/// offsets (one when the other would not fit in 64 bits).
 ///
 /// # Errors
 /// EINVAL when it is not a multiple of `page_size`.
@@ -193,14 +252,157 @@ pub fn check_offset(offset: u64, page_size: u64) -> Result<(), SysError> {
         return Ok(());
     }
     let below = offset - offset % page_size;
-    let above = below + page_size;
+    let nearest = match below.checked_add(page_size) {
+        Some(above) => {
+            format!("the nearest valid offsets are {below} (0x{below:x}) and {above} (0x{above:x})")
+        }
+        None => format!("the nearest valid offset is {below} (0x{below:x})"),
+    };
     Err(einval(
         "--offset",
         format!(
             "offset {offset} (0x{offset:x}) is not a multiple of the page size ({page_size} B); \
-             the nearest valid offsets are {below} (0x{below:x}) and {above} (0x{above:x})"
+             {nearest}"
         ),
     ))
+}
+
+/// Checks a mapping length (and offset + length) against what can be mapped at all.
+fn check_len(offset: u64, len: u64, page_size: u64) -> Result<(), SysError> {
+    let rounded = len.div_ceil(page_size).checked_mul(page_size);
+    if len > MAX_LEN || rounded.is_none() {
+        return Err(SysError::new(
+            libc::ENOMEM,
+            "--len",
+            format!(
+                "a length of {len} B (0x{len:x}) is larger than any address space \
+                 ({} at most): give a smaller --len",
+                crate::text::human(MAX_LEN)
+            ),
+        ));
+    }
+    if offset
+        .checked_add(len)
+        .is_none_or(|end| end > i64::MAX as u64)
+    {
+        return Err(einval(
+            "--offset + --len",
+            format!(
+                "offset 0x{offset:x} + length 0x{len:x} passes the largest file offset \
+                 (2^63 - 1): give a smaller offset or length"
+            ),
+        ));
+    }
+    Ok(())
+}
+
+/// `/dev/zero`'s device number: major 1, minor 5 (Documentation/admin-guide/devices.txt).
+fn is_dev_zero(rdev: u64) -> bool {
+    rustix::fs::major(rdev) == 1 && rustix::fs::minor(rdev) == 5
+}
+
+/// What kind of file `meta` describes, or why it cannot be mapped.
+fn classify(meta: &std::fs::Metadata, shown: &str) -> Result<FileKind, SysError> {
+    let ft = meta.file_type();
+    let refuse = |what: String, errno: i32| {
+        Err(SysError::new(
+            errno,
+            format!("mmap {shown}"),
+            format!("{shown} is {what}"),
+        ))
+    };
+    if ft.is_file() {
+        Ok(FileKind::Regular)
+    } else if ft.is_block_device() {
+        Ok(FileKind::Block)
+    } else if ft.is_char_device() && is_dev_zero(meta.rdev()) {
+        Ok(FileKind::Zero)
+    } else if ft.is_dir() {
+        refuse(
+            "a directory: it has no pages to map; give the path of a regular file".into(),
+            libc::ENODEV,
+        )
+    } else if ft.is_fifo() {
+        refuse(
+            "a FIFO (named pipe): it has no pages to map; give the path of a regular file".into(),
+            libc::ENODEV,
+        )
+    } else if ft.is_socket() {
+        refuse(
+            "a socket: it has no pages to map; give the path of a regular file".into(),
+            libc::ENODEV,
+        )
+    } else {
+        let rdev = meta.rdev();
+        refuse(
+            format!(
+                "a character device ({}:{}): opening one can have side effects (a watchdog \
+                 arms, a tape rewinds), so mmapscope maps only regular files, block devices and \
+                 /dev/zero",
+                rustix::fs::major(rdev),
+                rustix::fs::minor(rdev)
+            ),
+            libc::ENODEV,
+        )
+    }
+}
+
+/// Opens `path` for reading, and for writing too when `write`; never blocks (O_NONBLOCK) and
+/// never takes a controlling terminal (O_NOCTTY).
+fn open_path(path: &Path, write: bool) -> io::Result<File> {
+    use std::os::unix::fs::OpenOptionsExt;
+    OpenOptions::new()
+        .read(true)
+        .write(write)
+        .custom_flags(libc::O_NONBLOCK | libc::O_NOCTTY)
+        .open(path)
+}
+
+/// Whether we may write the file behind `file`: faccessat on `/proc/self/fd/N`, a link to the
+/// inode we hold, not whatever the original path names now.
+fn may_write(file: &File) -> bool {
+    use rustix::fs::{Access, AtFlags};
+    use std::os::fd::AsRawFd;
+    let link = format!("/proc/self/fd/{}", file.as_raw_fd());
+    rustix::fs::accessat(
+        rustix::fs::CWD,
+        link.as_str(),
+        Access::WRITE_OK,
+        AtFlags::EACCESS,
+    )
+    .is_ok()
+}
+
+/// The size of a file or block device now.
+fn size_of(file: &File, kind: FileKind, shown: &str) -> Result<Option<u64>, SysError> {
+    match kind {
+        FileKind::Regular => file_size(file, shown).map(Some),
+        // A block device's size is where its end is: lseek(SEEK_END) (the same number as the
+        // BLKGETSIZE64 ioctl); it does not disturb our reads, which use offsets.
+        FileKind::Block => rustix::fs::seek(file, rustix::fs::SeekFrom::End(0))
+            .map(Some)
+            .map_err(|e| SysError::from_rustix(e, format!("lseek {shown}"))),
+        FileKind::Zero => Ok(None),
+    }
+}
+
+/// Maps `len` bytes of `file` from `offset` with `mode` and `prot` (read, or read-write).
+fn map_file(file: &File, mode: MapMode, write: bool, offset: u64, len: u64) -> io::Result<MmapRaw> {
+    let ulen = usize::try_from(len).map_err(|_| io::Error::from_raw_os_error(libc::ENOMEM))?;
+    let mut opts = MmapOptions::new();
+    opts.offset(offset).len(ulen);
+    // SAFETY: memmap2 marks file mappings unsafe because another process may change the file
+    // under a `&[u8]`. This module never creates a reference into the mapping: `MmapRaw` hands
+    // out raw pointers only, and the `MmapMut`/`Mmap` of `map_copy*` are converted to `MmapRaw`
+    // before anything could dereference them.
+    unsafe {
+        match (mode, write) {
+            (MapMode::Shared, true) => opts.map_raw(file),
+            (MapMode::Shared, false) => opts.map_raw_read_only(file),
+            (MapMode::Private, true) => opts.no_reserve_swap().map_copy(file).map(MmapRaw::from),
+            (MapMode::Private, false) => opts.map_copy_read_only(file).map(MmapRaw::from),
+        }
+    }
 }
 
 impl Region {
@@ -208,7 +410,8 @@ impl Region {
     ///
     /// # Errors
     /// A `SysError` naming the errno and what to do: missing file, directory, FIFO or socket,
-    /// unmappable file (ENODEV), no permission, unaligned offset, zero length, mmap failures.
+    /// unmappable file (ENODEV), no permission, unaligned offset, zero or impossible length,
+    /// mmap failures.
     pub fn open(req: &MapRequest) -> Result<Region, SysError> {
         let page_size = page_size();
         check_offset(req.offset, page_size)?;
@@ -217,6 +420,9 @@ impl Region {
                 "--len",
                 "a mapping needs at least one byte; give a length above 0 (or omit --len)",
             ));
+        }
+        if let Some(len) = req.len {
+            check_len(req.offset, len, page_size)?;
         }
         match &req.source {
             Source::Anon(size) => Self::open_anon(req, *size, page_size),
@@ -230,6 +436,7 @@ impl Region {
         if len == 0 {
             return Err(einval(ctx, "--anon needs a size above 0, e.g. --anon 64k"));
         }
+        check_len(0, len, page_size)?;
         let ulen = usize::try_from(len).map_err(|_| einval(ctx, "the size does not fit"))?;
         let map = match req.mode {
             // MAP_PRIVATE|MAP_ANONYMOUS, without reserving swap so large sizes map as the kernel allows.
@@ -258,6 +465,7 @@ impl Region {
             offset: 0,
             len,
             page_size,
+            write_allowed: true,
             notes: Vec::new(),
         };
         if let Some(prot) = req.prot {
@@ -268,68 +476,51 @@ impl Region {
 
     fn open_file(req: &MapRequest, path: &Path, page_size: u64) -> Result<Region, SysError> {
         let shown = crate::text::sanitize(&path.to_string_lossy());
+        // Classify by the path before opening: opening a FIFO or a device can block or act.
         let meta =
             std::fs::metadata(path).map_err(|e| SysError::from_io(&e, format!("open {shown}")))?;
-        let ft = meta.file_type();
-        let kind = if ft.is_dir() {
-            Some("a directory")
-        } else if ft.is_fifo() {
-            Some("a FIFO (named pipe)")
-        } else if ft.is_socket() {
-            Some("a socket")
-        } else {
-            None
-        };
-        if let Some(kind) = kind {
-            return Err(SysError::new(
-                libc::ENODEV,
-                format!("mmap {shown}"),
-                format!(
-                    "{shown} is {kind}: it has no pages to map; give the path of a regular file"
-                ),
-            ));
-        }
-        let regular = ft.is_file();
+        let kind = classify(&meta, &shown)?;
         let abs = std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf());
-
-        // O_NONBLOCK: never hang on a device that would block on open.
-        let open = |write: bool| {
-            use std::os::unix::fs::OpenOptionsExt;
-            OpenOptions::new()
-                .read(true)
-                .write(write)
-                .custom_flags(libc::O_NONBLOCK)
-                .open(path)
-        };
+        let write_allowed = req.write_allowed();
+        // A shared mapping that may write needs the file open O_RDWR; anything else reads.
+        // /dev/zero is opened read-write always: MAP_SHARED of it is memory, never a file.
+        let want_rw = (write_allowed && req.mode == MapMode::Shared) || kind == FileKind::Zero;
         let mut notes = Vec::new();
-        let (file, writable) = match open(true) {
-            Ok(f) => (f, true),
-            Err(rw_err) => {
-                let file =
-                    open(false).map_err(|e| SysError::from_io(&e, format!("open {shown}")))?;
-                let why = SysError::from_io(&rw_err, "open O_RDWR");
-                notes.push(match req.mode {
-                    MapMode::Shared => format!(
+        let (file, fd_writable) = if want_rw {
+            match open_path(path, true) {
+                Ok(f) => (f, true),
+                Err(rw_err) => {
+                    let file = open_path(path, false)
+                        .map_err(|e| SysError::from_io(&e, format!("open {shown}")))?;
+                    let why = SysError::from_io(&rw_err, "open O_RDWR");
+                    notes.push(format!(
                         "{shown} is read-only for us ({}): a shared writable mapping is \
                          impossible, so MAP_SHARED maps it read-only; --private gives a writable \
                          copy-on-write mapping",
                         why.name()
-                    ),
-                    MapMode::Private => format!(
-                        "{shown} is read-only for us ({}): MAP_PRIVATE still maps it writable, \
-                         copy-on-write; no write can reach the file",
-                        why.name()
-                    ),
-                });
-                (file, false)
+                    ));
+                    (file, false)
+                }
             }
-        };
-
-        let size = if regular {
-            Some(file_size(&file, &shown)?)
         } else {
-            None
+            let file = open_path(path, false)
+                .map_err(|e| SysError::from_io(&e, format!("open {shown}")))?;
+            (file, false)
         };
+        // The path may have been swapped between the stat and the open: the descriptor is
+        // what counts from here on, and it must be what was classified.
+        let fmeta = file
+            .metadata()
+            .map_err(|e| SysError::from_io(&e, format!("fstat {shown}")))?;
+        if (fmeta.dev(), fmeta.ino()) != (meta.dev(), meta.ino()) {
+            return Err(SysError::new(
+                libc::ESTALE,
+                format!("open {shown}"),
+                "the path was replaced by another file while it was being opened; try again",
+            ));
+        }
+        let may_write = may_write(&file);
+        let size = size_of(&file, kind, &shown)?;
         let len = match (req.len, size) {
             (Some(len), _) => len,
             (None, Some(size)) if size > req.offset => size - req.offset,
@@ -344,47 +535,36 @@ impl Region {
             (None, None) => {
                 let len = 16 * page_size;
                 notes.push(format!(
-                    "{shown} is a device with no size: mapping {} B (choose with --len)",
+                    "{shown} has no size: mapping {} B (choose with --len)",
                     crate::text::thousands(len)
                 ));
                 len
             }
         };
         let ctx = format!("mmap {shown}");
-        let ulen = usize::try_from(len).map_err(|_| einval(&ctx, "the length does not fit"))?;
-        if req.offset.checked_add(len).is_none() {
-            return Err(einval(&ctx, "offset + length overflows"));
-        }
+        check_len(req.offset, len, page_size)?;
 
         let prot = match req.prot {
             Some(p) => p,
-            None if writable || req.mode == MapMode::Private => Prot::RW,
+            None if req.mode == MapMode::Private || kind == FileKind::Zero => Prot::RW,
+            None if fd_writable => Prot::RW,
             None => Prot::R,
         };
-        let mut opts = MmapOptions::new();
-        opts.offset(req.offset).len(ulen);
-        // SAFETY: memmap2 marks file mappings unsafe because another process may change the file
-        // under a `&[u8]`. This module never creates a reference into the mapping: `MmapRaw` hands
-        // out raw pointers only, and the `MmapMut`/`Mmap` of `map_copy*` are converted to `MmapRaw`
-        // before anything could dereference them.
-        let mapped = unsafe {
-            match (req.mode, prot.write) {
-                (MapMode::Shared, true) => opts.map_raw(&file),
-                (MapMode::Shared, false) => opts.map_raw_read_only(&file),
-                (MapMode::Private, true) => {
-                    opts.no_reserve_swap().map_copy(&file).map(MmapRaw::from)
-                }
-                (MapMode::Private, false) => opts.map_copy_read_only(&file).map(MmapRaw::from),
-            }
-        };
-        let map = mapped.map_err(|e| {
+        let map = map_file(&file, req.mode, prot.write, req.offset, len).map_err(|e| {
             let err = SysError::from_io(&e, ctx.clone());
-            if err.errno == libc::EACCES && !writable && req.mode == MapMode::Shared {
+            if err.errno == libc::EACCES && !fd_writable && req.mode == MapMode::Shared {
                 SysError::new(
                     libc::EACCES,
                     ctx.clone(),
-                    "the file is open read-only, so a shared writable mapping is impossible; \
-                     use --prot r, or --private for a writable copy-on-write mapping",
+                    if may_write {
+                        "the file could not be opened for writing, so a shared writable mapping \
+                         is impossible; use --prot r, or --private for a writable copy-on-write \
+                         mapping"
+                    } else {
+                        "the file is not writable for us, so a shared writable mapping is \
+                         impossible; use --prot r, or --private for a writable copy-on-write \
+                         mapping"
+                    },
                 )
             } else {
                 err
@@ -397,14 +577,18 @@ impl Region {
             target: Target::File {
                 path: abs,
                 file,
-                writable,
-                regular,
+                kind,
+                fd_writable,
+                may_write,
+                dev: meta.dev(),
+                ino: meta.ino(),
             },
             mode: req.mode,
             prot: base,
             offset: req.offset,
             len,
             page_size,
+            write_allowed,
             notes,
         };
         if prot != base {
@@ -463,7 +647,8 @@ impl Region {
         &self.notes
     }
 
-    /// The file's path, for a file mapping.
+    /// The file's path as given at open, for a file mapping (display only: everything else
+    /// goes through the descriptor).
     pub fn path(&self) -> Option<&Path> {
         match &self.target {
             Target::File { path, .. } => Some(path),
@@ -471,18 +656,90 @@ impl Region {
         }
     }
 
-    /// The file's size now (fstat), or `None` when it has no end of file (anonymous, device).
+    /// The kind of file mapped, for a file mapping.
+    pub fn file_kind(&self) -> Option<FileKind> {
+        match &self.target {
+            Target::File { kind, .. } => Some(*kind),
+            Target::Anon => None,
+        }
+    }
+
+    /// Whether the mapping's pages are a file's page-cache pages (a regular file or a block
+    /// device): dirty, writeback and cachestat mean something for them.
+    pub fn page_cache_file(&self) -> bool {
+        self.file_kind().is_some_and(FileKind::page_cache)
+    }
+
+    /// Whether stores into a shared mapping may reach the file (see `MapRequest::write`).
+    pub fn write_allowed(&self) -> bool {
+        self.write_allowed
+    }
+
+    /// Whether we have write permission on the mapped file (anonymous memory: true).
+    pub fn may_write(&self) -> bool {
+        match &self.target {
+            Target::File { may_write, .. } => *may_write,
+            Target::Anon => true,
+        }
+    }
+
+    /// A path that names the very file we hold open, for a helper process:
+    /// `/proc/PID/fd/N`. Opening it reaches our inode whatever the original path names now.
+    pub fn fd_path(&self) -> Option<PathBuf> {
+        use std::os::fd::AsRawFd;
+        match &self.target {
+            Target::File { file, .. } => Some(PathBuf::from(format!(
+                "/proc/{}/fd/{}",
+                std::process::id(),
+                file.as_raw_fd()
+            ))),
+            Target::Anon => None,
+        }
+    }
+
+    /// What the path given at open names now: the same file, another one, or nothing.
+    pub fn path_status(&self) -> PathStatus {
+        match &self.target {
+            Target::File { path, dev, ino, .. } => match std::fs::metadata(path) {
+                Ok(m) if (m.dev(), m.ino()) == (*dev, *ino) => PathStatus::Same,
+                Ok(m) => PathStatus::Replaced {
+                    dev: m.dev(),
+                    ino: m.ino(),
+                },
+                Err(_) => PathStatus::Gone,
+            },
+            Target::Anon => PathStatus::Same,
+        }
+    }
+
+    /// Reads file bytes at `file_off` with pread on our descriptor (what is on disk, or in the
+    /// page cache: what any reader of the file sees). Returns how many bytes were read.
+    ///
+    /// # Errors
+    /// No file (anonymous memory), or the read failed.
+    pub fn pread(&self, file_off: u64, buf: &mut [u8]) -> Result<usize, SysError> {
+        use std::os::unix::fs::FileExt as _;
+        match &self.target {
+            Target::File { file, .. } => file
+                .read_at(buf, file_off)
+                .map_err(|e| SysError::from_io(&e, format!("pread at 0x{file_off:x}"))),
+            Target::Anon => Err(SysError::new(
+                libc::EINVAL,
+                "pread",
+                "anonymous memory has no file",
+            )),
+        }
+    }
+
+    /// The file's size now, or `None` when it has no end of file (anonymous memory,
+    /// /dev/zero): fstat for a file, lseek(SEEK_END) for a block device.
     ///
     /// # Errors
     /// A failed fstat.
     pub fn file_size_now(&self) -> Result<Option<u64>, SysError> {
         match &self.target {
-            Target::File {
-                file,
-                regular: true,
-                ..
-            } => file_size(file, "the mapped file").map(Some),
-            _ => Ok(None),
+            Target::File { file, kind, .. } => size_of(file, *kind, "the mapped file"),
+            Target::Anon => Ok(None),
         }
     }
 
@@ -636,14 +893,120 @@ impl Region {
         unsafe { rustix::mm::mprotect(addr, len, prot.mprotect_flags()) }.map_err(|e| {
             let mut err = SysError::from_rustix(e, format!("mprotect({})", prot.letters()));
             if err.errno == libc::EACCES {
-                err.explanation = "the file is open read-only, so a shared mapping of it can never \
-                                   be made writable; map it --private for a writable copy-on-write view"
+                err.explanation = "the file is open read-only, so a shared mapping of it cannot \
+                                   be made writable; map it --private for a writable \
+                                   copy-on-write view"
                     .into();
             }
             err
         })?;
         self.prot = prot;
         Ok(())
+    }
+
+    /// Reopens our descriptor read-write through `/proc/self/fd/N` (the same inode, whatever
+    /// the path names now), keeping the mapping as it is.
+    fn reopen_rw(&mut self) -> Result<(), SysError> {
+        let fd_path = self.fd_path();
+        let Target::File {
+            file,
+            fd_writable,
+            dev,
+            ino,
+            path,
+            ..
+        } = &mut self.target
+        else {
+            return Ok(());
+        };
+        if *fd_writable {
+            return Ok(());
+        }
+        let shown = crate::text::sanitize(&path.to_string_lossy());
+        let ctx = format!("open {shown} O_RDWR");
+        let fd_path = fd_path.ok_or_else(|| einval(&ctx, "no descriptor"))?;
+        let rw = open_path(&fd_path, true).map_err(|e| {
+            let err = SysError::from_io(&e, ctx.clone());
+            match err.errno {
+                libc::EACCES | libc::EPERM | libc::EROFS => SysError::new(
+                    err.errno,
+                    ctx.clone(),
+                    format!(
+                        "{shown} is not writable for us ({}): a shared mapping of it stays \
+                         read-only; m (MAP_PRIVATE) or --private gives a writable copy-on-write \
+                         view whose stores never reach the file",
+                        err.name()
+                    ),
+                ),
+                _ => err,
+            }
+        })?;
+        let meta = rw
+            .metadata()
+            .map_err(|e| SysError::from_io(&e, format!("fstat {shown}")))?;
+        if (meta.dev(), meta.ino()) != (*dev, *ino) {
+            return Err(SysError::new(
+                libc::ESTALE,
+                ctx,
+                "reopening our descriptor reached another file; nothing was changed",
+            ));
+        }
+        *file = rw;
+        *fd_writable = true;
+        Ok(())
+    }
+
+    /// Allows stores into the mapping to reach the file (the user said so: `--write`, `protect
+    /// rw`, or yes to the TUI's question). For a shared mapping of a file opened read-only,
+    /// the descriptor is reopened read-write and the same range mapped again in place
+    /// (MAP_FIXED: same address, same page-cache pages, nothing lost), so that a later
+    /// mprotect may add PROT_WRITE. Returns a sentence saying what was done, if anything.
+    ///
+    /// # Errors
+    /// EACCES (and the like) when the file is not writable for us; the mmap's refusal.
+    pub fn allow_write(&mut self) -> Result<Option<String>, SysError> {
+        let needs_fd = self.mode == MapMode::Shared
+            && matches!(
+                self.target,
+                Target::File {
+                    fd_writable: false,
+                    ..
+                }
+            );
+        if !needs_fd {
+            self.write_allowed = true;
+            return Ok(None);
+        }
+        self.reopen_rw()?;
+        let Target::File { file, .. } = &self.target else {
+            return Ok(None);
+        };
+        let addr = self.addr() as *mut libc::c_void;
+        let len = self.map_bytes() as usize;
+        let flags = rustix::mm::MapFlags::SHARED | rustix::mm::MapFlags::FIXED;
+        let prot = rustix::mm::ProtFlags::from_bits_truncate(self.prot.mprotect_flags().bits());
+        // SAFETY: [addr, addr + len) is exactly our own mapping (the MmapRaw's range), and no
+        // Rust reference points into it. MAP_FIXED replaces it atomically with a shared mapping
+        // of the same file range (the same page-cache pages: a shared mapping holds no data of
+        // its own), so the MmapRaw still owns exactly this range and unmaps it on drop.
+        let mapped = unsafe { rustix::mm::mmap(addr, len, prot, flags, file, self.offset) };
+        match mapped {
+            Ok(p) if p == addr => {}
+            Ok(_) => {
+                return Err(SysError::new(
+                    libc::EFAULT,
+                    "mmap MAP_FIXED",
+                    "the kernel placed the mapping elsewhere (cannot happen with MAP_FIXED)",
+                ));
+            }
+            Err(e) => return Err(SysError::from_rustix(e, "mmap MAP_FIXED")),
+        }
+        self.write_allowed = true;
+        Ok(Some(
+            "the file was open read-only: reopened read-write through its descriptor \
+             (/proc/self/fd) and mapped again in place (MAP_FIXED, same address and pages)"
+                .into(),
+        ))
     }
 
     /// `cachestat(2)` (Linux >= 6.5) over a byte range of the mapped file.
@@ -662,19 +1025,56 @@ impl Region {
         cachestat(file, file_off, len)
     }
 
-    /// Maps the same thing again with `mode`, keeping offset, length and protection, and
-    /// replaces this mapping with the new one. On failure this mapping is left as it was.
+    /// The protection a remap to `mode` gets: a private mapping is writable (its stores
+    /// never reach the file); a shared one keeps PROT_WRITE only where writing the file was
+    /// allowed. PROT_NONE stays PROT_NONE; PROT_EXEC is kept.
+    pub fn remap_prot(&self, mode: MapMode) -> Prot {
+        let p = self.prot;
+        if p == Prot::NONE {
+            return p;
+        }
+        match mode {
+            MapMode::Private => Prot { write: true, ..p },
+            MapMode::Shared if matches!(self.target, Target::Anon) => p,
+            MapMode::Shared => Prot {
+                write: p.write && self.write_allowed,
+                ..p
+            },
+        }
+    }
+
+    /// Maps the same thing again with `mode` (same descriptor, offset and length; protection
+    /// as `remap_prot` says) and replaces this mapping with the new one. On failure this
+    /// mapping is left as it was.
     ///
     /// # Errors
-    /// Whatever mapping the new mode refuses (EACCES: a read-only file cannot be mapped shared
-    /// and writable).
+    /// Whatever mapping the new mode refuses.
     pub fn remap(&mut self, mode: MapMode) -> Result<(), SysError> {
-        let mut req = self.request.clone();
-        req.mode = mode;
-        req.len = Some(self.len);
-        req.prot = Some(self.prot);
-        let new = Region::open(&req)?;
-        *self = new;
+        let prot = self.remap_prot(mode);
+        if matches!(self.target, Target::Anon) {
+            let mut req = self.request.clone();
+            req.mode = mode;
+            req.len = Some(self.len);
+            req.prot = Some(prot);
+            *self = Region::open(&req)?;
+            return Ok(());
+        }
+        if mode == MapMode::Shared && prot.write {
+            self.reopen_rw()?;
+        }
+        let Target::File { file, path, .. } = &self.target else {
+            return Ok(());
+        };
+        let ctx = format!("mmap {}", crate::text::sanitize(&path.to_string_lossy()));
+        let map = map_file(file, mode, prot.write, self.offset, self.len)
+            .map_err(|e| SysError::from_io(&e, ctx))?;
+        self.map = map;
+        self.mode = mode;
+        self.request.mode = mode;
+        self.prot = if prot.write { Prot::RW } else { Prot::R };
+        if prot != self.prot {
+            self.mprotect(prot)?;
+        }
         Ok(())
     }
 
@@ -711,18 +1111,20 @@ impl Region {
             .map_err(|e| SysError::from_rustix(e, format!("posix_fadvise({advice:?})")))
     }
 
-    /// Whether the file lives on tmpfs (or is shared memory), where page-cache pages are always
-    /// dirty: msync never cleans them and fadvise never drops them.
+    /// Whether the file is a regular file on tmpfs, where page-cache pages are always dirty:
+    /// msync never cleans them and fadvise never drops them. (A device node on devtmpfs is
+    /// not: its pages are the device's, not tmpfs's.)
     // f_type's width differs between architectures: the conversion is needed elsewhere.
     #[allow(clippy::useless_conversion)]
     pub fn always_dirty(&self) -> bool {
-        // TMPFS_MAGIC: include/uapi/linux/magic.h
-        const TMPFS_MAGIC: i64 = 0x0102_1994;
         match &self.target {
-            Target::File { file, .. } => {
-                rustix::fs::fstatfs(file).is_ok_and(|st| i64::from(st.f_type) == TMPFS_MAGIC)
-            }
-            Target::Anon => false,
+            Target::File {
+                file,
+                kind: FileKind::Regular,
+                ..
+            } => rustix::fs::fstatfs(file)
+                .is_ok_and(|st| i64::from(st.f_type) == i64::from(libc::TMPFS_MAGIC)),
+            _ => false,
         }
     }
 

@@ -67,6 +67,10 @@ pub struct Snapshot {
     pub always_dirty: bool,
     /// A failure of this refresh that is not about one page (fstat, /proc).
     pub problem: Option<String>,
+    /// What the path given at open names now, when not our file any more (the log says).
+    pub path_note: Option<String>,
+    /// Stores into a shared mapping may reach the file (`Region::write_allowed`).
+    pub write_allowed: bool,
 }
 
 impl Snapshot {
@@ -94,6 +98,8 @@ impl Snapshot {
             sources: Sources::default(),
             always_dirty: false,
             problem: None,
+            path_note: None,
+            write_allowed: true,
         }
     }
 
@@ -162,15 +168,10 @@ pub fn take(region: &Region, prober: &Prober, view: View) -> Snapshot {
     Snapshot {
         backing: match region.target() {
             Target::Anon => Backing::Anon,
-            Target::File {
-                path,
-                writable,
-                regular,
-                ..
-            } => Backing::File {
+            Target::File { path, kind, .. } => Backing::File {
                 path: path.to_string_lossy().into_owned(),
-                writable: *writable,
-                regular: *regular,
+                writable: region.may_write(),
+                regular: kind.has_size(),
             },
         },
         mode: region.mode(),
@@ -186,6 +187,8 @@ pub fn take(region: &Region, prober: &Prober, view: View) -> Snapshot {
         sources: prober.sources(region),
         always_dirty: region.always_dirty(),
         problem,
+        path_note: super::exec::path_note(region),
+        write_allowed: region.write_allowed(),
     }
 }
 
