@@ -9,8 +9,6 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use ratatui::crossterm::event::{self, Event};
 
-use std::path::PathBuf;
-
 use crate::action::Action;
 use crate::keymap::{KeyContext, map_key};
 use crate::lesson::Lesson;
@@ -89,7 +87,8 @@ pub fn initial_model(region: &Region, prober: &Prober, size: (u16, u16), refresh
 /// A lesson being played: the script, and where its fresh demo file lives (for replays).
 pub struct Lecture {
     pub lesson: Lesson,
-    pub dir: PathBuf,
+    /// Removed with the lecture.
+    pub dir: crate::demo::TempDir,
 }
 
 /// Ends the process if a quit signal is not honoured within a second: crossterm's `poll` can
@@ -106,6 +105,7 @@ fn watchdog(quit: Arc<AtomicBool>, done: Arc<AtomicBool>) {
                 std::thread::sleep(Duration::from_secs(1));
                 if !done.load(Ordering::Relaxed) {
                     let _ = ratatui::try_restore();
+                    crate::demo::remove_live_dirs();
                     // Peers die with us (PR_SET_PDEATHSIG); the mapping goes with the process.
                     std::process::exit(0);
                 }
@@ -230,7 +230,7 @@ pub fn lesson_next(session: &mut Session, lesson: &Lesson) {
 pub fn lesson_back(session: &Session, lecture: &Lecture) -> Option<Session> {
     let pane = session.model.lesson.as_ref()?;
     let target = pane.step.checked_sub(1)?;
-    let req = crate::lesson::request(&lecture.lesson, &lecture.dir).ok()?;
+    let req = crate::lesson::request(&lecture.lesson, lecture.dir.path()).ok()?;
     let region = Region::open(&req).ok()?;
     let mut fresh = Session::new(region, true, session.model.size);
     fresh.model.color = session.model.color;

@@ -74,6 +74,10 @@ pub enum Command {
         /// Run it headless: print each step, exit 1 if an expect fails.
         #[arg(long)]
         check: bool,
+        /// Play a lesson file that maps a named file or runs code without asking first (a
+        /// lesson is a program: see what it touches by playing it without --trust).
+        #[arg(long)]
+        trust: bool,
         /// Colours: default, high-contrast (for projectors), or mono.
         #[arg(long, value_name = "THEME", default_value = "default", value_parser = ["default", "high-contrast", "mono"])]
         theme: String,

@@ -32,15 +32,62 @@ pub fn contents(page_size: usize) -> Vec<u8> {
     out
 }
 
-/// Creates the demo file in a new private directory under the system temporary directory.
+/// Creates the demo file in a new private directory under the system temporary directory,
+/// removed when the returned guard is dropped.
 ///
 /// # Errors
 /// The directory or the file could not be created.
-pub fn create() -> Result<PathBuf, SysError> {
-    let dir = fresh_dir()?;
-    let path = dir.join("demo.txt");
+pub fn create() -> Result<(TempDir, PathBuf), SysError> {
+    let dir = TempDir::new()?;
+    let path = dir.path().join("demo.txt");
     write_to(&path)?;
-    Ok(path)
+    Ok((dir, path))
+}
+
+/// Directories we made and have not removed yet, for exits that skip destructors (the
+/// watchdog's `process::exit`).
+static LIVE_DIRS: std::sync::Mutex<Vec<PathBuf>> = std::sync::Mutex::new(Vec::new());
+
+/// A fresh private directory of ours (`fresh_dir`), removed with everything in it when
+/// dropped; every exit path of the program removes it (see `remove_live_dirs`).
+#[derive(Debug)]
+pub struct TempDir(PathBuf);
+
+impl TempDir {
+    /// Makes the directory.
+    ///
+    /// # Errors
+    /// It could not be created.
+    pub fn new() -> Result<Self, SysError> {
+        let dir = fresh_dir()?;
+        if let Ok(mut live) = LIVE_DIRS.lock() {
+            live.push(dir.clone());
+        }
+        Ok(Self(dir))
+    }
+
+    pub fn path(&self) -> &std::path::Path {
+        &self.0
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = fs::remove_dir_all(&self.0);
+        if let Ok(mut live) = LIVE_DIRS.lock() {
+            live.retain(|d| d != &self.0);
+        }
+    }
+}
+
+/// Removes every directory of ours not yet removed: for exit paths that skip destructors.
+pub fn remove_live_dirs() {
+    // try_lock: an exit from another thread must not wait on a lock the main thread holds.
+    if let Ok(live) = LIVE_DIRS.try_lock() {
+        for d in live.iter() {
+            let _ = fs::remove_dir_all(d);
+        }
+    }
 }
 
 /// Writes (or rewrites) the demo contents to `path`, a page at a time so that the page cache

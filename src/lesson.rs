@@ -139,12 +139,15 @@ pub fn load(name: Option<&str>, file: Option<&Path>) -> Result<Lesson, String> {
         (_, Some(path)) => (
             path.file_stem()
                 .map_or("lesson".into(), |s| s.to_string_lossy().into_owned()),
-            std::fs::read_to_string(path).map_err(|e| {
-                format!(
-                    "cannot read {}: {e}",
-                    crate::text::sanitize(&path.to_string_lossy())
-                )
-            })?,
+            std::fs::File::open(path)
+                .map_err(|e| e.to_string())
+                .and_then(crate::script::read_capped)
+                .map_err(|e| {
+                    format!(
+                        "cannot read {}: {e}",
+                        crate::text::sanitize(&path.to_string_lossy())
+                    )
+                })?,
         ),
         (Some(name), None) => (
             name.to_string(),
@@ -171,6 +174,60 @@ pub fn load(name: Option<&str>, file: Option<&Path>) -> Result<Lesson, String> {
             .collect::<Vec<_>>()
             .join("\n")
     })
+}
+
+/// What a lesson from outside the shipped set would do beyond its own fresh copy of the demo
+/// file: a lesson is a program (it can write the file named in `# file:`, run machine code in
+/// a child, start a process), so playing one asks first. Empty: nothing beyond its own file.
+pub fn risks(lesson: &Lesson) -> Vec<String> {
+    let lines = || {
+        lesson
+            .setup
+            .iter()
+            .chain(lesson.steps.iter().flat_map(|s| &s.lines))
+    };
+    let numbers = |pred: &dyn Fn(&Op) -> bool| -> Vec<String> {
+        lines()
+            .filter(|l| matches!(&l.step, Step::Do(op) if pred(op)))
+            .map(|l| l.number.to_string())
+            .collect()
+    };
+    let mut out = Vec::new();
+    if let Some(file) = &lesson.file {
+        let shown = crate::text::sanitize(&file.to_string_lossy());
+        let writes = numbers(&|op| {
+            matches!(
+                op,
+                Op::Write { .. }
+                    | Op::Undo
+                    | Op::Redo
+                    | Op::Truncate(_)
+                    | Op::PeerStart(_)
+                    | Op::Protect(crate::sys::Prot { write: true, .. })
+            )
+        });
+        if writes.is_empty() || lesson.map.private {
+            out.push(format!("maps {shown} (it does not write it)"));
+        } else {
+            out.push(format!(
+                "maps {shown} and may write it (lines {}{})",
+                writes.join(", "),
+                if lesson.map.write {
+                    "; its options say --write"
+                } else {
+                    ""
+                }
+            ));
+        }
+    }
+    let execs = numbers(&|op| matches!(op, Op::Exec { .. }));
+    if !execs.is_empty() {
+        out.push(format!(
+            "runs machine code from the mapping in a child process (lines {})",
+            execs.join(", ")
+        ));
+    }
+    out
 }
 
 /// The page a step is about: the last page its operations touch.
@@ -249,8 +306,8 @@ pub fn run_lines(
 /// # Errors
 /// The target could not be mapped, or `out` failed.
 pub fn check(lesson: &Lesson, out: &mut impl std::io::Write) -> Result<bool, String> {
-    let dir = crate::demo::fresh_dir().map_err(|e| e.to_string())?;
-    let req = request(lesson, &dir)?;
+    let dir = crate::demo::TempDir::new().map_err(|e| e.to_string())?;
+    let req = request(lesson, dir.path())?;
     let region = crate::sys::Region::open(&req).map_err(|e| e.to_string())?;
     let mut session = crate::session::Session::new(region, false, (120, 40));
     let io = |e: std::io::Error| e.to_string();
@@ -291,7 +348,7 @@ pub fn check(lesson: &Lesson, out: &mut impl std::io::Write) -> Result<bool, Str
     )
     .map_err(io)?;
     drop(session);
-    let _ = std::fs::remove_dir_all(&dir);
+    drop(dir);
     Ok(ok)
 }
 

@@ -45,9 +45,16 @@ fn main() -> ExitCode {
             name,
             file,
             check,
+            trust,
             theme,
             refresh,
-        }) => lesson(name.as_deref(), file.as_deref(), check, &theme, refresh),
+        }) => lesson(
+            name.as_deref(),
+            file.as_deref(),
+            (check, trust),
+            &theme,
+            refresh,
+        ),
         Some(Command::InternalPeer { path, file_offset }) => {
             match mmapscope::sys::lab::run_peer(&path, file_offset) {
                 Ok(()) => ExitCode::SUCCESS,
@@ -75,13 +82,20 @@ fn batch(
         (_, file, script) => (file, script),
     };
     let text = match script.as_deref() {
-        None => std::io::read_to_string(std::io::stdin()),
-        Some(p) if p.as_os_str() == "-" => std::io::read_to_string(std::io::stdin()),
-        Some(p) => std::fs::read_to_string(p),
+        None => mmapscope::script::read_capped(std::io::stdin()),
+        Some(p) if p.as_os_str() == "-" => mmapscope::script::read_capped(std::io::stdin()),
+        Some(p) => match std::fs::File::open(p) {
+            Ok(f) => mmapscope::script::read_capped(f),
+            Err(e) => Err(SysError::from_io(
+                &e,
+                format!("open {}", mmapscope::text::sanitize(&p.to_string_lossy())),
+            )
+            .to_string()),
+        },
     };
     let text = match text {
         Ok(t) => t,
-        Err(e) => return fail(SysError::from_io(&e, "read the script")),
+        Err(e) => return fail(format!("read the script: {e}")),
     };
     let lines = match mmapscope::script::parse(&text) {
         Ok(lines) => lines,
@@ -134,6 +148,21 @@ fn inspect(map: &MapArgs, file: Option<std::path::PathBuf>, json: bool, touch: b
     ExitCode::SUCCESS
 }
 
+/// Headless runs that made a temporary directory: SIGTERM, SIGINT and SIGHUP remove it before
+/// the process ends with the signal's status (children die with us by PR_SET_PDEATHSIG).
+fn remove_our_dirs_on_signals() {
+    use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM};
+    let Ok(mut signals) = signal_hook::iterator::Signals::new([SIGTERM, SIGINT, SIGHUP]) else {
+        return;
+    };
+    std::thread::spawn(move || {
+        if let Some(sig) = signals.forever().next() {
+            mmapscope::demo::remove_live_dirs();
+            std::process::exit(128 + sig);
+        }
+    });
+}
+
 /// Sets the session's colours from `--theme` and NO_COLOR.
 fn apply_theme(session: &mut Session, theme: &str) {
     let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
@@ -141,10 +170,44 @@ fn apply_theme(session: &mut Session, theme: &str) {
     session.model.high_contrast = theme == "high-contrast";
 }
 
+/// Whether a lesson from a file may run: shipped lessons and lessons that touch nothing but
+/// their own fresh file may; others need `--trust`, or a yes on the terminal.
+fn lesson_allowed(
+    lesson: &mmapscope::lesson::Lesson,
+    check: bool,
+    trust: bool,
+) -> Result<(), String> {
+    let risks = mmapscope::lesson::risks(lesson);
+    if trust || risks.is_empty() {
+        return Ok(());
+    }
+    let list = risks
+        .iter()
+        .map(|r| format!("  - {r}"))
+        .collect::<Vec<_>>()
+        .join("\n");
+    let what = format!(
+        "the lesson {} is a program that does more than use its own fresh file:\n{list}",
+        mmapscope::text::sanitize(&lesson.name)
+    );
+    use std::io::IsTerminal as _;
+    if check || !std::io::stdin().is_terminal() {
+        return Err(format!("{what}\nrun it with --trust if you trust it"));
+    }
+    eprint!("mmapscope: {what}\nPlay it? y/N ");
+    let mut answer = String::new();
+    let _ = std::io::stdin().read_line(&mut answer);
+    if matches!(answer.trim(), "y" | "Y" | "yes") {
+        Ok(())
+    } else {
+        Err("not played".into())
+    }
+}
+
 fn lesson(
     name: Option<&str>,
     file: Option<&std::path::Path>,
-    check: bool,
+    (check, trust): (bool, bool),
     theme: &str,
     refresh_ms: u64,
 ) -> ExitCode {
@@ -156,7 +219,13 @@ fn lesson(
         Ok(l) => l,
         Err(e) => return fail(e),
     };
+    if file.is_some()
+        && let Err(e) = lesson_allowed(&lesson, check, trust)
+    {
+        return fail(e);
+    }
     if check {
+        remove_our_dirs_on_signals();
         return match mmapscope::lesson::check(&lesson, &mut std::io::stdout().lock()) {
             Ok(true) => ExitCode::SUCCESS,
             Ok(false) => ExitCode::from(1),
@@ -167,11 +236,11 @@ fn lesson(
     if !std::io::stdout().is_terminal() || !std::io::stdin().is_terminal() {
         return fail("a lesson plays in a terminal; without one, use --check");
     }
-    let dir = match mmapscope::demo::fresh_dir() {
+    let dir = match mmapscope::demo::TempDir::new() {
         Ok(d) => d,
         Err(e) => return fail(e),
     };
-    let region = match mmapscope::lesson::request(&lesson, &dir)
+    let region = match mmapscope::lesson::request(&lesson, dir.path())
         .and_then(|req| Region::open(&req).map_err(|e| e.to_string()))
     {
         Ok(r) => r,
@@ -185,7 +254,7 @@ fn lesson(
     let intro = vec![format!("lesson {}: {}", lesson.name, lesson.title)];
     let lecture = mmapscope::app::Lecture { lesson, dir };
     let result = mmapscope::app::run(session, refresh_ms, &intro, Some(&lecture));
-    let _ = std::fs::remove_dir_all(&lecture.dir);
+    drop(lecture);
     match result {
         Ok(_) => ExitCode::SUCCESS,
         Err(e) => fail(e),
@@ -205,21 +274,24 @@ fn explore(
             "the explorer needs a terminal; for a report without one, use `mmapscope inspect FILE`",
         );
     }
-    let mut intro = Vec::new();
+    let mut demo_dir = None;
     let file = match (file, map.anon) {
         (None, None) => match mmapscope::demo::create() {
-            Ok(path) => {
-                intro.push(format!(
-                    "demo file created: {}",
-                    mmapscope::text::sanitize(&path.to_string_lossy())
-                ));
+            Ok((dir, path)) => {
+                demo_dir = Some(dir);
                 Some(path)
             }
             Err(e) => return fail(e),
         },
         (file, _) => file,
     };
-    let demo = intro.pop();
+    let demo = demo_dir.as_ref().zip(file.as_ref()).map(|(_, path)| {
+        format!(
+            "demo file created: {} (removed when mmapscope ends)",
+            mmapscope::text::sanitize(&path.to_string_lossy())
+        )
+    });
+    let mut intro = Vec::new();
     let region = match open(map, file, demo.is_some()) {
         Ok(r) => r,
         Err(code) => return code,
@@ -251,8 +323,11 @@ fn explore(
     let mut session = Session::new(region, true, (120, 40));
     apply_theme(&mut session, theme);
     let result = mmapscope::app::run(session, refresh_ms, &intro, None);
-    if let Some(demo) = demo {
-        eprintln!("mmapscope: {demo} (kept)");
+    if let Some(dir) = demo_dir {
+        eprintln!(
+            "mmapscope: removed the demo file and its directory {}",
+            mmapscope::text::sanitize(&dir.path().to_string_lossy())
+        );
     }
     match result {
         Ok(note) => {

@@ -86,6 +86,8 @@ impl LessonResult {
             v.to_string()
         } else if let Some(v) = j["result"].get("actual") {
             format!("is {v}")
+        } else if let Some(v) = j["result"].get("value") {
+            format!("is {v} now")
         } else {
             String::new()
         };

@@ -16,6 +16,9 @@ pub enum Step {
     Sleep(u64),
     Say(String),
     Expect(Expect),
+    /// Shows a value without checking it: for states the kernel changes on its own time
+    /// (writeback cleans a dirty page whenever it likes), which a lesson must not expect.
+    Show(ExpectPath),
 }
 
 /// A check of the kernel's state.
@@ -83,12 +86,15 @@ pub enum Value {
     Null,
     Num(u64),
     Str(String),
+    /// Another value of the report or result, read when the line runs (`vma rss`).
+    Path(Box<ExpectPath>),
 }
 
 impl Value {
-    /// As JSON, for comparison with the report.
+    /// As JSON, for comparison with the report (`Null` for a path: resolve it first).
     pub fn json(&self) -> serde_json::Value {
         match self {
+            Self::Path(_) => serde_json::Value::Null,
             Self::Bool(b) => serde_json::Value::Bool(*b),
             Self::Null => serde_json::Value::Null,
             Self::Num(n) => serde_json::Value::from(*n),
@@ -124,7 +130,7 @@ impl fmt::Display for ParseError {
 /// The commands, for error messages.
 pub const COMMANDS: &str = "write, write-text, write-snippet, read, mode, msync, protect, advise, \
                             fadvise, touch, undo, redo, truncate, exec, peer, alloc, free, \
-                            snapshot, sleep, say, expect";
+                            snapshot, sleep, say, expect, show";
 
 /// Splits a line into words up to a `#` comment; `"..."` is one word with `\"`, `\\`, `\n`, `\t`, `\xNN` escapes.
 fn words(line: &str) -> Result<Vec<String>, String> {
@@ -254,14 +260,36 @@ fn cmp(word: &str) -> Result<Cmp, String> {
     })
 }
 
+/// The objects of the report (and `result`) that `expect` and `show` can name.
+const OBJECTS: [&str; 6] = ["vma", "summary", "mapping", "file", "sources", "result"];
+
+/// The VALUE of an expect: one word (a literal), or another path (`vma rss`, `page 2 dirty`).
+fn expect_value(words: &[String]) -> Result<Value, String> {
+    match words {
+        [v] => Ok(value(v)),
+        [obj, field] if OBJECTS.contains(&obj.as_str()) => Ok(Value::Path(Box::new(
+            ExpectPath::Object(obj.clone(), field.clone()),
+        ))),
+        [p, n, field] if p == "page" => Ok(Value::Path(Box::new(ExpectPath::Page(
+            number(Some(n), "page number")?,
+            field.clone(),
+        )))),
+        _ => Err(format!(
+            "`{}` is not a value: a number, true, false, null, a \"string\", or another field \
+             such as `vma rss`",
+            words.join(" ")
+        )),
+    }
+}
+
 fn expect(rest: &[String]) -> Result<Expect, String> {
-    const USAGE: &str = "expect error | expect page N FIELD OP VALUE | expect vma|summary|mapping|file|sources|result FIELD OP VALUE | expect file OFFSET OP BYTE";
+    const USAGE: &str = "expect error | expect page N FIELD OP VALUE | expect vma|summary|mapping|file|sources|result FIELD OP VALUE | expect file OFFSET OP BYTE (VALUE: a literal, or another field such as `vma rss`)";
     match rest {
         [e] if e == "error" => Ok(Expect::Error),
-        [p, n, field, op, v] if p == "page" => Ok(Expect::Check {
+        [p, n, field, op, v @ ..] if p == "page" && !v.is_empty() => Ok(Expect::Check {
             path: ExpectPath::Page(number(Some(n), "page number")?, field.clone()),
             cmp: cmp(op)?,
-            value: value(v),
+            value: expect_value(v)?,
         }),
         [f, off, op, v] if f == "file" && parse_size(off).is_ok() => {
             let byte = u8::from_str_radix(v.trim_start_matches("0x"), 16)
@@ -272,15 +300,31 @@ fn expect(rest: &[String]) -> Result<Expect, String> {
                 value: Value::Num(u64::from(byte)),
             })
         }
-        [obj, field, op, v]
-            if ["vma", "summary", "mapping", "file", "sources", "result"]
-                .contains(&obj.as_str()) =>
-        {
+        [obj, field, op, v @ ..] if OBJECTS.contains(&obj.as_str()) && !v.is_empty() => {
             Ok(Expect::Check {
                 path: ExpectPath::Object(obj.clone(), field.clone()),
                 cmp: cmp(op)?,
-                value: value(v),
+                value: expect_value(v)?,
             })
+        }
+        _ => Err(format!("usage: {USAGE}")),
+    }
+}
+
+/// `show page N FIELD | show vma|summary|mapping|file|sources|result FIELD | show file OFFSET`.
+fn show(rest: &[String]) -> Result<ExpectPath, String> {
+    const USAGE: &str =
+        "show page N FIELD | show vma|summary|mapping|file|sources|result FIELD | show file OFFSET";
+    match rest {
+        [p, n, field] if p == "page" => Ok(ExpectPath::Page(
+            number(Some(n), "page number")?,
+            field.clone(),
+        )),
+        [f, off] if f == "file" && parse_size(off).is_ok() => {
+            Ok(ExpectPath::File(number(Some(off), "file offset")?))
+        }
+        [obj, field] if OBJECTS.contains(&obj.as_str()) => {
+            Ok(ExpectPath::Object(obj.clone(), field.clone()))
         }
         _ => Err(format!("usage: {USAGE}")),
     }
@@ -358,7 +402,15 @@ pub fn parse_step(line: &str) -> Result<Option<Step>, String> {
         "redo" if rest.is_empty() => Step::Do(Op::Redo),
         "truncate" => Step::Do(Op::Truncate(number(rest.first(), "size")?)),
         "snapshot" if rest.is_empty() => Step::Snapshot,
-        "sleep" => Step::Sleep(number(rest.first(), "milliseconds")?),
+        "sleep" => {
+            let ms = number(rest.first(), "milliseconds")?;
+            if ms > MAX_SLEEP_MS {
+                return Err(format!(
+                    "sleep {ms}: at most {MAX_SLEEP_MS} ms (a minute) per line"
+                ));
+            }
+            Step::Sleep(ms)
+        }
         "say" => Step::Say(
             rest.first()
                 .and_then(|t| quoted(t))
@@ -366,6 +418,7 @@ pub fn parse_step(line: &str) -> Result<Option<Step>, String> {
                 .to_string(),
         ),
         "expect" => Step::Expect(expect(rest)?),
+        "show" => Step::Show(show(rest)?),
         "exec" => {
             let offset = number(rest.first(), "offset")?;
             let args = match &rest[1.min(rest.len())..] {
@@ -398,6 +451,63 @@ pub fn parse_step(line: &str) -> Result<Option<Step>, String> {
         other => return Err(format!("unknown command `{other}` (known: {COMMANDS})")),
     };
     Ok(Some(step))
+}
+
+/// The longest `sleep` a line may ask for, in milliseconds.
+pub const MAX_SLEEP_MS: u64 = 60_000;
+/// The longest line a script may have, in bytes.
+pub const MAX_LINE: usize = 64 << 10;
+/// The largest script, in bytes.
+pub const MAX_SCRIPT: usize = 64 << 20;
+
+/// Reads a script from `input`, refusing (with a sentence) what cannot be one: a line longer
+/// than `MAX_LINE` (`/dev/zero` has no newline at all), more than `MAX_SCRIPT` bytes, or text
+/// that is not UTF-8. Memory stays bounded whatever `input` is.
+///
+/// # Errors
+/// The sentence, or the read error.
+pub fn read_capped(input: impl std::io::Read) -> Result<String, String> {
+    read_capped_at(input, MAX_LINE, MAX_SCRIPT)
+}
+
+fn read_capped_at(
+    input: impl std::io::Read,
+    max_line: usize,
+    max_script: usize,
+) -> Result<String, String> {
+    use std::io::BufRead as _;
+    let mut reader = std::io::BufReader::new(input.take(max_script as u64 + 1));
+    let mut out = Vec::new();
+    let mut line = Vec::new();
+    let mut number = 0usize;
+    loop {
+        line.clear();
+        let n = std::io::Read::take(&mut reader, max_line as u64 + 1)
+            .read_until(b'\n', &mut line)
+            .map_err(|e| e.to_string())?;
+        if n == 0 {
+            break;
+        }
+        number += 1;
+        let content = line.strip_suffix(b"\n").unwrap_or(&line);
+        if content.len() > max_line {
+            return Err(format!(
+                "line {number} is longer than {} KiB: this is not a script",
+                max_line >> 10
+            ));
+        }
+        out.extend_from_slice(&line);
+        if out.len() > max_script {
+            return Err(format!(
+                "the script is larger than {} MiB",
+                max_script >> 20
+            ));
+        }
+    }
+    String::from_utf8(out).map_err(|e| {
+        let at = e.utf8_error().valid_up_to();
+        format!("the script is not UTF-8 text (a bad byte at offset {at})")
+    })
 }
 
 /// Parses a whole script.
@@ -433,6 +543,7 @@ pub fn parse(script: &str) -> Result<Vec<Line>, Vec<ParseError>> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::io::Read as _;
 
     fn step(line: &str) -> Step {
         parse_step(line).unwrap().unwrap()
@@ -514,6 +625,23 @@ mod tests {
                 }),
             ),
             ("snapshot", Step::Snapshot),
+            (
+                "expect vma pss < vma rss",
+                Step::Expect(Expect::Check {
+                    path: ExpectPath::Object("vma".into(), "pss".into()),
+                    cmp: Cmp::Lt,
+                    value: Value::Path(Box::new(ExpectPath::Object("vma".into(), "rss".into()))),
+                }),
+            ),
+            (
+                "show page 1 dirty",
+                Step::Show(ExpectPath::Page(1, "dirty".into())),
+            ),
+            ("show file 0x10", Step::Show(ExpectPath::File(16))),
+            (
+                "show vma shared_dirty",
+                Step::Show(ExpectPath::Object("vma".into(), "shared_dirty".into())),
+            ),
             ("sleep 100", Step::Sleep(100)),
             ("say \"Hello, pages\"", Step::Say("Hello, pages".into())),
             ("expect error", Step::Expect(Expect::Error)),
@@ -561,6 +689,30 @@ mod tests {
         for (line, want) in table {
             assert_eq!(&step(line), want, "{line}");
         }
+    }
+
+    #[test]
+    fn reading_is_bounded() {
+        assert_eq!(
+            read_capped(&b"read 0 1\nundo"[..]).unwrap(),
+            "read 0 1\nundo"
+        );
+        let zeros = std::io::repeat(0).take(1 << 30);
+        let err = read_capped(zeros).unwrap_err();
+        assert!(err.contains("line 1 is longer than 64 KiB"), "{err}");
+        let err = read_capped(&b"undo\n\xff\n"[..]).unwrap_err();
+        assert!(
+            err.contains("not UTF-8") && err.contains("offset 5"),
+            "{err}"
+        );
+        let many = std::io::repeat(b'\n').take((4 << 20) + 10);
+        let err = read_capped_at(many, MAX_LINE, 4 << 20).unwrap_err();
+        assert!(err.contains("larger than 4 MiB"), "{err}");
+        assert!(parse_step("sleep 99999T").unwrap_err().contains("at most"));
+        assert_eq!(
+            parse_step("sleep 60000").unwrap(),
+            Some(Step::Sleep(60_000))
+        );
     }
 
     #[test]

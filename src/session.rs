@@ -12,7 +12,7 @@ use serde_json::{Value as Json, json};
 use crate::action::{Action, Command};
 use crate::model::Model;
 use crate::report;
-use crate::script::{Cmp, Expect, ExpectPath, Line, Step};
+use crate::script::{Cmp, Expect, ExpectPath, Line, Step, Value};
 use crate::sys::SysError;
 use crate::sys::exec::{self, Done, Outcome};
 use crate::sys::lab::Lab;
@@ -140,6 +140,14 @@ pub fn outcome_json(o: &Outcome) -> Json {
     r
 }
 
+/// A value as a line shows it: file bytes in hex.
+fn shown(path: &ExpectPath, value: &Json) -> Json {
+    match (path, value) {
+        (ExpectPath::File(_), Json::Number(n)) => json!(format!("{:02x}", n.as_u64().unwrap_or(0))),
+        _ => value.clone(),
+    }
+}
+
 fn compare(actual: &Json, cmp: Cmp, expected: &Json) -> bool {
     match cmp {
         Cmp::Eq => actual == expected,
@@ -242,7 +250,34 @@ impl Session {
                 Err("expect error: the previous command did not fail".into())
             };
         };
-        let actual = match path {
+        let actual = self.value_at(path)?;
+        let field = match path {
+            ExpectPath::Page(_, f) | ExpectPath::Object(_, f) => f.as_str(),
+            ExpectPath::File(_) => "",
+        };
+        if actual.is_null() && ROOT_ONLY.contains(&field) && !self.prober.kpageflags_readable() {
+            return Ok(json!({"skipped": format!("`{field}` needs root (kpageflags, PFNs)")}));
+        }
+        let expected = match value {
+            Value::Path(other) => self.value_at(other)?,
+            literal => literal.json(),
+        };
+        let shown_expected = shown(path, &expected);
+        let shown_actual = shown(path, &actual);
+        if compare(&actual, *cmp, &expected) {
+            Ok(json!({"actual": shown_actual}))
+        } else {
+            Err(format!(
+                "expect failed: {path} is {shown_actual}, expected {} {shown_expected}",
+                cmp.symbol()
+            ))
+        }
+    }
+
+    /// The value `path` names now: a field of the report (probed without faulting anything
+    /// in), of the previous result, or a byte of the file.
+    fn value_at(&mut self, path: &ExpectPath) -> Result<Json, String> {
+        Ok(match path {
             ExpectPath::File(off) => {
                 // pread on our own descriptor: the file we mapped, whatever its path names now.
                 let mut b = [0u8; 1];
@@ -281,35 +316,7 @@ impl Session {
                     .cloned()
                     .ok_or_else(|| format!("`{obj}` has no field `{field}`"))?
             }
-        };
-        let field = match path {
-            ExpectPath::Page(_, f) | ExpectPath::Object(_, f) => f.as_str(),
-            ExpectPath::File(_) => "",
-        };
-        if actual.is_null() && ROOT_ONLY.contains(&field) && !self.prober.kpageflags_readable() {
-            return Ok(json!({"skipped": format!("`{field}` needs root (kpageflags, PFNs)")}));
-        }
-        let expected = value.json();
-        let shown_expected = match (path, &expected) {
-            (ExpectPath::File(_), Json::Number(n)) => {
-                json!(format!("{:02x}", n.as_u64().unwrap_or(0)))
-            }
-            _ => expected.clone(),
-        };
-        let shown_actual = match (path, &actual) {
-            (ExpectPath::File(_), Json::Number(n)) => {
-                json!(format!("{:02x}", n.as_u64().unwrap_or(0)))
-            }
-            _ => actual.clone(),
-        };
-        if compare(&actual, *cmp, &expected) {
-            Ok(json!({"actual": shown_actual}))
-        } else {
-            Err(format!(
-                "expect failed: {path} is {shown_actual}, expected {} {shown_expected}",
-                cmp.symbol()
-            ))
-        }
+        })
     }
 
     /// Runs one line; returns its JSON line.
@@ -345,6 +352,9 @@ impl Session {
                 Ok(json!({"slept_ms": ms}))
             }
             Step::Say(text) => Ok(json!({"say": text})),
+            Step::Show(path) => self
+                .value_at(path)
+                .map(|v| json!({"value": shown(path, &v)})),
             Step::Expect(e) => {
                 let r = self.expect(e);
                 if r.is_err() {
@@ -353,7 +363,7 @@ impl Session {
                 r
             }
         };
-        if !matches!(line.step, Step::Expect(_)) {
+        if !matches!(line.step, Step::Expect(_) | Step::Show(_)) {
             self.last_result = result.as_ref().map_or(Json::Null, Clone::clone);
         }
         match result {

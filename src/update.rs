@@ -338,6 +338,15 @@ pub fn apply_outcome(model: &mut Model, outcome: &Outcome) {
         return;
     };
     let ps = model.page_size();
+    if let Done::Synced { first, count, .. } = done {
+        // Writeback may re-zero the padding after end of file (ext4 does): our own call
+        // changed those bytes, not another process (the outcome's notes say so).
+        let g = model.snap.geometry;
+        let data = g.data_bytes();
+        if g.file_size.is_some() && (first * ps..(first + count) * ps).contains(&data) {
+            model.own_writes.push((data, ps - data % ps));
+        }
+    }
     match done {
         Done::Wrote {
             offset, old, new, ..

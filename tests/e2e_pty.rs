@@ -71,13 +71,16 @@ fn demo_shows_everything_then_quits_and_restores_the_terminal() {
         !t.contains("closes this help")
     });
 
-    term.quit_cleanly();
-
     let ps = page_size();
     let demos = find_named(tmp.path(), "demo.txt");
     assert_eq!(demos.len(), 1, "one demo file under TMPDIR: {demos:?}");
     let len = std::fs::metadata(&demos[0]).expect("demo file").len();
     assert_eq!(len, (3 * ps + 100) as u64, "demo file size");
+
+    term.quit_cleanly();
+    // What we made goes with us.
+    let left: Vec<_> = std::fs::read_dir(tmp.path()).expect("read_dir").collect();
+    assert!(left.is_empty(), "nothing left under TMPDIR: {left:?}");
 }
 
 #[test]
@@ -204,12 +207,16 @@ fn editing_a_byte_of_the_demo_then_msync_and_quit_changes_the_file() {
     term.wait_for("edit mode to end", |t| t.contains("i edit"));
     term.send("s");
     term.wait_for_all(&["MS_SYNC", "= 0"]);
-    term.quit_cleanly();
     let demos = find_named(tmp.path(), "demo.txt");
     assert_eq!(demos.len(), 1, "{demos:?}");
     let bytes = std::fs::read(&demos[0]).expect("demo file");
     assert_eq!(bytes[0], b'Z', "the edit reached the file");
     assert_eq!(&bytes[1..4], b"== ", "nothing else changed");
+    term.quit_cleanly();
+    assert!(
+        find_named(tmp.path(), "demo.txt").is_empty(),
+        "the demo file is removed when mmapscope ends"
+    );
 }
 
 #[test]

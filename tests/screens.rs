@@ -362,7 +362,7 @@ fn a_file_shrinking_under_the_mapping_is_logged_and_drawn_beyond_eof() {
         last.contains("shrank") && last.contains("12,388 B -> 4,096 B"),
         "{last}"
     );
-    assert!(last.contains("3 beyond EOF"), "{last}");
+    assert!(last.contains("pages 1-3 are now beyond EOF"), "{last}");
     fake_probe(&mut m);
     act(&mut m, &[Action::Move(Motion::NextPage)]);
     let text = format!("{}", draw(&m).backend());

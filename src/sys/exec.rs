@@ -194,6 +194,29 @@ fn dirty_pages(region: &Region, first: u64, count: u64) -> Option<u64> {
         .map(|c| c.nr_dirty)
 }
 
+/// The padding bytes after end of file in pages `[first, first + count)`, as the mapping shows
+/// them now (empty when no such page is in the range, or it is not in our page tables: then
+/// we wrote nothing there, and reading it would fault it in).
+fn padding_bytes(region: &Region, prober: &Prober, first: u64, count: u64) -> Vec<u8> {
+    let Ok(g) = region.geometry() else {
+        return Vec::new();
+    };
+    let data = g.data_bytes();
+    let page = data / g.page_size;
+    if g.file_size.is_none()
+        || data % g.page_size == 0
+        || !(first..first + count).contains(&page)
+        || present_pages(prober, region, page, 1).is_empty()
+    {
+        return Vec::new();
+    }
+    let mut buf = vec![0u8; (g.page_size - data % g.page_size) as usize];
+    match region.read(data, &mut buf) {
+        Ok(n) if n == buf.len() => buf,
+        _ => Vec::new(),
+    }
+}
+
 /// Resident pages over `[first, first + count)` (mincore, in chunks so memory stays flat).
 fn resident_pages(region: &Region, first: u64, count: u64) -> Option<u64> {
     const CHUNK: u64 = 1 << 16;
@@ -384,8 +407,22 @@ fn run(
             };
             let result = scope_pages(region, *scope).and_then(|(first, count)| {
                 let before = dirty_pages(region, first, count);
+                let padding_before = padding_bytes(region, prober, first, count);
                 region.msync(first, count, flags)?;
                 let after = dirty_pages(region, first, count);
+                let padding_after = padding_bytes(region, prober, first, count);
+                let rezeroed = padding_before
+                    .iter()
+                    .zip(&padding_after)
+                    .filter(|(b, a)| b != a)
+                    .count();
+                if rezeroed > 0 {
+                    notes.push(format!(
+                        "writeback re-zeroed {} in the padding after end of file (bytes there \
+                         never reach the file)",
+                        plural(rezeroed as u64, "byte")
+                    ));
+                }
                 Ok(Done::Synced {
                     kind: *kind,
                     first,
@@ -923,6 +960,14 @@ fn truncate(
             "only a file has a size to change; anonymous memory and /dev/zero have none",
         ));
     };
+    if !region.write_allowed() {
+        return Err(SysError::new(
+            libc::EACCES,
+            "truncate",
+            "truncating changes the file itself, and writing this file was not allowed: start \
+             with --write (or run `protect rw` first)",
+        ));
+    }
     let old_size = region
         .file_size_now()?
         .ok_or_else(|| SysError::new(libc::EINVAL, "truncate", "this file has no size"))?;

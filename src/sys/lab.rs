@@ -130,6 +130,14 @@ impl Lab {
                 "a peer is running already: peer stop first",
             ));
         }
+        if !region.write_allowed() {
+            return Err(SysError::new(
+                libc::EACCES,
+                "peer start",
+                "the peer writes its counter into the file itself, and writing this file was not \
+                 allowed: start with --write (or run `protect rw` first)",
+            ));
+        }
         // The peer opens /proc/PID/fd/N: the very file we hold, not whatever the path names.
         let path = region
             .fd_path()

@@ -1,9 +1,9 @@
 //! Our own address space as the kernel describes it: `/proc/self/maps` (every mapping, for the
-//! side panel) and `/proc/self/smaps` (the counters of the VMA holding our mapping), read with the
-//! procfs crate. Our VMA is found by address, never by line count: an anonymous private mapping
-//! may merge with a neighbour, and an mprotect of part of a mapping splits it.
-
-use procfs::process::{MMPermissions, MMapPath, MemoryMap, Process};
+//! side panel) and `/proc/self/smaps` (the counters of the VMA holding our mapping), parsed from
+//! bytes: a path in these files may hold any bytes (a file named `n\xff`, a binary in such a
+//! directory), and one such path must not hide every other line. Our VMA is found by address,
+//! never by line count: an anonymous private mapping may merge with a neighbour, and an
+//! mprotect of part of a mapping splits it.
 
 use super::error::SysError;
 
@@ -76,104 +76,135 @@ pub fn smaps_value(vma: &Vma, field: &str) -> u64 {
     }
 }
 
-fn perms_string(p: MMPermissions) -> String {
-    let bit = |flag, c| if p.contains(flag) { c } else { '-' };
-    let share = if p.contains(MMPermissions::SHARED) {
-        's'
-    } else {
-        'p'
+/// One line of the maps format, parsed from bytes: `start-end perms offset dev inode path`.
+/// The path is everything after the inode (it may hold spaces, and any bytes at all: it is
+/// decoded lossily, never refused).
+fn parse_maps_line(line: &[u8]) -> Option<MapsLine> {
+    let mut rest = line;
+    let mut field = || {
+        let start = rest.iter().position(|b| *b != b' ')?;
+        let trimmed = &rest[start..];
+        let end = trimmed
+            .iter()
+            .position(|b| *b == b' ')
+            .unwrap_or(trimmed.len());
+        let (word, tail) = trimmed.split_at(end);
+        rest = tail;
+        Some(word)
     };
-    [
-        bit(MMPermissions::READ, 'r'),
-        bit(MMPermissions::WRITE, 'w'),
-        bit(MMPermissions::EXECUTE, 'x'),
-        share,
-    ]
-    .iter()
-    .collect()
+    let range = field()?;
+    let perms = field()?;
+    let offset = field()?;
+    let _dev = field()?;
+    let inode = field()?;
+    let hex = |w: &[u8]| u64::from_str_radix(std::str::from_utf8(w).ok()?, 16).ok();
+    let dash = range.iter().position(|b| *b == b'-')?;
+    let start = hex(&range[..dash])?;
+    let end = hex(&range[dash + 1..])?;
+    let path_start = rest.iter().position(|b| *b != b' ').unwrap_or(rest.len());
+    Some(MapsLine {
+        start,
+        end,
+        perms: String::from_utf8_lossy(perms).into_owned(),
+        offset: hex(offset)?,
+        inode: std::str::from_utf8(inode).ok()?.parse().ok()?,
+        path: String::from_utf8_lossy(&rest[path_start..]).into_owned(),
+    })
 }
 
-fn path_string(p: &MMapPath) -> String {
-    match p {
-        MMapPath::Path(path) => path.to_string_lossy().into_owned(),
-        MMapPath::Heap => "[heap]".into(),
-        MMapPath::Stack => "[stack]".into(),
-        MMapPath::TStack(tid) => format!("[stack:{tid}]"),
-        MMapPath::Vdso => "[vdso]".into(),
-        MMapPath::Vvar => "[vvar]".into(),
-        MMapPath::Vsyscall => "[vsyscall]".into(),
-        MMapPath::Rollup => "[rollup]".into(),
-        MMapPath::Anonymous => String::new(),
-        MMapPath::Vsys(key) => format!("/SYSV{key:08x}"),
-        MMapPath::Other(s) => format!("[{s}]"),
+/// Whether a line of smaps starts a new VMA (a maps line: it opens with a hex address) rather
+/// than giving a counter (`Rss:  4 kB`, `VmFlags: rd wr`).
+fn is_vma_header(line: &[u8]) -> bool {
+    line.first()
+        .is_some_and(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(b))
+}
+
+/// Sets the counter `key` of `vma` from its smaps value (`4 kB`, or a bare number).
+fn set_counter(vma: &mut Vma, key: &[u8], value: &[u8]) {
+    let text = String::from_utf8_lossy(value);
+    let mut words = text.split_whitespace();
+    if key == b"VmFlags" {
+        vma.vm_flags = words.map(str::to_string).collect();
+        return;
     }
+    let Some(n) = words.next().and_then(|w| w.parse::<u64>().ok()) else {
+        return;
+    };
+    let n = if words.next() == Some("kB") {
+        n * 1024
+    } else {
+        n
+    };
+    let slot = match key {
+        b"Size" => &mut vma.size,
+        b"Rss" => &mut vma.rss,
+        b"Pss" => &mut vma.pss,
+        b"Shared_Clean" => &mut vma.shared_clean,
+        b"Shared_Dirty" => &mut vma.shared_dirty,
+        b"Private_Clean" => &mut vma.private_clean,
+        b"Private_Dirty" => &mut vma.private_dirty,
+        b"Anonymous" => &mut vma.anonymous,
+        b"Referenced" => &mut vma.referenced,
+        b"Swap" => &mut vma.swap,
+        b"Locked" => &mut vma.locked,
+        _ => return,
+    };
+    *slot = n;
 }
 
-fn maps_line(m: &MemoryMap) -> MapsLine {
-    MapsLine {
-        start: m.address.0,
-        end: m.address.1,
-        perms: perms_string(m.perms),
-        offset: m.offset,
-        inode: m.inode,
-        path: path_string(&m.pathname),
+/// The VMAs of an smaps text that overlap `[start, end)`, with their counters. Other VMAs
+/// are skipped without parsing their counters.
+pub fn parse_smaps(text: &[u8], start: u64, end: u64) -> Vec<Vma> {
+    let mut out: Vec<Vma> = Vec::new();
+    let mut current: Option<Vma> = None;
+    for line in text.split(|b| *b == b'\n') {
+        if is_vma_header(line) {
+            out.extend(current.take());
+            current = parse_maps_line(line)
+                .filter(|m| m.start < end && m.end > start)
+                .map(|m| Vma {
+                    start: m.start,
+                    end: m.end,
+                    perms: m.perms,
+                    path: m.path,
+                    ..Vma::default()
+                });
+        } else if let Some(vma) = current.as_mut()
+            && let Some(colon) = line.iter().position(|b| *b == b':')
+        {
+            set_counter(vma, &line[..colon], &line[colon + 1..]);
+        }
     }
+    out.extend(current);
+    out
 }
 
-fn myself() -> Result<Process, SysError> {
-    Process::myself().map_err(|e| SysError::new(libc::EIO, "open /proc/self", e.to_string()))
+/// Every line of a maps text (unparsable lines are skipped).
+pub fn parse_maps(text: &[u8]) -> Vec<MapsLine> {
+    text.split(|b| *b == b'\n')
+        .filter(|l| !l.is_empty())
+        .filter_map(parse_maps_line)
+        .collect()
+}
+
+fn read_proc(path: &str) -> Result<Vec<u8>, SysError> {
+    std::fs::read(path).map_err(|e| SysError::from_io(&e, format!("read {path}")))
 }
 
 /// Every line of `/proc/self/maps`.
 ///
 /// # Errors
-/// /proc unreadable or unparsable.
+/// /proc unreadable.
 pub fn read_maps() -> Result<Vec<MapsLine>, SysError> {
-    let maps = myself()?
-        .maps()
-        .map_err(|e| SysError::new(libc::EIO, "read /proc/self/maps", e.to_string()))?;
-    Ok(maps.iter().map(maps_line).collect())
+    Ok(parse_maps(&read_proc("/proc/self/maps")?))
 }
 
 /// The smaps entries of every VMA overlapping `[start, end)`, in address order.
 ///
 /// # Errors
-/// /proc unreadable or unparsable.
+/// /proc unreadable.
 pub fn read_vmas(start: u64, end: u64) -> Result<Vec<Vma>, SysError> {
-    let smaps = myself()?
-        .smaps()
-        .map_err(|e| SysError::new(libc::EIO, "read /proc/self/smaps", e.to_string()))?;
-    Ok(smaps
-        .iter()
-        .filter(|m| m.address.0 < end && m.address.1 > start)
-        .map(|m| {
-            let line = maps_line(m);
-            let get = |key: &str| m.extension.map.get(key).copied().unwrap_or(0);
-            Vma {
-                start: line.start,
-                end: line.end,
-                perms: line.perms,
-                path: line.path,
-                size: get("Size"),
-                rss: get("Rss"),
-                pss: get("Pss"),
-                shared_clean: get("Shared_Clean"),
-                shared_dirty: get("Shared_Dirty"),
-                private_clean: get("Private_Clean"),
-                private_dirty: get("Private_Dirty"),
-                anonymous: get("Anonymous"),
-                referenced: get("Referenced"),
-                swap: get("Swap"),
-                locked: get("Locked"),
-                vm_flags: m
-                    .extension
-                    .vm_flags
-                    .iter_names()
-                    .map(|(name, _)| name.to_ascii_lowercase())
-                    .collect(),
-            }
-        })
-        .collect())
+    Ok(parse_smaps(&read_proc("/proc/self/smaps")?, start, end))
 }
 
 /// The counters of several VMAs added up (our mapping split by mprotect, say), keeping the
@@ -208,24 +239,43 @@ pub fn total(vmas: &[Vma]) -> Option<Vma> {
 mod tests {
     use super::*;
 
+    const SMAPS: &[u8] = b"55d0a0000000-55d0a0002000 r--p 00000000 08:01 1234   /usr/bin/x\n\
+Size:                  8 kB\n\
+Rss:                   8 kB\n\
+VmFlags: rd mr mw me\n\
+7f0000000000-7f0000004000 rw-s 00001000 08:01 99     /tmp/a b\xff (deleted)\n\
+Size:                 16 kB\n\
+Rss:                  12 kB\n\
+Private_Dirty:         4 kB\n\
+Anonymous:             0 kB\n\
+THPeligible:    0\n\
+VmFlags: rd wr sh mr mw me ms\n\
+7ffd00000000-7ffd00021000 rw-p 00000000 00:00 0      [stack]\n\
+Rss:                 132 kB\n";
+
     #[test]
-    fn perms_render_like_proc() {
-        let p = MMPermissions::READ | MMPermissions::WRITE | MMPermissions::SHARED;
-        assert_eq!(perms_string(p), "rw-s");
-        let p = MMPermissions::READ | MMPermissions::EXECUTE | MMPermissions::PRIVATE;
-        assert_eq!(perms_string(p), "r-xp");
-        assert_eq!(perms_string(MMPermissions::PRIVATE), "---p");
+    fn maps_lines_parse_from_bytes_whatever_the_path() {
+        let lines = parse_maps(SMAPS);
+        assert_eq!(lines.len(), 3, "{lines:?}");
+        assert_eq!(lines[0].path, "/usr/bin/x");
+        assert_eq!(lines[0].perms, "r--p");
+        assert_eq!(lines[1].start, 0x7f00_0000_0000);
+        assert_eq!(lines[1].offset, 0x1000);
+        assert_eq!(lines[1].inode, 99);
+        assert_eq!(lines[1].path, "/tmp/a b\u{fffd} (deleted)");
+        assert_eq!(lines[2].path, "[stack]");
+        assert_eq!(parse_maps(b"7f00-7f01 ---p 0 00:00 0\n")[0].path, "");
     }
 
     #[test]
-    fn pseudo_paths() {
-        assert_eq!(path_string(&MMapPath::Heap), "[heap]");
-        assert_eq!(path_string(&MMapPath::Anonymous), "");
-        // Kept as the kernel wrote it: escaping is the screen's job, the JSON keeps the bytes.
-        assert_eq!(
-            path_string(&MMapPath::Path("/tmp/a\x1bb".into())),
-            "/tmp/a\x1bb"
-        );
+    fn smaps_counters_of_the_overlapping_vmas_only() {
+        let vmas = parse_smaps(SMAPS, 0x7f00_0000_1000, 0x7f00_0000_2000);
+        assert_eq!(vmas.len(), 1);
+        let v = &vmas[0];
+        assert_eq!((v.size, v.rss, v.private_dirty), (16384, 12288, 4096));
+        assert_eq!(v.vm_flags, ["rd", "wr", "sh", "mr", "mw", "me", "ms"]);
+        assert_eq!(parse_smaps(SMAPS, 0, u64::MAX).len(), 3);
+        assert_eq!(parse_smaps(SMAPS, 0, u64::MAX)[2].rss, 132 * 1024);
     }
 
     #[test]

@@ -74,6 +74,9 @@ impl Prot {
     /// Parses `none`, `r`, `rw`, `rx`, `rwx`, or the letter form of /proc/self/maps (`r-x`).
     pub fn parse(text: &str) -> Option<Prot> {
         let t = text.trim().to_ascii_lowercase();
+        if t.is_empty() {
+            return None;
+        }
         let p = |read, write, exec| Some(Prot { read, write, exec });
         match t.replace('-', "").as_str() {
             "none" | "" => p(false, false, false),

@@ -99,9 +99,15 @@ pub fn state_words(model: &Model, page: u64) -> Vec<StateWord> {
             if state.cow == Some(true) {
                 words.push(word("cow (private copy)", "C", Role::Cow));
             }
+            // Dirty is the file's page-cache page; over a private copy, say whose state it is.
+            let copy = state.cow == Some(true);
             match state.dirty {
                 Some(_) if model.snap.always_dirty => {
                     words.push(word("tmpfs: always dirty", "tmpfs", Role::Dim));
+                }
+                Some(true) if copy => words.push(word("file's page: dirty", "D", Role::Dirty)),
+                Some(false) if copy => {
+                    words.push(word("file's page: clean", "-d", Role::Resident));
                 }
                 Some(true) => words.push(word("dirty", "D", Role::Dirty)),
                 Some(false) => words.push(word("clean", "-d", Role::Resident)),

@@ -75,9 +75,18 @@ pub fn render_menu(
 }
 
 /// Draws a yes/no question.
-pub fn render_confirm(frame: &mut Frame, area: Rect, theme: Theme, question: &str) {
+pub fn render_confirm(
+    frame: &mut Frame,
+    area: Rect,
+    theme: Theme,
+    question: &str,
+    default_yes: bool,
+) {
     let width = 64.min(area.width);
-    let popup = centered(area, width, 6);
+    // Room for the question wrapped at the inner width (words make it a line or so longer).
+    let inner = usize::from(width.saturating_sub(2)).max(1);
+    let lines = u16::try_from(question.chars().count().div_ceil(inner) + 1).unwrap_or(8);
+    let popup = centered(area, width, (lines + 4).min(area.height));
     frame.render_widget(Clear, popup);
     frame.render_widget(
         Paragraph::new(vec![
@@ -87,7 +96,9 @@ pub fn render_confirm(frame: &mut Frame, area: Rect, theme: Theme, question: &st
                 Span::styled(" y ", theme.style(Role::Key)),
                 Span::raw("yes   "),
                 Span::styled(" n ", theme.style(Role::Key)),
-                Span::raw("no (Esc)"),
+                Span::raw("no (Esc)   "),
+                Span::styled(" Enter ", theme.style(Role::Key)),
+                Span::raw(if default_yes { "yes" } else { "no" }),
             ]),
         ])
         .wrap(Wrap { trim: true })

@@ -79,7 +79,11 @@ pub fn render(model: &Model, frame: &mut Frame) {
             theme,
             (*kind, *selected, *all, model.cursor / model.page_size()),
         ),
-        Overlay::Confirm { question, .. } => menu::render_confirm(frame, area, theme, question),
+        Overlay::Confirm {
+            question,
+            default_yes,
+            ..
+        } => menu::render_confirm(frame, area, theme, question, *default_yes),
         Overlay::None | Overlay::Goto(_) => {}
     }
 }
