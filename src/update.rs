@@ -823,6 +823,97 @@ mod tests {
     }
 
     #[test]
+    fn a_half_typed_byte_does_not_follow_the_cursor() {
+        let mut m = model(1, (120, 40));
+        update(&mut m, Action::EditStart);
+        update(&mut m, Action::EditNibble(5));
+        update(&mut m, Action::Move(Motion::Right));
+        assert_eq!(m.edit.unwrap().pending, None, "the move dropped the 5");
+        assert!(
+            update(&mut m, Action::EditNibble(6)).is_empty(),
+            "6 starts a new byte"
+        );
+        let (op, _) = only_exec(update(&mut m, Action::EditNibble(7)));
+        assert_eq!(
+            op,
+            Op::Write {
+                offset: 1,
+                bytes: vec![0x67]
+            }
+        );
+    }
+
+    #[test]
+    fn the_first_write_to_a_named_file_asks_and_enter_means_no() {
+        let mut m = model(1, (120, 40));
+        m.snap.backing = Backing::File {
+            path: "/tmp/x".into(),
+            writable: true,
+            regular: true,
+        };
+        m.snap.prot = Prot::R;
+        m.snap.write_allowed = false;
+        update(&mut m, Action::EditStart);
+        assert!(m.log.last().unwrap().text.contains("asks"));
+        update(&mut m, Action::EditNibble(4));
+        assert!(update(&mut m, Action::EditNibble(1)).is_empty());
+        assert!(matches!(
+            &m.overlay,
+            Overlay::Confirm {
+                default_yes: false,
+                question,
+                ..
+            } if question.contains("/tmp/x")
+        ));
+        assert!(
+            update(&mut m, Action::Confirm(None)).is_empty(),
+            "Enter: no"
+        );
+        assert_eq!(m.overlay, Overlay::None);
+        update(&mut m, Action::EditNibble(4));
+        update(&mut m, Action::EditNibble(1));
+        let cmds = update(&mut m, Action::Confirm(Some(true)));
+        let ops: Vec<Op> = cmds
+            .into_iter()
+            .map(|c| match c {
+                Command::Exec { op, .. } => op,
+                Command::Refresh => panic!("no refresh"),
+            })
+            .collect();
+        assert_eq!(
+            ops,
+            vec![
+                Op::Protect(Prot::RW),
+                Op::Write {
+                    offset: 0,
+                    bytes: vec![0x41]
+                }
+            ]
+        );
+        // Once allowed (or for a file we may not write at all), no question.
+        m.snap.write_allowed = true;
+        update(&mut m, Action::EditNibble(4));
+        assert_eq!(
+            only_exec(update(&mut m, Action::EditNibble(2))).0,
+            Op::Write {
+                offset: 0,
+                bytes: vec![0x42]
+            }
+        );
+        m.snap.write_allowed = false;
+        m.snap.backing = Backing::File {
+            path: "/tmp/x".into(),
+            writable: false,
+            regular: true,
+        };
+        update(&mut m, Action::EditNibble(4));
+        assert!(matches!(
+            only_exec(update(&mut m, Action::EditNibble(3))).0,
+            Op::Write { .. }
+        ));
+    }
+
+    #[test]
     fn undo_and_redo_write_the_recorded_bytes() {
         let mut m = model(1, (120, 40));
         update(&mut m, Action::Do(Op::Undo));
