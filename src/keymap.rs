@@ -1,28 +1,15 @@
 //! Keys to actions: a pure function of what has the keys (grid, side panel, an overlay) and the
-//! key event. The table in `shared/design.md` is the reference; `ui::help` lists the same keys.
+//! key event, read from the one key table in `keys` (which the help overlay and the key line
+//! read too). Keys whose action depends on the key itself (hex digits, typed text, menu
+//! numbers) are computed here.
 
 use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
 
-use crate::action::{Action, MenuKey, MenuKind, Motion, Op, PromptEdit, Scope, SyncKind};
+use crate::action::{Action, MenuKey, PromptEdit};
+use crate::keys::{self, Key};
 use crate::model::{EditState, Focus, Overlay};
 
-/// What is receiving keys.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum KeyContext {
-    Grid,
-    /// The grid while a lesson plays: → / Space / ← step through it.
-    Lesson,
-    /// Edit mode; `text` when the text column takes the keys.
-    Edit {
-        text: bool,
-    },
-    Panel,
-    Log,
-    Help,
-    Prompt,
-    Menu,
-    Confirm,
-}
+pub use crate::keys::KeyContext;
 
 impl KeyContext {
     /// The context for a model's focus, overlay, edit mode and lesson.
@@ -47,134 +34,35 @@ pub fn map_key(ctx: KeyContext, key: KeyEvent) -> Option<Action> {
         return None;
     }
     let ctrl = key.modifiers.contains(KeyModifiers::CONTROL);
-    if ctrl && matches!(key.code, KeyCode::Char('c')) {
+    let k = match key.code {
+        KeyCode::Char(c) if ctrl => Key::Ctrl(c),
+        code => Key::Code(code),
+    };
+    if k == keys::QUIT_ANYWHERE {
         return Some(Action::Quit);
     }
-    match ctx {
-        KeyContext::Help => Some(match key.code {
-            KeyCode::Up | KeyCode::Char('k') => Action::ScrollHelp(-1),
-            KeyCode::Down | KeyCode::Char('j') => Action::ScrollHelp(1),
-            KeyCode::PageUp => Action::ScrollHelp(-10),
-            KeyCode::PageDown => Action::ScrollHelp(10),
-            _ => Action::CloseOverlay,
-        }),
-        KeyContext::Prompt => match key.code {
-            KeyCode::Enter => Some(Action::Prompt(PromptEdit::Submit)),
-            KeyCode::Esc => Some(Action::Prompt(PromptEdit::Cancel)),
-            KeyCode::Backspace => Some(Action::Prompt(PromptEdit::Backspace)),
-            KeyCode::Char(c) if !ctrl => Some(Action::Prompt(PromptEdit::Insert(c))),
-            _ => None,
-        },
-        KeyContext::Menu => Some(Action::Menu(match key.code {
-            KeyCode::Up | KeyCode::Char('k') => MenuKey::Up,
-            KeyCode::Down | KeyCode::Char('j') => MenuKey::Down,
-            KeyCode::Tab | KeyCode::Left | KeyCode::Right => MenuKey::ToggleScope,
-            KeyCode::Enter => MenuKey::Choose,
-            KeyCode::Esc | KeyCode::Char('q') => MenuKey::Cancel,
-            KeyCode::Char(c @ '1'..='9') => MenuKey::Number(c as u8 - b'0'),
-            _ => return None,
-        })),
-        KeyContext::Confirm => match key.code {
-            KeyCode::Char('y' | 'Y') => Some(Action::Confirm(Some(true))),
-            KeyCode::Enter => Some(Action::Confirm(None)),
-            KeyCode::Char('n' | 'N') | KeyCode::Esc => Some(Action::Confirm(Some(false))),
-            _ => None,
-        },
-        KeyContext::Panel => match key.code {
-            KeyCode::Up | KeyCode::Char('k') => Some(Action::ScrollPanel(-1)),
-            KeyCode::Down | KeyCode::Char('j') => Some(Action::ScrollPanel(1)),
-            KeyCode::PageUp => Some(Action::ScrollPanel(-10)),
-            KeyCode::PageDown => Some(Action::ScrollPanel(10)),
-            KeyCode::Home | KeyCode::Char('g') => Some(Action::ScrollPanel(i32::MIN)),
-            KeyCode::End | KeyCode::Char('G') => Some(Action::ScrollPanel(i32::MAX)),
-            _ => common(key.code),
-        },
-        KeyContext::Log => match key.code {
-            KeyCode::Up | KeyCode::Char('k') => Some(Action::ScrollLog(1)),
-            KeyCode::Down | KeyCode::Char('j') => Some(Action::ScrollLog(-1)),
-            KeyCode::PageUp => Some(Action::ScrollLog(10)),
-            KeyCode::PageDown => Some(Action::ScrollLog(-10)),
-            KeyCode::Home | KeyCode::Char('g') => Some(Action::ScrollLog(i32::MAX)),
-            KeyCode::End | KeyCode::Char('G') => Some(Action::ScrollLog(i32::MIN)),
-            _ => common(key.code),
-        },
-        KeyContext::Edit { text } => {
-            if let Some(m) = motion(key.code, true) {
-                return Some(Action::Move(m));
-            }
-            match key.code {
-                KeyCode::Esc => Some(Action::EditStop),
-                KeyCode::Tab | KeyCode::BackTab => Some(Action::EditSwitchColumn),
-                KeyCode::Backspace => Some(Action::Move(Motion::Left)),
-                KeyCode::Char('r') if ctrl => Some(Action::Do(Op::Redo)),
-                KeyCode::Char(_) if ctrl => None,
-                KeyCode::Char(c) if text => Some(Action::EditChar(c)),
-                KeyCode::Char(c) => c.to_digit(16).map(|d| Action::EditNibble(d as u8)),
-                _ => None,
-            }
-        }
-        KeyContext::Lesson => match key.code {
-            KeyCode::Right | KeyCode::Char(' ' | 'n') => Some(Action::LessonNext),
-            KeyCode::Left | KeyCode::Char('b') => Some(Action::LessonBack),
-            _ => map_key(KeyContext::Grid, key),
-        },
-        KeyContext::Grid => {
-            if let Some(m) = motion(key.code, false) {
-                return Some(Action::Move(m));
-            }
-            match key.code {
-                KeyCode::Char('r') if ctrl => Some(Action::Do(Op::Redo)),
-                KeyCode::Char('i') | KeyCode::Enter => Some(Action::EditStart),
-                KeyCode::Char('u') => Some(Action::Do(Op::Undo)),
-                KeyCode::Char('m') => Some(Action::SwitchMode),
-                KeyCode::Char('s') => Some(Action::Do(Op::Msync(SyncKind::Sync, Scope::All))),
-                KeyCode::Char('S') => Some(Action::OpenMenu(MenuKind::Msync)),
-                KeyCode::Char('p') => Some(Action::OpenMenu(MenuKind::Protect)),
-                KeyCode::Char('a') => Some(Action::OpenMenu(MenuKind::Advise)),
-                KeyCode::Char('t') => Some(Action::TouchCursor),
-                KeyCode::Char('x') => Some(Action::ExecCursor),
-                KeyCode::Char('f') => Some(Action::TogglePeer),
-                code => common(code),
-            }
-        }
+    let bound = keys::tables(ctx)
+        .iter()
+        .flat_map(|t| t.iter())
+        .find(|b| b.keys.contains(&k))
+        .and_then(|b| b.action.clone());
+    if bound.is_some() {
+        return bound;
     }
-}
-
-/// Cursor motions; in edit mode the letter keys type, so only the named keys move.
-fn motion(code: KeyCode, editing: bool) -> Option<Motion> {
-    Some(match code {
-        KeyCode::Left => Motion::Left,
-        KeyCode::Right => Motion::Right,
-        KeyCode::Up => Motion::Up,
-        KeyCode::Down => Motion::Down,
-        KeyCode::PageUp => Motion::PageUp,
-        KeyCode::PageDown => Motion::PageDown,
-        KeyCode::Home => Motion::RowStart,
-        KeyCode::End => Motion::RowEnd,
-        _ if editing => return None,
-        KeyCode::Char('h') => Motion::Left,
-        KeyCode::Char('l') => Motion::Right,
-        KeyCode::Char('k') => Motion::Up,
-        KeyCode::Char('j') => Motion::Down,
-        KeyCode::Char('g') => Motion::Top,
-        KeyCode::Char('G') => Motion::Bottom,
-        KeyCode::Char('[') => Motion::PrevPage,
-        KeyCode::Char(']') => Motion::NextPage,
-        _ => return None,
-    })
-}
-
-/// Keys that mean the same in the grid, the panel and the log.
-fn common(code: KeyCode) -> Option<Action> {
-    match code {
-        KeyCode::Tab | KeyCode::BackTab => Some(Action::ToggleFocus),
-        KeyCode::Char(':') => Some(Action::GotoPrompt),
-        KeyCode::Char('v') => Some(Action::ToggleOffsets),
-        KeyCode::Char('e') => Some(Action::ToggleExplain),
-        KeyCode::Char('?') => Some(Action::ToggleHelp),
-        KeyCode::Char('r') => Some(Action::Refresh),
-        KeyCode::Char('q') => Some(Action::Quit),
-        KeyCode::Esc => Some(Action::CloseOverlay),
+    match (ctx, k) {
+        (KeyContext::Edit { text: true }, Key::Code(KeyCode::Char(c))) => Some(Action::EditChar(c)),
+        (KeyContext::Edit { text: false }, Key::Code(KeyCode::Char(c))) => c
+            .to_digit(16)
+            .and_then(|d| u8::try_from(d).ok())
+            .map(Action::EditNibble),
+        (KeyContext::Prompt, Key::Code(KeyCode::Char(c))) => {
+            Some(Action::Prompt(PromptEdit::Insert(c)))
+        }
+        (KeyContext::Menu, Key::Code(KeyCode::Char(c @ '1'..='9'))) => {
+            Some(Action::Menu(MenuKey::Number(c as u8 - b'0')))
+        }
+        // Any other key closes the help.
+        (KeyContext::Help, _) => Some(Action::CloseOverlay),
         _ => None,
     }
 }
@@ -182,6 +70,7 @@ fn common(code: KeyCode) -> Option<Action> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::action::{MenuKind, Motion, Op, Scope, SyncKind};
 
     fn key(code: KeyCode) -> KeyEvent {
         KeyEvent::new(code, KeyModifiers::NONE)
@@ -452,7 +341,7 @@ mod tests {
 
     #[test]
     fn the_help_lists_every_grid_key() {
-        let listed: String = crate::ui::help::KEYS
+        let listed: String = crate::keys::help_lines()
             .iter()
             .map(|(k, _)| *k)
             .collect::<Vec<_>>()

@@ -11,6 +11,7 @@ pub mod cli;
 pub mod demo;
 pub mod geometry;
 pub mod keymap;
+pub mod keys;
 pub mod lesson;
 pub mod model;
 pub mod report;

@@ -7,54 +7,6 @@ use ratatui::widgets::{Block, Clear, Paragraph};
 
 use super::theme::{Role, Theme};
 
-/// The keys, as (keys, what they do).
-pub const KEYS: &[(&str, &str)] = &[
-    ("arrows / h j k l", "move the cursor by a byte or a row"),
-    ("PgUp / PgDn", "move by a screen"),
-    ("Home / End", "start / end of the row"),
-    ("g / G", "start / end of the mapping"),
-    ("[ / ]", "previous / next page"),
-    (":", "go to an offset (0x1f00, 7936) or a page (p 3)"),
-    (
-        "i / Enter",
-        "edit: hex digits write bytes; Tab text column; Esc leaves",
-    ),
-    (
-        "u / Ctrl-r",
-        "undo / redo an edit (an undo is itself a write)",
-    ),
-    (
-        "m",
-        "switch MAP_SHARED <-> MAP_PRIVATE (asks before losing edits)",
-    ),
-    ("s", "msync(MS_SYNC) of the whole mapping"),
-    (
-        "S",
-        "msync menu: MS_SYNC / MS_ASYNC / MS_INVALIDATE, page or all",
-    ),
-    ("p", "protection menu: none, r, rw, rx, rwx (mprotect)"),
-    ("a", "advice menu: madvise ... ; fadvise dontneed, willneed"),
-    ("t", "touch the page under the cursor: faults it cost"),
-    (
-        "x",
-        "run the code at the cursor in a forked child (needs PROT_EXEC)",
-    ),
-    (
-        "f",
-        "start / stop a peer process writing a counter at the cursor",
-    ),
-    ("→ Space / ←", "lessons: next step / back a step"),
-    ("e", "explain: every source's raw answer for the page"),
-    ("v", "offsets column: file offset <-> virtual address"),
-    ("Tab", "focus grid -> side panel -> log (they scroll)"),
-    ("r", "refresh now"),
-    ("?", "this help"),
-    (
-        "q / Ctrl-c",
-        "quit (asks first when private edits would be lost)",
-    ),
-];
-
 /// The page states, as (word on screen, meaning and source).
 pub const STATES: &[(&str, &str)] = &[
     ("R / -r", "resident or not: in the page cache (mincore)"),
@@ -71,10 +23,10 @@ pub const STATES: &[(&str, &str)] = &[
 /// Draws the overlay centred in `area`, scrolled down by `scroll` lines.
 pub fn render(frame: &mut Frame, area: Rect, theme: Theme, scroll: u16) {
     let mut lines = Vec::new();
-    for (keys, what) in KEYS {
+    for (keys, what) in crate::keys::help_lines() {
         lines.push(Line::from(vec![
             Span::styled(format!(" {keys:<17}"), theme.style(Role::Key)),
-            Span::raw(*what),
+            Span::raw(what),
         ]));
     }
     lines.push(Line::styled(

@@ -230,51 +230,17 @@ fn render_log(model: &Model, frame: &mut Frame, area: Rect, theme: Theme) {
 }
 
 fn keys_line(model: &Model, theme: Theme) -> Line<'static> {
-    let keys: &[(&str, &str)] = if model.edit.is_some() {
-        &[
-            ("0-9a-f", "write byte"),
-            ("Tab", "text column"),
-            ("←↑↓→", "move"),
-            ("Ctrl-r", "redo"),
-            ("Esc", "leave edit mode"),
-        ]
-    } else if model.lesson.is_some() && model.focus == Focus::Grid {
-        &[
-            ("→ Space", "next step"),
-            ("←", "back"),
-            ("?", "help"),
-            ("q", "quit"),
-            ("i", "edit"),
-            ("e", "explain"),
-            ("Tab", "panels"),
-        ]
-    } else if model.focus == Focus::Log {
-        &[
-            ("↑↓ PgUp PgDn", "scroll the log"),
-            ("Tab", "back to the grid"),
-            ("q", "quit"),
-        ]
-    } else {
-        &[
-            ("?", "help"),
-            ("q", "quit"),
-            ("i", "edit"),
-            ("u", "undo"),
-            ("m", "shared/private"),
-            ("s", "msync"),
-            ("S", "menu"),
-            ("p", "protect"),
-            ("a", "advise"),
-            ("t", "touch"),
-            ("x", "exec"),
-            ("f", "peer"),
-            ("e", "explain"),
-            ("Tab", "panels"),
-        ]
-    };
+    // Under an overlay, the line keeps telling the keys of what lies beneath it.
+    let ctx = crate::keymap::KeyContext::of(
+        model.focus,
+        &Overlay::None,
+        model.edit,
+        model.lesson.is_some(),
+    );
+    let keys = crate::keys::hints(ctx);
     let mut spans = vec![Span::raw(" ")];
     for (k, what) in keys {
-        spans.push(Span::styled(*k, theme.style(Role::Key)));
+        spans.push(Span::styled(k, theme.style(Role::Key)));
         spans.push(Span::raw(format!(" {what}  ")));
     }
     Line::from(spans)

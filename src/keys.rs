@@ -1,0 +1,497 @@
+//! The one table of keys: what each key does in each context, and the words the help overlay
+//! and the key line at the bottom use for it. `keymap` turns key events into actions from this
+//! table, `ui::help` lists it, and the key line shows each context's hints from it, so the
+//! three can never disagree.
+
+use ratatui::crossterm::event::KeyCode;
+
+use crate::action::{Action, MenuKey, MenuKind, Motion, Op, PromptEdit, Scope, SyncKind};
+
+/// What is receiving keys.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum KeyContext {
+    Grid,
+    /// The grid while a lesson plays: → / Space / ← step through it.
+    Lesson,
+    /// Edit mode; `text` when the text column takes the keys.
+    Edit {
+        text: bool,
+    },
+    Panel,
+    Log,
+    Help,
+    Prompt,
+    Menu,
+    Confirm,
+}
+
+/// A key: a key code, or a character with Ctrl held.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Key {
+    Code(KeyCode),
+    Ctrl(char),
+}
+
+use Key::{Code, Ctrl};
+use KeyCode::{
+    BackTab, Backspace, Char, Down, End, Enter, Esc, Home, Left, PageDown, PageUp, Right, Tab, Up,
+};
+
+/// One row of the table: the keys, what they do, and how people are told.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Binding {
+    pub keys: &'static [Key],
+    /// What the keys do; `None` for keys whose action depends on the key itself (hex
+    /// digits in edit mode, text in the prompt), handled by `keymap`, listed here to be told.
+    pub action: Option<Action>,
+    /// The help overlay's line: (keys as shown, what they do). Bindings that share a line
+    /// (the four arrows) carry it on the first of them.
+    pub help: Option<(&'static str, &'static str)>,
+    /// The key line's hint: (keys as shown, a word or two).
+    pub hint: Option<(&'static str, &'static str)>,
+}
+
+const fn bind(keys: &'static [Key], action: Action) -> Binding {
+    Binding {
+        keys,
+        action: Some(action),
+        help: None,
+        hint: None,
+    }
+}
+
+const fn helped(
+    keys: &'static [Key],
+    action: Action,
+    help: (&'static str, &'static str),
+) -> Binding {
+    Binding {
+        keys,
+        action: Some(action),
+        help: Some(help),
+        hint: None,
+    }
+}
+
+const fn full(
+    keys: &'static [Key],
+    action: Action,
+    help: (&'static str, &'static str),
+    hint: (&'static str, &'static str),
+) -> Binding {
+    Binding {
+        keys,
+        action: Some(action),
+        help: Some(help),
+        hint: Some(hint),
+    }
+}
+
+/// Keys whose action is computed from the key, described for the help and the key line.
+const fn told(
+    help: Option<(&'static str, &'static str)>,
+    hint: (&'static str, &'static str),
+) -> Binding {
+    Binding {
+        keys: &[],
+        action: None,
+        help,
+        hint: Some(hint),
+    }
+}
+
+/// Ctrl-c quits from anywhere (asking first when private edits would be lost).
+pub const QUIT_ANYWHERE: Key = Ctrl('c');
+
+/// Cursor motions by the named keys, which also move in edit mode.
+pub const ARROWS: &[Binding] = &[
+    helped(
+        &[Code(Left)],
+        Action::Move(Motion::Left),
+        ("arrows / h j k l", "move the cursor by a byte or a row"),
+    ),
+    bind(&[Code(Right)], Action::Move(Motion::Right)),
+    bind(&[Code(Up)], Action::Move(Motion::Up)),
+    bind(&[Code(Down)], Action::Move(Motion::Down)),
+    helped(
+        &[Code(PageUp)],
+        Action::Move(Motion::PageUp),
+        ("PgUp / PgDn", "move by a screen"),
+    ),
+    bind(&[Code(PageDown)], Action::Move(Motion::PageDown)),
+    helped(
+        &[Code(Home)],
+        Action::Move(Motion::RowStart),
+        ("Home / End", "start / end of the row"),
+    ),
+    bind(&[Code(End)], Action::Move(Motion::RowEnd)),
+];
+
+/// Motions by letters, in the grid only (in edit mode letters type).
+pub const LETTER_MOTIONS: &[Binding] = &[
+    bind(&[Code(Char('h'))], Action::Move(Motion::Left)),
+    bind(&[Code(Char('l'))], Action::Move(Motion::Right)),
+    bind(&[Code(Char('k'))], Action::Move(Motion::Up)),
+    bind(&[Code(Char('j'))], Action::Move(Motion::Down)),
+    helped(
+        &[Code(Char('g'))],
+        Action::Move(Motion::Top),
+        ("g / G", "start / end of the mapping"),
+    ),
+    bind(&[Code(Char('G'))], Action::Move(Motion::Bottom)),
+    helped(
+        &[Code(Char('['))],
+        Action::Move(Motion::PrevPage),
+        ("[ / ]", "previous / next page"),
+    ),
+    bind(&[Code(Char(']'))], Action::Move(Motion::NextPage)),
+];
+
+/// The grid's commands.
+pub const GRID: &[Binding] = &[
+    full(
+        &[Code(Char('i')), Code(Enter)],
+        Action::EditStart,
+        (
+            "i / Enter",
+            "edit: hex digits write bytes; Tab text column; Esc leaves",
+        ),
+        ("i", "edit"),
+    ),
+    full(
+        &[Code(Char('u'))],
+        Action::Do(Op::Undo),
+        (
+            "u / Ctrl-r",
+            "undo / redo an edit (an undo is itself a write)",
+        ),
+        ("u", "undo"),
+    ),
+    bind(&[Ctrl('r')], Action::Do(Op::Redo)),
+    full(
+        &[Code(Char('m'))],
+        Action::SwitchMode,
+        (
+            "m",
+            "switch MAP_SHARED <-> MAP_PRIVATE (asks before losing edits)",
+        ),
+        ("m", "shared/private"),
+    ),
+    full(
+        &[Code(Char('s'))],
+        Action::Do(Op::Msync(SyncKind::Sync, Scope::All)),
+        ("s", "msync(MS_SYNC) of the whole mapping"),
+        ("s", "msync"),
+    ),
+    full(
+        &[Code(Char('S'))],
+        Action::OpenMenu(MenuKind::Msync),
+        (
+            "S",
+            "msync menu: MS_SYNC / MS_ASYNC / MS_INVALIDATE, page or all",
+        ),
+        ("S", "menu"),
+    ),
+    full(
+        &[Code(Char('p'))],
+        Action::OpenMenu(MenuKind::Protect),
+        ("p", "protection menu: none, r, rw, rx, rwx (mprotect)"),
+        ("p", "protect"),
+    ),
+    full(
+        &[Code(Char('a'))],
+        Action::OpenMenu(MenuKind::Advise),
+        ("a", "advice menu: madvise ... ; fadvise dontneed, willneed"),
+        ("a", "advise"),
+    ),
+    full(
+        &[Code(Char('t'))],
+        Action::TouchCursor,
+        ("t", "touch the page under the cursor: faults it cost"),
+        ("t", "touch"),
+    ),
+    full(
+        &[Code(Char('x'))],
+        Action::ExecCursor,
+        (
+            "x",
+            "run the code at the cursor in a forked child (needs PROT_EXEC)",
+        ),
+        ("x", "exec"),
+    ),
+    full(
+        &[Code(Char('f'))],
+        Action::TogglePeer,
+        (
+            "f",
+            "start / stop a peer process writing a counter at the cursor",
+        ),
+        ("f", "peer"),
+    ),
+];
+
+/// The two keys everyone needs first, in the grid, the panel and the log.
+pub const COMMON_FIRST: &[Binding] = &[
+    full(
+        &[Code(Char('?'))],
+        Action::ToggleHelp,
+        ("?", "this help"),
+        ("?", "help"),
+    ),
+    full(
+        &[Code(Char('q'))],
+        Action::Quit,
+        (
+            "q / Ctrl-c",
+            "quit (asks first when private edits would be lost)",
+        ),
+        ("q", "quit"),
+    ),
+];
+
+/// Keys that mean the same in the grid, the panel and the log.
+pub const COMMON: &[Binding] = &[
+    helped(
+        &[Code(Char(':'))],
+        Action::GotoPrompt,
+        (":", "go to an offset (0x1f00, 7936) or a page (p 3)"),
+    ),
+    full(
+        &[Code(Char('e'))],
+        Action::ToggleExplain,
+        ("e", "explain: every source's raw answer for the page"),
+        ("e", "explain"),
+    ),
+    helped(
+        &[Code(Char('v'))],
+        Action::ToggleOffsets,
+        ("v", "offsets column: file offset <-> virtual address"),
+    ),
+    full(
+        &[Code(Tab), Code(BackTab)],
+        Action::ToggleFocus,
+        ("Tab", "focus grid -> side panel -> log (they scroll)"),
+        ("Tab", "panels"),
+    ),
+    helped(&[Code(Char('r'))], Action::Refresh, ("r", "refresh now")),
+    bind(&[Code(Esc)], Action::CloseOverlay),
+];
+
+/// A lesson's steps, before the grid's keys.
+pub const LESSON: &[Binding] = &[
+    full(
+        &[Code(Right), Code(Char(' ')), Code(Char('n'))],
+        Action::LessonNext,
+        ("→ Space / ←", "lessons: next step / back a step"),
+        ("→ Space", "next step"),
+    ),
+    Binding {
+        keys: &[Code(Left), Code(Char('b'))],
+        action: Some(Action::LessonBack),
+        help: None,
+        hint: Some(("←", "back")),
+    },
+];
+
+/// Edit mode: the named motions (`ARROWS`), then these; hex digits or text are computed.
+pub const EDIT: &[Binding] = &[
+    told(None, ("0-9a-f", "write byte")),
+    told(None, ("←↑↓→", "move")),
+    Binding {
+        keys: &[Code(Tab), Code(BackTab)],
+        action: Some(Action::EditSwitchColumn),
+        help: None,
+        hint: Some(("Tab", "text column")),
+    },
+    bind(&[Code(Backspace)], Action::Move(Motion::Left)),
+    Binding {
+        keys: &[Ctrl('r')],
+        action: Some(Action::Do(Op::Redo)),
+        help: None,
+        hint: Some(("Ctrl-r", "redo")),
+    },
+    Binding {
+        keys: &[Code(Esc)],
+        action: Some(Action::EditStop),
+        help: None,
+        hint: Some(("Esc", "leave edit mode")),
+    },
+];
+
+/// The side panel: scrolling, then `COMMON`.
+pub const PANEL: &[Binding] = &[
+    bind(&[Code(Up), Code(Char('k'))], Action::ScrollPanel(-1)),
+    bind(&[Code(Down), Code(Char('j'))], Action::ScrollPanel(1)),
+    bind(&[Code(PageUp)], Action::ScrollPanel(-10)),
+    bind(&[Code(PageDown)], Action::ScrollPanel(10)),
+    bind(
+        &[Code(Home), Code(Char('g'))],
+        Action::ScrollPanel(i32::MIN),
+    ),
+    bind(&[Code(End), Code(Char('G'))], Action::ScrollPanel(i32::MAX)),
+];
+
+/// The event log: scrolling (up is older), then `COMMON`.
+pub const LOG: &[Binding] = &[
+    Binding {
+        keys: &[Code(Up), Code(Char('k'))],
+        action: Some(Action::ScrollLog(1)),
+        help: None,
+        hint: Some(("↑↓ PgUp PgDn", "scroll the log")),
+    },
+    Binding {
+        keys: &[Code(Tab), Code(BackTab)],
+        action: Some(Action::ToggleFocus),
+        help: None,
+        hint: Some(("Tab", "back to the grid")),
+    },
+    bind(&[Code(Down), Code(Char('j'))], Action::ScrollLog(-1)),
+    bind(&[Code(PageUp)], Action::ScrollLog(10)),
+    bind(&[Code(PageDown)], Action::ScrollLog(-10)),
+    bind(&[Code(Home), Code(Char('g'))], Action::ScrollLog(i32::MAX)),
+    bind(&[Code(End), Code(Char('G'))], Action::ScrollLog(i32::MIN)),
+];
+
+/// The help overlay: scrolling; any other key closes it.
+pub const HELP: &[Binding] = &[
+    bind(&[Code(Up), Code(Char('k'))], Action::ScrollHelp(-1)),
+    bind(&[Code(Down), Code(Char('j'))], Action::ScrollHelp(1)),
+    bind(&[Code(PageUp)], Action::ScrollHelp(-10)),
+    bind(&[Code(PageDown)], Action::ScrollHelp(10)),
+];
+
+/// The `:` prompt; other characters are typed.
+pub const PROMPT: &[Binding] = &[
+    bind(&[Code(Enter)], Action::Prompt(PromptEdit::Submit)),
+    bind(&[Code(Esc)], Action::Prompt(PromptEdit::Cancel)),
+    bind(&[Code(Backspace)], Action::Prompt(PromptEdit::Backspace)),
+];
+
+/// A menu; digits choose a line.
+pub const MENU: &[Binding] = &[
+    bind(&[Code(Up), Code(Char('k'))], Action::Menu(MenuKey::Up)),
+    bind(&[Code(Down), Code(Char('j'))], Action::Menu(MenuKey::Down)),
+    bind(
+        &[Code(Tab), Code(Left), Code(Right)],
+        Action::Menu(MenuKey::ToggleScope),
+    ),
+    bind(&[Code(Enter)], Action::Menu(MenuKey::Choose)),
+    bind(&[Code(Esc), Code(Char('q'))], Action::Menu(MenuKey::Cancel)),
+];
+
+/// A yes/no question; Enter answers the question's default.
+pub const CONFIRM: &[Binding] = &[
+    bind(
+        &[Code(Char('y')), Code(Char('Y'))],
+        Action::Confirm(Some(true)),
+    ),
+    bind(&[Code(Enter)], Action::Confirm(None)),
+    bind(
+        &[Code(Char('n')), Code(Char('N')), Code(Esc)],
+        Action::Confirm(Some(false)),
+    ),
+];
+
+/// The tables searched, in order, for a key in `ctx`.
+pub fn tables(ctx: KeyContext) -> &'static [&'static [Binding]] {
+    match ctx {
+        KeyContext::Grid => &[ARROWS, LETTER_MOTIONS, COMMON_FIRST, GRID, COMMON],
+        KeyContext::Lesson => &[LESSON, ARROWS, LETTER_MOTIONS, COMMON_FIRST, GRID, COMMON],
+        KeyContext::Edit { .. } => &[EDIT, ARROWS],
+        KeyContext::Panel => &[PANEL, COMMON_FIRST, COMMON],
+        KeyContext::Log => &[LOG, COMMON_FIRST, COMMON],
+        KeyContext::Help => &[HELP],
+        KeyContext::Prompt => &[PROMPT],
+        KeyContext::Menu => &[MENU],
+        KeyContext::Confirm => &[CONFIRM],
+    }
+}
+
+/// The help overlay's lines, in order: every key of the grid and of lessons.
+pub fn help_lines() -> Vec<(&'static str, &'static str)> {
+    [ARROWS, LETTER_MOTIONS, COMMON, GRID, LESSON, COMMON_FIRST]
+        .iter()
+        .flat_map(|t| t.iter())
+        .filter_map(|b| b.help)
+        .collect()
+}
+
+/// The key line's hints for `ctx`, in table order; the first binding of a label wins.
+pub fn hints(ctx: KeyContext) -> Vec<(&'static str, &'static str)> {
+    let mut out: Vec<(&'static str, &'static str)> = Vec::new();
+    for (label, what) in tables(ctx)
+        .iter()
+        .flat_map(|t| t.iter())
+        .filter_map(|b| b.hint)
+    {
+        if !out.iter().any(|(l, _)| *l == label) {
+            out.push((label, what));
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const CONTEXTS: [KeyContext; 10] = [
+        KeyContext::Grid,
+        KeyContext::Lesson,
+        KeyContext::Edit { text: false },
+        KeyContext::Edit { text: true },
+        KeyContext::Panel,
+        KeyContext::Log,
+        KeyContext::Help,
+        KeyContext::Prompt,
+        KeyContext::Menu,
+        KeyContext::Confirm,
+    ];
+
+    #[test]
+    fn a_key_means_one_thing_in_a_context_but_where_a_lesson_takes_the_arrows() {
+        let mut shadowed = Vec::new();
+        for ctx in CONTEXTS {
+            let mut seen: Vec<(Key, &Option<Action>)> = Vec::new();
+            for b in tables(ctx).iter().flat_map(|t| t.iter()) {
+                for k in b.keys {
+                    match seen.iter().find(|(s, _)| s == k) {
+                        Some((_, first)) if *first != &b.action => shadowed.push((ctx, *k)),
+                        Some(_) => {}
+                        None => seen.push((*k, &b.action)),
+                    }
+                }
+            }
+        }
+        assert_eq!(
+            shadowed,
+            vec![
+                (KeyContext::Lesson, Code(Left)),
+                (KeyContext::Lesson, Code(Right)),
+            ]
+        );
+    }
+
+    #[test]
+    fn every_context_with_keys_to_tell_has_hints_and_the_help_has_every_grid_command() {
+        for ctx in [
+            KeyContext::Grid,
+            KeyContext::Lesson,
+            KeyContext::Edit { text: false },
+            KeyContext::Panel,
+            KeyContext::Log,
+        ] {
+            assert!(hints(ctx).len() >= 3, "{ctx:?}: {:?}", hints(ctx));
+        }
+        let help: Vec<&str> = help_lines().iter().map(|(k, _)| *k).collect();
+        for b in GRID.iter().chain(COMMON).chain(COMMON_FIRST) {
+            if let Some(Key::Code(Char(c))) = b.keys.first() {
+                assert!(
+                    help.iter()
+                        .any(|h| h.split([' ', '/']).any(|w| w == c.to_string())),
+                    "{c} is in the help: {help:?}"
+                );
+            }
+        }
+    }
+}
