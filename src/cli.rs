@@ -5,6 +5,7 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
 
+pub use crate::geometry::parse_size;
 use crate::sys::{MapMode, MapRequest, Prot, region::Source};
 
 /// mmapscope: see what mmap(2) really does, page by page.
@@ -152,40 +153,6 @@ impl MapArgs {
     }
 }
 
-/// Parses a size or offset: decimal or `0x` hex, with an optional suffix `k`, `M`, `G`, `T`
-/// (powers of 1024, either case).
-///
-/// # Errors
-/// A sentence naming what is wrong.
-pub fn parse_size(text: &str) -> Result<u64, String> {
-    let t = text.trim();
-    if t.is_empty() {
-        return Err("empty size".into());
-    }
-    let (digits, shift) = match t.as_bytes()[t.len() - 1] {
-        b'k' | b'K' => (&t[..t.len() - 1], 10),
-        b'm' | b'M' => (&t[..t.len() - 1], 20),
-        b'g' | b'G' => (&t[..t.len() - 1], 30),
-        b't' | b'T' => (&t[..t.len() - 1], 40),
-        _ => (t, 0),
-    };
-    let digits = digits.replace('_', "");
-    let value = if let Some(hex) = digits
-        .strip_prefix("0x")
-        .or_else(|| digits.strip_prefix("0X"))
-    {
-        u64::from_str_radix(hex, 16)
-    } else {
-        digits.parse::<u64>()
-    }
-    .map_err(|_| {
-        format!("'{text}' is not a size: use decimal, 0x hex, and optionally k, M, G or T")
-    })?;
-    value
-        .checked_mul(1u64 << shift)
-        .ok_or_else(|| format!("'{text}' is too large"))
-}
-
 fn parse_refresh(text: &str) -> Result<u64, String> {
     let ms = parse_size(text)?;
     if ms == 0 {
@@ -206,34 +173,6 @@ pub fn parse_prot(text: &str) -> Result<Prot, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn sizes() {
-        let cases: &[(&str, Option<u64>)] = &[
-            ("0", Some(0)),
-            ("4096", Some(4096)),
-            ("0x1000", Some(4096)),
-            ("0X1f00", Some(7936)),
-            ("4k", Some(4096)),
-            ("4K", Some(4096)),
-            ("1M", Some(1 << 20)),
-            ("2G", Some(2 << 30)),
-            ("1T", Some(1 << 40)),
-            ("0x10k", Some(16 << 10)),
-            ("1_000", Some(1000)),
-            (" 12 ", Some(12)),
-            ("", None),
-            ("k", None),
-            ("-1", None),
-            ("12x", None),
-            ("0x", None),
-            ("16777216T", None),
-            ("1.5M", None),
-        ];
-        for (text, want) in cases {
-            assert_eq!(parse_size(text).ok(), *want, "parse_size({text:?})");
-        }
-    }
 
     #[test]
     fn prots() {

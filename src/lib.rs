@@ -12,6 +12,7 @@ pub mod demo;
 pub mod geometry;
 pub mod keymap;
 pub mod keys;
+pub mod layout;
 pub mod lesson;
 pub mod model;
 pub mod report;

@@ -7,8 +7,8 @@
 use std::collections::BTreeMap;
 
 use crate::action::{Action, MenuKind};
+use crate::layout::Layout;
 use crate::sys::snapshot::{Snapshot, View};
-use crate::ui::layout::Layout;
 
 /// Where keys go.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]

@@ -5,7 +5,7 @@
 use std::fmt;
 
 use crate::action::{FAdvice, MAdvice, Op, Scope, SyncKind};
-use crate::cli::parse_size;
+use crate::geometry::parse_size;
 use crate::sys::region::{MapMode, Prot};
 
 /// What one script line asks for.

@@ -497,10 +497,10 @@ pub fn parse_goto(text: &str) -> Result<GotoTarget, String> {
                 .is_some_and(|c| c.is_ascii_digit())
         });
     match page {
-        Some(rest) => crate::cli::parse_size(rest)
+        Some(rest) => crate::geometry::parse_size(rest)
             .map(GotoTarget::Page)
             .map_err(|_| format!("'{t}': a page is 'p N' with N a number")),
-        None => crate::cli::parse_size(t)
+        None => crate::geometry::parse_size(t)
             .map(GotoTarget::Offset)
             .map_err(|_| {
                 format!("'{t}' is not a place: give an offset (0x1f00, 7936) or a page (p 3)")

@@ -4,7 +4,6 @@
 pub mod explain;
 pub mod help;
 pub mod hex_grid;
-pub mod layout;
 pub mod menu;
 pub mod minimap;
 pub mod side_panel;
@@ -19,8 +18,8 @@ use crate::model::{Focus, LessonPane, Model, Overlay};
 use crate::sys::snapshot::Backing;
 use crate::text::{human, sanitize, thousands};
 
-use self::layout::{MIN_COLS, MIN_ROWS};
 use self::theme::{Role, Theme};
+use crate::layout::{MIN_COLS, MIN_ROWS};
 
 /// Draws the whole screen.
 pub fn render(model: &Model, frame: &mut Frame) {
