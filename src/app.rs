@@ -2,6 +2,8 @@
 //! the session (update -> sys::exec -> apply_outcome -> probe). The terminal is restored on
 //! every way out: normal quit, error (guard's Drop), panic (ratatui's hook), SIGTERM/SIGHUP/
 //! SIGINT (flags polled by the loop, and a watchdog when the terminal itself has gone away).
+//! Code run by `x` runs in a child the loop polls, so the screen stays live; no way out leaves
+//! that child, what it forked, or the peer running.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -22,6 +24,8 @@ use crate::sys::snapshot::{self, View};
 
 /// The longest the loop sleeps, so that signals are noticed promptly whatever `--refresh` is.
 const MAX_POLL: Duration = Duration::from_millis(100);
+/// The longest the loop sleeps while a child runs code, so that its end shows promptly.
+const CHILD_POLL: Duration = Duration::from_millis(20);
 
 /// Restores the terminal when dropped, whichever way `run` ends.
 struct TerminalGuard;
@@ -106,7 +110,9 @@ fn watchdog(quit: Arc<AtomicBool>, done: Arc<AtomicBool>) {
                 std::thread::sleep(Duration::from_secs(1));
                 if !done.load(Ordering::Relaxed) {
                     let _ = ratatui::try_restore();
-                    // Peers die with us (PR_SET_PDEATHSIG); the mapping goes with the process.
+                    // process::exit runs no destructor: no Drop kills the code child's process
+                    // group (PR_SET_PDEATHSIG reaches the child, not what it forked) or the peer.
+                    crate::sys::children::kill_leftovers();
                     std::process::exit(0);
                 }
             }
@@ -155,6 +161,7 @@ pub fn run(
         if quit.load(Ordering::Relaxed) || session.model.quit {
             break;
         }
+        session.poll_child();
         // A resize that arrived before crossterm listened for SIGWINCH is caught here.
         let size = terminal.size()?;
         if (size.width, size.height) != session.model.size {
@@ -165,7 +172,10 @@ pub fn run(
             last_probe = Instant::now();
         }
         terminal.draw(|frame| crate::ui::render(&session.model, frame))?;
-        let wait = refresh.saturating_sub(last_probe.elapsed()).min(MAX_POLL);
+        let mut wait = refresh.saturating_sub(last_probe.elapsed()).min(MAX_POLL);
+        if session.child_running() {
+            wait = wait.min(CHILD_POLL);
+        }
         if !event::poll(wait)? {
             continue;
         }
@@ -186,7 +196,7 @@ pub fn run(
                 }
             }
             (Some(action), _) => {
-                session.act(action);
+                session.act_live(action);
             }
             (None, _) => {}
         }

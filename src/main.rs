@@ -91,6 +91,9 @@ fn batch(
     for note in region.notes() {
         eprintln!("mmapscope: note: {note}");
     }
+    if let Err(e) = mmapscope::sys::region::kill_children_on_fatal_signals() {
+        return fail(SysError::from_io(&e, "install signal handlers"));
+    }
     let mut session = Session::new(region, false, (120, 40));
     match session.run(&lines, &mut std::io::stdout().lock()) {
         Ok(true) => ExitCode::SUCCESS,
@@ -149,6 +152,9 @@ fn lesson(
         Err(e) => return fail(e),
     };
     if check {
+        if let Err(e) = mmapscope::sys::region::kill_children_on_fatal_signals() {
+            return fail(SysError::from_io(&e, "install signal handlers"));
+        }
         return match mmapscope::lesson::check(&lesson, &mut std::io::stdout().lock()) {
             Ok(true) => ExitCode::SUCCESS,
             Ok(false) => ExitCode::from(1),

@@ -12,6 +12,10 @@ use std::path::{Path, PathBuf};
 mod pty;
 use pty::{Term, text_file as write_text};
 
+mod common;
+use common::{assert_none_left, skip, wait_for_session};
+use rustix::process::Signal;
+
 fn page_size() -> usize {
     rustix::param::page_size()
 }
@@ -231,4 +235,110 @@ fn two_instances_on_one_shared_file_see_each_others_edits_live() {
     editor.wait_for("edit mode to end", |t| t.contains("i edit"));
     editor.quit_cleanly();
     watcher.quit_cleanly();
+}
+
+/// A terminal's screen text with its rows joined and runs of blanks collapsed, so that a log
+/// line wrapped over several rows can be searched.
+fn flat(text: &str) -> String {
+    text.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+/// Machine code that loops forever (`jmp .` / `b .`), for the machines we have it for.
+fn endless_loop() -> Option<&'static [u8]> {
+    match std::env::consts::ARCH {
+        "x86_64" => Some(&[0xeb, 0xfe]),
+        "aarch64" => Some(&[0x00, 0x00, 0x00, 0x14]),
+        _ => None,
+    }
+}
+
+#[test]
+fn code_that_loops_runs_in_the_background_and_is_killed_at_the_deadline() {
+    let test = "code_that_loops_runs_in_the_background_and_is_killed_at_the_deadline";
+    let Some(code) = endless_loop() else {
+        return skip(
+            test,
+            &format!("no endless-loop code for {}", std::env::consts::ARCH),
+        );
+    };
+    let tmp = tempfile::TempDir::new().expect("tempdir");
+    let file = text_file(tmp.path(), "loop.bin".as_ref(), code);
+    let mut term = Term::spawn(
+        &[file.as_os_str(), "--prot".as_ref(), "rx".as_ref()],
+        &[],
+        120,
+        40,
+    );
+    let sid = u32::try_from(term.pid()).expect("pid");
+    term.wait_for_all(&["page 0", "r-x", "cursor 0x0 "]);
+
+    term.send("x");
+    term.wait_for_all(&["running as pid"]);
+    // A key while the child runs is handled at once: the cursor moves while the log still says
+    // the child runs (a blocked loop would only move it after the outcome line).
+    term.send("l");
+    term.wait_for("the cursor to move while the child runs", |t| {
+        t.contains("cursor 0x1 ") && t.contains("running as pid") && !t.contains("forked child ·")
+    });
+
+    term.wait_for_all(&["forked child · 2"]);
+    // The log's full text: focus it (Tab: panel, Tab: log) so that long lines wrap.
+    term.send("\t\t");
+    term.wait_for("the timeout in the log", |t| {
+        flat(t).contains("ran longer than 2 s: killed (with its process group)")
+    });
+
+    // Quitting while another call runs leaves nothing behind.
+    term.send("\t");
+    term.wait_for("the focus back on the grid", |t| !t.contains("log ("));
+    term.send("h");
+    term.wait_for_all(&["cursor 0x0 "]);
+    term.send("x");
+    wait_for_session(sid, "a second child running", |live| live.len() >= 2);
+    term.quit_cleanly();
+    assert_none_left(sid, test);
+}
+
+#[test]
+fn sigterm_while_code_forks_and_a_peer_runs_leaves_no_process() {
+    let test = "sigterm_while_code_forks_and_a_peer_runs_leaves_no_process";
+    if std::env::consts::ARCH != "x86_64" {
+        return skip(
+            test,
+            &format!(
+                "the forking snippet is x86_64 code; this is {}",
+                std::env::consts::ARCH
+            ),
+        );
+    }
+    let tmp = tempfile::TempDir::new().expect("tempdir");
+    // fork, then both sides loop.
+    let code = [0xb8, 0x39, 0, 0, 0, 0x0f, 0x05, 0xeb, 0xfe];
+    let file = text_file(tmp.path(), "fork.bin".as_ref(), &code);
+    let mut term = Term::spawn(
+        &[file.as_os_str(), "--prot".as_ref(), "rwx".as_ref()],
+        &[],
+        120,
+        40,
+    );
+    let sid = u32::try_from(term.pid()).expect("pid");
+    term.wait_for_all(&["page 0", "rwx"]);
+    // The peer writes its counter on page 1, away from the code.
+    term.send("]");
+    term.wait_for_all(&["(page 1:"]);
+    term.send("f");
+    wait_for_session(sid, "the peer", |live| live.len() >= 2);
+    term.send("g");
+    term.wait_for_all(&["cursor 0x0 "]);
+    term.send("x");
+    term.wait_for_all(&["running as pid"]);
+    // mmapscope, the peer, the code child and its fork.
+    wait_for_session(sid, "the peer, the code child and its fork", |live| {
+        live.len() >= 4
+    });
+    term.signal(Signal::TERM);
+    let status = term.wait_exit();
+    assert!(status.success(), "exit status after SIGTERM: {status:?}");
+    assert!(!term.alternate_screen());
+    assert_none_left(sid, test);
 }

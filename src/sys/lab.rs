@@ -15,6 +15,8 @@ use super::region::{MapMode, MapRequest, Region, Source};
 pub const COUNTER_LEN: u64 = 8;
 /// How often the peer writes its counter.
 pub const PEER_PERIOD: Duration = Duration::from_millis(150);
+/// The environment variable that gives the peer its parent's pid.
+const PARENT_ENV: &str = "MMAPSCOPE_PARENT_PID";
 
 /// A machine-code snippet for this machine: (name, bytes).
 pub fn snippet(name: &str) -> Result<&'static [u8], SysError> {
@@ -71,6 +73,7 @@ impl Peer {
     }
 
     fn end(&mut self) {
+        super::children::untrack_peer(self.child.id());
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
@@ -151,6 +154,7 @@ impl Lab {
         }
         let exe = self.helper_binary()?;
         let mut child = Command::new(exe)
+            .env(PARENT_ENV, std::process::id().to_string())
             .arg("internal-peer")
             .arg(path)
             .arg(file_offset.to_string())
@@ -169,6 +173,7 @@ impl Lab {
                 format!("the peer process ended at once ({status})"),
             ));
         }
+        super::children::track_peer(child.id());
         Ok(self.peer.insert(Peer { child, file_offset }))
     }
 
@@ -223,6 +228,14 @@ pub fn run_peer(path: &Path, file_offset: u64) -> Result<(), SysError> {
     // Die with the parent, whatever way it ends (a crash included).
     let _ = rustix::process::set_parent_process_death_signal(Some(rustix::process::Signal::TERM));
     let parent = rustix::process::getppid();
+    // A parent that died before the line above took effect sends nothing: getppid then names
+    // whoever adopted us, not the pid the parent gave us.
+    let expected = std::env::var(PARENT_ENV)
+        .ok()
+        .and_then(|p| p.parse::<i32>().ok());
+    if expected.is_some() && parent.map(|p| p.as_raw_nonzero().get()) != expected {
+        return Ok(());
+    }
     let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
     for sig in [signal_hook::consts::SIGTERM, signal_hook::consts::SIGINT] {
         signal_hook::flag::register(sig, std::sync::Arc::clone(&stop))
