@@ -1,8 +1,8 @@
 //! Regression tests on the real binary for what issue 8 found unbounded: mapped code that loops
-//! with SIGALRM ignored or blocked, code that forks, a batch killed while such code runs. Each
-//! run starts in a session of its own (setsid), and each test ends by checking that no process
-//! of that session is left alive: the code child and what it forked keep the session even as
-//! orphans.
+//! with SIGALRM ignored or blocked, code that forks, a batch killed while such code runs, and
+//! `alloc` under an address-space limit. Each run starts in a session of its own (setsid), and
+//! each test ends by checking that no process of that session is left alive: the code child
+//! and what it forked keep the session even as orphans.
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
@@ -273,5 +273,60 @@ fn a_batch_killed_by_sigkill_leaves_no_spinning_code_for_long() {
             assert_none_left(sid, test);
         }
         Err(why) => skip(test, &why),
+    }
+}
+
+#[test]
+fn alloc_beyond_the_address_space_limit_fails_with_enomem_instead_of_aborting() {
+    let test = "alloc_beyond_the_address_space_limit_fails_with_enomem_instead_of_aborting";
+    let Some(prlimit) = tool("prlimit") else {
+        return skip(test, "prlimit(1) (util-linux) is not installed");
+    };
+    let dir = temp_dir();
+    // One block too large, then blocks until the limit is near: each refused cleanly, and the
+    // run goes on to the end.
+    let mut body = String::from("alloc 1G\n");
+    for _ in 0..8 {
+        body.push_str("alloc 100M\n");
+    }
+    body.push_str("alloc 1k\nsnapshot\nfree\nalloc 1k\n");
+    let script = script(dir.path(), &body);
+    let mut cmd = Command::new(prlimit);
+    cmd.arg("--as=600000000")
+        .arg(BIN)
+        .args(["batch", "--anon", "4k"])
+        .arg(&script)
+        .current_dir("/");
+    let out = run(cmd);
+    let lines = lines(&out);
+    let err = text(&out.stderr);
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "exit 1 (a command failed), not an abort: {lines:#?}\n{err}"
+    );
+    assert!(!err.contains("memory allocation"), "{err}");
+    let first = line(&lines, 1);
+    assert_eq!(first["ok"], false, "{first}");
+    let msg = first["error"].as_str().expect("error");
+    assert!(
+        msg.starts_with("ENOMEM: malloc(1073741824): ") && msg.contains("RLIMIT_AS"),
+        "{first}"
+    );
+    let refused = lines
+        .iter()
+        .filter(|l| l["cmd"] == "alloc 100M" && l["ok"] == false)
+        .count();
+    assert!(
+        refused >= 3,
+        "600 MB cannot hold 8 blocks of 100 MiB: {lines:#?}"
+    );
+    assert_eq!(
+        lines.len(),
+        body.lines().count(),
+        "every line ran: {lines:#?}"
+    );
+    for n in [11, 12] {
+        assert_eq!(line(&lines, n)["ok"], true, "{lines:#?}");
     }
 }

@@ -15,6 +15,8 @@ use super::region::{MapMode, MapRequest, Region, Source};
 pub const COUNTER_LEN: u64 = 8;
 /// How often the peer writes its counter.
 pub const PEER_PERIOD: Duration = Duration::from_millis(150);
+/// Address space an `alloc` must leave free for the rest of the program.
+const HEADROOM: usize = 8 << 20;
 /// The environment variable that gives the peer its parent's pid.
 const PARENT_ENV: &str = "MMAPSCOPE_PARENT_PID";
 
@@ -89,7 +91,7 @@ impl Drop for Peer {
 #[derive(Debug, Default)]
 pub struct Lab {
     pub peer: Option<Peer>,
-    /// Buffers from the global allocator, newest last.
+    /// Buffers from the global allocator, newest last: each empty, its capacity the block.
     pub allocations: Vec<Vec<u8>>,
     /// The mmapscope binary that runs helper processes (peer, truncate); `None`: this one.
     pub helper: Option<PathBuf>,
@@ -185,10 +187,12 @@ impl Lab {
         Some(pid)
     }
 
-    /// Takes `size` bytes from the global allocator and says where they landed.
+    /// Takes `size` bytes from the global allocator and says where they landed. The bytes are
+    /// not touched (as calloc leaves a fresh mmapped block): only malloc's choice is observed,
+    /// and a block larger than memory costs nothing until written.
     ///
     /// # Errors
-    /// /proc unreadable.
+    /// ENOMEM when malloc refuses (RLIMIT_AS, overcommit); /proc unreadable.
     pub fn alloc(&mut self, size: u64) -> Result<Allocated, SysError> {
         let n = usize::try_from(size)
             .ok()
@@ -197,7 +201,35 @@ impl Lab {
                 SysError::new(libc::EINVAL, "alloc", "give a size from 1 B to 16 GiB")
             })?;
         let before = procmaps::read_maps()?;
-        let buf = vec![0u8; n];
+        // Fallible: an infallible allocation aborts the whole process when malloc says no.
+        let mut buf = Vec::<u8>::new();
+        buf.try_reserve_exact(n).map_err(|_| {
+            SysError::new(
+                libc::ENOMEM,
+                format!("malloc({n})"),
+                "the address-space limit (RLIMIT_AS) or overcommit refused it; nothing was allocated",
+            )
+        })?;
+        // What is left must still run us (reading /proc, the JSON, the screen): a block that
+        // leaves less than `HEADROOM` is given back, lest the next small allocation abort.
+        // Asked of the kernel with an anonymous mmap (RLIMIT_AS and overcommit both judge it),
+        // not of malloc, whose thresholds would slide and change where the next block lands.
+        // (The probe is unmapped again at once.)
+        if memmap2::MmapOptions::new()
+            .len(HEADROOM)
+            .map_anon()
+            .is_err()
+        {
+            return Err(SysError::new(
+                libc::ENOMEM,
+                format!("malloc({n})"),
+                format!(
+                    "it would leave less than {} MiB of address space for mmapscope itself \
+                     (RLIMIT_AS or overcommit); nothing was allocated",
+                    HEADROOM >> 20
+                ),
+            ));
+        }
         let addr = buf.as_ptr() as u64;
         self.allocations.push(buf);
         let after = procmaps::read_maps()?;
@@ -215,7 +247,7 @@ impl Lab {
     /// Frees the newest allocation; returns its address and size.
     pub fn free(&mut self) -> Option<(u64, u64)> {
         let buf = self.allocations.pop()?;
-        Some((buf.as_ptr() as u64, buf.len() as u64))
+        Some((buf.as_ptr() as u64, buf.capacity() as u64))
     }
 }
 
