@@ -1,13 +1,19 @@
 //! The event loop of the TUI: probe -> draw -> poll (until the next refresh) -> map_key ->
 //! the session (update -> sys::exec -> apply_outcome -> probe). The terminal is restored on
 //! every way out: normal quit, error (guard's Drop), panic (ratatui's hook), SIGTERM/SIGHUP/
-//! SIGINT (flags polled by the loop, and a watchdog when the terminal itself has gone away).
+//! SIGINT/SIGQUIT (flags polled by the loop, and a watchdog when the terminal itself has gone
+//! away). SIGTSTP and Ctrl-z give the terminal back before stopping (when a job-control shell
+//! can continue us); SIGCONT takes it again and redraws. Code run by `x` runs in a child the
+//! loop polls, so the screen stays live; no way out leaves that child, what it forked, or the
+//! peer running.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use ratatui::crossterm::event::{self, Event};
+use ratatui::DefaultTerminal;
+use ratatui::crossterm::event::{self, Event, KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
+use ratatui::crossterm::{cursor, execute, terminal};
 
 use crate::action::Action;
 use crate::keymap::{KeyContext, map_key};
@@ -20,14 +26,19 @@ use crate::sys::snapshot::{self, View};
 
 /// The longest the loop sleeps, so that signals are noticed promptly whatever `--refresh` is.
 const MAX_POLL: Duration = Duration::from_millis(100);
+/// The longest the loop sleeps while a child runs code, so that its end shows promptly.
+const CHILD_POLL: Duration = Duration::from_millis(20);
 
 /// Restores the terminal when dropped, whichever way `run` ends.
 struct TerminalGuard;
 
 impl Drop for TerminalGuard {
     fn drop(&mut self) {
-        // Errors here have nowhere to go: the terminal is what failed.
+        // Errors here have nowhere to go: the terminal is what failed. try_restore leaves the
+        // alternate screen but does not show the cursor: the Terminal's Drop does, unless it
+        // never ran; once more costs nothing.
         let _ = ratatui::try_restore();
+        let _ = execute!(std::io::stdout(), cursor::Show);
     }
 }
 
@@ -44,7 +55,9 @@ pub fn clock_now() -> String {
     )
 }
 
-/// Registers SIGTERM, SIGHUP and SIGINT to set a flag instead of killing us mid-draw.
+/// Registers SIGTERM, SIGHUP, SIGINT and SIGQUIT to set a flag instead of killing us
+/// mid-draw (SIGQUIT's default would dump core and leave the terminal raw, on the alternate
+/// screen).
 ///
 /// # Errors
 /// The signal handler could not be installed.
@@ -54,10 +67,88 @@ pub fn quit_flag() -> std::io::Result<Arc<AtomicBool>> {
         signal_hook::consts::SIGTERM,
         signal_hook::consts::SIGHUP,
         signal_hook::consts::SIGINT,
+        signal_hook::consts::SIGQUIT,
     ] {
         signal_hook::flag::register(sig, Arc::clone(&flag))?;
     }
     Ok(flag)
+}
+
+/// Job control: SIGTSTP asks us to stop (we give the terminal back first), SIGCONT says we
+/// were continued (the terminal is ours to take again, and to redraw).
+struct JobSignals {
+    stop: Arc<AtomicBool>,
+    cont: Arc<AtomicBool>,
+}
+
+impl JobSignals {
+    fn register() -> std::io::Result<Self> {
+        let stop = Arc::new(AtomicBool::new(false));
+        let cont = Arc::new(AtomicBool::new(false));
+        signal_hook::flag::register(signal_hook::consts::SIGTSTP, Arc::clone(&stop))?;
+        signal_hook::flag::register(signal_hook::consts::SIGCONT, Arc::clone(&cont))?;
+        Ok(Self { stop, cont })
+    }
+}
+
+/// Ctrl-z: in raw mode the terminal sends it as a key, not as SIGTSTP.
+fn is_suspend_key(key: &KeyEvent) -> bool {
+    key.kind == KeyEventKind::Press
+        && key.code == KeyCode::Char('z')
+        && key.modifiers.contains(KeyModifiers::CONTROL)
+}
+
+/// Whether a stop can end: a job-control parent (a shell in our session, in another process
+/// group) will `fg` us. Otherwise (started by a terminal emulator or by setsid: the process
+/// group is "orphaned") nothing would continue us, and the kernel itself discards a
+/// terminal's SIGTSTP to such a group (kernel/signal.c, is_current_pgrp_orphaned).
+fn job_control_parent() -> bool {
+    use rustix::process::{getpgid, getpgrp, getppid, getsid};
+    let Some(parent) = getppid() else {
+        return false;
+    };
+    match (getsid(None), getsid(Some(parent)), getpgid(Some(parent))) {
+        (Ok(ours), Ok(theirs), Ok(their_group)) => ours == theirs && their_group != getpgrp(),
+        _ => false,
+    }
+}
+
+/// Ctrl-z or SIGTSTP: suspends when a shell can bring us back, else says why not.
+fn suspend_or_say(
+    terminal: &mut DefaultTerminal,
+    session: &mut Session,
+    jobs: &JobSignals,
+) -> std::io::Result<()> {
+    if job_control_parent() {
+        suspend(terminal)?;
+        // The SIGCONT that woke us is handled: resume has run.
+        jobs.cont.store(false, Ordering::Relaxed);
+    } else {
+        session.model.log(
+            "not suspended: no job-control shell started mmapscope, so nothing could continue \
+             it (q quits)",
+        );
+    }
+    Ok(())
+}
+
+/// Gives the terminal back (cursor shown, raw mode off, main screen), stops this process as
+/// SIGTSTP's default action would have, and once continued takes the terminal again.
+fn suspend(terminal: &mut DefaultTerminal) -> std::io::Result<()> {
+    terminal.show_cursor()?;
+    ratatui::try_restore()?;
+    signal_hook::low_level::raise(signal_hook::consts::SIGSTOP)?;
+    resume(terminal)
+}
+
+/// Takes the terminal back after a stop: raw mode (set afresh: the shell may have reset the
+/// terminal while we were stopped), the alternate screen, and a full redraw on the next draw
+/// (whatever ran meanwhile drew over the screen, and ratatui only sends what changed).
+fn resume(terminal: &mut DefaultTerminal) -> std::io::Result<()> {
+    let _ = terminal::disable_raw_mode();
+    terminal::enable_raw_mode()?;
+    execute!(std::io::stdout(), terminal::EnterAlternateScreen)?;
+    terminal.clear()
 }
 
 /// The initial model: a first snapshot of page 0, then one of the real view.
@@ -104,14 +195,33 @@ fn watchdog(quit: Arc<AtomicBool>, done: Arc<AtomicBool>) {
             if quit.load(Ordering::Relaxed) {
                 std::thread::sleep(Duration::from_secs(1));
                 if !done.load(Ordering::Relaxed) {
-                    let _ = ratatui::try_restore();
+                    // process::exit runs no destructor: no Drop kills the code child's process
+                    // group (PR_SET_PDEATHSIG reaches the child, not what it forked) or the peer,
+                    // or removes our temporary directories.
+                    crate::sys::children::kill_leftovers();
                     crate::demo::remove_live_dirs();
-                    // Peers die with us (PR_SET_PDEATHSIG); the mapping goes with the process.
+                    restore_without_stdout_lock();
                     std::process::exit(0);
                 }
             }
         }
     });
+}
+
+/// Restores the terminal from the watchdog thread. The stuck main thread may hold the stdout
+/// lock (a write to a terminal that stopped reading), so the bytes go straight to fd 1:
+/// `CSI ? 1049 l` leaves the alternate screen and `CSI ? 25 h` shows the cursor (crossterm's
+/// LeaveAlternateScreen and cursor::Show; ratatui::try_restore writes only the first). On a
+/// thread of its own, given half a second: a terminal that takes nothing must not keep us.
+fn restore_without_stdout_lock() {
+    use std::os::fd::AsFd as _;
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let _ = terminal::disable_raw_mode();
+        let _ = rustix::io::write(std::io::stdout().as_fd(), b"\x1b[?1049l\x1b[?25h");
+        let _ = tx.send(());
+    });
+    let _ = rx.recv_timeout(Duration::from_millis(500));
 }
 
 /// Sets `done` when dropped, whichever way `run` ends.
@@ -135,6 +245,7 @@ pub fn run(
     lecture: Option<&Lecture>,
 ) -> color_eyre::Result<String> {
     let quit = quit_flag()?;
+    let jobs = JobSignals::register()?;
     let done = Arc::new(AtomicBool::new(false));
     watchdog(Arc::clone(&quit), Arc::clone(&done));
     let _done = Done(done);
@@ -155,6 +266,14 @@ pub fn run(
         if quit.load(Ordering::Relaxed) || session.model.quit {
             break;
         }
+        if jobs.stop.swap(false, Ordering::Relaxed) {
+            suspend_or_say(&mut terminal, &mut session, &jobs)?;
+        }
+        if jobs.cont.swap(false, Ordering::Relaxed) {
+            // Stopped by someone else (SIGSTOP) and continued.
+            resume(&mut terminal)?;
+        }
+        session.poll_child();
         // A resize that arrived before crossterm listened for SIGWINCH is caught here.
         let size = terminal.size()?;
         if (size.width, size.height) != session.model.size {
@@ -165,12 +284,19 @@ pub fn run(
             last_probe = Instant::now();
         }
         terminal.draw(|frame| crate::ui::render(&session.model, frame))?;
-        let wait = refresh.saturating_sub(last_probe.elapsed()).min(MAX_POLL);
+        let mut wait = refresh.saturating_sub(last_probe.elapsed()).min(MAX_POLL);
+        if session.child_running() {
+            wait = wait.min(CHILD_POLL);
+        }
         if !event::poll(wait)? {
             continue;
         }
         let m = &session.model;
         let action = match event::read()? {
+            Event::Key(key) if is_suspend_key(&key) => {
+                suspend_or_say(&mut terminal, &mut session, &jobs)?;
+                None
+            }
             Event::Key(key) => map_key(
                 KeyContext::of(m.focus, &m.overlay, m.edit, m.lesson.is_some()),
                 key,
@@ -186,7 +312,7 @@ pub fn run(
                 }
             }
             (Some(action), _) => {
-                session.act(action);
+                session.act_live(action);
             }
             (None, _) => {}
         }

@@ -113,6 +113,9 @@ fn batch(
     for note in region.notes() {
         eprintln!("mmapscope: note: {note}");
     }
+    if let Err(e) = mmapscope::sys::region::kill_children_on_fatal_signals() {
+        return fail(SysError::from_io(&e, "install signal handlers"));
+    }
     let mut session = Session::new(region, false, (120, 40));
     match session.run(&lines, &mut std::io::stdout().lock()) {
         Ok(true) => ExitCode::SUCCESS,
@@ -148,15 +151,19 @@ fn inspect(map: &MapArgs, file: Option<std::path::PathBuf>, json: bool, touch: b
     ExitCode::SUCCESS
 }
 
-/// Headless runs that made a temporary directory: SIGTERM, SIGINT and SIGHUP remove it before
-/// the process ends with the signal's status (children die with us by PR_SET_PDEATHSIG).
+/// Headless runs that made a temporary directory: SIGTERM, SIGINT, SIGHUP and SIGQUIT kill
+/// the children we started (the code child's process group, the peer) and remove the
+/// directory before the process ends with the signal's status. (Not in the signal handler
+/// itself: removing a directory is not async-signal-safe; a thread of ours does it.)
 fn remove_our_dirs_on_signals() {
-    use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM};
-    let Ok(mut signals) = signal_hook::iterator::Signals::new([SIGTERM, SIGINT, SIGHUP]) else {
+    use signal_hook::consts::{SIGHUP, SIGINT, SIGQUIT, SIGTERM};
+    let Ok(mut signals) = signal_hook::iterator::Signals::new([SIGTERM, SIGINT, SIGHUP, SIGQUIT])
+    else {
         return;
     };
     std::thread::spawn(move || {
         if let Some(sig) = signals.forever().next() {
+            mmapscope::sys::children::kill_leftovers();
             mmapscope::demo::remove_live_dirs();
             std::process::exit(128 + sig);
         }

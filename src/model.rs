@@ -78,6 +78,8 @@ impl LessonResult {
             e.to_string()
         } else if let Some(s) = j["result"].get("skipped").and_then(|v| v.as_str()) {
             format!("skipped: {s}")
+        } else if j["result"]["timed_out"] == true {
+            "ran too long: killed".to_string()
         } else if let Some(v) = j["result"].get("returned") {
             format!("returned {v}")
         } else if let Some(v) = j["result"].get("signal").and_then(|v| v.as_str()) {

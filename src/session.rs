@@ -9,12 +9,12 @@ use std::time::Instant;
 
 use serde_json::{Value as Json, json};
 
-use crate::action::{Action, Command};
+use crate::action::{Action, Command, Op};
 use crate::model::Model;
 use crate::report;
 use crate::script::{Cmp, Expect, ExpectPath, Line, Step, Value};
 use crate::sys::SysError;
-use crate::sys::exec::{self, Done, Outcome};
+use crate::sys::exec::{self, Done, Outcome, Started};
 use crate::sys::lab::Lab;
 use crate::sys::probe::Prober;
 use crate::sys::region::{ChildEnd, Region, signal_name};
@@ -36,6 +36,8 @@ pub struct Session {
     last_result: Json,
     /// Something failed unexpectedly or an expect failed.
     pub failed: bool,
+    /// Code still running in a child, started by `act_live`; `poll_child` brings its outcome.
+    running: Option<exec::Running>,
 }
 
 /// Report fields only root can read: an `expect` on them is skipped, and says so, without root.
@@ -106,6 +108,9 @@ pub fn outcome_json(o: &Outcome) -> Json {
         Ok(Done::Called { offset, end }) => match end {
             ChildEnd::Returned(v) => json!({"offset": offset, "returned": v}),
             ChildEnd::Signal(sig) => json!({"offset": offset, "signal": signal_name(*sig)}),
+            ChildEnd::TimedOut => {
+                json!({"offset": offset, "timed_out": true, "signal": signal_name(libc::SIGKILL)})
+            }
             ChildEnd::Exited(code) => json!({"offset": offset, "exit_status": code}),
         },
         Ok(Done::PeerStarted { pid, file_offset }) => {
@@ -188,6 +193,7 @@ impl Session {
             pending_failure: false,
             last_result: Json::Null,
             failed: false,
+            running: None,
         }
     }
 
@@ -228,17 +234,60 @@ impl Session {
 
     /// Runs an action through `update` and the executor; returns the outcomes.
     pub fn act(&mut self, action: Action) -> Vec<Outcome> {
+        self.act_with(action, false)
+    }
+
+    /// As `act`, for the TUI: code that `exec` calls keeps running in its child while the
+    /// screen stays live (a log line says so); `poll_child` brings its outcome in. Another
+    /// `exec` meanwhile is refused (EBUSY).
+    pub fn act_live(&mut self, action: Action) -> Vec<Outcome> {
+        self.act_with(action, true)
+    }
+
+    fn act_with(&mut self, action: Action, live: bool) -> Vec<Outcome> {
         let mut outcomes = Vec::new();
         for command in update(&mut self.model, action) {
-            if let Command::Exec { op, history } = command {
-                let outcome =
-                    exec::execute(&mut self.region, &self.prober, &mut self.lab, op, history);
-                apply_outcome(&mut self.model, &outcome);
-                outcomes.push(outcome);
-            }
+            let Command::Exec { op, history } = command else {
+                continue;
+            };
+            let outcome = match (&self.running, live) {
+                (_, false) => {
+                    exec::execute(&mut self.region, &self.prober, &mut self.lab, op, history)
+                }
+                (Some(running), true) if matches!(op, Op::Exec { .. }) => {
+                    running.refuse(op, history)
+                }
+                (_, true) => {
+                    match exec::start(&mut self.region, &self.prober, &mut self.lab, op, history) {
+                        Started::Done(outcome) => outcome,
+                        Started::Running(running) => {
+                            self.model.log(running.running_line());
+                            self.running = Some(running);
+                            continue;
+                        }
+                    }
+                }
+            };
+            apply_outcome(&mut self.model, &outcome);
+            outcomes.push(outcome);
         }
         self.refresh();
         outcomes
+    }
+
+    /// Whether code started by `act_live` still runs in its child.
+    pub fn child_running(&self) -> bool {
+        self.running.is_some()
+    }
+
+    /// Without blocking: once the child started by `act_live` has ended (or has been killed at
+    /// its deadline), applies its outcome and returns it.
+    pub fn poll_child(&mut self) -> Option<Outcome> {
+        let outcome = self.running.as_mut()?.poll()?;
+        self.running = None;
+        apply_outcome(&mut self.model, &outcome);
+        self.refresh();
+        Some(outcome)
     }
 
     fn expect(&mut self, e: &Expect) -> Result<Json, String> {

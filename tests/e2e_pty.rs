@@ -12,6 +12,10 @@ use std::path::{Path, PathBuf};
 mod pty;
 use pty::{Term, text_file as write_text};
 
+mod common;
+use common::{assert_none_left, skip, wait_for_session};
+use rustix::process::Signal;
+
 fn page_size() -> usize {
     rustix::param::page_size()
 }
@@ -243,4 +247,271 @@ fn two_instances_on_one_shared_file_see_each_others_edits_live() {
     editor.wait_for("edit mode to end", |t| t.contains("i edit"));
     editor.quit_cleanly();
     watcher.quit_cleanly();
+}
+
+/// A terminal's screen text with its rows joined and runs of blanks collapsed, so that a log
+/// line wrapped over several rows can be searched.
+fn flat(text: &str) -> String {
+    text.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+/// Machine code that loops forever (`jmp .` / `b .`), for the machines we have it for.
+fn endless_loop() -> Option<&'static [u8]> {
+    match std::env::consts::ARCH {
+        "x86_64" => Some(&[0xeb, 0xfe]),
+        "aarch64" => Some(&[0x00, 0x00, 0x00, 0x14]),
+        _ => None,
+    }
+}
+
+#[test]
+fn code_that_loops_runs_in_the_background_and_is_killed_at_the_deadline() {
+    let test = "code_that_loops_runs_in_the_background_and_is_killed_at_the_deadline";
+    let Some(code) = endless_loop() else {
+        return skip(
+            test,
+            &format!("no endless-loop code for {}", std::env::consts::ARCH),
+        );
+    };
+    let tmp = tempfile::TempDir::new().expect("tempdir");
+    let file = text_file(tmp.path(), "loop.bin".as_ref(), code);
+    let mut term = Term::spawn(
+        &[file.as_os_str(), "--prot".as_ref(), "rx".as_ref()],
+        &[],
+        120,
+        40,
+    );
+    let sid = u32::try_from(term.pid()).expect("pid");
+    term.wait_for_all(&["page 0", "r-x", "cursor 0x0 "]);
+
+    term.send("x");
+    term.wait_for_all(&["running as pid"]);
+    // A key while the child runs is handled at once: the cursor moves while the log still says
+    // the child runs (a blocked loop would only move it after the outcome line).
+    term.send("l");
+    term.wait_for("the cursor to move while the child runs", |t| {
+        t.contains("cursor 0x1 ") && t.contains("running as pid") && !t.contains("forked child ·")
+    });
+
+    term.wait_for_all(&["forked child · 2"]);
+    // The log's full text: focus it (Tab: panel, Tab: log) so that long lines wrap.
+    term.send("\t\t");
+    term.wait_for("the timeout in the log", |t| {
+        flat(t).contains("ran longer than 2 s: killed (with its process group)")
+    });
+
+    // Quitting while another call runs leaves nothing behind.
+    term.send("\t");
+    term.wait_for("the focus back on the grid", |t| !t.contains("log ("));
+    term.send("h");
+    term.wait_for_all(&["cursor 0x0 "]);
+    term.send("x");
+    wait_for_session(sid, "a second child running", |live| live.len() >= 2);
+    term.quit_cleanly();
+    assert_none_left(sid, test);
+}
+
+#[test]
+fn sigterm_while_code_forks_and_a_peer_runs_leaves_no_process() {
+    let test = "sigterm_while_code_forks_and_a_peer_runs_leaves_no_process";
+    if std::env::consts::ARCH != "x86_64" {
+        return skip(
+            test,
+            &format!(
+                "the forking snippet is x86_64 code; this is {}",
+                std::env::consts::ARCH
+            ),
+        );
+    }
+    let tmp = tempfile::TempDir::new().expect("tempdir");
+    // fork, then both sides loop.
+    let code = [0xb8, 0x39, 0, 0, 0, 0x0f, 0x05, 0xeb, 0xfe];
+    let file = text_file(tmp.path(), "fork.bin".as_ref(), &code);
+    let mut term = Term::spawn(
+        &[file.as_os_str(), "--prot".as_ref(), "rwx".as_ref()],
+        &[],
+        120,
+        40,
+    );
+    let sid = u32::try_from(term.pid()).expect("pid");
+    term.wait_for_all(&["page 0", "rwx"]);
+    // The peer writes its counter on page 1, away from the code.
+    term.send("]");
+    term.wait_for_all(&["(page 1:"]);
+    term.send("f");
+    wait_for_session(sid, "the peer", |live| live.len() >= 2);
+    term.send("g");
+    term.wait_for_all(&["cursor 0x0 "]);
+    term.send("x");
+    term.wait_for_all(&["running as pid"]);
+    // mmapscope, the peer, the code child and its fork.
+    wait_for_session(sid, "the peer, the code child and its fork", |live| {
+        live.len() >= 4
+    });
+    term.signal(Signal::TERM);
+    let status = term.wait_exit();
+    assert!(status.success(), "exit status after SIGTERM: {status:?}");
+    assert!(!term.alternate_screen());
+    assert_none_left(sid, test);
+}
+
+#[test]
+fn sigtstp_and_ctrl_z_give_the_terminal_back_and_fg_redraws() {
+    let test = "sigtstp_and_ctrl_z_give_the_terminal_back_and_fg_redraws";
+    let Some(bash) = common::tool("bash") else {
+        return skip(test, "bash is not installed");
+    };
+    let tmp = tempfile::TempDir::new().expect("tempdir");
+    let file = text_file(tmp.path(), "stop.txt".as_ref(), b"job control\n");
+    // An interactive shell with job control starts mmapscope as a job of its own, as a user
+    // would, and brings it back with `fg`.
+    let mut term = Term::spawn_program(
+        &bash,
+        &["--norc".as_ref(), "--noprofile".as_ref(), "-i".as_ref()],
+        &[("PS1", "jobs$ ".as_ref())],
+        120,
+        40,
+    );
+    let shell = u32::try_from(term.pid()).expect("pid");
+    term.wait_for_all(&["jobs$"]);
+    term.send(&format!(
+        "{} {}\r",
+        env!("CARGO_BIN_EXE_mmapscope"),
+        file.display()
+    ));
+    term.wait_for_all(&["page 0", "MAP_SHARED", "cursor 0x0 "]);
+    let ours = common::live_descendants(shell);
+    let [tui] = ours.as_slice() else {
+        panic!("one process under the shell: {ours:#?}");
+    };
+    let pid = rustix::process::Pid::from_raw(i32::try_from(tui.pid).expect("pid")).expect("pid");
+
+    for how in ["SIGTSTP", "Ctrl-z"] {
+        if how == "SIGTSTP" {
+            rustix::process::kill_process(pid, Signal::TSTP).expect("kill(SIGTSTP)");
+        } else {
+            term.send("\x1a");
+        }
+        pty::wait_for_state(pid.as_raw_nonzero().get(), 'T');
+        term.wait_for_screen(&format!("the shell's screen after {how}"), |s| {
+            !s.alternate_screen() && !s.hide_cursor() && s.contents().contains("Stopped")
+        });
+        // Only what mmapscope draws after `fg` will show.
+        term.forget_screen();
+        term.send("fg\r");
+        term.wait_for_all(&["page 0", "MAP_SHARED", "/proc/self/maps"]);
+        assert!(
+            term.alternate_screen(),
+            "back on the alternate screen after {how}"
+        );
+        // Raw mode again: a key arrives without Enter.
+        term.send("l");
+        term.wait_for_all(&["cursor 0x1 "]);
+        term.send("h");
+        term.wait_for_all(&["cursor 0x0 "]);
+    }
+    term.send("q");
+    term.wait_for_screen("the shell's prompt after q", |s| {
+        !s.alternate_screen() && !s.hide_cursor() && s.contents().contains("jobs$")
+    });
+    term.send("exit\r");
+    term.wait_exit();
+    assert_none_left(shell, test);
+}
+
+#[test]
+fn without_a_job_control_shell_ctrl_z_and_sigtstp_do_not_stop_it() {
+    let tmp = tempfile::TempDir::new().expect("tempdir");
+    let file = text_file(tmp.path(), "nostop.txt".as_ref(), b"no job control\n");
+    // Started straight in the pty, as by a terminal emulator: nobody could `fg` it.
+    let mut term = Term::spawn(&[file.as_os_str()], &[], 120, 40);
+    term.wait_for_all(&["page 0", "MAP_SHARED"]);
+    term.send("\x1a");
+    term.wait_for_all(&["not suspended: no job-control shell"]);
+    term.send("l");
+    term.wait_for_all(&["cursor 0x1 "]);
+    term.signal(Signal::TSTP);
+    // The log shows its last 3 lines at this size: both refusals.
+    term.wait_for("the second refusal", |t| {
+        t.matches("not suspended").count() == 2 && t.contains("cursor 0x1 ")
+    });
+    assert_ne!(pty::process_state(term.pid()), 'T');
+    assert!(term.alternate_screen());
+    term.quit_cleanly();
+}
+
+#[test]
+fn sigquit_restores_the_terminal() {
+    let tmp = tempfile::TempDir::new().expect("tempdir");
+    let file = text_file(tmp.path(), "quit.txt".as_ref(), b"sigquit test\n");
+    let mut term = Term::spawn(&[file.as_os_str()], &[], 120, 40);
+    term.wait_for_all(&["page 0", "quit.txt"]);
+    term.wait_for_screen("the explorer to hide the cursor", |s| {
+        s.alternate_screen() && s.hide_cursor()
+    });
+    term.signal(Signal::QUIT);
+    let status = term.wait_exit();
+    assert!(
+        status.signal().is_none() && status.success(),
+        "mmapscope died of SIGQUIT instead of restoring the terminal: {status:?}"
+    );
+    assert!(
+        !term.alternate_screen(),
+        "the alternate screen is still active after SIGQUIT"
+    );
+    assert!(
+        term.cursor_visible(),
+        "the cursor is still hidden after SIGQUIT"
+    );
+}
+
+#[test]
+fn the_watchdog_exit_restores_the_terminal_and_leaves_no_process() {
+    let test = "the_watchdog_exit_restores_the_terminal_and_leaves_no_process";
+    if std::env::consts::ARCH != "x86_64" {
+        return skip(
+            test,
+            &format!(
+                "the forking snippet is x86_64 code; this is {}",
+                std::env::consts::ARCH
+            ),
+        );
+    }
+    let tmp = tempfile::TempDir::new().expect("tempdir");
+    // A lesson step runs its lines to the end before the loop looks at signals again: here
+    // an `exec` that forks and loops, which holds the loop for the 2 s deadline. A SIGTERM
+    // meanwhile is the watchdog's (after 1 s), which exits without any destructor.
+    let lesson = tmp.path().join("watchdog.lesson");
+    std::fs::write(
+        &lesson,
+        "# lesson: watchdog\nsay \"fork and loop\"\nwrite 0 b8 39 00 00 00 0f 05 eb fe\n\
+         protect rx\nexec 0\n",
+    )
+    .expect("write lesson");
+    let mut args: Vec<&std::ffi::OsStr> =
+        vec!["lesson".as_ref(), "--file".as_ref(), lesson.as_os_str()];
+    // Lessons from outside assets/lessons may need consent.
+    let help = std::process::Command::new(env!("CARGO_BIN_EXE_mmapscope"))
+        .args(["lesson", "--help"])
+        .output()
+        .expect("lesson --help");
+    if String::from_utf8_lossy(&help.stdout).contains("--trust") {
+        args.push("--trust".as_ref());
+    }
+    let mut term = Term::spawn(&args, &[], 120, 40);
+    let sid = u32::try_from(term.pid()).expect("pid");
+    term.wait_for_all(&["watchdog", "page 0"]);
+    term.send("\x1b[C");
+    // mmapscope, the code child and its fork.
+    wait_for_session(sid, "the code child and its fork", |live| live.len() >= 3);
+    term.wait_for_screen("the cursor hidden", |s| s.hide_cursor());
+    term.signal(Signal::TERM);
+    let status = term.wait_exit();
+    assert!(status.success(), "exit status: {status:?}");
+    assert!(
+        !term.alternate_screen(),
+        "the alternate screen is still active"
+    );
+    assert!(term.cursor_visible(), "the cursor is still hidden");
+    assert_none_left(sid, test);
 }

@@ -11,11 +11,12 @@ use crate::action::{FAdvice, History, MAdvice, Op, Scope, SyncKind};
 use crate::geometry::ByteKind;
 use crate::text::thousands;
 
+use super::children::{CALL_TIMEOUT, CodeChild, Reaped};
 use super::error::SysError;
 use super::lab::{Allocated, Lab};
 use super::probe::{PM_FILE, PM_PRESENT, Prober};
 use super::procmaps::{self, SMAPS_FIELDS, Vma, smaps_value};
-use super::region::{ChildEnd, MapMode, Region, Target, fault_counts, signal_name};
+use super::region::{ChildEnd, MapMode, Prot, Region, Target, fault_counts, signal_name};
 
 /// What an operation did, for the model, the log and the batch JSON.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -536,35 +537,12 @@ fn run(
             (call, truncate(region, lab, *size, notes))
         }
         Op::Exec { offset, args } => {
-            let call = format!(
-                "call 0x{:x}({}, {}) in a forked child",
-                addr + offset,
-                args.0,
-                args.1
-            );
-            let result = region.call_in_child(*offset, *args).map(|end| {
-                notes.push(match end {
-                    ChildEnd::Returned(v) => format!("returned {v}"),
-                    ChildEnd::Signal(s) if s == libc::SIGSEGV && !region.prot().exec => format!(
-                        "killed by SIGSEGV: the page has no PROT_EXEC ({}); p sets rx",
-                        region.prot().letters()
-                    ),
-                    ChildEnd::Signal(s) if s == libc::SIGBUS => {
-                        "killed by SIGBUS: the code lies beyond end of file".into()
-                    }
-                    ChildEnd::Signal(s) if s == libc::SIGALRM => {
-                        "stopped by SIGALRM: it ran too long (an endless loop?)".into()
-                    }
-                    ChildEnd::Signal(s) => format!("killed by {}", signal_name(s)),
-                    ChildEnd::Exited(code) => format!("exited with status {code}"),
-                });
-                notes.push("this process never ran the mapped code; only the child did".into());
-                Done::Called {
-                    offset: *offset,
-                    end,
-                }
-            });
-            (call, result)
+            let prot = region.prot();
+            let result = region
+                .spawn_code(*offset, *args)
+                .and_then(CodeChild::wait)
+                .map(|reaped| called(*offset, prot, reaped, notes));
+            (exec_call(addr, *offset, *args), result)
         }
         Op::PeerStart(at) => {
             let offset = at.unwrap_or(0);
@@ -634,6 +612,184 @@ fn with_rc(call: String, result: &Result<Done, SysError>) -> String {
     match result {
         Ok(_) => format!("{call} = 0"),
         Err(e) => format!("{call} = -1 {}", e.name()),
+    }
+}
+
+/// `call 0x7f..(1, 2) in a forked child`.
+fn exec_call(addr: u64, offset: u64, args: (u64, u64)) -> String {
+    format!(
+        "call 0x{:x}({}, {}) in a forked child",
+        addr + offset,
+        args.0,
+        args.1
+    )
+}
+
+/// The `Done` of a code child's end, and notes saying how it ended. `prot`: the mapping's
+/// protection when the child was forked.
+fn called(offset: u64, prot: Prot, reaped: Reaped, notes: &mut Vec<String>) -> Done {
+    let end = reaped.end;
+    notes.push(match end {
+        ChildEnd::Returned(v) => format!("returned {v}"),
+        ChildEnd::Signal(s) if s == libc::SIGSEGV && !prot.exec => format!(
+            "killed by SIGSEGV: the page has no PROT_EXEC ({}); p sets rx",
+            prot.letters()
+        ),
+        ChildEnd::Signal(s) if s == libc::SIGBUS => {
+            "killed by SIGBUS: the code lies beyond end of file".into()
+        }
+        ChildEnd::Signal(s) if s == libc::SIGALRM => {
+            "stopped by SIGALRM: it ran too long (an endless loop?)".into()
+        }
+        ChildEnd::Signal(s) => format!("killed by {}", signal_name(s)),
+        ChildEnd::TimedOut => format!(
+            "ran longer than {} s: killed (with its process group)",
+            CALL_TIMEOUT.as_secs()
+        ),
+        ChildEnd::Exited(code) => format!("exited with status {code}"),
+    });
+    match reaped.group_killed {
+        0 => {}
+        1 => notes
+            .push("1 process it forked was still running: killed with its process group".into()),
+        n => notes.push(format!(
+            "{n} processes it forked were still running: killed with its process group"
+        )),
+    }
+    notes.push("this process never ran the mapped code; only the child did".into());
+    Done::Called { offset, end }
+}
+
+/// An `exec` whose child still runs: the TUI keeps it and polls it on every tick, so the
+/// screen stays live; its outcome comes when the child ends or is killed at the deadline.
+/// Dropping it kills the child and its process group.
+#[derive(Debug)]
+pub struct Running {
+    child: CodeChild,
+    op: Op,
+    history: History,
+    call: String,
+    offset: u64,
+    /// The protection when the child was forked.
+    prot: Prot,
+    /// Faults and smaps changes of the fork itself, measured around it.
+    faults: (u64, u64),
+    smaps_delta: Vec<(&'static str, i64)>,
+}
+
+/// What `start` did: the outcome, or a child still running.
+#[derive(Debug)]
+pub enum Started {
+    Done(Outcome),
+    Running(Running),
+}
+
+/// As `execute`, but an `exec` returns at once with its child still running.
+pub fn start(
+    region: &mut Region,
+    prober: &Prober,
+    lab: &mut Lab,
+    op: Op,
+    history: History,
+) -> Started {
+    let Op::Exec { offset, args } = op else {
+        return Started::Done(execute(region, prober, lab, op, history));
+    };
+    let vma_before = our_vma(region);
+    let faults_before = fault_counts();
+    let start = Instant::now();
+    let spawned = region.spawn_code(offset, args);
+    let faults_after = fault_counts();
+    let faults = (
+        faults_after.0.saturating_sub(faults_before.0),
+        faults_after.1.saturating_sub(faults_before.1),
+    );
+    let smaps_delta = delta(vma_before.as_ref(), our_vma(region).as_ref());
+    let call = exec_call(region.addr(), offset, args);
+    match spawned {
+        Ok(child) => Started::Running(Running {
+            child,
+            op,
+            history,
+            call,
+            offset,
+            prot: region.prot(),
+            faults,
+            smaps_delta,
+        }),
+        Err(e) => Started::Done(Outcome {
+            op,
+            history,
+            result: Err(e),
+            elapsed: start.elapsed(),
+            faults,
+            smaps_delta,
+            call,
+            notes: Vec::new(),
+        }),
+    }
+}
+
+impl Running {
+    pub fn pid(&self) -> u32 {
+        self.child.pid()
+    }
+
+    /// The log line while it runs.
+    pub fn running_line(&self) -> String {
+        format!(
+            "{}: running as pid {} (killed after {} s)",
+            self.call,
+            self.pid(),
+            CALL_TIMEOUT.as_secs()
+        )
+    }
+
+    /// Without blocking: the outcome once the child has ended, or has been killed at its
+    /// deadline; `None` while it runs.
+    pub fn poll(&mut self) -> Option<Outcome> {
+        let result = match self.child.try_end() {
+            Ok(None) => return None,
+            Ok(Some(reaped)) => Ok(reaped),
+            Err(e) => Err(e),
+        };
+        let mut notes = Vec::new();
+        let result = result.map(|r| called(self.offset, self.prot, r, &mut notes));
+        Some(Outcome {
+            op: self.op.clone(),
+            history: self.history,
+            result,
+            elapsed: self.child.started().elapsed(),
+            faults: self.faults,
+            smaps_delta: self.smaps_delta.clone(),
+            call: self.call.clone(),
+            notes,
+        })
+    }
+
+    /// The refusal of another operation that needs the child slot while this one runs.
+    pub fn refuse(&self, op: Op, history: History) -> Outcome {
+        Outcome {
+            call: match &op {
+                Op::Exec { offset, args } => format!("call +0x{offset:x}({}, {})", args.0, args.1),
+                other => format!("{other:?}").to_lowercase(),
+            },
+            op,
+            history,
+            result: Err(SysError::new(
+                libc::EBUSY,
+                "exec",
+                format!(
+                    "pid {} still runs the previous call; it ends or is killed within {} s",
+                    self.pid(),
+                    CALL_TIMEOUT.as_secs()
+                ),
+            )),
+            elapsed: Duration::ZERO,
+            faults: (0, 0),
+            smaps_delta: Vec::new(),
+            notes: Vec::new(),
+        }
     }
 }
 

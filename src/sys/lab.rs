@@ -15,6 +15,10 @@ use super::region::{MapMode, MapRequest, Region, Source};
 pub const COUNTER_LEN: u64 = 8;
 /// How often the peer writes its counter.
 pub const PEER_PERIOD: Duration = Duration::from_millis(150);
+/// Address space an `alloc` must leave free for the rest of the program.
+const HEADROOM: usize = 8 << 20;
+/// The environment variable that gives the peer its parent's pid.
+const PARENT_ENV: &str = "MMAPSCOPE_PARENT_PID";
 
 /// A machine-code snippet for this machine: (name, bytes).
 pub fn snippet(name: &str) -> Result<&'static [u8], SysError> {
@@ -71,6 +75,7 @@ impl Peer {
     }
 
     fn end(&mut self) {
+        super::children::untrack_peer(self.child.id());
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
@@ -86,7 +91,7 @@ impl Drop for Peer {
 #[derive(Debug, Default)]
 pub struct Lab {
     pub peer: Option<Peer>,
-    /// Buffers from the global allocator, newest last.
+    /// Buffers from the global allocator, newest last: each empty, its capacity the block.
     pub allocations: Vec<Vec<u8>>,
     /// The mmapscope binary that runs helper processes (peer, truncate); `None`: this one.
     pub helper: Option<PathBuf>,
@@ -175,6 +180,7 @@ impl Lab {
         }
         let exe = self.helper_binary()?;
         let mut child = Command::new(exe)
+            .env(PARENT_ENV, std::process::id().to_string())
             .arg("internal-peer")
             .arg(path)
             .arg(file_offset.to_string())
@@ -193,6 +199,7 @@ impl Lab {
                 format!("the peer process ended at once ({status})"),
             ));
         }
+        super::children::track_peer(child.id());
         Ok(self.peer.insert(Peer { child, file_offset }))
     }
 
@@ -212,10 +219,12 @@ impl Lab {
         Some(pid)
     }
 
-    /// Takes `size` bytes from the global allocator and says where they landed.
+    /// Takes `size` bytes from the global allocator and says where they landed. The bytes are
+    /// not touched (as calloc leaves a fresh mmapped block): only malloc's choice is observed,
+    /// and a block larger than memory costs nothing until written.
     ///
     /// # Errors
-    /// /proc unreadable.
+    /// ENOMEM when malloc refuses (RLIMIT_AS, overcommit); /proc unreadable.
     pub fn alloc(&mut self, size: u64) -> Result<Allocated, SysError> {
         let n = usize::try_from(size)
             .ok()
@@ -224,7 +233,35 @@ impl Lab {
                 SysError::new(libc::EINVAL, "alloc", "give a size from 1 B to 16 GiB")
             })?;
         let before = procmaps::read_maps()?;
-        let buf = vec![0u8; n];
+        // Fallible: an infallible allocation aborts the whole process when malloc says no.
+        let mut buf = Vec::<u8>::new();
+        buf.try_reserve_exact(n).map_err(|_| {
+            SysError::new(
+                libc::ENOMEM,
+                format!("malloc({n})"),
+                "the address-space limit (RLIMIT_AS) or overcommit refused it; nothing was allocated",
+            )
+        })?;
+        // What is left must still run us (reading /proc, the JSON, the screen): a block that
+        // leaves less than `HEADROOM` is given back, lest the next small allocation abort.
+        // Asked of the kernel with an anonymous mmap (RLIMIT_AS and overcommit both judge it),
+        // not of malloc, whose thresholds would slide and change where the next block lands.
+        // (The probe is unmapped again at once.)
+        if memmap2::MmapOptions::new()
+            .len(HEADROOM)
+            .map_anon()
+            .is_err()
+        {
+            return Err(SysError::new(
+                libc::ENOMEM,
+                format!("malloc({n})"),
+                format!(
+                    "it would leave less than {} MiB of address space for mmapscope itself \
+                     (RLIMIT_AS or overcommit); nothing was allocated",
+                    HEADROOM >> 20
+                ),
+            ));
+        }
         let addr = buf.as_ptr() as u64;
         self.allocations.push(buf);
         let after = procmaps::read_maps()?;
@@ -242,7 +279,7 @@ impl Lab {
     /// Frees the newest allocation; returns its address and size.
     pub fn free(&mut self) -> Option<(u64, u64)> {
         let buf = self.allocations.pop()?;
-        Some((buf.as_ptr() as u64, buf.len() as u64))
+        Some((buf.as_ptr() as u64, buf.capacity() as u64))
     }
 }
 
@@ -255,6 +292,14 @@ pub fn run_peer(path: &Path, file_offset: u64) -> Result<(), SysError> {
     // Die with the parent, whatever way it ends (a crash included).
     let _ = rustix::process::set_parent_process_death_signal(Some(rustix::process::Signal::TERM));
     let parent = rustix::process::getppid();
+    // A parent that died before the line above took effect sends nothing: getppid then names
+    // whoever adopted us, not the pid the parent gave us.
+    let expected = std::env::var(PARENT_ENV)
+        .ok()
+        .and_then(|p| p.parse::<i32>().ok());
+    if expected.is_some() && parent.map(|p| p.as_raw_nonzero().get()) != expected {
+        return Ok(());
+    }
     let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
     for sig in [signal_hook::consts::SIGTERM, signal_hook::consts::SIGINT] {
         signal_hook::flag::register(sig, std::sync::Arc::clone(&stop))

@@ -1,7 +1,8 @@
 //! Everything that talks to the kernel: the mapping (`region`, the one module allowed unchecked code), page-state
-//! probes (`probe`), our VMA in `/proc/self/maps` and `smaps` (`procmaps`), and errors as data
-//! (`error`). Nothing here knows about the screen.
+//! probes (`probe`), our VMA in `/proc/self/maps` and `smaps` (`procmaps`), the processes we start and
+//! their containment (`children`), and errors as data (`error`). Nothing here knows about the screen.
 
+pub mod children;
 pub mod error;
 pub mod exec;
 pub mod lab;

@@ -6,6 +6,8 @@
 //! SIGBUS (a page past EOF, or cut off by another process's truncate) or SIGSEGV (a protected page).
 //! So no access to the mapping can kill the process. The other calls here (`mincore`, `madvise`,
 //! `mprotect`, `cachestat`) take the mapping's own address range, checked against its bounds first.
+//! Mapped code runs only in a forked child (`spawn_code`), contained before the call; the safe
+//! side of that child's life (deadline, group kill, reaping) is `children.rs`.
 
 #![allow(unsafe_code)]
 
@@ -16,7 +18,9 @@ use std::path::{Path, PathBuf};
 
 use memmap2::{MmapOptions, MmapRaw};
 use rustix::mm::{Advice, MprotectFlags, MsyncFlags};
+use rustix::pipe::PipeFlags;
 
+use super::children::{CALL_TIMEOUT, CodeChild};
 use super::error::SysError;
 
 /// How the mapping is shared: the `flags` argument of mmap(2).
@@ -1141,76 +1145,159 @@ impl Region {
     }
 }
 
-/// How code run by `Region::call_in_child` ended.
+/// How code run by `Region::spawn_code` ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ChildEnd {
     /// The function returned this value (rax / x0).
     Returned(u64),
     /// A signal killed the child (SIGSEGV without PROT_EXEC, SIGBUS past EOF, SIGILL for
-    /// garbage, SIGALRM when it ran too long).
+    /// garbage; SIGALRM only when this process could not keep the deadline, being stopped).
     Signal(i32),
-    /// The child exited without reporting a value (should not happen).
+    /// It ran past `children::CALL_TIMEOUT`: this process killed it and its process group
+    /// with SIGKILL.
+    TimedOut,
+    /// The child exited without reporting a value (the code called exit itself).
     Exited(i32),
 }
 
-/// Seconds the called code may run before SIGALRM stops it.
-const CALL_TIMEOUT_S: u32 = 2;
-
 impl Region {
     /// Calls the code at mapping offset `off` as `extern "C" fn(u64, u64) -> u64` in a forked
-    /// child, and reports how it ended. This process never executes mapped bytes: only the child
-    /// does, and whatever it does (crash, loop, garbage) ends with it.
+    /// child and returns at once; the `CodeChild` owns the deadline and reaps the child
+    /// (`try_end`, `wait`, or its Drop). This process never executes mapped bytes: only the
+    /// child does, and whatever it does (crash, loop, fork, garbage) ends with its process group.
     ///
     /// # Errors
-    /// EINVAL outside the mapping; fork, pipe or waitpid failures.
-    pub fn call_in_child(&self, off: u64, args: (u64, u64)) -> Result<ChildEnd, SysError> {
+    /// EINVAL outside the mapping; fork or pipe failures.
+    pub fn spawn_code(&self, off: u64, args: (u64, u64)) -> Result<CodeChild, SysError> {
+        use std::os::fd::AsRawFd;
         self.check_range(off, 1, "exec")?;
         let entry = self.addr() + off;
-        let (reader, writer) =
-            rustix::pipe::pipe().map_err(|e| SysError::from_rustix(e, "pipe"))?;
-        // SAFETY: fork has no memory preconditions. The child runs only the block below, which
-        // takes no lock and allocates nothing (setrlimit, alarm, write and _exit are
-        // async-signal-safe), so it is sound even when other threads existed at the fork.
+        // Non-blocking: a grandchild may hold the write end open forever, so the parent never
+        // waits on this pipe; close-on-exec: helpers we start later must not hold it either.
+        let (reader, writer) = rustix::pipe::pipe_with(PipeFlags::CLOEXEC | PipeFlags::NONBLOCK)
+            .map_err(|e| SysError::from_rustix(e, "pipe"))?;
+        let parent = rustix::process::getpid().as_raw_nonzero().get();
+        // SAFETY: fork has no memory preconditions. The child runs only `code_child`, which
+        // takes no lock and allocates nothing before the call (async-signal-safe calls only), so
+        // it is sound even when other threads existed at the fork.
         let pid = unsafe { libc::fork() };
         if pid < 0 {
             return Err(SysError::from_io(&io::Error::last_os_error(), "fork"));
         }
         if pid == 0 {
-            use std::os::fd::AsRawFd;
-            let no_core = libc::rlimit {
-                rlim_cur: 0,
-                rlim_max: 0,
-            };
-            // SAFETY: we are the child: a copy of this process whose only job is to call the
-            // code and report its result. `entry` lies inside our mapping (check_range above);
-            // what the bytes there do can only harm this child, which the kernel kills on a
-            // fault (SIGSEGV/SIGBUS/SIGILL) or the alarm ends. No core file is written.
-            unsafe {
-                libc::setrlimit(libc::RLIMIT_CORE, &raw const no_core);
-                libc::alarm(CALL_TIMEOUT_S);
-                let f: extern "C" fn(u64, u64) -> u64 = std::mem::transmute(entry as usize);
-                let value = f(args.0, args.1).to_le_bytes();
-                libc::write(writer.as_raw_fd(), value.as_ptr().cast(), value.len());
-                libc::_exit(0);
-            }
+            // SAFETY: we are the child just forked above, and `entry` lies inside our mapping
+            // (check_range above).
+            unsafe { code_child(entry, args, writer.as_raw_fd(), parent) }
         }
         drop(writer);
-        let mut status = 0;
-        // SAFETY: `pid` is our child, not yet reaped; `status` is a valid out-pointer.
-        let rc = unsafe { libc::waitpid(pid, &raw mut status, 0) };
-        if rc < 0 {
-            return Err(SysError::from_io(&io::Error::last_os_error(), "waitpid"));
-        }
-        let mut value = [0u8; 8];
-        let got = rustix::io::read(&reader, &mut value).unwrap_or(0);
-        if libc::WIFSIGNALED(status) {
-            Ok(ChildEnd::Signal(libc::WTERMSIG(status)))
-        } else if got == 8 {
-            Ok(ChildEnd::Returned(u64::from_le_bytes(value)))
-        } else {
-            Ok(ChildEnd::Exited(libc::WEXITSTATUS(status)))
-        }
+        let pid = rustix::process::Pid::from_raw(pid)
+            .ok_or_else(|| SysError::new(libc::ECHILD, "fork", "fork returned no child pid"))?;
+        Ok(CodeChild::adopt(pid, reader))
     }
+}
+
+/// The CPU seconds any process descended from a code child may use: its hard RLIMIT_CPU, which
+/// fork passes on and an unprivileged process cannot raise. It catches a looping grandchild
+/// that left the process group (setsid) before the group kill could reach it.
+const CHILD_CPU_LIMIT_S: libc::rlim_t = 3;
+
+/// The life of a child forked by `spawn_code`: contain it, call the code, report, exit. Until
+/// the call, only async-signal-safe functions (signal-safety(7)): the parent may have had
+/// other threads at the fork, whose locks this copy would wait for forever.
+///
+/// # Safety
+/// Only in a child just forked, with `entry` inside a live mapping and `writer` the write end
+/// of the result pipe.
+unsafe fn code_child(entry: u64, args: (u64, u64), writer: libc::c_int, parent: libc::pid_t) -> ! {
+    // SAFETY: each call below is async-signal-safe and gets valid pointers to locals. What the
+    // mapped bytes do can only harm this child and its own descendants: the kernel kills it on
+    // a fault (SIGSEGV/SIGBUS/SIGILL); the parent kills its process group at the deadline, and
+    // PR_SET_PDEATHSIG kills it if the parent dies first.
+    unsafe {
+        // Default dispositions and an empty mask: a parent that ignores or blocks SIGALRM, or
+        // handles SIGTERM, must not pass that on. 1..=64 covers _NSIG on Linux
+        // (arch/x86/include/asm/signal.h, include/uapi/asm-generic/signal.h); glibc's two
+        // internal signals and SIGKILL/SIGSTOP refuse with EINVAL, harmlessly.
+        let mut dfl: libc::sigaction = std::mem::zeroed();
+        dfl.sa_sigaction = libc::SIG_DFL;
+        for sig in 1..=64 {
+            libc::sigaction(sig, &raw const dfl, std::ptr::null_mut());
+        }
+        let mut none: libc::sigset_t = std::mem::zeroed();
+        libc::sigemptyset(&raw mut none);
+        libc::sigprocmask(libc::SIG_SETMASK, &raw const none, std::ptr::null_mut());
+        // Its own process group, so that one kill(-pgid) ends it with everything it forks.
+        // (The parent makes the same call: whichever runs first, the group exists.)
+        libc::setpgid(0, 0);
+        // Die with the parent; if the parent died before this took effect, no signal will
+        // come: getppid then names whoever adopted us.
+        libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL);
+        if libc::getppid() != parent {
+            libc::_exit(127);
+        }
+        let no_core = libc::rlimit {
+            rlim_cur: 0,
+            rlim_max: 0,
+        };
+        libc::setrlimit(libc::RLIMIT_CORE, &raw const no_core);
+        let cpu = libc::rlimit {
+            rlim_cur: CHILD_CPU_LIMIT_S,
+            rlim_max: CHILD_CPU_LIMIT_S,
+        };
+        libc::setrlimit(libc::RLIMIT_CPU, &raw const cpu);
+        // Nothing of ours for the code to write on (the screen, batch's JSON stream) or to keep
+        // open after we end: stdio from /dev/null, every other descriptor closed but the pipe.
+        let null = libc::open(c"/dev/null".as_ptr(), libc::O_RDWR);
+        if null >= 0 {
+            for fd in 0..3 {
+                if fd != writer && fd != null {
+                    libc::dup2(null, fd);
+                }
+            }
+            if null > 2 {
+                libc::close(null);
+            }
+        }
+        // close_range(2) (Linux >= 5.9; ENOSYS before, and then the descriptors stay) by its
+        // syscall number: glibc has a wrapper only since 2.34.
+        let close_range = |first: libc::c_uint, last: libc::c_uint| {
+            libc::syscall(libc::SYS_close_range, first, last, 0 as libc::c_uint)
+        };
+        let first = if writer >= 3 {
+            close_range(3, writer.cast_unsigned() - 1);
+            writer.cast_unsigned() + 1
+        } else {
+            3
+        };
+        close_range(first, libc::c_uint::MAX);
+        // A backstop should this process be stopped past the deadline (the parent suspended).
+        libc::alarm(u32::try_from(CALL_TIMEOUT.as_secs()).unwrap_or(2) + 1);
+        let f: extern "C" fn(u64, u64) -> u64 = std::mem::transmute(entry as usize);
+        let value = f(args.0, args.1).to_le_bytes();
+        libc::write(writer, value.as_ptr().cast(), value.len());
+        libc::_exit(0);
+    }
+}
+
+/// In batch mode, where nothing else handles them: SIGTERM, SIGINT, SIGHUP and SIGQUIT still
+/// end the process as by default, but first kill the code child's process group and the peer.
+/// (A code child gets SIGKILL from PR_SET_PDEATHSIG anyway; what it forked does not.)
+///
+/// # Errors
+/// A handler could not be installed.
+pub fn kill_children_on_fatal_signals() -> io::Result<()> {
+    for sig in [libc::SIGTERM, libc::SIGINT, libc::SIGHUP, libc::SIGQUIT] {
+        // SAFETY: the handler calls only async-signal-safe code: `kill_leftovers` loads two
+        // atomics and calls kill(2); `emulate_default_handler` is documented async-signal-safe
+        // (it restores the default disposition and raises the signal again).
+        unsafe {
+            signal_hook::low_level::register(sig, move || {
+                super::children::kill_leftovers();
+                let _ = signal_hook::low_level::emulate_default_handler(sig);
+            })
+        }?;
+    }
+    Ok(())
 }
 
 /// The name of a signal number (`SIGSEGV`).

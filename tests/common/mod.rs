@@ -37,7 +37,13 @@ pub fn mmapscope<S: AsRef<std::ffi::OsStr>>(args: &[S]) -> Command {
 
 /// Runs `cmd` with stdin from /dev/null and stdout/stderr captured; kills it and fails the test
 /// when it takes longer than `DEADLINE` (a FIFO must not make the tool hang).
-pub fn run(mut cmd: Command) -> Output {
+pub fn run(cmd: Command) -> Output {
+    run_with_pid(cmd).0
+}
+
+/// As `run`, and returns the pid the process had (the session id, when `cmd` is `setsid ...`).
+/// Fails too when the output pipes stay open after it exited: something it started holds them.
+pub fn run_with_pid(mut cmd: Command) -> (Output, u32) {
     let shown = format!("{cmd:?}");
     let mut child = cmd
         .stdin(Stdio::null())
@@ -45,12 +51,15 @@ pub fn run(mut cmd: Command) -> Output {
         .stderr(Stdio::piped())
         .spawn()
         .unwrap_or_else(|e| panic!("spawn {shown}: {e}"));
+    let pid = child.id();
     let drain = |mut pipe: Box<dyn std::io::Read + Send>| {
+        let (tx, rx) = std::sync::mpsc::channel();
         std::thread::spawn(move || {
             let mut buf = Vec::new();
             let _ = pipe.read_to_end(&mut buf);
-            buf
-        })
+            let _ = tx.send(buf);
+        });
+        rx
     };
     let out = drain(Box::new(child.stdout.take().expect("stdout")));
     let err = drain(Box::new(child.stderr.take().expect("stderr")));
@@ -66,11 +75,152 @@ pub fn run(mut cmd: Command) -> Output {
         }
         std::thread::sleep(Duration::from_millis(10));
     };
-    Output {
+    let collect = |rx: std::sync::mpsc::Receiver<Vec<u8>>, name: &str| {
+        rx.recv_timeout(DEADLINE).unwrap_or_else(|_| {
+            panic!(
+                "{shown} exited ({status:?}) but its {name} stayed open for {DEADLINE:?}: a \
+                 process it started still holds it: {:?}",
+                live_in_session(pid)
+            )
+        })
+    };
+    let output = Output {
         status,
-        stdout: out.join().expect("stdout reader"),
-        stderr: err.join().expect("stderr reader"),
+        stdout: collect(out, "stdout"),
+        stderr: collect(err, "stderr"),
+    };
+    (output, pid)
+}
+
+/// A process as /proc/PID/stat shows it (proc_pid_stat(5)).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Proc {
+    pub pid: u32,
+    pub state: char,
+    pub ppid: u32,
+    pub pgrp: u32,
+    pub session: u32,
+    /// The command line, NULs as spaces.
+    pub cmdline: String,
+}
+
+/// Every process now (not threads), zombies included.
+pub fn processes() -> Vec<Proc> {
+    let mut all = Vec::new();
+    for entry in std::fs::read_dir("/proc").expect("read /proc").flatten() {
+        let Some(pid) = entry
+            .file_name()
+            .to_str()
+            .and_then(|n| n.parse::<u32>().ok())
+        else {
+            continue;
+        };
+        // It may have gone since the listing.
+        let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else {
+            continue;
+        };
+        // The command name may hold spaces and parentheses: fields resume after the last ')'.
+        let Some(close) = stat.rfind(')') else {
+            continue;
+        };
+        let f: Vec<&str> = stat[close + 1..].split_whitespace().collect();
+        let num = |i: usize| f.get(i).and_then(|v| v.parse::<u32>().ok()).unwrap_or(0);
+        let cmdline = std::fs::read(format!("/proc/{pid}/cmdline"))
+            .map(|b| {
+                String::from_utf8_lossy(&b)
+                    .replace('\0', " ")
+                    .trim()
+                    .to_string()
+            })
+            .unwrap_or_default();
+        all.push(Proc {
+            pid,
+            state: f.first().and_then(|s| s.chars().next()).unwrap_or('?'),
+            ppid: num(1),
+            pgrp: num(2),
+            session: num(3),
+            cmdline,
+        });
     }
+    all
+}
+
+/// Live (not zombie: a zombie runs nothing, only waits for its reaper) processes of session
+/// `sid`. A process started with setsid (or in a pty) has its own session, which its children
+/// and theirs keep through setpgid and after their parent dies: the test's way to find every
+/// process the run left, orphans included.
+pub fn live_in_session(sid: u32) -> Vec<Proc> {
+    processes()
+        .into_iter()
+        .filter(|p| p.session == sid && p.state != 'Z' && p.state != 'X')
+        .collect()
+}
+
+/// Live processes in process group `pgid`.
+pub fn live_in_group(pgid: u32) -> Vec<Proc> {
+    processes()
+        .into_iter()
+        .filter(|p| p.pgrp == pgid && p.state != 'Z' && p.state != 'X')
+        .collect()
+}
+
+/// Live processes descended from `pid` (children, theirs, ...), as the parent links stand now:
+/// an orphan has left the tree (its parent is init or a subreaper); `live_in_session` finds it.
+pub fn live_descendants(pid: u32) -> Vec<Proc> {
+    let all = processes();
+    let mut found: Vec<Proc> = Vec::new();
+    let mut parents = vec![pid];
+    while let Some(parent) = parents.pop() {
+        for p in all.iter().filter(|p| p.ppid == parent) {
+            parents.push(p.pid);
+            if p.state != 'Z' && p.state != 'X' {
+                found.push(p.clone());
+            }
+        }
+    }
+    found
+}
+
+/// Fails unless session `sid` has no live process within a second (time for SIGKILL to land):
+/// nothing the run started (peer, code child, what the code forked) outlives it.
+pub fn assert_none_left(sid: u32, what: &str) {
+    let start = Instant::now();
+    loop {
+        let left = live_in_session(sid);
+        if left.is_empty() {
+            return;
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(1),
+            "{what}: processes of ours are still alive: {left:#?}"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// Waits (up to `DEADLINE`) until `cond` holds for the live processes of session `sid`.
+pub fn wait_for_session(sid: u32, what: &str, cond: impl Fn(&[Proc]) -> bool) -> Vec<Proc> {
+    let start = Instant::now();
+    loop {
+        let live = live_in_session(sid);
+        if cond(&live) {
+            return live;
+        }
+        assert!(
+            start.elapsed() < DEADLINE,
+            "timed out waiting for {what}; session {sid}: {live:#?}"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// The path of the program `name` (setsid, prlimit, python3) on PATH or in the usual places.
+pub fn tool(name: &str) -> Option<PathBuf> {
+    let path = std::env::var_os("PATH").unwrap_or_default();
+    std::env::split_paths(&path)
+        .chain(["/usr/bin", "/bin", "/usr/sbin", "/sbin"].map(PathBuf::from))
+        .map(|d| d.join(name))
+        .find(|p| p.is_file())
 }
 
 pub fn text(bytes: &[u8]) -> String {

@@ -81,6 +81,18 @@ impl Term {
     /// Starts the binary with `args` in a `cols` x `rows` pty, with `envs` added to the
     /// environment and TERM=xterm-256color.
     pub fn spawn(args: &[&std::ffi::OsStr], envs: &[(&str, &Path)], cols: u16, rows: u16) -> Term {
+        let bin = Path::new(env!("CARGO_BIN_EXE_mmapscope"));
+        Self::spawn_program(bin, args, envs, cols, rows)
+    }
+
+    /// Starts `program` (a shell, say) with `args` in a pty, as `spawn` does the binary.
+    pub fn spawn_program(
+        program: &Path,
+        args: &[&std::ffi::OsStr],
+        envs: &[(&str, &Path)],
+        cols: u16,
+        rows: u16,
+    ) -> Term {
         let pair = native_pty_system()
             .openpty(PtySize {
                 rows,
@@ -89,7 +101,7 @@ impl Term {
                 pixel_height: 0,
             })
             .expect("openpty");
-        let mut cmd = CommandBuilder::new(env!("CARGO_BIN_EXE_mmapscope"));
+        let mut cmd = CommandBuilder::new(program);
         cmd.args(args);
         cmd.env("TERM", "xterm-256color");
         cmd.env_remove("NO_COLOR");
@@ -181,6 +193,42 @@ impl Term {
 
     pub fn alternate_screen(&self) -> bool {
         lock(&self.screen).parser.screen().alternate_screen()
+    }
+
+    /// Whether the terminal shows the cursor (DECTCEM, `CSI ? 25 h`/`l`).
+    pub fn cursor_visible(&self) -> bool {
+        !lock(&self.screen).parser.screen().hide_cursor()
+    }
+
+    /// Forgets everything on the emulated screen (a fresh emulator of the same size, in the
+    /// main screen): from now on it shows only what the program draws anew.
+    pub fn forget_screen(&self) {
+        let mut s = lock(&self.screen);
+        let (rows, cols) = s.parser.screen().size();
+        let callbacks = std::mem::take(s.parser.callbacks_mut());
+        s.parser = vt100::Parser::new_with_callbacks(rows, cols, 0, callbacks);
+        self.generation.fetch_add(1, Ordering::SeqCst);
+    }
+
+    /// Waits until `cond` holds for the emulated screen (modes included, not only text).
+    pub fn wait_for_screen(&self, what: &str, cond: impl Fn(&vt100::Screen) -> bool) {
+        let start = Instant::now();
+        while !cond(lock(&self.screen).parser.screen()) {
+            assert!(
+                start.elapsed() <= DEADLINE,
+                "timed out after {DEADLINE:?} waiting for {what}\n--- screen ---\n{}\n\
+                 --------------",
+                self.contents()
+            );
+            std::thread::sleep(self.poll);
+        }
+    }
+
+    /// Sends `sig` to the program.
+    pub fn signal(&self, sig: rustix::process::Signal) {
+        // The pid of a child we spawned and have not reaped: it cannot have been reused.
+        let pid = rustix::process::Pid::from_raw(self.pid()).expect("a live child's pid");
+        rustix::process::kill_process(pid, sig).expect("kill");
     }
 
     /// Waits until `cond` holds for the screen's text; returns when the reader processed the
@@ -330,6 +378,30 @@ impl Drop for Term {
             let _ = self.child.kill();
             let _ = self.child.wait();
         }
+    }
+}
+
+/// The state letter of process `pid` in /proc/PID/stat (`T`: stopped).
+pub fn process_state(pid: libc::pid_t) -> char {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).expect("read /proc/PID/stat");
+    // The fields resume after the command name's closing parenthesis.
+    stat[stat.rfind(')').expect("comm") + 1..]
+        .split_whitespace()
+        .next()
+        .and_then(|s| s.chars().next())
+        .expect("state")
+}
+
+/// Waits until process `pid` is in state `state`.
+pub fn wait_for_state(pid: libc::pid_t, state: char) {
+    let start = Instant::now();
+    while process_state(pid) != state {
+        assert!(
+            start.elapsed() <= DEADLINE,
+            "process {pid} never reached state {state} (it is {})",
+            process_state(pid)
+        );
+        std::thread::sleep(Duration::from_millis(20));
     }
 }
 
