@@ -120,9 +120,10 @@ pub fn outcome_json(o: &Outcome) -> Json {
         Ok(Done::Allocated(a)) => json!({
             "addr": format!("0x{:x}", a.addr),
             "size": a.size,
-            "new_mapping": a.new_mapping,
-            "in_heap": a.mapping.as_ref().is_some_and(|m| m.3 == "[heap]"),
-            "mapping": a.mapping.as_ref().map(|(s, e, p, path)| format!("{s:x}-{e:x} {p} {path}").trim_end().to_string()),
+            "new_mapping": a.new_mapping(),
+            "in_heap": a.in_heap(),
+            "landed": a.landed.word(),
+            "mapping": a.mapping.as_ref().map(|l| format!("{:x}-{:x} {} {}", l.start, l.end, l.perms, l.path).trim_end().to_string()),
         }),
         Ok(Done::Freed { addr, size }) => json!({"addr": format!("0x{addr:x}"), "size": size}),
         Ok(Done::Nothing) | Err(_) => json!({}),

@@ -12,6 +12,8 @@ use mmapscope::sys::exec::Done;
 use mmapscope::sys::region::{MapMode, MapRequest, Prot, Region, Source};
 use serde_json::Value;
 
+use mmapscope::sys::lab::Landing;
+
 mod common;
 use common::*;
 
@@ -233,8 +235,9 @@ fn malloc_uses_mmap_for_large_blocks_and_the_heap_for_small_ones() {
         Done::Allocated(a) => a,
         other => panic!("{other:?}"),
     };
-    assert!(big.new_mapping, "{big:?}");
-    let (start, end, ..) = big.mapping.clone().unwrap();
+    assert!(big.new_mapping(), "{big:?}");
+    let line = big.mapping.clone().unwrap();
+    let (start, end) = (line.start, line.end);
     let listed = |s: &Session| {
         s.model
             .snap
@@ -251,5 +254,14 @@ fn malloc_uses_mmap_for_large_blocks_and_the_heap_for_small_ones() {
         Done::Allocated(a) => a,
         other => panic!("{other:?}"),
     };
-    assert!(!small.new_mapping, "{small:?}");
+    assert!(!small.new_mapping(), "{small:?}");
+    // In [heap] from the main thread; a test thread's malloc uses its own arena (a mapping
+    // that existed before): never a new mapping either way.
+    assert!(
+        matches!(
+            small.landed,
+            Landing::Heap | Landing::HeapGrew(_) | Landing::Existing
+        ),
+        "{small:?}"
+    );
 }

@@ -541,3 +541,26 @@ fn a_character_device_other_than_dev_zero_is_never_opened() {
     assert_eq!(r["mapping"]["prot"], "rw-");
     assert!(!r["sources"]["cachestat"].to_string().contains("tmpfs"));
 }
+
+#[test]
+fn where_malloc_put_a_block_is_judged_from_maps_not_assumed() {
+    let dir = temp_dir();
+    let script = dir.path().join("alloc.txt");
+    std::fs::write(
+        &script,
+        "alloc 100\nexpect result in_heap == true\nexpect result new_mapping == false\nalloc 64M\nexpect result landed == \"mmap\"\nexpect result in_heap == false\n",
+    )
+    .unwrap();
+    let out = run(mmapscope(&[
+        "batch".as_ref(),
+        "--anon".as_ref(),
+        "4k".as_ref(),
+        script.as_os_str(),
+    ]));
+    let lines = json_lines(&out);
+    assert_eq!(out.status.code(), Some(0), "{lines:#?}");
+    let note = lines[0]["result"]["notes"].to_string();
+    assert!(note.contains("[heap]") && !note.contains("mmap"), "{note}");
+    let note = lines[3]["result"]["notes"].to_string();
+    assert!(note.contains("malloc called mmap"), "{note}");
+}

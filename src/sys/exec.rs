@@ -576,16 +576,7 @@ fn run(
         Op::Alloc(size) => {
             let call = format!("malloc({size})");
             let result = lab.alloc(*size).map(|a| {
-                notes.push(match (&a.mapping, a.new_mapping) {
-                    (Some((s, e, _, _)), true) => format!(
-                        "a new anonymous mapping {s:x}-{e:x}: large blocks come straight from mmap"
-                    ),
-                    (Some((_, _, _, p)), false) if p == "[heap]" => {
-                        "inside [heap]: small blocks come from the heap (brk)".into()
-                    }
-                    (Some(_), false) => "inside an existing mapping (an arena)".into(),
-                    (None, _) => "not found in /proc/self/maps".into(),
-                });
+                notes.push(alloc_note(&a));
                 Done::Allocated(a)
             });
             (call, result)
@@ -601,6 +592,30 @@ fn run(
             };
             (call, result)
         }
+    }
+}
+
+/// Where a block landed, in words: what /proc/self/maps showed before and after, never a
+/// guess from its size.
+pub fn alloc_note(a: &Allocated) -> String {
+    use super::lab::Landing;
+    let range = a
+        .mapping
+        .as_ref()
+        .map(|l| format!("{:x}-{:x}", l.start, l.end))
+        .unwrap_or_default();
+    match a.landed {
+        Landing::NewMapping => format!(
+            "malloc called mmap: a new anonymous mapping, now {range} in /proc/self/maps \
+             (it may have merged with a neighbour)"
+        ),
+        Landing::HeapGrew(by) => format!(
+            "in [heap], which grew by {} (brk) to hold it",
+            crate::text::human(by)
+        ),
+        Landing::Heap => "in [heap], in space brk had given before".into(),
+        Landing::Existing => format!("inside a mapping that existed before ({range})"),
+        Landing::Unknown => "not found in /proc/self/maps".into(),
     }
 }
 

@@ -110,15 +110,76 @@ impl Lab {
     }
 }
 
+/// Where a block landed, judged from /proc/self/maps before and after the allocation (never
+/// assumed from its size: glibc's mmap threshold slides).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Landing {
+    /// Its address was not mapped before, and is not the heap: malloc called mmap.
+    NewMapping,
+    /// In `[heap]`, which grew (brk) by this many bytes to hold it.
+    HeapGrew(u64),
+    /// In `[heap]`, in space brk had given before.
+    Heap,
+    /// Inside a mapping that existed before (an earlier mmap'd block's neighbour, an arena).
+    Existing,
+    /// Not found in /proc/self/maps.
+    Unknown,
+}
+
+impl Landing {
+    /// The word in the JSON result.
+    pub fn word(self) -> &'static str {
+        match self {
+            Self::NewMapping => "mmap",
+            Self::HeapGrew(_) => "heap_grew",
+            Self::Heap => "heap",
+            Self::Existing => "existing",
+            Self::Unknown => "unknown",
+        }
+    }
+}
+
 /// What an allocation looks like in /proc/self/maps.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Allocated {
     pub addr: u64,
     pub size: u64,
-    /// The maps line holding it: (start, end, perms, path).
-    pub mapping: Option<(u64, u64, String, String)>,
-    /// That line did not exist before the allocation.
-    pub new_mapping: bool,
+    /// The maps line holding it (after the allocation).
+    pub mapping: Option<procmaps::MapsLine>,
+    /// Where it landed.
+    pub landed: Landing,
+}
+
+impl Allocated {
+    /// malloc made a new mapping for it (with mmap).
+    pub fn new_mapping(&self) -> bool {
+        self.landed == Landing::NewMapping
+    }
+
+    /// It is in `[heap]`.
+    pub fn in_heap(&self) -> bool {
+        matches!(self.landed, Landing::Heap | Landing::HeapGrew(_))
+    }
+}
+
+/// Where the block at `addr` landed, from the maps lines before and after allocating it.
+pub fn landing(before: &[procmaps::MapsLine], after: &[procmaps::MapsLine], addr: u64) -> Landing {
+    let Some(line) = after.iter().find(|l| (l.start..l.end).contains(&addr)) else {
+        return Landing::Unknown;
+    };
+    let heap_end =
+        |lines: &[procmaps::MapsLine]| lines.iter().find(|l| l.path == "[heap]").map(|l| l.end);
+    let was_mapped = before.iter().any(|l| (l.start..l.end).contains(&addr));
+    match (line.path == "[heap]", was_mapped) {
+        (true, false) => Landing::HeapGrew(
+            heap_end(after)
+                .unwrap_or(0)
+                .saturating_sub(heap_end(before).unwrap_or(line.start)),
+        ),
+        (true, true) => Landing::Heap,
+        (false, false) => Landing::NewMapping,
+        (false, true) => Landing::Existing,
+    }
 }
 
 impl Lab {
@@ -265,14 +326,14 @@ impl Lab {
         let addr = buf.as_ptr() as u64;
         self.allocations.push(buf);
         let after = procmaps::read_maps()?;
-        let line = after.iter().find(|l| (l.start..l.end).contains(&addr));
-        let new_mapping =
-            line.is_some_and(|l| !before.iter().any(|b| b.start == l.start && b.end == l.end));
         Ok(Allocated {
             addr,
             size,
-            mapping: line.map(|l| (l.start, l.end, l.perms.clone(), l.path.clone())),
-            new_mapping,
+            mapping: after
+                .iter()
+                .find(|l| (l.start..l.end).contains(&addr))
+                .cloned(),
+            landed: landing(&before, &after, addr),
         })
     }
 
@@ -330,6 +391,35 @@ pub fn run_peer(path: &Path, file_offset: u64) -> Result<(), SysError> {
 mod tests {
     use super::*;
 
+    fn line(start: u64, end: u64, path: &str) -> procmaps::MapsLine {
+        procmaps::MapsLine {
+            start,
+            end,
+            perms: "rw-p".into(),
+            offset: 0,
+            inode: 0,
+            path: path.into(),
+        }
+    }
+
+    #[test]
+    fn where_a_block_landed_is_judged_from_maps_before_and_after() {
+        let heap = |end| line(0x1000, end, "[heap]");
+        let before = [heap(0x5000), line(0x7000_0000, 0x7000_4000, "")];
+        // The heap grew to hold it: brk, however large the block (the old note said mmap).
+        let after = [heap(0x9_5000), line(0x7000_0000, 0x7000_4000, "")];
+        assert_eq!(
+            landing(&before, &after, 0x6000),
+            Landing::HeapGrew(0x9_0000)
+        );
+        assert_eq!(landing(&before, &before, 0x2000), Landing::Heap);
+        // A new anonymous range, even one merged with its neighbour into a larger line.
+        let after = [heap(0x5000), line(0x6f00_0000, 0x7000_4000, "")];
+        assert_eq!(landing(&before, &after, 0x6f00_0010), Landing::NewMapping);
+        assert_eq!(landing(&before, &before, 0x7000_1000), Landing::Existing);
+        assert_eq!(landing(&before, &before, 0x10), Landing::Unknown);
+    }
+
     #[test]
     fn snippets_exist_for_this_machine_or_say_why_not() {
         match std::env::consts::ARCH {
@@ -346,11 +436,12 @@ mod tests {
         let mut lab = Lab::default();
         // Above glibc's largest dynamic mmap threshold (32 MiB), so always mmap.
         let a = lab.alloc(64 << 20).unwrap();
-        assert!(a.new_mapping, "{a:?}");
-        let (start, end, perms, path) = a.mapping.clone().unwrap();
+        assert!(a.new_mapping(), "{a:?}");
+        let line = a.mapping.clone().unwrap();
+        let (start, end) = (line.start, line.end);
         assert!(end - start >= 64 << 20);
-        assert_eq!(perms, "rw-p");
-        assert_eq!(path, "");
+        assert_eq!(line.perms, "rw-p");
+        assert_eq!(line.path, "");
         assert_eq!(lab.free(), Some((a.addr, 64 << 20)));
         let maps = procmaps::read_maps().unwrap();
         assert!(
