@@ -340,6 +340,29 @@ mod tests {
     }
 
     #[test]
+    fn size_changes_name_the_pages_that_changed_side() {
+        let g = file(0, 4 * 4096, 12388);
+        assert_eq!(
+            g.size_change(12388, 0),
+            [
+                "pages 0-3 are now beyond EOF: a load there would raise SIGBUS; mmapscope only reports them"
+            ]
+        );
+        assert_eq!(
+            g.size_change(12388, 5000),
+            [
+                "pages 2-3 are now beyond EOF: a load there would raise SIGBUS; mmapscope only reports them"
+            ]
+        );
+        assert_eq!(
+            g.size_change(5, 12388),
+            ["the file grew: pages 1-3 now hold data (a hole that reads as zeros)"]
+        );
+        assert!(g.size_change(12300, 12388)[0].contains("inside its last page"));
+        assert!(!g.size_change(12388, 12389)[0].contains("beyond EOF"));
+    }
+
+    #[test]
     fn anonymous_memory_has_no_eof() {
         let g = Geometry {
             page_size: 4096,

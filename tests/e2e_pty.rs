@@ -515,3 +515,27 @@ fn the_watchdog_exit_restores_the_terminal_and_leaves_no_process() {
     assert!(term.cursor_visible(), "the cursor is still hidden");
     assert_none_left(sid, test);
 }
+
+#[test]
+fn ctrl_c_quits_from_edit_mode_even_with_a_half_typed_byte() {
+    let tmp = tempfile::TempDir::new().expect("tempdir");
+    let file = text_file(tmp.path(), "ctrlc.txt".as_ref(), b"ctrl-c test\n");
+    let before = std::fs::read(&file).expect("file");
+    for column in ["", "\t"] {
+        let mut term = Term::spawn(&[file.as_os_str()], &[], 120, 40);
+        term.wait_for_all(&["page 0", "ctrlc.txt"]);
+        term.send("i");
+        term.wait_for_all(&["edit mode"]);
+        term.send(column);
+        // A half-typed byte (hex column) or nothing yet (text column), then Ctrl-c.
+        term.send("4");
+        term.send("\x03");
+        let status = term.wait_exit();
+        assert!(status.success(), "Ctrl-c quits: {status:?}");
+        assert!(!term.alternate_screen(), "terminal restored");
+    }
+    assert!(
+        std::fs::read(&file).expect("file") == before,
+        "nothing was written (a named file is read-only; nothing was allowed)"
+    );
+}
