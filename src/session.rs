@@ -9,7 +9,7 @@ use std::time::Instant;
 
 use serde_json::{Value as Json, json};
 
-use crate::action::{Action, Command, Op};
+use crate::action::{Action, Command, History, Op};
 use crate::model::Model;
 use crate::report;
 use crate::script::{Cmp, Expect, ExpectPath, Line, Step, Value};
@@ -251,25 +251,25 @@ impl Session {
             let Command::Exec { op, history } = command else {
                 continue;
             };
-            let outcome = match (&self.running, live) {
-                (_, false) => {
-                    exec::execute(&mut self.region, &self.prober, &mut self.lab, op, history)
-                }
-                (Some(running), true) if matches!(op, Op::Exec { .. }) => {
-                    running.refuse(op, history)
-                }
-                (_, true) => {
-                    match exec::start(&mut self.region, &self.prober, &mut self.lab, op, history) {
-                        Started::Done(outcome) => outcome,
-                        Started::Running(running) => {
-                            self.model.log(running.running_line());
-                            self.running = Some(running);
-                            continue;
-                        }
+            let mut outcome = match (&self.running, live) {
+                (_, false) => exec::execute(&mut self.region, &self.prober, &mut self.lab, op),
+                (Some(running), true) if matches!(op, Op::Exec { .. }) => running.refuse(op),
+                (_, true) => match exec::start(&mut self.region, &self.prober, &mut self.lab, op) {
+                    Started::Done(outcome) => outcome,
+                    Started::Running(running) => {
+                        self.model.log(running.running_line());
+                        self.running = Some(running);
+                        continue;
                     }
-                }
+                },
             };
-            apply_outcome(&mut self.model, &outcome);
+            // The edit history is the session's: an undo or redo says so in its call.
+            match history {
+                History::Record => {}
+                History::Undo => outcome.call = format!("undo: {}", outcome.call),
+                History::Redo => outcome.call = format!("redo: {}", outcome.call),
+            }
+            apply_outcome(&mut self.model, &outcome, history);
             outcomes.push(outcome);
         }
         self.refresh();
@@ -286,7 +286,7 @@ impl Session {
     pub fn poll_child(&mut self) -> Option<Outcome> {
         let outcome = self.running.as_mut()?.poll()?;
         self.running = None;
-        apply_outcome(&mut self.model, &outcome);
+        apply_outcome(&mut self.model, &outcome, History::Record);
         self.refresh();
         Some(outcome)
     }

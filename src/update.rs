@@ -332,7 +332,7 @@ fn menu(model: &mut Model, key: MenuKey) -> Vec<Command> {
 }
 
 /// Takes back what the kernel did: the log line, the edit history and marks, the cursor.
-pub fn apply_outcome(model: &mut Model, outcome: &Outcome) {
+pub fn apply_outcome(model: &mut Model, outcome: &Outcome, history: History) {
     model.log(outcome.log_line());
     let Ok(done) = &outcome.result else {
         return;
@@ -370,7 +370,7 @@ pub fn apply_outcome(model: &mut Model, outcome: &Outcome) {
                 old: old.clone(),
                 new: new.clone(),
             };
-            match outcome.history {
+            match history {
                 History::Record => {
                     model.history.push(record);
                     model.redo.clear();
@@ -758,13 +758,12 @@ mod tests {
         assert!(m.quit);
     }
 
-    fn wrote(offset: u64, old: &[u8], new: &[u8], history: History) -> Outcome {
+    fn wrote(offset: u64, old: &[u8], new: &[u8]) -> Outcome {
         Outcome {
             op: Op::Write {
                 offset,
                 bytes: new.to_vec(),
             },
-            history,
             result: Ok(Done::Wrote {
                 offset,
                 old: old.to_vec(),
@@ -805,7 +804,7 @@ mod tests {
             }
         );
         assert_eq!(history, History::Record);
-        apply_outcome(&mut m, &wrote(0, &[0], &[0x41], History::Record));
+        apply_outcome(&mut m, &wrote(0, &[0], &[0x41]), History::Record);
         assert_eq!(m.cursor, 1);
         assert!(m.edited(0));
         assert!(m.log.last().unwrap().text.contains("Private_Dirty +4 kB"));
@@ -918,7 +917,7 @@ mod tests {
         let mut m = model(1, (120, 40));
         update(&mut m, Action::Do(Op::Undo));
         assert!(m.log.last().unwrap().text.contains("nothing to undo"));
-        apply_outcome(&mut m, &wrote(8, &[1, 2], &[3, 4], History::Record));
+        apply_outcome(&mut m, &wrote(8, &[1, 2], &[3, 4]), History::Record);
         let (op, h) = only_exec(update(&mut m, Action::Do(Op::Undo)));
         assert_eq!(
             (op, h),
@@ -930,7 +929,7 @@ mod tests {
                 History::Undo
             )
         );
-        apply_outcome(&mut m, &wrote(8, &[3, 4], &[1, 2], History::Undo));
+        apply_outcome(&mut m, &wrote(8, &[3, 4], &[1, 2]), History::Undo);
         assert!(m.history.is_empty());
         assert_eq!(m.redo.len(), 1);
         let (op, h) = only_exec(update(&mut m, Action::Do(Op::Redo)));
@@ -944,16 +943,16 @@ mod tests {
                 History::Redo
             )
         );
-        apply_outcome(&mut m, &wrote(8, &[1, 2], &[3, 4], History::Redo));
+        apply_outcome(&mut m, &wrote(8, &[1, 2], &[3, 4]), History::Redo);
         assert_eq!((m.history.len(), m.redo.len()), (1, 0));
         // A failed undo leaves the history as it was.
-        let mut failed = wrote(8, &[3, 4], &[1, 2], History::Undo);
+        let mut failed = wrote(8, &[3, 4], &[1, 2]);
         failed.result = Err(crate::sys::SysError::new(
             libc::EACCES,
             "write",
             "read-only",
         ));
-        apply_outcome(&mut m, &failed);
+        apply_outcome(&mut m, &failed, History::Undo);
         assert_eq!((m.history.len(), m.redo.len()), (1, 0));
         assert!(m.log.last().unwrap().text.contains("EACCES"));
     }
@@ -967,7 +966,7 @@ mod tests {
             "no edits: no question"
         );
         m.snap.mode = MapMode::Private;
-        apply_outcome(&mut m, &wrote(0, &[0], &[1], History::Record));
+        apply_outcome(&mut m, &wrote(0, &[0], &[1]), History::Record);
         assert!(update(&mut m, Action::SwitchMode).is_empty());
         assert!(matches!(m.overlay, Overlay::Confirm { .. }));
         assert!(update(&mut m, Action::Confirm(Some(false))).is_empty());
@@ -987,8 +986,8 @@ mod tests {
     #[test]
     fn msync_clears_the_edit_marks_it_covers() {
         let mut m = model(2, (120, 40));
-        apply_outcome(&mut m, &wrote(5, &[0], &[1], History::Record));
-        apply_outcome(&mut m, &wrote(PS + 5, &[0], &[1], History::Record));
+        apply_outcome(&mut m, &wrote(5, &[0], &[1]), History::Record);
+        apply_outcome(&mut m, &wrote(PS + 5, &[0], &[1]), History::Record);
         let synced = Outcome {
             op: Op::Msync(SyncKind::Sync, Scope::Page(0)),
             result: Ok(Done::Synced {
@@ -998,9 +997,9 @@ mod tests {
                 dirty_before: Some(1),
                 dirty_after: Some(0),
             }),
-            ..wrote(0, &[], &[], History::Record)
+            ..wrote(0, &[], &[])
         };
-        apply_outcome(&mut m, &synced);
+        apply_outcome(&mut m, &synced, History::Record);
         assert!(!m.edited(5) && m.edited(PS + 5));
     }
 

@@ -427,14 +427,13 @@ fn tmpfs_says_always_dirty_instead_of_dirty() {
 }
 
 fn wrote(offset: u64, new: &[u8]) -> mmapscope::sys::exec::Outcome {
-    use mmapscope::action::{History, Op};
+    use mmapscope::action::Op;
     use mmapscope::sys::exec::{Done, Outcome};
     Outcome {
         op: Op::Write {
             offset,
             bytes: new.to_vec(),
         },
-        history: History::Record,
         result: Ok(Done::Wrote {
             offset,
             old: vec![0; new.len()],
@@ -459,7 +458,11 @@ fn wrote(offset: u64, new: &[u8]) -> mmapscope::sys::exec::Outcome {
 fn edit_mode_with_a_pending_nibble_and_edited_bytes_120x40() {
     let mut m = model(4, (120, 40));
     act(&mut m, &[Action::EditStart]);
-    mmapscope::update::apply_outcome(&mut m, &wrote(0, &[0x41, 0x42]));
+    mmapscope::update::apply_outcome(
+        &mut m,
+        &wrote(0, &[0x41, 0x42]),
+        mmapscope::action::History::Record,
+    );
     assert_eq!(m.cursor, 2, "typing moved the cursor on");
     act(&mut m, &[Action::EditNibble(0xc)]);
     // What the next refresh reads back from the mapping.
@@ -523,7 +526,11 @@ fn advise_menu_120x40() {
 fn confirm_before_losing_private_edits_80x24() {
     let mut m = model(4, (80, 24));
     m.snap.mode = MapMode::Private;
-    mmapscope::update::apply_outcome(&mut m, &wrote(0, &[0x41]));
+    mmapscope::update::apply_outcome(
+        &mut m,
+        &wrote(0, &[0x41]),
+        mmapscope::action::History::Record,
+    );
     act(&mut m, &[Action::SwitchMode]);
     insta::assert_snapshot!(draw(&m).backend());
 }
@@ -585,7 +592,7 @@ fn bytes_changed_by_another_process_are_highlighted_then_fade() {
     m.apply_snapshot(again, 200 + mmapscope::model::FOREIGN_HOLD_MS);
     assert!(m.foreign.is_empty());
     // Our own writes are not someone else's.
-    mmapscope::update::apply_outcome(&mut m, &wrote(5, b"?"));
+    mmapscope::update::apply_outcome(&mut m, &wrote(5, b"?"), mmapscope::action::History::Record);
     let mut mine = m.snap.clone();
     mine.bytes.data[5] = Some(b'?');
     m.apply_snapshot(mine, 5000);

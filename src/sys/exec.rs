@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 
 use rustix::mm::{Advice, MsyncFlags};
 
-use crate::action::{FAdvice, History, MAdvice, Op, Scope, SyncKind};
+use super::ops::{FAdvice, MAdvice, Op, Scope, SyncKind};
 use crate::geometry::ByteKind;
 use crate::text::thousands;
 
@@ -91,7 +91,6 @@ pub enum Done {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Outcome {
     pub op: Op,
-    pub history: History,
     pub result: Result<Done, SysError>,
     pub elapsed: Duration,
     /// Minor and major page faults during the call.
@@ -286,23 +285,12 @@ fn hex(bytes: &[u8]) -> String {
 }
 
 /// Carries out `op` on `region` (and `lab`, for the experiments that keep state).
-pub fn execute(
-    region: &mut Region,
-    prober: &Prober,
-    lab: &mut Lab,
-    op: Op,
-    history: History,
-) -> Outcome {
+pub fn execute(region: &mut Region, prober: &Prober, lab: &mut Lab, op: Op) -> Outcome {
     let vma_before = our_vma(region);
     let faults_before = fault_counts();
     let start = Instant::now();
     let mut notes = Vec::new();
     let (call, result) = run(region, prober, lab, &op, &mut notes);
-    let call = match history {
-        History::Record => call,
-        History::Undo => format!("undo: {call}"),
-        History::Redo => format!("redo: {call}"),
-    };
     let elapsed = start.elapsed();
     let faults_after = fault_counts();
     let vma_after = our_vma(region);
@@ -315,7 +303,6 @@ pub fn execute(
     }
     Outcome {
         op,
-        history,
         result,
         elapsed,
         faults: (
@@ -682,7 +669,6 @@ fn called(offset: u64, prot: Prot, reaped: Reaped, notes: &mut Vec<String>) -> D
 pub struct Running {
     child: CodeChild,
     op: Op,
-    history: History,
     call: String,
     offset: u64,
     /// The protection when the child was forked.
@@ -700,15 +686,9 @@ pub enum Started {
 }
 
 /// As `execute`, but an `exec` returns at once with its child still running.
-pub fn start(
-    region: &mut Region,
-    prober: &Prober,
-    lab: &mut Lab,
-    op: Op,
-    history: History,
-) -> Started {
+pub fn start(region: &mut Region, prober: &Prober, lab: &mut Lab, op: Op) -> Started {
     let Op::Exec { offset, args } = op else {
-        return Started::Done(execute(region, prober, lab, op, history));
+        return Started::Done(execute(region, prober, lab, op));
     };
     let vma_before = our_vma(region);
     let faults_before = fault_counts();
@@ -725,7 +705,6 @@ pub fn start(
         Ok(child) => Started::Running(Running {
             child,
             op,
-            history,
             call,
             offset,
             prot: region.prot(),
@@ -734,7 +713,6 @@ pub fn start(
         }),
         Err(e) => Started::Done(Outcome {
             op,
-            history,
             result: Err(e),
             elapsed: start.elapsed(),
             faults,
@@ -772,7 +750,6 @@ impl Running {
         let result = result.map(|r| called(self.offset, self.prot, r, &mut notes));
         Some(Outcome {
             op: self.op.clone(),
-            history: self.history,
             result,
             elapsed: self.child.started().elapsed(),
             faults: self.faults,
@@ -783,14 +760,13 @@ impl Running {
     }
 
     /// The refusal of another operation that needs the child slot while this one runs.
-    pub fn refuse(&self, op: Op, history: History) -> Outcome {
+    pub fn refuse(&self, op: Op) -> Outcome {
         Outcome {
             call: match &op {
                 Op::Exec { offset, args } => format!("call +0x{offset:x}({}, {})", args.0, args.1),
                 other => format!("{other:?}").to_lowercase(),
             },
             op,
-            history,
             result: Err(SysError::new(
                 libc::EBUSY,
                 "exec",

@@ -1,0 +1,145 @@
+//! The operations on a mapping, as data: what `sys::exec` carries out, whether they come from
+//! a key, a script line or a lesson step. (The screen's actions wrap them; the kernel side
+//! knows nothing of keys.)
+
+use super::region::{MapMode, Prot};
+
+/// What part of the mapping an msync or madvise covers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Scope {
+    All,
+    Page(u64),
+}
+
+/// msync(2) flavours.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SyncKind {
+    Sync,
+    Async,
+    Invalidate,
+}
+
+impl SyncKind {
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Sync => "MS_SYNC",
+            Self::Async => "MS_ASYNC",
+            Self::Invalidate => "MS_INVALIDATE",
+        }
+    }
+}
+
+/// madvise(2) advice offered.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MAdvice {
+    WillNeed,
+    DontNeed,
+    Cold,
+    PageOut,
+    Sequential,
+    Random,
+    Normal,
+}
+
+impl MAdvice {
+    pub const ALL: [MAdvice; 7] = [
+        Self::WillNeed,
+        Self::DontNeed,
+        Self::Cold,
+        Self::PageOut,
+        Self::Sequential,
+        Self::Random,
+        Self::Normal,
+    ];
+
+    /// The script word (`willneed`).
+    pub fn word(self) -> &'static str {
+        match self {
+            Self::WillNeed => "willneed",
+            Self::DontNeed => "dontneed",
+            Self::Cold => "cold",
+            Self::PageOut => "pageout",
+            Self::Sequential => "sequential",
+            Self::Random => "random",
+            Self::Normal => "normal",
+        }
+    }
+
+    /// The kernel's name (`MADV_WILLNEED`).
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::WillNeed => "MADV_WILLNEED",
+            Self::DontNeed => "MADV_DONTNEED",
+            Self::Cold => "MADV_COLD",
+            Self::PageOut => "MADV_PAGEOUT",
+            Self::Sequential => "MADV_SEQUENTIAL",
+            Self::Random => "MADV_RANDOM",
+            Self::Normal => "MADV_NORMAL",
+        }
+    }
+}
+
+/// posix_fadvise(2) advice offered.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FAdvice {
+    DontNeed,
+    WillNeed,
+    Random,
+}
+
+impl FAdvice {
+    pub fn word(self) -> &'static str {
+        match self {
+            Self::DontNeed => "dontneed",
+            Self::WillNeed => "willneed",
+            Self::Random => "random",
+        }
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::DontNeed => "POSIX_FADV_DONTNEED",
+            Self::WillNeed => "POSIX_FADV_WILLNEED",
+            Self::Random => "POSIX_FADV_RANDOM",
+        }
+    }
+}
+
+/// What a kernel-changing action does, the same from a key and from a script line.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Op {
+    /// Write bytes at a mapping offset.
+    Write {
+        offset: u64,
+        bytes: Vec<u8>,
+    },
+    /// Read bytes (scripts: `read`).
+    Read {
+        offset: u64,
+        len: u64,
+    },
+    Undo,
+    Redo,
+    /// Remap with this sharing mode.
+    Mode(MapMode),
+    Msync(SyncKind, Scope),
+    Protect(Prot),
+    Advise(MAdvice, Scope),
+    Fadvise(FAdvice),
+    /// Read one byte of a page and count the faults.
+    Touch(u64),
+    /// Cut or extend the file from another process.
+    Truncate(u64),
+    /// Call the code at this mapping offset in a forked child, with two arguments.
+    Exec {
+        offset: u64,
+        args: (u64, u64),
+    },
+    /// Start a peer process writing a counter at this mapping offset (`None`: the cursor).
+    PeerStart(Option<u64>),
+    PeerStop,
+    /// Take this many bytes from the global allocator.
+    Alloc(u64),
+    /// Free the newest allocation.
+    Free,
+}
