@@ -113,7 +113,7 @@ fn batch(
     for note in region.notes() {
         eprintln!("mmapscope: note: {note}");
     }
-    if let Err(e) = mmapscope::sys::region::kill_children_on_fatal_signals() {
+    if let Err(e) = mmapscope::sys::children::kill_children_on_fatal_signals() {
         return fail(SysError::from_io(&e, "install signal handlers"));
     }
     let mut session = Session::new(region, false, (120, 40));

@@ -18,7 +18,6 @@ use std::time::{Duration, Instant};
 use rustix::process::{Pid, PidfdFlags, Signal, WaitId, WaitIdOptions, WaitOptions};
 
 use super::error::SysError;
-use super::region::ChildEnd;
 
 /// How long mapped code may run before its process group is killed.
 pub const CALL_TIMEOUT: Duration = Duration::from_secs(2);
@@ -28,6 +27,47 @@ pub const CALL_TIMEOUT: Duration = Duration::from_secs(2);
 static CODE_GROUPS: [AtomicI32; 8] = [const { AtomicI32::new(0) }; 8];
 /// The peer process (0: none).
 static PEER: AtomicI32 = AtomicI32::new(0);
+
+/// How code run by `Region::spawn_code` ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ChildEnd {
+    /// The function returned this value (rax / x0).
+    Returned(u64),
+    /// A signal killed the child (SIGSEGV without PROT_EXEC, SIGBUS past EOF, SIGILL for
+    /// garbage; SIGALRM only when this process could not keep the deadline, being stopped).
+    Signal(i32),
+    /// It ran past `children::CALL_TIMEOUT`: this process killed it and its process group
+    /// with SIGKILL.
+    TimedOut,
+    /// The child exited without reporting a value (the code called exit itself).
+    Exited(i32),
+}
+
+/// The name of a signal number (`SIGSEGV`).
+pub fn signal_name(sig: i32) -> String {
+    match sig {
+        libc::SIGSEGV => "SIGSEGV".into(),
+        libc::SIGBUS => "SIGBUS".into(),
+        libc::SIGILL => "SIGILL".into(),
+        libc::SIGALRM => "SIGALRM".into(),
+        libc::SIGFPE => "SIGFPE".into(),
+        libc::SIGTRAP => "SIGTRAP".into(),
+        libc::SIGABRT => "SIGABRT".into(),
+        libc::SIGKILL => "SIGKILL".into(),
+        libc::SIGTERM => "SIGTERM".into(),
+        n => format!("signal {n}"),
+    }
+}
+
+/// In batch mode, where nothing else handles them: SIGTERM, SIGINT, SIGHUP and SIGQUIT still
+/// end the process as by default, but first kill the code child's process group and the peer.
+/// (A code child gets SIGKILL from PR_SET_PDEATHSIG anyway; what it forked does not.)
+///
+/// # Errors
+/// A handler could not be installed.
+pub fn kill_children_on_fatal_signals() -> std::io::Result<()> {
+    super::raw::kill_on_fatal_signals(&CODE_GROUPS, &PEER)
+}
 
 /// Kills the running code child's process group and the peer with SIGKILL. Async-signal-safe
 /// (atomic loads and kill(2)), for the exits that skip destructors.

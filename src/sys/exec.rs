@@ -297,7 +297,7 @@ pub fn execute(region: &mut Region, prober: &Prober, lab: &mut Lab, op: Op) -> O
     if matches!(
         op,
         Op::Mode(_) | Op::Truncate(_) | Op::PeerStart(_) | Op::Fadvise(_)
-    ) && let Some(note) = path_note(region)
+    ) && let Some(note) = region.path_note()
     {
         notes.push(note);
     }
@@ -312,22 +312,6 @@ pub fn execute(region: &mut Region, prober: &Prober, lab: &mut Lab, op: Op) -> O
         smaps_delta: delta(vma_before.as_ref(), vma_after.as_ref()),
         call,
         notes,
-    }
-}
-
-/// A sentence when the path given at open no longer names the file we hold: what we did
-/// went to our file, never to the new one.
-pub fn path_note(region: &Region) -> Option<String> {
-    let path = crate::text::sanitize(&region.path()?.to_string_lossy());
-    match region.path_status() {
-        super::region::PathStatus::Same => None,
-        super::region::PathStatus::Replaced { ino, .. } => Some(format!(
-            "{path} now names another file (inode {ino}): mmapscope keeps to the file it opened \
-             and never acts on the new one"
-        )),
-        super::region::PathStatus::Gone => Some(format!(
-            "{path} no longer exists (deleted or renamed): mmapscope keeps to the file it opened"
-        )),
     }
 }
 

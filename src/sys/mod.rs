@@ -9,6 +9,7 @@ pub mod lab;
 pub mod ops;
 pub mod probe;
 pub mod procmaps;
+pub mod raw;
 pub mod region;
 pub mod snapshot;
 

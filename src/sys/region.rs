@@ -1,27 +1,27 @@
-//! THE unsafe module: it owns the mapping and is the only code that hands the kernel a raw address.
+//! The mapping and its policy, in safe code: what to open (and what to refuse), with which
+//! mode and protection, when writing the file is allowed, how to remap, and every refusal in
+//! words. The calls that take raw addresses are `raw::Mapping`'s, checked against its bounds.
 //!
-//! The mapping is a memmap2 `MmapRaw`: it only gives out raw pointers, and this module never turns
-//! them into Rust references. Every byte is copied out or written in with `process_vm_readv` /
-//! `process_vm_writev` on our own pid, which fail with `EFAULT` where a load or store would raise
-//! SIGBUS (a page past EOF, or cut off by another process's truncate) or SIGSEGV (a protected page).
-//! So no access to the mapping can kill the process. The other calls here (`mincore`, `madvise`,
-//! `mprotect`, `cachestat`) take the mapping's own address range, checked against its bounds first.
-//! Mapped code runs only in a forked child (`spawn_code`), contained before the call; the safe
-//! side of that child's life (deadline, group kill, reaping) is `children.rs`.
-
-#![allow(unsafe_code)]
+//! Every byte is copied out or written in with `process_vm_readv` / `process_vm_writev` on our
+//! own pid, which fail with `EFAULT` where a load or store would raise SIGBUS (a page past EOF,
+//! or cut off by another process's truncate) or SIGSEGV (a protected page): no access to the
+//! mapping can kill the process. Mapped code runs only in a forked child (`spawn_code`); the
+//! safe side of that child's life (deadline, group kill, reaping) is `children.rs`.
 
 use std::fs::{File, OpenOptions};
 use std::io;
 use std::os::unix::fs::{FileTypeExt, MetadataExt};
 use std::path::{Path, PathBuf};
 
-use memmap2::{MmapOptions, MmapRaw};
 use rustix::mm::{Advice, MprotectFlags, MsyncFlags};
 use rustix::pipe::PipeFlags;
 
 use super::children::{CALL_TIMEOUT, CodeChild};
 use super::error::SysError;
+use super::raw::{self, Mapping};
+
+pub use super::children::{ChildEnd, signal_name};
+pub use super::raw::{CacheStat, fault_counts};
 
 /// How the mapping is shared: the `flags` argument of mmap(2).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -208,20 +208,10 @@ pub enum PathStatus {
     Gone,
 }
 
-/// The page-cache counters of `cachestat(2)` for a byte range of a file.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct CacheStat {
-    pub nr_cache: u64,
-    pub nr_dirty: u64,
-    pub nr_writeback: u64,
-    pub nr_evicted: u64,
-    pub nr_recently_evicted: u64,
-}
-
 /// One live mapping and what backs it.
 #[derive(Debug)]
 pub struct Region {
-    map: MmapRaw,
+    map: Mapping,
     /// What was asked for, kept to remap with another mode.
     request: MapRequest,
     target: Target,
@@ -393,25 +383,6 @@ fn size_of(file: &File, kind: FileKind, shown: &str) -> Result<Option<u64>, SysE
     }
 }
 
-/// Maps `len` bytes of `file` from `offset` with `mode` and `prot` (read, or read-write).
-fn map_file(file: &File, mode: MapMode, write: bool, offset: u64, len: u64) -> io::Result<MmapRaw> {
-    let ulen = usize::try_from(len).map_err(|_| io::Error::from_raw_os_error(libc::ENOMEM))?;
-    let mut opts = MmapOptions::new();
-    opts.offset(offset).len(ulen);
-    // SAFETY: memmap2 marks file mappings unsafe because another process may change the file
-    // under a `&[u8]`. This module never creates a reference into the mapping: `MmapRaw` hands
-    // out raw pointers only, and the `MmapMut`/`Mmap` of `map_copy*` are converted to `MmapRaw`
-    // before anything could dereference them.
-    unsafe {
-        match (mode, write) {
-            (MapMode::Shared, true) => opts.map_raw(file),
-            (MapMode::Shared, false) => opts.map_raw_read_only(file),
-            (MapMode::Private, true) => opts.no_reserve_swap().map_copy(file).map(MmapRaw::from),
-            (MapMode::Private, false) => opts.map_copy_read_only(file).map(MmapRaw::from),
-        }
-    }
-}
-
 impl Region {
     /// Opens and maps what `req` asks for.
     ///
@@ -444,25 +415,11 @@ impl Region {
             return Err(einval(ctx, "--anon needs a size above 0, e.g. --anon 64k"));
         }
         check_len(0, len, page_size)?;
-        let ulen = usize::try_from(len).map_err(|_| einval(ctx, "the size does not fit"))?;
-        let map = match req.mode {
-            // MAP_PRIVATE|MAP_ANONYMOUS, without reserving swap so large sizes map as the kernel allows.
-            MapMode::Private => MmapOptions::new()
-                .len(ulen)
-                .no_reserve_swap()
-                .map_anon()
-                .map(MmapRaw::from),
-            // memmap2 has no MAP_SHARED|MAP_ANONYMOUS. The kernel implements that flag pair by
-            // mapping a shmem file "/dev/zero (deleted)" (mm/mmap.c: shmem_zero_setup), and a
-            // MAP_SHARED mapping of /dev/zero takes the same path (drivers/char/mem.c: mmap_zero),
-            // so the two are the same kernel object and look the same in /proc/self/maps.
-            MapMode::Shared => OpenOptions::new()
-                .read(true)
-                .write(true)
-                .open("/dev/zero")
-                .and_then(|zero| MmapOptions::new().len(ulen).map_raw(&zero)),
-        }
-        .map_err(|e| SysError::from_io(&e, ctx))?;
+        // MAP_PRIVATE|MAP_ANONYMOUS without reserving swap, so large sizes map as the kernel
+        // allows; MAP_SHARED|MAP_ANONYMOUS as a shared mapping of /dev/zero, the same kernel
+        // object ("/dev/zero (deleted)" in /proc/self/maps).
+        let map = Mapping::anonymous(len, req.mode == MapMode::Shared, page_size)
+            .map_err(|e| SysError::from_io(&e, ctx))?;
         let mut region = Region {
             map,
             request: req.clone(),
@@ -557,7 +514,15 @@ impl Region {
             None if fd_writable => Prot::RW,
             None => Prot::R,
         };
-        let map = map_file(&file, req.mode, prot.write, req.offset, len).map_err(|e| {
+        let map = Mapping::of_file(
+            &file,
+            req.mode == MapMode::Shared,
+            prot.write,
+            req.offset,
+            len,
+            page_size,
+        )
+        .map_err(|e| {
             let err = SysError::from_io(&e, ctx.clone());
             if err.errno == libc::EACCES && !fd_writable && req.mode == MapMode::Shared {
                 SysError::new(
@@ -606,7 +571,7 @@ impl Region {
 
     /// Start address of the mapping.
     pub fn addr(&self) -> u64 {
-        self.map.as_ptr() as u64
+        self.map.addr()
     }
 
     /// Length as requested (the kernel maps whole pages: see `map_bytes`).
@@ -719,6 +684,22 @@ impl Region {
         }
     }
 
+    /// A sentence when the path given at open no longer names the file we hold: what we did
+    /// went to our file, never to the new one.
+    pub fn path_note(&self) -> Option<String> {
+        let path = crate::text::sanitize(&self.path()?.to_string_lossy());
+        match self.path_status() {
+            PathStatus::Same => None,
+            PathStatus::Replaced { ino, .. } => Some(format!(
+                "{path} now names another file (inode {ino}): mmapscope keeps to the file it opened \
+                 and never acts on the new one"
+            )),
+            PathStatus::Gone => Some(format!(
+                "{path} no longer exists (deleted or renamed): mmapscope keeps to the file it opened"
+            )),
+        }
+    }
+
     /// Reads file bytes at `file_off` with pread on our descriptor (what is on disk, or in the
     /// page cache: what any reader of the file sees). Returns how many bytes were read.
     ///
@@ -784,27 +765,9 @@ impl Region {
     /// when the range is outside the mapping.
     pub fn read(&self, off: u64, buf: &mut [u8]) -> Result<usize, SysError> {
         self.check_range(off, buf.len() as u64, "read")?;
-        if buf.is_empty() {
-            return Ok(0);
-        }
-        let local = libc::iovec {
-            iov_base: buf.as_mut_ptr().cast(),
-            iov_len: buf.len(),
-        };
-        let remote = libc::iovec {
-            iov_base: (self.addr() + off) as *mut libc::c_void,
-            iov_len: buf.len(),
-        };
-        // SAFETY: `local` describes `buf`, which we own mutably for this call; `remote` lies inside
-        // our mapping (check_range above). process_vm_readv never faults in this process: an
-        // unreadable remote page makes it return a short count or -1/EFAULT.
-        let n = unsafe {
-            libc::process_vm_readv(libc::getpid(), &raw const local, 1, &raw const remote, 1, 0)
-        };
-        if n < 0 {
-            return Err(read_error(io::Error::last_os_error(), off, self.prot.read));
-        }
-        Ok(n.cast_unsigned())
+        self.map
+            .read(off, buf)
+            .map_err(|e| read_error(e, off, self.prot.read))
     }
 
     /// Writes `data` at mapping offset `off` as a store would (triggering copy-on-write in a
@@ -816,36 +779,15 @@ impl Region {
     /// the mapping.
     pub fn write(&self, off: u64, data: &[u8]) -> Result<usize, SysError> {
         self.check_range(off, data.len() as u64, "write")?;
-        if data.is_empty() {
-            return Ok(0);
-        }
-        let local = libc::iovec {
-            iov_base: data.as_ptr().cast_mut().cast(),
-            iov_len: data.len(),
-        };
-        let remote = libc::iovec {
-            iov_base: (self.addr() + off) as *mut libc::c_void,
-            iov_len: data.len(),
-        };
-        // SAFETY: `local` describes `data`, only read by the kernel; `remote` lies inside our
-        // mapping (check_range above), which no Rust reference aliases. process_vm_writev respects
-        // page protections and fails with EFAULT instead of raising a signal.
-        let n = unsafe {
-            libc::process_vm_writev(libc::getpid(), &raw const local, 1, &raw const remote, 1, 0)
-        };
-        if n < 0 {
-            let err = io::Error::last_os_error();
-            return Err(match err.raw_os_error() {
-                Some(libc::EFAULT) => SysError::new(
-                    libc::EFAULT,
-                    format!("write at 0x{off:x}"),
-                    "the page is not writable here: its protection forbids stores, or it lies beyond \
-                     end of file (a store would have raised SIGSEGV or SIGBUS)",
-                ),
-                _ => SysError::from_io(&err, format!("write at 0x{off:x}")),
-            });
-        }
-        Ok(n.cast_unsigned())
+        self.map.write(off, data).map_err(|err| match err.raw_os_error() {
+            Some(libc::EFAULT) => SysError::new(
+                libc::EFAULT,
+                format!("write at 0x{off:x}"),
+                "the page is not writable here: its protection forbids stores, or it lies beyond \
+                 end of file (a store would have raised SIGSEGV or SIGBUS)",
+            ),
+            _ => SysError::from_io(&err, format!("write at 0x{off:x}")),
+        })
     }
 
     /// `mincore(2)` for `count` pages starting at page `first`: one byte per page, bit 0 set when
@@ -858,17 +800,9 @@ impl Region {
         let n = usize::try_from(count).map_err(|_| einval("mincore", "too many pages"))?;
         out.clear();
         out.resize(n, 0);
-        if n == 0 {
-            return Ok(());
-        }
-        let addr = (self.addr() + first * self.page_size) as *mut libc::c_void;
-        // SAFETY: the range [addr, addr + n pages) lies inside our mapping (check_range above) and
-        // `out` has exactly one byte per page, as mincore(2) requires.
-        let rc = unsafe { libc::mincore(addr, n * self.page_size as usize, out.as_mut_ptr()) };
-        if rc != 0 {
-            return Err(SysError::from_io(&io::Error::last_os_error(), "mincore"));
-        }
-        Ok(())
+        self.map
+            .mincore(first * self.page_size, self.page_size, out)
+            .map_err(|e| SysError::from_io(&e, "mincore"))
     }
 
     /// `madvise(2)` over `count` pages starting at page `first`.
@@ -877,13 +811,9 @@ impl Region {
     /// The kernel's refusal (EINVAL for advice it does not know, ...).
     pub fn madvise(&self, first: u64, count: u64, advice: Advice) -> Result<(), SysError> {
         self.check_range(first * self.page_size, count * self.page_size, "madvise")?;
-        let addr = (self.addr() + first * self.page_size) as *mut libc::c_void;
-        let len = (count * self.page_size) as usize;
-        // SAFETY: the range lies inside our mapping (check_range above). Only advice that keeps
-        // memory safe reaches this function from safe callers: none of it is exposed as a way to
-        // free memory that Rust references (there are none into this mapping).
-        unsafe { rustix::mm::madvise(addr, len, advice) }
-            .map_err(|e| SysError::from_rustix(e, format!("madvise({advice:?})")))
+        self.map
+            .madvise(first * self.page_size, count * self.page_size, advice)
+            .map_err(|e| SysError::from_io(&e, format!("madvise({advice:?})")))
     }
 
     /// Changes the protection of the whole mapping with `mprotect(2)`, on the live mapping
@@ -893,12 +823,8 @@ impl Region {
     /// EACCES when the file's open mode forbids the protection (PROT_WRITE on a read-only file
     /// mapped shared), and the kernel's other refusals.
     pub fn mprotect(&mut self, prot: Prot) -> Result<(), SysError> {
-        let addr = self.addr() as *mut libc::c_void;
-        let len = self.map_bytes() as usize;
-        // SAFETY: [addr, addr + len) is exactly our mapping, and no Rust reference points into it,
-        // so changing its protection cannot invalidate a reference.
-        unsafe { rustix::mm::mprotect(addr, len, prot.mprotect_flags()) }.map_err(|e| {
-            let mut err = SysError::from_rustix(e, format!("mprotect({})", prot.letters()));
+        self.map.mprotect(prot.mprotect_flags()).map_err(|e| {
+            let mut err = SysError::from_io(&e, format!("mprotect({})", prot.letters()));
             if err.errno == libc::EACCES {
                 err.explanation = "the file is open read-only, so a shared mapping of it cannot \
                                    be made writable; map it --private for a writable \
@@ -988,26 +914,10 @@ impl Region {
         let Target::File { file, .. } = &self.target else {
             return Ok(None);
         };
-        let addr = self.addr() as *mut libc::c_void;
-        let len = self.map_bytes() as usize;
-        let flags = rustix::mm::MapFlags::SHARED | rustix::mm::MapFlags::FIXED;
         let prot = rustix::mm::ProtFlags::from_bits_truncate(self.prot.mprotect_flags().bits());
-        // SAFETY: [addr, addr + len) is exactly our own mapping (the MmapRaw's range), and no
-        // Rust reference points into it. MAP_FIXED replaces it atomically with a shared mapping
-        // of the same file range (the same page-cache pages: a shared mapping holds no data of
-        // its own), so the MmapRaw still owns exactly this range and unmaps it on drop.
-        let mapped = unsafe { rustix::mm::mmap(addr, len, prot, flags, file, self.offset) };
-        match mapped {
-            Ok(p) if p == addr => {}
-            Ok(_) => {
-                return Err(SysError::new(
-                    libc::EFAULT,
-                    "mmap MAP_FIXED",
-                    "the kernel placed the mapping elsewhere (cannot happen with MAP_FIXED)",
-                ));
-            }
-            Err(e) => return Err(SysError::from_rustix(e, "mmap MAP_FIXED")),
-        }
+        self.map
+            .remap_shared_in_place(file, self.offset, prot)
+            .map_err(|e| SysError::from_io(&e, "mmap MAP_SHARED|MAP_FIXED"))?;
         self.write_allowed = true;
         Ok(Some(
             "the file was open read-only: reopened read-write through its descriptor \
@@ -1073,8 +983,15 @@ impl Region {
             return Ok(());
         };
         let ctx = format!("mmap {}", crate::text::sanitize(&path.to_string_lossy()));
-        let map = map_file(file, mode, prot.write, self.offset, self.len)
-            .map_err(|e| SysError::from_io(&e, ctx))?;
+        let map = Mapping::of_file(
+            file,
+            mode == MapMode::Shared,
+            prot.write,
+            self.offset,
+            self.len,
+            self.page_size,
+        )
+        .map_err(|e| SysError::from_io(&e, ctx))?;
         self.map = map;
         self.mode = mode;
         self.request.mode = mode;
@@ -1092,13 +1009,9 @@ impl Region {
     /// pages, ENOMEM when part of the range is no longer mapped.
     pub fn msync(&self, first: u64, count: u64, flags: MsyncFlags) -> Result<(), SysError> {
         self.check_range(first * self.page_size, count * self.page_size, "msync")?;
-        let addr = (self.addr() + first * self.page_size) as *mut libc::c_void;
-        let len = (count * self.page_size) as usize;
-        // SAFETY: the range lies inside our mapping (check_range above); msync only writes back
-        // or invalidates page-cache state and never changes what a Rust reference could see
-        // (there are none into the mapping).
-        unsafe { rustix::mm::msync(addr, len, flags) }
-            .map_err(|e| SysError::from_rustix(e, format!("msync({flags:?})")))
+        self.map
+            .msync(first * self.page_size, count * self.page_size, flags)
+            .map_err(|e| SysError::from_io(&e, format!("msync({flags:?})")))
     }
 
     /// `posix_fadvise(2)` over the mapped range of the file.
@@ -1145,21 +1058,6 @@ impl Region {
     }
 }
 
-/// How code run by `Region::spawn_code` ended.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ChildEnd {
-    /// The function returned this value (rax / x0).
-    Returned(u64),
-    /// A signal killed the child (SIGSEGV without PROT_EXEC, SIGBUS past EOF, SIGILL for
-    /// garbage; SIGALRM only when this process could not keep the deadline, being stopped).
-    Signal(i32),
-    /// It ran past `children::CALL_TIMEOUT`: this process killed it and its process group
-    /// with SIGKILL.
-    TimedOut,
-    /// The child exited without reporting a value (the code called exit itself).
-    Exited(i32),
-}
-
 impl Region {
     /// Calls the code at mapping offset `off` as `extern "C" fn(u64, u64) -> u64` in a forked
     /// child and returns at once; the `CodeChild` owns the deadline and reaps the child
@@ -1169,26 +1067,20 @@ impl Region {
     /// # Errors
     /// EINVAL outside the mapping; fork or pipe failures.
     pub fn spawn_code(&self, off: u64, args: (u64, u64)) -> Result<CodeChild, SysError> {
-        use std::os::fd::AsRawFd;
+        use std::os::fd::AsFd;
         self.check_range(off, 1, "exec")?;
-        let entry = self.addr() + off;
         // Non-blocking: a grandchild may hold the write end open forever, so the parent never
         // waits on this pipe; close-on-exec: helpers we start later must not hold it either.
         let (reader, writer) = rustix::pipe::pipe_with(PipeFlags::CLOEXEC | PipeFlags::NONBLOCK)
             .map_err(|e| SysError::from_rustix(e, "pipe"))?;
-        let parent = rustix::process::getpid().as_raw_nonzero().get();
-        // SAFETY: fork has no memory preconditions. The child runs only `code_child`, which
-        // takes no lock and allocates nothing before the call (async-signal-safe calls only), so
-        // it is sound even when other threads existed at the fork.
-        let pid = unsafe { libc::fork() };
-        if pid < 0 {
-            return Err(SysError::from_io(&io::Error::last_os_error(), "fork"));
-        }
-        if pid == 0 {
-            // SAFETY: we are the child just forked above, and `entry` lies inside our mapping
-            // (check_range above).
-            unsafe { code_child(entry, args, writer.as_raw_fd(), parent) }
-        }
+        let limits = raw::ChildLimits {
+            cpu_seconds: CHILD_CPU_LIMIT_S,
+            alarm: CALL_TIMEOUT + std::time::Duration::from_secs(1),
+        };
+        let pid = self
+            .map
+            .fork_call(off, args, writer.as_fd(), limits)
+            .map_err(|e| SysError::from_io(&e, "fork"))?;
         drop(writer);
         let pid = rustix::process::Pid::from_raw(pid)
             .ok_or_else(|| SysError::new(libc::ECHILD, "fork", "fork returned no child pid"))?;
@@ -1199,140 +1091,7 @@ impl Region {
 /// The CPU seconds any process descended from a code child may use: its hard RLIMIT_CPU, which
 /// fork passes on and an unprivileged process cannot raise. It catches a looping grandchild
 /// that left the process group (setsid) before the group kill could reach it.
-const CHILD_CPU_LIMIT_S: libc::rlim_t = 3;
-
-/// The life of a child forked by `spawn_code`: contain it, call the code, report, exit. Until
-/// the call, only async-signal-safe functions (signal-safety(7)): the parent may have had
-/// other threads at the fork, whose locks this copy would wait for forever.
-///
-/// # Safety
-/// Only in a child just forked, with `entry` inside a live mapping and `writer` the write end
-/// of the result pipe.
-unsafe fn code_child(entry: u64, args: (u64, u64), writer: libc::c_int, parent: libc::pid_t) -> ! {
-    // SAFETY: each call below is async-signal-safe and gets valid pointers to locals. What the
-    // mapped bytes do can only harm this child and its own descendants: the kernel kills it on
-    // a fault (SIGSEGV/SIGBUS/SIGILL); the parent kills its process group at the deadline, and
-    // PR_SET_PDEATHSIG kills it if the parent dies first.
-    unsafe {
-        // Default dispositions and an empty mask: a parent that ignores or blocks SIGALRM, or
-        // handles SIGTERM, must not pass that on. 1..=64 covers _NSIG on Linux
-        // (arch/x86/include/asm/signal.h, include/uapi/asm-generic/signal.h); glibc's two
-        // internal signals and SIGKILL/SIGSTOP refuse with EINVAL, harmlessly.
-        let mut dfl: libc::sigaction = std::mem::zeroed();
-        dfl.sa_sigaction = libc::SIG_DFL;
-        for sig in 1..=64 {
-            libc::sigaction(sig, &raw const dfl, std::ptr::null_mut());
-        }
-        let mut none: libc::sigset_t = std::mem::zeroed();
-        libc::sigemptyset(&raw mut none);
-        libc::sigprocmask(libc::SIG_SETMASK, &raw const none, std::ptr::null_mut());
-        // Its own process group, so that one kill(-pgid) ends it with everything it forks.
-        // (The parent makes the same call: whichever runs first, the group exists.)
-        libc::setpgid(0, 0);
-        // Die with the parent; if the parent died before this took effect, no signal will
-        // come: getppid then names whoever adopted us.
-        libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL);
-        if libc::getppid() != parent {
-            libc::_exit(127);
-        }
-        let no_core = libc::rlimit {
-            rlim_cur: 0,
-            rlim_max: 0,
-        };
-        libc::setrlimit(libc::RLIMIT_CORE, &raw const no_core);
-        let cpu = libc::rlimit {
-            rlim_cur: CHILD_CPU_LIMIT_S,
-            rlim_max: CHILD_CPU_LIMIT_S,
-        };
-        libc::setrlimit(libc::RLIMIT_CPU, &raw const cpu);
-        // Nothing of ours for the code to write on (the screen, batch's JSON stream) or to keep
-        // open after we end: stdio from /dev/null, every other descriptor closed but the pipe.
-        let null = libc::open(c"/dev/null".as_ptr(), libc::O_RDWR);
-        if null >= 0 {
-            for fd in 0..3 {
-                if fd != writer && fd != null {
-                    libc::dup2(null, fd);
-                }
-            }
-            if null > 2 {
-                libc::close(null);
-            }
-        }
-        // close_range(2) (Linux >= 5.9; ENOSYS before, and then the descriptors stay) by its
-        // syscall number: glibc has a wrapper only since 2.34.
-        let close_range = |first: libc::c_uint, last: libc::c_uint| {
-            libc::syscall(libc::SYS_close_range, first, last, 0 as libc::c_uint)
-        };
-        let first = if writer >= 3 {
-            close_range(3, writer.cast_unsigned() - 1);
-            writer.cast_unsigned() + 1
-        } else {
-            3
-        };
-        close_range(first, libc::c_uint::MAX);
-        // A backstop should this process be stopped past the deadline (the parent suspended).
-        libc::alarm(u32::try_from(CALL_TIMEOUT.as_secs()).unwrap_or(2) + 1);
-        let f: extern "C" fn(u64, u64) -> u64 = std::mem::transmute(entry as usize);
-        let value = f(args.0, args.1).to_le_bytes();
-        libc::write(writer, value.as_ptr().cast(), value.len());
-        libc::_exit(0);
-    }
-}
-
-/// In batch mode, where nothing else handles them: SIGTERM, SIGINT, SIGHUP and SIGQUIT still
-/// end the process as by default, but first kill the code child's process group and the peer.
-/// (A code child gets SIGKILL from PR_SET_PDEATHSIG anyway; what it forked does not.)
-///
-/// # Errors
-/// A handler could not be installed.
-pub fn kill_children_on_fatal_signals() -> io::Result<()> {
-    for sig in [libc::SIGTERM, libc::SIGINT, libc::SIGHUP, libc::SIGQUIT] {
-        // SAFETY: the handler calls only async-signal-safe code: `kill_leftovers` loads two
-        // atomics and calls kill(2); `emulate_default_handler` is documented async-signal-safe
-        // (it restores the default disposition and raises the signal again).
-        unsafe {
-            signal_hook::low_level::register(sig, move || {
-                super::children::kill_leftovers();
-                let _ = signal_hook::low_level::emulate_default_handler(sig);
-            })
-        }?;
-    }
-    Ok(())
-}
-
-/// The name of a signal number (`SIGSEGV`).
-pub fn signal_name(sig: i32) -> String {
-    match sig {
-        libc::SIGSEGV => "SIGSEGV".into(),
-        libc::SIGBUS => "SIGBUS".into(),
-        libc::SIGILL => "SIGILL".into(),
-        libc::SIGALRM => "SIGALRM".into(),
-        libc::SIGFPE => "SIGFPE".into(),
-        libc::SIGTRAP => "SIGTRAP".into(),
-        libc::SIGABRT => "SIGABRT".into(),
-        libc::SIGKILL => "SIGKILL".into(),
-        libc::SIGTERM => "SIGTERM".into(),
-        n => format!("signal {n}"),
-    }
-}
-
-/// This thread's minor and major page-fault counts so far (`getrusage(RUSAGE_THREAD)`).
-/// Faults taken inside `process_vm_readv` on our own memory count here too.
-pub fn fault_counts() -> (u64, u64) {
-    let mut usage = std::mem::MaybeUninit::<libc::rusage>::zeroed();
-    // SAFETY: `usage` is a valid, writable rusage for the call; RUSAGE_THREAD needs nothing
-    // else and cannot fail with valid arguments.
-    let rc = unsafe { libc::getrusage(libc::RUSAGE_THREAD, usage.as_mut_ptr()) };
-    if rc != 0 {
-        return (0, 0);
-    }
-    // SAFETY: getrusage returned 0, so it filled the struct (and it was zeroed before anyway).
-    let usage = unsafe { usage.assume_init() };
-    (
-        u64::try_from(usage.ru_minflt).unwrap_or(0),
-        u64::try_from(usage.ru_majflt).unwrap_or(0),
-    )
-}
+const CHILD_CPU_LIMIT_S: u64 = 3;
 
 fn read_error(err: io::Error, off: u64, readable: bool) -> SysError {
     match err.raw_os_error() {
@@ -1358,57 +1117,12 @@ fn file_size(file: &File, shown: &str) -> Result<u64, SysError> {
         .map_err(|e| SysError::from_io(&e, format!("fstat {shown}")))
 }
 
-/// The kernel's `struct cachestat_range` (include/uapi/linux/mman.h).
-#[repr(C)]
-struct CachestatRange {
-    off: u64,
-    len: u64,
-}
-
-/// The kernel's `struct cachestat` (include/uapi/linux/mman.h).
-#[repr(C)]
-#[derive(Default)]
-struct CachestatRaw {
-    nr_cache: u64,
-    nr_dirty: u64,
-    nr_writeback: u64,
-    nr_evicted: u64,
-    nr_recently_evicted: u64,
-}
-
-/// `cachestat(2)` syscall number: 451 on both x86_64 and aarch64 (the unified syscall table,
-/// arch/x86/entry/syscalls/syscall_64.tbl and include/uapi/asm-generic/unistd.h).
-const SYS_CACHESTAT: libc::c_long = 451;
-
 /// `cachestat(2)` over `[off, off + len)` of `file`; `len == 0` means to end of file.
 ///
 /// # Errors
 /// ENOSYS on kernels before 6.5, EOPNOTSUPP for files without a page cache (hugetlbfs).
 pub fn cachestat(file: &File, off: u64, len: u64) -> Result<CacheStat, SysError> {
-    use std::os::fd::AsRawFd;
-    let range = CachestatRange { off, len };
-    let mut raw = CachestatRaw::default();
-    // SAFETY: `range` and `raw` are live, properly laid out (#[repr(C)], as the uapi header) and
-    // outlive the call; the fd is open for the duration of the borrow of `file`; flags must be 0.
-    let rc = unsafe {
-        libc::syscall(
-            SYS_CACHESTAT,
-            file.as_raw_fd(),
-            &raw const range,
-            &raw mut raw,
-            0u32,
-        )
-    };
-    if rc != 0 {
-        return Err(SysError::from_io(&io::Error::last_os_error(), "cachestat"));
-    }
-    Ok(CacheStat {
-        nr_cache: raw.nr_cache,
-        nr_dirty: raw.nr_dirty,
-        nr_writeback: raw.nr_writeback,
-        nr_evicted: raw.nr_evicted,
-        nr_recently_evicted: raw.nr_recently_evicted,
-    })
+    raw::cachestat(file, off, len).map_err(|e| SysError::from_io(&e, "cachestat"))
 }
 
 #[cfg(test)]

@@ -187,7 +187,7 @@ pub fn take(region: &Region, prober: &Prober, view: View) -> Snapshot {
         sources: prober.sources(region),
         always_dirty: region.always_dirty(),
         problem,
-        path_note: super::exec::path_note(region),
+        path_note: region.path_note(),
         write_allowed: region.write_allowed(),
     }
 }
