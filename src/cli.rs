@@ -3,10 +3,10 @@
 
 use std::path::PathBuf;
 
-use clap::{Args, Parser, Subcommand};
+use clap::{Parser, Subcommand};
 
 pub use crate::geometry::parse_size;
-use crate::sys::{MapMode, MapRequest, Prot, region::Source};
+pub use crate::options::{MapArgs, parse_prot};
 
 /// mmapscope: see what mmap(2) really does, page by page.
 #[derive(Debug, Parser)]
@@ -102,57 +102,6 @@ pub enum Command {
     },
 }
 
-/// Mapping options shared by every command.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Args)]
-pub struct MapArgs {
-    /// MAP_PRIVATE (copy-on-write). Default is MAP_SHARED.
-    #[arg(long)]
-    pub private: bool,
-    /// File offset of the mapping; a multiple of the page size.
-    #[arg(long, value_name = "N", value_parser = parse_size)]
-    pub offset: Option<u64>,
-    /// Mapping length (default: from offset to end of file). May reach past EOF.
-    #[arg(long, value_name = "N", value_parser = parse_size)]
-    pub len: Option<u64>,
-    /// Protection: r (default for a shared mapping of a FILE you name), rw, rx, rwx, none.
-    #[arg(long, value_name = "P", value_parser = parse_prot)]
-    pub prot: Option<Prot>,
-    /// Map the named FILE writable: stores into a MAP_SHARED mapping write the file. Without
-    /// it a file you name opens read-only (the explorer asks at the first edit).
-    #[arg(long, short = 'w')]
-    pub write: bool,
-    /// Map anonymous memory of SIZE bytes instead of a file.
-    #[arg(long, value_name = "SIZE", value_parser = parse_size, conflicts_with = "offset")]
-    pub anon: Option<u64>,
-}
-
-impl MapArgs {
-    /// The mapping request for these options and an optional file.
-    ///
-    /// # Errors
-    /// A message when neither a file nor `--anon` is given, or both are.
-    pub fn request(&self, file: Option<PathBuf>) -> Result<MapRequest, String> {
-        let source = match (file, self.anon) {
-            (Some(_), Some(_)) => return Err("give either FILE or --anon SIZE, not both".into()),
-            (Some(path), None) => Source::File(path),
-            (None, Some(size)) => Source::Anon(size),
-            (None, None) => return Err("give a FILE to map, or --anon SIZE".into()),
-        };
-        Ok(MapRequest {
-            source,
-            mode: if self.private {
-                MapMode::Private
-            } else {
-                MapMode::Shared
-            },
-            offset: self.offset.unwrap_or(0),
-            len: self.len,
-            prot: self.prot,
-            write: self.write,
-        })
-    }
-}
-
 fn parse_refresh(text: &str) -> Result<u64, String> {
     let ms = parse_size(text)?;
     if ms == 0 {
@@ -161,27 +110,9 @@ fn parse_refresh(text: &str) -> Result<u64, String> {
     Ok(ms)
 }
 
-/// Parses a protection: `none`, `r`, `rw`, `rx`, `rwx` (or the `rw-` form of /proc/self/maps).
-///
-/// # Errors
-/// A sentence listing the accepted values.
-pub fn parse_prot(text: &str) -> Result<Prot, String> {
-    Prot::parse(text)
-        .ok_or_else(|| format!("'{text}' is not a protection: use none, r, rw, rx or rwx"))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn prots() {
-        assert_eq!(parse_prot("rw").unwrap().letters(), "rw-");
-        assert_eq!(parse_prot("r-x").unwrap().letters(), "r-x");
-        assert_eq!(parse_prot("none").unwrap().letters(), "---");
-        assert!(parse_prot("w").is_err());
-        assert!(parse_prot("x").is_err());
-    }
 
     #[test]
     fn command_line_shapes() {
@@ -205,20 +136,5 @@ mod tests {
         }
         assert!(Cli::try_parse_from(["mmapscope", "--refresh", "0"]).is_err());
         assert!(Cli::try_parse_from(["mmapscope", "--prot", "q", "f"]).is_err());
-    }
-
-    #[test]
-    fn request_needs_exactly_one_source() {
-        let args = MapArgs::default();
-        assert!(args.request(None).is_err());
-        let anon = MapArgs {
-            anon: Some(4096),
-            ..MapArgs::default()
-        };
-        assert!(anon.request(Some("f".into())).is_err());
-        assert!(matches!(
-            anon.request(None).unwrap().source,
-            Source::Anon(4096)
-        ));
     }
 }

@@ -16,7 +16,7 @@ use std::path::{Path, PathBuf};
 use clap::Parser;
 
 use crate::action::Op;
-use crate::cli::MapArgs;
+use crate::options::MapArgs;
 use crate::script::{self, Line, ParseError, Step};
 
 /// A step: its narration and its lines.

@@ -15,6 +15,7 @@ pub mod keys;
 pub mod layout;
 pub mod lesson;
 pub mod model;
+pub mod options;
 pub mod report;
 pub mod script;
 pub mod session;
