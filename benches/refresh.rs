@@ -19,7 +19,6 @@ use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
 use divan::{Bencher, black_box};
-use mmapscope::app;
 use mmapscope::model::Model;
 use mmapscope::report;
 use mmapscope::sys::probe::Prober;
@@ -35,8 +34,6 @@ static ALLOC: divan::AllocProfiler = divan::AllocProfiler::system();
 /// The terminal size of every frame: 200 columns, 60 rows.
 const COLS: u16 = 200;
 const ROWS: u16 = 60;
-/// The TUI's default refresh interval (only stored in the model).
-const REFRESH_MS: u64 = 250;
 
 /// The files under test.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -141,7 +138,7 @@ impl Explorer {
     fn start(which: Which) -> Self {
         let region = open(which);
         let prober = Prober::new();
-        let model = app::initial_model(&region, &prober, (COLS, ROWS), REFRESH_MS);
+        let model = mmapscope::session::initial_model(&region, &prober, (COLS, ROWS));
         let mut terminal = terminal();
         draw(&mut terminal, &model);
         Self {
@@ -168,7 +165,7 @@ fn startup_first_frame(bencher: Bencher, which: Which) {
     bencher.bench_local(|| {
         let region = open(which);
         let prober = Prober::new();
-        let model = app::initial_model(&region, &prober, (COLS, ROWS), REFRESH_MS);
+        let model = mmapscope::session::initial_model(&region, &prober, (COLS, ROWS));
         let mut terminal = terminal();
         draw(&mut terminal, &model);
         (region, prober, model, terminal)

@@ -64,7 +64,87 @@ pub enum MenuKey {
     Cancel,
 }
 
-/// Everything the user can ask for.
+/// What a lesson line did, for the narration pane.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LessonResult {
+    pub text: String,
+    pub ok: bool,
+    /// It failed, and the `expect error` after it said it should: a refusal being taught.
+    pub expected_error: bool,
+    /// Why it failed, or what it returned.
+    pub detail: String,
+}
+
+impl LessonResult {
+    /// From the JSON line a session step gives.
+    pub fn from_json(text: &str, j: &serde_json::Value) -> Self {
+        let ok = j["ok"] == true;
+        let detail = if let Some(e) = j["error"].as_str() {
+            e.to_string()
+        } else if let Some(s) = j["result"].get("skipped").and_then(|v| v.as_str()) {
+            format!("skipped: {s}")
+        } else if j["result"]["timed_out"] == true {
+            "ran too long: killed".to_string()
+        } else if let Some(v) = j["result"].get("returned") {
+            format!("returned {v}")
+        } else if let Some(v) = j["result"].get("signal").and_then(|v| v.as_str()) {
+            format!("killed by {v}")
+        } else if let Some(v) = j["result"].get("hex").and_then(|v| v.as_str()) {
+            v.to_string()
+        } else if let Some(v) = j["result"].get("actual") {
+            format!("is {v}")
+        } else if let Some(v) = j["result"].get("value") {
+            format!("is {v} now")
+        } else {
+            String::new()
+        };
+        Self {
+            text: text.to_string(),
+            ok,
+            expected_error: false,
+            detail,
+        }
+    }
+
+    /// Marks each failure that the `expect error` right after it claims as expected.
+    pub fn claim_expected_errors(results: &mut [LessonResult]) {
+        for i in 1..results.len() {
+            if results[i].text.trim() == "expect error" && results[i].ok && !results[i - 1].ok {
+                results[i - 1].ok = true;
+                results[i - 1].expected_error = true;
+            }
+        }
+    }
+}
+
+/// The lesson being played: where we are and what the last step said and did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LessonPane {
+    pub name: String,
+    pub title: String,
+    /// Steps played so far (0: not started).
+    pub step: usize,
+    pub total: usize,
+    pub say: String,
+    pub results: Vec<LessonResult>,
+}
+
+impl LessonPane {
+    /// The pane before the first step of the lesson `name`, titled `title`, of `total` steps.
+    pub fn start(name: &str, title: &str, total: usize) -> Self {
+        Self {
+            name: name.to_string(),
+            title: title.to_string(),
+            step: 0,
+            total,
+            say: format!("{title}. Press → or Space for the first step."),
+            results: Vec::new(),
+        }
+    }
+}
+
+/// Everything the user can ask for (and every change the session brings in: a probe, a
+/// lesson step, a note): the one way the model changes.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Action {
     Move(Motion),
@@ -121,6 +201,47 @@ pub enum Action {
     LessonBack,
     /// Something that changes the mapping, carried out by `sys::exec`.
     Do(Op),
+    /// A fresh probe of the kernel, at `now_ms` since the session started and wall-clock
+    /// `clock`. `fresh`: the first one, whose changes are not news.
+    Probed {
+        snap: Box<crate::sys::snapshot::Snapshot>,
+        now_ms: u64,
+        clock: String,
+        fresh: bool,
+    },
+    /// A line for the log (what the session says: an intro, a child still running).
+    Note(String),
+    /// The peer process ended on its own.
+    PeerEnded {
+        pid: u32,
+        how: String,
+    },
+    /// Select a page quietly (a lesson step's page): cursor and its header on top, no log.
+    SelectPage(u64),
+    /// The lesson pane to show (`None`: no lesson).
+    ShowLesson(Option<LessonPane>),
+    /// How the screen behaves: refresh interval and colours.
+    Configure {
+        refresh_ms: u64,
+        color: bool,
+        high_contrast: bool,
+    },
+}
+
+impl Action {
+    /// Brought in by the session (a probe, a note, settings, a lesson's pane, a resize), not
+    /// typed by the user.
+    pub fn from_session(&self) -> bool {
+        matches!(
+            self,
+            Self::Probed { .. }
+                | Self::Note(_)
+                | Self::PeerEnded { .. }
+                | Self::ShowLesson(_)
+                | Self::Configure { .. }
+                | Self::Resize(..)
+        )
+    }
 }
 
 /// What a menu line does.
@@ -165,12 +286,10 @@ pub fn menu_items(kind: MenuKind) -> Vec<(String, MenuChoice)> {
     }
 }
 
-/// A side effect requested by `update`.
+/// A side effect requested by `update` (the session probes the kernel again after each).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Command {
-    /// Probe the kernel again now.
-    Refresh,
-    /// Carry out an operation; `undo` marks a write that is an undo or a redo.
+    /// Carry out an operation; `history` says how a write enters the edit history.
     Exec { op: Op, history: History },
 }
 

@@ -9,7 +9,7 @@
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 
 use ratatui::DefaultTerminal;
 use ratatui::crossterm::event::{self, Event, KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
@@ -17,12 +17,8 @@ use ratatui::crossterm::{cursor, execute, terminal};
 
 use crate::action::Action;
 use crate::keymap::{KeyContext, map_key};
-use crate::lesson::Lesson;
-use crate::model::{LessonPane, Model};
+use crate::model::Model;
 use crate::session::Session;
-use crate::sys::probe::Prober;
-use crate::sys::region::Region;
-use crate::sys::snapshot::{self, View};
 
 /// The longest the loop sleeps, so that signals are noticed promptly whatever `--refresh` is.
 const MAX_POLL: Duration = Duration::from_millis(100);
@@ -40,19 +36,6 @@ impl Drop for TerminalGuard {
         let _ = ratatui::try_restore();
         let _ = execute!(std::io::stdout(), cursor::Show);
     }
-}
-
-/// `HH:MM:SS` of the wall clock (UTC).
-pub fn clock_now() -> String {
-    let secs = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs());
-    format!(
-        "{:02}:{:02}:{:02}",
-        (secs / 3600) % 24,
-        (secs / 60) % 60,
-        secs % 60
-    )
 }
 
 /// Registers SIGTERM, SIGHUP, SIGINT and SIGQUIT to set a flag instead of killing us
@@ -151,37 +134,6 @@ fn resume(terminal: &mut DefaultTerminal) -> std::io::Result<()> {
     terminal.clear()
 }
 
-/// The initial model: a first snapshot of page 0, then one of the real view.
-pub fn initial_model(region: &Region, prober: &Prober, size: (u16, u16), refresh_ms: u64) -> Model {
-    let first = snapshot::take(
-        region,
-        prober,
-        View {
-            first_page: 0,
-            page_count: 1,
-            byte_start: 0,
-            byte_len: 0,
-            minimap_cells: 1,
-        },
-    );
-    let mut model = Model::new(first, size);
-    model.refresh_ms = refresh_ms;
-    model.color = std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
-    model.clock = clock_now();
-    let snap = snapshot::take(region, prober, model.view());
-    model.apply_snapshot(snap, 0);
-    // The first probe saw nothing mapped yet; its change is not news.
-    model.deltas = Default::default();
-    model
-}
-
-/// A lesson being played: the script, and where its fresh demo file lives (for replays).
-pub struct Lecture {
-    pub lesson: Lesson,
-    /// Removed with the lecture.
-    pub dir: crate::demo::TempDir,
-}
-
 /// Ends the process if a quit signal is not honoured within a second: crossterm's `poll` can
 /// spin forever on a terminal that hung up (SIGHUP after the pty closed), and then the loop
 /// never sees the flag. Restores the terminal as well as it can first.
@@ -240,9 +192,8 @@ impl Drop for Done {
 /// Terminal I/O failures.
 pub fn run(
     mut session: Session,
-    refresh_ms: u64,
     intro: &[String],
-    lecture: Option<&Lecture>,
+    lecture: Option<&crate::player::Lecture>,
 ) -> color_eyre::Result<String> {
     let quit = quit_flag()?;
     let jobs = JobSignals::register()?;
@@ -252,15 +203,14 @@ pub fn run(
     let _guard = TerminalGuard;
     let mut terminal = ratatui::try_init()?;
     let size = terminal.size()?;
-    session.model.refresh_ms = refresh_ms;
     session.act(Action::Resize(size.width, size.height));
     for line in intro {
-        session.model.log(line.clone());
+        session.act(Action::Note(line.clone()));
     }
     if let Some(l) = lecture {
-        session.model.lesson = Some(crate::model::LessonPane::start(&l.lesson));
+        crate::player::start(&mut session, &l.lesson);
     }
-    let refresh = Duration::from_millis(refresh_ms);
+    let refresh = Duration::from_millis(session.model.refresh_ms);
     let mut last_probe = Instant::now();
     loop {
         if quit.load(Ordering::Relaxed) || session.model.quit {
@@ -305,9 +255,9 @@ pub fn run(
             _ => None,
         };
         match (action, lecture) {
-            (Some(Action::LessonNext), Some(l)) => lesson_next(&mut session, &l.lesson),
+            (Some(Action::LessonNext), Some(l)) => crate::player::next(&mut session, &l.lesson),
             (Some(Action::LessonBack), Some(l)) => {
-                if let Some(s) = lesson_back(&session, l) {
+                if let Some(s) = crate::player::back(&session, l) {
                     session = s;
                 }
             }
@@ -319,60 +269,6 @@ pub fn run(
         last_probe = Instant::now();
     }
     Ok(farewell(&session.model))
-}
-
-/// Plays the next step of `lesson`: its narration, its lines through the session, the page it
-/// is about selected.
-pub fn lesson_next(session: &mut Session, lesson: &Lesson) {
-    let Some(pane) = session.model.lesson.as_ref() else {
-        return;
-    };
-    let k = pane.step;
-    let Some(step) = lesson.steps.get(k) else {
-        session
-            .model
-            .log("the lesson is over: ← goes back a step, q quits");
-        return;
-    };
-    let results = crate::lesson::run_lines(session, &step.lines);
-    let ps = session.model.page_size();
-    if let Some(page) = crate::lesson::focus_page(step, ps).filter(|&p| p < session.model.pages()) {
-        // Select the page quietly: the log keeps the step's own last action.
-        let m = &mut session.model;
-        m.cursor = page * ps;
-        m.top = page * m.lines_per_page();
-        m.scroll_to_cursor();
-        session.refresh();
-    }
-    if let Some(pane) = session.model.lesson.as_mut() {
-        pane.step = k + 1;
-        pane.say = step.say.clone();
-        pane.results = results;
-    }
-}
-
-/// Goes back a step: a fresh copy of the lesson's file, mapped anew, replayed up to the step
-/// before this one. `None` when at the start or when the replay cannot map.
-pub fn lesson_back(session: &Session, lecture: &Lecture) -> Option<Session> {
-    let pane = session.model.lesson.as_ref()?;
-    let target = pane.step.checked_sub(1)?;
-    let req = crate::lesson::request(&lecture.lesson, lecture.dir.path()).ok()?;
-    let region = Region::open(&req).ok()?;
-    let mut fresh = Session::new(region, true, session.model.size);
-    fresh.model.color = session.model.color;
-    fresh.model.high_contrast = session.model.high_contrast;
-    fresh.model.refresh_ms = session.model.refresh_ms;
-    fresh.model.lesson = Some(LessonPane::start(&lecture.lesson));
-    for line in &lecture.lesson.setup {
-        fresh.step(line);
-    }
-    for _ in 0..target {
-        lesson_next(&mut fresh, &lecture.lesson);
-    }
-    fresh.model.log(format!(
-        "back to step {target}: replayed from a fresh copy of the file"
-    ));
-    Some(fresh)
 }
 
 /// What to say on leaving about edits not yet msynced.

@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use clap::{Parser, Subcommand};
 
 pub use crate::geometry::parse_size;
-pub use crate::options::{MapArgs, parse_prot};
+pub use crate::options::{DEFAULT_REFRESH_MS, MapArgs, ThemeChoice, parse_prot};
 
 /// mmapscope: see what mmap(2) really does, page by page.
 #[derive(Debug, Parser)]
@@ -24,11 +24,11 @@ pub struct Cli {
     #[command(flatten)]
     pub map: MapArgs,
     /// Live refresh interval of the TUI in milliseconds.
-    #[arg(long, value_name = "MS", default_value = "250", value_parser = parse_refresh)]
+    #[arg(long, value_name = "MS", default_value_t = DEFAULT_REFRESH_MS, value_parser = parse_refresh)]
     pub refresh: u64,
-    /// Colours: default, high-contrast (for projectors), or mono (also set by NO_COLOR).
-    #[arg(long, value_name = "THEME", default_value = "default", value_parser = ["default", "high-contrast", "mono"])]
-    pub theme: String,
+    /// Colours: high-contrast for projectors, mono without colour (also set by NO_COLOR).
+    #[arg(long, value_name = "THEME", value_enum, default_value_t)]
+    pub theme: ThemeChoice,
     /// The file to map (regular file or /dev/zero).
     pub file: Option<PathBuf>,
 }
@@ -79,11 +79,11 @@ pub enum Command {
         /// lesson is a program: see what it touches by playing it without --trust).
         #[arg(long)]
         trust: bool,
-        /// Colours: default, high-contrast (for projectors), or mono.
-        #[arg(long, value_name = "THEME", default_value = "default", value_parser = ["default", "high-contrast", "mono"])]
-        theme: String,
+        /// Colours: high-contrast for projectors, mono without colour.
+        #[arg(long, value_name = "THEME", value_enum, default_value_t)]
+        theme: ThemeChoice,
         /// Live refresh interval in milliseconds.
-        #[arg(long, value_name = "MS", default_value = "250", value_parser = parse_refresh)]
+        #[arg(long, value_name = "MS", default_value_t = DEFAULT_REFRESH_MS, value_parser = parse_refresh)]
         refresh: u64,
     },
     /// A peer process writing a counter into a file (behind `peer start`).

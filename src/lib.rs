@@ -16,6 +16,7 @@ pub mod layout;
 pub mod lesson;
 pub mod model;
 pub mod options;
+pub mod player;
 pub mod report;
 pub mod script;
 pub mod session;

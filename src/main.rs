@@ -8,7 +8,9 @@ use std::process::ExitCode;
 
 use clap::Parser as _;
 
-use mmapscope::cli::{Cli, Command, MapArgs};
+use mmapscope::action::Action;
+use mmapscope::cli::{Cli, Command, MapArgs, ThemeChoice};
+use mmapscope::session::DEFAULT_SIZE;
 use mmapscope::session::Session;
 use mmapscope::sys::probe::Prober;
 use mmapscope::sys::{Region, SysError};
@@ -52,7 +54,7 @@ fn main() -> ExitCode {
             name.as_deref(),
             file.as_deref(),
             (check, trust),
-            &theme,
+            theme,
             refresh,
         ),
         Some(Command::InternalPeer { path, file_offset }) => {
@@ -67,7 +69,7 @@ fn main() -> ExitCode {
                 Err(e) => fail(e),
             }
         }
-        None => explore(&cli.map, cli.file, cli.refresh, &cli.theme),
+        None => explore(&cli.map, cli.file, cli.refresh, cli.theme),
     }
 }
 
@@ -116,7 +118,7 @@ fn batch(
     if let Err(e) = mmapscope::sys::children::kill_children_on_fatal_signals() {
         return fail(SysError::from_io(&e, "install signal handlers"));
     }
-    let mut session = Session::new(region, false, (120, 40));
+    let mut session = Session::new(region, false, DEFAULT_SIZE);
     match session.run(&lines, &mut std::io::stdout().lock()) {
         Ok(true) => ExitCode::SUCCESS,
         Ok(false) => ExitCode::from(1),
@@ -170,11 +172,15 @@ fn remove_our_dirs_on_signals() {
     });
 }
 
-/// Sets the session's colours from `--theme` and NO_COLOR.
-fn apply_theme(session: &mut Session, theme: &str) {
-    let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
-    session.model.color = !no_color && theme != "mono";
-    session.model.high_contrast = theme == "high-contrast";
+/// The explorer's settings, as an action: the refresh interval, and colours from `--theme`
+/// and NO_COLOR (read here, once).
+fn configure(refresh_ms: u64, theme: ThemeChoice) -> Action {
+    let (color, high_contrast) = theme.colors(mmapscope::options::no_color_env());
+    Action::Configure {
+        refresh_ms,
+        color,
+        high_contrast,
+    }
 }
 
 /// Whether a lesson from a file may run: shipped lessons and lessons that touch nothing but
@@ -215,7 +221,7 @@ fn lesson(
     name: Option<&str>,
     file: Option<&std::path::Path>,
     (check, trust): (bool, bool),
-    theme: &str,
+    theme: ThemeChoice,
     refresh_ms: u64,
 ) -> ExitCode {
     if name.is_none() && file.is_none() {
@@ -233,7 +239,7 @@ fn lesson(
     }
     if check {
         remove_our_dirs_on_signals();
-        return match mmapscope::lesson::check(&lesson, &mut std::io::stdout().lock()) {
+        return match mmapscope::player::check(&lesson, &mut std::io::stdout().lock()) {
             Ok(true) => ExitCode::SUCCESS,
             Ok(false) => ExitCode::from(1),
             Err(e) => fail(e),
@@ -253,14 +259,11 @@ fn lesson(
         Ok(r) => r,
         Err(e) => return fail(e),
     };
-    let mut session = Session::new(region, true, (120, 40));
-    apply_theme(&mut session, theme);
-    for line in &lesson.setup {
-        session.step(line);
-    }
+    let mut session = Session::new(region, true, DEFAULT_SIZE);
+    session.act(configure(refresh_ms, theme));
     let intro = vec![format!("lesson {}: {}", lesson.name, lesson.title)];
-    let lecture = mmapscope::app::Lecture { lesson, dir };
-    let result = mmapscope::app::run(session, refresh_ms, &intro, Some(&lecture));
+    let lecture = mmapscope::player::Lecture { lesson, dir };
+    let result = mmapscope::app::run(session, &intro, Some(&lecture));
     drop(lecture);
     match result {
         Ok(_) => ExitCode::SUCCESS,
@@ -272,7 +275,7 @@ fn explore(
     map: &MapArgs,
     file: Option<std::path::PathBuf>,
     refresh_ms: u64,
-    theme: &str,
+    theme: ThemeChoice,
 ) -> ExitCode {
     use std::io::IsTerminal as _;
     // Before anything is created or mapped: without a terminal there is nothing to show.
@@ -327,9 +330,9 @@ fn explore(
     if let Err(e) = color_eyre::install() {
         return fail(e);
     }
-    let mut session = Session::new(region, true, (120, 40));
-    apply_theme(&mut session, theme);
-    let result = mmapscope::app::run(session, refresh_ms, &intro, None);
+    let mut session = Session::new(region, true, DEFAULT_SIZE);
+    session.act(configure(refresh_ms, theme));
+    let result = mmapscope::app::run(session, &intro, None);
     if let Some(dir) = demo_dir {
         eprintln!(
             "mmapscope: removed the demo file and its directory {}",

@@ -59,84 +59,7 @@ pub struct EditRecord {
     pub new: Vec<u8>,
 }
 
-/// What a lesson line did, for the narration pane.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct LessonResult {
-    pub text: String,
-    pub ok: bool,
-    /// It failed, and the `expect error` after it said it should: a refusal being taught.
-    pub expected_error: bool,
-    /// Why it failed, or what it returned.
-    pub detail: String,
-}
-
-impl LessonResult {
-    /// From the JSON line a session step gives.
-    pub fn from_json(text: &str, j: &serde_json::Value) -> Self {
-        let ok = j["ok"] == true;
-        let detail = if let Some(e) = j["error"].as_str() {
-            e.to_string()
-        } else if let Some(s) = j["result"].get("skipped").and_then(|v| v.as_str()) {
-            format!("skipped: {s}")
-        } else if j["result"]["timed_out"] == true {
-            "ran too long: killed".to_string()
-        } else if let Some(v) = j["result"].get("returned") {
-            format!("returned {v}")
-        } else if let Some(v) = j["result"].get("signal").and_then(|v| v.as_str()) {
-            format!("killed by {v}")
-        } else if let Some(v) = j["result"].get("hex").and_then(|v| v.as_str()) {
-            v.to_string()
-        } else if let Some(v) = j["result"].get("actual") {
-            format!("is {v}")
-        } else if let Some(v) = j["result"].get("value") {
-            format!("is {v} now")
-        } else {
-            String::new()
-        };
-        Self {
-            text: text.to_string(),
-            ok,
-            expected_error: false,
-            detail,
-        }
-    }
-
-    /// Marks each failure that the `expect error` right after it claims as expected.
-    pub fn claim_expected_errors(results: &mut [LessonResult]) {
-        for i in 1..results.len() {
-            if results[i].text.trim() == "expect error" && results[i].ok && !results[i - 1].ok {
-                results[i - 1].ok = true;
-                results[i - 1].expected_error = true;
-            }
-        }
-    }
-}
-
-/// The lesson being played: where we are and what the last step said and did.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct LessonPane {
-    pub name: String,
-    pub title: String,
-    /// Steps played so far (0: not started).
-    pub step: usize,
-    pub total: usize,
-    pub say: String,
-    pub results: Vec<LessonResult>,
-}
-
-impl LessonPane {
-    /// The pane before the first step.
-    pub fn start(lesson: &crate::lesson::Lesson) -> Self {
-        Self {
-            name: lesson.name.clone(),
-            title: lesson.title.clone(),
-            step: 0,
-            total: lesson.steps.len(),
-            say: format!("{}. Press → or Space for the first step.", lesson.title),
-            results: Vec::new(),
-        }
-    }
-}
+pub use crate::action::{LessonPane, LessonResult};
 
 /// How long bytes changed by another process stay highlighted.
 pub const FOREIGN_HOLD_MS: u64 = 3000;
@@ -232,7 +155,7 @@ impl Model {
             now_ms: 0,
             deltas: [None; SMAPS_FIELDS.len()],
             color: true,
-            refresh_ms: 250,
+            refresh_ms: crate::options::DEFAULT_REFRESH_MS,
             clock: String::from("00:00:00"),
             edit: None,
             edits: BTreeMap::new(),

@@ -68,6 +68,33 @@ pub fn parse_prot(text: &str) -> Result<Prot, String> {
         .ok_or_else(|| format!("'{text}' is not a protection: use none, r, rw, rx or rwx"))
 }
 
+/// The colours: `--theme default|high-contrast|mono`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
+pub enum ThemeChoice {
+    #[default]
+    Default,
+    /// Bright and bold, nothing dimmed: for projectors.
+    HighContrast,
+    /// No colour: states told by words, letters and attributes.
+    Mono,
+}
+
+impl ThemeChoice {
+    /// (colour, high contrast) for this choice; `no_color` (the NO_COLOR convention) turns
+    /// colour off whatever the choice.
+    pub fn colors(self, no_color: bool) -> (bool, bool) {
+        (!no_color && self != Self::Mono, self == Self::HighContrast)
+    }
+}
+
+/// Whether NO_COLOR asks for no colour (set and not empty: no-color.org).
+pub fn no_color_env() -> bool {
+    std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty())
+}
+
+/// The live refresh interval of the explorer when `--refresh` is not given, in ms.
+pub const DEFAULT_REFRESH_MS: u64 = 250;
+
 #[cfg(test)]
 mod tests {
     use super::*;

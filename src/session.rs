@@ -40,6 +40,9 @@ pub struct Session {
     running: Option<exec::Running>,
 }
 
+/// The terminal size a session's model starts with, until the terminal says its own.
+pub const DEFAULT_SIZE: (u16, u16) = (120, 40);
+
 /// Report fields only root can read: an `expect` on them is skipped, and says so, without root.
 pub const ROOT_ONLY: [&str; 4] = ["kflags", "folio_pages", "pfn", "kpageflags"];
 
@@ -171,17 +174,53 @@ fn compare(actual: &Json, cmp: Cmp, expected: &Json) -> bool {
     }
 }
 
+/// The initial model: a first snapshot of page 0, then one of the real view.
+pub fn initial_model(region: &Region, prober: &Prober, size: (u16, u16)) -> Model {
+    let first = snapshot::take(
+        region,
+        prober,
+        View {
+            first_page: 0,
+            page_count: 1,
+            byte_start: 0,
+            byte_len: 0,
+            minimap_cells: 1,
+        },
+    );
+    let mut model = Model::new(first, size);
+    let snap = snapshot::take(region, prober, model.view());
+    update(
+        &mut model,
+        Action::Probed {
+            snap: Box::new(snap),
+            now_ms: 0,
+            clock: crate::text::clock_now(),
+            // The first probe saw nothing mapped yet; its change is not news.
+            fresh: true,
+        },
+    );
+    model
+}
+
 impl Session {
     /// A session on `region`, its model sized for a `size` terminal. `interactive` refreshes
     /// read the bytes on screen; otherwise nothing is read that nobody looks at.
     pub fn new(region: Region, interactive: bool, size: (u16, u16)) -> Self {
         let prober = Prober::new();
         let model = if interactive {
-            crate::app::initial_model(&region, &prober, size, 250)
+            initial_model(&region, &prober, size)
         } else {
             let snap = snapshot::take(&region, &prober, SHAPE_ONLY);
-            let mut m = Model::new(snap, size);
-            m.clock = crate::app::clock_now();
+            let mut m = Model::new(snap.clone(), size);
+            update(
+                &mut m,
+                Action::Probed {
+                    snap: Box::new(snap),
+                    now_ms: 0,
+                    clock: crate::text::clock_now(),
+                    fresh: true,
+                },
+            );
             m
         };
         Self {
@@ -207,16 +246,26 @@ impl Session {
         } else {
             SHAPE_ONLY
         };
-        self.model.clock = crate::app::clock_now();
         if let Some((pid, status)) = self.lab.reap_peer() {
-            self.model.peer_running = false;
-            self.model.log(format!(
-                "the peer process (pid {pid}) ended on its own: {status}"
-            ));
+            update(
+                &mut self.model,
+                Action::PeerEnded {
+                    pid,
+                    how: status.to_string(),
+                },
+            );
         }
         let snap = snapshot::take(&self.region, &self.prober, view);
-        let now = u64::try_from(self.start.elapsed().as_millis()).unwrap_or(u64::MAX);
-        self.model.apply_snapshot(snap, now);
+        let now_ms = u64::try_from(self.start.elapsed().as_millis()).unwrap_or(u64::MAX);
+        update(
+            &mut self.model,
+            Action::Probed {
+                snap: Box::new(snap),
+                now_ms,
+                clock: crate::text::clock_now(),
+                fresh: false,
+            },
+        );
     }
 
     /// Pages holding bytes written by us since the last msync that covered them.
@@ -248,16 +297,14 @@ impl Session {
     fn act_with(&mut self, action: Action, live: bool) -> Vec<Outcome> {
         let mut outcomes = Vec::new();
         for command in update(&mut self.model, action) {
-            let Command::Exec { op, history } = command else {
-                continue;
-            };
+            let Command::Exec { op, history } = command;
             let mut outcome = match (&self.running, live) {
                 (_, false) => exec::execute(&mut self.region, &self.prober, &mut self.lab, op),
                 (Some(running), true) if matches!(op, Op::Exec { .. }) => running.refuse(op),
                 (_, true) => match exec::start(&mut self.region, &self.prober, &mut self.lab, op) {
                     Started::Done(outcome) => outcome,
                     Started::Running(running) => {
-                        self.model.log(running.running_line());
+                        update(&mut self.model, Action::Note(running.running_line()));
                         self.running = Some(running);
                         continue;
                     }

@@ -89,6 +89,20 @@ pub fn delta_kb(now: u64, before: u64) -> String {
     }
 }
 
+/// `HH:MM:SS` of the wall clock (UTC).
+pub fn clock_now() -> String {
+    use std::time::{SystemTime, UNIX_EPOCH};
+    let secs = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
+    format!(
+        "{:02}:{:02}:{:02}",
+        (secs / 3600) % 24,
+        (secs / 60) % 60,
+        secs % 60
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -16,8 +16,10 @@ const PROMPT_MAX: usize = 40;
 
 /// Applies `action` to `model`.
 pub fn update(model: &mut Model, action: Action) -> Vec<Command> {
-    // A half-typed byte belongs where it was started: any other key drops it.
-    if !matches!(action, Action::EditNibble(_) | Action::Resize(..))
+    // A half-typed byte belongs where it was started: any other key drops it (what the
+    // session brings in, a probe or a note, is not a key).
+    if !matches!(action, Action::EditNibble(_))
+        && !action.from_session()
         && let Some(e) = &mut model.edit
     {
         e.pending = None;
@@ -73,9 +75,48 @@ pub fn update(model: &mut Model, action: Action) -> Vec<Command> {
             model.help_scroll = u16::try_from(next).unwrap_or(0);
         }
         Action::CloseOverlay => model.overlay = Overlay::None,
+        // The session probes after every action; saying so is all there is to do.
         Action::Refresh => {
             model.log("refresh: probed the visible pages and re-read /proc/self/maps and smaps");
-            return vec![Command::Refresh];
+        }
+        Action::Probed {
+            snap,
+            now_ms,
+            clock,
+            fresh,
+        } => {
+            model.clock = clock;
+            model.apply_snapshot(*snap, now_ms);
+            if fresh {
+                model.deltas = Default::default();
+            }
+        }
+        Action::Note(text) => {
+            if !text.is_empty() {
+                model.log(text);
+            }
+        }
+        Action::PeerEnded { pid, how } => {
+            model.peer_running = false;
+            model.log(format!(
+                "the peer process (pid {pid}) ended on its own: {how}"
+            ));
+        }
+        Action::SelectPage(page) if page < model.pages() => {
+            model.cursor = page * model.page_size();
+            model.top = page * model.lines_per_page();
+            model.scroll_to_cursor();
+        }
+        Action::SelectPage(_) => {}
+        Action::ShowLesson(pane) => model.lesson = pane,
+        Action::Configure {
+            refresh_ms,
+            color,
+            high_contrast,
+        } => {
+            model.refresh_ms = refresh_ms;
+            model.color = color;
+            model.high_contrast = high_contrast;
         }
         Action::Quit if model.private_edits() > 0 => {
             model.overlay = Overlay::Confirm {
@@ -753,7 +794,8 @@ mod tests {
         assert_eq!(m.offset_digits(), 12);
         update(&mut m, Action::ScrollPanel(5));
         assert_eq!(m.panel_scroll, 0, "nothing to scroll");
-        assert_eq!(update(&mut m, Action::Refresh), vec![Command::Refresh]);
+        assert!(update(&mut m, Action::Refresh).is_empty());
+        assert!(m.log.last().unwrap().text.starts_with("refresh"));
         update(&mut m, Action::Quit);
         assert!(m.quit);
     }
@@ -843,6 +885,32 @@ mod tests {
     }
 
     #[test]
+    fn a_probe_between_two_nibbles_keeps_the_first() {
+        let mut m = model(1, (120, 40));
+        update(&mut m, Action::EditStart);
+        update(&mut m, Action::EditNibble(5));
+        let snap = Box::new(m.snap.clone());
+        update(
+            &mut m,
+            Action::Probed {
+                snap,
+                now_ms: 10,
+                clock: "00:00:01".into(),
+                fresh: false,
+            },
+        );
+        assert_eq!(m.edit.unwrap().pending, Some(5));
+        let (op, _) = only_exec(update(&mut m, Action::EditNibble(0xa)));
+        assert_eq!(
+            op,
+            Op::Write {
+                offset: 0,
+                bytes: vec![0x5a]
+            }
+        );
+    }
+
+    #[test]
     fn the_first_write_to_a_named_file_asks_and_enter_means_no() {
         let mut m = model(1, (120, 40));
         m.snap.backing = Backing::File {
@@ -876,7 +944,6 @@ mod tests {
             .into_iter()
             .map(|c| match c {
                 Command::Exec { op, .. } => op,
-                Command::Refresh => panic!("no refresh"),
             })
             .collect();
         assert_eq!(

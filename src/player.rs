@@ -1,0 +1,142 @@
+//! The lesson player: a lesson's steps over a `Session`, one at a time in the explorer (next,
+//! and back by replaying from a fresh file) or all at once headless (`--check`). Every line
+//! runs through the session, the same path as a key or a batch line.
+
+use crate::action::{Action, LessonPane, LessonResult};
+use crate::lesson::{Lesson, request};
+use crate::script::Line;
+use crate::session::Session;
+use crate::sys::Region;
+
+/// A lesson being played: the script, and where its fresh demo file lives (for replays).
+pub struct Lecture {
+    pub lesson: Lesson,
+    /// Removed with the lecture.
+    pub dir: crate::demo::TempDir,
+}
+
+/// Shows the lesson's pane before its first step and runs its setup lines.
+pub fn start(session: &mut Session, lesson: &Lesson) {
+    session.act(Action::ShowLesson(Some(LessonPane::start(
+        &lesson.name,
+        &lesson.title,
+        lesson.steps.len(),
+    ))));
+    for line in &lesson.setup {
+        session.step(line);
+    }
+}
+
+/// Plays the next step of `lesson`: its narration, its lines through the session, the page it
+/// is about selected.
+pub fn next(session: &mut Session, lesson: &Lesson) {
+    let Some(pane) = session.model.lesson.as_ref() else {
+        return;
+    };
+    let k = pane.step;
+    let Some(step) = lesson.steps.get(k) else {
+        session.act(Action::Note(
+            "the lesson is over: ← goes back a step, q quits".into(),
+        ));
+        return;
+    };
+    let mut pane = pane.clone();
+    let results = run_lines(session, &step.lines);
+    if let Some(page) = crate::lesson::focus_page(step, session.model.page_size()) {
+        // Select the page quietly: the log keeps the step's own last action.
+        session.act(Action::SelectPage(page));
+    }
+    pane.step = k + 1;
+    pane.say.clone_from(&step.say);
+    pane.results = results;
+    session.act(Action::ShowLesson(Some(pane)));
+}
+
+/// Goes back a step: a fresh copy of the lesson's file, mapped anew, replayed up to the step
+/// before this one. `None` when at the start or when the replay cannot map.
+pub fn back(session: &Session, lecture: &Lecture) -> Option<Session> {
+    let pane = session.model.lesson.as_ref()?;
+    let target = pane.step.checked_sub(1)?;
+    let req = request(&lecture.lesson, lecture.dir.path()).ok()?;
+    let region = Region::open(&req).ok()?;
+    let mut fresh = Session::new(region, true, session.model.size);
+    let m = &session.model;
+    fresh.act(Action::Configure {
+        refresh_ms: m.refresh_ms,
+        color: m.color,
+        high_contrast: m.high_contrast,
+    });
+    start(&mut fresh, &lecture.lesson);
+    for _ in 0..target {
+        next(&mut fresh, &lecture.lesson);
+    }
+    fresh.act(Action::Note(format!(
+        "back to step {target}: replayed from a fresh copy of the file"
+    )));
+    Some(fresh)
+}
+
+/// Runs `lines` through the session and says what each did; a refusal that the `expect error`
+/// after it claims counts as expected.
+pub fn run_lines(session: &mut Session, lines: &[Line]) -> Vec<LessonResult> {
+    let mut results: Vec<LessonResult> = lines
+        .iter()
+        .map(|line| {
+            let j = session.step(line);
+            LessonResult::from_json(&line.text, &j)
+        })
+        .collect();
+    LessonResult::claim_expected_errors(&mut results);
+    results
+}
+
+/// Runs a lesson headless: every step's narration and every line's result as text on `out`
+/// (`[ok]`, `[err]` for a refusal the lesson expects, `[skip]` for a root-only check without
+/// root, `[FAIL]`). Returns whether every `expect` held and nothing failed unexpectedly.
+///
+/// # Errors
+/// The target could not be mapped, or `out` failed.
+pub fn check(lesson: &Lesson, out: &mut impl std::io::Write) -> Result<bool, String> {
+    let dir = crate::demo::TempDir::new().map_err(|e| e.to_string())?;
+    let req = request(lesson, dir.path())?;
+    let region = crate::sys::Region::open(&req).map_err(|e| e.to_string())?;
+    let mut session = Session::new(region, false, crate::session::DEFAULT_SIZE);
+    let io = |e: std::io::Error| e.to_string();
+    writeln!(out, "lesson {}: {}", lesson.name, lesson.title).map_err(io)?;
+    let print = |results: &[LessonResult], out: &mut dyn std::io::Write| -> std::io::Result<()> {
+        for r in results {
+            let mark = match (r.ok, r.expected_error) {
+                (true, true) => "err",
+                (true, false) if r.detail.starts_with("skipped") => "skip",
+                (true, false) => "ok",
+                (false, _) => "FAIL",
+            };
+            let detail = if r.detail.is_empty() {
+                String::new()
+            } else {
+                format!(": {}", r.detail)
+            };
+            writeln!(out, "  [{mark:>4}] {}{detail}", r.text)?;
+        }
+        Ok(())
+    };
+    print(&run_lines(&mut session, &lesson.setup), out).map_err(io)?;
+    for (i, step) in lesson.steps.iter().enumerate() {
+        writeln!(out, "step {}/{}: {}", i + 1, lesson.steps.len(), step.say).map_err(io)?;
+        print(&run_lines(&mut session, &step.lines), out).map_err(io)?;
+    }
+    let ok = session.finish();
+    writeln!(
+        out,
+        "{}",
+        if ok {
+            "lesson checked: every expect held"
+        } else {
+            "lesson FAILED"
+        }
+    )
+    .map_err(io)?;
+    drop(session);
+    drop(dir);
+    Ok(ok)
+}

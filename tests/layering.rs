@@ -1,0 +1,217 @@
+//! The layering of `shared/style.md`, kept true: every `crate::` path in `src/` points to a
+//! module lower in `ORDER` than the module it is written in. A new upward import (the core
+//! reaching into the screen, `sys` into the actions) fails this test, naming the file and line.
+//!
+//! Within `sys/` each submodule is a room of its own; `ui/` is one room; tests inside a file
+//! (`#[cfg(test)]` and below) may import what they like.
+
+use std::path::{Path, PathBuf};
+
+/// The allowed order, bottom first: a module may use only modules before it.
+const ORDER: &[&str] = &[
+    // Leaf helpers.
+    "text",
+    "geometry",
+    // The kernel: errors, the unsafe shims, the mapping, /proc, probes, the operations.
+    "sys::error",
+    "sys::raw",
+    "sys::children",
+    "sys::region",
+    "sys::procmaps",
+    "sys::probe",
+    "sys::snapshot",
+    "sys::ops",
+    "sys::lab",
+    "sys::exec",
+    "sys",
+    // Files we make, the pure core, the script language, lessons (parsing).
+    "demo",
+    "options",
+    "action",
+    "keys",
+    "layout",
+    "model",
+    "update",
+    "keymap",
+    "script",
+    "lesson",
+    // Results as data, the one path of every action, the lesson player.
+    "report",
+    "session",
+    "player",
+    // The screen, the terminal, the command line.
+    "ui",
+    "app",
+    "cli",
+];
+
+/// The room a source file belongs to: `sys::probe` for src/sys/probe.rs, `ui` for anything
+/// under src/ui, `model` for src/model.rs.
+fn module_of(src: &Path, file: &Path) -> String {
+    let rel = file.strip_prefix(src).expect("under src");
+    let parts: Vec<String> = rel
+        .iter()
+        .map(|p| p.to_string_lossy().trim_end_matches(".rs").to_string())
+        .collect();
+    match parts.as_slice() {
+        [one] => one.clone(),
+        [dir, file] if dir == "sys" && file == "mod" => "sys".into(),
+        [dir, file] if dir == "sys" => format!("sys::{file}"),
+        [dir, ..] => dir.clone(),
+        [] => unreachable!("a file has a name"),
+    }
+}
+
+const SYS_ROOMS: &[&str] = &[
+    "error", "raw", "children", "region", "procmaps", "probe", "snapshot", "ops", "lab", "exec",
+];
+
+/// The rooms a line of code names: `crate::x::...` (and, inside `sys`, `super::x`).
+fn targets(line: &str, in_sys: bool) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut rest = line;
+    while let Some(i) = rest.find("crate::") {
+        rest = &rest[i + "crate::".len()..];
+        let name: String = rest
+            .chars()
+            .take_while(|c| c.is_alphanumeric() || *c == '_')
+            .collect();
+        if name == "sys" {
+            let after = &rest["sys".len()..];
+            let sub = after.strip_prefix("::").and_then(|a| {
+                let n: String = a
+                    .chars()
+                    .take_while(|c| c.is_alphanumeric() || *c == '_')
+                    .collect();
+                SYS_ROOMS.contains(&n.as_str()).then_some(n)
+            });
+            match sub {
+                Some(n) => out.push(format!("sys::{n}")),
+                None => out.push("sys".into()),
+            }
+            // Paths inside braces: `crate::sys::{probe::Prober, region::Region}`.
+            if let Some(group) = after.strip_prefix("::{") {
+                let group = group.split('}').next().unwrap_or("");
+                for item in group.split(',') {
+                    let n = item.trim().split("::").next().unwrap_or("");
+                    if SYS_ROOMS.contains(&n) && item.contains("::") {
+                        out.push(format!("sys::{n}"));
+                    }
+                }
+            }
+        } else if !name.is_empty() {
+            out.push(name);
+        }
+    }
+    if in_sys {
+        let mut rest = line;
+        while let Some(i) = rest.find("super::") {
+            rest = &rest[i + "super::".len()..];
+            let n: String = rest
+                .chars()
+                .take_while(|c| c.is_alphanumeric() || *c == '_')
+                .collect();
+            if SYS_ROOMS.contains(&n.as_str()) {
+                out.push(format!("sys::{n}"));
+            }
+        }
+    }
+    out
+}
+
+fn rust_files(dir: &Path, out: &mut Vec<PathBuf>) {
+    for entry in std::fs::read_dir(dir).expect("read src") {
+        let path = entry.expect("entry").path();
+        if path.is_dir() {
+            rust_files(&path, out);
+        } else if path.extension().is_some_and(|e| e == "rs") {
+            out.push(path);
+        }
+    }
+}
+
+/// Every upward or sideways edge in `src/`, as `file:line: from -> to`.
+fn violations() -> Vec<String> {
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+    let mut files = Vec::new();
+    rust_files(&src, &mut files);
+    files.sort();
+    let rank = |m: &str| ORDER.iter().position(|o| *o == m);
+    let mut bad = Vec::new();
+    for file in files {
+        let from = module_of(&src, &file);
+        // The binary's entry point sits above everything; lib.rs only declares modules.
+        if from == "main" || from == "lib" {
+            continue;
+        }
+        let Some(from_rank) = rank(&from) else {
+            bad.push(format!(
+                "{}: module `{from}` is not in ORDER",
+                file.display()
+            ));
+            continue;
+        };
+        let text = std::fs::read_to_string(&file).expect("read source");
+        for (n, line) in text.lines().enumerate() {
+            let code = line.trim_start();
+            if code.starts_with("#[cfg(test)]") {
+                break;
+            }
+            if code.starts_with("//") {
+                continue;
+            }
+            for to in targets(code, from.starts_with("sys")) {
+                if to == from || (from == "ui" && to == "ui") {
+                    continue;
+                }
+                match rank(&to) {
+                    Some(r) if r < from_rank => {}
+                    Some(_) => bad.push(format!(
+                        "{}:{}: `{from}` uses `{to}`, which is not below it",
+                        file.display(),
+                        n + 1
+                    )),
+                    None => bad.push(format!(
+                        "{}:{}: `{from}` uses `{to}`, which is not in ORDER",
+                        file.display(),
+                        n + 1
+                    )),
+                }
+            }
+        }
+    }
+    bad
+}
+
+#[test]
+fn every_crate_import_points_down() {
+    let bad = violations();
+    assert!(
+        bad.is_empty(),
+        "{} upward or unknown imports:\n{}",
+        bad.len(),
+        bad.join("\n")
+    );
+}
+
+#[test]
+fn the_checker_sees_an_upward_import() {
+    // The checker itself: an edge from the model up into the screen is caught, one down
+    // into sys is not, and braces inside `crate::sys::{...}` are read.
+    assert_eq!(targets("use crate::ui::layout::Layout;", false), vec!["ui"]);
+    assert_eq!(
+        targets("use crate::sys::{probe::Prober, SysError};", false),
+        vec!["sys", "sys::probe"]
+    );
+    assert_eq!(targets("use super::exec::Done;", true), vec!["sys::exec"]);
+    assert_eq!(
+        targets("use super::exec::Done;", false),
+        Vec::<String>::new()
+    );
+    let rank = |m: &str| ORDER.iter().position(|o| *o == m).unwrap();
+    assert!(rank("ui") > rank("model"), "ui sits above the model");
+    assert!(
+        rank("sys::exec") < rank("action"),
+        "sys knows nothing of actions"
+    );
+}
