@@ -4,7 +4,7 @@
 //! The grid is one long document of lines: each page is a header line followed by its rows of
 //! `bytes_per_row` bytes. Line numbers are u64 so a 1 TiB mapping scrolls like a 4 KiB one.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use crate::action::{Action, MenuKind};
 use crate::layout::Layout;
@@ -70,9 +70,12 @@ pub struct LogLine {
     /// Wall-clock time, `HH:MM:SS`.
     pub time: String,
     pub text: String,
+    /// Bytes changed by another process: how many times in a row (one line, counting, so
+    /// that a peer writing all the time does not flood the log).
+    pub foreign_seen: Option<u64>,
 }
 
-pub use crate::sys::procmaps::{SMAPS_FIELDS, smaps_value};
+pub use crate::sys::procmaps::SmapsField;
 
 /// How long a changed smaps counter keeps showing its change.
 pub const DELTA_HOLD_MS: u64 = 5000;
@@ -104,8 +107,8 @@ pub struct Model {
     pub log: Vec<LogLine>,
     /// Time of the last snapshot in ms since the app started (deltas fade with it).
     pub now_ms: u64,
-    /// The last change of each smaps counter (index as `SMAPS_FIELDS`).
-    pub deltas: [Option<Delta>; SMAPS_FIELDS.len()],
+    /// The last change of each smaps counter (indexed by `SmapsField::index`).
+    pub deltas: [Option<Delta>; SmapsField::ALL.len()],
     /// Colour on (off with NO_COLOR: states are then told by letters and words alone).
     pub color: bool,
     pub refresh_ms: u64,
@@ -115,7 +118,7 @@ pub struct Model {
     pub edit: Option<EditState>,
     /// Offsets written by this tool since the last msync that covered them (MAP_PRIVATE:
     /// since the mapping was made; msync never writes them).
-    pub edits: BTreeMap<u64, ()>,
+    pub edits: BTreeSet<u64>,
     pub history: Vec<EditRecord>,
     pub redo: Vec<EditRecord>,
     /// Bytes on screen changed by someone else, with when it was seen.
@@ -153,12 +156,12 @@ impl Model {
             overlay: Overlay::None,
             log: Vec::new(),
             now_ms: 0,
-            deltas: [None; SMAPS_FIELDS.len()],
+            deltas: [None; SmapsField::ALL.len()],
             color: true,
             refresh_ms: crate::options::DEFAULT_REFRESH_MS,
             clock: String::from("00:00:00"),
             edit: None,
-            edits: BTreeMap::new(),
+            edits: BTreeSet::new(),
             history: Vec::new(),
             redo: Vec::new(),
             foreign: BTreeMap::new(),
@@ -289,6 +292,7 @@ impl Model {
         self.log.push(LogLine {
             time: self.clock.clone(),
             text: text.into(),
+            foreign_seen: None,
         });
         if self.log.len() > LOG_KEEP {
             self.log.drain(..self.log.len() - LOG_KEEP);
@@ -298,10 +302,10 @@ impl Model {
     /// Takes a new snapshot, recording which smaps counters changed since the previous one.
     pub fn apply_snapshot(&mut self, snap: Snapshot, now_ms: u64) {
         if let (Some(old), Some(new)) = (&self.snap.vma, &snap.vma) {
-            for (i, field) in SMAPS_FIELDS.iter().enumerate() {
-                let (before, after) = (smaps_value(old, field), smaps_value(new, field));
+            for field in SmapsField::ALL {
+                let (before, after) = (field.of(old), field.of(new));
                 if before != after {
-                    self.deltas[i] = Some(Delta {
+                    self.deltas[field.index()] = Some(Delta {
                         before,
                         at_ms: now_ms,
                     });
@@ -331,16 +335,18 @@ impl Model {
             );
             // A peer writing all the time would flood the log: one line, counting the changes.
             match self.log.last_mut() {
-                Some(last) if last.text.contains(" changed by another process ") => {
-                    let seen = last
-                        .text
-                        .rsplit_once(" · seen ")
-                        .and_then(|(_, n)| n.trim_end_matches(" times").parse::<u64>().ok())
-                        .unwrap_or(1);
-                    last.text = format!("{text} · seen {} times", seen + 1);
+                Some(last) if last.foreign_seen.is_some() => {
+                    let seen = last.foreign_seen.unwrap_or(1) + 1;
+                    last.text = format!("{text} · seen {seen} times");
+                    last.foreign_seen = Some(seen);
                     last.time.clone_from(&self.clock);
                 }
-                _ => self.log(text),
+                _ => {
+                    self.log(text);
+                    if let Some(last) = self.log.last_mut() {
+                        last.foreign_seen = Some(1);
+                    }
+                }
             }
             for off in changed {
                 self.foreign.insert(off, now_ms);
@@ -399,15 +405,14 @@ impl Model {
 
     /// Whether the byte at `off` was written by this tool and not yet covered by an msync.
     pub fn edited(&self, off: u64) -> bool {
-        self.edits.contains_key(&off)
+        self.edits.contains(&off)
     }
 
-    /// The change of smaps counter `i` still on display, as (before, now).
-    pub fn delta(&self, i: usize) -> Option<(u64, u64)> {
-        let d = self.deltas.get(i).copied().flatten()?;
+    /// The change of smaps counter `field` still on display, as (before, now).
+    pub fn delta(&self, field: SmapsField) -> Option<(u64, u64)> {
+        let d = self.deltas.get(field.index()).copied().flatten()?;
         let vma = self.snap.vma.as_ref()?;
-        (self.now_ms.saturating_sub(d.at_ms) < DELTA_HOLD_MS)
-            .then(|| (d.before, smaps_value(vma, SMAPS_FIELDS[i])))
+        (self.now_ms.saturating_sub(d.at_ms) < DELTA_HOLD_MS).then(|| (d.before, field.of(vma)))
     }
 }
 

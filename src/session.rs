@@ -141,7 +141,7 @@ pub fn outcome_json(o: &Outcome) -> Json {
         let deltas: serde_json::Map<String, Json> = o
             .smaps_delta
             .iter()
-            .map(|(k, v)| ((*k).to_string(), json!(v)))
+            .map(|(k, v)| (k.name().to_string(), json!(v)))
             .collect();
         obj.insert("smaps_delta".into(), Json::Object(deltas));
         obj.insert("notes".into(), json!(o.notes));
@@ -271,7 +271,7 @@ impl Session {
     /// Pages holding bytes written by us since the last msync that covered them.
     pub fn edited_pages(&self) -> BTreeSet<u64> {
         let ps = self.region.page_size();
-        self.model.edits.keys().map(|off| off / ps).collect()
+        self.model.edits.iter().map(|off| off / ps).collect()
     }
 
     /// The report as `snapshot` gives it (no faulting in: observing does not disturb).

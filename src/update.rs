@@ -395,7 +395,7 @@ pub fn apply_outcome(model: &mut Model, outcome: &Outcome, history: History) {
             let len = new.len() as u64;
             model.own_writes.push((*offset, len));
             for off in *offset..offset + len {
-                model.edits.insert(off, ());
+                model.edits.insert(off);
             }
             // Show the bytes at once; the next refresh reads them back from the mapping.
             for (i, b) in new.iter().enumerate() {
@@ -449,14 +449,14 @@ pub fn apply_outcome(model: &mut Model, outcome: &Outcome, history: History) {
             ..
         } if model.snap.mode == MapMode::Shared => {
             let (lo, hi) = (first * ps, (first + count) * ps);
-            model.edits.retain(|off, ()| !(lo..hi).contains(off));
+            model.edits.retain(|off| !(lo..hi).contains(off));
         }
         Done::Advised { first, count, .. }
             if matches!(outcome.op, Op::Advise(crate::action::MAdvice::DontNeed, _))
                 && model.snap.mode == MapMode::Private =>
         {
             let (lo, hi) = (first * ps, (first + count) * ps);
-            model.edits.retain(|off, ()| !(lo..hi).contains(off));
+            model.edits.retain(|off| !(lo..hi).contains(off));
         }
         _ => {}
     }
@@ -814,7 +814,7 @@ mod tests {
             }),
             elapsed: std::time::Duration::from_micros(5),
             faults: (1, 0),
-            smaps_delta: vec![("Private_Dirty", 4096)],
+            smaps_delta: vec![(crate::sys::procmaps::SmapsField::PrivateDirty, 4096)],
             call: format!("write 0x{offset:x}"),
             notes: Vec::new(),
         }

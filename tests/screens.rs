@@ -442,7 +442,7 @@ fn wrote(offset: u64, new: &[u8]) -> mmapscope::sys::exec::Outcome {
         }),
         elapsed: std::time::Duration::from_micros(42),
         faults: (1, 0),
-        smaps_delta: vec![("Private_Dirty", 4096)],
+        smaps_delta: vec![(mmapscope::sys::procmaps::SmapsField::PrivateDirty, 4096)],
         call: format!(
             "write 0x{offset:x} <- {}",
             new.iter()

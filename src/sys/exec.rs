@@ -15,7 +15,7 @@ use super::children::{CALL_TIMEOUT, CodeChild, Reaped};
 use super::error::SysError;
 use super::lab::{Allocated, Lab};
 use super::probe::{PM_FILE, PM_PRESENT, Prober};
-use super::procmaps::{self, SMAPS_FIELDS, Vma, smaps_value};
+use super::procmaps::{self, SmapsField, Vma};
 use super::region::{ChildEnd, MapMode, Prot, Region, Target, fault_counts, signal_name};
 
 /// What an operation did, for the model, the log and the batch JSON.
@@ -96,7 +96,7 @@ pub struct Outcome {
     /// Minor and major page faults during the call.
     pub faults: (u64, u64),
     /// smaps counters that changed: (name, bytes after - bytes before).
-    pub smaps_delta: Vec<(&'static str, i64)>,
+    pub smaps_delta: Vec<(SmapsField, i64)>,
     /// The call as it would be written in C, with its result: `msync(0x7f.., 16384, MS_SYNC) = 0`.
     pub call: String,
     /// Sentences about what it did or why nothing changed.
@@ -122,9 +122,10 @@ impl Outcome {
             let deltas: Vec<String> = self
                 .smaps_delta
                 .iter()
-                .map(|(name, d)| {
+                .map(|(field, d)| {
                     format!(
-                        "{name} {}{} kB",
+                        "{} {}{} kB",
+                        field.name(),
                         if *d > 0 { "+" } else { "-" },
                         d.unsigned_abs() / 1024
                     )
@@ -144,16 +145,16 @@ fn our_vma(region: &Region) -> Option<Vma> {
     procmaps::total(&procmaps::read_vmas(region.addr(), region.addr() + region.map_bytes()).ok()?)
 }
 
-fn delta(before: Option<&Vma>, after: Option<&Vma>) -> Vec<(&'static str, i64)> {
+fn delta(before: Option<&Vma>, after: Option<&Vma>) -> Vec<(SmapsField, i64)> {
     let (Some(b), Some(a)) = (before, after) else {
         return Vec::new();
     };
-    SMAPS_FIELDS
-        .iter()
-        .filter(|f| **f != "Size")
+    SmapsField::ALL
+        .into_iter()
+        .filter(|f| *f != SmapsField::Size)
         .filter_map(|f| {
-            let d = smaps_value(a, f) as i64 - smaps_value(b, f) as i64;
-            (d != 0).then_some((*f, d))
+            let d = f.of(a).cast_signed() - f.of(b).cast_signed();
+            (d != 0).then_some((f, d))
         })
         .collect()
 }
@@ -659,7 +660,7 @@ pub struct Running {
     prot: Prot,
     /// Faults and smaps changes of the fork itself, measured around it.
     faults: (u64, u64),
-    smaps_delta: Vec<(&'static str, i64)>,
+    smaps_delta: Vec<(SmapsField, i64)>,
 }
 
 /// What `start` did: the outcome, or a child still running.

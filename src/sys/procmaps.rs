@@ -43,36 +43,97 @@ pub struct Vma {
     pub vm_flags: Vec<String>,
 }
 
-/// The smaps counters shown with deltas, in display order.
-pub const SMAPS_FIELDS: [&str; 11] = [
-    "Size",
-    "Rss",
-    "Pss",
-    "Shared_Clean",
-    "Shared_Dirty",
-    "Private_Clean",
-    "Private_Dirty",
-    "Anonymous",
-    "Referenced",
-    "Swap",
-    "Locked",
-];
+/// The smaps counters shown with their changes, in display order (Documentation/filesystems/
+/// proc.rst, "smaps").
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum SmapsField {
+    Size,
+    Rss,
+    Pss,
+    SharedClean,
+    SharedDirty,
+    PrivateClean,
+    PrivateDirty,
+    Anonymous,
+    Referenced,
+    Swap,
+    Locked,
+}
 
-/// A counter's value by its smaps name.
-pub fn smaps_value(vma: &Vma, field: &str) -> u64 {
-    match field {
-        "Size" => vma.size,
-        "Rss" => vma.rss,
-        "Pss" => vma.pss,
-        "Shared_Clean" => vma.shared_clean,
-        "Shared_Dirty" => vma.shared_dirty,
-        "Private_Clean" => vma.private_clean,
-        "Private_Dirty" => vma.private_dirty,
-        "Anonymous" => vma.anonymous,
-        "Referenced" => vma.referenced,
-        "Swap" => vma.swap,
-        "Locked" => vma.locked,
-        _ => 0,
+impl SmapsField {
+    /// Every counter, in display order.
+    pub const ALL: [SmapsField; 11] = [
+        Self::Size,
+        Self::Rss,
+        Self::Pss,
+        Self::SharedClean,
+        Self::SharedDirty,
+        Self::PrivateClean,
+        Self::PrivateDirty,
+        Self::Anonymous,
+        Self::Referenced,
+        Self::Swap,
+        Self::Locked,
+    ];
+
+    /// The name smaps gives it (`Private_Dirty`).
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Size => "Size",
+            Self::Rss => "Rss",
+            Self::Pss => "Pss",
+            Self::SharedClean => "Shared_Clean",
+            Self::SharedDirty => "Shared_Dirty",
+            Self::PrivateClean => "Private_Clean",
+            Self::PrivateDirty => "Private_Dirty",
+            Self::Anonymous => "Anonymous",
+            Self::Referenced => "Referenced",
+            Self::Swap => "Swap",
+            Self::Locked => "Locked",
+        }
+    }
+
+    /// The counter named `name` in smaps, if it is one of ours.
+    pub fn from_name(name: &[u8]) -> Option<Self> {
+        Self::ALL.into_iter().find(|f| f.name().as_bytes() == name)
+    }
+
+    /// Its position in `ALL`.
+    pub fn index(self) -> usize {
+        self as usize
+    }
+
+    /// Its value in `vma`, in bytes.
+    pub fn of(self, vma: &Vma) -> u64 {
+        match self {
+            Self::Size => vma.size,
+            Self::Rss => vma.rss,
+            Self::Pss => vma.pss,
+            Self::SharedClean => vma.shared_clean,
+            Self::SharedDirty => vma.shared_dirty,
+            Self::PrivateClean => vma.private_clean,
+            Self::PrivateDirty => vma.private_dirty,
+            Self::Anonymous => vma.anonymous,
+            Self::Referenced => vma.referenced,
+            Self::Swap => vma.swap,
+            Self::Locked => vma.locked,
+        }
+    }
+
+    fn slot(self, vma: &mut Vma) -> &mut u64 {
+        match self {
+            Self::Size => &mut vma.size,
+            Self::Rss => &mut vma.rss,
+            Self::Pss => &mut vma.pss,
+            Self::SharedClean => &mut vma.shared_clean,
+            Self::SharedDirty => &mut vma.shared_dirty,
+            Self::PrivateClean => &mut vma.private_clean,
+            Self::PrivateDirty => &mut vma.private_dirty,
+            Self::Anonymous => &mut vma.anonymous,
+            Self::Referenced => &mut vma.referenced,
+            Self::Swap => &mut vma.swap,
+            Self::Locked => &mut vma.locked,
+        }
     }
 }
 
@@ -135,21 +196,9 @@ fn set_counter(vma: &mut Vma, key: &[u8], value: &[u8]) {
     } else {
         n
     };
-    let slot = match key {
-        b"Size" => &mut vma.size,
-        b"Rss" => &mut vma.rss,
-        b"Pss" => &mut vma.pss,
-        b"Shared_Clean" => &mut vma.shared_clean,
-        b"Shared_Dirty" => &mut vma.shared_dirty,
-        b"Private_Clean" => &mut vma.private_clean,
-        b"Private_Dirty" => &mut vma.private_dirty,
-        b"Anonymous" => &mut vma.anonymous,
-        b"Referenced" => &mut vma.referenced,
-        b"Swap" => &mut vma.swap,
-        b"Locked" => &mut vma.locked,
-        _ => return,
-    };
-    *slot = n;
+    if let Some(field) = SmapsField::from_name(key) {
+        *field.slot(vma) = n;
+    }
 }
 
 /// The VMAs of an smaps text that overlap `[start, end)`, with their counters. Other VMAs
@@ -220,17 +269,9 @@ pub fn total(vmas: &[Vma]) -> Option<Vma> {
         ..Vma::default()
     };
     for v in vmas {
-        sum.size += v.size;
-        sum.rss += v.rss;
-        sum.pss += v.pss;
-        sum.shared_clean += v.shared_clean;
-        sum.shared_dirty += v.shared_dirty;
-        sum.private_clean += v.private_clean;
-        sum.private_dirty += v.private_dirty;
-        sum.anonymous += v.anonymous;
-        sum.referenced += v.referenced;
-        sum.swap += v.swap;
-        sum.locked += v.locked;
+        for field in SmapsField::ALL {
+            *field.slot(&mut sum) += field.of(v);
+        }
     }
     Some(sum)
 }

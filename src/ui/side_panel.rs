@@ -6,14 +6,14 @@ use ratatui::layout::{Constraint, Layout as Split, Rect};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Paragraph, Wrap};
 
-use crate::model::{Focus, Model, SMAPS_FIELDS, smaps_value};
+use crate::model::{Focus, Model, SmapsField};
 use crate::sys::procmaps::MapsLine;
 use crate::text::{delta_kb, human, kb, sanitize};
 
 use super::theme::{Role, Theme};
 
 /// Lines the smaps block needs: borders, path, the counters, VmFlags.
-const SMAPS_HEIGHT: u16 = 2 + 1 + SMAPS_FIELDS.len() as u16 + 1;
+const SMAPS_HEIGHT: u16 = 2 + 1 + SmapsField::ALL.len() as u16 + 1;
 
 /// Draws the panel into `area`.
 pub fn render(model: &Model, frame: &mut Frame, area: Rect, theme: Theme) {
@@ -119,13 +119,13 @@ fn render_smaps(model: &Model, frame: &mut Frame, area: Rect, theme: Theme) {
         Span::styled(format!("{} ", vma.perms), theme.style(Role::Title)),
         Span::raw(path),
     ])];
-    for (i, field) in SMAPS_FIELDS.iter().enumerate() {
-        let value = smaps_value(vma, field);
+    for field in SmapsField::ALL {
+        let value = field.of(vma);
         let mut spans = vec![
-            Span::raw(format!("{field:<14}")),
+            Span::raw(format!("{:<14}", field.name())),
             Span::raw(format!("{:>10}", kb(value))),
         ];
-        if let Some((before, now)) = model.delta(i) {
+        if let Some((before, now)) = model.delta(field) {
             spans.push(Span::styled(
                 format!(" ({})", delta_kb(now, before)),
                 theme.style(Role::Warning),
