@@ -71,41 +71,13 @@ pub struct LessonResult {
     pub ok: bool,
     /// It failed, and the `expect error` after it said it should: a refusal being taught.
     pub expected_error: bool,
+    /// An `expect` on a field only root can read, skipped without root.
+    pub skipped: bool,
     /// Why it failed, or what it returned.
     pub detail: String,
 }
 
 impl LessonResult {
-    /// From the JSON line a session step gives.
-    pub fn from_json(text: &str, j: &serde_json::Value) -> Self {
-        let ok = j["ok"] == true;
-        let detail = if let Some(e) = j["error"].as_str() {
-            e.to_string()
-        } else if let Some(s) = j["result"].get("skipped").and_then(|v| v.as_str()) {
-            format!("skipped: {s}")
-        } else if j["result"]["timed_out"] == true {
-            "ran too long: killed".to_string()
-        } else if let Some(v) = j["result"].get("returned") {
-            format!("returned {v}")
-        } else if let Some(v) = j["result"].get("signal").and_then(|v| v.as_str()) {
-            format!("killed by {v}")
-        } else if let Some(v) = j["result"].get("hex").and_then(|v| v.as_str()) {
-            v.to_string()
-        } else if let Some(v) = j["result"].get("actual") {
-            format!("is {v}")
-        } else if let Some(v) = j["result"].get("value") {
-            format!("is {v} now")
-        } else {
-            String::new()
-        };
-        Self {
-            text: text.to_string(),
-            ok,
-            expected_error: false,
-            detail,
-        }
-    }
-
     /// Marks each failure that the `expect error` right after it claims as expected.
     pub fn claim_expected_errors(results: &mut [LessonResult]) {
         for i in 1..results.len() {

@@ -425,6 +425,7 @@ mod tests {
             text: text.into(),
             ok,
             expected_error: false,
+            skipped: false,
             detail: String::new(),
         }
     }

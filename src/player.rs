@@ -5,7 +5,7 @@
 use crate::action::{Action, LessonPane, LessonResult};
 use crate::lesson::{Lesson, request};
 use crate::script::Line;
-use crate::session::Session;
+use crate::session::{LineResult, LineValue, Session};
 use crate::sys::Region;
 
 /// A lesson being played: the script, and where its fresh demo file lives (for replays).
@@ -13,6 +13,36 @@ pub struct Lecture {
     pub lesson: Lesson,
     /// Removed with the lecture.
     pub dir: crate::demo::TempDir,
+}
+
+/// What a line did, in the words of the narration pane.
+pub fn lesson_result(line: &LineResult) -> LessonResult {
+    use crate::sys::exec::Done;
+    use crate::sys::region::{ChildEnd, signal_name};
+    let detail = match &line.result {
+        Err(e) => e.clone(),
+        Ok(LineValue::Skipped(why)) => format!("skipped: {why}"),
+        Ok(LineValue::Checked(v)) => format!("is {v}"),
+        Ok(LineValue::Shown(v)) => format!("is {v} now"),
+        Ok(LineValue::Done(o)) => match &o.result {
+            Ok(Done::Called { end, .. }) => match end {
+                ChildEnd::TimedOut => "ran too long: killed".into(),
+                ChildEnd::Returned(v) => format!("returned {v}"),
+                ChildEnd::Signal(sig) => format!("killed by {}", signal_name(*sig)),
+                ChildEnd::Exited(code) => format!("exited with status {code}"),
+            },
+            Ok(Done::Read { bytes, .. }) => crate::text::json::hex_string(bytes),
+            _ => String::new(),
+        },
+        Ok(_) => String::new(),
+    };
+    LessonResult {
+        text: line.text.clone(),
+        ok: line.result.is_ok(),
+        expected_error: false,
+        skipped: matches!(line.result, Ok(LineValue::Skipped(_))),
+        detail,
+    }
 }
 
 /// Shows the lesson's pane before its first step and runs its setup lines.
@@ -81,10 +111,7 @@ pub fn back(session: &Session, lecture: &Lecture) -> Option<Session> {
 pub fn run_lines(session: &mut Session, lines: &[Line]) -> Vec<LessonResult> {
     let mut results: Vec<LessonResult> = lines
         .iter()
-        .map(|line| {
-            let j = session.step(line);
-            LessonResult::from_json(&line.text, &j)
-        })
+        .map(|line| lesson_result(&session.run_line(line)))
         .collect();
     LessonResult::claim_expected_errors(&mut results);
     results
@@ -107,7 +134,7 @@ pub fn check(lesson: &Lesson, out: &mut impl std::io::Write) -> Result<bool, Str
         for r in results {
             let mark = match (r.ok, r.expected_error) {
                 (true, true) => "err",
-                (true, false) if r.detail.starts_with("skipped") => "skip",
+                (true, false) if r.skipped => "skip",
                 (true, false) => "ok",
                 (false, _) => "FAIL",
             };

@@ -14,10 +14,10 @@ use crate::model::Model;
 use crate::report;
 use crate::script::{Cmp, Expect, ExpectPath, Line, Step, Value};
 use crate::sys::SysError;
-use crate::sys::exec::{self, Done, Outcome, Started};
+use crate::sys::exec::{self, Outcome, Started};
 use crate::sys::lab::Lab;
 use crate::sys::probe::Prober;
-use crate::sys::region::{ChildEnd, Region, signal_name};
+use crate::sys::region::Region;
 use crate::sys::snapshot::{self, View};
 use crate::update::{apply_outcome, update};
 
@@ -46,10 +46,6 @@ pub const DEFAULT_SIZE: (u16, u16) = (120, 40);
 /// Report fields only root can read: an `expect` on them is skipped, and says so, without root.
 pub const ROOT_ONLY: [&str; 4] = ["kflags", "folio_pages", "pfn", "kpageflags"];
 
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
-
 /// A view of nothing: the mapping's shape is taken, no page probed, no byte read.
 const SHAPE_ONLY: View = View {
     first_page: 0,
@@ -59,94 +55,57 @@ const SHAPE_ONLY: View = View {
     minimap_cells: 1,
 };
 
-/// The JSON `result` of an outcome.
-pub fn outcome_json(o: &Outcome) -> Json {
-    let mut r = match o.result.as_ref() {
-        Ok(Done::Wrote {
-            offset,
-            old,
-            new,
-            padding,
-        }) => json!({"offset": offset, "old": hex(old), "new": hex(new), "padding_bytes": padding}),
-        Ok(Done::Read { offset, bytes }) => json!({"offset": offset, "hex": hex(bytes)}),
-        Ok(Done::Remapped {
-            old_addr,
-            new_addr,
-            mode,
-        }) => {
-            json!({"old_addr": format!("0x{old_addr:x}"), "new_addr": format!("0x{new_addr:x}"), "mode": mode.as_str()})
+/// What a script line gave, typed; `json` is the `result` of its batch line.
+#[derive(Debug, Clone)]
+pub enum LineValue {
+    /// An operation ran: what the kernel did.
+    Done(Box<Outcome>),
+    /// `snapshot`: the report.
+    Report(Box<report::Report>),
+    Slept(u64),
+    Said(String),
+    /// An `expect` held; the value it saw.
+    Checked(Json),
+    /// An `expect` on a root-only field without root, and why.
+    Skipped(String),
+    /// `expect error` claimed the previous line's failure.
+    Claimed,
+    /// `show`: the value now.
+    Shown(Json),
+}
+
+impl LineValue {
+    /// The `result` object of the batch line.
+    pub fn json(&self) -> Json {
+        match self {
+            Self::Done(o) => serde_json::to_value(o).unwrap_or(Json::Null),
+            Self::Report(r) => serde_json::to_value(r).unwrap_or(Json::Null),
+            Self::Slept(ms) => json!({"slept_ms": ms}),
+            Self::Said(text) => json!({"say": text}),
+            Self::Checked(actual) => json!({"actual": actual}),
+            Self::Skipped(why) => json!({"skipped": why}),
+            Self::Claimed => json!({"previous_failed": true}),
+            Self::Shown(value) => json!({"value": value}),
         }
-        Ok(Done::Synced {
-            kind,
-            first,
-            count,
-            dirty_before,
-            dirty_after,
-        }) => json!({"flags": kind.name(), "first_page": first, "pages": count,
-                     "dirty_before": dirty_before, "dirty_after": dirty_after}),
-        Ok(Done::Protected) => json!({}),
-        Ok(Done::Advised {
-            first,
-            count,
-            resident_before,
-            resident_after,
-            copies_before,
-            copies_after,
-        }) => json!({"first_page": first, "pages": count, "resident_before": resident_before,
-                     "resident_after": resident_after, "cow_before": copies_before,
-                     "cow_after": copies_after}),
-        Ok(Done::Touched {
-            page,
-            minor,
-            major,
-            newly_present,
-            resident_before,
-            resident_after,
-        }) => json!({"page": page, "minor_faults": minor, "major_faults": major,
-                     "newly_present": newly_present, "resident_before": resident_before,
-                     "resident_after": resident_after}),
-        Ok(Done::Truncated { old_size, new_size }) => {
-            json!({"old_size": old_size, "new_size": new_size})
-        }
-        Ok(Done::Called { offset, end }) => match end {
-            ChildEnd::Returned(v) => json!({"offset": offset, "returned": v}),
-            ChildEnd::Signal(sig) => json!({"offset": offset, "signal": signal_name(*sig)}),
-            ChildEnd::TimedOut => {
-                json!({"offset": offset, "timed_out": true, "signal": signal_name(libc::SIGKILL)})
-            }
-            ChildEnd::Exited(code) => json!({"offset": offset, "exit_status": code}),
-        },
-        Ok(Done::PeerStarted { pid, file_offset }) => {
-            json!({"pid": pid, "file_offset": file_offset})
-        }
-        Ok(Done::PeerStopped { pid }) => json!({"pid": pid}),
-        Ok(Done::Allocated(a)) => json!({
-            "addr": format!("0x{:x}", a.addr),
-            "size": a.size,
-            "new_mapping": a.new_mapping(),
-            "in_heap": a.in_heap(),
-            "landed": a.landed.word(),
-            "mapping": a.mapping.as_ref().map(|l| format!("{:x}-{:x} {} {}", l.start, l.end, l.perms, l.path).trim_end().to_string()),
-        }),
-        Ok(Done::Freed { addr, size }) => json!({"addr": format!("0x{addr:x}"), "size": size}),
-        Ok(Done::Nothing) | Err(_) => json!({}),
-    };
-    if let Some(obj) = r.as_object_mut() {
-        obj.insert("call".into(), json!(o.call));
-        obj.insert("elapsed_us".into(), json!(o.elapsed.as_micros() as u64));
-        obj.insert(
-            "faults".into(),
-            json!({"minor": o.faults.0, "major": o.faults.1}),
-        );
-        let deltas: serde_json::Map<String, Json> = o
-            .smaps_delta
-            .iter()
-            .map(|(k, v)| (k.name().to_string(), json!(v)))
-            .collect();
-        obj.insert("smaps_delta".into(), Json::Object(deltas));
-        obj.insert("notes".into(), json!(o.notes));
     }
-    r
+}
+
+/// One line's result: its number and text, and what it gave or why it failed.
+#[derive(Debug, Clone)]
+pub struct LineResult {
+    pub number: usize,
+    pub text: String,
+    pub result: Result<LineValue, String>,
+}
+
+impl LineResult {
+    /// The batch's JSON line.
+    pub fn json(&self) -> Json {
+        match &self.result {
+            Ok(v) => json!({"line": self.number, "cmd": self.text, "ok": true, "result": v.json()}),
+            Err(e) => json!({"line": self.number, "cmd": self.text, "ok": false, "error": e}),
+        }
+    }
 }
 
 /// A value as a line shows it: file bytes in hex.
@@ -338,11 +297,11 @@ impl Session {
         Some(outcome)
     }
 
-    fn expect(&mut self, e: &Expect) -> Result<Json, String> {
+    fn expect(&mut self, e: &Expect) -> Result<LineValue, String> {
         let Expect::Check { path, cmp, value } = e else {
             let claimed = std::mem::take(&mut self.pending_failure);
             return if claimed {
-                Ok(json!({"previous_failed": true}))
+                Ok(LineValue::Claimed)
             } else {
                 Err("expect error: the previous command did not fail".into())
             };
@@ -353,7 +312,9 @@ impl Session {
             ExpectPath::File(_) => "",
         };
         if actual.is_null() && ROOT_ONLY.contains(&field) && !self.prober.kpageflags_readable() {
-            return Ok(json!({"skipped": format!("`{field}` needs root (kpageflags, PFNs)")}));
+            return Ok(LineValue::Skipped(format!(
+                "`{field}` needs root (kpageflags, PFNs)"
+            )));
         }
         let expected = match value {
             Value::Path(other) => self.value_at(other)?,
@@ -362,7 +323,7 @@ impl Session {
         let shown_expected = shown(path, &expected);
         let shown_actual = shown(path, &actual);
         if compare(&actual, *cmp, &expected) {
-            Ok(json!({"actual": shown_actual}))
+            Ok(LineValue::Checked(shown_actual))
         } else {
             Err(format!(
                 "expect failed: {path} is {shown_actual}, expected {} {shown_expected}",
@@ -416,42 +377,47 @@ impl Session {
         })
     }
 
-    /// Runs one line; returns its JSON line.
+    /// Runs one line; returns its JSON line (`{"line", "cmd", "ok", "result" | "error"}`).
     pub fn step(&mut self, line: &Line) -> Json {
+        self.run_line(line).json()
+    }
+
+    /// Runs one line; returns what it gave, typed.
+    pub fn run_line(&mut self, line: &Line) -> LineResult {
         // A failure not claimed by the `expect error` right after it is unexpected.
         let claims = matches!(line.step, Step::Expect(Expect::Error));
         if self.pending_failure && !claims {
             self.failed = true;
             self.pending_failure = false;
         }
-        let result: Result<Json, String> = match &line.step {
+        let result: Result<LineValue, String> = match &line.step {
             Step::Do(op) => {
                 let outcomes = self.act(Action::Do(op.clone()));
-                match outcomes.last() {
+                match outcomes.into_iter().last() {
                     None => Err(self
                         .model
                         .log
                         .last()
                         .map_or_else(|| "nothing done".into(), |l| l.text.clone())),
                     Some(o) => match &o.result {
-                        Ok(_) => Ok(outcome_json(o)),
+                        Ok(_) => Ok(LineValue::Done(Box::new(o))),
                         Err(e) => Err(e.to_string()),
                     },
                 }
             }
             Step::Snapshot => self
                 .report()
-                .map_err(|e| e.to_string())
-                .and_then(|r| serde_json::to_value(r).map_err(|e| e.to_string())),
+                .map(|r| LineValue::Report(Box::new(r)))
+                .map_err(|e| e.to_string()),
             Step::Sleep(ms) => {
                 std::thread::sleep(std::time::Duration::from_millis(*ms));
                 self.refresh();
-                Ok(json!({"slept_ms": ms}))
+                Ok(LineValue::Slept(*ms))
             }
-            Step::Say(text) => Ok(json!({"say": text})),
+            Step::Say(text) => Ok(LineValue::Said(text.clone())),
             Step::Show(path) => self
                 .value_at(path)
-                .map(|v| json!({"value": shown(path, &v)})),
+                .map(|v| LineValue::Shown(shown(path, &v))),
             Step::Expect(e) => {
                 let r = self.expect(e);
                 if r.is_err() {
@@ -461,16 +427,15 @@ impl Session {
             }
         };
         if !matches!(line.step, Step::Expect(_) | Step::Show(_)) {
-            self.last_result = result.as_ref().map_or(Json::Null, Clone::clone);
+            self.last_result = result.as_ref().map_or(Json::Null, LineValue::json);
         }
-        match result {
-            Ok(r) => json!({"line": line.number, "cmd": line.text, "ok": true, "result": r}),
-            Err(e) => {
-                if !matches!(line.step, Step::Expect(_)) {
-                    self.pending_failure = true;
-                }
-                json!({"line": line.number, "cmd": line.text, "ok": false, "error": e})
-            }
+        if result.is_err() && !matches!(line.step, Step::Expect(_)) {
+            self.pending_failure = true;
+        }
+        LineResult {
+            number: line.number,
+            text: line.text.clone(),
+            result,
         }
     }
 

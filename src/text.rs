@@ -103,6 +103,36 @@ pub fn clock_now() -> String {
     )
 }
 
+/// Serializers for the JSON of reports and results: bytes as hex text, addresses as `0x` hex.
+pub mod json {
+    /// Bytes as one hex string (`4142ff`).
+    pub fn hex_string(bytes: &[u8]) -> String {
+        use std::fmt::Write as _;
+        bytes
+            .iter()
+            .fold(String::with_capacity(bytes.len() * 2), |mut s, b| {
+                let _ = write!(s, "{b:02x}");
+                s
+            })
+    }
+
+    /// Serializes bytes as one hex string.
+    ///
+    /// # Errors
+    /// The serializer's.
+    pub fn hex<S: serde::Serializer>(bytes: &[u8], s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&hex_string(bytes))
+    }
+
+    /// Serializes an address as `0x` hex.
+    ///
+    /// # Errors
+    /// The serializer's.
+    pub fn addr<S: serde::Serializer>(addr: &u64, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&format!("0x{addr:x}"))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -28,6 +28,25 @@ static CODE_GROUPS: [AtomicI32; 8] = [const { AtomicI32::new(0) }; 8];
 /// The peer process (0: none).
 static PEER: AtomicI32 = AtomicI32::new(0);
 
+/// In a result's JSON: `{"returned": 42}`, `{"signal": "SIGSEGV"}`, `{"timed_out": true,
+/// "signal": "SIGKILL"}` or `{"exit_status": 3}`.
+impl serde::Serialize for ChildEnd {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap as _;
+        let mut m = s.serialize_map(None)?;
+        match self {
+            Self::Returned(v) => m.serialize_entry("returned", v)?,
+            Self::Signal(sig) => m.serialize_entry("signal", &signal_name(*sig))?,
+            Self::TimedOut => {
+                m.serialize_entry("timed_out", &true)?;
+                m.serialize_entry("signal", &signal_name(libc::SIGKILL))?;
+            }
+            Self::Exited(code) => m.serialize_entry("exit_status", code)?,
+        }
+        m.end()
+    }
+}
+
 /// How code run by `Region::spawn_code` ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ChildEnd {

@@ -9,7 +9,8 @@ use rustix::mm::{Advice, MsyncFlags};
 
 use super::ops::{FAdvice, MAdvice, Op, Scope, SyncKind};
 use crate::geometry::ByteKind;
-use crate::text::thousands;
+use crate::text::{json, thousands};
+use serde::Serialize;
 
 use super::children::{CALL_TIMEOUT, CodeChild, Reaped};
 use super::error::SysError;
@@ -18,44 +19,61 @@ use super::probe::{PM_FILE, PM_PRESENT, Prober};
 use super::procmaps::{self, SmapsField, Vma};
 use super::region::{ChildEnd, MapMode, Prot, Region, Target, fault_counts, signal_name};
 
-/// What an operation did, for the model, the log and the batch JSON.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// What an operation did, for the model, the log and the batch JSON (the `result` of a batch
+/// line: each variant serializes as the object of its fields, under their JSON names).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(untagged)]
 pub enum Done {
     Wrote {
         offset: u64,
+        #[serde(serialize_with = "json::hex")]
         old: Vec<u8>,
+        #[serde(serialize_with = "json::hex")]
         new: Vec<u8>,
         /// Bytes that landed in the padding after end of file.
+        #[serde(rename = "padding_bytes")]
         padding: u64,
     },
     Read {
         offset: u64,
+        #[serde(rename = "hex", serialize_with = "json::hex")]
         bytes: Vec<u8>,
     },
     Remapped {
+        #[serde(serialize_with = "json::addr")]
         old_addr: u64,
+        #[serde(serialize_with = "json::addr")]
         new_addr: u64,
         mode: MapMode,
     },
     Synced {
+        #[serde(rename = "flags", serialize_with = "sync_name")]
         kind: SyncKind,
+        #[serde(rename = "first_page")]
         first: u64,
+        #[serde(rename = "pages")]
         count: u64,
         dirty_before: Option<u64>,
         dirty_after: Option<u64>,
     },
-    Protected,
+    Protected {},
     Advised {
+        #[serde(rename = "first_page")]
         first: u64,
+        #[serde(rename = "pages")]
         count: u64,
         resident_before: Option<u64>,
         resident_after: Option<u64>,
+        #[serde(rename = "cow_before")]
         copies_before: Option<u64>,
+        #[serde(rename = "cow_after")]
         copies_after: Option<u64>,
     },
     Touched {
         page: u64,
+        #[serde(rename = "minor_faults")]
         minor: u64,
+        #[serde(rename = "major_faults")]
         major: u64,
         /// Pages around the touched one that became present (fault-around).
         newly_present: Vec<u64>,
@@ -69,6 +87,7 @@ pub enum Done {
     /// Code called in a forked child.
     Called {
         offset: u64,
+        #[serde(flatten)]
         end: ChildEnd,
     },
     PeerStarted {
@@ -80,11 +99,16 @@ pub enum Done {
     },
     Allocated(Allocated),
     Freed {
+        #[serde(serialize_with = "json::addr")]
         addr: u64,
         size: u64,
     },
     /// Undo or redo with nothing to undo or redo.
-    Nothing,
+    Nothing {},
+}
+
+fn sync_name<S: serde::Serializer>(kind: &SyncKind, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_str(kind.name())
 }
 
 /// The result of one operation.
@@ -101,6 +125,44 @@ pub struct Outcome {
     pub call: String,
     /// Sentences about what it did or why nothing changed.
     pub notes: Vec<String>,
+}
+
+/// The JSON `result` of a batch line: what it did (`Done`'s fields), the call, the time in
+/// microseconds, the page faults, the smaps counters it moved and the notes.
+impl Serialize for Outcome {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        #[derive(Serialize)]
+        struct Faults {
+            minor: u64,
+            major: u64,
+        }
+        #[derive(Serialize)]
+        struct Flat<'a> {
+            #[serde(flatten)]
+            done: Option<&'a Done>,
+            call: &'a str,
+            elapsed_us: u64,
+            faults: Faults,
+            smaps_delta: std::collections::BTreeMap<&'static str, i64>,
+            notes: &'a [String],
+        }
+        Flat {
+            done: self.result.as_ref().ok(),
+            call: &self.call,
+            elapsed_us: u64::try_from(self.elapsed.as_micros()).unwrap_or(u64::MAX),
+            faults: Faults {
+                minor: self.faults.0,
+                major: self.faults.1,
+            },
+            smaps_delta: self
+                .smaps_delta
+                .iter()
+                .map(|(field, d)| (field.name(), *d))
+                .collect(),
+            notes: &self.notes,
+        }
+        .serialize(s)
+    }
 }
 
 impl Outcome {
@@ -352,7 +414,7 @@ fn run(
                 });
             (call, result)
         }
-        Op::Undo | Op::Redo => (format!("{op:?}").to_lowercase(), Ok(Done::Nothing)),
+        Op::Undo | Op::Redo => (format!("{op:?}").to_lowercase(), Ok(Done::Nothing {})),
         Op::Mode(mode) => {
             let old_prot = region.prot();
             let prot = region.remap_prot(*mode);
@@ -441,7 +503,7 @@ fn run(
             };
             let result = allowed.and_then(|note| {
                 notes.extend(note);
-                region.mprotect(*prot).map(|()| Done::Protected)
+                region.mprotect(*prot).map(|()| Done::Protected {})
             });
             let call = format!(
                 "mprotect(0x{addr:x}, {}, {})",

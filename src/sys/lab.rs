@@ -150,6 +150,27 @@ pub struct Allocated {
     pub landed: Landing,
 }
 
+/// In a result's JSON: the address, size, where it landed (and the two booleans of old), and
+/// the maps line holding it.
+impl serde::Serialize for Allocated {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap as _;
+        let mut m = s.serialize_map(Some(6))?;
+        m.serialize_entry("addr", &format!("0x{:x}", self.addr))?;
+        m.serialize_entry("size", &self.size)?;
+        m.serialize_entry("new_mapping", &self.new_mapping())?;
+        m.serialize_entry("in_heap", &self.in_heap())?;
+        m.serialize_entry("landed", self.landed.word())?;
+        let line = self.mapping.as_ref().map(|l| {
+            format!("{:x}-{:x} {} {}", l.start, l.end, l.perms, l.path)
+                .trim_end()
+                .to_string()
+        });
+        m.serialize_entry("mapping", &line)?;
+        m.end()
+    }
+}
+
 impl Allocated {
     /// malloc made a new mapping for it (with mmap).
     pub fn new_mapping(&self) -> bool {

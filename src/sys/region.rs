@@ -23,8 +23,9 @@ use super::raw::{self, Mapping};
 pub use super::children::{ChildEnd, signal_name};
 pub use super::raw::{CacheStat, fault_counts};
 
-/// How the mapping is shared: the `flags` argument of mmap(2).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+/// How the mapping is shared: the `flags` argument of mmap(2). In JSON: `shared`, `private`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
 pub enum MapMode {
     /// MAP_SHARED: stores go to the page cache, other mappers and the file see them.
     Shared,
