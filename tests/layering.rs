@@ -22,6 +22,7 @@ const ORDER: &[&str] = &[
     "sys::snapshot",
     "sys::ops",
     "sys::lab",
+    "sys::notes",
     "sys::exec",
     "sys",
     // Files we make, the pure core, the script language, lessons (parsing).
@@ -63,7 +64,8 @@ fn module_of(src: &Path, file: &Path) -> String {
 }
 
 const SYS_ROOMS: &[&str] = &[
-    "error", "raw", "children", "region", "procmaps", "probe", "snapshot", "ops", "lab", "exec",
+    "error", "raw", "children", "region", "procmaps", "probe", "snapshot", "ops", "lab", "notes",
+    "exec",
 ];
 
 /// The rooms a line of code names: `crate::x::...` (and, inside `sys`, `super::x`).

@@ -9,15 +9,16 @@ use rustix::mm::{Advice, MsyncFlags};
 
 use super::ops::{FAdvice, MAdvice, Op, Scope, SyncKind};
 use crate::geometry::ByteKind;
-use crate::text::{json, thousands};
+use crate::text::json;
 use serde::Serialize;
 
 use super::children::{CALL_TIMEOUT, CodeChild, Reaped};
 use super::error::SysError;
 use super::lab::{Allocated, Lab};
+use super::notes;
 use super::probe::{PM_FILE, PM_PRESENT, Prober};
 use super::procmaps::{self, SmapsField, Vma};
-use super::region::{ChildEnd, MapMode, Prot, Region, Target, fault_counts, signal_name};
+use super::region::{ChildEnd, MapMode, Prot, Region, Target, fault_counts};
 
 /// What an operation did, for the model, the log and the batch JSON (the `result` of a batch
 /// line: each variant serializes as the object of its fields, under their JSON names).
@@ -385,221 +386,38 @@ fn run(
     op: &Op,
     notes: &mut Vec<String>,
 ) -> (String, Result<Done, SysError>) {
-    let addr = region.addr();
-    let ps = region.page_size();
     match op {
-        Op::Write { offset, bytes } => {
-            let call = format!("write 0x{offset:x} <- {}", hex(bytes));
-            (call, write(region, *offset, bytes, notes))
-        }
-        Op::Read { offset, len } => {
-            let call = format!("read 0x{offset:x} +{len}");
-            let result = usize::try_from(*len)
-                .ok()
-                .filter(|&n| n <= 1 << 20)
-                .ok_or_else(|| SysError::new(libc::EINVAL, "read", "read at most 1 MiB at a time"))
-                .and_then(|n| {
-                    let mut buf = vec![0u8; n];
-                    let got = region.read(*offset, &mut buf)?;
-                    buf.truncate(got);
-                    if got < n {
-                        notes.push(format!(
-                            "short read: {got} of {n} bytes (the rest lies beyond EOF or is protected)"
-                        ));
-                    }
-                    Ok(Done::Read {
-                        offset: *offset,
-                        bytes: buf,
-                    })
-                });
-            (call, result)
-        }
+        Op::Write { offset, bytes } => (
+            format!("write 0x{offset:x} <- {}", hex(bytes)),
+            write(region, *offset, bytes, notes),
+        ),
+        Op::Read { offset, len } => read(region, *offset, *len, notes),
         Op::Undo | Op::Redo => (format!("{op:?}").to_lowercase(), Ok(Done::Nothing {})),
-        Op::Mode(mode) => {
-            let old_prot = region.prot();
-            let prot = region.remap_prot(*mode);
-            let call = format!("mmap({}, {}) again", mode.flag_name(), prot_flags(prot));
-            let old_addr = addr;
-            let was = region.mode();
-            let result = region.remap(*mode).map(|()| Done::Remapped {
-                old_addr,
-                new_addr: region.addr(),
-                mode: *mode,
-            });
-            if result.is_ok() {
-                notes.push(remap_note(region, was, *mode));
-                if let Some(n) = remap_prot_note(region, old_prot) {
-                    notes.push(n);
-                }
-            }
-            (call, result)
-        }
-        Op::Msync(kind, scope) => {
-            let flags = match kind {
-                SyncKind::Sync => MsyncFlags::SYNC,
-                SyncKind::Async => MsyncFlags::ASYNC,
-                SyncKind::Invalidate => MsyncFlags::INVALIDATE,
-            };
-            let result = scope_pages(region, *scope).and_then(|(first, count)| {
-                let before = dirty_pages(region, first, count);
-                let padding_before = padding_bytes(region, prober, first, count);
-                region.msync(first, count, flags)?;
-                let after = dirty_pages(region, first, count);
-                let padding_after = padding_bytes(region, prober, first, count);
-                let rezeroed = padding_before
-                    .iter()
-                    .zip(&padding_after)
-                    .filter(|(b, a)| b != a)
-                    .count();
-                if rezeroed > 0 {
-                    notes.push(format!(
-                        "writeback re-zeroed {} in the padding after end of file (bytes there \
-                         never reach the file)",
-                        plural(rezeroed as u64, "byte")
-                    ));
-                }
-                Ok(Done::Synced {
-                    kind: *kind,
-                    first,
-                    count,
-                    dirty_before: before,
-                    dirty_after: after,
-                })
-            });
-            if let Ok(Done::Synced {
-                dirty_before: Some(b),
-                dirty_after: Some(a),
-                ..
-            }) = &result
-            {
-                notes.push(format!("{} cleaned", plural(b.saturating_sub(*a), "page")));
-            }
-            if region.mode() == MapMode::Private {
-                notes.push("MAP_PRIVATE: nothing of ours reaches the file; msync writes only the file's own dirty pages".into());
-            }
-            match kind {
-                SyncKind::Async => notes.push(
-                    "MS_ASYNC is a no-op on Linux: dirty pages stay dirty until writeback".into(),
-                ),
-                SyncKind::Invalidate => notes.push(
-                    "MS_INVALIDATE changes nothing visible on Linux (EBUSY if the range is locked)"
-                        .into(),
-                ),
-                SyncKind::Sync => {}
-            }
-            if region.always_dirty() {
-                notes.push("tmpfs: its pages stay dirty whatever msync does".into());
-            }
-            let call = range_call(region, "msync", kind.name(), *scope);
-            (with_rc(call, &result), result)
-        }
-        Op::Protect(prot) => {
-            // Asking for PROT_WRITE is the user's consent to writing the file (design.md:
-            // "an explicit `protect rw` line is consent").
-            let allowed = if prot.write {
-                region.allow_write()
-            } else {
-                Ok(None)
-            };
-            let result = allowed.and_then(|note| {
-                notes.extend(note);
-                region.mprotect(*prot).map(|()| Done::Protected {})
-            });
-            let call = format!(
-                "mprotect(0x{addr:x}, {}, {})",
-                region.map_bytes(),
-                prot_flags(*prot)
-            );
-            if result.is_ok() && !prot.read {
-                notes.push(
-                    "no access: the grid shows the pages as inaccessible and reads nothing".into(),
-                );
-            }
-            (with_rc(call, &result), result)
-        }
-        Op::Advise(advice, scope) => {
-            let result = scope_pages(region, *scope).and_then(|(first, count)| {
-                let resident_before = resident_pages(region, first, count);
-                let copies_before = private_copies(region, prober, first, count);
-                region.madvise(first, count, madvice(*advice))?;
-                Ok(Done::Advised {
-                    first,
-                    count,
-                    resident_before,
-                    resident_after: resident_pages(region, first, count),
-                    copies_before,
-                    copies_after: private_copies(region, prober, first, count),
-                })
-            });
-            if let Ok(d) = &result {
-                advise_notes(region, *advice, d, notes);
-            }
-            let call = range_call(region, "madvise", advice.name(), *scope);
-            (with_rc(call, &result), result)
-        }
-        Op::Fadvise(advice) => {
-            let pages = region.pages();
-            let before = resident_pages(region, 0, pages);
-            let result = region.fadvise(fadvice(*advice)).map(|()| Done::Advised {
-                first: 0,
-                count: pages,
-                resident_before: before,
-                resident_after: resident_pages(region, 0, pages),
-                copies_before: None,
-                copies_after: None,
-            });
-            if let Ok(d) = &result {
-                fadvise_notes(region, prober, *advice, d, notes);
-            }
-            let call = format!(
-                "posix_fadvise(fd, {}, {}, {})",
-                region.offset(),
-                region.map_bytes(),
-                advice.name()
-            );
-            (with_rc(call, &result), result)
-        }
-        Op::Touch(page) => {
-            let call = format!(
+        Op::Mode(mode) => remap(region, *mode, notes),
+        Op::Msync(kind, scope) => msync(region, prober, *kind, *scope, notes),
+        Op::Protect(prot) => protect(region, *prot, notes),
+        Op::Advise(advice, scope) => advise(region, prober, *advice, *scope, notes),
+        Op::Fadvise(advice) => fadvise(region, prober, *advice, notes),
+        Op::Touch(page) => (
+            format!(
                 "touch page {page} (read 1 byte at 0x{:x})",
-                addr + page * ps
-            );
-            (call, touch(region, prober, *page, notes))
-        }
-        Op::Truncate(size) => {
-            let call = format!("ftruncate(file, {size}) from another process");
-            (call, truncate(region, lab, *size, notes))
-        }
+                region.addr() + page * region.page_size()
+            ),
+            touch(region, prober, *page, notes),
+        ),
+        Op::Truncate(size) => (
+            format!("ftruncate(file, {size}) from another process"),
+            truncate(region, lab, *size, notes),
+        ),
         Op::Exec { offset, args } => {
             let prot = region.prot();
             let result = region
                 .spawn_code(*offset, *args)
                 .and_then(CodeChild::wait)
                 .map(|reaped| called(*offset, prot, reaped, notes));
-            (exec_call(addr, *offset, *args), result)
+            (exec_call(region.addr(), *offset, *args), result)
         }
-        Op::PeerStart(at) => {
-            let offset = at.unwrap_or(0);
-            let call = format!("peer start at 0x{offset:x}");
-            let result = lab.start_peer(region, offset).map(|peer| {
-                notes.push(format!(
-                    "pid {} maps the file MAP_SHARED and writes a counter every {} ms",
-                    peer.pid(),
-                    super::lab::PEER_PERIOD.as_millis()
-                ));
-                if region.mode() == MapMode::Private {
-                    notes.push(
-                        "you are MAP_PRIVATE: you see its writes until you write that page yourself (copy-on-write)"
-                            .into(),
-                    );
-                }
-                Done::PeerStarted {
-                    pid: peer.pid(),
-                    file_offset: peer.file_offset,
-                }
-            });
-            (call, result)
-        }
+        Op::PeerStart(at) => peer_start(region, lab, at.unwrap_or(0), notes),
         Op::PeerStop => {
             let result = lab
                 .stop_peer()
@@ -608,12 +426,11 @@ fn run(
             ("peer stop".into(), result)
         }
         Op::Alloc(size) => {
-            let call = format!("malloc({size})");
             let result = lab.alloc(*size).map(|a| {
-                notes.push(alloc_note(&a));
+                notes.push(notes::allocated(&a));
                 Done::Allocated(a)
             });
-            (call, result)
+            (format!("malloc({size})"), result)
         }
         Op::Free => {
             let result = lab
@@ -629,32 +446,211 @@ fn run(
     }
 }
 
-/// Where a block landed, in words: what /proc/self/maps showed before and after, never a
-/// guess from its size.
-pub fn alloc_note(a: &Allocated) -> String {
-    use super::lab::Landing;
-    let range = a
-        .mapping
-        .as_ref()
-        .map(|l| format!("{:x}-{:x}", l.start, l.end))
-        .unwrap_or_default();
-    match a.landed {
-        Landing::NewMapping => format!(
-            "malloc called mmap: a new anonymous mapping, now {range} in /proc/self/maps \
-             (it may have merged with a neighbour)"
-        ),
-        Landing::HeapGrew(by) => format!(
-            "in [heap], which grew by {} (brk) to hold it",
-            crate::text::human(by)
-        ),
-        Landing::Heap => "in [heap], in space brk had given before".into(),
-        Landing::Existing => format!("inside a mapping that existed before ({range})"),
-        Landing::Unknown => "not found in /proc/self/maps".into(),
-    }
+/// `read OFFSET LEN`: the bytes, through process_vm_readv.
+fn read(
+    region: &Region,
+    offset: u64,
+    len: u64,
+    notes: &mut Vec<String>,
+) -> (String, Result<Done, SysError>) {
+    let result = usize::try_from(len)
+        .ok()
+        .filter(|&n| n <= 1 << 20)
+        .ok_or_else(|| SysError::new(libc::EINVAL, "read", "read at most 1 MiB at a time"))
+        .and_then(|n| {
+            let mut bytes = vec![0u8; n];
+            let got = region.read(offset, &mut bytes)?;
+            bytes.truncate(got);
+            notes.extend(notes::short_read(got, n));
+            Ok(Done::Read { offset, bytes })
+        });
+    (format!("read 0x{offset:x} +{len}"), result)
 }
 
-fn plural(n: u64, what: &str) -> String {
-    format!("{} {what}{}", thousands(n), if n == 1 { "" } else { "s" })
+/// `mode shared|private`: mmap again with the other sharing mode.
+fn remap(
+    region: &mut Region,
+    mode: MapMode,
+    notes: &mut Vec<String>,
+) -> (String, Result<Done, SysError>) {
+    let (old_prot, was, old_addr) = (region.prot(), region.mode(), region.addr());
+    let call = format!(
+        "mmap({}, {}) again",
+        mode.flag_name(),
+        prot_flags(region.remap_prot(mode))
+    );
+    let result = region.remap(mode).map(|()| Done::Remapped {
+        old_addr,
+        new_addr: region.addr(),
+        mode,
+    });
+    if result.is_ok() {
+        notes.push(notes::remap(!region.page_cache_file(), was, mode));
+        notes.extend(notes::remap_prot(old_prot, region.prot(), region.mode()));
+    }
+    (call, result)
+}
+
+/// `msync`: dirty pages before and after, and the padding writeback may re-zero.
+fn msync(
+    region: &Region,
+    prober: &Prober,
+    kind: SyncKind,
+    scope: Scope,
+    notes: &mut Vec<String>,
+) -> (String, Result<Done, SysError>) {
+    let flags = match kind {
+        SyncKind::Sync => MsyncFlags::SYNC,
+        SyncKind::Async => MsyncFlags::ASYNC,
+        SyncKind::Invalidate => MsyncFlags::INVALIDATE,
+    };
+    let result = scope_pages(region, scope).and_then(|(first, count)| {
+        let dirty_before = dirty_pages(region, first, count);
+        let padding_before = padding_bytes(region, prober, first, count);
+        region.msync(first, count, flags)?;
+        let dirty_after = dirty_pages(region, first, count);
+        let padding_after = padding_bytes(region, prober, first, count);
+        let rezeroed = padding_before
+            .iter()
+            .zip(&padding_after)
+            .filter(|(b, a)| b != a)
+            .count() as u64;
+        notes.extend(notes::msync(
+            kind,
+            region.mode(),
+            region.always_dirty(),
+            (dirty_before, dirty_after),
+            rezeroed,
+        ));
+        Ok(Done::Synced {
+            kind,
+            first,
+            count,
+            dirty_before,
+            dirty_after,
+        })
+    });
+    let call = range_call(region, "msync", kind.name(), scope);
+    (with_rc(call, &result), result)
+}
+
+/// `protect`: asking for PROT_WRITE is the user's consent to writing the file (design.md: "an
+/// explicit `protect rw` line is consent").
+fn protect(
+    region: &mut Region,
+    prot: Prot,
+    notes: &mut Vec<String>,
+) -> (String, Result<Done, SysError>) {
+    let allowed = if prot.write {
+        region.allow_write()
+    } else {
+        Ok(None)
+    };
+    let result = allowed.and_then(|note| {
+        notes.extend(note);
+        region.mprotect(prot).map(|()| Done::Protected {})
+    });
+    if result.is_ok() {
+        notes.extend(notes::protected(prot));
+    }
+    let call = format!(
+        "mprotect(0x{:x}, {}, {})",
+        region.addr(),
+        region.map_bytes(),
+        prot_flags(prot)
+    );
+    (with_rc(call, &result), result)
+}
+
+/// `advise`: residency and private copies before and after.
+fn advise(
+    region: &Region,
+    prober: &Prober,
+    advice: MAdvice,
+    scope: Scope,
+    notes: &mut Vec<String>,
+) -> (String, Result<Done, SysError>) {
+    let result = scope_pages(region, scope).and_then(|(first, count)| {
+        let resident_before = resident_pages(region, first, count);
+        let copies_before = private_copies(region, prober, first, count);
+        region.madvise(first, count, madvice(advice))?;
+        let resident_after = resident_pages(region, first, count);
+        let copies_after = private_copies(region, prober, first, count);
+        notes.extend(notes::advised(
+            advice,
+            region.mode(),
+            (resident_before, resident_after),
+            (copies_before, copies_after),
+        ));
+        Ok(Done::Advised {
+            first,
+            count,
+            resident_before,
+            resident_after,
+            copies_before,
+            copies_after,
+        })
+    });
+    let call = range_call(region, "madvise", advice.name(), scope);
+    (with_rc(call, &result), result)
+}
+
+/// `fadvise`: residency before and after; what kept pages cached when nothing was evicted.
+fn fadvise(
+    region: &Region,
+    prober: &Prober,
+    advice: FAdvice,
+    notes: &mut Vec<String>,
+) -> (String, Result<Done, SysError>) {
+    let pages = region.pages();
+    let before = resident_pages(region, 0, pages);
+    let result = region.fadvise(fadvice(advice)).map(|()| {
+        let after = resident_pages(region, 0, pages);
+        let context = match (before, after) {
+            (Some(b), Some(a)) if notes::fadvise_needs_context(advice, b, a) => Some((
+                present_pages(prober, region, 0, pages.min(1 << 20)).len() as u64,
+                dirty_pages(region, 0, pages).is_some_and(|d| d > 0),
+            )),
+            _ => None,
+        };
+        notes.extend(notes::fadvised(advice, (before, after), context));
+        Done::Advised {
+            first: 0,
+            count: pages,
+            resident_before: before,
+            resident_after: after,
+            copies_before: None,
+            copies_after: None,
+        }
+    });
+    let call = format!(
+        "posix_fadvise(fd, {}, {}, {})",
+        region.offset(),
+        region.map_bytes(),
+        advice.name()
+    );
+    (with_rc(call, &result), result)
+}
+
+/// `peer start`: a second process writing a counter into the file.
+fn peer_start(
+    region: &Region,
+    lab: &mut Lab,
+    offset: u64,
+    notes: &mut Vec<String>,
+) -> (String, Result<Done, SysError>) {
+    let result = lab.start_peer(region, offset).map(|peer| {
+        notes.extend(notes::peer_started(
+            peer.pid(),
+            super::lab::PEER_PERIOD.as_millis(),
+            region.mode() == MapMode::Private,
+        ));
+        Done::PeerStarted {
+            pid: peer.pid(),
+            file_offset: peer.file_offset,
+        }
+    });
+    (format!("peer start at 0x{offset:x}"), result)
 }
 
 fn with_rc(call: String, result: &Result<Done, SysError>) -> String {
@@ -677,36 +673,11 @@ fn exec_call(addr: u64, offset: u64, args: (u64, u64)) -> String {
 /// The `Done` of a code child's end, and notes saying how it ended. `prot`: the mapping's
 /// protection when the child was forked.
 fn called(offset: u64, prot: Prot, reaped: Reaped, notes: &mut Vec<String>) -> Done {
-    let end = reaped.end;
-    notes.push(match end {
-        ChildEnd::Returned(v) => format!("returned {v}"),
-        ChildEnd::Signal(s) if s == libc::SIGSEGV && !prot.exec => format!(
-            "killed by SIGSEGV: the page has no PROT_EXEC ({}); p sets rx",
-            prot.letters()
-        ),
-        ChildEnd::Signal(s) if s == libc::SIGBUS => {
-            "killed by SIGBUS: the code lies beyond end of file".into()
-        }
-        ChildEnd::Signal(s) if s == libc::SIGALRM => {
-            "stopped by SIGALRM: it ran too long (an endless loop?)".into()
-        }
-        ChildEnd::Signal(s) => format!("killed by {}", signal_name(s)),
-        ChildEnd::TimedOut => format!(
-            "ran longer than {} s: killed (with its process group)",
-            CALL_TIMEOUT.as_secs()
-        ),
-        ChildEnd::Exited(code) => format!("exited with status {code}"),
-    });
-    match reaped.group_killed {
-        0 => {}
-        1 => notes
-            .push("1 process it forked was still running: killed with its process group".into()),
-        n => notes.push(format!(
-            "{n} processes it forked were still running: killed with its process group"
-        )),
+    notes.extend(notes::called(reaped.end, prot, reaped.group_killed));
+    Done::Called {
+        offset,
+        end: reaped.end,
     }
-    notes.push("this process never ran the mapped code; only the child did".into());
-    Done::Called { offset, end }
 }
 
 /// An `exec` whose child still runs: the TUI keeps it and polls it on every tick, so the
@@ -895,21 +866,12 @@ fn write(
     }
     let prot = region.prot();
     if !prot.write {
-        let file = matches!(region.target(), Target::File { .. });
-        let shared = region.mode() == MapMode::Shared;
-        let why = if file && shared && !region.may_write() {
-            "the mapping is read-only because the file is not writable for us: a store would \
-             raise SIGSEGV; m (MAP_PRIVATE) gives a writable copy-on-write view whose stores \
-             never reach the file"
-        } else if file && shared && !region.write_allowed() {
-            "the file is mapped read-only (mmapscope opens a file you name read-only unless \
-             --write, since a store into a MAP_SHARED page writes the file): a store would raise \
-             SIGSEGV; allow writing with --write or `protect rw` (in the explorer, the first \
-             edit asks)"
-        } else {
-            "the mapping's protection has no PROT_WRITE: a store would raise SIGSEGV \
-             (SEGV_ACCERR); change it with p (mprotect)"
-        };
+        let why = notes::write_refusal(
+            matches!(region.target(), Target::File { .. }),
+            region.mode() == MapMode::Shared,
+            region.may_write(),
+            region.write_allowed(),
+        );
         return Err(SysError::new(
             libc::EACCES,
             format!("write at 0x{offset:x} ({})", prot.letters()),
@@ -937,126 +899,16 @@ fn write(
     let padding = (offset..end)
         .filter(|&o| geometry.byte_kind(o) == ByteKind::Padding)
         .count() as u64;
-    if padding > 0 {
-        notes.push(format!(
-            "{} in the padding after end of file: never reaches the file",
-            plural(padding, "byte")
-        ));
-    }
-    if region.mode() == MapMode::Private && region.page_cache_file() {
-        notes.push("MAP_PRIVATE: the page is now our copy; the file is unchanged".into());
-    }
+    notes.extend(notes::wrote(
+        padding,
+        region.mode() == MapMode::Private && region.page_cache_file(),
+    ));
     Ok(Done::Wrote {
         offset,
         old,
         new: bytes.to_vec(),
         padding,
     })
-}
-
-fn remap_note(region: &Region, was: MapMode, now: MapMode) -> String {
-    let anon = !region.page_cache_file();
-    match (was, now, anon) {
-        (_, _, true) => {
-            "anonymous memory: the new mapping starts zeroed; the old contents are gone".into()
-        }
-        (MapMode::Shared, MapMode::Private, false) => {
-            "shared edits were already in the page cache: the new private mapping sees them".into()
-        }
-        (MapMode::Private, MapMode::Shared, false) => {
-            "private copies were discarded: the shared mapping shows the file's content".into()
-        }
-        _ => "the same mode again: a fresh mapping of the same file".into(),
-    }
-}
-
-/// What a remap did to the protection, when it changed it.
-fn remap_prot_note(region: &Region, was: super::region::Prot) -> Option<String> {
-    let now = region.prot();
-    match (was.write, now.write, region.mode()) {
-        (false, true, MapMode::Private) => Some(format!(
-            "now {}: a private mapping is writable, and its stores never reach the file",
-            now.letters()
-        )),
-        (true, false, MapMode::Shared) => Some(format!(
-            "now {}: stores into a shared mapping would write the file, which was not allowed \
-             (--write, or protect rw)",
-            now.letters()
-        )),
-        _ => None,
-    }
-}
-
-fn advise_notes(region: &Region, advice: MAdvice, done: &Done, notes: &mut Vec<String>) {
-    let Done::Advised {
-        resident_before,
-        resident_after,
-        copies_before,
-        copies_after,
-        ..
-    } = done
-    else {
-        return;
-    };
-    if let (Some(b), Some(a)) = (copies_before, copies_after)
-        && b > a
-    {
-        notes.push(format!(
-            "{} discarded: the file's content shows again",
-            plural(b - a, "private copy")
-        ));
-    }
-    match (resident_before, resident_after) {
-        (Some(b), Some(a)) if a != b => notes.push(format!(
-            "resident {} -> {}",
-            thousands(*b),
-            thousands(*a)
-        )),
-        (Some(_), Some(_)) => notes.push(match advice {
-            MAdvice::DontNeed if region.mode() == MapMode::Shared => {
-                "residency unchanged: DONTNEED drops our page-table entries; the file's pages stay in the page cache".into()
-            }
-            MAdvice::PageOut | MAdvice::Cold => {
-                "residency unchanged: the kernel reclaims only what it can (not dirty or shared pages at once)".into()
-            }
-            MAdvice::WillNeed => "residency unchanged: the pages were already resident".into(),
-            _ => "residency unchanged: this advice only changes how the kernel reads ahead".into(),
-        }),
-        _ => {}
-    }
-}
-
-fn fadvise_notes(
-    region: &Region,
-    prober: &Prober,
-    advice: FAdvice,
-    done: &Done,
-    notes: &mut Vec<String>,
-) {
-    let Done::Advised {
-        resident_before: Some(b),
-        resident_after: Some(a),
-        ..
-    } = done
-    else {
-        return;
-    };
-    if a != b {
-        notes.push(format!("resident {} -> {}", thousands(*b), thousands(*a)));
-        return;
-    }
-    if advice == FAdvice::DontNeed && *a > 0 {
-        let mapped = present_pages(prober, region, 0, region.pages().min(1 << 20)).len();
-        notes.push(format!(
-            "nothing evicted: fadvise(DONTNEED) drops only clean pages that nobody maps ({} mapped by us{})",
-            thousands(mapped as u64),
-            if dirty_pages(region, 0, region.pages()).is_some_and(|d| d > 0) {
-                ", some dirty"
-            } else {
-                ""
-            }
-        ));
-    }
 }
 
 fn touch(
@@ -1097,39 +949,20 @@ fn touch(
         .collect();
     let resident_after = resident_pages(region, 0, pages);
     let (minor, major) = (min1 - min0, maj1 - maj0);
-    notes.push(format!(
-        "{} minor, {} major fault{}",
-        minor,
-        major,
-        if minor + major == 1 { "" } else { "s" }
-    ));
-    let around: Vec<u64> = newly_present
-        .iter()
-        .copied()
-        .filter(|&p| p != page)
-        .collect();
-    if !around.is_empty() {
-        notes.push(format!(
-            "fault-around made {} present too",
-            plural(around.len() as u64, "other page")
-        ));
-    }
-    if !page_was_resident {
-        notes.push("the page was read in from the file".into());
-    }
+    let others_present = newly_present.iter().filter(|&&p| p != page).count() as u64;
     // Pages other than the touched one that came into the cache: readahead.
-    let others = match (resident_before, resident_after) {
+    let readahead = match (resident_before, resident_after) {
         (Some(b), Some(a)) => a
             .saturating_sub(b)
             .saturating_sub(u64::from(!page_was_resident)),
         _ => 0,
     };
-    if others > 0 {
-        notes.push(format!(
-            "{} more became resident (readahead)",
-            plural(others, "page")
-        ));
-    }
+    notes.extend(notes::touched(
+        (minor, major),
+        others_present,
+        page_was_resident,
+        readahead,
+    ));
     Ok(Done::Touched {
         page,
         minor,

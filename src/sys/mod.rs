@@ -6,6 +6,7 @@ pub mod children;
 pub mod error;
 pub mod exec;
 pub mod lab;
+pub mod notes;
 pub mod ops;
 pub mod probe;
 pub mod procmaps;
