@@ -14,7 +14,7 @@ use crate::sys::snapshot::Backing;
 /// Longest text the `:` prompt takes.
 const PROMPT_MAX: usize = 40;
 
-/// Applies `action` to `model`.
+/// Applies `action` to `model`; returns the side effects it needs.
 pub fn update(model: &mut Model, action: Action) -> Vec<Command> {
     // A half-typed byte belongs where it was started: any other key drops it (what the
     // session brings in, a probe or a note, is not a key).
@@ -25,9 +25,46 @@ pub fn update(model: &mut Model, action: Action) -> Vec<Command> {
         e.pending = None;
     }
     match action {
+        Action::EditStart
+        | Action::EditStop
+        | Action::EditSwitchColumn
+        | Action::EditNibble(_)
+        | Action::EditChar(_)
+        | Action::AllowWriteThen(_) => edit(model, action),
+        Action::Quit
+        | Action::QuitNow
+        | Action::SwitchMode
+        | Action::OpenMenu(_)
+        | Action::Menu(_)
+        | Action::Confirm(_) => ask(model, action),
+        Action::ExecCursor | Action::TogglePeer | Action::TouchCursor | Action::Do(_) => {
+            operate(model, action)
+        }
+        Action::Probed { .. }
+        | Action::Note(_)
+        | Action::PeerEnded { .. }
+        | Action::SelectPage(_)
+        | Action::ShowLesson(_)
+        | Action::Configure { .. }
+        | Action::Refresh => {
+            news(model, action);
+            Vec::new()
+        }
+        Action::Prompt(edit) => prompt(model, edit),
+        // Played by the lesson player, which holds the lesson's script; nothing to change here.
+        Action::LessonNext | Action::LessonBack => Vec::new(),
+        view_action => {
+            view(model, view_action);
+            Vec::new()
+        }
+    }
+}
+
+/// What is shown and where: cursor moves, the prompt, toggles, scrolling, overlays, resizes.
+fn view(model: &mut Model, action: Action) {
+    match action {
         Action::Move(m) => move_cursor(model, m),
         Action::GotoPrompt => model.overlay = Overlay::Goto(String::new()),
-        Action::Prompt(edit) => return prompt(model, edit),
         Action::Goto(target) => goto(model, target),
         Action::ToggleOffsets => {
             let anchor = anchor(model);
@@ -75,6 +112,19 @@ pub fn update(model: &mut Model, action: Action) -> Vec<Command> {
             model.help_scroll = u16::try_from(next).unwrap_or(0);
         }
         Action::CloseOverlay => model.overlay = Overlay::None,
+        Action::Resize(cols, rows) => {
+            let anchor = anchor(model);
+            model.size = (cols, rows);
+            restore_anchor(model, anchor);
+        }
+        _ => {}
+    }
+}
+
+/// What the session brings in: a probe, a note, a peer's end, a lesson's page and pane, the
+/// settings.
+fn news(model: &mut Model, action: Action) {
+    match action {
         // The session probes after every action; saying so is all there is to do.
         Action::Refresh => {
             model.log("refresh: probed the visible pages and re-read /proc/self/maps and smaps");
@@ -107,7 +157,6 @@ pub fn update(model: &mut Model, action: Action) -> Vec<Command> {
             model.top = page * model.lines_per_page();
             model.scroll_to_cursor();
         }
-        Action::SelectPage(_) => {}
         Action::ShowLesson(pane) => model.lesson = pane,
         Action::Configure {
             refresh_ms,
@@ -118,20 +167,13 @@ pub fn update(model: &mut Model, action: Action) -> Vec<Command> {
             model.color = color;
             model.high_contrast = high_contrast;
         }
-        Action::Quit if model.private_edits() > 0 => {
-            model.overlay = Overlay::Confirm {
-                question: format!(
-                    "Quit? {} byte(s) you wrote in private copy-on-write pages will be lost: \
-                     MAP_PRIVATE writes never reach the file.",
-                    model.private_edits()
-                ),
-                default_yes: true,
-                then: Box::new(Action::QuitNow),
-            };
-        }
-        Action::Quit | Action::QuitNow => model.quit = true,
-        // Played by the app, which holds the lesson's script; nothing to change here.
-        Action::LessonNext | Action::LessonBack => {}
+        _ => {}
+    }
+}
+
+/// Edit mode: typing bytes (asking first when the file was not allowed to be written).
+fn edit(model: &mut Model, action: Action) -> Vec<Command> {
+    match action {
         Action::EditStart => {
             model.edit = Some(EditState::default());
             model.log(if model.snap.prot.write {
@@ -156,18 +198,13 @@ pub fn update(model: &mut Model, action: Action) -> Vec<Command> {
             };
             match e.pending.take() {
                 None => e.pending = Some(n & 0xf),
-                Some(high) => {
-                    let byte = (high << 4) | (n & 0xf);
-                    return edit_write(model, vec![byte]);
-                }
+                Some(high) => return edit_write(model, vec![(high << 4) | (n & 0xf)]),
             }
         }
-        Action::EditChar(c) => {
-            if model.edit.is_some() {
-                let mut buf = [0u8; 4];
-                let bytes = c.encode_utf8(&mut buf).as_bytes().to_vec();
-                return edit_write(model, bytes);
-            }
+        Action::EditChar(c) if model.edit.is_some() => {
+            let mut buf = [0u8; 4];
+            let bytes = c.encode_utf8(&mut buf).as_bytes().to_vec();
+            return edit_write(model, bytes);
         }
         Action::AllowWriteThen(op) => {
             let prot = crate::sys::region::Prot {
@@ -179,25 +216,45 @@ pub fn update(model: &mut Model, action: Action) -> Vec<Command> {
             cmds.extend(exec(*op));
             return cmds;
         }
+        _ => {}
+    }
+    Vec::new()
+}
+
+/// Questions and menus: quitting or remapping (asking first when edits would be lost), the
+/// menus of calls, the answers.
+fn ask(model: &mut Model, action: Action) -> Vec<Command> {
+    match action {
+        Action::Quit if model.private_edits() > 0 => {
+            model.overlay = Overlay::Confirm {
+                question: format!(
+                    "Quit? {} byte(s) you wrote in private copy-on-write pages will be lost: \
+                     MAP_PRIVATE writes never reach the file.",
+                    model.private_edits()
+                ),
+                default_yes: true,
+                then: Box::new(Action::QuitNow),
+            };
+        }
+        Action::Quit | Action::QuitNow => model.quit = true,
         Action::SwitchMode => {
             let target = match model.snap.mode {
                 MapMode::Shared => MapMode::Private,
                 MapMode::Private => MapMode::Shared,
             };
             let lost = model.private_edits();
-            if lost > 0 {
-                model.overlay = Overlay::Confirm {
-                    question: format!(
-                        "Remap {}? {lost} byte(s) you wrote will be lost: they live only in this \
-                         mapping's copy-on-write pages.",
-                        target.flag_name()
-                    ),
-                    default_yes: true,
-                    then: Box::new(Action::Do(Op::Mode(target))),
-                };
-            } else {
+            if lost == 0 {
                 return update(model, Action::Do(Op::Mode(target)));
             }
+            model.overlay = Overlay::Confirm {
+                question: format!(
+                    "Remap {}? {lost} byte(s) you wrote will be lost: they live only in this \
+                     mapping's copy-on-write pages.",
+                    target.flag_name()
+                ),
+                default_yes: true,
+                then: Box::new(Action::Do(Op::Mode(target))),
+            };
         }
         Action::OpenMenu(kind) => {
             model.overlay = Overlay::Menu {
@@ -208,10 +265,9 @@ pub fn update(model: &mut Model, action: Action) -> Vec<Command> {
         }
         Action::Menu(key) => return menu(model, key),
         Action::Confirm(answer) => {
-            let overlay = std::mem::take(&mut model.overlay);
             if let Overlay::Confirm {
                 then, default_yes, ..
-            } = overlay
+            } = std::mem::take(&mut model.overlay)
             {
                 if answer.unwrap_or(default_yes) {
                     return update(model, *then);
@@ -219,35 +275,25 @@ pub fn update(model: &mut Model, action: Action) -> Vec<Command> {
                 model.log("cancelled");
             }
         }
-        Action::ExecCursor => {
-            return update(
-                model,
-                Action::Do(Op::Exec {
-                    offset: model.cursor,
-                    args: (0, 0),
-                }),
-            );
-        }
-        Action::TogglePeer => {
-            let op = if model.peer_running {
-                Op::PeerStop
-            } else {
-                Op::PeerStart(Some(model.cursor))
-            };
-            return update(model, Action::Do(op));
-        }
-        Action::TouchCursor => {
-            let page = model.cursor / model.page_size();
-            return update(model, Action::Do(Op::Touch(page)));
-        }
-        Action::Do(op) => return do_op(model, op),
-        Action::Resize(cols, rows) => {
-            let anchor = anchor(model);
-            model.size = (cols, rows);
-            restore_anchor(model, anchor);
-        }
+        _ => {}
     }
     Vec::new()
+}
+
+/// Operations on the mapping, and the keys that make one at the cursor.
+fn operate(model: &mut Model, action: Action) -> Vec<Command> {
+    let op = match action {
+        Action::ExecCursor => Op::Exec {
+            offset: model.cursor,
+            args: (0, 0),
+        },
+        Action::TogglePeer if model.peer_running => Op::PeerStop,
+        Action::TogglePeer => Op::PeerStart(Some(model.cursor)),
+        Action::TouchCursor => Op::Touch(model.cursor / model.page_size()),
+        Action::Do(op) => op,
+        _ => return Vec::new(),
+    };
+    do_op(model, op)
 }
 
 /// A shared mapping of a file the user named, mapped read-only because writing was not
