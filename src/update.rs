@@ -141,11 +141,7 @@ fn news(model: &mut Model, action: Action) {
                 model.deltas = Default::default();
             }
         }
-        Action::Note(text) => {
-            if !text.is_empty() {
-                model.log(text);
-            }
-        }
+        Action::Note(text) if !text.is_empty() => model.log(text),
         Action::PeerEnded { pid, how } => {
             model.peer_running = false;
             model.log(format!(

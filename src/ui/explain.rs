@@ -11,6 +11,8 @@ use crate::model::Model;
 use crate::sys::probe::{
     PM_EXCLUSIVE, PM_FILE, PM_PFN_MASK, PM_PRESENT, PM_SOFT_DIRTY, PM_SWAPPED, kflag_names,
 };
+use crate::sys::probe::{PageProbe, PageState};
+use crate::sys::snapshot::Snapshot;
 use crate::text::{kb, thousands};
 
 use super::theme::{Role, Theme};
@@ -20,12 +22,11 @@ fn bit(word: u64, mask: u64) -> u8 {
 }
 
 /// The pane's lines, each with its role: headings are titles, raw answers normal, the
-/// sentences dim.
+/// sentences dim. One part per source, in the order they are asked.
 pub fn lines(model: &Model) -> Vec<(String, Role)> {
     let snap = &model.snap;
     let ps = model.page_size();
     let page = model.cursor / ps;
-    let geom = snap.geometry.page(page);
     let mut out = vec![(
         format!(
             "page {page} · file offset 0x{:x} · addr 0x{:x}",
@@ -34,6 +35,22 @@ pub fn lines(model: &Model) -> Vec<(String, Role)> {
         ),
         Role::Title,
     )];
+    out.extend(geometry(snap.geometry.page(page)));
+    let Some(vp) = snap.page(page) else {
+        out.push(("not probed yet".into(), Role::Dim));
+        return out;
+    };
+    out.extend(mincore(snap, &vp.probe));
+    out.extend(pagemap(snap, &vp.probe, &vp.state));
+    out.extend(cachestat(snap, &vp.probe));
+    out.extend(kpageflags(snap, &vp.probe));
+    out.extend(smaps(snap));
+    out
+}
+
+/// The page against the end of file.
+fn geometry(geom: crate::geometry::PageGeom) -> Vec<(String, Role)> {
+    let mut out = Vec::new();
     let mut say = |text: String, role: Role| out.push((text, role));
     if geom.beyond_eof {
         say(
@@ -67,12 +84,13 @@ pub fn lines(model: &Model) -> Vec<(String, Role)> {
             Role::Normal,
         );
     }
-    let Some(vp) = snap.page(page) else {
-        say("not probed yet".into(), Role::Dim);
-        return out;
-    };
-    let (p, s) = (vp.probe, vp.state);
+    out
+}
 
+/// What mincore(2) said.
+fn mincore(snap: &Snapshot, p: &PageProbe) -> Vec<(String, Role)> {
+    let mut out = Vec::new();
+    let mut say = |text: String, role: Role| out.push((text, role));
     match p.resident {
         Some(r) => {
             say(format!("mincore: 0x{:02x}", u8::from(r)), Role::Normal);
@@ -94,6 +112,13 @@ pub fn lines(model: &Model) -> Vec<(String, Role)> {
         ),
     }
 
+    out
+}
+
+/// The pagemap word, its bits, and copy-on-write.
+fn pagemap(snap: &Snapshot, p: &PageProbe, s: &PageState) -> Vec<(String, Role)> {
+    let mut out = Vec::new();
+    let mut say = |text: String, role: Role| out.push((text, role));
     match p.pagemap {
         Some(w) => {
             say(format!("pagemap: 0x{w:016x}"), Role::Normal);
@@ -146,6 +171,13 @@ pub fn lines(model: &Model) -> Vec<(String, Role)> {
         );
     }
 
+    out
+}
+
+/// What cachestat(2) said of the file's page.
+fn cachestat(snap: &Snapshot, p: &PageProbe) -> Vec<(String, Role)> {
+    let mut out = Vec::new();
+    let mut say = |text: String, role: Role| out.push((text, role));
     match p.cache {
         Some(c) => {
             say(
@@ -170,6 +202,13 @@ pub fn lines(model: &Model) -> Vec<(String, Role)> {
         None => say(format!("cachestat: {}", snap.sources.cachestat), Role::Dim),
     }
 
+    out
+}
+
+/// The page frame's flags and its folio.
+fn kpageflags(snap: &Snapshot, p: &PageProbe) -> Vec<(String, Role)> {
+    let mut out = Vec::new();
+    let mut say = |text: String, role: Role| out.push((text, role));
     match p.kflags {
         Some(k) => {
             say(
@@ -193,6 +232,13 @@ pub fn lines(model: &Model) -> Vec<(String, Role)> {
         ),
     }
 
+    out
+}
+
+/// The VMA the page falls in.
+fn smaps(snap: &Snapshot) -> Vec<(String, Role)> {
+    let mut out = Vec::new();
+    let mut say = |text: String, role: Role| out.push((text, role));
     if let Some(v) = &snap.vma {
         say(
             format!(
