@@ -445,10 +445,11 @@ fn run(
             (with_rc(call, &result), result)
         }
         Op::Touch(page) => {
-            let call = format!(
-                "touch page {page} (read 1 byte at 0x{:x})",
-                addr + page * ps
-            );
+            // Checked: the page number comes from the user and may be anything.
+            let call = match page.checked_mul(ps).and_then(|off| off.checked_add(addr)) {
+                Some(at) => format!("touch page {page} (read 1 byte at 0x{at:x})"),
+                None => format!("touch page {page}"),
+            };
             (call, touch(region, prober, *page, notes))
         }
         Op::Truncate(size) => {
