@@ -487,7 +487,16 @@ fn line_strategy(setup: &Setup) -> BoxedStrategy<G> {
 
 fn case_strategy() -> impl Strategy<Value = (Setup, Vec<G>)> {
     setup_strategy().prop_flat_map(|setup| {
-        let lines = prop::collection::vec(line_strategy(&setup), 1..=MAX_LINES);
+        // Mostly single lines; sometimes a run of undo and redo, to walk the history.
+        let chunk = prop_oneof![
+            12 => line_strategy(&setup).prop_map(|g| vec![g]),
+            1 => prop::collection::vec(prop_oneof![Just(G::Undo), Just(G::Redo)], 2..=4),
+        ];
+        let lines = prop::collection::vec(chunk, 1..=MAX_LINES).prop_map(|chunks| {
+            let mut lines: Vec<G> = chunks.into_iter().flatten().collect();
+            lines.truncate(MAX_LINES);
+            lines
+        });
         (Just(setup), lines)
     })
 }
@@ -1087,7 +1096,8 @@ fn run_case(setup: &Setup, script: &[G], stats: &RefCell<Stats>) -> Result<(), T
     }
 
     let mut file = check_state(&session, &model, &path, &t)?;
-    for line in &lines {
+    let (mut unclaimed, mut wrongly_claimed) = (0, 0);
+    for (index, line) in lines.iter().enumerate() {
         if line.step == Step::Snapshot {
             let out = step(&mut session, line, &mut t)?;
             check_report(&out, &model, &t)?;
@@ -1164,6 +1174,54 @@ fn run_case(setup: &Setup, script: &[G], stats: &RefCell<Stats>) -> Result<(), T
             )));
         }
         file = now;
+
+        // `expect` lines of our own: the session's checks agree with the model, and a failure
+        // not claimed by the `expect error` right after it makes the run fail at the end.
+        let mut expects: Vec<(String, bool)> = Vec::new();
+        if ok {
+            if let Some(off) = r["offset"].as_u64().filter(|_| r.get("new").is_some()) {
+                let f = model.base + off;
+                if let Some(b) = model.cache.get(f as usize).copied().flatten()
+                    && f < model.size
+                {
+                    expects.push((format!("expect file 0x{f:x} == {b:02x}"), true));
+                }
+            }
+            if let Op::Truncate(size) = op {
+                expects.push((format!("expect result new_size == {size}"), true));
+                expects.push((format!("expect file size == {size}"), true));
+            }
+            if index % 7 == 6 {
+                expects.push(("expect error".into(), false));
+                wrongly_claimed += 1;
+            }
+        } else if index % 4 == 3 {
+            unclaimed += 1;
+        } else {
+            expects.push(("expect error".into(), true));
+        }
+        for (text, must_pass) in expects {
+            let out = step(&mut session, &parse_one(&text), &mut t)?;
+            if (out["ok"] == true) != must_pass {
+                return Err(t.fail(format!(
+                    "`{text}` {} but {}",
+                    if must_pass { "failed" } else { "passed" },
+                    if must_pass {
+                        "the model says it holds"
+                    } else {
+                        "the previous command succeeded"
+                    }
+                )));
+            }
+        }
+    }
+    let all_well = session.finish();
+    if all_well != (unclaimed == 0 && wrongly_claimed == 0) {
+        return Err(t.fail(format!(
+            "the run ended {} with {unclaimed} failure(s) no `expect error` claimed and \
+             {wrongly_claimed} `expect error` after a success",
+            if all_well { "well" } else { "failed" }
+        )));
     }
     stats.borrow_mut().cases += 1;
     Ok(())
