@@ -4,7 +4,7 @@
 //!
 //! 256 cases by default. More: `MMAPSCOPE_PROPTEST_CASES=5000 cargo test --test property`
 //! (`--nocapture` shows a summary of what ran). A failure prints the shrunk script with each
-//! line's result, ready for `mmapscope batch`; `PROPTEST_RNG_SEED=N` replays a run.
+//! line's result, ready for `mmapscope batch`, and the `PROPTEST_RNG_SEED=N` that replays it.
 //!
 //! After every step: no panic; the file on disk equals the model (initial bytes, plus every write
 //! that reported ok through a MAP_SHARED mapping, cut to the file size then, plus every truncate
@@ -38,7 +38,7 @@ use mmapscope::script::{Line, Step};
 use mmapscope::session::Session;
 use mmapscope::sys::region::{MapMode, MapRequest, Prot, Region, Source};
 use proptest::prelude::*;
-use proptest::test_runner::{Config, TestCaseError, TestError, TestRunner};
+use proptest::test_runner::{Config, RngSeed, TestCaseError, TestError, TestRunner};
 use serde_json::Value;
 
 fn ps() -> u64 {
@@ -1450,11 +1450,23 @@ fn random_scripts_keep_the_file_equal_to_the_model() {
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(256);
-    let mut runner = TestRunner::new(Config {
+    let mut config = Config {
         // The failure message carries the shrunk script; no regression file in the tree.
         failure_persistence: None,
         ..Config::with_cases(cases)
-    });
+    };
+    // A seed of our own when none is given, so that a failure can say how to replay it.
+    let seed = match config.rng_seed {
+        RngSeed::Fixed(seed) => seed,
+        RngSeed::Random => {
+            use std::hash::{BuildHasher as _, Hasher as _};
+            std::collections::hash_map::RandomState::new()
+                .build_hasher()
+                .finish()
+        }
+    };
+    config.rng_seed = RngSeed::Fixed(seed);
+    let mut runner = TestRunner::new(config);
     let stats = RefCell::new(Stats::default());
     let start = std::time::Instant::now();
     // Panics are kept, not printed: shrinking would print hundreds of them.
@@ -1496,7 +1508,9 @@ fn random_scripts_keep_the_file_equal_to_the_model() {
             eprintln!("{summary}");
         }
         Err(TestError::Fail(why, (setup, script))) => panic!(
-            "{why}\n(last panic: {})\n\nminimal case: {setup:?}\n{}",
+            "{why}\n(last panic: {})\nreplay: PROPTEST_RNG_SEED={seed} \
+             MMAPSCOPE_PROPTEST_CASES={cases} cargo test --test property\n\n\
+             minimal case: {setup:?}\n{}",
             LAST_PANIC
                 .with(|p| p.borrow_mut().take())
                 .unwrap_or_else(|| "none".into()),
