@@ -14,17 +14,22 @@
 //! wrote, the file elsewhere); pages beyond end of file refuse reads; the region's mode and
 //! protection match /proc/self/maps. Each line is also checked against the contract's rules:
 //! writes outside the mapping or beyond EOF and writes without PROT_WRITE are refused, others
-//! succeed and report the bytes they replaced. After an undo or redo the test reads the range
-//! back with a `read` line of its own: it must hold exactly the recorded bytes.
+//! succeed and report the bytes they replaced and how many landed in the padding. After an undo
+//! or redo the test reads the range back with a `read` line of its own: it must hold exactly the
+//! recorded bytes. It adds `expect` lines of its own too (a file byte, a truncate's result, an
+//! `expect error` after most failures and now and then after a success) and checks that the run
+//! ends failed exactly when a failure went unclaimed; `snapshot` lines must describe the file
+//! size and each page's data, padding, beyond-EOF and copy-on-write state as the model does.
 //!
-//! Kernel behaviour the model follows (tests/property.rs `Model`, checked on this machine):
+//! Kernel behaviour the model follows (each seen on this machine, Linux 6.18 on ext4):
 //! - a write into the padding after EOF stays in the page cache only until writeback, which
-//!   re-zeroes it on ext4: those bytes are "unknown" (0 or the written byte) until a truncate;
+//!   re-zeroes it on ext4 (msync does): those bytes are "unknown" (0 or the written byte);
 //! - a truncate that shrinks zeroes the rest of the page holding the new EOF, and drops our
 //!   private copies of the pages wholly beyond it (the copy of the EOF page stays);
 //! - a truncate that grows exposes zeros where the old padding was, on kernels that zero the
 //!   end-of-file folio on size extension (probed at run time; where not, those bytes are unknown);
-//! - `advise dontneed` throws away private copies; `mode` (a remap) drops them all.
+//! - `advise dontneed` throws away private copies; `mode` (a remap) drops them all;
+//! - madvise on part of the mapping may split its VMA in /proc/self/maps.
 
 use std::cell::RefCell;
 use std::collections::BTreeMap;
