@@ -190,6 +190,23 @@ fn words(line: &str) -> Result<Vec<String>, String> {
     Ok(out)
 }
 
+/// The line up to a `#` that starts a comment (one outside quotes; `\"` inside quotes does
+/// not end them).
+fn without_comment(line: &str) -> &str {
+    let mut quoted = false;
+    let mut escaped = false;
+    for (i, c) in line.char_indices() {
+        match c {
+            _ if escaped => escaped = false,
+            '\\' if quoted => escaped = true,
+            '"' => quoted = !quoted,
+            '#' if !quoted => return &line[..i],
+            _ => {}
+        }
+    }
+    line
+}
+
 /// The text of a quoted word (marked by a leading `"` from `words`).
 fn quoted(word: &str) -> Option<&str> {
     word.strip_prefix('"')
@@ -518,7 +535,7 @@ pub fn parse(script: &str) -> Result<Vec<Line>, Vec<ParseError>> {
     let mut lines = Vec::new();
     let mut errors = Vec::new();
     for (i, raw) in script.lines().enumerate() {
-        let text = raw.trim().to_string();
+        let text = without_comment(raw).trim().to_string();
         match parse_step(raw) {
             Ok(Some(step)) => lines.push(Line {
                 number: i + 1,
@@ -713,6 +730,13 @@ mod tests {
             parse_step("sleep 60000").unwrap(),
             Some(Step::Sleep(60_000))
         );
+    }
+
+    #[test]
+    fn a_line_is_kept_without_its_comment() {
+        let lines = parse("read 0 2   # a comment\nwrite-text 0 \"a # b \\\" #\" # c\n").unwrap();
+        assert_eq!(lines[0].text, "read 0 2");
+        assert_eq!(lines[1].text, "write-text 0 \"a # b \\\" #\"");
     }
 
     #[test]

@@ -398,13 +398,17 @@ fn run(
         Op::Protect(prot) => protect(region, *prot, notes),
         Op::Advise(advice, scope) => advise(region, prober, *advice, *scope, notes),
         Op::Fadvise(advice) => fadvise(region, prober, *advice, notes),
-        Op::Touch(page) => (
-            format!(
-                "touch page {page} (read 1 byte at 0x{:x})",
-                region.addr() + page * region.page_size()
-            ),
-            touch(region, prober, *page, notes),
-        ),
+        Op::Touch(page) => {
+            // Checked: the page number comes from the user and may be anything.
+            let at = page
+                .checked_mul(region.page_size())
+                .and_then(|off| off.checked_add(region.addr()));
+            let call = match at {
+                Some(at) => format!("touch page {page} (read 1 byte at 0x{at:x})"),
+                None => format!("touch page {page}"),
+            };
+            (call, touch(region, prober, *page, notes))
+        }
         Op::Truncate(size) => (
             format!("ftruncate(file, {size}) from another process"),
             truncate(region, lab, *size, notes),
