@@ -91,7 +91,7 @@ pub fn kflag_names(flags: u64) -> Vec<String> {
 /// The largest folio looked for around a page, in pages: a PMD-sized folio on 4 KiB pages.
 const MAX_FOLIO_PAGES: u64 = 512;
 
-/// Pages of the smallest range a scan splits with cachestat (256 KiB); a mixed one is read
+/// Pages of the smallest range a scan splits with cachestat (512 KiB); a mixed one is read
 /// with one mincore.
 const LEAF_PAGES: u64 = 128;
 
@@ -620,12 +620,13 @@ impl Prober {
     /// each as soon as it is complete (memory does not grow with the number of runs); `sink`
     /// may stop the scan with `ControlFlow::Break`.
     ///
-    /// The kernel is asked about each range once. For a file, one cachestat over the whole
-    /// mapping answers a file that is all cached and clean, or not cached at all; a mixed range
-    /// is split (into 16, or straight into 64-page leaves where cached and uncached pages are
-    /// both plentiful), each part asked once and the last part's counts derived from its
-    /// parent's; a mixed leaf is read with one mincore, which gives dirty and writeback too when
-    /// they follow the cached pages, and is bisected with cachestat otherwise. Our own page
+    /// The kernel is asked about each range once. A file is walked in parts whose size adapts
+    /// to the runs found (see `Scan::forward`): a file that is all cached and clean, or not
+    /// cached at all, takes a handful of cachestat calls that together walk its page cache
+    /// once; a mixed part is split (into 16, or straight into leaves where its boundaries may
+    /// be many), each part asked once and the last part's counts derived from its parent's; a
+    /// mixed leaf is read with one mincore, which gives dirty and writeback too when they
+    /// follow the cached pages, and is bisected with cachestat otherwise. Our own page
     /// tables are read only where they have entries, found with the PAGEMAP_SCAN ioctl
     /// (Linux >= 6.7; before it, pagemap is read where entries may be). Private anonymous
     /// memory without page-table entries holds nothing, whatever its size.
