@@ -136,21 +136,23 @@ fn inspect(map: &MapArgs, file: Option<std::path::PathBuf>, json: bool, touch: b
         eprintln!("mmapscope: note: {note}");
     }
     let prober = Prober::new();
-    let report = match mmapscope::report::build(&region, &prober, touch) {
-        Ok(r) => r,
+    let stream = match mmapscope::report::Stream::new(&region, &prober, touch) {
+        Ok(s) => s,
         Err(e) => return fail(e),
     };
-    let text = if json {
-        match serde_json::to_string_pretty(&report) {
-            Ok(t) => t + "\n",
-            Err(e) => return fail(e),
-        }
+    // The report goes out while the mapping is scanned: memory stays flat however many runs.
+    let mut out = std::io::BufWriter::with_capacity(64 * 1024, std::io::stdout().lock());
+    let written = if json {
+        stream.write_json(&mut out)
     } else {
-        mmapscope::report::to_text(&report)
+        stream.write_text(&mut out)
     };
-    // A closed pipe (`| head`) is not an error worth a message.
-    let _ = std::io::stdout().write_all(text.as_bytes());
-    ExitCode::SUCCESS
+    match written.and_then(|()| out.flush()) {
+        Ok(()) => ExitCode::SUCCESS,
+        // A closed pipe (`| head`) is not an error worth a message.
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => ExitCode::SUCCESS,
+        Err(e) => fail(e),
+    }
 }
 
 /// Headless runs that made a temporary directory: SIGTERM, SIGINT, SIGHUP and SIGQUIT kill

@@ -1,9 +1,15 @@
 //! The report of `inspect` (and later `snapshot` in a batch): the JSON object of
 //! `shared/design.md` (schema `mmapscope/1`) and a readable text table of the same facts.
+//! `inspect` streams it (`Stream`): the runs go out as the scan finds them, so memory does not
+//! grow with the number of runs; `build` holds them all, for a batch's `snapshot`.
 
+use std::cell::RefCell;
 use std::collections::BTreeSet;
+use std::io::Write;
+use std::ops::ControlFlow;
 
 use serde::Serialize;
+use serde::ser::{Error as _, SerializeSeq as _, SerializeStruct as _, Serializer};
 
 use crate::sys::SysError;
 use crate::sys::probe::{Prober, StateRun};
@@ -147,52 +153,81 @@ fn page_run(run: &StateRun) -> PageRun {
     }
 }
 
-fn summary(pages: u64, runs: &[StateRun]) -> Summary {
-    let count = |f: &dyn Fn(&StateRun) -> bool| runs.iter().filter(|r| f(r)).map(|r| r.count).sum();
-    // A total only when every page's answer is known (beyond-EOF pages are never dirty).
-    let known = |f: &dyn Fn(&StateRun) -> Option<bool>| {
-        runs.iter()
-            .filter(|r| !r.state.geom.beyond_eof)
-            .try_fold(0, |n, r| f(r).map(|d| n + if d { r.count } else { 0 }))
-    };
-    Summary {
-        pages,
-        resident: count(&|r| r.state.resident == Some(true)),
-        present: count(&|r| r.state.present == Some(true)),
-        dirty: known(&|r| r.state.dirty),
-        writeback: known(&|r| r.state.writeback),
-        cow: count(&|r| r.state.cow == Some(true)),
-        edited: 0,
-        beyond_eof: count(&|r| r.state.geom.beyond_eof),
+/// The summary's counts, added up run by run as the scan goes.
+#[derive(Debug, Clone, Copy)]
+struct Tally {
+    resident: u64,
+    present: u64,
+    cow: u64,
+    beyond_eof: u64,
+    /// A total only while every page's answer is known (beyond-EOF pages are never dirty).
+    dirty: Option<u64>,
+    writeback: Option<u64>,
+}
+
+impl Default for Tally {
+    fn default() -> Self {
+        Self {
+            resident: 0,
+            present: 0,
+            cow: 0,
+            beyond_eof: 0,
+            dirty: Some(0),
+            writeback: Some(0),
+        }
     }
 }
 
-/// Probes the whole mapping and builds the report.
-///
-/// # Errors
-/// fstat or /proc failures.
-pub fn build(region: &Region, prober: &Prober, touch: bool) -> Result<Report, SysError> {
-    build_with_edits(region, prober, touch, &BTreeSet::new())
+impl Tally {
+    fn add(&mut self, r: &StateRun) {
+        let s = &r.state;
+        let n = |yes: Option<bool>| if yes == Some(true) { r.count } else { 0 };
+        self.resident += n(s.resident);
+        self.present += n(s.present);
+        self.cow += n(s.cow);
+        self.beyond_eof += if s.geom.beyond_eof { r.count } else { 0 };
+        if !s.geom.beyond_eof {
+            let known = |total: Option<u64>, v: Option<bool>| {
+                total.zip(v).map(|(t, v)| t + if v { r.count } else { 0 })
+            };
+            self.dirty = known(self.dirty, s.dirty);
+            self.writeback = known(self.writeback, s.writeback);
+        }
+    }
+
+    fn summary(&self, pages: u64, edited: u64) -> Summary {
+        Summary {
+            pages,
+            resident: self.resident,
+            present: self.present,
+            dirty: self.dirty,
+            writeback: self.writeback,
+            cow: self.cow,
+            edited,
+            beyond_eof: self.beyond_eof,
+        }
+    }
 }
 
-/// `build`, marking as `edited` the pages in `edited` (written by this tool since the last
-/// msync that covered them).
-///
-/// # Errors
-/// fstat or /proc failures.
-pub fn build_with_edits(
-    region: &Region,
-    prober: &Prober,
-    touch: bool,
-    edited: &BTreeSet<u64>,
-) -> Result<Report, SysError> {
+/// Everything in a report but its pages and summary: known before the scan. smaps is read
+/// once, here: it names the VMA, and (on kernels without PAGEMAP_SCAN) says whether the scan
+/// may find anonymous or swapped pages. Probing faults nothing in, or releases what it
+/// faulted in, so the counters read here are also those after the scan.
+struct Head {
+    file: Option<FileInfo>,
+    mapping: MappingInfo,
+    vma: Option<VmaInfo>,
+    sources: SourcesInfo,
+    anon_pages: bool,
+    swap: bool,
+}
+
+fn head(region: &Region, prober: &Prober) -> Result<Head, SysError> {
     let range = (region.addr(), region.addr() + region.map_bytes());
-    let before = procmaps::total(&procmaps::read_vmas(range.0, range.1)?);
-    let (anon_pages, swap) = before
+    let vma = procmaps::total(&procmaps::read_vmas(range.0, range.1)?);
+    let (anon_pages, swap) = vma
         .as_ref()
         .map_or((true, true), |v| (v.anonymous > 0, v.swap > 0));
-    let runs = prober.scan(region, touch, anon_pages, swap)?;
-    let vma = procmaps::total(&procmaps::read_vmas(range.0, range.1)?);
     let geometry = region.geometry()?;
     let sources = prober.sources(region);
     let file = match region.target() {
@@ -203,8 +238,7 @@ pub fn build_with_edits(
             writable: region.may_write(),
         }),
     };
-    Ok(Report {
-        schema: "mmapscope/1",
+    Ok(Head {
         file,
         mapping: MappingInfo {
             kind: if matches!(region.target(), Target::Anon) {
@@ -229,12 +263,219 @@ pub fn build_with_edits(
             cachestat: sources.cachestat,
             soft_dirty: sources.soft_dirty,
         },
-        summary: Summary {
-            edited: edited.len() as u64,
-            ..summary(region.pages(), &runs)
-        },
-        pages: mark_edited(runs.iter().map(page_run).collect(), edited),
+        anon_pages,
+        swap,
     })
+}
+
+/// Probes the whole mapping and builds the report.
+///
+/// # Errors
+/// fstat or /proc failures.
+pub fn build(region: &Region, prober: &Prober, touch: bool) -> Result<Report, SysError> {
+    build_with_edits(region, prober, touch, &BTreeSet::new())
+}
+
+/// `build`, marking as `edited` the pages in `edited` (written by this tool since the last
+/// msync that covered them).
+///
+/// # Errors
+/// fstat or /proc failures.
+pub fn build_with_edits(
+    region: &Region,
+    prober: &Prober,
+    touch: bool,
+    edited: &BTreeSet<u64>,
+) -> Result<Report, SysError> {
+    let head = head(region, prober)?;
+    let mut tally = Tally::default();
+    let mut pages = Vec::new();
+    prober.scan_with(region, touch, head.anon_pages, head.swap, &mut |run| {
+        tally.add(&run);
+        pages.push(page_run(&run));
+        ControlFlow::Continue(())
+    })?;
+    Ok(Report {
+        schema: "mmapscope/1",
+        file: head.file,
+        mapping: head.mapping,
+        vma: head.vma,
+        sources: head.sources,
+        summary: tally.summary(region.pages(), edited.len() as u64),
+        pages: mark_edited(pages, edited),
+    })
+}
+
+/// The report of `inspect`, written out while the mapping is scanned: the same JSON text as
+/// `serde_json::to_string_pretty(&build(..))`, or the same table as `to_text(&build(..))`,
+/// without ever holding the runs.
+pub struct Stream<'a> {
+    region: &'a Region,
+    prober: &'a Prober,
+    touch: bool,
+    head: Head,
+}
+
+impl<'a> Stream<'a> {
+    /// Reads what the report says before its pages (smaps, sources, file size).
+    ///
+    /// # Errors
+    /// fstat or /proc failures.
+    pub fn new(region: &'a Region, prober: &'a Prober, touch: bool) -> Result<Self, SysError> {
+        Ok(Self {
+            region,
+            prober,
+            touch,
+            head: head(region, prober)?,
+        })
+    }
+
+    /// Scans the mapping, handing each run to `each` and returning the summary.
+    fn scan(
+        &self,
+        each: &mut dyn FnMut(&StateRun) -> std::io::Result<()>,
+    ) -> std::io::Result<Summary> {
+        let mut tally = Tally::default();
+        let mut failed = None;
+        let h = &self.head;
+        self.prober
+            .scan_with(self.region, self.touch, h.anon_pages, h.swap, &mut |run| {
+                tally.add(&run);
+                match each(&run) {
+                    Ok(()) => ControlFlow::Continue(()),
+                    Err(e) => {
+                        failed = Some(e);
+                        ControlFlow::Break(())
+                    }
+                }
+            })
+            .map_err(std::io::Error::other)?;
+        match failed {
+            Some(e) => Err(e),
+            None => Ok(tally.summary(self.region.pages(), 0)),
+        }
+    }
+
+    /// Writes the report as pretty JSON and a newline.
+    ///
+    /// # Errors
+    /// A failed write (a closed pipe), or a scan that could not start.
+    pub fn write_json(&self, out: &mut dyn Write) -> std::io::Result<()> {
+        let summary = RefCell::new(None);
+        let mut chunks = Chunks {
+            buf: Vec::with_capacity(2 * CHUNK_BYTES),
+            out,
+        };
+        serde_json::to_writer_pretty(
+            &mut chunks,
+            &JsonReport {
+                stream: self,
+                summary: &summary,
+            },
+        )
+        .map_err(std::io::Error::from)?;
+        chunks.buf.push(b'\n');
+        chunks.flush()
+    }
+
+    /// Writes the report as the text table of `to_text`.
+    ///
+    /// # Errors
+    /// A failed write (a closed pipe), or a scan that could not start.
+    pub fn write_text(&self, out: &mut dyn Write) -> std::io::Result<()> {
+        let h = &self.head;
+        let mut text = String::new();
+        text_head(
+            &mut text,
+            h.file.as_ref(),
+            &h.mapping,
+            h.vma.as_ref(),
+            &h.sources,
+        );
+        out.write_all(text.as_bytes())?;
+        let summary = self.scan(&mut |run| {
+            let mut row = String::new();
+            text_row(&mut row, &page_run(run));
+            out.write_all(row.as_bytes())
+        })?;
+        let mut tail = String::new();
+        text_summary(&mut tail, &summary);
+        out.write_all(tail.as_bytes())
+    }
+}
+
+/// Bytes gathered before they go to the output in one write.
+const CHUNK_BYTES: usize = 64 * 1024;
+
+/// A writer that gathers serde's many small writes in a buffer (an inlined copy each) and
+/// passes them on in chunks.
+struct Chunks<'o> {
+    buf: Vec<u8>,
+    out: &'o mut dyn Write,
+}
+
+impl Write for Chunks<'_> {
+    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+        self.buf.extend_from_slice(bytes);
+        if self.buf.len() >= CHUNK_BYTES {
+            self.out.write_all(&self.buf)?;
+            self.buf.clear();
+        }
+        Ok(bytes.len())
+    }
+
+    fn write_all(&mut self, bytes: &[u8]) -> std::io::Result<()> {
+        self.write(bytes).map(|_| ())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.out.write_all(&self.buf)?;
+        self.buf.clear();
+        self.out.flush()
+    }
+}
+
+/// The report as serde sees it while streaming: its pages are a sequence serialized as the
+/// scan goes, and the summary (after them) is what the scan added up.
+struct JsonReport<'s, 'a> {
+    stream: &'s Stream<'a>,
+    summary: &'s RefCell<Option<Summary>>,
+}
+
+struct JsonPages<'s, 'a>(&'s JsonReport<'s, 'a>);
+
+impl Serialize for JsonReport<'_, '_> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let h = &self.stream.head;
+        let mut st = serializer.serialize_struct("Report", 7)?;
+        st.serialize_field("schema", "mmapscope/1")?;
+        st.serialize_field("file", &h.file)?;
+        st.serialize_field("mapping", &h.mapping)?;
+        st.serialize_field("vma", &h.vma)?;
+        st.serialize_field("sources", &h.sources)?;
+        st.serialize_field("pages", &JsonPages(self))?;
+        st.serialize_field("summary", &*self.summary.borrow())?;
+        st.end()
+    }
+}
+
+impl Serialize for JsonPages<'_, '_> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut seq = serializer.serialize_seq(None)?;
+        let mut failed = None;
+        let summary = self.0.stream.scan(&mut |run| {
+            seq.serialize_element(&page_run(run)).map_err(|e| {
+                let io = std::io::Error::other(e.to_string());
+                failed = Some(e);
+                io
+            })
+        });
+        if let Some(e) = failed {
+            return Err(e);
+        }
+        *self.0.summary.borrow_mut() = Some(summary.map_err(S::Error::custom)?);
+        seq.end()
+    }
 }
 
 /// Splits the runs so that each page in `edited` is in a run with `edited: true`, merging
@@ -296,17 +537,38 @@ fn yes_no(v: Option<bool>, yes: &str, no: &str) -> String {
 
 /// The report as a readable text table (control characters in paths escaped).
 pub fn to_text(r: &Report) -> String {
-    use std::fmt::Write as _;
     let mut out = String::new();
-    let name = r.file.as_ref().map_or_else(
+    text_head(
+        &mut out,
+        r.file.as_ref(),
+        &r.mapping,
+        r.vma.as_ref(),
+        &r.sources,
+    );
+    for p in &r.pages {
+        text_row(&mut out, p);
+    }
+    text_summary(&mut out, &r.summary);
+    out
+}
+
+/// The table's lines before its rows: file, mapping, VMA, sources, column titles.
+fn text_head(
+    out: &mut String,
+    file: Option<&FileInfo>,
+    m: &MappingInfo,
+    vma: Option<&VmaInfo>,
+    s: &SourcesInfo,
+) {
+    use std::fmt::Write as _;
+    let name = file.map_or_else(
         || "[anonymous]".to_string(),
         |f| crate::text::sanitize(&f.path),
     );
-    let size = r.file.as_ref().map_or_else(String::new, |f| match f.size {
+    let size = file.map_or_else(String::new, |f| match f.size {
         Some(s) => format!("  {} B", thousands(s)),
         None => "  (device, no size)".into(),
     });
-    let m = &r.mapping;
     let _ = writeln!(
         out,
         "{name}{size}\n{} {}  {}  offset {}  len {}  {} pages of {}",
@@ -322,7 +584,7 @@ pub fn to_text(r: &Report) -> String {
         thousands(m.pages),
         human(m.page_size)
     );
-    if let Some(v) = &r.vma {
+    if let Some(v) = vma {
         let _ = writeln!(
             out,
             "VMA {}-{} {}  Rss {}  Pss {}  Private_Dirty {}  Shared_Dirty {}  Anonymous {}  VmFlags {}",
@@ -337,7 +599,6 @@ pub fn to_text(r: &Report) -> String {
             v.vm_flags.join(" ")
         );
     }
-    let s = &r.sources;
     let _ = writeln!(
         out,
         "sources: mincore {}; pagemap {}; pfn {}; kpageflags {}; cachestat {}; soft-dirty {}",
@@ -348,47 +609,54 @@ pub fn to_text(r: &Report) -> String {
         "\n{:<23} {:>12} {:>6} {:>7}  state",
         "pages", "count", "data", "padding"
     );
-    for p in &r.pages {
-        let range = if p.count == 1 {
-            p.first.to_string()
-        } else {
-            format!("{}-{}", p.first, p.first + p.count - 1)
-        };
-        let state = if p.beyond_eof {
-            "beyond EOF (never touched)".to_string()
-        } else {
-            let mut words = vec![
-                yes_no(p.resident, "resident", "not resident"),
-                yes_no(p.present, "present", "not present"),
-            ];
-            if p.cow == Some(true) {
-                words.push("cow".into());
-            }
-            match p.dirty {
-                Some(true) => words.push("dirty".into()),
-                Some(false) => words.push("clean".into()),
-                None => {}
-            }
-            if p.writeback == Some(true) {
-                words.push("writeback".into());
-            }
-            if let Some(n) = p.folio_pages {
-                words.push(format!("folio {n}p"));
-            }
-            if p.swapped == Some(true) {
-                words.push("swapped".into());
-            }
-            words.join(" ")
-        };
-        let _ = writeln!(
-            out,
-            "{range:<23} {:>12} {:>6} {:>7}  {state}",
-            thousands(p.count),
-            p.valid_bytes,
-            p.padding_bytes
-        );
-    }
-    let sm = &r.summary;
+}
+
+/// One row of the table: a run of pages and its state in words.
+fn text_row(out: &mut String, p: &PageRun) {
+    use std::fmt::Write as _;
+    let range = if p.count == 1 {
+        p.first.to_string()
+    } else {
+        format!("{}-{}", p.first, p.first + p.count - 1)
+    };
+    let state = if p.beyond_eof {
+        "beyond EOF (never touched)".to_string()
+    } else {
+        let mut words = vec![
+            yes_no(p.resident, "resident", "not resident"),
+            yes_no(p.present, "present", "not present"),
+        ];
+        if p.cow == Some(true) {
+            words.push("cow".into());
+        }
+        match p.dirty {
+            Some(true) => words.push("dirty".into()),
+            Some(false) => words.push("clean".into()),
+            None => {}
+        }
+        if p.writeback == Some(true) {
+            words.push("writeback".into());
+        }
+        if let Some(n) = p.folio_pages {
+            words.push(format!("folio {n}p"));
+        }
+        if p.swapped == Some(true) {
+            words.push("swapped".into());
+        }
+        words.join(" ")
+    };
+    let _ = writeln!(
+        out,
+        "{range:<23} {:>12} {:>6} {:>7}  {state}",
+        thousands(p.count),
+        p.valid_bytes,
+        p.padding_bytes
+    );
+}
+
+/// The table's last line.
+fn text_summary(out: &mut String, sm: &Summary) {
+    use std::fmt::Write as _;
     let _ = writeln!(
         out,
         "\nsummary: {} pages, {} resident, {} present, {} dirty, {} cow, {} beyond EOF",
@@ -399,5 +667,4 @@ pub fn to_text(r: &Report) -> String {
         thousands(sm.cow),
         thousands(sm.beyond_eof)
     );
-    out
 }

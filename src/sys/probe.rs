@@ -2,7 +2,8 @@
 //! after, so that looking does not change what is seen):
 //!
 //! - `mincore(2)`: resident;
-//! - `/proc/self/pagemap`: present, swapped, file-backed, exclusive, soft-dirty, PFN;
+//! - `/proc/self/pagemap`: present, swapped, file-backed, exclusive, soft-dirty, PFN (its
+//!   PAGEMAP_SCAN ioctl, Linux >= 6.7, finds where a whole scan needs to read it);
 //! - `cachestat(2)` (Linux >= 6.5): dirty and writeback of the file's page-cache page, for anyone;
 //! - `/proc/kpageflags` at the PFN (root only): flag names, folio extent, a dirty cross-check.
 //!
@@ -12,12 +13,13 @@
 
 use std::fs::{File, OpenOptions};
 use std::io::Write as _;
+use std::ops::ControlFlow;
 use std::os::unix::fs::FileExt;
 
 use crate::geometry::{Geometry, PageGeom};
 
 use super::error::SysError;
-use super::region::{CacheStat, MapMode, MapRequest, Region, Source, Target};
+use super::region::{CacheStat, MapMode, MapRequest, PageRegion, Pagemap, Region, Source, Target};
 
 // pagemap entry bits: Documentation/admin-guide/mm/pagemap.rst
 /// Bit 63: page present in our page tables.
@@ -70,6 +72,13 @@ pub const KPF_NAMES: [(u32, &str); 27] = [
     (26, "PGTABLE"),
 ];
 
+/// A kpageflags word as runs of pages compare and report it: without COMPOUND_HEAD and
+/// COMPOUND_TAIL, which `folio_pages` already says (a large folio is one run, not a head run
+/// and a tail run).
+pub fn run_kflags(flags: u64) -> u64 {
+    flags & !(KPF_COMPOUND_HEAD | KPF_COMPOUND_TAIL)
+}
+
 /// The names of the set bits of a kpageflags word.
 pub fn kflag_names(flags: u64) -> Vec<String> {
     KPF_NAMES
@@ -82,14 +91,28 @@ pub fn kflag_names(flags: u64) -> Vec<String> {
 /// The largest folio looked for around a page, in pages: a PMD-sized folio on 4 KiB pages.
 const MAX_FOLIO_PAGES: u64 = 512;
 
-/// Pages read per pagemap / mincore call in a scan (4 MiB of address space, 8 KiB of pagemap);
-/// above this, cachestat decides whether a range needs looking at.
-const LEAF_PAGES: u64 = 1 << 10;
+/// Pages of the smallest range a scan splits with cachestat (512 KiB); a mixed one is read
+/// with one mincore.
+const LEAF_PAGES: u64 = 128;
 
-/// Pages faulted in at a time by a touching scan before they are released again: as large as
-/// the largest folio looked for, so that (page-cache folios being aligned to their size) no
-/// folio is cut by a chunk.
-const TOUCH_CHUNK: usize = MAX_FOLIO_PAGES as usize;
+/// Pages probed one by one at a time (and, in a touching scan, faulted in at a time before
+/// they are released again): a PMD-sized block, the largest folio looked for, so that (page-
+/// cache folios being aligned to their size) no folio is cut by a chunk.
+const CHUNK_PAGES: u64 = MAX_FOLIO_PAGES;
+
+/// Pages per mincore call where a scan asks mincore for a long run (64 KiB of vector).
+const MINCORE_WINDOW: u64 = 1 << 16;
+
+/// Pages per pagemap read where a scan looks for page-table entries without PAGEMAP_SCAN
+/// (128 KiB of words).
+const PAGEMAP_WINDOW: u64 = 1 << 14;
+
+/// The most kpageflags words one read spans when it merges PFNs into a window (32 KiB).
+const KPF_WINDOW_MAX: u64 = 4096;
+
+/// The largest gap between two wanted PFNs that one kpageflags read still spans: reading a
+/// few words nobody asked for costs less than another pread.
+const KPF_GAP: u64 = 16;
 
 /// The `[lo, hi)` runs of `true` in `flags`.
 fn runs_of(flags: &[bool]) -> Vec<(usize, usize)> {
@@ -243,36 +266,6 @@ pub struct StateRun {
     pub state: PageState,
 }
 
-/// Appends pages, merging each into the previous run when its state is equal.
-#[derive(Debug, Default)]
-pub struct RunBuilder {
-    runs: Vec<StateRun>,
-}
-
-impl RunBuilder {
-    pub fn push(&mut self, first: u64, count: u64, state: PageState) {
-        if count == 0 {
-            return;
-        }
-        if let Some(last) = self.runs.last_mut()
-            && last.state == state
-            && last.first + last.count == first
-        {
-            last.count += count;
-            return;
-        }
-        self.runs.push(StateRun {
-            first,
-            count,
-            state,
-        });
-    }
-
-    pub fn finish(self) -> Vec<StateRun> {
-        self.runs
-    }
-}
-
 /// How each source of page state answers on this machine, as said in the report's `sources`.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct Sources {
@@ -287,10 +280,12 @@ pub struct Sources {
 /// Reads page state; opened once, reused on every refresh.
 #[derive(Debug)]
 pub struct Prober {
-    pagemap: Result<File, SysError>,
+    pagemap: Result<Pagemap, SysError>,
     kpageflags: Result<File, SysError>,
     pfn_readable: bool,
     soft_dirty: Result<(), String>,
+    /// Find page-table entries with the PAGEMAP_SCAN ioctl where the kernel has it.
+    pagemap_scan: bool,
 }
 
 impl Default for Prober {
@@ -334,8 +329,8 @@ impl Prober {
     /// Opens `/proc/self/pagemap` and `/proc/kpageflags`, and detects whether PFNs read as real
     /// numbers (CAP_SYS_ADMIN) and whether soft-dirty works.
     pub fn new() -> Self {
-        let pagemap = File::open("/proc/self/pagemap")
-            .map_err(|e| SysError::from_io(&e, "open /proc/self/pagemap"));
+        let pagemap =
+            Pagemap::of_self().map_err(|e| SysError::from_io(&e, "open /proc/self/pagemap"));
         // A local on our stack is certainly present: a zero PFN for it means PFNs are hidden.
         let probe_local = 0u8;
         let addr = std::ptr::addr_of!(probe_local) as u64;
@@ -357,7 +352,16 @@ impl Prober {
             kpageflags,
             pfn_readable,
             soft_dirty,
+            pagemap_scan: true,
         }
+    }
+
+    /// This prober without the PAGEMAP_SCAN ioctl: scans read pagemap as on kernels before
+    /// 6.7 (to compare the two ways, or to measure them).
+    #[must_use]
+    pub fn without_pagemap_scan(mut self) -> Self {
+        self.pagemap_scan = false;
+        self
     }
 
     /// Whether PFNs (and so kpageflags) can be read by this process.
@@ -469,11 +473,11 @@ impl Prober {
         read_words(file, pfn * 8, count, out).ok()
     }
 
-    /// The number of pages in the folio holding `pfn`, from COMPOUND_HEAD/TAIL around it.
+    /// The folio holding `pfn` as `(head PFN, pages)`, from COMPOUND_HEAD/TAIL around it.
     /// Reads in windows that double from 16 words, so a small folio costs a small read.
-    fn folio_extent(&self, pfn: u64, flags: u64) -> Option<u64> {
+    fn folio_extent(&self, pfn: u64, flags: u64) -> Option<(u64, u64)> {
         if flags & (KPF_COMPOUND_HEAD | KPF_COMPOUND_TAIL) == 0 {
-            return Some(1);
+            return Some((pfn, 1));
         }
         let mut words = Vec::new();
         let head = if flags & KPF_COMPOUND_HEAD != 0 {
@@ -498,83 +502,71 @@ impl Prober {
         let mut n = 16;
         loop {
             self.kflags_words(head + 1 + tails, n, &mut words)?;
-            let run = words
-                .iter()
-                .take_while(|w| *w & KPF_COMPOUND_TAIL != 0 && *w & KPF_COMPOUND_HEAD == 0)
-                .count() as u64;
+            let run = words.iter().take_while(|w| is_tail(**w)).count() as u64;
             tails += run;
             if run < n || tails + 1 >= MAX_FOLIO_PAGES {
-                return Some(1 + tails);
+                return Some((head, 1 + tails));
             }
             n = (n * 2).min(MAX_FOLIO_PAGES);
         }
     }
 
-    /// kpageflags and folio sizes for probes that have a PFN; consecutive PFNs in one read.
+    /// kpageflags and folio sizes for the probes that have a PFN. The PFNs are sorted and read
+    /// in merged windows (one pread spans PFNs up to `KPF_GAP` apart), so scattered physical
+    /// pages cost one read per cluster, not one per page; a folio is measured inside the
+    /// window that holds it, and looked up around its PFN only where a window cuts it.
     fn add_kflags(&self, probes: &mut [PageProbe]) {
         if !self.kpageflags_readable() {
             return;
         }
+        let mut order: Vec<(u64, usize)> = probes
+            .iter()
+            .enumerate()
+            .filter_map(|(i, p)| p.pfn().map(|pfn| (pfn, i)))
+            .collect();
+        order.sort_unstable();
         let mut words = Vec::new();
-        let mut i = 0;
-        while i < probes.len() {
-            let Some(start) = probes[i].pfn() else {
-                i += 1;
-                continue;
-            };
-            let mut j = i + 1;
-            while j < probes.len() && probes[j].pfn() == Some(start + (j - i) as u64) {
+        // Folios measured by lookups, as (head, pages): the next PFNs are often in them.
+        let mut looked_up: Vec<(u64, u64)> = Vec::new();
+        let mut w = 0;
+        while w < order.len() {
+            let start = order[w].0;
+            let mut end = start + 1;
+            let mut j = w + 1;
+            while j < order.len()
+                && order[j].0 <= end + KPF_GAP
+                && order[j].0 < start + KPF_WINDOW_MAX
+            {
+                end = end.max(order[j].0 + 1);
                 j += 1;
             }
+            // One word more than wanted: a folio that ends with the window is then seen to end.
             if self
-                .kflags_words(start, (j - i) as u64, &mut words)
-                .is_some()
+                .kflags_words(start, end + 1 - start, &mut words)
+                .is_none()
+                && self.kflags_words(start, end - start, &mut words).is_none()
             {
-                for (k, w) in words.iter().enumerate() {
-                    probes[i + k].kflags = Some(*w);
-                }
-                // A run that ends before the slice does ends where the physical pages stop
-                // being consecutive: no folio continues past it.
-                let cut = j == probes.len();
-                self.add_folios(&mut probes[i..j], cut);
-            }
-            i = j;
-        }
-    }
-
-    /// Folio sizes for a run of pages with consecutive PFNs and known flags: a head followed by
-    /// its tails inside the run is counted there; a folio cut by the run's ends is looked up.
-    fn add_folios(&self, run: &mut [PageProbe], cut: bool) {
-        let tail = |p: &PageProbe| {
-            let f = p.kflags.unwrap_or(0);
-            f & KPF_COMPOUND_TAIL != 0 && f & KPF_COMPOUND_HEAD == 0
-        };
-        let mut i = 0;
-        while i < run.len() {
-            let flags = run[i].kflags.unwrap_or(0);
-            let Some(pfn) = run[i].pfn() else {
-                i += 1;
+                w = j;
                 continue;
-            };
-            // This page and the tails after it in the run belong to one folio.
-            let mut end = i + 1;
-            while end < run.len() && tail(&run[end]) {
-                end += 1;
             }
-            // A head whose tails end inside the run (or at a run's end that is not the end of
-            // what was probed) is measured here; a folio cut by the probed range (it starts
-            // with tails, or its tails reach the range's end) is looked up once.
-            let size = if flags & (KPF_COMPOUND_HEAD | KPF_COMPOUND_TAIL) == 0 {
-                Some(1)
-            } else if flags & KPF_COMPOUND_HEAD != 0 && (end < run.len() || !cut) {
-                Some((end - i) as u64)
-            } else {
-                self.folio_extent(pfn, flags)
-            };
-            for p in &mut run[i..end] {
-                p.folio_pages = size;
+            let sizes = folio_sizes_in(&words);
+            for &(pfn, i) in &order[w..j] {
+                let at = (pfn - start) as usize;
+                let flags = words[at];
+                probes[i].kflags = Some(flags);
+                probes[i].folio_pages = sizes[at].or_else(|| {
+                    if let Some(&(_, n)) = looked_up
+                        .iter()
+                        .find(|(head, n)| (*head..head + n).contains(&pfn))
+                    {
+                        return Some(n);
+                    }
+                    let (head, n) = self.folio_extent(pfn, flags)?;
+                    looked_up.push((head, n));
+                    Some(n)
+                });
             }
-            i = end;
+            w = j;
         }
     }
 
@@ -605,17 +597,7 @@ impl Prober {
         probes
     }
 
-    /// Probes every page of the mapping and returns runs of equal state.
-    ///
-    /// Only what can hold resident pages is examined page by page: for a file mapping, cachestat
-    /// over large ranges finds the cached parts first and the scan splits only where the answer
-    /// says there is something; dirty pages are found the same way. With `touch`, pages that
-    /// mincore reports resident are faulted in (MADV_POPULATE_READ under MADV_RANDOM, so no
-    /// readahead or disk I/O starts) so that pagemap and kpageflags can describe them, and
-    /// released again right after (the pages stay cached), so memory use stays flat.
-    ///
-    /// `anon_pages` and `swap` say whether our VMA holds anonymous pages (private copies) or
-    /// swapped pages, which cachestat cannot see.
+    /// Probes every page of the mapping and returns runs of equal state (see `scan_with`).
     ///
     /// # Errors
     /// A failed fstat of the file.
@@ -626,34 +608,124 @@ impl Prober {
         anon_pages: bool,
         swap: bool,
     ) -> Result<Vec<StateRun>, SysError> {
+        let mut runs = Vec::new();
+        self.scan_with(region, touch, anon_pages, swap, &mut |run| {
+            runs.push(run);
+            ControlFlow::Continue(())
+        })?;
+        Ok(runs)
+    }
+
+    /// Probes every page of the mapping and hands `sink` the runs of equal state, in order,
+    /// each as soon as it is complete (memory does not grow with the number of runs); `sink`
+    /// may stop the scan with `ControlFlow::Break`.
+    ///
+    /// The kernel is asked about each range once. A file is walked in parts whose size adapts
+    /// to the runs found (see `Scan::forward`): a file that is all cached and clean, or not
+    /// cached at all, takes a handful of cachestat calls that together walk its page cache
+    /// once; a mixed part is split (into 16, or straight into leaves where its boundaries may
+    /// be many), each part asked once and the last part's counts derived from its parent's; a
+    /// mixed leaf is read with one mincore, which gives dirty and writeback too when they
+    /// follow the cached pages, and is bisected with cachestat otherwise. Our own page
+    /// tables are read only where they have entries, found with the PAGEMAP_SCAN ioctl
+    /// (Linux >= 6.7; before it, pagemap is read where entries may be). Private anonymous
+    /// memory without page-table entries holds nothing, whatever its size.
+    ///
+    /// With `touch`, the pages known to be in the page cache are faulted in, 512 at a time
+    /// (MADV_POPULATE_READ under MADV_RANDOM: no readahead, no disk I/O; a PMD-mapped folio
+    /// is mapped whole by its first fault), read in pagemap and kpageflags, and released again
+    /// (MADV_DONTNEED: the pages stay cached), so memory stays flat.
+    ///
+    /// `anon_pages` and `swap` (from smaps) matter only without PAGEMAP_SCAN: they say whether
+    /// page-table entries may exist outside the page cache.
+    ///
+    /// # Errors
+    /// A failed fstat of the file.
+    pub fn scan_with(
+        &self,
+        region: &Region,
+        touch: bool,
+        anon_pages: bool,
+        swap: bool,
+        sink: &mut dyn FnMut(StateRun) -> ControlFlow<()>,
+    ) -> Result<(), SysError> {
         let geometry = region.geometry()?;
         let cachestat = Self::cachestat_support(region).is_ok();
-        // Pruning with cachestat is exact only when every resident page of ours is a page of the
-        // file's page cache: not for anonymous memory, private copies, or swapped pages.
-        let prune = cachestat && !anon_pages && !swap;
+        let ptes = match self.pte_ranges(region) {
+            Some(ranges) => Ptes::Known(ranges),
+            None => Ptes::Read {
+                only_cached: cachestat && !anon_pages && !swap,
+            },
+        };
         if touch {
             // Best effort: MADV_RANDOM keeps the fault-ins below from starting readahead.
             let _ = region.madvise(0, region.pages(), rustix::mm::Advice::Random);
         }
+        let ps = region.page_size();
         let mut scan = Scan {
             prober: self,
             region,
             geometry,
             ctx: self.ctx(region),
             touch,
-            swap,
-            prune,
             cachestat,
-            mincore_is_cache: region.page_cache_file()
-                && region.may_write()
-                && region.mode() == MapMode::Shared,
-            runs: RunBuilder::default(),
+            mincore_is_cache: region.page_cache_file() && region.may_write(),
+            mincore_trusted: region.may_write(),
+            anon_private: !region.page_cache_file() && region.mode() == MapMode::Private,
+            file_base: region.offset() / ps,
+            ptes,
+            pending: None,
+            runs: RunSink {
+                last: None,
+                sink,
+                stopped: false,
+            },
         };
-        scan.range(0, region.pages());
+        scan.file_pass();
+        scan.runs.finish();
         if touch {
             let _ = region.madvise(0, region.pages(), rustix::mm::Advice::Normal);
         }
-        Ok(scan.runs.finish())
+        Ok(())
+    }
+
+    /// The page-table ranges of `region` (pages with an entry: present or swapped), from the
+    /// PAGEMAP_SCAN ioctl; `None` where the kernel lacks it (before 6.7) or pagemap is
+    /// unreadable.
+    fn pte_ranges(&self, region: &Region) -> Option<Vec<PteRange>> {
+        if !self.pagemap_scan {
+            return None;
+        }
+        let file = self.pagemap.as_ref().ok()?;
+        let ps = region.page_size();
+        let (start, end) = (region.addr(), region.addr() + region.map_bytes());
+        let mut buf = [PageRegion::default(); 256];
+        let mut out: Vec<PteRange> = Vec::new();
+        let mut at = start;
+        while at < end {
+            let (n, walk_end) = file
+                .scan(
+                    at,
+                    end,
+                    PAGE_IS_PRESENT | PAGE_IS_SWAPPED,
+                    PAGE_IS_PRESENT | PAGE_IS_SWAPPED | PAGE_IS_FILE,
+                    &mut buf,
+                )
+                .ok()?;
+            for r in &buf[..n] {
+                let first = (r.start.max(start) - start) / ps;
+                let last = (r.end.min(end) - start).div_ceil(ps);
+                let not_cache = r.categories & PAGE_IS_SWAPPED != 0
+                    || r.categories & PAGE_IS_FILE == 0
+                    || !region.page_cache_file();
+                push_pte(&mut out, first, last, not_cache);
+            }
+            if n < buf.len() || walk_end >= end || walk_end <= at {
+                break;
+            }
+            at = walk_end;
+        }
+        Some(out)
     }
 
     /// Decodes probes of pages from `first` of `region`.
@@ -787,104 +859,623 @@ fn read_words(file: &File, pos: u64, count: u64, out: &mut Vec<u64>) -> std::io:
     Ok(())
 }
 
+/// A tail page of a compound folio (and not a head: a head never carries both bits, but a
+/// corrupt word must not extend a folio).
+fn is_tail(flags: u64) -> bool {
+    flags & KPF_COMPOUND_TAIL != 0 && flags & KPF_COMPOUND_HEAD == 0
+}
+
+/// Folio sizes for a window of kpageflags words of consecutive PFNs: a page that is no
+/// compound page is a folio of 1; a head followed by its tails inside the window is measured
+/// there. `None` where the window cuts the folio (tails before the first head, or tails that
+/// reach the window's end): those need a lookup around the PFN.
+fn folio_sizes_in(words: &[u64]) -> Vec<Option<u64>> {
+    let mut sizes = vec![None; words.len()];
+    let mut i = 0;
+    while i < words.len() {
+        if words[i] & (KPF_COMPOUND_HEAD | KPF_COMPOUND_TAIL) == 0 {
+            sizes[i] = Some(1);
+            i += 1;
+            continue;
+        }
+        let mut end = i + 1;
+        while end < words.len() && is_tail(words[end]) {
+            end += 1;
+        }
+        if words[i] & KPF_COMPOUND_HEAD != 0 && end < words.len() {
+            sizes[i..end].fill(Some((end - i) as u64));
+        }
+        i = end;
+    }
+    sizes
+}
+
+// PAGEMAP_SCAN categories: include/uapi/linux/fs.h, Documentation/admin-guide/mm/pagemap.rst
+/// The page is a file page (not anonymous).
+const PAGE_IS_FILE: u64 = 1 << 2;
+/// The page is present in the page tables.
+const PAGE_IS_PRESENT: u64 = 1 << 3;
+/// The page is swapped.
+const PAGE_IS_SWAPPED: u64 = 1 << 4;
+
+/// Pages with a page-table entry of ours, `[first, end)`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct PteRange {
+    first: u64,
+    end: u64,
+    /// Some page here is not the file's page-cache page (a private copy, anonymous memory, a
+    /// swap entry): mincore there says nothing about the page cache.
+    not_cache: bool,
+}
+
+/// Appends a range, merging it into the previous one when they touch and agree.
+fn push_pte(out: &mut Vec<PteRange>, first: u64, end: u64, not_cache: bool) {
+    if first >= end {
+        return;
+    }
+    match out.last_mut() {
+        Some(last) if last.end == first && last.not_cache == not_cache => last.end = end,
+        _ => out.push(PteRange {
+            first,
+            end,
+            not_cache,
+        }),
+    }
+}
+
+/// Where our page tables have entries.
+enum Ptes {
+    /// Listed by PAGEMAP_SCAN: sorted and disjoint.
+    Known(Vec<PteRange>),
+    /// Not listed (a kernel before 6.7): pagemap is read where entries may be. `only_cached`:
+    /// entries can exist only on pages in the page cache (a file mapping that smaps says holds
+    /// no anonymous and no swapped pages).
+    Read { only_cached: bool },
+}
+
+/// What the file's page cache says about a run of pages, before our page tables are read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct FileRun {
+    /// What mincore says for a page of the run without a page-table entry; `None`: ask it.
+    resident: Option<bool>,
+    /// cachestat of each page (counts of 0 or 1); `None` without cachestat.
+    cache: Option<CacheStat>,
+    /// Every page of the run is known to be in the page cache (cachestat or a mincore that
+    /// answers the page cache said so): faulting it in causes no I/O.
+    cached: bool,
+}
+
+/// Counts of `a` minus those of `b` (of a part of `a`'s range): the rest of the range.
+fn minus(a: CacheStat, b: CacheStat) -> CacheStat {
+    CacheStat {
+        nr_cache: a.nr_cache.saturating_sub(b.nr_cache),
+        nr_dirty: a.nr_dirty.saturating_sub(b.nr_dirty),
+        nr_writeback: a.nr_writeback.saturating_sub(b.nr_writeback),
+        nr_evicted: a.nr_evicted.saturating_sub(b.nr_evicted),
+        nr_recently_evicted: a.nr_recently_evicted.saturating_sub(b.nr_recently_evicted),
+    }
+}
+
+/// Merges runs of equal state and hands each completed run to the sink.
+struct RunSink<'a> {
+    last: Option<StateRun>,
+    sink: &'a mut dyn FnMut(StateRun) -> ControlFlow<()>,
+    /// The sink asked to stop.
+    stopped: bool,
+}
+
+impl RunSink<'_> {
+    fn push(&mut self, first: u64, count: u64, state: PageState) {
+        if count == 0 || self.stopped {
+            return;
+        }
+        if let Some(last) = self.last.as_mut()
+            && last.state == state
+            && last.first + last.count == first
+        {
+            last.count += count;
+            return;
+        }
+        if let Some(done) = self.last.replace(StateRun {
+            first,
+            count,
+            state,
+        }) {
+            self.stopped = (self.sink)(done).is_break();
+        }
+    }
+
+    fn finish(&mut self) {
+        if let Some(done) = self.last.take()
+            && !self.stopped
+        {
+            self.stopped = (self.sink)(done).is_break();
+        }
+    }
+}
+
 struct Scan<'a> {
     prober: &'a Prober,
     region: &'a Region,
     geometry: Geometry,
     ctx: DecodeCtx,
     touch: bool,
-    swap: bool,
-    prune: bool,
+    /// cachestat answers for this file.
     cachestat: bool,
-    /// mincore answers the page cache (a file we may write): cachestat can stand in for it.
+    /// mincore of a page without a page-table entry of ours answers the file's page cache: a
+    /// page-cache file we may write. (For a file we may not write, the kernel reports every
+    /// page resident: mm/mincore.c, can_do_mincore.)
     mincore_is_cache: bool,
-    runs: RunBuilder,
+    /// mincore answers truthfully: anonymous memory, or a file we may write.
+    mincore_trusted: bool,
+    /// Private anonymous memory (or /dev/zero mapped private): a page without a page-table
+    /// entry holds nothing.
+    anon_private: bool,
+    /// The file page index of page 0 of the mapping: chunks and splits align to the file,
+    /// where folios are aligned.
+    file_base: u64,
+    ptes: Ptes,
+    /// The file run not handed on yet (it grows while the next ones are equal).
+    pending: Option<(u64, u64, FileRun)>,
+    runs: RunSink<'a>,
 }
 
 impl Scan<'_> {
-    /// Faults in the resident pages of a chunk that are not mapped yet (MADV_POPULATE_READ: no
-    /// I/O for resident pages), reads their pagemap and kpageflags while mapped, then drops the
-    /// page-table entries it made (MADV_DONTNEED on file pages unmaps them; the pages stay in
-    /// the page cache), so memory stays flat however much of the file is cached.
-    fn touch_chunk(&self, leaf_first: u64, at: usize, chunk: &mut [PageProbe]) {
-        let first = leaf_first + at as u64;
-        let wanted = |p: &PageProbe| p.resident == Some(true) && p.present() == Some(false);
-        let before: Vec<bool> = chunk.iter().map(wanted).collect();
-        if !before.iter().any(|&w| w) {
-            self.prober.add_kflags(chunk);
-            return;
-        }
-        for (lo, hi) in runs_of(&before) {
-            // Errors (a page truncated meanwhile) just leave those pages not present.
-            let _ = self
-                .region
-                .populate_read(first + lo as u64, (hi - lo) as u64);
-        }
-        let mut words = Vec::new();
-        if self
-            .prober
-            .pagemap_words(self.region, first, chunk.len() as u64, &mut words)
-            .is_ok()
-        {
-            for (p, w) in chunk.iter_mut().zip(&words) {
-                p.pagemap = Some(*w);
-            }
-        }
-        self.prober.add_kflags(chunk);
-        // Release only what we mapped, and only file pages: never a private copy.
-        let ours: Vec<bool> = chunk
-            .iter()
-            .zip(&before)
-            .map(|(p, &b)| b && p.present() == Some(true) && p.file_backed() == Some(true))
-            .collect();
-        for (lo, hi) in runs_of(&ours) {
-            let _ = self.region.madvise(
-                first + lo as u64,
-                (hi - lo) as u64,
-                rustix::mm::Advice::LinuxDontNeed,
-            );
-        }
-    }
-
     fn file_range(&self, first: u64, count: u64) -> (u64, u64) {
         let ps = self.region.page_size();
         (self.region.offset() + first * ps, count * ps)
     }
 
-    fn range(&mut self, first: u64, count: u64) {
-        let mut all_cached = false;
-        if self.prune {
-            let (off, len) = self.file_range(first, count);
-            let stat = self.region.cachestat(off, len);
-            all_cached = stat.as_ref().is_ok_and(|s| s.nr_cache >= count);
-            if let Ok(stat) = stat
-                && stat.nr_cache == 0
-            {
-                self.uniform(
-                    first,
-                    count,
-                    PageProbe {
-                        resident: Some(false),
-                        pagemap: Some(0),
-                        cache: Some(CacheStat::default()),
-                        kflags: None,
-                        folio_pages: None,
-                    },
-                );
-                return;
+    fn stat(&self, first: u64, count: u64) -> Option<CacheStat> {
+        let (off, len) = self.file_range(first, count);
+        self.region.cachestat(off, len).ok()
+    }
+
+    /// A run whose pages the kernel does not tell apart: mincore decides.
+    fn ask_mincore(&self) -> FileRun {
+        FileRun {
+            resident: None,
+            cache: None,
+            cached: false,
+        }
+    }
+
+    /// The whole mapping, from the page cache's side, handed on in order.
+    fn file_pass(&mut self) {
+        let pages = self.region.pages();
+        if self.cachestat {
+            self.forward(pages);
+        } else if self.anon_private {
+            self.file_run(
+                0,
+                pages,
+                FileRun {
+                    resident: Some(false),
+                    cache: None,
+                    cached: false,
+                },
+            );
+        } else {
+            self.file_run(0, pages, self.ask_mincore());
+        }
+        if let Some((first, count, run)) = self.pending.take() {
+            self.stretch(first, count, run);
+        }
+    }
+
+    /// The file from start to end in parts aligned to their size, each asked once with
+    /// cachestat, the size adapting to the runs found: a uniform part equal to the one before
+    /// doubles the next part (a uniform file is covered in a handful of calls that together
+    /// walk its page cache once, as one call over the whole file would); a mixed part is
+    /// described inside and halves the next one. Runs of similar length (every other MiB
+    /// evicted) settle on parts of their length, so the file is walked about once, where a
+    /// first call over the whole file would have walked it once more for nothing.
+    fn forward(&mut self, pages: u64) {
+        let mut size = LEAF_PAGES.max(prev_power_of_two(pages / 64));
+        let mut last = None;
+        let mut at = 0;
+        while at < pages && !self.runs.stopped {
+            let boundary = ((self.file_base + at) / size + 1) * size - self.file_base;
+            let n = boundary.min(pages) - at;
+            let Some(st) = self.stat(at, n) else {
+                self.file_run(at, n, self.ask_mincore());
+                last = None;
+                at += n;
+                continue;
+            };
+            match self.uniform_run(st, n) {
+                Some(run) => {
+                    if last == Some(run) && (self.file_base + at + n).is_multiple_of(2 * size) {
+                        size *= 2;
+                    }
+                    last = Some(run);
+                    self.file_run(at, n, run);
+                }
+                None => {
+                    self.describe(at, n, st);
+                    size = (size / 2).max(LEAF_PAGES);
+                    last = None;
+                }
             }
-        }
-        if count <= LEAF_PAGES {
-            self.leaf(first, count, all_cached && self.mincore_is_cache);
-            return;
-        }
-        let step = (count / 16).max(LEAF_PAGES).div_ceil(LEAF_PAGES) * LEAF_PAGES;
-        let mut at = first;
-        while at < first + count {
-            let n = step.min(first + count - at);
-            self.range(at, n);
             at += n;
         }
+    }
+
+    /// The file run of `count` pages whose cachestat is `st`, if every page answers alike.
+    fn uniform_run(&self, st: CacheStat, count: u64) -> Option<FileRun> {
+        let alike = |n: u64| n == 0 || n >= count;
+        if count > 1 && !(alike(st.nr_cache) && alike(st.nr_dirty) && alike(st.nr_writeback)) {
+            return None;
+        }
+        let cached = st.nr_cache > 0;
+        Some(FileRun {
+            resident: self.mincore_is_cache.then_some(cached),
+            cache: Some(CacheStat {
+                nr_cache: u64::from(cached),
+                nr_dirty: u64::from(st.nr_dirty > 0),
+                nr_writeback: u64::from(st.nr_writeback > 0),
+                nr_evicted: 0,
+                nr_recently_evicted: 0,
+            }),
+            cached,
+        })
+    }
+
+    /// Describes `count` pages from `first`, whose cachestat `st` is known: done when uniform,
+    /// else split, each part asked once (the last part's counts are what its siblings leave).
+    fn describe(&mut self, first: u64, count: u64, st: CacheStat) {
+        if self.runs.stopped {
+            return;
+        }
+        if let Some(run) = self.uniform_run(st, count) {
+            self.file_run(first, count, run);
+            return;
+        }
+        if count <= LEAF_PAGES {
+            self.leaf(first, count, st);
+            return;
+        }
+        // The range holds at most 2 * min(cached, uncached) + 1 boundaries between cached and
+        // uncached pages. Split into about four times as many parts (at least 16, at most
+        // leaves), so that most parts come back uniform and the next level, which costs in
+        // proportion to the mixed parts, stays small: a file with a few holes is split 16
+        // ways, one with every other MiB evicted goes straight to leaves in one pass.
+        let boundaries = 2 * st.nr_cache.min(count - st.nr_cache.min(count)) + 1;
+        let parts = boundaries
+            .saturating_mul(4)
+            .max(16)
+            .min((count / LEAF_PAGES).max(2));
+        let step = (count / parts).next_power_of_two().max(LEAF_PAGES);
+        let end = first + count;
+        let mut rest = Some(st);
+        let mut at = first;
+        while at < end && !self.runs.stopped {
+            let boundary = ((self.file_base + at) / step + 1) * step - self.file_base;
+            let n = boundary.min(end) - at;
+            let part = if at + n == end {
+                rest.or_else(|| self.stat(at, n))
+            } else {
+                let part = self.stat(at, n);
+                rest = rest.zip(part).map(|(r, p)| minus(r, p));
+                part
+            };
+            match part {
+                Some(s) => self.describe(at, n, s),
+                None => self.file_run(at, n, self.ask_mincore()),
+            }
+            at += n;
+        }
+    }
+
+    /// Whether a page-table entry in `[first, end)` is not the file's page (mincore there
+    /// would not answer the page cache).
+    fn not_cache_ptes_in(&self, first: u64, end: u64) -> bool {
+        match &self.ptes {
+            Ptes::Known(ranges) => overlapping(ranges, first, end).any(|r| r.not_cache),
+            Ptes::Read { only_cached: true } => false,
+            Ptes::Read { only_cached: false } => {
+                self.read_ptes(first, end).iter().any(|r| r.not_cache)
+            }
+        }
+    }
+
+    /// A mixed range of at most `LEAF_PAGES` pages: one mincore gives which pages are cached,
+    /// and dirty and writeback follow when they are all-or-none of the cached pages; else
+    /// cachestat bisects.
+    fn leaf(&mut self, first: u64, count: u64, st: CacheStat) {
+        if !self.mincore_is_cache || self.not_cache_ptes_in(first, first + count) {
+            self.bisect(first, count, st);
+            return;
+        }
+        let mut core = Vec::new();
+        if self.region.mincore(first, count, &mut core).is_err() {
+            self.bisect(first, count, st);
+            return;
+        }
+        let cached = core.iter().filter(|b| *b & 1 != 0).count() as u64;
+        let follows = |n: u64| n == 0 || n == st.nr_cache;
+        if cached != st.nr_cache || !follows(st.nr_dirty) || !follows(st.nr_writeback) {
+            self.bisect(first, count, st);
+            return;
+        }
+        let mut i = 0;
+        while i < core.len() {
+            let c = core[i] & 1 != 0;
+            let mut j = i + 1;
+            while j < core.len() && (core[j] & 1 != 0) == c {
+                j += 1;
+            }
+            let run = FileRun {
+                resident: Some(c),
+                cache: Some(CacheStat {
+                    nr_cache: u64::from(c),
+                    nr_dirty: u64::from(c && st.nr_dirty > 0),
+                    nr_writeback: u64::from(c && st.nr_writeback > 0),
+                    nr_evicted: 0,
+                    nr_recently_evicted: 0,
+                }),
+                cached: c,
+            };
+            self.file_run(first + i as u64, (j - i) as u64, run);
+            i = j;
+        }
+    }
+
+    /// Halves a small mixed range with cachestat until each part is uniform.
+    fn bisect(&mut self, first: u64, count: u64, st: CacheStat) {
+        if let Some(run) = self.uniform_run(st, count) {
+            self.file_run(first, count, run);
+            return;
+        }
+        let half = count / 2;
+        match self.stat(first, half) {
+            Some(a) => {
+                self.bisect(first, half, a);
+                self.bisect(first + half, count - half, minus(st, a));
+            }
+            None => self.file_run(first, count, self.ask_mincore()),
+        }
+    }
+
+    /// Takes the next file run, merging it into the pending one when equal.
+    fn file_run(&mut self, first: u64, count: u64, run: FileRun) {
+        if let Some((f, c, r)) = self.pending.as_mut()
+            && *r == run
+            && *f + *c == first
+        {
+            *c += count;
+            return;
+        }
+        if let Some((f, c, r)) = self.pending.replace((first, count, run)) {
+            self.stretch(f, c, r);
+        }
+    }
+
+    /// The page-table ranges in `[first, end)`, read from pagemap (without PAGEMAP_SCAN).
+    fn read_ptes(&self, first: u64, end: u64) -> Vec<PteRange> {
+        let mut out = Vec::new();
+        let mut words = Vec::new();
+        let mut at = first;
+        while at < end {
+            let n = (end - at).min(PAGEMAP_WINDOW);
+            if self
+                .prober
+                .pagemap_words(self.region, at, n, &mut words)
+                .is_err()
+            {
+                // Unreadable: say every page may have an entry, so it is read page by page.
+                push_pte(&mut out, at, end, true);
+                break;
+            }
+            for (i, w) in words.iter().enumerate() {
+                if w & (PM_PRESENT | PM_SWAPPED) != 0 {
+                    let page = at + i as u64;
+                    let not_cache =
+                        w & PM_SWAPPED != 0 || w & PM_FILE == 0 || !self.region.page_cache_file();
+                    push_pte(&mut out, page, page + 1, not_cache);
+                }
+            }
+            at += n;
+        }
+        out
+    }
+
+    /// A run of pages with one file state: plain where our page tables have no entry, page by
+    /// page where they do.
+    fn stretch(&mut self, first: u64, count: u64, run: FileRun) {
+        let end = first + count;
+        let ptes: Vec<PteRange> = match &self.ptes {
+            Ptes::Known(ranges) => overlapping(ranges, first, end).copied().collect(),
+            Ptes::Read { only_cached } if *only_cached && run.resident == Some(false) => Vec::new(),
+            Ptes::Read { .. } => self.read_ptes(first, end),
+        };
+        let mut at = first;
+        for p in ptes {
+            let (lo, hi) = (p.first.max(first), p.end.min(end));
+            if at < lo {
+                self.without_ptes(at, lo, run);
+            }
+            self.detailed(lo, hi, run, true);
+            at = hi;
+        }
+        if at < end {
+            self.without_ptes(at, end, run);
+        }
+    }
+
+    /// Pages without a page-table entry of ours: their pagemap words are holes, and the file
+    /// run (or mincore) says the rest, unless they are to be touched.
+    fn without_ptes(&mut self, first: u64, end: u64, run: FileRun) {
+        if self.touch && (run.cached || (run.resident.is_none() && self.mincore_trusted)) {
+            self.detailed(first, end, run, false);
+            return;
+        }
+        if let Some(resident) = run.resident {
+            let probe = PageProbe {
+                resident: Some(resident),
+                pagemap: self.hole_word(first),
+                cache: run.cache,
+                kflags: None,
+                folio_pages: None,
+            };
+            self.uniform(first, end - first, probe);
+            return;
+        }
+        let mut core = Vec::new();
+        let mut at = first;
+        while at < end && !self.runs.stopped {
+            let n = (end - at).min(MINCORE_WINDOW);
+            let ok = self.region.mincore(at, n, &mut core).is_ok();
+            let hole = self.hole_word(at);
+            let mut i = 0;
+            while i < n as usize {
+                let r = ok.then(|| core[i] & 1 != 0);
+                let mut j = i + 1;
+                while j < n as usize && ok.then(|| core[j] & 1 != 0) == r {
+                    j += 1;
+                }
+                let probe = PageProbe {
+                    resident: r,
+                    pagemap: hole,
+                    cache: run.cache,
+                    kflags: None,
+                    folio_pages: None,
+                };
+                self.uniform(at + i as u64, (j - i) as u64, probe);
+                i = j;
+            }
+            at += n;
+        }
+    }
+
+    /// The pagemap word of a page without a page-table entry: 0, but for the soft-dirty bit,
+    /// which the kernel sets on holes of a VMA flagged VM_SOFTDIRTY (read it where it works).
+    fn hole_word(&self, page: u64) -> Option<u64> {
+        if self.prober.pagemap.is_err() {
+            return None;
+        }
+        if !self.ctx.soft_dirty {
+            return Some(0);
+        }
+        let mut words = Vec::new();
+        self.prober
+            .pagemap_words(self.region, page, 1, &mut words)
+            .ok()
+            .map(|()| words[0])
+    }
+
+    /// Pages probed one by one, in chunks aligned to the file's 512-page (PMD-sized) blocks,
+    /// so that no folio is cut by a chunk. `had_ptes`: the pages had page-table entries before
+    /// the scan (they are never touched, nor released).
+    fn detailed(&mut self, first: u64, end: u64, run: FileRun, had_ptes: bool) {
+        let mut at = first;
+        while at < end && !self.runs.stopped {
+            let boundary = ((self.file_base + at) / CHUNK_PAGES + 1) * CHUNK_PAGES - self.file_base;
+            let n = boundary.min(end) - at;
+            self.chunk(at, n, run, had_ptes);
+            at += n;
+        }
+    }
+
+    /// Probes `count` pages from `first` page by page. With `touch`, the cached pages among
+    /// them without a page-table entry are faulted in (MADV_POPULATE_READ: no I/O for cached
+    /// pages) and their page-table entries dropped again (MADV_DONTNEED on file pages unmaps
+    /// them; they stay in the page cache).
+    fn chunk(&mut self, first: u64, count: u64, run: FileRun, had_ptes: bool) {
+        let n = count as usize;
+        // Pages without a page-table entry whose residency the file run knows need no mincore.
+        let mut core = Vec::new();
+        let resident_ok = match run.resident {
+            Some(r) if !had_ptes => {
+                core.resize(n, u8::from(r));
+                true
+            }
+            _ => self.region.mincore(first, count, &mut core).is_ok(),
+        };
+        let mut words = Vec::new();
+        let mut wanted = vec![false; n];
+        if self.touch && !had_ptes {
+            // Without PAGEMAP_SCAN, a page may have an entry we did not know of: look first.
+            let before_ok = !matches!(self.ptes, Ptes::Read { .. })
+                || self
+                    .prober
+                    .pagemap_words(self.region, first, count, &mut words)
+                    .is_ok();
+            for (i, w) in wanted.iter_mut().enumerate() {
+                let cached = run.cached
+                    || (run.resident.is_none()
+                        && self.mincore_trusted
+                        && resident_ok
+                        && core[i] & 1 != 0);
+                let free = match self.ptes {
+                    Ptes::Known(_) => true,
+                    Ptes::Read { .. } => before_ok && words[i] & (PM_PRESENT | PM_SWAPPED) == 0,
+                };
+                *w = cached && free;
+            }
+            for (lo, hi) in runs_of(&wanted) {
+                // Errors (a page truncated meanwhile) just leave those pages not present.
+                let _ = self
+                    .region
+                    .populate_read(first + lo as u64, (hi - lo) as u64);
+            }
+        }
+        let words_ok = self
+            .prober
+            .pagemap_words(self.region, first, count, &mut words)
+            .is_ok();
+        let mut probes: Vec<PageProbe> = (0..n)
+            .map(|i| PageProbe {
+                resident: resident_ok.then(|| core[i] & 1 != 0),
+                pagemap: words_ok.then(|| words[i]),
+                cache: run.cache,
+                kflags: None,
+                folio_pages: None,
+            })
+            .collect();
+        self.prober.add_kflags(&mut probes);
+        if wanted.iter().any(|&w| w) {
+            // Release only what we mapped, and only file pages: never a private copy.
+            let ours: Vec<bool> = probes
+                .iter()
+                .zip(&wanted)
+                .map(|(p, &w)| w && p.present() == Some(true) && p.file_backed() == Some(true))
+                .collect();
+            for (lo, hi) in runs_of(&ours) {
+                let _ = self.region.madvise(
+                    first + lo as u64,
+                    (hi - lo) as u64,
+                    rustix::mm::Advice::LinuxDontNeed,
+                );
+            }
+        }
+        // Pages whose answers differ only in their PFN (which the state does not keep) are
+        // decoded once, as a run.
+        let same = |a: &PageProbe, b: &PageProbe| {
+            let strip = |p: &PageProbe| PageProbe {
+                pagemap: p.pagemap.map(|w| w & !PM_PFN_MASK),
+                ..*p
+            };
+            strip(a) == strip(b)
+        };
+        let mut i = 0;
+        while i < n {
+            let mut j = i + 1;
+            while j < n && same(&probes[i], &probes[j]) {
+                j += 1;
+            }
+            self.uniform(first + i as u64, (j - i) as u64, probes[i]);
+            i = j;
+        }
+    }
+
+    /// A page's reported state. The folio's size is `folio_pages`, so COMPOUND_HEAD and
+    /// COMPOUND_TAIL are left out of the flags: a large folio is one run, not a head run and
+    /// a tail run.
+    fn state(&self, geom: PageGeom, probe: PageProbe) -> PageState {
+        let mut state = PageState::decode(geom, probe, self.ctx);
+        state.kflags = state.kflags.map(run_kflags);
+        state
     }
 
     /// Pages whose probe is known without asking per page, split by geometry.
@@ -893,98 +1484,26 @@ impl Scan<'_> {
         for run in self.geometry.runs() {
             let (lo, hi) = (run.first.max(first), (run.first + run.count).min(end));
             if lo < hi {
-                let state = PageState::decode(run.geom, probe, self.ctx);
+                let state = self.state(run.geom, probe);
                 self.runs.push(lo, hi - lo, state);
             }
         }
     }
+}
 
-    /// Per-page dirty/writeback from cachestat, splitting only ranges with something dirty.
-    fn dirty_split(&self, first: u64, count: u64, out: &mut [CacheStat]) {
-        let (off, len) = self.file_range(first, count);
-        let Ok(stat) = self.region.cachestat(off, len) else {
-            return;
-        };
-        let uniform = |n: u64| n == 0 || n == count;
-        if count == 1 || (uniform(stat.nr_dirty) && uniform(stat.nr_writeback)) {
-            let per_page = CacheStat {
-                nr_cache: u64::from(stat.nr_cache > 0),
-                nr_dirty: u64::from(stat.nr_dirty > 0),
-                nr_writeback: u64::from(stat.nr_writeback > 0),
-                nr_evicted: u64::from(stat.nr_evicted > 0),
-                nr_recently_evicted: u64::from(stat.nr_recently_evicted > 0),
-            };
-            out.fill(per_page);
-            return;
-        }
-        let half = count / 2;
-        let (a, b) = out.split_at_mut(half as usize);
-        self.dirty_split(first, half, a);
-        self.dirty_split(first + half, count - half, b);
+/// The largest power of two not above `n` (1 for 0).
+fn prev_power_of_two(n: u64) -> u64 {
+    if n == 0 {
+        1
+    } else {
+        1 << (63 - n.leading_zeros())
     }
+}
 
-    /// Probes a leaf page by page. `all_cached`: cachestat already says every page is in the
-    /// page cache, and mincore would only say the same.
-    fn leaf(&mut self, first: u64, count: u64, all_cached: bool) {
-        let mut core = Vec::new();
-        let resident_ok = if all_cached {
-            core.resize(count as usize, 1);
-            true
-        } else {
-            self.region.mincore(first, count, &mut core).is_ok()
-        };
-        let any_resident = resident_ok && core.iter().any(|b| b & 1 != 0);
-        let clean = CacheStat::default();
-        if resident_ok && !any_resident && !self.swap {
-            // Nothing resident and nothing swapped: no page-table entry can exist here, and
-            // nothing uncached can be dirty.
-            self.uniform(
-                first,
-                count,
-                PageProbe {
-                    resident: Some(false),
-                    pagemap: Some(0),
-                    cache: self.cachestat.then_some(clean),
-                    kflags: None,
-                    folio_pages: None,
-                },
-            );
-            return;
-        }
-        let mut words = Vec::new();
-        let words_ok = self
-            .prober
-            .pagemap_words(self.region, first, count, &mut words)
-            .is_ok();
-        let mut caches = vec![clean; count as usize];
-        if self.cachestat {
-            self.dirty_split(first, count, &mut caches);
-        }
-        let mut probes: Vec<PageProbe> = (0..count as usize)
-            .map(|i| PageProbe {
-                resident: resident_ok.then(|| core[i] & 1 != 0),
-                pagemap: words_ok.then(|| words[i]),
-                cache: self.cachestat.then(|| caches[i]),
-                kflags: None,
-                folio_pages: None,
-            })
-            .collect();
-        if self.touch && any_resident && words_ok {
-            let mut at = 0usize;
-            while at < probes.len() {
-                let end = (at + TOUCH_CHUNK).min(probes.len());
-                self.touch_chunk(first, at, &mut probes[at..end]);
-                at = end;
-            }
-        } else {
-            self.prober.add_kflags(&mut probes);
-        }
-        for (i, probe) in probes.into_iter().enumerate() {
-            let page = first + i as u64;
-            let state = PageState::decode(self.geometry.page(page), probe, self.ctx);
-            self.runs.push(page, 1, state);
-        }
-    }
+/// The ranges of a sorted, disjoint list that overlap `[first, end)`.
+fn overlapping(ranges: &[PteRange], first: u64, end: u64) -> impl Iterator<Item = &PteRange> {
+    let from = ranges.partition_point(|r| r.end <= first);
+    ranges[from..].iter().take_while(move |r| r.first < end)
 }
 
 #[cfg(test)]
@@ -1098,28 +1617,89 @@ mod tests {
     }
 
     #[test]
-    fn folios_inside_a_run_are_measured_without_lookups() {
-        let page = |pfn: u64, flags: u64| PageProbe {
-            resident: Some(true),
-            pagemap: Some(PM_PRESENT | PM_FILE | pfn),
-            kflags: Some(flags),
-            ..PageProbe::default()
-        };
+    fn folios_inside_a_window_are_measured_without_lookups() {
         let (h, t) = (KPF_COMPOUND_HEAD, KPF_COMPOUND_TAIL);
-        // A 4-page folio, a plain page, a 2-page folio that ends the run where the physical
-        // pages stop being consecutive (`cut` false): all measured from the run itself.
-        let mut run = vec![
-            page(100, h),
-            page(101, t),
-            page(102, t),
-            page(103, t),
-            page(104, 0),
-            page(105, h),
-            page(106, t),
-        ];
-        Prober::new().add_folios(&mut run, false);
-        let sizes: Vec<_> = run.iter().map(|p| p.folio_pages).collect();
-        assert_eq!(sizes, [4, 4, 4, 4, 1, 2, 2].map(Some));
+        // A 4-page folio, a plain page, a 2-page folio, then the window ends inside a folio
+        // (its tails reach the end) after a window that began with tails of an earlier one.
+        let words = [t, t, h, t, t, t, 0, h, t, 0, h, t];
+        let sizes = folio_sizes_in(&words);
+        assert_eq!(
+            sizes,
+            [
+                None,
+                None,
+                Some(4),
+                Some(4),
+                Some(4),
+                Some(4),
+                Some(1),
+                Some(2),
+                Some(2),
+                Some(1),
+                None,
+                None
+            ]
+        );
+        assert_eq!(folio_sizes_in(&[]), Vec::<Option<u64>>::new());
+    }
+
+    #[test]
+    fn run_flags_leave_out_head_and_tail() {
+        let (h, t) = (KPF_COMPOUND_HEAD, KPF_COMPOUND_TAIL);
+        let lru = 1 << 5;
+        assert_eq!(run_kflags(h | lru), run_kflags(t | lru));
+        assert_eq!(run_kflags(h | lru), lru);
+        assert!(!kflag_names(run_kflags(h | t | KPF_DIRTY)).contains(&"COMPOUND_HEAD".to_string()));
+    }
+
+    #[test]
+    fn cachestat_counts_of_the_rest_never_go_below_zero() {
+        let whole = CacheStat {
+            nr_cache: 10,
+            nr_dirty: 3,
+            nr_writeback: 0,
+            nr_evicted: 1,
+            nr_recently_evicted: 0,
+        };
+        let part = CacheStat {
+            nr_cache: 4,
+            nr_dirty: 5,
+            ..CacheStat::default()
+        };
+        let rest = minus(whole, part);
+        assert_eq!((rest.nr_cache, rest.nr_dirty, rest.nr_evicted), (6, 0, 1));
+    }
+
+    #[test]
+    fn overlapping_ranges_are_found_by_bisection() {
+        let r = |first, end| PteRange {
+            first,
+            end,
+            not_cache: false,
+        };
+        let ranges = vec![r(0, 2), r(5, 9), r(20, 21)];
+        let got: Vec<_> = overlapping(&ranges, 1, 6)
+            .map(|p| (p.first, p.end))
+            .collect();
+        assert_eq!(got, vec![(0, 2), (5, 9)]);
+        assert_eq!(overlapping(&ranges, 9, 20).count(), 0);
+        assert_eq!(overlapping(&ranges, 20, 100).count(), 1);
+        let mut merged = Vec::new();
+        push_pte(&mut merged, 0, 2, false);
+        push_pte(&mut merged, 2, 4, false);
+        push_pte(&mut merged, 4, 5, true);
+        push_pte(&mut merged, 7, 7, true);
+        assert_eq!(
+            merged,
+            vec![
+                r(0, 4),
+                PteRange {
+                    first: 4,
+                    end: 5,
+                    not_cache: true
+                }
+            ]
+        );
     }
 
     #[test]
@@ -1132,18 +1712,44 @@ mod tests {
     }
 
     #[test]
-    fn run_builder_merges_equal_neighbours_only() {
+    fn runs_merge_equal_neighbours_only_and_stop_when_asked() {
         let a = PageState::decode(geom(), PageProbe::default(), ctx(MapMode::Shared, true));
         let mut b = a;
         b.resident = Some(true);
-        let mut rb = RunBuilder::default();
+        let mut runs = Vec::new();
+        let mut sink = |run: StateRun| {
+            runs.push(run);
+            ControlFlow::Continue(())
+        };
+        let mut rb = RunSink {
+            last: None,
+            sink: &mut sink,
+            stopped: false,
+        };
         rb.push(0, 2, a);
         rb.push(2, 3, a);
         rb.push(5, 1, b);
         rb.push(6, 0, a);
         rb.push(7, 1, b); // not contiguous with the previous run: a new run
-        let runs = rb.finish();
+        rb.finish();
         let shape: Vec<_> = runs.iter().map(|r| (r.first, r.count)).collect();
         assert_eq!(shape, vec![(0, 5), (5, 1), (7, 1)]);
+
+        let mut handed = 0;
+        let mut stop = |_: StateRun| {
+            handed += 1;
+            ControlFlow::Break(())
+        };
+        let mut rb = RunSink {
+            last: None,
+            sink: &mut stop,
+            stopped: false,
+        };
+        rb.push(0, 1, a);
+        rb.push(1, 1, b);
+        assert!(rb.stopped, "the sink said stop");
+        rb.push(2, 1, a);
+        rb.finish();
+        assert_eq!(handed, 1, "nothing is handed on after a stop");
     }
 }

@@ -21,7 +21,7 @@ use super::error::SysError;
 use super::raw::{self, Mapping};
 
 pub use super::children::{ChildEnd, signal_name};
-pub use super::raw::{CacheStat, fault_counts};
+pub use super::raw::{CacheStat, PageRegion, Pagemap, fault_counts};
 
 /// How the mapping is shared: the `flags` argument of mmap(2). In JSON: `shared`, `private`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize)]
