@@ -16,7 +16,7 @@ pub struct Geometry {
 }
 
 /// What one page of the mapping holds.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize)]
 pub struct PageGeom {
     /// Bytes of the page backed by the file (all of it for anonymous memory).
     pub valid_bytes: u64,

@@ -12,19 +12,21 @@ use serde::Serialize;
 use serde::ser::{Error as _, SerializeSeq as _, SerializeStruct as _, Serializer};
 
 use crate::sys::SysError;
-use crate::sys::probe::{Prober, StateRun};
+use crate::sys::probe::{PageState, Prober, Sources, StateRun};
 use crate::sys::procmaps::{self, Vma};
-use crate::sys::region::{Region, Target};
+use crate::sys::region::{MapMode, Region, Target};
 use crate::text::{human, kb, thousands};
 
+/// The report of `shared/design.md` (schema `mmapscope/1`): the sys types serialize
+/// themselves in the JSON's shape.
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
 pub struct Report {
     pub schema: &'static str,
     pub file: Option<FileInfo>,
     pub mapping: MappingInfo,
-    pub vma: Option<VmaInfo>,
-    pub sources: SourcesInfo,
-    pub pages: Vec<PageRun>,
+    pub vma: Option<Vma>,
+    pub sources: Sources,
+    pub pages: Vec<StateRun>,
     pub summary: Summary,
 }
 
@@ -36,66 +38,25 @@ pub struct FileInfo {
     pub writable: bool,
 }
 
+/// What is mapped: a file, or anonymous memory.
+#[derive(Debug, Clone, Copy, Serialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum MappingKind {
+    File,
+    Anonymous,
+}
+
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
 pub struct MappingInfo {
-    pub kind: &'static str,
-    pub mode: &'static str,
+    pub kind: MappingKind,
+    pub mode: MapMode,
     pub prot: String,
-    pub addr: String,
+    #[serde(serialize_with = "crate::text::json::addr")]
+    pub addr: u64,
     pub offset: u64,
     pub len: u64,
     pub page_size: u64,
     pub pages: u64,
-}
-
-#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
-pub struct VmaInfo {
-    pub start: String,
-    pub end: String,
-    pub perms: String,
-    pub path: String,
-    pub rss: u64,
-    pub pss: u64,
-    pub shared_clean: u64,
-    pub shared_dirty: u64,
-    pub private_clean: u64,
-    pub private_dirty: u64,
-    pub anonymous: u64,
-    pub referenced: u64,
-    pub swap: u64,
-    pub locked: u64,
-    pub vm_flags: Vec<String>,
-}
-
-#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
-pub struct SourcesInfo {
-    pub mincore: String,
-    pub pagemap: String,
-    pub pfn: String,
-    pub kpageflags: String,
-    pub cachestat: String,
-    pub soft_dirty: String,
-}
-
-#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
-pub struct PageRun {
-    pub first: u64,
-    pub count: u64,
-    pub valid_bytes: u64,
-    pub padding_bytes: u64,
-    pub beyond_eof: bool,
-    pub resident: Option<bool>,
-    pub present: Option<bool>,
-    pub swapped: Option<bool>,
-    pub file_backed: Option<bool>,
-    pub exclusive: Option<bool>,
-    pub cow: Option<bool>,
-    pub dirty: Option<bool>,
-    pub writeback: Option<bool>,
-    pub soft_dirty: Option<bool>,
-    pub edited: bool,
-    pub folio_pages: Option<u64>,
-    pub kflags: Option<Vec<String>>,
 }
 
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
@@ -108,49 +69,6 @@ pub struct Summary {
     pub cow: u64,
     pub edited: u64,
     pub beyond_eof: u64,
-}
-
-fn vma_info(v: &Vma) -> VmaInfo {
-    VmaInfo {
-        start: format!("0x{:x}", v.start),
-        end: format!("0x{:x}", v.end),
-        perms: v.perms.clone(),
-        path: v.path.clone(),
-        rss: v.rss,
-        pss: v.pss,
-        shared_clean: v.shared_clean,
-        shared_dirty: v.shared_dirty,
-        private_clean: v.private_clean,
-        private_dirty: v.private_dirty,
-        anonymous: v.anonymous,
-        referenced: v.referenced,
-        swap: v.swap,
-        locked: v.locked,
-        vm_flags: v.vm_flags.clone(),
-    }
-}
-
-fn page_run(run: &StateRun) -> PageRun {
-    let s = &run.state;
-    PageRun {
-        first: run.first,
-        count: run.count,
-        valid_bytes: s.geom.valid_bytes,
-        padding_bytes: s.geom.padding_bytes,
-        beyond_eof: s.geom.beyond_eof,
-        resident: s.resident,
-        present: s.present,
-        swapped: s.swapped,
-        file_backed: s.file_backed,
-        exclusive: s.exclusive,
-        cow: s.cow,
-        dirty: s.dirty,
-        writeback: s.writeback,
-        soft_dirty: s.soft_dirty,
-        edited: false,
-        folio_pages: s.folio_pages,
-        kflags: s.kflags.map(crate::sys::probe::kflag_names),
-    }
 }
 
 /// The summary's counts, added up run by run as the scan goes.
@@ -216,8 +134,8 @@ impl Tally {
 struct Head {
     file: Option<FileInfo>,
     mapping: MappingInfo,
-    vma: Option<VmaInfo>,
-    sources: SourcesInfo,
+    vma: Option<Vma>,
+    sources: Sources,
     anon_pages: bool,
     swap: bool,
 }
@@ -242,27 +160,20 @@ fn head(region: &Region, prober: &Prober) -> Result<Head, SysError> {
         file,
         mapping: MappingInfo {
             kind: if matches!(region.target(), Target::Anon) {
-                "anonymous"
+                MappingKind::Anonymous
             } else {
-                "file"
+                MappingKind::File
             },
-            mode: region.mode().as_str(),
+            mode: region.mode(),
             prot: region.prot().letters(),
-            addr: format!("0x{:x}", region.addr()),
+            addr: region.addr(),
             offset: region.offset(),
             len: region.len(),
             page_size: region.page_size(),
             pages: region.pages(),
         },
-        vma: vma.as_ref().map(vma_info),
-        sources: SourcesInfo {
-            mincore: sources.mincore,
-            pagemap: sources.pagemap,
-            pfn: sources.pfn,
-            kpageflags: sources.kpageflags,
-            cachestat: sources.cachestat,
-            soft_dirty: sources.soft_dirty,
-        },
+        vma,
+        sources,
         anon_pages,
         swap,
     })
@@ -292,7 +203,7 @@ pub fn build_with_edits(
     let mut pages = Vec::new();
     prober.scan_with(region, touch, head.anon_pages, head.swap, &mut |run| {
         tally.add(&run);
-        pages.push(page_run(&run));
+        pages.push(run);
         ControlFlow::Continue(())
     })?;
     Ok(Report {
@@ -395,7 +306,7 @@ impl<'a> Stream<'a> {
         out.write_all(text.as_bytes())?;
         let summary = self.scan(&mut |run| {
             let mut row = String::new();
-            text_row(&mut row, &page_run(run));
+            text_row(&mut row, run);
             out.write_all(row.as_bytes())
         })?;
         let mut tail = String::new();
@@ -464,7 +375,7 @@ impl Serialize for JsonPages<'_, '_> {
         let mut seq = serializer.serialize_seq(None)?;
         let mut failed = None;
         let summary = self.0.stream.scan(&mut |run| {
-            seq.serialize_element(&page_run(run)).map_err(|e| {
+            seq.serialize_element(run).map_err(|e| {
                 let io = std::io::Error::other(e.to_string());
                 failed = Some(e);
                 io
@@ -478,51 +389,40 @@ impl Serialize for JsonPages<'_, '_> {
     }
 }
 
-/// Splits the runs so that each page in `edited` is in a run with `edited: true`, merging
+/// Splits the runs so that each page in `edited` is in a run marked `edited`, merging
 /// neighbours that end up equal.
-fn mark_edited(runs: Vec<PageRun>, edited: &BTreeSet<u64>) -> Vec<PageRun> {
+fn mark_edited(runs: Vec<StateRun>, edited: &BTreeSet<u64>) -> Vec<StateRun> {
     if edited.is_empty() {
         return runs;
     }
-    let mut out: Vec<PageRun> = Vec::with_capacity(runs.len() + 2 * edited.len());
-    let mut push = |run: PageRun| {
-        if let Some(last) = out.last_mut() {
-            let mut probe = run.clone();
-            probe.first = last.first;
-            probe.count = last.count;
-            if *last == probe && last.first + last.count == run.first {
-                last.count += run.count;
-                return;
-            }
+    let mut out: Vec<StateRun> = Vec::with_capacity(runs.len() + 2 * edited.len());
+    let mut push = |first: u64, count: u64, state: PageState| match out.last_mut() {
+        _ if count == 0 => {}
+        Some(last) if last.state == state && last.first + last.count == first => {
+            last.count += count;
         }
-        out.push(run);
+        _ => out.push(StateRun {
+            first,
+            count,
+            state,
+        }),
     };
     for run in runs {
         let end = run.first + run.count;
         let mut at = run.first;
         for &page in edited.range(run.first..end) {
-            if page > at {
-                push(PageRun {
-                    first: at,
-                    count: page - at,
-                    ..run.clone()
-                });
-            }
-            push(PageRun {
-                first: page,
-                count: 1,
-                edited: true,
-                ..run.clone()
-            });
+            push(at, page - at, run.state);
+            push(
+                page,
+                1,
+                PageState {
+                    edited: true,
+                    ..run.state
+                },
+            );
             at = page + 1;
         }
-        if at < end {
-            push(PageRun {
-                first: at,
-                count: end - at,
-                ..run.clone()
-            });
-        }
+        push(at, end - at, run.state);
     }
     out
 }
@@ -557,8 +457,8 @@ fn text_head(
     out: &mut String,
     file: Option<&FileInfo>,
     m: &MappingInfo,
-    vma: Option<&VmaInfo>,
-    s: &SourcesInfo,
+    vma: Option<&Vma>,
+    s: &Sources,
 ) {
     use std::fmt::Write as _;
     let name = file.map_or_else(
@@ -571,12 +471,8 @@ fn text_head(
     });
     let _ = writeln!(
         out,
-        "{name}{size}\n{} {}  {}  offset {}  len {}  {} pages of {}",
-        if m.mode == "shared" {
-            "MAP_SHARED"
-        } else {
-            "MAP_PRIVATE"
-        },
+        "{name}{size}\n{} {}  0x{:x}  offset {}  len {}  {} pages of {}",
+        m.mode.flag_name(),
         m.prot,
         m.addr,
         m.offset,
@@ -587,7 +483,7 @@ fn text_head(
     if let Some(v) = vma {
         let _ = writeln!(
             out,
-            "VMA {}-{} {}  Rss {}  Pss {}  Private_Dirty {}  Shared_Dirty {}  Anonymous {}  VmFlags {}",
+            "VMA 0x{:x}-0x{:x} {}  Rss {}  Pss {}  Private_Dirty {}  Shared_Dirty {}  Anonymous {}  VmFlags {}",
             v.start,
             v.end,
             v.perms,
@@ -612,14 +508,15 @@ fn text_head(
 }
 
 /// One row of the table: a run of pages and its state in words.
-fn text_row(out: &mut String, p: &PageRun) {
+fn text_row(out: &mut String, run: &StateRun) {
     use std::fmt::Write as _;
-    let range = if p.count == 1 {
-        p.first.to_string()
+    let p = &run.state;
+    let range = if run.count == 1 {
+        run.first.to_string()
     } else {
-        format!("{}-{}", p.first, p.first + p.count - 1)
+        format!("{}-{}", run.first, run.first + run.count - 1)
     };
-    let state = if p.beyond_eof {
+    let state = if p.geom.beyond_eof {
         "beyond EOF (never touched)".to_string()
     } else {
         let mut words = vec![
@@ -648,9 +545,9 @@ fn text_row(out: &mut String, p: &PageRun) {
     let _ = writeln!(
         out,
         "{range:<23} {:>12} {:>6} {:>7}  {state}",
-        thousands(p.count),
-        p.valid_bytes,
-        p.padding_bytes
+        thousands(run.count),
+        p.geom.valid_bytes,
+        p.geom.padding_bytes
     );
 }
 

@@ -189,9 +189,12 @@ pub struct DecodeCtx {
     pub always_dirty: bool,
 }
 
-/// The state of one page as reported: geometry plus the kernel's answers, decoded.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+/// The state of one page as reported: geometry plus the kernel's answers, decoded, and
+/// whether this tool wrote it since the last msync. Serialized as a run of the report's
+/// `pages` (design.md: the fields in that order).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize)]
 pub struct PageState {
+    #[serde(flatten)]
     pub geom: PageGeom,
     pub resident: Option<bool>,
     pub present: Option<bool>,
@@ -204,9 +207,18 @@ pub struct PageState {
     pub dirty: Option<bool>,
     pub writeback: Option<bool>,
     pub soft_dirty: Option<bool>,
+    /// Written by this tool since the last msync that covered it (our own knowledge, not the
+    /// kernel's; never set by a probe).
+    pub edited: bool,
     pub folio_pages: Option<u64>,
     /// The raw kpageflags word (names via `kflag_names`).
+    #[serde(serialize_with = "kflags_json")]
     pub kflags: Option<u64>,
+}
+
+/// kpageflags as the report lists them: the names of the set bits, or `null`.
+fn kflags_json<S: serde::Serializer>(kflags: &Option<u64>, s: S) -> Result<S::Ok, S::Error> {
+    serde::Serialize::serialize(&kflags.map(kflag_names), s)
 }
 
 impl PageState {
@@ -252,22 +264,24 @@ impl PageState {
             } else {
                 None
             },
+            edited: false,
             folio_pages: probe.folio_pages,
             kflags: probe.kflags,
         }
     }
 }
 
-/// A run of consecutive pages with equal state.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// A run of consecutive pages with equal state (a run of the report's `pages`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
 pub struct StateRun {
     pub first: u64,
     pub count: u64,
+    #[serde(flatten)]
     pub state: PageState,
 }
 
 /// How each source of page state answers on this machine, as said in the report's `sources`.
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, PartialEq, Eq, Default, serde::Serialize)]
 pub struct Sources {
     pub mincore: String,
     pub pagemap: String,

@@ -21,13 +21,17 @@ pub struct MapsLine {
     pub path: String,
 }
 
-/// The smaps counters of one VMA (bytes) with its maps line.
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
+/// The smaps counters of one VMA (bytes) with its maps line; serialized as the report's
+/// `vma` (addresses in hex, Size left out: the mapping says it).
+#[derive(Debug, Clone, PartialEq, Eq, Default, serde::Serialize)]
 pub struct Vma {
+    #[serde(serialize_with = "crate::text::json::addr")]
     pub start: u64,
+    #[serde(serialize_with = "crate::text::json::addr")]
     pub end: u64,
     pub perms: String,
     pub path: String,
+    #[serde(skip)]
     pub size: u64,
     pub rss: u64,
     pub pss: u64,
