@@ -16,61 +16,33 @@ use std::io::Write as _;
 use std::ops::ControlFlow;
 use std::os::unix::fs::FileExt;
 
+use procfs::PhysicalPageFlags;
+use procfs::process::MemoryPageFlags;
+
 use crate::geometry::{Geometry, PageGeom};
 
 use super::error::SysError;
 use super::region::{CacheStat, MapMode, MapRequest, PageRegion, Pagemap, Region, Source, Target};
 
-// pagemap entry bits: Documentation/admin-guide/mm/pagemap.rst
+// pagemap entry bits (Documentation/admin-guide/mm/pagemap.rst), as procfs names them.
 /// Bit 63: page present in our page tables.
-pub const PM_PRESENT: u64 = 1 << 63;
+pub const PM_PRESENT: u64 = MemoryPageFlags::PRESENT.bits();
 /// Bit 62: page swapped.
-pub const PM_SWAPPED: u64 = 1 << 62;
+pub const PM_SWAPPED: u64 = MemoryPageFlags::SWAP.bits();
 /// Bit 61: file page or shared anonymous page.
-pub const PM_FILE: u64 = 1 << 61;
+pub const PM_FILE: u64 = MemoryPageFlags::FILE.bits();
 /// Bit 56: page exclusively mapped (since Linux 4.2).
-pub const PM_EXCLUSIVE: u64 = 1 << 56;
+pub const PM_EXCLUSIVE: u64 = MemoryPageFlags::MMAP_EXCLUSIVE.bits();
 /// Bit 55: soft-dirty (needs CONFIG_MEM_SOFT_DIRTY).
-pub const PM_SOFT_DIRTY: u64 = 1 << 55;
+pub const PM_SOFT_DIRTY: u64 = MemoryPageFlags::SOFT_DIRTY.bits();
 /// Bits 0-54: page frame number when present (zero without CAP_SYS_ADMIN).
-pub const PM_PFN_MASK: u64 = (1 << 55) - 1;
+pub const PM_PFN_MASK: u64 = MemoryPageFlags::PFN.bits();
 
-// kpageflags bits: include/uapi/linux/kernel-page-flags.h, Documentation/admin-guide/mm/pagemap.rst
-pub const KPF_DIRTY: u64 = 1 << 4;
-pub const KPF_WRITEBACK: u64 = 1 << 8;
-pub const KPF_COMPOUND_HEAD: u64 = 1 << 15;
-pub const KPF_COMPOUND_TAIL: u64 = 1 << 16;
-
-/// The kpageflags bit names, by bit number.
-pub const KPF_NAMES: [(u32, &str); 27] = [
-    (0, "LOCKED"),
-    (1, "ERROR"),
-    (2, "REFERENCED"),
-    (3, "UPTODATE"),
-    (4, "DIRTY"),
-    (5, "LRU"),
-    (6, "ACTIVE"),
-    (7, "SLAB"),
-    (8, "WRITEBACK"),
-    (9, "RECLAIM"),
-    (10, "BUDDY"),
-    (11, "MMAP"),
-    (12, "ANON"),
-    (13, "SWAPCACHE"),
-    (14, "SWAPBACKED"),
-    (15, "COMPOUND_HEAD"),
-    (16, "COMPOUND_TAIL"),
-    (17, "HUGE"),
-    (18, "UNEVICTABLE"),
-    (19, "HWPOISON"),
-    (20, "NOPAGE"),
-    (21, "KSM"),
-    (22, "THP"),
-    (23, "OFFLINE"),
-    (24, "ZERO_PAGE"),
-    (25, "IDLE"),
-    (26, "PGTABLE"),
-];
+// kpageflags bits (include/uapi/linux/kernel-page-flags.h), as procfs names them.
+pub const KPF_DIRTY: u64 = PhysicalPageFlags::DIRTY.bits();
+pub const KPF_WRITEBACK: u64 = PhysicalPageFlags::WRITEBACK.bits();
+pub const KPF_COMPOUND_HEAD: u64 = PhysicalPageFlags::COMPOUND_HEAD.bits();
+pub const KPF_COMPOUND_TAIL: u64 = PhysicalPageFlags::COMPOUND_TAIL.bits();
 
 /// A kpageflags word as runs of pages compare and report it: without COMPOUND_HEAD and
 /// COMPOUND_TAIL, which `folio_pages` already says (a large folio is one run, not a head run
@@ -79,12 +51,11 @@ pub fn run_kflags(flags: u64) -> u64 {
     flags & !(KPF_COMPOUND_HEAD | KPF_COMPOUND_TAIL)
 }
 
-/// The names of the set bits of a kpageflags word.
+/// The names of the set bits of a kpageflags word (procfs's names: the kernel's).
 pub fn kflag_names(flags: u64) -> Vec<String> {
-    KPF_NAMES
-        .iter()
-        .filter(|(bit, _)| flags & (1 << bit) != 0)
-        .map(|(_, name)| (*name).to_string())
+    PhysicalPageFlags::from_bits_truncate(flags)
+        .iter_names()
+        .map(|(name, _)| name.to_string())
         .collect()
 }
 

@@ -1,7 +1,7 @@
 //! The help overlay (`?`): every key the explorer answers to, and what each page state means.
 
 use ratatui::Frame;
-use ratatui::layout::Rect;
+use ratatui::layout::{Constraint, Rect};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Clear, Paragraph};
 
@@ -45,12 +45,7 @@ pub fn render(frame: &mut Frame, area: Rect, theme: Theme, scroll: u16) {
     ));
     let height = (lines.len() as u16 + 2).min(area.height);
     let width = 86.min(area.width);
-    let popup = Rect::new(
-        area.x + (area.width.saturating_sub(width)) / 2,
-        area.y + (area.height.saturating_sub(height)) / 2,
-        width,
-        height,
-    );
+    let popup = area.centered(Constraint::Length(width), Constraint::Length(height));
     let max_scroll = (lines.len() as u16 + 2).saturating_sub(height);
     frame.render_widget(Clear, popup);
     frame.render_widget(

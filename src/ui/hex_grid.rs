@@ -157,8 +157,11 @@ fn page_header(model: &Model, page: u64, width: u16, theme: Theme) -> Line<'stat
     };
     let words = state_words(model, page);
     let long_head = format!("page {page} · {place}");
-    let long_len: usize = words.iter().map(|w| w.long.chars().count() + 3).sum();
-    let short = long_head.chars().count() + long_len > usize::from(width);
+    let long_len: usize = words
+        .iter()
+        .map(|w| Span::raw(w.long.as_str()).width() + 3)
+        .sum();
+    let short = Span::raw(long_head.as_str()).width() + long_len > usize::from(width);
     let mut spans = Vec::new();
     if short {
         // Narrow: the letters of the legend, one space apart.
@@ -178,7 +181,7 @@ fn page_header(model: &Model, page: u64, width: u16, theme: Theme) -> Line<'stat
             spans.push(Span::styled(w.long, theme.style(w.role)));
         }
     }
-    let used: usize = spans.iter().map(|s| s.content.chars().count()).sum();
+    let used: usize = spans.iter().map(Span::width).sum();
     let fill = usize::from(width).saturating_sub(used + 1);
     if fill > 0 {
         spans.push(Span::styled(

@@ -2,7 +2,7 @@
 //! question asked before something loses the user's edits.
 
 use ratatui::Frame;
-use ratatui::layout::Rect;
+use ratatui::layout::{Constraint, Rect};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Clear, Paragraph, Wrap};
 
@@ -10,14 +10,11 @@ use crate::action::{MenuKind, menu_items};
 
 use super::theme::{Role, Theme};
 
+/// A `width` x `height` box in the middle of `area` (no larger than it).
 fn centered(area: Rect, width: u16, height: u16) -> Rect {
-    let w = width.min(area.width);
-    let h = height.min(area.height);
-    Rect::new(
-        area.x + (area.width - w) / 2,
-        area.y + (area.height - h) / 2,
-        w,
-        h,
+    area.centered(
+        Constraint::Length(width.min(area.width)),
+        Constraint::Length(height.min(area.height)),
     )
 }
 
