@@ -176,10 +176,10 @@ fn restore_without_stdout_lock() {
     let _ = rx.recv_timeout(Duration::from_millis(500));
 }
 
-/// Sets `done` when dropped, whichever way `run` ends.
-struct Done(Arc<AtomicBool>);
+/// Sets the loop's "ended" flag when dropped, whichever way `run` ends (the watchdog reads it).
+struct LoopEnded(Arc<AtomicBool>);
 
-impl Drop for Done {
+impl Drop for LoopEnded {
     fn drop(&mut self) {
         self.0.store(true, Ordering::Relaxed);
     }
@@ -199,7 +199,7 @@ pub fn run(
     let jobs = JobSignals::register()?;
     let done = Arc::new(AtomicBool::new(false));
     watchdog(Arc::clone(&quit), Arc::clone(&done));
-    let _done = Done(done);
+    let _ended = LoopEnded(done);
     let _guard = TerminalGuard;
     let mut terminal = ratatui::try_init()?;
     let size = terminal.size()?;

@@ -86,6 +86,13 @@ pub enum Command {
         #[arg(long, value_name = "MS", default_value_t = DEFAULT_REFRESH_MS, value_parser = parse_refresh)]
         refresh: u64,
     },
+    /// Print a completion script for a shell (bash, zsh, fish, elvish, powershell).
+    Completions {
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// Print the manual page (roff) to standard output.
+    Man,
     /// A peer process writing a counter into a file (behind `peer start`).
     #[command(hide = true)]
     InternalPeer {

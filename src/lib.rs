@@ -1,9 +1,18 @@
 //! mmapscope: an interactive explorer of `mmap(2)`.
 //!
-//! The crate is split along the lines of `shared/style.md`: `sys` talks to the kernel (and holds the
-//! only unchecked code, in `sys::region`), `model`/`update`/`keymap` are the pure core of the TUI, `ui`
-//! draws a model without touching the kernel, and `report` turns a probe into JSON or a text table.
+//! The crate is layered as `shared/style.md` draws it, every `use crate::` pointing down
+//! (`tests/layering.rs` keeps it so), bottom first:
+//!
+//! - `text`, `geometry`: leaf helpers (escaping, numbers, sizes, page arithmetic);
+//! - `sys`: the kernel (the only unchecked code is `sys::raw`; `sys::region` is the policy,
+//!   `sys::probe` the page state, `sys::exec` the operations, `sys::notes` their words);
+//! - `demo`, `options`, then the pure core: `action`, `keys`, `layout`, `model`, `update`,
+//!   `keymap`, `script`, `lesson` (parsing);
+//! - `report` (results as serde types), `session` (the one path of every action), `player`
+//!   (lessons over a session);
+//! - `ui` (render a model, no kernel), `app` (the terminal and its loop), `cli`.
 #![deny(unsafe_code)]
+#![cfg_attr(not(test), deny(clippy::unwrap_used))]
 
 pub mod action;
 pub mod app;

@@ -3,6 +3,8 @@
 //! usage or a file that could not be opened or mapped (one line on stderr: what, the errno
 //! name, what to do; no backtrace).
 
+#![deny(clippy::unwrap_used)]
+
 use std::io::Write as _;
 use std::process::ExitCode;
 
@@ -14,6 +16,16 @@ use mmapscope::session::DEFAULT_SIZE;
 use mmapscope::session::Session;
 use mmapscope::sys::probe::Prober;
 use mmapscope::sys::{Region, SysError};
+
+/// Writes `bytes` to standard output; a reader that went away (`| head`) is no error.
+fn print_out(bytes: &[u8]) -> ExitCode {
+    match std::io::stdout().write_all(bytes) {
+        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => {
+            fail(SysError::from_io(&e, "write to standard output"))
+        }
+        _ => ExitCode::SUCCESS,
+    }
+}
 
 fn fail(msg: impl std::fmt::Display) -> ExitCode {
     eprintln!("mmapscope: {msg}");
@@ -57,6 +69,20 @@ fn main() -> ExitCode {
             theme,
             refresh,
         ),
+        Some(Command::Completions { shell }) => {
+            let mut cmd = <Cli as clap::CommandFactory>::command();
+            let mut text = Vec::new();
+            clap_complete::generate(shell, &mut cmd, "mmapscope", &mut text);
+            print_out(&text)
+        }
+        Some(Command::Man) => {
+            let mut text = Vec::new();
+            match clap_mangen::Man::new(<Cli as clap::CommandFactory>::command()).render(&mut text)
+            {
+                Ok(()) => print_out(&text),
+                Err(e) => fail(SysError::from_io(&e, "render the manual page")),
+            }
+        }
         Some(Command::InternalPeer { path, file_offset }) => {
             match mmapscope::sys::lab::run_peer(&path, file_offset) {
                 Ok(()) => ExitCode::SUCCESS,

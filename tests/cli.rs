@@ -408,3 +408,29 @@ fn the_demo_needs_a_terminal_too() {
     assert!(err.contains("needs a terminal"), "stderr: {err}");
     assert!(!err.to_lowercase().contains("panicked"), "stderr: {err}");
 }
+
+#[test]
+fn completions_and_the_manual_page_are_generated() {
+    for shell in ["bash", "zsh", "fish"] {
+        let out = run(mmapscope(&["completions", shell]));
+        assert_eq!(out.status.code(), Some(0), "{shell}: {}", text(&out.stderr));
+        let script = text(&out.stdout);
+        assert!(
+            script.contains("mmapscope")
+                && script.contains("inspect")
+                && script.contains("--write"),
+            "{shell}"
+        );
+    }
+    let out = run(mmapscope(&["man"]));
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let page = text(&out.stdout);
+    assert!(
+        page.starts_with(".ie") || page.contains(".TH mmapscope 1"),
+        "roff: {page}"
+    );
+    assert!(
+        page.contains("\\-\\-write") || page.contains("write"),
+        "options listed"
+    );
+}

@@ -96,6 +96,9 @@ pub fn errno_name(errno: i32) -> &'static str {
         libc::ELOOP => "ELOOP",
         libc::EOVERFLOW => "EOVERFLOW",
         libc::EOPNOTSUPP => "EOPNOTSUPP",
+        libc::EPIPE => "EPIPE",
+        libc::ESTALE => "ESTALE",
+        libc::ENOTTY => "ENOTTY",
         _ => "E?",
     }
 }
