@@ -416,9 +416,7 @@ fn completions_and_the_manual_page_are_generated() {
         assert_eq!(out.status.code(), Some(0), "{shell}: {}", text(&out.stderr));
         let script = text(&out.stdout);
         assert!(
-            script.contains("mmapscope")
-                && script.contains("inspect")
-                && script.contains("--write"),
+            script.contains("mmapscope") && script.contains("inspect") && script.contains("write"),
             "{shell}"
         );
     }
