@@ -357,6 +357,32 @@ pub fn parse_step(line: &str) -> Result<Option<Step>, String> {
         return Ok(None);
     };
     let step = match cmd.as_str() {
+        "snapshot" if rest.is_empty() => Step::Snapshot,
+        "sleep" => {
+            let ms = number(rest.first(), "milliseconds")?;
+            if ms > MAX_SLEEP_MS {
+                return Err(format!(
+                    "sleep {ms}: at most {MAX_SLEEP_MS} ms (a minute) per line"
+                ));
+            }
+            Step::Sleep(ms)
+        }
+        "say" => Step::Say(
+            rest.first()
+                .and_then(|t| quoted(t))
+                .ok_or("usage: say \"text\"")?
+                .to_string(),
+        ),
+        "expect" => Step::Expect(expect(rest)?),
+        "show" => Step::Show(show(rest)?),
+        _ => parse_op(cmd, rest)?,
+    };
+    Ok(Some(step))
+}
+
+/// The operation a command names, with its arguments.
+fn parse_op(cmd: &str, rest: &[String]) -> Result<Step, String> {
+    Ok(match cmd {
         "write" => Step::Do(Op::Write {
             offset: number(rest.first(), "offset")?,
             bytes: hex_bytes(&rest[1.min(rest.len())..])?,
@@ -417,25 +443,14 @@ pub fn parse_step(line: &str) -> Result<Option<Step>, String> {
         },
         "undo" if rest.is_empty() => Step::Do(Op::Undo),
         "redo" if rest.is_empty() => Step::Do(Op::Redo),
+        _ => parse_lab(cmd, rest)?,
+    })
+}
+
+/// The experiments beyond the mapping's own calls: another process, code, the allocator.
+fn parse_lab(cmd: &str, rest: &[String]) -> Result<Step, String> {
+    Ok(match cmd {
         "truncate" => Step::Do(Op::Truncate(number(rest.first(), "size")?)),
-        "snapshot" if rest.is_empty() => Step::Snapshot,
-        "sleep" => {
-            let ms = number(rest.first(), "milliseconds")?;
-            if ms > MAX_SLEEP_MS {
-                return Err(format!(
-                    "sleep {ms}: at most {MAX_SLEEP_MS} ms (a minute) per line"
-                ));
-            }
-            Step::Sleep(ms)
-        }
-        "say" => Step::Say(
-            rest.first()
-                .and_then(|t| quoted(t))
-                .ok_or("usage: say \"text\"")?
-                .to_string(),
-        ),
-        "expect" => Step::Expect(expect(rest)?),
-        "show" => Step::Show(show(rest)?),
         "exec" => {
             let offset = number(rest.first(), "offset")?;
             let args = match &rest[1.min(rest.len())..] {
@@ -466,8 +481,7 @@ pub fn parse_step(line: &str) -> Result<Option<Step>, String> {
         "alloc" => Step::Do(Op::Alloc(number(rest.first(), "size")?)),
         "free" if rest.is_empty() => Step::Do(Op::Free),
         other => return Err(format!("unknown command `{other}` (known: {COMMANDS})")),
-    };
-    Ok(Some(step))
+    })
 }
 
 /// The longest `sleep` a line may ask for, in milliseconds.

@@ -433,47 +433,7 @@ pub fn apply_outcome(model: &mut Model, outcome: &Outcome, history: History) {
     match done {
         Done::Wrote {
             offset, old, new, ..
-        } => {
-            let len = new.len() as u64;
-            model.own_writes.push((*offset, len));
-            for off in *offset..offset + len {
-                model.edits.insert(off);
-            }
-            // Show the bytes at once; the next refresh reads them back from the mapping.
-            for (i, b) in new.iter().enumerate() {
-                let off = offset + i as u64;
-                if let Some(idx) = off.checked_sub(model.snap.bytes.start)
-                    && let Some(slot) = model.snap.bytes.data.get_mut(idx as usize)
-                {
-                    *slot = Some(*b);
-                }
-            }
-            let record = EditRecord {
-                offset: *offset,
-                old: old.clone(),
-                new: new.clone(),
-            };
-            match history {
-                History::Record => {
-                    model.history.push(record);
-                    model.redo.clear();
-                    if model.edit.is_some() && *offset == model.cursor {
-                        model.cursor = (model.cursor + len).min(model.max_cursor());
-                        model.scroll_to_cursor();
-                    }
-                }
-                History::Undo => {
-                    if let Some(r) = model.history.pop() {
-                        model.redo.push(r);
-                    }
-                }
-                History::Redo => {
-                    if let Some(r) = model.redo.pop() {
-                        model.history.push(r);
-                    }
-                }
-            }
-        }
+        } => wrote(model, *offset, old, new, history),
         Done::PeerStarted { .. } => model.peer_running = true,
         Done::PeerStopped { .. } => model.peer_running = false,
         Done::Remapped { .. } => {
@@ -501,6 +461,47 @@ pub fn apply_outcome(model: &mut Model, outcome: &Outcome, history: History) {
             model.edits.retain(|off| !(lo..hi).contains(off));
         }
         _ => {}
+    }
+}
+
+/// Takes back a write: the edit marks, the bytes shown at once (the next refresh reads them
+/// back from the mapping), the edit history, and the cursor after a typed byte.
+fn wrote(model: &mut Model, offset: u64, old: &[u8], new: &[u8], history: History) {
+    let len = new.len() as u64;
+    model.own_writes.push((offset, len));
+    model.edits.extend(offset..offset + len);
+    for (i, b) in new.iter().enumerate() {
+        let off = offset + i as u64;
+        if let Some(idx) = off.checked_sub(model.snap.bytes.start)
+            && let Some(slot) = model.snap.bytes.data.get_mut(idx as usize)
+        {
+            *slot = Some(*b);
+        }
+    }
+    let record = EditRecord {
+        offset,
+        old: old.to_vec(),
+        new: new.to_vec(),
+    };
+    match history {
+        History::Record => {
+            model.history.push(record);
+            model.redo.clear();
+            if model.edit.is_some() && offset == model.cursor {
+                model.cursor = (model.cursor + len).min(model.max_cursor());
+                model.scroll_to_cursor();
+            }
+        }
+        History::Undo => {
+            if let Some(r) = model.history.pop() {
+                model.redo.push(r);
+            }
+        }
+        History::Redo => {
+            if let Some(r) = model.redo.pop() {
+                model.history.push(r);
+            }
+        }
     }
 }
 

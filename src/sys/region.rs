@@ -384,6 +384,122 @@ fn size_of(file: &File, kind: FileKind, shown: &str) -> Result<Option<u64>, SysE
     }
 }
 
+/// A file opened for mapping: its descriptor (read-write when a shared writable mapping was
+/// asked for and allowed), what it is, and its identity.
+struct Opened {
+    file: File,
+    kind: FileKind,
+    fd_writable: bool,
+    dev: u64,
+    ino: u64,
+}
+
+/// Classifies `path` (before opening: opening a FIFO or a device can block or act), opens it,
+/// and checks that the descriptor is the file that was classified (the path may have been
+/// swapped in between).
+fn open_checked(
+    req: &MapRequest,
+    path: &Path,
+    shown: &str,
+    notes: &mut Vec<String>,
+) -> Result<Opened, SysError> {
+    let meta =
+        std::fs::metadata(path).map_err(|e| SysError::from_io(&e, format!("open {shown}")))?;
+    let kind = classify(&meta, shown)?;
+    // A shared mapping that may write needs the file open O_RDWR; anything else reads.
+    // /dev/zero is opened read-write always: MAP_SHARED of it is memory, never a file.
+    let want_rw = (req.write_allowed() && req.mode == MapMode::Shared) || kind == FileKind::Zero;
+    let read_only =
+        || open_path(path, false).map_err(|e| SysError::from_io(&e, format!("open {shown}")));
+    let (file, fd_writable) = match want_rw.then(|| open_path(path, true)) {
+        Some(Ok(f)) => (f, true),
+        Some(Err(rw_err)) => {
+            notes.push(format!(
+                "{shown} is read-only for us ({}): a shared writable mapping is impossible, so \
+                 MAP_SHARED maps it read-only; --private gives a writable copy-on-write mapping",
+                SysError::from_io(&rw_err, "open O_RDWR").name()
+            ));
+            (read_only()?, false)
+        }
+        None => (read_only()?, false),
+    };
+    let fmeta = file
+        .metadata()
+        .map_err(|e| SysError::from_io(&e, format!("fstat {shown}")))?;
+    if (fmeta.dev(), fmeta.ino()) != (meta.dev(), meta.ino()) {
+        return Err(SysError::new(
+            libc::ESTALE,
+            format!("open {shown}"),
+            "the path was replaced by another file while it was being opened; try again",
+        ));
+    }
+    Ok(Opened {
+        file,
+        kind,
+        fd_writable,
+        dev: meta.dev(),
+        ino: meta.ino(),
+    })
+}
+
+/// The mapping's length: as asked, else to the end of the file (a page wholly beyond it when
+/// there is nothing at the offset; 16 pages of a file without a size).
+fn mapping_len(
+    req: &MapRequest,
+    size: Option<u64>,
+    page_size: u64,
+    shown: &str,
+    notes: &mut Vec<String>,
+) -> u64 {
+    match (req.len, size) {
+        (Some(len), _) => len,
+        (None, Some(size)) if size > req.offset => size - req.offset,
+        (None, Some(_)) => {
+            notes.push(format!(
+                "{shown} has no bytes at offset {}: one page mapped, wholly beyond end of file \
+                 (touching it would raise SIGBUS; it is never read)",
+                req.offset
+            ));
+            page_size
+        }
+        (None, None) => {
+            let len = 16 * page_size;
+            notes.push(format!(
+                "{shown} has no size: mapping {} B (choose with --len)",
+                crate::text::thousands(len)
+            ));
+            len
+        }
+    }
+}
+
+/// mmap's refusal in words: EACCES for a shared writable mapping of a read-only descriptor
+/// says why and what to do.
+fn map_refusal(
+    e: &io::Error,
+    shown: &str,
+    mode: MapMode,
+    fd_writable: bool,
+    may_write: bool,
+) -> SysError {
+    let ctx = format!("mmap {shown}");
+    let err = SysError::from_io(e, ctx.clone());
+    if err.errno != libc::EACCES || fd_writable || mode != MapMode::Shared {
+        return err;
+    }
+    SysError::new(
+        libc::EACCES,
+        ctx,
+        if may_write {
+            "the file could not be opened for writing, so a shared writable mapping is \
+             impossible; use --prot r, or --private for a writable copy-on-write mapping"
+        } else {
+            "the file is not writable for us, so a shared writable mapping is impossible; use \
+             --prot r, or --private for a writable copy-on-write mapping"
+        },
+    )
+}
+
 impl Region {
     /// Opens and maps what `req` asks for.
     ///
@@ -441,127 +557,47 @@ impl Region {
 
     fn open_file(req: &MapRequest, path: &Path, page_size: u64) -> Result<Region, SysError> {
         let shown = crate::text::sanitize(&path.to_string_lossy());
-        // Classify by the path before opening: opening a FIFO or a device can block or act.
-        let meta =
-            std::fs::metadata(path).map_err(|e| SysError::from_io(&e, format!("open {shown}")))?;
-        let kind = classify(&meta, &shown)?;
-        let abs = std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf());
-        let write_allowed = req.write_allowed();
-        // A shared mapping that may write needs the file open O_RDWR; anything else reads.
-        // /dev/zero is opened read-write always: MAP_SHARED of it is memory, never a file.
-        let want_rw = (write_allowed && req.mode == MapMode::Shared) || kind == FileKind::Zero;
         let mut notes = Vec::new();
-        let (file, fd_writable) = if want_rw {
-            match open_path(path, true) {
-                Ok(f) => (f, true),
-                Err(rw_err) => {
-                    let file = open_path(path, false)
-                        .map_err(|e| SysError::from_io(&e, format!("open {shown}")))?;
-                    let why = SysError::from_io(&rw_err, "open O_RDWR");
-                    notes.push(format!(
-                        "{shown} is read-only for us ({}): a shared writable mapping is \
-                         impossible, so MAP_SHARED maps it read-only; --private gives a writable \
-                         copy-on-write mapping",
-                        why.name()
-                    ));
-                    (file, false)
-                }
-            }
-        } else {
-            let file = open_path(path, false)
-                .map_err(|e| SysError::from_io(&e, format!("open {shown}")))?;
-            (file, false)
-        };
-        // The path may have been swapped between the stat and the open: the descriptor is
-        // what counts from here on, and it must be what was classified.
-        let fmeta = file
-            .metadata()
-            .map_err(|e| SysError::from_io(&e, format!("fstat {shown}")))?;
-        if (fmeta.dev(), fmeta.ino()) != (meta.dev(), meta.ino()) {
-            return Err(SysError::new(
-                libc::ESTALE,
-                format!("open {shown}"),
-                "the path was replaced by another file while it was being opened; try again",
-            ));
-        }
-        let may_write = may_write(&file);
-        let size = size_of(&file, kind, &shown)?;
-        let len = match (req.len, size) {
-            (Some(len), _) => len,
-            (None, Some(size)) if size > req.offset => size - req.offset,
-            (None, Some(_)) => {
-                notes.push(format!(
-                    "{shown} has no bytes at offset {}: one page mapped, wholly beyond end of file \
-                     (touching it would raise SIGBUS; it is never read)",
-                    req.offset
-                ));
-                page_size
-            }
-            (None, None) => {
-                let len = 16 * page_size;
-                notes.push(format!(
-                    "{shown} has no size: mapping {} B (choose with --len)",
-                    crate::text::thousands(len)
-                ));
-                len
-            }
-        };
-        let ctx = format!("mmap {shown}");
+        let opened = open_checked(req, path, &shown, &mut notes)?;
+        let size = size_of(&opened.file, opened.kind, &shown)?;
+        let len = mapping_len(req, size, page_size, &shown, &mut notes);
         check_len(req.offset, len, page_size)?;
-
-        let prot = match req.prot {
-            Some(p) => p,
-            None if req.mode == MapMode::Private || kind == FileKind::Zero => Prot::RW,
-            None if fd_writable => Prot::RW,
-            None => Prot::R,
-        };
+        let prot = req.prot.unwrap_or(
+            if req.mode == MapMode::Private || opened.kind == FileKind::Zero || opened.fd_writable {
+                Prot::RW
+            } else {
+                Prot::R
+            },
+        );
+        let may_write = may_write(&opened.file);
         let map = Mapping::of_file(
-            &file,
+            &opened.file,
             req.mode == MapMode::Shared,
             prot.write,
             req.offset,
             len,
             page_size,
         )
-        .map_err(|e| {
-            let err = SysError::from_io(&e, ctx.clone());
-            if err.errno == libc::EACCES && !fd_writable && req.mode == MapMode::Shared {
-                SysError::new(
-                    libc::EACCES,
-                    ctx.clone(),
-                    if may_write {
-                        "the file could not be opened for writing, so a shared writable mapping \
-                         is impossible; use --prot r, or --private for a writable copy-on-write \
-                         mapping"
-                    } else {
-                        "the file is not writable for us, so a shared writable mapping is \
-                         impossible; use --prot r, or --private for a writable copy-on-write \
-                         mapping"
-                    },
-                )
-            } else {
-                err
-            }
-        })?;
+        .map_err(|e| map_refusal(&e, &shown, req.mode, opened.fd_writable, may_write))?;
         let base = if prot.write { Prot::RW } else { Prot::R };
         let mut region = Region {
             map,
             request: req.clone(),
             target: Target::File {
-                path: abs,
-                file,
-                kind,
-                fd_writable,
+                path: std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf()),
+                file: opened.file,
+                kind: opened.kind,
+                fd_writable: opened.fd_writable,
                 may_write,
-                dev: meta.dev(),
-                ino: meta.ino(),
+                dev: opened.dev,
+                ino: opened.ino,
             },
             mode: req.mode,
             prot: base,
             offset: req.offset,
             len,
             page_size,
-            write_allowed,
+            write_allowed: req.write_allowed(),
             notes,
         };
         if prot != base {

@@ -62,6 +62,66 @@ fn word(long: impl Into<String>, short: impl Into<String>, role: Role) -> StateW
 }
 
 /// The states of page `page`, in the order the header shows them.
+/// The words for what the kernel says of a probed page, in the header's order.
+fn kernel_words(model: &Model, state: &crate::sys::probe::PageState) -> Vec<StateWord> {
+    let mut words = Vec::new();
+    // Since Linux 5.2, mincore on a file we may not write reports only the pages we
+    // map ourselves, not the page cache: say so instead of "resident".
+    let restricted = matches!(
+        model.snap.backing,
+        crate::sys::snapshot::Backing::File {
+            writable: false,
+            ..
+        }
+    );
+    words.push(match (state.resident, restricted) {
+        (Some(true), false) => word("resident", "R", Role::Resident),
+        (Some(true), true) => word("mapped by us", "R", Role::Resident),
+        (Some(false), false) => word("not resident", "-r", Role::NotResident),
+        (Some(false), true) => word("not mapped by us", "-r", Role::NotResident),
+        (None, _) => word("resident n/a", "r?", Role::Dim),
+    });
+    words.push(match state.present {
+        Some(true) => word("present", "P", Role::Present),
+        Some(false) => word("not present", "-p", Role::NotResident),
+        None => word("present n/a", "p?", Role::Dim),
+    });
+    if state.cow == Some(true) {
+        words.push(word("cow (private copy)", "C", Role::Cow));
+    }
+    // Dirty is the file's page-cache page; over a private copy, say whose state it is.
+    let copy = state.cow == Some(true);
+    match state.dirty {
+        Some(_) if model.snap.always_dirty => {
+            words.push(word("tmpfs: always dirty", "tmpfs", Role::Dim));
+        }
+        Some(true) if copy => words.push(word("file's page: dirty", "D", Role::Dirty)),
+        Some(false) if copy => {
+            words.push(word("file's page: clean", "-d", Role::Resident));
+        }
+        Some(true) => words.push(word("dirty", "D", Role::Dirty)),
+        Some(false) => words.push(word("clean", "-d", Role::Resident)),
+        None => {}
+    }
+    if state.writeback == Some(true) {
+        words.push(word("writeback", "W", Role::Warning));
+    }
+    if state.soft_dirty == Some(true) {
+        words.push(word("soft-dirty", "s", Role::Dirty));
+    }
+    if let Some(n) = state.folio_pages.filter(|&n| n > 1) {
+        words.push(word(
+            format!("folio of {n} pages"),
+            format!("f{n}"),
+            Role::Dim,
+        ));
+    }
+    if state.swapped == Some(true) {
+        words.push(word("swapped", "S", Role::Warning));
+    }
+    words
+}
+
 pub fn state_words(model: &Model, page: u64) -> Vec<StateWord> {
     let geom = model.snap.geometry.page(page);
     if geom.beyond_eof {
@@ -74,62 +134,7 @@ pub fn state_words(model: &Model, page: u64) -> Vec<StateWord> {
     let mut words = Vec::new();
     match model.snap.page(page) {
         None => words.push(word("not probed", "?", Role::Dim)),
-        Some(VisiblePage { state, .. }) => {
-            // Since Linux 5.2, mincore on a file we may not write reports only the pages we
-            // map ourselves, not the page cache: say so instead of "resident".
-            let restricted = matches!(
-                model.snap.backing,
-                crate::sys::snapshot::Backing::File {
-                    writable: false,
-                    ..
-                }
-            );
-            words.push(match (state.resident, restricted) {
-                (Some(true), false) => word("resident", "R", Role::Resident),
-                (Some(true), true) => word("mapped by us", "R", Role::Resident),
-                (Some(false), false) => word("not resident", "-r", Role::NotResident),
-                (Some(false), true) => word("not mapped by us", "-r", Role::NotResident),
-                (None, _) => word("resident n/a", "r?", Role::Dim),
-            });
-            words.push(match state.present {
-                Some(true) => word("present", "P", Role::Present),
-                Some(false) => word("not present", "-p", Role::NotResident),
-                None => word("present n/a", "p?", Role::Dim),
-            });
-            if state.cow == Some(true) {
-                words.push(word("cow (private copy)", "C", Role::Cow));
-            }
-            // Dirty is the file's page-cache page; over a private copy, say whose state it is.
-            let copy = state.cow == Some(true);
-            match state.dirty {
-                Some(_) if model.snap.always_dirty => {
-                    words.push(word("tmpfs: always dirty", "tmpfs", Role::Dim));
-                }
-                Some(true) if copy => words.push(word("file's page: dirty", "D", Role::Dirty)),
-                Some(false) if copy => {
-                    words.push(word("file's page: clean", "-d", Role::Resident));
-                }
-                Some(true) => words.push(word("dirty", "D", Role::Dirty)),
-                Some(false) => words.push(word("clean", "-d", Role::Resident)),
-                None => {}
-            }
-            if state.writeback == Some(true) {
-                words.push(word("writeback", "W", Role::Warning));
-            }
-            if state.soft_dirty == Some(true) {
-                words.push(word("soft-dirty", "s", Role::Dirty));
-            }
-            if let Some(n) = state.folio_pages.filter(|&n| n > 1) {
-                words.push(word(
-                    format!("folio of {n} pages"),
-                    format!("f{n}"),
-                    Role::Dim,
-                ));
-            }
-            if state.swapped == Some(true) {
-                words.push(word("swapped", "S", Role::Warning));
-            }
-        }
+        Some(VisiblePage { state, .. }) => words.extend(kernel_words(model, state)),
     }
     if !model.snap.prot.read {
         words.push(word("no read access: not read", "no access", Role::Warning));
