@@ -107,10 +107,11 @@ fn suspend_or_say(
         // The SIGCONT that woke us is handled: resume has run.
         jobs.cont.store(false, Ordering::Relaxed);
     } else {
-        session.model.log(
+        session.act(Action::Note(
             "not suspended: no job-control shell started mmapscope, so nothing could continue \
-             it (q quits)",
-        );
+             it (q quits)"
+                .into(),
+        ));
     }
     Ok(())
 }
