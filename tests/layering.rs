@@ -18,6 +18,7 @@ const ORDER: &[&str] = &[
     "sys::children",
     "sys::region",
     "sys::procmaps",
+    "sys::process",
     "sys::probe",
     "sys::snapshot",
     "sys::ops",
@@ -64,8 +65,8 @@ fn module_of(src: &Path, file: &Path) -> String {
 }
 
 const SYS_ROOMS: &[&str] = &[
-    "error", "raw", "children", "region", "procmaps", "probe", "snapshot", "ops", "lab", "notes",
-    "exec",
+    "error", "raw", "children", "region", "procmaps", "process", "probe", "snapshot", "ops", "lab",
+    "notes", "exec",
 ];
 
 /// The rooms a line of code names: `crate::x::...` (and, inside `sys`, `super::x`).

@@ -9,6 +9,7 @@ pub mod lab;
 pub mod notes;
 pub mod ops;
 pub mod probe;
+pub mod process;
 pub mod procmaps;
 pub mod raw;
 pub mod region;

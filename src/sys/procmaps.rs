@@ -244,12 +244,38 @@ fn read_proc(path: &str) -> Result<Vec<u8>, SysError> {
     std::fs::read(path).map_err(|e| SysError::from_io(&e, format!("read {path}")))
 }
 
+/// Which process's /proc: ourselves, or another by pid.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Pid {
+    #[default]
+    Myself,
+    Other(u32),
+}
+
+impl Pid {
+    /// `/proc/self/NAME` or `/proc/PID/NAME`.
+    pub fn proc_path(self, name: &str) -> String {
+        match self {
+            Self::Myself => format!("/proc/self/{name}"),
+            Self::Other(pid) => format!("/proc/{pid}/{name}"),
+        }
+    }
+}
+
 /// Every line of `/proc/self/maps`.
 ///
 /// # Errors
 /// /proc unreadable.
 pub fn read_maps() -> Result<Vec<MapsLine>, SysError> {
-    Ok(parse_maps(&read_proc("/proc/self/maps")?))
+    read_maps_of(Pid::Myself)
+}
+
+/// Every line of a process's maps.
+///
+/// # Errors
+/// /proc unreadable (no such process, no permission).
+pub fn read_maps_of(pid: Pid) -> Result<Vec<MapsLine>, SysError> {
+    Ok(parse_maps(&read_proc(&pid.proc_path("maps"))?))
 }
 
 /// The smaps entries of every VMA overlapping `[start, end)`, in address order.
@@ -257,7 +283,19 @@ pub fn read_maps() -> Result<Vec<MapsLine>, SysError> {
 /// # Errors
 /// /proc unreadable.
 pub fn read_vmas(start: u64, end: u64) -> Result<Vec<Vma>, SysError> {
-    Ok(parse_smaps(&read_proc("/proc/self/smaps")?, start, end))
+    read_vmas_of(Pid::Myself, start, end)
+}
+
+/// A process's smaps entries of every VMA overlapping `[start, end)`, in address order.
+///
+/// # Errors
+/// /proc unreadable (no such process, no permission).
+pub fn read_vmas_of(pid: Pid, start: u64, end: u64) -> Result<Vec<Vma>, SysError> {
+    Ok(parse_smaps(
+        &read_proc(&pid.proc_path("smaps"))?,
+        start,
+        end,
+    ))
 }
 
 /// The counters of several VMAs added up (our mapping split by mprotect, say), keeping the

@@ -1,0 +1,296 @@
+//! Another process (or ourselves) as the kernel describes it: who it is (`/proc/PID/status`),
+//! why we may not look (ptrace access mode, Yama's `ptrace_scope`, another user, not root),
+//! which of its VMAs a `--vma` SPEC names, and what kind each VMA is (heap, stack, library,
+//! our own mapping...) for the address-space view.
+
+use super::error::SysError;
+use super::procmaps::{MapsLine, Pid};
+
+/// Who a process is.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ProcessInfo {
+    pub pid: u32,
+    /// Its command name (`/proc/PID/status` Name, as the kernel keeps it: up to 15 bytes).
+    pub comm: String,
+    /// Real user id.
+    pub uid: u32,
+}
+
+/// Reads who `pid` is.
+///
+/// # Errors
+/// ESRCH when there is no such process.
+pub fn describe(pid: u32) -> Result<ProcessInfo, SysError> {
+    let status = std::fs::read(format!("/proc/{pid}/status")).map_err(|e| {
+        if e.kind() == std::io::ErrorKind::NotFound {
+            SysError::new(
+                libc::ESRCH,
+                format!("--pid {pid}"),
+                "there is no such process (it may have exited); `ps` lists the running ones",
+            )
+        } else {
+            SysError::from_io(&e, format!("read /proc/{pid}/status"))
+        }
+    })?;
+    let text = String::from_utf8_lossy(&status);
+    let field = |name: &str| {
+        text.lines()
+            .find_map(|l| l.strip_prefix(name))
+            .map(str::trim)
+            .unwrap_or_default()
+            .to_string()
+    };
+    Ok(ProcessInfo {
+        pid,
+        comm: field("Name:"),
+        uid: field("Uid:")
+            .split_whitespace()
+            .next()
+            .and_then(|u| u.parse().ok())
+            .unwrap_or(u32::MAX),
+    })
+}
+
+/// Yama's `kernel.yama.ptrace_scope`, when the kernel has Yama (0: classic, 1: restricted to
+/// descendants, 2: admin only, 3: no attach).
+pub fn ptrace_scope() -> Option<u8> {
+    std::fs::read_to_string("/proc/sys/kernel/yama/ptrace_scope")
+        .ok()
+        .and_then(|s| s.trim().parse().ok())
+}
+
+/// Why reading `what` of process `info` was refused, in words: the kernel checks ptrace
+/// access (PTRACE_MODE_READ) for maps, smaps, pagemap and process_vm_readv.
+pub fn refusal(info: &ProcessInfo, what: &str, err: &std::io::Error) -> SysError {
+    let me = rustix::process::getuid().as_raw();
+    let root = rustix::process::geteuid().is_root();
+    let why = if err.raw_os_error() != Some(libc::EACCES) && err.raw_os_error() != Some(libc::EPERM)
+    {
+        return SysError::from_io(err, format!("read {what} of pid {}", info.pid));
+    } else if !root && info.uid != me {
+        format!(
+            "pid {} ({}) belongs to user {}, not to you (uid {me}): only root may look into \
+             another user's process; run mmapscope as that user, or as root",
+            info.pid,
+            crate::text::sanitize(&info.comm),
+            info.uid
+        )
+    } else if let Some(scope @ 1..) = ptrace_scope().filter(|_| !root) {
+        format!(
+            "Yama's ptrace_scope is {scope} (/proc/sys/kernel/yama/ptrace_scope): only {} may \
+             read another process's memory; ask an administrator, or run as root",
+            if scope == 1 {
+                "a parent (or a process the target allowed with PR_SET_PTRACER)"
+            } else {
+                "root"
+            }
+        )
+    } else {
+        format!(
+            "the kernel refused ptrace access to pid {} ({}): it may be setuid, or undumpable \
+             (prctl PR_SET_DUMPABLE 0); run as root",
+            info.pid,
+            crate::text::sanitize(&info.comm)
+        )
+    };
+    SysError::new(
+        err.raw_os_error().unwrap_or(libc::EACCES),
+        format!("read {what} of pid {}", info.pid),
+        why,
+    )
+}
+
+/// The kind of a VMA, for colours and words.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum VmaKind {
+    /// The mapping mmapscope made (only in our own process).
+    Ours,
+    Heap,
+    Stack,
+    /// vdso, vvar, vsyscall: the kernel's own pages.
+    Kernel,
+    /// A shared library (`*.so`, `*.so.N`).
+    Library,
+    /// The program's own executable.
+    Program,
+    /// Another file.
+    File,
+    /// Anonymous memory (malloc's mmaps, thread stacks, JIT...).
+    Anonymous,
+    /// No access (`---p`): a guard page or reserved address space.
+    Guard,
+}
+
+impl VmaKind {
+    /// One word for it.
+    pub fn word(self) -> &'static str {
+        match self {
+            Self::Ours => "ours",
+            Self::Heap => "heap",
+            Self::Stack => "stack",
+            Self::Kernel => "kernel",
+            Self::Library => "library",
+            Self::Program => "program",
+            Self::File => "file",
+            Self::Anonymous => "anon",
+            Self::Guard => "guard",
+        }
+    }
+}
+
+/// The kind of `line` in a process whose executable is `exe` (`ours`: the range of the
+/// mapping mmapscope made, in our own process).
+pub fn kind_of(line: &MapsLine, exe: &str, ours: Option<(u64, u64)>) -> VmaKind {
+    let path = line.path.as_str();
+    if ours.is_some_and(|(s, e)| line.start < e && line.end > s) {
+        VmaKind::Ours
+    } else if path == "[heap]" {
+        VmaKind::Heap
+    } else if path.starts_with("[stack") {
+        VmaKind::Stack
+    } else if matches!(path, "[vdso]" | "[vvar]" | "[vsyscall]" | "[vvar_vclock]") {
+        VmaKind::Kernel
+    } else if line.perms.starts_with("---") {
+        VmaKind::Guard
+    } else if path.is_empty() {
+        VmaKind::Anonymous
+    } else if !exe.is_empty() && path == exe {
+        VmaKind::Program
+    } else if is_library(path) {
+        VmaKind::Library
+    } else {
+        VmaKind::File
+    }
+}
+
+fn is_library(path: &str) -> bool {
+    let name = path.rsplit('/').next().unwrap_or(path);
+    name.ends_with(".so") || name.contains(".so.")
+}
+
+/// The program's executable path as maps writes it (`/proc/PID/exe`'s target).
+pub fn exe_path(pid: Pid) -> String {
+    std::fs::read_link(pid.proc_path("exe"))
+        .map(|p| p.to_string_lossy().into_owned())
+        .unwrap_or_default()
+}
+
+/// The VMA a `--vma` SPEC names among `maps`: an address inside it (`0x7f..`), or a path or a
+/// name (`libc.so.6`, `[heap]`, `[stack]`: the first VMA whose path is it or ends with
+/// `/name`, preferring one that can be read).
+///
+/// # Errors
+/// A sentence: nothing matches (with the names there are), or the spec is empty.
+pub fn resolve_vma<'m>(maps: &'m [MapsLine], spec: &str) -> Result<&'m MapsLine, String> {
+    let spec = spec.trim();
+    if spec.is_empty() {
+        return Err("--vma needs an address (0x7f..), a path or a name ([heap], libc.so.6)".into());
+    }
+    if let Some(hex) = spec.strip_prefix("0x").or_else(|| spec.strip_prefix("0X")) {
+        let addr = u64::from_str_radix(hex, 16)
+            .map_err(|_| format!("`{spec}` is not an address: use 0x and hex digits"))?;
+        return maps
+            .iter()
+            .find(|l| (l.start..l.end).contains(&addr))
+            .ok_or_else(|| {
+                format!("no VMA holds 0x{addr:x}: it is in a gap of the address space")
+            });
+    }
+    let matches = |l: &&MapsLine| {
+        l.path == spec || l.path.rsplit('/').next().is_some_and(|name| name == spec)
+    };
+    maps.iter()
+        .filter(matches)
+        .find(|l| l.perms.starts_with('r'))
+        .or_else(|| maps.iter().find(matches))
+        .ok_or_else(|| {
+            let mut names: Vec<&str> = maps
+                .iter()
+                .map(|l| l.path.rsplit('/').next().unwrap_or(&l.path))
+                .filter(|n| !n.is_empty())
+                .collect();
+            names.dedup();
+            names.truncate(12);
+            format!(
+                "no VMA is `{}`; there are: {}",
+                crate::text::sanitize(spec),
+                crate::text::sanitize(&names.join(", "))
+            )
+        })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn line(start: u64, end: u64, perms: &str, path: &str) -> MapsLine {
+        MapsLine {
+            start,
+            end,
+            perms: perms.into(),
+            offset: 0,
+            inode: 0,
+            path: path.into(),
+        }
+    }
+
+    fn maps() -> Vec<MapsLine> {
+        vec![
+            line(0x1000, 0x2000, "r--p", "/usr/bin/python3.11"),
+            line(0x2000, 0x3000, "r-xp", "/usr/bin/python3.11"),
+            line(0x5000, 0x9000, "rw-p", "[heap]"),
+            line(0x7000_0000, 0x7000_1000, "---p", "/usr/lib/libc.so.6"),
+            line(0x7000_1000, 0x7000_9000, "r--p", "/usr/lib/libc.so.6"),
+            line(0x7100_0000, 0x7100_4000, "rw-s", "/tmp/data.bin"),
+            line(0x7200_0000, 0x7200_1000, "rw-p", ""),
+            line(0x7ffd_0000, 0x7ffd_2000, "rw-p", "[stack]"),
+            line(0x7ffd_3000, 0x7ffd_5000, "r-xp", "[vdso]"),
+        ]
+    }
+
+    #[test]
+    fn a_spec_is_an_address_a_path_or_a_name() {
+        let m = maps();
+        assert_eq!(resolve_vma(&m, "[heap]").unwrap().start, 0x5000);
+        assert_eq!(resolve_vma(&m, "0x5fff").unwrap().start, 0x5000);
+        assert_eq!(
+            resolve_vma(&m, "libc.so.6").unwrap().start,
+            0x7000_1000,
+            "a readable one first"
+        );
+        assert_eq!(resolve_vma(&m, "/tmp/data.bin").unwrap().start, 0x7100_0000);
+        assert!(resolve_vma(&m, "0x4000").unwrap_err().contains("gap"));
+        let err = resolve_vma(&m, "nope").unwrap_err();
+        assert!(
+            err.contains("there are") && err.contains("libc.so.6"),
+            "{err}"
+        );
+        assert!(resolve_vma(&m, "0xzz").is_err());
+        assert!(resolve_vma(&m, "  ").is_err());
+    }
+
+    #[test]
+    fn kinds_for_the_address_space_view() {
+        let m = maps();
+        let exe = "/usr/bin/python3.11";
+        let kinds: Vec<&str> = m
+            .iter()
+            .map(|l| kind_of(l, exe, Some((0x7100_0000, 0x7100_4000))).word())
+            .collect();
+        assert_eq!(
+            kinds,
+            [
+                "program", "program", "heap", "guard", "library", "ours", "anon", "stack", "kernel"
+            ]
+        );
+        assert_eq!(kind_of(&m[5], exe, None), VmaKind::File);
+    }
+
+    #[test]
+    fn we_can_describe_ourselves() {
+        let me = describe(std::process::id()).unwrap();
+        assert!(!me.comm.is_empty());
+        assert_eq!(me.uid, rustix::process::getuid().as_raw());
+        assert_eq!(describe(u32::MAX - 1).unwrap_err().errno, libc::ESRCH);
+    }
+}
