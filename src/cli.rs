@@ -107,6 +107,19 @@ pub enum Command {
         #[arg(value_parser = parse_size)]
         size: u64,
     },
+    /// A program to debug: maps FILE shared and dirties a random page of it every PERIOD
+    /// ms, and grows its heap by a small block each time (the "debug a process" walkthrough
+    /// and the tests of --pid attach to it). Prints its pid; runs until killed.
+    #[command(hide = true, name = "demo-writer")]
+    DemoWriter {
+        file: PathBuf,
+        /// Milliseconds between two writes.
+        #[arg(long, default_value_t = 200, value_parser = parse_refresh)]
+        period: u64,
+        /// Stop after this many writes (0: never).
+        #[arg(long, default_value_t = 0)]
+        writes: u64,
+    },
 }
 
 fn parse_refresh(text: &str) -> Result<u64, String> {

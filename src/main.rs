@@ -89,6 +89,14 @@ fn main() -> ExitCode {
                 Err(e) => fail(e),
             }
         }
+        Some(Command::DemoWriter {
+            file,
+            period,
+            writes,
+        }) => match mmapscope::sys::lab::run_demo_writer(&file, period, writes) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => fail(e),
+        },
         Some(Command::InternalTruncate { path, size }) => {
             match mmapscope::sys::exec::truncate_file(&path, size) {
                 Ok(()) => ExitCode::SUCCESS,

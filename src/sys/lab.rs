@@ -365,6 +365,55 @@ impl Lab {
     }
 }
 
+/// The body of `mmapscope demo-writer FILE`, a program to debug with `--pid`: it maps FILE
+/// MAP_SHARED, then every `period_ms` writes one byte (`*`) into a pseudo-random page of it
+/// (dirtying that page) and grows its heap with a 16 KiB block it fills (so Rss grows), and
+/// prints one line per write (`write page N`) after a first line with its pid. It stops after
+/// `writes` writes (0: never), or when killed.
+///
+/// # Errors
+/// FILE cannot be mapped writable, or a write fails.
+pub fn run_demo_writer(path: &Path, period_ms: u64, writes: u64) -> Result<(), SysError> {
+    use std::io::Write as _;
+    let region = Region::open(&MapRequest {
+        source: Source::File(PathBuf::from(path)),
+        mode: MapMode::Shared,
+        offset: 0,
+        len: None,
+        prot: Some(super::region::Prot::RW),
+        write: true,
+    })?;
+    let data_pages = region.geometry()?.data_bytes().div_ceil(region.page_size());
+    if data_pages == 0 {
+        return Err(SysError::new(
+            libc::EINVAL,
+            "demo-writer",
+            "the file is empty: give it some pages to dirty",
+        ));
+    }
+    let mut out = std::io::stdout().lock();
+    let _ = writeln!(out, "pid {}", std::process::id());
+    let _ = out.flush();
+    let mut heap: Vec<Vec<u8>> = Vec::new();
+    // A linear congruential generator (Knuth's MMIX constants): no crate, reproducible.
+    let mut seed: u64 = 0x9e37_79b9_7f4a_7c15;
+    let mut n = 0;
+    while writes == 0 || n < writes {
+        seed = seed
+            .wrapping_mul(6_364_136_223_846_793_005)
+            .wrapping_add(1_442_695_040_888_963_407);
+        let page = (seed >> 33) % data_pages;
+        region.write(page * region.page_size(), b"*")?;
+        heap.push(vec![n as u8; 16 << 10]);
+        let _ = writeln!(out, "write page {page}");
+        let _ = out.flush();
+        n += 1;
+        std::thread::sleep(Duration::from_millis(period_ms));
+    }
+    std::hint::black_box(&heap);
+    Ok(())
+}
+
 /// The peer process's body: map the page holding `file_offset` of `path` MAP_SHARED and write
 /// an eight-digit counter there every `PEER_PERIOD`, until the parent goes away or SIGTERM.
 ///
