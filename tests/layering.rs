@@ -19,6 +19,8 @@ const ORDER: &[&str] = &[
     "sys::region",
     "sys::procmaps",
     "sys::process",
+    "sys::mapped",
+    "sys::vma",
     "sys::probe",
     "sys::snapshot",
     "sys::ops",
@@ -65,8 +67,8 @@ fn module_of(src: &Path, file: &Path) -> String {
 }
 
 const SYS_ROOMS: &[&str] = &[
-    "error", "raw", "children", "region", "procmaps", "process", "probe", "snapshot", "ops", "lab",
-    "notes", "exec",
+    "error", "raw", "children", "region", "procmaps", "process", "mapped", "vma", "probe",
+    "snapshot", "ops", "lab", "notes", "exec",
 ];
 
 /// The rooms a line of code names: `crate::x::...` (and, inside `sys`, `super::x`).

@@ -467,6 +467,7 @@ mod tests {
             end,
             perms: "rw-p".into(),
             offset: 0,
+            dev: 0,
             inode: 0,
             path: path.into(),
         }

@@ -6,6 +6,7 @@ pub mod children;
 pub mod error;
 pub mod exec;
 pub mod lab;
+pub mod mapped;
 pub mod notes;
 pub mod ops;
 pub mod probe;
@@ -14,6 +15,7 @@ pub mod procmaps;
 pub mod raw;
 pub mod region;
 pub mod snapshot;
+pub mod vma;
 
 pub use error::SysError;
 pub use region::{MapMode, MapRequest, Prot, Region, Target};

@@ -229,6 +229,7 @@ mod tests {
             end,
             perms: perms.into(),
             offset: 0,
+            dev: 0,
             inode: 0,
             path: path.into(),
         }

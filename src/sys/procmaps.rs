@@ -15,6 +15,8 @@ pub struct MapsLine {
     /// `rw-s` style.
     pub perms: String,
     pub offset: u64,
+    /// The file's device (`major:minor` in maps; 0 for anonymous memory).
+    pub dev: u64,
     pub inode: u64,
     /// The path or pseudo-path (`[heap]`, `[stack]`, empty for anonymous), as the kernel wrote
     /// it: escape it (`text::sanitize`) before display.
@@ -160,7 +162,7 @@ fn parse_maps_line(line: &[u8]) -> Option<MapsLine> {
     let range = field()?;
     let perms = field()?;
     let offset = field()?;
-    let _dev = field()?;
+    let dev = field()?;
     let inode = field()?;
     let hex = |w: &[u8]| u64::from_str_radix(std::str::from_utf8(w).ok()?, 16).ok();
     let dash = range.iter().position(|b| *b == b'-')?;
@@ -172,6 +174,14 @@ fn parse_maps_line(line: &[u8]) -> Option<MapsLine> {
         end,
         perms: String::from_utf8_lossy(perms).into_owned(),
         offset: hex(offset)?,
+        dev: {
+            let text = std::str::from_utf8(dev).ok()?;
+            let (major, minor) = text.split_once(':')?;
+            rustix::fs::makedev(
+                u32::from_str_radix(major, 16).ok()?,
+                u32::from_str_radix(minor, 16).ok()?,
+            )
+        },
         inode: std::str::from_utf8(inode).ok()?.parse().ok()?,
         path: String::from_utf8_lossy(&rest[path_start..]).into_owned(),
     })
@@ -345,6 +355,7 @@ Rss:                 132 kB\n";
         assert_eq!(lines[1].start, 0x7f00_0000_0000);
         assert_eq!(lines[1].offset, 0x1000);
         assert_eq!(lines[1].inode, 99);
+        assert_eq!(lines[1].dev, rustix::fs::makedev(8, 1));
         assert_eq!(lines[1].path, "/tmp/a b\u{fffd} (deleted)");
         assert_eq!(lines[2].path, "[stack]");
         assert_eq!(parse_maps(b"7f00-7f01 ---p 0 00:00 0\n")[0].path, "");

@@ -278,6 +278,80 @@ impl Mapping {
     }
 }
 
+/// Copies bytes at address `addr` of process `pid` (ourselves included) into `buf` with
+/// `process_vm_readv`: a page that cannot be read gives EFAULT or a short count, never a
+/// signal. The kernel checks ptrace access (PTRACE_MODE_ATTACH_REALCREDS) for another process.
+///
+/// # Errors
+/// EFAULT, EPERM/EACCES (no access), ESRCH (no such process).
+pub fn read_process(pid: u32, addr: u64, buf: &mut [u8]) -> io::Result<usize> {
+    if buf.is_empty() {
+        return Ok(0);
+    }
+    let local = libc::iovec {
+        iov_base: buf.as_mut_ptr().cast(),
+        iov_len: buf.len(),
+    };
+    let remote = libc::iovec {
+        iov_base: addr as *mut libc::c_void,
+        iov_len: buf.len(),
+    };
+    let pid = libc::pid_t::try_from(pid).map_err(|_| io::Error::from_raw_os_error(libc::ESRCH))?;
+    // SAFETY: `local` describes `buf`, borrowed mutably for the call; the kernel only reads
+    // `remote` (any address: it checks it and fails with EFAULT, it never faults here), so
+    // no memory of ours but `buf` changes.
+    let n = unsafe { libc::process_vm_readv(pid, &raw const local, 1, &raw const remote, 1, 0) };
+    usize::try_from(n).map_err(|_| io::Error::last_os_error())
+}
+
+/// Writes `data` at address `addr` of another process `pid` with `process_vm_writev` (which
+/// respects its page protections). Never our own process: a store at an arbitrary address of
+/// ours could change memory Rust owns (our own mapping is written through `Mapping::write`).
+///
+/// # Errors
+/// EPERM for our own pid; EFAULT, EPERM/EACCES, ESRCH from the kernel.
+pub fn write_process(pid: u32, addr: u64, data: &[u8]) -> io::Result<usize> {
+    if pid == std::process::id() {
+        return Err(io::Error::from_raw_os_error(libc::EPERM));
+    }
+    if data.is_empty() {
+        return Ok(0);
+    }
+    let local = libc::iovec {
+        iov_base: data.as_ptr().cast_mut().cast(),
+        iov_len: data.len(),
+    };
+    let remote = libc::iovec {
+        iov_base: addr as *mut libc::c_void,
+        iov_len: data.len(),
+    };
+    let pid = libc::pid_t::try_from(pid).map_err(|_| io::Error::from_raw_os_error(libc::ESRCH))?;
+    // SAFETY: `local` describes `data`, only read by the kernel; `remote` is in another
+    // process (checked above: never ours), so no memory of this process changes.
+    let n = unsafe { libc::process_vm_writev(pid, &raw const local, 1, &raw const remote, 1, 0) };
+    usize::try_from(n).map_err(|_| io::Error::last_os_error())
+}
+
+/// `mincore(2)` over `[addr, addr + out.len() pages)` of our own address space, any range:
+/// the kernel only reports page state into `out` (ENOMEM where nothing is mapped).
+///
+/// # Errors
+/// ENOMEM for a range with an unmapped hole; EINVAL for an unaligned address.
+pub fn mincore_at(addr: u64, page_size: u64, out: &mut [u8]) -> io::Result<()> {
+    if out.is_empty() {
+        return Ok(());
+    }
+    let len = usize::try_from(out.len() as u64 * page_size).map_err(|_| einval())?;
+    // SAFETY: mincore reads page-table state of [addr, addr + len) without touching that
+    // memory, and writes exactly one byte per page into `out`, which has that many.
+    let rc = unsafe { libc::mincore(addr as *mut libc::c_void, len, out.as_mut_ptr()) };
+    if rc == 0 {
+        Ok(())
+    } else {
+        Err(io::Error::last_os_error())
+    }
+}
+
 /// What a code child may use: its descendants inherit these (fork keeps rlimits).
 #[derive(Debug, Clone, Copy)]
 pub struct ChildLimits {
@@ -609,6 +683,30 @@ mod tests {
         // _IOWR('f', 16, struct pm_scan_arg) with a 96-byte argument, as in linux/fs.h.
         assert_eq!(std::mem::size_of::<PmScanArg>(), 96);
         assert_eq!(PAGEMAP_SCAN, 0xc060_6610);
+    }
+
+    #[test]
+    fn another_process_is_read_but_never_ourselves_written() {
+        let local = [7u8, 8, 9];
+        let mut buf = [0u8; 3];
+        let me = std::process::id();
+        assert_eq!(
+            read_process(me, local.as_ptr() as u64, &mut buf).unwrap(),
+            3
+        );
+        assert_eq!(buf, [7, 8, 9]);
+        assert!(read_process(me, 8, &mut buf).is_err(), "EFAULT, no signal");
+        assert_eq!(
+            write_process(me, buf.as_ptr() as u64, &[1])
+                .unwrap_err()
+                .raw_os_error(),
+            Some(libc::EPERM)
+        );
+        let ps = rustix::param::page_size() as u64;
+        let mut core = [0u8; 1];
+        let page = local.as_ptr() as u64 & !(ps - 1);
+        mincore_at(page, ps, &mut core).unwrap();
+        assert_eq!(core[0] & 1, 1, "our stack is resident");
     }
 
     #[test]

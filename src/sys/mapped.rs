@@ -1,0 +1,135 @@
+//! What the probes, the snapshot and the report look at: a range of some address space with
+//! pages, bytes and (perhaps) a file behind it. The mapping mmapscope made (`Region`) is one;
+//! a VMA explored in our own process or in another (`vma::VmaView`) is another. Only a
+//! `Region` can be changed by the operations (`exec`); every view can be probed and read.
+
+use std::path::Path;
+
+use rustix::mm::Advice;
+
+use crate::geometry::Geometry;
+
+use super::error::SysError;
+use super::procmaps::Pid;
+use super::region::{CacheStat, FileKind, MapMode, Prot, Region};
+
+/// A mapped range the probes can look at.
+pub trait Mapped {
+    /// Whose address space it is in.
+    fn pid(&self) -> Pid;
+    /// Start address.
+    fn addr(&self) -> u64;
+    /// Length in bytes as mapped (the kernel maps whole pages: `map_bytes`).
+    fn len(&self) -> u64;
+    fn page_size(&self) -> u64;
+    /// Pages mapped.
+    fn pages(&self) -> u64 {
+        self.len().div_ceil(self.page_size())
+    }
+    /// Length rounded up to whole pages.
+    fn map_bytes(&self) -> u64 {
+        self.pages() * self.page_size()
+    }
+    /// File offset of the first page (0 for anonymous memory).
+    fn offset(&self) -> u64;
+    fn mode(&self) -> MapMode;
+    fn prot(&self) -> Prot;
+    /// The geometry with the file's size measured now.
+    ///
+    /// # Errors
+    /// A failed fstat.
+    fn geometry(&self) -> Result<Geometry, SysError>;
+    /// The file behind it, if any, as its path was given or found (display only).
+    fn file_path(&self) -> Option<&Path>;
+    /// What kind of file is behind it, if any.
+    fn file_kind(&self) -> Option<FileKind>;
+    /// Its pages are a file's page-cache pages (dirty, cachestat mean something).
+    fn page_cache_file(&self) -> bool {
+        self.file_kind().is_some_and(FileKind::page_cache)
+    }
+    /// We have write permission on the file behind it (anonymous memory: true).
+    fn may_write(&self) -> bool;
+    /// Stores into it may reach the file (the user allowed writing).
+    fn write_allowed(&self) -> bool;
+    /// The file is on tmpfs, whose pages are always dirty.
+    fn always_dirty(&self) -> bool;
+    /// `mincore(2)` for `count` pages from page `first`.
+    ///
+    /// # Errors
+    /// Where mincore cannot see (another process's address space), or the kernel's refusal.
+    fn mincore(&self, first: u64, count: u64, out: &mut Vec<u8>) -> Result<(), SysError>;
+    /// `madvise(2)` over pages (only our own mapping may be advised).
+    ///
+    /// # Errors
+    /// EPERM for anything but our own mapping; the kernel's refusal.
+    fn madvise(&self, first: u64, count: u64, advice: Advice) -> Result<(), SysError>;
+    /// `cachestat(2)` over a byte range of the file behind it.
+    ///
+    /// # Errors
+    /// No file (EBADF), no cachestat (ENOSYS), no permission.
+    fn cachestat(&self, file_off: u64, len: u64) -> Result<CacheStat, SysError>;
+    /// Copies bytes at offset `off` into `buf` without ever faulting; returns how many.
+    ///
+    /// # Errors
+    /// EFAULT where nothing can be read; no access to the process.
+    fn read(&self, off: u64, buf: &mut [u8]) -> Result<usize, SysError>;
+    /// A sentence when the file's path no longer names the file we hold.
+    fn path_note(&self) -> Option<String>;
+}
+
+impl Mapped for Region {
+    fn pid(&self) -> Pid {
+        Pid::Myself
+    }
+    fn addr(&self) -> u64 {
+        Region::addr(self)
+    }
+    fn len(&self) -> u64 {
+        Region::len(self)
+    }
+    fn page_size(&self) -> u64 {
+        Region::page_size(self)
+    }
+    fn offset(&self) -> u64 {
+        Region::offset(self)
+    }
+    fn mode(&self) -> MapMode {
+        Region::mode(self)
+    }
+    fn prot(&self) -> Prot {
+        Region::prot(self)
+    }
+    fn geometry(&self) -> Result<Geometry, SysError> {
+        Region::geometry(self)
+    }
+    fn file_path(&self) -> Option<&Path> {
+        Region::path(self)
+    }
+    fn file_kind(&self) -> Option<FileKind> {
+        Region::file_kind(self)
+    }
+    fn may_write(&self) -> bool {
+        Region::may_write(self)
+    }
+    fn write_allowed(&self) -> bool {
+        Region::write_allowed(self)
+    }
+    fn always_dirty(&self) -> bool {
+        Region::always_dirty(self)
+    }
+    fn mincore(&self, first: u64, count: u64, out: &mut Vec<u8>) -> Result<(), SysError> {
+        Region::mincore(self, first, count, out)
+    }
+    fn madvise(&self, first: u64, count: u64, advice: Advice) -> Result<(), SysError> {
+        Region::madvise(self, first, count, advice)
+    }
+    fn cachestat(&self, file_off: u64, len: u64) -> Result<CacheStat, SysError> {
+        Region::cachestat(self, file_off, len)
+    }
+    fn read(&self, off: u64, buf: &mut [u8]) -> Result<usize, SysError> {
+        Region::read(self, off, buf)
+    }
+    fn path_note(&self) -> Option<String> {
+        Region::path_note(self)
+    }
+}
