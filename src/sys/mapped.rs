@@ -21,6 +21,10 @@ pub trait Mapped {
     fn addr(&self) -> u64;
     /// Length in bytes as mapped (the kernel maps whole pages: `map_bytes`).
     fn len(&self) -> u64;
+    /// Never: a mapping has at least one byte.
+    fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
     fn page_size(&self) -> u64;
     /// Pages mapped.
     fn pages(&self) -> u64 {

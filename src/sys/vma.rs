@@ -237,6 +237,8 @@ impl Mapped for VmaView {
     fn write_allowed(&self) -> bool {
         self.write
     }
+    // f_type's width differs between architectures: the conversion is needed elsewhere.
+    #[allow(clippy::useless_conversion)]
     fn always_dirty(&self) -> bool {
         self.file.as_ref().is_some_and(|(f, kind)| {
             *kind == FileKind::Regular
