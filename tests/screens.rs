@@ -27,6 +27,7 @@ fn maps() -> Vec<MapsLine> {
         end,
         perms: perms.into(),
         offset: 0,
+        dev: 0,
         inode: 0,
         path: path.into(),
     };
