@@ -192,6 +192,23 @@ pub enum Action {
     SelectPage(u64),
     /// The lesson pane to show (`None`: no lesson).
     ShowLesson(Option<LessonPane>),
+    /// `A`: the address-space view of the process.
+    OpenSpace,
+    /// The address space as the session read it (for the view), with its title.
+    SpaceProbed {
+        vmas: Vec<crate::sys::process::VmaSummary>,
+        title: String,
+    },
+    /// Move the selection in the address-space view by this many VMAs.
+    SpaceMove(i64),
+    /// Enter in the address-space view: explore the selected VMA.
+    SpaceOpen,
+    /// Enter in the maps panel: explore the VMA of its selected (top) line.
+    ExplorePanelLine,
+    /// The session now shows this VMA (`None`: our mapping again).
+    Looking(Option<Looking>),
+    /// Backspace: back to the mapping we made.
+    ExploreBack,
     /// How the screen behaves: refresh interval and colours.
     Configure {
         refresh_ms: u64,
@@ -207,6 +224,8 @@ impl Action {
         matches!(
             self,
             Self::Probed { .. }
+                | Self::SpaceProbed { .. }
+                | Self::Looking(_)
                 | Self::Note(_)
                 | Self::PeerEnded { .. }
                 | Self::ShowLesson(_)
@@ -258,11 +277,34 @@ pub fn menu_items(kind: MenuKind) -> Vec<(String, MenuChoice)> {
     }
 }
 
+/// What is shown when it is not the mapping we made: a VMA of our own process or of another.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Looking {
+    pub pid: u32,
+    /// The process as the header names it: `pid 4242 python3`.
+    pub process: String,
+    /// Another process than mmapscope.
+    pub other: bool,
+    /// The VMA's name: its path, `[heap]`, `[stack]`, `[anonymous]`.
+    pub vma: String,
+    /// Its start address when it was opened.
+    pub start: u64,
+    /// There is a mapping of ours to go back to (Backspace); not when attached with `--pid`.
+    pub back: bool,
+    /// Why the view stopped following (the process exited, the VMA is gone): the last state
+    /// stays on screen.
+    pub ended: Option<String>,
+}
+
 /// A side effect requested by `update` (the session probes the kernel again after each).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Command {
     /// Carry out an operation; `history` says how a write enters the edit history.
     Exec { op: Op, history: History },
+    /// Explore the VMA of this maps line (of the process being looked at).
+    Explore(crate::sys::procmaps::MapsLine),
+    /// Back to the mapping we made.
+    ExploreBack,
 }
 
 /// Whether an executed write enters the edit history.

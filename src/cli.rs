@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use clap::{Parser, Subcommand};
 
 pub use crate::geometry::parse_size;
-pub use crate::options::{DEFAULT_REFRESH_MS, MapArgs, ThemeChoice, parse_prot};
+pub use crate::options::{AttachArgs, DEFAULT_REFRESH_MS, MapArgs, ThemeChoice, parse_prot};
 
 /// mmapscope: see what mmap(2) really does, page by page.
 #[derive(Debug, Parser)]
@@ -23,6 +23,8 @@ pub struct Cli {
     pub command: Option<Command>,
     #[command(flatten)]
     pub map: MapArgs,
+    #[command(flatten)]
+    pub attach: AttachArgs,
     /// Live refresh interval of the TUI in milliseconds.
     #[arg(long, value_name = "MS", default_value_t = DEFAULT_REFRESH_MS, value_parser = parse_refresh)]
     pub refresh: u64,
@@ -40,6 +42,8 @@ pub enum Command {
     Inspect {
         #[command(flatten)]
         map: MapArgs,
+        #[command(flatten)]
+        attach: AttachArgs,
         /// Print the JSON report (schema mmapscope/1).
         #[arg(long)]
         json: bool,

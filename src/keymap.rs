@@ -20,6 +20,7 @@ impl KeyContext {
             (Overlay::Goto(_), ..) => Self::Prompt,
             (Overlay::Menu { .. }, ..) => Self::Menu,
             (Overlay::Confirm { .. }, ..) => Self::Confirm,
+            (Overlay::Space { .. }, ..) => Self::Space,
             (Overlay::None, Focus::Panel, _) => Self::Panel,
             (Overlay::None, Focus::Log, _) => Self::Log,
             (Overlay::None, Focus::Grid, Some(e)) => Self::Edit { text: e.text },

@@ -23,6 +23,8 @@ pub enum KeyContext {
     Prompt,
     Menu,
     Confirm,
+    /// The address-space view.
+    Space,
 }
 
 /// A key: a key code, or a character with Ctrl held.
@@ -274,6 +276,23 @@ pub const COMMON: &[Binding] = &[
         ("Tab", "panels"),
     ),
     helped(&[Code(Char('r'))], Action::Refresh, ("r", "refresh now")),
+    full(
+        &[Code(Char('A'))],
+        Action::OpenSpace,
+        (
+            "A",
+            "address-space view: every VMA of the process; Enter explores one",
+        ),
+        ("A", "address space"),
+    ),
+    helped(
+        &[Code(Backspace)],
+        Action::ExploreBack,
+        (
+            "Backspace",
+            "back to our mapping from a VMA explored (A, or Enter in the maps panel)",
+        ),
+    ),
     bind(&[Code(Esc)], Action::CloseOverlay),
 ];
 
@@ -320,6 +339,15 @@ pub const EDIT: &[Binding] = &[
 
 /// The side panel: scrolling, then `COMMON`.
 pub const PANEL: &[Binding] = &[
+    full(
+        &[Code(Enter)],
+        Action::ExplorePanelLine,
+        (
+            "Enter (maps panel)",
+            "explore the VMA of the top line: heap, stack, a library, vdso",
+        ),
+        ("Enter", "explore VMA"),
+    ),
     bind(&[Code(Up), Code(Char('k'))], Action::ScrollPanel(-1)),
     bind(&[Code(Down), Code(Char('j'))], Action::ScrollPanel(1)),
     bind(&[Code(PageUp)], Action::ScrollPanel(-10)),
@@ -392,6 +420,33 @@ pub const CONFIRM: &[Binding] = &[
     ),
 ];
 
+/// The address-space view: move the selection, Enter explores it.
+pub const SPACE: &[Binding] = &[
+    Binding {
+        keys: &[Code(Up), Code(Char('k'))],
+        action: Some(Action::SpaceMove(-1)),
+        help: None,
+        hint: Some(("↑↓ PgUp PgDn", "select a VMA")),
+    },
+    bind(&[Code(Down), Code(Char('j'))], Action::SpaceMove(1)),
+    bind(&[Code(PageUp)], Action::SpaceMove(-10)),
+    bind(&[Code(PageDown)], Action::SpaceMove(10)),
+    bind(&[Code(Home), Code(Char('g'))], Action::SpaceMove(i64::MIN)),
+    bind(&[Code(End), Code(Char('G'))], Action::SpaceMove(i64::MAX)),
+    Binding {
+        keys: &[Code(Enter)],
+        action: Some(Action::SpaceOpen),
+        help: None,
+        hint: Some(("Enter", "explore it")),
+    },
+    Binding {
+        keys: &[Code(Esc), Code(Char('A')), Code(Char('q'))],
+        action: Some(Action::CloseOverlay),
+        help: None,
+        hint: Some(("Esc", "close")),
+    },
+];
+
 /// The tables searched, in order, for a key in `ctx`.
 pub fn tables(ctx: KeyContext) -> &'static [&'static [Binding]] {
     match ctx {
@@ -404,16 +459,25 @@ pub fn tables(ctx: KeyContext) -> &'static [&'static [Binding]] {
         KeyContext::Prompt => &[PROMPT],
         KeyContext::Menu => &[MENU],
         KeyContext::Confirm => &[CONFIRM],
+        KeyContext::Space => &[SPACE],
     }
 }
 
 /// The help overlay's lines, in order: every key of the grid and of lessons.
 pub fn help_lines() -> Vec<(&'static str, &'static str)> {
-    [ARROWS, LETTER_MOTIONS, COMMON, GRID, LESSON, COMMON_FIRST]
-        .iter()
-        .flat_map(|t| t.iter())
-        .filter_map(|b| b.help)
-        .collect()
+    [
+        ARROWS,
+        LETTER_MOTIONS,
+        COMMON,
+        GRID,
+        PANEL,
+        LESSON,
+        COMMON_FIRST,
+    ]
+    .iter()
+    .flat_map(|t| t.iter())
+    .filter_map(|b| b.help)
+    .collect()
 }
 
 /// The key line's hints for `ctx`, in table order; the first binding of a label wins.
@@ -435,7 +499,8 @@ pub fn hints(ctx: KeyContext) -> Vec<(&'static str, &'static str)> {
 mod tests {
     use super::*;
 
-    const CONTEXTS: [KeyContext; 10] = [
+    const CONTEXTS: [KeyContext; 11] = [
+        KeyContext::Space,
         KeyContext::Grid,
         KeyContext::Lesson,
         KeyContext::Edit { text: false },

@@ -11,7 +11,7 @@ use std::process::ExitCode;
 use clap::Parser as _;
 
 use mmapscope::action::Action;
-use mmapscope::cli::{Cli, Command, MapArgs, ThemeChoice};
+use mmapscope::cli::{AttachArgs, Cli, Command, MapArgs, ThemeChoice};
 use mmapscope::session::DEFAULT_SIZE;
 use mmapscope::session::Session;
 use mmapscope::sys::probe::Prober;
@@ -49,6 +49,26 @@ fn main() -> ExitCode {
     match cli.command {
         Some(Command::Inspect {
             map,
+            attach: AttachArgs {
+                pid: Some(pid),
+                vma,
+            },
+            json,
+            fault_in,
+            no_touch: _,
+            file,
+        }) => {
+            if file.is_some() || map.anon.is_some() || fault_in {
+                return fail(
+                    "--pid inspects a running process: give no FILE, --anon or --fault-in with it \
+                     (nothing of another process is faulted in)",
+                );
+            }
+            inspect_process(pid, vma.as_deref(), json)
+        }
+        Some(Command::Inspect {
+            map,
+            attach: _,
             json,
             fault_in,
             no_touch: _,
@@ -103,7 +123,19 @@ fn main() -> ExitCode {
                 Err(e) => fail(e),
             }
         }
-        None => explore(&cli.map, cli.file, cli.refresh, cli.theme),
+        None => match cli.attach.pid {
+            Some(_) if cli.file.is_some() || cli.map.anon.is_some() => {
+                fail("--pid explores a running process: give no FILE or --anon with it")
+            }
+            Some(pid) => attach(
+                pid,
+                cli.attach.vma.as_deref(),
+                cli.map.write,
+                cli.refresh,
+                cli.theme,
+            ),
+            None => explore(&cli.map, cli.file, cli.refresh, cli.theme),
+        },
     }
 }
 
@@ -185,6 +217,56 @@ fn inspect(map: &MapArgs, file: Option<std::path::PathBuf>, json: bool, touch: b
         Ok(()) => ExitCode::SUCCESS,
         // A closed pipe (`| head`) is not an error worth a message.
         Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => ExitCode::SUCCESS,
+        Err(e) => fail(e),
+    }
+}
+
+fn inspect_process(pid: u32, spec: Option<&str>, json: bool) -> ExitCode {
+    let mut out = std::io::BufWriter::with_capacity(64 * 1024, std::io::stdout().lock());
+    match mmapscope::report::inspect_process(pid, spec, json, &mut out) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) if e.errno == libc::EPIPE => ExitCode::SUCCESS,
+        Err(e) => fail(e),
+    }
+}
+
+/// The explorer on another process (`--pid`).
+fn attach(
+    pid: u32,
+    spec: Option<&str>,
+    write: bool,
+    refresh_ms: u64,
+    theme: ThemeChoice,
+) -> ExitCode {
+    use std::io::IsTerminal as _;
+    if !std::io::stdout().is_terminal() || !std::io::stdin().is_terminal() {
+        return fail(format!(
+            "the explorer needs a terminal; for a report without one, use `mmapscope inspect \
+             --pid {pid}`"
+        ));
+    }
+    let mut session = match Session::attach(pid, spec, write, true, DEFAULT_SIZE) {
+        Ok(s) => s,
+        Err(e) => return fail(e),
+    };
+    if let Err(e) = color_eyre::install() {
+        return fail(e);
+    }
+    session.act(configure(refresh_ms, theme));
+    let intro = vec![if write {
+        format!("attached to pid {pid}: writes go through process_vm_writev, each asked first")
+    } else {
+        format!(
+            "attached to pid {pid}, read-only: bytes of present pages, page tables from its pagemap"
+        )
+    }];
+    match mmapscope::app::run(session, &intro, None) {
+        Ok(note) => {
+            if !note.is_empty() {
+                eprintln!("mmapscope: {note}");
+            }
+            ExitCode::SUCCESS
+        }
         Err(e) => fail(e),
     }
 }

@@ -35,6 +35,10 @@ pub enum Overlay {
         /// The call covers the whole mapping (false: the page under the cursor).
         all: bool,
     },
+    /// The address-space view (`A`): the whole layout, one VMA selected.
+    Space {
+        selected: usize,
+    },
     /// A yes/no question before something that loses data.
     Confirm {
         question: String,
@@ -42,6 +46,16 @@ pub enum Overlay {
         /// What Enter answers (`y`/`n` always answer themselves).
         default_yes: bool,
     },
+}
+
+/// The place and edits of our mapping, kept while another VMA is explored.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Stash {
+    pub cursor: u64,
+    pub top: u64,
+    pub edits: BTreeSet<u64>,
+    pub history: Vec<EditRecord>,
+    pub redo: Vec<EditRecord>,
 }
 
 /// Edit mode: which column takes the keys, and a typed high nibble waiting for its low one.
@@ -59,7 +73,7 @@ pub struct EditRecord {
     pub new: Vec<u8>,
 }
 
-pub use crate::action::{LessonPane, LessonResult};
+pub use crate::action::{LessonPane, LessonResult, Looking};
 
 /// How long bytes changed by another process stay highlighted.
 pub const FOREIGN_HOLD_MS: u64 = 3000;
@@ -131,6 +145,13 @@ pub struct Model {
     pub help_scroll: u16,
     /// A peer process is writing into the file.
     pub peer_running: bool,
+    /// The address space for its view (read while the view is open), and its title.
+    pub space: Vec<crate::sys::process::VmaSummary>,
+    pub space_title: String,
+    /// Exploring a VMA we did not map (`None`: our mapping is shown).
+    pub looking: Option<Looking>,
+    /// Our mapping's place and edits while another VMA is explored.
+    pub stash: Option<Box<Stash>>,
     /// The lesson being played, if any.
     pub lesson: Option<LessonPane>,
     /// The high-contrast theme (for projectors).
@@ -169,6 +190,10 @@ impl Model {
             log_scroll: 0,
             help_scroll: 0,
             peer_running: false,
+            space: Vec::new(),
+            space_title: String::new(),
+            looking: None,
+            stash: None,
             lesson: None,
             high_contrast: false,
             quit: false,

@@ -59,6 +59,20 @@ impl MapArgs {
     }
 }
 
+/// Another process to explore instead of a mapping of our own.
+#[derive(Debug, Clone, Default, clap::Args)]
+pub struct AttachArgs {
+    /// Explore process PID: its address space, any VMA's pages and bytes (read-only unless
+    /// --write; then each write asks first).
+    #[arg(long, value_name = "PID")]
+    pub pid: Option<u32>,
+    /// With --pid: the VMA to open: an address inside it (0x7f..), a path or a name
+    /// (libc.so.6, [heap], [stack]); inspect also takes `all` (its default). Without it the
+    /// explorer opens on the address-space view.
+    #[arg(long, value_name = "SPEC", requires = "pid")]
+    pub vma: Option<String>,
+}
+
 /// Parses a protection: `none`, `r`, `rw`, `rx`, `rwx` (or the `rw-` form of /proc/self/maps).
 ///
 /// # Errors

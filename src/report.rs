@@ -12,9 +12,10 @@ use serde::Serialize;
 use serde::ser::{Error as _, SerializeSeq as _, SerializeStruct as _, Serializer};
 
 use crate::sys::SysError;
+use crate::sys::mapped::Mapped;
 use crate::sys::probe::{PageState, Prober, Sources, StateRun};
 use crate::sys::procmaps::{self, Vma};
-use crate::sys::region::{MapMode, Region, Target};
+use crate::sys::region::MapMode;
 use crate::text::{human, kb, thousands};
 
 /// The report of `shared/design.md` (schema `mmapscope/1`): the sys types serialize
@@ -140,29 +141,31 @@ struct Head {
     swap: bool,
 }
 
-fn head(region: &Region, prober: &Prober) -> Result<Head, SysError> {
+fn head(region: &dyn Mapped, prober: &Prober) -> Result<Head, SysError> {
     let range = (region.addr(), region.addr() + region.map_bytes());
-    let vma = procmaps::total(&procmaps::read_vmas(range.0, range.1)?);
+    let vma = procmaps::total(&procmaps::read_vmas_of(region.pid(), range.0, range.1)?);
+    head_with(region, prober, vma)
+}
+
+/// `head` with the smaps entry already read (`inspect --vma all` reads smaps once).
+fn head_with(region: &dyn Mapped, prober: &Prober, vma: Option<Vma>) -> Result<Head, SysError> {
     let (anon_pages, swap) = vma
         .as_ref()
         .map_or((true, true), |v| (v.anonymous > 0, v.swap > 0));
     let geometry = region.geometry()?;
     let sources = prober.sources(region);
-    let file = match region.target() {
-        Target::Anon => None,
-        Target::File { path, .. } => Some(FileInfo {
-            path: path.to_string_lossy().into_owned(),
-            size: geometry.file_size,
-            writable: region.may_write(),
-        }),
-    };
+    let file = region.file_path().map(|path| FileInfo {
+        path: path.to_string_lossy().into_owned(),
+        size: geometry.file_size,
+        writable: region.may_write(),
+    });
     Ok(Head {
         file,
         mapping: MappingInfo {
-            kind: if matches!(region.target(), Target::Anon) {
-                MappingKind::Anonymous
-            } else {
+            kind: if region.file_path().is_some() {
                 MappingKind::File
+            } else {
+                MappingKind::Anonymous
             },
             mode: region.mode(),
             prot: region.prot().letters(),
@@ -183,7 +186,7 @@ fn head(region: &Region, prober: &Prober) -> Result<Head, SysError> {
 ///
 /// # Errors
 /// fstat or /proc failures.
-pub fn build(region: &Region, prober: &Prober, touch: bool) -> Result<Report, SysError> {
+pub fn build(region: &dyn Mapped, prober: &Prober, touch: bool) -> Result<Report, SysError> {
     build_with_edits(region, prober, touch, &BTreeSet::new())
 }
 
@@ -193,7 +196,7 @@ pub fn build(region: &Region, prober: &Prober, touch: bool) -> Result<Report, Sy
 /// # Errors
 /// fstat or /proc failures.
 pub fn build_with_edits(
-    region: &Region,
+    region: &dyn Mapped,
     prober: &Prober,
     touch: bool,
     edited: &BTreeSet<u64>,
@@ -221,7 +224,7 @@ pub fn build_with_edits(
 /// `serde_json::to_string_pretty(&build(..))`, or the same table as `to_text(&build(..))`,
 /// without ever holding the runs.
 pub struct Stream<'a> {
-    region: &'a Region,
+    region: &'a dyn Mapped,
     prober: &'a Prober,
     touch: bool,
     head: Head,
@@ -232,12 +235,30 @@ impl<'a> Stream<'a> {
     ///
     /// # Errors
     /// fstat or /proc failures.
-    pub fn new(region: &'a Region, prober: &'a Prober, touch: bool) -> Result<Self, SysError> {
+    pub fn new(region: &'a dyn Mapped, prober: &'a Prober, touch: bool) -> Result<Self, SysError> {
         Ok(Self {
             region,
             prober,
             touch,
             head: head(region, prober)?,
+        })
+    }
+
+    /// As `new`, with the mapping's smaps entry already read (`None`: smaps has none).
+    ///
+    /// # Errors
+    /// fstat failures.
+    pub fn with_vma(
+        region: &'a dyn Mapped,
+        prober: &'a Prober,
+        touch: bool,
+        vma: Option<Vma>,
+    ) -> Result<Self, SysError> {
+        Ok(Self {
+            region,
+            prober,
+            touch,
+            head: head_with(region, prober, vma)?,
         })
     }
 
@@ -313,6 +334,88 @@ impl<'a> Stream<'a> {
         text_summary(&mut tail, &summary);
         out.write_all(tail.as_bytes())
     }
+}
+
+/// `inspect --pid PID [--vma SPEC|all]`: the report of one VMA of another process (the
+/// same schema as a file's), or of every VMA (`all`, the default) as one JSON object
+/// `{"schema", "pid", "comm", "vmas": [report, ...]}` or one table after another. smaps is
+/// read once for all of them; each report goes out as its VMA is scanned.
+///
+/// # Errors
+/// No such process, no VMA for `spec`, no permission (the reason in words), or a failed
+/// write (as `SysError` with EPIPE for a closed pipe).
+pub fn inspect_process(
+    pid: u32,
+    spec: Option<&str>,
+    json: bool,
+    out: &mut dyn Write,
+) -> Result<(), SysError> {
+    use crate::sys::process;
+    use crate::sys::procmaps::Pid;
+    use crate::sys::vma::VmaView;
+    let info = process::describe(pid)?;
+    let refused = |what: &str, e: SysError| {
+        process::refusal(&info, what, &std::io::Error::from_raw_os_error(e.errno))
+    };
+    let maps = procmaps::read_maps_of(Pid::Other(pid)).map_err(|e| refused("maps", e))?;
+    let prober = Prober::new()
+        .for_pid(pid)
+        .map_err(|e| refused("pagemap", e))?;
+    let io = |e: std::io::Error| SysError::from_io(&e, "write the report");
+    let all = matches!(spec, None | Some("all"));
+    let lines: Vec<&procmaps::MapsLine> = match spec {
+        Some(spec) if !all => vec![
+            process::resolve_vma(&maps, spec)
+                .map_err(|why| SysError::new(libc::ENOENT, format!("--vma {spec}"), why))?,
+        ],
+        _ => maps.iter().collect(),
+    };
+    let smaps = if all {
+        procmaps::read_vmas_of(Pid::Other(pid), 0, u64::MAX).map_err(|e| refused("smaps", e))?
+    } else {
+        Vec::new()
+    };
+    if all && json {
+        write!(
+            out,
+            "{{\n  \"schema\": \"mmapscope/1\",\n  \"pid\": {pid},\n  \"comm\": {},\n  \"vmas\": [\n",
+            serde_json::to_string(&info.comm).unwrap_or_default()
+        )
+        .map_err(io)?;
+    }
+    for (i, line) in lines.iter().enumerate() {
+        let view = VmaView::open(Pid::Other(pid), line, false);
+        let stream = if all {
+            let vma = smaps.iter().find(|v| v.start == line.start).cloned();
+            Stream::with_vma(&view, &prober, false, vma)?
+        } else {
+            Stream::new(&view, &prober, false)?
+        };
+        if json {
+            if all && i > 0 {
+                out.write_all(b",\n").map_err(io)?;
+            }
+            stream.write_json(out).map_err(io)?;
+        } else {
+            if all {
+                writeln!(
+                    out,
+                    "== pid {pid} {}: {:x}-{:x} {} {}",
+                    crate::text::sanitize(&info.comm),
+                    line.start,
+                    line.end,
+                    line.perms,
+                    crate::text::sanitize(&line.path)
+                )
+                .map_err(io)?;
+            }
+            stream.write_text(out).map_err(io)?;
+        }
+    }
+    if all && json {
+        out.write_all(b"  ]\n}\n").map_err(io)?;
+    }
+    out.flush().map_err(io)
 }
 
 /// Bytes gathered before they go to the output in one write.

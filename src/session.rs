@@ -9,21 +9,26 @@ use std::time::Instant;
 
 use serde_json::{Value as Json, json};
 
-use crate::action::{Action, Command, History, Op};
+use crate::action::{Action, Command, History, Looking, Op};
 use crate::model::Model;
 use crate::report;
 use crate::script::{Cmp, Expect, ExpectPath, Line, Step, Value};
 use crate::sys::SysError;
 use crate::sys::exec::{self, Outcome, Started};
 use crate::sys::lab::Lab;
+use crate::sys::mapped::Mapped;
 use crate::sys::probe::Prober;
+use crate::sys::process::{self, ProcessInfo};
+use crate::sys::procmaps::{self, MapsLine, Pid};
 use crate::sys::region::Region;
 use crate::sys::snapshot::{self, View};
+use crate::sys::vma::{VmaFate, VmaView};
 use crate::update::{apply_outcome, update};
 
 /// The state of a run: the mapping, the probes, the experiments, the model.
 pub struct Session {
-    pub region: Region,
+    subject: Subject,
+    /// Probes of our own process.
     pub prober: Prober,
     pub lab: Lab,
     pub model: Model,
@@ -38,6 +43,35 @@ pub struct Session {
     pub failed: bool,
     /// Code still running in a child, started by `act_live`; `poll_child` brings its outcome.
     running: Option<exec::Running>,
+}
+
+/// What the session looks at.
+enum Subject {
+    /// The mapping we made, or a VMA of our own process explored instead of it.
+    Ours {
+        region: Region,
+        explored: Option<Explored>,
+    },
+    /// Another process (`--pid`) and the VMA of it shown.
+    Other {
+        attached: Attached,
+        explored: Explored,
+    },
+}
+
+/// The process `--pid` names.
+struct Attached {
+    info: ProcessInfo,
+    prober: Prober,
+    /// `--write`: writes go through process_vm_writev (each confirmed in the TUI).
+    write: bool,
+}
+
+/// A VMA being explored, followed as the process changes it.
+struct Explored {
+    view: VmaView,
+    /// Why it is no longer followed (the process exited, the VMA was unmapped).
+    ended: Option<String>,
 }
 
 /// The terminal size a session's model starts with, until the terminal says its own.
@@ -134,7 +168,7 @@ fn compare(actual: &Json, cmp: Cmp, expected: &Json) -> bool {
 }
 
 /// The initial model: a first snapshot of page 0, then one of the real view.
-pub fn initial_model(region: &Region, prober: &Prober, size: (u16, u16)) -> Model {
+pub fn initial_model(region: &dyn Mapped, prober: &Prober, size: (u16, u16)) -> Model {
     let first = snapshot::take(
         region,
         prober,
@@ -161,29 +195,75 @@ pub fn initial_model(region: &Region, prober: &Prober, size: (u16, u16)) -> Mode
     model
 }
 
+/// The model a session starts with: interactive, the visible pages; scripted, the shape only.
+fn first_model(shown: &dyn Mapped, prober: &Prober, interactive: bool, size: (u16, u16)) -> Model {
+    if interactive {
+        return initial_model(shown, prober, size);
+    }
+    let snap = snapshot::take(shown, prober, SHAPE_ONLY);
+    let mut m = Model::new(snap.clone(), size);
+    update(
+        &mut m,
+        Action::Probed {
+            snap: Box::new(snap),
+            now_ms: 0,
+            clock: crate::text::clock_now(),
+            fresh: true,
+        },
+    );
+    m
+}
+
+/// How the model is told what it shows.
+fn looking_at(info: &ProcessInfo, view: &VmaView, other: bool, back: bool) -> Looking {
+    Looking {
+        pid: info.pid,
+        process: format!("pid {} {}", info.pid, crate::text::sanitize(&info.comm)),
+        other,
+        vma: crate::text::sanitize(&crate::sys::vma::vma_name(view.line()).to_string_lossy()),
+        start: view.line().start,
+        back,
+        ended: None,
+    }
+}
+
+/// The log's line when a VMA followed changed size or place.
+fn changed_note(old: &MapsLine, new: &MapsLine) -> String {
+    let (a, b) = (old.end - old.start, new.end - new.start);
+    format!(
+        "the VMA {} now 0x{:x}-0x{:x} ({} -> {})",
+        match a.cmp(&b) {
+            std::cmp::Ordering::Less => "grew:",
+            std::cmp::Ordering::Greater => "shrank:",
+            std::cmp::Ordering::Equal => "changed:",
+        },
+        new.start,
+        new.end,
+        crate::text::human(a),
+        crate::text::human(b)
+    )
+}
+
 impl Session {
     /// A session on `region`, its model sized for a `size` terminal. `interactive` refreshes
     /// read the bytes on screen; otherwise nothing is read that nobody looks at.
     pub fn new(region: Region, interactive: bool, size: (u16, u16)) -> Self {
         let prober = Prober::new();
-        let model = if interactive {
-            initial_model(&region, &prober, size)
-        } else {
-            let snap = snapshot::take(&region, &prober, SHAPE_ONLY);
-            let mut m = Model::new(snap.clone(), size);
-            update(
-                &mut m,
-                Action::Probed {
-                    snap: Box::new(snap),
-                    now_ms: 0,
-                    clock: crate::text::clock_now(),
-                    fresh: true,
-                },
-            );
-            m
-        };
+        let model = first_model(&region, &prober, interactive, size);
+        Self::with(
+            Subject::Ours {
+                region,
+                explored: None,
+            },
+            prober,
+            model,
+            interactive,
+        )
+    }
+
+    fn with(subject: Subject, prober: Prober, model: Model, interactive: bool) -> Self {
         Self {
-            region,
+            subject,
             prober,
             lab: Lab::default(),
             model,
@@ -196,9 +276,106 @@ impl Session {
         }
     }
 
+    /// A session on process `pid` (`--pid`): the VMA `spec` names (an address, a path or
+    /// name; `None`: its heap, else its first VMA), read-only unless `write`. Without a
+    /// `spec` an interactive session opens on the address-space view.
+    ///
+    /// # Errors
+    /// No such process, no VMA for `spec`, or no permission (the reason in words).
+    pub fn attach(
+        pid: u32,
+        spec: Option<&str>,
+        write: bool,
+        interactive: bool,
+        size: (u16, u16),
+    ) -> Result<Self, SysError> {
+        let info = process::describe(pid)?;
+        let refused = |what: &str, e: SysError| {
+            process::refusal(&info, what, &std::io::Error::from_raw_os_error(e.errno))
+        };
+        let maps = procmaps::read_maps_of(Pid::Other(pid)).map_err(|e| refused("maps", e))?;
+        let line = match spec {
+            Some(spec) => process::resolve_vma(&maps, spec)
+                .map_err(|why| SysError::new(libc::ENOENT, format!("--vma {spec}"), why))?,
+            None => maps
+                .iter()
+                .find(|l| l.path == "[heap]")
+                .or_else(|| maps.first())
+                .ok_or_else(|| {
+                    SysError::new(
+                        libc::ESRCH,
+                        format!("--pid {pid}"),
+                        "the process has no memory mappings (it has exited, or is a kernel \
+                         thread)",
+                    )
+                })?,
+        }
+        .clone();
+        let own = Prober::new();
+        let prober = own.for_pid(pid).map_err(|e| refused("pagemap", e))?;
+        let view = VmaView::open(Pid::Other(pid), &line, write);
+        // process_vm_readv needs more than maps does (ptrace attach, not read): try it now.
+        let mut probe = [0u8; 1];
+        if let Err(e) = view.read(0, &mut probe)
+            && (e.errno == libc::EPERM || e.errno == libc::EACCES)
+        {
+            return Err(refused("memory", e));
+        }
+        let mut model = first_model(&view, &prober, interactive, size);
+        let looking = looking_at(&info, &view, true, false);
+        update(&mut model, Action::Looking(Some(looking)));
+        if spec.is_none() && interactive {
+            update(&mut model, Action::OpenSpace);
+        }
+        let mut session = Self::with(
+            Subject::Other {
+                attached: Attached {
+                    info,
+                    prober,
+                    write,
+                },
+                explored: Explored { view, ended: None },
+            },
+            own,
+            model,
+            interactive,
+        );
+        session.refresh();
+        Ok(session)
+    }
+
+    /// The mapping we made, if this session made one.
+    pub fn region(&self) -> Option<&Region> {
+        match &self.subject {
+            Subject::Ours { region, .. } => Some(region),
+            Subject::Other { .. } => None,
+        }
+    }
+
+    /// What is shown, with the prober for its process.
+    fn shown(&self) -> (&dyn Mapped, &Prober) {
+        match &self.subject {
+            Subject::Ours {
+                explored: Some(e), ..
+            } => (&e.view, &self.prober),
+            Subject::Ours { region, .. } => (region, &self.prober),
+            Subject::Other { attached, explored } => (&explored.view, &attached.prober),
+        }
+    }
+
+    /// The VMA explored, if any.
+    fn explored_mut(&mut self) -> Option<&mut Explored> {
+        match &mut self.subject {
+            Subject::Ours { explored, .. } => explored.as_mut(),
+            Subject::Other { explored, .. } => Some(explored),
+        }
+    }
+
     /// Probes the kernel into the model. Interactive: the visible pages and bytes. Scripted: the
     /// mapping's shape (address, mode, protection, file size) without reading a byte, since in a
-    /// script nobody is looking and a read would change page state.
+    /// script nobody is looking and a read would change page state. An explored VMA is
+    /// followed: grown, shrunk, moved away; once it or its process is gone, the last state
+    /// stays.
     pub fn refresh(&mut self) {
         let view = if self.interactive {
             self.model.view()
@@ -214,7 +391,15 @@ impl Session {
                 },
             );
         }
-        let snap = snapshot::take(&self.region, &self.prober, view);
+        let following = self.follow();
+        if matches!(self.model.overlay, crate::model::Overlay::Space { .. }) {
+            self.probe_space();
+        }
+        if !following {
+            return;
+        }
+        let (shown, prober) = self.shown();
+        let snap = snapshot::take(shown, prober, view);
         let now_ms = u64::try_from(self.start.elapsed().as_millis()).unwrap_or(u64::MAX);
         update(
             &mut self.model,
@@ -227,9 +412,108 @@ impl Session {
         );
     }
 
+    /// Checks the explored VMA against its process's maps: reopened where it changed, ended
+    /// where it or the process is gone. Returns whether it is still to be probed.
+    fn follow(&mut self) -> bool {
+        let Some(e) = self.explored_mut() else {
+            return true;
+        };
+        if e.ended.is_some() {
+            return false;
+        }
+        let pid = e.view.pid();
+        let (ended, note) = match procmaps::read_maps_of(pid) {
+            // A process that has exited has no maps (a zombie's are empty).
+            Ok(maps) if maps.is_empty() => (Some("the process has exited".to_string()), None),
+            Err(err) => (Some(format!("the process has exited ({err})")), None),
+            Ok(maps) => match e.view.fate(&maps) {
+                VmaFate::Same => (None, None),
+                VmaFate::Gone => (Some("the VMA was unmapped".to_string()), None),
+                VmaFate::Changed(line) => {
+                    let old = e.view.line().clone();
+                    e.view = VmaView::open(pid, &line, e.view.write_allowed());
+                    (None, Some(changed_note(&old, &line)))
+                }
+            },
+        };
+        e.ended.clone_from(&ended);
+        if let Some(note) = note {
+            update(&mut self.model, Action::Note(note));
+        }
+        if let Some(why) = ended {
+            if let Some(mut looking) = self.model.looking.clone() {
+                looking.ended = Some(why);
+                update(&mut self.model, Action::Looking(Some(looking)));
+            }
+            return false;
+        }
+        true
+    }
+
+    /// Reads the address space of the process shown, for its view.
+    fn probe_space(&mut self) {
+        let (pid, ours, comm) = match &self.subject {
+            Subject::Ours { region, .. } => (
+                Pid::Myself,
+                Some((region.addr(), region.addr() + region.map_bytes())),
+                format!("pid {} mmapscope (this process)", std::process::id()),
+            ),
+            Subject::Other { attached, .. } => (
+                Pid::Other(attached.info.pid),
+                None,
+                format!("pid {} {}", attached.info.pid, attached.info.comm),
+            ),
+        };
+        let (vmas, title) = match process::address_space(pid, ours) {
+            Ok(vmas) => {
+                let title = format!("{comm} · {} VMAs", vmas.len());
+                (vmas, title)
+            }
+            Err(e) => (self.model.space.clone(), format!("{comm} · {e}")),
+        };
+        update(&mut self.model, Action::SpaceProbed { vmas, title });
+    }
+
+    /// Explores the VMA of `line` of the process shown: ours again when it is our mapping.
+    fn explore(&mut self, line: &MapsLine) {
+        let (looking, view) = match &self.subject {
+            Subject::Ours { region, .. } => {
+                if line.start < region.addr() + region.map_bytes() && line.end > region.addr() {
+                    self.explore_back();
+                    return;
+                }
+                let info = ProcessInfo {
+                    pid: std::process::id(),
+                    comm: "mmapscope".into(),
+                    uid: rustix::process::getuid().as_raw(),
+                };
+                let view = VmaView::open(Pid::Myself, line, false);
+                (looking_at(&info, &view, false, true), view)
+            }
+            Subject::Other { attached, .. } => {
+                let view = VmaView::open(Pid::Other(attached.info.pid), line, attached.write);
+                (looking_at(&attached.info, &view, true, false), view)
+            }
+        };
+        match &mut self.subject {
+            Subject::Ours { explored, .. } => *explored = Some(Explored { view, ended: None }),
+            Subject::Other { explored, .. } => *explored = Explored { view, ended: None },
+        }
+        update(&mut self.model, Action::Looking(Some(looking)));
+    }
+
+    /// Back to the mapping we made.
+    fn explore_back(&mut self) {
+        if let Subject::Ours { explored, .. } = &mut self.subject
+            && explored.take().is_some()
+        {
+            update(&mut self.model, Action::Looking(None));
+        }
+    }
+
     /// Pages holding bytes written by us since the last msync that covered them.
     pub fn edited_pages(&self) -> BTreeSet<u64> {
-        let ps = self.region.page_size();
+        let ps = self.shown().0.page_size();
         self.model.edits.iter().map(|off| off / ps).collect()
     }
 
@@ -238,7 +522,8 @@ impl Session {
     /// # Errors
     /// fstat or /proc failures.
     pub fn report(&self) -> Result<report::Report, SysError> {
-        report::build_with_edits(&self.region, &self.prober, false, &self.edited_pages())
+        let (shown, prober) = self.shown();
+        report::build_with_edits(shown, prober, false, &self.edited_pages())
     }
 
     /// Runs an action through `update` and the executor; returns the outcomes.
@@ -256,18 +541,39 @@ impl Session {
     fn act_with(&mut self, action: Action, live: bool) -> Vec<Outcome> {
         let mut outcomes = Vec::new();
         for command in update(&mut self.model, action) {
-            let Command::Exec { op, history } = command;
-            let mut outcome = match (&self.running, live) {
-                (_, false) => exec::execute(&mut self.region, &self.prober, &mut self.lab, op),
-                (Some(running), true) if matches!(op, Op::Exec { .. }) => running.refuse(op),
-                (_, true) => match exec::start(&mut self.region, &self.prober, &mut self.lab, op) {
-                    Started::Done(outcome) => outcome,
-                    Started::Running(running) => {
-                        update(&mut self.model, Action::Note(running.running_line()));
-                        self.running = Some(running);
-                        continue;
+            let (op, history) = match command {
+                Command::Exec { op, history } => (op, history),
+                Command::Explore(line) => {
+                    self.explore(&line);
+                    continue;
+                }
+                Command::ExploreBack => {
+                    self.explore_back();
+                    continue;
+                }
+            };
+            let mut outcome = match (&mut self.subject, &self.running, live) {
+                (
+                    Subject::Ours {
+                        explored: Some(e), ..
                     }
-                },
+                    | Subject::Other { explored: e, .. },
+                    ..,
+                ) => exec::execute_on_view(&e.view, op),
+                (Subject::Ours { region, .. }, _, false) => {
+                    exec::execute(region, &self.prober, &mut self.lab, op)
+                }
+                (_, Some(running), true) if matches!(op, Op::Exec { .. }) => running.refuse(op),
+                (Subject::Ours { region, .. }, _, true) => {
+                    match exec::start(region, &self.prober, &mut self.lab, op) {
+                        Started::Done(outcome) => outcome,
+                        Started::Running(running) => {
+                            update(&mut self.model, Action::Note(running.running_line()));
+                            self.running = Some(running);
+                            continue;
+                        }
+                    }
+                }
             };
             // The edit history is the session's: an undo or redo says so in its call.
             match history {
@@ -339,7 +645,10 @@ impl Session {
             ExpectPath::File(off) => {
                 // pread on our own descriptor: the file we mapped, whatever its path names now.
                 let mut b = [0u8; 1];
-                match self.region.pread(*off, &mut b) {
+                let Some(region) = self.region() else {
+                    return Err("expect file: only with a mapping mmapscope made".into());
+                };
+                match region.pread(*off, &mut b) {
                     Ok(1) => json!(b[0]),
                     Ok(_) => return Err(format!("expect file 0x{off:x}: past end of file")),
                     Err(e) => return Err(format!("expect file: {e}")),

@@ -6,7 +6,7 @@ use crate::action::{
     Action, Command, GotoTarget, History, MenuChoice, MenuKey, MenuKind, Motion, Op, PromptEdit,
     Scope, SyncKind, menu_items,
 };
-use crate::model::{EditRecord, EditState, Focus, Model, Overlay};
+use crate::model::{EditRecord, EditState, Focus, Looking, Model, Overlay, Stash};
 use crate::sys::exec::{Done, Outcome};
 use crate::sys::region::MapMode;
 use crate::sys::snapshot::Backing;
@@ -51,6 +51,13 @@ pub fn update(model: &mut Model, action: Action) -> Vec<Command> {
             Vec::new()
         }
         Action::Prompt(edit) => prompt(model, edit),
+        Action::OpenSpace
+        | Action::SpaceProbed { .. }
+        | Action::SpaceMove(_)
+        | Action::SpaceOpen
+        | Action::ExplorePanelLine
+        | Action::ExploreBack
+        | Action::Looking(_) => explore(model, action),
         // Played by the lesson player, which holds the lesson's script; nothing to change here.
         Action::LessonNext | Action::LessonBack => Vec::new(),
         view_action => {
@@ -58,6 +65,150 @@ pub fn update(model: &mut Model, action: Action) -> Vec<Command> {
             Vec::new()
         }
     }
+}
+
+/// The address-space view and exploring: open it, take the session's reading, move the
+/// selection, explore a VMA (from the view or the maps panel), come back.
+fn explore(model: &mut Model, action: Action) -> Vec<Command> {
+    match action {
+        Action::OpenSpace => {
+            // The session reads the address space at once; until then nothing is selected
+            // and the first reading selects the VMA shown.
+            model.space.clear();
+            model.overlay = Overlay::Space {
+                selected: usize::MAX,
+            };
+        }
+        Action::SpaceProbed { vmas, title } => {
+            if let Overlay::Space { selected } = &mut model.overlay {
+                *selected = if *selected == usize::MAX {
+                    let here = model.snap.addr;
+                    vmas.iter()
+                        .position(|v| (v.line.start..v.line.end).contains(&here))
+                        .unwrap_or(0)
+                } else {
+                    (*selected).min(vmas.len().saturating_sub(1))
+                };
+            }
+            model.space = vmas;
+            model.space_title = title;
+        }
+        Action::SpaceMove(delta) => {
+            if let Overlay::Space { selected } = &mut model.overlay {
+                let max = model.space.len().saturating_sub(1);
+                let next = i64::try_from(*selected)
+                    .unwrap_or(0)
+                    .saturating_add(delta)
+                    .clamp(0, i64::try_from(max).unwrap_or(0));
+                *selected = usize::try_from(next).unwrap_or(0);
+            }
+        }
+        Action::SpaceOpen => {
+            if let Overlay::Space { selected } = model.overlay {
+                model.overlay = Overlay::None;
+                if let Some(v) = model.space.get(selected) {
+                    return vec![Command::Explore(v.line.clone())];
+                }
+            }
+        }
+        Action::ExplorePanelLine => {
+            let line = model.snap.maps.as_ref().ok().and_then(|m| {
+                let i = usize::from(model.panel_scroll).min(m.len().saturating_sub(1));
+                m.get(i).cloned()
+            });
+            if let Some(line) = line {
+                return vec![Command::Explore(line)];
+            }
+        }
+        Action::ExploreBack if model.looking.as_ref().is_some_and(|l| l.back) => {
+            return vec![Command::ExploreBack];
+        }
+        Action::ExploreBack => {
+            model.log(if model.looking.is_some() {
+                "Backspace returns to the mapping mmapscope made: there is none here (--pid)"
+            } else {
+                "Backspace returns from a VMA explored with Enter (maps panel) or A; this is our \
+                 own mapping already"
+            });
+        }
+        Action::Looking(looking) => look(model, looking),
+        _ => {}
+    }
+    Vec::new()
+}
+
+/// The session shows another VMA (or ours again): our mapping's place and edits are kept
+/// aside while away, bytes seen before are forgotten (a new mapping changes nothing).
+fn look(model: &mut Model, looking: Option<Looking>) {
+    let same_vma = match (&model.looking, &looking) {
+        (Some(a), Some(b)) => (a.pid, a.start, &a.vma) == (b.pid, b.start, &b.vma),
+        _ => false,
+    };
+    if let Some(l) = &looking
+        && same_vma
+    {
+        // The same VMA followed: only its end (exit, unmapped) is news.
+        if l.ended.is_some() && model.looking.as_ref().is_some_and(|o| o.ended.is_none()) {
+            model.log(format!(
+                "{}: {}; the last state stays on screen",
+                l.process,
+                l.ended.clone().unwrap_or_default()
+            ));
+        }
+        model.looking = looking;
+        return;
+    }
+    match (&model.looking, &looking) {
+        (None, Some(l)) if !l.back => {}
+        (None, Some(_)) => {
+            model.stash = Some(Box::new(Stash {
+                cursor: model.cursor,
+                top: model.top,
+                edits: std::mem::take(&mut model.edits),
+                history: std::mem::take(&mut model.history),
+                redo: std::mem::take(&mut model.redo),
+            }));
+            model.cursor = 0;
+            model.top = 0;
+        }
+        (Some(_), None) => {
+            if let Some(stash) = model.stash.take() {
+                model.cursor = stash.cursor;
+                model.top = stash.top;
+                model.edits = stash.edits;
+                model.history = stash.history;
+                model.redo = stash.redo;
+            }
+        }
+        (Some(_), Some(_)) => {
+            model.cursor = 0;
+            model.top = 0;
+            model.edits.clear();
+            model.history.clear();
+            model.redo.clear();
+        }
+        (None, None) => {}
+    }
+    model.edit = None;
+    model.foreign.clear();
+    model.own_writes.clear();
+    model.deltas = Default::default();
+    model.snap.bytes = Default::default();
+    model.snap.vma = None;
+    model.log(match &looking {
+        Some(l) => format!(
+            "exploring {} of {}: {}; Backspace returns",
+            l.vma,
+            l.process,
+            if l.other {
+                "bytes through process_vm_readv (present pages only), pages from its pagemap"
+            } else {
+                "bytes of present pages only (a read elsewhere would fault them in)"
+            }
+        ),
+        None => "back to our mapping".to_string(),
+    });
+    model.looking = looking;
 }
 
 /// What is shown and where: cursor moves, the prompt, toggles, scrolling, overlays, resizes.
@@ -172,7 +323,12 @@ fn edit(model: &mut Model, action: Action) -> Vec<Command> {
     match action {
         Action::EditStart => {
             model.edit = Some(EditState::default());
-            model.log(if model.snap.prot.write {
+            model.log(if model.looking.as_ref().is_some_and(|_| !model.snap.write_allowed) {
+                "edit mode: this VMA is only looked at; writes are refused (another process: \
+                 start with --write)"
+            } else if model.looking.is_some() {
+                "edit mode: each write into the process asks first (Esc leaves)"
+            } else if model.snap.prot.write {
                 "edit mode: type hex digits to write bytes at the cursor; Tab: text column; Esc leaves"
             } else if needs_write_consent(model) {
                 "edit mode: the file is mapped read-only; your first write asks before it goes to \
@@ -309,6 +465,34 @@ fn edit_write(model: &mut Model, bytes: Vec<u8>) -> Vec<Command> {
         offset: model.cursor,
         bytes,
     };
+    if let Some(l) = &model.looking {
+        if !model.snap.write_allowed {
+            model.log(if l.other {
+                "read-only: another process is only looked at unless mmapscope was started with \
+                 --write (then each write asks first)"
+            } else {
+                "not written: mmapscope never stores into its own memory outside the mapping it \
+                 made (it could break the program); Backspace returns to that mapping"
+            });
+            return Vec::new();
+        }
+        let Op::Write { offset, bytes } = &op else {
+            return Vec::new();
+        };
+        model.overlay = Overlay::Confirm {
+            question: format!(
+                "Write {} at 0x{:x} into {} ({}) with process_vm_writev? Its memory changes at \
+                 once, with no undo but another write. y/N",
+                crate::text::json::hex_string(bytes),
+                model.snap.addr + offset,
+                l.process,
+                l.vma
+            ),
+            then: Box::new(Action::Do(op)),
+            default_yes: false,
+        };
+        return Vec::new();
+    }
     if needs_write_consent(model) {
         let name = match &model.snap.backing {
             Backing::File { path, .. } => crate::text::sanitize(path),
@@ -985,8 +1169,9 @@ mod tests {
         let cmds = update(&mut m, Action::Confirm(Some(true)));
         let ops: Vec<Op> = cmds
             .into_iter()
-            .map(|c| match c {
-                Command::Exec { op, .. } => op,
+            .filter_map(|c| match c {
+                Command::Exec { op, .. } => Some(op),
+                _ => None,
             })
             .collect();
         assert_eq!(

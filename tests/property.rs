@@ -830,7 +830,7 @@ fn check_state(
     path: &Path,
     t: &Transcript,
 ) -> Result<Vec<u8>, TestCaseError> {
-    let region = &session.region;
+    let region = session.region().expect("our mapping");
     if region.mode() != model.mode || region.prot() != model.prot {
         return Err(t.fail(format!(
             "the region says {} {}, the script made it {} {}",
@@ -1076,10 +1076,10 @@ fn run_case(setup: &Setup, script: &[G], stats: &RefCell<Stats>) -> Result<(), T
     // The truncate helper must be the real binary, not this test program.
     session.lab.helper = Some(env!("CARGO_BIN_EXE_mmapscope").into());
     let mut model = Model::new(setup, &content);
-    if session.region.map_bytes() != model.map_bytes {
+    if session.region().expect("our mapping").map_bytes() != model.map_bytes {
         return Err(t.fail(format!(
             "mapped {} bytes, expected {}",
-            session.region.map_bytes(),
+            session.region().expect("our mapping").map_bytes(),
             model.map_bytes
         )));
     }
@@ -1322,7 +1322,14 @@ fn apply(
             }
             // In the file too, when shared: the part of the range below EOF.
             if model.mode == MapMode::Shared {
-                let file = std::fs::read(session.region.path().expect("a file")).expect("read");
+                let file = std::fs::read(
+                    session
+                        .region()
+                        .expect("our mapping")
+                        .path()
+                        .expect("a file"),
+                )
+                .expect("read");
                 let from = model.base + rec.offset;
                 let upto = (from + bytes.len() as u64).min(model.size);
                 if from < upto
@@ -1368,7 +1375,7 @@ fn apply(
             model.mode = *m;
             // The protection a remap keeps is the session's business (safe by default may
             // drop to read-only): take what the region says; /proc/self/maps checks it.
-            model.prot = session.region.prot();
+            model.prot = session.region().expect("our mapping").prot();
             model.cow.clear();
             model.history.clear();
             model.redo.clear();

@@ -379,6 +379,63 @@ pub fn execute(region: &mut Region, prober: &Prober, lab: &mut Lab, op: Op) -> O
     }
 }
 
+/// An operation on a VMA explored rather than made by us: reads and writes go through the
+/// kernel's window on that process (process_vm_readv / process_vm_writev; writes only with
+/// `--write`, never into ourselves); every other operation belongs to the mapping we made.
+pub fn execute_on_view(view: &super::vma::VmaView, op: Op) -> Outcome {
+    use super::mapped::Mapped as _;
+    let start = Instant::now();
+    let mut notes = Vec::new();
+    let (call, result) = match &op {
+        Op::Write { offset, bytes } => {
+            let call = format!(
+                "process_vm_writev(pid {}, 0x{:x}, {})",
+                view.pid_number(),
+                view.addr().saturating_add(*offset),
+                hex(bytes)
+            );
+            let mut old = vec![0u8; bytes.len()];
+            let result = view
+                .read(*offset, &mut old)
+                .and_then(|_| view.write(*offset, bytes))
+                .map(|n| {
+                    notes.extend(notes::short_read(n, bytes.len()));
+                    Done::Wrote {
+                        offset: *offset,
+                        old,
+                        new: bytes[..n].to_vec(),
+                        padding: 0,
+                    }
+                });
+            (call, result)
+        }
+        Op::Read { offset, len } => read(view, *offset, *len, &mut notes),
+        Op::Undo | Op::Redo => (format!("{op:?}").to_lowercase(), Ok(Done::Nothing {})),
+        other => (
+            format!("{other:?}").to_lowercase(),
+            Err(SysError::new(
+                libc::EPERM,
+                format!("{other:?}").to_lowercase(),
+                format!(
+                    "this VMA (pid {}, 0x{:x}) is only looked at: msync, mprotect, madvise, \
+                     remapping, touching and the lab act on the mapping mmapscope made",
+                    view.pid_number(),
+                    view.addr()
+                ),
+            )),
+        ),
+    };
+    Outcome {
+        op,
+        result,
+        elapsed: start.elapsed(),
+        faults: (0, 0),
+        smaps_delta: Vec::new(),
+        call,
+        notes,
+    }
+}
+
 fn run(
     region: &mut Region,
     prober: &Prober,
@@ -452,7 +509,7 @@ fn run(
 
 /// `read OFFSET LEN`: the bytes, through process_vm_readv.
 fn read(
-    region: &Region,
+    region: &dyn super::mapped::Mapped,
     offset: u64,
     len: u64,
     notes: &mut Vec<String>,

@@ -79,11 +79,27 @@ pub trait Mapped {
     fn read(&self, off: u64, buf: &mut [u8]) -> Result<usize, SysError>;
     /// A sentence when the file's path no longer names the file we hold.
     fn path_note(&self) -> Option<String>;
+    /// Faults pages in for reading (`MADV_POPULATE_READ`; only our own mapping).
+    ///
+    /// # Errors
+    /// EPERM for anything but our own mapping; the kernel's refusal.
+    fn populate_read(&self, first: u64, count: u64) -> Result<(), SysError> {
+        self.madvise(first, count, Advice::LinuxPopulateRead)
+    }
+    /// It is the mapping mmapscope made. Anything else is only looked at: its bytes are read
+    /// only where its page is present (a read elsewhere would fault the page in, changing
+    /// what we look at).
+    fn ours(&self) -> bool {
+        false
+    }
 }
 
 impl Mapped for Region {
     fn pid(&self) -> Pid {
         Pid::Myself
+    }
+    fn ours(&self) -> bool {
+        true
     }
     fn addr(&self) -> u64 {
         Region::addr(self)

@@ -22,7 +22,8 @@ use procfs::process::MemoryPageFlags;
 use crate::geometry::{Geometry, PageGeom};
 
 use super::error::SysError;
-use super::region::{CacheStat, MapMode, MapRequest, PageRegion, Pagemap, Region, Source, Target};
+use super::mapped::Mapped;
+use super::region::{CacheStat, MapMode, MapRequest, PageRegion, Pagemap, Region, Source};
 
 // pagemap entry bits (Documentation/admin-guide/mm/pagemap.rst), as procfs names them.
 /// Bit 63: page present in our page tables.
@@ -220,9 +221,16 @@ impl PageState {
         } else {
             (None, None)
         };
+        // Without mincore (another process's address space): a file page is resident when
+        // cachestat counts it in the cache; an anonymous page when it is present.
+        let resident = probe.resident.or(if ctx.file_mapping {
+            probe.cache.map(|c| c.nr_cache > 0)
+        } else {
+            present
+        });
         Self {
             geom,
-            resident: probe.resident,
+            resident,
             present,
             swapped: probe.swapped(),
             file_backed,
@@ -341,6 +349,28 @@ impl Prober {
         }
     }
 
+    /// A prober for another process's pages: its `/proc/PID/pagemap`, with what `self`
+    /// found about this machine (PFNs, kpageflags, soft-dirty: the same for every process).
+    ///
+    /// # Errors
+    /// No such process, or no permission to read its pagemap.
+    pub fn for_pid(&self, pid: u32) -> Result<Self, SysError> {
+        let pagemap = Pagemap::of(pid)
+            .map_err(|e| SysError::from_io(&e, format!("open /proc/{pid}/pagemap")))?;
+        Ok(Self {
+            pagemap: Ok(pagemap),
+            kpageflags: match &self.kpageflags {
+                Ok(f) => f
+                    .try_clone()
+                    .map_err(|e| SysError::from_io(&e, "dup /proc/kpageflags")),
+                Err(e) => Err(e.clone()),
+            },
+            pfn_readable: self.pfn_readable,
+            soft_dirty: self.soft_dirty.clone(),
+            pagemap_scan: self.pagemap_scan,
+        })
+    }
+
     /// This prober without the PAGEMAP_SCAN ioctl: scans read pagemap as on kernels before
     /// 6.7 (to compare the two ways, or to measure them).
     #[must_use]
@@ -359,7 +389,7 @@ impl Prober {
         self.pfn_readable && self.kpageflags.is_ok()
     }
 
-    fn ctx(&self, region: &Region) -> DecodeCtx {
+    fn ctx(&self, region: &dyn Mapped) -> DecodeCtx {
         DecodeCtx {
             mode: region.mode(),
             file_mapping: region.page_cache_file(),
@@ -369,25 +399,36 @@ impl Prober {
     }
 
     /// Whether cachestat answers for this region's file: `Err` says why not.
-    pub fn cachestat_support(region: &Region) -> Result<(), String> {
-        match region.target() {
-            Target::Anon => Err("n/a: anonymous memory has no file page cache".into()),
-            Target::File { .. } if !region.page_cache_file() => {
+    pub fn cachestat_support(region: &dyn Mapped) -> Result<(), String> {
+        let explain = |e: SysError| {
+            if e.errno == libc::ENOSYS {
+                "n/a: this kernel has no cachestat(2) (Linux >= 6.5)".to_string()
+            } else if e.errno == libc::EBADF {
+                format!("n/a: {}", e.explanation)
+            } else {
+                format!("n/a: {e}")
+            }
+        };
+        match region.file_kind() {
+            // No file to ask: anonymous memory, or a file we could not open (the error says).
+            None => Err(region
+                .cachestat(0, 1)
+                .err()
+                .map_or_else(|| "n/a: no file".to_string(), explain)),
+            Some(kind) if !kind.page_cache() => {
                 Err("n/a: /dev/zero has no page cache (its pages are anonymous or shmem)".into())
             }
-            Target::File { .. } => region.cachestat(0, 1).map(|_| ()).map_err(|e| {
-                if e.errno == libc::ENOSYS {
-                    "n/a: this kernel has no cachestat(2) (Linux >= 6.5)".into()
-                } else {
-                    format!("n/a: {e}")
-                }
-            }),
+            Some(_) => region.cachestat(0, 1).map(|_| ()).map_err(explain),
         }
     }
 
     /// What each source says about its availability for `region`.
-    pub fn sources(&self, region: &Region) -> Sources {
-        let mincore = if region.page_cache_file() && !region.may_write() {
+    pub fn sources(&self, region: &dyn Mapped) -> Sources {
+        let mincore = if region.pid() != super::procmaps::Pid::Myself {
+            "n/a: mincore sees only our own address space; resident comes from cachestat (file \
+             pages) or from present (anonymous pages)"
+                .to_string()
+        } else if region.page_cache_file() && !region.may_write() {
             "ok (file not writable by us: since Linux 5.2 mincore reports only pages mapped by us)"
                 .to_string()
         } else {
@@ -441,15 +482,14 @@ impl Prober {
     /// pagemap unreadable, or the read failed.
     pub fn pagemap_words(
         &self,
-        region: &Region,
+        region: &dyn Mapped,
         first: u64,
         count: u64,
         out: &mut Vec<u64>,
     ) -> Result<(), SysError> {
         let file = self.pagemap.as_ref().map_err(Clone::clone)?;
         let pos = (region.addr() / region.page_size() + first) * 8;
-        read_words(file, pos, count, out)
-            .map_err(|e| SysError::from_io(&e, "read /proc/self/pagemap"))
+        read_words(file, pos, count, out).map_err(|e| SysError::from_io(&e, "read pagemap"))
     }
 
     /// kpageflags words for `count` consecutive PFNs from `pfn`, in one read.
@@ -557,7 +597,7 @@ impl Prober {
 
     /// All sources for `count` pages from page `first`: mincore, pagemap, cachestat per page,
     /// kpageflags; in that order of calls.
-    pub fn probe(&self, region: &Region, first: u64, count: u64) -> Vec<PageProbe> {
+    pub fn probe(&self, region: &dyn Mapped, first: u64, count: u64) -> Vec<PageProbe> {
         let mut core = Vec::new();
         let resident_ok = region.mincore(first, count, &mut core).is_ok();
         let mut words = Vec::new();
@@ -588,7 +628,7 @@ impl Prober {
     /// A failed fstat of the file.
     pub fn scan(
         &self,
-        region: &Region,
+        region: &dyn Mapped,
         touch: bool,
         anon_pages: bool,
         swap: bool,
@@ -628,7 +668,7 @@ impl Prober {
     /// A failed fstat of the file.
     pub fn scan_with(
         &self,
-        region: &Region,
+        region: &dyn Mapped,
         touch: bool,
         anon_pages: bool,
         swap: bool,
@@ -677,7 +717,7 @@ impl Prober {
     /// The page-table ranges of `region` (pages with an entry: present or swapped), from the
     /// PAGEMAP_SCAN ioctl; `None` where the kernel lacks it (before 6.7) or pagemap is
     /// unreadable.
-    fn pte_ranges(&self, region: &Region) -> Option<Vec<PteRange>> {
+    fn pte_ranges(&self, region: &dyn Mapped) -> Option<Vec<PteRange>> {
         if !self.pagemap_scan {
             return None;
         }
@@ -716,7 +756,7 @@ impl Prober {
     /// Decodes probes of pages from `first` of `region`.
     pub fn decode(
         &self,
-        region: &Region,
+        region: &dyn Mapped,
         geometry: &Geometry,
         first: u64,
         probes: &[PageProbe],
@@ -753,7 +793,7 @@ pub struct Bucket {
 impl Prober {
     /// The mapping in at most `cells` buckets. Its cost does not grow with the mapping: small
     /// mappings are probed page by page, large file mappings with one cachestat per bucket.
-    pub fn buckets(&self, region: &Region, geometry: &Geometry, cells: u64) -> Vec<Bucket> {
+    pub fn buckets(&self, region: &dyn Mapped, geometry: &Geometry, cells: u64) -> Vec<Bucket> {
         let pages = geometry.pages();
         let n = cells.clamp(1, pages.max(1));
         let data_pages = geometry.data_bytes().div_ceil(geometry.page_size);
@@ -981,7 +1021,7 @@ impl RunSink<'_> {
 
 struct Scan<'a> {
     prober: &'a Prober,
-    region: &'a Region,
+    region: &'a dyn Mapped,
     geometry: Geometry,
     ctx: DecodeCtx,
     touch: bool,

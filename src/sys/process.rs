@@ -175,6 +175,40 @@ pub fn exe_path(pid: Pid) -> String {
         .unwrap_or_default()
 }
 
+/// One VMA of the address-space view: its maps line, its kind, its Rss.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VmaSummary {
+    pub line: MapsLine,
+    pub kind: VmaKind,
+    /// Resident bytes (smaps Rss); `None` where smaps could not say.
+    pub rss: Option<u64>,
+}
+
+/// The whole address space of `pid` for the address-space view: every VMA with its kind and
+/// Rss (one read of smaps). `ours`: the range of the mapping mmapscope made, in our process.
+///
+/// # Errors
+/// /proc unreadable (no such process, no permission).
+pub fn address_space(pid: Pid, ours: Option<(u64, u64)>) -> Result<Vec<VmaSummary>, SysError> {
+    let exe = exe_path(pid);
+    let vmas = super::procmaps::read_vmas_of(pid, 0, u64::MAX)?;
+    let maps = super::procmaps::read_maps_of(pid)?;
+    Ok(maps
+        .into_iter()
+        .map(|line| {
+            let rss = vmas
+                .iter()
+                .find(|v| v.start == line.start && v.end == line.end)
+                .map(|v| v.rss);
+            VmaSummary {
+                kind: kind_of(&line, &exe, ours),
+                line,
+                rss,
+            }
+        })
+        .collect())
+}
+
 /// The VMA a `--vma` SPEC names among `maps`: an address inside it (`0x7f..`), or a path or a
 /// name (`libc.so.6`, `[heap]`, `[stack]`: the first VMA whose path is it or ends with
 /// `/name`, preferring one that can be read).

@@ -218,28 +218,64 @@ fn set_counter(vma: &mut Vma, key: &[u8], value: &[u8]) {
 /// The VMAs of an smaps text that overlap `[start, end)`, with their counters. Other VMAs
 /// are skipped without parsing their counters.
 pub fn parse_smaps(text: &[u8], start: u64, end: u64) -> Vec<Vma> {
-    let mut out: Vec<Vma> = Vec::new();
-    let mut current: Option<Vma> = None;
+    let mut parser = SmapsParser::new(start, end);
     for line in text.split(|b| *b == b'\n') {
+        if !parser.feed(line) {
+            break;
+        }
+    }
+    parser.finish()
+}
+
+/// smaps parsed line by line, for a range of addresses: VMAs outside it are skipped, and
+/// once a VMA starts at or past its end nothing more is wanted (the kernel then need not
+/// walk the page tables of the VMAs after it).
+struct SmapsParser {
+    start: u64,
+    end: u64,
+    out: Vec<Vma>,
+    current: Option<Vma>,
+}
+
+impl SmapsParser {
+    fn new(start: u64, end: u64) -> Self {
+        Self {
+            start,
+            end,
+            out: Vec::new(),
+            current: None,
+        }
+    }
+
+    /// Takes one line (without its newline); returns whether later lines are still wanted.
+    fn feed(&mut self, line: &[u8]) -> bool {
         if is_vma_header(line) {
-            out.extend(current.take());
-            current = parse_maps_line(line)
-                .filter(|m| m.start < end && m.end > start)
-                .map(|m| Vma {
-                    start: m.start,
-                    end: m.end,
-                    perms: m.perms,
-                    path: m.path,
-                    ..Vma::default()
-                });
-        } else if let Some(vma) = current.as_mut()
+            self.out.extend(self.current.take());
+            let Some(m) = parse_maps_line(line) else {
+                return true;
+            };
+            if m.start >= self.end {
+                return false;
+            }
+            self.current = (m.end > self.start).then(|| Vma {
+                start: m.start,
+                end: m.end,
+                perms: m.perms,
+                path: m.path,
+                ..Vma::default()
+            });
+        } else if let Some(vma) = self.current.as_mut()
             && let Some(colon) = line.iter().position(|b| *b == b':')
         {
             set_counter(vma, &line[..colon], &line[colon + 1..]);
         }
+        true
     }
-    out.extend(current);
-    out
+
+    fn finish(mut self) -> Vec<Vma> {
+        self.out.extend(self.current.take());
+        self.out
+    }
 }
 
 /// Every line of a maps text (unparsable lines are skipped).
@@ -301,11 +337,26 @@ pub fn read_vmas(start: u64, end: u64) -> Result<Vec<Vma>, SysError> {
 /// # Errors
 /// /proc unreadable (no such process, no permission).
 pub fn read_vmas_of(pid: Pid, start: u64, end: u64) -> Result<Vec<Vma>, SysError> {
-    Ok(parse_smaps(
-        &read_proc(&pid.proc_path("smaps"))?,
-        start,
-        end,
-    ))
+    use std::io::BufRead as _;
+    let path = pid.proc_path("smaps");
+    let fail = |e: std::io::Error| SysError::from_io(&e, format!("read {path}"));
+    let file = std::fs::File::open(&path).map_err(fail)?;
+    let mut reader = std::io::BufReader::with_capacity(64 * 1024, file);
+    let mut parser = SmapsParser::new(start, end);
+    let mut line = Vec::with_capacity(256);
+    loop {
+        line.clear();
+        if reader.read_until(b'\n', &mut line).map_err(fail)? == 0 {
+            break;
+        }
+        if line.last() == Some(&b'\n') {
+            line.pop();
+        }
+        if !parser.feed(&line) {
+            break;
+        }
+    }
+    Ok(parser.finish())
 }
 
 /// The counters of several VMAs added up (our mapping split by mprotect, say), keeping the

@@ -4,9 +4,10 @@
 
 use crate::geometry::Geometry;
 
+use super::mapped::Mapped;
 use super::probe::{Bucket, PageProbe, PageState, Prober, Sources};
 use super::procmaps::{self, MapsLine, Vma};
-use super::region::{MapMode, Prot, Region, Target};
+use super::region::{MapMode, Prot};
 
 /// What backs the mapping, for display.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -71,6 +72,8 @@ pub struct Snapshot {
     pub path_note: Option<String>,
     /// Stores into a shared mapping may reach the file (`Region::write_allowed`).
     pub write_allowed: bool,
+    /// Not the mapping we made: bytes are read only from present pages.
+    pub foreign: bool,
 }
 
 impl Snapshot {
@@ -100,6 +103,7 @@ impl Snapshot {
             problem: None,
             path_note: None,
             write_allowed: true,
+            foreign: false,
         }
     }
 
@@ -128,7 +132,7 @@ pub struct View {
 
 /// Takes a snapshot: fstat, probe the visible pages, then copy the visible bytes of pages that
 /// hold file data and are readable; pages beyond end of file are never touched.
-pub fn take(region: &Region, prober: &Prober, view: View) -> Snapshot {
+pub fn take(region: &dyn Mapped, prober: &Prober, view: View) -> Snapshot {
     let mut problem = None;
     let geometry = region.geometry().unwrap_or_else(|e| {
         problem = Some(e.to_string());
@@ -155,23 +159,26 @@ pub fn take(region: &Region, prober: &Prober, view: View) -> Snapshot {
         })
         .collect();
     let minimap = prober.buckets(region, &geometry, view.minimap_cells);
-    let bytes = copy_visible(region, &geometry, view);
-    let maps = procmaps::read_maps().map_err(|e| e.to_string());
-    let (vma, vma_count) =
-        match procmaps::read_vmas(region.addr(), region.addr() + region.map_bytes()) {
-            Ok(vmas) => (procmaps::total(&vmas), vmas.len()),
-            Err(e) => {
-                problem.get_or_insert(e.to_string());
-                (None, 0)
-            }
-        };
+    let bytes = copy_visible(region, &geometry, view, &pages);
+    let maps = procmaps::read_maps_of(region.pid()).map_err(|e| e.to_string());
+    let (vma, vma_count) = match procmaps::read_vmas_of(
+        region.pid(),
+        region.addr(),
+        region.addr() + region.map_bytes(),
+    ) {
+        Ok(vmas) => (procmaps::total(&vmas), vmas.len()),
+        Err(e) => {
+            problem.get_or_insert(e.to_string());
+            (None, 0)
+        }
+    };
     Snapshot {
-        backing: match region.target() {
-            Target::Anon => Backing::Anon,
-            Target::File { path, kind, .. } => Backing::File {
+        backing: match region.file_path() {
+            None => Backing::Anon,
+            Some(path) => Backing::File {
                 path: path.to_string_lossy().into_owned(),
                 writable: region.may_write(),
-                regular: kind.has_size(),
+                regular: region.file_kind().is_some_and(|k| k.has_size()),
             },
         },
         mode: region.mode(),
@@ -189,11 +196,19 @@ pub fn take(region: &Region, prober: &Prober, view: View) -> Snapshot {
         problem,
         path_note: region.path_note(),
         write_allowed: region.write_allowed(),
+        foreign: !region.ours(),
     }
 }
 
-/// Copies the visible bytes page by page, skipping pages beyond EOF and unreadable protections.
-fn copy_visible(region: &Region, geometry: &Geometry, view: View) -> ViewBytes {
+/// Copies the visible bytes page by page, skipping pages beyond EOF and unreadable protections,
+/// and, in a mapping not ours, pages not present (`pages` has their probes): a read would
+/// fault them in.
+fn copy_visible(
+    region: &dyn Mapped,
+    geometry: &Geometry,
+    view: View,
+    pages: &[VisiblePage],
+) -> ViewBytes {
     let end = (view.byte_start + view.byte_len).min(geometry.map_bytes());
     let start = view.byte_start.min(end);
     let mut data = vec![None; usize::try_from(end - start).unwrap_or(0)];
@@ -205,7 +220,13 @@ fn copy_visible(region: &Region, geometry: &Geometry, view: View) -> ViewBytes {
     while at < end {
         let page_end = ((at / ps) + 1) * ps;
         let chunk_end = page_end.min(end);
-        if !geometry.page(at / ps).beyond_eof {
+        let present = || {
+            pages
+                .iter()
+                .find(|p| p.index == at / ps)
+                .is_some_and(|p| p.probe.present() == Some(true))
+        };
+        if !geometry.page(at / ps).beyond_eof && (region.ours() || present()) {
             let mut buf = vec![0u8; (chunk_end - at) as usize];
             if let Ok(n) = region.read(at, &mut buf) {
                 let base = (at - start) as usize;

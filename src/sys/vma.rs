@@ -105,7 +105,7 @@ impl VmaView {
             file,
             file_note,
             may_write,
-            write,
+            write: write && pid != Pid::Myself,
             page_size: page_size(),
         }
     }
@@ -144,6 +144,14 @@ impl VmaView {
     /// EACCES without `--write`; EPERM in our own process; the kernel's refusal.
     pub fn write(&self, off: u64, data: &[u8]) -> Result<usize, SysError> {
         let ctx = format!("write at 0x{:x}", self.line.start + off);
+        if self.pid == Pid::Myself {
+            return Err(SysError::new(
+                libc::EPERM,
+                ctx,
+                "mmapscope never writes into its own process outside the mapping it made: that \
+                 memory belongs to the program itself",
+            ));
+        }
         if !self.write {
             return Err(SysError::new(
                 libc::EACCES,
@@ -366,8 +374,8 @@ mod tests {
         assert!(v.geometry().unwrap().file_size.is_some());
         assert_eq!(
             v.write(0, &[0]).unwrap_err().errno,
-            libc::EACCES,
-            "read-only"
+            libc::EPERM,
+            "never into ourselves"
         );
     }
 }

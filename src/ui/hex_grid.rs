@@ -1,6 +1,7 @@
 //! The hex grid: a header line per page with its kernel states in words, then rows of offset,
 //! hex bytes and text. Padding after end of file is dimmed and marked, pages beyond end of file
-//! show `~~` (never read), bytes that could not be copied show `??`.
+//! show `~~` (never read), bytes that could not be copied show `??`, and in a VMA we did not
+//! map, bytes of pages not present show `..` (not read: reading would fault them in).
 
 use ratatui::Frame;
 use ratatui::layout::Rect;
@@ -228,11 +229,18 @@ fn row(model: &Model, off: u64, theme: Theme) -> Line<'static> {
     )];
     let mut text = Vec::with_capacity(bpr as usize);
     let data_role = page_role(model, off / model.page_size());
+    // Not our mapping: bytes of pages not present were not read (a read would fault them in).
+    let unread = model.snap.foreign
+        && model
+            .snap
+            .page(off / model.page_size())
+            .is_some_and(|p| p.probe.present() != Some(true));
     for i in 0..bpr {
         let at = off + i;
         let kind = model.snap.geometry.byte_kind(at);
         let (mut hex, ch, mut role) = match (kind, model.snap.bytes.get(at)) {
             (ByteKind::BeyondEof, _) => ("~~".to_string(), ' ', Role::BeyondEof),
+            (_, None) if unread => ("..".to_string(), ' ', Role::Dim),
             (_, None) => ("??".to_string(), ' ', Role::Unreadable),
             (ByteKind::Padding, Some(b)) => (format!("{b:02x}"), byte_char(b), Role::Padding),
             (ByteKind::Data, Some(b)) => (format!("{b:02x}"), byte_char(b), data_role),

@@ -7,6 +7,7 @@ pub mod hex_grid;
 pub mod menu;
 pub mod minimap;
 pub mod side_panel;
+pub mod space;
 pub mod theme;
 
 use ratatui::Frame;
@@ -83,6 +84,7 @@ pub fn render(model: &Model, frame: &mut Frame) {
             default_yes,
             ..
         } => menu::render_confirm(frame, area, theme, question, *default_yes),
+        Overlay::Space { selected } => space::render(model, frame, area, theme, *selected),
         Overlay::None | Overlay::Goto(_) => {}
     }
 }
@@ -104,10 +106,26 @@ fn header(model: &Model, theme: Theme) -> Line<'static> {
         (_, Some(size)) => format!("{} B", thousands(size)),
         (_, None) => "device".into(),
     };
-    let mut spans = vec![
-        Span::styled(" mmapscope ", theme.style(Role::Title)),
+    let mut spans = vec![Span::styled(" mmapscope ", theme.style(Role::Title))];
+    if let Some(l) = &model.looking {
+        spans.push(Span::styled(
+            format!(" {} ", sanitize(&l.process)),
+            theme.style(Role::Focused),
+        ));
+        if let Some(why) = &l.ended {
+            spans.push(Span::styled(
+                format!("{} (last state) ", sanitize(why)),
+                theme.style(Role::Warning),
+            ));
+        }
+    }
+    let name = match (&model.looking, &snap.backing) {
+        (Some(l), Backing::Anon) => sanitize(&l.vma),
+        (_, backing) => display_name(backing),
+    };
+    spans.extend([
         Span::raw(" "),
-        Span::styled(display_name(&snap.backing), theme.style(Role::Key)),
+        Span::styled(name, theme.style(Role::Key)),
         Span::raw(format!("  {size}  ")),
         Span::styled(
             format!("{} {}", snap.mode.flag_name(), snap.prot.letters()),
@@ -120,7 +138,7 @@ fn header(model: &Model, theme: Theme) -> Line<'static> {
             thousands(g.pages()),
             human(g.page_size)
         )),
-    ];
+    ]);
     if g.offset > 0 {
         spans.push(Span::raw(format!("  from offset 0x{:x}", g.offset)));
     }

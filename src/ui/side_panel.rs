@@ -45,8 +45,18 @@ fn render_maps(model: &Model, frame: &mut Frame, area: Rect, theme: Theme) {
     let focused = model.focus == Focus::Panel;
     let title_role = if focused { Role::Focused } else { Role::Title };
     let count = model.snap.maps.as_ref().map_or(0, Vec::len);
+    let whose = model
+        .looking
+        .as_ref()
+        .filter(|l| l.other)
+        .map_or_else(|| "self".to_string(), |l| l.pid.to_string());
+    let hint = if focused {
+        " · Enter explores the top line"
+    } else {
+        ""
+    };
     let block = Block::bordered().title(Span::styled(
-        format!(" /proc/self/maps ({count}) "),
+        format!(" /proc/{whose}/maps ({count}){hint} "),
         theme.style(title_role),
     ));
     let inner = block.inner(area);
@@ -58,7 +68,8 @@ fn render_maps(model: &Model, frame: &mut Frame, area: Rect, theme: Theme) {
             maps.iter()
                 .skip(first)
                 .take(usize::from(inner.height))
-                .map(|l| {
+                .enumerate()
+                .map(|(row, l)| {
                     let ours = overlaps_ours(model, l);
                     let path = sanitize(&l.path);
                     let text = if wide {
@@ -78,9 +89,14 @@ fn render_maps(model: &Model, frame: &mut Frame, area: Rect, theme: Theme) {
                     } else {
                         (" ", Role::Normal)
                     };
+                    // Focused, the top line is the one Enter explores.
+                    let mut style = theme.style(role);
+                    if focused && row == 0 {
+                        style = style.patch(theme.style(Role::Cursor));
+                    }
                     Line::from(vec![
                         Span::styled(mark, theme.style(Role::Focused)),
-                        Span::styled(text, theme.style(role)),
+                        Span::styled(text, style),
                     ])
                 })
                 .collect()
@@ -91,16 +107,21 @@ fn render_maps(model: &Model, frame: &mut Frame, area: Rect, theme: Theme) {
 
 fn render_smaps(model: &Model, frame: &mut Frame, area: Rect, theme: Theme) {
     let snap = &model.snap;
+    let what = if model.looking.is_some() {
+        "this VMA"
+    } else {
+        "our mapping"
+    };
     let title = match snap.vma_count {
-        0 | 1 => " smaps of our mapping ".to_string(),
-        n => format!(" smaps of our mapping ({n} VMAs) "),
+        0 | 1 => format!(" smaps of {what} "),
+        n => format!(" smaps of {what} ({n} VMAs) "),
     };
     let block = Block::bordered().title(Span::styled(title, theme.style(Role::Title)));
     let Some(vma) = &snap.vma else {
         let msg = snap
             .problem
             .clone()
-            .unwrap_or_else(|| "our mapping is not in /proc/self/smaps".into());
+            .unwrap_or_else(|| format!("{what} is not in smaps (unmapped?)"));
         frame.render_widget(
             Paragraph::new(msg).block(block).wrap(Wrap { trim: false }),
             area,
