@@ -120,7 +120,8 @@ pub enum Command {
         /// Milliseconds between two writes.
         #[arg(long, default_value_t = 200, value_parser = parse_refresh)]
         period: u64,
-        /// Stop after this many writes (0: never).
+        /// Stop writing after this many (0: never), print `done` and wait, unchanged, until
+        /// standard input closes.
         #[arg(long, default_value_t = 0)]
         writes: u64,
     },

@@ -410,6 +410,10 @@ pub fn run_demo_writer(path: &Path, period_ms: u64, writes: u64) -> Result<(), S
         n += 1;
         std::thread::sleep(Duration::from_millis(period_ms));
     }
+    // Done writing: stay alive, unchanged, until standard input closes (a test, or Ctrl-D).
+    let _ = writeln!(out, "done");
+    let _ = out.flush();
+    let _ = std::io::Read::read_to_end(&mut std::io::stdin(), &mut Vec::new());
     std::hint::black_box(&heap);
     Ok(())
 }

@@ -214,7 +214,12 @@ impl Mapped for VmaView {
         }
     }
     fn prot(&self) -> Prot {
-        Prot::parse(&self.line.perms[..3.min(self.line.perms.len())]).unwrap_or(Prot::NONE)
+        let p = self.line.perms.as_bytes();
+        Prot {
+            read: p.first() == Some(&b'r'),
+            write: p.get(1) == Some(&b'w'),
+            exec: p.get(2) == Some(&b'x'),
+        }
     }
     fn geometry(&self) -> Result<Geometry, SysError> {
         let file_size = match &self.file {
