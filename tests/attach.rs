@@ -109,7 +109,8 @@ fn present_in_pagemap(pid: u32, start: u64, end: u64) -> Vec<bool> {
     let ps = page_size();
     let n = ((end - start) / ps) as usize;
     let mut buf = vec![0u8; n * 8];
-    f.read_exact_at(&mut buf, start / ps * 8).expect("read pagemap");
+    f.read_exact_at(&mut buf, start / ps * 8)
+        .expect("read pagemap");
     buf.chunks(8)
         .map(|w| u64::from_le_bytes(w.try_into().expect("8 bytes")) & (1 << 63) != 0)
         .collect()
@@ -173,7 +174,10 @@ fn inspect_of_a_writer_agrees_with_its_pagemap_and_with_cachestat() {
         );
     }
     for &p in &writer.pages {
-        assert!(present[p as usize], "a page the writer stored into is present");
+        assert!(
+            present[p as usize],
+            "a page the writer stored into is present"
+        );
         assert_eq!(per_page[p as usize]["resident"], true, "page {p}");
     }
     assert!(
@@ -224,7 +228,11 @@ fn a_session_follows_the_writer_until_it_exits_and_keeps_the_last_state() {
     let spec = file.to_str().expect("utf-8");
     let mut session =
         Session::attach(writer.pid, Some(spec), false, true, (120, 40)).expect("attach");
-    let looking = session.model.looking.clone().expect("looking at the writer");
+    let looking = session
+        .model
+        .looking
+        .clone()
+        .expect("looking at the writer");
     assert_eq!(looking.pid, writer.pid);
     assert!(looking.process.starts_with(&format!("pid {} ", writer.pid)));
     assert!(looking.ended.is_none());
@@ -242,7 +250,10 @@ fn a_session_follows_the_writer_until_it_exits_and_keeps_the_last_state() {
     session.refresh();
     let looking = session.model.looking.clone().expect("still looking");
     assert!(
-        looking.ended.as_deref().is_some_and(|w| w.contains("exited")),
+        looking
+            .ended
+            .as_deref()
+            .is_some_and(|w| w.contains("exited")),
         "{looking:?}"
     );
     assert!(
@@ -273,7 +284,10 @@ fn with_write_a_store_goes_into_the_process_and_reaches_its_shared_file() {
         .expect("open")
         .read_exact_at(&mut back, page_size() + 8)
         .expect("read");
-    assert_eq!(&back, b"OK", "the writer's MAP_SHARED page is the file's page");
+    assert_eq!(
+        &back, b"OK",
+        "the writer's MAP_SHARED page is the file's page"
+    );
     // Everything else belongs to the mapping we make, not to another process's VMA.
     let outcomes = session.act(Action::Do(Op::Touch(0)));
     let err = outcomes[0].result.as_ref().expect_err("not ours");

@@ -699,3 +699,117 @@ fn a_file_we_may_not_write_says_mapped_by_us_not_resident() {
     );
     assert!(!text.contains("· resident"), "{text}");
 }
+
+/// The address-space view of `maps()` with Rss, as the session would hand it over.
+fn space_model(size: (u16, u16)) -> Model {
+    use mmapscope::sys::process::{VmaSummary, kind_of};
+    let mut m = model(6, size);
+    let vmas = maps()
+        .into_iter()
+        .map(|line| VmaSummary {
+            kind: kind_of(&line, "/usr/bin/mmapscope", Some((ADDR, ADDR + 6 * PS))),
+            rss: Some((line.end - line.start) / 2),
+            line,
+        })
+        .collect();
+    update(&mut m, Action::OpenSpace);
+    update(
+        &mut m,
+        Action::SpaceProbed {
+            vmas,
+            title: "pid 4242 mmapscope (this process) · 9 VMAs".into(),
+        },
+    );
+    m
+}
+
+#[test]
+fn address_space_view_80x24_mono() {
+    let m = space_model((80, 24));
+    assert_eq!(m.overlay, Overlay::Space { selected: 5 }, "opens on ours");
+    let t = draw(&m);
+    for cell in t.backend().buffer().content() {
+        assert_eq!((cell.fg, cell.bg), (Color::Reset, Color::Reset), "{cell:?}");
+    }
+    insta::assert_snapshot!(t.backend());
+}
+
+#[test]
+fn address_space_view_120x40_colour() {
+    let mut m = space_model((120, 40));
+    m.color = true;
+    update(&mut m, Action::SpaceMove(-3));
+    assert_eq!(m.overlay, Overlay::Space { selected: 2 }, "the heap");
+    let t = draw(&m);
+    let text = format!("{}", t.backend());
+    for word in [
+        "heap", "library", "program", "stack", "kernel", "ours", "gap of",
+    ] {
+        assert!(text.contains(word), "{word}: {text}");
+    }
+    // Each kind in its own colour: the bars of the heap, a library and the stack differ.
+    let buf = t.backend().buffer();
+    let bar_colour = |needle: &str| {
+        let row = text
+            .lines()
+            .position(|l| l.contains(needle))
+            .unwrap_or_else(|| panic!("{needle} in {text}"));
+        // The bar starts after the frame and the selection mark.
+        buf[(4, row as u16)].fg
+    };
+    let (heap, lib, stack) = (
+        bar_colour("[heap]"),
+        bar_colour("libc.so.6"),
+        bar_colour("[stack]"),
+    );
+    assert!(
+        heap != lib && lib != stack && heap != stack,
+        "{heap:?} {lib:?} {stack:?}"
+    );
+    insta::assert_snapshot!(t.backend());
+}
+
+#[test]
+fn a_vma_of_another_process_names_it_in_the_header_and_keeps_its_end() {
+    let mut m = model(4, (120, 40));
+    let looking = mmapscope::model::Looking {
+        pid: 4242,
+        process: "pid 4242 python3".into(),
+        other: true,
+        vma: "[heap]".into(),
+        start: ADDR,
+        back: false,
+        ended: None,
+    };
+    update(&mut m, Action::Looking(Some(looking.clone())));
+    m.snap.backing = Backing::Anon;
+    update(
+        &mut m,
+        Action::Looking(Some(mmapscope::model::Looking {
+            ended: Some("the process has exited".into()),
+            ..looking
+        })),
+    );
+    let text = format!("{}", draw(&m).backend());
+    let header = text.lines().next().unwrap_or_default();
+    assert!(header.contains("pid 4242 python3"), "{header}");
+    assert!(
+        header.contains("the process has exited (last state)"),
+        "{header}"
+    );
+    assert!(header.contains("[heap]"), "{header}");
+    assert!(text.contains("/proc/4242/maps"), "{text}");
+    assert!(text.contains("smaps of this VMA"), "{text}");
+    assert!(
+        m.log
+            .iter()
+            .any(|l| l.text.contains("exited; the last state stays")),
+        "{:?}",
+        m.log
+    );
+    update(&mut m, Action::ExploreBack);
+    assert!(
+        m.looking.is_some(),
+        "no mapping of ours to go back to with --pid"
+    );
+}

@@ -68,28 +68,45 @@ fn bar_text(v: &VmaSummary, largest: u64) -> String {
     s
 }
 
-/// One VMA's rows.
-fn vma_rows(v: &VmaSummary, largest: u64, selected: bool, theme: Theme) -> Vec<Line<'static>> {
+/// One VMA's rows; `wide`: room for the whole range and the Rss.
+fn vma_rows(
+    v: &VmaSummary,
+    largest: u64,
+    selected: bool,
+    wide: bool,
+    theme: Theme,
+) -> Vec<Line<'static>> {
     let size = v.line.end - v.line.start;
     let role = kind_role(v.kind);
     let bar = bar_text(v, largest);
     let rss = v
         .rss
         .map_or_else(|| "rss ?".to_string(), |r| format!("rss {}", human(r)));
-    let name = if v.line.path.is_empty() {
-        "[anonymous]".to_string()
-    } else {
-        sanitize(&v.line.path)
+    // Files by their name (the maps panel has the whole path); `[heap]` and friends as is.
+    let name = match v.line.path.as_str() {
+        "" => "[anonymous]".to_string(),
+        p if p.starts_with('/') => sanitize(p.rsplit('/').next().unwrap_or(p)),
+        p => sanitize(p),
     };
-    let label = format!(
-        " {:012x}-{:012x} {} {:>9} {:>13} {:<7} {name}",
-        v.line.start,
-        v.line.end,
-        v.line.perms,
-        human(size),
-        rss,
-        v.kind.word()
-    );
+    let label = if wide {
+        format!(
+            " {:012x}-{:012x} {} {:>9} {:>13} {:<7} {name}",
+            v.line.start,
+            v.line.end,
+            v.line.perms,
+            human(size),
+            rss,
+            v.kind.word()
+        )
+    } else {
+        format!(
+            " {:012x} {} {:>9} {:<7} {name}",
+            v.line.start,
+            v.line.perms,
+            human(size),
+            v.kind.word()
+        )
+    };
     let mut label_style = theme.style(Role::Normal);
     if selected {
         label_style = label_style.patch(theme.style(Role::Cursor));
@@ -110,7 +127,12 @@ fn vma_rows(v: &VmaSummary, largest: u64, selected: bool, theme: Theme) -> Vec<L
 }
 
 /// Every row of the picture, with the VMA index each row belongs to (`None`: a gap).
-pub fn rows(model: &Model, selected: usize, theme: Theme) -> Vec<(Line<'static>, Option<usize>)> {
+pub fn rows(
+    model: &Model,
+    selected: usize,
+    wide: bool,
+    theme: Theme,
+) -> Vec<(Line<'static>, Option<usize>)> {
     let largest = model
         .space
         .iter()
@@ -137,7 +159,7 @@ pub fn rows(model: &Model, selected: usize, theme: Theme) -> Vec<(Line<'static>,
             ));
         }
         prev_end = Some(v.line.end);
-        for line in vma_rows(v, largest, i == selected, theme) {
+        for line in vma_rows(v, largest, i == selected, wide, theme) {
             out.push((line, Some(i)));
         }
     }
@@ -145,7 +167,7 @@ pub fn rows(model: &Model, selected: usize, theme: Theme) -> Vec<(Line<'static>,
 }
 
 /// The legend: each kind in its colour.
-fn legend(theme: Theme) -> Line<'static> {
+fn legend(theme: Theme, wide: bool) -> Line<'static> {
     let mut spans = vec![Span::styled(" kinds: ", theme.style(Role::Dim))];
     for k in [
         VmaKind::Ours,
@@ -164,10 +186,12 @@ fn legend(theme: Theme) -> Line<'static> {
         ));
         spans.push(Span::raw("  "));
     }
-    spans.push(Span::styled(
-        "█ resident (Rss)  ░ mapped",
-        theme.style(Role::Dim),
-    ));
+    if wide {
+        spans.push(Span::styled(
+            "█ resident (Rss)  ░ mapped",
+            theme.style(Role::Dim),
+        ));
+    }
     Line::from(spans)
 }
 
@@ -196,8 +220,9 @@ pub fn render(model: &Model, frame: &mut Frame, area: Rect, theme: Theme, select
     }
     let [legend_area, body] =
         ratatui::layout::Layout::vertical([Constraint::Length(1), Constraint::Min(1)]).areas(inner);
-    frame.render_widget(Paragraph::new(legend(theme)), legend_area);
-    let all = rows(model, selected, theme);
+    let wide = inner.width >= 100;
+    frame.render_widget(Paragraph::new(legend(theme, wide)), legend_area);
+    let all = rows(model, selected, wide, theme);
     let height = usize::from(body.height);
     let sel_row = all
         .iter()
