@@ -4,89 +4,15 @@
 //! own process. What mmapscope says is checked against the kernel's own answers, read here
 //! independently (the child's /proc/PID/pagemap, cachestat through the file).
 
-use std::io::{BufRead as _, BufReader, Write as _};
 use std::os::unix::fs::FileExt as _;
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::sync::mpsc;
+use std::path::Path;
 
 use mmapscope::action::{Action, Op};
 use mmapscope::session::Session;
 use serde_json::Value;
 
 mod common;
-use common::{BIN, DEADLINE, as_unprivileged, expand_runs, mmapscope, page_size, run};
-
-/// A running `mmapscope demo-writer`, killed and reaped when dropped.
-struct Writer {
-    child: Child,
-    pid: u32,
-    /// The pages it wrote, in order.
-    pages: Vec<u64>,
-}
-
-impl Writer {
-    /// Starts a writer on `file` that makes `writes` writes, 1 ms apart, then waits; returns
-    /// once it has said `done`.
-    fn start(file: &Path, writes: u32) -> Self {
-        let mut child = Command::new(BIN)
-            .arg("demo-writer")
-            .arg(file)
-            .args(["--period", "1", "--writes", &writes.to_string()])
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .expect("spawn demo-writer");
-        let pid = child.id();
-        let (tx, rx) = mpsc::channel();
-        let out = child.stdout.take().expect("stdout");
-        std::thread::spawn(move || {
-            for line in BufReader::new(out).lines() {
-                let Ok(line) = line else { break };
-                if tx.send(line).is_err() {
-                    break;
-                }
-            }
-        });
-        let mut pages = Vec::new();
-        loop {
-            let line = rx
-                .recv_timeout(DEADLINE)
-                .expect("demo-writer says `done` in time");
-            if line == "done" {
-                break;
-            }
-            if let Some(p) = line.strip_prefix("write page ") {
-                pages.push(p.parse().expect("a page number"));
-            }
-        }
-        Self { child, pid, pages }
-    }
-
-    /// Ends it (closing its stdin) and reaps it.
-    fn end(&mut self) {
-        drop(self.child.stdin.take());
-        let _ = self.child.wait();
-    }
-}
-
-impl Drop for Writer {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-/// A file of `pages` pages on a real file system, written back (clean) before the test.
-fn clean_file(dir: &Path, pages: u64) -> PathBuf {
-    let path = dir.join("data.bin");
-    let mut f = std::fs::File::create(&path).expect("create");
-    f.write_all(&vec![b'.'; (pages * page_size()) as usize])
-        .expect("write");
-    f.sync_all().expect("fsync");
-    path
-}
+use common::{Writer, as_unprivileged, clean_file, expand_runs, mmapscope, page_size, run};
 
 /// The child's VMA of `path` in its maps: (start, end).
 fn vma_of(pid: u32, path: &Path) -> (u64, u64) {

@@ -539,3 +539,36 @@ fn ctrl_c_quits_from_edit_mode_even_with_a_half_typed_byte() {
         "nothing was written (a named file is read-only; nothing was allowed)"
     );
 }
+
+#[test]
+fn attach_to_a_process_pick_its_file_in_the_address_space_view_and_open_it() {
+    let dir = tempfile::TempDir::new_in(env!("CARGO_TARGET_TMPDIR")).expect("tempdir");
+    let file = common::clean_file(dir.path(), 16);
+    let writer = common::Writer::start(&file, 3);
+    let pid = writer.pid.to_string();
+    let mut term = Term::spawn(&["--pid".as_ref(), pid.as_ref()], &[], 120, 40);
+    // Without --vma the explorer opens on the address-space view, the heap selected.
+    term.wait_for_all(&["address space", &format!("pid {pid}"), "data.bin", "[heap]"]);
+    let selected_line = |t: &str| {
+        t.lines()
+            .find(|l| l.contains('▶'))
+            .unwrap_or_default()
+            .to_string()
+    };
+    let mut presses = 0;
+    while !selected_line(&term.contents()).contains("data.bin") {
+        assert!(presses < 60, "data.bin is never selected: {}", term.contents());
+        let before = selected_line(&term.contents());
+        term.send("j");
+        term.wait_for("the selection to move", |t| selected_line(t) != before);
+        presses += 1;
+    }
+    term.send("\r");
+    term.wait_for("the file's VMA to open", |t| {
+        let header = t.lines().next().unwrap_or_default();
+        header.contains("data.bin") && header.contains(&format!("pid {pid}")) && !t.contains("address space ·")
+    });
+    term.wait_for_all(&[&format!("/proc/{pid}/maps"), "smaps of this VMA", "MAP_SHARED"]);
+    term.quit_cleanly();
+    drop(writer);
+}

@@ -384,3 +384,75 @@ pub fn binary_for_nobody() -> Result<PathBuf, String> {
 pub fn skip(test: &str, why: &str) {
     eprintln!("SKIPPED {test}: {why}");
 }
+
+/// A running `mmapscope demo-writer`, killed and reaped when dropped.
+pub struct Writer {
+    child: std::process::Child,
+    pub pid: u32,
+    /// The pages it wrote, in order.
+    pub pages: Vec<u64>,
+}
+
+impl Writer {
+    /// Starts a writer on `file` that makes `writes` writes, 1 ms apart, then waits; returns
+    /// once it has said `done`.
+    pub fn start(file: &Path, writes: u32) -> Self {
+        let mut child = Command::new(BIN)
+            .arg("demo-writer")
+            .arg(file)
+            .args(["--period", "1", "--writes", &writes.to_string()])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("spawn demo-writer");
+        let pid = child.id();
+        let (tx, rx) = std::sync::mpsc::channel();
+        let out = child.stdout.take().expect("stdout");
+        std::thread::spawn(move || {
+            for line in std::io::BufRead::lines(std::io::BufReader::new(out)) {
+                let Ok(line) = line else { break };
+                if tx.send(line).is_err() {
+                    break;
+                }
+            }
+        });
+        let mut pages = Vec::new();
+        loop {
+            let line = rx
+                .recv_timeout(DEADLINE)
+                .expect("demo-writer says `done` in time");
+            if line == "done" {
+                break;
+            }
+            if let Some(p) = line.strip_prefix("write page ") {
+                pages.push(p.parse().expect("a page number"));
+            }
+        }
+        Self { child, pid, pages }
+    }
+
+    /// Ends it (closing its stdin) and reaps it.
+    pub fn end(&mut self) {
+        drop(self.child.stdin.take());
+        let _ = self.child.wait();
+    }
+}
+
+impl Drop for Writer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A file of `pages` pages on a real file system, written back (clean) before the test.
+pub fn clean_file(dir: &Path, pages: u64) -> PathBuf {
+    let path = dir.join("data.bin");
+    let mut f = std::fs::File::create(&path).expect("create");
+    std::io::Write::write_all(&mut f, &vec![b'.'; (pages * page_size()) as usize])
+        .expect("write");
+    f.sync_all().expect("fsync");
+    path
+}
+
