@@ -43,7 +43,13 @@ pub struct Session {
     pub failed: bool,
     /// Code still running in a child, started by `act_live`; `poll_child` brings its outcome.
     running: Option<exec::Running>,
+    /// When the address-space view was last read (it is read at most once a second: all of
+    /// smaps, for every VMA, costs milliseconds in a big process).
+    space_read: Option<Instant>,
 }
+
+/// How often the open address-space view is read again.
+const SPACE_PERIOD: std::time::Duration = std::time::Duration::from_secs(1);
 
 /// What the session looks at.
 enum Subject {
@@ -273,6 +279,7 @@ impl Session {
             last_result: Json::Null,
             failed: false,
             running: None,
+            space_read: None,
         }
     }
 
@@ -391,15 +398,24 @@ impl Session {
                 },
             );
         }
-        let following = self.follow();
-        if matches!(self.model.overlay, crate::model::Overlay::Space { .. }) {
+        let stale = self.model.space.is_empty()
+            || self
+                .space_read
+                .is_none_or(|at| at.elapsed() >= SPACE_PERIOD);
+        if matches!(self.model.overlay, crate::model::Overlay::Space { .. }) && stale {
+            self.space_read = Some(Instant::now());
             self.probe_space();
         }
-        if !following {
+        if self.explored_mut().is_some_and(|e| e.ended.is_some()) {
             return;
         }
         let (shown, prober) = self.shown();
         let snap = snapshot::take(shown, prober, view);
+        // The snapshot's maps say how the VMA explored fares: a snapshot of a VMA or a
+        // process gone is not shown (the last state stays).
+        if !self.follow(&snap.maps) {
+            return;
+        }
         let now_ms = u64::try_from(self.start.elapsed().as_millis()).unwrap_or(u64::MAX);
         update(
             &mut self.model,
@@ -412,21 +428,19 @@ impl Session {
         );
     }
 
-    /// Checks the explored VMA against its process's maps: reopened where it changed, ended
-    /// where it or the process is gone. Returns whether it is still to be probed.
-    fn follow(&mut self) -> bool {
+    /// Checks the explored VMA against its process's `maps` (just read): reopened where it
+    /// changed, ended where it or the process is gone. Returns whether the snapshot taken with
+    /// these maps is to be shown.
+    fn follow(&mut self, maps: &Result<Vec<MapsLine>, String>) -> bool {
         let Some(e) = self.explored_mut() else {
             return true;
         };
-        if e.ended.is_some() {
-            return false;
-        }
         let pid = e.view.pid();
-        let (ended, note) = match procmaps::read_maps_of(pid) {
+        let (ended, note) = match maps {
             // A process that has exited has no maps (a zombie's are empty).
             Ok(maps) if maps.is_empty() => (Some("the process has exited".to_string()), None),
             Err(err) => (Some(format!("the process has exited ({err})")), None),
-            Ok(maps) => match e.view.fate(&maps) {
+            Ok(maps) => match e.view.fate(maps) {
                 VmaFate::Same => (None, None),
                 VmaFate::Gone => (Some("the VMA was unmapped".to_string()), None),
                 VmaFate::Changed(line) => {

@@ -557,7 +557,11 @@ fn attach_to_a_process_pick_its_file_in_the_address_space_view_and_open_it() {
     };
     let mut presses = 0;
     while !selected_line(&term.contents()).contains("data.bin") {
-        assert!(presses < 60, "data.bin is never selected: {}", term.contents());
+        assert!(
+            presses < 60,
+            "data.bin is never selected: {}",
+            term.contents()
+        );
         let before = selected_line(&term.contents());
         term.send("j");
         term.wait_for("the selection to move", |t| selected_line(t) != before);
@@ -566,9 +570,15 @@ fn attach_to_a_process_pick_its_file_in_the_address_space_view_and_open_it() {
     term.send("\r");
     term.wait_for("the file's VMA to open", |t| {
         let header = t.lines().next().unwrap_or_default();
-        header.contains("data.bin") && header.contains(&format!("pid {pid}")) && !t.contains("address space ·")
+        header.contains("data.bin")
+            && header.contains(&format!("pid {pid}"))
+            && !t.contains("address space ·")
     });
-    term.wait_for_all(&[&format!("/proc/{pid}/maps"), "smaps of this VMA", "MAP_SHARED"]);
+    term.wait_for_all(&[
+        &format!("/proc/{pid}/maps"),
+        "smaps of this VMA",
+        "MAP_SHARED",
+    ]);
     term.quit_cleanly();
     drop(writer);
 }

@@ -450,9 +450,7 @@ impl Drop for Writer {
 pub fn clean_file(dir: &Path, pages: u64) -> PathBuf {
     let path = dir.join("data.bin");
     let mut f = std::fs::File::create(&path).expect("create");
-    std::io::Write::write_all(&mut f, &vec![b'.'; (pages * page_size()) as usize])
-        .expect("write");
+    std::io::Write::write_all(&mut f, &vec![b'.'; (pages * page_size()) as usize]).expect("write");
     f.sync_all().expect("fsync");
     path
 }
-
