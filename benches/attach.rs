@@ -293,7 +293,11 @@ fn main() {
             })
             .collect(),
     );
+    let mut on_stack =
+        Session::attach(target.pid, Some("[stack]"), false, true, (120, 40)).expect("attach");
+    let refresh_stack = refreshes(&mut on_stack, 100);
     println!("first screen (attach + address-space view drawn, in process): {first:.2} ms");
+    println!("one refresh, [stack] shown (the last VMA): {refresh_stack:.3} ms");
     println!(
         "  of a refresh: maps read {read_maps:.3} ms, smaps up to the VMA shown {read_smaps:.3} ms"
     );

@@ -379,6 +379,38 @@ pub fn total(vmas: &[Vma]) -> Option<Vma> {
     Some(sum)
 }
 
+pub use super::raw::MapsFile;
+
+/// The maps line of the VMA covering `addr`, asked with the PROCMAP_QUERY ioctl (Linux >=
+/// 6.11) on an open maps file: one VMA, without the whole text (`None`: nothing there).
+///
+/// # Errors
+/// ENOTTY on older kernels (read the maps text instead); ESRCH once the process has exited.
+pub fn query_line(file: &MapsFile, addr: u64) -> Result<Option<MapsLine>, SysError> {
+    let q = file
+        .query(addr, false)
+        .map_err(|e| SysError::from_io(&e, "ioctl(PROCMAP_QUERY)"))?;
+    Ok(q.map(|q| {
+        let bit = |mask: u64, yes: char, no: char| if q.flags & mask != 0 { yes } else { no };
+        MapsLine {
+            start: q.start,
+            end: q.end,
+            perms: [
+                bit(1, 'r', '-'),
+                bit(2, 'w', '-'),
+                bit(4, 'x', '-'),
+                bit(8, 's', 'p'),
+            ]
+            .iter()
+            .collect(),
+            offset: q.offset,
+            dev: rustix::fs::makedev(q.dev_major, q.dev_minor),
+            inode: q.inode,
+            path: String::from_utf8_lossy(&q.name).into_owned(),
+        }
+    }))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -444,5 +476,36 @@ Rss:                 132 kB\n";
             (0x1000, 0x5000, 12288, 4096)
         );
         assert!(total(&[]).is_none());
+    }
+
+    #[test]
+    fn procmap_query_agrees_with_the_maps_text() {
+        let file = MapsFile::open("/proc/self/maps").unwrap();
+        let lines = read_maps().unwrap();
+        match query_line(&file, lines[0].start) {
+            Err(e) if e.errno == libc::ENOTTY => {
+                eprintln!("SKIPPED procmap_query...: this kernel has no PROCMAP_QUERY (< 6.11)");
+                return;
+            }
+            other => assert!(other.is_ok(), "{other:?}"),
+        }
+        let mut checked = 0;
+        for line in &lines {
+            // [vsyscall] is not a VMA of the mm (the gate area): the ioctl does not list it.
+            if line.path == "[vsyscall]" {
+                continue;
+            }
+            // Our own allocations may have changed a line since the text was read: compare the
+            // lines that are still there.
+            let Some(q) = query_line(&file, line.start).unwrap() else {
+                continue;
+            };
+            if q.start == line.start && q.end == line.end {
+                assert_eq!(&q, line);
+                checked += 1;
+            }
+        }
+        assert!(checked >= lines.len() / 2, "{checked} of {}", lines.len());
+        assert_eq!(query_line(&file, 0).unwrap(), None, "nothing at address 0");
     }
 }
