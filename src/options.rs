@@ -55,6 +55,7 @@ impl MapArgs {
             len: self.len,
             prot: self.prot,
             write: self.write,
+            place: Default::default(),
         })
     }
 }

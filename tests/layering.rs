@@ -16,8 +16,9 @@ const ORDER: &[&str] = &[
     "sys::error",
     "sys::raw",
     "sys::children",
-    "sys::region",
     "sys::procmaps",
+    "sys::limits",
+    "sys::region",
     "sys::probe",
     "sys::snapshot",
     "sys::ops",
@@ -64,8 +65,8 @@ fn module_of(src: &Path, file: &Path) -> String {
 }
 
 const SYS_ROOMS: &[&str] = &[
-    "error", "raw", "children", "region", "procmaps", "probe", "snapshot", "ops", "lab", "notes",
-    "exec",
+    "error", "raw", "children", "procmaps", "limits", "region", "probe", "snapshot", "ops", "lab",
+    "notes", "exec",
 ];
 
 /// The rooms a line of code names: `crate::x::...` (and, inside `sys`, `super::x`).

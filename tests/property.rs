@@ -726,6 +726,7 @@ fn request(path: &Path, mode: MapMode, offset: u64, len: Option<u64>, prot: Prot
         // Writing the file is allowed when the mapping starts writable; a read-only start
         // needs a `protect rw` line (consent), as the safe default says.
         write: prot.write,
+        place: Default::default(),
     }
 }
 

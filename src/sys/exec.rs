@@ -186,12 +186,12 @@ impl Outcome {
                 .smaps_delta
                 .iter()
                 .map(|(field, d)| {
-                    format!(
-                        "{} {}{} kB",
-                        field.name(),
-                        if *d > 0 { "+" } else { "-" },
-                        d.unsigned_abs() / 1024
-                    )
+                    let sign = if *d > 0 { "+" } else { "-" };
+                    if field.is_size() {
+                        format!("{} {sign}{} kB", field.name(), d.unsigned_abs() / 1024)
+                    } else {
+                        format!("{} {sign}{}", field.name(), d.unsigned_abs())
+                    }
                 })
                 .collect();
             line.push_str(&format!(" · {}", deltas.join(", ")));

@@ -396,6 +396,7 @@ pub fn run_peer(path: &Path, file_offset: u64) -> Result<(), SysError> {
         len: Some(ps * 2),
         prot: Some(super::region::Prot::RW),
         write: true,
+        place: Default::default(),
     })?;
     let at = file_offset - page_start;
     let mut n: u64 = 0;
