@@ -3,8 +3,8 @@
 //! serves every key, every script line and every lesson step.
 
 use crate::action::{
-    Action, Command, GotoTarget, History, MenuChoice, MenuKey, MenuKind, Motion, Op, PromptEdit,
-    Scope, SyncKind, menu_items,
+    Action, Ask, Command, GotoTarget, History, MenuChoice, MenuKey, MenuKind, Motion, Op,
+    PromptEdit, Scope, SyncKind, menu_items,
 };
 use crate::model::{EditRecord, EditState, Focus, Model, Overlay};
 use crate::sys::exec::{Done, Outcome};
@@ -37,12 +37,16 @@ pub fn update(model: &mut Model, action: Action) -> Vec<Command> {
         | Action::OpenMenu(_)
         | Action::Menu(_)
         | Action::Confirm(_) => ask(model, action),
-        Action::ExecCursor | Action::TogglePeer | Action::TouchCursor | Action::Do(_) => {
-            operate(model, action)
-        }
+        Action::ExecCursor
+        | Action::TogglePeer
+        | Action::TouchCursor
+        | Action::ForkKey
+        | Action::OpenAsk(_)
+        | Action::Do(_) => operate(model, action),
         Action::Probed { .. }
         | Action::Note(_)
         | Action::PeerEnded { .. }
+        | Action::ChildEnded { .. }
         | Action::SelectPage(_)
         | Action::ShowLesson(_)
         | Action::Configure { .. }
@@ -146,6 +150,12 @@ fn news(model: &mut Model, action: Action) {
             model.peer_running = false;
             model.log(format!(
                 "the peer process (pid {pid}) ended on its own: {how}"
+            ));
+        }
+        Action::ChildEnded { pid, how } => {
+            model.child = None;
+            model.log(format!(
+                "the child keeping the mapping (pid {pid}) ended on its own: {how}"
             ));
         }
         Action::SelectPage(page) if page < model.pages() => {
@@ -256,8 +266,16 @@ fn ask(model: &mut Model, action: Action) -> Vec<Command> {
             model.overlay = Overlay::Menu {
                 kind,
                 selected: 0,
-                all: kind != MenuKind::Advise,
+                all: !matches!(kind, MenuKind::Advise),
             };
+            if kind == MenuKind::Malloc {
+                let seen = model.malloc.clone().unwrap_or(crate::sys::lab::Threshold {
+                    at_least: None,
+                    at_most: None,
+                    fixed_by: None,
+                });
+                model.log(crate::sys::notes::threshold(&seen));
+            }
         }
         Action::Menu(key) => return menu(model, key),
         Action::Confirm(answer) => {
@@ -276,13 +294,23 @@ fn ask(model: &mut Model, action: Action) -> Vec<Command> {
     Vec::new()
 }
 
-/// Operations on the mapping, and the keys that make one at the cursor.
+/// Operations on the mapping, and the keys that make one at the cursor (or ask for its
+/// arguments first).
 fn operate(model: &mut Model, action: Action) -> Vec<Command> {
     let op = match action {
-        Action::ExecCursor => Op::Exec {
-            offset: model.cursor,
-            args: (0, 0),
-        },
+        Action::ExecCursor => {
+            return ask_for(
+                model,
+                Ask::ExecArgs {
+                    offset: model.cursor,
+                },
+            );
+        }
+        Action::OpenAsk(ask) => return ask_for(model, ask),
+        Action::ForkKey if model.child.is_some() => {
+            return update(model, Action::OpenMenu(MenuKind::Child));
+        }
+        Action::ForkKey => Op::Fork,
         Action::TogglePeer if model.peer_running => Op::PeerStop,
         Action::TogglePeer => Op::PeerStart(Some(model.cursor)),
         Action::TouchCursor => Op::Touch(model.cursor / model.page_size()),
@@ -410,8 +438,68 @@ fn menu(model: &mut Model, key: MenuKey) -> Vec<Command> {
         MenuChoice::Protect(p) => Op::Protect(p),
         MenuChoice::Advise(a) => Op::Advise(a, scope),
         MenuChoice::Fadvise(a) => Op::Fadvise(a),
+        MenuChoice::Lock(true) => Op::Lock(scope),
+        MenuChoice::Lock(false) => Op::Unlock(scope),
+        MenuChoice::ChildRead => Op::ChildRead {
+            offset: model.cursor,
+            len: 16.min(model.max_cursor() + 1 - model.cursor),
+        },
+        MenuChoice::ChildExit => Op::ChildExit,
+        MenuChoice::Alloc(Some(n)) => Op::Alloc(n),
+        MenuChoice::Free => Op::Free,
+        MenuChoice::ChildWrite => {
+            let offset = model.cursor;
+            return ask_for(model, Ask::ChildWrite { offset });
+        }
+        MenuChoice::Alloc(None) => return ask_for(model, Ask::AllocSize),
+        MenuChoice::Snippet(name) => match crate::sys::lab::snippet(name) {
+            // As typed bytes are: asking first when the file was not allowed to be written.
+            Ok(bytes) => return edit_write(model, bytes.to_vec()),
+            Err(e) => {
+                model.log(e.to_string());
+                return Vec::new();
+            }
+        },
     };
     update(model, Action::Do(op))
+}
+
+/// Opens the one-line prompt `ask`.
+fn ask_for(model: &mut Model, ask: Ask) -> Vec<Command> {
+    model.overlay = Overlay::Ask {
+        ask,
+        text: String::new(),
+    };
+    Vec::new()
+}
+
+/// A key in an operation's prompt: typing, or on Enter the operation it asks for (an error
+/// in what was typed is logged and the prompt stays).
+fn ask_prompt(model: &mut Model, edit: PromptEdit) -> Vec<Command> {
+    let Overlay::Ask { ask, text } = &mut model.overlay else {
+        return Vec::new();
+    };
+    match edit {
+        PromptEdit::Insert(c) if text.chars().count() < PROMPT_MAX && !c.is_control() => {
+            text.push(c);
+        }
+        PromptEdit::Insert(_) => {}
+        PromptEdit::Backspace => {
+            text.pop();
+        }
+        PromptEdit::Cancel => model.overlay = Overlay::None,
+        PromptEdit::Submit => match ask.parse(text) {
+            Ok(op) => {
+                model.overlay = Overlay::None;
+                return update(model, Action::Do(op));
+            }
+            Err(msg) => {
+                let msg = format!("{}{}", ask.title(), crate::text::sanitize(&msg));
+                model.log(msg);
+            }
+        },
+    }
+    Vec::new()
 }
 
 /// Takes back what the kernel did: the log line, the edit history and marks, the cursor.
@@ -436,6 +524,10 @@ pub fn apply_outcome(model: &mut Model, outcome: &Outcome, history: History) {
         } => wrote(model, *offset, old, new, history),
         Done::PeerStarted { .. } => model.peer_running = true,
         Done::PeerStopped { .. } => model.peer_running = false,
+        Done::Forked { pid, .. } => model.child = Some(*pid),
+        Done::ChildExited { .. } => model.child = None,
+        Done::Allocated(a) => model.malloc = Some(a.threshold.clone()),
+        Done::Freed { threshold, .. } => model.malloc = Some(threshold.clone()),
         Done::Remapped { .. } => {
             // Old records point into a mapping that is gone; an undo now would write through
             // the new one (perhaps into the file). Start afresh.
@@ -593,6 +685,9 @@ pub fn parse_goto(text: &str) -> Result<GotoTarget, String> {
 }
 
 fn prompt(model: &mut Model, edit: PromptEdit) -> Vec<Command> {
+    if matches!(model.overlay, Overlay::Ask { .. }) {
+        return ask_prompt(model, edit);
+    }
     let Overlay::Goto(text) = &mut model.overlay else {
         return Vec::new();
     };

@@ -284,6 +284,9 @@ pub struct ChildSpec {
     pub pid: u32,
     pub addr: u64,
     pub pages: u64,
+    /// Our mapping is still the object the child copied (false once we mapped anonymous
+    /// memory afresh: then nothing of it can be shared with the child).
+    pub same_object: bool,
 }
 
 /// The keeper: a forked child that keeps every mapping of ours and serves orders (read or
@@ -331,6 +334,7 @@ impl Keeper {
                 pid: raw.cast_unsigned(),
                 addr,
                 pages,
+                same_object: true,
             },
             pagemap,
             reaped: false,
@@ -344,6 +348,12 @@ impl Keeper {
     /// Its copy of the mapping.
     pub fn spec(&self) -> ChildSpec {
         self.spec
+    }
+
+    /// Our mapping was replaced by one the child never saw (anonymous memory mapped afresh):
+    /// nothing of ours is shared with it any more.
+    pub fn detach(&mut self) {
+        self.spec.same_object = false;
     }
 
     /// Its pagemap, or why it could not be opened.
@@ -360,10 +370,7 @@ impl Keeper {
             return Err(SysError::new(
                 libc::EINVAL,
                 format!("child {what}"),
-                format!(
-                    "give 1 to {} bytes at a time",
-                    super::raw::KEEPER_DATA
-                ),
+                format!("give 1 to {} bytes at a time", super::raw::KEEPER_DATA),
             ));
         }
         if off.checked_add(len as u64).is_none_or(|end| end > bytes) {
@@ -458,7 +465,9 @@ impl Keeper {
     fn refused(errno: i32, what: &str, off: u64) -> SysError {
         let why = match errno {
             libc::EFAULT => {
-                "the child's page cannot be accessed: beyond end of file, cut off by a truncate,                  or its protection forbids it (in the child a load or store there would raise                  SIGBUS or SIGSEGV; process_vm_readv/writev refused instead)"
+                "the child's page cannot be accessed: beyond end of file, cut off by a truncate, \
+                or its protection forbids it (in the child a load or store there would raise \
+                SIGBUS or SIGSEGV; process_vm_readv/writev refused instead)"
             }
             _ => super::error::errno_sentence(errno),
         };
@@ -491,9 +500,11 @@ impl Keeper {
         self.check(off, data.len(), "write")?;
         let (done, old, before) = self.ask(super::raw::ORDER_WRITE, off, data, data.len())?;
         match usize::try_from(done) {
-            Ok(n) if n == data.len() => {
-                Ok(if old == done { before } else { vec![0; data.len()] })
-            }
+            Ok(n) if n == data.len() => Ok(if old == done {
+                before
+            } else {
+                vec![0; data.len()]
+            }),
             Ok(n) => Err(SysError::new(
                 libc::EFAULT,
                 format!("child write at 0x{off:x}"),

@@ -26,7 +26,11 @@ pub fn field(text: &str, key: &str) -> Option<u64> {
         let rest = l.strip_prefix(key)?.strip_prefix(':')?;
         let mut words = rest.split_whitespace();
         let n: u64 = words.next()?.parse().ok()?;
-        Some(if words.next() == Some("kB") { n * 1024 } else { n })
+        Some(if words.next() == Some("kB") {
+            n * 1024
+        } else {
+            n
+        })
     })
 }
 
@@ -54,18 +58,23 @@ pub fn memlock() -> Memlock {
 /// MAP_LOCKED), in one sentence from the limit, what is locked already and the capability.
 pub fn memlock_why(m: &Memlock, asked: u64) -> String {
     let kib = |b: u64| format!("{} KiB", crate::text::thousands(b / 1024));
-    let limit = m
-        .limit
-        .map_or_else(|| "unlimited".to_string(), |l| kib(l));
-    let locked = m.locked.map_or_else(|| "an unknown amount".to_string(), |l| kib(l));
+    let limit = m.limit.map_or_else(|| "unlimited".to_string(), |l| kib(l));
+    let locked = m
+        .locked
+        .map_or_else(|| "an unknown amount".to_string(), |l| kib(l));
     if m.exempt {
         return format!(
-            "this process has CAP_IPC_LOCK (root), so RLIMIT_MEMLOCK ({limit}) does not apply: the              kernel could not lock {} (memory short, or pages that cannot be faulted in, such as              pages beyond end of file)",
+            "this process has CAP_IPC_LOCK (root), so RLIMIT_MEMLOCK ({limit}) does not apply: the \
+            kernel could not lock {} (memory short, or pages that cannot be faulted in, such as \
+            pages beyond end of file)",
             kib(asked)
         );
     }
     format!(
-        "RLIMIT_MEMLOCK is {limit} (ulimit -l) and {locked} is locked already: locking {} more          would pass it (pages beyond end of file cannot be locked either); lock fewer pages          (lock page N), raise the limit (ulimit -l, /etc/security/limits.conf), or run as root          (CAP_IPC_LOCK is not limited)",
+        "RLIMIT_MEMLOCK is {limit} (ulimit -l) and {locked} is locked already: locking {} more \
+        would pass it (pages beyond end of file cannot be locked either); lock fewer pages \
+        (lock page N), raise the limit (ulimit -l, /etc/security/limits.conf), or run as root \
+        (CAP_IPC_LOCK is not limited)",
         kib(asked)
     )
 }

@@ -26,8 +26,8 @@ use procfs::process::MemoryPageFlags;
 
 use crate::geometry::{Geometry, PageGeom};
 
-use super::error::SysError;
 use super::children::ChildSpec;
+use super::error::SysError;
 use super::region::{CacheStat, MapMode, MapRequest, PageRegion, Pagemap, Region, Source, Target};
 
 // pagemap entry bits (Documentation/admin-guide/mm/pagemap.rst), as procfs names them.
@@ -335,7 +335,8 @@ struct ChildView {
 
 /// The child's pagemap words for pages `[first, first + count)` of our mapping: the same pages
 /// of its copy (page i of ours is page i of its copy: offsets never change, and mremap keeps
-/// them), 0 past its copy's end. `None` when its pagemap cannot be read (it has ended).
+/// them), 0 past its copy's end (and everywhere once our mapping is another object). `None`
+/// when its pagemap cannot be read (it has ended).
 pub fn child_words(
     pagemap: &Pagemap,
     spec: ChildSpec,
@@ -344,7 +345,11 @@ pub fn child_words(
     count: u64,
 ) -> Option<Vec<u64>> {
     let mut out = vec![0; usize::try_from(count).ok()?];
-    let n = spec.pages.saturating_sub(first).min(count);
+    let n = if spec.same_object {
+        spec.pages.saturating_sub(first).min(count)
+    } else {
+        0
+    };
     if n > 0 {
         let mut words = Vec::new();
         read_words(pagemap, (spec.addr / page_size + first) * 8, n, &mut words).ok()?;

@@ -194,7 +194,8 @@ impl Mapping {
         // into it. MREMAP_MAYMOVE without MREMAP_FIXED never replaces another mapping; the
         // kernel returns where the mapping now lives, which this Mapping takes over (pages past
         // a shrunk end are unmapped: nothing refers to them).
-        let ptr = unsafe { rustix::mm::mremap(old, self.bytes as usize, size, MremapFlags::MAYMOVE) }?;
+        let ptr =
+            unsafe { rustix::mm::mremap(old, self.bytes as usize, size, MremapFlags::MAYMOVE) }?;
         self.addr = ptr as usize;
         self.bytes = new_bytes;
         Ok(())
@@ -235,9 +236,8 @@ impl Mapping {
         // SAFETY: the source is exactly our own mapping, the target exactly the placeholder
         // just reserved; neither has a Rust reference. MREMAP_FIXED replaces only the
         // placeholder, atomically.
-        let moved = unsafe {
-            rustix::mm::mremap_fixed(old, size, size, MremapFlags::MAYMOVE, target)
-        };
+        let moved =
+            unsafe { rustix::mm::mremap_fixed(old, size, size, MremapFlags::MAYMOVE, target) };
         match moved {
             Ok(ptr) => {
                 // The placeholder's range is ours now: forget it without unmapping.

@@ -519,7 +519,10 @@ fn check_place(place: Placement, anon: bool, page_size: u64) -> Result<(), SysEr
         ));
     }
     if place.fixed && place.addr.is_none() {
-        return Err(einval("--fixed", "--fixed places the mapping at --addr ADDR: give one"));
+        return Err(einval(
+            "--fixed",
+            "--fixed places the mapping at --addr ADDR: give one",
+        ));
     }
     if place.huge && !anon {
         return Err(einval(
@@ -558,7 +561,9 @@ fn place_refusal(e: &io::Error, place: Placement, len: u64, ctx: &str) -> Option
             let addr = place.addr.unwrap_or(0);
             let there = occupants(addr, len);
             format!(
-                "MAP_FIXED_NOREPLACE at 0x{addr:x}: the range is taken by {} (MAP_FIXED would                  have replaced it without a word); choose a free --addr, or drop --fixed to                  make it a hint",
+                "MAP_FIXED_NOREPLACE at 0x{addr:x}: the range is taken by {} (MAP_FIXED would \
+                have replaced it without a word); choose a free --addr, or drop --fixed to \
+                make it a hint",
                 if there.is_empty() {
                     "a mapping".to_string()
                 } else {
@@ -570,7 +575,8 @@ fn place_refusal(e: &io::Error, place: Placement, len: u64, ctx: &str) -> Option
             "MAP_LOCKED: {}",
             super::limits::memlock_why(&super::limits::memlock(), len)
         ),
-        libc::ENOMEM if place.huge => "MAP_HUGETLB: the hugetlb pool has too few free huge                                        pages for it (see HugePages_Free in /proc/meminfo)"
+        libc::ENOMEM if place.huge => "MAP_HUGETLB: the hugetlb pool has too few free huge \
+                                       pages for it (see HugePages_Free in /proc/meminfo)"
             .into(),
         _ => return None,
     };
@@ -589,7 +595,11 @@ fn hugetlb_len(len: u64, notes: &mut Vec<String>) -> Result<u64, SysError> {
             libc::ENOMEM,
             "--huge",
             format!(
-                "the hugetlb pool has {} free huge pages of {} (HugePages_Total {},                  HugePages_Free {} in /proc/meminfo) and this mapping needs {}: an                  administrator reserves them (sysctl vm.nr_hugepages=N). Transparent huge                  pages need no pool (THP enabled: {thp}): map --anon 4M and use `advise                  hugepage` (a key in the a menu)",
+                "the hugetlb pool has {} free huge pages of {} (HugePages_Total {}, \
+                HugePages_Free {} in /proc/meminfo) and this mapping needs {}: an \
+                administrator reserves them (sysctl vm.nr_hugepages=N). Transparent huge \
+                pages need no pool (THP enabled: {thp}): map --anon 4M and use `advise \
+                hugepage` (a key in the a menu)",
                 pool.free,
                 crate::text::human(ps),
                 pool.total,
@@ -622,7 +632,8 @@ fn placement_note(place: Placement, got: u64) -> Option<String> {
         )
     } else {
         format!(
-            "asked for 0x{want:x} (a hint) and got 0x{got:x}: the range was taken or outside              the address space the kernel hands out; --fixed would have refused instead"
+            "asked for 0x{want:x} (a hint) and got 0x{got:x}: the range was taken or outside \
+            the address space the kernel hands out; --fixed would have refused instead"
         )
     })
 }
@@ -646,11 +657,7 @@ impl Region {
         if let Some(len) = req.len {
             check_len(req.offset, len, page_size)?;
         }
-        check_place(
-            req.place,
-            matches!(req.source, Source::Anon(_)),
-            page_size,
-        )?;
+        check_place(req.place, matches!(req.source, Source::Anon(_)), page_size)?;
         match &req.source {
             Source::Anon(size) => Self::open_anon(req, *size, page_size),
             Source::File(path) => Self::open_file(req, path, page_size),
@@ -1293,7 +1300,10 @@ impl Region {
     /// mlocked mapping over RLIMIT_MEMLOCK); the mapping is then unchanged.
     pub fn resize(&mut self, new_len: u64) -> Result<(), SysError> {
         if new_len == 0 {
-            return Err(einval("resize", "give a size above 0 (munmap is not offered)"));
+            return Err(einval(
+                "resize",
+                "give a size above 0 (munmap is not offered)",
+            ));
         }
         check_len(self.offset, new_len, self.page_size)?;
         let huge = self.request.place.huge;
@@ -1340,7 +1350,9 @@ impl Region {
                         libc::EEXIST,
                         ctx,
                         format!(
-                            "0x{to:x}-0x{:x} is taken by {}: mmapscope reserves the target first                              (MAP_FIXED_NOREPLACE), since MREMAP_FIXED alone would unmap whatever                              lies there; choose a free address",
+                            "0x{to:x}-0x{:x} is taken by {}: mmapscope reserves the target first \
+                            (MAP_FIXED_NOREPLACE), since MREMAP_FIXED alone would unmap whatever \
+                            lies there; choose a free address",
                             to.saturating_add(bytes),
                             if there.is_empty() {
                                 "a mapping".to_string()
@@ -1396,7 +1408,9 @@ impl Region {
             let errno = e.raw_os_error().unwrap_or(libc::EIO);
             let why = match errno {
                 libc::EINVAL => {
-                    "MADV_COLLAPSE (Linux >= 6.1) refuses a range that is not THP-eligible:                      transparent huge pages `never`, MADV_NOHUGEPAGE, or a file system without                      large folios"
+                    "MADV_COLLAPSE (Linux >= 6.1) refuses a range that is not THP-eligible: \
+                    transparent huge pages `never`, MADV_NOHUGEPAGE, or a file system without \
+                    large folios"
                 }
                 libc::EAGAIN | libc::ENOMEM => {
                     "no huge page could be had now (memory fragmented or short): try again"
@@ -1529,7 +1543,10 @@ mod tests {
         assert_eq!(&buf, b"hi");
         let pid = k.pid();
         drop(k);
-        assert!(std::fs::metadata(format!("/proc/{pid}")).is_err(), "killed and reaped");
+        assert!(
+            std::fs::metadata(format!("/proc/{pid}")).is_err(),
+            "killed and reaped"
+        );
     }
 
     #[test]

@@ -30,6 +30,10 @@ pub fn render_menu(
         MenuKind::Msync => " msync ",
         MenuKind::Protect => " mprotect ",
         MenuKind::Advise => " madvise / fadvise ",
+        MenuKind::Child => " the child (fork) ",
+        MenuKind::Lock => " mlock ",
+        MenuKind::Malloc => " malloc ",
+        MenuKind::Snippet => " machine code at the cursor ",
     };
     let items = menu_items(kind);
     let mut lines: Vec<Line> = items
@@ -51,9 +55,15 @@ pub fn render_menu(
             }
         })
         .collect();
-    if kind != MenuKind::Protect {
+    if items.iter().any(|(_, c)| c.scoped()) {
         lines.push(Line::styled(
             " Tab: this page <-> all pages",
+            theme.style(Role::Dim),
+        ));
+    }
+    if kind == MenuKind::Snippet {
+        lines.push(Line::styled(
+            " then p rx (PROT_EXEC) and x to call it",
             theme.style(Role::Dim),
         ));
     }
