@@ -217,8 +217,10 @@ impl Session {
         if let Some((pid, how)) = self.lab.reap_child() {
             update(&mut self.model, Action::ChildEnded { pid, how });
         }
-        // The prober compares our pages with the child's, while there is one.
+        // The prober compares our pages with the child's, while there is one; and reading
+        // bytes must not split the pages we share with it.
         self.prober.follow_child(self.lab.child_spec());
+        self.region.read_without_pinning(self.lab.keeper.is_some());
         let snap = snapshot::take(&self.region, &self.prober, view);
         let now_ms = u64::try_from(self.start.elapsed().as_millis()).unwrap_or(u64::MAX);
         update(

@@ -464,7 +464,7 @@ impl Keeper {
     /// The error for a failed access in the child's copy.
     fn refused(errno: i32, what: &str, off: u64) -> SysError {
         let why = match errno {
-            libc::EFAULT => {
+            libc::EFAULT | libc::EIO => {
                 "the child's page cannot be accessed: beyond end of file, cut off by a truncate, \
                 or its protection forbids it (in the child a load or store there would raise \
                 SIGBUS or SIGSEGV; process_vm_readv/writev refused instead)"

@@ -731,6 +731,7 @@ fn child_read(
     let pid = keeper.pid();
     let n = usize::try_from(len).unwrap_or(usize::MAX);
     let bytes = keeper.read(offset, n)?;
+    notes.push(format!("the child sees {}", hex(&bytes)));
     let after = shared_with_child(region, prober, lab, page);
     if before == Some(false) && after == Some(true) {
         notes.push(format!(

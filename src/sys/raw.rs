@@ -472,7 +472,8 @@ impl Mapping {
 
     /// Forks the keeper: a child that keeps every mapping of ours (this one at the same
     /// address) and serves orders read from `orders` (see `keeper_child`), answering on
-    /// `answers`. Returns its pid; the child never returns.
+    /// `answers`; `readable`: the mapping has PROT_READ now (the child's copy keeps the
+    /// protection of the fork). Returns its pid; the child never returns.
     ///
     /// # Errors
     /// fork's refusal.
@@ -480,6 +481,7 @@ impl Mapping {
         &self,
         orders: BorrowedFd<'_>,
         answers: BorrowedFd<'_>,
+        readable: bool,
     ) -> io::Result<libc::pid_t> {
         let parent = rustix::process::getpid().as_raw_nonzero().get();
         let (base, bytes) = (self.addr(), self.bytes);
@@ -495,7 +497,7 @@ impl Mapping {
             // mapping, which the child inherited at the same address.
             unsafe {
                 keeper_child(
-                    (base, bytes),
+                    (base, bytes, readable),
                     (orders.as_raw_fd(), answers.as_raw_fd()),
                     parent,
                 )
@@ -659,7 +661,7 @@ pub const ORDER_EXIT: u64 = 3;
 /// Only in a child just forked, with `[base, base + bytes)` the mapping it inherited and the
 /// two pipe ends its own.
 unsafe fn keeper_child(
-    (base, bytes): (u64, u64),
+    (base, bytes, readable): (u64, u64, bool),
     (orders, answers): (libc::c_int, libc::c_int),
     parent: libc::pid_t,
 ) -> ! {
@@ -674,6 +676,14 @@ unsafe fn keeper_child(
             libc::_exit(127);
         }
         only_fds(&mut [orders, answers]);
+        // Reads go through /proc/self/mem: process_vm_readv would pin the page, and pinning an
+        // anonymous page shared with the parent copies it first (see Region::read_without_
+        // pinning). -1 (no /proc): reads fail with EBADF.
+        let mem = if readable {
+            libc::open(c"/proc/self/mem".as_ptr(), libc::O_RDONLY | libc::O_CLOEXEC)
+        } else {
+            -1
+        };
         let me = libc::getpid();
         let mut order = [0u8; ORDER_LEN];
         let mut answer = [0u8; ANSWER_LEN];
@@ -689,7 +699,7 @@ unsafe fn keeper_child(
             }
             answer.fill(0);
             let (done, old) = keeper_serve(
-                me,
+                (me, mem),
                 (base, bytes),
                 (kind, off, len),
                 &order[24..],
@@ -705,15 +715,17 @@ unsafe fn keeper_child(
     }
 }
 
-/// One order in the keeper: read `len` bytes at mapping offset `off` into `out`, or write
-/// `data[..len]` there after reading the old bytes into `out`, through process_vm_readv/
-/// writev on its own pid: a page past EOF or without the protection fails with EFAULT, never
-/// a signal. Returns (bytes done or -errno, old bytes read or -errno).
+/// One order in the keeper: read `len` bytes at mapping offset `off` into `out` (pread of
+/// /proc/self/mem, `mem`: a plain reference, which leaves a page shared with the parent
+/// shared; -1 when the copy is not readable), or write `data[..len]` there after reading the
+/// old bytes into `out` (process_vm_writev on its own pid, which respects the protection and
+/// copies a shared page as a store would). A page past EOF or without the protection fails
+/// with an errno, never a signal. Returns (bytes done or -errno, old bytes read or -errno).
 ///
 /// # Safety
 /// Only in the keeper; `[base, base + bytes)` its copy of the mapping.
 unsafe fn keeper_serve(
-    me: libc::pid_t,
+    (me, mem): (libc::pid_t, libc::c_int),
     (base, bytes): (u64, u64),
     (kind, off, len): (u64, u64, u64),
     data: &[u8],
@@ -729,13 +741,34 @@ unsafe fn keeper_serve(
     // are borrowed for the calls; the remote range lies inside the mapping (checked above).
     unsafe {
         match kind {
-            ORDER_READ => (vm_copy(me, false, out.as_mut_ptr(), at, n), 0),
+            ORDER_READ => (mem_read(mem, out.as_mut_ptr(), at, n), 0),
             ORDER_WRITE => {
-                let old = vm_copy(me, false, out.as_mut_ptr(), at, n);
+                let old = mem_read(mem, out.as_mut_ptr(), at, n);
                 let done = vm_copy(me, true, data.as_ptr().cast_mut(), at, n);
                 (done, old)
             }
             _ => (-i64::from(libc::EINVAL), 0),
+        }
+    }
+}
+
+/// pread(2) of `len` bytes at address `at` of `mem` (/proc/self/mem) into `local`, by its
+/// syscall number (a bare syscall: async-signal-safe): bytes read, or -errno (EIO past EOF,
+/// EBADF when `mem` is -1).
+///
+/// # Safety
+/// `local` must be valid for writing `len` bytes.
+unsafe fn mem_read(mem: libc::c_int, local: *mut u8, at: u64, len: usize) -> i64 {
+    if mem < 0 {
+        return -i64::from(libc::EFAULT);
+    }
+    // SAFETY: `local` is valid for `len` bytes (the caller's promise); errno is this thread's.
+    unsafe {
+        let n = libc::syscall(libc::SYS_pread64, mem, local, len, at as libc::off_t);
+        if n < 0 {
+            -i64::from(*libc::__errno_location())
+        } else {
+            n
         }
     }
 }

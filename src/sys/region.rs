@@ -229,6 +229,9 @@ pub struct Region {
     /// protection with `w`, the TUI's question) or mmapscope created the file.
     write_allowed: bool,
     notes: Vec<String>,
+    /// While a forked child shares pages with us: `/proc/self/mem`, to read without pinning
+    /// (see `read`).
+    mem: Option<File>,
 }
 
 /// The system page size in bytes.
@@ -696,6 +699,7 @@ impl Region {
             page_size,
             write_allowed: true,
             notes,
+            mem: None,
         };
         if let Some(prot) = req.prot {
             region.mprotect(prot)?;
@@ -751,6 +755,7 @@ impl Region {
             page_size,
             write_allowed: req.write_allowed(),
             notes,
+            mem: None,
         };
         if prot != base {
             region.mprotect(prot)?;
@@ -954,9 +959,56 @@ impl Region {
     /// when the range is outside the mapping.
     pub fn read(&self, off: u64, buf: &mut [u8]) -> Result<usize, SysError> {
         self.check_range(off, buf.len() as u64, "read")?;
+        if let Some(mem) = &self.mem {
+            return self.read_unpinned(mem, off, buf);
+        }
         self.map
             .read(off, buf)
             .map_err(|e| read_error(e, off, self.prot.read))
+    }
+
+    /// Reads through `/proc/self/mem` instead of process_vm_readv while `on` (a forked child
+    /// shares pages with us). process_vm_readv pins the pages it reads (FOLL_PIN), and pinning
+    /// an anonymous page shared copy-on-write makes the kernel copy it first ("unshare", mm/gup.c
+    /// gup_must_unshare, Linux >= 5.19): merely looking would split every page shown. A read of
+    /// /proc/self/mem takes a plain reference instead and leaves the page shared.
+    pub fn read_without_pinning(&mut self, on: bool) {
+        if !on {
+            self.mem = None;
+        } else if self.mem.is_none() {
+            self.mem = File::open("/proc/self/mem").ok();
+        }
+    }
+
+    /// `read` through /proc/self/mem: pread at the page's address. It reads past PROT_NONE
+    /// (FOLL_FORCE), so the protection is checked first; a page past EOF answers EIO, said as
+    /// the EFAULT process_vm_readv gives.
+    fn read_unpinned(&self, mem: &File, off: u64, buf: &mut [u8]) -> Result<usize, SysError> {
+        use std::os::unix::fs::FileExt as _;
+        if buf.is_empty() {
+            return Ok(0);
+        }
+        if !self.prot.read {
+            return Err(read_error(
+                io::Error::from_raw_os_error(libc::EFAULT),
+                off,
+                false,
+            ));
+        }
+        match mem.read_at(buf, self.addr() + off) {
+            Ok(0) => Err(read_error(
+                io::Error::from_raw_os_error(libc::EFAULT),
+                off,
+                true,
+            )),
+            Ok(n) => Ok(n),
+            Err(e) if e.raw_os_error() == Some(libc::EIO) => Err(read_error(
+                io::Error::from_raw_os_error(libc::EFAULT),
+                off,
+                true,
+            )),
+            Err(e) => Err(read_error(e, off, true)),
+        }
     }
 
     /// Writes `data` at mapping offset `off` as a store would (triggering copy-on-write in a
@@ -1435,7 +1487,7 @@ impl Region {
             .map_err(|e| SysError::from_rustix(e, "pipe"))?;
         let pid = self
             .map
-            .fork_keeper(orders_rd.as_fd(), answers_wr.as_fd())
+            .fork_keeper(orders_rd.as_fd(), answers_wr.as_fd(), self.prot.read)
             .map_err(|e| SysError::from_io(&e, "fork"))?;
         // The child's ends: only the child holds them now, so its exit closes them.
         drop((orders_rd, answers_wr));
