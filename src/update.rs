@@ -1241,4 +1241,139 @@ mod tests {
             Op::Touch(2)
         );
     }
+
+    fn typed(m: &mut Model, text: &str) -> Vec<Command> {
+        for c in text.chars() {
+            update(m, Action::Prompt(PromptEdit::Insert(c)));
+        }
+        update(m, Action::Prompt(PromptEdit::Submit))
+    }
+
+    #[test]
+    fn f_forks_then_opens_the_childs_menu_until_it_exits() {
+        let mut m = model(4, (120, 40));
+        update(&mut m, Action::Goto(GotoTarget::Offset(0x1010)));
+        assert_eq!(only_exec(update(&mut m, Action::ForkKey)).0, Op::Fork);
+        let forked = Outcome {
+            op: Op::Fork,
+            result: Ok(Done::Forked {
+                pid: 77,
+                present: Some(1),
+                shared_with_child: Some(1),
+            }),
+            ..wrote(0, &[], &[])
+        };
+        apply_outcome(&mut m, &forked, History::Record);
+        assert_eq!(m.child, Some(77));
+        assert!(update(&mut m, Action::ForkKey).is_empty());
+        assert!(matches!(
+            m.overlay,
+            Overlay::Menu {
+                kind: MenuKind::Child,
+                ..
+            }
+        ));
+        assert_eq!(
+            only_exec(update(&mut m, Action::Menu(MenuKey::Number(2)))).0,
+            Op::ChildRead {
+                offset: 0x1010,
+                len: 16
+            }
+        );
+        update(&mut m, Action::ForkKey);
+        assert!(update(&mut m, Action::Menu(MenuKey::Number(1))).is_empty());
+        assert_eq!(
+            only_exec(typed(&mut m, "41 4243")).0,
+            Op::ChildWrite {
+                offset: 0x1010,
+                bytes: vec![0x41, 0x42, 0x43]
+            }
+        );
+        update(
+            &mut m,
+            Action::ChildEnded {
+                pid: 77,
+                how: "killed by SIGKILL".into(),
+            },
+        );
+        assert_eq!(m.child, None);
+        assert!(m.log.last().unwrap().text.contains("ended on its own"));
+    }
+
+    #[test]
+    fn prompts_ask_for_arguments_and_keep_what_was_typed_when_it_is_wrong() {
+        let mut m = model(4, (120, 40));
+        update(&mut m, Action::Goto(GotoTarget::Offset(0x20)));
+        assert!(update(&mut m, Action::ExecCursor).is_empty());
+        assert_eq!(
+            only_exec(typed(&mut m, "1000 234")).0,
+            Op::Exec {
+                offset: 0x20,
+                args: (1000, 234)
+            }
+        );
+        update(&mut m, Action::ExecCursor);
+        assert_eq!(
+            only_exec(typed(&mut m, "")).0,
+            Op::Exec {
+                offset: 0x20,
+                args: (0, 0)
+            },
+            "Enter alone: 0 0"
+        );
+        update(&mut m, Action::OpenAsk(Ask::Reshape));
+        assert!(typed(&mut m, "lots").is_empty());
+        assert!(matches!(m.overlay, Overlay::Ask { .. }), "the prompt stays");
+        assert!(m.log.last().unwrap().text.contains("mremap"));
+        update(&mut m, Action::Prompt(PromptEdit::Cancel));
+        update(&mut m, Action::OpenAsk(Ask::Reshape));
+        assert_eq!(only_exec(typed(&mut m, "64k")).0, Op::Resize(64 << 10));
+        update(&mut m, Action::OpenAsk(Ask::Reshape));
+        assert_eq!(
+            only_exec(typed(&mut m, "move 0x7f0000000000")).0,
+            Op::Move(0x7f00_0000_0000)
+        );
+    }
+
+    #[test]
+    fn lock_malloc_and_snippet_menus() {
+        let mut m = model(4, (120, 40));
+        update(&mut m, Action::Goto(GotoTarget::Page(3)));
+        update(&mut m, Action::OpenMenu(MenuKind::Lock));
+        assert_eq!(
+            only_exec(update(&mut m, Action::Menu(MenuKey::Choose))).0,
+            Op::Lock(Scope::All)
+        );
+        update(&mut m, Action::OpenMenu(MenuKind::Lock));
+        update(&mut m, Action::Menu(MenuKey::ToggleScope));
+        assert_eq!(
+            only_exec(update(&mut m, Action::Menu(MenuKey::Number(2)))).0,
+            Op::Unlock(Scope::Page(3))
+        );
+        update(&mut m, Action::OpenMenu(MenuKind::Malloc));
+        assert!(m.log.last().unwrap().text.contains("mmap threshold"));
+        assert_eq!(
+            only_exec(update(&mut m, Action::Menu(MenuKey::Number(5)))).0,
+            Op::Alloc(64 << 20)
+        );
+        update(&mut m, Action::OpenMenu(MenuKind::Malloc));
+        update(&mut m, Action::Menu(MenuKey::Number(1)));
+        assert_eq!(only_exec(typed(&mut m, "200k")).0, Op::Alloc(200 << 10));
+        update(&mut m, Action::OpenMenu(MenuKind::Malloc));
+        assert_eq!(
+            only_exec(update(&mut m, Action::Menu(MenuKey::Number(6)))).0,
+            Op::Free
+        );
+        update(&mut m, Action::OpenMenu(MenuKind::Snippet));
+        let cmds = update(&mut m, Action::Menu(MenuKey::Number(1)));
+        if let Ok(bytes) = crate::sys::lab::snippet("ret42") {
+            assert_eq!(
+                only_exec(cmds).0,
+                Op::Write {
+                    offset: 3 * PS,
+                    bytes: bytes.to_vec()
+                }
+            );
+        }
+    }
 }

@@ -294,20 +294,25 @@ impl Allocated {
     }
 }
 
-/// Where the block at `addr` landed, from the maps lines before and after allocating it.
-pub fn landing(before: &[procmaps::MapsLine], after: &[procmaps::MapsLine], addr: u64) -> Landing {
+/// Where the block of `size` bytes at `addr` landed, from the maps lines before and after
+/// allocating it. A block that starts in the heap's old top and ends past it grew the heap too.
+pub fn landing(
+    before: &[procmaps::MapsLine],
+    after: &[procmaps::MapsLine],
+    addr: u64,
+    size: u64,
+) -> Landing {
     let Some(line) = after.iter().find(|l| (l.start..l.end).contains(&addr)) else {
         return Landing::Unknown;
     };
     let heap_end =
         |lines: &[procmaps::MapsLine]| lines.iter().find(|l| l.path == "[heap]").map(|l| l.end);
     let was_mapped = before.iter().any(|l| (l.start..l.end).contains(&addr));
+    let old_end = heap_end(before).unwrap_or(line.start);
+    let grew = heap_end(after).unwrap_or(0).saturating_sub(old_end);
     match (line.path == "[heap]", was_mapped) {
-        (true, false) => Landing::HeapGrew(
-            heap_end(after)
-                .unwrap_or(0)
-                .saturating_sub(heap_end(before).unwrap_or(line.start)),
-        ),
+        (true, false) => Landing::HeapGrew(grew),
+        (true, true) if grew > 0 && addr.saturating_add(size) > old_end => Landing::HeapGrew(grew),
         (true, true) => Landing::Heap,
         (false, false) => Landing::NewMapping,
         (false, true) => Landing::Existing,
@@ -457,7 +462,7 @@ impl Lab {
         }
         let addr = buf.as_ptr() as u64;
         let after = procmaps::read_maps()?;
-        let landed = landing(&before, &after, addr);
+        let landed = landing(&before, &after, addr, size);
         self.allocations.push(Block { buf, landed });
         self.threshold.landed(size, landed);
         Ok(Allocated {
@@ -617,15 +622,27 @@ mod tests {
         // The heap grew to hold it: brk, however large the block (the old note said mmap).
         let after = [heap(0x9_5000), line(0x7000_0000, 0x7000_4000, "")];
         assert_eq!(
-            landing(&before, &after, 0x6000),
+            landing(&before, &after, 0x6000, 0x1000),
             Landing::HeapGrew(0x9_0000)
         );
-        assert_eq!(landing(&before, &before, 0x2000), Landing::Heap);
+        // Starting in the old top of the heap and ending past it: the heap grew for it too.
+        assert_eq!(
+            landing(&before, &after, 0x4000, 0x8_0000),
+            Landing::HeapGrew(0x9_0000)
+        );
+        assert_eq!(landing(&before, &after, 0x2000, 0x100), Landing::Heap);
+        assert_eq!(landing(&before, &before, 0x2000, 0x100), Landing::Heap);
         // A new anonymous range, even one merged with its neighbour into a larger line.
         let after = [heap(0x5000), line(0x6f00_0000, 0x7000_4000, "")];
-        assert_eq!(landing(&before, &after, 0x6f00_0010), Landing::NewMapping);
-        assert_eq!(landing(&before, &before, 0x7000_1000), Landing::Existing);
-        assert_eq!(landing(&before, &before, 0x10), Landing::Unknown);
+        assert_eq!(
+            landing(&before, &after, 0x6f00_0010, 0x100),
+            Landing::NewMapping
+        );
+        assert_eq!(
+            landing(&before, &before, 0x7000_1000, 0x100),
+            Landing::Existing
+        );
+        assert_eq!(landing(&before, &before, 0x10, 1), Landing::Unknown);
     }
 
     #[test]
