@@ -85,6 +85,8 @@ pub enum Value {
     Bool(bool),
     Null,
     Num(u64),
+    /// A negative number (`-4096`: a counter that fell).
+    Int(i64),
     Str(String),
     /// Another value of the report or result, read when the line runs (`vma rss`).
     Path(Box<ExpectPath>),
@@ -98,6 +100,7 @@ impl Value {
             Self::Bool(b) => serde_json::Value::Bool(*b),
             Self::Null => serde_json::Value::Null,
             Self::Num(n) => serde_json::Value::from(*n),
+            Self::Int(n) => serde_json::Value::from(*n),
             Self::Str(s) => serde_json::Value::String(s.clone()),
         }
     }
@@ -261,7 +264,13 @@ fn value(word: &str) -> Value {
         "true" => Value::Bool(true),
         "false" => Value::Bool(false),
         "null" => Value::Null,
-        w => parse_size(w).map_or_else(|_| Value::Str(w.to_string()), Value::Num),
+        w => match w.strip_prefix('-').map(parse_size) {
+            Some(Ok(n)) => {
+                i64::try_from(n).map_or_else(|_| Value::Str(w.to_string()), |n| Value::Int(-n))
+            }
+            Some(Err(_)) => Value::Str(w.to_string()),
+            None => parse_size(w).map_or_else(|_| Value::Str(w.to_string()), Value::Num),
+        },
     }
 }
 
@@ -735,6 +744,14 @@ mod tests {
             (
                 "show vma shared_dirty",
                 Step::Show(ExpectPath::Object("vma".into(), "shared_dirty".into())),
+            ),
+            (
+                "expect result smaps_delta.Pss == -4k",
+                Step::Expect(Expect::Check {
+                    path: ExpectPath::Object("result".into(), "smaps_delta.Pss".into()),
+                    cmp: Cmp::Eq,
+                    value: Value::Int(-4096),
+                }),
             ),
             ("sleep 100", Step::Sleep(100)),
             ("say \"Hello, pages\"", Step::Say("Hello, pages".into())),
