@@ -284,7 +284,7 @@ fn code_that_loops_runs_in_the_background_and_is_killed_at_the_deadline() {
     let sid = u32::try_from(term.pid()).expect("pid");
     term.wait_for_all(&["page 0", "r-x", "cursor 0x0 "]);
 
-    term.send("x");
+    term.send("x\r"); // x asks for A B; Enter: 0 0
     term.wait_for_all(&["running as pid"]);
     // A key while the child runs is handled at once: the cursor moves while the log still says
     // the child runs (a blocked loop would only move it after the outcome line).
@@ -305,7 +305,7 @@ fn code_that_loops_runs_in_the_background_and_is_killed_at_the_deadline() {
     term.wait_for("the focus back on the grid", |t| !t.contains("log ("));
     term.send("h");
     term.wait_for_all(&["cursor 0x0 "]);
-    term.send("x");
+    term.send("x\r"); // x asks for A B; Enter: 0 0
     wait_for_session(sid, "a second child running", |live| live.len() >= 2);
     term.quit_cleanly();
     assert_none_left(sid, test);
@@ -342,7 +342,7 @@ fn sigterm_while_code_forks_and_a_peer_runs_leaves_no_process() {
     wait_for_session(sid, "the peer", |live| live.len() >= 2);
     term.send("g");
     term.wait_for_all(&["cursor 0x0 "]);
-    term.send("x");
+    term.send("x\r"); // x asks for A B; Enter: 0 0
     term.wait_for_all(&["running as pid"]);
     // mmapscope, the peer, the code child and its fork.
     wait_for_session(sid, "the peer, the code child and its fork", |live| {

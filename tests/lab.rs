@@ -424,7 +424,7 @@ fn over_rlimit_memlock_an_unprivileged_lock_is_refused_and_root_is_not_limited()
     );
     if is_root() {
         let (out, lines, _) = batch(
-            &temp_dir().path().to_path_buf(),
+            temp_dir().path(),
             &["--anon", &size, "--private"],
             "lock\nunlock\n",
         );

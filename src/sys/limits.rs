@@ -58,10 +58,10 @@ pub fn memlock() -> Memlock {
 /// MAP_LOCKED), in one sentence from the limit, what is locked already and the capability.
 pub fn memlock_why(m: &Memlock, asked: u64) -> String {
     let kib = |b: u64| format!("{} KiB", crate::text::thousands(b / 1024));
-    let limit = m.limit.map_or_else(|| "unlimited".to_string(), |l| kib(l));
+    let limit = m.limit.map_or_else(|| "unlimited".to_string(), &kib);
     let locked = m
         .locked
-        .map_or_else(|| "an unknown amount".to_string(), |l| kib(l));
+        .map_or_else(|| "an unknown amount".to_string(), &kib);
     if m.exempt {
         return format!(
             "this process has CAP_IPC_LOCK (root), so RLIMIT_MEMLOCK ({limit}) does not apply: the \

@@ -1667,8 +1667,13 @@ impl Scan<'_> {
                 );
             }
         }
-        // Pages whose answers differ only in their PFN (which the state does not keep) are
-        // decoded once, as a run.
+        self.hand_on(first, &probes);
+    }
+
+    /// Hands on the probes of pages from `first`: pages whose answers differ only in their
+    /// PFN (which the state does not keep) are decoded once, as a run.
+    fn hand_on(&mut self, first: u64, probes: &[PageProbe]) {
+        let n = probes.len();
         let same = |a: &PageProbe, b: &PageProbe| {
             let strip = |p: &PageProbe| PageProbe {
                 pagemap: p.pagemap.map(|w| w & !PM_PFN_MASK),

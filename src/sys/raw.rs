@@ -209,7 +209,7 @@ impl Mapping {
     /// EEXIST when the target range is occupied (our own mapping included); EINVAL for an
     /// unaligned target; the kernel's other refusals. The mapping is then unchanged.
     pub fn move_to(&mut self, to: u64, page_size: u64) -> io::Result<()> {
-        if to % page_size != 0 {
+        if !to.is_multiple_of(page_size) {
             return Err(einval());
         }
         let old = self.at(0, self.bytes)?;
