@@ -326,9 +326,16 @@ pub enum MenuChoice {
 }
 
 impl MenuChoice {
-    /// Whether the choice applies to "this page or all".
+    /// Whether the choice applies to "this page or all". Huge-page advice is about 2 MiB
+    /// ranges: on one page it would only split the mapping, so it always covers all.
     pub fn scoped(self) -> bool {
-        matches!(self, Self::Msync(_) | Self::Advise(_) | Self::Lock(_))
+        match self {
+            Self::Advise(a) => !matches!(
+                a,
+                MAdvice::HugePage | MAdvice::NoHugePage | MAdvice::Collapse
+            ),
+            _ => matches!(self, Self::Msync(_) | Self::Lock(_)),
+        }
     }
 }
 

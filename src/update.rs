@@ -436,7 +436,8 @@ fn menu(model: &mut Model, key: MenuKey) -> Vec<Command> {
     let op = match choice {
         MenuChoice::Msync(k) => Op::Msync(k, scope),
         MenuChoice::Protect(p) => Op::Protect(p),
-        MenuChoice::Advise(a) => Op::Advise(a, scope),
+        MenuChoice::Advise(a) if choice.scoped() => Op::Advise(a, scope),
+        MenuChoice::Advise(a) => Op::Advise(a, Scope::All),
         MenuChoice::Fadvise(a) => Op::Fadvise(a),
         MenuChoice::Lock(true) => Op::Lock(scope),
         MenuChoice::Lock(false) => Op::Unlock(scope),
@@ -1339,6 +1340,12 @@ mod tests {
     fn lock_malloc_and_snippet_menus() {
         let mut m = model(4, (120, 40));
         update(&mut m, Action::Goto(GotoTarget::Page(3)));
+        update(&mut m, Action::OpenMenu(MenuKind::Advise));
+        assert_eq!(
+            only_exec(update(&mut m, Action::Menu(MenuKey::Number(8)))).0,
+            Op::Advise(crate::action::MAdvice::HugePage, Scope::All),
+            "huge-page advice covers the mapping, whatever the menu's scope"
+        );
         update(&mut m, Action::OpenMenu(MenuKind::Lock));
         assert_eq!(
             only_exec(update(&mut m, Action::Menu(MenuKey::Choose))).0,

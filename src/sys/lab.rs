@@ -178,6 +178,8 @@ impl Threshold {
         match landed {
             // sysmalloc grew the heap with brk: it mmaps requests at or above the threshold.
             Landing::HeapGrew(_) => self.at_least = Some(self.at_least.unwrap_or(0).max(nb + 1)),
+            // Above 32 MiB every block is mmapped: that says nothing of the threshold.
+            Landing::NewMapping if nb > THRESHOLD_MAX => {}
             Landing::NewMapping => {
                 self.at_most = Some(self.at_most.map_or(nb, |m| m.min(nb)));
                 if self.at_least.is_some_and(|l| l > nb) {
@@ -665,6 +667,8 @@ mod tests {
         t.freed(64 << 20, Landing::NewMapping, 4096);
         t.freed(1 << 10, Landing::Heap, 4096);
         assert_eq!(t.at_least, Some((1 << 20) + 4096));
+        t.landed(64 << 20, Landing::NewMapping);
+        assert_eq!(t.at_most, None, "a block above 32 MiB bounds nothing");
         assert_eq!(chunk_size(1), 32);
         assert_eq!(mmapped_size(200 << 10, 4096), 204_800 + 4096);
     }

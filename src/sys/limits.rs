@@ -56,7 +56,7 @@ pub fn memlock() -> Memlock {
 
 /// Why locking `asked` more bytes was refused (ENOMEM, EPERM or EAGAIN from mlock or
 /// MAP_LOCKED), in one sentence from the limit, what is locked already and the capability.
-pub fn memlock_why(m: &Memlock, asked: u64) -> String {
+pub fn memlock_why(m: &Memlock, asked: u64, file: bool) -> String {
     let kib = |b: u64| format!("{} KiB", crate::text::thousands(b / 1024));
     let limit = m.limit.map_or_else(|| "unlimited".to_string(), &kib);
     let locked = m
@@ -72,10 +72,14 @@ pub fn memlock_why(m: &Memlock, asked: u64) -> String {
     }
     format!(
         "RLIMIT_MEMLOCK is {limit} (ulimit -l) and {locked} is locked already: locking {} more \
-        would pass it (pages beyond end of file cannot be locked either); lock fewer pages \
-        (lock page N), raise the limit (ulimit -l, /etc/security/limits.conf), or run as root \
-        (CAP_IPC_LOCK is not limited)",
-        kib(asked)
+         would pass it{}; lock fewer pages (lock page N), raise the limit (ulimit -l, \
+         /etc/security/limits.conf), or run as root (CAP_IPC_LOCK is not limited)",
+        kib(asked),
+        if file {
+            " (and pages beyond end of file cannot be locked at all)"
+        } else {
+            ""
+        }
     )
 }
 
@@ -167,7 +171,7 @@ Hugepagesize:       2048 kB\n";
             locked: Some(16 << 10),
             exempt: false,
         };
-        let why = memlock_why(&user, 16 << 20);
+        let why = memlock_why(&user, 16 << 20, false);
         assert!(why.contains("8,192 KiB (ulimit -l)"), "{why}");
         assert!(why.contains("16 KiB is locked already"), "{why}");
         assert!(why.contains("16,384 KiB more"), "{why}");
@@ -175,7 +179,9 @@ Hugepagesize:       2048 kB\n";
             exempt: true,
             ..user
         };
-        assert!(memlock_why(&root, 4096).contains("CAP_IPC_LOCK (root)"));
+        assert!(memlock_why(&root, 4096, true).contains("CAP_IPC_LOCK (root)"));
+        assert!(memlock_why(&user, 4096, true).contains("beyond end of file"));
+        assert!(!why.contains("beyond end of file"), "{why}");
     }
 
     #[test]

@@ -323,9 +323,13 @@ pub fn threshold(t: &Threshold) -> String {
         );
     }
     let bounds = match (t.at_least, t.at_most) {
-        (Some(lo), Some(hi)) => format!("between {} and {}", kib(lo), kib(hi)),
+        (Some(lo), Some(hi)) => format!(
+            "at least {}, and at most {} when a block was last mmapped",
+            kib(lo),
+            kib(hi)
+        ),
         (Some(lo), None) => format!("at least {}", kib(lo)),
-        (None, Some(hi)) => format!("at most {}", kib(hi)),
+        (None, Some(hi)) => format!("at most {} when a block was last mmapped", kib(hi)),
         (None, None) => {
             return format!(
                 "glibc's mmap threshold: {} at start (mallopt(3)); it rises when an mmapped block \
@@ -745,7 +749,10 @@ mod tests {
             s.contains("at least 1,028 KiB") && s.contains("inferred"),
             "{s}"
         );
-        assert!(threshold(&t(Some(1 << 10), Some(2 << 10))).contains("between 1 KiB and 2 KiB"));
+        assert!(
+            threshold(&t(Some(1 << 10), Some(2 << 10)))
+                .contains("at least 1 KiB, and at most 2 KiB when a block was last mmapped")
+        );
         let fixed = Threshold {
             fixed_by: Some("MALLOC_MMAP_THRESHOLD_=4096".into()),
             ..t(None, None)

@@ -557,7 +557,12 @@ fn occupants(addr: u64, len: u64) -> Vec<String> {
 /// A refusal that the placement explains: EEXIST at a fixed address names what is there (from
 /// /proc/self/maps), EAGAIN/EPERM/ENOMEM with MAP_LOCKED the memlock limit, ENOMEM with
 /// MAP_HUGETLB the pool. `None`: the plain errno says it.
-fn place_refusal(e: &io::Error, place: Placement, len: u64, ctx: &str) -> Option<SysError> {
+fn place_refusal(
+    e: &io::Error,
+    (place, file): (Placement, bool),
+    len: u64,
+    ctx: &str,
+) -> Option<SysError> {
     let errno = e.raw_os_error()?;
     let why = match errno {
         libc::EEXIST if place.fixed => {
@@ -576,7 +581,7 @@ fn place_refusal(e: &io::Error, place: Placement, len: u64, ctx: &str) -> Option
         }
         libc::EAGAIN | libc::EPERM | libc::ENOMEM if place.locked => format!(
             "MAP_LOCKED: {}",
-            super::limits::memlock_why(&super::limits::memlock(), len)
+            super::limits::memlock_why(&super::limits::memlock(), len, file)
         ),
         libc::ENOMEM if place.huge => "MAP_HUGETLB: the hugetlb pool has too few free huge \
                                        pages for it (see HugePages_Free in /proc/meminfo)"
@@ -685,7 +690,8 @@ impl Region {
         // object ("/dev/zero (deleted)" in /proc/self/maps).
         let map = Mapping::anonymous(len, req.mode == MapMode::Shared, page_size, req.place)
             .map_err(|e| {
-                place_refusal(&e, req.place, len, ctx).unwrap_or_else(|| SysError::from_io(&e, ctx))
+                place_refusal(&e, (req.place, false), len, ctx)
+                    .unwrap_or_else(|| SysError::from_io(&e, ctx))
             })?;
         notes.extend(placement_note(req.place, map.addr()));
         let mut region = Region {
@@ -731,7 +737,7 @@ impl Region {
             req.place,
         )
         .map_err(|e| {
-            place_refusal(&e, req.place, len, &format!("mmap {shown}"))
+            place_refusal(&e, (req.place, true), len, &format!("mmap {shown}"))
                 .unwrap_or_else(|| map_refusal(&e, &shown, req.mode, opened.fd_writable, may_write))
         })?;
         notes.extend(placement_note(req.place, map.addr()));
@@ -1428,9 +1434,11 @@ impl Region {
         self.map.mlock(off, len).map_err(|e| {
             let errno = e.raw_os_error().unwrap_or(libc::EIO);
             let why = match errno {
-                libc::ENOMEM | libc::EPERM | libc::EAGAIN => {
-                    super::limits::memlock_why(&super::limits::memlock(), len)
-                }
+                libc::ENOMEM | libc::EPERM | libc::EAGAIN => super::limits::memlock_why(
+                    &super::limits::memlock(),
+                    len,
+                    self.page_cache_file(),
+                ),
                 _ => super::error::errno_sentence(errno).to_string(),
             };
             SysError::new(errno, "mlock", why)
