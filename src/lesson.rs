@@ -207,6 +207,7 @@ pub fn risks(lesson: &Lesson) -> Vec<String> {
             matches!(
                 op,
                 Op::Write { .. }
+                    | Op::ChildWrite { .. }
                     | Op::Undo
                     | Op::Redo
                     | Op::Truncate(_)

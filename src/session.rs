@@ -44,7 +44,7 @@ pub struct Session {
 pub const DEFAULT_SIZE: (u16, u16) = (120, 40);
 
 /// Report fields only root can read: an `expect` on them is skipped, and says so, without root.
-pub const ROOT_ONLY: [&str; 4] = ["kflags", "folio_pages", "pfn", "kpageflags"];
+pub const ROOT_ONLY: [&str; 5] = ["kflags", "folio_pages", "pfn", "kpageflags", "mapcount"];
 
 /// A view of nothing: the mapping's shape is taken, no page probed, no byte read.
 const SHAPE_ONLY: View = View {
