@@ -6,7 +6,7 @@ use ratatui::layout::{Constraint, Rect};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Clear, Paragraph, Wrap};
 
-use crate::action::{MenuKind, menu_items};
+use crate::action::{MenuChoice, MenuKind, menu_items};
 
 use super::theme::{Role, Theme};
 
@@ -40,7 +40,10 @@ pub fn render_menu(
         .iter()
         .enumerate()
         .map(|(i, (label, choice))| {
-            let scope = if !choice.scoped() {
+            let scope = if matches!(choice, MenuChoice::Advise(_)) && !choice.scoped() {
+                // Huge-page advice is about 2 MiB ranges: always the whole mapping.
+                " · all pages".to_string()
+            } else if !choice.scoped() {
                 String::new()
             } else if all {
                 " · all pages".to_string()
