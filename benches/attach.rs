@@ -53,6 +53,7 @@ fn sprawl(dir: &Path) {
             len: None,
             prot: Some(if rw { Prot::RW } else { Prot::R }),
             write: true,
+            place: Default::default(),
         })
         .expect("map anonymous");
         if rw {
@@ -71,6 +72,7 @@ fn sprawl(dir: &Path) {
                 len: Some(MIB),
                 prot: Some(Prot::R),
                 write: false,
+                place: Default::default(),
             })
             .expect("map the file"),
         );

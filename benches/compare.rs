@@ -185,6 +185,7 @@ fn one_mincore(path: &Path) -> Option<f64> {
         len: None,
         prot: None,
         write: false,
+        place: Default::default(),
     })
     .ok()?;
     let mut vec = Vec::with_capacity(usize::try_from(region.pages()).ok()?);
@@ -204,6 +205,7 @@ fn touch_floor(path: &Path) -> Option<f64> {
         len: None,
         prot: None,
         write: false,
+        place: Default::default(),
     })
     .ok()?;
     region

@@ -112,6 +112,7 @@ fn open(which: Which) -> Region {
         len: None,
         prot: None,
         write: true,
+        place: Default::default(),
     })
     .expect("map the bench file")
 }

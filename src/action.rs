@@ -49,6 +49,85 @@ pub enum MenuKind {
     Protect,
     /// `a`: madvise and fadvise.
     Advise,
+    /// `F` while a child keeps the mapping: its orders.
+    Child,
+    /// `L`: mlock / munlock.
+    Lock,
+    /// `M`: malloc and free.
+    Malloc,
+    /// `X`: machine-code snippets to write at the cursor.
+    Snippet,
+}
+
+/// What a one-line prompt asks for (typed text, Enter submits, Esc cancels).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Ask {
+    /// `x`: the two arguments for the code at this offset (`1000 234`; empty: 0 0).
+    ExecArgs { offset: u64 },
+    /// `M`: a size to malloc.
+    AllocSize,
+    /// `R`: a new size (mremap), or `move ADDR`.
+    Reshape,
+    /// `F`: hex bytes the child writes at this offset.
+    ChildWrite { offset: u64 },
+}
+
+impl Ask {
+    /// The prompt's words, before the typed text.
+    pub fn title(self) -> String {
+        match self {
+            Self::ExecArgs { offset } => {
+                format!("call fn(A, B) at 0x{offset:x} in a child; A B (Enter: 0 0): ")
+            }
+            Self::AllocSize => "malloc SIZE (100, 200k, 1M, 64M): ".into(),
+            Self::Reshape => "mremap: new SIZE (64k), or move ADDR: ".into(),
+            Self::ChildWrite { offset } => format!("the child writes at 0x{offset:x}; hex bytes: "),
+        }
+    }
+
+    /// The operation the typed text asks for.
+    ///
+    /// # Errors
+    /// A sentence saying what was expected.
+    pub fn parse(self, text: &str) -> Result<Op, String> {
+        use crate::geometry::parse_size;
+        let words: Vec<&str> = text.split_whitespace().collect();
+        match (self, words.as_slice()) {
+            (Self::ExecArgs { offset }, []) => Ok(Op::Exec {
+                offset,
+                args: (0, 0),
+            }),
+            (Self::ExecArgs { offset }, [a, b]) => Ok(Op::Exec {
+                offset,
+                args: (parse_size(a)?, parse_size(b)?),
+            }),
+            (Self::ExecArgs { .. }, _) => Err("give two numbers (1000 234), or nothing".into()),
+            (Self::AllocSize, [n]) => parse_size(n).map(Op::Alloc),
+            (Self::AllocSize, _) => Err("give one size: 100, 200k, 1M".into()),
+            (Self::Reshape, [n]) => parse_size(n).map(Op::Resize),
+            (Self::Reshape, ["move", a]) => parse_size(a).map(Op::Move),
+            (Self::Reshape, _) => {
+                Err("give a size (64k) or `move ADDR` (move 0x7f0000000000)".into())
+            }
+            (Self::ChildWrite { offset }, words) if !words.is_empty() => {
+                let mut bytes = Vec::new();
+                for w in words {
+                    let digits = w.trim_start_matches("0x");
+                    if digits.is_empty() || digits.len() % 2 == 1 && digits.len() > 1 {
+                        return Err(format!("`{w}` is not hex bytes (41 42 ff)"));
+                    }
+                    for pair in digits.as_bytes().chunks(2) {
+                        let t = std::str::from_utf8(pair).unwrap_or("");
+                        bytes.push(
+                            u8::from_str_radix(t, 16).map_err(|_| format!("`{w}` is not hex"))?,
+                        );
+                    }
+                }
+                Ok(Op::ChildWrite { offset, bytes })
+            }
+            (Self::ChildWrite { .. }, _) => Err("give hex bytes: 41 42 ff".into()),
+        }
+    }
 }
 
 /// A key inside a menu.
@@ -161,8 +240,12 @@ pub enum Action {
     AllowWriteThen(Box<Op>),
     /// `t`: touch the page under the cursor.
     TouchCursor,
-    /// `x`: call the code at the cursor in a forked child.
+    /// `x`: call the code at the cursor in a forked child (a prompt asks for its arguments).
     ExecCursor,
+    /// A one-line prompt for an operation's arguments.
+    OpenAsk(Ask),
+    /// `F`: fork a child that keeps the mapping, or (while one does) its menu of orders.
+    ForkKey,
     /// `f`: start or stop the peer process (at the cursor).
     TogglePeer,
     /// Quit without asking (after a confirmation).
@@ -185,6 +268,11 @@ pub enum Action {
     Note(String),
     /// The peer process ended on its own.
     PeerEnded {
+        pid: u32,
+        how: String,
+    },
+    /// The child keeping the mapping ended on its own (killed from outside).
+    ChildEnded {
         pid: u32,
         how: String,
     },
@@ -242,12 +330,31 @@ pub enum MenuChoice {
     Protect(Prot),
     Advise(MAdvice),
     Fadvise(FAdvice),
+    /// mlock (true) or munlock.
+    Lock(bool),
+    /// The child writes at the cursor (a prompt asks for the bytes).
+    ChildWrite,
+    /// The child reads 16 bytes at the cursor.
+    ChildRead,
+    ChildExit,
+    /// malloc this many bytes (`None`: a prompt asks).
+    Alloc(Option<u64>),
+    Free,
+    /// Write this snippet at the cursor.
+    Snippet(&'static str),
 }
 
 impl MenuChoice {
-    /// Whether the choice applies to "this page or all".
+    /// Whether the choice applies to "this page or all". Huge-page advice is about 2 MiB
+    /// ranges: on one page it would only split the mapping, so it always covers all.
     pub fn scoped(self) -> bool {
-        matches!(self, Self::Msync(_) | Self::Advise(_))
+        match self {
+            Self::Advise(a) => !matches!(
+                a,
+                MAdvice::HugePage | MAdvice::NoHugePage | MAdvice::Collapse
+            ),
+            _ => matches!(self, Self::Msync(_) | Self::Lock(_)),
+        }
     }
 }
 
@@ -273,6 +380,48 @@ pub fn menu_items(kind: MenuKind) -> Vec<(String, MenuChoice)> {
                     MenuChoice::Fadvise(a),
                 )
             }))
+            .collect(),
+        MenuKind::Child => vec![
+            (
+                "the child writes here (hex bytes)".into(),
+                MenuChoice::ChildWrite,
+            ),
+            (
+                "the child reads 16 bytes here".into(),
+                MenuChoice::ChildRead,
+            ),
+            (
+                "the child exits (and is reaped)".into(),
+                MenuChoice::ChildExit,
+            ),
+        ],
+        MenuKind::Lock => vec![
+            ("mlock: keep in RAM".into(), MenuChoice::Lock(true)),
+            ("munlock".into(), MenuChoice::Lock(false)),
+        ],
+        MenuKind::Malloc => vec![
+            ("malloc(SIZE)…".into(), MenuChoice::Alloc(None)),
+            ("malloc(100)".into(), MenuChoice::Alloc(Some(100))),
+            ("malloc(200 KiB)".into(), MenuChoice::Alloc(Some(200 << 10))),
+            ("malloc(1 MiB)".into(), MenuChoice::Alloc(Some(1 << 20))),
+            ("malloc(64 MiB)".into(), MenuChoice::Alloc(Some(64 << 20))),
+            ("free the newest block".into(), MenuChoice::Free),
+        ],
+        MenuKind::Snippet => ["ret42", "add"]
+            .into_iter()
+            .map(|name| {
+                (
+                    format!(
+                        "write {name} here ({})",
+                        if name == "add" {
+                            "returns A + B"
+                        } else {
+                            "returns 42"
+                        }
+                    ),
+                    MenuChoice::Snippet(name),
+                )
+            })
             .collect(),
     }
 }

@@ -5,7 +5,7 @@
 
 use ratatui::crossterm::event::KeyCode;
 
-use crate::action::{Action, MenuKey, MenuKind, Motion, Op, PromptEdit, Scope, SyncKind};
+use crate::action::{Action, Ask, MenuKey, MenuKind, Motion, Op, PromptEdit, Scope, SyncKind};
 
 /// What is receiving keys.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -203,7 +203,10 @@ pub const GRID: &[Binding] = &[
     full(
         &[Code(Char('a'))],
         Action::OpenMenu(MenuKind::Advise),
-        ("a", "advice menu: madvise ... ; fadvise dontneed, willneed"),
+        (
+            "a",
+            "advice menu: madvise ... hugepage, collapse; fadvise dontneed, willneed",
+        ),
         ("a", "advise"),
     ),
     full(
@@ -217,9 +220,44 @@ pub const GRID: &[Binding] = &[
         Action::ExecCursor,
         (
             "x",
-            "run the code at the cursor in a forked child (needs PROT_EXEC)",
+            "run the code at the cursor in a forked child (needs PROT_EXEC); asks for A B",
         ),
         ("x", "exec"),
+    ),
+    helped(
+        &[Code(Char('X'))],
+        Action::OpenMenu(MenuKind::Snippet),
+        (
+            "X",
+            "machine-code snippets: write ret42 or add at the cursor",
+        ),
+    ),
+    full(
+        &[Code(Char('F'))],
+        Action::ForkKey,
+        (
+            "F",
+            "fork a child that keeps the mapping (copy-on-write); again: its menu",
+        ),
+        ("F", "fork"),
+    ),
+    helped(
+        &[Code(Char('L'))],
+        Action::OpenMenu(MenuKind::Lock),
+        ("L", "mlock / munlock menu, page or all (RLIMIT_MEMLOCK)"),
+    ),
+    helped(
+        &[Code(Char('R'))],
+        Action::OpenAsk(Ask::Reshape),
+        ("R", "mremap: resize to SIZE, or move ADDR"),
+    ),
+    helped(
+        &[Code(Char('M'))],
+        Action::OpenMenu(MenuKind::Malloc),
+        (
+            "M",
+            "malloc / free: where a block lands, glibc's mmap threshold",
+        ),
     ),
     full(
         &[Code(Char('f'))],

@@ -48,7 +48,7 @@ struct Options {
 }
 
 /// The lessons shipped in `assets/lessons/`, in teaching order: (name, text).
-pub const BUILTIN: [(&str, &str); 8] = [
+pub const BUILTIN: [(&str, &str); 13] = [
     ("pages", include_str!("../assets/lessons/pages.lesson")),
     ("shared", include_str!("../assets/lessons/shared.lesson")),
     ("private", include_str!("../assets/lessons/private.lesson")),
@@ -66,6 +66,14 @@ pub const BUILTIN: [(&str, &str); 8] = [
     ),
     ("ipc", include_str!("../assets/lessons/ipc.lesson")),
     ("sigbus", include_str!("../assets/lessons/sigbus.lesson")),
+    ("fork", include_str!("../assets/lessons/fork.lesson")),
+    ("address", include_str!("../assets/lessons/address.lesson")),
+    (
+        "hugepages",
+        include_str!("../assets/lessons/hugepages.lesson"),
+    ),
+    ("locking", include_str!("../assets/lessons/locking.lesson")),
+    ("malloc", include_str!("../assets/lessons/malloc.lesson")),
 ];
 
 /// A shipped lesson's text by name.
@@ -199,6 +207,7 @@ pub fn risks(lesson: &Lesson) -> Vec<String> {
             matches!(
                 op,
                 Op::Write { .. }
+                    | Op::ChildWrite { .. }
                     | Op::Undo
                     | Op::Redo
                     | Op::Truncate(_)
@@ -233,14 +242,20 @@ pub fn risks(lesson: &Lesson) -> Vec<String> {
 /// The page a step is about: the last page its operations touch.
 pub fn focus_page(step: &LessonStep, page_size: u64) -> Option<u64> {
     step.lines.iter().rev().find_map(|l| match &l.step {
-        Step::Do(Op::Write { offset, .. } | Op::Read { offset, .. } | Op::Exec { offset, .. }) => {
-            Some(offset / page_size)
-        }
+        Step::Do(
+            Op::Write { offset, .. }
+            | Op::Read { offset, .. }
+            | Op::Exec { offset, .. }
+            | Op::ChildWrite { offset, .. }
+            | Op::ChildRead { offset, .. },
+        ) => Some(offset / page_size),
         Step::Do(Op::Touch(p)) => Some(*p),
         Step::Do(Op::PeerStart(Some(off))) => Some(off / page_size),
         Step::Do(
             Op::Msync(_, crate::action::Scope::Page(p))
-            | Op::Advise(_, crate::action::Scope::Page(p)),
+            | Op::Advise(_, crate::action::Scope::Page(p))
+            | Op::Lock(crate::action::Scope::Page(p))
+            | Op::Unlock(crate::action::Scope::Page(p)),
         ) => Some(*p),
         Step::Expect(script::Expect::Check {
             path: script::ExpectPath::Page(p, _),

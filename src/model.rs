@@ -6,7 +6,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use crate::action::{Action, MenuKind};
+use crate::action::{Action, Ask, MenuKind};
 use crate::layout::Layout;
 use crate::sys::snapshot::{Snapshot, View};
 
@@ -28,6 +28,11 @@ pub enum Overlay {
     Help,
     /// The `:` prompt with its text so far.
     Goto(String),
+    /// A one-line prompt for an operation's arguments, with its text so far.
+    Ask {
+        ask: Ask,
+        text: String,
+    },
     /// A menu of system calls (`S`, `p`, `a`).
     Menu {
         kind: MenuKind,
@@ -152,6 +157,10 @@ pub struct Model {
     pub looking: Option<Looking>,
     /// Our mapping's place and edits while another VMA is explored.
     pub stash: Option<Box<Stash>>,
+    /// The pid of the forked child keeping the mapping (`F`, `fork`).
+    pub child: Option<u32>,
+    /// What is known of glibc's mmap threshold, after the last `alloc` or `free`.
+    pub malloc: Option<crate::sys::lab::Threshold>,
     /// The lesson being played, if any.
     pub lesson: Option<LessonPane>,
     /// The high-contrast theme (for projectors).
@@ -194,6 +203,8 @@ impl Model {
             space_title: String::new(),
             looking: None,
             stash: None,
+            child: None,
+            malloc: None,
             lesson: None,
             high_contrast: false,
             quit: false,

@@ -1,11 +1,12 @@
 //! The mapping options every command shares (`--private`, `--offset`, `--len`, `--prot`,
-//! `--write`, `--anon`), as clap arguments: the command line uses them, and so does a lesson's
-//! `# options:` line. They become a `MapRequest`.
+//! `--write`, `--anon`, and the lab's `--addr`, `--fixed`, `--populate`, `--locked`, `--huge`),
+//! as clap arguments: the command line uses them, and so does a lesson's `# options:` line.
+//! They become a `MapRequest`.
 
 use clap::Args;
 
 use crate::geometry::parse_size;
-use crate::sys::{MapMode, MapRequest, Prot, region::Source};
+use crate::sys::{MapMode, MapRequest, Placement, Prot, region::Source};
 use std::path::PathBuf;
 
 /// Mapping options shared by every command.
@@ -30,6 +31,21 @@ pub struct MapArgs {
     /// Map anonymous memory of SIZE bytes instead of a file.
     #[arg(long, value_name = "SIZE", value_parser = parse_size, conflicts_with = "offset")]
     pub anon: Option<u64>,
+    /// Ask for this address (a hint: the kernel may place the mapping elsewhere, and says so).
+    #[arg(long, value_name = "ADDR", value_parser = parse_size)]
+    pub addr: Option<u64>,
+    /// With --addr: MAP_FIXED_NOREPLACE, there or not at all (EEXIST names what is there).
+    #[arg(long, requires = "addr")]
+    pub fixed: bool,
+    /// MAP_POPULATE: fault every page in at once (a file is read ahead).
+    #[arg(long)]
+    pub populate: bool,
+    /// MAP_LOCKED: lock the pages in RAM at once (RLIMIT_MEMLOCK applies, not to root).
+    #[arg(long)]
+    pub locked: bool,
+    /// With --anon: MAP_HUGETLB, pages from the hugetlb pool (refused when it has none free).
+    #[arg(long, requires = "anon")]
+    pub huge: bool,
 }
 
 impl MapArgs {
@@ -55,6 +71,13 @@ impl MapArgs {
             len: self.len,
             prot: self.prot,
             write: self.write,
+            place: Placement {
+                addr: self.addr,
+                fixed: self.fixed,
+                populate: self.populate,
+                locked: self.locked,
+                huge: self.huge,
+            },
         })
     }
 }
@@ -120,6 +143,30 @@ mod tests {
         assert_eq!(parse_prot("none").unwrap().letters(), "---");
         assert!(parse_prot("w").is_err());
         assert!(parse_prot("x").is_err());
+    }
+
+    #[test]
+    fn placement_options_need_their_partners() {
+        use clap::Parser as _;
+        #[derive(Debug, clap::Parser)]
+        struct Cli {
+            #[command(flatten)]
+            map: MapArgs,
+        }
+        let cli =
+            Cli::try_parse_from(["x", "--addr", "0x200000000000", "--fixed", "--locked"]).unwrap();
+        let place = cli.map.request(Some("f".into())).unwrap().place;
+        assert_eq!(place.addr, Some(0x2000_0000_0000));
+        assert!(place.fixed && place.locked && !place.populate && !place.huge);
+        assert!(
+            Cli::try_parse_from(["x", "--fixed"]).is_err(),
+            "--fixed needs --addr"
+        );
+        assert!(
+            Cli::try_parse_from(["x", "--huge"]).is_err(),
+            "--huge needs --anon"
+        );
+        assert!(Cli::try_parse_from(["x", "--anon", "2M", "--huge"]).is_ok());
     }
 
     #[test]

@@ -31,7 +31,9 @@ pub fn lesson_result(line: &LineResult) -> LessonResult {
                 ChildEnd::Signal(sig) => format!("killed by {}", signal_name(*sig)),
                 ChildEnd::Exited(code) => format!("exited with status {code}"),
             },
-            Ok(Done::Read { bytes, .. }) => crate::text::json::hex_string(bytes),
+            Ok(Done::Read { bytes, .. } | Done::ChildRead { bytes, .. }) => {
+                crate::text::json::hex_string(bytes)
+            }
             _ => String::new(),
         },
         Ok(_) => String::new(),

@@ -643,6 +643,15 @@ fn text_row(out: &mut String, run: &StateRun) {
         if p.swapped == Some(true) {
             words.push("swapped".into());
         }
+        if p.thp == Some(true) {
+            words.push("huge (PMD)".into());
+        }
+        if let Some(n) = p.mapcount.filter(|&n| n > 1) {
+            words.push(format!("mapped {n}x"));
+        }
+        if p.shared_with_child == Some(true) {
+            words.push("shared with child".into());
+        }
         words.join(" ")
     };
     let _ = writeln!(

@@ -85,6 +85,8 @@ pub enum Value {
     Bool(bool),
     Null,
     Num(u64),
+    /// A negative number (`-4096`: a counter that fell).
+    Int(i64),
     Str(String),
     /// Another value of the report or result, read when the line runs (`vma rss`).
     Path(Box<ExpectPath>),
@@ -98,6 +100,7 @@ impl Value {
             Self::Bool(b) => serde_json::Value::Bool(*b),
             Self::Null => serde_json::Value::Null,
             Self::Num(n) => serde_json::Value::from(*n),
+            Self::Int(n) => serde_json::Value::from(*n),
             Self::Str(s) => serde_json::Value::String(s.clone()),
         }
     }
@@ -129,8 +132,8 @@ impl fmt::Display for ParseError {
 
 /// The commands, for error messages.
 pub const COMMANDS: &str = "write, write-text, write-snippet, read, mode, msync, protect, advise, \
-                            fadvise, touch, undo, redo, truncate, exec, peer, alloc, free, \
-                            snapshot, sleep, say, expect, show";
+                            fadvise, touch, undo, redo, truncate, exec, peer, alloc, free, fork, \
+                            child, lock, unlock, resize, move, snapshot, sleep, say, expect, show";
 
 /// Splits a line into words up to a `#` comment; `"..."` is one word with `\"`, `\\`, `\n`, `\t`, `\xNN` escapes.
 fn words(line: &str) -> Result<Vec<String>, String> {
@@ -261,7 +264,13 @@ fn value(word: &str) -> Value {
         "true" => Value::Bool(true),
         "false" => Value::Bool(false),
         "null" => Value::Null,
-        w => parse_size(w).map_or_else(|_| Value::Str(w.to_string()), Value::Num),
+        w => match w.strip_prefix('-').map(parse_size) {
+            Some(Ok(n)) => {
+                i64::try_from(n).map_or_else(|_| Value::Str(w.to_string()), |n| Value::Int(-n))
+            }
+            Some(Err(_)) => Value::Str(w.to_string()),
+            None => parse_size(w).map_or_else(|_| Value::Str(w.to_string()), Value::Num),
+        },
     }
 }
 
@@ -428,7 +437,7 @@ fn parse_op(cmd: &str, rest: &[String]) -> Result<Step, String> {
             let advice = MAdvice::ALL
                 .into_iter()
                 .find(|a| rest.first().is_some_and(|w| w == a.word()))
-                .ok_or("usage: advise willneed|dontneed|cold|pageout|sequential|random|normal [all | page N]")?;
+                .ok_or("usage: advise willneed|dontneed|cold|pageout|sequential|random|normal|hugepage|nohugepage|collapse [all | page N]")?;
             Step::Do(Op::Advise(advice, scope(&rest[1..])?))
         }
         "fadvise" => Step::Do(Op::Fadvise(match rest {
@@ -480,8 +489,45 @@ fn parse_lab(cmd: &str, rest: &[String]) -> Result<Step, String> {
         },
         "alloc" => Step::Do(Op::Alloc(number(rest.first(), "size")?)),
         "free" if rest.is_empty() => Step::Do(Op::Free),
-        other => return Err(format!("unknown command `{other}` (known: {COMMANDS})")),
+        "fork" if rest.is_empty() => Step::Do(Op::Fork),
+        "child" => child(rest)?,
+        _ => parse_layout(cmd, rest)?,
     })
+}
+
+/// `child write OFFSET HEX... | child read OFFSET LEN | child exit`: orders for the keeper.
+fn child(rest: &[String]) -> Result<Step, String> {
+    const USAGE: &str =
+        "usage: child write OFFSET HEXBYTES... | child read OFFSET LEN | child exit";
+    let Some((verb, args)) = rest.split_first() else {
+        return Err(USAGE.into());
+    };
+    Ok(Step::Do(match verb.as_str() {
+        "write" => Op::ChildWrite {
+            offset: number(args.first(), "offset")?,
+            bytes: hex_bytes(&args[1.min(args.len())..])?,
+        },
+        "read" if args.len() == 2 => Op::ChildRead {
+            offset: number(args.first(), "offset")?,
+            len: number(args.get(1), "length")?,
+        },
+        "exit" if args.is_empty() => Op::ChildExit,
+        _ => return Err(USAGE.into()),
+    }))
+}
+
+/// The calls that change where the mapping lies or whether it may be paged out: mlock,
+/// munlock, mremap.
+fn parse_layout(cmd: &str, rest: &[String]) -> Result<Step, String> {
+    Ok(Step::Do(match cmd {
+        "lock" => Op::Lock(scope(rest).map_err(|e| format!("lock [all | page N]: {e}"))?),
+        "unlock" => Op::Unlock(scope(rest).map_err(|e| format!("unlock [all | page N]: {e}"))?),
+        "resize" if rest.len() == 1 => Op::Resize(number(rest.first(), "size")?),
+        "move" if rest.len() == 1 => Op::Move(number(rest.first(), "address")?),
+        "resize" => return Err("usage: resize SIZE".into()),
+        "move" => return Err("usage: move ADDR".into()),
+        other => return Err(format!("unknown command `{other}` (known: {COMMANDS})")),
+    }))
 }
 
 /// The longest `sleep` a line may ask for, in milliseconds.
@@ -647,6 +693,32 @@ mod tests {
             ("peer stop", Step::Do(Op::PeerStop)),
             ("alloc 64M", Step::Do(Op::Alloc(64 << 20))),
             ("free", Step::Do(Op::Free)),
+            ("fork", Step::Do(Op::Fork)),
+            (
+                "child write 0x10 41 42",
+                Step::Do(Op::ChildWrite {
+                    offset: 16,
+                    bytes: vec![0x41, 0x42],
+                }),
+            ),
+            (
+                "child read 0 4",
+                Step::Do(Op::ChildRead { offset: 0, len: 4 }),
+            ),
+            ("child exit", Step::Do(Op::ChildExit)),
+            ("lock", Step::Do(Op::Lock(Scope::All))),
+            ("lock page 2", Step::Do(Op::Lock(Scope::Page(2)))),
+            ("unlock all", Step::Do(Op::Unlock(Scope::All))),
+            ("resize 64k", Step::Do(Op::Resize(64 << 10))),
+            ("move 0x7f0000000000", Step::Do(Op::Move(0x7f00_0000_0000))),
+            (
+                "advise hugepage",
+                Step::Do(Op::Advise(MAdvice::HugePage, Scope::All)),
+            ),
+            (
+                "advise collapse page 0",
+                Step::Do(Op::Advise(MAdvice::Collapse, Scope::Page(0))),
+            ),
             (
                 "expect result returned == 42",
                 Step::Expect(Expect::Check {
@@ -672,6 +744,14 @@ mod tests {
             (
                 "show vma shared_dirty",
                 Step::Show(ExpectPath::Object("vma".into(), "shared_dirty".into())),
+            ),
+            (
+                "expect result smaps_delta.Pss == -4k",
+                Step::Expect(Expect::Check {
+                    path: ExpectPath::Object("result".into(), "smaps_delta.Pss".into()),
+                    cmp: Cmp::Eq,
+                    value: Value::Int(-4096),
+                }),
             ),
             ("sleep 100", Step::Sleep(100)),
             ("say \"Hello, pages\"", Step::Say("Hello, pages".into())),
@@ -792,6 +872,25 @@ mod tests {
                 .contains("ret42")
         );
         assert!(parse_step("protect w").is_err());
+        assert!(
+            parse_step("child")
+                .unwrap_err()
+                .contains("child write OFFSET")
+        );
+        assert!(parse_step("child read 0").is_err());
+        assert!(parse_step("child exit now").is_err());
+        assert!(parse_step("fork 2").is_err());
+        assert!(
+            parse_step("lock page")
+                .unwrap_err()
+                .contains("lock [all | page N]")
+        );
+        assert!(
+            parse_step("resize")
+                .unwrap_err()
+                .contains("usage: resize SIZE")
+        );
+        assert!(parse_step("move 1 2").is_err());
         assert!(parse_step("write 0").is_err());
     }
 }

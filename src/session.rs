@@ -84,7 +84,7 @@ struct Explored {
 pub const DEFAULT_SIZE: (u16, u16) = (120, 40);
 
 /// Report fields only root can read: an `expect` on them is skipped, and says so, without root.
-pub const ROOT_ONLY: [&str; 4] = ["kflags", "folio_pages", "pfn", "kpageflags"];
+pub const ROOT_ONLY: [&str; 5] = ["kflags", "folio_pages", "pfn", "kpageflags", "mapcount"];
 
 /// A view of nothing: the mapping's shape is taken, no page probed, no byte read.
 const SHAPE_ONLY: View = View {
@@ -397,6 +397,15 @@ impl Session {
                     how: status.to_string(),
                 },
             );
+        }
+        if let Some((pid, how)) = self.lab.reap_child() {
+            update(&mut self.model, Action::ChildEnded { pid, how });
+        }
+        // The prober compares our pages with the child's, while there is one; and reading
+        // bytes must not split the pages we share with it.
+        self.prober.follow_child(self.lab.child_spec());
+        if let Subject::Ours { region, .. } = &mut self.subject {
+            region.read_without_pinning(self.lab.keeper.is_some());
         }
         let stale = self.model.space.is_empty()
             || self

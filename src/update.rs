@@ -3,8 +3,8 @@
 //! serves every key, every script line and every lesson step.
 
 use crate::action::{
-    Action, Command, GotoTarget, History, MenuChoice, MenuKey, MenuKind, Motion, Op, PromptEdit,
-    Scope, SyncKind, menu_items,
+    Action, Ask, Command, GotoTarget, History, MenuChoice, MenuKey, MenuKind, Motion, Op,
+    PromptEdit, Scope, SyncKind, menu_items,
 };
 use crate::model::{EditRecord, EditState, Focus, Looking, Model, Overlay, Stash};
 use crate::sys::exec::{Done, Outcome};
@@ -37,12 +37,16 @@ pub fn update(model: &mut Model, action: Action) -> Vec<Command> {
         | Action::OpenMenu(_)
         | Action::Menu(_)
         | Action::Confirm(_) => ask(model, action),
-        Action::ExecCursor | Action::TogglePeer | Action::TouchCursor | Action::Do(_) => {
-            operate(model, action)
-        }
+        Action::ExecCursor
+        | Action::TogglePeer
+        | Action::TouchCursor
+        | Action::ForkKey
+        | Action::OpenAsk(_)
+        | Action::Do(_) => operate(model, action),
         Action::Probed { .. }
         | Action::Note(_)
         | Action::PeerEnded { .. }
+        | Action::ChildEnded { .. }
         | Action::SelectPage(_)
         | Action::ShowLesson(_)
         | Action::Configure { .. }
@@ -299,6 +303,12 @@ fn news(model: &mut Model, action: Action) {
                 "the peer process (pid {pid}) ended on its own: {how}"
             ));
         }
+        Action::ChildEnded { pid, how } => {
+            model.child = None;
+            model.log(format!(
+                "the child keeping the mapping (pid {pid}) ended on its own: {how}"
+            ));
+        }
         Action::SelectPage(page) if page < model.pages() => {
             model.cursor = page * model.page_size();
             model.top = page * model.lines_per_page();
@@ -412,8 +422,16 @@ fn ask(model: &mut Model, action: Action) -> Vec<Command> {
             model.overlay = Overlay::Menu {
                 kind,
                 selected: 0,
-                all: kind != MenuKind::Advise,
+                all: !matches!(kind, MenuKind::Advise),
             };
+            if kind == MenuKind::Malloc {
+                let seen = model.malloc.clone().unwrap_or(crate::sys::lab::Threshold {
+                    at_least: None,
+                    at_most: None,
+                    fixed_by: None,
+                });
+                model.log(crate::sys::notes::threshold(&seen));
+            }
         }
         Action::Menu(key) => return menu(model, key),
         Action::Confirm(answer) => {
@@ -432,13 +450,23 @@ fn ask(model: &mut Model, action: Action) -> Vec<Command> {
     Vec::new()
 }
 
-/// Operations on the mapping, and the keys that make one at the cursor.
+/// Operations on the mapping, and the keys that make one at the cursor (or ask for its
+/// arguments first).
 fn operate(model: &mut Model, action: Action) -> Vec<Command> {
     let op = match action {
-        Action::ExecCursor => Op::Exec {
-            offset: model.cursor,
-            args: (0, 0),
-        },
+        Action::ExecCursor => {
+            return ask_for(
+                model,
+                Ask::ExecArgs {
+                    offset: model.cursor,
+                },
+            );
+        }
+        Action::OpenAsk(ask) => return ask_for(model, ask),
+        Action::ForkKey if model.child.is_some() => {
+            return update(model, Action::OpenMenu(MenuKind::Child));
+        }
+        Action::ForkKey => Op::Fork,
         Action::TogglePeer if model.peer_running => Op::PeerStop,
         Action::TogglePeer => Op::PeerStart(Some(model.cursor)),
         Action::TouchCursor => Op::Touch(model.cursor / model.page_size()),
@@ -592,10 +620,71 @@ fn menu(model: &mut Model, key: MenuKey) -> Vec<Command> {
     let op = match choice {
         MenuChoice::Msync(k) => Op::Msync(k, scope),
         MenuChoice::Protect(p) => Op::Protect(p),
-        MenuChoice::Advise(a) => Op::Advise(a, scope),
+        MenuChoice::Advise(a) if choice.scoped() => Op::Advise(a, scope),
+        MenuChoice::Advise(a) => Op::Advise(a, Scope::All),
         MenuChoice::Fadvise(a) => Op::Fadvise(a),
+        MenuChoice::Lock(true) => Op::Lock(scope),
+        MenuChoice::Lock(false) => Op::Unlock(scope),
+        MenuChoice::ChildRead => Op::ChildRead {
+            offset: model.cursor,
+            len: 16.min(model.max_cursor() + 1 - model.cursor),
+        },
+        MenuChoice::ChildExit => Op::ChildExit,
+        MenuChoice::Alloc(Some(n)) => Op::Alloc(n),
+        MenuChoice::Free => Op::Free,
+        MenuChoice::ChildWrite => {
+            let offset = model.cursor;
+            return ask_for(model, Ask::ChildWrite { offset });
+        }
+        MenuChoice::Alloc(None) => return ask_for(model, Ask::AllocSize),
+        MenuChoice::Snippet(name) => match crate::sys::lab::snippet(name) {
+            // As typed bytes are: asking first when the file was not allowed to be written.
+            Ok(bytes) => return edit_write(model, bytes.to_vec()),
+            Err(e) => {
+                model.log(e.to_string());
+                return Vec::new();
+            }
+        },
     };
     update(model, Action::Do(op))
+}
+
+/// Opens the one-line prompt `ask`.
+fn ask_for(model: &mut Model, ask: Ask) -> Vec<Command> {
+    model.overlay = Overlay::Ask {
+        ask,
+        text: String::new(),
+    };
+    Vec::new()
+}
+
+/// A key in an operation's prompt: typing, or on Enter the operation it asks for (an error
+/// in what was typed is logged and the prompt stays).
+fn ask_prompt(model: &mut Model, edit: PromptEdit) -> Vec<Command> {
+    let Overlay::Ask { ask, text } = &mut model.overlay else {
+        return Vec::new();
+    };
+    match edit {
+        PromptEdit::Insert(c) if text.chars().count() < PROMPT_MAX && !c.is_control() => {
+            text.push(c);
+        }
+        PromptEdit::Insert(_) => {}
+        PromptEdit::Backspace => {
+            text.pop();
+        }
+        PromptEdit::Cancel => model.overlay = Overlay::None,
+        PromptEdit::Submit => match ask.parse(text) {
+            Ok(op) => {
+                model.overlay = Overlay::None;
+                return update(model, Action::Do(op));
+            }
+            Err(msg) => {
+                let msg = format!("{}{}", ask.title(), crate::text::sanitize(&msg));
+                model.log(msg);
+            }
+        },
+    }
+    Vec::new()
 }
 
 /// Takes back what the kernel did: the log line, the edit history and marks, the cursor.
@@ -620,6 +709,10 @@ pub fn apply_outcome(model: &mut Model, outcome: &Outcome, history: History) {
         } => wrote(model, *offset, old, new, history),
         Done::PeerStarted { .. } => model.peer_running = true,
         Done::PeerStopped { .. } => model.peer_running = false,
+        Done::Forked { pid, .. } => model.child = Some(*pid),
+        Done::ChildExited { .. } => model.child = None,
+        Done::Allocated(a) => model.malloc = Some(a.threshold.clone()),
+        Done::Freed { threshold, .. } => model.malloc = Some(threshold.clone()),
         Done::Remapped { .. } => {
             // Old records point into a mapping that is gone; an undo now would write through
             // the new one (perhaps into the file). Start afresh.
@@ -777,6 +870,9 @@ pub fn parse_goto(text: &str) -> Result<GotoTarget, String> {
 }
 
 fn prompt(model: &mut Model, edit: PromptEdit) -> Vec<Command> {
+    if matches!(model.overlay, Overlay::Ask { .. }) {
+        return ask_prompt(model, edit);
+    }
     let Overlay::Goto(text) = &mut model.overlay else {
         return Vec::new();
     };
@@ -1330,5 +1426,146 @@ mod tests {
             only_exec(update(&mut m, Action::TouchCursor)).0,
             Op::Touch(2)
         );
+    }
+
+    fn typed(m: &mut Model, text: &str) -> Vec<Command> {
+        for c in text.chars() {
+            update(m, Action::Prompt(PromptEdit::Insert(c)));
+        }
+        update(m, Action::Prompt(PromptEdit::Submit))
+    }
+
+    #[test]
+    fn f_forks_then_opens_the_childs_menu_until_it_exits() {
+        let mut m = model(4, (120, 40));
+        update(&mut m, Action::Goto(GotoTarget::Offset(0x1010)));
+        assert_eq!(only_exec(update(&mut m, Action::ForkKey)).0, Op::Fork);
+        let forked = Outcome {
+            op: Op::Fork,
+            result: Ok(Done::Forked {
+                pid: 77,
+                present: Some(1),
+                shared_with_child: Some(1),
+            }),
+            ..wrote(0, &[], &[])
+        };
+        apply_outcome(&mut m, &forked, History::Record);
+        assert_eq!(m.child, Some(77));
+        assert!(update(&mut m, Action::ForkKey).is_empty());
+        assert!(matches!(
+            m.overlay,
+            Overlay::Menu {
+                kind: MenuKind::Child,
+                ..
+            }
+        ));
+        assert_eq!(
+            only_exec(update(&mut m, Action::Menu(MenuKey::Number(2)))).0,
+            Op::ChildRead {
+                offset: 0x1010,
+                len: 16
+            }
+        );
+        update(&mut m, Action::ForkKey);
+        assert!(update(&mut m, Action::Menu(MenuKey::Number(1))).is_empty());
+        assert_eq!(
+            only_exec(typed(&mut m, "41 4243")).0,
+            Op::ChildWrite {
+                offset: 0x1010,
+                bytes: vec![0x41, 0x42, 0x43]
+            }
+        );
+        update(
+            &mut m,
+            Action::ChildEnded {
+                pid: 77,
+                how: "killed by SIGKILL".into(),
+            },
+        );
+        assert_eq!(m.child, None);
+        assert!(m.log.last().unwrap().text.contains("ended on its own"));
+    }
+
+    #[test]
+    fn prompts_ask_for_arguments_and_keep_what_was_typed_when_it_is_wrong() {
+        let mut m = model(4, (120, 40));
+        update(&mut m, Action::Goto(GotoTarget::Offset(0x20)));
+        assert!(update(&mut m, Action::ExecCursor).is_empty());
+        assert_eq!(
+            only_exec(typed(&mut m, "1000 234")).0,
+            Op::Exec {
+                offset: 0x20,
+                args: (1000, 234)
+            }
+        );
+        update(&mut m, Action::ExecCursor);
+        assert_eq!(
+            only_exec(typed(&mut m, "")).0,
+            Op::Exec {
+                offset: 0x20,
+                args: (0, 0)
+            },
+            "Enter alone: 0 0"
+        );
+        update(&mut m, Action::OpenAsk(Ask::Reshape));
+        assert!(typed(&mut m, "lots").is_empty());
+        assert!(matches!(m.overlay, Overlay::Ask { .. }), "the prompt stays");
+        assert!(m.log.last().unwrap().text.contains("mremap"));
+        update(&mut m, Action::Prompt(PromptEdit::Cancel));
+        update(&mut m, Action::OpenAsk(Ask::Reshape));
+        assert_eq!(only_exec(typed(&mut m, "64k")).0, Op::Resize(64 << 10));
+        update(&mut m, Action::OpenAsk(Ask::Reshape));
+        assert_eq!(
+            only_exec(typed(&mut m, "move 0x7f0000000000")).0,
+            Op::Move(0x7f00_0000_0000)
+        );
+    }
+
+    #[test]
+    fn lock_malloc_and_snippet_menus() {
+        let mut m = model(4, (120, 40));
+        update(&mut m, Action::Goto(GotoTarget::Page(3)));
+        update(&mut m, Action::OpenMenu(MenuKind::Advise));
+        assert_eq!(
+            only_exec(update(&mut m, Action::Menu(MenuKey::Number(8)))).0,
+            Op::Advise(crate::action::MAdvice::HugePage, Scope::All),
+            "huge-page advice covers the mapping, whatever the menu's scope"
+        );
+        update(&mut m, Action::OpenMenu(MenuKind::Lock));
+        assert_eq!(
+            only_exec(update(&mut m, Action::Menu(MenuKey::Choose))).0,
+            Op::Lock(Scope::All)
+        );
+        update(&mut m, Action::OpenMenu(MenuKind::Lock));
+        update(&mut m, Action::Menu(MenuKey::ToggleScope));
+        assert_eq!(
+            only_exec(update(&mut m, Action::Menu(MenuKey::Number(2)))).0,
+            Op::Unlock(Scope::Page(3))
+        );
+        update(&mut m, Action::OpenMenu(MenuKind::Malloc));
+        assert!(m.log.last().unwrap().text.contains("mmap threshold"));
+        assert_eq!(
+            only_exec(update(&mut m, Action::Menu(MenuKey::Number(5)))).0,
+            Op::Alloc(64 << 20)
+        );
+        update(&mut m, Action::OpenMenu(MenuKind::Malloc));
+        update(&mut m, Action::Menu(MenuKey::Number(1)));
+        assert_eq!(only_exec(typed(&mut m, "200k")).0, Op::Alloc(200 << 10));
+        update(&mut m, Action::OpenMenu(MenuKind::Malloc));
+        assert_eq!(
+            only_exec(update(&mut m, Action::Menu(MenuKey::Number(6)))).0,
+            Op::Free
+        );
+        update(&mut m, Action::OpenMenu(MenuKind::Snippet));
+        let cmds = update(&mut m, Action::Menu(MenuKey::Number(1)));
+        if let Ok(bytes) = crate::sys::lab::snippet("ret42") {
+            assert_eq!(
+                only_exec(cmds).0,
+                Op::Write {
+                    offset: 3 * PS,
+                    bytes: bytes.to_vec()
+                }
+            );
+        }
     }
 }

@@ -231,6 +231,7 @@ fn exploring_our_own_heap_and_coming_back() {
         len: None,
         prot: None,
         write: false,
+        place: Default::default(),
     })
     .expect("map");
     let ours = region.addr();

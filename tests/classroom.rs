@@ -29,6 +29,7 @@ fn session(path: &Path, mode: MapMode) -> Session {
         len: None,
         prot: None,
         write: true,
+        place: Default::default(),
     })
     .unwrap();
     let mut s = Session::new(region, false, (120, 40));

@@ -284,7 +284,7 @@ fn code_that_loops_runs_in_the_background_and_is_killed_at_the_deadline() {
     let sid = u32::try_from(term.pid()).expect("pid");
     term.wait_for_all(&["page 0", "r-x", "cursor 0x0 "]);
 
-    term.send("x");
+    term.send("x\r"); // x asks for A B; Enter: 0 0
     term.wait_for_all(&["running as pid"]);
     // A key while the child runs is handled at once: the cursor moves while the log still says
     // the child runs (a blocked loop would only move it after the outcome line).
@@ -305,7 +305,7 @@ fn code_that_loops_runs_in_the_background_and_is_killed_at_the_deadline() {
     term.wait_for("the focus back on the grid", |t| !t.contains("log ("));
     term.send("h");
     term.wait_for_all(&["cursor 0x0 "]);
-    term.send("x");
+    term.send("x\r"); // x asks for A B; Enter: 0 0
     wait_for_session(sid, "a second child running", |live| live.len() >= 2);
     term.quit_cleanly();
     assert_none_left(sid, test);
@@ -342,7 +342,7 @@ fn sigterm_while_code_forks_and_a_peer_runs_leaves_no_process() {
     wait_for_session(sid, "the peer", |live| live.len() >= 2);
     term.send("g");
     term.wait_for_all(&["cursor 0x0 "]);
-    term.send("x");
+    term.send("x\r"); // x asks for A B; Enter: 0 0
     term.wait_for_all(&["running as pid"]);
     // mmapscope, the peer, the code child and its fork.
     wait_for_session(sid, "the peer, the code child and its fork", |live| {
@@ -538,6 +538,53 @@ fn ctrl_c_quits_from_edit_mode_even_with_a_half_typed_byte() {
         std::fs::read(&file).expect("file") == before,
         "nothing was written (a named file is read-only; nothing was allowed)"
     );
+}
+
+#[test]
+fn f_forks_a_child_that_keeps_the_page_until_we_write_and_quitting_reaps_it() {
+    let test = "f_forks_a_child_that_keeps_the_page_until_we_write_and_quitting_reaps_it";
+    let tmp = tempfile::TempDir::new().expect("tempdir");
+    let mut term = Term::spawn(&["--private".as_ref()], &[("TMPDIR", tmp.path())], 120, 40);
+    let sid = u32::try_from(term.pid()).expect("pid");
+    term.wait_for_all(&["page 0", "MAP_PRIVATE"]);
+    // Our own copy of page 0 first (cow), then the fork.
+    term.send("i");
+    term.wait_for_all(&["edit mode"]);
+    term.send("5a");
+    term.wait_for_all(&["write 0x0 <- 5a"]);
+    term.send("\x1b");
+    term.wait_for("edit mode to end", |t| t.contains("i edit"));
+    term.send("F");
+    term.wait_for_all(&["fork: child pid", "fork()"]);
+    wait_for_session(sid, "the child keeping the mapping", |live| live.len() >= 2);
+    // Page 0 is shared with the child (K), and the screen reading it did not split it.
+    term.wait_for("page 0 shared with the child", |t| {
+        t.contains("(page 0: R P C") && t.contains(" K)")
+    });
+    // Our write copies it: the page is ours alone again (-k), the child keeps the old byte.
+    term.send("g");
+    term.send("i");
+    term.wait_for_all(&["edit mode"]);
+    term.send("41");
+    term.wait_for_all(&["write 0x0 <- 41"]);
+    term.wait_for("page 0 split off", |t| t.contains(" -k)"));
+    term.send("\x1b");
+    term.wait_for("edit mode to end", |t| t.contains("i edit"));
+    term.send("g");
+    term.send("F");
+    term.wait_for_all(&["the child (fork)", "the child reads 16 bytes here"]);
+    term.send("2");
+    term.wait_for("the child's read in the log", |t| {
+        t.contains("the child sees 5a")
+    });
+    // Quitting (the private edits ask first) reaps the child.
+    term.send("q");
+    term.wait_for_all(&["Quit?"]);
+    term.send("y");
+    let status = term.wait_exit();
+    assert!(status.success(), "exit status {status:?}");
+    assert!(!term.alternate_screen());
+    assert_none_left(sid, test);
 }
 
 #[test]

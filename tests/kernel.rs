@@ -42,6 +42,7 @@ fn request(path: &Path, offset: u64, prot: Option<Prot>) -> MapRequest {
         len: None,
         prot,
         write: true,
+        place: Default::default(),
     }
 }
 
@@ -327,6 +328,7 @@ fn anonymous_and_dev_zero_mappings() {
             len: Some(4 * ps()),
             prot: None,
             write: true,
+            place: Default::default(),
         })
         .unwrap();
         assert_eq!(

@@ -16,8 +16,9 @@ const ORDER: &[&str] = &[
     "sys::error",
     "sys::raw",
     "sys::children",
-    "sys::region",
     "sys::procmaps",
+    "sys::limits",
+    "sys::region",
     "sys::process",
     "sys::mapped",
     "sys::vma",
@@ -67,8 +68,8 @@ fn module_of(src: &Path, file: &Path) -> String {
 }
 
 const SYS_ROOMS: &[&str] = &[
-    "error", "raw", "children", "region", "procmaps", "process", "mapped", "vma", "probe",
-    "snapshot", "ops", "lab", "notes", "exec",
+    "error", "raw", "children", "procmaps", "limits", "region", "process", "mapped", "vma",
+    "probe", "snapshot", "ops", "lab", "notes", "exec",
 ];
 
 /// The rooms a line of code names: `crate::x::...` (and, inside `sys`, `super::x`).

@@ -45,6 +45,7 @@ fn map(path: &Path, mode: MapMode) -> Region {
         len: None,
         prot: None,
         write: true,
+        place: Default::default(),
     })
     .unwrap()
 }
@@ -582,6 +583,7 @@ fn scan_matches_a_per_page_probe_on_file_layouts() {
         len: Some(200 * ps()),
         prot: None,
         write: false,
+        place: Default::default(),
     })
     .unwrap();
     let states = assert_scan_is_per_page("offset and past EOF", &region);
@@ -602,6 +604,7 @@ fn scan_matches_a_per_page_probe_on_memory() {
             len: Some(16 << 20),
             prot: None,
             write: true,
+            place: Default::default(),
         })
         .unwrap()
     };
@@ -658,6 +661,7 @@ fn scan_matches_a_per_page_probe_on_a_file_we_may_not_write() {
             len: None,
             prot: None,
             write: false,
+            place: Default::default(),
         })
         .unwrap();
         assert!(

@@ -81,6 +81,10 @@ fn vma(rss: u64) -> Vma {
         referenced: rss,
         swap: 0,
         locked: 0,
+        anon_huge_pages: 0,
+        shmem_pmd_mapped: 0,
+        file_pmd_mapped: 0,
+        thp_eligible: 0,
         vm_flags: ["rd", "wr", "sh", "mr", "mw", "me", "ms"]
             .map(String::from)
             .to_vec(),
@@ -156,6 +160,7 @@ fn fake_probe(m: &mut Model) {
                     }),
                     kflags: Some(KPF_DIRTY | (1 << 3) | (1 << 5) | (1 << 11)),
                     folio_pages: Some(1),
+                    ..PageProbe::default()
                 },
                 1 => PageProbe {
                     resident: Some(true),
@@ -169,6 +174,7 @@ fn fake_probe(m: &mut Model) {
                     cache: Some(clean),
                     kflags: Some((1 << 3) | (1 << 5) | (1 << 11) | (1 << 15)),
                     folio_pages: Some(2),
+                    ..PageProbe::default()
                 },
             };
             VisiblePage {
@@ -700,6 +706,138 @@ fn a_file_we_may_not_write_says_mapped_by_us_not_resident() {
     assert!(!text.contains("· resident"), "{text}");
 }
 
+/// After `fork` on a MAP_PRIVATE mapping of the demo file: page 0 a private copy still shared
+/// with the child (same frame, mapped twice), page 1 a file page only we map, page 2 a copy our
+/// write split off (ours alone), page 3 a file page both map; Pss halved for what is shared.
+fn fork_model(size: (u16, u16)) -> Model {
+    let mut m = model(4, size);
+    m.snap.mode = MapMode::Private;
+    m.child = Some(4242);
+    let ctx = DecodeCtx {
+        mode: MapMode::Private,
+        file_mapping: true,
+        soft_dirty: false,
+        always_dirty: false,
+    };
+    let words: [(u64, u64, u64); 4] = [
+        (PM_PRESENT | 0x5000, PM_PRESENT | 0x5000, 2),
+        (PM_PRESENT | PM_FILE | 0x6000, 0, 1),
+        (PM_PRESENT | 0x7001, PM_PRESENT | 0x7000, 1),
+        (
+            PM_PRESENT | PM_FILE | 0x8000,
+            PM_PRESENT | PM_FILE | 0x8000,
+            2,
+        ),
+    ];
+    let clean = CacheStat {
+        nr_cache: 1,
+        ..CacheStat::default()
+    };
+    m.snap.pages = (0..4u64)
+        .map(|index| {
+            let (ours, theirs, count) = words[index as usize];
+            let probe = PageProbe {
+                resident: Some(true),
+                pagemap: Some(ours),
+                cache: Some(clean),
+                child: Some(theirs),
+                mapcount: Some(count),
+                ..PageProbe::default()
+            };
+            VisiblePage {
+                index,
+                state: PageState::decode(m.snap.geometry.page(index), probe, ctx),
+                probe,
+            }
+        })
+        .collect();
+    let mut vma = vma(16384);
+    vma.perms = "rw-p".into();
+    vma.pss = 8192;
+    vma.shared_clean = 4096;
+    vma.shared_dirty = 4096;
+    vma.private_clean = 4096;
+    vma.private_dirty = 4096;
+    vma.anonymous = 8192;
+    m.snap.vma = Some(vma);
+    m.log(
+        "fork() · 0.33 ms · Pss -8 kB, Shared_Dirty +4 kB · pid 4242 keeps every mapping of ours",
+    );
+    m.log("write 0x2000 <- 41 · copy-on-write after fork: page 2 was shared with the child; your write copied it");
+    m
+}
+
+#[test]
+fn fork_view_120x40() {
+    let m = fork_model((120, 40));
+    let text = format!("{}", draw(&m).backend());
+    assert!(text.contains("fork: child pid 4242"), "{text}");
+    assert!(text.contains("page 0 · 0x0 · R P C -d m2 K"), "{text}");
+    let words = |page| {
+        mmapscope::ui::hex_grid::state_words(&m, page)
+            .into_iter()
+            .map(|w| w.long)
+            .collect::<Vec<_>>()
+    };
+    assert!(words(0).contains(&"shared with child".to_string()));
+    assert!(words(0).contains(&"mapped 2 times".to_string()));
+    assert!(
+        words(1).contains(&"not shared with child".to_string()),
+        "{:?}",
+        words(1)
+    );
+    assert!(
+        words(2).contains(&"not shared with child".to_string()),
+        "{:?}",
+        words(2)
+    );
+    assert!(
+        words(3).contains(&"shared with child".to_string()),
+        "{:?}",
+        words(3)
+    );
+    insta::assert_snapshot!(draw(&m).backend());
+}
+
+#[test]
+fn fork_view_explained_and_the_child_menu_80x24() {
+    let mut m = fork_model((120, 40));
+    update(&mut m, Action::ToggleExplain);
+    let text = explain_text(&m);
+    assert!(
+        text.contains("child pid 4242 pagemap: 0x8000000000005000"),
+        "{text}"
+    );
+    assert!(text.contains("kpagecount: 2"), "{text}");
+    assert!(
+        text.contains("shared with the child: one physical page"),
+        "{text}"
+    );
+    let mut m = fork_model((80, 24));
+    update(&mut m, Action::ForkKey);
+    assert!(
+        matches!(m.overlay, Overlay::Menu { .. }),
+        "F with a child: its menu"
+    );
+    insta::assert_snapshot!(draw(&m).backend());
+}
+
+#[test]
+fn an_operation_prompt_shows_what_it_asks_120x40() {
+    let mut m = model(4, (120, 40));
+    update(&mut m, Action::ExecCursor);
+    for c in "1000 234".chars() {
+        update(
+            &mut m,
+            Action::Prompt(mmapscope::action::PromptEdit::Insert(c)),
+        );
+    }
+    let text = format!("{}", draw(&m).backend());
+    assert!(
+        text.contains("call fn(A, B) at 0x0 in a child; A B (Enter: 0 0): 1000 234"),
+        "{text}"
+    );
+}
 /// The address-space view of `maps()` with Rss, as the session would hand it over.
 fn space_model(size: (u16, u16)) -> Model {
     use mmapscope::sys::process::{VmaSummary, kind_of};

@@ -4,14 +4,20 @@
 //! kills its whole process group at the deadline and after every end (a snippet's forked
 //! grandchildren outlive it otherwise), reads its result without ever blocking, and reaps it.
 //! For the exits that skip destructors (the TUI's watchdog, a fatal signal in batch mode),
-//! `kill_leftovers` kills the running code child's group and the peer.
+//! `kill_leftovers` kills the running code child's group, the peer and the keeper.
+//!
+//! The keeper (`fork`, `F`) is a forked copy of this process that keeps every mapping and
+//! waits for orders (`Keeper`): it reads and writes its own copy of our mapping, so that
+//! copy-on-write after fork can be shown. It dies with us (PR_SET_PDEATHSIG, the group of
+//! statics `kill_leftovers` reads, and `Keeper`'s Drop), answers within a deadline or is
+//! killed, and is reaped on `child exit`, on quit and on every other way out.
 //!
 //! What this cannot reach: a descendant that leaves the process group (setsid, setpgid) before
 //! the group kill. If it spins, the hard RLIMIT_CPU every descendant inherits (3 s) ends it;
 //! if it sleeps, it lives on until it exits. A cgroup would hold it, but needs privileges and a
 //! writable cgroup tree we cannot count on.
 
-use std::os::fd::OwnedFd;
+use std::os::fd::{AsFd as _, OwnedFd};
 use std::sync::atomic::{AtomicI32, Ordering};
 use std::time::{Duration, Instant};
 
@@ -27,6 +33,10 @@ pub const CALL_TIMEOUT: Duration = Duration::from_secs(2);
 static CODE_GROUPS: [AtomicI32; 8] = [const { AtomicI32::new(0) }; 8];
 /// The peer process (0: none).
 static PEER: AtomicI32 = AtomicI32::new(0);
+/// The keeper (0: none).
+static KEEPER: AtomicI32 = AtomicI32::new(0);
+/// The single processes `kill_leftovers` and the fatal-signal handlers kill.
+static PIDS: [&AtomicI32; 2] = [&PEER, &KEEPER];
 
 /// In a result's JSON: `{"returned": 42}`, `{"signal": "SIGSEGV"}`, `{"timed_out": true,
 /// "signal": "SIGKILL"}` or `{"exit_status": 3}`.
@@ -85,19 +95,21 @@ pub fn signal_name(sig: i32) -> String {
 /// # Errors
 /// A handler could not be installed.
 pub fn kill_children_on_fatal_signals() -> std::io::Result<()> {
-    super::raw::kill_on_fatal_signals(&CODE_GROUPS, &PEER)
+    super::raw::kill_on_fatal_signals(&CODE_GROUPS, &PIDS)
 }
 
-/// Kills the running code child's process group and the peer with SIGKILL. Async-signal-safe
-/// (atomic loads and kill(2)), for the exits that skip destructors.
+/// Kills the running code child's process group, the peer and the keeper with SIGKILL.
+/// Async-signal-safe (atomic loads and kill(2)), for the exits that skip destructors.
 pub fn kill_leftovers() {
     for slot in &CODE_GROUPS {
         if let Some(pgid) = Pid::from_raw(slot.load(Ordering::SeqCst)) {
             let _ = rustix::process::kill_process_group(pgid, Signal::KILL);
         }
     }
-    if let Some(pid) = Pid::from_raw(PEER.load(Ordering::SeqCst)) {
-        let _ = rustix::process::kill_process(pid, Signal::KILL);
+    for slot in PIDS {
+        if let Some(pid) = Pid::from_raw(slot.load(Ordering::SeqCst)) {
+            let _ = rustix::process::kill_process(pid, Signal::KILL);
+        }
     }
 }
 
@@ -258,6 +270,310 @@ impl Drop for CodeChild {
     fn drop(&mut self) {
         if !self.reaped {
             let _ = self.finish(true);
+        }
+    }
+}
+
+/// How long the keeper may take to answer an order, or to exit when told, before it is killed.
+pub const KEEPER_TIMEOUT: Duration = Duration::from_secs(2);
+
+/// Where the keeper's copy of our mapping lies, as it was at the fork: its pid, the address
+/// (in the keeper) and the pages. A later remap or mremap of ours does not reach the child.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ChildSpec {
+    pub pid: u32,
+    pub addr: u64,
+    pub pages: u64,
+    /// Our mapping is still the object the child copied (false once we mapped anonymous
+    /// memory afresh: then nothing of it can be shared with the child).
+    pub same_object: bool,
+}
+
+/// The keeper: a forked child that keeps every mapping of ours and serves orders (read or
+/// write its own copy of the mapping, exit) over two pipes. Dropping it kills and reaps it.
+#[derive(Debug)]
+pub struct Keeper {
+    pid: Pid,
+    /// Write end of the order pipe (closing it ends the child).
+    orders: OwnedFd,
+    /// Read end of the answer pipe.
+    answers: OwnedFd,
+    spec: ChildSpec,
+    /// Its /proc/PID/pagemap, opened at the fork (same user: no privilege needed).
+    pagemap: Result<super::raw::Pagemap, SysError>,
+    reaped: bool,
+}
+
+/// How a process ended, in words: `exited with status 0`, `killed by SIGKILL`.
+fn how_it_ended(status: rustix::process::WaitStatus) -> String {
+    match (status.exit_status(), status.terminating_signal()) {
+        (_, Some(sig)) => format!("killed by {}", signal_name(sig)),
+        (Some(code), None) => format!("exited with status {code}"),
+        (None, None) => "ended".into(),
+    }
+}
+
+impl Keeper {
+    /// Takes charge of `pid`, just forked by `raw::Mapping::fork_keeper`, with our ends of its
+    /// pipes; `addr` and `pages` describe its copy of the mapping.
+    pub(super) fn adopt(
+        pid: Pid,
+        (orders, answers): (OwnedFd, OwnedFd),
+        addr: u64,
+        pages: u64,
+    ) -> Self {
+        let raw = pid.as_raw_nonzero().get();
+        KEEPER.store(raw, Ordering::SeqCst);
+        let pagemap = super::raw::Pagemap::of(raw.cast_unsigned())
+            .map_err(|e| SysError::from_io(&e, format!("open /proc/{raw}/pagemap")));
+        Self {
+            pid,
+            orders,
+            answers,
+            spec: ChildSpec {
+                pid: raw.cast_unsigned(),
+                addr,
+                pages,
+                same_object: true,
+            },
+            pagemap,
+            reaped: false,
+        }
+    }
+
+    pub fn pid(&self) -> u32 {
+        self.spec.pid
+    }
+
+    /// Its copy of the mapping.
+    pub fn spec(&self) -> ChildSpec {
+        self.spec
+    }
+
+    /// Our mapping was replaced by one the child never saw (anonymous memory mapped afresh):
+    /// nothing of ours is shared with it any more.
+    pub fn detach(&mut self) {
+        self.spec.same_object = false;
+    }
+
+    /// Its pagemap, or why it could not be opened.
+    ///
+    /// # Errors
+    /// The open's failure.
+    pub fn pagemap(&self) -> Result<&super::raw::Pagemap, &SysError> {
+        self.pagemap.as_ref()
+    }
+
+    fn check(&self, off: u64, len: usize, what: &str) -> Result<(), SysError> {
+        let bytes = self.spec.pages * rustix::param::page_size() as u64;
+        if len == 0 || len > super::raw::KEEPER_DATA {
+            return Err(SysError::new(
+                libc::EINVAL,
+                format!("child {what}"),
+                format!("give 1 to {} bytes at a time", super::raw::KEEPER_DATA),
+            ));
+        }
+        if off.checked_add(len as u64).is_none_or(|end| end > bytes) {
+            return Err(SysError::new(
+                libc::EINVAL,
+                format!("child {what} at 0x{off:x}"),
+                format!(
+                    "the child's copy of the mapping is 0x{bytes:x} bytes (as it was at the fork)"
+                ),
+            ));
+        }
+        Ok(())
+    }
+
+    /// Sends one order and waits (up to `KEEPER_TIMEOUT`) for its answer: (result, old-bytes
+    /// result, data). A child that does not answer in time is killed.
+    fn ask(
+        &mut self,
+        kind: u64,
+        off: u64,
+        data: &[u8],
+        len: usize,
+    ) -> Result<(i64, i64, Vec<u8>), SysError> {
+        use super::raw::{ANSWER_LEN, ORDER_LEN};
+        if self.reaped {
+            return Err(SysError::new(libc::ESRCH, "child", "the child has ended"));
+        }
+        let mut order = vec![0u8; ORDER_LEN];
+        order[..8].copy_from_slice(&kind.to_le_bytes());
+        order[8..16].copy_from_slice(&off.to_le_bytes());
+        order[16..24].copy_from_slice(&(len as u64).to_le_bytes());
+        order[24..24 + data.len()].copy_from_slice(data);
+        let gone = |e: rustix::io::Errno| {
+            SysError::new(
+                e.raw_os_error(),
+                "child",
+                "the child is gone (its order pipe is closed)",
+            )
+        };
+        let mut put = 0;
+        while put < order.len() {
+            match rustix::io::write(&self.orders, &order[put..]) {
+                Ok(n) => put += n,
+                Err(rustix::io::Errno::INTR) => {}
+                Err(e) => return Err(gone(e)),
+            }
+        }
+        let mut answer = vec![0u8; ANSWER_LEN];
+        let deadline = Instant::now() + KEEPER_TIMEOUT;
+        let mut got = 0;
+        while got < answer.len() {
+            let left = deadline.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                let _ = rustix::process::kill_process(self.pid, Signal::KILL);
+                return Err(SysError::new(
+                    libc::ETIMEDOUT,
+                    "child",
+                    format!(
+                        "the child did not answer within {} s: killed",
+                        KEEPER_TIMEOUT.as_secs()
+                    ),
+                ));
+            }
+            let mut fds = [rustix::event::PollFd::new(
+                &self.answers,
+                rustix::event::PollFlags::IN,
+            )];
+            let timeout = rustix::event::Timespec {
+                tv_sec: i64::try_from(left.as_secs()).unwrap_or(i64::MAX),
+                tv_nsec: i64::from(left.subsec_nanos()),
+            };
+            // EINTR or a spurious wake: the loop looks again.
+            if rustix::event::poll(&mut fds, Some(&timeout)).unwrap_or(0) == 0 {
+                continue;
+            }
+            match rustix::io::read(self.answers.as_fd(), &mut answer[got..]) {
+                Ok(0) => return Err(gone(rustix::io::Errno::PIPE)),
+                Ok(n) => got += n,
+                Err(rustix::io::Errno::INTR | rustix::io::Errno::AGAIN) => {}
+                Err(e) => return Err(gone(e)),
+            }
+        }
+        let word = |i: usize| {
+            let mut w = [0u8; 8];
+            w.copy_from_slice(&answer[i * 8..i * 8 + 8]);
+            i64::from_le_bytes(w)
+        };
+        Ok((word(0), word(1), answer[16..16 + len].to_vec()))
+    }
+
+    /// The error for a failed access in the child's copy.
+    fn refused(errno: i32, what: &str, off: u64) -> SysError {
+        let why = match errno {
+            libc::EFAULT | libc::EIO => {
+                "the child's page cannot be accessed: beyond end of file, cut off by a truncate, \
+                or its protection forbids it (in the child a load or store there would raise \
+                SIGBUS or SIGSEGV; process_vm_readv/writev refused instead)"
+            }
+            _ => super::error::errno_sentence(errno),
+        };
+        SysError::new(errno, format!("child {what} at 0x{off:x}"), why)
+    }
+
+    /// The child reads `len` bytes of its copy of the mapping at offset `off`.
+    ///
+    /// # Errors
+    /// Outside its copy, a page it cannot read (EFAULT), or the child gone or silent.
+    pub fn read(&mut self, off: u64, len: usize) -> Result<Vec<u8>, SysError> {
+        self.check(off, len, "read")?;
+        let (done, _, data) = self.ask(super::raw::ORDER_READ, off, &[], len)?;
+        match usize::try_from(done) {
+            Ok(n) => Ok(data[..n.min(len)].to_vec()),
+            Err(_) => Err(Self::refused(
+                i32::try_from(-done).unwrap_or(libc::EIO),
+                "read",
+                off,
+            )),
+        }
+    }
+
+    /// The child writes `data` into its copy of the mapping at offset `off`, as a store
+    /// would (copy-on-write in a private mapping). Returns the bytes that were there.
+    ///
+    /// # Errors
+    /// Outside its copy, a page it cannot write (EFAULT), or the child gone or silent.
+    pub fn write(&mut self, off: u64, data: &[u8]) -> Result<Vec<u8>, SysError> {
+        self.check(off, data.len(), "write")?;
+        let (done, old, before) = self.ask(super::raw::ORDER_WRITE, off, data, data.len())?;
+        match usize::try_from(done) {
+            Ok(n) if n == data.len() => Ok(if old == done {
+                before
+            } else {
+                vec![0; data.len()]
+            }),
+            Ok(n) => Err(SysError::new(
+                libc::EFAULT,
+                format!("child write at 0x{off:x}"),
+                format!("only {n} of {} bytes were written", data.len()),
+            )),
+            Err(_) => Err(Self::refused(
+                i32::try_from(-done).unwrap_or(libc::EIO),
+                "write",
+                off,
+            )),
+        }
+    }
+
+    /// Tells the child to exit, waits for it (killing it after `KEEPER_TIMEOUT`) and reaps it.
+    /// Returns how it ended.
+    ///
+    /// # Errors
+    /// waitpid's failure.
+    pub fn exit(mut self) -> Result<String, SysError> {
+        let mut order = vec![0u8; super::raw::ORDER_LEN];
+        order[..8].copy_from_slice(&super::raw::ORDER_EXIT.to_le_bytes());
+        // A child already gone cannot read it; the wait below says how it ended.
+        let _ = rustix::io::write(&self.orders, &order);
+        let start = Instant::now();
+        while !self.has_ended() && start.elapsed() < KEEPER_TIMEOUT {
+            std::thread::sleep(Duration::from_millis(2));
+        }
+        self.reap()
+    }
+
+    /// Whether the child has ended (without reaping it: its pid stays ours).
+    fn has_ended(&self) -> bool {
+        !self.reaped
+            && rustix::process::waitid(
+                WaitId::Pid(self.pid),
+                WaitIdOptions::EXITED | WaitIdOptions::NOHANG | WaitIdOptions::NOWAIT,
+            )
+            .is_ok_and(|s| s.is_some())
+    }
+
+    /// If the child has ended on its own (killed from outside): reaps it and says how.
+    pub fn ended(&mut self) -> Option<String> {
+        if !self.has_ended() {
+            return None;
+        }
+        self.reap().ok()
+    }
+
+    /// Forgets the pid for `kill_leftovers`, kills the child (if it still runs) and reaps it.
+    fn reap(&mut self) -> Result<String, SysError> {
+        let me = self.pid.as_raw_nonzero().get();
+        // Forgotten first: once reaped, the pid may name someone else.
+        let _ = KEEPER.compare_exchange(me, 0, Ordering::SeqCst, Ordering::SeqCst);
+        let _ = rustix::process::kill_process(self.pid, Signal::KILL);
+        self.reaped = true;
+        loop {
+            match rustix::process::waitpid(Some(self.pid), WaitOptions::empty()) {
+                Err(rustix::io::Errno::INTR) | Ok(None) => {}
+                Err(e) => return Err(SysError::from_rustix(e, "waitpid")),
+                Ok(Some((_, status))) => return Ok(how_it_ended(status)),
+            }
+        }
+    }
+}
+
+impl Drop for Keeper {
+    fn drop(&mut self) {
+        if !self.reaped {
+            let _ = self.reap();
         }
     }
 }

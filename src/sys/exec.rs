@@ -14,7 +14,8 @@ use serde::Serialize;
 
 use super::children::{CALL_TIMEOUT, CodeChild, Reaped};
 use super::error::SysError;
-use super::lab::{Allocated, Lab};
+use super::lab::{Allocated, Lab, Threshold};
+use super::limits::Memlock;
 use super::notes;
 use super::probe::{PM_FILE, PM_PRESENT, Prober};
 use super::procmaps::{self, SmapsField, Vma};
@@ -103,6 +104,59 @@ pub enum Done {
         #[serde(serialize_with = "json::addr")]
         addr: u64,
         size: u64,
+        /// Where it had landed (`mmap`, `heap`, ...).
+        landed: &'static str,
+        threshold: Threshold,
+    },
+    /// The keeper was forked.
+    Forked {
+        pid: u32,
+        /// Our present pages, and those the child maps too (`null`: unknown, or a mapping too
+        /// large to walk).
+        present: Option<u64>,
+        shared_with_child: Option<u64>,
+    },
+    ChildWrote {
+        pid: u32,
+        offset: u64,
+        #[serde(serialize_with = "json::hex")]
+        old: Vec<u8>,
+        #[serde(serialize_with = "json::hex")]
+        new: Vec<u8>,
+        /// The page was shared with us before and after the write.
+        shared_before: Option<bool>,
+        shared_after: Option<bool>,
+    },
+    ChildRead {
+        pid: u32,
+        offset: u64,
+        #[serde(rename = "hex", serialize_with = "json::hex")]
+        bytes: Vec<u8>,
+        /// The page is shared with us after the read.
+        shared_after: Option<bool>,
+    },
+    ChildExited {
+        pid: u32,
+        how: String,
+    },
+    Locked {
+        locked: bool,
+        #[serde(rename = "first_page")]
+        first: u64,
+        pages: u64,
+        memlock: Memlock,
+    },
+    /// mremap: where the mapping is now and how long.
+    Resized {
+        #[serde(serialize_with = "json::addr")]
+        old_addr: u64,
+        #[serde(serialize_with = "json::addr")]
+        new_addr: u64,
+        old_len: u64,
+        new_len: u64,
+        moved: bool,
+        present_before: u64,
+        present_after: u64,
     },
     /// Undo or redo with nothing to undo or redo.
     Nothing {},
@@ -186,12 +240,12 @@ impl Outcome {
                 .smaps_delta
                 .iter()
                 .map(|(field, d)| {
-                    format!(
-                        "{} {}{} kB",
-                        field.name(),
-                        if *d > 0 { "+" } else { "-" },
-                        d.unsigned_abs() / 1024
-                    )
+                    let sign = if *d > 0 { "+" } else { "-" };
+                    if field.is_size() {
+                        format!("{} {sign}{} kB", field.name(), d.unsigned_abs() / 1024)
+                    } else {
+                        format!("{} {sign}{}", field.name(), d.unsigned_abs())
+                    }
                 })
                 .collect();
             line.push_str(&format!(" · {}", deltas.join(", ")));
@@ -206,6 +260,17 @@ impl Outcome {
 
 fn our_vma(region: &Region) -> Option<Vma> {
     procmaps::total(&procmaps::read_vmas(region.addr(), region.addr() + region.map_bytes()).ok()?)
+}
+
+/// Our VMA's THPeligible and its huge-page bytes (AnonHugePages + ShmemPmdMapped +
+/// FilePmdMapped), 0 when smaps cannot be read.
+fn thp_counters(region: &Region) -> (u64, u64) {
+    our_vma(region).map_or((0, 0), |v| {
+        (
+            v.thp_eligible,
+            v.anon_huge_pages + v.shmem_pmd_mapped + v.file_pmd_mapped,
+        )
+    })
 }
 
 fn delta(before: Option<&Vma>, after: Option<&Vma>) -> Vec<(SmapsField, i64)> {
@@ -365,6 +430,14 @@ pub fn execute(region: &mut Region, prober: &Prober, lab: &mut Lab, op: Op) -> O
     {
         notes.push(note);
     }
+    let smaps_delta = delta(vma_before.as_ref(), vma_after.as_ref());
+    let child_related = matches!(
+        op,
+        Op::Fork | Op::ChildExit | Op::ChildRead { .. } | Op::ChildWrite { .. }
+    ) || (matches!(op, Op::Write { .. }) && lab.keeper.is_some());
+    if result.is_ok() && child_related {
+        notes.extend(notes::smaps_moved_by_child(&smaps_delta));
+    }
     Outcome {
         op,
         result,
@@ -373,7 +446,7 @@ pub fn execute(region: &mut Region, prober: &Prober, lab: &mut Lab, op: Op) -> O
             faults_after.0.saturating_sub(faults_before.0),
             faults_after.1.saturating_sub(faults_before.1),
         ),
-        smaps_delta: delta(vma_before.as_ref(), vma_after.as_ref()),
+        smaps_delta,
         call,
         notes,
     }
@@ -446,30 +519,72 @@ fn run(
     match op {
         Op::Write { offset, bytes } => (
             format!("write 0x{offset:x} <- {}", hex(bytes)),
-            write(region, *offset, bytes, notes),
+            write_after_fork(region, prober, lab, *offset, bytes, notes),
         ),
         Op::Read { offset, len } => read(region, *offset, *len, notes),
         Op::Undo | Op::Redo => (format!("{op:?}").to_lowercase(), Ok(Done::Nothing {})),
-        Op::Mode(mode) => remap(region, *mode, notes),
+        Op::Mode(mode) => {
+            let anon = !region.page_cache_file();
+            let out = remap(region, *mode, notes);
+            if out.1.is_ok()
+                && let Some(pid) = lab.mapping_replaced(anon)
+            {
+                notes.push(format!(
+                    "pid {pid} keeps the mapping as it was at the fork: {}",
+                    if anon {
+                        "this new anonymous memory is ours alone"
+                    } else {
+                        "the file's page-cache pages are still the same for both"
+                    }
+                ));
+            }
+            out
+        }
         Op::Msync(kind, scope) => msync(region, prober, *kind, *scope, notes),
         Op::Protect(prot) => protect(region, *prot, notes),
         Op::Advise(advice, scope) => advise(region, prober, *advice, *scope, notes),
         Op::Fadvise(advice) => fadvise(region, prober, *advice, notes),
-        Op::Touch(page) => {
-            // Checked: the page number comes from the user and may be anything.
-            let at = page
-                .checked_mul(region.page_size())
-                .and_then(|off| off.checked_add(region.addr()));
-            let call = match at {
-                Some(at) => format!("touch page {page} (read 1 byte at 0x{at:x})"),
-                None => format!("touch page {page}"),
-            };
-            (call, touch(region, prober, *page, notes))
-        }
+        Op::Touch(page) => touch_op(region, prober, *page, notes),
         Op::Truncate(size) => (
             format!("ftruncate(file, {size}) from another process"),
             truncate(region, lab, *size, notes),
         ),
+        Op::Lock(scope) => lock(region, true, *scope, notes),
+        Op::Unlock(scope) => lock(region, false, *scope, notes),
+        Op::Resize(len) => mremap(region, prober, Reshape::Len(*len), notes),
+        Op::Move(addr) => mremap(region, prober, Reshape::To(*addr), notes),
+        _ => run_lab(region, prober, lab, op, notes),
+    }
+}
+
+/// `touch page N`, with the call as in C.
+fn touch_op(
+    region: &Region,
+    prober: &Prober,
+    page: u64,
+    notes: &mut Vec<String>,
+) -> (String, Result<Done, SysError>) {
+    // Checked: the page number comes from the user and may be anything.
+    let at = page
+        .checked_mul(region.page_size())
+        .and_then(|off| off.checked_add(region.addr()));
+    let call = match at {
+        Some(at) => format!("touch page {page} (read 1 byte at 0x{at:x})"),
+        None => format!("touch page {page}"),
+    };
+    (call, touch(region, prober, page, notes))
+}
+
+/// The experiments with processes and the allocator: code in a child, the peer, malloc, and
+/// the keeper.
+fn run_lab(
+    region: &mut Region,
+    prober: &Prober,
+    lab: &mut Lab,
+    op: &Op,
+    notes: &mut Vec<String>,
+) -> (String, Result<Done, SysError>) {
+    match op {
         Op::Exec { offset, args } => {
             let prot = region.prot();
             let result = region
@@ -489,6 +604,7 @@ fn run(
         Op::Alloc(size) => {
             let result = lab.alloc(*size).map(|a| {
                 notes.push(notes::allocated(&a));
+                notes.push(notes::threshold(&a.threshold));
                 Done::Allocated(a)
             });
             (format!("malloc({size})"), result)
@@ -496,7 +612,16 @@ fn run(
         Op::Free => {
             let result = lab
                 .free()
-                .map(|(addr, size)| Done::Freed { addr, size })
+                .map(|(addr, size, landed)| {
+                    notes.push(notes::freed(size, landed));
+                    notes.push(notes::threshold(&lab.threshold));
+                    Done::Freed {
+                        addr,
+                        size,
+                        landed: landed.word(),
+                        threshold: lab.threshold.clone(),
+                    }
+                })
                 .ok_or_else(|| SysError::new(libc::EINVAL, "free", "nothing allocated to free"));
             let call = match &result {
                 Ok(Done::Freed { addr, .. }) => format!("free(0x{addr:x})"),
@@ -504,7 +629,289 @@ fn run(
             };
             (call, result)
         }
+        Op::Fork => ("fork()".into(), fork(region, prober, lab, notes)),
+        Op::ChildWrite { offset, bytes } => (
+            format!("child: write 0x{offset:x} <- {}", hex(bytes)),
+            child_write(region, prober, lab, *offset, bytes, notes),
+        ),
+        Op::ChildRead { offset, len } => (
+            format!("child: read 0x{offset:x} +{len}"),
+            child_read(region, prober, lab, *offset, *len, notes),
+        ),
+        Op::ChildExit => {
+            let result = lab.end_child().map(|(pid, how)| {
+                notes.push(format!(
+                    "pid {pid} {how}: its page tables are gone, so the pages it shared are ours \
+                    alone again"
+                ));
+                Done::ChildExited { pid, how }
+            });
+            ("child exit".into(), result)
+        }
+        other => (
+            format!("{other:?}").to_lowercase(),
+            Err(SysError::new(libc::EINVAL, "exec", "not an experiment")),
+        ),
     }
+}
+
+/// Whether our page `page` is shared with the keeper now; `None` without a keeper, or when a
+/// pagemap could not be read.
+fn shared_with_child(region: &Region, prober: &Prober, lab: &Lab, page: u64) -> Option<bool> {
+    let keeper = lab.keeper.as_ref()?;
+    let child = super::probe::child_words(
+        keeper.pagemap().ok()?,
+        keeper.spec(),
+        region.page_size(),
+        page,
+        1,
+    )?;
+    let mut ours = Vec::new();
+    prober.pagemap_words(region, page, 1, &mut ours).ok()?;
+    Some(super::probe::shared_pages(ours[0], child[0]))
+}
+
+/// Our present pages, and how many of them the keeper maps too (`None`: unknown, or a
+/// mapping too large to walk here).
+fn count_shared(region: &Region, prober: &Prober, lab: &Lab) -> (Option<u64>, Option<u64>) {
+    const WINDOW: u64 = 1 << 14;
+    let pages = region.pages();
+    let keeper = lab.keeper.as_ref();
+    let (mut present, mut shared) = (0, Some(0));
+    if pages > 1 << 20 {
+        return (None, None);
+    }
+    let mut at = 0;
+    let mut ours = Vec::new();
+    while at < pages {
+        let n = WINDOW.min(pages - at);
+        if prober.pagemap_words(region, at, n, &mut ours).is_err() {
+            return (None, None);
+        }
+        let theirs = keeper.and_then(|k| {
+            super::probe::child_words(k.pagemap().ok()?, k.spec(), region.page_size(), at, n)
+        });
+        present += ours.iter().filter(|w| *w & PM_PRESENT != 0).count() as u64;
+        shared = match (shared, theirs) {
+            (Some(s), Some(t)) => Some(
+                s + ours
+                    .iter()
+                    .zip(&t)
+                    .filter(|(o, c)| super::probe::shared_pages(**o, **c))
+                    .count() as u64,
+            ),
+            _ => None,
+        };
+        at += n;
+    }
+    (Some(present), shared)
+}
+
+/// `fork`: the keeper, and what it shares with us at once.
+fn fork(
+    region: &Region,
+    prober: &Prober,
+    lab: &mut Lab,
+    notes: &mut Vec<String>,
+) -> Result<Done, SysError> {
+    let pid = lab.fork(region)?.pid();
+    let (present, shared) = count_shared(region, prober, lab);
+    notes.extend(notes::forked(
+        pid,
+        region.mode(),
+        present.unwrap_or(0),
+        shared.filter(|_| present.is_some()),
+    ));
+    Ok(Done::Forked {
+        pid,
+        present,
+        shared_with_child: shared,
+    })
+}
+
+/// A write of ours: as before, and when a child keeps the mapping, whether it split a page
+/// the two shared.
+fn write_after_fork(
+    region: &Region,
+    prober: &Prober,
+    lab: &Lab,
+    offset: u64,
+    bytes: &[u8],
+    notes: &mut Vec<String>,
+) -> Result<Done, SysError> {
+    let page = offset / region.page_size();
+    let before = shared_with_child(region, prober, lab, page);
+    let done = write(region, offset, bytes, notes)?;
+    let after = shared_with_child(region, prober, lab, page);
+    notes.extend(notes::split(page, region.mode(), (before, after), false));
+    Ok(done)
+}
+
+/// `child write`: the keeper stores into its copy; what that did to the page we shared.
+fn child_write(
+    region: &Region,
+    prober: &Prober,
+    lab: &mut Lab,
+    offset: u64,
+    bytes: &[u8],
+    notes: &mut Vec<String>,
+) -> Result<Done, SysError> {
+    let page = offset / region.page_size();
+    let before = shared_with_child(region, prober, lab, page);
+    let keeper = lab.child()?;
+    let pid = keeper.pid();
+    let old = keeper.write(offset, bytes)?;
+    let after = shared_with_child(region, prober, lab, page);
+    notes.extend(notes::split(page, region.mode(), (before, after), true));
+    Ok(Done::ChildWrote {
+        pid,
+        offset,
+        old,
+        new: bytes.to_vec(),
+        shared_before: before,
+        shared_after: after,
+    })
+}
+
+/// `child read`: the keeper's bytes (its page may fault in, and be shared with us then).
+fn child_read(
+    region: &Region,
+    prober: &Prober,
+    lab: &mut Lab,
+    offset: u64,
+    len: u64,
+    notes: &mut Vec<String>,
+) -> Result<Done, SysError> {
+    let page = offset / region.page_size();
+    let before = shared_with_child(region, prober, lab, page);
+    let keeper = lab.child()?;
+    let pid = keeper.pid();
+    let n = usize::try_from(len).unwrap_or(usize::MAX);
+    let bytes = keeper.read(offset, n)?;
+    notes.push(format!("the child sees {}", hex(&bytes)));
+    let after = shared_with_child(region, prober, lab, page);
+    if before == Some(false) && after == Some(true) {
+        notes.push(format!(
+            "the child's read mapped page {page} into its page tables: it shares our page now"
+        ));
+    }
+    notes.extend(notes::short_read(bytes.len(), n));
+    Ok(Done::ChildRead {
+        pid,
+        offset,
+        bytes,
+        shared_after: after,
+    })
+}
+
+/// `lock` / `unlock`: mlock or munlock of a scope; the limits in the result.
+fn lock(
+    region: &Region,
+    on: bool,
+    scope: Scope,
+    notes: &mut Vec<String>,
+) -> (String, Result<Done, SysError>) {
+    let result = scope_pages(region, scope).and_then(|(first, count)| {
+        if on {
+            region.lock(first, count)?;
+        } else {
+            region.unlock(first, count)?;
+        }
+        let memlock = super::limits::memlock();
+        notes.push(notes::locked(on, count, memlock.exempt));
+        Ok(Done::Locked {
+            locked: on,
+            first,
+            pages: count,
+            memlock,
+        })
+    });
+    let call = range_call_plain(region, if on { "mlock" } else { "munlock" }, scope);
+    (with_rc(call, &result), result)
+}
+
+/// `mlock(0x7f.., 16384) [all]`: a call on a range of the mapping without flags.
+fn range_call_plain(region: &Region, name: &str, scope: Scope) -> String {
+    let ps = region.page_size();
+    let (first, count) = scope_pages(region, scope).unwrap_or((0, 0));
+    let which = match scope {
+        Scope::All => "all".to_string(),
+        Scope::Page(p) => format!("page {p}"),
+    };
+    format!(
+        "{name}(0x{:x}, {}) [{which}]",
+        region.addr() + first * ps,
+        count * ps
+    )
+}
+
+/// What an mremap asks for: a new length (may move), or a new address (same length).
+#[derive(Debug, Clone, Copy)]
+enum Reshape {
+    Len(u64),
+    To(u64),
+}
+
+/// `resize` / `move`: mremap, and what came along.
+fn mremap(
+    region: &mut Region,
+    prober: &Prober,
+    how: Reshape,
+    notes: &mut Vec<String>,
+) -> (String, Result<Done, SysError>) {
+    let (old_addr, old_len) = (region.addr(), region.len());
+    let old_bytes = region.map_bytes();
+    let present_before = present_pages(prober, region, 0, region.pages().min(1 << 20)).len() as u64;
+    let (call, result) = match how {
+        Reshape::Len(len) => (
+            format!("mremap(0x{old_addr:x}, {old_bytes}, {len}, MREMAP_MAYMOVE)"),
+            region.resize(len),
+        ),
+        Reshape::To(to) => (
+            format!(
+                "mremap(0x{old_addr:x}, {old_bytes}, {old_bytes}, MREMAP_MAYMOVE|MREMAP_FIXED, 0x{to:x})"
+            ),
+            region.move_to(to),
+        ),
+    };
+    let result = result.map(|()| {
+        let present_after =
+            present_pages(prober, region, 0, region.pages().min(1 << 20)).len() as u64;
+        let shmem = matches!(region.target(), Target::Anon) && region.mode() == MapMode::Shared;
+        notes.extend(notes::remapped(
+            (old_addr, region.addr()),
+            (old_len, region.len()),
+            (present_before, present_after),
+            shmem,
+        ));
+        if let Ok(g) = region.geometry()
+            && g.file_size.is_some()
+            && region.len() > old_len
+        {
+            let beyond = g.pages() - g.data_bytes().div_ceil(g.page_size).min(g.pages());
+            if beyond > 0 {
+                notes.push(format!(
+                    "{} beyond end of file now (never touched: a load there would raise SIGBUS)",
+                    notes::plural(beyond, "page")
+                ));
+            }
+        }
+        Done::Resized {
+            old_addr,
+            new_addr: region.addr(),
+            old_len,
+            new_len: region.len(),
+            moved: old_addr != region.addr(),
+            present_before,
+            present_after,
+        }
+    });
+    let call = match &result {
+        Ok(Done::Resized { new_addr, .. }) => format!("{call} = 0x{new_addr:x}"),
+        Ok(_) => call,
+        Err(e) => format!("{call} = -1 {}", e.name()),
+    };
+    (call, result)
 }
 
 /// `read OFFSET LEN`: the bytes, through process_vm_readv.
@@ -634,15 +1041,32 @@ fn advise(
     let result = scope_pages(region, scope).and_then(|(first, count)| {
         let resident_before = resident_pages(region, first, count);
         let copies_before = private_copies(region, prober, first, count);
-        region.madvise(first, count, madvice(advice))?;
+        let thp_before = thp_counters(region);
+        if advice == MAdvice::Collapse {
+            region.collapse(first, count)?;
+        } else {
+            region.madvise(first, count, madvice(advice))?;
+        }
         let resident_after = resident_pages(region, first, count);
         let copies_after = private_copies(region, prober, first, count);
-        notes.extend(notes::advised(
+        if matches!(
             advice,
-            region.mode(),
-            (resident_before, resident_after),
-            (copies_before, copies_after),
-        ));
+            MAdvice::HugePage | MAdvice::NoHugePage | MAdvice::Collapse
+        ) {
+            let after = thp_counters(region);
+            notes.extend(notes::thp_advised(
+                advice,
+                (thp_before.0, after.0),
+                (thp_before.1, after.1),
+            ));
+        } else {
+            notes.extend(notes::advised(
+                advice,
+                region.mode(),
+                (resident_before, resident_after),
+                (copies_before, copies_after),
+            ));
+        }
         Ok(Done::Advised {
             first,
             count,
@@ -890,6 +1314,10 @@ fn madvice(a: MAdvice) -> Advice {
         MAdvice::Sequential => Advice::Sequential,
         MAdvice::Random => Advice::Random,
         MAdvice::Normal => Advice::Normal,
+        MAdvice::HugePage => Advice::LinuxHugepage,
+        MAdvice::NoHugePage => Advice::LinuxNoHugepage,
+        // Not a rustix advice: `advise` calls Region::collapse instead.
+        MAdvice::Collapse => Advice::Normal,
     }
 }
 

@@ -1,12 +1,14 @@
 //! The classroom experiments that need state beyond the mapping: a peer process that maps the
-//! same file and writes a counter into it (shared memory between processes), buffers taken from
-//! the global allocator (to see malloc use mmap or the heap), and the machine-code snippets of
-//! the exec demo.
+//! same file and writes a counter into it (shared memory between processes), the keeper (a
+//! forked child that keeps the mapping: copy-on-write after fork), buffers taken from the
+//! global allocator (to see malloc use mmap or the heap, and what can be said of glibc's
+//! sliding mmap threshold), and the machine-code snippets of the exec demo.
 
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
+use super::children::{ChildSpec, Keeper};
 use super::error::SysError;
 use super::procmaps;
 use super::region::{MapMode, MapRequest, Region, Source};
@@ -87,14 +89,122 @@ impl Drop for Peer {
     }
 }
 
+/// A block taken with `alloc`: the buffer (empty, its capacity the block) and where it landed.
+#[derive(Debug)]
+pub struct Block {
+    buf: Vec<u8>,
+    landed: Landing,
+}
+
 /// State of the experiments, owned next to the mapping.
 #[derive(Debug, Default)]
 pub struct Lab {
     pub peer: Option<Peer>,
-    /// Buffers from the global allocator, newest last: each empty, its capacity the block.
-    pub allocations: Vec<Vec<u8>>,
+    /// The forked child keeping the mapping (`fork`, `F`).
+    pub keeper: Option<Keeper>,
+    /// Blocks from the global allocator, newest last.
+    pub allocations: Vec<Block>,
+    /// What the allocations said of glibc's mmap threshold.
+    pub threshold: Threshold,
     /// The mmapscope binary that runs helper processes (peer, truncate); `None`: this one.
     pub helper: Option<PathBuf>,
+}
+
+/// glibc's largest dynamic mmap threshold on 64-bit (DEFAULT_MMAP_THRESHOLD_MAX, mallopt(3)):
+/// a freed mmapped block larger than this does not raise it.
+pub const THRESHOLD_MAX: u64 = 32 << 20;
+/// glibc's mmap threshold at start (mallopt(3) M_MMAP_THRESHOLD).
+pub const THRESHOLD_START: u64 = 128 << 10;
+
+/// What can be said of glibc's mmap threshold. glibc keeps it to itself (no call returns it,
+/// mallinfo2 included), and every allocation in the process moves it, ours and mmapscope's
+/// own (a freed mmapped buffer raises it), so it is inferred, never read: from where blocks
+/// landed (a block that grew the heap was below it; one that malloc mmapped was not) and from
+/// glibc's documented rule (mallopt(3): freeing an mmapped block up to 32 MiB raises the
+/// threshold to that block's size).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Threshold {
+    /// It is at least this (bytes, as glibc compares chunk sizes).
+    pub at_least: Option<u64>,
+    /// It was at most this when a block of this chunk size was mmapped (a later free of an
+    /// mmapped block, anyone's, may have raised it since).
+    pub at_most: Option<u64>,
+    /// Set by the environment (MALLOC_MMAP_THRESHOLD_, or glibc.malloc.mmap_threshold in
+    /// GLIBC_TUNABLES): then it never slides.
+    pub fixed_by: Option<String>,
+}
+
+/// glibc's chunk size for a request of `n` bytes on 64-bit (malloc/malloc.c request2size:
+/// 8 bytes of header, 16-byte alignment, 32 at least): what it compares with the threshold.
+pub fn chunk_size(n: u64) -> u64 {
+    ((n + 8 + 15) & !15).max(32)
+}
+
+/// The size of the mapping glibc makes for an mmapped chunk of a request of `n` bytes
+/// (malloc/malloc.c sysmalloc_mmap: chunk size plus 8, rounded up to pages).
+pub fn mmapped_size(n: u64, page_size: u64) -> u64 {
+    (chunk_size(n) + 8).div_ceil(page_size) * page_size
+}
+
+impl Default for Threshold {
+    /// Nothing seen yet; the environment read.
+    fn default() -> Self {
+        Self::from_env()
+    }
+}
+
+impl Threshold {
+    /// Nothing seen yet, and the environment's fixing of the threshold, if any.
+    pub fn from_env() -> Self {
+        let fixed_by = std::env::var("MALLOC_MMAP_THRESHOLD_")
+            .ok()
+            .map(|v| format!("MALLOC_MMAP_THRESHOLD_={v}"))
+            .or_else(|| {
+                std::env::var("GLIBC_TUNABLES")
+                    .ok()
+                    .filter(|t| t.contains("glibc.malloc.mmap_threshold"))
+                    .map(|t| format!("GLIBC_TUNABLES={t}"))
+            });
+        Self {
+            at_least: None,
+            at_most: None,
+            fixed_by,
+        }
+    }
+
+    /// Takes in where a block of `n` bytes landed.
+    pub fn landed(&mut self, n: u64, landed: Landing) {
+        let nb = chunk_size(n);
+        match landed {
+            // sysmalloc grew the heap with brk: it mmaps requests at or above the threshold.
+            Landing::HeapGrew(_) => self.at_least = Some(self.at_least.unwrap_or(0).max(nb + 1)),
+            // Above 32 MiB every block is mmapped: that says nothing of the threshold.
+            Landing::NewMapping if nb > THRESHOLD_MAX => {}
+            Landing::NewMapping => {
+                self.at_most = Some(self.at_most.map_or(nb, |m| m.min(nb)));
+                if self.at_least.is_some_and(|l| l > nb) {
+                    // It cannot be both: something else moved it (only down: mallopt).
+                    self.at_least = None;
+                }
+            }
+            // From free space glibc had already: says nothing of the threshold.
+            Landing::Heap | Landing::Existing | Landing::Unknown => {}
+        }
+    }
+
+    /// Takes in the free of a block of `n` bytes that had landed `landed`.
+    pub fn freed(&mut self, n: u64, landed: Landing, page_size: u64) {
+        if landed != Landing::NewMapping || self.fixed_by.is_some() {
+            return;
+        }
+        let size = mmapped_size(n, page_size);
+        if size <= THRESHOLD_MAX {
+            self.at_least = Some(self.at_least.unwrap_or(0).max(size));
+            if self.at_most.is_some_and(|m| m < size) {
+                self.at_most = None;
+            }
+        }
+    }
 }
 
 impl Lab {
@@ -148,14 +258,16 @@ pub struct Allocated {
     pub mapping: Option<procmaps::MapsLine>,
     /// Where it landed.
     pub landed: Landing,
+    /// What is known of glibc's mmap threshold after it.
+    pub threshold: Threshold,
 }
 
-/// In a result's JSON: the address, size, where it landed (and the two booleans of old), and
-/// the maps line holding it.
+/// In a result's JSON: the address, size, where it landed (and the two booleans of old), the
+/// maps line holding it, and what is known of glibc's mmap threshold now.
 impl serde::Serialize for Allocated {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         use serde::ser::SerializeMap as _;
-        let mut m = s.serialize_map(Some(6))?;
+        let mut m = s.serialize_map(Some(7))?;
         m.serialize_entry("addr", &format!("0x{:x}", self.addr))?;
         m.serialize_entry("size", &self.size)?;
         m.serialize_entry("new_mapping", &self.new_mapping())?;
@@ -167,6 +279,7 @@ impl serde::Serialize for Allocated {
                 .to_string()
         });
         m.serialize_entry("mapping", &line)?;
+        m.serialize_entry("threshold", &self.threshold)?;
         m.end()
     }
 }
@@ -183,20 +296,25 @@ impl Allocated {
     }
 }
 
-/// Where the block at `addr` landed, from the maps lines before and after allocating it.
-pub fn landing(before: &[procmaps::MapsLine], after: &[procmaps::MapsLine], addr: u64) -> Landing {
+/// Where the block of `size` bytes at `addr` landed, from the maps lines before and after
+/// allocating it. A block that starts in the heap's old top and ends past it grew the heap too.
+pub fn landing(
+    before: &[procmaps::MapsLine],
+    after: &[procmaps::MapsLine],
+    addr: u64,
+    size: u64,
+) -> Landing {
     let Some(line) = after.iter().find(|l| (l.start..l.end).contains(&addr)) else {
         return Landing::Unknown;
     };
     let heap_end =
         |lines: &[procmaps::MapsLine]| lines.iter().find(|l| l.path == "[heap]").map(|l| l.end);
     let was_mapped = before.iter().any(|l| (l.start..l.end).contains(&addr));
+    let old_end = heap_end(before).unwrap_or(line.start);
+    let grew = heap_end(after).unwrap_or(0).saturating_sub(old_end);
     match (line.path == "[heap]", was_mapped) {
-        (true, false) => Landing::HeapGrew(
-            heap_end(after)
-                .unwrap_or(0)
-                .saturating_sub(heap_end(before).unwrap_or(line.start)),
-        ),
+        (true, false) => Landing::HeapGrew(grew),
+        (true, true) if grew > 0 && addr.saturating_add(size) > old_end => Landing::HeapGrew(grew),
         (true, true) => Landing::Heap,
         (false, false) => Landing::NewMapping,
         (false, true) => Landing::Existing,
@@ -345,8 +463,10 @@ impl Lab {
             ));
         }
         let addr = buf.as_ptr() as u64;
-        self.allocations.push(buf);
         let after = procmaps::read_maps()?;
+        let landed = landing(&before, &after, addr, size);
+        self.allocations.push(Block { buf, landed });
+        self.threshold.landed(size, landed);
         Ok(Allocated {
             addr,
             size,
@@ -354,14 +474,87 @@ impl Lab {
                 .iter()
                 .find(|l| (l.start..l.end).contains(&addr))
                 .cloned(),
-            landed: landing(&before, &after, addr),
+            landed,
+            threshold: self.threshold.clone(),
         })
     }
 
-    /// Frees the newest allocation; returns its address and size.
-    pub fn free(&mut self) -> Option<(u64, u64)> {
-        let buf = self.allocations.pop()?;
-        Some((buf.as_ptr() as u64, buf.capacity() as u64))
+    /// Frees the newest allocation; returns its address, size and where it had landed.
+    pub fn free(&mut self) -> Option<(u64, u64, Landing)> {
+        let block = self.allocations.pop()?;
+        let (addr, size) = (block.buf.as_ptr() as u64, block.buf.capacity() as u64);
+        drop(block.buf);
+        self.threshold
+            .freed(size, block.landed, super::region::page_size());
+        Some((addr, size, block.landed))
+    }
+
+    /// Forks the keeper for `region` (see `children::Keeper`).
+    ///
+    /// # Errors
+    /// EBUSY when a child keeps the mapping already; fork's refusal.
+    pub fn fork(&mut self, region: &Region) -> Result<&Keeper, SysError> {
+        if let Some(k) = &self.keeper {
+            return Err(SysError::new(
+                libc::EBUSY,
+                "fork",
+                format!(
+                    "pid {} keeps the mapping already: child exit first (F in the explorer)",
+                    k.pid()
+                ),
+            ));
+        }
+        let keeper = region.fork_keeper()?;
+        Ok(self.keeper.insert(keeper))
+    }
+
+    /// The keeper, to give it an order.
+    ///
+    /// # Errors
+    /// ESRCH when there is none.
+    pub fn child(&mut self) -> Result<&mut Keeper, SysError> {
+        self.keeper.as_mut().ok_or_else(|| {
+            SysError::new(
+                libc::ESRCH,
+                "child",
+                "no child keeps the mapping: fork first (`fork`, F in the explorer)",
+            )
+        })
+    }
+
+    /// Our mapping was mapped afresh (`mode`): for anonymous memory the keeper's copy is no
+    /// longer the same object. Returns the keeper's pid, if there is one.
+    pub fn mapping_replaced(&mut self, anon: bool) -> Option<u32> {
+        let keeper = self.keeper.as_mut()?;
+        if anon {
+            keeper.detach();
+        }
+        Some(keeper.pid())
+    }
+
+    /// Where the keeper's copy of the mapping lies, if there is a keeper.
+    pub fn child_spec(&self) -> Option<ChildSpec> {
+        self.keeper.as_ref().map(Keeper::spec)
+    }
+
+    /// Tells the keeper to exit and reaps it; returns its pid and how it ended.
+    ///
+    /// # Errors
+    /// ESRCH when there is none; waitpid's failure.
+    pub fn end_child(&mut self) -> Result<(u32, String), SysError> {
+        let keeper = self.keeper.take().ok_or_else(|| {
+            SysError::new(libc::ESRCH, "child exit", "no child keeps the mapping")
+        })?;
+        let pid = keeper.pid();
+        keeper.exit().map(|how| (pid, how))
+    }
+
+    /// The keeper, if it has ended on its own (killed from outside): reaped and forgotten;
+    /// returns its pid and how it ended.
+    pub fn reap_child(&mut self) -> Option<(u32, String)> {
+        let how = self.keeper.as_mut()?.ended()?;
+        let pid = self.keeper.take()?.pid();
+        Some((pid, how))
     }
 }
 
@@ -382,6 +575,7 @@ pub fn run_demo_writer(path: &Path, period_ms: u64, writes: u64) -> Result<(), S
         len: None,
         prot: Some(super::region::Prot::RW),
         write: true,
+        place: Default::default(),
     })?;
     let data_pages = region.geometry()?.data_bytes().div_ceil(region.page_size());
     if data_pages == 0 {
@@ -449,6 +643,7 @@ pub fn run_peer(path: &Path, file_offset: u64) -> Result<(), SysError> {
         len: Some(ps * 2),
         prot: Some(super::region::Prot::RW),
         write: true,
+        place: Default::default(),
     })?;
     let at = file_offset - page_start;
     let mut n: u64 = 0;
@@ -484,15 +679,53 @@ mod tests {
         // The heap grew to hold it: brk, however large the block (the old note said mmap).
         let after = [heap(0x9_5000), line(0x7000_0000, 0x7000_4000, "")];
         assert_eq!(
-            landing(&before, &after, 0x6000),
+            landing(&before, &after, 0x6000, 0x1000),
             Landing::HeapGrew(0x9_0000)
         );
-        assert_eq!(landing(&before, &before, 0x2000), Landing::Heap);
+        // Starting in the old top of the heap and ending past it: the heap grew for it too.
+        assert_eq!(
+            landing(&before, &after, 0x4000, 0x8_0000),
+            Landing::HeapGrew(0x9_0000)
+        );
+        assert_eq!(landing(&before, &after, 0x2000, 0x100), Landing::Heap);
+        assert_eq!(landing(&before, &before, 0x2000, 0x100), Landing::Heap);
         // A new anonymous range, even one merged with its neighbour into a larger line.
         let after = [heap(0x5000), line(0x6f00_0000, 0x7000_4000, "")];
-        assert_eq!(landing(&before, &after, 0x6f00_0010), Landing::NewMapping);
-        assert_eq!(landing(&before, &before, 0x7000_1000), Landing::Existing);
-        assert_eq!(landing(&before, &before, 0x10), Landing::Unknown);
+        assert_eq!(
+            landing(&before, &after, 0x6f00_0010, 0x100),
+            Landing::NewMapping
+        );
+        assert_eq!(
+            landing(&before, &before, 0x7000_1000, 0x100),
+            Landing::Existing
+        );
+        assert_eq!(landing(&before, &before, 0x10, 1), Landing::Unknown);
+    }
+
+    #[test]
+    fn the_threshold_is_bounded_by_landings_and_raised_by_frees_of_mmapped_blocks() {
+        let mut t = Threshold {
+            fixed_by: None,
+            ..Threshold::default()
+        };
+        t.landed(100 << 10, Landing::HeapGrew(4096));
+        assert_eq!(t.at_least, Some(chunk_size(100 << 10) + 1));
+        t.landed(1 << 20, Landing::NewMapping);
+        assert_eq!(t.at_most, Some(chunk_size(1 << 20)));
+        t.landed(10, Landing::Heap);
+        assert_eq!(t.at_least, Some(chunk_size(100 << 10) + 1), "no news");
+        // Freeing the 1 MiB block raises it to that block's mapping (1 MiB + a page).
+        t.freed(1 << 20, Landing::NewMapping, 4096);
+        assert_eq!(t.at_least, Some((1 << 20) + 4096));
+        assert_eq!(t.at_most, None, "the old upper bound is gone");
+        // Blocks above 32 MiB do not move it; heap blocks neither.
+        t.freed(64 << 20, Landing::NewMapping, 4096);
+        t.freed(1 << 10, Landing::Heap, 4096);
+        assert_eq!(t.at_least, Some((1 << 20) + 4096));
+        t.landed(64 << 20, Landing::NewMapping);
+        assert_eq!(t.at_most, None, "a block above 32 MiB bounds nothing");
+        assert_eq!(chunk_size(1), 32);
+        assert_eq!(mmapped_size(200 << 10, 4096), 204_800 + 4096);
     }
 
     #[test]
@@ -517,7 +750,7 @@ mod tests {
         assert!(end - start >= 64 << 20);
         assert_eq!(line.perms, "rw-p");
         assert_eq!(line.path, "");
-        assert_eq!(lab.free(), Some((a.addr, 64 << 20)));
+        assert_eq!(lab.free(), Some((a.addr, 64 << 20, Landing::NewMapping)));
         let maps = procmaps::read_maps().unwrap();
         assert!(
             !maps.iter().any(|l| l.start == start && l.end == end),

@@ -1,11 +1,13 @@
 //! Everything that talks to the kernel: the mapping (`region`, the one module allowed unchecked code), page-state
 //! probes (`probe`), our VMA in `/proc/self/maps` and `smaps` (`procmaps`), the processes we start and
-//! their containment (`children`), and errors as data (`error`). Nothing here knows about the screen.
+//! their containment (`children`, the keeper of `fork` included), the limits the lab runs into
+//! (`limits`), and errors as data (`error`). Nothing here knows about the screen.
 
 pub mod children;
 pub mod error;
 pub mod exec;
 pub mod lab;
+pub mod limits;
 pub mod mapped;
 pub mod notes;
 pub mod ops;
@@ -18,4 +20,4 @@ pub mod snapshot;
 pub mod vma;
 
 pub use error::SysError;
-pub use region::{MapMode, MapRequest, Prot, Region, Target};
+pub use region::{MapMode, MapRequest, Placement, Prot, Region, Target};

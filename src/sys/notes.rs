@@ -3,8 +3,9 @@
 //! (before and after each call) and asks these for the words.
 
 use super::children::{CALL_TIMEOUT, ChildEnd, signal_name};
-use super::lab::{Allocated, Landing};
+use super::lab::{Allocated, Landing, THRESHOLD_MAX, THRESHOLD_START, Threshold};
 use super::ops::{FAdvice, MAdvice, SyncKind};
+use super::procmaps::SmapsField;
 use super::region::{MapMode, Prot};
 use crate::text::{human, thousands};
 
@@ -312,6 +313,245 @@ pub fn allocated(a: &Allocated) -> String {
     }
 }
 
+/// What glibc's mmap threshold is known to be: inferred from where blocks landed and from
+/// glibc's documented rule, never read (glibc keeps it private).
+pub fn threshold(t: &Threshold) -> String {
+    let kib = |b: u64| format!("{} KiB", thousands(b.div_ceil(1024)));
+    if let Some(env) = &t.fixed_by {
+        return format!(
+            "glibc's mmap threshold is fixed by the environment ({env}): it never slides"
+        );
+    }
+    let bounds = match (t.at_least, t.at_most) {
+        (Some(lo), Some(hi)) => format!(
+            "at least {}, and at most {} when a block was last mmapped",
+            kib(lo),
+            kib(hi)
+        ),
+        (Some(lo), None) => format!("at least {}", kib(lo)),
+        (None, Some(hi)) => format!("at most {} when a block was last mmapped", kib(hi)),
+        (None, None) => {
+            return format!(
+                "glibc's mmap threshold: {} at start (mallopt(3)); it rises when an mmapped block \
+                up to {} is freed, mmapscope's own included: not observed yet (glibc keeps it \
+                private)",
+                kib(THRESHOLD_START),
+                human(THRESHOLD_MAX)
+            );
+        }
+    };
+    format!(
+        "glibc's mmap threshold: {bounds} (inferred from where the last blocks landed and glibc's \
+        rule, mallopt(3); glibc keeps it private)"
+    )
+}
+
+/// What a free did: a block malloc had mmapped goes back to the kernel (munmap) and, up to
+/// 32 MiB, raises the threshold to its size; a heap block stays in the heap for reuse.
+pub fn freed(size: u64, landed: Landing) -> String {
+    match landed {
+        Landing::NewMapping if size <= THRESHOLD_MAX => format!(
+            "malloc had mmapped it: free unmaps it, and glibc raises its mmap threshold to this \
+            block's size ({}), so blocks below that now come from the heap",
+            human(size)
+        ),
+        Landing::NewMapping => format!(
+            "malloc had mmapped it: free unmaps it (above {}, the threshold does not move)",
+            human(THRESHOLD_MAX)
+        ),
+        _ => "it was in the heap: free keeps the space for reuse (the heap shrinks only when its \
+              top is free beyond glibc's trim threshold)"
+            .into(),
+    }
+}
+
+/// What a fork did. `present`: our present pages; `shared`: those the child now maps too
+/// (`None` when its pagemap could not be read).
+pub fn forked(pid: u32, mode: MapMode, present: u64, shared: Option<u64>) -> Vec<String> {
+    let mut notes = vec![format!(
+        "pid {pid} keeps every mapping of ours (this one at the same address) and waits for \
+        orders: child read, child write, child exit (F in the explorer)"
+    )];
+    if let Some(n) = shared {
+        notes.push(format!(
+            "{} of {} present {} {} shared with the child: {}",
+            thousands(n),
+            thousands(present),
+            if present == 1 { "page" } else { "pages" },
+            if n == 1 { "is" } else { "are" },
+            match mode {
+                MapMode::Private => {
+                    "copy-on-write: the first write by either side copies the page, and only \
+                    then do the two differ"
+                }
+                MapMode::Shared => "MAP_SHARED: one page for both; writes show through",
+            }
+        ));
+        if n < present {
+            notes.push(format!(
+                "the kernel did not copy the page-table entries of {} (a file mapping without \
+                private copies: mm/memory.c vma_needs_copy); the child maps them when it \
+                touches them (child read)",
+                plural(present - n, "page")
+            ));
+        }
+    }
+    notes
+}
+
+/// Why smaps moved when a child came or went: Pss splits a page among its mappers, and
+/// "private" in smaps means mapped by one process.
+pub fn smaps_moved_by_child(delta: &[(SmapsField, i64)]) -> Vec<String> {
+    let moved = |f: SmapsField| delta.iter().find(|(g, _)| *g == f).map(|(_, d)| *d);
+    let mut notes = Vec::new();
+    if let Some(d) = moved(SmapsField::Pss) {
+        notes.push(format!(
+            "Pss {}{} kB: a page mapped by two processes counts half to each (proportional set \
+            size); Rss counts it whole in both",
+            if d > 0 { "+" } else { "-" },
+            d.unsigned_abs() / 1024
+        ));
+    }
+    let shared_up = [SmapsField::SharedClean, SmapsField::SharedDirty]
+        .into_iter()
+        .any(|f| moved(f).is_some_and(|d| d > 0));
+    let shared_down = [SmapsField::SharedClean, SmapsField::SharedDirty]
+        .into_iter()
+        .any(|f| moved(f).is_some_and(|d| d < 0));
+    if shared_up || shared_down {
+        notes.push(format!(
+            "Private_* {} Shared_*: in smaps, private means mapped by this process only (not \
+            MAP_PRIVATE), shared mapped by more than one",
+            if shared_up { "->" } else { "<-" }
+        ));
+    }
+    notes
+}
+
+/// What a write did to a page the child may share: `shared` before and after (`None`: not
+/// known). `by_child`: the child wrote, else we did.
+pub fn split(
+    page: u64,
+    mode: MapMode,
+    shared: (Option<bool>, Option<bool>),
+    by_child: bool,
+) -> Option<String> {
+    let (who, other) = if by_child {
+        ("the child's", "yours")
+    } else {
+        ("your", "the child's")
+    };
+    match (mode, shared) {
+        (MapMode::Shared, (Some(true), _)) => Some(format!(
+            "MAP_SHARED: {who} write went to the one page both map: {other} shows it too"
+        )),
+        (MapMode::Private, (Some(true), Some(false))) => Some(format!(
+            "copy-on-write after fork: page {page} was shared with the child; {who} write copied \
+            it, so {other} keeps the old bytes (and is exclusive again)"
+        )),
+        (_, (Some(false), _)) => Some(format!(
+            "page {page} was not shared with the child: {who} write went to {} own page",
+            if by_child { "its" } else { "your" }
+        )),
+        _ => None,
+    }
+}
+
+/// What a lock or unlock did.
+pub fn locked(lock: bool, pages: u64, exempt: bool) -> String {
+    if lock {
+        format!(
+            "{} locked: {} faulted in now and {} in RAM (VmFlags lo; smaps Locked){}",
+            plural(pages, "page"),
+            if pages == 1 { "it is" } else { "they are" },
+            if pages == 1 { "stays" } else { "stay" },
+            if exempt {
+                "; this process has CAP_IPC_LOCK (root): RLIMIT_MEMLOCK does not bind it"
+            } else {
+                ""
+            }
+        )
+    } else {
+        format!(
+            "{} unlocked: the kernel may reclaim them again",
+            plural(pages, "page")
+        )
+    }
+}
+
+/// What an mremap did: in place or moved, and the pages that came along.
+pub fn remapped(
+    (old_addr, new_addr): (u64, u64),
+    (old_len, new_len): (u64, u64),
+    present: (u64, u64),
+    shmem: bool,
+) -> Vec<String> {
+    let mut notes = Vec::new();
+    let grew = new_len > old_len;
+    notes.push(match (old_addr == new_addr, grew) {
+        (true, true) => "grew in place: the address space after it was free".into(),
+        (true, false) if new_len < old_len => {
+            "shrank in place: the pages past the new end are unmapped".into()
+        }
+        (true, false) => "stayed where it was".into(),
+        (false, _) => format!(
+            "moved from 0x{old_addr:x} to 0x{new_addr:x}{}",
+            if grew && old_len != new_len {
+                ": the address space after it was taken"
+            } else {
+                ""
+            }
+        ),
+    });
+    if old_addr != new_addr && present.0 > 0 {
+        notes.push(format!(
+            "{} present before, {} after: the kernel moved the page-table entries, the pages were \
+            not copied (as root, the PFNs are the same)",
+            thousands(present.0),
+            thousands(present.1)
+        ));
+    }
+    if shmem && grew {
+        notes.push(
+            "MAP_SHARED anonymous memory is a shmem object of the size first mapped: the new \
+            pages past it would raise SIGBUS (they show ??)"
+                .into(),
+        );
+    }
+    notes
+}
+
+/// What transparent-huge-page advice did, from THPeligible and the huge-page bytes mapped
+/// (AnonHugePages, ShmemPmdMapped, FilePmdMapped) before and after.
+pub fn thp_advised(advice: MAdvice, eligible: (u64, u64), anon_huge: (u64, u64)) -> Vec<String> {
+    let mut notes = Vec::new();
+    if eligible.0 != eligible.1 {
+        notes.push(format!("THPeligible {} -> {}", eligible.0, eligible.1));
+    }
+    notes.push(
+        match advice {
+            MAdvice::HugePage => {
+                "MADV_HUGEPAGE: a fault in an aligned 2 MiB range of this mapping may now get a \
+                huge page (AnonHugePages); pages already mapped stay small until khugepaged or \
+                advise collapse gathers them"
+            }
+            MAdvice::NoHugePage => {
+                "MADV_NOHUGEPAGE: no new huge pages here; huge pages already mapped stay"
+            }
+            _ => "MADV_COLLAPSE: the kernel gathered the range into huge pages now, where it could",
+        }
+        .into(),
+    );
+    if anon_huge.0 != anon_huge.1 {
+        notes.push(format!(
+            "huge pages mapped {} -> {}",
+            human(anon_huge.0),
+            human(anon_huge.1)
+        ));
+    }
+    notes
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -433,5 +673,93 @@ mod tests {
         assert!(n[2].contains("never ran the mapped code"));
         assert_eq!(called(ChildEnd::Returned(42), Prot::R, 0)[0], "returned 42");
         assert_eq!(peer_started(7, 150, true).len(), 2);
+    }
+
+    #[test]
+    fn fork_notes_say_what_is_shared_and_why_smaps_moved() {
+        let n = forked(42, MapMode::Private, 3, Some(1));
+        assert!(n[0].starts_with("pid 42 keeps every mapping"));
+        assert!(n[1].starts_with("1 of 3 present pages is shared"), "{n:?}");
+        assert!(forked(1, MapMode::Private, 4, Some(4))[1].starts_with("4 of 4 present pages are"));
+        assert!(n[1].contains("copy-on-write"));
+        assert!(
+            n[2].contains("did not copy the page-table entries of 2 pages"),
+            "{n:?}"
+        );
+        assert_eq!(forked(1, MapMode::Shared, 2, None).len(), 1);
+        let n = smaps_moved_by_child(&[
+            (SmapsField::Pss, -4096),
+            (SmapsField::SharedDirty, 4096),
+            (SmapsField::PrivateDirty, -4096),
+        ]);
+        assert!(n[0].starts_with("Pss -4 kB: a page mapped by two"), "{n:?}");
+        assert!(n[1].starts_with("Private_* -> Shared_*"), "{n:?}");
+        assert!(smaps_moved_by_child(&[(SmapsField::Rss, 4096)]).is_empty());
+    }
+
+    #[test]
+    fn writes_after_fork_say_who_keeps_the_old_bytes() {
+        let n = split(2, MapMode::Private, (Some(true), Some(false)), false).unwrap();
+        assert!(n.contains("page 2 was shared") && n.contains("the child's keeps the old bytes"));
+        let n = split(2, MapMode::Private, (Some(true), Some(false)), true).unwrap();
+        assert!(n.contains("yours keeps the old bytes"), "{n}");
+        assert!(
+            split(0, MapMode::Shared, (Some(true), Some(true)), true)
+                .unwrap()
+                .contains("yours shows it too")
+        );
+        assert!(
+            split(0, MapMode::Private, (Some(false), Some(false)), true)
+                .unwrap()
+                .contains("its own page")
+        );
+        assert_eq!(split(0, MapMode::Private, (None, None), false), None);
+    }
+
+    #[test]
+    fn locks_remaps_and_huge_pages() {
+        assert!(locked(true, 4, false).starts_with("4 pages locked"));
+        assert!(locked(true, 1, true).contains("CAP_IPC_LOCK"));
+        assert!(locked(false, 1, false).contains("unlocked"));
+        let n = remapped((0x1000, 0x1000), (4096, 8192), (1, 1), false);
+        assert_eq!(n, ["grew in place: the address space after it was free"]);
+        let n = remapped((0x1000, 0x9000), (4096, 8192), (1, 1), true);
+        assert!(
+            n[0].starts_with("moved from 0x1000 to 0x9000: the address space after it was taken")
+        );
+        assert!(n[1].contains("not copied"));
+        assert!(n[2].contains("SIGBUS"));
+        assert!(remapped((1, 1), (8192, 4096), (0, 0), false)[0].starts_with("shrank"));
+        let n = thp_advised(MAdvice::HugePage, (0, 1), (0, 2 << 20));
+        assert_eq!(n[0], "THPeligible 0 -> 1");
+        assert!(n[1].starts_with("MADV_HUGEPAGE"));
+        assert_eq!(n[2], "huge pages mapped 0 B -> 2 MiB");
+    }
+
+    #[test]
+    fn the_threshold_is_said_to_be_inferred_never_read() {
+        let t = |lo, hi| Threshold {
+            at_least: lo,
+            at_most: hi,
+            fixed_by: None,
+        };
+        assert!(threshold(&t(None, None)).contains("128 KiB at start"));
+        let s = threshold(&t(Some(1028 << 10), None));
+        assert!(
+            s.contains("at least 1,028 KiB") && s.contains("inferred"),
+            "{s}"
+        );
+        assert!(
+            threshold(&t(Some(1 << 10), Some(2 << 10)))
+                .contains("at least 1 KiB, and at most 2 KiB when a block was last mmapped")
+        );
+        let fixed = Threshold {
+            fixed_by: Some("MALLOC_MMAP_THRESHOLD_=4096".into()),
+            ..t(None, None)
+        };
+        assert!(threshold(&fixed).contains("never slides"));
+        assert!(freed(1 << 20, Landing::NewMapping).contains("raises its mmap threshold"));
+        assert!(freed(64 << 20, Landing::NewMapping).contains("does not move"));
+        assert!(freed(100, Landing::Heap).contains("in the heap"));
     }
 }

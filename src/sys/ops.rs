@@ -39,10 +39,16 @@ pub enum MAdvice {
     Sequential,
     Random,
     Normal,
+    /// MADV_HUGEPAGE: transparent huge pages welcome here.
+    HugePage,
+    /// MADV_NOHUGEPAGE: none here.
+    NoHugePage,
+    /// MADV_COLLAPSE (Linux >= 6.1): make huge pages of this range now.
+    Collapse,
 }
 
 impl MAdvice {
-    pub const ALL: [MAdvice; 7] = [
+    pub const ALL: [MAdvice; 10] = [
         Self::WillNeed,
         Self::DontNeed,
         Self::Cold,
@@ -50,6 +56,9 @@ impl MAdvice {
         Self::Sequential,
         Self::Random,
         Self::Normal,
+        Self::HugePage,
+        Self::NoHugePage,
+        Self::Collapse,
     ];
 
     /// The script word (`willneed`).
@@ -62,6 +71,9 @@ impl MAdvice {
             Self::Sequential => "sequential",
             Self::Random => "random",
             Self::Normal => "normal",
+            Self::HugePage => "hugepage",
+            Self::NoHugePage => "nohugepage",
+            Self::Collapse => "collapse",
         }
     }
 
@@ -75,6 +87,9 @@ impl MAdvice {
             Self::Sequential => "MADV_SEQUENTIAL",
             Self::Random => "MADV_RANDOM",
             Self::Normal => "MADV_NORMAL",
+            Self::HugePage => "MADV_HUGEPAGE",
+            Self::NoHugePage => "MADV_NOHUGEPAGE",
+            Self::Collapse => "MADV_COLLAPSE",
         }
     }
 }
@@ -142,4 +157,26 @@ pub enum Op {
     Alloc(u64),
     /// Free the newest allocation.
     Free,
+    /// Fork the keeper: a child that keeps every mapping and waits for orders.
+    Fork,
+    /// The child writes bytes into its copy of the mapping.
+    ChildWrite {
+        offset: u64,
+        bytes: Vec<u8>,
+    },
+    /// The child reads bytes of its copy of the mapping.
+    ChildRead {
+        offset: u64,
+        len: u64,
+    },
+    /// The child exits (and is reaped).
+    ChildExit,
+    /// mlock(2).
+    Lock(Scope),
+    /// munlock(2).
+    Unlock(Scope),
+    /// mremap(2) to this many bytes (MREMAP_MAYMOVE).
+    Resize(u64),
+    /// mremap(2) to this address (MREMAP_MAYMOVE|MREMAP_FIXED).
+    Move(u64),
 }

@@ -5,7 +5,12 @@
 //! - `/proc/self/pagemap`: present, swapped, file-backed, exclusive, soft-dirty, PFN (its
 //!   PAGEMAP_SCAN ioctl, Linux >= 6.7, finds where a whole scan needs to read it);
 //! - `cachestat(2)` (Linux >= 6.5): dirty and writeback of the file's page-cache page, for anyone;
-//! - `/proc/kpageflags` at the PFN (root only): flag names, folio extent, a dirty cross-check.
+//! - `/proc/kpageflags` at the PFN (root only): flag names, folio extent, a dirty cross-check;
+//!   `/proc/kpagecount` there: how many page tables map the page;
+//! - PAGEMAP_SCAN's PAGE_IS_HUGE: the page is part of a PMD-mapped huge page;
+//! - with a forked child (the keeper): its pagemap word for the same page, to tell whether
+//!   the two still share it (equal PFNs as root; else both present and both file pages, or
+//!   both anonymous and neither exclusively mapped: pagemap bit 56).
 //!
 //! Each source's availability is detected once and said in `Sources`; a source that cannot
 //! answer gives `None`, never a guess. The whole-mapping `scan` behind `inspect` costs in
@@ -21,6 +26,7 @@ use procfs::process::MemoryPageFlags;
 
 use crate::geometry::{Geometry, PageGeom};
 
+use super::children::ChildSpec;
 use super::error::SysError;
 use super::mapped::Mapped;
 use super::region::{CacheStat, MapMode, MapRequest, PageRegion, Pagemap, Region, Source};
@@ -117,6 +123,34 @@ pub struct PageProbe {
     pub kflags: Option<u64>,
     /// Pages in the folio holding this page (kpageflags COMPOUND_HEAD/TAIL).
     pub folio_pages: Option<u64>,
+    /// `/proc/kpagecount` at the PFN: page tables mapping it; `None` without root or PFN.
+    pub mapcount: Option<u64>,
+    /// PAGEMAP_SCAN says PAGE_IS_HUGE (PMD-mapped); `None` where the ioctl is missing.
+    pub huge: Option<bool>,
+    /// The forked child's pagemap word for the same page of its copy of the mapping; `None`
+    /// without a child (or its pagemap unreadable).
+    pub child: Option<u64>,
+}
+
+/// Whether two pagemap words, ours and the forked child's for the same page, show one
+/// physical page mapped by both. With PFNs (root): equal frames. Without: both present and
+/// both file pages (one page-cache page per file offset), or both anonymous and neither
+/// exclusively mapped (pagemap bit 56: a page only we map is ours alone; an anonymous page
+/// only fork can share, and the child is our only fork that lives).
+pub fn shared_pages(ours: u64, child: u64) -> bool {
+    let present = |w: u64| w & PM_PRESENT != 0;
+    if !present(ours) || !present(child) {
+        return false;
+    }
+    let (a, b) = (ours & PM_PFN_MASK, child & PM_PFN_MASK);
+    if a != 0 && b != 0 {
+        return a == b;
+    }
+    match (ours & PM_FILE != 0, child & PM_FILE != 0) {
+        (true, true) => true,
+        (false, false) => ours & PM_EXCLUSIVE == 0 && child & PM_EXCLUSIVE == 0,
+        _ => false,
+    }
 }
 
 impl PageProbe {
@@ -173,6 +207,8 @@ pub struct PageState {
     pub swapped: Option<bool>,
     pub file_backed: Option<bool>,
     pub exclusive: Option<bool>,
+    /// The forked child maps this very page too (`null` without a child).
+    pub shared_with_child: Option<bool>,
     /// A MAP_PRIVATE page we hold a private copy of: present and not file-backed.
     pub cow: Option<bool>,
     /// The file's page-cache page at this offset is dirty (cachestat, else kpageflags).
@@ -183,6 +219,10 @@ pub struct PageState {
     /// kernel's; never set by a probe).
     pub edited: bool,
     pub folio_pages: Option<u64>,
+    /// Page tables mapping the page (`/proc/kpagecount`, root).
+    pub mapcount: Option<u64>,
+    /// Part of a PMD-mapped huge page (PAGEMAP_SCAN PAGE_IS_HUGE).
+    pub thp: Option<bool>,
     /// The raw kpageflags word (names via `kflag_names`).
     #[serde(serialize_with = "kflags_json")]
     pub kflags: Option<u64>,
@@ -235,6 +275,10 @@ impl PageState {
             swapped: probe.swapped(),
             file_backed,
             exclusive: probe.exclusive(),
+            shared_with_child: probe
+                .pagemap
+                .zip(probe.child)
+                .map(|(ours, child)| shared_pages(ours, child)),
             cow,
             dirty,
             writeback,
@@ -245,6 +289,8 @@ impl PageState {
             },
             edited: false,
             folio_pages: probe.folio_pages,
+            mapcount: probe.mapcount,
+            thp: probe.huge,
             kflags: probe.kflags,
         }
     }
@@ -279,6 +325,45 @@ pub struct Prober {
     soft_dirty: Result<(), String>,
     /// Find page-table entries with the PAGEMAP_SCAN ioctl where the kernel has it.
     pagemap_scan: bool,
+    /// The PAGEMAP_SCAN ioctl answered when tried (Linux >= 6.7).
+    scan_works: bool,
+    /// `/proc/kpagecount` (root only).
+    kpagecount: Result<File, SysError>,
+    /// The forked child, whose pagemap tells what it still shares with us.
+    child: Option<ChildView>,
+}
+
+/// The forked child as the prober sees it: where its copy of the mapping lies, and its pagemap
+/// (`None` when it could not be opened).
+#[derive(Debug)]
+struct ChildView {
+    spec: ChildSpec,
+    pagemap: Option<Pagemap>,
+}
+
+/// The child's pagemap words for pages `[first, first + count)` of our mapping: the same pages
+/// of its copy (page i of ours is page i of its copy: offsets never change, and mremap keeps
+/// them), 0 past its copy's end (and everywhere once our mapping is another object). `None`
+/// when its pagemap cannot be read (it has ended).
+pub fn child_words(
+    pagemap: &Pagemap,
+    spec: ChildSpec,
+    page_size: u64,
+    first: u64,
+    count: u64,
+) -> Option<Vec<u64>> {
+    let mut out = vec![0; usize::try_from(count).ok()?];
+    let n = if spec.same_object {
+        spec.pages.saturating_sub(first).min(count)
+    } else {
+        0
+    };
+    if n > 0 {
+        let mut words = Vec::new();
+        read_words(pagemap, (spec.addr / page_size + first) * 8, n, &mut words).ok()?;
+        out[..words.len()].copy_from_slice(&words);
+    }
+    Some(out)
 }
 
 impl Default for Prober {
@@ -298,6 +383,7 @@ fn detect_soft_dirty(pagemap: &File) -> Result<(), String> {
         len: None,
         prot: None,
         write: true,
+        place: Default::default(),
     })
     .map_err(|e| format!("n/a: no scratch page ({e})"))?;
     scratch.write(0, &[1]).map_err(|e| e.to_string())?;
@@ -340,12 +426,145 @@ impl Prober {
             Ok(f) => detect_soft_dirty(f),
             Err(e) => Err(format!("n/a: {e}")),
         };
+        let page = addr / ps * ps;
+        let scan_works = pagemap.as_ref().is_ok_and(|f| {
+            let mut one = [PageRegion::default(); 1];
+            f.scan(page, page + ps, PAGE_IS_PRESENT, PAGE_IS_PRESENT, &mut one)
+                .is_ok()
+        });
+        let kpagecount = File::open("/proc/kpagecount")
+            .map_err(|e| SysError::from_io(&e, "open /proc/kpagecount"));
         Self {
             pagemap,
             kpageflags,
             pfn_readable,
             soft_dirty,
             pagemap_scan: true,
+            scan_works,
+            kpagecount,
+            child: None,
+        }
+    }
+
+    /// Follows the forked child (`None`: there is none now): its pagemap is opened once per
+    /// child, and its copy's place updated.
+    pub fn follow_child(&mut self, spec: Option<ChildSpec>) {
+        match (spec, &mut self.child) {
+            (None, _) => self.child = None,
+            (Some(s), Some(view)) if view.spec.pid == s.pid => view.spec = s,
+            (Some(s), _) => {
+                self.child = Some(ChildView {
+                    spec: s,
+                    pagemap: Pagemap::of(s.pid).ok(),
+                });
+            }
+        }
+    }
+
+    /// The child's pagemap words for `count` pages from page `first` (see `child_words`).
+    fn child_words(&self, page_size: u64, first: u64, count: u64) -> Option<Vec<u64>> {
+        let view = self.child.as_ref()?;
+        child_words(view.pagemap.as_ref()?, view.spec, page_size, first, count)
+    }
+
+    /// The child's word for a page we have no page-table entry for: whatever it maps, we do
+    /// not share it, so its word is not read (0); `None` without a readable child.
+    fn child_hole(&self) -> Option<u64> {
+        self.child
+            .as_ref()
+            .filter(|v| v.pagemap.is_some())
+            .map(|_| 0)
+    }
+
+    /// Whether the PAGEMAP_SCAN ioctl answers here (and is not switched off).
+    fn scan_usable(&self) -> bool {
+        self.pagemap_scan && self.scan_works && self.pagemap.is_ok()
+    }
+
+    /// For `count` pages from page `first`: part of a PMD-mapped huge page (PAGEMAP_SCAN
+    /// PAGE_IS_HUGE, which also covers hugetlb pages); `None` without the ioctl.
+    fn huge_flags(&self, region: &dyn Mapped, first: u64, count: u64) -> Option<Vec<bool>> {
+        if !self.scan_usable() {
+            return None;
+        }
+        let file = self.pagemap.as_ref().ok()?;
+        let ps = region.page_size();
+        let start = region.addr() + first * ps;
+        let end = start + count * ps;
+        let mut flags = vec![false; usize::try_from(count).ok()?];
+        let mut buf = [PageRegion::default(); 64];
+        let mut at = start;
+        while at < end {
+            let (n, walk_end) = file
+                .scan(at, end, PAGE_IS_HUGE, PAGE_IS_HUGE, &mut buf)
+                .ok()?;
+            for r in &buf[..n] {
+                let lo = (r.start.max(start) - start) / ps;
+                let hi = (r.end.min(end) - start).div_ceil(ps);
+                flags[lo as usize..hi as usize].fill(true);
+            }
+            if n < buf.len() || walk_end >= end || walk_end <= at {
+                break;
+            }
+            at = walk_end;
+        }
+        Some(flags)
+    }
+
+    /// `/proc/kpagecount` at the PFN of each probe that has one, read in merged windows of
+    /// PFNs (as `add_kflags` does).
+    fn add_mapcount(&self, probes: &mut [PageProbe]) {
+        let Ok(file) = self.kpagecount.as_ref() else {
+            return;
+        };
+        if !self.pfn_readable {
+            return;
+        }
+        let mut order: Vec<(u64, usize)> = probes
+            .iter()
+            .enumerate()
+            .filter_map(|(i, p)| p.pfn().map(|pfn| (pfn, i)))
+            .collect();
+        order.sort_unstable();
+        let mut words = Vec::new();
+        let mut w = 0;
+        while w < order.len() {
+            let start = order[w].0;
+            let mut j = w + 1;
+            while j < order.len()
+                && order[j].0 <= order[j - 1].0 + KPF_GAP
+                && order[j].0 < start + KPF_WINDOW_MAX
+            {
+                j += 1;
+            }
+            let end = order[j - 1].0 + 1;
+            if read_words(file, start * 8, end - start, &mut words).is_ok() {
+                for &(pfn, i) in &order[w..j] {
+                    probes[i].mapcount = Some(words[(pfn - start) as usize]);
+                }
+            }
+            w = j;
+        }
+    }
+
+    /// What the lab adds to probes of `count` pages from page `first`: map counts, huge-page
+    /// mapping, and the child's words.
+    fn add_extras(&self, region: &dyn Mapped, first: u64, probes: &mut [PageProbe]) {
+        self.add_mapcount(probes);
+        let count = probes.len() as u64;
+        if let Some(huge) = self.huge_flags(region, first, count) {
+            for (p, h) in probes.iter_mut().zip(huge) {
+                p.huge = Some(h);
+            }
+        }
+        // The forked child keeps our own mapping only.
+        if let Some(words) = self
+            .child_words(region.page_size(), first, count)
+            .filter(|_| region.ours())
+        {
+            for (p, w) in probes.iter_mut().zip(words) {
+                p.child = Some(w);
+            }
         }
     }
 
@@ -368,6 +587,14 @@ impl Prober {
             pfn_readable: self.pfn_readable,
             soft_dirty: self.soft_dirty.clone(),
             pagemap_scan: self.pagemap_scan,
+            scan_works: self.scan_works,
+            kpagecount: match &self.kpagecount {
+                Ok(f) => f
+                    .try_clone()
+                    .map_err(|e| SysError::from_io(&e, "dup /proc/kpagecount")),
+                Err(e) => Err(e.clone()),
+            },
+            child: None,
         })
     }
 
@@ -616,9 +843,13 @@ impl Prober {
                 },
                 kflags: None,
                 folio_pages: None,
+                mapcount: None,
+                huge: None,
+                child: None,
             })
             .collect();
         self.add_kflags(&mut probes);
+        self.add_extras(region, first, &mut probes);
         probes
     }
 
@@ -922,6 +1153,8 @@ const PAGE_IS_FILE: u64 = 1 << 2;
 const PAGE_IS_PRESENT: u64 = 1 << 3;
 /// The page is swapped.
 const PAGE_IS_SWAPPED: u64 = 1 << 4;
+/// The page is PMD-mapped (a transparent huge page) or hugetlb.
+const PAGE_IS_HUGE: u64 = 1 << 6;
 
 /// Pages with a page-table entry of ours, `[first, end)`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -1340,8 +1573,7 @@ impl Scan<'_> {
                 resident: Some(resident),
                 pagemap: self.hole_word(first),
                 cache: run.cache,
-                kflags: None,
-                folio_pages: None,
+                ..self.hole_probe()
             };
             self.uniform(first, end - first, probe);
             return;
@@ -1363,13 +1595,22 @@ impl Scan<'_> {
                     resident: r,
                     pagemap: hole,
                     cache: run.cache,
-                    kflags: None,
-                    folio_pages: None,
+                    ..self.hole_probe()
                 };
                 self.uniform(at + i as u64, (j - i) as u64, probe);
                 i = j;
             }
             at += n;
+        }
+    }
+
+    /// What the lab's sources say of a page without a page-table entry of ours: not part of a
+    /// huge page, not shared with the child, no map count to read.
+    fn hole_probe(&self) -> PageProbe {
+        PageProbe {
+            huge: self.prober.scan_usable().then_some(false),
+            child: self.prober.child_hole(),
+            ..PageProbe::default()
         }
     }
 
@@ -1456,9 +1697,13 @@ impl Scan<'_> {
                 cache: run.cache,
                 kflags: None,
                 folio_pages: None,
+                mapcount: None,
+                huge: None,
+                child: None,
             })
             .collect();
         self.prober.add_kflags(&mut probes);
+        self.prober.add_extras(self.region, first, &mut probes);
         if wanted.iter().any(|&w| w) {
             // Release only what we mapped, and only file pages: never a private copy.
             let ours: Vec<bool> = probes
@@ -1474,14 +1719,22 @@ impl Scan<'_> {
                 );
             }
         }
-        // Pages whose answers differ only in their PFN (which the state does not keep) are
-        // decoded once, as a run.
+        self.hand_on(first, &probes);
+    }
+
+    /// Hands on the probes of pages from `first`: pages whose answers differ only in their
+    /// PFN (which the state does not keep) are decoded once, as a run.
+    fn hand_on(&mut self, first: u64, probes: &[PageProbe]) {
+        let n = probes.len();
         let same = |a: &PageProbe, b: &PageProbe| {
             let strip = |p: &PageProbe| PageProbe {
                 pagemap: p.pagemap.map(|w| w & !PM_PFN_MASK),
+                child: p.child.map(|w| w & !PM_PFN_MASK),
                 ..*p
             };
-            strip(a) == strip(b)
+            // Without its PFN the child's word still decides sharing by the frames compared.
+            let shares = |p: &PageProbe| p.pagemap.zip(p.child).map(|(o, c)| shared_pages(o, c));
+            strip(a) == strip(b) && shares(a) == shares(b)
         };
         let mut i = 0;
         while i < n {

@@ -45,6 +45,14 @@ pub struct Vma {
     pub referenced: u64,
     pub swap: u64,
     pub locked: u64,
+    /// Anonymous memory mapped by transparent huge pages (PMD-mapped).
+    pub anon_huge_pages: u64,
+    /// Shmem (MAP_SHARED anonymous, tmpfs) mapped by huge pages.
+    pub shmem_pmd_mapped: u64,
+    /// File pages mapped by huge pages (large folios mapped at the PMD level).
+    pub file_pmd_mapped: u64,
+    /// 1 when the VMA may get transparent huge pages now (`THPeligible`), else 0.
+    pub thp_eligible: u64,
     /// Two-letter VmFlags names, as in smaps (`rd wr sh mr mw me ms`).
     pub vm_flags: Vec<String>,
 }
@@ -64,11 +72,16 @@ pub enum SmapsField {
     Referenced,
     Swap,
     Locked,
+    AnonHugePages,
+    ShmemPmdMapped,
+    FilePmdMapped,
+    /// Not a size: 0 or 1.
+    ThpEligible,
 }
 
 impl SmapsField {
     /// Every counter, in display order.
-    pub const ALL: [SmapsField; 11] = [
+    pub const ALL: [SmapsField; 15] = [
         Self::Size,
         Self::Rss,
         Self::Pss,
@@ -80,6 +93,10 @@ impl SmapsField {
         Self::Referenced,
         Self::Swap,
         Self::Locked,
+        Self::AnonHugePages,
+        Self::ShmemPmdMapped,
+        Self::FilePmdMapped,
+        Self::ThpEligible,
     ];
 
     /// The name smaps gives it (`Private_Dirty`).
@@ -96,7 +113,16 @@ impl SmapsField {
             Self::Referenced => "Referenced",
             Self::Swap => "Swap",
             Self::Locked => "Locked",
+            Self::AnonHugePages => "AnonHugePages",
+            Self::ShmemPmdMapped => "ShmemPmdMapped",
+            Self::FilePmdMapped => "FilePmdMapped",
+            Self::ThpEligible => "THPeligible",
         }
+    }
+
+    /// Whether the counter is a size in bytes (shown in kB); `THPeligible` is a flag.
+    pub fn is_size(self) -> bool {
+        self != Self::ThpEligible
     }
 
     /// The counter named `name` in smaps, if it is one of ours.
@@ -123,6 +149,10 @@ impl SmapsField {
             Self::Referenced => vma.referenced,
             Self::Swap => vma.swap,
             Self::Locked => vma.locked,
+            Self::AnonHugePages => vma.anon_huge_pages,
+            Self::ShmemPmdMapped => vma.shmem_pmd_mapped,
+            Self::FilePmdMapped => vma.file_pmd_mapped,
+            Self::ThpEligible => vma.thp_eligible,
         }
     }
 
@@ -139,6 +169,10 @@ impl SmapsField {
             Self::Referenced => &mut vma.referenced,
             Self::Swap => &mut vma.swap,
             Self::Locked => &mut vma.locked,
+            Self::AnonHugePages => &mut vma.anon_huge_pages,
+            Self::ShmemPmdMapped => &mut vma.shmem_pmd_mapped,
+            Self::FilePmdMapped => &mut vma.file_pmd_mapped,
+            Self::ThpEligible => &mut vma.thp_eligible,
         }
     }
 }
@@ -373,7 +407,13 @@ pub fn total(vmas: &[Vma]) -> Option<Vma> {
     };
     for v in vmas {
         for field in SmapsField::ALL {
-            *field.slot(&mut sum) += field.of(v);
+            let slot = field.slot(&mut sum);
+            // A flag is set when any part of the mapping has it; sizes add up.
+            *slot = if field.is_size() {
+                *slot + field.of(v)
+            } else {
+                (*slot).max(field.of(v))
+            };
         }
     }
     Some(sum)
@@ -427,7 +467,9 @@ Anonymous:             0 kB\n\
 THPeligible:    0\n\
 VmFlags: rd wr sh mr mw me ms\n\
 7ffd00000000-7ffd00021000 rw-p 00000000 00:00 0      [stack]\n\
-Rss:                 132 kB\n";
+Rss:                 132 kB\n\
+AnonHugePages:      2048 kB\n\
+THPeligible:    1\n";
 
     #[test]
     fn maps_lines_parse_from_bytes_whatever_the_path() {
@@ -450,9 +492,12 @@ Rss:                 132 kB\n";
         assert_eq!(vmas.len(), 1);
         let v = &vmas[0];
         assert_eq!((v.size, v.rss, v.private_dirty), (16384, 12288, 4096));
+        assert_eq!(v.thp_eligible, 0);
         assert_eq!(v.vm_flags, ["rd", "wr", "sh", "mr", "mw", "me", "ms"]);
         assert_eq!(parse_smaps(SMAPS, 0, u64::MAX).len(), 3);
         assert_eq!(parse_smaps(SMAPS, 0, u64::MAX)[2].rss, 132 * 1024);
+        let stack = &parse_smaps(SMAPS, 0, u64::MAX)[2];
+        assert_eq!((stack.anon_huge_pages, stack.thp_eligible), (2 << 20, 1));
     }
 
     #[test]
@@ -470,7 +515,15 @@ Rss:                 132 kB\n";
             rss: 8192,
             ..Vma::default()
         };
-        let t = total(&[a, b]).unwrap();
+        let t = total(&[
+            Vma {
+                thp_eligible: 1,
+                ..a
+            },
+            b,
+        ])
+        .unwrap();
+        assert_eq!(t.thp_eligible, 1, "a flag is not added up");
         assert_eq!(
             (t.start, t.end, t.rss, t.anonymous),
             (0x1000, 0x5000, 12288, 4096)

@@ -4,8 +4,9 @@
 //! decides what to map and what to refuse, `children` owns deadlines, `probe` reads state.
 //!
 //! The soundness argument, once: a `Mapping` is only ever touched through the kernel
-//! (`process_vm_readv`/`writev`, `mincore`, `madvise`, `mprotect`, `msync`, `mmap(MAP_FIXED)`
-//! over itself), every address range is checked against the mapping's own bounds first, and
+//! (`process_vm_readv`/`writev`, `mincore`, `madvise`, `mprotect`, `msync`, `mlock`,
+//! `mremap` and `mmap(MAP_FIXED)` over itself), every address range is checked against the
+//! mapping's own bounds first, and
 //! no Rust reference into the mapping is ever created, so nothing the kernel does to those
 //! pages (protections, truncation by another process, discarding them) can invalidate a
 //! reference or make a load fault in this process.
@@ -18,87 +19,279 @@ use std::os::fd::{AsRawFd, BorrowedFd};
 use std::sync::atomic::{AtomicI32, Ordering};
 use std::time::Duration;
 
-use memmap2::{MmapOptions, MmapRaw};
-use rustix::mm::{Advice, MapFlags, MprotectFlags, MsyncFlags, ProtFlags};
+use rustix::mm::{Advice, MapFlags, MprotectFlags, MremapFlags, MsyncFlags, ProtFlags};
 
 fn einval() -> io::Error {
     io::Error::from_raw_os_error(libc::EINVAL)
 }
 
-/// A live mapping, owned: unmapped on drop (memmap2's `MmapRaw`, which hands out raw pointers
-/// only). Every method checks its range against the mapping's bounds.
+/// Where and how a new mapping is placed: mmap(2)'s `addr` and the flags beyond MAP_SHARED /
+/// MAP_PRIVATE. The default asks for nothing: the kernel picks the address.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Placement {
+    /// The address asked for: a hint, or with `fixed` the only acceptable one.
+    pub addr: Option<u64>,
+    /// MAP_FIXED_NOREPLACE (Linux >= 4.17): at `addr` or not at all (EEXIST when occupied).
+    /// Never MAP_FIXED, which would silently replace whatever is mapped there.
+    pub fixed: bool,
+    /// MAP_POPULATE: fault every page in now (read-ahead for a file).
+    pub populate: bool,
+    /// MAP_LOCKED: as mlock(2) right after mapping (RLIMIT_MEMLOCK applies).
+    pub locked: bool,
+    /// MAP_HUGETLB: anonymous memory from the hugetlb pool.
+    pub huge: bool,
+}
+
+impl Placement {
+    /// The mmap flags this placement adds.
+    fn flags(self) -> MapFlags {
+        let mut f = MapFlags::empty();
+        if self.fixed {
+            f |= MapFlags::FIXED_NOREPLACE;
+        }
+        if self.populate {
+            f |= MapFlags::POPULATE;
+        }
+        if self.locked {
+            f |= MapFlags::LOCKED;
+        }
+        if self.huge {
+            f |= MapFlags::HUGETLB;
+        }
+        f
+    }
+
+    /// The address argument of mmap: the hint or the fixed address, else NULL.
+    fn hint(self) -> *mut libc::c_void {
+        self.addr.unwrap_or(0) as usize as *mut libc::c_void
+    }
+}
+
+/// A live mapping, owned: unmapped on drop. Only its address is kept (an integer: no pointer
+/// into it ever exists), and every method checks its range against the mapping's bounds.
 #[derive(Debug)]
 pub struct Mapping {
-    map: MmapRaw,
+    /// Start address.
+    addr: usize,
     /// Bytes the kernel maps: the length rounded up to whole pages.
     bytes: u64,
 }
 
 impl Mapping {
     /// Maps `len` bytes of `file` from `offset`: MAP_SHARED or MAP_PRIVATE (without reserving
-    /// swap), read-only or read-write.
+    /// swap when writable), read-only or read-write, placed as `place` says.
     ///
     /// # Errors
-    /// The kernel's refusal.
+    /// The kernel's refusal; EEXIST when `place.fixed` and the address is taken.
     pub fn of_file(
         file: &File,
-        shared: bool,
-        write: bool,
+        (shared, write): (bool, bool),
         offset: u64,
         len: u64,
         page_size: u64,
+        place: Placement,
     ) -> io::Result<Self> {
         let ulen = usize::try_from(len).map_err(|_| io::Error::from_raw_os_error(libc::ENOMEM))?;
-        let mut opts = MmapOptions::new();
-        opts.offset(offset).len(ulen);
-        // SAFETY: memmap2 marks file mappings unsafe because another process may change the
-        // file under a `&[u8]`. No reference into this mapping is ever made: `MmapRaw` hands out
-        // raw pointers only, and the `MmapMut`/`Mmap` of `map_copy*` become `MmapRaw` at once.
-        let map = unsafe {
-            match (shared, write) {
-                (true, true) => opts.map_raw(file),
-                (true, false) => opts.map_raw_read_only(file),
-                (false, true) => opts.no_reserve_swap().map_copy(file).map(MmapRaw::from),
-                (false, false) => opts.map_copy_read_only(file).map(MmapRaw::from),
-            }
-        }?;
-        Ok(Self::wrap(map, len, page_size))
+        let prot = if write {
+            ProtFlags::READ | ProtFlags::WRITE
+        } else {
+            ProtFlags::READ
+        };
+        let flags = match (shared, write) {
+            (true, _) => MapFlags::SHARED,
+            (false, true) => MapFlags::PRIVATE | MapFlags::NORESERVE,
+            (false, false) => MapFlags::PRIVATE,
+        } | place.flags();
+        // SAFETY: a new mapping. Without MAP_FIXED the kernel never replaces an existing one:
+        // it picks free space (or honours the hint), or with MAP_FIXED_NOREPLACE refuses an
+        // occupied range with EEXIST. No reference into the result is ever made.
+        let ptr = unsafe { rustix::mm::mmap(place.hint(), ulen, prot, flags, file, offset) }?;
+        Self::placed(ptr, len, page_size, place)
     }
 
     /// Maps `len` bytes of anonymous memory: MAP_PRIVATE|MAP_ANONYMOUS (without reserving
     /// swap), or MAP_SHARED of `/dev/zero` (the kernel's MAP_SHARED|MAP_ANONYMOUS: the same
-    /// shmem object, mm/mmap.c shmem_zero_setup, drivers/char/mem.c mmap_zero).
+    /// shmem object, mm/mmap.c shmem_zero_setup, drivers/char/mem.c mmap_zero); with
+    /// `place.huge`, MAP_ANONYMOUS|MAP_HUGETLB (reserving its huge pages at once).
     ///
     /// # Errors
     /// The kernel's refusal.
-    pub fn anonymous(len: u64, shared: bool, page_size: u64) -> io::Result<Self> {
+    pub fn anonymous(len: u64, shared: bool, page_size: u64, place: Placement) -> io::Result<Self> {
         let ulen = usize::try_from(len).map_err(|_| io::Error::from_raw_os_error(libc::ENOMEM))?;
-        let map = if shared {
+        let rw = ProtFlags::READ | ProtFlags::WRITE;
+        let ptr = if shared && !place.huge {
             let zero = std::fs::OpenOptions::new()
                 .read(true)
                 .write(true)
                 .open("/dev/zero")?;
-            MmapOptions::new().len(ulen).map_raw(&zero)?
+            // SAFETY: as in `of_file`: a new mapping that replaces nothing.
+            unsafe {
+                rustix::mm::mmap(
+                    place.hint(),
+                    ulen,
+                    rw,
+                    MapFlags::SHARED | place.flags(),
+                    &zero,
+                    0,
+                )
+            }?
         } else {
-            MmapOptions::new()
-                .len(ulen)
-                .no_reserve_swap()
-                .map_anon()
-                .map(MmapRaw::from)?
+            let sharing = match (shared, place.huge) {
+                (true, _) => MapFlags::SHARED,
+                // Hugetlb pages are reserved at mmap time: a shortage is an error now, not
+                // a SIGBUS at the first touch.
+                (false, true) => MapFlags::PRIVATE,
+                (false, false) => MapFlags::PRIVATE | MapFlags::NORESERVE,
+            };
+            // SAFETY: as in `of_file`: a new mapping that replaces nothing.
+            unsafe { rustix::mm::mmap_anonymous(place.hint(), ulen, rw, sharing | place.flags()) }?
         };
-        Ok(Self::wrap(map, len, page_size))
+        Self::placed(ptr, len, page_size, place)
     }
 
-    fn wrap(map: MmapRaw, len: u64, page_size: u64) -> Self {
-        Self {
-            map,
+    /// Takes charge of a mapping just made. A MAP_FIXED_NOREPLACE that the kernel treated as a
+    /// hint (before Linux 4.17 it did) is undone and refused as EEXIST.
+    fn placed(
+        ptr: *mut libc::c_void,
+        len: u64,
+        page_size: u64,
+        place: Placement,
+    ) -> io::Result<Self> {
+        let map = Self {
+            addr: ptr as usize,
             bytes: len.div_ceil(page_size) * page_size,
+        };
+        match place.addr {
+            // Dropping `map` unmaps what the kernel placed elsewhere.
+            Some(want) if place.fixed && map.addr() != want => {
+                Err(io::Error::from_raw_os_error(libc::EEXIST))
+            }
+            _ => Ok(map),
         }
     }
 
     /// The start address.
     pub fn addr(&self) -> u64 {
-        self.map.as_ptr() as u64
+        self.addr as u64
+    }
+
+    /// Bytes mapped (whole pages).
+    pub fn bytes(&self) -> u64 {
+        self.bytes
+    }
+
+    /// mremap(2) to `new_len` bytes with MREMAP_MAYMOVE: in place when the address space after
+    /// the mapping is free, else moved (the kernel moves the page tables: the pages come along
+    /// without being copied).
+    ///
+    /// # Errors
+    /// The kernel's refusal; the mapping is then unchanged.
+    pub fn resize(&mut self, new_len: u64, page_size: u64) -> io::Result<()> {
+        let new_bytes = new_len.div_ceil(page_size) * page_size;
+        let old = self.at(0, self.bytes)?;
+        let size = usize::try_from(new_bytes).map_err(|_| einval())?;
+        // SAFETY: [old, old + bytes) is exactly our own mapping and no Rust reference points
+        // into it. MREMAP_MAYMOVE without MREMAP_FIXED never replaces another mapping; the
+        // kernel returns where the mapping now lives, which this Mapping takes over (pages past
+        // a shrunk end are unmapped: nothing refers to them).
+        let ptr =
+            unsafe { rustix::mm::mremap(old, self.bytes as usize, size, MremapFlags::MAYMOVE) }?;
+        self.addr = ptr as usize;
+        self.bytes = new_bytes;
+        Ok(())
+    }
+
+    /// Moves the mapping to `to` (page-aligned) with mremap(MREMAP_MAYMOVE|MREMAP_FIXED), first
+    /// reserving the target with MAP_FIXED_NOREPLACE: MREMAP_FIXED alone would unmap whatever
+    /// lies there (a library, the heap) without a word.
+    ///
+    /// # Errors
+    /// EEXIST when the target range is occupied (our own mapping included); EINVAL for an
+    /// unaligned target; the kernel's other refusals. The mapping is then unchanged.
+    pub fn move_to(&mut self, to: u64, page_size: u64) -> io::Result<()> {
+        if !to.is_multiple_of(page_size) {
+            return Err(einval());
+        }
+        let old = self.at(0, self.bytes)?;
+        let size = usize::try_from(self.bytes).map_err(|_| einval())?;
+        let target = to as usize as *mut libc::c_void;
+        // SAFETY: a new PROT_NONE placeholder that replaces nothing (MAP_FIXED_NOREPLACE);
+        // nothing refers to it.
+        let hold = unsafe {
+            rustix::mm::mmap_anonymous(
+                target,
+                size,
+                ProtFlags::empty(),
+                MapFlags::PRIVATE | MapFlags::NORESERVE | MapFlags::FIXED_NOREPLACE,
+            )
+        }?;
+        let placeholder = Self {
+            addr: hold as usize,
+            bytes: self.bytes,
+        };
+        if placeholder.addr() != to {
+            // Before Linux 4.17 the flag was a hint; `placeholder` unmaps on drop.
+            return Err(io::Error::from_raw_os_error(libc::EEXIST));
+        }
+        // SAFETY: the source is exactly our own mapping, the target exactly the placeholder
+        // just reserved; neither has a Rust reference. MREMAP_FIXED replaces only the
+        // placeholder, atomically.
+        let moved =
+            unsafe { rustix::mm::mremap_fixed(old, size, size, MremapFlags::MAYMOVE, target) };
+        match moved {
+            Ok(ptr) => {
+                // The placeholder's range is ours now: forget it without unmapping.
+                std::mem::forget(placeholder);
+                self.addr = ptr as usize;
+                Ok(())
+            }
+            // `placeholder` unmaps the reservation on drop.
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// mlock(2) over `[off, off + len)`: the kernel faults the pages in and keeps them in RAM.
+    ///
+    /// # Errors
+    /// ENOMEM over RLIMIT_MEMLOCK (or for pages that cannot be faulted in, past EOF), EPERM
+    /// when the limit is 0, EAGAIN.
+    pub fn mlock(&self, off: u64, len: u64) -> io::Result<()> {
+        let addr = self.at(off, len)?;
+        // SAFETY: the range lies inside our mapping (checked by `at`). mlock faults pages in
+        // through the kernel (get_user_pages), which fails the call instead of raising a signal
+        // in this process for a page past EOF; no Rust reference points into the range.
+        unsafe { rustix::mm::mlock(addr, len as usize) }.map_err(io::Error::from)
+    }
+
+    /// munlock(2) over `[off, off + len)`.
+    ///
+    /// # Errors
+    /// The kernel's refusal.
+    pub fn munlock(&self, off: u64, len: u64) -> io::Result<()> {
+        let addr = self.at(off, len)?;
+        // SAFETY: the range lies inside our mapping (checked by `at`); unlocking changes no
+        // byte of it.
+        unsafe { rustix::mm::munlock(addr, len as usize) }.map_err(io::Error::from)
+    }
+
+    /// madvise(MADV_COLLAPSE) over `[off, off + len)` (Linux >= 6.1, include/uapi/asm-generic/
+    /// mman-common.h: 25; rustix has no name for it): collapse the range into transparent huge
+    /// pages now, synchronously.
+    ///
+    /// # Errors
+    /// EINVAL where the range is not THP-eligible (or the kernel is older), EAGAIN or ENOMEM
+    /// when no huge page could be had.
+    pub fn madvise_collapse(&self, off: u64, len: u64) -> io::Result<()> {
+        let addr = self.at(off, len)?;
+        // SAFETY: the range lies inside our mapping (checked by `at`). A collapse copies the
+        // pages' contents into a huge page and remaps them; the bytes stay the same and no
+        // Rust reference points into the range.
+        let rc = unsafe { libc::madvise(addr, len as usize, libc::MADV_COLLAPSE) };
+        if rc == 0 {
+            Ok(())
+        } else {
+            Err(io::Error::last_os_error())
+        }
     }
 
     /// The address of `[off, off + len)`, checked to lie inside the mapping.
@@ -227,9 +420,9 @@ impl Mapping {
         prot: ProtFlags,
     ) -> io::Result<()> {
         let addr = self.at(0, self.bytes)?;
-        // SAFETY: [addr, addr + bytes) is exactly our own mapping (the MmapRaw's range, which it
+        // SAFETY: [addr, addr + bytes) is exactly our own mapping (the range this Mapping
         // unmaps on drop), and no Rust reference points into it. MAP_FIXED replaces it
-        // atomically with a mapping of the same length, so the MmapRaw still owns the range.
+        // atomically with a mapping of the same length, so this Mapping still owns the range.
         let placed = unsafe {
             rustix::mm::mmap(
                 addr,
@@ -275,6 +468,52 @@ impl Mapping {
             unsafe { code_child(entry, args, writer.as_raw_fd(), parent, limits) }
         }
         Ok(pid)
+    }
+
+    /// Forks the keeper: a child that keeps every mapping of ours (this one at the same
+    /// address) and serves orders read from `orders` (see `keeper_child`), answering on
+    /// `answers`; `readable`: the mapping has PROT_READ now (the child's copy keeps the
+    /// protection of the fork). Returns its pid; the child never returns.
+    ///
+    /// # Errors
+    /// fork's refusal.
+    pub fn fork_keeper(
+        &self,
+        orders: BorrowedFd<'_>,
+        answers: BorrowedFd<'_>,
+        readable: bool,
+    ) -> io::Result<libc::pid_t> {
+        let parent = rustix::process::getpid().as_raw_nonzero().get();
+        let (base, bytes) = (self.addr(), self.bytes);
+        // SAFETY: fork has no memory preconditions. The child runs only `keeper_child`, which
+        // takes no lock and allocates nothing (async-signal-safe calls only, on fixed buffers),
+        // so it is sound even when other threads existed at the fork.
+        let pid = unsafe { libc::fork() };
+        if pid < 0 {
+            return Err(io::Error::last_os_error());
+        }
+        if pid == 0 {
+            // SAFETY: we are the child just forked above; [base, base + bytes) is this
+            // mapping, which the child inherited at the same address.
+            unsafe {
+                keeper_child(
+                    (base, bytes, readable),
+                    (orders.as_raw_fd(), answers.as_raw_fd()),
+                    parent,
+                )
+            }
+        }
+        Ok(pid)
+    }
+}
+
+impl Drop for Mapping {
+    fn drop(&mut self) {
+        if let Ok(addr) = self.at(0, self.bytes) {
+            // SAFETY: exactly our own mapping, which nothing refers to; after this the
+            // Mapping is gone. An error (nothing we could do about it) leaves it mapped.
+            let _ = unsafe { rustix::mm::munmap(addr, self.bytes as usize) };
+        }
     }
 }
 
@@ -380,18 +619,7 @@ unsafe fn code_child(
     // a fault (SIGSEGV/SIGBUS/SIGILL); the parent kills its process group at the deadline, and
     // PR_SET_PDEATHSIG kills it if the parent dies first.
     unsafe {
-        // Default dispositions and an empty mask: a parent that ignores or blocks SIGALRM, or
-        // handles SIGTERM, must not pass that on. 1..=64 covers _NSIG on Linux
-        // (arch/x86/include/asm/signal.h, include/uapi/asm-generic/signal.h); glibc's two
-        // internal signals and SIGKILL/SIGSTOP refuse with EINVAL, harmlessly.
-        let mut dfl: libc::sigaction = std::mem::zeroed();
-        dfl.sa_sigaction = libc::SIG_DFL;
-        for sig in 1..=64 {
-            libc::sigaction(sig, &raw const dfl, std::ptr::null_mut());
-        }
-        let mut none: libc::sigset_t = std::mem::zeroed();
-        libc::sigemptyset(&raw mut none);
-        libc::sigprocmask(libc::SIG_SETMASK, &raw const none, std::ptr::null_mut());
+        default_signals();
         // Its own process group, so that one kill(-pgid) ends it with everything it forks.
         // (The parent makes the same call: whichever runs first, the group exists.)
         libc::setpgid(0, 0);
@@ -413,10 +641,52 @@ unsafe fn code_child(
         libc::setrlimit(libc::RLIMIT_CPU, &raw const cpu);
         // Nothing of ours for the code to write on (the screen, batch's JSON stream) or to keep
         // open after we end: stdio from /dev/null, every other descriptor closed but the pipe.
+        only_fds(&mut [writer]);
+        libc::alarm(u32::try_from(limits.alarm.as_secs()).unwrap_or(3));
+        let f: extern "C" fn(u64, u64) -> u64 = std::mem::transmute(entry as usize);
+        let value = f(args.0, args.1).to_le_bytes();
+        libc::write(writer, value.as_ptr().cast(), value.len());
+        libc::_exit(0);
+    }
+}
+
+/// In a child just forked: default dispositions and an empty mask, so that a parent that
+/// ignores or blocks SIGALRM, or handles SIGTERM (batch mode kills its children from a
+/// handler), passes none of it on. 1..=64 covers _NSIG on Linux (arch/x86/include/asm/
+/// signal.h, include/uapi/asm-generic/signal.h); glibc's two internal signals and SIGKILL/
+/// SIGSTOP refuse with EINVAL, harmlessly.
+///
+/// # Safety
+/// Only in a child just forked (async-signal-safe calls on locals).
+unsafe fn default_signals() {
+    // SAFETY: sigaction and sigprocmask are async-signal-safe and get valid pointers to locals.
+    unsafe {
+        let mut dfl: libc::sigaction = std::mem::zeroed();
+        dfl.sa_sigaction = libc::SIG_DFL;
+        for sig in 1..=64 {
+            libc::sigaction(sig, &raw const dfl, std::ptr::null_mut());
+        }
+        let mut none: libc::sigset_t = std::mem::zeroed();
+        libc::sigemptyset(&raw mut none);
+        libc::sigprocmask(libc::SIG_SETMASK, &raw const none, std::ptr::null_mut());
+    }
+}
+
+/// In a child just forked: stdin, stdout and stderr from /dev/null and every other descriptor
+/// closed but those in `keep` (sorted here in place: no allocation), so that the child holds
+/// nothing of ours (the terminal, batch's JSON stream, other children's pipes) open.
+///
+/// # Safety
+/// Only in a child just forked, with `keep` the descriptors it still needs.
+unsafe fn only_fds(keep: &mut [libc::c_int]) {
+    keep.sort_unstable();
+    // SAFETY: open, dup2, close and syscall(close_range) are async-signal-safe; the descriptors
+    // closed are the child's own copies.
+    unsafe {
         let null = libc::open(c"/dev/null".as_ptr(), libc::O_RDWR);
         if null >= 0 {
             for fd in 0..3 {
-                if fd != writer && fd != null {
+                if !keep.contains(&fd) && fd != null {
                     libc::dup2(null, fd);
                 }
             }
@@ -429,30 +699,236 @@ unsafe fn code_child(
         let close_range = |first: libc::c_uint, last: libc::c_uint| {
             libc::syscall(libc::SYS_close_range, first, last, 0 as libc::c_uint)
         };
-        let first = if writer >= 3 {
-            close_range(3, writer.cast_unsigned() - 1);
-            writer.cast_unsigned() + 1
-        } else {
-            3
-        };
+        let mut first: libc::c_uint = 3;
+        for &fd in keep.iter().filter(|&&fd| fd >= 3) {
+            let fd = fd.cast_unsigned();
+            if fd > first {
+                close_range(first, fd - 1);
+            }
+            first = first.max(fd + 1);
+        }
         close_range(first, libc::c_uint::MAX);
-        libc::alarm(u32::try_from(limits.alarm.as_secs()).unwrap_or(3));
-        let f: extern "C" fn(u64, u64) -> u64 = std::mem::transmute(entry as usize);
-        let value = f(args.0, args.1).to_le_bytes();
-        libc::write(writer, value.as_ptr().cast(), value.len());
+    }
+}
+
+/// Bytes of data one keeper order carries: a read's length at most, a write's bytes.
+pub const KEEPER_DATA: usize = 4096;
+/// A keeper order on its pipe: kind, mapping offset and length (u64 little-endian each), then
+/// `KEEPER_DATA` bytes (a write's). Fixed-size, so the child never allocates.
+pub const ORDER_LEN: usize = 24 + KEEPER_DATA;
+/// A keeper answer: the result (i64: bytes done, or -errno), the old bytes' result before a
+/// write (i64, the same way), then `KEEPER_DATA` bytes (what was read, or the old bytes).
+pub const ANSWER_LEN: usize = 16 + KEEPER_DATA;
+/// Order kinds.
+pub const ORDER_READ: u64 = 1;
+pub const ORDER_WRITE: u64 = 2;
+pub const ORDER_EXIT: u64 = 3;
+
+/// The life of the keeper forked by `fork_keeper`: contain itself (default signals, die with
+/// the parent, no descriptor of ours but its two pipes), then serve orders until `ORDER_EXIT`,
+/// end of file on `orders` (the parent closed it, or died) or a failed answer. Only
+/// async-signal-safe calls on fixed buffers: the parent may have had other threads at the
+/// fork (the TUI's watchdog), whose locks (malloc's among them) this copy would wait for
+/// forever.
+///
+/// # Safety
+/// Only in a child just forked, with `[base, base + bytes)` the mapping it inherited and the
+/// two pipe ends its own.
+unsafe fn keeper_child(
+    (base, bytes, readable): (u64, u64, bool),
+    (orders, answers): (libc::c_int, libc::c_int),
+    parent: libc::pid_t,
+) -> ! {
+    // SAFETY: each call is async-signal-safe and gets valid pointers to locals; `keeper_serve`
+    // touches the mapping only through the kernel.
+    unsafe {
+        default_signals();
+        // Die with the parent; if the parent died before this took effect, no signal will
+        // come: getppid then names whoever adopted us.
+        libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL);
+        if libc::getppid() != parent {
+            libc::_exit(127);
+        }
+        only_fds(&mut [orders, answers]);
+        // Reads go through /proc/self/mem: process_vm_readv would pin the page, and pinning an
+        // anonymous page shared with the parent copies it first (see Region::read_without_
+        // pinning). -1 (no /proc): reads fail with EBADF.
+        let mem = if readable {
+            libc::open(c"/proc/self/mem".as_ptr(), libc::O_RDONLY | libc::O_CLOEXEC)
+        } else {
+            -1
+        };
+        let me = libc::getpid();
+        let mut order = [0u8; ORDER_LEN];
+        let mut answer = [0u8; ANSWER_LEN];
+        while fd_read_full(orders, &mut order) {
+            let word = |i: usize| {
+                let mut w = [0u8; 8];
+                w.copy_from_slice(&order[i * 8..i * 8 + 8]);
+                u64::from_le_bytes(w)
+            };
+            let (kind, off, len) = (word(0), word(1), word(2));
+            if kind == ORDER_EXIT {
+                break;
+            }
+            answer.fill(0);
+            let (done, old) = keeper_serve(
+                (me, mem),
+                (base, bytes),
+                (kind, off, len),
+                &order[24..],
+                &mut answer[16..],
+            );
+            answer[..8].copy_from_slice(&done.to_le_bytes());
+            answer[8..16].copy_from_slice(&old.to_le_bytes());
+            if !fd_write_full(answers, &answer) {
+                break;
+            }
+        }
         libc::_exit(0);
     }
 }
 
+/// One order in the keeper: read `len` bytes at mapping offset `off` into `out` (pread of
+/// /proc/self/mem, `mem`: a plain reference, which leaves a page shared with the parent
+/// shared; -1 when the copy is not readable), or write `data[..len]` there after reading the
+/// old bytes into `out` (process_vm_writev on its own pid, which respects the protection and
+/// copies a shared page as a store would). A page past EOF or without the protection fails
+/// with an errno, never a signal. Returns (bytes done or -errno, old bytes read or -errno).
+///
+/// # Safety
+/// Only in the keeper; `[base, base + bytes)` its copy of the mapping.
+unsafe fn keeper_serve(
+    (me, mem): (libc::pid_t, libc::c_int),
+    (base, bytes): (u64, u64),
+    (kind, off, len): (u64, u64, u64),
+    data: &[u8],
+    out: &mut [u8],
+) -> (i64, i64) {
+    let inside = off.checked_add(len).is_some_and(|end| end <= bytes);
+    if !inside || len as usize > KEEPER_DATA || len == 0 {
+        return (-i64::from(libc::EINVAL), 0);
+    }
+    let n = len as usize;
+    let at = base + off;
+    // SAFETY: `out` and `data` hold at least `n` bytes (checked against KEEPER_DATA above) and
+    // are borrowed for the calls; the remote range lies inside the mapping (checked above).
+    unsafe {
+        match kind {
+            ORDER_READ => (mem_read(mem, out.as_mut_ptr(), at, n), 0),
+            ORDER_WRITE => {
+                let old = mem_read(mem, out.as_mut_ptr(), at, n);
+                let done = vm_copy(me, true, data.as_ptr().cast_mut(), at, n);
+                (done, old)
+            }
+            _ => (-i64::from(libc::EINVAL), 0),
+        }
+    }
+}
+
+/// pread(2) of `len` bytes at address `at` of `mem` (/proc/self/mem) into `local`, by its
+/// syscall number (a bare syscall: async-signal-safe): bytes read, or -errno (EIO past EOF,
+/// EBADF when `mem` is -1).
+///
+/// # Safety
+/// `local` must be valid for writing `len` bytes.
+unsafe fn mem_read(mem: libc::c_int, local: *mut u8, at: u64, len: usize) -> i64 {
+    if mem < 0 {
+        return -i64::from(libc::EFAULT);
+    }
+    // SAFETY: `local` is valid for `len` bytes (the caller's promise); errno is this thread's.
+    unsafe {
+        let n = libc::syscall(libc::SYS_pread64, mem, local, len, at as libc::off_t);
+        if n < 0 {
+            -i64::from(*libc::__errno_location())
+        } else {
+            n
+        }
+    }
+}
+
+/// process_vm_readv (or, with `write`, process_vm_writev) of `len` bytes between `local` and
+/// the address `remote` of process `pid`: bytes done, or -errno.
+///
+/// # Safety
+/// `local` must be valid for `len` bytes (written for a read, only read for a write).
+unsafe fn vm_copy(pid: libc::pid_t, write: bool, local: *mut u8, remote: u64, len: usize) -> i64 {
+    let l = libc::iovec {
+        iov_base: local.cast(),
+        iov_len: len,
+    };
+    let r = libc::iovec {
+        iov_base: remote as usize as *mut libc::c_void,
+        iov_len: len,
+    };
+    // SAFETY: `l` describes `len` valid bytes (the caller's promise); the kernel checks the
+    // remote range and fails with EFAULT instead of faulting; errno is this thread's.
+    unsafe {
+        let n = if write {
+            libc::process_vm_writev(pid, &raw const l, 1, &raw const r, 1, 0)
+        } else {
+            libc::process_vm_readv(pid, &raw const l, 1, &raw const r, 1, 0)
+        };
+        if n < 0 {
+            -i64::from(*libc::__errno_location())
+        } else {
+            n as i64
+        }
+    }
+}
+
+/// Reads exactly `buf.len()` bytes from `fd` (raw read(2), retried on EINTR): false at end of
+/// file or on an error.
+///
+/// # Safety
+/// Async-signal-safe; `fd` is any descriptor.
+unsafe fn fd_read_full(fd: libc::c_int, buf: &mut [u8]) -> bool {
+    let mut got = 0;
+    while got < buf.len() {
+        // SAFETY: the pointer and length describe the unfilled rest of `buf`.
+        let n = unsafe { libc::read(fd, buf[got..].as_mut_ptr().cast(), buf.len() - got) };
+        // SAFETY: errno of this thread.
+        if n < 0 && unsafe { *libc::__errno_location() } == libc::EINTR {
+            continue;
+        }
+        if n <= 0 {
+            return false;
+        }
+        got += n as usize;
+    }
+    true
+}
+
+/// Writes all of `buf` to `fd` (raw write(2), retried on EINTR): false on an error.
+///
+/// # Safety
+/// Async-signal-safe; `fd` is any descriptor.
+unsafe fn fd_write_full(fd: libc::c_int, buf: &[u8]) -> bool {
+    let mut put = 0;
+    while put < buf.len() {
+        // SAFETY: the pointer and length describe the unwritten rest of `buf`.
+        let n = unsafe { libc::write(fd, buf[put..].as_ptr().cast(), buf.len() - put) };
+        // SAFETY: errno of this thread.
+        if n < 0 && unsafe { *libc::__errno_location() } == libc::EINTR {
+            continue;
+        }
+        if n <= 0 {
+            return false;
+        }
+        put += n as usize;
+    }
+    true
+}
+
 /// In batch mode, where nothing else handles them: SIGTERM, SIGINT, SIGHUP and SIGQUIT still
-/// end the process as by default, but first kill the process groups in `groups` and the pid
-/// in `peer` (0: none) with SIGKILL.
+/// end the process as by default, but first kill the process groups in `groups` and the pids
+/// in `pids` (0: none) with SIGKILL.
 ///
 /// # Errors
 /// A handler could not be installed.
 pub fn kill_on_fatal_signals(
     groups: &'static [AtomicI32],
-    peer: &'static AtomicI32,
+    pids: &'static [&'static AtomicI32],
 ) -> io::Result<()> {
     for sig in [libc::SIGTERM, libc::SIGINT, libc::SIGHUP, libc::SIGQUIT] {
         // SAFETY: the handler calls only async-signal-safe code: atomic loads and kill(2), then
@@ -466,9 +942,11 @@ pub fn kill_on_fatal_signals(
                         libc::kill(-pgid, libc::SIGKILL);
                     }
                 }
-                let pid = peer.load(Ordering::SeqCst);
-                if pid > 0 {
-                    libc::kill(pid, libc::SIGKILL);
+                for slot in pids {
+                    let pid = slot.load(Ordering::SeqCst);
+                    if pid > 0 {
+                        libc::kill(pid, libc::SIGKILL);
+                    }
                 }
                 let _ = signal_hook::low_level::emulate_default_handler(sig);
             })
@@ -832,7 +1310,7 @@ mod tests {
     #[test]
     fn every_range_is_checked_against_the_mapping() {
         let ps = rustix::param::page_size() as u64;
-        let m = Mapping::anonymous(2 * ps, false, ps).unwrap();
+        let m = Mapping::anonymous(2 * ps, false, ps, Placement::default()).unwrap();
         let mut buf = [0u8; 4];
         assert!(m.read(2 * ps - 4, &mut buf).is_ok());
         assert_eq!(

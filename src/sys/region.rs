@@ -6,7 +6,9 @@
 //! own pid, which fail with `EFAULT` where a load or store would raise SIGBUS (a page past EOF,
 //! or cut off by another process's truncate) or SIGSEGV (a protected page): no access to the
 //! mapping can kill the process. Mapped code runs only in a forked child (`spawn_code`); the
-//! safe side of that child's life (deadline, group kill, reaping) is `children.rs`.
+//! safe side of that child's life (deadline, group kill, reaping) is `children.rs`, as is the
+//! keeper's (`fork_keeper`). The lab's calls on the live mapping are here too: where it is
+//! placed (`--addr`, MAP_FIXED_NOREPLACE, `--huge`), mremap (`resize`, `move_to`), mlock.
 
 use std::fs::{File, OpenOptions};
 use std::io;
@@ -16,12 +18,12 @@ use std::path::{Path, PathBuf};
 use rustix::mm::{Advice, MprotectFlags, MsyncFlags};
 use rustix::pipe::PipeFlags;
 
-use super::children::{CALL_TIMEOUT, CodeChild};
+use super::children::{CALL_TIMEOUT, CodeChild, Keeper};
 use super::error::SysError;
 use super::raw::{self, Mapping};
 
 pub use super::children::{ChildEnd, signal_name};
-pub use super::raw::{CacheStat, PageRegion, Pagemap, fault_counts};
+pub use super::raw::{CacheStat, PageRegion, Pagemap, Placement, fault_counts};
 
 /// How the mapping is shared: the `flags` argument of mmap(2). In JSON: `shared`, `private`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize)]
@@ -142,6 +144,8 @@ pub struct MapRequest {
     /// The user allows stores into a shared mapping of the file to reach it (`--write`, a file
     /// mmapscope created, or a protection with `w`). Without it a named file opens read-only.
     pub write: bool,
+    /// Where and how to place it: `--addr`, `--fixed`, `--populate`, `--locked`, `--huge`.
+    pub place: Placement,
 }
 
 impl MapRequest {
@@ -225,6 +229,9 @@ pub struct Region {
     /// protection with `w`, the TUI's question) or mmapscope created the file.
     write_allowed: bool,
     notes: Vec<String>,
+    /// While a forked child shares pages with us: `/proc/self/mem`, to read without pinning
+    /// (see `read`).
+    mem: Option<File>,
 }
 
 /// The system page size in bytes.
@@ -500,6 +507,145 @@ fn map_refusal(
     )
 }
 
+/// Checks a placement before mapping: an address a multiple of the page size, `--fixed` with
+/// an address, `--huge` for anonymous memory only.
+fn check_place(place: Placement, anon: bool, page_size: u64) -> Result<(), SysError> {
+    if let Some(addr) = place.addr
+        && !addr.is_multiple_of(page_size)
+    {
+        let below = addr - addr % page_size;
+        return Err(einval(
+            "--addr",
+            format!(
+                "0x{addr:x} is not a multiple of the page size ({page_size} B): try 0x{below:x}"
+            ),
+        ));
+    }
+    if place.fixed && place.addr.is_none() {
+        return Err(einval(
+            "--fixed",
+            "--fixed places the mapping at --addr ADDR: give one",
+        ));
+    }
+    if place.huge && !anon {
+        return Err(einval(
+            "--huge",
+            "MAP_HUGETLB maps anonymous memory (or hugetlbfs files): use it with --anon SIZE",
+        ));
+    }
+    Ok(())
+}
+
+/// The lines of /proc/self/maps that overlap `[addr, addr + len)`, as `start-end perms path`.
+fn occupants(addr: u64, len: u64) -> Vec<String> {
+    let end = addr.saturating_add(len.max(1));
+    super::procmaps::read_maps()
+        .unwrap_or_default()
+        .iter()
+        .filter(|l| l.start < end && l.end > addr)
+        .map(|l| {
+            let path = if l.path.is_empty() {
+                "(anonymous)".to_string()
+            } else {
+                crate::text::sanitize(&l.path)
+            };
+            format!("{:x}-{:x} {} {path}", l.start, l.end, l.perms)
+        })
+        .collect()
+}
+
+/// A refusal that the placement explains: EEXIST at a fixed address names what is there (from
+/// /proc/self/maps), EAGAIN/EPERM/ENOMEM with MAP_LOCKED the memlock limit, ENOMEM with
+/// MAP_HUGETLB the pool. `None`: the plain errno says it.
+fn place_refusal(
+    e: &io::Error,
+    (place, file): (Placement, bool),
+    len: u64,
+    ctx: &str,
+) -> Option<SysError> {
+    let errno = e.raw_os_error()?;
+    let why = match errno {
+        libc::EEXIST if place.fixed => {
+            let addr = place.addr.unwrap_or(0);
+            let there = occupants(addr, len);
+            format!(
+                "MAP_FIXED_NOREPLACE at 0x{addr:x}: the range is taken by {} (MAP_FIXED would \
+                have replaced it without a word); choose a free --addr, or drop --fixed to \
+                make it a hint",
+                if there.is_empty() {
+                    "a mapping".to_string()
+                } else {
+                    there.join(", ")
+                }
+            )
+        }
+        libc::EAGAIN | libc::EPERM | libc::ENOMEM if place.locked => format!(
+            "MAP_LOCKED: {}",
+            super::limits::memlock_why(&super::limits::memlock(), len, file)
+        ),
+        libc::ENOMEM if place.huge => "MAP_HUGETLB: the hugetlb pool has too few free huge \
+                                       pages for it (see HugePages_Free in /proc/meminfo)"
+            .into(),
+        _ => return None,
+    };
+    Some(SysError::new(errno, ctx, why))
+}
+
+/// For `--huge`: the mapping length rounded up to whole huge pages, or why the hugetlb pool
+/// cannot serve it (checked before asking: MAP_HUGETLB with an empty pool only says ENOMEM).
+fn hugetlb_len(len: u64, notes: &mut Vec<String>) -> Result<u64, SysError> {
+    let pool = super::limits::hugetlb_pool()?;
+    let ps = pool.page_size.max(1);
+    let rounded = len.div_ceil(ps) * ps;
+    if pool.free == 0 || pool.free < rounded / ps {
+        let thp = super::limits::thp("enabled").unwrap_or_else(|| "absent".into());
+        return Err(SysError::new(
+            libc::ENOMEM,
+            "--huge",
+            format!(
+                "the hugetlb pool has {} free huge pages of {} (HugePages_Total {}, \
+                HugePages_Free {} in /proc/meminfo) and this mapping needs {}: an \
+                administrator reserves them (sysctl vm.nr_hugepages=N). Transparent huge \
+                pages need no pool (THP enabled: {thp}): map --anon 4M and use `advise \
+                hugepage` (a key in the a menu)",
+                pool.free,
+                crate::text::human(ps),
+                pool.total,
+                pool.free,
+                rounded / ps
+            ),
+        ));
+    }
+    if rounded != len {
+        notes.push(format!(
+            "MAP_HUGETLB: the length is rounded up to whole huge pages of {}: {} B",
+            crate::text::human(ps),
+            crate::text::thousands(rounded)
+        ));
+    }
+    Ok(rounded)
+}
+
+/// What became of `--addr`: a hint the kernel may not follow says where it went instead.
+fn placement_note(place: Placement, got: u64) -> Option<String> {
+    let want = place.addr?;
+    Some(if got == want {
+        format!(
+            "mmap at 0x{want:x} as asked{}",
+            if place.fixed {
+                " (MAP_FIXED_NOREPLACE)"
+            } else {
+                ": the hint was free"
+            }
+        )
+    } else {
+        format!(
+            "asked for 0x{want:x} (a hint) and got 0x{got:x}: the range was taken or outside \
+            the address space the kernel hands out; --fixed would have refused instead"
+        )
+    })
+}
+
 impl Region {
     /// Opens and maps what `req` asks for.
     ///
@@ -519,6 +665,7 @@ impl Region {
         if let Some(len) = req.len {
             check_len(req.offset, len, page_size)?;
         }
+        check_place(req.place, matches!(req.source, Source::Anon(_)), page_size)?;
         match &req.source {
             Source::Anon(size) => Self::open_anon(req, *size, page_size),
             Source::File(path) => Self::open_file(req, path, page_size),
@@ -532,11 +679,21 @@ impl Region {
             return Err(einval(ctx, "--anon needs a size above 0, e.g. --anon 64k"));
         }
         check_len(0, len, page_size)?;
+        let mut notes = Vec::new();
+        let len = if req.place.huge {
+            hugetlb_len(len, &mut notes)?
+        } else {
+            len
+        };
         // MAP_PRIVATE|MAP_ANONYMOUS without reserving swap, so large sizes map as the kernel
         // allows; MAP_SHARED|MAP_ANONYMOUS as a shared mapping of /dev/zero, the same kernel
         // object ("/dev/zero (deleted)" in /proc/self/maps).
-        let map = Mapping::anonymous(len, req.mode == MapMode::Shared, page_size)
-            .map_err(|e| SysError::from_io(&e, ctx))?;
+        let map = Mapping::anonymous(len, req.mode == MapMode::Shared, page_size, req.place)
+            .map_err(|e| {
+                place_refusal(&e, (req.place, false), len, ctx)
+                    .unwrap_or_else(|| SysError::from_io(&e, ctx))
+            })?;
+        notes.extend(placement_note(req.place, map.addr()));
         let mut region = Region {
             map,
             request: req.clone(),
@@ -547,7 +704,8 @@ impl Region {
             len,
             page_size,
             write_allowed: true,
-            notes: Vec::new(),
+            notes,
+            mem: None,
         };
         if let Some(prot) = req.prot {
             region.mprotect(prot)?;
@@ -572,13 +730,17 @@ impl Region {
         let may_write = may_write(&opened.file);
         let map = Mapping::of_file(
             &opened.file,
-            req.mode == MapMode::Shared,
-            prot.write,
+            (req.mode == MapMode::Shared, prot.write),
             req.offset,
             len,
             page_size,
+            req.place,
         )
-        .map_err(|e| map_refusal(&e, &shown, req.mode, opened.fd_writable, may_write))?;
+        .map_err(|e| {
+            place_refusal(&e, (req.place, true), len, &format!("mmap {shown}"))
+                .unwrap_or_else(|| map_refusal(&e, &shown, req.mode, opened.fd_writable, may_write))
+        })?;
+        notes.extend(placement_note(req.place, map.addr()));
         let base = if prot.write { Prot::RW } else { Prot::R };
         let mut region = Region {
             map,
@@ -599,6 +761,7 @@ impl Region {
             page_size,
             write_allowed: req.write_allowed(),
             notes,
+            mem: None,
         };
         if prot != base {
             region.mprotect(prot)?;
@@ -802,9 +965,56 @@ impl Region {
     /// when the range is outside the mapping.
     pub fn read(&self, off: u64, buf: &mut [u8]) -> Result<usize, SysError> {
         self.check_range(off, buf.len() as u64, "read")?;
+        if let Some(mem) = &self.mem {
+            return self.read_unpinned(mem, off, buf);
+        }
         self.map
             .read(off, buf)
             .map_err(|e| read_error(e, off, self.prot.read))
+    }
+
+    /// Reads through `/proc/self/mem` instead of process_vm_readv while `on` (a forked child
+    /// shares pages with us). process_vm_readv pins the pages it reads (FOLL_PIN), and pinning
+    /// an anonymous page shared copy-on-write makes the kernel copy it first ("unshare", mm/gup.c
+    /// gup_must_unshare, Linux >= 5.19): merely looking would split every page shown. A read of
+    /// /proc/self/mem takes a plain reference instead and leaves the page shared.
+    pub fn read_without_pinning(&mut self, on: bool) {
+        if !on {
+            self.mem = None;
+        } else if self.mem.is_none() {
+            self.mem = File::open("/proc/self/mem").ok();
+        }
+    }
+
+    /// `read` through /proc/self/mem: pread at the page's address. It reads past PROT_NONE
+    /// (FOLL_FORCE), so the protection is checked first; a page past EOF answers EIO, said as
+    /// the EFAULT process_vm_readv gives.
+    fn read_unpinned(&self, mem: &File, off: u64, buf: &mut [u8]) -> Result<usize, SysError> {
+        use std::os::unix::fs::FileExt as _;
+        if buf.is_empty() {
+            return Ok(0);
+        }
+        if !self.prot.read {
+            return Err(read_error(
+                io::Error::from_raw_os_error(libc::EFAULT),
+                off,
+                false,
+            ));
+        }
+        match mem.read_at(buf, self.addr() + off) {
+            Ok(0) => Err(read_error(
+                io::Error::from_raw_os_error(libc::EFAULT),
+                off,
+                true,
+            )),
+            Ok(n) => Ok(n),
+            Err(e) if e.raw_os_error() == Some(libc::EIO) => Err(read_error(
+                io::Error::from_raw_os_error(libc::EFAULT),
+                off,
+                true,
+            )),
+            Err(e) => Err(read_error(e, off, true)),
+        }
     }
 
     /// Writes `data` at mapping offset `off` as a store would (triggering copy-on-write in a
@@ -1005,11 +1215,18 @@ impl Region {
     /// Whatever mapping the new mode refuses.
     pub fn remap(&mut self, mode: MapMode) -> Result<(), SysError> {
         let prot = self.remap_prot(mode);
+        // Anywhere: the old mapping still holds the address it was given.
+        let place = Placement {
+            addr: None,
+            fixed: false,
+            ..self.request.place
+        };
         if matches!(self.target, Target::Anon) {
             let mut req = self.request.clone();
             req.mode = mode;
             req.len = Some(self.len);
             req.prot = Some(prot);
+            req.place = place;
             *self = Region::open(&req)?;
             return Ok(());
         }
@@ -1022,11 +1239,11 @@ impl Region {
         let ctx = format!("mmap {}", crate::text::sanitize(&path.to_string_lossy()));
         let map = Mapping::of_file(
             file,
-            mode == MapMode::Shared,
-            prot.write,
+            (mode == MapMode::Shared, prot.write),
             self.offset,
             self.len,
             self.page_size,
+            place,
         )
         .map_err(|e| SysError::from_io(&e, ctx))?;
         self.map = map;
@@ -1125,6 +1342,174 @@ impl Region {
     }
 }
 
+impl Region {
+    /// How the mapping was placed (`--addr`, `--fixed`, `--populate`, `--locked`, `--huge`).
+    pub fn placement(&self) -> Placement {
+        self.request.place
+    }
+
+    /// Grows or shrinks the mapping to `new_len` bytes with mremap(MREMAP_MAYMOVE): in place
+    /// when the address space after it is free, else at a new address the kernel picks (the
+    /// pages move with their page tables, uncopied). The length, and the length a later remap
+    /// uses, follow.
+    ///
+    /// # Errors
+    /// EINVAL for a zero or impossible length; the kernel's refusal (ENOMEM: no room, or an
+    /// mlocked mapping over RLIMIT_MEMLOCK); the mapping is then unchanged.
+    pub fn resize(&mut self, new_len: u64) -> Result<(), SysError> {
+        if new_len == 0 {
+            return Err(einval(
+                "resize",
+                "give a size above 0 (munmap is not offered)",
+            ));
+        }
+        check_len(self.offset, new_len, self.page_size)?;
+        let huge = self.request.place.huge;
+        if huge && new_len != self.len {
+            return Err(einval(
+                "resize",
+                "a MAP_HUGETLB mapping keeps its size here: its huge pages were reserved at mmap",
+            ));
+        }
+        self.map
+            .resize(new_len, self.page_size)
+            .map_err(|e| SysError::from_io(&e, "mremap(MREMAP_MAYMOVE)"))?;
+        self.len = new_len;
+        self.request.len = Some(new_len);
+        Ok(())
+    }
+
+    /// Moves the mapping to address `to` with mremap(MREMAP_MAYMOVE|MREMAP_FIXED), after
+    /// reserving the target range (MAP_FIXED_NOREPLACE), so that nothing mapped there is
+    /// replaced.
+    ///
+    /// # Errors
+    /// EINVAL for an unaligned address, EEXIST (naming what is there) for an occupied range,
+    /// the kernel's other refusals; the mapping is then unchanged.
+    pub fn move_to(&mut self, to: u64) -> Result<(), SysError> {
+        let ctx = "mremap(MREMAP_MAYMOVE|MREMAP_FIXED)";
+        if !to.is_multiple_of(self.page_size) {
+            return Err(einval(
+                ctx,
+                format!(
+                    "0x{to:x} is not a multiple of the page size ({} B): try 0x{:x}",
+                    self.page_size,
+                    to - to % self.page_size
+                ),
+            ));
+        }
+        let bytes = self.map_bytes();
+        self.map
+            .move_to(to, self.page_size)
+            .map_err(|e| match e.raw_os_error() {
+                Some(libc::EEXIST) => {
+                    let there = occupants(to, bytes);
+                    SysError::new(
+                        libc::EEXIST,
+                        ctx,
+                        format!(
+                            "0x{to:x}-0x{:x} is taken by {}: mmapscope reserves the target first \
+                            (MAP_FIXED_NOREPLACE), since MREMAP_FIXED alone would unmap whatever \
+                            lies there; choose a free address",
+                            to.saturating_add(bytes),
+                            if there.is_empty() {
+                                "a mapping".to_string()
+                            } else {
+                                there.join(", ")
+                            }
+                        ),
+                    )
+                }
+                _ => SysError::from_io(&e, ctx),
+            })
+    }
+
+    /// mlock(2) of `count` pages from page `first`.
+    ///
+    /// # Errors
+    /// ENOMEM/EPERM/EAGAIN explained with RLIMIT_MEMLOCK, VmLck and CAP_IPC_LOCK.
+    pub fn lock(&self, first: u64, count: u64) -> Result<(), SysError> {
+        let (off, len) = (first * self.page_size, count * self.page_size);
+        self.check_range(off, len, "mlock")?;
+        self.map.mlock(off, len).map_err(|e| {
+            let errno = e.raw_os_error().unwrap_or(libc::EIO);
+            let why = match errno {
+                libc::ENOMEM | libc::EPERM | libc::EAGAIN => super::limits::memlock_why(
+                    &super::limits::memlock(),
+                    len,
+                    self.page_cache_file(),
+                ),
+                _ => super::error::errno_sentence(errno).to_string(),
+            };
+            SysError::new(errno, "mlock", why)
+        })
+    }
+
+    /// munlock(2) of `count` pages from page `first`.
+    ///
+    /// # Errors
+    /// The kernel's refusal.
+    pub fn unlock(&self, first: u64, count: u64) -> Result<(), SysError> {
+        let (off, len) = (first * self.page_size, count * self.page_size);
+        self.check_range(off, len, "munlock")?;
+        self.map
+            .munlock(off, len)
+            .map_err(|e| SysError::from_io(&e, "munlock"))
+    }
+
+    /// madvise(MADV_COLLAPSE) of `count` pages from page `first`.
+    ///
+    /// # Errors
+    /// EINVAL where the range is not THP-eligible or the kernel predates 6.1; EAGAIN/ENOMEM.
+    pub fn collapse(&self, first: u64, count: u64) -> Result<(), SysError> {
+        let (off, len) = (first * self.page_size, count * self.page_size);
+        self.check_range(off, len, "madvise")?;
+        self.map.madvise_collapse(off, len).map_err(|e| {
+            let errno = e.raw_os_error().unwrap_or(libc::EIO);
+            let why = match errno {
+                libc::EINVAL => {
+                    "MADV_COLLAPSE (Linux >= 6.1) refuses a range that is not THP-eligible: \
+                    transparent huge pages `never`, MADV_NOHUGEPAGE, or a file system without \
+                    large folios"
+                }
+                libc::EAGAIN | libc::ENOMEM => {
+                    "no huge page could be had now (memory fragmented or short): try again"
+                }
+                _ => super::error::errno_sentence(errno),
+            };
+            SysError::new(errno, "madvise(MADV_COLLAPSE)", why)
+        })
+    }
+
+    /// Forks the keeper: a child that keeps every mapping of ours (this one at the same
+    /// address) and waits for orders; see `children::Keeper`.
+    ///
+    /// # Errors
+    /// pipe or fork failures.
+    pub fn fork_keeper(&self) -> Result<Keeper, SysError> {
+        use std::os::fd::AsFd;
+        // Close-on-exec: helpers we start later (the peer) must not hold them.
+        let (orders_rd, orders_wr) = rustix::pipe::pipe_with(PipeFlags::CLOEXEC)
+            .map_err(|e| SysError::from_rustix(e, "pipe"))?;
+        let (answers_rd, answers_wr) = rustix::pipe::pipe_with(PipeFlags::CLOEXEC)
+            .map_err(|e| SysError::from_rustix(e, "pipe"))?;
+        let pid = self
+            .map
+            .fork_keeper(orders_rd.as_fd(), answers_wr.as_fd(), self.prot.read)
+            .map_err(|e| SysError::from_io(&e, "fork"))?;
+        // The child's ends: only the child holds them now, so its exit closes them.
+        drop((orders_rd, answers_wr));
+        let pid = rustix::process::Pid::from_raw(pid)
+            .ok_or_else(|| SysError::new(libc::ECHILD, "fork", "fork returned no child pid"))?;
+        Ok(Keeper::adopt(
+            pid,
+            (orders_wr, answers_rd),
+            self.addr(),
+            self.pages(),
+        ))
+    }
+}
+
 /// The CPU seconds any process descended from a code child may use: its hard RLIMIT_CPU, which
 /// fork passes on and an unprivileged process cannot raise. It catches a looping grandchild
 /// that left the process group (setsid) before the group kill could reach it.
@@ -1174,6 +1559,103 @@ mod tests {
         assert!(err.explanation.contains("4096 B"), "{err}");
         assert!(err.explanation.contains("4096 (0x1000)"), "{err}");
         assert!(err.explanation.contains("8192 (0x2000)"), "{err}");
+    }
+
+    fn anon(pages: u64, mode: MapMode) -> Region {
+        Region::open(&MapRequest {
+            source: Source::Anon(pages * page_size()),
+            mode,
+            offset: 0,
+            len: None,
+            prot: None,
+            write: true,
+            place: Placement::default(),
+        })
+        .unwrap()
+    }
+
+    #[test]
+    fn the_keeper_keeps_its_own_copy_and_exits_when_told() {
+        let r = anon(2, MapMode::Private);
+        r.write(0, b"old").unwrap();
+        let mut k = r.fork_keeper().unwrap();
+        assert_eq!(k.read(0, 3).unwrap(), b"old");
+        r.write(0, b"new").unwrap();
+        assert_eq!(k.read(0, 3).unwrap(), b"old", "copy-on-write after fork");
+        assert_eq!(k.write(0, b"kid").unwrap(), b"old");
+        let mut buf = [0u8; 3];
+        r.read(0, &mut buf).unwrap();
+        assert_eq!(&buf, b"new");
+        let err = k.read(2 * page_size() - 1, 2).unwrap_err();
+        assert_eq!(err.errno, libc::EINVAL, "outside its copy: {err}");
+        let pid = k.pid();
+        assert_eq!(k.exit().unwrap(), "exited with status 0");
+        assert!(std::fs::metadata(format!("/proc/{pid}")).is_err(), "reaped");
+    }
+
+    #[test]
+    fn a_shared_mapping_shows_the_keepers_writes_and_drop_kills_it() {
+        let r = anon(1, MapMode::Shared);
+        let mut k = r.fork_keeper().unwrap();
+        k.write(8, b"hi").unwrap();
+        let mut buf = [0u8; 2];
+        r.read(8, &mut buf).unwrap();
+        assert_eq!(&buf, b"hi");
+        let pid = k.pid();
+        drop(k);
+        assert!(
+            std::fs::metadata(format!("/proc/{pid}")).is_err(),
+            "killed and reaped"
+        );
+    }
+
+    #[test]
+    fn resize_grows_in_place_or_moves_and_move_refuses_an_occupied_target() {
+        let mut r = anon(2, MapMode::Private);
+        r.write(0, b"keep").unwrap();
+        r.resize(8 * page_size()).unwrap();
+        assert_eq!((r.len(), r.pages()), (8 * page_size(), 8));
+        let mut buf = [0u8; 4];
+        r.read(0, &mut buf).unwrap();
+        assert_eq!(&buf, b"keep", "the pages came along");
+        r.write(7 * page_size(), b"x").unwrap();
+        let other = anon(1, MapMode::Private);
+        let err = r.move_to(other.addr()).unwrap_err();
+        assert_eq!(err.errno, libc::EEXIST, "{err}");
+        // (An anonymous neighbour may have merged with it into one line.)
+        assert!(err.explanation.contains("(anonymous)"), "{err}");
+        let err = r.move_to(other.addr() + 1).unwrap_err();
+        assert_eq!(err.errno, libc::EINVAL);
+        // A free place: where `other` was, once it is gone.
+        let free = other.addr();
+        drop(other);
+        r.resize(page_size()).unwrap();
+        r.move_to(free).unwrap();
+        assert_eq!(r.addr(), free);
+        r.read(0, &mut buf).unwrap();
+        assert_eq!(&buf, b"keep");
+    }
+
+    #[test]
+    fn a_fixed_address_that_is_taken_is_refused_naming_the_occupant() {
+        let taken = anon(1, MapMode::Private);
+        let err = Region::open(&MapRequest {
+            source: Source::Anon(page_size()),
+            mode: MapMode::Private,
+            offset: 0,
+            len: None,
+            prot: None,
+            write: true,
+            place: Placement {
+                addr: Some(taken.addr()),
+                fixed: true,
+                ..Placement::default()
+            },
+        })
+        .unwrap_err();
+        assert_eq!(err.errno, libc::EEXIST);
+        assert!(err.explanation.contains("(anonymous)"), "{err}");
+        assert!(err.explanation.contains("MAP_FIXED_NOREPLACE"), "{err}");
     }
 
     #[test]

@@ -44,7 +44,49 @@ pub fn lines(model: &Model) -> Vec<(String, Role)> {
     out.extend(pagemap(snap, &vp.probe, &vp.state));
     out.extend(cachestat(snap, &vp.probe));
     out.extend(kpageflags(snap, &vp.probe));
+    out.extend(lab(model.child, &vp.probe, &vp.state));
     out.extend(smaps(snap));
+    out
+}
+
+/// The lab's sources: the map count, PMD mapping, and the forked child's pagemap word.
+fn lab(child: Option<u32>, p: &PageProbe, s: &PageState) -> Vec<(String, Role)> {
+    let mut out = Vec::new();
+    let mut say = |text: String, role: Role| out.push((text, role));
+    if let Some(n) = p.mapcount {
+        say(format!("kpagecount: {n}"), Role::Normal);
+        say(
+            "  page tables mapping this physical page now (ours, a forked child's, any other              process's)."
+                .into(),
+            Role::Dim,
+        );
+    }
+    if p.huge == Some(true) {
+        say(
+            "PAGEMAP_SCAN: PAGE_IS_HUGE: the page is part of a PMD-mapped huge page (2 MiB, one              page-table entry for 512 pages)"
+                .into(),
+            Role::Present,
+        );
+    }
+    match (child, p.child) {
+        (Some(pid), Some(w)) => {
+            say(format!("child pid {pid} pagemap: 0x{w:016x}"), Role::Normal);
+            let why = match s.shared_with_child {
+                Some(true) => {
+                    "  shared with the child: one physical page in both page tables (equal PFNs                      as root; without root, both file pages, or both anonymous and neither                      exclusively mapped, bit 56). A write by either side copies it when the                      mapping is MAP_PRIVATE."
+                }
+                _ => {
+                    "  not shared with the child: one of us does not map it, or each has its own                      copy (the first write after fork made it)."
+                }
+            };
+            say(why.into(), Role::Dim);
+        }
+        (Some(pid), None) => say(
+            format!("child pid {pid}: its pagemap could not be read"),
+            Role::Dim,
+        ),
+        (None, _) => {}
+    }
     out
 }
 

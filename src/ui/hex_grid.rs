@@ -120,6 +120,31 @@ fn kernel_words(model: &Model, state: &crate::sys::probe::PageState) -> Vec<Stat
     if state.swapped == Some(true) {
         words.push(word("swapped", "S", Role::Warning));
     }
+    words.extend(lab_words(state));
+    words
+}
+
+/// The lab's words for a page: huge page, how many map it, and whether the forked child
+/// still shares it.
+fn lab_words(state: &crate::sys::probe::PageState) -> Vec<StateWord> {
+    let mut words = Vec::new();
+    if state.thp == Some(true) {
+        words.push(word("huge page (PMD)", "H", Role::Present));
+    }
+    if let Some(n) = state.mapcount.filter(|&n| n > 1) {
+        words.push(word(
+            format!("mapped {n} times"),
+            format!("m{n}"),
+            Role::Dim,
+        ));
+    }
+    match (state.shared_with_child, state.present) {
+        (Some(true), _) => words.push(word("shared with child", "K", Role::Cow)),
+        (Some(false), Some(true)) => {
+            words.push(word("not shared with child", "-k", Role::Resident));
+        }
+        _ => {}
+    }
     words
 }
 

@@ -6,7 +6,7 @@ use ratatui::layout::{Constraint, Rect};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Clear, Paragraph, Wrap};
 
-use crate::action::{MenuKind, menu_items};
+use crate::action::{MenuChoice, MenuKind, menu_items};
 
 use super::theme::{Role, Theme};
 
@@ -30,13 +30,20 @@ pub fn render_menu(
         MenuKind::Msync => " msync ",
         MenuKind::Protect => " mprotect ",
         MenuKind::Advise => " madvise / fadvise ",
+        MenuKind::Child => " the child (fork) ",
+        MenuKind::Lock => " mlock ",
+        MenuKind::Malloc => " malloc ",
+        MenuKind::Snippet => " machine code at the cursor ",
     };
     let items = menu_items(kind);
     let mut lines: Vec<Line> = items
         .iter()
         .enumerate()
         .map(|(i, (label, choice))| {
-            let scope = if !choice.scoped() {
+            let scope = if matches!(choice, MenuChoice::Advise(_)) && !choice.scoped() {
+                // Huge-page advice is about 2 MiB ranges: always the whole mapping.
+                " · all pages".to_string()
+            } else if !choice.scoped() {
                 String::new()
             } else if all {
                 " · all pages".to_string()
@@ -51,9 +58,15 @@ pub fn render_menu(
             }
         })
         .collect();
-    if kind != MenuKind::Protect {
+    if items.iter().any(|(_, c)| c.scoped()) {
         lines.push(Line::styled(
             " Tab: this page <-> all pages",
+            theme.style(Role::Dim),
+        ));
+    }
+    if kind == MenuKind::Snippet {
+        lines.push(Line::styled(
+            " then p rx (PROT_EXEC) and x to call it",
             theme.style(Role::Dim),
         ));
     }

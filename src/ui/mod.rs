@@ -85,7 +85,7 @@ pub fn render(model: &Model, frame: &mut Frame) {
             ..
         } => menu::render_confirm(frame, area, theme, question, *default_yes),
         Overlay::Space { selected } => space::render(model, frame, area, theme, *selected),
-        Overlay::None | Overlay::Goto(_) => {}
+        Overlay::None | Overlay::Goto(_) | Overlay::Ask { .. } => {}
     }
 }
 
@@ -142,6 +142,13 @@ fn header(model: &Model, theme: Theme) -> Line<'static> {
     if g.offset > 0 {
         spans.push(Span::raw(format!("  from offset 0x{:x}", g.offset)));
     }
+    if let Some(pid) = model.child {
+        spans.push(Span::raw("  "));
+        spans.push(Span::styled(
+            format!("fork: child pid {pid}"),
+            theme.style(Role::Cow),
+        ));
+    }
     Line::from(spans)
 }
 
@@ -194,6 +201,25 @@ fn render_lesson(model: &Model, pane: &LessonPane, frame: &mut Frame, area: Rect
 }
 
 fn render_log(model: &Model, frame: &mut Frame, area: Rect, theme: Theme) {
+    if let Overlay::Ask { ask, text } = &model.overlay {
+        // The prompt on the first line, the newest log line (a refusal of what was typed)
+        // under it when there is room.
+        let mut lines = vec![Line::from(vec![
+            Span::styled(format!(" {}", ask.title()), theme.style(Role::Key)),
+            Span::raw(sanitize(text)),
+            Span::styled("█", theme.style(Role::Dim)),
+        ])];
+        if area.height > 1
+            && let Some(l) = model.log.last()
+        {
+            lines.push(Line::styled(
+                format!(" log: {} {}", l.time, sanitize(&l.text)),
+                theme.style(Role::Dim),
+            ));
+        }
+        frame.render_widget(Paragraph::new(lines), area);
+        return;
+    }
     if let Overlay::Goto(text) = &model.overlay {
         let line = Line::from(vec![
             Span::styled(" goto (offset or p N): ", theme.style(Role::Key)),

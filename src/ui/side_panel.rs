@@ -1,5 +1,6 @@
 //! The side panel: `/proc/self/maps` (our mapping marked with `▶` and highlighted, scrollable
-//! with Tab focus) above the `smaps` counters of our VMA with their recent changes.
+//! with Tab focus) above the `smaps` counters of our VMA with their recent changes (the
+//! transparent huge page counters among them).
 
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout as Split, Rect};
@@ -12,12 +13,28 @@ use crate::text::{delta_kb, human, kb, sanitize};
 
 use super::theme::{Role, Theme};
 
-/// Lines the smaps block needs: borders, path, the counters, VmFlags.
-const SMAPS_HEIGHT: u16 = 2 + 1 + SmapsField::ALL.len() as u16 + 1;
+/// The counters the smaps block shows: all, but the huge-page mapping counters only when they
+/// are not 0 (or just changed), so that a mapping without huge pages keeps its room for maps.
+/// `THPeligible` is always there: whether the VMA may get huge pages at all.
+pub fn shown_fields(model: &Model) -> Vec<SmapsField> {
+    let vma = model.snap.vma.as_ref();
+    SmapsField::ALL
+        .into_iter()
+        .filter(|f| {
+            !matches!(
+                f,
+                SmapsField::AnonHugePages | SmapsField::ShmemPmdMapped | SmapsField::FilePmdMapped
+            ) || vma.is_some_and(|v| f.of(v) > 0)
+                || model.delta(*f).is_some()
+        })
+        .collect()
+}
 
 /// Draws the panel into `area`.
 pub fn render(model: &Model, frame: &mut Frame, area: Rect, theme: Theme) {
-    let smaps_h = SMAPS_HEIGHT.min(area.height.saturating_sub(5));
+    // Borders, path, the counters, VmFlags.
+    let smaps_height = 2 + 1 + shown_fields(model).len() as u16 + 1;
+    let smaps_h = smaps_height.min(area.height.saturating_sub(5));
     let [maps_area, smaps_area] =
         Split::vertical([Constraint::Min(3), Constraint::Length(smaps_h)]).areas(area);
     render_maps(model, frame, maps_area, theme);
@@ -140,15 +157,25 @@ fn render_smaps(model: &Model, frame: &mut Frame, area: Rect, theme: Theme) {
         Span::styled(format!("{} ", vma.perms), theme.style(Role::Title)),
         Span::raw(path),
     ])];
-    for field in SmapsField::ALL {
+    for field in shown_fields(model) {
         let value = field.of(vma);
+        let shown = if field.is_size() {
+            kb(value)
+        } else {
+            value.to_string()
+        };
         let mut spans = vec![
             Span::raw(format!("{:<14}", field.name())),
-            Span::raw(format!("{:>10}", kb(value))),
+            Span::raw(format!("{shown:>10}")),
         ];
         if let Some((before, now)) = model.delta(field) {
+            let change = if field.is_size() {
+                delta_kb(now, before)
+            } else {
+                format!("was {before}")
+            };
             spans.push(Span::styled(
-                format!(" ({})", delta_kb(now, before)),
+                format!(" ({change})"),
                 theme.style(Role::Warning),
             ));
         }
