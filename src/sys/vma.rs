@@ -33,6 +33,10 @@ pub struct VmaView {
     may_write: bool,
     write: bool,
     page_size: u64,
+    /// `/proc/PID/mem`, for reads: unlike process_vm_readv, which pins the page and so makes
+    /// the kernel copy an anonymous page shared copy-on-write after fork (`gup_must_unshare`,
+    /// Linux 5.19+), a read of it leaves the page shared: looking does not split it.
+    mem: Option<File>,
 }
 
 /// How a VMA we explore fares in the process's maps now.
@@ -107,6 +111,7 @@ impl VmaView {
             may_write,
             write: write && pid != Pid::Myself,
             page_size: page_size(),
+            mem: File::open(pid.proc_path("mem")).ok(),
         }
     }
 
@@ -307,17 +312,23 @@ impl Mapped for VmaView {
         {
             return Err(SysError::new(libc::EINVAL, ctx, "outside the VMA"));
         }
-        raw::read_process(self.number, self.line.start + off, buf).map_err(|e| {
-            match e.raw_os_error() {
-                Some(libc::EFAULT) => SysError::new(
-                    libc::EFAULT,
-                    ctx,
-                    "the page cannot be read: no PROT_READ, beyond end of file, or unmapped \
-                     meanwhile (a load would have raised a signal)",
-                ),
-                Some(libc::ESRCH) => SysError::new(libc::ESRCH, ctx, "the process has exited"),
-                _ => SysError::from_io(&e, ctx),
+        let read = match &self.mem {
+            Some(mem) => {
+                use std::os::unix::fs::FileExt as _;
+                mem.read_at(buf, self.line.start + off)
             }
+            None => raw::read_process(self.number, self.line.start + off, buf),
+        };
+        read.map_err(|e| match e.raw_os_error() {
+            // /proc/PID/mem says EIO where process_vm_readv says EFAULT.
+            Some(libc::EFAULT | libc::EIO) => SysError::new(
+                libc::EFAULT,
+                ctx,
+                "the page cannot be read: no PROT_READ, beyond end of file, or unmapped \
+                 meanwhile (a load would have raised a signal)",
+            ),
+            Some(libc::ESRCH) => SysError::new(libc::ESRCH, ctx, "the process has exited"),
+            _ => SysError::from_io(&e, ctx),
         })
     }
     fn path_note(&self) -> Option<String> {
