@@ -6,8 +6,9 @@
 //! - `text`, `geometry`: leaf helpers (escaping, numbers, sizes, page arithmetic);
 //! - `sys`: the kernel (the only unchecked code is `sys::raw`; `sys::region` is the policy,
 //!   `sys::probe` the page state, `sys::exec` the operations, `sys::notes` their words);
-//! - `demo`, `options`, then the pure core: `action`, `keys`, `layout`, `model`, `update`,
-//!   `keymap`, `script`, `lesson` (parsing);
+//! - `demo`, `options`, then the pure core: `find` (what searches look for, the byte
+//!   matcher), `action`, `keys`, `layout`, `model`, `update`, `keymap`, `script`, `lesson`
+//!   (parsing);
 //! - `report` (results as serde types), `session` (the one path of every action), `player`
 //!   (lessons over a session);
 //! - `ui` (render a model, no kernel), `app` (the terminal and its loop), `cli`.
@@ -18,6 +19,7 @@ pub mod action;
 pub mod app;
 pub mod cli;
 pub mod demo;
+pub mod find;
 pub mod geometry;
 pub mod keymap;
 pub mod keys;

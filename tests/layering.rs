@@ -31,6 +31,7 @@ const ORDER: &[&str] = &[
     // Files we make, the pure core, the script language, lessons (parsing).
     "demo",
     "options",
+    "find",
     "action",
     "keys",
     "layout",
