@@ -22,6 +22,7 @@ const ORDER: &[&str] = &[
     "sys::mapped",
     "sys::vma",
     "sys::probe",
+    "sys::cells",
     "sys::snapshot",
     "sys::ops",
     "sys::lab",
@@ -68,7 +69,7 @@ fn module_of(src: &Path, file: &Path) -> String {
 }
 
 const SYS_ROOMS: &[&str] = &[
-    "error", "raw", "children", "region", "procmaps", "process", "mapped", "vma", "probe",
+    "error", "raw", "children", "region", "procmaps", "process", "mapped", "vma", "probe", "cells",
     "snapshot", "ops", "lab", "notes", "exec",
 ];
 

@@ -2,6 +2,7 @@
 //! probes (`probe`), our VMA in `/proc/self/maps` and `smaps` (`procmaps`), the processes we start and
 //! their containment (`children`), and errors as data (`error`). Nothing here knows about the screen.
 
+pub mod cells;
 pub mod children;
 pub mod error;
 pub mod exec;
