@@ -9,8 +9,8 @@
 //! - `demo`, `options`, then the pure core: `find` (what searches look for, the byte
 //!   matcher), `action`, `keys`, `layout`, `model`, `update`, `keymap`, `script`, `lesson`
 //!   (parsing);
-//! - `report` (results as serde types), `session` (the one path of every action), `player`
-//!   (lessons over a session);
+//! - `report` (results as serde types), `seek` (searches that run across ticks), `session`
+//!   (the one path of every action), `player` (lessons over a session);
 //! - `ui` (render a model, no kernel), `app` (the terminal and its loop), `cli`.
 #![deny(unsafe_code)]
 #![cfg_attr(not(test), deny(clippy::unwrap_used))]
@@ -30,6 +30,7 @@ pub mod options;
 pub mod player;
 pub mod report;
 pub mod script;
+pub mod seek;
 pub mod session;
 pub mod sys;
 pub mod text;

@@ -43,6 +43,7 @@ const ORDER: &[&str] = &[
     "lesson",
     // Results as data, the one path of every action, the lesson player.
     "report",
+    "seek",
     "session",
     "player",
     // The screen, the terminal, the command line.
