@@ -2,6 +2,7 @@
 //! `Command`: a side effect `update` wants carried out against the kernel; `Outcome`: what the
 //! kernel answered, fed back into the model. One path for keys, scripts and lessons.
 
+pub use crate::find::{Finished, Request, StateQuery};
 pub use crate::sys::ops::{FAdvice, MAdvice, Op, Scope, SyncKind};
 use crate::sys::region::Prot;
 
@@ -29,6 +30,8 @@ pub enum GotoTarget {
     Offset(u64),
     /// A page index.
     Page(u64),
+    /// The next page in a state (`: dirty`, `: !resident`): a search over the whole mapping.
+    State(StateQuery),
 }
 
 /// An edit of the `:` prompt's text.
@@ -38,6 +41,28 @@ pub enum PromptEdit {
     Backspace,
     Submit,
     Cancel,
+}
+
+/// A move of the page map's selection, in cells.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CellMove {
+    Left,
+    Right,
+    Up,
+    Down,
+    PageUp,
+    PageDown,
+    First,
+    Last,
+}
+
+/// The page map's cells as the session read them: `buckets[i]` holds the `per_cell` pages
+/// from page `first + i * per_cell` (the last cell of the mapping may hold fewer).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct PageMapData {
+    pub first: u64,
+    pub per_cell: u64,
+    pub buckets: Vec<crate::sys::probe::Bucket>,
 }
 
 /// Which menu is open.
@@ -297,6 +322,29 @@ pub enum Action {
     Looking(Option<Looking>),
     /// Backspace: back to the mapping we made.
     ExploreBack,
+    /// `/`: open the byte-search prompt.
+    FindPrompt,
+    /// `n` / `N`: the last search again, forward / backward from the cursor.
+    SearchAgain {
+        forward: bool,
+    },
+    /// A search running across ticks has looked at `done` pages of `total`.
+    SearchProgress {
+        done: u64,
+        total: u64,
+    },
+    /// A search ended (found, not found, cancelled).
+    SearchEnded(Box<Finished>),
+    /// `P`: the page map of the whole mapping.
+    OpenPageMap,
+    /// Move the page map's selection.
+    PageMapMove(CellMove),
+    /// `+` (true) / `-`: fewer / more pages per cell.
+    PageMapZoom(bool),
+    /// Enter in the page map: open the selected cell's first page in the grid.
+    PageMapOpen,
+    /// The page map's cells as the session read them.
+    PageMapProbed(PageMapData),
     /// How the screen behaves: refresh interval and colours.
     Configure {
         refresh_ms: u64,
@@ -313,6 +361,9 @@ impl Action {
             self,
             Self::Probed { .. }
                 | Self::SpaceProbed { .. }
+                | Self::SearchProgress { .. }
+                | Self::SearchEnded(_)
+                | Self::PageMapProbed(_)
                 | Self::Looking(_)
                 | Self::Note(_)
                 | Self::PeerEnded { .. }
@@ -454,6 +505,10 @@ pub enum Command {
     Explore(crate::sys::procmaps::MapsLine),
     /// Back to the mapping we made.
     ExploreBack,
+    /// Start a search (dropping one still running).
+    Search(Request),
+    /// Stop the search running (Esc).
+    CancelSearch,
 }
 
 /// Whether an executed write enters the edit history.

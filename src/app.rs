@@ -225,6 +225,8 @@ pub fn run(
             resume(&mut terminal)?;
         }
         session.poll_child();
+        // A search works a slice per turn of the loop; the screen is drawn between slices.
+        session.poll_search();
         // A resize that arrived before crossterm listened for SIGWINCH is caught here.
         let size = terminal.size()?;
         if (size.width, size.height) != session.model.size {
@@ -238,6 +240,9 @@ pub fn run(
         let mut wait = refresh.saturating_sub(last_probe.elapsed()).min(MAX_POLL);
         if session.child_running() {
             wait = wait.min(CHILD_POLL);
+        }
+        if session.search_running() {
+            wait = Duration::ZERO;
         }
         if !event::poll(wait)? {
             continue;

@@ -17,7 +17,8 @@ impl KeyContext {
         match (overlay, focus, edit) {
             (Overlay::None, Focus::Grid, None) if lesson => Self::Lesson,
             (Overlay::Help, ..) => Self::Help,
-            (Overlay::Goto(_) | Overlay::Ask { .. }, ..) => Self::Prompt,
+            (Overlay::Goto(_) | Overlay::Ask { .. } | Overlay::Find(_), ..) => Self::Prompt,
+            (Overlay::PageMap { .. }, ..) => Self::PageMap,
             (Overlay::Menu { .. }, ..) => Self::Menu,
             (Overlay::Confirm { .. }, ..) => Self::Confirm,
             (Overlay::Space { .. }, ..) => Self::Space,
@@ -342,6 +343,61 @@ mod tests {
         assert_eq!(
             map_key(l, key(KeyCode::Char('j'))),
             Some(Action::Move(Motion::Down))
+        );
+    }
+
+    #[test]
+    fn finding_keys_and_the_page_map() {
+        use crate::action::CellMove;
+        use KeyCode::*;
+        for ctx in [KeyContext::Grid, KeyContext::Panel, KeyContext::Log] {
+            assert_eq!(map_key(ctx, key(Char('/'))), Some(Action::FindPrompt));
+            assert_eq!(
+                map_key(ctx, key(Char('n'))),
+                Some(Action::SearchAgain { forward: true })
+            );
+            assert_eq!(
+                map_key(ctx, key(Char('N'))),
+                Some(Action::SearchAgain { forward: false })
+            );
+            assert_eq!(map_key(ctx, key(Char('P'))), Some(Action::OpenPageMap));
+        }
+        let lesson = KeyContext::Lesson;
+        assert_eq!(map_key(lesson, key(Char('n'))), Some(Action::LessonNext));
+        assert_eq!(
+            map_key(lesson, key(Char('N'))),
+            Some(Action::SearchAgain { forward: false })
+        );
+        let pm = KeyContext::PageMap;
+        let table = [
+            (Left, Action::PageMapMove(CellMove::Left)),
+            (Char('l'), Action::PageMapMove(CellMove::Right)),
+            (Up, Action::PageMapMove(CellMove::Up)),
+            (Char('j'), Action::PageMapMove(CellMove::Down)),
+            (PageDown, Action::PageMapMove(CellMove::PageDown)),
+            (Char('g'), Action::PageMapMove(CellMove::First)),
+            (End, Action::PageMapMove(CellMove::Last)),
+            (Char('+'), Action::PageMapZoom(true)),
+            (Char('='), Action::PageMapZoom(true)),
+            (Char('-'), Action::PageMapZoom(false)),
+            (Enter, Action::PageMapOpen),
+            (Esc, Action::CloseOverlay),
+            (Char('P'), Action::CloseOverlay),
+        ];
+        for (code, want) in table {
+            assert_eq!(map_key(pm, key(code)), Some(want), "{code:?}");
+        }
+        assert_eq!(map_key(pm, key(Char('x'))), None);
+        let map = Overlay::PageMap {
+            selected: 0,
+            per_cell: 1,
+            top: 0,
+        };
+        assert_eq!(KeyContext::of(Focus::Grid, &map, None, false), pm);
+        let find = Overlay::Find(String::new());
+        assert_eq!(
+            KeyContext::of(Focus::Log, &find, None, true),
+            KeyContext::Prompt
         );
     }
 

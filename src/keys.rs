@@ -5,7 +5,9 @@
 
 use ratatui::crossterm::event::KeyCode;
 
-use crate::action::{Action, Ask, MenuKey, MenuKind, Motion, Op, PromptEdit, Scope, SyncKind};
+use crate::action::{
+    Action, Ask, CellMove, MenuKey, MenuKind, Motion, Op, PromptEdit, Scope, SyncKind,
+};
 
 /// What is receiving keys.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -25,6 +27,8 @@ pub enum KeyContext {
     Confirm,
     /// The address-space view.
     Space,
+    /// The page map.
+    PageMap,
 }
 
 /// A key: a key code, or a character with Ctrl held.
@@ -334,6 +338,45 @@ pub const COMMON: &[Binding] = &[
     bind(&[Code(Esc)], Action::CloseOverlay),
 ];
 
+/// Finding your way: state and byte searches, the page map (in the grid, the panel and the
+/// log; a lesson keeps `n` for its next step).
+pub const FIND: &[Binding] = &[
+    Binding {
+        keys: &[],
+        action: None,
+        help: Some((
+            ": dirty",
+            "next page in a state: dirty cow resident present exclusive beyond; !word negates",
+        )),
+        hint: None,
+    },
+    helped(
+        &[Code(Char('/'))],
+        Action::FindPrompt,
+        (
+            "/",
+            "find bytes: / 7f 45 4c 46 or /\"text\"; resident pages only (/! faults in); Esc stops",
+        ),
+    ),
+    helped(
+        &[Code(Char('n'))],
+        Action::SearchAgain { forward: true },
+        (
+            "n / N",
+            "repeat the last search (: state or / bytes) forward / backward",
+        ),
+    ),
+    bind(&[Code(Char('N'))], Action::SearchAgain { forward: false }),
+    helped(
+        &[Code(Char('P'))],
+        Action::OpenPageMap,
+        (
+            "P",
+            "page map: the whole mapping as cells by state; arrows, + - zoom, Enter opens",
+        ),
+    ),
+];
+
 /// A lesson's steps, before the grid's keys.
 pub const LESSON: &[Binding] = &[
     full(
@@ -485,19 +528,79 @@ pub const SPACE: &[Binding] = &[
     },
 ];
 
+/// The page map: move the selection, zoom, Enter opens the page.
+pub const PAGE_MAP: &[Binding] = &[
+    Binding {
+        keys: &[Code(Left), Code(Char('h'))],
+        action: Some(Action::PageMapMove(CellMove::Left)),
+        help: None,
+        hint: Some(("←↑↓→", "select")),
+    },
+    bind(
+        &[Code(Right), Code(Char('l'))],
+        Action::PageMapMove(CellMove::Right),
+    ),
+    bind(
+        &[Code(Up), Code(Char('k'))],
+        Action::PageMapMove(CellMove::Up),
+    ),
+    bind(
+        &[Code(Down), Code(Char('j'))],
+        Action::PageMapMove(CellMove::Down),
+    ),
+    bind(&[Code(PageUp)], Action::PageMapMove(CellMove::PageUp)),
+    bind(&[Code(PageDown)], Action::PageMapMove(CellMove::PageDown)),
+    bind(
+        &[Code(Home), Code(Char('g'))],
+        Action::PageMapMove(CellMove::First),
+    ),
+    bind(
+        &[Code(End), Code(Char('G'))],
+        Action::PageMapMove(CellMove::Last),
+    ),
+    Binding {
+        keys: &[Code(Char('+')), Code(Char('='))],
+        action: Some(Action::PageMapZoom(true)),
+        help: None,
+        hint: Some(("+ -", "zoom")),
+    },
+    bind(&[Code(Char('-'))], Action::PageMapZoom(false)),
+    Binding {
+        keys: &[Code(Enter)],
+        action: Some(Action::PageMapOpen),
+        help: None,
+        hint: Some(("Enter", "open the page")),
+    },
+    Binding {
+        keys: &[Code(Esc), Code(Char('P')), Code(Char('q'))],
+        action: Some(Action::CloseOverlay),
+        help: None,
+        hint: Some(("Esc", "close")),
+    },
+];
+
 /// The tables searched, in order, for a key in `ctx`.
 pub fn tables(ctx: KeyContext) -> &'static [&'static [Binding]] {
     match ctx {
-        KeyContext::Grid => &[ARROWS, LETTER_MOTIONS, COMMON_FIRST, GRID, COMMON],
-        KeyContext::Lesson => &[LESSON, ARROWS, LETTER_MOTIONS, COMMON_FIRST, GRID, COMMON],
+        KeyContext::Grid => &[ARROWS, LETTER_MOTIONS, COMMON_FIRST, GRID, COMMON, FIND],
+        KeyContext::Lesson => &[
+            LESSON,
+            ARROWS,
+            LETTER_MOTIONS,
+            COMMON_FIRST,
+            GRID,
+            COMMON,
+            FIND,
+        ],
         KeyContext::Edit { .. } => &[EDIT, ARROWS],
-        KeyContext::Panel => &[PANEL, COMMON_FIRST, COMMON],
-        KeyContext::Log => &[LOG, COMMON_FIRST, COMMON],
+        KeyContext::Panel => &[PANEL, COMMON_FIRST, COMMON, FIND],
+        KeyContext::Log => &[LOG, COMMON_FIRST, COMMON, FIND],
         KeyContext::Help => &[HELP],
         KeyContext::Prompt => &[PROMPT],
         KeyContext::Menu => &[MENU],
         KeyContext::Confirm => &[CONFIRM],
         KeyContext::Space => &[SPACE],
+        KeyContext::PageMap => &[PAGE_MAP],
     }
 }
 
@@ -508,6 +611,7 @@ pub fn help_lines() -> Vec<(&'static str, &'static str)> {
         LETTER_MOTIONS,
         COMMON,
         GRID,
+        FIND,
         PANEL,
         LESSON,
         COMMON_FIRST,
@@ -537,8 +641,9 @@ pub fn hints(ctx: KeyContext) -> Vec<(&'static str, &'static str)> {
 mod tests {
     use super::*;
 
-    const CONTEXTS: [KeyContext; 11] = [
+    const CONTEXTS: [KeyContext; 12] = [
         KeyContext::Space,
+        KeyContext::PageMap,
         KeyContext::Grid,
         KeyContext::Lesson,
         KeyContext::Edit { text: false },
@@ -571,6 +676,8 @@ mod tests {
             vec![
                 (KeyContext::Lesson, Code(Left)),
                 (KeyContext::Lesson, Code(Right)),
+                // A lesson keeps `n` for its next step; `N` still searches backward.
+                (KeyContext::Lesson, Code(Char('n'))),
             ]
         );
     }
@@ -587,11 +694,12 @@ mod tests {
             assert!(hints(ctx).len() >= 3, "{ctx:?}: {:?}", hints(ctx));
         }
         let help: Vec<&str> = help_lines().iter().map(|(k, _)| *k).collect();
-        for b in GRID.iter().chain(COMMON).chain(COMMON_FIRST) {
+        for b in GRID.iter().chain(COMMON).chain(COMMON_FIRST).chain(FIND) {
             if let Some(Key::Code(Char(c))) = b.keys.first() {
                 assert!(
                     help.iter()
-                        .any(|h| h.split([' ', '/']).any(|w| w == c.to_string())),
+                        .any(|h| *h == c.to_string()
+                            || h.split([' ', '/']).any(|w| w == c.to_string())),
                     "{c} is in the help: {help:?}"
                 );
             }

@@ -6,10 +6,11 @@
 //! - `text`, `geometry`: leaf helpers (escaping, numbers, sizes, page arithmetic);
 //! - `sys`: the kernel (the only unchecked code is `sys::raw`; `sys::region` is the policy,
 //!   `sys::probe` the page state, `sys::exec` the operations, `sys::notes` their words);
-//! - `demo`, `options`, then the pure core: `action`, `keys`, `layout`, `model`, `update`,
-//!   `keymap`, `script`, `lesson` (parsing);
-//! - `report` (results as serde types), `session` (the one path of every action), `player`
-//!   (lessons over a session);
+//! - `demo`, `options`, then the pure core: `find` (what searches look for, the byte
+//!   matcher), `action`, `keys`, `layout`, `model`, `update`, `keymap`, `script`, `lesson`
+//!   (parsing);
+//! - `report` (results as serde types), `seek` (searches that run across ticks), `session`
+//!   (the one path of every action), `player` (lessons over a session);
 //! - `ui` (render a model, no kernel), `app` (the terminal and its loop), `cli`.
 #![deny(unsafe_code)]
 #![cfg_attr(not(test), deny(clippy::unwrap_used))]
@@ -18,6 +19,7 @@ pub mod action;
 pub mod app;
 pub mod cli;
 pub mod demo;
+pub mod find;
 pub mod geometry;
 pub mod keymap;
 pub mod keys;
@@ -28,6 +30,7 @@ pub mod options;
 pub mod player;
 pub mod report;
 pub mod script;
+pub mod seek;
 pub mod session;
 pub mod sys;
 pub mod text;

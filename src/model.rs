@@ -7,6 +7,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use crate::action::{Action, Ask, MenuKind};
+use crate::find::{Query, Searching};
 use crate::layout::Layout;
 use crate::sys::snapshot::{Snapshot, View};
 
@@ -32,6 +33,15 @@ pub enum Overlay {
     Ask {
         ask: Ask,
         text: String,
+    },
+    /// The `/` prompt (bytes to find) with its text so far.
+    Find(String),
+    /// The page map (`P`): the selected cell holds page `selected`; `per_cell` pages a cell;
+    /// `top` is the first row drawn.
+    PageMap {
+        selected: u64,
+        per_cell: u64,
+        top: u64,
     },
     /// A menu of system calls (`S`, `p`, `a`).
     Menu {
@@ -78,7 +88,39 @@ pub struct EditRecord {
     pub new: Vec<u8>,
 }
 
-pub use crate::action::{LessonPane, LessonResult, Looking};
+pub use crate::action::{LessonPane, LessonResult, Looking, PageMapData};
+
+/// Which cells of the page map are drawn.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct MapWindow {
+    pub per_cell: u64,
+    /// Cells a row, and rows drawn.
+    pub cols: u64,
+    pub rows: u64,
+    /// The first row drawn.
+    pub top: u64,
+    /// Cells of the whole mapping.
+    pub total: u64,
+    /// The selected cell.
+    pub selected: u64,
+}
+
+impl MapWindow {
+    /// The first cell drawn.
+    pub fn first_cell(&self) -> u64 {
+        self.top * self.cols
+    }
+
+    /// Cells drawn.
+    pub fn cells(&self) -> u64 {
+        (self.rows * self.cols).min(self.total.saturating_sub(self.first_cell()))
+    }
+
+    /// The first page drawn.
+    pub fn first_page(&self) -> u64 {
+        self.first_cell() * self.per_cell
+    }
+}
 
 /// How long bytes changed by another process stay highlighted.
 pub const FOREIGN_HOLD_MS: u64 = 3000;
@@ -165,6 +207,14 @@ pub struct Model {
     pub lesson: Option<LessonPane>,
     /// The high-contrast theme (for projectors).
     pub high_contrast: bool,
+    /// What `n` / `N` repeat.
+    pub last_search: Option<Query>,
+    /// A search running across ticks (Esc cancels it).
+    pub searching: Option<Searching>,
+    /// The bytes the last byte search found (offset, length), highlighted.
+    pub found: Option<(u64, u64)>,
+    /// The page map's cells, as the session last read them.
+    pub page_map: PageMapData,
     pub quit: bool,
 }
 
@@ -207,7 +257,65 @@ impl Model {
             malloc: None,
             lesson: None,
             high_contrast: false,
+            last_search: None,
+            searching: None,
+            found: None,
+            page_map: PageMapData::default(),
             quit: false,
+        }
+    }
+
+    /// The page map's places on this terminal.
+    pub fn page_map_layout(&self) -> crate::layout::PageMapLayout {
+        crate::layout::page_map(self.size.0, self.size.1, self.pages())
+    }
+
+    /// The fewest pages a cell (a power of two) with which the whole mapping fits the page map.
+    pub fn page_map_fit(&self) -> u64 {
+        let cells = self.page_map_layout().cells;
+        let capacity = (u64::from(cells.width) * u64::from(cells.height)).max(1);
+        let mut per_cell = 1u64;
+        while self.pages().div_ceil(per_cell) > capacity {
+            per_cell *= 2;
+        }
+        per_cell
+    }
+
+    /// The page map's window when it is open.
+    pub fn page_map_window(&self) -> Option<MapWindow> {
+        match self.overlay {
+            Overlay::PageMap {
+                selected,
+                per_cell,
+                top,
+            } => Some(self.map_window(selected, per_cell, top)),
+            _ => None,
+        }
+    }
+
+    /// The window with page `selected` selected, `per_cell` pages a cell, scrolled from row
+    /// `top` as little as keeps the selection in view.
+    pub fn map_window(&self, selected: u64, per_cell: u64, top: u64) -> MapWindow {
+        let cells = self.page_map_layout().cells;
+        let cols = u64::from(cells.width).max(1);
+        let rows = u64::from(cells.height).max(1);
+        let per_cell = per_cell.max(1);
+        let total = self.pages().div_ceil(per_cell).max(1);
+        let selected = (selected / per_cell).min(total - 1);
+        let sel_row = selected / cols;
+        let mut top = top.min(total.div_ceil(cols).saturating_sub(rows));
+        if sel_row < top {
+            top = sel_row;
+        } else if sel_row >= top + rows {
+            top = sel_row + 1 - rows;
+        }
+        MapWindow {
+            per_cell,
+            cols,
+            rows,
+            top,
+            total,
+            selected,
         }
     }
 

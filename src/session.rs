@@ -5,14 +5,16 @@
 
 use std::collections::BTreeSet;
 use std::io::Write;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use serde_json::{Value as Json, json};
 
-use crate::action::{Action, Command, History, Looking, Op};
+use crate::action::{Action, Command, History, Looking, Op, PageMapData};
+use crate::find::Request;
 use crate::model::Model;
 use crate::report;
 use crate::script::{Cmp, Expect, ExpectPath, Line, Step, Value};
+use crate::seek;
 use crate::sys::SysError;
 use crate::sys::exec::{self, Outcome, Started};
 use crate::sys::lab::Lab;
@@ -46,10 +48,15 @@ pub struct Session {
     /// When the address-space view was last read (it is read at most once a second: all of
     /// smaps, for every VMA, costs milliseconds in a big process).
     space_read: Option<Instant>,
+    /// A search running across ticks; `poll_search` advances it.
+    finding: Option<seek::Job>,
 }
 
 /// How often the open address-space view is read again.
 const SPACE_PERIOD: std::time::Duration = std::time::Duration::from_secs(1);
+
+/// How long a search works per keypress or tick before the screen is drawn again.
+pub const SEARCH_SLICE: Duration = Duration::from_millis(25);
 
 /// What the session looks at.
 enum Subject {
@@ -280,6 +287,7 @@ impl Session {
             failed: false,
             running: None,
             space_read: None,
+            finding: None,
         }
     }
 
@@ -435,6 +443,7 @@ impl Session {
                 fresh: false,
             },
         );
+        self.probe_page_map();
     }
 
     /// Checks the explored VMA against its process's `maps` (just read): reopened where it
@@ -499,6 +508,8 @@ impl Session {
 
     /// Explores the VMA of `line` of the process shown: ours again when it is our mapping.
     fn explore(&mut self, line: &MapsLine) {
+        // Offsets found in one mapping mean nothing in another.
+        self.cancel_search();
         let (looking, view) = match &self.subject {
             Subject::Ours { region, .. } => {
                 if line.start < region.addr() + region.map_bytes() && line.end > region.addr() {
@@ -527,6 +538,7 @@ impl Session {
 
     /// Back to the mapping we made.
     fn explore_back(&mut self) {
+        self.cancel_search();
         if let Subject::Ours { explored, .. } = &mut self.subject
             && explored.take().is_some()
         {
@@ -574,6 +586,14 @@ impl Session {
                     self.explore_back();
                     continue;
                 }
+                Command::Search(req) => {
+                    self.start_search(req);
+                    continue;
+                }
+                Command::CancelSearch => {
+                    self.cancel_search();
+                    continue;
+                }
             };
             let mut outcome = match (&mut self.subject, &self.running, live) {
                 (
@@ -609,6 +629,90 @@ impl Session {
         }
         self.refresh();
         outcomes
+    }
+
+    /// Starts a search (dropping one still running) and works on it for a slice at once, so
+    /// that a small mapping answers within the keypress.
+    fn start_search(&mut self, req: Request) {
+        self.cancel_search();
+        let (shown, _) = self.shown();
+        self.finding = Some(seek::Job::new(req, shown));
+        self.step_search(SEARCH_SLICE);
+    }
+
+    /// Works on the search for about `budget`; returns whether it still runs.
+    fn step_search(&mut self, budget: Duration) -> bool {
+        let Some(mut job) = self.finding.take() else {
+            return false;
+        };
+        let (shown, prober) = self.shown();
+        match job.step(shown, prober, budget) {
+            seek::Step::Running { done, total } => {
+                update(&mut self.model, Action::SearchProgress { done, total });
+                self.finding = Some(job);
+                true
+            }
+            seek::Step::Done(finished) => {
+                update(&mut self.model, Action::SearchEnded(Box::new(finished)));
+                false
+            }
+        }
+    }
+
+    /// Stops the search running, and says so.
+    fn cancel_search(&mut self) {
+        if let Some(job) = self.finding.take() {
+            update(
+                &mut self.model,
+                Action::SearchEnded(Box::new(job.cancelled())),
+            );
+        }
+    }
+
+    /// Whether a search still runs (the TUI's loop then calls `poll_search` without waiting).
+    pub fn search_running(&self) -> bool {
+        self.finding.is_some()
+    }
+
+    /// Works on the running search for a slice; once it ends, its result is in the model and
+    /// the screen's view is probed again. Returns whether it still runs.
+    pub fn poll_search(&mut self) -> bool {
+        if self.finding.is_none() {
+            return false;
+        }
+        let running = self.step_search(SEARCH_SLICE);
+        if !running {
+            self.refresh();
+        }
+        running
+    }
+
+    /// Runs the search to its end (scripts and tests).
+    pub fn finish_search(&mut self) {
+        while self.poll_search() {}
+    }
+
+    /// Reads the page map's cells for its window.
+    fn probe_page_map(&mut self) {
+        let Some(w) = self.model.page_map_window() else {
+            return;
+        };
+        let geometry = self.model.snap.geometry;
+        let (shown, prober) = self.shown();
+        let buckets = crate::sys::cells::buckets(
+            shown,
+            prober,
+            &geometry,
+            w.first_page(),
+            w.per_cell,
+            w.cells(),
+        );
+        let data = PageMapData {
+            first: w.first_page(),
+            per_cell: w.per_cell,
+            buckets,
+        };
+        update(&mut self.model, Action::PageMapProbed(data));
     }
 
     /// Whether code started by `act_live` still runs in its child.

@@ -3,9 +3,10 @@
 //! serves every key, every script line and every lesson step.
 
 use crate::action::{
-    Action, Ask, Command, GotoTarget, History, MenuChoice, MenuKey, MenuKind, Motion, Op,
+    Action, Ask, CellMove, Command, GotoTarget, History, MenuChoice, MenuKey, MenuKind, Motion, Op,
     PromptEdit, Scope, SyncKind, menu_items,
 };
+use crate::find::{Ending, Finished, Pattern, Query, Request, Searching, StateQuery};
 use crate::model::{EditRecord, EditState, Focus, Looking, Model, Overlay, Stash};
 use crate::sys::exec::{Done, Outcome};
 use crate::sys::region::MapMode;
@@ -13,6 +14,8 @@ use crate::sys::snapshot::Backing;
 
 /// Longest text the `:` prompt takes.
 const PROMPT_MAX: usize = 40;
+/// Longest text the `/` prompt takes (a pattern of up to 64 bytes in spaced hex).
+const FIND_MAX: usize = 200;
 
 /// Applies `action` to `model`; returns the side effects it needs.
 pub fn update(model: &mut Model, action: Action) -> Vec<Command> {
@@ -55,6 +58,22 @@ pub fn update(model: &mut Model, action: Action) -> Vec<Command> {
             Vec::new()
         }
         Action::Prompt(edit) => prompt(model, edit),
+        Action::Goto(target) => goto(model, target),
+        Action::CloseOverlay if model.overlay == Overlay::None && model.searching.is_some() => {
+            vec![Command::CancelSearch]
+        }
+        Action::FindPrompt
+        | Action::SearchAgain { .. }
+        | Action::SearchProgress { .. }
+        | Action::SearchEnded(_) => finding(model, action),
+        Action::OpenPageMap
+        | Action::PageMapMove(_)
+        | Action::PageMapZoom(_)
+        | Action::PageMapOpen
+        | Action::PageMapProbed(_) => {
+            page_map(model, action);
+            Vec::new()
+        }
         Action::OpenSpace
         | Action::SpaceProbed { .. }
         | Action::SpaceMove(_)
@@ -220,7 +239,6 @@ fn view(model: &mut Model, action: Action) {
     match action {
         Action::Move(m) => move_cursor(model, m),
         Action::GotoPrompt => model.overlay = Overlay::Goto(String::new()),
-        Action::Goto(target) => goto(model, target),
         Action::ToggleOffsets => {
             let anchor = anchor(model);
             model.show_vaddr = !model.show_vaddr;
@@ -842,12 +860,18 @@ fn move_cursor(model: &mut Model, motion: Motion) {
     model.scroll_to_cursor();
 }
 
-/// Parses the `:` prompt: an offset (`0x1f00`, `7936`, `4k`) or a page (`p 3`, `page 3`).
+/// Parses the `:` prompt: an offset (`0x1f00`, `7936`, `4k`), a page (`p 3`, `page 3`) or a
+/// page state to find (`dirty`, `!resident`: see `StateQuery::parse`).
 ///
 /// # Errors
 /// A sentence saying what is accepted.
 pub fn parse_goto(text: &str) -> Result<GotoTarget, String> {
+    // `::dirty` (the key typed twice) means `:dirty`.
     let t = text.trim();
+    let t = t.strip_prefix(':').unwrap_or(t).trim();
+    if let Some(q) = StateQuery::parse(t) {
+        return Ok(GotoTarget::State(q));
+    }
     let page = t
         .strip_prefix("page")
         .or_else(|| t.strip_prefix('p'))
@@ -864,7 +888,10 @@ pub fn parse_goto(text: &str) -> Result<GotoTarget, String> {
         None => crate::geometry::parse_size(t)
             .map(GotoTarget::Offset)
             .map_err(|_| {
-                format!("'{t}' is not a place: give an offset (0x1f00, 7936) or a page (p 3)")
+                format!(
+                    "'{t}' is not a place: give an offset (0x1f00, 7936), a page (p 3) or a state \
+                     (dirty, cow, resident, present, exclusive, beyond; ! negates)"
+                )
             }),
     }
 }
@@ -873,11 +900,15 @@ fn prompt(model: &mut Model, edit: PromptEdit) -> Vec<Command> {
     if matches!(model.overlay, Overlay::Ask { .. }) {
         return ask_prompt(model, edit);
     }
-    let Overlay::Goto(text) = &mut model.overlay else {
+    let find = matches!(model.overlay, Overlay::Find(_));
+    let (Overlay::Goto(text) | Overlay::Find(text)) = &mut model.overlay else {
         return Vec::new();
     };
     match edit {
-        PromptEdit::Insert(c) if text.chars().count() < PROMPT_MAX && !c.is_control() => {
+        PromptEdit::Insert(c)
+            if text.chars().count() < if find { FIND_MAX } else { PROMPT_MAX }
+                && !c.is_control() =>
+        {
             text.push(c);
         }
         PromptEdit::Insert(_) => {}
@@ -891,8 +922,18 @@ fn prompt(model: &mut Model, edit: PromptEdit) -> Vec<Command> {
             if text.trim().is_empty() {
                 return Vec::new();
             }
+            if find {
+                let t = text.trim();
+                return match Pattern::parse(t.strip_prefix('/').unwrap_or(t)) {
+                    Ok(p) => start_search(model, Query::Bytes(p), true),
+                    Err(msg) => {
+                        model.log(format!("find: {}", crate::text::sanitize(&msg)));
+                        Vec::new()
+                    }
+                };
+            }
             match parse_goto(&text) {
-                Ok(target) => goto(model, target),
+                Ok(target) => return goto(model, target),
                 Err(msg) => model.log(format!("goto: {}", crate::text::sanitize(&msg))),
             }
         }
@@ -900,7 +941,7 @@ fn prompt(model: &mut Model, edit: PromptEdit) -> Vec<Command> {
     Vec::new()
 }
 
-fn goto(model: &mut Model, target: GotoTarget) {
+fn goto(model: &mut Model, target: GotoTarget) -> Vec<Command> {
     let ps = model.page_size();
     let pages = model.pages();
     match target {
@@ -925,6 +966,150 @@ fn goto(model: &mut Model, target: GotoTarget) {
             "goto: page {p} does not exist; the mapping has pages 0 to {}",
             pages - 1
         )),
+        GotoTarget::State(q) => return start_search(model, Query::State(q), true),
+    }
+    Vec::new()
+}
+
+/// Byte search and state search: the `/` prompt, `n` / `N`, what the session says of a
+/// search running across ticks, and how it ended.
+fn finding(model: &mut Model, action: Action) -> Vec<Command> {
+    match action {
+        Action::FindPrompt => model.overlay = Overlay::Find(String::new()),
+        Action::SearchAgain { forward } => match model.last_search.clone() {
+            Some(query) => return start_search(model, query, forward),
+            None => model.log(
+                "n / N repeat the last search, and there is none yet: try : dirty, : !resident, \
+                 / 7f 45 4c 46 or /\"text\"",
+            ),
+        },
+        Action::SearchProgress { done, total } => {
+            if let Some(s) = &mut model.searching {
+                s.done = done;
+                s.total = total;
+            }
+        }
+        Action::SearchEnded(f) => search_ended(model, &f),
+        _ => {}
+    }
+    Vec::new()
+}
+
+fn start_search(model: &mut Model, query: Query, forward: bool) -> Vec<Command> {
+    model.last_search = Some(query.clone());
+    model.found = None;
+    model.searching = Some(Searching {
+        label: query.label(),
+        done: 0,
+        total: model.pages(),
+    });
+    vec![Command::Search(Request {
+        query,
+        from: model.cursor,
+        forward,
+    })]
+}
+
+/// A search ended: the log says how; a page found is opened with its header on top, bytes
+/// found get the cursor and are highlighted.
+fn search_ended(model: &mut Model, f: &Finished) {
+    model.searching = None;
+    model.log(f.sentence(model.page_size()));
+    let Ending::Found { offset, len, .. } = f.ending else {
+        return;
+    };
+    if offset > model.max_cursor() {
+        return;
+    }
+    match f.query {
+        Query::State(_) => {
+            let page = offset / model.page_size();
+            model.cursor = page * model.page_size();
+            model.top = page * model.lines_per_page();
+        }
+        Query::Bytes(_) => {
+            model.cursor = offset;
+            let h = model.layout().grid_rows();
+            model.top = model.line_of(offset).saturating_sub(h / 3);
+            model.found = Some((offset, len));
+        }
+    }
+    model.scroll_to_cursor();
+}
+
+/// The page map: open it (the whole mapping fits, the cursor's cell selected), move, zoom,
+/// open a page, take the session's reading.
+fn page_map(model: &mut Model, action: Action) {
+    if let Action::PageMapProbed(data) = action {
+        model.page_map = data;
+        return;
+    }
+    if action == Action::OpenPageMap {
+        model.page_map = Default::default();
+        let page = model.cursor / model.page_size();
+        let w = model.map_window(page, model.page_map_fit(), 0);
+        show_map(
+            model,
+            page,
+            w.per_cell,
+            (w.selected / w.cols).saturating_sub(w.rows / 2),
+        );
+        return;
+    }
+    let (Some(w), Overlay::PageMap { selected, .. }) = (model.page_map_window(), &model.overlay)
+    else {
+        return;
+    };
+    // The page selected, exactly: zooming out and in again comes back to it.
+    let page = *selected;
+    match action {
+        Action::PageMapMove(m) => show_map(model, moved(&w, m) * w.per_cell, w.per_cell, w.top),
+        Action::PageMapZoom(zoom_in) => {
+            let per = if zoom_in {
+                (w.per_cell / 2).max(1)
+            } else {
+                (w.per_cell * 2).min(model.page_map_fit().max(w.per_cell))
+            };
+            // The selected page stays, its row in the middle.
+            let row = page / per / w.cols;
+            show_map(model, page, per, row.saturating_sub(w.rows / 2));
+        }
+        Action::PageMapOpen => {
+            let page = w.selected * w.per_cell;
+            model.overlay = Overlay::None;
+            model.log(format!("page map: opened page {page}"));
+            news(model, Action::SelectPage(page));
+        }
+        _ => {}
+    }
+}
+
+/// The page map with page `page` selected, `per_cell` pages a cell, scrolled from row `top`
+/// as little as keeps the selection in view.
+fn show_map(model: &mut Model, page: u64, per_cell: u64, top: u64) {
+    let w = model.map_window(page, per_cell, top);
+    model.overlay = Overlay::PageMap {
+        selected: page.min(model.pages().saturating_sub(1)),
+        per_cell: w.per_cell,
+        top: w.top,
+    };
+}
+
+/// The cell a move selects.
+fn moved(w: &crate::model::MapWindow, m: CellMove) -> u64 {
+    let last = w.total - 1;
+    let screen = w.rows * w.cols;
+    let c = w.selected;
+    match m {
+        CellMove::Left => c.saturating_sub(1),
+        CellMove::Right => (c + 1).min(last),
+        CellMove::Up => c.checked_sub(w.cols).unwrap_or(c),
+        CellMove::Down if c + w.cols <= last => c + w.cols,
+        CellMove::Down => c,
+        CellMove::PageUp => c.saturating_sub(screen),
+        CellMove::PageDown => (c + screen).min(last),
+        CellMove::First => 0,
+        CellMove::Last => last,
     }
 }
 
@@ -1037,6 +1222,17 @@ mod tests {
         assert_eq!(parse_goto("p 3"), Ok(GotoTarget::Page(3)));
         assert_eq!(parse_goto("p3"), Ok(GotoTarget::Page(3)));
         assert_eq!(parse_goto(" page 2 "), Ok(GotoTarget::Page(2)));
+        assert_eq!(
+            parse_goto(" !resident "),
+            Ok(GotoTarget::State(StateQuery::parse("!resident").unwrap()))
+        );
+        assert_eq!(
+            parse_goto("present"),
+            Ok(GotoTarget::State(StateQuery::parse("present").unwrap())),
+            "a state, not p + digits"
+        );
+        assert!(parse_goto("dirt").unwrap_err().contains("a state (dirty"));
+        assert_eq!(parse_goto(":p 2"), Ok(GotoTarget::Page(2)));
         assert!(parse_goto("pear").is_err());
         assert!(parse_goto("p x").is_err());
         assert!(parse_goto("zz").is_err());
@@ -1079,6 +1275,168 @@ mod tests {
 
         update(&mut m, Action::Goto(GotoTarget::Offset(4 * PS)));
         assert!(m.log.last().unwrap().text.contains("past the mapping"));
+    }
+
+    fn type_prompt(m: &mut Model, open: Action, text: &str) -> Vec<Command> {
+        update(m, open);
+        for c in text.chars() {
+            update(m, Action::Prompt(PromptEdit::Insert(c)));
+        }
+        update(m, Action::Prompt(PromptEdit::Submit))
+    }
+
+    fn only_search(cmds: Vec<Command>) -> Request {
+        match cmds.as_slice() {
+            [Command::Search(req)] => req.clone(),
+            other => panic!("expected one Search, got {other:?}"),
+        }
+    }
+
+    fn ended(query: Query, ending: Ending) -> Action {
+        Action::SearchEnded(Box::new(Finished {
+            query,
+            forward: true,
+            ending,
+            examined: 4,
+            skipped: 0,
+            bytes: 0,
+            elapsed_us: 10,
+            note: None,
+        }))
+    }
+
+    #[test]
+    fn a_state_word_in_the_goto_prompt_starts_a_search_from_the_cursor() {
+        let mut m = model(8, (120, 40));
+        update(&mut m, Action::Goto(GotoTarget::Offset(0x1234)));
+        let req = only_search(type_prompt(&mut m, Action::GotoPrompt, ": dirty"));
+        let dirty = Query::State(StateQuery::parse("dirty").unwrap());
+        assert_eq!(
+            req,
+            Request {
+                query: dirty.clone(),
+                from: 0x1234,
+                forward: true
+            }
+        );
+        assert_eq!(m.overlay, Overlay::None);
+        assert_eq!(m.last_search, Some(dirty.clone()));
+        assert_eq!(m.searching.as_ref().map(|s| s.total), Some(8));
+        update(&mut m, Action::SearchProgress { done: 4, total: 8 });
+        assert_eq!(m.searching.as_ref().map(|s| s.done), Some(4));
+        // Esc with nothing open stops the search; the session says how it ended.
+        assert_eq!(
+            update(&mut m, Action::CloseOverlay),
+            vec![Command::CancelSearch]
+        );
+        let found = Ending::Found {
+            offset: 5 * PS,
+            len: PS,
+            wrapped: false,
+        };
+        update(&mut m, ended(dirty, found));
+        assert!(m.searching.is_none());
+        assert_eq!(m.cursor, 5 * PS);
+        assert_eq!(m.line_content(m.top), (5, None), "its header on top");
+        assert!(m.found.is_none(), "a page is not highlighted");
+        assert!(m.log.last().unwrap().text.contains("page 5 is dirty"));
+        assert!(
+            update(&mut m, Action::CloseOverlay).is_empty(),
+            "nothing to stop"
+        );
+    }
+
+    #[test]
+    fn the_find_prompt_takes_hex_or_text_and_n_repeats() {
+        let mut m = model(8, (120, 40));
+        assert!(update(&mut m, Action::SearchAgain { forward: true }).is_empty());
+        assert!(m.log.last().unwrap().text.contains("none yet"));
+        assert!(type_prompt(&mut m, Action::FindPrompt, "7f 4").is_empty());
+        assert!(m.log.last().unwrap().text.starts_with("find: "));
+        let req = only_search(type_prompt(&mut m, Action::FindPrompt, "/\"ab\""));
+        let Query::Bytes(p) = &req.query else {
+            panic!("{req:?}")
+        };
+        assert_eq!(
+            (p.bytes.as_slice(), p.fault_in, req.forward),
+            (&b"ab"[..], false, true)
+        );
+        update(
+            &mut m,
+            ended(
+                req.query.clone(),
+                Ending::Found {
+                    offset: 0x2ffe,
+                    len: 2,
+                    wrapped: true,
+                },
+            ),
+        );
+        assert_eq!((m.cursor, m.found), (0x2ffe, Some((0x2ffe, 2))));
+        assert!(cursor_visible(&m));
+        assert!(m.log.last().unwrap().text.contains("wrapped past the end"));
+        let back = only_search(update(&mut m, Action::SearchAgain { forward: false }));
+        assert_eq!(
+            (back.query, back.from, back.forward),
+            (req.query, 0x2ffe, false)
+        );
+        assert!(m.found.is_none(), "a new search forgets the old match");
+        update(&mut m, ended(back_query(), Ending::NotFound));
+        assert_eq!(m.cursor, 0x2ffe, "not found: the cursor stays");
+        assert!(m.log.last().unwrap().text.contains("not found"));
+    }
+
+    fn back_query() -> Query {
+        Query::Bytes(Pattern::parse("\"ab\"").unwrap())
+    }
+
+    #[test]
+    fn the_page_map_opens_fitted_moves_zooms_and_opens_a_page() {
+        // 80x24: the cells' area is 70 x 17 (labels of "4,095" and a space).
+        let mut m = model(4096, (80, 24));
+        update(&mut m, Action::Goto(GotoTarget::Page(100)));
+        update(&mut m, Action::OpenPageMap);
+        let w = m.page_map_window().expect("open");
+        assert_eq!((w.cols, w.rows), (70, 17));
+        assert_eq!(w.per_cell, 4, "4096 pages in 1190 cells: 4 a cell");
+        assert_eq!((w.total, w.selected, w.top), (1024, 25, 0));
+        update(&mut m, Action::PageMapMove(CellMove::Down));
+        update(&mut m, Action::PageMapMove(CellMove::Right));
+        assert_eq!(m.page_map_window().unwrap().selected, 25 + 70 + 1);
+        update(&mut m, Action::PageMapMove(CellMove::Last));
+        let w = m.page_map_window().unwrap();
+        assert_eq!(w.selected, 1023);
+        update(&mut m, Action::PageMapZoom(false));
+        assert_eq!(m.page_map_window().unwrap().per_cell, 4, "fits already");
+        update(&mut m, Action::PageMapZoom(true));
+        update(&mut m, Action::PageMapZoom(true));
+        let w = m.page_map_window().unwrap();
+        assert_eq!(
+            (w.per_cell, w.selected),
+            (1, 4092),
+            "the same page, zoomed in"
+        );
+        assert!(w.selected / w.cols >= w.top && w.selected / w.cols < w.top + w.rows);
+        assert_eq!(w.cells(), (w.total - w.first_cell()).min(70 * 17));
+        update(&mut m, Action::PageMapMove(CellMove::First));
+        assert_eq!(m.page_map_window().unwrap().top, 0);
+        update(&mut m, Action::PageMapMove(CellMove::PageDown));
+        update(&mut m, Action::PageMapMove(CellMove::Left));
+        let data = crate::action::PageMapData {
+            first: 0,
+            per_cell: 1,
+            buckets: Vec::new(),
+        };
+        update(&mut m, Action::PageMapProbed(data.clone()));
+        assert_eq!(m.page_map, data);
+        update(&mut m, Action::PageMapOpen);
+        assert_eq!(m.overlay, Overlay::None);
+        let page = 70 * 17 - 1;
+        assert_eq!(m.cursor, page * PS);
+        assert_eq!(m.line_content(m.top), (page, None));
+        update(&mut m, Action::OpenPageMap);
+        update(&mut m, Action::CloseOverlay);
+        assert_eq!(m.overlay, Overlay::None);
     }
 
     #[test]

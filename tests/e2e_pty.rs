@@ -197,6 +197,57 @@ fn goto_prompt_moves_the_cursor() {
 }
 
 #[test]
+fn a_state_search_lands_on_the_page_an_edit_dirtied() {
+    // Under the target directory (ext4 here; on tmpfs every cached page counts as dirty),
+    // written a page at a time and synced: clean, in single-page folios.
+    let tmp = tempfile::tempdir_in(env!("CARGO_TARGET_TMPDIR")).expect("tempdir");
+    let path = tmp.path().join("dirty.txt");
+    let ps = page_size();
+    {
+        use std::io::Write as _;
+        let mut f = std::fs::File::create(&path).expect("create");
+        for page in 0..8 {
+            let mut text = format!("page {page} ").into_bytes();
+            text.resize(ps, b'.');
+            f.write_all(&text).expect("write");
+        }
+        f.sync_all().expect("fsync");
+    }
+    let args = [std::ffi::OsStr::new("--write"), path.as_os_str()];
+    let mut term = Term::spawn(&args, &[], 120, 40);
+    term.wait_for_all(&["page 0", "cursor 0x0 "]);
+    let page5 = format!("cursor 0x{:x} (page 5:", 5 * ps);
+    // Writeback (or a `sync` anywhere) may clean the page before the search: then again.
+    for _ in 0..3 {
+        term.send(":");
+        term.wait_for_all(&["goto (offset or p N)"]);
+        term.send("p 5\r");
+        term.wait_for_all(&[&page5]);
+        term.send("i");
+        term.wait_for_all(&["edit mode"]);
+        term.send("41\x1b");
+        term.wait_for("the write and the end of edit mode", |t| {
+            t.contains("<- 41") && t.contains("i edit")
+        });
+        term.send("g");
+        term.wait_for_all(&["cursor 0x0 "]);
+        term.send(":dirty\r");
+        term.wait_for("the search to end", |t| {
+            t.contains("page 5 is dirty") || t.contains("no page is dirty")
+        });
+        if term.contents().contains("page 5 is dirty") {
+            term.wait_for_all(&[&page5]);
+            term.quit_cleanly();
+            return;
+        }
+    }
+    panic!(
+        "page 5 was cleaned before every search:\n{}",
+        term.contents()
+    );
+}
+
+#[test]
 fn editing_a_byte_of_the_demo_then_msync_and_quit_changes_the_file() {
     let tmp = tempfile::TempDir::new().expect("tempdir");
     let mut term = Term::spawn(&[], &[("TMPDIR", tmp.path())], 120, 40);

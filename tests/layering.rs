@@ -23,6 +23,7 @@ const ORDER: &[&str] = &[
     "sys::mapped",
     "sys::vma",
     "sys::probe",
+    "sys::cells",
     "sys::snapshot",
     "sys::ops",
     "sys::lab",
@@ -32,6 +33,7 @@ const ORDER: &[&str] = &[
     // Files we make, the pure core, the script language, lessons (parsing).
     "demo",
     "options",
+    "find",
     "action",
     "keys",
     "layout",
@@ -42,6 +44,7 @@ const ORDER: &[&str] = &[
     "lesson",
     // Results as data, the one path of every action, the lesson player.
     "report",
+    "seek",
     "session",
     "player",
     // The screen, the terminal, the command line.
@@ -69,7 +72,7 @@ fn module_of(src: &Path, file: &Path) -> String {
 
 const SYS_ROOMS: &[&str] = &[
     "error", "raw", "children", "procmaps", "limits", "region", "process", "mapped", "vma",
-    "probe", "snapshot", "ops", "lab", "notes", "exec",
+    "probe", "cells", "snapshot", "ops", "lab", "notes", "exec",
 ];
 
 /// The rooms a line of code names: `crate::x::...` (and, inside `sys`, `super::x`).

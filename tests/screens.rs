@@ -951,3 +951,156 @@ fn a_vma_of_another_process_names_it_in_the_header_and_keeps_its_end() {
         "no mapping of ours to go back to with --pid"
     );
 }
+
+/// Pages of the page map's mapping: 5,000, the file ending at page 4,800.
+const MAP_PAGES: u64 = 5000;
+
+/// What the kernel would say of page `p` of that mapping: resident up to 3,000 and here and
+/// there after, present 1,000-1,599, dirty 1,200-1,259 and 2,500, beyond EOF from 4,800.
+fn map_page(p: u64) -> (bool, bool, bool, bool) {
+    let beyond = p >= 4800;
+    let resident = !beyond && (p < 3000 || p % 97 < 10);
+    let present = (1000..1600).contains(&p);
+    let dirty = (1200..1260).contains(&p) || p == 2500;
+    (resident, present, dirty, beyond)
+}
+
+/// The page map's cells as the session would read them for the window open now.
+fn fill_page_map(m: &mut Model) {
+    let w = m.page_map_window().expect("the page map is open");
+    let buckets = (w.first_cell()..w.first_cell() + w.cells())
+        .map(|cell| {
+            let first = cell * w.per_cell;
+            let pages = w.per_cell.min(MAP_PAGES - first);
+            let states: Vec<_> = (first..first + pages).map(map_page).collect();
+            let n = |f: fn(&(bool, bool, bool, bool)) -> bool| {
+                states.iter().filter(|s| f(s)).count() as u64
+            };
+            Bucket {
+                first,
+                pages,
+                resident: Some(n(|s| s.0)),
+                present: Some(n(|s| s.1)),
+                dirty: Some(n(|s| s.2)),
+                cow: Some(0),
+                beyond_eof: n(|s| s.3),
+            }
+        })
+        .collect();
+    m.page_map = mmapscope::action::PageMapData {
+        first: w.first_page(),
+        per_cell: w.per_cell,
+        buckets,
+    };
+}
+
+fn page_map_model(size: (u16, u16), actions: &[Action]) -> Model {
+    let mut m = model(MAP_PAGES, size);
+    m.snap.geometry.file_size = Some(4800 * PS);
+    act(
+        &mut m,
+        &[Action::Goto(mmapscope::action::GotoTarget::Page(1230))],
+    );
+    update(&mut m, Action::OpenPageMap);
+    for a in actions {
+        update(&mut m, a.clone());
+    }
+    fill_page_map(&mut m);
+    m
+}
+
+#[test]
+fn page_map_80x24() {
+    let m = page_map_model((80, 24), &[]);
+    let t = draw(&m);
+    let text = format!("{}", t.backend());
+    assert!(
+        text.contains("page map · 1 cell = 8 pages (32 KiB)"),
+        "{text}"
+    );
+    assert!(
+        text.contains("all 5,000 pages: resident 3,190  present 600  dirty 61"),
+        "{text}"
+    );
+    insta::assert_snapshot!(t.backend());
+}
+
+#[test]
+fn page_map_80x24_colour() {
+    let mut m = page_map_model((80, 24), &[]);
+    m.color = true;
+    let t = draw(&m);
+    let dirty = t
+        .backend()
+        .buffer()
+        .content()
+        .iter()
+        .filter(|c| c.symbol() == "D" && c.fg == Color::Yellow)
+        .count();
+    assert!(dirty >= 8, "dirty cells are yellow: {dirty}");
+    insta::assert_debug_snapshot!(t.backend().buffer());
+}
+
+/// Zoomed in twice (to one page a cell at 120x40) and moved: a window of the mapping, the
+/// selection kept.
+fn zoomed(size: (u16, u16)) -> Model {
+    use mmapscope::action::CellMove;
+    page_map_model(
+        size,
+        &[
+            Action::PageMapZoom(true),
+            Action::PageMapZoom(true),
+            Action::PageMapMove(CellMove::Down),
+            Action::PageMapMove(CellMove::Right),
+        ],
+    )
+}
+
+#[test]
+fn page_map_120x40() {
+    let m = zoomed((120, 40));
+    let t = draw(&m);
+    let text = format!("{}", t.backend());
+    assert!(text.contains("1 cell = 1 page (4 KiB)"), "{text}");
+    assert!(text.contains("shown: "), "a window, not all: {text}");
+    insta::assert_snapshot!(t.backend());
+}
+
+#[test]
+fn page_map_120x40_colour() {
+    let mut m = zoomed((120, 40));
+    m.color = true;
+    let t = draw(&m);
+    insta::assert_debug_snapshot!(t.backend().buffer());
+}
+
+#[test]
+fn a_search_shows_its_progress_and_the_find_prompt_its_text() {
+    let mut m = model(6, (120, 40));
+    update(&mut m, Action::FindPrompt);
+    for c in "\"ab".chars() {
+        update(
+            &mut m,
+            Action::Prompt(mmapscope::action::PromptEdit::Insert(c)),
+        );
+    }
+    let text = format!("{}", draw(&m).backend());
+    assert!(
+        text.contains("find (hex 7f 45, \"text\"; ! faults pages in): \"ab█"),
+        "{text}"
+    );
+    update(
+        &mut m,
+        Action::Prompt(mmapscope::action::PromptEdit::Insert('"')),
+    );
+    update(
+        &mut m,
+        Action::Prompt(mmapscope::action::PromptEdit::Submit),
+    );
+    update(&mut m, Action::SearchProgress { done: 3, total: 6 });
+    let text = format!("{}", draw(&m).backend());
+    assert!(
+        text.contains("searching /\"ab\": 50% (3 of 6 pages) · Esc stops"),
+        "{text}"
+    );
+}

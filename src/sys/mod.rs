@@ -3,6 +3,7 @@
 //! their containment (`children`, the keeper of `fork` included), the limits the lab runs into
 //! (`limits`), and errors as data (`error`). Nothing here knows about the screen.
 
+pub mod cells;
 pub mod children;
 pub mod error;
 pub mod exec;

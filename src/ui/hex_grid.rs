@@ -274,6 +274,8 @@ fn row(model: &Model, off: u64, theme: Theme) -> Line<'static> {
             role = Role::Foreign;
         } else if model.edited(at) {
             role = Role::Edited;
+        } else if model.found.is_some_and(|(o, n)| (o..o + n).contains(&at)) {
+            role = Role::Found;
         }
         let mut style = theme.style(role);
         if at == model.cursor {

@@ -6,6 +6,7 @@ pub mod help;
 pub mod hex_grid;
 pub mod menu;
 pub mod minimap;
+pub mod page_map;
 pub mod side_panel;
 pub mod space;
 pub mod theme;
@@ -85,7 +86,8 @@ pub fn render(model: &Model, frame: &mut Frame) {
             ..
         } => menu::render_confirm(frame, area, theme, question, *default_yes),
         Overlay::Space { selected } => space::render(model, frame, area, theme, *selected),
-        Overlay::None | Overlay::Goto(_) | Overlay::Ask { .. } => {}
+        Overlay::PageMap { .. } => page_map::render(model, frame, theme),
+        Overlay::None | Overlay::Goto(_) | Overlay::Find(_) | Overlay::Ask { .. } => {}
     }
 }
 
@@ -220,9 +222,17 @@ fn render_log(model: &Model, frame: &mut Frame, area: Rect, theme: Theme) {
         frame.render_widget(Paragraph::new(lines), area);
         return;
     }
-    if let Overlay::Goto(text) = &model.overlay {
+    let label = match &model.overlay {
+        Overlay::Goto(text) => Some((
+            " goto (offset or p N) or a state (dirty, !resident): ",
+            text,
+        )),
+        Overlay::Find(text) => Some((" find (hex 7f 45, \"text\"; ! faults pages in): ", text)),
+        _ => None,
+    };
+    if let Some((label, text)) = label {
         let line = Line::from(vec![
-            Span::styled(" goto (offset or p N): ", theme.style(Role::Key)),
+            Span::styled(label, theme.style(Role::Key)),
             Span::raw(sanitize(text)),
             Span::styled("█", theme.style(Role::Dim)),
         ]);
@@ -231,6 +241,20 @@ fn render_log(model: &Model, frame: &mut Frame, area: Rect, theme: Theme) {
     }
     let rows = usize::from(area.height);
     let mut lines: Vec<Line> = Vec::with_capacity(rows);
+    if let Some(s) = &model.searching {
+        let pct = (u128::from(s.done) * 100)
+            .checked_div(u128::from(s.total))
+            .unwrap_or(0);
+        lines.push(Line::styled(
+            format!(
+                " searching {}: {pct}% ({} of {} pages) · Esc stops",
+                sanitize(&s.label),
+                thousands(s.done),
+                thousands(s.total)
+            ),
+            theme.style(Role::Focused),
+        ));
+    }
     if let Some(problem) = &model.snap.problem {
         lines.push(Line::styled(
             format!(" {problem}"),

@@ -20,6 +20,8 @@ pub enum Role {
     Edited,
     /// Changed by another process a moment ago.
     Foreign,
+    /// Bytes the last byte search found.
+    Found,
     Padding,
     BeyondEof,
     Unreadable,
@@ -50,6 +52,7 @@ impl Theme {
                 }
                 Role::Edited => s.add_modifier(Modifier::BOLD | Modifier::UNDERLINED),
                 Role::Foreign => s.add_modifier(Modifier::REVERSED | Modifier::BOLD),
+                Role::Found => s.add_modifier(Modifier::REVERSED | Modifier::ITALIC),
                 Role::Cow | Role::Warning | Role::Unreadable => {
                     s.add_modifier(Modifier::UNDERLINED)
                 }
@@ -71,6 +74,7 @@ impl Theme {
                 Role::Dirty => s.fg(Color::LightYellow),
                 Role::Edited => s.fg(Color::Black).bg(Color::LightYellow).add_modifier(b),
                 Role::Foreign => s.fg(Color::Black).bg(Color::LightMagenta).add_modifier(b),
+                Role::Found => s.fg(Color::Black).bg(Color::LightGreen).add_modifier(b),
                 Role::Padding => s.fg(Color::Yellow).add_modifier(Modifier::UNDERLINED),
                 Role::BeyondEof | Role::Unreadable => s.fg(Color::LightRed).add_modifier(b),
                 Role::Cursor => s.add_modifier(Modifier::REVERSED | b),
@@ -91,6 +95,7 @@ impl Theme {
                 .fg(Color::LightYellow)
                 .add_modifier(Modifier::BOLD | Modifier::UNDERLINED),
             Role::Foreign => s.fg(Color::Black).bg(Color::LightMagenta),
+            Role::Found => s.fg(Color::Black).bg(Color::Green),
             Role::Padding => s.fg(Color::Yellow).add_modifier(Modifier::DIM),
             Role::BeyondEof => s.fg(Color::Red).add_modifier(Modifier::DIM),
             Role::Unreadable => s.fg(Color::Red),
