@@ -677,6 +677,47 @@ fn attach_to_a_process_pick_its_file_in_the_address_space_view_and_open_it() {
         "smaps of this VMA",
         "MAP_SHARED",
     ]);
+    // `: dirty` lands on a page the writer stored into (the file was clean before it ran).
+    term.send(":dirty\r");
+    term.wait_for("the search to end", |t| {
+        t.contains(" is dirty") || t.contains("no page is dirty")
+    });
+    let text = term.contents();
+    let landed = text
+        .split("page ")
+        .filter_map(|rest| rest.strip_suffix_once(" is dirty"))
+        .last();
+    match landed {
+        Some(page) => {
+            assert!(
+                writer.pages.contains(&page),
+                "landed on page {page}, the writer wrote {:?}:\n{text}",
+                writer.pages
+            );
+            let cursor = format!("cursor 0x{:x} (page {page}:", page * page_size() as u64);
+            term.wait_for_all(&[&cursor]);
+        }
+        None => {
+            // Writeback cleaned them first: then the page cache must agree.
+            let f = std::fs::File::open(&file).expect("open");
+            let dirty = mmapscope::sys::region::cachestat(&f, 0, 16 * page_size() as u64)
+                .expect("cachestat")
+                .nr_dirty;
+            assert_eq!(dirty, 0, "the search found no dirty page:\n{text}");
+            eprintln!("note: writeback cleaned the writer's pages before `: dirty` ran");
+        }
+    }
     term.quit_cleanly();
     drop(writer);
+}
+
+/// `text` up to the first `suffix`, when the number before it parses.
+trait StripOnce {
+    fn strip_suffix_once(&self, suffix: &str) -> Option<u64>;
+}
+
+impl StripOnce for str {
+    fn strip_suffix_once(&self, suffix: &str) -> Option<u64> {
+        self.split_once(suffix)?.0.trim().parse().ok()
+    }
 }

@@ -446,11 +446,15 @@ impl Drop for Writer {
     }
 }
 
-/// A file of `pages` pages on a real file system, written back (clean) before the test.
+/// A file of `pages` pages on a real file system, written back (clean) before the test, one
+/// page per write(2) so that its page-cache folios are single pages (dirty is per folio: one
+/// store into a large folio makes all its pages dirty).
 pub fn clean_file(dir: &Path, pages: u64) -> PathBuf {
     let path = dir.join("data.bin");
     let mut f = std::fs::File::create(&path).expect("create");
-    std::io::Write::write_all(&mut f, &vec![b'.'; (pages * page_size()) as usize]).expect("write");
+    for _ in 0..pages {
+        std::io::Write::write_all(&mut f, &vec![b'.'; page_size() as usize]).expect("write");
+    }
     f.sync_all().expect("fsync");
     path
 }
