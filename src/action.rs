@@ -307,6 +307,8 @@ pub enum Action {
     ShowLesson(Option<LessonPane>),
     /// `A`: the address-space view of the process.
     OpenSpace,
+    /// `--also`: the second mapping's snapshot of the grid's rows (`None`: no second one).
+    AlsoProbed(Option<Box<crate::sys::snapshot::Snapshot>>),
     /// The address space as the session read it (for the view), with its title.
     SpaceProbed {
         vmas: Vec<crate::sys::process::VmaSummary>,
@@ -364,6 +366,8 @@ impl Action {
                 | Self::SearchProgress { .. }
                 | Self::SearchEnded(_)
                 | Self::PageMapProbed(_)
+                | Self::AlsoProbed(_)
+                | Self::ChildEnded { .. }
                 | Self::Looking(_)
                 | Self::Note(_)
                 | Self::PeerEnded { .. }

@@ -272,6 +272,14 @@ pub const GRID: &[Binding] = &[
         ),
         ("f", "peer"),
     ),
+    helped(
+        &[Code(Char('o'))],
+        Action::Do(Op::Swap),
+        (
+            "o",
+            "with --also: the grid shows (and keys act on) the other mapping of the file",
+        ),
+    ),
 ];
 
 /// The two keys everyone needs first, in the grid, the panel and the log.

@@ -185,6 +185,11 @@ fn batch(
         return fail(SysError::from_io(&e, "install signal handlers"));
     }
     let mut session = Session::new(region, false, DEFAULT_SIZE);
+    if let Some(also) = map.also
+        && let Err(e) = session.add_also(also.mode())
+    {
+        return fail(e);
+    }
     match session.run(&lines, &mut std::io::stdout().lock()) {
         Ok(true) => ExitCode::SUCCESS,
         Ok(false) => ExitCode::from(1),
@@ -449,6 +454,11 @@ fn explore(
         return fail(e);
     }
     let mut session = Session::new(region, true, DEFAULT_SIZE);
+    if let Some(also) = map.also
+        && let Err(e) = session.add_also(also.mode())
+    {
+        return fail(e);
+    }
     session.act(configure(refresh_ms, theme));
     let result = mmapscope::app::run(session, &intro, None);
     if let Some(dir) = demo_dir {

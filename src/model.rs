@@ -195,6 +195,10 @@ pub struct Model {
     /// The address space for its view (read while the view is open), and its title.
     pub space: Vec<crate::sys::process::VmaSummary>,
     pub space_title: String,
+    /// `--also`: the second mapping of the file, probed over the grid's rows.
+    pub also: Option<Box<Snapshot>>,
+    /// Its edit marks while the grid shows the first (they trade places on `swap`).
+    pub also_edits: BTreeSet<u64>,
     /// Exploring a VMA we did not map (`None`: our mapping is shown).
     pub looking: Option<Looking>,
     /// Our mapping's place and edits while another VMA is explored.
@@ -253,6 +257,8 @@ impl Model {
             space_title: String::new(),
             looking: None,
             stash: None,
+            also: None,
+            also_edits: BTreeSet::new(),
             child: None,
             malloc: None,
             lesson: None,

@@ -46,6 +46,10 @@ pub struct MapArgs {
     /// With --anon: MAP_HUGETLB, pages from the hugetlb pool (refused when it has none free).
     #[arg(long, requires = "anon")]
     pub huge: bool,
+    /// Map the same FILE a second time, MAP_PRIVATE or MAP_SHARED, shown beside the first:
+    /// a shared write shows through, a private copy diverges (`o` swaps them).
+    #[arg(long, value_name = "MODE", value_enum, conflicts_with = "anon")]
+    pub also: Option<AlsoMode>,
 }
 
 impl MapArgs {
@@ -103,6 +107,22 @@ pub struct AttachArgs {
 pub fn parse_prot(text: &str) -> Result<Prot, String> {
     Prot::parse(text)
         .ok_or_else(|| format!("'{text}' is not a protection: use none, r, rw, rx or rwx"))
+}
+
+/// The sharing mode of the `--also` mapping.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum AlsoMode {
+    Private,
+    Shared,
+}
+
+impl AlsoMode {
+    pub fn mode(self) -> MapMode {
+        match self {
+            Self::Private => MapMode::Private,
+            Self::Shared => MapMode::Shared,
+        }
+    }
 }
 
 /// The colours: `--theme default|high-contrast|mono`.

@@ -490,6 +490,7 @@ fn parse_lab(cmd: &str, rest: &[String]) -> Result<Step, String> {
         "alloc" => Step::Do(Op::Alloc(number(rest.first(), "size")?)),
         "free" if rest.is_empty() => Step::Do(Op::Free),
         "fork" if rest.is_empty() => Step::Do(Op::Fork),
+        "swap" if rest.is_empty() => Step::Do(Op::Swap),
         "child" => child(rest)?,
         _ => parse_layout(cmd, rest)?,
     })
@@ -694,6 +695,7 @@ mod tests {
             ("alloc 64M", Step::Do(Op::Alloc(64 << 20))),
             ("free", Step::Do(Op::Free)),
             ("fork", Step::Do(Op::Fork)),
+            ("swap", Step::Do(Op::Swap)),
             (
                 "child write 0x10 41 42",
                 Step::Do(Op::ChildWrite {

@@ -50,6 +50,9 @@ pub struct Session {
     space_read: Option<Instant>,
     /// A search running across ticks; `poll_search` advances it.
     finding: Option<seek::Job>,
+    /// `--also`: a second mapping of the same file, shown beside the first; `swap` trades
+    /// the two (the grid and every operation take the one in `subject`).
+    also: Option<Region>,
 }
 
 /// How often the open address-space view is read again.
@@ -288,6 +291,7 @@ impl Session {
             running: None,
             space_read: None,
             finding: None,
+            also: None,
         }
     }
 
@@ -444,6 +448,52 @@ impl Session {
             },
         );
         self.probe_page_map();
+        self.probe_also(view);
+    }
+
+    /// `--also`: adds a second mapping of our file, in `mode`, shown beside the first.
+    ///
+    /// # Errors
+    /// No file of ours (anonymous memory, `--pid`), or the mmap's refusal.
+    pub fn add_also(&mut self, mode: crate::sys::MapMode) -> Result<(), SysError> {
+        let Subject::Ours { region, .. } = &self.subject else {
+            return Err(SysError::new(
+                libc::EINVAL,
+                "--also",
+                "a second mapping is made of a file we map, not of another process",
+            ));
+        };
+        let also = region.also(mode)?;
+        update(
+            &mut self.model,
+            Action::Note(format!(
+                "--also: the same file mapped again, {} at 0x{:x}, shown beside the grid; o \
+                 (or `swap`) makes it the one the grid shows and keys act on",
+                mode.flag_name(),
+                also.addr()
+            )),
+        );
+        self.also = Some(also);
+        self.refresh();
+        Ok(())
+    }
+
+    /// The second mapping's snapshot, of the same rows as the grid's, for the pane beside it.
+    fn probe_also(&mut self, view: View) {
+        let snap = match (&self.also, &self.subject) {
+            (Some(also), Subject::Ours { explored: None, .. }) => Some(Box::new(snapshot::take(
+                also,
+                &self.prober,
+                View {
+                    minimap_cells: 1,
+                    ..view
+                },
+            ))),
+            _ => None,
+        };
+        if snap.is_some() || self.model.also.is_some() {
+            update(&mut self.model, Action::AlsoProbed(snap));
+        }
     }
 
     /// Checks the explored VMA against its process's `maps` (just read): reopened where it
@@ -596,6 +646,19 @@ impl Session {
                 }
             };
             let mut outcome = match (&mut self.subject, &self.running, live) {
+                (
+                    Subject::Ours {
+                        region,
+                        explored: None,
+                    },
+                    ..,
+                ) if op == Op::Swap && self.also.is_some() => {
+                    let Some(also) = self.also.as_mut() else {
+                        continue;
+                    };
+                    std::mem::swap(region, also);
+                    exec::swapped(region, also)
+                }
                 (
                     Subject::Ours {
                         explored: Some(e), ..

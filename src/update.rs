@@ -52,6 +52,7 @@ pub fn update(model: &mut Model, action: Action) -> Vec<Command> {
         | Action::ChildEnded { .. }
         | Action::SelectPage(_)
         | Action::ShowLesson(_)
+        | Action::AlsoProbed(_)
         | Action::Configure { .. }
         | Action::Refresh => {
             news(model, action);
@@ -333,6 +334,7 @@ fn news(model: &mut Model, action: Action) {
             model.scroll_to_cursor();
         }
         Action::ShowLesson(pane) => model.lesson = pane,
+        Action::AlsoProbed(snap) => model.also = snap,
         Action::Configure {
             refresh_ms,
             color,
@@ -731,6 +733,16 @@ pub fn apply_outcome(model: &mut Model, outcome: &Outcome, history: History) {
         Done::ChildExited { .. } => model.child = None,
         Done::Allocated(a) => model.malloc = Some(a.threshold.clone()),
         Done::Freed { threshold, .. } => model.malloc = Some(threshold.clone()),
+        Done::Swapped { .. } => {
+            // The marks go with their mapping; the history's records point into the other.
+            std::mem::swap(&mut model.edits, &mut model.also_edits);
+            model.history.clear();
+            model.redo.clear();
+            model.snap.bytes = Default::default();
+            if let Some(also) = &mut model.also {
+                also.bytes = Default::default();
+            }
+        }
         Done::Remapped { .. } => {
             // Old records point into a mapping that is gone; an undo now would write through
             // the new one (perhaps into the file). Start afresh.

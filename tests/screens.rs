@@ -1104,3 +1104,24 @@ fn a_search_shows_its_progress_and_the_find_prompt_its_text() {
         "{text}"
     );
 }
+
+#[test]
+fn also_pane_beside_the_grid_marks_the_bytes_that_differ_120x40() {
+    let mut m = model(4, (120, 40));
+    let mut also = m.snap.clone();
+    also.mode = MapMode::Private;
+    also.addr = 0x7f3a_1d00_0000;
+    // The private copy diverged at offset 0x12: its byte and its page's state.
+    let at = 0x12 - also.bytes.start;
+    also.bytes.data[at as usize] = Some(b'Z');
+    if let Some(p) = also.pages.iter_mut().find(|p| p.index == 0) {
+        p.state.cow = Some(true);
+    }
+    update(&mut m, Action::AlsoProbed(Some(Box::new(also))));
+    let t = draw(&m);
+    let text = format!("{}", t.backend());
+    assert!(text.contains("also: MAP_PRIVATE"), "{text}");
+    assert!(text.contains("≠1"), "one byte differs on that row: {text}");
+    assert!(text.contains("page 0: R P C"), "{text}");
+    insta::assert_snapshot!(t.backend());
+}

@@ -41,6 +41,12 @@ pub enum Done {
         #[serde(rename = "hex", serialize_with = "json::hex")]
         bytes: Vec<u8>,
     },
+    /// `swap`: the mapping now shown and operated on (`--also`).
+    Swapped {
+        #[serde(serialize_with = "json::addr")]
+        addr: u64,
+        mode: MapMode,
+    },
     Remapped {
         #[serde(serialize_with = "json::addr")]
         old_addr: u64,
@@ -452,6 +458,28 @@ pub fn execute(region: &mut Region, prober: &Prober, lab: &mut Lab, op: Op) -> O
     }
 }
 
+/// `swap`, done by the session (it holds both mappings of `--also`): the outcome naming the
+/// mapping now shown.
+pub fn swapped(shown: &Region, other: &Region) -> Outcome {
+    let (addr, mode) = (shown.addr(), shown.mode());
+    Outcome {
+        op: Op::Swap,
+        result: Ok(Done::Swapped { addr, mode }),
+        elapsed: Duration::ZERO,
+        faults: (0, 0),
+        smaps_delta: Vec::new(),
+        call: format!(
+            "swap: the grid shows the {} mapping at 0x{addr:x} (the {} one at 0x{:x} beside it)",
+            mode.flag_name(),
+            other.mode().flag_name(),
+            other.addr()
+        ),
+        notes: vec![
+            "keys and script lines now act on this mapping; o (or `swap`) switches back".into(),
+        ],
+    }
+}
+
 /// An operation on a VMA explored rather than made by us: reads and writes go through the
 /// kernel's window on that process (process_vm_readv / process_vm_writev; writes only with
 /// `--write`, never into ourselves); every other operation belongs to the mapping we made.
@@ -630,6 +658,16 @@ fn run_lab(
             (call, result)
         }
         Op::Fork => ("fork()".into(), fork(region, prober, lab, notes)),
+        // The session swaps when there is a second mapping; here there is none.
+        Op::Swap => (
+            "swap".into(),
+            Err(SysError::new(
+                libc::EINVAL,
+                "swap",
+                "there is no second mapping to swap with: start with --also private|shared \
+                 (a second mapping of the same file, shown beside the first)",
+            )),
+        ),
         Op::ChildWrite { offset, bytes } => (
             format!("child: write 0x{offset:x} <- {}", hex(bytes)),
             child_write(region, prober, lab, *offset, bytes, notes),

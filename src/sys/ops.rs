@@ -179,4 +179,6 @@ pub enum Op {
     Resize(u64),
     /// mremap(2) to this address (MREMAP_MAYMOVE|MREMAP_FIXED).
     Move(u64),
+    /// With `--also`: the grid (and every operation) takes the other mapping of the file.
+    Swap,
 }

@@ -1173,6 +1173,44 @@ impl Region {
         ))
     }
 
+    /// A second mapping of the same file (`--also`), opened through our descriptor (the
+    /// same file, whatever its path names now), with the same offset and length, in `mode`:
+    /// private, read-write (its stores never reach the file); shared, with this mapping's
+    /// protection and permission to write.
+    ///
+    /// # Errors
+    /// Anonymous memory (there is no file to map twice); the mmap's refusal.
+    pub fn also(&self, mode: MapMode) -> Result<Region, SysError> {
+        let (Target::File { path, kind, .. }, Some(fd_path)) = (&self.target, self.fd_path())
+        else {
+            return Err(einval(
+                "--also",
+                "a second mapping of the same file needs a file: give FILE (not --anon)",
+            ));
+        };
+        if !kind.page_cache() {
+            return Err(einval(
+                "--also",
+                "/dev/zero has no page cache to share: two mappings of it are two separate \
+                 anonymous mappings; give a regular file",
+            ));
+        }
+        let shared = mode == MapMode::Shared;
+        let mut also = Region::open(&MapRequest {
+            source: Source::File(fd_path),
+            mode,
+            offset: self.offset,
+            len: Some(self.len),
+            prot: Some(if shared { self.prot } else { Prot::RW }),
+            write: shared && self.write_allowed,
+            place: Placement::default(),
+        })?;
+        if let Target::File { path: shown, .. } = &mut also.target {
+            shown.clone_from(path);
+        }
+        Ok(also)
+    }
+
     /// `cachestat(2)` (Linux >= 6.5) over a byte range of the mapped file.
     ///
     /// # Errors

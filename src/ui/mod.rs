@@ -1,6 +1,7 @@
 //! Drawing: `render(&Model, &mut Frame)`, pure. It never calls the kernel: everything it shows
 //! comes from the model's last snapshot.
 
+pub mod also;
 pub mod explain;
 pub mod help;
 pub mod hex_grid;
@@ -50,6 +51,8 @@ pub fn render(model: &Model, frame: &mut Frame) {
     let side = |frame: &mut Frame, area: Rect| {
         if model.explain {
             explain::render(model, frame, area, theme);
+        } else if let Some(also_snap) = model.also.as_deref().filter(|_| model.looking.is_none()) {
+            also::render(model, also_snap, frame, area, theme);
         } else {
             side_panel::render(model, frame, area, theme);
         }
