@@ -53,6 +53,13 @@ pub struct Session {
     /// `--also`: a second mapping of the same file, shown beside the first; `swap` trades
     /// the two (the grid and every operation take the one in `subject`).
     also: Option<Region>,
+    /// smaps of a VMA not ours, read off the refresh's path; the last answer for it.
+    smaps: procmaps::SmapsReader,
+    smaps_last: Option<(procmaps::SmapsAsk, Option<crate::sys::procmaps::Vma>, usize)>,
+    /// The maps of the process explored, as last read, and when.
+    maps_read: Option<(Pid, Instant, Result<Vec<MapsLine>, String>)>,
+    /// Its maps file, open for PROCMAP_QUERY lookups.
+    maps_file: Option<(Pid, procmaps::MapsFile)>,
 }
 
 /// How often the open address-space view is read again.
@@ -292,6 +299,10 @@ impl Session {
             space_read: None,
             finding: None,
             also: None,
+            smaps: procmaps::SmapsReader::new(),
+            smaps_last: None,
+            maps_read: None,
+            maps_file: None,
         }
     }
 
@@ -431,7 +442,16 @@ impl Session {
             return;
         }
         let (shown, prober) = self.shown();
-        let snap = snapshot::take(shown, prober, view);
+        let mut snap = snapshot::take(shown, prober, view);
+        if !shown.ours() {
+            let ask = procmaps::SmapsAsk {
+                pid: shown.pid(),
+                start: shown.addr(),
+                end: shown.addr() + shown.map_bytes(),
+            };
+            self.counters_of(ask, &mut snap);
+            snap.maps = self.maps_of(ask);
+        }
         // The snapshot's maps say how the VMA explored fares: a snapshot of a VMA or a
         // process gone is not shown (the last state stays).
         if !self.follow(&snap.maps) {
@@ -449,6 +469,61 @@ impl Session {
         );
         self.probe_page_map();
         self.probe_also(view);
+    }
+
+    /// The maps of the process of a VMA not ours: read in full at most once a second (the
+    /// panel), and at once when PROCMAP_QUERY says the VMA `ask` names is not as it was
+    /// (grown, shrunk, gone, the process exited) or cannot say (a kernel before 6.11).
+    fn maps_of(&mut self, ask: procmaps::SmapsAsk) -> Result<Vec<MapsLine>, String> {
+        let pid = ask.pid;
+        if self.maps_file.as_ref().is_none_or(|(p, _)| *p != pid) {
+            self.maps_file = procmaps::MapsFile::open(&pid.proc_path("maps"))
+                .ok()
+                .map(|f| (pid, f));
+        }
+        let same = self.maps_file.as_ref().is_some_and(|(_, f)| {
+            matches!(procmaps::query_line(f, ask.start),
+                Ok(Some(l)) if l.start == ask.start && l.end == ask.end)
+        });
+        let fresh = self
+            .maps_read
+            .as_ref()
+            .is_some_and(|(p, at, _)| *p == pid && at.elapsed() < SPACE_PERIOD);
+        if !(same && fresh) {
+            let maps = procmaps::read_maps_of(pid).map_err(|e| e.to_string());
+            self.maps_read = Some((pid, Instant::now(), maps));
+        }
+        self.maps_read
+            .as_ref()
+            .map_or_else(|| Ok(Vec::new()), |(_, _, m)| m.clone())
+    }
+
+    /// Fills the smaps counters of a VMA not ours from the reader thread: its newest answer
+    /// for `ask` (the first time, waited for: a first screen says the counters), then asks
+    /// again for the next refresh.
+    fn counters_of(&mut self, ask: procmaps::SmapsAsk, snap: &mut snapshot::Snapshot) {
+        let fresh = if self.smaps_last.as_ref().is_some_and(|(a, ..)| *a == ask) {
+            self.smaps.latest()
+        } else {
+            self.smaps.ask(ask);
+            self.smaps.wait(std::time::Duration::from_millis(200))
+        };
+        match fresh {
+            Some((a, Ok(vmas))) if a == ask => {
+                self.smaps_last = Some((ask, procmaps::total(&vmas), vmas.len()));
+            }
+            Some((a, Err(e))) if a == ask => {
+                snap.problem.get_or_insert(e.to_string());
+            }
+            _ => {}
+        }
+        if let Some((a, vma, count)) = &self.smaps_last
+            && *a == ask
+        {
+            snap.vma.clone_from(vma);
+            snap.vma_count = *count;
+        }
+        self.smaps.ask(ask);
     }
 
     /// `--also`: adds a second mapping of our file, in `mode`, shown beside the first.

@@ -419,6 +419,103 @@ pub fn total(vmas: &[Vma]) -> Option<Vma> {
     Some(sum)
 }
 
+/// What a `SmapsReader` was asked: whose smaps, and which range's VMAs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SmapsAsk {
+    pub pid: Pid,
+    pub start: u64,
+    pub end: u64,
+}
+
+/// The smaps counters of a range, read on a thread of their own: in a process with thousands
+/// of VMAs, smaps up to a late one costs milliseconds (the kernel walks the page tables of
+/// every VMA before it), which the screen's refresh must not wait for. `ask` never blocks;
+/// `latest` takes the newest answer; the thread ends when the reader is dropped.
+#[derive(Debug)]
+pub struct SmapsReader {
+    asks: Option<std::sync::mpsc::Sender<SmapsAsk>>,
+    answers: std::sync::mpsc::Receiver<(SmapsAsk, Result<Vec<Vma>, SysError>)>,
+    thread: Option<std::thread::JoinHandle<()>>,
+    /// An ask is being read.
+    busy: bool,
+}
+
+impl Default for SmapsReader {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl SmapsReader {
+    pub fn new() -> Self {
+        let (asks, asked) = std::sync::mpsc::channel::<SmapsAsk>();
+        let (answer, answers) = std::sync::mpsc::channel();
+        let thread = std::thread::Builder::new()
+            .name("smaps".into())
+            .spawn(move || {
+                while let Ok(mut ask) = asked.recv() {
+                    // Only the newest ask matters.
+                    while let Ok(newer) = asked.try_recv() {
+                        ask = newer;
+                    }
+                    let read = read_vmas_of(ask.pid, ask.start, ask.end);
+                    if answer.send((ask, read)).is_err() {
+                        break;
+                    }
+                }
+            })
+            .ok();
+        Self {
+            asks: Some(asks),
+            answers,
+            thread,
+            busy: false,
+        }
+    }
+
+    /// Asks for the counters of `ask` unless a read is under way; never blocks.
+    pub fn ask(&mut self, ask: SmapsAsk) {
+        if self.busy {
+            return;
+        }
+        if let Some(tx) = &self.asks
+            && tx.send(ask).is_ok()
+        {
+            self.busy = true;
+        }
+    }
+
+    /// The newest answer since the last call, if any.
+    pub fn latest(&mut self) -> Option<(SmapsAsk, Result<Vec<Vma>, SysError>)> {
+        let mut newest = None;
+        while let Ok(a) = self.answers.try_recv() {
+            newest = Some(a);
+            self.busy = false;
+        }
+        newest
+    }
+
+    /// Waits up to `timeout` for an answer (tests, and a first screen).
+    pub fn wait(
+        &mut self,
+        timeout: std::time::Duration,
+    ) -> Option<(SmapsAsk, Result<Vec<Vma>, SysError>)> {
+        let first = self.answers.recv_timeout(timeout).ok()?;
+        self.busy = false;
+        Some(self.latest().unwrap_or(first))
+    }
+}
+
+impl Drop for SmapsReader {
+    fn drop(&mut self) {
+        // Closing the channel ends the thread after the read under way.
+        drop(self.asks.take());
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
 pub use super::raw::MapsFile;
 
 /// The maps line of the VMA covering `addr`, asked with the PROCMAP_QUERY ioctl (Linux >=

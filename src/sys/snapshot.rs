@@ -160,16 +160,28 @@ pub fn take(region: &dyn Mapped, prober: &Prober, view: View) -> Snapshot {
         .collect();
     let minimap = prober.buckets(region, &geometry, view.minimap_cells);
     let bytes = copy_visible(region, &geometry, view, &pages);
-    let maps = procmaps::read_maps_of(region.pid()).map_err(|e| e.to_string());
-    let (vma, vma_count) = match procmaps::read_vmas_of(
-        region.pid(),
-        region.addr(),
-        region.addr() + region.map_bytes(),
-    ) {
-        Ok(vmas) => (procmaps::total(&vmas), vmas.len()),
-        Err(e) => {
-            problem.get_or_insert(e.to_string());
-            (None, 0)
+    // A VMA not ours: the session gives the maps (read in full at most once a second; its
+    // VMA looked up by PROCMAP_QUERY in between).
+    let maps = if region.ours() {
+        procmaps::read_maps_of(region.pid()).map_err(|e| e.to_string())
+    } else {
+        Ok(Vec::new())
+    };
+    // A VMA not ours gets its counters from the session's smaps reader (off the screen's
+    // path: in a process with thousands of VMAs, smaps up to a late one costs milliseconds).
+    let (vma, vma_count) = if !region.ours() {
+        (None, 0)
+    } else {
+        match procmaps::read_vmas_of(
+            region.pid(),
+            region.addr(),
+            region.addr() + region.map_bytes(),
+        ) {
+            Ok(vmas) => (procmaps::total(&vmas), vmas.len()),
+            Err(e) => {
+                problem.get_or_insert(e.to_string());
+                (None, 0)
+            }
         }
     };
     Snapshot {
