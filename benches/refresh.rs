@@ -191,7 +191,7 @@ mod refresh_parts {
     fn snapshot_take(bencher: Bencher, which: Which) {
         let e = Explorer::start(which);
         let view = e.model.view();
-        bencher.bench_local(|| snapshot::take(&e.region, &e.prober, view));
+        bencher.bench_local(|| snapshot::take(&e.region, &e.prober, view.clone()));
     }
 
     /// `Prober::probe` of the visible pages: mincore, pagemap, cachestat per page, kpageflags
@@ -203,15 +203,14 @@ mod refresh_parts {
         bencher.bench_local(|| e.prober.probe(&e.region, view.first_page, view.page_count));
     }
 
-    /// The minimap: the whole mapping in one bucket per minimap cell (cachestat per bucket for
-    /// a large file, mincore + pagemap of every page for a small one).
+    /// The minimap's chunks of one refresh: those the model asks for, within its budget.
     #[divan::bench(args = [Which::Data16K, Which::Sparse1T])]
-    fn minimap_buckets(bencher: Bencher, which: Which) {
+    fn minimap_slice(bencher: Bencher, which: Which) {
         let e = Explorer::start(which);
-        let cells = e.model.view().minimap_cells;
+        let ask = e.model.view().minimap;
         bencher.bench_local(|| {
             let geometry = e.region.geometry().expect("fstat");
-            e.prober.buckets(&e.region, &geometry, cells)
+            e.prober.chunks(&e.region, &geometry, &ask)
         });
     }
 
