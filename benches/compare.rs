@@ -255,7 +255,9 @@ fn cpu_seconds(pid: i32) -> f64 {
 
 /// The TUI on `file`, started: the terminal and the time to its first screen in ms.
 fn tui_start(file: &Path) -> (pty::Term, f64) {
-    let bin = std::env::var_os("MMAPSCOPE_BENCH_BIN").map_or_else(|| BIN.into(), PathBuf::from);
+    let bin = std::env::var_os("MMAPSCOPE_BENCH_BIN")
+        .filter(|b| !b.is_empty())
+        .map_or_else(|| BIN.into(), PathBuf::from);
     let start = Instant::now();
     let mut term = pty::Term::spawn_program(&bin, &[file.as_os_str()], &[], 120, 40);
     let shown = term.wait_for("the first screen", |t| {
