@@ -21,11 +21,14 @@
 //!
 //! The TUI: the real binary in a 120x40 pty (tests/common/pty.rs), on the 8 GiB (or 4 GiB)
 //! cached file and on a 4 KiB file: time from spawn to the first screen (header and `page 0`
-//! shown), then its CPU use (utime + stime from /proc/PID/stat) over 20 s of idling.
+//! shown; the median of up to 7 starts, the two files in turn), then its CPU use (utime +
+//! stime from /proc/PID/stat) over 20 s of idling.
 //!
 //! Run with `cargo bench --bench compare` (the binary is built in release by cargo bench).
 //! `MMAPSCOPE_BENCH_ROUNDS=N` changes the number of rounds (default 11; fewer for the cases
-//! where fincore takes seconds); `MMAPSCOPE_BENCH_TUI=0` skips the TUI measurements.
+//! where fincore takes seconds); `MMAPSCOPE_BENCH_TUI=0` skips the TUI measurements,
+//! `MMAPSCOPE_BENCH_TUI=only` does nothing else; `MMAPSCOPE_BENCH_BIN=PATH` measures the TUI
+//! of another build (of another commit, say) in the same conditions.
 
 use std::fs::File;
 use std::io::Write as _;
@@ -250,14 +253,38 @@ fn cpu_seconds(pid: i32) -> f64 {
     ticks as f64 / rustix::param::clock_ticks_per_second() as f64
 }
 
-/// The TUI on `file`: time to the first screen, then CPU use while idle, in % of one core.
-fn tui(file: &Path) -> (f64, f64) {
+/// The TUI on `file`, started: the terminal and the time to its first screen in ms.
+fn tui_start(file: &Path) -> (pty::Term, f64) {
+    let bin = std::env::var_os("MMAPSCOPE_BENCH_BIN")
+        .filter(|b| !b.is_empty())
+        .map_or_else(|| BIN.into(), PathBuf::from);
     let start = Instant::now();
-    let mut term = pty::Term::spawn(&[file.as_os_str()], &[], 120, 40);
+    let mut term = pty::Term::spawn_program(&bin, &[file.as_os_str()], &[], 120, 40);
     let shown = term.wait_for("the first screen", |t| {
         t.contains("MAP_SHARED") && t.contains("page 0")
     });
-    let first_ms = shown.saturating_duration_since(start).as_secs_f64() * 1e3;
+    (
+        term,
+        shown.saturating_duration_since(start).as_secs_f64() * 1e3,
+    )
+}
+
+/// Time to the first screen of the TUI on `file` in ms, a median of `rounds` starts.
+fn first_screens(files: &[&Path], rounds: usize) -> Vec<f64> {
+    let mut samples = vec![Vec::new(); files.len()];
+    for _ in 0..rounds {
+        for (i, file) in files.iter().enumerate() {
+            let (mut term, ms) = tui_start(file);
+            term.quit_cleanly();
+            samples[i].push(ms);
+        }
+    }
+    samples.iter_mut().map(|s| median(s)).collect()
+}
+
+/// CPU use of the TUI on `file` while idle, in % of one core.
+fn idle_cpu(file: &Path) -> f64 {
+    let (mut term, _) = tui_start(file);
     std::thread::sleep(Duration::from_secs(1));
     let pid = term.pid();
     let before = cpu_seconds(pid);
@@ -266,7 +293,7 @@ fn tui(file: &Path) -> (f64, f64) {
     let used = cpu_seconds(pid) - before;
     let cpu = used / t0.elapsed().as_secs_f64() * 100.0;
     term.quit_cleanly();
-    (first_ms, cpu)
+    cpu
 }
 
 fn fmt_ms(ms: f64) -> String {
@@ -283,7 +310,9 @@ fn main() {
         .ok()
         .and_then(|r| r.parse().ok())
         .unwrap_or(11);
-    let with_tui = std::env::var("MMAPSCOPE_BENCH_TUI").map_or(true, |v| v != "0");
+    let tui_env = std::env::var("MMAPSCOPE_BENCH_TUI").unwrap_or_default();
+    let with_tui = tui_env != "0";
+    let only_tui = tui_env == "only";
     let vmtouch = installed("vmtouch");
     let fincore = installed("fincore");
     println!(
@@ -317,18 +346,20 @@ fn main() {
     );
     let build = Instant::now();
     let pieces = d.join("1g-4k-writes");
-    write_file(&pieces, GIB, 4096);
     let one = d.join("1g-one-write");
-    write_file(&one, GIB, GIB as usize);
     let half = d.join("1g-every-other-mib-evicted");
-    write_file(&half, GIB, 4096);
-    for mib in (0..GIB / MIB).step_by(2) {
-        evict(&half, mib * MIB, MIB);
-    }
     let sparse = d.join("1t-sparse");
-    File::create(&sparse)
-        .and_then(|f| f.set_len(1 << 40))
-        .expect("sparse file");
+    if !only_tui {
+        write_file(&pieces, GIB, 4096);
+        write_file(&one, GIB, GIB as usize);
+        write_file(&half, GIB, 4096);
+        for mib in (0..GIB / MIB).step_by(2) {
+            evict(&half, mib * MIB, MIB);
+        }
+        File::create(&sparse)
+            .and_then(|f| f.set_len(1 << 40))
+            .expect("sparse file");
+    }
     let large = d.join(format!("{}g-4k-writes", big / GIB));
     write_file(&large, big, 4096);
     let small = d.join("4k-file");
@@ -336,7 +367,7 @@ fn main() {
     println!("built in {:.1} s", build.elapsed().as_secs_f64());
 
     let sparse_rounds = rounds.min(5);
-    let cases = [
+    let mut cases = vec![
         Case {
             name: "1 GiB, 4 KiB writes, cached".into(),
             file: Some(pieces),
@@ -369,6 +400,9 @@ fn main() {
         },
     ];
 
+    if only_tui {
+        cases.clear();
+    }
     let mut table = Vec::new();
     let mut notes = Vec::new();
     for case in &cases {
@@ -474,9 +508,13 @@ fn main() {
             "TUI: first screen, then {} s idle, on two files ...",
             IDLE.as_secs()
         );
+        let first = first_screens(&[&large, &small], rounds.min(7));
         vec![
-            (format!("{} GiB cached", big / GIB), tui(&large)),
-            ("4 KiB file".to_string(), tui(&small)),
+            (
+                format!("{} GiB cached", big / GIB),
+                (first[0], idle_cpu(&large)),
+            ),
+            ("4 KiB file".to_string(), (first[1], idle_cpu(&small))),
         ]
     } else {
         Vec::new()
@@ -490,21 +528,23 @@ fn main() {
         })
     };
     println!();
-    println!(
-        "{:<40} {:>10} {:>8} {:>11} {:>8} {:>10} {:>8} {:>11} {:>10} {:>12} {:>9} {:>10}",
-        "case (medians)",
-        "--json",
-        "/fincore",
-        "--fault-in",
-        "/fincore",
-        "fincore",
-        "vmtouch",
-        "1 cachestat",
-        "1 mincore",
-        "touch floor",
-        "RSS json",
-        "RSS fault"
-    );
+    if !table.is_empty() {
+        println!(
+            "{:<40} {:>10} {:>8} {:>11} {:>8} {:>10} {:>8} {:>11} {:>10} {:>12} {:>9} {:>10}",
+            "case (medians)",
+            "--json",
+            "/fincore",
+            "--fault-in",
+            "/fincore",
+            "fincore",
+            "vmtouch",
+            "1 cachestat",
+            "1 mincore",
+            "touch floor",
+            "RSS json",
+            "RSS fault"
+        );
+    }
     for (name, json, fault, fc, vt, cs, mc, fl, rj, rf) in &table {
         println!(
             "{:<40} {:>10} {:>8} {:>11} {:>8} {:>10} {:>8} {:>11} {:>10} {:>12} {:>9} {:>10}",

@@ -1,13 +1,19 @@
 //! Cost of startup and of one refresh, against the size of the mapped file.
 //!
 //! The requirement: startup to the first full frame, and one refresh (probe of the
-//! visible pages + /proc/self/maps and smaps + render into a 200x60 `TestBackend`), cost the same
-//! for a small file and a 1 TiB sparse file; `inspect` (`report::build`) must not walk the file
+//! visible pages, a time-boxed slice of the minimap's chunks, /proc/self/maps and smaps, render
+//! into a 200x60 `TestBackend`), cost the same for a small file, a 1 TiB sparse file and a big
+//! file that is wholly in the page cache; `inspect` (`report::build`) must not walk the file
 //! page by page either.
 //!
 //! The files are created once per process on the real filesystem (a temporary directory under
-//! the crate's target dir, removed at the end): a 4 KiB text file, a 16 KiB file and a 1 TiB
-//! sparse file (`set_len(1 << 40)`, like `truncate -s 1T`).
+//! the crate's target dir, removed at the end): a 4 KiB text file, a 16 KiB file, a 1 TiB
+//! sparse file (`set_len(1 << 40)`, like `truncate -s 1T`) and a 4 GiB file written in 4 KiB
+//! write(2)s and synced, so that it stays cached, clean, in 4 KiB folios (the most folios the
+//! page cache can hold for it: the dearest case for cachestat, one call of which walks them
+//! all). `minimap_full_pass` shows what every refresh cost before the minimap was time-boxed,
+//! and how long a rotation through all the chunks takes (the most a minimap cell can lag).
+//! `MMAPSCOPE_BENCH_CACHED_GIB=N` changes the size of the cached file.
 //!
 //! Run with `cargo bench --bench refresh`. Allocation counts and sizes per iteration are shown
 //! by divan's `AllocProfiler` (a growth with the file size would show there first).
@@ -44,6 +50,8 @@ enum Which {
     Data16K,
     /// A 1 TiB file with no data blocks at all.
     Sparse1T,
+    /// A file of a few GiB, all of it in the page cache, in 4 KiB folios.
+    Cached,
 }
 
 impl fmt::Display for Which {
@@ -52,6 +60,7 @@ impl fmt::Display for Which {
             Self::Text4K => "4KiB",
             Self::Data16K => "16KiB",
             Self::Sparse1T => "1TiB_sparse",
+            Self::Cached => "4KiB_folios_cached",
         })
     }
 }
@@ -61,6 +70,7 @@ struct Files {
     text_4k: PathBuf,
     data_16k: PathBuf,
     sparse_1t: PathBuf,
+    cached: PathBuf,
 }
 
 static FILES: OnceLock<Files> = OnceLock::new();
@@ -72,11 +82,12 @@ impl Which {
             Self::Text4K => &files.text_4k,
             Self::Data16K => &files.data_16k,
             Self::Sparse1T => &files.sparse_1t,
+            Self::Cached => &files.cached,
         }
     }
 }
 
-/// Creates the three files in `dir`, synced so that their creation does not weigh on the runs.
+/// Creates the files in `dir`, synced so that their creation does not weigh on the runs.
 fn create_files(dir: &Path) -> std::io::Result<Files> {
     let text_4k = dir.join("text-4k.txt");
     let line = b"mmapscope bench: the quick brown fox jumps over the lazy dog 0123456789\n";
@@ -96,10 +107,23 @@ fn create_files(dir: &Path) -> std::io::Result<Files> {
     f.set_len(1 << 40)?;
     f.sync_all()?;
 
+    let gib: u64 = std::env::var("MMAPSCOPE_BENCH_CACHED_GIB")
+        .ok()
+        .and_then(|g| g.parse().ok())
+        .unwrap_or(4);
+    let cached = dir.join(format!("cached-{gib}g.bin"));
+    let mut f = File::create(&cached)?;
+    let piece: Vec<u8> = (0..4096).map(|i| b'a' + (i % 26) as u8).collect();
+    for _ in 0..(gib << 30) / 4096 {
+        f.write_all(&piece)?;
+    }
+    f.sync_all()?;
+
     Ok(Files {
         text_4k,
         data_16k,
         sparse_1t,
+        cached,
     })
 }
 
@@ -133,6 +157,8 @@ struct Explorer {
     prober: Prober,
     model: Model,
     terminal: Terminal<TestBackend>,
+    /// The clock of the model, one refresh interval a tick.
+    now_ms: u64,
 }
 
 impl Explorer {
@@ -147,13 +173,16 @@ impl Explorer {
             prober,
             model,
             terminal,
+            now_ms: 0,
         }
     }
 
-    /// What `app::run` does on every tick: probe the view, apply, draw.
+    /// What `app::run` does on every tick: probe the view (with the minimap's time-boxed slice
+    /// of chunks, the stalest first), apply, draw.
     fn refresh(&mut self) {
         let snap = snapshot::take(&self.region, &self.prober, self.model.view());
-        self.model.apply_snapshot(snap, 0);
+        self.now_ms += self.model.refresh_ms;
+        self.model.apply_snapshot(snap, self.now_ms);
         draw(&mut self.terminal, &self.model);
     }
 }
@@ -161,7 +190,7 @@ impl Explorer {
 /// Startup to the first full frame: map, open the prober, the two snapshots of
 /// `initial_model`, one draw. The mapping is returned so that its munmap is not timed; one
 /// iteration per sample keeps at most one extra 1 TiB mapping alive at a time.
-#[divan::bench(args = [Which::Text4K, Which::Sparse1T], sample_size = 1, sample_count = 200)]
+#[divan::bench(args = [Which::Text4K, Which::Sparse1T, Which::Cached], sample_size = 1, sample_count = 200)]
 fn startup_first_frame(bencher: Bencher, which: Which) {
     bencher.bench_local(|| {
         let region = open(which);
@@ -175,7 +204,7 @@ fn startup_first_frame(bencher: Bencher, which: Which) {
 
 /// One refresh of a running explorer: `snapshot::take` (fstat, probe of the visible pages,
 /// minimap buckets, byte copy, /proc/self/maps, /proc/self/smaps), apply, draw at 200x60.
-#[divan::bench(args = [Which::Data16K, Which::Sparse1T])]
+#[divan::bench(args = [Which::Data16K, Which::Sparse1T, Which::Cached])]
 fn refresh(bencher: Bencher, which: Which) {
     let mut explorer = Explorer::start(which);
     bencher.bench_local(|| explorer.refresh());
@@ -187,36 +216,53 @@ mod refresh_parts {
     use super::*;
 
     /// `snapshot::take` alone (everything but apply and draw).
-    #[divan::bench(args = [Which::Data16K, Which::Sparse1T])]
+    #[divan::bench(args = [Which::Data16K, Which::Sparse1T, Which::Cached])]
     fn snapshot_take(bencher: Bencher, which: Which) {
         let e = Explorer::start(which);
         let view = e.model.view();
-        bencher.bench_local(|| snapshot::take(&e.region, &e.prober, view));
+        bencher.bench_local(|| snapshot::take(&e.region, &e.prober, view.clone()));
     }
 
     /// `Prober::probe` of the visible pages: mincore, pagemap, cachestat per page, kpageflags
     /// (and folio extent) when readable.
-    #[divan::bench(args = [Which::Data16K, Which::Sparse1T])]
+    #[divan::bench(args = [Which::Data16K, Which::Sparse1T, Which::Cached])]
     fn probe_visible(bencher: Bencher, which: Which) {
         let e = Explorer::start(which);
         let view = e.model.view();
         bencher.bench_local(|| e.prober.probe(&e.region, view.first_page, view.page_count));
     }
 
-    /// The minimap: the whole mapping in one bucket per minimap cell (cachestat per bucket for
-    /// a large file, mincore + pagemap of every page for a small one).
-    #[divan::bench(args = [Which::Data16K, Which::Sparse1T])]
-    fn minimap_buckets(bencher: Bencher, which: Which) {
+    /// The minimap's slice of one tick: the chunks the model asks for (the cursor's, then the
+    /// stalest), probed until the tick's budget is spent.
+    #[divan::bench(args = [Which::Data16K, Which::Sparse1T, Which::Cached])]
+    fn minimap_slice(bencher: Bencher, which: Which) {
         let e = Explorer::start(which);
-        let cells = e.model.view().minimap_cells;
+        let ask = e.model.view().minimap;
         bencher.bench_local(|| {
             let geometry = e.region.geometry().expect("fstat");
-            e.prober.buckets(&e.region, &geometry, cells)
+            e.prober.chunks(&e.region, &geometry, &ask)
+        });
+    }
+
+    /// Every chunk of the mapping at once, as every refresh did before the minimap was
+    /// time-boxed (one cachestat per chunk for a large file, mincore + pagemap of every page
+    /// for a small one). Divided by the tick's budget, it is how many ticks a rotation takes.
+    #[divan::bench(args = [Which::Data16K, Which::Sparse1T, Which::Cached], sample_count = 20)]
+    fn minimap_full_pass(bencher: Bencher, which: Which) {
+        let e = Explorer::start(which);
+        let ask = mmapscope::sys::probe::ChunkAsk {
+            order: (0..e.model.minimap.layout.count).collect(),
+            budget: std::time::Duration::MAX,
+            ..Default::default()
+        };
+        bencher.bench_local(|| {
+            let geometry = e.region.geometry().expect("fstat");
+            e.prober.chunks(&e.region, &geometry, &ask)
         });
     }
 
     /// The copy of the visible bytes (process_vm_readv, page by page as `snapshot` does).
-    #[divan::bench(args = [Which::Data16K, Which::Sparse1T])]
+    #[divan::bench(args = [Which::Data16K, Which::Sparse1T, Which::Cached])]
     fn copy_visible(bencher: Bencher, which: Which) {
         let e = Explorer::start(which);
         let View {
@@ -239,14 +285,14 @@ mod refresh_parts {
     }
 
     /// /proc/self/maps, parsed with procfs.
-    #[divan::bench(args = [Which::Data16K, Which::Sparse1T])]
+    #[divan::bench(args = [Which::Data16K, Which::Sparse1T, Which::Cached])]
     fn proc_maps(bencher: Bencher, which: Which) {
         let _e = Explorer::start(which);
         bencher.bench_local(procmaps::read_maps);
     }
 
     /// /proc/self/smaps, parsed with procfs, filtered to our mapping.
-    #[divan::bench(args = [Which::Data16K, Which::Sparse1T])]
+    #[divan::bench(args = [Which::Data16K, Which::Sparse1T, Which::Cached])]
     fn proc_smaps(bencher: Bencher, which: Which) {
         let e = Explorer::start(which);
         let (start, end) = (e.region.addr(), e.region.addr() + e.region.map_bytes());
@@ -255,7 +301,7 @@ mod refresh_parts {
 
     /// `ui::render` into the 200x60 TestBackend, the model unchanged (ratatui then diffs a
     /// frame equal to the last one, as in a refresh where nothing changed).
-    #[divan::bench(args = [Which::Data16K, Which::Sparse1T])]
+    #[divan::bench(args = [Which::Data16K, Which::Sparse1T, Which::Cached])]
     fn render(bencher: Bencher, which: Which) {
         let mut e = Explorer::start(which);
         bencher.bench_local(|| draw(&mut e.terminal, &e.model));
@@ -263,7 +309,7 @@ mod refresh_parts {
 
     /// A first frame: a new 200x60 TestBackend terminal and one draw (the whole screen goes to
     /// the backend), as at startup.
-    #[divan::bench(args = [Which::Data16K, Which::Sparse1T])]
+    #[divan::bench(args = [Which::Data16K, Which::Sparse1T, Which::Cached])]
     fn render_fresh_terminal(bencher: Bencher, which: Which) {
         let e = Explorer::start(which);
         bencher.bench_local(|| {

@@ -186,6 +186,39 @@ impl Drop for LoopEnded {
     }
 }
 
+/// What happened while the loop waited, other than keys: a stop or continue signal, the end of
+/// a child's code, a slice of a running search, a resize crossterm did not report. Returns
+/// whether the model changed.
+fn catch_up(
+    terminal: &mut DefaultTerminal,
+    session: &mut Session,
+    jobs: &JobSignals,
+) -> std::io::Result<bool> {
+    let mut changed = false;
+    if jobs.stop.swap(false, Ordering::Relaxed) {
+        suspend_or_say(terminal, session, jobs)?;
+        changed = true;
+    }
+    if jobs.cont.swap(false, Ordering::Relaxed) {
+        // Stopped by someone else (SIGSTOP) and continued.
+        resume(terminal)?;
+        changed = true;
+    }
+    changed |= session.poll_child().is_some();
+    // A search works a slice per turn of the loop; the screen is drawn between slices.
+    if session.search_running() {
+        session.poll_search();
+        changed = true;
+    }
+    // A resize that arrived before crossterm listened for SIGWINCH is caught here.
+    let size = terminal.size()?;
+    if (size.width, size.height) != session.model.size {
+        session.act(Action::Resize(size.width, size.height));
+        changed = true;
+    }
+    Ok(changed)
+}
+
 /// Runs the explorer on `session` (and `lecture`, when playing a lesson) until the user quits
 /// or a signal arrives. Returns what to say on leaving.
 ///
@@ -213,30 +246,22 @@ pub fn run(
     }
     let refresh = Duration::from_millis(session.model.refresh_ms);
     let mut last_probe = Instant::now();
+    // The model changed since the last draw. The screen is a function of the model, so a
+    // wake-up that changed nothing (the poll's timeout, kept short for signals) draws nothing.
+    let mut stale = true;
     loop {
         if quit.load(Ordering::Relaxed) || session.model.quit {
             break;
         }
-        if jobs.stop.swap(false, Ordering::Relaxed) {
-            suspend_or_say(&mut terminal, &mut session, &jobs)?;
-        }
-        if jobs.cont.swap(false, Ordering::Relaxed) {
-            // Stopped by someone else (SIGSTOP) and continued.
-            resume(&mut terminal)?;
-        }
-        session.poll_child();
-        // A search works a slice per turn of the loop; the screen is drawn between slices.
-        session.poll_search();
-        // A resize that arrived before crossterm listened for SIGWINCH is caught here.
-        let size = terminal.size()?;
-        if (size.width, size.height) != session.model.size {
-            session.act(Action::Resize(size.width, size.height));
-        }
+        stale |= catch_up(&mut terminal, &mut session, &jobs)?;
         if last_probe.elapsed() >= refresh {
             session.refresh();
             last_probe = Instant::now();
+            stale = true;
         }
-        terminal.draw(|frame| crate::ui::render(&session.model, frame))?;
+        if std::mem::take(&mut stale) {
+            terminal.draw(|frame| crate::ui::render(&session.model, frame))?;
+        }
         let mut wait = refresh.saturating_sub(last_probe.elapsed()).min(MAX_POLL);
         if session.child_running() {
             wait = wait.min(CHILD_POLL);
@@ -247,6 +272,7 @@ pub fn run(
         if !event::poll(wait)? {
             continue;
         }
+        stale = true;
         let m = &session.model;
         let action = match event::read()? {
             Event::Key(key) if is_suspend_key(&key) => {

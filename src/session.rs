@@ -19,7 +19,7 @@ use crate::sys::SysError;
 use crate::sys::exec::{self, Outcome, Started};
 use crate::sys::lab::Lab;
 use crate::sys::mapped::Mapped;
-use crate::sys::probe::Prober;
+use crate::sys::probe::{ChunkAsk, Prober};
 use crate::sys::process::{self, ProcessInfo};
 use crate::sys::procmaps::{self, MapsLine, Pid};
 use crate::sys::region::Region;
@@ -60,6 +60,9 @@ pub struct Session {
     maps_read: Option<(Pid, Instant, Result<Vec<MapsLine>, String>)>,
     /// Its maps file, open for PROCMAP_QUERY lookups.
     maps_file: Option<(Pid, procmaps::MapsFile)>,
+    /// When the minimap last spent its budget on chunks nothing changed: once per refresh
+    /// interval, however many refreshes keys bring.
+    minimap_spent: Option<Instant>,
 }
 
 /// How often the open address-space view is read again.
@@ -103,13 +106,23 @@ pub const DEFAULT_SIZE: (u16, u16) = (120, 40);
 /// Report fields only root can read: an `expect` on them is skipped, and says so, without root.
 pub const ROOT_ONLY: [&str; 5] = ["kflags", "folio_pages", "pfn", "kpageflags", "mapcount"];
 
+/// No minimap chunk probed.
+const NO_CHUNKS: ChunkAsk = ChunkAsk {
+    order: Vec::new(),
+    at_least: 0,
+    urgent: 0,
+    urgent_budget: Duration::ZERO,
+    budget: Duration::ZERO,
+    whole_first: false,
+};
+
 /// A view of nothing: the mapping's shape is taken, no page probed, no byte read.
 const SHAPE_ONLY: View = View {
     first_page: 0,
     page_count: 0,
     byte_start: 0,
     byte_len: 0,
-    minimap_cells: 1,
+    minimap: NO_CHUNKS,
 };
 
 /// What a script line gave, typed; `json` is the `result` of its batch line.
@@ -190,7 +203,8 @@ fn compare(actual: &Json, cmp: Cmp, expected: &Json) -> bool {
     }
 }
 
-/// The initial model: a first snapshot of page 0, then one of the real view.
+/// The initial model: a first snapshot of page 0, then one of the real view (with one
+/// refresh's budget of minimap chunks: the first screen does not wait for the whole minimap).
 pub fn initial_model(region: &dyn Mapped, prober: &Prober, size: (u16, u16)) -> Model {
     let first = snapshot::take(
         region,
@@ -200,7 +214,7 @@ pub fn initial_model(region: &dyn Mapped, prober: &Prober, size: (u16, u16)) -> 
             page_count: 1,
             byte_start: 0,
             byte_len: 0,
-            minimap_cells: 1,
+            minimap: NO_CHUNKS,
         },
     );
     let mut model = Model::new(first, size);
@@ -303,6 +317,7 @@ impl Session {
             smaps_last: None,
             maps_read: None,
             maps_file: None,
+            minimap_spent: interactive.then(Instant::now),
         }
     }
 
@@ -408,7 +423,7 @@ impl Session {
     /// stays.
     pub fn refresh(&mut self) {
         let view = if self.interactive {
-            self.model.view()
+            self.paced(self.model.view())
         } else {
             SHAPE_ONLY
         };
@@ -441,6 +456,11 @@ impl Session {
         if self.explored_mut().is_some_and(|e| e.ended.is_some()) {
             return;
         }
+        // The rows of the grid, for the second mapping's pane (its minimap is not drawn).
+        let rows = View {
+            minimap: NO_CHUNKS,
+            ..view
+        };
         let (shown, prober) = self.shown();
         let mut snap = snapshot::take(shown, prober, view);
         if !shown.ours() {
@@ -468,7 +488,7 @@ impl Session {
             },
         );
         self.probe_page_map();
-        self.probe_also(view);
+        self.probe_also(rows);
     }
 
     /// The maps of the process of a VMA not ours: read in full at most once a second (the
@@ -553,17 +573,12 @@ impl Session {
         Ok(())
     }
 
-    /// The second mapping's snapshot, of the same rows as the grid's, for the pane beside it.
-    fn probe_also(&mut self, view: View) {
+    /// The second mapping's snapshot, of the `rows` of the grid, for the pane beside it.
+    fn probe_also(&mut self, rows: View) {
         let snap = match (&self.also, &self.subject) {
-            (Some(also), Subject::Ours { explored: None, .. }) => Some(Box::new(snapshot::take(
-                also,
-                &self.prober,
-                View {
-                    minimap_cells: 1,
-                    ..view
-                },
-            ))),
+            (Some(also), Subject::Ours { explored: None, .. }) => {
+                Some(Box::new(snapshot::take(also, &self.prober, rows)))
+            }
             _ => None,
         };
         if snap.is_some() || self.model.also.is_some() {
@@ -669,6 +684,22 @@ impl Session {
         {
             update(&mut self.model, Action::Looking(None));
         }
+    }
+
+    /// `view` with the minimap's budget for unchanged chunks taken away when it was spent less
+    /// than half a refresh interval ago (it still probes what we changed, the cursor's chunk
+    /// and the stalest one). Holding a key down refreshes many times an interval; idling, once.
+    fn paced(&mut self, mut view: View) -> View {
+        let interval = Duration::from_millis(self.model.refresh_ms);
+        if self
+            .minimap_spent
+            .is_some_and(|at| at.elapsed() < interval / 2)
+        {
+            view.minimap.budget = Duration::ZERO;
+        } else {
+            self.minimap_spent = Some(Instant::now());
+        }
+        view
     }
 
     /// Pages holding bytes written by us since the last msync that covered them.

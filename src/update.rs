@@ -7,7 +7,7 @@ use crate::action::{
     PromptEdit, Scope, SyncKind, menu_items,
 };
 use crate::find::{Ending, Finished, Pattern, Query, Request, Searching, StateQuery};
-use crate::model::{EditRecord, EditState, Focus, Looking, Model, Overlay, Stash};
+use crate::model::{EditRecord, EditState, Focus, Looking, Minimap, Model, Overlay, Stash};
 use crate::sys::exec::{Done, Outcome};
 use crate::sys::region::MapMode;
 use crate::sys::snapshot::Backing;
@@ -182,6 +182,10 @@ fn look(model: &mut Model, looking: Option<Looking>) {
         model.looking = looking;
         return;
     }
+    // Another VMA shown: what the minimap knew was about the one left.
+    if model.looking.is_some() || looking.as_ref().is_some_and(|l| l.back) {
+        model.minimap = Minimap::default();
+    }
     match (&model.looking, &looking) {
         (None, Some(l)) if !l.back => {}
         (None, Some(_)) => {
@@ -301,6 +305,7 @@ fn news(model: &mut Model, action: Action) {
     match action {
         // The session probes after every action; saying so is all there is to do.
         Action::Refresh => {
+            model.minimap.changed_all();
             model.log("refresh: probed the visible pages and re-read /proc/self/maps and smaps");
         }
         Action::Probed {
@@ -714,6 +719,7 @@ pub fn apply_outcome(model: &mut Model, outcome: &Outcome, history: History) {
         return;
     };
     let ps = model.page_size();
+    minimap_changed(model, done);
     if let Done::Synced { first, count, .. } = done {
         // Writeback may re-zero the padding after end of file (ext4 does): our own call
         // changed those bytes, not another process (the outcome's notes say so).
@@ -809,6 +815,25 @@ fn wrote(model: &mut Model, offset: u64, old: &[u8], new: &[u8], history: Histor
                 model.history.push(r);
             }
         }
+    }
+}
+
+/// Marks the minimap's chunks that `done` may have changed, to be probed first: the pages an
+/// operation names when it names some, else the whole mapping (a remap, a touch and its
+/// readahead, a truncate, a peer, code run in a child).
+fn minimap_changed(model: &mut Model, done: &Done) {
+    let g = model.snap.geometry;
+    let ps = g.page_size.max(1);
+    match done {
+        Done::Wrote { offset, new, .. } => {
+            let end = offset + new.len() as u64;
+            model.minimap.changed(offset / ps, end.div_ceil(ps), &g);
+        }
+        Done::Synced { first, count, .. } | Done::Advised { first, count, .. } => {
+            model.minimap.changed(*first, first + count, &g);
+        }
+        Done::Nothing {} => {}
+        _ => model.minimap.changed_all(),
     }
 }
 
@@ -1762,6 +1787,116 @@ mod tests {
         };
         apply_outcome(&mut m, &synced, History::Record);
         assert!(!m.edited(5) && m.edited(PS + 5));
+    }
+
+    #[test]
+    fn what_we_change_is_probed_first_by_the_minimap() {
+        // 4 GiB: 1024 chunks of 1024 pages.
+        let mut m = model(1 << 20, (120, 40));
+        let changed = |m: &Model| -> Vec<usize> {
+            let states = m.minimap.chunks.iter().enumerate();
+            states.filter(|(_, c)| c.changed).map(|(i, _)| i).collect()
+        };
+        assert!(changed(&m).is_empty());
+        // A write in the middle of chunk 300 marks it alone (its folio is inside it).
+        apply_outcome(
+            &mut m,
+            &wrote(300 * 1024 * PS + 512 * PS, &[0], &[1]),
+            History::Record,
+        );
+        assert_eq!(changed(&m), [300]);
+        assert_eq!(m.view().minimap.order[0], 300);
+        // A refused call changed nothing.
+        let refused = Outcome {
+            result: Err(crate::sys::SysError::new(
+                libc::EACCES,
+                "write",
+                "read-only",
+            )),
+            ..wrote(0, &[0], &[1])
+        };
+        apply_outcome(&mut m, &refused, History::Record);
+        assert_eq!(changed(&m), [300]);
+        // msync of page 5000: its chunk 4, which holds the whole 2 MiB around it.
+        let synced = Outcome {
+            op: Op::Msync(SyncKind::Sync, Scope::Page(5000)),
+            result: Ok(Done::Synced {
+                kind: SyncKind::Sync,
+                first: 5000,
+                count: 1,
+                dirty_before: Some(1),
+                dirty_after: Some(0),
+            }),
+            ..wrote(0, &[], &[])
+        };
+        apply_outcome(&mut m, &synced, History::Record);
+        assert_eq!(changed(&m), [4, 300]);
+        // A remap (or `r`) changes what every chunk may say.
+        let remapped = Outcome {
+            op: Op::Mode(MapMode::Private),
+            result: Ok(Done::Remapped {
+                old_addr: 0,
+                new_addr: 0,
+                mode: MapMode::Private,
+            }),
+            ..wrote(0, &[], &[])
+        };
+        apply_outcome(&mut m, &remapped, History::Record);
+        assert_eq!(changed(&m).len(), 1024);
+    }
+
+    #[test]
+    fn the_minimap_forgets_what_it_knew_when_another_vma_is_shown() {
+        use crate::sys::probe::{Bucket, ChunkSlice};
+        let mut m = model(16, (120, 40));
+        let known = |m: &Model| {
+            m.minimap
+                .chunks
+                .iter()
+                .filter(|c| c.bucket.is_some())
+                .count()
+        };
+        let probed = (0..16)
+            .map(|first| {
+                let b = Bucket {
+                    first,
+                    pages: 1,
+                    ..Bucket::default()
+                };
+                (first, b)
+            })
+            .collect();
+        let slice = ChunkSlice {
+            layout: m.minimap.layout,
+            probed,
+        };
+        m.minimap.merge(&slice, 0);
+        assert_eq!(known(&m), 16);
+        let heap = Looking {
+            pid: 1,
+            process: "pid 1 mmapscope".into(),
+            other: false,
+            vma: "[heap]".into(),
+            start: 0x1000,
+            back: true,
+            ended: None,
+        };
+        update(&mut m, Action::Looking(Some(heap.clone())));
+        assert_eq!(
+            known(&m),
+            0,
+            "the heap is another VMA, even of the same length"
+        );
+        m.minimap.merge(&slice, 0);
+        // The same VMA followed (it ended): still what it was.
+        let ended = Looking {
+            ended: Some("the VMA was unmapped".into()),
+            ..heap
+        };
+        update(&mut m, Action::Looking(Some(ended)));
+        assert_eq!(known(&m), 16);
+        update(&mut m, Action::Looking(None));
+        assert_eq!(known(&m), 0, "back to our mapping");
     }
 
     #[test]

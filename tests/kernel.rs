@@ -7,7 +7,7 @@ use std::io::Write as _;
 use std::os::unix::fs::FileExt as _;
 use std::path::{Path, PathBuf};
 
-use mmapscope::sys::probe::Prober;
+use mmapscope::sys::probe::{ChunkAsk, Prober};
 use mmapscope::sys::procmaps;
 use mmapscope::sys::region::{MapMode, MapRequest, Prot, Region, Source, page_size};
 use mmapscope::sys::snapshot::{self, View};
@@ -195,13 +195,25 @@ fn truncation_under_the_mapping_is_seen_and_survived() {
             page_count: 3,
             byte_start: 0,
             byte_len: 3 * ps(),
-            minimap_cells: 3,
+            minimap: ChunkAsk {
+                order: vec![2, 1, 0],
+                budget: std::time::Duration::MAX,
+                ..ChunkAsk::default()
+            },
         },
     );
     assert!(snap.pages[2].state.geom.beyond_eof);
     assert_eq!(snap.pages[2].state.resident, Some(false));
     assert_eq!(snap.bytes.get(0), Some(0));
     assert_eq!(snap.bytes.get(2 * ps()), None);
+    // The minimap's chunks (one per page here), in the order asked; the cut ones beyond EOF.
+    let chunks: Vec<(u64, u64)> = snap
+        .minimap
+        .probed
+        .iter()
+        .map(|(i, b)| (*i, b.beyond_eof))
+        .collect();
+    assert_eq!(chunks, [(2, 1), (1, 1), (0, 0)]);
 
     // Growing the file back makes the pages readable again (zeros: a hole).
     OpenOptions::new()

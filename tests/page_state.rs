@@ -8,7 +8,12 @@ use std::io::{Read as _, Write as _};
 use std::os::unix::fs::FileExt as _;
 use std::path::{Path, PathBuf};
 
-use mmapscope::sys::probe::{PageState, Prober, run_kflags};
+use std::time::Duration;
+
+use mmapscope::action::{Action, Op, Scope, SyncKind};
+use mmapscope::model::{MinimapCell, Model};
+use mmapscope::session::Session;
+use mmapscope::sys::probe::{Bucket, ChunkAsk, Chunks, PageState, Prober, run_kflags};
 use mmapscope::sys::procmaps;
 use mmapscope::sys::region::{MapMode, MapRequest, Region, Source};
 use rustix::mm::MsyncFlags;
@@ -864,4 +869,210 @@ fn the_streamed_report_is_the_built_one() {
         .write_text(&mut ClosedAfter { room: 2000 })
         .unwrap_err();
     assert_eq!(err.kind(), std::io::ErrorKind::BrokenPipe);
+}
+
+/// The minimap's chunks of `region`, every one, asked at once, from chunk `from` on (the
+/// first asked is the one a whole-first pass halves around), in index order.
+fn chunks_from(
+    prober: &Prober,
+    region: &Region,
+    whole_first: bool,
+    from: u64,
+) -> Vec<(u64, Bucket)> {
+    let geometry = region.geometry().unwrap();
+    let count = Chunks::of(geometry.pages()).count;
+    let ask = ChunkAsk {
+        order: (from..count).chain(0..from).collect(),
+        budget: Duration::MAX,
+        whole_first,
+        ..ChunkAsk::default()
+    };
+    let mut probed = prober.chunks(region, &geometry, &ask).probed;
+    probed.sort_by_key(|(i, _)| *i);
+    probed
+}
+
+fn all_chunks(prober: &Prober, region: &Region, whole_first: bool) -> Vec<(u64, Bucket)> {
+    chunks_from(prober, region, whole_first, 0)
+}
+
+/// Each chunk's counts against the per-page probe of the same pages.
+fn assert_chunks_match_pages(what: &str, chunks: &[(u64, Bucket)], pages: &[PageState]) {
+    let layout = Chunks::of(pages.len() as u64);
+    assert_eq!(chunks.len() as u64, layout.count, "{what}");
+    for (i, b) in chunks {
+        let (first, count) = layout.range(*i);
+        assert_eq!((b.first, b.pages), (first, count), "{what}: chunk {i}");
+        let of = &pages[first as usize..(first + count) as usize];
+        let n = |f: fn(&PageState) -> Option<bool>| Some(count_of(of, f));
+        assert_eq!(b.resident, n(|s| s.resident), "{what}: chunk {i} resident");
+        assert_eq!(b.dirty, n(|s| s.dirty), "{what}: chunk {i} dirty");
+        if b.present.is_some() {
+            assert_eq!(b.present, n(|s| s.present), "{what}: chunk {i} present");
+            assert_eq!(b.cow, n(|s| s.cow), "{what}: chunk {i} cow");
+        }
+    }
+}
+
+fn count_of(states: &[PageState], field: fn(&PageState) -> Option<bool>) -> u64 {
+    count(states, field, true) as u64
+}
+
+/// Another writer (a second descriptor: the page cache is the same as for another process).
+fn write_elsewhere(path: &Path, page: u64) {
+    let f = std::fs::OpenOptions::new().write(true).open(path).unwrap();
+    f.write_all_at(b"elsewhere", page * ps()).unwrap();
+}
+
+#[test]
+fn minimap_chunks_agree_with_a_per_page_probe() {
+    let dir = temp_dir();
+    // Large: more pages than are read page by page, so one cachestat per chunk (of 4 or 5
+    // pages); a hole of evicted pages, one page dirtied by another writer.
+    let path = file_in_page_writes(dir.path(), "large", 5000);
+    evict(&path, 1000, 2000);
+    write_elsewhere(&path, 4500);
+    let region = map(&path, MapMode::Shared);
+    let prober = Prober::new();
+    let pages = states(&prober, &region);
+    assert!(count_of(&pages, |s| s.dirty) >= 1);
+    assert!(count_of(&pages, |s| s.resident) <= 3000);
+    let chunks = all_chunks(&prober, &region, false);
+    assert!(
+        chunks.iter().all(|(_, b)| b.present.is_none()),
+        "large: no pagemap"
+    );
+    assert_chunks_match_pages("large", &chunks, &pages);
+    // 3,000 pages cached: few enough to be asked about by halves, around any chunk.
+    for from in [0, 300, 1023] {
+        let halved = chunks_from(&prober, &region, true, from);
+        let differ = halved.iter().zip(&chunks).find(|(a, b)| a != b);
+        assert!(differ.is_none(), "halved around chunk {from}: {differ:?}");
+        assert_eq!(halved.len(), chunks.len());
+    }
+
+    // Nothing cached: the one whole-file call answers for all, as the calls per chunk would.
+    evict(&path, 0, 5000);
+    if count_of(&states(&prober, &region), |s| s.resident) == 0 {
+        let chunks = all_chunks(&prober, &region, true);
+        assert!(chunks.iter().all(|(_, b)| b.resident == Some(0)));
+        assert_eq!(chunks, all_chunks(&prober, &region, false));
+    }
+
+    // Small: page by page (mincore, pagemap), a page touched (present) and one dirtied.
+    let path = file_in_page_writes(dir.path(), "small", 16);
+    let region = map(&path, MapMode::Private);
+    region.read(3 * ps(), &mut [0u8; 1]).unwrap();
+    region.write(5 * ps(), b"x").unwrap();
+    write_elsewhere(&path, 9);
+    let pages = states(&prober, &region);
+    let chunks = all_chunks(&prober, &region, false);
+    assert_eq!(chunks[5].1.cow, Some(1), "{chunks:?}");
+    assert_eq!(chunks[9].1.dirty, Some(1), "{chunks:?}");
+    assert!(chunks[3].1.present == Some(1), "{chunks:?}");
+    assert_chunks_match_pages("small", &chunks, &pages);
+}
+
+#[test]
+fn minimap_chunks_are_probed_in_the_order_asked_within_the_time_given() {
+    let dir = temp_dir();
+    let path = file_in_page_writes(dir.path(), "f", 5000);
+    let region = map(&path, MapMode::Shared);
+    let prober = Prober::new();
+    let geometry = region.geometry().unwrap();
+    let probed = |ask: ChunkAsk| -> Vec<u64> {
+        let slice = prober.chunks(&region, &geometry, &ask);
+        assert_eq!(slice.layout, Chunks::of(5000));
+        slice.probed.iter().map(|(i, _)| *i).collect()
+    };
+    let order = vec![5, 9, 2, 7, 4000, 1];
+    // No time at all: the ones asked for at least.
+    let ask = ChunkAsk {
+        order: order.clone(),
+        at_least: 2,
+        ..ChunkAsk::default()
+    };
+    assert_eq!(probed(ask), [5, 9]);
+    // The urgent ones have time of their own; an index past the end is skipped.
+    let ask = ChunkAsk {
+        order: order.clone(),
+        urgent: 5,
+        urgent_budget: Duration::MAX,
+        ..ChunkAsk::default()
+    };
+    assert_eq!(probed(ask), [5, 9, 2, 7]);
+    let ask = ChunkAsk {
+        order,
+        budget: Duration::MAX,
+        ..ChunkAsk::default()
+    };
+    assert_eq!(probed(ask), [5, 9, 2, 7, 1]);
+    assert!(probed(ChunkAsk::default()).is_empty());
+}
+
+/// The minimap cell of `model` holding `page`.
+fn cell_of(model: &Model, page: u64) -> MinimapCell {
+    let cells = model
+        .minimap
+        .cells(model.layout().minimap_cells(), &model.snap.geometry);
+    *cells
+        .iter()
+        .find(|c| (c.bucket.first..c.bucket.first + c.bucket.pages).contains(&page))
+        .expect("a cell holds every page")
+}
+
+/// Refreshes until `done` holds, at most `limit` times; returns how many it took.
+fn refresh_until(session: &mut Session, limit: usize, done: impl Fn(&Model) -> bool) -> usize {
+    for n in 0..=limit {
+        if done(&session.model) {
+            return n;
+        }
+        session.refresh();
+    }
+    panic!("not within {limit} refreshes");
+}
+
+#[test]
+fn the_minimap_follows_other_writers_within_a_rotation_and_us_at_once() {
+    let dir = temp_dir();
+    let path = file_in_page_writes(dir.path(), "f", 5000);
+    let region = map(&path, MapMode::Shared);
+    let mut session = Session::new(region, true, (120, 40));
+    let chunks = session.model.minimap.layout.count as usize;
+    assert_eq!(chunks, 1024);
+    // Every refresh probes one chunk more than the cursor's at least: a rotation is at most
+    // as many refreshes as there are chunks (a cheap file like this one takes one).
+    let all_known = |m: &Model| m.minimap.chunks.iter().all(|c| c.bucket.is_some());
+    refresh_until(&mut session, chunks, all_known);
+    let dirty = |page: u64| move |m: &Model| cell_of(m, page).bucket.dirty > Some(0);
+    assert!(!dirty(4000)(&session.model));
+
+    // Another writer dirties page 4000, far from the cursor: seen within a rotation.
+    write_elsewhere(&path, 4000);
+    refresh_until(&mut session, chunks, dirty(4000));
+
+    // Our own write shows with the refresh that follows it.
+    session.act(Action::Do(Op::Write {
+        offset: 2500 * ps(),
+        bytes: vec![0x41],
+    }));
+    assert!(dirty(2500)(&session.model));
+
+    // msync of the whole mapping: every chunk is probed again first, and all show clean.
+    session.act(Action::Do(Op::Msync(SyncKind::Sync, Scope::All)));
+    let settled = |m: &Model| m.minimap.chunks.iter().all(|c| !c.changed);
+    assert!(refresh_until(&mut session, 2, settled) <= 2);
+    assert!(!dirty(2500)(&session.model) && !dirty(4000)(&session.model));
+
+    // Another process cuts the file: the cells past the new end show it at the next refresh.
+    std::fs::OpenOptions::new()
+        .write(true)
+        .open(&path)
+        .unwrap()
+        .set_len(1000 * ps())
+        .unwrap();
+    session.refresh();
+    let cut = cell_of(&session.model, 4000);
+    assert!(cut.known && cut.bucket.beyond_eof == cut.bucket.pages);
+    assert_eq!(cell_of(&session.model, 10).bucket.beyond_eof, 0);
 }

@@ -4,9 +4,10 @@
 
 use mmapscope::action::{Action, Motion};
 use mmapscope::geometry::Geometry;
-use mmapscope::model::{Focus, Model, Overlay};
+use mmapscope::model::{Focus, Minimap, Model, Overlay};
 use mmapscope::sys::probe::{
-    Bucket, DecodeCtx, KPF_DIRTY, PM_FILE, PM_PRESENT, PageProbe, PageState, Sources,
+    Bucket, ChunkSlice, Chunks, DecodeCtx, KPF_DIRTY, PM_FILE, PM_PRESENT, PageProbe, PageState,
+    Sources,
 };
 use mmapscope::sys::procmaps::{MapsLine, Vma};
 use mmapscope::sys::region::CacheStat;
@@ -184,17 +185,29 @@ fn fake_probe(m: &mut Model) {
             }
         })
         .collect();
-    m.snap.minimap = (0..g.pages())
-        .map(|first| Bucket {
-            first,
-            pages: 1,
-            resident: Some(u64::from(!g.page(first).beyond_eof)),
-            present: Some(u64::from(!g.page(first).beyond_eof && first != 1)),
-            dirty: Some(u64::from(first == 0)),
-            cow: Some(0),
-            beyond_eof: u64::from(g.page(first).beyond_eof),
+    // The minimap's chunks (one per page up to 1,024 pages): the same states, counted.
+    let layout = Chunks::of(g.pages());
+    let probed = (0..layout.count)
+        .map(|i| {
+            let (first, pages) = layout.range(i);
+            let data = (first..first + pages).filter(|p| !g.page(*p).beyond_eof);
+            let bucket = Bucket {
+                first,
+                pages,
+                resident: Some(data.clone().count() as u64),
+                present: Some(data.filter(|p| *p != 1).count() as u64),
+                dirty: Some(u64::from(first == 0)),
+                cow: Some(0),
+                beyond_eof: (first..first + pages)
+                    .filter(|p| g.page(*p).beyond_eof)
+                    .count() as u64,
+                evicted: Some(0),
+            };
+            (i, bucket)
         })
         .collect();
+    let now = m.now_ms;
+    m.minimap.merge(&ChunkSlice { layout, probed }, now);
     m.snap.bytes = ViewBytes {
         start: view.byte_start,
         data: (view.byte_start..view.byte_start + view.byte_len)
@@ -431,6 +444,72 @@ fn tmpfs_says_always_dirty_instead_of_dirty() {
         text.contains("▕PRPP▏"),
         "the minimap does not call tmpfs pages dirty: {text}"
     );
+}
+
+/// The minimap row of a drawn screen, between its brackets.
+fn minimap_row(t: &Terminal<TestBackend>) -> String {
+    let buf = t.backend().buffer();
+    let row: String = (0..buf.area.width)
+        .map(|x| buf[(x, 1)].symbol().to_string())
+        .collect();
+    let open = row.find('▕').expect("the minimap's left bracket") + '▕'.len_utf8();
+    let close = row.rfind('▏').expect("the minimap's right bracket");
+    row[open..close].to_string()
+}
+
+/// `count` chunks from `from` of a cached file, resident; chunk 5 dirty.
+fn cached_chunks(layout: Chunks, from: u64, count: u64) -> ChunkSlice {
+    let probed = (from..from + count)
+        .map(|i| {
+            let (first, pages) = layout.range(i);
+            let bucket = Bucket {
+                first,
+                pages,
+                resident: Some(pages),
+                present: None,
+                dirty: Some(if i == 5 { 3 } else { 0 }),
+                cow: None,
+                beyond_eof: 0,
+                evicted: Some(0),
+            };
+            (i, bucket)
+        })
+        .collect();
+    ChunkSlice { layout, probed }
+}
+
+#[test]
+fn minimap_of_a_big_file_fills_in_blank_cells_not_probed_yet_120x40() {
+    let mut m = model(4, (120, 40));
+    let pages = 8 << 18; // 8 GiB, cached
+    m.snap.geometry.len = pages * PS;
+    m.snap.geometry.file_size = Some(pages * PS);
+    let layout = Chunks::of(pages);
+    m.minimap = Minimap::new(layout);
+    let blank = minimap_row(&draw(&m));
+    assert!(
+        blank.chars().all(|c| c == ' '),
+        "nothing probed yet: every cell blank, none guessed: {blank:?}"
+    );
+
+    // The first refreshes probed 300 of the 1024 chunks: their cells show, the others wait.
+    m.minimap.merge(&cached_chunks(layout, 0, 300), 250);
+    let t = draw(&m);
+    insta::assert_snapshot!(t.backend());
+    let row = minimap_row(&t);
+    let cells: Vec<char> = row.chars().collect();
+    assert_eq!(cells.len(), 111, "{row:?}");
+    assert_eq!(cells[0], 'D', "chunk 5 is dirty: {row:?}");
+    let known = cells.iter().take_while(|c| **c != ' ').count();
+    // A cell is 9 or 10 chunks: the cells wholly inside the first 300 are known.
+    assert_eq!(known, 32, "{row:?}");
+    assert!(cells[1..known].iter().all(|c| *c == 'R'), "{row:?}");
+    assert!(cells[known..].iter().all(|c| *c == ' '), "{row:?}");
+
+    // The rest arrives: no blank cell is left.
+    m.minimap.merge(&cached_chunks(layout, 300, 724), 500);
+    let row = minimap_row(&draw(&m));
+    assert!(row.chars().all(|c| c == 'R' || c == 'D'), "{row:?}");
 }
 
 fn wrote(offset: u64, new: &[u8]) -> mmapscope::sys::exec::Outcome {
@@ -984,6 +1063,7 @@ fn fill_page_map(m: &mut Model) {
                 dirty: Some(n(|s| s.2)),
                 cow: Some(0),
                 beyond_eof: n(|s| s.3),
+                evicted: None,
             }
         })
         .collect();

@@ -5,7 +5,7 @@
 use crate::geometry::Geometry;
 
 use super::mapped::Mapped;
-use super::probe::{Bucket, PageProbe, PageState, Prober, Sources};
+use super::probe::{ChunkAsk, ChunkSlice, Chunks, PageProbe, PageState, Prober, Sources};
 use super::procmaps::{self, MapsLine, Vma};
 use super::region::{MapMode, Prot};
 
@@ -56,8 +56,9 @@ pub struct Snapshot {
     pub geometry: Geometry,
     pub pages: Vec<VisiblePage>,
     pub bytes: ViewBytes,
-    /// The whole mapping in buckets, for the minimap.
-    pub minimap: Vec<Bucket>,
+    /// The chunks of the mapping probed at this refresh, for the minimap (which keeps what
+    /// earlier refreshes found for the others).
+    pub minimap: ChunkSlice,
     pub maps: Result<Vec<MapsLine>, String>,
     /// Our VMA's counters, added up when the mapping spans several VMAs.
     pub vma: Option<Vma>,
@@ -94,7 +95,10 @@ impl Snapshot {
             geometry,
             pages: Vec::new(),
             bytes: ViewBytes::default(),
-            minimap: Vec::new(),
+            minimap: ChunkSlice {
+                layout: Chunks::of(geometry.pages()),
+                probed: Vec::new(),
+            },
             maps: Ok(Vec::new()),
             vma: None,
             vma_count: 0,
@@ -118,20 +122,21 @@ impl Snapshot {
     }
 }
 
-/// Which part of the mapping is on screen.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+/// Which part of the mapping is on screen, and which chunks of it the minimap wants probed.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct View {
     pub first_page: u64,
     pub page_count: u64,
     /// Mapping offset and length of the visible bytes.
     pub byte_start: u64,
     pub byte_len: u64,
-    /// Cells of the minimap.
-    pub minimap_cells: u64,
+    /// Chunks for the minimap, and how long to spend on them.
+    pub minimap: ChunkAsk,
 }
 
-/// Takes a snapshot: fstat, probe the visible pages, then copy the visible bytes of pages that
-/// hold file data and are readable; pages beyond end of file are never touched.
+/// Takes a snapshot: fstat, probe the visible pages and the minimap's chunks, then copy the
+/// visible bytes of pages that hold file data and are readable; pages beyond end of file are
+/// never touched.
 pub fn take(region: &dyn Mapped, prober: &Prober, view: View) -> Snapshot {
     let mut problem = None;
     let geometry = region.geometry().unwrap_or_else(|e| {
@@ -158,8 +163,8 @@ pub fn take(region: &dyn Mapped, prober: &Prober, view: View) -> Snapshot {
             probe,
         })
         .collect();
-    let minimap = prober.buckets(region, &geometry, view.minimap_cells);
-    let bytes = copy_visible(region, &geometry, view, &pages);
+    let minimap = prober.chunks(region, &geometry, &view.minimap);
+    let bytes = copy_visible(region, &geometry, &view, &pages);
     // A VMA not ours: the session gives the maps (read in full at most once a second; its
     // VMA looked up by PROCMAP_QUERY in between).
     let maps = if region.ours() {
@@ -218,7 +223,7 @@ pub fn take(region: &dyn Mapped, prober: &Prober, view: View) -> Snapshot {
 fn copy_visible(
     region: &dyn Mapped,
     geometry: &Geometry,
-    view: View,
+    view: &View,
     pages: &[VisiblePage],
 ) -> ViewBytes {
     let end = (view.byte_start + view.byte_len).min(geometry.map_bytes());

@@ -20,7 +20,10 @@ pub const STATES: &[(&str, &str)] = &[
     ("padding", "after EOF in the last page: zeros, never saved"),
     ("~~ beyond EOF", "no file data: would SIGBUS; never read"),
     ("??", "could not be copied (protection, truncation)"),
-    ("minimap", "~ C D P R per cell, · cold, ? unknown"),
+    (
+        "minimap",
+        "~ C D P R per cell, · cold, ? unknown, blank: not probed yet",
+    ),
 ];
 
 /// Draws the overlay centred in `area`, scrolled down by `scroll` lines.

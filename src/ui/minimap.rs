@@ -1,12 +1,13 @@
 //! The minimap: the whole mapping in one row, one cell per page or per bucket of pages, each
-//! lettered and coloured by its most notable state, the cursor's cell reversed.
+//! lettered and coloured by its most notable state, the cursor's cell reversed. A cell whose
+//! pages were not all probed yet (a huge cached file fills in over a few refreshes) is blank.
 
 use ratatui::Frame;
 use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::Paragraph;
 
-use crate::model::Model;
+use crate::model::{MinimapCell, Model};
 use crate::sys::probe::Bucket;
 
 use super::theme::{Role, Theme};
@@ -32,16 +33,25 @@ pub fn cell(bucket: &Bucket, always_dirty: bool) -> (char, Role) {
     }
 }
 
+/// What a cell not probed yet shows: nothing.
+pub const NOT_YET: (char, Role) = (' ', Role::Dim);
+
 /// Draws the minimap row.
 pub fn render(model: &Model, frame: &mut Frame, area: Rect, theme: Theme) {
-    let buckets = &model.snap.minimap;
+    let cells = model
+        .minimap
+        .cells(model.layout().minimap_cells(), &model.snap.geometry);
     let cursor_page = model.cursor / model.page_size();
     let mut spans = vec![
         Span::styled(" pages ", theme.style(Role::Dim)),
         Span::raw("▕"),
     ];
-    for b in buckets {
-        let (c, role) = cell(b, model.snap.always_dirty);
+    for MinimapCell { bucket: b, known } in &cells {
+        let (c, role) = if *known {
+            cell(b, model.snap.always_dirty)
+        } else {
+            NOT_YET
+        };
         let mut style = theme.style(role);
         if (b.first..b.first + b.pages).contains(&cursor_page) {
             style = style.patch(theme.style(Role::Cursor));
@@ -66,6 +76,7 @@ mod tests {
             dirty: Some(1),
             cow: Some(0),
             beyond_eof: 0,
+            evicted: None,
         };
         assert_eq!(cell(&b, false).0, 'D');
         assert_eq!(cell(&b, true).0, 'P', "tmpfs dirt is not news");
