@@ -65,6 +65,19 @@ pub struct PageMapData {
     pub buckets: Vec<crate::sys::probe::Bucket>,
 }
 
+/// Cells of the page map read at one refresh: `buckets[i]` is cell `start + i` of the window
+/// of `cells` cells of `per_cell` pages from page `first`. The session reads a slice a refresh
+/// within a time budget (the whole window when it is cheap), so that the map's cost does not
+/// grow with the mapping or with what is cached.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct PageMapSlice {
+    pub first: u64,
+    pub per_cell: u64,
+    pub cells: usize,
+    pub start: usize,
+    pub buckets: Vec<crate::sys::probe::Bucket>,
+}
+
 /// Which menu is open.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum MenuKind {
@@ -346,7 +359,7 @@ pub enum Action {
     /// Enter in the page map: open the selected cell's first page in the grid.
     PageMapOpen,
     /// The page map's cells as the session read them.
-    PageMapProbed(PageMapData),
+    PageMapProbed(PageMapSlice),
     /// How the screen behaves: refresh interval and colours.
     Configure {
         refresh_ms: u64,

@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::{Value as Json, json};
 
-use crate::action::{Action, Command, History, Looking, Op, PageMapData};
+use crate::action::{Action, Command, History, Looking, Op};
 use crate::find::Request;
 use crate::model::Model;
 use crate::report;
@@ -55,6 +55,8 @@ pub struct Session {
     also: Option<Region>,
     /// smaps of a VMA not ours, read off the refresh's path; the last answer for it.
     smaps: procmaps::SmapsReader,
+    /// The page map's next cell to read again.
+    page_map_next: usize,
     smaps_last: Option<(procmaps::SmapsAsk, Option<crate::sys::procmaps::Vma>, usize)>,
     /// The maps of the process explored, as last read, and when.
     maps_read: Option<(Pid, Instant, Result<Vec<MapsLine>, String>)>,
@@ -314,6 +316,7 @@ impl Session {
             finding: None,
             also: None,
             smaps: procmaps::SmapsReader::new(),
+            page_map_next: 0,
             smaps_last: None,
             maps_read: None,
             maps_file: None,
@@ -864,24 +867,54 @@ impl Session {
     /// Reads the page map's cells for its window.
     fn probe_page_map(&mut self) {
         let Some(w) = self.model.page_map_window() else {
+            self.page_map_next = 0;
             return;
         };
         let geometry = self.model.snap.geometry;
+        let cells = usize::try_from(w.cells()).unwrap_or(usize::MAX);
+        let same = self.model.page_map.first == w.first_page()
+            && self.model.page_map.per_cell == w.per_cell
+            && self.model.page_map.buckets.len() == cells;
+        // A new window (or one with cells still blank) is read with a quarter of the refresh
+        // interval a refresh; once whole, again a slice at a time: 1% of the interval.
+        let unread = self.model.page_map.buckets.iter().any(|b| b.pages == 0);
+        let from = if same {
+            self.page_map_next % cells.max(1)
+        } else {
+            0
+        };
+        let budget = if same && !unread {
+            self.model.refresh_ms * 10
+        } else {
+            self.model.refresh_ms * 250
+        };
+        let budget = Duration::from_micros(budget);
         let (shown, prober) = self.shown();
-        let buckets = crate::sys::cells::buckets(
-            shown,
-            prober,
-            &geometry,
-            w.first_page(),
-            w.per_cell,
-            w.cells(),
-        );
-        let data = PageMapData {
+        let started = Instant::now();
+        let mut buckets = Vec::new();
+        let mut at = from;
+        while at < cells && (at == from || started.elapsed() < budget) {
+            // A cheap window (page by page in one read) goes whole.
+            let n = if w.per_cell.saturating_mul(w.cells()) <= crate::sys::cells::EXACT_PAGES {
+                cells - at
+            } else {
+                1
+            };
+            let first = w.first_page() + at as u64 * w.per_cell;
+            buckets.extend(crate::sys::cells::buckets(
+                shown, prober, &geometry, first, w.per_cell, n as u64,
+            ));
+            at += n;
+        }
+        self.page_map_next = if at >= cells { 0 } else { at };
+        let slice = crate::action::PageMapSlice {
             first: w.first_page(),
             per_cell: w.per_cell,
+            cells,
+            start: from,
             buckets,
         };
-        update(&mut self.model, Action::PageMapProbed(data));
+        update(&mut self.model, Action::PageMapProbed(slice));
     }
 
     /// Whether code started by `act_live` still runs in its child.

@@ -1077,8 +1077,23 @@ fn search_ended(model: &mut Model, f: &Finished) {
 /// The page map: open it (the whole mapping fits, the cursor's cell selected), move, zoom,
 /// open a page, take the session's reading.
 fn page_map(model: &mut Model, action: Action) {
-    if let Action::PageMapProbed(data) = action {
-        model.page_map = data;
+    if let Action::PageMapProbed(slice) = action {
+        let map = &mut model.page_map;
+        // Another window (moved, zoomed): its cells start unread (drawn blank).
+        if (map.first, map.per_cell, map.buckets.len())
+            != (slice.first, slice.per_cell, slice.cells)
+        {
+            *map = crate::action::PageMapData {
+                first: slice.first,
+                per_cell: slice.per_cell,
+                buckets: vec![crate::sys::probe::Bucket::default(); slice.cells],
+            };
+        }
+        for (i, b) in slice.buckets.into_iter().enumerate() {
+            if let Some(cell) = map.buckets.get_mut(slice.start + i) {
+                *cell = b;
+            }
+        }
         return;
     }
     if action == Action::OpenPageMap {
@@ -1459,13 +1474,30 @@ mod tests {
         assert_eq!(m.page_map_window().unwrap().top, 0);
         update(&mut m, Action::PageMapMove(CellMove::PageDown));
         update(&mut m, Action::PageMapMove(CellMove::Left));
-        let data = crate::action::PageMapData {
+        let b = |first| crate::sys::probe::Bucket {
+            first,
+            pages: 1,
+            resident: Some(1),
+            ..Default::default()
+        };
+        let slice = |start: usize, buckets| crate::action::PageMapSlice {
             first: 0,
             per_cell: 1,
-            buckets: Vec::new(),
+            cells: 4,
+            start,
+            buckets,
         };
-        update(&mut m, Action::PageMapProbed(data.clone()));
-        assert_eq!(m.page_map, data);
+        update(&mut m, Action::PageMapProbed(slice(1, vec![b(1), b(2)])));
+        assert_eq!(
+            m.page_map.buckets.len(),
+            4,
+            "the window's cells, unread ones blank"
+        );
+        assert_eq!(m.page_map.buckets[0].pages, 0, "not read yet");
+        assert_eq!(m.page_map.buckets[2], b(2));
+        update(&mut m, Action::PageMapProbed(slice(3, vec![b(3)])));
+        assert_eq!(m.page_map.buckets[1], b(1), "earlier slices stay");
+        assert_eq!(m.page_map.buckets[3], b(3));
         update(&mut m, Action::PageMapOpen);
         assert_eq!(m.overlay, Overlay::None);
         let page = 70 * 17 - 1;

@@ -21,7 +21,10 @@ fn bucket_of<'a>(model: &'a Model, w: &MapWindow, cell: u64) -> Option<&'a Bucke
         return None;
     }
     let i = (cell * w.per_cell).checked_sub(data.first)? / w.per_cell;
-    data.buckets.get(usize::try_from(i).ok()?)
+    // A cell of zero pages has not been read yet.
+    data.buckets
+        .get(usize::try_from(i).ok()?)
+        .filter(|b| b.pages > 0)
 }
 
 /// Counts added up over `buckets`: `None` where one of them has no answer.
@@ -146,7 +149,7 @@ fn cell_row(model: &Model, w: &MapWindow, first: u64, theme: Theme) -> Line<'sta
         .map(|c| {
             let (ch, role) = match bucket_of(model, w, c) {
                 Some(b) => minimap::cell(b, model.snap.always_dirty),
-                None => ('?', Role::Dim),
+                None => minimap::NOT_YET,
             };
             let mut style = theme.style(role);
             if c == w.selected {
