@@ -721,3 +721,45 @@ impl StripOnce for str {
         self.split_once(suffix)?.0.trim().parse().ok()
     }
 }
+
+#[test]
+fn also_private_a_shared_write_shows_in_both_a_private_one_only_there() {
+    let tmp = tempfile::tempdir_in(env!("CARGO_TARGET_TMPDIR")).expect("tempdir");
+    let path = text_file(tmp.path(), "two.txt".as_ref(), b"hello world\n");
+    let args = [
+        std::ffi::OsStr::new("--also"),
+        "private".as_ref(),
+        "--write".as_ref(),
+        path.as_os_str(),
+    ];
+    let mut term = Term::spawn(&args, &[], 120, 40);
+    term.wait_for_all(&["also: MAP_PRIVATE", "hello world", "smaps", "grid shared"]);
+    // The grid's (shared) first byte: both show it.
+    term.send("i");
+    term.wait_for_all(&["edit mode"]);
+    term.send("4a\x1b");
+    term.wait_for("the write shown on both sides", |t| {
+        t.matches("Jello world").count() >= 2 && t.contains("i edit")
+    });
+    // The private one takes the grid; its first byte: only there.
+    term.send("o");
+    term.wait_for_all(&["also: MAP_SHARED", "grid private"]);
+    term.send("g");
+    term.wait_for_all(&["cursor 0x0 "]);
+    term.send("i");
+    term.wait_for_all(&["edit mode"]);
+    term.send("59\x1b");
+    term.wait_for("the private copy to diverge", |t| {
+        t.contains("Yello world") && t.contains("Jello world") && t.contains("≠1")
+    });
+    // Quitting asks first: the private byte would be lost.
+    term.send("q");
+    term.wait_for_all(&["Quit? 1 byte(s) you wrote in private copy-on-write pages"]);
+    term.send("y");
+    assert!(term.wait_exit().success());
+    let on_disk = std::fs::read(&path).expect("read");
+    assert!(
+        on_disk.starts_with(b"Jello"),
+        "the private write never reached the file"
+    );
+}

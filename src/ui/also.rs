@@ -1,7 +1,9 @@
 //! The `--also` pane, beside the grid in the side panel's place: the second mapping of the
 //! same file over the grid's rows, line for line. Each page header gives that page's states in
 //! letters; each row gives its bytes (hex when there is room, else text), a byte that differs
-//! from the grid's highlighted: a shared write shows through, a private copy diverges.
+//! from the grid's highlighted: a shared write shows through, a private copy diverges. Below,
+//! the smaps counters of both mappings side by side (Pss halves, Private_Dirty and Anonymous
+//! grow on the private side when it copies a page).
 
 use ratatui::Frame;
 use ratatui::layout::Rect;
@@ -9,8 +11,9 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Paragraph};
 
 use crate::model::Model;
+use crate::sys::procmaps::SmapsField;
 use crate::sys::snapshot::Snapshot;
-use crate::text::byte_char;
+use crate::text::{byte_char, kb};
 
 use super::theme::{Role, Theme};
 
@@ -78,20 +81,95 @@ fn row(model: &Model, also: &Snapshot, off: u64, width: u16, theme: Theme) -> Li
     Line::from(spans)
 }
 
-/// Draws the pane into `area`, its rows level with the grid's.
+/// The counters compared below the rows, grid's mapping beside the second one.
+const COMPARED: [SmapsField; 8] = [
+    SmapsField::Rss,
+    SmapsField::Pss,
+    SmapsField::SharedClean,
+    SmapsField::SharedDirty,
+    SmapsField::PrivateClean,
+    SmapsField::PrivateDirty,
+    SmapsField::Anonymous,
+    SmapsField::Locked,
+];
+
+/// Rows of the smaps block: its borders, a heading and the counters.
+const SMAPS_ROWS: u16 = 2 + 1 + COMPARED.len() as u16;
+
+/// The smaps counters of both mappings, side by side: one block each, in two columns.
+fn smaps_lines(model: &Model, also: &Snapshot, theme: Theme) -> Vec<Line<'static>> {
+    let mode = |s: &Snapshot| match s.mode {
+        crate::sys::MapMode::Shared => "shared",
+        crate::sys::MapMode::Private => "private",
+    };
+    let mut lines = vec![Line::styled(
+        format!(
+            "{:<14}{:>10}{:>10}",
+            "",
+            format!("grid {}", mode(&model.snap)),
+            mode(also)
+        ),
+        theme.style(Role::Title),
+    )];
+    for field in COMPARED {
+        let value = |s: &Snapshot| {
+            s.vma
+                .as_ref()
+                .map_or_else(|| "?".into(), |v| kb(field.of(v)))
+        };
+        let (a, b) = (value(&model.snap), value(also));
+        let role = if a == b { Role::Normal } else { Role::Cow };
+        lines.push(Line::from(vec![
+            Span::raw(format!("{:<14}", field.name())),
+            Span::raw(format!("{a:>10}")),
+            Span::styled(format!("{b:>10}"), theme.style(role)),
+        ]));
+    }
+    lines
+}
+
+/// Draws the pane into `area`: the second mapping's rows level with the grid's (the cursor's
+/// row pinned at the bottom when the grid shows it lower down), the smaps of both below.
 pub fn render(model: &Model, also: &Snapshot, frame: &mut Frame, area: Rect, theme: Theme) {
+    let smaps_h = if area.height >= SMAPS_ROWS + 6 {
+        SMAPS_ROWS
+    } else {
+        0
+    };
+    let [rows_area, smaps_area] = ratatui::layout::Layout::vertical([
+        ratatui::layout::Constraint::Min(3),
+        ratatui::layout::Constraint::Length(smaps_h),
+    ])
+    .areas(area);
     let title = format!(" also: {} 0x{:x} · o ", also.mode.flag_name(), also.addr);
     let block = Block::bordered().title(Span::styled(title, theme.style(Role::Title)));
-    let inner = block.inner(area);
+    let inner = block.inner(rows_area);
     let h = u64::from(inner.height);
-    let lines: Vec<Line> = (model.top..(model.top + h).min(model.total_lines()))
-        .map(|line| match model.line_content(line) {
-            (page, None) => Line::styled(
-                format!(" page {page}: {}", letters(also, page)),
-                theme.style(Role::Dim),
-            ),
-            (_, Some(off)) => row(model, also, off, inner.width, theme),
-        })
-        .collect();
-    frame.render_widget(Paragraph::new(lines).block(block), area);
+    let line_of = |line: u64| match model.line_content(line) {
+        (page, None) => Line::styled(
+            format!(" page {page}: {}", letters(also, page)),
+            theme.style(Role::Dim),
+        ),
+        (_, Some(off)) => row(model, also, off, inner.width, theme),
+    };
+    let end = (model.top + h).min(model.total_lines());
+    let mut lines: Vec<Line> = (model.top..end).map(line_of).collect();
+    let cursor_line = model.line_of(model.cursor);
+    if cursor_line >= end && h >= 2 {
+        lines.truncate(usize::try_from(h - 1).unwrap_or(0));
+        let mut pinned = line_of(cursor_line);
+        pinned.spans.insert(
+            0,
+            Span::styled(format!("@{:x}", model.cursor), theme.style(Role::Focused)),
+        );
+        lines.push(pinned);
+    }
+    frame.render_widget(Paragraph::new(lines).block(block), rows_area);
+    if smaps_h > 0 {
+        let block = Block::bordered().title(Span::styled(" smaps ", theme.style(Role::Title)));
+        frame.render_widget(
+            Paragraph::new(smaps_lines(model, also, theme)).block(block),
+            smaps_area,
+        );
+    }
 }
