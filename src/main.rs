@@ -89,39 +89,18 @@ fn main() -> ExitCode {
             theme,
             refresh,
         ),
-        Some(Command::Completions { shell }) => {
-            let mut cmd = <Cli as clap::CommandFactory>::command();
-            let mut text = Vec::new();
-            clap_complete::generate(shell, &mut cmd, "mmapscope", &mut text);
-            print_out(&text)
-        }
-        Some(Command::Man) => {
-            let mut text = Vec::new();
-            match clap_mangen::Man::new(<Cli as clap::CommandFactory>::command()).render(&mut text)
-            {
-                Ok(()) => print_out(&text),
-                Err(e) => fail(SysError::from_io(&e, "render the manual page")),
-            }
-        }
+        Some(Command::Completions { shell }) => completions(shell),
+        Some(Command::Man) => manual(),
         Some(Command::InternalPeer { path, file_offset }) => {
-            match mmapscope::sys::lab::run_peer(&path, file_offset) {
-                Ok(()) => ExitCode::SUCCESS,
-                Err(e) => fail(e),
-            }
+            exit_with(mmapscope::sys::lab::run_peer(&path, file_offset))
         }
         Some(Command::DemoWriter {
             file,
             period,
             writes,
-        }) => match mmapscope::sys::lab::run_demo_writer(&file, period, writes) {
-            Ok(()) => ExitCode::SUCCESS,
-            Err(e) => fail(e),
-        },
+        }) => exit_with(mmapscope::sys::lab::run_demo_writer(&file, period, writes)),
         Some(Command::InternalTruncate { path, size }) => {
-            match mmapscope::sys::exec::truncate_file(&path, size) {
-                Ok(()) => ExitCode::SUCCESS,
-                Err(e) => fail(e),
-            }
+            exit_with(mmapscope::sys::exec::truncate_file(&path, size))
         }
         None => match cli.attach.pid {
             Some(_) if cli.file.is_some() || cli.map.anon.is_some() => {
@@ -136,6 +115,29 @@ fn main() -> ExitCode {
             ),
             None => explore(&cli.map, cli.file, cli.refresh, cli.theme),
         },
+    }
+}
+
+/// Exit status 0, or 2 with the error's line.
+fn exit_with(result: Result<(), SysError>) -> ExitCode {
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => fail(e),
+    }
+}
+
+fn completions(shell: clap_complete::Shell) -> ExitCode {
+    let mut cmd = <Cli as clap::CommandFactory>::command();
+    let mut text = Vec::new();
+    clap_complete::generate(shell, &mut cmd, "mmapscope", &mut text);
+    print_out(&text)
+}
+
+fn manual() -> ExitCode {
+    let mut text = Vec::new();
+    match clap_mangen::Man::new(<Cli as clap::CommandFactory>::command()).render(&mut text) {
+        Ok(()) => print_out(&text),
+        Err(e) => fail(SysError::from_io(&e, "render the manual page")),
     }
 }
 

@@ -205,7 +205,9 @@ fn render_lesson(model: &Model, pane: &LessonPane, frame: &mut Frame, area: Rect
     }
 }
 
-fn render_log(model: &Model, frame: &mut Frame, area: Rect, theme: Theme) {
+/// The prompts that take the log's place (`:`, `/`, an operation's arguments); whether one
+/// was drawn.
+fn render_prompt(model: &Model, frame: &mut Frame, area: Rect, theme: Theme) -> bool {
     if let Overlay::Ask { ask, text } = &model.overlay {
         // The prompt on the first line, the newest log line (a refusal of what was typed)
         // under it when there is room.
@@ -223,7 +225,7 @@ fn render_log(model: &Model, frame: &mut Frame, area: Rect, theme: Theme) {
             ));
         }
         frame.render_widget(Paragraph::new(lines), area);
-        return;
+        return true;
     }
     let label = match &model.overlay {
         Overlay::Goto(text) => Some((
@@ -240,6 +242,13 @@ fn render_log(model: &Model, frame: &mut Frame, area: Rect, theme: Theme) {
             Span::styled("█", theme.style(Role::Dim)),
         ]);
         frame.render_widget(Paragraph::new(line), area);
+        return true;
+    }
+    false
+}
+
+fn render_log(model: &Model, frame: &mut Frame, area: Rect, theme: Theme) {
+    if render_prompt(model, frame, area, theme) {
         return;
     }
     let rows = usize::from(area.height);
