@@ -85,14 +85,20 @@ fn is_suspend_key(key: &KeyEvent) -> bool {
 /// group) will `fg` us. Otherwise (started by a terminal emulator or by setsid: the process
 /// group is "orphaned") nothing would continue us, and the kernel itself discards a
 /// terminal's SIGTSTP to such a group (kernel/signal.c, is_current_pgrp_orphaned).
+///
+/// Read from /proc, not with getsid(2)/getpgid(2) through rustix: in a PID namespace whose
+/// session leader is outside it (a container, CI) those return 0, which rustix's `Pid` panics on.
 fn job_control_parent() -> bool {
-    use rustix::process::{getpgid, getpgrp, getppid, getsid};
-    let Some(parent) = getppid() else {
+    use crate::sys::children::stat_ids;
+    let Some(ours) = stat_ids("self") else {
         return false;
     };
-    match (getsid(None), getsid(Some(parent)), getpgid(Some(parent))) {
-        (Ok(ours), Ok(theirs), Ok(their_group)) => ours == theirs && their_group != getpgrp(),
-        _ => false,
+    if ours.ppid <= 0 || ours.session <= 0 {
+        return false;
+    }
+    match stat_ids(&ours.ppid.to_string()) {
+        Some(parent) => parent.session == ours.session && parent.pgrp != ours.pgrp,
+        None => false,
     }
 }
 

@@ -590,15 +590,37 @@ fn group_members(pgid: i32) -> Vec<i32> {
         .collect()
 }
 
-/// (state, process group) of `pid`. The command name may hold spaces and parentheses, so the
-/// fields are read after the last `)`.
+/// (state, process group) of `pid`.
 fn stat_state_and_group(pid: i32) -> Option<(char, i32)> {
+    let ids = stat_ids(&pid.to_string())?;
+    Some((ids.state, ids.pgrp))
+}
+
+/// The identity fields of /proc/PID/stat (proc_pid_stat(5)), read as the kernel writes them:
+/// 0 is a valid value here (a parent, group or session outside our PID namespace reads as 0).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct StatIds {
+    pub state: char,
+    pub ppid: i32,
+    pub pgrp: i32,
+    pub session: i32,
+}
+
+/// [`StatIds`] of `pid` (a number, or `self`). The command name may hold spaces and
+/// parentheses, so the fields are read after the last `)`.
+pub fn stat_ids(pid: &str) -> Option<StatIds> {
     let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
     let mut fields = stat[stat.rfind(')')? + 1..].split_whitespace();
     let state = fields.next()?.chars().next()?;
-    let _ppid = fields.next()?;
+    let ppid = fields.next()?.parse().ok()?;
     let pgrp = fields.next()?.parse().ok()?;
-    Some((state, pgrp))
+    let session = fields.next()?.parse().ok()?;
+    Some(StatIds {
+        state,
+        ppid,
+        pgrp,
+        session,
+    })
 }
 
 #[cfg(test)]
@@ -608,11 +630,27 @@ mod tests {
     #[test]
     fn our_own_group_lists_us() {
         let me = rustix::process::getpid().as_raw_nonzero().get();
-        let pgid = rustix::process::getpgid(None)
-            .unwrap()
-            .as_raw_nonzero()
-            .get();
-        assert!(group_members(pgid).contains(&me));
-        assert_eq!(stat_state_and_group(me).map(|(_, g)| g), Some(pgid));
+        // Read from /proc: rustix's getpgid panics on a group outside our PID namespace (0).
+        let ids = stat_ids("self").unwrap();
+        assert!(matches!(ids.state, 'R' | 'S'), "{ids:?}");
+        assert_eq!(ids.ppid, std::os::unix::process::parent_id() as i32);
+        if ids.pgrp > 0 {
+            assert!(group_members(ids.pgrp).contains(&me));
+        }
+        assert_eq!(stat_state_and_group(me).map(|(_, g)| g), Some(ids.pgrp));
+    }
+
+    #[test]
+    fn stat_ids_read_past_a_command_name_with_parentheses_and_spaces() {
+        let tmp = tempfile::TempDir::new().unwrap();
+        let exe = tmp.path().join("a) b (c");
+        std::fs::copy("/bin/sleep", &exe).unwrap();
+        let mut child = std::process::Command::new(&exe).arg("5").spawn().unwrap();
+        let ids = stat_ids(&child.id().to_string());
+        let _ = child.kill();
+        let _ = child.wait();
+        let ids = ids.unwrap();
+        assert_eq!(ids.ppid, std::process::id() as i32);
+        assert_eq!(ids.session, stat_ids("self").unwrap().session);
     }
 }
