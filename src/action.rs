@@ -504,6 +504,9 @@ pub struct Looking {
     pub other: bool,
     /// The VMA's name: its path, `[heap]`, `[stack]`, `[anonymous]`.
     pub vma: String,
+    /// How its bytes are read: `/proc/PID/mem`, or `process_vm_readv` where that cannot be
+    /// opened.
+    pub via: String,
     /// Its start address when it was opened.
     pub start: u64,
     /// There is a mapping of ours to go back to (Backspace); not when attached with `--pid`.

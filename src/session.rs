@@ -261,6 +261,7 @@ fn looking_at(info: &ProcessInfo, view: &VmaView, other: bool, back: bool) -> Lo
         other,
         vma: crate::text::sanitize(&crate::sys::vma::vma_name(view.line()).to_string_lossy()),
         start: view.line().start,
+        via: view.bytes_via().to_string(),
         back,
         ended: None,
     }

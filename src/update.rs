@@ -229,9 +229,12 @@ fn look(model: &mut Model, looking: Option<Looking>) {
             l.vma,
             l.process,
             if l.other {
-                "bytes through process_vm_readv (present pages only), pages from its pagemap"
+                format!(
+                    "bytes through {} (present pages only), pages from its pagemap",
+                    l.via
+                )
             } else {
-                "bytes of present pages only (a read elsewhere would fault them in)"
+                "bytes of present pages only (a read elsewhere would fault them in)".to_string()
             }
         ),
         None => "back to our mapping".to_string(),
@@ -1909,6 +1912,7 @@ mod tests {
             process: "pid 1 mmapscope".into(),
             other: false,
             vma: "[heap]".into(),
+            via: "/proc/PID/mem".into(),
             start: 0x1000,
             back: true,
             ended: None,

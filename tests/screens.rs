@@ -994,6 +994,7 @@ fn a_vma_of_another_process_names_it_in_the_header_and_keeps_its_end() {
         process: "pid 4242 python3".into(),
         other: true,
         vma: "[heap]".into(),
+        via: "/proc/PID/mem".into(),
         start: ADDR,
         back: false,
         ended: None,

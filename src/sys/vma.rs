@@ -115,6 +115,16 @@ impl VmaView {
         }
     }
 
+    /// How its bytes are read: `/proc/PID/mem` (it leaves a page shared copy-on-write after
+    /// fork shared), else `process_vm_readv` (it pins pages, and so unshares such a page).
+    pub fn bytes_via(&self) -> &'static str {
+        if self.mem.is_some() {
+            "/proc/PID/mem"
+        } else {
+            "process_vm_readv"
+        }
+    }
+
     /// The maps line it was opened from.
     pub fn line(&self) -> &MapsLine {
         &self.line
