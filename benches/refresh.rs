@@ -320,8 +320,8 @@ mod refresh_parts {
     }
 }
 
-/// The whole-mapping probe behind `mmapscope inspect --json` (touching resident pages, the
-/// default), without the JSON serialisation.
+/// The whole-mapping probe behind `mmapscope inspect --json --fault-in` (resident pages faulted
+/// in and released; plain `inspect` no longer does that), without the JSON serialisation.
 #[divan::bench(args = [Which::Data16K, Which::Sparse1T])]
 fn inspect_report(bencher: Bencher, which: Which) {
     let region = open(which);
@@ -329,8 +329,8 @@ fn inspect_report(bencher: Bencher, which: Which) {
     bencher.bench_local(|| report::build(&region, &prober, true).expect("report"));
 }
 
-/// `inspect_report` plus `serde_json::to_string_pretty`, everything `inspect --json` does after
-/// mapping the file and before writing to stdout.
+/// `inspect_report` plus `serde_json::to_string_pretty`: everything `inspect --json --fault-in`
+/// does after mapping the file and before writing to stdout.
 #[divan::bench(args = [Which::Data16K, Which::Sparse1T])]
 fn inspect_json(bencher: Bencher, which: Which) {
     let region = open(which);
