@@ -396,6 +396,32 @@ fn lesson(
     }
 }
 
+/// The explorer's first log lines: the mapping made, the notes of opening it, why a file
+/// opens read-only, and last (the line on screen) the demo file's path.
+fn intro_lines(region: &Region, demo: Option<String>) -> Vec<String> {
+    let mut intro = vec![format!(
+        "mmap {} {} at 0x{:x}: {} pages",
+        region.mode().flag_name(),
+        region.prot().letters(),
+        region.addr(),
+        mmapscope::text::thousands(region.pages())
+    )];
+    intro.extend(region.notes().iter().cloned());
+    if region.mode() == mmapscope::sys::MapMode::Shared
+        && !region.write_allowed()
+        && region.may_write()
+    {
+        intro.push(
+            "mapped read-only: a store into a MAP_SHARED page writes the file itself, so a file \
+             you name opens read-only; your first edit asks before writing (or start with \
+             --write)"
+                .into(),
+        );
+    }
+    intro.extend(demo);
+    intro
+}
+
 fn explore(
     map: &MapArgs,
     file: Option<std::path::PathBuf>,
@@ -426,32 +452,11 @@ fn explore(
             mmapscope::text::sanitize(&path.to_string_lossy())
         )
     });
-    let mut intro = Vec::new();
     let region = match open(map, file, demo.is_some()) {
         Ok(r) => r,
         Err(code) => return code,
     };
-    intro.push(format!(
-        "mmap {} {} at 0x{:x}: {} pages",
-        region.mode().flag_name(),
-        region.prot().letters(),
-        region.addr(),
-        mmapscope::text::thousands(region.pages())
-    ));
-    intro.extend(region.notes().iter().cloned());
-    if region.mode() == mmapscope::sys::MapMode::Shared
-        && !region.write_allowed()
-        && region.may_write()
-    {
-        intro.push(
-            "mapped read-only: a store into a MAP_SHARED page writes the file itself, so a file \
-             you name opens read-only; your first edit asks before writing (or start with \
-             --write)"
-                .into(),
-        );
-    }
-    // The last log line is the one on screen: the demo file's path.
-    intro.extend(demo.iter().cloned());
+    let intro = intro_lines(&region, demo);
     if let Err(e) = color_eyre::install() {
         return fail(e);
     }

@@ -637,26 +637,7 @@ fn run_lab(
             });
             (format!("malloc({size})"), result)
         }
-        Op::Free => {
-            let result = lab
-                .free()
-                .map(|(addr, size, landed)| {
-                    notes.push(notes::freed(size, landed));
-                    notes.push(notes::threshold(&lab.threshold));
-                    Done::Freed {
-                        addr,
-                        size,
-                        landed: landed.word(),
-                        threshold: lab.threshold.clone(),
-                    }
-                })
-                .ok_or_else(|| SysError::new(libc::EINVAL, "free", "nothing allocated to free"));
-            let call = match &result {
-                Ok(Done::Freed { addr, .. }) => format!("free(0x{addr:x})"),
-                _ => "free".into(),
-            };
-            (call, result)
-        }
+        Op::Free => free(lab, notes),
         Op::Fork => ("fork()".into(), fork(region, prober, lab, notes)),
         // The session swaps when there is a second mapping; here there is none.
         Op::Swap => (
@@ -676,21 +657,46 @@ fn run_lab(
             format!("child: read 0x{offset:x} +{len}"),
             child_read(region, prober, lab, *offset, *len, notes),
         ),
-        Op::ChildExit => {
-            let result = lab.end_child().map(|(pid, how)| {
-                notes.push(format!(
-                    "pid {pid} {how}: its page tables are gone, so the pages it shared are ours \
-                    alone again"
-                ));
-                Done::ChildExited { pid, how }
-            });
-            ("child exit".into(), result)
-        }
+        Op::ChildExit => child_exit(lab, notes),
         other => (
             format!("{other:?}").to_lowercase(),
             Err(SysError::new(libc::EINVAL, "exec", "not an experiment")),
         ),
     }
+}
+
+/// `free`: the last block `alloc` made, and where it went back to.
+fn free(lab: &mut Lab, notes: &mut Vec<String>) -> (String, Result<Done, SysError>) {
+    let result = lab
+        .free()
+        .map(|(addr, size, landed)| {
+            notes.push(notes::freed(size, landed));
+            notes.push(notes::threshold(&lab.threshold));
+            Done::Freed {
+                addr,
+                size,
+                landed: landed.word(),
+                threshold: lab.threshold.clone(),
+            }
+        })
+        .ok_or_else(|| SysError::new(libc::EINVAL, "free", "nothing allocated to free"));
+    let call = match &result {
+        Ok(Done::Freed { addr, .. }) => format!("free(0x{addr:x})"),
+        _ => "free".into(),
+    };
+    (call, result)
+}
+
+/// `child exit`: the keeper ends and is reaped.
+fn child_exit(lab: &mut Lab, notes: &mut Vec<String>) -> (String, Result<Done, SysError>) {
+    let result = lab.end_child().map(|(pid, how)| {
+        notes.push(format!(
+            "pid {pid} {how}: its page tables are gone, so the pages it shared are ours alone \
+             again"
+        ));
+        Done::ChildExited { pid, how }
+    });
+    ("child exit".into(), result)
 }
 
 /// Whether our page `page` is shared with the keeper now; `None` without a keeper, or when a

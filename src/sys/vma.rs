@@ -1,6 +1,6 @@
 //! A VMA we explore without having made it: the heap, the stack, a library, another
 //! process's file mapping. It is looked at through the kernel's windows on that address
-//! space: bytes with `process_vm_readv`, page tables with `/proc/PID/pagemap`, the file's
+//! space: bytes through `/proc/PID/mem` (else `process_vm_readv`), page tables with `/proc/PID/pagemap`, the file's
 //! page cache with cachestat on the file the VMA maps (opened through
 //! `/proc/PID/map_files/`, else by its path once device and inode match maps), mincore in
 //! our own address space only. It is read-only unless `--write`, and then only in another
