@@ -501,8 +501,8 @@ fn advise_hugepage_then_touching_gives_anon_huge_pages_or_says_why_not() {
 }
 
 #[test]
-fn huge_without_a_hugetlb_pool_is_refused_with_the_reason() {
-    let test = "huge_without_a_hugetlb_pool_is_refused_with_the_reason";
+fn huge_is_refused_without_a_hugetlb_pool_and_pmd_mapped_with_one() {
+    let test = "huge_is_refused_without_a_hugetlb_pool_and_pmd_mapped_with_one";
     let meminfo = std::fs::read_to_string("/proc/meminfo").unwrap_or_default();
     let free = meminfo
         .lines()
@@ -517,9 +517,37 @@ fn huge_without_a_hugetlb_pool_is_refused_with_the_reason() {
                 &["HugePages_Free 0", "vm.nr_hugepages", "advise hugepage"],
             );
         }
+        // A pool with room for the mapping (an administrator set vm.nr_hugepages): the pages
+        // come from it, PMD-mapped, and the VMA says `ht`.
+        Some(n) if n >= 2 => {
+            let dir = temp_dir();
+            let (out, lines, _) = batch(
+                dir.path(),
+                &["--anon", "4M", "--private", "--huge"],
+                "write 0x0 41\n\
+                 write 0x200000 42\n\
+                 read 0x200000 1\n\
+                 show page 0 thp\n\
+                 show page 1023 thp\n\
+                 show vma vm_flags\n",
+            );
+            assert_eq!(out.status.code(), Some(0), "{lines:#?}");
+            assert_eq!(line(&lines, "read 0x200000 1")["result"]["hex"], "42");
+            assert_eq!(line(&lines, "show page 0 thp")["result"]["value"], true);
+            assert_eq!(line(&lines, "show page 1023 thp")["result"]["value"], true);
+            let flags = &line(&lines, "show vma vm_flags")["result"]["value"];
+            assert!(
+                flags.as_array().is_some_and(|f| f.iter().any(|v| v == "ht")),
+                "a hugetlb VMA: {flags}"
+            );
+            skip(
+                test,
+                &format!("HugePages_Free is {n}: the refusal of an empty pool was not tried"),
+            );
+        }
         Some(n) => skip(
             test,
-            &format!("HugePages_Free is {n}: the pool is not empty here"),
+            &format!("HugePages_Free is {n}: neither empty nor enough for 4 MiB"),
         ),
         None => skip(test, "this kernel has no hugetlb pages"),
     }
