@@ -365,6 +365,8 @@ impl Finished {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Searching {
     pub label: String,
+    /// The cursor when it started: a cursor moved since then stays where the user put it.
+    pub from: u64,
     /// Pages done of `total`.
     pub done: u64,
     pub total: u64,

@@ -1040,6 +1040,7 @@ fn start_search(model: &mut Model, query: Query, forward: bool) -> Vec<Command> 
     model.found = None;
     model.searching = Some(Searching {
         label: query.label(),
+        from: model.cursor,
         done: 0,
         total: model.pages(),
     });
@@ -1053,12 +1054,25 @@ fn start_search(model: &mut Model, query: Query, forward: bool) -> Vec<Command> 
 /// A search ended: the log says how; a page found is opened with its header on top, bytes
 /// found get the cursor and are highlighted.
 fn search_ended(model: &mut Model, f: &Finished) {
-    model.searching = None;
+    let moved = model
+        .searching
+        .take()
+        .is_some_and(|s| s.from != model.cursor);
     model.log(f.sentence(model.page_size()));
     let Ending::Found { offset, len, .. } = f.ending else {
         return;
     };
     if offset > model.max_cursor() {
+        return;
+    }
+    if moved {
+        // The user went elsewhere while it ran: say where the match is, do not pull them there.
+        model.log(format!(
+            "the cursor moved while searching, so it stays: `: 0x{offset:x}` goes to the match"
+        ));
+        if let Query::Bytes(_) = f.query {
+            model.found = Some((offset, len));
+        }
         return;
     }
     match f.query {
@@ -1398,6 +1412,31 @@ mod tests {
         assert!(
             update(&mut m, Action::CloseOverlay).is_empty(),
             "nothing to stop"
+        );
+    }
+
+    #[test]
+    fn a_search_that_ends_after_the_cursor_moved_leaves_the_cursor_there() {
+        let mut m = model(8, (120, 40));
+        let dirty = Query::State(StateQuery::parse("dirty").unwrap());
+        only_search(type_prompt(&mut m, Action::GotoPrompt, ": dirty"));
+        update(&mut m, Action::Goto(GotoTarget::Offset(0x20)));
+        let found = Ending::Found {
+            offset: 5 * PS,
+            len: PS,
+            wrapped: false,
+        };
+        update(&mut m, ended(dirty, found));
+        assert!(m.searching.is_none());
+        assert_eq!(m.cursor, 0x20, "the user's place kept");
+        let last = &m.log.last().unwrap().text;
+        assert!(
+            last.contains("cursor moved") && last.contains(": 0x5000"),
+            "{last}"
+        );
+        assert!(
+            m.log.iter().any(|l| l.text.contains("page 5 is dirty")),
+            "the finding is still said"
         );
     }
 

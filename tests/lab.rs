@@ -537,7 +537,9 @@ fn huge_is_refused_without_a_hugetlb_pool_and_pmd_mapped_with_one() {
             assert_eq!(line(&lines, "show page 1023 thp")["result"]["value"], true);
             let flags = &line(&lines, "show vma vm_flags")["result"]["value"];
             assert!(
-                flags.as_array().is_some_and(|f| f.iter().any(|v| v == "ht")),
+                flags
+                    .as_array()
+                    .is_some_and(|f| f.iter().any(|v| v == "ht")),
                 "a hugetlb VMA: {flags}"
             );
             skip(
