@@ -4,10 +4,11 @@
 //! and Esc can stop them.
 //!
 //! Neither faults anything in. A state search only probes (`Prober::probe`: mincore, pagemap,
-//! cachestat, kpageflags). A byte search reads with `Mapped::read` (a copy that never raises a
-//! signal) only pages resident in our own mapping (no disk I/O), or present in a VMA not ours
-//! (a read elsewhere would fault the page in, changing what we look at); `/!` reads every page
-//! of our own mapping that holds file data, faulting it in. Pages beyond end of file are never
+//! cachestat, kpageflags). A byte search reads only pages resident in our own mapping (no disk
+//! I/O; from the page cache without mapping them where the mapping is shared, else with
+//! `Mapped::read`, a copy that never raises a signal), or present in a VMA not ours (a read
+//! elsewhere would fault the page in, changing what we look at); `/!` reads every page of our
+//! own mapping that holds file data, faulting it in. Pages beyond end of file are never
 //! read.
 //!
 //! In a shared mapping of a page-cache file every page that is resident, present or dirty is in
@@ -202,6 +203,21 @@ enum Readable {
     All,
 }
 
+/// Reads `buf.len()` bytes at `a` (pages `readable` says may be read) without changing what
+/// they are: resident pages of a shared file mapping of ours come from the page cache (pread,
+/// no page mapped), the rest through the mapping (a resident page is mapped in, no disk I/O;
+/// a MAP_PRIVATE page may be our own copy, which only the mapping holds). Returns how many.
+fn read_quietly(mapped: &dyn Mapped, readable: Readable, a: u64, buf: &mut [u8]) -> usize {
+    let mut got = 0;
+    if readable == Readable::Resident && mapped.mode() == MapMode::Shared {
+        got = mapped.read_page_cache(a, buf).unwrap_or(0);
+    }
+    if got < buf.len() {
+        got += mapped.read(a + got as u64, &mut buf[got..]).unwrap_or(0);
+    }
+    got
+}
+
 /// Bytes, walked in two legs: after the cursor to the end, then from the start up to it
 /// (backward: before the cursor down to the start, then from the end down to it).
 struct ByteScan {
@@ -368,7 +384,7 @@ impl ByteScan {
         };
         self.buf[..c].copy_from_slice(&self.carry[..c]);
         let len = usize::try_from(b - a).unwrap_or(0).min(self.buf.len() - c);
-        let got = mapped.read(a, &mut self.buf[c..c + len]).unwrap_or(0);
+        let got = read_quietly(mapped, self.readable, a, &mut self.buf[c..c + len]);
         w.bytes += got as u64;
         let hay = &self.buf[..c + got];
         let base = a - c as u64;
@@ -387,7 +403,7 @@ impl ByteScan {
         let len = usize::try_from(b - a)
             .unwrap_or(0)
             .min(self.buf.len() - PATTERN_MAX);
-        let got = mapped.read(a, &mut self.buf[..len]).unwrap_or(0);
+        let got = read_quietly(mapped, self.readable, a, &mut self.buf[..len]);
         w.bytes += got as u64;
         let mut end = got;
         if got == len && self.carry_at == b {

@@ -225,6 +225,9 @@ fn a_page_not_resident_is_skipped_unless_asked_to_fault_it_in() {
         "{line}"
     );
     assert_eq!(cached(&s), 0, "the search did not fault page 40 in");
+    // The resident pages it read came from the page cache: none is mapped now.
+    let line = search(&mut s, Action::GotoPrompt, "present");
+    assert!(line.contains("no page is present"), "{line}");
     let line = search(&mut s, Action::FindPrompt, "!\"needle-40\"");
     assert_eq!(s.model.cursor, 40 * ps + 100, "{line}");
     assert_eq!(cached(&s), 1, "/! faulted it in");

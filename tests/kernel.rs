@@ -417,3 +417,119 @@ fn scan_of_a_huge_sparse_file_is_cheap_and_exact() {
         (1u64 << 40) / ps()
     );
 }
+
+/// A snapshot of `pages` pages from page 0, bytes included, with no minimap work.
+fn look(region: &Region, pages: u64) -> snapshot::Snapshot {
+    snapshot::take(
+        region,
+        &Prober::new(),
+        View {
+            first_page: 0,
+            page_count: pages,
+            byte_start: 0,
+            byte_len: pages * ps(),
+            minimap: ChunkAsk::default(),
+        },
+    )
+}
+
+#[test]
+fn looking_at_pages_maps_nothing_and_reads_nothing_from_disk() {
+    let dir = temp_dir();
+    let path = make_file(dir.path(), "look.bin", 4 * ps() as usize);
+    for mode in [MapMode::Shared, MapMode::Private] {
+        // In the page cache again (the shared round evicted it): read(2) it whole.
+        assert_eq!(fs::read(&path).unwrap().len(), 4 * ps() as usize);
+        let region = map(&path, mode, None);
+        // Cached (just written) but not in our page tables: the bytes come from the page cache.
+        let first = look(&region, 4);
+        assert!(first.bytes.unread.is_empty(), "{mode:?}");
+        for off in [0, ps() + 7, 4 * ps() - 1] {
+            assert_eq!(
+                first.bytes.get(off),
+                Some(pattern(off)),
+                "{mode:?} at {off}"
+            );
+        }
+        let again = look(&region, 4);
+        for p in &again.pages {
+            assert_eq!(
+                p.state.present,
+                Some(false),
+                "{mode:?}: looking mapped page {}",
+                p.index
+            );
+        }
+
+        // Evicted from the page cache: the bytes are left unread, and it stays evicted.
+        region.fadvise(rustix::fs::Advice::DontNeed).unwrap();
+        let cold = look(&region, 4);
+        if cold.pages[1].state.resident == Some(true) {
+            eprintln!(
+                "SKIPPED eviction half ({mode:?}): POSIX_FADV_DONTNEED left page 1 cached here"
+            );
+            continue;
+        }
+        assert!(
+            cold.bytes.unread.contains(&1),
+            "{mode:?}: {:?}",
+            cold.bytes.unread
+        );
+        assert_eq!(cold.bytes.get(ps()), None);
+        let after = look(&region, 4);
+        assert_eq!(
+            after.pages[1].state.resident,
+            Some(false),
+            "{mode:?}: looking read it in"
+        );
+        assert_eq!(after.pages[1].state.present, Some(false));
+    }
+
+    // Private anonymous memory never touched reads as zeros, and stays unallocated.
+    let anon = Region::open(&MapRequest {
+        source: Source::Anon(4 * ps()),
+        mode: MapMode::Private,
+        offset: 0,
+        len: None,
+        prot: None,
+        write: true,
+        place: Default::default(),
+    })
+    .unwrap();
+    let shown = look(&anon, 4);
+    assert_eq!(shown.bytes.get(5), Some(0));
+    assert!(shown.bytes.unread.is_empty());
+    let after = look(&anon, 4);
+    assert!(after.pages.iter().all(|p| p.state.present == Some(false)));
+    // A written page is present and read through the mapping.
+    anon.write(ps() + 3, &[0x41]).unwrap();
+    assert_eq!(look(&anon, 4).bytes.get(ps() + 3), Some(0x41));
+}
+
+#[test]
+fn looking_at_shared_anonymous_memory_allocates_nothing() {
+    let anon = Region::open(&MapRequest {
+        source: Source::Anon(4 * ps()),
+        mode: MapMode::Shared,
+        offset: 0,
+        len: None,
+        prot: None,
+        write: true,
+        place: Default::default(),
+    })
+    .unwrap();
+    let shown = look(&anon, 4);
+    if mmapscope::sys::limits::swap_configured() {
+        // A page not in memory could be in swap: it is left unread.
+        assert!(shown.bytes.unread.contains(&0), "{:?}", shown.bytes.unread);
+    } else {
+        assert_eq!(shown.bytes.get(7), Some(0));
+    }
+    let after = look(&anon, 4);
+    assert!(
+        after.pages.iter().all(|p| p.state.resident == Some(false)),
+        "looking allocated shmem pages"
+    );
+    anon.write(3, &[0x7f]).unwrap();
+    assert_eq!(look(&anon, 4).bytes.get(3), Some(0x7f));
+}

@@ -219,6 +219,7 @@ fn fake_probe(m: &mut Model) {
                 }
             })
             .collect(),
+        unread: Vec::new(),
     };
 }
 

@@ -101,6 +101,14 @@ pub fn parse_hugetlb(meminfo: &str) -> Option<HugetlbPool> {
     })
 }
 
+/// Whether swap may hold pages now: `SwapTotal` in /proc/meminfo above 0 (unreadable: yes).
+pub fn swap_configured() -> bool {
+    std::fs::read_to_string("/proc/meminfo")
+        .ok()
+        .and_then(|t| field(&t, "SwapTotal"))
+        .is_none_or(|n| n > 0)
+}
+
 /// The hugetlb pool now.
 ///
 /// # Errors

@@ -77,6 +77,11 @@ pub trait Mapped {
     /// # Errors
     /// EFAULT where nothing can be read; no access to the process.
     fn read(&self, off: u64, buf: &mut [u8]) -> Result<usize, SysError>;
+    /// Copies bytes at offset `off` from the file's page cache without mapping anything or
+    /// reading from disk; how many, `None` for none (see `Region::read_page_cache`). Only our own mapping has a file we opened to read it with.
+    fn read_page_cache(&self, _off: u64, _buf: &mut [u8]) -> Option<usize> {
+        None
+    }
     /// A sentence when the file's path no longer names the file we hold.
     fn path_note(&self) -> Option<String>;
     /// Faults pages in for reading (`MADV_POPULATE_READ`; only our own mapping).
@@ -148,6 +153,9 @@ impl Mapped for Region {
     }
     fn read(&self, off: u64, buf: &mut [u8]) -> Result<usize, SysError> {
         Region::read(self, off, buf)
+    }
+    fn read_page_cache(&self, off: u64, buf: &mut [u8]) -> Option<usize> {
+        Region::read_page_cache(self, off, buf)
     }
     fn path_note(&self) -> Option<String> {
         Region::path_note(self)

@@ -973,6 +973,31 @@ impl Region {
             .map_err(|e| read_error(e, off, self.prot.read))
     }
 
+    /// Copies bytes at mapping offset `off` from the file's page cache, mapping nothing and
+    /// reading nothing from disk: `preadv2` with `RWF_NOWAIT`. Returns how many bytes it
+    /// copied: short at the end of the file (the last page's padding is not the file's to
+    /// give) or where the cached part ends; `None` where it copied nothing (no page-cache file,
+    /// not cached: EAGAIN, a file system without RWF_NOWAIT). Only for pages known cached: on
+    /// a miss the kernel may still start readahead. What a MAP_SHARED page holds, and a
+    /// MAP_PRIVATE page's too while we hold no private copy of it.
+    pub fn read_page_cache(&self, off: u64, buf: &mut [u8]) -> Option<usize> {
+        let Target::File { file, kind, .. } = &self.target else {
+            return None;
+        };
+        if !kind.page_cache() || self.check_range(off, buf.len() as u64, "read").is_err() {
+            return None;
+        }
+        let pos = self.offset().checked_add(off)?;
+        let n = rustix::io::preadv2(
+            file,
+            &mut [io::IoSliceMut::new(buf)],
+            pos,
+            rustix::io::ReadWriteFlags::NOWAIT,
+        )
+        .ok()?;
+        (n > 0).then_some(n)
+    }
+
     /// Reads through `/proc/self/mem` instead of process_vm_readv while `on` (a forked child
     /// shares pages with us). process_vm_readv pins the pages it reads (FOLL_PIN), and pinning
     /// an anonymous page shared copy-on-write makes the kernel copy it first ("unshare", mm/gup.c

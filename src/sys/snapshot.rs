@@ -22,12 +22,16 @@ pub enum Backing {
     },
 }
 
-/// The bytes of the visible rows: `None` where the copy failed (the page cannot be read).
+/// The bytes of the visible rows: `None` where the copy failed (the page cannot be read) or
+/// where the page was left unread on purpose (`unread`).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ViewBytes {
     /// Mapping offset of `data[0]`.
     pub start: u64,
     pub data: Vec<Option<u8>>,
+    /// Pages whose bytes were not read because reading them would change what is shown: not
+    /// present in another process, not in memory at all in ours (disk I/O or a swap-in).
+    pub unread: Vec<u64>,
 }
 
 impl ViewBytes {
@@ -217,9 +221,83 @@ pub fn take(region: &dyn Mapped, prober: &Prober, view: View) -> Snapshot {
     }
 }
 
-/// Copies the visible bytes page by page, skipping pages beyond EOF and unreadable protections,
-/// and, in a mapping not ours, pages not present (`pages` has their probes): a read would
-/// fault them in.
+/// How the bytes of one visible page are read, so that looking changes nothing: reading
+/// through the mapping faults a page in (and the kernel maps its neighbours too).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum ReadHow {
+    /// Through the mapping: the page is present already (or its state is unknown).
+    Mapping,
+    /// From the file's page cache, without mapping it (`read_page_cache`); through the mapping
+    /// if that cannot answer (the page is in memory either way: a minor fault at most).
+    PageCache,
+    /// A private anonymous page never touched (or discarded) reads as zeros: mmap(2) fills it
+    /// with zeros on first touch. Reading it would map the shared zero page.
+    Zeros,
+    /// Not read: it is not in memory (reading would be disk I/O or a swap-in), or, in another
+    /// process, not present (reading would fault it in there).
+    Unread,
+    /// Nothing to read: beyond end of file.
+    Skip,
+}
+
+/// How to read visible page `index` of `region`, from its probe.
+fn read_how(
+    region: &dyn Mapped,
+    geometry: &Geometry,
+    index: u64,
+    probe: Option<&PageProbe>,
+) -> ReadHow {
+    let page = geometry.page(index);
+    if page.beyond_eof {
+        return ReadHow::Skip;
+    }
+    let Some(probe) = probe else {
+        return ReadHow::Mapping;
+    };
+    let present = probe.present();
+    if !region.ours() {
+        return if present == Some(true) {
+            ReadHow::Mapping
+        } else {
+            ReadHow::Unread
+        };
+    }
+    if present != Some(false) {
+        return ReadHow::Mapping;
+    }
+    if probe.swapped() == Some(true) {
+        return ReadHow::Unread;
+    }
+    if region.page_cache_file() {
+        let cached = probe
+            .cache
+            .map(|c| c.nr_cache > 0)
+            .or(probe.resident)
+            .unwrap_or(false);
+        return match (cached, page.padding_bytes > 0) {
+            (false, _) => ReadHow::Unread,
+            // The padding is the page's, not the file's: only the mapping can show it.
+            (true, true) => ReadHow::Mapping,
+            (true, false) => ReadHow::PageCache,
+        };
+    }
+    if region.mode() == MapMode::Private {
+        // Private anonymous memory, or a private mapping of /dev/zero.
+        return ReadHow::Zeros;
+    }
+    // Shared anonymous memory is shmem: a page in memory but unmapped (DONTNEED) is read
+    // through the mapping (a minor fault: no pread reaches the hidden shmem file); one not in
+    // memory is a hole, zeros, unless swap could hold it.
+    match probe.resident {
+        Some(true) | None => ReadHow::Mapping,
+        Some(false) if super::limits::swap_configured() => ReadHow::Unread,
+        Some(false) => ReadHow::Zeros,
+    }
+}
+
+/// Copies the visible bytes page by page without changing what the page states say (see
+/// `ReadHow`): pages beyond EOF and unreadable protections are skipped, pages not present are
+/// read from the page cache, or not at all where that would fault them in from disk.
 fn copy_visible(
     region: &dyn Mapped,
     geometry: &Geometry,
@@ -228,31 +306,44 @@ fn copy_visible(
 ) -> ViewBytes {
     let end = (view.byte_start + view.byte_len).min(geometry.map_bytes());
     let start = view.byte_start.min(end);
-    let mut data = vec![None; usize::try_from(end - start).unwrap_or(0)];
+    let mut bytes = ViewBytes {
+        start,
+        data: vec![None; usize::try_from(end - start).unwrap_or(0)],
+        unread: Vec::new(),
+    };
     if !region.prot().read {
-        return ViewBytes { start, data };
+        return bytes;
     }
     let ps = geometry.page_size;
     let mut at = start;
     while at < end {
-        let page_end = ((at / ps) + 1) * ps;
-        let chunk_end = page_end.min(end);
-        let present = || {
-            pages
-                .iter()
-                .find(|p| p.index == at / ps)
-                .is_some_and(|p| p.probe.present() == Some(true))
+        let index = at / ps;
+        let chunk_end = ((index + 1) * ps).min(end);
+        let probe = pages.iter().find(|p| p.index == index).map(|p| &p.probe);
+        let mut buf = vec![0u8; (chunk_end - at) as usize];
+        let read = match read_how(region, geometry, index, probe) {
+            ReadHow::Skip => None,
+            ReadHow::Unread => {
+                bytes.unread.push(index);
+                None
+            }
+            ReadHow::Zeros => Some(buf.len()),
+            ReadHow::PageCache => {
+                let len = buf.len();
+                region
+                    .read_page_cache(at, &mut buf)
+                    .filter(|&n| n == len)
+                    .or_else(|| region.read(at, &mut buf).ok())
+            }
+            ReadHow::Mapping => region.read(at, &mut buf).ok(),
         };
-        if !geometry.page(at / ps).beyond_eof && (region.ours() || present()) {
-            let mut buf = vec![0u8; (chunk_end - at) as usize];
-            if let Ok(n) = region.read(at, &mut buf) {
-                let base = (at - start) as usize;
-                for (i, b) in buf[..n].iter().enumerate() {
-                    data[base + i] = Some(*b);
-                }
+        if let Some(n) = read {
+            let base = (at - start) as usize;
+            for (i, b) in buf[..n].iter().enumerate() {
+                bytes.data[base + i] = Some(*b);
             }
         }
         at = chunk_end;
     }
-    ViewBytes { start, data }
+    bytes
 }

@@ -40,6 +40,7 @@ pub fn lines(model: &Model) -> Vec<(String, Role)> {
         out.push(("not probed yet".into(), Role::Dim));
         return out;
     };
+    out.extend(bytes_shown(snap, page, &vp.probe));
     out.extend(mincore(snap, &vp.probe));
     out.extend(pagemap(snap, &vp.probe, &vp.state));
     out.extend(cachestat(snap, &vp.probe));
@@ -47,6 +48,31 @@ pub fn lines(model: &Model) -> Vec<(String, Role)> {
     out.extend(lab(model.child, &vp.probe, &vp.state));
     out.extend(smaps(snap));
     out
+}
+
+/// How the page's bytes on screen were obtained when it is not in our page tables: looking
+/// maps nothing, so they came from the page cache, are the zeros an untouched page reads as,
+/// or were not read at all.
+fn bytes_shown(snap: &Snapshot, page: u64, p: &PageProbe) -> Vec<(String, Role)> {
+    let text = if snap.bytes.unread.contains(&page) {
+        if snap.foreign {
+            "bytes `..`: not read, the page is not present in that process (a read would fault \
+             it in there)"
+        } else {
+            "bytes `..`: not read, the page is not in memory (a read would be disk I/O or a \
+             swap-in); t touches it"
+        }
+    } else if !snap.foreign && p.present() == Some(false) && {
+        let g = snap.geometry.page(page);
+        // A cached last page is read through the mapping, for its padding.
+        !g.beyond_eof && g.padding_bytes == 0
+    } {
+        "bytes: read without mapping the page (from the page cache, or the zeros an untouched \
+         anonymous page reads as): looking leaves it not present"
+    } else {
+        return Vec::new();
+    };
+    vec![(text.into(), Role::Dim)]
 }
 
 /// The lab's sources: the map count, PMD mapping, and the forked child's pagemap word.

@@ -1,7 +1,8 @@
 //! The hex grid: a header line per page with its kernel states in words, then rows of offset,
 //! hex bytes and text. Padding after end of file is dimmed and marked, pages beyond end of file
-//! show `~~` (never read), bytes that could not be copied show `??`, and in a VMA we did not
-//! map, bytes of pages not present show `..` (not read: reading would fault them in).
+//! show `~~` (never read), bytes that could not be copied show `??`, and bytes left unread so
+//! that looking changes nothing show `..`: a page of ours not in memory at all (reading it
+//! would be disk I/O), a page of a VMA we did not map that is not present there.
 
 use ratatui::Frame;
 use ratatui::layout::Rect;
@@ -254,12 +255,15 @@ fn row(model: &Model, off: u64, theme: Theme) -> Line<'static> {
     )];
     let mut text = Vec::with_capacity(bpr as usize);
     let data_role = page_role(model, off / model.page_size());
-    // Not our mapping: bytes of pages not present were not read (a read would fault them in).
-    let unread = model.snap.foreign
-        && model
-            .snap
-            .page(off / model.page_size())
-            .is_some_and(|p| p.probe.present() != Some(true));
+    // Bytes left unread so that looking changes nothing: not in memory (ours), not present
+    // (another process's).
+    let page = off / model.page_size();
+    let unread = model.snap.bytes.unread.contains(&page)
+        || (model.snap.foreign
+            && model
+                .snap
+                .page(page)
+                .is_some_and(|p| p.probe.present() != Some(true)));
     for i in 0..bpr {
         let at = off + i;
         let kind = model.snap.geometry.byte_kind(at);
