@@ -241,6 +241,26 @@ fn page_role(model: &Model, page: u64) -> Role {
     }
 }
 
+/// "00" to "ff" back to back: byte `b`'s two digits are `HEX_DIGITS[2b..2b + 2]`, borrowed,
+/// so a row of the grid allocates no string per byte.
+static HEX_DIGITS: [u8; 512] = {
+    let digits = b"0123456789abcdef";
+    let mut t = [0u8; 512];
+    let mut b = 0;
+    while b < 256 {
+        t[2 * b] = digits[b >> 4];
+        t[2 * b + 1] = digits[b & 15];
+        b += 1;
+    }
+    t
+};
+
+/// The two hex digits of `b`, as a borrowed string.
+fn hex_of(b: u8) -> &'static str {
+    let i = 2 * usize::from(b);
+    std::str::from_utf8(&HEX_DIGITS[i..i + 2]).unwrap_or("??")
+}
+
 fn row(model: &Model, off: u64, theme: Theme) -> Line<'static> {
     let bpr = model.bytes_per_row();
     let digits = usize::from(model.offset_digits());
@@ -249,11 +269,15 @@ fn row(model: &Model, off: u64, theme: Theme) -> Line<'static> {
     } else {
         model.snap.geometry.offset + off
     };
-    let mut spans = vec![Span::styled(
+    let mut spans = Vec::with_capacity(2 * bpr as usize + 8);
+    spans.push(Span::styled(
         format!("{shown:0digits$x}  "),
         theme.style(Role::Dim),
-    )];
-    let mut text = Vec::with_capacity(bpr as usize);
+    ));
+    // The text column in runs of one style (one string a run, not one a byte).
+    let mut text: Vec<Span<'static>> = Vec::new();
+    let mut run = String::new();
+    let mut run_style = None;
     let data_role = page_role(model, off / model.page_size());
     // Bytes left unread so that looking changes nothing: not in memory (ours), not present
     // (another process's).
@@ -267,13 +291,14 @@ fn row(model: &Model, off: u64, theme: Theme) -> Line<'static> {
     for i in 0..bpr {
         let at = off + i;
         let kind = model.snap.geometry.byte_kind(at);
-        let (mut hex, ch, mut role) = match (kind, model.snap.bytes.get(at)) {
-            (ByteKind::BeyondEof, _) => ("~~".to_string(), ' ', Role::BeyondEof),
-            (_, None) if unread => ("..".to_string(), ' ', Role::Dim),
-            (_, None) => ("??".to_string(), ' ', Role::Unreadable),
-            (ByteKind::Padding, Some(b)) => (format!("{b:02x}"), byte_char(b), Role::Padding),
-            (ByteKind::Data, Some(b)) => (format!("{b:02x}"), byte_char(b), data_role),
-        };
+        let (hex, ch, mut role): (std::borrow::Cow<'static, str>, char, Role) =
+            match (kind, model.snap.bytes.get(at)) {
+                (ByteKind::BeyondEof, _) => ("~~".into(), ' ', Role::BeyondEof),
+                (_, None) if unread => ("..".into(), ' ', Role::Dim),
+                (_, None) => ("??".into(), ' ', Role::Unreadable),
+                (ByteKind::Padding, Some(b)) => (hex_of(b).into(), byte_char(b), Role::Padding),
+                (ByteKind::Data, Some(b)) => (hex_of(b).into(), byte_char(b), data_role),
+            };
         if model.foreign.contains_key(&at) {
             role = Role::Foreign;
         } else if model.edited(at) {
@@ -282,11 +307,12 @@ fn row(model: &Model, off: u64, theme: Theme) -> Line<'static> {
             role = Role::Found;
         }
         let mut style = theme.style(role);
+        let mut hex = hex;
         if at == model.cursor {
             style = style.patch(theme.style(Role::Cursor));
             // A typed high nibble waits for its low one: show it in place.
             if let Some(n) = model.edit.and_then(|e| e.pending) {
-                hex = format!("{n:x}_");
+                hex = format!("{n:x}_").into();
             }
         }
         spans.push(Span::styled(hex, style));
@@ -295,7 +321,17 @@ fn row(model: &Model, off: u64, theme: Theme) -> Line<'static> {
         } else {
             " "
         }));
-        text.push(Span::styled(ch.to_string(), style));
+        if run_style != Some(style) && !run.is_empty() {
+            text.push(Span::styled(
+                std::mem::take(&mut run),
+                run_style.unwrap_or_default(),
+            ));
+        }
+        run_style = Some(style);
+        run.push(ch);
+    }
+    if !run.is_empty() {
+        text.push(Span::styled(run, run_style.unwrap_or_default()));
     }
     spans.push(Span::raw(" "));
     spans.extend(text);
