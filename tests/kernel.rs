@@ -533,3 +533,36 @@ fn looking_at_shared_anonymous_memory_allocates_nothing() {
     anon.write(3, &[0x7f]).unwrap();
     assert_eq!(look(&anon, 4).bytes.get(3), Some(0x7f));
 }
+
+#[test]
+fn the_last_pages_padding_is_read_through_a_window_and_nothing_gets_mapped() {
+    let dir = temp_dir();
+    let path = make_file(dir.path(), "pad.bin", ps() as usize + 100);
+    let region = map(&path, MapMode::Shared, None);
+    // A store into the padding stays in the page cache page (it never reaches the file).
+    region.write(ps() + 200, &[0x41]).unwrap();
+    region
+        .madvise(1, 1, rustix::mm::Advice::LinuxDontNeed)
+        .unwrap();
+    let shown = look(&region, 2);
+    assert_eq!(shown.pages[1].state.present, Some(false));
+    assert_eq!(shown.bytes.get(ps() + 99), Some(pattern(ps() + 99)), "data");
+    assert_eq!(shown.bytes.get(ps() + 100), Some(0), "padding");
+    assert_eq!(
+        shown.bytes.get(ps() + 200),
+        Some(0x41),
+        "what the page cache page holds"
+    );
+    let after = look(&region, 2);
+    assert_eq!(
+        after.pages[1].state.present,
+        Some(false),
+        "the window left no entry"
+    );
+    assert_eq!(
+        after.pages[0].state.present,
+        Some(false),
+        "nor did fault-around"
+    );
+    assert_eq!(fs::metadata(&path).unwrap().len(), ps() + 100);
+}

@@ -82,6 +82,11 @@ pub trait Mapped {
     fn read_page_cache(&self, _off: u64, _buf: &mut [u8]) -> Option<usize> {
         None
     }
+    /// Copies bytes at offset `off` (within one page) through a one-page mapping made for the
+    /// read, leaving this one's page tables as they were (see `Region::read_through_window`).
+    fn read_through_window(&self, _off: u64, _buf: &mut [u8]) -> Option<usize> {
+        None
+    }
     /// A sentence when the file's path no longer names the file we hold.
     fn path_note(&self) -> Option<String>;
     /// Faults pages in for reading (`MADV_POPULATE_READ`; only our own mapping).
@@ -156,6 +161,9 @@ impl Mapped for Region {
     }
     fn read_page_cache(&self, off: u64, buf: &mut [u8]) -> Option<usize> {
         Region::read_page_cache(self, off, buf)
+    }
+    fn read_through_window(&self, off: u64, buf: &mut [u8]) -> Option<usize> {
+        Region::read_through_window(self, off, buf)
     }
     fn path_note(&self) -> Option<String> {
         Region::path_note(self)

@@ -998,6 +998,31 @@ impl Region {
         (n > 0).then_some(n)
     }
 
+    /// Copies bytes at mapping offset `off`, all within one page, through a one-page mapping
+    /// of our own file made for this read and removed after it. The page's padding after end
+    /// of file shows as a mapping shows it (no pread can give it), while the mapping on screen
+    /// gains no page-table entry, and fault-around cannot map neighbours into a one-page
+    /// window. For a page already in the page cache (no I/O). `None` where it cannot: no file,
+    /// the range crosses a page, the kernel refused.
+    pub fn read_through_window(&self, off: u64, buf: &mut [u8]) -> Option<usize> {
+        let Target::File { file, kind, .. } = &self.target else {
+            return None;
+        };
+        if !kind.page_cache() || self.check_range(off, buf.len() as u64, "read").is_err() {
+            return None;
+        }
+        let ps = self.page_size;
+        let page_start = off / ps * ps;
+        if off + buf.len() as u64 > page_start + ps {
+            return None;
+        }
+        let file_off = self.offset().checked_add(page_start)?;
+        let window =
+            raw::Mapping::of_file(file, (true, false), file_off, ps, ps, Placement::default())
+                .ok()?;
+        window.read(off - page_start, buf).ok()
+    }
+
     /// Reads through `/proc/self/mem` instead of process_vm_readv while `on` (a forked child
     /// shares pages with us). process_vm_readv pins the pages it reads (FOLL_PIN), and pinning
     /// an anonymous page shared copy-on-write makes the kernel copy it first ("unshare", mm/gup.c

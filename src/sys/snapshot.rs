@@ -230,6 +230,9 @@ enum ReadHow {
     /// From the file's page cache, without mapping it (`read_page_cache`); through the mapping
     /// if that cannot answer (the page is in memory either way: a minor fault at most).
     PageCache,
+    /// A cached last page, whose padding after end of file no pread gives: through a one-page
+    /// window mapped for the read (`read_through_window`), else through the mapping.
+    Window,
     /// A private anonymous page never touched (or discarded) reads as zeros: mmap(2) fills it
     /// with zeros on first touch. Reading it would map the shared zero page.
     Zeros,
@@ -276,8 +279,8 @@ fn read_how(
             .unwrap_or(false);
         return match (cached, page.padding_bytes > 0) {
             (false, _) => ReadHow::Unread,
-            // The padding is the page's, not the file's: only the mapping can show it.
-            (true, true) => ReadHow::Mapping,
+            // The padding is the page's, not the file's: only a mapping can show it.
+            (true, true) => ReadHow::Window,
             (true, false) => ReadHow::PageCache,
         };
     }
@@ -335,6 +338,9 @@ fn copy_visible(
                     .filter(|&n| n == len)
                     .or_else(|| region.read(at, &mut buf).ok())
             }
+            ReadHow::Window => region
+                .read_through_window(at, &mut buf)
+                .or_else(|| region.read(at, &mut buf).ok()),
             ReadHow::Mapping => region.read(at, &mut buf).ok(),
         };
         if let Some(n) = read {

@@ -62,13 +62,10 @@ fn bytes_shown(snap: &Snapshot, page: u64, p: &PageProbe) -> Vec<(String, Role)>
             "bytes `..`: not read, the page is not in memory (a read would be disk I/O or a \
              swap-in); t touches it"
         }
-    } else if !snap.foreign && p.present() == Some(false) && {
-        let g = snap.geometry.page(page);
-        // A cached last page is read through the mapping, for its padding.
-        !g.beyond_eof && g.padding_bytes == 0
-    } {
-        "bytes: read without mapping the page (from the page cache, or the zeros an untouched \
-         anonymous page reads as): looking leaves it not present"
+    } else if !snap.foreign && p.present() == Some(false) && !snap.geometry.page(page).beyond_eof {
+        "bytes: read without mapping the page (from the page cache, through a one-page window \
+         for the last page's padding, or the zeros an untouched anonymous page reads as): \
+         looking leaves it not present"
     } else {
         return Vec::new();
     };
