@@ -492,6 +492,30 @@ fn without_a_job_control_shell_ctrl_z_and_sigtstp_do_not_stop_it() {
 }
 
 #[test]
+fn looking_at_a_cached_file_maps_nothing_until_a_touch() {
+    let tmp = tempfile::TempDir::new().expect("tempdir");
+    let file = text_file(tmp.path(), "look.txt".as_ref(), b"look, do not touch\n");
+    let mut term = Term::spawn(&[file.as_os_str()], &[], 120, 40);
+    // Just written: cached, not in our page tables, and its bytes on screen all the same.
+    term.wait_for_all(&["(page 0: R -p", "look, do not tou"]);
+    // Refreshes come every 250 ms: after several, looking still has mapped nothing.
+    std::thread::sleep(std::time::Duration::from_millis(800));
+    let screen = term.contents();
+    assert!(screen.contains("(page 0: R -p"), "{screen}");
+    let minimap = screen
+        .lines()
+        .find(|l| l.trim_start().starts_with("pages ▕"))
+        .unwrap_or_default();
+    assert!(
+        minimap.contains('▏') && !minimap.contains('P'),
+        "no page present: {screen}"
+    );
+    term.send("t");
+    term.wait_for("the touch to map page 0", |t| t.contains("(page 0: R P"));
+    term.quit_cleanly();
+}
+
+#[test]
 fn sigquit_restores_the_terminal() {
     let tmp = tempfile::TempDir::new().expect("tempdir");
     let file = text_file(tmp.path(), "quit.txt".as_ref(), b"sigquit test\n");
