@@ -325,25 +325,15 @@ impl Minimap {
                 let mut bucket = Bucket {
                     first,
                     pages,
-                    resident: Some(0),
-                    present: Some(0),
-                    dirty: Some(0),
-                    cow: Some(0),
                     beyond_eof,
-                    evicted: Some(0),
+                    ..Bucket::EMPTY
                 };
                 let mut known = true;
                 for state in &self.chunks[lo as usize..hi as usize] {
-                    let Some(b) = state.bucket else {
-                        known = false;
-                        continue;
-                    };
-                    let add = |a: Option<u64>, b: Option<u64>| Some(a? + b?);
-                    bucket.resident = add(bucket.resident, b.resident);
-                    bucket.present = add(bucket.present, b.present);
-                    bucket.dirty = add(bucket.dirty, b.dirty);
-                    bucket.cow = add(bucket.cow, b.cow);
-                    bucket.evicted = add(bucket.evicted, b.evicted);
+                    match &state.bucket {
+                        Some(b) => bucket.add_counts(b),
+                        None => known = false,
+                    }
                 }
                 MinimapCell {
                     bucket,

@@ -93,6 +93,38 @@ const KPF_WINDOW_MAX: u64 = 4096;
 /// few words nobody asked for costs less than another pread.
 const KPF_GAP: u64 = 16;
 
+/// `(PFN, index)` of the probes that have a PFN, sorted by PFN.
+fn pfn_order(probes: &[PageProbe]) -> Vec<(u64, usize)> {
+    let mut order: Vec<(u64, usize)> = probes
+        .iter()
+        .enumerate()
+        .filter_map(|(i, p)| p.pfn().map(|pfn| (pfn, i)))
+        .collect();
+    order.sort_unstable();
+    order
+}
+
+/// The reads that cover the sorted PFNs of `order`, as `(first PFN, end PFN, the part of
+/// `order` it answers)`: PFNs up to `KPF_GAP` apart share one read (a few words nobody asked
+/// for cost less than another pread), at most `KPF_WINDOW_MAX` words long.
+fn pfn_windows(order: &[(u64, usize)]) -> Vec<(u64, u64, std::ops::Range<usize>)> {
+    let mut windows = Vec::new();
+    let mut w = 0;
+    while w < order.len() {
+        let start = order[w].0;
+        let mut j = w + 1;
+        while j < order.len()
+            && order[j].0 <= order[j - 1].0 + 1 + KPF_GAP
+            && order[j].0 < start + KPF_WINDOW_MAX
+        {
+            j += 1;
+        }
+        windows.push((start, order[j - 1].0 + 1, w..j));
+        w = j;
+    }
+    windows
+}
+
 /// The `[lo, hi)` runs of `true` in `flags`.
 fn runs_of(flags: &[bool]) -> Vec<(usize, usize)> {
     let mut runs = Vec::new();
@@ -521,30 +553,14 @@ impl Prober {
         if !self.pfn_readable {
             return;
         }
-        let mut order: Vec<(u64, usize)> = probes
-            .iter()
-            .enumerate()
-            .filter_map(|(i, p)| p.pfn().map(|pfn| (pfn, i)))
-            .collect();
-        order.sort_unstable();
+        let order = pfn_order(probes);
         let mut words = Vec::new();
-        let mut w = 0;
-        while w < order.len() {
-            let start = order[w].0;
-            let mut j = w + 1;
-            while j < order.len()
-                && order[j].0 <= order[j - 1].0 + KPF_GAP
-                && order[j].0 < start + KPF_WINDOW_MAX
-            {
-                j += 1;
-            }
-            let end = order[j - 1].0 + 1;
+        for (start, end, at) in pfn_windows(&order) {
             if read_words(file, start * 8, end - start, &mut words).is_ok() {
-                for &(pfn, i) in &order[w..j] {
+                for &(pfn, i) in &order[at] {
                     probes[i].mapcount = Some(words[(pfn - start) as usize]);
                 }
             }
-            w = j;
         }
     }
 
@@ -772,38 +788,21 @@ impl Prober {
         if !self.kpageflags_readable() {
             return;
         }
-        let mut order: Vec<(u64, usize)> = probes
-            .iter()
-            .enumerate()
-            .filter_map(|(i, p)| p.pfn().map(|pfn| (pfn, i)))
-            .collect();
-        order.sort_unstable();
+        let order = pfn_order(probes);
         let mut words = Vec::new();
         // Folios measured by lookups, as (head, pages): the next PFNs are often in them.
         let mut looked_up: Vec<(u64, u64)> = Vec::new();
-        let mut w = 0;
-        while w < order.len() {
-            let start = order[w].0;
-            let mut end = start + 1;
-            let mut j = w + 1;
-            while j < order.len()
-                && order[j].0 <= end + KPF_GAP
-                && order[j].0 < start + KPF_WINDOW_MAX
-            {
-                end = end.max(order[j].0 + 1);
-                j += 1;
-            }
+        for (start, end, at) in pfn_windows(&order) {
             // One word more than wanted: a folio that ends with the window is then seen to end.
             if self
                 .kflags_words(start, end + 1 - start, &mut words)
                 .is_none()
                 && self.kflags_words(start, end - start, &mut words).is_none()
             {
-                w = j;
                 continue;
             }
             let sizes = folio_sizes_in(&words);
-            for &(pfn, i) in &order[w..j] {
+            for &(pfn, i) in &order[at] {
                 let at = (pfn - start) as usize;
                 let flags = words[at];
                 probes[i].kflags = Some(flags);
@@ -819,7 +818,6 @@ impl Prober {
                     Some(n)
                 });
             }
-            w = j;
         }
     }
 
@@ -1110,6 +1108,31 @@ pub struct Bucket {
     /// `nr_evicted`): a cachestat over the range walks them as it walks cached pages. `None`
     /// where cachestat was not asked about the range itself.
     pub evicted: Option<u64>,
+}
+
+impl Bucket {
+    /// No pages yet, every count known (0): where a sum starts.
+    pub const EMPTY: Bucket = Bucket {
+        first: 0,
+        pages: 0,
+        resident: Some(0),
+        present: Some(0),
+        dirty: Some(0),
+        cow: Some(0),
+        beyond_eof: 0,
+        evicted: Some(0),
+    };
+
+    /// Adds the state counts of `other` to ours; a count either side has no answer for
+    /// becomes `None`. Which pages the sum covers is the caller's to say.
+    pub fn add_counts(&mut self, other: &Bucket) {
+        let add = |a: Option<u64>, b: Option<u64>| Some(a? + b?);
+        self.resident = add(self.resident, other.resident);
+        self.present = add(self.present, other.present);
+        self.dirty = add(self.dirty, other.dirty);
+        self.cow = add(self.cow, other.cow);
+        self.evicted = add(self.evicted, other.evicted);
+    }
 }
 
 /// What the buckets of one refresh are read from, set up once.

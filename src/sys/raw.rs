@@ -527,20 +527,16 @@ pub fn read_process(pid: u32, addr: u64, buf: &mut [u8]) -> io::Result<usize> {
     if buf.is_empty() {
         return Ok(0);
     }
-    let local = libc::iovec {
-        iov_base: buf.as_mut_ptr().cast(),
-        iov_len: buf.len(),
-    };
-    let remote = libc::iovec {
-        iov_base: addr as *mut libc::c_void,
-        iov_len: buf.len(),
-    };
     let pid = libc::pid_t::try_from(pid).map_err(|_| io::Error::from_raw_os_error(libc::ESRCH))?;
-    // SAFETY: `local` describes `buf`, borrowed mutably for the call; the kernel only reads
-    // `remote` (any address: it checks it and fails with EFAULT, it never faults here), so
-    // no memory of ours but `buf` changes.
-    let n = unsafe { libc::process_vm_readv(pid, &raw const local, 1, &raw const remote, 1, 0) };
-    usize::try_from(n).map_err(|_| io::Error::last_os_error())
+    // SAFETY: `buf` is valid for `buf.len()` bytes, borrowed mutably for the call; the kernel
+    // checks the remote range (any address: EFAULT, never a fault here), so no memory of ours
+    // but `buf` changes.
+    copied(unsafe { vm_copy(pid, false, buf.as_mut_ptr(), addr, buf.len()) })
+}
+
+/// `vm_copy`'s answer as a result.
+fn copied(n: i64) -> io::Result<usize> {
+    usize::try_from(n).map_err(|_| io::Error::from_raw_os_error(i32::try_from(-n).unwrap_or(0)))
 }
 
 /// Writes `data` at address `addr` of another process `pid` with `process_vm_writev` (which
@@ -556,19 +552,10 @@ pub fn write_process(pid: u32, addr: u64, data: &[u8]) -> io::Result<usize> {
     if data.is_empty() {
         return Ok(0);
     }
-    let local = libc::iovec {
-        iov_base: data.as_ptr().cast_mut().cast(),
-        iov_len: data.len(),
-    };
-    let remote = libc::iovec {
-        iov_base: addr as *mut libc::c_void,
-        iov_len: data.len(),
-    };
     let pid = libc::pid_t::try_from(pid).map_err(|_| io::Error::from_raw_os_error(libc::ESRCH))?;
-    // SAFETY: `local` describes `data`, only read by the kernel; `remote` is in another
-    // process (checked above: never ours), so no memory of this process changes.
-    let n = unsafe { libc::process_vm_writev(pid, &raw const local, 1, &raw const remote, 1, 0) };
-    usize::try_from(n).map_err(|_| io::Error::last_os_error())
+    // SAFETY: `data` is valid for its length and only read by the kernel (a write); the remote
+    // range is in another process (checked above: never ours), so no memory of ours changes.
+    copied(unsafe { vm_copy(pid, true, data.as_ptr().cast_mut(), addr, data.len()) })
 }
 
 /// `mincore(2)` over `[addr, addr + out.len() pages)` of our own address space, any range:

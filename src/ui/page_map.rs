@@ -27,63 +27,41 @@ fn bucket_of<'a>(model: &'a Model, w: &MapWindow, cell: u64) -> Option<&'a Bucke
         .filter(|b| b.pages > 0)
 }
 
-/// Counts added up over `buckets`: `None` where one of them has no answer.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub struct Counts {
-    pub pages: u64,
-    pub resident: Option<u64>,
-    pub present: Option<u64>,
-    pub dirty: Option<u64>,
-    pub cow: Option<u64>,
-    pub beyond_eof: u64,
+/// The buckets added up: their pages, and each state's count (`None` where one of them has no
+/// answer).
+fn sum<'a>(buckets: impl IntoIterator<Item = &'a Bucket>) -> Bucket {
+    let mut total = Bucket::EMPTY;
+    for b in buckets {
+        total.add_counts(b);
+        total.pages += b.pages;
+        total.beyond_eof += b.beyond_eof;
+    }
+    total
 }
 
-impl Counts {
-    pub fn of<'a>(buckets: impl IntoIterator<Item = &'a Bucket>) -> Self {
-        let add = |a: Option<u64>, b: Option<u64>| Some(a? + b?);
-        buckets.into_iter().fold(
-            Counts {
-                resident: Some(0),
-                present: Some(0),
-                dirty: Some(0),
-                cow: Some(0),
-                ..Counts::default()
-            },
-            |c, b| Counts {
-                pages: c.pages + b.pages,
-                resident: add(c.resident, b.resident),
-                present: add(c.present, b.present),
-                dirty: add(c.dirty, b.dirty),
-                cow: add(c.cow, b.cow),
-                beyond_eof: c.beyond_eof + b.beyond_eof,
-            },
-        )
-    }
-
-    /// `resident 12  present 3  dirty 0  cow 0  beyond 2`, each word in its colour.
-    fn spans(self, theme: Theme, always_dirty: bool) -> Vec<Span<'static>> {
-        let n = |v: Option<u64>| v.map_or_else(|| "?".to_string(), thousands);
-        let dirty = if always_dirty {
-            "dirty (tmpfs: always)"
-        } else {
-            "dirty"
-        };
-        let parts = [
-            ("resident", n(self.resident), Role::Resident),
-            ("present", n(self.present), Role::Present),
-            (dirty, n(self.dirty), Role::Dirty),
-            ("cow", n(self.cow), Role::Cow),
-            ("beyond", thousands(self.beyond_eof), Role::BeyondEof),
-        ];
-        let mut spans = Vec::new();
-        for (i, (word, value, role)) in parts.into_iter().enumerate() {
-            if i > 0 {
-                spans.push(Span::raw("  "));
-            }
-            spans.push(Span::styled(format!("{word} {value}"), theme.style(role)));
+/// `resident 12  present 3  dirty 0  cow 0  beyond 2`, each word in its colour.
+fn count_spans(c: &Bucket, theme: Theme, always_dirty: bool) -> Vec<Span<'static>> {
+    let n = |v: Option<u64>| v.map_or_else(|| "?".to_string(), thousands);
+    let dirty = if always_dirty {
+        "dirty (tmpfs: always)"
+    } else {
+        "dirty"
+    };
+    let parts = [
+        ("resident", n(c.resident), Role::Resident),
+        ("present", n(c.present), Role::Present),
+        (dirty, n(c.dirty), Role::Dirty),
+        ("cow", n(c.cow), Role::Cow),
+        ("beyond", thousands(c.beyond_eof), Role::BeyondEof),
+    ];
+    let mut spans = Vec::new();
+    for (i, (word, value, role)) in parts.into_iter().enumerate() {
+        if i > 0 {
+            spans.push(Span::raw("  "));
         }
-        spans
+        spans.push(Span::styled(format!("{word} {value}"), theme.style(role)));
     }
+    spans
 }
 
 /// The legend: each cell letter in its colour (a cell shows its most notable page).
@@ -109,7 +87,7 @@ fn info(model: &Model, w: &MapWindow, theme: Theme) -> Vec<Line<'static>> {
     let shown: Vec<&Bucket> = (w.first_cell()..w.first_cell() + w.cells())
         .filter_map(|c| bucket_of(model, w, c))
         .collect();
-    let counts = Counts::of(shown.iter().copied());
+    let counts = sum(shown.iter().copied());
     let always_dirty = model.snap.always_dirty;
     let whole = w.cells() == w.total;
     let mut total = vec![Span::styled(
@@ -120,7 +98,7 @@ fn info(model: &Model, w: &MapWindow, theme: Theme) -> Vec<Line<'static>> {
         ),
         theme.style(Role::Title),
     )];
-    total.extend(counts.spans(theme, always_dirty));
+    total.extend(count_spans(&counts, theme, always_dirty));
     let ps = model.page_size();
     let first = w.selected * w.per_cell;
     let last = (first + w.per_cell).min(model.pages()) - 1;
@@ -136,7 +114,7 @@ fn info(model: &Model, w: &MapWindow, theme: Theme) -> Vec<Line<'static>> {
     };
     let mut selected = vec![Span::styled(place, theme.style(Role::Key))];
     match bucket_of(model, w, w.selected) {
-        Some(b) => selected.extend(Counts::of([b]).spans(theme, always_dirty)),
+        Some(b) => selected.extend(count_spans(b, theme, always_dirty)),
         None => selected.push(Span::styled("reading…", theme.style(Role::Dim))),
     }
     vec![legend(theme), Line::from(total), Line::from(selected)]
@@ -220,13 +198,13 @@ mod tests {
             beyond_eof: 1,
             ..Bucket::default()
         };
-        let c = Counts::of([&b, &b]);
+        let c = sum([&b, &b]);
         assert_eq!(
             (c.pages, c.resident, c.present, c.dirty, c.beyond_eof),
             (8, Some(8), Some(4), Some(2), 2)
         );
         let unknown = Bucket { present: None, ..b };
-        assert_eq!(Counts::of([&b, &unknown]).present, None);
-        assert_eq!(Counts::of([]).resident, Some(0));
+        assert_eq!(sum([&b, &unknown]).present, None);
+        assert_eq!(sum([]).resident, Some(0));
     }
 }
