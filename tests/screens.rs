@@ -1207,3 +1207,31 @@ fn also_pane_beside_the_grid_marks_the_bytes_that_differ_120x40() {
     assert!(text.contains("page 0: R P C"), "{text}");
     insta::assert_snapshot!(t.backend());
 }
+
+#[test]
+fn bytes_left_unread_show_dots_and_bytes_that_failed_show_question_marks() {
+    let mut m = model(4, (120, 40));
+    // No bytes for page 0's first two rows: left unread on purpose they show `..`, a copy that
+    // failed shows `??`.
+    m.snap.bytes.unread = vec![0];
+    for b in m.snap.bytes.data.iter_mut().take(32) {
+        *b = None;
+    }
+    let text = format!("{}", draw(&m).backend());
+    let rows: Vec<&str> = text
+        .lines()
+        .filter(|l| l.contains("00000000  ") || l.contains("00000010  "))
+        .collect();
+    assert!(
+        rows.iter()
+            .all(|r| r.contains(".. .. ..") && !r.contains("??")),
+        "unread page: {rows:?}"
+    );
+    m.snap.bytes.unread.clear();
+    let text = format!("{}", draw(&m).backend());
+    assert!(
+        text.lines()
+            .any(|l| l.contains("00000000  ") && l.contains("?? ?? ??")),
+        "a failed copy: {text}"
+    );
+}

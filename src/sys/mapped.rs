@@ -78,7 +78,8 @@ pub trait Mapped {
     /// EFAULT where nothing can be read; no access to the process.
     fn read(&self, off: u64, buf: &mut [u8]) -> Result<usize, SysError>;
     /// Copies bytes at offset `off` from the file's page cache without mapping anything or
-    /// reading from disk; how many, `None` for none (see `Region::read_page_cache`). Only our own mapping has a file we opened to read it with.
+    /// reading from disk; how many, `None` for none (see `Region::read_page_cache`). Only our
+    /// own mapping has a file we opened to read it with.
     fn read_page_cache(&self, _off: u64, _buf: &mut [u8]) -> Option<usize> {
         None
     }

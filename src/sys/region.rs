@@ -973,6 +973,19 @@ impl Region {
             .map_err(|e| read_error(e, off, self.prot.read))
     }
 
+    /// Our file, for a read of `len` bytes at mapping offset `off` that goes around the
+    /// mapping: only a file with a page cache, only inside the mapping.
+    fn page_cache_file_for(&self, off: u64, len: usize) -> Option<&File> {
+        match &self.target {
+            Target::File { file, kind, .. }
+                if kind.page_cache() && self.check_range(off, len as u64, "read").is_ok() =>
+            {
+                Some(file)
+            }
+            _ => None,
+        }
+    }
+
     /// Copies bytes at mapping offset `off` from the file's page cache, mapping nothing and
     /// reading nothing from disk: `preadv2` with `RWF_NOWAIT`. Returns how many bytes it
     /// copied: short at the end of the file (the last page's padding is not the file's to
@@ -981,12 +994,7 @@ impl Region {
     /// a miss the kernel may still start readahead. What a MAP_SHARED page holds, and a
     /// MAP_PRIVATE page's too while we hold no private copy of it.
     pub fn read_page_cache(&self, off: u64, buf: &mut [u8]) -> Option<usize> {
-        let Target::File { file, kind, .. } = &self.target else {
-            return None;
-        };
-        if !kind.page_cache() || self.check_range(off, buf.len() as u64, "read").is_err() {
-            return None;
-        }
+        let file = self.page_cache_file_for(off, buf.len())?;
         let pos = self.offset().checked_add(off)?;
         let n = rustix::io::preadv2(
             file,
@@ -1005,12 +1013,7 @@ impl Region {
     /// window. For a page already in the page cache (no I/O). `None` where it cannot: no file,
     /// the range crosses a page, the kernel refused.
     pub fn read_through_window(&self, off: u64, buf: &mut [u8]) -> Option<usize> {
-        let Target::File { file, kind, .. } = &self.target else {
-            return None;
-        };
-        if !kind.page_cache() || self.check_range(off, buf.len() as u64, "read").is_err() {
-            return None;
-        }
+        let file = self.page_cache_file_for(off, buf.len())?;
         let ps = self.page_size;
         let page_start = off / ps * ps;
         if off + buf.len() as u64 > page_start + ps {

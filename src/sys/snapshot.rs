@@ -243,12 +243,14 @@ enum ReadHow {
     Skip,
 }
 
-/// How to read visible page `index` of `region`, from its probe.
+/// How to read visible page `index` of `region`, from its probe. `swap`: whether swap could
+/// hold pages, read from /proc at most once a snapshot.
 fn read_how(
     region: &dyn Mapped,
     geometry: &Geometry,
     index: u64,
     probe: Option<&PageProbe>,
+    swap: &std::cell::OnceCell<bool>,
 ) -> ReadHow {
     let page = geometry.page(index);
     if page.beyond_eof {
@@ -293,7 +295,7 @@ fn read_how(
     // memory is a hole, zeros, unless swap could hold it.
     match probe.resident {
         Some(true) | None => ReadHow::Mapping,
-        Some(false) if super::limits::swap_configured() => ReadHow::Unread,
+        Some(false) if *swap.get_or_init(super::limits::swap_configured) => ReadHow::Unread,
         Some(false) => ReadHow::Zeros,
     }
 }
@@ -318,13 +320,14 @@ fn copy_visible(
         return bytes;
     }
     let ps = geometry.page_size;
+    let swap = std::cell::OnceCell::new();
     let mut at = start;
     while at < end {
         let index = at / ps;
         let chunk_end = ((index + 1) * ps).min(end);
         let probe = pages.iter().find(|p| p.index == index).map(|p| &p.probe);
         let mut buf = vec![0u8; (chunk_end - at) as usize];
-        let read = match read_how(region, geometry, index, probe) {
+        let read = match read_how(region, geometry, index, probe, &swap) {
             ReadHow::Skip => None,
             ReadHow::Unread => {
                 bytes.unread.push(index);

@@ -281,13 +281,7 @@ fn row(model: &Model, off: u64, theme: Theme) -> Line<'static> {
     let data_role = page_role(model, off / model.page_size());
     // Bytes left unread so that looking changes nothing: not in memory (ours), not present
     // (another process's).
-    let page = off / model.page_size();
-    let unread = model.snap.bytes.unread.contains(&page)
-        || (model.snap.foreign
-            && model
-                .snap
-                .page(page)
-                .is_some_and(|p| p.probe.present() != Some(true)));
+    let unread = model.snap.bytes.unread.contains(&(off / model.page_size()));
     for i in 0..bpr {
         let at = off + i;
         let kind = model.snap.geometry.byte_kind(at);
