@@ -2,9 +2,9 @@
 //! filesystem: every claim is an `expect` line or a check of the JSON lines and of the file on
 //! disk, so what these tests prove holds for the keys of the TUI (one code path).
 
-use std::io::{BufRead as _, BufReader, Write as _};
+use std::io::{BufRead as _, BufReader};
 use std::os::unix::fs::FileExt as _;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Output, Stdio};
 use std::time::{Duration, Instant};
 
@@ -15,22 +15,6 @@ use common::*;
 
 fn ps() -> u64 {
     page_size()
-}
-
-fn temp_dir() -> tempfile::TempDir {
-    tempfile::tempdir_in(env!("CARGO_TARGET_TMPDIR")).expect("temp dir")
-}
-
-/// 3 pages of 'A', 'B', 'C' and 100 bytes of 'z', written a page at a time and synced.
-fn fixture(dir: &Path) -> PathBuf {
-    let path = dir.join("f.txt");
-    let mut f = std::fs::File::create(&path).unwrap();
-    for c in [b'A', b'B', b'C'] {
-        f.write_all(&vec![c; ps() as usize]).unwrap();
-    }
-    f.write_all(&[b'z'; 100]).unwrap();
-    f.sync_all().unwrap();
-    path
 }
 
 /// Runs `script` on `path` with `--write` (the test made the file: writing it is allowed)

@@ -17,10 +17,6 @@ use mmapscope::sys::lab::Landing;
 mod common;
 use common::*;
 
-fn temp_dir() -> tempfile::TempDir {
-    tempfile::tempdir_in(env!("CARGO_TARGET_TMPDIR")).expect("temp dir")
-}
-
 fn session(path: &Path, mode: MapMode) -> Session {
     let region = Region::open(&MapRequest {
         source: Source::File(path.to_path_buf()),

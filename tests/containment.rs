@@ -13,10 +13,6 @@ use serde_json::Value;
 mod common;
 use common::*;
 
-fn temp_dir() -> tempfile::TempDir {
-    tempfile::tempdir_in(env!("CARGO_TARGET_TMPDIR")).expect("temp dir")
-}
-
 /// Machine code that loops forever (`jmp .` / `b .`), for the machines we have it for.
 fn endless_loop() -> Option<&'static str> {
     match std::env::consts::ARCH {
@@ -31,12 +27,6 @@ fn endless_loop() -> Option<&'static str> {
 const FORK_THEN_SIGILL: &str = "b8 39 00 00 00 0f 05 85 c0 74 02 0f 0b eb fe";
 /// x86_64: `mov eax, 57 (fork); syscall; jmp .`: both loop.
 const FORK_THEN_BOTH_LOOP: &str = "b8 39 00 00 00 0f 05 eb fe";
-
-fn script(dir: &Path, text: &str) -> PathBuf {
-    let path = dir.join("script.txt");
-    std::fs::write(&path, text).expect("write script");
-    path
-}
 
 /// `setsid` (util-linux), or why the test cannot run.
 fn setsid() -> Result<PathBuf, String> {

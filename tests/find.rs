@@ -4,6 +4,9 @@
 //! another process; the page map's cells cost what the cells cost. Temp files live under the
 //! target directory (ext4 here, not tmpfs, where every page would count as dirty).
 
+mod common;
+use common::temp_dir;
+
 use std::fs::{File, OpenOptions};
 use std::io::{BufRead as _, BufReader, Write as _};
 use std::os::unix::fs::FileExt as _;
@@ -20,10 +23,6 @@ use mmapscope::sys::probe::Prober;
 use mmapscope::sys::procmaps::{self, Pid};
 use mmapscope::sys::region::{MapMode, MapRequest, Region, Source, page_size};
 use mmapscope::sys::vma::VmaView;
-
-fn temp_dir() -> tempfile::TempDir {
-    tempfile::tempdir_in(env!("CARGO_TARGET_TMPDIR")).expect("temp dir")
-}
 
 /// A file of `pages` pages of `.`, with `plants` written at their offsets; synced (clean).
 /// Written a page at a time, so that its page cache is in single-page folios: dirty and

@@ -2,6 +2,9 @@
 //! target dir, not tmpfs): shared vs private, signal-free access past EOF and after truncation,
 //! our VMA in /proc/self/maps and smaps, the whole-mapping scan.
 
+mod common;
+use common::temp_dir;
+
 use std::fs::{self, File, OpenOptions};
 use std::io::Write as _;
 use std::os::unix::fs::FileExt as _;
@@ -11,10 +14,6 @@ use mmapscope::sys::probe::{ChunkAsk, Prober};
 use mmapscope::sys::procmaps;
 use mmapscope::sys::region::{MapMode, MapRequest, Prot, Region, Source, page_size};
 use mmapscope::sys::snapshot::{self, View};
-
-fn temp_dir() -> tempfile::TempDir {
-    tempfile::tempdir_in(env!("CARGO_TARGET_TMPDIR")).expect("temp dir")
-}
 
 /// The byte at file offset `i` of the files `make_file` writes.
 fn pattern(i: u64) -> u8 {
@@ -418,6 +417,20 @@ fn scan_of_a_huge_sparse_file_is_cheap_and_exact() {
     );
 }
 
+/// `pages` pages of anonymous memory.
+fn anon_pages(pages: u64, mode: MapMode) -> Region {
+    Region::open(&MapRequest {
+        source: Source::Anon(pages * ps()),
+        mode,
+        offset: 0,
+        len: None,
+        prot: None,
+        write: true,
+        place: Default::default(),
+    })
+    .unwrap()
+}
+
 /// A snapshot of `pages` pages from page 0, bytes included, with no minimap work.
 fn look(region: &Region, pages: u64) -> snapshot::Snapshot {
     snapshot::take(
@@ -486,16 +499,7 @@ fn looking_at_pages_maps_nothing_and_reads_nothing_from_disk() {
     }
 
     // Private anonymous memory never touched reads as zeros, and stays unallocated.
-    let anon = Region::open(&MapRequest {
-        source: Source::Anon(4 * ps()),
-        mode: MapMode::Private,
-        offset: 0,
-        len: None,
-        prot: None,
-        write: true,
-        place: Default::default(),
-    })
-    .unwrap();
+    let anon = anon_pages(4, MapMode::Private);
     let shown = look(&anon, 4);
     assert_eq!(shown.bytes.get(5), Some(0));
     assert!(shown.bytes.unread.is_empty());
@@ -508,16 +512,7 @@ fn looking_at_pages_maps_nothing_and_reads_nothing_from_disk() {
 
 #[test]
 fn looking_at_shared_anonymous_memory_allocates_nothing() {
-    let anon = Region::open(&MapRequest {
-        source: Source::Anon(4 * ps()),
-        mode: MapMode::Shared,
-        offset: 0,
-        len: None,
-        prot: None,
-        write: true,
-        place: Default::default(),
-    })
-    .unwrap();
+    let anon = anon_pages(4, MapMode::Shared);
     let shown = look(&anon, 4);
     if mmapscope::sys::limits::swap_configured() {
         // A page not in memory could be in swap: it is left unread.

@@ -6,7 +6,7 @@
 
 use std::ffi::OsStr;
 use std::io::Write as _;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
@@ -14,28 +14,6 @@ use serde_json::Value;
 
 mod common;
 use common::*;
-
-fn temp_dir() -> tempfile::TempDir {
-    tempfile::tempdir_in(env!("CARGO_TARGET_TMPDIR")).expect("temp dir")
-}
-
-/// 3 pages of 'A', 'B', 'C' and 100 bytes of 'z', written a page at a time and synced.
-fn fixture(dir: &Path) -> PathBuf {
-    let path = dir.join("f.txt");
-    let mut f = std::fs::File::create(&path).unwrap();
-    for c in [b'A', b'B', b'C'] {
-        f.write_all(&vec![c; page_size() as usize]).unwrap();
-    }
-    f.write_all(&[b'z'; 100]).unwrap();
-    f.sync_all().unwrap();
-    path
-}
-
-fn script(dir: &Path, text: &str) -> PathBuf {
-    let path = dir.join("script.txt");
-    std::fs::write(&path, text).expect("write script");
-    path
-}
 
 fn lines(out: &Output) -> Vec<Value> {
     text(&out.stdout)

@@ -26,10 +26,6 @@ fn ps() -> u64 {
     page_size()
 }
 
-fn temp_dir() -> tempfile::TempDir {
-    tempfile::tempdir_in(env!("CARGO_TARGET_TMPDIR")).expect("temp dir")
-}
-
 /// A file of `pages` pages written one page per write(2) and synced: 4 KiB folios, clean.
 fn file_in_page_writes(dir: &Path, name: &str, pages: u64) -> PathBuf {
     let path = dir.join(name);

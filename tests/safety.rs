@@ -14,10 +14,6 @@ use serde_json::Value;
 mod common;
 use common::*;
 
-fn temp_dir() -> tempfile::TempDir {
-    tempfile::tempdir_in(env!("CARGO_TARGET_TMPDIR")).expect("temp dir")
-}
-
 /// A file of `pages` pages of 'A', 'B', ... written a page at a time.
 fn file_of(dir: &Path, name: &str, pages: u8) -> PathBuf {
     let path = dir.join(name);

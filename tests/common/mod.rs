@@ -17,6 +17,31 @@ pub const NOBODY: u32 = 65534;
 
 pub const BIN: &str = env!("CARGO_BIN_EXE_mmapscope");
 
+/// A temporary directory under the target directory (a real file system, not tmpfs).
+pub fn temp_dir() -> tempfile::TempDir {
+    tempfile::tempdir_in(env!("CARGO_TARGET_TMPDIR")).expect("temp dir")
+}
+
+/// 3 pages of 'A', 'B', 'C' and 100 bytes of 'z', written a page at a time and synced.
+pub fn fixture(dir: &Path) -> PathBuf {
+    use std::io::Write as _;
+    let path = dir.join("f.txt");
+    let mut f = std::fs::File::create(&path).unwrap();
+    for c in [b'A', b'B', b'C'] {
+        f.write_all(&vec![c; page_size() as usize]).unwrap();
+    }
+    f.write_all(&[b'z'; 100]).unwrap();
+    f.sync_all().unwrap();
+    path
+}
+
+/// `text` as `script.txt` in `dir`.
+pub fn script(dir: &Path, text: &str) -> PathBuf {
+    let path = dir.join("script.txt");
+    std::fs::write(&path, text).expect("write script");
+    path
+}
+
 pub fn page_size() -> u64 {
     rustix::param::page_size() as u64
 }
