@@ -147,14 +147,8 @@ fn an_endless_loop_is_killed_at_the_deadline_with_sigalrm_blocked() {
 #[test]
 fn what_the_code_forks_is_killed_with_its_process_group() {
     let test = "what_the_code_forks_is_killed_with_its_process_group";
-    if std::env::consts::ARCH != "x86_64" {
-        return skip(
-            test,
-            &format!(
-                "the forking snippet is x86_64 code; this is {}",
-                std::env::consts::ARCH
-            ),
-        );
+    if let Err(why) = forking_snippet_runs() {
+        return skip(test, &why);
     }
     let Ok(setsid) = setsid() else {
         return skip(test, "setsid(1) (util-linux) is not installed");
@@ -208,12 +202,7 @@ fn what_the_code_forks_is_killed_with_its_process_group() {
 /// Starts `batch` on a script whose `exec` forks and loops (both sides), waits until the code
 /// child and its child run, then sends `signal` to mmapscope. Returns the session.
 fn kill_batch_while_code_runs(signal: rustix::process::Signal) -> Result<u32, String> {
-    if std::env::consts::ARCH != "x86_64" {
-        return Err(format!(
-            "the forking snippet is x86_64 code; this is {}",
-            std::env::consts::ARCH
-        ));
-    }
+    forking_snippet_runs()?;
     let setsid = setsid()?;
     let dir = temp_dir();
     let script = script(

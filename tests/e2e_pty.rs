@@ -13,7 +13,7 @@ mod pty;
 use pty::{Term, text_file as write_text};
 
 mod common;
-use common::{assert_none_left, skip, wait_for_session};
+use common::{assert_none_left, forking_snippet_runs, skip, wait_for_session};
 use rustix::process::Signal;
 
 fn page_size() -> usize {
@@ -365,14 +365,8 @@ fn code_that_loops_runs_in_the_background_and_is_killed_at_the_deadline() {
 #[test]
 fn sigterm_while_code_forks_and_a_peer_runs_leaves_no_process() {
     let test = "sigterm_while_code_forks_and_a_peer_runs_leaves_no_process";
-    if std::env::consts::ARCH != "x86_64" {
-        return skip(
-            test,
-            &format!(
-                "the forking snippet is x86_64 code; this is {}",
-                std::env::consts::ARCH
-            ),
-        );
+    if let Err(why) = forking_snippet_runs() {
+        return skip(test, &why);
     }
     let tmp = tempfile::TempDir::new().expect("tempdir");
     // fork, then both sides loop.
@@ -543,14 +537,8 @@ fn sigquit_restores_the_terminal() {
 #[test]
 fn the_watchdog_exit_restores_the_terminal_and_leaves_no_process() {
     let test = "the_watchdog_exit_restores_the_terminal_and_leaves_no_process";
-    if std::env::consts::ARCH != "x86_64" {
-        return skip(
-            test,
-            &format!(
-                "the forking snippet is x86_64 code; this is {}",
-                std::env::consts::ARCH
-            ),
-        );
+    if let Err(why) = forking_snippet_runs() {
+        return skip(test, &why);
     }
     let tmp = tempfile::TempDir::new().expect("tempdir");
     // A lesson step runs its lines to the end before the loop looks at signals again: here

@@ -35,6 +35,16 @@ pub fn fixture(dir: &Path) -> PathBuf {
     path
 }
 
+/// `Err(why)` where the forking machine-code snippets cannot run: they are x86_64 code.
+pub fn forking_snippet_runs() -> Result<(), String> {
+    match std::env::consts::ARCH {
+        "x86_64" => Ok(()),
+        arch => Err(format!(
+            "the forking snippet is x86_64 code; this is {arch}"
+        )),
+    }
+}
+
 /// `text` as `script.txt` in `dir`.
 pub fn script(dir: &Path, text: &str) -> PathBuf {
     let path = dir.join("script.txt");
