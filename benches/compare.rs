@@ -36,7 +36,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use mmapscope::sys::region::{MapMode, MapRequest, Region, Source, cachestat};
+use mmapscope::sys::region::{MapMode, MapRequest, Region, cachestat};
 
 #[path = "../tests/common/pty.rs"]
 mod pty;
@@ -181,16 +181,7 @@ fn cached(path: &Path) -> (u64, u64, Duration) {
 /// One mincore over a fresh read-only mapping of the whole file (through mmapscope's region),
 /// in ms: what fincore pays at least.
 fn one_mincore(path: &Path) -> Option<f64> {
-    let region = Region::open(&MapRequest {
-        source: Source::File(path.to_path_buf()),
-        mode: MapMode::Shared,
-        offset: 0,
-        len: None,
-        prot: None,
-        write: false,
-        place: Default::default(),
-    })
-    .ok()?;
+    let region = Region::open(&MapRequest::file(path.to_path_buf(), MapMode::Shared)).ok()?;
     let mut vec = Vec::with_capacity(usize::try_from(region.pages()).ok()?);
     let start = Instant::now();
     region.mincore(0, region.pages(), &mut vec).ok()?;
@@ -201,16 +192,7 @@ fn one_mincore(path: &Path) -> Option<f64> {
 /// (MADV_POPULATE_READ under MADV_RANDOM, 512 pages at a time, as the scan does) and
 /// releasing it again (MADV_DONTNEED), without even reading pagemap or kpageflags.
 fn touch_floor(path: &Path) -> Option<f64> {
-    let region = Region::open(&MapRequest {
-        source: Source::File(path.to_path_buf()),
-        mode: MapMode::Shared,
-        offset: 0,
-        len: None,
-        prot: None,
-        write: false,
-        place: Default::default(),
-    })
-    .ok()?;
+    let region = Region::open(&MapRequest::file(path.to_path_buf(), MapMode::Shared)).ok()?;
     region
         .madvise(0, region.pages(), rustix::mm::Advice::Random)
         .ok()?;

@@ -25,7 +25,7 @@ use mmapscope::find::{Matcher, Pattern, Query, Request, StateQuery};
 use mmapscope::seek::{Job, Step};
 use mmapscope::sys::mapped::Mapped;
 use mmapscope::sys::probe::Prober;
-use mmapscope::sys::region::{MapMode, MapRequest, Region, Source};
+use mmapscope::sys::region::{MapMode, MapRequest, Region};
 
 const GIB: u64 = 1 << 30;
 
@@ -68,16 +68,7 @@ fn create_files(dir: &Path) -> std::io::Result<Files> {
 }
 
 fn open(path: &Path, mode: MapMode) -> Region {
-    Region::open(&MapRequest {
-        source: Source::File(path.to_path_buf()),
-        mode,
-        offset: 0,
-        len: None,
-        prot: None,
-        write: false,
-        place: Default::default(),
-    })
-    .expect("map the bench file")
+    Region::open(&MapRequest::file(path.to_path_buf(), mode)).expect("map the bench file")
 }
 
 fn gib(mode: MapMode) -> Region {

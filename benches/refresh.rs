@@ -29,7 +29,7 @@ use mmapscope::model::Model;
 use mmapscope::report;
 use mmapscope::sys::probe::Prober;
 use mmapscope::sys::procmaps;
-use mmapscope::sys::region::{MapMode, MapRequest, Region, Source};
+use mmapscope::sys::region::{MapMode, MapRequest, Region};
 use mmapscope::sys::snapshot::{self, View};
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;
@@ -130,13 +130,8 @@ fn create_files(dir: &Path) -> std::io::Result<Files> {
 /// `Region::open` as the command line does it without options: MAP_SHARED of the whole file.
 fn open(which: Which) -> Region {
     Region::open(&MapRequest {
-        source: Source::File(which.path().to_path_buf()),
-        mode: MapMode::Shared,
-        offset: 0,
-        len: None,
-        prot: None,
         write: true,
-        place: Default::default(),
+        ..MapRequest::file(which.path().to_path_buf(), MapMode::Shared)
     })
     .expect("map the bench file")
 }

@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use mmapscope::action::{Action, Op};
 use mmapscope::session::Session;
 use mmapscope::sys::exec::Done;
-use mmapscope::sys::region::{MapMode, MapRequest, Region, Source};
+use mmapscope::sys::region::{MapMode, MapRequest, Region};
 
 mod common;
 use common::{mmapscope, run};
@@ -22,13 +22,8 @@ fn file(dir: &Path) -> PathBuf {
 
 fn session(path: &Path, also: MapMode) -> Session {
     let region = Region::open(&MapRequest {
-        source: Source::File(path.to_path_buf()),
-        mode: MapMode::Shared,
-        offset: 0,
-        len: None,
-        prot: None,
         write: true,
-        place: Default::default(),
+        ..MapRequest::file(path.to_path_buf(), MapMode::Shared)
     })
     .expect("map");
     let mut s = Session::new(region, true, (120, 40));

@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 use mmapscope::action::{Action, Op};
 use mmapscope::session::Session;
 use mmapscope::sys::exec::Done;
-use mmapscope::sys::region::{MapMode, MapRequest, Prot, Region, Source};
+use mmapscope::sys::region::{MapMode, MapRequest, Prot, Region};
 use serde_json::Value;
 
 use mmapscope::sys::lab::Landing;
@@ -19,13 +19,8 @@ use common::*;
 
 fn session(path: &Path, mode: MapMode) -> Session {
     let region = Region::open(&MapRequest {
-        source: Source::File(path.to_path_buf()),
-        mode,
-        offset: 0,
-        len: None,
-        prot: None,
         write: true,
-        place: Default::default(),
+        ..MapRequest::file(path.to_path_buf(), mode)
     })
     .unwrap();
     let mut s = Session::new(region, false, (120, 40));

@@ -419,16 +419,7 @@ fn scan_of_a_huge_sparse_file_is_cheap_and_exact() {
 
 /// `pages` pages of anonymous memory.
 fn anon_pages(pages: u64, mode: MapMode) -> Region {
-    Region::open(&MapRequest {
-        source: Source::Anon(pages * ps()),
-        mode,
-        offset: 0,
-        len: None,
-        prot: None,
-        write: true,
-        place: Default::default(),
-    })
-    .unwrap()
+    Region::open(&MapRequest::anon(pages * ps(), mode)).unwrap()
 }
 
 /// A snapshot of `pages` pages from page 0, bytes included, with no minimap work.

@@ -40,13 +40,8 @@ fn file_in_page_writes(dir: &Path, name: &str, pages: u64) -> PathBuf {
 
 fn map(path: &Path, mode: MapMode) -> Region {
     Region::open(&MapRequest {
-        source: Source::File(path.to_path_buf()),
-        mode,
-        offset: 0,
-        len: None,
-        prot: None,
         write: true,
-        place: Default::default(),
+        ..MapRequest::file(path.to_path_buf(), mode)
     })
     .unwrap()
 }
@@ -655,16 +650,7 @@ const NOBODY_FILE: &str = "MMAPSCOPE_TEST_SCAN_FILE";
 #[test]
 fn scan_matches_a_per_page_probe_on_a_file_we_may_not_write() {
     if let Some(path) = std::env::var_os(NOBODY_FILE) {
-        let region = Region::open(&MapRequest {
-            source: Source::File(path.into()),
-            mode: MapMode::Shared,
-            offset: 0,
-            len: None,
-            prot: None,
-            write: false,
-            place: Default::default(),
-        })
-        .unwrap();
+        let region = Region::open(&MapRequest::file(path, MapMode::Shared)).unwrap();
         assert!(
             !region.may_write(),
             "the child runs as a user who may not write"

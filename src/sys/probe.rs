@@ -30,7 +30,7 @@ use crate::geometry::{Geometry, PageGeom};
 use super::children::ChildSpec;
 use super::error::SysError;
 use super::mapped::Mapped;
-use super::region::{CacheStat, MapMode, MapRequest, PageRegion, Pagemap, Region, Source};
+use super::region::{CacheStat, MapMode, MapRequest, PageRegion, Pagemap, Region};
 
 // pagemap entry bits (Documentation/admin-guide/mm/pagemap.rst), as procfs names them.
 /// Bit 63: page present in our page tables.
@@ -409,15 +409,10 @@ impl Default for Prober {
 /// page, read its pagemap bit 55. (Kernels without CONFIG_MEM_SOFT_DIRTY accept the clear and
 /// never set the bit.)
 fn detect_soft_dirty(pagemap: &File) -> Result<(), String> {
-    let scratch = Region::open(&MapRequest {
-        source: Source::Anon(super::region::page_size()),
-        mode: MapMode::Private,
-        offset: 0,
-        len: None,
-        prot: None,
-        write: true,
-        place: Default::default(),
-    })
+    let scratch = Region::open(&MapRequest::anon(
+        super::region::page_size(),
+        MapMode::Private,
+    ))
     .map_err(|e| format!("n/a: no scratch page ({e})"))?;
     scratch.write(0, &[1]).map_err(|e| e.to_string())?;
     OpenOptions::new()

@@ -149,6 +149,28 @@ pub struct MapRequest {
 }
 
 impl MapRequest {
+    /// All of the file at `path`, as the command line maps it by default: offset 0, the
+    /// default protection, placed by the kernel, and not allowed to write the file (`write`).
+    pub fn file(path: impl Into<PathBuf>, mode: MapMode) -> Self {
+        Self {
+            source: Source::File(path.into()),
+            mode,
+            offset: 0,
+            len: None,
+            prot: None,
+            write: false,
+            place: Placement::default(),
+        }
+    }
+
+    /// `len` bytes of anonymous memory, read-write, placed by the kernel.
+    pub fn anon(len: u64, mode: MapMode) -> Self {
+        Self {
+            source: Source::Anon(len),
+            ..Self::file(PathBuf::new(), mode)
+        }
+    }
+
     /// Whether this request consents to writing the file through a shared mapping.
     pub fn write_allowed(&self) -> bool {
         self.write || self.prot.is_some_and(|p| p.write)
