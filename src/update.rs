@@ -1843,22 +1843,27 @@ mod tests {
         assert!(m.quit);
     }
 
-    #[test]
-    fn msync_clears_the_edit_marks_it_covers() {
-        let mut m = model(2, (120, 40));
-        apply_outcome(&mut m, &wrote(5, &[0], &[1]), History::Record);
-        apply_outcome(&mut m, &wrote(PS + 5, &[0], &[1]), History::Record);
-        let synced = Outcome {
-            op: Op::Msync(SyncKind::Sync, Scope::Page(0)),
+    /// An msync of page `first` that cleaned it.
+    fn msynced(first: u64) -> Outcome {
+        Outcome {
+            op: Op::Msync(SyncKind::Sync, Scope::Page(first)),
             result: Ok(Done::Synced {
                 kind: SyncKind::Sync,
-                first: 0,
+                first,
                 count: 1,
                 dirty_before: Some(1),
                 dirty_after: Some(0),
             }),
             ..wrote(0, &[], &[])
-        };
+        }
+    }
+
+    #[test]
+    fn msync_clears_the_edit_marks_it_covers() {
+        let mut m = model(2, (120, 40));
+        apply_outcome(&mut m, &wrote(5, &[0], &[1]), History::Record);
+        apply_outcome(&mut m, &wrote(PS + 5, &[0], &[1]), History::Record);
+        let synced = msynced(0);
         apply_outcome(&mut m, &synced, History::Record);
         assert!(!m.edited(5) && m.edited(PS + 5));
     }
@@ -1892,17 +1897,7 @@ mod tests {
         apply_outcome(&mut m, &refused, History::Record);
         assert_eq!(changed(&m), [300]);
         // msync of page 5000: its chunk 4, which holds the whole 2 MiB around it.
-        let synced = Outcome {
-            op: Op::Msync(SyncKind::Sync, Scope::Page(5000)),
-            result: Ok(Done::Synced {
-                kind: SyncKind::Sync,
-                first: 5000,
-                count: 1,
-                dirty_before: Some(1),
-                dirty_after: Some(0),
-            }),
-            ..wrote(0, &[], &[])
-        };
+        let synced = msynced(5000);
         apply_outcome(&mut m, &synced, History::Record);
         assert_eq!(changed(&m), [4, 300]);
         // A remap (or `r`) changes what every chunk may say.
