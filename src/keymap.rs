@@ -229,16 +229,7 @@ mod tests {
 
     #[test]
     fn ctrl_c_quits_everywhere() {
-        for ctx in [
-            KeyContext::Grid,
-            KeyContext::Edit { text: true },
-            KeyContext::Panel,
-            KeyContext::Log,
-            KeyContext::Help,
-            KeyContext::Prompt,
-            KeyContext::Menu,
-            KeyContext::Confirm,
-        ] {
+        for ctx in crate::keys::tests::CONTEXTS {
             assert_eq!(map_key(ctx, ctrl('c')), Some(Action::Quit), "{ctx:?}");
         }
     }

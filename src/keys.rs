@@ -646,10 +646,11 @@ pub fn hints(ctx: KeyContext) -> Vec<(&'static str, &'static str)> {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
-    const CONTEXTS: [KeyContext; 12] = [
+    /// Every context a key can be read in.
+    pub(crate) const CONTEXTS: [KeyContext; 12] = [
         KeyContext::Space,
         KeyContext::PageMap,
         KeyContext::Grid,
