@@ -274,8 +274,18 @@ pub enum Action {
     Menu(MenuKey),
     /// The answer to a confirmation question (`None`: Enter, the question's default).
     Confirm(Option<bool>),
-    /// The user allowed writing the file: make the mapping writable, then carry out `op`.
-    AllowWriteThen(Box<Op>),
+    /// The write gate asks (`sys::gate`): a question, and what a yes does.
+    Question {
+        question: String,
+        then: Box<Action>,
+    },
+    /// The user said yes to the gate's question about `op`: carry it out (after setting
+    /// `protect_first`, for a store into a read-only shared mapping), confirmed.
+    Confirmed {
+        op: Op,
+        history: History,
+        protect_first: Option<Prot>,
+    },
     /// `t`: touch the page under the cursor.
     TouchCursor,
     /// `x`: call the code at the cursor in a forked child (a prompt asks for its arguments).
@@ -383,6 +393,7 @@ impl Action {
                 | Self::ChildEnded { .. }
                 | Self::Looking(_)
                 | Self::Note(_)
+                | Self::Question { .. }
                 | Self::PeerEnded { .. }
                 | Self::ShowLesson(_)
                 | Self::Configure { .. }
@@ -519,8 +530,13 @@ pub struct Looking {
 /// A side effect requested by `update` (the session probes the kernel again after each).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Command {
-    /// Carry out an operation; `history` says how a write enters the edit history.
-    Exec { op: Op, history: History },
+    /// Carry out an operation; `history` says how a write enters the edit history;
+    /// `confirmed`: the user has just said yes to the write gate's question about it.
+    Exec {
+        op: Op,
+        history: History,
+        confirmed: bool,
+    },
     /// Explore the VMA of this maps line (of the process being looked at).
     Explore(crate::sys::procmaps::MapsLine),
     /// Back to the mapping we made.

@@ -187,6 +187,8 @@ pub fn load(name: Option<&str>, file: Option<&Path>) -> Result<Lesson, String> {
 /// What a lesson from outside the shipped set would do beyond its own fresh copy of the demo
 /// file: a lesson is a program (it can write the file named in `# file:`, run machine code in
 /// a child, start a process), so playing one asks first. Empty: nothing beyond its own file.
+/// The file's part is the write gate's own verdict on each line (`file_writes`), so the list
+/// cannot disagree with what playing the lesson does.
 pub fn risks(lesson: &Lesson) -> Vec<String> {
     let lines = || {
         lesson
@@ -203,26 +205,19 @@ pub fn risks(lesson: &Lesson) -> Vec<String> {
     let mut out = Vec::new();
     if let Some(file) = &lesson.file {
         let shown = crate::text::sanitize(&file.to_string_lossy());
-        let writes = numbers(&|op| {
-            matches!(
-                op,
-                Op::Write { .. }
-                    | Op::ChildWrite { .. }
-                    | Op::Undo
-                    | Op::Redo
-                    | Op::Truncate(_)
-                    | Op::PeerStart(_)
-                    | Op::Protect(crate::sys::Prot { write: true, .. })
-            )
-        });
-        if writes.is_empty() || lesson.map.private {
+        let writes = file_writes(lesson, file, lines());
+        if writes.is_empty() {
             out.push(format!("maps {shown} (it does not write it)"));
         } else {
+            let consent = lesson
+                .map
+                .request(Some(file.clone()))
+                .is_ok_and(|r| r.write_allowed());
             out.push(format!(
-                "maps {shown} and may write it (lines {}{})",
+                "maps {shown} and may write it ({}{})",
                 writes.join(", "),
-                if lesson.map.write {
-                    "; its options say --write"
+                if consent {
+                    "; its options allow writing it"
                 } else {
                     ""
                 }
@@ -235,6 +230,79 @@ pub fn risks(lesson: &Lesson) -> Vec<String> {
             "runs machine code from the mapping in a child process (lines {})",
             execs.join(", ")
         ));
+    }
+    out
+}
+
+/// The lines of `lesson` that would change `file`, as `line N (what)`: each line walked through
+/// the write gate as a script line (`sys::gate`), following what changes its verdict (`mode`,
+/// `protect`, `fork`). A line the gate would refuse writes nothing; an undo or redo counts as
+/// the write it replays.
+fn file_writes<'a>(
+    lesson: &Lesson,
+    file: &Path,
+    lines: impl Iterator<Item = &'a Line>,
+) -> Vec<String> {
+    use crate::sys::gate::{
+        self, Backing, Consent, FileChange, Gate, Origin, Reach, Shown, Verdict,
+    };
+    let Ok(req) = lesson.map.request(Some(file.to_path_buf())) else {
+        return Vec::new();
+    };
+    // /dev/zero (the one character device mmapscope maps) has no file bytes behind it.
+    let memory = std::fs::metadata(file).is_ok_and(|m| {
+        use std::os::unix::fs::FileTypeExt as _;
+        m.file_type().is_char_device()
+    });
+    let backing = if memory || lesson.map.anon.is_some() {
+        Backing::Memory
+    } else {
+        Backing::File {
+            shown: crate::text::sanitize(&file.to_string_lossy()),
+            writable: true,
+        }
+    };
+    let mut gate = Gate::new(req.write_allowed().then_some(Consent::Flag));
+    let (mut mode, mut child_mode) = (req.mode, None);
+    let mut out = Vec::new();
+    for line in lines {
+        let Step::Do(op) = &line.step else { continue };
+        let op = match op {
+            Op::Undo | Op::Redo => Op::Write {
+                offset: 0,
+                bytes: vec![0],
+            },
+            op => op.clone(),
+        };
+        let shown = Shown::Mapping {
+            backing: backing.clone(),
+            mode,
+            prot: crate::sys::Prot::RW,
+            child_mode,
+        };
+        let reach = gate::reach(&op, &shown);
+        if !matches!(
+            gate.check(&op, &shown, Origin::Script, false),
+            Verdict::Go(_)
+        ) {
+            continue;
+        }
+        if let Reach::File(change) = reach {
+            let what = match change {
+                FileChange::Store => "a store",
+                FileChange::ChildStore => "the child's store",
+                FileChange::Truncate => "truncate",
+                FileChange::Peer => "the peer writes",
+                FileChange::MakeWritable => "mprotect with PROT_WRITE",
+            };
+            out.push(format!("line {} ({what})", line.number));
+        }
+        match op {
+            Op::Mode(m) => mode = m,
+            Op::Fork => child_mode = Some(mode),
+            Op::ChildExit => child_mode = None,
+            _ => {}
+        }
     }
     out
 }

@@ -408,7 +408,7 @@ fn intro_lines(region: &Region, demo: Option<String>) -> Vec<String> {
     )];
     intro.extend(region.notes().iter().cloned());
     if region.mode() == mmapscope::sys::MapMode::Shared
-        && !region.write_allowed()
+        && !region.consented_at_open()
         && region.may_write()
     {
         intro.push(

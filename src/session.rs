@@ -17,6 +17,7 @@ use crate::script::{Cmp, Expect, ExpectPath, Line, Step, Value};
 use crate::seek;
 use crate::sys::SysError;
 use crate::sys::exec::{self, Outcome, Started};
+use crate::sys::gate::{self, Consent, Gate, Origin, Verdict};
 use crate::sys::lab::Lab;
 use crate::sys::mapped::Mapped;
 use crate::sys::probe::{ChunkAsk, Prober};
@@ -30,6 +31,9 @@ use crate::update::{apply_outcome, update};
 /// The state of a run: the mapping, the probes, the experiments, the model.
 pub struct Session {
     subject: Subject,
+    /// The one write gate: consent to write the named file, and the decision for every
+    /// operation that could change it or another process.
+    gate: Gate,
     /// Probes of our own process.
     pub prober: Prober,
     pub lab: Lab,
@@ -302,8 +306,13 @@ impl Session {
     }
 
     fn with(subject: Subject, prober: Prober, model: Model, interactive: bool) -> Self {
+        let consent = match &subject {
+            Subject::Ours { region, .. } => region.consented_at_open().then_some(Consent::Flag),
+            Subject::Other { .. } => None,
+        };
         Self {
             subject,
+            gate: Gate::new(consent),
             prober,
             lab: Lab::default(),
             model,
@@ -476,6 +485,9 @@ impl Session {
             self.counters_of(ask, &mut snap);
             snap.maps = self.maps_of(ask);
         }
+        if matches!(self.subject, Subject::Ours { explored: None, .. }) {
+            snap.write_allowed = self.gate.file_writable();
+        }
         // The snapshot's maps say how the VMA explored fares: a snapshot of a VMA or a
         // process gone is not shown (the last state stays).
         if !self.follow(&snap.maps) {
@@ -562,7 +574,7 @@ impl Session {
                 "a second mapping is made of a file we map, not of another process",
             ));
         };
-        let also = region.also(mode)?;
+        let also = region.also(mode, self.gate.file_writable())?;
         update(
             &mut self.model,
             Action::Note(format!(
@@ -581,7 +593,9 @@ impl Session {
     fn probe_also(&mut self, rows: View) {
         let snap = match (&self.also, &self.subject) {
             (Some(also), Subject::Ours { explored: None, .. }) => {
-                Some(Box::new(snapshot::take(also, &self.prober, rows)))
+                let mut snap = snapshot::take(also, &self.prober, rows);
+                snap.write_allowed = self.gate.file_writable();
+                Some(Box::new(snap))
             }
             _ => None,
         };
@@ -721,23 +735,29 @@ impl Session {
         report::build_with_edits(shown, prober, false, &self.edited_pages())
     }
 
-    /// Runs an action through `update` and the executor; returns the outcomes.
+    /// Runs an action through `update` and the executor, as a script line does (the write
+    /// gate refuses what needs consent instead of asking); returns the outcomes.
     pub fn act(&mut self, action: Action) -> Vec<Outcome> {
-        self.act_with(action, false)
+        self.act_with(action, Origin::Script, false)
     }
 
-    /// As `act`, for the TUI: code that `exec` calls keeps running in its child while the
-    /// screen stays live (a log line says so); `poll_child` brings its outcome in. Another
-    /// `exec` meanwhile is refused (EBUSY).
+    /// As `act`, for a key in the TUI: the write gate may ask (a question on screen; the
+    /// answer comes back as a key), and code that `exec` calls keeps running in its child
+    /// while the screen stays live (a log line says so); `poll_child` brings its outcome in.
+    /// Another `exec` meanwhile is refused (EBUSY).
     pub fn act_live(&mut self, action: Action) -> Vec<Outcome> {
-        self.act_with(action, true)
+        self.act_with(action, Origin::Key, true)
     }
 
-    fn act_with(&mut self, action: Action, live: bool) -> Vec<Outcome> {
+    fn act_with(&mut self, action: Action, origin: Origin, live: bool) -> Vec<Outcome> {
         let mut outcomes = Vec::new();
         for command in update(&mut self.model, action) {
-            let (op, history) = match command {
-                Command::Exec { op, history } => (op, history),
+            let (op, history, confirmed) = match command {
+                Command::Exec {
+                    op,
+                    history,
+                    confirmed,
+                } => (op, history, confirmed),
                 Command::Explore(line) => {
                     self.explore(&line);
                     continue;
@@ -755,41 +775,29 @@ impl Session {
                     continue;
                 }
             };
-            let mut outcome = match (&mut self.subject, &self.running, live) {
-                (
-                    Subject::Ours {
-                        region,
-                        explored: None,
-                    },
-                    ..,
-                ) if op == Op::Swap && self.also.is_some() => {
-                    let Some(also) = self.also.as_mut() else {
-                        continue;
-                    };
-                    std::mem::swap(region, also);
-                    exec::swapped(region, also)
+            let permit = match self.gate.check(&op, &self.gate_facts(), origin, confirmed) {
+                Verdict::Go(permit) => permit,
+                Verdict::Ask {
+                    question,
+                    protect_first,
+                } => {
+                    let then = Box::new(Action::Confirmed {
+                        op,
+                        history,
+                        protect_first,
+                    });
+                    update(&mut self.model, Action::Question { question, then });
+                    continue;
                 }
-                (
-                    Subject::Ours {
-                        explored: Some(e), ..
-                    }
-                    | Subject::Other { explored: e, .. },
-                    ..,
-                ) => exec::execute_on_view(&e.view, op),
-                (Subject::Ours { region, .. }, _, false) => {
-                    exec::execute(region, &self.prober, &mut self.lab, op)
+                Verdict::Refuse(err) => {
+                    let outcome = exec::refused(op, err);
+                    apply_outcome(&mut self.model, &outcome, history);
+                    outcomes.push(outcome);
+                    continue;
                 }
-                (_, Some(running), true) if matches!(op, Op::Exec { .. }) => running.refuse(op),
-                (Subject::Ours { region, .. }, _, true) => {
-                    match exec::start(region, &self.prober, &mut self.lab, op) {
-                        Started::Done(outcome) => outcome,
-                        Started::Running(running) => {
-                            update(&mut self.model, Action::Note(running.running_line()));
-                            self.running = Some(running);
-                            continue;
-                        }
-                    }
-                }
+            };
+            let Some(mut outcome) = self.carry_out(permit, live) else {
+                continue;
             };
             // The edit history is the session's: an undo or redo says so in its call.
             match history {
@@ -802,6 +810,89 @@ impl Session {
         }
         self.refresh();
         outcomes
+    }
+
+    /// Carries out what the gate allowed, on the mapping or VMA shown; `None` when code keeps
+    /// running in a child (`live`), whose outcome `poll_child` brings later.
+    fn carry_out(&mut self, permit: gate::Permit, live: bool) -> Option<Outcome> {
+        Some(match (&mut self.subject, &self.running, live) {
+            (
+                Subject::Ours {
+                    region,
+                    explored: None,
+                },
+                ..,
+            ) if *permit.op() == Op::Swap && self.also.is_some() => {
+                let also = self.also.as_mut()?;
+                std::mem::swap(region, also);
+                exec::swapped(region, also)
+            }
+            (
+                Subject::Ours {
+                    explored: Some(e), ..
+                }
+                | Subject::Other { explored: e, .. },
+                ..,
+            ) => exec::execute_on_view(&e.view, permit),
+            (Subject::Ours { region, .. }, _, false) => {
+                exec::execute(region, &self.prober, &mut self.lab, permit)
+            }
+            (_, Some(running), true) if matches!(permit.op(), Op::Exec { .. }) => {
+                running.refuse(permit.into_op())
+            }
+            (Subject::Ours { region, .. }, _, true) => {
+                match exec::start(region, &self.prober, &mut self.lab, permit) {
+                    Started::Done(outcome) => outcome,
+                    Started::Running(running) => {
+                        update(&mut self.model, Action::Note(running.running_line()));
+                        self.running = Some(running);
+                        return None;
+                    }
+                }
+            }
+        })
+    }
+
+    /// What the write gate needs to know of what is shown: the mapping we made (its file, mode
+    /// and protection, the fork child's copy), a VMA of our own, or another process's.
+    fn gate_facts(&self) -> gate::Shown {
+        match &self.subject {
+            Subject::Ours {
+                explored: Some(_), ..
+            } => gate::Shown::OwnVma,
+            Subject::Ours { region, .. } => gate::Shown::Mapping {
+                backing: match region.path().filter(|_| region.page_cache_file()) {
+                    Some(path) => gate::Backing::File {
+                        shown: crate::text::sanitize(&path.to_string_lossy()),
+                        writable: region.may_write(),
+                    },
+                    None => gate::Backing::Memory,
+                },
+                mode: region.mode(),
+                prot: region.prot(),
+                child_mode: self.lab.child_spec().map(|c| {
+                    if c.shared {
+                        crate::sys::MapMode::Shared
+                    } else {
+                        crate::sys::MapMode::Private
+                    }
+                }),
+            },
+            Subject::Other { attached, explored } => gate::Shown::Process {
+                pid: attached.info.pid,
+                name: format!(
+                    "pid {} {}",
+                    attached.info.pid,
+                    crate::text::sanitize(&attached.info.comm)
+                ),
+                vma: crate::text::sanitize(
+                    &crate::sys::vma::vma_name(explored.view.line()).to_string_lossy(),
+                ),
+                start: explored.view.line().start,
+                write: attached.write,
+                alive: explored.ended.clone().map_or(Ok(()), Err),
+            },
+        }
     }
 
     /// Starts a search (dropping one still running) and works on it for a slice at once, so

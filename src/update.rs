@@ -32,13 +32,14 @@ pub fn update(model: &mut Model, action: Action) -> Vec<Command> {
         | Action::EditStop
         | Action::EditSwitchColumn
         | Action::EditNibble(_)
-        | Action::EditChar(_)
-        | Action::AllowWriteThen(_) => edit(model, action),
+        | Action::EditChar(_) => edit(model, action),
         Action::Quit
         | Action::QuitNow
         | Action::SwitchMode
         | Action::OpenMenu(_)
         | Action::Menu(_)
+        | Action::Question { .. }
+        | Action::Confirmed { .. }
         | Action::Confirm(_) => ask(model, action),
         Action::ExecCursor
         | Action::TogglePeer
@@ -368,7 +369,7 @@ fn edit(model: &mut Model, action: Action) -> Vec<Command> {
                 "edit mode: each write into the process asks first (Esc leaves)"
             } else if model.snap.prot.write {
                 "edit mode: type hex digits to write bytes at the cursor; Tab: text column; Esc leaves"
-            } else if needs_write_consent(model) {
+            } else if read_only_until_asked(model) {
                 "edit mode: the file is mapped read-only; your first write asks before it goes to \
                  the file (Esc leaves)"
             } else {
@@ -395,16 +396,6 @@ fn edit(model: &mut Model, action: Action) -> Vec<Command> {
             let mut buf = [0u8; 4];
             let bytes = c.encode_utf8(&mut buf).as_bytes().to_vec();
             return edit_write(model, bytes);
-        }
-        Action::AllowWriteThen(op) => {
-            let prot = crate::sys::region::Prot {
-                read: true,
-                write: true,
-                ..model.snap.prot
-            };
-            let mut cmds = exec(Op::Protect(prot));
-            cmds.extend(exec(*op));
-            return cmds;
         }
         _ => {}
     }
@@ -462,6 +453,33 @@ fn ask(model: &mut Model, action: Action) -> Vec<Command> {
             }
         }
         Action::Menu(key) => return menu(model, key),
+        Action::Question { question, then } => {
+            model.overlay = Overlay::Confirm {
+                question,
+                default_yes: false,
+                then,
+            };
+        }
+        Action::Confirmed {
+            op,
+            history,
+            protect_first,
+        } => {
+            let mut cmds: Vec<Command> = protect_first
+                .map(|p| Command::Exec {
+                    op: Op::Protect(p),
+                    history: History::Record,
+                    confirmed: true,
+                })
+                .into_iter()
+                .collect();
+            cmds.push(Command::Exec {
+                op,
+                history,
+                confirmed: true,
+            });
+            return cmds;
+        }
         Action::Confirm(answer) => {
             if let Overlay::Confirm {
                 then, default_yes, ..
@@ -505,8 +523,8 @@ fn operate(model: &mut Model, action: Action) -> Vec<Command> {
 }
 
 /// A shared mapping of a file the user named, mapped read-only because writing was not
-/// allowed yet, where a write would be possible after asking.
-pub fn needs_write_consent(model: &Model) -> bool {
+/// allowed yet, where the first write asks (the write gate, `sys::gate`, does the asking).
+fn read_only_until_asked(model: &Model) -> bool {
     let s = &model.snap;
     s.mode == MapMode::Shared
         && !s.prot.write
@@ -514,63 +532,21 @@ pub fn needs_write_consent(model: &Model) -> bool {
         && matches!(s.backing, Backing::File { writable: true, .. })
 }
 
-/// A write typed in edit mode: at once, or after asking when it would be the first write to
-/// a file the user named.
-fn edit_write(model: &mut Model, bytes: Vec<u8>) -> Vec<Command> {
-    let op = Op::Write {
+/// A write typed in edit mode (or a snippet): the write gate decides whether it goes at
+/// once, is asked about (the first write to a named file, every write into another process)
+/// or is refused (our own process outside our mapping, a read-only view).
+fn edit_write(model: &Model, bytes: Vec<u8>) -> Vec<Command> {
+    exec(Op::Write {
         offset: model.cursor,
         bytes,
-    };
-    if let Some(l) = &model.looking {
-        if !model.snap.write_allowed {
-            model.log(if l.other {
-                "read-only: another process is only looked at unless mmapscope was started with \
-                 --write (then each write asks first)"
-            } else {
-                "not written: mmapscope never stores into its own memory outside the mapping it \
-                 made (it could break the program); Backspace returns to that mapping"
-            });
-            return Vec::new();
-        }
-        let Op::Write { offset, bytes } = &op else {
-            return Vec::new();
-        };
-        model.overlay = Overlay::Confirm {
-            question: format!(
-                "Write {} at 0x{:x} into {} ({}) with process_vm_writev? Its memory changes at \
-                 once, with no undo but another write. y/N",
-                crate::text::json::hex_string(bytes),
-                model.snap.addr + offset,
-                l.process,
-                l.vma
-            ),
-            then: Box::new(Action::Do(op)),
-            default_yes: false,
-        };
-        return Vec::new();
-    }
-    if needs_write_consent(model) {
-        let name = match &model.snap.backing {
-            Backing::File { path, .. } => crate::text::sanitize(path),
-            Backing::Anon => String::new(),
-        };
-        model.overlay = Overlay::Confirm {
-            question: format!(
-                "Writes go straight to {name}: a store into a MAP_SHARED page is a write to the \
-                 file, with no save step. Allow writing it (mprotect to rw)? y/N"
-            ),
-            then: Box::new(Action::AllowWriteThen(Box::new(op))),
-            default_yes: false,
-        };
-        return Vec::new();
-    }
-    exec(op)
+    })
 }
 
 fn exec(op: Op) -> Vec<Command> {
     vec![Command::Exec {
         op,
         history: History::Record,
+        confirmed: false,
     }]
 }
 
@@ -583,6 +559,7 @@ fn do_op(model: &mut Model, op: Op) -> Vec<Command> {
                     bytes: r.old.clone(),
                 },
                 history: History::Undo,
+                confirmed: false,
             }],
             None => {
                 model.log("undo: nothing to undo");
@@ -596,6 +573,7 @@ fn do_op(model: &mut Model, op: Op) -> Vec<Command> {
                     bytes: r.new.clone(),
                 },
                 history: History::Redo,
+                confirmed: false,
             }],
             None => {
                 model.log("redo: nothing to redo");
@@ -1614,7 +1592,7 @@ mod tests {
 
     fn only_exec(cmds: Vec<Command>) -> (Op, History) {
         match cmds.as_slice() {
-            [Command::Exec { op, history }] => (op.clone(), *history),
+            [Command::Exec { op, history, .. }] => (op.clone(), *history),
             other => panic!("expected one Exec, got {other:?}"),
         }
     }
@@ -1703,7 +1681,7 @@ mod tests {
     }
 
     #[test]
-    fn the_first_write_to_a_named_file_asks_and_enter_means_no() {
+    fn a_typed_write_goes_to_the_gate_whose_question_enter_declines() {
         let mut m = model(1, (120, 40));
         m.snap.backing = Backing::File {
             path: "/tmp/x".into(),
@@ -1715,7 +1693,31 @@ mod tests {
         update(&mut m, Action::EditStart);
         assert!(m.log.last().unwrap().text.contains("asks"));
         update(&mut m, Action::EditNibble(4));
-        assert!(update(&mut m, Action::EditNibble(1)).is_empty());
+        // The write is a command like any other: the session's gate decides (sys::gate).
+        let cmds = update(&mut m, Action::EditNibble(1));
+        let write = Op::Write {
+            offset: 0,
+            bytes: vec![0x41],
+        };
+        assert_eq!(
+            cmds,
+            vec![Command::Exec {
+                op: write.clone(),
+                history: History::Record,
+                confirmed: false
+            }]
+        );
+        // The gate asked: a question whose default is no.
+        let confirmed = Action::Confirmed {
+            op: write.clone(),
+            history: History::Record,
+            protect_first: Some(Prot::RW),
+        };
+        let ask = Action::Question {
+            question: "writes /tmp/x: allow? y/N".into(),
+            then: Box::new(confirmed),
+        };
+        assert!(update(&mut m, ask.clone()).is_empty());
         assert!(matches!(
             &m.overlay,
             Overlay::Confirm {
@@ -1729,47 +1731,23 @@ mod tests {
             "Enter: no"
         );
         assert_eq!(m.overlay, Overlay::None);
-        update(&mut m, Action::EditNibble(4));
-        update(&mut m, Action::EditNibble(1));
+        update(&mut m, ask);
         let cmds = update(&mut m, Action::Confirm(Some(true)));
-        let ops: Vec<Op> = cmds
-            .into_iter()
-            .filter_map(|c| match c {
-                Command::Exec { op, .. } => Some(op),
-                _ => None,
-            })
-            .collect();
         assert_eq!(
-            ops,
+            cmds,
             vec![
-                Op::Protect(Prot::RW),
-                Op::Write {
-                    offset: 0,
-                    bytes: vec![0x41]
+                Command::Exec {
+                    op: Op::Protect(Prot::RW),
+                    history: History::Record,
+                    confirmed: true
+                },
+                Command::Exec {
+                    op: write,
+                    history: History::Record,
+                    confirmed: true
                 }
             ]
         );
-        // Once allowed (or for a file we may not write at all), no question.
-        m.snap.write_allowed = true;
-        update(&mut m, Action::EditNibble(4));
-        assert_eq!(
-            only_exec(update(&mut m, Action::EditNibble(2))).0,
-            Op::Write {
-                offset: 0,
-                bytes: vec![0x42]
-            }
-        );
-        m.snap.write_allowed = false;
-        m.snap.backing = Backing::File {
-            path: "/tmp/x".into(),
-            writable: false,
-            regular: true,
-        };
-        update(&mut m, Action::EditNibble(4));
-        assert!(matches!(
-            only_exec(update(&mut m, Action::EditNibble(3))).0,
-            Op::Write { .. }
-        ));
     }
 
     #[test]

@@ -28,6 +28,7 @@ const ORDER: &[&str] = &[
     "sys::ops",
     "sys::lab",
     "sys::notes",
+    "sys::gate",
     "sys::exec",
     "sys",
     // Files we make, the pure core, the script language, lessons (parsing).

@@ -545,7 +545,7 @@ struct Model {
     redo: Vec<Rec>,
     grow_zeroes_padding: bool,
     /// Writing the file was allowed (safe by default: a mapping that starts writable, or a
-    /// `protect` with PROT_WRITE since): a truncate needs it.
+    /// `protect` with PROT_WRITE of a shared mapping since): a truncate needs it.
     write_ok: bool,
 }
 
@@ -1408,8 +1408,9 @@ fn apply(
         }
         Op::Protect(p) => {
             model.prot = *p;
-            // `protect` with PROT_WRITE is consent to writing the file.
-            model.write_ok |= p.write;
+            // `protect` with PROT_WRITE on a shared mapping is consent to writing the file (on
+            // a private one it writes nothing of the file, and consents to nothing).
+            model.write_ok |= p.write && model.mode == MapMode::Shared;
         }
         Op::Truncate(size) => {
             if r["old_size"] != model.size || r["new_size"] != *size {

@@ -287,6 +287,9 @@ pub struct ChildSpec {
     /// Our mapping is still the object the child copied (false once we mapped anonymous
     /// memory afresh: then nothing of it can be shared with the child).
     pub same_object: bool,
+    /// The child's copy is a MAP_SHARED mapping (as ours was at the fork; it keeps it
+    /// whatever ours becomes): its stores reach the object behind it, a file's too.
+    pub shared: bool,
 }
 
 /// The keeper: a forked child that keeps every mapping of ours and serves orders (read or
@@ -315,12 +318,12 @@ fn how_it_ended(status: rustix::process::WaitStatus) -> String {
 
 impl Keeper {
     /// Takes charge of `pid`, just forked by `raw::Mapping::fork_keeper`, with our ends of its
-    /// pipes; `addr` and `pages` describe its copy of the mapping.
+    /// pipes; `addr`, `pages` and `shared` describe its copy of the mapping.
     pub(super) fn adopt(
         pid: Pid,
         (orders, answers): (OwnedFd, OwnedFd),
-        addr: u64,
-        pages: u64,
+        (addr, pages): (u64, u64),
+        shared: bool,
     ) -> Self {
         let raw = pid.as_raw_nonzero().get();
         KEEPER.store(raw, Ordering::SeqCst);
@@ -335,6 +338,7 @@ impl Keeper {
                 addr,
                 pages,
                 same_object: true,
+                shared,
             },
             pagemap,
             reaped: false,
@@ -505,17 +509,45 @@ impl Keeper {
             } else {
                 vec![0; data.len()]
             }),
-            Ok(n) => Err(SysError::new(
-                libc::EFAULT,
-                format!("child write at 0x{off:x}"),
-                format!("only {n} of {} bytes were written", data.len()),
-            )),
+            Ok(n) => Err(self.undo_short_write(off, n, (old, &before), data.len())),
             Err(_) => Err(Self::refused(
                 i32::try_from(-done).unwrap_or(libc::EIO),
                 "write",
                 off,
             )),
         }
+    }
+
+    /// A write that stopped after `n` of `len` bytes (a page cut off by a truncate between
+    /// the check and the store): all or nothing, so the `n` bytes that landed are put back
+    /// from what the child read there first (`old` bytes of `before`). The error says how
+    /// many bytes stayed (0, unless putting them back failed too).
+    fn undo_short_write(
+        &mut self,
+        off: u64,
+        n: usize,
+        (old, before): (i64, &[u8]),
+        len: usize,
+    ) -> SysError {
+        let restored = n == 0
+            || (usize::try_from(old).is_ok_and(|o| o >= n)
+                && matches!(self.ask(super::raw::ORDER_WRITE, off, &before[..n], n),
+                    Ok((d, ..)) if usize::try_from(d) == Ok(n)));
+        let landed = if restored { 0 } else { n };
+        SysError::new(
+            libc::EFAULT,
+            format!("child write at 0x{off:x}"),
+            format!(
+                "only {n} of {len} bytes could be stored (the rest lies beyond end of file or \
+                 on a page that cannot be written), so nothing was written: {landed} bytes \
+                 landed{}",
+                if restored {
+                    ""
+                } else {
+                    " (they could not be put back)"
+                }
+            ),
+        )
     }
 
     /// Tells the child to exit, waits for it (killing it after `KEEPER_TIMEOUT`) and reaps it.

@@ -14,6 +14,7 @@ use serde::Serialize;
 
 use super::children::{CALL_TIMEOUT, CodeChild, Reaped};
 use super::error::SysError;
+use super::gate::Permit;
 use super::lab::{Allocated, Lab, Threshold};
 use super::limits::Memlock;
 use super::notes;
@@ -419,13 +420,15 @@ fn hex(bytes: &[u8]) -> String {
         .join(" ")
 }
 
-/// Carries out `op` on `region` (and `lab`, for the experiments that keep state).
-pub fn execute(region: &mut Region, prober: &Prober, lab: &mut Lab, op: Op) -> Outcome {
+/// Carries out the operation `permit` allows (the write gate made it: `sys::gate`) on `region`
+/// (and `lab`, for the experiments that keep state).
+pub fn execute(region: &mut Region, prober: &Prober, lab: &mut Lab, permit: Permit) -> Outcome {
     let vma_before = our_vma(region);
     let faults_before = fault_counts();
     let start = Instant::now();
     let mut notes = Vec::new();
-    let (call, result) = run(region, prober, lab, &op, &mut notes);
+    let (call, result) = run(region, prober, lab, &permit, &mut notes);
+    let op = permit.into_op();
     let elapsed = start.elapsed();
     let faults_after = fault_counts();
     let vma_after = our_vma(region);
@@ -481,10 +484,11 @@ pub fn swapped(shown: &Region, other: &Region) -> Outcome {
 }
 
 /// An operation on a VMA explored rather than made by us: reads and writes go through the
-/// kernel's window on that process (process_vm_readv / process_vm_writev; writes only with
-/// `--write`, never into ourselves); every other operation belongs to the mapping we made.
-pub fn execute_on_view(view: &super::vma::VmaView, op: Op) -> Outcome {
+/// kernel's window on that process (writes only with `--write` and the gate's permit, never
+/// into ourselves); every other operation belongs to the mapping we made.
+pub fn execute_on_view(view: &super::vma::VmaView, permit: Permit) -> Outcome {
     use super::mapped::Mapped as _;
+    let op = permit.into_op();
     let start = Instant::now();
     let mut notes = Vec::new();
     let (call, result) = match &op {
@@ -541,19 +545,20 @@ fn run(
     region: &mut Region,
     prober: &Prober,
     lab: &mut Lab,
-    op: &Op,
+    permit: &Permit,
     notes: &mut Vec<String>,
 ) -> (String, Result<Done, SysError>) {
-    match op {
+    let writable = permit.file_writable();
+    match permit.op() {
         Op::Write { offset, bytes } => (
             format!("write 0x{offset:x} <- {}", hex(bytes)),
-            write_after_fork(region, prober, lab, *offset, bytes, notes),
+            write_after_fork(region, (prober, lab), *offset, bytes, (writable, notes)),
         ),
         Op::Read { offset, len } => read(region, *offset, *len, notes),
-        Op::Undo | Op::Redo => (format!("{op:?}").to_lowercase(), Ok(Done::Nothing {})),
+        op @ (Op::Undo | Op::Redo) => (format!("{op:?}").to_lowercase(), Ok(Done::Nothing {})),
         Op::Mode(mode) => {
             let anon = !region.page_cache_file();
-            let out = remap(region, *mode, notes);
+            let out = remap(region, *mode, writable, notes);
             if out.1.is_ok()
                 && let Some(pid) = lab.mapping_replaced(anon)
             {
@@ -569,7 +574,7 @@ fn run(
             out
         }
         Op::Msync(kind, scope) => msync(region, prober, *kind, *scope, notes),
-        Op::Protect(prot) => protect(region, *prot, notes),
+        Op::Protect(prot) => protect(region, *prot, writable, notes),
         Op::Advise(advice, scope) => advise(region, prober, *advice, *scope, notes),
         Op::Fadvise(advice) => fadvise(region, prober, *advice, notes),
         Op::Touch(page) => touch_op(region, prober, *page, notes),
@@ -581,7 +586,7 @@ fn run(
         Op::Unlock(scope) => lock(region, false, *scope, notes),
         Op::Resize(len) => mremap(region, prober, Reshape::Len(*len), notes),
         Op::Move(addr) => mremap(region, prober, Reshape::To(*addr), notes),
-        _ => run_lab(region, prober, lab, op, notes),
+        op => run_lab(region, prober, lab, op, notes),
     }
 }
 
@@ -777,15 +782,14 @@ fn fork(
 /// the two shared.
 fn write_after_fork(
     region: &Region,
-    prober: &Prober,
-    lab: &Lab,
+    (prober, lab): (&Prober, &Lab),
     offset: u64,
     bytes: &[u8],
-    notes: &mut Vec<String>,
+    (writable, notes): (bool, &mut Vec<String>),
 ) -> Result<Done, SysError> {
     let page = offset / region.page_size();
     let before = shared_with_child(region, prober, lab, page);
-    let done = write(region, offset, bytes, notes)?;
+    let done = write(region, offset, bytes, writable, notes)?;
     let after = shared_with_child(region, prober, lab, page);
     notes.extend(notes::split(page, region.mode(), (before, after), false));
     Ok(done)
@@ -801,6 +805,7 @@ fn child_write(
     notes: &mut Vec<String>,
 ) -> Result<Done, SysError> {
     let page = offset / region.page_size();
+    refuse_beyond_eof(region, offset, bytes.len(), "child write")?;
     let before = shared_with_child(region, prober, lab, page);
     let keeper = lab.child()?;
     let pid = keeper.pid();
@@ -979,19 +984,21 @@ fn read(
     (format!("read 0x{offset:x} +{len}"), result)
 }
 
-/// `mode shared|private`: mmap again with the other sharing mode.
+/// `mode shared|private`: mmap again with the other sharing mode; a shared mapping of the
+/// named file is writable only when the gate says writing it is allowed (`writable`).
 fn remap(
     region: &mut Region,
     mode: MapMode,
+    writable: bool,
     notes: &mut Vec<String>,
 ) -> (String, Result<Done, SysError>) {
     let (old_prot, was, old_addr) = (region.prot(), region.mode(), region.addr());
     let call = format!(
         "mmap({}, {}) again",
         mode.flag_name(),
-        prot_flags(region.remap_prot(mode))
+        prot_flags(region.remap_prot(mode, writable))
     );
-    let result = region.remap(mode).map(|()| Done::Remapped {
+    let result = region.remap(mode, writable).map(|()| Done::Remapped {
         old_addr,
         new_addr: region.addr(),
         mode,
@@ -1046,17 +1053,25 @@ fn msync(
     (with_rc(call, &result), result)
 }
 
-/// `protect`: asking for PROT_WRITE is the user's consent to writing the file (design.md: "an
-/// explicit `protect rw` line is consent").
+/// `protect`: PROT_WRITE on a shared mapping of the named file only with the gate's consent
+/// (`writable`; a script's `protect rw` line is that consent, a key asks first); the
+/// descriptor is then reopened read-write where it was not.
 fn protect(
     region: &mut Region,
     prot: Prot,
+    writable: bool,
     notes: &mut Vec<String>,
 ) -> (String, Result<Done, SysError>) {
-    let allowed = if prot.write {
-        region.allow_write()
-    } else {
-        Ok(None)
+    let named_shared = region.page_cache_file() && region.mode() == MapMode::Shared;
+    let allowed = match (prot.write && named_shared, writable) {
+        (false, _) => Ok(None),
+        (true, true) => region.allow_write(),
+        (true, false) => Err(SysError::new(
+            libc::EACCES,
+            "mprotect",
+            "writing this file was not allowed: PROT_WRITE on its MAP_SHARED mapping would let \
+             every store write the file",
+        )),
     };
     let result = allowed.and_then(|note| {
         notes.extend(note);
@@ -1233,10 +1248,11 @@ pub enum Started {
 }
 
 /// As `execute`, but an `exec` returns at once with its child still running.
-pub fn start(region: &mut Region, prober: &Prober, lab: &mut Lab, op: Op) -> Started {
-    let Op::Exec { offset, args } = op else {
-        return Started::Done(execute(region, prober, lab, op));
+pub fn start(region: &mut Region, prober: &Prober, lab: &mut Lab, permit: Permit) -> Started {
+    let Op::Exec { offset, args } = *permit.op() else {
+        return Started::Done(execute(region, prober, lab, permit));
     };
+    let op = permit.into_op();
     let vma_before = our_vma(region);
     let faults_before = fault_counts();
     let start = Instant::now();
@@ -1377,6 +1393,7 @@ fn write(
     region: &Region,
     offset: u64,
     bytes: &[u8],
+    writable: bool,
     notes: &mut Vec<String>,
 ) -> Result<Done, SysError> {
     let geometry = region.geometry()?;
@@ -1390,20 +1407,14 @@ fn write(
                 format!("the mapping ends at 0x{:x}", region.map_bytes()),
             )
         })?;
-    if (offset..end).any(|o| geometry.byte_kind(o) == ByteKind::BeyondEof) {
-        return Err(SysError::new(
-            libc::EFAULT,
-            format!("write at 0x{offset:x}"),
-            "the page lies beyond end of file: a store there would raise SIGBUS, so nothing was written",
-        ));
-    }
+    refuse_beyond_eof(region, offset, bytes.len(), "write")?;
     let prot = region.prot();
     if !prot.write {
         let why = notes::write_refusal(
             matches!(region.target(), Target::File { .. }),
             region.mode() == MapMode::Shared,
             region.may_write(),
-            region.write_allowed(),
+            writable,
         );
         return Err(SysError::new(
             libc::EACCES,
@@ -1420,12 +1431,21 @@ fn write(
     }
     let n = region.write(offset, bytes)?;
     if n < bytes.len() {
+        // All or nothing: the bytes that landed before the dead page are put back.
+        let restored = n == 0 || region.write(offset, &old[..n]).ok() == Some(n);
         return Err(SysError::new(
             libc::EFAULT,
             format!("write at 0x{offset:x}"),
             format!(
-                "only {n} of {} bytes were written: the rest lies on a page cut off meanwhile",
-                bytes.len()
+                "only {n} of {} bytes could be stored (the rest lies on a page cut off \
+                 meanwhile), so nothing was written: {} bytes landed{}",
+                bytes.len(),
+                if restored { 0 } else { n },
+                if restored {
+                    ""
+                } else {
+                    " (they could not be put back)"
+                }
             ),
         ));
     }
@@ -1442,6 +1462,37 @@ fn write(
         new: bytes.to_vec(),
         padding,
     })
+}
+
+/// EFAULT when any of `len` bytes at `offset` lies on a page beyond end of file: a store
+/// there would raise SIGBUS, so nothing is written (not even the bytes before it).
+fn refuse_beyond_eof(region: &Region, offset: u64, len: usize, what: &str) -> Result<(), SysError> {
+    let geometry = region.geometry()?;
+    let end = offset.saturating_add(len as u64);
+    if let Some(o) = (offset..end).find(|&o| geometry.byte_kind(o) == ByteKind::BeyondEof) {
+        return Err(SysError::new(
+            libc::EFAULT,
+            format!("{what} at 0x{offset:x}"),
+            format!(
+                "byte 0x{o:x} lies on a page beyond end of file: a store there would raise \
+                 SIGBUS, so nothing was written (0 bytes landed)"
+            ),
+        ));
+    }
+    Ok(())
+}
+
+/// The outcome of an operation the write gate refused: nothing was called.
+pub fn refused(op: Op, err: SysError) -> Outcome {
+    Outcome {
+        call: format!("{} (refused)", err.context),
+        op,
+        result: Err(err),
+        elapsed: Duration::ZERO,
+        faults: (0, 0),
+        smaps_delta: Vec::new(),
+        notes: Vec::new(),
+    }
 }
 
 fn touch(
@@ -1513,6 +1564,7 @@ fn truncate(
     notes: &mut Vec<String>,
 ) -> Result<Done, SysError> {
     // The helper opens /proc/PID/fd/N: the very file we hold, whatever its path names now.
+    // (Writing the file was allowed: the gate gave the permit.)
     let Some(fd_path) = region.fd_path().filter(|_| region.page_cache_file()) else {
         return Err(SysError::new(
             libc::EINVAL,
@@ -1520,14 +1572,6 @@ fn truncate(
             "only a file has a size to change; anonymous memory and /dev/zero have none",
         ));
     };
-    if !region.write_allowed() {
-        return Err(SysError::new(
-            libc::EACCES,
-            "truncate",
-            "truncating changes the file itself, and writing this file was not allowed: start \
-             with --write (or run `protect rw` first)",
-        ));
-    }
     let old_size = region
         .file_size_now()?
         .ok_or_else(|| SysError::new(libc::EINVAL, "truncate", "this file has no size"))?;

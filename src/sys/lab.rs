@@ -322,7 +322,8 @@ pub fn landing(
 }
 
 impl Lab {
-    /// Starts a peer writing a counter at mapping offset `offset` of `region`'s file.
+    /// Starts a peer writing a counter at mapping offset `offset` of `region`'s file (the
+    /// write gate has allowed writing the file: `sys::gate`, `FileChange::Peer`).
     ///
     /// # Errors
     /// No file (anonymous memory), the counter would not fit in the file, a peer runs already,
@@ -333,14 +334,6 @@ impl Lab {
                 libc::EBUSY,
                 "peer start",
                 "a peer is running already: peer stop first",
-            ));
-        }
-        if !region.write_allowed() {
-            return Err(SysError::new(
-                libc::EACCES,
-                "peer start",
-                "the peer writes its counter into the file itself, and writing this file was not \
-                 allowed: start with --write (or run `protect rw` first)",
             ));
         }
         // The peer opens /proc/PID/fd/N: the very file we hold, not whatever the path names.

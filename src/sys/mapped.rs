@@ -143,7 +143,8 @@ impl Mapped for Region {
         Region::may_write(self)
     }
     fn write_allowed(&self) -> bool {
-        Region::write_allowed(self)
+        // Consent given later is the write gate's: the session stamps it on the snapshot.
+        Region::consented_at_open(self)
     }
     fn always_dirty(&self) -> bool {
         Region::always_dirty(self)

@@ -1,12 +1,14 @@
 //! Everything that talks to the kernel: the mapping (`region`, the one module allowed unchecked code), page-state
 //! probes (`probe`), our VMA in `/proc/self/maps` and `smaps` (`procmaps`), the processes we start and
 //! their containment (`children`, the keeper of `fork` included), the limits the lab runs into
-//! (`limits`), and errors as data (`error`). Nothing here knows about the screen.
+//! (`limits`), the one write gate every change of a named file or another process passes
+//! (`gate`), and errors as data (`error`). Nothing here knows about the screen.
 
 pub mod cells;
 pub mod children;
 pub mod error;
 pub mod exec;
+pub mod gate;
 pub mod lab;
 pub mod limits;
 pub mod mapped;

@@ -247,9 +247,6 @@ pub struct Region {
     offset: u64,
     len: u64,
     page_size: u64,
-    /// Stores into a shared mapping may reach the file: the user allowed it (`--write`, a
-    /// protection with `w`, the TUI's question) or mmapscope created the file.
-    write_allowed: bool,
     notes: Vec<String>,
     /// While a forked child shares pages with us: `/proc/self/mem`, to read without pinning
     /// (see `read`).
@@ -725,7 +722,6 @@ impl Region {
             offset: 0,
             len,
             page_size,
-            write_allowed: true,
             notes,
             mem: None,
         };
@@ -781,7 +777,6 @@ impl Region {
             offset: req.offset,
             len,
             page_size,
-            write_allowed: req.write_allowed(),
             notes,
             mem: None,
         };
@@ -864,9 +859,11 @@ impl Region {
         self.file_kind().is_some_and(FileKind::page_cache)
     }
 
-    /// Whether stores into a shared mapping may reach the file (see `MapRequest::write`).
-    pub fn write_allowed(&self) -> bool {
-        self.write_allowed
+    /// Whether the request this mapping was opened with consented to writing the file
+    /// (`--write`, `--prot` with `w`, a file mmapscope created): the write gate's consent at
+    /// the start (`sys::gate`). Later consent lives in the gate, not here.
+    pub fn consented_at_open(&self) -> bool {
+        self.request.write_allowed()
     }
 
     /// Whether we have write permission on the mapped file (anonymous memory: true).
@@ -1211,11 +1208,11 @@ impl Region {
         Ok(())
     }
 
-    /// Allows stores into the mapping to reach the file (the user said so: `--write`, `protect
-    /// rw`, or yes to the TUI's question). For a shared mapping of a file opened read-only,
+    /// Lets a later mprotect add PROT_WRITE to a shared mapping of a file opened read-only:
     /// the descriptor is reopened read-write and the same range mapped again in place
-    /// (MAP_FIXED: same address, same page-cache pages, nothing lost), so that a later
-    /// mprotect may add PROT_WRITE. Returns a sentence saying what was done, if anything.
+    /// (MAP_FIXED: same address, same page-cache pages, nothing lost). Only once the write
+    /// gate has the user's consent (`sys::gate`; `sys::exec::protect` calls it with a permit
+    /// that says so). Returns a sentence saying what was done, if anything.
     ///
     /// # Errors
     /// EACCES (and the like) when the file is not writable for us; the mmap's refusal.
@@ -1229,7 +1226,6 @@ impl Region {
                 }
             );
         if !needs_fd {
-            self.write_allowed = true;
             return Ok(None);
         }
         self.reopen_rw()?;
@@ -1240,7 +1236,6 @@ impl Region {
         self.map
             .remap_shared_in_place(file, self.offset, prot)
             .map_err(|e| SysError::from_io(&e, "mmap MAP_SHARED|MAP_FIXED"))?;
-        self.write_allowed = true;
         Ok(Some(
             "the file was open read-only: reopened read-write through its descriptor \
              (/proc/self/fd) and mapped again in place (MAP_FIXED, same address and pages)"
@@ -1251,11 +1246,12 @@ impl Region {
     /// A second mapping of the same file (`--also`), opened through our descriptor (the
     /// same file, whatever its path names now), with the same offset and length, in `mode`:
     /// private, read-write (its stores never reach the file); shared, with this mapping's
-    /// protection and permission to write.
+    /// protection, PROT_WRITE only when `writable` (the write gate's consent for the file:
+    /// both mappings share it).
     ///
     /// # Errors
     /// Anonymous memory (there is no file to map twice); the mmap's refusal.
-    pub fn also(&self, mode: MapMode) -> Result<Region, SysError> {
+    pub fn also(&self, mode: MapMode, writable: bool) -> Result<Region, SysError> {
         let (Target::File { path, kind, .. }, Some(fd_path)) = (&self.target, self.fd_path())
         else {
             return Err(einval(
@@ -1270,14 +1266,19 @@ impl Region {
                  anonymous mappings; give a regular file",
             ));
         }
+        // A private mapping is read-write by default, without consent to write the file (its
+        // stores never reach it); a shared one gets PROT_WRITE only with the consent.
         let shared = mode == MapMode::Shared;
         let mut also = Region::open(&MapRequest {
             source: Source::File(fd_path),
             mode,
             offset: self.offset,
             len: Some(self.len),
-            prot: Some(if shared { self.prot } else { Prot::RW }),
-            write: shared && self.write_allowed,
+            prot: shared.then_some(Prot {
+                write: self.prot.write && writable,
+                ..self.prot
+            }),
+            write: shared && writable,
             place: Placement::default(),
         })?;
         if let Target::File { path: shown, .. } = &mut also.target {
@@ -1304,8 +1305,9 @@ impl Region {
 
     /// The protection a remap to `mode` gets: a private mapping is writable (its stores
     /// never reach the file); a shared one keeps PROT_WRITE only where writing the file was
-    /// allowed. PROT_NONE stays PROT_NONE; PROT_EXEC is kept.
-    pub fn remap_prot(&self, mode: MapMode) -> Prot {
+    /// allowed (`writable`: the write gate's consent). PROT_NONE stays PROT_NONE; PROT_EXEC
+    /// is kept.
+    pub fn remap_prot(&self, mode: MapMode, writable: bool) -> Prot {
         let p = self.prot;
         if p == Prot::NONE {
             return p;
@@ -1314,20 +1316,20 @@ impl Region {
             MapMode::Private => Prot { write: true, ..p },
             MapMode::Shared if matches!(self.target, Target::Anon) => p,
             MapMode::Shared => Prot {
-                write: p.write && self.write_allowed,
+                write: p.write && writable,
                 ..p
             },
         }
     }
 
     /// Maps the same thing again with `mode` (same descriptor, offset and length; protection
-    /// as `remap_prot` says) and replaces this mapping with the new one. On failure this
-    /// mapping is left as it was.
+    /// as `remap_prot` says with `writable`) and replaces this mapping with the new one. On
+    /// failure this mapping is left as it was.
     ///
     /// # Errors
     /// Whatever mapping the new mode refuses.
-    pub fn remap(&mut self, mode: MapMode) -> Result<(), SysError> {
-        let prot = self.remap_prot(mode);
+    pub fn remap(&mut self, mode: MapMode, writable: bool) -> Result<(), SysError> {
+        let prot = self.remap_prot(mode, writable);
         // Anywhere: the old mapping still holds the address it was given.
         let place = Placement {
             addr: None,
@@ -1617,8 +1619,8 @@ impl Region {
         Ok(Keeper::adopt(
             pid,
             (orders_wr, answers_rd),
-            self.addr(),
-            self.pages(),
+            (self.addr(), self.pages()),
+            self.mode == MapMode::Shared,
         ))
     }
 }

@@ -75,7 +75,8 @@ pub struct Snapshot {
     pub problem: Option<String>,
     /// What the path given at open names now, when not our file any more (the log says).
     pub path_note: Option<String>,
-    /// Stores into a shared mapping may reach the file (`Region::write_allowed`).
+    /// Stores into a shared mapping may reach the file: the write gate has the consent (the
+    /// session stamps it; another process's VMA: `--write`).
     pub write_allowed: bool,
     /// Not the mapping we made: bytes are read only from present pages.
     pub foreign: bool,

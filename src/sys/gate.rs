@@ -1,0 +1,593 @@
+//! The one write gate. Everything that can change a file the user named or another process
+//! (a typed edit, undo and redo, the other mapping of `--also` after `swap`, `mode`,
+//! `protect`, `truncate`, the peer, the fork child's write, a menu, a script's or a lesson's
+//! line) is an `Op` that `sys::exec` carries out only with a `Permit`, and only
+//! `Gate::check` makes one. The gate knows the target (the file by the descriptor we hold,
+//! the process by its handle, both described by `Facts`) and the consent given: `--write`
+//! (or `--prot` with `w`), a question the user answered yes, or a `protect rw` line in a
+//! script. A lesson's risk list walks its lines through the same `reach` and `Gate::check`
+//! (`lesson::risks`), so the list cannot disagree with what playing the lesson does.
+//!
+//! The rules, in one place:
+//! - a store into a MAP_SHARED mapping of a named file, `truncate`, the peer (it always maps
+//!   MAP_SHARED and writes its counter) and the fork child's store into its MAP_SHARED copy
+//!   change the file; so does `protect` with `w` on a shared mapping of it, which lets every
+//!   later store through;
+//! - a MAP_PRIVATE mapping, anonymous memory and /dev/zero change no file;
+//! - a write into another process changes that process: it needs `--write`, a process whose
+//!   handle still answers, and (from a key) a yes to a question naming the pid, the address
+//!   and the bytes, each time (undo and redo are writes too);
+//! - mmapscope never writes into its own process outside the mappings it made.
+//!
+//! Without consent a key asks (the answer, yes, is the consent for the file from then on); a
+//! script line is refused with how to allow it, except `protect rw` itself, which is the
+//! consent a script gives.
+
+use super::error::SysError;
+use super::ops::Op;
+use super::region::{MapMode, Prot};
+
+/// How writing the named file was allowed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Consent {
+    /// `--write`, or `--prot` with `w`, on the command line (or a lesson's `# options:`), or
+    /// a file mmapscope created (the demo, a lesson's fresh copy).
+    Flag,
+    /// The user answered yes to a question.
+    Question,
+    /// A `protect rw` (or `rwx`) line in a script or lesson.
+    ProtectLine,
+}
+
+/// Where an operation came from: a key may be asked about; a script line (batch, a lesson
+/// step) cannot be, and is refused instead.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Origin {
+    Key,
+    Script,
+}
+
+/// What backs a mapping we made, as far as writing is concerned.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Backing {
+    /// Anonymous memory or /dev/zero: no file's bytes are behind the pages.
+    Memory,
+    /// A file with a page cache (a regular file or a block device): a store into a shared
+    /// mapping of it is a write to it. `shown`: its path for questions and refusals,
+    /// sanitized; `writable`: we have write permission on it.
+    File { shown: String, writable: bool },
+}
+
+/// What an operation acts on.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Shown {
+    /// A mapping mmapscope made.
+    Mapping {
+        backing: Backing,
+        mode: MapMode,
+        prot: Prot,
+        /// The fork child's copy of the mapping, and its mode at the fork (it keeps that
+        /// mapping whatever ours becomes): `None` without a child.
+        child_mode: Option<MapMode>,
+    },
+    /// A VMA of our own process that mmapscope did not make (the heap, a library).
+    OwnVma,
+    /// A VMA of another process.
+    Process {
+        pid: u32,
+        /// `pid 4242 python3`, sanitized.
+        name: String,
+        /// Its path or `[heap]`, sanitized.
+        vma: String,
+        /// The VMA's start address.
+        start: u64,
+        /// `--write` was given.
+        write: bool,
+        /// Whether the process we attached to still answers through its handle (`Err`: it
+        /// exited or called exec, in words).
+        alive: Result<(), String>,
+    },
+}
+
+/// What an operation would change beyond mmapscope's own memory.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Reach {
+    /// Nothing that is not ours: our private copies, anonymous memory, a read, a probe.
+    Ours,
+    /// The named file.
+    File(FileChange),
+    /// Another process's memory: `len` bytes at `addr`.
+    Process { addr: u64, len: u64 },
+    /// Never done: why.
+    Never(&'static str),
+}
+
+/// How an operation changes the named file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FileChange {
+    /// A store through our shared mapping (an edit, undo, redo, a snippet).
+    Store,
+    /// The fork child's store into its shared copy.
+    ChildStore,
+    /// ftruncate from a helper process.
+    Truncate,
+    /// The peer process writes its counter.
+    Peer,
+    /// mprotect with PROT_WRITE: from then on every store reaches the file.
+    MakeWritable,
+}
+
+impl FileChange {
+    /// What the change does to the file at `path`, for questions and refusals.
+    fn words(self, path: &str) -> String {
+        match self {
+            Self::Store => format!(
+                "Writes go straight to {path}: a store into a MAP_SHARED page is a write to the \
+                 file, with no save step"
+            ),
+            Self::ChildStore => format!(
+                "The fork child's copy of the mapping is MAP_SHARED: its store writes {path} \
+                 itself"
+            ),
+            Self::Truncate => format!("truncate changes the size of {path}"),
+            Self::Peer => format!(
+                "The peer maps {path} MAP_SHARED and writes its counter into it a few times a \
+                 second"
+            ),
+            Self::MakeWritable => format!(
+                "With PROT_WRITE every store into this MAP_SHARED mapping writes {path} itself, \
+                 with no save step"
+            ),
+        }
+    }
+}
+
+/// What an operation would change, given what it acts on. Pure: the session asks it of the
+/// live mappings, `lesson::risks` of a lesson's lines.
+pub fn reach(op: &Op, shown: &Shown) -> Reach {
+    match shown {
+        Shown::OwnVma => match op {
+            Op::Write { .. } => Reach::Never(
+                "mmapscope never writes into its own process outside the mapping it made: that \
+                 memory belongs to the program itself (Backspace returns to that mapping)",
+            ),
+            _ => Reach::Ours,
+        },
+        Shown::Process { start, .. } => match op {
+            Op::Write { offset, bytes } => Reach::Process {
+                addr: start.saturating_add(*offset),
+                len: bytes.len() as u64,
+            },
+            _ => Reach::Ours,
+        },
+        Shown::Mapping {
+            backing,
+            mode,
+            child_mode,
+            ..
+        } => {
+            if matches!(backing, Backing::Memory) {
+                return Reach::Ours;
+            }
+            let shared = *mode == MapMode::Shared;
+            let change = match op {
+                Op::Write { .. } if shared => FileChange::Store,
+                Op::ChildWrite { .. } if *child_mode == Some(MapMode::Shared) => {
+                    FileChange::ChildStore
+                }
+                Op::Truncate(_) => FileChange::Truncate,
+                Op::PeerStart(_) => FileChange::Peer,
+                Op::Protect(Prot { write: true, .. }) if shared => FileChange::MakeWritable,
+                _ => return Reach::Ours,
+            };
+            Reach::File(change)
+        }
+    }
+}
+
+/// The right to carry out one operation, made only by `Gate::check`. `sys::exec` takes it in
+/// place of the operation, so no path reaches the kernel around the gate.
+#[derive(Debug)]
+pub struct Permit {
+    op: Op,
+    file_writable: bool,
+}
+
+impl Permit {
+    /// The operation it allows.
+    pub fn op(&self) -> &Op {
+        &self.op
+    }
+
+    /// Whether writing the named file is allowed (a shared mapping of it may be PROT_WRITE;
+    /// a remap to MAP_SHARED keeps PROT_WRITE only then).
+    pub fn file_writable(&self) -> bool {
+        self.file_writable
+    }
+
+    /// The operation, given back.
+    pub fn into_op(self) -> Op {
+        self.op
+    }
+}
+
+/// What the gate says of one operation.
+#[derive(Debug)]
+pub enum Verdict {
+    /// Go ahead.
+    Go(Permit),
+    /// Ask the user first (a key): the question, and the protection to set before a store
+    /// into a read-only shared mapping once the answer is yes.
+    Ask {
+        question: String,
+        protect_first: Option<Prot>,
+    },
+    /// Refused: why, and how to allow it.
+    Refuse(SysError),
+}
+
+/// The consent given, and the one function that decides.
+#[derive(Debug, Clone, Default)]
+pub struct Gate {
+    file: Option<Consent>,
+}
+
+impl Gate {
+    /// A gate with the consent given when the file was opened (`None`: not yet).
+    pub fn new(file: Option<Consent>) -> Self {
+        Self { file }
+    }
+
+    /// How writing the named file was allowed, if it was.
+    pub fn file_consent(&self) -> Option<Consent> {
+        self.file
+    }
+
+    /// Whether the named file may be written.
+    pub fn file_writable(&self) -> bool {
+        self.file.is_some()
+    }
+
+    /// Decides whether `op`, acting on `shown`, may go ahead. `confirmed`: the user has just
+    /// answered yes to this very operation's question (a key's operation only). A yes, and a
+    /// script's `protect rw`, are remembered as the file's consent.
+    pub fn check(&mut self, op: &Op, shown: &Shown, origin: Origin, confirmed: bool) -> Verdict {
+        let confirmed = confirmed && origin == Origin::Key;
+        match reach(op, shown) {
+            Reach::Ours => self.go(op),
+            Reach::Never(why) => Verdict::Refuse(SysError::new(libc::EPERM, ctx(op), why)),
+            Reach::File(change) => self.file_change(op, shown, change, origin, confirmed),
+            Reach::Process { addr, len } => {
+                let Shown::Process {
+                    name,
+                    vma,
+                    write,
+                    alive,
+                    ..
+                } = shown
+                else {
+                    return Verdict::Refuse(SysError::new(libc::EPERM, ctx(op), "no process"));
+                };
+                // No one can be asked in a script (scripts do not attach; tests do): `--write`
+                // is the consent there.
+                let asked = confirmed || origin == Origin::Script;
+                process_write(op, (addr, len), (name, vma), (*write, alive), asked, self)
+            }
+        }
+    }
+
+    fn go(&self, op: &Op) -> Verdict {
+        Verdict::Go(Permit {
+            op: op.clone(),
+            file_writable: self.file.is_some(),
+        })
+    }
+
+    fn file_change(
+        &mut self,
+        op: &Op,
+        shown: &Shown,
+        change: FileChange,
+        origin: Origin,
+        confirmed: bool,
+    ) -> Verdict {
+        if self.file.is_some() {
+            return self.go(op);
+        }
+        let Shown::Mapping {
+            backing:
+                Backing::File {
+                    shown: path,
+                    writable,
+                },
+            prot,
+            ..
+        } = shown
+        else {
+            return self.go(op);
+        };
+        let what = change.words(path);
+        if !writable {
+            return Verdict::Refuse(SysError::new(
+                libc::EACCES,
+                ctx(op),
+                format!(
+                    "{what}; it is not writable for us: --private (or m) gives a writable \
+                     copy-on-write mapping whose stores never reach the file"
+                ),
+            ));
+        }
+        match origin {
+            Origin::Script if change == FileChange::MakeWritable => {
+                self.file = Some(Consent::ProtectLine);
+                self.go(op)
+            }
+            Origin::Script => Verdict::Refuse(SysError::new(
+                libc::EACCES,
+                ctx(op),
+                format!(
+                    "{what}; writing it was not allowed: start with --write, or put a \
+                     `protect rw` line before this one (nothing was changed)"
+                ),
+            )),
+            Origin::Key if confirmed => {
+                self.file = Some(Consent::Question);
+                self.go(op)
+            }
+            Origin::Key => {
+                let protect_first = (change == FileChange::Store && !prot.write).then_some(Prot {
+                    read: true,
+                    write: true,
+                    exec: prot.exec,
+                });
+                Verdict::Ask {
+                    question: format!(
+                        "{what}. Allow writing it{}? y/N",
+                        if protect_first.is_some() {
+                            " (mprotect to rw)"
+                        } else {
+                            ""
+                        }
+                    ),
+                    protect_first,
+                }
+            }
+        }
+    }
+}
+
+/// A write into another process: `--write`, a live handle, and (from a key) a yes each time
+/// (`asked`: there was one, or no one can be asked).
+fn process_write(
+    op: &Op,
+    (addr, len): (u64, u64),
+    (name, vma): (&str, &str),
+    (write, alive): (bool, &Result<(), String>),
+    asked: bool,
+    gate: &Gate,
+) -> Verdict {
+    if !write {
+        return Verdict::Refuse(SysError::new(
+            libc::EACCES,
+            ctx(op),
+            "exploring another process is read-only: start with --write to write into it \
+             (each write is asked first)",
+        ));
+    }
+    if let Err(why) = alive {
+        return Verdict::Refuse(SysError::new(
+            libc::ESRCH,
+            ctx(op),
+            format!("{why}: nothing is written into it any more"),
+        ));
+    }
+    if asked {
+        return gate.go(op);
+    }
+    let bytes = match op {
+        Op::Write { bytes, .. } => crate::text::json::hex_string(bytes),
+        _ => String::new(),
+    };
+    Verdict::Ask {
+        question: format!(
+            "Write {bytes} ({}) at 0x{addr:x} into {name} ({vma})? Its memory changes at once. \
+             y/N",
+            super::notes::plural(len, "byte")
+        ),
+        protect_first: None,
+    }
+}
+
+/// The refused call's name, as the log shows it: `write at 0x10`, `truncate`.
+fn ctx(op: &Op) -> String {
+    match op {
+        Op::Write { offset, .. } => format!("write at 0x{offset:x}"),
+        Op::ChildWrite { offset, .. } => format!("child write at 0x{offset:x}"),
+        Op::Truncate(_) => "truncate".into(),
+        Op::PeerStart(_) => "peer start".into(),
+        Op::Protect(p) => format!("mprotect({})", p.letters()),
+        other => format!("{other:?}").to_lowercase(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn named(mode: MapMode, prot: Prot) -> Shown {
+        Shown::Mapping {
+            backing: Backing::File {
+                shown: "/f".into(),
+                writable: true,
+            },
+            mode,
+            prot,
+            child_mode: None,
+        }
+    }
+
+    fn write() -> Op {
+        Op::Write {
+            offset: 0x10,
+            bytes: vec![0x41],
+        }
+    }
+
+    #[test]
+    fn what_reaches_the_named_file() {
+        let shared = named(MapMode::Shared, Prot::R);
+        let private = named(MapMode::Private, Prot::RW);
+        assert_eq!(reach(&write(), &shared), Reach::File(FileChange::Store));
+        assert_eq!(reach(&write(), &private), Reach::Ours);
+        for s in [&shared, &private] {
+            assert_eq!(
+                reach(&Op::Truncate(1), s),
+                Reach::File(FileChange::Truncate)
+            );
+            assert_eq!(
+                reach(&Op::PeerStart(None), s),
+                Reach::File(FileChange::Peer)
+            );
+            assert_eq!(reach(&Op::Mode(MapMode::Shared), s), Reach::Ours);
+        }
+        assert_eq!(
+            reach(&Op::Protect(Prot::RW), &shared),
+            Reach::File(FileChange::MakeWritable)
+        );
+        assert_eq!(reach(&Op::Protect(Prot::RW), &private), Reach::Ours);
+        let child = |mode, child_mode| Shown::Mapping {
+            backing: Backing::File {
+                shown: "/f".into(),
+                writable: true,
+            },
+            mode,
+            prot: Prot::RW,
+            child_mode,
+        };
+        let cw = Op::ChildWrite {
+            offset: 0,
+            bytes: vec![1],
+        };
+        // The child keeps the mapping it was forked with, whatever ours became.
+        assert_eq!(
+            reach(&cw, &child(MapMode::Private, Some(MapMode::Shared))),
+            Reach::File(FileChange::ChildStore)
+        );
+        assert_eq!(
+            reach(&cw, &child(MapMode::Shared, Some(MapMode::Private))),
+            Reach::Ours
+        );
+        let memory = Shown::Mapping {
+            backing: Backing::Memory,
+            mode: MapMode::Shared,
+            prot: Prot::RW,
+            child_mode: Some(MapMode::Shared),
+        };
+        for op in [write(), Op::Truncate(0), cw, Op::Protect(Prot::RW)] {
+            assert_eq!(reach(&op, &memory), Reach::Ours, "{op:?}");
+        }
+    }
+
+    #[test]
+    fn a_script_is_refused_until_protect_rw_and_a_key_asks_once() {
+        let shared = named(MapMode::Shared, Prot::R);
+        let mut gate = Gate::new(None);
+        let v = gate.check(&write(), &shared, Origin::Script, false);
+        assert!(
+            matches!(&v, Verdict::Refuse(e) if e.errno == libc::EACCES),
+            "{v:?}"
+        );
+        // A confirmation cannot come from a script.
+        let v = gate.check(&Op::Truncate(0), &shared, Origin::Script, true);
+        assert!(matches!(v, Verdict::Refuse(_)));
+        assert!(!gate.file_writable());
+        let v = gate.check(&Op::Protect(Prot::RW), &shared, Origin::Script, false);
+        assert!(matches!(&v, Verdict::Go(p) if p.file_writable()));
+        assert_eq!(gate.file_consent(), Some(Consent::ProtectLine));
+        assert!(matches!(
+            gate.check(&write(), &shared, Origin::Script, false),
+            Verdict::Go(_)
+        ));
+
+        let mut gate = Gate::new(None);
+        match gate.check(&write(), &shared, Origin::Key, false) {
+            Verdict::Ask {
+                question,
+                protect_first,
+            } => {
+                assert!(
+                    question.contains("/f") && question.ends_with("y/N"),
+                    "{question}"
+                );
+                assert_eq!(protect_first, Some(Prot::RW));
+            }
+            v => panic!("{v:?}"),
+        }
+        assert!(!gate.file_writable(), "asking is not consent");
+        assert!(matches!(
+            gate.check(&write(), &shared, Origin::Key, true),
+            Verdict::Go(_)
+        ));
+        assert_eq!(gate.file_consent(), Some(Consent::Question));
+        // From then on: the peer, a truncate, the other mapping of --also.
+        assert!(matches!(
+            gate.check(&Op::PeerStart(None), &shared, Origin::Key, false),
+            Verdict::Go(_)
+        ));
+    }
+
+    #[test]
+    fn a_file_we_may_not_write_is_refused_even_when_asked() {
+        let shown = Shown::Mapping {
+            backing: Backing::File {
+                shown: "/ro".into(),
+                writable: false,
+            },
+            mode: MapMode::Shared,
+            prot: Prot::R,
+            child_mode: None,
+        };
+        let mut gate = Gate::new(None);
+        for origin in [Origin::Key, Origin::Script] {
+            let v = gate.check(&Op::Protect(Prot::RW), &shown, origin, true);
+            assert!(matches!(&v, Verdict::Refuse(e) if e.explanation.contains("--private")));
+        }
+        assert!(!gate.file_writable());
+    }
+
+    #[test]
+    fn each_write_into_another_process_is_asked_and_a_dead_one_is_refused() {
+        let process = |write, alive: Result<(), String>| Shown::Process {
+            pid: 42,
+            name: "pid 42 cat".into(),
+            vma: "[heap]".into(),
+            start: 0x1000,
+            write,
+            alive,
+        };
+        let mut gate = Gate::new(Some(Consent::Flag));
+        let v = gate.check(&write(), &process(false, Ok(())), Origin::Key, true);
+        assert!(matches!(&v, Verdict::Refuse(e) if e.explanation.contains("--write")));
+        for _ in 0..2 {
+            match gate.check(&write(), &process(true, Ok(())), Origin::Key, false) {
+                Verdict::Ask { question, .. } => {
+                    assert!(question.contains("0x1010") && question.contains("pid 42"));
+                    assert!(question.contains("41"), "{question}");
+                }
+                v => panic!("asked every time: {v:?}"),
+            }
+        }
+        assert!(matches!(
+            gate.check(&write(), &process(true, Ok(())), Origin::Key, true),
+            Verdict::Go(_)
+        ));
+        let gone = process(true, Err("pid 42 called exec".into()));
+        let v = gate.check(&write(), &gone, Origin::Key, true);
+        assert!(
+            matches!(&v, Verdict::Refuse(e) if e.errno == libc::ESRCH),
+            "{v:?}"
+        );
+        let v = gate.check(&write(), &Shown::OwnVma, Origin::Key, true);
+        assert!(matches!(&v, Verdict::Refuse(e) if e.errno == libc::EPERM));
+    }
+}
