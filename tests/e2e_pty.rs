@@ -775,3 +775,55 @@ fn also_private_a_shared_write_shows_in_both_a_private_one_only_there() {
         "the private write never reached the file"
     );
 }
+
+#[test]
+fn with_pid_and_write_every_store_undo_included_asks_first() {
+    use std::os::unix::fs::FileExt as _;
+    let dir = tempfile::TempDir::new_in(env!("CARGO_TARGET_TMPDIR")).expect("tempdir");
+    let file = common::clean_file(dir.path(), 4);
+    let writer = common::Writer::start(&file, 1);
+    let pid = writer.pid.to_string();
+    let args: [&std::ffi::OsStr; 5] = [
+        "--pid".as_ref(),
+        pid.as_ref(),
+        "--vma".as_ref(),
+        file.as_os_str(),
+        "--write".as_ref(),
+    ];
+    let mut term = Term::spawn(&args, &[], 120, 40);
+    term.wait_for_all(&[&format!("pid {pid}"), "data.bin", "MAP_SHARED"]);
+    let byte0 = || {
+        let mut b = [0u8; 1];
+        std::fs::File::open(&file)
+            .expect("open")
+            .read_exact_at(&mut b, 0)
+            .expect("read");
+        b[0]
+    };
+    let orig = byte0();
+    let undo_question = format!("Write {orig:02x}");
+    term.send("i");
+    term.wait_for_all(&["edit mode"]);
+    term.send("\t");
+    term.send("Z");
+    term.wait_for_all(&["Write 5a", &format!("pid {pid}"), "y/N"]);
+    term.send("y");
+    term.wait_for("the store", |t| {
+        t.contains("process_vm_writev") || t.contains("Z...")
+    });
+    assert_eq!(byte0(), b'Z', "{}", term.contents());
+    term.send("\x1b");
+    term.wait_for("edit mode to end", |t| t.contains("i edit"));
+    // Undo is a write into the process too: asked, and no is no.
+    term.send("u");
+    term.wait_for_all(&[&undo_question, "y/N"]);
+    term.send("n");
+    term.wait_for_all(&["cancelled"]);
+    assert_eq!(byte0(), b'Z');
+    term.send("u");
+    term.wait_for_all(&[&undo_question, "y/N"]);
+    term.send("y");
+    term.wait_for("the undo", |t| t.contains("undo:"));
+    assert_eq!(byte0(), orig);
+    term.quit_cleanly();
+}
