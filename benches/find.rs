@@ -82,6 +82,7 @@ fn sparse() -> Region {
 /// Runs a search to its end, as the TUI would over many ticks.
 fn run(mapped: &dyn Mapped, prober: &Prober, query: &Query) -> mmapscope::find::Finished {
     let req = Request {
+        id: 1,
         query: query.clone(),
         from: 0,
         forward: true,

@@ -413,6 +413,8 @@ pub struct Model {
     pub last_search: Option<Query>,
     /// A search running across ticks (Esc cancels it).
     pub searching: Option<Searching>,
+    /// Searches started so far: the id of the last one (news of an older one is stale).
+    pub searches: u64,
     /// The bytes the last byte search found (offset, length), highlighted.
     pub found: Option<(u64, u64)>,
     /// The page map's cells, as the session last read them.
@@ -466,6 +468,7 @@ impl Model {
             high_contrast: false,
             last_search: None,
             searching: None,
+            searches: 0,
             found: None,
             page_map: PageMapData::default(),
             quit: false,
