@@ -186,8 +186,9 @@ fn hex_bytes(t: &str) -> Result<Vec<u8>, String> {
     let digits: String = t.chars().filter(|c| !c.is_whitespace()).collect();
     let bad = || {
         format!(
-            "'{t}' is not hex bytes: give pairs of hex digits (/ 7f 45 4c 46) or text in quotes \
-             (/\"needle\")"
+            "'{}' is not hex bytes: give pairs of hex digits (/ 7f 45 4c 46) or text in quotes \
+             (/\"needle\")",
+            crate::text::echo(t)
         )
     };
     if !digits.len().is_multiple_of(2) || !digits.chars().all(|c| c.is_ascii_hexdigit()) {
@@ -232,12 +233,17 @@ fn escape(chars: &mut std::str::Chars<'_>) -> Result<u8, String> {
             u8::from_str_radix(&hex, 16)
                 .ok()
                 .filter(|_| hex.len() == 2)
-                .ok_or_else(|| format!("\\x{hex} is not a byte: \\x00 to \\xff"))?
+                .ok_or_else(|| {
+                    format!(
+                        "\\x{} is not a byte: \\x00 to \\xff",
+                        crate::text::echo(&hex)
+                    )
+                })?
         }
         other => {
             return Err(format!(
                 "unknown escape \\{}: use \\n \\t \\r \\0 \\\" \\\\ \\xNN",
-                other.map(String::from).unwrap_or_default()
+                crate::text::echo(&other.map(String::from).unwrap_or_default())
             ));
         }
     })

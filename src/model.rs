@@ -643,11 +643,13 @@ impl Model {
         }
     }
 
-    /// Appends a log line stamped with the clock of the last refresh.
+    /// Appends a log line stamped with the clock of the last refresh: escaped and cut to
+    /// `text::LINE_MAX` characters, whatever it echoes (each value is cut shorter where it is
+    /// echoed, with `text::echo`).
     pub fn log(&mut self, text: impl Into<String>) {
         self.log.push(LogLine {
             time: self.clock.clone(),
-            text: text.into(),
+            text: crate::text::clean_lines(&text.into()),
             foreign_seen: None,
         });
         if self.log.len() > LOG_KEEP {

@@ -356,7 +356,7 @@ impl Session {
         let maps = procmaps::read_maps_of(Pid::Other(pid)).map_err(|e| refused("maps", e))?;
         let line = match spec {
             Some(spec) => process::resolve_vma(&maps, spec)
-                .map_err(|why| SysError::new(libc::ENOENT, format!("--vma {spec}"), why))?,
+                .map_err(|why| SysError::new(libc::ENOENT, "--vma", why))?,
             None => maps
                 .iter()
                 .find(|l| l.path == "[heap]")

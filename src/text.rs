@@ -41,6 +41,19 @@ pub fn echo(s: &str) -> String {
     echo_within(s, ECHO_MAX)
 }
 
+/// The most characters of one line of a message leaving the program (`clean_lines`): a net
+/// under `echo`, which cuts each value where it is echoed.
+pub const LINE_MAX: usize = 1000;
+
+/// A message as it may reach the terminal: each line escaped as `sanitize` does and cut to
+/// `LINE_MAX` characters (the line breaks kept).
+pub fn clean_lines(s: &str) -> String {
+    s.split('\n')
+        .map(|line| echo_within(line, LINE_MAX))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
 /// As `echo`, cut to `max` characters (the `…` included; at least the marker).
 pub fn echo_within(s: &str, max: usize) -> String {
     let mut out = String::new();
@@ -209,6 +222,17 @@ mod tests {
         assert_eq!(echo_within("ab\x1b", 6), "ab\\x1b");
         assert_eq!(echo_within("é\u{202e}é", 3), "é…");
         assert_eq!(echo_within("abc", 0), "…");
+    }
+
+    #[test]
+    fn clean_lines_keep_line_breaks_and_cut_each_line() {
+        let text = format!("one \x07\n{}\nthree", "x".repeat(5000));
+        let clean = clean_lines(&text);
+        let lines: Vec<&str> = clean.lines().collect();
+        assert_eq!(lines.len(), 3);
+        assert_eq!(lines[0], "one \\x07");
+        assert_eq!(lines[1].chars().count(), LINE_MAX);
+        assert_eq!(lines[2], "three");
     }
 
     #[test]

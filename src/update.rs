@@ -11,6 +11,7 @@ use crate::model::{EditRecord, EditState, Focus, Looking, Minimap, Model, Overla
 use crate::sys::exec::{Done, Outcome};
 use crate::sys::region::MapMode;
 use crate::sys::snapshot::Backing;
+use crate::text::echo;
 
 /// Longest text the `:` prompt takes.
 const PROMPT_MAX: usize = 40;
@@ -925,13 +926,14 @@ pub fn parse_goto(text: &str) -> Result<GotoTarget, String> {
     match page {
         Some(rest) => crate::geometry::parse_size(rest)
             .map(GotoTarget::Page)
-            .map_err(|_| format!("'{t}': a page is 'p N' with N a number")),
+            .map_err(|_| format!("'{}': a page is 'p N' with N a number", echo(t))),
         None => crate::geometry::parse_size(t)
             .map(GotoTarget::Offset)
             .map_err(|_| {
                 format!(
-                    "'{t}' is not a place: give an offset (0x1f00, 7936), a page (p 3) or a state \
-                     (dirty, cow, resident, present, exclusive, beyond; ! negates)"
+                    "'{}' is not a place: give an offset (0x1f00, 7936), a page (p 3) or a state \
+                     (dirty, cow, resident, present, exclusive, beyond; ! negates)",
+                    echo(t)
                 )
             }),
     }
@@ -968,14 +970,14 @@ fn prompt(model: &mut Model, edit: PromptEdit) -> Vec<Command> {
                 return match Pattern::parse(t.strip_prefix('/').unwrap_or(t)) {
                     Ok(p) => start_search(model, Query::Bytes(p), true),
                     Err(msg) => {
-                        model.log(format!("find: {}", crate::text::sanitize(&msg)));
+                        model.log(format!("find: {msg}"));
                         Vec::new()
                     }
                 };
             }
             match parse_goto(&text) {
                 Ok(target) => return goto(model, target),
-                Err(msg) => model.log(format!("goto: {}", crate::text::sanitize(&msg))),
+                Err(msg) => model.log(format!("goto: {msg}")),
             }
         }
     }
@@ -1485,6 +1487,16 @@ mod tests {
         assert!(m.searching.is_none());
         assert!(m.log.last().unwrap().text.starts_with(": dirty: cancelled"));
         assert!(update(&mut m, Action::CloseOverlay).is_empty());
+    }
+
+    #[test]
+    fn a_log_line_is_escaped_and_cut_whatever_it_echoes() {
+        let mut m = model(8, (120, 40));
+        m.log(format!("say \x1b]0;title\x07{}", "x".repeat(100_000)));
+        let last = &m.log.last().unwrap().text;
+        assert!(last.starts_with("say \\x1b]0;title\\x07xxx"), "{last}");
+        assert_eq!(last.chars().count(), crate::text::LINE_MAX);
+        assert!(last.ends_with('…'));
     }
 
     #[test]
