@@ -342,7 +342,12 @@ impl Finished {
             Ending::Found { wrapped: true, .. } => " (wrapped past the start)",
             _ => "",
         };
-        let mut line = format!("{label}: {what}{wrapped} · {}", self.cost());
+        let mut line = format!("{label}: {what}{wrapped}");
+        // A search stopped before it looked at anything has no cost to tell.
+        if self.ending != Ending::Stopped || self.examined > 0 {
+            line.push_str(" · ");
+            line.push_str(&self.cost());
+        }
         if let Some(note) = self
             .note
             .as_ref()
@@ -364,18 +369,21 @@ impl Finished {
         } else {
             format!("{} ms", crate::text::thousands(us / 1000))
         };
-        let n = crate::text::thousands;
+        let n = |count: u64| {
+            let s = if count == 1 { "" } else { "s" };
+            format!("{} page{s}", crate::text::thousands(count))
+        };
         match self.query {
             Query::State(_) if self.cleared == 0 => {
-                format!("{} pages probed in {time}", n(self.examined))
+                format!("{} probed in {time}", n(self.examined))
             }
             Query::State(_) if self.cleared >= self.examined => {
-                format!("{} pages cleared in bulk in {time}", n(self.examined))
+                format!("{} cleared in bulk in {time}", n(self.examined))
             }
             Query::State(_) => format!(
-                "{} pages probed, {} cleared in bulk, in {time}",
+                "{} probed, {} cleared in bulk, in {time}",
                 n(self.examined - self.cleared),
-                n(self.cleared)
+                crate::text::thousands(self.cleared)
             ),
             Query::Bytes(_) => {
                 // Bytes per microsecond are MB/s; a thousand of them GB/s.
@@ -613,6 +621,14 @@ mod tests {
         assert_eq!(
             f.sentence(4096),
             ": cow: no page is cow · 4,096 pages probed, 17,179,865,088 cleared in bulk, in 45 µs"
+        );
+        let f = Finished {
+            cleared: (1 << 34) - 1,
+            ..f
+        };
+        assert!(
+            f.sentence(4096)
+                .ends_with("1 page probed, 17,179,869,183 cleared in bulk, in 45 µs")
         );
         let f = Finished {
             cleared: 1 << 34,
