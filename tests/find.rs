@@ -516,8 +516,9 @@ fn sixty_four_tib_of_untouched_private_memory_is_searched_by_its_page_tables() {
 
 /// The bulk way (PAGEMAP_SCAN ranges) and page by page (the prober without the ioctl, as on
 /// a kernel before 6.7) give the same answer for every state word and its negation, from
-/// several places, both ways: in private anonymous memory with runs of pages written, and in
-/// a private mapping of a file with pages read in (file pages) and written (private copies).
+/// several places, both ways: in private anonymous memory with runs of pages written, in a
+/// private mapping of a file with pages read in (file pages) and written (private copies), and
+/// in shared anonymous memory with pages unmapped after they were written.
 #[test]
 fn page_table_ranges_give_the_answers_page_by_page_probing_gives() {
     const TEST: &str = "page_table_ranges_give_the_answers_page_by_page_probing_gives";
@@ -548,11 +549,20 @@ fn page_table_ranges_give_the_answers_page_by_page_probing_gives() {
     for p in (15..25).chain([299]) {
         private.write(p * ps, b"c").unwrap();
     }
+    // Shared anonymous memory (shmem): pages written, and some of them unmapped again with
+    // MADV_DONTNEED (resident in shmem, without a page-table entry).
+    let shmem = Region::open(&MapRequest::anon(600 * ps, MapMode::Shared)).unwrap();
+    for p in (40..60).chain([7, 500]) {
+        shmem.write(p * ps, b"s").unwrap();
+    }
+    shmem
+        .madvise(45, 10, rustix::mm::Advice::LinuxDontNeed)
+        .unwrap();
     let words = ["present", "resident", "exclusive", "cow", "dirty", "beyond"];
-    for region in [&anon, &private] {
+    for region in [&anon, &private, &shmem] {
         let last = region.pages() - 1;
         for word in words.iter().flat_map(|w| [w.to_string(), format!("!{w}")]) {
-            for from in [0, 3, 21, 4099, 8005, 9101, 9300, last] {
+            for from in [0, 3, 21, 44, 50, 4099, 8005, 9101, 9300, last] {
                 for forward in [true, false] {
                     let req = state_req(&word, from.min(last) * ps, forward);
                     let (a, b) = (run(region, &fast, req.clone()), run(region, &slow, req));
