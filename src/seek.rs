@@ -851,3 +851,46 @@ fn legs(req: &Request, end: u64, len: u64) -> [(u64, u64); 2] {
         [(0, (from + len - 1).min(end)), (from, end)]
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::find::StateQuery;
+    use crate::sys::region::{MapRequest, Region};
+
+    fn job(id: u64, word: &str, region: &Region) -> Job {
+        let req = Request {
+            id,
+            query: Query::State(StateQuery::parse(word).unwrap()),
+            from: 0,
+            forward: true,
+        };
+        Job::new(req, region)
+    }
+
+    /// Every way a search ends carries the id of the request that started it: the model
+    /// tells the running search's news from a replaced one's by it.
+    #[test]
+    fn a_job_ends_with_its_own_id_however_it_ends() {
+        let ps = crate::sys::region::page_size();
+        let region = Region::open(&MapRequest::anon(64 * ps, MapMode::Private)).unwrap();
+        let prober = Prober::new();
+        region.write(9 * ps, b"x").unwrap();
+        let mut found = job(3, "present", &region);
+        assert_eq!(found.id(), 3);
+        let Step::Done(f) = found.step(&region, &prober, Duration::from_secs(5)) else {
+            panic!("64 pages take one step");
+        };
+        let page_9 = Ending::Found {
+            offset: 9 * ps,
+            len: ps,
+            wrapped: false,
+        };
+        assert_eq!((f.id, f.ending), (3, page_9));
+        let f = job(4, "cow", &region).cancelled();
+        assert_eq!((f.id, f.ending), (4, Ending::Cancelled));
+        let f = job(5, "dirty", &region).stopped("the VMA was unmapped");
+        assert_eq!((f.id, f.ending), (5, Ending::Stopped));
+        assert_eq!(f.sentence(ps), ": dirty: the VMA was unmapped");
+    }
+}
