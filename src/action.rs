@@ -353,12 +353,13 @@ pub enum Action {
     SearchAgain {
         forward: bool,
     },
-    /// A search running across ticks has looked at `done` pages of `total`.
+    /// The search `id` (running across ticks) has looked at `done` pages of `total`.
     SearchProgress {
+        id: u64,
         done: u64,
         total: u64,
     },
-    /// A search ended (found, not found, cancelled).
+    /// A search ended (found, not found, cancelled, stopped); `Finished::id` says which.
     SearchEnded(Box<Finished>),
     /// `P`: the page map of the whole mapping.
     OpenPageMap,
@@ -543,8 +544,8 @@ pub enum Command {
     ExploreBack,
     /// Start a search (dropping one still running).
     Search(Request),
-    /// Stop the search running (Esc).
-    CancelSearch,
+    /// Stop the search `id` if it still runs (Esc while it was the one shown).
+    CancelSearch { id: u64 },
 }
 
 /// Whether an executed write enters the edit history.

@@ -186,8 +186,9 @@ fn hex_bytes(t: &str) -> Result<Vec<u8>, String> {
     let digits: String = t.chars().filter(|c| !c.is_whitespace()).collect();
     let bad = || {
         format!(
-            "'{t}' is not hex bytes: give pairs of hex digits (/ 7f 45 4c 46) or text in quotes \
-             (/\"needle\")"
+            "'{}' is not hex bytes: give pairs of hex digits (/ 7f 45 4c 46) or text in quotes \
+             (/\"needle\")",
+            crate::text::echo(t)
         )
     };
     if !digits.len().is_multiple_of(2) || !digits.chars().all(|c| c.is_ascii_hexdigit()) {
@@ -232,12 +233,17 @@ fn escape(chars: &mut std::str::Chars<'_>) -> Result<u8, String> {
             u8::from_str_radix(&hex, 16)
                 .ok()
                 .filter(|_| hex.len() == 2)
-                .ok_or_else(|| format!("\\x{hex} is not a byte: \\x00 to \\xff"))?
+                .ok_or_else(|| {
+                    format!(
+                        "\\x{} is not a byte: \\x00 to \\xff",
+                        crate::text::echo(&hex)
+                    )
+                })?
         }
         other => {
             return Err(format!(
                 "unknown escape \\{}: use \\n \\t \\r \\0 \\\" \\\\ \\xNN",
-                other.map(String::from).unwrap_or_default()
+                crate::text::echo(&other.map(String::from).unwrap_or_default())
             ));
         }
     })
@@ -265,6 +271,9 @@ impl Query {
 /// looks after the cursor first and wraps once to the start; backward looks before it first.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Request {
+    /// Which search this is (the model counts them): its progress and its end carry it, so
+    /// that news of a search already replaced can never be taken for the running one's.
+    pub id: u64,
     pub query: Query,
     pub from: u64,
     pub forward: bool,
@@ -283,22 +292,30 @@ pub enum Ending {
     NotFound,
     /// Esc, or the view changed under it.
     Cancelled,
+    /// There is nothing left to search: the process whose VMA it was has exited, or the VMA
+    /// was unmapped (the `Finished`'s note says which).
+    Stopped,
 }
 
 /// A search that ended, with what it cost.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Finished {
+    /// The `Request`'s id.
+    pub id: u64,
     pub query: Query,
     pub forward: bool,
     pub ending: Ending,
-    /// Pages looked at (probed, or whose bytes were read).
+    /// Pages looked at (probed, or whose bytes were read, or cleared in bulk).
     pub examined: u64,
+    /// Pages of `examined` passed in bulk, without a probe or a read of their own: cachestat
+    /// found nothing of them cached, or PAGEMAP_SCAN no page-table entry for them.
+    pub cleared: u64,
     /// Pages not read: not resident (or not present, in a mapping not ours).
     pub skipped: u64,
     /// Bytes read.
     pub bytes: u64,
     pub elapsed_us: u64,
-    /// Something to say about how it searched (a limit that applied).
+    /// Something to say about how it searched (a limit that applied); for `Stopped`, why.
     pub note: Option<String>,
 }
 
@@ -318,14 +335,24 @@ impl Finished {
             (Query::State(q), Ending::NotFound) => format!("no page is {}", q.words()),
             (Query::Bytes(_), Ending::NotFound) => "not found".to_string(),
             (_, Ending::Cancelled) => "cancelled".to_string(),
+            (_, Ending::Stopped) => self.note.clone().unwrap_or_else(|| "stopped".into()),
         };
         let wrapped = match self.ending {
             Ending::Found { wrapped: true, .. } if self.forward => " (wrapped past the end)",
             Ending::Found { wrapped: true, .. } => " (wrapped past the start)",
             _ => "",
         };
-        let mut line = format!("{label}: {what}{wrapped} · {}", self.cost());
-        if let Some(note) = &self.note {
+        let mut line = format!("{label}: {what}{wrapped}");
+        // A search stopped before it looked at anything has no cost to tell.
+        if self.ending != Ending::Stopped || self.examined > 0 {
+            line.push_str(" · ");
+            line.push_str(&self.cost());
+        }
+        if let Some(note) = self
+            .note
+            .as_ref()
+            .filter(|_| self.ending != Ending::Stopped)
+        {
             line.push_str(" · ");
             line.push_str(note);
         }
@@ -342,10 +369,21 @@ impl Finished {
         } else {
             format!("{} ms", crate::text::thousands(us / 1000))
         };
+        let n = |count: u64| {
+            let s = if count == 1 { "" } else { "s" };
+            format!("{} page{s}", crate::text::thousands(count))
+        };
         match self.query {
+            Query::State(_) if self.cleared == 0 => {
+                format!("{} probed in {time}", n(self.examined))
+            }
+            Query::State(_) if self.cleared >= self.examined => {
+                format!("{} cleared in bulk in {time}", n(self.examined))
+            }
             Query::State(_) => format!(
-                "{} pages probed in {time}",
-                crate::text::thousands(self.examined)
+                "{} probed, {} cleared in bulk, in {time}",
+                n(self.examined - self.cleared),
+                crate::text::thousands(self.cleared)
             ),
             Query::Bytes(_) => {
                 // Bytes per microsecond are MB/s; a thousand of them GB/s.
@@ -364,6 +402,8 @@ impl Finished {
 /// A search running across ticks, for the screen.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Searching {
+    /// The `Request`'s id: only news carrying it is about this search.
+    pub id: u64,
     pub label: String,
     /// The cursor when it started: a cursor moved since then stays where the user put it.
     pub from: u64,
@@ -525,6 +565,7 @@ mod tests {
     #[test]
     fn the_log_line_says_where_and_what_it_cost() {
         let f = Finished {
+            id: 1,
             query: Query::State(StateQuery::parse("dirty").unwrap()),
             forward: true,
             ending: Ending::Found {
@@ -533,6 +574,7 @@ mod tests {
                 wrapped: true,
             },
             examined: 4096,
+            cleared: 0,
             skipped: 0,
             bytes: 0,
             elapsed_us: 3150,
@@ -555,6 +597,46 @@ mod tests {
             f.sentence(4096),
             "/\"ab\": not found · 1 GiB read in 800 ms (1.3 GB/s) · 12 pages not resident were \
              skipped"
+        );
+        let f = Finished {
+            query: Query::State(StateQuery::parse("cow").unwrap()),
+            ending: Ending::Stopped,
+            examined: 8192,
+            elapsed_us: 1500,
+            note: Some("the process has exited".into()),
+            ..f
+        };
+        assert_eq!(
+            f.sentence(4096),
+            ": cow: the process has exited · 8,192 pages probed in 1.5 ms"
+        );
+        let f = Finished {
+            ending: Ending::NotFound,
+            examined: 1 << 34,
+            cleared: (1 << 34) - 4096,
+            elapsed_us: 45,
+            note: None,
+            ..f
+        };
+        assert_eq!(
+            f.sentence(4096),
+            ": cow: no page is cow · 4,096 pages probed, 17,179,865,088 cleared in bulk, in 45 µs"
+        );
+        let f = Finished {
+            cleared: (1 << 34) - 1,
+            ..f
+        };
+        assert!(
+            f.sentence(4096)
+                .ends_with("1 page probed, 17,179,869,183 cleared in bulk, in 45 µs")
+        );
+        let f = Finished {
+            cleared: 1 << 34,
+            ..f
+        };
+        assert!(
+            f.sentence(4096)
+                .ends_with("17,179,869,184 pages cleared in bulk in 45 µs")
         );
     }
 

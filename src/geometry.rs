@@ -220,11 +220,14 @@ pub fn parse_size(text: &str) -> Result<u64, String> {
         digits.parse::<u64>()
     }
     .map_err(|_| {
-        format!("'{text}' is not a size: use decimal, 0x hex, and optionally k, M, G or T")
+        format!(
+            "'{}' is not a size: use decimal, 0x hex, and optionally k, M, G or T",
+            crate::text::echo(text)
+        )
     })?;
     value
         .checked_mul(1u64 << shift)
-        .ok_or_else(|| format!("'{text}' is too large"))
+        .ok_or_else(|| format!("'{}' is too large", crate::text::echo(text)))
 }
 
 #[cfg(test)]

@@ -153,7 +153,7 @@ pub fn load(name: Option<&str>, file: Option<&Path>) -> Result<Lesson, String> {
                 .map_err(|e| {
                     format!(
                         "cannot read {}: {e}",
-                        crate::text::sanitize(&path.to_string_lossy())
+                        crate::text::echo(&path.to_string_lossy())
                     )
                 })?,
         ),
@@ -163,7 +163,7 @@ pub fn load(name: Option<&str>, file: Option<&Path>) -> Result<Lesson, String> {
                 .ok_or_else(|| {
                     format!(
                         "no lesson `{}`; there are: {}",
-                        crate::text::sanitize(name),
+                        crate::text::echo(name),
                         BUILTIN
                             .iter()
                             .map(|(n, _)| *n)

@@ -27,9 +27,53 @@ fn print_out(bytes: &[u8]) -> ExitCode {
     }
 }
 
+/// Exit status 2 with `msg` on standard error. Whatever it echoes, no control character
+/// reaches the terminal and no line runs past `text::LINE_MAX` characters (each value is cut
+/// shorter where it is echoed, with `text::echo`).
 fn fail(msg: impl std::fmt::Display) -> ExitCode {
-    eprintln!("mmapscope: {msg}");
+    eprintln!(
+        "mmapscope: {}",
+        mmapscope::text::clean_lines(&msg.to_string())
+    );
     ExitCode::from(2)
+}
+
+/// The command line, or clap's usage error printed with the values it echoes escaped and cut
+/// (clap would write them raw: an argument holding ESC or BEL would drive the terminal).
+fn parse_cli() -> Result<Cli, ExitCode> {
+    use clap::error::{ContextValue, ErrorKind};
+    let err = match Cli::try_parse() {
+        Ok(cli) => return Ok(cli),
+        Err(e) => e,
+    };
+    if matches!(
+        err.kind(),
+        ErrorKind::DisplayHelp
+            | ErrorKind::DisplayVersion
+            | ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand
+    ) {
+        err.exit();
+    }
+    // The same error, rendered without styles: plain text holding the values as given.
+    let plain = <Cli as clap::CommandFactory>::command()
+        .styles(clap::builder::Styles::plain())
+        .try_get_matches()
+        .err();
+    let mut text = plain
+        .as_ref()
+        .map_or_else(|| err.to_string(), |e| e.render().ansi().to_string());
+    for (_, value) in err.context() {
+        let values = match value {
+            ContextValue::String(v) => std::slice::from_ref(v),
+            ContextValue::Strings(v) => v.as_slice(),
+            _ => &[],
+        };
+        for v in values.iter().filter(|v| !v.is_empty()) {
+            text = text.replace(v.as_str(), &mmapscope::text::echo(v));
+        }
+    }
+    eprint!("{}", mmapscope::text::clean_lines(&text));
+    Err(ExitCode::from(u8::try_from(err.exit_code()).unwrap_or(2)))
 }
 
 /// Maps `file` (or anonymous memory) as `map` says. `created`: mmapscope made the file (the
@@ -45,7 +89,10 @@ fn open(
 }
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let cli = match parse_cli() {
+        Ok(cli) => cli,
+        Err(code) => return code,
+    };
     match cli.command {
         Some(Command::Inspect {
             map,
@@ -158,7 +205,7 @@ fn batch(
             Ok(f) => mmapscope::script::read_capped(f),
             Err(e) => Err(SysError::from_io(
                 &e,
-                format!("open {}", mmapscope::text::sanitize(&p.to_string_lossy())),
+                format!("open {}", mmapscope::text::echo(&p.to_string_lossy())),
             )
             .to_string()),
         },
@@ -171,7 +218,10 @@ fn batch(
         Ok(lines) => lines,
         Err(errors) => {
             for e in &errors {
-                eprintln!("mmapscope: script {e}");
+                eprintln!(
+                    "mmapscope: script {}",
+                    mmapscope::text::clean_lines(&e.to_string())
+                );
             }
             return ExitCode::from(2);
         }
@@ -326,7 +376,7 @@ fn lesson_allowed(
         .join("\n");
     let what = format!(
         "the lesson {} is a program that does more than use its own fresh file:\n{list}",
-        mmapscope::text::sanitize(&lesson.name)
+        mmapscope::text::echo(&lesson.name)
     );
     use std::io::IsTerminal as _;
     if check || !std::io::stdin().is_terminal() {

@@ -413,6 +413,8 @@ pub struct Model {
     pub last_search: Option<Query>,
     /// A search running across ticks (Esc cancels it).
     pub searching: Option<Searching>,
+    /// Searches started so far: the id of the last one (news of an older one is stale).
+    pub searches: u64,
     /// The bytes the last byte search found (offset, length), highlighted.
     pub found: Option<(u64, u64)>,
     /// The page map's cells, as the session last read them.
@@ -466,6 +468,7 @@ impl Model {
             high_contrast: false,
             last_search: None,
             searching: None,
+            searches: 0,
             found: None,
             page_map: PageMapData::default(),
             quit: false,
@@ -640,11 +643,13 @@ impl Model {
         }
     }
 
-    /// Appends a log line stamped with the clock of the last refresh.
+    /// Appends a log line stamped with the clock of the last refresh: escaped and cut to
+    /// `text::LINE_MAX` characters, whatever it echoes (each value is cut shorter where it is
+    /// echoed, with `text::echo`).
     pub fn log(&mut self, text: impl Into<String>) {
         self.log.push(LogLine {
             time: self.clock.clone(),
-            text: text.into(),
+            text: crate::text::clean_lines(&text.into()),
             foreign_seen: None,
         });
         if self.log.len() > LOG_KEEP {

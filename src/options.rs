@@ -105,8 +105,12 @@ pub struct AttachArgs {
 /// # Errors
 /// A sentence listing the accepted values.
 pub fn parse_prot(text: &str) -> Result<Prot, String> {
-    Prot::parse(text)
-        .ok_or_else(|| format!("'{text}' is not a protection: use none, r, rw, rx or rwx"))
+    Prot::parse(text).ok_or_else(|| {
+        format!(
+            "'{}' is not a protection: use none, r, rw, rx or rwx",
+            crate::text::echo(text)
+        )
+    })
 }
 
 /// The sharing mode of the `--also` mapping.

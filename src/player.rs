@@ -131,7 +131,15 @@ pub fn check(lesson: &Lesson, out: &mut impl std::io::Write) -> Result<bool, Str
     let region = crate::sys::Region::open(&req).map_err(|e| e.to_string())?;
     let mut session = Session::new(region, false, crate::session::DEFAULT_SIZE);
     let io = |e: std::io::Error| e.to_string();
-    writeln!(out, "lesson {}: {}", lesson.name, lesson.title).map_err(io)?;
+    // A lesson file is anyone's text: what it says reaches the terminal escaped and cut.
+    let clean = crate::text::clean_lines;
+    writeln!(
+        out,
+        "lesson {}: {}",
+        clean(&lesson.name),
+        clean(&lesson.title)
+    )
+    .map_err(io)?;
     let print = |results: &[LessonResult], out: &mut dyn std::io::Write| -> std::io::Result<()> {
         for r in results {
             let mark = match (r.ok, r.expected_error) {
@@ -143,15 +151,16 @@ pub fn check(lesson: &Lesson, out: &mut impl std::io::Write) -> Result<bool, Str
             let detail = if r.detail.is_empty() {
                 String::new()
             } else {
-                format!(": {}", r.detail)
+                format!(": {}", clean(&r.detail))
             };
-            writeln!(out, "  [{mark:>4}] {}{detail}", r.text)?;
+            writeln!(out, "  [{mark:>4}] {}{detail}", clean(&r.text))?;
         }
         Ok(())
     };
     print(&run_lines(&mut session, &lesson.setup), out).map_err(io)?;
     for (i, step) in lesson.steps.iter().enumerate() {
-        writeln!(out, "step {}/{}: {}", i + 1, lesson.steps.len(), step.say).map_err(io)?;
+        let say = clean(&step.say);
+        writeln!(out, "step {}/{}: {say}", i + 1, lesson.steps.len()).map_err(io)?;
         print(&run_lines(&mut session, &step.lines), out).map_err(io)?;
     }
     let ok = session.finish();

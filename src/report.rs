@@ -366,7 +366,7 @@ pub fn inspect_process(
     let lines: Vec<&procmaps::MapsLine> = match spec {
         Some(spec) if !all => vec![
             process::resolve_vma(&maps, spec)
-                .map_err(|why| SysError::new(libc::ENOENT, format!("--vma {spec}"), why))?,
+                .map_err(|why| SysError::new(libc::ENOENT, "--vma", why))?,
         ],
         _ => maps.iter().collect(),
     };

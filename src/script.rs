@@ -7,6 +7,7 @@ use std::fmt;
 use crate::action::{FAdvice, MAdvice, Op, Scope, SyncKind};
 use crate::geometry::parse_size;
 use crate::sys::region::{MapMode, Prot};
+use crate::text::echo;
 
 /// What one script line asks for.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -125,8 +126,15 @@ pub struct ParseError {
 }
 
 impl fmt::Display for ParseError {
+    /// The line as written is echoed escaped and cut (`text::echo`): it may hold anything.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "line {}: {}: {}", self.number, self.text, self.problem)
+        write!(
+            f,
+            "line {}: {}: {}",
+            self.number,
+            echo(&self.text),
+            crate::text::clean_lines(&self.problem)
+        )
     }
 }
 
@@ -163,7 +171,7 @@ fn words(line: &str) -> Result<Vec<String>, String> {
                         Some('x') => {
                             let hex: String = chars.by_ref().take(2).collect();
                             let b = u8::from_str_radix(&hex, 16).map_err(|_| {
-                                format!("\\x{hex} is not a byte: use \\x00 to \\x7f")
+                                format!("\\x{} is not a byte: use \\x00 to \\x7f", echo(&hex))
                             })?;
                             if b > 0x7f {
                                 return Err(
@@ -172,7 +180,12 @@ fn words(line: &str) -> Result<Vec<String>, String> {
                             }
                             word.push(char::from(b));
                         }
-                        other => return Err(format!("unknown escape \\{}", other.unwrap_or(' '))),
+                        other => {
+                            return Err(format!(
+                                "unknown escape \\{}",
+                                echo(&other.unwrap_or(' ').to_string())
+                            ));
+                        }
                     },
                     Some(ch) => word.push(ch),
                 }
@@ -227,9 +240,13 @@ fn scope(rest: &[String]) -> Result<Scope, String> {
         [p, n] if p == "page" => Ok(Scope::Page(number(Some(n), "page number")?)),
         _ => Err(format!(
             "expected `all` or `page N`, got `{}`",
-            rest.join(" ")
+            echo(&rest.join(" "))
         )),
     }
+}
+
+fn not_hex(w: &str) -> String {
+    format!("`{}` is not hex", echo(w))
 }
 
 fn hex_bytes(words: &[String]) -> Result<Vec<u8>, String> {
@@ -238,16 +255,17 @@ fn hex_bytes(words: &[String]) -> Result<Vec<u8>, String> {
         let digits = w.trim_start_matches("0x");
         if digits.is_empty() || digits.len() % 2 == 1 && digits.len() > 1 {
             return Err(format!(
-                "`{w}` is not hex bytes (two hex digits a byte: 41 42 ff)"
+                "`{}` is not hex bytes (two hex digits a byte: 41 42 ff)",
+                echo(w)
             ));
         }
         if digits.len() == 1 {
-            out.push(u8::from_str_radix(digits, 16).map_err(|_| format!("`{w}` is not hex"))?);
+            out.push(u8::from_str_radix(digits, 16).map_err(|_| not_hex(w))?);
             continue;
         }
         for pair in digits.as_bytes().chunks(2) {
             let text = std::str::from_utf8(pair).unwrap_or("");
-            out.push(u8::from_str_radix(text, 16).map_err(|_| format!("`{w}` is not hex"))?);
+            out.push(u8::from_str_radix(text, 16).map_err(|_| not_hex(w))?);
         }
     }
     if out.is_empty() {
@@ -282,7 +300,12 @@ fn cmp(word: &str) -> Result<Cmp, String> {
         "<=" => Cmp::Le,
         ">" => Cmp::Gt,
         ">=" => Cmp::Ge,
-        w => return Err(format!("`{w}` is not a comparison: use == != < <= > >=")),
+        w => {
+            return Err(format!(
+                "`{}` is not a comparison: use == != < <= > >=",
+                echo(w)
+            ));
+        }
     })
 }
 
@@ -303,7 +326,7 @@ fn expect_value(words: &[String]) -> Result<Value, String> {
         _ => Err(format!(
             "`{}` is not a value: a number, true, false, null, a \"string\", or another field \
              such as `vma rss`",
-            words.join(" ")
+            echo(&words.join(" "))
         )),
     }
 }
@@ -319,7 +342,7 @@ fn expect(rest: &[String]) -> Result<Expect, String> {
         }),
         [f, off, op, v] if f == "file" && parse_size(off).is_ok() => {
             let byte = u8::from_str_radix(v.trim_start_matches("0x"), 16)
-                .map_err(|_| format!("`{v}` is not a byte in hex (e.g. 41)"))?;
+                .map_err(|_| format!("`{}` is not a byte in hex (e.g. 41)", echo(v)))?;
             Ok(Expect::Check {
                 path: ExpectPath::File(number(Some(off), "file offset")?),
                 cmp: cmp(op)?,
@@ -527,7 +550,12 @@ fn parse_layout(cmd: &str, rest: &[String]) -> Result<Step, String> {
         "move" if rest.len() == 1 => Op::Move(number(rest.first(), "address")?),
         "resize" => return Err("usage: resize SIZE".into()),
         "move" => return Err("usage: move ADDR".into()),
-        other => return Err(format!("unknown command `{other}` (known: {COMMANDS})")),
+        other => {
+            return Err(format!(
+                "unknown command `{}` (known: {COMMANDS})",
+                echo(other)
+            ));
+        }
     }))
 }
 

@@ -14,7 +14,15 @@
 //! In a shared mapping of a page-cache file every page that is resident, present or dirty is in
 //! the file's page cache, so one cachestat over a range with none cached clears the whole
 //! range at once: ranges cleared this way grow (up to `SKIP_MAX` pages), and a sparse 1 TiB
-//! file is crossed in a few hundred calls.
+//! file is crossed in a few hundred calls. Where a page without a page-table entry cannot be
+//! what is looked for (`: present`, `: cow`, `: exclusive` anywhere; `: resident` and `: dirty`
+//! in private anonymous memory; bytes of pages that may be read only where present), one
+//! PAGEMAP_SCAN ioctl finds the runs of pages that have one in a window (growing up to
+//! `ENTRY_SKIP_MAX` pages while they are empty): untouched space costs a walk of empty page
+//! tables, and 64 TiB of untouched private anonymous memory is crossed in a few calls.
+//!
+//! A search of another process's VMA ends, saying so, once the process has exited (PAGEMAP_SCAN
+//! says ESRCH, its pagemap reads as empty).
 
 use std::time::{Duration, Instant};
 
@@ -22,6 +30,7 @@ use crate::find::{Ending, Finished, Matcher, PATTERN_MAX, Query, Request, StateQ
 use crate::geometry::Geometry;
 use crate::sys::mapped::Mapped;
 use crate::sys::probe::{PM_PRESENT, Prober};
+use crate::sys::procmaps::Pid;
 use crate::sys::region::MapMode;
 
 /// Pages probed at once by a state search.
@@ -30,6 +39,11 @@ pub const STATE_CHUNK: u64 = 4096;
 pub const BYTE_CHUNK: u64 = 256;
 /// The most pages one cachestat clears at once.
 pub const SKIP_MAX: u64 = 1 << 20;
+/// The most pages one PAGEMAP_SCAN looks at for page-table entries (16 TiB of 4 KiB pages:
+/// a walk of empty page tables costs microseconds; a full one is bounded by memory).
+pub const ENTRY_SKIP_MAX: u64 = 1 << 32;
+/// What a search of a VMA whose process has gone says.
+pub const EXITED: &str = "the process has exited";
 
 /// What a step of a search came to.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -48,15 +62,39 @@ enum Next {
     End(Ending),
 }
 
+/// Where the pages with a page-table entry are in a window, for a walk that may skip the
+/// others (`Walk::entries`).
+enum Entries {
+    /// The walk cannot tell (no PAGEMAP_SCAN, or it may not skip): probe page by page.
+    Unknown,
+    /// No page of the window has one.
+    None,
+    /// The first run of pages that have one (backward: the last), `[first, end)`.
+    Run(u64, u64),
+    /// Backward, the kernel stopped at this page (too many runs for one call): look at the
+    /// window's part above it first.
+    Short(u64),
+    /// The process has exited.
+    Exited,
+}
+
 /// What both kinds of search share: the mapping's shape, the direction, the counters.
 struct Walk {
     geometry: Geometry,
     forward: bool,
     /// cachestat can clear ranges (a shared mapping of a page-cache file).
     cache_filter: bool,
+    /// Pages without a page-table entry hold nothing this search looks for: windows are
+    /// skipped by PAGEMAP_SCAN (cleared when the ioctl does not answer).
+    entry_filter: bool,
+    /// The runs of pages with an entry that PAGEMAP_SCAN found in the last window.
+    runs: Vec<(u64, u64)>,
     /// Pages the next chunk covers.
     chunk: u64,
     done: u64,
+    /// Pages of `done` passed in bulk: cachestat found nothing cached, or PAGEMAP_SCAN no
+    /// page-table entry.
+    cleared: u64,
     skipped: u64,
     bytes: u64,
 }
@@ -78,9 +116,53 @@ impl Walk {
             .is_ok_and(|st| st.nr_cache == 0 || (dirty && st.nr_dirty == 0))
     }
 
+    /// `n` pages passed in bulk.
+    fn pass(&mut self, n: u64) {
+        self.done += n;
+        self.cleared += n;
+    }
+
     /// After a range cleared by cachestat: a larger one next.
     fn grow(&mut self) {
-        self.chunk = (self.chunk * 4).min(SKIP_MAX);
+        self.grow_to(SKIP_MAX);
+    }
+
+    /// After a window cleared: a larger one next, up to `max` pages.
+    fn grow_to(&mut self, max: u64) {
+        self.chunk = (self.chunk * 4).min(max.max(self.chunk));
+    }
+
+    /// The pages with a page-table entry in `[lo, hi)`, where the walk may skip the others.
+    fn entries(&mut self, mapped: &dyn Mapped, prober: &Prober, lo: u64, hi: u64) -> Entries {
+        if !self.entry_filter {
+            return Entries::Unknown;
+        }
+        self.runs.clear();
+        let reached = match prober.entry_runs(mapped, lo, hi, &mut self.runs) {
+            Ok(reached) => reached,
+            Err(e) if e.errno == libc::ESRCH => return Entries::Exited,
+            Err(_) => {
+                self.entry_filter = false;
+                return Entries::Unknown;
+            }
+        };
+        let run = if self.forward {
+            // The runs found are whole even when the kernel stopped short.
+            self.runs.first()
+        } else if reached < hi {
+            return if reached > lo {
+                Entries::Short(reached)
+            } else {
+                Entries::Unknown
+            };
+        } else {
+            self.runs.last()
+        };
+        match run {
+            Some(&(a, b)) => Entries::Run(a, b),
+            None if reached >= hi => Entries::None,
+            None => Entries::Unknown,
+        }
     }
 
     /// Pages of `[first, end)` holding file data (not beyond end of file).
@@ -125,6 +207,21 @@ impl StateScan {
             )
     }
 
+    /// Whether a page without a page-table entry can never be what this query looks for:
+    /// present, cow and exclusive pages have one; in private anonymous memory (no file, no
+    /// page cache behind it) resident pages do too, and no page is ever dirty.
+    fn needs_entry(&self, mapped: &dyn Mapped) -> bool {
+        let anon_private = !mapped.page_cache_file() && mapped.mode() == MapMode::Private;
+        !self.q.negated
+            && match self.q.word {
+                StateWord::Present | StateWord::Cow | StateWord::Exclusive => true,
+                StateWord::Resident => anon_private,
+                // Only a page-cache page has a dirty state.
+                StateWord::Dirty => !mapped.page_cache_file(),
+                StateWord::Beyond => false,
+            }
+    }
+
     fn advance(&mut self, w: &mut Walk, mapped: &dyn Mapped, prober: &Prober) -> Next {
         let pages = w.geometry.pages();
         if self.i >= pages {
@@ -137,19 +234,56 @@ impl StateScan {
         let dirty = self.q.word == StateWord::Dirty && !mapped.always_dirty();
         if self.filterable() && w.cleared(mapped, lo, n, dirty) {
             self.i += n;
-            w.done += n;
+            w.pass(n);
             w.grow();
             return Next::More;
+        }
+        match w.entries(mapped, prober, lo, lo + n) {
+            Entries::Exited => return Next::End(Ending::Stopped),
+            Entries::None => {
+                self.i += n;
+                w.pass(n);
+                w.grow_to(ENTRY_SKIP_MAX);
+                return Next::More;
+            }
+            Entries::Short(reached) => {
+                w.chunk = lo + n - reached;
+                return Next::More;
+            }
+            Entries::Run(a, b) => {
+                // The pages between the walk's place and the run have no entry: passed.
+                let holes = if w.forward { a - p } else { p + 1 - b };
+                self.i += holes;
+                w.pass(holes);
+                w.chunk = self.base;
+                let m = (b - a).min(self.base);
+                let first = if w.forward { a } else { b - m };
+                return self.probe_run(w, mapped, prober, first, m);
+            }
+            Entries::Unknown => {}
         }
         if n > self.base {
             w.chunk = self.base;
             return Next::More;
         }
+        self.probe_run(w, mapped, prober, lo, n)
+    }
+
+    /// Probes pages `[lo, lo + n)`, the next ones of the walk, for a match.
+    fn probe_run(
+        &mut self,
+        w: &mut Walk,
+        mapped: &dyn Mapped,
+        prober: &Prober,
+        lo: u64,
+        n: u64,
+    ) -> Next {
         let hit = self.find_in(w, mapped, prober, lo, n);
         self.i += n;
         w.done += n;
         match hit {
-            Some(page) => Next::End(Ending::Found {
+            Err(Gone) => Next::End(Ending::Stopped),
+            Ok(Some(page)) => Next::End(Ending::Found {
                 offset: page * w.page_size(),
                 len: w.page_size(),
                 wrapped: if w.forward {
@@ -158,11 +292,12 @@ impl StateScan {
                     page > self.start
                 },
             }),
-            None => Next::More,
+            Ok(None) => Next::More,
         }
     }
 
-    /// The first page of `[lo, lo + n)` in the walk's direction that matches.
+    /// The first page of `[lo, lo + n)` in the walk's direction that matches; `Gone` when
+    /// the process whose pages they are has exited.
     fn find_in(
         &self,
         w: &Walk,
@@ -170,26 +305,45 @@ impl StateScan {
         prober: &Prober,
         lo: u64,
         n: u64,
-    ) -> Option<u64> {
+    ) -> Result<Option<u64>, Gone> {
         let q = self.q;
         if q.word == StateWord::Beyond {
-            // The geometry says it: nothing to probe.
-            let hit = |p: &u64| w.geometry.page(*p).beyond_eof != q.negated;
-            return if w.forward {
-                (lo..lo + n).find(hit)
+            // The geometry says it, nothing is probed: the pages from the first one past the
+            // file's data on are beyond end of file (anonymous memory has none).
+            let eof = w.geometry.data_bytes().div_ceil(w.page_size());
+            let (a, b) = if q.negated {
+                (lo, (lo + n).min(eof))
             } else {
-                (lo..lo + n).rev().find(hit)
+                (lo.max(eof), lo + n)
             };
+            return Ok((a < b).then_some(if w.forward { a } else { b - 1 }));
         }
         let probes = prober.probe(mapped, lo, n);
+        if probes.first().is_some_and(|p| p.pagemap.is_none()) && exited(mapped, prober, lo) {
+            return Err(Gone);
+        }
         let states = prober.decode(mapped, &w.geometry, lo, &probes);
         let k = if w.forward {
             states.iter().position(|s| q.matches(s))
         } else {
             states.iter().rposition(|s| q.matches(s))
         };
-        k.map(|k| lo + k as u64)
+        Ok(k.map(|k| lo + k as u64))
     }
+}
+
+/// The process whose pages a search looked at has exited.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Gone;
+
+/// Whether the process of `mapped` has exited: its pagemap says so (ESRCH, or read as empty).
+/// Never for our own process.
+fn exited(mapped: &dyn Mapped, prober: &Prober, page: u64) -> bool {
+    let mut word = Vec::new();
+    mapped.pid() != Pid::Myself
+        && prober
+            .pagemap_words(mapped, page, 1, &mut word)
+            .is_err_and(|e| e.errno == libc::ESRCH)
 }
 
 /// Which pages a byte search reads.
@@ -285,20 +439,24 @@ impl ByteScan {
         };
         let (blo, bhi) = ((pa * ps).max(from), (pb * ps).min(to));
         let n = pb - pa;
-        if self.readable != Readable::All && w.cleared(mapped, pa, n, false) {
-            w.skipped += w.data_pages(pa, pb);
-            w.grow();
-        } else if n > BYTE_CHUNK {
-            w.chunk = BYTE_CHUNK;
-            return Next::More;
-        } else {
-            self.mark(w, mapped, prober, pa, n);
-            if let Some(off) = self.scan_runs(w, mapped, pa, blo, bhi) {
-                return Next::End(Ending::Found {
-                    offset: off,
-                    len: self.matcher.len() as u64,
-                    wrapped: self.leg == 1,
-                });
+        match self.unreadable(w, mapped, prober, pa, pb) {
+            Some(Skip::Whole) => {}
+            Some(Skip::To(next)) => return next,
+            None if n > BYTE_CHUNK => {
+                w.chunk = BYTE_CHUNK;
+                return Next::More;
+            }
+            None => {
+                if self.mark(w, mapped, prober, pa, n).is_err() {
+                    return Next::End(Ending::Stopped);
+                }
+                if let Some(off) = self.scan_runs(w, mapped, pa, blo, bhi) {
+                    return Next::End(Ending::Found {
+                        offset: off,
+                        len: self.matcher.len() as u64,
+                        wrapped: self.leg == 1,
+                    });
+                }
             }
         }
         w.done += n;
@@ -306,9 +464,65 @@ impl ByteScan {
         Next::More
     }
 
+    /// Whether pages of the window `[pa, pb)` can be passed without reading them: all of them
+    /// (cachestat says none is cached, PAGEMAP_SCAN that none has a page-table entry, where
+    /// only such pages are read), or those before the first run with an entry (backward:
+    /// after the last), the walk then moved past them. `None`: read the window.
+    fn unreadable(
+        &mut self,
+        w: &mut Walk,
+        mapped: &dyn Mapped,
+        prober: &Prober,
+        pa: u64,
+        pb: u64,
+    ) -> Option<Skip> {
+        if self.readable == Readable::All {
+            return None;
+        }
+        if w.cleared(mapped, pa, pb - pa, false) {
+            w.skipped += w.data_pages(pa, pb);
+            w.cleared += pb - pa;
+            w.grow();
+            return Some(Skip::Whole);
+        }
+        let ps = w.page_size();
+        let (holes, pos) = match w.entries(mapped, prober, pa, pb) {
+            Entries::Unknown => return None,
+            Entries::Exited => return Some(Skip::To(Next::End(Ending::Stopped))),
+            Entries::None => {
+                w.skipped += w.data_pages(pa, pb);
+                w.cleared += pb - pa;
+                w.grow_to(ENTRY_SKIP_MAX);
+                return Some(Skip::Whole);
+            }
+            Entries::Short(reached) => {
+                w.chunk = pb - reached;
+                return Some(Skip::To(Next::More));
+            }
+            Entries::Run(a, _) if w.forward && a > pa => ((pa, a), a * ps),
+            Entries::Run(_, b) if !w.forward && b < pb => ((b, pb), b * ps),
+            Entries::Run(..) => {
+                w.chunk = BYTE_CHUNK;
+                return None;
+            }
+        };
+        w.skipped += w.data_pages(holes.0, holes.1);
+        w.pass(holes.1 - holes.0);
+        w.chunk = BYTE_CHUNK;
+        self.pos = pos;
+        Some(Skip::To(Next::More))
+    }
+
     /// Which pages of `[pa, pa + n)` to read, into `ok`; counts the others holding data as
-    /// skipped.
-    fn mark(&mut self, w: &mut Walk, mapped: &dyn Mapped, prober: &Prober, pa: u64, n: u64) {
+    /// skipped. `Gone` when the process whose pages they are has exited.
+    fn mark(
+        &mut self,
+        w: &mut Walk,
+        mapped: &dyn Mapped,
+        prober: &Prober,
+        pa: u64,
+        n: u64,
+    ) -> Result<(), Gone> {
         let data = |p: u64| !w.geometry.page(p).beyond_eof;
         self.ok.clear();
         match self.readable {
@@ -320,7 +534,10 @@ impl ByteScan {
                     .extend((0..n).map(|k| got && core[k as usize] & 1 != 0 && data(pa + k)));
             }
             Readable::Present => {
-                let got = prober.pagemap_words(mapped, pa, n, &mut self.words).is_ok();
+                let got = match prober.pagemap_words(mapped, pa, n, &mut self.words) {
+                    Err(e) if e.errno == libc::ESRCH => return Err(Gone),
+                    result => result.is_ok(),
+                };
                 let words = &self.words;
                 self.ok.extend(
                     (0..n).map(|k| got && words[k as usize] & PM_PRESENT != 0 && data(pa + k)),
@@ -331,6 +548,7 @@ impl ByteScan {
             .filter(|&k| !self.ok[k as usize] && data(pa + k))
             .count();
         w.skipped += unread as u64;
+        Ok(())
     }
 
     /// Reads the runs of pages marked in `ok` (bytes `[blo, bhi)` of them), in the walk's
@@ -422,6 +640,14 @@ impl ByteScan {
     }
 }
 
+/// How a byte search passes pages it need not read (`ByteScan::unreadable`).
+enum Skip {
+    /// The whole window: counted as done, the walk moves past it.
+    Whole,
+    /// This step ends here, as `Next` says (the walk moved, or the process has exited).
+    To(Next),
+}
+
 enum Kind {
     State(StateScan),
     Bytes(Box<ByteScan>),
@@ -435,6 +661,8 @@ pub struct Job {
     /// Time spent in `step` (not waiting between ticks).
     worked: Duration,
     note: Option<String>,
+    /// Why it stopped before its end (the process exited, the VMA was unmapped).
+    stop: Option<String>,
 }
 
 impl Job {
@@ -453,14 +681,21 @@ impl Job {
             cache_filter: mapped.page_cache_file()
                 && mapped.mode() == MapMode::Shared
                 && Prober::cachestat_support(mapped).is_ok(),
+            entry_filter: false,
+            runs: Vec::new(),
             chunk: STATE_CHUNK,
             done: 0,
+            cleared: 0,
             skipped: 0,
             bytes: 0,
         };
         let mut note = None;
         let kind = match &req.query {
-            Query::State(q) => Kind::State(state_scan(*q, &req, &geometry, &mut walk)),
+            Query::State(q) => {
+                let scan = state_scan(*q, &req, &geometry, &mut walk);
+                walk.entry_filter = scan.needs_entry(mapped);
+                Kind::State(scan)
+            }
             Query::Bytes(p) => {
                 let readable = match (mapped.ours(), p.fault_in) {
                     (true, true) => Readable::All,
@@ -483,6 +718,12 @@ impl Job {
                     [(0, 0); 2]
                 };
                 walk.chunk = BYTE_CHUNK;
+                // Only pages with a page-table entry are read: where present, or resident in
+                // private anonymous memory (no page cache holds its pages).
+                walk.entry_filter = readable == Readable::Present
+                    || (readable == Readable::Resident
+                        && !mapped.page_cache_file()
+                        && mapped.mode() == MapMode::Private);
                 let matcher = Matcher::new(&p.bytes);
                 Kind::Bytes(Box::new(ByteScan::new(matcher, readable, legs, &walk)))
             }
@@ -493,7 +734,13 @@ impl Job {
             kind,
             worked: Duration::ZERO,
             note,
+            stop: None,
         }
+    }
+
+    /// The `Request`'s id.
+    pub fn id(&self) -> u64 {
+        self.req.id
     }
 
     /// Works for about `budget`: until a match, the end, or the time is up.
@@ -505,6 +752,9 @@ impl Job {
                 Kind::Bytes(b) => b.advance(&mut self.walk, mapped, prober),
             };
             if let Next::End(ending) = next {
+                if ending == Ending::Stopped {
+                    self.stop.get_or_insert_with(|| EXITED.to_string());
+                }
                 break ending;
             }
             if t0.elapsed() >= budget {
@@ -529,9 +779,17 @@ impl Job {
         self.finish(Ending::Cancelled)
     }
 
+    /// How it ends when what it searched is gone (`why`: the process has exited, the VMA was
+    /// unmapped).
+    pub fn stopped(&mut self, why: &str) -> Finished {
+        self.stop = Some(why.to_string());
+        self.finish(Ending::Stopped)
+    }
+
     fn finish(&self, ending: Ending) -> Finished {
         let w = &self.walk;
-        let mut notes: Vec<String> = self.note.iter().cloned().collect();
+        let stop = self.stop.iter().filter(|_| ending == Ending::Stopped);
+        let mut notes: Vec<String> = stop.chain(&self.note).cloned().collect();
         if let Kind::Bytes(b) = &self.kind
             && w.skipped > 0
         {
@@ -546,10 +804,12 @@ impl Job {
             });
         }
         Finished {
+            id: self.req.id,
             query: self.req.query.clone(),
             forward: self.req.forward,
             ending,
             examined: w.done,
+            cleared: w.cleared,
             skipped: w.skipped,
             bytes: w.bytes,
             elapsed_us: u64::try_from(self.worked.as_micros()).unwrap_or(u64::MAX),
@@ -563,7 +823,7 @@ fn state_scan(q: StateQuery, req: &Request, g: &Geometry, walk: &mut Walk) -> St
     let pages = g.pages().max(1);
     let cur = (req.from / g.page_size).min(pages - 1);
     let base = if q.word == StateWord::Beyond {
-        SKIP_MAX
+        u64::MAX
     } else {
         STATE_CHUNK
     };
@@ -589,5 +849,48 @@ fn legs(req: &Request, end: u64, len: u64) -> [(u64, u64); 2] {
         [((from + 1).min(end), end), (0, (from + len).min(end))]
     } else {
         [(0, (from + len - 1).min(end)), (from, end)]
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::find::StateQuery;
+    use crate::sys::region::{MapRequest, Region};
+
+    fn job(id: u64, word: &str, region: &Region) -> Job {
+        let req = Request {
+            id,
+            query: Query::State(StateQuery::parse(word).unwrap()),
+            from: 0,
+            forward: true,
+        };
+        Job::new(req, region)
+    }
+
+    /// Every way a search ends carries the id of the request that started it: the model
+    /// tells the running search's news from a replaced one's by it.
+    #[test]
+    fn a_job_ends_with_its_own_id_however_it_ends() {
+        let ps = crate::sys::region::page_size();
+        let region = Region::open(&MapRequest::anon(64 * ps, MapMode::Private)).unwrap();
+        let prober = Prober::new();
+        region.write(9 * ps, b"x").unwrap();
+        let mut found = job(3, "present", &region);
+        assert_eq!(found.id(), 3);
+        let Step::Done(f) = found.step(&region, &prober, Duration::from_secs(5)) else {
+            panic!("64 pages take one step");
+        };
+        let page_9 = Ending::Found {
+            offset: 9 * ps,
+            len: ps,
+            wrapped: false,
+        };
+        assert_eq!((f.id, f.ending), (3, page_9));
+        let f = job(4, "cow", &region).cancelled();
+        assert_eq!((f.id, f.ending), (4, Ending::Cancelled));
+        let f = job(5, "dirty", &region).stopped("the VMA was unmapped");
+        assert_eq!((f.id, f.ending), (5, Ending::Stopped));
+        assert_eq!(f.sentence(ps), ": dirty: the VMA was unmapped");
     }
 }

@@ -106,6 +106,17 @@ struct Explored {
     ended: Option<String>,
 }
 
+/// What a search says when the VMA it searched is no longer followed, from why it ended
+/// (`Explored::ended`): the process has exited (however that was learnt), or the reason as
+/// it is.
+fn seek_stop(ended: &str) -> &str {
+    if ended.starts_with(seek::EXITED) {
+        seek::EXITED
+    } else {
+        ended
+    }
+}
+
 /// The terminal size a session's model starts with, until the terminal says its own.
 pub const DEFAULT_SIZE: (u16, u16) = (120, 40);
 
@@ -354,7 +365,7 @@ impl Session {
         let maps = procmaps::read_maps_of(Pid::Other(pid)).map_err(|e| refused("maps", e))?;
         let line = match spec {
             Some(spec) => process::resolve_vma(&maps, spec)
-                .map_err(|why| SysError::new(libc::ENOENT, format!("--vma {spec}"), why))?,
+                .map_err(|why| SysError::new(libc::ENOENT, "--vma", why))?,
             None => maps
                 .iter()
                 .find(|l| l.path == "[heap]")
@@ -770,8 +781,10 @@ impl Session {
                     self.start_search(req);
                     continue;
                 }
-                Command::CancelSearch => {
-                    self.cancel_search();
+                Command::CancelSearch { id } => {
+                    if self.finding.as_ref().is_some_and(|job| job.id() == id) {
+                        self.cancel_search();
+                    }
                     continue;
                 }
             };
@@ -895,8 +908,10 @@ impl Session {
         }
     }
 
-    /// Starts a search (dropping one still running) and works on it for a slice at once, so
-    /// that a small mapping answers within the keypress.
+    /// Starts a search (ending one still running: its end carries its own id, so the model
+    /// takes it for news of the old search, not the new one) and works on it for a slice at
+    /// once, so that a small mapping answers within the keypress and a large one shows its
+    /// progress from the first slice.
     fn start_search(&mut self, req: Request) {
         self.cancel_search();
         let (shown, _) = self.shown();
@@ -904,15 +919,27 @@ impl Session {
         self.step_search(SEARCH_SLICE);
     }
 
-    /// Works on the search for about `budget`; returns whether it still runs.
+    /// Works on the search for about `budget`; returns whether it still runs. A search of a
+    /// VMA no longer followed (its process exited, it was unmapped) ends, saying why.
     fn step_search(&mut self, budget: Duration) -> bool {
         let Some(mut job) = self.finding.take() else {
             return false;
         };
-        let (shown, prober) = self.shown();
-        match job.step(shown, prober, budget) {
+        let why = self
+            .explored_mut()
+            .and_then(|e| e.ended.as_deref())
+            .map(|ended| seek_stop(ended).to_string());
+        let step = match why {
+            Some(why) => seek::Step::Done(job.stopped(&why)),
+            None => {
+                let (shown, prober) = self.shown();
+                job.step(shown, prober, budget)
+            }
+        };
+        match step {
             seek::Step::Running { done, total } => {
-                update(&mut self.model, Action::SearchProgress { done, total });
+                let id = job.id();
+                update(&mut self.model, Action::SearchProgress { id, done, total });
                 self.finding = Some(job);
                 true
             }

@@ -1,22 +1,78 @@
 //! Text for people: escaping anything that could reach the terminal as a control sequence (file
-//! names, /proc paths, file bytes), and number formats (`12,388 B`, `16 kB`, `0x7f3a1c000000`).
+//! names, /proc paths, file bytes), cutting what a user gave to a length a line can hold, and
+//! number formats (`12,388 B`, `16 kB`, `0x7f3a1c000000`).
+
+use std::fmt::Write as _;
 
 /// Escapes control characters (C0, DEL, C1) and bidirectional overrides as `\xNN` / `\u{NNNN}`,
 /// so that a file name can never drive the terminal.
 pub fn sanitize(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     for c in s.chars() {
-        let code = u32::from(c);
-        if c.is_control() {
-            if code < 0x100 {
-                out.push_str(&format!("\\x{code:02x}"));
-            } else {
-                out.push_str(&format!("\\u{{{code:04x}}}"));
-            }
-        } else if matches!(code, 0x200e | 0x200f | 0x202a..=0x202e | 0x2066..=0x2069) {
-            out.push_str(&format!("\\u{{{code:04x}}}"));
-        } else {
-            out.push(c);
+        escape_into(c, &mut out);
+    }
+    out
+}
+
+/// Appends `c`, escaped when it could drive the terminal; returns how many characters that took.
+fn escape_into(c: char, out: &mut String) -> usize {
+    let code = u32::from(c);
+    if c.is_control() && code < 0x100 {
+        let _ = write!(out, "\\x{code:02x}");
+        4
+    } else if c.is_control() || matches!(code, 0x200e | 0x200f | 0x202a..=0x202e | 0x2066..=0x2069)
+    {
+        let _ = write!(out, "\\u{{{code:04x}}}");
+        8
+    } else {
+        out.push(c);
+        1
+    }
+}
+
+/// The most characters of a user-given value that an error or a log line echoes.
+pub const ECHO_MAX: usize = 200;
+
+/// A user-given value (an argument, a path, a script line, a pattern, text typed at a prompt) as
+/// an error or a log line echoes it: escaped as `sanitize` does and cut to `ECHO_MAX`
+/// characters, the cut marked with `…`. A 100 KB argument gives a line that still fits a
+/// screen, and nothing in it drives the terminal.
+pub fn echo(s: &str) -> String {
+    echo_within(s, ECHO_MAX)
+}
+
+/// The most characters of one line of a message leaving the program (`clean_lines`): a net
+/// under `echo`, which cuts each value where it is echoed.
+pub const LINE_MAX: usize = 1000;
+
+/// A message as it may reach the terminal: each line escaped as `sanitize` does and cut to
+/// `LINE_MAX` characters (the line breaks kept).
+pub fn clean_lines(s: &str) -> String {
+    s.split('\n')
+        .map(|line| echo_within(line, LINE_MAX))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// As `echo`, cut to `max` characters (the `…` included; at least the marker).
+pub fn echo_within(s: &str, max: usize) -> String {
+    let mut out = String::new();
+    // (bytes, characters) of `out` after each character of `s`, to cut back to.
+    let mut ends: Vec<(usize, usize)> = Vec::new();
+    let mut count = 0;
+    for c in s.chars() {
+        count += escape_into(c, &mut out);
+        ends.push((out.len(), count));
+        if count > max {
+            // Cut back to leave room for the marker.
+            let keep = ends
+                .iter()
+                .rev()
+                .find(|&&(_, n)| n < max)
+                .map_or(0, |&(b, _)| b);
+            out.truncate(keep);
+            out.push('…');
+            return out;
         }
     }
     out
@@ -144,6 +200,39 @@ mod tests {
         assert_eq!(sanitize("\u{9b}"), "\\x9b");
         assert_eq!(sanitize("ab\u{202e}cd"), "ab\\u{202e}cd");
         assert_eq!(sanitize("demo.txt é"), "demo.txt é");
+    }
+
+    #[test]
+    fn echo_escapes_and_cuts_with_a_marker() {
+        assert_eq!(echo("[heap]"), "[heap]");
+        assert_eq!(echo("\x1b[31mRED\x07"), "\\x1b[31mRED\\x07");
+        let long = format!("\x1b[31m{}\x07", "A".repeat(100_000));
+        let e = echo(&long);
+        assert_eq!(e.chars().count(), ECHO_MAX);
+        assert!(e.starts_with("\\x1b[31mAAA") && e.ends_with("A…"), "{e}");
+        assert!(!e.chars().any(char::is_control));
+        // Exactly at the limit: whole, no marker; one more: cut.
+        assert_eq!(echo(&"b".repeat(ECHO_MAX)), "b".repeat(ECHO_MAX));
+        assert_eq!(
+            echo(&"b".repeat(ECHO_MAX + 1)),
+            format!("{}…", "b".repeat(ECHO_MAX - 1))
+        );
+        // An escape is never cut in half.
+        assert_eq!(echo_within("ab\x1bc", 5), "ab…");
+        assert_eq!(echo_within("ab\x1b", 6), "ab\\x1b");
+        assert_eq!(echo_within("é\u{202e}é", 3), "é…");
+        assert_eq!(echo_within("abc", 0), "…");
+    }
+
+    #[test]
+    fn clean_lines_keep_line_breaks_and_cut_each_line() {
+        let text = format!("one \x07\n{}\nthree", "x".repeat(5000));
+        let clean = clean_lines(&text);
+        let lines: Vec<&str> = clean.lines().collect();
+        assert_eq!(lines.len(), 3);
+        assert_eq!(lines[0], "one \\x07");
+        assert_eq!(lines[1].chars().count(), LINE_MAX);
+        assert_eq!(lines[2], "three");
     }
 
     #[test]

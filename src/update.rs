@@ -11,6 +11,7 @@ use crate::model::{EditRecord, EditState, Focus, Looking, Minimap, Model, Overla
 use crate::sys::exec::{Done, Outcome};
 use crate::sys::region::MapMode;
 use crate::sys::snapshot::Backing;
+use crate::text::echo;
 
 /// Longest text the `:` prompt takes.
 const PROMPT_MAX: usize = 40;
@@ -62,7 +63,8 @@ pub fn update(model: &mut Model, action: Action) -> Vec<Command> {
         Action::Prompt(edit) => prompt(model, edit),
         Action::Goto(target) => goto(model, target),
         Action::CloseOverlay if model.overlay == Overlay::None && model.searching.is_some() => {
-            vec![Command::CancelSearch]
+            let id = model.searching.as_ref().map_or(0, |s| s.id);
+            vec![Command::CancelSearch { id }]
         }
         Action::FindPrompt
         | Action::SearchAgain { .. }
@@ -902,13 +904,14 @@ pub fn parse_goto(text: &str) -> Result<GotoTarget, String> {
     match page {
         Some(rest) => crate::geometry::parse_size(rest)
             .map(GotoTarget::Page)
-            .map_err(|_| format!("'{t}': a page is 'p N' with N a number")),
+            .map_err(|_| format!("'{}': a page is 'p N' with N a number", echo(t))),
         None => crate::geometry::parse_size(t)
             .map(GotoTarget::Offset)
             .map_err(|_| {
                 format!(
-                    "'{t}' is not a place: give an offset (0x1f00, 7936), a page (p 3) or a state \
-                     (dirty, cow, resident, present, exclusive, beyond; ! negates)"
+                    "'{}' is not a place: give an offset (0x1f00, 7936), a page (p 3) or a state \
+                     (dirty, cow, resident, present, exclusive, beyond; ! negates)",
+                    echo(t)
                 )
             }),
     }
@@ -945,14 +948,14 @@ fn prompt(model: &mut Model, edit: PromptEdit) -> Vec<Command> {
                 return match Pattern::parse(t.strip_prefix('/').unwrap_or(t)) {
                     Ok(p) => start_search(model, Query::Bytes(p), true),
                     Err(msg) => {
-                        model.log(format!("find: {}", crate::text::sanitize(&msg)));
+                        model.log(format!("find: {msg}"));
                         Vec::new()
                     }
                 };
             }
             match parse_goto(&text) {
                 Ok(target) => return goto(model, target),
-                Err(msg) => model.log(format!("goto: {}", crate::text::sanitize(&msg))),
+                Err(msg) => model.log(format!("goto: {msg}")),
             }
         }
     }
@@ -1001,28 +1004,39 @@ fn finding(model: &mut Model, action: Action) -> Vec<Command> {
                  / 7f 45 4c 46 or /\"text\"",
             ),
         },
-        Action::SearchProgress { done, total } => {
-            if let Some(s) = &mut model.searching {
+        // News of a search that is no longer the one shown (replaced by a newer one) changes
+        // nothing: its end is only logged.
+        Action::SearchProgress { id, done, total } => {
+            if let Some(s) = model.searching.as_mut().filter(|s| s.id == id) {
                 s.done = done;
                 s.total = total;
             }
         }
-        Action::SearchEnded(f) => search_ended(model, &f),
+        Action::SearchEnded(f) if model.searching.as_ref().is_some_and(|s| s.id == f.id) => {
+            search_ended(model, &f);
+        }
+        Action::SearchEnded(f) => model.log(f.sentence(model.page_size())),
         _ => {}
     }
     Vec::new()
 }
 
+/// Starts a search, with a new id: the one running (if any) is replaced, and the session's
+/// news of it (its end) no longer touches the model's search.
 fn start_search(model: &mut Model, query: Query, forward: bool) -> Vec<Command> {
+    model.searches += 1;
+    let id = model.searches;
     model.last_search = Some(query.clone());
     model.found = None;
     model.searching = Some(Searching {
+        id,
         label: query.label(),
         from: model.cursor,
         done: 0,
         total: model.pages(),
     });
     vec![Command::Search(Request {
+        id,
         query,
         from: model.cursor,
         forward,
@@ -1339,12 +1353,20 @@ mod tests {
         }
     }
 
-    fn ended(query: Query, ending: Ending) -> Action {
+    /// The end of the search shown, as the session would say it.
+    fn ended(m: &mut Model, query: Query, ending: Ending) {
+        let id = m.searching.as_ref().map_or(0, |s| s.id);
+        update(m, ended_id(id, query, ending));
+    }
+
+    fn ended_id(id: u64, query: Query, ending: Ending) -> Action {
         Action::SearchEnded(Box::new(Finished {
+            id,
             query,
             forward: true,
             ending,
             examined: 4,
+            cleared: 0,
             skipped: 0,
             bytes: 0,
             elapsed_us: 10,
@@ -1361,6 +1383,7 @@ mod tests {
         assert_eq!(
             req,
             Request {
+                id: 1,
                 query: dirty.clone(),
                 from: 0x1234,
                 forward: true
@@ -1369,19 +1392,26 @@ mod tests {
         assert_eq!(m.overlay, Overlay::None);
         assert_eq!(m.last_search, Some(dirty.clone()));
         assert_eq!(m.searching.as_ref().map(|s| s.total), Some(8));
-        update(&mut m, Action::SearchProgress { done: 4, total: 8 });
+        update(
+            &mut m,
+            Action::SearchProgress {
+                id: 1,
+                done: 4,
+                total: 8,
+            },
+        );
         assert_eq!(m.searching.as_ref().map(|s| s.done), Some(4));
         // Esc with nothing open stops the search; the session says how it ended.
         assert_eq!(
             update(&mut m, Action::CloseOverlay),
-            vec![Command::CancelSearch]
+            vec![Command::CancelSearch { id: 1 }]
         );
         let found = Ending::Found {
             offset: 5 * PS,
             len: PS,
             wrapped: false,
         };
-        update(&mut m, ended(dirty, found));
+        ended(&mut m, dirty, found);
         assert!(m.searching.is_none());
         assert_eq!(m.cursor, 5 * PS);
         assert_eq!(m.line_content(m.top), (5, None), "its header on top");
@@ -1390,6 +1420,79 @@ mod tests {
         assert!(
             update(&mut m, Action::CloseOverlay).is_empty(),
             "nothing to stop"
+        );
+    }
+
+    #[test]
+    fn a_second_search_replaces_the_first_and_news_of_the_first_is_stale() {
+        let mut m = model(8, (120, 40));
+        let cow = Query::State(StateQuery::parse("cow").unwrap());
+        let dirty = Query::State(StateQuery::parse("dirty").unwrap());
+        let first = only_search(type_prompt(&mut m, Action::GotoPrompt, ": cow"));
+        let second = only_search(type_prompt(&mut m, Action::GotoPrompt, ": dirty"));
+        assert!(second.id > first.id, "{first:?} {second:?}");
+        let shown = |m: &Model| {
+            m.searching
+                .as_ref()
+                .map(|s| (s.id, s.label.clone(), s.done))
+        };
+        assert_eq!(shown(&m), Some((second.id, ": dirty".into(), 0)));
+        // The session ends the first as it starts the second: that end is logged, and the
+        // second is still the one shown (with its progress).
+        update(&mut m, ended_id(first.id, cow.clone(), Ending::Cancelled));
+        assert_eq!(shown(&m), Some((second.id, ": dirty".into(), 0)));
+        assert!(m.log.last().unwrap().text.starts_with(": cow: cancelled"));
+        // Progress of the first (stale) changes nothing; the second's shows.
+        let progress = |id, done| Action::SearchProgress { id, done, total: 8 };
+        update(&mut m, progress(first.id, 7));
+        assert_eq!(shown(&m), Some((second.id, ": dirty".into(), 0)));
+        update(&mut m, progress(second.id, 3));
+        assert_eq!(shown(&m), Some((second.id, ": dirty".into(), 3)));
+        // Even a stale end that found something moves nothing.
+        let found = Ending::Found {
+            offset: 6 * PS,
+            len: PS,
+            wrapped: false,
+        };
+        update(&mut m, ended_id(first.id, cow, found));
+        assert_eq!((m.cursor, shown(&m).map(|s| s.0)), (0, Some(second.id)));
+        // Esc stops the one shown, by its id.
+        assert_eq!(
+            update(&mut m, Action::CloseOverlay),
+            vec![Command::CancelSearch { id: second.id }]
+        );
+        ended(&mut m, dirty, Ending::Cancelled);
+        assert!(m.searching.is_none());
+        assert!(m.log.last().unwrap().text.starts_with(": dirty: cancelled"));
+        assert!(update(&mut m, Action::CloseOverlay).is_empty());
+    }
+
+    #[test]
+    fn a_log_line_is_escaped_and_cut_whatever_it_echoes() {
+        let mut m = model(8, (120, 40));
+        m.log(format!("say \x1b]0;title\x07{}", "x".repeat(100_000)));
+        let last = &m.log.last().unwrap().text;
+        assert!(last.starts_with("say \\x1b]0;title\\x07xxx"), "{last}");
+        assert_eq!(last.chars().count(), crate::text::LINE_MAX);
+        assert!(last.ends_with('…'));
+    }
+
+    #[test]
+    fn a_search_stopped_because_the_process_exited_says_so() {
+        let mut m = model(8, (120, 40));
+        let req = only_search(type_prompt(&mut m, Action::GotoPrompt, ": present"));
+        let mut f = match ended_id(req.id, req.query, Ending::Stopped) {
+            Action::SearchEnded(f) => f,
+            other => panic!("{other:?}"),
+        };
+        f.note = Some("the process has exited".into());
+        update(&mut m, Action::SearchEnded(f));
+        assert!(m.searching.is_none());
+        assert_eq!(m.cursor, 0);
+        let last = &m.log.last().unwrap().text;
+        assert!(
+            last.starts_with(": present: the process has exited · "),
+            "{last}"
         );
     }
 
@@ -1404,7 +1507,7 @@ mod tests {
             len: PS,
             wrapped: false,
         };
-        update(&mut m, ended(dirty, found));
+        ended(&mut m, dirty, found);
         assert!(m.searching.is_none());
         assert_eq!(m.cursor, 0x20, "the user's place kept");
         let last = &m.log.last().unwrap().text;
@@ -1433,16 +1536,14 @@ mod tests {
             (p.bytes.as_slice(), p.fault_in, req.forward),
             (&b"ab"[..], false, true)
         );
-        update(
+        ended(
             &mut m,
-            ended(
-                req.query.clone(),
-                Ending::Found {
-                    offset: 0x2ffe,
-                    len: 2,
-                    wrapped: true,
-                },
-            ),
+            req.query.clone(),
+            Ending::Found {
+                offset: 0x2ffe,
+                len: 2,
+                wrapped: true,
+            },
         );
         assert_eq!((m.cursor, m.found), (0x2ffe, Some((0x2ffe, 2))));
         assert!(cursor_visible(&m));
@@ -1453,7 +1554,7 @@ mod tests {
             (req.query, 0x2ffe, false)
         );
         assert!(m.found.is_none(), "a new search forgets the old match");
-        update(&mut m, ended(back_query(), Ending::NotFound));
+        ended(&mut m, back_query(), Ending::NotFound);
         assert_eq!(m.cursor, 0x2ffe, "not found: the cursor stays");
         assert!(m.log.last().unwrap().text.contains("not found"));
     }

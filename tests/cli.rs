@@ -432,3 +432,105 @@ fn completions_and_the_manual_page_are_generated() {
         "options listed"
     );
 }
+
+/// Whether `bytes` could drive a terminal: a C0 control other than a line break, DEL, or a C1
+/// control (U+0080-U+009F, two bytes in UTF-8).
+fn has_controls(bytes: &[u8]) -> bool {
+    bytes.iter().any(|&b| (b < 0x20 && b != b'\n') || b == 0x7f)
+        || bytes
+            .windows(2)
+            .any(|w| w[0] == 0xc2 && (0x80..0xa0).contains(&w[1]))
+}
+
+/// Runs `args` and expects exit 2 with a short stderr (under 1,000 bytes a line, `lines` lines
+/// at most) holding no control character; returns it.
+fn short_and_clean(args: &[&std::ffi::OsStr], lines: usize) -> String {
+    let out = run(mmapscope(args));
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out.stderr));
+    assert!(!has_controls(&out.stderr), "{:?}", text(&out.stderr));
+    let err = text(&out.stderr);
+    assert!(err.lines().count() <= lines, "{err}");
+    assert!(err.lines().all(|l| l.len() < 1000), "{err}");
+    err
+}
+
+/// Nothing a user gave reaches the terminal raw, and no value is echoed at any length: a
+/// `--vma` spec, a clap value, a path and a script line holding ESC and BEL are echoed
+/// escaped, and 100 KB of any of them gives a short line with `…` where the value was cut.
+#[test]
+fn values_echoed_in_errors_are_escaped_and_cut() {
+    let dir = temp();
+    let file = clean_file(dir.path(), 4);
+    let writer = Writer::start(&file, 1);
+    let pid = writer.pid.to_string();
+    let os = std::ffi::OsStr::new;
+    let red = "\x1b[31mRED\x07";
+    let long = format!("{red}{}", "A".repeat(100_000));
+    let spec = |spec: &str| {
+        short_and_clean(
+            &[os("inspect"), os("--pid"), os(&pid), os("--vma"), os(spec)],
+            1,
+        )
+    };
+    let err = spec(red);
+    assert!(
+        err.starts_with("mmapscope: ENOENT: --vma: no VMA is `\\x1b[31mRED\\x07`"),
+        "{err}"
+    );
+    let err = spec(&long);
+    assert!(
+        err.contains("`\\x1b[31mRED\\x07AAA") && err.contains("A…`"),
+        "{err}"
+    );
+    assert!(spec(&format!("0x{long}")).contains("is not an address"));
+    // clap's own errors: the value as given, escaped and cut.
+    let err = short_and_clean(&[os("inspect"), os("--len"), os(red), file.as_os_str()], 3);
+    assert!(err.contains("invalid value '\\x1b[31mRED\\x07'"), "{err}");
+    let err = short_and_clean(
+        &[os("inspect"), os("--len"), os(&long), file.as_os_str()],
+        3,
+    );
+    assert!(err.contains("A…'"), "{err}");
+    let err = short_and_clean(&[os("inspect"), os(&format!("/tmp/{long}"))], 1);
+    assert!(
+        err.contains("ENAMETOOLONG") && err.contains("/tmp/\\x1b[31mRED"),
+        "{err}"
+    );
+    assert!(short_and_clean(&[os("lesson"), os(&long)], 1).contains("no lesson `\\x1b"));
+    // A script line with control bytes, 60 KB long (the most a line may be is 64 KiB), and
+    // one of 100 KB.
+    for (line, says) in [
+        (format!("write 0 {}", &long[..60_000]), "is not hex"),
+        (format!("say {long}"), "longer than 64 KiB"),
+    ] {
+        let script = common::script(dir.path(), &format!("{line}\n"));
+        let err = short_and_clean(
+            &[os("batch"), os("--anon"), os("4k"), script.as_os_str()],
+            1,
+        );
+        assert!(err.contains(says), "{err}");
+    }
+}
+
+/// A lesson file is anyone's text: `lesson --check` prints its narration and lines escaped.
+#[test]
+fn a_lesson_checked_prints_its_text_escaped() {
+    let dir = temp();
+    let lesson = dir.path().join("odd.lesson");
+    std::fs::write(
+        &lesson,
+        "say \"hello \x1b]0;pwned\x07 there\"\nwrite 0 41 # \x1b[2J\n",
+    )
+    .expect("write the lesson");
+    let out = run(mmapscope(&[
+        "lesson".as_ref(),
+        "--check".as_ref(),
+        "--trust".as_ref(),
+        "--file".as_ref(),
+        lesson.as_os_str(),
+    ]));
+    let said = text(&out.stdout);
+    assert!(out.status.success(), "{said}{}", text(&out.stderr));
+    assert!(!has_controls(&out.stdout), "{said:?}");
+    assert!(said.contains("hello \\x1b]0;pwned\\x07 there"), "{said}");
+}

@@ -825,3 +825,80 @@ fn with_pid_and_write_every_store_undo_included_asks_first() {
     assert_eq!(byte0(), orig);
     term.quit_cleanly();
 }
+
+/// CPU time (user + system) the process has used, in clock ticks.
+fn cpu_ticks(pid: libc::pid_t) -> u64 {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).expect("stat");
+    // After the command name in parentheses: fields 3 on; utime and stime are 14 and 15.
+    let rest = &stat[stat.rfind(')').expect("comm") + 2..];
+    let f: Vec<&str> = rest.split_whitespace().collect();
+    f[11].parse::<u64>().expect("utime") + f[12].parse::<u64>().expect("stime")
+}
+
+/// The share of one core the process used over `span` (a check that nothing is still
+/// running, not a benchmark).
+fn cpu_share(pid: libc::pid_t, span: std::time::Duration) -> f64 {
+    let hz = rustix::param::clock_ticks_per_second() as f64;
+    let before = cpu_ticks(pid);
+    std::thread::sleep(span);
+    (cpu_ticks(pid) - before) as f64 / hz / span.as_secs_f64()
+}
+
+/// The issue's case: `--anon 64T --private`, `: cow` then `: dirty`. Each is answered from
+/// the page tables (nothing was touched) within moments, and mmapscope idles after.
+#[test]
+fn state_searches_over_64_tib_of_private_memory_end_at_once() {
+    let args = ["--anon", "64T", "--private"].map(std::ffi::OsStr::new);
+    let mut term = Term::spawn(&args, &[], 80, 24);
+    term.wait_for_all(&["page 0", "17,179,869,184"]);
+    term.send(":cow\r");
+    term.wait_for_all(&[": cow: no page is cow · 17,179,869,184 pages"]);
+    term.send(":dirty\r");
+    term.wait_for_all(&[": dirty: no page is dirty · 17,179,869,184 pages"]);
+    let share = cpu_share(term.pid(), std::time::Duration::from_secs(2));
+    assert!(share < 0.5, "{share:.2} of a core after the searches ended");
+    term.quit_cleanly();
+}
+
+/// Searches that are probed page by page (a private mapping of a 1 TiB sparse file: its pages
+/// may be private copies, so cachestat cannot clear ranges) run for many slices: the first
+/// one's progress is on the screen at 80x24, a second one replaces it (its label and progress
+/// shown in the one row the log has at this size), Esc ends the second within a second (its
+/// end logged), and mmapscope is idle afterwards.
+#[test]
+fn a_second_search_replaces_the_first_and_esc_ends_it() {
+    let tmp = tempfile::tempdir_in(env!("CARGO_TARGET_TMPDIR")).expect("tempdir");
+    let path = tmp.path().join("sparse");
+    std::fs::File::create(&path)
+        .and_then(|f| f.set_len(1 << 40))
+        .expect("a sparse file");
+    let args = [std::ffi::OsStr::new("--private"), path.as_os_str()];
+    let mut term = Term::spawn(&args, &[], 80, 24);
+    term.wait_for_all(&["page 0"]);
+    term.send(":resident\r");
+    term.wait_for("the first search's progress", |t| {
+        t.contains(" searching : resident: ") && t.contains(" of 268,435,456 pages) · Esc stops")
+    });
+    term.send("/41\r");
+    term.wait_for(
+        "the second search's progress in place of the first's",
+        |t| {
+            t.contains(" searching / 41: ")
+                && t.contains(" of 268,435,456 pages) · Esc stops")
+                && !t.contains("searching : resident")
+        },
+    );
+    let esc = std::time::Instant::now();
+    term.send("\x1b");
+    term.wait_for("Esc to end the search", |t| {
+        t.contains("/ 41: cancelled") && !t.contains("searching")
+    });
+    assert!(
+        esc.elapsed() < std::time::Duration::from_secs(1),
+        "Esc took {:?}",
+        esc.elapsed()
+    );
+    let share = cpu_share(term.pid(), std::time::Duration::from_secs(2));
+    assert!(share < 0.5, "{share:.2} of a core after Esc");
+    term.quit_cleanly();
+}

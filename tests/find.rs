@@ -15,7 +15,7 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use mmapscope::action::{Action, Op, PromptEdit};
-use mmapscope::find::{Ending, Pattern, Query, Request};
+use mmapscope::find::{Ending, Pattern, Query, Request, StateQuery};
 use mmapscope::seek::{Job, Step};
 use mmapscope::session::Session;
 use mmapscope::sys::mapped::Mapped;
@@ -332,6 +332,7 @@ fn in_a_vma_not_ours_only_present_pages_are_read() {
         return;
     }
     let req = |forward| Request {
+        id: 1,
         query: Query::Bytes(Pattern::parse("\"here\"").unwrap()),
         from: 0,
         forward,
@@ -421,4 +422,238 @@ fn attached_to_another_process_dirty_and_bytes_are_found_where_it_wrote() {
         .find(|b| (b.first..b.first + b.pages).contains(&wrote))
         .expect("a cell holds the page written");
     assert!(cell.present >= Some(1), "{cells:?}");
+}
+
+fn state_req(word: &str, from: u64, forward: bool) -> Request {
+    Request {
+        id: 7,
+        query: Query::State(StateQuery::parse(word).unwrap()),
+        from,
+        forward,
+    }
+}
+
+/// Whether the PAGEMAP_SCAN ioctl answers for `region` (Linux >= 6.7); says SKIPPED when not.
+fn page_tables_scannable(test: &str, prober: &Prober, region: &Region) -> bool {
+    match prober.entry_runs(region, 0, 1, &mut Vec::new()) {
+        Ok(_) => true,
+        Err(e) => {
+            eprintln!("SKIPPED {test}: {e}");
+            false
+        }
+    }
+}
+
+/// 64 TiB of private anonymous memory with two pages written: a state search crosses the
+/// untouched space by PAGEMAP_SCAN's ranges (counted as cleared in bulk), probing only the
+/// two pages; a byte search reads only them. Both ways, with wrapping.
+#[test]
+fn sixty_four_tib_of_untouched_private_memory_is_searched_by_its_page_tables() {
+    const TEST: &str = "sixty_four_tib_of_untouched_private_memory_is_searched_by_its_page_tables";
+    let ps = page_size();
+    let region = match Region::open(&MapRequest::anon(64 << 40, MapMode::Private)) {
+        Ok(r) => r,
+        Err(e) => return eprintln!("SKIPPED {TEST}: no 64 TiB of address space ({e})"),
+    };
+    let prober = Prober::new();
+    if !page_tables_scannable(TEST, &prober, &region) {
+        return;
+    }
+    let pages = region.pages();
+    let (near, far) = (5, pages - 1000);
+    region.write(near * ps, b"x").unwrap();
+    region.write(far * ps + 9, b"needle").unwrap();
+    let found = |page: u64, wrapped| Ending::Found {
+        offset: page * ps,
+        len: ps,
+        wrapped,
+    };
+    for word in ["present", "resident", "exclusive"] {
+        for (from, forward, want) in [
+            (0, true, found(near, false)),
+            (near, true, found(far, false)),
+            (far, true, found(near, true)),
+            (far, false, found(near, false)),
+            (near, false, found(far, true)),
+        ] {
+            let f = run(&region, &prober, state_req(word, from * ps, forward));
+            assert_eq!(
+                f.ending, want,
+                "{word} from {from} forward {forward}: {f:?}"
+            );
+            assert_eq!(f.id, 7);
+        }
+    }
+    // Anonymous memory has no private copies of a file, and no dirty state: nothing to find,
+    // and all but the two written pages were passed without a probe.
+    for word in ["cow", "dirty"] {
+        let f = run(&region, &prober, state_req(word, 0, true));
+        assert_eq!(f.ending, Ending::NotFound, "{word}: {f:?}");
+        assert_eq!(f.examined, pages, "{f:?}");
+        assert!(f.examined - f.cleared <= 2, "{f:?}");
+        assert!(f.sentence(ps).contains("cleared in bulk"), "{f:?}");
+    }
+    let f = run(&region, &prober, state_req("!present", near * ps, true));
+    assert_eq!(f.ending, found(near + 1, false), "{f:?}");
+    let req = Request {
+        id: 8,
+        query: Query::Bytes(Pattern::parse("\"needle\"").unwrap()),
+        from: 0,
+        forward: true,
+    };
+    let f = run(&region, &prober, req);
+    assert!(
+        matches!(f.ending, Ending::Found { offset, .. } if offset == far * ps + 9),
+        "{f:?}"
+    );
+    assert_eq!(
+        f.bytes,
+        2 * ps,
+        "only the two written pages were read: {f:?}"
+    );
+    assert!(f.skipped >= far - 1, "the others were not read: {f:?}");
+}
+
+/// The bulk way (PAGEMAP_SCAN ranges) and page by page (the prober without the ioctl, as on
+/// a kernel before 6.7) give the same answer for every state word and its negation, from
+/// several places, both ways: in private anonymous memory with runs of pages written, in a
+/// private mapping of a file with pages read in (file pages) and written (private copies), and
+/// in shared anonymous memory with pages unmapped after they were written.
+#[test]
+fn page_table_ranges_give_the_answers_page_by_page_probing_gives() {
+    const TEST: &str = "page_table_ranges_give_the_answers_page_by_page_probing_gives";
+    let ps = page_size();
+    let dir = temp_dir();
+    let fast = Prober::new();
+    let slow = Prober::new().without_pagemap_scan();
+    let pages = 3 * mmapscope::seek::STATE_CHUNK + 17;
+    let anon = Region::open(&MapRequest::anon(pages * ps, MapMode::Private)).unwrap();
+    if !page_tables_scannable(TEST, &fast, &anon) {
+        return;
+    }
+    // A hundred runs of one page: more than one PAGEMAP_SCAN call returns (64), so a
+    // backward walk looks at the window's top part first.
+    for p in [0, 1, 2, 4100, 4101, pages - 1]
+        .into_iter()
+        .chain(8000..8010)
+        .chain((9000..9200).step_by(2))
+    {
+        anon.write(p * ps, b"w").unwrap();
+    }
+    let path = file(dir.path(), 300, &[]);
+    let private = Region::open(&MapRequest::file(path, MapMode::Private)).unwrap();
+    let mut buf = [0u8; 1];
+    for p in (10..20).chain([150]) {
+        private.read(p * ps, &mut buf).unwrap();
+    }
+    for p in (15..25).chain([299]) {
+        private.write(p * ps, b"c").unwrap();
+    }
+    // Shared anonymous memory (shmem): pages written, and some of them unmapped again with
+    // MADV_DONTNEED (resident in shmem, without a page-table entry).
+    let shmem = Region::open(&MapRequest::anon(600 * ps, MapMode::Shared)).unwrap();
+    for p in (40..60).chain([7, 500]) {
+        shmem.write(p * ps, b"s").unwrap();
+    }
+    shmem
+        .madvise(45, 10, rustix::mm::Advice::LinuxDontNeed)
+        .unwrap();
+    let words = ["present", "resident", "exclusive", "cow", "dirty", "beyond"];
+    for region in [&anon, &private, &shmem] {
+        let last = region.pages() - 1;
+        for word in words.iter().flat_map(|w| [w.to_string(), format!("!{w}")]) {
+            for from in [0, 3, 21, 44, 50, 4099, 8005, 9101, 9300, last] {
+                for forward in [true, false] {
+                    let req = state_req(&word, from.min(last) * ps, forward);
+                    let (a, b) = (run(region, &fast, req.clone()), run(region, &slow, req));
+                    assert_eq!(
+                        a.ending, b.ending,
+                        "{word} from page {from} forward {forward}: {a:?} vs {b:?}"
+                    );
+                }
+            }
+        }
+    }
+}
+
+/// A search of a VMA whose process has exited ends with "the process has exited": found by
+/// the search's own probes (PAGEMAP_SCAN says ESRCH, pagemap reads as empty) before the
+/// session has looked, and at once when the session has followed the exit.
+#[test]
+fn a_search_in_a_process_that_exited_ends_saying_so() {
+    let dir = temp_dir();
+    let path = file(dir.path(), 64, &[]);
+    let (mut child, _) = writer(&path);
+    let mut s = Session::attach(
+        child.0.id(),
+        Some(path.to_str().unwrap()),
+        false,
+        false,
+        (120, 40),
+    )
+    .expect("attach");
+    child.0.kill().unwrap();
+    child.0.wait().unwrap();
+    for (open, text) in [
+        (Action::GotoPrompt, "present"),
+        (Action::GotoPrompt, "!present"),
+        (Action::GotoPrompt, "resident"),
+        (Action::FindPrompt, "\"*\""),
+    ] {
+        let line = search(&mut s, open, text);
+        assert!(line.ends_with(": the process has exited"), "{text}: {line}");
+        assert!(s.model.searching.is_none());
+    }
+    s.refresh();
+    let ended = s.model.looking.as_ref().and_then(|l| l.ended.clone());
+    assert!(ended.is_some_and(|w| w.contains("exited")), "followed");
+    let line = search(&mut s, Action::GotoPrompt, "!exclusive");
+    assert_eq!(
+        line, ": !exclusive: the process has exited",
+        "nothing was probed"
+    );
+}
+
+/// A 1 TiB sparse file mapped private: `: resident` and `/ 41` are probed page by page there
+/// (cachestat cannot clear ranges of a private mapping, whose pages may be private copies),
+/// so they run for many slices. A second search replaces the first; Esc ends the second.
+#[test]
+fn a_second_search_replaces_the_first_and_esc_ends_the_one_shown() {
+    let dir = temp_dir();
+    let path = dir.path().join("sparse");
+    File::create(&path).unwrap().set_len(1 << 40).unwrap();
+    let region = Region::open(&MapRequest::file(path, MapMode::Private)).unwrap();
+    let mut s = Session::new(region, false, (120, 40));
+    let type_in = |s: &mut Session, open: Action, text: &str| {
+        s.act(open);
+        for c in text.chars() {
+            s.act(Action::Prompt(PromptEdit::Insert(c)));
+        }
+        s.act(Action::Prompt(PromptEdit::Submit));
+    };
+    type_in(&mut s, Action::GotoPrompt, ": resident");
+    let shown = |s: &Session| s.model.searching.as_ref().map(|r| (r.id, r.label.clone()));
+    assert_eq!(shown(&s), Some((1, ": resident".into())));
+    assert!(s.search_running());
+    assert!(s.poll_search(), "a terabyte takes more than two slices");
+    let done = s.model.searching.as_ref().unwrap().done;
+    assert!(done > 0, "its progress is shown from the first slices");
+    type_in(&mut s, Action::FindPrompt, "41");
+    assert_eq!(shown(&s), Some((2, "/ 41".into())));
+    assert!(s.search_running(), "the second one runs");
+    assert!(
+        s.model
+            .log
+            .iter()
+            .any(|l| l.text.starts_with(": resident: cancelled")),
+        "the first one's end is said"
+    );
+    assert!(s.poll_search());
+    assert!(s.model.searching.as_ref().unwrap().done > 0);
+    s.act(Action::CloseOverlay);
+    assert!(!s.search_running(), "Esc ended it");
+    assert!(s.model.searching.is_none());
+    let last = &s.model.log.last().unwrap().text;
+    assert!(last.starts_with("/ 41: cancelled"), "{last}");
+    assert!(!s.poll_search());
 }

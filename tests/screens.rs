@@ -1179,11 +1179,70 @@ fn a_search_shows_its_progress_and_the_find_prompt_its_text() {
         &mut m,
         Action::Prompt(mmapscope::action::PromptEdit::Submit),
     );
-    update(&mut m, Action::SearchProgress { done: 3, total: 6 });
+    let id = m.searching.as_ref().expect("a search runs").id;
+    update(
+        &mut m,
+        Action::SearchProgress {
+            id,
+            done: 3,
+            total: 6,
+        },
+    );
     let text = format!("{}", draw(&m).backend());
     assert!(
         text.contains("searching /\"ab\": 50% (3 of 6 pages) · Esc stops"),
         "{text}"
+    );
+}
+
+/// At 80x24 the progress of a search over 64 TiB keeps its pages done, its total and Esc on
+/// one line; a long pattern is cut (with a marker) to make room.
+#[test]
+fn a_search_over_64_tib_shows_its_progress_at_80x24() {
+    let mut m = model(6, (80, 24));
+    let total = 1u64 << 34;
+    let progress = |m: &mut mmapscope::model::Model, done| {
+        let id = m.searching.as_ref().expect("a search runs").id;
+        update(m, Action::SearchProgress { id, done, total });
+    };
+    update(
+        &mut m,
+        Action::Goto(mmapscope::action::GotoTarget::State(
+            mmapscope::find::StateQuery::parse("resident").unwrap(),
+        )),
+    );
+    progress(&mut m, 1 << 31);
+    let text = format!("{}", draw(&m).backend());
+    assert!(
+        text.contains(
+            " searching : resident: 12% (2,147,483,648 of 17,179,869,184 pages) · Esc stops"
+        ),
+        "{text}"
+    );
+    update(&mut m, Action::FindPrompt);
+    // Typed as the prompt takes it: an escaped ESC (`\x1b`), which the label shows escaped.
+    let pattern = format!("\"{}\\x1b[31m\"", "needle ".repeat(20));
+    for c in pattern.chars() {
+        update(
+            &mut m,
+            Action::Prompt(mmapscope::action::PromptEdit::Insert(c)),
+        );
+    }
+    update(
+        &mut m,
+        Action::Prompt(mmapscope::action::PromptEdit::Submit),
+    );
+    progress(&mut m, 1 << 33);
+    let text = format!("{}", draw(&m).backend());
+    let line = text
+        .lines()
+        .find(|l| l.contains("searching"))
+        .unwrap_or_else(|| panic!("{text}"));
+    assert!(
+        line.contains(
+            " searching /\"needle ne…: 50% (8,589,934,592 of 17,179,869,184 pages) · Esc stops"
+        ),
+        "{line}"
     );
 }
 

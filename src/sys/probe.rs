@@ -30,6 +30,7 @@ use crate::geometry::{Geometry, PageGeom};
 use super::children::ChildSpec;
 use super::error::SysError;
 use super::mapped::Mapped;
+use super::procmaps::Pid;
 use super::region::{CacheStat, MapMode, MapRequest, PageRegion, Pagemap, Region};
 
 // pagemap entry bits (Documentation/admin-guide/mm/pagemap.rst), as procfs names them.
@@ -728,7 +729,72 @@ impl Prober {
     ) -> Result<(), SysError> {
         let file = self.pagemap.as_ref().map_err(Clone::clone)?;
         let pos = (region.addr() / region.page_size() + first) * 8;
-        read_words(file, pos, count, out).map_err(|e| SysError::from_io(&e, "read pagemap"))
+        read_words(file, pos, count, out).map_err(|e| {
+            // pagemap_read returns 0 (end of file) once the process's mm is gone.
+            if e.kind() == std::io::ErrorKind::UnexpectedEof && region.pid() != Pid::Myself {
+                SysError::new(
+                    libc::ESRCH,
+                    "read pagemap",
+                    "the process has exited (its pagemap reads as empty)",
+                )
+            } else {
+                SysError::from_io(&e, "read pagemap")
+            }
+        })
+    }
+
+    /// The runs of pages of `[first, end)` of `region` that have a page-table entry (present
+    /// or swapped), as `(first, end)` page pairs in order, appended to `out`, from one
+    /// PAGEMAP_SCAN ioctl (a walk of the page tables alone: empty ones cost next to nothing,
+    /// whatever the range's size). Returns the page the walk reached: `end`, or less when
+    /// more runs were found than one call returns (call again from there).
+    ///
+    /// # Errors
+    /// ENOTTY where the ioctl is missing (before Linux 6.7) or switched off
+    /// (`without_pagemap_scan`); ESRCH once the process has exited; pagemap unreadable.
+    pub fn entry_runs(
+        &self,
+        region: &dyn Mapped,
+        first: u64,
+        end: u64,
+        out: &mut Vec<(u64, u64)>,
+    ) -> Result<u64, SysError> {
+        if !self.scan_usable() {
+            return Err(SysError::new(
+                libc::ENOTTY,
+                "PAGEMAP_SCAN",
+                "no PAGEMAP_SCAN ioctl here (Linux >= 6.7): pagemap is read page by page",
+            ));
+        }
+        let file = self.pagemap.as_ref().map_err(Clone::clone)?;
+        let ps = region.page_size();
+        let (start, stop) = (region.addr() + first * ps, region.addr() + end * ps);
+        let mut buf = [PageRegion::default(); 64];
+        let (n, walk_end) = file
+            .scan(
+                start,
+                stop,
+                PAGE_IS_PRESENT | PAGE_IS_SWAPPED,
+                PAGE_IS_PRESENT | PAGE_IS_SWAPPED,
+                &mut buf,
+            )
+            .map_err(|e| SysError::from_io(&e, "PAGEMAP_SCAN"))?;
+        for r in &buf[..n] {
+            let lo = (r.start.max(start) - region.addr()) / ps;
+            let hi = (r.end.min(stop) - region.addr()).div_ceil(ps);
+            match out.last_mut() {
+                // Present and swapped runs side by side are one run of entries.
+                Some(last) if last.1 == lo => last.1 = hi,
+                _ if lo < hi => out.push((lo, hi)),
+                _ => {}
+            }
+        }
+        let reached = if n < buf.len() {
+            end
+        } else {
+            (walk_end.clamp(start, stop) - region.addr()) / ps
+        };
+        Ok(reached)
     }
 
     /// kpageflags words for `count` consecutive PFNs from `pfn`, in one read.

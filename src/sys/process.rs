@@ -221,8 +221,12 @@ pub fn resolve_vma<'m>(maps: &'m [MapsLine], spec: &str) -> Result<&'m MapsLine,
         return Err("--vma needs an address (0x7f..), a path or a name ([heap], libc.so.6)".into());
     }
     if let Some(hex) = spec.strip_prefix("0x").or_else(|| spec.strip_prefix("0X")) {
-        let addr = u64::from_str_radix(hex, 16)
-            .map_err(|_| format!("`{spec}` is not an address: use 0x and hex digits"))?;
+        let addr = u64::from_str_radix(hex, 16).map_err(|_| {
+            format!(
+                "`{}` is not an address: use 0x and hex digits",
+                crate::text::echo(spec)
+            )
+        })?;
         return maps
             .iter()
             .find(|l| (l.start..l.end).contains(&addr))
@@ -247,8 +251,8 @@ pub fn resolve_vma<'m>(maps: &'m [MapsLine], spec: &str) -> Result<&'m MapsLine,
             names.truncate(12);
             format!(
                 "no VMA is `{}`; there are: {}",
-                crate::text::sanitize(spec),
-                crate::text::sanitize(&names.join(", "))
+                crate::text::echo(spec),
+                crate::text::echo(&names.join(", "))
             )
         })
 }

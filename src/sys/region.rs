@@ -732,7 +732,7 @@ impl Region {
     }
 
     fn open_file(req: &MapRequest, path: &Path, page_size: u64) -> Result<Region, SysError> {
-        let shown = crate::text::sanitize(&path.to_string_lossy());
+        let shown = crate::text::echo(&path.to_string_lossy());
         let mut notes = Vec::new();
         let opened = open_checked(req, path, &shown, &mut notes)?;
         let size = size_of(&opened.file, opened.kind, &shown)?;
@@ -1174,7 +1174,7 @@ impl Region {
         if *fd_writable {
             return Ok(());
         }
-        let shown = crate::text::sanitize(&path.to_string_lossy());
+        let shown = crate::text::echo(&path.to_string_lossy());
         let ctx = format!("open {shown} O_RDWR");
         let fd_path = fd_path.ok_or_else(|| einval(&ctx, "no descriptor"))?;
         let rw = open_path(&fd_path, true).map_err(|e| {
@@ -1351,7 +1351,7 @@ impl Region {
         let Target::File { file, path, .. } = &self.target else {
             return Ok(());
         };
-        let ctx = format!("mmap {}", crate::text::sanitize(&path.to_string_lossy()));
+        let ctx = format!("mmap {}", crate::text::echo(&path.to_string_lossy()));
         let map = Mapping::of_file(
             file,
             (mode == MapMode::Shared, prot.write),

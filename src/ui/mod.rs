@@ -247,6 +247,32 @@ fn render_prompt(model: &Model, frame: &mut Frame, area: Rect, theme: Theme) -> 
     false
 }
 
+/// The running search's line: what it looks for, how far it got (pages done of all), and
+/// that Esc stops it, within `width` columns: a long pattern is cut first (to no less than
+/// 12 columns), then the pages done are left out.
+fn progress_line(s: &crate::find::Searching, width: usize) -> String {
+    let pct = (u128::from(s.done) * 100)
+        .checked_div(u128::from(s.total))
+        .unwrap_or(0);
+    let counts = [
+        format!(
+            "{pct}% ({} of {} pages)",
+            thousands(s.done),
+            thousands(s.total)
+        ),
+        format!("{pct}% of {} pages", thousands(s.total)),
+    ];
+    let line = |label: &str, counts: &str| format!(" searching {label}: {counts} · Esc stops");
+    let fixed = line("", &counts[0]).chars().count();
+    let label = crate::text::echo_within(&s.label, width.saturating_sub(fixed).max(12));
+    let full = line(&label, &counts[0]);
+    if full.chars().count() <= width {
+        full
+    } else {
+        line(&label, &counts[1])
+    }
+}
+
 fn render_log(model: &Model, frame: &mut Frame, area: Rect, theme: Theme) {
     if render_prompt(model, frame, area, theme) {
         return;
@@ -254,16 +280,8 @@ fn render_log(model: &Model, frame: &mut Frame, area: Rect, theme: Theme) {
     let rows = usize::from(area.height);
     let mut lines: Vec<Line> = Vec::with_capacity(rows);
     if let Some(s) = &model.searching {
-        let pct = (u128::from(s.done) * 100)
-            .checked_div(u128::from(s.total))
-            .unwrap_or(0);
         lines.push(Line::styled(
-            format!(
-                " searching {}: {pct}% ({} of {} pages) · Esc stops",
-                sanitize(&s.label),
-                thousands(s.done),
-                thousands(s.total)
-            ),
+            progress_line(s, usize::from(area.width)),
             theme.style(Role::Focused),
         ));
     }
