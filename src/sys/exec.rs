@@ -1485,7 +1485,7 @@ fn refuse_beyond_eof(region: &Region, offset: u64, len: usize, what: &str) -> Re
 /// The outcome of an operation the write gate refused: nothing was called.
 pub fn refused(op: Op, err: SysError) -> Outcome {
     Outcome {
-        call: format!("{} (refused)", err.context),
+        call: "refused by the write gate".into(),
         op,
         result: Err(err),
         elapsed: Duration::ZERO,
