@@ -24,7 +24,7 @@ use std::path::{Path, PathBuf};
 use mmapscope::session::Session;
 use mmapscope::sys::region::{MapMode, MapRequest, Region};
 use proptest::prelude::*;
-use proptest::test_runner::{Config, RngSeed, TestCaseError, TestError, TestRunner};
+use proptest::test_runner::{TestCaseError, TestError, TestRunner};
 
 use common::{BIN, page_size as ps};
 
@@ -343,24 +343,7 @@ fn check_cases(
     default_cases: u32,
     run: impl Fn(&Setup, &[G]) -> Result<(), TestCaseError>,
 ) {
-    let cases = std::env::var("MMAPSCOPE_PROPTEST_CASES")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default_cases);
-    let mut config = Config {
-        failure_persistence: None,
-        ..Config::with_cases(cases)
-    };
-    let seed = match config.rng_seed {
-        RngSeed::Fixed(seed) => seed,
-        RngSeed::Random => {
-            use std::hash::{BuildHasher as _, Hasher as _};
-            std::collections::hash_map::RandomState::new()
-                .build_hasher()
-                .finish()
-        }
-    };
-    config.rng_seed = RngSeed::Fixed(seed);
+    let (config, cases, seed) = common::proptest_config(default_cases);
     let start = std::time::Instant::now();
     let result = TestRunner::new(config).run(&strategy, |(setup, lines)| run(&setup, &lines));
     match result {

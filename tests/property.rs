@@ -43,7 +43,9 @@ use mmapscope::script::{Line, Step};
 use mmapscope::session::Session;
 use mmapscope::sys::region::{MapMode, MapRequest, Prot, Region, Source};
 use proptest::prelude::*;
-use proptest::test_runner::{Config, RngSeed, TestCaseError, TestError, TestRunner};
+
+mod common;
+use proptest::test_runner::{TestCaseError, TestError, TestRunner};
 use serde_json::Value;
 
 fn ps() -> u64 {
@@ -1483,26 +1485,7 @@ fn wrote(
 
 #[test]
 fn random_scripts_keep_the_file_equal_to_the_model() {
-    let cases = std::env::var("MMAPSCOPE_PROPTEST_CASES")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(256);
-    let mut config = Config {
-        // The failure message carries the shrunk script; no regression file in the tree.
-        failure_persistence: None,
-        ..Config::with_cases(cases)
-    };
-    // A seed of our own when none is given, so that a failure can say how to replay it.
-    let seed = match config.rng_seed {
-        RngSeed::Fixed(seed) => seed,
-        RngSeed::Random => {
-            use std::hash::{BuildHasher as _, Hasher as _};
-            std::collections::hash_map::RandomState::new()
-                .build_hasher()
-                .finish()
-        }
-    };
-    config.rng_seed = RngSeed::Fixed(seed);
+    let (config, cases, seed) = common::proptest_config(256);
     let mut runner = TestRunner::new(config);
     let stats = RefCell::new(Stats::default());
     let start = std::time::Instant::now();

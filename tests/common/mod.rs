@@ -493,3 +493,30 @@ pub fn clean_file(dir: &Path, pages: u64) -> PathBuf {
     f.sync_all().expect("fsync");
     path
 }
+
+/// A proptest configuration for a generated-script test: `MMAPSCOPE_PROPTEST_CASES` cases
+/// (else `default_cases`), no regression file in the tree, and a seed of our own when
+/// `PROPTEST_RNG_SEED` gives none, so that a failure can say how to replay it. Returns the
+/// configuration, the number of cases and the seed.
+pub fn proptest_config(default_cases: u32) -> (proptest::test_runner::Config, u32, u64) {
+    use proptest::test_runner::{Config, RngSeed};
+    let cases = std::env::var("MMAPSCOPE_PROPTEST_CASES")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default_cases);
+    let mut config = Config {
+        failure_persistence: None,
+        ..Config::with_cases(cases)
+    };
+    let seed = match config.rng_seed {
+        RngSeed::Fixed(seed) => seed,
+        RngSeed::Random => {
+            use std::hash::{BuildHasher as _, Hasher as _};
+            std::collections::hash_map::RandomState::new()
+                .build_hasher()
+                .finish()
+        }
+    };
+    config.rng_seed = RngSeed::Fixed(seed);
+    (config, cases, seed)
+}
