@@ -322,10 +322,12 @@ pub enum Action {
     OpenSpace,
     /// `--also`: the second mapping's snapshot of the grid's rows (`None`: no second one).
     AlsoProbed(Option<Box<crate::sys::snapshot::Snapshot>>),
-    /// The address space as the session read it (for the view), with its title.
+    /// The address space as the session read it (for the view), with its title and when
+    /// it was read (ms since the session started, as `Model::now_ms`).
     SpaceProbed {
         vmas: Vec<crate::sys::process::VmaSummary>,
         title: String,
+        read_ms: u64,
     },
     /// Move the selection in the address-space view by this many VMAs.
     SpaceMove(i64),
@@ -514,6 +516,8 @@ pub struct Looking {
     /// Why the view stopped following (the process exited, the VMA is gone): the last state
     /// stays on screen.
     pub ended: Option<String>,
+    /// The process called exec: Enter reopens it (a new handle on its new memory).
+    pub reopen: bool,
 }
 
 /// A side effect requested by `update` (the session probes the kernel again after each).
@@ -525,6 +529,8 @@ pub enum Command {
     Explore(crate::sys::procmaps::MapsLine),
     /// Back to the mapping we made.
     ExploreBack,
+    /// Open the process again after it called exec (a new handle).
+    Reattach,
     /// Start a search (dropping one still running).
     Search(Request),
     /// Stop the search running (Esc).

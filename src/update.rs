@@ -28,6 +28,10 @@ pub fn update(model: &mut Model, action: Action) -> Vec<Command> {
         e.pending = None;
     }
     match action {
+        // After exec, Enter reopens the process instead of editing the memory that is gone.
+        Action::EditStart if model.looking.as_ref().is_some_and(|l| l.reopen) => {
+            vec![Command::Reattach]
+        }
         Action::EditStart
         | Action::EditStop
         | Action::EditSwitchColumn
@@ -103,7 +107,11 @@ fn explore(model: &mut Model, action: Action) -> Vec<Command> {
                 selected: usize::MAX,
             };
         }
-        Action::SpaceProbed { vmas, title } => {
+        Action::SpaceProbed {
+            vmas,
+            title,
+            read_ms,
+        } => {
             if let Overlay::Space { selected } = &mut model.overlay {
                 *selected = if *selected == usize::MAX {
                     let here = model.snap.addr;
@@ -116,6 +124,7 @@ fn explore(model: &mut Model, action: Action) -> Vec<Command> {
             }
             model.space = vmas;
             model.space_title = title;
+            model.space_read_ms = read_ms;
         }
         Action::SpaceMove(delta) => {
             if let Overlay::Space { selected } = &mut model.overlay {
@@ -164,8 +173,13 @@ fn explore(model: &mut Model, action: Action) -> Vec<Command> {
 /// The session shows another VMA (or ours again): our mapping's place and edits are kept
 /// aside while away, bytes seen before are forgotten (a new mapping changes nothing).
 fn look(model: &mut Model, looking: Option<Looking>) {
+    // Followed, the same VMA keeps its place; one that had ended and is shown again (a
+    // process reopened after exec) is another.
     let same_vma = match (&model.looking, &looking) {
-        (Some(a), Some(b)) => (a.pid, a.start, &a.vma) == (b.pid, b.start, &b.vma),
+        (Some(a), Some(b)) => {
+            (a.pid, a.start, &a.vma) == (b.pid, b.start, &b.vma)
+                && (a.ended.is_none() || b.ended.is_some())
+        }
         _ => false,
     };
     if let Some(l) = &looking
@@ -174,9 +188,14 @@ fn look(model: &mut Model, looking: Option<Looking>) {
         // The same VMA followed: only its end (exit, unmapped) is news.
         if l.ended.is_some() && model.looking.as_ref().is_some_and(|o| o.ended.is_none()) {
             model.log(format!(
-                "{}: {}; the last state stays on screen",
+                "{}: {}; the last state stays on screen{}",
                 l.process,
-                l.ended.clone().unwrap_or_default()
+                l.ended.clone().unwrap_or_default(),
+                if l.other {
+                    "; writes are refused from now on"
+                } else {
+                    ""
+                }
             ));
         }
         model.looking = looking;
@@ -1950,6 +1969,7 @@ mod tests {
             start: 0x1000,
             back: true,
             ended: None,
+            reopen: false,
         };
         update(&mut m, Action::Looking(Some(heap.clone())));
         assert_eq!(

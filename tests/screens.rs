@@ -936,6 +936,7 @@ fn space_model(size: (u16, u16)) -> Model {
         Action::SpaceProbed {
             vmas,
             title: "pid 4242 mmapscope (this process) · 9 VMAs".into(),
+            read_ms: 0,
         },
     );
     m
@@ -999,6 +1000,7 @@ fn a_vma_of_another_process_names_it_in_the_header_and_keeps_its_end() {
         start: ADDR,
         back: false,
         ended: None,
+        reopen: false,
     };
     update(&mut m, Action::Looking(Some(looking.clone())));
     m.snap.backing = Backing::Anon;

@@ -7,6 +7,7 @@ pub mod cells;
 pub mod children;
 pub mod error;
 pub mod exec;
+pub mod handle;
 pub mod lab;
 pub mod limits;
 pub mod mapped;

@@ -68,6 +68,9 @@ pub struct Snapshot {
     pub vma: Option<Vma>,
     /// How many VMAs our mapping spans now.
     pub vma_count: usize,
+    /// How old `vma` was when this snapshot was taken, in ms (another process's smaps is
+    /// read at a pace its cost allows, not at every refresh); 0 for one read just now.
+    pub vma_age_ms: u64,
     pub sources: Sources,
     /// The file is on tmpfs: its page-cache pages are always dirty.
     pub always_dirty: bool,
@@ -106,6 +109,7 @@ impl Snapshot {
             maps: Ok(Vec::new()),
             vma: None,
             vma_count: 0,
+            vma_age_ms: 0,
             sources: Sources::default(),
             always_dirty: false,
             problem: None,
@@ -181,11 +185,7 @@ pub fn take(region: &dyn Mapped, prober: &Prober, view: View) -> Snapshot {
     let (vma, vma_count) = if !region.ours() {
         (None, 0)
     } else {
-        match procmaps::read_vmas_of(
-            region.pid(),
-            region.addr(),
-            region.addr() + region.map_bytes(),
-        ) {
+        match region.vmas(region.addr(), region.addr() + region.map_bytes()) {
             Ok(vmas) => (procmaps::total(&vmas), vmas.len()),
             Err(e) => {
                 problem.get_or_insert(e.to_string());
@@ -212,6 +212,7 @@ pub fn take(region: &dyn Mapped, prober: &Prober, view: View) -> Snapshot {
         maps,
         vma,
         vma_count,
+        vma_age_ms: 0,
         sources: prober.sources(region),
         always_dirty: region.always_dirty(),
         problem,

@@ -205,7 +205,15 @@ pub fn render(model: &Model, frame: &mut Frame, area: Rect, theme: Theme, select
     let title = if model.space_title.is_empty() {
         " address space (reading /proc/PID/maps and smaps...) ".to_string()
     } else {
-        format!(" address space · {} ", sanitize(&model.space_title))
+        format!(
+            " address space · {}{} ",
+            sanitize(&model.space_title),
+            super::side_panel::age_note(
+                model.now_ms.saturating_sub(model.space_read_ms),
+                model.refresh_ms,
+                "smaps "
+            )
+        )
     };
     let block = Block::bordered()
         .title(Span::styled(title, theme.style(Role::Title)))
