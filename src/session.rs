@@ -265,12 +265,11 @@ fn looking_at(info: &ProcessInfo, view: &VmaView, other: bool, back: bool) -> Lo
     }
 }
 
-/// The VMA `spec` names in the process of `handle` (an address inside it, a path or a name);
+/// The VMA `spec` names in `maps` of process `pid` (an address inside it, a path or a name);
 /// without one, its heap, else its first VMA.
-fn first_vma(handle: &ProcessHandle, spec: Option<&str>) -> Result<MapsLine, SysError> {
-    let maps = handle.maps()?;
+fn first_vma(pid: u32, maps: &[MapsLine], spec: Option<&str>) -> Result<MapsLine, SysError> {
     let line = match spec {
-        Some(spec) => process::resolve_vma(&maps, spec)
+        Some(spec) => process::resolve_vma(maps, spec)
             .map_err(|why| SysError::new(libc::ENOENT, format!("--vma {spec}"), why))?,
         None => maps
             .iter()
@@ -279,7 +278,7 @@ fn first_vma(handle: &ProcessHandle, spec: Option<&str>) -> Result<MapsLine, Sys
             .ok_or_else(|| {
                 SysError::new(
                     libc::ESRCH,
-                    format!("--pid {}", handle.pid()),
+                    format!("--pid {pid}"),
                     "the process has no memory mappings (it has exited, or is a kernel thread)",
                 )
             })?,
@@ -361,7 +360,9 @@ impl Session {
         if let Some(refused) = handle.mem_refusal() {
             return Err(refused.clone());
         }
-        let line = first_vma(&handle, spec)?;
+        let started = Instant::now();
+        let maps = handle.maps()?;
+        let line = first_vma(pid, &maps, spec)?;
         let own = Prober::new();
         let prober = own.for_handle(&handle)?;
         let view = VmaView::open(&handle, &line, write);
@@ -371,6 +372,7 @@ impl Session {
         if spec.is_none() && interactive {
             update(&mut model, Action::OpenSpace);
         }
+        let shared = Arc::clone(&handle);
         let mut session = Self::with(
             Subject::Other {
                 attached: Attached {
@@ -384,6 +386,8 @@ impl Session {
             model,
             interactive,
         );
+        // The maps just read serve the side panel too.
+        session.watch.seed_maps(&shared, maps, started);
         session.refresh();
         Ok(session)
     }
@@ -408,7 +412,7 @@ impl Session {
             }
         });
         let new = opened.and_then(|h| {
-            let line = first_vma(&h, None)?;
+            let line = first_vma(pid, &h.maps()?, None)?;
             let prober = self.prober.for_handle(&h)?;
             Ok((h, line, prober))
         });

@@ -291,7 +291,7 @@ fn view(model: &mut Model, action: Action) {
             model.log_scroll = u16::try_from(next).unwrap_or(u16::MAX);
         }
         Action::ScrollPanel(delta) => {
-            let lines = model.snap.maps.as_ref().map_or(0, Vec::len);
+            let lines = model.snap.maps.as_ref().map_or(0, |m| m.len());
             let max = u16::try_from(lines.saturating_sub(1)).unwrap_or(u16::MAX);
             let now = i64::from(model.panel_scroll);
             let next = now

@@ -5,7 +5,7 @@
 //! process of 30,000 VMAs one read of smaps costs the kernel ~100 ms of page-table walking,
 //! and so does the smaps of one 8 GiB resident VMA; read every refresh, that was 35-60% of a
 //! core for an idle screen. A read waits at least `SMAPS_PACE` (`MAPS_PACE`) times what the
-//! last one cost, so such reads take at most 1% (0.5%) of a core; the screen says how old
+//! last one cost, so such reads take at most 1% (0.25%) of a core; the screen says how old
 //! the counters are when they are older than a refresh. smaps is read on the reader's thread,
 //! the screen never waits for it but on a VMA's first screen.
 
@@ -19,8 +19,8 @@ use crate::sys::snapshot::Snapshot;
 
 /// smaps is read again no sooner than this many times the last read's cost: 1% of a core.
 pub const SMAPS_PACE: u32 = 100;
-/// The maps text (the side panel), no sooner than this many times its cost: 0.5% of a core.
-pub const MAPS_PACE: u32 = 200;
+/// The maps text (the side panel), no sooner than this many times its cost: 0.25% of a core.
+pub const MAPS_PACE: u32 = 400;
 /// The maps text and the address-space view are read at most once a second.
 pub const SPACE_PERIOD: Duration = Duration::from_secs(1);
 /// How long a VMA's first screen waits for its counters.
@@ -43,7 +43,7 @@ struct Counters {
 struct MapsRead {
     handle: Arc<ProcessHandle>,
     pace: Pace,
-    maps: Result<Vec<MapsLine>, String>,
+    maps: Result<Arc<Vec<MapsLine>>, String>,
 }
 
 /// The address space as last read, for its view.
@@ -137,8 +137,9 @@ impl Watch {
     /// Fills `snap` with the smaps counters of the VMA of `line` in the process of `handle`:
     /// the first time asked and waited for a moment (a first screen says the counters), then
     /// read again in the background when the last read's cost allows, never within a
-    /// `refresh` interval. `ask`: whether reading again is wanted at all (not while the
-    /// address-space view covers the counters). The snapshot says how old they are.
+    /// `refresh` interval. `ask`: whether reading is wanted at all (not while the
+    /// address-space view covers the counters: the view's own reading is not kept waiting
+    /// behind them). The snapshot says how old they are.
     pub fn counters(
         &mut self,
         handle: &Arc<ProcessHandle>,
@@ -157,7 +158,7 @@ impl Watch {
             },
         };
         let known = self.counters.as_ref().filter(|c| c.ask == want);
-        if known.is_none() {
+        if known.is_none() && ask {
             self.smaps.ask(&want);
             let answers = self.smaps.wait_for(&want, FIRST_COUNTERS);
             self.take(answers);
@@ -187,7 +188,7 @@ impl Watch {
         &mut self,
         handle: &Arc<ProcessHandle>,
         changed: bool,
-    ) -> Result<Vec<MapsLine>, String> {
+    ) -> Result<Arc<Vec<MapsLine>>, String> {
         let due = match &self.maps {
             Some(m) if Arc::ptr_eq(&m.handle, handle) => {
                 changed || (handle.gone().is_none() && m.pace.due(SPACE_PERIOD, MAPS_PACE))
@@ -196,7 +197,7 @@ impl Watch {
         };
         if due {
             let started = Instant::now();
-            let maps = handle.maps().map_err(|e| e.to_string());
+            let maps = handle.maps().map(Arc::new).map_err(|e| e.to_string());
             let mut pace = Pace::default();
             pace.record(started);
             self.maps = Some(MapsRead {
@@ -207,7 +208,23 @@ impl Watch {
         }
         self.maps
             .as_ref()
-            .map_or_else(|| Ok(Vec::new()), |m| m.maps.clone())
+            .map_or_else(|| Ok(Arc::default()), |m| m.maps.clone())
+    }
+
+    /// Takes `maps` of the process of `handle`, read since `started`, as the last reading.
+    pub fn seed_maps(
+        &mut self,
+        handle: &Arc<ProcessHandle>,
+        maps: Vec<MapsLine>,
+        started: Instant,
+    ) {
+        let mut pace = Pace::default();
+        pace.record(started);
+        self.maps = Some(MapsRead {
+            handle: Arc::clone(handle),
+            pace,
+            maps: Ok(Arc::new(maps)),
+        });
     }
 
     /// The address space of the process of `handle` for its view (`ours`: the mapping

@@ -106,7 +106,7 @@ fn model(pages: u64, size: (u16, u16)) -> Model {
         file_size: Some(FILE_SIZE),
     };
     let mut snap = Snapshot::empty(backing, MapMode::Shared, Prot::RW, ADDR, geometry);
-    snap.maps = Ok(maps());
+    snap.maps = Ok(std::sync::Arc::new(maps()));
     snap.vma = Some(vma(16384));
     snap.vma_count = 1;
     snap.sources = Sources {
@@ -358,7 +358,7 @@ fn hostile_bytes_and_names_never_reach_the_terminal() {
         regular: true,
     };
     if let Ok(maps) = &mut m.snap.maps {
-        maps[5].path = evil.clone();
+        std::sync::Arc::make_mut(maps)[5].path = evil.clone();
     }
     m.snap.vma.as_mut().unwrap().path = evil;
     let t = draw(&m);

@@ -2,6 +2,8 @@
 //! the visible pages (probed first), the visible bytes (copied after), /proc/self/maps and the
 //! smaps of our VMA. The model keeps the last one; screen tests fabricate one.
 
+use std::sync::Arc;
+
 use crate::geometry::Geometry;
 
 use super::mapped::Mapped;
@@ -63,7 +65,10 @@ pub struct Snapshot {
     /// The chunks of the mapping probed at this refresh, for the minimap (which keeps what
     /// earlier refreshes found for the others).
     pub minimap: ChunkSlice,
-    pub maps: Result<Vec<MapsLine>, String>,
+    /// The process's maps, shared: another process's is read again only when its cost
+    /// allows, and a refresh in between hands on the same lines (30,000 of them, in a big
+    /// process) without copying them.
+    pub maps: Result<Arc<Vec<MapsLine>>, String>,
     /// Our VMA's counters, added up when the mapping spans several VMAs.
     pub vma: Option<Vma>,
     /// How many VMAs our mapping spans now.
@@ -106,7 +111,7 @@ impl Snapshot {
                 layout: Chunks::of(geometry.pages()),
                 probed: Vec::new(),
             },
-            maps: Ok(Vec::new()),
+            maps: Ok(Arc::default()),
             vma: None,
             vma_count: 0,
             vma_age_ms: 0,
@@ -176,9 +181,11 @@ pub fn take(region: &dyn Mapped, prober: &Prober, view: View) -> Snapshot {
     // A VMA not ours: the session gives the maps (read in full at most once a second; its
     // VMA looked up by PROCMAP_QUERY in between).
     let maps = if region.ours() {
-        procmaps::read_maps_of(region.pid()).map_err(|e| e.to_string())
+        procmaps::read_maps_of(region.pid())
+            .map(Arc::new)
+            .map_err(|e| e.to_string())
     } else {
-        Ok(Vec::new())
+        Ok(Arc::default())
     };
     // A VMA not ours gets its counters from the session's smaps reader (off the screen's
     // path: in a process with thousands of VMAs, smaps up to a late one costs milliseconds).

@@ -61,7 +61,7 @@ pub fn scroll(model: &Model, lines: &[MapsLine], height: u16) -> usize {
 fn render_maps(model: &Model, frame: &mut Frame, area: Rect, theme: Theme) {
     let focused = model.focus == Focus::Panel;
     let title_role = if focused { Role::Focused } else { Role::Title };
-    let count = model.snap.maps.as_ref().map_or(0, Vec::len);
+    let count = model.snap.maps.as_ref().map_or(0, |m| m.len());
     let whose = model
         .looking
         .as_ref()
