@@ -506,8 +506,7 @@ pub struct Looking {
     pub other: bool,
     /// The VMA's name: its path, `[heap]`, `[stack]`, `[anonymous]`.
     pub vma: String,
-    /// How its bytes are read: `/proc/PID/mem`, or `process_vm_readv` where that cannot be
-    /// opened.
+    /// How its bytes are read: `/proc/PID/mem`, through the process's handle.
     pub via: String,
     /// Its start address when it was opened.
     pub start: u64,

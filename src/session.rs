@@ -441,6 +441,8 @@ impl Session {
         self.watch.forget();
         update(&mut self.model, Action::Looking(Some(looking)));
         if self.interactive {
+            // Probed first: the view opens on the VMA shown, the new program's heap.
+            self.refresh();
             update(&mut self.model, Action::OpenSpace);
         }
     }

@@ -556,7 +556,7 @@ fn edit_write(model: &mut Model, bytes: Vec<u8>) -> Vec<Command> {
         };
         model.overlay = Overlay::Confirm {
             question: format!(
-                "Write {} at 0x{:x} into {} ({}) with process_vm_writev? Its memory changes at \
+                "Write {} at 0x{:x} into {} ({}) through /proc/PID/mem? Its memory changes at \
                  once, with no undo but another write. y/N",
                 crate::text::json::hex_string(bytes),
                 model.snap.addr + offset,

@@ -481,8 +481,9 @@ pub fn swapped(shown: &Region, other: &Region) -> Outcome {
 }
 
 /// An operation on a VMA explored rather than made by us: reads and writes go through the
-/// kernel's window on that process (process_vm_readv / process_vm_writev; writes only with
-/// `--write`, never into ourselves); every other operation belongs to the mapping we made.
+/// process's handle (its `/proc/PID/mem`, opened once; writes only with `--write`, only where
+/// the process may write, all or nothing, never into ourselves); every other operation belongs
+/// to the mapping we made.
 pub fn execute_on_view(view: &super::vma::VmaView, op: Op) -> Outcome {
     use super::mapped::Mapped as _;
     let start = Instant::now();

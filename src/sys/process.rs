@@ -80,7 +80,8 @@ pub fn ptrace_scope() -> Option<u8> {
 }
 
 /// Why reading `what` of process `info` was refused, in words: the kernel checks ptrace
-/// access (PTRACE_MODE_READ) for maps, smaps, pagemap and process_vm_readv.
+/// access when they are opened: PTRACE_MODE_READ for maps, smaps and pagemap,
+/// PTRACE_MODE_ATTACH for mem.
 pub fn refusal(info: &ProcessInfo, what: &str, err: &std::io::Error) -> SysError {
     let me = rustix::process::getuid().as_raw();
     let root = rustix::process::geteuid().is_root();
