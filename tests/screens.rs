@@ -1237,3 +1237,20 @@ fn bytes_left_unread_show_dots_and_bytes_that_failed_show_question_marks() {
         "a failed copy: {text}"
     );
 }
+
+#[test]
+fn counters_and_the_address_space_read_seconds_ago_say_so_at_80x24() {
+    let mut m = model(4, (80, 24));
+    m.snap.vma_age_ms = 7_400;
+    let text = format!("{}", draw(&m).backend());
+    assert!(text.contains("smaps of our mapping · 7 s ago"), "{text}");
+    // Fresh (within two refreshes): nothing said.
+    m.snap.vma_age_ms = 400;
+    let text = format!("{}", draw(&m).backend());
+    assert!(!text.contains("ago"), "{text}");
+
+    let mut m = space_model((80, 24));
+    m.now_ms = 12_000;
+    let text = format!("{}", draw(&m).backend());
+    assert!(text.contains("9 VMAs · smaps 12 s ago"), "{text}");
+}

@@ -92,7 +92,8 @@ fn read_whole(file: &File) -> std::io::Result<Vec<u8>> {
 fn pidfd_refusal(pid: u32, e: rustix::io::Errno) -> SysError {
     let status = std::fs::read(format!("/proc/{pid}/status")).unwrap_or_default();
     match process::status_tgid(&status) {
-        Some(tgid) if e == rustix::io::Errno::INVAL && tgid != pid => SysError::new(
+        // EINVAL before Linux 6.9, ENOENT since (PIDFD_THREAD would take a thread).
+        Some(tgid) if tgid != pid => SysError::new(
             libc::EINVAL,
             format!("--pid {pid}"),
             format!("{pid} is a thread of process {tgid}: give --pid {tgid}"),
@@ -156,7 +157,7 @@ impl ProcessHandle {
             return Err(SysError::new(
                 libc::ESRCH,
                 format!("--pid {pid}"),
-                "the process exited while mmapscope attached to it",
+                "the process has exited (a zombie keeps its pid until its parent reaps it)",
             ));
         }
         Ok(Self {
@@ -858,6 +859,33 @@ mod tests {
         assert!(err.explanation.contains("0 bytes landed"), "{err}");
         assert_eq!(local, [1, 2, 3, 4]);
         std::hint::black_box(&local);
+    }
+
+    #[test]
+    fn a_threads_id_names_its_process() {
+        let (tx, rx) = std::sync::mpsc::channel();
+        let (done, wait) = std::sync::mpsc::channel::<()>();
+        let t = std::thread::spawn(move || {
+            tx.send(rustix::thread::gettid().as_raw_nonzero().get())
+                .expect("send");
+            let _ = wait.recv();
+        });
+        let tid = u32::try_from(rx.recv().expect("tid")).expect("positive");
+        let err = ProcessHandle::open(tid, false).expect_err("a thread");
+        drop(done);
+        t.join().expect("join");
+        assert_eq!(err.errno, libc::EINVAL, "{err}");
+        assert!(
+            err.explanation
+                .contains(&format!("thread of process {}", std::process::id())),
+            "{err}"
+        );
+        assert_eq!(
+            ProcessHandle::open(u32::MAX - 1, false)
+                .expect_err("none")
+                .errno,
+            libc::ESRCH
+        );
     }
 
     #[test]

@@ -19,7 +19,8 @@ pub enum Backing {
         /// Absolute path (escape it before display).
         path: String,
         writable: bool,
-        /// False for devices such as /dev/zero.
+        /// False for devices such as /dev/zero; true for a file not opened (its size is
+        /// then unknown, not a device's).
         regular: bool,
     },
 }
@@ -206,7 +207,9 @@ pub fn take(region: &dyn Mapped, prober: &Prober, view: View) -> Snapshot {
             Some(path) => Backing::File {
                 path: path.to_string_lossy().into_owned(),
                 writable: region.may_write(),
-                regular: region.file_kind().is_some_and(|k| k.has_size()),
+                // A file that could not be opened (another process's, deleted) is not known
+                // to be a device.
+                regular: region.file_kind().is_none_or(|k| k.has_size()),
             },
         },
         mode: region.mode(),
