@@ -534,6 +534,10 @@ impl Session {
             let maps = snap.maps.as_ref().ok()?;
             Some(self.explored_mut()?.view.fate(maps))
         });
+        // A VMA not found may be a process that went meanwhile: that is said instead.
+        if !matches!(fate, Some(VmaFate::Same)) && self.process_gone() {
+            return;
+        }
         if !self.follow(fate) {
             return;
         }

@@ -221,16 +221,17 @@ impl ProcessHandle {
         if exited(&self.pidfd) {
             return Some(self.mark(Gone::Exited));
         }
+        // Only ESRCH (or an empty text) says the memory is gone; another failure says nothing.
         let answers = match self.maps.query(0, true) {
             Ok(_) => true,
             Err(e) if e.raw_os_error() == Some(libc::ENOTTY) => {
                 // No PROCMAP_QUERY (Linux < 6.11): the first byte of the maps text.
-                self.maps
-                    .file()
-                    .read_at(&mut [0u8; 1], 0)
-                    .is_ok_and(|n| n > 0)
+                match self.maps.file().read_at(&mut [0u8; 1], 0) {
+                    Ok(n) => n > 0,
+                    Err(e) => e.raw_os_error() != Some(libc::ESRCH),
+                }
             }
-            Err(_) => false,
+            Err(e) => e.raw_os_error() != Some(libc::ESRCH),
         };
         if answers {
             None
