@@ -13,7 +13,14 @@
 //! shown; with the address-space view open), CPU while idle for 10 s in the pty, and
 //! `inspect --pid PID --vma all --json` wall time (median of interleaved runs) and peak RSS.
 //!
-//! Run with `cargo bench --bench attach`.
+//! The second part, a process of 30,000 VMAs and one with an 8 GiB resident VMA (4 GiB when
+//! MemAvailable is under 16 GiB; the bench says which): the idle CPU of the real binary in a pty
+//! (utime + stime of /proc/PID/stat over 15 s) exploring `[stack]` (the last VMA), in the
+//! address-space view, and with the resident VMA open; and the address-space view's open time
+//! (in process: `Session::attach` and the first frame) interleaved with `pmap -X PID` and `cat
+//! /proc/PID/smaps` on the 30,000-VMA target, as ratios.
+//!
+//! Run with `cargo bench --bench attach` (`MMAPSCOPE_BENCH_PART=big` or `=small` runs one part).
 
 use std::io::{BufRead as _, BufReader, Write as _};
 use std::path::{Path, PathBuf};
@@ -32,6 +39,12 @@ const MIB: u64 = 1 << 20;
 const ANON_VMAS: u64 = 900;
 const FILE_VMAS: u64 = 100;
 const SPRAWL: &str = "MMAPSCOPE_BENCH_SPRAWL";
+/// The target maps this many small VMAs (the 30,000-VMA target).
+const MANY: &str = "MMAPSCOPE_BENCH_MANY";
+/// The target maps one anonymous VMA of this many bytes and writes every page of it.
+const RESIDENT: &str = "MMAPSCOPE_BENCH_RESIDENT";
+const MANY_VMAS: u64 = 30_000;
+const GIB: u64 = 1 << 30;
 
 /// The target's body: map everything, say `ready`, wait for stdin to close.
 fn sprawl(dir: &Path) {
@@ -83,6 +96,44 @@ fn sprawl(dir: &Path) {
     drop(keep);
 }
 
+/// The 30,000-VMA target's body: `n` VMAs of two pages, alternately read-only and read-write
+/// (neighbours never merge), the first page of each read-write one written; then `ready`.
+fn many(n: u64) {
+    let mut keep = Vec::new();
+    for i in 0..n {
+        let rw = i % 2 == 0;
+        let region = Region::open(&MapRequest {
+            prot: Some(if rw { Prot::RW } else { Prot::R }),
+            ..MapRequest::anon(2 * 4096, MapMode::Private)
+        })
+        .expect("map anonymous");
+        if rw {
+            region.write(0, &[1]).expect("write");
+        }
+        keep.push(region);
+    }
+    println!("ready");
+    let _ = std::io::stdout().flush();
+    let _ = std::io::Read::read_to_end(&mut std::io::stdin(), &mut Vec::new());
+    drop(keep);
+}
+
+/// The resident target's body: one anonymous VMA of `bytes`, every page written (1 MiB at a
+/// time: page faults, as a program filling its memory takes them); then `ready ADDR`.
+fn resident(bytes: u64) {
+    let region = Region::open(&MapRequest::anon(bytes, MapMode::Private)).expect("map");
+    let chunk = vec![5u8; MIB as usize];
+    let mut at = 0;
+    while at < bytes {
+        region.write(at, &chunk).expect("write");
+        at += MIB;
+    }
+    println!("ready 0x{:x}", region.addr());
+    let _ = std::io::stdout().flush();
+    let _ = std::io::Read::read_to_end(&mut std::io::stdin(), &mut Vec::new());
+    drop(region);
+}
+
 /// The target, running; ended when dropped.
 struct Target {
     child: Child,
@@ -91,8 +142,13 @@ struct Target {
 
 impl Target {
     fn start(dir: &Path) -> Self {
+        Self::with_env(SPRAWL, &dir.to_string_lossy()).0
+    }
+
+    /// This bench re-run with `key=value`; returns it and the rest of its `ready` line.
+    fn with_env(key: &str, value: &str) -> (Self, String) {
         let mut child = Command::new(std::env::current_exe().expect("current_exe"))
-            .env(SPRAWL, dir)
+            .env(key, value)
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .spawn()
@@ -101,9 +157,14 @@ impl Target {
         BufReader::new(child.stdout.take().expect("stdout"))
             .read_line(&mut line)
             .expect("read");
-        assert_eq!(line.trim(), "ready");
+        let rest = line
+            .trim()
+            .strip_prefix("ready")
+            .unwrap_or_else(|| panic!("the target said {line:?}"))
+            .trim()
+            .to_string();
         let pid = child.id();
-        Self { child, pid }
+        (Self { child, pid }, rest)
     }
 }
 
@@ -209,6 +270,110 @@ fn tui(pid: u32) -> (f64, f64) {
     (first, cpu)
 }
 
+/// The real binary in a 120x40 pty with `args`: once `ready` holds on screen and 3 s more
+/// have passed (first reads done), its CPU over `secs` seconds, in % of a core.
+fn idle_cpu(args: &[&str], ready: impl Fn(&str) -> bool, secs: u64) -> f64 {
+    let args: Vec<&std::ffi::OsStr> = args.iter().map(std::ffi::OsStr::new).collect();
+    let mut term = pty::Term::spawn(&args, &[], 120, 40);
+    term.wait_for("the screen of the case measured", ready);
+    std::thread::sleep(Duration::from_secs(3));
+    let before = cpu_seconds(term.pid());
+    let t0 = Instant::now();
+    std::thread::sleep(Duration::from_secs(secs));
+    let cpu = (cpu_seconds(term.pid()) - before) / t0.elapsed().as_secs_f64() * 100.0;
+    // Esc closes the address-space view (where `q` would close it too, and not quit).
+    term.send("\x1b");
+    std::thread::sleep(Duration::from_millis(300));
+    term.quit_cleanly();
+    cpu
+}
+
+fn mem_available() -> u64 {
+    std::fs::read_to_string("/proc/meminfo")
+        .ok()
+        .and_then(|m| {
+            m.lines()
+                .find_map(|l| l.strip_prefix("MemAvailable:"))
+                .and_then(|v| v.split_whitespace().next()?.parse::<u64>().ok())
+        })
+        .map_or(0, |kb| kb * 1024)
+}
+
+/// The second part: 30,000 VMAs, and a resident VMA of 8 GiB (or 4).
+fn big() {
+    let (target, _) = Target::with_env(MANY, &MANY_VMAS.to_string());
+    let count = std::fs::read_to_string(format!("/proc/{}/maps", target.pid))
+        .expect("maps")
+        .lines()
+        .count();
+    println!("\n30,000-VMA target pid {}: {count} VMAs", target.pid);
+    let pid = target.pid.to_string();
+    let stack = idle_cpu(
+        &["--pid", &pid, "--vma", "[stack]"],
+        |t| t.contains("[stack]") && t.contains("smaps of"),
+        15,
+    );
+    println!("idle CPU exploring [stack]:            {stack:.2}% of a core");
+    let space = idle_cpu(
+        &["--pid", &pid],
+        |t| t.contains("address space ·") && t.contains("VMAs"),
+        15,
+    );
+    println!("idle CPU in the address-space view:    {space:.2}% of a core");
+    // Open time of the view, interleaved with what people use instead.
+    let mut tools: Vec<(&str, String, Vec<String>)> = Vec::new();
+    if installed("pmap") {
+        tools.push(("pmap -X", "pmap".into(), vec!["-X".into(), pid.clone()]));
+    }
+    tools.push((
+        "cat /proc/PID/smaps",
+        "cat".into(),
+        vec![format!("/proc/{pid}/smaps")],
+    ));
+    let mut ours = Vec::new();
+    let mut theirs = vec![Vec::new(); tools.len()];
+    for _ in 0..9 {
+        ours.push(first_screen_in_process(target.pid));
+        for (i, (_, program, args)) in tools.iter().enumerate() {
+            theirs[i].push(time_run(program, args));
+        }
+    }
+    let ours = median(ours);
+    println!("address-space view open (attach + first frame, in process): {ours:.1} ms");
+    for ((name, _, _), t) in tools.iter().zip(theirs) {
+        let t = median(t);
+        println!("  {name:<22} {t:>8.1} ms   view / {name}: {:.2}x", ours / t);
+    }
+    drop(target);
+
+    let bytes = if mem_available() >= 16 * GIB {
+        8 * GIB
+    } else {
+        4 * GIB
+    };
+    let (target, addr) = Target::with_env(RESIDENT, &bytes.to_string());
+    let pid = target.pid.to_string();
+    let t = Instant::now();
+    let _ = std::fs::read(format!("/proc/{pid}/smaps"));
+    println!(
+        "\nresident target pid {pid}: {} GiB written at {addr}; one read of its smaps {:.0} ms",
+        bytes / GIB,
+        ms(t.elapsed())
+    );
+    let open = idle_cpu(
+        &["--pid", &pid, "--vma", &addr],
+        |t| t.contains("smaps of") && t.contains("Rss"),
+        15,
+    );
+    println!("idle CPU with the resident VMA open:   {open:.2}% of a core");
+    println!(
+        "\ntargets (< 2% of a core): [stack] {}; address-space view {}; resident VMA {}",
+        stack < 2.0,
+        space < 2.0,
+        open < 2.0
+    );
+}
+
 fn installed(program: &str) -> bool {
     Command::new("sh")
         .args(["-c", &format!("command -v {program}")])
@@ -222,9 +387,24 @@ fn main() {
         sprawl(Path::new(&dir));
         return;
     }
+    if let Some(n) = std::env::var(MANY).ok().and_then(|n| n.parse().ok()) {
+        many(n);
+        return;
+    }
+    if let Some(n) = std::env::var(RESIDENT).ok().and_then(|n| n.parse().ok()) {
+        resident(n);
+        return;
+    }
     // `cargo bench` passes `--bench`; `cargo test --benches` runs it once as a test: skip.
     if !std::env::args().any(|a| a == "--bench") {
         println!("attach bench: run with `cargo bench --bench attach`");
+        return;
+    }
+    let part = std::env::var("MMAPSCOPE_BENCH_PART").unwrap_or_default();
+    if part != "small" {
+        big();
+    }
+    if part == "big" {
         return;
     }
     let dir = tempfile::TempDir::new_in(env!("CARGO_TARGET_TMPDIR")).expect("tempdir");
@@ -262,8 +442,8 @@ fn main() {
         Session::attach(target.pid, Some(&spec), false, true, (120, 40)).expect("attach");
     let refresh_vma = refreshes(&mut on_file, 200);
     on_file.act(Action::OpenSpace);
-    // Open, the view is read again once a second: the cost of one such read, and of a
-    // refresh in between.
+    // Open, the view is read again when its cost allows (the reading is kept meanwhile):
+    // reopening it within that time, and a refresh in between.
     let refresh_space = median(
         (0..20)
             .map(|_| {
@@ -301,11 +481,11 @@ fn main() {
     println!("first screen (attach + address-space view drawn, in process): {first:.2} ms");
     println!("one refresh, [stack] shown (the last VMA): {refresh_stack:.3} ms");
     println!(
-        "  of a refresh: maps read {read_maps:.3} ms, smaps up to the VMA shown {read_smaps:.3} ms"
+        "  reads paced by their cost: maps {read_maps:.3} ms, smaps up to the VMA shown {read_smaps:.3} ms"
     );
     println!("one refresh, a file VMA shown:            {refresh_vma:.3} ms");
-    println!("opening the address-space view (all smaps): {refresh_space:.3} ms");
-    println!("one refresh, the view open (read 1/s):    {refresh_space_between:.3} ms");
+    println!("reopening the address-space view (its reading kept): {refresh_space:.3} ms");
+    println!("one refresh, the view open (smaps paced by cost): {refresh_space_between:.3} ms");
 
     let pid = target.pid.to_string();
     let mut tools: Vec<(&str, String, Vec<String>)> = vec![(

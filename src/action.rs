@@ -332,10 +332,12 @@ pub enum Action {
     OpenSpace,
     /// `--also`: the second mapping's snapshot of the grid's rows (`None`: no second one).
     AlsoProbed(Option<Box<crate::sys::snapshot::Snapshot>>),
-    /// The address space as the session read it (for the view), with its title.
+    /// The address space as the session read it (for the view), with its title and when
+    /// it was read (ms since the session started, as `Model::now_ms`).
     SpaceProbed {
         vmas: Vec<crate::sys::process::VmaSummary>,
         title: String,
+        read_ms: u64,
     },
     /// Move the selection in the address-space view by this many VMAs.
     SpaceMove(i64),
@@ -516,8 +518,7 @@ pub struct Looking {
     pub other: bool,
     /// The VMA's name: its path, `[heap]`, `[stack]`, `[anonymous]`.
     pub vma: String,
-    /// How its bytes are read: `/proc/PID/mem`, or `process_vm_readv` where that cannot be
-    /// opened.
+    /// How its bytes are read: `/proc/PID/mem`, through the process's handle.
     pub via: String,
     /// Its start address when it was opened.
     pub start: u64,
@@ -526,6 +527,8 @@ pub struct Looking {
     /// Why the view stopped following (the process exited, the VMA is gone): the last state
     /// stays on screen.
     pub ended: Option<String>,
+    /// The process called exec: Enter reopens it (a new handle on its new memory).
+    pub reopen: bool,
 }
 
 /// A side effect requested by `update` (the session probes the kernel again after each).
@@ -542,6 +545,8 @@ pub enum Command {
     Explore(crate::sys::procmaps::MapsLine),
     /// Back to the mapping we made.
     ExploreBack,
+    /// Open the process again after it called exec (a new handle).
+    Reattach,
     /// Start a search (dropping one still running).
     Search(Request),
     /// Stop the search `id` if it still runs (Esc while it was the one shown).

@@ -9,8 +9,9 @@
 //! - `demo`, `options`, then the pure core: `find` (what searches look for, the byte
 //!   matcher), `action`, `keys`, `layout`, `model`, `update`, `keymap`, `script`, `lesson`
 //!   (parsing);
-//! - `report` (results as serde types), `seek` (searches that run across ticks), `session`
-//!   (the one path of every action), `player` (lessons over a session);
+//! - `report` (results as serde types), `seek` (searches that run across ticks), `watch`
+//!   (another process's /proc read at a pace its cost allows), `session` (the one path of
+//!   every action), `player` (lessons over a session);
 //! - `ui` (render a model, no kernel), `app` (the terminal and its loop), `cli`.
 #![deny(unsafe_code)]
 #![cfg_attr(not(test), deny(clippy::unwrap_used))]
@@ -36,3 +37,4 @@ pub mod sys;
 pub mod text;
 pub mod ui;
 pub mod update;
+pub mod watch;

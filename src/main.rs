@@ -311,7 +311,10 @@ fn attach(
     }
     session.act(configure(refresh_ms, theme));
     let intro = vec![if write {
-        format!("attached to pid {pid}: writes go through process_vm_writev, each asked first")
+        format!(
+            "attached to pid {pid}: writes go through its /proc/PID/mem, only where it may write, \
+             each asked first"
+        )
     } else {
         format!(
             "attached to pid {pid}, read-only: bytes of present pages, page tables from its pagemap"

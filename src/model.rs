@@ -393,6 +393,8 @@ pub struct Model {
     /// The address space for its view (read while the view is open), and its title.
     pub space: Vec<crate::sys::process::VmaSummary>,
     pub space_title: String,
+    /// When it was read (ms since the start, as `now_ms`): the view says its age.
+    pub space_read_ms: u64,
     /// `--also`: the second mapping of the file, probed over the grid's rows.
     pub also: Option<Box<Snapshot>>,
     /// Its edit marks while the grid shows the first (they trade places on `swap`).
@@ -458,6 +460,7 @@ impl Model {
             peer_running: false,
             space: Vec::new(),
             space_title: String::new(),
+            space_read_ms: 0,
             looking: None,
             stash: None,
             also: None,

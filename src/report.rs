@@ -143,7 +143,7 @@ struct Head {
 
 fn head(region: &dyn Mapped, prober: &Prober) -> Result<Head, SysError> {
     let range = (region.addr(), region.addr() + region.map_bytes());
-    let vma = procmaps::total(&procmaps::read_vmas_of(region.pid(), range.0, range.1)?);
+    let vma = procmaps::total(&region.vmas(range.0, range.1)?);
     head_with(region, prober, vma)
 }
 
@@ -350,17 +350,15 @@ pub fn inspect_process(
     json: bool,
     out: &mut dyn Write,
 ) -> Result<(), SysError> {
+    use crate::sys::handle::ProcessHandle;
     use crate::sys::process;
-    use crate::sys::procmaps::Pid;
     use crate::sys::vma::VmaView;
-    let info = process::describe(pid)?;
-    let refused = |what: &str, e: SysError| {
-        process::refusal(&info, what, &std::io::Error::from_raw_os_error(e.errno))
-    };
-    let maps = procmaps::read_maps_of(Pid::Other(pid)).map_err(|e| refused("maps", e))?;
-    let prober = Prober::new()
-        .for_pid(pid)
-        .map_err(|e| refused("pagemap", e))?;
+    // One handle: every file of the process opened once, so a pid reused meanwhile is never
+    // read; `mem` is not needed (no bytes are read), so its refusal does not stop a report.
+    let handle = std::sync::Arc::new(ProcessHandle::open(pid, false)?);
+    let info = handle.info().clone();
+    let maps = handle.maps()?;
+    let prober = Prober::new().for_handle(&handle)?;
     let io = |e: std::io::Error| SysError::from_io(&e, "write the report");
     let all = matches!(spec, None | Some("all"));
     let lines: Vec<&procmaps::MapsLine> = match spec {
@@ -371,7 +369,7 @@ pub fn inspect_process(
         _ => maps.iter().collect(),
     };
     let smaps = if all {
-        procmaps::read_vmas_of(Pid::Other(pid), 0, u64::MAX).map_err(|e| refused("smaps", e))?
+        handle.vmas(0, u64::MAX)?
     } else {
         Vec::new()
     };
@@ -383,10 +381,13 @@ pub fn inspect_process(
         )
         .map_err(io)?;
     }
+    // Both in address order: each VMA's counters are found by walking once.
+    let mut counters = smaps.iter().peekable();
     for (i, line) in lines.iter().enumerate() {
-        let view = VmaView::open(Pid::Other(pid), line, false);
+        let view = VmaView::open(&handle, line, false);
         let stream = if all {
-            let vma = smaps.iter().find(|v| v.start == line.start).cloned();
+            while counters.next_if(|v| v.start < line.start).is_some() {}
+            let vma = counters.next_if(|v| v.start == line.start).cloned();
             Stream::with_vma(&view, &prober, false, vma)?
         } else {
             Stream::new(&view, &prober, false)?

@@ -5,6 +5,7 @@
 
 use std::collections::BTreeSet;
 use std::io::Write;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use serde_json::{Value as Json, json};
@@ -18,15 +19,17 @@ use crate::seek;
 use crate::sys::SysError;
 use crate::sys::exec::{self, Outcome, Started};
 use crate::sys::gate::{self, Consent, Gate, Origin, Verdict};
+use crate::sys::handle::{Gone, ProcessHandle};
 use crate::sys::lab::Lab;
 use crate::sys::mapped::Mapped;
 use crate::sys::probe::{ChunkAsk, Prober};
 use crate::sys::process::{self, ProcessInfo};
-use crate::sys::procmaps::{self, MapsLine, Pid};
+use crate::sys::procmaps::MapsLine;
 use crate::sys::region::Region;
 use crate::sys::snapshot::{self, View};
 use crate::sys::vma::{VmaFate, VmaView};
 use crate::update::{apply_outcome, update};
+use crate::watch::Watch;
 
 /// The state of a run: the mapping, the probes, the experiments, the model.
 pub struct Session {
@@ -49,30 +52,23 @@ pub struct Session {
     pub failed: bool,
     /// Code still running in a child, started by `act_live`; `poll_child` brings its outcome.
     running: Option<exec::Running>,
-    /// When the address-space view was last read (it is read at most once a second: all of
-    /// smaps, for every VMA, costs milliseconds in a big process).
-    space_read: Option<Instant>,
     /// A search running across ticks; `poll_search` advances it.
     finding: Option<seek::Job>,
     /// `--also`: a second mapping of the same file, shown beside the first; `swap` trades
     /// the two (the grid and every operation take the one in `subject`).
     also: Option<Region>,
-    /// smaps of a VMA not ours, read off the refresh's path; the last answer for it.
-    smaps: procmaps::SmapsReader,
     /// The page map's next cell to read again.
     page_map_next: usize,
-    smaps_last: Option<(procmaps::SmapsAsk, Option<crate::sys::procmaps::Vma>, usize)>,
-    /// The maps of the process explored, as last read, and when.
-    maps_read: Option<(Pid, Instant, Result<Vec<MapsLine>, String>)>,
-    /// Its maps file, open for PROCMAP_QUERY lookups.
-    maps_file: Option<(Pid, procmaps::MapsFile)>,
+    /// smaps and maps of the process explored and the address-space view, read through its
+    /// handle at a pace their cost allows.
+    watch: Watch,
+    /// A handle on our own process, once one of its VMAs is explored or its address space
+    /// shown.
+    own: Option<Arc<ProcessHandle>>,
     /// When the minimap last spent its budget on chunks nothing changed: once per refresh
     /// interval, however many refreshes keys bring.
     minimap_spent: Option<Instant>,
 }
-
-/// How often the open address-space view is read again.
-const SPACE_PERIOD: std::time::Duration = std::time::Duration::from_secs(1);
 
 /// How long a search works per keypress or tick before the screen is drawn again.
 pub const SEARCH_SLICE: Duration = Duration::from_millis(25);
@@ -91,11 +87,12 @@ enum Subject {
     },
 }
 
-/// The process `--pid` names.
+/// The process `--pid` names, by the handle opened on it once.
 struct Attached {
-    info: ProcessInfo,
+    handle: Arc<ProcessHandle>,
     prober: Prober,
-    /// `--write`: writes go through process_vm_writev (each confirmed in the TUI).
+    /// `--write`: writes go through its `mem` (each confirmed in the TUI), only where it may
+    /// write itself.
     write: bool,
 }
 
@@ -279,7 +276,29 @@ fn looking_at(info: &ProcessInfo, view: &VmaView, other: bool, back: bool) -> Lo
         via: view.bytes_via().to_string(),
         back,
         ended: None,
+        reopen: false,
     }
+}
+
+/// The VMA `spec` names in `maps` of process `pid` (an address inside it, a path or a name);
+/// without one, its heap, else its first VMA.
+fn first_vma(pid: u32, maps: &[MapsLine], spec: Option<&str>) -> Result<MapsLine, SysError> {
+    let line = match spec {
+        Some(spec) => process::resolve_vma(maps, spec)
+            .map_err(|why| SysError::new(libc::ENOENT, "--vma", why))?,
+        None => maps
+            .iter()
+            .find(|l| l.path == "[heap]")
+            .or_else(|| maps.first())
+            .ok_or_else(|| {
+                SysError::new(
+                    libc::ESRCH,
+                    format!("--pid {pid}"),
+                    "the process has no memory mappings (it has exited, or is a kernel thread)",
+                )
+            })?,
+    };
+    Ok(line.clone())
 }
 
 /// The log's line when a VMA followed changed size or place.
@@ -333,14 +352,11 @@ impl Session {
             last_result: Json::Null,
             failed: false,
             running: None,
-            space_read: None,
             finding: None,
             also: None,
-            smaps: procmaps::SmapsReader::new(),
             page_map_next: 0,
-            smaps_last: None,
-            maps_read: None,
-            maps_file: None,
+            watch: Watch::default(),
+            own: None,
             minimap_spent: interactive.then(Instant::now),
         }
     }
@@ -358,48 +374,29 @@ impl Session {
         interactive: bool,
         size: (u16, u16),
     ) -> Result<Self, SysError> {
-        let info = process::describe(pid)?;
-        let refused = |what: &str, e: SysError| {
-            process::refusal(&info, what, &std::io::Error::from_raw_os_error(e.errno))
-        };
-        let maps = procmaps::read_maps_of(Pid::Other(pid)).map_err(|e| refused("maps", e))?;
-        let line = match spec {
-            Some(spec) => process::resolve_vma(&maps, spec)
-                .map_err(|why| SysError::new(libc::ENOENT, "--vma", why))?,
-            None => maps
-                .iter()
-                .find(|l| l.path == "[heap]")
-                .or_else(|| maps.first())
-                .ok_or_else(|| {
-                    SysError::new(
-                        libc::ESRCH,
-                        format!("--pid {pid}"),
-                        "the process has no memory mappings (it has exited, or is a kernel \
-                         thread)",
-                    )
-                })?,
+        // Opening its `mem` checked ptrace access: nothing is read to try it (a read of a page
+        // not present would fault it in, in the process looked at).
+        let handle = Arc::new(ProcessHandle::open(pid, write)?);
+        if let Some(refused) = handle.mem_refusal() {
+            return Err(refused.clone());
         }
-        .clone();
+        let started = Instant::now();
+        let maps = handle.maps()?;
+        let line = first_vma(pid, &maps, spec)?;
         let own = Prober::new();
-        let prober = own.for_pid(pid).map_err(|e| refused("pagemap", e))?;
-        let view = VmaView::open(Pid::Other(pid), &line, write);
-        // process_vm_readv needs more than maps does (ptrace attach, not read): try it now.
-        let mut probe = [0u8; 1];
-        if let Err(e) = view.read(0, &mut probe)
-            && (e.errno == libc::EPERM || e.errno == libc::EACCES)
-        {
-            return Err(refused("memory", e));
-        }
+        let prober = own.for_handle(&handle)?;
+        let view = VmaView::open(&handle, &line, write);
         let mut model = first_model(&view, &prober, interactive, size);
-        let looking = looking_at(&info, &view, true, false);
+        let looking = looking_at(handle.info(), &view, true, false);
         update(&mut model, Action::Looking(Some(looking)));
         if spec.is_none() && interactive {
             update(&mut model, Action::OpenSpace);
         }
+        let shared = Arc::clone(&handle);
         let mut session = Self::with(
             Subject::Other {
                 attached: Attached {
-                    info,
+                    handle,
                     prober,
                     write,
                 },
@@ -409,8 +406,65 @@ impl Session {
             model,
             interactive,
         );
+        // The maps just read serve the side panel too.
+        session.watch.seed_maps(&shared, maps, started);
         session.refresh();
         Ok(session)
+    }
+
+    /// After exec (Enter on `called exec`): a new handle on the same process, its new
+    /// program shown from its heap (the address-space view opened, interactive). Only while
+    /// the process attached to has not exited: then no other process can hold its pid.
+    fn reattach(&mut self) {
+        let Subject::Other { attached, explored } = &mut self.subject else {
+            return;
+        };
+        let old = Arc::clone(&attached.handle);
+        if old.status() != Some(Gone::Execed) {
+            return;
+        }
+        let pid = old.pid();
+        let opened = ProcessHandle::open(pid, attached.write).and_then(|h| {
+            if old.status() == Some(Gone::Execed) {
+                Ok(Arc::new(h))
+            } else {
+                Err(old.gone_error(format!("reopen pid {pid}")))
+            }
+        });
+        let new = opened.and_then(|h| {
+            let line = first_vma(pid, &h.maps()?, None)?;
+            let prober = self.prober.for_handle(&h)?;
+            Ok((h, line, prober))
+        });
+        let (handle, line, prober) = match new {
+            Ok(n) => n,
+            Err(e) => {
+                update(
+                    &mut self.model,
+                    Action::Note(format!("reopening pid {pid}: {e}")),
+                );
+                return;
+            }
+        };
+        let view = VmaView::open(&handle, &line, attached.write);
+        let looking = looking_at(handle.info(), &view, true, false);
+        update(
+            &mut self.model,
+            Action::Note(format!(
+                "pid {pid} reopened after exec: {}, a new handle on its new memory",
+                crate::text::sanitize(&handle.info().comm)
+            )),
+        );
+        *explored = Explored { view, ended: None };
+        attached.handle = handle;
+        attached.prober = prober;
+        self.watch.forget();
+        update(&mut self.model, Action::Looking(Some(looking)));
+        if self.interactive {
+            // Probed first: the view opens on the VMA shown, the new program's heap.
+            self.refresh();
+            update(&mut self.model, Action::OpenSpace);
+        }
     }
 
     /// The mapping we made, if this session made one.
@@ -469,17 +523,15 @@ impl Session {
         if let Subject::Ours { region, .. } = &mut self.subject {
             region.read_without_pinning(self.lab.keeper.is_some());
         }
-        let stale = self.model.space.is_empty()
-            || self
-                .space_read
-                .is_none_or(|at| at.elapsed() >= SPACE_PERIOD);
-        if matches!(self.model.overlay, crate::model::Overlay::Space { .. }) && stale {
-            self.space_read = Some(Instant::now());
+        let space = matches!(self.model.overlay, crate::model::Overlay::Space { .. });
+        if space {
             self.probe_space();
         }
-        if self.explored_mut().is_some_and(|e| e.ended.is_some()) {
+        if self.explored_mut().is_some_and(|e| e.ended.is_some()) || self.process_gone() {
             return;
         }
+        // The VMA explored, asked of the kernel by PROCMAP_QUERY (cheap: one VMA).
+        let fate = self.explored_mut().and_then(|e| e.view.fate_now());
         // The rows of the grid, for the second mapping's pane (its minimap is not drawn).
         let rows = View {
             minimap: NO_CHUNKS,
@@ -487,21 +539,29 @@ impl Session {
         };
         let (shown, prober) = self.shown();
         let mut snap = snapshot::take(shown, prober, view);
-        if !shown.ours() {
-            let ask = procmaps::SmapsAsk {
-                pid: shown.pid(),
-                start: shown.addr(),
-                end: shown.addr() + shown.map_bytes(),
-            };
-            self.counters_of(ask, &mut snap);
-            snap.maps = self.maps_of(ask);
+        if let Some(e) = self.explored_mut() {
+            let (handle, line) = (Arc::clone(e.view.handle()), e.view.line().clone());
+            let changed = fate.as_ref().is_some_and(|f| *f != VmaFate::Same);
+            snap.maps = self.watch.maps(&handle, changed);
+            let refresh = Duration::from_millis(self.model.refresh_ms);
+            // The address-space view covers the counters: they are not read for it.
+            self.watch
+                .counters(&handle, &line, refresh, !space, &mut snap);
         }
         if matches!(self.subject, Subject::Ours { explored: None, .. }) {
             snap.write_allowed = self.gate.file_writable();
         }
-        // The snapshot's maps say how the VMA explored fares: a snapshot of a VMA or a
-        // process gone is not shown (the last state stays).
-        if !self.follow(&snap.maps) {
+        // Where the kernel has no PROCMAP_QUERY (before 6.11), the maps text says how the
+        // VMA fares; a snapshot of a VMA gone is not shown (the last state stays).
+        let fate = fate.or_else(|| {
+            let maps = snap.maps.as_ref().ok()?;
+            Some(self.explored_mut()?.view.fate(maps))
+        });
+        // A VMA not found may be a process that went meanwhile: that is said instead.
+        if !matches!(fate, Some(VmaFate::Same)) && self.process_gone() {
+            return;
+        }
+        if !self.follow(fate) {
             return;
         }
         let now_ms = u64::try_from(self.start.elapsed().as_millis()).unwrap_or(u64::MAX);
@@ -516,61 +576,6 @@ impl Session {
         );
         self.probe_page_map();
         self.probe_also(rows);
-    }
-
-    /// The maps of the process of a VMA not ours: read in full at most once a second (the
-    /// panel), and at once when PROCMAP_QUERY says the VMA `ask` names is not as it was
-    /// (grown, shrunk, gone, the process exited) or cannot say (a kernel before 6.11).
-    fn maps_of(&mut self, ask: procmaps::SmapsAsk) -> Result<Vec<MapsLine>, String> {
-        let pid = ask.pid;
-        if self.maps_file.as_ref().is_none_or(|(p, _)| *p != pid) {
-            self.maps_file = procmaps::MapsFile::open(&pid.proc_path("maps"))
-                .ok()
-                .map(|f| (pid, f));
-        }
-        let same = self.maps_file.as_ref().is_some_and(|(_, f)| {
-            matches!(procmaps::query_line(f, ask.start),
-                Ok(Some(l)) if l.start == ask.start && l.end == ask.end)
-        });
-        let fresh = self
-            .maps_read
-            .as_ref()
-            .is_some_and(|(p, at, _)| *p == pid && at.elapsed() < SPACE_PERIOD);
-        if !(same && fresh) {
-            let maps = procmaps::read_maps_of(pid).map_err(|e| e.to_string());
-            self.maps_read = Some((pid, Instant::now(), maps));
-        }
-        self.maps_read
-            .as_ref()
-            .map_or_else(|| Ok(Vec::new()), |(_, _, m)| m.clone())
-    }
-
-    /// Fills the smaps counters of a VMA not ours from the reader thread: its newest answer
-    /// for `ask` (the first time, waited for: a first screen says the counters), then asks
-    /// again for the next refresh.
-    fn counters_of(&mut self, ask: procmaps::SmapsAsk, snap: &mut snapshot::Snapshot) {
-        let fresh = if self.smaps_last.as_ref().is_some_and(|(a, ..)| *a == ask) {
-            self.smaps.latest()
-        } else {
-            self.smaps.ask(ask);
-            self.smaps.wait(std::time::Duration::from_millis(200))
-        };
-        match fresh {
-            Some((a, Ok(vmas))) if a == ask => {
-                self.smaps_last = Some((ask, procmaps::total(&vmas), vmas.len()));
-            }
-            Some((a, Err(e))) if a == ask => {
-                snap.problem.get_or_insert(e.to_string());
-            }
-            _ => {}
-        }
-        if let Some((a, vma, count)) = &self.smaps_last
-            && *a == ask
-        {
-            snap.vma.clone_from(vma);
-            snap.vma_count = *count;
-        }
-        self.smaps.ask(ask);
     }
 
     /// `--also`: adds a second mapping of our file, in `mode`, shown beside the first.
@@ -615,89 +620,151 @@ impl Session {
         }
     }
 
-    /// Checks the explored VMA against its process's `maps` (just read): reopened where it
-    /// changed, ended where it or the process is gone. Returns whether the snapshot taken with
-    /// these maps is to be shown.
-    fn follow(&mut self, maps: &Result<Vec<MapsLine>, String>) -> bool {
+    /// Follows the explored VMA by its `fate` (`None`: no answer this time): reopened where
+    /// it changed, ended where it is gone. Returns whether this refresh's snapshot is shown.
+    fn follow(&mut self, fate: Option<VmaFate>) -> bool {
         let Some(e) = self.explored_mut() else {
             return true;
         };
-        let pid = e.view.pid();
-        let (ended, note) = match maps {
-            // A process that has exited has no maps (a zombie's are empty).
-            Ok(maps) if maps.is_empty() => (Some("the process has exited".to_string()), None),
-            Err(err) => (Some(format!("the process has exited ({err})")), None),
-            Ok(maps) => match e.view.fate(maps) {
-                VmaFate::Same => (None, None),
-                VmaFate::Gone => (Some("the VMA was unmapped".to_string()), None),
-                VmaFate::Changed(line) => {
-                    let old = e.view.line().clone();
-                    e.view = VmaView::open(pid, &line, e.view.write_allowed());
-                    (None, Some(changed_note(&old, &line)))
-                }
-            },
+        let (ended, note) = match fate {
+            None | Some(VmaFate::Same) => (None, None),
+            Some(VmaFate::Gone) => (Some("the VMA was unmapped".to_string()), None),
+            Some(VmaFate::Changed(line)) => {
+                let old = e.view.line().clone();
+                e.view = VmaView::open(e.view.handle(), &line, e.view.write_allowed());
+                (None, Some(changed_note(&old, &line)))
+            }
         };
         e.ended.clone_from(&ended);
         if let Some(note) = note {
             update(&mut self.model, Action::Note(note));
         }
-        if let Some(why) = ended {
-            if let Some(mut looking) = self.model.looking.clone() {
-                looking.ended = Some(why);
-                update(&mut self.model, Action::Looking(Some(looking)));
+        match ended {
+            Some(why) => {
+                self.end_looking(why, false);
+                false
             }
-            return false;
+            None => true,
         }
+    }
+
+    /// The header and the log say why the view stopped following (once: the model logs the
+    /// change); `reopen`: Enter reopens the process (after exec).
+    fn end_looking(&mut self, why: String, reopen: bool) {
+        if let Some(mut looking) = self.model.looking.clone() {
+            looking.ended = Some(why);
+            looking.reopen = reopen;
+            update(&mut self.model, Action::Looking(Some(looking)));
+        }
+    }
+
+    /// Whether the process of the VMA explored is gone from under its handle: exited, or
+    /// called exec. Then the view stops (the last state stays), the header says which, and
+    /// the handle refuses every write from then on.
+    fn process_gone(&mut self) -> bool {
+        let Some(e) = self.explored_mut() else {
+            return false;
+        };
+        let Some(gone) = e.view.handle().status() else {
+            return false;
+        };
+        let why = gone.header().to_string();
+        e.ended = Some(why.clone());
+        self.end_looking(why, gone == Gone::Execed);
         true
     }
 
-    /// Reads the address space of the process shown, for its view.
+    /// The handle on the process shown: the one attached to, or our own (opened once).
+    fn process_handle(&mut self) -> Result<Arc<ProcessHandle>, SysError> {
+        if let Subject::Other { attached, .. } = &self.subject {
+            return Ok(Arc::clone(&attached.handle));
+        }
+        if let Some(h) = &self.own {
+            return Ok(Arc::clone(h));
+        }
+        let h = Arc::new(ProcessHandle::myself()?);
+        self.own = Some(Arc::clone(&h));
+        Ok(h)
+    }
+
+    /// The address space of the process shown, for its view: every VMA with its Rss, from
+    /// one read of smaps (`watch`: read again when its cost allows; the view says how old).
     fn probe_space(&mut self) {
-        let (pid, ours, comm) = match &self.subject {
-            Subject::Ours { region, .. } => (
-                Pid::Myself,
-                Some((region.addr(), region.addr() + region.map_bytes())),
-                format!("pid {} mmapscope (this process)", std::process::id()),
-            ),
-            Subject::Other { attached, .. } => (
-                Pid::Other(attached.info.pid),
-                None,
-                format!("pid {} {}", attached.info.pid, attached.info.comm),
-            ),
-        };
-        let (vmas, title) = match process::address_space(pid, ours) {
-            Ok(vmas) => {
-                let title = format!("{comm} · {} VMAs", vmas.len());
-                (vmas, title)
+        let ours = match &self.subject {
+            Subject::Ours { region, .. } => {
+                Some((region.addr(), region.addr() + region.map_bytes()))
             }
-            Err(e) => (self.model.space.clone(), format!("{comm} · {e}")),
+            Subject::Other { .. } => None,
         };
-        update(&mut self.model, Action::SpaceProbed { vmas, title });
+        let handle = match self.process_handle() {
+            Ok(h) => h,
+            Err(e) => {
+                let (vmas, read_ms) = (self.model.space.clone(), self.model.now_ms);
+                let title = format!("pid {} · {e}", std::process::id());
+                update(
+                    &mut self.model,
+                    Action::SpaceProbed {
+                        vmas,
+                        title,
+                        read_ms,
+                    },
+                );
+                return;
+            }
+        };
+        let again = self.model.space.is_empty();
+        let Some(space) = self.watch.space(&handle, ours, again) else {
+            return;
+        };
+        let info = handle.info();
+        let comm = if ours.is_some() {
+            format!("pid {} mmapscope (this process)", info.pid)
+        } else {
+            format!("pid {} {}", info.pid, info.comm)
+        };
+        let title = match &space.problem {
+            None => format!(
+                "{comm} · {} VMAs",
+                crate::text::thousands(space.vmas.len() as u64)
+            ),
+            Some(p) => format!("{comm} · {p}"),
+        };
+        let since = space.read_at.saturating_duration_since(self.start);
+        let read_ms = u64::try_from(since.as_millis()).unwrap_or(u64::MAX);
+        update(
+            &mut self.model,
+            Action::SpaceProbed {
+                vmas: space.vmas,
+                title,
+                read_ms,
+            },
+        );
     }
 
     /// Explores the VMA of `line` of the process shown: ours again when it is our mapping.
     fn explore(&mut self, line: &MapsLine) {
         // Offsets found in one mapping mean nothing in another.
         self.cancel_search();
-        let (looking, view) = match &self.subject {
-            Subject::Ours { region, .. } => {
-                if line.start < region.addr() + region.map_bytes() && line.end > region.addr() {
-                    self.explore_back();
-                    return;
-                }
-                let info = ProcessInfo {
-                    pid: std::process::id(),
-                    comm: "mmapscope".into(),
-                    uid: rustix::process::getuid().as_raw(),
-                };
-                let view = VmaView::open(Pid::Myself, line, false);
-                (looking_at(&info, &view, false, true), view)
-            }
-            Subject::Other { attached, .. } => {
-                let view = VmaView::open(Pid::Other(attached.info.pid), line, attached.write);
-                (looking_at(&attached.info, &view, true, false), view)
+        if let Subject::Ours { region, .. } = &self.subject
+            && line.start < region.addr() + region.map_bytes()
+            && line.end > region.addr()
+        {
+            self.explore_back();
+            return;
+        }
+        let handle = match self.process_handle() {
+            Ok(h) => h,
+            Err(e) => {
+                update(&mut self.model, Action::Note(e.to_string()));
+                return;
             }
         };
+        let (other, write) = match &self.subject {
+            Subject::Ours { .. } => (false, false),
+            Subject::Other { attached, .. } => (true, attached.write),
+        };
+        let view = VmaView::open(&handle, line, write);
+        let looking = looking_at(handle.info(), &view, other, !other);
         match &mut self.subject {
             Subject::Ours { explored, .. } => *explored = Some(Explored { view, ended: None }),
             Subject::Other { explored, .. } => *explored = Explored { view, ended: None },
@@ -777,6 +844,10 @@ impl Session {
                     self.explore_back();
                     continue;
                 }
+                Command::Reattach => {
+                    self.reattach();
+                    continue;
+                }
                 Command::Search(req) => {
                     self.start_search(req);
                     continue;
@@ -788,7 +859,10 @@ impl Session {
                     continue;
                 }
             };
-            let permit = match self.gate.check(&op, &self.gate_facts(), origin, confirmed) {
+            let permit = match self
+                .gate
+                .check(&op, &self.gate_facts(&op), origin, confirmed)
+            {
                 Verdict::Go(permit) => permit,
                 Verdict::Ask {
                     question,
@@ -866,9 +940,10 @@ impl Session {
         })
     }
 
-    /// What the write gate needs to know of what is shown: the mapping we made (its file, mode
-    /// and protection, the fork child's copy), a VMA of our own, or another process's.
-    fn gate_facts(&self) -> gate::Shown {
+    /// What the write gate needs to know of what is shown, for `op`: the mapping we made (its
+    /// file, mode and protection, the fork child's copy), a VMA of our own, or another
+    /// process's (and whether a write there could land now).
+    fn gate_facts(&self, op: &Op) -> gate::Shown {
         match &self.subject {
             Subject::Ours {
                 explored: Some(_), ..
@@ -891,20 +966,31 @@ impl Session {
                     }
                 }),
             },
-            Subject::Other { attached, explored } => gate::Shown::Process {
-                pid: attached.info.pid,
-                name: format!(
-                    "pid {} {}",
-                    attached.info.pid,
-                    crate::text::sanitize(&attached.info.comm)
-                ),
-                vma: crate::text::sanitize(
-                    &crate::sys::vma::vma_name(explored.view.line()).to_string_lossy(),
-                ),
-                start: explored.view.line().start,
-                write: attached.write,
-                alive: explored.ended.clone().map_or(Ok(()), Err),
-            },
+            Subject::Other { attached, explored } => {
+                let info = attached.handle.info();
+                let view = &explored.view;
+                let lands = match (op, &explored.ended) {
+                    (_, Some(why)) => Err(SysError::new(
+                        libc::ESRCH,
+                        "write",
+                        format!("{why}: nothing is written there any more"),
+                    )),
+                    (Op::Write { offset, bytes }, None) => {
+                        view.check_write(*offset, bytes.len() as u64)
+                    }
+                    _ => Ok(()),
+                };
+                gate::Shown::Process {
+                    pid: info.pid,
+                    name: format!("pid {} {}", info.pid, crate::text::sanitize(&info.comm)),
+                    vma: crate::text::sanitize(
+                        &crate::sys::vma::vma_name(view.line()).to_string_lossy(),
+                    ),
+                    start: view.line().start,
+                    write: attached.write,
+                    lands,
+                }
+            }
         }
     }
 
@@ -925,10 +1011,14 @@ impl Session {
         let Some(mut job) = self.finding.take() else {
             return false;
         };
-        let why = self
-            .explored_mut()
-            .and_then(|e| e.ended.as_deref())
-            .map(|ended| seek_stop(ended).to_string());
+        let why = self.explored_mut().and_then(|e| {
+            let ended = e.ended.as_deref()?;
+            Some(match e.view.handle().gone() {
+                Some(Gone::Exited) => seek::EXITED.to_string(),
+                Some(Gone::Execed) => "the process called exec".to_string(),
+                None => seek_stop(ended).to_string(),
+            })
+        });
         let step = match why {
             Some(why) => seek::Step::Done(job.stopped(&why)),
             None => {

@@ -29,6 +29,10 @@ pub fn update(model: &mut Model, action: Action) -> Vec<Command> {
         e.pending = None;
     }
     match action {
+        // After exec, Enter reopens the process instead of editing the memory that is gone.
+        Action::EditStart if model.looking.as_ref().is_some_and(|l| l.reopen) => {
+            vec![Command::Reattach]
+        }
         Action::EditStart
         | Action::EditStop
         | Action::EditSwitchColumn
@@ -106,7 +110,11 @@ fn explore(model: &mut Model, action: Action) -> Vec<Command> {
                 selected: usize::MAX,
             };
         }
-        Action::SpaceProbed { vmas, title } => {
+        Action::SpaceProbed {
+            vmas,
+            title,
+            read_ms,
+        } => {
             if let Overlay::Space { selected } = &mut model.overlay {
                 *selected = if *selected == usize::MAX {
                     let here = model.snap.addr;
@@ -119,6 +127,7 @@ fn explore(model: &mut Model, action: Action) -> Vec<Command> {
             }
             model.space = vmas;
             model.space_title = title;
+            model.space_read_ms = read_ms;
         }
         Action::SpaceMove(delta) => {
             if let Overlay::Space { selected } = &mut model.overlay {
@@ -167,8 +176,13 @@ fn explore(model: &mut Model, action: Action) -> Vec<Command> {
 /// The session shows another VMA (or ours again): our mapping's place and edits are kept
 /// aside while away, bytes seen before are forgotten (a new mapping changes nothing).
 fn look(model: &mut Model, looking: Option<Looking>) {
+    // Followed, the same VMA keeps its place; one that had ended and is shown again (a
+    // process reopened after exec) is another.
     let same_vma = match (&model.looking, &looking) {
-        (Some(a), Some(b)) => (a.pid, a.start, &a.vma) == (b.pid, b.start, &b.vma),
+        (Some(a), Some(b)) => {
+            (a.pid, a.start, &a.vma) == (b.pid, b.start, &b.vma)
+                && (a.ended.is_none() || b.ended.is_some())
+        }
         _ => false,
     };
     if let Some(l) = &looking
@@ -177,9 +191,14 @@ fn look(model: &mut Model, looking: Option<Looking>) {
         // The same VMA followed: only its end (exit, unmapped) is news.
         if l.ended.is_some() && model.looking.as_ref().is_some_and(|o| o.ended.is_none()) {
             model.log(format!(
-                "{}: {}; the last state stays on screen",
+                "{}: {}; the last state stays on screen{}",
                 l.process,
-                l.ended.clone().unwrap_or_default()
+                l.ended.clone().unwrap_or_default(),
+                if l.other {
+                    "; writes are refused from now on"
+                } else {
+                    ""
+                }
             ));
         }
         model.looking = looking;
@@ -275,7 +294,7 @@ fn view(model: &mut Model, action: Action) {
             model.log_scroll = u16::try_from(next).unwrap_or(u16::MAX);
         }
         Action::ScrollPanel(delta) => {
-            let lines = model.snap.maps.as_ref().map_or(0, Vec::len);
+            let lines = model.snap.maps.as_ref().map_or(0, |m| m.len());
             let max = u16::try_from(lines.saturating_sub(1)).unwrap_or(u16::MAX);
             let now = i64::from(model.panel_scroll);
             let next = now
@@ -2029,6 +2048,7 @@ mod tests {
             start: 0x1000,
             back: true,
             ended: None,
+            reopen: false,
         };
         update(&mut m, Action::Looking(Some(heap.clone())));
         assert_eq!(

@@ -20,7 +20,7 @@ use mmapscope::seek::{Job, Step};
 use mmapscope::session::Session;
 use mmapscope::sys::mapped::Mapped;
 use mmapscope::sys::probe::Prober;
-use mmapscope::sys::procmaps::{self, Pid};
+use mmapscope::sys::procmaps;
 use mmapscope::sys::region::{MapMode, MapRequest, Region, Source, page_size};
 use mmapscope::sys::vma::VmaView;
 
@@ -319,7 +319,8 @@ fn in_a_vma_not_ours_only_present_pages_are_read() {
         .iter()
         .find(|l| l.start == region.addr())
         .expect("the mapping in maps");
-    let view = VmaView::open(Pid::Myself, line, false);
+    let me = std::sync::Arc::new(mmapscope::sys::handle::ProcessHandle::myself().unwrap());
+    let view = VmaView::open(&me, line, false);
     assert!(!view.ours());
     let prober = Prober::new();
     let words = |p| {

@@ -20,6 +20,7 @@ const ORDER: &[&str] = &[
     "sys::limits",
     "sys::region",
     "sys::process",
+    "sys::handle",
     "sys::mapped",
     "sys::vma",
     "sys::probe",
@@ -46,6 +47,7 @@ const ORDER: &[&str] = &[
     // Results as data, the one path of every action, the lesson player.
     "report",
     "seek",
+    "watch",
     "session",
     "player",
     // The screen, the terminal, the command line.
@@ -72,8 +74,8 @@ fn module_of(src: &Path, file: &Path) -> String {
 }
 
 const SYS_ROOMS: &[&str] = &[
-    "error", "raw", "children", "procmaps", "limits", "region", "process", "mapped", "vma",
-    "probe", "cells", "snapshot", "ops", "lab", "notes", "exec",
+    "error", "raw", "children", "procmaps", "limits", "region", "process", "handle", "mapped",
+    "vma", "probe", "cells", "snapshot", "ops", "lab", "notes", "exec",
 ];
 
 /// The rooms a line of code names: `crate::x::...` (and, inside `sys`, `super::x`).

@@ -106,7 +106,7 @@ fn model(pages: u64, size: (u16, u16)) -> Model {
         file_size: Some(FILE_SIZE),
     };
     let mut snap = Snapshot::empty(backing, MapMode::Shared, Prot::RW, ADDR, geometry);
-    snap.maps = Ok(maps());
+    snap.maps = Ok(std::sync::Arc::new(maps()));
     snap.vma = Some(vma(16384));
     snap.vma_count = 1;
     snap.sources = Sources {
@@ -358,7 +358,7 @@ fn hostile_bytes_and_names_never_reach_the_terminal() {
         regular: true,
     };
     if let Ok(maps) = &mut m.snap.maps {
-        maps[5].path = evil.clone();
+        std::sync::Arc::make_mut(maps)[5].path = evil.clone();
     }
     m.snap.vma.as_mut().unwrap().path = evil;
     let t = draw(&m);
@@ -936,6 +936,7 @@ fn space_model(size: (u16, u16)) -> Model {
         Action::SpaceProbed {
             vmas,
             title: "pid 4242 mmapscope (this process) · 9 VMAs".into(),
+            read_ms: 0,
         },
     );
     m
@@ -999,6 +1000,7 @@ fn a_vma_of_another_process_names_it_in_the_header_and_keeps_its_end() {
         start: ADDR,
         back: false,
         ended: None,
+        reopen: false,
     };
     update(&mut m, Action::Looking(Some(looking.clone())));
     m.snap.backing = Backing::Anon;
@@ -1293,4 +1295,21 @@ fn bytes_left_unread_show_dots_and_bytes_that_failed_show_question_marks() {
             .any(|l| l.contains("00000000  ") && l.contains("?? ?? ??")),
         "a failed copy: {text}"
     );
+}
+
+#[test]
+fn counters_and_the_address_space_read_seconds_ago_say_so_at_80x24() {
+    let mut m = model(4, (80, 24));
+    m.snap.vma_age_ms = 7_400;
+    let text = format!("{}", draw(&m).backend());
+    assert!(text.contains("smaps of our mapping · 7 s ago"), "{text}");
+    // Fresh (within two refreshes): nothing said.
+    m.snap.vma_age_ms = 400;
+    let text = format!("{}", draw(&m).backend());
+    assert!(!text.contains("ago"), "{text}");
+
+    let mut m = space_model((80, 24));
+    m.now_ms = 12_000;
+    let text = format!("{}", draw(&m).backend());
+    assert!(text.contains("9 VMAs · smaps 12 s ago"), "{text}");
 }

@@ -484,8 +484,9 @@ pub fn swapped(shown: &Region, other: &Region) -> Outcome {
 }
 
 /// An operation on a VMA explored rather than made by us: reads and writes go through the
-/// kernel's window on that process (writes only with `--write` and the gate's permit, never
-/// into ourselves); every other operation belongs to the mapping we made.
+/// process's handle (its `/proc/PID/mem`, opened once; writes only with `--write` and the
+/// gate's permit, only where the process may write, all or nothing, never into ourselves);
+/// every other operation belongs to the mapping we made.
 pub fn execute_on_view(view: &super::vma::VmaView, permit: Permit) -> Outcome {
     use super::mapped::Mapped as _;
     let op = permit.into_op();
@@ -493,25 +494,19 @@ pub fn execute_on_view(view: &super::vma::VmaView, permit: Permit) -> Outcome {
     let mut notes = Vec::new();
     let (call, result) = match &op {
         Op::Write { offset, bytes } => {
+            // Through the process's handle: only where it may write itself, all or nothing.
             let call = format!(
-                "process_vm_writev(pid {}, 0x{:x}, {})",
+                "pwrite(/proc/{}/mem, 0x{:x}, {})",
                 view.pid_number(),
                 view.addr().saturating_add(*offset),
                 hex(bytes)
             );
-            let mut old = vec![0u8; bytes.len()];
-            let result = view
-                .read(*offset, &mut old)
-                .and_then(|_| view.write(*offset, bytes))
-                .map(|n| {
-                    notes.extend(notes::short_read(n, bytes.len()));
-                    Done::Wrote {
-                        offset: *offset,
-                        old,
-                        new: bytes[..n].to_vec(),
-                        padding: 0,
-                    }
-                });
+            let result = view.write(*offset, bytes).map(|old| Done::Wrote {
+                offset: *offset,
+                old,
+                new: bytes.clone(),
+                padding: 0,
+            });
             (call, result)
         }
         Op::Read { offset, len } => read(view, *offset, *len, &mut notes),

@@ -83,9 +83,10 @@ pub enum Shown {
         start: u64,
         /// `--write` was given.
         write: bool,
-        /// Whether the process we attached to still answers through its handle (`Err`: it
-        /// exited or called exec, in words).
-        alive: Result<(), String>,
+        /// Whether the write at hand could land now (`VmaView::check_write`): the process is
+        /// still the one attached to (not exited, no exec since), and every byte lies in a
+        /// VMA it may write itself. Why not, as the refusal to give.
+        lands: Result<(), SysError>,
     },
 }
 
@@ -262,7 +263,7 @@ impl Gate {
                     name,
                     vma,
                     write,
-                    alive,
+                    lands,
                     ..
                 } = shown
                 else {
@@ -271,7 +272,7 @@ impl Gate {
                 // No one can be asked in a script (scripts do not attach; tests do): `--write`
                 // is the consent there.
                 let asked = confirmed || origin == Origin::Script;
-                process_write(op, (addr, len), (name, vma), (*write, alive), asked, self)
+                process_write(op, (addr, len), (name, vma), (*write, lands), asked, self)
             }
         }
     }
@@ -356,13 +357,14 @@ impl Gate {
     }
 }
 
-/// A write into another process: `--write`, a live handle, and (from a key) a yes each time
-/// (`asked`: there was one, or no one can be asked).
+/// A write into another process: `--write`, a write that can land (the process still the
+/// one attached to, a VMA it may write), and (from a key) a yes each time (`asked`: there was
+/// one, or no one can be asked). A write that could not land is refused, not asked about.
 fn process_write(
     op: &Op,
     (addr, len): (u64, u64),
     (name, vma): (&str, &str),
-    (write, alive): (bool, &Result<(), String>),
+    (write, lands): (bool, &Result<(), SysError>),
     asked: bool,
     gate: &Gate,
 ) -> Verdict {
@@ -374,12 +376,10 @@ fn process_write(
              (each write is asked first)",
         ));
     }
-    if let Err(why) = alive {
-        return Verdict::Refuse(SysError::new(
-            libc::ESRCH,
-            ctx(op),
-            format!("{why}: nothing is written into it any more"),
-        ));
+    if let Err(why) = lands {
+        let mut why = why.clone();
+        why.explanation = format!("{}; nothing was written (0 bytes landed)", why.explanation);
+        return Verdict::Refuse(why);
     }
     if asked {
         return gate.go(op);
@@ -557,13 +557,13 @@ mod tests {
 
     #[test]
     fn each_write_into_another_process_is_asked_and_a_dead_one_is_refused() {
-        let process = |write, alive: Result<(), String>| Shown::Process {
+        let process = |write, lands: Result<(), SysError>| Shown::Process {
             pid: 42,
             name: "pid 42 cat".into(),
             vma: "[heap]".into(),
             start: 0x1000,
             write,
-            alive,
+            lands,
         };
         let mut gate = Gate::new(Some(Consent::Flag));
         let v = gate.check(&write(), &process(false, Ok(())), Origin::Key, true);
@@ -581,7 +581,10 @@ mod tests {
             gate.check(&write(), &process(true, Ok(())), Origin::Key, true),
             Verdict::Go(_)
         ));
-        let gone = process(true, Err("pid 42 called exec".into()));
+        let gone = process(
+            true,
+            Err(SysError::new(libc::ESRCH, "write", "pid 42 called exec")),
+        );
         let v = gate.check(&write(), &gone, Origin::Key, true);
         assert!(
             matches!(&v, Verdict::Refuse(e) if e.errno == libc::ESRCH),

@@ -10,7 +10,7 @@ use rustix::mm::Advice;
 use crate::geometry::Geometry;
 
 use super::error::SysError;
-use super::procmaps::Pid;
+use super::procmaps::{self, Pid, Vma};
 use super::region::{CacheStat, FileKind, MapMode, Prot, Region};
 
 /// A mapped range the probes can look at.
@@ -90,6 +90,14 @@ pub trait Mapped {
     }
     /// A sentence when the file's path no longer names the file we hold.
     fn path_note(&self) -> Option<String>;
+    /// The smaps entries of the VMAs of its process overlapping `[start, end)` (another
+    /// process's through its handle, opened once).
+    ///
+    /// # Errors
+    /// /proc unreadable; the process gone.
+    fn vmas(&self, start: u64, end: u64) -> Result<Vec<Vma>, SysError> {
+        procmaps::read_vmas_of(self.pid(), start, end)
+    }
     /// Faults pages in for reading (`MADV_POPULATE_READ`; only our own mapping).
     ///
     /// # Errors

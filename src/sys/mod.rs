@@ -9,6 +9,7 @@ pub mod children;
 pub mod error;
 pub mod exec;
 pub mod gate;
+pub mod handle;
 pub mod lab;
 pub mod limits;
 pub mod mapped;

@@ -581,14 +581,14 @@ impl Prober {
         }
     }
 
-    /// A prober for another process's pages: its `/proc/PID/pagemap`, with what `self`
-    /// found about this machine (PFNs, kpageflags, soft-dirty: the same for every process).
+    /// A prober for another process's pages: its pagemap as its handle opened it (the same
+    /// memory, whatever the pid names later), with what `self` found about this machine
+    /// (PFNs, kpageflags, soft-dirty: the same for every process).
     ///
     /// # Errors
-    /// No such process, or no permission to read its pagemap.
-    pub fn for_pid(&self, pid: u32) -> Result<Self, SysError> {
-        let pagemap = Pagemap::of(pid)
-            .map_err(|e| SysError::from_io(&e, format!("open /proc/{pid}/pagemap")))?;
+    /// The pagemap descriptor could not be duplicated.
+    pub fn for_handle(&self, handle: &super::handle::ProcessHandle) -> Result<Self, SysError> {
+        let pagemap = Pagemap::from(handle.pagemap()?);
         Ok(Self {
             pagemap: Ok(pagemap),
             kpageflags: match &self.kpageflags {

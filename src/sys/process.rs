@@ -4,7 +4,7 @@
 //! our own mapping...) for the address-space view.
 
 use super::error::SysError;
-use super::procmaps::{MapsLine, Pid};
+use super::procmaps::{MapsLine, Vma};
 
 /// Who a process is.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -23,32 +23,52 @@ pub struct ProcessInfo {
 pub fn describe(pid: u32) -> Result<ProcessInfo, SysError> {
     let status = std::fs::read(format!("/proc/{pid}/status")).map_err(|e| {
         if e.kind() == std::io::ErrorKind::NotFound {
-            SysError::new(
-                libc::ESRCH,
-                format!("--pid {pid}"),
-                "there is no such process (it may have exited); `ps` lists the running ones",
-            )
+            no_such_process(pid)
         } else {
             SysError::from_io(&e, format!("read /proc/{pid}/status"))
         }
     })?;
-    let text = String::from_utf8_lossy(&status);
-    let field = |name: &str| {
-        text.lines()
-            .find_map(|l| l.strip_prefix(name))
-            .map(str::trim)
-            .unwrap_or_default()
-            .to_string()
-    };
-    Ok(ProcessInfo {
+    Ok(parse_status(pid, &status))
+}
+
+/// The refusal for a pid that names no process.
+pub fn no_such_process(pid: u32) -> SysError {
+    SysError::new(
+        libc::ESRCH,
+        format!("--pid {pid}"),
+        "there is no such process (it may have exited); `ps` lists the running ones",
+    )
+}
+
+/// A field of a `/proc/PID/status` text (`Name:`), trimmed.
+fn status_field(text: &str, name: &str) -> String {
+    text.lines()
+        .find_map(|l| l.strip_prefix(name))
+        .map(str::trim)
+        .unwrap_or_default()
+        .to_string()
+}
+
+/// Who process `pid` is, from the text of its `/proc/PID/status`.
+pub fn parse_status(pid: u32, status: &[u8]) -> ProcessInfo {
+    let text = String::from_utf8_lossy(status);
+    ProcessInfo {
         pid,
-        comm: field("Name:"),
-        uid: field("Uid:")
+        comm: status_field(&text, "Name:"),
+        uid: status_field(&text, "Uid:")
             .split_whitespace()
             .next()
             .and_then(|u| u.parse().ok())
             .unwrap_or(u32::MAX),
-    })
+    }
+}
+
+/// The thread group (process) of a `/proc/PID/status` text: `Tgid`, which differs from the
+/// pid for a thread other than the process's first.
+pub fn status_tgid(status: &[u8]) -> Option<u32> {
+    status_field(&String::from_utf8_lossy(status), "Tgid:")
+        .parse()
+        .ok()
 }
 
 /// Yama's `kernel.yama.ptrace_scope`, when the kernel has Yama (0: classic, 1: restricted to
@@ -60,7 +80,8 @@ pub fn ptrace_scope() -> Option<u8> {
 }
 
 /// Why reading `what` of process `info` was refused, in words: the kernel checks ptrace
-/// access (PTRACE_MODE_READ) for maps, smaps, pagemap and process_vm_readv.
+/// access when they are opened: PTRACE_MODE_READ for maps, smaps and pagemap,
+/// PTRACE_MODE_ATTACH for mem.
 pub fn refusal(info: &ProcessInfo, what: &str, err: &std::io::Error) -> SysError {
     let me = rustix::process::getuid().as_raw();
     let root = rustix::process::geteuid().is_root();
@@ -168,13 +189,6 @@ fn is_library(path: &str) -> bool {
     name.ends_with(".so") || name.contains(".so.")
 }
 
-/// The program's executable path as maps writes it (`/proc/PID/exe`'s target).
-pub fn exe_path(pid: Pid) -> String {
-    std::fs::read_link(pid.proc_path("exe"))
-        .map(|p| p.to_string_lossy().into_owned())
-        .unwrap_or_default()
-}
-
 /// One VMA of the address-space view: its maps line, its kind, its Rss.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct VmaSummary {
@@ -184,29 +198,32 @@ pub struct VmaSummary {
     pub rss: Option<u64>,
 }
 
-/// The whole address space of `pid` for the address-space view: every VMA with its kind and
-/// Rss (one read of smaps). `ours`: the range of the mapping mmapscope made, in our process.
-///
-/// # Errors
-/// /proc unreadable (no such process, no permission).
-pub fn address_space(pid: Pid, ours: Option<(u64, u64)>) -> Result<Vec<VmaSummary>, SysError> {
-    let exe = exe_path(pid);
-    let vmas = super::procmaps::read_vmas_of(pid, 0, u64::MAX)?;
-    let maps = super::procmaps::read_maps_of(pid)?;
-    Ok(maps
+/// The address-space view's VMAs from one read of smaps: its maps lines and its counters,
+/// both in address order, matched in one pass (a counter whose VMA is not among the lines,
+/// or a line without counters, is left out or without Rss: never searched for). `exe`: the
+/// program's path as maps writes it; `ours`: the range of the mapping mmapscope made, in our
+/// own process.
+pub fn summaries(
+    lines: Vec<MapsLine>,
+    vmas: &[Vma],
+    exe: &str,
+    ours: Option<(u64, u64)>,
+) -> Vec<VmaSummary> {
+    let mut counters = vmas.iter().peekable();
+    lines
         .into_iter()
         .map(|line| {
-            let rss = vmas
-                .iter()
-                .find(|v| v.start == line.start && v.end == line.end)
+            while counters.next_if(|v| v.start < line.start).is_some() {}
+            let rss = counters
+                .next_if(|v| v.start == line.start && v.end == line.end)
                 .map(|v| v.rss);
             VmaSummary {
-                kind: kind_of(&line, &exe, ours),
+                kind: kind_of(&line, exe, ours),
                 line,
                 rss,
             }
         })
-        .collect())
+        .collect()
 }
 
 /// The VMA a `--vma` SPEC names among `maps`: an address inside it (`0x7f..`), or a path or a
@@ -323,6 +340,42 @@ mod tests {
             ]
         );
         assert_eq!(kind_of(&m[5], exe, None), VmaKind::File);
+    }
+
+    #[test]
+    fn summaries_match_lines_and_counters_in_one_pass() {
+        let m = maps();
+        let vma = |l: &MapsLine, rss: u64| Vma {
+            start: l.start,
+            end: l.end,
+            rss,
+            ..Vma::default()
+        };
+        // Counters for every other line, one for a VMA not among the lines, one whose end
+        // differs (split since): only exact ranges give an Rss.
+        let mut vmas: Vec<Vma> = m.iter().step_by(2).map(|l| vma(l, l.start)).collect();
+        vmas.insert(1, vma(&line(0x3000, 0x4000, "r--p", ""), 1));
+        vmas.push(Vma {
+            end: m[7].end + 0x1000,
+            ..vma(&m[7], 7)
+        });
+        vmas.sort_by_key(|v| v.start);
+        let s = summaries(m.clone(), &vmas, "/usr/bin/python3.11", None);
+        assert_eq!(s.len(), m.len());
+        for (i, v) in s.iter().enumerate() {
+            let want = (i % 2 == 0).then_some(m[i].start);
+            assert_eq!(v.rss, want, "line {i}");
+            assert_eq!(v.line, m[i]);
+        }
+        assert_eq!(s[0].kind, VmaKind::Program);
+    }
+
+    #[test]
+    fn status_text_says_who_and_which_process() {
+        let text = b"Name:\tsleep\nUmask:\t0022\nState:\tS\nTgid:\t41\nPid:\t42\nUid:\t1000\t1000\t1000\t1000\n";
+        let info = parse_status(42, text);
+        assert_eq!((info.comm.as_str(), info.uid), ("sleep", 1000));
+        assert_eq!(status_tgid(text), Some(41));
     }
 
     #[test]

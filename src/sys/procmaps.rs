@@ -228,25 +228,30 @@ fn is_vma_header(line: &[u8]) -> bool {
         .is_some_and(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(b))
 }
 
-/// Sets the counter `key` of `vma` from its smaps value (`4 kB`, or a bare number).
-fn set_counter(vma: &mut Vma, key: &[u8], value: &[u8]) {
+/// Sets the counter `key` of `vma` from its smaps value (`4 kB`, or a bare number). `rss_only`:
+/// every other line is skipped before its value is looked at (the address-space view reads
+/// the smaps of every VMA, 750,000 lines for 30,000 VMAs, and needs Rss alone).
+fn set_counter(vma: &mut Vma, key: &[u8], value: &[u8], rss_only: bool) {
+    if rss_only && key != b"Rss" {
+        return;
+    }
     let text = String::from_utf8_lossy(value);
     let mut words = text.split_whitespace();
     if key == b"VmFlags" {
         vma.vm_flags = words.map(str::to_string).collect();
         return;
     }
+    let Some(field) = SmapsField::from_name(key) else {
+        return;
+    };
     let Some(n) = words.next().and_then(|w| w.parse::<u64>().ok()) else {
         return;
     };
-    let n = if words.next() == Some("kB") {
+    *field.slot(vma) = if words.next() == Some("kB") {
         n * 1024
     } else {
         n
     };
-    if let Some(field) = SmapsField::from_name(key) {
-        *field.slot(vma) = n;
-    }
 }
 
 /// The VMAs of an smaps text that overlap `[start, end)`, with their counters. Other VMAs
@@ -263,26 +268,41 @@ pub fn parse_smaps(text: &[u8], start: u64, end: u64) -> Vec<Vma> {
 
 /// smaps parsed line by line, for a range of addresses: VMAs outside it are skipped, and
 /// once a VMA starts at or past its end nothing more is wanted (the kernel then need not
-/// walk the page tables of the VMAs after it).
-struct SmapsParser {
+/// walk the page tables of the VMAs after it). `with_lines` keeps each VMA's maps line too
+/// (smaps opens every VMA with it), and its Rss alone: the address-space view needs no
+/// separate maps read, and no other counter.
+#[derive(Debug)]
+pub struct SmapsParser {
     start: u64,
     end: u64,
     out: Vec<Vma>,
     current: Option<Vma>,
+    /// The maps line of each VMA in `out`, in the same order, when asked for.
+    lines: Option<Vec<MapsLine>>,
 }
 
 impl SmapsParser {
-    fn new(start: u64, end: u64) -> Self {
+    /// A parser keeping the VMAs that overlap `[start, end)`.
+    pub fn new(start: u64, end: u64) -> Self {
         Self {
             start,
             end,
             out: Vec::new(),
             current: None,
+            lines: None,
+        }
+    }
+
+    /// As `new`, keeping each VMA's maps line as well (`finish_with_lines`), and only its Rss.
+    pub fn with_lines(start: u64, end: u64) -> Self {
+        Self {
+            lines: Some(Vec::new()),
+            ..Self::new(start, end)
         }
     }
 
     /// Takes one line (without its newline); returns whether later lines are still wanted.
-    fn feed(&mut self, line: &[u8]) -> bool {
+    pub fn feed(&mut self, line: &[u8]) -> bool {
         if is_vma_header(line) {
             self.out.extend(self.current.take());
             let Some(m) = parse_maps_line(line) else {
@@ -291,25 +311,82 @@ impl SmapsParser {
             if m.start >= self.end {
                 return false;
             }
-            self.current = (m.end > self.start).then(|| Vma {
+            if m.end <= self.start {
+                return true;
+            }
+            self.current = Some(Vma {
                 start: m.start,
                 end: m.end,
-                perms: m.perms,
-                path: m.path,
+                perms: m.perms.clone(),
+                path: m.path.clone(),
                 ..Vma::default()
             });
+            if let Some(lines) = self.lines.as_mut() {
+                lines.push(m);
+            }
         } else if let Some(vma) = self.current.as_mut()
             && let Some(colon) = line.iter().position(|b| *b == b':')
         {
-            set_counter(vma, &line[..colon], &line[colon + 1..]);
+            set_counter(
+                vma,
+                &line[..colon],
+                &line[colon + 1..],
+                self.lines.is_some(),
+            );
         }
         true
     }
 
-    fn finish(mut self) -> Vec<Vma> {
+    /// The VMAs read.
+    pub fn finish(mut self) -> Vec<Vma> {
         self.out.extend(self.current.take());
         self.out
     }
+
+    /// The VMAs read with their maps lines (empty lines unless made `with_lines`).
+    pub fn finish_with_lines(mut self) -> (Vec<Vma>, Vec<MapsLine>) {
+        let lines = self.lines.take().unwrap_or_default();
+        (self.finish(), lines)
+    }
+}
+
+/// Hands `feed` the lines of a /proc text, read in 64 KiB pieces with `read`, until `feed`
+/// wants no more or the text ends (a line cut between two reads is joined first).
+///
+/// # Errors
+/// The read's failure.
+pub fn feed_lines(
+    mut read: impl FnMut(&mut [u8]) -> std::io::Result<usize>,
+    mut feed: impl FnMut(&[u8]) -> bool,
+) -> std::io::Result<()> {
+    let mut buf = vec![0u8; 64 * 1024];
+    let mut carry: Vec<u8> = Vec::new();
+    loop {
+        let n = read(&mut buf)?;
+        if n == 0 {
+            break;
+        }
+        let mut rest = &buf[..n];
+        while let Some(nl) = memchr::memchr(b'\n', rest) {
+            let wanted = if carry.is_empty() {
+                feed(&rest[..nl])
+            } else {
+                carry.extend_from_slice(&rest[..nl]);
+                let w = feed(&carry);
+                carry.clear();
+                w
+            };
+            if !wanted {
+                return Ok(());
+            }
+            rest = &rest[nl + 1..];
+        }
+        carry.extend_from_slice(rest);
+    }
+    if !carry.is_empty() {
+        feed(&carry);
+    }
+    Ok(())
 }
 
 /// Every line of a maps text (unparsable lines are skipped).
@@ -366,30 +443,18 @@ pub fn read_vmas(start: u64, end: u64) -> Result<Vec<Vma>, SysError> {
     read_vmas_of(Pid::Myself, start, end)
 }
 
-/// A process's smaps entries of every VMA overlapping `[start, end)`, in address order.
+/// A process's smaps entries of every VMA overlapping `[start, end)`, in address order,
+/// opened by path (our own process; another's goes through its `handle::ProcessHandle`).
 ///
 /// # Errors
 /// /proc unreadable (no such process, no permission).
 pub fn read_vmas_of(pid: Pid, start: u64, end: u64) -> Result<Vec<Vma>, SysError> {
-    use std::io::BufRead as _;
+    use std::io::Read as _;
     let path = pid.proc_path("smaps");
     let fail = |e: std::io::Error| SysError::from_io(&e, format!("read {path}"));
-    let file = std::fs::File::open(&path).map_err(fail)?;
-    let mut reader = std::io::BufReader::with_capacity(64 * 1024, file);
+    let mut file = std::fs::File::open(&path).map_err(fail)?;
     let mut parser = SmapsParser::new(start, end);
-    let mut line = Vec::with_capacity(256);
-    loop {
-        line.clear();
-        if reader.read_until(b'\n', &mut line).map_err(fail)? == 0 {
-            break;
-        }
-        if line.last() == Some(&b'\n') {
-            line.pop();
-        }
-        if !parser.feed(&line) {
-            break;
-        }
-    }
+    feed_lines(|buf| file.read(buf), |line| parser.feed(line)).map_err(fail)?;
     Ok(parser.finish())
 }
 
@@ -419,103 +484,6 @@ pub fn total(vmas: &[Vma]) -> Option<Vma> {
     Some(sum)
 }
 
-/// What a `SmapsReader` was asked: whose smaps, and which range's VMAs.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct SmapsAsk {
-    pub pid: Pid,
-    pub start: u64,
-    pub end: u64,
-}
-
-/// The smaps counters of a range, read on a thread of their own: in a process with thousands
-/// of VMAs, smaps up to a late one costs milliseconds (the kernel walks the page tables of
-/// every VMA before it), which the screen's refresh must not wait for. `ask` never blocks;
-/// `latest` takes the newest answer; the thread ends when the reader is dropped.
-#[derive(Debug)]
-pub struct SmapsReader {
-    asks: Option<std::sync::mpsc::Sender<SmapsAsk>>,
-    answers: std::sync::mpsc::Receiver<(SmapsAsk, Result<Vec<Vma>, SysError>)>,
-    thread: Option<std::thread::JoinHandle<()>>,
-    /// An ask is being read.
-    busy: bool,
-}
-
-impl Default for SmapsReader {
-    fn default() -> Self {
-        Self::new()
-    }
-}
-
-impl SmapsReader {
-    pub fn new() -> Self {
-        let (asks, asked) = std::sync::mpsc::channel::<SmapsAsk>();
-        let (answer, answers) = std::sync::mpsc::channel();
-        let thread = std::thread::Builder::new()
-            .name("smaps".into())
-            .spawn(move || {
-                while let Ok(mut ask) = asked.recv() {
-                    // Only the newest ask matters.
-                    while let Ok(newer) = asked.try_recv() {
-                        ask = newer;
-                    }
-                    let read = read_vmas_of(ask.pid, ask.start, ask.end);
-                    if answer.send((ask, read)).is_err() {
-                        break;
-                    }
-                }
-            })
-            .ok();
-        Self {
-            asks: Some(asks),
-            answers,
-            thread,
-            busy: false,
-        }
-    }
-
-    /// Asks for the counters of `ask` unless a read is under way; never blocks.
-    pub fn ask(&mut self, ask: SmapsAsk) {
-        if self.busy {
-            return;
-        }
-        if let Some(tx) = &self.asks
-            && tx.send(ask).is_ok()
-        {
-            self.busy = true;
-        }
-    }
-
-    /// The newest answer since the last call, if any.
-    pub fn latest(&mut self) -> Option<(SmapsAsk, Result<Vec<Vma>, SysError>)> {
-        let mut newest = None;
-        while let Ok(a) = self.answers.try_recv() {
-            newest = Some(a);
-            self.busy = false;
-        }
-        newest
-    }
-
-    /// Waits up to `timeout` for an answer (tests, and a first screen).
-    pub fn wait(
-        &mut self,
-        timeout: std::time::Duration,
-    ) -> Option<(SmapsAsk, Result<Vec<Vma>, SysError>)> {
-        let first = self.answers.recv_timeout(timeout).ok()?;
-        self.busy = false;
-        Some(self.latest().unwrap_or(first))
-    }
-}
-
-impl Drop for SmapsReader {
-    fn drop(&mut self) {
-        // Closing the channel ends the thread after the read under way.
-        drop(self.asks.take());
-        if let Some(t) = self.thread.take() {
-            let _ = t.join();
-        }
-    }
-}
-
 pub use super::raw::MapsFile;
 
 /// The maps line of the VMA covering `addr`, asked with the PROCMAP_QUERY ioctl (Linux >=
@@ -524,8 +492,20 @@ pub use super::raw::MapsFile;
 /// # Errors
 /// ENOTTY on older kernels (read the maps text instead); ESRCH once the process has exited.
 pub fn query_line(file: &MapsFile, addr: u64) -> Result<Option<MapsLine>, SysError> {
+    query_line_with(file, addr, false)
+}
+
+/// As `query_line`; with `next`, the first VMA after `addr` when none covers it.
+///
+/// # Errors
+/// As `query_line`.
+pub fn query_line_with(
+    file: &MapsFile,
+    addr: u64,
+    next: bool,
+) -> Result<Option<MapsLine>, SysError> {
     let q = file
-        .query(addr, false)
+        .query(addr, next)
         .map_err(|e| SysError::from_io(&e, "ioctl(PROCMAP_QUERY)"))?;
     Ok(q.map(|q| {
         let bit = |mask: u64, yes: char, no: char| if q.flags & mask != 0 { yes } else { no };

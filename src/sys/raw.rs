@@ -1078,6 +1078,13 @@ impl Pagemap {
     }
 }
 
+impl From<File> for Pagemap {
+    /// A pagemap file opened elsewhere (a process handle's, dup'ed).
+    fn from(file: File) -> Self {
+        Self(file)
+    }
+}
+
 impl std::ops::Deref for Pagemap {
     type Target = File;
     fn deref(&self) -> &File {
@@ -1191,6 +1198,16 @@ impl MapsFile {
     /// No such process, or no permission (the kernel checks ptrace read access).
     pub fn open(path: &str) -> io::Result<Self> {
         File::open(path).map(Self)
+    }
+
+    /// A maps file opened elsewhere (a process handle's); only ever a maps file.
+    pub fn from_maps(file: File) -> Self {
+        Self(file)
+    }
+
+    /// The open maps file, for reading its text.
+    pub fn file(&self) -> &File {
+        &self.0
     }
 
     /// The VMA covering `addr` (with `next`: or the first one after it); `None` when there

@@ -321,7 +321,7 @@ fn check_len(offset: u64, len: u64, page_size: u64) -> Result<(), SysError> {
 }
 
 /// `/dev/zero`'s device number: major 1, minor 5 (Documentation/admin-guide/devices.txt).
-fn is_dev_zero(rdev: u64) -> bool {
+pub fn is_dev_zero(rdev: u64) -> bool {
     rustix::fs::major(rdev) == 1 && rustix::fs::minor(rdev) == 5
 }
 

@@ -2,6 +2,8 @@
 //! the visible pages (probed first), the visible bytes (copied after), /proc/self/maps and the
 //! smaps of our VMA. The model keeps the last one; screen tests fabricate one.
 
+use std::sync::Arc;
+
 use crate::geometry::Geometry;
 
 use super::mapped::Mapped;
@@ -17,7 +19,8 @@ pub enum Backing {
         /// Absolute path (escape it before display).
         path: String,
         writable: bool,
-        /// False for devices such as /dev/zero.
+        /// False for devices such as /dev/zero; true for a file not opened (its size is
+        /// then unknown, not a device's).
         regular: bool,
     },
 }
@@ -63,11 +66,17 @@ pub struct Snapshot {
     /// The chunks of the mapping probed at this refresh, for the minimap (which keeps what
     /// earlier refreshes found for the others).
     pub minimap: ChunkSlice,
-    pub maps: Result<Vec<MapsLine>, String>,
+    /// The process's maps, shared: another process's is read again only when its cost
+    /// allows, and a refresh in between hands on the same lines (30,000 of them, in a big
+    /// process) without copying them.
+    pub maps: Result<Arc<Vec<MapsLine>>, String>,
     /// Our VMA's counters, added up when the mapping spans several VMAs.
     pub vma: Option<Vma>,
     /// How many VMAs our mapping spans now.
     pub vma_count: usize,
+    /// How old `vma` was when this snapshot was taken, in ms (another process's smaps is
+    /// read at a pace its cost allows, not at every refresh); 0 for one read just now.
+    pub vma_age_ms: u64,
     pub sources: Sources,
     /// The file is on tmpfs: its page-cache pages are always dirty.
     pub always_dirty: bool,
@@ -104,9 +113,10 @@ impl Snapshot {
                 layout: Chunks::of(geometry.pages()),
                 probed: Vec::new(),
             },
-            maps: Ok(Vec::new()),
+            maps: Ok(Arc::default()),
             vma: None,
             vma_count: 0,
+            vma_age_ms: 0,
             sources: Sources::default(),
             always_dirty: false,
             problem: None,
@@ -173,20 +183,18 @@ pub fn take(region: &dyn Mapped, prober: &Prober, view: View) -> Snapshot {
     // A VMA not ours: the session gives the maps (read in full at most once a second; its
     // VMA looked up by PROCMAP_QUERY in between).
     let maps = if region.ours() {
-        procmaps::read_maps_of(region.pid()).map_err(|e| e.to_string())
+        procmaps::read_maps_of(region.pid())
+            .map(Arc::new)
+            .map_err(|e| e.to_string())
     } else {
-        Ok(Vec::new())
+        Ok(Arc::default())
     };
     // A VMA not ours gets its counters from the session's smaps reader (off the screen's
     // path: in a process with thousands of VMAs, smaps up to a late one costs milliseconds).
     let (vma, vma_count) = if !region.ours() {
         (None, 0)
     } else {
-        match procmaps::read_vmas_of(
-            region.pid(),
-            region.addr(),
-            region.addr() + region.map_bytes(),
-        ) {
+        match region.vmas(region.addr(), region.addr() + region.map_bytes()) {
             Ok(vmas) => (procmaps::total(&vmas), vmas.len()),
             Err(e) => {
                 problem.get_or_insert(e.to_string());
@@ -200,7 +208,9 @@ pub fn take(region: &dyn Mapped, prober: &Prober, view: View) -> Snapshot {
             Some(path) => Backing::File {
                 path: path.to_string_lossy().into_owned(),
                 writable: region.may_write(),
-                regular: region.file_kind().is_some_and(|k| k.has_size()),
+                // A file that could not be opened (another process's, deleted) is not known
+                // to be a device.
+                regular: region.file_kind().is_none_or(|k| k.has_size()),
             },
         },
         mode: region.mode(),
@@ -213,6 +223,7 @@ pub fn take(region: &dyn Mapped, prober: &Prober, view: View) -> Snapshot {
         maps,
         vma,
         vma_count,
+        vma_age_ms: 0,
         sources: prober.sources(region),
         always_dirty: region.always_dirty(),
         problem,

@@ -1,31 +1,33 @@
 //! A VMA we explore without having made it: the heap, the stack, a library, another
-//! process's file mapping. It is looked at through the kernel's windows on that address
-//! space: bytes through `/proc/PID/mem` (else `process_vm_readv`), page tables with `/proc/PID/pagemap`, the file's
+//! process's file mapping. It is looked at through its process's handle (`handle`, opened
+//! once): bytes through `/proc/PID/mem`, page tables with `/proc/PID/pagemap`, the file's
 //! page cache with cachestat on the file the VMA maps (opened through
-//! `/proc/PID/map_files/`, else by its path once device and inode match maps), mincore in
-//! our own address space only. It is read-only unless `--write`, and then only in another
-//! process (a store at an arbitrary address of ours could change memory Rust owns).
+//! `/proc/PID/map_files/`, else by its path once device and inode match maps; never
+//! blocking, classified on the descriptor), mincore in our own address space only. It is
+//! read-only unless `--write`, and then only in another process (a store at an arbitrary
+//! address of ours could change memory Rust owns), only where that process could write, and
+//! all or nothing.
 
 use std::fs::File;
-use std::os::unix::fs::{FileTypeExt as _, MetadataExt as _};
+use std::os::unix::fs::MetadataExt as _;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use rustix::mm::Advice;
 
 use crate::geometry::Geometry;
 
 use super::error::SysError;
+use super::handle::ProcessHandle;
 use super::mapped::Mapped;
-use super::procmaps::{MapsLine, Pid};
+use super::procmaps::{MapsLine, Pid, Vma};
 use super::raw;
 use super::region::{CacheStat, FileKind, MapMode, Prot, cachestat, page_size};
 
 /// A VMA of a process, as it was when we opened it.
 #[derive(Debug)]
 pub struct VmaView {
-    pid: Pid,
-    /// The numeric pid, for process_vm_readv.
-    number: u32,
+    handle: Arc<ProcessHandle>,
     line: MapsLine,
     file: Option<(File, FileKind)>,
     /// Why there is no file to ask cachestat, when the VMA maps one.
@@ -33,10 +35,6 @@ pub struct VmaView {
     may_write: bool,
     write: bool,
     page_size: u64,
-    /// `/proc/PID/mem`, for reads: unlike process_vm_readv, which pins the page and so makes
-    /// the kernel copy an anonymous page shared copy-on-write after fork (`gup_must_unshare`,
-    /// Linux 5.19+), a read of it leaves the page shared: looking does not split it.
-    mem: Option<File>,
 }
 
 /// How a VMA we explore fares in the process's maps now.
@@ -48,49 +46,12 @@ pub enum VmaFate {
     Gone,
 }
 
-/// The file behind a maps line: the map_files link (any file, deleted ones too, but only
-/// for root), else the path when its device and inode match the line.
-fn open_backing(pid: Pid, line: &MapsLine) -> Result<(File, FileKind), String> {
-    let via_map_files = pid.proc_path(&format!("map_files/{:x}-{:x}", line.start, line.end));
-    let file = match File::open(&via_map_files) {
-        Ok(f) => f,
-        Err(first) => {
-            let path = line.path.trim_end_matches(" (deleted)");
-            let f = File::open(path).map_err(|e| {
-                format!("n/a: neither {via_map_files} ({first}) nor the path ({e}) opens")
-            })?;
-            let m = f.metadata().map_err(|e| format!("n/a: fstat: {e}"))?;
-            if (m.dev(), m.ino()) != (line.dev, line.inode) {
-                return Err(
-                    "n/a: the path now names another file than the one mapped (device and inode \
-                     differ from maps)"
-                        .into(),
-                );
-            }
-            f
-        }
-    };
-    let m = file.metadata().map_err(|e| format!("n/a: fstat: {e}"))?;
-    let ft = m.file_type();
-    let kind = if ft.is_file() {
-        FileKind::Regular
-    } else if ft.is_block_device() {
-        FileKind::Block
-    } else {
-        FileKind::Zero
-    };
-    Ok((file, kind))
-}
-
 impl VmaView {
-    /// The VMA of `line` in process `pid`; `write`: the user allowed writes (`--write`).
-    pub fn open(pid: Pid, line: &MapsLine, write: bool) -> Self {
-        let number = match pid {
-            Pid::Myself => std::process::id(),
-            Pid::Other(n) => n,
-        };
+    /// The VMA of `line` in the process `handle` holds; `write`: the user allowed writes
+    /// (`--write`; never in our own process).
+    pub fn open(handle: &Arc<ProcessHandle>, line: &MapsLine, write: bool) -> Self {
         let (file, file_note) = if line.inode != 0 && line.path.starts_with('/') {
-            match open_backing(pid, line) {
+            match handle.open_mapped(line) {
                 Ok(f) => (Some(f), None),
                 Err(why) => (None, Some(why)),
             }
@@ -103,26 +64,24 @@ impl VmaView {
             rustix::fs::access(link.as_str(), rustix::fs::Access::WRITE_OK).is_ok()
         });
         Self {
-            pid,
-            number,
+            handle: Arc::clone(handle),
             line: line.clone(),
             file,
             file_note,
             may_write,
-            write: write && pid != Pid::Myself,
+            write: write && handle.writable(),
             page_size: page_size(),
-            mem: File::open(pid.proc_path("mem")).ok(),
         }
     }
 
-    /// How its bytes are read: `/proc/PID/mem` (it leaves a page shared copy-on-write after
-    /// fork shared), else `process_vm_readv` (it pins pages, and so unshares such a page).
+    /// How its bytes are read.
     pub fn bytes_via(&self) -> &'static str {
-        if self.mem.is_some() {
-            "/proc/PID/mem"
-        } else {
-            "process_vm_readv"
-        }
+        "/proc/PID/mem"
+    }
+
+    /// The handle on its process.
+    pub fn handle(&self) -> &Arc<ProcessHandle> {
+        &self.handle
     }
 
     /// The maps line it was opened from.
@@ -132,7 +91,7 @@ impl VmaView {
 
     /// The process's number.
     pub fn pid_number(&self) -> u32 {
-        self.number
+        self.handle.pid()
     }
 
     /// Why cachestat has no file to ask, when the VMA maps one.
@@ -140,26 +99,32 @@ impl VmaView {
         self.file_note.as_deref()
     }
 
-    /// Where this VMA is in `maps` now.
+    /// Where this VMA is in `maps`.
     pub fn fate(&self, maps: &[MapsLine]) -> VmaFate {
-        match maps
-            .iter()
-            .find(|l| (l.start..l.end).contains(&self.line.start))
-        {
+        self.fate_of(
+            maps.iter()
+                .find(|l| (l.start..l.end).contains(&self.line.start)),
+        )
+    }
+
+    /// Where this VMA is now, asked with PROCMAP_QUERY through the handle: `None` where the
+    /// kernel cannot say (before Linux 6.11: read the maps text) or the process is gone.
+    pub fn fate_now(&self) -> Option<VmaFate> {
+        let now = self.handle.query(self.line.start, false).ok()?;
+        Some(self.fate_of(now.as_ref()))
+    }
+
+    fn fate_of(&self, now: Option<&MapsLine>) -> VmaFate {
+        match now {
             None => VmaFate::Gone,
             Some(l) if l.start == self.line.start && l.end == self.line.end => VmaFate::Same,
             Some(l) => VmaFate::Changed(l.clone()),
         }
     }
 
-    /// Writes `data` at offset `off` with process_vm_writev: only with `--write`, only in
-    /// another process, and only where its protections allow.
-    ///
-    /// # Errors
-    /// EACCES without `--write`; EPERM in our own process; the kernel's refusal.
-    pub fn write(&self, off: u64, data: &[u8]) -> Result<usize, SysError> {
-        let ctx = format!("write at 0x{:x}", self.line.start + off);
-        if self.pid == Pid::Myself {
+    fn refuse_write(&self, off: u64, len: usize) -> Result<(), SysError> {
+        let ctx = format!("write at 0x{:x}", self.line.start.saturating_add(off));
+        if self.handle.which() == Pid::Myself {
             return Err(SysError::new(
                 libc::EPERM,
                 ctx,
@@ -176,34 +141,45 @@ impl VmaView {
             ));
         }
         if off
-            .checked_add(data.len() as u64)
+            .checked_add(len as u64)
             .is_none_or(|e| e > self.map_bytes())
         {
             return Err(SysError::new(libc::EINVAL, ctx, "outside the VMA"));
         }
-        raw::write_process(self.number, self.line.start + off, data).map_err(|e| {
-            match e.raw_os_error() {
-                Some(libc::EPERM) if self.pid == Pid::Myself => SysError::new(
-                    libc::EPERM,
-                    ctx,
-                    "mmapscope never writes into its own process outside the mapping it made: \
-                     that memory belongs to the program itself",
-                ),
-                Some(libc::EFAULT) => SysError::new(
-                    libc::EFAULT,
-                    ctx,
-                    "the page is not writable there: its protection forbids stores, or it \
-                     lies beyond end of file",
-                ),
-                _ => SysError::from_io(&e, ctx),
-            }
-        })
+        Ok(())
+    }
+
+    /// Whether `len` bytes at offset `off` could be written now, without writing: `--write`,
+    /// another process still there, and every byte in a VMA it may write itself.
+    ///
+    /// # Errors
+    /// EPERM in our own process; EACCES without `--write` or where the process may not
+    /// write; ESRCH once it exited or called exec.
+    pub fn check_write(&self, off: u64, len: u64) -> Result<(), SysError> {
+        self.refuse_write(off, usize::try_from(len).unwrap_or(usize::MAX))?;
+        if self.handle.status().is_some() {
+            return Err(self
+                .handle
+                .gone_error(format!("write at 0x{:x}", self.line.start + off)));
+        }
+        self.handle.check_write(self.line.start + off, len)
+    }
+
+    /// Writes `data` at offset `off` through the process's `mem`: only with `--write`, only
+    /// in another process that is still the one attached to, only where it could write
+    /// itself, and all or nothing. Returns the bytes that were there.
+    ///
+    /// # Errors
+    /// As `check_write`, or the kernel's refusal; nothing is written then.
+    pub fn write(&self, off: u64, data: &[u8]) -> Result<Vec<u8>, SysError> {
+        self.refuse_write(off, data.len())?;
+        self.handle.write(self.line.start + off, data)
     }
 }
 
 impl Mapped for VmaView {
     fn pid(&self) -> Pid {
-        self.pid
+        self.handle.which()
     }
     fn addr(&self) -> u64 {
         self.line.start
@@ -263,7 +239,7 @@ impl Mapped for VmaView {
         self.may_write
     }
     fn write_allowed(&self) -> bool {
-        self.write
+        self.write && self.handle.gone().is_none()
     }
     // f_type's width differs between architectures: the conversion is needed elsewhere.
     #[allow(clippy::useless_conversion)]
@@ -275,7 +251,7 @@ impl Mapped for VmaView {
         })
     }
     fn mincore(&self, first: u64, count: u64, out: &mut Vec<u8>) -> Result<(), SysError> {
-        if self.pid != Pid::Myself {
+        if self.pid() != Pid::Myself {
             return Err(SysError::new(
                 libc::ENOSYS,
                 "mincore",
@@ -315,31 +291,20 @@ impl Mapped for VmaView {
         }
     }
     fn read(&self, off: u64, buf: &mut [u8]) -> Result<usize, SysError> {
-        let ctx = format!("read at 0x{:x}", self.line.start + off);
         if off
             .checked_add(buf.len() as u64)
             .is_none_or(|e| e > self.map_bytes())
         {
-            return Err(SysError::new(libc::EINVAL, ctx, "outside the VMA"));
+            return Err(SysError::new(
+                libc::EINVAL,
+                format!("read at 0x{:x}", self.line.start.saturating_add(off)),
+                "outside the VMA",
+            ));
         }
-        let read = match &self.mem {
-            Some(mem) => {
-                use std::os::unix::fs::FileExt as _;
-                mem.read_at(buf, self.line.start + off)
-            }
-            None => raw::read_process(self.number, self.line.start + off, buf),
-        };
-        read.map_err(|e| match e.raw_os_error() {
-            // /proc/PID/mem says EIO where process_vm_readv says EFAULT.
-            Some(libc::EFAULT | libc::EIO) => SysError::new(
-                libc::EFAULT,
-                ctx,
-                "the page cannot be read: no PROT_READ, beyond end of file, or unmapped \
-                 meanwhile (a load would have raised a signal)",
-            ),
-            Some(libc::ESRCH) => SysError::new(libc::ESRCH, ctx, "the process has exited"),
-            _ => SysError::from_io(&e, ctx),
-        })
+        self.handle.read(self.line.start + off, buf)
+    }
+    fn vmas(&self, start: u64, end: u64) -> Result<Vec<Vma>, SysError> {
+        self.handle.vmas(start, end)
     }
     fn path_note(&self) -> Option<String> {
         None
@@ -367,7 +332,8 @@ mod tests {
             eprintln!("SKIPPED our_own_heap...: no [heap] line in this test process");
             return;
         };
-        let v = VmaView::open(Pid::Myself, heap, true);
+        let me = Arc::new(ProcessHandle::myself().unwrap());
+        let v = VmaView::open(&me, heap, true);
         assert_eq!(v.prot().letters(), heap.perms[..3]);
         assert_eq!(v.mode(), MapMode::Private);
         let mut b = [0u8; 16];
@@ -389,7 +355,8 @@ mod tests {
             .iter()
             .find(|l| Path::new(&l.path) == exe)
             .expect("our executable is mapped");
-        let v = VmaView::open(Pid::Myself, line, false);
+        let me = Arc::new(ProcessHandle::myself().unwrap());
+        let v = VmaView::open(&me, line, false);
         assert_eq!(
             v.file_kind(),
             Some(FileKind::Regular),

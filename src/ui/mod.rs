@@ -109,6 +109,7 @@ fn header(model: &Model, theme: Theme) -> Line<'static> {
     let size = match (&snap.backing, g.file_size) {
         (Backing::Anon, _) => format!("{} B anonymous", thousands(g.len)),
         (_, Some(size)) => format!("{} B", thousands(size)),
+        (Backing::File { regular: true, .. }, None) => "size n/a".into(),
         (_, None) => "device".into(),
     };
     let mut spans = vec![Span::styled(" mmapscope ", theme.style(Role::Title))];

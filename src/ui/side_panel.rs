@@ -61,7 +61,7 @@ pub fn scroll(model: &Model, lines: &[MapsLine], height: u16) -> usize {
 fn render_maps(model: &Model, frame: &mut Frame, area: Rect, theme: Theme) {
     let focused = model.focus == Focus::Panel;
     let title_role = if focused { Role::Focused } else { Role::Title };
-    let count = model.snap.maps.as_ref().map_or(0, Vec::len);
+    let count = model.snap.maps.as_ref().map_or(0, |m| m.len());
     let whose = model
         .looking
         .as_ref()
@@ -129,10 +129,14 @@ fn render_smaps(model: &Model, frame: &mut Frame, area: Rect, theme: Theme) {
     } else {
         "our mapping"
     };
-    let title = match snap.vma_count {
-        0 | 1 => format!(" smaps of {what} "),
-        n => format!(" smaps of {what} ({n} VMAs) "),
+    let count = match snap.vma_count {
+        0 | 1 => String::new(),
+        n => format!(" ({n} VMAs)"),
     };
+    let title = format!(
+        " smaps of {what}{count}{} ",
+        age_note(snap.vma_age_ms, model.refresh_ms, "")
+    );
     let block = Block::bordered().title(Span::styled(title, theme.style(Role::Title)));
     let Some(vma) = &snap.vma else {
         let msg = snap
@@ -186,6 +190,21 @@ fn render_smaps(model: &Model, frame: &mut Frame, area: Rect, theme: Theme) {
         Span::styled(vma.vm_flags.join(" "), theme.style(Role::Dim)),
     ]));
     frame.render_widget(Paragraph::new(lines).block(block), area);
+}
+
+/// How old a reading is, in words, when it is older than two refresh intervals (and a
+/// second): ` · smaps 3 s ago` (`what`: `smaps `); another process's smaps is read at a pace
+/// its cost allows, so what is shown may be seconds old. Empty when it is fresh.
+pub fn age_note(age_ms: u64, refresh_ms: u64, what: &str) -> String {
+    if age_ms <= (2 * refresh_ms).max(1000) {
+        return String::new();
+    }
+    let s = age_ms / 1000;
+    if s < 120 {
+        format!(" · {what}{s} s ago")
+    } else {
+        format!(" · {what}{} min ago", s / 60)
+    }
 }
 
 /// The end of `text` in at most `max` characters, with `…` where the start was cut.

@@ -126,12 +126,14 @@ fn vma_rows(
     rows
 }
 
-/// Every row of the picture, with the VMA index each row belongs to (`None`: a gap).
+/// The rows of the picture for the VMAs whose indices are in `window`, with the VMA index
+/// each row belongs to (`None`: a gap).
 pub fn rows(
     model: &Model,
     selected: usize,
     wide: bool,
     theme: Theme,
+    window: std::ops::Range<usize>,
 ) -> Vec<(Line<'static>, Option<usize>)> {
     let largest = model
         .space
@@ -141,7 +143,13 @@ pub fn rows(
         .unwrap_or(1);
     let mut out = Vec::new();
     let mut prev_end: Option<u64> = None;
-    for (i, v) in model.space.iter().enumerate() {
+    for (i, v) in model
+        .space
+        .iter()
+        .enumerate()
+        .take(window.end)
+        .skip(window.start)
+    {
         if let Some(end) = prev_end
             && v.line.start > end
         {
@@ -205,7 +213,15 @@ pub fn render(model: &Model, frame: &mut Frame, area: Rect, theme: Theme, select
     let title = if model.space_title.is_empty() {
         " address space (reading /proc/PID/maps and smaps...) ".to_string()
     } else {
-        format!(" address space · {} ", sanitize(&model.space_title))
+        format!(
+            " address space · {}{} ",
+            sanitize(&model.space_title),
+            super::side_panel::age_note(
+                model.now_ms.saturating_sub(model.space_read_ms),
+                model.refresh_ms,
+                "smaps "
+            )
+        )
     };
     let block = Block::bordered()
         .title(Span::styled(title, theme.style(Role::Title)))
@@ -222,8 +238,12 @@ pub fn render(model: &Model, frame: &mut Frame, area: Rect, theme: Theme, select
         ratatui::layout::Layout::vertical([Constraint::Length(1), Constraint::Min(1)]).areas(inner);
     let wide = inner.width >= 100;
     frame.render_widget(Paragraph::new(legend(theme, wide)), legend_area);
-    let all = rows(model, selected, wide, theme);
+    // Only the VMAs that can reach the screen: a process of 30,000 VMAs drew every one at each
+    // refresh (10% of a core); each VMA is at least one row, so `height` of them on either
+    // side of the selection cover the rows shown.
     let height = usize::from(body.height);
+    let window = selected.saturating_sub(height)..selected.saturating_add(height + 1);
+    let all = rows(model, selected, wide, theme, window);
     let sel_row = all
         .iter()
         .position(|(_, i)| *i == Some(selected))
