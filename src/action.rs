@@ -276,6 +276,9 @@ pub enum Action {
     Confirm(Option<bool>),
     /// The user allowed writing the file: make the mapping writable, then carry out `op`.
     AllowWriteThen(Box<Op>),
+    /// Carry out `op` beyond the memory bound that refused it (a confirmed question, a
+    /// `force` script line).
+    ForceThen(Box<Op>),
     /// `t`: touch the page under the cursor.
     TouchCursor,
     /// `x`: call the code at the cursor in a forked child (a prompt asks for its arguments).
@@ -529,6 +532,8 @@ pub enum Command {
     Search(Request),
     /// Stop the search running (Esc).
     CancelSearch,
+    /// The next `Exec` of these commands may commit memory beyond the bound (`ForceThen`).
+    Force,
 }
 
 /// Whether an executed write enters the edit history.

@@ -65,6 +65,8 @@ pub struct Session {
     /// When the minimap last spent its budget on chunks nothing changed: once per refresh
     /// interval, however many refreshes keys bring.
     minimap_spent: Option<Instant>,
+    /// `--force`: every operation may populate, lock or grow memory beyond the bound.
+    force: bool,
 }
 
 /// How often the open address-space view is read again.
@@ -290,7 +292,8 @@ impl Session {
     pub fn new(region: Region, interactive: bool, size: (u16, u16)) -> Self {
         let prober = Prober::new();
         let model = first_model(&region, &prober, interactive, size);
-        Self::with(
+        let force = region.placement().force;
+        let mut session = Self::with(
             Subject::Ours {
                 region,
                 explored: None,
@@ -298,7 +301,9 @@ impl Session {
             prober,
             model,
             interactive,
-        )
+        );
+        session.force = force;
+        session
     }
 
     fn with(subject: Subject, prober: Prober, model: Model, interactive: bool) -> Self {
@@ -322,6 +327,7 @@ impl Session {
             maps_read: None,
             maps_file: None,
             minimap_spent: interactive.then(Instant::now),
+            force: false,
         }
     }
 
@@ -735,9 +741,14 @@ impl Session {
 
     fn act_with(&mut self, action: Action, live: bool) -> Vec<Outcome> {
         let mut outcomes = Vec::new();
+        let mut force_next = false;
         for command in update(&mut self.model, action) {
             let (op, history) = match command {
                 Command::Exec { op, history } => (op, history),
+                Command::Force => {
+                    force_next = true;
+                    continue;
+                }
                 Command::Explore(line) => {
                     self.explore(&line);
                     continue;
@@ -755,6 +766,10 @@ impl Session {
                     continue;
                 }
             };
+            let force = std::mem::take(&mut force_next) || self.force;
+            if let Subject::Ours { region, .. } = &mut self.subject {
+                region.set_force(force);
+            }
             let mut outcome = match (&mut self.subject, &self.running, live) {
                 (
                     Subject::Ours {
@@ -1031,7 +1046,11 @@ impl Session {
         }
         let result: Result<LineValue, String> = match &line.step {
             Step::Do(op) => {
-                let outcomes = self.act(Action::Do(op.clone()));
+                let outcomes = self.act(if line.force {
+                    Action::ForceThen(Box::new(op.clone()))
+                } else {
+                    Action::Do(op.clone())
+                });
                 match outcomes.into_iter().last() {
                     None => Err(self
                         .model

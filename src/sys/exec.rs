@@ -437,6 +437,17 @@ pub fn execute(region: &mut Region, prober: &Prober, lab: &mut Lab, op: Op) -> O
         notes.push(note);
     }
     let smaps_delta = delta(vma_before.as_ref(), vma_after.as_ref());
+    if let (Op::Resize(_), Ok(_)) = (&op, &result)
+        && let Some((_, grew)) = smaps_delta
+            .iter()
+            .find(|(f, d)| *f == SmapsField::Locked && *d > 0)
+    {
+        notes.push(format!(
+            "the mapping is locked (VmFlags lo): mremap locked its new part too, faulting it in \
+             at once (Locked +{})",
+            crate::text::human(grew.unsigned_abs())
+        ));
+    }
     let child_related = matches!(
         op,
         Op::Fork | Op::ChildExit | Op::ChildRead { .. } | Op::ChildWrite { .. }
@@ -953,7 +964,7 @@ fn mremap(
     let call = match &result {
         Ok(Done::Resized { new_addr, .. }) => format!("{call} = 0x{new_addr:x}"),
         Ok(_) => call,
-        Err(e) => format!("{call} = -1 {}", e.name()),
+        Err(e) => refused(call, e),
     };
     (call, result)
 }
@@ -1185,7 +1196,17 @@ fn peer_start(
 fn with_rc(call: String, result: &Result<Done, SysError>) -> String {
     match result {
         Ok(_) => format!("{call} = 0"),
-        Err(e) => format!("{call} = -1 {}", e.name()),
+        Err(e) => refused(call, e),
+    }
+}
+
+/// The call as written after a refusal: `= -1 ERRNO`, or, refused by the memory bound
+/// before the kernel was asked, `not called`.
+fn refused(call: String, e: &SysError) -> String {
+    if e.forcible {
+        format!("{call} not called (over the memory bound)")
+    } else {
+        format!("{call} = -1 {}", e.name())
     }
 }
 

@@ -70,6 +70,12 @@ pub fn kflag_names(flags: u64) -> Vec<String> {
 /// The largest folio looked for around a page, in pages: a PMD-sized folio on 4 KiB pages.
 const MAX_FOLIO_PAGES: u64 = 512;
 
+/// Pages of a shmem object (shared anonymous memory, MAP_SHARED /dev/zero) a report asks
+/// mincore about where our page tables have no entry (1 GiB of 4 KiB pages): mincore looks
+/// each one up in the object, about as long as for a page of a cached file, so this bounds
+/// that part of a report's cost whatever the mapping's size.
+pub const SHMEM_MINCORE_PAGES: u64 = 1 << 18;
+
 /// Pages of the smallest range a scan splits with cachestat (512 KiB); a mixed one is read
 /// with one mincore.
 const LEAF_PAGES: u64 = 128;
@@ -670,6 +676,19 @@ impl Prober {
         } else if region.page_cache_file() && !region.may_write() {
             "ok (file not writable by us: since Linux 5.2 mincore reports only pages mapped by us)"
                 .to_string()
+        } else if let Some(end) = region
+            .shmem_end()
+            .map(|e| e.min(region.pages()))
+            .filter(|&e| e > SHMEM_MINCORE_PAGES)
+        {
+            format!(
+                "ok where our page tables have an entry and on the shmem object's first {} \
+                 pages; on its other {} pages without an entry it is not asked (resident \
+                 null): mincore looks each page up in the object, a cost per page whatever is \
+                 in memory",
+                crate::text::thousands(SHMEM_MINCORE_PAGES),
+                crate::text::thousands(end - SHMEM_MINCORE_PAGES)
+            )
         } else {
             "ok".to_string()
         };
@@ -1436,6 +1455,9 @@ struct FileRun {
     /// Every page of the run is known to be in the page cache (cachestat or a mincore that
     /// answers the page cache said so): faulting it in causes no I/O.
     cached: bool,
+    /// Residency not asked where our page tables have no entry: shmem past the part that
+    /// mincore may cost a report (`SHMEM_MINCORE_PAGES`).
+    unasked: bool,
 }
 
 /// Counts of `a` minus those of `b` (of a part of `a`'s range): the rest of the range.
@@ -1530,6 +1552,7 @@ impl Scan<'_> {
             resident: None,
             cache: None,
             cached: false,
+            unasked: false,
         }
     }
 
@@ -1538,6 +1561,8 @@ impl Scan<'_> {
         let pages = self.region.pages();
         if self.cachestat {
             self.forward(pages);
+        } else if let Some(end) = self.region.shmem_end() {
+            self.shmem_pass(pages, end.min(pages));
         } else if self.anon_private {
             self.file_run(
                 0,
@@ -1546,6 +1571,7 @@ impl Scan<'_> {
                     resident: Some(false),
                     cache: None,
                     cached: false,
+                    unasked: false,
                 },
             );
         } else {
@@ -1554,6 +1580,25 @@ impl Scan<'_> {
         if let Some((first, count, run)) = self.pending.take() {
             self.stretch(first, count, run);
         }
+    }
+
+    /// Shared anonymous memory or MAP_SHARED /dev/zero, whose shmem object ends at page `end`
+    /// (mremap grows the mapping, not the object). A page without a page-table entry of ours
+    /// may still be in the object (discarded by MADV_DONTNEED, written by a forked child), and
+    /// only mincore says so, at the cost of a lookup in the object per page whatever is in
+    /// memory: it is asked for the object's first `SHMEM_MINCORE_PAGES` pages, and the rest
+    /// is left unknown (`Sources::mincore` says so). Past the object nothing can be in memory.
+    fn shmem_pass(&mut self, pages: u64, end: u64) {
+        let asked = end.min(SHMEM_MINCORE_PAGES);
+        self.file_run(0, asked, self.ask_mincore());
+        let known = |resident: Option<bool>, unasked| FileRun {
+            resident,
+            cache: None,
+            cached: false,
+            unasked,
+        };
+        self.file_run(asked, end - asked, known(None, true));
+        self.file_run(end, pages - end, known(Some(false), false));
     }
 
     /// The file from start to end in parts aligned to their size, each asked once with
@@ -1611,6 +1656,7 @@ impl Scan<'_> {
                 nr_recently_evicted: 0,
             }),
             cached,
+            unasked: false,
         })
     }
 
@@ -1708,6 +1754,7 @@ impl Scan<'_> {
                     nr_recently_evicted: 0,
                 }),
                 cached: c,
+                unasked: false,
             };
             self.file_run(first + i as u64, (j - i) as u64, run);
             i = j;
@@ -1799,6 +1846,14 @@ impl Scan<'_> {
     /// Pages without a page-table entry of ours: their pagemap words are holes, and the file
     /// run (or mincore) says the rest, unless they are to be touched.
     fn without_ptes(&mut self, first: u64, end: u64, run: FileRun) {
+        if run.unasked {
+            let probe = PageProbe {
+                pagemap: self.hole_word(first),
+                ..self.hole_probe()
+            };
+            self.uniform(first, end - first, probe);
+            return;
+        }
         if self.touch && (run.cached || (run.resident.is_none() && self.mincore_trusted)) {
             self.detailed(first, end, run, false);
             return;

@@ -40,6 +40,9 @@ pub struct Placement {
     pub locked: bool,
     /// MAP_HUGETLB: anonymous memory from the hugetlb pool.
     pub huge: bool,
+    /// Not a flag: `--force`, populating or locking beyond the memory bound
+    /// (`limits::judge`) is asked for anyway.
+    pub force: bool,
 }
 
 impl Placement {
