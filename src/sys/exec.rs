@@ -916,7 +916,7 @@ fn mremap(
 ) -> (String, Result<Done, SysError>) {
     let (old_addr, old_len) = (region.addr(), region.len());
     let old_bytes = region.map_bytes();
-    let present_before = present_pages(prober, region, 0, region.pages().min(1 << 20)).len() as u64;
+    let present_before = prober.present_count(region).unwrap_or(0);
     let (call, result) = match how {
         Reshape::Len(len) => (
             format!("mremap(0x{old_addr:x}, {old_bytes}, {len}, MREMAP_MAYMOVE)"),
@@ -930,8 +930,7 @@ fn mremap(
         ),
     };
     let result = result.map(|()| {
-        let present_after =
-            present_pages(prober, region, 0, region.pages().min(1 << 20)).len() as u64;
+        let present_after = prober.present_count(region).unwrap_or(0);
         let shmem = matches!(region.target(), Target::Anon) && region.mode() == MapMode::Shared;
         notes.extend(notes::remapped(
             (old_addr, region.addr()),

@@ -515,6 +515,37 @@ impl Prober {
         self.pagemap_scan && self.scan_works && self.pagemap.is_ok()
     }
 
+    /// How many pages of `region` are present in its page tables: PAGEMAP_SCAN over the whole
+    /// mapping (one page-table walk that skips what is not mapped, whatever the size); without
+    /// it, pagemap words of at most its first 2^20 pages. `None`: pagemap unreadable.
+    pub fn present_count(&self, region: &dyn Mapped) -> Option<u64> {
+        let ps = region.page_size();
+        let (start, end) = (region.addr(), region.addr() + region.map_bytes());
+        if !self.scan_usable() {
+            let mut words = Vec::new();
+            let n = region.pages().min(1 << 20);
+            self.pagemap_words(region, 0, n, &mut words).ok()?;
+            return Some(words.iter().filter(|w| *w & PM_PRESENT != 0).count() as u64);
+        }
+        let file = self.pagemap.as_ref().ok()?;
+        let mut buf = [PageRegion::default(); 256];
+        let (mut at, mut pages) = (start, 0);
+        while at < end {
+            let (n, walk_end) = file
+                .scan(at, end, PAGE_IS_PRESENT, PAGE_IS_PRESENT, &mut buf)
+                .ok()?;
+            pages += buf[..n]
+                .iter()
+                .map(|r| (r.end.min(end) - r.start.max(start)) / ps)
+                .sum::<u64>();
+            if n < buf.len() || walk_end >= end || walk_end <= at {
+                break;
+            }
+            at = walk_end;
+        }
+        Some(pages)
+    }
+
     /// For `count` pages from page `first`: part of a PMD-mapped huge page (PAGEMAP_SCAN
     /// PAGE_IS_HUGE, which also covers hugetlb pages); `None` without the ioctl.
     fn huge_flags(&self, region: &dyn Mapped, first: u64, count: u64) -> Option<Vec<bool>> {
@@ -944,6 +975,7 @@ impl Prober {
             file_base: region.offset() / ps,
             ptes,
             pending: None,
+            fine: false,
             runs: RunSink {
                 last: None,
                 sink,
@@ -1532,6 +1564,10 @@ struct Scan<'a> {
     ptes: Ptes,
     /// The file run not handed on yet (it grows while the next ones are equal).
     pending: Option<(u64, u64, FileRun)>,
+    /// The last mincore found residency mixed finely (runs shorter than a leaf on average):
+    /// a mixed part is then read whole with one mincore instead of being split with cachestat
+    /// first, which would walk its page cache twice.
+    fine: bool,
     runs: RunSink<'a>,
 }
 
@@ -1631,7 +1667,10 @@ impl Scan<'_> {
                 }
                 None => {
                     self.describe(at, n, st);
-                    size = (size / 2).max(LEAF_PAGES);
+                    // Finely mixed parts are read whole with mincore: they need not shrink.
+                    if !self.fine {
+                        size = (size / 2).max(LEAF_PAGES);
+                    }
                     last = None;
                 }
             }
@@ -1672,6 +1711,11 @@ impl Scan<'_> {
         }
         if count <= LEAF_PAGES {
             self.leaf(first, count, st);
+            return;
+        }
+        // Finely mixed: splitting would walk the part's page cache again with cachestat only
+        // to mincore most of it after; one mincore walks it once.
+        if self.fine && count <= MINCORE_WINDOW && self.mincore_runs(first, count, st) {
             return;
         }
         // The range holds at most 2 * min(cached, uncached) + 1 boundaries between cached and
@@ -1722,21 +1766,30 @@ impl Scan<'_> {
     /// and dirty and writeback follow when they are all-or-none of the cached pages; else
     /// cachestat bisects.
     fn leaf(&mut self, first: u64, count: u64, st: CacheStat) {
-        if !self.mincore_is_cache || self.not_cache_ptes_in(first, first + count) {
+        if !self.mincore_runs(first, count, st) {
             self.bisect(first, count, st);
-            return;
+        }
+    }
+
+    /// Describes `count` pages from `first`, whose cachestat `st` is known, with one mincore:
+    /// which pages are cached, and dirty and writeback when they are all-or-none of the cached
+    /// pages. Learns from the runs found whether residency is mixed finely (see `fine`).
+    /// Returns false, having described nothing, where mincore cannot answer for the page
+    /// cache or does not agree with `st`.
+    fn mincore_runs(&mut self, first: u64, count: u64, st: CacheStat) -> bool {
+        if !self.mincore_is_cache || self.not_cache_ptes_in(first, first + count) {
+            return false;
         }
         let mut core = Vec::new();
         if self.region.mincore(first, count, &mut core).is_err() {
-            self.bisect(first, count, st);
-            return;
+            return false;
         }
         let cached = core.iter().filter(|b| *b & 1 != 0).count() as u64;
         let follows = |n: u64| n == 0 || n == st.nr_cache;
         if cached != st.nr_cache || !follows(st.nr_dirty) || !follows(st.nr_writeback) {
-            self.bisect(first, count, st);
-            return;
+            return false;
         }
+        let mut runs = 0;
         let mut i = 0;
         while i < core.len() {
             let c = core[i] & 1 != 0;
@@ -1757,8 +1810,12 @@ impl Scan<'_> {
                 unasked: false,
             };
             self.file_run(first + i as u64, (j - i) as u64, run);
+            runs += 1;
             i = j;
         }
+        // Runs shorter than half a leaf on average: most leaves would be mixed too.
+        self.fine = 2 * count < runs * LEAF_PAGES;
+        true
     }
 
     /// Halves a small mixed range with cachestat until each part is uniform.
