@@ -493,10 +493,16 @@ fn scan_matches_a_per_page_probe_on_file_layouts() {
         w.write_all_at(b"D", p * ps() + 5).unwrap();
     }
     let states = assert_scan_is_per_page("finely mixed", &map(&fine, MapMode::Shared));
-    assert_eq!(
-        count(&states, |s| s.resident, false),
-        10922,
-        "the layout: every third page evicted, one written back in"
+    // The kernel may evict more meanwhile (memory pressure, kdamond), never less.
+    let uncached = count(&states, |s| s.resident, false);
+    let switches = states
+        .windows(2)
+        .filter(|w| w[0].resident != w[1].resident)
+        .count();
+    assert!(
+        uncached >= 10922 && switches >= 20000,
+        "the layout: every third page evicted, one written back in: {uncached} evicted, \
+         {switches} switches"
     );
     assert_eq!(count(&states, |s| s.dirty, true), 4, "the layout: 4 dirty");
 
