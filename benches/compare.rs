@@ -14,10 +14,10 @@
 //! - 8 GiB written in 4 KiB writes, synced (4 GiB when MemAvailable is short: said so);
 //! - 64 TiB of private anonymous memory (`--anon 64T --private`), mmapscope alone.
 //!
-//! The two evicted layouts are made again right before their case runs: a kernel thread
-//! (kdamond) evicts file cache that stays idle for about a minute here, which would change them
-//! while the other cases run; the pages cached before and after a case are compared (cachestat,
-//! the count fincore prints), and a note says when they moved.
+//! The cached files and the evicted layouts are made right before their case runs: a kernel
+//! thread (kdamond) evicts file cache that stays idle for about a minute here, which would
+//! change them while the other cases run; the pages cached before and after a case are
+//! compared (cachestat, the count fincore prints), and a note says when they moved.
 //!
 //! For each case the tools run interleaved (A B C A B C ...) for a number of rounds, each run
 //! a fresh process with its output to /dev/null, timed from spawn to exit; the table gives the
@@ -372,14 +372,16 @@ fn main() {
     let sparse = d.join("1t-sparse");
     let fine = d.join("1g-runs-of-64-evicted");
     if !only_tui {
-        write_file(&pieces, GIB, 4096);
-        write_file(&one, GIB, GIB as usize);
         File::create(&sparse)
             .and_then(|f| f.set_len(1 << 40))
             .expect("sparse file");
     }
+    // The cached files are written right before their case (below), the big one here only
+    // for the TUI alone.
     let large = d.join(format!("{}g-4k-writes", big / GIB));
-    write_file(&large, big, 4096);
+    if only_tui {
+        write_file(&large, big, 4096);
+    }
     let small = d.join("4k-file");
     write_file(&small, 4096, 4096);
     println!("built in {:.1} s", build.elapsed().as_secs_f64());
@@ -388,12 +390,12 @@ fn main() {
     let mut cases = vec![
         Case {
             name: "1 GiB, 4 KiB writes, cached".into(),
-            file: Some(pieces),
+            file: Some(pieces.clone()),
             rounds,
         },
         Case {
             name: "1 GiB, one write (large folios)".into(),
-            file: Some(one),
+            file: Some(one.clone()),
             rounds,
         },
         Case {
@@ -466,11 +468,15 @@ fn main() {
                 });
             }
         }
-        // The evicted layouts, made now: kdamond would have changed them meanwhile.
-        if case.file.as_ref() == Some(&half) {
-            every_other_mib(&half);
-        } else if case.file.as_ref() == Some(&fine) {
-            runs_of_64(&fine);
+        // The cached files and the evicted layouts, made now: kdamond would have evicted
+        // some of them meanwhile.
+        match &case.file {
+            Some(f) if *f == pieces => write_file(f, GIB, 4096),
+            Some(f) if *f == one => write_file(f, GIB, GIB as usize),
+            Some(f) if *f == half => every_other_mib(f),
+            Some(f) if *f == fine => runs_of_64(f),
+            Some(f) if *f == large => write_file(f, big, 4096),
+            _ => {}
         }
         let layout = case.file.as_ref().map(|f| cached(f));
         if let Some((c, pages, _)) = layout {

@@ -976,6 +976,7 @@ impl Prober {
             ptes,
             pending: None,
             fine: false,
+            mincored: 0,
             runs: RunSink {
                 last: None,
                 sink,
@@ -1564,10 +1565,12 @@ struct Scan<'a> {
     ptes: Ptes,
     /// The file run not handed on yet (it grows while the next ones are equal).
     pending: Option<(u64, u64, FileRun)>,
-    /// The last mincore found residency mixed finely (runs shorter than a leaf on average):
-    /// a mixed part is then read whole with one mincore instead of being split with cachestat
-    /// first, which would walk its page cache twice.
+    /// Residency was found mixed finely in the last mixed part: most of its leaves (3 in 4)
+    /// were mixed. A mixed part is then read whole with one mincore instead of being split
+    /// with cachestat first, which would walk most of its page cache twice.
     fine: bool,
+    /// Pages read with mincore so far (how much of a split part had to be).
+    mincored: u64,
     runs: RunSink<'a>,
 }
 
@@ -1666,7 +1669,12 @@ impl Scan<'_> {
                     self.file_run(at, n, run);
                 }
                 None => {
+                    let (was_fine, before) = (self.fine, self.mincored);
                     self.describe(at, n, st);
+                    if !was_fine {
+                        // Split: fine when mincore had to read 3 in 4 of its pages anyway.
+                        self.fine = 4 * (self.mincored - before) >= 3 * n;
+                    }
                     // Finely mixed parts are read whole with mincore: they need not shrink.
                     if !self.fine {
                         size = (size / 2).max(LEAF_PAGES);
@@ -1789,7 +1797,6 @@ impl Scan<'_> {
         if cached != st.nr_cache || !follows(st.nr_dirty) || !follows(st.nr_writeback) {
             return false;
         }
-        let mut runs = 0;
         let mut i = 0;
         while i < core.len() {
             let c = core[i] & 1 != 0;
@@ -1810,11 +1817,18 @@ impl Scan<'_> {
                 unasked: false,
             };
             self.file_run(first + i as u64, (j - i) as u64, run);
-            runs += 1;
             i = j;
         }
-        // Runs shorter than half a leaf on average: most leaves would be mixed too.
-        self.fine = 2 * count < runs * LEAF_PAGES;
+        self.mincored += count;
+        if count > LEAF_PAGES {
+            // Read whole: still fine while 3 in 4 of its leaves were mixed.
+            let leaves: Vec<&[u8]> = core.chunks(LEAF_PAGES as usize).collect();
+            let mixed = leaves
+                .iter()
+                .filter(|l| l.iter().any(|b| (b & 1) != (l[0] & 1)))
+                .count();
+            self.fine = 4 * mixed >= 3 * leaves.len();
+        }
         true
     }
 
