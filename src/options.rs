@@ -48,6 +48,7 @@ pub struct MapArgs {
     pub huge: bool,
     /// Populate, lock or grow memory by more than a quarter of MemAvailable anyway (--populate,
     /// --locked, lock, resize of a locked mapping); without it that is refused, with the numbers.
+    /// Never past the rlimits, nor past MemTotal + SwapTotal.
     #[arg(long)]
     pub force: bool,
     /// Map the same FILE a second time, MAP_PRIVATE or MAP_SHARED, shown beside the first:

@@ -140,6 +140,59 @@ fn populate_and_map_locked_beyond_a_quarter_of_mem_available_are_refused() {
     }
 }
 
+/// `mmapscope ARGS` under RLIMIT_DATA of 1 GiB (`prlimit --data`): should the bound ever let
+/// a commit of more than the machine through, the kernel refuses the private writable memory
+/// at mmap or mremap instead of the machine running out of memory (a test must never risk it).
+fn under_a_data_limit(args: &[&str]) -> Option<std::process::Command> {
+    let mut cmd = std::process::Command::new(tool("prlimit")?);
+    cmd.arg(format!("--data={GIB}"))
+        .arg(BIN)
+        .args(args)
+        .current_dir("/");
+    Some(cmd)
+}
+
+#[test]
+fn more_than_the_machine_holds_is_refused_even_forced() {
+    let test = "more_than_the_machine_holds_is_refused_even_forced";
+    let Some(cmd) = under_a_data_limit(&[
+        "inspect",
+        "--json",
+        "--anon",
+        "64T",
+        "--private",
+        "--populate",
+        "--force",
+    ]) else {
+        return skip(test, "prlimit(1) (util-linux) is not installed");
+    };
+    let line = fails_cleanly(&run(cmd), Some("ENOMEM"), &["mmap MAP_POPULATE"]);
+    says(
+        &line,
+        &[
+            "64 TiB",
+            "memory and swap together",
+            "--force cannot lift this",
+        ],
+    );
+    if is_root() {
+        let cmd = under_a_data_limit(&["batch", "--anon", "16k", "--private", "-"]).unwrap();
+        let l = lines(&batch_with(
+            cmd,
+            "lock all\nforce resize 64T\nexpect error\n",
+        ));
+        says(
+            error_of(&l[1]),
+            &["mremap(MREMAP_MAYMOVE)", "memory and swap together"],
+        );
+    } else {
+        skip(
+            test,
+            "not root: the forced growth is refused by RLIMIT_MEMLOCK first",
+        );
+    }
+}
+
 #[test]
 fn lock_all_beyond_the_bound_is_refused_with_the_numbers_and_force_is_accepted() {
     let size = over_the_bound();

@@ -108,6 +108,8 @@ pub struct Budget {
     /// `MemAvailable` in /proc/meminfo: the kernel's estimate of what can be allocated
     /// without swapping (`None`: unreadable, and then not bounded).
     pub mem_available: Option<u64>,
+    /// `MemTotal` + `SwapTotal`: all the memory the machine has (`None`: unreadable).
+    pub mem_total: Option<u64>,
     pub memlock: Memlock,
     /// RLIMIT_AS's soft limit (`ulimit -v`); `None`: unlimited.
     pub as_limit: Option<u64>,
@@ -127,6 +129,8 @@ impl Budget {
         };
         Self {
             mem_available: field(&meminfo, "MemAvailable"),
+            mem_total: field(&meminfo, "MemTotal")
+                .map(|t| t + field(&meminfo, "SwapTotal").unwrap_or(0)),
             memlock,
             as_limit: rustix::process::getrlimit(rustix::process::Resource::As).current,
             vm_size: field(&status, "VmSize"),
@@ -168,8 +172,9 @@ fn how_to_force(asked: &Asked) -> String {
 
 /// The one bound on committing memory, judged on given numbers (pure: tested with any).
 /// In order: RLIMIT_AS, RLIMIT_MEMLOCK (unless CAP_IPC_LOCK exempts), which the kernel
-/// enforces itself, so forcing cannot help and the refusal says how to raise them; then a
-/// quarter of `MemAvailable`, which `force` lifts.
+/// enforces itself, so forcing cannot help and the refusal says how to raise them; more than
+/// the machine's memory and swap, which nothing can hold; then a quarter of `MemAvailable`,
+/// which `force` lifts.
 ///
 /// # Errors
 /// ENOMEM (EPERM for a memlock limit of 0, as mlock(2) says) naming what was asked, the limit
@@ -212,6 +217,24 @@ pub fn judge(asked: &Asked, c: Commit, b: &Budget, force: bool) -> Result<(), Sy
             format!(
                 "{} (the kernel would refuse; --force cannot lift it)",
                 memlock_why(&m, c.locked, false)
+            ),
+        ));
+    }
+    // More than the machine holds cannot succeed: forced, it would starve the machine until
+    // the OOM killer ended us (issue 15: all 24 GiB for a minute).
+    if let Some(total) = b.mem_total
+        && c.memory > total
+    {
+        return Err(SysError::new(
+            libc::ENOMEM,
+            asked.call,
+            format!(
+                "it would {} {} at once, more than this machine's memory and swap together \
+                 ({}: MemTotal + SwapTotal): it cannot be held, and trying would starve the \
+                 machine until the OOM killer ended mmapscope; --force cannot lift this",
+                asked.verb,
+                h(c.memory),
+                h(total)
             ),
         ));
     }
@@ -379,6 +402,7 @@ Hugepagesize:       2048 kB\n";
     fn budget(avail: u64) -> Budget {
         Budget {
             mem_available: Some(avail),
+            mem_total: Some(64 * GIB),
             memlock: Memlock {
                 limit: Some(8 << 20),
                 locked: Some(0),
@@ -426,8 +450,19 @@ Hugepagesize:       2048 kB\n";
             line: None,
             ..LOCK_ALL
         };
-        let e = judge(&open, memory(64 << 40), &b, false).unwrap_err();
+        let e = judge(&open, memory(32 * GIB), &b, false).unwrap_err();
         assert!(e.explanation.ends_with("add --force"), "{e}");
+        // More than the machine holds (64 GiB here): not even forced.
+        assert_eq!(judge(&open, memory(64 * GIB), &b, true), Ok(()));
+        let e = judge(&open, memory(64 << 40), &b, true).unwrap_err();
+        assert!(!e.forcible, "{e}");
+        for words in [
+            "64 TiB at once",
+            "memory and swap together (64 GiB",
+            "cannot lift",
+        ] {
+            assert!(e.explanation.contains(words), "{words}: {e}");
+        }
         // Nothing committed, nothing judged; MemAvailable unknown, nothing bounded by it.
         assert_eq!(
             judge(&LOCK_ALL, Commit::default(), &budget(0), false),
@@ -435,6 +470,7 @@ Hugepagesize:       2048 kB\n";
         );
         let unknown = Budget {
             mem_available: None,
+            mem_total: None,
             ..b
         };
         assert_eq!(judge(&LOCK_ALL, memory(64 << 40), &unknown, false), Ok(()));
@@ -493,6 +529,7 @@ Hugepagesize:       2048 kB\n";
     fn the_budget_now_has_mem_available_and_this_process_size() {
         let b = Budget::now();
         assert!(b.mem_available.is_some_and(|m| m > 0), "{b:?}");
+        assert!(b.mem_total >= b.mem_available, "{b:?}");
         assert!(b.vm_size.is_some_and(|v| v > 0), "{b:?}");
     }
 
