@@ -7,9 +7,17 @@
 //! - 1 GiB written in 4 KiB write(2)s, synced: cached, clean, 4 KiB folios;
 //! - 1 GiB written in one write(2), synced: cached, clean, large (2 MiB) folios;
 //! - 1 GiB written in 4 KiB writes with every other MiB evicted (POSIX_FADV_DONTNEED);
+//! - 1 GiB written in 4 KiB writes, 35% evicted in runs of about 64 pages (a fixed
+//!   pseudo-random layout: residency mixed finely, the worst case for a scan that must also
+//!   say which pages are dirty);
 //! - a 1 TiB sparse file (nothing cached);
 //! - 8 GiB written in 4 KiB writes, synced (4 GiB when MemAvailable is short: said so);
 //! - 64 TiB of private anonymous memory (`--anon 64T --private`), mmapscope alone.
+//!
+//! The cached files and the evicted layouts are made right before their case runs: a kernel
+//! thread (kdamond) evicts file cache that stays idle for about a minute here, which would
+//! change them while the other cases run; the pages cached before and after a case are
+//! compared (cachestat, the count fincore prints), and a note says when they moved.
 //!
 //! For each case the tools run interleaved (A B C A B C ...) for a number of rounds, each run
 //! a fresh process with its output to /dev/null, timed from spawn to exit; the table gives the
@@ -166,6 +174,37 @@ fn evict(path: &Path, off: u64, len: u64) {
         rustix::fs::Advice::DontNeed,
     )
     .expect("posix_fadvise(DONTNEED)");
+}
+
+/// Writes 1 GiB at `path` in 4 KiB writes and evicts every other MiB of it.
+fn every_other_mib(path: &Path) {
+    write_file(path, GIB, 4096);
+    for mib in (0..GIB / MIB).step_by(2) {
+        evict(path, mib * MIB, MIB);
+    }
+}
+
+/// Writes 1 GiB at `path` in 4 KiB writes and evicts 35% of it in runs of about 64 pages:
+/// cached and evicted runs alternate, their lengths drawn (xorshift, fixed seed) around means
+/// of 84 and 45 pages.
+fn runs_of_64(path: &Path) {
+    write_file(path, GIB, 4096);
+    let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
+    let mut next = |mean: u64| {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        1 + x % (2 * mean)
+    };
+    let (pages, mut at, mut cached) = (GIB / 4096, 0, true);
+    while at < pages {
+        let n = next(if cached { 84 } else { 45 }).min(pages - at);
+        if !cached {
+            evict(path, at * 4096, n * 4096);
+        }
+        at += n;
+        cached = !cached;
+    }
 }
 
 /// Pages in the page cache, of all pages of the file, from one cachestat call, and its time.
@@ -331,19 +370,18 @@ fn main() {
     let one = d.join("1g-one-write");
     let half = d.join("1g-every-other-mib-evicted");
     let sparse = d.join("1t-sparse");
+    let fine = d.join("1g-runs-of-64-evicted");
     if !only_tui {
-        write_file(&pieces, GIB, 4096);
-        write_file(&one, GIB, GIB as usize);
-        write_file(&half, GIB, 4096);
-        for mib in (0..GIB / MIB).step_by(2) {
-            evict(&half, mib * MIB, MIB);
-        }
         File::create(&sparse)
             .and_then(|f| f.set_len(1 << 40))
             .expect("sparse file");
     }
+    // The cached files are written right before their case (below), the big one here only
+    // for the TUI alone.
     let large = d.join(format!("{}g-4k-writes", big / GIB));
-    write_file(&large, big, 4096);
+    if only_tui {
+        write_file(&large, big, 4096);
+    }
     let small = d.join("4k-file");
     write_file(&small, 4096, 4096);
     println!("built in {:.1} s", build.elapsed().as_secs_f64());
@@ -352,17 +390,22 @@ fn main() {
     let mut cases = vec![
         Case {
             name: "1 GiB, 4 KiB writes, cached".into(),
-            file: Some(pieces),
+            file: Some(pieces.clone()),
             rounds,
         },
         Case {
             name: "1 GiB, one write (large folios)".into(),
-            file: Some(one),
+            file: Some(one.clone()),
             rounds,
         },
         Case {
             name: "1 GiB, every other MiB evicted".into(),
-            file: Some(half),
+            file: Some(half.clone()),
+            rounds,
+        },
+        Case {
+            name: "1 GiB, 35% evicted in runs of ~64 pages".into(),
+            file: Some(fine.clone()),
             rounds,
         },
         Case {
@@ -424,6 +467,16 @@ fn main() {
                     args: vec!["-v".into(), f.to_string_lossy().into_owned()],
                 });
             }
+        }
+        // The cached files and the evicted layouts, made now: kdamond would have evicted
+        // some of them meanwhile.
+        match &case.file {
+            Some(f) if *f == pieces => write_file(f, GIB, 4096),
+            Some(f) if *f == one => write_file(f, GIB, GIB as usize),
+            Some(f) if *f == half => every_other_mib(f),
+            Some(f) if *f == fine => runs_of_64(f),
+            Some(f) if *f == large => write_file(f, big, 4096),
+            _ => {}
         }
         let layout = case.file.as_ref().map(|f| cached(f));
         if let Some((c, pages, _)) = layout {

@@ -286,6 +286,9 @@ pub enum Action {
         history: History,
         protect_first: Option<Prot>,
     },
+    /// Carry out `op` beyond the memory bound that refused it (a confirmed question, a
+    /// `force` script line).
+    ForceThen(Box<Op>),
     /// `t`: touch the page under the cursor.
     TouchCursor,
     /// `x`: call the code at the cursor in a forked child (a prompt asks for its arguments).
@@ -551,6 +554,8 @@ pub enum Command {
     Search(Request),
     /// Stop the search `id` if it still runs (Esc while it was the one shown).
     CancelSearch { id: u64 },
+    /// The next `Exec` of these commands may commit memory beyond the bound (`ForceThen`).
+    Force,
 }
 
 /// Whether an executed write enters the edit history.

@@ -11,9 +11,11 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
-use ratatui::DefaultTerminal;
 use ratatui::crossterm::event::{self, Event, KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
 use ratatui::crossterm::{cursor, execute, terminal};
+use ratatui::layout::{Rect, Size};
+use ratatui::prelude::CrosstermBackend;
+use ratatui::{DefaultTerminal, Terminal, TerminalOptions, Viewport};
 
 use crate::action::Action;
 use crate::keymap::{KeyContext, map_key};
@@ -24,6 +26,47 @@ use crate::session::Session;
 const MAX_POLL: Duration = Duration::from_millis(100);
 /// The longest the loop sleeps while a child runs code, so that its end shows promptly.
 const CHILD_POLL: Duration = Duration::from_millis(20);
+
+/// The largest screen drawn, in cells. ratatui keeps two buffers of every cell it draws (40 B
+/// a cell each) and lists the cells that changed to send a frame (16 B a cell): 96 B a cell
+/// at a full redraw, 960 MB for a 5000x2000 terminal. A terminal larger than this shows the
+/// screen in its top left corner (it is already wider than the widest layout, and a grid of
+/// 400 rows shows 12 KiB at once); nothing of mmapscope's own grows with the terminal.
+const MAX_COLS: u16 = 640;
+const MAX_ROWS: u16 = 400;
+
+/// The part of a terminal of `size` that is drawn: all of it, up to `MAX_COLS` x `MAX_ROWS`.
+fn drawn_area(size: Size) -> Rect {
+    Rect::new(0, 0, size.width.min(MAX_COLS), size.height.min(MAX_ROWS))
+}
+
+/// A terminal that draws exactly `area`, with buffers of that size.
+fn terminal_for(area: Rect) -> std::io::Result<DefaultTerminal> {
+    Terminal::with_options(
+        CrosstermBackend::new(std::io::stdout()),
+        TerminalOptions {
+            viewport: Viewport::Fixed(area),
+        },
+    )
+}
+
+/// Follows a terminal now of `size`: when the area drawn changes, a new terminal with buffers
+/// of the new size (ratatui's own resize keeps the largest buffers it ever had, so memory
+/// would stay at the largest size seen), the old buffers freed and the allocator's free
+/// memory given back to the system, the screen cleared for a full redraw, and the model told.
+/// Returns whether anything changed.
+fn fit(terminal: &mut DefaultTerminal, session: &mut Session, size: Size) -> std::io::Result<bool> {
+    let area = drawn_area(size);
+    if terminal.get_frame().area() == area && session.model.size == (area.width, area.height) {
+        return Ok(false);
+    }
+    // The old terminal's Drop shows the cursor; the next draw hides it again.
+    *terminal = terminal_for(area)?;
+    crate::sys::raw::trim_heap();
+    execute!(std::io::stdout(), terminal::Clear(terminal::ClearType::All))?;
+    session.act(Action::Resize(area.width, area.height));
+    Ok(true)
+}
 
 /// Restores the terminal when dropped, whichever way `run` ends.
 struct TerminalGuard;
@@ -218,10 +261,7 @@ fn catch_up(
     }
     // A resize that arrived before crossterm listened for SIGWINCH is caught here.
     let size = terminal.size()?;
-    if (size.width, size.height) != session.model.size {
-        session.act(Action::Resize(size.width, size.height));
-        changed = true;
-    }
+    changed |= fit(terminal, session, size)?;
     Ok(changed)
 }
 
@@ -241,9 +281,14 @@ pub fn run(
     watchdog(Arc::clone(&quit), Arc::clone(&done));
     let _ended = LoopEnded(done);
     let _guard = TerminalGuard;
-    let mut terminal = ratatui::try_init()?;
-    let size = terminal.size()?;
-    session.act(Action::Resize(size.width, size.height));
+    // As ratatui::try_init, with the area drawn bounded (`MAX_COLS` x `MAX_ROWS`).
+    let (cols, rows) = terminal::size()?;
+    let area = drawn_area(Size::new(cols, rows));
+    let mut terminal = ratatui::try_init_with_options(TerminalOptions {
+        viewport: Viewport::Fixed(area),
+    })?;
+    execute!(std::io::stdout(), terminal::EnterAlternateScreen)?;
+    session.act(Action::Resize(area.width, area.height));
     for line in intro {
         session.act(Action::Note(line.clone()));
     }
@@ -289,7 +334,10 @@ pub fn run(
                 KeyContext::of(m.focus, &m.overlay, m.edit, m.lesson.is_some()),
                 key,
             ),
-            Event::Resize(cols, rows) => Some(Action::Resize(cols, rows)),
+            Event::Resize(cols, rows) => {
+                fit(&mut terminal, &mut session, Size::new(cols, rows))?;
+                None
+            }
             _ => None,
         };
         match (action, lecture) {

@@ -230,6 +230,16 @@ pub fn parse_size(text: &str) -> Result<u64, String> {
         .ok_or_else(|| format!("'{}' is too large", crate::text::echo(text)))
 }
 
+/// A size as `parse_size` reads it, short: `64T`, `1G`, `12k`, else plain decimal.
+pub fn size_word(n: u64) -> String {
+    for (shift, unit) in [(40, 'T'), (30, 'G'), (20, 'M'), (10, 'k')] {
+        if n != 0 && n.trailing_zeros() >= shift {
+            return format!("{}{unit}", n >> shift);
+        }
+    }
+    n.to_string()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -259,6 +269,22 @@ mod tests {
         ];
         for (text, want) in cases {
             assert_eq!(parse_size(text).ok(), *want, "parse_size({text:?})");
+        }
+    }
+
+    #[test]
+    fn size_words_read_back_as_the_same_size() {
+        for (n, word) in [
+            (64 << 40, "64T"),
+            (1 << 30, "1G"),
+            (3 << 20, "3M"),
+            (12 << 10, "12k"),
+            (12388, "12388"),
+            (0, "0"),
+            (1 << 62, "4194304T"),
+        ] {
+            assert_eq!(size_word(n), word);
+            assert_eq!(parse_size(word), Ok(n), "{word}");
         }
     }
 

@@ -1,6 +1,6 @@
 //! The mapping options every command shares (`--private`, `--offset`, `--len`, `--prot`,
-//! `--write`, `--anon`, and the lab's `--addr`, `--fixed`, `--populate`, `--locked`, `--huge`),
-//! as clap arguments: the command line uses them, and so does a lesson's `# options:` line.
+//! `--write`, `--anon`, and the lab's `--addr`, `--fixed`, `--populate`, `--locked`, `--huge`,
+//! `--force`), as clap arguments: the command line uses them, and so does a lesson's `# options:` line.
 //! They become a `MapRequest`.
 
 use clap::Args;
@@ -46,6 +46,11 @@ pub struct MapArgs {
     /// With --anon: MAP_HUGETLB, pages from the hugetlb pool (refused when it has none free).
     #[arg(long, requires = "anon")]
     pub huge: bool,
+    /// Populate, lock or grow memory by more than a quarter of MemAvailable anyway (--populate,
+    /// --locked, lock, resize of a locked mapping); without it that is refused, with the numbers.
+    /// Never past the rlimits, nor past MemTotal + SwapTotal.
+    #[arg(long)]
+    pub force: bool,
     /// Map the same FILE a second time, MAP_PRIVATE or MAP_SHARED, shown beside the first:
     /// a shared write shows through, a private copy diverges (`o` swaps them).
     #[arg(long, value_name = "MODE", value_enum, conflicts_with = "anon")]
@@ -81,6 +86,7 @@ impl MapArgs {
                 populate: self.populate,
                 locked: self.locked,
                 huge: self.huge,
+                force: self.force,
             },
         })
     }

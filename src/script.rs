@@ -115,6 +115,9 @@ pub struct Line {
     /// The line as written, without comment and surrounding blanks.
     pub text: String,
     pub step: Step,
+    /// Written after the word `force`: the line may populate, lock or grow memory beyond the
+    /// bound (more than a quarter of MemAvailable) that would refuse it otherwise.
+    pub force: bool,
 }
 
 /// A line that could not be parsed.
@@ -616,6 +619,33 @@ fn read_capped_at(
     })
 }
 
+/// The rest of a line that starts with the word `force`.
+fn after_force(line: &str) -> Option<&str> {
+    let rest = line.trim_start().strip_prefix("force")?;
+    (rest.is_empty() || rest.starts_with(char::is_whitespace)).then_some(rest)
+}
+
+/// A line, and whether `force` came before it: only before the lines that can commit memory
+/// beyond the bound (`lock`, `resize`, `mode` of a `--populate` or `--locked` mapping), so
+/// that nobody reads it as leave to write a file.
+///
+/// # Errors
+/// A sentence naming the problem.
+pub fn parse_line(line: &str) -> Result<Option<(bool, Step)>, String> {
+    let Some(rest) = after_force(line) else {
+        return Ok(parse_step(line)?.map(|s| (false, s)));
+    };
+    match parse_step(rest)? {
+        Some(step @ Step::Do(Op::Lock(_) | Op::Resize(_) | Op::Mode(_))) => Ok(Some((true, step))),
+        None => Err("force goes before a line: force lock all, force resize 1G".into()),
+        Some(_) => Err(
+            "force lifts only the memory bound of lock, resize and mode (of a \
+             --populate or --locked mapping): it means nothing before this line"
+                .into(),
+        ),
+    }
+}
+
 /// Parses a whole script.
 ///
 /// # Errors
@@ -625,11 +655,12 @@ pub fn parse(script: &str) -> Result<Vec<Line>, Vec<ParseError>> {
     let mut errors = Vec::new();
     for (i, raw) in script.lines().enumerate() {
         let text = without_comment(raw).trim().to_string();
-        match parse_step(raw) {
-            Ok(Some(step)) => lines.push(Line {
+        match parse_line(raw) {
+            Ok(Some((force, step))) => lines.push(Line {
                 number: i + 1,
                 text,
                 step,
+                force,
             }),
             Ok(None) => {}
             Err(problem) => errors.push(ParseError {
@@ -861,6 +892,37 @@ mod tests {
         let lines = parse("read 0 2   # a comment\nwrite-text 0 \"a # b \\\" #\" # c\n").unwrap();
         assert_eq!(lines[0].text, "read 0 2");
         assert_eq!(lines[1].text, "write-text 0 \"a # b \\\" #\"");
+    }
+
+    #[test]
+    fn force_goes_before_lock_resize_and_mode_only() {
+        let lines =
+            parse("force lock all\nforce  resize 1G # big\nforce mode private\nlock\n").unwrap();
+        let forced: Vec<(bool, &str)> = lines.iter().map(|l| (l.force, l.text.as_str())).collect();
+        assert_eq!(
+            forced,
+            [
+                (true, "force lock all"),
+                (true, "force  resize 1G"),
+                (true, "force mode private"),
+                (false, "lock")
+            ]
+        );
+        assert_eq!(lines[1].step, Step::Do(Op::Resize(1 << 30)));
+        // `forced` is not `force`; nor is `force` a command of its own.
+        assert!(parse("forced lock all\n").is_err());
+        let errors = parse("force write 0 41\nforce\nforce snapshot\n").unwrap_err();
+        assert_eq!(errors.len(), 3);
+        assert!(
+            errors[0].problem.contains("only the memory bound"),
+            "{}",
+            errors[0]
+        );
+        assert!(
+            errors[1].problem.contains("force lock all"),
+            "{}",
+            errors[1]
+        );
     }
 
     #[test]

@@ -68,6 +68,8 @@ pub struct Session {
     /// When the minimap last spent its budget on chunks nothing changed: once per refresh
     /// interval, however many refreshes keys bring.
     minimap_spent: Option<Instant>,
+    /// `--force`: every operation may populate, lock or grow memory beyond the bound.
+    force: bool,
 }
 
 /// How long a search works per keypress or tick before the screen is drawn again.
@@ -324,7 +326,8 @@ impl Session {
     pub fn new(region: Region, interactive: bool, size: (u16, u16)) -> Self {
         let prober = Prober::new();
         let model = first_model(&region, &prober, interactive, size);
-        Self::with(
+        let force = region.placement().force;
+        let mut session = Self::with(
             Subject::Ours {
                 region,
                 explored: None,
@@ -332,7 +335,9 @@ impl Session {
             prober,
             model,
             interactive,
-        )
+        );
+        session.force = force;
+        session
     }
 
     fn with(subject: Subject, prober: Prober, model: Model, interactive: bool) -> Self {
@@ -358,6 +363,7 @@ impl Session {
             watch: Watch::default(),
             own: None,
             minimap_spent: interactive.then(Instant::now),
+            force: false,
         }
     }
 
@@ -829,6 +835,7 @@ impl Session {
 
     fn act_with(&mut self, action: Action, origin: Origin, live: bool) -> Vec<Outcome> {
         let mut outcomes = Vec::new();
+        let mut force_next = false;
         for command in update(&mut self.model, action) {
             let (op, history, confirmed) = match command {
                 Command::Exec {
@@ -836,6 +843,10 @@ impl Session {
                     history,
                     confirmed,
                 } => (op, history, confirmed),
+                Command::Force => {
+                    force_next = true;
+                    continue;
+                }
                 Command::Explore(line) => {
                     self.explore(&line);
                     continue;
@@ -859,6 +870,9 @@ impl Session {
                     continue;
                 }
             };
+            // A forced line may commit memory beyond the bound (limits::judge): this command
+            // only, or the whole run with --force.
+            let force = std::mem::take(&mut force_next) || self.force;
             let permit = match self
                 .gate
                 .check(&op, &self.gate_facts(&op), origin, confirmed)
@@ -883,6 +897,9 @@ impl Session {
                     continue;
                 }
             };
+            if let Subject::Ours { region, .. } = &mut self.subject {
+                region.set_force(force);
+            }
             let Some(mut outcome) = self.carry_out(permit, live) else {
                 continue;
             };
@@ -1239,7 +1256,11 @@ impl Session {
         }
         let result: Result<LineValue, String> = match &line.step {
             Step::Do(op) => {
-                let outcomes = self.act(Action::Do(op.clone()));
+                let outcomes = self.act(if line.force {
+                    Action::ForceThen(Box::new(op.clone()))
+                } else {
+                    Action::Do(op.clone())
+                });
                 match outcomes.into_iter().last() {
                     None => Err(self
                         .model

@@ -52,6 +52,11 @@ pub fn update(model: &mut Model, action: Action) -> Vec<Command> {
         | Action::ForkKey
         | Action::OpenAsk(_)
         | Action::Do(_) => operate(model, action),
+        Action::ForceThen(op) => {
+            let mut cmds = vec![Command::Force];
+            cmds.extend(update(model, Action::Do(*op)));
+            cmds
+        }
         Action::Probed { .. }
         | Action::Note(_)
         | Action::PeerEnded { .. }
@@ -717,8 +722,12 @@ fn ask_prompt(model: &mut Model, edit: PromptEdit) -> Vec<Command> {
 /// Takes back what the kernel did: the log line, the edit history and marks, the cursor.
 pub fn apply_outcome(model: &mut Model, outcome: &Outcome, history: History) {
     model.log(outcome.log_line());
-    let Ok(done) = &outcome.result else {
-        return;
+    let done = match &outcome.result {
+        Ok(done) => done,
+        Err(e) => {
+            offer_force(model, &outcome.op, e);
+            return;
+        }
     };
     let ps = model.page_size();
     minimap_changed(model, done);
@@ -777,6 +786,23 @@ pub fn apply_outcome(model: &mut Model, outcome: &Outcome, history: History) {
         }
         _ => {}
     }
+}
+
+/// A refusal by the memory bound (the numbers are in the log line too): asks whether to do
+/// it anyway, No by default. A script never answers; its line says how to force instead.
+fn offer_force(model: &mut Model, op: &Op, e: &crate::sys::SysError) {
+    if !e.forcible {
+        return;
+    }
+    model.overlay = Overlay::Confirm {
+        question: format!(
+            "{}: {}. Do it anyway? y/N",
+            e.context,
+            crate::sys::limits::without_hint(&e.explanation)
+        ),
+        then: Box::new(Action::ForceThen(Box::new(op.clone()))),
+        default_yes: false,
+    };
 }
 
 /// Takes back a write: the edit marks, the bytes shown at once (the next refresh reads them
@@ -1964,6 +1990,50 @@ mod tests {
         let synced = msynced(0);
         apply_outcome(&mut m, &synced, History::Record);
         assert!(!m.edited(5) && m.edited(PS + 5));
+    }
+
+    #[test]
+    fn a_refusal_by_the_memory_bound_asks_to_force_and_no_is_the_default() {
+        let mut m = model(4, (80, 24));
+        let op = Op::Lock(Scope::All);
+        let refused = |e: crate::sys::SysError| Outcome {
+            op: op.clone(),
+            result: Err(e),
+            ..wrote(0, &[], &[])
+        };
+        // The kernel's refusal (or an rlimit's) asks nothing: forcing would not help.
+        let kernel = crate::sys::SysError::new(libc::ENOMEM, "mlock [all]", "RLIMIT_MEMLOCK");
+        apply_outcome(&mut m, &refused(kernel), History::Record);
+        assert_eq!(m.overlay, Overlay::None);
+        let bound = crate::sys::SysError::forcible(
+            libc::ENOMEM,
+            "mlock [all]",
+            "it would lock 8 GiB at once, more than a quarter of MemAvailable (20 GiB now in \
+             /proc/meminfo; a quarter is 5 GiB): that could starve the whole machine; to do it \
+             anyway, write `force lock all`",
+        );
+        apply_outcome(&mut m, &refused(bound.clone()), History::Record);
+        let Overlay::Confirm {
+            question,
+            default_yes,
+            ..
+        } = &m.overlay
+        else {
+            panic!("no question: {:?}", m.overlay);
+        };
+        assert!(!default_yes);
+        assert!(question.contains("a quarter is 5 GiB"), "{question}");
+        assert!(question.ends_with("Do it anyway? y/N"), "{question}");
+        assert!(!question.contains("force lock all"), "{question}");
+        // Enter: no, nothing runs.
+        assert!(update(&mut m, Action::Confirm(None)).is_empty());
+        assert_eq!(m.overlay, Overlay::None);
+        // y: the same call, forced.
+        apply_outcome(&mut m, &refused(bound), History::Record);
+        let cmds = update(&mut m, Action::Confirm(Some(true)));
+        assert_eq!(cmds.len(), 2, "{cmds:?}");
+        assert!(matches!(cmds[0], Command::Force));
+        assert_eq!(only_exec(cmds[1..].to_vec()), (op, History::Record));
     }
 
     #[test]

@@ -480,6 +480,32 @@ fn scan_matches_a_per_page_probe_on_file_layouts() {
         "the layout: half evicted"
     );
 
+    // Finely mixed: every third page evicted (runs shorter than a leaf: parts are read whole
+    // with one mincore), and dirty pages in some parts (there dirty is not all-or-none of the
+    // cached pages: those parts are split with cachestat instead).
+    // (128 MiB: the scan's parts are larger than a leaf.)
+    let fine = file_in_page_writes(d, "fine", 32768);
+    for p in (0..32768).step_by(3) {
+        evict(&fine, p, 1);
+    }
+    let w = std::fs::OpenOptions::new().write(true).open(&fine).unwrap();
+    for p in [1, 2000, 2001, 32767] {
+        w.write_all_at(b"D", p * ps() + 5).unwrap();
+    }
+    let states = assert_scan_is_per_page("finely mixed", &map(&fine, MapMode::Shared));
+    // The kernel may evict more meanwhile (memory pressure, kdamond), never less.
+    let uncached = count(&states, |s| s.resident, false);
+    let switches = states
+        .windows(2)
+        .filter(|w| w[0].resident != w[1].resident)
+        .count();
+    assert!(
+        uncached >= 10922 && switches >= 20000,
+        "the layout: every third page evicted, one written back in: {uncached} evicted, \
+         {switches} switches"
+    );
+    assert_eq!(count(&states, |s| s.dirty, true), 4, "the layout: 4 dirty");
+
     // Mixed folios: one 16 MiB write (large folios), two 2 MiB blocks evicted and read back,
     // one every other page as single pages, the other with readahead.
     let mixed = d.join("mixed");

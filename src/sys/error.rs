@@ -14,6 +14,9 @@ pub struct SysError {
     pub context: String,
     /// One sentence: what it means and what to do.
     pub explanation: String,
+    /// A refusal of ours that the user may override (the memory bound of `limits::judge`:
+    /// `--force`, a `force` line, a confirmed question); the kernel was not asked.
+    pub forcible: bool,
 }
 
 impl fmt::Display for SysError {
@@ -35,6 +38,19 @@ impl SysError {
             errno,
             context: context.into(),
             explanation: explanation.into(),
+            forcible: false,
+        }
+    }
+
+    /// A refusal of ours that asking again with force would let through (see `forcible`).
+    pub fn forcible(
+        errno: i32,
+        context: impl Into<String>,
+        explanation: impl Into<String>,
+    ) -> Self {
+        Self {
+            forcible: true,
+            ..Self::new(errno, context, explanation)
         }
     }
 

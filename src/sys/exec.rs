@@ -440,6 +440,17 @@ pub fn execute(region: &mut Region, prober: &Prober, lab: &mut Lab, permit: Perm
         notes.push(note);
     }
     let smaps_delta = delta(vma_before.as_ref(), vma_after.as_ref());
+    if let (Op::Resize(_), Ok(_)) = (&op, &result)
+        && let Some((_, grew)) = smaps_delta
+            .iter()
+            .find(|(f, d)| *f == SmapsField::Locked && *d > 0)
+    {
+        notes.push(format!(
+            "the mapping is locked (VmFlags lo): mremap locked its new part too, faulting it in \
+             at once (Locked +{})",
+            crate::text::human(grew.unsigned_abs())
+        ));
+    }
     let child_related = matches!(
         op,
         Op::Fork | Op::ChildExit | Op::ChildRead { .. } | Op::ChildWrite { .. }
@@ -905,7 +916,7 @@ fn mremap(
 ) -> (String, Result<Done, SysError>) {
     let (old_addr, old_len) = (region.addr(), region.len());
     let old_bytes = region.map_bytes();
-    let present_before = present_pages(prober, region, 0, region.pages().min(1 << 20)).len() as u64;
+    let present_before = prober.present_count(region).unwrap_or(0);
     let (call, result) = match how {
         Reshape::Len(len) => (
             format!("mremap(0x{old_addr:x}, {old_bytes}, {len}, MREMAP_MAYMOVE)"),
@@ -919,8 +930,7 @@ fn mremap(
         ),
     };
     let result = result.map(|()| {
-        let present_after =
-            present_pages(prober, region, 0, region.pages().min(1 << 20)).len() as u64;
+        let present_after = prober.present_count(region).unwrap_or(0);
         let shmem = matches!(region.target(), Target::Anon) && region.mode() == MapMode::Shared;
         notes.extend(notes::remapped(
             (old_addr, region.addr()),
@@ -953,7 +963,7 @@ fn mremap(
     let call = match &result {
         Ok(Done::Resized { new_addr, .. }) => format!("{call} = 0x{new_addr:x}"),
         Ok(_) => call,
-        Err(e) => format!("{call} = -1 {}", e.name()),
+        Err(e) => refused_call(call, e),
     };
     (call, result)
 }
@@ -1195,7 +1205,17 @@ fn peer_start(
 fn with_rc(call: String, result: &Result<Done, SysError>) -> String {
     match result {
         Ok(_) => format!("{call} = 0"),
-        Err(e) => format!("{call} = -1 {}", e.name()),
+        Err(e) => refused_call(call, e),
+    }
+}
+
+/// The call as written after a refusal: `= -1 ERRNO`, or, refused by the memory bound
+/// before the kernel was asked, `not called`.
+fn refused_call(call: String, e: &SysError) -> String {
+    if e.forcible {
+        format!("{call} not called (over the memory bound)")
+    } else {
+        format!("{call} = -1 {}", e.name())
     }
 }
 

@@ -425,6 +425,17 @@ impl Lab {
             .ok_or_else(|| {
                 SysError::new(libc::EINVAL, "alloc", "give a size from 1 B to 16 GiB")
             })?;
+        // The block is never touched, so it commits no memory; RLIMIT_AS still counts it.
+        let asked = super::limits::Asked {
+            call: &format!("malloc({n})"),
+            verb: "take",
+            line: None,
+        };
+        let commit = super::limits::Commit {
+            address_space: size,
+            ..Default::default()
+        };
+        super::limits::admit(&asked, commit, false)?;
         let before = procmaps::read_maps()?;
         // Fallible: an infallible allocation aborts the whole process when malloc says no.
         let mut buf = Vec::<u8>::new();

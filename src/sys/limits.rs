@@ -2,6 +2,13 @@
 //! parsers (tested on fixed text): RLIMIT_MEMLOCK and what is locked already (`VmLck`),
 //! CAP_IPC_LOCK (which lifts the limit), the hugetlb pool (`/proc/meminfo`) and the
 //! transparent huge page settings (`/sys/kernel/mm/transparent_hugepage`).
+//!
+//! And the one bound on what an operation may commit at once (`judge`, `admit`): every path
+//! that populates, locks or grows memory (MAP_POPULATE, MAP_LOCKED, mlock, mremap of a locked
+//! mapping, malloc's address space) asks it first, with the numbers of what it is about to
+//! commit. More than a quarter of `MemAvailable` is refused unless forced (`--force`, a
+//! `force` line, a confirmed question); more than RLIMIT_AS or RLIMIT_MEMLOCK allow is refused
+//! always, since the kernel would refuse it anyway.
 
 use super::error::SysError;
 
@@ -81,6 +88,204 @@ pub fn memlock_why(m: &Memlock, asked: u64, file: bool) -> String {
             ""
         }
     )
+}
+
+/// What an operation is about to commit at once, in bytes: what the bound is judged on.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Commit {
+    /// Memory faulted in (or pinned, when it is in memory already) now: MAP_POPULATE,
+    /// MAP_LOCKED, mlock, the new part of a locked mapping grown by mremap.
+    pub memory: u64,
+    /// Bytes newly locked: what RLIMIT_MEMLOCK counts (mm->locked_vm).
+    pub locked: u64,
+    /// Address space added: what RLIMIT_AS counts (VmSize).
+    pub address_space: u64,
+}
+
+/// What the machine and this process's limits allow, read at one moment.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Budget {
+    /// `MemAvailable` in /proc/meminfo: the kernel's estimate of what can be allocated
+    /// without swapping (`None`: unreadable, and then not bounded).
+    pub mem_available: Option<u64>,
+    /// `MemTotal` + `SwapTotal`: all the memory the machine has (`None`: unreadable).
+    pub mem_total: Option<u64>,
+    pub memlock: Memlock,
+    /// RLIMIT_AS's soft limit (`ulimit -v`); `None`: unlimited.
+    pub as_limit: Option<u64>,
+    /// This process's address space now (`VmSize` in /proc/self/status).
+    pub vm_size: Option<u64>,
+}
+
+impl Budget {
+    /// The budget now: /proc/meminfo, /proc/self/status and the two rlimits.
+    pub fn now() -> Self {
+        let meminfo = std::fs::read_to_string("/proc/meminfo").unwrap_or_default();
+        let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+        let memlock = Memlock {
+            limit: rustix::process::getrlimit(rustix::process::Resource::Memlock).current,
+            locked: field(&status, "VmLck"),
+            exempt: has_ipc_lock(&status),
+        };
+        Self {
+            mem_available: field(&meminfo, "MemAvailable"),
+            mem_total: field(&meminfo, "MemTotal")
+                .map(|t| t + field(&meminfo, "SwapTotal").unwrap_or(0)),
+            memlock,
+            as_limit: rustix::process::getrlimit(rustix::process::Resource::As).current,
+            vm_size: field(&status, "VmSize"),
+        }
+    }
+}
+
+/// What is being asked, in the words a refusal uses.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Asked<'a> {
+    /// The call, as the error's context: `mlock [all]`, `mmap MAP_POPULATE`.
+    pub call: &'a str,
+    /// What it does to memory, after "would": `lock`, `fault in`, `lock and fault in`.
+    pub verb: &'a str,
+    /// How to ask for it anyway: the script line (`lock all`: "force lock all"), or `None`
+    /// for the mapping the command line asks for (`--force`).
+    pub line: Option<&'a str>,
+}
+
+/// Where a forcible refusal's explanation says how to force it (see `without_hint`).
+const HINT: &str = "; to do it anyway";
+
+/// A forcible refusal's explanation without how to force it: for the explorer's question,
+/// which asks instead.
+pub fn without_hint(explanation: &str) -> &str {
+    explanation.split(HINT).next().unwrap_or(explanation)
+}
+
+/// How to go ahead anyway, for a refusal that may be forced (it starts with `HINT`).
+fn how_to_force(asked: &Asked) -> String {
+    match asked.line {
+        Some(line) => format!(
+            "{HINT}, write `force {line}` (a script or lesson line), answer y in the \
+             explorer, or start mmapscope with --force"
+        ),
+        None => format!("{HINT}, add --force"),
+    }
+}
+
+/// The one bound on committing memory, judged on given numbers (pure: tested with any).
+/// In order: RLIMIT_AS, RLIMIT_MEMLOCK (unless CAP_IPC_LOCK exempts), which the kernel
+/// enforces itself, so forcing cannot help and the refusal says how to raise them; more than
+/// the machine's memory and swap, which nothing can hold; then a quarter of `MemAvailable`,
+/// which `force` lifts.
+///
+/// # Errors
+/// ENOMEM (EPERM for a memlock limit of 0, as mlock(2) says) naming what was asked, the limit
+/// or MemAvailable and its quarter, and what to do. Only the MemAvailable refusal is
+/// `forcible`.
+pub fn judge(asked: &Asked, c: Commit, b: &Budget, force: bool) -> Result<(), SysError> {
+    let h = crate::text::human;
+    if c.address_space > 0
+        && let Some(limit) = b.as_limit
+    {
+        let used = b.vm_size.unwrap_or(0);
+        if used.saturating_add(c.address_space) > limit {
+            return Err(SysError::new(
+                libc::ENOMEM,
+                asked.call,
+                format!(
+                    "RLIMIT_AS is {} (ulimit -v) and this process uses {} of address space \
+                     already (VmSize): {} more would pass it, and the kernel would refuse; \
+                     --force cannot lift it: ask for less, or raise the limit (ulimit -v)",
+                    h(limit),
+                    h(used),
+                    h(c.address_space)
+                ),
+            ));
+        }
+    }
+    let m = b.memlock;
+    if c.locked > 0
+        && !m.exempt
+        && let Some(limit) = m.limit
+        && m.locked.unwrap_or(0).saturating_add(c.locked) > limit
+    {
+        return Err(SysError::new(
+            if limit == 0 {
+                libc::EPERM
+            } else {
+                libc::ENOMEM
+            },
+            asked.call,
+            format!(
+                "{} (the kernel would refuse; --force cannot lift it)",
+                memlock_why(&m, c.locked, false)
+            ),
+        ));
+    }
+    // More than the machine holds cannot succeed: forced, it would starve the machine until
+    // the OOM killer ended us (issue 15: all 24 GiB for a minute).
+    if let Some(total) = b.mem_total
+        && c.memory > total
+    {
+        return Err(SysError::new(
+            libc::ENOMEM,
+            asked.call,
+            format!(
+                "it would {} {} at once, more than this machine's memory and swap together \
+                 ({}: MemTotal + SwapTotal): it cannot be held, and trying would starve the \
+                 machine until the OOM killer ended mmapscope; --force cannot lift this",
+                asked.verb,
+                h(c.memory),
+                h(total)
+            ),
+        ));
+    }
+    if let Some(avail) = b.mem_available
+        && c.memory > avail / 4
+        && !force
+    {
+        // Sizes that round alike (4.0 GiB against 4 GiB) are given to the byte.
+        let (asked_size, quarter) = if read_alike(&h(c.memory), &h(avail / 4)) {
+            (
+                format!("{} B", crate::text::thousands(c.memory)),
+                format!("{} B", crate::text::thousands(avail / 4)),
+            )
+        } else {
+            (h(c.memory), h(avail / 4))
+        };
+        return Err(SysError::forcible(
+            libc::ENOMEM,
+            asked.call,
+            format!(
+                "it would {} {asked_size} at once, more than a quarter of MemAvailable ({} now \
+                 in /proc/meminfo; a quarter is {quarter}): that could starve the whole \
+                 machine{}",
+                asked.verb,
+                h(avail),
+                how_to_force(asked)
+            ),
+        ));
+    }
+    Ok(())
+}
+
+/// Whether two sizes as `text::human` writes them read as the same number of the same unit
+/// (`4.0 GiB` and `4 GiB`).
+fn read_alike(a: &str, b: &str) -> bool {
+    let split = |s: &str| {
+        let (n, unit) = s.split_once(' ')?;
+        Some((n.parse::<f64>().ok()?, unit.to_string()))
+    };
+    a == b || split(a).zip(split(b)).is_some_and(|(x, y)| x == y)
+}
+
+/// `judge` against the budget read now.
+///
+/// # Errors
+/// As `judge`.
+pub fn admit(asked: &Asked, c: Commit, force: bool) -> Result<(), SysError> {
+    if c == Commit::default() {
+        return Ok(());
+    }
+    judge(asked, c, &Budget::now(), force)
 }
 
 /// The hugetlb pool as /proc/meminfo says it.
@@ -190,6 +395,142 @@ Hugepagesize:       2048 kB\n";
         assert!(memlock_why(&root, 4096, true).contains("CAP_IPC_LOCK (root)"));
         assert!(memlock_why(&user, 4096, true).contains("beyond end of file"));
         assert!(!why.contains("beyond end of file"), "{why}");
+    }
+
+    const GIB: u64 = 1 << 30;
+
+    fn budget(avail: u64) -> Budget {
+        Budget {
+            mem_available: Some(avail),
+            mem_total: Some(64 * GIB),
+            memlock: Memlock {
+                limit: Some(8 << 20),
+                locked: Some(0),
+                exempt: true,
+            },
+            as_limit: None,
+            vm_size: Some(GIB),
+        }
+    }
+
+    const LOCK_ALL: Asked = Asked {
+        call: "mlock [all]",
+        verb: "lock",
+        line: Some("lock all"),
+    };
+
+    fn memory(bytes: u64) -> Commit {
+        Commit {
+            memory: bytes,
+            locked: bytes,
+            address_space: 0,
+        }
+    }
+
+    #[test]
+    fn a_quarter_of_mem_available_is_the_bound_and_force_lifts_it() {
+        let b = budget(16 * GIB);
+        assert_eq!(judge(&LOCK_ALL, memory(4 * GIB), &b, false), Ok(()));
+        let e = judge(&LOCK_ALL, memory(4 * GIB + 4096), &b, false).unwrap_err();
+        assert!(e.forcible);
+        assert_eq!(e.errno, libc::ENOMEM);
+        assert_eq!(e.context, "mlock [all]");
+        for words in [
+            "lock 4,294,971,392 B at once",
+            "MemAvailable (16 GiB now",
+            "a quarter is 4,294,967,296 B",
+            "`force lock all`",
+            "--force",
+        ] {
+            assert!(e.explanation.contains(words), "{words}: {e}");
+        }
+        assert!(!without_hint(&e.explanation).contains("force"), "{e}");
+        assert_eq!(judge(&LOCK_ALL, memory(4 * GIB + 4096), &b, true), Ok(()));
+        let open = Asked {
+            line: None,
+            ..LOCK_ALL
+        };
+        let e = judge(&open, memory(32 * GIB), &b, false).unwrap_err();
+        assert!(e.explanation.ends_with("add --force"), "{e}");
+        // More than the machine holds (64 GiB here): not even forced.
+        assert_eq!(judge(&open, memory(64 * GIB), &b, true), Ok(()));
+        let e = judge(&open, memory(64 << 40), &b, true).unwrap_err();
+        assert!(!e.forcible, "{e}");
+        for words in [
+            "64 TiB at once",
+            "memory and swap together (64 GiB",
+            "cannot lift",
+        ] {
+            assert!(e.explanation.contains(words), "{words}: {e}");
+        }
+        // Nothing committed, nothing judged; MemAvailable unknown, nothing bounded by it.
+        assert_eq!(
+            judge(&LOCK_ALL, Commit::default(), &budget(0), false),
+            Ok(())
+        );
+        let unknown = Budget {
+            mem_available: None,
+            mem_total: None,
+            ..b
+        };
+        assert_eq!(judge(&LOCK_ALL, memory(64 << 40), &unknown, false), Ok(()));
+    }
+
+    #[test]
+    fn rlimits_refuse_whatever_the_force_and_say_how_to_raise_them() {
+        let user = Budget {
+            memlock: Memlock {
+                limit: Some(8 << 20),
+                locked: Some(4 << 20),
+                exempt: false,
+            },
+            ..budget(16 * GIB)
+        };
+        assert_eq!(judge(&LOCK_ALL, memory(4 << 20), &user, false), Ok(()));
+        let e = judge(&LOCK_ALL, memory((4 << 20) + 4096), &user, true).unwrap_err();
+        assert!(!e.forcible && e.errno == libc::ENOMEM, "{e}");
+        for words in [
+            "RLIMIT_MEMLOCK is 8,192 KiB",
+            "4,096 KiB is locked",
+            "ulimit -l",
+        ] {
+            assert!(e.explanation.contains(words), "{words}: {e}");
+        }
+        let none = Budget {
+            memlock: Memlock {
+                limit: Some(0),
+                ..user.memlock
+            },
+            ..user
+        };
+        assert_eq!(
+            judge(&LOCK_ALL, memory(4096), &none, false)
+                .unwrap_err()
+                .errno,
+            libc::EPERM
+        );
+        let capped = Budget {
+            as_limit: Some(2 * GIB),
+            ..budget(16 * GIB)
+        };
+        let grow = |n| Commit {
+            address_space: n,
+            ..Commit::default()
+        };
+        assert_eq!(judge(&LOCK_ALL, grow(GIB), &capped, false), Ok(()));
+        let e = judge(&LOCK_ALL, grow(GIB + 4096), &capped, true).unwrap_err();
+        assert!(!e.forcible, "{e}");
+        for words in ["RLIMIT_AS is 2 GiB", "uses 1 GiB", "ulimit -v"] {
+            assert!(e.explanation.contains(words), "{words}: {e}");
+        }
+    }
+
+    #[test]
+    fn the_budget_now_has_mem_available_and_this_process_size() {
+        let b = Budget::now();
+        assert!(b.mem_available.is_some_and(|m| m > 0), "{b:?}");
+        assert!(b.mem_total >= b.mem_available, "{b:?}");
+        assert!(b.vm_size.is_some_and(|v| v > 0), "{b:?}");
     }
 
     #[test]

@@ -53,6 +53,11 @@ pub trait Mapped {
     }
     /// We have write permission on the file behind it (anonymous memory: true).
     fn may_write(&self) -> bool;
+    /// For a shmem object we mapped (shared anonymous memory, MAP_SHARED /dev/zero): the first
+    /// page past its end (see `Region::shmem_end`); `None` when unknown or not shmem.
+    fn shmem_end(&self) -> Option<u64> {
+        None
+    }
     /// Stores into it may reach the file (the user allowed writing).
     fn write_allowed(&self) -> bool;
     /// The file is on tmpfs, whose pages are always dirty.
@@ -149,6 +154,9 @@ impl Mapped for Region {
     }
     fn may_write(&self) -> bool {
         Region::may_write(self)
+    }
+    fn shmem_end(&self) -> Option<u64> {
+        Region::shmem_end(self)
     }
     fn write_allowed(&self) -> bool {
         // Consent given later is the write gate's: the session stamps it on the snapshot.

@@ -71,6 +71,12 @@ pub fn kflag_names(flags: u64) -> Vec<String> {
 /// The largest folio looked for around a page, in pages: a PMD-sized folio on 4 KiB pages.
 const MAX_FOLIO_PAGES: u64 = 512;
 
+/// Pages of a shmem object (shared anonymous memory, MAP_SHARED /dev/zero) a report asks
+/// mincore about where our page tables have no entry (1 GiB of 4 KiB pages): mincore looks
+/// each one up in the object, about as long as for a page of a cached file, so this bounds
+/// that part of a report's cost whatever the mapping's size.
+pub const SHMEM_MINCORE_PAGES: u64 = 1 << 18;
+
 /// Pages of the smallest range a scan splits with cachestat (512 KiB); a mixed one is read
 /// with one mincore.
 const LEAF_PAGES: u64 = 128;
@@ -510,6 +516,37 @@ impl Prober {
         self.pagemap_scan && self.scan_works && self.pagemap.is_ok()
     }
 
+    /// How many pages of `region` are present in its page tables: PAGEMAP_SCAN over the whole
+    /// mapping (one page-table walk that skips what is not mapped, whatever the size); without
+    /// it, pagemap words of at most its first 2^20 pages. `None`: pagemap unreadable.
+    pub fn present_count(&self, region: &dyn Mapped) -> Option<u64> {
+        let ps = region.page_size();
+        let (start, end) = (region.addr(), region.addr() + region.map_bytes());
+        if !self.scan_usable() {
+            let mut words = Vec::new();
+            let n = region.pages().min(1 << 20);
+            self.pagemap_words(region, 0, n, &mut words).ok()?;
+            return Some(words.iter().filter(|w| *w & PM_PRESENT != 0).count() as u64);
+        }
+        let file = self.pagemap.as_ref().ok()?;
+        let mut buf = [PageRegion::default(); 256];
+        let (mut at, mut pages) = (start, 0);
+        while at < end {
+            let (n, walk_end) = file
+                .scan(at, end, PAGE_IS_PRESENT, PAGE_IS_PRESENT, &mut buf)
+                .ok()?;
+            pages += buf[..n]
+                .iter()
+                .map(|r| (r.end.min(end) - r.start.max(start)) / ps)
+                .sum::<u64>();
+            if n < buf.len() || walk_end >= end || walk_end <= at {
+                break;
+            }
+            at = walk_end;
+        }
+        Some(pages)
+    }
+
     /// For `count` pages from page `first`: part of a PMD-mapped huge page (PAGEMAP_SCAN
     /// PAGE_IS_HUGE, which also covers hugetlb pages); `None` without the ioctl.
     fn huge_flags(&self, region: &dyn Mapped, first: u64, count: u64) -> Option<Vec<bool>> {
@@ -671,6 +708,19 @@ impl Prober {
         } else if region.page_cache_file() && !region.may_write() {
             "ok (file not writable by us: since Linux 5.2 mincore reports only pages mapped by us)"
                 .to_string()
+        } else if let Some(end) = region
+            .shmem_end()
+            .map(|e| e.min(region.pages()))
+            .filter(|&e| e > SHMEM_MINCORE_PAGES)
+        {
+            format!(
+                "ok where our page tables have an entry and on the shmem object's first {} \
+                 pages; on its other {} pages without an entry it is not asked (resident \
+                 null): mincore looks each page up in the object, a cost per page whatever is \
+                 in memory",
+                crate::text::thousands(SHMEM_MINCORE_PAGES),
+                crate::text::thousands(end - SHMEM_MINCORE_PAGES)
+            )
         } else {
             "ok".to_string()
         };
@@ -991,6 +1041,8 @@ impl Prober {
             file_base: region.offset() / ps,
             ptes,
             pending: None,
+            fine: false,
+            mincored: 0,
             runs: RunSink {
                 last: None,
                 sink,
@@ -1502,6 +1554,9 @@ struct FileRun {
     /// Every page of the run is known to be in the page cache (cachestat or a mincore that
     /// answers the page cache said so): faulting it in causes no I/O.
     cached: bool,
+    /// Residency not asked where our page tables have no entry: shmem past the part that
+    /// mincore may cost a report (`SHMEM_MINCORE_PAGES`).
+    unasked: bool,
 }
 
 /// Counts of `a` minus those of `b` (of a part of `a`'s range): the rest of the range.
@@ -1576,6 +1631,12 @@ struct Scan<'a> {
     ptes: Ptes,
     /// The file run not handed on yet (it grows while the next ones are equal).
     pending: Option<(u64, u64, FileRun)>,
+    /// Residency was found mixed finely in the last mixed part: most of its leaves (3 in 4)
+    /// were mixed. A mixed part is then read whole with one mincore instead of being split
+    /// with cachestat first, which would walk most of its page cache twice.
+    fine: bool,
+    /// Pages read with mincore so far (how much of a split part had to be).
+    mincored: u64,
     runs: RunSink<'a>,
 }
 
@@ -1596,6 +1657,7 @@ impl Scan<'_> {
             resident: None,
             cache: None,
             cached: false,
+            unasked: false,
         }
     }
 
@@ -1604,6 +1666,8 @@ impl Scan<'_> {
         let pages = self.region.pages();
         if self.cachestat {
             self.forward(pages);
+        } else if let Some(end) = self.region.shmem_end() {
+            self.shmem_pass(pages, end.min(pages));
         } else if self.anon_private {
             self.file_run(
                 0,
@@ -1612,6 +1676,7 @@ impl Scan<'_> {
                     resident: Some(false),
                     cache: None,
                     cached: false,
+                    unasked: false,
                 },
             );
         } else {
@@ -1620,6 +1685,25 @@ impl Scan<'_> {
         if let Some((first, count, run)) = self.pending.take() {
             self.stretch(first, count, run);
         }
+    }
+
+    /// Shared anonymous memory or MAP_SHARED /dev/zero, whose shmem object ends at page `end`
+    /// (mremap grows the mapping, not the object). A page without a page-table entry of ours
+    /// may still be in the object (discarded by MADV_DONTNEED, written by a forked child), and
+    /// only mincore says so, at the cost of a lookup in the object per page whatever is in
+    /// memory: it is asked for the object's first `SHMEM_MINCORE_PAGES` pages, and the rest
+    /// is left unknown (`Sources::mincore` says so). Past the object nothing can be in memory.
+    fn shmem_pass(&mut self, pages: u64, end: u64) {
+        let asked = end.min(SHMEM_MINCORE_PAGES);
+        self.file_run(0, asked, self.ask_mincore());
+        let known = |resident: Option<bool>, unasked| FileRun {
+            resident,
+            cache: None,
+            cached: false,
+            unasked,
+        };
+        self.file_run(asked, end - asked, known(None, true));
+        self.file_run(end, pages - end, known(Some(false), false));
     }
 
     /// The file from start to end in parts aligned to their size, each asked once with
@@ -1651,8 +1735,16 @@ impl Scan<'_> {
                     self.file_run(at, n, run);
                 }
                 None => {
+                    let (was_fine, before) = (self.fine, self.mincored);
                     self.describe(at, n, st);
-                    size = (size / 2).max(LEAF_PAGES);
+                    if !was_fine {
+                        // Split: fine when mincore had to read 3 in 4 of its pages anyway.
+                        self.fine = 4 * (self.mincored - before) >= 3 * n;
+                    }
+                    // Finely mixed parts are read whole with mincore: they need not shrink.
+                    if !self.fine {
+                        size = (size / 2).max(LEAF_PAGES);
+                    }
                     last = None;
                 }
             }
@@ -1677,6 +1769,7 @@ impl Scan<'_> {
                 nr_recently_evicted: 0,
             }),
             cached,
+            unasked: false,
         })
     }
 
@@ -1692,6 +1785,11 @@ impl Scan<'_> {
         }
         if count <= LEAF_PAGES {
             self.leaf(first, count, st);
+            return;
+        }
+        // Finely mixed: splitting would walk the part's page cache again with cachestat only
+        // to mincore most of it after; one mincore walks it once.
+        if self.fine && count <= MINCORE_WINDOW && self.mincore_runs(first, count, st) {
             return;
         }
         // The range holds at most 2 * min(cached, uncached) + 1 boundaries between cached and
@@ -1742,20 +1840,28 @@ impl Scan<'_> {
     /// and dirty and writeback follow when they are all-or-none of the cached pages; else
     /// cachestat bisects.
     fn leaf(&mut self, first: u64, count: u64, st: CacheStat) {
-        if !self.mincore_is_cache || self.not_cache_ptes_in(first, first + count) {
+        if !self.mincore_runs(first, count, st) {
             self.bisect(first, count, st);
-            return;
+        }
+    }
+
+    /// Describes `count` pages from `first`, whose cachestat `st` is known, with one mincore:
+    /// which pages are cached, and dirty and writeback when they are all-or-none of the cached
+    /// pages. Learns from the runs found whether residency is mixed finely (see `fine`).
+    /// Returns false, having described nothing, where mincore cannot answer for the page
+    /// cache or does not agree with `st`.
+    fn mincore_runs(&mut self, first: u64, count: u64, st: CacheStat) -> bool {
+        if !self.mincore_is_cache || self.not_cache_ptes_in(first, first + count) {
+            return false;
         }
         let mut core = Vec::new();
         if self.region.mincore(first, count, &mut core).is_err() {
-            self.bisect(first, count, st);
-            return;
+            return false;
         }
         let cached = core.iter().filter(|b| *b & 1 != 0).count() as u64;
         let follows = |n: u64| n == 0 || n == st.nr_cache;
         if cached != st.nr_cache || !follows(st.nr_dirty) || !follows(st.nr_writeback) {
-            self.bisect(first, count, st);
-            return;
+            return false;
         }
         let mut i = 0;
         while i < core.len() {
@@ -1774,10 +1880,22 @@ impl Scan<'_> {
                     nr_recently_evicted: 0,
                 }),
                 cached: c,
+                unasked: false,
             };
             self.file_run(first + i as u64, (j - i) as u64, run);
             i = j;
         }
+        self.mincored += count;
+        if count > LEAF_PAGES {
+            // Read whole: still fine while 3 in 4 of its leaves were mixed.
+            let leaves: Vec<&[u8]> = core.chunks(LEAF_PAGES as usize).collect();
+            let mixed = leaves
+                .iter()
+                .filter(|l| l.iter().any(|b| (b & 1) != (l[0] & 1)))
+                .count();
+            self.fine = 4 * mixed >= 3 * leaves.len();
+        }
+        true
     }
 
     /// Halves a small mixed range with cachestat until each part is uniform.
@@ -1865,6 +1983,14 @@ impl Scan<'_> {
     /// Pages without a page-table entry of ours: their pagemap words are holes, and the file
     /// run (or mincore) says the rest, unless they are to be touched.
     fn without_ptes(&mut self, first: u64, end: u64, run: FileRun) {
+        if run.unasked {
+            let probe = PageProbe {
+                pagemap: self.hole_word(first),
+                ..self.hole_probe()
+            };
+            self.uniform(first, end - first, probe);
+            return;
+        }
         if self.touch && (run.cached || (run.resident.is_none() && self.mincore_trusted)) {
             self.detailed(first, end, run, false);
             return;

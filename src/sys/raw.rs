@@ -40,6 +40,9 @@ pub struct Placement {
     pub locked: bool,
     /// MAP_HUGETLB: anonymous memory from the hugetlb pool.
     pub huge: bool,
+    /// Not a flag: `--force`, populating or locking beyond the memory bound
+    /// (`limits::judge`) is asked for anyway.
+    pub force: bool,
 }
 
 impl Placement {
@@ -958,6 +961,22 @@ pub fn fault_counts() -> (u64, u64) {
         u64::try_from(usage.ru_minflt).unwrap_or(0),
         u64::try_from(usage.ru_majflt).unwrap_or(0),
     )
+}
+
+/// Gives the allocator's free memory back to the system: glibc's `malloc_trim(0)` returns
+/// the free pages of every arena (MADV_DONTNEED), not only the top of the heap. Returns
+/// whether any memory was released. Elsewhere (musl) it does nothing.
+pub fn trim_heap() -> bool {
+    #[cfg(target_env = "gnu")]
+    {
+        // SAFETY: malloc_trim only walks glibc's own free lists under the arenas' locks; it
+        // takes no pointer of ours and frees nothing still allocated.
+        unsafe { libc::malloc_trim(0) == 1 }
+    }
+    #[cfg(not(target_env = "gnu"))]
+    {
+        false
+    }
 }
 
 /// The page-cache counters of `cachestat(2)` for a byte range of a file.

@@ -251,6 +251,14 @@ pub struct Region {
     /// While a forked child shares pages with us: `/proc/self/mem`, to read without pinning
     /// (see `read`).
     mem: Option<File>,
+    /// The next operation may commit memory beyond the bound (a `force` line, a confirmed
+    /// question); set by the session before each operation (see `set_force`).
+    force_once: bool,
+    /// For shared anonymous memory and MAP_SHARED /dev/zero: the pages of the shmem object
+    /// the kernel made at mmap, which keeps that size when mremap grows the mapping.
+    shmem_pages: Option<u64>,
+    /// The MemAvailable the bound judges by, instead of /proc/meminfo's (`judge_by`).
+    mem_available: Option<u64>,
 }
 
 /// The system page size in bytes.
@@ -665,14 +673,87 @@ fn placement_note(place: Placement, got: u64) -> Option<String> {
     })
 }
 
+/// What mapping `map_bytes` with `place` commits at once, `data_bytes` of them able to hold
+/// memory (a file's pages before its end; hugetlb pages come from their pool, reserved
+/// already, so they add no memory).
+fn placement_commit(place: Placement, data_bytes: u64, map_bytes: u64) -> super::limits::Commit {
+    let faulted = place.populate || place.locked;
+    super::limits::Commit {
+        memory: if faulted && !place.huge {
+            data_bytes
+        } else {
+            0
+        },
+        locked: if place.locked { map_bytes } else { 0 },
+        address_space: map_bytes,
+    }
+}
+
+/// The bound on a new mapping with `place`, before it is made (`limits::admit`).
+fn admit_placement(
+    place: Placement,
+    (data_bytes, map_bytes): (u64, u64),
+    line: Option<&str>,
+    force: bool,
+) -> Result<(), SysError> {
+    let call = match (place.populate, place.locked) {
+        (_, true) => "mmap MAP_LOCKED",
+        (true, false) => "mmap MAP_POPULATE",
+        (false, false) => "mmap",
+    };
+    let asked = super::limits::Asked {
+        call,
+        verb: if place.locked {
+            "lock and fault in"
+        } else {
+            "fault in"
+        },
+        line,
+    };
+    super::limits::admit(
+        &asked,
+        placement_commit(place, data_bytes, map_bytes),
+        force,
+    )
+}
+
+/// Bytes of a new mapping of `len` bytes at `offset` that can hold memory: for a file with an
+/// end, the pages before it; for MAP_SHARED /dev/zero, the shmem object's pages the offset
+/// leaves (its page `offset / page_size` is the mapping's first); else all.
+fn data_bytes(
+    kind: FileKind,
+    shared: bool,
+    (offset, len): (u64, u64),
+    size: Option<u64>,
+    ps: u64,
+) -> u64 {
+    let map_bytes = len.div_ceil(ps) * ps;
+    match (kind, size) {
+        (FileKind::Zero, _) if shared => map_bytes.saturating_sub(offset),
+        (_, Some(size)) => size
+            .saturating_sub(offset)
+            .div_ceil(ps)
+            .saturating_mul(ps)
+            .min(map_bytes),
+        _ => map_bytes,
+    }
+}
+
 impl Region {
     /// Opens and maps what `req` asks for.
     ///
     /// # Errors
     /// A `SysError` naming the errno and what to do: missing file, directory, FIFO or socket,
     /// unmappable file (ENODEV), no permission, unaligned offset, zero or impossible length,
-    /// mmap failures.
+    /// mmap failures; a `--populate` or `--locked` mapping beyond the memory bound (see
+    /// `limits::judge`) without `--force`.
     pub fn open(req: &MapRequest) -> Result<Region, SysError> {
+        Self::open_with(req, req.place.force, None)
+    }
+
+    /// As `open`, with the memory bound lifted when `force`, and `line` the script line that
+    /// asked for it (a remap: `mode private`), named in a refusal.
+    fn open_with(req: &MapRequest, force: bool, line: Option<&str>) -> Result<Region, SysError> {
         let page_size = page_size();
         check_offset(req.offset, page_size)?;
         if req.len == Some(0) {
@@ -685,13 +766,19 @@ impl Region {
             check_len(req.offset, len, page_size)?;
         }
         check_place(req.place, matches!(req.source, Source::Anon(_)), page_size)?;
+        let bound = (force, line);
         match &req.source {
-            Source::Anon(size) => Self::open_anon(req, *size, page_size),
-            Source::File(path) => Self::open_file(req, path, page_size),
+            Source::Anon(size) => Self::open_anon(req, *size, page_size, bound),
+            Source::File(path) => Self::open_file(req, path, page_size, bound),
         }
     }
 
-    fn open_anon(req: &MapRequest, size: u64, page_size: u64) -> Result<Region, SysError> {
+    fn open_anon(
+        req: &MapRequest,
+        size: u64,
+        page_size: u64,
+        (force, line): (bool, Option<&str>),
+    ) -> Result<Region, SysError> {
         let ctx = "mmap anonymous";
         let len = req.len.unwrap_or(size);
         if len == 0 {
@@ -704,6 +791,9 @@ impl Region {
         } else {
             len
         };
+        let map_bytes = len.div_ceil(page_size) * page_size;
+        admit_placement(req.place, (map_bytes, map_bytes), line, force)?;
+        let shared = req.mode == MapMode::Shared;
         // MAP_PRIVATE|MAP_ANONYMOUS without reserving swap, so large sizes map as the kernel
         // allows; MAP_SHARED|MAP_ANONYMOUS as a shared mapping of /dev/zero, the same kernel
         // object ("/dev/zero (deleted)" in /proc/self/maps).
@@ -724,6 +814,9 @@ impl Region {
             page_size,
             notes,
             mem: None,
+            force_once: false,
+            shmem_pages: (shared && !req.place.huge).then_some(map_bytes / page_size),
+            mem_available: None,
         };
         if let Some(prot) = req.prot {
             region.mprotect(prot)?;
@@ -731,7 +824,12 @@ impl Region {
         Ok(region)
     }
 
-    fn open_file(req: &MapRequest, path: &Path, page_size: u64) -> Result<Region, SysError> {
+    fn open_file(
+        req: &MapRequest,
+        path: &Path,
+        page_size: u64,
+        (force, line): (bool, Option<&str>),
+    ) -> Result<Region, SysError> {
         let shown = crate::text::echo(&path.to_string_lossy());
         let mut notes = Vec::new();
         let opened = open_checked(req, path, &shown, &mut notes)?;
@@ -745,6 +843,10 @@ impl Region {
                 Prot::R
             },
         );
+        let shared = req.mode == MapMode::Shared;
+        let data = data_bytes(opened.kind, shared, (req.offset, len), size, page_size);
+        let map_bytes = len.div_ceil(page_size) * page_size;
+        admit_placement(req.place, (data, map_bytes), line, force)?;
         let may_write = may_write(&opened.file);
         let map = Mapping::of_file(
             &opened.file,
@@ -779,6 +881,9 @@ impl Region {
             page_size,
             notes,
             mem: None,
+            force_once: false,
+            shmem_pages: (opened.kind == FileKind::Zero && shared).then_some(map_bytes / page_size),
+            mem_available: None,
         };
         if prot != base {
             region.mprotect(prot)?;
@@ -987,9 +1092,21 @@ impl Region {
         if let Some(mem) = &self.mem {
             return self.read_unpinned(mem, off, buf);
         }
-        self.map
-            .read(off, buf)
-            .map_err(|e| read_error(e, off, self.prot.read))
+        self.map.read(off, buf).map_err(|e| {
+            let err = read_error(e, off, self.prot.read);
+            match self.shmem_end() {
+                Some(end) if err.errno == libc::EFAULT && off / self.page_size >= end => {
+                    SysError::new(
+                        libc::EFAULT,
+                        err.context,
+                        "the page lies past the shmem object: shared anonymous memory (and \
+                         MAP_SHARED /dev/zero) keeps the size it was first mapped with, and \
+                         mremap grew only the mapping: a load would have raised SIGBUS",
+                    )
+                }
+                _ => err,
+            }
+        })
     }
 
     /// Our file, for a read of `len` bytes at mapping offset `off` that goes around the
@@ -1336,15 +1453,27 @@ impl Region {
             fixed: false,
             ..self.request.place
         };
+        let line = format!("mode {}", mode.as_str());
         if matches!(self.target, Target::Anon) {
             let mut req = self.request.clone();
             req.mode = mode;
             req.len = Some(self.len);
             req.prot = Some(prot);
             req.place = place;
-            *self = Region::open(&req)?;
+            *self = Region::open_with(&req, self.force_allowed(), Some(&line))?;
             return Ok(());
         }
+        let (kind, size) = (self.file_kind(), self.file_size_now()?);
+        let shared = mode == MapMode::Shared;
+        let data = kind.map_or(0, |k| {
+            data_bytes(k, shared, (self.offset, self.len), size, self.page_size)
+        });
+        admit_placement(
+            place,
+            (data, self.map_bytes()),
+            Some(&line),
+            self.force_allowed(),
+        )?;
         if mode == MapMode::Shared && prot.write {
             self.reopen_rw()?;
         }
@@ -1364,6 +1493,7 @@ impl Region {
         self.map = map;
         self.mode = mode;
         self.request.mode = mode;
+        self.shmem_pages = (kind == Some(FileKind::Zero) && shared).then_some(self.pages());
         self.prot = if prot.write { Prot::RW } else { Prot::R };
         if prot != self.prot {
             self.mprotect(prot)?;
@@ -1458,9 +1588,74 @@ impl Region {
 }
 
 impl Region {
-    /// How the mapping was placed (`--addr`, `--fixed`, `--populate`, `--locked`, `--huge`).
+    /// How the mapping was placed (`--addr`, `--fixed`, `--populate`, `--locked`, `--huge`,
+    /// `--force`).
     pub fn placement(&self) -> Placement {
         self.request.place
+    }
+
+    /// Lets the next operation (or not) populate, lock or grow memory beyond the bound of
+    /// `limits::judge`: a `force` line or a confirmed question. The session sets it before
+    /// every operation; `--force` (the placement's `force`) lets every one through.
+    pub fn set_force(&mut self, once: bool) {
+        self.force_once = once;
+    }
+
+    fn force_allowed(&self) -> bool {
+        self.force_once || self.request.place.force
+    }
+
+    /// Judges later locks and growth by this MemAvailable instead of the one /proc/meminfo
+    /// says at the time: a bound small enough for a test to cross without committing a
+    /// quarter of the machine.
+    pub fn judge_by(&mut self, mem_available: u64) {
+        self.mem_available = Some(mem_available);
+    }
+
+    /// The memory bound (`limits::judge`) on what this mapping is about to commit.
+    fn admit(
+        &self,
+        asked: &super::limits::Asked,
+        commit: super::limits::Commit,
+    ) -> Result<(), SysError> {
+        let mut budget = super::limits::Budget::now();
+        if self.mem_available.is_some() {
+            budget.mem_available = self.mem_available;
+        }
+        super::limits::judge(asked, commit, &budget, self.force_allowed())
+    }
+
+    /// For shared anonymous memory and MAP_SHARED /dev/zero: the first page of the mapping
+    /// past the shmem object made at mmap (mremap grows the mapping, never the object): no
+    /// page from there on can be in memory, and a touch there raises SIGBUS. `None` for
+    /// other mappings.
+    pub fn shmem_end(&self) -> Option<u64> {
+        self.shmem_pages
+            .map(|n| n.saturating_sub(self.offset / self.page_size))
+    }
+
+    /// How many of `count` pages from page `first` can hold memory: the pages before end of
+    /// file (a file with an end) or before the shmem object's end (`shmem_end`); all others.
+    fn data_pages_in(&self, first: u64, count: u64) -> u64 {
+        let end = first.saturating_add(count);
+        let limit = match (self.shmem_end(), self.file_size_now()) {
+            (Some(e), _) => e,
+            (None, Ok(Some(size))) => size.saturating_sub(self.offset).div_ceil(self.page_size),
+            (None, _) => u64::MAX,
+        };
+        end.min(limit).saturating_sub(first)
+    }
+
+    /// Bytes of `[addr + off, + len)` in VMAs that are locked already (VmFlags `lo`): mlock
+    /// does not count them again (mm/mlock.c, count_mm_mlocked_page_nr).
+    fn locked_bytes_in(&self, off: u64, len: u64) -> u64 {
+        let (a, b) = (self.addr() + off, self.addr() + off + len);
+        super::procmaps::read_vmas(a, b)
+            .unwrap_or_default()
+            .iter()
+            .filter(|v| v.vm_flags.iter().any(|f| f == "lo"))
+            .map(|v| v.end.min(b).saturating_sub(v.start.max(a)))
+            .sum()
     }
 
     /// Grows or shrinks the mapping to `new_len` bytes with mremap(MREMAP_MAYMOVE): in place
@@ -1486,12 +1681,38 @@ impl Region {
                 "a MAP_HUGETLB mapping keeps its size here: its huge pages were reserved at mmap",
             ));
         }
+        self.admit_growth(new_len)?;
         self.map
             .resize(new_len, self.page_size)
             .map_err(|e| SysError::from_io(&e, "mremap(MREMAP_MAYMOVE)"))?;
         self.len = new_len;
         self.request.len = Some(new_len);
         Ok(())
+    }
+
+    /// The bound on growing to `new_len`: the address space added (RLIMIT_AS), and when the
+    /// mapping is locked (VmFlags `lo`), the new part, which mremap locks and faults in at once
+    /// (mm/mremap.c: mm_populate of the new range of a VM_LOCKED mapping).
+    fn admit_growth(&self, new_len: u64) -> Result<(), SysError> {
+        let (old_pages, new_pages) = (self.pages(), new_len.div_ceil(self.page_size));
+        if new_pages <= old_pages {
+            return Ok(());
+        }
+        let grown = (new_pages - old_pages) * self.page_size;
+        let locked = self.locked_bytes_in(0, self.page_size) > 0;
+        let data = self.data_pages_in(old_pages, new_pages - old_pages) * self.page_size;
+        let line = format!("resize {}", crate::geometry::size_word(new_len));
+        let asked = super::limits::Asked {
+            call: "mremap(MREMAP_MAYMOVE)",
+            verb: "lock and fault in (the mapping is locked, and mremap locks its new part)",
+            line: Some(&line),
+        };
+        let commit = super::limits::Commit {
+            memory: if locked { data } else { 0 },
+            locked: if locked { grown } else { 0 },
+            address_space: grown,
+        };
+        self.admit(&asked, commit)
     }
 
     /// Moves the mapping to address `to` with mremap(MREMAP_MAYMOVE|MREMAP_FIXED), after
@@ -1546,6 +1767,24 @@ impl Region {
     pub fn lock(&self, first: u64, count: u64) -> Result<(), SysError> {
         let (off, len) = (first * self.page_size, count * self.page_size);
         self.check_range(off, len, "mlock")?;
+        let newly = len.saturating_sub(self.locked_bytes_in(off, len));
+        let line = if count == self.pages() && first == 0 {
+            "lock all".to_string()
+        } else {
+            format!("lock page {first}")
+        };
+        let call = format!("mlock [{}]", &line[5..]);
+        let asked = super::limits::Asked {
+            call: &call,
+            verb: "lock",
+            line: Some(&line),
+        };
+        let commit = super::limits::Commit {
+            memory: newly.min(self.data_pages_in(first, count) * self.page_size),
+            locked: newly,
+            address_space: 0,
+        };
+        self.admit(&asked, commit)?;
         self.map.mlock(off, len).map_err(|e| {
             let errno = e.raw_os_error().unwrap_or(libc::EIO);
             let why = match errno {
@@ -1664,6 +1903,7 @@ pub fn cachestat(file: &File, off: u64, len: u64) -> Result<CacheStat, SysError>
 
 #[cfg(test)]
 mod tests {
+    use super::super::procmaps;
     use super::*;
 
     #[test]
@@ -1687,6 +1927,65 @@ mod tests {
             place: Placement::default(),
         })
         .unwrap()
+    }
+
+    #[test]
+    fn locking_and_growing_a_locked_mapping_are_bounded_unless_forced() {
+        let ps = page_size();
+        let mut r = anon(16, MapMode::Private);
+        // A quarter of this "MemAvailable" is 8 pages: the whole mapping is over it.
+        r.judge_by(32 * ps);
+        let e = r.lock(0, 16).unwrap_err();
+        assert!(
+            e.forcible && e.explanation.contains("`force lock all`"),
+            "{e}"
+        );
+        r.lock(0, 1).unwrap();
+        // Page 0 is locked already: mlock does not count it again, nor does the bound. So
+        // 10 pages are 9 more (over 8), 9 pages 8 more (the quarter itself: allowed).
+        assert!(r.lock(0, 10).unwrap_err().forcible);
+        r.lock(0, 9).unwrap();
+        r.set_force(true);
+        r.lock(0, 16).unwrap();
+        r.set_force(false);
+        // Locked: mremap would lock (and fault in) the new part too.
+        let e = r.resize(32 * ps).unwrap_err();
+        assert!(
+            e.explanation.contains("`force resize 128k`") || ps != 4096,
+            "{e}"
+        );
+        assert_eq!(r.pages(), 16, "refused before the call");
+        r.set_force(true);
+        r.resize(32 * ps).unwrap();
+        r.set_force(false);
+        let locked: u64 = procmaps::read_vmas(r.addr(), r.addr() + r.map_bytes())
+            .unwrap()
+            .iter()
+            .map(|v| v.locked)
+            .sum();
+        assert_eq!(locked, 32 * ps);
+        r.unlock(0, 32).unwrap();
+        // Unlocked private anonymous memory costs nothing until touched: not bounded.
+        r.resize(1 << 40).unwrap();
+        r.resize(ps).unwrap();
+    }
+
+    #[test]
+    fn a_grown_shared_anonymous_mapping_ends_its_object_where_it_was_mapped() {
+        let ps = page_size();
+        let mut r = anon(4, MapMode::Shared);
+        assert_eq!(r.shmem_end(), Some(4));
+        r.resize(64 * ps).unwrap();
+        assert_eq!(
+            r.shmem_end(),
+            Some(4),
+            "mremap grows the mapping, not the object"
+        );
+        let mut buf = [0u8; 1];
+        r.read(3 * ps, &mut buf).unwrap();
+        let e = r.read(5 * ps, &mut buf).unwrap_err();
+        assert!(e.explanation.contains("past the shmem object"), "{e}");
+        assert_eq!(anon(4, MapMode::Private).shmem_end(), None);
     }
 
     #[test]

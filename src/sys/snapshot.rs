@@ -304,7 +304,12 @@ fn read_how(
     }
     // Shared anonymous memory is shmem: a page in memory but unmapped (DONTNEED) is read
     // through the mapping (a minor fault: no pread reaches the hidden shmem file); one not in
-    // memory is a hole, zeros, unless swap could hold it.
+    // memory is a hole, zeros, unless swap could hold it. Past the shmem object (a mapping
+    // grown by mremap) a load would raise SIGBUS: the read fails with EFAULT (`??`),
+    // allocating nothing.
+    if region.shmem_end().is_some_and(|end| index >= end) {
+        return ReadHow::Mapping;
+    }
     match probe.resident {
         Some(true) | None => ReadHow::Mapping,
         Some(false) if *swap.get_or_init(super::limits::swap_configured) => ReadHow::Unread,
