@@ -4,12 +4,13 @@
 //! and Esc can stop them.
 //!
 //! Neither faults anything in. A state search only probes (`Prober::probe`: mincore, pagemap,
-//! cachestat, kpageflags). A byte search reads only pages resident in our own mapping (no disk
-//! I/O; from the page cache without mapping them where the mapping is shared, else with
-//! `Mapped::read`, a copy that never raises a signal), or present in a VMA not ours (a read
-//! elsewhere would fault the page in, changing what we look at); `/!` reads every page of our
-//! own mapping that holds file data, faulting it in. Pages beyond end of file are never
-//! read.
+//! cachestat, kpageflags). A byte search reads only pages in memory, as the grid reads them
+//! (`sys::look`): in our own mapping the file's page-cache pages through a window on the page
+//! cache (no readahead, nothing left mapped; cachestat says which are cached), our private
+//! copies and anonymous memory through the mapping (`Mapped::read`, a copy that never raises a
+//! signal); in a VMA not ours present pages only (a read elsewhere would fault the page in,
+//! changing what we look at). `/!` reads every page of our own mapping that holds file data,
+//! faulting it in. Pages beyond end of file are never read.
 //!
 //! In a shared mapping of a page-cache file every page that is resident, present or dirty is in
 //! the file's page cache, so one cachestat over a range with none cached clears the whole
@@ -24,12 +25,14 @@
 //! A search of another process's VMA ends, saying so, once the process has exited (PAGEMAP_SCAN
 //! says ESRCH, its pagemap reads as empty).
 
+use std::cell::OnceCell;
 use std::time::{Duration, Instant};
 
 use crate::find::{Ending, Finished, Matcher, PATTERN_MAX, Query, Request, StateQuery, StateWord};
 use crate::geometry::Geometry;
+use crate::sys::look::{self, Facts, How};
 use crate::sys::mapped::Mapped;
-use crate::sys::probe::{PM_PRESENT, Prober};
+use crate::sys::probe::Prober;
 use crate::sys::procmaps::Pid;
 use crate::sys::region::MapMode;
 
@@ -84,6 +87,12 @@ struct Walk {
     forward: bool,
     /// cachestat can clear ranges (a shared mapping of a page-cache file).
     cache_filter: bool,
+    /// cachestat says which pages are in the page cache (a page-cache file, Linux >= 6.5, that
+    /// we may write or own).
+    cached_known: bool,
+    /// Our mapping of a page-cache file where neither cachestat nor mincore can say which
+    /// pages are cached (a file we may not write): only the pages we map are known in memory.
+    cache_unknown: bool,
     /// Pages without a page-table entry hold nothing this search looks for: windows are
     /// skipped by PAGEMAP_SCAN (cleared when the ioctl does not answer).
     entry_filter: bool,
@@ -349,27 +358,12 @@ fn exited(mapped: &dyn Mapped, prober: &Prober, page: u64) -> bool {
 /// Which pages a byte search reads.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Readable {
-    /// Resident (mincore): our own mapping.
+    /// In memory: our own mapping (the page cache, our copies, anonymous memory in it).
     Resident,
     /// Present in the page tables (pagemap): a VMA not ours.
     Present,
     /// Every page holding file data (`/!`, our own mapping): faults pages in.
     All,
-}
-
-/// Reads `buf.len()` bytes at `a` (pages `readable` says may be read) without changing what
-/// they are: resident pages of a shared file mapping of ours come from the page cache (pread,
-/// no page mapped), the rest through the mapping (a resident page is mapped in, no disk I/O;
-/// a MAP_PRIVATE page may be our own copy, which only the mapping holds). Returns how many.
-fn read_quietly(mapped: &dyn Mapped, readable: Readable, a: u64, buf: &mut [u8]) -> usize {
-    let mut got = 0;
-    if readable == Readable::Resident && mapped.mode() == MapMode::Shared {
-        got = mapped.read_page_cache(a, buf).unwrap_or(0);
-    }
-    if got < buf.len() {
-        got += mapped.read(a + got as u64, &mut buf[got..]).unwrap_or(0);
-    }
-    got
 }
 
 /// Bytes, walked in two legs: after the cursor to the end, then from the start up to it
@@ -387,10 +381,13 @@ struct ByteScan {
     carry_at: u64,
     /// Read buffer, allocated once: a chunk and a carry.
     buf: Vec<u8>,
-    /// Per page of the chunk: read it.
-    ok: Vec<bool>,
+    /// Per page of the chunk: how it is read, if at all (`look::how`).
+    hows: Vec<How>,
     core: Vec<u8>,
     words: Vec<u64>,
+    cached: Vec<bool>,
+    /// Whether swap could hold pages (read once, for shared anonymous memory).
+    swap: OnceCell<bool>,
 }
 
 impl ByteScan {
@@ -405,9 +402,11 @@ impl ByteScan {
             carry: Vec::with_capacity(PATTERN_MAX),
             carry_at: u64::MAX,
             buf: vec![0; cap],
-            ok: Vec::new(),
+            hows: Vec::new(),
             core: Vec::new(),
             words: Vec::new(),
+            cached: Vec::new(),
+            swap: OnceCell::new(),
         }
     }
 
@@ -513,8 +512,11 @@ impl ByteScan {
         Some(Skip::To(Next::More))
     }
 
-    /// Which pages of `[pa, pa + n)` to read, into `ok`; counts the others holding data as
-    /// skipped. `Gone` when the process whose pages they are has exited.
+    /// How to read each page of `[pa, pa + n)`, into `hows` (`look::how`, as the grid reads:
+    /// a page-cache page through a window on the page cache, our private copy through the
+    /// mapping, in a VMA not ours a present page; the zeros of untouched anonymous memory
+    /// are not read); counts the others holding data as skipped. `Gone` when the process
+    /// whose pages they are has exited.
     fn mark(
         &mut self,
         w: &mut Walk,
@@ -523,36 +525,45 @@ impl ByteScan {
         pa: u64,
         n: u64,
     ) -> Result<(), Gone> {
-        let data = |p: u64| !w.geometry.page(p).beyond_eof;
-        self.ok.clear();
-        match self.readable {
-            Readable::All => self.ok.extend((pa..pa + n).map(data)),
-            Readable::Resident => {
-                let got = mapped.mincore(pa, n, &mut self.core).is_ok();
-                let core = &self.core;
-                self.ok
-                    .extend((0..n).map(|k| got && core[k as usize] & 1 != 0 && data(pa + k)));
-            }
-            Readable::Present => {
-                let got = match prober.pagemap_words(mapped, pa, n, &mut self.words) {
-                    Err(e) if e.errno == libc::ESRCH => return Err(Gone),
-                    result => result.is_ok(),
-                };
-                let words = &self.words;
-                self.ok.extend(
-                    (0..n).map(|k| got && words[k as usize] & PM_PRESENT != 0 && data(pa + k)),
-                );
-            }
+        self.hows.clear();
+        if self.readable == Readable::All {
+            let how = |p: u64| match w.geometry.page(p).beyond_eof {
+                true => How::Skip,
+                false => How::Mapping,
+            };
+            self.hows.extend((pa..pa + n).map(how));
+            return Ok(());
         }
-        let unread = (0..n)
-            .filter(|&k| !self.ok[k as usize] && data(pa + k))
-            .count();
-        w.skipped += unread as u64;
+        let words = match prober.pagemap_words(mapped, pa, n, &mut self.words) {
+            Err(e) if e.errno == libc::ESRCH => return Err(Gone),
+            result => result.is_ok(),
+        };
+        // Only our own mapping's pages are read from the page cache: cachestat says which
+        // are in it (mincore, where cachestat cannot, would say all of them are for a file we
+        // may not write).
+        let cached = mapped.ours()
+            && w.cached_known
+            && look::cached_pages(mapped, pa, n, &mut self.cached).is_ok();
+        let core = mapped.ours() && !cached && mapped.mincore(pa, n, &mut self.core).is_ok();
+        for k in 0..n as usize {
+            let facts = Facts {
+                pagemap: words.then(|| self.words[k]),
+                cached: cached.then(|| self.cached[k]),
+                resident: core.then(|| self.core[k] & 1 != 0),
+            };
+            let how = look::how(mapped, &w.geometry, pa + k as u64, Some(&facts), &self.swap);
+            // A search looks for bytes in memory: untouched anonymous memory is not read.
+            self.hows.push(match how {
+                How::Zeros => How::Unread,
+                how => how,
+            });
+        }
+        w.skipped += self.hows.iter().filter(|h| **h == How::Unread).count() as u64;
         Ok(())
     }
 
-    /// Reads the runs of pages marked in `ok` (bytes `[blo, bhi)` of them), in the walk's
-    /// order; the offset of the first match.
+    /// Reads the runs of pages read the same way (`hows`; bytes `[blo, bhi)` of them), in the
+    /// walk's order; the offset of the first match.
     fn scan_runs(
         &mut self,
         w: &mut Walk,
@@ -564,27 +575,27 @@ impl ByteScan {
         let ps = w.page_size();
         let mut runs = Vec::new();
         let mut k = 0;
-        while k < self.ok.len() {
+        while k < self.hows.len() {
             let start = k;
-            while k < self.ok.len() && self.ok[k] == self.ok[start] {
+            while k < self.hows.len() && self.hows[k] == self.hows[start] {
                 k += 1;
             }
-            if self.ok[start] {
-                runs.push((start as u64, k as u64));
+            if self.hows[start].reads() {
+                runs.push((start as u64, k as u64, self.hows[start]));
             }
         }
         if !w.forward {
             runs.reverse();
         }
-        for (ra, rb) in runs {
+        for (ra, rb, how) in runs {
             let (a, b) = (((pa + ra) * ps).max(blo), ((pa + rb) * ps).min(bhi));
             if a >= b {
                 continue;
             }
             let hit = if w.forward {
-                self.scan_forward(w, mapped, a, b)
+                self.scan_forward(w, mapped, how, (a, b))
             } else {
-                self.scan_backward(w, mapped, a, b)
+                self.scan_backward(w, mapped, how, (a, b))
             };
             if hit.is_some() {
                 return hit;
@@ -593,8 +604,14 @@ impl ByteScan {
         None
     }
 
-    /// Bytes `[a, b)` after the carry when it ends at `a`: the first match.
-    fn scan_forward(&mut self, w: &mut Walk, mapped: &dyn Mapped, a: u64, b: u64) -> Option<u64> {
+    /// Bytes `[a, b)`, read `how`, after the carry when it ends at `a`: the first match.
+    fn scan_forward(
+        &mut self,
+        w: &mut Walk,
+        mapped: &dyn Mapped,
+        how: How,
+        (a, b): (u64, u64),
+    ) -> Option<u64> {
         let c = if self.carry_at == a {
             self.carry.len()
         } else {
@@ -602,7 +619,7 @@ impl ByteScan {
         };
         self.buf[..c].copy_from_slice(&self.carry[..c]);
         let len = usize::try_from(b - a).unwrap_or(0).min(self.buf.len() - c);
-        let got = read_quietly(mapped, self.readable, a, &mut self.buf[c..c + len]);
+        let got = look::read(mapped, how, a, &mut self.buf[c..c + len]).unwrap_or(0);
         w.bytes += got as u64;
         let hay = &self.buf[..c + got];
         let base = a - c as u64;
@@ -616,12 +633,18 @@ impl ByteScan {
         None
     }
 
-    /// Bytes `[a, b)` before the carry when it starts at `b`: the last match.
-    fn scan_backward(&mut self, w: &mut Walk, mapped: &dyn Mapped, a: u64, b: u64) -> Option<u64> {
+    /// Bytes `[a, b)`, read `how`, before the carry when it starts at `b`: the last match.
+    fn scan_backward(
+        &mut self,
+        w: &mut Walk,
+        mapped: &dyn Mapped,
+        how: How,
+        (a, b): (u64, u64),
+    ) -> Option<u64> {
         let len = usize::try_from(b - a)
             .unwrap_or(0)
             .min(self.buf.len() - PATTERN_MAX);
-        let got = read_quietly(mapped, self.readable, a, &mut self.buf[..len]);
+        let got = look::read(mapped, how, a, &mut self.buf[..len]).unwrap_or(0);
         w.bytes += got as u64;
         let mut end = got;
         if got == len && self.carry_at == b {
@@ -675,12 +698,16 @@ impl Job {
             // An unreadable size: nothing is read (as a snapshot does).
             file_size: Some(0),
         });
+        let cached_known = mapped.page_cache_file() && Prober::cachestat_support(mapped).is_ok();
         let mut walk = Walk {
             geometry,
             forward: req.forward,
-            cache_filter: mapped.page_cache_file()
-                && mapped.mode() == MapMode::Shared
-                && Prober::cachestat_support(mapped).is_ok(),
+            cache_filter: cached_known && mapped.mode() == MapMode::Shared,
+            cached_known,
+            cache_unknown: mapped.ours()
+                && mapped.page_cache_file()
+                && !cached_known
+                && !mapped.may_write(),
             entry_filter: false,
             runs: Vec::new(),
             chunk: STATE_CHUNK,
@@ -718,12 +745,13 @@ impl Job {
                     [(0, 0); 2]
                 };
                 walk.chunk = BYTE_CHUNK;
-                // Only pages with a page-table entry are read: where present, or resident in
-                // private anonymous memory (no page cache holds its pages).
+                // Only pages with a page-table entry are read: where present, resident in
+                // private anonymous memory (no page cache holds its pages), or mapped by us in
+                // a file whose cached pages no call tells.
                 walk.entry_filter = readable == Readable::Present
                     || (readable == Readable::Resident
-                        && !mapped.page_cache_file()
-                        && mapped.mode() == MapMode::Private);
+                        && (walk.cache_unknown
+                            || (!mapped.page_cache_file() && mapped.mode() == MapMode::Private)));
                 let matcher = Matcher::new(&p.bytes);
                 Kind::Bytes(Box::new(ByteScan::new(matcher, readable, legs, &walk)))
             }
@@ -795,6 +823,10 @@ impl Job {
         {
             let n = crate::text::thousands(w.skipped);
             notes.push(match b.readable {
+                Readable::Resident if w.cache_unknown => format!(
+                    "{n} pages not mapped by us were not read (which pages of a file we may not \
+                     write are cached, the kernel does not tell; /! reads them, faulting them in)"
+                ),
                 Readable::Resident => {
                     format!(
                         "{n} pages not resident were not read (/! reads them, faulting them in)"

@@ -1198,12 +1198,13 @@ impl Session {
     fn value_at(&mut self, path: &ExpectPath) -> Result<Json, String> {
         Ok(match path {
             ExpectPath::File(off) => {
-                // pread on our own descriptor: the file we mapped, whatever its path names now.
+                // Through our own descriptor: the file we mapped, whatever its path names now
+                // (without readahead: a window on the page cache, `Region::read_file`).
                 let mut b = [0u8; 1];
                 let Some(region) = self.region() else {
                     return Err("expect file: only with a mapping mmapscope made".into());
                 };
-                match region.pread(*off, &mut b) {
+                match region.read_file(*off, &mut b) {
                     Ok(1) => json!(b[0]),
                     Ok(_) => return Err(format!("expect file 0x{off:x}: past end of file")),
                     Err(e) => return Err(format!("expect file: {e}")),

@@ -24,6 +24,7 @@ const ORDER: &[&str] = &[
     "sys::mapped",
     "sys::vma",
     "sys::probe",
+    "sys::look",
     "sys::cells",
     "sys::snapshot",
     "sys::ops",

@@ -82,15 +82,10 @@ pub trait Mapped {
     /// # Errors
     /// EFAULT where nothing can be read; no access to the process.
     fn read(&self, off: u64, buf: &mut [u8]) -> Result<usize, SysError>;
-    /// Copies bytes at offset `off` from the file's page cache without mapping anything or
-    /// reading from disk; how many, `None` for none (see `Region::read_page_cache`). Only our
-    /// own mapping has a file we opened to read it with.
-    fn read_page_cache(&self, _off: u64, _buf: &mut [u8]) -> Option<usize> {
-        None
-    }
-    /// Copies bytes at offset `off` (within one page) through a one-page mapping made for the
-    /// read, leaving this one's page tables as they were (see `Region::read_through_window`).
-    fn read_through_window(&self, _off: u64, _buf: &mut [u8]) -> Option<usize> {
+    /// Copies bytes at offset `off` from the file's page cache without disturbing it: no
+    /// readahead, nothing left mapped (see `Region::read_cached`); how many, `None` for none.
+    /// Only our own mapping has a file we opened to read it with.
+    fn read_cached(&self, _off: u64, _buf: &mut [u8]) -> Option<usize> {
         None
     }
     /// A sentence when the file's path no longer names the file we hold.
@@ -177,11 +172,8 @@ impl Mapped for Region {
     fn read(&self, off: u64, buf: &mut [u8]) -> Result<usize, SysError> {
         Region::read(self, off, buf)
     }
-    fn read_page_cache(&self, off: u64, buf: &mut [u8]) -> Option<usize> {
-        Region::read_page_cache(self, off, buf)
-    }
-    fn read_through_window(&self, off: u64, buf: &mut [u8]) -> Option<usize> {
-        Region::read_through_window(self, off, buf)
+    fn read_cached(&self, off: u64, buf: &mut [u8]) -> Option<usize> {
+        Region::read_cached(self, off, buf)
     }
     fn path_note(&self) -> Option<String> {
         Region::path_note(self)

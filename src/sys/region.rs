@@ -1024,23 +1024,38 @@ impl Region {
         }
     }
 
-    /// Reads file bytes at `file_off` with pread on our descriptor (what is on disk, or in the
-    /// page cache: what any reader of the file sees). Returns how many bytes were read.
+    /// Reads file bytes at `file_off` on our descriptor: what any reader of the file sees.
+    /// A page-cache file through a window (`window_read`): a page the page cache holds is
+    /// copied without readahead, one it does not hold is read from disk alone. /dev/zero with
+    /// pread (no page cache). Returns how many bytes were read: 0 at or after end of file.
     ///
     /// # Errors
-    /// No file (anonymous memory), or the read failed.
-    pub fn pread(&self, file_off: u64, buf: &mut [u8]) -> Result<usize, SysError> {
+    /// No file (anonymous memory), a failed fstat, or the read failed.
+    pub fn read_file(&self, file_off: u64, buf: &mut [u8]) -> Result<usize, SysError> {
         use std::os::unix::fs::FileExt as _;
-        match &self.target {
-            Target::File { file, .. } => file
-                .read_at(buf, file_off)
-                .map_err(|e| SysError::from_io(&e, format!("pread at 0x{file_off:x}"))),
-            Target::Anon => Err(SysError::new(
-                libc::EINVAL,
-                "pread",
-                "anonymous memory has no file",
-            )),
+        let ctx = || format!("read of the file at 0x{file_off:x}");
+        let file = match &self.target {
+            Target::File { file, kind, .. } if kind.page_cache() => file,
+            Target::File { file, .. } => {
+                return file
+                    .read_at(buf, file_off)
+                    .map_err(|e| SysError::from_io(&e, ctx()));
+            }
+            Target::Anon => {
+                return Err(SysError::new(
+                    libc::EINVAL,
+                    ctx(),
+                    "anonymous memory has no file",
+                ));
+            }
+        };
+        let size = self.file_size_now()?.unwrap_or(0);
+        let n = size.saturating_sub(file_off).min(buf.len() as u64) as usize;
+        if n == 0 {
+            return Ok(0);
         }
+        window_read(file, file_off, &mut buf[..n], self.page_size)
+            .map_err(|e| SysError::from_io(&e, ctx()))
     }
 
     /// The file's size now, or `None` when it has no end of file (anonymous memory,
@@ -1122,44 +1137,20 @@ impl Region {
         }
     }
 
-    /// Copies bytes at mapping offset `off` from the file's page cache, mapping nothing and
-    /// reading nothing from disk: `preadv2` with `RWF_NOWAIT`. Returns how many bytes it
-    /// copied: short at the end of the file (the last page's padding is not the file's to
-    /// give) or where the cached part ends; `None` where it copied nothing (no page-cache file,
-    /// not cached: EAGAIN, a file system without RWF_NOWAIT). Only for pages known cached: on
-    /// a miss the kernel may still start readahead. What a MAP_SHARED page holds, and a
-    /// MAP_PRIVATE page's too while we hold no private copy of it.
-    pub fn read_page_cache(&self, off: u64, buf: &mut [u8]) -> Option<usize> {
+    /// Copies bytes at mapping offset `off` from the file's page cache without disturbing it
+    /// (`window_read`): no readahead starts, nothing stays mapped, and the mapping on screen
+    /// gains no page-table entry. The last page's padding after end of file reads as zeros,
+    /// as a mapping shows it. Returns how many bytes it copied (short where a page cannot be
+    /// read: truncated away); `None` where it copied nothing (no page-cache file, outside the
+    /// mapping, the kernel refused). The one reader of pages only looked at (`sys::look`).
+    /// Only for pages the page cache holds now: one evicted since it was probed would be read
+    /// back from disk, alone.
+    pub fn read_cached(&self, off: u64, buf: &mut [u8]) -> Option<usize> {
         let file = self.page_cache_file_for(off, buf.len())?;
         let pos = self.offset().checked_add(off)?;
-        let n = rustix::io::preadv2(
-            file,
-            &mut [io::IoSliceMut::new(buf)],
-            pos,
-            rustix::io::ReadWriteFlags::NOWAIT,
-        )
-        .ok()?;
-        (n > 0).then_some(n)
-    }
-
-    /// Copies bytes at mapping offset `off`, all within one page, through a one-page mapping
-    /// of our own file made for this read and removed after it. The page's padding after end
-    /// of file shows as a mapping shows it (no pread can give it), while the mapping on screen
-    /// gains no page-table entry, and fault-around cannot map neighbours into a one-page
-    /// window. For a page already in the page cache (no I/O). `None` where it cannot: no file,
-    /// the range crosses a page, the kernel refused.
-    pub fn read_through_window(&self, off: u64, buf: &mut [u8]) -> Option<usize> {
-        let file = self.page_cache_file_for(off, buf.len())?;
-        let ps = self.page_size;
-        let page_start = off / ps * ps;
-        if off + buf.len() as u64 > page_start + ps {
-            return None;
-        }
-        let file_off = self.offset().checked_add(page_start)?;
-        let window =
-            raw::Mapping::of_file(file, (true, false), file_off, ps, ps, Placement::default())
-                .ok()?;
-        window.read(off - page_start, buf).ok()
+        window_read(file, pos, buf, self.page_size)
+            .ok()
+            .filter(|&n| n > 0)
     }
 
     /// Reads through `/proc/self/mem` instead of process_vm_readv while `on` (a forked child
@@ -1868,6 +1859,41 @@ impl Region {
 /// fork passes on and an unprivileged process cannot raise. It catches a looping grandchild
 /// that left the process group (setsid) before the group kill could reach it.
 const CHILD_CPU_LIMIT_S: u64 = 3;
+
+/// Copies `buf.len()` bytes of `file` at `file_off` through a window: a private, read-only
+/// mapping of just the pages holding them, made for this read and unmapped after it, under
+/// MADV_RANDOM. Why not pread: a read(2) that meets a page marked for readahead starts async
+/// readahead (mm/filemap.c filemap_readahead, even with RWF_NOWAIT, even after
+/// POSIX_FADV_RANDOM), so copying cached pages made more pages cached; and RWF_NOWAIT on a
+/// page not cached still reads it in. A fault in a VMA with VM_RAND_READ starts none
+/// (`do_async_mmap_readahead` returns early; a page not cached is read alone), and
+/// fault-around maps only pages already cached and up to date (`filemap_map_pages`).
+/// Returns how many bytes were copied: short where a page cannot be read (past end of file).
+///
+/// # Errors
+/// The window could not be mapped or advised (then nothing was read), or the first byte
+/// cannot be read.
+fn window_read(file: &File, file_off: u64, buf: &mut [u8], ps: u64) -> io::Result<usize> {
+    let too_big = || io::Error::from_raw_os_error(libc::EOVERFLOW);
+    let first = file_off / ps * ps;
+    let end = file_off
+        .checked_add(buf.len() as u64)
+        .and_then(|e| e.checked_next_multiple_of(ps))
+        .ok_or_else(too_big)?;
+    if buf.is_empty() {
+        return Ok(0);
+    }
+    let window = raw::Mapping::of_file(
+        file,
+        (false, false),
+        first,
+        end - first,
+        ps,
+        Placement::default(),
+    )?;
+    window.madvise(0, end - first, Advice::Random)?;
+    window.read(file_off - first, buf)
+}
 
 fn read_error(err: io::Error, off: u64, readable: bool) -> SysError {
     match err.raw_os_error() {

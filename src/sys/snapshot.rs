@@ -6,6 +6,7 @@ use std::sync::Arc;
 
 use crate::geometry::Geometry;
 
+use super::look::{self, Facts, How};
 use super::mapped::Mapped;
 use super::probe::{ChunkAsk, ChunkSlice, Chunks, PageProbe, PageState, Prober, Sources};
 use super::procmaps::{self, MapsLine, Vma};
@@ -233,93 +234,9 @@ pub fn take(region: &dyn Mapped, prober: &Prober, view: View) -> Snapshot {
     }
 }
 
-/// How the bytes of one visible page are read, so that looking changes nothing: reading
-/// through the mapping faults a page in (and the kernel maps its neighbours too).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum ReadHow {
-    /// Through the mapping: the page is present already (or its state is unknown).
-    Mapping,
-    /// From the file's page cache, without mapping it (`read_page_cache`); through the mapping
-    /// if that cannot answer (the page is in memory either way: a minor fault at most).
-    PageCache,
-    /// A cached last page, whose padding after end of file no pread gives: through a one-page
-    /// window mapped for the read (`read_through_window`), else through the mapping.
-    Window,
-    /// A private anonymous page never touched (or discarded) reads as zeros: mmap(2) fills it
-    /// with zeros on first touch. Reading it would map the shared zero page.
-    Zeros,
-    /// Not read: it is not in memory (reading would be disk I/O or a swap-in), or, in another
-    /// process, not present (reading would fault it in there).
-    Unread,
-    /// Nothing to read: beyond end of file.
-    Skip,
-}
-
-/// How to read visible page `index` of `region`, from its probe. `swap`: whether swap could
-/// hold pages, read from /proc at most once a snapshot.
-fn read_how(
-    region: &dyn Mapped,
-    geometry: &Geometry,
-    index: u64,
-    probe: Option<&PageProbe>,
-    swap: &std::cell::OnceCell<bool>,
-) -> ReadHow {
-    let page = geometry.page(index);
-    if page.beyond_eof {
-        return ReadHow::Skip;
-    }
-    let Some(probe) = probe else {
-        return ReadHow::Mapping;
-    };
-    let present = probe.present();
-    if !region.ours() {
-        return if present == Some(true) {
-            ReadHow::Mapping
-        } else {
-            ReadHow::Unread
-        };
-    }
-    if present != Some(false) {
-        return ReadHow::Mapping;
-    }
-    if probe.swapped() == Some(true) {
-        return ReadHow::Unread;
-    }
-    if region.page_cache_file() {
-        let cached = probe
-            .cache
-            .map(|c| c.nr_cache > 0)
-            .or(probe.resident)
-            .unwrap_or(false);
-        return match (cached, page.padding_bytes > 0) {
-            (false, _) => ReadHow::Unread,
-            // The padding is the page's, not the file's: only a mapping can show it.
-            (true, true) => ReadHow::Window,
-            (true, false) => ReadHow::PageCache,
-        };
-    }
-    if region.mode() == MapMode::Private {
-        // Private anonymous memory, or a private mapping of /dev/zero.
-        return ReadHow::Zeros;
-    }
-    // Shared anonymous memory is shmem: a page in memory but unmapped (DONTNEED) is read
-    // through the mapping (a minor fault: no pread reaches the hidden shmem file); one not in
-    // memory is a hole, zeros, unless swap could hold it. Past the shmem object (a mapping
-    // grown by mremap) a load would raise SIGBUS: the read fails with EFAULT (`??`),
-    // allocating nothing.
-    if region.shmem_end().is_some_and(|end| index >= end) {
-        return ReadHow::Mapping;
-    }
-    match probe.resident {
-        Some(true) | None => ReadHow::Mapping,
-        Some(false) if *swap.get_or_init(super::limits::swap_configured) => ReadHow::Unread,
-        Some(false) => ReadHow::Zeros,
-    }
-}
-
-/// Copies the visible bytes page by page without changing what the page states say (see
-/// `ReadHow`): pages beyond EOF and unreadable protections are skipped, pages not present are
-/// read from the page cache, or not at all where that would fault them in from disk.
+/// Copies the visible bytes page by page without changing what the page states say, each
+/// page as `look::how` says: pages beyond EOF and unreadable protections are skipped, pages of
+/// the page cache are read through a window on it, pages nowhere in memory not at all.
 fn copy_visible(
     region: &dyn Mapped,
     geometry: &Geometry,
@@ -342,28 +259,16 @@ fn copy_visible(
     while at < end {
         let index = at / ps;
         let chunk_end = ((index + 1) * ps).min(end);
-        let probe = pages.iter().find(|p| p.index == index).map(|p| &p.probe);
+        let facts = pages
+            .iter()
+            .find(|p| p.index == index)
+            .map(|p| Facts::of(&p.probe));
+        let how = look::how(region, geometry, index, facts.as_ref(), &swap);
+        if how == How::Unread {
+            bytes.unread.push(index);
+        }
         let mut buf = vec![0u8; (chunk_end - at) as usize];
-        let read = match read_how(region, geometry, index, probe, &swap) {
-            ReadHow::Skip => None,
-            ReadHow::Unread => {
-                bytes.unread.push(index);
-                None
-            }
-            ReadHow::Zeros => Some(buf.len()),
-            ReadHow::PageCache => {
-                let len = buf.len();
-                region
-                    .read_page_cache(at, &mut buf)
-                    .filter(|&n| n == len)
-                    .or_else(|| region.read(at, &mut buf).ok())
-            }
-            ReadHow::Window => region
-                .read_through_window(at, &mut buf)
-                .or_else(|| region.read(at, &mut buf).ok()),
-            ReadHow::Mapping => region.read(at, &mut buf).ok(),
-        };
-        if let Some(n) = read {
+        if let Some(n) = look::read(region, how, at, &mut buf) {
             let base = (at - start) as usize;
             for (i, b) in buf[..n].iter().enumerate() {
                 bytes.data[base + i] = Some(*b);
