@@ -224,6 +224,20 @@ pub fn risks(lesson: &Lesson) -> Vec<String> {
             ));
         }
     }
+    let forced: Vec<String> = lines()
+        .filter(|l| l.force)
+        .map(|l| l.number.to_string())
+        .collect();
+    if lesson.map.force || !forced.is_empty() {
+        out.push(format!(
+            "may commit memory past mmapscope's bound (a quarter of MemAvailable): {}",
+            if lesson.map.force {
+                "its options say --force".to_string()
+            } else {
+                format!("`force` on lines {}", forced.join(", "))
+            }
+        ));
+    }
     let execs = numbers(&|op| matches!(op, Op::Exec { .. }));
     if !execs.is_empty() {
         out.push(format!(
@@ -384,6 +398,39 @@ mod tests {
             .collect();
         assert_eq!(shape, vec![("one", 2), ("two", 0), ("three", 1)]);
         assert_eq!(focus_page(&l.steps[0], 4096), Some(0));
+    }
+
+    /// The risk list is the write gate's verdict on each line: a private lesson that goes
+    /// shared and writes writes nothing (the gate refuses it) unless it says `protect rw`.
+    #[test]
+    fn the_risk_list_follows_the_gate_through_mode_protect_and_fork() {
+        let risks = |body: &str| {
+            let text = format!("# options: --private\n# file: /nonexistent/f\nsay \"s\"\n{body}");
+            crate::lesson::risks(&parse("t", &text).expect("parses"))
+        };
+        let r = risks("mode shared\nwrite 0 41\ntruncate 5\nundo\n");
+        assert_eq!(
+            r,
+            vec!["maps /nonexistent/f (it does not write it)".to_string()]
+        );
+        let r = risks("write 0 41\nmode shared\nprotect rw\nwrite 0 41\ntruncate 5\n");
+        assert!(
+            r[0].contains("line 6 (mprotect with PROT_WRITE), line 7 (a store), line 8 (truncate)"),
+            "{r:?}"
+        );
+        assert!(
+            !r[0].contains("line 4"),
+            "a private store writes no file: {r:?}"
+        );
+        // The child keeps the mapping it was forked with.
+        let r = risks("fork\nmode shared\nchild write 0 41\n");
+        assert!(r[0].contains("does not write it"), "{r:?}");
+        let text = "# options: --write\n# file: /nonexistent/f\nsay \"s\"\nfork\nmode private\n\
+                    child write 0 41\nforce lock all\n";
+        let r = crate::lesson::risks(&parse("t", text).expect("parses"));
+        assert!(r[0].contains("line 6 (the child's store)"), "{r:?}");
+        assert!(r[0].contains("its options allow writing it"), "{r:?}");
+        assert!(r[1].contains("`force` on lines 7"), "{r:?}");
     }
 
     #[test]
