@@ -5,7 +5,7 @@
 //! target directory (ext4 here, not tmpfs, where every page would count as dirty).
 
 mod common;
-use common::temp_dir;
+use common::{search, temp_dir};
 
 use std::fs::{File, OpenOptions};
 use std::io::{BufRead as _, BufReader, Write as _};
@@ -54,21 +54,6 @@ fn session(path: &Path, len: Option<u64>) -> Session {
     })
     .unwrap();
     Session::new(region, false, (120, 40))
-}
-
-/// Types `text` into the prompt `open` opens, submits it, runs the search to its end.
-fn search(s: &mut Session, open: Action, text: &str) -> String {
-    s.act(open);
-    for c in text.chars() {
-        s.act(Action::Prompt(PromptEdit::Insert(c)));
-    }
-    s.act(Action::Prompt(PromptEdit::Submit));
-    s.finish_search();
-    s.model
-        .log
-        .last()
-        .map(|l| l.text.clone())
-        .unwrap_or_default()
 }
 
 fn again(s: &mut Session, forward: bool) -> String {

@@ -17,7 +17,7 @@
 //! pages left idle for about a minute.
 
 mod common;
-use common::{page_size, skip, temp_dir};
+use common::{page_size, search, skip, temp_dir};
 
 #[path = "common/pty.rs"]
 mod pty;
@@ -26,7 +26,7 @@ use std::fs::File;
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
 
-use mmapscope::action::{Action, GotoTarget, PromptEdit};
+use mmapscope::action::{Action, GotoTarget};
 use mmapscope::session::Session;
 use mmapscope::sys::region::{self, MapMode, MapRequest, Region};
 
@@ -199,21 +199,6 @@ fn the_grid_shows_cached_pages_without_starting_readahead() {
         drop(s);
         armed(&path, &before);
     }
-}
-
-/// Types `text` into the prompt `open` opens, submits it, runs the search to its end; the log.
-fn search(s: &mut Session, open: Action, text: &str) -> String {
-    s.act(open);
-    for c in text.chars() {
-        s.act(Action::Prompt(PromptEdit::Insert(c)));
-    }
-    s.act(Action::Prompt(PromptEdit::Submit));
-    s.finish_search();
-    s.model
-        .log
-        .last()
-        .map(|l| l.text.clone())
-        .unwrap_or_default()
 }
 
 #[test]

@@ -520,3 +520,24 @@ pub fn proptest_config(default_cases: u32) -> (proptest::test_runner::Config, u3
     config.rng_seed = RngSeed::Fixed(seed);
     (config, cases, seed)
 }
+
+/// Types `text` into the prompt `open` opens (`:` or `/`), submits it, runs the search to its
+/// end; returns the log's last line.
+pub fn search(
+    s: &mut mmapscope::session::Session,
+    open: mmapscope::action::Action,
+    text: &str,
+) -> String {
+    use mmapscope::action::{Action, PromptEdit};
+    s.act(open);
+    for c in text.chars() {
+        s.act(Action::Prompt(PromptEdit::Insert(c)));
+    }
+    s.act(Action::Prompt(PromptEdit::Submit));
+    s.finish_search();
+    s.model
+        .log
+        .last()
+        .map(|l| l.text.clone())
+        .unwrap_or_default()
+}
