@@ -105,17 +105,6 @@ struct Explored {
     ended: Option<String>,
 }
 
-/// What a search says when the VMA it searched is no longer followed, from why it ended
-/// (`Explored::ended`): the process has exited (however that was learnt), or the reason as
-/// it is.
-fn seek_stop(ended: &str) -> &str {
-    if ended.starts_with(seek::EXITED) {
-        seek::EXITED
-    } else {
-        ended
-    }
-}
-
 /// The terminal size a session's model starts with, until the terminal says its own.
 pub const DEFAULT_SIZE: (u16, u16) = (120, 40);
 
@@ -1028,12 +1017,14 @@ impl Session {
         let Some(mut job) = self.finding.take() else {
             return false;
         };
+        // Why the VMA is no longer followed, in the search's words: the handle says whether
+        // the process went; else the reason as it is (the VMA was unmapped).
         let why = self.explored_mut().and_then(|e| {
             let ended = e.ended.as_deref()?;
             Some(match e.view.handle().gone() {
                 Some(Gone::Exited) => seek::EXITED.to_string(),
                 Some(Gone::Execed) => "the process called exec".to_string(),
-                None => seek_stop(ended).to_string(),
+                None => ended.to_string(),
             })
         });
         let step = match why {

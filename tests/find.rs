@@ -59,11 +59,7 @@ fn session(path: &Path, len: Option<u64>) -> Session {
 fn again(s: &mut Session, forward: bool) -> String {
     s.act(Action::SearchAgain { forward });
     s.finish_search();
-    s.model
-        .log
-        .last()
-        .map(|l| l.text.clone())
-        .unwrap_or_default()
+    common::last_log(s)
 }
 
 /// Whether page `page` of the session's file is dirty in the page cache now.

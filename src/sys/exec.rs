@@ -811,7 +811,7 @@ fn child_write(
     notes: &mut Vec<String>,
 ) -> Result<Done, SysError> {
     let page = offset / region.page_size();
-    refuse_beyond_eof(region, offset, bytes.len(), "child write")?;
+    refuse_beyond_eof(&region.geometry()?, offset, bytes.len(), "child write")?;
     let before = shared_with_child(region, prober, lab, page);
     let keeper = lab.child()?;
     let pid = keeper.pid();
@@ -968,7 +968,7 @@ fn mremap(
     (call, result)
 }
 
-/// `read OFFSET LEN`: the bytes, through process_vm_readv.
+/// `read OFFSET LEN`: the bytes, copied without a load that could fault (`Mapped::read`).
 fn read(
     region: &dyn super::mapped::Mapped,
     offset: u64,
@@ -1422,7 +1422,7 @@ fn write(
                 format!("the mapping ends at 0x{:x}", region.map_bytes()),
             )
         })?;
-    refuse_beyond_eof(region, offset, bytes.len(), "write")?;
+    refuse_beyond_eof(&geometry, offset, bytes.len(), "write")?;
     let prot = region.prot();
     if !prot.write {
         let why = notes::write_refusal(
@@ -1481,8 +1481,12 @@ fn write(
 
 /// EFAULT when any of `len` bytes at `offset` lies on a page beyond end of file: a store
 /// there would raise SIGBUS, so nothing is written (not even the bytes before it).
-fn refuse_beyond_eof(region: &Region, offset: u64, len: usize, what: &str) -> Result<(), SysError> {
-    let geometry = region.geometry()?;
+fn refuse_beyond_eof(
+    geometry: &crate::geometry::Geometry,
+    offset: u64,
+    len: usize,
+    what: &str,
+) -> Result<(), SysError> {
     let end = offset.saturating_add(len as u64);
     if let Some(o) = (offset..end).find(|&o| geometry.byte_kind(o) == ByteKind::BeyondEof) {
         return Err(SysError::new(

@@ -520,47 +520,6 @@ impl Drop for Mapping {
     }
 }
 
-/// Copies bytes at address `addr` of process `pid` (ourselves included) into `buf` with
-/// `process_vm_readv`: a page that cannot be read gives EFAULT or a short count, never a
-/// signal. The kernel checks ptrace access (PTRACE_MODE_ATTACH_REALCREDS) for another process.
-///
-/// # Errors
-/// EFAULT, EPERM/EACCES (no access), ESRCH (no such process).
-pub fn read_process(pid: u32, addr: u64, buf: &mut [u8]) -> io::Result<usize> {
-    if buf.is_empty() {
-        return Ok(0);
-    }
-    let pid = libc::pid_t::try_from(pid).map_err(|_| io::Error::from_raw_os_error(libc::ESRCH))?;
-    // SAFETY: `buf` is valid for `buf.len()` bytes, borrowed mutably for the call; the kernel
-    // checks the remote range (any address: EFAULT, never a fault here), so no memory of ours
-    // but `buf` changes.
-    copied(unsafe { vm_copy(pid, false, buf.as_mut_ptr(), addr, buf.len()) })
-}
-
-/// `vm_copy`'s answer as a result.
-fn copied(n: i64) -> io::Result<usize> {
-    usize::try_from(n).map_err(|_| io::Error::from_raw_os_error(i32::try_from(-n).unwrap_or(0)))
-}
-
-/// Writes `data` at address `addr` of another process `pid` with `process_vm_writev` (which
-/// respects its page protections). Never our own process: a store at an arbitrary address of
-/// ours could change memory Rust owns (our own mapping is written through `Mapping::write`).
-///
-/// # Errors
-/// EPERM for our own pid; EFAULT, EPERM/EACCES, ESRCH from the kernel.
-pub fn write_process(pid: u32, addr: u64, data: &[u8]) -> io::Result<usize> {
-    if pid == std::process::id() {
-        return Err(io::Error::from_raw_os_error(libc::EPERM));
-    }
-    if data.is_empty() {
-        return Ok(0);
-    }
-    let pid = libc::pid_t::try_from(pid).map_err(|_| io::Error::from_raw_os_error(libc::ESRCH))?;
-    // SAFETY: `data` is valid for its length and only read by the kernel (a write); the remote
-    // range is in another process (checked above: never ours), so no memory of ours changes.
-    copied(unsafe { vm_copy(pid, true, data.as_ptr().cast_mut(), addr, data.len()) })
-}
-
 /// `mincore(2)` over `[addr, addr + out.len() pages)` of our own address space, any range:
 /// the kernel only reports page state into `out` (ENOMEM where nothing is mapped).
 ///
@@ -1307,22 +1266,8 @@ mod tests {
     }
 
     #[test]
-    fn another_process_is_read_but_never_ourselves_written() {
+    fn mincore_at_reports_our_stack_resident() {
         let local = [7u8, 8, 9];
-        let mut buf = [0u8; 3];
-        let me = std::process::id();
-        assert_eq!(
-            read_process(me, local.as_ptr() as u64, &mut buf).unwrap(),
-            3
-        );
-        assert_eq!(buf, [7, 8, 9]);
-        assert!(read_process(me, 8, &mut buf).is_err(), "EFAULT, no signal");
-        assert_eq!(
-            write_process(me, buf.as_ptr() as u64, &[1])
-                .unwrap_err()
-                .raw_os_error(),
-            Some(libc::EPERM)
-        );
         let ps = rustix::param::page_size() as u64;
         let mut core = [0u8; 1];
         let page = local.as_ptr() as u64 & !(ps - 1);

@@ -535,6 +535,11 @@ pub fn search(
     }
     s.act(Action::Prompt(PromptEdit::Submit));
     s.finish_search();
+    last_log(s)
+}
+
+/// The session's last log line.
+pub fn last_log(s: &mmapscope::session::Session) -> String {
     s.model
         .log
         .last()
