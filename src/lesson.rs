@@ -7,6 +7,14 @@
 //! # options: --private --len 16k        (the mapping options of the command line)
 //! ```
 //!
+//! Inside a step, two comment lines tell the screen what the narration points at, so a
+//! projector-sized 80x24 terminal still shows it:
+//!
+//! ```text
+//! # show: 0x3060                         (the offset the grid keeps in view)
+//! # fields: Private_Dirty Anonymous      (the smaps counters the panel lists first)
+//! ```
+//!
 //! The lesson maps a fresh copy of the demo file (or, with `--anon SIZE` in its options,
 //! anonymous memory; or a `# file: PATH` such as /dev/zero). The same lines run in the TUI, one
 //! step per key, and headless with `--check`, where every `expect` is a test of the kernel.
@@ -18,12 +26,17 @@ use clap::Parser;
 use crate::action::Op;
 use crate::options::MapArgs;
 use crate::script::{self, Line, ParseError, Step};
+use crate::sys::procmaps::SmapsField;
 
 /// A step: its narration and its lines.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LessonStep {
     pub say: String,
     pub lines: Vec<Line>,
+    /// `# show: OFFSET`: the offset the grid keeps in view during this step.
+    pub show: Option<u64>,
+    /// `# fields: NAME ...`: the smaps counters the panel lists first during this step.
+    pub fields: Vec<SmapsField>,
 }
 
 /// A parsed lesson.
@@ -123,11 +136,14 @@ pub fn parse(name: &str, text: &str) -> Result<Lesson, Vec<ParseError>> {
             (Step::Say(text), _) => steps.push(LessonStep {
                 say: text.clone(),
                 lines: Vec::new(),
+                show: None,
+                fields: Vec::new(),
             }),
             (_, Some(step)) => step.lines.push(line),
             (_, None) => setup.push(line),
         }
     }
+    directives(text, &mut steps)?;
     Ok(Lesson {
         name: name.to_string(),
         title: header(text, "lesson").unwrap_or(name).to_string(),
@@ -136,6 +152,65 @@ pub fn parse(name: &str, text: &str) -> Result<Lesson, Vec<ParseError>> {
         setup,
         steps,
     })
+}
+
+/// Reads the `# show:` and `# fields:` lines into the step they are written in (after its
+/// `say`). Before the first `say` they belong to no step and are an error, as is an offset
+/// that does not parse or a counter smaps does not have.
+fn directives(text: &str, steps: &mut [LessonStep]) -> Result<(), Vec<ParseError>> {
+    let says: Vec<usize> = script::parse(text)
+        .unwrap_or_default()
+        .iter()
+        .filter(|l| matches!(l.step, Step::Say(_)))
+        .map(|l| l.number)
+        .collect();
+    let mut errors = Vec::new();
+    for (i, raw) in text.lines().enumerate() {
+        let number = i + 1;
+        let Some(body) = raw.trim().strip_prefix('#').map(str::trim) else {
+            continue;
+        };
+        let (key, value) = match body.split_once(':') {
+            Some((k, v)) if k.trim() == "show" || k.trim() == "fields" => (k.trim(), v.trim()),
+            _ => continue,
+        };
+        let fail = |problem: String| ParseError {
+            number,
+            text: raw.trim().to_string(),
+            problem,
+        };
+        let Some(step) = says
+            .iter()
+            .rposition(|&n| n < number)
+            .and_then(|k| steps.get_mut(k))
+        else {
+            errors.push(fail(format!(
+                "`# {key}:` belongs inside a step, after its say line"
+            )));
+            continue;
+        };
+        if key == "show" {
+            match crate::geometry::parse_size(value) {
+                Ok(offset) => step.show = Some(offset),
+                Err(e) => errors.push(fail(format!("# show: {e}"))),
+            }
+        } else {
+            for name in value.split_whitespace() {
+                match SmapsField::from_name(name.as_bytes()) {
+                    Some(f) => step.fields.push(f),
+                    None => errors.push(fail(format!(
+                        "# fields: smaps has no counter `{}`",
+                        crate::text::echo(name)
+                    ))),
+                }
+            }
+        }
+    }
+    if errors.is_empty() {
+        Ok(())
+    } else {
+        Err(errors)
+    }
 }
 
 /// Loads a shipped lesson by name, or a teacher's file.
@@ -382,6 +457,32 @@ pub fn request(lesson: &Lesson, dir: &Path) -> Result<crate::sys::MapRequest, St
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn show_and_fields_belong_to_the_step_they_are_written_in() {
+        let text = "# lesson: T\nsay \"one\"\n# show: 0x3060\nread 0 1\nsay \"two\"\n# fields: Private_Dirty Anonymous\nsay \"three\"\n";
+        let l = parse("t", text).unwrap();
+        assert_eq!(l.steps[0].show, Some(0x3060));
+        assert!(l.steps[0].fields.is_empty());
+        assert_eq!(l.steps[1].show, None);
+        assert_eq!(
+            l.steps[1].fields,
+            vec![SmapsField::PrivateDirty, SmapsField::Anonymous]
+        );
+        assert!(l.steps[2].fields.is_empty() && l.steps[2].show.is_none());
+    }
+
+    #[test]
+    fn bad_show_and_fields_are_refused_with_their_line() {
+        let before = parse("t", "# show: 0x10\nsay \"a\"\n").unwrap_err();
+        assert_eq!(before[0].number, 1);
+        assert!(before[0].problem.contains("inside a step"), "{before:?}");
+        let field = parse("t", "say \"a\"\n# fields: Rss Dirtyness\n").unwrap_err();
+        assert_eq!(field[0].number, 2);
+        assert!(field[0].problem.contains("Dirtyness"), "{field:?}");
+        let offset = parse("t", "say \"a\"\n# show: lots\n").unwrap_err();
+        assert!(offset[0].problem.starts_with("# show:"), "{offset:?}");
+    }
 
     #[test]
     fn steps_start_at_say() {
