@@ -65,6 +65,8 @@ pub enum Cmp {
     Le,
     Gt,
     Ge,
+    /// A list holds the value (`vma vm_flags has lo`), or a text contains it.
+    Has,
 }
 
 impl Cmp {
@@ -76,6 +78,7 @@ impl Cmp {
             Self::Le => "<=",
             Self::Gt => ">",
             Self::Ge => ">=",
+            Self::Has => "has",
         }
     }
 }
@@ -303,9 +306,10 @@ fn cmp(word: &str) -> Result<Cmp, String> {
         "<=" => Cmp::Le,
         ">" => Cmp::Gt,
         ">=" => Cmp::Ge,
+        "has" => Cmp::Has,
         w => {
             return Err(format!(
-                "`{}` is not a comparison: use == != < <= > >=",
+                "`{}` is not a comparison: use == != < <= > >= has",
                 echo(w)
             ));
         }
@@ -335,7 +339,7 @@ fn expect_value(words: &[String]) -> Result<Value, String> {
 }
 
 fn expect(rest: &[String]) -> Result<Expect, String> {
-    const USAGE: &str = "expect error | expect page N FIELD OP VALUE | expect vma|summary|mapping|file|sources|result FIELD OP VALUE | expect file OFFSET OP BYTE (VALUE: a literal, or another field such as `vma rss`)";
+    const USAGE: &str = "expect error | expect page N FIELD OP VALUE | expect vma|summary|mapping|file|sources|result FIELD OP VALUE | expect file OFFSET OP BYTE (OP: == != < <= > >= has; VALUE: a literal, or another field such as `vma rss`)";
     match rest {
         [e] if e == "error" => Ok(Expect::Error),
         [p, n, field, op, v @ ..] if p == "page" && !v.is_empty() => Ok(Expect::Check {

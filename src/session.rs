@@ -192,19 +192,72 @@ fn shown(path: &ExpectPath, value: &Json) -> Json {
 }
 
 fn compare(actual: &Json, cmp: Cmp, expected: &Json) -> bool {
+    // A number, or an address as the report writes it ("0x7f..."): compared exactly, as u64
+    // where both are integers (an address does not fit an f64's 53 bits everywhere).
+    let number = |v: &Json| -> Option<f64> {
+        v.as_f64().or_else(|| {
+            let hex = v.as_str()?.strip_prefix("0x")?;
+            u64::from_str_radix(hex, 16).ok().map(|n| n as f64)
+        })
+    };
+    let exact = |v: &Json| -> Option<u64> {
+        v.as_u64()
+            .or_else(|| u64::from_str_radix(v.as_str()?.strip_prefix("0x")?, 16).ok())
+    };
     match cmp {
         Cmp::Eq => actual == expected,
         Cmp::Ne => actual != expected,
-        _ => match (actual.as_f64(), expected.as_f64()) {
-            (Some(a), Some(e)) => match cmp {
-                Cmp::Lt => a < e,
-                Cmp::Le => a <= e,
-                Cmp::Gt => a > e,
-                Cmp::Ge => a >= e,
-                Cmp::Eq | Cmp::Ne => unreachable!("handled above"),
-            },
+        Cmp::Has => match (actual, expected) {
+            (Json::Array(items), e) => items.contains(e),
+            (Json::String(text), Json::String(e)) => text.contains(e.as_str()),
             _ => false,
         },
+        _ => {
+            let ord = match (exact(actual), exact(expected)) {
+                (Some(a), Some(e)) => a.partial_cmp(&e),
+                _ => number(actual)
+                    .zip(number(expected))
+                    .and_then(|(a, e)| a.partial_cmp(&e)),
+            };
+            ord.is_some_and(|o| match cmp {
+                Cmp::Lt => o.is_lt(),
+                Cmp::Le => o.is_le(),
+                Cmp::Gt => o.is_gt(),
+                Cmp::Ge => o.is_ge(),
+                Cmp::Eq | Cmp::Ne | Cmp::Has => unreachable!("handled above"),
+            })
+        }
+    }
+}
+
+#[cfg(test)]
+mod compare_tests {
+    use super::{Cmp, compare};
+    use serde_json::json;
+
+    #[test]
+    fn addresses_compare_as_numbers_and_has_looks_inside() {
+        let (low, high) = (json!("0x200000000000"), json!("0x5570324cb260"));
+        assert!(compare(&high, Cmp::Gt, &low));
+        assert!(!compare(&low, Cmp::Gt, &high));
+        assert!(compare(
+            &json!("0xffffffffffffff01"),
+            Cmp::Gt,
+            &json!("0xffffffffffffff00")
+        ));
+        assert!(compare(&json!(4096), Cmp::Le, &json!(4096)));
+        assert!(
+            !compare(&json!("rw-p"), Cmp::Lt, &json!(1)),
+            "text is not a number"
+        );
+        let flags = json!(["rd", "wr", "lo"]);
+        assert!(compare(&flags, Cmp::Has, &json!("lo")));
+        assert!(!compare(&flags, Cmp::Has, &json!("hg")));
+        assert!(compare(
+            &json!("/dev/zero (deleted)"),
+            Cmp::Has,
+            &json!("deleted")
+        ));
     }
 }
 

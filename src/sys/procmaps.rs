@@ -459,7 +459,7 @@ pub fn read_vmas_of(pid: Pid, start: u64, end: u64) -> Result<Vec<Vma>, SysError
 }
 
 /// The counters of several VMAs added up (our mapping split by mprotect, say), keeping the
-/// first VMA's path and the union of the address ranges.
+/// first VMA's path and perms, and the union of the address ranges and of the VmFlags.
 pub fn total(vmas: &[Vma]) -> Option<Vma> {
     let first = vmas.first()?;
     let mut sum = Vma {
@@ -471,6 +471,13 @@ pub fn total(vmas: &[Vma]) -> Option<Vma> {
         ..Vma::default()
     };
     for v in vmas {
+        // VmFlags the same way: the union, so a page locked alone (its own VMA, `lo`) still
+        // shows `lo` for the mapping it belongs to.
+        for flag in &v.vm_flags {
+            if !sum.vm_flags.contains(flag) {
+                sum.vm_flags.push(flag.clone());
+            }
+        }
         for field in SmapsField::ALL {
             let slot = field.slot(&mut sum);
             // A flag is set when any part of the mapping has it; sizes add up.
@@ -584,12 +591,14 @@ THPeligible:    1\n";
             end: 0x3000,
             rss: 4096,
             anonymous: 4096,
+            vm_flags: vec!["rd".into(), "wr".into()],
             ..Vma::default()
         };
         let b = Vma {
             start: 0x3000,
             end: 0x5000,
             rss: 8192,
+            vm_flags: vec!["rd".into(), "lo".into()],
             ..Vma::default()
         };
         let t = total(&[
@@ -604,6 +613,11 @@ THPeligible:    1\n";
         assert_eq!(
             (t.start, t.end, t.rss, t.anonymous),
             (0x1000, 0x5000, 12288, 4096)
+        );
+        assert_eq!(
+            t.vm_flags,
+            ["rd", "wr", "lo"],
+            "VmFlags: the union, in order"
         );
         assert!(total(&[]).is_none());
     }
