@@ -931,7 +931,8 @@ fn mremap(
     };
     let result = result.map(|()| {
         let present_after = prober.present_count(region).unwrap_or(0);
-        let shmem = matches!(region.target(), Target::Anon) && region.mode() == MapMode::Shared;
+        // Grown past the shmem object made at mmap (shared anonymous memory, /dev/zero).
+        let shmem = region.shmem_end().is_some_and(|end| region.pages() > end);
         notes.extend(notes::remapped(
             (old_addr, region.addr()),
             (old_len, region.len()),
@@ -942,12 +943,21 @@ fn mremap(
             && g.file_size.is_some()
             && region.len() > old_len
         {
-            let beyond = g.pages() - g.data_bytes().div_ceil(g.page_size).min(g.pages());
+            let first = g.data_bytes().div_ceil(g.page_size).min(g.pages());
+            let beyond = g.pages() - first;
             if beyond > 0 {
-                notes.push(format!(
-                    "{} beyond end of file now (never touched: a load there would raise SIGBUS)",
-                    notes::plural(beyond, "page")
-                ));
+                let span = match beyond {
+                    1 => format!("page {first} is"),
+                    _ => format!("pages {first}-{} are", first + beyond - 1),
+                };
+                notes.push(if shmem {
+                    format!("{span} beyond the end of the shmem object now (never read)")
+                } else {
+                    format!(
+                        "{span} beyond the end of the file now (never read: a load there would \
+                         raise SIGBUS)"
+                    )
+                });
             }
         }
         Done::Resized {

@@ -1070,16 +1070,23 @@ impl Region {
         }
     }
 
-    /// The geometry of the mapping with the file size measured now.
+    /// The geometry of the mapping with the file size measured now. For shared anonymous
+    /// memory and MAP_SHARED /dev/zero the end is the shmem object's, fixed at mmap: mremap
+    /// grows the mapping, never the object, and the pages past it are beyond its end of file
+    /// (a load there raises SIGBUS: mm/shmem.c, shmem_fault past i_size).
     ///
     /// # Errors
     /// A failed fstat.
     pub fn geometry(&self) -> Result<crate::geometry::Geometry, SysError> {
+        let file_size = match self.shmem_end() {
+            Some(end) => Some(self.offset + end * self.page_size),
+            None => self.file_size_now()?,
+        };
         Ok(crate::geometry::Geometry {
             page_size: self.page_size,
             offset: self.offset,
             len: self.len,
-            file_size: self.file_size_now()?,
+            file_size,
         })
     }
 
