@@ -179,6 +179,39 @@ fn a_childs_write_to_a_shared_mapping_shows_through_and_reading_never_splits_a_p
 }
 
 #[test]
+fn a_childs_write_to_shared_anonymous_memory_is_said_to_reach_the_parent() {
+    // Page 0 is in neither page table when the child writes: the store goes to the shmem
+    // object both map, and our read finds the child's bytes. Page 1 is mapped by us first:
+    // the note reads our bytes back. Mapped afresh (`mode`), ours no longer sees the child.
+    let dir = temp_dir();
+    let (out, lines, sid) = batch(
+        dir.path(),
+        &["--anon", "8k"],
+        "fork\nchild write 0 41 42\nread 0 2\nexpect result hex == \"4142\"\n\
+         write 0x1000 01\nchild read 0x1000 1\nexpect result hex == \"01\"\n\
+         child write 0x1000 43\nmode private\nmode shared\nchild write 0x10 44\nread 0x10 1\n\
+         expect result hex == \"00\"\n",
+    );
+    all_ok(&out, &lines);
+    none_left(sid, "a_childs_write_to_shared_anonymous_memory");
+    let notes = |l: &Value| l["result"]["notes"].to_string();
+    let first = notes(line(&lines, "child write 0 41 42"));
+    assert!(
+        first.contains("went to the object both map") && !first.contains("its own page"),
+        "{first}"
+    );
+    let ours = notes(line(&lines, "write 0x1000 01"));
+    assert!(
+        ours.contains("the object the child maps too") && !ours.contains("your own page"),
+        "{ours}"
+    );
+    let read_back = notes(line(&lines, "child write 0x1000 43"));
+    assert!(read_back.contains("you read 43 there too"), "{read_back}");
+    let afresh = notes(line(&lines, "child write 0x10 44"));
+    assert!(afresh.contains("does not see it"), "{afresh}");
+}
+
+#[test]
 fn orders_without_a_child_are_refused_and_a_second_fork_too() {
     let dir = temp_dir();
     let (out, lines, sid) = batch(
@@ -296,7 +329,7 @@ fn resize_grows_the_mapping_and_the_new_pages_read_correctly() {
     assert!(
         grown["result"]["notes"]
             .to_string()
-            .contains("beyond end of file"),
+            .contains("pages 4-5 are beyond the end of the file now"),
         "{grown}"
     );
     // Anonymous memory: the pages come along when it moves; new pages are zero.
