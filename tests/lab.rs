@@ -385,6 +385,36 @@ fn lock_moves_locked_by_the_locked_size() {
 }
 
 #[test]
+fn resize_of_a_mapping_split_by_a_lock_names_the_vmas_not_end_of_file() {
+    // mlock of page 0 splits the VMA in two; mremap cannot grow across a VMA boundary
+    // (EFAULT). munlock merges them back, and the same resize then goes through.
+    let dir = temp_dir();
+    for mode in [&["--private"][..], &[]] {
+        let mut args = vec!["--anon", "16k"];
+        args.extend(mode);
+        let (out, lines, _) = batch(
+            dir.path(),
+            &args,
+            "lock page 0\nresize 32k\nexpect error\nexpect mapping len == 16k\n\
+             unlock all\nresize 32k\nexpect mapping len == 32k\n",
+        );
+        all_ok(&out, &lines);
+        let err = line(&lines, "resize 32k")["error"].as_str().unwrap();
+        assert!(err.starts_with("EFAULT"), "{err}");
+        for w in [
+            "2 VMAs",
+            "page 0 rw-",
+            "locked",
+            "pages 1-3",
+            "`unlock all`",
+        ] {
+            assert!(err.contains(w), "{w:?} in {err}");
+        }
+        assert!(!err.contains("end of file"), "{err}");
+    }
+}
+
+#[test]
 fn over_rlimit_memlock_an_unprivileged_lock_is_refused_and_root_is_not_limited() {
     let test = "over_rlimit_memlock_an_unprivileged_lock_is_refused_and_root_is_not_limited";
     let limit = rustix::process::getrlimit(rustix::process::Resource::Memlock).current;

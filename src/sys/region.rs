@@ -1682,10 +1682,60 @@ impl Region {
         self.admit_growth(new_len)?;
         self.map
             .resize(new_len, self.page_size)
-            .map_err(|e| SysError::from_io(&e, "mremap(MREMAP_MAYMOVE)"))?;
+            .map_err(|e| self.resize_refused(&e))?;
         self.len = new_len;
         self.request.len = Some(new_len);
         Ok(())
+    }
+
+    /// Why mremap refused a resize. EFAULT with the mapping split into several VMAs (a lock
+    /// or protect of part of it) is mremap's refusal to grow across a VMA boundary
+    /// (mm/mremap.c, vma_to_resize: "We can't remap across vm area boundaries"); the VMAs
+    /// are named from /proc/self/smaps, with what makes them differ and how to join them.
+    fn resize_refused(&self, e: &io::Error) -> SysError {
+        let ctx = "mremap(MREMAP_MAYMOVE)";
+        let (base, end) = (self.addr(), self.addr() + self.map_bytes());
+        let vmas = super::procmaps::read_vmas(base, end).unwrap_or_default();
+        if e.raw_os_error() != Some(libc::EFAULT) || vmas.len() < 2 {
+            return SysError::from_io(e, ctx);
+        }
+        let locked = |v: &super::procmaps::Vma| v.vm_flags.iter().any(|f| f == "lo");
+        let ps = self.page_size;
+        let parts: Vec<String> = vmas
+            .iter()
+            .map(|v| {
+                let (a, b) = (
+                    (v.start.max(base) - base) / ps,
+                    (v.end.min(end) - base) / ps,
+                );
+                let pages = if b - a == 1 {
+                    format!("page {a}")
+                } else {
+                    format!("pages {a}-{}", b - 1)
+                };
+                let lo = if locked(v) { " locked" } else { "" };
+                format!("{pages} {}{lo}", v.perms)
+            })
+            .collect();
+        let differ =
+            |f: &dyn Fn(&super::procmaps::Vma) -> String| vmas.iter().any(|v| f(v) != f(&vmas[0]));
+        let fix = if differ(&|v| locked(v).to_string()) {
+            "`unlock all` (or `lock all`) makes it one VMA again"
+        } else if differ(&|v| v.perms.clone()) {
+            "`protect` the whole mapping alike to make it one VMA again"
+        } else {
+            "make its parts alike (protection, lock, advice) to make it one VMA again"
+        };
+        SysError::new(
+            libc::EFAULT,
+            ctx,
+            format!(
+                "the mapping is {} VMAs now ({}), and mremap grows only a range inside one VMA; \
+                 {fix}",
+                vmas.len(),
+                parts.join(", ")
+            ),
+        )
     }
 
     /// The bound on growing to `new_len`: the address space added (RLIMIT_AS), and when the
