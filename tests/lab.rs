@@ -415,6 +415,24 @@ fn resize_of_a_mapping_split_by_a_lock_names_the_vmas_not_end_of_file() {
 }
 
 #[test]
+fn resize_to_an_impossible_size_says_it_is_impossible_not_to_give_a_smaller_len() {
+    let dir = temp_dir();
+    let (out, lines, _) = batch(
+        dir.path(),
+        &["--anon", "16k"],
+        "resize 0xffffffffffffffff\nexpect error\nresize 0x2000000000000000\nexpect error\n\
+         expect mapping len == 16k\n",
+    );
+    all_ok(&out, &lines);
+    for cmd in ["resize 0xffffffffffffffff", "resize 0x2000000000000000"] {
+        let err = line(&lines, cmd)["error"].as_str().unwrap();
+        assert!(err.starts_with("ENOMEM: resize: a size of"), "{err}");
+        assert!(err.contains("is impossible"), "{err}");
+        assert!(!err.contains("--len"), "{err}");
+    }
+}
+
+#[test]
 fn over_rlimit_memlock_an_unprivileged_lock_is_refused_and_root_is_not_limited() {
     let test = "over_rlimit_memlock_an_unprivileged_lock_is_refused_and_root_is_not_limited";
     let limit = rustix::process::getrlimit(rustix::process::Resource::Memlock).current;

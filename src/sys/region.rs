@@ -301,27 +301,50 @@ pub fn check_offset(offset: u64, page_size: u64) -> Result<(), SysError> {
 
 /// Checks a mapping length (and offset + length) against what can be mapped at all.
 fn check_len(offset: u64, len: u64, page_size: u64) -> Result<(), SysError> {
+    check_len_of(offset, len, page_size, None)
+}
+
+/// `check_len` for the length `what` asks for (`Some("resize")`: a new size for a mapping that
+/// exists, whose offset is not the user's to change), the words naming it.
+fn check_len_of(offset: u64, len: u64, page_size: u64, what: Option<&str>) -> Result<(), SysError> {
     let rounded = len.div_ceil(page_size).checked_mul(page_size);
     if len > MAX_LEN || rounded.is_none() {
-        return Err(SysError::new(
-            libc::ENOMEM,
-            "--len",
-            format!(
-                "a length of {len} B (0x{len:x}) is larger than any address space \
-                 ({} at most): give a smaller --len",
-                crate::text::human(MAX_LEN)
+        let most = crate::text::human(MAX_LEN);
+        let (ctx, why) = match what {
+            None => (
+                "--len".to_string(),
+                format!(
+                    "a length of {len} B (0x{len:x}) is larger than any address space \
+                     ({most} at most): give a smaller --len"
+                ),
             ),
-        ));
+            Some(w) => (
+                w.to_string(),
+                format!(
+                    "a size of {len} B (0x{len:x}) is impossible: no address space holds more \
+                     than {most}, so no mapping can have it; give a size up to {most}"
+                ),
+            ),
+        };
+        return Err(SysError::new(libc::ENOMEM, ctx, why));
     }
     if offset
         .checked_add(len)
         .is_none_or(|end| end > i64::MAX as u64)
     {
-        return Err(einval(
-            "--offset + --len",
+        let (ctx, tail) = match what {
+            None => ("--offset + --len".to_string(), "a smaller offset or length"),
+            Some(w) => (
+                format!("{w}: the mapping's offset + the new size"),
+                "a smaller size",
+            ),
+        };
+        return Err(SysError::new(
+            libc::EINVAL,
+            ctx,
             format!(
                 "offset 0x{offset:x} + length 0x{len:x} passes the largest file offset \
-                 (2^63 - 1): give a smaller offset or length"
+                 (2^63 - 1): give {tail}"
             ),
         ));
     }
@@ -1671,7 +1694,7 @@ impl Region {
                 "give a size above 0 (munmap is not offered)",
             ));
         }
-        check_len(self.offset, new_len, self.page_size)?;
+        check_len_of(self.offset, new_len, self.page_size, Some("resize"))?;
         let huge = self.request.place.huge;
         if huge && new_len != self.len {
             return Err(einval(
