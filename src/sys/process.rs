@@ -63,6 +63,42 @@ pub fn parse_status(pid: u32, status: &[u8]) -> ProcessInfo {
     }
 }
 
+/// Why process `info` has no memory to look at, from the text of its `/proc/PID/status`:
+/// it has exited (a zombie: `State: Z`, or `X` while it is being reaped), or it is a kernel
+/// thread (`Kthread: 1`; before that field, Linux 6.x, a live task without `VmSize:`).
+/// `None` for a process with a memory.
+pub fn memoryless(info: &ProcessInfo, status: &[u8]) -> Option<SysError> {
+    let text = String::from_utf8_lossy(status);
+    let state = status_field(&text, "State:");
+    let kthread = match status_field(&text, "Kthread:").as_str() {
+        "" => !text.lines().any(|l| l.starts_with("VmSize:")),
+        flag => flag == "1",
+    };
+    let who = format!("pid {} ({})", info.pid, crate::text::sanitize(&info.comm));
+    if state.starts_with('Z') || state.starts_with('X') {
+        Some(SysError::new(
+            libc::ESRCH,
+            format!("--pid {}", info.pid),
+            format!(
+                "{who} has exited (State {}): a zombie keeps its pid, and nothing of its \
+                 memory, until its parent reaps it",
+                state.split_whitespace().next().unwrap_or_default()
+            ),
+        ))
+    } else if kthread {
+        Some(SysError::new(
+            libc::EINVAL,
+            format!("--pid {}", info.pid),
+            format!(
+                "{who} is a kernel thread: it runs in the kernel's memory and has no address \
+                 space of its own (no maps, no pagemap) to look at"
+            ),
+        ))
+    } else {
+        None
+    }
+}
+
 /// The thread group (process) of a `/proc/PID/status` text: `Tgid`, which differs from the
 /// pid for a thread other than the process's first.
 pub fn status_tgid(status: &[u8]) -> Option<u32> {
@@ -277,6 +313,29 @@ pub fn resolve_vma<'m>(maps: &'m [MapsLine], spec: &str) -> Result<&'m MapsLine,
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_zombie_and_a_kernel_thread_say_what_they_are_and_a_process_nothing() {
+        let status = |body: &str| format!("Name:\tx\nUmask:\t0022\n{body}Uid:\t0\t0\t0\t0\n");
+        let said = |body: &str| {
+            let text = status(body);
+            let info = parse_status(7, text.as_bytes());
+            memoryless(&info, text.as_bytes()).map(|e| (e.errno, e.explanation))
+        };
+        let zombie = said("State:\tZ (zombie)\nKthread:\t0\n").expect("a zombie");
+        assert_eq!(zombie.0, libc::ESRCH);
+        assert!(
+            zombie.1.contains("pid 7 (x) has exited (State Z)"),
+            "{}",
+            zombie.1
+        );
+        let kthread = said("State:\tS (sleeping)\nKthread:\t1\n").expect("a kernel thread");
+        assert!(kthread.1.contains("is a kernel thread"), "{}", kthread.1);
+        // Before the Kthread field: a live task without VmSize has no memory of its own.
+        assert!(said("State:\tI (idle)\n").is_some_and(|e| e.1.contains("kernel thread")));
+        assert!(said("State:\tS (sleeping)\nVmSize:\t 1000 kB\n").is_none());
+        assert!(said("State:\tR (running)\nKthread:\t0\n").is_none());
+    }
 
     fn line(start: u64, end: u64, perms: &str, path: &str) -> MapsLine {
         MapsLine {
