@@ -530,30 +530,52 @@ fn mapping_len(
     }
 }
 
-/// mmap's refusal in words: EACCES for a shared writable mapping of a read-only descriptor
-/// says why and what to do.
+/// mmap's refusal in words. EACCES for a shared writable mapping of a read-only descriptor
+/// says why and what to do. EACCES for a mapping the descriptor allows (a read-only one, or a
+/// private one: the file was opened for reading) is the file's own mmap refusing it: files of
+/// sysfs, procfs and devices choose which mappings they allow (kernel/bpf/sysfs_btf.c refuses
+/// MAP_SHARED and any writable mapping of /sys/kernel/btf/vmlinux); `private_read` tries a
+/// private read-only mapping of the file (mapped and unmapped at once) to offer it when it
+/// works.
 fn map_refusal(
     e: &io::Error,
     shown: &str,
-    mode: MapMode,
-    fd_writable: bool,
-    may_write: bool,
+    (mode, write): (MapMode, bool),
+    (fd_writable, may_write): (bool, bool),
+    private_read: impl FnOnce() -> bool,
 ) -> SysError {
     let ctx = format!("mmap {shown}");
     let err = SysError::from_io(e, ctx.clone());
-    if err.errno != libc::EACCES || fd_writable || mode != MapMode::Shared {
+    if err.errno != libc::EACCES {
         return err;
     }
+    if mode == MapMode::Shared && write && !fd_writable {
+        return SysError::new(
+            libc::EACCES,
+            ctx,
+            if may_write {
+                "the file could not be opened for writing, so a shared writable mapping is \
+                 impossible; use --prot r, or --private for a writable copy-on-write mapping"
+            } else {
+                "the file is not writable for us, so a shared writable mapping is impossible; \
+                 use --prot r, or --private for a writable copy-on-write mapping"
+            },
+        );
+    }
+    let asked = format!("{} {}", mode.flag_name(), if write { "rw-" } else { "r--" });
+    let alternative = if (mode, write) != (MapMode::Private, false) && private_read() {
+        "; a MAP_PRIVATE read-only mapping of it is allowed (tried just now): use --private \
+         --prot r"
+    } else {
+        ""
+    };
     SysError::new(
         libc::EACCES,
         ctx,
-        if may_write {
-            "the file could not be opened for writing, so a shared writable mapping is \
-             impossible; use --prot r, or --private for a writable copy-on-write mapping"
-        } else {
-            "the file is not writable for us, so a shared writable mapping is impossible; use \
-             --prot r, or --private for a writable copy-on-write mapping"
-        },
+        format!(
+            "the file's own mmap refused a {asked} mapping, which its open mode (read) allows: \
+             files of sysfs, procfs and devices choose which mappings they allow{alternative}"
+        ),
     )
 }
 
@@ -880,8 +902,30 @@ impl Region {
             req.place,
         )
         .map_err(|e| {
-            place_refusal(&e, (req.place, true), len, &format!("mmap {shown}"))
-                .unwrap_or_else(|| map_refusal(&e, &shown, req.mode, opened.fd_writable, may_write))
+            place_refusal(&e, (req.place, true), len, &format!("mmap {shown}")).unwrap_or_else(
+                || {
+                    let private_read = || {
+                        let place = Placement::default();
+                        let one = len.min(page_size);
+                        Mapping::of_file(
+                            &opened.file,
+                            (false, false),
+                            req.offset,
+                            one,
+                            page_size,
+                            place,
+                        )
+                        .is_ok()
+                    };
+                    map_refusal(
+                        &e,
+                        &shown,
+                        (req.mode, prot.write),
+                        (opened.fd_writable, may_write),
+                        private_read,
+                    )
+                },
+            )
         })?;
         notes.extend(placement_note(req.place, map.addr()));
         let base = if prot.write { Prot::RW } else { Prot::R };
@@ -2011,6 +2055,34 @@ pub fn cachestat(file: &File, off: u64, len: u64) -> Result<CacheStat, SysError>
 mod tests {
     use super::super::procmaps;
     use super::*;
+
+    #[test]
+    fn eacces_says_writing_only_when_writing_was_asked() {
+        let e = io::Error::from_raw_os_error(libc::EACCES);
+        let said = |asked, fd, probe: bool| map_refusal(&e, "/f", asked, fd, || probe).explanation;
+        let shared_rw = said((MapMode::Shared, true), (false, true), true);
+        assert!(
+            shared_rw.contains("could not be opened for writing"),
+            "{shared_rw}"
+        );
+        let shared_r = said((MapMode::Shared, false), (false, true), true);
+        assert!(!shared_r.contains("writ"), "{shared_r}");
+        assert!(
+            shared_r.contains("own mmap refused a MAP_SHARED r--"),
+            "{shared_r}"
+        );
+        assert!(shared_r.contains("use --private --prot r"), "{shared_r}");
+        // The private read-only mapping is offered only when it was tried and worked.
+        let no_alternative = said((MapMode::Shared, false), (false, true), false);
+        assert!(!no_alternative.contains("--private"), "{no_alternative}");
+        let private_r = map_refusal(&e, "/f", (MapMode::Private, false), (false, true), || {
+            panic!("the mapping asked is the one it would try")
+        });
+        assert!(
+            private_r.explanation.contains("MAP_PRIVATE r--"),
+            "{private_r}"
+        );
+    }
 
     #[test]
     fn offset_alignment_message_names_neighbours() {
