@@ -433,6 +433,64 @@ fn resize_to_an_impossible_size_says_it_is_impossible_not_to_give_a_smaller_len(
 }
 
 #[test]
+fn below_mmap_min_addr_an_unprivileged_move_and_fixed_name_the_sysctl() {
+    const TEST: &str = "below_mmap_min_addr_an_unprivileged_move_and_fixed_name_the_sysctl";
+    let min: u64 = match std::fs::read_to_string("/proc/sys/vm/mmap_min_addr") {
+        Ok(text) => text.trim().parse().expect("a number"),
+        Err(e) => return skip(TEST, &format!("/proc/sys/vm/mmap_min_addr: {e}")),
+    };
+    if min == 0 {
+        return skip(
+            TEST,
+            "vm.mmap_min_addr is 0 here: page zero may be mapped by anyone",
+        );
+    }
+    let batch_as = |args: &[&str], script: &str| -> Result<Vec<Value>, String> {
+        let args: Vec<&OsStr> = args.iter().map(OsStr::new).collect();
+        let mut cmd = as_unprivileged(&args)?;
+        let mut child = cmd
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("spawn");
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(script.as_bytes())
+            .unwrap();
+        Ok(lines(&child.wait_with_output().expect("wait")))
+    };
+    let l = match batch_as(&["batch", "--anon", "16k", "-"], "move 0\nexpect error\n") {
+        Ok(l) => l,
+        Err(why) => return skip(TEST, &why),
+    };
+    assert_eq!(l[1]["ok"], true, "{l:#?}");
+    let err = l[0]["error"].as_str().unwrap();
+    let words = format!("below vm.mmap_min_addr ({min}, 0x{min:x}");
+    assert!(err.starts_with("EPERM") && err.contains(&words), "{err}");
+    assert!(!err.contains("immutable file"), "{err}");
+    let fixed = as_unprivileged(&[
+        "inspect".as_ref(),
+        "--anon".as_ref(),
+        "16k".as_ref(),
+        "--addr".as_ref(),
+        "0".as_ref(),
+        "--fixed".as_ref(),
+    ])
+    .map(run)
+    .expect("as above");
+    fails_cleanly(&fixed, Some("EPERM"), &[&words, "CAP_SYS_RAWIO"]);
+    // Root has CAP_SYS_RAWIO: the same move goes through.
+    if is_root() {
+        let dir = temp_dir();
+        let (out, lines, _) = batch(dir.path(), &["--anon", "16k"], "move 0\n");
+        all_ok(&out, &lines);
+    }
+}
+
+#[test]
 fn over_rlimit_memlock_an_unprivileged_lock_is_refused_and_root_is_not_limited() {
     let test = "over_rlimit_memlock_an_unprivileged_lock_is_refused_and_root_is_not_limited";
     let limit = rustix::process::getrlimit(rustix::process::Resource::Memlock).current;

@@ -658,9 +658,31 @@ fn place_refusal(
         libc::ENOMEM if place.huge => "MAP_HUGETLB: the hugetlb pool has too few free huge \
                                        pages for it (see HugePages_Free in /proc/meminfo)"
             .into(),
+        libc::EPERM if place.fixed => return below_min_addr(place.addr.unwrap_or(0), ctx),
         _ => return None,
     };
     Some(SysError::new(errno, ctx, why))
+}
+
+/// EPERM for a mapping placed at `addr`, when `addr` lies below `vm.mmap_min_addr` (read
+/// now): mapping there needs CAP_SYS_RAWIO (security/commoncap.c, cap_mmap_addr), so that a
+/// NULL pointer dereference in the kernel cannot reach memory a user placed. `None` when the
+/// address is above it, or the sysctl cannot be read: then EPERM has another reason.
+fn below_min_addr(addr: u64, ctx: &str) -> Option<SysError> {
+    let path = "/proc/sys/vm/mmap_min_addr";
+    let min: u64 = std::fs::read_to_string(path).ok()?.trim().parse().ok()?;
+    (addr < min).then(|| {
+        SysError::new(
+            libc::EPERM,
+            ctx,
+            format!(
+                "0x{addr:x} is below vm.mmap_min_addr ({min}, 0x{min:x}, read from {path} just \
+                 now): only a process with CAP_SYS_RAWIO may map there, which keeps a kernel \
+                 NULL-pointer bug from reaching user memory; choose an address at or above \
+                 0x{min:x}"
+            ),
+        )
+    })
 }
 
 /// For `--huge`: the mapping length rounded up to whole huge pages, or why the hugetlb pool
@@ -1870,6 +1892,9 @@ impl Region {
                             }
                         ),
                     )
+                }
+                Some(libc::EPERM) => {
+                    below_min_addr(to, ctx).unwrap_or_else(|| SysError::from_io(&e, ctx))
                 }
                 _ => SysError::from_io(&e, ctx),
             })
