@@ -634,10 +634,12 @@ fn run_lab(
         }
         Op::PeerStart(at) => peer_start(region, lab, at.unwrap_or(0), notes),
         Op::PeerStop => {
+            // A peer that ended on its own is not stopped by us: `no_peer` says how it ended.
+            let _ = lab.reap_peer();
             let result = lab
                 .stop_peer()
                 .map(|pid| Done::PeerStopped { pid })
-                .ok_or_else(|| SysError::new(libc::ESRCH, "peer stop", "no peer is running"));
+                .ok_or_else(|| lab.no_peer());
             ("peer stop".into(), result)
         }
         Op::Alloc(size) => {
