@@ -301,6 +301,43 @@ fn another_users_process_is_refused_with_the_reason() {
 }
 
 #[test]
+fn pid_1_refused_to_root_says_why_without_run_as_root() {
+    const TEST: &str = "pid_1_refused_to_root_says_why_without_run_as_root";
+    if !common::is_root() {
+        return common::skip(TEST, "not root: the refusal rightly says to run as root");
+    }
+    let out = run(mmapscope(&["inspect", "--pid", "1", "--vma", "all"]));
+    let err = String::from_utf8_lossy(&out.stderr).into_owned();
+    if out.status.success() {
+        return common::skip(TEST, "pid 1 may be looked into here: nothing is refused");
+    }
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(err.contains("pid 1 ("), "names the process: {err}");
+    assert!(!err.contains("run as root"), "we are root: {err}");
+    assert!(
+        err.contains("CAP_SYS_PTRACE"),
+        "says what root holds or lacks: {err}"
+    );
+    // What it says of capabilities is what /proc says: pid 1's beyond our bounding set.
+    let caps = |pid: &str, field: &str| {
+        std::fs::read_to_string(format!("/proc/{pid}/status"))
+            .ok()
+            .and_then(|t| {
+                t.lines()
+                    .find_map(|l| l.strip_prefix(field))
+                    .and_then(|v| u64::from_str_radix(v.trim(), 16).ok())
+            })
+            .unwrap_or(0)
+    };
+    let beyond = caps("1", "CapPrm:") & !caps("self", "CapBnd:");
+    assert_eq!(
+        err.contains("outside this process's bounding set"),
+        beyond != 0,
+        "{err}"
+    );
+}
+
+#[test]
 fn no_such_process_and_no_such_vma_are_clear_errors() {
     let out = run({
         let mut c = mmapscope(&["inspect", "--pid"]);
