@@ -11,7 +11,8 @@ pub struct Geometry {
     pub offset: u64,
     /// Requested length in bytes (the kernel maps `pages() * page_size`).
     pub len: u64,
-    /// File size now; `None` when there is no end of file (anonymous memory, devices).
+    /// File size now; `None` when there is no end of file (private anonymous memory, devices).
+    /// For shared anonymous memory, the size of its shmem object (fixed at mmap).
     pub file_size: Option<u64>,
 }
 

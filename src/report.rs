@@ -156,7 +156,8 @@ fn head_with(region: &dyn Mapped, prober: &Prober, vma: Option<Vma>) -> Result<H
     let sources = prober.sources(region);
     let file = region.file_path().map(|path| FileInfo {
         path: path.to_string_lossy().into_owned(),
-        size: geometry.file_size,
+        // A shmem object's size is not the size of the file named (/dev/zero has none).
+        size: geometry.file_size.filter(|_| region.shmem_end().is_none()),
         writable: region.may_write(),
     });
     Ok(Head {

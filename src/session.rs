@@ -70,6 +70,9 @@ pub struct Session {
     minimap_spent: Option<Instant>,
     /// `--force`: every operation may populate, lock or grow memory beyond the bound.
     force: bool,
+    /// A script's news of the peer or the child ending on its own, for the JSON of the line
+    /// during which it was seen (`LineResult::events`).
+    ended: Vec<String>,
 }
 
 /// How long a search works per keypress or tick before the screen is drawn again.
@@ -171,15 +174,21 @@ pub struct LineResult {
     pub number: usize,
     pub text: String,
     pub result: Result<LineValue, String>,
+    /// What ended on its own while the line ran (the peer, the child), in the log's words.
+    pub events: Vec<String>,
 }
 
 impl LineResult {
-    /// The batch's JSON line.
+    /// The batch's JSON line; `"events"` only when something ended meanwhile.
     pub fn json(&self) -> Json {
-        match &self.result {
+        let mut j = match &self.result {
             Ok(v) => json!({"line": self.number, "cmd": self.text, "ok": true, "result": v.json()}),
             Err(e) => json!({"line": self.number, "cmd": self.text, "ok": false, "error": e}),
+        };
+        if !self.events.is_empty() {
+            j["events"] = json!(self.events);
         }
+        j
     }
 }
 
@@ -406,6 +415,7 @@ impl Session {
             own: None,
             minimap_spent: interactive.then(Instant::now),
             force: false,
+            ended: Vec::new(),
         }
     }
 
@@ -542,6 +552,25 @@ impl Session {
         }
     }
 
+    /// The peer and the child that ended on their own since the last look, reaped and logged;
+    /// a script also keeps the log line for the JSON of the line it ended during (`ended`).
+    fn reap_ended(&mut self) {
+        let mut news = Vec::new();
+        if let Some((pid, how)) = self.lab.reap_peer() {
+            news.push(Action::PeerEnded { pid, how });
+        }
+        if let Some((pid, how)) = self.lab.reap_child() {
+            news.push(Action::ChildEnded { pid, how });
+        }
+        for action in news {
+            update(&mut self.model, action);
+            if !self.interactive {
+                self.ended
+                    .extend(self.model.log.last().map(|l| l.text.clone()));
+            }
+        }
+    }
+
     /// Probes the kernel into the model. Interactive: the visible pages and bytes. Scripted: the
     /// mapping's shape (address, mode, protection, file size) without reading a byte, since in a
     /// script nobody is looking and a read would change page state. An explored VMA is
@@ -553,18 +582,7 @@ impl Session {
         } else {
             SHAPE_ONLY
         };
-        if let Some((pid, status)) = self.lab.reap_peer() {
-            update(
-                &mut self.model,
-                Action::PeerEnded {
-                    pid,
-                    how: status.to_string(),
-                },
-            );
-        }
-        if let Some((pid, how)) = self.lab.reap_child() {
-            update(&mut self.model, Action::ChildEnded { pid, how });
-        }
+        self.reap_ended();
         // The prober compares our pages with the child's, while there is one; and reading
         // bytes must not split the pages we share with it.
         self.prober.follow_child(self.lab.child_spec());
@@ -1345,10 +1363,13 @@ impl Session {
         if result.is_err() && !matches!(line.step, Step::Expect(_)) {
             self.pending_failure = true;
         }
+        // A peer that died during this line is told with it, not lines later.
+        self.reap_ended();
         LineResult {
             number: line.number,
             text: line.text.clone(),
             result,
+            events: std::mem::take(&mut self.ended),
         }
     }
 

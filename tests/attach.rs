@@ -301,6 +301,43 @@ fn another_users_process_is_refused_with_the_reason() {
 }
 
 #[test]
+fn pid_1_refused_to_root_says_why_without_run_as_root() {
+    const TEST: &str = "pid_1_refused_to_root_says_why_without_run_as_root";
+    if !common::is_root() {
+        return common::skip(TEST, "not root: the refusal rightly says to run as root");
+    }
+    let out = run(mmapscope(&["inspect", "--pid", "1", "--vma", "all"]));
+    let err = String::from_utf8_lossy(&out.stderr).into_owned();
+    if out.status.success() {
+        return common::skip(TEST, "pid 1 may be looked into here: nothing is refused");
+    }
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(err.contains("pid 1 ("), "names the process: {err}");
+    assert!(!err.contains("run as root"), "we are root: {err}");
+    assert!(
+        err.contains("CAP_SYS_PTRACE"),
+        "says what root holds or lacks: {err}"
+    );
+    // What it says of capabilities is what /proc says: pid 1's beyond our bounding set.
+    let caps = |pid: &str, field: &str| {
+        std::fs::read_to_string(format!("/proc/{pid}/status"))
+            .ok()
+            .and_then(|t| {
+                t.lines()
+                    .find_map(|l| l.strip_prefix(field))
+                    .and_then(|v| u64::from_str_radix(v.trim(), 16).ok())
+            })
+            .unwrap_or(0)
+    };
+    let beyond = caps("1", "CapPrm:") & !caps("self", "CapBnd:");
+    assert_eq!(
+        err.contains("outside this process's bounding set"),
+        beyond != 0,
+        "{err}"
+    );
+}
+
+#[test]
 fn no_such_process_and_no_such_vma_are_clear_errors() {
     let out = run({
         let mut c = mmapscope(&["inspect", "--pid"]);
@@ -322,6 +359,68 @@ fn no_such_process_and_no_such_vma_are_clear_errors() {
     assert_eq!(out.status.code(), Some(2));
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("no-such-library.so"), "{err}");
+}
+
+/// The status field `name` of process `pid` (`State:` -> `Z (zombie)`).
+fn status_of(pid: u32, name: &str) -> Option<String> {
+    let text = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    text.lines()
+        .find_map(|l| l.strip_prefix(name))
+        .map(|v| v.trim().to_string())
+}
+
+/// `inspect --pid PID` and the explorer's attach both refuse with `words`.
+fn refused_both_ways(pid: u32, words: &[&str]) {
+    let out = run({
+        let mut c = mmapscope(&["inspect", "--pid"]);
+        c.arg(pid.to_string());
+        c
+    });
+    let err = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(out.stdout.is_empty(), "nothing half-written: {err}");
+    let attached = Session::attach(pid, None, false, false, (80, 24))
+        .err()
+        .expect("attach refused")
+        .to_string();
+    for text in [&err, &attached] {
+        for w in words {
+            assert!(text.contains(w), "{w:?} in: {text}");
+        }
+        assert!(!text.contains("the kernel refused"), "{text}");
+    }
+}
+
+#[test]
+fn a_zombie_and_a_kernel_thread_are_named_not_a_refused_pagemap() {
+    // A child of ours that has exited and is not reaped yet is a zombie.
+    let mut child = std::process::Command::new("true")
+        .spawn()
+        .expect("spawn true");
+    let pid = child.id();
+    let deadline = std::time::Instant::now() + common::DEADLINE;
+    while !status_of(pid, "State:").is_some_and(|s| s.starts_with('Z')) {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "pid {pid} never exited"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+    refused_both_ways(pid, &["has exited", "zombie", "until its parent reaps it"]);
+    child.wait().expect("reap");
+
+    // A kernel thread: any task whose status says `Kthread: 1` (none in some containers).
+    let kthread = std::fs::read_dir("/proc")
+        .expect("/proc")
+        .filter_map(|e| e.ok()?.file_name().to_str()?.parse::<u32>().ok())
+        .find(|&p| status_of(p, "Kthread:").as_deref() == Some("1"));
+    match kthread {
+        Some(pid) => refused_both_ways(pid, &["is a kernel thread", "no address space"]),
+        None => common::skip(
+            "a_zombie_and_a_kernel_thread_are_named_not_a_refused_pagemap (kernel thread part)",
+            "no task with `Kthread: 1` is visible in /proc here",
+        ),
+    }
 }
 
 /// A process that maps something and waits: `mmapscope batch` with `args` running a script of

@@ -439,3 +439,50 @@ fn anonymous_memory_runs_scripts_too() {
     all_ok(&out, &lines);
     assert_eq!(lines[1]["result"]["hex"], "2a");
 }
+
+#[test]
+fn a_peer_that_dies_after_truncate_is_reported_when_it_dies_and_peer_stop_says_so() {
+    let dir = temp_dir();
+    let path = fixture(dir.path());
+    let (out, lines) = batch(
+        &path,
+        &[],
+        "peer start 0\nsleep 300\ntruncate 0\nsleep 800\npeer stop\nexpect error\n",
+    );
+    all_ok(&out, &lines);
+    let pid = lines[0]["result"]["pid"].as_u64().expect("the peer's pid");
+    // It writes every 150 ms: its next write after the cut fails, during `truncate` or the
+    // sleep after it, and that line's JSON says so.
+    let told: Vec<&Value> = lines.iter().filter(|l| l.get("events").is_some()).collect();
+    assert_eq!(told.len(), 1, "told once: {lines:#?}");
+    assert!(
+        told[0]["cmd"] == "truncate 0" || told[0]["cmd"] == "sleep 800",
+        "{lines:#?}"
+    );
+    let event = told[0]["events"].to_string();
+    let who = format!("the peer process (pid {pid}) ended on its own");
+    for w in [who.as_str(), "exited with status 2", "the file is 0 B now"] {
+        assert!(event.contains(w), "{w:?} in {event}");
+    }
+    let stop = lines[4]["error"].as_str().expect("peer stop fails");
+    assert!(
+        stop.contains(&format!(
+            "the peer (pid {pid}) had already ended on its own"
+        )) && stop.contains("the file is 0 B now"),
+        "{stop}"
+    );
+    assert!(!stop.contains("no peer is running"), "{stop}");
+    // A peer stopped by us is not said to have ended on its own.
+    let path = fixture(dir.path());
+    let (out, lines) = batch(
+        &path,
+        &[],
+        "peer start 0\nsleep 200\npeer stop\npeer stop\nexpect error\n",
+    );
+    all_ok(&out, &lines);
+    assert!(
+        lines.iter().all(|l| l.get("events").is_none()),
+        "{lines:#?}"
+    );
+    assert_eq!(lines[3]["error"], "ESRCH: peer stop: no peer is running");
+}

@@ -387,7 +387,47 @@ fn a_64_tib_shared_anonymous_snapshot_returns_and_knows_its_object() {
             assert_eq!(run_of(report, p)["resident"], false, "page {p}: {report}");
         }
         assert_eq!(report["sources"]["mincore"], "ok", "{}", report["sources"]);
+        // Past the object every page is beyond its end, whatever the mapping's length.
+        assert_eq!(run_of(report, 3)["beyond_eof"], false, "{report}");
+        for p in [4, total - 1] {
+            assert_eq!(run_of(report, p)["beyond_eof"], true, "page {p}: {report}");
+        }
+        assert_eq!(report["summary"]["beyond_eof"], total - 4, "{report}");
         says(error_of(&l[4]), &["past the shmem object"]);
+    }
+}
+
+#[test]
+fn a_grown_shared_anonymous_mapping_is_beyond_eof_past_its_object() {
+    // The shmem object keeps the 8 KiB it was made with; mremap grows only the mapping, so
+    // pages 2-3 are beyond its end: a load there raises SIGBUS.
+    for args in [vec!["--anon", "8k"], vec!["--len", "8k", "/dev/zero"]] {
+        let out = batch(
+            &args,
+            "write 0x1000 41\nresize 16k\nsnapshot\nexpect page 1 beyond_eof == false\n\
+             expect page 2 beyond_eof == true\nexpect summary beyond_eof == 2\n\
+             read 0x2000 1\nexpect error\ntouch page 3\nexpect error\n\
+             write 0x2000 42\nexpect error\nread 0x1000 1\n",
+        );
+        let l = lines(&out);
+        assert_eq!(out.status.code(), Some(0), "{args:?}: {l:#?}");
+        let notes = l[1]["result"]["notes"].to_string();
+        says(
+            &notes,
+            &["pages 2-3 are beyond the end of the shmem object"],
+        );
+        assert!(!notes.contains("??"), "{notes}");
+        let report = &l[2]["result"];
+        assert_eq!(run_of(report, 1)["beyond_eof"], false, "{report}");
+        assert_eq!(run_of(report, 1)["present"], true, "{report}");
+        assert_eq!(run_of(report, 2)["beyond_eof"], true, "{report}");
+        assert_eq!(run_of(report, 2)["valid_bytes"], 0, "{report}");
+        for i in [6, 8] {
+            says(error_of(&l[i]), &["SIGBUS"]);
+        }
+        says(error_of(&l[10]), &["beyond"]);
+        // The page before the end still reads, and the refused write landed nothing.
+        assert_eq!(l[12]["result"]["hex"], "41", "{l:#?}");
     }
 }
 

@@ -534,3 +534,36 @@ fn a_lesson_checked_prints_its_text_escaped() {
     assert!(!has_controls(&out.stdout), "{said:?}");
     assert!(said.contains("hello \\x1b]0;pwned\\x07 there"), "{said}");
 }
+
+#[test]
+fn a_file_whose_own_mmap_refuses_a_read_only_mapping_is_not_said_unwritable() {
+    // /sys/kernel/btf/vmlinux (Linux 6.16+) may be mapped only MAP_PRIVATE and read-only
+    // (kernel/bpf/sysfs_btf.c): read-only was asked, so "could not be opened for writing"
+    // would be false.
+    const TEST: &str = "a_file_whose_own_mmap_refuses_a_read_only_mapping_is_not_said_unwritable";
+    let btf = "/sys/kernel/btf/vmlinux";
+    if !Path::new(btf).exists() {
+        return skip(TEST, "no /sys/kernel/btf/vmlinux (a kernel without BTF)");
+    }
+    let out = run(mmapscope(&["inspect", btf]));
+    if out.status.success() || !text(&out.stderr).contains("EACCES") {
+        return skip(
+            TEST,
+            &format!(
+                "this kernel's BTF file does not refuse MAP_SHARED with EACCES: {}",
+                text(&out.stderr).trim()
+            ),
+        );
+    }
+    let line = fails_cleanly(
+        &out,
+        Some("EACCES"),
+        &["refused a MAP_SHARED r-- mapping", "use --private --prot r"],
+    );
+    assert!(!line.contains("for writing"), "{line}");
+    // What it offers works, and was measured: the private read-only mapping maps.
+    let ok = run(mmapscope(&["inspect", "--private", "--prot", "r", btf]));
+    assert!(ok.status.success(), "{}", text(&ok.stderr));
+    let private_rw = run(mmapscope(&["inspect", "--private", btf]));
+    fails_cleanly(&private_rw, Some("EACCES"), &["MAP_PRIVATE rw-"]);
+}

@@ -342,11 +342,11 @@ fn anonymous_and_dev_zero_mappings() {
             place: Default::default(),
         })
         .unwrap();
-        assert_eq!(
-            region.geometry().unwrap().file_size,
-            None,
-            "{source:?}: no EOF"
-        );
+        // Private: no end of file. Shared: the shmem object's end, its size at mmap.
+        let g = region.geometry().unwrap();
+        let end = (mode == MapMode::Shared).then_some(4 * ps());
+        assert_eq!(g.file_size, end, "{source:?} {mode:?}");
+        assert!(!g.page(3).beyond_eof, "{source:?} {mode:?}");
         region.write(ps() + 1, &[7]).unwrap();
         let mut b = [9u8; 2];
         region.read(ps(), &mut b).unwrap();

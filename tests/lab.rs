@@ -179,6 +179,39 @@ fn a_childs_write_to_a_shared_mapping_shows_through_and_reading_never_splits_a_p
 }
 
 #[test]
+fn a_childs_write_to_shared_anonymous_memory_is_said_to_reach_the_parent() {
+    // Page 0 is in neither page table when the child writes: the store goes to the shmem
+    // object both map, and our read finds the child's bytes. Page 1 is mapped by us first:
+    // the note reads our bytes back. Mapped afresh (`mode`), ours no longer sees the child.
+    let dir = temp_dir();
+    let (out, lines, sid) = batch(
+        dir.path(),
+        &["--anon", "8k"],
+        "fork\nchild write 0 41 42\nread 0 2\nexpect result hex == \"4142\"\n\
+         write 0x1000 01\nchild read 0x1000 1\nexpect result hex == \"01\"\n\
+         child write 0x1000 43\nmode private\nmode shared\nchild write 0x10 44\nread 0x10 1\n\
+         expect result hex == \"00\"\n",
+    );
+    all_ok(&out, &lines);
+    none_left(sid, "a_childs_write_to_shared_anonymous_memory");
+    let notes = |l: &Value| l["result"]["notes"].to_string();
+    let first = notes(line(&lines, "child write 0 41 42"));
+    assert!(
+        first.contains("went to the object both map") && !first.contains("its own page"),
+        "{first}"
+    );
+    let ours = notes(line(&lines, "write 0x1000 01"));
+    assert!(
+        ours.contains("the object the child maps too") && !ours.contains("your own page"),
+        "{ours}"
+    );
+    let read_back = notes(line(&lines, "child write 0x1000 43"));
+    assert!(read_back.contains("you read 43 there too"), "{read_back}");
+    let afresh = notes(line(&lines, "child write 0x10 44"));
+    assert!(afresh.contains("does not see it"), "{afresh}");
+}
+
+#[test]
 fn orders_without_a_child_are_refused_and_a_second_fork_too() {
     let dir = temp_dir();
     let (out, lines, sid) = batch(
@@ -296,7 +329,7 @@ fn resize_grows_the_mapping_and_the_new_pages_read_correctly() {
     assert!(
         grown["result"]["notes"]
             .to_string()
-            .contains("beyond end of file"),
+            .contains("pages 4-5 are beyond the end of the file now"),
         "{grown}"
     );
     // Anonymous memory: the pages come along when it moves; new pages are zero.
@@ -349,6 +382,112 @@ fn lock_moves_locked_by_the_locked_size() {
     ])));
     assert_eq!(report["vma"]["locked"], 16384, "{report}");
     assert!(report["vma"]["vm_flags"].to_string().contains("\"lo\""));
+}
+
+#[test]
+fn resize_of_a_mapping_split_by_a_lock_names_the_vmas_not_end_of_file() {
+    // mlock of page 0 splits the VMA in two; mremap cannot grow across a VMA boundary
+    // (EFAULT). munlock merges them back, and the same resize then goes through.
+    let dir = temp_dir();
+    for mode in [&["--private"][..], &[]] {
+        let mut args = vec!["--anon", "16k"];
+        args.extend(mode);
+        let (out, lines, _) = batch(
+            dir.path(),
+            &args,
+            "lock page 0\nresize 32k\nexpect error\nexpect mapping len == 16k\n\
+             unlock all\nresize 32k\nexpect mapping len == 32k\n",
+        );
+        all_ok(&out, &lines);
+        let err = line(&lines, "resize 32k")["error"].as_str().unwrap();
+        assert!(err.starts_with("EFAULT"), "{err}");
+        for w in [
+            "2 VMAs",
+            "page 0 rw-",
+            "locked",
+            "pages 1-3",
+            "`unlock all`",
+        ] {
+            assert!(err.contains(w), "{w:?} in {err}");
+        }
+        assert!(!err.contains("end of file"), "{err}");
+    }
+}
+
+#[test]
+fn resize_to_an_impossible_size_says_it_is_impossible_not_to_give_a_smaller_len() {
+    let dir = temp_dir();
+    let (out, lines, _) = batch(
+        dir.path(),
+        &["--anon", "16k"],
+        "resize 0xffffffffffffffff\nexpect error\nresize 0x2000000000000000\nexpect error\n\
+         expect mapping len == 16k\n",
+    );
+    all_ok(&out, &lines);
+    for cmd in ["resize 0xffffffffffffffff", "resize 0x2000000000000000"] {
+        let err = line(&lines, cmd)["error"].as_str().unwrap();
+        assert!(err.starts_with("ENOMEM: resize: a size of"), "{err}");
+        assert!(err.contains("is impossible"), "{err}");
+        assert!(!err.contains("--len"), "{err}");
+    }
+}
+
+#[test]
+fn below_mmap_min_addr_an_unprivileged_move_and_fixed_name_the_sysctl() {
+    const TEST: &str = "below_mmap_min_addr_an_unprivileged_move_and_fixed_name_the_sysctl";
+    let min: u64 = match std::fs::read_to_string("/proc/sys/vm/mmap_min_addr") {
+        Ok(text) => text.trim().parse().expect("a number"),
+        Err(e) => return skip(TEST, &format!("/proc/sys/vm/mmap_min_addr: {e}")),
+    };
+    if min == 0 {
+        return skip(
+            TEST,
+            "vm.mmap_min_addr is 0 here: page zero may be mapped by anyone",
+        );
+    }
+    let batch_as = |args: &[&str], script: &str| -> Result<Vec<Value>, String> {
+        let args: Vec<&OsStr> = args.iter().map(OsStr::new).collect();
+        let mut cmd = as_unprivileged(&args)?;
+        let mut child = cmd
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("spawn");
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(script.as_bytes())
+            .unwrap();
+        Ok(lines(&child.wait_with_output().expect("wait")))
+    };
+    let l = match batch_as(&["batch", "--anon", "16k", "-"], "move 0\nexpect error\n") {
+        Ok(l) => l,
+        Err(why) => return skip(TEST, &why),
+    };
+    assert_eq!(l[1]["ok"], true, "{l:#?}");
+    let err = l[0]["error"].as_str().unwrap();
+    let words = format!("below vm.mmap_min_addr ({min}, 0x{min:x}");
+    assert!(err.starts_with("EPERM") && err.contains(&words), "{err}");
+    assert!(!err.contains("immutable file"), "{err}");
+    let fixed = as_unprivileged(&[
+        "inspect".as_ref(),
+        "--anon".as_ref(),
+        "16k".as_ref(),
+        "--addr".as_ref(),
+        "0".as_ref(),
+        "--fixed".as_ref(),
+    ])
+    .map(run)
+    .expect("as above");
+    fails_cleanly(&fixed, Some("EPERM"), &[&words, "CAP_SYS_RAWIO"]);
+    // Root has CAP_SYS_RAWIO: the same move goes through.
+    if is_root() {
+        let dir = temp_dir();
+        let (out, lines, _) = batch(dir.path(), &["--anon", "16k"], "move 0\n");
+        all_ok(&out, &lines);
+    }
 }
 
 #[test]

@@ -634,10 +634,12 @@ fn run_lab(
         }
         Op::PeerStart(at) => peer_start(region, lab, at.unwrap_or(0), notes),
         Op::PeerStop => {
+            // A peer that ended on its own is not stopped by us: `no_peer` says how it ended.
+            let _ = lab.reap_peer();
             let result = lab
                 .stop_peer()
                 .map(|pid| Done::PeerStopped { pid })
-                .ok_or_else(|| SysError::new(libc::ESRCH, "peer stop", "no peer is running"));
+                .ok_or_else(|| lab.no_peer());
             ("peer stop".into(), result)
         }
         Op::Alloc(size) => {
@@ -797,7 +799,16 @@ fn write_after_fork(
     let before = shared_with_child(region, prober, lab, page);
     let done = write(region, offset, bytes, writable, notes)?;
     let after = shared_with_child(region, prober, lab, page);
-    notes.extend(notes::split(page, region.mode(), (before, after), false));
+    let spec = lab.keeper.as_ref().map(super::children::Keeper::spec);
+    if region.mode() == MapMode::Shared && spec.is_some_and(|c| c.shared && c.same_object) {
+        // The page may be in neither page table yet: the store went to the object both map.
+        notes.push(format!(
+            "MAP_SHARED: your write went to the object the child maps too: page {page} of its \
+             copy holds your bytes"
+        ));
+    } else {
+        notes.extend(notes::split(page, region.mode(), (before, after), false));
+    }
     Ok(done)
 }
 
@@ -814,10 +825,20 @@ fn child_write(
     refuse_beyond_eof(&region.geometry()?, offset, bytes.len(), "child write")?;
     let before = shared_with_child(region, prober, lab, page);
     let keeper = lab.child()?;
-    let pid = keeper.pid();
+    let (pid, spec) = (keeper.pid(), keeper.spec());
     let old = keeper.write(offset, bytes)?;
     let after = shared_with_child(region, prober, lab, page);
-    notes.extend(notes::split(page, region.mode(), (before, after), true));
+    if spec.shared {
+        notes.push(child_shared_write(
+            region,
+            prober,
+            spec.same_object,
+            offset,
+            bytes,
+        ));
+    } else {
+        notes.extend(notes::split(page, MapMode::Private, (before, after), true));
+    }
     Ok(Done::ChildWrote {
         pid,
         offset,
@@ -826,6 +847,57 @@ fn child_write(
         shared_before: before,
         shared_after: after,
     })
+}
+
+/// Where a store by the child into its MAP_SHARED copy went: to the object behind it (the
+/// file's page cache, or the shmem object of shared anonymous memory), whether or not either
+/// page table maps the page yet. What we see of it is measured where that disturbs nothing:
+/// our bytes are read back only from a page our page tables map already (a read of any other
+/// would fault it in).
+fn child_shared_write(
+    region: &Region,
+    prober: &Prober,
+    same_object: bool,
+    offset: u64,
+    bytes: &[u8],
+) -> String {
+    let page = offset / region.page_size();
+    if !same_object {
+        return format!(
+            "the child's MAP_SHARED write went to the object it was forked with; yours was \
+             mapped afresh since, so page {page} of yours does not see it"
+        );
+    }
+    if region.mode() == MapMode::Private {
+        return format!(
+            "the child's MAP_SHARED write went to the file; yours is MAP_PRIVATE now: page \
+             {page} shows it only while you hold no private copy of it"
+        );
+    }
+    let mut words = Vec::new();
+    let present = prober.pagemap_words(region, page, 1, &mut words).is_ok()
+        && words.first().is_some_and(|w| w & PM_PRESENT != 0);
+    let mut ours = vec![0u8; bytes.len()];
+    let seen = if present {
+        region.read(offset, &mut ours).ok() == Some(bytes.len())
+    } else {
+        false
+    };
+    match (present, seen && ours == bytes) {
+        (true, true) => format!(
+            "MAP_SHARED: the child's write went to the one page both map: you read {} there \
+             too",
+            hex(&ours)
+        ),
+        (true, false) => format!(
+            "MAP_SHARED: the child wrote into the page both map, yet your read there gives {}",
+            if seen { hex(&ours) } else { "nothing".into() }
+        ),
+        (false, _) => format!(
+            "MAP_SHARED: the child's write went to the object both map; page {page} is not in \
+             your page tables yet, and your next read maps that page, with the child's bytes"
+        ),
+    }
 }
 
 /// `child read`: the keeper's bytes (its page may fault in, and be shared with us then).
@@ -931,7 +1003,8 @@ fn mremap(
     };
     let result = result.map(|()| {
         let present_after = prober.present_count(region).unwrap_or(0);
-        let shmem = matches!(region.target(), Target::Anon) && region.mode() == MapMode::Shared;
+        // Grown past the shmem object made at mmap (shared anonymous memory, /dev/zero).
+        let shmem = region.shmem_end().is_some_and(|end| region.pages() > end);
         notes.extend(notes::remapped(
             (old_addr, region.addr()),
             (old_len, region.len()),
@@ -942,12 +1015,21 @@ fn mremap(
             && g.file_size.is_some()
             && region.len() > old_len
         {
-            let beyond = g.pages() - g.data_bytes().div_ceil(g.page_size).min(g.pages());
+            let first = g.data_bytes().div_ceil(g.page_size).min(g.pages());
+            let beyond = g.pages() - first;
             if beyond > 0 {
-                notes.push(format!(
-                    "{} beyond end of file now (never touched: a load there would raise SIGBUS)",
-                    notes::plural(beyond, "page")
-                ));
+                let span = match beyond {
+                    1 => format!("page {first} is"),
+                    _ => format!("pages {first}-{} are", first + beyond - 1),
+                };
+                notes.push(if shmem {
+                    format!("{span} beyond the end of the shmem object now (never read)")
+                } else {
+                    format!(
+                        "{span} beyond the end of the file now (never read: a load there would \
+                         raise SIGBUS)"
+                    )
+                });
             }
         }
         Done::Resized {

@@ -148,6 +148,11 @@ impl ProcessHandle {
             .and_then(|f| read_whole(&f))
             .map_err(|_| process::no_such_process(pid))?;
         let info = process::parse_status(pid, &status);
+        // Neither a zombie nor a kernel thread has a memory of its own: maps reads empty and
+        // pagemap will not open (ESRCH, fs/proc/task_mmu.c: no mm); say which it is.
+        if let Some(e) = process::memoryless(&info, &status) {
+            return Err(e);
+        }
         let refused = |what: &str, e: std::io::Error| process::refusal(&info, what, &e);
         let maps = open_in(&dir, "maps", false).map_err(|e| refused("maps", e))?;
         let smaps = open_in(&dir, "smaps", false).map_err(|e| refused("smaps", e))?;

@@ -71,6 +71,30 @@ impl Peer {
         self.child.id()
     }
 
+    /// How it ended, once it has: the exit status or signal in words, and the last line it
+    /// wrote on its standard error (why it gave up: a write refused past end of file, ...).
+    /// `None` while it runs.
+    fn ended(&mut self) -> Option<String> {
+        use std::io::Read as _;
+        use std::os::unix::process::ExitStatusExt as _;
+        let status = self.child.try_wait().ok()??;
+        let mut how = match (status.code(), status.signal()) {
+            (Some(code), _) => format!("exited with status {code}"),
+            (None, Some(sig)) => format!("killed by {}", super::children::signal_name(sig)),
+            (None, None) => status.to_string(),
+        };
+        // It has exited: its end of the pipe is closed, so this read ends.
+        let mut text = String::new();
+        if let Some(err) = self.child.stderr.as_mut() {
+            let _ = err.take(64 * 1024).read_to_string(&mut text);
+        }
+        if let Some(last) = text.lines().rev().find(|l| !l.trim().is_empty()) {
+            let last = last.trim().trim_start_matches("mmapscope: ");
+            how.push_str(&format!(" ({})", crate::text::echo(last)));
+        }
+        Some(how)
+    }
+
     /// Stops and reaps the peer.
     pub fn stop(mut self) {
         self.end();
@@ -108,6 +132,9 @@ pub struct Lab {
     pub threshold: Threshold,
     /// The mmapscope binary that runs helper processes (peer, truncate); `None`: this one.
     pub helper: Option<PathBuf>,
+    /// The last peer that ended on its own: its pid and how (`reap_peer`), until another
+    /// starts, so that `peer stop` can say it had ended.
+    pub peer_ended: Option<(u32, String)>,
 }
 
 /// glibc's largest dynamic mmap threshold on 64-bit (DEFAULT_MMAP_THRESHOLD_MAX, mallopt(3)):
@@ -372,36 +399,52 @@ impl Lab {
             ));
         }
         let exe = self.helper_binary()?;
-        let mut child = Command::new(exe)
+        let child = Command::new(exe)
             .env(PARENT_ENV, std::process::id().to_string())
             .arg("internal-peer")
             .arg(path)
             .arg(file_offset.to_string())
             .stdin(Stdio::null())
             .stdout(Stdio::null())
-            .stderr(Stdio::null())
+            // One line at most, read once it has exited (`Peer::ended`): why it gave up.
+            .stderr(Stdio::piped())
             .spawn()
             .map_err(|e| SysError::from_io(&e, "start the peer"))?;
+        let mut peer = Peer { child, file_offset };
         // A peer that cannot map or write the file exits at once: say so instead of waiting
         // for a counter that never comes.
         std::thread::sleep(Duration::from_millis(50));
-        if let Ok(Some(status)) = child.try_wait() {
+        if let Some(how) = peer.ended() {
             return Err(SysError::new(
                 libc::ECHILD,
                 "peer start",
-                format!("the peer process ended at once ({status})"),
+                format!("the peer process ended at once: {how}"),
             ));
         }
-        super::children::track_peer(child.id());
-        Ok(self.peer.insert(Peer { child, file_offset }))
+        super::children::track_peer(peer.pid());
+        self.peer_ended = None;
+        Ok(self.peer.insert(peer))
     }
 
     /// The peer, if it has ended on its own (killed, or its file went away): reaped and
-    /// forgotten; returns its pid and how it ended.
-    pub fn reap_peer(&mut self) -> Option<(u32, std::process::ExitStatus)> {
-        let status = self.peer.as_mut()?.child.try_wait().ok()??;
-        let peer = self.peer.take()?;
-        Some((peer.pid(), status))
+    /// forgotten (`peer_ended` keeps it); returns its pid and how it ended, in words.
+    pub fn reap_peer(&mut self) -> Option<(u32, String)> {
+        let how = self.peer.as_mut()?.ended()?;
+        let pid = self.peer.take()?.pid();
+        super::children::untrack_peer(pid);
+        self.peer_ended = Some((pid, how.clone()));
+        Some((pid, how))
+    }
+
+    /// Why `peer stop` has nothing to stop: no peer ever ran since the last stop, or the last
+    /// one had ended on its own (reaped now if it just did), and how.
+    pub fn no_peer(&mut self) -> SysError {
+        let _ = self.reap_peer();
+        let why = match &self.peer_ended {
+            Some((pid, how)) => format!("the peer (pid {pid}) had already ended on its own: {how}"),
+            None => "no peer is running".into(),
+        };
+        SysError::new(libc::ESRCH, "peer stop", why)
     }
 
     /// Stops the peer, if any; returns its pid.
@@ -654,7 +697,20 @@ pub fn run_peer(path: &Path, file_offset: u64) -> Result<(), SysError> {
     while !stop.load(std::sync::atomic::Ordering::Relaxed) && rustix::process::getppid() == parent {
         n += 1;
         let text = format!("{:08}", n % 100_000_000);
-        region.write(at, text.as_bytes())?;
+        if let Err(e) = region.write(at, text.as_bytes()) {
+            // Cut short under it (a truncate): say so, rather than a bare EFAULT.
+            return Err(match region.file_size_now() {
+                Ok(Some(size)) if size < file_offset + COUNTER_LEN => SysError::new(
+                    e.errno,
+                    format!("peer write at file offset {file_offset}"),
+                    format!(
+                        "the file is {size} B now: the counter's bytes lie past its end, where \
+                         a store would raise SIGBUS, so the peer stops"
+                    ),
+                ),
+                _ => e,
+            });
+        }
         std::thread::sleep(PEER_PERIOD);
     }
     Ok(())

@@ -513,8 +513,9 @@ pub fn remapped(
     }
     if shmem && grew {
         notes.push(
-            "MAP_SHARED anonymous memory is a shmem object of the size first mapped: the new \
-            pages past it would raise SIGBUS (they show ??)"
+            "MAP_SHARED anonymous memory (and MAP_SHARED /dev/zero) is a shmem object of the \
+            size first mapped: mremap grew the mapping, never the object, and a load past the \
+            object's end raises SIGBUS"
                 .into(),
         );
     }

@@ -14,6 +14,8 @@ pub struct ProcessInfo {
     pub comm: String,
     /// Real user id.
     pub uid: u32,
+    /// Its permitted capabilities (`CapPrm`, a bit per capability; 0 when not shown).
+    pub cap_permitted: u64,
 }
 
 /// Reads who `pid` is.
@@ -60,6 +62,141 @@ pub fn parse_status(pid: u32, status: &[u8]) -> ProcessInfo {
             .next()
             .and_then(|u| u.parse().ok())
             .unwrap_or(u32::MAX),
+        cap_permitted: cap_field(&text, "CapPrm:"),
+    }
+}
+
+/// A capability set of a `/proc/PID/status` text (`CapEff:`), as its bits; 0 when absent.
+fn cap_field(text: &str, name: &str) -> u64 {
+    u64::from_str_radix(&status_field(text, name), 16).unwrap_or(0)
+}
+
+/// Capability names by bit (include/uapi/linux/capability.h).
+const CAP_NAMES: [&str; 41] = [
+    "CAP_CHOWN",
+    "CAP_DAC_OVERRIDE",
+    "CAP_DAC_READ_SEARCH",
+    "CAP_FOWNER",
+    "CAP_FSETID",
+    "CAP_KILL",
+    "CAP_SETGID",
+    "CAP_SETUID",
+    "CAP_SETPCAP",
+    "CAP_LINUX_IMMUTABLE",
+    "CAP_NET_BIND_SERVICE",
+    "CAP_NET_BROADCAST",
+    "CAP_NET_ADMIN",
+    "CAP_NET_RAW",
+    "CAP_IPC_LOCK",
+    "CAP_IPC_OWNER",
+    "CAP_SYS_MODULE",
+    "CAP_SYS_RAWIO",
+    "CAP_SYS_CHROOT",
+    "CAP_SYS_PTRACE",
+    "CAP_SYS_PACCT",
+    "CAP_SYS_ADMIN",
+    "CAP_SYS_BOOT",
+    "CAP_SYS_NICE",
+    "CAP_SYS_RESOURCE",
+    "CAP_SYS_TIME",
+    "CAP_SYS_TTY_CONFIG",
+    "CAP_MKNOD",
+    "CAP_LEASE",
+    "CAP_AUDIT_WRITE",
+    "CAP_AUDIT_CONTROL",
+    "CAP_SETFCAP",
+    "CAP_MAC_OVERRIDE",
+    "CAP_MAC_ADMIN",
+    "CAP_SYSLOG",
+    "CAP_WAKE_ALARM",
+    "CAP_BLOCK_SUSPEND",
+    "CAP_AUDIT_READ",
+    "CAP_PERFMON",
+    "CAP_BPF",
+    "CAP_CHECKPOINT_RESTORE",
+];
+
+/// The names of the capabilities set in `bits` (`cap 41` and up by number).
+fn cap_names(bits: u64) -> Vec<String> {
+    (0..64)
+        .filter(|b| bits & (1 << b) != 0)
+        .map(|b| {
+            CAP_NAMES
+                .get(b)
+                .map_or_else(|| format!("cap {b}"), |n| (*n).to_string())
+        })
+        .collect()
+}
+
+/// Why root was refused ptrace access to `info`, from our capabilities and its (measured in
+/// /proc/self/status and at open): without CAP_SYS_PTRACE, the capability rules apply to us as
+/// to anyone; with it they allow any process (kernel/ptrace.c, __ptrace_may_access;
+/// security/commoncap.c, cap_ptrace_access_check), so the refusal came from a security
+/// module or policy beyond them. Capabilities it holds outside our bounding set are named:
+/// nothing started from here can gain them.
+fn root_refusal(info: &ProcessInfo, who: &str) -> String {
+    let ours = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    let (effective, bounding) = (cap_field(&ours, "CapEff:"), cap_field(&ours, "CapBnd:"));
+    const PTRACE: u64 = 1 << 19;
+    let beyond = info.cap_permitted & !bounding;
+    let more = if beyond == 0 {
+        String::new()
+    } else {
+        format!(
+            "; pid {} holds capabilities outside this process's bounding set ({}), which \
+             nothing started from here can gain",
+            info.pid,
+            cap_names(beyond).join(", ")
+        )
+    };
+    if effective & PTRACE == 0 {
+        format!(
+            "the kernel refused ptrace access to {who}: this process runs as root but without \
+             CAP_SYS_PTRACE, so the capability rules bind it as any user (the target may be \
+             undumpable, or more privileged){more}; give it CAP_SYS_PTRACE"
+        )
+    } else {
+        format!(
+            "the kernel refused ptrace access to {who} though this process runs as root with \
+             CAP_SYS_PTRACE, which the capability rules accept for any process: a security \
+             module or policy protects it{more}; it cannot be looked into from here"
+        )
+    }
+}
+
+/// Why process `info` has no memory to look at, from the text of its `/proc/PID/status`:
+/// it has exited (a zombie: `State: Z`, or `X` while it is being reaped), or it is a kernel
+/// thread (`Kthread: 1`; before that field, Linux 6.x, a live task without `VmSize:`).
+/// `None` for a process with a memory.
+pub fn memoryless(info: &ProcessInfo, status: &[u8]) -> Option<SysError> {
+    let text = String::from_utf8_lossy(status);
+    let state = status_field(&text, "State:");
+    let kthread = match status_field(&text, "Kthread:").as_str() {
+        "" => !text.lines().any(|l| l.starts_with("VmSize:")),
+        flag => flag == "1",
+    };
+    let who = format!("pid {} ({})", info.pid, crate::text::sanitize(&info.comm));
+    if state.starts_with('Z') || state.starts_with('X') {
+        Some(SysError::new(
+            libc::ESRCH,
+            format!("--pid {}", info.pid),
+            format!(
+                "{who} has exited (State {}): a zombie keeps its pid, and nothing of its \
+                 memory, until its parent reaps it",
+                state.split_whitespace().next().unwrap_or_default()
+            ),
+        ))
+    } else if kthread {
+        Some(SysError::new(
+            libc::EINVAL,
+            format!("--pid {}", info.pid),
+            format!(
+                "{who} is a kernel thread: it runs in the kernel's memory and has no address \
+                 space of its own (no maps, no pagemap) to look at"
+            ),
+        ))
+    } else {
+        None
     }
 }
 
@@ -105,6 +242,11 @@ pub fn refusal(info: &ProcessInfo, what: &str, err: &std::io::Error) -> SysError
             } else {
                 "root"
             }
+        )
+    } else if root {
+        root_refusal(
+            info,
+            &format!("pid {} ({})", info.pid, crate::text::sanitize(&info.comm)),
         )
     } else {
         format!(
@@ -277,6 +419,45 @@ pub fn resolve_vma<'m>(maps: &'m [MapsLine], spec: &str) -> Result<&'m MapsLine,
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn capabilities_are_read_from_status_and_named_by_bit() {
+        let info = parse_status(
+            1,
+            b"Name:\tinit\nUid:\t0\t0\t0\t0\nCapPrm:\t000001ffffffffff\n",
+        );
+        assert_eq!(info.cap_permitted, 0x1ff_ffff_ffff);
+        assert_eq!(
+            cap_names(info.cap_permitted & !0x1ff_feff_ffff),
+            ["CAP_SYS_RESOURCE"]
+        );
+        assert_eq!(cap_names(1 << 19 | 1), ["CAP_CHOWN", "CAP_SYS_PTRACE"]);
+        assert_eq!(cap_names(1 << 45), ["cap 45"]);
+        assert_eq!(parse_status(2, b"Name:\tx\n").cap_permitted, 0);
+    }
+
+    #[test]
+    fn a_zombie_and_a_kernel_thread_say_what_they_are_and_a_process_nothing() {
+        let status = |body: &str| format!("Name:\tx\nUmask:\t0022\n{body}Uid:\t0\t0\t0\t0\n");
+        let said = |body: &str| {
+            let text = status(body);
+            let info = parse_status(7, text.as_bytes());
+            memoryless(&info, text.as_bytes()).map(|e| (e.errno, e.explanation))
+        };
+        let zombie = said("State:\tZ (zombie)\nKthread:\t0\n").expect("a zombie");
+        assert_eq!(zombie.0, libc::ESRCH);
+        assert!(
+            zombie.1.contains("pid 7 (x) has exited (State Z)"),
+            "{}",
+            zombie.1
+        );
+        let kthread = said("State:\tS (sleeping)\nKthread:\t1\n").expect("a kernel thread");
+        assert!(kthread.1.contains("is a kernel thread"), "{}", kthread.1);
+        // Before the Kthread field: a live task without VmSize has no memory of its own.
+        assert!(said("State:\tI (idle)\n").is_some_and(|e| e.1.contains("kernel thread")));
+        assert!(said("State:\tS (sleeping)\nVmSize:\t 1000 kB\n").is_none());
+        assert!(said("State:\tR (running)\nKthread:\t0\n").is_none());
+    }
 
     fn line(start: u64, end: u64, perms: &str, path: &str) -> MapsLine {
         MapsLine {

@@ -301,27 +301,50 @@ pub fn check_offset(offset: u64, page_size: u64) -> Result<(), SysError> {
 
 /// Checks a mapping length (and offset + length) against what can be mapped at all.
 fn check_len(offset: u64, len: u64, page_size: u64) -> Result<(), SysError> {
+    check_len_of(offset, len, page_size, None)
+}
+
+/// `check_len` for the length `what` asks for (`Some("resize")`: a new size for a mapping that
+/// exists, whose offset is not the user's to change), the words naming it.
+fn check_len_of(offset: u64, len: u64, page_size: u64, what: Option<&str>) -> Result<(), SysError> {
     let rounded = len.div_ceil(page_size).checked_mul(page_size);
     if len > MAX_LEN || rounded.is_none() {
-        return Err(SysError::new(
-            libc::ENOMEM,
-            "--len",
-            format!(
-                "a length of {len} B (0x{len:x}) is larger than any address space \
-                 ({} at most): give a smaller --len",
-                crate::text::human(MAX_LEN)
+        let most = crate::text::human(MAX_LEN);
+        let (ctx, why) = match what {
+            None => (
+                "--len".to_string(),
+                format!(
+                    "a length of {len} B (0x{len:x}) is larger than any address space \
+                     ({most} at most): give a smaller --len"
+                ),
             ),
-        ));
+            Some(w) => (
+                w.to_string(),
+                format!(
+                    "a size of {len} B (0x{len:x}) is impossible: no address space holds more \
+                     than {most}, so no mapping can have it; give a size up to {most}"
+                ),
+            ),
+        };
+        return Err(SysError::new(libc::ENOMEM, ctx, why));
     }
     if offset
         .checked_add(len)
         .is_none_or(|end| end > i64::MAX as u64)
     {
-        return Err(einval(
-            "--offset + --len",
+        let (ctx, tail) = match what {
+            None => ("--offset + --len".to_string(), "a smaller offset or length"),
+            Some(w) => (
+                format!("{w}: the mapping's offset + the new size"),
+                "a smaller size",
+            ),
+        };
+        return Err(SysError::new(
+            libc::EINVAL,
+            ctx,
             format!(
                 "offset 0x{offset:x} + length 0x{len:x} passes the largest file offset \
-                 (2^63 - 1): give a smaller offset or length"
+                 (2^63 - 1): give {tail}"
             ),
         ));
     }
@@ -507,30 +530,52 @@ fn mapping_len(
     }
 }
 
-/// mmap's refusal in words: EACCES for a shared writable mapping of a read-only descriptor
-/// says why and what to do.
+/// mmap's refusal in words. EACCES for a shared writable mapping of a read-only descriptor
+/// says why and what to do. EACCES for a mapping the descriptor allows (a read-only one, or a
+/// private one: the file was opened for reading) is the file's own mmap refusing it: files of
+/// sysfs, procfs and devices choose which mappings they allow (kernel/bpf/sysfs_btf.c refuses
+/// MAP_SHARED and any writable mapping of /sys/kernel/btf/vmlinux); `private_read` tries a
+/// private read-only mapping of the file (mapped and unmapped at once) to offer it when it
+/// works.
 fn map_refusal(
     e: &io::Error,
     shown: &str,
-    mode: MapMode,
-    fd_writable: bool,
-    may_write: bool,
+    (mode, write): (MapMode, bool),
+    (fd_writable, may_write): (bool, bool),
+    private_read: impl FnOnce() -> bool,
 ) -> SysError {
     let ctx = format!("mmap {shown}");
     let err = SysError::from_io(e, ctx.clone());
-    if err.errno != libc::EACCES || fd_writable || mode != MapMode::Shared {
+    if err.errno != libc::EACCES {
         return err;
     }
+    if mode == MapMode::Shared && write && !fd_writable {
+        return SysError::new(
+            libc::EACCES,
+            ctx,
+            if may_write {
+                "the file could not be opened for writing, so a shared writable mapping is \
+                 impossible; use --prot r, or --private for a writable copy-on-write mapping"
+            } else {
+                "the file is not writable for us, so a shared writable mapping is impossible; \
+                 use --prot r, or --private for a writable copy-on-write mapping"
+            },
+        );
+    }
+    let asked = format!("{} {}", mode.flag_name(), if write { "rw-" } else { "r--" });
+    let alternative = if (mode, write) != (MapMode::Private, false) && private_read() {
+        "; a MAP_PRIVATE read-only mapping of it is allowed (tried just now): use --private \
+         --prot r"
+    } else {
+        ""
+    };
     SysError::new(
         libc::EACCES,
         ctx,
-        if may_write {
-            "the file could not be opened for writing, so a shared writable mapping is \
-             impossible; use --prot r, or --private for a writable copy-on-write mapping"
-        } else {
-            "the file is not writable for us, so a shared writable mapping is impossible; use \
-             --prot r, or --private for a writable copy-on-write mapping"
-        },
+        format!(
+            "the file's own mmap refused a {asked} mapping, which its open mode (read) allows: \
+             files of sysfs, procfs and devices choose which mappings they allow{alternative}"
+        ),
     )
 }
 
@@ -613,9 +658,31 @@ fn place_refusal(
         libc::ENOMEM if place.huge => "MAP_HUGETLB: the hugetlb pool has too few free huge \
                                        pages for it (see HugePages_Free in /proc/meminfo)"
             .into(),
+        libc::EPERM if place.fixed => return below_min_addr(place.addr.unwrap_or(0), ctx),
         _ => return None,
     };
     Some(SysError::new(errno, ctx, why))
+}
+
+/// EPERM for a mapping placed at `addr`, when `addr` lies below `vm.mmap_min_addr` (read
+/// now): mapping there needs CAP_SYS_RAWIO (security/commoncap.c, cap_mmap_addr), so that a
+/// NULL pointer dereference in the kernel cannot reach memory a user placed. `None` when the
+/// address is above it, or the sysctl cannot be read: then EPERM has another reason.
+fn below_min_addr(addr: u64, ctx: &str) -> Option<SysError> {
+    let path = "/proc/sys/vm/mmap_min_addr";
+    let min: u64 = std::fs::read_to_string(path).ok()?.trim().parse().ok()?;
+    (addr < min).then(|| {
+        SysError::new(
+            libc::EPERM,
+            ctx,
+            format!(
+                "0x{addr:x} is below vm.mmap_min_addr ({min}, 0x{min:x}, read from {path} just \
+                 now): only a process with CAP_SYS_RAWIO may map there, which keeps a kernel \
+                 NULL-pointer bug from reaching user memory; choose an address at or above \
+                 0x{min:x}"
+            ),
+        )
+    })
 }
 
 /// For `--huge`: the mapping length rounded up to whole huge pages, or why the hugetlb pool
@@ -857,8 +924,30 @@ impl Region {
             req.place,
         )
         .map_err(|e| {
-            place_refusal(&e, (req.place, true), len, &format!("mmap {shown}"))
-                .unwrap_or_else(|| map_refusal(&e, &shown, req.mode, opened.fd_writable, may_write))
+            place_refusal(&e, (req.place, true), len, &format!("mmap {shown}")).unwrap_or_else(
+                || {
+                    let private_read = || {
+                        let place = Placement::default();
+                        let one = len.min(page_size);
+                        Mapping::of_file(
+                            &opened.file,
+                            (false, false),
+                            req.offset,
+                            one,
+                            page_size,
+                            place,
+                        )
+                        .is_ok()
+                    };
+                    map_refusal(
+                        &e,
+                        &shown,
+                        (req.mode, prot.write),
+                        (opened.fd_writable, may_write),
+                        private_read,
+                    )
+                },
+            )
         })?;
         notes.extend(placement_note(req.place, map.addr()));
         let base = if prot.write { Prot::RW } else { Prot::R };
@@ -1070,16 +1159,23 @@ impl Region {
         }
     }
 
-    /// The geometry of the mapping with the file size measured now.
+    /// The geometry of the mapping with the file size measured now. For shared anonymous
+    /// memory and MAP_SHARED /dev/zero the end is the shmem object's, fixed at mmap: mremap
+    /// grows the mapping, never the object, and the pages past it are beyond its end of file
+    /// (a load there raises SIGBUS: mm/shmem.c, shmem_fault past i_size).
     ///
     /// # Errors
     /// A failed fstat.
     pub fn geometry(&self) -> Result<crate::geometry::Geometry, SysError> {
+        let file_size = match self.shmem_end() {
+            Some(end) => Some(self.offset + end * self.page_size),
+            None => self.file_size_now()?,
+        };
         Ok(crate::geometry::Geometry {
             page_size: self.page_size,
             offset: self.offset,
             len: self.len,
-            file_size: self.file_size_now()?,
+            file_size,
         })
     }
 
@@ -1664,7 +1760,7 @@ impl Region {
                 "give a size above 0 (munmap is not offered)",
             ));
         }
-        check_len(self.offset, new_len, self.page_size)?;
+        check_len_of(self.offset, new_len, self.page_size, Some("resize"))?;
         let huge = self.request.place.huge;
         if huge && new_len != self.len {
             return Err(einval(
@@ -1675,10 +1771,60 @@ impl Region {
         self.admit_growth(new_len)?;
         self.map
             .resize(new_len, self.page_size)
-            .map_err(|e| SysError::from_io(&e, "mremap(MREMAP_MAYMOVE)"))?;
+            .map_err(|e| self.resize_refused(&e))?;
         self.len = new_len;
         self.request.len = Some(new_len);
         Ok(())
+    }
+
+    /// Why mremap refused a resize. EFAULT with the mapping split into several VMAs (a lock
+    /// or protect of part of it) is mremap's refusal to grow across a VMA boundary
+    /// (mm/mremap.c, vma_to_resize: "We can't remap across vm area boundaries"); the VMAs
+    /// are named from /proc/self/smaps, with what makes them differ and how to join them.
+    fn resize_refused(&self, e: &io::Error) -> SysError {
+        let ctx = "mremap(MREMAP_MAYMOVE)";
+        let (base, end) = (self.addr(), self.addr() + self.map_bytes());
+        let vmas = super::procmaps::read_vmas(base, end).unwrap_or_default();
+        if e.raw_os_error() != Some(libc::EFAULT) || vmas.len() < 2 {
+            return SysError::from_io(e, ctx);
+        }
+        let locked = |v: &super::procmaps::Vma| v.vm_flags.iter().any(|f| f == "lo");
+        let ps = self.page_size;
+        let parts: Vec<String> = vmas
+            .iter()
+            .map(|v| {
+                let (a, b) = (
+                    (v.start.max(base) - base) / ps,
+                    (v.end.min(end) - base) / ps,
+                );
+                let pages = if b - a == 1 {
+                    format!("page {a}")
+                } else {
+                    format!("pages {a}-{}", b - 1)
+                };
+                let lo = if locked(v) { " locked" } else { "" };
+                format!("{pages} {}{lo}", v.perms)
+            })
+            .collect();
+        let differ =
+            |f: &dyn Fn(&super::procmaps::Vma) -> String| vmas.iter().any(|v| f(v) != f(&vmas[0]));
+        let fix = if differ(&|v| locked(v).to_string()) {
+            "`unlock all` (or `lock all`) makes it one VMA again"
+        } else if differ(&|v| v.perms.clone()) {
+            "`protect` the whole mapping alike to make it one VMA again"
+        } else {
+            "make its parts alike (protection, lock, advice) to make it one VMA again"
+        };
+        SysError::new(
+            libc::EFAULT,
+            ctx,
+            format!(
+                "the mapping is {} VMAs now ({}), and mremap grows only a range inside one VMA; \
+                 {fix}",
+                vmas.len(),
+                parts.join(", ")
+            ),
+        )
     }
 
     /// The bound on growing to `new_len`: the address space added (RLIMIT_AS), and when the
@@ -1746,6 +1892,9 @@ impl Region {
                             }
                         ),
                     )
+                }
+                Some(libc::EPERM) => {
+                    below_min_addr(to, ctx).unwrap_or_else(|| SysError::from_io(&e, ctx))
                 }
                 _ => SysError::from_io(&e, ctx),
             })
@@ -1931,6 +2080,34 @@ pub fn cachestat(file: &File, off: u64, len: u64) -> Result<CacheStat, SysError>
 mod tests {
     use super::super::procmaps;
     use super::*;
+
+    #[test]
+    fn eacces_says_writing_only_when_writing_was_asked() {
+        let e = io::Error::from_raw_os_error(libc::EACCES);
+        let said = |asked, fd, probe: bool| map_refusal(&e, "/f", asked, fd, || probe).explanation;
+        let shared_rw = said((MapMode::Shared, true), (false, true), true);
+        assert!(
+            shared_rw.contains("could not be opened for writing"),
+            "{shared_rw}"
+        );
+        let shared_r = said((MapMode::Shared, false), (false, true), true);
+        assert!(!shared_r.contains("writ"), "{shared_r}");
+        assert!(
+            shared_r.contains("own mmap refused a MAP_SHARED r--"),
+            "{shared_r}"
+        );
+        assert!(shared_r.contains("use --private --prot r"), "{shared_r}");
+        // The private read-only mapping is offered only when it was tried and worked.
+        let no_alternative = said((MapMode::Shared, false), (false, true), false);
+        assert!(!no_alternative.contains("--private"), "{no_alternative}");
+        let private_r = map_refusal(&e, "/f", (MapMode::Private, false), (false, true), || {
+            panic!("the mapping asked is the one it would try")
+        });
+        assert!(
+            private_r.explanation.contains("MAP_PRIVATE r--"),
+            "{private_r}"
+        );
+    }
 
     #[test]
     fn offset_alignment_message_names_neighbours() {
