@@ -1617,7 +1617,11 @@ fn truncate(
         ));
     }
     let new_size = region.file_size_now()?.unwrap_or(size);
-    notes.extend(region.geometry()?.size_change(old_size, new_size));
+    notes.extend(
+        region
+            .geometry()?
+            .size_change(old_size, new_size, crate::geometry::Grown::Hole),
+    );
     Ok(Done::Truncated { old_size, new_size })
 }
 
