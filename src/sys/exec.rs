@@ -376,6 +376,15 @@ fn resident_pages(region: &Region, first: u64, count: u64) -> Option<u64> {
     Some(total)
 }
 
+/// Pages `first..first + count` that lie inside end of file: the most that can be resident.
+fn cacheable_pages(region: &Region, first: u64, count: u64) -> u64 {
+    let Ok(g) = region.geometry() else {
+        return count;
+    };
+    let inside = g.data_bytes().div_ceil(g.page_size.max(1));
+    (first + count).min(inside).saturating_sub(first)
+}
+
 /// Private copies (present, not file pages) over a range, for file mappings; bounded ranges only.
 fn private_copies(region: &Region, prober: &Prober, first: u64, count: u64) -> Option<u64> {
     if region.mode() != MapMode::Private || !region.page_cache_file() {
@@ -1126,7 +1135,8 @@ fn advise(
         } else {
             notes.extend(notes::advised(
                 advice,
-                region.mode(),
+                region.page_cache_file(),
+                cacheable_pages(region, first, count),
                 (resident_before, resident_after),
                 (copies_before, copies_after),
             ));
@@ -1162,7 +1172,8 @@ fn fadvise(
             )),
             _ => None,
         };
-        notes.extend(notes::fadvised(advice, (before, after), context));
+        let cacheable = cacheable_pages(region, 0, pages);
+        notes.extend(notes::fadvised(advice, cacheable, (before, after), context));
         Done::Advised {
             first: 0,
             count: pages,

@@ -145,9 +145,12 @@ pub fn protected(prot: Prot) -> Option<String> {
 }
 
 /// What an madvise did: private copies discarded, residency changed, or why it did not.
+/// `file`: the pages are a file's page cache; `pages`: how many pages of the range lie inside
+/// end of file (the most that can be resident).
 pub fn advised(
     advice: MAdvice,
-    mode: MapMode,
+    file: bool,
+    pages: u64,
     resident: (Option<u64>, Option<u64>),
     copies: (Option<u64>, Option<u64>),
 ) -> Vec<String> {
@@ -164,24 +167,48 @@ pub fn advised(
         (Some(b), Some(a)) if a != b => {
             notes.push(format!("resident {} -> {}", thousands(b), thousands(a)));
         }
-        (Some(_), Some(_)) => notes.push(
-            match advice {
-                MAdvice::DontNeed if mode == MapMode::Shared => {
-                    "residency unchanged: DONTNEED drops our page-table entries; the file's \
-                     pages stay in the page cache"
-                }
-                MAdvice::PageOut | MAdvice::Cold => {
-                    "residency unchanged: the kernel reclaims only what it can (not dirty or \
-                     shared pages at once)"
-                }
-                MAdvice::WillNeed => "residency unchanged: the pages were already resident",
-                _ => "residency unchanged: this advice only changes how the kernel reads ahead",
+        (Some(n), Some(_)) => notes.push(match advice {
+            MAdvice::WillNeed => willneed_unchanged(n, pages),
+            _ if n == 0 => "residency unchanged: no page of the range was resident".into(),
+            MAdvice::DontNeed if file => format!(
+                "residency unchanged ({n} resident): DONTNEED drops our page-table entries; the \
+                 file's pages stay in the page cache"
+            ),
+            MAdvice::PageOut | MAdvice::Cold => format!(
+                "residency unchanged ({n} resident): the kernel reclaims only what it can (not \
+                 dirty or shared pages at once)"
+            ),
+            MAdvice::Sequential | MAdvice::Random | MAdvice::Normal => {
+                "residency unchanged: this advice only changes how the kernel reads ahead".into()
             }
-            .into(),
-        ),
+            _ => format!("residency unchanged: {n} resident before and after"),
+        }),
         _ => {}
     }
     notes
+}
+
+/// Why a WILLNEED left residency as it was, from the `resident` count (before and after)
+/// and the `pages` that can be resident: all of them already were, or the reads it started
+/// had not finished when counted (they finish in the background).
+fn willneed_unchanged(resident: u64, pages: u64) -> String {
+    if resident >= pages {
+        format!(
+            "residency unchanged: {} already resident",
+            if pages == 1 {
+                "the page was".to_string()
+            } else {
+                format!("all {} were", plural(pages, "page"))
+            }
+        )
+    } else {
+        format!(
+            "residency unchanged so far: {} of {} resident before and right after the call; \
+             WILLNEED only starts the reads, and the pages arrive in the background",
+            thousands(resident),
+            plural(pages, "page")
+        )
+    }
 }
 
 /// Whether an fadvise's notes need the pages we map and whether any are dirty (a DONTNEED
@@ -191,9 +218,10 @@ pub fn fadvise_needs_context(advice: FAdvice, before: u64, after: u64) -> bool {
 }
 
 /// What an fadvise did. `context`: (pages mapped by us, some dirty), when
-/// `fadvise_needs_context` asked for it.
+/// `fadvise_needs_context` asked for it; `pages`: the mapped pages inside end of file.
 pub fn fadvised(
     advice: FAdvice,
+    pages: u64,
     resident: (Option<u64>, Option<u64>),
     context: Option<(u64, bool)>,
 ) -> Vec<String> {
@@ -210,6 +238,7 @@ pub fn fadvised(
             thousands(mapped),
             if dirty { ", some dirty" } else { "" }
         )],
+        _ if advice == FAdvice::WillNeed => vec![willneed_unchanged(b, pages)],
         _ => Vec::new(),
     }
 }
@@ -626,34 +655,70 @@ mod tests {
     fn advice_says_what_changed_or_why_not() {
         let n = advised(
             MAdvice::DontNeed,
-            MapMode::Private,
+            true,
+            4,
             (Some(4), Some(4)),
             (Some(2), Some(0)),
         );
         assert!(n[0].starts_with("2 private copies discarded"), "{n:?}");
-        assert!(n[1].contains("reads ahead"), "{n:?}");
-        let n = advised(
-            MAdvice::DontNeed,
-            MapMode::Shared,
-            (Some(4), Some(4)),
-            (None, None),
+        assert!(
+            n[1].contains("page cache") && !n[1].contains("reads ahead"),
+            "{n:?}"
         );
+        let n = advised(MAdvice::DontNeed, true, 4, (Some(4), Some(4)), (None, None));
         assert!(n[0].contains("page cache"));
-        let n = advised(
-            MAdvice::PageOut,
-            MapMode::Shared,
-            (Some(4), Some(1)),
-            (None, None),
-        );
+        let n = advised(MAdvice::PageOut, true, 4, (Some(4), Some(1)), (None, None));
         assert_eq!(n, ["resident 4 -> 1"]);
+        let n = advised(MAdvice::PageOut, true, 4, (Some(0), Some(0)), (None, None));
+        assert_eq!(
+            n,
+            ["residency unchanged: no page of the range was resident"]
+        );
+        let n = advised(MAdvice::Random, true, 4, (Some(2), Some(2)), (None, None));
+        assert!(n[0].contains("reads ahead"), "{n:?}");
         assert!(fadvise_needs_context(FAdvice::DontNeed, 3, 3));
         assert!(!fadvise_needs_context(FAdvice::DontNeed, 3, 0));
         assert!(!fadvise_needs_context(FAdvice::WillNeed, 3, 3));
-        let n = fadvised(FAdvice::DontNeed, (Some(3), Some(3)), Some((2, true)));
+        let n = fadvised(FAdvice::DontNeed, 4, (Some(3), Some(3)), Some((2, true)));
         assert!(n[0].contains("2 mapped by us, some dirty"), "{n:?}");
         assert_eq!(
-            fadvised(FAdvice::DontNeed, (Some(3), Some(0)), None),
+            fadvised(FAdvice::DontNeed, 4, (Some(3), Some(0)), None),
             ["resident 3 -> 0"]
+        );
+    }
+
+    /// The residency lesson's WILLNEED: 0 resident before and 0 right after is not "already
+    /// resident" (madvise and fadvise alike); all resident is.
+    #[test]
+    fn willneed_says_already_resident_only_when_every_page_was() {
+        for n in [
+            advised(MAdvice::WillNeed, true, 4, (Some(0), Some(0)), (None, None)),
+            fadvised(FAdvice::WillNeed, 4, (Some(0), Some(0)), None),
+        ] {
+            assert_eq!(
+                n,
+                [
+                    "residency unchanged so far: 0 of 4 pages resident before and right after \
+                     the call; WILLNEED only starts the reads, and the pages arrive in the \
+                     background"
+                ]
+            );
+        }
+        let n = advised(MAdvice::WillNeed, true, 4, (Some(4), Some(4)), (None, None));
+        assert_eq!(
+            n,
+            ["residency unchanged: all 4 pages were already resident"]
+        );
+        let n = fadvised(FAdvice::WillNeed, 1, (Some(1), Some(1)), None);
+        assert_eq!(n, ["residency unchanged: the page was already resident"]);
+        let n = fadvised(FAdvice::WillNeed, 4, (Some(1), Some(1)), None);
+        assert!(
+            n[0].starts_with("residency unchanged so far: 1 of 4 pages"),
+            "{n:?}"
+        );
+        assert_eq!(
+            fadvised(FAdvice::WillNeed, 4, (Some(0), Some(4)), None),
+            ["resident 0 -> 4"]
         );
     }
 
