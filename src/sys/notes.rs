@@ -42,6 +42,28 @@ pub fn write_refusal(
     }
 }
 
+/// What a MAP_SHARED mapping just made lets a store reach, when that needs saying. `file`:
+/// a file with a page cache; `prot`: the protection it was mapped with; `asks`: a file we may
+/// write but were not allowed to at open (the first edit asks).
+pub fn opened_shared(file: bool, prot: Prot, asks: bool) -> Option<String> {
+    if file && !prot.write && asks {
+        Some(
+            "mapped read-only: a store into a MAP_SHARED page writes the file itself, so a file \
+             you name opens read-only; your first edit asks before writing (or start with \
+             --write)"
+                .into(),
+        )
+    } else if !file && prot.write {
+        Some(format!(
+            "mapped {}: shared memory with no file behind it; a store changes only this \
+             memory, which a child forked (f) shares, and reaches no file",
+            prot.letters()
+        ))
+    } else {
+        None
+    }
+}
+
 /// What a write did: bytes that landed in the padding, a private copy made.
 pub fn wrote(padding: u64, private_file_copy: bool) -> Vec<String> {
     let mut notes = Vec::new();
@@ -649,6 +671,23 @@ mod tests {
         );
         assert_eq!(n[0], "0 pages cleaned");
         assert!(n[1].contains("EBUSY"));
+    }
+
+    /// `--len 16k /dev/zero` is mapped rw-s: it says writable and that stores reach no file,
+    /// not that a file you name opens read-only.
+    #[test]
+    fn a_shared_mapping_says_what_a_store_reaches() {
+        let zero = opened_shared(false, Prot::RW, false).unwrap();
+        assert!(
+            zero.starts_with("mapped rw-: shared memory with no file"),
+            "{zero}"
+        );
+        assert!(!zero.contains("read-only"), "{zero}");
+        let named = opened_shared(true, Prot::R, true).unwrap();
+        assert!(named.starts_with("mapped read-only: a store into a MAP_SHARED page"));
+        assert_eq!(opened_shared(true, Prot::RW, false), None);
+        assert_eq!(opened_shared(true, Prot::R, false), None);
+        assert_eq!(opened_shared(false, Prot::R, false), None);
     }
 
     #[test]
