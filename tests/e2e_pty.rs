@@ -1038,3 +1038,36 @@ fn exploring_ld_so_from_the_demo_and_back_logs_no_growth() {
     );
     term.quit_cleanly();
 }
+
+/// A file another process appends to with write(2): the grid shows the appended bytes, and
+/// the log says so (it said "a hole that reads as zeros").
+#[test]
+fn bytes_another_process_appended_are_not_called_a_hole() {
+    let tmp = tempfile::TempDir::new().expect("tempdir");
+    let file = tmp.path().join("grow.txt");
+    std::fs::write(&file, b"sixteen bytes..\n").expect("write file");
+    let mut term = Term::spawn(
+        &["--len".as_ref(), "16k".as_ref(), file.as_os_str()],
+        &[],
+        80,
+        24,
+    );
+    term.wait_for_all(&["grow.txt", "sixteen "]);
+    // This test is the other process: write(2) at the end, as a logger or SQLite does.
+    let mut f = std::fs::OpenOptions::new()
+        .append(true)
+        .open(&file)
+        .expect("open to append");
+    std::io::Write::write_all(&mut f, b"APPENDED by another process").expect("append");
+    drop(f);
+    term.wait_for("the growth in the log", |t| t.contains("the file grew"));
+    term.wait_for_all(&["APPENDED"]);
+    // The whole log: Tab twice (the maps panel, then the log).
+    term.send("\t\t");
+    term.wait_for("the whole log", |t| {
+        t.contains("log (") && t.contains("another process wrote")
+    });
+    let screen = term.contents();
+    assert!(!screen.contains("hole"), "{screen}");
+    term.quit_cleanly();
+}
