@@ -530,12 +530,12 @@ pub fn execute_on_view(view: &super::vma::VmaView, permit: Permit) -> Outcome {
             (call, result)
         }
         Op::Read { offset, len } => read(view, *offset, *len, &mut notes),
-        Op::Undo | Op::Redo => (format!("{op:?}").to_lowercase(), Ok(Done::Nothing {})),
+        Op::Undo | Op::Redo => (op.name(), Ok(Done::Nothing {})),
         other => (
-            format!("{other:?}").to_lowercase(),
+            other.name(),
             Err(SysError::new(
                 libc::EPERM,
-                format!("{other:?}").to_lowercase(),
+                other.name(),
                 format!(
                     "this VMA (pid {}, 0x{:x}) is only looked at: msync, mprotect, madvise, \
                      remapping, touching and the lab act on the mapping mmapscope made",
@@ -570,7 +570,7 @@ fn run(
             write_after_fork(region, (prober, lab), *offset, bytes, (writable, notes)),
         ),
         Op::Read { offset, len } => read(region, *offset, *len, notes),
-        op @ (Op::Undo | Op::Redo) => (format!("{op:?}").to_lowercase(), Ok(Done::Nothing {})),
+        op @ (Op::Undo | Op::Redo) => (op.name(), Ok(Done::Nothing {})),
         Op::Mode(mode) => {
             let anon = !region.page_cache_file();
             let out = remap(region, *mode, writable, notes);
@@ -679,7 +679,7 @@ fn run_lab(
         ),
         Op::ChildExit => child_exit(lab, notes),
         other => (
-            format!("{other:?}").to_lowercase(),
+            other.name(),
             Err(SysError::new(libc::EINVAL, "exec", "not an experiment")),
         ),
     }
@@ -1353,7 +1353,7 @@ impl Running {
         Outcome {
             call: match &op {
                 Op::Exec { offset, args } => format!("call +0x{offset:x}({}, {})", args.0, args.1),
-                other => format!("{other:?}").to_lowercase(),
+                other => other.name(),
             },
             op,
             result: Err(SysError::new(
