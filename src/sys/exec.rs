@@ -573,7 +573,7 @@ fn run(
         op @ (Op::Undo | Op::Redo) => (op.name(), Ok(Done::Nothing {})),
         Op::Mode(mode) => {
             let anon = !region.page_cache_file();
-            let out = remap(region, *mode, writable, notes);
+            let out = remap(region, prober, *mode, writable, notes);
             if out.1.is_ok()
                 && let Some(pid) = lab.mapping_replaced(anon)
             {
@@ -1002,11 +1002,13 @@ fn read(
 /// named file is writable only when the gate says writing it is allowed (`writable`).
 fn remap(
     region: &mut Region,
+    prober: &Prober,
     mode: MapMode,
     writable: bool,
     notes: &mut Vec<String>,
 ) -> (String, Result<Done, SysError>) {
     let (old_prot, was, old_addr) = (region.prot(), region.mode(), region.addr());
+    let copies = private_copies(region, prober, 0, region.pages());
     let call = format!(
         "mmap({}, {}) again",
         mode.flag_name(),
@@ -1018,7 +1020,7 @@ fn remap(
         mode,
     });
     if result.is_ok() {
-        notes.push(notes::remap(!region.page_cache_file(), was, mode));
+        notes.push(notes::remap(!region.page_cache_file(), was, mode, copies));
         notes.extend(notes::remap_prot(old_prot, region.prot(), region.mode()));
     }
     (call, result)

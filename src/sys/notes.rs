@@ -87,17 +87,31 @@ pub fn short_read(got: usize, asked: usize) -> Option<String> {
 }
 
 /// What a remap from `was` to `now` did to the contents. `anon`: anonymous memory (or
-/// /dev/zero), whose new mapping starts empty.
-pub fn remap(anon: bool, was: MapMode, now: MapMode) -> String {
+/// /dev/zero), whose new mapping starts empty; `copies`: the private copies the old mapping
+/// held (`None`: not counted).
+pub fn remap(anon: bool, was: MapMode, now: MapMode, copies: Option<u64>) -> String {
+    let discarded = |then: &str| match copies {
+        Some(0) => format!("no private copy to discard: {then}"),
+        Some(n) => format!(
+            "{} discarded: {then}",
+            plural_as(n, "private copy", "private copies")
+        ),
+        None => format!("private copies, if any, were discarded: {then}"),
+    };
     match (was, now, anon) {
         (_, _, true) => {
             "anonymous memory: the new mapping starts zeroed; the old contents are gone".into()
         }
         (MapMode::Shared, MapMode::Private, false) => {
-            "shared edits were already in the page cache: the new private mapping sees them".into()
+            "the new private mapping reads the same page-cache pages: every store made through \
+             the shared one shows in it"
+                .into()
         }
         (MapMode::Private, MapMode::Shared, false) => {
-            "private copies were discarded: the shared mapping shows the file's content".into()
+            discarded("the shared mapping shows the file's content")
+        }
+        (MapMode::Private, MapMode::Private, false) => {
+            discarded("a fresh mapping of the same file")
         }
         _ => "the same mode again: a fresh mapping of the same file".into(),
     }
@@ -629,9 +643,18 @@ mod tests {
         assert!(wrote(1, false)[0].starts_with("1 byte in the padding"));
         assert_eq!(short_read(4, 4), None);
         assert!(short_read(2, 4).unwrap().contains("2 of 4"));
-        assert!(remap(true, MapMode::Shared, MapMode::Private).contains("zeroed"));
-        assert!(remap(false, MapMode::Private, MapMode::Shared).contains("discarded"));
-        assert!(remap(false, MapMode::Shared, MapMode::Private).contains("sees them"));
+        assert!(remap(true, MapMode::Shared, MapMode::Private, Some(0)).contains("zeroed"));
+        assert!(remap(false, MapMode::Shared, MapMode::Private, Some(0)).contains("shows in it"));
+        // Private to shared said "private copies were discarded" whether or not there were.
+        assert_eq!(
+            remap(false, MapMode::Private, MapMode::Shared, Some(1)),
+            "1 private copy discarded: the shared mapping shows the file's content"
+        );
+        assert_eq!(
+            remap(false, MapMode::Private, MapMode::Shared, Some(0)),
+            "no private copy to discard: the shared mapping shows the file's content"
+        );
+        assert!(remap(false, MapMode::Private, MapMode::Private, None).contains("if any"));
         assert!(
             remap_prot(Prot::R, Prot::RW, MapMode::Private)
                 .unwrap()
