@@ -726,24 +726,33 @@ impl Model {
                 self.foreign.insert(off, now_ms);
             }
         }
-        if let (Some(before), Some(after)) = (before, after)
-            && before != after
-            && !ours
-        {
-            let g = self.snap.geometry;
-            let grown = Grown::of(g.grown_bytes(before, after).map(|o| self.snap.bytes.get(o)));
-            let notes = g.size_change(before, after, grown);
-            self.log(format!(
-                "the file {} under the mapping: {} B -> {} B; {}",
-                if after < before { "shrank" } else { "grew" },
-                crate::text::thousands(before),
-                crate::text::thousands(after),
-                notes.join("; ")
-            ));
+        if !ours {
+            self.log_size_change(before, after);
         }
         // The file may have shrunk or grown; the mapping's length does not change.
         self.cursor = self.cursor.min(self.max_cursor());
         self.scroll_to_cursor();
+    }
+
+    /// Logs a change of the file's size from `before` to `after` seen by a refresh, in words
+    /// from what the new bytes on screen hold (`Grown`).
+    fn log_size_change(&mut self, before: Option<u64>, after: Option<u64>) {
+        let (Some(before), Some(after)) = (before, after) else {
+            return;
+        };
+        if before == after {
+            return;
+        }
+        let g = self.snap.geometry;
+        let grown = Grown::of(g.grown_bytes(before, after).map(|o| self.snap.bytes.get(o)));
+        let notes = g.size_change(before, after, grown);
+        self.log(format!(
+            "the file {} under the mapping: {} B -> {} B; {}",
+            if after < before { "shrank" } else { "grew" },
+            crate::text::thousands(before),
+            crate::text::thousands(after),
+            notes.join("; ")
+        ));
     }
 
     /// Offsets visible in both the current and the new snapshot whose bytes differ, and that
