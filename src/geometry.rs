@@ -37,6 +37,47 @@ pub enum ByteKind {
     BeyondEof,
 }
 
+/// What the part of a file that grew was seen to hold: the words of a growth note come from
+/// this, not from what a growth usually is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Grown {
+    /// Our own ftruncate grew it: the new part is a hole.
+    Hole,
+    /// Every new byte on screen reads as zero: a hole, or zeros written (the bytes cannot
+    /// tell which).
+    Zeros,
+    /// A new byte on screen is not zero: written by another process (write(2) or a store).
+    Data,
+    /// None of the new bytes was read (off screen, or not in memory): nothing more is known.
+    Unseen,
+}
+
+impl Grown {
+    /// What `bytes` (the new part's bytes that were read, `None` where not) say it holds.
+    pub fn of(bytes: impl IntoIterator<Item = Option<u8>>) -> Self {
+        let mut seen = false;
+        for b in bytes.into_iter().flatten() {
+            if b != 0 {
+                return Self::Data;
+            }
+            seen = true;
+        }
+        if seen { Self::Zeros } else { Self::Unseen }
+    }
+
+    fn words(self) -> &'static str {
+        match self {
+            Self::Hole => " (a hole that reads as zeros)",
+            Self::Zeros => {
+                "; the new bytes on screen read as zeros (a hole, or zeros written: the bytes \
+                 cannot tell)"
+            }
+            Self::Data => "; the new bytes on screen hold data another process wrote",
+            Self::Unseen => "",
+        }
+    }
+}
+
 /// A run of consecutive pages with the same geometry.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct GeomRun {
@@ -114,8 +155,9 @@ impl Geometry {
     }
 
     /// What a change of the file's size from `old` to `new` bytes means for this mapping:
-    /// which pages changed side of the end of file, in sentences for the log.
-    pub fn size_change(&self, old: u64, new: u64) -> Vec<String> {
+    /// which pages changed side of the end of file, in sentences for the log. `grown` says
+    /// what the grown part was seen to hold (only growth reads it).
+    pub fn size_change(&self, old: u64, new: u64, grown: Grown) -> Vec<String> {
         let data_pages = |size: u64| {
             let g = Geometry {
                 file_size: Some(size),
@@ -152,21 +194,27 @@ impl Geometry {
                 }
             }
             std::cmp::Ordering::Greater => {
-                if after > before {
-                    notes.push(format!(
-                        "the file grew: {} now hold{} data (a hole that reads as zeros)",
+                let what = if after > before {
+                    format!(
+                        "the file grew: {} now hold{} data",
                         pages(before, after),
                         if after - before == 1 { "s" } else { "" }
-                    ));
+                    )
                 } else {
-                    notes.push(
-                        "the file grew inside its last page: the new bytes read as zeros".into(),
-                    );
-                }
+                    "the file grew inside its last page".to_string()
+                };
+                notes.push(format!("{what}{}", grown.words()));
             }
             std::cmp::Ordering::Equal => notes.push("the size did not change".into()),
         }
         notes
+    }
+
+    /// The mapping offsets of the bytes a growth of the file from `old` to `new` bytes
+    /// brought inside end of file (empty when it shrank, or when they lie outside the mapping).
+    pub fn grown_bytes(&self, old: u64, new: u64) -> std::ops::Range<u64> {
+        let at = |size: u64| size.saturating_sub(self.offset).min(self.map_bytes());
+        at(old)..at(new).max(at(old))
     }
 
     /// The pages as at most three runs: full pages, one page with padding, pages beyond EOF.
@@ -373,23 +421,64 @@ mod tests {
     fn size_changes_name_the_pages_that_changed_side() {
         let g = file(0, 4 * 4096, 12388);
         assert_eq!(
-            g.size_change(12388, 0),
+            g.size_change(12388, 0, Grown::Unseen),
             [
                 "pages 0-3 are now beyond EOF: a load there would raise SIGBUS; mmapscope only reports them"
             ]
         );
         assert_eq!(
-            g.size_change(12388, 5000),
+            g.size_change(12388, 5000, Grown::Unseen),
             [
                 "pages 2-3 are now beyond EOF: a load there would raise SIGBUS; mmapscope only reports them"
             ]
         );
         assert_eq!(
-            g.size_change(5, 12388),
+            g.size_change(5, 12388, Grown::Hole),
             ["the file grew: pages 1-3 now hold data (a hole that reads as zeros)"]
         );
-        assert!(g.size_change(12300, 12388)[0].contains("inside its last page"));
-        assert!(!g.size_change(12388, 12389)[0].contains("beyond EOF"));
+        assert!(g.size_change(12300, 12388, Grown::Hole)[0].contains("inside its last page"));
+        assert!(!g.size_change(12388, 12389, Grown::Unseen)[0].contains("beyond EOF"));
+    }
+
+    /// A file another process appended to is not called a hole: the words follow the bytes
+    /// seen (data, zeros, or none read).
+    #[test]
+    fn growth_words_follow_the_bytes_seen() {
+        let g = file(0, 16 * 4096, 12388);
+        let grew = |grown| g.size_change(12388, 12388 + 8192, grown)[0].clone();
+        let data = grew(Grown::of([Some(0), Some(b'x'), None]));
+        assert_eq!(
+            data,
+            "the file grew: pages 4-5 now hold data; the new bytes on screen hold data another \
+             process wrote"
+        );
+        assert!(!data.contains("hole"));
+        let zeros = grew(Grown::of([Some(0), None, Some(0)]));
+        assert!(
+            zeros.contains("read as zeros (a hole, or zeros written"),
+            "{zeros}"
+        );
+        assert_eq!(
+            grew(Grown::of([None, None])),
+            "the file grew: pages 4-5 now hold data"
+        );
+        assert_eq!(Grown::of([]), Grown::Unseen);
+        let inside = g.size_change(12300, 12388, Grown::of([Some(7)]))[0].clone();
+        assert_eq!(
+            inside,
+            "the file grew inside its last page; the new bytes on screen hold data another \
+             process wrote"
+        );
+    }
+
+    #[test]
+    fn grown_bytes_are_mapping_offsets_inside_the_mapping() {
+        // A mapping of 4 pages from file offset 0x1000.
+        let g = file(0x1000, 4 * 4096, 0x2000);
+        assert_eq!(g.grown_bytes(0x2000, 0x2800), 0x1000..0x1800);
+        assert_eq!(g.grown_bytes(0x800, 0x1800), 0..0x800);
+        assert_eq!(g.grown_bytes(0x2000, 0x100000), 0x1000..0x4000);
+        assert!(g.grown_bytes(0x2000, 0x1000).is_empty());
     }
 
     #[test]

@@ -460,16 +460,12 @@ fn intro_lines(region: &Region, demo: Option<String>) -> Vec<String> {
         mmapscope::text::thousands(region.pages())
     )];
     intro.extend(region.notes().iter().cloned());
-    if region.mode() == mmapscope::sys::MapMode::Shared
-        && !region.consented_at_open()
-        && region.may_write()
-    {
-        intro.push(
-            "mapped read-only: a store into a MAP_SHARED page writes the file itself, so a file \
-             you name opens read-only; your first edit asks before writing (or start with \
-             --write)"
-                .into(),
-        );
+    if region.mode() == mmapscope::sys::MapMode::Shared {
+        intro.extend(mmapscope::sys::notes::opened_shared(
+            region.page_cache_file(),
+            region.prot(),
+            !region.consented_at_open() && region.may_write(),
+        ));
     }
     intro.extend(demo);
     intro

@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use crate::action::{Action, Ask, MenuKind};
 use crate::find::{Query, Searching};
-use crate::geometry::Geometry;
+use crate::geometry::{Geometry, Grown};
 use crate::layout::Layout;
 use crate::sys::probe::{
     Bucket, ChunkAsk, ChunkSlice, Chunks, LARGEST_FOLIO_BYTES, WHOLE_FIRST_PAGES,
@@ -384,6 +384,9 @@ pub struct Model {
     pub foreign: BTreeMap<u64, u64>,
     /// Ranges this tool wrote since the last snapshot (not someone else's change).
     pub own_writes: Vec<(u64, u64)>,
+    /// The file size our own truncate left, until the next snapshot (its log line already
+    /// said what the change means).
+    pub own_size: Option<u64>,
     /// Lines scrolled back in the log (0: the newest at the bottom).
     pub log_scroll: u16,
     /// Lines scrolled down in the help overlay.
@@ -455,6 +458,7 @@ impl Model {
             redo: Vec::new(),
             foreign: BTreeMap::new(),
             own_writes: Vec::new(),
+            own_size: None,
             log_scroll: 0,
             help_scroll: 0,
             peer_running: false,
@@ -677,7 +681,15 @@ impl Model {
             let note = snap.path_note.clone().unwrap_or_default();
             self.log(note);
         }
-        let (before, after) = (self.snap.geometry.file_size, snap.geometry.file_size);
+        // Sizes are compared within one mapping only: exploring another VMA (ld.so after the
+        // demo file), or coming back, changes no file.
+        let same = self.snap.addr == snap.addr && self.snap.backing == snap.backing;
+        let (before, after) = if same {
+            (self.snap.geometry.file_size, snap.geometry.file_size)
+        } else {
+            (None, None)
+        };
+        let ours = self.own_size.take().is_some_and(|s| after == Some(s));
         self.minimap.take(&snap, before, now_ms);
         let changed = self.foreign_changes(&snap);
         self.snap = snap;
@@ -714,21 +726,33 @@ impl Model {
                 self.foreign.insert(off, now_ms);
             }
         }
-        if let (Some(before), Some(after)) = (before, after)
-            && before != after
-        {
-            let notes = self.snap.geometry.size_change(before, after);
-            self.log(format!(
-                "the file {} under the mapping: {} B -> {} B; {}",
-                if after < before { "shrank" } else { "grew" },
-                crate::text::thousands(before),
-                crate::text::thousands(after),
-                notes.join("; ")
-            ));
+        if !ours {
+            self.log_size_change(before, after);
         }
         // The file may have shrunk or grown; the mapping's length does not change.
         self.cursor = self.cursor.min(self.max_cursor());
         self.scroll_to_cursor();
+    }
+
+    /// Logs a change of the file's size from `before` to `after` seen by a refresh, in words
+    /// from what the new bytes on screen hold (`Grown`).
+    fn log_size_change(&mut self, before: Option<u64>, after: Option<u64>) {
+        let (Some(before), Some(after)) = (before, after) else {
+            return;
+        };
+        if before == after {
+            return;
+        }
+        let g = self.snap.geometry;
+        let grown = Grown::of(g.grown_bytes(before, after).map(|o| self.snap.bytes.get(o)));
+        let notes = g.size_change(before, after, grown);
+        self.log(format!(
+            "the file {} under the mapping: {} B -> {} B; {}",
+            if after < before { "shrank" } else { "grew" },
+            crate::text::thousands(before),
+            crate::text::thousands(after),
+            notes.join("; ")
+        ));
     }
 
     /// Offsets visible in both the current and the new snapshot whose bytes differ, and that
@@ -751,7 +775,7 @@ impl Model {
                 !self
                     .own_writes
                     .iter()
-                    .any(|(o, n)| (*o..o + n).contains(off))
+                    .any(|(o, n)| (*o..o.saturating_add(*n)).contains(off))
             })
             .collect()
     }

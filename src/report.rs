@@ -621,41 +621,7 @@ fn text_row(out: &mut String, run: &StateRun) {
     } else {
         format!("{}-{}", run.first, run.first + run.count - 1)
     };
-    let state = if p.geom.beyond_eof {
-        "beyond EOF (never touched)".to_string()
-    } else {
-        let mut words = vec![
-            yes_no(p.resident, "resident", "not resident"),
-            yes_no(p.present, "present", "not present"),
-        ];
-        if p.cow == Some(true) {
-            words.push("cow".into());
-        }
-        match p.dirty {
-            Some(true) => words.push("dirty".into()),
-            Some(false) => words.push("clean".into()),
-            None => {}
-        }
-        if p.writeback == Some(true) {
-            words.push("writeback".into());
-        }
-        if let Some(n) = p.folio_pages {
-            words.push(format!("folio {n}p"));
-        }
-        if p.swapped == Some(true) {
-            words.push("swapped".into());
-        }
-        if p.thp == Some(true) {
-            words.push("huge (PMD)".into());
-        }
-        if let Some(n) = p.mapcount.filter(|&n| n > 1) {
-            words.push(format!("mapped {n}x"));
-        }
-        if p.shared_with_child == Some(true) {
-            words.push("shared with child".into());
-        }
-        words.join(" ")
-    };
+    let state = state_words(p);
     let _ = writeln!(
         out,
         "{range:<23} {:>12} {:>6} {:>7}  {state}",
@@ -663,6 +629,49 @@ fn text_row(out: &mut String, run: &StateRun) {
         p.geom.valid_bytes,
         p.geom.padding_bytes
     );
+}
+
+/// A page's state in words. Dirty is the file's page-cache page: over a private copy (cow),
+/// which smaps counts as Private_Dirty whatever the file's page is, it says whose state it is
+/// (RELRO pages were "cow clean").
+fn state_words(p: &PageState) -> String {
+    if p.geom.beyond_eof {
+        return "beyond EOF (never touched)".to_string();
+    }
+    let mut words = vec![
+        yes_no(p.resident, "resident", "not resident"),
+        yes_no(p.present, "present", "not present"),
+    ];
+    let copy = p.cow == Some(true);
+    if copy {
+        words.push("cow".into());
+    }
+    match (p.dirty, copy) {
+        (Some(true), true) => words.push("file's page dirty".into()),
+        (Some(false), true) => words.push("file's page clean".into()),
+        (Some(true), false) => words.push("dirty".into()),
+        (Some(false), false) => words.push("clean".into()),
+        (None, _) => {}
+    }
+    if p.writeback == Some(true) {
+        words.push("writeback".into());
+    }
+    if let Some(n) = p.folio_pages {
+        words.push(format!("folio {n}p"));
+    }
+    if p.swapped == Some(true) {
+        words.push("swapped".into());
+    }
+    if p.thp == Some(true) {
+        words.push("huge (PMD)".into());
+    }
+    if let Some(n) = p.mapcount.filter(|&n| n > 1) {
+        words.push(format!("mapped {n}x"));
+    }
+    if p.shared_with_child == Some(true) {
+        words.push("shared with child".into());
+    }
+    words.join(" ")
 }
 
 /// The table's last line.
@@ -678,4 +687,55 @@ fn text_summary(out: &mut String, sm: &Summary) {
         thousands(sm.cow),
         thousands(sm.beyond_eof)
     );
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::geometry::PageGeom;
+
+    fn page(cow: bool, dirty: bool) -> PageState {
+        PageState {
+            geom: PageGeom {
+                valid_bytes: 4096,
+                padding_bytes: 0,
+                beyond_eof: false,
+            },
+            resident: Some(true),
+            present: Some(true),
+            swapped: Some(false),
+            file_backed: Some(!cow),
+            exclusive: Some(true),
+            shared_with_child: None,
+            cow: Some(cow),
+            dirty: Some(dirty),
+            writeback: Some(false),
+            soft_dirty: None,
+            edited: false,
+            folio_pages: Some(1),
+            mapcount: None,
+            thp: None,
+            kflags: None,
+        }
+    }
+
+    /// libc's RELRO pages of a running `sleep` (r--p, smaps Private_Dirty 16 kB, Anonymous
+    /// 16 kB) were reported "resident present cow clean": clean is the file's page, not ours.
+    #[test]
+    fn a_private_copy_is_not_called_clean() {
+        let relro = state_words(&page(true, false));
+        assert_eq!(relro, "resident present cow file's page clean folio 1p");
+        assert_eq!(
+            state_words(&page(false, false)),
+            "resident present clean folio 1p"
+        );
+        assert_eq!(
+            state_words(&page(false, true)),
+            "resident present dirty folio 1p"
+        );
+        assert_eq!(
+            state_words(&page(true, true)),
+            "resident present cow file's page dirty folio 1p"
+        );
+    }
 }

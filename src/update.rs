@@ -731,6 +731,12 @@ pub fn apply_outcome(model: &mut Model, outcome: &Outcome, history: History) {
     };
     let ps = model.page_size();
     minimap_changed(model, done);
+    if let Some(range) = own_change(model, done) {
+        model.own_writes.push(range);
+    }
+    if let Done::Truncated { new_size, .. } = done {
+        model.own_size = Some(*new_size);
+    }
     if let Done::Synced { first, count, .. } = done {
         // Writeback may re-zero the padding after end of file (ext4 does): our own call
         // changed those bytes, not another process (the outcome's notes say so).
@@ -849,6 +855,26 @@ fn wrote(model: &mut Model, offset: u64, old: &[u8], new: &[u8], history: Histor
 /// Marks the minimap's chunks that `done` may have changed, to be probed first: the pages an
 /// operation names when it names some, else the whole mapping (a remap, a touch and its
 /// readahead, a truncate, a peer, code run in a child).
+/// The bytes (offset, length) an operation of ours other than a write may have changed,
+/// so that the next refresh does not blame another process for them: the advised pages
+/// (DONTNEED drops a private copy, the file's bytes show again; on anonymous memory, zeros),
+/// a child's write, and the whole mapping after a truncate (the bytes past the new end of
+/// file read as zeros or not at all), a remap, a resize or code run in a child. Reads,
+/// protection, locks, touches, forks and the peer's own stores change none of ours.
+fn own_change(model: &Model, done: &Done) -> Option<(u64, u64)> {
+    let ps = model.page_size().max(1);
+    match done {
+        Done::Advised { first, count, .. } => Some((first * ps, count * ps)),
+        Done::ChildWrote { offset, new, .. } => Some((*offset, new.len() as u64)),
+        Done::Truncated { .. }
+        | Done::Remapped { .. }
+        | Done::Resized { .. }
+        | Done::Swapped { .. }
+        | Done::Called { .. } => Some((0, u64::MAX)),
+        _ => None,
+    }
+}
+
 fn minimap_changed(model: &mut Model, done: &Done) {
     let g = model.snap.geometry;
     let ps = g.page_size.max(1);
@@ -2311,5 +2337,188 @@ mod tests {
                 }
             );
         }
+    }
+
+    /// A probe of `m`'s mapping with `bytes` from offset 0 and the file `size`.
+    fn probed(m: &mut Model, bytes: &[u8], size: Option<u64>, now_ms: u64) {
+        let mut snap = m.snap.clone();
+        snap.bytes = crate::sys::snapshot::ViewBytes {
+            start: 0,
+            data: bytes.iter().map(|b| Some(*b)).collect(),
+            unread: Vec::new(),
+        };
+        snap.geometry.file_size = size;
+        update(
+            m,
+            Action::Probed {
+                snap: Box::new(snap),
+                now_ms,
+                clock: "00:00:01".into(),
+                fresh: false,
+            },
+        );
+    }
+
+    fn outcome(op: Op, done: Done) -> Outcome {
+        Outcome {
+            op,
+            result: Ok(done),
+            elapsed: std::time::Duration::from_micros(5),
+            faults: (0, 0),
+            smaps_delta: Vec::new(),
+            call: "call".into(),
+            notes: Vec::new(),
+        }
+    }
+
+    fn file_model(pages: u64, size: u64) -> Model {
+        let mut m = model(pages, (80, 24));
+        m.snap.backing = Backing::File {
+            path: "/tmp/demo.txt".into(),
+            writable: true,
+            regular: true,
+        };
+        m.snap.mode = MapMode::Private;
+        m.snap.geometry.file_size = Some(size);
+        m
+    }
+
+    fn logged(m: &Model) -> Vec<&str> {
+        m.log.iter().map(|l| l.text.as_str()).collect()
+    }
+
+    /// The private lesson's DONTNEED: HELLO at 0x1004 turns back into the file's demo. Our own
+    /// call changed those bytes, not another process.
+    #[test]
+    fn bytes_our_dontneed_brought_back_are_not_another_process_s() {
+        let mut m = file_model(4, 12388);
+        let mut page = vec![0u8; 3 * PS as usize];
+        page[0x1004..0x1009].copy_from_slice(b"HELLO");
+        probed(&mut m, &page, Some(12388), 10);
+        let advised = Done::Advised {
+            first: 1,
+            count: 1,
+            resident_before: Some(1),
+            resident_after: Some(1),
+            copies_before: Some(1),
+            copies_after: Some(0),
+        };
+        let op = Op::Advise(
+            crate::action::MAdvice::DontNeed,
+            crate::sys::ops::Scope::Page(1),
+        );
+        apply_outcome(&mut m, &outcome(op, advised), History::Record);
+        page[0x1004..0x1009].copy_from_slice(b"demo ");
+        probed(&mut m, &page, Some(12388), 20);
+        assert!(m.foreign.is_empty(), "{:?}", m.foreign);
+        assert!(
+            !logged(&m).iter().any(|l| l.contains("another process")),
+            "{:?}",
+            logged(&m)
+        );
+        // The same change with no call of ours is another process's.
+        page[0x1004..0x1009].copy_from_slice(b"HELLO");
+        probed(&mut m, &page, Some(12388), 30);
+        assert_eq!(m.foreign.len(), 5);
+        assert!(
+            logged(&m)
+                .last()
+                .unwrap()
+                .starts_with("5 bytes on screen changed by another")
+        );
+    }
+
+    /// Our truncate to 0 and back zeroes the file's bytes; its own log line says so, and the
+    /// next probe neither blames another process nor says the growth a second time.
+    #[test]
+    fn bytes_and_size_our_truncate_changed_are_ours() {
+        let mut m = file_model(4, 12388);
+        probed(&mut m, &[b'x'; 100], Some(12388), 10);
+        let done = Done::Truncated {
+            old_size: 12388,
+            new_size: 20000,
+        };
+        apply_outcome(&mut m, &outcome(Op::Truncate(20000), done), History::Record);
+        let before = m.log.len();
+        probed(&mut m, &[0; 100], Some(20000), 20);
+        assert_eq!(m.log.len(), before, "{:?}", logged(&m));
+        assert!(m.foreign.is_empty());
+    }
+
+    /// Exploring a VMA of our own process (ld.so) and coming back: another mapping, not a
+    /// file that grew or shrank.
+    #[test]
+    fn exploring_another_vma_and_back_compares_no_sizes() {
+        let mut m = file_model(4, 12388);
+        probed(&mut m, b"demo", Some(12388), 10);
+        let looking = Looking {
+            pid: 1,
+            process: "pid 1 mmapscope".into(),
+            other: false,
+            vma: "/usr/lib/ld-linux-x86-64.so.2".into(),
+            via: "process_vm_readv".into(),
+            start: 0x7f00_1000_0000,
+            back: true,
+            ended: None,
+            reopen: false,
+        };
+        update(&mut m, Action::Looking(Some(looking)));
+        let mut ld = m.snap.clone();
+        ld.addr = 0x7f00_1000_0000;
+        ld.backing = Backing::File {
+            path: "/usr/lib/ld-linux-x86-64.so.2".into(),
+            writable: false,
+            regular: true,
+        };
+        ld.geometry.file_size = Some(215_000);
+        let demo = m.snap.clone();
+        for snap in [ld, demo] {
+            update(
+                &mut m,
+                Action::Probed {
+                    snap: Box::new(snap),
+                    now_ms: 20,
+                    clock: "00:00:02".into(),
+                    fresh: false,
+                },
+            );
+        }
+        update(&mut m, Action::Looking(None));
+        let log = logged(&m);
+        assert!(
+            !log.iter()
+                .any(|l| l.contains("grew") || l.contains("shrank")),
+            "{log:?}"
+        );
+    }
+
+    /// A file another process appended to: the grid shows its bytes, so the log does not
+    /// call them a hole; zeros are said to be zeros; bytes not read are not described.
+    #[test]
+    fn growth_by_another_process_is_told_by_the_bytes() {
+        let mut m = file_model(4, 100);
+        let mut bytes = vec![0u8; 2 * PS as usize];
+        probed(&mut m, &bytes, Some(100), 10);
+        bytes[5000] = b'S';
+        probed(&mut m, &bytes, Some(6000), 20);
+        let last = logged(&m).last().unwrap().to_string();
+        assert!(
+            last.starts_with("the file grew under the mapping: 100 B -> 6,000 B"),
+            "{last}"
+        );
+        assert!(last.contains("hold data another process wrote"), "{last}");
+        assert!(!last.contains("a hole that"), "{last}");
+        probed(&mut m, &bytes, Some(7000), 30);
+        let last = logged(&m).last().unwrap().to_string();
+        assert!(
+            last.contains("read as zeros (a hole, or zeros written"),
+            "{last}"
+        );
+        probed(&mut m, &bytes[..10], Some(9000), 40);
+        let last = logged(&m).last().unwrap().to_string();
+        assert!(
+            last.ends_with("the file grew: page 2 now holds data"),
+            "{last}"
+        );
     }
 }

@@ -902,3 +902,172 @@ fn a_second_search_replaces_the_first_and_esc_ends_it() {
     assert!(share < 0.5, "{share:.2} of a core after Esc");
     term.quit_cleanly();
 }
+
+/// Quits with `q`, answering yes if it asks first (private edits would be lost).
+fn quit_answering_yes(term: &mut Term) {
+    term.send("q");
+    term.wait_for("quit, or its question", |t| {
+        t.contains("Quit?") || t.is_empty()
+    });
+    if term.contents().contains("Quit?") {
+        term.send("y");
+    }
+    let status = term.wait_exit();
+    assert!(status.success(), "exit status {status:?}");
+    assert!(!term.alternate_screen());
+}
+
+/// The private lesson at 80x24: our own madvise(DONTNEED) brings the file's bytes back over
+/// our copy; the log said "5 bytes on screen changed by another process" and highlighted
+/// "demo ". The refresh after the call runs in the same step, so the frame that shows the
+/// step's line shows that refresh's log.
+#[test]
+fn the_private_lesson_s_dontneed_is_not_blamed_on_another_process() {
+    let tmp = tempfile::TempDir::new().expect("tempdir");
+    let mut term = Term::spawn(
+        &["lesson".as_ref(), "private".as_ref()],
+        &[("TMPDIR", tmp.path())],
+        80,
+        24,
+    );
+    term.wait_for_all(&["lesson private", "MAP_PRIVATE"]);
+    let mut steps = 0;
+    while !term.contents().contains("advise dontneed page 1") {
+        steps += 1;
+        assert!(steps <= 20, "no DONTNEED step: {}", term.contents());
+        let title = format!("step {steps}/");
+        term.send(" ");
+        term.wait_for(&title, |t| t.contains(&title));
+    }
+    term.wait_for_all(&["✓ advise dontneed page 1", "MADV_DONTNEED"]);
+    let screen = term.contents();
+    assert!(!screen.contains("another process"), "{screen}");
+    // The next step reads 0x1004 again after more refreshes: still nobody else.
+    let title = format!("step {}/", steps + 1);
+    term.send(" ");
+    term.wait_for(&title, |t| t.contains(&title));
+    term.wait_for_all(&["read 0x1004"]);
+    let screen = term.contents();
+    assert!(!screen.contains("another process"), "{screen}");
+    quit_answering_yes(&mut term);
+}
+
+/// `--len 16k /dev/zero` is mapped rw-s: the log says writable and what a store reaches
+/// (it said "mapped read-only: ... a file you name opens read-only"), and a write goes
+/// through without a question.
+#[test]
+fn dev_zero_shared_says_writable_and_a_write_needs_no_question() {
+    let mut term = Term::spawn(
+        &["--len".as_ref(), "16k".as_ref(), "/dev/zero".as_ref()],
+        &[],
+        80,
+        24,
+    );
+    term.wait_for_all(&["MAP_SHARED rw-", "mapped rw-: shared memory with no file"]);
+    let screen = term.contents();
+    assert!(!screen.contains("read-only"), "{screen}");
+    term.send("i");
+    term.wait_for_all(&["edit mode"]);
+    term.send("41");
+    term.wait_for_all(&["write 0x0 <- 41"]);
+    let screen = term.contents();
+    assert!(
+        !screen.contains("y/N") && !screen.contains("read-only"),
+        "{screen}"
+    );
+    term.send("\x1b");
+    term.wait_for("edit mode to end", |t| t.contains("i edit"));
+    term.quit_cleanly();
+}
+
+/// Exploring ld.so from the demo at 80x24 and coming back: another mapping each time, not a
+/// file that grew ("12,388 B -> 215,000 B ... a hole") or shrank.
+#[test]
+fn exploring_ld_so_from_the_demo_and_back_logs_no_growth() {
+    let test = "exploring_ld_so_from_the_demo_and_back_logs_no_growth";
+    let tmp = tempfile::TempDir::new().expect("tempdir");
+    let mut term = Term::spawn(&[], &[("TMPDIR", tmp.path())], 80, 24);
+    term.wait_for_all(&["demo.txt", "/proc/self/maps"]);
+    let maps = std::fs::read_to_string(format!("/proc/{}/maps", term.pid())).expect("maps");
+    let loader = maps.lines().position(|l| {
+        l.rsplit('/')
+            .next()
+            .is_some_and(|name| name.starts_with("ld-") && name.contains(".so"))
+    });
+    let Some(index) = loader else {
+        skip(
+            test,
+            "the binary has no dynamic loader mapped (static build)",
+        );
+        term.quit_cleanly();
+        return;
+    };
+    // Tab focuses the maps panel, whose top line is the one Enter explores.
+    term.send("\t");
+    term.wait_for_all(&["Enter explore VMA"]);
+    term.send(&"\x1b[B".repeat(index));
+    term.wait_for("the loader's line at the panel's top", |t| {
+        t.lines()
+            .find(|l| l.contains("/proc/self/maps"))
+            .and_then(|_| {
+                t.lines()
+                    .skip_while(|l| !l.contains("/proc/self/maps"))
+                    .nth(1)
+            })
+            .is_some_and(|l| l.contains(" ld-"))
+    });
+    term.send("\r");
+    term.wait_for("the loader's size in the header", |t| {
+        t.lines()
+            .next()
+            .is_some_and(|l| l.contains("ld-") && l.contains(" B "))
+    });
+    term.send("\x7f");
+    term.wait_for("the demo file's header again", |t| {
+        t.lines()
+            .next()
+            .is_some_and(|l| l.contains("demo.txt") && l.contains("12,388 B"))
+    });
+    // The whole log, expanded: Tab from the panel focuses it.
+    term.send("\t");
+    term.wait_for_all(&["log (", "exploring", "back to our mapping"]);
+    let screen = term.contents();
+    assert!(
+        !screen.contains("grew") && !screen.contains("shrank"),
+        "{screen}"
+    );
+    term.quit_cleanly();
+}
+
+/// A file another process appends to with write(2): the grid shows the appended bytes, and
+/// the log says so (it said "a hole that reads as zeros").
+#[test]
+fn bytes_another_process_appended_are_not_called_a_hole() {
+    let tmp = tempfile::TempDir::new().expect("tempdir");
+    let file = tmp.path().join("grow.txt");
+    std::fs::write(&file, b"sixteen bytes..\n").expect("write file");
+    let mut term = Term::spawn(
+        &["--len".as_ref(), "16k".as_ref(), file.as_os_str()],
+        &[],
+        80,
+        24,
+    );
+    term.wait_for_all(&["grow.txt", "sixteen "]);
+    // This test is the other process: write(2) at the end, as a logger or SQLite does.
+    let mut f = std::fs::OpenOptions::new()
+        .append(true)
+        .open(&file)
+        .expect("open to append");
+    std::io::Write::write_all(&mut f, b"APPENDED by another process").expect("append");
+    drop(f);
+    term.wait_for("the growth in the log", |t| t.contains("the file grew"));
+    term.wait_for_all(&["APPENDED"]);
+    // The whole log: Tab twice (the maps panel, then the log).
+    term.send("\t\t");
+    term.wait_for("the whole log", |t| {
+        t.contains("log (") && t.contains("another process wrote")
+    });
+    let screen = term.contents();
+    assert!(!screen.contains("hole"), "{screen}");
+    term.quit_cleanly();
+}

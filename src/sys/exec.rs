@@ -376,6 +376,15 @@ fn resident_pages(region: &Region, first: u64, count: u64) -> Option<u64> {
     Some(total)
 }
 
+/// Pages `first..first + count` that lie inside end of file: the most that can be resident.
+fn cacheable_pages(region: &Region, first: u64, count: u64) -> u64 {
+    let Ok(g) = region.geometry() else {
+        return count;
+    };
+    let inside = g.data_bytes().div_ceil(g.page_size.max(1));
+    (first + count).min(inside).saturating_sub(first)
+}
+
 /// Private copies (present, not file pages) over a range, for file mappings; bounded ranges only.
 fn private_copies(region: &Region, prober: &Prober, first: u64, count: u64) -> Option<u64> {
     if region.mode() != MapMode::Private || !region.page_cache_file() {
@@ -521,12 +530,12 @@ pub fn execute_on_view(view: &super::vma::VmaView, permit: Permit) -> Outcome {
             (call, result)
         }
         Op::Read { offset, len } => read(view, *offset, *len, &mut notes),
-        Op::Undo | Op::Redo => (format!("{op:?}").to_lowercase(), Ok(Done::Nothing {})),
+        Op::Undo | Op::Redo => (op.name(), Ok(Done::Nothing {})),
         other => (
-            format!("{other:?}").to_lowercase(),
+            other.name(),
             Err(SysError::new(
                 libc::EPERM,
-                format!("{other:?}").to_lowercase(),
+                other.name(),
                 format!(
                     "this VMA (pid {}, 0x{:x}) is only looked at: msync, mprotect, madvise, \
                      remapping, touching and the lab act on the mapping mmapscope made",
@@ -561,10 +570,10 @@ fn run(
             write_after_fork(region, (prober, lab), *offset, bytes, (writable, notes)),
         ),
         Op::Read { offset, len } => read(region, *offset, *len, notes),
-        op @ (Op::Undo | Op::Redo) => (format!("{op:?}").to_lowercase(), Ok(Done::Nothing {})),
+        op @ (Op::Undo | Op::Redo) => (op.name(), Ok(Done::Nothing {})),
         Op::Mode(mode) => {
             let anon = !region.page_cache_file();
-            let out = remap(region, *mode, writable, notes);
+            let out = remap(region, prober, *mode, writable, notes);
             if out.1.is_ok()
                 && let Some(pid) = lab.mapping_replaced(anon)
             {
@@ -672,7 +681,7 @@ fn run_lab(
         ),
         Op::ChildExit => child_exit(lab, notes),
         other => (
-            format!("{other:?}").to_lowercase(),
+            other.name(),
             Err(SysError::new(libc::EINVAL, "exec", "not an experiment")),
         ),
     }
@@ -1075,11 +1084,13 @@ fn read(
 /// named file is writable only when the gate says writing it is allowed (`writable`).
 fn remap(
     region: &mut Region,
+    prober: &Prober,
     mode: MapMode,
     writable: bool,
     notes: &mut Vec<String>,
 ) -> (String, Result<Done, SysError>) {
     let (old_prot, was, old_addr) = (region.prot(), region.mode(), region.addr());
+    let copies = private_copies(region, prober, 0, region.pages());
     let call = format!(
         "mmap({}, {}) again",
         mode.flag_name(),
@@ -1091,7 +1102,7 @@ fn remap(
         mode,
     });
     if result.is_ok() {
-        notes.push(notes::remap(!region.page_cache_file(), was, mode));
+        notes.push(notes::remap(!region.page_cache_file(), was, mode, copies));
         notes.extend(notes::remap_prot(old_prot, region.prot(), region.mode()));
     }
     (call, result)
@@ -1208,7 +1219,8 @@ fn advise(
         } else {
             notes.extend(notes::advised(
                 advice,
-                region.mode(),
+                region.page_cache_file(),
+                cacheable_pages(region, first, count),
                 (resident_before, resident_after),
                 (copies_before, copies_after),
             ));
@@ -1244,7 +1256,8 @@ fn fadvise(
             )),
             _ => None,
         };
-        notes.extend(notes::fadvised(advice, (before, after), context));
+        let cacheable = cacheable_pages(region, 0, pages);
+        notes.extend(notes::fadvised(advice, cacheable, (before, after), context));
         Done::Advised {
             first: 0,
             count: pages,
@@ -1424,7 +1437,7 @@ impl Running {
         Outcome {
             call: match &op {
                 Op::Exec { offset, args } => format!("call +0x{offset:x}({}, {})", args.0, args.1),
-                other => format!("{other:?}").to_lowercase(),
+                other => other.name(),
             },
             op,
             result: Err(SysError::new(
@@ -1699,7 +1712,11 @@ fn truncate(
         ));
     }
     let new_size = region.file_size_now()?.unwrap_or(size);
-    notes.extend(region.geometry()?.size_change(old_size, new_size));
+    notes.extend(
+        region
+            .geometry()?
+            .size_change(old_size, new_size, crate::geometry::Grown::Hole),
+    );
     Ok(Done::Truncated { old_size, new_size })
 }
 

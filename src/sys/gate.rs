@@ -406,7 +406,7 @@ fn ctx(op: &Op) -> String {
         Op::Truncate(_) => "truncate".into(),
         Op::PeerStart(_) => "peer start".into(),
         Op::Protect(p) => format!("mprotect({})", p.letters()),
-        other => format!("{other:?}").to_lowercase(),
+        other => other.name(),
     }
 }
 

@@ -42,6 +42,28 @@ pub fn write_refusal(
     }
 }
 
+/// What a MAP_SHARED mapping just made lets a store reach, when that needs saying. `file`:
+/// a file with a page cache; `prot`: the protection it was mapped with; `asks`: a file we may
+/// write but were not allowed to at open (the first edit asks).
+pub fn opened_shared(file: bool, prot: Prot, asks: bool) -> Option<String> {
+    if file && !prot.write && asks {
+        Some(
+            "mapped read-only: a store into a MAP_SHARED page writes the file itself, so a file \
+             you name opens read-only; your first edit asks before writing (or start with \
+             --write)"
+                .into(),
+        )
+    } else if !file && prot.write {
+        Some(format!(
+            "mapped {}: shared memory with no file behind it; a store changes only this \
+             memory, which a child forked (f) shares, and reaches no file",
+            prot.letters()
+        ))
+    } else {
+        None
+    }
+}
+
 /// What a write did: bytes that landed in the padding, a private copy made.
 pub fn wrote(padding: u64, private_file_copy: bool) -> Vec<String> {
     let mut notes = Vec::new();
@@ -65,17 +87,31 @@ pub fn short_read(got: usize, asked: usize) -> Option<String> {
 }
 
 /// What a remap from `was` to `now` did to the contents. `anon`: anonymous memory (or
-/// /dev/zero), whose new mapping starts empty.
-pub fn remap(anon: bool, was: MapMode, now: MapMode) -> String {
+/// /dev/zero), whose new mapping starts empty; `copies`: the private copies the old mapping
+/// held (`None`: not counted).
+pub fn remap(anon: bool, was: MapMode, now: MapMode, copies: Option<u64>) -> String {
+    let discarded = |then: &str| match copies {
+        Some(0) => format!("no private copy to discard: {then}"),
+        Some(n) => format!(
+            "{} discarded: {then}",
+            plural_as(n, "private copy", "private copies")
+        ),
+        None => format!("private copies, if any, were discarded: {then}"),
+    };
     match (was, now, anon) {
         (_, _, true) => {
             "anonymous memory: the new mapping starts zeroed; the old contents are gone".into()
         }
         (MapMode::Shared, MapMode::Private, false) => {
-            "shared edits were already in the page cache: the new private mapping sees them".into()
+            "the new private mapping reads the same page-cache pages: every store made through \
+             the shared one shows in it"
+                .into()
         }
         (MapMode::Private, MapMode::Shared, false) => {
-            "private copies were discarded: the shared mapping shows the file's content".into()
+            discarded("the shared mapping shows the file's content")
+        }
+        (MapMode::Private, MapMode::Private, false) => {
+            discarded("a fresh mapping of the same file")
         }
         _ => "the same mode again: a fresh mapping of the same file".into(),
     }
@@ -145,9 +181,12 @@ pub fn protected(prot: Prot) -> Option<String> {
 }
 
 /// What an madvise did: private copies discarded, residency changed, or why it did not.
+/// `file`: the pages are a file's page cache; `pages`: how many pages of the range lie inside
+/// end of file (the most that can be resident).
 pub fn advised(
     advice: MAdvice,
-    mode: MapMode,
+    file: bool,
+    pages: u64,
     resident: (Option<u64>, Option<u64>),
     copies: (Option<u64>, Option<u64>),
 ) -> Vec<String> {
@@ -164,24 +203,48 @@ pub fn advised(
         (Some(b), Some(a)) if a != b => {
             notes.push(format!("resident {} -> {}", thousands(b), thousands(a)));
         }
-        (Some(_), Some(_)) => notes.push(
-            match advice {
-                MAdvice::DontNeed if mode == MapMode::Shared => {
-                    "residency unchanged: DONTNEED drops our page-table entries; the file's \
-                     pages stay in the page cache"
-                }
-                MAdvice::PageOut | MAdvice::Cold => {
-                    "residency unchanged: the kernel reclaims only what it can (not dirty or \
-                     shared pages at once)"
-                }
-                MAdvice::WillNeed => "residency unchanged: the pages were already resident",
-                _ => "residency unchanged: this advice only changes how the kernel reads ahead",
+        (Some(n), Some(_)) => notes.push(match advice {
+            MAdvice::WillNeed => willneed_unchanged(n, pages),
+            _ if n == 0 => "residency unchanged: no page of the range was resident".into(),
+            MAdvice::DontNeed if file => format!(
+                "residency unchanged ({n} resident): DONTNEED drops our page-table entries; the \
+                 file's pages stay in the page cache"
+            ),
+            MAdvice::PageOut | MAdvice::Cold => format!(
+                "residency unchanged ({n} resident): the kernel reclaims only what it can (not \
+                 dirty or shared pages at once)"
+            ),
+            MAdvice::Sequential | MAdvice::Random | MAdvice::Normal => {
+                "residency unchanged: this advice only changes how the kernel reads ahead".into()
             }
-            .into(),
-        ),
+            _ => format!("residency unchanged: {n} resident before and after"),
+        }),
         _ => {}
     }
     notes
+}
+
+/// Why a WILLNEED left residency as it was, from the `resident` count (before and after)
+/// and the `pages` that can be resident: all of them already were, or the reads it started
+/// had not finished when counted (they finish in the background).
+fn willneed_unchanged(resident: u64, pages: u64) -> String {
+    if resident >= pages {
+        format!(
+            "residency unchanged: {} already resident",
+            if pages == 1 {
+                "the page was".to_string()
+            } else {
+                format!("all {} were", plural(pages, "page"))
+            }
+        )
+    } else {
+        format!(
+            "residency unchanged so far: {} of {} resident before and right after the call; \
+             WILLNEED only starts the reads, and the pages arrive in the background",
+            thousands(resident),
+            plural(pages, "page")
+        )
+    }
 }
 
 /// Whether an fadvise's notes need the pages we map and whether any are dirty (a DONTNEED
@@ -191,9 +254,10 @@ pub fn fadvise_needs_context(advice: FAdvice, before: u64, after: u64) -> bool {
 }
 
 /// What an fadvise did. `context`: (pages mapped by us, some dirty), when
-/// `fadvise_needs_context` asked for it.
+/// `fadvise_needs_context` asked for it; `pages`: the mapped pages inside end of file.
 pub fn fadvised(
     advice: FAdvice,
+    pages: u64,
     resident: (Option<u64>, Option<u64>),
     context: Option<(u64, bool)>,
 ) -> Vec<String> {
@@ -210,6 +274,7 @@ pub fn fadvised(
             thousands(mapped),
             if dirty { ", some dirty" } else { "" }
         )],
+        _ if advice == FAdvice::WillNeed => vec![willneed_unchanged(b, pages)],
         _ => Vec::new(),
     }
 }
@@ -579,9 +644,18 @@ mod tests {
         assert!(wrote(1, false)[0].starts_with("1 byte in the padding"));
         assert_eq!(short_read(4, 4), None);
         assert!(short_read(2, 4).unwrap().contains("2 of 4"));
-        assert!(remap(true, MapMode::Shared, MapMode::Private).contains("zeroed"));
-        assert!(remap(false, MapMode::Private, MapMode::Shared).contains("discarded"));
-        assert!(remap(false, MapMode::Shared, MapMode::Private).contains("sees them"));
+        assert!(remap(true, MapMode::Shared, MapMode::Private, Some(0)).contains("zeroed"));
+        assert!(remap(false, MapMode::Shared, MapMode::Private, Some(0)).contains("shows in it"));
+        // Private to shared said "private copies were discarded" whether or not there were.
+        assert_eq!(
+            remap(false, MapMode::Private, MapMode::Shared, Some(1)),
+            "1 private copy discarded: the shared mapping shows the file's content"
+        );
+        assert_eq!(
+            remap(false, MapMode::Private, MapMode::Shared, Some(0)),
+            "no private copy to discard: the shared mapping shows the file's content"
+        );
+        assert!(remap(false, MapMode::Private, MapMode::Private, None).contains("if any"));
         assert!(
             remap_prot(Prot::R, Prot::RW, MapMode::Private)
                 .unwrap()
@@ -623,38 +697,91 @@ mod tests {
         assert!(n[1].contains("EBUSY"));
     }
 
+    /// `--len 16k /dev/zero` is mapped rw-s: it says writable and that stores reach no file,
+    /// not that a file you name opens read-only.
+    #[test]
+    fn a_shared_mapping_says_what_a_store_reaches() {
+        let zero = opened_shared(false, Prot::RW, false).unwrap();
+        assert!(
+            zero.starts_with("mapped rw-: shared memory with no file"),
+            "{zero}"
+        );
+        assert!(!zero.contains("read-only"), "{zero}");
+        let named = opened_shared(true, Prot::R, true).unwrap();
+        assert!(named.starts_with("mapped read-only: a store into a MAP_SHARED page"));
+        assert_eq!(opened_shared(true, Prot::RW, false), None);
+        assert_eq!(opened_shared(true, Prot::R, false), None);
+        assert_eq!(opened_shared(false, Prot::R, false), None);
+    }
+
     #[test]
     fn advice_says_what_changed_or_why_not() {
         let n = advised(
             MAdvice::DontNeed,
-            MapMode::Private,
+            true,
+            4,
             (Some(4), Some(4)),
             (Some(2), Some(0)),
         );
         assert!(n[0].starts_with("2 private copies discarded"), "{n:?}");
-        assert!(n[1].contains("reads ahead"), "{n:?}");
-        let n = advised(
-            MAdvice::DontNeed,
-            MapMode::Shared,
-            (Some(4), Some(4)),
-            (None, None),
+        assert!(
+            n[1].contains("page cache") && !n[1].contains("reads ahead"),
+            "{n:?}"
         );
+        let n = advised(MAdvice::DontNeed, true, 4, (Some(4), Some(4)), (None, None));
         assert!(n[0].contains("page cache"));
-        let n = advised(
-            MAdvice::PageOut,
-            MapMode::Shared,
-            (Some(4), Some(1)),
-            (None, None),
-        );
+        let n = advised(MAdvice::PageOut, true, 4, (Some(4), Some(1)), (None, None));
         assert_eq!(n, ["resident 4 -> 1"]);
+        let n = advised(MAdvice::PageOut, true, 4, (Some(0), Some(0)), (None, None));
+        assert_eq!(
+            n,
+            ["residency unchanged: no page of the range was resident"]
+        );
+        let n = advised(MAdvice::Random, true, 4, (Some(2), Some(2)), (None, None));
+        assert!(n[0].contains("reads ahead"), "{n:?}");
         assert!(fadvise_needs_context(FAdvice::DontNeed, 3, 3));
         assert!(!fadvise_needs_context(FAdvice::DontNeed, 3, 0));
         assert!(!fadvise_needs_context(FAdvice::WillNeed, 3, 3));
-        let n = fadvised(FAdvice::DontNeed, (Some(3), Some(3)), Some((2, true)));
+        let n = fadvised(FAdvice::DontNeed, 4, (Some(3), Some(3)), Some((2, true)));
         assert!(n[0].contains("2 mapped by us, some dirty"), "{n:?}");
         assert_eq!(
-            fadvised(FAdvice::DontNeed, (Some(3), Some(0)), None),
+            fadvised(FAdvice::DontNeed, 4, (Some(3), Some(0)), None),
             ["resident 3 -> 0"]
+        );
+    }
+
+    /// The residency lesson's WILLNEED: 0 resident before and 0 right after is not "already
+    /// resident" (madvise and fadvise alike); all resident is.
+    #[test]
+    fn willneed_says_already_resident_only_when_every_page_was() {
+        for n in [
+            advised(MAdvice::WillNeed, true, 4, (Some(0), Some(0)), (None, None)),
+            fadvised(FAdvice::WillNeed, 4, (Some(0), Some(0)), None),
+        ] {
+            assert_eq!(
+                n,
+                [
+                    "residency unchanged so far: 0 of 4 pages resident before and right after \
+                     the call; WILLNEED only starts the reads, and the pages arrive in the \
+                     background"
+                ]
+            );
+        }
+        let n = advised(MAdvice::WillNeed, true, 4, (Some(4), Some(4)), (None, None));
+        assert_eq!(
+            n,
+            ["residency unchanged: all 4 pages were already resident"]
+        );
+        let n = fadvised(FAdvice::WillNeed, 1, (Some(1), Some(1)), None);
+        assert_eq!(n, ["residency unchanged: the page was already resident"]);
+        let n = fadvised(FAdvice::WillNeed, 4, (Some(1), Some(1)), None);
+        assert!(
+            n[0].starts_with("residency unchanged so far: 1 of 4 pages"),
+            "{n:?}"
+        );
+        assert_eq!(
+            fadvised(FAdvice::WillNeed, 4, (Some(0), Some(4)), None),
+            ["resident 0 -> 4"]
         );
     }
 

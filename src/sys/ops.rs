@@ -182,3 +182,75 @@ pub enum Op {
     /// With `--also`: the grid (and every operation) takes the other mapping of the file.
     Swap,
 }
+
+impl Scope {
+    /// As the log writes a range: ` [all]`, ` [page 3]`.
+    fn words(self) -> String {
+        match self {
+            Self::All => " [all]".into(),
+            Self::Page(n) => format!(" [page {n}]"),
+        }
+    }
+}
+
+impl Op {
+    /// The operation as the log and the lesson pane name it where no call was made (a
+    /// refusal before the call): the C call or the script's words, never a Rust debug string.
+    pub fn name(&self) -> String {
+        match self {
+            Self::Write { offset, .. } => format!("write at 0x{offset:x}"),
+            Self::Read { offset, len } => format!("read 0x{offset:x} +{len}"),
+            Self::Undo => "undo".into(),
+            Self::Redo => "redo".into(),
+            Self::Mode(m) => format!("remap {}", m.flag_name()),
+            Self::Msync(k, s) => format!("msync({}){}", k.name(), s.words()),
+            Self::Protect(p) => format!("mprotect({})", p.letters()),
+            Self::Advise(a, s) => format!("madvise({}){}", a.name(), s.words()),
+            Self::Fadvise(a) => format!("posix_fadvise({})", a.name()),
+            Self::Touch(page) => format!("touch page {page}"),
+            Self::Truncate(size) => format!("truncate to {size} B"),
+            Self::Exec { offset, args } => format!("call +0x{offset:x}({}, {})", args.0, args.1),
+            Self::PeerStart(_) => "peer start".into(),
+            Self::PeerStop => "peer stop".into(),
+            Self::Alloc(n) => format!("malloc({n})"),
+            Self::Free => "free".into(),
+            Self::Fork => "fork".into(),
+            Self::ChildWrite { offset, .. } => format!("child write at 0x{offset:x}"),
+            Self::ChildRead { offset, len } => format!("child read 0x{offset:x} +{len}"),
+            Self::ChildExit => "child exit".into(),
+            Self::Lock(s) => format!("mlock{}", s.words()),
+            Self::Unlock(s) => format!("munlock{}", s.words()),
+            Self::Resize(n) => format!("mremap to {n} B"),
+            Self::Move(addr) => format!("mremap to 0x{addr:x}"),
+            Self::Swap => "swap".into(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Refusals of operations on a VMA only looked at named them `msync(sync, all)`,
+    /// `advise(dontneed, page(1))`: Rust's debug form, lowercased.
+    #[test]
+    fn ops_are_named_as_c_or_the_script_writes_them() {
+        assert_eq!(
+            Op::Msync(SyncKind::Invalidate, Scope::All).name(),
+            "msync(MS_INVALIDATE) [all]"
+        );
+        assert_eq!(
+            Op::Advise(MAdvice::DontNeed, Scope::Page(1)).name(),
+            "madvise(MADV_DONTNEED) [page 1]"
+        );
+        assert_eq!(
+            Op::Fadvise(FAdvice::WillNeed).name(),
+            "posix_fadvise(POSIX_FADV_WILLNEED)"
+        );
+        assert_eq!(Op::Mode(MapMode::Shared).name(), "remap MAP_SHARED");
+        assert_eq!(Op::Undo.name(), "undo");
+        assert_eq!(Op::Lock(Scope::All).name(), "mlock [all]");
+        assert_eq!(Op::Resize(8192).name(), "mremap to 8192 B");
+        assert_eq!(Op::Touch(2).name(), "touch page 2");
+    }
+}

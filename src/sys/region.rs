@@ -1336,7 +1336,7 @@ impl Region {
         self.check_range(first * self.page_size, count * self.page_size, "madvise")?;
         self.map
             .madvise(first * self.page_size, count * self.page_size, advice)
-            .map_err(|e| SysError::from_io(&e, format!("madvise({advice:?})")))
+            .map_err(|e| SysError::from_io(&e, format!("madvise({})", madvice_name(advice))))
     }
 
     /// Changes the protection of the whole mapping with `mprotect(2)`, on the live mapping
@@ -1597,7 +1597,7 @@ impl Region {
         self.check_range(first * self.page_size, count * self.page_size, "msync")?;
         self.map
             .msync(first * self.page_size, count * self.page_size, flags)
-            .map_err(|e| SysError::from_io(&e, format!("msync({flags:?})")))
+            .map_err(|e| SysError::from_io(&e, format!("msync({})", msync_names(flags))))
     }
 
     /// `posix_fadvise(2)` over the mapped range of the file.
@@ -1613,8 +1613,9 @@ impl Region {
             ));
         };
         let len = std::num::NonZeroU64::new(self.map_bytes());
-        rustix::fs::fadvise(file, self.offset, len, advice)
-            .map_err(|e| SysError::from_rustix(e, format!("posix_fadvise({advice:?})")))
+        rustix::fs::fadvise(file, self.offset, len, advice).map_err(|e| {
+            SysError::from_rustix(e, format!("posix_fadvise({})", fadvice_name(advice)))
+        })
     }
 
     /// Whether the file is a regular file on tmpfs, where page-cache pages are always dirty:
@@ -2076,10 +2077,77 @@ pub fn cachestat(file: &File, off: u64, len: u64) -> Result<CacheStat, SysError>
     raw::cachestat(file, off, len).map_err(|e| SysError::from_io(&e, "cachestat"))
 }
 
+/// msync flags as C writes them (`MS_SYNC|MS_INVALIDATE`), for error contexts: never a Rust
+/// debug string.
+fn msync_names(flags: MsyncFlags) -> String {
+    let names: Vec<&str> = [
+        (MsyncFlags::SYNC, "MS_SYNC"),
+        (MsyncFlags::ASYNC, "MS_ASYNC"),
+        (MsyncFlags::INVALIDATE, "MS_INVALIDATE"),
+    ]
+    .into_iter()
+    .filter(|(f, _)| flags.contains(*f))
+    .map(|(_, name)| name)
+    .collect();
+    if names.is_empty() {
+        "0".into()
+    } else {
+        names.join("|")
+    }
+}
+
+/// An madvise advice as C writes it.
+fn madvice_name(advice: Advice) -> &'static str {
+    match advice {
+        Advice::WillNeed => "MADV_WILLNEED",
+        Advice::LinuxDontNeed => "MADV_DONTNEED",
+        Advice::LinuxCold => "MADV_COLD",
+        Advice::LinuxPageOut => "MADV_PAGEOUT",
+        Advice::Sequential => "MADV_SEQUENTIAL",
+        Advice::Random => "MADV_RANDOM",
+        Advice::Normal => "MADV_NORMAL",
+        Advice::LinuxHugepage => "MADV_HUGEPAGE",
+        Advice::LinuxNoHugepage => "MADV_NOHUGEPAGE",
+        _ => "advice",
+    }
+}
+
+/// A posix_fadvise advice as C writes it.
+fn fadvice_name(advice: rustix::fs::Advice) -> &'static str {
+    match advice {
+        rustix::fs::Advice::DontNeed => "POSIX_FADV_DONTNEED",
+        rustix::fs::Advice::WillNeed => "POSIX_FADV_WILLNEED",
+        rustix::fs::Advice::Random => "POSIX_FADV_RANDOM",
+        rustix::fs::Advice::Sequential => "POSIX_FADV_SEQUENTIAL",
+        rustix::fs::Advice::Normal => "POSIX_FADV_NORMAL",
+        rustix::fs::Advice::NoReuse => "POSIX_FADV_NOREUSE",
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::super::procmaps;
     use super::*;
+
+    /// The locking lesson's refused MS_INVALIDATE showed `msync(MsyncFlags(INVALIDATE))`: the
+    /// kernel's refusals name the call as C does.
+    #[test]
+    fn refusals_name_flags_and_advice_as_c_does() {
+        let r = anon(1, MapMode::Shared);
+        let e = r
+            .msync(0, 1, MsyncFlags::SYNC | MsyncFlags::ASYNC)
+            .unwrap_err();
+        assert_eq!(e.errno, libc::EINVAL);
+        assert_eq!(e.context, "msync(MS_SYNC|MS_ASYNC)");
+        assert_eq!(msync_names(MsyncFlags::INVALIDATE), "MS_INVALIDATE");
+        assert_eq!(madvice_name(Advice::LinuxDontNeed), "MADV_DONTNEED");
+        let e = r.fadvise(rustix::fs::Advice::WillNeed).unwrap_err();
+        assert!(!e.to_string().contains("WillNeed"), "{e}");
+        assert_eq!(
+            fadvice_name(rustix::fs::Advice::DontNeed),
+            "POSIX_FADV_DONTNEED"
+        );
+    }
 
     #[test]
     fn eacces_says_writing_only_when_writing_was_asked() {
