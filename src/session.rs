@@ -239,37 +239,6 @@ fn compare(actual: &Json, cmp: Cmp, expected: &Json) -> bool {
     }
 }
 
-#[cfg(test)]
-mod compare_tests {
-    use super::{Cmp, compare};
-    use serde_json::json;
-
-    #[test]
-    fn addresses_compare_as_numbers_and_has_looks_inside() {
-        let (low, high) = (json!("0x200000000000"), json!("0x5570324cb260"));
-        assert!(compare(&high, Cmp::Gt, &low));
-        assert!(!compare(&low, Cmp::Gt, &high));
-        assert!(compare(
-            &json!("0xffffffffffffff01"),
-            Cmp::Gt,
-            &json!("0xffffffffffffff00")
-        ));
-        assert!(compare(&json!(4096), Cmp::Le, &json!(4096)));
-        assert!(
-            !compare(&json!("rw-p"), Cmp::Lt, &json!(1)),
-            "text is not a number"
-        );
-        let flags = json!(["rd", "wr", "lo"]);
-        assert!(compare(&flags, Cmp::Has, &json!("lo")));
-        assert!(!compare(&flags, Cmp::Has, &json!("hg")));
-        assert!(compare(
-            &json!("/dev/zero (deleted)"),
-            Cmp::Has,
-            &json!("deleted")
-        ));
-    }
-}
-
 /// The initial model: a first snapshot of page 0, then one of the real view (with one
 /// refresh's budget of minimap chunks: the first screen does not wait for the whole minimap).
 pub fn initial_model(region: &dyn Mapped, prober: &Prober, size: (u16, u16)) -> Model {
@@ -1393,5 +1362,36 @@ impl Session {
             out.flush()?;
         }
         Ok(self.finish())
+    }
+}
+
+#[cfg(test)]
+mod compare_tests {
+    use super::{Cmp, compare};
+    use serde_json::json;
+
+    #[test]
+    fn addresses_compare_as_numbers_and_has_looks_inside() {
+        let (low, high) = (json!("0x200000000000"), json!("0x5570324cb260"));
+        assert!(compare(&high, Cmp::Gt, &low));
+        assert!(!compare(&low, Cmp::Gt, &high));
+        assert!(compare(
+            &json!("0xffffffffffffff01"),
+            Cmp::Gt,
+            &json!("0xffffffffffffff00")
+        ));
+        assert!(compare(&json!(4096), Cmp::Le, &json!(4096)));
+        assert!(
+            !compare(&json!("rw-p"), Cmp::Lt, &json!(1)),
+            "text is not a number"
+        );
+        let flags = json!(["rd", "wr", "lo"]);
+        assert!(compare(&flags, Cmp::Has, &json!("lo")));
+        assert!(!compare(&flags, Cmp::Has, &json!("hg")));
+        assert!(compare(
+            &json!("/dev/zero (deleted)"),
+            Cmp::Has,
+            &json!("deleted")
+        ));
     }
 }
