@@ -745,10 +745,21 @@ impl Model {
         }
         let g = self.snap.geometry;
         let grown = Grown::of(g.grown_bytes(before, after).map(|o| self.snap.bytes.get(o)));
-        let notes = g.size_change(before, after, grown);
+        let verb = if after < before { "shrank" } else { "grew" };
+        // The sizes already say the file grew or shrank: the notes go on from there
+        // ("...; page 2 now holds data"), without saying it twice.
+        let notes: Vec<String> = g
+            .size_change(before, after, grown)
+            .into_iter()
+            .map(|n| {
+                let rest = n
+                    .strip_prefix(&format!("the file {verb}: "))
+                    .or_else(|| n.strip_prefix(&format!("the file {verb} ")));
+                rest.map_or(n.clone(), str::to_string)
+            })
+            .collect();
         self.log(format!(
-            "the file {} under the mapping: {} B -> {} B; {}",
-            if after < before { "shrank" } else { "grew" },
+            "the file {verb} under the mapping: {} B -> {} B; {}",
             crate::text::thousands(before),
             crate::text::thousands(after),
             notes.join("; ")
