@@ -727,7 +727,11 @@ pub const MANUAL: &[(&str, &str)] = &[
         "r",
         "refresh now (it also refreshes every --refresh ms, default 250, and after every key)",
     ),
-    ("?", "this help (arrows scroll it; any other key closes it)"),
+    (
+        "?",
+        "help: every key, and what each page state means (arrows scroll it; any other key \
+         closes it)",
+    ),
 ];
 
 /// Every key of the help overlay with the manual's words for it: the source of `mmapscope man`
