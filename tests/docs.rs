@@ -3,9 +3,14 @@
 //! fabricated model, so no run depends on the live kernel), every word and letter a page header
 //! can draw is in the legend, and `mmapscope man` has every key and every page state.
 //!
+//! The README's examples run: its example lesson passes `--check`, its `--also` batch script
+//! reads what its comments say, and its table of lessons names the shipped ones.
+//!
 //! The README's generated parts sit between `<!-- begin: NAME -->` and `<!-- end: NAME -->`.
 //! When the program changes on purpose, `MMAPSCOPE_BLESS=1 cargo test --test docs` rewrites
 //! them from the program (then read the diff); otherwise a difference fails, showing it.
+
+mod common;
 
 use std::path::PathBuf;
 use std::process::Command;
@@ -458,4 +463,113 @@ fn man_tells_every_key_and_every_page_state() {
             "{line}"
         );
     }
+}
+
+fn readme() -> String {
+    std::fs::read_to_string(readme_path()).expect("README.md")
+}
+
+/// The body of the first code block after the line `after`.
+fn code_after(readme: &str, after: &str) -> String {
+    let at = readme
+        .find(after)
+        .unwrap_or_else(|| panic!("README.md has no `{after}`"));
+    let rest = &readme[at..];
+    let start = rest.find("```\n").expect("a code block") + 4;
+    let len = rest[start..].find("```").expect("its end");
+    rest[start..start + len].to_string()
+}
+
+#[test]
+fn the_readme_lesson_example_passes_its_check() {
+    let text = code_after(&readme(), "Two comments at the top describe it:");
+    assert!(text.starts_with("# lesson: "), "{text}");
+    let dir = common::temp_dir();
+    let path = dir.path().join("cow.lesson");
+    std::fs::write(&path, &text).expect("write the lesson");
+    let out = common::run(common::mmapscope(&[
+        "lesson".as_ref(),
+        "--file".as_ref(),
+        path.as_os_str(),
+        "--check".as_ref(),
+    ]));
+    let stdout = common::text(&out.stdout);
+    assert!(
+        out.status.success() && stdout.contains("every expect held"),
+        "{stdout}{}",
+        common::text(&out.stderr)
+    );
+    // Every step ran: as many steps as `say` lines.
+    let says = text.lines().filter(|l| l.starts_with("say ")).count();
+    assert_eq!(stdout.matches("step ").count(), says, "{stdout}");
+}
+
+#[test]
+fn the_readme_also_example_reads_what_its_comments_say() {
+    let block = code_after(&readme(), "diverges, and its writes never reach the file:");
+    let script: String = block
+        .lines()
+        .map(str::trim)
+        .skip_while(|l| !l.starts_with("write "))
+        .take_while(|l| *l != "EOF")
+        .map(|l| format!("{l}\n"))
+        .collect();
+    assert!(script.contains("swap"), "{block}");
+    let dir = common::temp_dir();
+    let file = common::fixture(dir.path());
+    let script_path = common::script(dir.path(), &script);
+    let out = common::run(common::mmapscope(&[
+        "batch".as_ref(),
+        "-w".as_ref(),
+        "--also".as_ref(),
+        "private".as_ref(),
+        file.as_os_str(),
+        script_path.as_os_str(),
+    ]));
+    assert!(out.status.success(), "{}", common::text(&out.stderr));
+    let results: Vec<serde_json::Value> = common::text(&out.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("a JSON line"))
+        .collect();
+    let mut claims = 0;
+    for (line, result) in script.lines().zip(&results) {
+        let Some((_, comment)) = line.split_once('#') else {
+            continue;
+        };
+        let comment = comment.trim();
+        // `# "41": ...` after a read is the byte it returns.
+        if let Some(hex) = comment.strip_prefix('"').and_then(|c| c.split('"').next())
+            && line.starts_with("read ")
+        {
+            assert_eq!(result["result"]["hex"], hex, "{line}: {result}");
+            claims += 1;
+        }
+        // `# ... "NOTE"` after a write is a note it logs.
+        if let Some(note) = comment
+            .split('"')
+            .nth(1)
+            .filter(|_| line.starts_with("write "))
+        {
+            let notes = result["result"]["notes"].to_string();
+            assert!(notes.contains(note), "{line}: {notes}");
+            claims += 1;
+        }
+    }
+    assert_eq!(claims, 3, "the example's claims were all checked: {script}");
+}
+
+#[test]
+fn the_readme_table_of_lessons_names_the_shipped_lessons() {
+    let readme = readme();
+    let at = readme
+        .find("| lesson | what it shows |")
+        .expect("the table of lessons");
+    let names: Vec<&str> = readme[at..]
+        .lines()
+        .skip(2)
+        .take_while(|l| l.starts_with('|'))
+        .filter_map(|l| l.split('`').nth(1))
+        .collect();
+    let shipped: Vec<&str> = mmapscope::lesson::BUILTIN.iter().map(|(n, _)| *n).collect();
+    assert_eq!(names, shipped);
 }
