@@ -3,7 +3,8 @@
 //! fabricated model, so no run depends on the live kernel), every word and letter a page header
 //! can draw is in the legend, and `mmapscope man` has every key and every page state.
 //!
-//! The README's examples run: its example lesson passes `--check`, its `--also` batch script
+//! The README's examples run: its `inspect` example prints the table it shows, its example
+//! lesson passes `--check`, its `--also` batch script
 //! reads what its comments say, and its table of lessons names the shipped ones.
 //!
 //! The README's generated parts sit between `<!-- begin: NAME -->` and `<!-- end: NAME -->`.
@@ -572,4 +573,58 @@ fn the_readme_table_of_lessons_names_the_shipped_lessons() {
         .collect();
     let shipped: Vec<&str> = mmapscope::lesson::BUILTIN.iter().map(|(n, _)| *n).collect();
     assert_eq!(names, shipped);
+}
+
+/// `line` without the words that change from run to run (addresses).
+fn without_addresses(line: &str) -> String {
+    line.split_whitespace()
+        .filter(|w| !w.starts_with("0x"))
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+#[test]
+fn the_readme_inspect_example_prints_its_table() {
+    if common::page_size() != 4096 {
+        println!(
+            "SKIPPED the_readme_inspect_example_prints_its_table: the example is of 4 KiB pages"
+        );
+        return;
+    }
+    let block = code_after(&readme(), "## inspect");
+    let shown: Vec<&str> = block.lines().skip(1).collect();
+    // A file of 12,388 B just written and synced: in the page cache, clean.
+    let dir = common::temp_dir();
+    let path = dir.path().join("notes.txt");
+    {
+        use std::io::Write as _;
+        let mut f = std::fs::File::create(&path).expect("create");
+        f.write_all(&vec![b'n'; 12_388]).expect("write");
+        f.sync_all().expect("sync");
+    }
+    let out = common::run(common::mmapscope(&[
+        "inspect".as_ref(),
+        "--len".as_ref(),
+        "24k".as_ref(),
+        path.as_os_str(),
+    ]));
+    assert!(out.status.success(), "{}", common::text(&out.stderr));
+    let stdout = common::text(&out.stdout);
+    let printed: Vec<&str> = stdout.lines().collect();
+    // The mapping line, but for its address.
+    assert_eq!(
+        without_addresses(printed[1]),
+        without_addresses(shown[1]),
+        "{stdout}"
+    );
+    // The table and the summary, exactly.
+    let table = |lines: &[&str]| -> Vec<String> {
+        lines
+            .iter()
+            .skip_while(|l| !l.starts_with("pages "))
+            .map(|l| l.to_string())
+            .collect()
+    };
+    assert_eq!(table(&printed), table(&shown), "{stdout}");
+    assert!(table(&shown).len() >= 5, "{block}");
 }
