@@ -177,10 +177,7 @@ pub const GRID: &[Binding] = &[
     full(
         &[Code(Char('m'))],
         Action::SwitchMode,
-        (
-            "m",
-            "switch MAP_SHARED <-> MAP_PRIVATE (asks before losing edits)",
-        ),
+        ("m", "MAP_SHARED <-> MAP_PRIVATE (asks before losing edits)"),
         ("m", "shared/private"),
     ),
     full(
@@ -192,10 +189,7 @@ pub const GRID: &[Binding] = &[
     full(
         &[Code(Char('S'))],
         Action::OpenMenu(MenuKind::Msync),
-        (
-            "S",
-            "msync menu: MS_SYNC / MS_ASYNC / MS_INVALIDATE, page or all",
-        ),
+        ("S", "msync menu: MS_SYNC / ASYNC / INVALIDATE, page or all"),
         ("S", "menu"),
     ),
     full(
@@ -207,10 +201,7 @@ pub const GRID: &[Binding] = &[
     full(
         &[Code(Char('a'))],
         Action::OpenMenu(MenuKind::Advise),
-        (
-            "a",
-            "advice menu: madvise ... hugepage, collapse; fadvise dontneed, willneed",
-        ),
+        ("a", "advice menu: madvise willneed ... collapse; fadvise"),
         ("a", "advise"),
     ),
     full(
@@ -224,7 +215,7 @@ pub const GRID: &[Binding] = &[
         Action::ExecCursor,
         (
             "x",
-            "run the code at the cursor in a forked child (needs PROT_EXEC); asks for A B",
+            "run the code at the cursor in a child (PROT_EXEC); asks A B",
         ),
         ("x", "exec"),
     ),
@@ -241,7 +232,7 @@ pub const GRID: &[Binding] = &[
         Action::ForkKey,
         (
             "F",
-            "fork a child that keeps the mapping (copy-on-write); again: its menu",
+            "fork a child keeping the mapping (cow); F again: its menu",
         ),
         ("F", "fork"),
     ),
@@ -277,7 +268,7 @@ pub const GRID: &[Binding] = &[
         Action::Do(Op::Swap),
         (
             "o",
-            "with --also: the grid shows (and keys act on) the other mapping of the file",
+            "with --also: the grid shows, keys act on, the other mapping",
         ),
     ),
 ];
@@ -331,7 +322,7 @@ pub const COMMON: &[Binding] = &[
         Action::OpenSpace,
         (
             "A",
-            "address-space view: every VMA of the process; Enter explores one",
+            "address space: every VMA of the process; Enter explores one",
         ),
         ("A", "address space"),
     ),
@@ -340,7 +331,7 @@ pub const COMMON: &[Binding] = &[
         Action::ExploreBack,
         (
             "Backspace",
-            "back to our mapping from a VMA explored (A, or Enter in the maps panel)",
+            "back from a VMA explored (A, or Enter in the maps panel)",
         ),
     ),
     bind(&[Code(Esc)], Action::CloseOverlay),
@@ -353,8 +344,8 @@ pub const FIND: &[Binding] = &[
         keys: &[],
         action: None,
         help: Some((
-            ": dirty",
-            "next page in a state: dirty cow resident present exclusive beyond; !word negates",
+            ": state",
+            "next page in it: dirty cow resident present exclusive beyond",
         )),
         hint: None,
     },
@@ -363,7 +354,7 @@ pub const FIND: &[Binding] = &[
         Action::FindPrompt,
         (
             "/",
-            "find bytes: / 7f 45 4c 46 or /\"text\"; resident pages only (/! faults in); Esc stops",
+            "find bytes in memory: / 7f 45 4c 46 or /\"text\"; /! faults in",
         ),
     ),
     helped(
@@ -371,7 +362,7 @@ pub const FIND: &[Binding] = &[
         Action::SearchAgain { forward: true },
         (
             "n / N",
-            "repeat the last search (: state or / bytes) forward / backward",
+            "the last search (: state or / bytes) forward / backward",
         ),
     ),
     bind(&[Code(Char('N'))], Action::SearchAgain { forward: false }),
@@ -380,7 +371,7 @@ pub const FIND: &[Binding] = &[
         Action::OpenPageMap,
         (
             "P",
-            "page map: the whole mapping as cells by state; arrows, + - zoom, Enter opens",
+            "page map: cells by state; arrows, + - zoom, Enter opens",
         ),
     ),
 ];
@@ -432,8 +423,8 @@ pub const PANEL: &[Binding] = &[
         &[Code(Enter)],
         Action::ExplorePanelLine,
         (
-            "Enter (maps panel)",
-            "explore the VMA of the top line: heap, stack, a library, vdso",
+            "Enter (maps)",
+            "in the maps panel: explore the VMA on its top line",
         ),
         ("Enter", "explore VMA"),
     ),
@@ -641,6 +632,12 @@ pub const MANUAL: &[(&str, &str)] = &[
          labels (v switches both)",
     ),
     (
+        ": state",
+        "go to the next page in a state: dirty, cow, resident, present, exclusive (pagemap bit \
+         56: mapped by this process only) or beyond (end of file); !state for the next page not \
+         in it (: !resident finds cold pages)",
+    ),
+    (
         "/",
         "find bytes: hex (/ 7f 45 4c 46) or text (/\"needle\"), in resident pages only; /! faults \
          pages in; Esc stops a search",
@@ -717,6 +714,24 @@ pub const MANUAL: &[(&str, &str)] = &[
     (
         "Backspace",
         "back to the mapping mmapscope made from a VMA explored (A, or Enter in the maps panel)",
+    ),
+    (
+        "Enter (maps)",
+        "in the maps panel (Tab): explore the VMA on its top line (the heap, the stack, a \
+         library, the vdso)",
+    ),
+    (
+        "m",
+        "switch MAP_SHARED <-> MAP_PRIVATE (remap; asks first when private edits would be lost)",
+    ),
+    (
+        "o",
+        "with --also: the grid shows (and keys act on) the other mapping of the file",
+    ),
+    (
+        "P",
+        "page map: the whole mapping as cells by state, with counts; arrows select, + - zoom, \
+         Enter opens the cell's first page, Esc closes",
     ),
     (
         "Tab",

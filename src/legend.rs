@@ -65,7 +65,7 @@ pub const STATES: &[StateDoc] = &[
         "`dirty` (`D`) / `clean` (`-d`); over our private copy, `file's page: dirty` / \
          `file's page: clean`",
         "D / -d",
-        Some("dirty or clean page cache (kpageflags as root, else cachestat)"),
+        Some("dirty or clean (kpageflags as root, else cachestat)"),
         "the file's page-cache page differs from the disk (over our private copy, the file's \
          page is meant: our copy is never written back)",
         "`/proc/kpageflags` (root), else `cachestat(2)`",
@@ -87,7 +87,7 @@ pub const STATES: &[StateDoc] = &[
     state(
         "`writeback` (`W`), `swapped` (`S`), `soft-dirty` (`s`)",
         "W S s",
-        Some("writeback, swapped, soft-dirty (kpageflags or cachestat, pagemap)"),
+        Some("writeback, swapped, soft-dirty (as the kernel says)"),
         "as the kernel says",
         "kpageflags / cachestat, pagemap bits 62 and 55",
     ),

@@ -55,6 +55,11 @@ fn block(readme: &str, name: &str) -> (usize, usize, String) {
 /// Compares the README's block `name` with `want`; with MMAPSCOPE_BLESS=1, writes `want`
 /// there instead.
 fn check_block(name: &str, want: &str) {
+    // The tests run on threads: one read-modify-write of the README at a time.
+    static README: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    let _one = README
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
     let path = readme_path();
     let readme = std::fs::read_to_string(&path).expect("README.md");
     let (start, stop, have) = block(&readme, name);
