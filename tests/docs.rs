@@ -418,6 +418,54 @@ fn every_word_and_letter_a_page_header_draws_is_in_the_legend() {
     );
 }
 
+#[test]
+fn every_minimap_letter_is_in_the_legend() {
+    let minimap = mmapscope::legend::STATES
+        .iter()
+        .find(|s| s.letters == "minimap")
+        .expect("the minimap's row");
+    let counts = [None, Some(0), Some(1)];
+    let mut drawn = vec![mmapscope::ui::minimap::NOT_YET.0];
+    for resident in counts {
+        for present in counts {
+            for dirty in counts {
+                for cow in counts {
+                    for beyond_eof in [0, 1, 2] {
+                        let bucket = Bucket {
+                            first: 0,
+                            pages: 2,
+                            resident,
+                            present,
+                            dirty,
+                            cow,
+                            beyond_eof,
+                            evicted: Some(0),
+                        };
+                        for always_dirty in [false, true] {
+                            drawn.push(mmapscope::ui::minimap::cell(&bucket, always_dirty).0);
+                        }
+                    }
+                }
+            }
+        }
+    }
+    drawn.sort_unstable();
+    drawn.dedup();
+    assert_eq!(drawn.len(), 8, "{drawn:?}");
+    for c in drawn {
+        let told = if c == ' ' {
+            minimap.words.contains("blank")
+        } else {
+            minimap.words.contains(&format!("`{c}`"))
+        };
+        assert!(
+            told,
+            "minimap cell {c:?} is not in the legend: {}",
+            minimap.words
+        );
+    }
+}
+
 /// roff text back to plain text: the escapes `cli::manual_page` writes.
 fn unroff(text: &str) -> String {
     text.replace("\\&", "")
