@@ -127,6 +127,92 @@ pub enum Command {
     },
 }
 
+/// The manual page (roff): clap's sections for the command line, then the explorer's keys
+/// (`keys::manual_lines`, and each other context's key line) and the page states
+/// (`legend::STATES`), from the tables the help overlay and the screen use.
+///
+/// # Errors
+/// Rendering clap's sections failed (a write into memory: not expected).
+pub fn manual_page() -> std::io::Result<Vec<u8>> {
+    let mut text = Vec::new();
+    clap_mangen::Man::new(<Cli as clap::CommandFactory>::command()).render(&mut text)?;
+    let clap_part = String::from_utf8_lossy(&text).into_owned();
+    let ours = keys_and_states();
+    // Before VERSION, where a reader looks for what the program does.
+    let page = match clap_part.find("\n.SH VERSION") {
+        Some(at) => format!("{}\n{ours}{}", &clap_part[..at], &clap_part[at + 1..]),
+        None => format!("{clap_part}{ours}"),
+    };
+    Ok(page.into_bytes())
+}
+
+/// The KEYS and PAGE STATES sections.
+fn keys_and_states() -> String {
+    use crate::keys::{KeyContext, hints, manual_lines};
+    let mut out = String::from(".SH KEYS\n");
+    out += &roff_line(
+        "In the explorer (and in a lesson, which adds its own keys); `?` shows them on screen.",
+    );
+    for (keys, what) in manual_lines() {
+        out += &format!(
+            ".TP\n{}{}",
+            roff_line(&format!("`{keys}`")),
+            roff_line(what)
+        );
+    }
+    for (title, ctx) in [
+        ("Edit mode (i)", KeyContext::Edit { text: false }),
+        ("The event log (Tab, Tab)", KeyContext::Log),
+        ("The address-space view (A)", KeyContext::Space),
+        ("The page map (P)", KeyContext::PageMap),
+    ] {
+        out += &format!(".SS {}", roff_line(title));
+        let line: Vec<String> = hints(ctx)
+            .iter()
+            .map(|(k, w)| format!("`{k}` {w}"))
+            .collect();
+        out += &roff_line(&line.join(", "));
+    }
+    out += ".SH \"PAGE STATES\"\n";
+    out += &roff_line(
+        "Each page's header says what the kernel says of the page now, in words, or in the \
+         letters when the line is too narrow; every state is also a colour. Numbers the \
+         screen fills in are written N here.",
+    );
+    for s in crate::legend::STATES {
+        out += &format!(
+            ".TP\n{}{}",
+            roff_line(s.words),
+            roff_line(&format!("{}. Source: {}.", s.meaning, s.source))
+        );
+    }
+    out
+}
+
+/// One line of roff text from Markdown-ish text: `code` in bold, backslashes escaped, and a
+/// leading `.` or `'` kept from being read as a request.
+fn roff_line(text: &str) -> String {
+    let mut out = String::from("\\&");
+    let mut bold = false;
+    for c in text.chars() {
+        match c {
+            '`' => {
+                out += if bold { "\\fR" } else { "\\fB" };
+                bold = !bold;
+            }
+            '\\' => out += "\\e",
+            '-' => out += "\\-",
+            '\n' => out.push(' '),
+            c => out.push(c),
+        }
+    }
+    if bold {
+        out += "\\fR";
+    }
+    out.push('\n');
+    out
+}
+
 fn parse_refresh(text: &str) -> Result<u64, String> {
     let ms = parse_size(text)?;
     if ms == 0 {

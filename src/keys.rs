@@ -177,10 +177,7 @@ pub const GRID: &[Binding] = &[
     full(
         &[Code(Char('m'))],
         Action::SwitchMode,
-        (
-            "m",
-            "switch MAP_SHARED <-> MAP_PRIVATE (asks before losing edits)",
-        ),
+        ("m", "MAP_SHARED <-> MAP_PRIVATE (asks before losing edits)"),
         ("m", "shared/private"),
     ),
     full(
@@ -192,10 +189,7 @@ pub const GRID: &[Binding] = &[
     full(
         &[Code(Char('S'))],
         Action::OpenMenu(MenuKind::Msync),
-        (
-            "S",
-            "msync menu: MS_SYNC / MS_ASYNC / MS_INVALIDATE, page or all",
-        ),
+        ("S", "msync menu: MS_SYNC / ASYNC / INVALIDATE, page or all"),
         ("S", "menu"),
     ),
     full(
@@ -207,10 +201,7 @@ pub const GRID: &[Binding] = &[
     full(
         &[Code(Char('a'))],
         Action::OpenMenu(MenuKind::Advise),
-        (
-            "a",
-            "advice menu: madvise ... hugepage, collapse; fadvise dontneed, willneed",
-        ),
+        ("a", "advice menu: madvise willneed ... collapse; fadvise"),
         ("a", "advise"),
     ),
     full(
@@ -224,7 +215,7 @@ pub const GRID: &[Binding] = &[
         Action::ExecCursor,
         (
             "x",
-            "run the code at the cursor in a forked child (needs PROT_EXEC); asks for A B",
+            "run the code at the cursor in a child (PROT_EXEC); asks A B",
         ),
         ("x", "exec"),
     ),
@@ -241,7 +232,7 @@ pub const GRID: &[Binding] = &[
         Action::ForkKey,
         (
             "F",
-            "fork a child that keeps the mapping (copy-on-write); again: its menu",
+            "fork a child keeping the mapping (cow); F again: its menu",
         ),
         ("F", "fork"),
     ),
@@ -277,7 +268,7 @@ pub const GRID: &[Binding] = &[
         Action::Do(Op::Swap),
         (
             "o",
-            "with --also: the grid shows (and keys act on) the other mapping of the file",
+            "with --also: the grid shows, keys act on, the other mapping",
         ),
     ),
 ];
@@ -331,7 +322,7 @@ pub const COMMON: &[Binding] = &[
         Action::OpenSpace,
         (
             "A",
-            "address-space view: every VMA of the process; Enter explores one",
+            "address space: every VMA of the process; Enter explores one",
         ),
         ("A", "address space"),
     ),
@@ -340,7 +331,7 @@ pub const COMMON: &[Binding] = &[
         Action::ExploreBack,
         (
             "Backspace",
-            "back to our mapping from a VMA explored (A, or Enter in the maps panel)",
+            "back from a VMA explored (A, or Enter in the maps panel)",
         ),
     ),
     bind(&[Code(Esc)], Action::CloseOverlay),
@@ -353,8 +344,8 @@ pub const FIND: &[Binding] = &[
         keys: &[],
         action: None,
         help: Some((
-            ": dirty",
-            "next page in a state: dirty cow resident present exclusive beyond; !word negates",
+            ": state",
+            "next page in it: dirty cow resident present exclusive beyond",
         )),
         hint: None,
     },
@@ -363,7 +354,7 @@ pub const FIND: &[Binding] = &[
         Action::FindPrompt,
         (
             "/",
-            "find bytes: / 7f 45 4c 46 or /\"text\"; resident pages only (/! faults in); Esc stops",
+            "find bytes in memory: / 7f 45 4c 46 or /\"text\"; /! faults in",
         ),
     ),
     helped(
@@ -371,7 +362,7 @@ pub const FIND: &[Binding] = &[
         Action::SearchAgain { forward: true },
         (
             "n / N",
-            "repeat the last search (: state or / bytes) forward / backward",
+            "the last search (: state or / bytes) forward / backward",
         ),
     ),
     bind(&[Code(Char('N'))], Action::SearchAgain { forward: false }),
@@ -380,7 +371,7 @@ pub const FIND: &[Binding] = &[
         Action::OpenPageMap,
         (
             "P",
-            "page map: the whole mapping as cells by state; arrows, + - zoom, Enter opens",
+            "page map: cells by state; arrows, + - zoom, Enter opens",
         ),
     ),
 ];
@@ -432,8 +423,8 @@ pub const PANEL: &[Binding] = &[
         &[Code(Enter)],
         Action::ExplorePanelLine,
         (
-            "Enter (maps panel)",
-            "explore the VMA of the top line: heap, stack, a library, vdso",
+            "Enter (maps)",
+            "in the maps panel: explore the VMA on its top line",
         ),
         ("Enter", "explore VMA"),
     ),
@@ -630,6 +621,146 @@ pub fn help_lines() -> Vec<(&'static str, &'static str)> {
     .collect()
 }
 
+/// The manual's words for a key (`mmapscope man` and the README's key table), where the help
+/// overlay's line is too short to say it all; keyed by the help line's keys as shown. Keys not
+/// listed here are told in the manual with the help's words.
+pub const MANUAL: &[(&str, &str)] = &[
+    ("[ / ]", "previous / next page (its header on top)"),
+    (
+        ":",
+        "go to an offset (0x1f00, 7936, 4k) or a page (p 3), in the coordinates of the row \
+         labels (v switches both)",
+    ),
+    (
+        ": state",
+        "go to the next page in a state: dirty, cow, resident, present, exclusive (pagemap bit \
+         56: mapped by this process only) or beyond (end of file); !state for the next page not \
+         in it (: !resident finds cold pages)",
+    ),
+    (
+        "/",
+        "find bytes: hex (/ 7f 45 4c 46) or text (/\"needle\"), in resident pages only; /! faults \
+         pages in; Esc stops a search",
+    ),
+    (
+        "n / N",
+        "the last search (: state or / bytes) again, forward / backward (in a lesson n is the \
+         next step)",
+    ),
+    (
+        "u / Ctrl-r",
+        "undo / redo an edit (an undo is itself a write, and says so)",
+    ),
+    (
+        "s",
+        "msync(MS_SYNC) of the whole mapping: time taken and pages cleaned",
+    ),
+    (
+        "S",
+        "msync menu: MS_SYNC / MS_ASYNC / MS_INVALIDATE, this page or all (Tab)",
+    ),
+    (
+        "a",
+        "advice menu: madvise willneed, dontneed, cold, pageout, sequential, random, normal, \
+         hugepage, nohugepage, collapse; fadvise dontneed, willneed",
+    ),
+    (
+        "t",
+        "touch the page under the cursor (read one byte): the faults it cost, fault-around, \
+         readahead",
+    ),
+    (
+        "x",
+        "run the code at the cursor in a forked child (needs PROT_EXEC): a prompt asks for its \
+         two arguments (1000 234; Enter alone: 0 0); its return value or the signal that killed \
+         it; the screen stays live meanwhile, and after 2 s the child is killed with everything \
+         it forked",
+    ),
+    (
+        "X",
+        "snippet menu: write ret42 or add (returns A + B) at the cursor, machine code for this \
+         machine (then p rx and x)",
+    ),
+    (
+        "F",
+        "fork a child that keeps every mapping and waits for orders (the header says fork: \
+         child pid N); each page then says whether it is shared with the child; F again opens \
+         the child's menu: it writes hex bytes at the cursor, reads 16 bytes there, or exits \
+         (and is reaped)",
+    ),
+    (
+        "L",
+        "lock menu: mlock / munlock, this page or all (Tab); Locked moves in smaps; a refusal \
+         names RLIMIT_MEMLOCK, what is locked already and CAP_IPC_LOCK; more than a quarter of \
+         MemAvailable asks first (y/N)",
+    ),
+    (
+        "R",
+        "mremap prompt: a new size (64k: grow or shrink, moving when it must), or move ADDR; \
+         the new address and what came along are logged, and the screen follows; growing a \
+         locked mapping by more than a quarter of MemAvailable asks first (y/N)",
+    ),
+    (
+        "M",
+        "malloc menu: malloc a size (prompt) or 100 B, 200 KiB, 1 MiB, 64 MiB, or free the \
+         newest block: where it landed (heap or a new mapping, from /proc/self/maps before and \
+         after) and what can be said of glibc's mmap threshold",
+    ),
+    (
+        "A",
+        "address-space view: every VMA of the process as a bar (log size, resident part solid, \
+         kinds in colours and words, gaps sized); arrows select, Enter explores the VMA",
+    ),
+    (
+        "Backspace",
+        "back to the mapping mmapscope made from a VMA explored (A, or Enter in the maps panel)",
+    ),
+    (
+        "Enter (maps)",
+        "in the maps panel (Tab): explore the VMA on its top line (the heap, the stack, a \
+         library, the vdso)",
+    ),
+    (
+        "m",
+        "switch MAP_SHARED <-> MAP_PRIVATE (remap; asks first when private edits would be lost)",
+    ),
+    (
+        "o",
+        "with --also: the grid shows (and keys act on) the other mapping of the file",
+    ),
+    (
+        "P",
+        "page map: the whole mapping as cells by state, with counts; arrows select, + - zoom, \
+         Enter opens the cell's first page, Esc closes",
+    ),
+    (
+        "Tab",
+        "focus grid -> side panel -> event log; the focused one scrolls, and the focused log \
+         takes half the screen (in a lesson too)",
+    ),
+    (
+        "r",
+        "refresh now (it also refreshes every --refresh ms, default 250, and after every key)",
+    ),
+    (
+        "?",
+        "help: every key, and what each page state means (arrows scroll it; any other key \
+         closes it)",
+    ),
+];
+
+/// Every key of the help overlay with the manual's words for it: the source of `mmapscope man`
+/// and of the README's key table (`tests/docs.rs` compares them).
+pub fn manual_lines() -> Vec<(&'static str, &'static str)> {
+    help_lines()
+        .into_iter()
+        .map(|(keys, short)| {
+            let long = MANUAL.iter().find(|(k, _)| *k == keys).map(|(_, l)| *l);
+            (keys, long.unwrap_or(short))
+        })
+        .collect()
+}
+
 /// The key line's hints for `ctx`, in table order; the first binding of a label wins.
 pub fn hints(ctx: KeyContext) -> Vec<(&'static str, &'static str)> {
     let mut out: Vec<(&'static str, &'static str)> = Vec::new();
@@ -664,6 +795,16 @@ pub(crate) mod tests {
         KeyContext::Menu,
         KeyContext::Confirm,
     ];
+
+    #[test]
+    fn every_manual_entry_names_a_key_of_the_help_once() {
+        let help: Vec<&str> = help_lines().iter().map(|(k, _)| *k).collect();
+        for (i, (keys, _)) in MANUAL.iter().enumerate() {
+            assert!(help.contains(keys), "{keys} is not a help line: {help:?}");
+            assert!(!MANUAL[..i].iter().any(|(k, _)| k == keys), "{keys} twice");
+        }
+        assert_eq!(manual_lines().len(), help.len());
+    }
 
     #[test]
     fn a_key_means_one_thing_in_a_context_but_where_a_lesson_takes_the_arrows() {

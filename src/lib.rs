@@ -7,8 +7,8 @@
 //! - `sys`: the kernel (the only unchecked code is `sys::raw`; `sys::region` is the policy,
 //!   `sys::probe` the page state, `sys::exec` the operations, `sys::notes` their words);
 //! - `demo`, `options`, then the pure core: `find` (what searches look for, the byte
-//!   matcher), `action`, `keys`, `layout`, `model`, `update`, `keymap`, `script`, `lesson`
-//!   (parsing);
+//!   matcher), `action`, `keys` and `legend` (what the help and the manual say), `layout`,
+//!   `model`, `update`, `keymap`, `script`, `lesson` (parsing);
 //! - `report` (results as serde types), `seek` (searches that run across ticks), `watch`
 //!   (another process's /proc read at a pace its cost allows), `session` (the one path of
 //!   every action), `player` (lessons over a session);
@@ -25,6 +25,7 @@ pub mod geometry;
 pub mod keymap;
 pub mod keys;
 pub mod layout;
+pub mod legend;
 pub mod lesson;
 pub mod model;
 pub mod options;

@@ -181,9 +181,8 @@ fn completions(shell: clap_complete::Shell) -> ExitCode {
 }
 
 fn manual() -> ExitCode {
-    let mut text = Vec::new();
-    match clap_mangen::Man::new(<Cli as clap::CommandFactory>::command()).render(&mut text) {
-        Ok(()) => print_out(&text),
+    match mmapscope::cli::manual_page() {
+        Ok(text) => print_out(&text),
         Err(e) => fail(SysError::from_io(&e, "render the manual page")),
     }
 }

@@ -39,6 +39,7 @@ const ORDER: &[&str] = &[
     "find",
     "action",
     "keys",
+    "legend",
     "layout",
     "model",
     "update",
