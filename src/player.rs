@@ -74,14 +74,20 @@ pub fn next(session: &mut Session, lesson: &Lesson) {
     };
     let mut pane = pane.clone();
     let results = run_lines(session, &step.lines);
-    if let Some(page) = crate::lesson::focus_page(step, session.model.page_size()) {
-        // Select the page quietly: the log keeps the step's own last action.
-        session.act(Action::SelectPage(page));
-    }
     pane.step = k + 1;
     pane.say.clone_from(&step.say);
     pane.results = results;
+    pane.show = step.show;
+    pane.fields.clone_from(&step.fields);
+    pane.scroll = 0;
+    // The pane first: its height (the step's text) decides how many rows the grid keeps.
     session.act(Action::ShowLesson(Some(pane)));
+    // Then what the step is about, quietly: the log keeps the step's own last action.
+    if let Some(offset) = step.show {
+        session.act(Action::ShowOffset(offset));
+    } else if let Some(page) = crate::lesson::focus_page(step, session.model.page_size()) {
+        session.act(Action::SelectPage(page));
+    }
 }
 
 /// Goes back a step: a fresh copy of the lesson's file, mapped anew, replayed up to the step

@@ -62,6 +62,7 @@ pub fn update(model: &mut Model, action: Action) -> Vec<Command> {
         | Action::PeerEnded { .. }
         | Action::ChildEnded { .. }
         | Action::SelectPage(_)
+        | Action::ShowOffset(_)
         | Action::ShowLesson(_)
         | Action::AlsoProbed(_)
         | Action::Configure { .. }
@@ -298,6 +299,16 @@ fn view(model: &mut Model, action: Action) {
             let next = (i64::from(model.log_scroll) + i64::from(delta)).clamp(0, max);
             model.log_scroll = u16::try_from(next).unwrap_or(u16::MAX);
         }
+        Action::ScrollLesson(delta) => {
+            let max = model
+                .lesson_body_lines()
+                .saturating_sub(model.lesson_body_rows());
+            if let Some(pane) = &mut model.lesson {
+                let next = (i64::from(pane.scroll) + i64::from(delta))
+                    .clamp(0, i64::try_from(max).unwrap_or(0));
+                pane.scroll = u16::try_from(next).unwrap_or(0);
+            }
+        }
         Action::ScrollPanel(delta) => {
             let lines = model.snap.maps.as_ref().map_or(0, |m| m.len());
             let max = u16::try_from(lines.saturating_sub(1)).unwrap_or(u16::MAX);
@@ -316,7 +327,8 @@ fn view(model: &mut Model, action: Action) {
             };
         }
         Action::ScrollHelp(delta) => {
-            let next = (i64::from(model.help_scroll) + i64::from(delta)).clamp(0, 64);
+            // The overlay stops at its last line; this only bounds the count.
+            let next = (i64::from(model.help_scroll) + i64::from(delta)).clamp(0, 400);
             model.help_scroll = u16::try_from(next).unwrap_or(0);
         }
         Action::CloseOverlay => model.overlay = Overlay::None,
@@ -368,7 +380,25 @@ fn news(model: &mut Model, action: Action) {
             model.top = page * model.lines_per_page();
             model.scroll_to_cursor();
         }
-        Action::ShowLesson(pane) => model.lesson = pane,
+        Action::ShowOffset(off) if off <= model.max_cursor() => {
+            // The page's header on top when the offset's row fits under it, else the row a
+            // third of the way down.
+            let h = model.layout().grid_rows();
+            let header = model.line_of(off - off % model.page_size()) - 1;
+            let line = model.line_of(off);
+            model.cursor = off;
+            model.top = if line < header + h {
+                header
+            } else {
+                line.saturating_sub(h / 3)
+            };
+            model.scroll_to_cursor();
+        }
+        Action::ShowLesson(pane) => {
+            model.lesson = pane;
+            // The pane's height follows its text: the grid's rows change with it.
+            model.scroll_to_cursor();
+        }
         Action::AlsoProbed(snap) => model.also = snap,
         Action::Configure {
             refresh_ms,

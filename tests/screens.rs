@@ -720,6 +720,9 @@ fn lesson_model(size: (u16, u16)) -> Model {
                 detail: "expect failed: vma anonymous is 0, expected == 4096".into(),
             },
         ],
+        show: None,
+        fields: Vec::new(),
+        scroll: 0,
     });
     m
 }

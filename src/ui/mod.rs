@@ -17,7 +17,7 @@ use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Paragraph, Wrap};
 
-use crate::model::{Focus, LessonPane, Model, Overlay};
+use crate::model::{Focus, LessonPane, Model, Overlay, PaneText};
 use crate::sys::snapshot::Backing;
 use crate::text::{human, sanitize, thousands};
 
@@ -103,6 +103,9 @@ fn display_name(backing: &Backing) -> String {
     }
 }
 
+/// The top line: what is mapped, how, where and how many pages. Where it does not fit, the
+/// address range goes first, then the file offset, then the page size: the page count, which
+/// lessons ask the class to read, stays; the name is cut (with `…`) last.
 fn header(model: &Model, theme: Theme) -> Line<'static> {
     let snap = &model.snap;
     let g = &snap.geometry;
@@ -112,16 +115,24 @@ fn header(model: &Model, theme: Theme) -> Line<'static> {
         (Backing::File { regular: true, .. }, None) => "size n/a".into(),
         (_, None) => "device".into(),
     };
-    let mut spans = vec![Span::styled(" mmapscope ", theme.style(Role::Title))];
+    // (span, the order it is left out in when the line is too long: 0 never).
+    let mut parts: Vec<(Span<'static>, u8)> =
+        vec![(Span::styled(" mmapscope ", theme.style(Role::Title)), 0)];
     if let Some(l) = &model.looking {
-        spans.push(Span::styled(
-            format!(" {} ", sanitize(&l.process)),
-            theme.style(Role::Focused),
+        parts.push((
+            Span::styled(
+                format!(" {} ", sanitize(&l.process)),
+                theme.style(Role::Focused),
+            ),
+            0,
         ));
         if let Some(why) = &l.ended {
-            spans.push(Span::styled(
-                format!("{} (last state) ", sanitize(why)),
-                theme.style(Role::Warning),
+            parts.push((
+                Span::styled(
+                    format!("{} (last state) ", sanitize(why)),
+                    theme.style(Role::Warning),
+                ),
+                0,
             ));
         }
     }
@@ -129,81 +140,207 @@ fn header(model: &Model, theme: Theme) -> Line<'static> {
         (Some(l), Backing::Anon) => sanitize(&l.vma),
         (_, backing) => display_name(backing),
     };
-    spans.extend([
-        Span::raw(" "),
-        Span::styled(name, theme.style(Role::Key)),
-        Span::raw(format!("  {size}  ")),
-        Span::styled(
-            format!("{} {}", snap.mode.flag_name(), snap.prot.letters()),
-            theme.style(Role::Focused),
+    let pages = g.pages();
+    parts.extend([
+        (Span::raw(" "), 0),
+        (Span::styled(name, theme.style(Role::Key)), 0),
+        (Span::raw(format!("  {size}  ")), 0),
+        (
+            Span::styled(
+                format!("{} {}", snap.mode.flag_name(), snap.prot.letters()),
+                theme.style(Role::Focused),
+            ),
+            0,
         ),
-        Span::raw(format!(
-            "  0x{:x}-0x{:x}  {} pages of {}",
-            snap.addr,
-            snap.end_addr(),
-            thousands(g.pages()),
-            human(g.page_size)
-        )),
+        (
+            Span::raw(format!("  0x{:x}-0x{:x}", snap.addr, snap.end_addr())),
+            1,
+        ),
+        (
+            Span::raw(format!(
+                "  {} {}",
+                thousands(pages),
+                if pages == 1 { "page" } else { "pages" },
+            )),
+            0,
+        ),
+        (Span::raw(format!(" of {}", human(g.page_size))), 3),
     ]);
     if g.offset > 0 {
-        spans.push(Span::raw(format!("  from offset 0x{:x}", g.offset)));
+        parts.push((Span::raw(format!("  from offset 0x{:x}", g.offset)), 2));
     }
     if let Some(pid) = model.child {
-        spans.push(Span::raw("  "));
-        spans.push(Span::styled(
-            format!("fork: child pid {pid}"),
-            theme.style(Role::Cow),
+        parts.push((Span::raw("  "), 0));
+        parts.push((
+            Span::styled(format!("fork: child pid {pid}"), theme.style(Role::Cow)),
+            0,
         ));
     }
-    Line::from(spans)
+    let width = usize::from(model.size.0);
+    let len = |parts: &[(Span, u8)]| parts.iter().map(|(s, _)| s.width()).sum::<usize>();
+    for rank in [1, 2, 3] {
+        if len(&parts) <= width {
+            break;
+        }
+        parts.retain(|(_, r)| *r != rank);
+    }
+    let over = len(&parts).saturating_sub(width);
+    if over > 0 {
+        // The name is the fourth span after the title (and the process's, when exploring).
+        let at = parts
+            .iter()
+            .position(|(s, _)| s.content == " ")
+            .map_or(0, |i| i + 1);
+        let name = &mut parts[at].0;
+        let keep = name.width().saturating_sub(over).max(1);
+        name.content = side_panel::tail(&name.content, keep).into();
+    }
+    Line::from(parts.into_iter().map(|(s, _)| s).collect::<Vec<_>>())
 }
 
 /// The narration pane of a lesson: the step's words (wrapped), what its lines did, and the
-/// newest log line at the bottom.
+/// newest log line at the bottom. What does not fit scrolls (J / K), and the bottom border
+/// says which lines are shown; with the log focused (Tab) the log takes the results' place.
 fn render_lesson(model: &Model, pane: &LessonPane, frame: &mut Frame, area: Rect, theme: Theme) {
+    let log_focused = model.focus == Focus::Log;
     let title = format!(
         " lesson {} · step {}/{} · → or Space: next · ←: back ",
         sanitize(&pane.name),
         pane.step,
         pane.total
     );
-    let block = Block::bordered().title(Span::styled(title, theme.style(Role::Focused)));
+    let body = model.lesson_body();
+    let rows = usize::from(area.height.saturating_sub(3));
+    let scroll = usize::from(pane.scroll).min(body.len().saturating_sub(rows));
+    let mut block = Block::bordered().title(Span::styled(title, theme.style(Role::Focused)));
+    if log_focused {
+        block = block.title_bottom(
+            Line::styled(" log: ↑↓ scroll · Tab back ", theme.style(Role::Focused)).right_aligned(),
+        );
+    } else if body.len() > rows {
+        let shown = rows.min(body.len() - scroll);
+        block = block.title_bottom(
+            Line::styled(
+                format!(
+                    " lines {}-{} of {} · J K scroll ",
+                    scroll + 1,
+                    scroll + shown,
+                    body.len()
+                ),
+                theme.style(Role::Warning),
+            )
+            .right_aligned(),
+        );
+    }
     let inner = block.inner(area);
     frame.render_widget(block, area);
-    let mut lines = vec![Line::styled(sanitize(&pane.say), theme.style(Role::Title))];
-    for r in &pane.results {
-        let (mark, role) = match (r.ok, r.expected_error) {
-            (true, true) => ("✓ refused, as it should be:", Role::Resident),
-            (true, false) => ("✓", Role::Resident),
-            (false, _) => ("✗", Role::Warning),
-        };
-        let mut spans = vec![
-            Span::styled(format!("{mark} "), theme.style(role)),
-            Span::raw(sanitize(&r.text)),
-        ];
-        if !r.detail.is_empty() {
-            spans.push(Span::styled(
-                format!("  {}", sanitize(&r.detail)),
-                theme.style(Role::Dim),
-            ));
-        }
-        lines.push(Line::from(spans));
+    let width = usize::from(inner.width);
+    if log_focused {
+        let say: Vec<Line> = body
+            .iter()
+            .filter(|(part, _)| *part == PaneText::Say)
+            .map(|(_, l)| Line::styled(l.clone(), theme.style(Role::Title)))
+            .collect();
+        let say_h = u16::try_from(say.len())
+            .unwrap_or(u16::MAX)
+            .min(inner.height.saturating_sub(1));
+        let [top, rest] = ratatui::layout::Layout::vertical([
+            ratatui::layout::Constraint::Length(say_h),
+            ratatui::layout::Constraint::Min(1),
+        ])
+        .areas(inner);
+        frame.render_widget(Paragraph::new(say), top);
+        frame.render_widget(Paragraph::new(log_tail(model, rest, theme)), rest);
+        return;
     }
-    let [body, last] = ratatui::layout::Layout::vertical([
+    let lines: Vec<Line> = body
+        .iter()
+        .skip(scroll)
+        .take(rows)
+        .map(|(part, text)| pane_line(pane, *part, text, theme))
+        .collect();
+    let [body_area, last] = ratatui::layout::Layout::vertical([
         ratatui::layout::Constraint::Min(1),
         ratatui::layout::Constraint::Length(1),
     ])
     .areas(inner);
-    frame.render_widget(Paragraph::new(lines).wrap(Wrap { trim: false }), body);
+    frame.render_widget(Paragraph::new(lines), body_area);
     if let Some(l) = model.log.last() {
+        let stamp = format!("log: {} ", l.time);
+        let room = width.saturating_sub(stamp.chars().count());
         frame.render_widget(
             Paragraph::new(Line::from(vec![
-                Span::styled(format!("log: {} ", l.time), theme.style(Role::Dim)),
-                Span::raw(sanitize(&l.text)),
+                Span::styled(stamp, theme.style(Role::Dim)),
+                Span::raw(cut(&sanitize(&l.text), room, "… (Tab)")),
             ])),
             last,
         );
     }
+}
+
+/// One line of the pane's body, styled: the narration bright, a result's mark in its colour
+/// and its detail dim.
+fn pane_line(pane: &LessonPane, part: PaneText, text: &str, theme: Theme) -> Line<'static> {
+    let PaneText::Result {
+        index,
+        from,
+        detail,
+    } = part
+    else {
+        return Line::styled(text.to_string(), theme.style(Role::Title));
+    };
+    let Some(r) = pane.results.get(index) else {
+        return Line::raw(text.to_string());
+    };
+    let role = match (r.ok, r.expected_error) {
+        (true, _) => Role::Resident,
+        (false, _) => Role::Warning,
+    };
+    let mark_end = r.mark().chars().count();
+    let chars: Vec<char> = text.chars().collect();
+    let at = |k: usize| k.saturating_sub(from).min(chars.len());
+    let piece = |a: usize, b: usize| chars[a..b.max(a)].iter().collect::<String>();
+    let (m, d) = (at(mark_end), at(detail).max(at(mark_end)));
+    Line::from(vec![
+        Span::styled(piece(0, m), theme.style(role)),
+        Span::raw(piece(m, d)),
+        Span::styled(piece(d, chars.len()), theme.style(Role::Dim)),
+    ])
+}
+
+/// `text` in at most `width` characters: cut, with `marker` at the end, when longer.
+fn cut(text: &str, width: usize, marker: &str) -> String {
+    let n = text.chars().count();
+    if n <= width {
+        return text.to_string();
+    }
+    let m = marker.chars().count().min(width);
+    let keep: String = text.chars().take(width - m).collect();
+    format!("{keep}{}", marker.chars().take(m).collect::<String>())
+}
+
+/// The newest log lines, wrapped to `area`, the newest at the bottom, `log_scroll` lines
+/// back in time.
+fn log_tail(model: &Model, area: Rect, theme: Theme) -> Vec<Line<'static>> {
+    let rows = usize::from(area.height);
+    let end = model
+        .log
+        .len()
+        .saturating_sub(usize::from(model.log_scroll));
+    let mut lines: Vec<Line> = Vec::new();
+    for l in model.log[..end].iter().rev() {
+        if lines.len() >= rows {
+            break;
+        }
+        let text = format!("{} {}", l.time, sanitize(&l.text));
+        let wrapped = crate::layout::wrap(&text, usize::from(area.width));
+        for (_, w) in wrapped.into_iter().rev() {
+            lines.push(Line::styled(w, theme.style(Role::Normal)));
+        }
+    }
+    lines.reverse();
+    let skip = lines.len().saturating_sub(rows);
+    lines.split_off(skip)
 }
 
 /// The prompts that take the log's place (`:`, `/`, an operation's arguments); whether one
@@ -336,10 +473,20 @@ fn keys_line(model: &Model, theme: Theme) -> Line<'static> {
         model.lesson.is_some(),
     );
     let keys = crate::keys::hints(ctx);
+    let width = usize::from(model.size.0);
     let mut spans = vec![Span::raw(" ")];
-    for (k, what) in keys {
-        spans.push(Span::styled(k, theme.style(Role::Key)));
+    let mut used = 1;
+    for (i, (k, what)) in keys.iter().enumerate() {
+        // Whole hints only: where the next one does not fit, `…` says there are more (?).
+        let w = k.chars().count() + 1 + what.chars().count();
+        let more = i + 1 < keys.len();
+        if used + w + if more { 3 } else { 0 } > width {
+            spans.push(Span::styled("…", theme.style(Role::Dim)));
+            break;
+        }
+        spans.push(Span::styled(*k, theme.style(Role::Key)));
         spans.push(Span::raw(format!(" {what}  ")));
+        used += w + 2;
     }
     Line::from(spans)
 }

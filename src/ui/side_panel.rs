@@ -15,10 +15,13 @@ use super::theme::{Role, Theme};
 
 /// The counters the smaps block shows: all, but the huge-page mapping counters only when they
 /// are not 0 (or just changed), so that a mapping without huge pages keeps its room for maps.
-/// `THPeligible` is always there: whether the VMA may get huge pages at all.
+/// `THPeligible` is always there: whether the VMA may get huge pages at all. The ones a lesson
+/// step names (`# fields:`) come first, then those that just changed, so that a short panel
+/// (80x24) still shows what the narration points at.
 pub fn shown_fields(model: &Model) -> Vec<SmapsField> {
     let vma = model.snap.vma.as_ref();
-    SmapsField::ALL
+    let named: &[SmapsField] = model.lesson.as_ref().map_or(&[], |p| &p.fields);
+    let mut fields: Vec<SmapsField> = SmapsField::ALL
         .into_iter()
         .filter(|f| {
             !matches!(
@@ -26,15 +29,29 @@ pub fn shown_fields(model: &Model) -> Vec<SmapsField> {
                 SmapsField::AnonHugePages | SmapsField::ShmemPmdMapped | SmapsField::FilePmdMapped
             ) || vma.is_some_and(|v| f.of(v) > 0)
                 || model.delta(*f).is_some()
+                || named.contains(f)
         })
-        .collect()
+        .collect();
+    // A stable sort: within each group the smaps order stays.
+    fields.sort_by_key(|f| {
+        if let Some(i) = named.iter().position(|n| n == f) {
+            (0, i)
+        } else if model.lesson.is_some() && model.delta(*f).is_some() {
+            (1, 0)
+        } else {
+            (2, 0)
+        }
+    });
+    fields
 }
 
-/// Draws the panel into `area`.
+/// Draws the panel into `area`: the smaps block gets the lines it needs (the maps block
+/// keeps at least one line of its own, ours).
 pub fn render(model: &Model, frame: &mut Frame, area: Rect, theme: Theme) {
     // Borders, path, the counters, VmFlags.
     let smaps_height = 2 + 1 + shown_fields(model).len() as u16 + 1;
-    let smaps_h = smaps_height.min(area.height.saturating_sub(5));
+    let least_maps = if model.lesson.is_some() { 3 } else { 5 };
+    let smaps_h = smaps_height.min(area.height.saturating_sub(least_maps));
     let [maps_area, smaps_area] =
         Split::vertical([Constraint::Min(3), Constraint::Length(smaps_h)]).areas(area);
     render_maps(model, frame, maps_area, theme);
