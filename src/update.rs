@@ -1037,21 +1037,47 @@ fn prompt(model: &mut Model, edit: PromptEdit) -> Vec<Command> {
     Vec::new()
 }
 
+/// `:` with a number: in the coordinates of the row labels, file offsets (from the mapping's
+/// file offset on) or, after `v`, virtual addresses; `None` when it is not in the mapping.
+fn goto_offset(model: &Model, label: u64) -> Option<u64> {
+    let base = if model.show_vaddr {
+        model.snap.addr
+    } else {
+        model.snap.geometry.offset
+    };
+    label
+        .checked_sub(base)
+        .filter(|off| *off <= model.max_cursor())
+}
+
 fn goto(model: &mut Model, target: GotoTarget) -> Vec<Command> {
     let ps = model.page_size();
     let pages = model.pages();
+    let kind = if model.show_vaddr {
+        "address"
+    } else {
+        "offset"
+    };
     match target {
-        GotoTarget::Offset(off) if off <= model.max_cursor() => {
+        GotoTarget::Offset(label) if let Some(off) = goto_offset(model, label) => {
             model.cursor = off;
             let h = model.layout().grid_rows();
             model.top = model.line_of(off).saturating_sub(h / 3);
             model.scroll_to_cursor();
-            model.log(format!("goto offset 0x{off:x} (page {})", off / ps));
+            model.log(format!("goto {kind} 0x{label:x} (page {})", off / ps));
         }
-        GotoTarget::Offset(off) => model.log(format!(
-            "goto: offset 0x{off:x} is past the mapping, which ends at 0x{:x}",
-            model.max_cursor() + 1
-        )),
+        GotoTarget::Offset(label) => {
+            let (first, what, other) = if model.show_vaddr {
+                (model.snap.addr, "virtual addresses", "file offsets")
+            } else {
+                (model.snap.geometry.offset, "file offsets", "addresses")
+            };
+            let last = first.saturating_add(model.max_cursor());
+            model.log(format!(
+                "goto: {kind} 0x{label:x} is not in the mapping: its rows are {what} \
+                 0x{first:x} to 0x{last:x} (v switches to {other})"
+            ));
+        }
         GotoTarget::Page(p) if p < pages => {
             model.cursor = p * ps;
             model.top = p * model.lines_per_page();
@@ -1410,7 +1436,7 @@ mod tests {
         assert_eq!(m.overlay, Overlay::None);
 
         update(&mut m, Action::Goto(GotoTarget::Offset(4 * PS)));
-        assert!(m.log.last().unwrap().text.contains("past the mapping"));
+        assert!(m.log.last().unwrap().text.contains("is not in the mapping"));
     }
 
     fn type_prompt(m: &mut Model, open: Action, text: &str) -> Vec<Command> {
@@ -2258,6 +2284,46 @@ mod tests {
         );
         assert_eq!(m.child, None);
         assert!(m.log.last().unwrap().text.contains("ended on its own"));
+    }
+
+    #[test]
+    fn goto_takes_the_coordinates_of_the_row_labels() {
+        let mut m = model(4, (120, 40));
+        m.snap.geometry.offset = 0x26000;
+        update(&mut m, Action::GotoPrompt);
+        typed(&mut m, "0x26010");
+        assert_eq!(m.cursor, 0x10, "{:?}", m.log.last());
+        assert!(
+            m.log
+                .last()
+                .unwrap()
+                .text
+                .starts_with("goto offset 0x26010")
+        );
+        update(&mut m, Action::GotoPrompt);
+        typed(&mut m, "0x10");
+        assert_eq!(m.cursor, 0x10);
+        let said = &m.log.last().unwrap().text;
+        assert!(
+            said.contains("0x10 is not in the mapping: its rows are file offsets 0x26000 to"),
+            "{said}"
+        );
+        update(&mut m, Action::ToggleOffsets);
+        update(&mut m, Action::GotoPrompt);
+        let addr = format!("0x{:x}", m.snap.addr + 0x2001);
+        typed(&mut m, &addr);
+        assert_eq!(m.cursor, 0x2001);
+        assert!(m.log.last().unwrap().text.starts_with("goto address 0x"));
+        update(&mut m, Action::GotoPrompt);
+        typed(&mut m, "0x26010");
+        assert_eq!(m.cursor, 0x2001, "a file offset is not an address");
+        assert!(
+            m.log
+                .last()
+                .unwrap()
+                .text
+                .contains("v switches to file offsets")
+        );
     }
 
     #[test]

@@ -94,6 +94,11 @@ pub fn render(model: &Model, frame: &mut Frame) {
     }
 }
 
+/// `1 page`, `4 pages`, `1,024 pages`.
+pub fn pages_word(n: u64) -> String {
+    format!("{} {}", thousands(n), if n == 1 { "page" } else { "pages" })
+}
+
 /// The file's display name: its last path component, with control characters escaped (again:
 /// escaping is idempotent, and the screen must never depend on every producer having done it).
 fn display_name(backing: &Backing) -> String {
@@ -156,14 +161,7 @@ fn header(model: &Model, theme: Theme) -> Line<'static> {
             Span::raw(format!("  0x{:x}-0x{:x}", snap.addr, snap.end_addr())),
             1,
         ),
-        (
-            Span::raw(format!(
-                "  {} {}",
-                thousands(pages),
-                if pages == 1 { "page" } else { "pages" },
-            )),
-            0,
-        ),
+        (Span::raw(format!("  {}", pages_word(pages))), 0),
         (Span::raw(format!(" of {}", human(g.page_size))), 3),
     ]);
     if g.offset > 0 {
@@ -265,13 +263,17 @@ fn render_lesson(model: &Model, pane: &LessonPane, frame: &mut Frame, area: Rect
     ])
     .areas(inner);
     frame.render_widget(Paragraph::new(lines), body_area);
+    // A prompt (`:`, `/`, an operation's arguments) takes the log line's place.
+    if render_prompt(model, frame, last, theme) {
+        return;
+    }
     if let Some(l) = model.log.last() {
         let stamp = format!("log: {} ", l.time);
         let room = width.saturating_sub(stamp.chars().count());
         frame.render_widget(
             Paragraph::new(Line::from(vec![
                 Span::styled(stamp, theme.style(Role::Dim)),
-                Span::raw(cut(&sanitize(&l.text), room, "… (Tab)")),
+                Span::raw(cut(&sanitize(&l.text), room, "…")),
             ])),
             last,
         );
@@ -344,45 +346,57 @@ fn log_tail(model: &Model, area: Rect, theme: Theme) -> Vec<Line<'static>> {
 }
 
 /// The prompts that take the log's place (`:`, `/`, an operation's arguments); whether one
-/// was drawn.
+/// was drawn. Text longer than the line scrolls: its end (where one types) stays in view,
+/// `…` standing for what went off to the left.
 fn render_prompt(model: &Model, frame: &mut Frame, area: Rect, theme: Theme) -> bool {
-    if let Overlay::Ask { ask, text } = &model.overlay {
-        // The prompt on the first line, the newest log line (a refusal of what was typed)
-        // under it when there is room.
-        let mut lines = vec![Line::from(vec![
-            Span::styled(format!(" {}", ask.title()), theme.style(Role::Key)),
-            Span::raw(sanitize(text)),
-            Span::styled("█", theme.style(Role::Dim)),
-        ])];
-        if area.height > 1
-            && let Some(l) = model.log.last()
-        {
-            lines.push(Line::styled(
-                format!(" log: {} {}", l.time, sanitize(&l.text)),
-                theme.style(Role::Dim),
-            ));
-        }
-        frame.render_widget(Paragraph::new(lines), area);
-        return true;
-    }
-    let label = match &model.overlay {
-        Overlay::Goto(text) => Some((
-            " goto (offset or p N) or a state (dirty, !resident): ",
-            text,
-        )),
-        Overlay::Find(text) => Some((" find (hex 7f 45, \"text\"; ! faults pages in): ", text)),
-        _ => None,
+    let goto_label = if model.show_vaddr {
+        " goto (address or p N) or a state (dirty, !resident): "
+    } else {
+        " goto (offset or p N) or a state (dirty, !resident): "
     };
-    if let Some((label, text)) = label {
-        let line = Line::from(vec![
-            Span::styled(label, theme.style(Role::Key)),
-            Span::raw(sanitize(text)),
-            Span::styled("█", theme.style(Role::Dim)),
-        ]);
-        frame.render_widget(Paragraph::new(line), area);
-        return true;
+    let (label, text) = match &model.overlay {
+        Overlay::Ask { ask, text } => (format!(" {}", ask.title()), text),
+        Overlay::Goto(text) => (goto_label.to_string(), text),
+        Overlay::Find(text) => (
+            " find (hex 7f 45, \"text\"; ! faults pages in): ".to_string(),
+            text,
+        ),
+        _ => return false,
+    };
+    let width = usize::from(area.width);
+    // The label gives way (cut with `…`) so that a dozen typed characters always show.
+    let label = cut(&label, width.saturating_sub(13).max(1), "…: ");
+    let typed = sanitize(text);
+    let room = width.saturating_sub(label.chars().count() + 1);
+    let n = typed.chars().count();
+    let shown = if n > room {
+        let keep: String = typed.chars().skip(n - room.saturating_sub(1)).collect();
+        format!("…{keep}")
+    } else {
+        typed
+    };
+    let mut lines = vec![Line::from(vec![
+        Span::styled(label, theme.style(Role::Key)),
+        Span::raw(shown),
+        Span::styled("█", theme.style(Role::Dim)),
+    ])];
+    // Under an operation's prompt, the newest log line (a refusal of what was typed) when
+    // there is room.
+    if matches!(model.overlay, Overlay::Ask { .. })
+        && area.height > 1
+        && let Some(l) = model.log.last()
+    {
+        lines.push(Line::styled(
+            cut(
+                &format!(" log: {} {}", l.time, sanitize(&l.text)),
+                width,
+                "…",
+            ),
+            theme.style(Role::Dim),
+        ));
     }
-    false
+    frame.render_widget(Paragraph::new(lines), area);
+    true
 }
 
 /// The running search's line: what it looks for, how far it got (pages done of all), and
@@ -393,12 +407,8 @@ fn progress_line(s: &crate::find::Searching, width: usize) -> String {
         .checked_div(u128::from(s.total))
         .unwrap_or(0);
     let counts = [
-        format!(
-            "{pct}% ({} of {} pages)",
-            thousands(s.done),
-            thousands(s.total)
-        ),
-        format!("{pct}% of {} pages", thousands(s.total)),
+        format!("{pct}% ({} of {})", thousands(s.done), pages_word(s.total)),
+        format!("{pct}% of {}", pages_word(s.total)),
     ];
     let line = |label: &str, counts: &str| format!(" searching {label}: {counts} · Esc stops");
     let fixed = line("", &counts[0]).chars().count();
@@ -442,13 +452,23 @@ fn render_log(model: &Model, frame: &mut Frame, area: Rect, theme: Theme) {
         } else {
             " log: ".to_string()
         };
+        let stamp = format!("{} ", l.time);
+        let text = sanitize(&l.text);
+        // Unfocused, a long line is cut, and says where the rest is.
+        let text = if focused {
+            text
+        } else {
+            let room = usize::from(area.width)
+                .saturating_sub(label.chars().count() + stamp.chars().count());
+            cut(&text, room, "…")
+        };
         lines.push(Line::from(vec![
             Span::styled(
                 label,
                 theme.style(if focused { Role::Focused } else { Role::Dim }),
             ),
-            Span::styled(format!("{} ", l.time), theme.style(Role::Dim)),
-            Span::raw(sanitize(&l.text)),
+            Span::styled(stamp, theme.style(Role::Dim)),
+            Span::raw(text),
         ]));
     }
     if lines.is_empty() {

@@ -48,8 +48,9 @@ pub fn shown_fields(model: &Model) -> Vec<SmapsField> {
 /// Draws the panel into `area`: the smaps block gets the lines it needs (the maps block
 /// keeps at least one line of its own, ours).
 pub fn render(model: &Model, frame: &mut Frame, area: Rect, theme: Theme) {
-    // Borders, path, the counters, VmFlags.
-    let smaps_height = 2 + 1 + shown_fields(model).len() as u16 + 1;
+    // Borders, path, the counters, VmFlags (wrapped).
+    let flags = vm_flags(model, area.width.saturating_sub(2)).len() as u16;
+    let smaps_height = 2 + 1 + shown_fields(model).len() as u16 + flags;
     let least_maps = if model.lesson.is_some() { 3 } else { 5 };
     let smaps_h = smaps_height.min(area.height.saturating_sub(least_maps));
     let [maps_area, smaps_area] =
@@ -117,6 +118,14 @@ fn render_maps(model: &Model, frame: &mut Frame, area: Rect, theme: Theme) {
                             human(l.end - l.start),
                             name
                         )
+                    };
+                    // A name cut by the panel's edge says so.
+                    let room = usize::from(inner.width.saturating_sub(1));
+                    let text = if text.chars().count() > room {
+                        let keep: String = text.chars().take(room.saturating_sub(1)).collect();
+                        format!("{keep}…")
+                    } else {
+                        text
                     };
                     let (mark, role) = if ours {
                         ("▶", Role::OurMapping)
@@ -202,11 +211,34 @@ fn render_smaps(model: &Model, frame: &mut Frame, area: Rect, theme: Theme) {
         }
         lines.push(Line::from(spans));
     }
-    lines.push(Line::from(vec![
-        Span::raw("VmFlags "),
-        Span::styled(vma.vm_flags.join(" "), theme.style(Role::Dim)),
-    ]));
+    for (i, l) in vm_flags(model, area.width.saturating_sub(2))
+        .into_iter()
+        .enumerate()
+    {
+        let (head, rest) = if i == 0 {
+            l.split_at(l.find(' ').map_or(l.len(), |k| k + 1))
+        } else {
+            ("", l.as_str())
+        };
+        lines.push(Line::from(vec![
+            Span::raw(head.to_string()),
+            Span::styled(rest.to_string(), theme.style(Role::Dim)),
+        ]));
+    }
     frame.render_widget(Paragraph::new(lines).block(block), area);
+}
+
+/// The `VmFlags` line of the smaps block, wrapped to `width` (a lesson may point at its last
+/// flag, `lo`).
+fn vm_flags(model: &Model, width: u16) -> Vec<String> {
+    let Some(vma) = &model.snap.vma else {
+        return vec![String::new()];
+    };
+    let text = format!("VmFlags {}", vma.vm_flags.join(" "));
+    crate::layout::wrap(&text, usize::from(width).max(1))
+        .into_iter()
+        .map(|(_, l)| l)
+        .collect()
 }
 
 /// How old a reading is, in words, when it is older than two refresh intervals (and a
