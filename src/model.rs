@@ -618,6 +618,37 @@ impl Model {
         say + (body.len() - say).min(LESSON_RESULTS_WANTED)
     }
 
+    /// The lines of the lesson pane's body on screen, and the first and last (1-based) of
+    /// the scrolled part with its length when not all of it shows. The narration stays put
+    /// and the results scroll under it; a narration too long for the pane scrolls with them.
+    pub fn lesson_visible(&self) -> (Vec<(PaneText, String)>, Option<(usize, usize, usize)>) {
+        let body = self.lesson_body();
+        let rows = self.lesson_body_rows();
+        let say = body.iter().filter(|(p, _)| *p == PaneText::Say).count();
+        let fixed = if say < rows { say } else { 0 };
+        let scrolled = body.len() - fixed;
+        let room = rows - fixed;
+        let scroll = self
+            .lesson
+            .as_ref()
+            .map_or(0, |p| usize::from(p.scroll))
+            .min(scrolled.saturating_sub(room));
+        let shown = room.min(scrolled - scroll);
+        let mut out: Vec<(PaneText, String)> = body[..fixed].to_vec();
+        out.extend_from_slice(&body[fixed + scroll..fixed + scroll + shown]);
+        let note = (scrolled > room).then_some((scroll + 1, scroll + shown, scrolled));
+        (out, note)
+    }
+
+    /// How far the lesson pane scrolls (J): the scrolled part less the lines it gets.
+    pub fn lesson_scroll_max(&self) -> usize {
+        let body = self.lesson_body();
+        let rows = self.lesson_body_rows();
+        let say = body.iter().filter(|(p, _)| *p == PaneText::Say).count();
+        let fixed = if say < rows { say } else { 0 };
+        (body.len() - fixed).saturating_sub(rows - fixed)
+    }
+
     /// How many lines `lesson_body` has.
     pub fn lesson_body_lines(&self) -> usize {
         self.lesson_body().len()

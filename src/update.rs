@@ -300,9 +300,7 @@ fn view(model: &mut Model, action: Action) {
             model.log_scroll = u16::try_from(next).unwrap_or(u16::MAX);
         }
         Action::ScrollLesson(delta) => {
-            let max = model
-                .lesson_body_lines()
-                .saturating_sub(model.lesson_body_rows());
+            let max = model.lesson_scroll_max();
             if let Some(pane) = &mut model.lesson {
                 let next = (i64::from(pane.scroll) + i64::from(delta))
                     .clamp(0, i64::try_from(max).unwrap_or(0));

@@ -98,12 +98,20 @@ fn check_step(s: &mut Session, lesson: &Lesson, k: usize, step: &LessonStep) -> 
         ));
     }
 
-    // Every result line, by scrolling one line at a time: line i of the body is the first
-    // line shown at scroll i, and the last view shows the rest.
-    let all = s.model.lesson_body().len();
+    // Every result line, by scrolling one line at a time (J): the narration stays put when
+    // it fits, and under it line i of the scrolled part is the first shown at scroll i; the
+    // last view shows the rest.
+    let say_lines = s
+        .model
+        .lesson_body()
+        .iter()
+        .filter(|(p, _)| *p == PaneText::Say)
+        .count();
+    let fixed = if say_lines < body.len() { say_lines } else { 0 };
+    let all = s.model.lesson_body().len() - fixed;
     let mut seen: Vec<String> = Vec::new();
     for i in 0..=all {
-        let view = pane_body(&s.model);
+        let view: Vec<String> = pane_body(&s.model).into_iter().skip(fixed).collect();
         let scroll = s.model.lesson.as_ref().map_or(0, |p| usize::from(p.scroll));
         if scroll < i || i == all {
             seen.extend(view.into_iter().skip(seen.len().saturating_sub(scroll)));
@@ -111,6 +119,11 @@ fn check_step(s: &mut Session, lesson: &Lesson, k: usize, step: &LessonStep) -> 
         }
         seen.push(view[0].clone());
         update(&mut s.model, Action::ScrollLesson(1));
+        let still = words(&pane_body(&s.model).join(" "));
+        if fixed > 0 && !still.contains(&say) {
+            wrong.push(format!("{at}: scrolling the results moved the narration"));
+            break;
+        }
     }
     let seen = words(&seen.join(" "));
     let pane = s.model.lesson.clone().unwrap();
@@ -120,11 +133,11 @@ fn check_step(s: &mut Session, lesson: &Lesson, k: usize, step: &LessonStep) -> 
             wrong.push(format!("{at}: result `{}` cannot be reached", r.text));
         }
     }
-    if all > pane_body(&s.model).len() {
+    if all > body.len() - fixed {
         let border = &rows[usize::from(layout.log.y + layout.log.height - 1)];
         if !border.contains("J K scroll") {
             wrong.push(format!(
-                "{at}: {all} lines in a pane of fewer, and no word of J K"
+                "{at}: {all} lines to scroll in a pane of fewer, and no word of J K"
             ));
         }
     }

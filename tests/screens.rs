@@ -1450,7 +1450,12 @@ fn a_lesson_pane_shows_the_whole_narration_and_scrolls_its_results_80x24() {
         text.contains("expect page 11 present == true  is true"),
         "{text}"
     );
-    assert!(text.contains("of 20 · J K scroll"), "{text}");
+    assert!(text.contains("of 16 · J K scroll"), "{text}");
+    assert_eq!(
+        text.matches("word").count(),
+        60,
+        "the narration stays: {text}"
+    );
     insta::assert_snapshot!(draw(&m).backend());
     // Tab twice: the log takes the results' place, in more lines.
     for l in 0..20 {

@@ -208,23 +208,16 @@ fn render_lesson(model: &Model, pane: &LessonPane, frame: &mut Frame, area: Rect
         pane.total
     );
     let body = model.lesson_body();
-    let rows = usize::from(area.height.saturating_sub(3));
-    let scroll = usize::from(pane.scroll).min(body.len().saturating_sub(rows));
+    let (visible, scrolled) = model.lesson_visible();
     let mut block = Block::bordered().title(Span::styled(title, theme.style(Role::Focused)));
     if log_focused {
         block = block.title_bottom(
             Line::styled(" log: ↑↓ scroll · Tab back ", theme.style(Role::Focused)).right_aligned(),
         );
-    } else if body.len() > rows {
-        let shown = rows.min(body.len() - scroll);
+    } else if let Some((first, last, of)) = scrolled {
         block = block.title_bottom(
             Line::styled(
-                format!(
-                    " lines {}-{} of {} · J K scroll ",
-                    scroll + 1,
-                    scroll + shown,
-                    body.len()
-                ),
+                format!(" lines {first}-{last} of {of} · J K scroll "),
                 theme.style(Role::Warning),
             )
             .right_aligned(),
@@ -251,10 +244,8 @@ fn render_lesson(model: &Model, pane: &LessonPane, frame: &mut Frame, area: Rect
         frame.render_widget(Paragraph::new(log_tail(model, rest, theme)), rest);
         return;
     }
-    let lines: Vec<Line> = body
+    let lines: Vec<Line> = visible
         .iter()
-        .skip(scroll)
-        .take(rows)
         .map(|(part, text)| pane_line(pane, *part, text, theme))
         .collect();
     let [body_area, last] = ratatui::layout::Layout::vertical([
