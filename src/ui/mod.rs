@@ -302,7 +302,7 @@ fn pane_line(pane: &LessonPane, part: PaneText, text: &str, theme: Theme) -> Lin
 }
 
 /// `text` in at most `width` characters: cut, with `marker` at the end, when longer.
-fn cut(text: &str, width: usize, marker: &str) -> String {
+pub(crate) fn cut(text: &str, width: usize, marker: &str) -> String {
     let n = text.chars().count();
     if n <= width {
         return text.to_string();
@@ -322,15 +322,21 @@ fn log_tail(model: &Model, area: Rect, theme: Theme) -> Vec<Line<'static>> {
         .saturating_sub(usize::from(model.log_scroll));
     let mut lines: Vec<Line> = Vec::new();
     for l in model.log[..end].iter().rev() {
-        if lines.len() >= rows {
-            break;
-        }
         let text = format!("{} {}", l.time, sanitize(&l.text));
         let wrapped = crate::layout::wrap(&text, usize::from(area.width));
+        // Whole entries only, but for the newest: a part of an older one says too little.
+        if !lines.is_empty() && lines.len() + wrapped.len() > rows {
+            break;
+        }
         for (_, w) in wrapped.into_iter().rev() {
             lines.push(Line::styled(w, theme.style(Role::Normal)));
         }
     }
+    // The newest at the bottom: blank lines above when the entries leave room.
+    lines.extend(std::iter::repeat_n(
+        Line::raw(""),
+        rows.saturating_sub(lines.len()),
+    ));
     lines.reverse();
     let skip = lines.len().saturating_sub(rows);
     lines.split_off(skip)

@@ -187,30 +187,8 @@ fn render_smaps(model: &Model, frame: &mut Frame, area: Rect, theme: Theme) {
         Span::styled(format!("{} ", vma.perms), theme.style(Role::Title)),
         Span::raw(path),
     ])];
-    for field in shown_fields(model) {
-        let value = field.of(vma);
-        let shown = if field.is_size() {
-            kb(value)
-        } else {
-            value.to_string()
-        };
-        let mut spans = vec![
-            Span::raw(format!("{:<14}", field.name())),
-            Span::raw(format!("{shown:>10}")),
-        ];
-        if let Some((before, now)) = model.delta(field) {
-            let change = if field.is_size() {
-                delta_kb(now, before)
-            } else {
-                format!("was {before}")
-            };
-            spans.push(Span::styled(
-                format!(" ({change})"),
-                theme.style(Role::Warning),
-            ));
-        }
-        lines.push(Line::from(spans));
-    }
+    let width = usize::from(area.width.saturating_sub(2));
+    lines.extend(counter_lines(model, vma, width, theme));
     for (i, l) in vm_flags(model, area.width.saturating_sub(2))
         .into_iter()
         .enumerate()
@@ -226,6 +204,70 @@ fn render_smaps(model: &Model, frame: &mut Frame, area: Rect, theme: Theme) {
         ]));
     }
     frame.render_widget(Paragraph::new(lines).block(block), area);
+}
+
+/// The counters' lines, `Private_Dirty      4 kB (+4 kB)`, within `width` columns, in
+/// aligned columns: narrower, the changes lose their unit, then the columns their padding
+/// (to the longest name and value shown), and what still does not fit is cut with `…`.
+fn counter_lines(
+    model: &Model,
+    vma: &crate::sys::procmaps::Vma,
+    width: usize,
+    theme: Theme,
+) -> Vec<Line<'static>> {
+    // (name, value, change with its unit, change without)
+    let rows: Vec<(&str, String, String, String)> = shown_fields(model)
+        .into_iter()
+        .map(|field| {
+            let value = field.of(vma);
+            let shown = if field.is_size() {
+                kb(value)
+            } else {
+                value.to_string()
+            };
+            let (full, bare) = match model.delta(field) {
+                None => (String::new(), String::new()),
+                Some((before, now)) if field.is_size() => {
+                    let d = delta_kb(now, before);
+                    let bare = d.trim_end_matches(" kB").to_string();
+                    (format!(" ({d})"), format!(" ({bare})"))
+                }
+                Some((before, _)) => {
+                    let was = format!(" (was {before})");
+                    (was.clone(), was)
+                }
+            };
+            (field.name(), shown, full, bare)
+        })
+        .collect();
+    let len = |s: &str| s.chars().count();
+    let longest = |f: &dyn Fn(&(&str, String, String, String)) -> usize| {
+        rows.iter().map(f).max().unwrap_or(0)
+    };
+    let (name_w, value_w) = (longest(&|r| len(r.0)), longest(&|r| len(&r.1)));
+    let fits = |nw: usize, vw: usize, bare: bool| {
+        rows.iter()
+            .all(|r| nw + vw + len(if bare { &r.3 } else { &r.2 }) <= width)
+    };
+    let (nw, vw, bare) = [
+        (14, 10, false),
+        (14, 10, true),
+        (name_w + 1, value_w, false),
+    ]
+    .into_iter()
+    .find(|&(nw, vw, bare)| fits(nw, vw, bare))
+    .unwrap_or((name_w + 1, value_w, true));
+    rows.into_iter()
+        .map(|(name, value, full, short)| {
+            let head = super::cut(&format!("{name:<nw$}{value:>vw$}"), width, "…");
+            let change = if bare { short } else { full };
+            let tail = super::cut(&change, width.saturating_sub(len(&head)), "…");
+            Line::from(vec![
+                Span::raw(head),
+                Span::styled(tail, theme.style(Role::Warning)),
+            ])
+        })
+        .collect()
 }
 
 /// The `VmFlags` line of the smaps block, wrapped to `width` (a lesson may point at its last
