@@ -428,6 +428,9 @@ pub struct Model {
 /// Lines of results the lesson pane makes room for beside its narration (more scroll).
 pub const LESSON_RESULTS_WANTED: usize = 3;
 
+/// A line of the lesson pane's body: what it belongs to, and its text.
+pub type PaneLine = (PaneText, String);
+
 /// What a line of the lesson pane's body belongs to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum PaneText {
@@ -621,7 +624,7 @@ impl Model {
     /// The lines of the lesson pane's body on screen, and the first and last (1-based) of
     /// the scrolled part with its length when not all of it shows. The narration stays put
     /// and the results scroll under it; a narration too long for the pane scrolls with them.
-    pub fn lesson_visible(&self) -> (Vec<(PaneText, String)>, Option<(usize, usize, usize)>) {
+    pub fn lesson_visible(&self) -> (Vec<PaneLine>, Option<(usize, usize, usize)>) {
         let body = self.lesson_body();
         let rows = self.lesson_body_rows();
         let say = body.iter().filter(|(p, _)| *p == PaneText::Say).count();
@@ -634,7 +637,7 @@ impl Model {
             .map_or(0, |p| usize::from(p.scroll))
             .min(scrolled.saturating_sub(room));
         let shown = room.min(scrolled - scroll);
-        let mut out: Vec<(PaneText, String)> = body[..fixed].to_vec();
+        let mut out: Vec<PaneLine> = body[..fixed].to_vec();
         out.extend_from_slice(&body[fixed + scroll..fixed + scroll + shown]);
         let note = (scrolled > room).then_some((scroll + 1, scroll + shown, scrolled));
         (out, note)

@@ -216,7 +216,8 @@ fn counter_lines(
     theme: Theme,
 ) -> Vec<Line<'static>> {
     // (name, value, change with its unit, change without)
-    let rows: Vec<(&str, String, String, String)> = shown_fields(model)
+    type Row = (&'static str, String, String, String);
+    let rows: Vec<Row> = shown_fields(model)
         .into_iter()
         .map(|field| {
             let value = field.of(vma);
@@ -241,9 +242,7 @@ fn counter_lines(
         })
         .collect();
     let len = |s: &str| s.chars().count();
-    let longest = |f: &dyn Fn(&(&str, String, String, String)) -> usize| {
-        rows.iter().map(f).max().unwrap_or(0)
-    };
+    let longest = |f: &dyn Fn(&Row) -> usize| rows.iter().map(f).max().unwrap_or(0);
     let (name_w, value_w) = (longest(&|r| len(r.0)), longest(&|r| len(&r.1)));
     let fits = |nw: usize, vw: usize, bare: bool| {
         rows.iter()
