@@ -98,49 +98,7 @@ fn check_step(s: &mut Session, lesson: &Lesson, k: usize, step: &LessonStep) -> 
         ));
     }
 
-    // Every result line, by scrolling one line at a time (J): the narration stays put when
-    // it fits, and under it line i of the scrolled part is the first shown at scroll i; the
-    // last view shows the rest.
-    let say_lines = s
-        .model
-        .lesson_body()
-        .iter()
-        .filter(|(p, _)| *p == PaneText::Say)
-        .count();
-    let fixed = if say_lines < body.len() { say_lines } else { 0 };
-    let all = s.model.lesson_body().len() - fixed;
-    let mut seen: Vec<String> = Vec::new();
-    for i in 0..=all {
-        let view: Vec<String> = pane_body(&s.model).into_iter().skip(fixed).collect();
-        let scroll = s.model.lesson.as_ref().map_or(0, |p| usize::from(p.scroll));
-        if scroll < i || i == all {
-            seen.extend(view.into_iter().skip(seen.len().saturating_sub(scroll)));
-            break;
-        }
-        seen.push(view[0].clone());
-        update(&mut s.model, Action::ScrollLesson(1));
-        let still = words(&pane_body(&s.model).join(" "));
-        if fixed > 0 && !still.contains(&say) {
-            wrong.push(format!("{at}: scrolling the results moved the narration"));
-            break;
-        }
-    }
-    let seen = words(&seen.join(" "));
-    let pane = s.model.lesson.clone().unwrap();
-    for r in &pane.results {
-        let (text, _) = result_text(r);
-        if !seen.contains(&words(&text)) {
-            wrong.push(format!("{at}: result `{}` cannot be reached", r.text));
-        }
-    }
-    if all > body.len() - fixed {
-        let border = &rows[usize::from(layout.log.y + layout.log.height - 1)];
-        if !border.contains("J K scroll") {
-            wrong.push(format!(
-                "{at}: {all} lines to scroll in a pane of fewer, and no word of J K"
-            ));
-        }
-    }
+    wrong.extend(check_results(s, &at, &say, body.len(), &rows));
     update(&mut s.model, Action::ScrollLesson(i32::MIN));
 
     // The page count in the header.
@@ -157,10 +115,77 @@ fn check_step(s: &mut Session, lesson: &Lesson, k: usize, step: &LessonStep) -> 
         ));
     }
 
+    wrong.extend(check_panel_and_grid(s, step, &at, &rows));
+    wrong
+}
+
+/// Every result line can be reached by scrolling one line at a time (J), the narration
+/// staying put when it fits, and the border says J K when there is more than shows.
+fn check_results(
+    s: &mut Session,
+    at: &str,
+    say: &str,
+    rows_n: usize,
+    rows: &[String],
+) -> Vec<String> {
+    let mut wrong = Vec::new();
+    let layout = s.model.layout();
+    // Every result line, by scrolling one line at a time (J): the narration stays put when
+    // it fits, and under it line i of the scrolled part is the first shown at scroll i; the
+    // last view shows the rest.
+    let say_lines = s
+        .model
+        .lesson_body()
+        .iter()
+        .filter(|(p, _)| *p == PaneText::Say)
+        .count();
+    let fixed = if say_lines < rows_n { say_lines } else { 0 };
+    let all = s.model.lesson_body().len() - fixed;
+    let mut seen: Vec<String> = Vec::new();
+    for i in 0..=all {
+        let view: Vec<String> = pane_body(&s.model).into_iter().skip(fixed).collect();
+        let scroll = s.model.lesson.as_ref().map_or(0, |p| usize::from(p.scroll));
+        if scroll < i || i == all {
+            seen.extend(view.into_iter().skip(seen.len().saturating_sub(scroll)));
+            break;
+        }
+        seen.push(view[0].clone());
+        update(&mut s.model, Action::ScrollLesson(1));
+        let still = words(&pane_body(&s.model).join(" "));
+        if fixed > 0 && !still.contains(say) {
+            wrong.push(format!("{at}: scrolling the results moved the narration"));
+            break;
+        }
+    }
+    let seen = words(&seen.join(" "));
+    let pane = s.model.lesson.clone().unwrap();
+    for r in &pane.results {
+        let (text, _) = result_text(r);
+        if !seen.contains(&words(&text)) {
+            wrong.push(format!("{at}: result `{}` cannot be reached", r.text));
+        }
+    }
+    if all > rows_n - fixed {
+        let border = &rows[usize::from(layout.log.y + layout.log.height - 1)];
+        if !border.contains("J K scroll") {
+            wrong.push(format!(
+                "{at}: {all} lines to scroll in a pane of fewer, and no word of J K"
+            ));
+        }
+    }
+    wrong
+}
+
+/// The smaps counters the narration names are in the panel; the step's offset or page is in
+/// the grid.
+fn check_panel_and_grid(s: &Session, step: &LessonStep, at: &str, rows: &[String]) -> Vec<String> {
+    let mut wrong = Vec::new();
+    let layout = s.model.layout();
+    let pages = s.model.pages();
     // Every smaps counter the narration names, in the panel with its value.
     let panel = layout
         .panel
-        .map(|p| inside(&rows, p, true))
+        .map(|p| inside(rows, p, true))
         .unwrap_or_default();
     for f in SmapsField::ALL {
         if !names(&step.say, f.name()) {
@@ -185,7 +210,7 @@ fn check_step(s: &mut Session, lesson: &Lesson, k: usize, step: &LessonStep) -> 
     }
 
     // The offset the step shows, or the page it is about, in the grid.
-    let grid = inside(&rows, layout.grid, true).join("\n");
+    let grid = inside(rows, layout.grid, true).join("\n");
     let ps = s.model.page_size();
     if let Some(off) = step.show {
         let digits = usize::from(s.model.offset_digits());

@@ -174,7 +174,12 @@ fn header(model: &Model, theme: Theme) -> Line<'static> {
             0,
         ));
     }
-    let width = usize::from(model.size.0);
+    fit_header(parts, usize::from(model.size.0))
+}
+
+/// The header's parts within `width`: those of rank 1, 2, 3 left out in turn until it fits,
+/// then the name cut.
+fn fit_header(mut parts: Vec<(Span<'static>, u8)>, width: usize) -> Line<'static> {
     let len = |parts: &[(Span, u8)]| parts.iter().map(|(s, _)| s.width()).sum::<usize>();
     for rank in [1, 2, 3] {
         if len(&parts) <= width {
