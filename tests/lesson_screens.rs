@@ -79,7 +79,6 @@ fn check_step(s: &mut Session, lesson: &Lesson, k: usize, step: &LessonStep) -> 
     let at = format!("{} step {k} at {cols}x{rows_n}", lesson.name);
     let mut wrong = Vec::new();
     let rows = screen(&s.model);
-    let layout = s.model.layout();
 
     // The whole narration at once.
     let body = pane_body(&s.model);

@@ -115,6 +115,8 @@ fn header(model: &Model, theme: Theme) -> Line<'static> {
     let snap = &model.snap;
     let g = &snap.geometry;
     let size = match (&snap.backing, g.file_size) {
+        // The name says `[anonymous]` already; a VMA explored is named by its own name.
+        (Backing::Anon, _) if model.looking.is_none() => format!("{} B", thousands(g.len)),
         (Backing::Anon, _) => format!("{} B anonymous", thousands(g.len)),
         (_, Some(size)) => format!("{} B", thousands(size)),
         (Backing::File { regular: true, .. }, None) => "size n/a".into(),
@@ -159,13 +161,13 @@ fn header(model: &Model, theme: Theme) -> Line<'static> {
         ),
         (
             Span::raw(format!("  0x{:x}-0x{:x}", snap.addr, snap.end_addr())),
-            1,
+            RANGE,
         ),
         (Span::raw(format!("  {}", pages_word(pages))), 0),
-        (Span::raw(format!(" of {}", human(g.page_size))), 3),
+        (Span::raw(format!(" of {}", human(g.page_size))), PAGE_SIZE),
     ]);
     if g.offset > 0 {
-        parts.push((Span::raw(format!("  from offset 0x{:x}", g.offset)), 2));
+        parts.push((Span::raw(format!("  from offset 0x{:x}", g.offset)), OFFSET));
     }
     if let Some(pid) = model.child {
         parts.push((Span::raw("  "), 0));
@@ -177,15 +179,33 @@ fn header(model: &Model, theme: Theme) -> Line<'static> {
     fit_header(parts, usize::from(model.size.0))
 }
 
-/// The header's parts within `width`: those of rank 1, 2, 3 left out in turn until it fits,
-/// then the name cut.
+/// The header's parts that give way when it is too long (0: those that never do).
+const RANGE: u8 = 1;
+const OFFSET: u8 = 2;
+const PAGE_SIZE: u8 = 3;
+
+/// The header's parts within `width`: the page size goes first, then the address range
+/// becomes its start (`at 0x7f..`), then the file offset goes, then the address; the name is
+/// cut last.
 fn fit_header(mut parts: Vec<(Span<'static>, u8)>, width: usize) -> Line<'static> {
     let len = |parts: &[(Span, u8)]| parts.iter().map(|(s, _)| s.width()).sum::<usize>();
-    for rank in [1, 2, 3] {
+    for step in 0..4 {
         if len(&parts) <= width {
             break;
         }
-        parts.retain(|(_, r)| *r != rank);
+        match step {
+            0 => parts.retain(|(_, r)| *r != PAGE_SIZE),
+            1 => {
+                for (span, rank) in &mut parts {
+                    if *rank == RANGE {
+                        let start = span.content.trim().split('-').next().unwrap_or("");
+                        span.content = format!("  at {start}").into();
+                    }
+                }
+            }
+            2 => parts.retain(|(_, r)| *r != OFFSET),
+            _ => parts.retain(|(_, r)| *r != RANGE),
+        }
     }
     let over = len(&parts).saturating_sub(width);
     if over > 0 {
