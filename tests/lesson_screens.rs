@@ -319,3 +319,8 @@ fn every_lesson_is_readable_at_80x24() {
 fn every_lesson_is_readable_at_120x40() {
     every_lesson_at((120, 40));
 }
+
+#[test]
+fn every_lesson_is_readable_at_300x100() {
+    every_lesson_at((300, 100));
+}
