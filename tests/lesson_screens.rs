@@ -208,6 +208,12 @@ fn check_panel_and_grid(s: &Session, step: &LessonStep, at: &str, rows: &[String
         }
     }
 
+    if names(&step.say, "VmFlags") && !panel.iter().any(|l| l.contains("VmFlags ")) {
+        wrong.push(format!(
+            "{at}: the narration names VmFlags and the smaps panel does not show it"
+        ));
+    }
+
     // The offset the step shows, or the page it is about, in the grid.
     let grid = inside(rows, layout.grid, true).join("\n");
     let ps = s.model.page_size();

@@ -188,11 +188,18 @@ fn render_smaps(model: &Model, frame: &mut Frame, area: Rect, theme: Theme) {
         Span::raw(path),
     ])];
     let width = usize::from(area.width.saturating_sub(2));
-    lines.extend(counter_lines(model, vma, width, theme));
-    for (i, l) in vm_flags(model, area.width.saturating_sub(2))
-        .into_iter()
-        .enumerate()
-    {
+    let flags = vm_flags(model, area.width.saturating_sub(2));
+    let counters = counter_lines(model, vma, width, theme);
+    // A short block keeps VmFlags (narrations point at its flags) and the first counters
+    // (those the step names, then those that changed): the path goes first (the maps
+    // block's ▶ line names the mapping and its permissions too), then the last counters.
+    let rows = usize::from(area.height.saturating_sub(2));
+    if 1 + counters.len() + flags.len() > rows {
+        lines.clear();
+    }
+    let room = rows.saturating_sub(lines.len() + flags.len()).max(1);
+    lines.extend(counters.into_iter().take(room));
+    for (i, l) in flags.into_iter().enumerate() {
         let (head, rest) = if i == 0 {
             l.split_at(l.find(' ').map_or(l.len(), |k| k + 1))
         } else {
