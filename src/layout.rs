@@ -134,8 +134,23 @@ impl Layout {
 /// line is split across lines (nothing is lost). Each line comes with the index (in chars) of
 /// its first character in `text`, so a caller can style parts of it. Newlines break lines.
 pub fn wrap(text: &str, width: usize) -> Vec<(usize, String)> {
-    let width = width.max(1);
     let chars: Vec<char> = text.chars().collect();
+    wrap_ranges(&chars, width)
+        .into_iter()
+        .map(|(a, b)| (a, chars[a..b].iter().collect()))
+        .collect()
+}
+
+/// How many lines `wrap` makes of `text` (without making them: the layout asks this on
+/// every call while a lesson plays).
+pub fn wrap_count(text: &str, width: usize) -> usize {
+    let chars: Vec<char> = text.chars().collect();
+    wrap_ranges(&chars, width).len()
+}
+
+/// The lines of `wrap` as ranges of `chars` (trailing spaces left out).
+fn wrap_ranges(chars: &[char], width: usize) -> Vec<(usize, usize)> {
+    let width = width.max(1);
     let mut out = Vec::new();
     let mut start = 0;
     while start < chars.len() {
@@ -146,9 +161,8 @@ pub fn wrap(text: &str, width: usize) -> Vec<(usize, String)> {
             .map_or(chars.len(), |p| start + p);
         let mut at = start;
         while at < para_end {
-            let rest = para_end - at;
-            if rest <= width {
-                out.push((at, chars[at..para_end].iter().collect()));
+            if para_end - at <= width {
+                out.push((at, para_end));
                 break;
             }
             // The last space within the width (a space just past it ends the word too).
@@ -156,15 +170,18 @@ pub fn wrap(text: &str, width: usize) -> Vec<(usize, String)> {
                 .rev()
                 .find(|&i| chars[i] == ' ')
                 .map_or(at + width, |i| i);
-            let line: String = chars[at..cut].iter().collect();
-            out.push((at, line.trim_end().to_string()));
+            let mut end = cut;
+            while end > at && chars[end - 1] == ' ' {
+                end -= 1;
+            }
+            out.push((at, end));
             at = cut;
             while at < para_end && chars[at] == ' ' {
                 at += 1;
             }
         }
         if para_end == start {
-            out.push((start, String::new()));
+            out.push((start, start));
         }
         start = para_end + 1;
     }
@@ -267,6 +284,7 @@ mod tests {
             for (at, l) in &lines {
                 assert!(text[*at..].starts_with(l.as_str()), "{n}: {at} {l}");
             }
+            assert_eq!(wrap_count(text, n), lines.len());
         }
     }
 

@@ -616,9 +616,19 @@ impl Model {
     /// The body lines the lesson pane asks room for: the whole narration and up to
     /// `LESSON_RESULTS_WANTED` lines of results (the rest scroll), so the grid keeps its rows.
     pub fn lesson_wants(&self) -> usize {
-        let body = self.lesson_body();
-        let say = body.iter().filter(|(p, _)| *p == PaneText::Say).count();
-        say + (body.len() - say).min(LESSON_RESULTS_WANTED)
+        let Some(pane) = &self.lesson else {
+            return 0;
+        };
+        let width = usize::from(self.size.0.saturating_sub(2));
+        let count = crate::layout::wrap_count;
+        let mut results = 0;
+        for r in &pane.results {
+            if results >= LESSON_RESULTS_WANTED {
+                break;
+            }
+            results += count(&result_text(r).0, width);
+        }
+        count(&sanitize(&pane.say), width) + results.min(LESSON_RESULTS_WANTED)
     }
 
     /// The lines of the lesson pane's body on screen, and the first and last (1-based) of
