@@ -195,6 +195,15 @@ pub struct LessonResult {
 }
 
 impl LessonResult {
+    /// The mark the pane puts before it: `✓`, `✓ refused, as it should be:` or `✗`.
+    pub fn mark(&self) -> &'static str {
+        match (self.ok, self.expected_error) {
+            (true, true) => "✓ refused, as it should be:",
+            (true, false) => "✓",
+            (false, _) => "✗",
+        }
+    }
+
     /// Marks each failure that the `expect error` right after it claims as expected.
     pub fn claim_expected_errors(results: &mut [LessonResult]) {
         for i in 1..results.len() {
@@ -216,6 +225,12 @@ pub struct LessonPane {
     pub total: usize,
     pub say: String,
     pub results: Vec<LessonResult>,
+    /// The step's `# show:` offset (the grid keeps it in view).
+    pub show: Option<u64>,
+    /// The step's `# fields:` (the smaps panel lists them first).
+    pub fields: Vec<crate::sys::procmaps::SmapsField>,
+    /// Lines the pane's narration and results are scrolled down (J / K).
+    pub scroll: u16,
 }
 
 impl LessonPane {
@@ -228,6 +243,9 @@ impl LessonPane {
             total,
             say: format!("{title}. Press → or Space for the first step."),
             results: Vec::new(),
+            show: None,
+            fields: Vec::new(),
+            scroll: 0,
         }
     }
 }
@@ -331,6 +349,10 @@ pub enum Action {
     SelectPage(u64),
     /// The lesson pane to show (`None`: no lesson).
     ShowLesson(Option<LessonPane>),
+    /// J / K: scroll the lesson pane's narration and results by this many lines.
+    ScrollLesson(i32),
+    /// Keep this offset in view, quietly (a lesson step's `# show:`): the cursor on it.
+    ShowOffset(u64),
     /// `A`: the address-space view of the process.
     OpenSpace,
     /// `--also`: the second mapping's snapshot of the grid's rows (`None`: no second one).
@@ -402,6 +424,7 @@ impl Action {
                 | Self::Question { .. }
                 | Self::PeerEnded { .. }
                 | Self::ShowLesson(_)
+                | Self::ShowOffset(_)
                 | Self::Configure { .. }
                 | Self::Resize(..)
         )

@@ -335,6 +335,15 @@ mod tests {
             map_key(l, key(KeyCode::Char('j'))),
             Some(Action::Move(Motion::Down))
         );
+        // J / K scroll the narration pane's results; the grid keeps j / k.
+        assert_eq!(
+            map_key(l, key(KeyCode::Char('J'))),
+            Some(Action::ScrollLesson(1))
+        );
+        assert_eq!(
+            map_key(l, key(KeyCode::Char('K'))),
+            Some(Action::ScrollLesson(-1))
+        );
     }
 
     #[test]

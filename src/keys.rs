@@ -390,6 +390,15 @@ pub const LESSON: &[Binding] = &[
         help: None,
         hint: Some(("←", "back")),
     },
+    helped(
+        &[Code(Char('J'))],
+        Action::ScrollLesson(1),
+        (
+            "J / K",
+            "lessons: scroll the narration pane down / up (its bottom border says when there is more)",
+        ),
+    ),
+    bind(&[Code(Char('K'))], Action::ScrollLesson(-1)),
 ];
 
 /// Edit mode: the named motions (`ARROWS`), then these; hex digits or text are computed.

@@ -9,6 +9,10 @@ pub const MIN_ROWS: u16 = 16;
 /// The side panel is shown beside the grid only when it gets at least this many columns.
 pub const PANEL_MIN: u16 = 34;
 
+/// Lines the grid and the side panel keep below a lesson's pane (a page header and five rows,
+/// or the smaps block's most-named counters).
+pub const MIN_BODY: u16 = 8;
+
 /// Columns of the minimap's label (` pages `).
 pub const MINIMAP_LABEL: u16 = 7;
 
@@ -53,9 +57,29 @@ impl Layout {
         }
     }
 
-    /// The lines of the narration pane (with the last log line) while a lesson plays.
+    /// The lines of the narration pane (with the last log line) while a lesson plays, at
+    /// least: a third of the screen, from 6 to 14 lines.
     pub fn lesson_rows(rows: u16) -> u16 {
         (rows / 3).clamp(6, 14)
+    }
+
+    /// The lines the narration pane takes for `body` lines of narration and results (its
+    /// borders and the log line come on top): what they need, from `lesson_rows` up to half
+    /// the screen and never so much that the grid and the panel get fewer than `MIN_BODY`
+    /// lines. With `log_focused` (Tab) it takes at least half the screen for the log.
+    pub fn lesson_pane_rows(rows: u16, body: usize, log_focused: bool) -> u16 {
+        let least = Self::lesson_rows(rows);
+        let most = rows
+            .saturating_sub(3 + MIN_BODY)
+            .min(rows / 2 + 1)
+            .max(least);
+        let want = u16::try_from(body).unwrap_or(u16::MAX).saturating_add(3);
+        let want = if log_focused {
+            want.max(rows / 2)
+        } else {
+            want
+        };
+        want.clamp(least, most)
     }
 
     /// The layout with `log_rows` lines of event log.
@@ -104,6 +128,64 @@ impl Layout {
     pub fn grid_rows(&self) -> u64 {
         u64::from(self.grid.height.saturating_sub(2)).max(1)
     }
+}
+
+/// `text` broken into lines of at most `width` characters, at spaces; a word longer than a
+/// line is split across lines (nothing is lost). Each line comes with the index (in chars) of
+/// its first character in `text`, so a caller can style parts of it. Newlines break lines.
+pub fn wrap(text: &str, width: usize) -> Vec<(usize, String)> {
+    let chars: Vec<char> = text.chars().collect();
+    wrap_ranges(&chars, width)
+        .into_iter()
+        .map(|(a, b)| (a, chars[a..b].iter().collect()))
+        .collect()
+}
+
+/// How many lines `wrap` makes of `text` (without making them: the layout asks this on
+/// every call while a lesson plays).
+pub fn wrap_count(text: &str, width: usize) -> usize {
+    let chars: Vec<char> = text.chars().collect();
+    wrap_ranges(&chars, width).len()
+}
+
+/// The lines of `wrap` as ranges of `chars` (trailing spaces left out).
+fn wrap_ranges(chars: &[char], width: usize) -> Vec<(usize, usize)> {
+    let width = width.max(1);
+    let mut out = Vec::new();
+    let mut start = 0;
+    while start < chars.len() {
+        // A paragraph ends at a newline.
+        let para_end = chars[start..]
+            .iter()
+            .position(|&c| c == '\n')
+            .map_or(chars.len(), |p| start + p);
+        let mut at = start;
+        while at < para_end {
+            if para_end - at <= width {
+                out.push((at, para_end));
+                break;
+            }
+            // The last space within the width (a space just past it ends the word too).
+            let cut = (at + 1..=at + width)
+                .rev()
+                .find(|&i| chars[i] == ' ')
+                .map_or(at + width, |i| i);
+            let mut end = cut;
+            while end > at && chars[end - 1] == ' ' {
+                end -= 1;
+            }
+            out.push((at, end));
+            at = cut;
+            while at < para_end && chars[at] == ' ' {
+                at += 1;
+            }
+        }
+        if para_end == start {
+            out.push((start, start));
+        }
+        start = para_end + 1;
+    }
+    out
 }
 
 /// Lines of the page map above its cells: the legend, the counts, the selected cell.
@@ -183,6 +265,37 @@ mod tests {
         assert_eq!(l.cells.height, 22 - 2 - PAGE_MAP_INFO_ROWS);
         let tiny = page_map(3, 3, 1);
         assert_eq!(tiny.cells.height, 0);
+    }
+
+    #[test]
+    fn wrap_breaks_at_spaces_and_keeps_every_character() {
+        let w = |t: &str, n| -> Vec<String> { wrap(t, n).into_iter().map(|(_, l)| l).collect() };
+        assert_eq!(w("one two three", 7), ["one two", "three"]);
+        assert_eq!(w("one two three", 8), ["one two", "three"]);
+        assert_eq!(w("abcdefghij k", 4), ["abcd", "efgh", "ij k"]);
+        assert_eq!(w("a\nb c", 10), ["a", "b c"]);
+        assert_eq!(w("", 10), Vec::<String>::new());
+        let text = "The demo file is mapped MAP_PRIVATE this time: the top line says MAP_PRIVATE";
+        for n in 1..40 {
+            let lines = wrap(text, n);
+            assert!(lines.iter().all(|(_, l)| l.chars().count() <= n), "{n}");
+            let joined: String = lines.iter().map(|(_, l)| l.replace(' ', "")).collect();
+            assert_eq!(joined, text.replace(' ', ""), "{n}");
+            for (at, l) in &lines {
+                assert!(text[*at..].starts_with(l.as_str()), "{n}: {at} {l}");
+            }
+            assert_eq!(wrap_count(text, n), lines.len());
+        }
+    }
+
+    #[test]
+    fn a_lesson_pane_grows_with_its_text_but_leaves_the_grid_its_rows() {
+        assert_eq!(Layout::lesson_pane_rows(24, 2, false), 8);
+        assert_eq!(Layout::lesson_pane_rows(24, 7, false), 10);
+        assert_eq!(Layout::lesson_pane_rows(24, 40, false), 13);
+        assert_eq!(Layout::lesson_pane_rows(40, 40, false), 21);
+        assert_eq!(Layout::lesson_pane_rows(40, 1, true), 20);
+        assert_eq!(Layout::lesson_pane_rows(16, 40, false), 6);
     }
 
     #[test]

@@ -417,7 +417,8 @@ pub fn focus_page(step: &LessonStep, page_size: u64) -> Option<u64> {
         Step::Expect(script::Expect::Check {
             path: script::ExpectPath::Page(p, _),
             ..
-        }) => Some(*p),
+        })
+        | Step::Show(script::ExpectPath::Page(p, _)) => Some(*p),
         _ => None,
     })
 }

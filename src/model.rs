@@ -15,6 +15,7 @@ use crate::sys::probe::{
     Bucket, ChunkAsk, ChunkSlice, Chunks, LARGEST_FOLIO_BYTES, WHOLE_FIRST_PAGES,
 };
 use crate::sys::snapshot::{Snapshot, View};
+use crate::text::sanitize;
 
 /// Where keys go.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -427,6 +428,38 @@ pub struct Model {
     pub quit: bool,
 }
 
+/// Lines of results the lesson pane makes room for beside its narration (more scroll).
+pub const LESSON_RESULTS_WANTED: usize = 3;
+
+/// A line of the lesson pane's body: what it belongs to, and its text.
+pub type PaneLine = (PaneText, String);
+
+/// What a line of the lesson pane's body belongs to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PaneText {
+    /// The step's narration.
+    Say,
+    /// The result `index`, from its char `from` on; its detail (drawn dim) starts at char
+    /// `detail` of the whole result's text.
+    Result {
+        index: usize,
+        from: usize,
+        detail: usize,
+    },
+}
+
+/// A result as the pane writes it, `✓ expect ...  is 4096`, and the char where its detail
+/// starts (its length when it has none).
+pub fn result_text(r: &LessonResult) -> (String, usize) {
+    let head = format!("{} {}", r.mark(), sanitize(&r.text));
+    let detail_at = head.chars().count();
+    if r.detail.is_empty() {
+        (head, detail_at)
+    } else {
+        (format!("{head}  {}", sanitize(&r.detail)), detail_at)
+    }
+}
+
 /// Most log lines kept.
 pub const LOG_KEEP: usize = 500;
 
@@ -549,11 +582,98 @@ impl Model {
 
     pub fn layout(&self) -> Layout {
         let log_rows = if self.lesson.is_some() {
-            Layout::lesson_rows(self.size.1)
+            Layout::lesson_pane_rows(self.size.1, self.lesson_wants(), self.focus == Focus::Log)
         } else {
             Layout::log_rows(self.size.1, self.focus == Focus::Log)
         };
         Layout::with_log(self.size.0, self.size.1, self.offset_digits(), log_rows)
+    }
+
+    /// The lesson pane's body (narration, then what each line did), wrapped to the pane's
+    /// width: each line with what it belongs to and its text (escaped).
+    pub fn lesson_body(&self) -> Vec<(PaneText, String)> {
+        let Some(pane) = &self.lesson else {
+            return Vec::new();
+        };
+        let width = usize::from(self.size.0.saturating_sub(2));
+        let wrap = crate::layout::wrap;
+        let mut out: Vec<(PaneText, String)> = wrap(&sanitize(&pane.say), width)
+            .into_iter()
+            .map(|(_, l)| (PaneText::Say, l))
+            .collect();
+        for (index, r) in pane.results.iter().enumerate() {
+            let (text, detail) = result_text(r);
+            for (from, l) in wrap(&text, width) {
+                out.push((
+                    PaneText::Result {
+                        index,
+                        from,
+                        detail,
+                    },
+                    l,
+                ));
+            }
+        }
+        out
+    }
+
+    /// The body lines the lesson pane asks room for: the whole narration and up to
+    /// `LESSON_RESULTS_WANTED` lines of results (the rest scroll), so the grid keeps its rows.
+    pub fn lesson_wants(&self) -> usize {
+        let Some(pane) = &self.lesson else {
+            return 0;
+        };
+        let width = usize::from(self.size.0.saturating_sub(2));
+        let count = crate::layout::wrap_count;
+        let mut results = 0;
+        for r in &pane.results {
+            if results >= LESSON_RESULTS_WANTED {
+                break;
+            }
+            results += count(&result_text(r).0, width);
+        }
+        count(&sanitize(&pane.say), width) + results.min(LESSON_RESULTS_WANTED)
+    }
+
+    /// The lines of the lesson pane's body on screen, and the first and last (1-based) of
+    /// the scrolled part with its length when not all of it shows. The narration stays put
+    /// and the results scroll under it; a narration too long for the pane scrolls with them.
+    pub fn lesson_visible(&self) -> (Vec<PaneLine>, Option<(usize, usize, usize)>) {
+        let body = self.lesson_body();
+        let rows = self.lesson_body_rows();
+        let say = body.iter().filter(|(p, _)| *p == PaneText::Say).count();
+        let fixed = if say < rows { say } else { 0 };
+        let scrolled = body.len() - fixed;
+        let room = rows - fixed;
+        let scroll = self
+            .lesson
+            .as_ref()
+            .map_or(0, |p| usize::from(p.scroll))
+            .min(scrolled.saturating_sub(room));
+        let shown = room.min(scrolled - scroll);
+        let mut out: Vec<PaneLine> = body[..fixed].to_vec();
+        out.extend_from_slice(&body[fixed + scroll..fixed + scroll + shown]);
+        let note = (scrolled > room).then_some((scroll + 1, scroll + shown, scrolled));
+        (out, note)
+    }
+
+    /// How far the lesson pane scrolls (J): the scrolled part less the lines it gets.
+    pub fn lesson_scroll_max(&self) -> usize {
+        let body = self.lesson_body();
+        let rows = self.lesson_body_rows();
+        let say = body.iter().filter(|(p, _)| *p == PaneText::Say).count();
+        let fixed = if say < rows { say } else { 0 };
+        (body.len() - fixed).saturating_sub(rows - fixed)
+    }
+
+    /// How many lines `lesson_body` has.
+    pub fn lesson_body_lines(&self) -> usize {
+        self.lesson_body().len()
+    }
+
+    /// The lines of the lesson pane the body gets (between its borders, above the log line).
+    pub fn lesson_body_rows(&self) -> usize {
+        usize::from(self.layout().log.height.saturating_sub(3))
     }
 
     pub fn bytes_per_row(&self) -> u64 {

@@ -4,9 +4,10 @@
 
 use crate::action::{Action, LessonPane, LessonResult};
 use crate::lesson::{Lesson, request};
-use crate::script::Line;
+use crate::script::{Expect, ExpectPath, Line, Step};
 use crate::session::{LineResult, LineValue, Session};
 use crate::sys::Region;
+use crate::sys::procmaps::SmapsField;
 
 /// A lesson being played: the script, and where its fresh demo file lives (for replays).
 pub struct Lecture {
@@ -74,14 +75,60 @@ pub fn next(session: &mut Session, lesson: &Lesson) {
     };
     let mut pane = pane.clone();
     let results = run_lines(session, &step.lines);
-    if let Some(page) = crate::lesson::focus_page(step, session.model.page_size()) {
-        // Select the page quietly: the log keeps the step's own last action.
-        session.act(Action::SelectPage(page));
-    }
     pane.step = k + 1;
     pane.say.clone_from(&step.say);
     pane.results = results;
+    pane.show = step.show;
+    pane.fields = step_fields(step);
+    pane.scroll = 0;
+    // The pane first: its height (the step's text) decides how many rows the grid keeps.
     session.act(Action::ShowLesson(Some(pane)));
+    // Then what the step is about, quietly: the log keeps the step's own last action.
+    if let Some(offset) = step.show {
+        session.act(Action::ShowOffset(offset));
+    } else if let Some(page) = crate::lesson::focus_page(step, session.model.page_size()) {
+        session.act(Action::SelectPage(page));
+    }
+}
+
+/// The smaps counters a step points at: its `# fields:`, then those its `expect vma` and
+/// `show vma` lines look at (the panel lists them first).
+pub fn step_fields(step: &crate::lesson::LessonStep) -> Vec<SmapsField> {
+    let mut fields = step.fields.clone();
+    for line in &step.lines {
+        let (Step::Expect(Expect::Check {
+            path: ExpectPath::Object(obj, key),
+            ..
+        })
+        | Step::Show(ExpectPath::Object(obj, key))) = &line.step
+        else {
+            continue;
+        };
+        let field = SmapsField::ALL
+            .into_iter()
+            .find(|f| obj == "vma" && report_key(*f) == *key);
+        if let Some(f) = field.filter(|f| !fields.contains(f)) {
+            fields.push(f);
+        }
+    }
+    fields
+}
+
+/// The key `inspect` and `expect vma` use for a counter (`Private_Dirty`: `private_dirty`).
+fn report_key(f: SmapsField) -> String {
+    match f {
+        SmapsField::ThpEligible => "thp_eligible".into(),
+        _ => {
+            let mut key = String::new();
+            for (i, c) in f.name().replace('_', "").chars().enumerate() {
+                if c.is_ascii_uppercase() && i > 0 {
+                    key.push('_');
+                }
+                key.push(c.to_ascii_lowercase());
+            }
+            key
+        }
+    }
 }
 
 /// Goes back a step: a fresh copy of the lesson's file, mapped anew, replayed up to the step
@@ -177,4 +224,52 @@ pub fn check(lesson: &Lesson, out: &mut impl std::io::Write) -> Result<bool, Str
     drop(session);
     drop(dir);
     Ok(ok)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn report_keys_are_the_serialized_names() {
+        let keys: Vec<String> = SmapsField::ALL.into_iter().map(report_key).collect();
+        assert_eq!(
+            keys,
+            [
+                "size",
+                "rss",
+                "pss",
+                "shared_clean",
+                "shared_dirty",
+                "private_clean",
+                "private_dirty",
+                "anonymous",
+                "referenced",
+                "swap",
+                "locked",
+                "anon_huge_pages",
+                "shmem_pmd_mapped",
+                "file_pmd_mapped",
+                "thp_eligible"
+            ]
+        );
+    }
+
+    #[test]
+    fn a_step_points_at_its_declared_fields_then_those_it_expects() {
+        let l = crate::lesson::parse(
+            "t",
+            "say \"a\"\n# fields: Locked\nexpect vma anonymous == 0\nshow vma locked\n\
+             expect mapping pages == 4\nshow vma thp_eligible\n",
+        )
+        .unwrap();
+        assert_eq!(
+            step_fields(&l.steps[0]),
+            [
+                SmapsField::Locked,
+                SmapsField::Anonymous,
+                SmapsField::ThpEligible
+            ]
+        );
+    }
 }

@@ -62,6 +62,7 @@ pub fn update(model: &mut Model, action: Action) -> Vec<Command> {
         | Action::PeerEnded { .. }
         | Action::ChildEnded { .. }
         | Action::SelectPage(_)
+        | Action::ShowOffset(_)
         | Action::ShowLesson(_)
         | Action::AlsoProbed(_)
         | Action::Configure { .. }
@@ -298,6 +299,14 @@ fn view(model: &mut Model, action: Action) {
             let next = (i64::from(model.log_scroll) + i64::from(delta)).clamp(0, max);
             model.log_scroll = u16::try_from(next).unwrap_or(u16::MAX);
         }
+        Action::ScrollLesson(delta) => {
+            let max = model.lesson_scroll_max();
+            if let Some(pane) = &mut model.lesson {
+                let next = (i64::from(pane.scroll) + i64::from(delta))
+                    .clamp(0, i64::try_from(max).unwrap_or(0));
+                pane.scroll = u16::try_from(next).unwrap_or(0);
+            }
+        }
         Action::ScrollPanel(delta) => {
             let lines = model.snap.maps.as_ref().map_or(0, |m| m.len());
             let max = u16::try_from(lines.saturating_sub(1)).unwrap_or(u16::MAX);
@@ -316,7 +325,8 @@ fn view(model: &mut Model, action: Action) {
             };
         }
         Action::ScrollHelp(delta) => {
-            let next = (i64::from(model.help_scroll) + i64::from(delta)).clamp(0, 64);
+            // The overlay stops at its last line; this only bounds the count.
+            let next = (i64::from(model.help_scroll) + i64::from(delta)).clamp(0, 400);
             model.help_scroll = u16::try_from(next).unwrap_or(0);
         }
         Action::CloseOverlay => model.overlay = Overlay::None,
@@ -368,7 +378,25 @@ fn news(model: &mut Model, action: Action) {
             model.top = page * model.lines_per_page();
             model.scroll_to_cursor();
         }
-        Action::ShowLesson(pane) => model.lesson = pane,
+        Action::ShowOffset(off) if off <= model.max_cursor() => {
+            // The page's header on top when the offset's row fits under it, else the row a
+            // third of the way down.
+            let h = model.layout().grid_rows();
+            let header = model.line_of(off - off % model.page_size()) - 1;
+            let line = model.line_of(off);
+            model.cursor = off;
+            model.top = if line < header + h {
+                header
+            } else {
+                line.saturating_sub(h / 3)
+            };
+            model.scroll_to_cursor();
+        }
+        Action::ShowLesson(pane) => {
+            model.lesson = pane;
+            // The pane's height follows its text: the grid's rows change with it.
+            model.scroll_to_cursor();
+        }
         Action::AlsoProbed(snap) => model.also = snap,
         Action::Configure {
             refresh_ms,
@@ -1033,21 +1061,47 @@ fn prompt(model: &mut Model, edit: PromptEdit) -> Vec<Command> {
     Vec::new()
 }
 
+/// `:` with a number: in the coordinates of the row labels, file offsets (from the mapping's
+/// file offset on) or, after `v`, virtual addresses; `None` when it is not in the mapping.
+fn goto_offset(model: &Model, label: u64) -> Option<u64> {
+    let base = if model.show_vaddr {
+        model.snap.addr
+    } else {
+        model.snap.geometry.offset
+    };
+    label
+        .checked_sub(base)
+        .filter(|off| *off <= model.max_cursor())
+}
+
 fn goto(model: &mut Model, target: GotoTarget) -> Vec<Command> {
     let ps = model.page_size();
     let pages = model.pages();
+    let kind = if model.show_vaddr {
+        "address"
+    } else {
+        "offset"
+    };
     match target {
-        GotoTarget::Offset(off) if off <= model.max_cursor() => {
+        GotoTarget::Offset(label) if let Some(off) = goto_offset(model, label) => {
             model.cursor = off;
             let h = model.layout().grid_rows();
             model.top = model.line_of(off).saturating_sub(h / 3);
             model.scroll_to_cursor();
-            model.log(format!("goto offset 0x{off:x} (page {})", off / ps));
+            model.log(format!("goto {kind} 0x{label:x} (page {})", off / ps));
         }
-        GotoTarget::Offset(off) => model.log(format!(
-            "goto: offset 0x{off:x} is past the mapping, which ends at 0x{:x}",
-            model.max_cursor() + 1
-        )),
+        GotoTarget::Offset(label) => {
+            let (first, what, other) = if model.show_vaddr {
+                (model.snap.addr, "virtual addresses", "file offsets")
+            } else {
+                (model.snap.geometry.offset, "file offsets", "addresses")
+            };
+            let last = first.saturating_add(model.max_cursor());
+            model.log(format!(
+                "goto: {kind} 0x{label:x} is not in the mapping: its rows are {what} \
+                 0x{first:x} to 0x{last:x} (v switches to {other})"
+            ));
+        }
         GotoTarget::Page(p) if p < pages => {
             model.cursor = p * ps;
             model.top = p * model.lines_per_page();
@@ -1406,7 +1460,7 @@ mod tests {
         assert_eq!(m.overlay, Overlay::None);
 
         update(&mut m, Action::Goto(GotoTarget::Offset(4 * PS)));
-        assert!(m.log.last().unwrap().text.contains("past the mapping"));
+        assert!(m.log.last().unwrap().text.contains("is not in the mapping"));
     }
 
     fn type_prompt(m: &mut Model, open: Action, text: &str) -> Vec<Command> {
@@ -2254,6 +2308,46 @@ mod tests {
         );
         assert_eq!(m.child, None);
         assert!(m.log.last().unwrap().text.contains("ended on its own"));
+    }
+
+    #[test]
+    fn goto_takes_the_coordinates_of_the_row_labels() {
+        let mut m = model(4, (120, 40));
+        m.snap.geometry.offset = 0x26000;
+        update(&mut m, Action::GotoPrompt);
+        typed(&mut m, "0x26010");
+        assert_eq!(m.cursor, 0x10, "{:?}", m.log.last());
+        assert!(
+            m.log
+                .last()
+                .unwrap()
+                .text
+                .starts_with("goto offset 0x26010")
+        );
+        update(&mut m, Action::GotoPrompt);
+        typed(&mut m, "0x10");
+        assert_eq!(m.cursor, 0x10);
+        let said = &m.log.last().unwrap().text;
+        assert!(
+            said.contains("0x10 is not in the mapping: its rows are file offsets 0x26000 to"),
+            "{said}"
+        );
+        update(&mut m, Action::ToggleOffsets);
+        update(&mut m, Action::GotoPrompt);
+        let addr = format!("0x{:x}", m.snap.addr + 0x2001);
+        typed(&mut m, &addr);
+        assert_eq!(m.cursor, 0x2001);
+        assert!(m.log.last().unwrap().text.starts_with("goto address 0x"));
+        update(&mut m, Action::GotoPrompt);
+        typed(&mut m, "0x26010");
+        assert_eq!(m.cursor, 0x2001, "a file offset is not an address");
+        assert!(
+            m.log
+                .last()
+                .unwrap()
+                .text
+                .contains("v switches to file offsets")
+        );
     }
 
     #[test]

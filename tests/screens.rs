@@ -720,6 +720,9 @@ fn lesson_model(size: (u16, u16)) -> Model {
                 detail: "expect failed: vma anonymous is 0, expected == 4096".into(),
             },
         ],
+        show: None,
+        fields: Vec::new(),
+        scroll: 0,
     });
     m
 }
@@ -1312,4 +1315,195 @@ fn counters_and_the_address_space_read_seconds_ago_say_so_at_80x24() {
     m.now_ms = 12_000;
     let text = format!("{}", draw(&m).backend());
     assert!(text.contains("9 VMAs · smaps 12 s ago"), "{text}");
+}
+
+/// The screen's rows as text.
+fn rows_of(m: &Model) -> Vec<String> {
+    format!("{}", draw(m).backend())
+        .lines()
+        .map(|l| l.trim_matches('"').to_string())
+        .collect()
+}
+
+#[test]
+fn the_header_keeps_the_page_count_and_the_key_line_cuts_no_hint() {
+    for cols in [60, 70, 80, 100, 120, 200, 300] {
+        let mut m = model(1, (cols, 24));
+        m.snap.backing = Backing::File {
+            path: "/tmp/a-rather-long-directory/and-a-long-file-name-for-a-projector.txt".into(),
+            writable: true,
+            regular: true,
+        };
+        let rows = rows_of(&m);
+        assert!(rows[0].contains(" 1 page"), "{cols}: {}", rows[0]);
+        assert!(!rows[0].contains("1 pages"), "{cols}: {}", rows[0]);
+        // Every hint on the key line is whole: its words are those of a hint, and a cut
+        // one is replaced by `…`.
+        let keys = rows.last().unwrap();
+        let ctx = mmapscope::keymap::KeyContext::of(m.focus, &Overlay::None, None, false);
+        let hints = mmapscope::keys::hints(ctx);
+        let shown: Vec<&str> = keys
+            .split("  ")
+            .map(str::trim)
+            .filter(|h| !h.is_empty())
+            .collect();
+        for h in &shown {
+            assert!(
+                *h == "…" || hints.iter().any(|(k, w)| format!("{k} {w}") == *h),
+                "{cols}: `{h}` is not a whole hint: {keys}"
+            );
+        }
+        let all_fit = shown.len() == hints.len();
+        assert!(all_fit || keys.trim_end().ends_with('…'), "{cols}: {keys}");
+    }
+}
+
+#[test]
+fn help_wraps_inside_the_overlay_at_80_and_uses_the_width_at_200() {
+    let mut m = model(4, (80, 24));
+    act(&mut m, &[Action::ToggleHelp]);
+    // Scroll through: every word of every description shows up inside the borders.
+    let mut seen = String::new();
+    for _ in 0..40 {
+        for r in rows_of(&m) {
+            seen.push_str(&r);
+            seen.push('\n');
+        }
+        update(&mut m, Action::ScrollHelp(10));
+    }
+    let words = |s: &str| s.split_whitespace().map(str::to_string).collect::<Vec<_>>();
+    let inside: Vec<String> = seen
+        .lines()
+        .filter(|l| l.starts_with('│'))
+        .flat_map(|l| words(l.trim_matches('│')))
+        .collect();
+    for (_, what) in mmapscope::keys::help_lines() {
+        for w in words(what) {
+            assert!(inside.contains(&w), "`{w}` of `{what}` never shows");
+        }
+    }
+    let mut wide = model(4, (200, 50));
+    act(&mut wide, &[Action::ToggleHelp]);
+    let rows = rows_of(&wide);
+    let top = rows.iter().find(|r| r.contains("help: Keys")).unwrap();
+    let width = top.trim().chars().count();
+    assert!(
+        width > 86,
+        "the overlay takes the width its lines need: {width}"
+    );
+    assert!(
+        rows.iter().all(|r| !r.contains("(needs PROT_EXE│")),
+        "{rows:#?}"
+    );
+}
+
+#[test]
+fn a_long_prompt_scrolls_to_keep_what_is_typed_in_view() {
+    let mut m = model(4, (120, 40));
+    act(&mut m, &[Action::FindPrompt]);
+    let typed: String = (0..100)
+        .map(|i| char::from(b'a' + (i % 26) as u8))
+        .collect();
+    for c in typed.chars() {
+        update(
+            &mut m,
+            Action::Prompt(mmapscope::action::PromptEdit::Insert(c)),
+        );
+    }
+    let rows = rows_of(&m);
+    let line = rows.iter().find(|r| r.contains("find (hex")).unwrap();
+    assert!(
+        line.contains(&format!("{}█", &typed[typed.len() - 40..])),
+        "{line}"
+    );
+    assert!(
+        line.contains("): …"),
+        "what went off to the left is marked: {line}"
+    );
+    assert!(line.chars().count() <= 120);
+}
+
+#[test]
+fn a_lesson_pane_shows_the_whole_narration_and_scrolls_its_results_80x24() {
+    let mut m = lesson_model((80, 24));
+    let pane = m.lesson.as_mut().unwrap();
+    pane.say = "word ".repeat(60);
+    for i in 0..12 {
+        pane.results.push(mmapscope::model::LessonResult {
+            text: format!("expect page {i} present == true"),
+            ok: true,
+            expected_error: false,
+            skipped: false,
+            detail: "is true".into(),
+        });
+    }
+    let rows = rows_of(&m);
+    let text = rows.join("\n");
+    assert_eq!(text.matches("word").count(), 60, "{text}");
+    assert!(text.contains("J K scroll"), "{text}");
+    assert!(!text.contains("expect page 11 "), "{text}");
+    for _ in 0..30 {
+        update(&mut m, Action::ScrollLesson(1));
+    }
+    let text = rows_of(&m).join("\n");
+    assert!(
+        text.contains("expect page 11 present == true  is true"),
+        "{text}"
+    );
+    assert!(text.contains("of 16 · J K scroll"), "{text}");
+    assert_eq!(
+        text.matches("word").count(),
+        60,
+        "the narration stays: {text}"
+    );
+    insta::assert_snapshot!(draw(&m).backend());
+    // Tab twice: the log takes the results' place, in more lines.
+    for l in 0..20 {
+        m.log(format!("log line {l} with enough words to wrap at eighty columns when it is shown whole in the pane"));
+    }
+    update(&mut m, Action::ToggleFocus);
+    update(&mut m, Action::ToggleFocus);
+    let text = rows_of(&m).join("\n");
+    assert!(text.contains("log: ↑↓ scroll · Tab back"), "{text}");
+    assert!(text.contains("shown whole in the pane"), "{text}");
+    assert!(text.contains("log line 19 "), "{text}");
+}
+
+#[test]
+fn a_step_shows_its_offset_and_lists_its_fields_first_80x24() {
+    use mmapscope::sys::procmaps::SmapsField;
+    let mut m = lesson_model((80, 24));
+    let pane = m.lesson.clone().unwrap();
+    update(
+        &mut m,
+        Action::ShowLesson(Some(mmapscope::model::LessonPane {
+            fields: vec![SmapsField::Locked, SmapsField::ThpEligible],
+            show: Some(0x3030),
+            ..pane
+        })),
+    );
+    act(&mut m, &[Action::ShowOffset(0x3030)]);
+    let text = rows_of(&m).join("\n");
+    assert!(text.contains("00003030  "), "{text}");
+    assert!(
+        text.contains("page 3 ·"),
+        "the page's header stays on top when the row fits under it: {text}"
+    );
+    // Deeper in the page (row 14 at 8 bytes a row): the row, a third of the way down.
+    act(&mut m, &[Action::ShowOffset(0x3070)]);
+    let rows = rows_of(&m);
+    let text = rows.join("\n");
+    assert!(text.contains("00003070  "), "{text}");
+    assert!(!text.contains("00003000  "), "{text}");
+    assert!(
+        !text.contains(" pa┐"),
+        "the grid's title cuts no state in the middle: {text}"
+    );
+    let locked = rows.iter().position(|r| r.contains("Locked")).unwrap();
+    let thp = rows.iter().position(|r| r.contains("THPeligible")).unwrap();
+    let size = rows
+        .iter()
+        .position(|r| r.contains("│Size "))
+        .unwrap_or(usize::MAX);
+    assert!(locked < thp && thp < size, "{text}");
 }

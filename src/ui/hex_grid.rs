@@ -20,15 +20,27 @@ use super::theme::{Role, Theme};
 pub fn render(model: &Model, frame: &mut Frame, area: Rect, theme: Theme) {
     let cursor_page = model.cursor / model.page_size();
     // The cursor page's states in letters, so they stay in view when its header scrolls away.
-    let letters: Vec<String> = state_words(model, cursor_page)
+    let mut letters: Vec<String> = state_words(model, cursor_page)
         .into_iter()
         .map(|w| w.short)
         .collect();
-    let title = format!(
-        " cursor 0x{:x} (page {cursor_page}: {}) ",
-        model.cursor,
-        letters.join(" ")
-    );
+    // Whole states only: those that do not fit on the border become `…`.
+    let title_of = |letters: &[String]| {
+        format!(
+            " cursor 0x{:x} (page {cursor_page}: {}) ",
+            model.cursor,
+            letters.join(" ")
+        )
+    };
+    let room = usize::from(area.width.saturating_sub(2));
+    let mut cut = false;
+    while title_of(&letters).chars().count() > room && letters.pop().is_some() {
+        cut = true;
+    }
+    if cut {
+        letters.push("…".into());
+    }
+    let title = title_of(&letters);
     let title_role = if model.focus == Focus::Grid {
         Role::Focused
     } else {

@@ -92,9 +92,9 @@ fn info(model: &Model, w: &MapWindow, theme: Theme) -> Vec<Line<'static>> {
     let whole = w.cells() == w.total;
     let mut total = vec![Span::styled(
         format!(
-            " {} {} pages: ",
+            " {} {}: ",
             if whole { "all" } else { "shown:" },
-            thousands(counts.pages)
+            super::pages_word(counts.pages)
         ),
         theme.style(Role::Title),
     )];
@@ -157,8 +157,8 @@ pub fn render(model: &Model, frame: &mut Frame, theme: Theme) {
         )
     };
     let title = format!(
-        " page map · 1 cell = {per} · {} pages · zoom + - ",
-        thousands(model.pages())
+        " page map · 1 cell = {per} · {} · zoom + - ",
+        super::pages_word(model.pages())
     );
     let block = Block::bordered()
         .title(Span::styled(title, theme.style(Role::Title)))

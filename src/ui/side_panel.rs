@@ -15,10 +15,13 @@ use super::theme::{Role, Theme};
 
 /// The counters the smaps block shows: all, but the huge-page mapping counters only when they
 /// are not 0 (or just changed), so that a mapping without huge pages keeps its room for maps.
-/// `THPeligible` is always there: whether the VMA may get huge pages at all.
+/// `THPeligible` is always there: whether the VMA may get huge pages at all. The ones a lesson
+/// step names (`# fields:`) come first, then those that just changed, so that a short panel
+/// (80x24) still shows what the narration points at.
 pub fn shown_fields(model: &Model) -> Vec<SmapsField> {
     let vma = model.snap.vma.as_ref();
-    SmapsField::ALL
+    let named: &[SmapsField] = model.lesson.as_ref().map_or(&[], |p| &p.fields);
+    let mut fields: Vec<SmapsField> = SmapsField::ALL
         .into_iter()
         .filter(|f| {
             !matches!(
@@ -26,15 +29,30 @@ pub fn shown_fields(model: &Model) -> Vec<SmapsField> {
                 SmapsField::AnonHugePages | SmapsField::ShmemPmdMapped | SmapsField::FilePmdMapped
             ) || vma.is_some_and(|v| f.of(v) > 0)
                 || model.delta(*f).is_some()
+                || named.contains(f)
         })
-        .collect()
+        .collect();
+    // A stable sort: within each group the smaps order stays.
+    fields.sort_by_key(|f| {
+        if let Some(i) = named.iter().position(|n| n == f) {
+            (0, i)
+        } else if model.lesson.is_some() && model.delta(*f).is_some() {
+            (1, 0)
+        } else {
+            (2, 0)
+        }
+    });
+    fields
 }
 
-/// Draws the panel into `area`.
+/// Draws the panel into `area`: the smaps block gets the lines it needs (the maps block
+/// keeps at least one line of its own, ours).
 pub fn render(model: &Model, frame: &mut Frame, area: Rect, theme: Theme) {
-    // Borders, path, the counters, VmFlags.
-    let smaps_height = 2 + 1 + shown_fields(model).len() as u16 + 1;
-    let smaps_h = smaps_height.min(area.height.saturating_sub(5));
+    // Borders, path, the counters, VmFlags (wrapped).
+    let flags = vm_flags(model, area.width.saturating_sub(2)).len() as u16;
+    let smaps_height = 2 + 1 + shown_fields(model).len() as u16 + flags;
+    let least_maps = if model.lesson.is_some() { 3 } else { 5 };
+    let smaps_h = smaps_height.min(area.height.saturating_sub(least_maps));
     let [maps_area, smaps_area] =
         Split::vertical([Constraint::Min(3), Constraint::Length(smaps_h)]).areas(area);
     render_maps(model, frame, maps_area, theme);
@@ -101,6 +119,14 @@ fn render_maps(model: &Model, frame: &mut Frame, area: Rect, theme: Theme) {
                             name
                         )
                     };
+                    // A name cut by the panel's edge says so.
+                    let room = usize::from(inner.width.saturating_sub(1));
+                    let text = if text.chars().count() > room {
+                        let keep: String = text.chars().take(room.saturating_sub(1)).collect();
+                        format!("{keep}…")
+                    } else {
+                        text
+                    };
                     let (mark, role) = if ours {
                         ("▶", Role::OurMapping)
                     } else {
@@ -161,35 +187,106 @@ fn render_smaps(model: &Model, frame: &mut Frame, area: Rect, theme: Theme) {
         Span::styled(format!("{} ", vma.perms), theme.style(Role::Title)),
         Span::raw(path),
     ])];
-    for field in shown_fields(model) {
-        let value = field.of(vma);
-        let shown = if field.is_size() {
-            kb(value)
-        } else {
-            value.to_string()
-        };
-        let mut spans = vec![
-            Span::raw(format!("{:<14}", field.name())),
-            Span::raw(format!("{shown:>10}")),
-        ];
-        if let Some((before, now)) = model.delta(field) {
-            let change = if field.is_size() {
-                delta_kb(now, before)
-            } else {
-                format!("was {before}")
-            };
-            spans.push(Span::styled(
-                format!(" ({change})"),
-                theme.style(Role::Warning),
-            ));
-        }
-        lines.push(Line::from(spans));
+    let width = usize::from(area.width.saturating_sub(2));
+    let flags = vm_flags(model, area.width.saturating_sub(2));
+    let counters = counter_lines(model, vma, width, theme);
+    // A short block keeps VmFlags (narrations point at its flags) and the first counters
+    // (those the step names, then those that changed): the path goes first (the maps
+    // block's ▶ line names the mapping and its permissions too), then the last counters.
+    let rows = usize::from(area.height.saturating_sub(2));
+    if 1 + counters.len() + flags.len() > rows {
+        lines.clear();
     }
-    lines.push(Line::from(vec![
-        Span::raw("VmFlags "),
-        Span::styled(vma.vm_flags.join(" "), theme.style(Role::Dim)),
-    ]));
+    let room = rows.saturating_sub(lines.len() + flags.len()).max(1);
+    lines.extend(counters.into_iter().take(room));
+    for (i, l) in flags.into_iter().enumerate() {
+        let (head, rest) = if i == 0 {
+            l.split_at(l.find(' ').map_or(l.len(), |k| k + 1))
+        } else {
+            ("", l.as_str())
+        };
+        lines.push(Line::from(vec![
+            Span::raw(head.to_string()),
+            Span::styled(rest.to_string(), theme.style(Role::Dim)),
+        ]));
+    }
     frame.render_widget(Paragraph::new(lines).block(block), area);
+}
+
+/// The counters' lines, `Private_Dirty      4 kB (+4 kB)`, within `width` columns, in
+/// aligned columns: narrower, the changes lose their unit, then the columns their padding
+/// (to the longest name and value shown), and what still does not fit is cut with `…`.
+fn counter_lines(
+    model: &Model,
+    vma: &crate::sys::procmaps::Vma,
+    width: usize,
+    theme: Theme,
+) -> Vec<Line<'static>> {
+    // (name, value, change with its unit, change without)
+    type Row = (&'static str, String, String, String);
+    let rows: Vec<Row> = shown_fields(model)
+        .into_iter()
+        .map(|field| {
+            let value = field.of(vma);
+            let shown = if field.is_size() {
+                kb(value)
+            } else {
+                value.to_string()
+            };
+            let (full, bare) = match model.delta(field) {
+                None => (String::new(), String::new()),
+                Some((before, now)) if field.is_size() => {
+                    let d = delta_kb(now, before);
+                    let bare = d.trim_end_matches(" kB").to_string();
+                    (format!(" ({d})"), format!(" ({bare})"))
+                }
+                Some((before, _)) => {
+                    let was = format!(" (was {before})");
+                    (was.clone(), was)
+                }
+            };
+            (field.name(), shown, full, bare)
+        })
+        .collect();
+    let len = |s: &str| s.chars().count();
+    let longest = |f: &dyn Fn(&Row) -> usize| rows.iter().map(f).max().unwrap_or(0);
+    let (name_w, value_w) = (longest(&|r| len(r.0)), longest(&|r| len(&r.1)));
+    let fits = |nw: usize, vw: usize, bare: bool| {
+        rows.iter()
+            .all(|r| nw + vw + len(if bare { &r.3 } else { &r.2 }) <= width)
+    };
+    let (nw, vw, bare) = [
+        (14, 10, false),
+        (14, 10, true),
+        (name_w + 1, value_w, false),
+    ]
+    .into_iter()
+    .find(|&(nw, vw, bare)| fits(nw, vw, bare))
+    .unwrap_or((name_w + 1, value_w, true));
+    rows.into_iter()
+        .map(|(name, value, full, short)| {
+            let head = super::cut(&format!("{name:<nw$}{value:>vw$}"), width, "…");
+            let change = if bare { short } else { full };
+            let tail = super::cut(&change, width.saturating_sub(len(&head)), "…");
+            Line::from(vec![
+                Span::raw(head),
+                Span::styled(tail, theme.style(Role::Warning)),
+            ])
+        })
+        .collect()
+}
+
+/// The `VmFlags` line of the smaps block, wrapped to `width` (a lesson may point at its last
+/// flag, `lo`).
+fn vm_flags(model: &Model, width: u16) -> Vec<String> {
+    let Some(vma) = &model.snap.vma else {
+        return vec![String::new()];
+    };
+    let text = format!("VmFlags {}", vma.vm_flags.join(" "));
+    crate::layout::wrap(&text, usize::from(width).max(1))
+        .into_iter()
+        .map(|(_, l)| l)
+        .collect()
 }
 
 /// How old a reading is, in words, when it is older than two refresh intervals (and a
