@@ -24,11 +24,17 @@ pub fn render(model: &Model, frame: &mut Frame, area: Rect, theme: Theme) {
         .into_iter()
         .map(|w| w.short)
         .collect();
+    // The cursor in the row labels' coordinates (file offsets, or addresses after `v`), the
+    // ones `:` takes.
+    let at = if model.show_vaddr {
+        model.snap.addr + model.cursor
+    } else {
+        model.snap.geometry.offset + model.cursor
+    };
     // Whole states only: those that do not fit on the border become `…`.
     let title_of = |letters: &[String]| {
         format!(
-            " cursor 0x{:x} (page {cursor_page}: {}) ",
-            model.cursor,
+            " cursor 0x{at:x} (page {cursor_page}: {}) ",
             letters.join(" ")
         )
     };
