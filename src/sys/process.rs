@@ -158,8 +158,9 @@ fn root_refusal(info: &ProcessInfo, who: &str) -> String {
     } else {
         format!(
             "the kernel refused ptrace access to {who} though this process runs as root with \
-             CAP_SYS_PTRACE, which the capability rules accept for any process: a security \
-             module or policy protects it{more}; it cannot be looked into from here"
+             CAP_SYS_PTRACE, which the capability rules accept for any process of its user \
+             namespace: a security module or policy protects it, or it lives in a user \
+             namespace above ours{more}; it cannot be looked into from here"
         )
     }
 }
