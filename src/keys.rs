@@ -297,7 +297,10 @@ pub const COMMON: &[Binding] = &[
     helped(
         &[Code(Char(':'))],
         Action::GotoPrompt,
-        (":", "go to an offset as the rows label it (0x1f00), or a page (p 3)"),
+        (
+            ":",
+            "go to an offset as the rows label it (0x1f00), or a page (p 3)",
+        ),
     ),
     full(
         &[Code(Char('e'))],
