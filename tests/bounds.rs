@@ -8,8 +8,7 @@
 //! is small, or judged by a MemAvailable given to the mapping (`Region::judge_by`).
 
 use std::ffi::OsStr;
-use std::io::Write as _;
-use std::process::{Output, Stdio};
+use std::process::Output;
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
@@ -48,20 +47,8 @@ fn lines(out: &Output) -> Vec<Value> {
 }
 
 /// `mmapscope batch ARGS` with `script` on stdin (run as `cmd`).
-fn batch_with(mut cmd: std::process::Command, script: &str) -> Output {
-    let mut child = cmd
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("spawn");
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(script.as_bytes())
-        .unwrap();
-    child.wait_with_output().expect("wait")
+fn batch_with(cmd: std::process::Command, script: &str) -> Output {
+    run_with_stdin(cmd, script)
 }
 
 fn batch(args: &[&str], script: &str) -> Output {

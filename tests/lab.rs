@@ -447,20 +447,8 @@ fn below_mmap_min_addr_an_unprivileged_move_and_fixed_name_the_sysctl() {
     }
     let batch_as = |args: &[&str], script: &str| -> Result<Vec<Value>, String> {
         let args: Vec<&OsStr> = args.iter().map(OsStr::new).collect();
-        let mut cmd = as_unprivileged(&args)?;
-        let mut child = cmd
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("spawn");
-        child
-            .stdin
-            .take()
-            .unwrap()
-            .write_all(script.as_bytes())
-            .unwrap();
-        Ok(lines(&child.wait_with_output().expect("wait")))
+        let cmd = as_unprivileged(&args)?;
+        Ok(lines(&run_with_stdin(cmd, script)))
     };
     let l = match batch_as(&["batch", "--anon", "16k", "-"], "move 0\nexpect error\n") {
         Ok(l) => l,

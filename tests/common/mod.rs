@@ -76,6 +76,25 @@ pub fn run(cmd: Command) -> Output {
     run_with_pid(cmd).0
 }
 
+/// Runs `cmd` with `input` on its stdin, and waits for all it printed.
+pub fn run_with_stdin(mut cmd: Command, input: &str) -> Output {
+    use std::io::Write as _;
+    use std::process::Stdio;
+    let mut child = cmd
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn");
+    child
+        .stdin
+        .take()
+        .expect("stdin")
+        .write_all(input.as_bytes())
+        .expect("write stdin");
+    child.wait_with_output().expect("wait")
+}
+
 /// As `run`, and returns the pid the process had (the session id, when `cmd` is `setsid ...`).
 /// Fails too when the output pipes stay open after it exited: something it started holds them.
 pub fn run_with_pid(mut cmd: Command) -> (Output, u32) {
