@@ -107,7 +107,11 @@ fn model(pages: u64, size: (u16, u16)) -> Model {
     };
     let mut snap = Snapshot::empty(backing, MapMode::Shared, Prot::RW, ADDR, geometry);
     snap.maps = Ok(std::sync::Arc::new(maps()));
-    snap.vma = Some(vma(16384));
+    snap.vma = Some(Vma {
+        end: ADDR + pages * PS,
+        size: pages * PS,
+        ..vma(16384)
+    });
     snap.vma_count = 1;
     snap.sources = Sources {
         mincore: "ok".into(),
@@ -323,6 +327,22 @@ fn smaps_changes_are_shown_then_fade() {
     m.apply_snapshot(next, 1000 + mmapscope::model::DELTA_HOLD_MS);
     let text = format!("{}", draw(&m).backend());
     assert!(!text.contains("(+8)"), "{text}");
+}
+
+/// A VMA larger than our mapping (merged with a like neighbour) counts the neighbour's
+/// pages too: the smaps title says so, at 80 and at 120 columns.
+#[test]
+fn a_vma_merged_with_a_neighbour_is_said_to_be() {
+    for size in [(80, 24), (120, 40)] {
+        let mut m = model(6, size);
+        let text = format!("{}", draw(&m).backend());
+        assert!(!text.contains("neighbour"), "{text}");
+        let mut v = m.snap.vma.clone().unwrap();
+        v.end += 0x20_0000;
+        m.snap.vma = Some(v);
+        let text = format!("{}", draw(&m).backend());
+        assert!(text.contains(" smaps: our mapping + neighbour "), "{text}");
+    }
 }
 
 #[test]
@@ -834,7 +854,7 @@ fn fork_model(size: (u16, u16)) -> Model {
             }
         })
         .collect();
-    let mut vma = vma(16384);
+    let mut vma = m.snap.vma.clone().expect("the model's VMA");
     vma.perms = "rw-p".into();
     vma.pss = 8192;
     vma.shared_clean = 4096;

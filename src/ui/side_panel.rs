@@ -155,12 +155,23 @@ fn render_smaps(model: &Model, frame: &mut Frame, area: Rect, theme: Theme) {
     } else {
         "our mapping"
     };
+    // A private anonymous mapping may merge with a like neighbour into one VMA: smaps then
+    // counts the neighbour's pages too, and the title says so.
+    let merged = model.looking.is_none()
+        && snap.vma.as_ref().is_some_and(|v| {
+            v.start < snap.addr || v.end > snap.addr.saturating_add(snap.geometry.len)
+        });
     let count = match snap.vma_count {
         0 | 1 => String::new(),
         n => format!(" ({n} VMAs)"),
     };
+    let whose = if merged {
+        ": our mapping + neighbour".to_string()
+    } else {
+        format!(" of {what}{count}")
+    };
     let title = format!(
-        " smaps of {what}{count}{} ",
+        " smaps{whose}{} ",
         age_note(snap.vma_age_ms, model.refresh_ms, "")
     );
     let block = Block::bordered().title(Span::styled(title, theme.style(Role::Title)));
