@@ -325,8 +325,9 @@ fn view(model: &mut Model, action: Action) {
             };
         }
         Action::ScrollHelp(delta) => {
-            // The overlay stops at its last line; this only bounds the count.
-            let next = (i64::from(model.help_scroll) + i64::from(delta)).clamp(0, 400);
+            // Up to the overlay's last line, so ↑ answers at once after PgDn at the end.
+            let max = crate::layout::help_max_scroll(model.size.0, model.size.1);
+            let next = (i64::from(model.help_scroll) + i64::from(delta)).clamp(0, i64::from(max));
             model.help_scroll = u16::try_from(next).unwrap_or(0);
         }
         Action::CloseOverlay => model.overlay = Overlay::None,
@@ -2308,6 +2309,24 @@ mod tests {
         );
         assert_eq!(m.child, None);
         assert!(m.log.last().unwrap().text.contains("ended on its own"));
+    }
+
+    #[test]
+    fn help_scrolls_no_further_than_its_last_line() {
+        let mut m = model(4, (80, 24));
+        update(&mut m, Action::ToggleHelp);
+        let max = crate::layout::help_max_scroll(80, 24);
+        assert!(max > 0, "the help is longer than 24 rows at 80 columns");
+        for _ in 0..50 {
+            update(&mut m, Action::ScrollHelp(20));
+        }
+        assert_eq!(m.help_scroll, max);
+        update(&mut m, Action::ScrollHelp(-1));
+        assert_eq!(
+            m.help_scroll,
+            max - 1,
+            "one ↑ after PgDn at the end moves at once"
+        );
     }
 
     #[test]
