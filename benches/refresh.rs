@@ -336,6 +336,27 @@ fn inspect_json(bencher: Bencher, which: Which) {
     });
 }
 
+/// A frame at 80x24 while a lesson plays (hugepages step 3, a long narration and its
+/// results: the pane wraps them to size itself), and the same model with the lesson pane
+/// closed: the ratio is what the lesson pane costs a frame.
+#[divan::bench(args = [true, false])]
+fn render_lesson_80x24(bencher: Bencher, lesson: bool) {
+    let l = mmapscope::lesson::load(Some("hugepages"), None).expect("the shipped lesson");
+    let dir = mmapscope::demo::TempDir::new().expect("temp dir");
+    let req = mmapscope::lesson::request(&l, dir.path()).expect("its request");
+    let region = Region::open(&req).expect("map it");
+    let mut s = mmapscope::session::Session::new(region, true, (80, 24));
+    mmapscope::player::start(&mut s, &l);
+    for _ in 0..3 {
+        mmapscope::player::next(&mut s, &l);
+    }
+    if !lesson {
+        s.model.lesson = None;
+    }
+    let mut t = Terminal::new(TestBackend::new(80, 24)).expect("test terminal");
+    bencher.bench_local(|| draw(&mut t, &s.model));
+}
+
 fn main() {
     let dir = tempfile::Builder::new()
         .prefix("mmapscope-bench-")

@@ -82,30 +82,31 @@ impl Layout {
         want.clamp(least, most)
     }
 
+    /// Bytes per row and the side panel's width for a screen `cols` wide (the panel is 0 on
+    /// a narrow screen, where the grid takes the whole width at the widest row that fits).
+    /// Only the width decides them: the grid's rows are drawn without laying out the rest.
+    pub fn columns(cols: u16, digits: u16) -> (u64, u16) {
+        for candidate in [32u64, 16, 8] {
+            let w = grid_width(candidate, digits);
+            if cols >= w + PANEL_MIN {
+                return (candidate, cols - w);
+            }
+        }
+        let bpr = if grid_width(16, digits) <= cols {
+            16
+        } else {
+            8
+        };
+        (bpr, 0)
+    }
+
     /// The layout with `log_rows` lines of event log.
     pub fn with_log(cols: u16, rows: u16, digits: u16, log_rows: u16) -> Layout {
         let too_small = cols < MIN_COLS || rows < MIN_ROWS;
         let full = Rect::new(0, 0, cols, rows);
         let log_rows = log_rows.min(rows.saturating_sub(8)).max(1);
         let body_h = rows.saturating_sub(3 + log_rows);
-        let mut bpr = 8;
-        let mut panel_w = 0;
-        for candidate in [32u64, 16, 8] {
-            let w = grid_width(candidate, digits);
-            if cols >= w + PANEL_MIN {
-                bpr = candidate;
-                panel_w = cols - w;
-                break;
-            }
-        }
-        if panel_w == 0 {
-            // Narrow: the grid takes the whole width, at the widest row that fits.
-            bpr = if grid_width(16, digits) <= cols {
-                16
-            } else {
-                8
-            };
-        }
+        let (bpr, panel_w) = Self::columns(cols, digits);
         let grid_w = cols - panel_w;
         Layout {
             header: Rect::new(0, 0, cols, 1).intersection(full),

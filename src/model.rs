@@ -677,7 +677,9 @@ impl Model {
     }
 
     pub fn bytes_per_row(&self) -> u64 {
-        self.layout().bytes_per_row
+        // Asked once a row while drawing: from the width alone, not the whole layout (which
+        // wraps a lesson's narration to size its pane).
+        Layout::columns(self.size.0, self.offset_digits()).0
     }
 
     pub fn page_size(&self) -> u64 {
