@@ -608,7 +608,7 @@ fn main() {
         }
     }
 
-    // The targets of issue 10, as ratios in this run.
+    // The targets the README states (Benchmarks), as ratios in this run.
     println!();
     let mut verdicts = Vec::new();
     for (name, json, fault, fc, _, _, _, fl, rj, rf) in &table {

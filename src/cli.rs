@@ -1,4 +1,4 @@
-//! The command line of `shared/design.md`: the interactive explorer, `inspect`, and the mapping
+//! The command line: the interactive explorer, `inspect`, and the mapping
 //! options they share, with the size syntax (`4096`, `0x1000`, `4k`, `1M`, `1T`).
 
 use std::path::PathBuf;

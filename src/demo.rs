@@ -1,4 +1,4 @@
-//! The demo file of `shared/design.md`: created in a fresh temporary directory from
+//! The demo file: created in a fresh temporary directory from
 //! `assets/demo.txt`, 3 pages + 100 bytes long (so the last page shows padding), readable text,
 //! each page opening with a line that names it.
 

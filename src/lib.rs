@@ -1,6 +1,6 @@
 //! mmapscope: an interactive explorer of `mmap(2)`.
 //!
-//! The crate is layered as `shared/style.md` draws it, every `use crate::` pointing down
+//! The crate is layered, every `use crate::` pointing down
 //! (`tests/layering.rs` keeps it so), bottom first:
 //!
 //! - `text`, `geometry`: leaf helpers (escaping, numbers, sizes, page arithmetic);

@@ -1,5 +1,5 @@
 //! The report of `inspect` (and later `snapshot` in a batch): the JSON object of
-//! `shared/design.md` (schema `mmapscope/1`) and a readable text table of the same facts.
+//! schema `mmapscope/1` (the README lists its fields) and a readable text table of the same facts.
 //! `inspect` streams it (`Stream`): the runs go out as the scan finds them, so memory does not
 //! grow with the number of runs; `build` holds them all, for a batch's `snapshot`.
 
@@ -18,7 +18,7 @@ use crate::sys::procmaps::{self, Vma};
 use crate::sys::region::MapMode;
 use crate::text::{human, kb, thousands};
 
-/// The report of `shared/design.md` (schema `mmapscope/1`): the sys types serialize
+/// The report (schema `mmapscope/1`): the sys types serialize
 /// themselves in the JSON's shape.
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
 pub struct Report {

@@ -1,4 +1,4 @@
-//! The batch and lesson language of `shared/design.md`: one command a line, `#` starts a
+//! The batch and lesson language: one command a line, `#` starts a
 //! comment. Parsing only: each line becomes the same `Op` a key would give, or a step of the
 //! script itself (`snapshot`, `sleep`, `say`, `expect`). Errors name the line and the problem.
 

@@ -1,4 +1,4 @@
-//! Regression tests on the real binary for what issue 8 found unbounded: mapped code that loops
+//! Regression tests on the real binary for what was once found unbounded: mapped code that loops
 //! with SIGALRM ignored or blocked, code that forks, a batch killed while such code runs, and
 //! `alloc` under an address-space limit. Each run starts in a session of its own (setsid), and
 //! each test ends by checking that no process of that session is left alive: the code child

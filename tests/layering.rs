@@ -1,4 +1,4 @@
-//! The layering of `shared/style.md`, kept true: every `crate::` path in `src/` points to a
+//! The crate's layering (`src/lib.rs` draws it), kept true: every `crate::` path in `src/` points to a
 //! module lower in `ORDER` than the module it is written in. A new upward import (the core
 //! reaching into the screen, `sys` into the actions) fails this test, naming the file and line.
 //!

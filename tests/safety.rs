@@ -1,4 +1,4 @@
-//! Regressions of issue 8 ("safe by default and unbreakable"), on the real binary: each test
+//! Regressions of "safe by default and unbreakable", on the real binary: each test
 //! reproduces a defect that was found (data loss through a swapped path, writes outside the
 //! mapping, unbounded input, files left behind, lessons as programs) and shows it is gone,
 //! and the new default (a file you name opens read-only) holds.

@@ -221,7 +221,7 @@ pub fn judge(asked: &Asked, c: Commit, b: &Budget, force: bool) -> Result<(), Sy
         ));
     }
     // More than the machine holds cannot succeed: forced, it would starve the machine until
-    // the OOM killer ended us (issue 15: all 24 GiB for a minute).
+    // the OOM killer ended us (seen: all 24 GiB of a machine for a minute).
     if let Some(total) = b.mem_total
         && c.memory > total
     {

@@ -1,7 +1,7 @@
-//! Everything that talks to the kernel: the mapping (`region`, the one module allowed unchecked code), page-state
-//! probes (`probe`), reading pages only looked at without disturbing them (`look`), our VMA in
-//! `/proc/self/maps` and `smaps` (`procmaps`), the processes we start and
-//! their containment (`children`, the keeper of `fork` included), the limits the lab runs into
+//! Everything that talks to the kernel: the mapping (`region`; the one module allowed
+//! unchecked code is `raw`), page-state probes (`probe`), reading pages only looked at
+//! without disturbing them (`look`), our VMA in `/proc/self/maps` and `smaps` (`procmaps`),
+//! the processes we start and their containment (`children`, the keeper of `fork` included), the limits the lab runs into
 //! (`limits`), the one write gate every change of a named file or another process passes
 //! (`gate`), and errors as data (`error`). Nothing here knows about the screen.
 

@@ -237,7 +237,7 @@ pub struct DecodeCtx {
 
 /// The state of one page as reported: geometry plus the kernel's answers, decoded, and
 /// whether this tool wrote it since the last msync. Serialized as a run of the report's
-/// `pages` (design.md: the fields in that order).
+/// `pages` (the fields in the order the README documents them).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize)]
 pub struct PageState {
     #[serde(flatten)]
