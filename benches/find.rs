@@ -12,7 +12,7 @@
 //! 1 TiB sparse file with one page written near its end. Run with `cargo bench --bench find`
 //! (divan prints the throughput in bytes per second for the byte searches).
 //!
-//! Issue 15's case: a state search over `--anon 64T --private` with nothing touched (`: cow`,
+//! The worst case: a state search over `--anon 64T --private` with nothing touched (`: cow`,
 //! `: dirty`, `: resident`, `: present`: not found, the whole mapping crossed), as the TUI
 //! runs it now (PAGEMAP_SCAN ranges), and as every state search of anonymous memory ran
 //! before (page by page, 4,096 pages a probe: the prober without PAGEMAP_SCAN), over 64 GiB:
