@@ -288,6 +288,7 @@ pub fn run(
         viewport: Viewport::Fixed(area),
     })?;
     execute!(std::io::stdout(), terminal::EnterAlternateScreen)?;
+    tracing::info!(cols, rows, drawn = ?(area.width, area.height), "explorer started");
     session.act(Action::Resize(area.width, area.height));
     for line in intro {
         session.act(Action::Note(line.clone()));
@@ -306,7 +307,9 @@ pub fn run(
         }
         stale |= catch_up(&mut terminal, &mut session, &jobs)?;
         if last_probe.elapsed() >= refresh {
+            let start = Instant::now();
             session.refresh();
+            tracing::debug!(us = start.elapsed().as_micros(), "refresh");
             last_probe = Instant::now();
             stale = true;
         }
@@ -354,6 +357,7 @@ pub fn run(
         }
         last_probe = Instant::now();
     }
+    tracing::info!("explorer ended");
     Ok(farewell(&session.model))
 }
 

@@ -31,6 +31,11 @@ pub struct Cli {
     /// Colours: high-contrast for projectors, mono without colour (also set by NO_COLOR).
     #[arg(long, value_name = "THEME", value_enum, default_value_t)]
     pub theme: ThemeChoice,
+    /// Append a log of what mmapscope does (each operation, its call, result and time; each
+    /// question and refusal; children started and ended) to FILE, for a TUI that cannot print
+    /// while it runs. Also MMAPSCOPE_LOG=FILE.
+    #[arg(long, value_name = "FILE", global = true)]
+    pub log: Option<PathBuf>,
     /// The file to map (regular file or /dev/zero).
     pub file: Option<PathBuf>,
 }

@@ -88,11 +88,44 @@ fn open(
     Region::open(&request).map_err(|e: SysError| fail(e))
 }
 
+/// Sends the `tracing` events of the library to `path` (appended, plain text), when a log was
+/// asked for with `--log FILE` or `MMAPSCOPE_LOG=FILE`; nothing is written otherwise.
+fn start_log(path: Option<std::path::PathBuf>) -> Result<(), ExitCode> {
+    let Some(path) = path.or_else(|| std::env::var_os("MMAPSCOPE_LOG").map(Into::into)) else {
+        return Ok(());
+    };
+    let file = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(&path)
+        .map_err(|e| {
+            fail(format!(
+                "cannot write the log {}: {e}",
+                mmapscope::text::echo(&path.to_string_lossy())
+            ))
+        })?;
+    tracing_subscriber::fmt()
+        .with_writer(std::sync::Mutex::new(file))
+        .with_ansi(false)
+        .with_max_level(tracing::Level::DEBUG)
+        .init();
+    tracing::info!(
+        version = env!("CARGO_PKG_VERSION"),
+        pid = std::process::id(),
+        args = ?std::env::args().skip(1).map(|a| mmapscope::text::echo(&a)).collect::<Vec<_>>(),
+        "mmapscope started"
+    );
+    Ok(())
+}
+
 fn main() -> ExitCode {
     let cli = match parse_cli() {
         Ok(cli) => cli,
         Err(code) => return code,
     };
+    if let Err(code) = start_log(cli.log.clone()) {
+        return code;
+    }
     match cli.command {
         Some(Command::Inspect {
             map,

@@ -239,6 +239,27 @@ fn compare(actual: &Json, cmp: Cmp, expected: &Json) -> bool {
     }
 }
 
+/// One line in the log (`--log FILE`) for an operation carried out: the call as made, how
+/// long it took, and its error when it failed.
+fn log_outcome(outcome: &Outcome) {
+    let elapsed_us = u64::try_from(outcome.elapsed.as_micros()).unwrap_or(u64::MAX);
+    match &outcome.result {
+        Ok(_) => tracing::info!(
+            op = %outcome.op.name(),
+            call = %outcome.call,
+            elapsed_us,
+            "done"
+        ),
+        Err(e) => tracing::info!(
+            op = %outcome.op.name(),
+            call = %outcome.call,
+            elapsed_us,
+            error = %e,
+            "failed"
+        ),
+    }
+}
+
 /// The initial model: a first snapshot of page 0, then one of the real view (with one
 /// refresh's budget of minimap chunks: the first screen does not wait for the whole minimap).
 pub fn initial_model(region: &dyn Mapped, prober: &Prober, size: (u16, u16)) -> Model {
@@ -526,9 +547,11 @@ impl Session {
     fn reap_ended(&mut self) {
         let mut news = Vec::new();
         if let Some((pid, how)) = self.lab.reap_peer() {
+            tracing::info!(pid, %how, "the peer ended");
             news.push(Action::PeerEnded { pid, how });
         }
         if let Some((pid, how)) = self.lab.reap_child() {
+            tracing::info!(pid, %how, "the forked child ended");
             news.push(Action::ChildEnded { pid, how });
         }
         for action in news {
@@ -778,6 +801,12 @@ impl Session {
 
     /// Explores the VMA of `line` of the process shown: ours again when it is our mapping.
     fn explore(&mut self, line: &MapsLine) {
+        tracing::info!(
+            start = format_args!("{:#x}", line.start),
+            end = format_args!("{:#x}", line.end),
+            perms = %line.perms,
+            "explore a VMA"
+        );
         // Offsets found in one mapping mean nothing in another.
         self.cancel_search();
         if let Subject::Ours { region, .. } = &self.subject
@@ -911,6 +940,7 @@ impl Session {
                     question,
                     protect_first,
                 } => {
+                    tracing::info!(op = %op.name(), %question, "asked first");
                     let then = Box::new(Action::Confirmed {
                         op,
                         history,
@@ -920,6 +950,7 @@ impl Session {
                     continue;
                 }
                 Verdict::Refuse(err) => {
+                    tracing::info!(op = %op.name(), error = %err, "refused by the write gate");
                     let outcome = exec::refused(op, err);
                     apply_outcome(&mut self.model, &outcome, history);
                     outcomes.push(outcome);
@@ -938,6 +969,7 @@ impl Session {
                 History::Undo => outcome.call = format!("undo: {}", outcome.call),
                 History::Redo => outcome.call = format!("redo: {}", outcome.call),
             }
+            log_outcome(&outcome);
             apply_outcome(&mut self.model, &outcome, history);
             outcomes.push(outcome);
         }
@@ -1184,6 +1216,7 @@ impl Session {
     pub fn poll_child(&mut self) -> Option<Outcome> {
         let outcome = self.running.as_mut()?.poll()?;
         self.running = None;
+        log_outcome(&outcome);
         apply_outcome(&mut self.model, &outcome, History::Record);
         self.refresh();
         Some(outcome)

@@ -567,3 +567,44 @@ fn a_file_whose_own_mmap_refuses_a_read_only_mapping_is_not_said_unwritable() {
     let private_rw = run(mmapscope(&["inspect", "--private", btf]));
     fails_cleanly(&private_rw, Some("EACCES"), &["MAP_PRIVATE rw-"]);
 }
+
+/// `--log FILE` (or `MMAPSCOPE_LOG=FILE`) appends what was done to FILE: the start, each
+/// operation with its call and time, each refusal of the write gate; a log that cannot be
+/// written is refused before anything runs.
+#[test]
+fn a_log_file_records_each_operation_and_refusal() {
+    let dir = temp();
+    let file = fixture(dir.path());
+    let log = dir.path().join("log.txt");
+    let script = common::script(dir.path(), "write 0 41\nmsync sync\n");
+    let mut cmd = mmapscope(&["batch", "--log"]);
+    cmd.arg(&log).arg(&file).arg(&script);
+    let out = run(cmd);
+    assert_eq!(out.status.code(), Some(1), "the write is refused: {out:?}");
+    let logged = std::fs::read_to_string(&log).expect("the log was written");
+    assert!(logged.contains("mmapscope started"), "{logged}");
+    assert!(
+        logged.contains("refused by the write gate op=write at 0x0"),
+        "{logged}"
+    );
+    assert!(
+        logged.contains("done op=msync(MS_SYNC) [all] call=msync(0x"),
+        "{logged}"
+    );
+    assert!(logged.contains("elapsed_us="), "{logged}");
+    // The environment variable, appended to the same file.
+    let mut cmd = mmapscope(&["inspect"]);
+    cmd.arg(&file).env("MMAPSCOPE_LOG", &log);
+    assert!(run(cmd).status.success());
+    let again = std::fs::read_to_string(&log).unwrap();
+    assert_eq!(again.matches("mmapscope started").count(), 2, "{again}");
+    // A log that cannot be written: a clear refusal, and nothing done.
+    let mut cmd = mmapscope(&["inspect", "--log"]);
+    cmd.arg(dir.path()).arg(&file);
+    let out = run(cmd);
+    assert_eq!(out.status.code(), Some(2), "{out:?}");
+    assert!(
+        text(&out.stderr).contains("cannot write the log"),
+        "{out:?}"
+    );
+}
