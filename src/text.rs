@@ -1,6 +1,7 @@
 //! Text for people: escaping anything that could reach the terminal as a control sequence (file
-//! names, /proc paths, file bytes), cutting what a user gave to a length a line can hold, and
-//! number formats (`12,388 B`, `16 kB`, `0x7f3a1c000000`).
+//! names, /proc paths, file bytes), cutting what a user gave to a length a line can hold,
+//! number formats (`12,388 B`, `16 kB`, `0x7f3a1c000000`), and the one reading of bytes people
+//! type: hex words (`7f 45 4c46`) and quoted text with escapes (`"a\tb\x00"`).
 
 use std::fmt::Write as _;
 
