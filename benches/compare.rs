@@ -270,7 +270,9 @@ fn cpu_seconds(pid: i32) -> f64 {
     // Fields after the command name (which may hold spaces), from field 3 on.
     let rest = &stat[stat.rfind(')').expect("stat has a comm") + 2..];
     let fields: Vec<&str> = rest.split_whitespace().collect();
-    let ticks: u64 = fields[11].parse::<u64>().unwrap() + fields[12].parse::<u64>().unwrap();
+    // proc(5): utime and stime are fields 14 and 15, counted in clock ticks.
+    let tick = |i: usize| fields[i].parse::<u64>().expect("stat times are numbers");
+    let ticks = tick(11) + tick(12);
     ticks as f64 / rustix::param::clock_ticks_per_second() as f64
 }
 

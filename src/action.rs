@@ -147,22 +147,10 @@ impl Ask {
             (Self::Reshape, _) => {
                 Err("give a size (64k) or `move ADDR` (move 0x7f0000000000)".into())
             }
-            (Self::ChildWrite { offset }, words) if !words.is_empty() => {
-                let mut bytes = Vec::new();
-                for w in words {
-                    let digits = w.trim_start_matches("0x");
-                    if digits.is_empty() || digits.len() % 2 == 1 && digits.len() > 1 {
-                        return Err(format!("`{w}` is not hex bytes (41 42 ff)"));
-                    }
-                    for pair in digits.as_bytes().chunks(2) {
-                        let t = std::str::from_utf8(pair).unwrap_or("");
-                        bytes.push(
-                            u8::from_str_radix(t, 16).map_err(|_| format!("`{w}` is not hex"))?,
-                        );
-                    }
-                }
-                Ok(Op::ChildWrite { offset, bytes })
-            }
+            (Self::ChildWrite { offset }, words) if !words.is_empty() => Ok(Op::ChildWrite {
+                offset,
+                bytes: crate::text::hex_bytes(text, crate::text::LoneDigit::Byte)?,
+            }),
             (Self::ChildWrite { .. }, _) => Err("give hex bytes: 41 42 ff".into()),
         }
     }

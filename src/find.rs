@@ -126,8 +126,9 @@ pub struct Pattern {
 pub const PATTERN_MAX: usize = 256;
 
 impl Pattern {
-    /// Parses what follows `/`: hex bytes (`7f 45 4c 46`, `7f454c46`) or `"text"` with `\n`,
-    /// `\t`, `\0`, `\"`, `\\` and `\xNN` escapes; a leading `!` faults pages in.
+    /// Parses what follows `/`: hex bytes (`7f 45 4c 46`, `7f454c46`, as `text::hex_bytes` reads
+    /// them, a lone digit refused) or `"text"` with the escapes of `text::unquote`; a leading `!`
+    /// faults pages in.
     ///
     /// # Errors
     /// A sentence saying what is accepted.
@@ -138,8 +139,15 @@ impl Pattern {
             None => (false, t),
         };
         let (bytes, is_text) = match t.strip_prefix('"') {
-            Some(rest) => (unquote(rest)?, true),
-            None => (hex_bytes(t)?, false),
+            Some(rest) => match crate::text::unquote(rest, crate::text::Escapes::Bytes)? {
+                (bytes, after) if after.trim().is_empty() => (bytes, true),
+                _ => return Err("text after the closing quote".into()),
+            },
+            None => {
+                let bytes = crate::text::hex_bytes(t, crate::text::LoneDigit::Refused)
+                    .map_err(|e| format!("{e}, or \"text\""))?;
+                (bytes, false)
+            }
         };
         if bytes.is_empty() {
             return Err(
@@ -179,74 +187,6 @@ impl Pattern {
         };
         format!("{}{body}", if self.fault_in { "!" } else { "" })
     }
-}
-
-/// Hex bytes, spaces anywhere between digit pairs.
-fn hex_bytes(t: &str) -> Result<Vec<u8>, String> {
-    let digits: String = t.chars().filter(|c| !c.is_whitespace()).collect();
-    let bad = || {
-        format!(
-            "'{}' is not hex bytes: give pairs of hex digits (/ 7f 45 4c 46) or text in quotes \
-             (/\"needle\")",
-            crate::text::echo(t)
-        )
-    };
-    if !digits.len().is_multiple_of(2) || !digits.chars().all(|c| c.is_ascii_hexdigit()) {
-        return Err(bad());
-    }
-    (0..digits.len())
-        .step_by(2)
-        .map(|i| u8::from_str_radix(&digits[i..i + 2], 16).map_err(|_| bad()))
-        .collect()
-}
-
-/// The text after an opening quote, up to the closing one, with its escapes.
-fn unquote(rest: &str) -> Result<Vec<u8>, String> {
-    let mut out = Vec::new();
-    let mut chars = rest.chars();
-    while let Some(c) = chars.next() {
-        match c {
-            '"' => {
-                return if chars.as_str().trim().is_empty() {
-                    Ok(out)
-                } else {
-                    Err("text after the closing quote".into())
-                };
-            }
-            '\\' => out.push(escape(&mut chars)?),
-            c => out.extend_from_slice(c.encode_utf8(&mut [0u8; 4]).as_bytes()),
-        }
-    }
-    Err("the text has no closing quote: /\"needle\"".into())
-}
-
-fn escape(chars: &mut std::str::Chars<'_>) -> Result<u8, String> {
-    Ok(match chars.next() {
-        Some('n') => b'\n',
-        Some('t') => b'\t',
-        Some('r') => b'\r',
-        Some('0') => 0,
-        Some('"') => b'"',
-        Some('\\') => b'\\',
-        Some('x') => {
-            let hex: String = chars.take(2).collect();
-            u8::from_str_radix(&hex, 16)
-                .ok()
-                .filter(|_| hex.len() == 2)
-                .ok_or_else(|| {
-                    format!(
-                        "\\x{} is not a byte: \\x00 to \\xff",
-                        crate::text::echo(&hex)
-                    )
-                })?
-        }
-        other => {
-            return Err(format!(
-                "unknown escape \\{}: use \\n \\t \\r \\0 \\\" \\\\ \\xNN",
-                crate::text::echo(&other.map(String::from).unwrap_or_default())
-            ));
-        }
-    })
 }
 
 /// What a search looks for.

@@ -14,7 +14,6 @@
 //!   every action), `player` (lessons over a session);
 //! - `ui` (render a model, no kernel), `app` (the terminal and its loop), `cli`.
 #![deny(unsafe_code)]
-#![cfg_attr(not(test), deny(clippy::unwrap_used))]
 
 pub mod action;
 pub mod app;

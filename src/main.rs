@@ -3,8 +3,6 @@
 //! usage or a file that could not be opened or mapped (one line on stderr: what, the errno
 //! name, what to do; no backtrace).
 
-#![deny(clippy::unwrap_used)]
-
 use std::io::Write as _;
 use std::process::ExitCode;
 

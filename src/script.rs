@@ -7,7 +7,7 @@ use std::fmt;
 use crate::action::{FAdvice, MAdvice, Op, Scope, SyncKind};
 use crate::geometry::parse_size;
 use crate::sys::region::{MapMode, Prot};
-use crate::text::echo;
+use crate::text::{Escapes, LoneDigit, echo, hex_bytes, unquote};
 
 /// What one script line asks for.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -149,65 +149,23 @@ pub const COMMANDS: &str = "write, write-text, write-snippet, read, mode, msync,
                             fadvise, touch, undo, redo, truncate, exec, peer, alloc, free, fork, \
                             child, lock, unlock, resize, move, snapshot, sleep, say, expect, show";
 
-/// Splits a line into words up to a `#` comment; `"..."` is one word with `\"`, `\\`, `\n`, `\t`, `\xNN` escapes.
+/// Splits a line into words up to a `#` comment; `"..."` is one word, with the escapes of
+/// `text::unquote` as text (`\x00` to `\x7f`: a quoted word is text, `write` takes the bytes).
 fn words(line: &str) -> Result<Vec<String>, String> {
     let mut out = Vec::new();
-    let mut chars = line.chars().peekable();
-    while let Some(&c) = chars.peek() {
-        if c.is_whitespace() {
-            chars.next();
-            continue;
-        }
-        // A `#` outside quotes starts a comment; inside quotes it is text.
-        if c == '#' {
-            break;
-        }
-        if c == '"' {
-            chars.next();
-            let mut word = String::new();
-            loop {
-                match chars.next() {
-                    None => return Err("a quoted text is not closed with \"".into()),
-                    Some('"') => break,
-                    Some('\\') => match chars.next() {
-                        Some('n') => word.push('\n'),
-                        Some('t') => word.push('\t'),
-                        Some('\\') => word.push('\\'),
-                        Some('"') => word.push('"'),
-                        Some('x') => {
-                            let hex: String = chars.by_ref().take(2).collect();
-                            let b = u8::from_str_radix(&hex, 16).map_err(|_| {
-                                format!("\\x{} is not a byte: use \\x00 to \\x7f", echo(&hex))
-                            })?;
-                            if b > 0x7f {
-                                return Err(
-                                    "\\x escapes above \\x7f are not text; use write".into()
-                                );
-                            }
-                            word.push(char::from(b));
-                        }
-                        other => {
-                            return Err(format!(
-                                "unknown escape \\{}",
-                                echo(&other.unwrap_or(' ').to_string())
-                            ));
-                        }
-                    },
-                    Some(ch) => word.push(ch),
-                }
-            }
+    let mut rest = line.trim_start();
+    // A `#` outside quotes starts a comment; inside quotes it is text.
+    while !rest.is_empty() && !rest.starts_with('#') {
+        if let Some(quoted) = rest.strip_prefix('"') {
+            let (bytes, after) = unquote(quoted, Escapes::Text)?;
+            let word = String::from_utf8(bytes).expect("typed UTF-8 and ASCII escapes are UTF-8");
             out.push(format!("\"{word}"));
+            rest = after.trim_start();
             continue;
         }
-        let mut word = String::new();
-        while let Some(&ch) = chars.peek() {
-            if ch.is_whitespace() {
-                break;
-            }
-            word.push(ch);
-            chars.next();
-        }
-        out.push(word);
+        let end = rest.find(char::is_whitespace).unwrap_or(rest.len());
+        out.push(rest[..end].to_string());
+        rest = rest[end..].trim_start();
     }
     Ok(out)
 }
@@ -251,29 +209,9 @@ fn scope(rest: &[String]) -> Result<Scope, String> {
     }
 }
 
-fn not_hex(w: &str) -> String {
-    format!("`{}` is not hex", echo(w))
-}
-
-fn hex_bytes(words: &[String]) -> Result<Vec<u8>, String> {
-    let mut out = Vec::new();
-    for w in words {
-        let digits = w.trim_start_matches("0x");
-        if digits.is_empty() || digits.len() % 2 == 1 && digits.len() > 1 {
-            return Err(format!(
-                "`{}` is not hex bytes (two hex digits a byte: 41 42 ff)",
-                echo(w)
-            ));
-        }
-        if digits.len() == 1 {
-            out.push(u8::from_str_radix(digits, 16).map_err(|_| not_hex(w))?);
-            continue;
-        }
-        for pair in digits.as_bytes().chunks(2) {
-            let text = std::str::from_utf8(pair).unwrap_or("");
-            out.push(u8::from_str_radix(text, 16).map_err(|_| not_hex(w))?);
-        }
-    }
+/// The bytes of `write` and `child write`: hex words, as `text::hex_bytes` reads them (`a` is 0a).
+fn hex_words(words: &[String]) -> Result<Vec<u8>, String> {
+    let out = hex_bytes(&words.join(" "), LoneDigit::Byte)?;
     if out.is_empty() {
         return Err("nothing to write: give hex bytes, e.g. write 0x10 41 42 ff".into());
     }
@@ -348,8 +286,10 @@ fn expect(rest: &[String]) -> Result<Expect, String> {
             value: expect_value(v)?,
         }),
         [f, off, op, v] if f == "file" && parse_size(off).is_ok() => {
-            let byte = u8::from_str_radix(v.trim_start_matches("0x"), 16)
-                .map_err(|_| format!("`{}` is not a byte in hex (e.g. 41)", echo(v)))?;
+            let byte = match hex_bytes(v, LoneDigit::Byte).as_deref() {
+                Ok(&[b]) => b,
+                _ => return Err(format!("`{}` is not a byte in hex (e.g. 41)", echo(v))),
+            };
             Ok(Expect::Check {
                 path: ExpectPath::File(number(Some(off), "file offset")?),
                 cmp: cmp(op)?,
@@ -424,7 +364,7 @@ fn parse_op(cmd: &str, rest: &[String]) -> Result<Step, String> {
     Ok(match cmd {
         "write" => Step::Do(Op::Write {
             offset: number(rest.first(), "offset")?,
-            bytes: hex_bytes(&rest[1.min(rest.len())..])?,
+            bytes: hex_words(&rest[1.min(rest.len())..])?,
         }),
         "write-text" => {
             let text = rest
@@ -536,7 +476,7 @@ fn child(rest: &[String]) -> Result<Step, String> {
     Ok(Step::Do(match verb.as_str() {
         "write" => Op::ChildWrite {
             offset: number(args.first(), "offset")?,
-            bytes: hex_bytes(&args[1.min(args.len())..])?,
+            bytes: hex_words(&args[1.min(args.len())..])?,
         },
         "read" if args.len() == 2 => Op::ChildRead {
             offset: number(args.first(), "offset")?,
@@ -988,5 +928,54 @@ mod tests {
         );
         assert!(parse_step("move 1 2").is_err());
         assert!(parse_step("write 0").is_err());
+    }
+
+    /// `/`, a script's `write` and `child write`, and the child-write prompt read hex bytes
+    /// alike (one parser, `text::hex_bytes`): the same bytes, the same refusals; only a lone
+    /// digit differs, and only for `/`.
+    #[test]
+    fn every_hex_entry_reads_bytes_alike() {
+        use crate::action::Ask;
+        use crate::find::Pattern;
+        let entries = |hex: &str| -> [Result<Vec<u8>, String>; 4] {
+            let op = |line: String| match parse_step(&line)? {
+                Some(Step::Do(Op::Write { bytes, .. } | Op::ChildWrite { bytes, .. })) => Ok(bytes),
+                other => Err(format!("{other:?}")),
+            };
+            let prompt = match (Ask::ChildWrite { offset: 0 }).parse(hex) {
+                Ok(Op::ChildWrite { bytes, .. }) => Ok(bytes),
+                other => other.and_then(|op| Err(format!("{op:?}"))),
+            };
+            [
+                Pattern::parse(hex).map(|p| p.bytes),
+                op(format!("write 0 {hex}")),
+                op(format!("child write 0 {hex}")),
+                prompt,
+            ]
+        };
+        for (hex, want) in [
+            ("7f 45 4c46", &b"\x7fELF"[..]),
+            ("0x7f454c46", b"\x7fELF"),
+            ("0x41 0X42 ff", b"AB\xff"),
+        ] {
+            for got in entries(hex) {
+                assert_eq!(got.as_deref(), Ok(want), "{hex:?}");
+            }
+        }
+        for bad in ["7f4", "0x0x41", "+f", "4g", "41 \"x\""] {
+            for got in entries(bad) {
+                assert!(got.unwrap_err().contains("not hex bytes"), "{bad:?}");
+            }
+        }
+        let [find, rest @ ..] = entries("7f 4");
+        assert!(find.unwrap_err().contains("`4` is not hex bytes"));
+        for got in rest {
+            assert_eq!(got.as_deref(), Ok(&[0x7f, 4][..]));
+        }
+        let byte = |v: &str| parse_step(&format!("expect file 0 == {v}"));
+        assert_eq!(byte("0x41").unwrap(), byte("41").unwrap());
+        assert_eq!(byte("4").unwrap(), byte("04").unwrap());
+        assert!(byte("4142").is_err());
+        assert!(byte("+4").is_err());
     }
 }

@@ -1,6 +1,7 @@
 //! Text for people: escaping anything that could reach the terminal as a control sequence (file
-//! names, /proc paths, file bytes), cutting what a user gave to a length a line can hold, and
-//! number formats (`12,388 B`, `16 kB`, `0x7f3a1c000000`).
+//! names, /proc paths, file bytes), cutting what a user gave to a length a line can hold,
+//! number formats (`12,388 B`, `16 kB`, `0x7f3a1c000000`), and the one reading of bytes people
+//! type: hex words (`7f 45 4c46`) and quoted text with escapes (`"a\tb\x00"`).
 
 use std::fmt::Write as _;
 
@@ -189,6 +190,115 @@ pub mod json {
     }
 }
 
+/// Whether a word of one hex digit is a byte.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LoneDigit {
+    /// `a` is 0a: scripts and the child-write prompt have always taken it.
+    Byte,
+    /// Refused: `/` used to join digits across spaces (`/7 f` was 7f), so reading `7` as 07
+    /// would quietly change what an old pattern finds; refusing it never does.
+    Refused,
+}
+
+/// Hex bytes as `/`, a script's `write` and `child write`, `expect file` and the child-write
+/// prompt all read them: words apart by white space, each an optional `0x` and then pairs of hex
+/// digits (`7f 45 4c46`, `0x4142 ff`), or one digit alone as `lone` says. Blank text gives no
+/// bytes; the caller says whether that is allowed.
+///
+/// # Errors
+/// A sentence naming the first word that is not pairs of hex digits.
+pub fn hex_bytes(text: &str, lone: LoneDigit) -> Result<Vec<u8>, String> {
+    let mut out = Vec::new();
+    for word in text.split_whitespace() {
+        let digits = word
+            .strip_prefix("0x")
+            .or_else(|| word.strip_prefix("0X"))
+            .unwrap_or(word);
+        if lone == LoneDigit::Byte && digits.len() == 1 && all_hex(digits) {
+            out.push(hex_byte(digits));
+            continue;
+        }
+        if digits.is_empty() || !digits.len().is_multiple_of(2) || !all_hex(digits) {
+            return Err(format!(
+                "`{}` is not hex bytes (two digits each: 41 42 ff)",
+                echo(word)
+            ));
+        }
+        for i in (0..digits.len()).step_by(2) {
+            out.push(hex_byte(&digits[i..i + 2]));
+        }
+    }
+    Ok(out)
+}
+
+/// Only hex digits (from_str_radix alone would also take a leading `+`).
+fn all_hex(s: &str) -> bool {
+    s.bytes().all(|b| b.is_ascii_hexdigit())
+}
+
+/// The byte one or two hex digits spell (checked with `all_hex` by the caller).
+fn hex_byte(digits: &str) -> u8 {
+    u8::from_str_radix(digits, 16).expect("one or two hex digits, checked by the caller")
+}
+
+/// What a `\xNN` escape in quoted text may stand for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Escapes {
+    /// Any byte: `/"..."` looks for bytes.
+    Bytes,
+    /// ASCII only (`\x00` to `\x7f`): a script's quoted word is text (`say`, file names).
+    Text,
+}
+
+/// Quoted text from just after its opening `"` up to the closing one, with the escapes `\n`
+/// `\t` `\r` `\0` `\"` `\\` `\xNN`: its bytes (UTF-8 for what was typed as is) and what follows
+/// the closing quote.
+///
+/// # Errors
+/// A sentence: the quote not closed, an unknown escape, or a `\x` that is not two hex digits (or,
+/// with `Escapes::Text`, above `\x7f`).
+pub fn unquote(text: &str, escapes: Escapes) -> Result<(Vec<u8>, &str), String> {
+    let mut out = Vec::new();
+    let mut chars = text.chars();
+    while let Some(c) = chars.next() {
+        match c {
+            '"' => return Ok((out, chars.as_str())),
+            '\\' => out.push(escape(&mut chars, escapes)?),
+            c => out.extend_from_slice(c.encode_utf8(&mut [0u8; 4]).as_bytes()),
+        }
+    }
+    Err("a quoted text is not closed with \"".into())
+}
+
+/// The byte an escape stands for, its backslash already read.
+fn escape(chars: &mut std::str::Chars<'_>, escapes: Escapes) -> Result<u8, String> {
+    Ok(match chars.next() {
+        Some('n') => b'\n',
+        Some('t') => b'\t',
+        Some('r') => b'\r',
+        Some('0') => 0,
+        Some('"') => b'"',
+        Some('\\') => b'\\',
+        Some('x') => {
+            let hex: String = chars.take(2).collect();
+            if hex.len() != 2 || !all_hex(&hex) {
+                return Err(format!("\\x{} is not a byte: \\x00 to \\xff", echo(&hex)));
+            }
+            let byte = hex_byte(&hex);
+            if escapes == Escapes::Text && !byte.is_ascii() {
+                return Err("\\x escapes above \\x7f are not text; use write".into());
+            }
+            byte
+        }
+        other => {
+            return Err(format!(
+                "unknown escape \\{}: use \\n \\t \\r \\0 \\\" \\\\ \\xNN",
+                echo(&other.map(String::from).unwrap_or_default())
+            ));
+        }
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -259,5 +369,70 @@ mod tests {
         assert_eq!(delta_kb(8192, 4096), "+4");
         assert_eq!(delta_kb(0, 4096), "-4");
         assert_eq!(delta_kb(5, 5), "");
+    }
+
+    #[test]
+    fn hex_bytes_are_pairs_in_words_with_or_without_0x() {
+        for lone in [LoneDigit::Byte, LoneDigit::Refused] {
+            // As `/` had them: pairs apart or run together, spaces around.
+            assert_eq!(hex_bytes(" 7f 45 4c46 ", lone).unwrap(), b"\x7fELF");
+            // As scripts and the child-write prompt had them: `0x` before a word.
+            assert_eq!(
+                hex_bytes("0x4142 ff\t0XaB", lone).unwrap(),
+                [0x41, 0x42, 0xff, 0xab]
+            );
+            // Nothing is no bytes; each caller says whether that will do.
+            assert!(hex_bytes(" \t ", lone).unwrap().is_empty());
+            // An odd word, a bare 0x, a doubled 0x (scripts took it), a sign (from_str_radix
+            // takes `+f`; scripts took it), a quote, not hex at all.
+            for bad in [
+                "7f4", "0x", "0x0x41", "+f", "-1", "7g", "zz", "é1", "\"41\"", "41 +f",
+            ] {
+                let e = hex_bytes(bad, lone).unwrap_err();
+                assert!(e.contains("is not hex bytes"), "{bad:?}: {e}");
+            }
+            // The word named is the one at fault, escaped and cut for the screen.
+            let e = hex_bytes("41 4\x1b", lone).unwrap_err();
+            assert!(e.starts_with("`4\\x1b`"), "{e}");
+            assert!(hex_bytes(&"g".repeat(100_000), lone).unwrap_err().len() < 400);
+        }
+        // A lone digit: a byte for scripts and the prompt (`write 0 a 0 ff`)...
+        assert_eq!(
+            hex_bytes("a 0 0xf ff", LoneDigit::Byte).unwrap(),
+            [0x0a, 0, 0x0f, 0xff]
+        );
+        // ...refused by `/`, where `/7 f` used to mean 7f.
+        for bad in ["7", "7 f", "7f 4", "0xf"] {
+            let e = hex_bytes(bad, LoneDigit::Refused).unwrap_err();
+            assert!(e.contains("is not hex bytes"), "{bad:?}: {e}");
+        }
+    }
+
+    #[test]
+    fn unquote_reads_the_escapes_up_to_the_closing_quote() {
+        let (bytes, after) = unquote(r#"a\"b\\c\x00\n\t\r\0é #" rest"#, Escapes::Bytes).unwrap();
+        assert_eq!(bytes, "a\"b\\c\0\n\t\r\0é #".as_bytes());
+        assert_eq!(after, " rest");
+        assert_eq!(unquote(r#"""#, Escapes::Text).unwrap(), (vec![], ""));
+        assert_eq!(
+            unquote(r#"\xFF\x80""#, Escapes::Bytes).unwrap().0,
+            [0xff, 0x80]
+        );
+        assert_eq!(unquote(r#"\x7f\x41""#, Escapes::Text).unwrap().0, b"\x7fA");
+        let e = unquote(r#"\x80""#, Escapes::Text).unwrap_err();
+        assert!(e.contains("not text"), "{e}");
+        for (bad, why) in [
+            ("open", "not closed"),
+            (r#"a\""#, "not closed"),
+            ("\\", "unknown escape"),
+            (r#"\q""#, "unknown escape"),
+            (r#"\x4""#, "not a byte"),
+            (r#"\x+1""#, "not a byte"),
+            (r#"\xg1""#, "not a byte"),
+            ("\\x4", "not a byte"),
+        ] {
+            let e = unquote(bad, Escapes::Bytes).unwrap_err();
+            assert!(e.contains(why), "{bad:?}: {e}");
+        }
     }
 }

@@ -1,6 +1,10 @@
 //! Kernel behaviour through the batch interface of the real binary, on real files on the real
 //! filesystem: every claim is an `expect` line or a check of the JSON lines and of the file on
 //! disk, so what these tests prove holds for the keys of the TUI (one code path).
+#![allow(
+    clippy::unwrap_used,
+    reason = "helpers outside #[test] fns: a failed unwrap is a failed test"
+)]
 
 use std::io::{BufRead as _, BufReader};
 use std::os::unix::fs::FileExt as _;

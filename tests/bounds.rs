@@ -6,6 +6,10 @@
 //! No test here commits a quarter of the machine: a refusal is checked with a size computed
 //! from MemAvailable above the bound (refused before anything is faulted in); what is accepted
 //! is small, or judged by a MemAvailable given to the mapping (`Region::judge_by`).
+#![allow(
+    clippy::unwrap_used,
+    reason = "helpers outside #[test] fns: a failed unwrap is a failed test"
+)]
 
 use std::ffi::OsStr;
 use std::process::Output;

@@ -1,5 +1,9 @@
 //! The classroom experiments on the real kernel: mapped code run in a forked child, the peer
 //! process writing into a shared file, and the global allocator's use of mmap.
+#![allow(
+    clippy::unwrap_used,
+    reason = "helpers outside #[test] fns: a failed unwrap is a failed test"
+)]
 
 use std::io::{BufRead as _, BufReader};
 use std::path::Path;

@@ -3,6 +3,10 @@
 //! (and `/!` finds them), crosses a sparse 1 TiB file in a blink, reads only present pages of
 //! another process; the page map's cells cost what the cells cost. Temp files live under the
 //! target directory (ext4 here, not tmpfs, where every page would count as dirty).
+#![allow(
+    clippy::unwrap_used,
+    reason = "helpers outside #[test] fns: a failed unwrap is a failed test"
+)]
 
 mod common;
 use common::{search, temp_dir};

@@ -1,6 +1,10 @@
 //! Kernel behaviour through the mapping core, on real temp files on the real filesystem (the
 //! target dir, not tmpfs): shared vs private, signal-free access past EOF and after truncation,
 //! our VMA in /proc/self/maps and smaps, the whole-mapping scan.
+#![allow(
+    clippy::unwrap_used,
+    reason = "helpers outside #[test] fns: a failed unwrap is a failed test"
+)]
 
 mod common;
 use common::temp_dir;

@@ -9,6 +9,10 @@
 //! The narration as drawn is kept as an insta snapshot per lesson and size; the rest of the
 //! screen (addresses, times, counters the kernel decides) differs from run to run and is
 //! asserted, not snapshotted.
+#![allow(
+    clippy::unwrap_used,
+    reason = "helpers outside #[test] fns: a failed unwrap is a failed test"
+)]
 
 use mmapscope::action::Action;
 use mmapscope::lesson::{BUILTIN, Lesson, LessonStep, focus_page, parse, request};

@@ -2,6 +2,10 @@
 //! the test is about tmpfs): dirty per folio from cachestat and kpageflags, msync cleaning,
 //! copy-on-write, residency after fadvise against util-linux fincore, and what a non-root user
 //! sees.
+#![allow(
+    clippy::unwrap_used,
+    reason = "helpers outside #[test] fns: a failed unwrap is a failed test"
+)]
 
 use std::fs::File;
 use std::io::{Read as _, Write as _};

@@ -2,6 +2,10 @@
 //! reproduces a defect that was found (data loss through a swapped path, writes outside the
 //! mapping, unbounded input, files left behind, lessons as programs) and shows it is gone,
 //! and the new default (a file you name opens read-only) holds.
+#![allow(
+    clippy::unwrap_used,
+    reason = "helpers outside #[test] fns: a failed unwrap is a failed test"
+)]
 
 use std::io::{BufRead as _, BufReader, Write as _};
 use std::os::unix::fs::MetadataExt as _;

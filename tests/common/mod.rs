@@ -26,12 +26,13 @@ pub fn temp_dir() -> tempfile::TempDir {
 pub fn fixture(dir: &Path) -> PathBuf {
     use std::io::Write as _;
     let path = dir.join("f.txt");
-    let mut f = std::fs::File::create(&path).unwrap();
+    let mut f = std::fs::File::create(&path).expect("create the fixture");
     for c in [b'A', b'B', b'C'] {
-        f.write_all(&vec![c; page_size() as usize]).unwrap();
+        f.write_all(&vec![c; page_size() as usize])
+            .expect("write the fixture");
     }
-    f.write_all(&[b'z'; 100]).unwrap();
-    f.sync_all().unwrap();
+    f.write_all(&[b'z'; 100]).expect("write the fixture");
+    f.sync_all().expect("sync the fixture");
     path
 }
 
