@@ -31,7 +31,9 @@ use mmapscope::action::Action;
 use mmapscope::session::Session;
 use mmapscope::sys::region::{MapMode, MapRequest, Prot, Region, Source};
 
-#[path = "../tests/common/pty.rs"]
+// Not every bench uses every helper of the tests' pty driver.
+#[allow(dead_code)]
+#[path = "../tests/it/common/pty.rs"]
 mod pty;
 
 const BIN: &str = env!("CARGO_BIN_EXE_mmapscope");

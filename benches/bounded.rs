@@ -24,7 +24,9 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-#[path = "../tests/common/pty.rs"]
+// Not every bench uses every helper of the tests' pty driver.
+#[allow(dead_code)]
+#[path = "../tests/it/common/pty.rs"]
 mod pty;
 
 const BIN: &str = env!("CARGO_BIN_EXE_mmapscope");

@@ -27,7 +27,7 @@
 //! at a time (the "touch floor": what `--fault-in` cannot avoid to learn PFNs), made here,
 //! show what the kernel itself costs.
 //!
-//! The TUI: the real binary in a 120x40 pty (tests/common/pty.rs), on the 8 GiB (or 4 GiB)
+//! The TUI: the real binary in a 120x40 pty (tests/it/common/pty.rs), on the 8 GiB (or 4 GiB)
 //! cached file and on a 4 KiB file: time from spawn to the first screen (header and `page 0`
 //! shown; the median of up to 7 starts, the two files in turn), then its CPU use (utime +
 //! stime from /proc/PID/stat) over 20 s of idling.
@@ -46,7 +46,9 @@ use std::time::{Duration, Instant};
 
 use mmapscope::sys::region::{MapMode, MapRequest, Region, cachestat};
 
-#[path = "../tests/common/pty.rs"]
+// Not every bench uses every helper of the tests' pty driver.
+#[allow(dead_code)]
+#[path = "../tests/it/common/pty.rs"]
 mod pty;
 
 const BIN: &str = env!("CARGO_BIN_EXE_mmapscope");

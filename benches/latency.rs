@@ -19,7 +19,9 @@
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-#[path = "../tests/common/pty.rs"]
+// Not every bench uses every helper of the tests' pty driver.
+#[allow(dead_code)]
+#[path = "../tests/it/common/pty.rs"]
 mod pty;
 use pty::Term;
 

@@ -1,7 +1,7 @@
 //! mmapscope: an interactive explorer of `mmap(2)`.
 //!
 //! The crate is layered, every `use crate::` pointing down
-//! (`tests/layering.rs` keeps it so), bottom first:
+//! (`tests/it/layering.rs` keeps it so), bottom first:
 //!
 //! - `text`, `geometry`: leaf helpers (escaping, numbers, sizes, page arithmetic);
 //! - `sys`: the kernel (the only unchecked code is `sys::raw`; `sys::region` is the policy,

@@ -3,7 +3,7 @@
 //! `mem`, `maps`, `pagemap` and `smaps` files, and a pidfd. Those files hold the process's
 //! memory (its mm) as it was when they were opened: once the process exits or calls exec,
 //! reads through them come back empty (or ESRCH) instead of reaching a new process that got
-//! the same pid, or the new program image (measured on Linux 6.18; `tests/attach.rs` checks it).
+//! the same pid, or the new program image (measured on Linux 6.18; `tests/it/attach.rs` checks it).
 //! The pidfd tells the two apart: readable once the process has exited; still quiet after
 //! an exec. Every read and every write into that process goes through here: its bytes, its
 //! maps (PROCMAP_QUERY where the kernel has it), pagemap, smaps (read again from offset 0
