@@ -115,6 +115,7 @@ pub fn write_to(path: &std::path::Path) -> Result<(), SysError> {
 /// It could not be created.
 pub fn fresh_dir() -> Result<std::path::PathBuf, SysError> {
     let base = std::env::temp_dir();
+    sweep_stale(&base);
     let nanos = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.subsec_nanos());
@@ -124,6 +125,43 @@ pub fn fresh_dir() -> Result<std::path::PathBuf, SysError> {
         .create(&dir)
         .map_err(|e| SysError::from_io(&e, format!("mkdir {}", dir.display())))?;
     Ok(dir)
+}
+
+/// Removes the demo directories of earlier runs that could not remove their own: a run
+/// killed with SIGKILL (or by a power cut) runs no handler. Only what is surely ours and
+/// surely dead goes: a directory named as `fresh_dir` names them, owned by our user, whose
+/// process no longer exists (a pid that was reused by another process keeps it), holding only
+/// regular files.
+fn sweep_stale(base: &std::path::Path) {
+    use std::os::unix::fs::MetadataExt as _;
+    let Ok(entries) = fs::read_dir(base) else {
+        return;
+    };
+    let me = std::process::id();
+    let uid = rustix::process::geteuid().as_raw();
+    for entry in entries.flatten() {
+        let name = entry.file_name();
+        let Some(pid) = name
+            .to_str()
+            .and_then(|n| n.strip_prefix("mmapscope-demo-"))
+            .and_then(|rest| rest.split_once('-'))
+            .filter(|(_, tag)| !tag.is_empty() && tag.chars().all(|c| c.is_ascii_hexdigit()))
+            .and_then(|(pid, _)| pid.parse::<u32>().ok())
+        else {
+            continue;
+        };
+        let path = entry.path();
+        let ours = fs::symlink_metadata(&path).is_ok_and(|m| m.is_dir() && m.uid() == uid);
+        let dead = pid != me && !std::path::Path::new("/proc").join(pid.to_string()).exists();
+        let only_files = fs::read_dir(&path).is_ok_and(|files| {
+            files
+                .flatten()
+                .all(|f| f.file_type().is_ok_and(|t| t.is_file()))
+        });
+        if ours && dead && only_files {
+            let _ = fs::remove_dir_all(&path);
+        }
+    }
 }
 
 #[cfg(test)]

@@ -560,3 +560,39 @@ fn where_malloc_put_a_block_is_judged_from_maps_not_assumed() {
     let note = lines[3]["result"]["notes"].to_string();
     assert!(note.contains("malloc called mmap"), "{note}");
 }
+
+/// A run killed with SIGKILL cannot remove its demo directory; the next run that makes one
+/// removes it, and only it: a directory of a live process (ours, here), one holding a
+/// subdirectory, and one not named as ours stay.
+#[test]
+fn a_demo_directory_left_by_a_killed_run_is_removed_by_the_next() {
+    let tmp = std::env::temp_dir();
+    let mut child = std::process::Command::new("true")
+        .spawn()
+        .expect("spawn true");
+    let dead = child.id();
+    child.wait().expect("wait");
+    let stale = tmp.join(format!("mmapscope-demo-{dead}-1f2e3d"));
+    let live = tmp.join(format!("mmapscope-demo-{}-4c5b6a", std::process::id()));
+    let nested = tmp.join(format!("mmapscope-demo-{dead}-7a8b9c"));
+    let foreign = tmp.join(format!("mmapscope-demo-{dead}-notours"));
+    for d in [&stale, &live, &nested, &foreign] {
+        std::fs::create_dir_all(d).unwrap();
+        std::fs::write(d.join("demo.txt"), b"left behind").unwrap();
+    }
+    std::fs::create_dir(nested.join("sub")).unwrap();
+    let out = run(mmapscope(&["lesson", "pages", "--check"]));
+    let kept: Vec<bool> = [&stale, &live, &nested, &foreign]
+        .iter()
+        .map(|d| d.exists())
+        .collect();
+    for d in [&stale, &live, &nested, &foreign] {
+        let _ = std::fs::remove_dir_all(d);
+    }
+    assert!(out.status.success(), "{out:?}");
+    assert_eq!(
+        kept,
+        [false, true, true, true],
+        "stale, live, nested, foreign"
+    );
+}
