@@ -31,6 +31,9 @@ use mmapscope::action::Action;
 use mmapscope::session::Session;
 use mmapscope::sys::region::{MapMode, MapRequest, Prot, Region, Source};
 
+mod common;
+use common::median;
+
 // Not every bench uses every helper of the tests' pty driver.
 #[allow(dead_code)]
 #[path = "../tests/it/common/pty.rs"]
@@ -178,16 +181,6 @@ impl Drop for Target {
     }
 }
 
-fn median(mut v: Vec<f64>) -> f64 {
-    v.sort_by(f64::total_cmp);
-    let n = v.len();
-    if n % 2 == 1 {
-        v[n / 2]
-    } else {
-        (v[n / 2 - 1] + v[n / 2]) / 2.0
-    }
-}
-
 fn ms(d: Duration) -> f64 {
     d.as_secs_f64() * 1e3
 }
@@ -248,7 +241,7 @@ fn refreshes(session: &mut Session, n: usize) -> f64 {
                 session.refresh();
                 ms(t.elapsed())
             })
-            .collect(),
+            .collect::<Vec<_>>(),
     )
 }
 
@@ -437,7 +430,7 @@ fn main() {
     let first = median(
         (0..11)
             .map(|_| first_screen_in_process(target.pid))
-            .collect(),
+            .collect::<Vec<_>>(),
     );
     let spec = format!("{}", PathBuf::from(dir.path()).join("sprawl.bin").display());
     let mut on_file =
@@ -454,7 +447,7 @@ fn main() {
                 on_file.act(Action::OpenSpace);
                 ms(t.elapsed())
             })
-            .collect(),
+            .collect::<Vec<_>>(),
     );
     let refresh_space_between = refreshes(&mut on_file, 50);
     let pid_of = mmapscope::sys::procmaps::Pid::Other(target.pid);
@@ -465,7 +458,7 @@ fn main() {
                 let _ = mmapscope::sys::procmaps::read_maps_of(pid_of);
                 ms(t.elapsed())
             })
-            .collect(),
+            .collect::<Vec<_>>(),
     );
     let shown = on_file.model.snap.addr;
     let read_smaps = median(
@@ -475,7 +468,7 @@ fn main() {
                 let _ = mmapscope::sys::procmaps::read_vmas_of(pid_of, shown, shown + 1);
                 ms(t.elapsed())
             })
-            .collect(),
+            .collect::<Vec<_>>(),
     );
     let mut on_stack =
         Session::attach(target.pid, Some("[stack]"), false, true, (120, 40)).expect("attach");

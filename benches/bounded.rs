@@ -24,6 +24,9 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
+mod common;
+use common::median;
+
 // Not every bench uses every helper of the tests' pty driver.
 #[allow(dead_code)]
 #[path = "../tests/it/common/pty.rs"]
@@ -35,16 +38,6 @@ fn bin() -> PathBuf {
     std::env::var_os("MMAPSCOPE_BENCH_BIN")
         .filter(|b| !b.is_empty())
         .map_or_else(|| BIN.into(), PathBuf::from)
-}
-
-fn median(samples: &mut [f64]) -> f64 {
-    samples.sort_by(f64::total_cmp);
-    let n = samples.len();
-    if n % 2 == 1 {
-        samples[n / 2]
-    } else {
-        (samples[n / 2 - 1] + samples[n / 2]) / 2.0
-    }
 }
 
 /// Wall time in ms of `mmapscope batch ARGS` with `script` as its script file; it must
@@ -100,7 +93,7 @@ fn snapshots(dir: &Path, rounds: usize) {
             samples[i].push(time_batch(args, script));
         }
     }
-    let medians: Vec<f64> = samples.iter_mut().map(|s| median(s)).collect();
+    let medians: Vec<f64> = samples.iter_mut().map(median).collect();
     println!(
         "{:<48} {:>10} {:>12} {:>18}",
         "case (medians)", "wall", "/yardstick", "/private, resized"

@@ -46,6 +46,9 @@ use std::time::{Duration, Instant};
 
 use mmapscope::sys::region::{MapMode, MapRequest, Region, cachestat};
 
+mod common;
+use common::median;
+
 // Not every bench uses every helper of the tests' pty driver.
 #[allow(dead_code)]
 #[path = "../tests/it/common/pty.rs"]
@@ -70,16 +73,6 @@ struct Tool {
     name: &'static str,
     program: String,
     args: Vec<String>,
-}
-
-fn median(samples: &mut [f64]) -> f64 {
-    samples.sort_by(f64::total_cmp);
-    let n = samples.len();
-    if n % 2 == 1 {
-        samples[n / 2]
-    } else {
-        (samples[n / 2 - 1] + samples[n / 2]) / 2.0
-    }
 }
 
 /// Wall time of one run, in ms; the run must succeed.
@@ -304,7 +297,7 @@ fn first_screens(files: &[&Path], rounds: usize) -> Vec<f64> {
             samples[i].push(ms);
         }
     }
-    samples.iter_mut().map(|s| median(s)).collect()
+    samples.iter_mut().map(median).collect()
 }
 
 /// CPU use of the TUI on `file` while idle, in % of one core.
@@ -508,7 +501,7 @@ fn main() {
                 }
             }
         }
-        let medians: Vec<f64> = samples.iter_mut().map(|s| median(s)).collect();
+        let medians: Vec<f64> = samples.iter_mut().map(median).collect();
         let rss_json = peak_rss(&tools[0], d, 3);
         let rss_fault = peak_rss(&tools[1], d, 3);
         let fincore_ms = tools
