@@ -155,8 +155,10 @@ impl Geometry {
     }
 
     /// What a change of the file's size from `old` to `new` bytes means for this mapping:
-    /// which pages changed side of the end of file, in sentences for the log. `grown` says
-    /// what the grown part was seen to hold (only growth reads it).
+    /// which pages changed side of the end of file, in sentences for the log. They do not say
+    /// that the file grew or shrank: the caller's sentence does, with its own frame (another
+    /// process's change seen by a refresh, or our own truncate). `grown` says what the grown
+    /// part was seen to hold (only growth reads it).
     pub fn size_change(&self, old: u64, new: u64, grown: Grown) -> Vec<String> {
         let data_pages = |size: u64| {
             let g = Geometry {
@@ -189,19 +191,19 @@ impl Geometry {
                     ));
                 } else {
                     notes.push(
-                        "the file shrank inside its last page: no mapped page changed side".into(),
+                        "its end moved inside its last page: no mapped page changed side".into(),
                     );
                 }
             }
             std::cmp::Ordering::Greater => {
                 let what = if after > before {
                     format!(
-                        "the file grew: {} now hold{} data",
+                        "{} now hold{} data",
                         pages(before, after),
                         if after - before == 1 { "s" } else { "" }
                     )
                 } else {
-                    "the file grew inside its last page".to_string()
+                    "its end moved inside its last page".to_string()
                 };
                 notes.push(format!("{what}{}", grown.words()));
             }
@@ -434,7 +436,7 @@ mod tests {
         );
         assert_eq!(
             g.size_change(5, 12388, Grown::Hole),
-            ["the file grew: pages 1-3 now hold data (a hole that reads as zeros)"]
+            ["pages 1-3 now hold data (a hole that reads as zeros)"]
         );
         assert!(g.size_change(12300, 12388, Grown::Hole)[0].contains("inside its last page"));
         assert!(!g.size_change(12388, 12389, Grown::Unseen)[0].contains("beyond EOF"));
@@ -449,8 +451,7 @@ mod tests {
         let data = grew(Grown::of([Some(0), Some(b'x'), None]));
         assert_eq!(
             data,
-            "the file grew: pages 4-5 now hold data; the new bytes on screen hold data another \
-             process wrote"
+            "pages 4-5 now hold data; the new bytes on screen hold data another process wrote"
         );
         assert!(!data.contains("hole"));
         let zeros = grew(Grown::of([Some(0), None, Some(0)]));
@@ -458,15 +459,12 @@ mod tests {
             zeros.contains("read as zeros (a hole, or zeros written"),
             "{zeros}"
         );
-        assert_eq!(
-            grew(Grown::of([None, None])),
-            "the file grew: pages 4-5 now hold data"
-        );
+        assert_eq!(grew(Grown::of([None, None])), "pages 4-5 now hold data");
         assert_eq!(Grown::of([]), Grown::Unseen);
         let inside = g.size_change(12300, 12388, Grown::of([Some(7)]))[0].clone();
         assert_eq!(
             inside,
-            "the file grew inside its last page; the new bytes on screen hold data another \
+            "its end moved inside its last page; the new bytes on screen hold data another \
              process wrote"
         );
     }

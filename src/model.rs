@@ -639,12 +639,8 @@ impl Model {
     /// the scrolled part with its length when not all of it shows. The narration stays put
     /// and the results scroll under it; a narration too long for the pane scrolls with them.
     pub fn lesson_visible(&self) -> (Vec<PaneLine>, Option<(usize, usize, usize)>) {
-        let body = self.lesson_body();
-        let rows = self.lesson_body_rows();
-        let say = body.iter().filter(|(p, _)| *p == PaneText::Say).count();
-        let fixed = if say < rows { say } else { 0 };
+        let (body, fixed, room) = self.lesson_split();
         let scrolled = body.len() - fixed;
-        let room = rows - fixed;
         let scroll = self
             .lesson
             .as_ref()
@@ -659,16 +655,18 @@ impl Model {
 
     /// How far the lesson pane scrolls (J): the scrolled part less the lines it gets.
     pub fn lesson_scroll_max(&self) -> usize {
+        let (body, fixed, room) = self.lesson_split();
+        (body.len() - fixed).saturating_sub(room)
+    }
+
+    /// The pane's body, how many of its first lines stay put (the narration, when it fits with
+    /// a line to spare), and the rows left for the part that scrolls.
+    fn lesson_split(&self) -> (Vec<PaneLine>, usize, usize) {
         let body = self.lesson_body();
         let rows = self.lesson_body_rows();
         let say = body.iter().filter(|(p, _)| *p == PaneText::Say).count();
         let fixed = if say < rows { say } else { 0 };
-        (body.len() - fixed).saturating_sub(rows - fixed)
-    }
-
-    /// How many lines `lesson_body` has.
-    pub fn lesson_body_lines(&self) -> usize {
-        self.lesson_body().len()
+        (body, fixed, rows - fixed)
     }
 
     /// The lines of the lesson pane the body gets (between its borders, above the log line).
@@ -868,18 +866,7 @@ impl Model {
         let g = self.snap.geometry;
         let grown = Grown::of(g.grown_bytes(before, after).map(|o| self.snap.bytes.get(o)));
         let verb = if after < before { "shrank" } else { "grew" };
-        // The sizes already say the file grew or shrank: the notes go on from there
-        // ("...; page 2 now holds data"), without saying it twice.
-        let notes: Vec<String> = g
-            .size_change(before, after, grown)
-            .into_iter()
-            .map(|n| {
-                let rest = n
-                    .strip_prefix(&format!("the file {verb}: "))
-                    .or_else(|| n.strip_prefix(&format!("the file {verb} ")));
-                rest.map_or(n.clone(), str::to_string)
-            })
-            .collect();
+        let notes = g.size_change(before, after, grown);
         self.log(format!(
             "the file {verb} under the mapping: {} B -> {} B; {}",
             crate::text::thousands(before),

@@ -1712,11 +1712,15 @@ fn truncate(
         ));
     }
     let new_size = region.file_size_now()?.unwrap_or(size);
-    notes.extend(
-        region
-            .geometry()?
-            .size_change(old_size, new_size, crate::geometry::Grown::Hole),
-    );
+    let change = region
+        .geometry()?
+        .size_change(old_size, new_size, crate::geometry::Grown::Hole)
+        .join("; ");
+    notes.push(match new_size.cmp(&old_size) {
+        std::cmp::Ordering::Less => format!("the file shrank: {change}"),
+        std::cmp::Ordering::Greater => format!("the file grew: {change}"),
+        std::cmp::Ordering::Equal => change,
+    });
     Ok(Done::Truncated { old_size, new_size })
 }
 
