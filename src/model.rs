@@ -569,13 +569,19 @@ impl Model {
         }
     }
 
+    /// Where the row labels (and `:`) count from: the mapping's address after `v`, else its
+    /// file offset. A label is this plus the offset in the mapping.
+    pub fn label_base(&self) -> u64 {
+        if self.show_vaddr {
+            self.snap.addr
+        } else {
+            self.snap.geometry.offset
+        }
+    }
+
     /// Width of the offsets column in hex digits.
     pub fn offset_digits(&self) -> u16 {
-        let last = if self.show_vaddr {
-            self.snap.end_addr().saturating_sub(1)
-        } else {
-            self.snap.geometry.offset + self.snap.geometry.map_bytes().saturating_sub(1)
-        };
+        let last = self.label_base() + self.snap.geometry.map_bytes().saturating_sub(1);
         let digits = (64 - last.leading_zeros()).div_ceil(4) as u16;
         digits.max(8)
     }

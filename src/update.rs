@@ -1065,13 +1065,8 @@ fn prompt(model: &mut Model, edit: PromptEdit) -> Vec<Command> {
 /// `:` with a number: in the coordinates of the row labels, file offsets (from the mapping's
 /// file offset on) or, after `v`, virtual addresses; `None` when it is not in the mapping.
 fn goto_offset(model: &Model, label: u64) -> Option<u64> {
-    let base = if model.show_vaddr {
-        model.snap.addr
-    } else {
-        model.snap.geometry.offset
-    };
     label
-        .checked_sub(base)
+        .checked_sub(model.label_base())
         .filter(|off| *off <= model.max_cursor())
 }
 
@@ -1092,11 +1087,12 @@ fn goto(model: &mut Model, target: GotoTarget) -> Vec<Command> {
             model.log(format!("goto {kind} 0x{label:x} (page {})", off / ps));
         }
         GotoTarget::Offset(label) => {
-            let (first, what, other) = if model.show_vaddr {
-                (model.snap.addr, "virtual addresses", "file offsets")
+            let (what, other) = if model.show_vaddr {
+                ("virtual addresses", "file offsets")
             } else {
-                (model.snap.geometry.offset, "file offsets", "addresses")
+                ("file offsets", "addresses")
             };
+            let first = model.label_base();
             let last = first.saturating_add(model.max_cursor());
             model.log(format!(
                 "goto: {kind} 0x{label:x} is not in the mapping: its rows are {what} \

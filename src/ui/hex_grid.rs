@@ -26,11 +26,7 @@ pub fn render(model: &Model, frame: &mut Frame, area: Rect, theme: Theme) {
         .collect();
     // The cursor in the row labels' coordinates (file offsets, or addresses after `v`), the
     // ones `:` takes.
-    let at = if model.show_vaddr {
-        model.snap.addr + model.cursor
-    } else {
-        model.snap.geometry.offset + model.cursor
-    };
+    let at = model.label_base() + model.cursor;
     // Whole states only: those that do not fit on the border become `…`.
     let title_of = |letters: &[String]| {
         format!(
@@ -200,11 +196,8 @@ pub fn state_words(model: &Model, page: u64) -> Vec<StateWord> {
 
 fn page_header(model: &Model, page: u64, width: u16, theme: Theme) -> Line<'static> {
     let ps = model.page_size();
-    let place = if model.show_vaddr {
-        format!("addr 0x{:x}", model.snap.addr + page * ps)
-    } else {
-        format!("offset 0x{:x}", model.snap.geometry.offset + page * ps)
-    };
+    let kind = if model.show_vaddr { "addr" } else { "offset" };
+    let place = format!("{kind} 0x{:x}", model.label_base() + page * ps);
     let words = state_words(model, page);
     let long_head = format!("page {page} · {place}");
     let long_len: usize = words
@@ -282,11 +275,7 @@ fn hex_of(b: u8) -> &'static str {
 fn row(model: &Model, off: u64, theme: Theme) -> Line<'static> {
     let bpr = model.bytes_per_row();
     let digits = usize::from(model.offset_digits());
-    let shown = if model.show_vaddr {
-        model.snap.addr + off
-    } else {
-        model.snap.geometry.offset + off
-    };
+    let shown = model.label_base() + off;
     let mut spans = Vec::with_capacity(2 * bpr as usize + 8);
     spans.push(Span::styled(
         format!("{shown:0digits$x}  "),
