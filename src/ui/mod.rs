@@ -150,7 +150,7 @@ fn header(model: &Model, theme: Theme) -> Line<'static> {
     let pages = g.pages();
     parts.extend([
         (Span::raw(" "), 0),
-        (Span::styled(name, theme.style(Role::Key)), 0),
+        (Span::styled(name, theme.style(Role::Key)), NAME),
         (Span::raw(format!("  {size}  ")), 0),
         (
             Span::styled(
@@ -183,6 +183,8 @@ fn header(model: &Model, theme: Theme) -> Line<'static> {
 const RANGE: u8 = 1;
 const OFFSET: u8 = 2;
 const PAGE_SIZE: u8 = 3;
+/// The name: never left out, cut (with `…`) when nothing else is left to give way.
+const NAME: u8 = u8::MAX;
 
 /// The header's parts within `width`: the page size goes first, then the address range
 /// becomes its start (`at 0x7f..`), then the file offset goes, then the address; the name is
@@ -209,11 +211,7 @@ fn fit_header(mut parts: Vec<(Span<'static>, u8)>, width: usize) -> Line<'static
     }
     let over = len(&parts).saturating_sub(width);
     if over > 0 {
-        // The name is the fourth span after the title (and the process's, when exploring).
-        let at = parts
-            .iter()
-            .position(|(s, _)| s.content == " ")
-            .map_or(0, |i| i + 1);
+        let at = parts.iter().position(|(_, r)| *r == NAME).unwrap_or(0);
         let name = &mut parts[at].0;
         let keep = name.width().saturating_sub(over).max(1);
         name.content = side_panel::tail(&name.content, keep).into();
