@@ -120,13 +120,7 @@ fn render_maps(model: &Model, frame: &mut Frame, area: Rect, theme: Theme) {
                         )
                     };
                     // A name cut by the panel's edge says so.
-                    let room = usize::from(inner.width.saturating_sub(1));
-                    let text = if text.chars().count() > room {
-                        let keep: String = text.chars().take(room.saturating_sub(1)).collect();
-                        format!("{keep}…")
-                    } else {
-                        text
-                    };
+                    let text = super::cut(&text, usize::from(inner.width.saturating_sub(1)), "…");
                     let (mark, role) = if ours {
                         ("▶", Role::OurMapping)
                     } else {
