@@ -88,10 +88,25 @@ fn open(
 
 /// Sends the `tracing` events of the library to `path` (appended, plain text), when a log was
 /// asked for with `--log FILE` or `MMAPSCOPE_LOG=FILE`; nothing is written otherwise.
-fn start_log(path: Option<std::path::PathBuf>) -> Result<(), ExitCode> {
+/// A log is never the file mmapscope maps or reads a script from: appending to it would
+/// change that file around the write gate.
+fn start_log(
+    path: Option<std::path::PathBuf>,
+    inputs: &[&std::path::Path],
+) -> Result<(), ExitCode> {
+    use std::os::unix::fs::MetadataExt as _;
     let Some(path) = path.or_else(|| std::env::var_os("MMAPSCOPE_LOG").map(Into::into)) else {
         return Ok(());
     };
+    let id = |p: &std::path::Path| std::fs::metadata(p).ok().map(|m| (m.dev(), m.ino()));
+    if let Some(log) = id(&path)
+        && inputs.iter().any(|p| id(p) == Some(log))
+    {
+        return Err(fail(format!(
+            "the log {} is the file mmapscope would map or read: give another path for --log",
+            mmapscope::text::echo(&path.to_string_lossy())
+        )));
+    }
     let file = std::fs::OpenOptions::new()
         .create(true)
         .append(true)
@@ -121,7 +136,15 @@ fn main() -> ExitCode {
         Ok(cli) => cli,
         Err(code) => return code,
     };
-    if let Err(code) = start_log(cli.log.clone()) {
+    let inputs: Vec<&std::path::Path> = match &cli.command {
+        Some(Command::Inspect { file, .. }) => file.iter().map(|f| f.as_path()).collect(),
+        Some(Command::Batch { file, script, .. }) => {
+            file.iter().chain(script).map(|f| f.as_path()).collect()
+        }
+        Some(Command::Lesson { file, .. }) => file.iter().map(|f| f.as_path()).collect(),
+        _ => cli.file.iter().map(|f| f.as_path()).collect(),
+    };
+    if let Err(code) = start_log(cli.log.clone(), &inputs) {
         return code;
     }
     match cli.command {

@@ -607,4 +607,21 @@ fn a_log_file_records_each_operation_and_refusal() {
         text(&out.stderr).contains("cannot write the log"),
         "{out:?}"
     );
+    // The file being mapped is never the log: it would be written around the write gate.
+    let before = std::fs::read(&file).unwrap();
+    for args in [&["inspect", "--log"][..], &["--log"][..]] {
+        let mut cmd = mmapscope(args);
+        cmd.arg(&file).arg(&file);
+        let out = run(cmd);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {out:?}");
+        assert!(
+            text(&out.stderr).contains("is the file mmapscope would map or read"),
+            "{out:?}"
+        );
+    }
+    assert_eq!(
+        std::fs::read(&file).unwrap(),
+        before,
+        "the file is unchanged"
+    );
 }
