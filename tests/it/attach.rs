@@ -73,7 +73,6 @@ fn inspect_json(pid: u32, vma: &str) -> Value {
 
 #[test]
 fn inspect_of_a_writer_agrees_with_its_pagemap_and_with_cachestat() {
-    let _no_sync = crate::common::no_sync_meanwhile();
     let dir = tempfile::TempDir::new_in(env!("CARGO_TARGET_TMPDIR")).expect("tempdir");
     let pages = 64;
     let file = clean_file(dir.path(), pages);

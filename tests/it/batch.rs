@@ -72,7 +72,6 @@ fn pread(path: &Path, off: u64, len: usize) -> Vec<u8> {
 
 #[test]
 fn shared_write_is_in_the_file_before_msync_then_msync_cleans() {
-    let _no_sync = crate::common::no_sync_meanwhile();
     let dir = temp_dir();
     let path = fixture(dir.path());
     let (out, lines) = batch(

@@ -197,7 +197,6 @@ fn goto_prompt_moves_the_cursor() {
 
 #[test]
 fn a_state_search_lands_on_the_page_an_edit_dirtied() {
-    let _no_sync = crate::common::no_sync_meanwhile();
     // Under the target directory (ext4 here; on tmpfs every cached page counts as dirty),
     // written a page at a time and synced: clean, in single-page folios.
     let tmp = tempfile::tempdir_in(env!("CARGO_TARGET_TMPDIR")).expect("tempdir");

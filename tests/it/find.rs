@@ -73,7 +73,6 @@ fn dirty_now(s: &Session, page: u64) -> bool {
 
 #[test]
 fn a_state_search_lands_on_the_page_a_write_dirtied_and_wraps() {
-    let _no_sync = crate::common::no_sync_meanwhile();
     let dir = temp_dir();
     let ps = page_size();
     let path = file(dir.path(), 16, &[]);

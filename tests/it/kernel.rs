@@ -521,7 +521,6 @@ fn looking_at_shared_anonymous_memory_allocates_nothing() {
 
 #[test]
 fn the_last_pages_padding_is_read_through_a_window_and_nothing_gets_mapped() {
-    let _no_sync = crate::common::no_sync_meanwhile();
     let dir = temp_dir();
     let path = make_file(dir.path(), "pad.bin", ps() as usize + 100);
     let region = map(&path, MapMode::Shared, None);

@@ -5,30 +5,11 @@
 
 use std::ffi::OsStr;
 use std::os::unix::fs::PermissionsExt as _;
-use std::process::{Command, Output};
 
 use mmapscope::lesson::BUILTIN;
 use mmapscope::session::ROOT_ONLY;
 
 use crate::common::*;
-
-/// Runs `cmd`, and fails with everything it printed unless it exited 0.
-fn check_passes(cmd: Command, name: &str, who: &str) -> String {
-    let out: Output = run(cmd);
-    let stdout = text(&out.stdout);
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "lesson {name} --check as {who} exited with {:?}\n--- stdout:\n{stdout}\n--- stderr:\n{}",
-        out.status,
-        text(&out.stderr)
-    );
-    assert!(
-        stdout.contains("lesson checked: every expect held"),
-        "lesson {name} as {who}: no success line\n{stdout}"
-    );
-    stdout
-}
 
 /// The field an `expect` line looks at: `expect page N FIELD ...` or `expect OBJ FIELD ...`.
 fn expect_field(line: &str) -> Option<&str> {
@@ -101,72 +82,6 @@ fn every_shipped_lesson_passes_as_user_nobody() {
             );
         }
     }
-}
-
-/// Runs `sync` in a loop until dropped: writeback at any moment, as on a busy machine. The
-/// tests of this crate that need their dirty pages to stay dirty wait for it to stop.
-struct SyncLoop {
-    stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
-    thread: Option<std::thread::JoinHandle<u32>>,
-    _alone: std::sync::RwLockWriteGuard<'static, ()>,
-}
-
-impl SyncLoop {
-    fn start() -> Self {
-        let alone = sync_alone();
-        let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
-        let flag = std::sync::Arc::clone(&stop);
-        let thread = std::thread::spawn(move || {
-            let mut n = 0;
-            while !flag.load(std::sync::atomic::Ordering::Relaxed) {
-                rustix::fs::sync();
-                n += 1;
-            }
-            n
-        });
-        Self {
-            stop,
-            thread: Some(thread),
-            _alone: alone,
-        }
-    }
-
-    /// Stops the loop; returns how many syncs it ran.
-    fn stop(mut self) -> u32 {
-        self.stop.store(true, std::sync::atomic::Ordering::Relaxed);
-        self.thread
-            .take()
-            .map_or(0, |t| t.join().expect("sync loop"))
-    }
-}
-
-/// A failed lesson must not leave the loop running (and the tests it keeps out waiting).
-impl Drop for SyncLoop {
-    fn drop(&mut self) {
-        self.stop.store(true, std::sync::atomic::Ordering::Relaxed);
-        if let Some(t) = self.thread.take() {
-            let _ = t.join();
-        }
-    }
-}
-
-#[test]
-fn every_shipped_lesson_passes_while_another_process_syncs_in_a_loop() {
-    // Lessons must not depend on timing the kernel does not promise: a dirty page may be
-    // written back at any moment (issue: the ipc lesson failed under `while true; do sync;
-    // done`). Twice each, with writeback as frequent as it gets.
-    let syncs = SyncLoop::start();
-    for round in 0..2 {
-        for (name, _) in BUILTIN {
-            check_passes(
-                mmapscope(&["lesson", name, "--check"]),
-                name,
-                &format!("ourselves during a sync loop (round {round})"),
-            );
-        }
-    }
-    let n = syncs.stop();
-    assert!(n > 10, "the sync loop ran only {n} times");
 }
 
 #[test]

@@ -237,7 +237,6 @@ fn fadvise_dontneed_drops_a_clean_unmapped_file_and_a_read_brings_it_back() {
 
 #[test]
 fn inspect_fills_every_page_field_and_counts_dirty_pages() {
-    let _no_sync = crate::common::no_sync_meanwhile();
     let dir = temp_dir();
     let path = file_in_page_writes(dir.path(), "f", 4);
     // Dirty two pages through write(2) so the report must see them without our help.
@@ -281,7 +280,6 @@ fn inspect_fills_every_page_field_and_counts_dirty_pages() {
 
 #[test]
 fn without_root_pfn_and_kpageflags_are_null_and_dirty_still_comes_from_cachestat() {
-    let _no_sync = crate::common::no_sync_meanwhile();
     let dir = match temp_for_nobody() {
         Ok(d) => d,
         Err(why) => return skip("without_root", &why),
@@ -451,7 +449,6 @@ fn read_pages(path: &Path, pages: impl Iterator<Item = u64>) {
 
 #[test]
 fn scan_matches_a_per_page_probe_on_file_layouts() {
-    let _no_sync = crate::common::no_sync_meanwhile();
     let dir = temp_dir();
     let d = dir.path();
 
@@ -936,7 +933,6 @@ fn write_elsewhere(path: &Path, page: u64) {
 
 #[test]
 fn minimap_chunks_agree_with_a_per_page_probe() {
-    let _no_sync = crate::common::no_sync_meanwhile();
     let dir = temp_dir();
     // Large: more pages than are read page by page, so one cachestat per chunk (of 4 or 5
     // pages); a hole of evicted pages, one page dirtied by another writer.
@@ -1045,7 +1041,6 @@ fn refresh_until(session: &mut Session, limit: usize, done: impl Fn(&Model) -> b
 
 #[test]
 fn the_minimap_follows_other_writers_within_a_rotation_and_us_at_once() {
-    let _no_sync = crate::common::no_sync_meanwhile();
     let dir = temp_dir();
     let path = file_in_page_writes(dir.path(), "f", 5000);
     let region = map(&path, MapMode::Shared);

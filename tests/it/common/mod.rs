@@ -18,28 +18,6 @@ pub const NOBODY: u32 = 65534;
 
 pub const BIN: &str = env!("CARGO_BIN_EXE_mmapscope");
 
-/// Writeback on demand against dirty pages: every test of the crate runs in this one process,
-/// in parallel, and `sync(2)` cleans every dirty page of the machine at once.
-static WRITEBACK: std::sync::RwLock<()> = std::sync::RwLock::new(());
-
-/// Held by a test that needs the pages it dirtied to stay dirty until it looks (or until its
-/// own msync): no test of this crate runs `sync(2)` meanwhile. The kernel's flusher (after
-/// vm.dirty_expire_centisecs) and other processes still may; such a test tolerates those, not
-/// a sync loop.
-pub fn no_sync_meanwhile() -> std::sync::RwLockReadGuard<'static, ()> {
-    WRITEBACK
-        .read()
-        .unwrap_or_else(std::sync::PoisonError::into_inner)
-}
-
-/// Held while a test runs `sync(2)` in a loop: it waits for the tests holding
-/// `no_sync_meanwhile` to finish, and they wait for it.
-pub fn sync_alone() -> std::sync::RwLockWriteGuard<'static, ()> {
-    WRITEBACK
-        .write()
-        .unwrap_or_else(std::sync::PoisonError::into_inner)
-}
-
 /// A temporary directory under the target directory (a real file system, not tmpfs).
 pub fn temp_dir() -> tempfile::TempDir {
     tempfile::tempdir_in(env!("CARGO_TARGET_TMPDIR")).expect("temp dir")
@@ -580,4 +558,22 @@ pub fn last_log(s: &mmapscope::session::Session) -> String {
         .last()
         .map(|l| l.text.clone())
         .unwrap_or_default()
+}
+
+/// Runs `cmd`, and fails with everything it printed unless it exited 0.
+pub fn check_passes(cmd: Command, name: &str, who: &str) -> String {
+    let out: Output = run(cmd);
+    let stdout = text(&out.stdout);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "lesson {name} --check as {who} exited with {:?}\n--- stdout:\n{stdout}\n--- stderr:\n{}",
+        out.status,
+        text(&out.stderr)
+    );
+    assert!(
+        stdout.contains("lesson checked: every expect held"),
+        "lesson {name} as {who}: no success line\n{stdout}"
+    );
+    stdout
 }
