@@ -176,7 +176,7 @@ impl Explorer {
     /// of chunks, the stalest first), apply, draw.
     fn refresh(&mut self) {
         let snap = snapshot::take(&self.region, &self.prober, self.model.view());
-        self.now_ms += self.model.refresh_ms;
+        self.now_ms += self.model.settings.refresh_ms;
         self.model.apply_snapshot(snap, self.now_ms);
         draw(&mut self.terminal, &self.model);
     }
@@ -246,7 +246,7 @@ mod refresh_parts {
     fn minimap_full_pass(bencher: Bencher, which: Which) {
         let e = Explorer::start(which);
         let ask = mmapscope::sys::probe::ChunkAsk {
-            order: (0..e.model.minimap.layout.count).collect(),
+            order: (0..e.model.seen.minimap.layout.count).collect(),
             budget: std::time::Duration::MAX,
             ..Default::default()
         };

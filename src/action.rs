@@ -3,6 +3,8 @@
 //! kernel answered, fed back into the model. One path for keys, scripts and lessons.
 
 pub use crate::find::{Finished, Request, StateQuery};
+pub use crate::model::{Ask, History, MenuKind};
+use crate::model::{LessonPane, Looking, PageMapSlice, Then};
 pub use crate::sys::ops::{FAdvice, MAdvice, Op, Scope, SyncKind};
 use crate::sys::region::Prot;
 
@@ -56,106 +58,6 @@ pub enum CellMove {
     Last,
 }
 
-/// The page map's cells as the session read them: `buckets[i]` holds the `per_cell` pages
-/// from page `first + i * per_cell` (the last cell of the mapping may hold fewer).
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
-pub struct PageMapData {
-    pub first: u64,
-    pub per_cell: u64,
-    pub buckets: Vec<crate::sys::probe::Bucket>,
-}
-
-/// Cells of the page map read at one refresh: `buckets[i]` is cell `start + i` of the window
-/// of `cells` cells of `per_cell` pages from page `first`. The session reads a slice a refresh
-/// within a time budget (the whole window when it is cheap), so that the map's cost does not
-/// grow with the mapping or with what is cached.
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
-pub struct PageMapSlice {
-    pub first: u64,
-    pub per_cell: u64,
-    pub cells: usize,
-    pub start: usize,
-    pub buckets: Vec<crate::sys::probe::Bucket>,
-}
-
-/// Which menu is open.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum MenuKind {
-    /// `S`: msync flavours.
-    Msync,
-    /// `p`: protections.
-    Protect,
-    /// `a`: madvise and fadvise.
-    Advise,
-    /// `F` while a child keeps the mapping: its orders.
-    Child,
-    /// `L`: mlock / munlock.
-    Lock,
-    /// `M`: malloc and free.
-    Malloc,
-    /// `X`: machine-code snippets to write at the cursor.
-    Snippet,
-}
-
-/// What a one-line prompt asks for (typed text, Enter submits, Esc cancels).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Ask {
-    /// `x`: the two arguments for the code at this offset (`1000 234`; empty: 0 0).
-    ExecArgs { offset: u64 },
-    /// `M`: a size to malloc.
-    AllocSize,
-    /// `R`: a new size (mremap), or `move ADDR`.
-    Reshape,
-    /// `F`: hex bytes the child writes at this offset.
-    ChildWrite { offset: u64 },
-}
-
-impl Ask {
-    /// The prompt's words, before the typed text.
-    pub fn title(self) -> String {
-        match self {
-            Self::ExecArgs { offset } => {
-                format!("call fn(A, B) at 0x{offset:x} in a child; A B (Enter: 0 0): ")
-            }
-            Self::AllocSize => "malloc SIZE (100, 200k, 1M, 64M): ".into(),
-            Self::Reshape => "mremap: new SIZE (64k), or move ADDR: ".into(),
-            Self::ChildWrite { offset } => format!("the child writes at 0x{offset:x}; hex bytes: "),
-        }
-    }
-
-    /// The operation the typed text asks for.
-    ///
-    /// # Errors
-    /// A sentence saying what was expected.
-    pub fn parse(self, text: &str) -> Result<Op, String> {
-        use crate::geometry::parse_size;
-        let words: Vec<&str> = text.split_whitespace().collect();
-        match (self, words.as_slice()) {
-            (Self::ExecArgs { offset }, []) => Ok(Op::Exec {
-                offset,
-                args: (0, 0),
-            }),
-            (Self::ExecArgs { offset }, [a, b]) => Ok(Op::Exec {
-                offset,
-                args: (parse_size(a)?, parse_size(b)?),
-            }),
-            (Self::ExecArgs { .. }, _) => Err("give two numbers (1000 234), or nothing".into()),
-            (Self::AllocSize, [n]) => parse_size(n).map(Op::Alloc),
-            (Self::AllocSize, _) => Err("give one size: 100, 200k, 1M".into()),
-            (Self::Reshape, [n]) => parse_size(n).map(Op::Resize),
-            (Self::Reshape, ["move", a]) => parse_size(a).map(Op::Move),
-            (Self::Reshape, _) => {
-                Err("give a size (64k) or `move ADDR` (move 0x7f0000000000)".into())
-            }
-            (Self::ChildWrite { offset }, words) if !words.is_empty() => Ok(Op::ChildWrite {
-                offset,
-                bytes: crate::text::hex_bytes(text, crate::text::LoneDigit::Byte)?,
-            }),
-            (Self::ChildWrite { .. }, _) => Err("give hex bytes: 41 42 ff".into()),
-        }
-    }
-}
-
 /// A key inside a menu.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum MenuKey {
@@ -167,75 +69,6 @@ pub enum MenuKey {
     /// Choose the item with this number (1-based).
     Number(u8),
     Cancel,
-}
-
-/// What a lesson line did, for the narration pane.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct LessonResult {
-    pub text: String,
-    pub ok: bool,
-    /// It failed, and the `expect error` after it said it should: a refusal being taught.
-    pub expected_error: bool,
-    /// An `expect` on a field only root can read, skipped without root.
-    pub skipped: bool,
-    /// Why it failed, or what it returned.
-    pub detail: String,
-}
-
-impl LessonResult {
-    /// The mark the pane puts before it: `✓`, `✓ refused, as it should be:` or `✗`.
-    pub fn mark(&self) -> &'static str {
-        match (self.ok, self.expected_error) {
-            (true, true) => "✓ refused, as it should be:",
-            (true, false) => "✓",
-            (false, _) => "✗",
-        }
-    }
-
-    /// Marks each failure that the `expect error` right after it claims as expected.
-    pub fn claim_expected_errors(results: &mut [LessonResult]) {
-        for i in 1..results.len() {
-            if results[i].text.trim() == "expect error" && results[i].ok && !results[i - 1].ok {
-                results[i - 1].ok = true;
-                results[i - 1].expected_error = true;
-            }
-        }
-    }
-}
-
-/// The lesson being played: where we are and what the last step said and did.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct LessonPane {
-    pub name: String,
-    pub title: String,
-    /// Steps played so far (0: not started).
-    pub step: usize,
-    pub total: usize,
-    pub say: String,
-    pub results: Vec<LessonResult>,
-    /// The step's `# show:` offset (the grid keeps it in view).
-    pub show: Option<u64>,
-    /// The step's `# fields:` (the smaps panel lists them first).
-    pub fields: Vec<crate::sys::procmaps::SmapsField>,
-    /// Lines the pane's narration and results are scrolled down (J / K).
-    pub scroll: u16,
-}
-
-impl LessonPane {
-    /// The pane before the first step of the lesson `name`, titled `title`, of `total` steps.
-    pub fn start(name: &str, title: &str, total: usize) -> Self {
-        Self {
-            name: name.to_string(),
-            title: title.to_string(),
-            step: 0,
-            total,
-            say: format!("{title}. Press → or Space for the first step."),
-            results: Vec::new(),
-            show: None,
-            fields: Vec::new(),
-            scroll: 0,
-        }
-    }
 }
 
 /// Everything the user can ask for (and every change the session brings in: a probe, a
@@ -283,7 +116,7 @@ pub enum Action {
     /// The write gate asks (`sys::gate`): a question, and what a yes does.
     Question {
         question: String,
-        then: Box<Action>,
+        then: Then,
     },
     /// The user said yes to the gate's question about `op`: carry it out (after setting
     /// `protect_first`, for a store into a read-only shared mapping), confirmed.
@@ -522,29 +355,6 @@ pub fn menu_items(kind: MenuKind) -> Vec<(String, MenuChoice)> {
     }
 }
 
-/// What is shown when it is not the mapping we made: a VMA of our own process or of another.
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
-pub struct Looking {
-    pub pid: u32,
-    /// The process as the header names it: `pid 4242 python3`.
-    pub process: String,
-    /// Another process than mmapscope.
-    pub other: bool,
-    /// The VMA's name: its path, `[heap]`, `[stack]`, `[anonymous]`.
-    pub vma: String,
-    /// How its bytes are read: `/proc/PID/mem`, through the process's handle.
-    pub via: String,
-    /// Its start address when it was opened.
-    pub start: u64,
-    /// There is a mapping of ours to go back to (Backspace); not when attached with `--pid`.
-    pub back: bool,
-    /// Why the view stopped following (the process exited, the VMA is gone): the last state
-    /// stays on screen.
-    pub ended: Option<String>,
-    /// The process called exec: Enter reopens it (a new handle on its new memory).
-    pub reopen: bool,
-}
-
 /// A side effect requested by `update` (the session probes the kernel again after each).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Command {
@@ -567,15 +377,4 @@ pub enum Command {
     CancelSearch { id: u64 },
     /// The next `Exec` of these commands may commit memory beyond the bound (`ForceThen`).
     Force,
-}
-
-/// Whether an executed write enters the edit history.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum History {
-    /// Not a write, or a write recorded as new (clears the redo stack).
-    Record,
-    /// An undo: the record moves to the redo stack.
-    Undo,
-    /// A redo: the record moves back to the undo stack.
-    Redo,
 }

@@ -57,7 +57,8 @@ fn terminal_for(area: Rect) -> std::io::Result<DefaultTerminal> {
 /// Returns whether anything changed.
 fn fit(terminal: &mut DefaultTerminal, session: &mut Session, size: Size) -> std::io::Result<bool> {
     let area = drawn_area(size);
-    if terminal.get_frame().area() == area && session.model.size == (area.width, area.height) {
+    if terminal.get_frame().area() == area && session.model.screen.size == (area.width, area.height)
+    {
         return Ok(false);
     }
     // The old terminal's Drop shows the cursor; the next draw hides it again.
@@ -296,7 +297,7 @@ pub fn run(
     if let Some(l) = lecture {
         crate::player::start(&mut session, &l.lesson);
     }
-    let refresh = Duration::from_millis(session.model.refresh_ms);
+    let refresh = Duration::from_millis(session.model.settings.refresh_ms);
     let mut last_probe = Instant::now();
     // The model changed since the last draw. The screen is a function of the model, so a
     // wake-up that changed nothing (the poll's timeout, kept short for signals) draws nothing.
@@ -334,7 +335,12 @@ pub fn run(
                 None
             }
             Event::Key(key) => map_key(
-                KeyContext::of(m.focus, &m.overlay, m.edit, m.lesson.is_some()),
+                KeyContext::of(
+                    m.screen.focus,
+                    &m.screen.overlay,
+                    m.screen.edit,
+                    m.lesson.is_some(),
+                ),
                 key,
             ),
             Event::Resize(cols, rows) => {
@@ -363,7 +369,7 @@ pub fn run(
 
 /// What to say on leaving about edits not yet msynced.
 pub fn farewell(model: &Model) -> String {
-    match (model.snap.mode, model.edits.len()) {
+    match (model.snap.mode, model.doc.edits.len()) {
         (_, 0) => String::new(),
         (crate::sys::region::MapMode::Shared, n) => format!(
             "{n} edited byte(s) not msynced: they are in the page cache already, and the kernel \

@@ -7,8 +7,9 @@
 //! - `sys`: the kernel (the only unchecked code is `sys::raw`; `sys::region` is the policy,
 //!   `sys::probe` the page state, `sys::exec` the operations, `sys::notes` their words);
 //! - `demo`, `options`, then the pure core: `find` (what searches look for, the byte
-//!   matcher), `action`, `keys` and `legend` (what the help and the manual say), `layout`,
-//!   `model`, `update`, `keymap`, `script`, `lesson` (parsing);
+//!   matcher), `layout`, `model` (the state, a part per feature), `action` (what the user
+//!   asks), `keys` and `legend` (what the help and the manual say), `help` (the help
+//!   overlay laid out), `update`, `keymap`, `script`, `lesson` (parsing);
 //! - `report` (results as serde types), `seek` (searches that run across ticks), `watch`
 //!   (another process's /proc read at a pace its cost allows), `session` (the one path of
 //!   every action), `player` (lessons over a session);
@@ -21,6 +22,7 @@ pub mod cli;
 pub mod demo;
 pub mod find;
 pub mod geometry;
+pub mod help;
 pub mod keymap;
 pub mod keys;
 pub mod layout;

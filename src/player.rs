@@ -2,8 +2,9 @@
 //! and back by replaying from a fresh file) or all at once headless (`--check`). Every line
 //! runs through the session, the same path as a key or a batch line.
 
-use crate::action::{Action, LessonPane, LessonResult};
+use crate::action::Action;
 use crate::lesson::{Lesson, request};
+use crate::model::{LessonPane, LessonResult};
 use crate::script::{Expect, ExpectPath, Line, Step};
 use crate::session::{LineResult, LineValue, Session};
 use crate::sys::Region;
@@ -138,12 +139,12 @@ pub fn back(session: &Session, lecture: &Lecture) -> Option<Session> {
     let target = pane.step.checked_sub(1)?;
     let req = request(&lecture.lesson, lecture.dir.path()).ok()?;
     let region = Region::open(&req).ok()?;
-    let mut fresh = Session::new(region, true, session.model.size);
+    let mut fresh = Session::new(region, true, session.model.screen.size);
     let m = &session.model;
     fresh.act(Action::Configure {
-        refresh_ms: m.refresh_ms,
-        color: m.color,
-        high_contrast: m.high_contrast,
+        refresh_ms: m.settings.refresh_ms,
+        color: m.settings.color,
+        high_contrast: m.settings.high_contrast,
     });
     start(&mut fresh, &lecture.lesson);
     for _ in 0..target {

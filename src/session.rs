@@ -10,9 +10,10 @@ use std::time::{Duration, Instant};
 
 use serde_json::{Value as Json, json};
 
-use crate::action::{Action, Command, History, Looking, Op};
+use crate::action::{Action, Command, History, Op};
 use crate::find::Request;
 use crate::model::Model;
+use crate::model::{Looking, Then};
 use crate::report;
 use crate::script::{Cmp, Expect, ExpectPath, Line, Step, Value};
 use crate::seek;
@@ -558,7 +559,7 @@ impl Session {
             update(&mut self.model, action);
             if !self.interactive {
                 self.ended
-                    .extend(self.model.log.last().map(|l| l.text.clone()));
+                    .extend(self.model.log.lines.last().map(|l| l.text.clone()));
             }
         }
     }
@@ -581,7 +582,10 @@ impl Session {
         if let Subject::Ours { region, .. } = &mut self.subject {
             region.read_without_pinning(self.lab.keeper.is_some());
         }
-        let space = matches!(self.model.overlay, crate::model::Overlay::Space { .. });
+        let space = matches!(
+            self.model.screen.overlay,
+            crate::model::Overlay::Space { .. }
+        );
         if space {
             self.probe_space();
         }
@@ -601,7 +605,7 @@ impl Session {
             let (handle, line) = (Arc::clone(e.view.handle()), e.view.line().clone());
             let changed = fate.as_ref().is_some_and(|f| *f != VmaFate::Same);
             snap.maps = self.watch.maps(&handle, changed);
-            let refresh = Duration::from_millis(self.model.refresh_ms);
+            let refresh = Duration::from_millis(self.model.settings.refresh_ms);
             // The address-space view covers the counters: they are not read for it.
             self.watch
                 .counters(&handle, &line, refresh, !space, &mut snap);
@@ -673,7 +677,7 @@ impl Session {
             }
             _ => None,
         };
-        if snap.is_some() || self.model.also.is_some() {
+        if snap.is_some() || self.model.lab.also.is_some() {
             update(&mut self.model, Action::AlsoProbed(snap));
         }
     }
@@ -709,7 +713,7 @@ impl Session {
     /// The header and the log say why the view stopped following (once: the model logs the
     /// change); `reopen`: Enter reopens the process (after exec).
     fn end_looking(&mut self, why: String, reopen: bool) {
-        if let Some(mut looking) = self.model.looking.clone() {
+        if let Some(mut looking) = self.model.space.looking.clone() {
             looking.ended = Some(why);
             looking.reopen = reopen;
             update(&mut self.model, Action::Looking(Some(looking)));
@@ -757,7 +761,7 @@ impl Session {
         let handle = match self.process_handle() {
             Ok(h) => h,
             Err(e) => {
-                let (vmas, read_ms) = (self.model.space.clone(), self.model.now_ms);
+                let (vmas, read_ms) = (self.model.space.vmas.clone(), self.model.log.now_ms);
                 let title = format!("pid {} · {e}", std::process::id());
                 update(
                     &mut self.model,
@@ -770,7 +774,7 @@ impl Session {
                 return;
             }
         };
-        let again = self.model.space.is_empty();
+        let again = self.model.space.vmas.is_empty();
         let Some(space) = self.watch.space(&handle, ours, again) else {
             return;
         };
@@ -850,7 +854,7 @@ impl Session {
     /// than half a refresh interval ago (it still probes what we changed, the cursor's chunk
     /// and the stalest one). Holding a key down refreshes many times an interval; idling, once.
     fn paced(&mut self, mut view: View) -> View {
-        let interval = Duration::from_millis(self.model.refresh_ms);
+        let interval = Duration::from_millis(self.model.settings.refresh_ms);
         if self
             .minimap_spent
             .is_some_and(|at| at.elapsed() < interval / 2)
@@ -865,7 +869,7 @@ impl Session {
     /// Pages holding bytes written by us since the last msync that covered them.
     pub fn edited_pages(&self) -> BTreeSet<u64> {
         let ps = self.shown().0.page_size();
-        self.model.edits.iter().map(|off| off / ps).collect()
+        self.model.doc.edits.iter().map(|off| off / ps).collect()
     }
 
     /// The report as `snapshot` gives it (no faulting in: observing does not disturb).
@@ -941,11 +945,11 @@ impl Session {
                     protect_first,
                 } => {
                     tracing::info!(op = %op.name(), %question, "asked first");
-                    let then = Box::new(Action::Confirmed {
+                    let then = Then::Confirmed {
                         op,
                         history,
                         protect_first,
-                    });
+                    };
                     update(&mut self.model, Action::Question { question, then });
                     continue;
                 }
@@ -1173,9 +1177,9 @@ impl Session {
             0
         };
         let budget = if same && !unread {
-            self.model.refresh_ms * 10
+            self.model.settings.refresh_ms * 10
         } else {
-            self.model.refresh_ms * 250
+            self.model.settings.refresh_ms * 250
         };
         let budget = Duration::from_micros(budget);
         let (shown, prober) = self.shown();
@@ -1196,7 +1200,7 @@ impl Session {
             at += n;
         }
         self.page_map_next = if at >= cells { 0 } else { at };
-        let slice = crate::action::PageMapSlice {
+        let slice = crate::model::PageMapSlice {
             first: w.first_page(),
             per_cell: w.per_cell,
             cells,
@@ -1330,6 +1334,7 @@ impl Session {
                     None => Err(self
                         .model
                         .log
+                        .lines
                         .last()
                         .map_or_else(|| "nothing done".into(), |l| l.text.clone())),
                     Some(o) => match &o.result {

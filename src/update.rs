@@ -7,7 +7,9 @@ use crate::action::{
     PromptEdit, Scope, SyncKind, menu_items,
 };
 use crate::find::{Ending, Finished, Pattern, Query, Request, Searching, StateQuery};
-use crate::model::{EditRecord, EditState, Focus, Looking, Minimap, Model, Overlay, Stash};
+use crate::model::{
+    Document, EditRecord, EditState, Focus, Looking, Minimap, Model, Overlay, Seen, Then,
+};
 use crate::sys::exec::{Done, Outcome};
 use crate::sys::region::MapMode;
 use crate::sys::snapshot::Backing;
@@ -24,13 +26,13 @@ pub fn update(model: &mut Model, action: Action) -> Vec<Command> {
     // session brings in, a probe or a note, is not a key).
     if !matches!(action, Action::EditNibble(_))
         && !action.from_session()
-        && let Some(e) = &mut model.edit
+        && let Some(e) = &mut model.screen.edit
     {
         e.pending = None;
     }
     match action {
         // After exec, Enter reopens the process instead of editing the memory that is gone.
-        Action::EditStart if model.looking.as_ref().is_some_and(|l| l.reopen) => {
+        Action::EditStart if model.space.looking.as_ref().is_some_and(|l| l.reopen) => {
             vec![Command::Reattach]
         }
         Action::EditStart
@@ -72,8 +74,10 @@ pub fn update(model: &mut Model, action: Action) -> Vec<Command> {
         }
         Action::Prompt(edit) => prompt(model, edit),
         Action::Goto(target) => goto(model, target),
-        Action::CloseOverlay if model.overlay == Overlay::None && model.searching.is_some() => {
-            let id = model.searching.as_ref().map_or(0, |s| s.id);
+        Action::CloseOverlay
+            if model.screen.overlay == Overlay::None && model.search.running.is_some() =>
+        {
+            let id = model.search.running.as_ref().map_or(0, |s| s.id);
             vec![Command::CancelSearch { id }]
         }
         Action::FindPrompt
@@ -111,8 +115,8 @@ fn explore(model: &mut Model, action: Action) -> Vec<Command> {
         Action::OpenSpace => {
             // The session reads the address space at once; until then nothing is selected
             // and the first reading selects the VMA shown.
-            model.space.clear();
-            model.overlay = Overlay::Space {
+            model.space.vmas.clear();
+            model.screen.overlay = Overlay::Space {
                 selected: usize::MAX,
             };
         }
@@ -121,7 +125,7 @@ fn explore(model: &mut Model, action: Action) -> Vec<Command> {
             title,
             read_ms,
         } => {
-            if let Overlay::Space { selected } = &mut model.overlay {
+            if let Overlay::Space { selected } = &mut model.screen.overlay {
                 *selected = if *selected == usize::MAX {
                     let here = model.snap.addr;
                     vmas.iter()
@@ -131,13 +135,13 @@ fn explore(model: &mut Model, action: Action) -> Vec<Command> {
                     (*selected).min(vmas.len().saturating_sub(1))
                 };
             }
-            model.space = vmas;
-            model.space_title = title;
-            model.space_read_ms = read_ms;
+            model.space.vmas = vmas;
+            model.space.title = title;
+            model.space.read_ms = read_ms;
         }
         Action::SpaceMove(delta) => {
-            if let Overlay::Space { selected } = &mut model.overlay {
-                let max = model.space.len().saturating_sub(1);
+            if let Overlay::Space { selected } = &mut model.screen.overlay {
+                let max = model.space.vmas.len().saturating_sub(1);
                 let next = i64::try_from(*selected)
                     .unwrap_or(0)
                     .saturating_add(delta)
@@ -146,27 +150,27 @@ fn explore(model: &mut Model, action: Action) -> Vec<Command> {
             }
         }
         Action::SpaceOpen => {
-            if let Overlay::Space { selected } = model.overlay {
-                model.overlay = Overlay::None;
-                if let Some(v) = model.space.get(selected) {
+            if let Overlay::Space { selected } = model.screen.overlay {
+                model.screen.overlay = Overlay::None;
+                if let Some(v) = model.space.vmas.get(selected) {
                     return vec![Command::Explore(v.line.clone())];
                 }
             }
         }
         Action::ExplorePanelLine => {
             let line = model.snap.maps.as_ref().ok().and_then(|m| {
-                let i = usize::from(model.panel_scroll).min(m.len().saturating_sub(1));
+                let i = usize::from(model.screen.panel_scroll).min(m.len().saturating_sub(1));
                 m.get(i).cloned()
             });
             if let Some(line) = line {
                 return vec![Command::Explore(line)];
             }
         }
-        Action::ExploreBack if model.looking.as_ref().is_some_and(|l| l.back) => {
+        Action::ExploreBack if model.space.looking.as_ref().is_some_and(|l| l.back) => {
             return vec![Command::ExploreBack];
         }
         Action::ExploreBack => {
-            model.log(if model.looking.is_some() {
+            model.log(if model.space.looking.is_some() {
                 "Backspace returns to the mapping mmapscope made: there is none here (--pid)"
             } else {
                 "Backspace returns from a VMA explored with Enter (maps panel) or A; this is our \
@@ -184,7 +188,7 @@ fn explore(model: &mut Model, action: Action) -> Vec<Command> {
 fn look(model: &mut Model, looking: Option<Looking>) {
     // Followed, the same VMA keeps its place; one that had ended and is shown again (a
     // process reopened after exec) is another.
-    let same_vma = match (&model.looking, &looking) {
+    let same_vma = match (&model.space.looking, &looking) {
         (Some(a), Some(b)) => {
             (a.pid, a.start, &a.vma) == (b.pid, b.start, &b.vma)
                 && (a.ended.is_none() || b.ended.is_some())
@@ -195,7 +199,13 @@ fn look(model: &mut Model, looking: Option<Looking>) {
         && same_vma
     {
         // The same VMA followed: only its end (exit, unmapped) is news.
-        if l.ended.is_some() && model.looking.as_ref().is_some_and(|o| o.ended.is_none()) {
+        if l.ended.is_some()
+            && model
+                .space
+                .looking
+                .as_ref()
+                .is_some_and(|o| o.ended.is_none())
+        {
             model.log(format!(
                 "{}: {}; the last state stays on screen{}",
                 l.process,
@@ -207,48 +217,35 @@ fn look(model: &mut Model, looking: Option<Looking>) {
                 }
             ));
         }
-        model.looking = looking;
+        model.space.looking = looking;
         return;
     }
-    // Another VMA shown: what the minimap knew was about the one left.
-    if model.looking.is_some() || looking.as_ref().is_some_and(|l| l.back) {
-        model.minimap = Minimap::default();
-    }
-    match (&model.looking, &looking) {
+    // Another VMA shown: what the refreshes saw (the minimap too, unless the first VMA is
+    // shown on attach) was about the one left.
+    let minimap = if model.space.looking.is_some() || looking.as_ref().is_some_and(|l| l.back) {
+        Minimap::default()
+    } else {
+        std::mem::take(&mut model.seen.minimap)
+    };
+    model.seen = Seen {
+        minimap,
+        ..Seen::default()
+    };
+    // Our document is kept aside while away and comes back whole; another VMA starts afresh.
+    match (&model.space.looking, &looking) {
         (None, Some(l)) if !l.back => {}
         (None, Some(_)) => {
-            model.stash = Some(Box::new(Stash {
-                cursor: model.cursor,
-                top: model.top,
-                edits: std::mem::take(&mut model.edits),
-                history: std::mem::take(&mut model.history),
-                redo: std::mem::take(&mut model.redo),
-            }));
-            model.cursor = 0;
-            model.top = 0;
+            model.space.away = Some(Box::new(std::mem::take(&mut model.doc)));
         }
         (Some(_), None) => {
-            if let Some(stash) = model.stash.take() {
-                model.cursor = stash.cursor;
-                model.top = stash.top;
-                model.edits = stash.edits;
-                model.history = stash.history;
-                model.redo = stash.redo;
+            if let Some(ours) = model.space.away.take() {
+                model.doc = *ours;
             }
         }
-        (Some(_), Some(_)) => {
-            model.cursor = 0;
-            model.top = 0;
-            model.edits.clear();
-            model.history.clear();
-            model.redo.clear();
-        }
+        (Some(_), Some(_)) => model.doc = Document::default(),
         (None, None) => {}
     }
-    model.edit = None;
-    model.foreign.clear();
-    model.own_writes.clear();
-    model.deltas = Default::default();
+    model.screen.edit = None;
     model.snap.bytes = Default::default();
     model.snap.vma = None;
     model.log(match &looking {
@@ -267,37 +264,37 @@ fn look(model: &mut Model, looking: Option<Looking>) {
         ),
         None => "back to our mapping".to_string(),
     });
-    model.looking = looking;
+    model.space.looking = looking;
 }
 
 /// What is shown and where: cursor moves, the prompt, toggles, scrolling, overlays, resizes.
 fn view(model: &mut Model, action: Action) {
     match action {
         Action::Move(m) => move_cursor(model, m),
-        Action::GotoPrompt => model.overlay = Overlay::Goto(String::new()),
+        Action::GotoPrompt => model.screen.overlay = Overlay::Goto(String::new()),
         Action::ToggleOffsets => {
             let anchor = anchor(model);
-            model.show_vaddr = !model.show_vaddr;
+            model.screen.show_vaddr = !model.screen.show_vaddr;
             restore_anchor(model, anchor);
-            model.log(if model.show_vaddr {
+            model.log(if model.screen.show_vaddr {
                 "offsets column: virtual addresses (v: file offsets)"
             } else {
                 "offsets column: file offsets (v: virtual addresses)"
             });
         }
-        Action::ToggleExplain => model.explain = !model.explain,
+        Action::ToggleExplain => model.screen.explain = !model.screen.explain,
         Action::ToggleFocus => {
-            model.focus = match model.focus {
+            model.screen.focus = match model.screen.focus {
                 Focus::Grid => Focus::Panel,
                 Focus::Panel => Focus::Log,
                 Focus::Log => Focus::Grid,
             };
-            model.log_scroll = 0;
+            model.screen.log_scroll = 0;
         }
         Action::ScrollLog(delta) => {
-            let max = i64::try_from(model.log.len().saturating_sub(1)).unwrap_or(0);
-            let next = (i64::from(model.log_scroll) + i64::from(delta)).clamp(0, max);
-            model.log_scroll = u16::try_from(next).unwrap_or(u16::MAX);
+            let max = i64::try_from(model.log.lines.len().saturating_sub(1)).unwrap_or(0);
+            let next = (i64::from(model.screen.log_scroll) + i64::from(delta)).clamp(0, max);
+            model.screen.log_scroll = u16::try_from(next).unwrap_or(u16::MAX);
         }
         Action::ScrollLesson(delta) => {
             let max = model.lesson_scroll_max();
@@ -310,15 +307,15 @@ fn view(model: &mut Model, action: Action) {
         Action::ScrollPanel(delta) => {
             let lines = model.snap.maps.as_ref().map_or(0, |m| m.len());
             let max = u16::try_from(lines.saturating_sub(1)).unwrap_or(u16::MAX);
-            let now = i64::from(model.panel_scroll);
+            let now = i64::from(model.screen.panel_scroll);
             let next = now
                 .saturating_add(i64::from(delta))
                 .clamp(0, i64::from(max));
-            model.panel_scroll = u16::try_from(next).unwrap_or(max);
+            model.screen.panel_scroll = u16::try_from(next).unwrap_or(max);
         }
         Action::ToggleHelp => {
-            model.help_scroll = 0;
-            model.overlay = if model.overlay == Overlay::Help {
+            model.screen.help_scroll = 0;
+            model.screen.overlay = if model.screen.overlay == Overlay::Help {
                 Overlay::None
             } else {
                 Overlay::Help
@@ -326,14 +323,15 @@ fn view(model: &mut Model, action: Action) {
         }
         Action::ScrollHelp(delta) => {
             // Up to the overlay's last line, so ↑ answers at once after PgDn at the end.
-            let max = crate::layout::help_max_scroll(model.size.0, model.size.1);
-            let next = (i64::from(model.help_scroll) + i64::from(delta)).clamp(0, i64::from(max));
-            model.help_scroll = u16::try_from(next).unwrap_or(0);
+            let max = crate::help::help_max_scroll(model.screen.size.0, model.screen.size.1);
+            let next =
+                (i64::from(model.screen.help_scroll) + i64::from(delta)).clamp(0, i64::from(max));
+            model.screen.help_scroll = u16::try_from(next).unwrap_or(0);
         }
-        Action::CloseOverlay => model.overlay = Overlay::None,
+        Action::CloseOverlay => model.screen.overlay = Overlay::None,
         Action::Resize(cols, rows) => {
             let anchor = anchor(model);
-            model.size = (cols, rows);
+            model.screen.size = (cols, rows);
             restore_anchor(model, anchor);
         }
         _ => {}
@@ -346,7 +344,7 @@ fn news(model: &mut Model, action: Action) {
     match action {
         // The session probes after every action; saying so is all there is to do.
         Action::Refresh => {
-            model.minimap.changed_all();
+            model.seen.minimap.changed_all();
             model.log("refresh: probed the visible pages and re-read /proc/self/maps and smaps");
         }
         Action::Probed {
@@ -355,28 +353,28 @@ fn news(model: &mut Model, action: Action) {
             clock,
             fresh,
         } => {
-            model.clock = clock;
+            model.log.clock = clock;
             model.apply_snapshot(*snap, now_ms);
             if fresh {
-                model.deltas = Default::default();
+                model.seen.deltas = Default::default();
             }
         }
         Action::Note(text) if !text.is_empty() => model.log(text),
         Action::PeerEnded { pid, how } => {
-            model.peer_running = false;
+            model.lab.peer_running = false;
             model.log(format!(
                 "the peer process (pid {pid}) ended on its own: {how}"
             ));
         }
         Action::ChildEnded { pid, how } => {
-            model.child = None;
+            model.lab.child = None;
             model.log(format!(
                 "the child keeping the mapping (pid {pid}) ended on its own: {how}"
             ));
         }
         Action::SelectPage(page) if page < model.pages() => {
-            model.cursor = page * model.page_size();
-            model.top = page * model.lines_per_page();
+            model.doc.cursor = page * model.page_size();
+            model.doc.top = page * model.lines_per_page();
             model.scroll_to_cursor();
         }
         Action::ShowOffset(off) if off <= model.max_cursor() => {
@@ -385,8 +383,8 @@ fn news(model: &mut Model, action: Action) {
             let h = model.layout().grid_rows();
             let header = model.line_of(off - off % model.page_size()) - 1;
             let line = model.line_of(off);
-            model.cursor = off;
-            model.top = if line < header + h {
+            model.doc.cursor = off;
+            model.doc.top = if line < header + h {
                 header
             } else {
                 line.saturating_sub(h / 3)
@@ -398,15 +396,15 @@ fn news(model: &mut Model, action: Action) {
             // The pane's height follows its text: the grid's rows change with it.
             model.scroll_to_cursor();
         }
-        Action::AlsoProbed(snap) => model.also = snap,
+        Action::AlsoProbed(snap) => model.lab.also = snap,
         Action::Configure {
             refresh_ms,
             color,
             high_contrast,
         } => {
-            model.refresh_ms = refresh_ms;
-            model.color = color;
-            model.high_contrast = high_contrast;
+            model.settings.refresh_ms = refresh_ms;
+            model.settings.color = color;
+            model.settings.high_contrast = high_contrast;
         }
         _ => {}
     }
@@ -416,11 +414,11 @@ fn news(model: &mut Model, action: Action) {
 fn edit(model: &mut Model, action: Action) -> Vec<Command> {
     match action {
         Action::EditStart => {
-            model.edit = Some(EditState::default());
-            model.log(if model.looking.as_ref().is_some_and(|_| !model.snap.write_allowed) {
+            model.screen.edit = Some(EditState::default());
+            model.log(if model.space.looking.as_ref().is_some_and(|_| !model.snap.write_allowed) {
                 "edit mode: this VMA is only looked at; writes are refused (another process: \
                  start with --write)"
-            } else if model.looking.is_some() {
+            } else if model.space.looking.is_some() {
                 "edit mode: each write into the process asks first (Esc leaves)"
             } else if model.snap.prot.write {
                 "edit mode: type hex digits to write bytes at the cursor; Tab: text column; Esc leaves"
@@ -431,15 +429,15 @@ fn edit(model: &mut Model, action: Action) -> Vec<Command> {
                 "edit mode: this mapping has no PROT_WRITE, so writes will be refused (p changes it)"
             });
         }
-        Action::EditStop => model.edit = None,
+        Action::EditStop => model.screen.edit = None,
         Action::EditSwitchColumn => {
-            if let Some(e) = &mut model.edit {
+            if let Some(e) = &mut model.screen.edit {
                 e.text = !e.text;
                 e.pending = None;
             }
         }
         Action::EditNibble(n) => {
-            let Some(e) = &mut model.edit else {
+            let Some(e) = &mut model.screen.edit else {
                 return Vec::new();
             };
             match e.pending.take() {
@@ -447,7 +445,7 @@ fn edit(model: &mut Model, action: Action) -> Vec<Command> {
                 Some(high) => return edit_write(model, vec![(high << 4) | (n & 0xf)]),
             }
         }
-        Action::EditChar(c) if model.edit.is_some() => {
+        Action::EditChar(c) if model.screen.edit.is_some() => {
             let mut buf = [0u8; 4];
             let bytes = c.encode_utf8(&mut buf).as_bytes().to_vec();
             return edit_write(model, bytes);
@@ -462,14 +460,14 @@ fn edit(model: &mut Model, action: Action) -> Vec<Command> {
 fn ask(model: &mut Model, action: Action) -> Vec<Command> {
     match action {
         Action::Quit if model.private_edits() > 0 => {
-            model.overlay = Overlay::Confirm {
+            model.screen.overlay = Overlay::Confirm {
                 question: format!(
                     "Quit? {} byte(s) you wrote in private copy-on-write pages will be lost: \
                      MAP_PRIVATE writes never reach the file.",
                     model.private_edits()
                 ),
                 default_yes: true,
-                then: Box::new(Action::QuitNow),
+                then: Box::new(Then::Quit),
             };
         }
         Action::Quit | Action::QuitNow => model.quit = true,
@@ -482,37 +480,41 @@ fn ask(model: &mut Model, action: Action) -> Vec<Command> {
             if lost == 0 {
                 return update(model, Action::Do(Op::Mode(target)));
             }
-            model.overlay = Overlay::Confirm {
+            model.screen.overlay = Overlay::Confirm {
                 question: format!(
                     "Remap {}? {lost} byte(s) you wrote will be lost: they live only in this \
                      mapping's copy-on-write pages.",
                     target.flag_name()
                 ),
                 default_yes: true,
-                then: Box::new(Action::Do(Op::Mode(target))),
+                then: Box::new(Then::Do(Op::Mode(target))),
             };
         }
         Action::OpenMenu(kind) => {
-            model.overlay = Overlay::Menu {
+            model.screen.overlay = Overlay::Menu {
                 kind,
                 selected: 0,
                 all: !matches!(kind, MenuKind::Advise),
             };
             if kind == MenuKind::Malloc {
-                let seen = model.malloc.clone().unwrap_or(crate::sys::lab::Threshold {
-                    at_least: None,
-                    at_most: None,
-                    fixed_by: None,
-                });
+                let seen = model
+                    .lab
+                    .malloc
+                    .clone()
+                    .unwrap_or(crate::sys::lab::Threshold {
+                        at_least: None,
+                        at_most: None,
+                        fixed_by: None,
+                    });
                 model.log(crate::sys::notes::threshold(&seen));
             }
         }
         Action::Menu(key) => return menu(model, key),
         Action::Question { question, then } => {
-            model.overlay = Overlay::Confirm {
+            model.screen.overlay = Overlay::Confirm {
                 question,
                 default_yes: false,
-                then,
+                then: Box::new(then),
             };
         }
         Action::Confirmed {
@@ -538,10 +540,10 @@ fn ask(model: &mut Model, action: Action) -> Vec<Command> {
         Action::Confirm(answer) => {
             if let Overlay::Confirm {
                 then, default_yes, ..
-            } = std::mem::take(&mut model.overlay)
+            } = std::mem::take(&mut model.screen.overlay)
             {
                 if answer.unwrap_or(default_yes) {
-                    return update(model, *then);
+                    return update(model, confirmed(*then));
                 }
                 model.log("cancelled");
             }
@@ -549,6 +551,24 @@ fn ask(model: &mut Model, action: Action) -> Vec<Command> {
         _ => {}
     }
     Vec::new()
+}
+
+/// What a yes to a question carries out, as the action that does it.
+fn confirmed(then: Then) -> Action {
+    match then {
+        Then::Quit => Action::QuitNow,
+        Then::Do(op) => Action::Do(op),
+        Then::Force(op) => Action::ForceThen(Box::new(op)),
+        Then::Confirmed {
+            op,
+            history,
+            protect_first,
+        } => Action::Confirmed {
+            op,
+            history,
+            protect_first,
+        },
+    }
 }
 
 /// Operations on the mapping, and the keys that make one at the cursor (or ask for its
@@ -559,18 +579,18 @@ fn operate(model: &mut Model, action: Action) -> Vec<Command> {
             return ask_for(
                 model,
                 Ask::ExecArgs {
-                    offset: model.cursor,
+                    offset: model.doc.cursor,
                 },
             );
         }
         Action::OpenAsk(ask) => return ask_for(model, ask),
-        Action::ForkKey if model.child.is_some() => {
+        Action::ForkKey if model.lab.child.is_some() => {
             return update(model, Action::OpenMenu(MenuKind::Child));
         }
         Action::ForkKey => Op::Fork,
-        Action::TogglePeer if model.peer_running => Op::PeerStop,
-        Action::TogglePeer => Op::PeerStart(Some(model.cursor)),
-        Action::TouchCursor => Op::Touch(model.cursor / model.page_size()),
+        Action::TogglePeer if model.lab.peer_running => Op::PeerStop,
+        Action::TogglePeer => Op::PeerStart(Some(model.doc.cursor)),
+        Action::TouchCursor => Op::Touch(model.doc.cursor / model.page_size()),
         Action::Do(op) => op,
         _ => return Vec::new(),
     };
@@ -592,7 +612,7 @@ fn read_only_until_asked(model: &Model) -> bool {
 /// or is refused (our own process outside our mapping, a read-only view).
 fn edit_write(model: &Model, bytes: Vec<u8>) -> Vec<Command> {
     exec(Op::Write {
-        offset: model.cursor,
+        offset: model.doc.cursor,
         bytes,
     })
 }
@@ -607,7 +627,7 @@ fn exec(op: Op) -> Vec<Command> {
 
 fn do_op(model: &mut Model, op: Op) -> Vec<Command> {
     match op {
-        Op::Undo => match model.history.last() {
+        Op::Undo => match model.doc.history.last() {
             Some(r) => vec![Command::Exec {
                 op: Op::Write {
                     offset: r.offset,
@@ -621,7 +641,7 @@ fn do_op(model: &mut Model, op: Op) -> Vec<Command> {
                 Vec::new()
             }
         },
-        Op::Redo => match model.redo.last() {
+        Op::Redo => match model.doc.redo.last() {
             Some(r) => vec![Command::Exec {
                 op: Op::Write {
                     offset: r.offset,
@@ -644,7 +664,7 @@ fn menu(model: &mut Model, key: MenuKey) -> Vec<Command> {
         kind,
         selected,
         all,
-    } = &mut model.overlay
+    } = &mut model.screen.overlay
     else {
         return Vec::new();
     };
@@ -663,7 +683,7 @@ fn menu(model: &mut Model, key: MenuKey) -> Vec<Command> {
             None
         }
         MenuKey::Cancel => {
-            model.overlay = Overlay::None;
+            model.screen.overlay = Overlay::None;
             return Vec::new();
         }
         MenuKey::Choose => items.get(*selected).map(|(_, c)| *c),
@@ -675,9 +695,9 @@ fn menu(model: &mut Model, key: MenuKey) -> Vec<Command> {
     let scope = if *all {
         Scope::All
     } else {
-        Scope::Page(model.cursor / model.page_size())
+        Scope::Page(model.doc.cursor / model.page_size())
     };
-    model.overlay = Overlay::None;
+    model.screen.overlay = Overlay::None;
     let op = match choice {
         MenuChoice::Msync(k) => Op::Msync(k, scope),
         MenuChoice::Protect(p) => Op::Protect(p),
@@ -687,14 +707,14 @@ fn menu(model: &mut Model, key: MenuKey) -> Vec<Command> {
         MenuChoice::Lock(true) => Op::Lock(scope),
         MenuChoice::Lock(false) => Op::Unlock(scope),
         MenuChoice::ChildRead => Op::ChildRead {
-            offset: model.cursor,
-            len: 16.min(model.max_cursor() + 1 - model.cursor),
+            offset: model.doc.cursor,
+            len: 16.min(model.max_cursor() + 1 - model.doc.cursor),
         },
         MenuChoice::ChildExit => Op::ChildExit,
         MenuChoice::Alloc(Some(n)) => Op::Alloc(n),
         MenuChoice::Free => Op::Free,
         MenuChoice::ChildWrite => {
-            let offset = model.cursor;
+            let offset = model.doc.cursor;
             return ask_for(model, Ask::ChildWrite { offset });
         }
         MenuChoice::Alloc(None) => return ask_for(model, Ask::AllocSize),
@@ -712,7 +732,7 @@ fn menu(model: &mut Model, key: MenuKey) -> Vec<Command> {
 
 /// Opens the one-line prompt `ask`.
 fn ask_for(model: &mut Model, ask: Ask) -> Vec<Command> {
-    model.overlay = Overlay::Ask {
+    model.screen.overlay = Overlay::Ask {
         ask,
         text: String::new(),
     };
@@ -722,7 +742,7 @@ fn ask_for(model: &mut Model, ask: Ask) -> Vec<Command> {
 /// A key in an operation's prompt: typing, or on Enter the operation it asks for (an error
 /// in what was typed is logged and the prompt stays).
 fn ask_prompt(model: &mut Model, edit: PromptEdit) -> Vec<Command> {
-    let Overlay::Ask { ask, text } = &mut model.overlay else {
+    let Overlay::Ask { ask, text } = &mut model.screen.overlay else {
         return Vec::new();
     };
     match edit {
@@ -733,10 +753,10 @@ fn ask_prompt(model: &mut Model, edit: PromptEdit) -> Vec<Command> {
         PromptEdit::Backspace => {
             text.pop();
         }
-        PromptEdit::Cancel => model.overlay = Overlay::None,
+        PromptEdit::Cancel => model.screen.overlay = Overlay::None,
         PromptEdit::Submit => match ask.parse(text) {
             Ok(op) => {
-                model.overlay = Overlay::None;
+                model.screen.overlay = Overlay::None;
                 return update(model, Action::Do(op));
             }
             Err(msg) => {
@@ -761,10 +781,10 @@ pub fn apply_outcome(model: &mut Model, outcome: &Outcome, history: History) {
     let ps = model.page_size();
     minimap_changed(model, done);
     if let Some(range) = own_change(model, done) {
-        model.own_writes.push(range);
+        model.seen.own_writes.push(range);
     }
     if let Done::Truncated { new_size, .. } = done {
-        model.own_size = Some(*new_size);
+        model.seen.own_size = Some(*new_size);
     }
     if let Done::Synced { first, count, .. } = done {
         // Writeback may re-zero the padding after end of file (ext4 does): our own call
@@ -772,35 +792,32 @@ pub fn apply_outcome(model: &mut Model, outcome: &Outcome, history: History) {
         let g = model.snap.geometry;
         let data = g.data_bytes();
         if g.file_size.is_some() && (first * ps..(first + count) * ps).contains(&data) {
-            model.own_writes.push((data, ps - data % ps));
+            model.seen.own_writes.push((data, ps - data % ps));
         }
     }
     match done {
         Done::Wrote {
             offset, old, new, ..
         } => wrote(model, *offset, old, new, history),
-        Done::PeerStarted { .. } => model.peer_running = true,
-        Done::PeerStopped { .. } => model.peer_running = false,
-        Done::Forked { pid, .. } => model.child = Some(*pid),
-        Done::ChildExited { .. } => model.child = None,
-        Done::Allocated(a) => model.malloc = Some(a.threshold.clone()),
-        Done::Freed { threshold, .. } => model.malloc = Some(threshold.clone()),
+        Done::PeerStarted { .. } => model.lab.peer_running = true,
+        Done::PeerStopped { .. } => model.lab.peer_running = false,
+        Done::Forked { pid, .. } => model.lab.child = Some(*pid),
+        Done::ChildExited { .. } => model.lab.child = None,
+        Done::Allocated(a) => model.lab.malloc = Some(a.threshold.clone()),
+        Done::Freed { threshold, .. } => model.lab.malloc = Some(threshold.clone()),
         Done::Swapped { .. } => {
             // The marks go with their mapping; the history's records point into the other.
-            std::mem::swap(&mut model.edits, &mut model.also_edits);
-            model.history.clear();
-            model.redo.clear();
+            std::mem::swap(&mut model.doc.edits, &mut model.lab.also_edits);
+            model.doc.forget_history();
             model.snap.bytes = Default::default();
-            if let Some(also) = &mut model.also {
+            if let Some(also) = &mut model.lab.also {
                 also.bytes = Default::default();
             }
         }
         Done::Remapped { .. } => {
             // Old records point into a mapping that is gone; an undo now would write through
             // the new one (perhaps into the file). Start afresh.
-            model.edits.clear();
-            model.history.clear();
-            model.redo.clear();
+            model.doc.forget_edits();
             model.snap.bytes = Default::default();
         }
         Done::Synced {
@@ -810,14 +827,14 @@ pub fn apply_outcome(model: &mut Model, outcome: &Outcome, history: History) {
             ..
         } if model.snap.mode == MapMode::Shared => {
             let (lo, hi) = (first * ps, (first + count) * ps);
-            model.edits.retain(|off| !(lo..hi).contains(off));
+            model.doc.edits.retain(|off| !(lo..hi).contains(off));
         }
         Done::Advised { first, count, .. }
             if matches!(outcome.op, Op::Advise(crate::action::MAdvice::DontNeed, _))
                 && model.snap.mode == MapMode::Private =>
         {
             let (lo, hi) = (first * ps, (first + count) * ps);
-            model.edits.retain(|off| !(lo..hi).contains(off));
+            model.doc.edits.retain(|off| !(lo..hi).contains(off));
         }
         _ => {}
     }
@@ -829,13 +846,13 @@ fn offer_force(model: &mut Model, op: &Op, e: &crate::sys::SysError) {
     if !e.forcible {
         return;
     }
-    model.overlay = Overlay::Confirm {
+    model.screen.overlay = Overlay::Confirm {
         question: format!(
             "{}: {}. Do it anyway? y/N",
             e.context,
             crate::sys::limits::without_hint(&e.explanation)
         ),
-        then: Box::new(Action::ForceThen(Box::new(op.clone()))),
+        then: Box::new(Then::Force(op.clone())),
         default_yes: false,
     };
 }
@@ -844,8 +861,8 @@ fn offer_force(model: &mut Model, op: &Op, e: &crate::sys::SysError) {
 /// back from the mapping), the edit history, and the cursor after a typed byte.
 fn wrote(model: &mut Model, offset: u64, old: &[u8], new: &[u8], history: History) {
     let len = new.len() as u64;
-    model.own_writes.push((offset, len));
-    model.edits.extend(offset..offset + len);
+    model.seen.own_writes.push((offset, len));
+    model.doc.edits.extend(offset..offset + len);
     for (i, b) in new.iter().enumerate() {
         let off = offset + i as u64;
         if let Some(idx) = off.checked_sub(model.snap.bytes.start)
@@ -861,21 +878,21 @@ fn wrote(model: &mut Model, offset: u64, old: &[u8], new: &[u8], history: Histor
     };
     match history {
         History::Record => {
-            model.history.push(record);
-            model.redo.clear();
-            if model.edit.is_some() && offset == model.cursor {
-                model.cursor = (model.cursor + len).min(model.max_cursor());
+            model.doc.history.push(record);
+            model.doc.redo.clear();
+            if model.screen.edit.is_some() && offset == model.doc.cursor {
+                model.doc.cursor = (model.doc.cursor + len).min(model.max_cursor());
                 model.scroll_to_cursor();
             }
         }
         History::Undo => {
-            if let Some(r) = model.history.pop() {
-                model.redo.push(r);
+            if let Some(r) = model.doc.history.pop() {
+                model.doc.redo.push(r);
             }
         }
         History::Redo => {
-            if let Some(r) = model.redo.pop() {
-                model.history.push(r);
+            if let Some(r) = model.doc.redo.pop() {
+                model.doc.history.push(r);
             }
         }
     }
@@ -910,26 +927,29 @@ fn minimap_changed(model: &mut Model, done: &Done) {
     match done {
         Done::Wrote { offset, new, .. } => {
             let end = offset + new.len() as u64;
-            model.minimap.changed(offset / ps, end.div_ceil(ps), &g);
+            model
+                .seen
+                .minimap
+                .changed(offset / ps, end.div_ceil(ps), &g);
         }
         Done::Synced { first, count, .. } | Done::Advised { first, count, .. } => {
-            model.minimap.changed(*first, first + count, &g);
+            model.seen.minimap.changed(*first, first + count, &g);
         }
         Done::Nothing {} => {}
-        _ => model.minimap.changed_all(),
+        _ => model.seen.minimap.changed_all(),
     }
 }
 
 /// The mapping offset at the top of the grid, to keep in place when the row width changes.
 fn anchor(model: &Model) -> (u64, bool) {
-    match model.line_content(model.top) {
+    match model.line_content(model.doc.top) {
         (page, None) => (page * model.page_size(), true),
         (_, Some(off)) => (off, false),
     }
 }
 
 fn restore_anchor(model: &mut Model, (off, header): (u64, bool)) {
-    model.top = model.line_of(off) - u64::from(header);
+    model.doc.top = model.line_of(off) - u64::from(header);
     model.scroll_to_cursor();
 }
 
@@ -937,7 +957,7 @@ fn move_cursor(model: &mut Model, motion: Motion) {
     let bpr = model.bytes_per_row();
     let ps = model.page_size();
     let max = model.max_cursor();
-    let c = model.cursor;
+    let c = model.doc.cursor;
     let screen_rows = model.layout().grid_rows().saturating_sub(1).max(1);
     let page = c / ps;
     let new = match motion {
@@ -952,17 +972,17 @@ fn move_cursor(model: &mut Model, motion: Motion) {
             }
         }
         Motion::PageUp => {
-            model.top = model.top.saturating_sub(screen_rows);
+            model.doc.top = model.doc.top.saturating_sub(screen_rows);
             c.saturating_sub(screen_rows * bpr)
         }
         Motion::PageDown => {
-            model.top += screen_rows;
+            model.doc.top += screen_rows;
             (c + screen_rows * bpr).min(max)
         }
         Motion::RowStart => c - c % bpr,
         Motion::RowEnd => (c - c % bpr + bpr - 1).min(max),
         Motion::Top => {
-            model.top = 0;
+            model.doc.top = 0;
             0
         }
         Motion::Bottom => max,
@@ -972,11 +992,11 @@ fn move_cursor(model: &mut Model, motion: Motion) {
             } else {
                 (page + 1).min(model.pages() - 1)
             };
-            model.top = target * model.lines_per_page();
+            model.doc.top = target * model.lines_per_page();
             target * ps
         }
     };
-    model.cursor = new;
+    model.doc.cursor = new;
     model.scroll_to_cursor();
 }
 
@@ -1018,11 +1038,11 @@ pub fn parse_goto(text: &str) -> Result<GotoTarget, String> {
 }
 
 fn prompt(model: &mut Model, edit: PromptEdit) -> Vec<Command> {
-    if matches!(model.overlay, Overlay::Ask { .. }) {
+    if matches!(model.screen.overlay, Overlay::Ask { .. }) {
         return ask_prompt(model, edit);
     }
-    let find = matches!(model.overlay, Overlay::Find(_));
-    let (Overlay::Goto(text) | Overlay::Find(text)) = &mut model.overlay else {
+    let find = matches!(model.screen.overlay, Overlay::Find(_));
+    let (Overlay::Goto(text) | Overlay::Find(text)) = &mut model.screen.overlay else {
         return Vec::new();
     };
     match edit {
@@ -1036,10 +1056,10 @@ fn prompt(model: &mut Model, edit: PromptEdit) -> Vec<Command> {
         PromptEdit::Backspace => {
             text.pop();
         }
-        PromptEdit::Cancel => model.overlay = Overlay::None,
+        PromptEdit::Cancel => model.screen.overlay = Overlay::None,
         PromptEdit::Submit => {
             let text = std::mem::take(text);
-            model.overlay = Overlay::None;
+            model.screen.overlay = Overlay::None;
             if text.trim().is_empty() {
                 return Vec::new();
             }
@@ -1073,21 +1093,21 @@ fn goto_offset(model: &Model, label: u64) -> Option<u64> {
 fn goto(model: &mut Model, target: GotoTarget) -> Vec<Command> {
     let ps = model.page_size();
     let pages = model.pages();
-    let kind = if model.show_vaddr {
+    let kind = if model.screen.show_vaddr {
         "address"
     } else {
         "offset"
     };
     match target {
         GotoTarget::Offset(label) if let Some(off) = goto_offset(model, label) => {
-            model.cursor = off;
+            model.doc.cursor = off;
             let h = model.layout().grid_rows();
-            model.top = model.line_of(off).saturating_sub(h / 3);
+            model.doc.top = model.line_of(off).saturating_sub(h / 3);
             model.scroll_to_cursor();
             model.log(format!("goto {kind} 0x{label:x} (page {})", off / ps));
         }
         GotoTarget::Offset(label) => {
-            let (what, other) = if model.show_vaddr {
+            let (what, other) = if model.screen.show_vaddr {
                 ("virtual addresses", "file offsets")
             } else {
                 ("file offsets", "addresses")
@@ -1100,8 +1120,8 @@ fn goto(model: &mut Model, target: GotoTarget) -> Vec<Command> {
             ));
         }
         GotoTarget::Page(p) if p < pages => {
-            model.cursor = p * ps;
-            model.top = p * model.lines_per_page();
+            model.doc.cursor = p * ps;
+            model.doc.top = p * model.lines_per_page();
             model.scroll_to_cursor();
             model.log(format!("goto page {p}"));
         }
@@ -1118,8 +1138,8 @@ fn goto(model: &mut Model, target: GotoTarget) -> Vec<Command> {
 /// search running across ticks, and how it ended.
 fn finding(model: &mut Model, action: Action) -> Vec<Command> {
     match action {
-        Action::FindPrompt => model.overlay = Overlay::Find(String::new()),
-        Action::SearchAgain { forward } => match model.last_search.clone() {
+        Action::FindPrompt => model.screen.overlay = Overlay::Find(String::new()),
+        Action::SearchAgain { forward } => match model.search.last.clone() {
             Some(query) => return start_search(model, query, forward),
             None => model.log(
                 "n / N repeat the last search, and there is none yet: try : dirty, : !resident, \
@@ -1129,12 +1149,12 @@ fn finding(model: &mut Model, action: Action) -> Vec<Command> {
         // News of a search that is no longer the one shown (replaced by a newer one) changes
         // nothing: its end is only logged.
         Action::SearchProgress { id, done, total } => {
-            if let Some(s) = model.searching.as_mut().filter(|s| s.id == id) {
+            if let Some(s) = model.search.running.as_mut().filter(|s| s.id == id) {
                 s.done = done;
                 s.total = total;
             }
         }
-        Action::SearchEnded(f) if model.searching.as_ref().is_some_and(|s| s.id == f.id) => {
+        Action::SearchEnded(f) if model.search.running.as_ref().is_some_and(|s| s.id == f.id) => {
             search_ended(model, &f);
         }
         Action::SearchEnded(f) => model.log(f.sentence(model.page_size())),
@@ -1146,21 +1166,21 @@ fn finding(model: &mut Model, action: Action) -> Vec<Command> {
 /// Starts a search, with a new id: the one running (if any) is replaced, and the session's
 /// news of it (its end) no longer touches the model's search.
 fn start_search(model: &mut Model, query: Query, forward: bool) -> Vec<Command> {
-    model.searches += 1;
-    let id = model.searches;
-    model.last_search = Some(query.clone());
-    model.found = None;
-    model.searching = Some(Searching {
+    model.search.count += 1;
+    let id = model.search.count;
+    model.search.last = Some(query.clone());
+    model.search.found = None;
+    model.search.running = Some(Searching {
         id,
         label: query.label(),
-        from: model.cursor,
+        from: model.doc.cursor,
         done: 0,
         total: model.pages(),
     });
     vec![Command::Search(Request {
         id,
         query,
-        from: model.cursor,
+        from: model.doc.cursor,
         forward,
     })]
 }
@@ -1169,9 +1189,10 @@ fn start_search(model: &mut Model, query: Query, forward: bool) -> Vec<Command> 
 /// found get the cursor and are highlighted.
 fn search_ended(model: &mut Model, f: &Finished) {
     let moved = model
-        .searching
+        .search
+        .running
         .take()
-        .is_some_and(|s| s.from != model.cursor);
+        .is_some_and(|s| s.from != model.doc.cursor);
     model.log(f.sentence(model.page_size()));
     let Ending::Found { offset, len, .. } = f.ending else {
         return;
@@ -1185,21 +1206,21 @@ fn search_ended(model: &mut Model, f: &Finished) {
             "the cursor moved while searching, so it stays: `: 0x{offset:x}` goes to the match"
         ));
         if let Query::Bytes(_) = f.query {
-            model.found = Some((offset, len));
+            model.search.found = Some((offset, len));
         }
         return;
     }
     match f.query {
         Query::State(_) => {
             let page = offset / model.page_size();
-            model.cursor = page * model.page_size();
-            model.top = page * model.lines_per_page();
+            model.doc.cursor = page * model.page_size();
+            model.doc.top = page * model.lines_per_page();
         }
         Query::Bytes(_) => {
-            model.cursor = offset;
+            model.doc.cursor = offset;
             let h = model.layout().grid_rows();
-            model.top = model.line_of(offset).saturating_sub(h / 3);
-            model.found = Some((offset, len));
+            model.doc.top = model.line_of(offset).saturating_sub(h / 3);
+            model.search.found = Some((offset, len));
         }
     }
     model.scroll_to_cursor();
@@ -1214,7 +1235,7 @@ fn page_map(model: &mut Model, action: Action) {
         if (map.first, map.per_cell, map.buckets.len())
             != (slice.first, slice.per_cell, slice.cells)
         {
-            *map = crate::action::PageMapData {
+            *map = crate::model::PageMapData {
                 first: slice.first,
                 per_cell: slice.per_cell,
                 buckets: vec![crate::sys::probe::Bucket::default(); slice.cells],
@@ -1229,7 +1250,7 @@ fn page_map(model: &mut Model, action: Action) {
     }
     if action == Action::OpenPageMap {
         model.page_map = Default::default();
-        let page = model.cursor / model.page_size();
+        let page = model.doc.cursor / model.page_size();
         let w = model.map_window(page, model.page_map_fit(), 0);
         show_map(
             model,
@@ -1239,7 +1260,8 @@ fn page_map(model: &mut Model, action: Action) {
         );
         return;
     }
-    let (Some(w), Overlay::PageMap { selected, .. }) = (model.page_map_window(), &model.overlay)
+    let (Some(w), Overlay::PageMap { selected, .. }) =
+        (model.page_map_window(), &model.screen.overlay)
     else {
         return;
     };
@@ -1259,7 +1281,7 @@ fn page_map(model: &mut Model, action: Action) {
         }
         Action::PageMapOpen => {
             let page = w.selected * w.per_cell;
-            model.overlay = Overlay::None;
+            model.screen.overlay = Overlay::None;
             model.log(format!("page map: opened page {page}"));
             news(model, Action::SelectPage(page));
         }
@@ -1271,7 +1293,7 @@ fn page_map(model: &mut Model, action: Action) {
 /// as little as keeps the selection in view.
 fn show_map(model: &mut Model, page: u64, per_cell: u64, top: u64) {
     let w = model.map_window(page, per_cell, top);
-    model.overlay = Overlay::PageMap {
+    model.screen.overlay = Overlay::PageMap {
         selected: page.min(model.pages().saturating_sub(1)),
         per_cell: w.per_cell,
         top: w.top,
@@ -1323,8 +1345,8 @@ mod tests {
     }
 
     fn cursor_visible(m: &Model) -> bool {
-        let line = m.line_of(m.cursor);
-        line >= m.top && line < m.top + m.layout().grid_rows()
+        let line = m.line_of(m.doc.cursor);
+        line >= m.doc.top && line < m.doc.top + m.layout().grid_rows()
     }
 
     #[test]
@@ -1332,39 +1354,39 @@ mod tests {
         let mut m = model(2, (80, 24));
         assert_eq!(m.bytes_per_row(), 8);
         update(&mut m, Action::Move(Motion::Left));
-        assert_eq!(m.cursor, 0);
+        assert_eq!(m.doc.cursor, 0);
         update(&mut m, Action::Move(Motion::Up));
-        assert_eq!(m.cursor, 0);
+        assert_eq!(m.doc.cursor, 0);
         update(&mut m, Action::Move(Motion::Right));
         update(&mut m, Action::Move(Motion::Down));
-        assert_eq!(m.cursor, 9);
+        assert_eq!(m.doc.cursor, 9);
         update(&mut m, Action::Move(Motion::RowEnd));
-        assert_eq!(m.cursor, 15);
+        assert_eq!(m.doc.cursor, 15);
         update(&mut m, Action::Move(Motion::RowStart));
-        assert_eq!(m.cursor, 8);
+        assert_eq!(m.doc.cursor, 8);
         update(&mut m, Action::Move(Motion::Bottom));
-        assert_eq!(m.cursor, 2 * PS - 1);
+        assert_eq!(m.doc.cursor, 2 * PS - 1);
         assert!(cursor_visible(&m));
         update(&mut m, Action::Move(Motion::Right));
         update(&mut m, Action::Move(Motion::Down));
-        assert_eq!(m.cursor, 2 * PS - 1);
+        assert_eq!(m.doc.cursor, 2 * PS - 1);
         update(&mut m, Action::Move(Motion::Top));
-        assert_eq!((m.cursor, m.top), (0, 0));
+        assert_eq!((m.doc.cursor, m.doc.top), (0, 0));
     }
 
     #[test]
     fn page_moves_put_the_page_header_on_top() {
         let mut m = model(4, (120, 40));
         update(&mut m, Action::Move(Motion::NextPage));
-        assert_eq!(m.cursor, PS);
-        assert_eq!(m.top, m.lines_per_page());
-        assert_eq!(m.line_content(m.top), (1, None));
+        assert_eq!(m.doc.cursor, PS);
+        assert_eq!(m.doc.top, m.lines_per_page());
+        assert_eq!(m.line_content(m.doc.top), (1, None));
         update(&mut m, Action::Move(Motion::NextPage));
         update(&mut m, Action::Move(Motion::NextPage));
         update(&mut m, Action::Move(Motion::NextPage));
-        assert_eq!(m.cursor, 3 * PS, "stops at the last page");
+        assert_eq!(m.doc.cursor, 3 * PS, "stops at the last page");
         update(&mut m, Action::Move(Motion::PrevPage));
-        assert_eq!(m.cursor, 2 * PS);
+        assert_eq!(m.doc.cursor, 2 * PS);
         assert!(cursor_visible(&m));
     }
 
@@ -1390,10 +1412,12 @@ mod tests {
             assert!(
                 cursor_visible(&m),
                 "{motion:?}: cursor {} top {}",
-                m.cursor,
-                m.top
+                m.doc.cursor,
+                m.doc.top
             );
-            assert!(m.top + m.layout().grid_rows() <= m.total_lines().max(m.layout().grid_rows()));
+            assert!(
+                m.doc.top + m.layout().grid_rows() <= m.total_lines().max(m.layout().grid_rows())
+            );
         }
     }
 
@@ -1428,10 +1452,10 @@ mod tests {
         for c in "0x1f00".chars() {
             update(&mut m, Action::Prompt(PromptEdit::Insert(c)));
         }
-        assert_eq!(m.overlay, Overlay::Goto("0x1f00".into()));
+        assert_eq!(m.screen.overlay, Overlay::Goto("0x1f00".into()));
         update(&mut m, Action::Prompt(PromptEdit::Submit));
-        assert_eq!(m.overlay, Overlay::None);
-        assert_eq!(m.cursor, 0x1f00);
+        assert_eq!(m.screen.overlay, Overlay::None);
+        assert_eq!(m.doc.cursor, 0x1f00);
         assert!(cursor_visible(&m));
 
         update(&mut m, Action::GotoPrompt);
@@ -1439,25 +1463,32 @@ mod tests {
         update(&mut m, Action::Prompt(PromptEdit::Insert('9')));
         update(&mut m, Action::Prompt(PromptEdit::Submit));
         assert_eq!(
-            m.cursor, 0x1f00,
+            m.doc.cursor, 0x1f00,
             "a page that does not exist leaves the cursor"
         );
-        assert!(m.log.last().unwrap().text.contains("pages 0 to 3"));
+        assert!(m.log.lines.last().unwrap().text.contains("pages 0 to 3"));
 
         update(&mut m, Action::GotoPrompt);
         update(&mut m, Action::Prompt(PromptEdit::Insert('x')));
         update(&mut m, Action::Prompt(PromptEdit::Backspace));
         update(&mut m, Action::Prompt(PromptEdit::Insert('\u{1b}')));
         assert_eq!(
-            m.overlay,
+            m.screen.overlay,
             Overlay::Goto(String::new()),
             "control characters are not taken"
         );
         update(&mut m, Action::Prompt(PromptEdit::Cancel));
-        assert_eq!(m.overlay, Overlay::None);
+        assert_eq!(m.screen.overlay, Overlay::None);
 
         update(&mut m, Action::Goto(GotoTarget::Offset(4 * PS)));
-        assert!(m.log.last().unwrap().text.contains("is not in the mapping"));
+        assert!(
+            m.log
+                .lines
+                .last()
+                .unwrap()
+                .text
+                .contains("is not in the mapping")
+        );
     }
 
     fn type_prompt(m: &mut Model, open: Action, text: &str) -> Vec<Command> {
@@ -1477,7 +1508,7 @@ mod tests {
 
     /// The end of the search shown, as the session would say it.
     fn ended(m: &mut Model, query: Query, ending: Ending) {
-        let id = m.searching.as_ref().map_or(0, |s| s.id);
+        let id = m.search.running.as_ref().map_or(0, |s| s.id);
         update(m, ended_id(id, query, ending));
     }
 
@@ -1511,9 +1542,9 @@ mod tests {
                 forward: true
             }
         );
-        assert_eq!(m.overlay, Overlay::None);
-        assert_eq!(m.last_search, Some(dirty.clone()));
-        assert_eq!(m.searching.as_ref().map(|s| s.total), Some(8));
+        assert_eq!(m.screen.overlay, Overlay::None);
+        assert_eq!(m.search.last, Some(dirty.clone()));
+        assert_eq!(m.search.running.as_ref().map(|s| s.total), Some(8));
         update(
             &mut m,
             Action::SearchProgress {
@@ -1522,7 +1553,7 @@ mod tests {
                 total: 8,
             },
         );
-        assert_eq!(m.searching.as_ref().map(|s| s.done), Some(4));
+        assert_eq!(m.search.running.as_ref().map(|s| s.done), Some(4));
         // Esc with nothing open stops the search; the session says how it ended.
         assert_eq!(
             update(&mut m, Action::CloseOverlay),
@@ -1534,11 +1565,11 @@ mod tests {
             wrapped: false,
         };
         ended(&mut m, dirty, found);
-        assert!(m.searching.is_none());
-        assert_eq!(m.cursor, 5 * PS);
-        assert_eq!(m.line_content(m.top), (5, None), "its header on top");
-        assert!(m.found.is_none(), "a page is not highlighted");
-        assert!(m.log.last().unwrap().text.contains("page 5 is dirty"));
+        assert!(m.search.running.is_none());
+        assert_eq!(m.doc.cursor, 5 * PS);
+        assert_eq!(m.line_content(m.doc.top), (5, None), "its header on top");
+        assert!(m.search.found.is_none(), "a page is not highlighted");
+        assert!(m.log.lines.last().unwrap().text.contains("page 5 is dirty"));
         assert!(
             update(&mut m, Action::CloseOverlay).is_empty(),
             "nothing to stop"
@@ -1554,7 +1585,8 @@ mod tests {
         let second = only_search(type_prompt(&mut m, Action::GotoPrompt, ": dirty"));
         assert!(second.id > first.id, "{first:?} {second:?}");
         let shown = |m: &Model| {
-            m.searching
+            m.search
+                .running
                 .as_ref()
                 .map(|s| (s.id, s.label.clone(), s.done))
         };
@@ -1563,7 +1595,14 @@ mod tests {
         // second is still the one shown (with its progress).
         update(&mut m, ended_id(first.id, cow.clone(), Ending::Cancelled));
         assert_eq!(shown(&m), Some((second.id, ": dirty".into(), 0)));
-        assert!(m.log.last().unwrap().text.starts_with(": cow: cancelled"));
+        assert!(
+            m.log
+                .lines
+                .last()
+                .unwrap()
+                .text
+                .starts_with(": cow: cancelled")
+        );
         // Progress of the first (stale) changes nothing; the second's shows.
         let progress = |id, done| Action::SearchProgress { id, done, total: 8 };
         update(&mut m, progress(first.id, 7));
@@ -1577,15 +1616,22 @@ mod tests {
             wrapped: false,
         };
         update(&mut m, ended_id(first.id, cow, found));
-        assert_eq!((m.cursor, shown(&m).map(|s| s.0)), (0, Some(second.id)));
+        assert_eq!((m.doc.cursor, shown(&m).map(|s| s.0)), (0, Some(second.id)));
         // Esc stops the one shown, by its id.
         assert_eq!(
             update(&mut m, Action::CloseOverlay),
             vec![Command::CancelSearch { id: second.id }]
         );
         ended(&mut m, dirty, Ending::Cancelled);
-        assert!(m.searching.is_none());
-        assert!(m.log.last().unwrap().text.starts_with(": dirty: cancelled"));
+        assert!(m.search.running.is_none());
+        assert!(
+            m.log
+                .lines
+                .last()
+                .unwrap()
+                .text
+                .starts_with(": dirty: cancelled")
+        );
         assert!(update(&mut m, Action::CloseOverlay).is_empty());
     }
 
@@ -1593,7 +1639,7 @@ mod tests {
     fn a_log_line_is_escaped_and_cut_whatever_it_echoes() {
         let mut m = model(8, (120, 40));
         m.log(format!("say \x1b]0;title\x07{}", "x".repeat(100_000)));
-        let last = &m.log.last().unwrap().text;
+        let last = &m.log.lines.last().unwrap().text;
         assert!(last.starts_with("say \\x1b]0;title\\x07xxx"), "{last}");
         assert_eq!(last.chars().count(), crate::text::LINE_MAX);
         assert!(last.ends_with('…'));
@@ -1609,9 +1655,9 @@ mod tests {
         };
         f.note = Some("the process has exited".into());
         update(&mut m, Action::SearchEnded(f));
-        assert!(m.searching.is_none());
-        assert_eq!(m.cursor, 0);
-        let last = &m.log.last().unwrap().text;
+        assert!(m.search.running.is_none());
+        assert_eq!(m.doc.cursor, 0);
+        let last = &m.log.lines.last().unwrap().text;
         assert!(
             last.starts_with(": present: the process has exited · "),
             "{last}"
@@ -1630,15 +1676,18 @@ mod tests {
             wrapped: false,
         };
         ended(&mut m, dirty, found);
-        assert!(m.searching.is_none());
-        assert_eq!(m.cursor, 0x20, "the user's place kept");
-        let last = &m.log.last().unwrap().text;
+        assert!(m.search.running.is_none());
+        assert_eq!(m.doc.cursor, 0x20, "the user's place kept");
+        let last = &m.log.lines.last().unwrap().text;
         assert!(
             last.contains("cursor moved") && last.contains(": 0x5000"),
             "{last}"
         );
         assert!(
-            m.log.iter().any(|l| l.text.contains("page 5 is dirty")),
+            m.log
+                .lines
+                .iter()
+                .any(|l| l.text.contains("page 5 is dirty")),
             "the finding is still said"
         );
     }
@@ -1647,9 +1696,9 @@ mod tests {
     fn the_find_prompt_takes_hex_or_text_and_n_repeats() {
         let mut m = model(8, (120, 40));
         assert!(update(&mut m, Action::SearchAgain { forward: true }).is_empty());
-        assert!(m.log.last().unwrap().text.contains("none yet"));
+        assert!(m.log.lines.last().unwrap().text.contains("none yet"));
         assert!(type_prompt(&mut m, Action::FindPrompt, "7f 4").is_empty());
-        assert!(m.log.last().unwrap().text.starts_with("find: "));
+        assert!(m.log.lines.last().unwrap().text.starts_with("find: "));
         let req = only_search(type_prompt(&mut m, Action::FindPrompt, "/\"ab\""));
         let Query::Bytes(p) = &req.query else {
             panic!("{req:?}")
@@ -1667,18 +1716,28 @@ mod tests {
                 wrapped: true,
             },
         );
-        assert_eq!((m.cursor, m.found), (0x2ffe, Some((0x2ffe, 2))));
+        assert_eq!((m.doc.cursor, m.search.found), (0x2ffe, Some((0x2ffe, 2))));
         assert!(cursor_visible(&m));
-        assert!(m.log.last().unwrap().text.contains("wrapped past the end"));
+        assert!(
+            m.log
+                .lines
+                .last()
+                .unwrap()
+                .text
+                .contains("wrapped past the end")
+        );
         let back = only_search(update(&mut m, Action::SearchAgain { forward: false }));
         assert_eq!(
             (back.query, back.from, back.forward),
             (req.query, 0x2ffe, false)
         );
-        assert!(m.found.is_none(), "a new search forgets the old match");
+        assert!(
+            m.search.found.is_none(),
+            "a new search forgets the old match"
+        );
         ended(&mut m, back_query(), Ending::NotFound);
-        assert_eq!(m.cursor, 0x2ffe, "not found: the cursor stays");
-        assert!(m.log.last().unwrap().text.contains("not found"));
+        assert_eq!(m.doc.cursor, 0x2ffe, "not found: the cursor stays");
+        assert!(m.log.lines.last().unwrap().text.contains("not found"));
     }
 
     fn back_query() -> Query {
@@ -1723,7 +1782,7 @@ mod tests {
             resident: Some(1),
             ..Default::default()
         };
-        let slice = |start: usize, buckets| crate::action::PageMapSlice {
+        let slice = |start: usize, buckets| crate::model::PageMapSlice {
             first: 0,
             per_cell: 1,
             cells: 4,
@@ -1742,24 +1801,24 @@ mod tests {
         assert_eq!(m.page_map.buckets[1], b(1), "earlier slices stay");
         assert_eq!(m.page_map.buckets[3], b(3));
         update(&mut m, Action::PageMapOpen);
-        assert_eq!(m.overlay, Overlay::None);
+        assert_eq!(m.screen.overlay, Overlay::None);
         let page = 70 * 17 - 1;
-        assert_eq!(m.cursor, page * PS);
-        assert_eq!(m.line_content(m.top), (page, None));
+        assert_eq!(m.doc.cursor, page * PS);
+        assert_eq!(m.line_content(m.doc.top), (page, None));
         update(&mut m, Action::OpenPageMap);
         update(&mut m, Action::CloseOverlay);
-        assert_eq!(m.overlay, Overlay::None);
+        assert_eq!(m.screen.overlay, Overlay::None);
     }
 
     #[test]
     fn resize_keeps_the_top_row_and_the_cursor() {
         let mut m = model(4, (120, 40));
         update(&mut m, Action::Goto(GotoTarget::Offset(0x2345)));
-        let (_, top_off) = m.line_content(m.top);
+        let (_, top_off) = m.line_content(m.doc.top);
         update(&mut m, Action::Resize(80, 24));
         assert_eq!(m.bytes_per_row(), 8);
         assert!(cursor_visible(&m));
-        let (_, new_top) = m.line_content(m.top);
+        let (_, new_top) = m.line_content(m.doc.top);
         assert!(new_top.unwrap() <= 0x2345 && top_off.unwrap() <= 0x2345);
         update(&mut m, Action::Resize(200, 60));
         assert_eq!(m.bytes_per_row(), 32);
@@ -1770,25 +1829,25 @@ mod tests {
     fn toggles_focus_help_offsets_scroll_refresh_quit() {
         let mut m = model(1, (120, 40));
         update(&mut m, Action::ToggleFocus);
-        assert_eq!(m.focus, Focus::Panel);
+        assert_eq!(m.screen.focus, Focus::Panel);
         update(&mut m, Action::ToggleFocus);
-        assert_eq!(m.focus, Focus::Log);
+        assert_eq!(m.screen.focus, Focus::Log);
         assert!(m.layout().log.height > 1, "the focused log grows");
         update(&mut m, Action::ToggleFocus);
-        assert_eq!(m.focus, Focus::Grid);
+        assert_eq!(m.screen.focus, Focus::Grid);
         update(&mut m, Action::ToggleHelp);
-        assert_eq!(m.overlay, Overlay::Help);
+        assert_eq!(m.screen.overlay, Overlay::Help);
         update(&mut m, Action::CloseOverlay);
-        assert_eq!(m.overlay, Overlay::None);
+        assert_eq!(m.screen.overlay, Overlay::None);
         update(&mut m, Action::ToggleOffsets);
-        assert!(m.show_vaddr);
+        assert!(m.screen.show_vaddr);
         update(&mut m, Action::ToggleExplain);
-        assert!(m.explain);
+        assert!(m.screen.explain);
         assert_eq!(m.offset_digits(), 12);
         update(&mut m, Action::ScrollPanel(5));
-        assert_eq!(m.panel_scroll, 0, "nothing to scroll");
+        assert_eq!(m.screen.panel_scroll, 0, "nothing to scroll");
         assert!(update(&mut m, Action::Refresh).is_empty());
-        assert!(m.log.last().unwrap().text.starts_with("refresh"));
+        assert!(m.log.lines.last().unwrap().text.starts_with("refresh"));
         update(&mut m, Action::Quit);
         assert!(m.quit);
     }
@@ -1829,7 +1888,7 @@ mod tests {
         );
         update(&mut m, Action::EditStart);
         assert!(update(&mut m, Action::EditNibble(4)).is_empty());
-        assert_eq!(m.edit.unwrap().pending, Some(4));
+        assert_eq!(m.screen.edit.unwrap().pending, Some(4));
         let (op, history) = only_exec(update(&mut m, Action::EditNibble(1)));
         assert_eq!(
             op,
@@ -1840,9 +1899,16 @@ mod tests {
         );
         assert_eq!(history, History::Record);
         apply_outcome(&mut m, &wrote(0, &[0], &[0x41]), History::Record);
-        assert_eq!(m.cursor, 1);
+        assert_eq!(m.doc.cursor, 1);
         assert!(m.edited(0));
-        assert!(m.log.last().unwrap().text.contains("Private_Dirty +4 kB"));
+        assert!(
+            m.log
+                .lines
+                .last()
+                .unwrap()
+                .text
+                .contains("Private_Dirty +4 kB")
+        );
         update(&mut m, Action::EditSwitchColumn);
         let (op, _) = only_exec(update(&mut m, Action::EditChar('é')));
         assert_eq!(
@@ -1853,7 +1919,7 @@ mod tests {
             }
         );
         update(&mut m, Action::EditStop);
-        assert!(m.edit.is_none());
+        assert!(m.screen.edit.is_none());
     }
 
     #[test]
@@ -1862,7 +1928,11 @@ mod tests {
         update(&mut m, Action::EditStart);
         update(&mut m, Action::EditNibble(5));
         update(&mut m, Action::Move(Motion::Right));
-        assert_eq!(m.edit.unwrap().pending, None, "the move dropped the 5");
+        assert_eq!(
+            m.screen.edit.unwrap().pending,
+            None,
+            "the move dropped the 5"
+        );
         assert!(
             update(&mut m, Action::EditNibble(6)).is_empty(),
             "6 starts a new byte"
@@ -1892,7 +1962,7 @@ mod tests {
                 fresh: false,
             },
         );
-        assert_eq!(m.edit.unwrap().pending, Some(5));
+        assert_eq!(m.screen.edit.unwrap().pending, Some(5));
         let (op, _) = only_exec(update(&mut m, Action::EditNibble(0xa)));
         assert_eq!(
             op,
@@ -1914,7 +1984,7 @@ mod tests {
         m.snap.prot = Prot::R;
         m.snap.write_allowed = false;
         update(&mut m, Action::EditStart);
-        assert!(m.log.last().unwrap().text.contains("asks"));
+        assert!(m.log.lines.last().unwrap().text.contains("asks"));
         update(&mut m, Action::EditNibble(4));
         // The write is a command like any other: the session's gate decides (sys::gate).
         let cmds = update(&mut m, Action::EditNibble(1));
@@ -1931,18 +2001,18 @@ mod tests {
             }]
         );
         // The gate asked: a question whose default is no.
-        let confirmed = Action::Confirmed {
+        let confirmed = crate::model::Then::Confirmed {
             op: write.clone(),
             history: History::Record,
             protect_first: Some(Prot::RW),
         };
         let ask = Action::Question {
             question: "writes /tmp/x: allow? y/N".into(),
-            then: Box::new(confirmed),
+            then: confirmed,
         };
         assert!(update(&mut m, ask.clone()).is_empty());
         assert!(matches!(
-            &m.overlay,
+            &m.screen.overlay,
             Overlay::Confirm {
                 default_yes: false,
                 question,
@@ -1953,7 +2023,7 @@ mod tests {
             update(&mut m, Action::Confirm(None)).is_empty(),
             "Enter: no"
         );
-        assert_eq!(m.overlay, Overlay::None);
+        assert_eq!(m.screen.overlay, Overlay::None);
         update(&mut m, ask);
         let cmds = update(&mut m, Action::Confirm(Some(true)));
         assert_eq!(
@@ -1977,7 +2047,7 @@ mod tests {
     fn undo_and_redo_write_the_recorded_bytes() {
         let mut m = model(1, (120, 40));
         update(&mut m, Action::Do(Op::Undo));
-        assert!(m.log.last().unwrap().text.contains("nothing to undo"));
+        assert!(m.log.lines.last().unwrap().text.contains("nothing to undo"));
         apply_outcome(&mut m, &wrote(8, &[1, 2], &[3, 4]), History::Record);
         let (op, h) = only_exec(update(&mut m, Action::Do(Op::Undo)));
         assert_eq!(
@@ -1991,8 +2061,8 @@ mod tests {
             )
         );
         apply_outcome(&mut m, &wrote(8, &[3, 4], &[1, 2]), History::Undo);
-        assert!(m.history.is_empty());
-        assert_eq!(m.redo.len(), 1);
+        assert!(m.doc.history.is_empty());
+        assert_eq!(m.doc.redo.len(), 1);
         let (op, h) = only_exec(update(&mut m, Action::Do(Op::Redo)));
         assert_eq!(
             (op, h),
@@ -2005,7 +2075,7 @@ mod tests {
             )
         );
         apply_outcome(&mut m, &wrote(8, &[1, 2], &[3, 4]), History::Redo);
-        assert_eq!((m.history.len(), m.redo.len()), (1, 0));
+        assert_eq!((m.doc.history.len(), m.doc.redo.len()), (1, 0));
         // A failed undo leaves the history as it was.
         let mut failed = wrote(8, &[3, 4], &[1, 2]);
         failed.result = Err(crate::sys::SysError::new(
@@ -2014,8 +2084,8 @@ mod tests {
             "read-only",
         ));
         apply_outcome(&mut m, &failed, History::Undo);
-        assert_eq!((m.history.len(), m.redo.len()), (1, 0));
-        assert!(m.log.last().unwrap().text.contains("EACCES"));
+        assert_eq!((m.doc.history.len(), m.doc.redo.len()), (1, 0));
+        assert!(m.log.lines.last().unwrap().text.contains("EACCES"));
     }
 
     #[test]
@@ -2029,9 +2099,9 @@ mod tests {
         m.snap.mode = MapMode::Private;
         apply_outcome(&mut m, &wrote(0, &[0], &[1]), History::Record);
         assert!(update(&mut m, Action::SwitchMode).is_empty());
-        assert!(matches!(m.overlay, Overlay::Confirm { .. }));
+        assert!(matches!(m.screen.overlay, Overlay::Confirm { .. }));
         assert!(update(&mut m, Action::Confirm(Some(false))).is_empty());
-        assert_eq!(m.overlay, Overlay::None);
+        assert_eq!(m.screen.overlay, Overlay::None);
         update(&mut m, Action::SwitchMode);
         assert_eq!(
             only_exec(update(&mut m, Action::Confirm(Some(true)))).0,
@@ -2039,7 +2109,7 @@ mod tests {
         );
         // Quitting asks too; QuitNow does not.
         update(&mut m, Action::Quit);
-        assert!(!m.quit && matches!(m.overlay, Overlay::Confirm { .. }));
+        assert!(!m.quit && matches!(m.screen.overlay, Overlay::Confirm { .. }));
         update(&mut m, Action::Confirm(Some(true)));
         assert!(m.quit);
     }
@@ -2081,7 +2151,7 @@ mod tests {
         // The kernel's refusal (or an rlimit's) asks nothing: forcing would not help.
         let kernel = crate::sys::SysError::new(libc::ENOMEM, "mlock [all]", "RLIMIT_MEMLOCK");
         apply_outcome(&mut m, &refused(kernel), History::Record);
-        assert_eq!(m.overlay, Overlay::None);
+        assert_eq!(m.screen.overlay, Overlay::None);
         let bound = crate::sys::SysError::forcible(
             libc::ENOMEM,
             "mlock [all]",
@@ -2094,9 +2164,9 @@ mod tests {
             question,
             default_yes,
             ..
-        } = &m.overlay
+        } = &m.screen.overlay
         else {
-            panic!("no question: {:?}", m.overlay);
+            panic!("no question: {:?}", m.screen.overlay);
         };
         assert!(!default_yes);
         assert!(question.contains("a quarter is 5 GiB"), "{question}");
@@ -2104,7 +2174,7 @@ mod tests {
         assert!(!question.contains("force lock all"), "{question}");
         // Enter: no, nothing runs.
         assert!(update(&mut m, Action::Confirm(None)).is_empty());
-        assert_eq!(m.overlay, Overlay::None);
+        assert_eq!(m.screen.overlay, Overlay::None);
         // y: the same call, forced.
         apply_outcome(&mut m, &refused(bound), History::Record);
         let cmds = update(&mut m, Action::Confirm(Some(true)));
@@ -2118,7 +2188,7 @@ mod tests {
         // 4 GiB: 1024 chunks of 1024 pages.
         let mut m = model(1 << 20, (120, 40));
         let changed = |m: &Model| -> Vec<usize> {
-            let states = m.minimap.chunks.iter().enumerate();
+            let states = m.seen.minimap.chunks.iter().enumerate();
             states.filter(|(_, c)| c.changed).map(|(i, _)| i).collect()
         };
         assert!(changed(&m).is_empty());
@@ -2164,7 +2234,8 @@ mod tests {
         use crate::sys::probe::{Bucket, ChunkSlice};
         let mut m = model(16, (120, 40));
         let known = |m: &Model| {
-            m.minimap
+            m.seen
+                .minimap
                 .chunks
                 .iter()
                 .filter(|c| c.bucket.is_some())
@@ -2181,10 +2252,10 @@ mod tests {
             })
             .collect();
         let slice = ChunkSlice {
-            layout: m.minimap.layout,
+            layout: m.seen.minimap.layout,
             probed,
         };
-        m.minimap.merge(&slice, 0);
+        m.seen.minimap.merge(&slice, 0);
         assert_eq!(known(&m), 16);
         let heap = Looking {
             pid: 1,
@@ -2203,7 +2274,7 @@ mod tests {
             0,
             "the heap is another VMA, even of the same length"
         );
-        m.minimap.merge(&slice, 0);
+        m.seen.minimap.merge(&slice, 0);
         // The same VMA followed (it ended): still what it was.
         let ended = Looking {
             ended: Some("the VMA was unmapped".into()),
@@ -2242,7 +2313,7 @@ mod tests {
         );
         update(&mut m, Action::OpenMenu(MenuKind::Protect));
         assert!(update(&mut m, Action::Menu(MenuKey::Cancel)).is_empty());
-        assert_eq!(m.overlay, Overlay::None);
+        assert_eq!(m.screen.overlay, Overlay::None);
         assert_eq!(
             only_exec(update(&mut m, Action::TouchCursor)).0,
             Op::Touch(2)
@@ -2271,10 +2342,10 @@ mod tests {
             ..wrote(0, &[], &[])
         };
         apply_outcome(&mut m, &forked, History::Record);
-        assert_eq!(m.child, Some(77));
+        assert_eq!(m.lab.child, Some(77));
         assert!(update(&mut m, Action::ForkKey).is_empty());
         assert!(matches!(
-            m.overlay,
+            m.screen.overlay,
             Overlay::Menu {
                 kind: MenuKind::Child,
                 ..
@@ -2303,23 +2374,30 @@ mod tests {
                 how: "killed by SIGKILL".into(),
             },
         );
-        assert_eq!(m.child, None);
-        assert!(m.log.last().unwrap().text.contains("ended on its own"));
+        assert_eq!(m.lab.child, None);
+        assert!(
+            m.log
+                .lines
+                .last()
+                .unwrap()
+                .text
+                .contains("ended on its own")
+        );
     }
 
     #[test]
     fn help_scrolls_no_further_than_its_last_line() {
         let mut m = model(4, (80, 24));
         update(&mut m, Action::ToggleHelp);
-        let max = crate::layout::help_max_scroll(80, 24);
+        let max = crate::help::help_max_scroll(80, 24);
         assert!(max > 0, "the help is longer than 24 rows at 80 columns");
         for _ in 0..50 {
             update(&mut m, Action::ScrollHelp(20));
         }
-        assert_eq!(m.help_scroll, max);
+        assert_eq!(m.screen.help_scroll, max);
         update(&mut m, Action::ScrollHelp(-1));
         assert_eq!(
-            m.help_scroll,
+            m.screen.help_scroll,
             max - 1,
             "one ↑ after PgDn at the end moves at once"
         );
@@ -2331,9 +2409,10 @@ mod tests {
         m.snap.geometry.offset = 0x26000;
         update(&mut m, Action::GotoPrompt);
         typed(&mut m, "0x26010");
-        assert_eq!(m.cursor, 0x10, "{:?}", m.log.last());
+        assert_eq!(m.doc.cursor, 0x10, "{:?}", m.log.lines.last());
         assert!(
             m.log
+                .lines
                 .last()
                 .unwrap()
                 .text
@@ -2341,8 +2420,8 @@ mod tests {
         );
         update(&mut m, Action::GotoPrompt);
         typed(&mut m, "0x10");
-        assert_eq!(m.cursor, 0x10);
-        let said = &m.log.last().unwrap().text;
+        assert_eq!(m.doc.cursor, 0x10);
+        let said = &m.log.lines.last().unwrap().text;
         assert!(
             said.contains("0x10 is not in the mapping: its rows are file offsets 0x26000 to"),
             "{said}"
@@ -2351,13 +2430,21 @@ mod tests {
         update(&mut m, Action::GotoPrompt);
         let addr = format!("0x{:x}", m.snap.addr + 0x2001);
         typed(&mut m, &addr);
-        assert_eq!(m.cursor, 0x2001);
-        assert!(m.log.last().unwrap().text.starts_with("goto address 0x"));
-        update(&mut m, Action::GotoPrompt);
-        typed(&mut m, "0x26010");
-        assert_eq!(m.cursor, 0x2001, "a file offset is not an address");
+        assert_eq!(m.doc.cursor, 0x2001);
         assert!(
             m.log
+                .lines
+                .last()
+                .unwrap()
+                .text
+                .starts_with("goto address 0x")
+        );
+        update(&mut m, Action::GotoPrompt);
+        typed(&mut m, "0x26010");
+        assert_eq!(m.doc.cursor, 0x2001, "a file offset is not an address");
+        assert!(
+            m.log
+                .lines
                 .last()
                 .unwrap()
                 .text
@@ -2388,8 +2475,11 @@ mod tests {
         );
         update(&mut m, Action::OpenAsk(Ask::Reshape));
         assert!(typed(&mut m, "lots").is_empty());
-        assert!(matches!(m.overlay, Overlay::Ask { .. }), "the prompt stays");
-        assert!(m.log.last().unwrap().text.contains("mremap"));
+        assert!(
+            matches!(m.screen.overlay, Overlay::Ask { .. }),
+            "the prompt stays"
+        );
+        assert!(m.log.lines.last().unwrap().text.contains("mremap"));
         update(&mut m, Action::Prompt(PromptEdit::Cancel));
         update(&mut m, Action::OpenAsk(Ask::Reshape));
         assert_eq!(only_exec(typed(&mut m, "64k")).0, Op::Resize(64 << 10));
@@ -2422,7 +2512,7 @@ mod tests {
             Op::Unlock(Scope::Page(3))
         );
         update(&mut m, Action::OpenMenu(MenuKind::Malloc));
-        assert!(m.log.last().unwrap().text.contains("mmap threshold"));
+        assert!(m.log.lines.last().unwrap().text.contains("mmap threshold"));
         assert_eq!(
             only_exec(update(&mut m, Action::Menu(MenuKey::Number(5)))).0,
             Op::Alloc(64 << 20)
@@ -2493,7 +2583,7 @@ mod tests {
     }
 
     fn logged(m: &Model) -> Vec<&str> {
-        m.log.iter().map(|l| l.text.as_str()).collect()
+        m.log.lines.iter().map(|l| l.text.as_str()).collect()
     }
 
     /// The private lesson's DONTNEED: HELLO at 0x1004 turns back into the file's demo. Our own
@@ -2519,7 +2609,7 @@ mod tests {
         apply_outcome(&mut m, &outcome(op, advised), History::Record);
         page[0x1004..0x1009].copy_from_slice(b"demo ");
         probed(&mut m, &page, Some(12388), 20);
-        assert!(m.foreign.is_empty(), "{:?}", m.foreign);
+        assert!(m.seen.foreign.is_empty(), "{:?}", m.seen.foreign);
         assert!(
             !logged(&m).iter().any(|l| l.contains("another process")),
             "{:?}",
@@ -2528,7 +2618,7 @@ mod tests {
         // The same change with no call of ours is another process's.
         page[0x1004..0x1009].copy_from_slice(b"HELLO");
         probed(&mut m, &page, Some(12388), 30);
-        assert_eq!(m.foreign.len(), 5);
+        assert_eq!(m.seen.foreign.len(), 5);
         assert!(
             logged(&m)
                 .last()
@@ -2548,10 +2638,10 @@ mod tests {
             new_size: 20000,
         };
         apply_outcome(&mut m, &outcome(Op::Truncate(20000), done), History::Record);
-        let before = m.log.len();
+        let before = m.log.lines.len();
         probed(&mut m, &[0; 100], Some(20000), 20);
-        assert_eq!(m.log.len(), before, "{:?}", logged(&m));
-        assert!(m.foreign.is_empty());
+        assert_eq!(m.log.lines.len(), before, "{:?}", logged(&m));
+        assert!(m.seen.foreign.is_empty());
     }
 
     /// Exploring a VMA of our own process (ld.so) and coming back: another mapping, not a

@@ -152,15 +152,18 @@ pub fn render(model: &Model, also: &Snapshot, frame: &mut Frame, area: Rect, the
         ),
         (_, Some(off)) => row(model, also, off, inner.width, theme),
     };
-    let end = (model.top + h).min(model.total_lines());
-    let mut lines: Vec<Line> = (model.top..end).map(line_of).collect();
-    let cursor_line = model.line_of(model.cursor);
+    let end = (model.doc.top + h).min(model.total_lines());
+    let mut lines: Vec<Line> = (model.doc.top..end).map(line_of).collect();
+    let cursor_line = model.line_of(model.doc.cursor);
     if cursor_line >= end && h >= 2 {
         lines.truncate(usize::try_from(h - 1).unwrap_or(0));
         let mut pinned = line_of(cursor_line);
         pinned.spans.insert(
             0,
-            Span::styled(format!("@{:x}", model.cursor), theme.style(Role::Focused)),
+            Span::styled(
+                format!("@{:x}", model.doc.cursor),
+                theme.style(Role::Focused),
+            ),
         );
         lines.push(pinned);
     }

@@ -26,7 +26,7 @@ fn bit(word: u64, mask: u64) -> u8 {
 pub fn lines(model: &Model) -> Vec<(String, Role)> {
     let snap = &model.snap;
     let ps = model.page_size();
-    let page = model.cursor / ps;
+    let page = model.doc.cursor / ps;
     let mut out = vec![(
         format!(
             "page {page} · file offset 0x{:x} · addr 0x{:x}",
@@ -45,7 +45,7 @@ pub fn lines(model: &Model) -> Vec<(String, Role)> {
     out.extend(pagemap(snap, &vp.probe, &vp.state));
     out.extend(cachestat(snap, &vp.probe));
     out.extend(kpageflags(snap, &vp.probe));
-    out.extend(lab(model.child, &vp.probe, &vp.state));
+    out.extend(lab(model.lab.child, &vp.probe, &vp.state));
     out.extend(smaps(snap));
     out
 }

@@ -9,10 +9,10 @@ use ratatui::widgets::{Block, Clear, Paragraph};
 use super::theme::{Role, Theme};
 
 /// Draws the overlay centred in `area`, scrolled down by `scroll` lines, as
-/// `layout::help_text` lays it out.
+/// `help::help_text` lays it out.
 pub fn render(frame: &mut Frame, area: Rect, theme: Theme, scroll: u16) {
-    use crate::layout::HelpLine;
-    let (width, text) = crate::layout::help_text(area.width);
+    use crate::help::HelpLine;
+    let (width, text) = crate::help::help_text(area.width);
     let lines: Vec<Line> = text
         .into_iter()
         .map(|l| match l {
@@ -32,7 +32,7 @@ pub fn render(frame: &mut Frame, area: Rect, theme: Theme, scroll: u16) {
     frame.render_widget(
         Paragraph::new(lines)
             .scroll((
-                scroll.min(crate::layout::help_max_scroll(area.width, area.height)),
+                scroll.min(crate::help::help_max_scroll(area.width, area.height)),
                 0,
             ))
             .block(

@@ -18,7 +18,7 @@ use super::theme::{Role, Theme};
 
 /// Draws the grid block into `area`.
 pub fn render(model: &Model, frame: &mut Frame, area: Rect, theme: Theme) {
-    let cursor_page = model.cursor / model.page_size();
+    let cursor_page = model.doc.cursor / model.page_size();
     // The cursor page's states in letters, so they stay in view when its header scrolls away.
     let mut letters: Vec<String> = state_words(model, cursor_page)
         .into_iter()
@@ -26,7 +26,7 @@ pub fn render(model: &Model, frame: &mut Frame, area: Rect, theme: Theme) {
         .collect();
     // The cursor in the row labels' coordinates (file offsets, or addresses after `v`), the
     // ones `:` takes.
-    let at = model.label_base() + model.cursor;
+    let at = model.label_base() + model.doc.cursor;
     // Whole states only: those that do not fit on the border become `…`.
     let title_of = |letters: &[String]| {
         format!(
@@ -43,7 +43,7 @@ pub fn render(model: &Model, frame: &mut Frame, area: Rect, theme: Theme) {
         letters.push("…".into());
     }
     let title = title_of(&letters);
-    let title_role = if model.focus == Focus::Grid {
+    let title_role = if model.screen.focus == Focus::Grid {
         Role::Focused
     } else {
         Role::Title
@@ -51,7 +51,7 @@ pub fn render(model: &Model, frame: &mut Frame, area: Rect, theme: Theme) {
     let block = Block::bordered().title(Span::styled(title, theme.style(title_role)));
     let inner = block.inner(area);
     let h = u64::from(inner.height);
-    let lines: Vec<Line> = (model.top..(model.top + h).min(model.total_lines()))
+    let lines: Vec<Line> = (model.doc.top..(model.doc.top + h).min(model.total_lines()))
         .map(|line| match model.line_content(line) {
             (page, None) => page_header(model, page, inner.width, theme),
             (_, Some(off)) => row(model, off, theme),
@@ -196,7 +196,11 @@ pub fn state_words(model: &Model, page: u64) -> Vec<StateWord> {
 
 fn page_header(model: &Model, page: u64, width: u16, theme: Theme) -> Line<'static> {
     let ps = model.page_size();
-    let kind = if model.show_vaddr { "addr" } else { "offset" };
+    let kind = if model.screen.show_vaddr {
+        "addr"
+    } else {
+        "offset"
+    };
     let place = format!("{kind} 0x{:x}", model.label_base() + page * ps);
     let words = state_words(model, page);
     let long_head = format!("page {page} · {place}");
@@ -300,19 +304,23 @@ fn row(model: &Model, off: u64, theme: Theme) -> Line<'static> {
                 (ByteKind::Padding, Some(b)) => (hex_of(b).into(), byte_char(b), Role::Padding),
                 (ByteKind::Data, Some(b)) => (hex_of(b).into(), byte_char(b), data_role),
             };
-        if model.foreign.contains_key(&at) {
+        if model.seen.foreign.contains_key(&at) {
             role = Role::Foreign;
         } else if model.edited(at) {
             role = Role::Edited;
-        } else if model.found.is_some_and(|(o, n)| (o..o + n).contains(&at)) {
+        } else if model
+            .search
+            .found
+            .is_some_and(|(o, n)| (o..o + n).contains(&at))
+        {
             role = Role::Found;
         }
         let mut style = theme.style(role);
         let mut hex = hex;
-        if at == model.cursor {
+        if at == model.doc.cursor {
             style = style.patch(theme.style(Role::Cursor));
             // A typed high nibble waits for its low one: show it in place.
-            if let Some(n) = model.edit.and_then(|e| e.pending) {
+            if let Some(n) = model.screen.edit.and_then(|e| e.pending) {
                 hex = format!("{n:x}_").into();
             }
         }

@@ -39,9 +39,10 @@ pub const NOT_YET: (char, Role) = (' ', Role::Dim);
 /// Draws the minimap row.
 pub fn render(model: &Model, frame: &mut Frame, area: Rect, theme: Theme) {
     let cells = model
+        .seen
         .minimap
         .cells(model.layout().minimap_cells(), &model.snap.geometry);
-    let cursor_page = model.cursor / model.page_size();
+    let cursor_page = model.doc.cursor / model.page_size();
     let mut spans = vec![
         Span::styled(" pages ", theme.style(Role::Dim)),
         Span::raw("▕"),

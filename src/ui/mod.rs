@@ -27,8 +27,8 @@ use crate::layout::{MIN_COLS, MIN_ROWS};
 /// Draws the whole screen.
 pub fn render(model: &Model, frame: &mut Frame) {
     let theme = Theme {
-        color: model.color,
-        high_contrast: model.high_contrast,
+        color: model.settings.color,
+        high_contrast: model.settings.high_contrast,
     };
     let area = frame.area();
     let layout = model.layout();
@@ -49,9 +49,14 @@ pub fn render(model: &Model, frame: &mut Frame) {
     frame.render_widget(Paragraph::new(header(model, theme)), layout.header);
     minimap::render(model, frame, layout.minimap, theme);
     let side = |frame: &mut Frame, area: Rect| {
-        if model.explain {
+        if model.screen.explain {
             explain::render(model, frame, area, theme);
-        } else if let Some(also_snap) = model.also.as_deref().filter(|_| model.looking.is_none()) {
+        } else if let Some(also_snap) = model
+            .lab
+            .also
+            .as_deref()
+            .filter(|_| model.space.looking.is_none())
+        {
             also::render(model, also_snap, frame, area, theme);
         } else {
             side_panel::render(model, frame, area, theme);
@@ -63,7 +68,9 @@ pub fn render(model: &Model, frame: &mut Frame) {
             side(frame, panel);
         }
         // Too narrow for both: Tab (or the explain pane) shows the panel in the grid's place.
-        None if model.focus == Focus::Panel || model.explain => side(frame, layout.grid),
+        None if model.screen.focus == Focus::Panel || model.screen.explain => {
+            side(frame, layout.grid)
+        }
         None => hex_grid::render(model, frame, layout.grid, theme),
     }
     match &model.lesson {
@@ -71,8 +78,8 @@ pub fn render(model: &Model, frame: &mut Frame) {
         None => render_log(model, frame, layout.log, theme),
     }
     frame.render_widget(Paragraph::new(keys_line(model, theme)), layout.keys);
-    match &model.overlay {
-        Overlay::Help => help::render(frame, area, theme, model.help_scroll),
+    match &model.screen.overlay {
+        Overlay::Help => help::render(frame, area, theme, model.screen.help_scroll),
         Overlay::Menu {
             kind,
             selected,
@@ -81,7 +88,7 @@ pub fn render(model: &Model, frame: &mut Frame) {
             frame,
             area,
             theme,
-            (*kind, *selected, *all, model.cursor / model.page_size()),
+            (*kind, *selected, *all, model.doc.cursor / model.page_size()),
         ),
         Overlay::Confirm {
             question,
@@ -116,7 +123,7 @@ fn header(model: &Model, theme: Theme) -> Line<'static> {
     let g = &snap.geometry;
     let size = match (&snap.backing, g.file_size) {
         // The name says `[anonymous]` already; a VMA explored is named by its own name.
-        (Backing::Anon, _) if model.looking.is_none() => format!("{} B", thousands(g.len)),
+        (Backing::Anon, _) if model.space.looking.is_none() => format!("{} B", thousands(g.len)),
         (Backing::Anon, _) => format!("{} B anonymous", thousands(g.len)),
         (_, Some(size)) => format!("{} B", thousands(size)),
         (Backing::File { regular: true, .. }, None) => "size n/a".into(),
@@ -125,7 +132,7 @@ fn header(model: &Model, theme: Theme) -> Line<'static> {
     // (span, the order it is left out in when the line is too long: 0 never).
     let mut parts: Vec<(Span<'static>, u8)> =
         vec![(Span::styled(" mmapscope ", theme.style(Role::Title)), 0)];
-    if let Some(l) = &model.looking {
+    if let Some(l) = &model.space.looking {
         parts.push((
             Span::styled(
                 format!(" {} ", sanitize(&l.process)),
@@ -143,7 +150,7 @@ fn header(model: &Model, theme: Theme) -> Line<'static> {
             ));
         }
     }
-    let name = match (&model.looking, &snap.backing) {
+    let name = match (&model.space.looking, &snap.backing) {
         (Some(l), Backing::Anon) => sanitize(&l.vma),
         (_, backing) => display_name(backing),
     };
@@ -169,14 +176,14 @@ fn header(model: &Model, theme: Theme) -> Line<'static> {
     if g.offset > 0 {
         parts.push((Span::raw(format!("  from offset 0x{:x}", g.offset)), OFFSET));
     }
-    if let Some(pid) = model.child {
+    if let Some(pid) = model.lab.child {
         parts.push((Span::raw("  "), 0));
         parts.push((
             Span::styled(format!("fork: child pid {pid}"), theme.style(Role::Cow)),
             0,
         ));
     }
-    fit_header(parts, usize::from(model.size.0))
+    fit_header(parts, usize::from(model.screen.size.0))
 }
 
 /// The header's parts that give way when it is too long (0: those that never do).
@@ -223,7 +230,7 @@ fn fit_header(mut parts: Vec<(Span<'static>, u8)>, width: usize) -> Line<'static
 /// newest log line at the bottom. What does not fit scrolls (J / K), and the bottom border
 /// says which lines are shown; with the log focused (Tab) the log takes the results' place.
 fn render_lesson(model: &Model, pane: &LessonPane, frame: &mut Frame, area: Rect, theme: Theme) {
-    let log_focused = model.focus == Focus::Log;
+    let log_focused = model.screen.focus == Focus::Log;
     let title = format!(
         " lesson {} · step {}/{} · → or Space: next · ←: back ",
         sanitize(&pane.name),
@@ -281,7 +288,7 @@ fn render_lesson(model: &Model, pane: &LessonPane, frame: &mut Frame, area: Rect
     if render_prompt(model, frame, last, theme) {
         return;
     }
-    if let Some(l) = model.log.last() {
+    if let Some(l) = model.log.lines.last() {
         let stamp = format!("log: {} ", l.time);
         let room = width.saturating_sub(stamp.chars().count());
         frame.render_widget(
@@ -341,10 +348,11 @@ fn log_tail(model: &Model, area: Rect, theme: Theme) -> Vec<Line<'static>> {
     let rows = usize::from(area.height);
     let end = model
         .log
+        .lines
         .len()
-        .saturating_sub(usize::from(model.log_scroll));
+        .saturating_sub(usize::from(model.screen.log_scroll));
     let mut lines: Vec<Line> = Vec::new();
-    for l in model.log[..end].iter().rev() {
+    for l in model.log.lines[..end].iter().rev() {
         let text = format!("{} {}", l.time, sanitize(&l.text));
         let wrapped = crate::layout::wrap(&text, usize::from(area.width));
         // Whole entries only, but for the newest: a part of an older one says too little.
@@ -369,12 +377,12 @@ fn log_tail(model: &Model, area: Rect, theme: Theme) -> Vec<Line<'static>> {
 /// was drawn. Text longer than the line scrolls: its end (where one types) stays in view,
 /// `…` standing for what went off to the left.
 fn render_prompt(model: &Model, frame: &mut Frame, area: Rect, theme: Theme) -> bool {
-    let goto_label = if model.show_vaddr {
+    let goto_label = if model.screen.show_vaddr {
         " goto (address or p N) or a state (dirty, !resident): "
     } else {
         " goto (offset or p N) or a state (dirty, !resident): "
     };
-    let (label, text) = match &model.overlay {
+    let (label, text) = match &model.screen.overlay {
         Overlay::Ask { ask, text } => (format!(" {}", ask.title()), text),
         Overlay::Goto(text) => (goto_label.to_string(), text),
         Overlay::Find(text) => (
@@ -402,9 +410,9 @@ fn render_prompt(model: &Model, frame: &mut Frame, area: Rect, theme: Theme) -> 
     ])];
     // Under an operation's prompt, the newest log line (a refusal of what was typed) when
     // there is room.
-    if matches!(model.overlay, Overlay::Ask { .. })
+    if matches!(model.screen.overlay, Overlay::Ask { .. })
         && area.height > 1
-        && let Some(l) = model.log.last()
+        && let Some(l) = model.log.lines.last()
     {
         lines.push(Line::styled(
             cut(
@@ -447,7 +455,7 @@ fn render_log(model: &Model, frame: &mut Frame, area: Rect, theme: Theme) {
     }
     let rows = usize::from(area.height);
     let mut lines: Vec<Line> = Vec::with_capacity(rows);
-    if let Some(s) = &model.searching {
+    if let Some(s) = &model.search.running {
         lines.push(Line::styled(
             progress_line(s, usize::from(area.width)),
             theme.style(Role::Focused),
@@ -462,13 +470,14 @@ fn render_log(model: &Model, frame: &mut Frame, area: Rect, theme: Theme) {
     // The newest line at the bottom, `log_scroll` lines back in time.
     let end = model
         .log
+        .lines
         .len()
-        .saturating_sub(usize::from(model.log_scroll));
+        .saturating_sub(usize::from(model.screen.log_scroll));
     let start = end.saturating_sub(rows - lines.len().min(rows));
-    let focused = model.focus == Focus::Log;
-    for (i, l) in model.log[start..end].iter().enumerate() {
+    let focused = model.screen.focus == Focus::Log;
+    for (i, l) in model.log.lines[start..end].iter().enumerate() {
         let label = if i == 0 && focused {
-            format!(" log ({}/{}): ", end, model.log.len())
+            format!(" log ({}/{}): ", end, model.log.lines.len())
         } else {
             " log: ".to_string()
         };
@@ -507,13 +516,13 @@ fn render_log(model: &Model, frame: &mut Frame, area: Rect, theme: Theme) {
 fn keys_line(model: &Model, theme: Theme) -> Line<'static> {
     // Under an overlay, the line keeps telling the keys of what lies beneath it.
     let ctx = crate::keymap::KeyContext::of(
-        model.focus,
+        model.screen.focus,
         &Overlay::None,
-        model.edit,
+        model.screen.edit,
         model.lesson.is_some(),
     );
     let keys = crate::keys::hints(ctx);
-    let width = usize::from(model.size.0);
+    let width = usize::from(model.screen.size.0);
     let mut spans = vec![Span::raw(" ")];
     let mut used = 1;
     for (i, (k, what)) in keys.iter().enumerate() {

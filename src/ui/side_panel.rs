@@ -65,8 +65,8 @@ fn overlaps_ours(model: &Model, line: &MapsLine) -> bool {
 
 /// The first line shown: the user's scroll when the panel has focus, else our mapping centred.
 pub fn scroll(model: &Model, lines: &[MapsLine], height: u16) -> usize {
-    if model.focus == Focus::Panel {
-        return usize::from(model.panel_scroll).min(lines.len().saturating_sub(1));
+    if model.screen.focus == Focus::Panel {
+        return usize::from(model.screen.panel_scroll).min(lines.len().saturating_sub(1));
     }
     let ours = lines
         .iter()
@@ -77,10 +77,11 @@ pub fn scroll(model: &Model, lines: &[MapsLine], height: u16) -> usize {
 }
 
 fn render_maps(model: &Model, frame: &mut Frame, area: Rect, theme: Theme) {
-    let focused = model.focus == Focus::Panel;
+    let focused = model.screen.focus == Focus::Panel;
     let title_role = if focused { Role::Focused } else { Role::Title };
     let count = model.snap.maps.as_ref().map_or(0, |m| m.len());
     let whose = model
+        .space
         .looking
         .as_ref()
         .filter(|l| l.other)
@@ -144,14 +145,14 @@ fn render_maps(model: &Model, frame: &mut Frame, area: Rect, theme: Theme) {
 
 fn render_smaps(model: &Model, frame: &mut Frame, area: Rect, theme: Theme) {
     let snap = &model.snap;
-    let what = if model.looking.is_some() {
+    let what = if model.space.looking.is_some() {
         "this VMA"
     } else {
         "our mapping"
     };
     // A private anonymous mapping may merge with a like neighbour into one VMA: smaps then
     // counts the neighbour's pages too, and the title says so.
-    let merged = model.looking.is_none()
+    let merged = model.space.looking.is_none()
         && snap.vma.as_ref().is_some_and(|v| {
             v.start < snap.addr || v.end > snap.addr.saturating_add(snap.geometry.len)
         });
@@ -166,7 +167,7 @@ fn render_smaps(model: &Model, frame: &mut Frame, area: Rect, theme: Theme) {
     };
     let title = format!(
         " smaps{whose}{} ",
-        age_note(snap.vma_age_ms, model.refresh_ms, "")
+        age_note(snap.vma_age_ms, model.settings.refresh_ms, "")
     );
     let block = Block::bordered().title(Span::styled(title, theme.style(Role::Title)));
     let Some(vma) = &snap.vma else {

@@ -137,6 +137,7 @@ pub fn rows(
 ) -> Vec<(Line<'static>, Option<usize>)> {
     let largest = model
         .space
+        .vmas
         .iter()
         .map(|v| v.line.end - v.line.start)
         .max()
@@ -145,6 +146,7 @@ pub fn rows(
     let mut prev_end: Option<u64> = None;
     for (i, v) in model
         .space
+        .vmas
         .iter()
         .enumerate()
         .take(window.end)
@@ -210,15 +212,15 @@ pub fn render(model: &Model, frame: &mut Frame, area: Rect, theme: Theme, select
         Constraint::Length(area.height.saturating_sub(2).max(1)),
     );
     frame.render_widget(Clear, box_area);
-    let title = if model.space_title.is_empty() {
+    let title = if model.space.title.is_empty() {
         " address space (reading /proc/PID/maps and smaps...) ".to_string()
     } else {
         format!(
             " address space · {}{} ",
-            sanitize(&model.space_title),
+            sanitize(&model.space.title),
             super::side_panel::age_note(
-                model.now_ms.saturating_sub(model.space_read_ms),
-                model.refresh_ms,
+                model.log.now_ms.saturating_sub(model.space.read_ms),
+                model.settings.refresh_ms,
                 "smaps "
             )
         )

@@ -52,7 +52,12 @@ fn a_shared_write_shows_through_until_the_private_mapping_copies_the_page() {
     let dir = tempfile::TempDir::new_in(env!("CARGO_TARGET_TMPDIR")).expect("tempdir");
     let path = file(dir.path());
     let mut s = session(&path, MapMode::Private);
-    let also = s.model.also.clone().expect("the second mapping is probed");
+    let also = s
+        .model
+        .lab
+        .also
+        .clone()
+        .expect("the second mapping is probed");
     assert_eq!(also.mode, MapMode::Private);
     assert_ne!(also.addr, s.model.snap.addr, "a mapping of its own");
 
@@ -61,7 +66,7 @@ fn a_shared_write_shows_through_until_the_private_mapping_copies_the_page() {
         bytes: vec![b'A'],
     }));
     assert_eq!(
-        s.model.also.as_ref().expect("also").bytes.get(0),
+        s.model.lab.also.as_ref().expect("also").bytes.get(0),
         Some(b'A')
     );
     let swapped = s.act(Action::Do(Op::Swap));
@@ -99,7 +104,7 @@ fn a_shared_write_shows_through_until_the_private_mapping_copies_the_page() {
         "the shared mapping kept the file's byte"
     );
     assert_eq!(
-        s.model.also.as_ref().expect("also").bytes.get(0),
+        s.model.lab.also.as_ref().expect("also").bytes.get(0),
         Some(b'Z')
     );
 
@@ -109,7 +114,7 @@ fn a_shared_write_shows_through_until_the_private_mapping_copies_the_page() {
         bytes: vec![b'B'],
     }));
     assert_eq!(
-        s.model.also.as_ref().expect("also").bytes.get(0),
+        s.model.lab.also.as_ref().expect("also").bytes.get(0),
         Some(b'Z'),
         "diverged"
     );

@@ -157,6 +157,7 @@ fn a_session_follows_the_writer_until_it_exits_and_keeps_the_last_state() {
         Session::attach(writer.pid, Some(spec), false, true, (120, 40)).expect("attach");
     let looking = session
         .model
+        .space
         .looking
         .clone()
         .expect("looking at the writer");
@@ -175,7 +176,7 @@ fn a_session_follows_the_writer_until_it_exits_and_keeps_the_last_state() {
 
     writer.end();
     session.refresh();
-    let looking = session.model.looking.clone().expect("still looking");
+    let looking = session.model.space.looking.clone().expect("still looking");
     assert!(
         looking
             .ended
@@ -184,7 +185,12 @@ fn a_session_follows_the_writer_until_it_exits_and_keeps_the_last_state() {
         "{looking:?}"
     );
     assert!(
-        session.model.log.iter().any(|l| l.text.contains("exited")),
+        session
+            .model
+            .log
+            .lines
+            .iter()
+            .any(|l| l.text.contains("exited")),
         "the log says the process exited"
     );
     assert_eq!(session.model.snap.addr, addr, "the last state stays");
@@ -242,7 +248,7 @@ fn exploring_our_own_heap_and_coming_back() {
     let ours = region.addr();
     let mut s = Session::new(region, true, (120, 40));
     s.act(Action::OpenSpace);
-    let space = s.model.space.clone();
+    let space = s.model.space.vmas.clone();
     let heap = space
         .iter()
         .position(|v| v.line.path == "[heap]")
@@ -252,13 +258,13 @@ fn exploring_our_own_heap_and_coming_back() {
         .position(|v| v.line.start <= ours && ours < v.line.end)
         .expect("our mapping in the view");
     assert_eq!(
-        s.model.overlay,
+        s.model.screen.overlay,
         mmapscope::model::Overlay::Space { selected: here },
         "the view opens on the VMA shown"
     );
     s.act(Action::SpaceMove(heap as i64 - here as i64));
     s.act(Action::SpaceOpen);
-    let looking = s.model.looking.clone().expect("exploring");
+    let looking = s.model.space.looking.clone().expect("exploring");
     assert_eq!(looking.vma, "[heap]");
     assert_eq!(s.model.snap.addr, space[heap].line.start);
     assert!(
@@ -275,7 +281,7 @@ fn exploring_our_own_heap_and_coming_back() {
         libc::EPERM
     );
     s.act(Action::ExploreBack);
-    assert!(s.model.looking.is_none());
+    assert!(s.model.space.looking.is_none());
     assert_eq!(s.model.snap.addr, ours, "back on our mapping");
 }
 
@@ -525,10 +531,11 @@ fn explore_every_way(pid: u32, addr: u64) {
     let at = s
         .model
         .space
+        .vmas
         .iter()
         .position(|v| v.line.start == addr)
         .expect("the VMA in the address-space view");
-    let here = match s.model.overlay {
+    let here = match s.model.screen.overlay {
         mmapscope::model::Overlay::Space { selected } => selected,
         ref other => panic!("the address-space view is open: {other:?}"),
     };
@@ -675,16 +682,17 @@ fn a_pid_reused_after_exit_is_never_read_or_written() {
     };
     let (start, end) = second.wait_for_vma(ANON_AT);
     s.refresh();
-    let looking = s.model.looking.clone().expect("looking");
+    let looking = s.model.space.looking.clone().expect("looking");
     assert_eq!(looking.ended.as_deref(), Some("exited"), "{looking:?}");
     assert!(!looking.reopen, "an exit is not reopened");
     assert!(
         s.model
             .log
+            .lines
             .iter()
             .any(|l| l.text.contains("exited") && l.text.contains("writes are refused")),
         "the log says it: {:?}",
-        s.model.log.last()
+        s.model.log.lines.last()
     );
     // A new write, and the undo of the first one: both would land at 0x300000000000 of the
     // new process if they went by pid.
@@ -758,7 +766,7 @@ fn a_target_that_calls_exec_is_said_never_written_and_enter_reopens_it() {
     );
     let before = byte_of(pid, top);
     s.refresh();
-    let looking = s.model.looking.clone().expect("looking");
+    let looking = s.model.space.looking.clone().expect("looking");
     assert_eq!(
         looking.ended.as_deref(),
         Some("called exec: Enter reopens it"),
@@ -781,16 +789,17 @@ fn a_target_that_calls_exec_is_said_never_written_and_enter_reopens_it() {
     );
     // Enter reopens: a new handle on the same process, its new program.
     s.act(Action::EditStart);
-    let looking = s.model.looking.clone().expect("looking");
+    let looking = s.model.space.looking.clone().expect("looking");
     assert_eq!(looking.ended, None, "{looking:?}");
     assert_eq!(looking.process, format!("pid {pid} sleep"));
     assert!(
         s.model
             .log
+            .lines
             .iter()
             .any(|l| l.text.contains("reopened after exec")),
         "{:?}",
-        s.model.log.last()
+        s.model.log.lines.last()
     );
 }
 

@@ -313,7 +313,7 @@ fn force_and_dash_dash_force_let_the_session_past_the_bound() {
     let mut s = judged_session(64, avail, false);
     run_lines(&mut s, "lock all\n");
     assert!(matches!(
-        s.model.overlay,
+        s.model.screen.overlay,
         mmapscope::model::Overlay::Confirm { .. }
     ));
     let outcomes = s.act(mmapscope::action::Action::Confirm(Some(true)));

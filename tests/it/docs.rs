@@ -235,8 +235,8 @@ fn fresh_demo_probe(m: &mut Model) {
             (i, bucket)
         })
         .collect();
-    let now = m.now_ms;
-    m.minimap.merge(&ChunkSlice { layout, probed }, now);
+    let now = m.log.now_ms;
+    m.seen.minimap.merge(&ChunkSlice { layout, probed }, now);
     m.snap.bytes = ViewBytes {
         start: view.byte_start,
         data: (view.byte_start..view.byte_start + view.byte_len)
@@ -271,8 +271,8 @@ fn demo_model(size: (u16, u16)) -> Model {
         soft_dirty: "unsupported by this kernel".into(),
     };
     let mut m = Model::new(snap, size);
-    m.clock = "05:49:21".into();
-    m.color = false;
+    m.log.clock = "05:49:21".into();
+    m.settings.color = false;
     m.log(format!(
         "demo file created: {DEMO} (removed when mmapscope ends)"
     ));
@@ -284,7 +284,8 @@ fn demo_model(size: (u16, u16)) -> Model {
 /// backend's own text (what insta snapshots hold) is a quoted line per row, wide characters
 /// drawn once.
 fn screen_text(m: &Model) -> String {
-    let mut t = Terminal::new(TestBackend::new(m.size.0, m.size.1)).expect("test terminal");
+    let mut t =
+        Terminal::new(TestBackend::new(m.screen.size.0, m.screen.size.1)).expect("test terminal");
     t.draw(|f| mmapscope::ui::render(m, f)).expect("draw");
     let mut out = String::new();
     for row in t.backend().to_string().lines() {

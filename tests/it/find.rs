@@ -85,20 +85,20 @@ fn a_state_search_lands_on_the_page_a_write_dirtied_and_wraps() {
             bytes: vec![b'!'],
         }));
         let line = search(&mut s, Action::GotoPrompt, "dirty");
-        if s.model.cursor == 9 * ps {
+        if s.model.doc.cursor == 9 * ps {
             assert!(line.contains("page 9 is dirty"), "{line}");
             assert!(!line.contains("wrapped"), "{line}");
             // From page 12, the next dirty page is 9 again: after the end, from the start.
             s.act(Action::SelectPage(12));
             let line = again(&mut s, true);
-            assert_eq!(s.model.cursor, 9 * ps, "{line}");
+            assert_eq!(s.model.doc.cursor, 9 * ps, "{line}");
             assert!(line.contains("wrapped past the end"), "{line}");
             // And a clean page: `: !dirty` from page 9 is page 10.
             let line = search(&mut s, Action::GotoPrompt, "!dirty");
-            assert_eq!(s.model.cursor, 10 * ps, "{line}");
+            assert_eq!(s.model.doc.cursor, 10 * ps, "{line}");
             // Backward from 10, the previous clean page wraps past page 9 to page 8.
             let line = again(&mut s, false);
-            assert_eq!(s.model.cursor, 8 * ps, "{line}");
+            assert_eq!(s.model.doc.cursor, 8 * ps, "{line}");
             return;
         }
         assert!(
@@ -117,14 +117,14 @@ fn beyond_and_resident_searches_use_the_geometry_and_probes() {
     // 8 pages mapped over a 4-page file: pages 4-7 are beyond end of file.
     let mut s = session(&path, Some(8 * ps));
     let line = search(&mut s, Action::GotoPrompt, "beyond");
-    assert_eq!(s.model.cursor, 4 * ps, "{line}");
+    assert_eq!(s.model.doc.cursor, 4 * ps, "{line}");
     let line = search(&mut s, Action::GotoPrompt, "!beyond");
-    assert_eq!(s.model.cursor, 0, "{line}");
+    assert_eq!(s.model.doc.cursor, 0, "{line}");
     assert!(line.contains("wrapped past the end"), "{line}");
     // Nothing is present in a script's session (nothing was read): `: present` says so.
     let line = search(&mut s, Action::GotoPrompt, "present");
     assert!(line.contains("no page is present"), "{line}");
-    assert_eq!(s.model.cursor, 0);
+    assert_eq!(s.model.doc.cursor, 0);
 }
 
 #[test]
@@ -143,8 +143,8 @@ fn bytes_are_found_across_page_and_chunk_boundaries_both_ways() {
     std::fs::read(&path).unwrap();
     let mut s = session(&path, None);
     let line = search(&mut s, Action::FindPrompt, "7f 45 4c 46");
-    assert_eq!(s.model.cursor, 21 * ps - 3, "{line}");
-    assert_eq!(s.model.found, Some((21 * ps - 3, 4)));
+    assert_eq!(s.model.doc.cursor, 21 * ps - 3, "{line}");
+    assert_eq!(s.model.search.found, Some((21 * ps - 3, 4)));
     assert!(line.contains("found at 0x"), "{line}");
     let steps = [
         (true, chunk_edge - 4, ""),
@@ -155,26 +155,30 @@ fn bytes_are_found_across_page_and_chunk_boundaries_both_ways() {
     ];
     for (forward, at, says) in steps {
         let line = again(&mut s, forward);
-        assert_eq!(s.model.cursor, at, "{line}");
+        assert_eq!(s.model.doc.cursor, at, "{line}");
         assert!(line.contains(says), "{line}");
     }
     // From the start, the walk's first chunk ends at `chunk_edge`: "F-chu" spans it.
     s.act(Action::Move(mmapscope::action::Motion::Top));
     let line = search(&mut s, Action::FindPrompt, "\"F-chu\"");
     assert_eq!(
-        s.model.cursor,
+        s.model.doc.cursor,
         chunk_edge - 1,
         "across the chunk edge: {line}"
     );
     let line = search(&mut s, Action::FindPrompt, "\"ELF-boundary\"");
     assert_eq!(
-        s.model.cursor,
+        s.model.doc.cursor,
         21 * ps - 2,
         "across the page boundary: {line}"
     );
     let line = search(&mut s, Action::FindPrompt, "\"no such thing\"");
     assert!(line.contains("not found"), "{line}");
-    assert_eq!(s.model.cursor, 21 * ps - 2, "not found: the cursor stays");
+    assert_eq!(
+        s.model.doc.cursor,
+        21 * ps - 2,
+        "not found: the cursor stays"
+    );
 }
 
 #[test]
@@ -209,7 +213,7 @@ fn a_page_not_resident_is_skipped_unless_asked_to_fault_it_in() {
     let line = search(&mut s, Action::GotoPrompt, "present");
     assert!(line.contains("no page is present"), "{line}");
     let line = search(&mut s, Action::FindPrompt, "!\"needle-40\"");
-    assert_eq!(s.model.cursor, 40 * ps + 100, "{line}");
+    assert_eq!(s.model.doc.cursor, 40 * ps + 100, "{line}");
     assert_eq!(cached(&s), 1, "/! faulted it in");
 }
 
@@ -232,9 +236,9 @@ fn a_sparse_terabyte_is_crossed_by_cachestat_in_a_blink() {
     let mut s = session(&path, None);
     let t = Instant::now();
     let line = search(&mut s, Action::GotoPrompt, "resident");
-    assert_eq!(s.model.cursor, page * ps, "{line}");
+    assert_eq!(s.model.doc.cursor, page * ps, "{line}");
     let line = search(&mut s, Action::FindPrompt, "\"deep needle\"");
-    assert_eq!(s.model.cursor, page * ps + 7, "{line}");
+    assert_eq!(s.model.doc.cursor, page * ps + 7, "{line}");
     assert!(
         t.elapsed() < Duration::from_secs(5),
         "two searches of 1 TiB took {:?}",
@@ -387,13 +391,13 @@ fn attached_to_another_process_dirty_and_bytes_are_found_where_it_wrote() {
     )
     .expect("attach");
     let line = search(&mut s, Action::FindPrompt, "\"*\"");
-    assert_eq!(s.model.cursor, wrote * ps, "{line}");
+    assert_eq!(s.model.doc.cursor, wrote * ps, "{line}");
     if wrote > 0 {
         assert!(line.contains("not present were not read"), "{line}");
     }
     let line = search(&mut s, Action::GotoPrompt, "dirty");
     if line.contains("is dirty") {
-        assert_eq!(s.model.cursor, wrote * ps, "{line}");
+        assert_eq!(s.model.doc.cursor, wrote * ps, "{line}");
     } else {
         eprintln!("SKIPPED the dirty half: writeback cleaned the page first ({line})");
     }
@@ -584,10 +588,10 @@ fn a_search_in_a_process_that_exited_ends_saying_so() {
     ] {
         let line = search(&mut s, open, text);
         assert!(line.ends_with(": the process has exited"), "{text}: {line}");
-        assert!(s.model.searching.is_none());
+        assert!(s.model.search.running.is_none());
     }
     s.refresh();
-    let ended = s.model.looking.as_ref().and_then(|l| l.ended.clone());
+    let ended = s.model.space.looking.as_ref().and_then(|l| l.ended.clone());
     assert!(ended.is_some_and(|w| w.contains("exited")), "followed");
     let line = search(&mut s, Action::GotoPrompt, "!exclusive");
     assert_eq!(
@@ -614,11 +618,17 @@ fn a_second_search_replaces_the_first_and_esc_ends_the_one_shown() {
         s.act(Action::Prompt(PromptEdit::Submit));
     };
     type_in(&mut s, Action::GotoPrompt, ": resident");
-    let shown = |s: &Session| s.model.searching.as_ref().map(|r| (r.id, r.label.clone()));
+    let shown = |s: &Session| {
+        s.model
+            .search
+            .running
+            .as_ref()
+            .map(|r| (r.id, r.label.clone()))
+    };
     assert_eq!(shown(&s), Some((1, ": resident".into())));
     assert!(s.search_running());
     assert!(s.poll_search(), "a terabyte takes more than two slices");
-    let done = s.model.searching.as_ref().unwrap().done;
+    let done = s.model.search.running.as_ref().unwrap().done;
     assert!(done > 0, "its progress is shown from the first slices");
     type_in(&mut s, Action::FindPrompt, "41");
     assert_eq!(shown(&s), Some((2, "/ 41".into())));
@@ -626,16 +636,17 @@ fn a_second_search_replaces_the_first_and_esc_ends_the_one_shown() {
     assert!(
         s.model
             .log
+            .lines
             .iter()
             .any(|l| l.text.starts_with(": resident: cancelled")),
         "the first one's end is said"
     );
     assert!(s.poll_search());
-    assert!(s.model.searching.as_ref().unwrap().done > 0);
+    assert!(s.model.search.running.as_ref().unwrap().done > 0);
     s.act(Action::CloseOverlay);
     assert!(!s.search_running(), "Esc ended it");
-    assert!(s.model.searching.is_none());
-    let last = &s.model.log.last().unwrap().text;
+    assert!(s.model.search.running.is_none());
+    let last = &s.model.log.lines.last().unwrap().text;
     assert!(last.starts_with("/ 41: cancelled"), "{last}");
     assert!(!s.poll_search());
 }

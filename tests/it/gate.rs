@@ -568,7 +568,7 @@ fn the_keeper_puts_back_a_short_write() {
 }
 
 fn overlay_question(session: &Session) -> Option<String> {
-    match &session.model.overlay {
+    match &session.model.screen.overlay {
         mmapscope::model::Overlay::Confirm { question, .. } => Some(question.clone()),
         _ => None,
     }

@@ -24,7 +24,7 @@ use ratatui::layout::Rect;
 
 /// The screen's rows as text.
 fn screen(m: &Model) -> Vec<String> {
-    let mut t = Terminal::new(TestBackend::new(m.size.0, m.size.1)).unwrap();
+    let mut t = Terminal::new(TestBackend::new(m.screen.size.0, m.screen.size.1)).unwrap();
     t.draw(|f| render(m, f)).unwrap();
     let buf = t.backend().buffer();
     (0..buf.area.height)
@@ -75,7 +75,7 @@ fn pane_body(m: &Model) -> Vec<String> {
 
 /// What is wrong with the screen of step `k` (1-based) just played; empty when nothing.
 fn check_step(s: &mut Session, lesson: &Lesson, k: usize, step: &LessonStep) -> Vec<String> {
-    let (cols, rows_n) = s.model.size;
+    let (cols, rows_n) = s.model.screen.size;
     let at = format!("{} step {k} at {cols}x{rows_n}", lesson.name);
     let mut wrong = Vec::new();
     let rows = screen(&s.model);

@@ -167,7 +167,13 @@ fn the_grid_shows_cached_pages_without_starting_readahead() {
         for page in before.cached_pages().into_iter().chain([COLD]) {
             s.act(Action::Goto(GotoTarget::Page(page)));
             s.refresh();
-            let also = &s.model.also.as_ref().expect("the pane's snapshot").bytes;
+            let also = &s
+                .model
+                .lab
+                .also
+                .as_ref()
+                .expect("the pane's snapshot")
+                .bytes;
             for bytes in [&s.model.snap.bytes, also] {
                 if page == COLD {
                     assert!(
@@ -211,12 +217,12 @@ fn a_byte_search_reads_cached_pages_without_starting_readahead() {
         let pattern = |n: &[u8]| format!("\"{}\"", String::from_utf8_lossy(n));
         // Found where it is cached: the search read the page cache.
         let line = search(&mut s, Action::FindPrompt, &pattern(WARM_NEEDLE));
-        assert_eq!(s.model.cursor, MID * ps + 100, "{mode:?}: {line}");
+        assert_eq!(s.model.doc.cursor, MID * ps + 100, "{mode:?}: {line}");
         // Backward, from the start: wraps to the same match.
         s.act(Action::Goto(GotoTarget::Page(0)));
         s.act(Action::SearchAgain { forward: false });
         s.finish_search();
-        assert_eq!(s.model.cursor, MID * ps + 100, "{mode:?}: backward");
+        assert_eq!(s.model.doc.cursor, MID * ps + 100, "{mode:?}: backward");
         // Not found where it is not: every page was passed, the cold ones not read.
         let line = search(&mut s, Action::FindPrompt, &pattern(COLD_NEEDLE));
         assert!(line.contains("not found"), "{mode:?}: {line}");

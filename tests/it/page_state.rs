@@ -1020,6 +1020,7 @@ fn minimap_chunks_are_probed_in_the_order_asked_within_the_time_given() {
 /// The minimap cell of `model` holding `page`.
 fn cell_of(model: &Model, page: u64) -> MinimapCell {
     let cells = model
+        .seen
         .minimap
         .cells(model.layout().minimap_cells(), &model.snap.geometry);
     *cells
@@ -1045,11 +1046,11 @@ fn the_minimap_follows_other_writers_within_a_rotation_and_us_at_once() {
     let path = file_in_page_writes(dir.path(), "f", 5000);
     let region = map(&path, MapMode::Shared);
     let mut session = Session::new(region, true, (120, 40));
-    let chunks = session.model.minimap.layout.count as usize;
+    let chunks = session.model.seen.minimap.layout.count as usize;
     assert_eq!(chunks, 1024);
     // Every refresh probes one chunk more than the cursor's at least: a rotation is at most
     // as many refreshes as there are chunks (a cheap file like this one takes one).
-    let all_known = |m: &Model| m.minimap.chunks.iter().all(|c| c.bucket.is_some());
+    let all_known = |m: &Model| m.seen.minimap.chunks.iter().all(|c| c.bucket.is_some());
     refresh_until(&mut session, chunks, all_known);
     let dirty = |page: u64| move |m: &Model| cell_of(m, page).bucket.dirty > Some(0);
     assert!(!dirty(4000)(&session.model));
@@ -1067,7 +1068,7 @@ fn the_minimap_follows_other_writers_within_a_rotation_and_us_at_once() {
 
     // msync of the whole mapping: every chunk is probed again first, and all show clean.
     session.act(Action::Do(Op::Msync(SyncKind::Sync, Scope::All)));
-    let settled = |m: &Model| m.minimap.chunks.iter().all(|c| !c.changed);
+    let settled = |m: &Model| m.seen.minimap.chunks.iter().all(|c| !c.changed);
     assert!(refresh_until(&mut session, 2, settled) <= 2);
     assert!(!dirty(2500)(&session.model) && !dirty(4000)(&session.model));
 

@@ -122,8 +122,8 @@ fn model(pages: u64, size: (u16, u16)) -> Model {
         soft_dirty: "unsupported by this kernel".into(),
     };
     let mut m = Model::new(snap, size);
-    m.clock = "10:21:03".into();
-    m.color = false;
+    m.log.clock = "10:21:03".into();
+    m.settings.color = false;
     m.log("mmap MAP_SHARED rw- at 0x7f3a1c000000: 6 pages");
     fake_probe(&mut m);
     m
@@ -210,8 +210,8 @@ fn fake_probe(m: &mut Model) {
             (i, bucket)
         })
         .collect();
-    let now = m.now_ms;
-    m.minimap.merge(&ChunkSlice { layout, probed }, now);
+    let now = m.log.now_ms;
+    m.seen.minimap.merge(&ChunkSlice { layout, probed }, now);
     m.snap.bytes = ViewBytes {
         start: view.byte_start,
         data: (view.byte_start..view.byte_start + view.byte_len)
@@ -228,7 +228,7 @@ fn fake_probe(m: &mut Model) {
 }
 
 fn draw(m: &Model) -> Terminal<TestBackend> {
-    let mut t = Terminal::new(TestBackend::new(m.size.0, m.size.1)).unwrap();
+    let mut t = Terminal::new(TestBackend::new(m.screen.size.0, m.screen.size.1)).unwrap();
     t.draw(|f| mmapscope::ui::render(m, f)).unwrap();
     t
 }
@@ -275,7 +275,7 @@ fn padding_page_80x24() {
 fn help_overlay_80x24() {
     let mut m = model(4, (80, 24));
     act(&mut m, &[Action::ToggleHelp]);
-    assert_eq!(m.overlay, Overlay::Help);
+    assert_eq!(m.screen.overlay, Overlay::Help);
     insta::assert_snapshot!(draw(&m).backend());
 }
 
@@ -294,7 +294,7 @@ fn goto_prompt_and_virtual_addresses_120x40() {
         &mut m,
         &[Action::Prompt(mmapscope::action::PromptEdit::Submit)],
     );
-    assert_eq!(m.cursor, 2 * PS);
+    assert_eq!(m.doc.cursor, 2 * PS);
     insta::assert_snapshot!("goto_page_2_vaddr", draw(&m).backend());
 }
 
@@ -303,7 +303,7 @@ fn narrow_terminal_shows_the_panel_on_tab() {
     let mut m = model(4, (70, 24));
     assert!(m.layout().panel.is_none());
     act(&mut m, &[Action::ToggleFocus]);
-    assert_eq!(m.focus, Focus::Panel);
+    assert_eq!(m.screen.focus, Focus::Panel);
     insta::assert_snapshot!(draw(&m).backend());
 }
 
@@ -354,7 +354,7 @@ fn no_color_means_no_colour_anywhere() {
         assert_eq!(cell.fg, Color::Reset, "{cell:?}");
         assert_eq!(cell.bg, Color::Reset, "{cell:?}");
     }
-    m.color = true;
+    m.settings.color = true;
     let t = draw(&m);
     assert!(
         t.backend()
@@ -398,7 +398,7 @@ fn a_file_shrinking_under_the_mapping_is_logged_and_drawn_beyond_eof() {
     let mut next = m.snap.clone();
     next.geometry.file_size = Some(PS);
     m.apply_snapshot(next, 10);
-    let last = &m.log.last().unwrap().text;
+    let last = &m.log.lines.last().unwrap().text;
     assert!(
         last.contains("shrank") && last.contains("12,388 B -> 4,096 B"),
         "{last}"
@@ -506,7 +506,7 @@ fn minimap_of_a_big_file_fills_in_blank_cells_not_probed_yet_120x40() {
     m.snap.geometry.len = pages * PS;
     m.snap.geometry.file_size = Some(pages * PS);
     let layout = Chunks::of(pages);
-    m.minimap = Minimap::new(layout);
+    m.seen.minimap = Minimap::new(layout);
     let blank = minimap_row(&draw(&m));
     assert!(
         blank.chars().all(|c| c == ' '),
@@ -514,7 +514,7 @@ fn minimap_of_a_big_file_fills_in_blank_cells_not_probed_yet_120x40() {
     );
 
     // The first refreshes probed 300 of the 1024 chunks: their cells show, the others wait.
-    m.minimap.merge(&cached_chunks(layout, 0, 300), 250);
+    m.seen.minimap.merge(&cached_chunks(layout, 0, 300), 250);
     let t = draw(&m);
     insta::assert_snapshot!(t.backend());
     let row = minimap_row(&t);
@@ -528,7 +528,7 @@ fn minimap_of_a_big_file_fills_in_blank_cells_not_probed_yet_120x40() {
     assert!(cells[known..].iter().all(|c| *c == ' '), "{row:?}");
 
     // The rest arrives: no blank cell is left.
-    m.minimap.merge(&cached_chunks(layout, 300, 724), 500);
+    m.seen.minimap.merge(&cached_chunks(layout, 300, 724), 500);
     let row = minimap_row(&draw(&m));
     assert!(row.chars().all(|c| c == 'R' || c == 'D'), "{row:?}");
 }
@@ -570,7 +570,7 @@ fn edit_mode_with_a_pending_nibble_and_edited_bytes_120x40() {
         &wrote(0, &[0x41, 0x42]),
         mmapscope::action::History::Record,
     );
-    assert_eq!(m.cursor, 2, "typing moved the cursor on");
+    assert_eq!(m.doc.cursor, 2, "typing moved the cursor on");
     act(&mut m, &[Action::EditNibble(0xc)]);
     // What the next refresh reads back from the mapping.
     m.snap.bytes.data[0] = Some(0x41);
@@ -668,9 +668,10 @@ fn bytes_changed_by_another_process_are_highlighted_then_fade() {
     let mut next = m.snap.clone();
     next.bytes.data[3] = Some(b'!');
     m.apply_snapshot(next.clone(), 100);
-    assert!(m.foreign.contains_key(&3));
+    assert!(m.seen.foreign.contains_key(&3));
     assert!(
         m.log
+            .lines
             .last()
             .unwrap()
             .text
@@ -686,24 +687,24 @@ fn bytes_changed_by_another_process_are_highlighted_then_fade() {
         .count();
     assert_eq!(reversed, 1, "the changed byte's text cell is reversed");
     // A second change updates that log line instead of adding one.
-    let lines = m.log.len();
+    let lines = m.log.lines.len();
     let mut again = next.clone();
     again.bytes.data[3] = Some(b'?');
     m.apply_snapshot(again.clone(), 200);
-    assert_eq!(m.log.len(), lines);
+    assert_eq!(m.log.lines.len(), lines);
     assert!(
-        m.log.last().unwrap().text.ends_with("seen 2 times"),
+        m.log.lines.last().unwrap().text.ends_with("seen 2 times"),
         "{:?}",
-        m.log.last()
+        m.log.lines.last()
     );
     m.apply_snapshot(again, 200 + mmapscope::model::FOREIGN_HOLD_MS);
-    assert!(m.foreign.is_empty());
+    assert!(m.seen.foreign.is_empty());
     // Our own writes are not someone else's.
     mmapscope::update::apply_outcome(&mut m, &wrote(5, b"?"), mmapscope::action::History::Record);
     let mut mine = m.snap.clone();
     mine.bytes.data[5] = Some(b'?');
     m.apply_snapshot(mine, 5000);
-    assert!(m.foreign.is_empty());
+    assert!(m.seen.foreign.is_empty());
 }
 
 fn lesson_model(size: (u16, u16)) -> Model {
@@ -750,7 +751,7 @@ fn lesson_model(size: (u16, u16)) -> Model {
 #[test]
 fn lesson_screen_80x24_colour() {
     let mut m = lesson_model((80, 24));
-    m.color = true;
+    m.settings.color = true;
     let t = draw(&m);
     let text = format!("{}", t.backend());
     assert!(text.contains("lesson private · step 3/8"), "{text}");
@@ -778,8 +779,8 @@ fn lesson_screen_80x24_no_color() {
 #[test]
 fn high_contrast_dims_nothing() {
     let mut m = model(6, (120, 40));
-    m.color = true;
-    m.high_contrast = true;
+    m.settings.color = true;
+    m.settings.high_contrast = true;
     act(
         &mut m,
         &[Action::Goto(mmapscope::action::GotoTarget::Page(3))],
@@ -815,7 +816,7 @@ fn a_file_we_may_not_write_says_mapped_by_us_not_resident() {
 fn fork_model(size: (u16, u16)) -> Model {
     let mut m = model(4, size);
     m.snap.mode = MapMode::Private;
-    m.child = Some(4242);
+    m.lab.child = Some(4242);
     let ctx = DecodeCtx {
         mode: MapMode::Private,
         file_mapping: true,
@@ -919,7 +920,7 @@ fn fork_view_explained_and_the_child_menu_80x24() {
     let mut m = fork_model((80, 24));
     update(&mut m, Action::ForkKey);
     assert!(
-        matches!(m.overlay, Overlay::Menu { .. }),
+        matches!(m.screen.overlay, Overlay::Menu { .. }),
         "F with a child: its menu"
     );
     insta::assert_snapshot!(draw(&m).backend());
@@ -968,7 +969,11 @@ fn space_model(size: (u16, u16)) -> Model {
 #[test]
 fn address_space_view_80x24_mono() {
     let m = space_model((80, 24));
-    assert_eq!(m.overlay, Overlay::Space { selected: 5 }, "opens on ours");
+    assert_eq!(
+        m.screen.overlay,
+        Overlay::Space { selected: 5 },
+        "opens on ours"
+    );
     let t = draw(&m);
     for cell in t.backend().buffer().content() {
         assert_eq!((cell.fg, cell.bg), (Color::Reset, Color::Reset), "{cell:?}");
@@ -979,9 +984,9 @@ fn address_space_view_80x24_mono() {
 #[test]
 fn address_space_view_120x40_colour() {
     let mut m = space_model((120, 40));
-    m.color = true;
+    m.settings.color = true;
     update(&mut m, Action::SpaceMove(-3));
-    assert_eq!(m.overlay, Overlay::Space { selected: 2 }, "the heap");
+    assert_eq!(m.screen.overlay, Overlay::Space { selected: 2 }, "the heap");
     let t = draw(&m);
     let text = format!("{}", t.backend());
     for word in [
@@ -1046,6 +1051,7 @@ fn a_vma_of_another_process_names_it_in_the_header_and_keeps_its_end() {
     assert!(text.contains("smaps of this VMA"), "{text}");
     assert!(
         m.log
+            .lines
             .iter()
             .any(|l| l.text.contains("exited; the last state stays")),
         "{:?}",
@@ -1053,7 +1059,7 @@ fn a_vma_of_another_process_names_it_in_the_header_and_keeps_its_end() {
     );
     update(&mut m, Action::ExploreBack);
     assert!(
-        m.looking.is_some(),
+        m.space.looking.is_some(),
         "no mapping of ours to go back to with --pid"
     );
 }
@@ -1094,7 +1100,7 @@ fn fill_page_map(m: &mut Model) {
             }
         })
         .collect();
-    m.page_map = mmapscope::action::PageMapData {
+    m.page_map = mmapscope::model::PageMapData {
         first: w.first_page(),
         per_cell: w.per_cell,
         buckets,
@@ -1135,7 +1141,7 @@ fn page_map_80x24() {
 #[test]
 fn page_map_80x24_colour() {
     let mut m = page_map_model((80, 24), &[]);
-    m.color = true;
+    m.settings.color = true;
     let t = draw(&m);
     let dirty = t
         .backend()
@@ -1176,7 +1182,7 @@ fn page_map_120x40() {
 #[test]
 fn page_map_120x40_colour() {
     let mut m = zoomed((120, 40));
-    m.color = true;
+    m.settings.color = true;
     let t = draw(&m);
     insta::assert_debug_snapshot!(t.backend().buffer());
 }
@@ -1204,7 +1210,7 @@ fn a_search_shows_its_progress_and_the_find_prompt_its_text() {
         &mut m,
         Action::Prompt(mmapscope::action::PromptEdit::Submit),
     );
-    let id = m.searching.as_ref().expect("a search runs").id;
+    let id = m.search.running.as_ref().expect("a search runs").id;
     update(
         &mut m,
         Action::SearchProgress {
@@ -1227,7 +1233,7 @@ fn a_search_over_64_tib_shows_its_progress_at_80x24() {
     let mut m = model(6, (80, 24));
     let total = 1u64 << 34;
     let progress = |m: &mut mmapscope::model::Model, done| {
-        let id = m.searching.as_ref().expect("a search runs").id;
+        let id = m.search.running.as_ref().expect("a search runs").id;
         update(m, Action::SearchProgress { id, done, total });
     };
     update(
@@ -1332,7 +1338,7 @@ fn counters_and_the_address_space_read_seconds_ago_say_so_at_80x24() {
     assert!(!text.contains("ago"), "{text}");
 
     let mut m = space_model((80, 24));
-    m.now_ms = 12_000;
+    m.log.now_ms = 12_000;
     let text = format!("{}", draw(&m).backend());
     assert!(text.contains("9 VMAs · smaps 12 s ago"), "{text}");
 }
@@ -1360,7 +1366,7 @@ fn the_header_keeps_the_page_count_and_the_key_line_cuts_no_hint() {
         // Every hint on the key line is whole: its words are those of a hint, and a cut
         // one is replaced by `…`.
         let keys = rows.last().unwrap();
-        let ctx = mmapscope::keymap::KeyContext::of(m.focus, &Overlay::None, None, false);
+        let ctx = mmapscope::keymap::KeyContext::of(m.screen.focus, &Overlay::None, None, false);
         let hints = mmapscope::keys::hints(ctx);
         let shown: Vec<&str> = keys
             .split("  ")

@@ -555,6 +555,7 @@ pub fn search(
 pub fn last_log(s: &mmapscope::session::Session) -> String {
     s.model
         .log
+        .lines
         .last()
         .map(|l| l.text.clone())
         .unwrap_or_default()

@@ -1,0 +1,214 @@
+//! What the refreshes bring: the event log and its clock, and what was seen of the mapping
+//! shown (the minimap, bytes changed by another process, the changes that were our own, the
+//! smaps counters' deltas), reset as one when another mapping is shown.
+
+use std::collections::BTreeMap;
+
+use super::{Minimap, Model};
+use crate::geometry::Grown;
+use crate::sys::procmaps::SmapsField;
+use crate::sys::snapshot::Snapshot;
+
+/// How long bytes changed by another process stay highlighted.
+pub const FOREIGN_HOLD_MS: u64 = 3000;
+
+/// How long a changed smaps counter keeps showing its change.
+pub const DELTA_HOLD_MS: u64 = 5000;
+
+/// Most log lines kept.
+pub const LOG_KEEP: usize = 500;
+
+/// What the refreshes saw of the mapping shown; it means nothing for another one.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Seen {
+    /// What is known of every chunk of the mapping, for the minimap.
+    pub minimap: Minimap,
+    /// Bytes on screen changed by someone else, with when it was seen.
+    pub foreign: BTreeMap<u64, u64>,
+    /// Ranges this tool wrote since the last snapshot (not someone else's change).
+    pub own_writes: Vec<(u64, u64)>,
+    /// The file size our own truncate left, until the next snapshot (its log line already
+    /// said what the change means).
+    pub own_size: Option<u64>,
+    /// The last change of each smaps counter (indexed by `SmapsField::index`).
+    pub deltas: [Option<Delta>; SmapsField::ALL.len()],
+}
+
+/// A change of one smaps counter: value before, when it changed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Delta {
+    pub before: u64,
+    pub at_ms: u64,
+}
+
+/// The event log, and the clock of the last refresh that stamps it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Log {
+    pub lines: Vec<LogLine>,
+    /// Wall-clock time of the last refresh, `HH:MM:SS`, stamped on log lines.
+    pub clock: String,
+    /// Time of the last snapshot in ms since the app started (deltas fade with it).
+    pub now_ms: u64,
+}
+
+impl Default for Log {
+    fn default() -> Self {
+        Self {
+            lines: Vec::new(),
+            clock: String::from("00:00:00"),
+            now_ms: 0,
+        }
+    }
+}
+
+/// One line of the event log.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LogLine {
+    /// Wall-clock time, `HH:MM:SS`.
+    pub time: String,
+    pub text: String,
+    /// Bytes changed by another process: how many times in a row (one line, counting, so
+    /// that a peer writing all the time does not flood the log).
+    pub foreign_seen: Option<u64>,
+}
+
+impl Log {
+    /// Appends a line stamped with the clock of the last refresh: escaped and cut to
+    /// `text::LINE_MAX` characters, whatever it echoes (each value is cut shorter where it is
+    /// echoed, with `text::echo`).
+    pub fn add(&mut self, text: impl Into<String>) {
+        self.lines.push(LogLine {
+            time: self.clock.clone(),
+            text: crate::text::clean_lines(&text.into()),
+            foreign_seen: None,
+        });
+        if self.lines.len() > LOG_KEEP {
+            self.lines.drain(..self.lines.len() - LOG_KEEP);
+        }
+    }
+}
+
+impl Model {
+    /// Appends a log line (`Log::add`).
+    pub fn log(&mut self, text: impl Into<String>) {
+        self.log.add(text);
+    }
+
+    /// Takes a new snapshot, recording which smaps counters changed since the previous one.
+    pub fn apply_snapshot(&mut self, snap: Snapshot, now_ms: u64) {
+        if let (Some(old), Some(new)) = (&self.snap.vma, &snap.vma) {
+            for field in SmapsField::ALL {
+                let (before, after) = (field.of(old), field.of(new));
+                if before != after {
+                    self.seen.deltas[field.index()] = Some(Delta {
+                        before,
+                        at_ms: now_ms,
+                    });
+                }
+            }
+        }
+        if snap.path_note.is_some() && snap.path_note != self.snap.path_note {
+            let note = snap.path_note.clone().unwrap_or_default();
+            self.log(note);
+        }
+        // Sizes are compared within one mapping only: exploring another VMA (ld.so after the
+        // demo file), or coming back, changes no file.
+        let same = self.snap.addr == snap.addr && self.snap.backing == snap.backing;
+        let (before, after) = if same {
+            (self.snap.geometry.file_size, snap.geometry.file_size)
+        } else {
+            (None, None)
+        };
+        let ours = self.seen.own_size.take().is_some_and(|s| after == Some(s));
+        self.seen.minimap.take(&snap, before, now_ms);
+        let changed = self.foreign_changes(&snap);
+        self.snap = snap;
+        self.log.now_ms = now_ms;
+        self.seen.own_writes.clear();
+        self.seen
+            .foreign
+            .retain(|_, at| now_ms.saturating_sub(*at) < FOREIGN_HOLD_MS);
+        if !changed.is_empty() {
+            let first = changed[0];
+            let text = format!(
+                "{} on screen changed by another process (highlighted), first at 0x{first:x}",
+                if changed.len() == 1 {
+                    "1 byte".to_string()
+                } else {
+                    format!("{} bytes", changed.len())
+                }
+            );
+            // A peer writing all the time would flood the log: one line, counting the changes.
+            match self.log.lines.last_mut() {
+                Some(last) if last.foreign_seen.is_some() => {
+                    let seen = last.foreign_seen.unwrap_or(1) + 1;
+                    last.text = format!("{text} · seen {seen} times");
+                    last.foreign_seen = Some(seen);
+                    last.time.clone_from(&self.log.clock);
+                }
+                _ => {
+                    self.log(text);
+                    if let Some(last) = self.log.lines.last_mut() {
+                        last.foreign_seen = Some(1);
+                    }
+                }
+            }
+            for off in changed {
+                self.seen.foreign.insert(off, now_ms);
+            }
+        }
+        if !ours {
+            self.log_size_change(before, after);
+        }
+        // The file may have shrunk or grown; the mapping's length does not change.
+        self.doc.cursor = self.doc.cursor.min(self.max_cursor());
+        self.scroll_to_cursor();
+    }
+
+    /// Logs a change of the file's size from `before` to `after` seen by a refresh, in words
+    /// from what the new bytes on screen hold (`Grown`).
+    fn log_size_change(&mut self, before: Option<u64>, after: Option<u64>) {
+        let (Some(before), Some(after)) = (before, after) else {
+            return;
+        };
+        if before == after {
+            return;
+        }
+        let g = self.snap.geometry;
+        let grown = Grown::of(g.grown_bytes(before, after).map(|o| self.snap.bytes.get(o)));
+        let verb = if after < before { "shrank" } else { "grew" };
+        let notes = g.size_change(before, after, grown);
+        self.log(format!(
+            "the file {verb} under the mapping: {} B -> {} B; {}",
+            crate::text::thousands(before),
+            crate::text::thousands(after),
+            notes.join("; ")
+        ));
+    }
+
+    /// Offsets visible in both the current and the new snapshot whose bytes differ, and that
+    /// this tool did not write: someone else's stores (another process's shared mapping, or
+    /// write(2) to the file).
+    fn foreign_changes(&self, new: &Snapshot) -> Vec<u64> {
+        let old = &self.snap.bytes;
+        if self.snap.addr != new.addr {
+            return Vec::new();
+        }
+        let start = old.start.max(new.bytes.start);
+        let end =
+            (old.start + old.data.len() as u64).min(new.bytes.start + new.bytes.data.len() as u64);
+        (start..end)
+            .filter(|&off| {
+                let (a, b) = (old.get(off), new.bytes.get(off));
+                a.is_some() && b.is_some() && a != b
+            })
+            .filter(|off| {
+                !self
+                    .seen
+                    .own_writes
+                    .iter()
+                    .any(|(o, n)| (*o..o.saturating_add(*n)).contains(off))
+            })
+            .collect()
+    }
+}
