@@ -27,7 +27,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use mmapscope::action::Action;
+use mmapscope::action::{Action, SpaceAction, ViewAction};
 use mmapscope::session::Session;
 use mmapscope::sys::region::{MapMode, MapRequest, Prot, Region, Source};
 
@@ -436,15 +436,15 @@ fn main() {
     let mut on_file =
         Session::attach(target.pid, Some(&spec), false, true, (120, 40)).expect("attach");
     let refresh_vma = refreshes(&mut on_file, 200);
-    on_file.act(Action::OpenSpace);
+    on_file.act(Action::Space(SpaceAction::Open));
     // Open, the view is read again when its cost allows (the reading is kept meanwhile):
     // reopening it within that time, and a refresh in between.
     let refresh_space = median(
         (0..20)
             .map(|_| {
-                on_file.act(Action::CloseOverlay);
+                on_file.act(Action::View(ViewAction::CloseOverlay));
                 let t = Instant::now();
-                on_file.act(Action::OpenSpace);
+                on_file.act(Action::Space(SpaceAction::Open));
                 ms(t.elapsed())
             })
             .collect::<Vec<_>>(),

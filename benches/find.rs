@@ -211,7 +211,10 @@ fn page_map_cells(bencher: Bencher, region: &Region, per_cell: u64) {
     let prober = Prober::new();
     let geometry = region.geometry().expect("fstat");
     let mut model = mmapscope::session::initial_model(region, &prober, (120, 40));
-    mmapscope::update::update(&mut model, mmapscope::action::Action::OpenPageMap);
+    mmapscope::update::update(
+        &mut model,
+        mmapscope::action::Action::PageMap(mmapscope::action::PageMapAction::Open),
+    );
     let fit = model.page_map_fit();
     let w = model.map_window(0, if per_cell == 0 { fit } else { per_cell }, 0);
     bencher.bench_local(|| {

@@ -1,6 +1,7 @@
-//! `Action`: what the user asked for, whether by a key in the TUI or a line of a batch script;
-//! `Command`: a side effect `update` wants carried out against the kernel; `Outcome`: what the
-//! kernel answered, fed back into the model. One path for keys, scripts and lessons.
+//! The messages: `Action`, what the user asked for (by a key in the TUI or a line of a batch
+//! script or lesson), one enum per feature; `Event`, what the session brings in (the kernel's
+//! answers, a job's news, the terminal's size); `Command`, a side effect `update` wants carried
+//! out against the kernel. One path for keys, scripts and lessons.
 
 pub use crate::find::{Finished, Request, StateQuery};
 pub use crate::model::{Ask, History, MenuKind};
@@ -71,15 +72,46 @@ pub enum MenuKey {
     Cancel,
 }
 
-/// Everything the user can ask for (and every change the session brings in: a probe, a
-/// lesson step, a note): the one way the model changes.
+/// What the user asked for, by a key in the TUI or a line of a batch script or lesson, by
+/// feature: each feature's intents are one enum, routed by `update` to that feature's file.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Action {
+    /// The cursor, `:` and the prompts.
+    Grid(GridAction),
+    /// Toggles, focus, scrolls, help, refresh.
+    View(ViewAction),
+    /// Edit mode.
+    Edit(EditAction),
+    /// Quitting, menus, questions and the prompts before an operation.
+    Ask(AskAction),
+    /// Something that changes the mapping, carried out by `sys::exec`.
+    Do(Op),
+    /// The keys that start the lab's experiments at the cursor.
+    Lab(LabAction),
+    /// Byte and state searches.
+    Search(SearchAction),
+    /// The page map (`P`).
+    PageMap(PageMapAction),
+    /// The address-space view (`A`) and exploring other VMAs.
+    Space(SpaceAction),
+    /// The lesson being played.
+    Lesson(LessonAction),
+}
+
+/// The cursor, `:` and the one-line prompts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum GridAction {
     Move(Motion),
     /// Open the `:` prompt.
     GotoPrompt,
+    /// A key in the prompt that is open (`:`, `/` or an operation's arguments).
     Prompt(PromptEdit),
     Goto(GotoTarget),
+}
+
+/// How the screen is looked at.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ViewAction {
     /// `v`: offsets column shows file offsets or virtual addresses.
     ToggleOffsets,
     /// `e`: the explain pane for the page under the cursor.
@@ -95,29 +127,35 @@ pub enum Action {
     ScrollHelp(i32),
     CloseOverlay,
     Refresh,
-    Quit,
-    Resize(u16, u16),
+}
+
+/// Edit mode.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EditAction {
     /// `i` / Enter: enter edit mode.
-    EditStart,
+    Start,
     /// A hex digit typed in edit mode (0-15).
-    EditNibble(u8),
+    Nibble(u8),
     /// A character typed into the text column in edit mode.
-    EditChar(char),
+    Char(char),
     /// Tab in edit mode: hex column <-> text column.
-    EditSwitchColumn,
+    SwitchColumn,
     /// Esc in edit mode.
-    EditStop,
+    Stop,
+}
+
+/// Quitting, menus and questions: what comes before an operation.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AskAction {
+    Quit,
+    /// Quit without asking (after a confirmation).
+    QuitNow,
     /// `m`: switch MAP_SHARED <-> MAP_PRIVATE (asks first when private edits would be lost).
     SwitchMode,
     OpenMenu(MenuKind),
     Menu(MenuKey),
     /// The answer to a confirmation question (`None`: Enter, the question's default).
     Confirm(Option<bool>),
-    /// The write gate asks (`sys::gate`): a question, and what a yes does.
-    Question {
-        question: String,
-        then: Then,
-    },
     /// The user said yes to the gate's question about `op`: carry it out (after setting
     /// `protect_first`, for a store into a read-only shared mapping), confirmed.
     Confirmed {
@@ -128,24 +166,75 @@ pub enum Action {
     /// Carry out `op` beyond the memory bound that refused it (a confirmed question, a
     /// `force` script line).
     ForceThen(Box<Op>),
-    /// `t`: touch the page under the cursor.
-    TouchCursor,
-    /// `x`: call the code at the cursor in a forked child (a prompt asks for its arguments).
-    ExecCursor,
     /// A one-line prompt for an operation's arguments.
     OpenAsk(Ask),
+}
+
+/// The keys that start an experiment at the cursor.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LabAction {
+    /// `t`: touch the page under the cursor.
+    Touch,
+    /// `x`: call the code at the cursor in a forked child (a prompt asks for its arguments).
+    Exec,
     /// `F`: fork a child that keeps the mapping, or (while one does) its menu of orders.
-    ForkKey,
+    Fork,
     /// `f`: start or stop the peer process (at the cursor).
-    TogglePeer,
-    /// Quit without asking (after a confirmation).
-    QuitNow,
-    /// Lessons: the next step (→, Space).
-    LessonNext,
-    /// Lessons: back a step (←), replayed from the start.
-    LessonBack,
-    /// Something that changes the mapping, carried out by `sys::exec`.
-    Do(Op),
+    Peer,
+}
+
+/// Byte and state searches.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SearchAction {
+    /// `/`: open the byte-search prompt.
+    Prompt,
+    /// `n` / `N`: the last search again, forward / backward from the cursor.
+    Again { forward: bool },
+}
+
+/// The page map.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PageMapAction {
+    /// `P`: the page map of the whole mapping.
+    Open,
+    /// Move the selection.
+    Move(CellMove),
+    /// `+` (true) / `-`: fewer / more pages per cell.
+    Zoom(bool),
+    /// Enter: open the selected cell's first page in the grid.
+    OpenCell,
+}
+
+/// The address-space view and exploring.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SpaceAction {
+    /// `A`: the address-space view of the process.
+    Open,
+    /// Move the selection by this many VMAs.
+    Move(i64),
+    /// Enter in the view: explore the selected VMA.
+    Explore,
+    /// Enter in the maps panel: explore the VMA of its selected (top) line.
+    ExplorePanelLine,
+    /// Backspace: back to the mapping we made.
+    Back,
+}
+
+/// The lesson being played.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LessonAction {
+    /// The next step (→, Space).
+    Next,
+    /// Back a step (←), replayed from the start.
+    Back,
+    /// J / K: scroll the pane's narration and results by this many lines.
+    Scroll(i32),
+}
+
+/// What the session brings in, not asked by a key: the kernel's answers, a job's news, the
+/// terminal's size, the lesson player's pane, the write gate's question.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Event {
     /// A fresh probe of the kernel, at `now_ms` since the session started and wall-clock
     /// `clock`. `fresh`: the first one, whose changes are not news.
     Probed {
@@ -154,101 +243,64 @@ pub enum Action {
         clock: String,
         fresh: bool,
     },
-    /// A line for the log (what the session says: an intro, a child still running).
-    Note(String),
-    /// The peer process ended on its own.
-    PeerEnded {
-        pid: u32,
-        how: String,
-    },
-    /// The child keeping the mapping ended on its own (killed from outside).
-    ChildEnded {
-        pid: u32,
-        how: String,
-    },
-    /// Select a page quietly (a lesson step's page): cursor and its header on top, no log.
-    SelectPage(u64),
-    /// The lesson pane to show (`None`: no lesson).
-    ShowLesson(Option<LessonPane>),
-    /// J / K: scroll the lesson pane's narration and results by this many lines.
-    ScrollLesson(i32),
-    /// Keep this offset in view, quietly (a lesson step's `# show:`): the cursor on it.
-    ShowOffset(u64),
-    /// `A`: the address-space view of the process.
-    OpenSpace,
     /// `--also`: the second mapping's snapshot of the grid's rows (`None`: no second one).
     AlsoProbed(Option<Box<crate::sys::snapshot::Snapshot>>),
-    /// The address space as the session read it (for the view), with its title and when
-    /// it was read (ms since the session started, as `Model::now_ms`).
-    SpaceProbed {
-        vmas: Vec<crate::sys::process::VmaSummary>,
-        title: String,
-        read_ms: u64,
-    },
-    /// Move the selection in the address-space view by this many VMAs.
-    SpaceMove(i64),
-    /// Enter in the address-space view: explore the selected VMA.
-    SpaceOpen,
-    /// Enter in the maps panel: explore the VMA of its selected (top) line.
-    ExplorePanelLine,
-    /// The session now shows this VMA (`None`: our mapping again).
-    Looking(Option<Looking>),
-    /// Backspace: back to the mapping we made.
-    ExploreBack,
-    /// `/`: open the byte-search prompt.
-    FindPrompt,
-    /// `n` / `N`: the last search again, forward / backward from the cursor.
-    SearchAgain {
-        forward: bool,
-    },
-    /// The search `id` (running across ticks) has looked at `done` pages of `total`.
-    SearchProgress {
-        id: u64,
-        done: u64,
-        total: u64,
-    },
-    /// A search ended (found, not found, cancelled, stopped); `Finished::id` says which.
-    SearchEnded(Box<Finished>),
-    /// `P`: the page map of the whole mapping.
-    OpenPageMap,
-    /// Move the page map's selection.
-    PageMapMove(CellMove),
-    /// `+` (true) / `-`: fewer / more pages per cell.
-    PageMapZoom(bool),
-    /// Enter in the page map: open the selected cell's first page in the grid.
-    PageMapOpen,
-    /// The page map's cells as the session read them.
-    PageMapProbed(PageMapSlice),
+    /// A line for the log (what the session says: an intro, a child still running).
+    Note(String),
+    /// The terminal's new size.
+    Resize(u16, u16),
     /// How the screen behaves: refresh interval and colours.
     Configure {
         refresh_ms: u64,
         color: bool,
         high_contrast: bool,
     },
+    /// The write gate asks (`sys::gate`): a question, and what a yes does.
+    Question { question: String, then: Then },
+    /// The peer process ended on its own.
+    PeerEnded { pid: u32, how: String },
+    /// The child keeping the mapping ended on its own (killed from outside).
+    ChildEnded { pid: u32, how: String },
+    /// The search `id` (running across ticks) has looked at `done` pages of `total`.
+    SearchProgress { id: u64, done: u64, total: u64 },
+    /// A search ended (found, not found, cancelled, stopped); `Finished::id` says which.
+    SearchEnded(Box<Finished>),
+    /// The page map's cells as the session read them.
+    PageMapProbed(PageMapSlice),
+    /// The address space as the session read it (for the view), with its title and when
+    /// it was read (ms since the session started, as `Log::now_ms`).
+    SpaceProbed {
+        vmas: Vec<crate::sys::process::VmaSummary>,
+        title: String,
+        read_ms: u64,
+    },
+    /// The session now shows this VMA (`None`: our mapping again).
+    Looking(Option<Looking>),
+    /// The lesson pane to show (`None`: no lesson).
+    ShowLesson(Option<LessonPane>),
+    /// Keep this offset in view, quietly (a lesson step's `# show:`): the cursor on it.
+    ShowOffset(u64),
+    /// Select a page quietly (a lesson step's page): cursor and its header on top, no log.
+    SelectPage(u64),
 }
 
-impl Action {
-    /// Brought in by the session (a probe, a note, settings, a lesson's pane, a resize), not
-    /// typed by the user.
-    pub fn from_session(&self) -> bool {
-        matches!(
-            self,
-            Self::Probed { .. }
-                | Self::SpaceProbed { .. }
-                | Self::SearchProgress { .. }
-                | Self::SearchEnded(_)
-                | Self::PageMapProbed(_)
-                | Self::AlsoProbed(_)
-                | Self::ChildEnded { .. }
-                | Self::Looking(_)
-                | Self::Note(_)
-                | Self::Question { .. }
-                | Self::PeerEnded { .. }
-                | Self::ShowLesson(_)
-                | Self::ShowOffset(_)
-                | Self::Configure { .. }
-                | Self::Resize(..)
-        )
+/// One message for `update`: an intent or news. Keys and script lines give `Action`s, the
+/// session `Event`s; both convert, so the session's one entry point takes either.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Msg {
+    Action(Action),
+    Event(Event),
+}
+
+impl From<Action> for Msg {
+    fn from(a: Action) -> Self {
+        Self::Action(a)
+    }
+}
+
+impl From<Event> for Msg {
+    fn from(e: Event) -> Self {
+        Self::Event(e)
     }
 }
 

@@ -17,7 +17,7 @@ use ratatui::layout::{Rect, Size};
 use ratatui::prelude::CrosstermBackend;
 use ratatui::{DefaultTerminal, Terminal, TerminalOptions, Viewport};
 
-use crate::action::Action;
+use crate::action::{Action, Event as News, LessonAction};
 use crate::keymap::{KeyContext, map_key};
 use crate::model::Model;
 use crate::session::Session;
@@ -65,7 +65,7 @@ fn fit(terminal: &mut DefaultTerminal, session: &mut Session, size: Size) -> std
     *terminal = terminal_for(area)?;
     crate::sys::raw::trim_heap();
     execute!(std::io::stdout(), terminal::Clear(terminal::ClearType::All))?;
-    session.act(Action::Resize(area.width, area.height));
+    session.act(News::Resize(area.width, area.height));
     Ok(true)
 }
 
@@ -157,7 +157,7 @@ fn suspend_or_say(
         // The SIGCONT that woke us is handled: resume has run.
         jobs.cont.store(false, Ordering::Relaxed);
     } else {
-        session.act(Action::Note(
+        session.act(News::Note(
             "not suspended: no job-control shell started mmapscope, so nothing could continue \
              it (q quits)"
                 .into(),
@@ -290,9 +290,9 @@ pub fn run(
     })?;
     execute!(std::io::stdout(), terminal::EnterAlternateScreen)?;
     tracing::info!(cols, rows, drawn = ?(area.width, area.height), "explorer started");
-    session.act(Action::Resize(area.width, area.height));
+    session.act(News::Resize(area.width, area.height));
     for line in intro {
-        session.act(Action::Note(line.clone()));
+        session.act(News::Note(line.clone()));
     }
     if let Some(l) = lecture {
         crate::player::start(&mut session, &l.lesson);
@@ -350,8 +350,10 @@ pub fn run(
             _ => None,
         };
         match (action, lecture) {
-            (Some(Action::LessonNext), Some(l)) => crate::player::next(&mut session, &l.lesson),
-            (Some(Action::LessonBack), Some(l)) => {
+            (Some(Action::Lesson(LessonAction::Next)), Some(l)) => {
+                crate::player::next(&mut session, &l.lesson)
+            }
+            (Some(Action::Lesson(LessonAction::Back)), Some(l)) => {
                 if let Some(s) = crate::player::back(&session, l) {
                     session = s;
                 }

@@ -3,6 +3,7 @@
 //! read too). Keys whose action depends on the key itself (hex digits, typed text, menu
 //! numbers) are computed here.
 
+use crate::action::{AskAction, EditAction, GridAction, ViewAction};
 use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
 
 use crate::action::{Action, MenuKey, PromptEdit};
@@ -41,7 +42,7 @@ pub fn map_key(ctx: KeyContext, key: KeyEvent) -> Option<Action> {
         code => Key::Code(code),
     };
     if k == keys::QUIT_ANYWHERE {
-        return Some(Action::Quit);
+        return Some(Action::Ask(AskAction::Quit));
     }
     let bound = keys::tables(ctx)
         .iter()
@@ -52,19 +53,21 @@ pub fn map_key(ctx: KeyContext, key: KeyEvent) -> Option<Action> {
         return bound;
     }
     match (ctx, k) {
-        (KeyContext::Edit { text: true }, Key::Code(KeyCode::Char(c))) => Some(Action::EditChar(c)),
+        (KeyContext::Edit { text: true }, Key::Code(KeyCode::Char(c))) => {
+            Some(Action::Edit(EditAction::Char(c)))
+        }
         (KeyContext::Edit { text: false }, Key::Code(KeyCode::Char(c))) => c
             .to_digit(16)
             .and_then(|d| u8::try_from(d).ok())
-            .map(Action::EditNibble),
+            .map(|n| Action::Edit(EditAction::Nibble(n))),
         (KeyContext::Prompt, Key::Code(KeyCode::Char(c))) => {
-            Some(Action::Prompt(PromptEdit::Insert(c)))
+            Some(Action::Grid(GridAction::Prompt(PromptEdit::Insert(c))))
         }
-        (KeyContext::Menu, Key::Code(KeyCode::Char(c @ '1'..='9'))) => {
-            Some(Action::Menu(MenuKey::Number(c as u8 - b'0')))
-        }
+        (KeyContext::Menu, Key::Code(KeyCode::Char(c @ '1'..='9'))) => Some(Action::Ask(
+            AskAction::Menu(MenuKey::Number(c as u8 - b'0')),
+        )),
         // Any other key closes the help.
-        (KeyContext::Help, _) => Some(Action::CloseOverlay),
+        (KeyContext::Help, _) => Some(Action::View(ViewAction::CloseOverlay)),
         _ => None,
     }
 }
@@ -72,6 +75,10 @@ pub fn map_key(ctx: KeyContext, key: KeyEvent) -> Option<Action> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::action::{
+        AskAction, EditAction, GridAction, LabAction, LessonAction, PageMapAction, SearchAction,
+        ViewAction,
+    };
     use crate::action::{MenuKind, Motion, Op, Scope, SyncKind};
 
     fn key(code: KeyCode) -> KeyEvent {
@@ -86,45 +93,60 @@ mod tests {
     fn grid_keys_cover_the_design_table() {
         use KeyCode::*;
         let table: Vec<(KeyCode, Action)> = vec![
-            (Left, Action::Move(Motion::Left)),
-            (Char('h'), Action::Move(Motion::Left)),
-            (Right, Action::Move(Motion::Right)),
-            (Char('l'), Action::Move(Motion::Right)),
-            (Up, Action::Move(Motion::Up)),
-            (Char('k'), Action::Move(Motion::Up)),
-            (Down, Action::Move(Motion::Down)),
-            (Char('j'), Action::Move(Motion::Down)),
-            (PageUp, Action::Move(Motion::PageUp)),
-            (PageDown, Action::Move(Motion::PageDown)),
-            (Home, Action::Move(Motion::RowStart)),
-            (End, Action::Move(Motion::RowEnd)),
-            (Char('g'), Action::Move(Motion::Top)),
-            (Char('G'), Action::Move(Motion::Bottom)),
-            (Char('['), Action::Move(Motion::PrevPage)),
-            (Char(']'), Action::Move(Motion::NextPage)),
-            (Char(':'), Action::GotoPrompt),
-            (Char('i'), Action::EditStart),
-            (Enter, Action::EditStart),
+            (Left, Action::Grid(GridAction::Move(Motion::Left))),
+            (Char('h'), Action::Grid(GridAction::Move(Motion::Left))),
+            (Right, Action::Grid(GridAction::Move(Motion::Right))),
+            (Char('l'), Action::Grid(GridAction::Move(Motion::Right))),
+            (Up, Action::Grid(GridAction::Move(Motion::Up))),
+            (Char('k'), Action::Grid(GridAction::Move(Motion::Up))),
+            (Down, Action::Grid(GridAction::Move(Motion::Down))),
+            (Char('j'), Action::Grid(GridAction::Move(Motion::Down))),
+            (PageUp, Action::Grid(GridAction::Move(Motion::PageUp))),
+            (PageDown, Action::Grid(GridAction::Move(Motion::PageDown))),
+            (Home, Action::Grid(GridAction::Move(Motion::RowStart))),
+            (End, Action::Grid(GridAction::Move(Motion::RowEnd))),
+            (Char('g'), Action::Grid(GridAction::Move(Motion::Top))),
+            (Char('G'), Action::Grid(GridAction::Move(Motion::Bottom))),
+            (Char('['), Action::Grid(GridAction::Move(Motion::PrevPage))),
+            (Char(']'), Action::Grid(GridAction::Move(Motion::NextPage))),
+            (Char(':'), Action::Grid(GridAction::GotoPrompt)),
+            (Char('i'), Action::Edit(EditAction::Start)),
+            (Enter, Action::Edit(EditAction::Start)),
             (Char('u'), Action::Do(Op::Undo)),
-            (Char('m'), Action::SwitchMode),
+            (Char('m'), Action::Ask(AskAction::SwitchMode)),
             (Char('s'), Action::Do(Op::Msync(SyncKind::Sync, Scope::All))),
-            (Char('S'), Action::OpenMenu(MenuKind::Msync)),
-            (Char('p'), Action::OpenMenu(MenuKind::Protect)),
-            (Char('a'), Action::OpenMenu(MenuKind::Advise)),
-            (Char('t'), Action::TouchCursor),
-            (Char('x'), Action::ExecCursor),
-            (Char('X'), Action::OpenMenu(MenuKind::Snippet)),
-            (Char('F'), Action::ForkKey),
-            (Char('L'), Action::OpenMenu(MenuKind::Lock)),
-            (Char('R'), Action::OpenAsk(crate::action::Ask::Reshape)),
-            (Char('M'), Action::OpenMenu(MenuKind::Malloc)),
-            (Char('f'), Action::TogglePeer),
-            (Char('e'), Action::ToggleExplain),
-            (Char('v'), Action::ToggleOffsets),
-            (Tab, Action::ToggleFocus),
-            (Char('r'), Action::Refresh),
-            (Char('?'), Action::ToggleHelp),
-            (Char('q'), Action::Quit),
+            (Char('S'), Action::Ask(AskAction::OpenMenu(MenuKind::Msync))),
+            (
+                Char('p'),
+                Action::Ask(AskAction::OpenMenu(MenuKind::Protect)),
+            ),
+            (
+                Char('a'),
+                Action::Ask(AskAction::OpenMenu(MenuKind::Advise)),
+            ),
+            (Char('t'), Action::Lab(LabAction::Touch)),
+            (Char('x'), Action::Lab(LabAction::Exec)),
+            (
+                Char('X'),
+                Action::Ask(AskAction::OpenMenu(MenuKind::Snippet)),
+            ),
+            (Char('F'), Action::Lab(LabAction::Fork)),
+            (Char('L'), Action::Ask(AskAction::OpenMenu(MenuKind::Lock))),
+            (
+                Char('R'),
+                Action::Ask(AskAction::OpenAsk(crate::action::Ask::Reshape)),
+            ),
+            (
+                Char('M'),
+                Action::Ask(AskAction::OpenMenu(MenuKind::Malloc)),
+            ),
+            (Char('f'), Action::Lab(LabAction::Peer)),
+            (Char('e'), Action::View(ViewAction::ToggleExplain)),
+            (Char('v'), Action::View(ViewAction::ToggleOffsets)),
+            (Tab, Action::View(ViewAction::ToggleFocus)),
+            (Char('r'), Action::View(ViewAction::Refresh)),
+            (Char('?'), Action::View(ViewAction::ToggleHelp)),
+            (Char('q'), Action::Ask(AskAction::Quit)),
         ];
         for (code, want) in table {
             assert_eq!(map_key(KeyContext::Grid, key(code)), Some(want), "{code:?}");
@@ -141,15 +163,15 @@ mod tests {
         let hex = KeyContext::Edit { text: false };
         assert_eq!(
             map_key(hex, key(KeyCode::Char('a'))),
-            Some(Action::EditNibble(0xa))
+            Some(Action::Edit(EditAction::Nibble(0xa)))
         );
         assert_eq!(
             map_key(hex, key(KeyCode::Char('F'))),
-            Some(Action::EditNibble(0xf))
+            Some(Action::Edit(EditAction::Nibble(0xf)))
         );
         assert_eq!(
             map_key(hex, key(KeyCode::Char('7'))),
-            Some(Action::EditNibble(7))
+            Some(Action::Edit(EditAction::Nibble(7)))
         );
         assert_eq!(
             map_key(hex, key(KeyCode::Char('q'))),
@@ -163,24 +185,27 @@ mod tests {
         );
         assert_eq!(
             map_key(hex, key(KeyCode::Down)),
-            Some(Action::Move(Motion::Down))
+            Some(Action::Grid(GridAction::Move(Motion::Down)))
         );
         assert_eq!(
             map_key(hex, key(KeyCode::Tab)),
-            Some(Action::EditSwitchColumn)
+            Some(Action::Edit(EditAction::SwitchColumn))
         );
-        assert_eq!(map_key(hex, key(KeyCode::Esc)), Some(Action::EditStop));
+        assert_eq!(
+            map_key(hex, key(KeyCode::Esc)),
+            Some(Action::Edit(EditAction::Stop))
+        );
         assert_eq!(map_key(hex, ctrl('r')), Some(Action::Do(Op::Redo)));
         let text = KeyContext::Edit { text: true };
         assert_eq!(
             map_key(text, key(KeyCode::Char('q'))),
-            Some(Action::EditChar('q'))
+            Some(Action::Edit(EditAction::Char('q')))
         );
         assert_eq!(
             map_key(text, key(KeyCode::Char(' '))),
-            Some(Action::EditChar(' '))
+            Some(Action::Edit(EditAction::Char(' ')))
         );
-        assert_eq!(map_key(text, ctrl('c')), Some(Action::Quit));
+        assert_eq!(map_key(text, ctrl('c')), Some(Action::Ask(AskAction::Quit)));
     }
 
     #[test]
@@ -188,41 +213,44 @@ mod tests {
         let m = KeyContext::Menu;
         assert_eq!(
             map_key(m, key(KeyCode::Down)),
-            Some(Action::Menu(MenuKey::Down))
+            Some(Action::Ask(AskAction::Menu(MenuKey::Down)))
         );
         assert_eq!(
             map_key(m, key(KeyCode::Up)),
-            Some(Action::Menu(MenuKey::Up))
+            Some(Action::Ask(AskAction::Menu(MenuKey::Up)))
         );
         assert_eq!(
             map_key(m, key(KeyCode::Tab)),
-            Some(Action::Menu(MenuKey::ToggleScope))
+            Some(Action::Ask(AskAction::Menu(MenuKey::ToggleScope)))
         );
         assert_eq!(
             map_key(m, key(KeyCode::Enter)),
-            Some(Action::Menu(MenuKey::Choose))
+            Some(Action::Ask(AskAction::Menu(MenuKey::Choose)))
         );
         assert_eq!(
             map_key(m, key(KeyCode::Char('3'))),
-            Some(Action::Menu(MenuKey::Number(3)))
+            Some(Action::Ask(AskAction::Menu(MenuKey::Number(3))))
         );
         assert_eq!(
             map_key(m, key(KeyCode::Esc)),
-            Some(Action::Menu(MenuKey::Cancel))
+            Some(Action::Ask(AskAction::Menu(MenuKey::Cancel)))
         );
         let c = KeyContext::Confirm;
         assert_eq!(
             map_key(c, key(KeyCode::Char('y'))),
-            Some(Action::Confirm(Some(true)))
+            Some(Action::Ask(AskAction::Confirm(Some(true))))
         );
-        assert_eq!(map_key(c, key(KeyCode::Enter)), Some(Action::Confirm(None)));
+        assert_eq!(
+            map_key(c, key(KeyCode::Enter)),
+            Some(Action::Ask(AskAction::Confirm(None)))
+        );
         assert_eq!(
             map_key(c, key(KeyCode::Char('n'))),
-            Some(Action::Confirm(Some(false)))
+            Some(Action::Ask(AskAction::Confirm(Some(false))))
         );
         assert_eq!(
             map_key(c, key(KeyCode::Esc)),
-            Some(Action::Confirm(Some(false)))
+            Some(Action::Ask(AskAction::Confirm(Some(false))))
         );
         assert_eq!(map_key(c, key(KeyCode::Char('x'))), None);
     }
@@ -230,51 +258,70 @@ mod tests {
     #[test]
     fn ctrl_c_quits_everywhere() {
         for ctx in crate::keys::tests::CONTEXTS {
-            assert_eq!(map_key(ctx, ctrl('c')), Some(Action::Quit), "{ctx:?}");
+            assert_eq!(
+                map_key(ctx, ctrl('c')),
+                Some(Action::Ask(AskAction::Quit)),
+                "{ctx:?}"
+            );
         }
     }
 
     #[test]
     fn panel_and_log_keys_scroll() {
         let p = KeyContext::Panel;
-        assert_eq!(map_key(p, key(KeyCode::Down)), Some(Action::ScrollPanel(1)));
+        assert_eq!(
+            map_key(p, key(KeyCode::Down)),
+            Some(Action::View(ViewAction::ScrollPanel(1)))
+        );
         assert_eq!(
             map_key(p, key(KeyCode::Char('k'))),
-            Some(Action::ScrollPanel(-1))
+            Some(Action::View(ViewAction::ScrollPanel(-1)))
         );
         assert_eq!(
             map_key(p, key(KeyCode::PageDown)),
-            Some(Action::ScrollPanel(10))
+            Some(Action::View(ViewAction::ScrollPanel(10)))
         );
-        assert_eq!(map_key(p, key(KeyCode::Tab)), Some(Action::ToggleFocus));
-        assert_eq!(map_key(p, key(KeyCode::Char('q'))), Some(Action::Quit));
+        assert_eq!(
+            map_key(p, key(KeyCode::Tab)),
+            Some(Action::View(ViewAction::ToggleFocus))
+        );
+        assert_eq!(
+            map_key(p, key(KeyCode::Char('q'))),
+            Some(Action::Ask(AskAction::Quit))
+        );
         let l = KeyContext::Log;
         assert_eq!(
             map_key(l, key(KeyCode::Up)),
-            Some(Action::ScrollLog(1)),
+            Some(Action::View(ViewAction::ScrollLog(1))),
             "up is older"
         );
-        assert_eq!(map_key(l, key(KeyCode::Down)), Some(Action::ScrollLog(-1)));
-        assert_eq!(map_key(l, key(KeyCode::Tab)), Some(Action::ToggleFocus));
+        assert_eq!(
+            map_key(l, key(KeyCode::Down)),
+            Some(Action::View(ViewAction::ScrollLog(-1)))
+        );
+        assert_eq!(
+            map_key(l, key(KeyCode::Tab)),
+            Some(Action::View(ViewAction::ToggleFocus))
+        );
     }
 
     #[test]
     fn prompt_takes_text() {
         assert_eq!(
             map_key(KeyContext::Prompt, key(KeyCode::Char('q'))),
-            Some(Action::Prompt(PromptEdit::Insert('q')))
+            Some(Action::Grid(GridAction::Prompt(PromptEdit::Insert('q'))))
         );
         assert_eq!(
             map_key(KeyContext::Prompt, key(KeyCode::Enter)),
-            Some(Action::Prompt(PromptEdit::Submit))
+            Some(Action::Grid(GridAction::Prompt(PromptEdit::Submit)))
         );
         assert_eq!(
             map_key(KeyContext::Prompt, key(KeyCode::Esc)),
-            Some(Action::Prompt(PromptEdit::Cancel))
+            Some(Action::Grid(GridAction::Prompt(PromptEdit::Cancel)))
         );
         assert_eq!(
             map_key(KeyContext::Prompt, key(KeyCode::Backspace)),
-            Some(Action::Prompt(PromptEdit::Backspace))
+            Some(Action::Grid(GridAction::Prompt(PromptEdit::Backspace)))
         );
     }
 
@@ -282,11 +329,11 @@ mod tests {
     fn help_scrolls_then_any_key_closes_and_releases_are_ignored() {
         assert_eq!(
             map_key(KeyContext::Help, key(KeyCode::Down)),
-            Some(Action::ScrollHelp(1))
+            Some(Action::View(ViewAction::ScrollHelp(1)))
         );
         assert_eq!(
             map_key(KeyContext::Help, key(KeyCode::Char('x'))),
-            Some(Action::CloseOverlay)
+            Some(Action::View(ViewAction::CloseOverlay))
         );
         let mut release = key(KeyCode::Char('q'));
         release.kind = KeyEventKind::Release;
@@ -325,24 +372,30 @@ mod tests {
             KeyContext::Lesson
         );
         let l = KeyContext::Lesson;
-        assert_eq!(map_key(l, key(KeyCode::Right)), Some(Action::LessonNext));
+        assert_eq!(
+            map_key(l, key(KeyCode::Right)),
+            Some(Action::Lesson(LessonAction::Next))
+        );
         assert_eq!(
             map_key(l, key(KeyCode::Char(' '))),
-            Some(Action::LessonNext)
+            Some(Action::Lesson(LessonAction::Next))
         );
-        assert_eq!(map_key(l, key(KeyCode::Left)), Some(Action::LessonBack));
+        assert_eq!(
+            map_key(l, key(KeyCode::Left)),
+            Some(Action::Lesson(LessonAction::Back))
+        );
         assert_eq!(
             map_key(l, key(KeyCode::Char('j'))),
-            Some(Action::Move(Motion::Down))
+            Some(Action::Grid(GridAction::Move(Motion::Down)))
         );
         // J / K scroll the narration pane's results; the grid keeps j / k.
         assert_eq!(
             map_key(l, key(KeyCode::Char('J'))),
-            Some(Action::ScrollLesson(1))
+            Some(Action::Lesson(LessonAction::Scroll(1)))
         );
         assert_eq!(
             map_key(l, key(KeyCode::Char('K'))),
-            Some(Action::ScrollLesson(-1))
+            Some(Action::Lesson(LessonAction::Scroll(-1)))
         );
     }
 
@@ -351,38 +404,59 @@ mod tests {
         use crate::action::CellMove;
         use KeyCode::*;
         for ctx in [KeyContext::Grid, KeyContext::Panel, KeyContext::Log] {
-            assert_eq!(map_key(ctx, key(Char('/'))), Some(Action::FindPrompt));
+            assert_eq!(
+                map_key(ctx, key(Char('/'))),
+                Some(Action::Search(SearchAction::Prompt))
+            );
             assert_eq!(
                 map_key(ctx, key(Char('n'))),
-                Some(Action::SearchAgain { forward: true })
+                Some(Action::Search(SearchAction::Again { forward: true }))
             );
             assert_eq!(
                 map_key(ctx, key(Char('N'))),
-                Some(Action::SearchAgain { forward: false })
+                Some(Action::Search(SearchAction::Again { forward: false }))
             );
-            assert_eq!(map_key(ctx, key(Char('P'))), Some(Action::OpenPageMap));
+            assert_eq!(
+                map_key(ctx, key(Char('P'))),
+                Some(Action::PageMap(PageMapAction::Open))
+            );
         }
         let lesson = KeyContext::Lesson;
-        assert_eq!(map_key(lesson, key(Char('n'))), Some(Action::LessonNext));
+        assert_eq!(
+            map_key(lesson, key(Char('n'))),
+            Some(Action::Lesson(LessonAction::Next))
+        );
         assert_eq!(
             map_key(lesson, key(Char('N'))),
-            Some(Action::SearchAgain { forward: false })
+            Some(Action::Search(SearchAction::Again { forward: false }))
         );
         let pm = KeyContext::PageMap;
         let table = [
-            (Left, Action::PageMapMove(CellMove::Left)),
-            (Char('l'), Action::PageMapMove(CellMove::Right)),
-            (Up, Action::PageMapMove(CellMove::Up)),
-            (Char('j'), Action::PageMapMove(CellMove::Down)),
-            (PageDown, Action::PageMapMove(CellMove::PageDown)),
-            (Char('g'), Action::PageMapMove(CellMove::First)),
-            (End, Action::PageMapMove(CellMove::Last)),
-            (Char('+'), Action::PageMapZoom(true)),
-            (Char('='), Action::PageMapZoom(true)),
-            (Char('-'), Action::PageMapZoom(false)),
-            (Enter, Action::PageMapOpen),
-            (Esc, Action::CloseOverlay),
-            (Char('P'), Action::CloseOverlay),
+            (Left, Action::PageMap(PageMapAction::Move(CellMove::Left))),
+            (
+                Char('l'),
+                Action::PageMap(PageMapAction::Move(CellMove::Right)),
+            ),
+            (Up, Action::PageMap(PageMapAction::Move(CellMove::Up))),
+            (
+                Char('j'),
+                Action::PageMap(PageMapAction::Move(CellMove::Down)),
+            ),
+            (
+                PageDown,
+                Action::PageMap(PageMapAction::Move(CellMove::PageDown)),
+            ),
+            (
+                Char('g'),
+                Action::PageMap(PageMapAction::Move(CellMove::First)),
+            ),
+            (End, Action::PageMap(PageMapAction::Move(CellMove::Last))),
+            (Char('+'), Action::PageMap(PageMapAction::Zoom(true))),
+            (Char('='), Action::PageMap(PageMapAction::Zoom(true))),
+            (Char('-'), Action::PageMap(PageMapAction::Zoom(false))),
+            (Enter, Action::PageMap(PageMapAction::OpenCell)),
+            (Esc, Action::View(ViewAction::CloseOverlay)),
+            (Char('P'), Action::View(ViewAction::CloseOverlay)),
         ];
         for (code, want) in table {
             assert_eq!(map_key(pm, key(code)), Some(want), "{code:?}");

@@ -8,7 +8,7 @@ use std::process::ExitCode;
 
 use clap::Parser as _;
 
-use mmapscope::action::Action;
+use mmapscope::action::Event;
 use mmapscope::cli::{AttachArgs, Cli, Command, MapArgs, ThemeChoice};
 use mmapscope::session::DEFAULT_SIZE;
 use mmapscope::session::Session;
@@ -403,11 +403,11 @@ fn remove_our_dirs_on_signals() {
     });
 }
 
-/// The explorer's settings, as an action: the refresh interval, and colours from `--theme`
+/// The explorer's settings, as news for the model: the refresh interval, and colours from `--theme`
 /// and NO_COLOR (read here, once).
-fn configure(refresh_ms: u64, theme: ThemeChoice) -> Action {
+fn configure(refresh_ms: u64, theme: ThemeChoice) -> Event {
     let (color, high_contrast) = theme.colors(mmapscope::options::no_color_env());
-    Action::Configure {
+    Event::Configure {
         refresh_ms,
         color,
         high_contrast,

@@ -2,7 +2,8 @@
 //! and back by replaying from a fresh file) or all at once headless (`--check`). Every line
 //! runs through the session, the same path as a key or a batch line.
 
-use crate::action::Action;
+use crate::action::Event;
+
 use crate::lesson::{Lesson, request};
 use crate::model::{LessonPane, LessonResult};
 use crate::script::{Expect, ExpectPath, Line, Step};
@@ -51,7 +52,7 @@ pub fn lesson_result(line: &LineResult) -> LessonResult {
 
 /// Shows the lesson's pane before its first step and runs its setup lines.
 pub fn start(session: &mut Session, lesson: &Lesson) {
-    session.act(Action::ShowLesson(Some(LessonPane::start(
+    session.act(Event::ShowLesson(Some(LessonPane::start(
         &lesson.name,
         &lesson.title,
         lesson.steps.len(),
@@ -69,7 +70,7 @@ pub fn next(session: &mut Session, lesson: &Lesson) {
     };
     let k = pane.step;
     let Some(step) = lesson.steps.get(k) else {
-        session.act(Action::Note(
+        session.act(Event::Note(
             "the lesson is over: ← goes back a step, q quits".into(),
         ));
         return;
@@ -83,12 +84,12 @@ pub fn next(session: &mut Session, lesson: &Lesson) {
     pane.fields = step_fields(step);
     pane.scroll = 0;
     // The pane first: its height (the step's text) decides how many rows the grid keeps.
-    session.act(Action::ShowLesson(Some(pane)));
+    session.act(Event::ShowLesson(Some(pane)));
     // Then what the step is about, quietly: the log keeps the step's own last action.
     if let Some(offset) = step.show {
-        session.act(Action::ShowOffset(offset));
+        session.act(Event::ShowOffset(offset));
     } else if let Some(page) = crate::lesson::focus_page(step, session.model.page_size()) {
-        session.act(Action::SelectPage(page));
+        session.act(Event::SelectPage(page));
     }
 }
 
@@ -141,7 +142,7 @@ pub fn back(session: &Session, lecture: &Lecture) -> Option<Session> {
     let region = Region::open(&req).ok()?;
     let mut fresh = Session::new(region, true, session.model.screen.size);
     let m = &session.model;
-    fresh.act(Action::Configure {
+    fresh.act(Event::Configure {
         refresh_ms: m.settings.refresh_ms,
         color: m.settings.color,
         high_contrast: m.settings.high_contrast,
@@ -150,7 +151,7 @@ pub fn back(session: &Session, lecture: &Lecture) -> Option<Session> {
     for _ in 0..target {
         next(&mut fresh, &lecture.lesson);
     }
-    fresh.act(Action::Note(format!(
+    fresh.act(Event::Note(format!(
         "back to step {target}: replayed from a fresh copy of the file"
     )));
     Some(fresh)

@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::{Value as Json, json};
 
-use crate::action::{Action, Command, History, Op};
+use crate::action::{Action, AskAction, Command, Event, History, Msg, Op, SpaceAction};
 use crate::find::Request;
 use crate::model::Model;
 use crate::model::{Looking, Then};
@@ -279,7 +279,7 @@ pub fn initial_model(region: &dyn Mapped, prober: &Prober, size: (u16, u16)) -> 
     let snap = snapshot::take(region, prober, model.view());
     update(
         &mut model,
-        Action::Probed {
+        Event::Probed {
             snap: Box::new(snap),
             now_ms: 0,
             clock: crate::text::clock_now(),
@@ -299,7 +299,7 @@ fn first_model(shown: &dyn Mapped, prober: &Prober, interactive: bool, size: (u1
     let mut m = Model::new(snap.clone(), size);
     update(
         &mut m,
-        Action::Probed {
+        Event::Probed {
             snap: Box::new(snap),
             now_ms: 0,
             clock: crate::text::clock_now(),
@@ -437,9 +437,9 @@ impl Session {
         let view = VmaView::open(&handle, &line, write);
         let mut model = first_model(&view, &prober, interactive, size);
         let looking = looking_at(handle.info(), &view, true, false);
-        update(&mut model, Action::Looking(Some(looking)));
+        update(&mut model, Event::Looking(Some(looking)));
         if spec.is_none() && interactive {
-            update(&mut model, Action::OpenSpace);
+            update(&mut model, Action::Space(SpaceAction::Open));
         }
         let shared = Arc::clone(&handle);
         let mut session = Self::with(
@@ -490,7 +490,7 @@ impl Session {
             Err(e) => {
                 update(
                     &mut self.model,
-                    Action::Note(format!("reopening pid {pid}: {e}")),
+                    Event::Note(format!("reopening pid {pid}: {e}")),
                 );
                 return;
             }
@@ -499,7 +499,7 @@ impl Session {
         let looking = looking_at(handle.info(), &view, true, false);
         update(
             &mut self.model,
-            Action::Note(format!(
+            Event::Note(format!(
                 "pid {pid} reopened after exec: {}, a new handle on its new memory",
                 crate::text::sanitize(&handle.info().comm)
             )),
@@ -508,11 +508,11 @@ impl Session {
         attached.handle = handle;
         attached.prober = prober;
         self.watch.forget();
-        update(&mut self.model, Action::Looking(Some(looking)));
+        update(&mut self.model, Event::Looking(Some(looking)));
         if self.interactive {
             // Probed first: the view opens on the VMA shown, the new program's heap.
             self.refresh();
-            update(&mut self.model, Action::OpenSpace);
+            update(&mut self.model, Action::Space(SpaceAction::Open));
         }
     }
 
@@ -549,14 +549,14 @@ impl Session {
         let mut news = Vec::new();
         if let Some((pid, how)) = self.lab.reap_peer() {
             tracing::info!(pid, %how, "the peer ended");
-            news.push(Action::PeerEnded { pid, how });
+            news.push(Event::PeerEnded { pid, how });
         }
         if let Some((pid, how)) = self.lab.reap_child() {
             tracing::info!(pid, %how, "the forked child ended");
-            news.push(Action::ChildEnded { pid, how });
+            news.push(Event::ChildEnded { pid, how });
         }
-        for action in news {
-            update(&mut self.model, action);
+        for event in news {
+            update(&mut self.model, event);
             if !self.interactive {
                 self.ended
                     .extend(self.model.log.lines.last().map(|l| l.text.clone()));
@@ -629,7 +629,7 @@ impl Session {
         let now_ms = u64::try_from(self.start.elapsed().as_millis()).unwrap_or(u64::MAX);
         update(
             &mut self.model,
-            Action::Probed {
+            Event::Probed {
                 snap: Box::new(snap),
                 now_ms,
                 clock: crate::text::clock_now(),
@@ -655,7 +655,7 @@ impl Session {
         let also = region.also(mode, self.gate.file_writable())?;
         update(
             &mut self.model,
-            Action::Note(format!(
+            Event::Note(format!(
                 "--also: the same file mapped again, {} at 0x{:x}, shown beside the grid; o \
                  (or `swap`) makes it the one the grid shows and keys act on",
                 mode.flag_name(),
@@ -678,7 +678,7 @@ impl Session {
             _ => None,
         };
         if snap.is_some() || self.model.lab.also.is_some() {
-            update(&mut self.model, Action::AlsoProbed(snap));
+            update(&mut self.model, Event::AlsoProbed(snap));
         }
     }
 
@@ -699,7 +699,7 @@ impl Session {
         };
         e.ended.clone_from(&ended);
         if let Some(note) = note {
-            update(&mut self.model, Action::Note(note));
+            update(&mut self.model, Event::Note(note));
         }
         match ended {
             Some(why) => {
@@ -716,7 +716,7 @@ impl Session {
         if let Some(mut looking) = self.model.space.looking.clone() {
             looking.ended = Some(why);
             looking.reopen = reopen;
-            update(&mut self.model, Action::Looking(Some(looking)));
+            update(&mut self.model, Event::Looking(Some(looking)));
         }
     }
 
@@ -765,7 +765,7 @@ impl Session {
                 let title = format!("pid {} · {e}", std::process::id());
                 update(
                     &mut self.model,
-                    Action::SpaceProbed {
+                    Event::SpaceProbed {
                         vmas,
                         title,
                         read_ms,
@@ -795,7 +795,7 @@ impl Session {
         let read_ms = u64::try_from(since.as_millis()).unwrap_or(u64::MAX);
         update(
             &mut self.model,
-            Action::SpaceProbed {
+            Event::SpaceProbed {
                 vmas: space.vmas,
                 title,
                 read_ms,
@@ -823,7 +823,7 @@ impl Session {
         let handle = match self.process_handle() {
             Ok(h) => h,
             Err(e) => {
-                update(&mut self.model, Action::Note(e.to_string()));
+                update(&mut self.model, Event::Note(e.to_string()));
                 return;
             }
         };
@@ -837,7 +837,7 @@ impl Session {
             Subject::Ours { explored, .. } => *explored = Some(Explored { view, ended: None }),
             Subject::Other { explored, .. } => *explored = Explored { view, ended: None },
         }
-        update(&mut self.model, Action::Looking(Some(looking)));
+        update(&mut self.model, Event::Looking(Some(looking)));
     }
 
     /// Back to the mapping we made.
@@ -846,7 +846,7 @@ impl Session {
         if let Subject::Ours { explored, .. } = &mut self.subject
             && explored.take().is_some()
         {
-            update(&mut self.model, Action::Looking(None));
+            update(&mut self.model, Event::Looking(None));
         }
     }
 
@@ -883,22 +883,22 @@ impl Session {
 
     /// Runs an action through `update` and the executor, as a script line does (the write
     /// gate refuses what needs consent instead of asking); returns the outcomes.
-    pub fn act(&mut self, action: Action) -> Vec<Outcome> {
-        self.act_with(action, Origin::Script, false)
+    pub fn act(&mut self, msg: impl Into<Msg>) -> Vec<Outcome> {
+        self.act_with(msg.into(), Origin::Script, false)
     }
 
     /// As `act`, for a key in the TUI: the write gate may ask (a question on screen; the
     /// answer comes back as a key), and code that `exec` calls keeps running in its child
     /// while the screen stays live (a log line says so); `poll_child` brings its outcome in.
     /// Another `exec` meanwhile is refused (EBUSY).
-    pub fn act_live(&mut self, action: Action) -> Vec<Outcome> {
-        self.act_with(action, Origin::Key, true)
+    pub fn act_live(&mut self, msg: impl Into<Msg>) -> Vec<Outcome> {
+        self.act_with(msg.into(), Origin::Key, true)
     }
 
-    fn act_with(&mut self, action: Action, origin: Origin, live: bool) -> Vec<Outcome> {
+    fn act_with(&mut self, msg: Msg, origin: Origin, live: bool) -> Vec<Outcome> {
         let mut outcomes = Vec::new();
         let mut force_next = false;
-        for command in update(&mut self.model, action) {
+        for command in update(&mut self.model, msg) {
             let (op, history, confirmed) = match command {
                 Command::Exec {
                     op,
@@ -950,7 +950,7 @@ impl Session {
                         history,
                         protect_first,
                     };
-                    update(&mut self.model, Action::Question { question, then });
+                    update(&mut self.model, Event::Question { question, then });
                     continue;
                 }
                 Verdict::Refuse(err) => {
@@ -1013,7 +1013,7 @@ impl Session {
                 match exec::start(region, &self.prober, &mut self.lab, permit) {
                     Started::Done(outcome) => outcome,
                     Started::Running(running) => {
-                        update(&mut self.model, Action::Note(running.running_line()));
+                        update(&mut self.model, Event::Note(running.running_line()));
                         self.running = Some(running);
                         return None;
                     }
@@ -1113,12 +1113,12 @@ impl Session {
         match step {
             seek::Step::Running { done, total } => {
                 let id = job.id();
-                update(&mut self.model, Action::SearchProgress { id, done, total });
+                update(&mut self.model, Event::SearchProgress { id, done, total });
                 self.finding = Some(job);
                 true
             }
             seek::Step::Done(finished) => {
-                update(&mut self.model, Action::SearchEnded(Box::new(finished)));
+                update(&mut self.model, Event::SearchEnded(Box::new(finished)));
                 false
             }
         }
@@ -1129,7 +1129,7 @@ impl Session {
         if let Some(job) = self.finding.take() {
             update(
                 &mut self.model,
-                Action::SearchEnded(Box::new(job.cancelled())),
+                Event::SearchEnded(Box::new(job.cancelled())),
             );
         }
     }
@@ -1207,7 +1207,7 @@ impl Session {
             start: from,
             buckets,
         };
-        update(&mut self.model, Action::PageMapProbed(slice));
+        update(&mut self.model, Event::PageMapProbed(slice));
     }
 
     /// Whether code started by `act_live` still runs in its child.
@@ -1326,7 +1326,7 @@ impl Session {
         let result: Result<LineValue, String> = match &line.step {
             Step::Do(op) => {
                 let outcomes = self.act(if line.force {
-                    Action::ForceThen(Box::new(op.clone()))
+                    Action::Ask(AskAction::ForceThen(Box::new(op.clone())))
                 } else {
                     Action::Do(op.clone())
                 });

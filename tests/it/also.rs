@@ -6,7 +6,7 @@
 use std::os::unix::fs::FileExt as _;
 use std::path::{Path, PathBuf};
 
-use mmapscope::action::{Action, Op};
+use mmapscope::action::{Action, EditAction, Op};
 use mmapscope::session::Session;
 use mmapscope::sys::exec::Done;
 use mmapscope::sys::region::{MapMode, MapRequest, Region};
@@ -143,9 +143,9 @@ fn typed_bytes_land_while_the_second_mapping_is_probed() {
     let mut s = session(&path, MapMode::Private);
     // The refresh after the first nibble brings the second mapping's probe: a half-typed byte
     // must survive it.
-    s.act_live(Action::EditStart);
-    s.act_live(Action::EditNibble(0x7));
-    let out = s.act_live(Action::EditNibble(0x7));
+    s.act_live(Action::Edit(EditAction::Start));
+    s.act_live(Action::Edit(EditAction::Nibble(0x7)));
+    let out = s.act_live(Action::Edit(EditAction::Nibble(0x7)));
     assert_eq!(out.len(), 1, "{:?}", s.model.log);
     assert_eq!(on_disk(&path, 0), 0x77);
 }

@@ -7,7 +7,7 @@
 use std::os::unix::fs::FileExt as _;
 use std::path::{Path, PathBuf};
 
-use mmapscope::action::{Action, Op};
+use mmapscope::action::{Action, EditAction, Op, PageMapAction, SpaceAction, ViewAction};
 use mmapscope::session::Session;
 use serde_json::Value;
 
@@ -247,7 +247,7 @@ fn exploring_our_own_heap_and_coming_back() {
     .expect("map");
     let ours = region.addr();
     let mut s = Session::new(region, true, (120, 40));
-    s.act(Action::OpenSpace);
+    s.act(Action::Space(SpaceAction::Open));
     let space = s.model.space.vmas.clone();
     let heap = space
         .iter()
@@ -262,8 +262,8 @@ fn exploring_our_own_heap_and_coming_back() {
         mmapscope::model::Overlay::Space { selected: here },
         "the view opens on the VMA shown"
     );
-    s.act(Action::SpaceMove(heap as i64 - here as i64));
-    s.act(Action::SpaceOpen);
+    s.act(Action::Space(SpaceAction::Move(heap as i64 - here as i64)));
+    s.act(Action::Space(SpaceAction::Explore));
     let looking = s.model.space.looking.clone().expect("exploring");
     assert_eq!(looking.vma, "[heap]");
     assert_eq!(s.model.snap.addr, space[heap].line.start);
@@ -280,7 +280,7 @@ fn exploring_our_own_heap_and_coming_back() {
         outcomes[0].result.as_ref().expect_err("refused").errno,
         libc::EPERM
     );
-    s.act(Action::ExploreBack);
+    s.act(Action::Space(SpaceAction::Back));
     assert!(s.model.space.looking.is_none());
     assert_eq!(s.model.snap.addr, ours, "back on our mapping");
 }
@@ -523,9 +523,9 @@ fn explore_every_way(pid: u32, addr: u64) {
     for _ in 0..3 {
         s.refresh();
     }
-    s.act(Action::Refresh);
-    s.act(Action::OpenPageMap);
-    s.act(Action::CloseOverlay);
+    s.act(Action::View(ViewAction::Refresh));
+    s.act(Action::PageMap(PageMapAction::Open));
+    s.act(Action::View(ViewAction::CloseOverlay));
     drop(s);
     let mut s = Session::attach(pid, None, false, true, (120, 40)).expect("attach");
     let at = s
@@ -539,8 +539,8 @@ fn explore_every_way(pid: u32, addr: u64) {
         mmapscope::model::Overlay::Space { selected } => selected,
         ref other => panic!("the address-space view is open: {other:?}"),
     };
-    s.act(Action::SpaceMove(at as i64 - here as i64));
-    s.act(Action::SpaceOpen);
+    s.act(Action::Space(SpaceAction::Move(at as i64 - here as i64)));
+    s.act(Action::Space(SpaceAction::Explore));
     assert_eq!(s.model.snap.addr, addr, "Enter explores it");
     for _ in 0..3 {
         s.refresh();
@@ -788,7 +788,7 @@ fn a_target_that_calls_exec_is_said_never_written_and_enter_reopens_it() {
         "the new program's stack is untouched"
     );
     // Enter reopens: a new handle on the same process, its new program.
-    s.act(Action::EditStart);
+    s.act(Action::Edit(EditAction::Start));
     let looking = s.model.space.looking.clone().expect("looking");
     assert_eq!(looking.ended, None, "{looking:?}");
     assert_eq!(looking.process, format!("pid {pid} sleep"));

@@ -316,7 +316,9 @@ fn force_and_dash_dash_force_let_the_session_past_the_bound() {
         s.model.screen.overlay,
         mmapscope::model::Overlay::Confirm { .. }
     ));
-    let outcomes = s.act(mmapscope::action::Action::Confirm(Some(true)));
+    let outcomes = s.act(mmapscope::action::Action::Ask(
+        mmapscope::action::AskAction::Confirm(Some(true)),
+    ));
     assert!(outcomes[0].result.is_ok(), "{:?}", outcomes[0]);
     // A refusal forced once does not force the next line.
     run_lines(&mut s, "unlock all\n");

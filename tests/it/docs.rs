@@ -16,7 +16,7 @@ use crate::common;
 use std::path::PathBuf;
 use std::process::Command;
 
-use mmapscope::action::{Action, Motion};
+use mmapscope::action::{Action, GridAction, Motion};
 use mmapscope::geometry::Geometry;
 use mmapscope::model::Model;
 use mmapscope::sys::probe::{Bucket, ChunkSlice, Chunks, DecodeCtx, PageProbe, PageState, Sources};
@@ -304,7 +304,7 @@ fn the_readme_screen_is_the_screen_drawn() {
     // "The demo, after `]` three times (120x30)".
     let mut m = demo_model((120, 30));
     for _ in 0..3 {
-        update(&mut m, Action::Move(Motion::NextPage));
+        update(&mut m, Action::Grid(GridAction::Move(Motion::NextPage)));
         fresh_demo_probe(&mut m);
     }
     let screen = screen_text(&m);

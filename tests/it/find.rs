@@ -14,7 +14,9 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use mmapscope::action::{Action, Op, PromptEdit};
+use mmapscope::action::{
+    Action, Event, GridAction, Op, PageMapAction, PromptEdit, SearchAction, ViewAction,
+};
 use mmapscope::find::{Ending, Pattern, Query, Request, StateQuery};
 use mmapscope::seek::{Job, Step};
 use mmapscope::session::Session;
@@ -57,7 +59,7 @@ fn session(path: &Path, len: Option<u64>) -> Session {
 }
 
 fn again(s: &mut Session, forward: bool) -> String {
-    s.act(Action::SearchAgain { forward });
+    s.act(Action::Search(SearchAction::Again { forward }));
     s.finish_search();
     common::last_log(s)
 }
@@ -84,17 +86,17 @@ fn a_state_search_lands_on_the_page_a_write_dirtied_and_wraps() {
             offset: 9 * ps + 5,
             bytes: vec![b'!'],
         }));
-        let line = search(&mut s, Action::GotoPrompt, "dirty");
+        let line = search(&mut s, Action::Grid(GridAction::GotoPrompt), "dirty");
         if s.model.doc.cursor == 9 * ps {
             assert!(line.contains("page 9 is dirty"), "{line}");
             assert!(!line.contains("wrapped"), "{line}");
             // From page 12, the next dirty page is 9 again: after the end, from the start.
-            s.act(Action::SelectPage(12));
+            s.act(Event::SelectPage(12));
             let line = again(&mut s, true);
             assert_eq!(s.model.doc.cursor, 9 * ps, "{line}");
             assert!(line.contains("wrapped past the end"), "{line}");
             // And a clean page: `: !dirty` from page 9 is page 10.
-            let line = search(&mut s, Action::GotoPrompt, "!dirty");
+            let line = search(&mut s, Action::Grid(GridAction::GotoPrompt), "!dirty");
             assert_eq!(s.model.doc.cursor, 10 * ps, "{line}");
             // Backward from 10, the previous clean page wraps past page 9 to page 8.
             let line = again(&mut s, false);
@@ -116,13 +118,13 @@ fn beyond_and_resident_searches_use_the_geometry_and_probes() {
     let path = file(dir.path(), 4, &[]);
     // 8 pages mapped over a 4-page file: pages 4-7 are beyond end of file.
     let mut s = session(&path, Some(8 * ps));
-    let line = search(&mut s, Action::GotoPrompt, "beyond");
+    let line = search(&mut s, Action::Grid(GridAction::GotoPrompt), "beyond");
     assert_eq!(s.model.doc.cursor, 4 * ps, "{line}");
-    let line = search(&mut s, Action::GotoPrompt, "!beyond");
+    let line = search(&mut s, Action::Grid(GridAction::GotoPrompt), "!beyond");
     assert_eq!(s.model.doc.cursor, 0, "{line}");
     assert!(line.contains("wrapped past the end"), "{line}");
     // Nothing is present in a script's session (nothing was read): `: present` says so.
-    let line = search(&mut s, Action::GotoPrompt, "present");
+    let line = search(&mut s, Action::Grid(GridAction::GotoPrompt), "present");
     assert!(line.contains("no page is present"), "{line}");
     assert_eq!(s.model.doc.cursor, 0);
 }
@@ -142,7 +144,7 @@ fn bytes_are_found_across_page_and_chunk_boundaries_both_ways() {
     // Every page resident (the search reads resident pages only).
     std::fs::read(&path).unwrap();
     let mut s = session(&path, None);
-    let line = search(&mut s, Action::FindPrompt, "7f 45 4c 46");
+    let line = search(&mut s, Action::Search(SearchAction::Prompt), "7f 45 4c 46");
     assert_eq!(s.model.doc.cursor, 21 * ps - 3, "{line}");
     assert_eq!(s.model.search.found, Some((21 * ps - 3, 4)));
     assert!(line.contains("found at 0x"), "{line}");
@@ -159,20 +161,30 @@ fn bytes_are_found_across_page_and_chunk_boundaries_both_ways() {
         assert!(line.contains(says), "{line}");
     }
     // From the start, the walk's first chunk ends at `chunk_edge`: "F-chu" spans it.
-    s.act(Action::Move(mmapscope::action::Motion::Top));
-    let line = search(&mut s, Action::FindPrompt, "\"F-chu\"");
+    s.act(Action::Grid(GridAction::Move(
+        mmapscope::action::Motion::Top,
+    )));
+    let line = search(&mut s, Action::Search(SearchAction::Prompt), "\"F-chu\"");
     assert_eq!(
         s.model.doc.cursor,
         chunk_edge - 1,
         "across the chunk edge: {line}"
     );
-    let line = search(&mut s, Action::FindPrompt, "\"ELF-boundary\"");
+    let line = search(
+        &mut s,
+        Action::Search(SearchAction::Prompt),
+        "\"ELF-boundary\"",
+    );
     assert_eq!(
         s.model.doc.cursor,
         21 * ps - 2,
         "across the page boundary: {line}"
     );
-    let line = search(&mut s, Action::FindPrompt, "\"no such thing\"");
+    let line = search(
+        &mut s,
+        Action::Search(SearchAction::Prompt),
+        "\"no such thing\"",
+    );
     assert!(line.contains("not found"), "{line}");
     assert_eq!(
         s.model.doc.cursor,
@@ -202,7 +214,11 @@ fn a_page_not_resident_is_skipped_unless_asked_to_fault_it_in() {
         region.cachestat(40 * ps, ps).unwrap().nr_cache
     };
     assert_eq!(cached(&s), 0, "page 40 left the page cache");
-    let line = search(&mut s, Action::FindPrompt, "\"needle-40\"");
+    let line = search(
+        &mut s,
+        Action::Search(SearchAction::Prompt),
+        "\"needle-40\"",
+    );
     assert!(line.contains("not found"), "{line}");
     assert!(
         line.contains("1 pages not resident were not read"),
@@ -210,9 +226,13 @@ fn a_page_not_resident_is_skipped_unless_asked_to_fault_it_in() {
     );
     assert_eq!(cached(&s), 0, "the search did not fault page 40 in");
     // The resident pages it read came from the page cache: none is mapped now.
-    let line = search(&mut s, Action::GotoPrompt, "present");
+    let line = search(&mut s, Action::Grid(GridAction::GotoPrompt), "present");
     assert!(line.contains("no page is present"), "{line}");
-    let line = search(&mut s, Action::FindPrompt, "!\"needle-40\"");
+    let line = search(
+        &mut s,
+        Action::Search(SearchAction::Prompt),
+        "!\"needle-40\"",
+    );
     assert_eq!(s.model.doc.cursor, 40 * ps + 100, "{line}");
     assert_eq!(cached(&s), 1, "/! faulted it in");
 }
@@ -235,9 +255,13 @@ fn a_sparse_terabyte_is_crossed_by_cachestat_in_a_blink() {
     f.write_all_at(b"deep needle", page * ps + 7).unwrap();
     let mut s = session(&path, None);
     let t = Instant::now();
-    let line = search(&mut s, Action::GotoPrompt, "resident");
+    let line = search(&mut s, Action::Grid(GridAction::GotoPrompt), "resident");
     assert_eq!(s.model.doc.cursor, page * ps, "{line}");
-    let line = search(&mut s, Action::FindPrompt, "\"deep needle\"");
+    let line = search(
+        &mut s,
+        Action::Search(SearchAction::Prompt),
+        "\"deep needle\"",
+    );
     assert_eq!(s.model.doc.cursor, page * ps + 7, "{line}");
     assert!(
         t.elapsed() < Duration::from_secs(5),
@@ -246,7 +270,7 @@ fn a_sparse_terabyte_is_crossed_by_cachestat_in_a_blink() {
     );
     // The page map at its fitted zoom: one cell a bucket, whatever the size.
     let t = Instant::now();
-    s.act(Action::OpenPageMap);
+    s.act(Action::PageMap(PageMapAction::Open));
     let w = s.model.page_map_window().unwrap();
     assert_eq!(s.model.page_map.buckets.len() as u64, w.cells());
     assert_eq!(s.model.page_map.per_cell, w.per_cell);
@@ -390,18 +414,18 @@ fn attached_to_another_process_dirty_and_bytes_are_found_where_it_wrote() {
         (120, 40),
     )
     .expect("attach");
-    let line = search(&mut s, Action::FindPrompt, "\"*\"");
+    let line = search(&mut s, Action::Search(SearchAction::Prompt), "\"*\"");
     assert_eq!(s.model.doc.cursor, wrote * ps, "{line}");
     if wrote > 0 {
         assert!(line.contains("not present were not read"), "{line}");
     }
-    let line = search(&mut s, Action::GotoPrompt, "dirty");
+    let line = search(&mut s, Action::Grid(GridAction::GotoPrompt), "dirty");
     if line.contains("is dirty") {
         assert_eq!(s.model.doc.cursor, wrote * ps, "{line}");
     } else {
         eprintln!("SKIPPED the dirty half: writeback cleaned the page first ({line})");
     }
-    s.act(Action::OpenPageMap);
+    s.act(Action::PageMap(PageMapAction::Open));
     let cells = &s.model.page_map.buckets;
     let cell = cells
         .iter()
@@ -581,10 +605,10 @@ fn a_search_in_a_process_that_exited_ends_saying_so() {
     child.0.kill().unwrap();
     child.0.wait().unwrap();
     for (open, text) in [
-        (Action::GotoPrompt, "present"),
-        (Action::GotoPrompt, "!present"),
-        (Action::GotoPrompt, "resident"),
-        (Action::FindPrompt, "\"*\""),
+        (Action::Grid(GridAction::GotoPrompt), "present"),
+        (Action::Grid(GridAction::GotoPrompt), "!present"),
+        (Action::Grid(GridAction::GotoPrompt), "resident"),
+        (Action::Search(SearchAction::Prompt), "\"*\""),
     ] {
         let line = search(&mut s, open, text);
         assert!(line.ends_with(": the process has exited"), "{text}: {line}");
@@ -593,7 +617,7 @@ fn a_search_in_a_process_that_exited_ends_saying_so() {
     s.refresh();
     let ended = s.model.space.looking.as_ref().and_then(|l| l.ended.clone());
     assert!(ended.is_some_and(|w| w.contains("exited")), "followed");
-    let line = search(&mut s, Action::GotoPrompt, "!exclusive");
+    let line = search(&mut s, Action::Grid(GridAction::GotoPrompt), "!exclusive");
     assert_eq!(
         line, ": !exclusive: the process has exited",
         "nothing was probed"
@@ -613,11 +637,11 @@ fn a_second_search_replaces_the_first_and_esc_ends_the_one_shown() {
     let type_in = |s: &mut Session, open: Action, text: &str| {
         s.act(open);
         for c in text.chars() {
-            s.act(Action::Prompt(PromptEdit::Insert(c)));
+            s.act(Action::Grid(GridAction::Prompt(PromptEdit::Insert(c))));
         }
-        s.act(Action::Prompt(PromptEdit::Submit));
+        s.act(Action::Grid(GridAction::Prompt(PromptEdit::Submit)));
     };
-    type_in(&mut s, Action::GotoPrompt, ": resident");
+    type_in(&mut s, Action::Grid(GridAction::GotoPrompt), ": resident");
     let shown = |s: &Session| {
         s.model
             .search
@@ -630,7 +654,7 @@ fn a_second_search_replaces_the_first_and_esc_ends_the_one_shown() {
     assert!(s.poll_search(), "a terabyte takes more than two slices");
     let done = s.model.search.running.as_ref().unwrap().done;
     assert!(done > 0, "its progress is shown from the first slices");
-    type_in(&mut s, Action::FindPrompt, "41");
+    type_in(&mut s, Action::Search(SearchAction::Prompt), "41");
     assert_eq!(shown(&s), Some((2, "/ 41".into())));
     assert!(s.search_running(), "the second one runs");
     assert!(
@@ -643,7 +667,7 @@ fn a_second_search_replaces_the_first_and_esc_ends_the_one_shown() {
     );
     assert!(s.poll_search());
     assert!(s.model.search.running.as_ref().unwrap().done > 0);
-    s.act(Action::CloseOverlay);
+    s.act(Action::View(ViewAction::CloseOverlay));
     assert!(!s.search_running(), "Esc ended it");
     assert!(s.model.search.running.is_none());
     let last = &s.model.log.lines.last().unwrap().text;

@@ -578,7 +578,7 @@ fn overlay_question(session: &Session) -> Option<String> {
 /// and no is no.
 #[test]
 fn keys_that_would_write_a_named_file_ask_first() {
-    use mmapscope::action::{Action, Op};
+    use mmapscope::action::{Action, AskAction, EditAction, LabAction, Op};
     use mmapscope::sys::Prot;
     let dir = common::temp_dir();
     let path = dir.path().join("f");
@@ -591,17 +591,17 @@ fn keys_that_would_write_a_named_file_ask_first() {
     s.act_live(Action::Do(Op::Protect(Prot::RW)));
     let q = overlay_question(&s).expect("protect rw asks");
     assert!(q.contains("PROT_WRITE") && q.contains("y/N"), "{q}");
-    s.act_live(Action::Confirm(None));
+    s.act_live(Action::Ask(AskAction::Confirm(None)));
     assert_eq!(s.region().expect("ours").prot(), Prot::R);
     // The peer writes the file too: it asks.
-    s.act_live(Action::TogglePeer);
+    s.act_live(Action::Lab(LabAction::Peer));
     let q = overlay_question(&s).expect("the peer asks");
     assert!(q.contains("peer"), "{q}");
-    s.act_live(Action::Confirm(Some(false)));
+    s.act_live(Action::Ask(AskAction::Confirm(Some(false))));
     assert!(s.lab.peer.is_none());
     // Yes to protect rw: writable, and the peer no longer asks (it would start).
     s.act_live(Action::Do(Op::Protect(Prot::RW)));
-    s.act_live(Action::Confirm(Some(true)));
+    s.act_live(Action::Ask(AskAction::Confirm(Some(true))));
     assert_eq!(s.region().expect("ours").prot(), Prot::RW);
     assert_eq!(state(&path), before, "making it writable wrote nothing");
 
@@ -610,11 +610,11 @@ fn keys_that_would_write_a_named_file_ask_first() {
     s.add_also(MapMode::Shared).expect("also");
     s.act_live(Action::Do(Op::Swap));
     assert_eq!(s.region().expect("ours").mode(), MapMode::Shared);
-    s.act_live(Action::EditStart);
-    s.act_live(Action::EditSwitchColumn);
-    s.act_live(Action::EditChar('a'));
+    s.act_live(Action::Edit(EditAction::Start));
+    s.act_live(Action::Edit(EditAction::SwitchColumn));
+    s.act_live(Action::Edit(EditAction::Char('a')));
     let q = overlay_question(&s).expect("a store into the shared mapping asks");
     assert!(q.contains("Writes go straight to"), "{q}");
-    s.act_live(Action::Confirm(None));
+    s.act_live(Action::Ask(AskAction::Confirm(None)));
     assert_eq!(state(&path), before);
 }

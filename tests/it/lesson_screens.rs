@@ -10,7 +10,7 @@
 //! screen (addresses, times, counters the kernel decides) differs from run to run and is
 //! asserted, not snapshotted.
 
-use mmapscope::action::Action;
+use mmapscope::action::{Action, LessonAction};
 use mmapscope::lesson::{BUILTIN, Lesson, LessonStep, focus_page, parse, request};
 use mmapscope::model::{Model, PaneText, result_text};
 use mmapscope::session::Session;
@@ -98,7 +98,7 @@ fn check_step(s: &mut Session, lesson: &Lesson, k: usize, step: &LessonStep) -> 
     }
 
     wrong.extend(check_results(s, &at, &say, body.len(), &rows));
-    update(&mut s.model, Action::ScrollLesson(i32::MIN));
+    update(&mut s.model, Action::Lesson(LessonAction::Scroll(i32::MIN)));
 
     // The page count in the header.
     let pages = s.model.pages();
@@ -149,7 +149,7 @@ fn check_results(
             break;
         }
         seen.push(view[0].clone());
-        update(&mut s.model, Action::ScrollLesson(1));
+        update(&mut s.model, Action::Lesson(LessonAction::Scroll(1)));
         let still = words(&pane_body(&s.model).join(" "));
         if fixed > 0 && !still.contains(say) {
             wrong.push(format!("{at}: scrolling the results moved the narration"));

@@ -25,7 +25,7 @@ use std::fs::File;
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
 
-use mmapscope::action::{Action, GotoTarget};
+use mmapscope::action::{Action, GotoTarget, GridAction, SearchAction};
 use mmapscope::session::Session;
 use mmapscope::sys::region::{self, MapMode, MapRequest, Region};
 
@@ -165,7 +165,7 @@ fn the_grid_shows_cached_pages_without_starting_readahead() {
         };
         s.add_also(other).expect("--also");
         for page in before.cached_pages().into_iter().chain([COLD]) {
-            s.act(Action::Goto(GotoTarget::Page(page)));
+            s.act(Action::Grid(GridAction::Goto(GotoTarget::Page(page))));
             s.refresh();
             let also = &s
                 .model
@@ -193,7 +193,7 @@ fn the_grid_shows_cached_pages_without_starting_readahead() {
             None,
             "page {MID} is off screen now"
         );
-        s.act(Action::Goto(GotoTarget::Page(MID)));
+        s.act(Action::Grid(GridAction::Goto(GotoTarget::Page(MID))));
         s.refresh();
         assert_eq!(s.model.snap.bytes.get(at), Some(WARM_NEEDLE[0]), "{mode:?}");
         unchanged(
@@ -216,15 +216,23 @@ fn a_byte_search_reads_cached_pages_without_starting_readahead() {
         let mut s = Session::new(open(&path, mode), false, (120, 40));
         let pattern = |n: &[u8]| format!("\"{}\"", String::from_utf8_lossy(n));
         // Found where it is cached: the search read the page cache.
-        let line = search(&mut s, Action::FindPrompt, &pattern(WARM_NEEDLE));
+        let line = search(
+            &mut s,
+            Action::Search(SearchAction::Prompt),
+            &pattern(WARM_NEEDLE),
+        );
         assert_eq!(s.model.doc.cursor, MID * ps + 100, "{mode:?}: {line}");
         // Backward, from the start: wraps to the same match.
-        s.act(Action::Goto(GotoTarget::Page(0)));
-        s.act(Action::SearchAgain { forward: false });
+        s.act(Action::Grid(GridAction::Goto(GotoTarget::Page(0))));
+        s.act(Action::Search(SearchAction::Again { forward: false }));
         s.finish_search();
         assert_eq!(s.model.doc.cursor, MID * ps + 100, "{mode:?}: backward");
         // Not found where it is not: every page was passed, the cold ones not read.
-        let line = search(&mut s, Action::FindPrompt, &pattern(COLD_NEEDLE));
+        let line = search(
+            &mut s,
+            Action::Search(SearchAction::Prompt),
+            &pattern(COLD_NEEDLE),
+        );
         assert!(line.contains("not found"), "{mode:?}: {line}");
         assert!(line.contains("pages not resident were not read"), "{line}");
         unchanged(&path, &before, &format!("byte searches ({mode:?})"));

@@ -28,5 +28,6 @@ mod lessons;
 mod looking;
 mod page_state;
 mod property;
+mod routes;
 mod safety;
 mod screens;

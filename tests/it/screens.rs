@@ -2,7 +2,10 @@
 //! /proc contents), so they never depend on the live kernel. Also: key handling through
 //! `update` moves the view the way the screens show, and NO_COLOR screens carry no colour.
 
-use mmapscope::action::{Action, Motion};
+use mmapscope::action::{
+    Action, AskAction, EditAction, Event, GridAction, LabAction, LessonAction, Motion,
+    PageMapAction, SearchAction, SpaceAction, ViewAction,
+};
 use mmapscope::geometry::Geometry;
 use mmapscope::model::{Focus, Minimap, Model, Overlay};
 use mmapscope::sys::probe::{
@@ -233,7 +236,7 @@ fn draw(m: &Model) -> Terminal<TestBackend> {
     t
 }
 
-fn act(m: &mut Model, actions: &[Action]) {
+fn act<M: Into<mmapscope::action::Msg> + Clone>(m: &mut Model, actions: &[M]) {
     for a in actions {
         update(m, a.clone());
     }
@@ -256,8 +259,14 @@ fn start_120x40() {
 fn padding_page_and_beyond_eof_120x40() {
     let mut m = model(6, (120, 40));
     // The end of page 3 (padding) and page 4, wholly beyond EOF.
-    act(&mut m, &[const { Action::Move(Motion::NextPage) }; 4]);
-    act(&mut m, &[const { Action::Move(Motion::Up) }; 3]);
+    act(
+        &mut m,
+        &[const { Action::Grid(GridAction::Move(Motion::NextPage)) }; 4],
+    );
+    act(
+        &mut m,
+        &[const { Action::Grid(GridAction::Move(Motion::Up)) }; 3],
+    );
     insta::assert_snapshot!(draw(&m).backend());
 }
 
@@ -266,7 +275,9 @@ fn padding_page_80x24() {
     let mut m = model(4, (80, 24));
     act(
         &mut m,
-        &[Action::Goto(mmapscope::action::GotoTarget::Page(3))],
+        &[Action::Grid(GridAction::Goto(
+            mmapscope::action::GotoTarget::Page(3),
+        ))],
     );
     insta::assert_snapshot!(draw(&m).backend());
 }
@@ -274,7 +285,7 @@ fn padding_page_80x24() {
 #[test]
 fn help_overlay_80x24() {
     let mut m = model(4, (80, 24));
-    act(&mut m, &[Action::ToggleHelp]);
+    act(&mut m, &[Action::View(ViewAction::ToggleHelp)]);
     assert_eq!(m.screen.overlay, Overlay::Help);
     insta::assert_snapshot!(draw(&m).backend());
 }
@@ -282,17 +293,27 @@ fn help_overlay_80x24() {
 #[test]
 fn goto_prompt_and_virtual_addresses_120x40() {
     let mut m = model(4, (120, 40));
-    act(&mut m, &[Action::ToggleOffsets, Action::GotoPrompt]);
+    act(
+        &mut m,
+        &[
+            Action::View(ViewAction::ToggleOffsets),
+            Action::Grid(GridAction::GotoPrompt),
+        ],
+    );
     for c in "p 2".chars() {
         act(
             &mut m,
-            &[Action::Prompt(mmapscope::action::PromptEdit::Insert(c))],
+            &[Action::Grid(GridAction::Prompt(
+                mmapscope::action::PromptEdit::Insert(c),
+            ))],
         );
     }
     insta::assert_snapshot!("goto_prompt_typing", draw(&m).backend());
     act(
         &mut m,
-        &[Action::Prompt(mmapscope::action::PromptEdit::Submit)],
+        &[Action::Grid(GridAction::Prompt(
+            mmapscope::action::PromptEdit::Submit,
+        ))],
     );
     assert_eq!(m.doc.cursor, 2 * PS);
     insta::assert_snapshot!("goto_page_2_vaddr", draw(&m).backend());
@@ -302,7 +323,7 @@ fn goto_prompt_and_virtual_addresses_120x40() {
 fn narrow_terminal_shows_the_panel_on_tab() {
     let mut m = model(4, (70, 24));
     assert!(m.layout().panel.is_none());
-    act(&mut m, &[Action::ToggleFocus]);
+    act(&mut m, &[Action::View(ViewAction::ToggleFocus)]);
     assert_eq!(m.screen.focus, Focus::Panel);
     insta::assert_snapshot!(draw(&m).backend());
 }
@@ -348,7 +369,10 @@ fn a_vma_merged_with_a_neighbour_is_said_to_be() {
 #[test]
 fn no_color_means_no_colour_anywhere() {
     let mut m = model(6, (120, 40));
-    act(&mut m, &[const { Action::Move(Motion::NextPage) }; 3]);
+    act(
+        &mut m,
+        &[const { Action::Grid(GridAction::Move(Motion::NextPage)) }; 3],
+    );
     let t = draw(&m);
     for cell in t.backend().buffer().content() {
         assert_eq!(cell.fg, Color::Reset, "{cell:?}");
@@ -405,7 +429,7 @@ fn a_file_shrinking_under_the_mapping_is_logged_and_drawn_beyond_eof() {
     );
     assert!(last.contains("pages 1-3 are now beyond EOF"), "{last}");
     fake_probe(&mut m);
-    act(&mut m, &[Action::Move(Motion::NextPage)]);
+    act(&mut m, &[Action::Grid(GridAction::Move(Motion::NextPage))]);
     let text = format!("{}", draw(&m).backend());
     assert!(
         text.contains("page 1 · offset 0x1000 · beyond EOF"),
@@ -426,7 +450,7 @@ fn explain_text(m: &Model) -> String {
 #[test]
 fn explain_pane_120x40() {
     let mut m = model(4, (120, 40));
-    act(&mut m, &[Action::ToggleExplain]);
+    act(&mut m, &[Action::View(ViewAction::ToggleExplain)]);
     insta::assert_snapshot!(draw(&m).backend());
     let text = explain_text(&m);
     assert!(text.contains("pagemap: 0xa000000000001234"), "{text}");
@@ -445,8 +469,8 @@ fn explain_pane_of_a_page_beyond_eof_says_sigbus() {
     act(
         &mut m,
         &[
-            Action::ToggleExplain,
-            Action::Goto(mmapscope::action::GotoTarget::Page(5)),
+            Action::View(ViewAction::ToggleExplain),
+            Action::Grid(GridAction::Goto(mmapscope::action::GotoTarget::Page(5))),
         ],
     );
     let text = explain_text(&m);
@@ -564,14 +588,14 @@ fn wrote(offset: u64, new: &[u8]) -> mmapscope::sys::exec::Outcome {
 #[test]
 fn edit_mode_with_a_pending_nibble_and_edited_bytes_120x40() {
     let mut m = model(4, (120, 40));
-    act(&mut m, &[Action::EditStart]);
+    act(&mut m, &[Action::Edit(EditAction::Start)]);
     mmapscope::update::apply_outcome(
         &mut m,
         &wrote(0, &[0x41, 0x42]),
         mmapscope::action::History::Record,
     );
     assert_eq!(m.doc.cursor, 2, "typing moved the cursor on");
-    act(&mut m, &[Action::EditNibble(0xc)]);
+    act(&mut m, &[Action::Edit(EditAction::Nibble(0xc))]);
     // What the next refresh reads back from the mapping.
     m.snap.bytes.data[0] = Some(0x41);
     m.snap.bytes.data[1] = Some(0x42);
@@ -608,7 +632,9 @@ fn msync_menu_80x24() {
     let mut m = model(4, (80, 24));
     act(
         &mut m,
-        &[Action::OpenMenu(mmapscope::action::MenuKind::Msync)],
+        &[Action::Ask(AskAction::OpenMenu(
+            mmapscope::action::MenuKind::Msync,
+        ))],
     );
     insta::assert_snapshot!(draw(&m).backend());
 }
@@ -619,8 +645,8 @@ fn advise_menu_120x40() {
     act(
         &mut m,
         &[
-            Action::Goto(mmapscope::action::GotoTarget::Page(1)),
-            Action::OpenMenu(mmapscope::action::MenuKind::Advise),
+            Action::Grid(GridAction::Goto(mmapscope::action::GotoTarget::Page(1))),
+            Action::Ask(AskAction::OpenMenu(mmapscope::action::MenuKind::Advise)),
         ],
     );
     let text = format!("{}", draw(&m).backend());
@@ -638,7 +664,7 @@ fn confirm_before_losing_private_edits_80x24() {
         &wrote(0, &[0x41]),
         mmapscope::action::History::Record,
     );
-    act(&mut m, &[Action::SwitchMode]);
+    act(&mut m, &[Action::Ask(AskAction::SwitchMode)]);
     insta::assert_snapshot!(draw(&m).backend());
 }
 
@@ -651,9 +677,9 @@ fn focused_log_scrolls_120x40() {
     act(
         &mut m,
         &[
-            Action::ToggleFocus,
-            Action::ToggleFocus,
-            Action::ScrollLog(5),
+            Action::View(ViewAction::ToggleFocus),
+            Action::View(ViewAction::ToggleFocus),
+            Action::View(ViewAction::ScrollLog(5)),
         ],
     );
     let text = format!("{}", draw(&m).backend());
@@ -783,7 +809,9 @@ fn high_contrast_dims_nothing() {
     m.settings.high_contrast = true;
     act(
         &mut m,
-        &[Action::Goto(mmapscope::action::GotoTarget::Page(3))],
+        &[Action::Grid(GridAction::Goto(
+            mmapscope::action::GotoTarget::Page(3),
+        ))],
     );
     let t = draw(&m);
     for cell in t.backend().buffer().content() {
@@ -906,7 +934,7 @@ fn fork_view_120x40() {
 #[test]
 fn fork_view_explained_and_the_child_menu_80x24() {
     let mut m = fork_model((120, 40));
-    update(&mut m, Action::ToggleExplain);
+    update(&mut m, Action::View(ViewAction::ToggleExplain));
     let text = explain_text(&m);
     assert!(
         text.contains("child pid 4242 pagemap: 0x8000000000005000"),
@@ -918,7 +946,7 @@ fn fork_view_explained_and_the_child_menu_80x24() {
         "{text}"
     );
     let mut m = fork_model((80, 24));
-    update(&mut m, Action::ForkKey);
+    update(&mut m, Action::Lab(LabAction::Fork));
     assert!(
         matches!(m.screen.overlay, Overlay::Menu { .. }),
         "F with a child: its menu"
@@ -929,11 +957,11 @@ fn fork_view_explained_and_the_child_menu_80x24() {
 #[test]
 fn an_operation_prompt_shows_what_it_asks_120x40() {
     let mut m = model(4, (120, 40));
-    update(&mut m, Action::ExecCursor);
+    update(&mut m, Action::Lab(LabAction::Exec));
     for c in "1000 234".chars() {
         update(
             &mut m,
-            Action::Prompt(mmapscope::action::PromptEdit::Insert(c)),
+            Action::Grid(GridAction::Prompt(mmapscope::action::PromptEdit::Insert(c))),
         );
     }
     let text = format!("{}", draw(&m).backend());
@@ -954,10 +982,10 @@ fn space_model(size: (u16, u16)) -> Model {
             line,
         })
         .collect();
-    update(&mut m, Action::OpenSpace);
+    update(&mut m, Action::Space(SpaceAction::Open));
     update(
         &mut m,
-        Action::SpaceProbed {
+        Event::SpaceProbed {
             vmas,
             title: "pid 4242 mmapscope (this process) · 9 VMAs".into(),
             read_ms: 0,
@@ -985,7 +1013,7 @@ fn address_space_view_80x24_mono() {
 fn address_space_view_120x40_colour() {
     let mut m = space_model((120, 40));
     m.settings.color = true;
-    update(&mut m, Action::SpaceMove(-3));
+    update(&mut m, Action::Space(SpaceAction::Move(-3)));
     assert_eq!(m.screen.overlay, Overlay::Space { selected: 2 }, "the heap");
     let t = draw(&m);
     let text = format!("{}", t.backend());
@@ -1030,11 +1058,11 @@ fn a_vma_of_another_process_names_it_in_the_header_and_keeps_its_end() {
         ended: None,
         reopen: false,
     };
-    update(&mut m, Action::Looking(Some(looking.clone())));
+    update(&mut m, Event::Looking(Some(looking.clone())));
     m.snap.backing = Backing::Anon;
     update(
         &mut m,
-        Action::Looking(Some(mmapscope::model::Looking {
+        Event::Looking(Some(mmapscope::model::Looking {
             ended: Some("the process has exited".into()),
             ..looking
         })),
@@ -1057,7 +1085,7 @@ fn a_vma_of_another_process_names_it_in_the_header_and_keeps_its_end() {
         "{:?}",
         m.log
     );
-    update(&mut m, Action::ExploreBack);
+    update(&mut m, Action::Space(SpaceAction::Back));
     assert!(
         m.space.looking.is_some(),
         "no mapping of ours to go back to with --pid"
@@ -1112,9 +1140,11 @@ fn page_map_model(size: (u16, u16), actions: &[Action]) -> Model {
     m.snap.geometry.file_size = Some(4800 * PS);
     act(
         &mut m,
-        &[Action::Goto(mmapscope::action::GotoTarget::Page(1230))],
+        &[Action::Grid(GridAction::Goto(
+            mmapscope::action::GotoTarget::Page(1230),
+        ))],
     );
-    update(&mut m, Action::OpenPageMap);
+    update(&mut m, Action::PageMap(PageMapAction::Open));
     for a in actions {
         update(&mut m, a.clone());
     }
@@ -1161,10 +1191,10 @@ fn zoomed(size: (u16, u16)) -> Model {
     page_map_model(
         size,
         &[
-            Action::PageMapZoom(true),
-            Action::PageMapZoom(true),
-            Action::PageMapMove(CellMove::Down),
-            Action::PageMapMove(CellMove::Right),
+            Action::PageMap(PageMapAction::Zoom(true)),
+            Action::PageMap(PageMapAction::Zoom(true)),
+            Action::PageMap(PageMapAction::Move(CellMove::Down)),
+            Action::PageMap(PageMapAction::Move(CellMove::Right)),
         ],
     )
 }
@@ -1190,11 +1220,11 @@ fn page_map_120x40_colour() {
 #[test]
 fn a_search_shows_its_progress_and_the_find_prompt_its_text() {
     let mut m = model(6, (120, 40));
-    update(&mut m, Action::FindPrompt);
+    update(&mut m, Action::Search(SearchAction::Prompt));
     for c in "\"ab".chars() {
         update(
             &mut m,
-            Action::Prompt(mmapscope::action::PromptEdit::Insert(c)),
+            Action::Grid(GridAction::Prompt(mmapscope::action::PromptEdit::Insert(c))),
         );
     }
     let text = format!("{}", draw(&m).backend());
@@ -1204,16 +1234,18 @@ fn a_search_shows_its_progress_and_the_find_prompt_its_text() {
     );
     update(
         &mut m,
-        Action::Prompt(mmapscope::action::PromptEdit::Insert('"')),
+        Action::Grid(GridAction::Prompt(mmapscope::action::PromptEdit::Insert(
+            '"',
+        ))),
     );
     update(
         &mut m,
-        Action::Prompt(mmapscope::action::PromptEdit::Submit),
+        Action::Grid(GridAction::Prompt(mmapscope::action::PromptEdit::Submit)),
     );
     let id = m.search.running.as_ref().expect("a search runs").id;
     update(
         &mut m,
-        Action::SearchProgress {
+        Event::SearchProgress {
             id,
             done: 3,
             total: 6,
@@ -1234,13 +1266,13 @@ fn a_search_over_64_tib_shows_its_progress_at_80x24() {
     let total = 1u64 << 34;
     let progress = |m: &mut mmapscope::model::Model, done| {
         let id = m.search.running.as_ref().expect("a search runs").id;
-        update(m, Action::SearchProgress { id, done, total });
+        update(m, Event::SearchProgress { id, done, total });
     };
     update(
         &mut m,
-        Action::Goto(mmapscope::action::GotoTarget::State(
+        Action::Grid(GridAction::Goto(mmapscope::action::GotoTarget::State(
             mmapscope::find::StateQuery::parse("resident").unwrap(),
-        )),
+        ))),
     );
     progress(&mut m, 1 << 31);
     let text = format!("{}", draw(&m).backend());
@@ -1250,18 +1282,18 @@ fn a_search_over_64_tib_shows_its_progress_at_80x24() {
         ),
         "{text}"
     );
-    update(&mut m, Action::FindPrompt);
+    update(&mut m, Action::Search(SearchAction::Prompt));
     // Typed as the prompt takes it: an escaped ESC (`\x1b`), which the label shows escaped.
     let pattern = format!("\"{}\\x1b[31m\"", "needle ".repeat(20));
     for c in pattern.chars() {
         update(
             &mut m,
-            Action::Prompt(mmapscope::action::PromptEdit::Insert(c)),
+            Action::Grid(GridAction::Prompt(mmapscope::action::PromptEdit::Insert(c))),
         );
     }
     update(
         &mut m,
-        Action::Prompt(mmapscope::action::PromptEdit::Submit),
+        Action::Grid(GridAction::Prompt(mmapscope::action::PromptEdit::Submit)),
     );
     progress(&mut m, 1 << 33);
     let text = format!("{}", draw(&m).backend());
@@ -1289,7 +1321,7 @@ fn also_pane_beside_the_grid_marks_the_bytes_that_differ_120x40() {
     if let Some(p) = also.pages.iter_mut().find(|p| p.index == 0) {
         p.state.cow = Some(true);
     }
-    update(&mut m, Action::AlsoProbed(Some(Box::new(also))));
+    update(&mut m, Event::AlsoProbed(Some(Box::new(also))));
     let t = draw(&m);
     let text = format!("{}", t.backend());
     assert!(text.contains("also: MAP_PRIVATE"), "{text}");
@@ -1387,7 +1419,7 @@ fn the_header_keeps_the_page_count_and_the_key_line_cuts_no_hint() {
 #[test]
 fn help_wraps_inside_the_overlay_at_80_and_uses_the_width_at_200() {
     let mut m = model(4, (80, 24));
-    act(&mut m, &[Action::ToggleHelp]);
+    act(&mut m, &[Action::View(ViewAction::ToggleHelp)]);
     // Scroll through: every word of every description shows up inside the borders.
     let mut seen = String::new();
     for _ in 0..40 {
@@ -1395,7 +1427,7 @@ fn help_wraps_inside_the_overlay_at_80_and_uses_the_width_at_200() {
             seen.push_str(&r);
             seen.push('\n');
         }
-        update(&mut m, Action::ScrollHelp(10));
+        update(&mut m, Action::View(ViewAction::ScrollHelp(10)));
     }
     let words = |s: &str| s.split_whitespace().map(str::to_string).collect::<Vec<_>>();
     let inside: Vec<String> = seen
@@ -1409,7 +1441,7 @@ fn help_wraps_inside_the_overlay_at_80_and_uses_the_width_at_200() {
         }
     }
     let mut wide = model(4, (200, 50));
-    act(&mut wide, &[Action::ToggleHelp]);
+    act(&mut wide, &[Action::View(ViewAction::ToggleHelp)]);
     let rows = rows_of(&wide);
     let top = rows.iter().find(|r| r.contains("help: Keys")).unwrap();
     let width = top.trim().chars().count();
@@ -1426,14 +1458,14 @@ fn help_wraps_inside_the_overlay_at_80_and_uses_the_width_at_200() {
 #[test]
 fn a_long_prompt_scrolls_to_keep_what_is_typed_in_view() {
     let mut m = model(4, (120, 40));
-    act(&mut m, &[Action::FindPrompt]);
+    act(&mut m, &[Action::Search(SearchAction::Prompt)]);
     let typed: String = (0..100)
         .map(|i| char::from(b'a' + (i % 26) as u8))
         .collect();
     for c in typed.chars() {
         update(
             &mut m,
-            Action::Prompt(mmapscope::action::PromptEdit::Insert(c)),
+            Action::Grid(GridAction::Prompt(mmapscope::action::PromptEdit::Insert(c))),
         );
     }
     let rows = rows_of(&m);
@@ -1469,7 +1501,7 @@ fn a_lesson_pane_shows_the_whole_narration_and_scrolls_its_results_80x24() {
     assert!(text.contains("J K scroll"), "{text}");
     assert!(!text.contains("expect page 11 "), "{text}");
     for _ in 0..30 {
-        update(&mut m, Action::ScrollLesson(1));
+        update(&mut m, Action::Lesson(LessonAction::Scroll(1)));
     }
     let text = rows_of(&m).join("\n");
     assert!(
@@ -1487,8 +1519,8 @@ fn a_lesson_pane_shows_the_whole_narration_and_scrolls_its_results_80x24() {
     for l in 0..20 {
         m.log(format!("log line {l} with enough words to wrap at eighty columns when it is shown whole in the pane"));
     }
-    update(&mut m, Action::ToggleFocus);
-    update(&mut m, Action::ToggleFocus);
+    update(&mut m, Action::View(ViewAction::ToggleFocus));
+    update(&mut m, Action::View(ViewAction::ToggleFocus));
     let text = rows_of(&m).join("\n");
     assert!(text.contains("log: ↑↓ scroll · Tab back"), "{text}");
     assert!(text.contains("shown whole in the pane"), "{text}");
@@ -1502,13 +1534,13 @@ fn a_step_shows_its_offset_and_lists_its_fields_first_80x24() {
     let pane = m.lesson.clone().unwrap();
     update(
         &mut m,
-        Action::ShowLesson(Some(mmapscope::model::LessonPane {
+        Event::ShowLesson(Some(mmapscope::model::LessonPane {
             fields: vec![SmapsField::Locked, SmapsField::ThpEligible],
             show: Some(0x3030),
             ..pane
         })),
     );
-    act(&mut m, &[Action::ShowOffset(0x3030)]);
+    act(&mut m, &[Event::ShowOffset(0x3030)]);
     let text = rows_of(&m).join("\n");
     assert!(text.contains("00003030  "), "{text}");
     assert!(
@@ -1516,7 +1548,7 @@ fn a_step_shows_its_offset_and_lists_its_fields_first_80x24() {
         "the page's header stays on top when the row fits under it: {text}"
     );
     // Deeper in the page (row 14 at 8 bytes a row): the row, a third of the way down.
-    act(&mut m, &[Action::ShowOffset(0x3070)]);
+    act(&mut m, &[Event::ShowOffset(0x3070)]);
     let rows = rows_of(&m);
     let text = rows.join("\n");
     assert!(text.contains("00003070  "), "{text}");

@@ -541,12 +541,12 @@ pub fn search(
     open: mmapscope::action::Action,
     text: &str,
 ) -> String {
-    use mmapscope::action::{Action, PromptEdit};
+    use mmapscope::action::{Action, GridAction, PromptEdit};
     s.act(open);
     for c in text.chars() {
-        s.act(Action::Prompt(PromptEdit::Insert(c)));
+        s.act(Action::Grid(GridAction::Prompt(PromptEdit::Insert(c))));
     }
-    s.act(Action::Prompt(PromptEdit::Submit));
+    s.act(Action::Grid(GridAction::Prompt(PromptEdit::Submit)));
     s.finish_search();
     last_log(s)
 }

@@ -3,10 +3,16 @@
 //! table, `ui::help` lists it, and the key line shows each context's hints from it, so the
 //! three can never disagree.
 
+mod manual;
+
+pub use manual::{MANUAL, manual_lines};
+
 use ratatui::crossterm::event::KeyCode;
 
 use crate::action::{
-    Action, Ask, CellMove, MenuKey, MenuKind, Motion, Op, PromptEdit, Scope, SyncKind,
+    Action, Ask, AskAction, CellMove, EditAction, GridAction, LabAction, LessonAction, MenuKey,
+    MenuKind, Motion, Op, PageMapAction, PromptEdit, Scope, SearchAction, SpaceAction, SyncKind,
+    ViewAction,
 };
 
 /// What is receiving keys.
@@ -113,51 +119,75 @@ pub const QUIT_ANYWHERE: Key = Ctrl('c');
 pub const ARROWS: &[Binding] = &[
     helped(
         &[Code(Left)],
-        Action::Move(Motion::Left),
+        Action::Grid(GridAction::Move(Motion::Left)),
         ("arrows / h j k l", "move the cursor by a byte or a row"),
     ),
-    bind(&[Code(Right)], Action::Move(Motion::Right)),
-    bind(&[Code(Up)], Action::Move(Motion::Up)),
-    bind(&[Code(Down)], Action::Move(Motion::Down)),
+    bind(
+        &[Code(Right)],
+        Action::Grid(GridAction::Move(Motion::Right)),
+    ),
+    bind(&[Code(Up)], Action::Grid(GridAction::Move(Motion::Up))),
+    bind(&[Code(Down)], Action::Grid(GridAction::Move(Motion::Down))),
     helped(
         &[Code(PageUp)],
-        Action::Move(Motion::PageUp),
+        Action::Grid(GridAction::Move(Motion::PageUp)),
         ("PgUp / PgDn", "move by a screen"),
     ),
-    bind(&[Code(PageDown)], Action::Move(Motion::PageDown)),
+    bind(
+        &[Code(PageDown)],
+        Action::Grid(GridAction::Move(Motion::PageDown)),
+    ),
     helped(
         &[Code(Home)],
-        Action::Move(Motion::RowStart),
+        Action::Grid(GridAction::Move(Motion::RowStart)),
         ("Home / End", "start / end of the row"),
     ),
-    bind(&[Code(End)], Action::Move(Motion::RowEnd)),
+    bind(&[Code(End)], Action::Grid(GridAction::Move(Motion::RowEnd))),
 ];
 
 /// Motions by letters, in the grid only (in edit mode letters type).
 pub const LETTER_MOTIONS: &[Binding] = &[
-    bind(&[Code(Char('h'))], Action::Move(Motion::Left)),
-    bind(&[Code(Char('l'))], Action::Move(Motion::Right)),
-    bind(&[Code(Char('k'))], Action::Move(Motion::Up)),
-    bind(&[Code(Char('j'))], Action::Move(Motion::Down)),
+    bind(
+        &[Code(Char('h'))],
+        Action::Grid(GridAction::Move(Motion::Left)),
+    ),
+    bind(
+        &[Code(Char('l'))],
+        Action::Grid(GridAction::Move(Motion::Right)),
+    ),
+    bind(
+        &[Code(Char('k'))],
+        Action::Grid(GridAction::Move(Motion::Up)),
+    ),
+    bind(
+        &[Code(Char('j'))],
+        Action::Grid(GridAction::Move(Motion::Down)),
+    ),
     helped(
         &[Code(Char('g'))],
-        Action::Move(Motion::Top),
+        Action::Grid(GridAction::Move(Motion::Top)),
         ("g / G", "start / end of the mapping"),
     ),
-    bind(&[Code(Char('G'))], Action::Move(Motion::Bottom)),
+    bind(
+        &[Code(Char('G'))],
+        Action::Grid(GridAction::Move(Motion::Bottom)),
+    ),
     helped(
         &[Code(Char('['))],
-        Action::Move(Motion::PrevPage),
+        Action::Grid(GridAction::Move(Motion::PrevPage)),
         ("[ / ]", "previous / next page"),
     ),
-    bind(&[Code(Char(']'))], Action::Move(Motion::NextPage)),
+    bind(
+        &[Code(Char(']'))],
+        Action::Grid(GridAction::Move(Motion::NextPage)),
+    ),
 ];
 
 /// The grid's commands.
 pub const GRID: &[Binding] = &[
     full(
         &[Code(Char('i')), Code(Enter)],
-        Action::EditStart,
+        Action::Edit(EditAction::Start),
         (
             "i / Enter",
             "edit: hex digits write bytes; Tab text column; Esc leaves",
@@ -176,7 +206,7 @@ pub const GRID: &[Binding] = &[
     bind(&[Ctrl('r')], Action::Do(Op::Redo)),
     full(
         &[Code(Char('m'))],
-        Action::SwitchMode,
+        Action::Ask(AskAction::SwitchMode),
         ("m", "MAP_SHARED <-> MAP_PRIVATE (asks before losing edits)"),
         ("m", "shared/private"),
     ),
@@ -188,31 +218,31 @@ pub const GRID: &[Binding] = &[
     ),
     full(
         &[Code(Char('S'))],
-        Action::OpenMenu(MenuKind::Msync),
+        Action::Ask(AskAction::OpenMenu(MenuKind::Msync)),
         ("S", "msync menu: MS_SYNC / ASYNC / INVALIDATE, page or all"),
         ("S", "menu"),
     ),
     full(
         &[Code(Char('p'))],
-        Action::OpenMenu(MenuKind::Protect),
+        Action::Ask(AskAction::OpenMenu(MenuKind::Protect)),
         ("p", "protection menu: none, r, rw, rx, rwx (mprotect)"),
         ("p", "protect"),
     ),
     full(
         &[Code(Char('a'))],
-        Action::OpenMenu(MenuKind::Advise),
+        Action::Ask(AskAction::OpenMenu(MenuKind::Advise)),
         ("a", "advice menu: madvise willneed ... collapse; fadvise"),
         ("a", "advise"),
     ),
     full(
         &[Code(Char('t'))],
-        Action::TouchCursor,
+        Action::Lab(LabAction::Touch),
         ("t", "touch the page under the cursor: faults it cost"),
         ("t", "touch"),
     ),
     full(
         &[Code(Char('x'))],
-        Action::ExecCursor,
+        Action::Lab(LabAction::Exec),
         (
             "x",
             "run the code at the cursor in a child (PROT_EXEC); asks A B",
@@ -221,7 +251,7 @@ pub const GRID: &[Binding] = &[
     ),
     helped(
         &[Code(Char('X'))],
-        Action::OpenMenu(MenuKind::Snippet),
+        Action::Ask(AskAction::OpenMenu(MenuKind::Snippet)),
         (
             "X",
             "machine-code snippets: write ret42 or add at the cursor",
@@ -229,7 +259,7 @@ pub const GRID: &[Binding] = &[
     ),
     full(
         &[Code(Char('F'))],
-        Action::ForkKey,
+        Action::Lab(LabAction::Fork),
         (
             "F",
             "fork a child keeping the mapping (cow); F again: its menu",
@@ -238,17 +268,17 @@ pub const GRID: &[Binding] = &[
     ),
     helped(
         &[Code(Char('L'))],
-        Action::OpenMenu(MenuKind::Lock),
+        Action::Ask(AskAction::OpenMenu(MenuKind::Lock)),
         ("L", "mlock / munlock menu, page or all (RLIMIT_MEMLOCK)"),
     ),
     helped(
         &[Code(Char('R'))],
-        Action::OpenAsk(Ask::Reshape),
+        Action::Ask(AskAction::OpenAsk(Ask::Reshape)),
         ("R", "mremap: resize to SIZE, or move ADDR"),
     ),
     helped(
         &[Code(Char('M'))],
-        Action::OpenMenu(MenuKind::Malloc),
+        Action::Ask(AskAction::OpenMenu(MenuKind::Malloc)),
         (
             "M",
             "malloc / free: where a block lands, glibc's mmap threshold",
@@ -256,7 +286,7 @@ pub const GRID: &[Binding] = &[
     ),
     full(
         &[Code(Char('f'))],
-        Action::TogglePeer,
+        Action::Lab(LabAction::Peer),
         (
             "f",
             "start / stop a peer process writing a counter at the cursor",
@@ -277,13 +307,13 @@ pub const GRID: &[Binding] = &[
 pub const COMMON_FIRST: &[Binding] = &[
     full(
         &[Code(Char('?'))],
-        Action::ToggleHelp,
+        Action::View(ViewAction::ToggleHelp),
         ("?", "this help"),
         ("?", "help"),
     ),
     full(
         &[Code(Char('q'))],
-        Action::Quit,
+        Action::Ask(AskAction::Quit),
         (
             "q / Ctrl-c",
             "quit (asks first when private edits would be lost)",
@@ -296,7 +326,7 @@ pub const COMMON_FIRST: &[Binding] = &[
 pub const COMMON: &[Binding] = &[
     helped(
         &[Code(Char(':'))],
-        Action::GotoPrompt,
+        Action::Grid(GridAction::GotoPrompt),
         (
             ":",
             "go to an offset as the rows label it (0x1f00), or a page (p 3)",
@@ -304,25 +334,29 @@ pub const COMMON: &[Binding] = &[
     ),
     full(
         &[Code(Char('e'))],
-        Action::ToggleExplain,
+        Action::View(ViewAction::ToggleExplain),
         ("e", "explain: every source's raw answer for the page"),
         ("e", "explain"),
     ),
     helped(
         &[Code(Char('v'))],
-        Action::ToggleOffsets,
+        Action::View(ViewAction::ToggleOffsets),
         ("v", "offsets column: file offset <-> virtual address"),
     ),
     full(
         &[Code(Tab), Code(BackTab)],
-        Action::ToggleFocus,
+        Action::View(ViewAction::ToggleFocus),
         ("Tab", "focus grid -> side panel -> log (they scroll)"),
         ("Tab", "panels"),
     ),
-    helped(&[Code(Char('r'))], Action::Refresh, ("r", "refresh now")),
+    helped(
+        &[Code(Char('r'))],
+        Action::View(ViewAction::Refresh),
+        ("r", "refresh now"),
+    ),
     full(
         &[Code(Char('A'))],
-        Action::OpenSpace,
+        Action::Space(SpaceAction::Open),
         (
             "A",
             "address space: every VMA of the process; Enter explores one",
@@ -331,13 +365,13 @@ pub const COMMON: &[Binding] = &[
     ),
     helped(
         &[Code(Backspace)],
-        Action::ExploreBack,
+        Action::Space(SpaceAction::Back),
         (
             "Backspace",
             "back from a VMA explored (A, or Enter in the maps panel)",
         ),
     ),
-    bind(&[Code(Esc)], Action::CloseOverlay),
+    bind(&[Code(Esc)], Action::View(ViewAction::CloseOverlay)),
 ];
 
 /// Finding your way: state and byte searches, the page map (in the grid, the panel and the
@@ -354,7 +388,7 @@ pub const FIND: &[Binding] = &[
     },
     helped(
         &[Code(Char('/'))],
-        Action::FindPrompt,
+        Action::Search(SearchAction::Prompt),
         (
             "/",
             "find bytes in memory: / 7f 45 4c 46 or /\"text\"; /! faults in",
@@ -362,16 +396,19 @@ pub const FIND: &[Binding] = &[
     ),
     helped(
         &[Code(Char('n'))],
-        Action::SearchAgain { forward: true },
+        Action::Search(SearchAction::Again { forward: true }),
         (
             "n / N",
             "the last search (: state or / bytes) forward / backward",
         ),
     ),
-    bind(&[Code(Char('N'))], Action::SearchAgain { forward: false }),
+    bind(
+        &[Code(Char('N'))],
+        Action::Search(SearchAction::Again { forward: false }),
+    ),
     helped(
         &[Code(Char('P'))],
-        Action::OpenPageMap,
+        Action::PageMap(PageMapAction::Open),
         (
             "P",
             "page map: cells by state; arrows, + - zoom, Enter opens",
@@ -383,25 +420,25 @@ pub const FIND: &[Binding] = &[
 pub const LESSON: &[Binding] = &[
     full(
         &[Code(Right), Code(Char(' ')), Code(Char('n'))],
-        Action::LessonNext,
+        Action::Lesson(LessonAction::Next),
         ("→ Space / ←", "lessons: next step / back a step"),
         ("→ Space", "next step"),
     ),
     Binding {
         keys: &[Code(Left), Code(Char('b'))],
-        action: Some(Action::LessonBack),
+        action: Some(Action::Lesson(LessonAction::Back)),
         help: None,
         hint: Some(("←", "back")),
     },
     helped(
         &[Code(Char('J'))],
-        Action::ScrollLesson(1),
+        Action::Lesson(LessonAction::Scroll(1)),
         (
             "J / K",
             "lessons: scroll the narration pane down / up (its bottom border says when there is more)",
         ),
     ),
-    bind(&[Code(Char('K'))], Action::ScrollLesson(-1)),
+    bind(&[Code(Char('K'))], Action::Lesson(LessonAction::Scroll(-1))),
 ];
 
 /// Edit mode: the named motions (`ARROWS`), then these; hex digits or text are computed.
@@ -410,11 +447,14 @@ pub const EDIT: &[Binding] = &[
     told(None, ("←↑↓→", "move")),
     Binding {
         keys: &[Code(Tab), Code(BackTab)],
-        action: Some(Action::EditSwitchColumn),
+        action: Some(Action::Edit(EditAction::SwitchColumn)),
         help: None,
         hint: Some(("Tab", "text column")),
     },
-    bind(&[Code(Backspace)], Action::Move(Motion::Left)),
+    bind(
+        &[Code(Backspace)],
+        Action::Grid(GridAction::Move(Motion::Left)),
+    ),
     Binding {
         keys: &[Ctrl('r')],
         action: Some(Action::Do(Op::Redo)),
@@ -423,7 +463,7 @@ pub const EDIT: &[Binding] = &[
     },
     Binding {
         keys: &[Code(Esc)],
-        action: Some(Action::EditStop),
+        action: Some(Action::Edit(EditAction::Stop)),
         help: None,
         hint: Some(("Esc", "leave edit mode")),
     },
@@ -433,82 +473,127 @@ pub const EDIT: &[Binding] = &[
 pub const PANEL: &[Binding] = &[
     full(
         &[Code(Enter)],
-        Action::ExplorePanelLine,
+        Action::Space(SpaceAction::ExplorePanelLine),
         (
             "Enter (maps)",
             "in the maps panel: explore the VMA on its top line",
         ),
         ("Enter", "explore VMA"),
     ),
-    bind(&[Code(Up), Code(Char('k'))], Action::ScrollPanel(-1)),
-    bind(&[Code(Down), Code(Char('j'))], Action::ScrollPanel(1)),
-    bind(&[Code(PageUp)], Action::ScrollPanel(-10)),
-    bind(&[Code(PageDown)], Action::ScrollPanel(10)),
+    bind(
+        &[Code(Up), Code(Char('k'))],
+        Action::View(ViewAction::ScrollPanel(-1)),
+    ),
+    bind(
+        &[Code(Down), Code(Char('j'))],
+        Action::View(ViewAction::ScrollPanel(1)),
+    ),
+    bind(&[Code(PageUp)], Action::View(ViewAction::ScrollPanel(-10))),
+    bind(&[Code(PageDown)], Action::View(ViewAction::ScrollPanel(10))),
     bind(
         &[Code(Home), Code(Char('g'))],
-        Action::ScrollPanel(i32::MIN),
+        Action::View(ViewAction::ScrollPanel(i32::MIN)),
     ),
-    bind(&[Code(End), Code(Char('G'))], Action::ScrollPanel(i32::MAX)),
+    bind(
+        &[Code(End), Code(Char('G'))],
+        Action::View(ViewAction::ScrollPanel(i32::MAX)),
+    ),
 ];
 
 /// The event log: scrolling (up is older), then `COMMON`.
 pub const LOG: &[Binding] = &[
     Binding {
         keys: &[Code(Up), Code(Char('k'))],
-        action: Some(Action::ScrollLog(1)),
+        action: Some(Action::View(ViewAction::ScrollLog(1))),
         help: None,
         hint: Some(("↑↓ PgUp PgDn", "scroll the log")),
     },
     Binding {
         keys: &[Code(Tab), Code(BackTab)],
-        action: Some(Action::ToggleFocus),
+        action: Some(Action::View(ViewAction::ToggleFocus)),
         help: None,
         hint: Some(("Tab", "back to the grid")),
     },
-    bind(&[Code(Down), Code(Char('j'))], Action::ScrollLog(-1)),
-    bind(&[Code(PageUp)], Action::ScrollLog(10)),
-    bind(&[Code(PageDown)], Action::ScrollLog(-10)),
-    bind(&[Code(Home), Code(Char('g'))], Action::ScrollLog(i32::MAX)),
-    bind(&[Code(End), Code(Char('G'))], Action::ScrollLog(i32::MIN)),
+    bind(
+        &[Code(Down), Code(Char('j'))],
+        Action::View(ViewAction::ScrollLog(-1)),
+    ),
+    bind(&[Code(PageUp)], Action::View(ViewAction::ScrollLog(10))),
+    bind(&[Code(PageDown)], Action::View(ViewAction::ScrollLog(-10))),
+    bind(
+        &[Code(Home), Code(Char('g'))],
+        Action::View(ViewAction::ScrollLog(i32::MAX)),
+    ),
+    bind(
+        &[Code(End), Code(Char('G'))],
+        Action::View(ViewAction::ScrollLog(i32::MIN)),
+    ),
 ];
 
 /// The help overlay: scrolling; any other key closes it.
 pub const HELP: &[Binding] = &[
-    bind(&[Code(Up), Code(Char('k'))], Action::ScrollHelp(-1)),
-    bind(&[Code(Down), Code(Char('j'))], Action::ScrollHelp(1)),
-    bind(&[Code(PageUp)], Action::ScrollHelp(-10)),
-    bind(&[Code(PageDown)], Action::ScrollHelp(10)),
+    bind(
+        &[Code(Up), Code(Char('k'))],
+        Action::View(ViewAction::ScrollHelp(-1)),
+    ),
+    bind(
+        &[Code(Down), Code(Char('j'))],
+        Action::View(ViewAction::ScrollHelp(1)),
+    ),
+    bind(&[Code(PageUp)], Action::View(ViewAction::ScrollHelp(-10))),
+    bind(&[Code(PageDown)], Action::View(ViewAction::ScrollHelp(10))),
 ];
 
 /// The `:` prompt; other characters are typed.
 pub const PROMPT: &[Binding] = &[
-    bind(&[Code(Enter)], Action::Prompt(PromptEdit::Submit)),
-    bind(&[Code(Esc)], Action::Prompt(PromptEdit::Cancel)),
-    bind(&[Code(Backspace)], Action::Prompt(PromptEdit::Backspace)),
+    bind(
+        &[Code(Enter)],
+        Action::Grid(GridAction::Prompt(PromptEdit::Submit)),
+    ),
+    bind(
+        &[Code(Esc)],
+        Action::Grid(GridAction::Prompt(PromptEdit::Cancel)),
+    ),
+    bind(
+        &[Code(Backspace)],
+        Action::Grid(GridAction::Prompt(PromptEdit::Backspace)),
+    ),
 ];
 
 /// A menu; digits choose a line.
 pub const MENU: &[Binding] = &[
-    bind(&[Code(Up), Code(Char('k'))], Action::Menu(MenuKey::Up)),
-    bind(&[Code(Down), Code(Char('j'))], Action::Menu(MenuKey::Down)),
+    bind(
+        &[Code(Up), Code(Char('k'))],
+        Action::Ask(AskAction::Menu(MenuKey::Up)),
+    ),
+    bind(
+        &[Code(Down), Code(Char('j'))],
+        Action::Ask(AskAction::Menu(MenuKey::Down)),
+    ),
     bind(
         &[Code(Tab), Code(Left), Code(Right)],
-        Action::Menu(MenuKey::ToggleScope),
+        Action::Ask(AskAction::Menu(MenuKey::ToggleScope)),
     ),
-    bind(&[Code(Enter)], Action::Menu(MenuKey::Choose)),
-    bind(&[Code(Esc), Code(Char('q'))], Action::Menu(MenuKey::Cancel)),
+    bind(
+        &[Code(Enter)],
+        Action::Ask(AskAction::Menu(MenuKey::Choose)),
+    ),
+    bind(
+        &[Code(Esc), Code(Char('q'))],
+        Action::Ask(AskAction::Menu(MenuKey::Cancel)),
+    ),
 ];
 
 /// A yes/no question; Enter answers the question's default.
 pub const CONFIRM: &[Binding] = &[
     bind(
         &[Code(Char('y')), Code(Char('Y'))],
-        Action::Confirm(Some(true)),
+        Action::Ask(AskAction::Confirm(Some(true))),
     ),
-    bind(&[Code(Enter)], Action::Confirm(None)),
+    bind(&[Code(Enter)], Action::Ask(AskAction::Confirm(None))),
     bind(
         &[Code(Char('n')), Code(Char('N')), Code(Esc)],
-        Action::Confirm(Some(false)),
+        Action::Ask(AskAction::Confirm(Some(false))),
     ),
 ];
 
@@ -516,24 +601,33 @@ pub const CONFIRM: &[Binding] = &[
 pub const SPACE: &[Binding] = &[
     Binding {
         keys: &[Code(Up), Code(Char('k'))],
-        action: Some(Action::SpaceMove(-1)),
+        action: Some(Action::Space(SpaceAction::Move(-1))),
         help: None,
         hint: Some(("↑↓ PgUp PgDn", "select a VMA")),
     },
-    bind(&[Code(Down), Code(Char('j'))], Action::SpaceMove(1)),
-    bind(&[Code(PageUp)], Action::SpaceMove(-10)),
-    bind(&[Code(PageDown)], Action::SpaceMove(10)),
-    bind(&[Code(Home), Code(Char('g'))], Action::SpaceMove(i64::MIN)),
-    bind(&[Code(End), Code(Char('G'))], Action::SpaceMove(i64::MAX)),
+    bind(
+        &[Code(Down), Code(Char('j'))],
+        Action::Space(SpaceAction::Move(1)),
+    ),
+    bind(&[Code(PageUp)], Action::Space(SpaceAction::Move(-10))),
+    bind(&[Code(PageDown)], Action::Space(SpaceAction::Move(10))),
+    bind(
+        &[Code(Home), Code(Char('g'))],
+        Action::Space(SpaceAction::Move(i64::MIN)),
+    ),
+    bind(
+        &[Code(End), Code(Char('G'))],
+        Action::Space(SpaceAction::Move(i64::MAX)),
+    ),
     Binding {
         keys: &[Code(Enter)],
-        action: Some(Action::SpaceOpen),
+        action: Some(Action::Space(SpaceAction::Explore)),
         help: None,
         hint: Some(("Enter", "explore it")),
     },
     Binding {
         keys: &[Code(Esc), Code(Char('A')), Code(Char('q'))],
-        action: Some(Action::CloseOverlay),
+        action: Some(Action::View(ViewAction::CloseOverlay)),
         help: None,
         hint: Some(("Esc", "close")),
     },
@@ -543,48 +637,57 @@ pub const SPACE: &[Binding] = &[
 pub const PAGE_MAP: &[Binding] = &[
     Binding {
         keys: &[Code(Left), Code(Char('h'))],
-        action: Some(Action::PageMapMove(CellMove::Left)),
+        action: Some(Action::PageMap(PageMapAction::Move(CellMove::Left))),
         help: None,
         hint: Some(("←↑↓→", "select")),
     },
     bind(
         &[Code(Right), Code(Char('l'))],
-        Action::PageMapMove(CellMove::Right),
+        Action::PageMap(PageMapAction::Move(CellMove::Right)),
     ),
     bind(
         &[Code(Up), Code(Char('k'))],
-        Action::PageMapMove(CellMove::Up),
+        Action::PageMap(PageMapAction::Move(CellMove::Up)),
     ),
     bind(
         &[Code(Down), Code(Char('j'))],
-        Action::PageMapMove(CellMove::Down),
+        Action::PageMap(PageMapAction::Move(CellMove::Down)),
     ),
-    bind(&[Code(PageUp)], Action::PageMapMove(CellMove::PageUp)),
-    bind(&[Code(PageDown)], Action::PageMapMove(CellMove::PageDown)),
+    bind(
+        &[Code(PageUp)],
+        Action::PageMap(PageMapAction::Move(CellMove::PageUp)),
+    ),
+    bind(
+        &[Code(PageDown)],
+        Action::PageMap(PageMapAction::Move(CellMove::PageDown)),
+    ),
     bind(
         &[Code(Home), Code(Char('g'))],
-        Action::PageMapMove(CellMove::First),
+        Action::PageMap(PageMapAction::Move(CellMove::First)),
     ),
     bind(
         &[Code(End), Code(Char('G'))],
-        Action::PageMapMove(CellMove::Last),
+        Action::PageMap(PageMapAction::Move(CellMove::Last)),
     ),
     Binding {
         keys: &[Code(Char('+')), Code(Char('='))],
-        action: Some(Action::PageMapZoom(true)),
+        action: Some(Action::PageMap(PageMapAction::Zoom(true))),
         help: None,
         hint: Some(("+ -", "zoom")),
     },
-    bind(&[Code(Char('-'))], Action::PageMapZoom(false)),
+    bind(
+        &[Code(Char('-'))],
+        Action::PageMap(PageMapAction::Zoom(false)),
+    ),
     Binding {
         keys: &[Code(Enter)],
-        action: Some(Action::PageMapOpen),
+        action: Some(Action::PageMap(PageMapAction::OpenCell)),
         help: None,
         hint: Some(("Enter", "open the page")),
     },
     Binding {
         keys: &[Code(Esc), Code(Char('P')), Code(Char('q'))],
-        action: Some(Action::CloseOverlay),
+        action: Some(Action::View(ViewAction::CloseOverlay)),
         help: None,
         hint: Some(("Esc", "close")),
     },
@@ -631,146 +734,6 @@ pub fn help_lines() -> Vec<(&'static str, &'static str)> {
     .flat_map(|t| t.iter())
     .filter_map(|b| b.help)
     .collect()
-}
-
-/// The manual's words for a key (`mmapscope man` and the README's key table), where the help
-/// overlay's line is too short to say it all; keyed by the help line's keys as shown. Keys not
-/// listed here are told in the manual with the help's words.
-pub const MANUAL: &[(&str, &str)] = &[
-    ("[ / ]", "previous / next page (its header on top)"),
-    (
-        ":",
-        "go to an offset (0x1f00, 7936, 4k) or a page (p 3), in the coordinates of the row \
-         labels (v switches both)",
-    ),
-    (
-        ": state",
-        "go to the next page in a state: dirty, cow, resident, present, exclusive (pagemap bit \
-         56: mapped by this process only) or beyond (end of file); !state for the next page not \
-         in it (: !resident finds cold pages)",
-    ),
-    (
-        "/",
-        "find bytes: hex (/ 7f 45 4c 46) or text (/\"needle\"), in resident pages only; /! faults \
-         pages in; Esc stops a search",
-    ),
-    (
-        "n / N",
-        "the last search (: state or / bytes) again, forward / backward (in a lesson n is the \
-         next step)",
-    ),
-    (
-        "u / Ctrl-r",
-        "undo / redo an edit (an undo is itself a write, and says so)",
-    ),
-    (
-        "s",
-        "msync(MS_SYNC) of the whole mapping: time taken and pages cleaned",
-    ),
-    (
-        "S",
-        "msync menu: MS_SYNC / MS_ASYNC / MS_INVALIDATE, this page or all (Tab)",
-    ),
-    (
-        "a",
-        "advice menu: madvise willneed, dontneed, cold, pageout, sequential, random, normal, \
-         hugepage, nohugepage, collapse; fadvise dontneed, willneed",
-    ),
-    (
-        "t",
-        "touch the page under the cursor (read one byte): the faults it cost, fault-around, \
-         readahead",
-    ),
-    (
-        "x",
-        "run the code at the cursor in a forked child (needs PROT_EXEC): a prompt asks for its \
-         two arguments (1000 234; Enter alone: 0 0); its return value or the signal that killed \
-         it; the screen stays live meanwhile, and after 2 s the child is killed with everything \
-         it forked",
-    ),
-    (
-        "X",
-        "snippet menu: write ret42 or add (returns A + B) at the cursor, machine code for this \
-         machine (then p rx and x)",
-    ),
-    (
-        "F",
-        "fork a child that keeps every mapping and waits for orders (the header says fork: \
-         child pid N); each page then says whether it is shared with the child; F again opens \
-         the child's menu: it writes hex bytes at the cursor, reads 16 bytes there, or exits \
-         (and is reaped)",
-    ),
-    (
-        "L",
-        "lock menu: mlock / munlock, this page or all (Tab); Locked moves in smaps; a refusal \
-         names RLIMIT_MEMLOCK, what is locked already and CAP_IPC_LOCK; more than a quarter of \
-         MemAvailable asks first (y/N)",
-    ),
-    (
-        "R",
-        "mremap prompt: a new size (64k: grow or shrink, moving when it must), or move ADDR; \
-         the new address and what came along are logged, and the screen follows; growing a \
-         locked mapping by more than a quarter of MemAvailable asks first (y/N)",
-    ),
-    (
-        "M",
-        "malloc menu: malloc a size (prompt) or 100 B, 200 KiB, 1 MiB, 64 MiB, or free the \
-         newest block: where it landed (heap or a new mapping, from /proc/self/maps before and \
-         after) and what can be said of glibc's mmap threshold",
-    ),
-    (
-        "A",
-        "address-space view: every VMA of the process as a bar (log size, resident part solid, \
-         kinds in colours and words, gaps sized); arrows select, Enter explores the VMA",
-    ),
-    (
-        "Backspace",
-        "back to the mapping mmapscope made from a VMA explored (A, or Enter in the maps panel)",
-    ),
-    (
-        "Enter (maps)",
-        "in the maps panel (Tab): explore the VMA on its top line (the heap, the stack, a \
-         library, the vdso)",
-    ),
-    (
-        "m",
-        "switch MAP_SHARED <-> MAP_PRIVATE (remap; asks first when private edits would be lost)",
-    ),
-    (
-        "o",
-        "with --also: the grid shows (and keys act on) the other mapping of the file",
-    ),
-    (
-        "P",
-        "page map: the whole mapping as cells by state, with counts; arrows select, + - zoom, \
-         Enter opens the cell's first page, Esc closes",
-    ),
-    (
-        "Tab",
-        "focus grid -> side panel -> event log; the focused one scrolls, and the focused log \
-         takes half the screen (in a lesson too)",
-    ),
-    (
-        "r",
-        "refresh now (it also refreshes every --refresh ms, default 250, and after every key)",
-    ),
-    (
-        "?",
-        "help: every key, and what each page state means (arrows scroll it; any other key \
-         closes it)",
-    ),
-];
-
-/// Every key of the help overlay with the manual's words for it: the source of `mmapscope man`
-/// and of the README's key table (`tests/it/docs.rs` compares them).
-pub fn manual_lines() -> Vec<(&'static str, &'static str)> {
-    help_lines()
-        .into_iter()
-        .map(|(keys, short)| {
-            let long = MANUAL.iter().find(|(k, _)| *k == keys).map(|(_, l)| *l);
-            (keys, long.unwrap_or(short))
-        })
-        .collect()
 }
 
 /// The key line's hints for `ctx`, in table order; the first binding of a label wins.

@@ -1,0 +1,104 @@
+//! `update`: applies a message to the `Model` and returns the side effects it needs, and
+//! `apply_outcome` takes back what the kernel did. Pure: no terminal, no kernel; the same code
+//! serves every key, every script line and every lesson step.
+//!
+//! One file per feature, each with its tests: `grid` (cursor, `:`, prompts), `view` (toggles,
+//! scrolls, help, resize), `edit` (edit mode, undo, redo), `ask` (quit, menus, questions, an
+//! operation's prompt), `lab` (touch, exec, fork, peer), `search`, `page_map`, `space` (the
+//! address-space view, exploring), `lesson`, `news` (probes, notes, settings, ends of the
+//! lab's processes) and `outcome` (what the kernel did). Every message enum is routed by an
+//! exhaustive `match` with no wildcard arm, so a new variant does not compile until it has a
+//! route (`tests/it/layering.rs` checks the no-wildcard rule over this folder).
+
+mod ask;
+mod edit;
+mod grid;
+mod lab;
+mod lesson;
+mod news;
+mod outcome;
+mod page_map;
+mod search;
+mod space;
+#[cfg(test)]
+mod testing;
+mod view;
+
+pub use grid::parse_goto;
+pub use outcome::apply_outcome;
+
+use crate::action::{Action, Command, EditAction, Event, Msg};
+use crate::model::Model;
+
+/// Applies `msg` (an intent or news) to `model`; returns the side effects it needs.
+pub fn update(model: &mut Model, msg: impl Into<Msg>) -> Vec<Command> {
+    match msg.into() {
+        Msg::Action(action) => act(model, action),
+        Msg::Event(event) => {
+            take(model, event);
+            Vec::new()
+        }
+    }
+}
+
+/// Routes what the user asked to its feature.
+fn act(model: &mut Model, action: Action) -> Vec<Command> {
+    // A half-typed byte belongs where it was started: any other key drops it (news the
+    // session brings in, a probe or a note, is not a key and never comes here).
+    if !matches!(action, Action::Edit(EditAction::Nibble(_)))
+        && let Some(e) = &mut model.screen.edit
+    {
+        e.pending = None;
+    }
+    match action {
+        Action::Grid(a) => grid::update(model, a),
+        Action::View(a) => view::update(model, a),
+        Action::Edit(a) => edit::update(model, a),
+        Action::Ask(a) => ask::update(model, a),
+        Action::Do(op) => edit::do_op(model, op),
+        Action::Lab(a) => lab::update(model, a),
+        Action::Search(a) => search::update(model, a),
+        Action::PageMap(a) => page_map::update(model, a),
+        Action::Space(a) => space::update(model, a),
+        Action::Lesson(a) => lesson::update(model, a),
+    }
+}
+
+/// Routes the session's news to its feature.
+fn take(model: &mut Model, event: Event) {
+    match event {
+        Event::Probed {
+            snap,
+            now_ms,
+            clock,
+            fresh,
+        } => news::probed(model, *snap, now_ms, clock, fresh),
+        Event::AlsoProbed(snap) => model.lab.also = snap,
+        Event::Note(text) => news::note(model, text),
+        Event::Resize(cols, rows) => view::resize(model, cols, rows),
+        Event::Configure {
+            refresh_ms,
+            color,
+            high_contrast,
+        } => {
+            model.settings.refresh_ms = refresh_ms;
+            model.settings.color = color;
+            model.settings.high_contrast = high_contrast;
+        }
+        Event::Question { question, then } => ask::question(model, question, then),
+        Event::PeerEnded { pid, how } => news::peer_ended(model, pid, &how),
+        Event::ChildEnded { pid, how } => news::child_ended(model, pid, &how),
+        Event::SearchProgress { id, done, total } => search::progress(model, id, done, total),
+        Event::SearchEnded(f) => search::ended(model, &f),
+        Event::PageMapProbed(slice) => page_map::probed(model, slice),
+        Event::SpaceProbed {
+            vmas,
+            title,
+            read_ms,
+        } => space::probed(model, vmas, title, read_ms),
+        Event::Looking(looking) => space::look(model, looking),
+        Event::ShowLesson(pane) => lesson::show(model, pane),
+        Event::ShowOffset(off) => lesson::show_offset(model, off),
+        Event::SelectPage(page) => grid::select_page(model, page),
+    }
+}

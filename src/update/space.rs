@@ -1,0 +1,275 @@
+//! The address-space view and exploring: open it, take the session's reading, move the
+//! selection, explore a VMA (from the view or the maps panel), come back; and what changes when
+//! the session shows another VMA.
+
+use crate::action::{Command, SpaceAction};
+use crate::model::{Document, Looking, Minimap, Model, Overlay, Seen};
+
+/// The address-space view and exploring: open it, take the session's reading, move the
+/// selection, explore a VMA (from the view or the maps panel), come back.
+pub(super) fn update(model: &mut Model, action: SpaceAction) -> Vec<Command> {
+    match action {
+        SpaceAction::Open => {
+            // The session reads the address space at once; until then nothing is selected
+            // and the first reading selects the VMA shown.
+            model.space.vmas.clear();
+            model.screen.overlay = Overlay::Space {
+                selected: usize::MAX,
+            };
+        }
+        SpaceAction::Move(delta) => {
+            if let Overlay::Space { selected } = &mut model.screen.overlay {
+                let max = model.space.vmas.len().saturating_sub(1);
+                let next = i64::try_from(*selected)
+                    .unwrap_or(0)
+                    .saturating_add(delta)
+                    .clamp(0, i64::try_from(max).unwrap_or(0));
+                *selected = usize::try_from(next).unwrap_or(0);
+            }
+        }
+        SpaceAction::Explore => {
+            if let Overlay::Space { selected } = model.screen.overlay {
+                model.screen.overlay = Overlay::None;
+                if let Some(v) = model.space.vmas.get(selected) {
+                    return vec![Command::Explore(v.line.clone())];
+                }
+            }
+        }
+        SpaceAction::ExplorePanelLine => {
+            let line = model.snap.maps.as_ref().ok().and_then(|m| {
+                let i = usize::from(model.screen.panel_scroll).min(m.len().saturating_sub(1));
+                m.get(i).cloned()
+            });
+            if let Some(line) = line {
+                return vec![Command::Explore(line)];
+            }
+        }
+        SpaceAction::Back if model.space.looking.as_ref().is_some_and(|l| l.back) => {
+            return vec![Command::ExploreBack];
+        }
+        SpaceAction::Back => {
+            model.log(if model.space.looking.is_some() {
+                "Backspace returns to the mapping mmapscope made: there is none here (--pid)"
+            } else {
+                "Backspace returns from a VMA explored with Enter (maps panel) or A; this is our \
+                 own mapping already"
+            });
+        }
+    }
+    Vec::new()
+}
+
+/// The address space as the session read it: the first reading selects the VMA shown.
+pub(super) fn probed(
+    model: &mut Model,
+    vmas: Vec<crate::sys::process::VmaSummary>,
+    title: String,
+    read_ms: u64,
+) {
+    if let Overlay::Space { selected } = &mut model.screen.overlay {
+        *selected = if *selected == usize::MAX {
+            let here = model.snap.addr;
+            vmas.iter()
+                .position(|v| (v.line.start..v.line.end).contains(&here))
+                .unwrap_or(0)
+        } else {
+            (*selected).min(vmas.len().saturating_sub(1))
+        };
+    }
+    model.space.vmas = vmas;
+    model.space.title = title;
+    model.space.read_ms = read_ms;
+}
+
+/// The session shows another VMA (or ours again): our mapping's place and edits are kept
+/// aside while away, bytes seen before are forgotten (a new mapping changes nothing).
+pub(super) fn look(model: &mut Model, looking: Option<Looking>) {
+    // Followed, the same VMA keeps its place; one that had ended and is shown again (a
+    // process reopened after exec) is another.
+    let same_vma = match (&model.space.looking, &looking) {
+        (Some(a), Some(b)) => {
+            (a.pid, a.start, &a.vma) == (b.pid, b.start, &b.vma)
+                && (a.ended.is_none() || b.ended.is_some())
+        }
+        _ => false,
+    };
+    if let Some(l) = &looking
+        && same_vma
+    {
+        // The same VMA followed: only its end (exit, unmapped) is news.
+        if l.ended.is_some()
+            && model
+                .space
+                .looking
+                .as_ref()
+                .is_some_and(|o| o.ended.is_none())
+        {
+            model.log(format!(
+                "{}: {}; the last state stays on screen{}",
+                l.process,
+                l.ended.clone().unwrap_or_default(),
+                if l.other {
+                    "; writes are refused from now on"
+                } else {
+                    ""
+                }
+            ));
+        }
+        model.space.looking = looking;
+        return;
+    }
+    // Another VMA shown: what the refreshes saw (the minimap too, unless the first VMA is
+    // shown on attach) was about the one left.
+    let minimap = if model.space.looking.is_some() || looking.as_ref().is_some_and(|l| l.back) {
+        Minimap::default()
+    } else {
+        std::mem::take(&mut model.seen.minimap)
+    };
+    model.seen = Seen {
+        minimap,
+        ..Seen::default()
+    };
+    // Our document is kept aside while away and comes back whole; another VMA starts afresh.
+    match (&model.space.looking, &looking) {
+        (None, Some(l)) if !l.back => {}
+        (None, Some(_)) => {
+            model.space.away = Some(Box::new(std::mem::take(&mut model.doc)));
+        }
+        (Some(_), None) => {
+            if let Some(ours) = model.space.away.take() {
+                model.doc = *ours;
+            }
+        }
+        (Some(_), Some(_)) => model.doc = Document::default(),
+        (None, None) => {}
+    }
+    model.screen.edit = None;
+    model.snap.bytes = Default::default();
+    model.snap.vma = None;
+    model.log(match &looking {
+        Some(l) => format!(
+            "exploring {} of {}: {}; Backspace returns",
+            l.vma,
+            l.process,
+            if l.other {
+                format!(
+                    "bytes through {} (present pages only), pages from its pagemap",
+                    l.via
+                )
+            } else {
+                "bytes of present pages only (a read elsewhere would fault them in)".to_string()
+            }
+        ),
+        None => "back to our mapping".to_string(),
+    });
+    model.space.looking = looking;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::testing::*;
+
+    #[test]
+    fn the_minimap_forgets_what_it_knew_when_another_vma_is_shown() {
+        use crate::sys::probe::{Bucket, ChunkSlice};
+        let mut m = model(16, (120, 40));
+        let known = |m: &Model| {
+            m.seen
+                .minimap
+                .chunks
+                .iter()
+                .filter(|c| c.bucket.is_some())
+                .count()
+        };
+        let probed = (0..16)
+            .map(|first| {
+                let b = Bucket {
+                    first,
+                    pages: 1,
+                    ..Bucket::default()
+                };
+                (first, b)
+            })
+            .collect();
+        let slice = ChunkSlice {
+            layout: m.seen.minimap.layout,
+            probed,
+        };
+        m.seen.minimap.merge(&slice, 0);
+        assert_eq!(known(&m), 16);
+        let heap = Looking {
+            pid: 1,
+            process: "pid 1 mmapscope".into(),
+            other: false,
+            vma: "[heap]".into(),
+            via: "/proc/PID/mem".into(),
+            start: 0x1000,
+            back: true,
+            ended: None,
+            reopen: false,
+        };
+        update(&mut m, Event::Looking(Some(heap.clone())));
+        assert_eq!(
+            known(&m),
+            0,
+            "the heap is another VMA, even of the same length"
+        );
+        m.seen.minimap.merge(&slice, 0);
+        // The same VMA followed (it ended): still what it was.
+        let ended = Looking {
+            ended: Some("the VMA was unmapped".into()),
+            ..heap
+        };
+        update(&mut m, Event::Looking(Some(ended)));
+        assert_eq!(known(&m), 16);
+        update(&mut m, Event::Looking(None));
+        assert_eq!(known(&m), 0, "back to our mapping");
+    }
+
+    /// Exploring a VMA of our own process (ld.so) and coming back: another mapping, not a
+    /// file that grew or shrank.
+    #[test]
+    fn exploring_another_vma_and_back_compares_no_sizes() {
+        let mut m = file_model(4, 12388);
+        probed(&mut m, b"demo", Some(12388), 10);
+        let looking = Looking {
+            pid: 1,
+            process: "pid 1 mmapscope".into(),
+            other: false,
+            vma: "/usr/lib/ld-linux-x86-64.so.2".into(),
+            via: "process_vm_readv".into(),
+            start: 0x7f00_1000_0000,
+            back: true,
+            ended: None,
+            reopen: false,
+        };
+        update(&mut m, Event::Looking(Some(looking)));
+        let mut ld = m.snap.clone();
+        ld.addr = 0x7f00_1000_0000;
+        ld.backing = Backing::File {
+            path: "/usr/lib/ld-linux-x86-64.so.2".into(),
+            writable: false,
+            regular: true,
+        };
+        ld.geometry.file_size = Some(215_000);
+        let demo = m.snap.clone();
+        for snap in [ld, demo] {
+            update(
+                &mut m,
+                Event::Probed {
+                    snap: Box::new(snap),
+                    now_ms: 20,
+                    clock: "00:00:02".into(),
+                    fresh: false,
+                },
+            );
+        }
+        update(&mut m, Event::Looking(None));
+        let log = logged(&m);
+        assert!(
+            !log.iter()
+                .any(|l| l.contains("grew") || l.contains("shrank")),
+            "{log:?}"
+        );
+    }
+}
