@@ -25,7 +25,9 @@ pub use lesson::{
 pub use minimap::{
     ChunkState, MINIMAP_CHANGED_PERMILLE, MINIMAP_SHARE_PERMILLE, Minimap, MinimapCell,
 };
-pub use page_map::{MapWindow, PageMapData, PageMapSlice};
+pub use page_map::{
+    MapWindow, PAGE_MAP_INFO_ROWS, PageMapData, PageMapLayout, PageMapSlice, page_map_at,
+};
 pub use refresh::{DELTA_HOLD_MS, Delta, FOREIGN_HOLD_MS, LOG_KEEP, Log, LogLine, Seen};
 pub use screen::{Ask, EditState, Focus, MenuKind, Overlay, Screen, Then};
 pub use space::{Looking, Space};

@@ -1,6 +1,8 @@
 //! The page map's state (`P`): its cells as the session read them, the slices a refresh reads,
 //! and the window of cells drawn, with the methods that place it on this terminal.
 
+use ratatui::layout::Rect;
+
 use super::{Model, Overlay};
 
 /// The page map's cells as the session read them: `buckets[i]` holds the `per_cell` pages
@@ -59,8 +61,8 @@ impl MapWindow {
 
 impl Model {
     /// The page map's places on this terminal.
-    pub fn page_map_layout(&self) -> crate::layout::PageMapLayout {
-        crate::layout::page_map(self.screen.size.0, self.screen.size.1, self.pages())
+    pub fn page_map_layout(&self) -> PageMapLayout {
+        page_map_at(self.screen.size.0, self.screen.size.1, self.pages())
     }
 
     /// The fewest pages a cell (a power of two) with which the whole mapping fits the page map.
@@ -110,5 +112,65 @@ impl Model {
             total,
             selected,
         }
+    }
+}
+
+/// Lines of the page map above its cells: the legend, the counts, the selected cell.
+pub const PAGE_MAP_INFO_ROWS: u16 = 3;
+
+/// The page map overlay's places.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PageMapLayout {
+    /// The bordered box.
+    pub outer: Rect,
+    /// The lines above the cells.
+    pub info: Rect,
+    /// Each row's first page.
+    pub labels: Rect,
+    /// One cell a column.
+    pub cells: Rect,
+}
+
+/// Where the page map of a mapping of `pages` pages goes on a `cols` x `rows` terminal.
+pub fn page_map_at(cols: u16, rows: u16, pages: u64) -> PageMapLayout {
+    let outer = Rect::new(1, 1, cols.saturating_sub(2), rows.saturating_sub(2));
+    let inner = Rect::new(
+        outer.x + 1,
+        outer.y + 1,
+        outer.width.saturating_sub(2),
+        outer.height.saturating_sub(2),
+    );
+    let info_h = PAGE_MAP_INFO_ROWS.min(inner.height);
+    let digits = crate::text::thousands(pages.saturating_sub(1)).len();
+    let label_w = (u16::try_from(digits).unwrap_or(u16::MAX) + 1).min(inner.width / 3);
+    let body = Rect::new(
+        inner.x,
+        inner.y + info_h,
+        inner.width,
+        inner.height - info_h,
+    );
+    PageMapLayout {
+        outer,
+        info: Rect::new(inner.x, inner.y, inner.width, info_h),
+        labels: Rect::new(body.x, body.y, label_w, body.height),
+        cells: Rect::new(body.x + label_w, body.y, body.width - label_w, body.height),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_page_map_leaves_room_for_labels_and_info() {
+        let l = page_map_at(80, 24, 262_144);
+        assert_eq!(l.outer, Rect::new(1, 1, 78, 22));
+        assert_eq!((l.info.y, l.info.height), (2, PAGE_MAP_INFO_ROWS));
+        assert_eq!(l.labels.width, "262,143".len() as u16 + 1);
+        assert_eq!(l.cells.x, l.labels.x + l.labels.width);
+        assert_eq!(l.cells.width + l.labels.width, 76);
+        assert_eq!(l.cells.height, 22 - 2 - PAGE_MAP_INFO_ROWS);
+        let tiny = page_map_at(3, 3, 1);
+        assert_eq!(tiny.cells.height, 0);
     }
 }

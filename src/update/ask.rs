@@ -28,44 +28,8 @@ pub(super) fn update(model: &mut Model, action: AskAction) -> Vec<Command> {
             };
         }
         AskAction::Quit | AskAction::QuitNow => model.quit = true,
-        AskAction::SwitchMode => {
-            let target = match model.snap.mode {
-                MapMode::Shared => MapMode::Private,
-                MapMode::Private => MapMode::Shared,
-            };
-            let lost = model.private_edits();
-            if lost == 0 {
-                return super::update(model, Action::Do(Op::Mode(target)));
-            }
-            model.screen.overlay = Overlay::Confirm {
-                question: format!(
-                    "Remap {}? {lost} byte(s) you wrote will be lost: they live only in this \
-                     mapping's copy-on-write pages.",
-                    target.flag_name()
-                ),
-                default_yes: true,
-                then: Box::new(Then::Do(Op::Mode(target))),
-            };
-        }
-        AskAction::OpenMenu(kind) => {
-            model.screen.overlay = Overlay::Menu {
-                kind,
-                selected: 0,
-                all: !matches!(kind, MenuKind::Advise),
-            };
-            if kind == MenuKind::Malloc {
-                let seen = model
-                    .lab
-                    .malloc
-                    .clone()
-                    .unwrap_or(crate::sys::lab::Threshold {
-                        at_least: None,
-                        at_most: None,
-                        fixed_by: None,
-                    });
-                model.log(crate::sys::notes::threshold(&seen));
-            }
-        }
+        AskAction::SwitchMode => return switch_mode(model),
+        AskAction::OpenMenu(kind) => open_menu(model, kind),
         AskAction::Menu(key) => return menu(model, key),
         AskAction::Confirmed {
             op,
@@ -106,6 +70,49 @@ pub(super) fn update(model: &mut Model, action: AskAction) -> Vec<Command> {
         AskAction::OpenAsk(ask) => return ask_for(model, ask),
     }
     Vec::new()
+}
+
+/// `m`: remap the other way, asking first when private edits would be lost.
+fn switch_mode(model: &mut Model) -> Vec<Command> {
+    let target = match model.snap.mode {
+        MapMode::Shared => MapMode::Private,
+        MapMode::Private => MapMode::Shared,
+    };
+    let lost = model.private_edits();
+    if lost == 0 {
+        return super::update(model, Action::Do(Op::Mode(target)));
+    }
+    model.screen.overlay = Overlay::Confirm {
+        question: format!(
+            "Remap {}? {lost} byte(s) you wrote will be lost: they live only in this \
+             mapping's copy-on-write pages.",
+            target.flag_name()
+        ),
+        default_yes: true,
+        then: Box::new(Then::Do(Op::Mode(target))),
+    };
+    Vec::new()
+}
+
+/// Opens the menu `kind` (the malloc menu says what is known of glibc's threshold).
+fn open_menu(model: &mut Model, kind: MenuKind) {
+    model.screen.overlay = Overlay::Menu {
+        kind,
+        selected: 0,
+        all: !matches!(kind, MenuKind::Advise),
+    };
+    if kind == MenuKind::Malloc {
+        let seen = model
+            .lab
+            .malloc
+            .clone()
+            .unwrap_or(crate::sys::lab::Threshold {
+                at_least: None,
+                at_most: None,
+                fixed_by: None,
+            });
+        model.log(crate::sys::notes::threshold(&seen));
+    }
 }
 
 /// The write gate asks: a question whose default is no, and what a yes does.

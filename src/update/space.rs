@@ -146,7 +146,13 @@ pub(super) fn look(model: &mut Model, looking: Option<Looking>) {
     model.screen.edit = None;
     model.snap.bytes = Default::default();
     model.snap.vma = None;
-    model.log(match &looking {
+    model.log(looking_words(looking.as_ref()));
+    model.space.looking = looking;
+}
+
+/// What the log says when the session shows `looking` (or our mapping again).
+fn looking_words(looking: Option<&Looking>) -> String {
+    match looking {
         Some(l) => format!(
             "exploring {} of {}: {}; Backspace returns",
             l.vma,
@@ -161,8 +167,7 @@ pub(super) fn look(model: &mut Model, looking: Option<Looking>) {
             }
         ),
         None => "back to our mapping".to_string(),
-    });
-    model.space.looking = looking;
+    }
 }
 
 #[cfg(test)]

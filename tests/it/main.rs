@@ -26,6 +26,7 @@ mod layering;
 mod lesson_screens;
 mod lessons;
 mod looking;
+mod measures;
 mod page_state;
 mod property;
 mod routes;

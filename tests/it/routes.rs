@@ -34,7 +34,7 @@ fn message_enums(action_rs: &str) -> Vec<(String, Vec<String>)> {
 
 /// `text` with comments, strings and char literals blanked (same length, so offsets and line
 /// numbers stay).
-fn strip(text: &str) -> String {
+pub(crate) fn strip(text: &str) -> String {
     let b = text.as_bytes();
     let mut out = b.to_vec();
     let mut i = 0;
@@ -70,7 +70,7 @@ fn strip(text: &str) -> String {
 }
 
 /// The index of the bracket closing the one at `open`.
-fn matching(text: &str, open: usize) -> Option<usize> {
+pub(crate) fn matching(text: &str, open: usize) -> Option<usize> {
     let mut depth = 0i32;
     for (i, c) in text.char_indices().skip_while(|(i, _)| *i < open) {
         match c {
