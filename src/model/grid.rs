@@ -78,8 +78,10 @@ impl Model {
     /// The part of the mapping on screen, for the next probe.
     pub fn view(&self) -> View {
         let h = self.layout().grid_rows();
-        let first_line = self.doc.top;
-        let last_line = (self.doc.top + h).min(self.total_lines()).saturating_sub(1);
+        // The place may belong to another snapshot than the one shown (ours comes back on
+        // Backspace before our next probe does): a line past the end asks for the last one.
+        let first_line = self.doc.top.min(self.total_lines().saturating_sub(1));
+        let last_line = (first_line + h).min(self.total_lines()).saturating_sub(1);
         let (first_page, _) = self.line_content(first_line);
         let (last_page, _) = self.line_content(last_line);
         let byte_start = first_page * self.page_size()

@@ -277,4 +277,42 @@ mod tests {
             "{log:?}"
         );
     }
+
+    #[test]
+    fn back_from_a_small_vma_to_a_place_deep_in_ours_probes_inside_the_snapshot_shown() {
+        // Page 6 of 8 of ours, then a one-page VMA explored, then Backspace: our place comes
+        // back before our snapshot does, so the next probe is asked with our place over the
+        // small VMA's snapshot (it overflowed: `last_page - first_page` in `Model::view`).
+        let mut m = model(8, (80, 24));
+        update(&mut m, Action::Grid(GridAction::Goto(GotoTarget::Page(6))));
+        let ours = m.doc.clone();
+        assert!(ours.top > 0);
+        let looking = Looking {
+            pid: 1,
+            process: "pid 1 mmapscope".into(),
+            vma: "[vdso]".into(),
+            start: 0x7fff_0000_0000,
+            back: true,
+            ..Looking::default()
+        };
+        update(&mut m, Event::Looking(Some(looking)));
+        let mut small = m.snap.clone();
+        small.addr = 0x7fff_0000_0000;
+        small.geometry.len = PS;
+        update(
+            &mut m,
+            Event::Probed {
+                snap: Box::new(small),
+                now_ms: 20,
+                clock: "00:00:02".into(),
+                fresh: false,
+            },
+        );
+        assert_eq!((m.doc.cursor, m.doc.top), (0, 0));
+        update(&mut m, Event::Looking(None));
+        assert_eq!(m.doc, ours, "our document comes back whole");
+        let v = m.view();
+        assert_eq!((v.first_page, v.page_count), (0, 1), "{v:?}");
+        assert!(v.byte_start + v.byte_len <= PS, "{v:?}");
+    }
 }
