@@ -44,7 +44,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use mmapscope::sys::region::{MapMode, MapRequest, Region, cachestat};
+use mmapscope::sys::map::region::{MapMode, MapRequest, Region, cachestat};
 
 mod common;
 use common::median;

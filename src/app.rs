@@ -1,5 +1,5 @@
 //! The event loop of the TUI: probe -> draw -> poll (until the next refresh) -> map_key ->
-//! the session (update -> sys::exec -> apply_outcome -> probe). The terminal is restored on
+//! the session (update -> sys::ops::carry -> apply_outcome -> probe). The terminal is restored on
 //! every way out: normal quit, error (guard's Drop), panic (ratatui's hook), SIGTERM/SIGHUP/
 //! SIGINT/SIGQUIT (flags polled by the loop, and a watchdog when the terminal itself has gone
 //! away). SIGTSTP and Ctrl-z give the terminal back before stopping (when a job-control shell
@@ -132,7 +132,7 @@ fn is_suspend_key(key: &KeyEvent) -> bool {
 /// Read from /proc, not with getsid(2)/getpgid(2) through rustix: in a PID namespace whose
 /// session leader is outside it (a container, CI) those return 0, which rustix's `Pid` panics on.
 fn job_control_parent() -> bool {
-    use crate::sys::children::stat_ids;
+    use crate::sys::contain::children::stat_ids;
     let Some(ours) = stat_ids("self") else {
         return false;
     };
@@ -200,7 +200,7 @@ fn watchdog(quit: Arc<AtomicBool>, done: Arc<AtomicBool>) {
                     // process::exit runs no destructor: no Drop kills the code child's process
                     // group (PR_SET_PDEATHSIG reaches the child, not what it forked) or the peer,
                     // or removes our temporary directories.
-                    crate::sys::children::kill_leftovers();
+                    crate::sys::contain::children::kill_leftovers();
                     crate::demo::remove_live_dirs();
                     restore_without_stdout_lock();
                     std::process::exit(0);
@@ -365,11 +365,11 @@ pub fn run(
 pub fn farewell(model: &Model) -> String {
     match (model.snap.mode, model.edits.len()) {
         (_, 0) => String::new(),
-        (crate::sys::region::MapMode::Shared, n) => format!(
+        (crate::sys::map::region::MapMode::Shared, n) => format!(
             "{n} edited byte(s) not msynced: they are in the page cache already, and the kernel \
              writes them back to the file anyway"
         ),
-        (crate::sys::region::MapMode::Private, n) => {
+        (crate::sys::map::region::MapMode::Private, n) => {
             format!("{n} private edited byte(s) discarded: MAP_PRIVATE writes never reach the file")
         }
     }

@@ -4,8 +4,8 @@
 //! (`tests/it/layering.rs` keeps it so), bottom first:
 //!
 //! - `text`, `geometry`: leaf helpers (escaping, numbers, sizes, page arithmetic);
-//! - `sys`: the kernel (the only unchecked code is `sys::raw`; `sys::region` is the policy,
-//!   `sys::probe` the page state, `sys::exec` the operations, `sys::notes` their words);
+//! - `sys`: the kernel (the only unchecked code is `sys::raw`; `sys::map::region` is the policy,
+//!   `sys::probe::state` the page state, `sys::ops::carry` the operations, `sys::ops::notes` their words);
 //! - `demo`, `options`, then the pure core: `find` (what searches look for, the byte
 //!   matcher), `action`, `keys` and `legend` (what the help and the manual say), `layout`,
 //!   `model`, `update`, `keymap`, `script`, `lesson` (parsing);

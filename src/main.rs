@@ -12,7 +12,7 @@ use mmapscope::action::Action;
 use mmapscope::cli::{AttachArgs, Cli, Command, MapArgs, ThemeChoice};
 use mmapscope::session::DEFAULT_SIZE;
 use mmapscope::session::Session;
-use mmapscope::sys::probe::Prober;
+use mmapscope::sys::probe::state::Prober;
 use mmapscope::sys::{Region, SysError};
 
 /// Writes `bytes` to standard output; a reader that went away (`| head`) is no error.
@@ -192,16 +192,18 @@ fn main() -> ExitCode {
         ),
         Some(Command::Completions { shell }) => completions(shell),
         Some(Command::Man) => manual(),
-        Some(Command::InternalPeer { path, file_offset }) => {
-            exit_with(mmapscope::sys::lab::run_peer(&path, file_offset))
-        }
+        Some(Command::InternalPeer { path, file_offset }) => exit_with(
+            mmapscope::sys::lab::experiments::run_peer(&path, file_offset),
+        ),
         Some(Command::DemoWriter {
             file,
             period,
             writes,
-        }) => exit_with(mmapscope::sys::lab::run_demo_writer(&file, period, writes)),
+        }) => exit_with(mmapscope::sys::lab::experiments::run_demo_writer(
+            &file, period, writes,
+        )),
         Some(Command::InternalTruncate { path, size }) => {
-            exit_with(mmapscope::sys::exec::truncate_file(&path, size))
+            exit_with(mmapscope::sys::ops::carry::truncate_file(&path, size))
         }
         None => match cli.attach.pid {
             Some(_) if cli.file.is_some() || cli.map.anon.is_some() => {
@@ -286,7 +288,7 @@ fn batch(
     for note in region.notes() {
         eprintln!("mmapscope: note: {note}");
     }
-    if let Err(e) = mmapscope::sys::children::kill_children_on_fatal_signals() {
+    if let Err(e) = mmapscope::sys::contain::children::kill_children_on_fatal_signals() {
         return fail(SysError::from_io(&e, "install signal handlers"));
     }
     let mut session = Session::new(region, false, DEFAULT_SIZE);
@@ -396,7 +398,7 @@ fn remove_our_dirs_on_signals() {
     };
     std::thread::spawn(move || {
         if let Some(sig) = signals.forever().next() {
-            mmapscope::sys::children::kill_leftovers();
+            mmapscope::sys::contain::children::kill_leftovers();
             mmapscope::demo::remove_live_dirs();
             std::process::exit(128 + sig);
         }
@@ -514,7 +516,7 @@ fn intro_lines(region: &Region, demo: Option<String>) -> Vec<String> {
     )];
     intro.extend(region.notes().iter().cloned());
     if region.mode() == mmapscope::sys::MapMode::Shared {
-        intro.extend(mmapscope::sys::notes::opened_shared(
+        intro.extend(mmapscope::sys::ops::notes::opened_shared(
             region.page_cache_file(),
             region.prot(),
             !region.consented_at_open() && region.may_write(),

@@ -15,7 +15,7 @@ use serde_json::Value;
 
 use mmapscope::script;
 use mmapscope::session::Session;
-use mmapscope::sys::region::{MapMode, MapRequest, Region};
+use mmapscope::sys::map::region::{MapMode, MapRequest, Region};
 
 use crate::common::pty;
 
@@ -26,7 +26,7 @@ const GIB: u64 = 1 << 30;
 /// MemAvailable now, in bytes.
 fn mem_available() -> u64 {
     let meminfo = std::fs::read_to_string("/proc/meminfo").expect("/proc/meminfo");
-    mmapscope::sys::limits::field(&meminfo, "MemAvailable").expect("MemAvailable")
+    mmapscope::sys::proc::limits::field(&meminfo, "MemAvailable").expect("MemAvailable")
 }
 
 /// A size over the bound by a margin (the bound moves as the machine does): a quarter of

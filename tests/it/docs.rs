@@ -19,10 +19,12 @@ use std::process::Command;
 use mmapscope::action::{Action, Motion};
 use mmapscope::geometry::Geometry;
 use mmapscope::model::Model;
-use mmapscope::sys::probe::{Bucket, ChunkSlice, Chunks, DecodeCtx, PageProbe, PageState, Sources};
-use mmapscope::sys::procmaps::{MapsLine, Vma};
-use mmapscope::sys::region::{CacheStat, MapMode, Prot};
-use mmapscope::sys::snapshot::{Backing, Snapshot, ViewBytes, VisiblePage};
+use mmapscope::sys::map::region::{CacheStat, MapMode, Prot};
+use mmapscope::sys::probe::snapshot::{Backing, Snapshot, ViewBytes, VisiblePage};
+use mmapscope::sys::probe::state::{
+    Bucket, ChunkSlice, Chunks, DecodeCtx, PageProbe, PageState, Sources,
+};
+use mmapscope::sys::proc::maps::{MapsLine, Vma};
 use mmapscope::ui::hex_grid::state_words;
 use mmapscope::update::update;
 use ratatui::Terminal;

@@ -5,7 +5,7 @@
 //! never by line count: an anonymous private mapping may merge with a neighbour, and an
 //! mprotect of part of a mapping splits it.
 
-use super::error::SysError;
+use crate::sys::error::SysError;
 
 /// One line of /proc/self/maps.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -491,7 +491,7 @@ pub fn total(vmas: &[Vma]) -> Option<Vma> {
     Some(sum)
 }
 
-pub use super::raw::MapsFile;
+pub use crate::sys::raw::MapsFile;
 
 /// The maps line of the VMA covering `addr`, asked with the PROCMAP_QUERY ioctl (Linux >=
 /// 6.11) on an open maps file: one VMA, without the whole text (`None`: nothing there).

@@ -2,11 +2,11 @@
 //! refused: pure functions of what was measured, so each can be tested alone. `exec` measures
 //! (before and after each call) and asks these for the words.
 
-use super::children::{CALL_TIMEOUT, ChildEnd, signal_name};
-use super::lab::{Allocated, Landing, THRESHOLD_MAX, THRESHOLD_START, Threshold};
-use super::ops::{FAdvice, MAdvice, SyncKind};
-use super::procmaps::SmapsField;
-use super::region::{MapMode, Prot};
+use crate::sys::contain::children::{CALL_TIMEOUT, ChildEnd, signal_name};
+use crate::sys::lab::experiments::{Allocated, Landing, THRESHOLD_MAX, THRESHOLD_START, Threshold};
+use crate::sys::map::region::{MapMode, Prot};
+use crate::sys::ops::op::{FAdvice, MAdvice, SyncKind};
+use crate::sys::proc::maps::SmapsField;
 use crate::text::{human, thousands};
 
 /// `1 page`, `2 pages`, `1,024 pages`.

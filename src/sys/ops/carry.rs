@@ -7,20 +7,20 @@ use std::time::{Duration, Instant};
 
 use rustix::mm::{Advice, MsyncFlags};
 
-use super::ops::{FAdvice, MAdvice, Op, Scope, SyncKind};
 use crate::geometry::ByteKind;
+use crate::sys::ops::op::{FAdvice, MAdvice, Op, Scope, SyncKind};
 use crate::text::json;
 use serde::Serialize;
 
-use super::children::{CALL_TIMEOUT, CodeChild, Reaped};
-use super::error::SysError;
-use super::gate::Permit;
-use super::lab::{Allocated, Lab, Threshold};
-use super::limits::Memlock;
-use super::notes;
-use super::probe::{PM_FILE, PM_PRESENT, Prober};
-use super::procmaps::{self, SmapsField, Vma};
-use super::region::{ChildEnd, MapMode, Prot, Region, Target, fault_counts};
+use crate::sys::contain::children::{CALL_TIMEOUT, CodeChild, Reaped};
+use crate::sys::error::SysError;
+use crate::sys::lab::experiments::{Allocated, Lab, Threshold};
+use crate::sys::map::region::{ChildEnd, MapMode, Prot, Region, Target, fault_counts};
+use crate::sys::ops::gate::Permit;
+use crate::sys::ops::notes;
+use crate::sys::probe::state::{PM_FILE, PM_PRESENT, Prober};
+use crate::sys::proc::limits::Memlock;
+use crate::sys::proc::maps::{self, SmapsField, Vma};
 
 /// What an operation did, for the model, the log and the batch JSON (the `result` of a batch
 /// line: each variant serializes as the object of its fields, under their JSON names).
@@ -266,7 +266,7 @@ impl Outcome {
 }
 
 fn our_vma(region: &Region) -> Option<Vma> {
-    procmaps::total(&procmaps::read_vmas(region.addr(), region.addr() + region.map_bytes()).ok()?)
+    maps::total(&maps::read_vmas(region.addr(), region.addr() + region.map_bytes()).ok()?)
 }
 
 /// Our VMA's THPeligible and its huge-page bytes (AnonHugePages + ShmemPmdMapped +
@@ -429,7 +429,7 @@ fn hex(bytes: &[u8]) -> String {
         .join(" ")
 }
 
-/// Carries out the operation `permit` allows (the write gate made it: `sys::gate`) on `region`
+/// Carries out the operation `permit` allows (the write gate made it: `sys::ops::gate`) on `region`
 /// (and `lab`, for the experiments that keep state).
 pub fn execute(region: &mut Region, prober: &Prober, lab: &mut Lab, permit: Permit) -> Outcome {
     let vma_before = our_vma(region);
@@ -507,8 +507,8 @@ pub fn swapped(shown: &Region, other: &Region) -> Outcome {
 /// process's handle (its `/proc/PID/mem`, opened once; writes only with `--write` and the
 /// gate's permit, only where the process may write, all or nothing, never into ourselves);
 /// every other operation belongs to the mapping we made.
-pub fn execute_on_view(view: &super::vma::VmaView, permit: Permit) -> Outcome {
-    use super::mapped::Mapped as _;
+pub fn execute_on_view(view: &crate::sys::attach::foreign::VmaView, permit: Permit) -> Outcome {
+    use crate::sys::map::range::Mapped as _;
     let op = permit.into_op();
     let start = Instant::now();
     let mut notes = Vec::new();
@@ -725,7 +725,7 @@ fn child_exit(lab: &mut Lab, notes: &mut Vec<String>) -> (String, Result<Done, S
 /// pagemap could not be read.
 fn shared_with_child(region: &Region, prober: &Prober, lab: &Lab, page: u64) -> Option<bool> {
     let keeper = lab.keeper.as_ref()?;
-    let child = super::probe::child_words(
+    let child = crate::sys::probe::state::child_words(
         keeper.pagemap().ok()?,
         keeper.spec(),
         region.page_size(),
@@ -734,7 +734,7 @@ fn shared_with_child(region: &Region, prober: &Prober, lab: &Lab, page: u64) -> 
     )?;
     let mut ours = Vec::new();
     prober.pagemap_words(region, page, 1, &mut ours).ok()?;
-    Some(super::probe::shared_pages(ours[0], child[0]))
+    Some(crate::sys::probe::state::shared_pages(ours[0], child[0]))
 }
 
 /// Our present pages, and how many of them the keeper maps too (`None`: unknown, or a
@@ -755,7 +755,13 @@ fn count_shared(region: &Region, prober: &Prober, lab: &Lab) -> (Option<u64>, Op
             return (None, None);
         }
         let theirs = keeper.and_then(|k| {
-            super::probe::child_words(k.pagemap().ok()?, k.spec(), region.page_size(), at, n)
+            crate::sys::probe::state::child_words(
+                k.pagemap().ok()?,
+                k.spec(),
+                region.page_size(),
+                at,
+                n,
+            )
         });
         present += ours.iter().filter(|w| *w & PM_PRESENT != 0).count() as u64;
         shared = match (shared, theirs) {
@@ -763,7 +769,7 @@ fn count_shared(region: &Region, prober: &Prober, lab: &Lab) -> (Option<u64>, Op
                 s + ours
                     .iter()
                     .zip(&t)
-                    .filter(|(o, c)| super::probe::shared_pages(**o, **c))
+                    .filter(|(o, c)| crate::sys::probe::state::shared_pages(**o, **c))
                     .count() as u64,
             ),
             _ => None,
@@ -808,7 +814,10 @@ fn write_after_fork(
     let before = shared_with_child(region, prober, lab, page);
     let done = write(region, offset, bytes, writable, notes)?;
     let after = shared_with_child(region, prober, lab, page);
-    let spec = lab.keeper.as_ref().map(super::children::Keeper::spec);
+    let spec = lab
+        .keeper
+        .as_ref()
+        .map(crate::sys::contain::children::Keeper::spec);
     if region.mode() == MapMode::Shared && spec.is_some_and(|c| c.shared && c.same_object) {
         // The page may be in neither page table yet: the store went to the object both map.
         notes.push(format!(
@@ -953,7 +962,7 @@ fn lock(
         } else {
             region.unlock(first, count)?;
         }
-        let memlock = super::limits::memlock();
+        let memlock = crate::sys::proc::limits::memlock();
         notes.push(notes::locked(on, count, memlock.exempt));
         Ok(Done::Locked {
             locked: on,
@@ -1061,7 +1070,7 @@ fn mremap(
 
 /// `read OFFSET LEN`: the bytes, copied without a load that could fault (`Mapped::read`).
 fn read(
-    region: &dyn super::mapped::Mapped,
+    region: &dyn crate::sys::map::range::Mapped,
     offset: u64,
     len: u64,
     notes: &mut Vec<String>,
@@ -1286,7 +1295,7 @@ fn peer_start(
     let result = lab.start_peer(region, offset).map(|peer| {
         notes.extend(notes::peer_started(
             peer.pid(),
-            super::lab::PEER_PERIOD.as_millis(),
+            crate::sys::lab::experiments::PEER_PERIOD.as_millis(),
             region.mode() == MapMode::Private,
         ));
         Done::PeerStarted {
@@ -1457,7 +1466,7 @@ impl Running {
     }
 }
 
-fn prot_flags(p: super::region::Prot) -> String {
+fn prot_flags(p: crate::sys::map::region::Prot) -> String {
     let mut parts = Vec::new();
     if p.read {
         parts.push("PROT_READ");
@@ -1689,7 +1698,7 @@ fn truncate(
     let old_size = region
         .file_size_now()?
         .ok_or_else(|| SysError::new(libc::EINVAL, "truncate", "this file has no size"))?;
-    if region.file_kind() == Some(super::region::FileKind::Block) {
+    if region.file_kind() == Some(crate::sys::map::region::FileKind::Block) {
         return Err(SysError::new(
             libc::EINVAL,
             "truncate",

@@ -23,7 +23,7 @@ use std::time::{Duration, Instant};
 
 use rustix::process::{Pid, PidfdFlags, Signal, WaitId, WaitIdOptions, WaitOptions};
 
-use super::error::SysError;
+use crate::sys::error::SysError;
 
 /// How long mapped code may run before its process group is killed.
 pub const CALL_TIMEOUT: Duration = Duration::from_secs(2);
@@ -95,7 +95,7 @@ pub fn signal_name(sig: i32) -> String {
 /// # Errors
 /// A handler could not be installed.
 pub fn kill_children_on_fatal_signals() -> std::io::Result<()> {
-    super::raw::kill_on_fatal_signals(&CODE_GROUPS, &PIDS)
+    crate::sys::raw::kill_on_fatal_signals(&CODE_GROUPS, &PIDS)
 }
 
 /// Kills the running code child's process group, the peer and the keeper with SIGKILL.
@@ -147,7 +147,7 @@ pub struct CodeChild {
 
 impl CodeChild {
     /// Takes charge of `pid`, just forked and not yet reaped, whose result comes on `reader`.
-    pub(super) fn adopt(pid: Pid, reader: OwnedFd) -> Self {
+    pub(crate) fn adopt(pid: Pid, reader: OwnedFd) -> Self {
         // The child makes the same call: whichever runs first, the group exists before
         // anyone signals it (setpgid(2), the classic job-control race).
         let _ = rustix::process::setpgid(Some(pid), Some(pid));
@@ -303,7 +303,7 @@ pub struct Keeper {
     answers: OwnedFd,
     spec: ChildSpec,
     /// Its /proc/PID/pagemap, opened at the fork (same user: no privilege needed).
-    pagemap: Result<super::raw::Pagemap, SysError>,
+    pagemap: Result<crate::sys::raw::Pagemap, SysError>,
     reaped: bool,
 }
 
@@ -319,7 +319,7 @@ fn how_it_ended(status: rustix::process::WaitStatus) -> String {
 impl Keeper {
     /// Takes charge of `pid`, just forked by `raw::Mapping::fork_keeper`, with our ends of its
     /// pipes; `addr`, `pages` and `shared` describe its copy of the mapping.
-    pub(super) fn adopt(
+    pub(crate) fn adopt(
         pid: Pid,
         (orders, answers): (OwnedFd, OwnedFd),
         (addr, pages): (u64, u64),
@@ -327,7 +327,7 @@ impl Keeper {
     ) -> Self {
         let raw = pid.as_raw_nonzero().get();
         KEEPER.store(raw, Ordering::SeqCst);
-        let pagemap = super::raw::Pagemap::of(raw.cast_unsigned())
+        let pagemap = crate::sys::raw::Pagemap::of(raw.cast_unsigned())
             .map_err(|e| SysError::from_io(&e, format!("open /proc/{raw}/pagemap")));
         Self {
             pid,
@@ -364,17 +364,17 @@ impl Keeper {
     ///
     /// # Errors
     /// The open's failure.
-    pub fn pagemap(&self) -> Result<&super::raw::Pagemap, &SysError> {
+    pub fn pagemap(&self) -> Result<&crate::sys::raw::Pagemap, &SysError> {
         self.pagemap.as_ref()
     }
 
     fn check(&self, off: u64, len: usize, what: &str) -> Result<(), SysError> {
         let bytes = self.spec.pages * rustix::param::page_size() as u64;
-        if len == 0 || len > super::raw::KEEPER_DATA {
+        if len == 0 || len > crate::sys::raw::KEEPER_DATA {
             return Err(SysError::new(
                 libc::EINVAL,
                 format!("child {what}"),
-                format!("give 1 to {} bytes at a time", super::raw::KEEPER_DATA),
+                format!("give 1 to {} bytes at a time", crate::sys::raw::KEEPER_DATA),
             ));
         }
         if off.checked_add(len as u64).is_none_or(|end| end > bytes) {
@@ -398,7 +398,7 @@ impl Keeper {
         data: &[u8],
         len: usize,
     ) -> Result<(i64, i64, Vec<u8>), SysError> {
-        use super::raw::{ANSWER_LEN, ORDER_LEN};
+        use crate::sys::raw::{ANSWER_LEN, ORDER_LEN};
         if self.reaped {
             return Err(SysError::new(libc::ESRCH, "child", "the child has ended"));
         }
@@ -473,7 +473,7 @@ impl Keeper {
                 or its protection forbids it (in the child a load or store there would raise \
                 SIGBUS or SIGSEGV; process_vm_readv/writev refused instead)"
             }
-            _ => super::error::errno_sentence(errno),
+            _ => crate::sys::error::errno_sentence(errno),
         };
         SysError::new(errno, format!("child {what} at 0x{off:x}"), why)
     }
@@ -484,7 +484,7 @@ impl Keeper {
     /// Outside its copy, a page it cannot read (EFAULT), or the child gone or silent.
     pub fn read(&mut self, off: u64, len: usize) -> Result<Vec<u8>, SysError> {
         self.check(off, len, "read")?;
-        let (done, _, data) = self.ask(super::raw::ORDER_READ, off, &[], len)?;
+        let (done, _, data) = self.ask(crate::sys::raw::ORDER_READ, off, &[], len)?;
         match usize::try_from(done) {
             Ok(n) => Ok(data[..n.min(len)].to_vec()),
             Err(_) => Err(Self::refused(
@@ -502,7 +502,7 @@ impl Keeper {
     /// Outside its copy, a page it cannot write (EFAULT), or the child gone or silent.
     pub fn write(&mut self, off: u64, data: &[u8]) -> Result<Vec<u8>, SysError> {
         self.check(off, data.len(), "write")?;
-        let (done, old, before) = self.ask(super::raw::ORDER_WRITE, off, data, data.len())?;
+        let (done, old, before) = self.ask(crate::sys::raw::ORDER_WRITE, off, data, data.len())?;
         match usize::try_from(done) {
             Ok(n) if n == data.len() => Ok(if old == done {
                 before
@@ -531,7 +531,7 @@ impl Keeper {
     ) -> SysError {
         let restored = n == 0
             || (usize::try_from(old).is_ok_and(|o| o >= n)
-                && matches!(self.ask(super::raw::ORDER_WRITE, off, &before[..n], n),
+                && matches!(self.ask(crate::sys::raw::ORDER_WRITE, off, &before[..n], n),
                     Ok((d, ..)) if usize::try_from(d) == Ok(n)));
         let landed = if restored { 0 } else { n };
         SysError::new(
@@ -556,8 +556,8 @@ impl Keeper {
     /// # Errors
     /// waitpid's failure.
     pub fn exit(mut self) -> Result<String, SysError> {
-        let mut order = vec![0u8; super::raw::ORDER_LEN];
-        order[..8].copy_from_slice(&super::raw::ORDER_EXIT.to_le_bytes());
+        let mut order = vec![0u8; crate::sys::raw::ORDER_LEN];
+        order[..8].copy_from_slice(&crate::sys::raw::ORDER_EXIT.to_le_bytes());
         // A child already gone cannot read it; the wait below says how it ended.
         let _ = rustix::io::write(&self.orders, &order);
         let start = Instant::now();

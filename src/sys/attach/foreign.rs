@@ -17,12 +17,12 @@ use rustix::mm::Advice;
 
 use crate::geometry::Geometry;
 
-use super::error::SysError;
-use super::handle::ProcessHandle;
-use super::mapped::Mapped;
-use super::procmaps::{MapsLine, Pid, Vma};
-use super::raw;
-use super::region::{CacheStat, FileKind, MapMode, Prot, cachestat, page_size};
+use crate::sys::attach::handle::ProcessHandle;
+use crate::sys::error::SysError;
+use crate::sys::map::range::Mapped;
+use crate::sys::map::region::{CacheStat, FileKind, MapMode, Prot, cachestat, page_size};
+use crate::sys::proc::maps::{MapsLine, Pid, Vma};
+use crate::sys::raw;
 
 /// A VMA of a process, as it was when we opened it.
 #[derive(Debug)]
@@ -326,7 +326,7 @@ mod tests {
 
     #[test]
     fn our_own_heap_is_read_and_probed_but_never_written() {
-        let maps = super::super::procmaps::read_maps().unwrap();
+        let maps = crate::sys::proc::maps::read_maps().unwrap();
         let heap = maps.iter().find(|l| l.path == "[heap]");
         let Some(heap) = heap else {
             eprintln!("SKIPPED our_own_heap...: no [heap] line in this test process");
@@ -349,7 +349,7 @@ mod tests {
 
     #[test]
     fn a_file_mapping_of_ours_finds_its_file() {
-        let maps = super::super::procmaps::read_maps().unwrap();
+        let maps = crate::sys::proc::maps::read_maps().unwrap();
         let exe = std::fs::read_link("/proc/self/exe").unwrap();
         let line = maps
             .iter()

@@ -10,7 +10,7 @@
 //! `force` line, a confirmed question); more than RLIMIT_AS or RLIMIT_MEMLOCK allow is refused
 //! always, since the kernel would refuse it anyway.
 
-use super::error::SysError;
+use crate::sys::error::SysError;
 
 /// CAP_IPC_LOCK's bit (include/uapi/linux/capability.h): lock memory without RLIMIT_MEMLOCK.
 const CAP_IPC_LOCK: u32 = 14;

@@ -20,10 +20,10 @@ use std::time::{Duration, Instant};
 
 use rustix::fs::{FileType, Mode, OFlags};
 
-use super::error::SysError;
-use super::process::{self, ProcessInfo};
-use super::procmaps::{self, MapsFile, MapsLine, Pid, SmapsParser, Vma};
-use super::region::{FileKind, is_dev_zero};
+use crate::sys::error::SysError;
+use crate::sys::map::region::{FileKind, is_dev_zero};
+use crate::sys::proc::maps::{self, MapsFile, MapsLine, Pid, SmapsParser, Vma};
+use crate::sys::proc::process::{self, ProcessInfo};
 
 /// How a process stopped being the one the handle was opened on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -73,7 +73,7 @@ fn exited(pidfd: &OwnedFd) -> bool {
 fn read_whole(file: &File) -> std::io::Result<Vec<u8>> {
     let mut out = Vec::new();
     let mut at = 0u64;
-    procmaps::feed_lines(
+    maps::feed_lines(
         |buf| {
             let n = file.read_at(buf, at)?;
             at += n as u64;
@@ -327,7 +327,7 @@ impl ProcessHandle {
     /// # Errors
     /// ENOTTY before Linux 6.11; ESRCH once the process exited or called exec.
     pub fn query(&self, addr: u64, next: bool) -> Result<Option<MapsLine>, SysError> {
-        let q = procmaps::query_line_with(&self.maps, addr, next);
+        let q = maps::query_line_with(&self.maps, addr, next);
         if q.as_ref().is_err_and(|e| e.errno == libc::ESRCH) {
             return Err(self.gone_error(format!("ioctl(PROCMAP_QUERY, 0x{addr:x})")));
         }
@@ -341,7 +341,7 @@ impl ProcessHandle {
     pub fn maps(&self) -> Result<Vec<MapsLine>, SysError> {
         // Empty once its memory is gone, as for a kernel thread (`status` tells which).
         read_whole(self.maps.file())
-            .map(|text| procmaps::parse_maps(&text))
+            .map(|text| maps::parse_maps(&text))
             .map_err(|e| self.read_error(&e, "maps"))
     }
 
@@ -358,7 +358,7 @@ impl ProcessHandle {
     fn feed_smaps(&self, parser: &mut SmapsParser) -> Result<(), SysError> {
         let mut at = 0u64;
         let mut any = false;
-        procmaps::feed_lines(
+        maps::feed_lines(
             |buf| {
                 let n = self.smaps.read_at(buf, at)?;
                 at += n as u64;

@@ -3,8 +3,8 @@
 //! which of its VMAs a `--vma` SPEC names, and what kind each VMA is (heap, stack, library,
 //! our own mapping...) for the address-space view.
 
-use super::error::SysError;
-use super::procmaps::{MapsLine, Vma};
+use crate::sys::error::SysError;
+use crate::sys::proc::maps::{MapsLine, Vma};
 
 /// Who a process is.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -18,12 +18,12 @@ use std::path::{Path, PathBuf};
 use rustix::mm::{Advice, MprotectFlags, MsyncFlags};
 use rustix::pipe::PipeFlags;
 
-use super::children::{CALL_TIMEOUT, CodeChild, Keeper};
-use super::error::SysError;
-use super::raw::{self, Mapping};
+use crate::sys::contain::children::{CALL_TIMEOUT, CodeChild, Keeper};
+use crate::sys::error::SysError;
+use crate::sys::raw::{self, Mapping};
 
-pub use super::children::{ChildEnd, signal_name};
-pub use super::raw::{CacheStat, PageRegion, Pagemap, Placement, fault_counts};
+pub use crate::sys::contain::children::{ChildEnd, signal_name};
+pub use crate::sys::raw::{CacheStat, PageRegion, Pagemap, Placement, fault_counts};
 
 /// How the mapping is shared: the `flags` argument of mmap(2). In JSON: `shared`, `private`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize)]
@@ -611,7 +611,7 @@ fn check_place(place: Placement, anon: bool, page_size: u64) -> Result<(), SysEr
 /// The lines of /proc/self/maps that overlap `[addr, addr + len)`, as `start-end perms path`.
 fn occupants(addr: u64, len: u64) -> Vec<String> {
     let end = addr.saturating_add(len.max(1));
-    super::procmaps::read_maps()
+    crate::sys::proc::maps::read_maps()
         .unwrap_or_default()
         .iter()
         .filter(|l| l.start < end && l.end > addr)
@@ -653,7 +653,7 @@ fn place_refusal(
         }
         libc::EAGAIN | libc::EPERM | libc::ENOMEM if place.locked => format!(
             "MAP_LOCKED: {}",
-            super::limits::memlock_why(&super::limits::memlock(), len, file)
+            crate::sys::proc::limits::memlock_why(&crate::sys::proc::limits::memlock(), len, file)
         ),
         libc::ENOMEM if place.huge => "MAP_HUGETLB: the hugetlb pool has too few free huge \
                                        pages for it (see HugePages_Free in /proc/meminfo)"
@@ -688,11 +688,11 @@ fn below_min_addr(addr: u64, ctx: &str) -> Option<SysError> {
 /// For `--huge`: the mapping length rounded up to whole huge pages, or why the hugetlb pool
 /// cannot serve it (checked before asking: MAP_HUGETLB with an empty pool only says ENOMEM).
 fn hugetlb_len(len: u64, notes: &mut Vec<String>) -> Result<u64, SysError> {
-    let pool = super::limits::hugetlb_pool()?;
+    let pool = crate::sys::proc::limits::hugetlb_pool()?;
     let ps = pool.page_size.max(1);
     let rounded = len.div_ceil(ps) * ps;
     if pool.free == 0 || pool.free < rounded / ps {
-        let thp = super::limits::thp("enabled").unwrap_or_else(|| "absent".into());
+        let thp = crate::sys::proc::limits::thp("enabled").unwrap_or_else(|| "absent".into());
         return Err(SysError::new(
             libc::ENOMEM,
             "--huge",
@@ -743,9 +743,13 @@ fn placement_note(place: Placement, got: u64) -> Option<String> {
 /// What mapping `map_bytes` with `place` commits at once, `data_bytes` of them able to hold
 /// memory (a file's pages before its end; hugetlb pages come from their pool, reserved
 /// already, so they add no memory).
-fn placement_commit(place: Placement, data_bytes: u64, map_bytes: u64) -> super::limits::Commit {
+fn placement_commit(
+    place: Placement,
+    data_bytes: u64,
+    map_bytes: u64,
+) -> crate::sys::proc::limits::Commit {
     let faulted = place.populate || place.locked;
-    super::limits::Commit {
+    crate::sys::proc::limits::Commit {
         memory: if faulted && !place.huge {
             data_bytes
         } else {
@@ -768,7 +772,7 @@ fn admit_placement(
         (true, false) => "mmap MAP_POPULATE",
         (false, false) => "mmap",
     };
-    let asked = super::limits::Asked {
+    let asked = crate::sys::proc::limits::Asked {
         call,
         verb: if place.locked {
             "lock and fault in"
@@ -777,7 +781,7 @@ fn admit_placement(
         },
         line,
     };
-    super::limits::admit(
+    crate::sys::proc::limits::admit(
         &asked,
         placement_commit(place, data_bytes, map_bytes),
         force,
@@ -1055,7 +1059,7 @@ impl Region {
 
     /// Whether the request this mapping was opened with consented to writing the file
     /// (`--write`, `--prot` with `w`, a file mmapscope created): the write gate's consent at
-    /// the start (`sys::gate`). Later consent lives in the gate, not here.
+    /// the start (`sys::ops::gate`). Later consent lives in the gate, not here.
     pub fn consented_at_open(&self) -> bool {
         self.request.write_allowed()
     }
@@ -1238,7 +1242,7 @@ impl Region {
     /// gains no page-table entry. The last page's padding after end of file reads as zeros,
     /// as a mapping shows it. Returns how many bytes it copied (short where a page cannot be
     /// read: truncated away); `None` where it copied nothing (no page-cache file, outside the
-    /// mapping, the kernel refused). The one reader of pages only looked at (`sys::look`).
+    /// mapping, the kernel refused). The one reader of pages only looked at (`sys::probe::look`).
     /// Only for pages the page cache holds now: one evicted since it was probed would be read
     /// back from disk, alone.
     pub fn read_cached(&self, off: u64, buf: &mut [u8]) -> Option<usize> {
@@ -1415,7 +1419,7 @@ impl Region {
     /// Lets a later mprotect add PROT_WRITE to a shared mapping of a file opened read-only:
     /// the descriptor is reopened read-write and the same range mapped again in place
     /// (MAP_FIXED: same address, same page-cache pages, nothing lost). Only once the write
-    /// gate has the user's consent (`sys::gate`; `sys::exec::protect` calls it with a permit
+    /// gate has the user's consent (`sys::ops::gate`; `sys::ops::carry::protect` calls it with a permit
     /// that says so). Returns a sentence saying what was done, if anything.
     ///
     /// # Errors
@@ -1703,14 +1707,14 @@ impl Region {
     /// The memory bound (`limits::judge`) on what this mapping is about to commit.
     fn admit(
         &self,
-        asked: &super::limits::Asked,
-        commit: super::limits::Commit,
+        asked: &crate::sys::proc::limits::Asked,
+        commit: crate::sys::proc::limits::Commit,
     ) -> Result<(), SysError> {
-        let mut budget = super::limits::Budget::now();
+        let mut budget = crate::sys::proc::limits::Budget::now();
         if self.mem_available.is_some() {
             budget.mem_available = self.mem_available;
         }
-        super::limits::judge(asked, commit, &budget, self.force_allowed())
+        crate::sys::proc::limits::judge(asked, commit, &budget, self.force_allowed())
     }
 
     /// For shared anonymous memory and MAP_SHARED /dev/zero: the first page of the mapping
@@ -1738,7 +1742,7 @@ impl Region {
     /// does not count them again (mm/mlock.c, count_mm_mlocked_page_nr).
     fn locked_bytes_in(&self, off: u64, len: u64) -> u64 {
         let (a, b) = (self.addr() + off, self.addr() + off + len);
-        super::procmaps::read_vmas(a, b)
+        crate::sys::proc::maps::read_vmas(a, b)
             .unwrap_or_default()
             .iter()
             .filter(|v| v.vm_flags.iter().any(|f| f == "lo"))
@@ -1785,11 +1789,11 @@ impl Region {
     fn resize_refused(&self, e: &io::Error) -> SysError {
         let ctx = "mremap(MREMAP_MAYMOVE)";
         let (base, end) = (self.addr(), self.addr() + self.map_bytes());
-        let vmas = super::procmaps::read_vmas(base, end).unwrap_or_default();
+        let vmas = crate::sys::proc::maps::read_vmas(base, end).unwrap_or_default();
         if e.raw_os_error() != Some(libc::EFAULT) || vmas.len() < 2 {
             return SysError::from_io(e, ctx);
         }
-        let locked = |v: &super::procmaps::Vma| v.vm_flags.iter().any(|f| f == "lo");
+        let locked = |v: &crate::sys::proc::maps::Vma| v.vm_flags.iter().any(|f| f == "lo");
         let ps = self.page_size;
         let parts: Vec<String> = vmas
             .iter()
@@ -1807,8 +1811,9 @@ impl Region {
                 format!("{pages} {}{lo}", v.perms)
             })
             .collect();
-        let differ =
-            |f: &dyn Fn(&super::procmaps::Vma) -> String| vmas.iter().any(|v| f(v) != f(&vmas[0]));
+        let differ = |f: &dyn Fn(&crate::sys::proc::maps::Vma) -> String| {
+            vmas.iter().any(|v| f(v) != f(&vmas[0]))
+        };
         let fix = if differ(&|v| locked(v).to_string()) {
             "`unlock all` (or `lock all`) makes it one VMA again"
         } else if differ(&|v| v.perms.clone()) {
@@ -1840,12 +1845,12 @@ impl Region {
         let locked = self.locked_bytes_in(0, self.page_size) > 0;
         let data = self.data_pages_in(old_pages, new_pages - old_pages) * self.page_size;
         let line = format!("resize {}", crate::geometry::size_word(new_len));
-        let asked = super::limits::Asked {
+        let asked = crate::sys::proc::limits::Asked {
             call: "mremap(MREMAP_MAYMOVE)",
             verb: "lock and fault in (the mapping is locked, and mremap locks its new part)",
             line: Some(&line),
         };
-        let commit = super::limits::Commit {
+        let commit = crate::sys::proc::limits::Commit {
             memory: if locked { data } else { 0 },
             locked: if locked { grown } else { 0 },
             address_space: grown,
@@ -1915,12 +1920,12 @@ impl Region {
             format!("lock page {first}")
         };
         let call = format!("mlock [{}]", &line[5..]);
-        let asked = super::limits::Asked {
+        let asked = crate::sys::proc::limits::Asked {
             call: &call,
             verb: "lock",
             line: Some(&line),
         };
-        let commit = super::limits::Commit {
+        let commit = crate::sys::proc::limits::Commit {
             memory: newly.min(self.data_pages_in(first, count) * self.page_size),
             locked: newly,
             address_space: 0,
@@ -1929,12 +1934,12 @@ impl Region {
         self.map.mlock(off, len).map_err(|e| {
             let errno = e.raw_os_error().unwrap_or(libc::EIO);
             let why = match errno {
-                libc::ENOMEM | libc::EPERM | libc::EAGAIN => super::limits::memlock_why(
-                    &super::limits::memlock(),
+                libc::ENOMEM | libc::EPERM | libc::EAGAIN => crate::sys::proc::limits::memlock_why(
+                    &crate::sys::proc::limits::memlock(),
                     len,
                     self.page_cache_file(),
                 ),
-                _ => super::error::errno_sentence(errno).to_string(),
+                _ => crate::sys::error::errno_sentence(errno).to_string(),
             };
             SysError::new(errno, "mlock", why)
         })
@@ -1970,7 +1975,7 @@ impl Region {
                 libc::EAGAIN | libc::ENOMEM => {
                     "no huge page could be had now (memory fragmented or short): try again"
                 }
-                _ => super::error::errno_sentence(errno),
+                _ => crate::sys::error::errno_sentence(errno),
             };
             SysError::new(errno, "madvise(MADV_COLLAPSE)", why)
         })
@@ -2126,8 +2131,8 @@ fn fadvice_name(advice: rustix::fs::Advice) -> &'static str {
 
 #[cfg(test)]
 mod tests {
-    use super::super::procmaps;
     use super::*;
+    use crate::sys::proc::maps;
 
     /// The locking lesson's refused MS_INVALIDATE showed `msync(MsyncFlags(INVALIDATE))`: the
     /// kernel's refusals name the call as C does.
@@ -2229,7 +2234,7 @@ mod tests {
         r.set_force(true);
         r.resize(32 * ps).unwrap();
         r.set_force(false);
-        let locked: u64 = procmaps::read_vmas(r.addr(), r.addr() + r.map_bytes())
+        let locked: u64 = maps::read_vmas(r.addr(), r.addr() + r.map_bytes())
             .unwrap()
             .iter()
             .map(|v| v.locked)

@@ -6,8 +6,8 @@
 
 use crate::geometry::Geometry;
 
-use super::mapped::Mapped;
-use super::probe::{Bucket, DecodeCtx, PM_PRESENT, PageProbe, PageState, Prober};
+use crate::sys::map::range::Mapped;
+use crate::sys::probe::state::{Bucket, DecodeCtx, PM_PRESENT, PageProbe, PageState, Prober};
 
 /// Windows of up to this many pages are read page by page.
 pub const EXACT_PAGES: u64 = 1 << 16;

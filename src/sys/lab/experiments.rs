@@ -8,10 +8,10 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
-use super::children::{ChildSpec, Keeper};
-use super::error::SysError;
-use super::procmaps;
-use super::region::{MapMode, MapRequest, Region, Source};
+use crate::sys::contain::children::{ChildSpec, Keeper};
+use crate::sys::error::SysError;
+use crate::sys::map::region::{MapMode, MapRequest, Region, Source};
+use crate::sys::proc::maps;
 
 /// Bytes of the peer's counter: eight ASCII digits, readable in the text column.
 pub const COUNTER_LEN: u64 = 8;
@@ -28,17 +28,20 @@ pub fn snippet(name: &str) -> Result<&'static [u8], SysError> {
     let table: &[(&str, &[u8])] = &[
         (
             "ret42",
-            include_bytes!("../../assets/exec/x86_64/ret42.bin"),
+            include_bytes!("../../../assets/exec/x86_64/ret42.bin"),
         ),
-        ("add", include_bytes!("../../assets/exec/x86_64/add.bin")),
+        ("add", include_bytes!("../../../assets/exec/x86_64/add.bin")),
     ];
     #[cfg(target_arch = "aarch64")]
     let table: &[(&str, &[u8])] = &[
         (
             "ret42",
-            include_bytes!("../../assets/exec/aarch64/ret42.bin"),
+            include_bytes!("../../../assets/exec/aarch64/ret42.bin"),
         ),
-        ("add", include_bytes!("../../assets/exec/aarch64/add.bin")),
+        (
+            "add",
+            include_bytes!("../../../assets/exec/aarch64/add.bin"),
+        ),
     ];
     #[cfg(not(any(target_arch = "x86_64", target_arch = "aarch64")))]
     let table: &[(&str, &[u8])] = &[];
@@ -80,7 +83,10 @@ impl Peer {
         let status = self.child.try_wait().ok()??;
         let mut how = match (status.code(), status.signal()) {
             (Some(code), _) => format!("exited with status {code}"),
-            (None, Some(sig)) => format!("killed by {}", super::children::signal_name(sig)),
+            (None, Some(sig)) => format!(
+                "killed by {}",
+                crate::sys::contain::children::signal_name(sig)
+            ),
             (None, None) => status.to_string(),
         };
         // It has exited: its end of the pipe is closed, so this read ends.
@@ -101,7 +107,7 @@ impl Peer {
     }
 
     fn end(&mut self) {
-        super::children::untrack_peer(self.child.id());
+        crate::sys::contain::children::untrack_peer(self.child.id());
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
@@ -282,7 +288,7 @@ pub struct Allocated {
     pub addr: u64,
     pub size: u64,
     /// The maps line holding it (after the allocation).
-    pub mapping: Option<procmaps::MapsLine>,
+    pub mapping: Option<maps::MapsLine>,
     /// Where it landed.
     pub landed: Landing,
     /// What is known of glibc's mmap threshold after it.
@@ -326,8 +332,8 @@ impl Allocated {
 /// Where the block of `size` bytes at `addr` landed, from the maps lines before and after
 /// allocating it. A block that starts in the heap's old top and ends past it grew the heap too.
 pub fn landing(
-    before: &[procmaps::MapsLine],
-    after: &[procmaps::MapsLine],
+    before: &[maps::MapsLine],
+    after: &[maps::MapsLine],
     addr: u64,
     size: u64,
 ) -> Landing {
@@ -335,7 +341,7 @@ pub fn landing(
         return Landing::Unknown;
     };
     let heap_end =
-        |lines: &[procmaps::MapsLine]| lines.iter().find(|l| l.path == "[heap]").map(|l| l.end);
+        |lines: &[maps::MapsLine]| lines.iter().find(|l| l.path == "[heap]").map(|l| l.end);
     let was_mapped = before.iter().any(|l| (l.start..l.end).contains(&addr));
     let old_end = heap_end(before).unwrap_or(line.start);
     let grew = heap_end(after).unwrap_or(0).saturating_sub(old_end);
@@ -350,7 +356,7 @@ pub fn landing(
 
 impl Lab {
     /// Starts a peer writing a counter at mapping offset `offset` of `region`'s file (the
-    /// write gate has allowed writing the file: `sys::gate`, `FileChange::Peer`).
+    /// write gate has allowed writing the file: `sys::ops::gate`, `FileChange::Peer`).
     ///
     /// # Errors
     /// No file (anonymous memory), the counter would not fit in the file, a peer runs already,
@@ -421,7 +427,7 @@ impl Lab {
                 format!("the peer process ended at once: {how}"),
             ));
         }
-        super::children::track_peer(peer.pid());
+        crate::sys::contain::children::track_peer(peer.pid());
         self.peer_ended = None;
         Ok(self.peer.insert(peer))
     }
@@ -431,7 +437,7 @@ impl Lab {
     pub fn reap_peer(&mut self) -> Option<(u32, String)> {
         let how = self.peer.as_mut()?.ended()?;
         let pid = self.peer.take()?.pid();
-        super::children::untrack_peer(pid);
+        crate::sys::contain::children::untrack_peer(pid);
         self.peer_ended = Some((pid, how.clone()));
         Some((pid, how))
     }
@@ -469,17 +475,17 @@ impl Lab {
                 SysError::new(libc::EINVAL, "alloc", "give a size from 1 B to 16 GiB")
             })?;
         // The block is never touched, so it commits no memory; RLIMIT_AS still counts it.
-        let asked = super::limits::Asked {
+        let asked = crate::sys::proc::limits::Asked {
             call: &format!("malloc({n})"),
             verb: "take",
             line: None,
         };
-        let commit = super::limits::Commit {
+        let commit = crate::sys::proc::limits::Commit {
             address_space: size,
             ..Default::default()
         };
-        super::limits::admit(&asked, commit, false)?;
-        let before = procmaps::read_maps()?;
+        crate::sys::proc::limits::admit(&asked, commit, false)?;
+        let before = maps::read_maps()?;
         // Fallible: an infallible allocation aborts the whole process when malloc says no.
         let mut buf = Vec::<u8>::new();
         buf.try_reserve_exact(n).map_err(|_| {
@@ -510,7 +516,7 @@ impl Lab {
             ));
         }
         let addr = buf.as_ptr() as u64;
-        let after = procmaps::read_maps()?;
+        let after = maps::read_maps()?;
         let landed = landing(&before, &after, addr, size);
         self.allocations.push(Block { buf, landed });
         self.threshold.landed(size, landed);
@@ -532,7 +538,7 @@ impl Lab {
         let (addr, size) = (block.buf.as_ptr() as u64, block.buf.capacity() as u64);
         drop(block.buf);
         self.threshold
-            .freed(size, block.landed, super::region::page_size());
+            .freed(size, block.landed, crate::sys::map::region::page_size());
         Some((addr, size, block.landed))
     }
 
@@ -620,7 +626,7 @@ pub fn run_demo_writer(path: &Path, period_ms: u64, writes: u64) -> Result<(), S
         mode: MapMode::Shared,
         offset: 0,
         len: None,
-        prot: Some(super::region::Prot::RW),
+        prot: Some(crate::sys::map::region::Prot::RW),
         write: true,
         place: Default::default(),
     })?;
@@ -681,14 +687,14 @@ pub fn run_peer(path: &Path, file_offset: u64) -> Result<(), SysError> {
         signal_hook::flag::register(sig, std::sync::Arc::clone(&stop))
             .map_err(|e| SysError::from_io(&e, "signal handler"))?;
     }
-    let ps = super::region::page_size();
+    let ps = crate::sys::map::region::page_size();
     let page_start = file_offset - file_offset % ps;
     let region = Region::open(&MapRequest {
         source: Source::File(PathBuf::from(path)),
         mode: MapMode::Shared,
         offset: page_start,
         len: Some(ps * 2),
-        prot: Some(super::region::Prot::RW),
+        prot: Some(crate::sys::map::region::Prot::RW),
         write: true,
         place: Default::default(),
     })?;
@@ -720,8 +726,8 @@ pub fn run_peer(path: &Path, file_offset: u64) -> Result<(), SysError> {
 mod tests {
     use super::*;
 
-    fn line(start: u64, end: u64, path: &str) -> procmaps::MapsLine {
-        procmaps::MapsLine {
+    fn line(start: u64, end: u64, path: &str) -> maps::MapsLine {
+        maps::MapsLine {
             start,
             end,
             perms: "rw-p".into(),
@@ -811,7 +817,7 @@ mod tests {
         assert_eq!(line.perms, "rw-p");
         assert_eq!(line.path, "");
         assert_eq!(lab.free(), Some((a.addr, 64 << 20, Landing::NewMapping)));
-        let maps = procmaps::read_maps().unwrap();
+        let maps = maps::read_maps().unwrap();
         assert!(
             !maps.iter().any(|l| l.start == start && l.end == end),
             "the mapping went away with free"

@@ -27,11 +27,11 @@ use procfs::process::MemoryPageFlags;
 
 use crate::geometry::{Geometry, PageGeom};
 
-use super::children::ChildSpec;
-use super::error::SysError;
-use super::mapped::Mapped;
-use super::procmaps::Pid;
-use super::region::{CacheStat, MapMode, MapRequest, PageRegion, Pagemap, Region};
+use crate::sys::contain::children::ChildSpec;
+use crate::sys::error::SysError;
+use crate::sys::map::range::Mapped;
+use crate::sys::map::region::{CacheStat, MapMode, MapRequest, PageRegion, Pagemap, Region};
+use crate::sys::proc::maps::Pid;
 
 // pagemap entry bits (Documentation/admin-guide/mm/pagemap.rst), as procfs names them.
 /// Bit 63: page present in our page tables.
@@ -417,7 +417,7 @@ impl Default for Prober {
 /// never set the bit.)
 fn detect_soft_dirty(pagemap: &File) -> Result<(), String> {
     let scratch = Region::open(&MapRequest::anon(
-        super::region::page_size(),
+        crate::sys::map::region::page_size(),
         MapMode::Private,
     ))
     .map_err(|e| format!("n/a: no scratch page ({e})"))?;
@@ -448,7 +448,7 @@ impl Prober {
         // A local on our stack is certainly present: a zero PFN for it means PFNs are hidden.
         let probe_local = 0u8;
         let addr = std::ptr::addr_of!(probe_local) as u64;
-        let ps = super::region::page_size();
+        let ps = crate::sys::map::region::page_size();
         let pfn_readable = pagemap.as_ref().is_ok_and(|f| {
             let mut word = [0u8; 8];
             f.read_exact_at(&mut word, addr / ps * 8).is_ok()
@@ -624,7 +624,10 @@ impl Prober {
     ///
     /// # Errors
     /// The pagemap descriptor could not be duplicated.
-    pub fn for_handle(&self, handle: &super::handle::ProcessHandle) -> Result<Self, SysError> {
+    pub fn for_handle(
+        &self,
+        handle: &crate::sys::attach::handle::ProcessHandle,
+    ) -> Result<Self, SysError> {
         let pagemap = Pagemap::from(handle.pagemap()?);
         Ok(Self {
             pagemap: Ok(pagemap),
@@ -701,7 +704,7 @@ impl Prober {
 
     /// What each source says about its availability for `region`.
     pub fn sources(&self, region: &dyn Mapped) -> Sources {
-        let mincore = if region.pid() != super::procmaps::Pid::Myself {
+        let mincore = if region.pid() != crate::sys::proc::maps::Pid::Myself {
             "n/a: mincore sees only our own address space; resident comes from cachestat (file \
              pages) or from present (anonymous pages)"
                 .to_string()
