@@ -12,6 +12,7 @@ use mmapscope::action::Action;
 use mmapscope::cli::{AttachArgs, Cli, Command, MapArgs, ThemeChoice};
 use mmapscope::session::DEFAULT_SIZE;
 use mmapscope::session::Session;
+use mmapscope::sys::contain::exit::OnSignal;
 use mmapscope::sys::probe::state::Prober;
 use mmapscope::sys::{Region, SysError};
 
@@ -288,7 +289,7 @@ fn batch(
     for note in region.notes() {
         eprintln!("mmapscope: note: {note}");
     }
-    if let Err(e) = mmapscope::sys::contain::children::kill_children_on_fatal_signals() {
+    if let Err(e) = mmapscope::sys::contain::exit::install(OnSignal::End) {
         return fail(SysError::from_io(&e, "install signal handlers"));
     }
     let mut session = Session::new(region, false, DEFAULT_SIZE);
@@ -386,25 +387,6 @@ fn attach(
     }
 }
 
-/// Headless runs that made a temporary directory: SIGTERM, SIGINT, SIGHUP and SIGQUIT kill
-/// the children we started (the code child's process group, the peer) and remove the
-/// directory before the process ends with the signal's status. (Not in the signal handler
-/// itself: removing a directory is not async-signal-safe; a thread of ours does it.)
-fn remove_our_dirs_on_signals() {
-    use signal_hook::consts::{SIGHUP, SIGINT, SIGQUIT, SIGTERM};
-    let Ok(mut signals) = signal_hook::iterator::Signals::new([SIGTERM, SIGINT, SIGHUP, SIGQUIT])
-    else {
-        return;
-    };
-    std::thread::spawn(move || {
-        if let Some(sig) = signals.forever().next() {
-            mmapscope::sys::contain::children::kill_leftovers();
-            mmapscope::demo::remove_live_dirs();
-            std::process::exit(128 + sig);
-        }
-    });
-}
-
 /// The explorer's settings, as an action: the refresh interval, and colours from `--theme`
 /// and NO_COLOR (read here, once).
 fn configure(refresh_ms: u64, theme: ThemeChoice) -> Action {
@@ -471,7 +453,9 @@ fn lesson(
         return fail(e);
     }
     if check {
-        remove_our_dirs_on_signals();
+        if let Err(e) = mmapscope::sys::contain::exit::install(OnSignal::End) {
+            return fail(SysError::from_io(&e, "install signal handlers"));
+        }
         return match mmapscope::player::check(&lesson, &mut std::io::stdout().lock()) {
             Ok(true) => ExitCode::SUCCESS,
             Ok(false) => ExitCode::from(1),

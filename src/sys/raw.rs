@@ -16,7 +16,6 @@
 use std::fs::File;
 use std::io;
 use std::os::fd::{AsRawFd, BorrowedFd};
-use std::sync::atomic::{AtomicI32, Ordering};
 use std::time::Duration;
 
 use rustix::mm::{Advice, MapFlags, MprotectFlags, MremapFlags, MsyncFlags, ProtFlags};
@@ -867,41 +866,6 @@ unsafe fn fd_write_full(fd: libc::c_int, buf: &[u8]) -> bool {
         put += n as usize;
     }
     true
-}
-
-/// In batch mode, where nothing else handles them: SIGTERM, SIGINT, SIGHUP and SIGQUIT still
-/// end the process as by default, but first kill the process groups in `groups` and the pids
-/// in `pids` (0: none) with SIGKILL.
-///
-/// # Errors
-/// A handler could not be installed.
-pub fn kill_on_fatal_signals(
-    groups: &'static [AtomicI32],
-    pids: &'static [&'static AtomicI32],
-) -> io::Result<()> {
-    for sig in [libc::SIGTERM, libc::SIGINT, libc::SIGHUP, libc::SIGQUIT] {
-        // SAFETY: the handler calls only async-signal-safe code: atomic loads and kill(2), then
-        // `emulate_default_handler`, documented async-signal-safe (it restores the default
-        // disposition and raises the signal again).
-        unsafe {
-            signal_hook::low_level::register(sig, move || {
-                for slot in groups {
-                    let pgid = slot.load(Ordering::SeqCst);
-                    if pgid > 0 {
-                        libc::kill(-pgid, libc::SIGKILL);
-                    }
-                }
-                for slot in pids {
-                    let pid = slot.load(Ordering::SeqCst);
-                    if pid > 0 {
-                        libc::kill(pid, libc::SIGKILL);
-                    }
-                }
-                let _ = signal_hook::low_level::emulate_default_handler(sig);
-            })
-        }?;
-    }
-    Ok(())
 }
 
 /// This thread's minor and major page-fault counts so far (`getrusage(RUSAGE_THREAD)`).

@@ -22,6 +22,7 @@ const ORDER: &[&str] = &[
     "sys::proc::process",
     "sys::proc::limits",
     "sys::proc",
+    "sys::contain::exit",
     "sys::contain::children",
     "sys::contain",
     "sys::map::region",

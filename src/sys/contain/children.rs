@@ -3,13 +3,13 @@
 //! clock, not the child's `alarm`, which a parent's ignored or blocked SIGALRM would pass on),
 //! kills its whole process group at the deadline and after every end (a snippet's forked
 //! grandchildren outlive it otherwise), reads its result without ever blocking, and reaps it.
-//! For the exits that skip destructors (the TUI's watchdog, a fatal signal in batch mode),
-//! `kill_leftovers` kills the running code child's group, the peer and the keeper.
+//! Each registers its group in `exit`'s registry while it runs, for the exits that skip
+//! destructors (the TUI's watchdog, a fatal signal in batch mode).
 //!
 //! The keeper (`fork`, `F`) is a forked copy of this process that keeps every mapping and
 //! waits for orders (`Keeper`): it reads and writes its own copy of our mapping, so that
-//! copy-on-write after fork can be shown. It dies with us (PR_SET_PDEATHSIG, the group of
-//! statics `kill_leftovers` reads, and `Keeper`'s Drop), answers within a deadline or is
+//! copy-on-write after fork can be shown. It dies with us (PR_SET_PDEATHSIG, `exit`'s
+//! registry, and `Keeper`'s Drop), answers within a deadline or is
 //! killed, and is reaped on `child exit`, on quit and on every other way out.
 //!
 //! What this cannot reach: a descendant that leaves the process group (setsid, setpgid) before
@@ -18,7 +18,6 @@
 //! writable cgroup tree we cannot count on.
 
 use std::os::fd::{AsFd as _, OwnedFd};
-use std::sync::atomic::{AtomicI32, Ordering};
 use std::time::{Duration, Instant};
 
 use rustix::process::{Pid, PidfdFlags, Signal, WaitId, WaitIdOptions, WaitOptions};
@@ -27,16 +26,6 @@ use crate::sys::error::SysError;
 
 /// How long mapped code may run before its process group is killed.
 pub const CALL_TIMEOUT: Duration = Duration::from_secs(2);
-
-/// The process groups of the code children still running (0: a free slot). More children
-/// than slots at once (only in-process tests run several sessions) go untracked.
-static CODE_GROUPS: [AtomicI32; 8] = [const { AtomicI32::new(0) }; 8];
-/// The peer process (0: none).
-static PEER: AtomicI32 = AtomicI32::new(0);
-/// The keeper (0: none).
-static KEEPER: AtomicI32 = AtomicI32::new(0);
-/// The single processes `kill_leftovers` and the fatal-signal handlers kill.
-static PIDS: [&AtomicI32; 2] = [&PEER, &KEEPER];
 
 /// In a result's JSON: `{"returned": 42}`, `{"signal": "SIGSEGV"}`, `{"timed_out": true,
 /// "signal": "SIGKILL"}` or `{"exit_status": 3}`.
@@ -88,42 +77,6 @@ pub fn signal_name(sig: i32) -> String {
     }
 }
 
-/// In batch mode, where nothing else handles them: SIGTERM, SIGINT, SIGHUP and SIGQUIT still
-/// end the process as by default, but first kill the code child's process group and the peer.
-/// (A code child gets SIGKILL from PR_SET_PDEATHSIG anyway; what it forked does not.)
-///
-/// # Errors
-/// A handler could not be installed.
-pub fn kill_children_on_fatal_signals() -> std::io::Result<()> {
-    crate::sys::raw::kill_on_fatal_signals(&CODE_GROUPS, &PIDS)
-}
-
-/// Kills the running code child's process group, the peer and the keeper with SIGKILL.
-/// Async-signal-safe (atomic loads and kill(2)), for the exits that skip destructors.
-pub fn kill_leftovers() {
-    for slot in &CODE_GROUPS {
-        if let Some(pgid) = Pid::from_raw(slot.load(Ordering::SeqCst)) {
-            let _ = rustix::process::kill_process_group(pgid, Signal::KILL);
-        }
-    }
-    for slot in PIDS {
-        if let Some(pid) = Pid::from_raw(slot.load(Ordering::SeqCst)) {
-            let _ = rustix::process::kill_process(pid, Signal::KILL);
-        }
-    }
-}
-
-/// Records the peer's pid for `kill_leftovers`.
-pub fn track_peer(pid: u32) {
-    PEER.store(i32::try_from(pid).unwrap_or(0), Ordering::SeqCst);
-}
-
-/// Forgets the peer: called before it is reaped, so that its pid, once free, is never killed.
-pub fn untrack_peer(pid: u32) {
-    let pid = i32::try_from(pid).unwrap_or(0);
-    let _ = PEER.compare_exchange(pid, 0, Ordering::SeqCst, Ordering::SeqCst);
-}
-
 /// How a code child ended, and what ended with it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Reaped {
@@ -152,10 +105,7 @@ impl CodeChild {
         // anyone signals it (setpgid(2), the classic job-control race).
         let _ = rustix::process::setpgid(Some(pid), Some(pid));
         let me = pid.as_raw_nonzero().get();
-        let _ = CODE_GROUPS.iter().find(|slot| {
-            slot.compare_exchange(0, me, Ordering::SeqCst, Ordering::SeqCst)
-                .is_ok()
-        });
+        crate::sys::contain::exit::track_group(me);
         let pidfd = rustix::process::pidfd_open(pid, PidfdFlags::empty()).ok();
         Self {
             pid,
@@ -239,9 +189,7 @@ impl CodeChild {
         let _ = rustix::process::kill_process_group(self.pid, Signal::KILL);
         // The child itself too, should it not have made its group yet.
         let _ = rustix::process::kill_process(self.pid, Signal::KILL);
-        for slot in &CODE_GROUPS {
-            let _ = slot.compare_exchange(me, 0, Ordering::SeqCst, Ordering::SeqCst);
-        }
+        crate::sys::contain::exit::untrack_group(me);
         let status = loop {
             match rustix::process::waitpid(Some(self.pid), WaitOptions::empty()) {
                 Err(rustix::io::Errno::INTR) => {}
@@ -326,7 +274,7 @@ impl Keeper {
         shared: bool,
     ) -> Self {
         let raw = pid.as_raw_nonzero().get();
-        KEEPER.store(raw, Ordering::SeqCst);
+        crate::sys::contain::exit::track_keeper(raw);
         let pagemap = crate::sys::raw::Pagemap::of(raw.cast_unsigned())
             .map_err(|e| SysError::from_io(&e, format!("open /proc/{raw}/pagemap")));
         Self {
@@ -585,11 +533,11 @@ impl Keeper {
         self.reap().ok()
     }
 
-    /// Forgets the pid for `kill_leftovers`, kills the child (if it still runs) and reaps it.
+    /// Forgets the pid in `exit`'s registry, kills the child (if it still runs) and reaps it.
     fn reap(&mut self) -> Result<String, SysError> {
         let me = self.pid.as_raw_nonzero().get();
         // Forgotten first: once reaped, the pid may name someone else.
-        let _ = KEEPER.compare_exchange(me, 0, Ordering::SeqCst, Ordering::SeqCst);
+        crate::sys::contain::exit::untrack_keeper(me);
         let _ = rustix::process::kill_process(self.pid, Signal::KILL);
         self.reaped = true;
         loop {

@@ -107,7 +107,7 @@ impl Peer {
     }
 
     fn end(&mut self) {
-        crate::sys::contain::children::untrack_peer(self.child.id());
+        crate::sys::contain::exit::untrack_peer(self.child.id());
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
@@ -427,7 +427,7 @@ impl Lab {
                 format!("the peer process ended at once: {how}"),
             ));
         }
-        crate::sys::contain::children::track_peer(peer.pid());
+        crate::sys::contain::exit::track_peer(peer.pid());
         self.peer_ended = None;
         Ok(self.peer.insert(peer))
     }
@@ -437,7 +437,7 @@ impl Lab {
     pub fn reap_peer(&mut self) -> Option<(u32, String)> {
         let how = self.peer.as_mut()?.ended()?;
         let pid = self.peer.take()?.pid();
-        crate::sys::contain::children::untrack_peer(pid);
+        crate::sys::contain::exit::untrack_peer(pid);
         self.peer_ended = Some((pid, how.clone()));
         Some((pid, how))
     }
