@@ -24,4 +24,4 @@ pub mod proc;
 pub mod raw;
 
 pub use error::SysError;
-pub use map::region::{MapMode, MapRequest, Placement, Prot, Region, Target};
+pub use map::region::{MapMode, MapRequest, Placement, Prot, Region};

@@ -72,7 +72,7 @@ impl Placement {
 /// A live mapping, owned: unmapped on drop. Only its address is kept (an integer: no pointer
 /// into it ever exists), and every method checks its range against the mapping's bounds.
 #[derive(Debug)]
-pub struct Mapping {
+pub(crate) struct Mapping {
     /// Start address.
     addr: usize,
     /// Bytes the kernel maps: the length rounded up to whole pages.
@@ -85,7 +85,7 @@ impl Mapping {
     ///
     /// # Errors
     /// The kernel's refusal; EEXIST when `place.fixed` and the address is taken.
-    pub fn of_file(
+    pub(crate) fn of_file(
         file: &File,
         (shared, write): (bool, bool),
         offset: u64,
@@ -118,7 +118,12 @@ impl Mapping {
     ///
     /// # Errors
     /// The kernel's refusal.
-    pub fn anonymous(len: u64, shared: bool, page_size: u64, place: Placement) -> io::Result<Self> {
+    pub(crate) fn anonymous(
+        len: u64,
+        shared: bool,
+        page_size: u64,
+        place: Placement,
+    ) -> io::Result<Self> {
         let ulen = usize::try_from(len).map_err(|_| io::Error::from_raw_os_error(libc::ENOMEM))?;
         let rw = ProtFlags::READ | ProtFlags::WRITE;
         let ptr = if shared && !place.huge {
@@ -173,13 +178,8 @@ impl Mapping {
     }
 
     /// The start address.
-    pub fn addr(&self) -> u64 {
+    pub(crate) fn addr(&self) -> u64 {
         self.addr as u64
-    }
-
-    /// Bytes mapped (whole pages).
-    pub fn bytes(&self) -> u64 {
-        self.bytes
     }
 
     /// mremap(2) to `new_len` bytes with MREMAP_MAYMOVE: in place when the address space after
@@ -188,7 +188,7 @@ impl Mapping {
     ///
     /// # Errors
     /// The kernel's refusal; the mapping is then unchanged.
-    pub fn resize(&mut self, new_len: u64, page_size: u64) -> io::Result<()> {
+    pub(crate) fn resize(&mut self, new_len: u64, page_size: u64) -> io::Result<()> {
         let new_bytes = new_len.div_ceil(page_size) * page_size;
         let old = self.at(0, self.bytes)?;
         let size = usize::try_from(new_bytes).map_err(|_| einval())?;
@@ -210,7 +210,7 @@ impl Mapping {
     /// # Errors
     /// EEXIST when the target range is occupied (our own mapping included); EINVAL for an
     /// unaligned target; the kernel's other refusals. The mapping is then unchanged.
-    pub fn move_to(&mut self, to: u64, page_size: u64) -> io::Result<()> {
+    pub(crate) fn move_to(&mut self, to: u64, page_size: u64) -> io::Result<()> {
         if !to.is_multiple_of(page_size) {
             return Err(einval());
         }
@@ -257,7 +257,7 @@ impl Mapping {
     /// # Errors
     /// ENOMEM over RLIMIT_MEMLOCK (or for pages that cannot be faulted in, past EOF), EPERM
     /// when the limit is 0, EAGAIN.
-    pub fn mlock(&self, off: u64, len: u64) -> io::Result<()> {
+    pub(crate) fn mlock(&self, off: u64, len: u64) -> io::Result<()> {
         let addr = self.at(off, len)?;
         // SAFETY: the range lies inside our mapping (checked by `at`). mlock faults pages in
         // through the kernel (get_user_pages), which fails the call instead of raising a signal
@@ -269,7 +269,7 @@ impl Mapping {
     ///
     /// # Errors
     /// The kernel's refusal.
-    pub fn munlock(&self, off: u64, len: u64) -> io::Result<()> {
+    pub(crate) fn munlock(&self, off: u64, len: u64) -> io::Result<()> {
         let addr = self.at(off, len)?;
         // SAFETY: the range lies inside our mapping (checked by `at`); unlocking changes no
         // byte of it.
@@ -283,7 +283,7 @@ impl Mapping {
     /// # Errors
     /// EINVAL where the range is not THP-eligible (or the kernel is older), EAGAIN or ENOMEM
     /// when no huge page could be had.
-    pub fn madvise_collapse(&self, off: u64, len: u64) -> io::Result<()> {
+    pub(crate) fn madvise_collapse(&self, off: u64, len: u64) -> io::Result<()> {
         let addr = self.at(off, len)?;
         // SAFETY: the range lies inside our mapping (checked by `at`). A collapse copies the
         // pages' contents into a huge page and remaps them; the bytes stay the same and no
@@ -309,7 +309,7 @@ impl Mapping {
     ///
     /// # Errors
     /// EINVAL outside the mapping; EFAULT when the first byte cannot be read.
-    pub fn read(&self, off: u64, buf: &mut [u8]) -> io::Result<usize> {
+    pub(crate) fn read(&self, off: u64, buf: &mut [u8]) -> io::Result<usize> {
         let remote_base = self.at(off, buf.len() as u64)?;
         if buf.is_empty() {
             return Ok(0);
@@ -336,7 +336,7 @@ impl Mapping {
     ///
     /// # Errors
     /// EINVAL outside the mapping; EFAULT when the page cannot be written.
-    pub fn write(&self, off: u64, data: &[u8]) -> io::Result<usize> {
+    pub(crate) fn write(&self, off: u64, data: &[u8]) -> io::Result<usize> {
         let remote_base = self.at(off, data.len() as u64)?;
         if data.is_empty() {
             return Ok(0);
@@ -361,7 +361,7 @@ impl Mapping {
     ///
     /// # Errors
     /// EINVAL outside the mapping; ENOMEM if the range is no longer mapped.
-    pub fn mincore(&self, off: u64, page_size: u64, out: &mut [u8]) -> io::Result<()> {
+    pub(crate) fn mincore(&self, off: u64, page_size: u64, out: &mut [u8]) -> io::Result<()> {
         let len = out.len() as u64 * page_size;
         let addr = self.at(off, len)?;
         if out.is_empty() {
@@ -381,7 +381,7 @@ impl Mapping {
     ///
     /// # Errors
     /// EINVAL outside the mapping; the kernel's refusal.
-    pub fn madvise(&self, off: u64, len: u64, advice: Advice) -> io::Result<()> {
+    pub(crate) fn madvise(&self, off: u64, len: u64, advice: Advice) -> io::Result<()> {
         let addr = self.at(off, len)?;
         // SAFETY: the range lies inside our mapping (checked by `at`). No Rust reference points
         // into it, so no advice (even one that discards pages) can invalidate one.
@@ -392,7 +392,7 @@ impl Mapping {
     ///
     /// # Errors
     /// The kernel's refusal (EACCES: PROT_WRITE on a shared mapping of a read-only descriptor).
-    pub fn mprotect(&self, flags: MprotectFlags) -> io::Result<()> {
+    pub(crate) fn mprotect(&self, flags: MprotectFlags) -> io::Result<()> {
         let addr = self.at(0, self.bytes)?;
         // SAFETY: exactly our mapping, and no Rust reference points into it, so changing its
         // protection cannot invalidate a reference.
@@ -403,7 +403,7 @@ impl Mapping {
     ///
     /// # Errors
     /// EINVAL outside the mapping or for a bad flag combination; EBUSY; ENOMEM.
-    pub fn msync(&self, off: u64, len: u64, flags: MsyncFlags) -> io::Result<()> {
+    pub(crate) fn msync(&self, off: u64, len: u64, flags: MsyncFlags) -> io::Result<()> {
         let addr = self.at(off, len)?;
         // SAFETY: the range lies inside our mapping (checked by `at`); msync writes back or
         // invalidates page-cache state and changes nothing a Rust reference could see.
@@ -415,7 +415,7 @@ impl Mapping {
     ///
     /// # Errors
     /// The kernel's refusal; the mapping is then unchanged.
-    pub fn remap_shared_in_place(
+    pub(crate) fn remap_shared_in_place(
         &self,
         file: &File,
         file_offset: u64,
@@ -448,7 +448,7 @@ impl Mapping {
     ///
     /// # Errors
     /// EINVAL outside the mapping; fork's refusal.
-    pub fn fork_call(
+    pub(crate) fn fork_call(
         &self,
         off: u64,
         args: (u64, u64),
@@ -479,7 +479,7 @@ impl Mapping {
     ///
     /// # Errors
     /// fork's refusal.
-    pub fn fork_keeper(
+    pub(crate) fn fork_keeper(
         &self,
         orders: BorrowedFd<'_>,
         answers: BorrowedFd<'_>,
@@ -524,7 +524,7 @@ impl Drop for Mapping {
 ///
 /// # Errors
 /// ENOMEM for a range with an unmapped hole; EINVAL for an unaligned address.
-pub fn mincore_at(addr: u64, page_size: u64, out: &mut [u8]) -> io::Result<()> {
+pub(crate) fn mincore_at(addr: u64, page_size: u64, out: &mut [u8]) -> io::Result<()> {
     if out.is_empty() {
         return Ok(());
     }
@@ -541,11 +541,11 @@ pub fn mincore_at(addr: u64, page_size: u64, out: &mut [u8]) -> io::Result<()> {
 
 /// What a code child may use: its descendants inherit these (fork keeps rlimits).
 #[derive(Debug, Clone, Copy)]
-pub struct ChildLimits {
+pub(crate) struct ChildLimits {
     /// Hard RLIMIT_CPU in seconds: a looping grandchild that left the process group ends.
-    pub cpu_seconds: u64,
+    pub(crate) cpu_seconds: u64,
     /// An `alarm` backstop, should the parent be stopped past its own deadline.
-    pub alarm: Duration,
+    pub(crate) alarm: Duration,
 }
 
 /// The life of a child forked by `fork_call`: contain it, call the code, report, exit. Until
@@ -660,17 +660,17 @@ unsafe fn only_fds(keep: &mut [libc::c_int]) {
 }
 
 /// Bytes of data one keeper order carries: a read's length at most, a write's bytes.
-pub const KEEPER_DATA: usize = 4096;
+pub(crate) const KEEPER_DATA: usize = 4096;
 /// A keeper order on its pipe: kind, mapping offset and length (u64 little-endian each), then
 /// `KEEPER_DATA` bytes (a write's). Fixed-size, so the child never allocates.
-pub const ORDER_LEN: usize = 24 + KEEPER_DATA;
+pub(crate) const ORDER_LEN: usize = 24 + KEEPER_DATA;
 /// A keeper answer: the result (i64: bytes done, or -errno), the old bytes' result before a
 /// write (i64, the same way), then `KEEPER_DATA` bytes (what was read, or the old bytes).
-pub const ANSWER_LEN: usize = 16 + KEEPER_DATA;
+pub(crate) const ANSWER_LEN: usize = 16 + KEEPER_DATA;
 /// Order kinds.
-pub const ORDER_READ: u64 = 1;
-pub const ORDER_WRITE: u64 = 2;
-pub const ORDER_EXIT: u64 = 3;
+pub(crate) const ORDER_READ: u64 = 1;
+pub(crate) const ORDER_WRITE: u64 = 2;
+pub(crate) const ORDER_EXIT: u64 = 3;
 
 /// The life of the keeper forked by `fork_keeper`: contain itself (default signals, die with
 /// the parent, no descriptor of ours but its two pipes), then serve orders until `ORDER_EXIT`,
@@ -938,7 +938,7 @@ const SYS_CACHESTAT: libc::c_long = 451;
 ///
 /// # Errors
 /// ENOSYS on kernels before 6.5, EOPNOTSUPP for files without a page cache (hugetlbfs).
-pub fn cachestat(file: &File, off: u64, len: u64) -> io::Result<CacheStat> {
+pub(crate) fn cachestat(file: &File, off: u64, len: u64) -> io::Result<CacheStat> {
     let range = CachestatRange { off, len };
     let mut raw = CachestatRaw::default();
     // SAFETY: `range` and `raw` are live, laid out as the uapi header says (#[repr(C)]) and
@@ -969,9 +969,9 @@ pub fn cachestat(file: &File, off: u64, len: u64) -> io::Result<CacheStat> {
 #[repr(C)]
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct PageRegion {
-    pub start: u64,
-    pub end: u64,
-    pub categories: u64,
+    pub(crate) start: u64,
+    pub(crate) end: u64,
+    pub(crate) categories: u64,
 }
 
 /// The kernel's `struct pm_scan_arg` (include/uapi/linux/fs.h, Linux >= 6.7).
@@ -1007,7 +1007,7 @@ impl Pagemap {
     ///
     /// # Errors
     /// /proc unreadable.
-    pub fn of_self() -> io::Result<Self> {
+    pub(crate) fn of_self() -> io::Result<Self> {
         File::open("/proc/self/pagemap").map(Self)
     }
 
@@ -1015,7 +1015,7 @@ impl Pagemap {
     ///
     /// # Errors
     /// No such process, or no permission.
-    pub fn of(pid: u32) -> io::Result<Self> {
+    pub(crate) fn of(pid: u32) -> io::Result<Self> {
         File::open(format!("/proc/{pid}/pagemap")).map(Self)
     }
 }
@@ -1045,7 +1045,7 @@ impl Pagemap {
     /// # Errors
     /// ENOTTY (or EINVAL for an unknown argument size) on kernels before 6.7; EFAULT for a range
     /// outside the address space.
-    pub fn scan(
+    pub(crate) fn scan(
         &self,
         start: u64,
         end: u64,
@@ -1115,40 +1115,41 @@ const PROCMAP_QUERY_COVERING_OR_NEXT_VMA: u64 = 0x10;
 
 /// One VMA as PROCMAP_QUERY describes it.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct QueriedVma {
-    pub start: u64,
-    pub end: u64,
+pub(crate) struct QueriedVma {
+    pub(crate) start: u64,
+    pub(crate) end: u64,
     /// PROCMAP_QUERY_VMA_READABLE (1), WRITABLE (2), EXECUTABLE (4), SHARED (8).
-    pub flags: u64,
-    pub offset: u64,
-    pub inode: u64,
-    pub dev_major: u32,
-    pub dev_minor: u32,
+    pub(crate) flags: u64,
+    pub(crate) offset: u64,
+    pub(crate) inode: u64,
+    pub(crate) dev_major: u32,
+    pub(crate) dev_minor: u32,
     /// Its name as maps writes it (a path, `[heap]`, or empty).
-    pub name: Vec<u8>,
+    pub(crate) name: Vec<u8>,
 }
 
 /// An open `/proc/PID/maps`, for the PROCMAP_QUERY ioctl: one VMA looked up by address
 /// without reading (or the kernel generating) the whole text.
 #[derive(Debug)]
-pub struct MapsFile(File);
+pub(crate) struct MapsFile(File);
 
 impl MapsFile {
     /// Opens `path` (a `/proc/.../maps`).
     ///
     /// # Errors
     /// No such process, or no permission (the kernel checks ptrace read access).
-    pub fn open(path: &str) -> io::Result<Self> {
+    #[cfg(test)]
+    pub(crate) fn open(path: &str) -> io::Result<Self> {
         File::open(path).map(Self)
     }
 
     /// A maps file opened elsewhere (a process handle's); only ever a maps file.
-    pub fn from_maps(file: File) -> Self {
+    pub(crate) fn from_maps(file: File) -> Self {
         Self(file)
     }
 
     /// The open maps file, for reading its text.
-    pub fn file(&self) -> &File {
+    pub(crate) fn file(&self) -> &File {
         &self.0
     }
 
@@ -1157,7 +1158,7 @@ impl MapsFile {
     ///
     /// # Errors
     /// ENOTTY before Linux 6.11; ESRCH once the process has exited.
-    pub fn query(&self, addr: u64, next: bool) -> io::Result<Option<QueriedVma>> {
+    pub(crate) fn query(&self, addr: u64, next: bool) -> io::Result<Option<QueriedVma>> {
         let mut name = vec![0u8; 4096];
         let mut arg = ProcmapQueryArg {
             size: std::mem::size_of::<ProcmapQueryArg>() as u64,

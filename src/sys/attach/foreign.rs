@@ -90,12 +90,13 @@ impl VmaView {
     }
 
     /// The process's number.
-    pub fn pid_number(&self) -> u32 {
+    pub(crate) fn pid_number(&self) -> u32 {
         self.handle.pid()
     }
 
     /// Why cachestat has no file to ask, when the VMA maps one.
-    pub fn file_note(&self) -> Option<&str> {
+    #[cfg(test)]
+    pub(crate) fn file_note(&self) -> Option<&str> {
         self.file_note.as_deref()
     }
 
@@ -171,7 +172,7 @@ impl VmaView {
     ///
     /// # Errors
     /// As `check_write`, or the kernel's refusal; nothing is written then.
-    pub fn write(&self, off: u64, data: &[u8]) -> Result<Vec<u8>, SysError> {
+    pub(crate) fn write(&self, off: u64, data: &[u8]) -> Result<Vec<u8>, SysError> {
         self.refuse_write(off, data.len())?;
         self.handle.write(self.line.start + off, data)
     }

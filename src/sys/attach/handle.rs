@@ -199,7 +199,7 @@ impl ProcessHandle {
     }
 
     /// Which /proc it is: ours or another's.
-    pub fn which(&self) -> Pid {
+    pub(crate) fn which(&self) -> Pid {
         if self.myself {
             Pid::Myself
         } else {
@@ -213,7 +213,7 @@ impl ProcessHandle {
     }
 
     /// `mem` was opened for writing (`--write`, another process).
-    pub fn writable(&self) -> bool {
+    pub(crate) fn writable(&self) -> bool {
         self.writable && !self.myself
     }
 
@@ -302,7 +302,7 @@ impl ProcessHandle {
     /// # Errors
     /// EFAULT where nothing can be read (unmapped, beyond end of file); ESRCH once the
     /// process has exited or called exec; `mem` refused at open.
-    pub fn read(&self, addr: u64, buf: &mut [u8]) -> Result<usize, SysError> {
+    pub(crate) fn read(&self, addr: u64, buf: &mut [u8]) -> Result<usize, SysError> {
         let ctx = || format!("read at 0x{addr:x}");
         let mem = self.mem.as_ref().map_err(Clone::clone)?;
         match mem.read_at(buf, addr) {
@@ -326,7 +326,7 @@ impl ProcessHandle {
     ///
     /// # Errors
     /// ENOTTY before Linux 6.11; ESRCH once the process exited or called exec.
-    pub fn query(&self, addr: u64, next: bool) -> Result<Option<MapsLine>, SysError> {
+    pub(crate) fn query(&self, addr: u64, next: bool) -> Result<Option<MapsLine>, SysError> {
         let q = maps::query_line_with(&self.maps, addr, next);
         if q.as_ref().is_err_and(|e| e.errno == libc::ESRCH) {
             return Err(self.gone_error(format!("ioctl(PROCMAP_QUERY, 0x{addr:x})")));
@@ -391,7 +391,7 @@ impl ProcessHandle {
     ///
     /// # Errors
     /// As `vmas`.
-    pub fn space(&self) -> Result<(Vec<Vma>, Vec<MapsLine>), SysError> {
+    pub(crate) fn space(&self) -> Result<(Vec<Vma>, Vec<MapsLine>), SysError> {
         let mut parser = SmapsParser::with_lines(0, u64::MAX);
         self.feed_smaps(&mut parser)?;
         Ok(parser.finish_with_lines())
@@ -401,7 +401,7 @@ impl ProcessHandle {
     ///
     /// # Errors
     /// dup failed.
-    pub fn pagemap(&self) -> Result<File, SysError> {
+    pub(crate) fn pagemap(&self) -> Result<File, SysError> {
         self.pagemap
             .try_clone()
             .map_err(|e| SysError::from_io(&e, "dup pagemap"))
@@ -420,7 +420,7 @@ impl ProcessHandle {
     ///
     /// # Errors
     /// EACCES naming the VMA that is not writable; EFAULT for a hole; ESRCH once gone.
-    pub fn check_write(&self, addr: u64, len: u64) -> Result<(), SysError> {
+    pub(crate) fn check_write(&self, addr: u64, len: u64) -> Result<(), SysError> {
         let ctx = || format!("write {len} B at 0x{addr:x} into pid {}", self.info.pid);
         let end = addr
             .checked_add(len)
@@ -468,7 +468,7 @@ impl ProcessHandle {
     /// EACCES when not opened for writing or not writable there; ESRCH once gone; the
     /// kernel's refusal. The sentence says how many bytes landed: 0, unless putting back
     /// failed too.
-    pub fn write(&self, addr: u64, data: &[u8]) -> Result<Vec<u8>, SysError> {
+    pub(crate) fn write(&self, addr: u64, data: &[u8]) -> Result<Vec<u8>, SysError> {
         let ctx = || {
             format!(
                 "write {} B at 0x{addr:x} into pid {}",
@@ -540,7 +540,7 @@ impl ProcessHandle {
     ///
     /// # Errors
     /// A sentence saying why there is no file to ask.
-    pub fn open_mapped(&self, line: &MapsLine) -> Result<(File, FileKind), String> {
+    pub(crate) fn open_mapped(&self, line: &MapsLine) -> Result<(File, FileKind), String> {
         let via = format!("map_files/{:x}-{:x}", line.start, line.end);
         let first = match open_checked(Some(&self.dir), &via, line) {
             Ok(found) => return Ok(found),
@@ -638,11 +638,6 @@ impl Pace {
     pub fn age(&self) -> Option<Duration> {
         self.last.map(|(ended, _)| ended.elapsed())
     }
-
-    /// What the last read cost.
-    pub fn cost(&self) -> Option<Duration> {
-        self.last.map(|(_, took)| took)
-    }
 }
 
 /// What a `SmapsReader` is asked: whose smaps, and which VMAs.
@@ -715,7 +710,7 @@ impl Default for SmapsReader {
 }
 
 impl SmapsReader {
-    pub fn new() -> Self {
+    pub(crate) fn new() -> Self {
         let (asks, asked) = std::sync::mpsc::channel::<SmapsAsk>();
         let (answer, answers) = std::sync::mpsc::channel();
         let thread = std::thread::Builder::new()
@@ -758,7 +753,7 @@ impl SmapsReader {
     }
 
     /// Whether `ask` is being read.
-    pub fn asked(&self, ask: &SmapsAsk) -> bool {
+    pub(crate) fn asked(&self, ask: &SmapsAsk) -> bool {
         self.pending.contains(ask)
     }
 

@@ -25,7 +25,7 @@ use rustix::process::{Pid, PidfdFlags, Signal, WaitId, WaitIdOptions, WaitOption
 use crate::sys::error::SysError;
 
 /// How long mapped code may run before its process group is killed.
-pub const CALL_TIMEOUT: Duration = Duration::from_secs(2);
+pub(crate) const CALL_TIMEOUT: Duration = Duration::from_secs(2);
 
 /// In a result's JSON: `{"returned": 42}`, `{"signal": "SIGSEGV"}`, `{"timed_out": true,
 /// "signal": "SIGKILL"}` or `{"exit_status": 3}`.
@@ -79,16 +79,16 @@ pub fn signal_name(sig: i32) -> String {
 
 /// How a code child ended, and what ended with it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Reaped {
-    pub end: ChildEnd,
+pub(crate) struct Reaped {
+    pub(crate) end: ChildEnd,
     /// Other processes of its group (forked by the code) still alive at its end: killed.
-    pub group_killed: usize,
+    pub(crate) group_killed: usize,
 }
 
 /// A forked child running mapped code, until it is reaped. Dropping it kills its process
 /// group and reaps it.
 #[derive(Debug)]
-pub struct CodeChild {
+pub(crate) struct CodeChild {
     pid: Pid,
     /// Read end of the result pipe, non-blocking.
     reader: OwnedFd,
@@ -116,12 +116,12 @@ impl CodeChild {
         }
     }
 
-    pub fn pid(&self) -> u32 {
+    pub(crate) fn pid(&self) -> u32 {
         self.pid.as_raw_nonzero().get().cast_unsigned()
     }
 
     /// When it was started.
-    pub fn started(&self) -> Instant {
+    pub(crate) fn started(&self) -> Instant {
         self.started
     }
 
@@ -130,7 +130,7 @@ impl CodeChild {
     ///
     /// # Errors
     /// waitid/waitpid failures.
-    pub fn try_end(&mut self) -> Result<Option<Reaped>, SysError> {
+    pub(crate) fn try_end(&mut self) -> Result<Option<Reaped>, SysError> {
         if self.reaped {
             return Err(SysError::new(
                 libc::ECHILD,
@@ -159,7 +159,7 @@ impl CodeChild {
     ///
     /// # Errors
     /// waitid/waitpid failures.
-    pub fn wait(mut self) -> Result<Reaped, SysError> {
+    pub(crate) fn wait(mut self) -> Result<Reaped, SysError> {
         loop {
             if let Some(reaped) = self.try_end()? {
                 return Ok(reaped);
@@ -223,18 +223,18 @@ impl Drop for CodeChild {
 }
 
 /// How long the keeper may take to answer an order, or to exit when told, before it is killed.
-pub const KEEPER_TIMEOUT: Duration = Duration::from_secs(2);
+pub(crate) const KEEPER_TIMEOUT: Duration = Duration::from_secs(2);
 
 /// Where the keeper's copy of our mapping lies, as it was at the fork: its pid, the address
 /// (in the keeper) and the pages. A later remap or mremap of ours does not reach the child.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ChildSpec {
-    pub pid: u32,
-    pub addr: u64,
-    pub pages: u64,
+    pub(crate) pid: u32,
+    pub(crate) addr: u64,
+    pub(crate) pages: u64,
     /// Our mapping is still the object the child copied (false once we mapped anonymous
     /// memory afresh: then nothing of it can be shared with the child).
-    pub same_object: bool,
+    pub(crate) same_object: bool,
     /// The child's copy is a MAP_SHARED mapping (as ours was at the fork; it keeps it
     /// whatever ours becomes): its stores reach the object behind it, a file's too.
     pub shared: bool,
@@ -293,18 +293,18 @@ impl Keeper {
         }
     }
 
-    pub fn pid(&self) -> u32 {
+    pub(crate) fn pid(&self) -> u32 {
         self.spec.pid
     }
 
     /// Its copy of the mapping.
-    pub fn spec(&self) -> ChildSpec {
+    pub(crate) fn spec(&self) -> ChildSpec {
         self.spec
     }
 
     /// Our mapping was replaced by one the child never saw (anonymous memory mapped afresh):
     /// nothing of ours is shared with it any more.
-    pub fn detach(&mut self) {
+    pub(crate) fn detach(&mut self) {
         self.spec.same_object = false;
     }
 
@@ -312,7 +312,7 @@ impl Keeper {
     ///
     /// # Errors
     /// The open's failure.
-    pub fn pagemap(&self) -> Result<&crate::sys::raw::Pagemap, &SysError> {
+    pub(crate) fn pagemap(&self) -> Result<&crate::sys::raw::Pagemap, &SysError> {
         self.pagemap.as_ref()
     }
 
@@ -526,7 +526,7 @@ impl Keeper {
     }
 
     /// If the child has ended on its own (killed from outside): reaps it and says how.
-    pub fn ended(&mut self) -> Option<String> {
+    pub(crate) fn ended(&mut self) -> Option<String> {
         if !self.has_ended() {
             return None;
         }
@@ -580,7 +580,7 @@ fn stat_state_and_group(pid: i32) -> Option<(char, i32)> {
 /// 0 is a valid value here (a parent, group or session outside our PID namespace reads as 0).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct StatIds {
-    pub state: char,
+    pub(crate) state: char,
     pub ppid: i32,
     pub pgrp: i32,
     pub session: i32,

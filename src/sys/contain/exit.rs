@@ -93,13 +93,14 @@ pub fn untrack_dir(dir: &std::path::Path) {
 }
 
 /// The directories tracked now (for tests and the log).
-pub fn tracked_dirs() -> Vec<PathBuf> {
+#[cfg(test)]
+pub(crate) fn tracked_dirs() -> Vec<PathBuf> {
     DIRS.lock().map(|d| d.clone()).unwrap_or_default()
 }
 
 /// Kills every code child's process group, the peer and the keeper with SIGKILL (atomic loads
 /// and kill(2) only), then removes the directories. For the exits that skip destructors.
-pub fn clean_up() {
+pub(crate) fn clean_up() {
     for slot in &CODE_GROUPS {
         if let Some(pgid) = Pid::from_raw(slot.load(Ordering::SeqCst)) {
             let _ = rustix::process::kill_process_group(pgid, Signal::KILL);

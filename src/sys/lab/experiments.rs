@@ -14,9 +14,9 @@ use crate::sys::map::region::{MapMode, MapRequest, Region, Source};
 use crate::sys::proc::maps;
 
 /// Bytes of the peer's counter: eight ASCII digits, readable in the text column.
-pub const COUNTER_LEN: u64 = 8;
+pub(crate) const COUNTER_LEN: u64 = 8;
 /// How often the peer writes its counter.
-pub const PEER_PERIOD: Duration = Duration::from_millis(150);
+pub(crate) const PEER_PERIOD: Duration = Duration::from_millis(150);
 /// Address space an `alloc` must leave free for the rest of the program.
 const HEADROOM: usize = 8 << 20;
 /// The environment variable that gives the peer its parent's pid.
@@ -66,11 +66,11 @@ pub fn snippet(name: &str) -> Result<&'static [u8], SysError> {
 pub struct Peer {
     child: Child,
     /// File offset of its counter.
-    pub file_offset: u64,
+    pub(crate) file_offset: u64,
 }
 
 impl Peer {
-    pub fn pid(&self) -> u32 {
+    pub(crate) fn pid(&self) -> u32 {
         self.child.id()
     }
 
@@ -102,7 +102,7 @@ impl Peer {
     }
 
     /// Stops and reaps the peer.
-    pub fn stop(mut self) {
+    pub(crate) fn stop(mut self) {
         self.end();
     }
 
@@ -121,7 +121,7 @@ impl Drop for Peer {
 
 /// A block taken with `alloc`: the buffer (empty, its capacity the block) and where it landed.
 #[derive(Debug)]
-pub struct Block {
+pub(crate) struct Block {
     buf: Vec<u8>,
     landed: Landing,
 }
@@ -133,21 +133,21 @@ pub struct Lab {
     /// The forked child keeping the mapping (`fork`, `F`).
     pub keeper: Option<Keeper>,
     /// Blocks from the global allocator, newest last.
-    pub allocations: Vec<Block>,
+    pub(crate) allocations: Vec<Block>,
     /// What the allocations said of glibc's mmap threshold.
-    pub threshold: Threshold,
+    pub(crate) threshold: Threshold,
     /// The mmapscope binary that runs helper processes (peer, truncate); `None`: this one.
     pub helper: Option<PathBuf>,
     /// The last peer that ended on its own: its pid and how (`reap_peer`), until another
     /// starts, so that `peer stop` can say it had ended.
-    pub peer_ended: Option<(u32, String)>,
+    pub(crate) peer_ended: Option<(u32, String)>,
 }
 
 /// glibc's largest dynamic mmap threshold on 64-bit (DEFAULT_MMAP_THRESHOLD_MAX, mallopt(3)):
 /// a freed mmapped block larger than this does not raise it.
-pub const THRESHOLD_MAX: u64 = 32 << 20;
+pub(crate) const THRESHOLD_MAX: u64 = 32 << 20;
 /// glibc's mmap threshold at start (mallopt(3) M_MMAP_THRESHOLD).
-pub const THRESHOLD_START: u64 = 128 << 10;
+pub(crate) const THRESHOLD_START: u64 = 128 << 10;
 
 /// What can be said of glibc's mmap threshold. glibc keeps it to itself (no call returns it,
 /// mallinfo2 included), and every allocation in the process moves it, ours and mmapscope's
@@ -169,13 +169,13 @@ pub struct Threshold {
 
 /// glibc's chunk size for a request of `n` bytes on 64-bit (malloc/malloc.c request2size:
 /// 8 bytes of header, 16-byte alignment, 32 at least): what it compares with the threshold.
-pub fn chunk_size(n: u64) -> u64 {
+pub(crate) fn chunk_size(n: u64) -> u64 {
     ((n + 8 + 15) & !15).max(32)
 }
 
 /// The size of the mapping glibc makes for an mmapped chunk of a request of `n` bytes
 /// (malloc/malloc.c sysmalloc_mmap: chunk size plus 8, rounded up to pages).
-pub fn mmapped_size(n: u64, page_size: u64) -> u64 {
+pub(crate) fn mmapped_size(n: u64, page_size: u64) -> u64 {
     (chunk_size(n) + 8).div_ceil(page_size) * page_size
 }
 
@@ -188,7 +188,7 @@ impl Default for Threshold {
 
 impl Threshold {
     /// Nothing seen yet, and the environment's fixing of the threshold, if any.
-    pub fn from_env() -> Self {
+    pub(crate) fn from_env() -> Self {
         let fixed_by = std::env::var("MALLOC_MMAP_THRESHOLD_")
             .ok()
             .map(|v| format!("MALLOC_MMAP_THRESHOLD_={v}"))
@@ -206,7 +206,7 @@ impl Threshold {
     }
 
     /// Takes in where a block of `n` bytes landed.
-    pub fn landed(&mut self, n: u64, landed: Landing) {
+    pub(crate) fn landed(&mut self, n: u64, landed: Landing) {
         let nb = chunk_size(n);
         match landed {
             // sysmalloc grew the heap with brk: it mmaps requests at or above the threshold.
@@ -226,7 +226,7 @@ impl Threshold {
     }
 
     /// Takes in the free of a block of `n` bytes that had landed `landed`.
-    pub fn freed(&mut self, n: u64, landed: Landing, page_size: u64) {
+    pub(crate) fn freed(&mut self, n: u64, landed: Landing, page_size: u64) {
         if landed != Landing::NewMapping || self.fixed_by.is_some() {
             return;
         }
@@ -245,7 +245,7 @@ impl Lab {
     ///
     /// # Errors
     /// Our own executable could not be found.
-    pub fn helper_binary(&self) -> Result<PathBuf, SysError> {
+    pub(crate) fn helper_binary(&self) -> Result<PathBuf, SysError> {
         match &self.helper {
             Some(p) => Ok(p.clone()),
             None => std::env::current_exe().map_err(|e| SysError::from_io(&e, "find our binary")),
@@ -271,7 +271,7 @@ pub enum Landing {
 
 impl Landing {
     /// The word in the JSON result.
-    pub fn word(self) -> &'static str {
+    pub(crate) fn word(self) -> &'static str {
         match self {
             Self::NewMapping => "mmap",
             Self::HeapGrew(_) => "heap_grew",
@@ -285,8 +285,8 @@ impl Landing {
 /// What an allocation looks like in /proc/self/maps.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Allocated {
-    pub addr: u64,
-    pub size: u64,
+    pub(crate) addr: u64,
+    pub(crate) size: u64,
     /// The maps line holding it (after the allocation).
     pub mapping: Option<maps::MapsLine>,
     /// Where it landed.
@@ -324,14 +324,14 @@ impl Allocated {
     }
 
     /// It is in `[heap]`.
-    pub fn in_heap(&self) -> bool {
+    pub(crate) fn in_heap(&self) -> bool {
         matches!(self.landed, Landing::Heap | Landing::HeapGrew(_))
     }
 }
 
 /// Where the block of `size` bytes at `addr` landed, from the maps lines before and after
 /// allocating it. A block that starts in the heap's old top and ends past it grew the heap too.
-pub fn landing(
+pub(crate) fn landing(
     before: &[maps::MapsLine],
     after: &[maps::MapsLine],
     addr: u64,
@@ -361,7 +361,7 @@ impl Lab {
     /// # Errors
     /// No file (anonymous memory), the counter would not fit in the file, a peer runs already,
     /// or the process could not be started.
-    pub fn start_peer(&mut self, region: &Region, offset: u64) -> Result<&Peer, SysError> {
+    pub(crate) fn start_peer(&mut self, region: &Region, offset: u64) -> Result<&Peer, SysError> {
         if self.peer.is_some() {
             return Err(SysError::new(
                 libc::EBUSY,
@@ -444,7 +444,7 @@ impl Lab {
 
     /// Why `peer stop` has nothing to stop: no peer ever ran since the last stop, or the last
     /// one had ended on its own (reaped now if it just did), and how.
-    pub fn no_peer(&mut self) -> SysError {
+    pub(crate) fn no_peer(&mut self) -> SysError {
         let _ = self.reap_peer();
         let why = match &self.peer_ended {
             Some((pid, how)) => format!("the peer (pid {pid}) had already ended on its own: {how}"),
@@ -454,7 +454,7 @@ impl Lab {
     }
 
     /// Stops the peer, if any; returns its pid.
-    pub fn stop_peer(&mut self) -> Option<u32> {
+    pub(crate) fn stop_peer(&mut self) -> Option<u32> {
         let peer = self.peer.take()?;
         let pid = peer.pid();
         peer.stop();
@@ -467,7 +467,7 @@ impl Lab {
     ///
     /// # Errors
     /// ENOMEM when malloc refuses (RLIMIT_AS, overcommit); /proc unreadable.
-    pub fn alloc(&mut self, size: u64) -> Result<Allocated, SysError> {
+    pub(crate) fn alloc(&mut self, size: u64) -> Result<Allocated, SysError> {
         let n = usize::try_from(size)
             .ok()
             .filter(|&n| n > 0 && n <= 1 << 34)
@@ -533,7 +533,7 @@ impl Lab {
     }
 
     /// Frees the newest allocation; returns its address, size and where it had landed.
-    pub fn free(&mut self) -> Option<(u64, u64, Landing)> {
+    pub(crate) fn free(&mut self) -> Option<(u64, u64, Landing)> {
         let block = self.allocations.pop()?;
         let (addr, size) = (block.buf.as_ptr() as u64, block.buf.capacity() as u64);
         drop(block.buf);
@@ -546,7 +546,7 @@ impl Lab {
     ///
     /// # Errors
     /// EBUSY when a child keeps the mapping already; fork's refusal.
-    pub fn fork(&mut self, region: &Region) -> Result<&Keeper, SysError> {
+    pub(crate) fn fork(&mut self, region: &Region) -> Result<&Keeper, SysError> {
         if let Some(k) = &self.keeper {
             return Err(SysError::new(
                 libc::EBUSY,
@@ -565,7 +565,7 @@ impl Lab {
     ///
     /// # Errors
     /// ESRCH when there is none.
-    pub fn child(&mut self) -> Result<&mut Keeper, SysError> {
+    pub(crate) fn child(&mut self) -> Result<&mut Keeper, SysError> {
         self.keeper.as_mut().ok_or_else(|| {
             SysError::new(
                 libc::ESRCH,
@@ -577,7 +577,7 @@ impl Lab {
 
     /// Our mapping was mapped afresh (`mode`): for anonymous memory the keeper's copy is no
     /// longer the same object. Returns the keeper's pid, if there is one.
-    pub fn mapping_replaced(&mut self, anon: bool) -> Option<u32> {
+    pub(crate) fn mapping_replaced(&mut self, anon: bool) -> Option<u32> {
         let keeper = self.keeper.as_mut()?;
         if anon {
             keeper.detach();
@@ -594,7 +594,7 @@ impl Lab {
     ///
     /// # Errors
     /// ESRCH when there is none; waitpid's failure.
-    pub fn end_child(&mut self) -> Result<(u32, String), SysError> {
+    pub(crate) fn end_child(&mut self) -> Result<(u32, String), SysError> {
         let keeper = self.keeper.take().ok_or_else(|| {
             SysError::new(libc::ESRCH, "child exit", "no child keeps the mapping")
         })?;

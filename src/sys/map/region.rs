@@ -23,7 +23,8 @@ use crate::sys::error::SysError;
 use crate::sys::raw::{self, Mapping};
 
 pub use crate::sys::contain::children::{ChildEnd, signal_name};
-pub use crate::sys::raw::{CacheStat, PageRegion, Pagemap, Placement, fault_counts};
+pub use crate::sys::raw::Placement;
+pub use crate::sys::raw::{CacheStat, PageRegion, Pagemap, fault_counts};
 
 /// How the mapping is shared: the `flags` argument of mmap(2). In JSON: `shared`, `private`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize)]
@@ -191,19 +192,19 @@ pub enum FileKind {
 
 impl FileKind {
     /// Whether the file has an end (and so padding and pages beyond it).
-    pub fn has_size(self) -> bool {
+    pub(crate) fn has_size(self) -> bool {
         !matches!(self, Self::Zero)
     }
 
     /// Whether the mapping's pages are the file's page-cache pages (dirty, cachestat, ...).
-    pub fn page_cache(self) -> bool {
+    pub(crate) fn page_cache(self) -> bool {
         !matches!(self, Self::Zero)
     }
 }
 
 /// What backs the mapping.
 #[derive(Debug)]
-pub enum Target {
+pub(crate) enum Target {
     /// A file, kept open for the whole session: every later step (fstat, cachestat, remap,
     /// truncate, the peer, `expect file`) goes through this descriptor, never the path again.
     File {
@@ -226,7 +227,7 @@ pub enum Target {
 
 /// What the path given at open names now, compared with the file we hold open.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum PathStatus {
+pub(crate) enum PathStatus {
     /// The same file (device and inode), or no path at all (anonymous memory).
     Same,
     /// Another file: a rename, a symlink swap, a replace-by-rename.
@@ -279,7 +280,7 @@ const MAX_LEN: u64 = 1 << 56;
 ///
 /// # Errors
 /// EINVAL when it is not a multiple of `page_size`.
-pub fn check_offset(offset: u64, page_size: u64) -> Result<(), SysError> {
+pub(crate) fn check_offset(offset: u64, page_size: u64) -> Result<(), SysError> {
     if offset.is_multiple_of(page_size) {
         return Ok(());
     }
@@ -352,7 +353,7 @@ fn check_len_of(offset: u64, len: u64, page_size: u64, what: Option<&str>) -> Re
 }
 
 /// `/dev/zero`'s device number: major 1, minor 5 (Documentation/admin-guide/devices.txt).
-pub fn is_dev_zero(rdev: u64) -> bool {
+pub(crate) fn is_dev_zero(rdev: u64) -> bool {
     rustix::fs::major(rdev) == 1 && rustix::fs::minor(rdev) == 5
 }
 
@@ -1025,7 +1026,7 @@ impl Region {
         self.prot
     }
 
-    pub fn target(&self) -> &Target {
+    pub(crate) fn target(&self) -> &Target {
         &self.target
     }
 
@@ -1044,7 +1045,7 @@ impl Region {
     }
 
     /// The kind of file mapped, for a file mapping.
-    pub fn file_kind(&self) -> Option<FileKind> {
+    pub(crate) fn file_kind(&self) -> Option<FileKind> {
         match &self.target {
             Target::File { kind, .. } => Some(*kind),
             Target::Anon => None,
@@ -1074,7 +1075,7 @@ impl Region {
 
     /// A path that names the very file we hold open, for a helper process:
     /// `/proc/PID/fd/N`. Opening it reaches our inode whatever the original path names now.
-    pub fn fd_path(&self) -> Option<PathBuf> {
+    pub(crate) fn fd_path(&self) -> Option<PathBuf> {
         use std::os::fd::AsRawFd;
         match &self.target {
             Target::File { file, .. } => Some(PathBuf::from(format!(
@@ -1087,7 +1088,7 @@ impl Region {
     }
 
     /// What the path given at open names now: the same file, another one, or nothing.
-    pub fn path_status(&self) -> PathStatus {
+    pub(crate) fn path_status(&self) -> PathStatus {
         match &self.target {
             Target::File { path, dev, ino, .. } => match std::fs::metadata(path) {
                 Ok(m) if (m.dev(), m.ino()) == (*dev, *ino) => PathStatus::Same,
@@ -1103,7 +1104,7 @@ impl Region {
 
     /// A sentence when the path given at open no longer names the file we hold: what we did
     /// went to our file, never to the new one.
-    pub fn path_note(&self) -> Option<String> {
+    pub(crate) fn path_note(&self) -> Option<String> {
         let path = crate::text::sanitize(&self.path()?.to_string_lossy());
         match self.path_status() {
             PathStatus::Same => None,
@@ -1156,7 +1157,7 @@ impl Region {
     ///
     /// # Errors
     /// A failed fstat.
-    pub fn file_size_now(&self) -> Result<Option<u64>, SysError> {
+    pub(crate) fn file_size_now(&self) -> Result<Option<u64>, SysError> {
         match &self.target {
             Target::File { file, kind, .. } => size_of(file, *kind, "the mapped file"),
             Target::Anon => Ok(None),
@@ -1245,7 +1246,7 @@ impl Region {
     /// mapping, the kernel refused). The one reader of pages only looked at (`sys::probe::look`).
     /// Only for pages the page cache holds now: one evicted since it was probed would be read
     /// back from disk, alone.
-    pub fn read_cached(&self, off: u64, buf: &mut [u8]) -> Option<usize> {
+    pub(crate) fn read_cached(&self, off: u64, buf: &mut [u8]) -> Option<usize> {
         let file = self.page_cache_file_for(off, buf.len())?;
         let pos = self.offset().checked_add(off)?;
         window_read(file, pos, buf, self.page_size)
@@ -1349,7 +1350,7 @@ impl Region {
     /// # Errors
     /// EACCES when the file's open mode forbids the protection (PROT_WRITE on a read-only file
     /// mapped shared), and the kernel's other refusals.
-    pub fn mprotect(&mut self, prot: Prot) -> Result<(), SysError> {
+    pub(crate) fn mprotect(&mut self, prot: Prot) -> Result<(), SysError> {
         self.map.mprotect(prot.mprotect_flags()).map_err(|e| {
             let mut err = SysError::from_io(&e, format!("mprotect({})", prot.letters()));
             if err.errno == libc::EACCES {
@@ -1424,7 +1425,7 @@ impl Region {
     ///
     /// # Errors
     /// EACCES (and the like) when the file is not writable for us; the mmap's refusal.
-    pub fn allow_write(&mut self) -> Result<Option<String>, SysError> {
+    pub(crate) fn allow_write(&mut self) -> Result<Option<String>, SysError> {
         let needs_fd = self.mode == MapMode::Shared
             && matches!(
                 self.target,
@@ -1500,7 +1501,7 @@ impl Region {
     /// # Errors
     /// ENOSYS on older kernels; EBADF for anonymous memory (no file); EOPNOTSUPP for files
     /// without a page cache.
-    pub fn cachestat(&self, file_off: u64, len: u64) -> Result<CacheStat, SysError> {
+    pub(crate) fn cachestat(&self, file_off: u64, len: u64) -> Result<CacheStat, SysError> {
         let Target::File { file, .. } = &self.target else {
             return Err(SysError::new(
                 libc::EBADF,
@@ -1515,7 +1516,7 @@ impl Region {
     /// never reach the file); a shared one keeps PROT_WRITE only where writing the file was
     /// allowed (`writable`: the write gate's consent). PROT_NONE stays PROT_NONE; PROT_EXEC
     /// is kept.
-    pub fn remap_prot(&self, mode: MapMode, writable: bool) -> Prot {
+    pub(crate) fn remap_prot(&self, mode: MapMode, writable: bool) -> Prot {
         let p = self.prot;
         if p == Prot::NONE {
             return p;
@@ -1536,7 +1537,7 @@ impl Region {
     ///
     /// # Errors
     /// Whatever mapping the new mode refuses.
-    pub fn remap(&mut self, mode: MapMode, writable: bool) -> Result<(), SysError> {
+    pub(crate) fn remap(&mut self, mode: MapMode, writable: bool) -> Result<(), SysError> {
         let prot = self.remap_prot(mode, writable);
         // Anywhere: the old mapping still holds the address it was given.
         let place = Placement {
@@ -1657,7 +1658,7 @@ impl Region {
     ///
     /// # Errors
     /// EINVAL outside the mapping; fork or pipe failures.
-    pub fn spawn_code(&self, off: u64, args: (u64, u64)) -> Result<CodeChild, SysError> {
+    pub(crate) fn spawn_code(&self, off: u64, args: (u64, u64)) -> Result<CodeChild, SysError> {
         use std::os::fd::AsFd;
         self.check_range(off, 1, "exec")?;
         // Non-blocking: a grandchild may hold the write end open forever, so the parent never
@@ -1721,7 +1722,7 @@ impl Region {
     /// past the shmem object made at mmap (mremap grows the mapping, never the object): no
     /// page from there on can be in memory, and a touch there raises SIGBUS. `None` for
     /// other mappings.
-    pub fn shmem_end(&self) -> Option<u64> {
+    pub(crate) fn shmem_end(&self) -> Option<u64> {
         self.shmem_pages
             .map(|n| n.saturating_sub(self.offset / self.page_size))
     }
@@ -1758,7 +1759,7 @@ impl Region {
     /// # Errors
     /// EINVAL for a zero or impossible length; the kernel's refusal (ENOMEM: no room, or an
     /// mlocked mapping over RLIMIT_MEMLOCK); the mapping is then unchanged.
-    pub fn resize(&mut self, new_len: u64) -> Result<(), SysError> {
+    pub(crate) fn resize(&mut self, new_len: u64) -> Result<(), SysError> {
         if new_len == 0 {
             return Err(einval(
                 "resize",
@@ -1865,7 +1866,7 @@ impl Region {
     /// # Errors
     /// EINVAL for an unaligned address, EEXIST (naming what is there) for an occupied range,
     /// the kernel's other refusals; the mapping is then unchanged.
-    pub fn move_to(&mut self, to: u64) -> Result<(), SysError> {
+    pub(crate) fn move_to(&mut self, to: u64) -> Result<(), SysError> {
         let ctx = "mremap(MREMAP_MAYMOVE|MREMAP_FIXED)";
         if !to.is_multiple_of(self.page_size) {
             return Err(einval(
@@ -1910,7 +1911,7 @@ impl Region {
     ///
     /// # Errors
     /// ENOMEM/EPERM/EAGAIN explained with RLIMIT_MEMLOCK, VmLck and CAP_IPC_LOCK.
-    pub fn lock(&self, first: u64, count: u64) -> Result<(), SysError> {
+    pub(crate) fn lock(&self, first: u64, count: u64) -> Result<(), SysError> {
         let (off, len) = (first * self.page_size, count * self.page_size);
         self.check_range(off, len, "mlock")?;
         let newly = len.saturating_sub(self.locked_bytes_in(off, len));
@@ -1949,7 +1950,7 @@ impl Region {
     ///
     /// # Errors
     /// The kernel's refusal.
-    pub fn unlock(&self, first: u64, count: u64) -> Result<(), SysError> {
+    pub(crate) fn unlock(&self, first: u64, count: u64) -> Result<(), SysError> {
         let (off, len) = (first * self.page_size, count * self.page_size);
         self.check_range(off, len, "munlock")?;
         self.map
@@ -1961,7 +1962,7 @@ impl Region {
     ///
     /// # Errors
     /// EINVAL where the range is not THP-eligible or the kernel predates 6.1; EAGAIN/ENOMEM.
-    pub fn collapse(&self, first: u64, count: u64) -> Result<(), SysError> {
+    pub(crate) fn collapse(&self, first: u64, count: u64) -> Result<(), SysError> {
         let (off, len) = (first * self.page_size, count * self.page_size);
         self.check_range(off, len, "madvise")?;
         self.map.madvise_collapse(off, len).map_err(|e| {

@@ -1406,7 +1406,7 @@ pub fn start(region: &mut Region, prober: &Prober, lab: &mut Lab, permit: Permit
 }
 
 impl Running {
-    pub fn pid(&self) -> u32 {
+    pub(crate) fn pid(&self) -> u32 {
         self.child.pid()
     }
 

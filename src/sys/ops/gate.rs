@@ -202,7 +202,7 @@ impl Permit {
 
     /// Whether writing the named file is allowed (a shared mapping of it may be PROT_WRITE;
     /// a remap to MAP_SHARED keeps PROT_WRITE only then).
-    pub fn file_writable(&self) -> bool {
+    pub(crate) fn file_writable(&self) -> bool {
         self.file_writable
     }
 
@@ -240,7 +240,8 @@ impl Gate {
     }
 
     /// How writing the named file was allowed, if it was.
-    pub fn file_consent(&self) -> Option<Consent> {
+    #[cfg(test)]
+    pub(crate) fn file_consent(&self) -> Option<Consent> {
         self.file
     }
 

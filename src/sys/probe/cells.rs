@@ -13,7 +13,7 @@ use crate::sys::probe::state::{Bucket, DecodeCtx, PM_PRESENT, PageProbe, PageSta
 pub const EXACT_PAGES: u64 = 1 << 16;
 
 /// Anonymous windows of up to this many pages get one mincore per cell; larger say `?`.
-pub const ANON_PAGES: u64 = 1 << 20;
+pub(crate) const ANON_PAGES: u64 = 1 << 20;
 
 /// Counts of pages matching a predicate over a slice.
 fn count<T>(items: &[T], pred: impl Fn(&T) -> bool) -> u64 {

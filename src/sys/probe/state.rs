@@ -49,9 +49,9 @@ pub const PM_PFN_MASK: u64 = MemoryPageFlags::PFN.bits();
 
 // kpageflags bits (include/uapi/linux/kernel-page-flags.h), as procfs names them.
 pub const KPF_DIRTY: u64 = PhysicalPageFlags::DIRTY.bits();
-pub const KPF_WRITEBACK: u64 = PhysicalPageFlags::WRITEBACK.bits();
-pub const KPF_COMPOUND_HEAD: u64 = PhysicalPageFlags::COMPOUND_HEAD.bits();
-pub const KPF_COMPOUND_TAIL: u64 = PhysicalPageFlags::COMPOUND_TAIL.bits();
+pub(crate) const KPF_WRITEBACK: u64 = PhysicalPageFlags::WRITEBACK.bits();
+pub(crate) const KPF_COMPOUND_HEAD: u64 = PhysicalPageFlags::COMPOUND_HEAD.bits();
+pub(crate) const KPF_COMPOUND_TAIL: u64 = PhysicalPageFlags::COMPOUND_TAIL.bits();
 
 /// A kpageflags word as runs of pages compare and report it: without COMPOUND_HEAD and
 /// COMPOUND_TAIL, which `folio_pages` already says (a large folio is one run, not a head run
@@ -75,7 +75,7 @@ const MAX_FOLIO_PAGES: u64 = 512;
 /// mincore about where our page tables have no entry (1 GiB of 4 KiB pages): mincore looks
 /// each one up in the object, about as long as for a page of a cached file, so this bounds
 /// that part of a report's cost whatever the mapping's size.
-pub const SHMEM_MINCORE_PAGES: u64 = 1 << 18;
+pub(crate) const SHMEM_MINCORE_PAGES: u64 = 1 << 18;
 
 /// Pages of the smallest range a scan splits with cachestat (512 KiB); a mixed one is read
 /// with one mincore.
@@ -177,7 +177,7 @@ pub struct PageProbe {
 /// both file pages (one page-cache page per file offset), or both anonymous and neither
 /// exclusively mapped (pagemap bit 56: a page only we map is ours alone; an anonymous page
 /// only fork can share, and the child is our only fork that lives).
-pub fn shared_pages(ours: u64, child: u64) -> bool {
+pub(crate) fn shared_pages(ours: u64, child: u64) -> bool {
     let present = |w: u64| w & PM_PRESENT != 0;
     if !present(ours) || !present(child) {
         return false;
@@ -202,7 +202,7 @@ impl PageProbe {
         self.bit(PM_PRESENT)
     }
 
-    pub fn swapped(&self) -> Option<bool> {
+    pub(crate) fn swapped(&self) -> Option<bool> {
         self.bit(PM_SWAPPED)
     }
 
@@ -210,12 +210,12 @@ impl PageProbe {
         self.bit(PM_FILE)
     }
 
-    pub fn exclusive(&self) -> Option<bool> {
+    pub(crate) fn exclusive(&self) -> Option<bool> {
         self.bit(PM_EXCLUSIVE)
     }
 
     /// The PFN when present and readable (non-zero).
-    pub fn pfn(&self) -> Option<u64> {
+    pub(crate) fn pfn(&self) -> Option<u64> {
         self.pagemap
             .filter(|w| w & PM_PRESENT != 0)
             .map(|w| w & PM_PFN_MASK)
@@ -385,7 +385,7 @@ struct ChildView {
 /// of its copy (page i of ours is page i of its copy: offsets never change, and mremap keeps
 /// them), 0 past its copy's end (and everywhere once our mapping is another object). `None`
 /// when its pagemap cannot be read (it has ended).
-pub fn child_words(
+pub(crate) fn child_words(
     pagemap: &Pagemap,
     spec: ChildSpec,
     page_size: u64,
@@ -519,7 +519,7 @@ impl Prober {
     /// How many pages of `region` are present in its page tables: PAGEMAP_SCAN over the whole
     /// mapping (one page-table walk that skips what is not mapped, whatever the size); without
     /// it, pagemap words of at most its first 2^20 pages. `None`: pagemap unreadable.
-    pub fn present_count(&self, region: &dyn Mapped) -> Option<u64> {
+    pub(crate) fn present_count(&self, region: &dyn Mapped) -> Option<u64> {
         let ps = region.page_size();
         let (start, end) = (region.addr(), region.addr() + region.map_bytes());
         if !self.scan_usable() {
@@ -657,11 +657,6 @@ impl Prober {
     pub fn without_pagemap_scan(mut self) -> Self {
         self.pagemap_scan = false;
         self
-    }
-
-    /// Whether PFNs (and so kpageflags) can be read by this process.
-    pub fn pfn_readable(&self) -> bool {
-        self.pfn_readable
     }
 
     /// Whether kpageflags answers (root, and PFNs readable).
@@ -1118,7 +1113,7 @@ impl Prober {
 
 /// Mappings up to this many pages are probed page by page for the minimap (mincore and
 /// pagemap of the whole mapping: microseconds); larger ones with one cachestat call per chunk.
-pub const EXACT_MINIMAP_PAGES: u64 = 4096;
+pub(crate) const EXACT_MINIMAP_PAGES: u64 = 4096;
 
 /// Anonymous mappings up to this many pages get mincore per chunk; larger ones say `?`.
 const ANON_MINIMAP_PAGES: u64 = 1 << 20;
@@ -1126,7 +1121,7 @@ const ANON_MINIMAP_PAGES: u64 = 1 << 20;
 /// Most chunks a mapping is cut into for the minimap: more than a terminal has columns (a cell
 /// is a few whole chunks), few enough that a pass over a sparse file costs well under a
 /// millisecond.
-pub const MINIMAP_CHUNKS: u64 = 1024;
+pub(crate) const MINIMAP_CHUNKS: u64 = 1024;
 
 /// The largest page-cache folio: a PMD, 2 MiB with 4 KiB pages on x86_64 and arm64
 /// (MAX_PAGECACHE_ORDER, include/linux/pagemap.h). A write or an msync dirties or cleans whole
@@ -1138,7 +1133,7 @@ pub const LARGEST_FOLIO_BYTES: u64 = 2 << 20;
 /// from `i * pages / count` to `(i + 1) * pages / count`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct Chunks {
-    pub pages: u64,
+    pub(crate) pages: u64,
     pub count: u64,
 }
 

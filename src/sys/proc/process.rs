@@ -13,16 +13,17 @@ pub struct ProcessInfo {
     /// Its command name (`/proc/PID/status` Name, as the kernel keeps it: up to 15 bytes).
     pub comm: String,
     /// Real user id.
-    pub uid: u32,
+    pub(crate) uid: u32,
     /// Its permitted capabilities (`CapPrm`, a bit per capability; 0 when not shown).
-    pub cap_permitted: u64,
+    pub(crate) cap_permitted: u64,
 }
 
 /// Reads who `pid` is.
 ///
 /// # Errors
 /// ESRCH when there is no such process.
-pub fn describe(pid: u32) -> Result<ProcessInfo, SysError> {
+#[cfg(test)]
+pub(crate) fn describe(pid: u32) -> Result<ProcessInfo, SysError> {
     let status = std::fs::read(format!("/proc/{pid}/status")).map_err(|e| {
         if e.kind() == std::io::ErrorKind::NotFound {
             no_such_process(pid)
@@ -34,7 +35,7 @@ pub fn describe(pid: u32) -> Result<ProcessInfo, SysError> {
 }
 
 /// The refusal for a pid that names no process.
-pub fn no_such_process(pid: u32) -> SysError {
+pub(crate) fn no_such_process(pid: u32) -> SysError {
     SysError::new(
         libc::ESRCH,
         format!("--pid {pid}"),
@@ -52,7 +53,7 @@ fn status_field(text: &str, name: &str) -> String {
 }
 
 /// Who process `pid` is, from the text of its `/proc/PID/status`.
-pub fn parse_status(pid: u32, status: &[u8]) -> ProcessInfo {
+pub(crate) fn parse_status(pid: u32, status: &[u8]) -> ProcessInfo {
     let text = String::from_utf8_lossy(status);
     ProcessInfo {
         pid,
@@ -169,7 +170,7 @@ fn root_refusal(info: &ProcessInfo, who: &str) -> String {
 /// it has exited (a zombie: `State: Z`, or `X` while it is being reaped), or it is a kernel
 /// thread (`Kthread: 1`; before that field, Linux 6.x, a live task without `VmSize:`).
 /// `None` for a process with a memory.
-pub fn memoryless(info: &ProcessInfo, status: &[u8]) -> Option<SysError> {
+pub(crate) fn memoryless(info: &ProcessInfo, status: &[u8]) -> Option<SysError> {
     let text = String::from_utf8_lossy(status);
     let state = status_field(&text, "State:");
     let kthread = match status_field(&text, "Kthread:").as_str() {
@@ -203,7 +204,7 @@ pub fn memoryless(info: &ProcessInfo, status: &[u8]) -> Option<SysError> {
 
 /// The thread group (process) of a `/proc/PID/status` text: `Tgid`, which differs from the
 /// pid for a thread other than the process's first.
-pub fn status_tgid(status: &[u8]) -> Option<u32> {
+pub(crate) fn status_tgid(status: &[u8]) -> Option<u32> {
     status_field(&String::from_utf8_lossy(status), "Tgid:")
         .parse()
         .ok()
@@ -211,7 +212,7 @@ pub fn status_tgid(status: &[u8]) -> Option<u32> {
 
 /// Yama's `kernel.yama.ptrace_scope`, when the kernel has Yama (0: classic, 1: restricted to
 /// descendants, 2: admin only, 3: no attach).
-pub fn ptrace_scope() -> Option<u8> {
+pub(crate) fn ptrace_scope() -> Option<u8> {
     std::fs::read_to_string("/proc/sys/kernel/yama/ptrace_scope")
         .ok()
         .and_then(|s| s.trim().parse().ok())
@@ -220,7 +221,7 @@ pub fn ptrace_scope() -> Option<u8> {
 /// Why reading `what` of process `info` was refused, in words: the kernel checks ptrace
 /// access when they are opened: PTRACE_MODE_READ for maps, smaps and pagemap,
 /// PTRACE_MODE_ATTACH for mem.
-pub fn refusal(info: &ProcessInfo, what: &str, err: &std::io::Error) -> SysError {
+pub(crate) fn refusal(info: &ProcessInfo, what: &str, err: &std::io::Error) -> SysError {
     let me = rustix::process::getuid().as_raw();
     let root = rustix::process::geteuid().is_root();
     let why = if err.raw_os_error() != Some(libc::EACCES) && err.raw_os_error() != Some(libc::EPERM)
