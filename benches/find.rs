@@ -31,7 +31,7 @@ use mmapscope::find::{Matcher, Pattern, Query, Request, StateQuery};
 use mmapscope::seek::{Job, Step};
 use mmapscope::sys::map::range::Mapped;
 use mmapscope::sys::map::region::{MapMode, MapRequest, Region};
-use mmapscope::sys::probe::state::Prober;
+use mmapscope::sys::probe::prober::Prober;
 
 const GIB: u64 = 1 << 30;
 

@@ -28,8 +28,8 @@ use divan::{Bencher, black_box};
 use mmapscope::model::Model;
 use mmapscope::report;
 use mmapscope::sys::map::region::{MapMode, MapRequest, Region};
+use mmapscope::sys::probe::prober::Prober;
 use mmapscope::sys::probe::snapshot::{self, View};
-use mmapscope::sys::probe::state::Prober;
 use mmapscope::sys::proc::maps;
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;
@@ -245,7 +245,7 @@ mod refresh_parts {
     #[divan::bench(args = [Which::Data16K, Which::Sparse1T, Which::Cached], sample_count = 20)]
     fn minimap_full_pass(bencher: Bencher, which: Which) {
         let e = Explorer::start(which);
-        let ask = mmapscope::sys::probe::state::ChunkAsk {
+        let ask = mmapscope::sys::probe::chunks::ChunkAsk {
             order: (0..e.model.minimap.layout.count).collect(),
             budget: std::time::Duration::MAX,
             ..Default::default()

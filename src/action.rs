@@ -62,7 +62,7 @@ pub enum CellMove {
 pub struct PageMapData {
     pub first: u64,
     pub per_cell: u64,
-    pub buckets: Vec<crate::sys::probe::state::Bucket>,
+    pub buckets: Vec<crate::sys::probe::chunks::Bucket>,
 }
 
 /// Cells of the page map read at one refresh: `buckets[i]` is cell `start + i` of the window
@@ -75,7 +75,7 @@ pub struct PageMapSlice {
     pub per_cell: u64,
     pub cells: usize,
     pub start: usize,
-    pub buckets: Vec<crate::sys::probe::state::Bucket>,
+    pub buckets: Vec<crate::sys::probe::chunks::Bucket>,
 }
 
 /// Which menu is open.

@@ -13,7 +13,7 @@ use mmapscope::cli::{AttachArgs, Cli, Command, MapArgs, ThemeChoice};
 use mmapscope::session::DEFAULT_SIZE;
 use mmapscope::session::Session;
 use mmapscope::sys::contain::exit::OnSignal;
-use mmapscope::sys::probe::state::Prober;
+use mmapscope::sys::probe::prober::Prober;
 use mmapscope::sys::{Region, SysError};
 
 /// Writes `bytes` to standard output; a reader that went away (`| head`) is no error.

@@ -11,10 +11,10 @@ use crate::action::{Action, Ask, MenuKind};
 use crate::find::{Query, Searching};
 use crate::geometry::{Geometry, Grown};
 use crate::layout::Layout;
-use crate::sys::probe::snapshot::{Snapshot, View};
-use crate::sys::probe::state::{
+use crate::sys::probe::chunks::{
     Bucket, ChunkAsk, ChunkSlice, Chunks, LARGEST_FOLIO_BYTES, WHOLE_FIRST_PAGES,
 };
+use crate::sys::probe::snapshot::{Snapshot, View};
 use crate::text::sanitize;
 
 /// Where keys go.

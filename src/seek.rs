@@ -33,7 +33,7 @@ use crate::geometry::Geometry;
 use crate::sys::map::range::Mapped;
 use crate::sys::map::region::MapMode;
 use crate::sys::probe::look::{self, Facts, How};
-use crate::sys::probe::state::Prober;
+use crate::sys::probe::prober::Prober;
 use crate::sys::proc::maps::Pid;
 
 /// Pages probed at once by a state search.

@@ -1221,7 +1221,7 @@ fn page_map(model: &mut Model, action: Action) {
             *map = crate::action::PageMapData {
                 first: slice.first,
                 per_cell: slice.per_cell,
-                buckets: vec![crate::sys::probe::state::Bucket::default(); slice.cells],
+                buckets: vec![crate::sys::probe::chunks::Bucket::default(); slice.cells],
             };
         }
         for (i, b) in slice.buckets.into_iter().enumerate() {
@@ -1721,7 +1721,7 @@ mod tests {
         assert_eq!(m.page_map_window().unwrap().top, 0);
         update(&mut m, Action::PageMapMove(CellMove::PageDown));
         update(&mut m, Action::PageMapMove(CellMove::Left));
-        let b = |first| crate::sys::probe::state::Bucket {
+        let b = |first| crate::sys::probe::chunks::Bucket {
             first,
             pages: 1,
             resident: Some(1),
@@ -2165,7 +2165,7 @@ mod tests {
 
     #[test]
     fn the_minimap_forgets_what_it_knew_when_another_vma_is_shown() {
-        use crate::sys::probe::state::{Bucket, ChunkSlice};
+        use crate::sys::probe::chunks::{Bucket, ChunkSlice};
         let mut m = model(16, (120, 40));
         let known = |m: &Model| {
             m.minimap

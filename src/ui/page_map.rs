@@ -8,7 +8,7 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Clear, Paragraph};
 
 use crate::model::{MapWindow, Model};
-use crate::sys::probe::state::Bucket;
+use crate::sys::probe::chunks::Bucket;
 use crate::text::{human, thousands};
 
 use super::minimap;

@@ -20,10 +20,9 @@ use mmapscope::action::{Action, Motion};
 use mmapscope::geometry::Geometry;
 use mmapscope::model::Model;
 use mmapscope::sys::map::region::{CacheStat, MapMode, Prot};
+use mmapscope::sys::probe::chunks::{Bucket, ChunkSlice, Chunks};
 use mmapscope::sys::probe::snapshot::{Backing, Snapshot, ViewBytes, VisiblePage};
-use mmapscope::sys::probe::state::{
-    Bucket, ChunkSlice, Chunks, DecodeCtx, PageProbe, PageState, Sources,
-};
+use mmapscope::sys::probe::state::{DecodeCtx, PageProbe, PageState, Sources};
 use mmapscope::sys::proc::maps::{MapsLine, Vma};
 use mmapscope::ui::hex_grid::state_words;
 use mmapscope::update::update;

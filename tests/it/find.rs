@@ -21,7 +21,7 @@ use mmapscope::session::Session;
 use mmapscope::sys::attach::foreign::VmaView;
 use mmapscope::sys::map::range::Mapped;
 use mmapscope::sys::map::region::{MapMode, MapRequest, Region, Source, page_size};
-use mmapscope::sys::probe::state::Prober;
+use mmapscope::sys::probe::prober::Prober;
 use mmapscope::sys::proc::maps;
 
 /// A file of `pages` pages of `.`, with `plants` written at their offsets; synced (clean).

@@ -10,8 +10,9 @@ use std::os::unix::fs::FileExt as _;
 use std::path::{Path, PathBuf};
 
 use mmapscope::sys::map::region::{MapMode, MapRequest, Prot, Region, Source, page_size};
+use mmapscope::sys::probe::chunks::ChunkAsk;
+use mmapscope::sys::probe::prober::Prober;
 use mmapscope::sys::probe::snapshot::{self, View};
-use mmapscope::sys::probe::state::{ChunkAsk, Prober};
 use mmapscope::sys::proc::maps;
 
 /// The byte at file offset `i` of the files `make_file` writes.

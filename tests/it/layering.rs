@@ -32,6 +32,9 @@ const ORDER: &[&str] = &[
     "sys::attach::foreign",
     "sys::attach",
     "sys::probe::state",
+    "sys::probe::prober",
+    "sys::probe::scan",
+    "sys::probe::chunks",
     "sys::probe::look",
     "sys::probe::cells",
     "sys::probe::snapshot",
@@ -255,8 +258,11 @@ fn the_checker_sees_an_upward_import() {
         vec!["ui"]
     );
     assert_eq!(
-        targets("use crate::sys::{probe::state::Prober, SysError};", "model"),
-        vec!["sys::probe::state", "sys"]
+        targets(
+            "use crate::sys::{probe::prober::Prober, SysError};",
+            "model"
+        ),
+        vec!["sys::probe::prober", "sys"]
     );
     assert_eq!(
         targets(
@@ -283,7 +289,7 @@ fn the_checker_sees_an_upward_import() {
     // the probes, the /proc readers nothing of the mapping.
     let bad = check_file(
         "sys::map::region",
-        "use crate::sys::probe::state::Prober;\n",
+        "use crate::sys::probe::prober::Prober;\n",
     );
     assert_eq!(bad.len(), 1, "{bad:?}");
     let bad = check_file("sys::proc::maps", "use super::limits::Asked;\n");

@@ -362,7 +362,7 @@ fn for_a_user_who_may_not_write_the_file_the_explorer_reads_only_what_it_maps() 
 #[test]
 fn each_page_is_read_the_way_its_state_allows() {
     use mmapscope::sys::probe::look::{self, Facts, How};
-    use mmapscope::sys::probe::state::Prober;
+    use mmapscope::sys::probe::prober::Prober;
     let ps = page_size();
     let dir = temp_dir();
     let path = dir.path().join("small.bin");

@@ -7,10 +7,10 @@ use mmapscope::geometry::Geometry;
 use mmapscope::model::{Focus, Minimap, Model, Overlay};
 use mmapscope::sys::map::region::CacheStat;
 use mmapscope::sys::map::region::{MapMode, Prot};
+use mmapscope::sys::probe::chunks::{Bucket, ChunkSlice, Chunks};
 use mmapscope::sys::probe::snapshot::{Backing, Snapshot, ViewBytes, VisiblePage};
 use mmapscope::sys::probe::state::{
-    Bucket, ChunkSlice, Chunks, DecodeCtx, KPF_DIRTY, PM_FILE, PM_PRESENT, PageProbe, PageState,
-    Sources,
+    DecodeCtx, KPF_DIRTY, PM_FILE, PM_PRESENT, PageProbe, PageState, Sources,
 };
 use mmapscope::sys::proc::maps::{MapsLine, Vma};
 use mmapscope::update::update;

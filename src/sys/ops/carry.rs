@@ -18,7 +18,8 @@ use crate::sys::lab::experiments::{Allocated, Lab, Threshold};
 use crate::sys::map::region::{ChildEnd, MapMode, Prot, Region, Target, fault_counts};
 use crate::sys::ops::gate::Permit;
 use crate::sys::ops::notes;
-use crate::sys::probe::state::{PM_FILE, PM_PRESENT, Prober};
+use crate::sys::probe::prober::Prober;
+use crate::sys::probe::state::{PM_FILE, PM_PRESENT};
 use crate::sys::proc::limits::Memlock;
 use crate::sys::proc::maps::{self, SmapsField, Vma};
 
@@ -725,7 +726,7 @@ fn child_exit(lab: &mut Lab, notes: &mut Vec<String>) -> (String, Result<Done, S
 /// pagemap could not be read.
 fn shared_with_child(region: &Region, prober: &Prober, lab: &Lab, page: u64) -> Option<bool> {
     let keeper = lab.keeper.as_ref()?;
-    let child = crate::sys::probe::state::child_words(
+    let child = crate::sys::probe::prober::child_words(
         keeper.pagemap().ok()?,
         keeper.spec(),
         region.page_size(),
@@ -755,7 +756,7 @@ fn count_shared(region: &Region, prober: &Prober, lab: &Lab) -> (Option<u64>, Op
             return (None, None);
         }
         let theirs = keeper.and_then(|k| {
-            crate::sys::probe::state::child_words(
+            crate::sys::probe::prober::child_words(
                 k.pagemap().ok()?,
                 k.spec(),
                 region.page_size(),

@@ -7,7 +7,9 @@
 use crate::geometry::Geometry;
 
 use crate::sys::map::range::Mapped;
-use crate::sys::probe::state::{Bucket, DecodeCtx, PM_PRESENT, PageProbe, PageState, Prober};
+use crate::sys::probe::chunks::Bucket;
+use crate::sys::probe::prober::Prober;
+use crate::sys::probe::state::{DecodeCtx, PM_PRESENT, PageProbe, PageState};
 
 /// Windows of up to this many pages are read page by page.
 pub const EXACT_PAGES: u64 = 1 << 16;

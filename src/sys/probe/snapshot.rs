@@ -8,10 +8,10 @@ use crate::geometry::Geometry;
 
 use crate::sys::map::range::Mapped;
 use crate::sys::map::region::{MapMode, Prot};
+use crate::sys::probe::chunks::{ChunkAsk, ChunkSlice, Chunks};
 use crate::sys::probe::look::{self, Facts, How};
-use crate::sys::probe::state::{
-    ChunkAsk, ChunkSlice, Chunks, PageProbe, PageState, Prober, Sources,
-};
+use crate::sys::probe::prober::Prober;
+use crate::sys::probe::state::{PageProbe, PageState, Sources};
 use crate::sys::proc::maps::{self, MapsLine, Vma};
 
 /// What backs the mapping, for display.
