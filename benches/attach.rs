@@ -29,7 +29,8 @@ use std::time::{Duration, Instant};
 
 use mmapscope::action::Action;
 use mmapscope::session::Session;
-use mmapscope::sys::map::region::{MapMode, MapRequest, Prot, Region, Source};
+use mmapscope::sys::map::region::Region;
+use mmapscope::sys::map::request::{MapMode, MapRequest, Prot, Source};
 
 mod common;
 use common::median;

@@ -30,7 +30,8 @@ use divan::{Bencher, black_box};
 use mmapscope::find::{Matcher, Pattern, Query, Request, StateQuery};
 use mmapscope::seek::{Job, Step};
 use mmapscope::sys::map::range::Mapped;
-use mmapscope::sys::map::region::{MapMode, MapRequest, Region};
+use mmapscope::sys::map::region::Region;
+use mmapscope::sys::map::request::{MapMode, MapRequest};
 use mmapscope::sys::probe::prober::Prober;
 
 const GIB: u64 = 1 << 30;

@@ -3,7 +3,7 @@
 //! kernel answered, fed back into the model. One path for keys, scripts and lessons.
 
 pub use crate::find::{Finished, Request, StateQuery};
-use crate::sys::map::region::Prot;
+use crate::sys::map::request::Prot;
 pub use crate::sys::ops::op::{FAdvice, MAdvice, Op, Scope, SyncKind};
 
 /// A cursor motion in the hex grid.

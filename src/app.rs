@@ -314,11 +314,11 @@ pub fn run(
 pub fn farewell(model: &Model) -> String {
     match (model.snap.mode, model.edits.len()) {
         (_, 0) => String::new(),
-        (crate::sys::map::region::MapMode::Shared, n) => format!(
+        (crate::sys::map::request::MapMode::Shared, n) => format!(
             "{n} edited byte(s) not msynced: they are in the page cache already, and the kernel \
              writes them back to the file anyway"
         ),
-        (crate::sys::map::region::MapMode::Private, n) => {
+        (crate::sys::map::request::MapMode::Private, n) => {
             format!("{n} private edited byte(s) discarded: MAP_PRIVATE writes never reach the file")
         }
     }

@@ -80,7 +80,7 @@ impl Drop for TempDir {
 /// The file could not be written.
 pub fn write_to(path: &std::path::Path) -> Result<(), SysError> {
     let shown = crate::text::sanitize(&path.to_string_lossy());
-    let ps = crate::sys::map::region::page_size() as usize;
+    let ps = crate::sys::map::request::page_size() as usize;
     let mut f =
         fs::File::create(path).map_err(|e| SysError::from_io(&e, format!("create {shown}")))?;
     for chunk in contents(ps).chunks(ps) {

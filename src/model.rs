@@ -908,7 +908,7 @@ impl Model {
 
     /// Private edits that a remap or quit would lose.
     pub fn private_edits(&self) -> usize {
-        if self.snap.mode == crate::sys::map::region::MapMode::Private {
+        if self.snap.mode == crate::sys::map::request::MapMode::Private {
             self.edits.len()
         } else {
             0
@@ -1080,7 +1080,7 @@ mod tests {
 
     #[test]
     fn a_change_of_the_file_size_marks_the_chunks_between_the_two_ends() {
-        use crate::sys::map::region::{MapMode, Prot};
+        use crate::sys::map::request::{MapMode, Prot};
         use crate::sys::probe::snapshot::{Backing, Snapshot};
         // 4 GiB mapped, 1024 chunks of 1024 pages; the file is cut from 4 GiB to 1000 pages.
         let layout = Chunks::of(1 << 20);

@@ -13,7 +13,7 @@ use serde::ser::{Error as _, SerializeSeq as _, SerializeStruct as _, Serializer
 
 use crate::sys::SysError;
 use crate::sys::map::range::Mapped;
-use crate::sys::map::region::MapMode;
+use crate::sys::map::request::MapMode;
 use crate::sys::probe::prober::Prober;
 use crate::sys::probe::state::{PageState, Sources, StateRun};
 use crate::sys::proc::maps::{self, Vma};

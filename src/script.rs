@@ -6,7 +6,7 @@ use std::fmt;
 
 use crate::action::{FAdvice, MAdvice, Op, Scope, SyncKind};
 use crate::geometry::parse_size;
-use crate::sys::map::region::{MapMode, Prot};
+use crate::sys::map::request::{MapMode, Prot};
 use crate::text::{Escapes, LoneDigit, echo, hex_bytes, unquote};
 
 /// What one script line asks for.

@@ -31,7 +31,7 @@ use std::time::{Duration, Instant};
 use crate::find::{Ending, Finished, Matcher, PATTERN_MAX, Query, Request, StateQuery, StateWord};
 use crate::geometry::Geometry;
 use crate::sys::map::range::Mapped;
-use crate::sys::map::region::MapMode;
+use crate::sys::map::request::MapMode;
 use crate::sys::probe::look::{self, Facts, How};
 use crate::sys::probe::prober::Prober;
 use crate::sys::proc::maps::Pid;
@@ -888,7 +888,8 @@ fn legs(req: &Request, end: u64, len: u64) -> [(u64, u64); 2] {
 mod tests {
     use super::*;
     use crate::find::StateQuery;
-    use crate::sys::map::region::{MapRequest, Region};
+    use crate::sys::map::region::Region;
+    use crate::sys::map::request::MapRequest;
 
     fn job(id: u64, word: &str, region: &Region) -> Job {
         let req = Request {
@@ -904,7 +905,7 @@ mod tests {
     /// tells the running search's news from a replaced one's by it.
     #[test]
     fn a_job_ends_with_its_own_id_however_it_ends() {
-        let ps = crate::sys::map::region::page_size();
+        let ps = crate::sys::map::request::page_size();
         let region = Region::open(&MapRequest::anon(64 * ps, MapMode::Private)).unwrap();
         let prober = Prober::new();
         region.write(9 * ps, b"x").unwrap();

@@ -8,7 +8,7 @@ use crate::action::{
 };
 use crate::find::{Ending, Finished, Pattern, Query, Request, Searching, StateQuery};
 use crate::model::{EditRecord, EditState, Focus, Looking, Minimap, Model, Overlay, Stash};
-use crate::sys::map::region::MapMode;
+use crate::sys::map::request::MapMode;
 use crate::sys::ops::carry::{Done, Outcome};
 use crate::sys::probe::snapshot::Backing;
 use crate::text::echo;
@@ -1304,7 +1304,7 @@ fn moved(w: &crate::model::MapWindow, m: CellMove) -> u64 {
 mod tests {
     use super::*;
     use crate::geometry::Geometry;
-    use crate::sys::map::region::Prot;
+    use crate::sys::map::request::Prot;
     use crate::sys::probe::snapshot::{Backing, Snapshot};
 
     const PS: u64 = 4096;
@@ -2242,7 +2242,7 @@ mod tests {
         let (op, _) = only_exec(update(&mut m, Action::Menu(MenuKey::Choose)));
         assert_eq!(
             op,
-            Op::Protect(crate::sys::map::region::Prot::parse("rwx").unwrap())
+            Op::Protect(crate::sys::map::request::Prot::parse("rwx").unwrap())
         );
         update(&mut m, Action::OpenMenu(MenuKind::Protect));
         assert!(update(&mut m, Action::Menu(MenuKey::Cancel)).is_empty());

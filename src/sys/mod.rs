@@ -24,4 +24,5 @@ pub mod proc;
 pub mod raw;
 
 pub use error::SysError;
-pub use map::region::{MapMode, MapRequest, Placement, Prot, Region};
+pub use map::region::{Placement, Region};
+pub use map::request::{MapMode, MapRequest, Prot};

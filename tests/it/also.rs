@@ -8,7 +8,8 @@ use std::path::{Path, PathBuf};
 
 use mmapscope::action::{Action, Op};
 use mmapscope::session::Session;
-use mmapscope::sys::map::region::{MapMode, MapRequest, Region};
+use mmapscope::sys::map::region::Region;
+use mmapscope::sys::map::request::{MapMode, MapRequest};
 use mmapscope::sys::ops::carry::Done;
 
 use crate::common::{mmapscope, run};

@@ -230,9 +230,9 @@ fn exploring_our_own_heap_and_coming_back() {
     let dir = tempfile::TempDir::new_in(env!("CARGO_TARGET_TMPDIR")).expect("tempdir");
     let file = clean_file(dir.path(), 4);
     let region =
-        mmapscope::sys::map::region::Region::open(&mmapscope::sys::map::region::MapRequest {
-            source: mmapscope::sys::map::region::Source::File(file.clone()),
-            mode: mmapscope::sys::map::region::MapMode::Shared,
+        mmapscope::sys::map::region::Region::open(&mmapscope::sys::map::request::MapRequest {
+            source: mmapscope::sys::map::request::Source::File(file.clone()),
+            mode: mmapscope::sys::map::request::MapMode::Shared,
             offset: 0,
             len: None,
             prot: None,

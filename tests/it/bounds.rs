@@ -15,7 +15,8 @@ use serde_json::Value;
 
 use mmapscope::script;
 use mmapscope::session::Session;
-use mmapscope::sys::map::region::{MapMode, MapRequest, Region};
+use mmapscope::sys::map::region::Region;
+use mmapscope::sys::map::request::{MapMode, MapRequest};
 
 use crate::common::pty;
 

@@ -8,7 +8,8 @@ use std::time::{Duration, Instant};
 
 use mmapscope::action::{Action, Op};
 use mmapscope::session::Session;
-use mmapscope::sys::map::region::{MapMode, MapRequest, Prot, Region};
+use mmapscope::sys::map::region::Region;
+use mmapscope::sys::map::request::{MapMode, MapRequest, Prot};
 use mmapscope::sys::ops::carry::Done;
 use serde_json::Value;
 

@@ -20,7 +20,8 @@ use mmapscope::seek::{Job, Step};
 use mmapscope::session::Session;
 use mmapscope::sys::attach::foreign::VmaView;
 use mmapscope::sys::map::range::Mapped;
-use mmapscope::sys::map::region::{MapMode, MapRequest, Region, Source, page_size};
+use mmapscope::sys::map::region::Region;
+use mmapscope::sys::map::request::{MapMode, MapRequest, Source, page_size};
 use mmapscope::sys::probe::prober::Prober;
 use mmapscope::sys::proc::maps;
 

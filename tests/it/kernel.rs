@@ -9,7 +9,9 @@ use std::io::Write as _;
 use std::os::unix::fs::FileExt as _;
 use std::path::{Path, PathBuf};
 
-use mmapscope::sys::map::region::{MapMode, MapRequest, Prot, Region, Source, page_size};
+use mmapscope::sys::map::request::{MapMode, MapRequest, Prot, Source, page_size};
+
+use mmapscope::sys::map::region::Region;
 use mmapscope::sys::probe::chunks::ChunkAsk;
 use mmapscope::sys::probe::prober::Prober;
 use mmapscope::sys::probe::snapshot::{self, View};

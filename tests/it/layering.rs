@@ -25,7 +25,9 @@ const ORDER: &[&str] = &[
     "sys::contain::exit",
     "sys::contain::children",
     "sys::contain",
+    "sys::map::request",
     "sys::map::region",
+    "sys::map::calls",
     "sys::map::range",
     "sys::map",
     "sys::attach::handle",
@@ -266,10 +268,15 @@ fn the_checker_sees_an_upward_import() {
     );
     assert_eq!(
         targets(
-            "use crate::sys::map::{region::{Prot, Region}, range::Mapped};",
+            "use crate::sys::map::{request::{MapMode, Prot}, region::Region, range::Mapped};",
             "sys::probe::look"
         ),
-        vec!["sys::map::region", "sys::map::region", "sys::map::range"]
+        vec![
+            "sys::map::request",
+            "sys::map::request",
+            "sys::map::region",
+            "sys::map::range"
+        ]
     );
     assert_eq!(
         targets("use super::carry::Done;", "sys::ops::gate"),
@@ -291,6 +298,8 @@ fn the_checker_sees_an_upward_import() {
         "sys::map::region",
         "use crate::sys::probe::prober::Prober;\n",
     );
+    assert_eq!(bad.len(), 1, "{bad:?}");
+    let bad = check_file("sys::map::request", "use super::region::Region;\n");
     assert_eq!(bad.len(), 1, "{bad:?}");
     let bad = check_file("sys::proc::maps", "use super::limits::Asked;\n");
     assert_eq!(bad.len(), 1, "{bad:?}");

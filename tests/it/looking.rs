@@ -27,7 +27,8 @@ use std::path::{Path, PathBuf};
 
 use mmapscope::action::{Action, GotoTarget};
 use mmapscope::session::Session;
-use mmapscope::sys::map::region::{self, MapMode, MapRequest, Region};
+use mmapscope::sys::map::region::{self, Region};
+use mmapscope::sys::map::request::{MapMode, MapRequest};
 
 /// The file's pages: 16 MiB, twice the readahead size here.
 const PAGES: u64 = 4096;

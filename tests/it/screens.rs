@@ -6,7 +6,7 @@ use mmapscope::action::{Action, Motion};
 use mmapscope::geometry::Geometry;
 use mmapscope::model::{Focus, Minimap, Model, Overlay};
 use mmapscope::sys::map::region::CacheStat;
-use mmapscope::sys::map::region::{MapMode, Prot};
+use mmapscope::sys::map::request::{MapMode, Prot};
 use mmapscope::sys::probe::chunks::{Bucket, ChunkSlice, Chunks};
 use mmapscope::sys::probe::snapshot::{Backing, Snapshot, ViewBytes, VisiblePage};
 use mmapscope::sys::probe::state::{

@@ -20,7 +20,8 @@ use crate::geometry::Geometry;
 use crate::sys::attach::handle::ProcessHandle;
 use crate::sys::error::SysError;
 use crate::sys::map::range::Mapped;
-use crate::sys::map::region::{CacheStat, FileKind, MapMode, Prot, cachestat, page_size};
+use crate::sys::map::region::{CacheStat, cachestat};
+use crate::sys::map::request::{FileKind, MapMode, Prot, page_size};
 use crate::sys::proc::maps::{MapsLine, Pid, Vma};
 use crate::sys::raw;
 

@@ -21,7 +21,7 @@ use std::time::{Duration, Instant};
 use rustix::fs::{FileType, Mode, OFlags};
 
 use crate::sys::error::SysError;
-use crate::sys::map::region::{FileKind, is_dev_zero};
+use crate::sys::map::request::{FileKind, is_dev_zero};
 use crate::sys::proc::maps::{self, MapsFile, MapsLine, Pid, SmapsParser, Vma};
 use crate::sys::proc::process::{self, ProcessInfo};
 

@@ -10,7 +10,8 @@ use std::time::Duration;
 
 use crate::sys::contain::children::{ChildSpec, Keeper};
 use crate::sys::error::SysError;
-use crate::sys::map::region::{MapMode, MapRequest, Region, Source};
+use crate::sys::map::region::Region;
+use crate::sys::map::request::{MapMode, MapRequest, Source};
 use crate::sys::proc::maps;
 
 /// Bytes of the peer's counter: eight ASCII digits, readable in the text column.
@@ -538,7 +539,7 @@ impl Lab {
         let (addr, size) = (block.buf.as_ptr() as u64, block.buf.capacity() as u64);
         drop(block.buf);
         self.threshold
-            .freed(size, block.landed, crate::sys::map::region::page_size());
+            .freed(size, block.landed, crate::sys::map::request::page_size());
         Some((addr, size, block.landed))
     }
 
@@ -626,7 +627,7 @@ pub fn run_demo_writer(path: &Path, period_ms: u64, writes: u64) -> Result<(), S
         mode: MapMode::Shared,
         offset: 0,
         len: None,
-        prot: Some(crate::sys::map::region::Prot::RW),
+        prot: Some(crate::sys::map::request::Prot::RW),
         write: true,
         place: Default::default(),
     })?;
@@ -687,14 +688,14 @@ pub fn run_peer(path: &Path, file_offset: u64) -> Result<(), SysError> {
         signal_hook::flag::register(sig, std::sync::Arc::clone(&stop))
             .map_err(|e| SysError::from_io(&e, "signal handler"))?;
     }
-    let ps = crate::sys::map::region::page_size();
+    let ps = crate::sys::map::request::page_size();
     let page_start = file_offset - file_offset % ps;
     let region = Region::open(&MapRequest {
         source: Source::File(PathBuf::from(path)),
         mode: MapMode::Shared,
         offset: page_start,
         len: Some(ps * 2),
-        prot: Some(crate::sys::map::region::Prot::RW),
+        prot: Some(crate::sys::map::request::Prot::RW),
         write: true,
         place: Default::default(),
     })?;

@@ -10,7 +10,8 @@ use rustix::mm::Advice;
 use crate::geometry::Geometry;
 
 use crate::sys::error::SysError;
-use crate::sys::map::region::{CacheStat, FileKind, MapMode, Prot, Region};
+use crate::sys::map::region::{CacheStat, Region};
+use crate::sys::map::request::{FileKind, MapMode, Prot};
 use crate::sys::proc::maps::{self, Pid, Vma};
 
 /// A mapped range the probes can look at.

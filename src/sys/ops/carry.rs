@@ -15,7 +15,8 @@ use serde::Serialize;
 use crate::sys::contain::children::{CALL_TIMEOUT, CodeChild, Reaped};
 use crate::sys::error::SysError;
 use crate::sys::lab::experiments::{Allocated, Lab, Threshold};
-use crate::sys::map::region::{ChildEnd, MapMode, Prot, Region, Target, fault_counts};
+use crate::sys::map::region::{ChildEnd, Region, fault_counts};
+use crate::sys::map::request::{MapMode, Prot, Target};
 use crate::sys::ops::gate::Permit;
 use crate::sys::ops::notes;
 use crate::sys::probe::prober::Prober;
@@ -1467,7 +1468,7 @@ impl Running {
     }
 }
 
-fn prot_flags(p: crate::sys::map::region::Prot) -> String {
+fn prot_flags(p: crate::sys::map::request::Prot) -> String {
     let mut parts = Vec::new();
     if p.read {
         parts.push("PROT_READ");
@@ -1699,7 +1700,7 @@ fn truncate(
     let old_size = region
         .file_size_now()?
         .ok_or_else(|| SysError::new(libc::EINVAL, "truncate", "this file has no size"))?;
-    if region.file_kind() == Some(crate::sys::map::region::FileKind::Block) {
+    if region.file_kind() == Some(crate::sys::map::request::FileKind::Block) {
         return Err(SysError::new(
             libc::EINVAL,
             "truncate",

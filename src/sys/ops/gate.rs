@@ -24,7 +24,7 @@
 //! consent a script gives.
 
 use crate::sys::error::SysError;
-use crate::sys::map::region::{MapMode, Prot};
+use crate::sys::map::request::{MapMode, Prot};
 use crate::sys::ops::op::Op;
 
 /// How writing the named file was allowed.

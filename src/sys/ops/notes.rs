@@ -4,7 +4,7 @@
 
 use crate::sys::contain::children::{CALL_TIMEOUT, ChildEnd, signal_name};
 use crate::sys::lab::experiments::{Allocated, Landing, THRESHOLD_MAX, THRESHOLD_START, Threshold};
-use crate::sys::map::region::{MapMode, Prot};
+use crate::sys::map::request::{MapMode, Prot};
 use crate::sys::ops::op::{FAdvice, MAdvice, SyncKind};
 use crate::sys::proc::maps::SmapsField;
 use crate::text::{human, thousands};

@@ -2,7 +2,7 @@
 //! a key, a script line or a lesson step. (The screen's actions wrap them; the kernel side
 //! knows nothing of keys.)
 
-use crate::sys::map::region::{MapMode, Prot};
+use crate::sys::map::request::{MapMode, Prot};
 
 /// What part of the mapping an msync or madvise covers.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

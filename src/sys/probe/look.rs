@@ -15,7 +15,7 @@ use crate::geometry::Geometry;
 
 use crate::sys::error::SysError;
 use crate::sys::map::range::Mapped;
-use crate::sys::map::region::MapMode;
+use crate::sys::map::request::MapMode;
 use crate::sys::probe::state::{PM_FILE, PM_PRESENT, PM_SWAPPED, PageProbe};
 
 /// What the kernel said about one page, as far as choosing how to read it goes.

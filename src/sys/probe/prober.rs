@@ -25,7 +25,8 @@ use crate::geometry::Geometry;
 use crate::sys::contain::children::ChildSpec;
 use crate::sys::error::SysError;
 use crate::sys::map::range::Mapped;
-use crate::sys::map::region::{MapMode, MapRequest, PageRegion, Pagemap, Region};
+use crate::sys::map::region::{PageRegion, Pagemap, Region};
+use crate::sys::map::request::{MapMode, MapRequest};
 use crate::sys::probe::state::*;
 use crate::sys::proc::maps::Pid;
 
@@ -90,7 +91,7 @@ impl Default for Prober {
 /// never set the bit.)
 fn detect_soft_dirty(pagemap: &File) -> Result<(), String> {
     let scratch = Region::open(&MapRequest::anon(
-        crate::sys::map::region::page_size(),
+        crate::sys::map::request::page_size(),
         MapMode::Private,
     ))
     .map_err(|e| format!("n/a: no scratch page ({e})"))?;
@@ -121,7 +122,7 @@ impl Prober {
         // A local on our stack is certainly present: a zero PFN for it means PFNs are hidden.
         let probe_local = 0u8;
         let addr = std::ptr::addr_of!(probe_local) as u64;
-        let ps = crate::sys::map::region::page_size();
+        let ps = crate::sys::map::request::page_size();
         let pfn_readable = pagemap.as_ref().is_ok_and(|f| {
             let mut word = [0u8; 8];
             f.read_exact_at(&mut word, addr / ps * 8).is_ok()

@@ -9,7 +9,8 @@ use crate::geometry::{Geometry, PageGeom};
 
 use crate::sys::error::SysError;
 use crate::sys::map::range::Mapped;
-use crate::sys::map::region::{CacheStat, MapMode, PageRegion};
+use crate::sys::map::region::{CacheStat, PageRegion};
+use crate::sys::map::request::MapMode;
 use crate::sys::probe::prober::*;
 use crate::sys::probe::state::*;
 

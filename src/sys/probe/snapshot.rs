@@ -7,7 +7,7 @@ use std::sync::Arc;
 use crate::geometry::Geometry;
 
 use crate::sys::map::range::Mapped;
-use crate::sys::map::region::{MapMode, Prot};
+use crate::sys::map::request::{MapMode, Prot};
 use crate::sys::probe::chunks::{ChunkAsk, ChunkSlice, Chunks};
 use crate::sys::probe::look::{self, Facts, How};
 use crate::sys::probe::prober::Prober;

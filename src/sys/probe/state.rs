@@ -11,7 +11,9 @@ use procfs::process::MemoryPageFlags;
 
 use crate::geometry::PageGeom;
 
-use crate::sys::map::region::{CacheStat, MapMode};
+use crate::sys::map::region::CacheStat;
+
+use crate::sys::map::request::MapMode;
 
 // pagemap entry bits (Documentation/admin-guide/mm/pagemap.rst), as procfs names them.
 /// Bit 63: page present in our page tables.
