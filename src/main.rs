@@ -204,7 +204,7 @@ fn main() -> ExitCode {
             &file, period, writes,
         )),
         Some(Command::InternalTruncate { path, size }) => {
-            exit_with(mmapscope::sys::ops::carry::truncate_file(&path, size))
+            exit_with(mmapscope::sys::ops::on_mapping::truncate_file(&path, size))
         }
         None => match cli.attach.pid {
             Some(_) if cli.file.is_some() || cli.map.anon.is_some() => {

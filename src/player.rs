@@ -19,7 +19,7 @@ pub struct Lecture {
 /// What a line did, in the words of the narration pane.
 pub fn lesson_result(line: &LineResult) -> LessonResult {
     use crate::sys::map::region::{ChildEnd, signal_name};
-    use crate::sys::ops::carry::Done;
+    use crate::sys::ops::outcome::Done;
     let detail = match &line.result {
         Err(e) => e.clone(),
         Ok(LineValue::Skipped(why)) => format!("skipped: {why}"),

@@ -9,7 +9,7 @@ use crate::action::{
 use crate::find::{Ending, Finished, Pattern, Query, Request, Searching, StateQuery};
 use crate::model::{EditRecord, EditState, Focus, Looking, Minimap, Model, Overlay, Stash};
 use crate::sys::map::request::MapMode;
-use crate::sys::ops::carry::{Done, Outcome};
+use crate::sys::ops::outcome::{Done, Outcome};
 use crate::sys::probe::snapshot::Backing;
 use crate::text::echo;
 

@@ -10,7 +10,7 @@ use mmapscope::action::{Action, Op};
 use mmapscope::session::Session;
 use mmapscope::sys::map::region::Region;
 use mmapscope::sys::map::request::{MapMode, MapRequest};
-use mmapscope::sys::ops::carry::Done;
+use mmapscope::sys::ops::outcome::Done;
 
 use crate::common::{mmapscope, run};
 

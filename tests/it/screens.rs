@@ -533,9 +533,9 @@ fn minimap_of_a_big_file_fills_in_blank_cells_not_probed_yet_120x40() {
     assert!(row.chars().all(|c| c == 'R' || c == 'D'), "{row:?}");
 }
 
-fn wrote(offset: u64, new: &[u8]) -> mmapscope::sys::ops::carry::Outcome {
+fn wrote(offset: u64, new: &[u8]) -> mmapscope::sys::ops::outcome::Outcome {
     use mmapscope::action::Op;
-    use mmapscope::sys::ops::carry::{Done, Outcome};
+    use mmapscope::sys::ops::outcome::{Done, Outcome};
     Outcome {
         op: Op::Write {
             offset,

@@ -140,7 +140,7 @@ impl Region {
     /// Lets a later mprotect add PROT_WRITE to a shared mapping of a file opened read-only:
     /// the descriptor is reopened read-write and the same range mapped again in place
     /// (MAP_FIXED: same address, same page-cache pages, nothing lost). Only once the write
-    /// gate has the user's consent (`sys::ops::gate`; `sys::ops::carry::protect` calls it with a permit
+    /// gate has the user's consent (`sys::ops::gate`; `sys::ops::on_mapping::protect` calls it with a permit
     /// that says so). Returns a sentence saying what was done, if anything.
     ///
     /// # Errors

@@ -427,7 +427,7 @@ mod tests {
         }
     }
 
-    fn write() -> Op {
+    pub(crate) fn write() -> Op {
         Op::Write {
             offset: 0x10,
             bytes: vec![0x41],
