@@ -12,9 +12,9 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use crate::sys::attach::handle::{
-    Pace, ProcessHandle, SmapsAnswer, SmapsAsk, SmapsReader, SmapsWant,
-};
+use crate::sys::attach::paced::{Pace, SmapsAnswer, SmapsAsk, SmapsReader, SmapsWant};
+
+use crate::sys::attach::handle::ProcessHandle;
 use crate::sys::probe::snapshot::Snapshot;
 use crate::sys::proc::maps::{self, MapsLine, Vma};
 use crate::sys::proc::process::{self, VmaSummary};

@@ -36,6 +36,7 @@ const ORDER: &[&str] = &[
     "sys::map::range",
     "sys::map",
     "sys::attach::handle",
+    "sys::attach::paced",
     "sys::attach::foreign",
     "sys::attach",
     "sys::probe::state",
