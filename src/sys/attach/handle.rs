@@ -395,7 +395,9 @@ impl ProcessHandle {
         self.feed_smaps(&mut parser)?;
         Ok(parser.finish_with_lines())
     }
+}
 
+impl ProcessHandle {
     /// A descriptor of its pagemap (the same open file: the same memory), for a prober.
     ///
     /// # Errors

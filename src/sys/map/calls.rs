@@ -250,7 +250,9 @@ impl Region {
             },
         }
     }
+}
 
+impl Region {
     /// Maps the same thing again with `mode` (same descriptor, offset and length; protection
     /// as `remap_prot` says with `writable`) and replaces this mapping with the new one. On
     /// failure this mapping is left as it was.
@@ -677,7 +679,9 @@ impl Region {
             .munlock(off, len)
             .map_err(|e| SysError::from_io(&e, "munlock"))
     }
+}
 
+impl Region {
     /// madvise(MADV_COLLAPSE) of `count` pages from page `first`.
     ///
     /// # Errors

@@ -330,7 +330,9 @@ impl Region {
             Target::Anon => None,
         }
     }
+}
 
+impl Region {
     /// What the path given at open names now: the same file, another one, or nothing.
     pub(crate) fn path_status(&self) -> PathStatus {
         match &self.target {

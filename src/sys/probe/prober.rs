@@ -370,7 +370,9 @@ impl Prober {
             Some(_) => region.cachestat(0, 1).map(|_| ()).map_err(explain),
         }
     }
+}
 
+impl Prober {
     /// What each source says about its availability for `region`.
     pub fn sources(&self, region: &dyn Mapped) -> Sources {
         let mincore = if region.pid() != crate::sys::proc::maps::Pid::Myself {

@@ -553,7 +553,9 @@ impl Scan<'_> {
             None => self.file_run(first, count, self.ask_mincore()),
         }
     }
+}
 
+impl Scan<'_> {
     /// Takes the next file run, merging it into the pending one when equal.
     fn file_run(&mut self, first: u64, count: u64, run: FileRun) {
         if let Some((f, c, r)) = self.pending.as_mut()

@@ -347,7 +347,9 @@ impl Mapping {
         };
         usize::try_from(n).map_err(|_| io::Error::last_os_error())
     }
+}
 
+impl Mapping {
     /// `mincore(2)` over `[off, off + out.len() pages)`: one byte per page.
     ///
     /// # Errors
