@@ -2,14 +2,20 @@
 //! rooms before it; `tests/it/layering.rs` keeps it so):
 //!
 //! - `error`: errors as data (`SysError`: an errno and what it means);
-//! - `raw`: the one module with unchecked code, each `unsafe` block with its precondition;
+//! - `raw`: the one room with unchecked code, each `unsafe` block with its precondition, in
+//!   files by what they wrap;
 //! - `proc`: the `/proc` and `/sys` readers (maps and smaps, process status, limits);
-//! - `contain`: the processes we start and their containment;
-//! - `map`: the mapping we make (`region`) and the `Mapped` trait every probe reads (`range`);
-//! - `attach`: what we look at without having made it (a process handle, a foreign VMA);
-//! - `probe`: page state, bytes read only to look, the page map's cells, the snapshot;
+//! - `contain`: the processes we start and their containment, and the one registry of what
+//!   must be cleaned up on any way out (`exit`);
+//! - `map`: what is asked and the policy that admits it (`request`), the mapping we make
+//!   (`region`), the calls on it (`calls`), and the `Mapped` trait every probe reads (`range`);
+//! - `attach`: what we look at without having made it (a process handle, /proc read at a
+//!   pace, a foreign VMA);
+//! - `probe`: one page's state, the prober, the whole-mapping scan, the minimap's chunks,
+//!   bytes read only to look, the page map's cells, the snapshot;
 //! - `lab`: the classroom experiments' state (peer, keeper, allocator, code);
-//! - `ops`: the operations as data, the write gate, carrying them out, their notes.
+//! - `ops`: the operations as data, their notes, the write gate, what an operation did, and
+//!   carrying them out (`on_mapping`, `on_lab`, and `carry`, the one entry).
 //!
 //! Nothing here knows about the screen.
 

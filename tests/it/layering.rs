@@ -17,7 +17,7 @@ const ORDER: &[&str] = &[
     // the unsafe shims, the /proc readers, the children we start, the mapping, what we attach
     // to, the probes, the lab, the operations.
     "sys::error",
-    "sys::raw::child",
+    "sys::raw::forked",
     "sys::raw::mapping",
     "sys::raw::syscalls",
     "sys::raw::pagemap",

@@ -1,7 +1,7 @@
 //! What the probes, the snapshot and the report look at: a range of some address space with
 //! pages, bytes and (perhaps) a file behind it. The mapping mmapscope made (`Region`) is one;
 //! a VMA explored in our own process or in another (`foreign::VmaView`) is another. Only a
-//! `Region` can be changed by the operations (`exec`); every view can be probed and read.
+//! `Region` can be changed by the operations (`ops`); every view can be probed and read.
 
 use std::path::Path;
 

@@ -1,5 +1,5 @@
 //! The sentences that say what an operation did, or why nothing changed, or why it was
-//! refused: pure functions of what was measured, so each can be tested alone. `exec` measures
+//! refused: pure functions of what was measured, so each can be tested alone. `carry` measures
 //! (before and after each call) and asks these for the words.
 
 use crate::sys::contain::children::{CALL_TIMEOUT, ChildEnd, signal_name};

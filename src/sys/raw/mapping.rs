@@ -1,7 +1,7 @@
 //! The mapping: `mmap` and every call on the mapped range (`process_vm_readv`/`writev`,
 //! mincore, madvise, mprotect, msync, mlock, mremap, MAP_FIXED over itself), each range checked
 //! against the mapping's own bounds first, and the forks that run on it (their children's code is
-//! `child`'s).
+//! `forked`'s).
 
 use std::fs::File;
 use std::io;
@@ -9,7 +9,7 @@ use std::os::fd::{AsRawFd, BorrowedFd};
 
 use rustix::mm::{Advice, MapFlags, MprotectFlags, MremapFlags, MsyncFlags, ProtFlags};
 
-use crate::sys::raw::child::*;
+use crate::sys::raw::forked::*;
 
 fn einval() -> io::Error {
     io::Error::from_raw_os_error(libc::EINVAL)

@@ -1,7 +1,7 @@
 //! THE unsafe module: thin shims around the calls that take a raw address, fill a kernel
 //! struct, or must run in a forked child, each with a `// SAFETY:` line naming the checked
 //! precondition (as rustix and memmap2 do), in files by what they wrap: the mapping
-//! (`mapping`), what runs in a forked child (`child`), single calls that fill a struct
+//! (`mapping`), what runs in a forked child (`forked`), single calls that fill a struct
 //! (`syscalls`), the pagemap and maps ioctls (`pagemap`, `procmap`). Everything else is safe
 //! code on top: `map` decides what to map and what to refuse, `contain` owns deadlines,
 //! `probe` reads state.
@@ -16,14 +16,14 @@
 
 #![allow(unsafe_code)]
 
-pub mod child;
+pub mod forked;
 pub mod mapping;
 pub mod pagemap;
 pub mod procmap;
 pub mod syscalls;
 
 // The shims by what they wrap, reached as `sys::raw::X` from the safe code above.
-pub(crate) use child::*;
+pub(crate) use forked::*;
 pub use mapping::*;
 pub use pagemap::*;
 pub(crate) use procmap::*;
