@@ -114,7 +114,7 @@ fn is_suspend_key(key: &KeyEvent) -> bool {
 /// Read from /proc, not with getsid(2)/getpgid(2) through rustix: in a PID namespace whose
 /// session leader is outside it (a container, CI) those return 0, which rustix's `Pid` panics on.
 fn job_control_parent() -> bool {
-    use crate::sys::contain::children::stat_ids;
+    use crate::sys::proc::process::stat_ids;
     let Some(ours) = stat_ids("self") else {
         return false;
     };

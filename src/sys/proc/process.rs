@@ -418,6 +418,33 @@ pub fn resolve_vma<'m>(maps: &'m [MapsLine], spec: &str) -> Result<&'m MapsLine,
         })
 }
 
+/// The identity fields of /proc/PID/stat (proc_pid_stat(5)), read as the kernel writes them:
+/// 0 is a valid value here (a parent, group or session outside our PID namespace reads as 0).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct StatIds {
+    pub(crate) state: char,
+    pub ppid: i32,
+    pub pgrp: i32,
+    pub session: i32,
+}
+
+/// [`StatIds`] of `pid` (a number, or `self`). The command name may hold spaces and
+/// parentheses, so the fields are read after the last `)`.
+pub fn stat_ids(pid: &str) -> Option<StatIds> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    let mut fields = stat[stat.rfind(')')? + 1..].split_whitespace();
+    let state = fields.next()?.chars().next()?;
+    let ppid = fields.next()?.parse().ok()?;
+    let pgrp = fields.next()?.parse().ok()?;
+    let session = fields.next()?.parse().ok()?;
+    Some(StatIds {
+        state,
+        ppid,
+        pgrp,
+        session,
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -567,5 +594,19 @@ mod tests {
         assert!(!me.comm.is_empty());
         assert_eq!(me.uid, rustix::process::getuid().as_raw());
         assert_eq!(describe(u32::MAX - 1).unwrap_err().errno, libc::ESRCH);
+    }
+
+    #[test]
+    fn stat_ids_read_past_a_command_name_with_parentheses_and_spaces() {
+        let tmp = tempfile::TempDir::new().unwrap();
+        let exe = tmp.path().join("a) b (c");
+        std::fs::copy("/bin/sleep", &exe).unwrap();
+        let mut child = std::process::Command::new(&exe).arg("5").spawn().unwrap();
+        let ids = stat_ids(&child.id().to_string());
+        let _ = child.kill();
+        let _ = child.wait();
+        let ids = ids.unwrap();
+        assert_eq!(ids.ppid, std::process::id() as i32);
+        assert_eq!(ids.session, stat_ids("self").unwrap().session);
     }
 }
