@@ -6,8 +6,8 @@
 pub use crate::find::{Finished, Request, StateQuery};
 pub use crate::model::{Ask, History, MenuKind};
 use crate::model::{LessonPane, Looking, PageMapSlice, Then};
-pub use crate::sys::ops::{FAdvice, MAdvice, Op, Scope, SyncKind};
-use crate::sys::region::Prot;
+use crate::sys::map::request::Prot;
+pub use crate::sys::ops::op::{FAdvice, MAdvice, Op, Scope, SyncKind};
 
 /// A cursor motion in the hex grid.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -238,13 +238,13 @@ pub enum Event {
     /// A fresh probe of the kernel, at `now_ms` since the session started and wall-clock
     /// `clock`. `fresh`: the first one, whose changes are not news.
     Probed {
-        snap: Box<crate::sys::snapshot::Snapshot>,
+        snap: Box<crate::sys::probe::snapshot::Snapshot>,
         now_ms: u64,
         clock: String,
         fresh: bool,
     },
     /// `--also`: the second mapping's snapshot of the grid's rows (`None`: no second one).
-    AlsoProbed(Option<Box<crate::sys::snapshot::Snapshot>>),
+    AlsoProbed(Option<Box<crate::sys::probe::snapshot::Snapshot>>),
     /// A line for the log (what the session says: an intro, a child still running).
     Note(String),
     /// The terminal's new size.
@@ -270,7 +270,7 @@ pub enum Event {
     /// The address space as the session read it (for the view), with its title and when
     /// it was read (ms since the session started, as `Log::now_ms`).
     SpaceProbed {
-        vmas: Vec<crate::sys::process::VmaSummary>,
+        vmas: Vec<crate::sys::proc::process::VmaSummary>,
         title: String,
         read_ms: u64,
     },
@@ -418,7 +418,7 @@ pub enum Command {
         confirmed: bool,
     },
     /// Explore the VMA of this maps line (of the process being looked at).
-    Explore(crate::sys::procmaps::MapsLine),
+    Explore(crate::sys::proc::maps::MapsLine),
     /// Back to the mapping we made.
     ExploreBack,
     /// Open the process again after it called exec (a new handle).

@@ -3,7 +3,7 @@
 
 use super::Model;
 use crate::layout::Layout;
-use crate::sys::snapshot::View;
+use crate::sys::probe::snapshot::View;
 
 impl Model {
     pub fn bytes_per_row(&self) -> u64 {

@@ -51,7 +51,7 @@ pub struct LessonPane {
     /// The step's `# show:` offset (the grid keeps it in view).
     pub show: Option<u64>,
     /// The step's `# fields:` (the smaps panel lists them first).
-    pub fields: Vec<crate::sys::procmaps::SmapsField>,
+    pub fields: Vec<crate::sys::proc::maps::SmapsField>,
     /// Lines the pane's narration and results are scrolled down (J / K).
     pub scroll: u16,
 }

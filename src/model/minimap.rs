@@ -4,10 +4,10 @@
 use std::time::Duration;
 
 use crate::geometry::Geometry;
-use crate::sys::probe::{
+use crate::sys::probe::chunks::{
     Bucket, ChunkAsk, ChunkSlice, Chunks, LARGEST_FOLIO_BYTES, WHOLE_FIRST_PAGES,
 };
-use crate::sys::snapshot::Snapshot;
+use crate::sys::probe::snapshot::Snapshot;
 
 /// Share of the refresh interval, in thousandths, the minimap may spend at each refresh on
 /// chunks nothing we did has changed (the stalest first): 0.4% of a core, 1 ms at the default
@@ -352,8 +352,8 @@ mod tests {
 
     #[test]
     fn a_change_of_the_file_size_marks_the_chunks_between_the_two_ends() {
-        use crate::sys::region::{MapMode, Prot};
-        use crate::sys::snapshot::{Backing, Snapshot};
+        use crate::sys::map::request::{MapMode, Prot};
+        use crate::sys::probe::snapshot::{Backing, Snapshot};
         // 4 GiB mapped, 1024 chunks of 1024 pages; the file is cut from 4 GiB to 1000 pages.
         let layout = Chunks::of(1 << 20);
         let mut m = Minimap::new(layout);

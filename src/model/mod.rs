@@ -32,11 +32,11 @@ pub use refresh::{DELTA_HOLD_MS, Delta, FOREIGN_HOLD_MS, LOG_KEEP, Log, LogLine,
 pub use screen::{Ask, EditState, Focus, MenuKind, Overlay, Screen, Then};
 pub use space::{Looking, Space};
 
-pub use crate::sys::procmaps::SmapsField;
+pub use crate::sys::proc::maps::SmapsField;
 
 use crate::find::{Query, Searching};
 use crate::layout::Layout;
-use crate::sys::snapshot::Snapshot;
+use crate::sys::probe::snapshot::Snapshot;
 
 /// The TUI's state: about ten parts, one a feature.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -82,7 +82,7 @@ pub struct Lab {
     /// The pid of the forked child keeping the mapping (`F`, `fork`).
     pub child: Option<u32>,
     /// What is known of glibc's mmap threshold, after the last `alloc` or `free`.
-    pub malloc: Option<crate::sys::lab::Threshold>,
+    pub malloc: Option<crate::sys::lab::experiments::Threshold>,
     /// A peer process is writing into the file.
     pub peer_running: bool,
     /// `--also`: the second mapping of the file, probed over the grid's rows.
@@ -165,7 +165,7 @@ impl Model {
 
     /// Private edits that a remap or quit would lose.
     pub fn private_edits(&self) -> usize {
-        if self.snap.mode == crate::sys::region::MapMode::Private {
+        if self.snap.mode == crate::sys::map::request::MapMode::Private {
             self.doc.edits.len()
         } else {
             0

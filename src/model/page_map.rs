@@ -11,7 +11,7 @@ use super::{Model, Overlay};
 pub struct PageMapData {
     pub first: u64,
     pub per_cell: u64,
-    pub buckets: Vec<crate::sys::probe::Bucket>,
+    pub buckets: Vec<crate::sys::probe::chunks::Bucket>,
 }
 
 /// Cells of the page map read at one refresh: `buckets[i]` is cell `start + i` of the window
@@ -24,7 +24,7 @@ pub struct PageMapSlice {
     pub per_cell: u64,
     pub cells: usize,
     pub start: usize,
-    pub buckets: Vec<crate::sys::probe::Bucket>,
+    pub buckets: Vec<crate::sys::probe::chunks::Bucket>,
 }
 
 /// Which cells of the page map are drawn.

@@ -6,8 +6,8 @@ use std::collections::BTreeMap;
 
 use super::{Minimap, Model};
 use crate::geometry::Grown;
-use crate::sys::procmaps::SmapsField;
-use crate::sys::snapshot::Snapshot;
+use crate::sys::probe::snapshot::Snapshot;
+use crate::sys::proc::maps::SmapsField;
 
 /// How long bytes changed by another process stay highlighted.
 pub const FOREIGN_HOLD_MS: u64 = 3000;

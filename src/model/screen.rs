@@ -2,8 +2,8 @@
 //! page map, the address-space view, a question) and edit mode, with the types they carry (which
 //! menu, what a prompt asks, what a yes does).
 
-use crate::sys::ops::Op;
-use crate::sys::region::Prot;
+use crate::sys::map::request::Prot;
+use crate::sys::ops::op::Op;
 
 use super::History;
 

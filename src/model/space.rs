@@ -7,7 +7,7 @@ use super::Document;
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct Space {
     /// The address space for its view (read while the view is open), and its title.
-    pub vmas: Vec<crate::sys::process::VmaSummary>,
+    pub vmas: Vec<crate::sys::proc::process::VmaSummary>,
     pub title: String,
     /// When it was read (ms since the start, as `Log::now_ms`): the view says its age.
     pub read_ms: u64,

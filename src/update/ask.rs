@@ -7,7 +7,7 @@ use crate::action::{
     menu_items,
 };
 use crate::model::{Model, Overlay, Then};
-use crate::sys::region::MapMode;
+use crate::sys::map::request::MapMode;
 
 use super::edit::edit_write;
 use super::grid::PROMPT_MAX;
@@ -106,12 +106,12 @@ fn open_menu(model: &mut Model, kind: MenuKind) {
             .lab
             .malloc
             .clone()
-            .unwrap_or(crate::sys::lab::Threshold {
+            .unwrap_or(crate::sys::lab::experiments::Threshold {
                 at_least: None,
                 at_most: None,
                 fixed_by: None,
             });
-        model.log(crate::sys::notes::threshold(&seen));
+        model.log(crate::sys::ops::notes::threshold(&seen));
     }
 }
 
@@ -201,7 +201,7 @@ fn menu(model: &mut Model, key: MenuKey) -> Vec<Command> {
             return ask_for(model, Ask::ChildWrite { offset });
         }
         MenuChoice::Alloc(None) => return ask_for(model, Ask::AllocSize),
-        MenuChoice::Snippet(name) => match crate::sys::lab::snippet(name) {
+        MenuChoice::Snippet(name) => match crate::sys::lab::experiments::snippet(name) {
             // As typed bytes are: asking first when the file was not allowed to be written.
             Ok(bytes) => return edit_write(model, bytes.to_vec()),
             Err(e) => {
@@ -355,16 +355,17 @@ mod tests {
     fn a_refusal_by_the_memory_bound_asks_to_force_and_no_is_the_default() {
         let mut m = model(4, (80, 24));
         let op = Op::Lock(Scope::All);
-        let refused = |e: crate::sys::SysError| Outcome {
+        let refused = |e: crate::sys::error::SysError| Outcome {
             op: op.clone(),
             result: Err(e),
             ..wrote(0, &[], &[])
         };
         // The kernel's refusal (or an rlimit's) asks nothing: forcing would not help.
-        let kernel = crate::sys::SysError::new(libc::ENOMEM, "mlock [all]", "RLIMIT_MEMLOCK");
+        let kernel =
+            crate::sys::error::SysError::new(libc::ENOMEM, "mlock [all]", "RLIMIT_MEMLOCK");
         apply_outcome(&mut m, &refused(kernel), History::Record);
         assert_eq!(m.screen.overlay, Overlay::None);
-        let bound = crate::sys::SysError::forcible(
+        let bound = crate::sys::error::SysError::forcible(
             libc::ENOMEM,
             "mlock [all]",
             "it would lock 8 GiB at once, more than a quarter of MemAvailable (20 GiB now in \
@@ -430,7 +431,7 @@ mod tests {
         ));
         assert_eq!(
             op,
-            Op::Protect(crate::sys::region::Prot::parse("rwx").unwrap())
+            Op::Protect(crate::sys::map::request::Prot::parse("rwx").unwrap())
         );
         update(&mut m, Action::Ask(AskAction::OpenMenu(MenuKind::Protect)));
         assert!(update(&mut m, Action::Ask(AskAction::Menu(MenuKey::Cancel))).is_empty());
@@ -539,7 +540,7 @@ mod tests {
         );
         update(&mut m, Action::Ask(AskAction::OpenMenu(MenuKind::Snippet)));
         let cmds = update(&mut m, Action::Ask(AskAction::Menu(MenuKey::Number(1))));
-        if let Ok(bytes) = crate::sys::lab::snippet("ret42") {
+        if let Ok(bytes) = crate::sys::lab::experiments::snippet("ret42") {
             assert_eq!(
                 only_exec(cmds).0,
                 Op::Write {

@@ -4,8 +4,8 @@
 
 use crate::action::{Command, EditAction, History, Op};
 use crate::model::{EditState, Model};
-use crate::sys::region::MapMode;
-use crate::sys::snapshot::Backing;
+use crate::sys::map::request::MapMode;
+use crate::sys::probe::snapshot::Backing;
 
 /// Routes an edit-mode action.
 pub(super) fn update(model: &mut Model, action: EditAction) -> Vec<Command> {
@@ -262,7 +262,7 @@ mod tests {
         assert_eq!((m.doc.history.len(), m.doc.redo.len()), (1, 0));
         // A failed undo leaves the history as it was.
         let mut failed = wrote(8, &[3, 4], &[1, 2]);
-        failed.result = Err(crate::sys::SysError::new(
+        failed.result = Err(crate::sys::error::SysError::new(
             libc::EACCES,
             "write",
             "read-only",

@@ -2,7 +2,7 @@
 //! the peer or of the forked child.
 
 use crate::model::Model;
-use crate::sys::snapshot::Snapshot;
+use crate::sys::probe::snapshot::Snapshot;
 
 /// A fresh probe at `now_ms`, wall-clock `clock`; `fresh`: the first, whose changes are not
 /// news.

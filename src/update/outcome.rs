@@ -4,8 +4,8 @@
 
 use crate::action::{History, Op, SyncKind};
 use crate::model::{EditRecord, Model, Overlay, Then};
-use crate::sys::exec::{Done, Outcome};
-use crate::sys::region::MapMode;
+use crate::sys::map::request::MapMode;
+use crate::sys::ops::outcome::{Done, Outcome};
 
 /// Takes back what the kernel did: the log line, the edit history and marks, the cursor.
 pub fn apply_outcome(model: &mut Model, outcome: &Outcome, history: History) {
@@ -81,7 +81,7 @@ pub fn apply_outcome(model: &mut Model, outcome: &Outcome, history: History) {
 
 /// A refusal by the memory bound (the numbers are in the log line too): asks whether to do
 /// it anyway, No by default. A script never answers; its line says how to force instead.
-fn offer_force(model: &mut Model, op: &Op, e: &crate::sys::SysError) {
+fn offer_force(model: &mut Model, op: &Op, e: &crate::sys::error::SysError) {
     if !e.forcible {
         return;
     }
@@ -89,7 +89,7 @@ fn offer_force(model: &mut Model, op: &Op, e: &crate::sys::SysError) {
         question: format!(
             "{}: {}. Do it anyway? y/N",
             e.context,
-            crate::sys::limits::without_hint(&e.explanation)
+            crate::sys::proc::limits::without_hint(&e.explanation)
         ),
         then: Box::new(Then::Force(op.clone())),
         default_yes: false,
@@ -212,7 +212,7 @@ mod tests {
         assert_eq!(m.view().minimap.order[0], 300);
         // A refused call changed nothing.
         let refused = Outcome {
-            result: Err(crate::sys::SysError::new(
+            result: Err(crate::sys::error::SysError::new(
                 libc::EACCES,
                 "write",
                 "read-only",
@@ -257,7 +257,7 @@ mod tests {
         };
         let op = Op::Advise(
             crate::action::MAdvice::DontNeed,
-            crate::sys::ops::Scope::Page(1),
+            crate::sys::ops::op::Scope::Page(1),
         );
         apply_outcome(&mut m, &outcome(op, advised), History::Record);
         page[0x1004..0x1009].copy_from_slice(b"demo ");

@@ -60,7 +60,7 @@ pub(super) fn probed(model: &mut Model, slice: PageMapSlice) {
         *map = crate::model::PageMapData {
             first: slice.first,
             per_cell: slice.per_cell,
-            buckets: vec![crate::sys::probe::Bucket::default(); slice.cells],
+            buckets: vec![crate::sys::probe::chunks::Bucket::default(); slice.cells],
         };
     }
     for (i, b) in slice.buckets.into_iter().enumerate() {
@@ -147,7 +147,7 @@ mod tests {
             Action::PageMap(PageMapAction::Move(CellMove::PageDown)),
         );
         update(&mut m, Action::PageMap(PageMapAction::Move(CellMove::Left)));
-        let b = |first| crate::sys::probe::Bucket {
+        let b = |first| crate::sys::probe::chunks::Bucket {
             first,
             pages: 1,
             resident: Some(1),

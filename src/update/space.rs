@@ -62,7 +62,7 @@ pub(super) fn update(model: &mut Model, action: SpaceAction) -> Vec<Command> {
 /// The address space as the session read it: the first reading selects the VMA shown.
 pub(super) fn probed(
     model: &mut Model,
-    vmas: Vec<crate::sys::process::VmaSummary>,
+    vmas: Vec<crate::sys::proc::process::VmaSummary>,
     title: String,
     read_ms: u64,
 ) {
@@ -176,7 +176,7 @@ mod tests {
 
     #[test]
     fn the_minimap_forgets_what_it_knew_when_another_vma_is_shown() {
-        use crate::sys::probe::{Bucket, ChunkSlice};
+        use crate::sys::probe::chunks::{Bucket, ChunkSlice};
         let mut m = model(16, (120, 40));
         let known = |m: &Model| {
             m.seen

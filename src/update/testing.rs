@@ -6,9 +6,9 @@ pub(crate) use crate::action::*;
 pub(crate) use crate::find::{Ending, Finished, Pattern, Query, Request, StateQuery};
 pub(crate) use crate::geometry::Geometry;
 pub(crate) use crate::model::*;
-pub(crate) use crate::sys::exec::{Done, Outcome};
-pub(crate) use crate::sys::region::{MapMode, Prot};
-pub(crate) use crate::sys::snapshot::{Backing, Snapshot};
+pub(crate) use crate::sys::map::request::{MapMode, Prot};
+pub(crate) use crate::sys::ops::outcome::{Done, Outcome};
+pub(crate) use crate::sys::probe::snapshot::{Backing, Snapshot};
 
 pub(crate) const PS: u64 = 4096;
 
@@ -88,7 +88,7 @@ pub(crate) fn wrote(offset: u64, old: &[u8], new: &[u8]) -> Outcome {
         }),
         elapsed: std::time::Duration::from_micros(5),
         faults: (1, 0),
-        smaps_delta: vec![(crate::sys::procmaps::SmapsField::PrivateDirty, 4096)],
+        smaps_delta: vec![(crate::sys::proc::maps::SmapsField::PrivateDirty, 4096)],
         call: format!("write 0x{offset:x}"),
         notes: Vec::new(),
     }
@@ -126,7 +126,7 @@ pub(crate) fn typed(m: &mut Model, text: &str) -> Vec<Command> {
 /// A probe of `m`'s mapping with `bytes` from offset 0 and the file `size`.
 pub(crate) fn probed(m: &mut Model, bytes: &[u8], size: Option<u64>, now_ms: u64) {
     let mut snap = m.snap.clone();
-    snap.bytes = crate::sys::snapshot::ViewBytes {
+    snap.bytes = crate::sys::probe::snapshot::ViewBytes {
         start: 0,
         data: bytes.iter().map(|b| Some(*b)).collect(),
         unread: Vec::new(),
