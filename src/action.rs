@@ -84,7 +84,7 @@ pub enum Action {
     Edit(EditAction),
     /// Quitting, menus, questions and the prompts before an operation.
     Ask(AskAction),
-    /// Something that changes the mapping, carried out by `sys::exec`.
+    /// Something that changes the mapping, carried out by `sys::ops::carry`.
     Do(Op),
     /// The keys that start the lab's experiments at the cursor.
     Lab(LabAction),
@@ -255,7 +255,7 @@ pub enum Event {
         color: bool,
         high_contrast: bool,
     },
-    /// The write gate asks (`sys::gate`): a question, and what a yes does.
+    /// The write gate asks (`sys::ops::gate`): a question, and what a yes does.
     Question { question: String, then: Then },
     /// The peer process ended on its own.
     PeerEnded { pid: u32, how: String },

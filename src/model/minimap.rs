@@ -23,7 +23,7 @@ pub const MINIMAP_CHANGED_PERMILLE: u64 = 250;
 pub struct ChunkState {
     /// The last answer; `None`: not probed yet.
     pub bucket: Option<Bucket>,
-    /// When it was probed, in ms since the start (`Model::now_ms`).
+    /// When it was probed, in ms since the start (`Log::now_ms`).
     pub at_ms: u64,
     /// Something we did (or a change of the file's size) may have changed it since.
     pub changed: bool,

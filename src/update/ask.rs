@@ -268,7 +268,7 @@ mod tests {
         update(&mut m, Action::Edit(EditAction::Start));
         assert!(m.log.lines.last().unwrap().text.contains("asks"));
         update(&mut m, Action::Edit(EditAction::Nibble(4)));
-        // The write is a command like any other: the session's gate decides (sys::gate).
+        // The write is a command like any other: the session's gate decides (sys::ops::gate).
         let cmds = update(&mut m, Action::Edit(EditAction::Nibble(1)));
         let write = Op::Write {
             offset: 0,

@@ -68,7 +68,7 @@ fn start_words(model: &Model) -> &'static str {
 }
 
 /// A shared mapping of a file the user named, mapped read-only because writing was not
-/// allowed yet, where the first write asks (the write gate, `sys::gate`, does the asking).
+/// allowed yet, where the first write asks (the write gate, `sys::ops::gate`, does the asking).
 fn read_only_until_asked(model: &Model) -> bool {
     let s = &model.snap;
     s.mode == MapMode::Shared

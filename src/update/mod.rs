@@ -8,7 +8,7 @@
 //! address-space view, exploring), `lesson`, `news` (probes, notes, settings, ends of the
 //! lab's processes) and `outcome` (what the kernel did). Every message enum is routed by an
 //! exhaustive `match` with no wildcard arm, so a new variant does not compile until it has a
-//! route (`tests/it/layering.rs` checks the no-wildcard rule over this folder).
+//! route (`tests/it/routes.rs` checks the no-wildcard rule over this folder).
 
 mod ask;
 mod edit;
