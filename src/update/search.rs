@@ -20,6 +20,12 @@ pub(super) fn update(model: &mut Model, action: SearchAction) -> Vec<Command> {
     Vec::new()
 }
 
+/// Esc with nothing open: stop the search running (its end comes back as news).
+pub(super) fn cancel(model: &Model) -> Vec<Command> {
+    let id = model.search.running.as_ref().map_or(0, |s| s.id);
+    vec![Command::CancelSearch { id }]
+}
+
 /// The search `id` has looked at `done` pages of `total`. News of a search that is no longer
 /// the one shown (replaced by a newer one) changes nothing.
 pub(super) fn progress(model: &mut Model, id: u64, done: u64, total: u64) {

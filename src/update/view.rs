@@ -55,8 +55,7 @@ pub(super) fn update(model: &mut Model, action: ViewAction) -> Vec<Command> {
         ViewAction::CloseOverlay
             if model.screen.overlay == Overlay::None && model.search.running.is_some() =>
         {
-            let id = model.search.running.as_ref().map_or(0, |s| s.id);
-            return vec![Command::CancelSearch { id }];
+            return super::search::cancel(model);
         }
         ViewAction::CloseOverlay => model.screen.overlay = Overlay::None,
         // The session probes after every action; saying so is all there is to do.
