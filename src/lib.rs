@@ -37,4 +37,3 @@ pub mod sys;
 pub mod text;
 pub mod ui;
 pub mod update;
-pub mod watch;

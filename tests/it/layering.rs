@@ -49,7 +49,6 @@ const ORDER: &[&str] = &[
     // Results as data, the one path of every action, the lesson player.
     "report",
     "seek",
-    "watch",
     "session",
     "player",
     // The screen, the terminal, the command line.

@@ -29,7 +29,9 @@ use crate::sys::region::Region;
 use crate::sys::snapshot::{self, View};
 use crate::sys::vma::{VmaFate, VmaView};
 use crate::update::{apply_outcome, update};
-use crate::watch::Watch;
+
+mod watch;
+use watch::Watch;
 
 /// The state of a run: the mapping, the probes, the experiments, the model.
 pub struct Session {
