@@ -11,7 +11,7 @@ use clap::Parser as _;
 use mmapscope::action::Action;
 use mmapscope::cli::{AttachArgs, Cli, Command, MapArgs, ThemeChoice};
 use mmapscope::session::DEFAULT_SIZE;
-use mmapscope::session::Session;
+use mmapscope::session::{Runner, Session};
 use mmapscope::sys::probe::Prober;
 use mmapscope::sys::{Region, SysError};
 
@@ -295,11 +295,12 @@ fn batch(
     {
         return fail(e);
     }
-    match session.run(&lines, &mut std::io::stdout().lock()) {
+    let mut runner = Runner::new(session);
+    match runner.run(&lines, &mut std::io::stdout().lock()) {
         Ok(true) => ExitCode::SUCCESS,
         Ok(false) => ExitCode::from(1),
         // A closed pipe: the reader went away; the run still counts by what it did.
-        Err(_) => ExitCode::from(u8::from(session.finish())),
+        Err(_) => ExitCode::from(u8::from(runner.finish())),
     }
 }
 
