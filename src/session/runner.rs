@@ -85,6 +85,7 @@ fn shown(path: &ExpectPath, value: &Json) -> Json {
     }
 }
 
+/// Whether `actual cmp expected` holds.
 fn compare(actual: &Json, cmp: Cmp, expected: &Json) -> bool {
     // A number, or an address as the report writes it ("0x7f..."): compared exactly, as u64
     // where both are integers (an address does not fit an f64's 53 bits everywhere).
@@ -147,6 +148,8 @@ impl Runner {
         }
     }
 
+    /// Checks an `expect` line: a value against another or a literal, or `expect error`
+    /// claiming the previous line's failure.
     fn expect(&mut self, e: &Expect) -> Result<LineValue, String> {
         let Expect::Check { path, cmp, value } = e else {
             let claimed = std::mem::take(&mut self.pending_failure);
