@@ -1,6 +1,6 @@
 //! The session's jobs that outlive a keypress: a search that runs across ticks (`seek::Job`),
 //! and code that `exec` keeps running in a child while the screen stays live
-//! (`exec::Running`). Each is stepped or polled by the TUI's loop, and its news goes to the
+//! (`carry::Running`). Each is stepped or polled by the TUI's loop, and its news goes to the
 //! model like any other.
 
 use std::time::Duration;
@@ -8,8 +8,8 @@ use std::time::Duration;
 use crate::action::{Action, History};
 use crate::find::Request;
 use crate::seek;
-use crate::sys::exec::Outcome;
-use crate::sys::handle::Gone;
+use crate::sys::attach::handle::Gone;
+use crate::sys::ops::outcome::Outcome;
 use crate::update::{apply_outcome, update};
 
 use super::{Session, log_outcome};

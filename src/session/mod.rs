@@ -1,6 +1,6 @@
 //! A session: the mapping (or the process) looked at, the write gate, the lab's processes, the
 //! jobs that outlive a keypress and the model, with the one path every action takes:
-//! `update` -> the write gate -> `sys::exec` -> `apply_outcome` -> refresh. The TUI drives it
+//! `update` -> the write gate -> `sys::ops::carry` -> `apply_outcome` -> refresh. The TUI drives it
 //! with keys, `batch` and lessons with script lines.
 //!
 //! Three owners, each in its own file:
@@ -21,14 +21,15 @@ use crate::model::Model;
 use crate::report;
 use crate::seek;
 use crate::sys::SysError;
-use crate::sys::exec::{self, Outcome, Started};
-use crate::sys::gate::{self, Consent, Gate, Origin, Verdict};
-use crate::sys::handle::ProcessHandle;
-use crate::sys::lab::Lab;
-use crate::sys::mapped::Mapped;
-use crate::sys::probe::Prober;
-use crate::sys::region::Region;
-use crate::sys::vma::VmaView;
+use crate::sys::attach::foreign::VmaView;
+use crate::sys::attach::handle::ProcessHandle;
+use crate::sys::lab::experiments::Lab;
+use crate::sys::map::range::Mapped;
+use crate::sys::map::region::Region;
+use crate::sys::ops::carry::{self, Started};
+use crate::sys::ops::gate::{self, Consent, Gate, Origin, Verdict};
+use crate::sys::ops::outcome::Outcome;
+use crate::sys::probe::prober::Prober;
 use crate::update::{apply_outcome, update};
 
 mod jobs;
@@ -57,7 +58,7 @@ pub struct Session {
     /// The probers and the paced /proc readers of what is shown.
     observer: Observer,
     /// Code still running in a child, started by `act_live`; `poll_child` brings its outcome.
-    running: Option<exec::Running>,
+    running: Option<carry::Running>,
     /// A search running across ticks; `poll_search` advances it.
     finding: Option<seek::Job>,
     /// `--also`: a second mapping of the same file, shown beside the first; `swap` trades
@@ -247,7 +248,7 @@ impl Session {
                 }
                 Verdict::Refuse(err) => {
                     tracing::info!(op = %op.name(), error = %err, "refused by the write gate");
-                    let outcome = exec::refused(op, err);
+                    let outcome = carry::refused(op, err);
                     apply_outcome(&mut self.model, &outcome, history);
                     outcomes.push(outcome);
                     continue;
@@ -309,7 +310,7 @@ impl Session {
             ) if *permit.op() == Op::Swap && self.also.is_some() => {
                 let also = self.also.as_mut()?;
                 std::mem::swap(region, also);
-                exec::swapped(region, also)
+                carry::swapped(region, also)
             }
             (
                 Subject::Ours {
@@ -317,15 +318,15 @@ impl Session {
                 }
                 | Subject::Other { explored: e, .. },
                 ..,
-            ) => exec::execute_on_view(&e.view, permit),
+            ) => carry::execute_on_view(&e.view, permit),
             (Subject::Ours { region, .. }, _, false) => {
-                exec::execute(region, self.observer.own_prober(), &mut self.lab, permit)
+                carry::execute(region, self.observer.own_prober(), &mut self.lab, permit)
             }
             (_, Some(running), true) if matches!(permit.op(), Op::Exec { .. }) => {
                 running.refuse(permit.into_op())
             }
             (Subject::Ours { region, .. }, _, true) => {
-                match exec::start(region, self.observer.own_prober(), &mut self.lab, permit) {
+                match carry::start(region, self.observer.own_prober(), &mut self.lab, permit) {
                     Started::Done(outcome) => outcome,
                     Started::Running(running) => {
                         update(&mut self.model, Action::Note(running.running_line()));

@@ -11,11 +11,12 @@ use std::time::{Duration, Instant};
 use crate::action::Action;
 use crate::model::Model;
 use crate::sys::SysError;
-use crate::sys::handle::ProcessHandle;
-use crate::sys::mapped::Mapped;
-use crate::sys::probe::{ChunkAsk, Prober};
-use crate::sys::procmaps::MapsLine;
-use crate::sys::snapshot::{self, Snapshot, View};
+use crate::sys::attach::handle::ProcessHandle;
+use crate::sys::map::range::Mapped;
+use crate::sys::probe::chunks::ChunkAsk;
+use crate::sys::probe::prober::Prober;
+use crate::sys::probe::snapshot::{self, Snapshot, View};
+use crate::sys::proc::maps::MapsLine;
 use crate::update::update;
 
 use super::watch::Watch;
@@ -169,7 +170,7 @@ impl Observer {
     }
 
     /// The prober compares our pages with the fork child's, while there is one.
-    pub(super) fn follow_child(&mut self, child: Option<crate::sys::children::ChildSpec>) {
+    pub(super) fn follow_child(&mut self, child: Option<crate::sys::contain::children::ChildSpec>) {
         self.prober.follow_child(child);
     }
 
@@ -324,13 +325,14 @@ impl Observer {
         let mut at = from;
         while at < cells && (at == from || started.elapsed() < budget) {
             // A cheap window (page by page in one read) goes whole.
-            let n = if w.per_cell.saturating_mul(w.cells()) <= crate::sys::cells::EXACT_PAGES {
+            let n = if w.per_cell.saturating_mul(w.cells()) <= crate::sys::probe::cells::EXACT_PAGES
+            {
                 cells - at
             } else {
                 1
             };
             let first = w.first_page() + at as u64 * w.per_cell;
-            buckets.extend(crate::sys::cells::buckets(
+            buckets.extend(crate::sys::probe::cells::buckets(
                 shown, prober, &geometry, first, w.per_cell, n as u64,
             ));
             at += n;

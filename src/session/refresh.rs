@@ -4,8 +4,8 @@
 
 use crate::action::Action;
 use crate::sys::SysError;
-use crate::sys::snapshot::View;
-use crate::sys::vma::VmaFate;
+use crate::sys::attach::foreign::VmaFate;
+use crate::sys::probe::snapshot::View;
 use crate::update::update;
 
 use super::Session;
@@ -158,7 +158,8 @@ impl Session {
     fn probe_also(&mut self, rows: View) {
         let snap = match (&self.also, &self.subject) {
             (Some(also), Subject::Ours { explored: None, .. }) => {
-                let mut snap = crate::sys::snapshot::take(also, self.observer.own_prober(), rows);
+                let mut snap =
+                    crate::sys::probe::snapshot::take(also, self.observer.own_prober(), rows);
                 snap.write_allowed = self.gate.file_writable();
                 Some(Box::new(snap))
             }

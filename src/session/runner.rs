@@ -11,7 +11,7 @@ use serde_json::{Value as Json, json};
 use crate::action::Action;
 use crate::report;
 use crate::script::{Cmp, Expect, ExpectPath, Line, Step, Value};
-use crate::sys::exec::Outcome;
+use crate::sys::ops::outcome::Outcome;
 
 use super::Session;
 

@@ -7,13 +7,13 @@ use std::sync::Arc;
 
 use crate::action::{Action, Looking, Op};
 use crate::sys::SysError;
-use crate::sys::gate;
-use crate::sys::handle::{Gone, ProcessHandle};
-use crate::sys::mapped::Mapped;
-use crate::sys::process::{self, ProcessInfo};
-use crate::sys::procmaps::MapsLine;
-use crate::sys::region::Region;
-use crate::sys::vma::{VmaFate, VmaView};
+use crate::sys::attach::foreign::{VmaFate, VmaView};
+use crate::sys::attach::handle::{Gone, ProcessHandle};
+use crate::sys::map::range::Mapped;
+use crate::sys::map::region::Region;
+use crate::sys::ops::gate;
+use crate::sys::proc::maps::MapsLine;
+use crate::sys::proc::process::{self, ProcessInfo};
 use crate::update::update;
 
 use super::Session;
@@ -94,7 +94,9 @@ pub(super) fn looking_at(info: &ProcessInfo, view: &VmaView, other: bool, back: 
         pid: info.pid,
         process: format!("pid {} {}", info.pid, crate::text::sanitize(&info.comm)),
         other,
-        vma: crate::text::sanitize(&crate::sys::vma::vma_name(view.line()).to_string_lossy()),
+        vma: crate::text::sanitize(
+            &crate::sys::attach::foreign::vma_name(view.line()).to_string_lossy(),
+        ),
         start: view.line().start,
         via: view.bytes_via().to_string(),
         back,
@@ -345,7 +347,7 @@ impl Session {
                     pid: info.pid,
                     name: format!("pid {} {}", info.pid, crate::text::sanitize(&info.comm)),
                     vma: crate::text::sanitize(
-                        &crate::sys::vma::vma_name(view.line()).to_string_lossy(),
+                        &crate::sys::attach::foreign::vma_name(view.line()).to_string_lossy(),
                     ),
                     start: view.line().start,
                     write: attached.write,
