@@ -11,9 +11,9 @@
 //!   matcher), `layout`, `model` (the state, a part per feature), `action` (what the user
 //!   asks), `keys` and `legend` (what the help and the manual say), `help` (the help
 //!   overlay laid out), `update`, `keymap`, `script`, `lesson` (parsing);
-//! - `report` (results as serde types), `seek` (searches that run across ticks), `watch`
-//!   (another process's /proc read at a pace its cost allows), `session` (the one path of
-//!   every action), `player` (lessons over a session);
+//! - `report` (results as serde types), `seek` (searches that run across ticks), `session`
+//!   (the one path of every action; its observer reads /proc at a pace its cost allows, its
+//!   script runner runs batch and lesson lines), `player` (lessons over a script runner);
 //! - `ui` (render a model, no kernel), `app` (the terminal and its loop), `cli`.
 #![deny(unsafe_code)]
 
@@ -40,4 +40,3 @@ pub mod sys;
 pub mod text;
 pub mod ui;
 pub mod update;
-pub mod watch;

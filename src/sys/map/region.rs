@@ -173,29 +173,12 @@ impl Region {
             req.place,
         )
         .map_err(|e| {
-            place_refusal(&e, (req.place, true), len, &format!("mmap {shown}")).unwrap_or_else(
-                || {
-                    let private_read = || {
-                        let place = Placement::default();
-                        let one = len.min(page_size);
-                        Mapping::of_file(
-                            &opened.file,
-                            (false, false),
-                            req.offset,
-                            one,
-                            page_size,
-                            place,
-                        )
-                        .is_ok()
-                    };
-                    map_refusal(
-                        &e,
-                        &shown,
-                        (req.mode, prot.write),
-                        (opened.fd_writable, may_write),
-                        private_read,
-                    )
-                },
+            file_refusal(
+                &e,
+                req,
+                &opened,
+                (&shown, len, page_size),
+                (prot, may_write),
             )
         })?;
         notes.extend(placement_note(req.place, map.addr()));
@@ -604,6 +587,39 @@ fn read_error(err: io::Error, off: u64, readable: bool) -> SysError {
 /// ENOSYS on kernels before 6.5, EOPNOTSUPP for files without a page cache (hugetlbfs).
 pub fn cachestat(file: &File, off: u64, len: u64) -> Result<CacheStat, SysError> {
     raw::cachestat(file, off, len).map_err(|e| SysError::from_io(&e, "cachestat"))
+}
+
+/// Why mmap of a file failed: a placement the kernel refused, or the file's mode, the
+/// descriptor or the filesystem (a private read-only map of one page tells them apart).
+fn file_refusal(
+    e: &std::io::Error,
+    req: &MapRequest,
+    opened: &Opened,
+    (shown, len, page_size): (&str, u64, u64),
+    (prot, may_write): (Prot, bool),
+) -> SysError {
+    place_refusal(e, (req.place, true), len, &format!("mmap {shown}")).unwrap_or_else(|| {
+        let private_read = || {
+            let one = len.min(page_size);
+            let place = Placement::default();
+            Mapping::of_file(
+                &opened.file,
+                (false, false),
+                req.offset,
+                one,
+                page_size,
+                place,
+            )
+            .is_ok()
+        };
+        map_refusal(
+            e,
+            shown,
+            (req.mode, prot.write),
+            (opened.fd_writable, may_write),
+            private_read,
+        )
+    })
 }
 
 #[cfg(test)]
