@@ -41,12 +41,19 @@ pub struct Region {
     /// While a forked child shares pages with us: `/proc/self/mem`, to read without pinning
     /// (see `read`).
     mem: Option<File>,
-    /// The next operation may commit memory beyond the bound (a `force` line, a confirmed
-    /// question); set by the session before each operation (see `set_force`).
-    pub(crate) force_once: bool,
+    /// How the memory bound judges the next operation.
+    pub(crate) bound: Bound,
     /// For shared anonymous memory and MAP_SHARED /dev/zero: the pages of the shmem object
     /// the kernel made at mmap, which keeps that size when mremap grows the mapping.
     pub(crate) shmem_pages: Option<u64>,
+}
+
+/// How the memory bound judges the next operation on a region.
+#[derive(Debug, Default, Clone, Copy)]
+pub(crate) struct Bound {
+    /// The next operation may commit memory beyond the bound (a `force` line, a confirmed
+    /// question); set by the session before each operation (see `set_force`).
+    pub(crate) force_once: bool,
     /// The MemAvailable the bound judges by, instead of /proc/meminfo's (`judge_by`).
     pub(crate) mem_available: Option<u64>,
 }
@@ -130,9 +137,8 @@ impl Region {
             page_size,
             notes,
             mem: None,
-            force_once: false,
+            bound: Bound::default(),
             shmem_pages: (shared && !req.place.huge).then_some(map_bytes / page_size),
-            mem_available: None,
         };
         if let Some(prot) = req.prot {
             region.mprotect(prot)?;
@@ -202,9 +208,8 @@ impl Region {
             page_size,
             notes,
             mem: None,
-            force_once: false,
+            bound: Bound::default(),
             shmem_pages: (opened.kind == FileKind::Zero && shared).then_some(map_bytes / page_size),
-            mem_available: None,
         };
         if prot != base {
             region.mprotect(prot)?;
