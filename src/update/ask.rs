@@ -12,8 +12,8 @@ use crate::sys::map::request::MapMode;
 use super::edit::edit_write;
 use super::grid::PROMPT_MAX;
 
-/// Questions and menus: quitting or remapping (asking first when edits would be lost), the
-/// menus of calls, the answers.
+/// Routes a question or a menu: quitting or remapping (asking first when edits would be
+/// lost), the menus of calls, the answers, a forced operation, an operation's prompt.
 pub(super) fn update(model: &mut Model, action: AskAction) -> Vec<Command> {
     match action {
         AskAction::Quit if model.private_edits() > 0 => {

@@ -6,8 +6,8 @@ use crate::model::{Model, Overlay, PageMapSlice};
 
 use super::grid::select_page;
 
-/// The page map: open it (the whole mapping fits, the cursor's cell selected), move, zoom,
-/// open a page, take the session's reading.
+/// Routes a page-map action: open it (the whole mapping fits, the cursor's cell selected),
+/// move, zoom, open a page.
 pub(super) fn update(model: &mut Model, action: PageMapAction) -> Vec<Command> {
     if action == PageMapAction::Open {
         model.page_map = Default::default();

@@ -5,8 +5,8 @@
 use crate::action::{Command, SpaceAction};
 use crate::model::{Document, Looking, Minimap, Model, Overlay, Seen};
 
-/// The address-space view and exploring: open it, take the session's reading, move the
-/// selection, explore a VMA (from the view or the maps panel), come back.
+/// Routes an address-space action: open the view, move the selection, explore a VMA (from
+/// the view or the maps panel), come back.
 pub(super) fn update(model: &mut Model, action: SpaceAction) -> Vec<Command> {
     match action {
         SpaceAction::Open => {
