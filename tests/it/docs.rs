@@ -252,10 +252,11 @@ fn demo_model(size: (u16, u16)) -> Model {
         writable: true,
         regular: true,
     };
+    // The demo maps the file's length (the kernel rounds it up to 4 pages).
     let geometry = Geometry {
         page_size: PS,
         offset: 0,
-        len: 4 * PS,
+        len: FILE_SIZE,
         file_size: Some(FILE_SIZE),
     };
     let mut snap = Snapshot::empty(backing, MapMode::Shared, Prot::RW, ADDR, geometry);
@@ -313,6 +314,8 @@ fn the_readme_screen_is_the_screen_drawn() {
         "{screen}"
     );
     assert!(screen.contains("page 3"), "{screen}");
+    // Its VMA is its 4 pages, no more: no neighbour is counted in smaps.
+    assert!(screen.contains(" smaps of our mapping "), "{screen}");
     check_block("screen", &format!("```\n{screen}```\n"));
 }
 
