@@ -1,19 +1,22 @@
-//! The docs say what the program does: the README's key table is `keys::manual_lines`, its
-//! table of page states is `legend::STATES`, its quoted screen is the screen drawn (from a
-//! fabricated model, so no run depends on the live kernel), every word and letter a page header
-//! can draw is in the legend, and `mmapscope man` has every key and every page state.
+//! The docs say what the program does: the guide's key table is `keys::manual_lines`, its
+//! table of page states is `legend::STATES`, the README's quoted screen is the screen drawn
+//! (from a fabricated model, so no run depends on the live kernel), every word and letter a
+//! page header can draw is in the legend, and `mmapscope man` has every key and every page
+//! state.
 //!
-//! The README's examples run: its `inspect` example prints the table it shows, its example
-//! lesson passes `--check`, its `--also` batch script
-//! reads what its comments say, and its table of lessons names the shipped ones.
+//! The docs' examples run: the inspect example prints the table it shows, the JSON schema
+//! lists exactly the fields `inspect --json` and `batch` print, the example lesson passes
+//! `--check`, the `--also` batch script reads what its comments say, and the table of lessons
+//! names the shipped ones. Every link between the documents resolves, and none names a file
+//! outside the repository.
 //!
-//! The README's generated parts sit between `<!-- begin: NAME -->` and `<!-- end: NAME -->`.
-//! When the program changes on purpose, `MMAPSCOPE_BLESS=1 cargo test --test it docs::` rewrites
-//! them from the program (then read the diff); otherwise a difference fails, showing it.
+//! Generated parts sit between `<!-- begin: NAME -->` and `<!-- end: NAME -->`. When the
+//! program changes on purpose, `MMAPSCOPE_BLESS=1 cargo test --test it docs::` rewrites them
+//! from the program (then read the diff); otherwise a difference fails, showing it.
 
 use crate::common;
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use mmapscope::action::{Action, Motion};
@@ -33,44 +36,72 @@ const ADDR: u64 = 0x7f1c_0b2a_e000;
 const FILE_SIZE: u64 = 3 * PS + 100;
 const DEMO: &str = "/tmp/mmapscope-demo-15038-ca8caa6/demo.txt";
 
-fn readme_path() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("README.md")
+/// The documents for readers: the README, the two at the top for contributors, and docs/.
+const README: &str = "README.md";
+const GUIDE: &str = "docs/guide.md";
+const LAB: &str = "docs/lab.md";
+const SCRIPTS: &str = "docs/scripts.md";
+const JSON: &str = "docs/json.md";
+
+fn root() -> &'static Path {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
 }
 
-/// The lines between `<!-- begin: NAME -->` and `<!-- end: NAME -->`, and where they are.
-fn block(readme: &str, name: &str) -> (usize, usize, String) {
+/// Every Markdown document of the repository: the top level's and docs/'s.
+fn documents() -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    for dir in [root().to_path_buf(), root().join("docs")] {
+        let entries = std::fs::read_dir(&dir).unwrap_or_else(|e| panic!("{}: {e}", dir.display()));
+        for entry in entries {
+            let path = entry.expect("a directory entry").path();
+            if path.extension().is_some_and(|e| e == "md") {
+                out.push(path);
+            }
+        }
+    }
+    out.sort();
+    out
+}
+
+/// The text of the document `rel` (a path from the repository's root).
+fn doc(rel: &str) -> String {
+    std::fs::read_to_string(root().join(rel)).unwrap_or_else(|e| panic!("{rel}: {e}"))
+}
+
+/// The lines between `<!-- begin: NAME -->` and `<!-- end: NAME -->` of `file`, and where.
+fn block(text: &str, file: &str, name: &str) -> (usize, usize, String) {
     let begin = format!("<!-- begin: {name} -->\n");
     let end = format!("<!-- end: {name} -->");
-    let start = readme
+    let start = text
         .find(&begin)
-        .unwrap_or_else(|| panic!("README.md has no `{}`", begin.trim()))
+        .unwrap_or_else(|| panic!("{file} has no `{}`", begin.trim()))
         + begin.len();
     let stop = start
-        + readme[start..]
+        + text[start..]
             .find(&end)
-            .unwrap_or_else(|| panic!("README.md has no `{end}`"));
-    (start, stop, readme[start..stop].to_string())
+            .unwrap_or_else(|| panic!("{file} has no `{end}`"));
+    (start, stop, text[start..stop].to_string())
 }
 
-/// Compares the README's block `name` with `want`; with MMAPSCOPE_BLESS=1, writes `want`
-/// there instead.
-fn check_block(name: &str, want: &str) {
-    // The tests run on threads: one read-modify-write of the README at a time.
-    static README: std::sync::Mutex<()> = std::sync::Mutex::new(());
-    let _one = README
+/// Compares the block `name` of the document `file` with `want`; with MMAPSCOPE_BLESS=1,
+/// writes `want` there instead.
+fn check_block(file: &str, name: &str, want: &str) {
+    // The tests run on threads: one read-modify-write of a document at a time.
+    static DOCS: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    let _one = DOCS
         .lock()
         .unwrap_or_else(std::sync::PoisonError::into_inner);
-    let path = readme_path();
-    let readme = std::fs::read_to_string(&path).expect("README.md");
-    let (start, stop, have) = block(&readme, name);
+    let path = root().join(file);
+    let text = doc(file);
+    let (start, stop, have) = block(&text, file, name);
     if have == want {
         return;
     }
     if std::env::var_os("MMAPSCOPE_BLESS").is_some_and(|v| v == "1") {
-        let mut next = readme.clone();
+        let mut next = text.clone();
         next.replace_range(start..stop, want);
-        std::fs::write(&path, next).expect("write README.md");
-        eprintln!("README.md: rewrote the block `{name}`");
+        std::fs::write(&path, next).unwrap_or_else(|e| panic!("write {file}: {e}"));
+        eprintln!("{file}: rewrote the block `{name}`");
         return;
     }
     let diff: Vec<String> = have
@@ -83,10 +114,10 @@ fn check_block(name: &str, want: &str) {
         )
         .filter(|(h, w)| h != w)
         .take(8)
-        .map(|(h, w)| format!("  README: {h}\n  program: {w}"))
+        .map(|(h, w)| format!("  {file}: {h}\n  program: {w}"))
         .collect();
     panic!(
-        "README.md's `{name}` differs from the program (MMAPSCOPE_BLESS=1 cargo test --test it \
+        "{file}'s `{name}` differs from the program (MMAPSCOPE_BLESS=1 cargo test --test it \
          docs:: rewrites it from the program):\n{}",
         diff.join("\n")
     );
@@ -98,16 +129,16 @@ fn cell(text: &str) -> String {
 }
 
 #[test]
-fn the_readme_key_table_is_the_key_table_of_the_program() {
+fn the_guide_key_table_is_the_key_table_of_the_program() {
     let mut want = String::from("| key | action |\n|---|---|\n");
     for (keys, what) in mmapscope::keys::manual_lines() {
         want += &format!("| `{}` | {} |\n", cell(keys), cell(what));
     }
-    check_block("keys", &want);
+    check_block(GUIDE, "keys", &want);
 }
 
 #[test]
-fn the_readme_page_states_are_the_legend_of_the_program() {
+fn the_guide_page_states_are_the_legend_of_the_program() {
     let mut want = String::from("| word (letter) | meaning | source |\n|---|---|---|\n");
     for s in mmapscope::legend::STATES {
         want += &format!(
@@ -117,7 +148,7 @@ fn the_readme_page_states_are_the_legend_of_the_program() {
             cell(s.source)
         );
     }
-    check_block("page-states", &want);
+    check_block(GUIDE, "page-states", &want);
 }
 
 fn maps() -> Vec<MapsLine> {
@@ -301,8 +332,8 @@ fn screen_text(m: &Model) -> String {
 
 #[test]
 fn the_readme_screen_is_the_screen_drawn() {
-    // "The demo, after `]` three times (120x30)".
-    let mut m = demo_model((120, 30));
+    // "The demo, after `]` three times (100x30)".
+    let mut m = demo_model((100, 30));
     for _ in 0..3 {
         update(&mut m, Action::Move(Motion::NextPage));
         fresh_demo_probe(&mut m);
@@ -316,7 +347,7 @@ fn the_readme_screen_is_the_screen_drawn() {
     assert!(screen.contains("page 3"), "{screen}");
     // Its VMA is its 4 pages, no more: no neighbour is counted in smaps.
     assert!(screen.contains(" smaps of our mapping "), "{screen}");
-    check_block("screen", &format!("```\n{screen}```\n"));
+    check_block(README, "screen", &format!("```\n{screen}```\n"));
 }
 
 /// Every word (and letter) of `words` is in the legend: numbers read as `N`.
@@ -522,24 +553,21 @@ fn man_tells_every_key_and_every_page_state() {
     }
 }
 
-fn readme() -> String {
-    std::fs::read_to_string(readme_path()).expect("README.md")
-}
-
-/// The body of the first code block after the line `after`.
-fn code_after(readme: &str, after: &str) -> String {
-    let at = readme
+/// The body of the first code block after the line `after` in the document `file`.
+fn code_after(file: &str, after: &str) -> String {
+    let text = doc(file);
+    let at = text
         .find(after)
-        .unwrap_or_else(|| panic!("README.md has no `{after}`"));
-    let rest = &readme[at..];
+        .unwrap_or_else(|| panic!("{file} has no `{after}`"));
+    let rest = &text[at..];
     let start = rest.find("```\n").expect("a code block") + 4;
     let len = rest[start..].find("```").expect("its end");
     rest[start..start + len].to_string()
 }
 
 #[test]
-fn the_readme_lesson_example_passes_its_check() {
-    let text = code_after(&readme(), "Two comments at the top describe it:");
+fn the_scripts_lesson_example_passes_its_check() {
+    let text = code_after(SCRIPTS, "Two comments at the top describe it:");
     assert!(text.starts_with("# lesson: "), "{text}");
     let dir = common::temp_dir();
     let path = dir.path().join("cow.lesson");
@@ -562,8 +590,8 @@ fn the_readme_lesson_example_passes_its_check() {
 }
 
 #[test]
-fn the_readme_also_example_reads_what_its_comments_say() {
-    let block = code_after(&readme(), "diverges, and its writes never reach the file:");
+fn the_lab_also_example_reads_what_its_comments_say() {
+    let block = code_after(LAB, "diverges, and its writes never reach the file:");
     let script: String = block
         .lines()
         .map(str::trim)
@@ -616,12 +644,12 @@ fn the_readme_also_example_reads_what_its_comments_say() {
 }
 
 #[test]
-fn the_readme_table_of_lessons_names_the_shipped_lessons() {
-    let readme = readme();
-    let at = readme
+fn the_scripts_table_of_lessons_names_the_shipped_lessons() {
+    let text = doc(SCRIPTS);
+    let at = text
         .find("| lesson | what it shows |")
         .expect("the table of lessons");
-    let names: Vec<&str> = readme[at..]
+    let names: Vec<&str> = text[at..]
         .lines()
         .skip(2)
         .take_while(|l| l.starts_with('|'))
@@ -640,14 +668,14 @@ fn without_addresses(line: &str) -> String {
 }
 
 #[test]
-fn the_readme_inspect_example_prints_its_table() {
+fn the_json_inspect_example_prints_its_table() {
     if common::page_size() != 4096 {
         println!(
-            "SKIPPED the_readme_inspect_example_prints_its_table: the example is of 4 KiB pages"
+            "SKIPPED the_json_inspect_example_prints_its_table: the example is of 4 KiB pages"
         );
         return;
     }
-    let block = code_after(&readme(), "## inspect");
+    let block = code_after(JSON, "## inspect");
     let shown: Vec<&str> = block.lines().skip(1).collect();
     // A file of 12,388 B just written and synced: in the page cache, clean.
     let dir = common::temp_dir();
@@ -683,4 +711,297 @@ fn the_readme_inspect_example_prints_its_table() {
     };
     assert_eq!(table(&printed), table(&shown), "{stdout}");
     assert!(table(&shown).len() >= 5, "{block}");
+}
+
+/// The key paths of a JSON value: `a`, `a.b`, and `a[].b` inside arrays of objects.
+fn json_paths(
+    value: &serde_json::Value,
+    prefix: &str,
+    out: &mut std::collections::BTreeSet<String>,
+) {
+    match value {
+        serde_json::Value::Object(map) => {
+            for (key, v) in map {
+                let path = format!("{prefix}{key}");
+                out.insert(path.clone());
+                json_paths(v, &format!("{path}."), out);
+            }
+        }
+        serde_json::Value::Array(items) => {
+            let inner = format!("{}[].", prefix.trim_end_matches('.'));
+            for item in items {
+                json_paths(item, &inner, out);
+            }
+        }
+        _ => {}
+    }
+}
+
+/// The paths in the first column of the table between `<!-- fields: NAME -->` and
+/// `<!-- end fields -->` of docs/json.md.
+fn documented_fields(name: &str) -> std::collections::BTreeSet<String> {
+    let text = doc(JSON);
+    let begin = format!("<!-- fields: {name} -->");
+    let at = text
+        .find(&begin)
+        .unwrap_or_else(|| panic!("{JSON} has no `{begin}`"));
+    let rest = &text[at..];
+    let stop = rest.find("<!-- end fields -->").expect("its end");
+    let fields: std::collections::BTreeSet<String> = rest[..stop]
+        .lines()
+        .filter(|l| l.starts_with("| `"))
+        .filter_map(|l| l.split('`').nth(1))
+        .map(String::from)
+        .collect();
+    assert!(fields.len() >= 4, "{name}: {fields:?}");
+    fields
+}
+
+fn json_of(args: &[&std::ffi::OsStr]) -> serde_json::Value {
+    let out = common::run(common::mmapscope(args));
+    assert!(out.status.success(), "{}", common::text(&out.stderr));
+    serde_json::from_str(&common::text(&out.stdout)).expect("one JSON document")
+}
+
+/// The report's fields, as docs/json.md lists them, are what `inspect --json` prints: of a
+/// file (with `--fault-in`, so that folios and kpageflags are there as root) and of anonymous
+/// memory (`file` is null). A field the program adds or drops without the doc fails here.
+#[test]
+fn the_json_schema_lists_every_field_inspect_prints() {
+    let dir = common::temp_dir();
+    let path = dir.path().join("notes.txt");
+    {
+        use std::io::Write as _;
+        let mut f = std::fs::File::create(&path).expect("create");
+        f.write_all(&vec![b'n'; 12_388]).expect("write");
+        f.sync_all().expect("sync");
+    }
+    let mut printed = std::collections::BTreeSet::new();
+    let file = json_of(&[
+        "inspect".as_ref(),
+        "--json".as_ref(),
+        "--fault-in".as_ref(),
+        "--len".as_ref(),
+        "24k".as_ref(),
+        path.as_os_str(),
+    ]);
+    assert_eq!(file["schema"], "mmapscope/1", "{file}");
+    json_paths(&file, "", &mut printed);
+    let anon = json_of(&[
+        "inspect".as_ref(),
+        "--json".as_ref(),
+        "--anon".as_ref(),
+        "64k".as_ref(),
+    ]);
+    assert!(anon["file"].is_null(), "{anon}");
+    json_paths(&anon, "", &mut printed);
+    let documented = documented_fields("report");
+    let undocumented: Vec<&String> = printed.difference(&documented).collect();
+    let never_printed: Vec<&String> = documented.difference(&printed).collect();
+    assert!(
+        undocumented.is_empty() && never_printed.is_empty(),
+        "{JSON}: printed but not documented {undocumented:?}; documented but not printed \
+         {never_printed:?}"
+    );
+}
+
+/// `inspect --pid --json` is docs/json.md's process report: its own fields, and a report
+/// (the fields above) per VMA.
+#[test]
+fn the_json_schema_lists_every_field_of_a_process_report() {
+    let mut child = Command::new("sleep")
+        .arg("30")
+        .spawn()
+        .expect("start sleep");
+    let pid = child.id().to_string();
+    let args: [&std::ffi::OsStr; 4] = [
+        "inspect".as_ref(),
+        "--json".as_ref(),
+        "--pid".as_ref(),
+        pid.as_ref(),
+    ];
+    let out = common::run(common::mmapscope(&args));
+    let _ = child.kill();
+    let _ = child.wait();
+    assert!(out.status.success(), "{}", common::text(&out.stderr));
+    let report: serde_json::Value =
+        serde_json::from_str(&common::text(&out.stdout)).expect("one JSON document");
+    let top: std::collections::BTreeSet<String> = report
+        .as_object()
+        .expect("an object")
+        .keys()
+        .cloned()
+        .collect();
+    assert_eq!(top, documented_fields("process"), "{JSON}");
+    let vmas = report["vmas"].as_array().expect("vmas");
+    assert!(vmas.len() >= 3, "{report}");
+    let documented = documented_fields("report");
+    for vma in vmas {
+        let mut printed = std::collections::BTreeSet::new();
+        json_paths(vma, "", &mut printed);
+        let undocumented: Vec<&String> = printed.difference(&documented).collect();
+        assert!(undocumented.is_empty(), "{JSON}: {undocumented:?} in {vma}");
+    }
+}
+
+/// A batch line's fields, as docs/json.md lists them: a line that ran and one that failed.
+#[test]
+fn the_json_schema_lists_every_field_of_a_batch_line() {
+    let dir = common::temp_dir();
+    let file = common::fixture(dir.path());
+    let script = common::script(dir.path(), "read 0 1\nwrite 0 41\nexpect error\n");
+    let out = common::run(common::mmapscope(&[
+        "batch".as_ref(),
+        file.as_os_str(),
+        script.as_os_str(),
+    ]));
+    assert!(out.status.success(), "{}", common::text(&out.stderr));
+    let mut printed = std::collections::BTreeSet::new();
+    let mut failed = 0;
+    for line in common::text(&out.stdout).lines() {
+        let v: serde_json::Value = serde_json::from_str(line).expect("a JSON line");
+        failed += usize::from(v["ok"] == false);
+        for key in v.as_object().expect("an object").keys() {
+            printed.insert(key.clone());
+        }
+    }
+    // The write is refused: the file was not named with --write.
+    assert_eq!(failed, 1, "{}", common::text(&out.stdout));
+    assert_eq!(printed, documented_fields("batch-line"), "{JSON}");
+}
+
+/// A heading's anchor as GitHub makes it: lower case, punctuation dropped, spaces to `-`.
+fn anchor(heading: &str) -> String {
+    heading
+        .trim()
+        .to_lowercase()
+        .chars()
+        .filter(|c| c.is_alphanumeric() || *c == ' ' || *c == '-' || *c == '_')
+        .map(|c| if c == ' ' { '-' } else { c })
+        .collect()
+}
+
+/// The lines of `text` outside fenced code blocks.
+fn prose(text: &str) -> Vec<&str> {
+    let mut fenced = false;
+    text.lines()
+        .filter(|l| {
+            if l.trim_start().starts_with("```") {
+                fenced = !fenced;
+                return false;
+            }
+            !fenced
+        })
+        .collect()
+}
+
+/// The anchors of `text`'s headings.
+fn anchors(text: &str) -> Vec<String> {
+    prose(text)
+        .into_iter()
+        .filter(|l| l.starts_with('#'))
+        .map(|l| anchor(l.trim_start_matches('#')))
+        .collect()
+}
+
+/// The targets of the Markdown links `[..](target)` in `text`'s prose.
+fn links(text: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    for line in prose(text) {
+        let mut rest = line;
+        while let Some(at) = rest.find("](") {
+            let tail = &rest[at + 2..];
+            let Some(end) = tail.find(')') else { break };
+            out.push(tail[..end].to_string());
+            rest = &tail[end..];
+        }
+    }
+    out
+}
+
+#[test]
+fn every_link_between_the_docs_resolves() {
+    let docs = documents();
+    for name in [
+        "README.md",
+        "ARCHITECTURE.md",
+        "CONTRIBUTING.md",
+        GUIDE,
+        LAB,
+        SCRIPTS,
+        JSON,
+    ] {
+        assert!(docs.contains(&root().join(name)), "{name} is missing");
+    }
+    assert!(docs.contains(&root().join("docs/benchmarks.md")));
+    let mut broken = Vec::new();
+    let mut checked = 0;
+    for from in &docs {
+        let text = std::fs::read_to_string(from).expect("a document");
+        for target in links(&text) {
+            if target.starts_with("http://") || target.starts_with("https://") {
+                continue;
+            }
+            let (file, fragment) = target.split_once('#').unwrap_or((&target, ""));
+            let to = if file.is_empty() {
+                from.clone()
+            } else {
+                from.parent().expect("a directory").join(file)
+            };
+            checked += 1;
+            let Ok(to_text) = std::fs::read_to_string(&to) else {
+                broken.push(format!("{}: {target} (no such file)", from.display()));
+                continue;
+            };
+            if !fragment.is_empty() && !anchors(&to_text).iter().any(|a| a == fragment) {
+                broken.push(format!("{}: {target} (no such heading)", from.display()));
+            }
+        }
+    }
+    assert!(broken.is_empty(), "{}", broken.join("\n"));
+    assert!(
+        checked >= 10,
+        "the documents link to each other: {checked} links"
+    );
+    // The README leads to every other document.
+    let readme_links = links(&doc(README));
+    for d in &docs {
+        let rel = d.strip_prefix(root()).expect("in the repository");
+        let rel = rel.to_str().expect("a UTF-8 name");
+        assert!(
+            rel == README
+                || readme_links
+                    .iter()
+                    .any(|l| l.split('#').next() == Some(rel)),
+            "README.md does not link to {rel}"
+        );
+    }
+}
+
+/// The documents stand on their own: none names the team's notes or "issue N" of a tracker
+/// (`tests/it/layering.rs` checks the same of the sources and the README).
+#[test]
+fn no_document_names_a_file_outside_the_repository() {
+    // Spelled in two halves so that this file does not name them itself.
+    let outside = [
+        format!("{}/{}", "shared", "design"),
+        format!("{}/{}", "shared", "style"),
+        format!("{}{}", "kernel-", "facts.md"),
+        format!("{}{}", "design", ".md"),
+        format!("{}{}", "style", ".md"),
+    ];
+    let mut found = Vec::new();
+    for file in documents() {
+        let text = std::fs::read_to_string(&file).expect("a document");
+        for (n, line) in text.lines().enumerate() {
+            let lower = line.to_lowercase();
+            let issue = lower
+                .match_indices("issue ")
+                .any(|(i, _)| lower[i + 6..].starts_with(|c: char| c.is_ascii_digit()));
+            if issue || outside.iter().any(|o| line.contains(o.as_str())) {
+                found.push(format!("{}:{}: {line}", file.display(), n + 1));
+            }
+        }
+    }
+    assert!(found.is_empty(), "{}", found.join("\n"));
 }
