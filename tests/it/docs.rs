@@ -1,8 +1,8 @@
 //! The docs say what the program does: the guide's key table is `keys::manual_lines`, its
 //! table of page states is `legend::STATES`, the README's quoted screen is the screen drawn
-//! (from a fabricated model, so no run depends on the live kernel), every word and letter a
-//! page header can draw is in the legend, and `mmapscope man` has every key and every page
-//! state.
+//! (from a fabricated model, exactly) and the one the demo draws in a real terminal (but for
+//! what changes from run to run), every word and letter a page header can draw is in the
+//! legend, and `mmapscope man` has every key and every page state.
 //!
 //! The docs' examples run: the inspect example prints the table it shows, the JSON schema
 //! lists exactly the fields `inspect --json` and `batch` print, the example lesson passes
@@ -1004,4 +1004,101 @@ fn no_document_names_a_file_outside_the_repository() {
         }
     }
     assert!(found.is_empty(), "{}", found.join("\n"));
+}
+
+/// `line` with what changes from run to run masked: addresses (12 hex digits or more) and the
+/// demo's temporary directory (the word that holds it, up to its `/`); runs of blanks as one.
+fn masked(line: &str) -> String {
+    let mut out = String::new();
+    let mut hex = String::new();
+    let flush = |hex: &mut String, out: &mut String| {
+        *out += if hex.len() >= 12 {
+            "ADDR"
+        } else {
+            hex.as_str()
+        };
+        hex.clear();
+    };
+    for c in line.chars() {
+        if c.is_ascii_hexdigit() {
+            hex.push(c);
+        } else {
+            flush(&mut hex, &mut out);
+            out.push(c);
+        }
+    }
+    flush(&mut hex, &mut out);
+    let words: Vec<String> = out
+        .split_whitespace()
+        .map(|w| match w.find("mmapscope-demo-") {
+            Some(at) => {
+                let end = w[at..].find('/').map_or(w.len(), |e| at + e);
+                // The directory, whole or cut at the panel's edge (`…`).
+                format!("DEMO-DIR{}", &w[end..])
+            }
+            None => w.to_string(),
+        })
+        .collect();
+    words.join(" ")
+}
+
+/// The README's screen is what the demo draws in a real terminal: the real binary in a 100x30
+/// pty, `]` three times, compared row by row with the README's block. What differs from run to
+/// run is left out: addresses and the temporary directory are masked, the maps panel's lines
+/// (this machine's libraries) and the log line's clock are not compared.
+#[test]
+fn the_readme_screen_is_what_the_demo_draws_in_a_terminal() {
+    let text = doc(README);
+    let (_, _, quoted) = block(&text, README, "screen");
+    let want: Vec<&str> = quoted.lines().filter(|l| !l.starts_with("```")).collect();
+    assert_eq!(want.len(), 30, "{quoted}");
+    let tmp = common::temp_dir();
+    let mut term = common::pty::Term::spawn(&[], &[("TMPDIR", tmp.path())], 100, 30);
+    term.wait_for_all(&["page 0", "demo.txt", "Rss", "▕RRRR▏"]);
+    term.send("]]]");
+    term.wait_for_all(&["cursor 0x3000", "page 3 ·"]);
+    let screen = term.contents();
+    term.quit_cleanly();
+    let have: Vec<&str> = screen.lines().collect();
+    assert_eq!(have.len(), 30, "{screen}");
+    // The grid's column: everything left of the side panels.
+    let split = want[2].find("┐┌").expect("the panels' corners");
+    let left_chars = want[2][..split].chars().count() + 1;
+    let left = |l: &str| l.chars().take(left_chars).collect::<String>();
+    // The side panels, borders as blanks (a path cut at the edge meets the border).
+    let right = |l: &str| {
+        l.chars()
+            .skip(left_chars)
+            .collect::<String>()
+            .replace('│', " ")
+    };
+    let mut differ = Vec::new();
+    let mut in_smaps = false;
+    for (i, (w, h)) in want.iter().zip(&have).enumerate() {
+        let same = match i {
+            // The header and the minimap, addresses masked.
+            0 | 1 => masked(w) == masked(h),
+            // The log line: its clock and where the temporary directory's name is cut differ.
+            28 => h.starts_with(" log: ") && h.contains("demo file created: /"),
+            29 => w.trim_end() == h.trim_end(),
+            _ => {
+                if right(w).starts_with("┌ smaps") {
+                    in_smaps = true;
+                }
+                let panel = !in_smaps || masked(&right(w)) == masked(&right(h));
+                if right(w).starts_with("└") {
+                    in_smaps = false;
+                }
+                panel && left(w) == left(h)
+            }
+        };
+        if !same {
+            differ.push(format!("row {i}:\n  README:   {w}\n  terminal: {h}"));
+        }
+    }
+    assert!(
+        differ.is_empty(),
+        "the README's screen differs from the demo's:\n{}\n--- screen ---\n{screen}",
+        differ.join("\n")
+    );
 }
