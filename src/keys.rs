@@ -762,7 +762,7 @@ pub const MANUAL: &[(&str, &str)] = &[
 ];
 
 /// Every key of the help overlay with the manual's words for it: the source of `mmapscope man`
-/// and of the guide's key table in docs/guide.md (`tests/it/docs.rs` compares them).
+/// and of the guide's key table in docs/guide.md (`tests/it/docs/` compares them).
 pub fn manual_lines() -> Vec<(&'static str, &'static str)> {
     help_lines()
         .into_iter()
