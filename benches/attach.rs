@@ -29,7 +29,8 @@ use std::time::{Duration, Instant};
 
 use mmapscope::action::Action;
 use mmapscope::session::Session;
-use mmapscope::sys::region::{MapMode, MapRequest, Prot, Region, Source};
+use mmapscope::sys::map::region::Region;
+use mmapscope::sys::map::request::{MapMode, MapRequest, Prot, Source};
 
 mod common;
 use common::median;
@@ -450,12 +451,12 @@ fn main() {
             .collect::<Vec<_>>(),
     );
     let refresh_space_between = refreshes(&mut on_file, 50);
-    let pid_of = mmapscope::sys::procmaps::Pid::Other(target.pid);
+    let pid_of = mmapscope::sys::proc::maps::Pid::Other(target.pid);
     let read_maps = median(
         (0..100)
             .map(|_| {
                 let t = Instant::now();
-                let _ = mmapscope::sys::procmaps::read_maps_of(pid_of);
+                let _ = mmapscope::sys::proc::maps::read_maps_of(pid_of);
                 ms(t.elapsed())
             })
             .collect::<Vec<_>>(),
@@ -465,7 +466,7 @@ fn main() {
         (0..100)
             .map(|_| {
                 let t = Instant::now();
-                let _ = mmapscope::sys::procmaps::read_vmas_of(pid_of, shown, shown + 1);
+                let _ = mmapscope::sys::proc::maps::read_vmas_of(pid_of, shown, shown + 1);
                 ms(t.elapsed())
             })
             .collect::<Vec<_>>(),

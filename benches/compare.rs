@@ -44,7 +44,9 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use mmapscope::sys::region::{MapMode, MapRequest, Region, cachestat};
+use mmapscope::sys::map::request::{MapMode, MapRequest};
+
+use mmapscope::sys::map::region::{Region, cachestat};
 
 mod common;
 use common::median;

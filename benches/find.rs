@@ -29,9 +29,10 @@ use divan::counter::BytesCount;
 use divan::{Bencher, black_box};
 use mmapscope::find::{Matcher, Pattern, Query, Request, StateQuery};
 use mmapscope::seek::{Job, Step};
-use mmapscope::sys::mapped::Mapped;
-use mmapscope::sys::probe::Prober;
-use mmapscope::sys::region::{MapMode, MapRequest, Region};
+use mmapscope::sys::map::range::Mapped;
+use mmapscope::sys::map::region::Region;
+use mmapscope::sys::map::request::{MapMode, MapRequest};
+use mmapscope::sys::probe::prober::Prober;
 
 const GIB: u64 = 1 << 30;
 
@@ -107,7 +108,7 @@ fn bytes(text: &str) -> Query {
 
 /// `/` over 1 GiB of resident pages, for a pattern that is not there: every byte is read
 /// and matched. The pages are cached but not mapped by us: they are read from the page cache
-/// through windows (`sys::look`), and none is left mapped.
+/// through windows (`sys::probe::look`), and none is left mapped.
 #[divan::bench(args = ["7f 45 4c 46 02 01 01 00", "\"needle in a haystack\""], sample_count = 10, sample_size = 1)]
 fn byte_search_1gib_resident(bencher: Bencher, pattern: &str) {
     let region = gib(MapMode::Shared);
@@ -215,7 +216,7 @@ fn page_map_cells(bencher: Bencher, region: &Region, per_cell: u64) {
     let fit = model.page_map_fit();
     let w = model.map_window(0, if per_cell == 0 { fit } else { per_cell }, 0);
     bencher.bench_local(|| {
-        black_box(mmapscope::sys::cells::buckets(
+        black_box(mmapscope::sys::probe::cells::buckets(
             region,
             &prober,
             &geometry,

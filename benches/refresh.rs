@@ -27,10 +27,11 @@ use std::sync::OnceLock;
 use divan::{Bencher, black_box};
 use mmapscope::model::Model;
 use mmapscope::report;
-use mmapscope::sys::probe::Prober;
-use mmapscope::sys::procmaps;
-use mmapscope::sys::region::{MapMode, MapRequest, Region};
-use mmapscope::sys::snapshot::{self, View};
+use mmapscope::sys::map::region::Region;
+use mmapscope::sys::map::request::{MapMode, MapRequest};
+use mmapscope::sys::probe::prober::Prober;
+use mmapscope::sys::probe::snapshot::{self, View};
+use mmapscope::sys::proc::maps;
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;
 
@@ -245,7 +246,7 @@ mod refresh_parts {
     #[divan::bench(args = [Which::Data16K, Which::Sparse1T, Which::Cached], sample_count = 20)]
     fn minimap_full_pass(bencher: Bencher, which: Which) {
         let e = Explorer::start(which);
-        let ask = mmapscope::sys::probe::ChunkAsk {
+        let ask = mmapscope::sys::probe::chunks::ChunkAsk {
             order: (0..e.model.minimap.layout.count).collect(),
             budget: std::time::Duration::MAX,
             ..Default::default()
@@ -283,7 +284,7 @@ mod refresh_parts {
     #[divan::bench(args = [Which::Data16K, Which::Sparse1T, Which::Cached])]
     fn proc_maps(bencher: Bencher, which: Which) {
         let _e = Explorer::start(which);
-        bencher.bench_local(procmaps::read_maps);
+        bencher.bench_local(maps::read_maps);
     }
 
     /// /proc/self/smaps, parsed with procfs, filtered to our mapping.
@@ -291,7 +292,7 @@ mod refresh_parts {
     fn proc_smaps(bencher: Bencher, which: Which) {
         let e = Explorer::start(which);
         let (start, end) = (e.region.addr(), e.region.addr() + e.region.map_bytes());
-        bencher.bench_local(|| procmaps::read_vmas(start, end));
+        bencher.bench_local(|| maps::read_vmas(start, end));
     }
 
     /// `ui::render` into the 200x60 TestBackend, the model unchanged (ratatui then diffs a

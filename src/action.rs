@@ -3,8 +3,8 @@
 //! kernel answered, fed back into the model. One path for keys, scripts and lessons.
 
 pub use crate::find::{Finished, Request, StateQuery};
-pub use crate::sys::ops::{FAdvice, MAdvice, Op, Scope, SyncKind};
-use crate::sys::region::Prot;
+use crate::sys::map::request::Prot;
+pub use crate::sys::ops::op::{FAdvice, MAdvice, Op, Scope, SyncKind};
 
 /// A cursor motion in the hex grid.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -62,7 +62,7 @@ pub enum CellMove {
 pub struct PageMapData {
     pub first: u64,
     pub per_cell: u64,
-    pub buckets: Vec<crate::sys::probe::Bucket>,
+    pub buckets: Vec<crate::sys::probe::chunks::Bucket>,
 }
 
 /// Cells of the page map read at one refresh: `buckets[i]` is cell `start + i` of the window
@@ -75,7 +75,7 @@ pub struct PageMapSlice {
     pub per_cell: u64,
     pub cells: usize,
     pub start: usize,
-    pub buckets: Vec<crate::sys::probe::Bucket>,
+    pub buckets: Vec<crate::sys::probe::chunks::Bucket>,
 }
 
 /// Which menu is open.
@@ -216,7 +216,7 @@ pub struct LessonPane {
     /// The step's `# show:` offset (the grid keeps it in view).
     pub show: Option<u64>,
     /// The step's `# fields:` (the smaps panel lists them first).
-    pub fields: Vec<crate::sys::procmaps::SmapsField>,
+    pub fields: Vec<crate::sys::proc::maps::SmapsField>,
     /// Lines the pane's narration and results are scrolled down (J / K).
     pub scroll: u16,
 }
@@ -280,7 +280,7 @@ pub enum Action {
     Menu(MenuKey),
     /// The answer to a confirmation question (`None`: Enter, the question's default).
     Confirm(Option<bool>),
-    /// The write gate asks (`sys::gate`): a question, and what a yes does.
+    /// The write gate asks (`sys::ops::gate`): a question, and what a yes does.
     Question {
         question: String,
         then: Box<Action>,
@@ -311,12 +311,12 @@ pub enum Action {
     LessonNext,
     /// Lessons: back a step (←), replayed from the start.
     LessonBack,
-    /// Something that changes the mapping, carried out by `sys::exec`.
+    /// Something that changes the mapping, carried out by `sys::ops::carry`.
     Do(Op),
     /// A fresh probe of the kernel, at `now_ms` since the session started and wall-clock
     /// `clock`. `fresh`: the first one, whose changes are not news.
     Probed {
-        snap: Box<crate::sys::snapshot::Snapshot>,
+        snap: Box<crate::sys::probe::snapshot::Snapshot>,
         now_ms: u64,
         clock: String,
         fresh: bool,
@@ -344,11 +344,11 @@ pub enum Action {
     /// `A`: the address-space view of the process.
     OpenSpace,
     /// `--also`: the second mapping's snapshot of the grid's rows (`None`: no second one).
-    AlsoProbed(Option<Box<crate::sys::snapshot::Snapshot>>),
+    AlsoProbed(Option<Box<crate::sys::probe::snapshot::Snapshot>>),
     /// The address space as the session read it (for the view), with its title and when
     /// it was read (ms since the session started, as `Model::now_ms`).
     SpaceProbed {
-        vmas: Vec<crate::sys::process::VmaSummary>,
+        vmas: Vec<crate::sys::proc::process::VmaSummary>,
         title: String,
         read_ms: u64,
     },
@@ -556,7 +556,7 @@ pub enum Command {
         confirmed: bool,
     },
     /// Explore the VMA of this maps line (of the process being looked at).
-    Explore(crate::sys::procmaps::MapsLine),
+    Explore(crate::sys::proc::maps::MapsLine),
     /// Back to the mapping we made.
     ExploreBack,
     /// Open the process again after it called exec (a new handle).

@@ -1,7 +1,7 @@
 //! The event loop of the TUI: probe -> draw -> poll (until the next refresh) -> map_key ->
-//! the session (update -> sys::exec -> apply_outcome -> probe). The terminal is restored on
+//! the session (update -> sys::ops::carry -> apply_outcome -> probe). The terminal is restored on
 //! every way out: normal quit, error (guard's Drop), panic (ratatui's hook), SIGTERM/SIGHUP/
-//! SIGINT/SIGQUIT (flags polled by the loop, and a watchdog when the terminal itself has gone
+//! SIGINT/SIGQUIT (a flag polled by the loop, and `sys::contain::exit`'s watchdog when the terminal itself has gone
 //! away). SIGTSTP and Ctrl-z give the terminal back before stopping (when a job-control shell
 //! can continue us); SIGCONT takes it again and redraws. Code run by `x` runs in a child the
 //! loop polls, so the screen stays live; no way out leaves that child, what it forked, or the
@@ -21,6 +21,7 @@ use crate::action::Action;
 use crate::keymap::{KeyContext, map_key};
 use crate::model::Model;
 use crate::session::Session;
+use crate::sys::contain::exit::{self, OnSignal};
 
 /// The longest the loop sleeps, so that signals are noticed promptly whatever `--refresh` is.
 const MAX_POLL: Duration = Duration::from_millis(100);
@@ -81,25 +82,6 @@ impl Drop for TerminalGuard {
     }
 }
 
-/// Registers SIGTERM, SIGHUP, SIGINT and SIGQUIT to set a flag instead of killing us
-/// mid-draw (SIGQUIT's default would dump core and leave the terminal raw, on the alternate
-/// screen).
-///
-/// # Errors
-/// The signal handler could not be installed.
-pub fn quit_flag() -> std::io::Result<Arc<AtomicBool>> {
-    let flag = Arc::new(AtomicBool::new(false));
-    for sig in [
-        signal_hook::consts::SIGTERM,
-        signal_hook::consts::SIGHUP,
-        signal_hook::consts::SIGINT,
-        signal_hook::consts::SIGQUIT,
-    ] {
-        signal_hook::flag::register(sig, Arc::clone(&flag))?;
-    }
-    Ok(flag)
-}
-
 /// Job control: SIGTSTP asks us to stop (we give the terminal back first), SIGCONT says we
 /// were continued (the terminal is ours to take again, and to redraw).
 struct JobSignals {
@@ -132,7 +114,7 @@ fn is_suspend_key(key: &KeyEvent) -> bool {
 /// Read from /proc, not with getsid(2)/getpgid(2) through rustix: in a PID namespace whose
 /// session leader is outside it (a container, CI) those return 0, which rustix's `Pid` panics on.
 fn job_control_parent() -> bool {
-    use crate::sys::children::stat_ids;
+    use crate::sys::proc::process::stat_ids;
     let Some(ours) = stat_ids("self") else {
         return false;
     };
@@ -184,32 +166,6 @@ fn resume(terminal: &mut DefaultTerminal) -> std::io::Result<()> {
     terminal.clear()
 }
 
-/// Ends the process if a quit signal is not honoured within a second: crossterm's `poll` can
-/// spin forever on a terminal that hung up (SIGHUP after the pty closed), and then the loop
-/// never sees the flag. Restores the terminal as well as it can first.
-fn watchdog(quit: Arc<AtomicBool>, done: Arc<AtomicBool>) {
-    std::thread::spawn(move || {
-        loop {
-            std::thread::sleep(MAX_POLL);
-            if done.load(Ordering::Relaxed) {
-                return;
-            }
-            if quit.load(Ordering::Relaxed) {
-                std::thread::sleep(Duration::from_secs(1));
-                if !done.load(Ordering::Relaxed) {
-                    // process::exit runs no destructor: no Drop kills the code child's process
-                    // group (PR_SET_PDEATHSIG reaches the child, not what it forked) or the peer,
-                    // or removes our temporary directories.
-                    crate::sys::children::kill_leftovers();
-                    crate::demo::remove_live_dirs();
-                    restore_without_stdout_lock();
-                    std::process::exit(0);
-                }
-            }
-        }
-    });
-}
-
 /// Restores the terminal from the watchdog thread. The stuck main thread may hold the stdout
 /// lock (a write to a terminal that stopped reading), so the bytes go straight to fd 1:
 /// `CSI ? 1049 l` leaves the alternate screen and `CSI ? 25 h` shows the cursor (crossterm's
@@ -224,15 +180,6 @@ fn restore_without_stdout_lock() {
         let _ = tx.send(());
     });
     let _ = rx.recv_timeout(Duration::from_millis(500));
-}
-
-/// Sets the loop's "ended" flag when dropped, whichever way `run` ends (the watchdog reads it).
-struct LoopEnded(Arc<AtomicBool>);
-
-impl Drop for LoopEnded {
-    fn drop(&mut self) {
-        self.0.store(true, Ordering::Relaxed);
-    }
 }
 
 /// What happened while the loop waited, other than keys: a stop or continue signal, the end of
@@ -275,11 +222,13 @@ pub fn run(
     intro: &[String],
     lecture: Option<&crate::player::Lecture>,
 ) -> color_eyre::Result<String> {
-    let quit = quit_flag()?;
+    // SIGTERM, SIGHUP, SIGINT and SIGQUIT set a flag instead of killing us mid-draw (SIGQUIT's
+    // default would dump core and leave the terminal raw, on the alternate screen); dropped
+    // when `run` ends, whichever way, which stands the watchdog down.
+    let exit = exit::install(OnSignal::Quit {
+        last: restore_without_stdout_lock,
+    })?;
     let jobs = JobSignals::register()?;
-    let done = Arc::new(AtomicBool::new(false));
-    watchdog(Arc::clone(&quit), Arc::clone(&done));
-    let _ended = LoopEnded(done);
     let _guard = TerminalGuard;
     // As ratatui::try_init, with the area drawn bounded (`MAX_COLS` x `MAX_ROWS`).
     let (cols, rows) = terminal::size()?;
@@ -302,7 +251,7 @@ pub fn run(
     // wake-up that changed nothing (the poll's timeout, kept short for signals) draws nothing.
     let mut stale = true;
     loop {
-        if quit.load(Ordering::Relaxed) || session.model.quit {
+        if exit.quit_asked() || session.model.quit {
             break;
         }
         stale |= catch_up(&mut terminal, &mut session, &jobs)?;
@@ -365,11 +314,11 @@ pub fn run(
 pub fn farewell(model: &Model) -> String {
     match (model.snap.mode, model.edits.len()) {
         (_, 0) => String::new(),
-        (crate::sys::region::MapMode::Shared, n) => format!(
+        (crate::sys::map::request::MapMode::Shared, n) => format!(
             "{n} edited byte(s) not msynced: they are in the page cache already, and the kernel \
              writes them back to the file anyway"
         ),
-        (crate::sys::region::MapMode::Private, n) => {
+        (crate::sys::map::request::MapMode::Private, n) => {
             format!("{n} private edited byte(s) discarded: MAP_PRIVATE writes never reach the file")
         }
     }

@@ -44,12 +44,8 @@ pub fn create() -> Result<(TempDir, PathBuf), SysError> {
     Ok((dir, path))
 }
 
-/// Directories we made and have not removed yet, for exits that skip destructors (the
-/// watchdog's `process::exit`).
-static LIVE_DIRS: std::sync::Mutex<Vec<PathBuf>> = std::sync::Mutex::new(Vec::new());
-
 /// A fresh private directory of ours (`fresh_dir`), removed with everything in it when
-/// dropped; every exit path of the program removes it (see `remove_live_dirs`).
+/// dropped; every other way out removes it too (`sys::contain::exit` tracks it).
 #[derive(Debug)]
 pub struct TempDir(PathBuf);
 
@@ -60,9 +56,7 @@ impl TempDir {
     /// It could not be created.
     pub fn new() -> Result<Self, SysError> {
         let dir = fresh_dir()?;
-        if let Ok(mut live) = LIVE_DIRS.lock() {
-            live.push(dir.clone());
-        }
+        crate::sys::contain::exit::track_dir(dir.clone());
         Ok(Self(dir))
     }
 
@@ -74,19 +68,7 @@ impl TempDir {
 impl Drop for TempDir {
     fn drop(&mut self) {
         let _ = fs::remove_dir_all(&self.0);
-        if let Ok(mut live) = LIVE_DIRS.lock() {
-            live.retain(|d| d != &self.0);
-        }
-    }
-}
-
-/// Removes every directory of ours not yet removed: for exit paths that skip destructors.
-pub fn remove_live_dirs() {
-    // try_lock: an exit from another thread must not wait on a lock the main thread holds.
-    if let Ok(live) = LIVE_DIRS.try_lock() {
-        for d in live.iter() {
-            let _ = fs::remove_dir_all(d);
-        }
+        crate::sys::contain::exit::untrack_dir(&self.0);
     }
 }
 
@@ -98,7 +80,7 @@ pub fn remove_live_dirs() {
 /// The file could not be written.
 pub fn write_to(path: &std::path::Path) -> Result<(), SysError> {
     let shown = crate::text::sanitize(&path.to_string_lossy());
-    let ps = crate::sys::region::page_size() as usize;
+    let ps = crate::sys::map::request::page_size() as usize;
     let mut f =
         fs::File::create(path).map_err(|e| SysError::from_io(&e, format!("create {shown}")))?;
     for chunk in contents(ps).chunks(ps) {

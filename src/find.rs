@@ -6,7 +6,7 @@
 
 use memchr::memmem;
 
-use crate::sys::probe::PageState;
+use crate::sys::probe::state::PageState;
 
 /// A page state `:` can look for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

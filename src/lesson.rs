@@ -26,7 +26,7 @@ use clap::Parser;
 use crate::action::Op;
 use crate::options::MapArgs;
 use crate::script::{self, Line, ParseError, Step};
-use crate::sys::procmaps::SmapsField;
+use crate::sys::proc::maps::SmapsField;
 
 /// A step: its narration and its lines.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -324,7 +324,7 @@ pub fn risks(lesson: &Lesson) -> Vec<String> {
 }
 
 /// The lines of `lesson` that would change `file`, as `line N (what)`: each line walked through
-/// the write gate as a script line (`sys::gate`), following what changes its verdict (`mode`,
+/// the write gate as a script line (`sys::ops::gate`), following what changes its verdict (`mode`,
 /// `protect`, `fork`). A line the gate would refuse writes nothing; an undo or redo counts as
 /// the write it replays.
 fn file_writes<'a>(
@@ -332,7 +332,7 @@ fn file_writes<'a>(
     file: &Path,
     lines: impl Iterator<Item = &'a Line>,
 ) -> Vec<String> {
-    use crate::sys::gate::{
+    use crate::sys::ops::gate::{
         self, Backing, Consent, FileChange, Gate, Origin, Reach, Shown, Verdict,
     };
     let Ok(req) = lesson.map.request(Some(file.to_path_buf())) else {

@@ -4,8 +4,9 @@
 //! (`tests/it/layering.rs` keeps it so), bottom first:
 //!
 //! - `text`, `geometry`: leaf helpers (escaping, numbers, sizes, page arithmetic);
-//! - `sys`: the kernel (the only unchecked code is `sys::raw`; `sys::region` is the policy,
-//!   `sys::probe` the page state, `sys::exec` the operations, `sys::notes` their words);
+//! - `sys`: the kernel, in rooms by role (`sys/mod.rs` lists them): the only unchecked code is
+//!   `sys::raw`; `sys::map` the mapping and its policy, `sys::probe` the page state,
+//!   `sys::ops` the operations and their words, `sys::contain::exit` cleanup on any way out;
 //! - `demo`, `options`, then the pure core: `find` (what searches look for, the byte
 //!   matcher), `action`, `keys` and `legend` (what the help and the manual say), `layout`,
 //!   `model`, `update`, `keymap`, `script`, `lesson` (parsing);

@@ -12,7 +12,8 @@ use mmapscope::action::Action;
 use mmapscope::cli::{AttachArgs, Cli, Command, MapArgs, ThemeChoice};
 use mmapscope::session::DEFAULT_SIZE;
 use mmapscope::session::Session;
-use mmapscope::sys::probe::Prober;
+use mmapscope::sys::contain::exit::OnSignal;
+use mmapscope::sys::probe::prober::Prober;
 use mmapscope::sys::{Region, SysError};
 
 /// Writes `bytes` to standard output; a reader that went away (`| head`) is no error.
@@ -192,16 +193,18 @@ fn main() -> ExitCode {
         ),
         Some(Command::Completions { shell }) => completions(shell),
         Some(Command::Man) => manual(),
-        Some(Command::InternalPeer { path, file_offset }) => {
-            exit_with(mmapscope::sys::lab::run_peer(&path, file_offset))
-        }
+        Some(Command::InternalPeer { path, file_offset }) => exit_with(
+            mmapscope::sys::lab::experiments::run_peer(&path, file_offset),
+        ),
         Some(Command::DemoWriter {
             file,
             period,
             writes,
-        }) => exit_with(mmapscope::sys::lab::run_demo_writer(&file, period, writes)),
+        }) => exit_with(mmapscope::sys::lab::experiments::run_demo_writer(
+            &file, period, writes,
+        )),
         Some(Command::InternalTruncate { path, size }) => {
-            exit_with(mmapscope::sys::exec::truncate_file(&path, size))
+            exit_with(mmapscope::sys::ops::on_mapping::truncate_file(&path, size))
         }
         None => match cli.attach.pid {
             Some(_) if cli.file.is_some() || cli.map.anon.is_some() => {
@@ -286,7 +289,7 @@ fn batch(
     for note in region.notes() {
         eprintln!("mmapscope: note: {note}");
     }
-    if let Err(e) = mmapscope::sys::children::kill_children_on_fatal_signals() {
+    if let Err(e) = mmapscope::sys::contain::exit::install(OnSignal::End) {
         return fail(SysError::from_io(&e, "install signal handlers"));
     }
     let mut session = Session::new(region, false, DEFAULT_SIZE);
@@ -384,25 +387,6 @@ fn attach(
     }
 }
 
-/// Headless runs that made a temporary directory: SIGTERM, SIGINT, SIGHUP and SIGQUIT kill
-/// the children we started (the code child's process group, the peer) and remove the
-/// directory before the process ends with the signal's status. (Not in the signal handler
-/// itself: removing a directory is not async-signal-safe; a thread of ours does it.)
-fn remove_our_dirs_on_signals() {
-    use signal_hook::consts::{SIGHUP, SIGINT, SIGQUIT, SIGTERM};
-    let Ok(mut signals) = signal_hook::iterator::Signals::new([SIGTERM, SIGINT, SIGHUP, SIGQUIT])
-    else {
-        return;
-    };
-    std::thread::spawn(move || {
-        if let Some(sig) = signals.forever().next() {
-            mmapscope::sys::children::kill_leftovers();
-            mmapscope::demo::remove_live_dirs();
-            std::process::exit(128 + sig);
-        }
-    });
-}
-
 /// The explorer's settings, as an action: the refresh interval, and colours from `--theme`
 /// and NO_COLOR (read here, once).
 fn configure(refresh_ms: u64, theme: ThemeChoice) -> Action {
@@ -469,7 +453,9 @@ fn lesson(
         return fail(e);
     }
     if check {
-        remove_our_dirs_on_signals();
+        if let Err(e) = mmapscope::sys::contain::exit::install(OnSignal::End) {
+            return fail(SysError::from_io(&e, "install signal handlers"));
+        }
         return match mmapscope::player::check(&lesson, &mut std::io::stdout().lock()) {
             Ok(true) => ExitCode::SUCCESS,
             Ok(false) => ExitCode::from(1),
@@ -514,7 +500,7 @@ fn intro_lines(region: &Region, demo: Option<String>) -> Vec<String> {
     )];
     intro.extend(region.notes().iter().cloned());
     if region.mode() == mmapscope::sys::MapMode::Shared {
-        intro.extend(mmapscope::sys::notes::opened_shared(
+        intro.extend(mmapscope::sys::ops::notes::opened_shared(
             region.page_cache_file(),
             region.prot(),
             !region.consented_at_open() && region.may_write(),

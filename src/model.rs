@@ -11,10 +11,10 @@ use crate::action::{Action, Ask, MenuKind};
 use crate::find::{Query, Searching};
 use crate::geometry::{Geometry, Grown};
 use crate::layout::Layout;
-use crate::sys::probe::{
+use crate::sys::probe::chunks::{
     Bucket, ChunkAsk, ChunkSlice, Chunks, LARGEST_FOLIO_BYTES, WHOLE_FIRST_PAGES,
 };
-use crate::sys::snapshot::{Snapshot, View};
+use crate::sys::probe::snapshot::{Snapshot, View};
 use crate::text::sanitize;
 
 /// Where keys go.
@@ -142,7 +142,7 @@ pub struct LogLine {
     pub foreign_seen: Option<u64>,
 }
 
-pub use crate::sys::procmaps::SmapsField;
+pub use crate::sys::proc::maps::SmapsField;
 
 /// How long a changed smaps counter keeps showing its change.
 pub const DELTA_HOLD_MS: u64 = 5000;
@@ -395,7 +395,7 @@ pub struct Model {
     /// A peer process is writing into the file.
     pub peer_running: bool,
     /// The address space for its view (read while the view is open), and its title.
-    pub space: Vec<crate::sys::process::VmaSummary>,
+    pub space: Vec<crate::sys::proc::process::VmaSummary>,
     pub space_title: String,
     /// When it was read (ms since the start, as `now_ms`): the view says its age.
     pub space_read_ms: u64,
@@ -410,7 +410,7 @@ pub struct Model {
     /// The pid of the forked child keeping the mapping (`F`, `fork`).
     pub child: Option<u32>,
     /// What is known of glibc's mmap threshold, after the last `alloc` or `free`.
-    pub malloc: Option<crate::sys::lab::Threshold>,
+    pub malloc: Option<crate::sys::lab::experiments::Threshold>,
     /// The lesson being played, if any.
     pub lesson: Option<LessonPane>,
     /// The high-contrast theme (for projectors).
@@ -908,7 +908,7 @@ impl Model {
 
     /// Private edits that a remap or quit would lose.
     pub fn private_edits(&self) -> usize {
-        if self.snap.mode == crate::sys::region::MapMode::Private {
+        if self.snap.mode == crate::sys::map::request::MapMode::Private {
             self.edits.len()
         } else {
             0
@@ -1080,8 +1080,8 @@ mod tests {
 
     #[test]
     fn a_change_of_the_file_size_marks_the_chunks_between_the_two_ends() {
-        use crate::sys::region::{MapMode, Prot};
-        use crate::sys::snapshot::{Backing, Snapshot};
+        use crate::sys::map::request::{MapMode, Prot};
+        use crate::sys::probe::snapshot::{Backing, Snapshot};
         // 4 GiB mapped, 1024 chunks of 1024 pages; the file is cut from 4 GiB to 1000 pages.
         let layout = Chunks::of(1 << 20);
         let mut m = Minimap::new(layout);

@@ -6,7 +6,7 @@
 use clap::Args;
 
 use crate::geometry::parse_size;
-use crate::sys::{MapMode, MapRequest, Placement, Prot, region::Source};
+use crate::sys::{MapMode, MapRequest, Placement, Prot, map::request::Source};
 use std::path::PathBuf;
 
 /// Mapping options shared by every command.

@@ -7,7 +7,7 @@ use crate::lesson::{Lesson, request};
 use crate::script::{Expect, ExpectPath, Line, Step};
 use crate::session::{LineResult, LineValue, Session};
 use crate::sys::Region;
-use crate::sys::procmaps::SmapsField;
+use crate::sys::proc::maps::SmapsField;
 
 /// A lesson being played: the script, and where its fresh demo file lives (for replays).
 pub struct Lecture {
@@ -18,8 +18,8 @@ pub struct Lecture {
 
 /// What a line did, in the words of the narration pane.
 pub fn lesson_result(line: &LineResult) -> LessonResult {
-    use crate::sys::exec::Done;
-    use crate::sys::region::{ChildEnd, signal_name};
+    use crate::sys::map::region::{ChildEnd, signal_name};
+    use crate::sys::ops::outcome::Done;
     let detail = match &line.result {
         Err(e) => e.clone(),
         Ok(LineValue::Skipped(why)) => format!("skipped: {why}"),

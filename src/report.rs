@@ -12,10 +12,11 @@ use serde::Serialize;
 use serde::ser::{Error as _, SerializeSeq as _, SerializeStruct as _, Serializer};
 
 use crate::sys::SysError;
-use crate::sys::mapped::Mapped;
-use crate::sys::probe::{PageState, Prober, Sources, StateRun};
-use crate::sys::procmaps::{self, Vma};
-use crate::sys::region::MapMode;
+use crate::sys::map::range::Mapped;
+use crate::sys::map::request::MapMode;
+use crate::sys::probe::prober::Prober;
+use crate::sys::probe::state::{PageState, Sources, StateRun};
+use crate::sys::proc::maps::{self, Vma};
 use crate::text::{human, kb, thousands};
 
 /// The report (schema `mmapscope/1`): the sys types serialize
@@ -143,7 +144,7 @@ struct Head {
 
 fn head(region: &dyn Mapped, prober: &Prober) -> Result<Head, SysError> {
     let range = (region.addr(), region.addr() + region.map_bytes());
-    let vma = procmaps::total(&region.vmas(range.0, range.1)?);
+    let vma = maps::total(&region.vmas(range.0, range.1)?);
     head_with(region, prober, vma)
 }
 
@@ -351,9 +352,9 @@ pub fn inspect_process(
     json: bool,
     out: &mut dyn Write,
 ) -> Result<(), SysError> {
-    use crate::sys::handle::ProcessHandle;
-    use crate::sys::process;
-    use crate::sys::vma::VmaView;
+    use crate::sys::attach::foreign::VmaView;
+    use crate::sys::attach::handle::ProcessHandle;
+    use crate::sys::proc::process;
     // One handle: every file of the process opened once, so a pid reused meanwhile is never
     // read; `mem` is not needed (no bytes are read), so its refusal does not stop a report.
     let handle = std::sync::Arc::new(ProcessHandle::open(pid, false)?);
@@ -362,7 +363,7 @@ pub fn inspect_process(
     let prober = Prober::new().for_handle(&handle)?;
     let io = |e: std::io::Error| SysError::from_io(&e, "write the report");
     let all = matches!(spec, None | Some("all"));
-    let lines: Vec<&procmaps::MapsLine> = match spec {
+    let lines: Vec<&maps::MapsLine> = match spec {
         Some(spec) if !all => vec![
             process::resolve_vma(&maps, spec)
                 .map_err(|why| SysError::new(libc::ENOENT, "--vma", why))?,

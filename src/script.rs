@@ -6,7 +6,7 @@ use std::fmt;
 
 use crate::action::{FAdvice, MAdvice, Op, Scope, SyncKind};
 use crate::geometry::parse_size;
-use crate::sys::region::{MapMode, Prot};
+use crate::sys::map::request::{MapMode, Prot};
 use crate::text::{Escapes, LoneDigit, echo, hex_bytes, unquote};
 
 /// What one script line asks for.
@@ -445,7 +445,7 @@ fn parse_lab(cmd: &str, rest: &[String]) -> Result<Step, String> {
         "write-snippet" => match rest {
             [off, name] => Step::Do(Op::Write {
                 offset: number(Some(off), "offset")?,
-                bytes: crate::sys::lab::snippet(name)
+                bytes: crate::sys::lab::experiments::snippet(name)
                     .map_err(|e| e.explanation)?
                     .to_vec(),
             }),

@@ -5,7 +5,7 @@
 //!
 //! Neither faults anything in. A state search only probes (`Prober::probe`: mincore, pagemap,
 //! cachestat, kpageflags). A byte search reads only pages in memory, as the grid reads them
-//! (`sys::look`): in our own mapping the file's page-cache pages through a window on the page
+//! (`sys::probe::look`): in our own mapping the file's page-cache pages through a window on the page
 //! cache (no readahead, nothing left mapped; cachestat says which are cached), our private
 //! copies and anonymous memory through the mapping (`Mapped::read`, a copy that never raises a
 //! signal); in a VMA not ours present pages only (a read elsewhere would fault the page in,
@@ -30,11 +30,11 @@ use std::time::{Duration, Instant};
 
 use crate::find::{Ending, Finished, Matcher, PATTERN_MAX, Query, Request, StateQuery, StateWord};
 use crate::geometry::Geometry;
-use crate::sys::look::{self, Facts, How};
-use crate::sys::mapped::Mapped;
-use crate::sys::probe::Prober;
-use crate::sys::procmaps::Pid;
-use crate::sys::region::MapMode;
+use crate::sys::map::range::Mapped;
+use crate::sys::map::request::MapMode;
+use crate::sys::probe::look::{self, Facts, How};
+use crate::sys::probe::prober::Prober;
+use crate::sys::proc::maps::Pid;
 
 /// Pages probed at once by a state search.
 pub const STATE_CHUNK: u64 = 4096;
@@ -888,7 +888,8 @@ fn legs(req: &Request, end: u64, len: u64) -> [(u64, u64); 2] {
 mod tests {
     use super::*;
     use crate::find::StateQuery;
-    use crate::sys::region::{MapRequest, Region};
+    use crate::sys::map::region::Region;
+    use crate::sys::map::request::MapRequest;
 
     fn job(id: u64, word: &str, region: &Region) -> Job {
         let req = Request {
@@ -904,7 +905,7 @@ mod tests {
     /// tells the running search's news from a replaced one's by it.
     #[test]
     fn a_job_ends_with_its_own_id_however_it_ends() {
-        let ps = crate::sys::region::page_size();
+        let ps = crate::sys::map::request::page_size();
         let region = Region::open(&MapRequest::anon(64 * ps, MapMode::Private)).unwrap();
         let prober = Prober::new();
         region.write(9 * ps, b"x").unwrap();

@@ -1,5 +1,5 @@
 //! A session: the mapping, its probes, the experiments' state and the model, with the one path
-//! every action takes: `update` -> `sys::exec` -> `apply_outcome` -> refresh. The TUI drives it
+//! every action takes: `update` -> `sys::ops::carry` -> `apply_outcome` -> refresh. The TUI drives it
 //! with keys, `batch` and lessons with script lines; each script line gives one JSON line, and
 //! `expect` checks the report (or the file on disk, or the previous result).
 
@@ -17,17 +17,19 @@ use crate::report;
 use crate::script::{Cmp, Expect, ExpectPath, Line, Step, Value};
 use crate::seek;
 use crate::sys::SysError;
-use crate::sys::exec::{self, Outcome, Started};
-use crate::sys::gate::{self, Consent, Gate, Origin, Verdict};
-use crate::sys::handle::{Gone, ProcessHandle};
-use crate::sys::lab::Lab;
-use crate::sys::mapped::Mapped;
-use crate::sys::probe::{ChunkAsk, Prober};
-use crate::sys::process::{self, ProcessInfo};
-use crate::sys::procmaps::MapsLine;
-use crate::sys::region::Region;
-use crate::sys::snapshot::{self, View};
-use crate::sys::vma::{VmaFate, VmaView};
+use crate::sys::attach::foreign::{VmaFate, VmaView};
+use crate::sys::attach::handle::{Gone, ProcessHandle};
+use crate::sys::lab::experiments::Lab;
+use crate::sys::map::range::Mapped;
+use crate::sys::map::region::Region;
+use crate::sys::ops::carry::{self, Started};
+use crate::sys::ops::gate::{self, Consent, Gate, Origin, Verdict};
+use crate::sys::ops::outcome::Outcome;
+use crate::sys::probe::chunks::ChunkAsk;
+use crate::sys::probe::prober::Prober;
+use crate::sys::probe::snapshot::{self, View};
+use crate::sys::proc::maps::MapsLine;
+use crate::sys::proc::process::{self, ProcessInfo};
 use crate::update::{apply_outcome, update};
 use crate::watch::Watch;
 
@@ -51,7 +53,7 @@ pub struct Session {
     /// Something failed unexpectedly or an expect failed.
     pub failed: bool,
     /// Code still running in a child, started by `act_live`; `poll_child` brings its outcome.
-    running: Option<exec::Running>,
+    running: Option<carry::Running>,
     /// A search running across ticks; `poll_search` advances it.
     finding: Option<seek::Job>,
     /// `--also`: a second mapping of the same file, shown beside the first; `swap` trades
@@ -314,7 +316,9 @@ fn looking_at(info: &ProcessInfo, view: &VmaView, other: bool, back: bool) -> Lo
         pid: info.pid,
         process: format!("pid {} {}", info.pid, crate::text::sanitize(&info.comm)),
         other,
-        vma: crate::text::sanitize(&crate::sys::vma::vma_name(view.line()).to_string_lossy()),
+        vma: crate::text::sanitize(
+            &crate::sys::attach::foreign::vma_name(view.line()).to_string_lossy(),
+        ),
         start: view.line().start,
         via: view.bytes_via().to_string(),
         back,
@@ -951,7 +955,7 @@ impl Session {
                 }
                 Verdict::Refuse(err) => {
                     tracing::info!(op = %op.name(), error = %err, "refused by the write gate");
-                    let outcome = exec::refused(op, err);
+                    let outcome = carry::refused(op, err);
                     apply_outcome(&mut self.model, &outcome, history);
                     outcomes.push(outcome);
                     continue;
@@ -990,7 +994,7 @@ impl Session {
             ) if *permit.op() == Op::Swap && self.also.is_some() => {
                 let also = self.also.as_mut()?;
                 std::mem::swap(region, also);
-                exec::swapped(region, also)
+                carry::swapped(region, also)
             }
             (
                 Subject::Ours {
@@ -998,15 +1002,15 @@ impl Session {
                 }
                 | Subject::Other { explored: e, .. },
                 ..,
-            ) => exec::execute_on_view(&e.view, permit),
+            ) => carry::execute_on_view(&e.view, permit),
             (Subject::Ours { region, .. }, _, false) => {
-                exec::execute(region, &self.prober, &mut self.lab, permit)
+                carry::execute(region, &self.prober, &mut self.lab, permit)
             }
             (_, Some(running), true) if matches!(permit.op(), Op::Exec { .. }) => {
                 running.refuse(permit.into_op())
             }
             (Subject::Ours { region, .. }, _, true) => {
-                match exec::start(region, &self.prober, &mut self.lab, permit) {
+                match carry::start(region, &self.prober, &mut self.lab, permit) {
                     Started::Done(outcome) => outcome,
                     Started::Running(running) => {
                         update(&mut self.model, Action::Note(running.running_line()));
@@ -1062,7 +1066,7 @@ impl Session {
                     pid: info.pid,
                     name: format!("pid {} {}", info.pid, crate::text::sanitize(&info.comm)),
                     vma: crate::text::sanitize(
-                        &crate::sys::vma::vma_name(view.line()).to_string_lossy(),
+                        &crate::sys::attach::foreign::vma_name(view.line()).to_string_lossy(),
                     ),
                     start: view.line().start,
                     write: attached.write,
@@ -1184,13 +1188,14 @@ impl Session {
         let mut at = from;
         while at < cells && (at == from || started.elapsed() < budget) {
             // A cheap window (page by page in one read) goes whole.
-            let n = if w.per_cell.saturating_mul(w.cells()) <= crate::sys::cells::EXACT_PAGES {
+            let n = if w.per_cell.saturating_mul(w.cells()) <= crate::sys::probe::cells::EXACT_PAGES
+            {
                 cells - at
             } else {
                 1
             };
             let first = w.first_page() + at as u64 * w.per_cell;
-            buckets.extend(crate::sys::cells::buckets(
+            buckets.extend(crate::sys::probe::cells::buckets(
                 shown, prober, &geometry, first, w.per_cell, n as u64,
             ));
             at += n;

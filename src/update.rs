@@ -8,9 +8,9 @@ use crate::action::{
 };
 use crate::find::{Ending, Finished, Pattern, Query, Request, Searching, StateQuery};
 use crate::model::{EditRecord, EditState, Focus, Looking, Minimap, Model, Overlay, Stash};
-use crate::sys::exec::{Done, Outcome};
-use crate::sys::region::MapMode;
-use crate::sys::snapshot::Backing;
+use crate::sys::map::request::MapMode;
+use crate::sys::ops::outcome::{Done, Outcome};
+use crate::sys::probe::snapshot::Backing;
 use crate::text::echo;
 
 /// Longest text the `:` prompt takes.
@@ -499,12 +499,16 @@ fn ask(model: &mut Model, action: Action) -> Vec<Command> {
                 all: !matches!(kind, MenuKind::Advise),
             };
             if kind == MenuKind::Malloc {
-                let seen = model.malloc.clone().unwrap_or(crate::sys::lab::Threshold {
-                    at_least: None,
-                    at_most: None,
-                    fixed_by: None,
-                });
-                model.log(crate::sys::notes::threshold(&seen));
+                let seen =
+                    model
+                        .malloc
+                        .clone()
+                        .unwrap_or(crate::sys::lab::experiments::Threshold {
+                            at_least: None,
+                            at_most: None,
+                            fixed_by: None,
+                        });
+                model.log(crate::sys::ops::notes::threshold(&seen));
             }
         }
         Action::Menu(key) => return menu(model, key),
@@ -578,7 +582,7 @@ fn operate(model: &mut Model, action: Action) -> Vec<Command> {
 }
 
 /// A shared mapping of a file the user named, mapped read-only because writing was not
-/// allowed yet, where the first write asks (the write gate, `sys::gate`, does the asking).
+/// allowed yet, where the first write asks (the write gate, `sys::ops::gate`, does the asking).
 fn read_only_until_asked(model: &Model) -> bool {
     let s = &model.snap;
     s.mode == MapMode::Shared
@@ -698,7 +702,7 @@ fn menu(model: &mut Model, key: MenuKey) -> Vec<Command> {
             return ask_for(model, Ask::ChildWrite { offset });
         }
         MenuChoice::Alloc(None) => return ask_for(model, Ask::AllocSize),
-        MenuChoice::Snippet(name) => match crate::sys::lab::snippet(name) {
+        MenuChoice::Snippet(name) => match crate::sys::lab::experiments::snippet(name) {
             // As typed bytes are: asking first when the file was not allowed to be written.
             Ok(bytes) => return edit_write(model, bytes.to_vec()),
             Err(e) => {
@@ -833,7 +837,7 @@ fn offer_force(model: &mut Model, op: &Op, e: &crate::sys::SysError) {
         question: format!(
             "{}: {}. Do it anyway? y/N",
             e.context,
-            crate::sys::limits::without_hint(&e.explanation)
+            crate::sys::proc::limits::without_hint(&e.explanation)
         ),
         then: Box::new(Action::ForceThen(Box::new(op.clone()))),
         default_yes: false,
@@ -1217,7 +1221,7 @@ fn page_map(model: &mut Model, action: Action) {
             *map = crate::action::PageMapData {
                 first: slice.first,
                 per_cell: slice.per_cell,
-                buckets: vec![crate::sys::probe::Bucket::default(); slice.cells],
+                buckets: vec![crate::sys::probe::chunks::Bucket::default(); slice.cells],
             };
         }
         for (i, b) in slice.buckets.into_iter().enumerate() {
@@ -1300,8 +1304,8 @@ fn moved(w: &crate::model::MapWindow, m: CellMove) -> u64 {
 mod tests {
     use super::*;
     use crate::geometry::Geometry;
-    use crate::sys::region::Prot;
-    use crate::sys::snapshot::{Backing, Snapshot};
+    use crate::sys::map::request::Prot;
+    use crate::sys::probe::snapshot::{Backing, Snapshot};
 
     const PS: u64 = 4096;
 
@@ -1717,7 +1721,7 @@ mod tests {
         assert_eq!(m.page_map_window().unwrap().top, 0);
         update(&mut m, Action::PageMapMove(CellMove::PageDown));
         update(&mut m, Action::PageMapMove(CellMove::Left));
-        let b = |first| crate::sys::probe::Bucket {
+        let b = |first| crate::sys::probe::chunks::Bucket {
             first,
             pages: 1,
             resident: Some(1),
@@ -1807,7 +1811,7 @@ mod tests {
             }),
             elapsed: std::time::Duration::from_micros(5),
             faults: (1, 0),
-            smaps_delta: vec![(crate::sys::procmaps::SmapsField::PrivateDirty, 4096)],
+            smaps_delta: vec![(crate::sys::proc::maps::SmapsField::PrivateDirty, 4096)],
             call: format!("write 0x{offset:x}"),
             notes: Vec::new(),
         }
@@ -1916,7 +1920,7 @@ mod tests {
         update(&mut m, Action::EditStart);
         assert!(m.log.last().unwrap().text.contains("asks"));
         update(&mut m, Action::EditNibble(4));
-        // The write is a command like any other: the session's gate decides (sys::gate).
+        // The write is a command like any other: the session's gate decides (sys::ops::gate).
         let cmds = update(&mut m, Action::EditNibble(1));
         let write = Op::Write {
             offset: 0,
@@ -2161,7 +2165,7 @@ mod tests {
 
     #[test]
     fn the_minimap_forgets_what_it_knew_when_another_vma_is_shown() {
-        use crate::sys::probe::{Bucket, ChunkSlice};
+        use crate::sys::probe::chunks::{Bucket, ChunkSlice};
         let mut m = model(16, (120, 40));
         let known = |m: &Model| {
             m.minimap
@@ -2238,7 +2242,7 @@ mod tests {
         let (op, _) = only_exec(update(&mut m, Action::Menu(MenuKey::Choose)));
         assert_eq!(
             op,
-            Op::Protect(crate::sys::region::Prot::parse("rwx").unwrap())
+            Op::Protect(crate::sys::map::request::Prot::parse("rwx").unwrap())
         );
         update(&mut m, Action::OpenMenu(MenuKind::Protect));
         assert!(update(&mut m, Action::Menu(MenuKey::Cancel)).is_empty());
@@ -2437,7 +2441,7 @@ mod tests {
         );
         update(&mut m, Action::OpenMenu(MenuKind::Snippet));
         let cmds = update(&mut m, Action::Menu(MenuKey::Number(1)));
-        if let Ok(bytes) = crate::sys::lab::snippet("ret42") {
+        if let Ok(bytes) = crate::sys::lab::experiments::snippet("ret42") {
             assert_eq!(
                 only_exec(cmds).0,
                 Op::Write {
@@ -2451,7 +2455,7 @@ mod tests {
     /// A probe of `m`'s mapping with `bytes` from offset 0 and the file `size`.
     fn probed(m: &mut Model, bytes: &[u8], size: Option<u64>, now_ms: u64) {
         let mut snap = m.snap.clone();
-        snap.bytes = crate::sys::snapshot::ViewBytes {
+        snap.bytes = crate::sys::probe::snapshot::ViewBytes {
             start: 0,
             data: bytes.iter().map(|b| Some(*b)).collect(),
             unread: Vec::new(),
@@ -2514,7 +2518,7 @@ mod tests {
         };
         let op = Op::Advise(
             crate::action::MAdvice::DontNeed,
-            crate::sys::ops::Scope::Page(1),
+            crate::sys::ops::op::Scope::Page(1),
         );
         apply_outcome(&mut m, &outcome(op, advised), History::Record);
         page[0x1004..0x1009].copy_from_slice(b"demo ");

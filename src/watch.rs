@@ -1,7 +1,7 @@
 //! What a session reads of a process's /proc besides the pages on screen: the smaps counters
 //! of the VMA explored, the maps text of the side panel, and the address-space view (every
 //! VMA with its Rss, from one read of smaps). All of it goes through the process's handle
-//! (`sys::handle`), and each kind is read again only when its measured cost allows: in a
+//! (`sys::attach::handle`), and each kind is read again only when its measured cost allows: in a
 //! process of 30,000 VMAs one read of smaps costs the kernel ~100 ms of page-table walking,
 //! and so does the smaps of one 8 GiB resident VMA; read every refresh, that was 35-60% of a
 //! core for an idle screen. A read waits at least `SMAPS_PACE` (`MAPS_PACE`) times what the
@@ -12,10 +12,12 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use crate::sys::handle::{Pace, ProcessHandle, SmapsAnswer, SmapsAsk, SmapsReader, SmapsWant};
-use crate::sys::process::{self, VmaSummary};
-use crate::sys::procmaps::{self, MapsLine, Vma};
-use crate::sys::snapshot::Snapshot;
+use crate::sys::attach::paced::{Pace, SmapsAnswer, SmapsAsk, SmapsReader, SmapsWant};
+
+use crate::sys::attach::handle::ProcessHandle;
+use crate::sys::probe::snapshot::Snapshot;
+use crate::sys::proc::maps::{self, MapsLine, Vma};
+use crate::sys::proc::process::{self, VmaSummary};
 
 /// smaps is read again no sooner than this many times the last read's cost: 0.5% of a core
 /// (with the screen's own refresh, about 0.7% of a core idle, and the maps text, an idle
@@ -94,7 +96,7 @@ impl Watch {
         self.counters = Some(match read {
             Ok((vmas, _)) => Counters {
                 ask,
-                vma: procmaps::total(&vmas),
+                vma: maps::total(&vmas),
                 count: vmas.len(),
                 pace,
                 problem: None,

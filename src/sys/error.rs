@@ -55,7 +55,7 @@ impl SysError {
     }
 
     /// An error whose explanation is the generic sentence for its errno.
-    pub fn from_errno(errno: i32, context: impl Into<String>) -> Self {
+    pub(crate) fn from_errno(errno: i32, context: impl Into<String>) -> Self {
         Self::new(errno, context, errno_sentence(errno))
     }
 
@@ -68,18 +68,18 @@ impl SysError {
     }
 
     /// From a rustix errno.
-    pub fn from_rustix(err: rustix::io::Errno, context: impl Into<String>) -> Self {
+    pub(crate) fn from_rustix(err: rustix::io::Errno, context: impl Into<String>) -> Self {
         Self::from_errno(err.raw_os_error(), context)
     }
 
     /// The errno's symbolic name, e.g. `EACCES`.
-    pub fn name(&self) -> &'static str {
+    pub(crate) fn name(&self) -> &'static str {
         errno_name(self.errno)
     }
 }
 
 /// The symbolic name of an errno value (`EINVAL`), or `E?` for one this table does not know.
-pub fn errno_name(errno: i32) -> &'static str {
+pub(crate) fn errno_name(errno: i32) -> &'static str {
     match errno {
         libc::EPERM => "EPERM",
         libc::ENOENT => "ENOENT",
@@ -120,7 +120,7 @@ pub fn errno_name(errno: i32) -> &'static str {
 }
 
 /// One generic sentence for an errno, used when the caller has nothing more specific to say.
-pub fn errno_sentence(errno: i32) -> &'static str {
+pub(crate) fn errno_sentence(errno: i32) -> &'static str {
     match errno {
         libc::EPERM => {
             "the operation is not permitted for this process (a capability or an immutable file)"

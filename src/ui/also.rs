@@ -11,8 +11,8 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Paragraph};
 
 use crate::model::Model;
-use crate::sys::procmaps::SmapsField;
-use crate::sys::snapshot::Snapshot;
+use crate::sys::probe::snapshot::Snapshot;
+use crate::sys::proc::maps::SmapsField;
 use crate::text::{byte_char, kb};
 
 use super::theme::{Role, Theme};

@@ -8,11 +8,11 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Paragraph, Wrap};
 
 use crate::model::Model;
-use crate::sys::probe::{
+use crate::sys::probe::snapshot::Snapshot;
+use crate::sys::probe::state::{
     PM_EXCLUSIVE, PM_FILE, PM_PFN_MASK, PM_PRESENT, PM_SOFT_DIRTY, PM_SWAPPED, kflag_names,
 };
-use crate::sys::probe::{PageProbe, PageState};
-use crate::sys::snapshot::Snapshot;
+use crate::sys::probe::state::{PageProbe, PageState};
 use crate::text::{kb, thousands};
 
 use super::theme::{Role, Theme};

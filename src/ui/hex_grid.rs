@@ -11,7 +11,7 @@ use ratatui::widgets::{Block, Paragraph};
 
 use crate::geometry::ByteKind;
 use crate::model::{Focus, Model};
-use crate::sys::snapshot::VisiblePage;
+use crate::sys::probe::snapshot::VisiblePage;
 use crate::text::{byte_char, thousands};
 
 use super::theme::{Role, Theme};
@@ -79,13 +79,13 @@ fn word(long: impl Into<String>, short: impl Into<String>, role: Role) -> StateW
 
 /// The states of page `page`, in the order the header shows them.
 /// The words for what the kernel says of a probed page, in the header's order.
-fn kernel_words(model: &Model, state: &crate::sys::probe::PageState) -> Vec<StateWord> {
+fn kernel_words(model: &Model, state: &crate::sys::probe::state::PageState) -> Vec<StateWord> {
     let mut words = Vec::new();
     // Since Linux 5.2, mincore on a file we may not write reports only the pages we
     // map ourselves, not the page cache: say so instead of "resident".
     let restricted = matches!(
         model.snap.backing,
-        crate::sys::snapshot::Backing::File {
+        crate::sys::probe::snapshot::Backing::File {
             writable: false,
             ..
         }
@@ -141,7 +141,7 @@ fn kernel_words(model: &Model, state: &crate::sys::probe::PageState) -> Vec<Stat
 
 /// The lab's words for a page: huge page, how many map it, and whether the forked child
 /// still shares it.
-fn lab_words(state: &crate::sys::probe::PageState) -> Vec<StateWord> {
+fn lab_words(state: &crate::sys::probe::state::PageState) -> Vec<StateWord> {
     let mut words = Vec::new();
     if state.thp == Some(true) {
         words.push(word("huge page (PMD)", "H", Role::Present));

@@ -8,7 +8,7 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::Paragraph;
 
 use crate::model::{MinimapCell, Model};
-use crate::sys::probe::Bucket;
+use crate::sys::probe::chunks::Bucket;
 
 use super::theme::{Role, Theme};
 

@@ -18,7 +18,7 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Paragraph, Wrap};
 
 use crate::model::{Focus, LessonPane, Model, Overlay, PaneText};
-use crate::sys::snapshot::Backing;
+use crate::sys::probe::snapshot::Backing;
 use crate::text::{human, sanitize, thousands};
 
 use self::theme::{Role, Theme};

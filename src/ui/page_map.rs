@@ -1,14 +1,14 @@
 //! The page map (`P`): the whole mapping (or, zoomed in, a window of it) as a grid of cells,
 //! one per bucket of pages, lettered and coloured as the minimap's cells; each row labelled
 //! with its first page; the counts of each state over the cells drawn, and the selected
-//! cell's own. The session reads the cells (`sys::cells`); this only draws them.
+//! cell's own. The session reads the cells (`sys::probe::cells`); this only draws them.
 
 use ratatui::Frame;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Clear, Paragraph};
 
 use crate::model::{MapWindow, Model};
-use crate::sys::probe::Bucket;
+use crate::sys::probe::chunks::Bucket;
 use crate::text::{human, thousands};
 
 use super::minimap;

@@ -8,7 +8,7 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Paragraph, Wrap};
 
 use crate::model::{Focus, Model, SmapsField};
-use crate::sys::procmaps::MapsLine;
+use crate::sys::proc::maps::MapsLine;
 use crate::text::{delta_kb, human, kb, sanitize};
 
 use super::theme::{Role, Theme};
@@ -224,7 +224,7 @@ fn render_smaps(model: &Model, frame: &mut Frame, area: Rect, theme: Theme) {
 /// (to the longest name and value shown), and what still does not fit is cut with `…`.
 fn counter_lines(
     model: &Model,
-    vma: &crate::sys::procmaps::Vma,
+    vma: &crate::sys::proc::maps::Vma,
     width: usize,
     theme: Theme,
 ) -> Vec<Line<'static>> {

@@ -10,7 +10,7 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Clear, Paragraph};
 
 use crate::model::Model;
-use crate::sys::process::{VmaKind, VmaSummary};
+use crate::sys::proc::process::{VmaKind, VmaSummary};
 use crate::text::{human, sanitize};
 
 use super::theme::{Role, Theme};

@@ -8,8 +8,9 @@ use std::path::{Path, PathBuf};
 
 use mmapscope::action::{Action, Op};
 use mmapscope::session::Session;
-use mmapscope::sys::exec::Done;
-use mmapscope::sys::region::{MapMode, MapRequest, Region};
+use mmapscope::sys::map::region::Region;
+use mmapscope::sys::map::request::{MapMode, MapRequest};
+use mmapscope::sys::ops::outcome::Done;
 
 use crate::common::{mmapscope, run};
 

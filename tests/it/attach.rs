@@ -49,7 +49,7 @@ fn dirty_in_cache(path: &Path, pages: u64) -> Vec<bool> {
     let ps = page_size();
     (0..pages)
         .map(|p| {
-            mmapscope::sys::region::cachestat(&f, p * ps, ps)
+            mmapscope::sys::map::region::cachestat(&f, p * ps, ps)
                 .expect("cachestat")
                 .nr_dirty
                 > 0
@@ -229,16 +229,17 @@ fn with_write_a_store_goes_into_the_process_and_reaches_its_shared_file() {
 fn exploring_our_own_heap_and_coming_back() {
     let dir = tempfile::TempDir::new_in(env!("CARGO_TARGET_TMPDIR")).expect("tempdir");
     let file = clean_file(dir.path(), 4);
-    let region = mmapscope::sys::region::Region::open(&mmapscope::sys::region::MapRequest {
-        source: mmapscope::sys::region::Source::File(file.clone()),
-        mode: mmapscope::sys::region::MapMode::Shared,
-        offset: 0,
-        len: None,
-        prot: None,
-        write: false,
-        place: Default::default(),
-    })
-    .expect("map");
+    let region =
+        mmapscope::sys::map::region::Region::open(&mmapscope::sys::map::request::MapRequest {
+            source: mmapscope::sys::map::request::Source::File(file.clone()),
+            mode: mmapscope::sys::map::request::MapMode::Shared,
+            offset: 0,
+            len: None,
+            prot: None,
+            write: false,
+            place: Default::default(),
+        })
+        .expect("map");
     let ours = region.addr();
     let mut s = Session::new(region, true, (120, 40));
     s.act(Action::OpenSpace);
@@ -550,7 +551,7 @@ fn looking_through_the_explorer_faults_nothing_in_and_reads_no_file() {
     f.sync_all().expect("fsync");
     rustix::fs::fadvise(&f, 0, None, rustix::fs::Advice::DontNeed).expect("evict");
     let cached = || {
-        mmapscope::sys::region::cachestat(&f, 0, 256 * ps)
+        mmapscope::sys::map::region::cachestat(&f, 0, 256 * ps)
             .expect("cachestat")
             .nr_cache
     };

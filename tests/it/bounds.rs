@@ -15,7 +15,8 @@ use serde_json::Value;
 
 use mmapscope::script;
 use mmapscope::session::Session;
-use mmapscope::sys::region::{MapMode, MapRequest, Region};
+use mmapscope::sys::map::region::Region;
+use mmapscope::sys::map::request::{MapMode, MapRequest};
 
 use crate::common::pty;
 
@@ -26,7 +27,7 @@ const GIB: u64 = 1 << 30;
 /// MemAvailable now, in bytes.
 fn mem_available() -> u64 {
     let meminfo = std::fs::read_to_string("/proc/meminfo").expect("/proc/meminfo");
-    mmapscope::sys::limits::field(&meminfo, "MemAvailable").expect("MemAvailable")
+    mmapscope::sys::proc::limits::field(&meminfo, "MemAvailable").expect("MemAvailable")
 }
 
 /// A size over the bound by a margin (the bound moves as the machine does): a quarter of

@@ -8,11 +8,12 @@ use std::time::{Duration, Instant};
 
 use mmapscope::action::{Action, Op};
 use mmapscope::session::Session;
-use mmapscope::sys::exec::Done;
-use mmapscope::sys::region::{MapMode, MapRequest, Prot, Region};
+use mmapscope::sys::map::region::Region;
+use mmapscope::sys::map::request::{MapMode, MapRequest, Prot};
+use mmapscope::sys::ops::outcome::Done;
 use serde_json::Value;
 
-use mmapscope::sys::lab::Landing;
+use mmapscope::sys::lab::experiments::Landing;
 
 use crate::common::*;
 
@@ -44,7 +45,7 @@ fn done(s: &mut Session, op: Op) -> Done {
 
 #[test]
 fn the_snippet_for_this_machine_returns_42_only_with_prot_exec() {
-    let Ok(ret42) = mmapscope::sys::lab::snippet("ret42") else {
+    let Ok(ret42) = mmapscope::sys::lab::experiments::snippet("ret42") else {
         return skip(
             "exec",
             &format!("no snippet for {}", std::env::consts::ARCH),
@@ -63,7 +64,7 @@ fn the_snippet_for_this_machine_returns_42_only_with_prot_exec() {
         Done::Called { end, .. } => end,
         other => panic!("{other:?}"),
     };
-    use mmapscope::sys::region::ChildEnd;
+    use mmapscope::sys::map::region::ChildEnd;
     let without = end(done(
         &mut s,
         Op::Exec {
@@ -91,7 +92,9 @@ fn the_snippet_for_this_machine_returns_42_only_with_prot_exec() {
         &mut s,
         Op::Write {
             offset: 0x200,
-            bytes: mmapscope::sys::lab::snippet("add").unwrap().to_vec(),
+            bytes: mmapscope::sys::lab::experiments::snippet("add")
+                .unwrap()
+                .to_vec(),
         },
     );
     let sum = end(done(

@@ -711,7 +711,7 @@ fn attach_to_a_process_pick_its_file_in_the_address_space_view_and_open_it() {
         None => {
             // Writeback cleaned them first: then the page cache must agree.
             let f = std::fs::File::open(&file).expect("open");
-            let dirty = mmapscope::sys::region::cachestat(&f, 0, 16 * page_size() as u64)
+            let dirty = mmapscope::sys::map::region::cachestat(&f, 0, 16 * page_size() as u64)
                 .expect("cachestat")
                 .nr_dirty;
             assert_eq!(dirty, 0, "the search found no dirty page:\n{text}");

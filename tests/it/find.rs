@@ -18,11 +18,12 @@ use mmapscope::action::{Action, Op, PromptEdit};
 use mmapscope::find::{Ending, Pattern, Query, Request, StateQuery};
 use mmapscope::seek::{Job, Step};
 use mmapscope::session::Session;
-use mmapscope::sys::mapped::Mapped;
-use mmapscope::sys::probe::Prober;
-use mmapscope::sys::procmaps;
-use mmapscope::sys::region::{MapMode, MapRequest, Region, Source, page_size};
-use mmapscope::sys::vma::VmaView;
+use mmapscope::sys::attach::foreign::VmaView;
+use mmapscope::sys::map::range::Mapped;
+use mmapscope::sys::map::region::Region;
+use mmapscope::sys::map::request::{MapMode, MapRequest, Source, page_size};
+use mmapscope::sys::probe::prober::Prober;
+use mmapscope::sys::proc::maps;
 
 /// A file of `pages` pages of `.`, with `plants` written at their offsets; synced (clean).
 /// Written a page at a time, so that its page cache is in single-page folios: dirty and
@@ -295,12 +296,12 @@ fn in_a_vma_not_ours_only_present_pages_are_read() {
     let mut b = [0u8; 1];
     region.read(6 * ps, &mut b).unwrap();
     f.read_exact_at(&mut b, 2 * ps).unwrap();
-    let maps = procmaps::read_maps().unwrap();
+    let maps = maps::read_maps().unwrap();
     let line = maps
         .iter()
         .find(|l| l.start == region.addr())
         .expect("the mapping in maps");
-    let me = std::sync::Arc::new(mmapscope::sys::handle::ProcessHandle::myself().unwrap());
+    let me = std::sync::Arc::new(mmapscope::sys::attach::handle::ProcessHandle::myself().unwrap());
     let view = VmaView::open(&me, line, false);
     assert!(!view.ours());
     let prober = Prober::new();

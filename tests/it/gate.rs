@@ -1,4 +1,4 @@
-//! The write gate (`sys::gate`), tried as a careless or hostile user would: generated scripts
+//! The write gate (`sys::ops::gate`), tried as a careless or hostile user would: generated scripts
 //! mixing `--also`, `swap`, `mode`, `protect`, `peer`, `fork` / `child write`, `truncate`,
 //! `write`, `undo` / `redo` over a file the user names, run in-process through a `Session`
 //! (what `batch` runs), through the real binary as user nobody, and as lessons:
@@ -22,7 +22,8 @@ use std::os::unix::fs::MetadataExt as _;
 use std::path::{Path, PathBuf};
 
 use mmapscope::session::Session;
-use mmapscope::sys::region::{MapMode, MapRequest, Region};
+use mmapscope::sys::map::region::Region;
+use mmapscope::sys::map::request::{MapMode, MapRequest};
 use proptest::prelude::*;
 use proptest::test_runner::{TestCaseError, TestError, TestRunner};
 

@@ -9,10 +9,13 @@ use std::io::Write as _;
 use std::os::unix::fs::FileExt as _;
 use std::path::{Path, PathBuf};
 
-use mmapscope::sys::probe::{ChunkAsk, Prober};
-use mmapscope::sys::procmaps;
-use mmapscope::sys::region::{MapMode, MapRequest, Prot, Region, Source, page_size};
-use mmapscope::sys::snapshot::{self, View};
+use mmapscope::sys::map::request::{MapMode, MapRequest, Prot, Source, page_size};
+
+use mmapscope::sys::map::region::Region;
+use mmapscope::sys::probe::chunks::ChunkAsk;
+use mmapscope::sys::probe::prober::Prober;
+use mmapscope::sys::probe::snapshot::{self, View};
+use mmapscope::sys::proc::maps;
 
 /// The byte at file offset `i` of the files `make_file` writes.
 fn pattern(i: u64) -> u8 {
@@ -115,10 +118,9 @@ fn private_write_makes_exactly_that_page_cow() {
         vec![Some(true), Some(false), Some(true), Some(true)],
         "pagemap bit 61 flips for the written page only"
     );
-    let vma = procmaps::total(
-        &procmaps::read_vmas(region.addr(), region.addr() + region.map_bytes()).unwrap(),
-    )
-    .unwrap();
+    let vma =
+        maps::total(&maps::read_vmas(region.addr(), region.addr() + region.map_bytes()).unwrap())
+            .unwrap();
     assert_eq!(vma.perms, "rw-p");
     assert_eq!(vma.anonymous, ps(), "one anonymous copy");
 }
@@ -231,7 +233,7 @@ fn our_vma_is_found_by_address_and_rss_grows_when_touched() {
     for (mode, perms) in [(MapMode::Shared, "rw-s"), (MapMode::Private, "rw-p")] {
         let region = map(&path, mode, None);
         let (start, end) = (region.addr(), region.addr() + region.map_bytes());
-        let vmas = procmaps::read_vmas(start, end).unwrap();
+        let vmas = maps::read_vmas(start, end).unwrap();
         assert_eq!(vmas.len(), 1);
         let vma = &vmas[0];
         assert_eq!((vma.start, vma.end), (start, end));
@@ -246,10 +248,10 @@ fn our_vma_is_found_by_address_and_rss_grows_when_touched() {
 
         let mut b = [0u8; 1];
         region.read(0, &mut b).unwrap();
-        let after = procmaps::total(&procmaps::read_vmas(start, end).unwrap()).unwrap();
+        let after = maps::total(&maps::read_vmas(start, end).unwrap()).unwrap();
         assert!(after.rss >= ps(), "Rss grew: {}", after.rss);
 
-        let maps = procmaps::read_maps().unwrap();
+        let maps = maps::read_maps().unwrap();
         let line = maps
             .iter()
             .find(|l| l.start == start)
@@ -270,7 +272,7 @@ fn protection_none_refuses_reads_without_a_signal() {
     assert_eq!(region.prot().letters(), "---");
     let mut b = [0u8; 1];
     assert_eq!(region.read(0, &mut b).unwrap_err().errno, libc::EFAULT);
-    let vma = &procmaps::read_vmas(region.addr(), region.addr() + 1).unwrap()[0];
+    let vma = &maps::read_vmas(region.addr(), region.addr() + 1).unwrap()[0];
     assert_eq!(vma.perms, "---s");
 }
 
@@ -350,8 +352,7 @@ fn anonymous_and_dev_zero_mappings() {
         let mut b = [9u8; 2];
         region.read(ps(), &mut b).unwrap();
         assert_eq!(b, [0, 7], "{source:?} {mode:?}");
-        let vma =
-            &procmaps::read_vmas(region.addr(), region.addr() + region.map_bytes()).unwrap()[0];
+        let vma = &maps::read_vmas(region.addr(), region.addr() + region.map_bytes()).unwrap()[0];
         assert_eq!(vma.perms, perms, "{source:?} {mode:?}");
         if mode == MapMode::Shared {
             assert!(vma.path.starts_with("/dev/zero"), "shmem: {}", vma.path);
@@ -504,7 +505,7 @@ fn looking_at_pages_maps_nothing_and_reads_nothing_from_disk() {
 fn looking_at_shared_anonymous_memory_allocates_nothing() {
     let anon = anon_pages(4, MapMode::Shared);
     let shown = look(&anon, 4);
-    if mmapscope::sys::limits::swap_configured() {
+    if mmapscope::sys::proc::limits::swap_configured() {
         // A page not in memory could be in swap: it is left unread.
         assert!(shown.bytes.unread.contains(&0), "{:?}", shown.bytes.unread);
     } else {

@@ -2,7 +2,8 @@
 //! module lower in `ORDER` than the module it is written in. A new upward import (the core
 //! reaching into the screen, `sys` into the actions) fails this test, naming the file and line.
 //!
-//! Within `sys/` each submodule is a room of its own; `ui/` is one room; tests inside a file
+//! Within `sys/` each folder is a room, and each file in it a room of its own in the folder's
+//! order; `ui/` is one room; tests inside a file
 //! (`#[cfg(test)]` and below) may import what they like.
 
 use std::path::{Path, PathBuf};
@@ -12,26 +13,50 @@ const ORDER: &[&str] = &[
     // Leaf helpers.
     "text",
     "geometry",
-    // The kernel: errors, the unsafe shims, the mapping, /proc, probes, the operations.
+    // The kernel, room by room (each folder a room whose files keep this order too): errors,
+    // the unsafe shims, the /proc readers, the children we start, the mapping, what we attach
+    // to, the probes, the lab, the operations.
     "sys::error",
+    "sys::raw::forked",
+    "sys::raw::mapping",
+    "sys::raw::syscalls",
+    "sys::raw::pagemap",
+    "sys::raw::procmap",
     "sys::raw",
-    "sys::children",
-    "sys::procmaps",
-    "sys::limits",
-    "sys::region",
-    "sys::process",
-    "sys::handle",
-    "sys::mapped",
-    "sys::vma",
+    "sys::proc::maps",
+    "sys::proc::process",
+    "sys::proc::limits",
+    "sys::proc",
+    "sys::contain::exit",
+    "sys::contain::children",
+    "sys::contain",
+    "sys::map::request",
+    "sys::map::region",
+    "sys::map::calls",
+    "sys::map::range",
+    "sys::map",
+    "sys::attach::handle",
+    "sys::attach::paced",
+    "sys::attach::foreign",
+    "sys::attach",
+    "sys::probe::state",
+    "sys::probe::prober",
+    "sys::probe::scan",
+    "sys::probe::chunks",
+    "sys::probe::look",
+    "sys::probe::cells",
+    "sys::probe::snapshot",
     "sys::probe",
-    "sys::look",
-    "sys::cells",
-    "sys::snapshot",
-    "sys::ops",
+    "sys::lab::experiments",
     "sys::lab",
-    "sys::notes",
-    "sys::gate",
-    "sys::exec",
+    "sys::ops::op",
+    "sys::ops::notes",
+    "sys::ops::gate",
+    "sys::ops::outcome",
+    "sys::ops::on_mapping",
+    "sys::ops::on_lab",
+    "sys::ops::carry",
+    "sys::ops",
     "sys",
     // Files we make, the pure core, the script language, lessons (parsing).
     "demo",
@@ -58,8 +83,9 @@ const ORDER: &[&str] = &[
     "cli",
 ];
 
-/// The room a source file belongs to: `sys::probe` for src/sys/probe.rs, `ui` for anything
-/// under src/ui, `model` for src/model.rs.
+/// The room a source file belongs to: `sys::probe::state` for src/sys/probe/state.rs,
+/// `sys::probe` for src/sys/probe/mod.rs, `ui` for anything under src/ui, `model` for
+/// src/model.rs.
 fn module_of(src: &Path, file: &Path) -> String {
     let rel = file.strip_prefix(src).expect("under src");
     let parts: Vec<String> = rel
@@ -68,69 +94,91 @@ fn module_of(src: &Path, file: &Path) -> String {
         .collect();
     match parts.as_slice() {
         [one] => one.clone(),
-        [dir, file] if dir == "sys" && file == "mod" => "sys".into(),
-        [dir, file] if dir == "sys" => format!("sys::{file}"),
+        [dir, rest @ ..] if dir == "sys" => {
+            let mut room = vec!["sys"];
+            room.extend(rest.iter().map(String::as_str).filter(|p| *p != "mod"));
+            room.join("::")
+        }
         [dir, ..] => dir.clone(),
         [] => unreachable!("a file has a name"),
     }
 }
 
-const SYS_ROOMS: &[&str] = &[
-    "error", "raw", "children", "procmaps", "limits", "region", "process", "handle", "mapped",
-    "vma", "probe", "cells", "snapshot", "ops", "lab", "notes", "exec",
-];
+/// The room a path names: its longest prefix that is a room in `ORDER` (`sys::proc::maps` for
+/// `sys::proc::maps::read_maps`), else its first segment (reported as not in ORDER).
+fn room_of(segments: &[String]) -> Option<String> {
+    let first = segments.first()?.clone();
+    (1..=segments.len())
+        .rev()
+        .map(|n| segments[..n].join("::"))
+        .find(|p| ORDER.contains(&p.as_str()))
+        .or(Some(first))
+}
 
-/// The rooms a line of code names: `crate::x::...` (and, inside `sys`, `super::x`).
-fn targets(line: &str, in_sys: bool) -> Vec<String> {
-    let mut out = Vec::new();
+/// An identifier at the start of `s`.
+fn ident(s: &str) -> &str {
+    let end = s
+        .find(|c: char| !(c.is_alphanumeric() || c == '_'))
+        .unwrap_or(s.len());
+    &s[..end]
+}
+
+/// The paths a use tree spells from `s[*at..]` on, each as its segments after `base`:
+/// `a::b::X`, and inside braces every item (`map::{region::Region, range::Mapped}`, nested too).
+fn paths(base: &[String], s: &str, at: &mut usize, out: &mut Vec<Vec<String>>) {
+    let mut segs = base.to_vec();
+    loop {
+        if s[*at..].starts_with('{') {
+            *at += 1;
+            loop {
+                *at += s[*at..].len() - s[*at..].trim_start_matches([' ', ',']).len();
+                if *at >= s.len() || s[*at..].starts_with('}') {
+                    *at += 1;
+                    return;
+                }
+                let before = *at;
+                paths(&segs, s, at, out);
+                if *at == before {
+                    *at += s[*at..].chars().next().map_or(1, char::len_utf8);
+                }
+            }
+        }
+        let name = ident(&s[*at..]);
+        if name.is_empty() {
+            break;
+        }
+        segs.push(name.to_string());
+        *at += name.len();
+        if !s[*at..].starts_with("::") {
+            break;
+        }
+        *at += 2;
+    }
+    if segs.len() > base.len() {
+        out.push(segs);
+    }
+}
+
+/// The rooms a line of code names: `crate::x::...` (braces read), and `super::x` resolved from
+/// `from`, the room the line is written in (`super::carry` in `sys::ops::gate` is
+/// `sys::ops::carry`).
+fn targets(line: &str, from: &str) -> Vec<String> {
+    let mut found = Vec::new();
     let mut rest = line;
     while let Some(i) = rest.find("crate::") {
         rest = &rest[i + "crate::".len()..];
-        let name: String = rest
-            .chars()
-            .take_while(|c| c.is_alphanumeric() || *c == '_')
-            .collect();
-        if name == "sys" {
-            let after = &rest["sys".len()..];
-            let sub = after.strip_prefix("::").and_then(|a| {
-                let n: String = a
-                    .chars()
-                    .take_while(|c| c.is_alphanumeric() || *c == '_')
-                    .collect();
-                SYS_ROOMS.contains(&n.as_str()).then_some(n)
-            });
-            match sub {
-                Some(n) => out.push(format!("sys::{n}")),
-                None => out.push("sys".into()),
-            }
-            // Paths inside braces: `crate::sys::{probe::Prober, region::Region}`.
-            if let Some(group) = after.strip_prefix("::{") {
-                let group = group.split('}').next().unwrap_or("");
-                for item in group.split(',') {
-                    let n = item.trim().split("::").next().unwrap_or("");
-                    if SYS_ROOMS.contains(&n) && item.contains("::") {
-                        out.push(format!("sys::{n}"));
-                    }
-                }
-            }
-        } else if !name.is_empty() {
-            out.push(name);
+        paths(&[], rest, &mut 0, &mut found);
+    }
+    let mut rest = line;
+    while let Some(i) = rest.find("super::") {
+        rest = &rest[i + "super::".len()..];
+        let mut parent: Vec<String> = from.split("::").map(String::from).collect();
+        parent.pop();
+        if !parent.is_empty() && !rest.starts_with('*') {
+            paths(&parent, rest, &mut 0, &mut found);
         }
     }
-    if in_sys {
-        let mut rest = line;
-        while let Some(i) = rest.find("super::") {
-            rest = &rest[i + "super::".len()..];
-            let n: String = rest
-                .chars()
-                .take_while(|c| c.is_alphanumeric() || *c == '_')
-                .collect();
-            if SYS_ROOMS.contains(&n.as_str()) {
-                out.push(format!("sys::{n}"));
-            }
-        }
-    }
-    out
+    found.iter().filter_map(|p| room_of(p)).collect()
 }
 
 fn rust_files(dir: &Path, out: &mut Vec<PathBuf>) {
@@ -144,13 +192,48 @@ fn rust_files(dir: &Path, out: &mut Vec<PathBuf>) {
     }
 }
 
+/// Every upward or sideways edge in the code of room `from` (before its tests), as
+/// `line: from -> to`.
+fn check_file(from: &str, text: &str) -> Vec<String> {
+    let rank = |m: &str| ORDER.iter().position(|o| *o == m);
+    let Some(from_rank) = rank(from) else {
+        return vec![format!("module `{from}` is not in ORDER")];
+    };
+    let mut bad = Vec::new();
+    for (n, line) in text.lines().enumerate() {
+        let code = line.trim_start();
+        if code.starts_with("#[cfg(test)]") {
+            break;
+        }
+        if code.starts_with("//") {
+            continue;
+        }
+        for to in targets(code, from) {
+            if to == from || (from == "ui" && to == "ui") {
+                continue;
+            }
+            match rank(&to) {
+                Some(r) if r < from_rank => {}
+                Some(_) => bad.push(format!(
+                    "{}: `{from}` uses `{to}`, which is not below it",
+                    n + 1
+                )),
+                None => bad.push(format!(
+                    "{}: `{from}` uses `{to}`, which is not in ORDER",
+                    n + 1
+                )),
+            }
+        }
+    }
+    bad
+}
+
 /// Every upward or sideways edge in `src/`, as `file:line: from -> to`.
 fn violations() -> Vec<String> {
     let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
     let mut files = Vec::new();
     rust_files(&src, &mut files);
     files.sort();
-    let rank = |m: &str| ORDER.iter().position(|o| *o == m);
     let mut bad = Vec::new();
     for file in files {
         let from = module_of(&src, &file);
@@ -158,40 +241,9 @@ fn violations() -> Vec<String> {
         if from == "main" || from == "lib" {
             continue;
         }
-        let Some(from_rank) = rank(&from) else {
-            bad.push(format!(
-                "{}: module `{from}` is not in ORDER",
-                file.display()
-            ));
-            continue;
-        };
         let text = std::fs::read_to_string(&file).expect("read source");
-        for (n, line) in text.lines().enumerate() {
-            let code = line.trim_start();
-            if code.starts_with("#[cfg(test)]") {
-                break;
-            }
-            if code.starts_with("//") {
-                continue;
-            }
-            for to in targets(code, from.starts_with("sys")) {
-                if to == from || (from == "ui" && to == "ui") {
-                    continue;
-                }
-                match rank(&to) {
-                    Some(r) if r < from_rank => {}
-                    Some(_) => bad.push(format!(
-                        "{}:{}: `{from}` uses `{to}`, which is not below it",
-                        file.display(),
-                        n + 1
-                    )),
-                    None => bad.push(format!(
-                        "{}:{}: `{from}` uses `{to}`, which is not in ORDER",
-                        file.display(),
-                        n + 1
-                    )),
-                }
-            }
+        for b in check_file(&from, &text) {
+            bad.push(format!("{}:{b}", file.display()));
         }
     }
     bad
@@ -211,23 +263,93 @@ fn every_crate_import_points_down() {
 #[test]
 fn the_checker_sees_an_upward_import() {
     // The checker itself: an edge from the model up into the screen is caught, one down
-    // into sys is not, and braces inside `crate::sys::{...}` are read.
-    assert_eq!(targets("use crate::ui::layout::Layout;", false), vec!["ui"]);
+    // into sys is not, and braces inside `crate::sys::{...}` are read, nested too.
     assert_eq!(
-        targets("use crate::sys::{probe::Prober, SysError};", false),
-        vec!["sys", "sys::probe"]
+        targets("use crate::ui::layout::Layout;", "model"),
+        vec!["ui"]
     );
-    assert_eq!(targets("use super::exec::Done;", true), vec!["sys::exec"]);
     assert_eq!(
-        targets("use super::exec::Done;", false),
+        targets(
+            "use crate::sys::{probe::prober::Prober, SysError};",
+            "model"
+        ),
+        vec!["sys::probe::prober", "sys"]
+    );
+    assert_eq!(
+        targets(
+            "use crate::sys::map::{request::{MapMode, Prot}, region::Region, range::Mapped};",
+            "sys::probe::look"
+        ),
+        vec![
+            "sys::map::request",
+            "sys::map::request",
+            "sys::map::region",
+            "sys::map::range"
+        ]
+    );
+    assert_eq!(
+        targets("use super::carry::Done;", "sys::ops::gate"),
+        vec!["sys::ops::carry"]
+    );
+    assert_eq!(
+        targets("use super::*;", "sys::ops::gate"),
         Vec::<String>::new()
     );
     let rank = |m: &str| ORDER.iter().position(|o| *o == m).unwrap();
     assert!(rank("ui") > rank("model"), "ui sits above the model");
     assert!(
-        rank("sys::exec") < rank("action"),
+        rank("sys::ops::carry") < rank("action"),
         "sys knows nothing of actions"
     );
+    // Inside a folder, a file below may not use one above it: the mapping knows nothing of
+    // the probes, the /proc readers nothing of the mapping.
+    let bad = check_file(
+        "sys::map::region",
+        "use crate::sys::probe::prober::Prober;\n",
+    );
+    assert_eq!(bad.len(), 1, "{bad:?}");
+    let bad = check_file("sys::map::request", "use super::region::Region;\n");
+    assert_eq!(bad.len(), 1, "{bad:?}");
+    let bad = check_file("sys::proc::maps", "use super::limits::Asked;\n");
+    assert_eq!(bad.len(), 1, "{bad:?}");
+    assert!(check_file("sys::proc::limits", "use super::maps::Vma;\n").is_empty());
+}
+
+/// Each folder of `sys` is one room: its files sit together in `ORDER`, the folder itself (its
+/// `mod.rs`) right after them, so a file may use the files before it in its folder and the
+/// rooms below the folder, nothing above.
+#[test]
+fn each_sys_folder_is_one_room() {
+    let sys: Vec<&str> = ORDER
+        .iter()
+        .copied()
+        .filter(|m| m.starts_with("sys::"))
+        .collect();
+    let folder = |m: &str| m.split("::").nth(1).unwrap_or("").to_string();
+    let mut seen: Vec<String> = Vec::new();
+    for pair in sys.windows(2) {
+        let (a, b) = (folder(pair[0]), folder(pair[1]));
+        if a != b {
+            assert!(
+                !seen.contains(&b),
+                "folder `{b}` is split in ORDER at `{}`",
+                pair[1]
+            );
+            seen.push(a);
+        }
+    }
+    for m in &sys {
+        let parts: Vec<&str> = m.split("::").collect();
+        if parts.len() == 3 {
+            let at = sys.iter().position(|x| x == m).unwrap();
+            let dir = format!("sys::{}", parts[1]);
+            let end = sys
+                .iter()
+                .position(|x| *x == dir)
+                .expect("the folder is in ORDER");
+            assert!(at < end, "`{m}` sits after its folder `{dir}`");
+        }
+    }
 }
 
 /// The repository stands on its own: no source, test, bench, lesson or document names a file

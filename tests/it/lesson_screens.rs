@@ -14,7 +14,7 @@ use mmapscope::action::Action;
 use mmapscope::lesson::{BUILTIN, Lesson, LessonStep, focus_page, parse, request};
 use mmapscope::model::{Model, PaneText, result_text};
 use mmapscope::session::Session;
-use mmapscope::sys::procmaps::SmapsField;
+use mmapscope::sys::proc::maps::SmapsField;
 use mmapscope::text::{sanitize, thousands};
 use mmapscope::ui::render;
 use mmapscope::update::update;

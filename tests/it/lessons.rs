@@ -134,7 +134,7 @@ fn looked_at(step: &mmapscope::lesson::LessonStep) -> Vec<String> {
 /// fits three lines of the 78 columns an 80-column terminal gives it.
 #[test]
 fn every_narration_names_what_its_step_checks() {
-    use mmapscope::sys::procmaps::SmapsField;
+    use mmapscope::sys::proc::maps::SmapsField;
     let mut problems = Vec::new();
     for (name, text) in BUILTIN {
         let lesson = mmapscope::lesson::parse(name, text).unwrap();

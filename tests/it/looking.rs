@@ -27,7 +27,8 @@ use std::path::{Path, PathBuf};
 
 use mmapscope::action::{Action, GotoTarget};
 use mmapscope::session::Session;
-use mmapscope::sys::region::{self, MapMode, MapRequest, Region};
+use mmapscope::sys::map::region::{self, Region};
+use mmapscope::sys::map::request::{MapMode, MapRequest};
 
 /// The file's pages: 16 MiB, twice the readahead size here.
 const PAGES: u64 = 4096;
@@ -361,8 +362,8 @@ fn for_a_user_who_may_not_write_the_file_the_explorer_reads_only_what_it_maps() 
 /// page by page.
 #[test]
 fn each_page_is_read_the_way_its_state_allows() {
-    use mmapscope::sys::look::{self, Facts, How};
-    use mmapscope::sys::probe::Prober;
+    use mmapscope::sys::probe::look::{self, Facts, How};
+    use mmapscope::sys::probe::prober::Prober;
     let ps = page_size();
     let dir = temp_dir();
     let path = dir.path().join("small.bin");

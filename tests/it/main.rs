@@ -18,6 +18,7 @@ mod cli;
 mod containment;
 mod docs;
 mod e2e_pty;
+mod exit;
 mod find;
 mod gate;
 mod kernel;

@@ -13,9 +13,12 @@ use std::time::Duration;
 use mmapscope::action::{Action, Op, Scope, SyncKind};
 use mmapscope::model::{MinimapCell, Model};
 use mmapscope::session::Session;
-use mmapscope::sys::probe::{Bucket, ChunkAsk, Chunks, PageState, Prober, run_kflags};
-use mmapscope::sys::procmaps;
-use mmapscope::sys::region::{MapMode, MapRequest, Region, Source};
+use mmapscope::sys::map::region::Region;
+use mmapscope::sys::map::request::{MapMode, MapRequest, Source};
+use mmapscope::sys::probe::chunks::{Bucket, ChunkAsk, Chunks};
+use mmapscope::sys::probe::prober::Prober;
+use mmapscope::sys::probe::state::{PageState, run_kflags};
+use mmapscope::sys::proc::maps;
 use rustix::mm::MsyncFlags;
 use serde_json::Value;
 
@@ -72,12 +75,12 @@ fn a_shared_write_dirties_its_folio_and_msync_cleans_it() {
     assert_eq!(dirty(&after), want, "only page 3 (its folio) is dirty");
     if prober.kpageflags_readable() {
         assert_eq!(after[3].folio_pages, Some(1));
-        let names = mmapscope::sys::probe::kflag_names(after[3].kflags.unwrap());
+        let names = mmapscope::sys::probe::state::kflag_names(after[3].kflags.unwrap());
         assert!(
             names.contains(&"DIRTY".to_string()),
             "kpageflags agrees: {names:?}"
         );
-        let clean_names = mmapscope::sys::probe::kflag_names(after[2].kflags.unwrap());
+        let clean_names = mmapscope::sys::probe::state::kflag_names(after[2].kflags.unwrap());
         assert!(
             !clean_names.contains(&"DIRTY".to_string()),
             "{clean_names:?}"
@@ -142,7 +145,7 @@ fn a_private_write_is_a_copy_of_that_page_only() {
     let mut all = vec![0u8; 4 * ps() as usize];
     region.read(0, &mut all).unwrap();
     let vma = |r: &Region| {
-        procmaps::total(&procmaps::read_vmas(r.addr(), r.addr() + r.map_bytes()).unwrap()).unwrap()
+        maps::total(&maps::read_vmas(r.addr(), r.addr() + r.map_bytes()).unwrap()).unwrap()
     };
     let before = vma(&region);
     region.write(2 * ps(), b"#").unwrap();
@@ -723,7 +726,7 @@ fn scan_matches_a_per_page_probe_on_a_file_we_may_not_write() {
     .current_dir("/");
     let cached = || {
         let f = File::open(&path).unwrap();
-        mmapscope::sys::region::cachestat(&f, 0, 0)
+        mmapscope::sys::map::region::cachestat(&f, 0, 0)
             .unwrap()
             .nr_cache
     };
@@ -778,7 +781,7 @@ fn a_touching_scan_agrees_and_leaves_nothing_mapped() {
                     t.folio_pages.is_some() && t.kflags.is_some(),
                     "{what} page {i}"
                 );
-                let names = mmapscope::sys::probe::kflag_names(t.kflags.unwrap());
+                let names = mmapscope::sys::probe::state::kflag_names(t.kflags.unwrap());
                 assert!(
                     !names.iter().any(|n| n.starts_with("COMPOUND")),
                     "{what}: folio extent is folio_pages, not flags: {names:?}"
@@ -792,8 +795,8 @@ fn a_touching_scan_agrees_and_leaves_nothing_mapped() {
                 .all(|s| s.present == Some(false)),
             "{what}: nothing stays mapped"
         );
-        let vma = procmaps::total(
-            &procmaps::read_vmas(region.addr(), region.addr() + region.map_bytes()).unwrap(),
+        let vma = maps::total(
+            &maps::read_vmas(region.addr(), region.addr() + region.map_bytes()).unwrap(),
         )
         .unwrap();
         assert_eq!(vma.rss, 0, "{what}: smaps Rss back to 0");

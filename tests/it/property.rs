@@ -41,7 +41,8 @@ use std::sync::OnceLock;
 use mmapscope::action::{FAdvice, MAdvice, Op, Scope, SyncKind};
 use mmapscope::script::{Line, Step};
 use mmapscope::session::Session;
-use mmapscope::sys::region::{MapMode, MapRequest, Prot, Region, Source};
+use mmapscope::sys::map::region::Region;
+use mmapscope::sys::map::request::{MapMode, MapRequest, Prot, Source};
 use proptest::prelude::*;
 
 use crate::common;
@@ -49,7 +50,7 @@ use proptest::test_runner::{TestCaseError, TestError, TestRunner};
 use serde_json::Value;
 
 fn ps() -> u64 {
-    mmapscope::sys::region::page_size()
+    mmapscope::sys::map::request::page_size()
 }
 
 /// Largest file size a truncate asks for, in pages.

@@ -5,14 +5,14 @@
 use mmapscope::action::{Action, Motion};
 use mmapscope::geometry::Geometry;
 use mmapscope::model::{Focus, Minimap, Model, Overlay};
-use mmapscope::sys::probe::{
-    Bucket, ChunkSlice, Chunks, DecodeCtx, KPF_DIRTY, PM_FILE, PM_PRESENT, PageProbe, PageState,
-    Sources,
+use mmapscope::sys::map::region::CacheStat;
+use mmapscope::sys::map::request::{MapMode, Prot};
+use mmapscope::sys::probe::chunks::{Bucket, ChunkSlice, Chunks};
+use mmapscope::sys::probe::snapshot::{Backing, Snapshot, ViewBytes, VisiblePage};
+use mmapscope::sys::probe::state::{
+    DecodeCtx, KPF_DIRTY, PM_FILE, PM_PRESENT, PageProbe, PageState, Sources,
 };
-use mmapscope::sys::procmaps::{MapsLine, Vma};
-use mmapscope::sys::region::CacheStat;
-use mmapscope::sys::region::{MapMode, Prot};
-use mmapscope::sys::snapshot::{Backing, Snapshot, ViewBytes, VisiblePage};
+use mmapscope::sys::proc::maps::{MapsLine, Vma};
 use mmapscope::update::update;
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;
@@ -533,9 +533,9 @@ fn minimap_of_a_big_file_fills_in_blank_cells_not_probed_yet_120x40() {
     assert!(row.chars().all(|c| c == 'R' || c == 'D'), "{row:?}");
 }
 
-fn wrote(offset: u64, new: &[u8]) -> mmapscope::sys::exec::Outcome {
+fn wrote(offset: u64, new: &[u8]) -> mmapscope::sys::ops::outcome::Outcome {
     use mmapscope::action::Op;
-    use mmapscope::sys::exec::{Done, Outcome};
+    use mmapscope::sys::ops::outcome::{Done, Outcome};
     Outcome {
         op: Op::Write {
             offset,
@@ -549,7 +549,7 @@ fn wrote(offset: u64, new: &[u8]) -> mmapscope::sys::exec::Outcome {
         }),
         elapsed: std::time::Duration::from_micros(42),
         faults: (1, 0),
-        smaps_delta: vec![(mmapscope::sys::procmaps::SmapsField::PrivateDirty, 4096)],
+        smaps_delta: vec![(mmapscope::sys::proc::maps::SmapsField::PrivateDirty, 4096)],
         call: format!(
             "write 0x{offset:x} <- {}",
             new.iter()
@@ -943,7 +943,7 @@ fn an_operation_prompt_shows_what_it_asks_120x40() {
 }
 /// The address-space view of `maps()` with Rss, as the session would hand it over.
 fn space_model(size: (u16, u16)) -> Model {
-    use mmapscope::sys::process::{VmaSummary, kind_of};
+    use mmapscope::sys::proc::process::{VmaSummary, kind_of};
     let mut m = model(6, size);
     let vmas = maps()
         .into_iter()
@@ -1491,7 +1491,7 @@ fn a_lesson_pane_shows_the_whole_narration_and_scrolls_its_results_80x24() {
 
 #[test]
 fn a_step_shows_its_offset_and_lists_its_fields_first_80x24() {
-    use mmapscope::sys::procmaps::SmapsField;
+    use mmapscope::sys::proc::maps::SmapsField;
     let mut m = lesson_model((80, 24));
     let pane = m.lesson.clone().unwrap();
     update(

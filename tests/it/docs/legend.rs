@@ -5,9 +5,10 @@
 use std::process::Command;
 
 use mmapscope::model::Model;
-use mmapscope::sys::probe::{Bucket, PageProbe, PageState};
-use mmapscope::sys::region::Prot;
-use mmapscope::sys::snapshot::{Backing, VisiblePage};
+use mmapscope::sys::map::request::Prot;
+use mmapscope::sys::probe::chunks::Bucket;
+use mmapscope::sys::probe::snapshot::{Backing, VisiblePage};
+use mmapscope::sys::probe::state::{PageProbe, PageState};
 use mmapscope::ui::hex_grid::state_words;
 
 use super::screen::{decode_ctx, demo_model};

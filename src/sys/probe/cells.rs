@@ -6,14 +6,16 @@
 
 use crate::geometry::Geometry;
 
-use super::mapped::Mapped;
-use super::probe::{Bucket, DecodeCtx, PM_PRESENT, PageProbe, PageState, Prober};
+use crate::sys::map::range::Mapped;
+use crate::sys::probe::chunks::Bucket;
+use crate::sys::probe::prober::Prober;
+use crate::sys::probe::state::{DecodeCtx, PM_PRESENT, PageProbe, PageState};
 
 /// Windows of up to this many pages are read page by page.
 pub const EXACT_PAGES: u64 = 1 << 16;
 
 /// Anonymous windows of up to this many pages get one mincore per cell; larger say `?`.
-pub const ANON_PAGES: u64 = 1 << 20;
+pub(crate) const ANON_PAGES: u64 = 1 << 20;
 
 /// Counts of pages matching a predicate over a slice.
 fn count<T>(items: &[T], pred: impl Fn(&T) -> bool) -> u64 {

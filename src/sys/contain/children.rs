@@ -3,13 +3,13 @@
 //! clock, not the child's `alarm`, which a parent's ignored or blocked SIGALRM would pass on),
 //! kills its whole process group at the deadline and after every end (a snippet's forked
 //! grandchildren outlive it otherwise), reads its result without ever blocking, and reaps it.
-//! For the exits that skip destructors (the TUI's watchdog, a fatal signal in batch mode),
-//! `kill_leftovers` kills the running code child's group, the peer and the keeper.
+//! Each registers its group in `exit`'s registry while it runs, for the exits that skip
+//! destructors (the TUI's watchdog, a fatal signal in batch mode).
 //!
 //! The keeper (`fork`, `F`) is a forked copy of this process that keeps every mapping and
 //! waits for orders (`Keeper`): it reads and writes its own copy of our mapping, so that
-//! copy-on-write after fork can be shown. It dies with us (PR_SET_PDEATHSIG, the group of
-//! statics `kill_leftovers` reads, and `Keeper`'s Drop), answers within a deadline or is
+//! copy-on-write after fork can be shown. It dies with us (PR_SET_PDEATHSIG, `exit`'s
+//! registry, and `Keeper`'s Drop), answers within a deadline or is
 //! killed, and is reaped on `child exit`, on quit and on every other way out.
 //!
 //! What this cannot reach: a descendant that leaves the process group (setsid, setpgid) before
@@ -18,25 +18,15 @@
 //! writable cgroup tree we cannot count on.
 
 use std::os::fd::{AsFd as _, OwnedFd};
-use std::sync::atomic::{AtomicI32, Ordering};
 use std::time::{Duration, Instant};
 
 use rustix::process::{Pid, PidfdFlags, Signal, WaitId, WaitIdOptions, WaitOptions};
 
-use super::error::SysError;
+use crate::sys::error::SysError;
+use crate::sys::proc::process::stat_ids;
 
 /// How long mapped code may run before its process group is killed.
-pub const CALL_TIMEOUT: Duration = Duration::from_secs(2);
-
-/// The process groups of the code children still running (0: a free slot). More children
-/// than slots at once (only in-process tests run several sessions) go untracked.
-static CODE_GROUPS: [AtomicI32; 8] = [const { AtomicI32::new(0) }; 8];
-/// The peer process (0: none).
-static PEER: AtomicI32 = AtomicI32::new(0);
-/// The keeper (0: none).
-static KEEPER: AtomicI32 = AtomicI32::new(0);
-/// The single processes `kill_leftovers` and the fatal-signal handlers kill.
-static PIDS: [&AtomicI32; 2] = [&PEER, &KEEPER];
+pub(crate) const CALL_TIMEOUT: Duration = Duration::from_secs(2);
 
 /// In a result's JSON: `{"returned": 42}`, `{"signal": "SIGSEGV"}`, `{"timed_out": true,
 /// "signal": "SIGKILL"}` or `{"exit_status": 3}`.
@@ -88,54 +78,18 @@ pub fn signal_name(sig: i32) -> String {
     }
 }
 
-/// In batch mode, where nothing else handles them: SIGTERM, SIGINT, SIGHUP and SIGQUIT still
-/// end the process as by default, but first kill the code child's process group and the peer.
-/// (A code child gets SIGKILL from PR_SET_PDEATHSIG anyway; what it forked does not.)
-///
-/// # Errors
-/// A handler could not be installed.
-pub fn kill_children_on_fatal_signals() -> std::io::Result<()> {
-    super::raw::kill_on_fatal_signals(&CODE_GROUPS, &PIDS)
-}
-
-/// Kills the running code child's process group, the peer and the keeper with SIGKILL.
-/// Async-signal-safe (atomic loads and kill(2)), for the exits that skip destructors.
-pub fn kill_leftovers() {
-    for slot in &CODE_GROUPS {
-        if let Some(pgid) = Pid::from_raw(slot.load(Ordering::SeqCst)) {
-            let _ = rustix::process::kill_process_group(pgid, Signal::KILL);
-        }
-    }
-    for slot in PIDS {
-        if let Some(pid) = Pid::from_raw(slot.load(Ordering::SeqCst)) {
-            let _ = rustix::process::kill_process(pid, Signal::KILL);
-        }
-    }
-}
-
-/// Records the peer's pid for `kill_leftovers`.
-pub fn track_peer(pid: u32) {
-    PEER.store(i32::try_from(pid).unwrap_or(0), Ordering::SeqCst);
-}
-
-/// Forgets the peer: called before it is reaped, so that its pid, once free, is never killed.
-pub fn untrack_peer(pid: u32) {
-    let pid = i32::try_from(pid).unwrap_or(0);
-    let _ = PEER.compare_exchange(pid, 0, Ordering::SeqCst, Ordering::SeqCst);
-}
-
 /// How a code child ended, and what ended with it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Reaped {
-    pub end: ChildEnd,
+pub(crate) struct Reaped {
+    pub(crate) end: ChildEnd,
     /// Other processes of its group (forked by the code) still alive at its end: killed.
-    pub group_killed: usize,
+    pub(crate) group_killed: usize,
 }
 
 /// A forked child running mapped code, until it is reaped. Dropping it kills its process
 /// group and reaps it.
 #[derive(Debug)]
-pub struct CodeChild {
+pub(crate) struct CodeChild {
     pid: Pid,
     /// Read end of the result pipe, non-blocking.
     reader: OwnedFd,
@@ -147,15 +101,12 @@ pub struct CodeChild {
 
 impl CodeChild {
     /// Takes charge of `pid`, just forked and not yet reaped, whose result comes on `reader`.
-    pub(super) fn adopt(pid: Pid, reader: OwnedFd) -> Self {
+    pub(crate) fn adopt(pid: Pid, reader: OwnedFd) -> Self {
         // The child makes the same call: whichever runs first, the group exists before
         // anyone signals it (setpgid(2), the classic job-control race).
         let _ = rustix::process::setpgid(Some(pid), Some(pid));
         let me = pid.as_raw_nonzero().get();
-        let _ = CODE_GROUPS.iter().find(|slot| {
-            slot.compare_exchange(0, me, Ordering::SeqCst, Ordering::SeqCst)
-                .is_ok()
-        });
+        crate::sys::contain::exit::track_group(me);
         let pidfd = rustix::process::pidfd_open(pid, PidfdFlags::empty()).ok();
         Self {
             pid,
@@ -166,12 +117,12 @@ impl CodeChild {
         }
     }
 
-    pub fn pid(&self) -> u32 {
+    pub(crate) fn pid(&self) -> u32 {
         self.pid.as_raw_nonzero().get().cast_unsigned()
     }
 
     /// When it was started.
-    pub fn started(&self) -> Instant {
+    pub(crate) fn started(&self) -> Instant {
         self.started
     }
 
@@ -180,7 +131,7 @@ impl CodeChild {
     ///
     /// # Errors
     /// waitid/waitpid failures.
-    pub fn try_end(&mut self) -> Result<Option<Reaped>, SysError> {
+    pub(crate) fn try_end(&mut self) -> Result<Option<Reaped>, SysError> {
         if self.reaped {
             return Err(SysError::new(
                 libc::ECHILD,
@@ -209,7 +160,7 @@ impl CodeChild {
     ///
     /// # Errors
     /// waitid/waitpid failures.
-    pub fn wait(mut self) -> Result<Reaped, SysError> {
+    pub(crate) fn wait(mut self) -> Result<Reaped, SysError> {
         loop {
             if let Some(reaped) = self.try_end()? {
                 return Ok(reaped);
@@ -239,9 +190,7 @@ impl CodeChild {
         let _ = rustix::process::kill_process_group(self.pid, Signal::KILL);
         // The child itself too, should it not have made its group yet.
         let _ = rustix::process::kill_process(self.pid, Signal::KILL);
-        for slot in &CODE_GROUPS {
-            let _ = slot.compare_exchange(me, 0, Ordering::SeqCst, Ordering::SeqCst);
-        }
+        crate::sys::contain::exit::untrack_group(me);
         let status = loop {
             match rustix::process::waitpid(Some(self.pid), WaitOptions::empty()) {
                 Err(rustix::io::Errno::INTR) => {}
@@ -275,18 +224,18 @@ impl Drop for CodeChild {
 }
 
 /// How long the keeper may take to answer an order, or to exit when told, before it is killed.
-pub const KEEPER_TIMEOUT: Duration = Duration::from_secs(2);
+pub(crate) const KEEPER_TIMEOUT: Duration = Duration::from_secs(2);
 
 /// Where the keeper's copy of our mapping lies, as it was at the fork: its pid, the address
 /// (in the keeper) and the pages. A later remap or mremap of ours does not reach the child.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ChildSpec {
-    pub pid: u32,
-    pub addr: u64,
-    pub pages: u64,
+    pub(crate) pid: u32,
+    pub(crate) addr: u64,
+    pub(crate) pages: u64,
     /// Our mapping is still the object the child copied (false once we mapped anonymous
     /// memory afresh: then nothing of it can be shared with the child).
-    pub same_object: bool,
+    pub(crate) same_object: bool,
     /// The child's copy is a MAP_SHARED mapping (as ours was at the fork; it keeps it
     /// whatever ours becomes): its stores reach the object behind it, a file's too.
     pub shared: bool,
@@ -303,7 +252,7 @@ pub struct Keeper {
     answers: OwnedFd,
     spec: ChildSpec,
     /// Its /proc/PID/pagemap, opened at the fork (same user: no privilege needed).
-    pagemap: Result<super::raw::Pagemap, SysError>,
+    pagemap: Result<crate::sys::raw::Pagemap, SysError>,
     reaped: bool,
 }
 
@@ -319,15 +268,15 @@ fn how_it_ended(status: rustix::process::WaitStatus) -> String {
 impl Keeper {
     /// Takes charge of `pid`, just forked by `raw::Mapping::fork_keeper`, with our ends of its
     /// pipes; `addr`, `pages` and `shared` describe its copy of the mapping.
-    pub(super) fn adopt(
+    pub(crate) fn adopt(
         pid: Pid,
         (orders, answers): (OwnedFd, OwnedFd),
         (addr, pages): (u64, u64),
         shared: bool,
     ) -> Self {
         let raw = pid.as_raw_nonzero().get();
-        KEEPER.store(raw, Ordering::SeqCst);
-        let pagemap = super::raw::Pagemap::of(raw.cast_unsigned())
+        crate::sys::contain::exit::track_keeper(raw);
+        let pagemap = crate::sys::raw::Pagemap::of(raw.cast_unsigned())
             .map_err(|e| SysError::from_io(&e, format!("open /proc/{raw}/pagemap")));
         Self {
             pid,
@@ -345,18 +294,18 @@ impl Keeper {
         }
     }
 
-    pub fn pid(&self) -> u32 {
+    pub(crate) fn pid(&self) -> u32 {
         self.spec.pid
     }
 
     /// Its copy of the mapping.
-    pub fn spec(&self) -> ChildSpec {
+    pub(crate) fn spec(&self) -> ChildSpec {
         self.spec
     }
 
     /// Our mapping was replaced by one the child never saw (anonymous memory mapped afresh):
     /// nothing of ours is shared with it any more.
-    pub fn detach(&mut self) {
+    pub(crate) fn detach(&mut self) {
         self.spec.same_object = false;
     }
 
@@ -364,17 +313,17 @@ impl Keeper {
     ///
     /// # Errors
     /// The open's failure.
-    pub fn pagemap(&self) -> Result<&super::raw::Pagemap, &SysError> {
+    pub(crate) fn pagemap(&self) -> Result<&crate::sys::raw::Pagemap, &SysError> {
         self.pagemap.as_ref()
     }
 
     fn check(&self, off: u64, len: usize, what: &str) -> Result<(), SysError> {
         let bytes = self.spec.pages * rustix::param::page_size() as u64;
-        if len == 0 || len > super::raw::KEEPER_DATA {
+        if len == 0 || len > crate::sys::raw::KEEPER_DATA {
             return Err(SysError::new(
                 libc::EINVAL,
                 format!("child {what}"),
-                format!("give 1 to {} bytes at a time", super::raw::KEEPER_DATA),
+                format!("give 1 to {} bytes at a time", crate::sys::raw::KEEPER_DATA),
             ));
         }
         if off.checked_add(len as u64).is_none_or(|end| end > bytes) {
@@ -398,7 +347,7 @@ impl Keeper {
         data: &[u8],
         len: usize,
     ) -> Result<(i64, i64, Vec<u8>), SysError> {
-        use super::raw::{ANSWER_LEN, ORDER_LEN};
+        use crate::sys::raw::{ANSWER_LEN, ORDER_LEN};
         if self.reaped {
             return Err(SysError::new(libc::ESRCH, "child", "the child has ended"));
         }
@@ -473,7 +422,7 @@ impl Keeper {
                 or its protection forbids it (in the child a load or store there would raise \
                 SIGBUS or SIGSEGV; process_vm_readv/writev refused instead)"
             }
-            _ => super::error::errno_sentence(errno),
+            _ => crate::sys::error::errno_sentence(errno),
         };
         SysError::new(errno, format!("child {what} at 0x{off:x}"), why)
     }
@@ -484,7 +433,7 @@ impl Keeper {
     /// Outside its copy, a page it cannot read (EFAULT), or the child gone or silent.
     pub fn read(&mut self, off: u64, len: usize) -> Result<Vec<u8>, SysError> {
         self.check(off, len, "read")?;
-        let (done, _, data) = self.ask(super::raw::ORDER_READ, off, &[], len)?;
+        let (done, _, data) = self.ask(crate::sys::raw::ORDER_READ, off, &[], len)?;
         match usize::try_from(done) {
             Ok(n) => Ok(data[..n.min(len)].to_vec()),
             Err(_) => Err(Self::refused(
@@ -502,7 +451,7 @@ impl Keeper {
     /// Outside its copy, a page it cannot write (EFAULT), or the child gone or silent.
     pub fn write(&mut self, off: u64, data: &[u8]) -> Result<Vec<u8>, SysError> {
         self.check(off, data.len(), "write")?;
-        let (done, old, before) = self.ask(super::raw::ORDER_WRITE, off, data, data.len())?;
+        let (done, old, before) = self.ask(crate::sys::raw::ORDER_WRITE, off, data, data.len())?;
         match usize::try_from(done) {
             Ok(n) if n == data.len() => Ok(if old == done {
                 before
@@ -531,7 +480,7 @@ impl Keeper {
     ) -> SysError {
         let restored = n == 0
             || (usize::try_from(old).is_ok_and(|o| o >= n)
-                && matches!(self.ask(super::raw::ORDER_WRITE, off, &before[..n], n),
+                && matches!(self.ask(crate::sys::raw::ORDER_WRITE, off, &before[..n], n),
                     Ok((d, ..)) if usize::try_from(d) == Ok(n)));
         let landed = if restored { 0 } else { n };
         SysError::new(
@@ -556,8 +505,8 @@ impl Keeper {
     /// # Errors
     /// waitpid's failure.
     pub fn exit(mut self) -> Result<String, SysError> {
-        let mut order = vec![0u8; super::raw::ORDER_LEN];
-        order[..8].copy_from_slice(&super::raw::ORDER_EXIT.to_le_bytes());
+        let mut order = vec![0u8; crate::sys::raw::ORDER_LEN];
+        order[..8].copy_from_slice(&crate::sys::raw::ORDER_EXIT.to_le_bytes());
         // A child already gone cannot read it; the wait below says how it ended.
         let _ = rustix::io::write(&self.orders, &order);
         let start = Instant::now();
@@ -578,18 +527,18 @@ impl Keeper {
     }
 
     /// If the child has ended on its own (killed from outside): reaps it and says how.
-    pub fn ended(&mut self) -> Option<String> {
+    pub(crate) fn ended(&mut self) -> Option<String> {
         if !self.has_ended() {
             return None;
         }
         self.reap().ok()
     }
 
-    /// Forgets the pid for `kill_leftovers`, kills the child (if it still runs) and reaps it.
+    /// Forgets the pid in `exit`'s registry, kills the child (if it still runs) and reaps it.
     fn reap(&mut self) -> Result<String, SysError> {
         let me = self.pid.as_raw_nonzero().get();
         // Forgotten first: once reaped, the pid may name someone else.
-        let _ = KEEPER.compare_exchange(me, 0, Ordering::SeqCst, Ordering::SeqCst);
+        crate::sys::contain::exit::untrack_keeper(me);
         let _ = rustix::process::kill_process(self.pid, Signal::KILL);
         self.reaped = true;
         loop {
@@ -628,33 +577,6 @@ fn stat_state_and_group(pid: i32) -> Option<(char, i32)> {
     Some((ids.state, ids.pgrp))
 }
 
-/// The identity fields of /proc/PID/stat (proc_pid_stat(5)), read as the kernel writes them:
-/// 0 is a valid value here (a parent, group or session outside our PID namespace reads as 0).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct StatIds {
-    pub state: char,
-    pub ppid: i32,
-    pub pgrp: i32,
-    pub session: i32,
-}
-
-/// [`StatIds`] of `pid` (a number, or `self`). The command name may hold spaces and
-/// parentheses, so the fields are read after the last `)`.
-pub fn stat_ids(pid: &str) -> Option<StatIds> {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
-    let mut fields = stat[stat.rfind(')')? + 1..].split_whitespace();
-    let state = fields.next()?.chars().next()?;
-    let ppid = fields.next()?.parse().ok()?;
-    let pgrp = fields.next()?.parse().ok()?;
-    let session = fields.next()?.parse().ok()?;
-    Some(StatIds {
-        state,
-        ppid,
-        pgrp,
-        session,
-    })
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -670,19 +592,5 @@ mod tests {
             assert!(group_members(ids.pgrp).contains(&me));
         }
         assert_eq!(stat_state_and_group(me).map(|(_, g)| g), Some(ids.pgrp));
-    }
-
-    #[test]
-    fn stat_ids_read_past_a_command_name_with_parentheses_and_spaces() {
-        let tmp = tempfile::TempDir::new().unwrap();
-        let exe = tmp.path().join("a) b (c");
-        std::fs::copy("/bin/sleep", &exe).unwrap();
-        let mut child = std::process::Command::new(&exe).arg("5").spawn().unwrap();
-        let ids = stat_ids(&child.id().to_string());
-        let _ = child.kill();
-        let _ = child.wait();
-        let ids = ids.unwrap();
-        assert_eq!(ids.ppid, std::process::id() as i32);
-        assert_eq!(ids.session, stat_ids("self").unwrap().session);
     }
 }

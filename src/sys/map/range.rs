@@ -1,7 +1,7 @@
 //! What the probes, the snapshot and the report look at: a range of some address space with
 //! pages, bytes and (perhaps) a file behind it. The mapping mmapscope made (`Region`) is one;
-//! a VMA explored in our own process or in another (`vma::VmaView`) is another. Only a
-//! `Region` can be changed by the operations (`exec`); every view can be probed and read.
+//! a VMA explored in our own process or in another (`foreign::VmaView`) is another. Only a
+//! `Region` can be changed by the operations (`ops`); every view can be probed and read.
 
 use std::path::Path;
 
@@ -9,9 +9,10 @@ use rustix::mm::Advice;
 
 use crate::geometry::Geometry;
 
-use super::error::SysError;
-use super::procmaps::{self, Pid, Vma};
-use super::region::{CacheStat, FileKind, MapMode, Prot, Region};
+use crate::sys::error::SysError;
+use crate::sys::map::region::{CacheStat, Region};
+use crate::sys::map::request::{FileKind, MapMode, Prot};
+use crate::sys::proc::maps::{self, Pid, Vma};
 
 /// A mapped range the probes can look at.
 pub trait Mapped {
@@ -96,7 +97,7 @@ pub trait Mapped {
     /// # Errors
     /// /proc unreadable; the process gone.
     fn vmas(&self, start: u64, end: u64) -> Result<Vec<Vma>, SysError> {
-        procmaps::read_vmas_of(self.pid(), start, end)
+        maps::read_vmas_of(self.pid(), start, end)
     }
     /// Faults pages in for reading (`MADV_POPULATE_READ`; only our own mapping).
     ///

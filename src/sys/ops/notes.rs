@@ -1,28 +1,28 @@
 //! The sentences that say what an operation did, or why nothing changed, or why it was
-//! refused: pure functions of what was measured, so each can be tested alone. `exec` measures
+//! refused: pure functions of what was measured, so each can be tested alone. `carry` measures
 //! (before and after each call) and asks these for the words.
 
-use super::children::{CALL_TIMEOUT, ChildEnd, signal_name};
-use super::lab::{Allocated, Landing, THRESHOLD_MAX, THRESHOLD_START, Threshold};
-use super::ops::{FAdvice, MAdvice, SyncKind};
-use super::procmaps::SmapsField;
-use super::region::{MapMode, Prot};
+use crate::sys::contain::children::{CALL_TIMEOUT, ChildEnd, signal_name};
+use crate::sys::lab::experiments::{Allocated, Landing, THRESHOLD_MAX, THRESHOLD_START, Threshold};
+use crate::sys::map::request::{MapMode, Prot};
+use crate::sys::ops::op::{FAdvice, MAdvice, SyncKind};
+use crate::sys::proc::maps::SmapsField;
 use crate::text::{human, thousands};
 
 /// `1 page`, `2 pages`, `1,024 pages`.
-pub fn plural(n: u64, what: &str) -> String {
+pub(crate) fn plural(n: u64, what: &str) -> String {
     format!("{} {what}{}", thousands(n), if n == 1 { "" } else { "s" })
 }
 
 /// `1 private copy`, `2 private copies`: for words whose plural is not `s` added.
-pub fn plural_as(n: u64, one: &str, many: &str) -> String {
+pub(crate) fn plural_as(n: u64, one: &str, many: &str) -> String {
     format!("{} {}", thousands(n), if n == 1 { one } else { many })
 }
 
 /// Why a write to a mapping without PROT_WRITE is refused. `file`, `shared`: a shared file
 /// mapping; `may_write`: we have write permission on the file; `write_allowed`: the user
 /// allowed writing it.
-pub fn write_refusal(
+pub(crate) fn write_refusal(
     file: bool,
     shared: bool,
     may_write: bool,
@@ -65,7 +65,7 @@ pub fn opened_shared(file: bool, prot: Prot, asks: bool) -> Option<String> {
 }
 
 /// What a write did: bytes that landed in the padding, a private copy made.
-pub fn wrote(padding: u64, private_file_copy: bool) -> Vec<String> {
+pub(crate) fn wrote(padding: u64, private_file_copy: bool) -> Vec<String> {
     let mut notes = Vec::new();
     if padding > 0 {
         notes.push(format!(
@@ -80,7 +80,7 @@ pub fn wrote(padding: u64, private_file_copy: bool) -> Vec<String> {
 }
 
 /// A read that stopped short.
-pub fn short_read(got: usize, asked: usize) -> Option<String> {
+pub(crate) fn short_read(got: usize, asked: usize) -> Option<String> {
     (got < asked).then(|| {
         format!("short read: {got} of {asked} bytes (the rest lies beyond EOF or is protected)")
     })
@@ -89,7 +89,7 @@ pub fn short_read(got: usize, asked: usize) -> Option<String> {
 /// What a remap from `was` to `now` did to the contents. `anon`: anonymous memory (or
 /// /dev/zero), whose new mapping starts empty; `copies`: the private copies the old mapping
 /// held (`None`: not counted).
-pub fn remap(anon: bool, was: MapMode, now: MapMode, copies: Option<u64>) -> String {
+pub(crate) fn remap(anon: bool, was: MapMode, now: MapMode, copies: Option<u64>) -> String {
     let discarded = |then: &str| match copies {
         Some(0) => format!("no private copy to discard: {then}"),
         Some(n) => format!(
@@ -118,7 +118,7 @@ pub fn remap(anon: bool, was: MapMode, now: MapMode, copies: Option<u64>) -> Str
 }
 
 /// What a remap did to the protection, when it changed it.
-pub fn remap_prot(was: Prot, now: Prot, mode: MapMode) -> Option<String> {
+pub(crate) fn remap_prot(was: Prot, now: Prot, mode: MapMode) -> Option<String> {
     match (was.write, now.write, mode) {
         (false, true, MapMode::Private) => Some(format!(
             "now {}: a private mapping is writable, and its stores never reach the file",
@@ -135,7 +135,7 @@ pub fn remap_prot(was: Prot, now: Prot, mode: MapMode) -> Option<String> {
 
 /// What an msync did: pages cleaned (dirty before and after), padding bytes writeback
 /// re-zeroed, and what Linux makes of the flavour and the mapping.
-pub fn msync(
+pub(crate) fn msync(
     kind: SyncKind,
     mode: MapMode,
     always_dirty: bool,
@@ -175,7 +175,7 @@ pub fn msync(
 }
 
 /// What an mprotect to `prot` means for the screen.
-pub fn protected(prot: Prot) -> Option<String> {
+pub(crate) fn protected(prot: Prot) -> Option<String> {
     (!prot.read)
         .then(|| "no access: the grid shows the pages as inaccessible and reads nothing".into())
 }
@@ -183,7 +183,7 @@ pub fn protected(prot: Prot) -> Option<String> {
 /// What an madvise did: private copies discarded, residency changed, or why it did not.
 /// `file`: the pages are a file's page cache; `pages`: how many pages of the range lie inside
 /// end of file (the most that can be resident).
-pub fn advised(
+pub(crate) fn advised(
     advice: MAdvice,
     file: bool,
     pages: u64,
@@ -249,13 +249,13 @@ fn willneed_unchanged(resident: u64, pages: u64) -> String {
 
 /// Whether an fadvise's notes need the pages we map and whether any are dirty (a DONTNEED
 /// that evicted nothing, from resident `before` to `after`).
-pub fn fadvise_needs_context(advice: FAdvice, before: u64, after: u64) -> bool {
+pub(crate) fn fadvise_needs_context(advice: FAdvice, before: u64, after: u64) -> bool {
     advice == FAdvice::DontNeed && before == after && after > 0
 }
 
 /// What an fadvise did. `context`: (pages mapped by us, some dirty), when
 /// `fadvise_needs_context` asked for it; `pages`: the mapped pages inside end of file.
-pub fn fadvised(
+pub(crate) fn fadvised(
     advice: FAdvice,
     pages: u64,
     resident: (Option<u64>, Option<u64>),
@@ -280,7 +280,7 @@ pub fn fadvised(
 }
 
 /// What a touch cost: faults, fault-around, a read from the file, readahead.
-pub fn touched(
+pub(crate) fn touched(
     faults: (u64, u64),
     others_present: u64,
     was_resident: bool,
@@ -311,7 +311,7 @@ pub fn touched(
 
 /// How a code child ended, in words. `prot`: the mapping's protection when it was forked;
 /// `group_killed`: processes it forked that were still running at its end.
-pub fn called(end: ChildEnd, prot: Prot, group_killed: usize) -> Vec<String> {
+pub(crate) fn called(end: ChildEnd, prot: Prot, group_killed: usize) -> Vec<String> {
     let mut notes = vec![match end {
         ChildEnd::Returned(v) => format!("returned {v}"),
         ChildEnd::Signal(s) if s == libc::SIGSEGV && !prot.exec => format!(
@@ -344,7 +344,7 @@ pub fn called(end: ChildEnd, prot: Prot, group_killed: usize) -> Vec<String> {
 }
 
 /// What starting the peer means.
-pub fn peer_started(pid: u32, period_ms: u128, private: bool) -> Vec<String> {
+pub(crate) fn peer_started(pid: u32, period_ms: u128, private: bool) -> Vec<String> {
     let mut notes = vec![format!(
         "pid {pid} maps the file MAP_SHARED and writes a counter every {period_ms} ms"
     )];
@@ -360,7 +360,7 @@ pub fn peer_started(pid: u32, period_ms: u128, private: bool) -> Vec<String> {
 
 /// Where a block landed, in words: what /proc/self/maps showed before and after, never a
 /// guess from its size.
-pub fn allocated(a: &Allocated) -> String {
+pub(crate) fn allocated(a: &Allocated) -> String {
     let range = a
         .mapping
         .as_ref()
@@ -413,7 +413,7 @@ pub fn threshold(t: &Threshold) -> String {
 
 /// What a free did: a block malloc had mmapped goes back to the kernel (munmap) and, up to
 /// 32 MiB, raises the threshold to its size; a heap block stays in the heap for reuse.
-pub fn freed(size: u64, landed: Landing) -> String {
+pub(crate) fn freed(size: u64, landed: Landing) -> String {
     match landed {
         Landing::NewMapping if size <= THRESHOLD_MAX => format!(
             "malloc had mmapped it: free unmaps it, and glibc raises its mmap threshold to this \
@@ -432,7 +432,7 @@ pub fn freed(size: u64, landed: Landing) -> String {
 
 /// What a fork did. `present`: our present pages; `shared`: those the child now maps too
 /// (`None` when its pagemap could not be read).
-pub fn forked(pid: u32, mode: MapMode, present: u64, shared: Option<u64>) -> Vec<String> {
+pub(crate) fn forked(pid: u32, mode: MapMode, present: u64, shared: Option<u64>) -> Vec<String> {
     let mut notes = vec![format!(
         "pid {pid} keeps every mapping of ours (this one at the same address) and waits for \
         orders: child read, child write, child exit (F in the explorer)"
@@ -466,7 +466,7 @@ pub fn forked(pid: u32, mode: MapMode, present: u64, shared: Option<u64>) -> Vec
 
 /// Why smaps moved when a child came or went: Pss splits a page among its mappers, and
 /// "private" in smaps means mapped by one process.
-pub fn smaps_moved_by_child(delta: &[(SmapsField, i64)]) -> Vec<String> {
+pub(crate) fn smaps_moved_by_child(delta: &[(SmapsField, i64)]) -> Vec<String> {
     let moved = |f: SmapsField| delta.iter().find(|(g, _)| *g == f).map(|(_, d)| *d);
     let mut notes = Vec::new();
     if let Some(d) = moved(SmapsField::Pss) {
@@ -495,7 +495,7 @@ pub fn smaps_moved_by_child(delta: &[(SmapsField, i64)]) -> Vec<String> {
 
 /// What a write did to a page the child may share: `shared` before and after (`None`: not
 /// known). `by_child`: the child wrote, else we did.
-pub fn split(
+pub(crate) fn split(
     page: u64,
     mode: MapMode,
     shared: (Option<bool>, Option<bool>),
@@ -523,7 +523,7 @@ pub fn split(
 }
 
 /// What a lock or unlock did.
-pub fn locked(lock: bool, pages: u64, exempt: bool) -> String {
+pub(crate) fn locked(lock: bool, pages: u64, exempt: bool) -> String {
     if lock {
         format!(
             "{} locked: {} faulted in now and {} in RAM (VmFlags lo; smaps Locked){}",
@@ -545,7 +545,7 @@ pub fn locked(lock: bool, pages: u64, exempt: bool) -> String {
 }
 
 /// What an mremap did: in place or moved, and the pages that came along.
-pub fn remapped(
+pub(crate) fn remapped(
     (old_addr, new_addr): (u64, u64),
     (old_len, new_len): (u64, u64),
     present: (u64, u64),
@@ -589,7 +589,11 @@ pub fn remapped(
 
 /// What transparent-huge-page advice did, from THPeligible and the huge-page bytes mapped
 /// (AnonHugePages, ShmemPmdMapped, FilePmdMapped) before and after.
-pub fn thp_advised(advice: MAdvice, eligible: (u64, u64), anon_huge: (u64, u64)) -> Vec<String> {
+pub(crate) fn thp_advised(
+    advice: MAdvice,
+    eligible: (u64, u64),
+    anon_huge: (u64, u64),
+) -> Vec<String> {
     let mut notes = Vec::new();
     if eligible.0 != eligible.1 {
         notes.push(format!("THPeligible {} -> {}", eligible.0, eligible.1));

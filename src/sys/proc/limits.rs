@@ -10,7 +10,7 @@
 //! `force` line, a confirmed question); more than RLIMIT_AS or RLIMIT_MEMLOCK allow is refused
 //! always, since the kernel would refuse it anyway.
 
-use super::error::SysError;
+use crate::sys::error::SysError;
 
 /// CAP_IPC_LOCK's bit (include/uapi/linux/capability.h): lock memory without RLIMIT_MEMLOCK.
 const CAP_IPC_LOCK: u32 = 14;
@@ -19,11 +19,11 @@ const CAP_IPC_LOCK: u32 = 14;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
 pub struct Memlock {
     /// RLIMIT_MEMLOCK's soft limit in bytes (`ulimit -l` in KiB); `None`: unlimited.
-    pub limit: Option<u64>,
+    pub(crate) limit: Option<u64>,
     /// Bytes locked by this process already (`VmLck` in /proc/self/status).
-    pub locked: Option<u64>,
+    pub(crate) locked: Option<u64>,
     /// CAP_IPC_LOCK (root has it): the limit does not apply.
-    pub exempt: bool,
+    pub(crate) exempt: bool,
 }
 
 /// The value of a `Key:   N kB` line of a /proc status or meminfo text, in bytes (numbers
@@ -42,7 +42,7 @@ pub fn field(text: &str, key: &str) -> Option<u64> {
 }
 
 /// Whether the `CapEff:` mask of a /proc status text holds CAP_IPC_LOCK.
-pub fn has_ipc_lock(status: &str) -> bool {
+pub(crate) fn has_ipc_lock(status: &str) -> bool {
     status
         .lines()
         .find_map(|l| l.strip_prefix("CapEff:"))
@@ -51,7 +51,7 @@ pub fn has_ipc_lock(status: &str) -> bool {
 }
 
 /// RLIMIT_MEMLOCK, VmLck and CAP_IPC_LOCK for this process now.
-pub fn memlock() -> Memlock {
+pub(crate) fn memlock() -> Memlock {
     let limit = rustix::process::getrlimit(rustix::process::Resource::Memlock).current;
     let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
     Memlock {
@@ -63,7 +63,7 @@ pub fn memlock() -> Memlock {
 
 /// Why locking `asked` more bytes was refused (ENOMEM, EPERM or EAGAIN from mlock or
 /// MAP_LOCKED), in one sentence from the limit, what is locked already and the capability.
-pub fn memlock_why(m: &Memlock, asked: u64, file: bool) -> String {
+pub(crate) fn memlock_why(m: &Memlock, asked: u64, file: bool) -> String {
     let kib = |b: u64| format!("{} KiB", crate::text::thousands(b / 1024));
     let limit = m.limit.map_or_else(|| "unlimited".to_string(), &kib);
     let locked = m
@@ -92,34 +92,34 @@ pub fn memlock_why(m: &Memlock, asked: u64, file: bool) -> String {
 
 /// What an operation is about to commit at once, in bytes: what the bound is judged on.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct Commit {
+pub(crate) struct Commit {
     /// Memory faulted in (or pinned, when it is in memory already) now: MAP_POPULATE,
     /// MAP_LOCKED, mlock, the new part of a locked mapping grown by mremap.
-    pub memory: u64,
+    pub(crate) memory: u64,
     /// Bytes newly locked: what RLIMIT_MEMLOCK counts (mm->locked_vm).
-    pub locked: u64,
+    pub(crate) locked: u64,
     /// Address space added: what RLIMIT_AS counts (VmSize).
-    pub address_space: u64,
+    pub(crate) address_space: u64,
 }
 
 /// What the machine and this process's limits allow, read at one moment.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Budget {
+pub(crate) struct Budget {
     /// `MemAvailable` in /proc/meminfo: the kernel's estimate of what can be allocated
     /// without swapping (`None`: unreadable, and then not bounded).
-    pub mem_available: Option<u64>,
+    pub(crate) mem_available: Option<u64>,
     /// `MemTotal` + `SwapTotal`: all the memory the machine has (`None`: unreadable).
-    pub mem_total: Option<u64>,
-    pub memlock: Memlock,
+    pub(crate) mem_total: Option<u64>,
+    pub(crate) memlock: Memlock,
     /// RLIMIT_AS's soft limit (`ulimit -v`); `None`: unlimited.
-    pub as_limit: Option<u64>,
+    pub(crate) as_limit: Option<u64>,
     /// This process's address space now (`VmSize` in /proc/self/status).
-    pub vm_size: Option<u64>,
+    pub(crate) vm_size: Option<u64>,
 }
 
 impl Budget {
     /// The budget now: /proc/meminfo, /proc/self/status and the two rlimits.
-    pub fn now() -> Self {
+    pub(crate) fn now() -> Self {
         let meminfo = std::fs::read_to_string("/proc/meminfo").unwrap_or_default();
         let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
         let memlock = Memlock {
@@ -140,14 +140,14 @@ impl Budget {
 
 /// What is being asked, in the words a refusal uses.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Asked<'a> {
+pub(crate) struct Asked<'a> {
     /// The call, as the error's context: `mlock [all]`, `mmap MAP_POPULATE`.
-    pub call: &'a str,
+    pub(crate) call: &'a str,
     /// What it does to memory, after "would": `lock`, `fault in`, `lock and fault in`.
-    pub verb: &'a str,
+    pub(crate) verb: &'a str,
     /// How to ask for it anyway: the script line (`lock all`: "force lock all"), or `None`
     /// for the mapping the command line asks for (`--force`).
-    pub line: Option<&'a str>,
+    pub(crate) line: Option<&'a str>,
 }
 
 /// Where a forcible refusal's explanation says how to force it (see `without_hint`).
@@ -180,7 +180,7 @@ fn how_to_force(asked: &Asked) -> String {
 /// ENOMEM (EPERM for a memlock limit of 0, as mlock(2) says) naming what was asked, the limit
 /// or MemAvailable and its quarter, and what to do. Only the MemAvailable refusal is
 /// `forcible`.
-pub fn judge(asked: &Asked, c: Commit, b: &Budget, force: bool) -> Result<(), SysError> {
+pub(crate) fn judge(asked: &Asked, c: Commit, b: &Budget, force: bool) -> Result<(), SysError> {
     let h = crate::text::human;
     if c.address_space > 0
         && let Some(limit) = b.as_limit
@@ -281,7 +281,7 @@ fn read_alike(a: &str, b: &str) -> bool {
 ///
 /// # Errors
 /// As `judge`.
-pub fn admit(asked: &Asked, c: Commit, force: bool) -> Result<(), SysError> {
+pub(crate) fn admit(asked: &Asked, c: Commit, force: bool) -> Result<(), SysError> {
     if c == Commit::default() {
         return Ok(());
     }
@@ -290,15 +290,15 @@ pub fn admit(asked: &Asked, c: Commit, force: bool) -> Result<(), SysError> {
 
 /// The hugetlb pool as /proc/meminfo says it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct HugetlbPool {
-    pub total: u64,
-    pub free: u64,
+pub(crate) struct HugetlbPool {
+    pub(crate) total: u64,
+    pub(crate) free: u64,
     /// `Hugepagesize` in bytes.
-    pub page_size: u64,
+    pub(crate) page_size: u64,
 }
 
 /// The hugetlb pool from a /proc/meminfo text.
-pub fn parse_hugetlb(meminfo: &str) -> Option<HugetlbPool> {
+pub(crate) fn parse_hugetlb(meminfo: &str) -> Option<HugetlbPool> {
     Some(HugetlbPool {
         total: field(meminfo, "HugePages_Total")?,
         free: field(meminfo, "HugePages_Free")?,
@@ -318,7 +318,7 @@ pub fn swap_configured() -> bool {
 ///
 /// # Errors
 /// /proc/meminfo unreadable, or without the hugetlb lines (a kernel without CONFIG_HUGETLBFS).
-pub fn hugetlb_pool() -> Result<HugetlbPool, SysError> {
+pub(crate) fn hugetlb_pool() -> Result<HugetlbPool, SysError> {
     let text = std::fs::read_to_string("/proc/meminfo")
         .map_err(|e| SysError::from_io(&e, "read /proc/meminfo"))?;
     parse_hugetlb(&text).ok_or_else(|| {
@@ -331,14 +331,14 @@ pub fn hugetlb_pool() -> Result<HugetlbPool, SysError> {
 }
 
 /// The chosen word of a sysfs setting (`always [madvise] never` -> `madvise`).
-pub fn chosen(setting: &str) -> Option<&str> {
+pub(crate) fn chosen(setting: &str) -> Option<&str> {
     let start = setting.find('[')? + 1;
     let end = start + setting[start..].find(']')?;
     Some(&setting[start..end])
 }
 
 /// A transparent huge page setting (`enabled`, `defrag`), or `None` without THP.
-pub fn thp(name: &str) -> Option<String> {
+pub(crate) fn thp(name: &str) -> Option<String> {
     let text =
         std::fs::read_to_string(format!("/sys/kernel/mm/transparent_hugepage/{name}")).ok()?;
     chosen(&text).map(str::to_string)

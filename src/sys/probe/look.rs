@@ -13,10 +13,10 @@ use std::cell::OnceCell;
 
 use crate::geometry::Geometry;
 
-use super::error::SysError;
-use super::mapped::Mapped;
-use super::probe::{PM_FILE, PM_PRESENT, PM_SWAPPED, PageProbe};
-use super::region::MapMode;
+use crate::sys::error::SysError;
+use crate::sys::map::range::Mapped;
+use crate::sys::map::request::MapMode;
+use crate::sys::probe::state::{PM_FILE, PM_PRESENT, PM_SWAPPED, PageProbe};
 
 /// What the kernel said about one page, as far as choosing how to read it goes.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -138,7 +138,7 @@ pub fn how(
     }
     match f.resident {
         Some(true) | None => How::Mapping,
-        Some(false) if *swap.get_or_init(super::limits::swap_configured) => How::Unread,
+        Some(false) if *swap.get_or_init(crate::sys::proc::limits::swap_configured) => How::Unread,
         Some(false) => How::Zeros,
     }
 }

@@ -3,8 +3,8 @@
 //! which of its VMAs a `--vma` SPEC names, and what kind each VMA is (heap, stack, library,
 //! our own mapping...) for the address-space view.
 
-use super::error::SysError;
-use super::procmaps::{MapsLine, Vma};
+use crate::sys::error::SysError;
+use crate::sys::proc::maps::{MapsLine, Vma};
 
 /// Who a process is.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -13,16 +13,17 @@ pub struct ProcessInfo {
     /// Its command name (`/proc/PID/status` Name, as the kernel keeps it: up to 15 bytes).
     pub comm: String,
     /// Real user id.
-    pub uid: u32,
+    pub(crate) uid: u32,
     /// Its permitted capabilities (`CapPrm`, a bit per capability; 0 when not shown).
-    pub cap_permitted: u64,
+    pub(crate) cap_permitted: u64,
 }
 
 /// Reads who `pid` is.
 ///
 /// # Errors
 /// ESRCH when there is no such process.
-pub fn describe(pid: u32) -> Result<ProcessInfo, SysError> {
+#[cfg(test)]
+pub(crate) fn describe(pid: u32) -> Result<ProcessInfo, SysError> {
     let status = std::fs::read(format!("/proc/{pid}/status")).map_err(|e| {
         if e.kind() == std::io::ErrorKind::NotFound {
             no_such_process(pid)
@@ -34,7 +35,7 @@ pub fn describe(pid: u32) -> Result<ProcessInfo, SysError> {
 }
 
 /// The refusal for a pid that names no process.
-pub fn no_such_process(pid: u32) -> SysError {
+pub(crate) fn no_such_process(pid: u32) -> SysError {
     SysError::new(
         libc::ESRCH,
         format!("--pid {pid}"),
@@ -52,7 +53,7 @@ fn status_field(text: &str, name: &str) -> String {
 }
 
 /// Who process `pid` is, from the text of its `/proc/PID/status`.
-pub fn parse_status(pid: u32, status: &[u8]) -> ProcessInfo {
+pub(crate) fn parse_status(pid: u32, status: &[u8]) -> ProcessInfo {
     let text = String::from_utf8_lossy(status);
     ProcessInfo {
         pid,
@@ -169,7 +170,7 @@ fn root_refusal(info: &ProcessInfo, who: &str) -> String {
 /// it has exited (a zombie: `State: Z`, or `X` while it is being reaped), or it is a kernel
 /// thread (`Kthread: 1`; before that field, Linux 6.x, a live task without `VmSize:`).
 /// `None` for a process with a memory.
-pub fn memoryless(info: &ProcessInfo, status: &[u8]) -> Option<SysError> {
+pub(crate) fn memoryless(info: &ProcessInfo, status: &[u8]) -> Option<SysError> {
     let text = String::from_utf8_lossy(status);
     let state = status_field(&text, "State:");
     let kthread = match status_field(&text, "Kthread:").as_str() {
@@ -203,7 +204,7 @@ pub fn memoryless(info: &ProcessInfo, status: &[u8]) -> Option<SysError> {
 
 /// The thread group (process) of a `/proc/PID/status` text: `Tgid`, which differs from the
 /// pid for a thread other than the process's first.
-pub fn status_tgid(status: &[u8]) -> Option<u32> {
+pub(crate) fn status_tgid(status: &[u8]) -> Option<u32> {
     status_field(&String::from_utf8_lossy(status), "Tgid:")
         .parse()
         .ok()
@@ -211,7 +212,7 @@ pub fn status_tgid(status: &[u8]) -> Option<u32> {
 
 /// Yama's `kernel.yama.ptrace_scope`, when the kernel has Yama (0: classic, 1: restricted to
 /// descendants, 2: admin only, 3: no attach).
-pub fn ptrace_scope() -> Option<u8> {
+pub(crate) fn ptrace_scope() -> Option<u8> {
     std::fs::read_to_string("/proc/sys/kernel/yama/ptrace_scope")
         .ok()
         .and_then(|s| s.trim().parse().ok())
@@ -220,7 +221,7 @@ pub fn ptrace_scope() -> Option<u8> {
 /// Why reading `what` of process `info` was refused, in words: the kernel checks ptrace
 /// access when they are opened: PTRACE_MODE_READ for maps, smaps and pagemap,
 /// PTRACE_MODE_ATTACH for mem.
-pub fn refusal(info: &ProcessInfo, what: &str, err: &std::io::Error) -> SysError {
+pub(crate) fn refusal(info: &ProcessInfo, what: &str, err: &std::io::Error) -> SysError {
     let me = rustix::process::getuid().as_raw();
     let root = rustix::process::geteuid().is_root();
     let why = if err.raw_os_error() != Some(libc::EACCES) && err.raw_os_error() != Some(libc::EPERM)
@@ -417,6 +418,33 @@ pub fn resolve_vma<'m>(maps: &'m [MapsLine], spec: &str) -> Result<&'m MapsLine,
         })
 }
 
+/// The identity fields of /proc/PID/stat (proc_pid_stat(5)), read as the kernel writes them:
+/// 0 is a valid value here (a parent, group or session outside our PID namespace reads as 0).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct StatIds {
+    pub(crate) state: char,
+    pub ppid: i32,
+    pub pgrp: i32,
+    pub session: i32,
+}
+
+/// [`StatIds`] of `pid` (a number, or `self`). The command name may hold spaces and
+/// parentheses, so the fields are read after the last `)`.
+pub fn stat_ids(pid: &str) -> Option<StatIds> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    let mut fields = stat[stat.rfind(')')? + 1..].split_whitespace();
+    let state = fields.next()?.chars().next()?;
+    let ppid = fields.next()?.parse().ok()?;
+    let pgrp = fields.next()?.parse().ok()?;
+    let session = fields.next()?.parse().ok()?;
+    Some(StatIds {
+        state,
+        ppid,
+        pgrp,
+        session,
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -566,5 +594,19 @@ mod tests {
         assert!(!me.comm.is_empty());
         assert_eq!(me.uid, rustix::process::getuid().as_raw());
         assert_eq!(describe(u32::MAX - 1).unwrap_err().errno, libc::ESRCH);
+    }
+
+    #[test]
+    fn stat_ids_read_past_a_command_name_with_parentheses_and_spaces() {
+        let tmp = tempfile::TempDir::new().unwrap();
+        let exe = tmp.path().join("a) b (c");
+        std::fs::copy("/bin/sleep", &exe).unwrap();
+        let mut child = std::process::Command::new(&exe).arg("5").spawn().unwrap();
+        let ids = stat_ids(&child.id().to_string());
+        let _ = child.kill();
+        let _ = child.wait();
+        let ids = ids.unwrap();
+        assert_eq!(ids.ppid, std::process::id() as i32);
+        assert_eq!(ids.session, stat_ids("self").unwrap().session);
     }
 }

@@ -1,8 +1,8 @@
-//! The operations on a mapping, as data: what `sys::exec` carries out, whether they come from
+//! The operations on a mapping, as data: what `sys::ops::carry` carries out, whether they come from
 //! a key, a script line or a lesson step. (The screen's actions wrap them; the kernel side
 //! knows nothing of keys.)
 
-use super::region::{MapMode, Prot};
+use crate::sys::map::request::{MapMode, Prot};
 
 /// What part of the mapping an msync or madvise covers.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

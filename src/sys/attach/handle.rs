@@ -9,21 +9,20 @@
 //! maps (PROCMAP_QUERY where the kernel has it), pagemap, smaps (read again from offset 0
 //! through the same descriptor) and the files its VMAs map (opened through the directory,
 //! never blocking, classified on the descriptor). A write lands only where the process itself
-//! could write, and all of it or nothing. `SmapsReader` reads smaps off the screen's path,
-//! and `Pace` spaces each kind of /proc read by what it was measured to cost.
+//! could write, and all of it or nothing. Reading smaps off the screen's path, at a pace, is
+//! `paced`'s.
 
 use std::fs::File;
 use std::os::fd::OwnedFd;
 use std::os::unix::fs::FileExt as _;
-use std::sync::{Arc, OnceLock};
-use std::time::{Duration, Instant};
+use std::sync::OnceLock;
 
 use rustix::fs::{FileType, Mode, OFlags};
 
-use super::error::SysError;
-use super::process::{self, ProcessInfo};
-use super::procmaps::{self, MapsFile, MapsLine, Pid, SmapsParser, Vma};
-use super::region::{FileKind, is_dev_zero};
+use crate::sys::error::SysError;
+use crate::sys::map::request::{FileKind, is_dev_zero};
+use crate::sys::proc::maps::{self, MapsFile, MapsLine, Pid, SmapsParser, Vma};
+use crate::sys::proc::process::{self, ProcessInfo};
 
 /// How a process stopped being the one the handle was opened on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -73,7 +72,7 @@ fn exited(pidfd: &OwnedFd) -> bool {
 fn read_whole(file: &File) -> std::io::Result<Vec<u8>> {
     let mut out = Vec::new();
     let mut at = 0u64;
-    procmaps::feed_lines(
+    maps::feed_lines(
         |buf| {
             let n = file.read_at(buf, at)?;
             at += n as u64;
@@ -199,7 +198,7 @@ impl ProcessHandle {
     }
 
     /// Which /proc it is: ours or another's.
-    pub fn which(&self) -> Pid {
+    pub(crate) fn which(&self) -> Pid {
         if self.myself {
             Pid::Myself
         } else {
@@ -213,7 +212,7 @@ impl ProcessHandle {
     }
 
     /// `mem` was opened for writing (`--write`, another process).
-    pub fn writable(&self) -> bool {
+    pub(crate) fn writable(&self) -> bool {
         self.writable && !self.myself
     }
 
@@ -302,7 +301,7 @@ impl ProcessHandle {
     /// # Errors
     /// EFAULT where nothing can be read (unmapped, beyond end of file); ESRCH once the
     /// process has exited or called exec; `mem` refused at open.
-    pub fn read(&self, addr: u64, buf: &mut [u8]) -> Result<usize, SysError> {
+    pub(crate) fn read(&self, addr: u64, buf: &mut [u8]) -> Result<usize, SysError> {
         let ctx = || format!("read at 0x{addr:x}");
         let mem = self.mem.as_ref().map_err(Clone::clone)?;
         match mem.read_at(buf, addr) {
@@ -326,8 +325,8 @@ impl ProcessHandle {
     ///
     /// # Errors
     /// ENOTTY before Linux 6.11; ESRCH once the process exited or called exec.
-    pub fn query(&self, addr: u64, next: bool) -> Result<Option<MapsLine>, SysError> {
-        let q = procmaps::query_line_with(&self.maps, addr, next);
+    pub(crate) fn query(&self, addr: u64, next: bool) -> Result<Option<MapsLine>, SysError> {
+        let q = maps::query_line_with(&self.maps, addr, next);
         if q.as_ref().is_err_and(|e| e.errno == libc::ESRCH) {
             return Err(self.gone_error(format!("ioctl(PROCMAP_QUERY, 0x{addr:x})")));
         }
@@ -341,7 +340,7 @@ impl ProcessHandle {
     pub fn maps(&self) -> Result<Vec<MapsLine>, SysError> {
         // Empty once its memory is gone, as for a kernel thread (`status` tells which).
         read_whole(self.maps.file())
-            .map(|text| procmaps::parse_maps(&text))
+            .map(|text| maps::parse_maps(&text))
             .map_err(|e| self.read_error(&e, "maps"))
     }
 
@@ -358,7 +357,7 @@ impl ProcessHandle {
     fn feed_smaps(&self, parser: &mut SmapsParser) -> Result<(), SysError> {
         let mut at = 0u64;
         let mut any = false;
-        procmaps::feed_lines(
+        maps::feed_lines(
             |buf| {
                 let n = self.smaps.read_at(buf, at)?;
                 at += n as u64;
@@ -391,17 +390,19 @@ impl ProcessHandle {
     ///
     /// # Errors
     /// As `vmas`.
-    pub fn space(&self) -> Result<(Vec<Vma>, Vec<MapsLine>), SysError> {
+    pub(crate) fn space(&self) -> Result<(Vec<Vma>, Vec<MapsLine>), SysError> {
         let mut parser = SmapsParser::with_lines(0, u64::MAX);
         self.feed_smaps(&mut parser)?;
         Ok(parser.finish_with_lines())
     }
+}
 
+impl ProcessHandle {
     /// A descriptor of its pagemap (the same open file: the same memory), for a prober.
     ///
     /// # Errors
     /// dup failed.
-    pub fn pagemap(&self) -> Result<File, SysError> {
+    pub(crate) fn pagemap(&self) -> Result<File, SysError> {
         self.pagemap
             .try_clone()
             .map_err(|e| SysError::from_io(&e, "dup pagemap"))
@@ -420,7 +421,7 @@ impl ProcessHandle {
     ///
     /// # Errors
     /// EACCES naming the VMA that is not writable; EFAULT for a hole; ESRCH once gone.
-    pub fn check_write(&self, addr: u64, len: u64) -> Result<(), SysError> {
+    pub(crate) fn check_write(&self, addr: u64, len: u64) -> Result<(), SysError> {
         let ctx = || format!("write {len} B at 0x{addr:x} into pid {}", self.info.pid);
         let end = addr
             .checked_add(len)
@@ -468,7 +469,7 @@ impl ProcessHandle {
     /// EACCES when not opened for writing or not writable there; ESRCH once gone; the
     /// kernel's refusal. The sentence says how many bytes landed: 0, unless putting back
     /// failed too.
-    pub fn write(&self, addr: u64, data: &[u8]) -> Result<Vec<u8>, SysError> {
+    pub(crate) fn write(&self, addr: u64, data: &[u8]) -> Result<Vec<u8>, SysError> {
         let ctx = || {
             format!(
                 "write {} B at 0x{addr:x} into pid {}",
@@ -540,7 +541,7 @@ impl ProcessHandle {
     ///
     /// # Errors
     /// A sentence saying why there is no file to ask.
-    pub fn open_mapped(&self, line: &MapsLine) -> Result<(File, FileKind), String> {
+    pub(crate) fn open_mapped(&self, line: &MapsLine) -> Result<(File, FileKind), String> {
         let via = format!("map_files/{:x}-{:x}", line.start, line.end);
         let first = match open_checked(Some(&self.dir), &via, line) {
             Ok(found) => return Ok(found),
@@ -606,234 +607,9 @@ fn open_checked(
     Ok((File::from(fd), kind))
 }
 
-/// When a /proc read may run again: not before `min` after the last one ended, nor before
-/// `factor` times what the last one cost (a read of 97 ms with factor 100 waits 9.7 s: such
-/// reads then take 1% of a core at most).
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct Pace {
-    /// When the last read ended, and what it cost.
-    last: Option<(Instant, Duration)>,
-}
-
-impl Pace {
-    /// Records a read that started at `started` and ends now; returns what it cost.
-    pub fn record(&mut self, started: Instant) -> Duration {
-        let took = started.elapsed();
-        self.last = Some((Instant::now(), took));
-        took
-    }
-
-    /// Records a read that ended at `ended` and cost `took`.
-    pub fn record_at(&mut self, ended: Instant, took: Duration) {
-        self.last = Some((ended, took));
-    }
-
-    /// Whether a read may run now.
-    pub fn due(&self, min: Duration, factor: u32) -> bool {
-        self.last
-            .is_none_or(|(ended, took)| ended.elapsed() >= min.max(took * factor))
-    }
-
-    /// How long since the last read ended.
-    pub fn age(&self) -> Option<Duration> {
-        self.last.map(|(ended, _)| ended.elapsed())
-    }
-
-    /// What the last read cost.
-    pub fn cost(&self) -> Option<Duration> {
-        self.last.map(|(_, took)| took)
-    }
-}
-
-/// What a `SmapsReader` is asked: whose smaps, and which VMAs.
-#[derive(Debug, Clone)]
-pub struct SmapsAsk {
-    pub handle: Arc<ProcessHandle>,
-    pub want: SmapsWant,
-}
-
-/// Which VMAs' smaps.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum SmapsWant {
-    /// The VMAs overlapping `[start, end)` (the one explored): the read stops after them.
-    Range { start: u64, end: u64 },
-    /// Every VMA, with its maps line (the address-space view).
-    All,
-}
-
-impl PartialEq for SmapsAsk {
-    fn eq(&self, other: &Self) -> bool {
-        Arc::ptr_eq(&self.handle, &other.handle) && self.want == other.want
-    }
-}
-
-/// A reader's answer: what was asked, what smaps said, when the read ended and its cost.
-#[derive(Debug)]
-pub struct SmapsAnswer {
-    pub ask: SmapsAsk,
-    pub read: Result<(Vec<Vma>, Vec<MapsLine>), SysError>,
-    pub ended: Instant,
-    pub took: Duration,
-}
-
-impl SmapsAsk {
-    fn run(self) -> SmapsAnswer {
-        let started = Instant::now();
-        let read = match self.want {
-            SmapsWant::Range { start, end } => {
-                self.handle.vmas(start, end).map(|v| (v, Vec::new()))
-            }
-            SmapsWant::All => self.handle.space(),
-        };
-        SmapsAnswer {
-            ask: self,
-            read,
-            ended: Instant::now(),
-            took: started.elapsed(),
-        }
-    }
-}
-
-/// smaps read on a thread of its own: in a process with thousands of VMAs, or with a VMA of
-/// gigabytes resident, one read costs the kernel tens of milliseconds of page-table walking,
-/// which the screen's refresh must not wait for. `ask` never blocks; `answers` takes what
-/// has come; the thread ends when the reader is dropped. Of the asks waiting, only the newest
-/// of each kind (a range, everything) is read.
-#[derive(Debug)]
-pub struct SmapsReader {
-    asks: Option<std::sync::mpsc::Sender<SmapsAsk>>,
-    answers: std::sync::mpsc::Receiver<SmapsAnswer>,
-    thread: Option<std::thread::JoinHandle<()>>,
-    /// Asks sent and not answered yet.
-    pending: Vec<SmapsAsk>,
-}
-
-impl Default for SmapsReader {
-    fn default() -> Self {
-        Self::new()
-    }
-}
-
-impl SmapsReader {
-    pub fn new() -> Self {
-        let (asks, asked) = std::sync::mpsc::channel::<SmapsAsk>();
-        let (answer, answers) = std::sync::mpsc::channel();
-        let thread = std::thread::Builder::new()
-            .name("smaps".into())
-            .spawn(move || {
-                while let Ok(first) = asked.recv() {
-                    let mut newest: Vec<SmapsAsk> = vec![first];
-                    while let Ok(more) = asked.try_recv() {
-                        newest.retain(|a| {
-                            std::mem::discriminant(&a.want) != std::mem::discriminant(&more.want)
-                        });
-                        newest.push(more);
-                    }
-                    for ask in newest {
-                        if answer.send(ask.run()).is_err() {
-                            return;
-                        }
-                    }
-                }
-            })
-            .ok();
-        Self {
-            asks: Some(asks),
-            answers,
-            thread,
-            pending: Vec::new(),
-        }
-    }
-
-    /// Asks for `ask` unless the same is being read; never blocks.
-    pub fn ask(&mut self, ask: &SmapsAsk) {
-        if self.pending.contains(ask) {
-            return;
-        }
-        if let Some(tx) = &self.asks
-            && tx.send(ask.clone()).is_ok()
-        {
-            self.pending.push(ask.clone());
-        }
-    }
-
-    /// Whether `ask` is being read.
-    pub fn asked(&self, ask: &SmapsAsk) -> bool {
-        self.pending.contains(ask)
-    }
-
-    fn took(&mut self, a: &SmapsAnswer) {
-        if let Some(i) = self.pending.iter().position(|p| *p == a.ask) {
-            self.pending.swap_remove(i);
-        }
-    }
-
-    /// The answers since the last call, oldest first.
-    pub fn answers(&mut self) -> Vec<SmapsAnswer> {
-        let mut out = Vec::new();
-        while let Ok(a) = self.answers.try_recv() {
-            self.took(&a);
-            out.push(a);
-        }
-        out
-    }
-
-    /// Waits up to `timeout` for the answer to `ask` (a first screen), returning it with
-    /// the others that came meanwhile.
-    pub fn wait_for(&mut self, ask: &SmapsAsk, timeout: Duration) -> Vec<SmapsAnswer> {
-        let deadline = Instant::now() + timeout;
-        let mut out = Vec::new();
-        while self.asked(ask) {
-            let left = deadline.saturating_duration_since(Instant::now());
-            let Ok(a) = self.answers.recv_timeout(left) else {
-                break;
-            };
-            self.took(&a);
-            out.push(a);
-        }
-        out.extend(self.answers());
-        out
-    }
-}
-
-impl Drop for SmapsReader {
-    fn drop(&mut self) {
-        // Closing the channel ends the thread after the read under way.
-        drop(self.asks.take());
-        if let Some(t) = self.thread.take() {
-            let _ = t.join();
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn pace_waits_for_the_larger_of_the_period_and_the_cost() {
-        let mut p = Pace::default();
-        assert!(p.due(Duration::from_secs(1), 100), "never read: due");
-        p.record_at(Instant::now(), Duration::from_millis(1));
-        assert!(
-            !p.due(Duration::from_millis(50), 100),
-            "100 ms of cost-wait"
-        );
-        p.record_at(
-            Instant::now() - Duration::from_millis(150),
-            Duration::from_millis(1),
-        );
-        assert!(p.due(Duration::from_millis(50), 100));
-        p.record_at(
-            Instant::now() - Duration::from_secs(5),
-            Duration::from_millis(97),
-        );
-        assert!(
-            !p.due(Duration::from_millis(250), 100),
-            "9.7 s after a 97 ms read"
-        );
-        assert!(p.age().is_some_and(|a| a >= Duration::from_secs(5)));
-    }
 
     #[test]
     fn our_own_handle_reads_maps_smaps_and_bytes_and_never_writes() {

@@ -17,12 +17,13 @@ use rustix::mm::Advice;
 
 use crate::geometry::Geometry;
 
-use super::error::SysError;
-use super::handle::ProcessHandle;
-use super::mapped::Mapped;
-use super::procmaps::{MapsLine, Pid, Vma};
-use super::raw;
-use super::region::{CacheStat, FileKind, MapMode, Prot, cachestat, page_size};
+use crate::sys::attach::handle::ProcessHandle;
+use crate::sys::error::SysError;
+use crate::sys::map::range::Mapped;
+use crate::sys::map::region::{CacheStat, cachestat};
+use crate::sys::map::request::{FileKind, MapMode, Prot, page_size};
+use crate::sys::proc::maps::{MapsLine, Pid, Vma};
+use crate::sys::raw;
 
 /// A VMA of a process, as it was when we opened it.
 #[derive(Debug)]
@@ -90,12 +91,13 @@ impl VmaView {
     }
 
     /// The process's number.
-    pub fn pid_number(&self) -> u32 {
+    pub(crate) fn pid_number(&self) -> u32 {
         self.handle.pid()
     }
 
     /// Why cachestat has no file to ask, when the VMA maps one.
-    pub fn file_note(&self) -> Option<&str> {
+    #[cfg(test)]
+    pub(crate) fn file_note(&self) -> Option<&str> {
         self.file_note.as_deref()
     }
 
@@ -171,7 +173,7 @@ impl VmaView {
     ///
     /// # Errors
     /// As `check_write`, or the kernel's refusal; nothing is written then.
-    pub fn write(&self, off: u64, data: &[u8]) -> Result<Vec<u8>, SysError> {
+    pub(crate) fn write(&self, off: u64, data: &[u8]) -> Result<Vec<u8>, SysError> {
         self.refuse_write(off, data.len())?;
         self.handle.write(self.line.start + off, data)
     }
@@ -326,7 +328,7 @@ mod tests {
 
     #[test]
     fn our_own_heap_is_read_and_probed_but_never_written() {
-        let maps = super::super::procmaps::read_maps().unwrap();
+        let maps = crate::sys::proc::maps::read_maps().unwrap();
         let heap = maps.iter().find(|l| l.path == "[heap]");
         let Some(heap) = heap else {
             eprintln!("SKIPPED our_own_heap...: no [heap] line in this test process");
@@ -349,7 +351,7 @@ mod tests {
 
     #[test]
     fn a_file_mapping_of_ours_finds_its_file() {
-        let maps = super::super::procmaps::read_maps().unwrap();
+        let maps = crate::sys::proc::maps::read_maps().unwrap();
         let exe = std::fs::read_link("/proc/self/exe").unwrap();
         let line = maps
             .iter()

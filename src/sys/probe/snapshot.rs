@@ -6,11 +6,13 @@ use std::sync::Arc;
 
 use crate::geometry::Geometry;
 
-use super::look::{self, Facts, How};
-use super::mapped::Mapped;
-use super::probe::{ChunkAsk, ChunkSlice, Chunks, PageProbe, PageState, Prober, Sources};
-use super::procmaps::{self, MapsLine, Vma};
-use super::region::{MapMode, Prot};
+use crate::sys::map::range::Mapped;
+use crate::sys::map::request::{MapMode, Prot};
+use crate::sys::probe::chunks::{ChunkAsk, ChunkSlice, Chunks};
+use crate::sys::probe::look::{self, Facts, How};
+use crate::sys::probe::prober::Prober;
+use crate::sys::probe::state::{PageProbe, PageState, Sources};
+use crate::sys::proc::maps::{self, MapsLine, Vma};
 
 /// What backs the mapping, for display.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -184,7 +186,7 @@ pub fn take(region: &dyn Mapped, prober: &Prober, view: View) -> Snapshot {
     // A VMA not ours: the session gives the maps (read in full at most once a second; its
     // VMA looked up by PROCMAP_QUERY in between).
     let maps = if region.ours() {
-        procmaps::read_maps_of(region.pid())
+        maps::read_maps_of(region.pid())
             .map(Arc::new)
             .map_err(|e| e.to_string())
     } else {
@@ -196,7 +198,7 @@ pub fn take(region: &dyn Mapped, prober: &Prober, view: View) -> Snapshot {
         (None, 0)
     } else {
         match region.vmas(region.addr(), region.addr() + region.map_bytes()) {
-            Ok(vmas) => (procmaps::total(&vmas), vmas.len()),
+            Ok(vmas) => (maps::total(&vmas), vmas.len()),
             Err(e) => {
                 problem.get_or_insert(e.to_string());
                 (None, 0)

@@ -8,15 +8,16 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
-use super::children::{ChildSpec, Keeper};
-use super::error::SysError;
-use super::procmaps;
-use super::region::{MapMode, MapRequest, Region, Source};
+use crate::sys::contain::children::{ChildSpec, Keeper};
+use crate::sys::error::SysError;
+use crate::sys::map::region::Region;
+use crate::sys::map::request::{MapMode, MapRequest, Source};
+use crate::sys::proc::maps;
 
 /// Bytes of the peer's counter: eight ASCII digits, readable in the text column.
-pub const COUNTER_LEN: u64 = 8;
+pub(crate) const COUNTER_LEN: u64 = 8;
 /// How often the peer writes its counter.
-pub const PEER_PERIOD: Duration = Duration::from_millis(150);
+pub(crate) const PEER_PERIOD: Duration = Duration::from_millis(150);
 /// Address space an `alloc` must leave free for the rest of the program.
 const HEADROOM: usize = 8 << 20;
 /// The environment variable that gives the peer its parent's pid.
@@ -28,17 +29,20 @@ pub fn snippet(name: &str) -> Result<&'static [u8], SysError> {
     let table: &[(&str, &[u8])] = &[
         (
             "ret42",
-            include_bytes!("../../assets/exec/x86_64/ret42.bin"),
+            include_bytes!("../../../assets/exec/x86_64/ret42.bin"),
         ),
-        ("add", include_bytes!("../../assets/exec/x86_64/add.bin")),
+        ("add", include_bytes!("../../../assets/exec/x86_64/add.bin")),
     ];
     #[cfg(target_arch = "aarch64")]
     let table: &[(&str, &[u8])] = &[
         (
             "ret42",
-            include_bytes!("../../assets/exec/aarch64/ret42.bin"),
+            include_bytes!("../../../assets/exec/aarch64/ret42.bin"),
         ),
-        ("add", include_bytes!("../../assets/exec/aarch64/add.bin")),
+        (
+            "add",
+            include_bytes!("../../../assets/exec/aarch64/add.bin"),
+        ),
     ];
     #[cfg(not(any(target_arch = "x86_64", target_arch = "aarch64")))]
     let table: &[(&str, &[u8])] = &[];
@@ -63,11 +67,11 @@ pub fn snippet(name: &str) -> Result<&'static [u8], SysError> {
 pub struct Peer {
     child: Child,
     /// File offset of its counter.
-    pub file_offset: u64,
+    pub(crate) file_offset: u64,
 }
 
 impl Peer {
-    pub fn pid(&self) -> u32 {
+    pub(crate) fn pid(&self) -> u32 {
         self.child.id()
     }
 
@@ -80,7 +84,10 @@ impl Peer {
         let status = self.child.try_wait().ok()??;
         let mut how = match (status.code(), status.signal()) {
             (Some(code), _) => format!("exited with status {code}"),
-            (None, Some(sig)) => format!("killed by {}", super::children::signal_name(sig)),
+            (None, Some(sig)) => format!(
+                "killed by {}",
+                crate::sys::contain::children::signal_name(sig)
+            ),
             (None, None) => status.to_string(),
         };
         // It has exited: its end of the pipe is closed, so this read ends.
@@ -96,12 +103,12 @@ impl Peer {
     }
 
     /// Stops and reaps the peer.
-    pub fn stop(mut self) {
+    pub(crate) fn stop(mut self) {
         self.end();
     }
 
     fn end(&mut self) {
-        super::children::untrack_peer(self.child.id());
+        crate::sys::contain::exit::untrack_peer(self.child.id());
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
@@ -115,7 +122,7 @@ impl Drop for Peer {
 
 /// A block taken with `alloc`: the buffer (empty, its capacity the block) and where it landed.
 #[derive(Debug)]
-pub struct Block {
+pub(crate) struct Block {
     buf: Vec<u8>,
     landed: Landing,
 }
@@ -127,21 +134,21 @@ pub struct Lab {
     /// The forked child keeping the mapping (`fork`, `F`).
     pub keeper: Option<Keeper>,
     /// Blocks from the global allocator, newest last.
-    pub allocations: Vec<Block>,
+    pub(crate) allocations: Vec<Block>,
     /// What the allocations said of glibc's mmap threshold.
-    pub threshold: Threshold,
+    pub(crate) threshold: Threshold,
     /// The mmapscope binary that runs helper processes (peer, truncate); `None`: this one.
     pub helper: Option<PathBuf>,
     /// The last peer that ended on its own: its pid and how (`reap_peer`), until another
     /// starts, so that `peer stop` can say it had ended.
-    pub peer_ended: Option<(u32, String)>,
+    pub(crate) peer_ended: Option<(u32, String)>,
 }
 
 /// glibc's largest dynamic mmap threshold on 64-bit (DEFAULT_MMAP_THRESHOLD_MAX, mallopt(3)):
 /// a freed mmapped block larger than this does not raise it.
-pub const THRESHOLD_MAX: u64 = 32 << 20;
+pub(crate) const THRESHOLD_MAX: u64 = 32 << 20;
 /// glibc's mmap threshold at start (mallopt(3) M_MMAP_THRESHOLD).
-pub const THRESHOLD_START: u64 = 128 << 10;
+pub(crate) const THRESHOLD_START: u64 = 128 << 10;
 
 /// What can be said of glibc's mmap threshold. glibc keeps it to itself (no call returns it,
 /// mallinfo2 included), and every allocation in the process moves it, ours and mmapscope's
@@ -163,13 +170,13 @@ pub struct Threshold {
 
 /// glibc's chunk size for a request of `n` bytes on 64-bit (malloc/malloc.c request2size:
 /// 8 bytes of header, 16-byte alignment, 32 at least): what it compares with the threshold.
-pub fn chunk_size(n: u64) -> u64 {
+pub(crate) fn chunk_size(n: u64) -> u64 {
     ((n + 8 + 15) & !15).max(32)
 }
 
 /// The size of the mapping glibc makes for an mmapped chunk of a request of `n` bytes
 /// (malloc/malloc.c sysmalloc_mmap: chunk size plus 8, rounded up to pages).
-pub fn mmapped_size(n: u64, page_size: u64) -> u64 {
+pub(crate) fn mmapped_size(n: u64, page_size: u64) -> u64 {
     (chunk_size(n) + 8).div_ceil(page_size) * page_size
 }
 
@@ -182,7 +189,7 @@ impl Default for Threshold {
 
 impl Threshold {
     /// Nothing seen yet, and the environment's fixing of the threshold, if any.
-    pub fn from_env() -> Self {
+    pub(crate) fn from_env() -> Self {
         let fixed_by = std::env::var("MALLOC_MMAP_THRESHOLD_")
             .ok()
             .map(|v| format!("MALLOC_MMAP_THRESHOLD_={v}"))
@@ -200,7 +207,7 @@ impl Threshold {
     }
 
     /// Takes in where a block of `n` bytes landed.
-    pub fn landed(&mut self, n: u64, landed: Landing) {
+    pub(crate) fn landed(&mut self, n: u64, landed: Landing) {
         let nb = chunk_size(n);
         match landed {
             // sysmalloc grew the heap with brk: it mmaps requests at or above the threshold.
@@ -220,7 +227,7 @@ impl Threshold {
     }
 
     /// Takes in the free of a block of `n` bytes that had landed `landed`.
-    pub fn freed(&mut self, n: u64, landed: Landing, page_size: u64) {
+    pub(crate) fn freed(&mut self, n: u64, landed: Landing, page_size: u64) {
         if landed != Landing::NewMapping || self.fixed_by.is_some() {
             return;
         }
@@ -239,7 +246,7 @@ impl Lab {
     ///
     /// # Errors
     /// Our own executable could not be found.
-    pub fn helper_binary(&self) -> Result<PathBuf, SysError> {
+    pub(crate) fn helper_binary(&self) -> Result<PathBuf, SysError> {
         match &self.helper {
             Some(p) => Ok(p.clone()),
             None => std::env::current_exe().map_err(|e| SysError::from_io(&e, "find our binary")),
@@ -265,7 +272,7 @@ pub enum Landing {
 
 impl Landing {
     /// The word in the JSON result.
-    pub fn word(self) -> &'static str {
+    pub(crate) fn word(self) -> &'static str {
         match self {
             Self::NewMapping => "mmap",
             Self::HeapGrew(_) => "heap_grew",
@@ -279,10 +286,10 @@ impl Landing {
 /// What an allocation looks like in /proc/self/maps.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Allocated {
-    pub addr: u64,
-    pub size: u64,
+    pub(crate) addr: u64,
+    pub(crate) size: u64,
     /// The maps line holding it (after the allocation).
-    pub mapping: Option<procmaps::MapsLine>,
+    pub mapping: Option<maps::MapsLine>,
     /// Where it landed.
     pub landed: Landing,
     /// What is known of glibc's mmap threshold after it.
@@ -318,16 +325,16 @@ impl Allocated {
     }
 
     /// It is in `[heap]`.
-    pub fn in_heap(&self) -> bool {
+    pub(crate) fn in_heap(&self) -> bool {
         matches!(self.landed, Landing::Heap | Landing::HeapGrew(_))
     }
 }
 
 /// Where the block of `size` bytes at `addr` landed, from the maps lines before and after
 /// allocating it. A block that starts in the heap's old top and ends past it grew the heap too.
-pub fn landing(
-    before: &[procmaps::MapsLine],
-    after: &[procmaps::MapsLine],
+pub(crate) fn landing(
+    before: &[maps::MapsLine],
+    after: &[maps::MapsLine],
     addr: u64,
     size: u64,
 ) -> Landing {
@@ -335,7 +342,7 @@ pub fn landing(
         return Landing::Unknown;
     };
     let heap_end =
-        |lines: &[procmaps::MapsLine]| lines.iter().find(|l| l.path == "[heap]").map(|l| l.end);
+        |lines: &[maps::MapsLine]| lines.iter().find(|l| l.path == "[heap]").map(|l| l.end);
     let was_mapped = before.iter().any(|l| (l.start..l.end).contains(&addr));
     let old_end = heap_end(before).unwrap_or(line.start);
     let grew = heap_end(after).unwrap_or(0).saturating_sub(old_end);
@@ -350,12 +357,12 @@ pub fn landing(
 
 impl Lab {
     /// Starts a peer writing a counter at mapping offset `offset` of `region`'s file (the
-    /// write gate has allowed writing the file: `sys::gate`, `FileChange::Peer`).
+    /// write gate has allowed writing the file: `sys::ops::gate`, `FileChange::Peer`).
     ///
     /// # Errors
     /// No file (anonymous memory), the counter would not fit in the file, a peer runs already,
     /// or the process could not be started.
-    pub fn start_peer(&mut self, region: &Region, offset: u64) -> Result<&Peer, SysError> {
+    pub(crate) fn start_peer(&mut self, region: &Region, offset: u64) -> Result<&Peer, SysError> {
         if self.peer.is_some() {
             return Err(SysError::new(
                 libc::EBUSY,
@@ -421,7 +428,7 @@ impl Lab {
                 format!("the peer process ended at once: {how}"),
             ));
         }
-        super::children::track_peer(peer.pid());
+        crate::sys::contain::exit::track_peer(peer.pid());
         self.peer_ended = None;
         Ok(self.peer.insert(peer))
     }
@@ -431,14 +438,14 @@ impl Lab {
     pub fn reap_peer(&mut self) -> Option<(u32, String)> {
         let how = self.peer.as_mut()?.ended()?;
         let pid = self.peer.take()?.pid();
-        super::children::untrack_peer(pid);
+        crate::sys::contain::exit::untrack_peer(pid);
         self.peer_ended = Some((pid, how.clone()));
         Some((pid, how))
     }
 
     /// Why `peer stop` has nothing to stop: no peer ever ran since the last stop, or the last
     /// one had ended on its own (reaped now if it just did), and how.
-    pub fn no_peer(&mut self) -> SysError {
+    pub(crate) fn no_peer(&mut self) -> SysError {
         let _ = self.reap_peer();
         let why = match &self.peer_ended {
             Some((pid, how)) => format!("the peer (pid {pid}) had already ended on its own: {how}"),
@@ -448,7 +455,7 @@ impl Lab {
     }
 
     /// Stops the peer, if any; returns its pid.
-    pub fn stop_peer(&mut self) -> Option<u32> {
+    pub(crate) fn stop_peer(&mut self) -> Option<u32> {
         let peer = self.peer.take()?;
         let pid = peer.pid();
         peer.stop();
@@ -461,7 +468,7 @@ impl Lab {
     ///
     /// # Errors
     /// ENOMEM when malloc refuses (RLIMIT_AS, overcommit); /proc unreadable.
-    pub fn alloc(&mut self, size: u64) -> Result<Allocated, SysError> {
+    pub(crate) fn alloc(&mut self, size: u64) -> Result<Allocated, SysError> {
         let n = usize::try_from(size)
             .ok()
             .filter(|&n| n > 0 && n <= 1 << 34)
@@ -469,17 +476,17 @@ impl Lab {
                 SysError::new(libc::EINVAL, "alloc", "give a size from 1 B to 16 GiB")
             })?;
         // The block is never touched, so it commits no memory; RLIMIT_AS still counts it.
-        let asked = super::limits::Asked {
+        let asked = crate::sys::proc::limits::Asked {
             call: &format!("malloc({n})"),
             verb: "take",
             line: None,
         };
-        let commit = super::limits::Commit {
+        let commit = crate::sys::proc::limits::Commit {
             address_space: size,
             ..Default::default()
         };
-        super::limits::admit(&asked, commit, false)?;
-        let before = procmaps::read_maps()?;
+        crate::sys::proc::limits::admit(&asked, commit, false)?;
+        let before = maps::read_maps()?;
         // Fallible: an infallible allocation aborts the whole process when malloc says no.
         let mut buf = Vec::<u8>::new();
         buf.try_reserve_exact(n).map_err(|_| {
@@ -510,7 +517,7 @@ impl Lab {
             ));
         }
         let addr = buf.as_ptr() as u64;
-        let after = procmaps::read_maps()?;
+        let after = maps::read_maps()?;
         let landed = landing(&before, &after, addr, size);
         self.allocations.push(Block { buf, landed });
         self.threshold.landed(size, landed);
@@ -527,12 +534,12 @@ impl Lab {
     }
 
     /// Frees the newest allocation; returns its address, size and where it had landed.
-    pub fn free(&mut self) -> Option<(u64, u64, Landing)> {
+    pub(crate) fn free(&mut self) -> Option<(u64, u64, Landing)> {
         let block = self.allocations.pop()?;
         let (addr, size) = (block.buf.as_ptr() as u64, block.buf.capacity() as u64);
         drop(block.buf);
         self.threshold
-            .freed(size, block.landed, super::region::page_size());
+            .freed(size, block.landed, crate::sys::map::request::page_size());
         Some((addr, size, block.landed))
     }
 
@@ -540,7 +547,7 @@ impl Lab {
     ///
     /// # Errors
     /// EBUSY when a child keeps the mapping already; fork's refusal.
-    pub fn fork(&mut self, region: &Region) -> Result<&Keeper, SysError> {
+    pub(crate) fn fork(&mut self, region: &Region) -> Result<&Keeper, SysError> {
         if let Some(k) = &self.keeper {
             return Err(SysError::new(
                 libc::EBUSY,
@@ -559,7 +566,7 @@ impl Lab {
     ///
     /// # Errors
     /// ESRCH when there is none.
-    pub fn child(&mut self) -> Result<&mut Keeper, SysError> {
+    pub(crate) fn child(&mut self) -> Result<&mut Keeper, SysError> {
         self.keeper.as_mut().ok_or_else(|| {
             SysError::new(
                 libc::ESRCH,
@@ -571,7 +578,7 @@ impl Lab {
 
     /// Our mapping was mapped afresh (`mode`): for anonymous memory the keeper's copy is no
     /// longer the same object. Returns the keeper's pid, if there is one.
-    pub fn mapping_replaced(&mut self, anon: bool) -> Option<u32> {
+    pub(crate) fn mapping_replaced(&mut self, anon: bool) -> Option<u32> {
         let keeper = self.keeper.as_mut()?;
         if anon {
             keeper.detach();
@@ -588,7 +595,7 @@ impl Lab {
     ///
     /// # Errors
     /// ESRCH when there is none; waitpid's failure.
-    pub fn end_child(&mut self) -> Result<(u32, String), SysError> {
+    pub(crate) fn end_child(&mut self) -> Result<(u32, String), SysError> {
         let keeper = self.keeper.take().ok_or_else(|| {
             SysError::new(libc::ESRCH, "child exit", "no child keeps the mapping")
         })?;
@@ -620,7 +627,7 @@ pub fn run_demo_writer(path: &Path, period_ms: u64, writes: u64) -> Result<(), S
         mode: MapMode::Shared,
         offset: 0,
         len: None,
-        prot: Some(super::region::Prot::RW),
+        prot: Some(crate::sys::map::request::Prot::RW),
         write: true,
         place: Default::default(),
     })?;
@@ -681,14 +688,14 @@ pub fn run_peer(path: &Path, file_offset: u64) -> Result<(), SysError> {
         signal_hook::flag::register(sig, std::sync::Arc::clone(&stop))
             .map_err(|e| SysError::from_io(&e, "signal handler"))?;
     }
-    let ps = super::region::page_size();
+    let ps = crate::sys::map::request::page_size();
     let page_start = file_offset - file_offset % ps;
     let region = Region::open(&MapRequest {
         source: Source::File(PathBuf::from(path)),
         mode: MapMode::Shared,
         offset: page_start,
         len: Some(ps * 2),
-        prot: Some(super::region::Prot::RW),
+        prot: Some(crate::sys::map::request::Prot::RW),
         write: true,
         place: Default::default(),
     })?;
@@ -720,8 +727,8 @@ pub fn run_peer(path: &Path, file_offset: u64) -> Result<(), SysError> {
 mod tests {
     use super::*;
 
-    fn line(start: u64, end: u64, path: &str) -> procmaps::MapsLine {
-        procmaps::MapsLine {
+    fn line(start: u64, end: u64, path: &str) -> maps::MapsLine {
+        maps::MapsLine {
             start,
             end,
             perms: "rw-p".into(),
@@ -811,7 +818,7 @@ mod tests {
         assert_eq!(line.perms, "rw-p");
         assert_eq!(line.path, "");
         assert_eq!(lab.free(), Some((a.addr, 64 << 20, Landing::NewMapping)));
-        let maps = procmaps::read_maps().unwrap();
+        let maps = maps::read_maps().unwrap();
         assert!(
             !maps.iter().any(|l| l.start == start && l.end == end),
             "the mapping went away with free"

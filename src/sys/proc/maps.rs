@@ -5,7 +5,7 @@
 //! never by line count: an anonymous private mapping may merge with a neighbour, and an
 //! mprotect of part of a mapping splits it.
 
-use super::error::SysError;
+use crate::sys::error::SysError;
 
 /// One line of /proc/self/maps.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -256,7 +256,8 @@ fn set_counter(vma: &mut Vma, key: &[u8], value: &[u8], rss_only: bool) {
 
 /// The VMAs of an smaps text that overlap `[start, end)`, with their counters. Other VMAs
 /// are skipped without parsing their counters.
-pub fn parse_smaps(text: &[u8], start: u64, end: u64) -> Vec<Vma> {
+#[cfg(test)]
+pub(crate) fn parse_smaps(text: &[u8], start: u64, end: u64) -> Vec<Vma> {
     let mut parser = SmapsParser::new(start, end);
     for line in text.split(|b| *b == b'\n') {
         if !parser.feed(line) {
@@ -272,7 +273,7 @@ pub fn parse_smaps(text: &[u8], start: u64, end: u64) -> Vec<Vma> {
 /// (smaps opens every VMA with it), and its Rss alone: the address-space view needs no
 /// separate maps read, and no other counter.
 #[derive(Debug)]
-pub struct SmapsParser {
+pub(crate) struct SmapsParser {
     start: u64,
     end: u64,
     out: Vec<Vma>,
@@ -283,7 +284,7 @@ pub struct SmapsParser {
 
 impl SmapsParser {
     /// A parser keeping the VMAs that overlap `[start, end)`.
-    pub fn new(start: u64, end: u64) -> Self {
+    pub(crate) fn new(start: u64, end: u64) -> Self {
         Self {
             start,
             end,
@@ -294,7 +295,7 @@ impl SmapsParser {
     }
 
     /// As `new`, keeping each VMA's maps line as well (`finish_with_lines`), and only its Rss.
-    pub fn with_lines(start: u64, end: u64) -> Self {
+    pub(crate) fn with_lines(start: u64, end: u64) -> Self {
         Self {
             lines: Some(Vec::new()),
             ..Self::new(start, end)
@@ -302,7 +303,7 @@ impl SmapsParser {
     }
 
     /// Takes one line (without its newline); returns whether later lines are still wanted.
-    pub fn feed(&mut self, line: &[u8]) -> bool {
+    pub(crate) fn feed(&mut self, line: &[u8]) -> bool {
         if is_vma_header(line) {
             self.out.extend(self.current.take());
             let Some(m) = parse_maps_line(line) else {
@@ -338,13 +339,13 @@ impl SmapsParser {
     }
 
     /// The VMAs read.
-    pub fn finish(mut self) -> Vec<Vma> {
+    pub(crate) fn finish(mut self) -> Vec<Vma> {
         self.out.extend(self.current.take());
         self.out
     }
 
     /// The VMAs read with their maps lines (empty lines unless made `with_lines`).
-    pub fn finish_with_lines(mut self) -> (Vec<Vma>, Vec<MapsLine>) {
+    pub(crate) fn finish_with_lines(mut self) -> (Vec<Vma>, Vec<MapsLine>) {
         let lines = self.lines.take().unwrap_or_default();
         (self.finish(), lines)
     }
@@ -355,7 +356,7 @@ impl SmapsParser {
 ///
 /// # Errors
 /// The read's failure.
-pub fn feed_lines(
+pub(crate) fn feed_lines(
     mut read: impl FnMut(&mut [u8]) -> std::io::Result<usize>,
     mut feed: impl FnMut(&[u8]) -> bool,
 ) -> std::io::Result<()> {
@@ -390,7 +391,7 @@ pub fn feed_lines(
 }
 
 /// Every line of a maps text (unparsable lines are skipped).
-pub fn parse_maps(text: &[u8]) -> Vec<MapsLine> {
+pub(crate) fn parse_maps(text: &[u8]) -> Vec<MapsLine> {
     text.split(|b| *b == b'\n')
         .filter(|l| !l.is_empty())
         .filter_map(parse_maps_line)
@@ -411,7 +412,7 @@ pub enum Pid {
 
 impl Pid {
     /// `/proc/self/NAME` or `/proc/PID/NAME`.
-    pub fn proc_path(self, name: &str) -> String {
+    pub(crate) fn proc_path(self, name: &str) -> String {
         match self {
             Self::Myself => format!("/proc/self/{name}"),
             Self::Other(pid) => format!("/proc/{pid}/{name}"),
@@ -491,14 +492,15 @@ pub fn total(vmas: &[Vma]) -> Option<Vma> {
     Some(sum)
 }
 
-pub use super::raw::MapsFile;
+pub(crate) use crate::sys::raw::MapsFile;
 
 /// The maps line of the VMA covering `addr`, asked with the PROCMAP_QUERY ioctl (Linux >=
 /// 6.11) on an open maps file: one VMA, without the whole text (`None`: nothing there).
 ///
 /// # Errors
 /// ENOTTY on older kernels (read the maps text instead); ESRCH once the process has exited.
-pub fn query_line(file: &MapsFile, addr: u64) -> Result<Option<MapsLine>, SysError> {
+#[cfg(test)]
+pub(crate) fn query_line(file: &MapsFile, addr: u64) -> Result<Option<MapsLine>, SysError> {
     query_line_with(file, addr, false)
 }
 
@@ -506,7 +508,7 @@ pub fn query_line(file: &MapsFile, addr: u64) -> Result<Option<MapsLine>, SysErr
 ///
 /// # Errors
 /// As `query_line`.
-pub fn query_line_with(
+pub(crate) fn query_line_with(
     file: &MapsFile,
     addr: u64,
     next: bool,

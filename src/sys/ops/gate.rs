@@ -1,7 +1,7 @@
 //! The one write gate. Everything that can change a file the user named or another process
 //! (a typed edit, undo and redo, the other mapping of `--also` after `swap`, `mode`,
 //! `protect`, `truncate`, the peer, the fork child's write, a menu, a script's or a lesson's
-//! line) is an `Op` that `sys::exec` carries out only with a `Permit`, and only
+//! line) is an `Op` that `sys::ops::carry` carries out only with a `Permit`, and only
 //! `Gate::check` makes one. The gate knows the target (the file by the descriptor we hold,
 //! the process by its handle, both described by `Facts`) and the consent given: `--write`
 //! (or `--prot` with `w`), a question the user answered yes, or a `protect rw` line in a
@@ -23,9 +23,9 @@
 //! script line is refused with how to allow it, except `protect rw` itself, which is the
 //! consent a script gives.
 
-use super::error::SysError;
-use super::ops::Op;
-use super::region::{MapMode, Prot};
+use crate::sys::error::SysError;
+use crate::sys::map::request::{MapMode, Prot};
+use crate::sys::ops::op::Op;
 
 /// How writing the named file was allowed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -186,7 +186,7 @@ pub fn reach(op: &Op, shown: &Shown) -> Reach {
     }
 }
 
-/// The right to carry out one operation, made only by `Gate::check`. `sys::exec` takes it in
+/// The right to carry out one operation, made only by `Gate::check`. `sys::ops::carry` takes it in
 /// place of the operation, so no path reaches the kernel around the gate.
 #[derive(Debug)]
 pub struct Permit {
@@ -202,7 +202,7 @@ impl Permit {
 
     /// Whether writing the named file is allowed (a shared mapping of it may be PROT_WRITE;
     /// a remap to MAP_SHARED keeps PROT_WRITE only then).
-    pub fn file_writable(&self) -> bool {
+    pub(crate) fn file_writable(&self) -> bool {
         self.file_writable
     }
 
@@ -240,7 +240,8 @@ impl Gate {
     }
 
     /// How writing the named file was allowed, if it was.
-    pub fn file_consent(&self) -> Option<Consent> {
+    #[cfg(test)]
+    pub(crate) fn file_consent(&self) -> Option<Consent> {
         self.file
     }
 
@@ -392,7 +393,7 @@ fn process_write(
         question: format!(
             "Write {bytes} ({}) at 0x{addr:x} into {name} ({vma})? Its memory changes at once. \
              y/N",
-            super::notes::plural(len, "byte")
+            crate::sys::ops::notes::plural(len, "byte")
         ),
         protect_first: None,
     }
@@ -426,7 +427,7 @@ mod tests {
         }
     }
 
-    fn write() -> Op {
+    pub(crate) fn write() -> Op {
         Op::Write {
             offset: 0x10,
             bytes: vec![0x41],

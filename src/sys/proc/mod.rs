@@ -1,0 +1,7 @@
+//! The `/proc` and `/sys` readers: our and other processes' maps and smaps (`maps`), a process's
+//! status, /proc/PID/stat ids, threads and accounting (`process`), and the memory limits and budgets the lab runs into
+//! (`limits`: meminfo, rlimits, transparent huge pages, the hugetlb pool).
+
+pub mod limits;
+pub mod maps;
+pub mod process;
