@@ -263,19 +263,21 @@ fn the_readme_screen_is_what_the_demo_draws_in_a_terminal() {
     let (_, _, quoted) = block(&text, README, "screen");
     let want: Vec<&str> = quoted.lines().filter(|l| !l.starts_with("```")).collect();
     assert_eq!(want.len(), 30, "{quoted}");
-    let tmp = common::temp_dir();
-    let mut term = common::pty::Term::spawn(&[], &[("TMPDIR", tmp.path())], 100, 30);
-    term.wait_for_all(&["page 0", "demo.txt", "Rss", "▕RRRR▏"]);
-    term.send("]]]");
-    term.wait_for_all(&["cursor 0x3000", "page 3 ·"]);
-    let screen = term.contents();
-    term.quit_cleanly();
-    let have: Vec<&str> = screen.lines().collect();
-    assert_eq!(have.len(), 30, "{screen}");
     // The grid's column: everything left of the side panels.
     let split = want[2].find("┐┌").expect("the panels' corners");
     let left_chars = want[2][..split].chars().count() + 1;
     let left = |l: &str| l.chars().take(left_chars).collect::<String>();
+    let tmp = common::temp_dir();
+    let mut term = common::pty::Term::spawn(&[], &[("TMPDIR", tmp.path())], 100, 30);
+    term.wait_for_all(&["page 0", "demo.txt", "Rss", "▕RRRR▏"]);
+    term.send("]]]");
+    // The frame is drawn top to bottom: once the grid's last row is there, the whole frame is.
+    let last_row = left(want[27]);
+    term.wait_for_all(&["cursor 0x3000", "page 3 ·", last_row.trim_end()]);
+    let screen = term.contents();
+    term.quit_cleanly();
+    let have: Vec<&str> = screen.lines().collect();
+    assert_eq!(have.len(), 30, "{screen}");
     // The side panels, borders as blanks (a path cut at the edge meets the border).
     let right = |l: &str| {
         l.chars()
