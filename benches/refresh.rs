@@ -346,11 +346,13 @@ fn render_lesson_80x24(bencher: Bencher, lesson: bool) {
     let dir = mmapscope::demo::TempDir::new().expect("temp dir");
     let req = mmapscope::lesson::request(&l, dir.path()).expect("its request");
     let region = Region::open(&req).expect("map it");
-    let mut s = mmapscope::session::Session::new(region, true, (80, 24));
-    mmapscope::player::start(&mut s, &l);
+    let session = mmapscope::session::Session::new(region, true, (80, 24));
+    let mut r = mmapscope::session::Runner::new(session);
+    mmapscope::player::start(&mut r, &l);
     for _ in 0..3 {
-        mmapscope::player::next(&mut s, &l);
+        mmapscope::player::next(&mut r, &l);
     }
+    let s = &mut r.session;
     if !lesson {
         s.model.lesson = None;
     }

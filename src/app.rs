@@ -20,7 +20,7 @@ use ratatui::{DefaultTerminal, Terminal, TerminalOptions, Viewport};
 use crate::action::Action;
 use crate::keymap::{KeyContext, map_key};
 use crate::model::Model;
-use crate::session::Session;
+use crate::session::{Runner, Session};
 use crate::sys::contain::exit::{self, OnSignal};
 
 /// The longest the loop sleeps, so that signals are noticed promptly whatever `--refresh` is.
@@ -212,13 +212,14 @@ fn catch_up(
     Ok(changed)
 }
 
-/// Runs the explorer on `session` (and `lecture`, when playing a lesson) until the user quits
+/// Runs the explorer on `session` (and `lecture`, when playing a lesson: its lines run
+/// through a script runner over the session, keys through the session) until the user quits
 /// or a signal arrives. Returns what to say on leaving.
 ///
 /// # Errors
 /// Terminal I/O failures.
 pub fn run(
-    mut session: Session,
+    session: Session,
     intro: &[String],
     lecture: Option<&crate::player::Lecture>,
 ) -> color_eyre::Result<String> {
@@ -238,48 +239,49 @@ pub fn run(
     })?;
     execute!(std::io::stdout(), terminal::EnterAlternateScreen)?;
     tracing::info!(cols, rows, drawn = ?(area.width, area.height), "explorer started");
-    session.act(Action::Resize(area.width, area.height));
+    let mut runner = Runner::new(session);
+    runner.session.act(Action::Resize(area.width, area.height));
     for line in intro {
-        session.act(Action::Note(line.clone()));
+        runner.session.act(Action::Note(line.clone()));
     }
     if let Some(l) = lecture {
-        crate::player::start(&mut session, &l.lesson);
+        crate::player::start(&mut runner, &l.lesson);
     }
-    let refresh = Duration::from_millis(session.model.refresh_ms);
+    let refresh = Duration::from_millis(runner.session.model.refresh_ms);
     let mut last_probe = Instant::now();
     // The model changed since the last draw. The screen is a function of the model, so a
     // wake-up that changed nothing (the poll's timeout, kept short for signals) draws nothing.
     let mut stale = true;
     loop {
-        if exit.quit_asked() || session.model.quit {
+        if exit.quit_asked() || runner.session.model.quit {
             break;
         }
-        stale |= catch_up(&mut terminal, &mut session, &jobs)?;
+        stale |= catch_up(&mut terminal, &mut runner.session, &jobs)?;
         if last_probe.elapsed() >= refresh {
             let start = Instant::now();
-            session.refresh();
+            runner.session.refresh();
             tracing::debug!(us = start.elapsed().as_micros(), "refresh");
             last_probe = Instant::now();
             stale = true;
         }
         if std::mem::take(&mut stale) {
-            terminal.draw(|frame| crate::ui::render(&session.model, frame))?;
+            terminal.draw(|frame| crate::ui::render(&runner.session.model, frame))?;
         }
         let mut wait = refresh.saturating_sub(last_probe.elapsed()).min(MAX_POLL);
-        if session.child_running() {
+        if runner.session.child_running() {
             wait = wait.min(CHILD_POLL);
         }
-        if session.search_running() {
+        if runner.session.search_running() {
             wait = Duration::ZERO;
         }
         if !event::poll(wait)? {
             continue;
         }
         stale = true;
-        let m = &session.model;
+        let m = &runner.session.model;
         let action = match event::read()? {
             Event::Key(key) if is_suspend_key(&key) => {
-                suspend_or_say(&mut terminal, &mut session, &jobs)?;
+                suspend_or_say(&mut terminal, &mut runner.session, &jobs)?;
                 None
             }
             Event::Key(key) => map_key(
@@ -287,27 +289,27 @@ pub fn run(
                 key,
             ),
             Event::Resize(cols, rows) => {
-                fit(&mut terminal, &mut session, Size::new(cols, rows))?;
+                fit(&mut terminal, &mut runner.session, Size::new(cols, rows))?;
                 None
             }
             _ => None,
         };
         match (action, lecture) {
-            (Some(Action::LessonNext), Some(l)) => crate::player::next(&mut session, &l.lesson),
+            (Some(Action::LessonNext), Some(l)) => crate::player::next(&mut runner, &l.lesson),
             (Some(Action::LessonBack), Some(l)) => {
-                if let Some(s) = crate::player::back(&session, l) {
-                    session = s;
+                if let Some(r) = crate::player::back(&runner, l) {
+                    runner = r;
                 }
             }
             (Some(action), _) => {
-                session.act_live(action);
+                runner.session.act_live(action);
             }
             (None, _) => {}
         }
         last_probe = Instant::now();
     }
     tracing::info!("explorer ended");
-    Ok(farewell(&session.model))
+    Ok(farewell(&runner.session.model))
 }
 
 /// What to say on leaving about edits not yet msynced.

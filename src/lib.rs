@@ -10,9 +10,9 @@
 //! - `demo`, `options`, then the pure core: `find` (what searches look for, the byte
 //!   matcher), `action`, `keys` and `legend` (what the help and the manual say), `layout`,
 //!   `model`, `update`, `keymap`, `script`, `lesson` (parsing);
-//! - `report` (results as serde types), `seek` (searches that run across ticks), `watch`
-//!   (another process's /proc read at a pace its cost allows), `session` (the one path of
-//!   every action), `player` (lessons over a session);
+//! - `report` (results as serde types), `seek` (searches that run across ticks), `session`
+//!   (the one path of every action; its observer reads /proc at a pace its cost allows, its
+//!   script runner runs batch and lesson lines), `player` (lessons over a script runner);
 //! - `ui` (render a model, no kernel), `app` (the terminal and its loop), `cli`.
 #![deny(unsafe_code)]
 
@@ -38,4 +38,3 @@ pub mod sys;
 pub mod text;
 pub mod ui;
 pub mod update;
-pub mod watch;

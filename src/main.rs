@@ -11,7 +11,7 @@ use clap::Parser as _;
 use mmapscope::action::Action;
 use mmapscope::cli::{AttachArgs, Cli, Command, MapArgs, ThemeChoice};
 use mmapscope::session::DEFAULT_SIZE;
-use mmapscope::session::Session;
+use mmapscope::session::{Runner, Session};
 use mmapscope::sys::contain::exit::OnSignal;
 use mmapscope::sys::probe::prober::Prober;
 use mmapscope::sys::{Region, SysError};
@@ -137,75 +137,11 @@ fn main() -> ExitCode {
         Ok(cli) => cli,
         Err(code) => return code,
     };
-    let inputs: Vec<&std::path::Path> = match &cli.command {
-        Some(Command::Inspect { file, .. }) => file.iter().map(|f| f.as_path()).collect(),
-        Some(Command::Batch { file, script, .. }) => {
-            file.iter().chain(script).map(|f| f.as_path()).collect()
-        }
-        Some(Command::Lesson { file, .. }) => file.iter().map(|f| f.as_path()).collect(),
-        _ => cli.file.iter().map(|f| f.as_path()).collect(),
-    };
-    if let Err(code) = start_log(cli.log.clone(), &inputs) {
+    if let Err(code) = start_log(cli.log.clone(), &inputs(&cli)) {
         return code;
     }
     match cli.command {
-        Some(Command::Inspect {
-            map,
-            attach: AttachArgs {
-                pid: Some(pid),
-                vma,
-            },
-            json,
-            fault_in,
-            no_touch: _,
-            file,
-        }) => {
-            if file.is_some() || map.anon.is_some() || fault_in {
-                return fail(
-                    "--pid inspects a running process: give no FILE, --anon or --fault-in with it \
-                     (nothing of another process is faulted in)",
-                );
-            }
-            inspect_process(pid, vma.as_deref(), json)
-        }
-        Some(Command::Inspect {
-            map,
-            attach: _,
-            json,
-            fault_in,
-            no_touch: _,
-            file,
-        }) => inspect(&map, file, json, fault_in),
-        Some(Command::Batch { map, file, script }) => batch(&map, file, script),
-        Some(Command::Lesson {
-            name,
-            file,
-            check,
-            trust,
-            theme,
-            refresh,
-        }) => lesson(
-            name.as_deref(),
-            file.as_deref(),
-            (check, trust),
-            theme,
-            refresh,
-        ),
-        Some(Command::Completions { shell }) => completions(shell),
-        Some(Command::Man) => manual(),
-        Some(Command::InternalPeer { path, file_offset }) => exit_with(
-            mmapscope::sys::lab::experiments::run_peer(&path, file_offset),
-        ),
-        Some(Command::DemoWriter {
-            file,
-            period,
-            writes,
-        }) => exit_with(mmapscope::sys::lab::experiments::run_demo_writer(
-            &file, period, writes,
-        )),
-        Some(Command::InternalTruncate { path, size }) => {
-            exit_with(mmapscope::sys::ops::on_mapping::truncate_file(&path, size))
-        }
+        Some(command) => subcommand(command),
         None => match cli.attach.pid {
             Some(_) if cli.file.is_some() || cli.map.anon.is_some() => {
                 fail("--pid explores a running process: give no FILE or --anon with it")
@@ -219,6 +155,82 @@ fn main() -> ExitCode {
             ),
             None => explore(&cli.map, cli.file, cli.refresh, cli.theme),
         },
+    }
+}
+
+/// The files a run reads (mapped, or a script): `--log` may not name one of them.
+fn inputs(cli: &Cli) -> Vec<&std::path::Path> {
+    match &cli.command {
+        Some(Command::Inspect { file, .. }) => file.iter().map(|f| f.as_path()).collect(),
+        Some(Command::Batch { file, script, .. }) => {
+            file.iter().chain(script).map(|f| f.as_path()).collect()
+        }
+        Some(Command::Lesson { file, .. }) => file.iter().map(|f| f.as_path()).collect(),
+        _ => cli.file.iter().map(|f| f.as_path()).collect(),
+    }
+}
+
+/// A subcommand: inspect, batch, lesson, the ones that print and exit, and the children we
+/// start ourselves.
+fn subcommand(command: Command) -> ExitCode {
+    match command {
+        Command::Inspect {
+            map,
+            attach: AttachArgs {
+                pid: Some(pid),
+                vma,
+            },
+            json,
+            fault_in,
+            no_touch: _,
+            file,
+        } => {
+            if file.is_some() || map.anon.is_some() || fault_in {
+                return fail(
+                    "--pid inspects a running process: give no FILE, --anon or --fault-in with it \
+                     (nothing of another process is faulted in)",
+                );
+            }
+            inspect_process(pid, vma.as_deref(), json)
+        }
+        Command::Inspect {
+            map,
+            attach: _,
+            json,
+            fault_in,
+            no_touch: _,
+            file,
+        } => inspect(&map, file, json, fault_in),
+        Command::Batch { map, file, script } => batch(&map, file, script),
+        Command::Lesson {
+            name,
+            file,
+            check,
+            trust,
+            theme,
+            refresh,
+        } => lesson(
+            name.as_deref(),
+            file.as_deref(),
+            (check, trust),
+            theme,
+            refresh,
+        ),
+        Command::Completions { shell } => completions(shell),
+        Command::Man => manual(),
+        Command::InternalPeer { path, file_offset } => exit_with(
+            mmapscope::sys::lab::experiments::run_peer(&path, file_offset),
+        ),
+        Command::DemoWriter {
+            file,
+            period,
+            writes,
+        } => exit_with(mmapscope::sys::lab::experiments::run_demo_writer(
+            &file, period, writes,
+        )),
+        Command::InternalTruncate { path, size } => {
+            exit_with(mmapscope::sys::ops::on_mapping::truncate_file(&path, size))
+        }
     }
 }
 
@@ -298,11 +310,12 @@ fn batch(
     {
         return fail(e);
     }
-    match session.run(&lines, &mut std::io::stdout().lock()) {
+    let mut runner = Runner::new(session);
+    match runner.run(&lines, &mut std::io::stdout().lock()) {
         Ok(true) => ExitCode::SUCCESS,
         Ok(false) => ExitCode::from(1),
         // A closed pipe: the reader went away; the run still counts by what it did.
-        Err(_) => ExitCode::from(u8::from(session.finish())),
+        Err(_) => ExitCode::from(u8::from(runner.finish())),
     }
 }
 

@@ -1,11 +1,12 @@
-//! The lesson player: a lesson's steps over a `Session`, one at a time in the explorer (next,
-//! and back by replaying from a fresh file) or all at once headless (`--check`). Every line
-//! runs through the session, the same path as a key or a batch line.
+//! The lesson player: a lesson's steps over a script `Runner` and its `Session`, one at a time
+//! in the explorer (next, and back by replaying from a fresh file) or all at once headless
+//! (`--check`). Every line runs through the runner's session, the same path as a key or a
+//! batch line.
 
 use crate::action::{Action, LessonPane, LessonResult};
 use crate::lesson::{Lesson, request};
 use crate::script::{Expect, ExpectPath, Line, Step};
-use crate::session::{LineResult, LineValue, Session};
+use crate::session::{LineResult, LineValue, Runner, Session};
 use crate::sys::Region;
 use crate::sys::proc::maps::SmapsField;
 
@@ -49,32 +50,34 @@ pub fn lesson_result(line: &LineResult) -> LessonResult {
 }
 
 /// Shows the lesson's pane before its first step and runs its setup lines.
-pub fn start(session: &mut Session, lesson: &Lesson) {
-    session.act(Action::ShowLesson(Some(LessonPane::start(
-        &lesson.name,
-        &lesson.title,
-        lesson.steps.len(),
-    ))));
+pub fn start(runner: &mut Runner, lesson: &Lesson) {
+    runner
+        .session
+        .act(Action::ShowLesson(Some(LessonPane::start(
+            &lesson.name,
+            &lesson.title,
+            lesson.steps.len(),
+        ))));
     for line in &lesson.setup {
-        session.step(line);
+        runner.step(line);
     }
 }
 
-/// Plays the next step of `lesson`: its narration, its lines through the session, the page it
+/// Plays the next step of `lesson`: its narration, its lines through the runner, the page it
 /// is about selected.
-pub fn next(session: &mut Session, lesson: &Lesson) {
-    let Some(pane) = session.model.lesson.as_ref() else {
+pub fn next(runner: &mut Runner, lesson: &Lesson) {
+    let Some(pane) = runner.session.model.lesson.as_ref() else {
         return;
     };
     let k = pane.step;
     let Some(step) = lesson.steps.get(k) else {
-        session.act(Action::Note(
+        runner.session.act(Action::Note(
             "the lesson is over: ← goes back a step, q quits".into(),
         ));
         return;
     };
     let mut pane = pane.clone();
-    let results = run_lines(session, &step.lines);
+    let results = run_lines(runner, &step.lines);
     pane.step = k + 1;
     pane.say.clone_from(&step.say);
     pane.results = results;
@@ -82,6 +85,7 @@ pub fn next(session: &mut Session, lesson: &Lesson) {
     pane.fields = step_fields(step);
     pane.scroll = 0;
     // The pane first: its height (the step's text) decides how many rows the grid keeps.
+    let session = &mut runner.session;
     session.act(Action::ShowLesson(Some(pane)));
     // Then what the step is about, quietly: the log keeps the step's own last action.
     if let Some(offset) = step.show {
@@ -132,15 +136,17 @@ fn report_key(f: SmapsField) -> String {
 }
 
 /// Goes back a step: a fresh copy of the lesson's file, mapped anew, replayed up to the step
-/// before this one. `None` when at the start or when the replay cannot map.
-pub fn back(session: &Session, lecture: &Lecture) -> Option<Session> {
+/// before this one, by a runner of its own. `None` when at the start or when the replay
+/// cannot map.
+pub fn back(runner: &Runner, lecture: &Lecture) -> Option<Runner> {
+    let session = &runner.session;
     let pane = session.model.lesson.as_ref()?;
     let target = pane.step.checked_sub(1)?;
     let req = request(&lecture.lesson, lecture.dir.path()).ok()?;
     let region = Region::open(&req).ok()?;
-    let mut fresh = Session::new(region, true, session.model.size);
+    let mut fresh = Runner::new(Session::new(region, true, session.model.size));
     let m = &session.model;
-    fresh.act(Action::Configure {
+    fresh.session.act(Action::Configure {
         refresh_ms: m.refresh_ms,
         color: m.color,
         high_contrast: m.high_contrast,
@@ -149,18 +155,18 @@ pub fn back(session: &Session, lecture: &Lecture) -> Option<Session> {
     for _ in 0..target {
         next(&mut fresh, &lecture.lesson);
     }
-    fresh.act(Action::Note(format!(
+    fresh.session.act(Action::Note(format!(
         "back to step {target}: replayed from a fresh copy of the file"
     )));
     Some(fresh)
 }
 
-/// Runs `lines` through the session and says what each did; a refusal that the `expect error`
+/// Runs `lines` through the runner and says what each did; a refusal that the `expect error`
 /// after it claims counts as expected.
-pub fn run_lines(session: &mut Session, lines: &[Line]) -> Vec<LessonResult> {
+pub fn run_lines(runner: &mut Runner, lines: &[Line]) -> Vec<LessonResult> {
     let mut results: Vec<LessonResult> = lines
         .iter()
-        .map(|line| lesson_result(&session.run_line(line)))
+        .map(|line| lesson_result(&runner.run_line(line)))
         .collect();
     LessonResult::claim_expected_errors(&mut results);
     results
@@ -176,7 +182,8 @@ pub fn check(lesson: &Lesson, out: &mut impl std::io::Write) -> Result<bool, Str
     let dir = crate::demo::TempDir::new().map_err(|e| e.to_string())?;
     let req = request(lesson, dir.path())?;
     let region = crate::sys::Region::open(&req).map_err(|e| e.to_string())?;
-    let mut session = Session::new(region, false, crate::session::DEFAULT_SIZE);
+    let session = Session::new(region, false, crate::session::DEFAULT_SIZE);
+    let mut runner = Runner::new(session);
     let io = |e: std::io::Error| e.to_string();
     // A lesson file is anyone's text: what it says reaches the terminal escaped and cut.
     let clean = crate::text::clean_lines;
@@ -204,13 +211,13 @@ pub fn check(lesson: &Lesson, out: &mut impl std::io::Write) -> Result<bool, Str
         }
         Ok(())
     };
-    print(&run_lines(&mut session, &lesson.setup), out).map_err(io)?;
+    print(&run_lines(&mut runner, &lesson.setup), out).map_err(io)?;
     for (i, step) in lesson.steps.iter().enumerate() {
         let say = clean(&step.say);
         writeln!(out, "step {}/{}: {say}", i + 1, lesson.steps.len()).map_err(io)?;
-        print(&run_lines(&mut session, &step.lines), out).map_err(io)?;
+        print(&run_lines(&mut runner, &step.lines), out).map_err(io)?;
     }
-    let ok = session.finish();
+    let ok = runner.finish();
     writeln!(
         out,
         "{}",
@@ -221,7 +228,7 @@ pub fn check(lesson: &Lesson, out: &mut impl std::io::Write) -> Result<bool, Str
         }
     )
     .map_err(io)?;
-    drop(session);
+    drop(runner);
     drop(dir);
     Ok(ok)
 }

@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 use serde_json::Value;
 
 use mmapscope::script;
-use mmapscope::session::Session;
+use mmapscope::session::{Runner, Session};
 use mmapscope::sys::map::region::Region;
 use mmapscope::sys::map::request::{MapMode, MapRequest};
 
@@ -278,21 +278,21 @@ fn growing_a_locked_mapping_is_bounded_and_a_small_growth_says_it_was_locked() {
     assert_eq!(l[0]["ok"], true, "{}", l[0]);
 }
 
-/// A session on `pages` of private anonymous memory whose bound is judged by a MemAvailable
-/// of `avail` bytes.
-fn judged_session(pages: u64, avail: u64, force: bool) -> Session {
+/// A script runner over a session on `pages` of private anonymous memory whose bound is
+/// judged by a MemAvailable of `avail` bytes.
+fn judged_session(pages: u64, avail: u64, force: bool) -> Runner {
     let mut req = MapRequest::anon(pages * page_size(), MapMode::Private);
     req.place.force = force;
     let mut region = Region::open(&req).expect("map");
     region.judge_by(avail);
-    Session::new(region, false, (120, 40))
+    Runner::new(Session::new(region, false, (120, 40)))
 }
 
-fn run_lines(session: &mut Session, text: &str) -> Vec<Result<(), String>> {
+fn run_lines(runner: &mut Runner, text: &str) -> Vec<Result<(), String>> {
     script::parse(text)
         .expect("parses")
         .iter()
-        .map(|l| session.run_line(l).result.map(|_| ()))
+        .map(|l| runner.run_line(l).result.map(|_| ()))
         .collect()
 }
 
@@ -314,10 +314,12 @@ fn force_and_dash_dash_force_let_the_session_past_the_bound() {
     let mut s = judged_session(64, avail, false);
     run_lines(&mut s, "lock all\n");
     assert!(matches!(
-        s.model.overlay,
+        s.session.model.overlay,
         mmapscope::model::Overlay::Confirm { .. }
     ));
-    let outcomes = s.act(mmapscope::action::Action::Confirm(Some(true)));
+    let outcomes = s
+        .session
+        .act(mmapscope::action::Action::Confirm(Some(true)));
     assert!(outcomes[0].result.is_ok(), "{:?}", outcomes[0]);
     // A refusal forced once does not force the next line.
     run_lines(&mut s, "unlock all\n");

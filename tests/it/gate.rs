@@ -21,7 +21,7 @@ use crate::common;
 use std::os::unix::fs::MetadataExt as _;
 use std::path::{Path, PathBuf};
 
-use mmapscope::session::Session;
+use mmapscope::session::{Runner, Session};
 use mmapscope::sys::map::region::Region;
 use mmapscope::sys::map::request::{MapMode, MapRequest};
 use proptest::prelude::*;
@@ -291,15 +291,16 @@ fn run_case(setup: &Setup, lines: &[G], never: bool) -> Result<(), TestCaseError
         ..MapRequest::file(&path, mode)
     };
     let region = Region::open(&req).map_err(|e| fail(format!("open: {e}")))?;
-    let mut session = Session::new(region, false, (120, 40));
-    session.lab.helper = Some(BIN.into());
+    let mut runner = Runner::new(Session::new(region, false, (120, 40)));
+    runner.session.lab.helper = Some(BIN.into());
     if let Some(also) = setup.also {
         let m = if also {
             MapMode::Shared
         } else {
             MapMode::Private
         };
-        session
+        runner
+            .session
             .add_also(m)
             .map_err(|e| fail(format!("--also: {e}")))?;
     }
@@ -308,10 +309,10 @@ fn run_case(setup: &Setup, lines: &[G], never: bool) -> Result<(), TestCaseError
     let mut consent = setup.write;
     let mut known = Known(setup.content().into_iter().map(Some).collect());
     for (g, line) in lines.iter().zip(&parsed) {
-        let region = session.region().expect("our mapping");
+        let region = runner.session.region().expect("our mapping");
         let shared = region.mode() == MapMode::Shared;
-        let child_shared = session.lab.child_spec().is_some_and(|c| c.shared);
-        let out = session.step(line);
+        let child_shared = runner.session.lab.child_spec().is_some_and(|c| c.shared);
+        let out = runner.step(line);
         let ok = out["ok"] == true;
         consent |= ok && g.consents() && shared;
         let now = state(&path);

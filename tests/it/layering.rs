@@ -74,7 +74,6 @@ const ORDER: &[&str] = &[
     // Results as data, the one path of every action, the lesson player.
     "report",
     "seek",
-    "watch",
     "session",
     "player",
     // The screen, the terminal, the command line.
@@ -389,4 +388,152 @@ fn nothing_refers_to_files_outside_the_repository() {
         }
     }
     assert!(found.is_empty(), "{}", found.join("\n"));
+}
+
+/// Inside `session/`, the three owners point down too, bottom first: the observer (and
+/// `watch`, its paced /proc readings) knows nothing of the session or the runner; the session
+/// proper (`mod.rs` with `subject`, `jobs` and `refresh`) nothing of the runner, which holds
+/// a session and sits on top. `mod x;` and `pub use` (what callers see) are not uses.
+const SESSION_ROOMS: &[(&str, &[&str])] = &[
+    ("watch", &["watch"]),
+    ("observer", &["observer"]),
+    ("session", &["mod", "subject", "jobs", "refresh"]),
+    ("runner", &["runner"]),
+];
+
+/// The owner a file of `session/` (its stem) or an item named through `super::` belongs to:
+/// an item `mod.rs` re-exports (`pub use runner::Runner`) is its file's; any other name that
+/// is no file's is an item of `mod.rs`, the session proper.
+fn session_room(name: &str, reexports: &[(String, usize)]) -> usize {
+    if let Some((_, room)) = reexports.iter().find(|(item, _)| item == name) {
+        return *room;
+    }
+    SESSION_ROOMS
+        .iter()
+        .position(|(_, files)| files.contains(&name))
+        .unwrap_or(2)
+}
+
+/// The items `mod.rs` re-exports (`pub use x::{a, b};`), with the owner of the file they
+/// come from.
+fn session_reexports(mod_rs: &str) -> Vec<(String, usize)> {
+    let mut out = Vec::new();
+    for line in mod_rs.lines() {
+        let Some(path) = line.strip_prefix("pub use ") else {
+            continue;
+        };
+        let Some((file, items)) = path.trim_end_matches(';').split_once("::") else {
+            continue;
+        };
+        let room = session_room(file, &[]);
+        for item in items.trim_matches(|c| c == '{' || c == '}').split(',') {
+            out.push((item.trim().to_string(), room));
+        }
+    }
+    out
+}
+
+/// The owners a line of `session/` names: `super::x` (and `super::{x, y}`) from a file under
+/// it, `x::` at the head of a `use` in `mod.rs`.
+fn session_targets(line: &str, in_mod: bool, reexports: &[(String, usize)]) -> Vec<usize> {
+    let ident = |s: &str| -> String {
+        s.chars()
+            .take_while(|c| c.is_alphanumeric() || *c == '_')
+            .collect()
+    };
+    let mut out = Vec::new();
+    if line.starts_with("pub use ") || line.starts_with("mod ") || line.starts_with("pub mod ") {
+        return out;
+    }
+    let mut rest = line;
+    while let Some(i) = rest.find("super::") {
+        rest = &rest[i + "super::".len()..];
+        match rest.strip_prefix('{') {
+            Some(group) => {
+                let group = group.split('}').next().unwrap_or("");
+                let rooms = group
+                    .split(',')
+                    .map(|i| session_room(&ident(i.trim()), reexports));
+                out.extend(rooms);
+            }
+            None => out.push(session_room(&ident(rest), reexports)),
+        }
+    }
+    if in_mod && let Some(path) = line.strip_prefix("use ") {
+        let head = ident(path);
+        if SESSION_ROOMS
+            .iter()
+            .any(|(_, f)| f.contains(&head.as_str()))
+        {
+            out.push(session_room(&head, reexports));
+        }
+    }
+    out
+}
+
+#[test]
+fn the_session_owners_point_down() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("src/session");
+    let mut files = Vec::new();
+    rust_files(&dir, &mut files);
+    files.sort();
+    assert!(files.len() >= 4, "session/ holds its owners: {files:?}");
+    let reexports =
+        session_reexports(&std::fs::read_to_string(dir.join("mod.rs")).expect("mod.rs"));
+    assert!(
+        reexports
+            .iter()
+            .any(|(item, room)| item == "Runner" && *room == 3),
+        "{reexports:?}"
+    );
+    let mut bad = Vec::new();
+    for file in &files {
+        let stem = file.file_stem().map(|s| s.to_string_lossy().to_string());
+        let stem = stem.unwrap_or_default();
+        let from = session_room(&stem, &[]);
+        let text = std::fs::read_to_string(file).expect("read source");
+        for (n, line) in text.lines().enumerate() {
+            let code = line.trim_start();
+            if code.starts_with("#[cfg(test)]") {
+                break;
+            }
+            if code.starts_with("//") {
+                continue;
+            }
+            for to in session_targets(code, stem == "mod", &reexports) {
+                if to > from {
+                    bad.push(format!(
+                        "{}:{}: `{}` uses `{}`, which is above it",
+                        file.display(),
+                        n + 1,
+                        SESSION_ROOMS[from].0,
+                        SESSION_ROOMS[to].0
+                    ));
+                }
+            }
+        }
+    }
+    assert!(bad.is_empty(), "{}", bad.join("\n"));
+}
+
+#[test]
+fn the_session_checker_sees_an_owner_reaching_up() {
+    let rank = |name: &str| SESSION_ROOMS.iter().position(|(r, _)| *r == name).unwrap();
+    let re =
+        session_reexports("pub use runner::{LineResult, Runner};\npub use jobs::SEARCH_SLICE;\n");
+    assert_eq!(re[1], ("Runner".to_string(), rank("runner")));
+    // The observer naming the session, the session naming the runner: both above them.
+    let at = |line: &str, in_mod: bool| session_targets(line, in_mod, &re);
+    assert_eq!(at("use super::Session;", false), [rank("session")]);
+    assert_eq!(at("use super::Runner;", false), [rank("runner")]);
+    assert_eq!(
+        at("use super::{Session, log_outcome};", false),
+        [rank("session"), rank("session")]
+    );
+    assert_eq!(at("use super::watch::Watch;", false), [rank("watch")]);
+    assert_eq!(at("use runner::Runner;", true), [rank("runner")]);
+    // What callers see is not a use.
+    assert!(at("pub use runner::{LineResult, Runner};", true).is_empty());
+    assert!(at("mod runner;", true).is_empty());
+    assert!(rank("observer") < rank("session") && rank("session") < rank("runner"));
 }

@@ -13,7 +13,7 @@
 use mmapscope::action::Action;
 use mmapscope::lesson::{BUILTIN, Lesson, LessonStep, focus_page, parse, request};
 use mmapscope::model::{Model, PaneText, result_text};
-use mmapscope::session::Session;
+use mmapscope::session::{Runner, Session};
 use mmapscope::sys::proc::maps::SmapsField;
 use mmapscope::text::{sanitize, thousands};
 use mmapscope::ui::render;
@@ -244,15 +244,16 @@ fn play(name: &str, text: &str, size: (u16, u16)) -> (Vec<String>, String) {
     let dir = mmapscope::demo::TempDir::new().unwrap();
     let req = request(&lesson, dir.path()).unwrap();
     let region = mmapscope::sys::Region::open(&req).unwrap_or_else(|e| panic!("{name}: {e}"));
-    let mut s = Session::new(region, true, size);
-    s.lab.helper = Some(env!("CARGO_BIN_EXE_mmapscope").into());
-    mmapscope::player::start(&mut s, &lesson);
+    let mut r = Runner::new(Session::new(region, true, size));
+    r.session.lab.helper = Some(env!("CARGO_BIN_EXE_mmapscope").into());
+    mmapscope::player::start(&mut r, &lesson);
     let mut wrong = Vec::new();
     let mut drawn = String::new();
     for (i, step) in lesson.steps.iter().enumerate() {
-        mmapscope::player::next(&mut s, &lesson);
+        mmapscope::player::next(&mut r, &lesson);
+        let s = &mut r.session;
         assert_eq!(s.model.lesson.as_ref().map(|p| p.step), Some(i + 1));
-        wrong.extend(check_step(&mut s, &lesson, i + 1, step));
+        wrong.extend(check_step(s, &lesson, i + 1, step));
         drawn.push_str(&format!("step {}:\n", i + 1));
         let says = s
             .model
@@ -264,7 +265,7 @@ fn play(name: &str, text: &str, size: (u16, u16)) -> (Vec<String>, String) {
             drawn.push_str(&format!("  |{}|\n", l.trim_end()));
         }
     }
-    drop(s);
+    drop(r);
     drop(dir);
     (wrong, drawn)
 }

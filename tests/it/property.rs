@@ -40,7 +40,7 @@ use std::sync::OnceLock;
 
 use mmapscope::action::{FAdvice, MAdvice, Op, Scope, SyncKind};
 use mmapscope::script::{Line, Step};
-use mmapscope::session::Session;
+use mmapscope::session::{Runner, Session};
 use mmapscope::sys::map::region::Region;
 use mmapscope::sys::map::request::{MapMode, MapRequest, Prot, Source};
 use proptest::prelude::*;
@@ -816,8 +816,8 @@ thread_local! {
 }
 
 /// Runs one line, turning a panic into a failure that shows the script.
-fn step(session: &mut Session, line: &Line, t: &mut Transcript) -> Result<Value, TestCaseError> {
-    match std::panic::catch_unwind(AssertUnwindSafe(|| session.step(line))) {
+fn step(runner: &mut Runner, line: &Line, t: &mut Transcript) -> Result<Value, TestCaseError> {
+    match std::panic::catch_unwind(AssertUnwindSafe(|| runner.step(line))) {
         Ok(out) => {
             t.push(&line.text, &out);
             Ok(out)
@@ -1086,14 +1086,14 @@ fn run_case(setup: &Setup, script: &[G], stats: &RefCell<Stats>) -> Result<(), T
     };
     let region = Region::open(&request(&path, mode, setup.offset(), setup.len, setup.prot))
         .map_err(|e| t.fail(format!("mapping failed: {e}")))?;
-    let mut session = Session::new(region, false, (120, 40));
+    let mut runner = Runner::new(Session::new(region, false, (120, 40)));
     // The truncate helper must be the real binary, not this test program.
-    session.lab.helper = Some(env!("CARGO_BIN_EXE_mmapscope").into());
+    runner.session.lab.helper = Some(env!("CARGO_BIN_EXE_mmapscope").into());
     let mut model = Model::new(setup, &content);
-    if session.region().expect("our mapping").map_bytes() != model.map_bytes {
+    if runner.session.region().expect("our mapping").map_bytes() != model.map_bytes {
         return Err(t.fail(format!(
             "mapped {} bytes, expected {}",
-            session.region().expect("our mapping").map_bytes(),
+            runner.session.region().expect("our mapping").map_bytes(),
             model.map_bytes
         )));
     }
@@ -1121,11 +1121,11 @@ fn run_case(setup: &Setup, script: &[G], stats: &RefCell<Stats>) -> Result<(), T
         }
     }
 
-    let mut file = check_state(&session, &model, &path, &t)?;
+    let mut file = check_state(&runner.session, &model, &path, &t)?;
     let (mut unclaimed, mut wrongly_claimed) = (0, 0);
     for (index, line) in lines.iter().enumerate() {
         if line.step == Step::Snapshot {
-            let out = step(&mut session, line, &mut t)?;
+            let out = step(&mut runner, line, &mut t)?;
             check_report(&out, &model, &t)?;
             stats.borrow_mut().snapshots += 1;
             continue;
@@ -1134,7 +1134,7 @@ fn run_case(setup: &Setup, script: &[G], stats: &RefCell<Stats>) -> Result<(), T
             unreachable!("only ops and snapshots are generated")
         };
         let t0 = std::time::Instant::now();
-        let out = step(&mut session, line, &mut t)?;
+        let out = step(&mut runner, line, &mut t)?;
         let ok = out["ok"] == true;
         let r = &out["result"];
         {
@@ -1171,7 +1171,7 @@ fn run_case(setup: &Setup, script: &[G], stats: &RefCell<Stats>) -> Result<(), T
             )));
         }
         if ok {
-            apply(&mut session, &mut model, op, r, &mut t, stats)?;
+            apply(&mut runner, &mut model, op, r, &mut t, stats)?;
         } else if let Op::Write { offset, bytes } = op {
             let len = bytes.len() as u64;
             let why = if offset.checked_add(len).is_none_or(|e| e > model.map_bytes) {
@@ -1184,7 +1184,7 @@ fn run_case(setup: &Setup, script: &[G], stats: &RefCell<Stats>) -> Result<(), T
             stats.borrow_mut().refused_writes[why] += 1;
         }
 
-        let now = check_state(&session, &model, &path, &t)?;
+        let now = check_state(&runner.session, &model, &path, &t)?;
         // Only a shared write (or undo/redo) with PROT_WRITE, or a truncate, changes the file.
         let may_change = match op {
             Op::Truncate(_) => true,
@@ -1227,7 +1227,7 @@ fn run_case(setup: &Setup, script: &[G], stats: &RefCell<Stats>) -> Result<(), T
             expects.push(("expect error".into(), true));
         }
         for (text, must_pass) in expects {
-            let out = step(&mut session, &parse_one(&text), &mut t)?;
+            let out = step(&mut runner, &parse_one(&text), &mut t)?;
             if (out["ok"] == true) != must_pass {
                 return Err(t.fail(format!(
                     "`{text}` {} but {}",
@@ -1241,7 +1241,7 @@ fn run_case(setup: &Setup, script: &[G], stats: &RefCell<Stats>) -> Result<(), T
             }
         }
     }
-    let all_well = session.finish();
+    let all_well = runner.finish();
     if all_well != (unclaimed == 0 && wrongly_claimed == 0) {
         return Err(t.fail(format!(
             "the run ended {} with {unclaimed} failure(s) no `expect error` claimed and \
@@ -1284,7 +1284,7 @@ impl Model {
 
 /// Takes into the model what a step that succeeded reports, checking the report on the way.
 fn apply(
-    session: &mut Session,
+    runner: &mut Runner,
     model: &mut Model,
     op: &Op,
     r: &Value,
@@ -1314,7 +1314,7 @@ fn apply(
             wrote(model, r, rec.offset, bytes, t, stats)?;
             // Read the range back with a line of our own: exactly the recorded bytes.
             let read = parse_one(&format!("read {} {}", rec.offset, bytes.len()));
-            let got = step(session, &read, t)?;
+            let got = step(runner, &read, t)?;
             if got["ok"] != true {
                 return Err(t.fail(format!("reading back the range after {what} failed")));
             }
@@ -1337,7 +1337,8 @@ fn apply(
             // In the file too, when shared: the part of the range below EOF.
             if model.mode == MapMode::Shared {
                 let file = std::fs::read(
-                    session
+                    runner
+                        .session
                         .region()
                         .expect("our mapping")
                         .path()
@@ -1389,7 +1390,7 @@ fn apply(
             model.mode = *m;
             // The protection a remap keeps is the session's business (safe by default may
             // drop to read-only): take what the region says; /proc/self/maps checks it.
-            model.prot = session.region().expect("our mapping").prot();
+            model.prot = runner.session.region().expect("our mapping").prot();
             model.cow.clear();
             model.history.clear();
             model.redo.clear();

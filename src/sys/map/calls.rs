@@ -413,18 +413,18 @@ impl Region {
     /// `limits::judge`: a `force` line or a confirmed question. The session sets it before
     /// every operation; `--force` (the placement's `force`) lets every one through.
     pub fn set_force(&mut self, once: bool) {
-        self.force_once = once;
+        self.bound.force_once = once;
     }
 
     fn force_allowed(&self) -> bool {
-        self.force_once || self.request.place.force
+        self.bound.force_once || self.request.place.force
     }
 
     /// Judges later locks and growth by this MemAvailable instead of the one /proc/meminfo
     /// says at the time: a bound small enough for a test to cross without committing a
     /// quarter of the machine.
     pub fn judge_by(&mut self, mem_available: u64) {
-        self.mem_available = Some(mem_available);
+        self.bound.mem_available = Some(mem_available);
     }
 
     /// The memory bound (`limits::judge`) on what this mapping is about to commit.
@@ -434,8 +434,8 @@ impl Region {
         commit: crate::sys::proc::limits::Commit,
     ) -> Result<(), SysError> {
         let mut budget = crate::sys::proc::limits::Budget::now();
-        if self.mem_available.is_some() {
-            budget.mem_available = self.mem_available;
+        if self.bound.mem_available.is_some() {
+            budget.mem_available = self.bound.mem_available;
         }
         crate::sys::proc::limits::judge(asked, commit, &budget, self.force_allowed())
     }

@@ -41,12 +41,19 @@ pub struct Region {
     /// While a forked child shares pages with us: `/proc/self/mem`, to read without pinning
     /// (see `read`).
     mem: Option<File>,
-    /// The next operation may commit memory beyond the bound (a `force` line, a confirmed
-    /// question); set by the session before each operation (see `set_force`).
-    pub(crate) force_once: bool,
+    /// How the memory bound judges the next operation.
+    pub(crate) bound: Bound,
     /// For shared anonymous memory and MAP_SHARED /dev/zero: the pages of the shmem object
     /// the kernel made at mmap, which keeps that size when mremap grows the mapping.
     pub(crate) shmem_pages: Option<u64>,
+}
+
+/// How the memory bound judges the next operation on a region.
+#[derive(Debug, Default, Clone, Copy)]
+pub(crate) struct Bound {
+    /// The next operation may commit memory beyond the bound (a `force` line, a confirmed
+    /// question); set by the session before each operation (see `set_force`).
+    pub(crate) force_once: bool,
     /// The MemAvailable the bound judges by, instead of /proc/meminfo's (`judge_by`).
     pub(crate) mem_available: Option<u64>,
 }
@@ -130,9 +137,8 @@ impl Region {
             page_size,
             notes,
             mem: None,
-            force_once: false,
+            bound: Bound::default(),
             shmem_pages: (shared && !req.place.huge).then_some(map_bytes / page_size),
-            mem_available: None,
         };
         if let Some(prot) = req.prot {
             region.mprotect(prot)?;
@@ -173,29 +179,12 @@ impl Region {
             req.place,
         )
         .map_err(|e| {
-            place_refusal(&e, (req.place, true), len, &format!("mmap {shown}")).unwrap_or_else(
-                || {
-                    let private_read = || {
-                        let place = Placement::default();
-                        let one = len.min(page_size);
-                        Mapping::of_file(
-                            &opened.file,
-                            (false, false),
-                            req.offset,
-                            one,
-                            page_size,
-                            place,
-                        )
-                        .is_ok()
-                    };
-                    map_refusal(
-                        &e,
-                        &shown,
-                        (req.mode, prot.write),
-                        (opened.fd_writable, may_write),
-                        private_read,
-                    )
-                },
+            file_refusal(
+                &e,
+                req,
+                &opened,
+                (&shown, len, page_size),
+                (prot, may_write),
             )
         })?;
         notes.extend(placement_note(req.place, map.addr()));
@@ -219,9 +208,8 @@ impl Region {
             page_size,
             notes,
             mem: None,
-            force_once: false,
+            bound: Bound::default(),
             shmem_pages: (opened.kind == FileKind::Zero && shared).then_some(map_bytes / page_size),
-            mem_available: None,
         };
         if prot != base {
             region.mprotect(prot)?;
@@ -604,6 +592,39 @@ fn read_error(err: io::Error, off: u64, readable: bool) -> SysError {
 /// ENOSYS on kernels before 6.5, EOPNOTSUPP for files without a page cache (hugetlbfs).
 pub fn cachestat(file: &File, off: u64, len: u64) -> Result<CacheStat, SysError> {
     raw::cachestat(file, off, len).map_err(|e| SysError::from_io(&e, "cachestat"))
+}
+
+/// Why mmap of a file failed: a placement the kernel refused, or the file's mode, the
+/// descriptor or the filesystem (a private read-only map of one page tells them apart).
+fn file_refusal(
+    e: &std::io::Error,
+    req: &MapRequest,
+    opened: &Opened,
+    (shown, len, page_size): (&str, u64, u64),
+    (prot, may_write): (Prot, bool),
+) -> SysError {
+    place_refusal(e, (req.place, true), len, &format!("mmap {shown}")).unwrap_or_else(|| {
+        let private_read = || {
+            let one = len.min(page_size);
+            let place = Placement::default();
+            Mapping::of_file(
+                &opened.file,
+                (false, false),
+                req.offset,
+                one,
+                page_size,
+                place,
+            )
+            .is_ok()
+        };
+        map_refusal(
+            e,
+            shown,
+            (req.mode, prot.write),
+            (opened.fd_writable, may_write),
+            private_read,
+        )
+    })
 }
 
 #[cfg(test)]

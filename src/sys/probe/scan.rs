@@ -85,11 +85,13 @@ impl Prober {
             region,
             geometry,
             ctx: self.ctx(region),
-            touch,
-            cachestat,
-            mincore_is_cache: region.page_cache_file() && region.may_write(),
-            mincore_trusted: region.may_write(),
-            anon_private: !region.page_cache_file() && region.mode() == MapMode::Private,
+            how: How {
+                touch,
+                cachestat,
+                mincore_is_cache: region.page_cache_file() && region.may_write(),
+                mincore_trusted: region.may_write(),
+                anon_private: !region.page_cache_file() && region.mode() == MapMode::Private,
+            },
             file_base: region.offset() / ps,
             ptes,
             pending: None,
@@ -248,11 +250,8 @@ impl RunSink<'_> {
     }
 }
 
-struct Scan<'a> {
-    prober: &'a Prober,
-    region: &'a dyn Mapped,
-    geometry: Geometry,
-    ctx: DecodeCtx,
+/// How a scan reads the mapping's pages: which sources answer, and what they mean here.
+struct How {
     touch: bool,
     /// cachestat answers for this file.
     cachestat: bool,
@@ -265,6 +264,14 @@ struct Scan<'a> {
     /// Private anonymous memory (or /dev/zero mapped private): a page without a page-table
     /// entry holds nothing.
     anon_private: bool,
+}
+
+struct Scan<'a> {
+    prober: &'a Prober,
+    region: &'a dyn Mapped,
+    geometry: Geometry,
+    ctx: DecodeCtx,
+    how: How,
     /// The file page index of page 0 of the mapping: chunks and splits align to the file,
     /// where folios are aligned.
     file_base: u64,
@@ -304,11 +311,11 @@ impl Scan<'_> {
     /// The whole mapping, from the page cache's side, handed on in order.
     fn file_pass(&mut self) {
         let pages = self.region.pages();
-        if self.cachestat {
+        if self.how.cachestat {
             self.forward(pages);
         } else if let Some(end) = self.region.shmem_end() {
             self.shmem_pass(pages, end.min(pages));
-        } else if self.anon_private {
+        } else if self.how.anon_private {
             self.file_run(
                 0,
                 pages,
@@ -400,7 +407,7 @@ impl Scan<'_> {
         }
         let cached = st.nr_cache > 0;
         Some(FileRun {
-            resident: self.mincore_is_cache.then_some(cached),
+            resident: self.how.mincore_is_cache.then_some(cached),
             cache: Some(CacheStat {
                 nr_cache: u64::from(cached),
                 nr_dirty: u64::from(st.nr_dirty > 0),
@@ -491,7 +498,7 @@ impl Scan<'_> {
     /// Returns false, having described nothing, where mincore cannot answer for the page
     /// cache or does not agree with `st`.
     fn mincore_runs(&mut self, first: u64, count: u64, st: CacheStat) -> bool {
-        if !self.mincore_is_cache || self.not_cache_ptes_in(first, first + count) {
+        if !self.how.mincore_is_cache || self.not_cache_ptes_in(first, first + count) {
             return false;
         }
         let mut core = Vec::new();
@@ -633,7 +640,7 @@ impl Scan<'_> {
             self.uniform(first, end - first, probe);
             return;
         }
-        if self.touch && (run.cached || (run.resident.is_none() && self.mincore_trusted)) {
+        if self.how.touch && (run.cached || (run.resident.is_none() && self.how.mincore_trusted)) {
             self.detailed(first, end, run, false);
             return;
         }
@@ -729,7 +736,7 @@ impl Scan<'_> {
         };
         let mut words = Vec::new();
         let mut wanted = vec![false; n];
-        if self.touch && !had_ptes {
+        if self.how.touch && !had_ptes {
             // Without PAGEMAP_SCAN, a page may have an entry we did not know of: look first.
             let before_ok = !matches!(self.ptes, Ptes::Read { .. })
                 || self
@@ -739,7 +746,7 @@ impl Scan<'_> {
             for (i, w) in wanted.iter_mut().enumerate() {
                 let cached = run.cached
                     || (run.resident.is_none()
-                        && self.mincore_trusted
+                        && self.how.mincore_trusted
                         && resident_ok
                         && core[i] & 1 != 0);
                 let free = match self.ptes {

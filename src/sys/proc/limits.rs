@@ -181,6 +181,17 @@ fn how_to_force(asked: &Asked) -> String {
 /// or MemAvailable and its quarter, and what to do. Only the MemAvailable refusal is
 /// `forcible`.
 pub(crate) fn judge(asked: &Asked, c: Commit, b: &Budget, force: bool) -> Result<(), SysError> {
+    address_space(asked, c, b)?;
+    locked(asked, c, b)?;
+    machine(asked, c, b)?;
+    if force {
+        return Ok(());
+    }
+    available(asked, c, b)
+}
+
+/// RLIMIT_AS, which the kernel enforces itself.
+fn address_space(asked: &Asked, c: Commit, b: &Budget) -> Result<(), SysError> {
     let h = crate::text::human;
     if c.address_space > 0
         && let Some(limit) = b.as_limit
@@ -201,6 +212,11 @@ pub(crate) fn judge(asked: &Asked, c: Commit, b: &Budget, force: bool) -> Result
             ));
         }
     }
+    Ok(())
+}
+
+/// RLIMIT_MEMLOCK unless CAP_IPC_LOCK exempts, which the kernel enforces itself.
+fn locked(asked: &Asked, c: Commit, b: &Budget) -> Result<(), SysError> {
     let m = b.memlock;
     if c.locked > 0
         && !m.exempt
@@ -220,8 +236,13 @@ pub(crate) fn judge(asked: &Asked, c: Commit, b: &Budget, force: bool) -> Result
             ),
         ));
     }
-    // More than the machine holds cannot succeed: forced, it would starve the machine until
-    // the OOM killer ended us (seen: all 24 GiB of a machine for a minute).
+    Ok(())
+}
+
+/// More than the machine holds cannot succeed: forced, it would starve the machine until
+/// the OOM killer ended us (seen: all 24 GiB of a machine for a minute).
+fn machine(asked: &Asked, c: Commit, b: &Budget) -> Result<(), SysError> {
+    let h = crate::text::human;
     if let Some(total) = b.mem_total
         && c.memory > total
     {
@@ -238,9 +259,14 @@ pub(crate) fn judge(asked: &Asked, c: Commit, b: &Budget, force: bool) -> Result
             ),
         ));
     }
+    Ok(())
+}
+
+/// A quarter of `MemAvailable`, the one bound `--force` lifts.
+fn available(asked: &Asked, c: Commit, b: &Budget) -> Result<(), SysError> {
+    let h = crate::text::human;
     if let Some(avail) = b.mem_available
         && c.memory > avail / 4
-        && !force
     {
         // Sizes that round alike (4.0 GiB against 4 GiB) are given to the byte.
         let (asked_size, quarter) = if read_alike(&h(c.memory), &h(avail / 4)) {
