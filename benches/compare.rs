@@ -607,7 +607,7 @@ fn main() {
         }
     }
 
-    // The targets the README states (Benchmarks), as ratios in this run.
+    // The targets docs/benchmarks.md states, as ratios in this run.
     println!();
     let mut verdicts = Vec::new();
     for (name, json, fault, fc, _, _, _, fl, rj, rf) in &table {

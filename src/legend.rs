@@ -1,8 +1,8 @@
 //! The page states as people are told about them: the words and letters the grid's page
 //! headers draw (`ui::hex_grid`), what each means and which kernel interface says it. The help
-//! overlay's legend, `mmapscope man` and the README's table of page states all come from this
-//! one table; `tests/it/docs.rs` checks that every word and letter the grid can draw is in it,
-//! and that the README's table is this one.
+//! overlay's legend, `mmapscope man` and the guide's table of page states all come from this
+//! one table; `tests/it/docs/` checks that every word and letter the grid can draw is in it,
+//! and that the guide's table (docs/guide.md) is this one.
 
 /// One page state (or a family of them: a word and its negation).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

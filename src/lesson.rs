@@ -432,7 +432,7 @@ pub fn listing() -> String {
             header(text, "lesson").unwrap_or("")
         ));
     }
-    out.push_str("Your own: mmapscope lesson --file PATH (the language is in the README).\n");
+    out.push_str("Your own: mmapscope lesson --file PATH (the language: docs/scripts.md).\n");
     out
 }
 

@@ -1,5 +1,5 @@
 //! The report of `inspect` (and later `snapshot` in a batch): the JSON object of
-//! schema `mmapscope/1` (the README lists its fields) and a readable text table of the same facts.
+//! schema `mmapscope/1` (docs/json.md lists its fields) and a readable text table of the same facts.
 //! `inspect` streams it (`Stream`): the runs go out as the scan finds them, so memory does not
 //! grow with the number of runs; `build` holds them all, for a batch's `snapshot`.
 

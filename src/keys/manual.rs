@@ -3,7 +3,7 @@
 
 use super::help_lines;
 
-/// The manual's words for a key (`mmapscope man` and the README's key table), where the help
+/// The manual's words for a key (`mmapscope man` and the guide's key table), where the help
 /// overlay's line is too short to say it all; keyed by the help line's keys as shown. Keys not
 /// listed here are told in the manual with the help's words.
 pub const MANUAL: &[(&str, &str)] = &[
@@ -132,7 +132,7 @@ pub const MANUAL: &[(&str, &str)] = &[
 ];
 
 /// Every key of the help overlay with the manual's words for it: the source of `mmapscope man`
-/// and of the README's key table (`tests/it/docs.rs` compares them).
+/// and of the guide's key table in docs/guide.md (`tests/it/docs/` compares them).
 pub fn manual_lines() -> Vec<(&'static str, &'static str)> {
     help_lines()
         .into_iter()

@@ -151,10 +151,11 @@ fn render_smaps(model: &Model, frame: &mut Frame, area: Rect, theme: Theme) {
         "our mapping"
     };
     // A private anonymous mapping may merge with a like neighbour into one VMA: smaps then
-    // counts the neighbour's pages too, and the title says so.
+    // counts the neighbour's pages too, and the title says so. The VMA ends where the last
+    // page does, not where the requested length does (the demo's 12,388 B are 4 pages).
     let merged = model.space.looking.is_none()
         && snap.vma.as_ref().is_some_and(|v| {
-            v.start < snap.addr || v.end > snap.addr.saturating_add(snap.geometry.len)
+            v.start < snap.addr || v.end > snap.addr.saturating_add(snap.geometry.map_bytes())
         });
     let count = match snap.vma_count {
         0 | 1 => String::new(),

@@ -219,7 +219,7 @@ pub struct DecodeCtx {
 
 /// The state of one page as reported: geometry plus the kernel's answers, decoded, and
 /// whether this tool wrote it since the last msync. Serialized as a run of the report's
-/// `pages` (the fields in the order the README documents them).
+/// `pages` (the fields in the order docs/json.md documents them).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize)]
 pub struct PageState {
     #[serde(flatten)]
