@@ -228,6 +228,28 @@ mod tests {
     }
 
     #[test]
+    fn news_keeps_a_half_typed_byte_and_a_lesson_step_that_moves_drops_it() {
+        let mut m = model(4, (120, 40));
+        update(&mut m, Action::Edit(EditAction::Start));
+        update(&mut m, Action::Edit(EditAction::Nibble(5)));
+        update(&mut m, Event::Note("a note".into()));
+        update(&mut m, Event::Resize(100, 30));
+        assert_eq!(m.screen.edit.unwrap().pending, Some(5), "news is not a key");
+        update(&mut m, Event::SelectPage(2));
+        assert_eq!(m.screen.edit.unwrap().pending, None, "the cursor moved");
+        update(&mut m, Action::Edit(EditAction::Nibble(7)));
+        update(&mut m, Event::ShowOffset(0x10));
+        assert_eq!(m.screen.edit.unwrap().pending, None, "the cursor moved");
+        update(&mut m, Action::Edit(EditAction::Nibble(7)));
+        update(&mut m, Action::View(ViewAction::ToggleExplain));
+        assert_eq!(
+            m.screen.edit.unwrap().pending,
+            None,
+            "any other key drops it"
+        );
+    }
+
+    #[test]
     fn undo_and_redo_write_the_recorded_bytes() {
         let mut m = model(1, (120, 40));
         update(&mut m, Action::Do(Op::Undo));

@@ -45,10 +45,8 @@ pub fn update(model: &mut Model, msg: impl Into<Msg>) -> Vec<Command> {
 fn act(model: &mut Model, action: Action) -> Vec<Command> {
     // A half-typed byte belongs where it was started: any other key drops it (news the
     // session brings in, a probe or a note, is not a key and never comes here).
-    if !matches!(action, Action::Edit(EditAction::Nibble(_)))
-        && let Some(e) = &mut model.screen.edit
-    {
-        e.pending = None;
+    if !matches!(action, Action::Edit(EditAction::Nibble(_))) {
+        drop_pending(model);
     }
     match action {
         Action::Grid(a) => grid::update(model, a),
@@ -98,7 +96,21 @@ fn take(model: &mut Model, event: Event) {
         } => space::probed(model, vmas, title, read_ms),
         Event::Looking(looking) => space::look(model, looking),
         Event::ShowLesson(pane) => lesson::show(model, pane),
-        Event::ShowOffset(off) => lesson::show_offset(model, off),
-        Event::SelectPage(page) => grid::select_page(model, page),
+        // A lesson step that moves the cursor leaves a half-typed byte behind, as a key does.
+        Event::ShowOffset(off) => {
+            drop_pending(model);
+            lesson::show_offset(model, off);
+        }
+        Event::SelectPage(page) => {
+            drop_pending(model);
+            grid::select_page(model, page);
+        }
+    }
+}
+
+/// Drops the high nibble typed in edit mode, waiting for its low one.
+fn drop_pending(model: &mut Model) {
+    if let Some(e) = &mut model.screen.edit {
+        e.pending = None;
     }
 }
