@@ -150,9 +150,9 @@ fn head(region: &dyn Mapped, prober: &Prober) -> Result<Head, SysError> {
 
 /// `head` with the smaps entry already read (`inspect --vma all` reads smaps once).
 fn head_with(region: &dyn Mapped, prober: &Prober, vma: Option<Vma>) -> Result<Head, SysError> {
-    let (anon_pages, swap) = vma
-        .as_ref()
-        .map_or((true, true), |v| (v.anonymous > 0, v.swap > 0));
+    let (anon_pages, swap) = vma.as_ref().map_or((true, true), |v| {
+        (v.memory.anonymous > 0, v.memory.swap > 0)
+    });
     let geometry = region.geometry()?;
     let sources = prober.sources(region);
     let file = region.file_path().map(|path| FileInfo {
@@ -388,8 +388,8 @@ pub fn inspect_process(
     for (i, line) in lines.iter().enumerate() {
         let view = VmaView::open(&handle, line, false);
         let stream = if all {
-            while counters.next_if(|v| v.start < line.start).is_some() {}
-            let vma = counters.next_if(|v| v.start == line.start).cloned();
+            while counters.next_if(|v| v.head.start < line.start).is_some() {}
+            let vma = counters.next_if(|v| v.head.start == line.start).cloned();
             Stream::with_vma(&view, &prober, false, vma)?
         } else {
             Stream::new(&view, &prober, false)?
@@ -590,14 +590,14 @@ fn text_head(
         let _ = writeln!(
             out,
             "VMA 0x{:x}-0x{:x} {}  Rss {}  Pss {}  Private_Dirty {}  Shared_Dirty {}  Anonymous {}  VmFlags {}",
-            v.start,
-            v.end,
-            v.perms,
-            kb(v.rss),
-            kb(v.pss),
-            kb(v.private_dirty),
-            kb(v.shared_dirty),
-            kb(v.anonymous),
+            v.head.start,
+            v.head.end,
+            v.head.perms,
+            kb(v.memory.rss),
+            kb(v.memory.pss),
+            kb(v.memory.private_dirty),
+            kb(v.memory.shared_dirty),
+            kb(v.memory.anonymous),
             v.vm_flags.join(" ")
         );
     }

@@ -308,12 +308,12 @@ fn smaps(snap: &Snapshot) -> Vec<(String, Role)> {
         say(
             format!(
                 "smaps: {:x}-{:x} {} · Rss {} · Private_Dirty {} · Anonymous {}",
-                v.start,
-                v.end,
-                v.perms,
-                kb(v.rss),
-                kb(v.private_dirty),
-                kb(v.anonymous)
+                v.head.start,
+                v.head.end,
+                v.head.perms,
+                kb(v.memory.rss),
+                kb(v.memory.private_dirty),
+                kb(v.memory.anonymous)
             ),
             Role::Normal,
         );

@@ -155,7 +155,8 @@ fn render_smaps(model: &Model, frame: &mut Frame, area: Rect, theme: Theme) {
     // page does, not where the requested length does (the demo's 12,388 B are 4 pages).
     let merged = model.space.looking.is_none()
         && snap.vma.as_ref().is_some_and(|v| {
-            v.start < snap.addr || v.end > snap.addr.saturating_add(snap.geometry.map_bytes())
+            v.head.start < snap.addr
+                || v.head.end > snap.addr.saturating_add(snap.geometry.map_bytes())
         });
     let count = match snap.vma_count {
         0 | 1 => String::new(),
@@ -182,16 +183,16 @@ fn render_smaps(model: &Model, frame: &mut Frame, area: Rect, theme: Theme) {
         );
         return;
     };
-    let path = if vma.path.is_empty() {
+    let path = if vma.head.path.is_empty() {
         "[anonymous]".to_string()
     } else {
         tail(
-            &sanitize(&vma.path),
+            &sanitize(&vma.head.path),
             usize::from(area.width.saturating_sub(7)),
         )
     };
     let mut lines = vec![Line::from(vec![
-        Span::styled(format!("{} ", vma.perms), theme.style(Role::Title)),
+        Span::styled(format!("{} ", vma.head.perms), theme.style(Role::Title)),
         Span::raw(path),
     ])];
     let width = usize::from(area.width.saturating_sub(2));

@@ -121,8 +121,8 @@ fn private_write_makes_exactly_that_page_cow() {
     let vma =
         maps::total(&maps::read_vmas(region.addr(), region.addr() + region.map_bytes()).unwrap())
             .unwrap();
-    assert_eq!(vma.perms, "rw-p");
-    assert_eq!(vma.anonymous, ps(), "one anonymous copy");
+    assert_eq!(vma.head.perms, "rw-p");
+    assert_eq!(vma.memory.anonymous, ps(), "one anonymous copy");
 }
 
 #[test]
@@ -236,10 +236,13 @@ fn our_vma_is_found_by_address_and_rss_grows_when_touched() {
         let vmas = maps::read_vmas(start, end).unwrap();
         assert_eq!(vmas.len(), 1);
         let vma = &vmas[0];
-        assert_eq!((vma.start, vma.end), (start, end));
-        assert_eq!(vma.perms, perms);
-        assert_eq!(vma.path, fs::canonicalize(&path).unwrap().to_string_lossy());
-        assert_eq!(vma.rss, 0, "nothing touched yet");
+        assert_eq!((vma.head.start, vma.head.end), (start, end));
+        assert_eq!(vma.head.perms, perms);
+        assert_eq!(
+            vma.head.path,
+            fs::canonicalize(&path).unwrap().to_string_lossy()
+        );
+        assert_eq!(vma.memory.rss, 0, "nothing touched yet");
         assert!(vma.vm_flags.contains(&"rd".to_string()));
         assert_eq!(
             vma.vm_flags.contains(&"sh".to_string()),
@@ -249,7 +252,7 @@ fn our_vma_is_found_by_address_and_rss_grows_when_touched() {
         let mut b = [0u8; 1];
         region.read(0, &mut b).unwrap();
         let after = maps::total(&maps::read_vmas(start, end).unwrap()).unwrap();
-        assert!(after.rss >= ps(), "Rss grew: {}", after.rss);
+        assert!(after.memory.rss >= ps(), "Rss grew: {}", after.memory.rss);
 
         let maps = maps::read_maps().unwrap();
         let line = maps
@@ -273,7 +276,7 @@ fn protection_none_refuses_reads_without_a_signal() {
     let mut b = [0u8; 1];
     assert_eq!(region.read(0, &mut b).unwrap_err().errno, libc::EFAULT);
     let vma = &maps::read_vmas(region.addr(), region.addr() + 1).unwrap()[0];
-    assert_eq!(vma.perms, "---s");
+    assert_eq!(vma.head.perms, "---s");
 }
 
 #[test]
@@ -353,9 +356,13 @@ fn anonymous_and_dev_zero_mappings() {
         region.read(ps(), &mut b).unwrap();
         assert_eq!(b, [0, 7], "{source:?} {mode:?}");
         let vma = &maps::read_vmas(region.addr(), region.addr() + region.map_bytes()).unwrap()[0];
-        assert_eq!(vma.perms, perms, "{source:?} {mode:?}");
+        assert_eq!(vma.head.perms, perms, "{source:?} {mode:?}");
         if mode == MapMode::Shared {
-            assert!(vma.path.starts_with("/dev/zero"), "shmem: {}", vma.path);
+            assert!(
+                vma.head.path.starts_with("/dev/zero"),
+                "shmem: {}",
+                vma.head.path
+            );
         }
     }
 }

@@ -153,7 +153,7 @@ fn a_private_write_is_a_copy_of_that_page_only() {
     assert_eq!(cow, vec![Some(false), Some(false), Some(true), Some(false)]);
     let after = vma(&region);
     assert_eq!(
-        after.anonymous - before.anonymous,
+        after.memory.anonymous - before.memory.anonymous,
         ps(),
         "smaps Anonymous grew by one page"
     );
@@ -799,7 +799,7 @@ fn a_touching_scan_agrees_and_leaves_nothing_mapped() {
             &maps::read_vmas(region.addr(), region.addr() + region.map_bytes()).unwrap(),
         )
         .unwrap();
-        assert_eq!(vma.rss, 0, "{what}: smaps Rss back to 0");
+        assert_eq!(vma.memory.rss, 0, "{what}: smaps Rss back to 0");
         if prober.kpageflags_readable() && what == "large folios" {
             let runs = prober.scan(&region, true, false, false).unwrap();
             assert!(

@@ -15,7 +15,7 @@ use mmapscope::sys::probe::snapshot::{Backing, Snapshot, ViewBytes, VisiblePage}
 use mmapscope::sys::probe::state::{
     DecodeCtx, KPF_DIRTY, PM_FILE, PM_PRESENT, PageProbe, PageState, Sources,
 };
-use mmapscope::sys::proc::maps::{MapsLine, Vma};
+use mmapscope::sys::proc::maps::{HugeCounters, MapsLine, MemoryCounters, Vma, VmaHead};
 use mmapscope::update::update;
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;
@@ -70,25 +70,31 @@ fn maps() -> Vec<MapsLine> {
 
 fn vma(rss: u64) -> Vma {
     Vma {
-        start: ADDR,
-        end: ADDR + 6 * PS,
-        perms: "rw-s".into(),
-        path: "/tmp/mmapscope-demo/demo.txt".into(),
-        size: 6 * PS,
-        rss,
-        pss: rss,
-        shared_clean: 0,
-        shared_dirty: 0,
-        private_clean: rss,
-        private_dirty: 0,
-        anonymous: 0,
-        referenced: rss,
-        swap: 0,
-        locked: 0,
-        anon_huge_pages: 0,
-        shmem_pmd_mapped: 0,
-        file_pmd_mapped: 0,
-        thp_eligible: 0,
+        head: VmaHead {
+            start: ADDR,
+            end: ADDR + 6 * PS,
+            perms: "rw-s".into(),
+            path: "/tmp/mmapscope-demo/demo.txt".into(),
+        },
+        memory: MemoryCounters {
+            size: 6 * PS,
+            rss,
+            pss: rss,
+            shared_clean: 0,
+            shared_dirty: 0,
+            private_clean: rss,
+            private_dirty: 0,
+            anonymous: 0,
+            referenced: rss,
+            swap: 0,
+            locked: 0,
+        },
+        huge: HugeCounters {
+            anon_huge_pages: 0,
+            shmem_pmd_mapped: 0,
+            file_pmd_mapped: 0,
+            thp_eligible: 0,
+        },
         vm_flags: ["rd", "wr", "sh", "mr", "mw", "me", "ms"]
             .map(String::from)
             .to_vec(),
@@ -110,11 +116,10 @@ fn model(pages: u64, size: (u16, u16)) -> Model {
     };
     let mut snap = Snapshot::empty(backing, MapMode::Shared, Prot::RW, ADDR, geometry);
     snap.maps = Ok(std::sync::Arc::new(maps()));
-    snap.vma = Some(Vma {
-        end: ADDR + pages * PS,
-        size: pages * PS,
-        ..vma(16384)
-    });
+    let mut vma = vma(16384);
+    vma.head.end = ADDR + pages * PS;
+    vma.memory.size = pages * PS;
+    snap.vma = Some(vma);
     snap.vma_count = 1;
     snap.sources = Sources {
         mincore: "ok".into(),
@@ -359,7 +364,7 @@ fn a_vma_merged_with_a_neighbour_is_said_to_be() {
         let text = format!("{}", draw(&m).backend());
         assert!(!text.contains("neighbour"), "{text}");
         let mut v = m.snap.vma.clone().unwrap();
-        v.end += 0x20_0000;
+        v.head.end += 0x20_0000;
         m.snap.vma = Some(v);
         let text = format!("{}", draw(&m).backend());
         assert!(text.contains(" smaps: our mapping + neighbour "), "{text}");
@@ -404,7 +409,7 @@ fn hostile_bytes_and_names_never_reach_the_terminal() {
     if let Ok(maps) = &mut m.snap.maps {
         std::sync::Arc::make_mut(maps)[5].path = evil.clone();
     }
-    m.snap.vma.as_mut().unwrap().path = evil;
+    m.snap.vma.as_mut().unwrap().head.path = evil;
     let t = draw(&m);
     let text = format!("{}", t.backend());
     assert!(text.contains("evil\\x1b]0;pwned\\x07"), "{text}");
@@ -884,13 +889,13 @@ fn fork_model(size: (u16, u16)) -> Model {
         })
         .collect();
     let mut vma = m.snap.vma.clone().expect("the model's VMA");
-    vma.perms = "rw-p".into();
-    vma.pss = 8192;
-    vma.shared_clean = 4096;
-    vma.shared_dirty = 4096;
-    vma.private_clean = 4096;
-    vma.private_dirty = 4096;
-    vma.anonymous = 8192;
+    vma.head.perms = "rw-p".into();
+    vma.memory.pss = 8192;
+    vma.memory.shared_clean = 4096;
+    vma.memory.shared_dirty = 4096;
+    vma.memory.private_clean = 4096;
+    vma.memory.private_dirty = 4096;
+    vma.memory.anonymous = 8192;
     m.snap.vma = Some(vma);
     m.log(
         "fork() · 0.33 ms · Pss -8 kB, Shared_Dirty +4 kB · pid 4242 keeps every mapping of ours",

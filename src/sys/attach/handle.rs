@@ -628,7 +628,7 @@ mod tests {
         assert_eq!(buf, local);
         let vmas = h.vmas(stack.start, stack.end).expect("smaps");
         assert_eq!(vmas.len(), 1);
-        assert!(vmas[0].rss > 0);
+        assert!(vmas[0].memory.rss > 0);
         let (all, lines) = h.space().expect("space");
         assert_eq!(all.len(), lines.len());
         assert!(lines.iter().any(|l| l.start == stack.start));

@@ -469,7 +469,7 @@ impl Region {
             .unwrap_or_default()
             .iter()
             .filter(|v| v.vm_flags.iter().any(|f| f == "lo"))
-            .map(|v| v.end.min(b).saturating_sub(v.start.max(a)))
+            .map(|v| v.head.end.min(b).saturating_sub(v.head.start.max(a)))
             .sum()
     }
 
@@ -522,8 +522,8 @@ impl Region {
             .iter()
             .map(|v| {
                 let (a, b) = (
-                    (v.start.max(base) - base) / ps,
-                    (v.end.min(end) - base) / ps,
+                    (v.head.start.max(base) - base) / ps,
+                    (v.head.end.min(end) - base) / ps,
                 );
                 let pages = if b - a == 1 {
                     format!("page {a}")
@@ -531,7 +531,7 @@ impl Region {
                     format!("pages {a}-{}", b - 1)
                 };
                 let lo = if locked(v) { " locked" } else { "" };
-                format!("{pages} {}{lo}", v.perms)
+                format!("{pages} {}{lo}", v.head.perms)
             })
             .collect();
         let differ = |f: &dyn Fn(&crate::sys::proc::maps::Vma) -> String| {
@@ -539,7 +539,7 @@ impl Region {
         };
         let fix = if differ(&|v| locked(v).to_string()) {
             "`unlock all` (or `lock all`) makes it one VMA again"
-        } else if differ(&|v| v.perms.clone()) {
+        } else if differ(&|v| v.head.perms.clone()) {
             "`protect` the whole mapping alike to make it one VMA again"
         } else {
             "make its parts alike (protection, lock, advice) to make it one VMA again"

@@ -737,7 +737,7 @@ mod tests {
         let locked: u64 = maps::read_vmas(r.addr(), r.addr() + r.map_bytes())
             .unwrap()
             .iter()
-            .map(|v| v.locked)
+            .map(|v| v.memory.locked)
             .sum();
         assert_eq!(locked, 32 * ps);
         r.unlock(0, 32).unwrap();

@@ -270,8 +270,8 @@ pub(crate) fn our_vma(region: &Region) -> Option<Vma> {
 pub(crate) fn thp_counters(region: &Region) -> (u64, u64) {
     our_vma(region).map_or((0, 0), |v| {
         (
-            v.thp_eligible,
-            v.anon_huge_pages + v.shmem_pmd_mapped + v.file_pmd_mapped,
+            v.huge.thp_eligible,
+            v.huge.anon_huge_pages + v.huge.shmem_pmd_mapped + v.huge.file_pmd_mapped,
         )
     })
 }

@@ -24,15 +24,35 @@ pub struct MapsLine {
 }
 
 /// The smaps counters of one VMA (bytes) with its maps line; serialized as the report's
-/// `vma` (addresses in hex, Size left out: the mapping says it).
+/// `vma` (addresses in hex, Size left out: the mapping says it), its parts flattened in the
+/// order docs/json.md documents.
 #[derive(Debug, Clone, PartialEq, Eq, Default, serde::Serialize)]
 pub struct Vma {
+    #[serde(flatten)]
+    pub head: VmaHead,
+    #[serde(flatten)]
+    pub memory: MemoryCounters,
+    #[serde(flatten)]
+    pub huge: HugeCounters,
+    /// Two-letter VmFlags names, as in smaps (`rd wr sh mr mw me ms`).
+    pub vm_flags: Vec<String>,
+}
+
+/// What opens a VMA in smaps: where it is, its permissions and what it maps.
+#[derive(Debug, Clone, PartialEq, Eq, Default, serde::Serialize)]
+pub struct VmaHead {
     #[serde(serialize_with = "crate::text::json::addr")]
     pub start: u64,
     #[serde(serialize_with = "crate::text::json::addr")]
     pub end: u64,
     pub perms: String,
     pub path: String,
+}
+
+/// The VMA's memory in bytes, as smaps counts it: its size, how much is in memory and how it
+/// is shared, swapped or locked.
+#[derive(Debug, Clone, PartialEq, Eq, Default, serde::Serialize)]
+pub struct MemoryCounters {
     #[serde(skip)]
     pub size: u64,
     pub rss: u64,
@@ -45,6 +65,11 @@ pub struct Vma {
     pub referenced: u64,
     pub swap: u64,
     pub locked: u64,
+}
+
+/// The VMA's huge pages, as smaps counts them (bytes), and whether it may get more.
+#[derive(Debug, Clone, PartialEq, Eq, Default, serde::Serialize)]
+pub struct HugeCounters {
     /// Anonymous memory mapped by transparent huge pages (PMD-mapped).
     pub anon_huge_pages: u64,
     /// Shmem (MAP_SHARED anonymous, tmpfs) mapped by huge pages.
@@ -53,8 +78,6 @@ pub struct Vma {
     pub file_pmd_mapped: u64,
     /// 1 when the VMA may get transparent huge pages now (`THPeligible`), else 0.
     pub thp_eligible: u64,
-    /// Two-letter VmFlags names, as in smaps (`rd wr sh mr mw me ms`).
-    pub vm_flags: Vec<String>,
 }
 
 /// The smaps counters shown with their changes, in display order (Documentation/filesystems/
@@ -138,41 +161,41 @@ impl SmapsField {
     /// Its value in `vma`, in bytes.
     pub fn of(self, vma: &Vma) -> u64 {
         match self {
-            Self::Size => vma.size,
-            Self::Rss => vma.rss,
-            Self::Pss => vma.pss,
-            Self::SharedClean => vma.shared_clean,
-            Self::SharedDirty => vma.shared_dirty,
-            Self::PrivateClean => vma.private_clean,
-            Self::PrivateDirty => vma.private_dirty,
-            Self::Anonymous => vma.anonymous,
-            Self::Referenced => vma.referenced,
-            Self::Swap => vma.swap,
-            Self::Locked => vma.locked,
-            Self::AnonHugePages => vma.anon_huge_pages,
-            Self::ShmemPmdMapped => vma.shmem_pmd_mapped,
-            Self::FilePmdMapped => vma.file_pmd_mapped,
-            Self::ThpEligible => vma.thp_eligible,
+            Self::Size => vma.memory.size,
+            Self::Rss => vma.memory.rss,
+            Self::Pss => vma.memory.pss,
+            Self::SharedClean => vma.memory.shared_clean,
+            Self::SharedDirty => vma.memory.shared_dirty,
+            Self::PrivateClean => vma.memory.private_clean,
+            Self::PrivateDirty => vma.memory.private_dirty,
+            Self::Anonymous => vma.memory.anonymous,
+            Self::Referenced => vma.memory.referenced,
+            Self::Swap => vma.memory.swap,
+            Self::Locked => vma.memory.locked,
+            Self::AnonHugePages => vma.huge.anon_huge_pages,
+            Self::ShmemPmdMapped => vma.huge.shmem_pmd_mapped,
+            Self::FilePmdMapped => vma.huge.file_pmd_mapped,
+            Self::ThpEligible => vma.huge.thp_eligible,
         }
     }
 
     fn slot(self, vma: &mut Vma) -> &mut u64 {
         match self {
-            Self::Size => &mut vma.size,
-            Self::Rss => &mut vma.rss,
-            Self::Pss => &mut vma.pss,
-            Self::SharedClean => &mut vma.shared_clean,
-            Self::SharedDirty => &mut vma.shared_dirty,
-            Self::PrivateClean => &mut vma.private_clean,
-            Self::PrivateDirty => &mut vma.private_dirty,
-            Self::Anonymous => &mut vma.anonymous,
-            Self::Referenced => &mut vma.referenced,
-            Self::Swap => &mut vma.swap,
-            Self::Locked => &mut vma.locked,
-            Self::AnonHugePages => &mut vma.anon_huge_pages,
-            Self::ShmemPmdMapped => &mut vma.shmem_pmd_mapped,
-            Self::FilePmdMapped => &mut vma.file_pmd_mapped,
-            Self::ThpEligible => &mut vma.thp_eligible,
+            Self::Size => &mut vma.memory.size,
+            Self::Rss => &mut vma.memory.rss,
+            Self::Pss => &mut vma.memory.pss,
+            Self::SharedClean => &mut vma.memory.shared_clean,
+            Self::SharedDirty => &mut vma.memory.shared_dirty,
+            Self::PrivateClean => &mut vma.memory.private_clean,
+            Self::PrivateDirty => &mut vma.memory.private_dirty,
+            Self::Anonymous => &mut vma.memory.anonymous,
+            Self::Referenced => &mut vma.memory.referenced,
+            Self::Swap => &mut vma.memory.swap,
+            Self::Locked => &mut vma.memory.locked,
+            Self::AnonHugePages => &mut vma.huge.anon_huge_pages,
+            Self::ShmemPmdMapped => &mut vma.huge.shmem_pmd_mapped,
+            Self::FilePmdMapped => &mut vma.huge.file_pmd_mapped,
+            Self::ThpEligible => &mut vma.huge.thp_eligible,
         }
     }
 }
@@ -316,10 +339,12 @@ impl SmapsParser {
                 return true;
             }
             self.current = Some(Vma {
-                start: m.start,
-                end: m.end,
-                perms: m.perms.clone(),
-                path: m.path.clone(),
+                head: VmaHead {
+                    start: m.start,
+                    end: m.end,
+                    perms: m.perms.clone(),
+                    path: m.path.clone(),
+                },
                 ..Vma::default()
             });
             if let Some(lines) = self.lines.as_mut() {
@@ -464,10 +489,14 @@ pub fn read_vmas_of(pid: Pid, start: u64, end: u64) -> Result<Vec<Vma>, SysError
 pub fn total(vmas: &[Vma]) -> Option<Vma> {
     let first = vmas.first()?;
     let mut sum = Vma {
-        start: first.start,
-        end: vmas.iter().map(|v| v.end).max().unwrap_or(first.end),
-        perms: first.perms.clone(),
-        path: first.path.clone(),
+        head: VmaHead {
+            end: vmas
+                .iter()
+                .map(|v| v.head.end)
+                .max()
+                .unwrap_or(first.head.end),
+            ..first.head.clone()
+        },
         vm_flags: first.vm_flags.clone(),
         ..Vma::default()
     };
@@ -577,43 +606,64 @@ THPeligible:    1\n";
         let vmas = parse_smaps(SMAPS, 0x7f00_0000_1000, 0x7f00_0000_2000);
         assert_eq!(vmas.len(), 1);
         let v = &vmas[0];
-        assert_eq!((v.size, v.rss, v.private_dirty), (16384, 12288, 4096));
-        assert_eq!(v.thp_eligible, 0);
+        assert_eq!(
+            (v.memory.size, v.memory.rss, v.memory.private_dirty),
+            (16384, 12288, 4096)
+        );
+        assert_eq!(v.huge.thp_eligible, 0);
         assert_eq!(v.vm_flags, ["rd", "wr", "sh", "mr", "mw", "me", "ms"]);
         assert_eq!(parse_smaps(SMAPS, 0, u64::MAX).len(), 3);
-        assert_eq!(parse_smaps(SMAPS, 0, u64::MAX)[2].rss, 132 * 1024);
+        assert_eq!(parse_smaps(SMAPS, 0, u64::MAX)[2].memory.rss, 132 * 1024);
         let stack = &parse_smaps(SMAPS, 0, u64::MAX)[2];
-        assert_eq!((stack.anon_huge_pages, stack.thp_eligible), (2 << 20, 1));
+        assert_eq!(
+            (stack.huge.anon_huge_pages, stack.huge.thp_eligible),
+            (2 << 20, 1)
+        );
     }
 
     #[test]
     fn totals_add_up() {
         let a = Vma {
-            start: 0x1000,
-            end: 0x3000,
-            rss: 4096,
-            anonymous: 4096,
+            head: VmaHead {
+                start: 0x1000,
+                end: 0x3000,
+                ..VmaHead::default()
+            },
+            memory: MemoryCounters {
+                rss: 4096,
+                anonymous: 4096,
+                ..MemoryCounters::default()
+            },
             vm_flags: vec!["rd".into(), "wr".into()],
             ..Vma::default()
         };
         let b = Vma {
-            start: 0x3000,
-            end: 0x5000,
-            rss: 8192,
+            head: VmaHead {
+                start: 0x3000,
+                end: 0x5000,
+                ..VmaHead::default()
+            },
+            memory: MemoryCounters {
+                rss: 8192,
+                ..MemoryCounters::default()
+            },
             vm_flags: vec!["rd".into(), "lo".into()],
             ..Vma::default()
         };
         let t = total(&[
             Vma {
-                thp_eligible: 1,
+                huge: HugeCounters {
+                    thp_eligible: 1,
+                    ..HugeCounters::default()
+                },
                 ..a
             },
             b,
         ])
         .unwrap();
-        assert_eq!(t.thp_eligible, 1, "a flag is not added up");
+        assert_eq!(t.huge.thp_eligible, 1, "a flag is not added up");
         assert_eq!(
-            (t.start, t.end, t.rss, t.anonymous),
+            (t.head.start, t.head.end, t.memory.rss, t.memory.anonymous),
             (0x1000, 0x5000, 12288, 4096)
         );
         assert_eq!(

@@ -357,10 +357,10 @@ pub fn summaries(
     lines
         .into_iter()
         .map(|line| {
-            while counters.next_if(|v| v.start < line.start).is_some() {}
+            while counters.next_if(|v| v.head.start < line.start).is_some() {}
             let rss = counters
-                .next_if(|v| v.start == line.start && v.end == line.end)
-                .map(|v| v.rss);
+                .next_if(|v| v.head.start == line.start && v.head.end == line.end)
+                .map(|v| v.memory.rss);
             VmaSummary {
                 kind: kind_of(&line, exe, ours),
                 line,
@@ -448,6 +448,7 @@ pub fn stat_ids(pid: &str) -> Option<StatIds> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::sys::proc::maps::{MemoryCounters, VmaHead};
 
     #[test]
     fn capabilities_are_read_from_status_and_named_by_bit() {
@@ -556,20 +557,25 @@ mod tests {
     fn summaries_match_lines_and_counters_in_one_pass() {
         let m = maps();
         let vma = |l: &MapsLine, rss: u64| Vma {
-            start: l.start,
-            end: l.end,
-            rss,
+            head: VmaHead {
+                start: l.start,
+                end: l.end,
+                ..VmaHead::default()
+            },
+            memory: MemoryCounters {
+                rss,
+                ..MemoryCounters::default()
+            },
             ..Vma::default()
         };
         // Counters for every other line, one for a VMA not among the lines, one whose end
         // differs (split since): only exact ranges give an Rss.
         let mut vmas: Vec<Vma> = m.iter().step_by(2).map(|l| vma(l, l.start)).collect();
         vmas.insert(1, vma(&line(0x3000, 0x4000, "r--p", ""), 1));
-        vmas.push(Vma {
-            end: m[7].end + 0x1000,
-            ..vma(&m[7], 7)
-        });
-        vmas.sort_by_key(|v| v.start);
+        let mut split = vma(&m[7], 7);
+        split.head.end = m[7].end + 0x1000;
+        vmas.push(split);
+        vmas.sort_by_key(|v| v.head.start);
         let s = summaries(m.clone(), &vmas, "/usr/bin/python3.11", None);
         assert_eq!(s.len(), m.len());
         for (i, v) in s.iter().enumerate() {

@@ -11,7 +11,7 @@ use mmapscope::sys::map::request::{MapMode, Prot};
 use mmapscope::sys::probe::chunks::{Bucket, ChunkSlice, Chunks};
 use mmapscope::sys::probe::snapshot::{Backing, Snapshot, ViewBytes, VisiblePage};
 use mmapscope::sys::probe::state::{DecodeCtx, PageProbe, PageState, Sources};
-use mmapscope::sys::proc::maps::{MapsLine, Vma};
+use mmapscope::sys::proc::maps::{HugeCounters, MapsLine, MemoryCounters, Vma, VmaHead};
 use mmapscope::update::update;
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;
@@ -60,25 +60,31 @@ fn maps() -> Vec<MapsLine> {
 /// smaps of the demo's mapping freshly opened: nothing mapped into our page tables yet.
 fn vma() -> Vma {
     Vma {
-        start: ADDR,
-        end: ADDR + 4 * PS,
-        perms: "rw-s".into(),
-        path: DEMO.into(),
-        size: 4 * PS,
-        rss: 0,
-        pss: 0,
-        shared_clean: 0,
-        shared_dirty: 0,
-        private_clean: 0,
-        private_dirty: 0,
-        anonymous: 0,
-        referenced: 0,
-        swap: 0,
-        locked: 0,
-        anon_huge_pages: 0,
-        shmem_pmd_mapped: 0,
-        file_pmd_mapped: 0,
-        thp_eligible: 0,
+        head: VmaHead {
+            start: ADDR,
+            end: ADDR + 4 * PS,
+            perms: "rw-s".into(),
+            path: DEMO.into(),
+        },
+        memory: MemoryCounters {
+            size: 4 * PS,
+            rss: 0,
+            pss: 0,
+            shared_clean: 0,
+            shared_dirty: 0,
+            private_clean: 0,
+            private_dirty: 0,
+            anonymous: 0,
+            referenced: 0,
+            swap: 0,
+            locked: 0,
+        },
+        huge: HugeCounters {
+            anon_huge_pages: 0,
+            shmem_pmd_mapped: 0,
+            file_pmd_mapped: 0,
+            thp_eligible: 0,
+        },
         vm_flags: ["rd", "wr", "sh", "mr", "mw", "me", "ms"]
             .map(String::from)
             .to_vec(),
