@@ -45,11 +45,11 @@ impl StateWord {
     /// What the kernel said about `state` for this word; `None` where no source answers.
     pub fn of(self, state: &PageState) -> Option<bool> {
         match self {
-            Self::Dirty => state.dirty,
-            Self::Cow => state.cow,
-            Self::Resident => state.resident,
-            Self::Present => state.present,
-            Self::Exclusive => state.exclusive,
+            Self::Dirty => state.writes.dirty,
+            Self::Cow => state.place.cow,
+            Self::Resident => state.place.resident,
+            Self::Present => state.place.present,
+            Self::Exclusive => state.place.exclusive,
             Self::Beyond => Some(state.geom.beyond_eof),
         }
     }
@@ -390,6 +390,7 @@ impl Matcher {
 mod tests {
     use super::*;
     use crate::geometry::PageGeom;
+    use crate::sys::probe::state::{FolioState, Place, Writes};
 
     fn state() -> PageState {
         PageState {
@@ -398,21 +399,27 @@ mod tests {
                 padding_bytes: 0,
                 beyond_eof: false,
             },
-            resident: Some(true),
-            present: Some(false),
-            swapped: Some(false),
-            file_backed: Some(true),
-            exclusive: None,
-            cow: Some(false),
-            dirty: Some(true),
-            writeback: Some(false),
-            soft_dirty: None,
-            edited: false,
-            folio_pages: None,
-            kflags: None,
-            shared_with_child: None,
-            mapcount: None,
-            thp: None,
+            place: Place {
+                resident: Some(true),
+                present: Some(false),
+                swapped: Some(false),
+                file_backed: Some(true),
+                exclusive: None,
+                cow: Some(false),
+                shared_with_child: None,
+            },
+            writes: Writes {
+                dirty: Some(true),
+                writeback: Some(false),
+                soft_dirty: None,
+                edited: false,
+            },
+            folio: FolioState {
+                folio_pages: None,
+                kflags: None,
+                mapcount: None,
+                thp: None,
+            },
         }
     }
 
@@ -459,8 +466,14 @@ mod tests {
                 padding_bytes: 0,
                 beyond_eof: true,
             },
-            resident: Some(false),
-            dirty: Some(false),
+            place: Place {
+                resident: Some(false),
+                ..s.place
+            },
+            writes: Writes {
+                dirty: Some(false),
+                ..s.writes
+            },
             ..s
         };
         assert!(q("beyond").matches(&beyond));

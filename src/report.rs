@@ -15,7 +15,7 @@ use crate::sys::SysError;
 use crate::sys::map::range::Mapped;
 use crate::sys::map::request::MapMode;
 use crate::sys::probe::prober::Prober;
-use crate::sys::probe::state::{PageState, Sources, StateRun};
+use crate::sys::probe::state::{PageState, Sources, StateRun, Writes};
 use crate::sys::proc::maps::{self, Vma};
 use crate::text::{human, kb, thousands};
 
@@ -102,16 +102,16 @@ impl Tally {
     fn add(&mut self, r: &StateRun) {
         let s = &r.state;
         let n = |yes: Option<bool>| if yes == Some(true) { r.count } else { 0 };
-        self.resident += n(s.resident);
-        self.present += n(s.present);
-        self.cow += n(s.cow);
+        self.resident += n(s.place.resident);
+        self.present += n(s.place.present);
+        self.cow += n(s.place.cow);
         self.beyond_eof += if s.geom.beyond_eof { r.count } else { 0 };
         if !s.geom.beyond_eof {
             let known = |total: Option<u64>, v: Option<bool>| {
                 total.zip(v).map(|(t, v)| t + if v { r.count } else { 0 })
             };
-            self.dirty = known(self.dirty, s.dirty);
-            self.writeback = known(self.writeback, s.writeback);
+            self.dirty = known(self.dirty, s.writes.dirty);
+            self.writeback = known(self.writeback, s.writes.writeback);
         }
     }
 
@@ -522,7 +522,10 @@ fn mark_edited(runs: Vec<StateRun>, edited: &BTreeSet<u64>) -> Vec<StateRun> {
                 page,
                 1,
                 PageState {
-                    edited: true,
+                    writes: Writes {
+                        edited: true,
+                        ..run.state.writes
+                    },
                     ..run.state
                 },
             );
@@ -640,36 +643,36 @@ fn state_words(p: &PageState) -> String {
         return "beyond EOF (never touched)".to_string();
     }
     let mut words = vec![
-        yes_no(p.resident, "resident", "not resident"),
-        yes_no(p.present, "present", "not present"),
+        yes_no(p.place.resident, "resident", "not resident"),
+        yes_no(p.place.present, "present", "not present"),
     ];
-    let copy = p.cow == Some(true);
+    let copy = p.place.cow == Some(true);
     if copy {
         words.push("cow".into());
     }
-    match (p.dirty, copy) {
+    match (p.writes.dirty, copy) {
         (Some(true), true) => words.push("file's page dirty".into()),
         (Some(false), true) => words.push("file's page clean".into()),
         (Some(true), false) => words.push("dirty".into()),
         (Some(false), false) => words.push("clean".into()),
         (None, _) => {}
     }
-    if p.writeback == Some(true) {
+    if p.writes.writeback == Some(true) {
         words.push("writeback".into());
     }
-    if let Some(n) = p.folio_pages {
+    if let Some(n) = p.folio.folio_pages {
         words.push(format!("folio {n}p"));
     }
-    if p.swapped == Some(true) {
+    if p.place.swapped == Some(true) {
         words.push("swapped".into());
     }
-    if p.thp == Some(true) {
+    if p.folio.thp == Some(true) {
         words.push("huge (PMD)".into());
     }
-    if let Some(n) = p.mapcount.filter(|&n| n > 1) {
+    if let Some(n) = p.folio.mapcount.filter(|&n| n > 1) {
         words.push(format!("mapped {n}x"));
     }
-    if p.shared_with_child == Some(true) {
+    if p.place.shared_with_child == Some(true) {
         words.push("shared with child".into());
     }
     words.join(" ")
@@ -694,6 +697,7 @@ fn text_summary(out: &mut String, sm: &Summary) {
 mod tests {
     use super::*;
     use crate::geometry::PageGeom;
+    use crate::sys::probe::state::{FolioState, Place};
 
     fn page(cow: bool, dirty: bool) -> PageState {
         PageState {
@@ -702,21 +706,27 @@ mod tests {
                 padding_bytes: 0,
                 beyond_eof: false,
             },
-            resident: Some(true),
-            present: Some(true),
-            swapped: Some(false),
-            file_backed: Some(!cow),
-            exclusive: Some(true),
-            shared_with_child: None,
-            cow: Some(cow),
-            dirty: Some(dirty),
-            writeback: Some(false),
-            soft_dirty: None,
-            edited: false,
-            folio_pages: Some(1),
-            mapcount: None,
-            thp: None,
-            kflags: None,
+            place: Place {
+                resident: Some(true),
+                present: Some(true),
+                swapped: Some(false),
+                file_backed: Some(!cow),
+                exclusive: Some(true),
+                shared_with_child: None,
+                cow: Some(cow),
+            },
+            writes: Writes {
+                dirty: Some(dirty),
+                writeback: Some(false),
+                soft_dirty: None,
+                edited: false,
+            },
+            folio: FolioState {
+                folio_pages: Some(1),
+                mapcount: None,
+                thp: None,
+                kflags: None,
+            },
         }
     }
 

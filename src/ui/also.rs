@@ -30,10 +30,10 @@ pub fn letters(also: &Snapshot, page: u64) -> String {
         None => "?".to_string(),
     };
     [
-        flag(s.resident, "R", "r"),
-        flag(s.present, "P", "-p"),
-        flag(s.cow, "C", "-c"),
-        flag(s.dirty, "D", "-d"),
+        flag(s.place.resident, "R", "r"),
+        flag(s.place.present, "P", "-p"),
+        flag(s.place.cow, "C", "-c"),
+        flag(s.writes.dirty, "D", "-d"),
     ]
     .join(" ")
 }

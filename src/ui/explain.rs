@@ -94,7 +94,7 @@ fn lab(child: Option<u32>, p: &PageProbe, s: &PageState) -> Vec<(String, Role)> 
     match (child, p.child) {
         (Some(pid), Some(w)) => {
             say(format!("child pid {pid} pagemap: 0x{w:016x}"), Role::Normal);
-            let why = match s.shared_with_child {
+            let why = match s.place.shared_with_child {
                 Some(true) => {
                     "  shared with the child: one physical page in both page tables (equal PFNs                      as root; without root, both file pages, or both anonymous and neither                      exclusively mapped, bit 56). A write by either side copies it when the                      mapping is MAP_PRIVATE."
                 }
@@ -195,7 +195,7 @@ fn pagemap(snap: &Snapshot, p: &PageProbe, s: &PageState) -> Vec<(String, Role)>
                     bit(w, PM_SWAPPED),
                     bit(w, PM_FILE),
                     bit(w, PM_EXCLUSIVE),
-                    if s.soft_dirty.is_some() {
+                    if s.writes.soft_dirty.is_some() {
                         bit(w, PM_SOFT_DIRTY).to_string()
                     } else {
                         "n/a".into()
@@ -227,7 +227,7 @@ fn pagemap(snap: &Snapshot, p: &PageProbe, s: &PageState) -> Vec<(String, Role)>
             Role::Dim,
         ),
     }
-    if s.cow == Some(true) {
+    if s.place.cow == Some(true) {
         say(
             "  cow: this MAP_PRIVATE page was written, so we hold a private anonymous copy \
              (pagemap bit 61 is 0). The file does not see it; madvise(DONTNEED) throws it away."

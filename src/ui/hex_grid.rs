@@ -90,24 +90,24 @@ fn kernel_words(model: &Model, state: &crate::sys::probe::state::PageState) -> V
             ..
         }
     );
-    words.push(match (state.resident, restricted) {
+    words.push(match (state.place.resident, restricted) {
         (Some(true), false) => word("resident", "R", Role::Resident),
         (Some(true), true) => word("mapped by us", "R", Role::Resident),
         (Some(false), false) => word("not resident", "-r", Role::NotResident),
         (Some(false), true) => word("not mapped by us", "-r", Role::NotResident),
         (None, _) => word("resident n/a", "r?", Role::Dim),
     });
-    words.push(match state.present {
+    words.push(match state.place.present {
         Some(true) => word("present", "P", Role::Present),
         Some(false) => word("not present", "-p", Role::NotResident),
         None => word("present n/a", "p?", Role::Dim),
     });
-    if state.cow == Some(true) {
+    if state.place.cow == Some(true) {
         words.push(word("cow (private copy)", "C", Role::Cow));
     }
     // Dirty is the file's page-cache page; over a private copy, say whose state it is.
-    let copy = state.cow == Some(true);
-    match state.dirty {
+    let copy = state.place.cow == Some(true);
+    match state.writes.dirty {
         Some(_) if model.snap.always_dirty => {
             words.push(word("tmpfs: always dirty", "tmpfs", Role::Dim));
         }
@@ -119,20 +119,20 @@ fn kernel_words(model: &Model, state: &crate::sys::probe::state::PageState) -> V
         Some(false) => words.push(word("clean", "-d", Role::Resident)),
         None => {}
     }
-    if state.writeback == Some(true) {
+    if state.writes.writeback == Some(true) {
         words.push(word("writeback", "W", Role::Warning));
     }
-    if state.soft_dirty == Some(true) {
+    if state.writes.soft_dirty == Some(true) {
         words.push(word("soft-dirty", "s", Role::Dirty));
     }
-    if let Some(n) = state.folio_pages.filter(|&n| n > 1) {
+    if let Some(n) = state.folio.folio_pages.filter(|&n| n > 1) {
         words.push(word(
             format!("folio of {n} pages"),
             format!("f{n}"),
             Role::Dim,
         ));
     }
-    if state.swapped == Some(true) {
+    if state.place.swapped == Some(true) {
         words.push(word("swapped", "S", Role::Warning));
     }
     words.extend(lab_words(state));
@@ -143,17 +143,17 @@ fn kernel_words(model: &Model, state: &crate::sys::probe::state::PageState) -> V
 /// still shares it.
 fn lab_words(state: &crate::sys::probe::state::PageState) -> Vec<StateWord> {
     let mut words = Vec::new();
-    if state.thp == Some(true) {
+    if state.folio.thp == Some(true) {
         words.push(word("huge page (PMD)", "H", Role::Present));
     }
-    if let Some(n) = state.mapcount.filter(|&n| n > 1) {
+    if let Some(n) = state.folio.mapcount.filter(|&n| n > 1) {
         words.push(word(
             format!("mapped {n} times"),
             format!("m{n}"),
             Role::Dim,
         ));
     }
-    match (state.shared_with_child, state.present) {
+    match (state.place.shared_with_child, state.place.present) {
         (Some(true), _) => words.push(word("shared with child", "K", Role::Cow)),
         (Some(false), Some(true)) => {
             words.push(word("not shared with child", "-k", Role::Resident));
@@ -245,11 +245,11 @@ fn page_role(model: &Model, page: u64) -> Role {
         return Role::Normal;
     };
     let s = p.state;
-    if s.cow == Some(true) {
+    if s.place.cow == Some(true) {
         Role::Cow
-    } else if s.dirty == Some(true) && !model.snap.always_dirty {
+    } else if s.writes.dirty == Some(true) && !model.snap.always_dirty {
         Role::Dirty
-    } else if s.resident == Some(false) {
+    } else if s.place.resident == Some(false) {
         Role::NotResident
     } else {
         Role::Normal

@@ -85,13 +85,16 @@ fn a_shared_write_shows_through_until_the_private_mapping_copies_the_page() {
     );
     assert_eq!(read(&mut s, 0), b'A', "the shared write shows through");
     let page0 = s.model.snap.page(0).expect("page 0").state;
-    assert_eq!(page0.cow, Some(false), "no private copy yet");
+    assert_eq!(page0.place.cow, Some(false), "no private copy yet");
 
     s.act(Action::Do(Op::Write {
         offset: 0,
         bytes: vec![b'Z'],
     }));
-    assert_eq!(s.model.snap.page(0).expect("page 0").state.cow, Some(true));
+    assert_eq!(
+        s.model.snap.page(0).expect("page 0").state.place.cow,
+        Some(true)
+    );
     assert_eq!(read(&mut s, 0), b'Z');
     assert_eq!(
         on_disk(&path, 0),

@@ -203,7 +203,7 @@ fn truncation_under_the_mapping_is_seen_and_survived() {
         },
     );
     assert!(snap.pages[2].state.geom.beyond_eof);
-    assert_eq!(snap.pages[2].state.resident, Some(false));
+    assert_eq!(snap.pages[2].state.place.resident, Some(false));
     assert_eq!(snap.bytes.get(0), Some(0));
     assert_eq!(snap.bytes.get(2 * ps()), None);
     // The minimap's chunks (one per page here), in the order asked; the cut ones beyond EOF.
@@ -388,12 +388,12 @@ fn scan_reports_runs_that_cover_every_page() {
     assert_eq!(beyond, 2);
     // The file was just written, so it is cached: with touch, its pages become present.
     for r in runs.iter().filter(|r| !r.state.geom.beyond_eof) {
-        assert_eq!(r.state.resident, Some(true));
-        assert_eq!(r.state.present, Some(true));
+        assert_eq!(r.state.place.resident, Some(true));
+        assert_eq!(r.state.place.present, Some(true));
     }
     for r in runs.iter().filter(|r| r.state.geom.beyond_eof) {
         assert_eq!(
-            (r.state.resident, r.state.present),
+            (r.state.place.resident, r.state.place.present),
             (Some(false), Some(false))
         );
     }
@@ -414,7 +414,7 @@ fn scan_of_a_huge_sparse_file_is_cheap_and_exact() {
     assert!(runs.len() <= 8, "a handful of runs, got {}", runs.len());
     let resident: Vec<u64> = runs
         .iter()
-        .filter(|r| r.state.resident == Some(true))
+        .filter(|r| r.state.place.resident == Some(true))
         .flat_map(|r| r.first..r.first + r.count)
         .collect();
     assert_eq!(resident, vec![0, 1 << 27]);
@@ -465,7 +465,7 @@ fn looking_at_pages_maps_nothing_and_reads_nothing_from_disk() {
         let again = look(&region, 4);
         for p in &again.pages {
             assert_eq!(
-                p.state.present,
+                p.state.place.present,
                 Some(false),
                 "{mode:?}: looking mapped page {}",
                 p.index
@@ -475,7 +475,7 @@ fn looking_at_pages_maps_nothing_and_reads_nothing_from_disk() {
         // Evicted from the page cache: the bytes are left unread, and it stays evicted.
         region.fadvise(rustix::fs::Advice::DontNeed).unwrap();
         let cold = look(&region, 4);
-        if cold.pages[1].state.resident == Some(true) {
+        if cold.pages[1].state.place.resident == Some(true) {
             eprintln!(
                 "SKIPPED eviction half ({mode:?}): POSIX_FADV_DONTNEED left page 1 cached here"
             );
@@ -489,11 +489,11 @@ fn looking_at_pages_maps_nothing_and_reads_nothing_from_disk() {
         assert_eq!(cold.bytes.get(ps()), None);
         let after = look(&region, 4);
         assert_eq!(
-            after.pages[1].state.resident,
+            after.pages[1].state.place.resident,
             Some(false),
             "{mode:?}: looking read it in"
         );
-        assert_eq!(after.pages[1].state.present, Some(false));
+        assert_eq!(after.pages[1].state.place.present, Some(false));
     }
 
     // Private anonymous memory never touched reads as zeros, and stays unallocated.
@@ -502,7 +502,12 @@ fn looking_at_pages_maps_nothing_and_reads_nothing_from_disk() {
     assert_eq!(shown.bytes.get(5), Some(0));
     assert!(shown.bytes.unread.is_empty());
     let after = look(&anon, 4);
-    assert!(after.pages.iter().all(|p| p.state.present == Some(false)));
+    assert!(
+        after
+            .pages
+            .iter()
+            .all(|p| p.state.place.present == Some(false))
+    );
     // A written page is present and read through the mapping.
     anon.write(ps() + 3, &[0x41]).unwrap();
     assert_eq!(look(&anon, 4).bytes.get(ps() + 3), Some(0x41));
@@ -520,7 +525,10 @@ fn looking_at_shared_anonymous_memory_allocates_nothing() {
     }
     let after = look(&anon, 4);
     assert!(
-        after.pages.iter().all(|p| p.state.resident == Some(false)),
+        after
+            .pages
+            .iter()
+            .all(|p| p.state.place.resident == Some(false)),
         "looking allocated shmem pages"
     );
     anon.write(3, &[0x7f]).unwrap();
@@ -538,7 +546,7 @@ fn the_last_pages_padding_is_read_through_a_window_and_nothing_gets_mapped() {
         .madvise(1, 1, rustix::mm::Advice::LinuxDontNeed)
         .unwrap();
     let shown = look(&region, 2);
-    assert_eq!(shown.pages[1].state.present, Some(false));
+    assert_eq!(shown.pages[1].state.place.present, Some(false));
     assert_eq!(shown.bytes.get(ps() + 99), Some(pattern(ps() + 99)), "data");
     assert_eq!(shown.bytes.get(ps() + 100), Some(0), "padding");
     assert_eq!(
@@ -548,12 +556,12 @@ fn the_last_pages_padding_is_read_through_a_window_and_nothing_gets_mapped() {
     );
     let after = look(&region, 2);
     assert_eq!(
-        after.pages[1].state.present,
+        after.pages[1].state.place.present,
         Some(false),
         "the window left no entry"
     );
     assert_eq!(
-        after.pages[0].state.present,
+        after.pages[0].state.place.present,
         Some(false),
         "nor did fault-around"
     );

@@ -54,7 +54,7 @@ fn states(prober: &Prober, region: &Region) -> Vec<PageState> {
 }
 
 fn dirty(states: &[PageState]) -> Vec<Option<bool>> {
-    states.iter().map(|s| s.dirty).collect()
+    states.iter().map(|s| s.writes.dirty).collect()
 }
 
 #[test]
@@ -74,13 +74,13 @@ fn a_shared_write_dirties_its_folio_and_msync_cleans_it() {
     // The file was written a page at a time and synced: every folio here is one page.
     assert_eq!(dirty(&after), want, "only page 3 (its folio) is dirty");
     if prober.kpageflags_readable() {
-        assert_eq!(after[3].folio_pages, Some(1));
-        let names = mmapscope::sys::probe::state::kflag_names(after[3].kflags.unwrap());
+        assert_eq!(after[3].folio.folio_pages, Some(1));
+        let names = mmapscope::sys::probe::state::kflag_names(after[3].folio.kflags.unwrap());
         assert!(
             names.contains(&"DIRTY".to_string()),
             "kpageflags agrees: {names:?}"
         );
-        let clean_names = mmapscope::sys::probe::state::kflag_names(after[2].kflags.unwrap());
+        let clean_names = mmapscope::sys::probe::state::kflag_names(after[2].folio.kflags.unwrap());
         assert!(
             !clean_names.contains(&"DIRTY".to_string()),
             "{clean_names:?}"
@@ -114,11 +114,14 @@ fn a_file_written_in_one_go_is_one_large_folio_dirtied_whole() {
     let prober = Prober::new();
     let mut all = vec![0u8; 16 * ps() as usize];
     region.read(0, &mut all).unwrap();
-    let folio = states(&prober, &region)[0].folio_pages;
+    let folio = states(&prober, &region)[0].folio.folio_pages;
     region.write(0, b"y").unwrap();
     let after = states(&prober, &region);
     // The folio size is the kernel's choice; what must hold is that dirty covers exactly it.
-    let dirty_pages = after.iter().filter(|s| s.dirty == Some(true)).count() as u64;
+    let dirty_pages = after
+        .iter()
+        .filter(|s| s.writes.dirty == Some(true))
+        .count() as u64;
     match folio {
         Some(n) => {
             assert_eq!(dirty_pages, n, "dirty is per folio ({n} pages)");
@@ -132,7 +135,7 @@ fn a_file_written_in_one_go_is_one_large_folio_dirtied_whole() {
     assert!(
         after[..dirty_pages as usize]
             .iter()
-            .all(|s| s.dirty == Some(true))
+            .all(|s| s.writes.dirty == Some(true))
     );
 }
 
@@ -149,7 +152,10 @@ fn a_private_write_is_a_copy_of_that_page_only() {
     };
     let before = vma(&region);
     region.write(2 * ps(), b"#").unwrap();
-    let cow: Vec<_> = states(&prober, &region).iter().map(|s| s.cow).collect();
+    let cow: Vec<_> = states(&prober, &region)
+        .iter()
+        .map(|s| s.place.cow)
+        .collect();
     assert_eq!(cow, vec![Some(false), Some(false), Some(true), Some(false)]);
     let after = vma(&region);
     assert_eq!(
@@ -164,7 +170,7 @@ fn a_private_write_is_a_copy_of_that_page_only() {
         .unwrap();
     assert_eq!(b[0], b'c', "the file is unchanged");
     // The file's page-cache page at that offset is still clean: the write went to the copy.
-    assert_eq!(states(&prober, &region)[2].dirty, Some(false));
+    assert_eq!(states(&prober, &region)[2].writes.dirty, Some(false));
 }
 
 fn inspect(path: &Path, extra: &[&str]) -> Value {
@@ -353,7 +359,7 @@ fn per_page(prober: &Prober, region: &Region) -> Vec<PageState> {
                 .decode(region, &geometry, first, &probes)
                 .into_iter()
                 .map(|mut s| {
-                    s.kflags = s.kflags.map(run_kflags);
+                    s.folio.kflags = s.folio.kflags.map(run_kflags);
                     s
                 }),
         );
@@ -465,7 +471,7 @@ fn scan_matches_a_per_page_probe_on_file_layouts() {
     f.sync_all().unwrap();
     let states = assert_scan_is_per_page("sparse", &map(&sparse, MapMode::Shared));
     assert_eq!(
-        count(&states, |s| s.resident, true),
+        count(&states, |s| s.place.resident, true),
         6,
         "the layout: 6 cached pages"
     );
@@ -477,7 +483,7 @@ fn scan_matches_a_per_page_probe_on_file_layouts() {
     }
     let states = assert_scan_is_per_page("half evicted", &map(&half, MapMode::Shared));
     assert_eq!(
-        count(&states, |s| s.resident, false),
+        count(&states, |s| s.place.resident, false),
         2048,
         "the layout: half evicted"
     );
@@ -496,17 +502,21 @@ fn scan_matches_a_per_page_probe_on_file_layouts() {
     }
     let states = assert_scan_is_per_page("finely mixed", &map(&fine, MapMode::Shared));
     // The kernel may evict more meanwhile (memory pressure, kdamond), never less.
-    let uncached = count(&states, |s| s.resident, false);
+    let uncached = count(&states, |s| s.place.resident, false);
     let switches = states
         .windows(2)
-        .filter(|w| w[0].resident != w[1].resident)
+        .filter(|w| w[0].place.resident != w[1].place.resident)
         .count();
     assert!(
         uncached >= 10922 && switches >= 20000,
         "the layout: every third page evicted, one written back in: {uncached} evicted, \
          {switches} switches"
     );
-    assert_eq!(count(&states, |s| s.dirty, true), 4, "the layout: 4 dirty");
+    assert_eq!(
+        count(&states, |s| s.writes.dirty, true),
+        4,
+        "the layout: 4 dirty"
+    );
 
     // Mixed folios: one 16 MiB write (large folios), two 2 MiB blocks evicted and read back,
     // one every other page as single pages, the other with readahead.
@@ -523,7 +533,7 @@ fn scan_matches_a_per_page_probe_on_file_layouts() {
         .read_exact_at(&mut buf, 1536 * ps())
         .unwrap();
     let states = assert_scan_is_per_page("mixed folios", &map(&mixed, MapMode::Shared));
-    let uncached = count(&states, |s| s.resident, false);
+    let uncached = count(&states, |s| s.place.resident, false);
     assert!(
         (256..=512).contains(&uncached),
         "the layout: {uncached} pages not cached"
@@ -549,12 +559,12 @@ fn scan_matches_a_per_page_probe_on_file_layouts() {
         .unwrap();
     let states = assert_scan_is_per_page("dirty here and there", &shared);
     assert_eq!(
-        count(&states, |s| s.dirty, true),
+        count(&states, |s| s.writes.dirty, true),
         6,
         "the layout: 6 dirty pages"
     );
     assert_eq!(
-        count(&states, |s| s.resident, false),
+        count(&states, |s| s.place.resident, false),
         5,
         "the layout: 5 evicted"
     );
@@ -568,7 +578,11 @@ fn scan_matches_a_per_page_probe_on_file_layouts() {
     let states = assert_scan_is_per_page("shared, some pages mapped", &shared);
     // Fault-around maps neighbours too: the pages we touched are among those mapped.
     for p in [1, 2, 50, 60, 4000] {
-        assert_eq!(states[p].present, Some(true), "the layout: page {p} mapped");
+        assert_eq!(
+            states[p].place.present,
+            Some(true),
+            "the layout: page {p} mapped"
+        );
     }
 
     // A private mapping with copy-on-write pages, mapped file pages, and an evicted page that
@@ -588,12 +602,16 @@ fn scan_matches_a_per_page_probe_on_file_layouts() {
     evict(&dirty, 9, 1);
     let states = assert_scan_is_per_page("private with cow pages", &private);
     assert_eq!(
-        count(&states, |s| s.cow, true),
+        count(&states, |s| s.place.cow, true),
         5,
         "the layout: 5 private copies"
     );
     for p in [7, 8, 200] {
-        assert_eq!(states[p].present, Some(true), "the layout: page {p} mapped");
+        assert_eq!(
+            states[p].place.present,
+            Some(true),
+            "the layout: page {p} mapped"
+        );
     }
 
     // An offset, and a length past end of file (padding, pages beyond EOF).
@@ -649,11 +667,15 @@ fn scan_matches_a_per_page_probe_on_memory() {
                 .madvise(1, 2, rustix::mm::Advice::LinuxDontNeed)
                 .unwrap();
             let states = assert_scan_is_per_page(&format!("{what} {mode:?}"), &region);
-            assert_eq!(count(&states, |s| s.present, true), 4, "{what} {mode:?}");
+            assert_eq!(
+                count(&states, |s| s.place.present, true),
+                4,
+                "{what} {mode:?}"
+            );
             // Shared memory keeps pages 1 and 2 in its cache; private memory drops them.
             let resident = if mode == MapMode::Shared { 6 } else { 4 };
             assert_eq!(
-                count(&states, |s| s.resident, true),
+                count(&states, |s| s.place.resident, true),
                 resident,
                 "{what} {mode:?}"
             );
@@ -770,18 +792,18 @@ fn a_touching_scan_agrees_and_leaves_nothing_mapped() {
         let touched = scanned(&prober, &region, true);
         for (i, (p, t)) in plain.iter().zip(&touched).enumerate() {
             assert_eq!(
-                (p.resident, p.dirty, p.writeback),
-                (t.resident, t.dirty, t.writeback),
+                (p.place.resident, p.writes.dirty, p.writes.writeback),
+                (t.place.resident, t.writes.dirty, t.writes.writeback),
                 "{what} page {i}: touching changes no page-cache answer"
             );
             // Every cached page was faulted in while it was probed.
-            assert_eq!(t.present, t.resident, "{what} page {i}");
-            if prober.kpageflags_readable() && t.resident == Some(true) {
+            assert_eq!(t.place.present, t.place.resident, "{what} page {i}");
+            if prober.kpageflags_readable() && t.place.resident == Some(true) {
                 assert!(
-                    t.folio_pages.is_some() && t.kflags.is_some(),
+                    t.folio.folio_pages.is_some() && t.folio.kflags.is_some(),
                     "{what} page {i}"
                 );
-                let names = mmapscope::sys::probe::state::kflag_names(t.kflags.unwrap());
+                let names = mmapscope::sys::probe::state::kflag_names(t.folio.kflags.unwrap());
                 assert!(
                     !names.iter().any(|n| n.starts_with("COMPOUND")),
                     "{what}: folio extent is folio_pages, not flags: {names:?}"
@@ -792,7 +814,7 @@ fn a_touching_scan_agrees_and_leaves_nothing_mapped() {
         assert!(
             scanned(&prober, &region, false)
                 .iter()
-                .all(|s| s.present == Some(false)),
+                .all(|s| s.place.present == Some(false)),
             "{what}: nothing stays mapped"
         );
         let vma = maps::total(
@@ -915,11 +937,19 @@ fn assert_chunks_match_pages(what: &str, chunks: &[(u64, Bucket)], pages: &[Page
         assert_eq!((b.first, b.pages), (first, count), "{what}: chunk {i}");
         let of = &pages[first as usize..(first + count) as usize];
         let n = |f: fn(&PageState) -> Option<bool>| Some(count_of(of, f));
-        assert_eq!(b.resident, n(|s| s.resident), "{what}: chunk {i} resident");
-        assert_eq!(b.dirty, n(|s| s.dirty), "{what}: chunk {i} dirty");
+        assert_eq!(
+            b.resident,
+            n(|s| s.place.resident),
+            "{what}: chunk {i} resident"
+        );
+        assert_eq!(b.dirty, n(|s| s.writes.dirty), "{what}: chunk {i} dirty");
         if b.present.is_some() {
-            assert_eq!(b.present, n(|s| s.present), "{what}: chunk {i} present");
-            assert_eq!(b.cow, n(|s| s.cow), "{what}: chunk {i} cow");
+            assert_eq!(
+                b.present,
+                n(|s| s.place.present),
+                "{what}: chunk {i} present"
+            );
+            assert_eq!(b.cow, n(|s| s.place.cow), "{what}: chunk {i} cow");
         }
     }
 }
@@ -945,8 +975,8 @@ fn minimap_chunks_agree_with_a_per_page_probe() {
     let region = map(&path, MapMode::Shared);
     let prober = Prober::new();
     let pages = states(&prober, &region);
-    assert!(count_of(&pages, |s| s.dirty) >= 1);
-    assert!(count_of(&pages, |s| s.resident) <= 3000);
+    assert!(count_of(&pages, |s| s.writes.dirty) >= 1);
+    assert!(count_of(&pages, |s| s.place.resident) <= 3000);
     let chunks = all_chunks(&prober, &region, false);
     assert!(
         chunks.iter().all(|(_, b)| b.present.is_none()),
@@ -963,7 +993,7 @@ fn minimap_chunks_agree_with_a_per_page_probe() {
 
     // Nothing cached: the one whole-file call answers for all, as the calls per chunk would.
     evict(&path, 0, 5000);
-    if count_of(&states(&prober, &region), |s| s.resident) == 0 {
+    if count_of(&states(&prober, &region), |s| s.place.resident) == 0 {
         let chunks = all_chunks(&prober, &region, true);
         assert!(chunks.iter().all(|(_, b)| b.resident == Some(0)));
         assert_eq!(chunks, all_chunks(&prober, &region, false));

@@ -1324,7 +1324,7 @@ fn also_pane_beside_the_grid_marks_the_bytes_that_differ_120x40() {
     let at = 0x12 - also.bytes.start;
     also.bytes.data[at as usize] = Some(b'Z');
     if let Some(p) = also.pages.iter_mut().find(|p| p.index == 0) {
-        p.state.cow = Some(true);
+        p.state.place.cow = Some(true);
     }
     update(&mut m, Event::AlsoProbed(Some(Box::new(also))));
     let t = draw(&m);

@@ -96,7 +96,7 @@ pub fn buckets(
                         pagemap: Some(*w),
                         ..PageProbe::default()
                     };
-                    PageState::decode(geometry.page(bf), probe, ctx).cow == Some(true)
+                    PageState::decode(geometry.page(bf), probe, ctx).place.cow == Some(true)
                 })
             });
             let resident = match window.core.as_ref().and_then(|c| c.get(range)) {

@@ -252,7 +252,10 @@ impl<'a> BucketSource<'a> {
                             pagemap: Some(**w),
                             ..PageProbe::default()
                         };
-                        PageState::decode(geometry.page(*page), p, self.ctx).cow == Some(true)
+                        PageState::decode(geometry.page(*page), p, self.ctx)
+                            .place
+                            .cow
+                            == Some(true)
                     })
                     .count() as u64;
                 (Some(present), Some(cow))

@@ -704,15 +704,25 @@ mod tests {
         let copy = probe(true, PM_PRESENT);
         let file = probe(true, PM_PRESENT | PM_FILE);
         let private = ctx(MapMode::Private, true);
-        assert_eq!(PageState::decode(geom(), copy, private).cow, Some(true));
-        assert_eq!(PageState::decode(geom(), file, private).cow, Some(false));
         assert_eq!(
-            PageState::decode(geom(), copy, ctx(MapMode::Shared, true)).cow,
+            PageState::decode(geom(), copy, private).place.cow,
+            Some(true)
+        );
+        assert_eq!(
+            PageState::decode(geom(), file, private).place.cow,
+            Some(false)
+        );
+        assert_eq!(
+            PageState::decode(geom(), copy, ctx(MapMode::Shared, true))
+                .place
+                .cow,
             Some(false)
         );
         // Anonymous memory is never a copy of a file page.
         assert_eq!(
-            PageState::decode(geom(), copy, ctx(MapMode::Private, false)).cow,
+            PageState::decode(geom(), copy, ctx(MapMode::Private, false))
+                .place
+                .cow,
             Some(false)
         );
     }
@@ -725,10 +735,13 @@ mod tests {
             ..CacheStat::default()
         });
         let shared = ctx(MapMode::Shared, true);
-        assert_eq!(PageState::decode(geom(), p, shared).dirty, Some(false));
+        assert_eq!(
+            PageState::decode(geom(), p, shared).writes.dirty,
+            Some(false)
+        );
         p.kflags = Some(KPF_DIRTY);
         assert_eq!(
-            PageState::decode(geom(), p, shared).dirty,
+            PageState::decode(geom(), p, shared).writes.dirty,
             Some(true),
             "the folio's own flag wins"
         );
@@ -738,16 +751,20 @@ mod tests {
             always_dirty: true,
             ..shared
         };
-        assert_eq!(PageState::decode(geom(), p, tmpfs).dirty, Some(true));
+        assert_eq!(PageState::decode(geom(), p, tmpfs).writes.dirty, Some(true));
         assert_eq!(
-            PageState::decode(geom(), p, ctx(MapMode::Shared, false)).dirty,
+            PageState::decode(geom(), p, ctx(MapMode::Shared, false))
+                .writes
+                .dirty,
             None
         );
         // A private copy's kpageflags describe the anonymous copy, not the file's page.
         let mut copy = probe(true, PM_PRESENT | 9);
         copy.kflags = Some(KPF_DIRTY);
         assert_eq!(
-            PageState::decode(geom(), copy, ctx(MapMode::Private, true)).dirty,
+            PageState::decode(geom(), copy, ctx(MapMode::Private, true))
+                .writes
+                .dirty,
             None
         );
     }
@@ -756,7 +773,9 @@ mod tests {
     fn soft_dirty_only_when_supported() {
         let p = probe(true, PM_PRESENT | PM_SOFT_DIRTY);
         assert_eq!(
-            PageState::decode(geom(), p, ctx(MapMode::Shared, true)).soft_dirty,
+            PageState::decode(geom(), p, ctx(MapMode::Shared, true))
+                .writes
+                .soft_dirty,
             None
         );
         let supported = DecodeCtx {
@@ -764,7 +783,7 @@ mod tests {
             ..ctx(MapMode::Shared, true)
         };
         assert_eq!(
-            PageState::decode(geom(), p, supported).soft_dirty,
+            PageState::decode(geom(), p, supported).writes.soft_dirty,
             Some(true)
         );
     }
@@ -850,7 +869,7 @@ mod tests {
     fn runs_merge_equal_neighbours_only_and_stop_when_asked() {
         let a = PageState::decode(geom(), PageProbe::default(), ctx(MapMode::Shared, true));
         let mut b = a;
-        b.resident = Some(true);
+        b.place.resident = Some(true);
         let mut runs = Vec::new();
         let mut sink = |run: StateRun| {
             runs.push(run);

@@ -828,7 +828,7 @@ impl Scan<'_> {
     /// a tail run.
     fn state(&self, geom: PageGeom, probe: PageProbe) -> PageState {
         let mut state = PageState::decode(geom, probe, self.ctx);
-        state.kflags = state.kflags.map(run_kflags);
+        state.folio.kflags = state.folio.kflags.map(run_kflags);
         state
     }
 

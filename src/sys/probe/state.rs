@@ -219,11 +219,22 @@ pub struct DecodeCtx {
 
 /// The state of one page as reported: geometry plus the kernel's answers, decoded, and
 /// whether this tool wrote it since the last msync. Serialized as a run of the report's
-/// `pages` (the fields in the order docs/json.md documents them).
+/// `pages` (the parts flattened, their fields in the order docs/json.md documents them).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize)]
 pub struct PageState {
     #[serde(flatten)]
     pub geom: PageGeom,
+    #[serde(flatten)]
+    pub place: Place,
+    #[serde(flatten)]
+    pub writes: Writes,
+    #[serde(flatten)]
+    pub folio: FolioState,
+}
+
+/// Where the page is and who maps it: in memory, in our page tables, in swap, whose copy.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, serde::Serialize)]
+pub struct Place {
     pub resident: Option<bool>,
     pub present: Option<bool>,
     pub swapped: Option<bool>,
@@ -233,6 +244,12 @@ pub struct PageState {
     pub shared_with_child: Option<bool>,
     /// A MAP_PRIVATE page we hold a private copy of: present and not file-backed.
     pub cow: Option<bool>,
+}
+
+/// What is known of writes to the page: the kernel's dirty, writeback and soft-dirty bits,
+/// and our own edits.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, serde::Serialize)]
+pub struct Writes {
     /// The file's page-cache page at this offset is dirty (cachestat, else kpageflags).
     pub dirty: Option<bool>,
     pub writeback: Option<bool>,
@@ -240,6 +257,12 @@ pub struct PageState {
     /// Written by this tool since the last msync that covered it (our own knowledge, not the
     /// kernel's; never set by a probe).
     pub edited: bool,
+}
+
+/// The physical page in the kernel's own words: its folio, how many page tables map it, its
+/// flags (root only, `null` otherwise).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, serde::Serialize)]
+pub struct FolioState {
     pub folio_pages: Option<u64>,
     /// Page tables mapping the page (`/proc/kpagecount`, root).
     pub mapcount: Option<u64>,
@@ -292,28 +315,34 @@ impl PageState {
         });
         Self {
             geom,
-            resident,
-            present,
-            swapped: probe.swapped(),
-            file_backed,
-            exclusive: probe.exclusive(),
-            shared_with_child: probe
-                .pagemap
-                .zip(probe.child)
-                .map(|(ours, child)| shared_pages(ours, child)),
-            cow,
-            dirty,
-            writeback,
-            soft_dirty: if ctx.soft_dirty {
-                probe.bit(PM_SOFT_DIRTY)
-            } else {
-                None
+            place: Place {
+                resident,
+                present,
+                swapped: probe.swapped(),
+                file_backed,
+                exclusive: probe.exclusive(),
+                shared_with_child: probe
+                    .pagemap
+                    .zip(probe.child)
+                    .map(|(ours, child)| shared_pages(ours, child)),
+                cow,
             },
-            edited: false,
-            folio_pages: probe.folio_pages,
-            mapcount: probe.mapcount,
-            thp: probe.huge,
-            kflags: probe.kflags,
+            writes: Writes {
+                dirty,
+                writeback,
+                soft_dirty: if ctx.soft_dirty {
+                    probe.bit(PM_SOFT_DIRTY)
+                } else {
+                    None
+                },
+                edited: false,
+            },
+            folio: FolioState {
+                folio_pages: probe.folio_pages,
+                mapcount: probe.mapcount,
+                thp: probe.huge,
+                kflags: probe.kflags,
+            },
         }
     }
 }

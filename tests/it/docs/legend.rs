@@ -8,7 +8,7 @@ use mmapscope::model::Model;
 use mmapscope::sys::map::request::Prot;
 use mmapscope::sys::probe::chunks::Bucket;
 use mmapscope::sys::probe::snapshot::{Backing, VisiblePage};
-use mmapscope::sys::probe::state::{PageProbe, PageState};
+use mmapscope::sys::probe::state::{FolioState, PageProbe, PageState, Place, Writes};
 use mmapscope::ui::hex_grid::state_words;
 
 use super::screen::{decode_ctx, demo_model};
@@ -87,17 +87,26 @@ fn every_word_and_letter_a_page_header_draws_is_in_the_legend() {
             for dirty in yes_no {
                 for cow in [Some(true), Some(false)] {
                     let s = PageState {
-                        resident,
-                        present,
-                        dirty,
-                        cow,
-                        writeback: Some(true),
-                        soft_dirty: Some(true),
-                        swapped: Some(true),
-                        folio_pages: Some(4),
-                        mapcount: Some(3),
-                        thp: Some(true),
-                        shared_with_child: cow,
+                        place: Place {
+                            resident,
+                            present,
+                            cow,
+                            swapped: Some(true),
+                            shared_with_child: cow,
+                            ..base.place
+                        },
+                        writes: Writes {
+                            dirty,
+                            writeback: Some(true),
+                            soft_dirty: Some(true),
+                            ..base.writes
+                        },
+                        folio: FolioState {
+                            folio_pages: Some(4),
+                            mapcount: Some(3),
+                            thp: Some(true),
+                            ..base.folio
+                        },
                         ..base
                     };
                     drawn.extend(words_of(s, |_| {}));
