@@ -461,7 +461,7 @@ fn main() {
             })
             .collect::<Vec<_>>(),
     );
-    let shown = on_file.model.snap.addr;
+    let shown = on_file.model.snap.shape.addr;
     let read_smaps = median(
         (0..100)
             .map(|_| {

@@ -322,7 +322,7 @@ pub fn run(
 
 /// What to say on leaving about edits not yet msynced.
 pub fn farewell(model: &Model) -> String {
-    match (model.snap.mode, model.doc.edits.len()) {
+    match (model.snap.shape.mode, model.doc.edits.len()) {
         (_, 0) => String::new(),
         (crate::sys::map::request::MapMode::Shared, n) => format!(
             "{n} edited byte(s) not msynced: they are in the page cache already, and the kernel \

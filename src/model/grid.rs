@@ -13,11 +13,11 @@ impl Model {
     }
 
     pub fn page_size(&self) -> u64 {
-        self.snap.geometry.page_size
+        self.snap.shape.geometry.page_size
     }
 
     pub fn pages(&self) -> u64 {
-        self.snap.geometry.pages()
+        self.snap.shape.geometry.pages()
     }
 
     /// Rows of bytes per page.
@@ -57,7 +57,7 @@ impl Model {
 
     /// Last valid cursor offset (the last byte of the last mapped page).
     pub fn max_cursor(&self) -> u64 {
-        self.snap.geometry.map_bytes().saturating_sub(1)
+        self.snap.shape.geometry.map_bytes().saturating_sub(1)
     }
 
     /// Moves `top` so that the cursor's row is visible (and its page header when on the first

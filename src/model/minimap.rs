@@ -101,7 +101,7 @@ impl Minimap {
     /// between the file's size `before` and now (cut, or a hole): what the refresh probed is
     /// new whatever changed before it.
     pub fn take(&mut self, snap: &Snapshot, before: Option<u64>, now_ms: u64) {
-        let g = &snap.geometry;
+        let g = &snap.shape.geometry;
         if let (Some(before), Some(after)) = (before, g.file_size)
             && before != after
         {
@@ -110,7 +110,7 @@ impl Minimap {
             let pages = |bytes: u64| bytes.saturating_sub(g.offset);
             self.changed(pages(lo) / ps, pages(hi).div_ceil(ps), g);
         }
-        self.merge(&snap.minimap, now_ms);
+        self.merge(&snap.probed.minimap, now_ms);
     }
 
     /// Marks every chunk changed.

@@ -114,8 +114,8 @@ impl Default for Settings {
 impl Model {
     /// A model showing `snap` on a `size` terminal, cursor at the start.
     pub fn new(snap: Snapshot, size: (u16, u16)) -> Self {
-        let mut minimap = Minimap::new(snap.minimap.layout);
-        minimap.merge(&snap.minimap, 0);
+        let mut minimap = Minimap::new(snap.probed.minimap.layout);
+        minimap.merge(&snap.probed.minimap, 0);
         Self {
             snap,
             doc: Document::default(),
@@ -139,15 +139,15 @@ impl Model {
     /// file offset. A label is this plus the offset in the mapping.
     pub fn label_base(&self) -> u64 {
         if self.screen.show_vaddr {
-            self.snap.addr
+            self.snap.shape.addr
         } else {
-            self.snap.geometry.offset
+            self.snap.shape.geometry.offset
         }
     }
 
     /// Width of the offsets column in hex digits.
     pub fn offset_digits(&self) -> u16 {
-        let last = self.label_base() + self.snap.geometry.map_bytes().saturating_sub(1);
+        let last = self.label_base() + self.snap.shape.geometry.map_bytes().saturating_sub(1);
         let digits = (64 - last.leading_zeros()).div_ceil(4) as u16;
         digits.max(8)
     }
@@ -165,7 +165,7 @@ impl Model {
 
     /// Private edits that a remap or quit would lose.
     pub fn private_edits(&self) -> usize {
-        if self.snap.mode == crate::sys::map::request::MapMode::Private {
+        if self.snap.shape.mode == crate::sys::map::request::MapMode::Private {
             self.doc.edits.len()
         } else {
             0
@@ -180,7 +180,7 @@ impl Model {
     /// The change of smaps counter `field` still on display, as (before, now).
     pub fn delta(&self, field: SmapsField) -> Option<(u64, u64)> {
         let d = self.seen.deltas.get(field.index()).copied().flatten()?;
-        let vma = self.snap.vma.as_ref()?;
+        let vma = self.snap.readings.vma.as_ref()?;
         (self.log.now_ms.saturating_sub(d.at_ms) < DELTA_HOLD_MS).then(|| (d.before, field.of(vma)))
     }
 }

@@ -96,7 +96,7 @@ impl Model {
 
     /// Takes a new snapshot, recording which smaps counters changed since the previous one.
     pub fn apply_snapshot(&mut self, snap: Snapshot, now_ms: u64) {
-        if let (Some(old), Some(new)) = (&self.snap.vma, &snap.vma) {
+        if let (Some(old), Some(new)) = (&self.snap.readings.vma, &snap.readings.vma) {
             for field in SmapsField::ALL {
                 let (before, after) = (field.of(old), field.of(new));
                 if before != after {
@@ -107,15 +107,19 @@ impl Model {
                 }
             }
         }
-        if snap.path_note.is_some() && snap.path_note != self.snap.path_note {
-            let note = snap.path_note.clone().unwrap_or_default();
+        if snap.notes.path_note.is_some() && snap.notes.path_note != self.snap.notes.path_note {
+            let note = snap.notes.path_note.clone().unwrap_or_default();
             self.log(note);
         }
         // Sizes are compared within one mapping only: exploring another VMA (ld.so after the
         // demo file), or coming back, changes no file.
-        let same = self.snap.addr == snap.addr && self.snap.backing == snap.backing;
+        let same = self.snap.shape.addr == snap.shape.addr
+            && self.snap.shape.backing == snap.shape.backing;
         let (before, after) = if same {
-            (self.snap.geometry.file_size, snap.geometry.file_size)
+            (
+                self.snap.shape.geometry.file_size,
+                snap.shape.geometry.file_size,
+            )
         } else {
             (None, None)
         };
@@ -174,8 +178,11 @@ impl Model {
         if before == after {
             return;
         }
-        let g = self.snap.geometry;
-        let grown = Grown::of(g.grown_bytes(before, after).map(|o| self.snap.bytes.get(o)));
+        let g = self.snap.shape.geometry;
+        let grown = Grown::of(
+            g.grown_bytes(before, after)
+                .map(|o| self.snap.probed.bytes.get(o)),
+        );
         let verb = if after < before { "shrank" } else { "grew" };
         let notes = g.size_change(before, after, grown);
         self.log(format!(
@@ -190,16 +197,16 @@ impl Model {
     /// this tool did not write: someone else's stores (another process's shared mapping, or
     /// write(2) to the file).
     fn foreign_changes(&self, new: &Snapshot) -> Vec<u64> {
-        let old = &self.snap.bytes;
-        if self.snap.addr != new.addr {
+        let old = &self.snap.probed.bytes;
+        if self.snap.shape.addr != new.shape.addr {
             return Vec::new();
         }
-        let start = old.start.max(new.bytes.start);
-        let end =
-            (old.start + old.data.len() as u64).min(new.bytes.start + new.bytes.data.len() as u64);
+        let start = old.start.max(new.probed.bytes.start);
+        let end = (old.start + old.data.len() as u64)
+            .min(new.probed.bytes.start + new.probed.bytes.data.len() as u64);
         (start..end)
             .filter(|&off| {
-                let (a, b) = (old.get(off), new.bytes.get(off));
+                let (a, b) = (old.get(off), new.probed.bytes.get(off));
                 a.is_some() && b.is_some() && a != b
             })
             .filter(|off| {

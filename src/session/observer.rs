@@ -223,7 +223,7 @@ impl Observer {
         model: &Model,
         snap: &mut Snapshot,
     ) {
-        snap.maps = self.watch.maps(handle, changed);
+        snap.readings.maps = self.watch.maps(handle, changed);
         let refresh = Duration::from_millis(model.settings.refresh_ms);
         self.watch.counters(handle, line, refresh, counters, snap);
     }
@@ -300,7 +300,7 @@ impl Observer {
             self.page_map_next = 0;
             return None;
         };
-        let geometry = model.snap.geometry;
+        let geometry = model.snap.shape.geometry;
         let cells = usize::try_from(w.cells()).unwrap_or(usize::MAX);
         let same = model.page_map.first == w.first_page()
             && model.page_map.per_cell == w.per_cell

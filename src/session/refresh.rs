@@ -91,7 +91,7 @@ impl Session {
         // Where the kernel has no PROCMAP_QUERY (before 6.11), the maps text says how the
         // VMA fares; a snapshot of a VMA gone is not shown (the last state stays).
         let fate = fate.or_else(|| {
-            let maps = snap.maps.as_ref().ok()?;
+            let maps = snap.readings.maps.as_ref().ok()?;
             Some(self.subject.explored_mut()?.view.fate(maps))
         });
         // A VMA not found may be a process that went meanwhile: that is said instead.

@@ -173,14 +173,14 @@ impl Watch {
             self.smaps.ask(&want);
         }
         if let Some(c) = self.counters.as_ref().filter(|c| c.ask == want) {
-            snap.vma.clone_from(&c.vma);
-            snap.vma_count = c.count;
-            snap.vma_age_ms = c
+            snap.readings.vma.clone_from(&c.vma);
+            snap.readings.vma_count = c.count;
+            snap.readings.vma_age_ms = c
                 .pace
                 .age()
                 .map_or(0, |a| u64::try_from(a.as_millis()).unwrap_or(u64::MAX));
             if let Some(p) = &c.problem {
-                snap.problem.get_or_insert_with(|| p.clone());
+                snap.notes.problem.get_or_insert_with(|| p.clone());
             }
         }
     }

@@ -41,10 +41,12 @@ pub fn letters(also: &Snapshot, page: u64) -> String {
 /// Bytes of the row at `off` that differ between the grid's mapping and the second one.
 pub fn differing(model: &Model, also: &Snapshot, off: u64) -> Vec<u64> {
     (off..off + model.bytes_per_row())
-        .filter(|&at| match (model.snap.bytes.get(at), also.bytes.get(at)) {
-            (Some(a), Some(b)) => a != b,
-            _ => false,
-        })
+        .filter(
+            |&at| match (model.snap.probed.bytes.get(at), also.probed.bytes.get(at)) {
+                (Some(a), Some(b)) => a != b,
+                _ => false,
+            },
+        )
         .collect()
 }
 
@@ -54,8 +56,8 @@ fn row(model: &Model, also: &Snapshot, off: u64, width: u16, theme: Theme) -> Li
     let mut hex_spans = Vec::new();
     let mut text_spans = Vec::new();
     for at in off..off + bpr {
-        let byte = also.bytes.get(at);
-        let other = model.snap.bytes.get(at);
+        let byte = also.probed.bytes.get(at);
+        let other = model.snap.probed.bytes.get(at);
         let role = match (byte, other) {
             (Some(a), Some(b)) if a != b => Role::Cow,
             (None, _) => Role::Unreadable,
@@ -98,7 +100,7 @@ const SMAPS_ROWS: u16 = 2 + 1 + COMPARED.len() as u16;
 
 /// The smaps counters of both mappings, side by side: one block each, in two columns.
 fn smaps_lines(model: &Model, also: &Snapshot, theme: Theme) -> Vec<Line<'static>> {
-    let mode = |s: &Snapshot| match s.mode {
+    let mode = |s: &Snapshot| match s.shape.mode {
         crate::sys::MapMode::Shared => "shared",
         crate::sys::MapMode::Private => "private",
     };
@@ -113,7 +115,8 @@ fn smaps_lines(model: &Model, also: &Snapshot, theme: Theme) -> Vec<Line<'static
     )];
     for field in COMPARED {
         let value = |s: &Snapshot| {
-            s.vma
+            s.readings
+                .vma
                 .as_ref()
                 .map_or_else(|| "?".into(), |v| kb(field.of(v)))
         };
@@ -141,7 +144,11 @@ pub fn render(model: &Model, also: &Snapshot, frame: &mut Frame, area: Rect, the
         ratatui::layout::Constraint::Length(smaps_h),
     ])
     .areas(area);
-    let title = format!(" also: {} 0x{:x} · o ", also.mode.flag_name(), also.addr);
+    let title = format!(
+        " also: {} 0x{:x} · o ",
+        also.shape.mode.flag_name(),
+        also.shape.addr
+    );
     let block = Block::bordered().title(Span::styled(title, theme.style(Role::Title)));
     let inner = block.inner(rows_area);
     let h = u64::from(inner.height);

@@ -30,12 +30,12 @@ pub fn lines(model: &Model) -> Vec<(String, Role)> {
     let mut out = vec![(
         format!(
             "page {page} · file offset 0x{:x} · addr 0x{:x}",
-            snap.geometry.offset + page * ps,
-            snap.addr + page * ps
+            snap.shape.geometry.offset + page * ps,
+            snap.shape.addr + page * ps
         ),
         Role::Title,
     )];
-    out.extend(geometry(snap.geometry.page(page)));
+    out.extend(geometry(snap.shape.geometry.page(page)));
     let Some(vp) = snap.page(page) else {
         out.push(("not probed yet".into(), Role::Dim));
         return out;
@@ -54,7 +54,7 @@ pub fn lines(model: &Model) -> Vec<(String, Role)> {
 /// maps nothing, so they came from the page cache, are the zeros an untouched page reads as,
 /// or were not read at all.
 fn bytes_shown(snap: &Snapshot, page: u64, p: &PageProbe) -> Vec<(String, Role)> {
-    let text = if snap.bytes.unread.contains(&page) {
+    let text = if snap.probed.bytes.unread.contains(&page) {
         if snap.foreign {
             "bytes `..`: not read, the page is not present in that process (a read would fault \
              it in there)"
@@ -62,7 +62,10 @@ fn bytes_shown(snap: &Snapshot, page: u64, p: &PageProbe) -> Vec<(String, Role)>
             "bytes `..`: not read, the page is not in memory (a read would be disk I/O or a \
              swap-in); t touches it"
         }
-    } else if !snap.foreign && p.present() == Some(false) && !snap.geometry.page(page).beyond_eof {
+    } else if !snap.foreign
+        && p.present() == Some(false)
+        && !snap.shape.geometry.page(page).beyond_eof
+    {
         "bytes: read without mapping the page (from the page cache, through a one-page window \
          for the last page's padding, or the zeros an untouched anonymous page reads as): \
          looking leaves it not present"
@@ -304,7 +307,7 @@ fn kpageflags(snap: &Snapshot, p: &PageProbe) -> Vec<(String, Role)> {
 fn smaps(snap: &Snapshot) -> Vec<(String, Role)> {
     let mut out = Vec::new();
     let mut say = |text: String, role: Role| out.push((text, role));
-    if let Some(v) = &snap.vma {
+    if let Some(v) = &snap.readings.vma {
         say(
             format!(
                 "smaps: {:x}-{:x} {} · Rss {} · Private_Dirty {} · Anonymous {}",

@@ -84,7 +84,7 @@ fn kernel_words(model: &Model, state: &crate::sys::probe::state::PageState) -> V
     // Since Linux 5.2, mincore on a file we may not write reports only the pages we
     // map ourselves, not the page cache: say so instead of "resident".
     let restricted = matches!(
-        model.snap.backing,
+        model.snap.shape.backing,
         crate::sys::probe::snapshot::Backing::File {
             writable: false,
             ..
@@ -164,7 +164,7 @@ fn lab_words(state: &crate::sys::probe::state::PageState) -> Vec<StateWord> {
 }
 
 pub fn state_words(model: &Model, page: u64) -> Vec<StateWord> {
-    let geom = model.snap.geometry.page(page);
+    let geom = model.snap.shape.geometry.page(page);
     if geom.beyond_eof {
         return vec![word(
             "beyond EOF · SIGBUS if touched · never read",
@@ -177,7 +177,7 @@ pub fn state_words(model: &Model, page: u64) -> Vec<StateWord> {
         None => words.push(word("not probed", "?", Role::Dim)),
         Some(VisiblePage { state, .. }) => words.extend(kernel_words(model, state)),
     }
-    if !model.snap.prot.read {
+    if !model.snap.shape.prot.read {
         words.push(word("no read access: not read", "no access", Role::Warning));
     }
     if geom.padding_bytes > 0 {
@@ -292,12 +292,17 @@ fn row(model: &Model, off: u64, theme: Theme) -> Line<'static> {
     let data_role = page_role(model, off / model.page_size());
     // Bytes left unread so that looking changes nothing: not in memory (ours), not present
     // (another process's).
-    let unread = model.snap.bytes.unread.contains(&(off / model.page_size()));
+    let unread = model
+        .snap
+        .probed
+        .bytes
+        .unread
+        .contains(&(off / model.page_size()));
     for i in 0..bpr {
         let at = off + i;
-        let kind = model.snap.geometry.byte_kind(at);
+        let kind = model.snap.shape.geometry.byte_kind(at);
         let (hex, ch, mut role): (std::borrow::Cow<'static, str>, char, Role) =
-            match (kind, model.snap.bytes.get(at)) {
+            match (kind, model.snap.probed.bytes.get(at)) {
                 (ByteKind::BeyondEof, _) => ("~~".into(), ' ', Role::BeyondEof),
                 (_, None) if unread => ("..".into(), ' ', Role::Dim),
                 (_, None) => ("??".into(), ' ', Role::Unreadable),

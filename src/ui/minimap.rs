@@ -41,7 +41,7 @@ pub fn render(model: &Model, frame: &mut Frame, area: Rect, theme: Theme) {
     let cells = model
         .seen
         .minimap
-        .cells(model.layout().minimap_cells(), &model.snap.geometry);
+        .cells(model.layout().minimap_cells(), &model.snap.shape.geometry);
     let cursor_page = model.doc.cursor / model.page_size();
     let mut spans = vec![
         Span::styled(" pages ", theme.style(Role::Dim)),

@@ -120,8 +120,8 @@ fn display_name(backing: &Backing) -> String {
 /// lessons ask the class to read, stays; the name is cut (with `…`) last.
 fn header(model: &Model, theme: Theme) -> Line<'static> {
     let snap = &model.snap;
-    let g = &snap.geometry;
-    let size = match (&snap.backing, g.file_size) {
+    let g = &snap.shape.geometry;
+    let size = match (&snap.shape.backing, g.file_size) {
         // The name says `[anonymous]` already; a VMA explored is named by its own name.
         (Backing::Anon, _) if model.space.looking.is_none() => format!("{} B", thousands(g.len)),
         (Backing::Anon, _) => format!("{} B anonymous", thousands(g.len)),
@@ -150,7 +150,7 @@ fn header(model: &Model, theme: Theme) -> Line<'static> {
             ));
         }
     }
-    let name = match (&model.space.looking, &snap.backing) {
+    let name = match (&model.space.looking, &snap.shape.backing) {
         (Some(l), Backing::Anon) => sanitize(&l.vma),
         (_, backing) => display_name(backing),
     };
@@ -161,13 +161,17 @@ fn header(model: &Model, theme: Theme) -> Line<'static> {
         (Span::raw(format!("  {size}  ")), 0),
         (
             Span::styled(
-                format!("{} {}", snap.mode.flag_name(), snap.prot.letters()),
+                format!(
+                    "{} {}",
+                    snap.shape.mode.flag_name(),
+                    snap.shape.prot.letters()
+                ),
                 theme.style(Role::Focused),
             ),
             0,
         ),
         (
-            Span::raw(format!("  0x{:x}-0x{:x}", snap.addr, snap.end_addr())),
+            Span::raw(format!("  0x{:x}-0x{:x}", snap.shape.addr, snap.end_addr())),
             RANGE,
         ),
         (Span::raw(format!("  {}", pages_word(pages))), 0),
@@ -461,7 +465,7 @@ fn render_log(model: &Model, frame: &mut Frame, area: Rect, theme: Theme) {
             theme.style(Role::Focused),
         ));
     }
-    if let Some(problem) = &model.snap.problem {
+    if let Some(problem) = &model.snap.notes.problem {
         lines.push(Line::styled(
             format!(" {problem}"),
             theme.style(Role::Warning),

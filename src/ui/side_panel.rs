@@ -19,7 +19,7 @@ use super::theme::{Role, Theme};
 /// step names (`# fields:`) come first, then those that just changed, so that a short panel
 /// (80x24) still shows what the narration points at.
 pub fn shown_fields(model: &Model) -> Vec<SmapsField> {
-    let vma = model.snap.vma.as_ref();
+    let vma = model.snap.readings.vma.as_ref();
     let named: &[SmapsField] = model.lesson.as_ref().map_or(&[], |p| &p.fields);
     let mut fields: Vec<SmapsField> = SmapsField::ALL
         .into_iter()
@@ -60,7 +60,7 @@ pub fn render(model: &Model, frame: &mut Frame, area: Rect, theme: Theme) {
 }
 
 fn overlaps_ours(model: &Model, line: &MapsLine) -> bool {
-    line.start < model.snap.end_addr() && line.end > model.snap.addr
+    line.start < model.snap.end_addr() && line.end > model.snap.shape.addr
 }
 
 /// The first line shown: the user's scroll when the panel has focus, else our mapping centred.
@@ -79,7 +79,7 @@ pub fn scroll(model: &Model, lines: &[MapsLine], height: u16) -> usize {
 fn render_maps(model: &Model, frame: &mut Frame, area: Rect, theme: Theme) {
     let focused = model.screen.focus == Focus::Panel;
     let title_role = if focused { Role::Focused } else { Role::Title };
-    let count = model.snap.maps.as_ref().map_or(0, |m| m.len());
+    let count = model.snap.readings.maps.as_ref().map_or(0, |m| m.len());
     let whose = model
         .space
         .looking
@@ -96,7 +96,7 @@ fn render_maps(model: &Model, frame: &mut Frame, area: Rect, theme: Theme) {
         theme.style(title_role),
     ));
     let inner = block.inner(area);
-    let lines: Vec<Line> = match &model.snap.maps {
+    let lines: Vec<Line> = match &model.snap.readings.maps {
         Err(e) => vec![Line::styled(e.clone(), theme.style(Role::Unreadable))],
         Ok(maps) => {
             let wide = inner.width >= 64;
@@ -153,12 +153,13 @@ fn render_smaps(model: &Model, frame: &mut Frame, area: Rect, theme: Theme) {
     // A private anonymous mapping may merge with a like neighbour into one VMA: smaps then
     // counts the neighbour's pages too, and the title says so. The VMA ends where the last
     // page does, not where the requested length does (the demo's 12,388 B are 4 pages).
+    let shape = &snap.shape;
     let merged = model.space.looking.is_none()
-        && snap.vma.as_ref().is_some_and(|v| {
-            v.head.start < snap.addr
-                || v.head.end > snap.addr.saturating_add(snap.geometry.map_bytes())
+        && snap.readings.vma.as_ref().is_some_and(|v| {
+            v.head.start < shape.addr
+                || v.head.end > shape.addr.saturating_add(shape.geometry.map_bytes())
         });
-    let count = match snap.vma_count {
+    let count = match snap.readings.vma_count {
         0 | 1 => String::new(),
         n => format!(" ({n} VMAs)"),
     };
@@ -169,11 +170,12 @@ fn render_smaps(model: &Model, frame: &mut Frame, area: Rect, theme: Theme) {
     };
     let title = format!(
         " smaps{whose}{} ",
-        age_note(snap.vma_age_ms, model.settings.refresh_ms, "")
+        age_note(snap.readings.vma_age_ms, model.settings.refresh_ms, "")
     );
     let block = Block::bordered().title(Span::styled(title, theme.style(Role::Title)));
-    let Some(vma) = &snap.vma else {
+    let Some(vma) = &snap.readings.vma else {
         let msg = snap
+            .notes
             .problem
             .clone()
             .unwrap_or_else(|| format!("{what} is not in smaps (unmapped?)"));
@@ -287,7 +289,7 @@ fn counter_lines(
 /// The `VmFlags` line of the smaps block, wrapped to `width` (a lesson may point at its last
 /// flag, `lo`).
 fn vm_flags(model: &Model, width: u16) -> Vec<String> {
-    let Some(vma) = &model.snap.vma else {
+    let Some(vma) = &model.snap.readings.vma else {
         return vec![String::new()];
     };
     let text = format!("VmFlags {}", vma.vm_flags.join(" "));

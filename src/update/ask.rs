@@ -74,7 +74,7 @@ pub(super) fn update(model: &mut Model, action: AskAction) -> Vec<Command> {
 
 /// `m`: remap the other way, asking first when private edits would be lost.
 fn switch_mode(model: &mut Model) -> Vec<Command> {
-    let target = match model.snap.mode {
+    let target = match model.snap.shape.mode {
         MapMode::Shared => MapMode::Private,
         MapMode::Private => MapMode::Shared,
     };
@@ -258,12 +258,12 @@ mod tests {
     #[test]
     fn a_typed_write_goes_to_the_gate_whose_question_enter_declines() {
         let mut m = model(1, (120, 40));
-        m.snap.backing = Backing::File {
+        m.snap.shape.backing = Backing::File {
             path: "/tmp/x".into(),
             writable: true,
             regular: true,
         };
-        m.snap.prot = Prot::R;
+        m.snap.shape.prot = Prot::R;
         m.snap.write_allowed = false;
         update(&mut m, Action::Edit(EditAction::Start));
         assert!(m.log.lines.last().unwrap().text.contains("asks"));
@@ -333,7 +333,7 @@ mod tests {
             Op::Mode(MapMode::Private),
             "no edits: no question"
         );
-        m.snap.mode = MapMode::Private;
+        m.snap.shape.mode = MapMode::Private;
         apply_outcome(&mut m, &wrote(0, &[0], &[1]), History::Record);
         assert!(update(&mut m, Action::Ask(AskAction::SwitchMode)).is_empty());
         assert!(matches!(m.screen.overlay, Overlay::Confirm { .. }));

@@ -57,7 +57,7 @@ fn start_words(model: &Model) -> &'static str {
          --write)"
     } else if model.space.looking.is_some() {
         "edit mode: each write into the process asks first (Esc leaves)"
-    } else if model.snap.prot.write {
+    } else if model.snap.shape.prot.write {
         "edit mode: type hex digits to write bytes at the cursor; Tab: text column; Esc leaves"
     } else if read_only_until_asked(model) {
         "edit mode: the file is mapped read-only; your first write asks before it goes to the \
@@ -71,10 +71,10 @@ fn start_words(model: &Model) -> &'static str {
 /// allowed yet, where the first write asks (the write gate, `sys::ops::gate`, does the asking).
 fn read_only_until_asked(model: &Model) -> bool {
     let s = &model.snap;
-    s.mode == MapMode::Shared
-        && !s.prot.write
+    s.shape.mode == MapMode::Shared
+        && !s.shape.prot.write
         && !s.write_allowed
-        && matches!(s.backing, Backing::File { writable: true, .. })
+        && matches!(s.shape.backing, Backing::File { writable: true, .. })
 }
 
 /// A write typed in edit mode (or a snippet): the write gate decides whether it goes at

@@ -400,7 +400,7 @@ mod tests {
     #[test]
     fn goto_takes_the_coordinates_of_the_row_labels() {
         let mut m = model(4, (120, 40));
-        m.snap.geometry.offset = 0x26000;
+        m.snap.shape.geometry.offset = 0x26000;
         update(&mut m, Action::Grid(GridAction::GotoPrompt));
         typed(&mut m, "0x26010");
         assert_eq!(m.doc.cursor, 0x10, "{:?}", m.log.lines.last());
@@ -422,7 +422,7 @@ mod tests {
         );
         update(&mut m, Action::View(ViewAction::ToggleOffsets));
         update(&mut m, Action::Grid(GridAction::GotoPrompt));
-        let addr = format!("0x{:x}", m.snap.addr + 0x2001);
+        let addr = format!("0x{:x}", m.snap.shape.addr + 0x2001);
         typed(&mut m, &addr);
         assert_eq!(m.doc.cursor, 0x2001);
         assert!(

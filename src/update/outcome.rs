@@ -28,7 +28,7 @@ pub fn apply_outcome(model: &mut Model, outcome: &Outcome, history: History) {
     if let Done::Synced { first, count, .. } = done {
         // Writeback may re-zero the padding after end of file (ext4 does): our own call
         // changed those bytes, not another process (the outcome's notes say so).
-        let g = model.snap.geometry;
+        let g = model.snap.shape.geometry;
         let data = g.data_bytes();
         if g.file_size.is_some() && (first * ps..(first + count) * ps).contains(&data) {
             model.seen.own_writes.push((data, ps - data % ps));
@@ -48,29 +48,29 @@ pub fn apply_outcome(model: &mut Model, outcome: &Outcome, history: History) {
             // The marks go with their mapping; the history's records point into the other.
             std::mem::swap(&mut model.doc.edits, &mut model.lab.also_edits);
             model.doc.forget_history();
-            model.snap.bytes = Default::default();
+            model.snap.probed.bytes = Default::default();
             if let Some(also) = &mut model.lab.also {
-                also.bytes = Default::default();
+                also.probed.bytes = Default::default();
             }
         }
         Done::Remapped { .. } => {
             // Old records point into a mapping that is gone; an undo now would write through
             // the new one (perhaps into the file). Start afresh.
             model.doc.forget_edits();
-            model.snap.bytes = Default::default();
+            model.snap.probed.bytes = Default::default();
         }
         Done::Synced {
             kind: SyncKind::Sync,
             first,
             count,
             ..
-        } if model.snap.mode == MapMode::Shared => {
+        } if model.snap.shape.mode == MapMode::Shared => {
             let (lo, hi) = (first * ps, (first + count) * ps);
             model.doc.edits.retain(|off| !(lo..hi).contains(off));
         }
         Done::Advised { first, count, .. }
             if matches!(outcome.op, Op::Advise(crate::action::MAdvice::DontNeed, _))
-                && model.snap.mode == MapMode::Private =>
+                && model.snap.shape.mode == MapMode::Private =>
         {
             let (lo, hi) = (first * ps, (first + count) * ps);
             model.doc.edits.retain(|off| !(lo..hi).contains(off));
@@ -104,8 +104,8 @@ fn wrote(model: &mut Model, offset: u64, old: &[u8], new: &[u8], history: Histor
     model.doc.edits.extend(offset..offset + len);
     for (i, b) in new.iter().enumerate() {
         let off = offset + i as u64;
-        if let Some(idx) = off.checked_sub(model.snap.bytes.start)
-            && let Some(slot) = model.snap.bytes.data.get_mut(idx as usize)
+        if let Some(idx) = off.checked_sub(model.snap.probed.bytes.start)
+            && let Some(slot) = model.snap.probed.bytes.data.get_mut(idx as usize)
         {
             *slot = Some(*b);
         }
@@ -161,7 +161,7 @@ fn own_change(model: &Model, done: &Done) -> Option<(u64, u64)> {
 /// operation names when it names some, else the whole mapping (a remap, a touch and its
 /// readahead, a truncate, a peer, code run in a child).
 fn minimap_changed(model: &mut Model, done: &Done) {
-    let g = model.snap.geometry;
+    let g = model.snap.shape.geometry;
     let ps = g.page_size.max(1);
     match done {
         Done::Wrote { offset, new, .. } => {

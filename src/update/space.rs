@@ -36,7 +36,7 @@ pub(super) fn update(model: &mut Model, action: SpaceAction) -> Vec<Command> {
             }
         }
         SpaceAction::ExplorePanelLine => {
-            let line = model.snap.maps.as_ref().ok().and_then(|m| {
+            let line = model.snap.readings.maps.as_ref().ok().and_then(|m| {
                 let i = usize::from(model.screen.panel_scroll).min(m.len().saturating_sub(1));
                 m.get(i).cloned()
             });
@@ -68,7 +68,7 @@ pub(super) fn probed(
 ) {
     if let Overlay::Space { selected } = &mut model.screen.overlay {
         *selected = if *selected == usize::MAX {
-            let here = model.snap.addr;
+            let here = model.snap.shape.addr;
             vmas.iter()
                 .position(|v| (v.line.start..v.line.end).contains(&here))
                 .unwrap_or(0)
@@ -144,8 +144,8 @@ pub(super) fn look(model: &mut Model, looking: Option<Looking>) {
         (None, None) => {}
     }
     model.screen.edit = None;
-    model.snap.bytes = Default::default();
-    model.snap.vma = None;
+    model.snap.probed.bytes = Default::default();
+    model.snap.readings.vma = None;
     model.log(looking_words(looking.as_ref()));
     model.space.looking = looking;
 }
@@ -250,13 +250,13 @@ mod tests {
         };
         update(&mut m, Event::Looking(Some(looking)));
         let mut ld = m.snap.clone();
-        ld.addr = 0x7f00_1000_0000;
-        ld.backing = Backing::File {
+        ld.shape.addr = 0x7f00_1000_0000;
+        ld.shape.backing = Backing::File {
             path: "/usr/lib/ld-linux-x86-64.so.2".into(),
             writable: false,
             regular: true,
         };
-        ld.geometry.file_size = Some(215_000);
+        ld.shape.geometry.file_size = Some(215_000);
         let demo = m.snap.clone();
         for snap in [ld, demo] {
             update(
@@ -297,8 +297,8 @@ mod tests {
         };
         update(&mut m, Event::Looking(Some(looking)));
         let mut small = m.snap.clone();
-        small.addr = 0x7fff_0000_0000;
-        small.geometry.len = PS;
+        small.shape.addr = 0x7fff_0000_0000;
+        small.shape.geometry.len = PS;
         update(
             &mut m,
             Event::Probed {

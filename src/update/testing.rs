@@ -126,12 +126,12 @@ pub(crate) fn typed(m: &mut Model, text: &str) -> Vec<Command> {
 /// A probe of `m`'s mapping with `bytes` from offset 0 and the file `size`.
 pub(crate) fn probed(m: &mut Model, bytes: &[u8], size: Option<u64>, now_ms: u64) {
     let mut snap = m.snap.clone();
-    snap.bytes = crate::sys::probe::snapshot::ViewBytes {
+    snap.probed.bytes = crate::sys::probe::snapshot::ViewBytes {
         start: 0,
         data: bytes.iter().map(|b| Some(*b)).collect(),
         unread: Vec::new(),
     };
-    snap.geometry.file_size = size;
+    snap.shape.geometry.file_size = size;
     update(
         m,
         Event::Probed {
@@ -157,13 +157,13 @@ pub(crate) fn outcome(op: Op, done: Done) -> Outcome {
 
 pub(crate) fn file_model(pages: u64, size: u64) -> Model {
     let mut m = model(pages, (80, 24));
-    m.snap.backing = Backing::File {
+    m.snap.shape.backing = Backing::File {
         path: "/tmp/demo.txt".into(),
         writable: true,
         regular: true,
     };
-    m.snap.mode = MapMode::Private;
-    m.snap.geometry.file_size = Some(size);
+    m.snap.shape.mode = MapMode::Private;
+    m.snap.shape.geometry.file_size = Some(size);
     m
 }
 

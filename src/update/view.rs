@@ -68,7 +68,7 @@ pub(super) fn update(model: &mut Model, action: ViewAction) -> Vec<Command> {
 }
 
 fn scroll_panel(model: &mut Model, delta: i32) {
-    let lines = model.snap.maps.as_ref().map_or(0, |m| m.len());
+    let lines = model.snap.readings.maps.as_ref().map_or(0, |m| m.len());
     let max = u16::try_from(lines.saturating_sub(1)).unwrap_or(u16::MAX);
     let now = i64::from(model.screen.panel_scroll);
     let next = now

@@ -59,15 +59,18 @@ fn a_shared_write_shows_through_until_the_private_mapping_copies_the_page() {
         .also
         .clone()
         .expect("the second mapping is probed");
-    assert_eq!(also.mode, MapMode::Private);
-    assert_ne!(also.addr, s.model.snap.addr, "a mapping of its own");
+    assert_eq!(also.shape.mode, MapMode::Private);
+    assert_ne!(
+        also.shape.addr, s.model.snap.shape.addr,
+        "a mapping of its own"
+    );
 
     s.act(Action::Do(Op::Write {
         offset: 0,
         bytes: vec![b'A'],
     }));
     assert_eq!(
-        s.model.lab.also.as_ref().expect("also").bytes.get(0),
+        s.model.lab.also.as_ref().expect("also").probed.bytes.get(0),
         Some(b'A')
     );
     let swapped = s.act(Action::Do(Op::Swap));
@@ -79,7 +82,7 @@ fn a_shared_write_shows_through_until_the_private_mapping_copies_the_page() {
         })
     ));
     assert_eq!(
-        s.model.snap.mode,
+        s.model.snap.shape.mode,
         MapMode::Private,
         "the grid shows the private one"
     );
@@ -108,7 +111,7 @@ fn a_shared_write_shows_through_until_the_private_mapping_copies_the_page() {
         "the shared mapping kept the file's byte"
     );
     assert_eq!(
-        s.model.lab.also.as_ref().expect("also").bytes.get(0),
+        s.model.lab.also.as_ref().expect("also").probed.bytes.get(0),
         Some(b'Z')
     );
 
@@ -118,7 +121,7 @@ fn a_shared_write_shows_through_until_the_private_mapping_copies_the_page() {
         bytes: vec![b'B'],
     }));
     assert_eq!(
-        s.model.lab.also.as_ref().expect("also").bytes.get(0),
+        s.model.lab.also.as_ref().expect("also").probed.bytes.get(0),
         Some(b'Z'),
         "diverged"
     );

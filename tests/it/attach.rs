@@ -164,7 +164,7 @@ fn a_session_follows_the_writer_until_it_exits_and_keeps_the_last_state() {
     assert_eq!(looking.pid, writer.pid);
     assert!(looking.process.starts_with(&format!("pid {} ", writer.pid)));
     assert!(looking.ended.is_none());
-    let addr = session.model.snap.addr;
+    let addr = session.model.snap.shape.addr;
 
     // Without --write a write is refused, and the file is unchanged.
     let outcomes = session.act(Action::Do(Op::Write {
@@ -193,7 +193,7 @@ fn a_session_follows_the_writer_until_it_exits_and_keeps_the_last_state() {
             .any(|l| l.text.contains("exited")),
         "the log says the process exited"
     );
-    assert_eq!(session.model.snap.addr, addr, "the last state stays");
+    assert_eq!(session.model.snap.shape.addr, addr, "the last state stays");
 }
 
 #[test]
@@ -267,9 +267,9 @@ fn exploring_our_own_heap_and_coming_back() {
     s.act(Action::Space(SpaceAction::Explore));
     let looking = s.model.space.looking.clone().expect("exploring");
     assert_eq!(looking.vma, "[heap]");
-    assert_eq!(s.model.snap.addr, space[heap].line.start);
+    assert_eq!(s.model.snap.shape.addr, space[heap].line.start);
     assert!(
-        s.model.snap.bytes.data.iter().any(Option::is_some),
+        s.model.snap.probed.bytes.data.iter().any(Option::is_some),
         "present heap bytes are read"
     );
     // Never a store into our own memory outside the mapping we made.
@@ -283,7 +283,7 @@ fn exploring_our_own_heap_and_coming_back() {
     );
     s.act(Action::Space(SpaceAction::Back));
     assert!(s.model.space.looking.is_none());
-    assert_eq!(s.model.snap.addr, ours, "back on our mapping");
+    assert_eq!(s.model.snap.shape.addr, ours, "back on our mapping");
 }
 
 #[test]
@@ -520,7 +520,7 @@ fn present_count(pid: u32, start: u64, end: u64) -> usize {
 fn explore_every_way(pid: u32, addr: u64) {
     let spec = format!("0x{addr:x}");
     let mut s = Session::attach(pid, Some(&spec), false, true, (120, 40)).expect("attach");
-    assert_eq!(s.model.snap.addr, addr);
+    assert_eq!(s.model.snap.shape.addr, addr);
     for _ in 0..3 {
         s.refresh();
     }
@@ -542,7 +542,7 @@ fn explore_every_way(pid: u32, addr: u64) {
     };
     s.act(Action::Space(SpaceAction::Move(at as i64 - here as i64)));
     s.act(Action::Space(SpaceAction::Explore));
-    assert_eq!(s.model.snap.addr, addr, "Enter explores it");
+    assert_eq!(s.model.snap.shape.addr, addr, "Enter explores it");
     for _ in 0..3 {
         s.refresh();
     }
@@ -756,7 +756,7 @@ fn a_target_that_calls_exec_is_said_never_written_and_enter_reopens_it() {
     };
     wait_comm("sh");
     let mut s = Session::attach(pid, Some("[stack]"), true, true, (120, 40)).expect("attach");
-    let old_stack = (s.model.snap.addr, s.model.snap.end_addr());
+    let old_stack = (s.model.snap.shape.addr, s.model.snap.end_addr());
     std::io::Write::write_all(child.0.stdin.as_mut().expect("stdin"), b"go\n").expect("go");
     wait_comm("sleep");
     let new_stack = vma_named(pid, "[stack]");

@@ -235,6 +235,7 @@ fn malloc_uses_mmap_for_large_blocks_and_the_heap_for_small_ones() {
     let listed = |s: &Session| {
         s.model
             .snap
+            .readings
             .maps
             .as_ref()
             .unwrap()

@@ -202,12 +202,13 @@ fn truncation_under_the_mapping_is_seen_and_survived() {
             },
         },
     );
-    assert!(snap.pages[2].state.geom.beyond_eof);
-    assert_eq!(snap.pages[2].state.place.resident, Some(false));
-    assert_eq!(snap.bytes.get(0), Some(0));
-    assert_eq!(snap.bytes.get(2 * ps()), None);
+    assert!(snap.probed.pages[2].state.geom.beyond_eof);
+    assert_eq!(snap.probed.pages[2].state.place.resident, Some(false));
+    assert_eq!(snap.probed.bytes.get(0), Some(0));
+    assert_eq!(snap.probed.bytes.get(2 * ps()), None);
     // The minimap's chunks (one per page here), in the order asked; the cut ones beyond EOF.
     let chunks: Vec<(u64, u64)> = snap
+        .probed
         .minimap
         .probed
         .iter()
@@ -454,16 +455,16 @@ fn looking_at_pages_maps_nothing_and_reads_nothing_from_disk() {
         let region = map(&path, mode, None);
         // Cached (just written) but not in our page tables: the bytes come from the page cache.
         let first = look(&region, 4);
-        assert!(first.bytes.unread.is_empty(), "{mode:?}");
+        assert!(first.probed.bytes.unread.is_empty(), "{mode:?}");
         for off in [0, ps() + 7, 4 * ps() - 1] {
             assert_eq!(
-                first.bytes.get(off),
+                first.probed.bytes.get(off),
                 Some(pattern(off)),
                 "{mode:?} at {off}"
             );
         }
         let again = look(&region, 4);
-        for p in &again.pages {
+        for p in &again.probed.pages {
             assert_eq!(
                 p.state.place.present,
                 Some(false),
@@ -475,42 +476,43 @@ fn looking_at_pages_maps_nothing_and_reads_nothing_from_disk() {
         // Evicted from the page cache: the bytes are left unread, and it stays evicted.
         region.fadvise(rustix::fs::Advice::DontNeed).unwrap();
         let cold = look(&region, 4);
-        if cold.pages[1].state.place.resident == Some(true) {
+        if cold.probed.pages[1].state.place.resident == Some(true) {
             eprintln!(
                 "SKIPPED eviction half ({mode:?}): POSIX_FADV_DONTNEED left page 1 cached here"
             );
             continue;
         }
         assert!(
-            cold.bytes.unread.contains(&1),
+            cold.probed.bytes.unread.contains(&1),
             "{mode:?}: {:?}",
-            cold.bytes.unread
+            cold.probed.bytes.unread
         );
-        assert_eq!(cold.bytes.get(ps()), None);
+        assert_eq!(cold.probed.bytes.get(ps()), None);
         let after = look(&region, 4);
         assert_eq!(
-            after.pages[1].state.place.resident,
+            after.probed.pages[1].state.place.resident,
             Some(false),
             "{mode:?}: looking read it in"
         );
-        assert_eq!(after.pages[1].state.place.present, Some(false));
+        assert_eq!(after.probed.pages[1].state.place.present, Some(false));
     }
 
     // Private anonymous memory never touched reads as zeros, and stays unallocated.
     let anon = anon_pages(4, MapMode::Private);
     let shown = look(&anon, 4);
-    assert_eq!(shown.bytes.get(5), Some(0));
-    assert!(shown.bytes.unread.is_empty());
+    assert_eq!(shown.probed.bytes.get(5), Some(0));
+    assert!(shown.probed.bytes.unread.is_empty());
     let after = look(&anon, 4);
     assert!(
         after
+            .probed
             .pages
             .iter()
             .all(|p| p.state.place.present == Some(false))
     );
     // A written page is present and read through the mapping.
     anon.write(ps() + 3, &[0x41]).unwrap();
-    assert_eq!(look(&anon, 4).bytes.get(ps() + 3), Some(0x41));
+    assert_eq!(look(&anon, 4).probed.bytes.get(ps() + 3), Some(0x41));
 }
 
 #[test]
@@ -519,20 +521,25 @@ fn looking_at_shared_anonymous_memory_allocates_nothing() {
     let shown = look(&anon, 4);
     if mmapscope::sys::proc::limits::swap_configured() {
         // A page not in memory could be in swap: it is left unread.
-        assert!(shown.bytes.unread.contains(&0), "{:?}", shown.bytes.unread);
+        assert!(
+            shown.probed.bytes.unread.contains(&0),
+            "{:?}",
+            shown.probed.bytes.unread
+        );
     } else {
-        assert_eq!(shown.bytes.get(7), Some(0));
+        assert_eq!(shown.probed.bytes.get(7), Some(0));
     }
     let after = look(&anon, 4);
     assert!(
         after
+            .probed
             .pages
             .iter()
             .all(|p| p.state.place.resident == Some(false)),
         "looking allocated shmem pages"
     );
     anon.write(3, &[0x7f]).unwrap();
-    assert_eq!(look(&anon, 4).bytes.get(3), Some(0x7f));
+    assert_eq!(look(&anon, 4).probed.bytes.get(3), Some(0x7f));
 }
 
 #[test]
@@ -546,22 +553,26 @@ fn the_last_pages_padding_is_read_through_a_window_and_nothing_gets_mapped() {
         .madvise(1, 1, rustix::mm::Advice::LinuxDontNeed)
         .unwrap();
     let shown = look(&region, 2);
-    assert_eq!(shown.pages[1].state.place.present, Some(false));
-    assert_eq!(shown.bytes.get(ps() + 99), Some(pattern(ps() + 99)), "data");
-    assert_eq!(shown.bytes.get(ps() + 100), Some(0), "padding");
+    assert_eq!(shown.probed.pages[1].state.place.present, Some(false));
     assert_eq!(
-        shown.bytes.get(ps() + 200),
+        shown.probed.bytes.get(ps() + 99),
+        Some(pattern(ps() + 99)),
+        "data"
+    );
+    assert_eq!(shown.probed.bytes.get(ps() + 100), Some(0), "padding");
+    assert_eq!(
+        shown.probed.bytes.get(ps() + 200),
         Some(0x41),
         "what the page cache page holds"
     );
     let after = look(&region, 2);
     assert_eq!(
-        after.pages[1].state.place.present,
+        after.probed.pages[1].state.place.present,
         Some(false),
         "the window left no entry"
     );
     assert_eq!(
-        after.pages[0].state.place.present,
+        after.probed.pages[0].state.place.present,
         Some(false),
         "nor did fault-around"
     );

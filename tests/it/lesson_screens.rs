@@ -222,7 +222,7 @@ fn check_panel_and_grid(s: &Session, step: &LessonStep, at: &str, rows: &[String
         let bpr = s.model.bytes_per_row();
         let label = format!(
             "{:0digits$x}  ",
-            s.model.snap.geometry.offset + off - off % bpr
+            s.model.snap.shape.geometry.offset + off - off % bpr
         );
         if !grid.contains(&label) {
             wrong.push(format!("{at}: # show: 0x{off:x} is not in the grid"));

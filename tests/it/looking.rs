@@ -174,8 +174,9 @@ fn the_grid_shows_cached_pages_without_starting_readahead() {
                 .also
                 .as_ref()
                 .expect("the pane's snapshot")
+                .probed
                 .bytes;
-            for bytes in [&s.model.snap.bytes, also] {
+            for bytes in [&s.model.snap.probed.bytes, also] {
                 if page == COLD {
                     assert!(
                         bytes.unread.contains(&COLD),
@@ -190,13 +191,17 @@ fn the_grid_shows_cached_pages_without_starting_readahead() {
         }
         let at = MID * ps + 100;
         assert_eq!(
-            s.model.snap.bytes.get(at),
+            s.model.snap.probed.bytes.get(at),
             None,
             "page {MID} is off screen now"
         );
         s.act(Action::Grid(GridAction::Goto(GotoTarget::Page(MID))));
         s.refresh();
-        assert_eq!(s.model.snap.bytes.get(at), Some(WARM_NEEDLE[0]), "{mode:?}");
+        assert_eq!(
+            s.model.snap.probed.bytes.get(at),
+            Some(WARM_NEEDLE[0]),
+            "{mode:?}"
+        );
         unchanged(
             &path,
             &before,

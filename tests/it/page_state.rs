@@ -1055,7 +1055,7 @@ fn cell_of(model: &Model, page: u64) -> MinimapCell {
     let cells = model
         .seen
         .minimap
-        .cells(model.layout().minimap_cells(), &model.snap.geometry);
+        .cells(model.layout().minimap_cells(), &model.snap.shape.geometry);
     *cells
         .iter()
         .find(|c| (c.bucket.first..c.bucket.first + c.bucket.pages).contains(&page))

@@ -115,12 +115,12 @@ fn model(pages: u64, size: (u16, u16)) -> Model {
         file_size: Some(FILE_SIZE),
     };
     let mut snap = Snapshot::empty(backing, MapMode::Shared, Prot::RW, ADDR, geometry);
-    snap.maps = Ok(std::sync::Arc::new(maps()));
+    snap.readings.maps = Ok(std::sync::Arc::new(maps()));
     let mut vma = vma(16384);
     vma.head.end = ADDR + pages * PS;
     vma.memory.size = pages * PS;
-    snap.vma = Some(vma);
-    snap.vma_count = 1;
+    snap.readings.vma = Some(vma);
+    snap.readings.vma_count = 1;
     snap.sources = Sources {
         mincore: "ok".into(),
         pagemap: "ok".into(),
@@ -143,7 +143,7 @@ fn model(pages: u64, size: (u16, u16)) -> Model {
 fn fake_probe(m: &mut Model) {
     let view = m.view();
     let contents = mmapscope::demo::contents(PS as usize);
-    let g = m.snap.geometry;
+    let g = m.snap.shape.geometry;
     let ctx = DecodeCtx {
         mode: MapMode::Shared,
         file_mapping: true,
@@ -154,7 +154,7 @@ fn fake_probe(m: &mut Model) {
         nr_cache: 1,
         ..CacheStat::default()
     };
-    m.snap.pages = (view.first_page..view.first_page + view.page_count)
+    m.snap.probed.pages = (view.first_page..view.first_page + view.page_count)
         .map(|index| {
             let geom = g.page(index);
             let probe = match index {
@@ -220,7 +220,7 @@ fn fake_probe(m: &mut Model) {
         .collect();
     let now = m.log.now_ms;
     m.seen.minimap.merge(&ChunkSlice { layout, probed }, now);
-    m.snap.bytes = ViewBytes {
+    m.snap.probed.bytes = ViewBytes {
         start: view.byte_start,
         data: (view.byte_start..view.byte_start + view.byte_len)
             .map(|off| {
@@ -346,7 +346,7 @@ fn too_small_terminal_says_so() {
 fn smaps_changes_are_shown_then_fade() {
     let mut m = model(4, (120, 40));
     let mut next = m.snap.clone();
-    next.vma = Some(vma(16384 + 8192));
+    next.readings.vma = Some(vma(16384 + 8192));
     m.apply_snapshot(next.clone(), 1000);
     let text = format!("{}", draw(&m).backend());
     assert!(text.contains("Rss                24 kB (+8)"), "{text}");
@@ -363,9 +363,9 @@ fn a_vma_merged_with_a_neighbour_is_said_to_be() {
         let mut m = model(6, size);
         let text = format!("{}", draw(&m).backend());
         assert!(!text.contains("neighbour"), "{text}");
-        let mut v = m.snap.vma.clone().unwrap();
+        let mut v = m.snap.readings.vma.clone().unwrap();
         v.head.end += 0x20_0000;
-        m.snap.vma = Some(v);
+        m.snap.readings.vma = Some(v);
         let text = format!("{}", draw(&m).backend());
         assert!(text.contains(" smaps: our mapping + neighbour "), "{text}");
     }
@@ -397,19 +397,19 @@ fn no_color_means_no_colour_anywhere() {
 #[test]
 fn hostile_bytes_and_names_never_reach_the_terminal() {
     let mut m = model(4, (120, 40));
-    m.snap.bytes.data[0] = Some(0x1b);
-    m.snap.bytes.data[1] = Some(0x07);
-    m.snap.bytes.data[2] = Some(0x9b);
+    m.snap.probed.bytes.data[0] = Some(0x1b);
+    m.snap.probed.bytes.data[1] = Some(0x07);
+    m.snap.probed.bytes.data[2] = Some(0x9b);
     let evil = "/tmp/evil\x1b]0;pwned\x07\u{9b}2J.txt".to_string();
-    m.snap.backing = Backing::File {
+    m.snap.shape.backing = Backing::File {
         path: evil.clone(),
         writable: true,
         regular: true,
     };
-    if let Ok(maps) = &mut m.snap.maps {
+    if let Ok(maps) = &mut m.snap.readings.maps {
         std::sync::Arc::make_mut(maps)[5].path = evil.clone();
     }
-    m.snap.vma.as_mut().unwrap().head.path = evil;
+    m.snap.readings.vma.as_mut().unwrap().head.path = evil;
     let t = draw(&m);
     let text = format!("{}", t.backend());
     assert!(text.contains("evil\\x1b]0;pwned\\x07"), "{text}");
@@ -425,7 +425,7 @@ fn hostile_bytes_and_names_never_reach_the_terminal() {
 fn a_file_shrinking_under_the_mapping_is_logged_and_drawn_beyond_eof() {
     let mut m = model(4, (120, 40));
     let mut next = m.snap.clone();
-    next.geometry.file_size = Some(PS);
+    next.shape.geometry.file_size = Some(PS);
     m.apply_snapshot(next, 10);
     let last = &m.log.lines.last().unwrap().text;
     assert!(
@@ -532,8 +532,8 @@ fn cached_chunks(layout: Chunks, from: u64, count: u64) -> ChunkSlice {
 fn minimap_of_a_big_file_fills_in_blank_cells_not_probed_yet_120x40() {
     let mut m = model(4, (120, 40));
     let pages = 8 << 18; // 8 GiB, cached
-    m.snap.geometry.len = pages * PS;
-    m.snap.geometry.file_size = Some(pages * PS);
+    m.snap.shape.geometry.len = pages * PS;
+    m.snap.shape.geometry.file_size = Some(pages * PS);
     let layout = Chunks::of(pages);
     m.seen.minimap = Minimap::new(layout);
     let blank = minimap_row(&draw(&m));
@@ -602,8 +602,8 @@ fn edit_mode_with_a_pending_nibble_and_edited_bytes_120x40() {
     assert_eq!(m.doc.cursor, 2, "typing moved the cursor on");
     act(&mut m, &[Action::Edit(EditAction::Nibble(0xc))]);
     // What the next refresh reads back from the mapping.
-    m.snap.bytes.data[0] = Some(0x41);
-    m.snap.bytes.data[1] = Some(0x42);
+    m.snap.probed.bytes.data[0] = Some(0x41);
+    m.snap.probed.bytes.data[1] = Some(0x42);
     let t = draw(&m);
     insta::assert_snapshot!(t.backend());
     let text = format!("{}", t.backend());
@@ -663,7 +663,7 @@ fn advise_menu_120x40() {
 #[test]
 fn confirm_before_losing_private_edits_80x24() {
     let mut m = model(4, (80, 24));
-    m.snap.mode = MapMode::Private;
+    m.snap.shape.mode = MapMode::Private;
     mmapscope::update::apply_outcome(
         &mut m,
         &wrote(0, &[0x41]),
@@ -697,7 +697,7 @@ fn focused_log_scrolls_120x40() {
 fn bytes_changed_by_another_process_are_highlighted_then_fade() {
     let mut m = model(4, (120, 40));
     let mut next = m.snap.clone();
-    next.bytes.data[3] = Some(b'!');
+    next.probed.bytes.data[3] = Some(b'!');
     m.apply_snapshot(next.clone(), 100);
     assert!(m.seen.foreign.contains_key(&3));
     assert!(
@@ -720,7 +720,7 @@ fn bytes_changed_by_another_process_are_highlighted_then_fade() {
     // A second change updates that log line instead of adding one.
     let lines = m.log.lines.len();
     let mut again = next.clone();
-    again.bytes.data[3] = Some(b'?');
+    again.probed.bytes.data[3] = Some(b'?');
     m.apply_snapshot(again.clone(), 200);
     assert_eq!(m.log.lines.len(), lines);
     assert!(
@@ -733,7 +733,7 @@ fn bytes_changed_by_another_process_are_highlighted_then_fade() {
     // Our own writes are not someone else's.
     mmapscope::update::apply_outcome(&mut m, &wrote(5, b"?"), mmapscope::action::History::Record);
     let mut mine = m.snap.clone();
-    mine.bytes.data[5] = Some(b'?');
+    mine.probed.bytes.data[5] = Some(b'?');
     m.apply_snapshot(mine, 5000);
     assert!(m.seen.foreign.is_empty());
 }
@@ -830,7 +830,7 @@ fn high_contrast_dims_nothing() {
 #[test]
 fn a_file_we_may_not_write_says_mapped_by_us_not_resident() {
     let mut m = model(4, (120, 40));
-    m.snap.backing = Backing::File {
+    m.snap.shape.backing = Backing::File {
         path: "/etc/ro.txt".into(),
         writable: false,
         regular: true,
@@ -848,7 +848,7 @@ fn a_file_we_may_not_write_says_mapped_by_us_not_resident() {
 /// write split off (ours alone), page 3 a file page both map; Pss halved for what is shared.
 fn fork_model(size: (u16, u16)) -> Model {
     let mut m = model(4, size);
-    m.snap.mode = MapMode::Private;
+    m.snap.shape.mode = MapMode::Private;
     m.lab.child = Some(4242);
     let ctx = DecodeCtx {
         mode: MapMode::Private,
@@ -870,7 +870,7 @@ fn fork_model(size: (u16, u16)) -> Model {
         nr_cache: 1,
         ..CacheStat::default()
     };
-    m.snap.pages = (0..4u64)
+    m.snap.probed.pages = (0..4u64)
         .map(|index| {
             let (ours, theirs, count) = words[index as usize];
             let probe = PageProbe {
@@ -883,12 +883,12 @@ fn fork_model(size: (u16, u16)) -> Model {
             };
             VisiblePage {
                 index,
-                state: PageState::decode(m.snap.geometry.page(index), probe, ctx),
+                state: PageState::decode(m.snap.shape.geometry.page(index), probe, ctx),
                 probe,
             }
         })
         .collect();
-    let mut vma = m.snap.vma.clone().expect("the model's VMA");
+    let mut vma = m.snap.readings.vma.clone().expect("the model's VMA");
     vma.head.perms = "rw-p".into();
     vma.memory.pss = 8192;
     vma.memory.shared_clean = 4096;
@@ -896,7 +896,7 @@ fn fork_model(size: (u16, u16)) -> Model {
     vma.memory.private_clean = 4096;
     vma.memory.private_dirty = 4096;
     vma.memory.anonymous = 8192;
-    m.snap.vma = Some(vma);
+    m.snap.readings.vma = Some(vma);
     m.log(
         "fork() · 0.33 ms · Pss -8 kB, Shared_Dirty +4 kB · pid 4242 keeps every mapping of ours",
     );
@@ -1064,7 +1064,7 @@ fn a_vma_of_another_process_names_it_in_the_header_and_keeps_its_end() {
         reopen: false,
     };
     update(&mut m, Event::Looking(Some(looking.clone())));
-    m.snap.backing = Backing::Anon;
+    m.snap.shape.backing = Backing::Anon;
     update(
         &mut m,
         Event::Looking(Some(mmapscope::model::Looking {
@@ -1142,7 +1142,7 @@ fn fill_page_map(m: &mut Model) {
 
 fn page_map_model(size: (u16, u16), actions: &[Action]) -> Model {
     let mut m = model(MAP_PAGES, size);
-    m.snap.geometry.file_size = Some(4800 * PS);
+    m.snap.shape.geometry.file_size = Some(4800 * PS);
     act(
         &mut m,
         &[Action::Grid(GridAction::Goto(
@@ -1318,12 +1318,12 @@ fn a_search_over_64_tib_shows_its_progress_at_80x24() {
 fn also_pane_beside_the_grid_marks_the_bytes_that_differ_120x40() {
     let mut m = model(4, (120, 40));
     let mut also = m.snap.clone();
-    also.mode = MapMode::Private;
-    also.addr = 0x7f3a_1d00_0000;
+    also.shape.mode = MapMode::Private;
+    also.shape.addr = 0x7f3a_1d00_0000;
     // The private copy diverged at offset 0x12: its byte and its page's state.
-    let at = 0x12 - also.bytes.start;
-    also.bytes.data[at as usize] = Some(b'Z');
-    if let Some(p) = also.pages.iter_mut().find(|p| p.index == 0) {
+    let at = 0x12 - also.probed.bytes.start;
+    also.probed.bytes.data[at as usize] = Some(b'Z');
+    if let Some(p) = also.probed.pages.iter_mut().find(|p| p.index == 0) {
         p.state.place.cow = Some(true);
     }
     update(&mut m, Event::AlsoProbed(Some(Box::new(also))));
@@ -1340,8 +1340,8 @@ fn bytes_left_unread_show_dots_and_bytes_that_failed_show_question_marks() {
     let mut m = model(4, (120, 40));
     // No bytes for page 0's first two rows: left unread on purpose they show `..`, a copy that
     // failed shows `??`.
-    m.snap.bytes.unread = vec![0];
-    for b in m.snap.bytes.data.iter_mut().take(32) {
+    m.snap.probed.bytes.unread = vec![0];
+    for b in m.snap.probed.bytes.data.iter_mut().take(32) {
         *b = None;
     }
     let text = format!("{}", draw(&m).backend());
@@ -1354,7 +1354,7 @@ fn bytes_left_unread_show_dots_and_bytes_that_failed_show_question_marks() {
             .all(|r| r.contains(".. .. ..") && !r.contains("??")),
         "unread page: {rows:?}"
     );
-    m.snap.bytes.unread.clear();
+    m.snap.probed.bytes.unread.clear();
     let text = format!("{}", draw(&m).backend());
     assert!(
         text.lines()
@@ -1366,11 +1366,11 @@ fn bytes_left_unread_show_dots_and_bytes_that_failed_show_question_marks() {
 #[test]
 fn counters_and_the_address_space_read_seconds_ago_say_so_at_80x24() {
     let mut m = model(4, (80, 24));
-    m.snap.vma_age_ms = 7_400;
+    m.snap.readings.vma_age_ms = 7_400;
     let text = format!("{}", draw(&m).backend());
     assert!(text.contains("smaps of our mapping · 7 s ago"), "{text}");
     // Fresh (within two refreshes): nothing said.
-    m.snap.vma_age_ms = 400;
+    m.snap.readings.vma_age_ms = 400;
     let text = format!("{}", draw(&m).backend());
     assert!(!text.contains("ago"), "{text}");
 
@@ -1392,7 +1392,7 @@ fn rows_of(m: &Model) -> Vec<String> {
 fn the_header_keeps_the_page_count_and_the_key_line_cuts_no_hint() {
     for cols in [60, 70, 80, 100, 120, 200, 300] {
         let mut m = model(1, (cols, 24));
-        m.snap.backing = Backing::File {
+        m.snap.shape.backing = Backing::File {
             path: "/tmp/a-rather-long-directory/and-a-long-file-name-for-a-projector.txt".into(),
             writable: true,
             regular: true,

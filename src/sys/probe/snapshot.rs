@@ -59,16 +59,44 @@ pub struct VisiblePage {
 /// Everything drawn about the mapping at one refresh.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Snapshot {
+    pub shape: Shape,
+    pub probed: Probed,
+    pub readings: Readings,
+    pub sources: Sources,
+    /// The file is on tmpfs: its page-cache pages are always dirty.
+    pub always_dirty: bool,
+    pub notes: RefreshNotes,
+    /// Stores into a shared mapping may reach the file: the write gate has the consent (the
+    /// session stamps it; another process's VMA: `--write`).
+    pub write_allowed: bool,
+    /// Not the mapping we made: bytes are read only from present pages.
+    pub foreign: bool,
+}
+
+/// The mapping's shape: what backs it, how it is mapped, where, and its geometry (fresh
+/// fstat).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Shape {
     pub backing: Backing,
     pub mode: MapMode,
     pub prot: Prot,
     pub addr: u64,
     pub geometry: Geometry,
+}
+
+/// What this refresh probed: the visible pages and bytes, and chunks for the minimap.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Probed {
     pub pages: Vec<VisiblePage>,
     pub bytes: ViewBytes,
     /// The chunks of the mapping probed at this refresh, for the minimap (which keeps what
     /// earlier refreshes found for the others).
     pub minimap: ChunkSlice,
+}
+
+/// What /proc says of the address space: the maps and our VMA's smaps counters.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Readings {
     /// The process's maps, shared: another process's is read again only when its cost
     /// allows, and a refresh in between hands on the same lines (30,000 of them, in a big
     /// process) without copying them.
@@ -80,18 +108,15 @@ pub struct Snapshot {
     /// How old `vma` was when this snapshot was taken, in ms (another process's smaps is
     /// read at a pace its cost allows, not at every refresh); 0 for one read just now.
     pub vma_age_ms: u64,
-    pub sources: Sources,
-    /// The file is on tmpfs: its page-cache pages are always dirty.
-    pub always_dirty: bool,
+}
+
+/// What this refresh has to say beyond the pages.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RefreshNotes {
     /// A failure of this refresh that is not about one page (fstat, /proc).
     pub problem: Option<String>,
     /// What the path given at open names now, when not our file any more (the log says).
     pub path_note: Option<String>,
-    /// Stores into a shared mapping may reach the file: the write gate has the consent (the
-    /// session stamps it; another process's VMA: `--write`).
-    pub write_allowed: bool,
-    /// Not the mapping we made: bytes are read only from present pages.
-    pub foreign: bool,
 }
 
 impl Snapshot {
@@ -105,25 +130,30 @@ impl Snapshot {
         geometry: Geometry,
     ) -> Self {
         Self {
-            backing,
-            mode,
-            prot,
-            addr,
-            geometry,
-            pages: Vec::new(),
-            bytes: ViewBytes::default(),
-            minimap: ChunkSlice {
-                layout: Chunks::of(geometry.pages()),
-                probed: Vec::new(),
+            shape: Shape {
+                backing,
+                mode,
+                prot,
+                addr,
+                geometry,
             },
-            maps: Ok(Arc::default()),
-            vma: None,
-            vma_count: 0,
-            vma_age_ms: 0,
+            probed: Probed {
+                pages: Vec::new(),
+                bytes: ViewBytes::default(),
+                minimap: ChunkSlice {
+                    layout: Chunks::of(geometry.pages()),
+                    probed: Vec::new(),
+                },
+            },
+            readings: Readings {
+                maps: Ok(Arc::default()),
+                vma: None,
+                vma_count: 0,
+                vma_age_ms: 0,
+            },
             sources: Sources::default(),
             always_dirty: false,
-            problem: None,
-            path_note: None,
+            notes: RefreshNotes::default(),
             write_allowed: true,
             foreign: false,
         }
@@ -131,12 +161,12 @@ impl Snapshot {
 
     /// The visible page `index`, if probed.
     pub fn page(&self, index: u64) -> Option<&VisiblePage> {
-        self.pages.iter().find(|p| p.index == index)
+        self.probed.pages.iter().find(|p| p.index == index)
     }
 
     /// End address (exclusive) of what the kernel maps.
     pub fn end_addr(&self) -> u64 {
-        self.addr + self.geometry.map_bytes()
+        self.shape.addr + self.shape.geometry.map_bytes()
     }
 }
 
@@ -206,31 +236,39 @@ pub fn take(region: &dyn Mapped, prober: &Prober, view: View) -> Snapshot {
         }
     };
     Snapshot {
-        backing: match region.file_path() {
-            None => Backing::Anon,
-            Some(path) => Backing::File {
-                path: path.to_string_lossy().into_owned(),
-                writable: region.may_write(),
-                // A file that could not be opened (another process's, deleted) is not known
-                // to be a device.
-                regular: region.file_kind().is_none_or(|k| k.has_size()),
+        shape: Shape {
+            backing: match region.file_path() {
+                None => Backing::Anon,
+                Some(path) => Backing::File {
+                    path: path.to_string_lossy().into_owned(),
+                    writable: region.may_write(),
+                    // A file that could not be opened (another process's, deleted) is not
+                    // known to be a device.
+                    regular: region.file_kind().is_none_or(|k| k.has_size()),
+                },
             },
+            mode: region.mode(),
+            prot: region.prot(),
+            addr: region.addr(),
+            geometry,
         },
-        mode: region.mode(),
-        prot: region.prot(),
-        addr: region.addr(),
-        geometry,
-        pages,
-        bytes,
-        minimap,
-        maps,
-        vma,
-        vma_count,
-        vma_age_ms: 0,
+        probed: Probed {
+            pages,
+            bytes,
+            minimap,
+        },
+        readings: Readings {
+            maps,
+            vma,
+            vma_count,
+            vma_age_ms: 0,
+        },
         sources: prober.sources(region),
         always_dirty: region.always_dirty(),
-        problem,
-        path_note: region.path_note(),
+        notes: RefreshNotes {
+            problem,
+            path_note: region.path_note(),
+        },
         write_allowed: region.write_allowed(),
         foreign: !region.ours(),
     }

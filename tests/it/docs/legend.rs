@@ -65,7 +65,7 @@ fn in_legend(word: &str) -> bool {
 fn words_of(state: PageState, tweak: impl Fn(&mut Model)) -> Vec<(String, String)> {
     let mut m = demo_model((120, 30));
     tweak(&mut m);
-    m.snap.pages = vec![VisiblePage {
+    m.snap.probed.pages = vec![VisiblePage {
         index: 0,
         state,
         probe: PageProbe::default(),
@@ -78,7 +78,7 @@ fn words_of(state: PageState, tweak: impl Fn(&mut Model)) -> Vec<(String, String
 
 #[test]
 fn every_word_and_letter_a_page_header_draws_is_in_the_legend() {
-    let g = demo_model((120, 30)).snap.geometry;
+    let g = demo_model((120, 30)).snap.shape.geometry;
     let base = PageState::decode(g.page(0), PageProbe::default(), decode_ctx());
     let yes_no = [Some(true), Some(false), None];
     let mut drawn = Vec::new();
@@ -112,13 +112,13 @@ fn every_word_and_letter_a_page_header_draws_is_in_the_legend() {
                     drawn.extend(words_of(s, |_| {}));
                     // A file we may not write; tmpfs; no read access.
                     drawn.extend(words_of(s, |m| {
-                        m.snap.backing = Backing::File {
+                        m.snap.shape.backing = Backing::File {
                             path: DEMO.into(),
                             writable: false,
                             regular: true,
                         };
                         m.snap.always_dirty = true;
-                        m.snap.prot = Prot::NONE;
+                        m.snap.shape.prot = Prot::NONE;
                     }));
                 }
             }
@@ -127,11 +127,11 @@ fn every_word_and_letter_a_page_header_draws_is_in_the_legend() {
     let m = demo_model((120, 30));
     // The last page (padding) and a page beyond EOF; a page not probed.
     let mut long = demo_model((120, 30));
-    long.snap.geometry.len = 6 * PS;
+    long.snap.shape.geometry.len = 6 * PS;
     drawn.extend(state_words(&m, 3).into_iter().map(|w| (w.long, w.short)));
     drawn.extend(state_words(&long, 5).into_iter().map(|w| (w.long, w.short)));
     let mut unprobed = demo_model((120, 30));
-    unprobed.snap.pages.clear();
+    unprobed.snap.probed.pages.clear();
     drawn.extend(
         state_words(&unprobed, 0)
             .into_iter()

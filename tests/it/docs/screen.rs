@@ -104,7 +104,7 @@ pub(super) fn decode_ctx() -> DecodeCtx {
 /// our page tables yet (mmap is lazy, and looking maps nothing).
 fn fresh_demo_probe(m: &mut Model) {
     let view = m.view();
-    let g = m.snap.geometry;
+    let g = m.snap.shape.geometry;
     let contents = mmapscope::demo::contents(PS as usize);
     let probe = PageProbe {
         resident: Some(true),
@@ -115,7 +115,7 @@ fn fresh_demo_probe(m: &mut Model) {
         }),
         ..PageProbe::default()
     };
-    m.snap.pages = (view.first_page..view.first_page + view.page_count)
+    m.snap.probed.pages = (view.first_page..view.first_page + view.page_count)
         .map(|index| VisiblePage {
             index,
             state: PageState::decode(g.page(index), probe, decode_ctx()),
@@ -141,7 +141,7 @@ fn fresh_demo_probe(m: &mut Model) {
         .collect();
     let now = m.log.now_ms;
     m.seen.minimap.merge(&ChunkSlice { layout, probed }, now);
-    m.snap.bytes = ViewBytes {
+    m.snap.probed.bytes = ViewBytes {
         start: view.byte_start,
         data: (view.byte_start..view.byte_start + view.byte_len)
             .map(|off| Some(contents.get(off as usize).copied().unwrap_or(0)))
@@ -164,9 +164,9 @@ pub(super) fn demo_model(size: (u16, u16)) -> Model {
         file_size: Some(FILE_SIZE),
     };
     let mut snap = Snapshot::empty(backing, MapMode::Shared, Prot::RW, ADDR, geometry);
-    snap.maps = Ok(std::sync::Arc::new(maps()));
-    snap.vma = Some(vma());
-    snap.vma_count = 1;
+    snap.readings.maps = Ok(std::sync::Arc::new(maps()));
+    snap.readings.vma = Some(vma());
+    snap.readings.vma_count = 1;
     snap.sources = Sources {
         mincore: "ok".into(),
         pagemap: "ok".into(),
