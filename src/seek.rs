@@ -383,11 +383,18 @@ struct ByteScan {
     buf: Vec<u8>,
     /// Per page of the chunk: how it is read, if at all (`look::how`).
     hows: Vec<How>,
-    core: Vec<u8>,
-    words: Vec<u64>,
-    cached: Vec<bool>,
+    answers: ChunkAnswers,
     /// Whether swap could hold pages (read once, for shared anonymous memory).
     swap: OnceCell<bool>,
+}
+
+/// The kernel's answers for each page of a chunk (pagemap words, cachestat, mincore),
+/// allocated once and refilled chunk after chunk.
+#[derive(Default)]
+struct ChunkAnswers {
+    words: Vec<u64>,
+    cached: Vec<bool>,
+    core: Vec<u8>,
 }
 
 impl ByteScan {
@@ -403,9 +410,7 @@ impl ByteScan {
             carry_at: u64::MAX,
             buf: vec![0; cap],
             hows: Vec::new(),
-            core: Vec::new(),
-            words: Vec::new(),
-            cached: Vec::new(),
+            answers: ChunkAnswers::default(),
             swap: OnceCell::new(),
         }
     }
@@ -534,7 +539,7 @@ impl ByteScan {
             self.hows.extend((pa..pa + n).map(how));
             return Ok(());
         }
-        let words = match prober.pagemap_words(mapped, pa, n, &mut self.words) {
+        let words = match prober.pagemap_words(mapped, pa, n, &mut self.answers.words) {
             Err(e) if e.errno == libc::ESRCH => return Err(Gone),
             result => result.is_ok(),
         };
@@ -543,13 +548,14 @@ impl ByteScan {
         // may not write).
         let cached = mapped.ours()
             && w.cached_known
-            && look::cached_pages(mapped, pa, n, &mut self.cached).is_ok();
-        let core = mapped.ours() && !cached && mapped.mincore(pa, n, &mut self.core).is_ok();
+            && look::cached_pages(mapped, pa, n, &mut self.answers.cached).is_ok();
+        let core =
+            mapped.ours() && !cached && mapped.mincore(pa, n, &mut self.answers.core).is_ok();
         for k in 0..n as usize {
             let facts = Facts {
-                pagemap: words.then(|| self.words[k]),
-                cached: cached.then(|| self.cached[k]),
-                resident: core.then(|| self.core[k] & 1 != 0),
+                pagemap: words.then(|| self.answers.words[k]),
+                cached: cached.then(|| self.answers.cached[k]),
+                resident: core.then(|| self.answers.core[k] & 1 != 0),
             };
             let how = look::how(mapped, &w.geometry, pa + k as u64, Some(&facts), &self.swap);
             // A search looks for bytes in memory: untouched anonymous memory is not read.
