@@ -303,10 +303,10 @@ pub fn risks(lesson: &Lesson) -> Vec<String> {
         .filter(|l| l.force)
         .map(|l| l.number.to_string())
         .collect();
-    if lesson.map.force || !forced.is_empty() {
+    if lesson.map.place.force || !forced.is_empty() {
         out.push(format!(
             "may commit memory past mmapscope's bound (a quarter of MemAvailable): {}",
-            if lesson.map.force {
+            if lesson.map.place.force {
                 "its options say --force".to_string()
             } else {
                 format!("`force` on lines {}", forced.join(", "))

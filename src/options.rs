@@ -31,6 +31,20 @@ pub struct MapArgs {
     /// Map anonymous memory of SIZE bytes instead of a file.
     #[arg(long, value_name = "SIZE", value_parser = parse_size, conflicts_with = "offset")]
     pub anon: Option<u64>,
+    /// Where and how the lab places the mapping (`--addr`, `--fixed`, `--populate`,
+    /// `--locked`, `--huge`, `--force`).
+    #[command(flatten)]
+    pub place: PlacementArgs,
+    /// Map the same FILE a second time, MAP_PRIVATE or MAP_SHARED, shown beside the first:
+    /// a shared write shows through, a private copy diverges (`o` swaps them).
+    #[arg(long, value_name = "MODE", value_enum, conflicts_with = "anon")]
+    pub also: Option<AlsoMode>,
+}
+
+/// The lab's placement options: the address asked for and the flags that fault, lock or pick
+/// the pages at once (`Placement`).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Args)]
+pub struct PlacementArgs {
     /// Ask for this address (a hint: the kernel may place the mapping elsewhere, and says so).
     #[arg(long, value_name = "ADDR", value_parser = parse_size)]
     pub addr: Option<u64>,
@@ -51,10 +65,6 @@ pub struct MapArgs {
     /// Never past the rlimits, nor past MemTotal + SwapTotal.
     #[arg(long)]
     pub force: bool,
-    /// Map the same FILE a second time, MAP_PRIVATE or MAP_SHARED, shown beside the first:
-    /// a shared write shows through, a private copy diverges (`o` swaps them).
-    #[arg(long, value_name = "MODE", value_enum, conflicts_with = "anon")]
-    pub also: Option<AlsoMode>,
 }
 
 impl MapArgs {
@@ -81,12 +91,12 @@ impl MapArgs {
             prot: self.prot,
             write: self.write,
             place: Placement {
-                addr: self.addr,
-                fixed: self.fixed,
-                populate: self.populate,
-                locked: self.locked,
-                huge: self.huge,
-                force: self.force,
+                addr: self.place.addr,
+                fixed: self.place.fixed,
+                populate: self.place.populate,
+                locked: self.place.locked,
+                huge: self.place.huge,
+                force: self.place.force,
             },
         })
     }
