@@ -18,7 +18,7 @@ use ratatui::prelude::CrosstermBackend;
 use ratatui::{DefaultTerminal, Terminal, TerminalOptions, Viewport};
 
 use crate::action::{Action, Event as News, LessonAction};
-use crate::keymap::{KeyContext, map_key};
+use crate::input::{KeyContext, map_key};
 use crate::model::Model;
 use crate::session::{Runner, Session};
 use crate::sys::contain::exit::{self, OnSignal};
@@ -222,7 +222,7 @@ fn catch_up(
 pub fn run(
     session: Session,
     intro: &[String],
-    lecture: Option<&crate::player::Lecture>,
+    lecture: Option<&crate::session::lecture::Lecture>,
 ) -> color_eyre::Result<String> {
     // SIGTERM, SIGHUP, SIGINT and SIGQUIT set a flag instead of killing us mid-draw (SIGQUIT's
     // default would dump core and leave the terminal raw, on the alternate screen); dropped
@@ -246,7 +246,7 @@ pub fn run(
         runner.session.act(News::Note(line.clone()));
     }
     if let Some(l) = lecture {
-        crate::player::start(&mut runner, &l.lesson);
+        crate::session::lecture::start(&mut runner, &l.lesson);
     }
     let refresh = Duration::from_millis(runner.session.model.settings.refresh_ms);
     let mut last_probe = Instant::now();
@@ -302,10 +302,10 @@ pub fn run(
         };
         match (action, lecture) {
             (Some(Action::Lesson(LessonAction::Next)), Some(l)) => {
-                crate::player::next(&mut runner, &l.lesson)
+                crate::session::lecture::next(&mut runner, &l.lesson)
             }
             (Some(Action::Lesson(LessonAction::Back)), Some(l)) => {
-                if let Some(r) = crate::player::back(&runner, l) {
+                if let Some(r) = crate::session::lecture::back(&runner, l) {
                     runner = r;
                 }
             }
