@@ -24,6 +24,15 @@ pub(super) enum Readable {
 
 /// Bytes, walked in two legs: after the cursor to the end, then from the start up to it
 /// (backward: before the cursor down to the start, then from the end down to it).
+/// The answers of the calls that tell which pages of a chunk are in memory: mincore's bytes,
+/// pagemap's words, cachestat's page flags.
+#[derive(Default)]
+struct Said {
+    core: Vec<u8>,
+    words: Vec<u64>,
+    cached: Vec<bool>,
+}
+
 pub(super) struct ByteScan {
     matcher: Matcher,
     pub(super) readable: Readable,
@@ -39,9 +48,8 @@ pub(super) struct ByteScan {
     buf: Vec<u8>,
     /// Per page of the chunk: how it is read, if at all (`look::how`).
     hows: Vec<How>,
-    core: Vec<u8>,
-    words: Vec<u64>,
-    cached: Vec<bool>,
+    /// What the kernel said of each page of the chunk, allocated once.
+    said: Said,
     /// Whether swap could hold pages (read once, for shared anonymous memory).
     swap: OnceCell<bool>,
 }
@@ -64,9 +72,7 @@ impl ByteScan {
             carry_at: u64::MAX,
             buf: vec![0; cap],
             hows: Vec::new(),
-            core: Vec::new(),
-            words: Vec::new(),
-            cached: Vec::new(),
+            said: Said::default(),
             swap: OnceCell::new(),
         }
     }
@@ -195,7 +201,7 @@ impl ByteScan {
             self.hows.extend((pa..pa + n).map(how));
             return Ok(());
         }
-        let words = match prober.pagemap_words(mapped, pa, n, &mut self.words) {
+        let words = match prober.pagemap_words(mapped, pa, n, &mut self.said.words) {
             Err(e) if e.errno == libc::ESRCH => return Err(Gone),
             result => result.is_ok(),
         };
@@ -204,13 +210,13 @@ impl ByteScan {
         // may not write).
         let cached = mapped.ours()
             && w.cached_known
-            && look::cached_pages(mapped, pa, n, &mut self.cached).is_ok();
-        let core = mapped.ours() && !cached && mapped.mincore(pa, n, &mut self.core).is_ok();
+            && look::cached_pages(mapped, pa, n, &mut self.said.cached).is_ok();
+        let core = mapped.ours() && !cached && mapped.mincore(pa, n, &mut self.said.core).is_ok();
         for k in 0..n as usize {
             let facts = Facts {
-                pagemap: words.then(|| self.words[k]),
-                cached: cached.then(|| self.cached[k]),
-                resident: core.then(|| self.core[k] & 1 != 0),
+                pagemap: words.then(|| self.said.words[k]),
+                cached: cached.then(|| self.said.cached[k]),
+                resident: core.then(|| self.said.core[k] & 1 != 0),
             };
             let how = look::how(mapped, &w.geometry, pa + k as u64, Some(&facts), &self.swap);
             // A search looks for bytes in memory: untouched anonymous memory is not read.
