@@ -1,7 +1,7 @@
 //! Cost of finding your way in a big mapping.
 //!
 //! The target: byte search over a 1 GiB resident mapping at 1 GB/s or more. Measured
-//! here end to end, as the TUI runs it (`seek::Job` reading resident pages as the grid does,
+//! here end to end, as the TUI runs it (`search::job::Job` reading resident pages as the grid does,
 //! through windows on the page cache, 1 MiB at a time, and memchr's memmem over them), shared
 //! and private, for a pattern that is not there (the whole GiB is read), hex and text; next
 //! to it the matcher alone over memory, and the state searches and page map cells over the
@@ -27,8 +27,8 @@ use std::time::Duration;
 
 use divan::counter::BytesCount;
 use divan::{Bencher, black_box};
-use mmapscope::find::{Matcher, Pattern, Query, Request, StateQuery};
-use mmapscope::seek::{Job, Step};
+use mmapscope::search::job::{Job, Step};
+use mmapscope::search::query::{Matcher, Pattern, Query, Request, StateQuery};
 use mmapscope::sys::map::range::Mapped;
 use mmapscope::sys::map::region::Region;
 use mmapscope::sys::map::request::{MapMode, MapRequest};
@@ -87,7 +87,7 @@ fn sparse() -> Region {
 }
 
 /// Runs a search to its end, as the TUI would over many ticks.
-fn run(mapped: &dyn Mapped, prober: &Prober, query: &Query) -> mmapscope::find::Finished {
+fn run(mapped: &dyn Mapped, prober: &Prober, query: &Query) -> mmapscope::search::query::Finished {
     let req = Request {
         id: 1,
         query: query.clone(),

@@ -342,15 +342,15 @@ fn inspect_json(bencher: Bencher, which: Which) {
 /// closed: the ratio is what the lesson pane costs a frame.
 #[divan::bench(args = [true, false])]
 fn render_lesson_80x24(bencher: Bencher, lesson: bool) {
-    let l = mmapscope::lesson::load(Some("hugepages"), None).expect("the shipped lesson");
+    let l = mmapscope::script::lesson::load(Some("hugepages"), None).expect("the shipped lesson");
     let dir = mmapscope::demo::TempDir::new().expect("temp dir");
-    let req = mmapscope::lesson::request(&l, dir.path()).expect("its request");
+    let req = mmapscope::script::lesson::request(&l, dir.path()).expect("its request");
     let region = Region::open(&req).expect("map it");
     let session = mmapscope::session::Session::new(region, true, (80, 24));
     let mut r = mmapscope::session::Runner::new(session);
-    mmapscope::player::start(&mut r, &l);
+    mmapscope::session::lecture::start(&mut r, &l);
     for _ in 0..3 {
-        mmapscope::player::next(&mut r, &l);
+        mmapscope::session::lecture::next(&mut r, &l);
     }
     let s = &mut r.session;
     if !lesson {

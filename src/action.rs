@@ -3,9 +3,9 @@
 //! answers, a job's news, the terminal's size); `Command`, a side effect `update` wants carried
 //! out against the kernel. One path for keys, scripts and lessons.
 
-pub use crate::find::{Finished, Request, StateQuery};
 pub use crate::model::{Ask, History, MenuKind};
 use crate::model::{LessonPane, Looking, PageMapSlice, Then};
+pub use crate::search::query::{Finished, Request, StateQuery};
 use crate::sys::map::request::Prot;
 pub use crate::sys::ops::op::{FAdvice, MAdvice, Op, Scope, SyncKind};
 

@@ -18,7 +18,7 @@ use ratatui::prelude::CrosstermBackend;
 use ratatui::{DefaultTerminal, Terminal, TerminalOptions, Viewport};
 
 use crate::action::{Action, Event as News, LessonAction};
-use crate::keymap::{KeyContext, map_key};
+use crate::input::{KeyContext, map_key};
 use crate::model::Model;
 use crate::session::{Runner, Session};
 use crate::sys::contain::exit::{self, OnSignal};
@@ -222,7 +222,7 @@ fn catch_up(
 pub fn run(
     session: Session,
     intro: &[String],
-    lecture: Option<&crate::player::Lecture>,
+    lecture: Option<&crate::session::lecture::Lecture>,
 ) -> color_eyre::Result<String> {
     // SIGTERM, SIGHUP, SIGINT and SIGQUIT set a flag instead of killing us mid-draw (SIGQUIT's
     // default would dump core and leave the terminal raw, on the alternate screen); dropped
@@ -246,7 +246,7 @@ pub fn run(
         runner.session.act(News::Note(line.clone()));
     }
     if let Some(l) = lecture {
-        crate::player::start(&mut runner, &l.lesson);
+        crate::session::lecture::start(&mut runner, &l.lesson);
     }
     let refresh = Duration::from_millis(runner.session.model.settings.refresh_ms);
     let mut last_probe = Instant::now();
@@ -268,56 +268,84 @@ pub fn run(
         if std::mem::take(&mut stale) {
             terminal.draw(|frame| crate::ui::render(&runner.session.model, frame))?;
         }
-        let mut wait = refresh.saturating_sub(last_probe.elapsed()).min(MAX_POLL);
-        if runner.session.child_running() {
-            wait = wait.min(CHILD_POLL);
-        }
-        if runner.session.search_running() {
-            wait = Duration::ZERO;
-        }
-        if !event::poll(wait)? {
+        let wait = refresh.saturating_sub(last_probe.elapsed()).min(MAX_POLL);
+        if !event::poll(poll_time(&runner.session, wait))? {
             continue;
         }
         stale = true;
-        let m = &runner.session.model;
-        let action = match event::read()? {
-            Event::Key(key) if is_suspend_key(&key) => {
-                suspend_or_say(&mut terminal, &mut runner.session, &jobs)?;
-                None
-            }
-            Event::Key(key) => map_key(
-                KeyContext::of(
-                    m.screen.focus,
-                    &m.screen.overlay,
-                    m.screen.edit,
-                    m.lesson.is_some(),
-                ),
-                key,
-            ),
-            Event::Resize(cols, rows) => {
-                fit(&mut terminal, &mut runner.session, Size::new(cols, rows))?;
-                None
-            }
-            _ => None,
-        };
-        match (action, lecture) {
-            (Some(Action::Lesson(LessonAction::Next)), Some(l)) => {
-                crate::player::next(&mut runner, &l.lesson)
-            }
-            (Some(Action::Lesson(LessonAction::Back)), Some(l)) => {
-                if let Some(r) = crate::player::back(&runner, l) {
-                    runner = r;
-                }
-            }
-            (Some(action), _) => {
-                runner.session.act_live(action);
-            }
-            (None, _) => {}
+        let action = read_action(&mut terminal, &mut runner.session, &jobs)?;
+        if let Some(action) = action {
+            runner = dispatch(runner, action, lecture);
         }
         last_probe = Instant::now();
     }
     tracing::info!("explorer ended");
     Ok(farewell(&runner.session.model))
+}
+
+/// How long to wait for a key: until the next refresh, shorter while a child runs, not at all
+/// while a search has work to do.
+fn poll_time(session: &Session, until_refresh: Duration) -> Duration {
+    if session.search_running() {
+        Duration::ZERO
+    } else if session.child_running() {
+        until_refresh.min(CHILD_POLL)
+    } else {
+        until_refresh
+    }
+}
+
+/// The next terminal event as an action, if it asks one: a key through the key map in the
+/// model's context; a suspend key and a resize are handled here.
+fn read_action(
+    terminal: &mut DefaultTerminal,
+    session: &mut Session,
+    jobs: &JobSignals,
+) -> color_eyre::Result<Option<Action>> {
+    let m = &session.model;
+    Ok(match event::read()? {
+        Event::Key(key) if is_suspend_key(&key) => {
+            suspend_or_say(terminal, session, jobs)?;
+            None
+        }
+        Event::Key(key) => map_key(
+            KeyContext::of(
+                m.screen.focus,
+                &m.screen.overlay,
+                m.screen.edit,
+                m.lesson.is_some(),
+            ),
+            key,
+        ),
+        Event::Resize(cols, rows) => {
+            fit(terminal, session, Size::new(cols, rows))?;
+            None
+        }
+        _ => None,
+    })
+}
+
+/// Carries out an action: a lesson's next and back through its lecture, any other through
+/// the session. Back replays the lesson on a fresh runner, which replaces this one.
+fn dispatch(
+    mut runner: Runner,
+    action: Action,
+    lecture: Option<&crate::session::lecture::Lecture>,
+) -> Runner {
+    match (action, lecture) {
+        (Action::Lesson(LessonAction::Next), Some(l)) => {
+            crate::session::lecture::next(&mut runner, &l.lesson);
+        }
+        (Action::Lesson(LessonAction::Back), Some(l)) => {
+            if let Some(r) = crate::session::lecture::back(&runner, l) {
+                return r;
+            }
+        }
+        (action, _) => {
+            runner.session.act_live(action);
+        }
+    }
+    runner
 }
 
 /// What to say on leaving about edits not yet msynced.

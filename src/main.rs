@@ -414,11 +414,11 @@ fn configure(refresh_ms: u64, theme: ThemeChoice) -> Event {
 /// Whether a lesson from a file may run: shipped lessons and lessons that touch nothing but
 /// their own fresh file may; others need `--trust`, or a yes on the terminal.
 fn lesson_allowed(
-    lesson: &mmapscope::lesson::Lesson,
+    lesson: &mmapscope::script::lesson::Lesson,
     check: bool,
     trust: bool,
 ) -> Result<(), String> {
-    let risks = mmapscope::lesson::risks(lesson);
+    let risks = mmapscope::script::lesson::risks(lesson);
     if trust || risks.is_empty() {
         return Ok(());
     }
@@ -453,10 +453,10 @@ fn lesson(
     refresh_ms: u64,
 ) -> ExitCode {
     if name.is_none() && file.is_none() {
-        print!("{}", mmapscope::lesson::listing());
+        print!("{}", mmapscope::script::lesson::listing());
         return ExitCode::SUCCESS;
     }
-    let lesson = match mmapscope::lesson::load(name, file) {
+    let lesson = match mmapscope::script::lesson::load(name, file) {
         Ok(l) => l,
         Err(e) => return fail(e),
     };
@@ -469,7 +469,7 @@ fn lesson(
         if let Err(e) = mmapscope::sys::contain::exit::install(OnSignal::End) {
             return fail(SysError::from_io(&e, "install signal handlers"));
         }
-        return match mmapscope::player::check(&lesson, &mut std::io::stdout().lock()) {
+        return match mmapscope::session::lecture::check(&lesson, &mut std::io::stdout().lock()) {
             Ok(true) => ExitCode::SUCCESS,
             Ok(false) => ExitCode::from(1),
             Err(e) => fail(e),
@@ -483,7 +483,7 @@ fn lesson(
         Ok(d) => d,
         Err(e) => return fail(e),
     };
-    let region = match mmapscope::lesson::request(&lesson, dir.path())
+    let region = match mmapscope::script::lesson::request(&lesson, dir.path())
         .and_then(|req| Region::open(&req).map_err(|e| e.to_string()))
     {
         Ok(r) => r,
@@ -492,7 +492,7 @@ fn lesson(
     let mut session = Session::new(region, true, DEFAULT_SIZE);
     session.act(configure(refresh_ms, theme));
     let intro = vec![format!("lesson {}: {}", lesson.name, lesson.title)];
-    let lecture = mmapscope::player::Lecture { lesson, dir };
+    let lecture = mmapscope::session::lecture::Lecture { lesson, dir };
     let result = mmapscope::app::run(session, &intro, Some(&lecture));
     drop(lecture);
     match result {

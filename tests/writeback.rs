@@ -3,7 +3,7 @@
 //! in the one crate of the other tests (`tests/it`) it would make theirs clean under them.
 //! Cargo runs test binaries one after another, so nothing else of ours runs meanwhile.
 
-use mmapscope::lesson::BUILTIN;
+use mmapscope::script::lesson::BUILTIN;
 
 // Only some of the shared helpers are used here.
 #[allow(dead_code)]

@@ -1,5 +1,5 @@
 //! The one table of keys: what each key does in each context, and the words the help overlay
-//! and the key line at the bottom use for it. `keymap` turns key events into actions from this
+//! and the key line at the bottom use for it. `input` turns key events into actions from this
 //! table, `ui::help` lists it, and the key line shows each context's hints from it, so the
 //! three can never disagree.
 
@@ -54,7 +54,7 @@ use KeyCode::{
 pub struct Binding {
     pub keys: &'static [Key],
     /// What the keys do; `None` for keys whose action depends on the key itself (hex
-    /// digits in edit mode, text in the prompt), handled by `keymap`, listed here to be told.
+    /// digits in edit mode, text in the prompt), handled by `input`, listed here to be told.
     pub action: Option<Action>,
     /// The help overlay's line: (keys as shown, what they do). Bindings that share a line
     /// (the four arrows) carry it on the first of them.

@@ -34,8 +34,8 @@ pub use space::{Looking, Space};
 
 pub use crate::sys::proc::maps::SmapsField;
 
-use crate::find::{Query, Searching};
 use crate::layout::Layout;
+use crate::search::query::{Query, Searching};
 use crate::sys::probe::snapshot::Snapshot;
 
 /// The TUI's state: about ten parts, one a feature.

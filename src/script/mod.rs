@@ -621,5 +621,7 @@ pub fn parse(script: &str) -> Result<Vec<Line>, Vec<ParseError>> {
     }
 }
 
+pub mod lesson;
+
 #[cfg(test)]
 mod tests;

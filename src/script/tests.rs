@@ -314,7 +314,7 @@ fn errors_name_the_line_and_the_problem() {
 #[test]
 fn every_hex_entry_reads_bytes_alike() {
     use crate::action::Ask;
-    use crate::find::Pattern;
+    use crate::search::query::Pattern;
     let entries = |hex: &str| -> [Result<Vec<u8>, String>; 4] {
         let op = |line: String| match parse_step(&line)? {
             Some(Step::Do(Op::Write { bytes, .. } | Op::ChildWrite { bytes, .. })) => Ok(bytes),

@@ -1,4 +1,4 @@
-//! The session's jobs that outlive a keypress: a search that runs across ticks (`seek::Job`),
+//! The session's jobs that outlive a keypress: a search that runs across ticks (`job::Job`),
 //! and code that `exec` keeps running in a child while the screen stays live
 //! (`carry::Running`). Each is stepped or polled by the TUI's loop, and its news goes to the
 //! model like any other.
@@ -6,8 +6,8 @@
 use std::time::Duration;
 
 use crate::action::{Event, History};
-use crate::find::Request;
-use crate::seek;
+use crate::search::job;
+use crate::search::query::Request;
 use crate::sys::attach::handle::Gone;
 use crate::sys::ops::outcome::Outcome;
 use crate::update::{apply_outcome, update};
@@ -25,7 +25,7 @@ impl Session {
     pub(super) fn start_search(&mut self, req: Request) {
         self.cancel_search();
         let (shown, _) = self.shown();
-        self.finding = Some(seek::Job::new(req, shown));
+        self.finding = Some(job::Job::new(req, shown));
         self.step_search(SEARCH_SLICE);
     }
 
@@ -40,26 +40,26 @@ impl Session {
         let why = self.subject.explored_mut().and_then(|e| {
             let ended = e.ended.as_deref()?;
             Some(match e.view.handle().gone() {
-                Some(Gone::Exited) => seek::EXITED.to_string(),
+                Some(Gone::Exited) => job::EXITED.to_string(),
                 Some(Gone::Execed) => "the process called exec".to_string(),
                 None => ended.to_string(),
             })
         });
         let step = match why {
-            Some(why) => seek::Step::Done(job.stopped(&why)),
+            Some(why) => job::Step::Done(job.stopped(&why)),
             None => {
                 let (shown, prober) = self.shown();
                 job.step(shown, prober, budget)
             }
         };
         match step {
-            seek::Step::Running { done, total } => {
+            job::Step::Running { done, total } => {
                 let id = job.id();
                 update(&mut self.model, Event::SearchProgress { id, done, total });
                 self.finding = Some(job);
                 true
             }
-            seek::Step::Done(finished) => {
+            job::Step::Done(finished) => {
                 update(&mut self.model, Event::SearchEnded(Box::new(finished)));
                 false
             }

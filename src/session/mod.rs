@@ -19,7 +19,7 @@ use std::time::Instant;
 use crate::action::{Action, Command, Event, History, Msg, Op, SpaceAction};
 use crate::model::Model;
 use crate::report;
-use crate::seek;
+use crate::search::job;
 use crate::sys::SysError;
 use crate::sys::attach::foreign::VmaView;
 use crate::sys::attach::handle::ProcessHandle;
@@ -33,6 +33,7 @@ use crate::sys::probe::prober::Prober;
 use crate::update::{apply_outcome, update};
 
 mod jobs;
+pub mod lecture;
 mod observer;
 mod refresh;
 mod runner;
@@ -60,7 +61,7 @@ pub struct Session {
     /// Code still running in a child, started by `act_live`; `poll_child` brings its outcome.
     running: Option<carry::Running>,
     /// A search running across ticks; `poll_search` advances it.
-    finding: Option<seek::Job>,
+    finding: Option<job::Job>,
     /// `--also`: a second mapping of the same file, shown beside the first; `swap` trades
     /// the two (the grid and every operation take the one in `subject`).
     also: Option<Region>,

@@ -434,7 +434,7 @@ fn render_prompt(model: &Model, frame: &mut Frame, area: Rect, theme: Theme) -> 
 /// The running search's line: what it looks for, how far it got (pages done of all), and
 /// that Esc stops it, within `width` columns: a long pattern is cut first (to no less than
 /// 12 columns), then the pages done are left out.
-fn progress_line(s: &crate::find::Searching, width: usize) -> String {
+fn progress_line(s: &crate::search::query::Searching, width: usize) -> String {
     let pct = (u128::from(s.done) * 100)
         .checked_div(u128::from(s.total))
         .unwrap_or(0);
@@ -519,7 +519,7 @@ fn render_log(model: &Model, frame: &mut Frame, area: Rect, theme: Theme) {
 
 fn keys_line(model: &Model, theme: Theme) -> Line<'static> {
     // Under an overlay, the line keeps telling the keys of what lies beneath it.
-    let ctx = crate::keymap::KeyContext::of(
+    let ctx = crate::input::KeyContext::of(
         model.screen.focus,
         &Overlay::None,
         model.screen.edit,

@@ -2,8 +2,8 @@
 //! quiet page selection for lessons and the page map.
 
 use crate::action::{Command, GotoTarget, GridAction, Motion, PromptEdit};
-use crate::find::{Pattern, Query, StateQuery};
 use crate::model::{Model, Overlay};
+use crate::search::query::{Pattern, Query, StateQuery};
 use crate::text::echo;
 
 use super::ask::ask_prompt;

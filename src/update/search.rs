@@ -2,8 +2,8 @@
 //! running across ticks, and how it ended.
 
 use crate::action::{Command, Request, SearchAction};
-use crate::find::{Ending, Finished, Query, Searching};
 use crate::model::{Model, Overlay};
+use crate::search::query::{Ending, Finished, Query, Searching};
 
 /// Routes a search action.
 pub(super) fn update(model: &mut Model, action: SearchAction) -> Vec<Command> {

@@ -3,9 +3,9 @@
 
 pub(crate) use super::{apply_outcome, parse_goto, update};
 pub(crate) use crate::action::*;
-pub(crate) use crate::find::{Ending, Finished, Pattern, Query, Request, StateQuery};
 pub(crate) use crate::geometry::Geometry;
 pub(crate) use crate::model::*;
+pub(crate) use crate::search::query::{Ending, Finished, Pattern, Query, Request, StateQuery};
 pub(crate) use crate::sys::map::request::{MapMode, Prot};
 pub(crate) use crate::sys::ops::outcome::{Done, Outcome};
 pub(crate) use crate::sys::probe::snapshot::{Backing, Snapshot};

@@ -17,8 +17,8 @@ use std::time::{Duration, Instant};
 use mmapscope::action::{
     Action, Event, GridAction, Op, PageMapAction, PromptEdit, SearchAction, ViewAction,
 };
-use mmapscope::find::{Ending, Pattern, Query, Request, StateQuery};
-use mmapscope::seek::{Job, Step};
+use mmapscope::search::job::{Job, Step};
+use mmapscope::search::query::{Ending, Pattern, Query, Request, StateQuery};
 use mmapscope::session::Session;
 use mmapscope::sys::attach::foreign::VmaView;
 use mmapscope::sys::map::range::Mapped;
@@ -135,7 +135,7 @@ fn bytes_are_found_across_page_and_chunk_boundaries_both_ways() {
     let dir = temp_dir();
     let ps = page_size();
     // 300 pages: more than one chunk (1 MiB) of the byte search.
-    let chunk_edge = mmapscope::seek::BYTE_CHUNK * ps;
+    let chunk_edge = mmapscope::search::job::BYTE_CHUNK * ps;
     let plants: &[(u64, &[u8])] = &[
         (21 * ps - 3, b"\x7fELF-boundary"),
         (chunk_edge - 4, b"\x7fELF-chunk"),
@@ -290,7 +290,7 @@ fn a_sparse_terabyte_is_crossed_by_cachestat_in_a_blink() {
 }
 
 /// Runs a search job on `mapped` to its end.
-fn run(mapped: &dyn Mapped, prober: &Prober, req: Request) -> mmapscope::find::Finished {
+fn run(mapped: &dyn Mapped, prober: &Prober, req: Request) -> mmapscope::search::query::Finished {
     let mut job = Job::new(req, mapped);
     loop {
         if let Step::Done(f) = job.step(mapped, prober, Duration::from_millis(25)) {
@@ -537,7 +537,7 @@ fn page_table_ranges_give_the_answers_page_by_page_probing_gives() {
     let dir = temp_dir();
     let fast = Prober::new();
     let slow = Prober::new().without_pagemap_scan();
-    let pages = 3 * mmapscope::seek::STATE_CHUNK + 17;
+    let pages = 3 * mmapscope::search::job::STATE_CHUNK + 17;
     let anon = Region::open(&MapRequest::anon(pages * ps, MapMode::Private)).unwrap();
     if !page_tables_scannable(TEST, &fast, &anon) {
         return;

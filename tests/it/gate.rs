@@ -443,9 +443,9 @@ fn a_lesson_that_changes_its_file_lists_the_risk() {
             );
             let lesson_path = dir.path().join("g.lesson");
             std::fs::write(&lesson_path, &text).expect("lesson");
-            let lesson =
-                mmapscope::lesson::load(None, Some(&lesson_path)).expect("the lesson parses");
-            let risks = mmapscope::lesson::risks(&lesson);
+            let lesson = mmapscope::script::lesson::load(None, Some(&lesson_path))
+                .expect("the lesson parses");
+            let risks = mmapscope::script::lesson::risks(&lesson);
             let before = state(&path).0;
             let mut cmd = common::mmapscope(&["lesson", "--check", "--trust", "--file"]);
             cmd.arg(&lesson_path);

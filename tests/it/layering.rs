@@ -61,7 +61,7 @@ const ORDER: &[&str] = &[
     // Files we make, the pure core, the script language, lessons (parsing).
     "demo",
     "options",
-    "find",
+    "search",
     "layout",
     "model",
     "action",
@@ -69,14 +69,11 @@ const ORDER: &[&str] = &[
     "legend",
     "help",
     "update",
-    "keymap",
+    "input",
     "script",
-    "lesson",
-    // Results as data, the one path of every action, the lesson player.
+    // Results as data, the one path of every action (its lesson lecture on top).
     "report",
-    "seek",
     "session",
-    "player",
     // The screen, the terminal, the command line.
     "ui",
     "app",
@@ -398,12 +395,14 @@ fn nothing_refers_to_files_outside_the_repository() {
 /// Inside `session/`, the three owners point down too, bottom first: the observer (and
 /// `watch`, its paced /proc readings) knows nothing of the session or the runner; the session
 /// proper (`mod.rs` with `subject`, `jobs` and `refresh`) nothing of the runner, which holds
-/// a session and sits on top. `mod x;` and `pub use` (what callers see) are not uses.
+/// a session; a lesson's lecture plays its steps through a runner and sits on top. `mod x;`
+/// and `pub use` (what callers see) are not uses.
 const SESSION_ROOMS: &[(&str, &[&str])] = &[
     ("watch", &["watch"]),
     ("observer", &["observer"]),
     ("session", &["mod", "subject", "jobs", "refresh"]),
     ("runner", &["runner"]),
+    ("lecture", &["lecture"]),
 ];
 
 /// The owner a file of `session/` (its stem) or an item named through `super::` belongs to:

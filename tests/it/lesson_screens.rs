@@ -11,8 +11,8 @@
 //! asserted, not snapshotted.
 
 use mmapscope::action::{Action, LessonAction};
-use mmapscope::lesson::{BUILTIN, Lesson, LessonStep, focus_page, parse, request};
 use mmapscope::model::{Model, PaneText, result_text};
+use mmapscope::script::lesson::{BUILTIN, Lesson, LessonStep, focus_page, parse, request};
 use mmapscope::session::{Runner, Session};
 use mmapscope::sys::proc::maps::SmapsField;
 use mmapscope::text::{sanitize, thousands};
@@ -246,11 +246,11 @@ fn play(name: &str, text: &str, size: (u16, u16)) -> (Vec<String>, String) {
     let region = mmapscope::sys::Region::open(&req).unwrap_or_else(|e| panic!("{name}: {e}"));
     let mut r = Runner::new(Session::new(region, true, size));
     r.session.lab.helper = Some(env!("CARGO_BIN_EXE_mmapscope").into());
-    mmapscope::player::start(&mut r, &lesson);
+    mmapscope::session::lecture::start(&mut r, &lesson);
     let mut wrong = Vec::new();
     let mut drawn = String::new();
     for (i, step) in lesson.steps.iter().enumerate() {
-        mmapscope::player::next(&mut r, &lesson);
+        mmapscope::session::lecture::next(&mut r, &lesson);
         let s = &mut r.session;
         assert_eq!(s.model.lesson.as_ref().map(|p| p.step), Some(i + 1));
         wrong.extend(check_step(s, &lesson, i + 1, step));

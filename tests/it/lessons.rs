@@ -6,7 +6,7 @@
 use std::ffi::OsStr;
 use std::os::unix::fs::PermissionsExt as _;
 
-use mmapscope::lesson::BUILTIN;
+use mmapscope::script::lesson::BUILTIN;
 use mmapscope::session::ROOT_ONLY;
 
 use crate::common::*;
@@ -99,7 +99,7 @@ fn expect_field_finds_the_field() {
 
 /// The fields a step's `expect` and `show` lines look at, as `vma private_dirty` or
 /// `page dirty` (the page number dropped).
-fn looked_at(step: &mmapscope::lesson::LessonStep) -> Vec<String> {
+fn looked_at(step: &mmapscope::script::lesson::LessonStep) -> Vec<String> {
     step.lines
         .iter()
         .filter_map(|l| {
@@ -137,7 +137,7 @@ fn every_narration_names_what_its_step_checks() {
     use mmapscope::sys::proc::maps::SmapsField;
     let mut problems = Vec::new();
     for (name, text) in BUILTIN {
-        let lesson = mmapscope::lesson::parse(name, text).unwrap();
+        let lesson = mmapscope::script::lesson::parse(name, text).unwrap();
         for (i, step) in lesson.steps.iter().enumerate() {
             let at = format!("{name} step {}", i + 1);
             let looked = looked_at(step);

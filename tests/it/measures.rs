@@ -21,7 +21,9 @@ const ROOMS: &[&str] = &[
     "script",
     "ui",
     "action.rs",
-    "keymap.rs",
+    "input.rs",
+    "search",
+    "session",
     "help.rs",
     "layout.rs",
 ];

@@ -1276,7 +1276,7 @@ fn a_search_over_64_tib_shows_its_progress_at_80x24() {
     update(
         &mut m,
         Action::Grid(GridAction::Goto(mmapscope::action::GotoTarget::State(
-            mmapscope::find::StateQuery::parse("resident").unwrap(),
+            mmapscope::search::query::StateQuery::parse("resident").unwrap(),
         ))),
     );
     progress(&mut m, 1 << 31);
@@ -1403,7 +1403,7 @@ fn the_header_keeps_the_page_count_and_the_key_line_cuts_no_hint() {
         // Every hint on the key line is whole: its words are those of a hint, and a cut
         // one is replaced by `…`.
         let keys = rows.last().unwrap();
-        let ctx = mmapscope::keymap::KeyContext::of(m.screen.focus, &Overlay::None, None, false);
+        let ctx = mmapscope::input::KeyContext::of(m.screen.focus, &Overlay::None, None, false);
         let hints = mmapscope::keys::hints(ctx);
         let shown: Vec<&str> = keys
             .split("  ")

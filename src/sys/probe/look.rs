@@ -1,5 +1,5 @@
 //! Reading bytes only to look at them, so that looking changes nothing: which way each page is
-//! read, and the read. The grid (`snapshot`) and the byte search (`seek`) both read here.
+//! read, and the read. The grid (`snapshot`) and the byte search (`search::job`) both read here.
 //!
 //! A page of our mapping that holds a file's page-cache page (present or not) is copied through
 //! a window on the page cache (`Mapped::read_cached`: no readahead, nothing left mapped); our

@@ -96,7 +96,10 @@ fn the_scripts_table_of_lessons_names_the_shipped_lessons() {
         .take_while(|l| l.starts_with('|'))
         .filter_map(|l| l.split('`').nth(1))
         .collect();
-    let shipped: Vec<&str> = mmapscope::lesson::BUILTIN.iter().map(|(n, _)| *n).collect();
+    let shipped: Vec<&str> = mmapscope::script::lesson::BUILTIN
+        .iter()
+        .map(|(n, _)| *n)
+        .collect();
     assert_eq!(names, shipped);
 }
 

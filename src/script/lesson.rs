@@ -62,31 +62,40 @@ struct Options {
 
 /// The lessons shipped in `assets/lessons/`, in teaching order: (name, text).
 pub const BUILTIN: [(&str, &str); 13] = [
-    ("pages", include_str!("../assets/lessons/pages.lesson")),
-    ("shared", include_str!("../assets/lessons/shared.lesson")),
-    ("private", include_str!("../assets/lessons/private.lesson")),
+    ("pages", include_str!("../../assets/lessons/pages.lesson")),
+    ("shared", include_str!("../../assets/lessons/shared.lesson")),
+    (
+        "private",
+        include_str!("../../assets/lessons/private.lesson"),
+    ),
     (
         "residency",
-        include_str!("../assets/lessons/residency.lesson"),
+        include_str!("../../assets/lessons/residency.lesson"),
     ),
     (
         "protection",
-        include_str!("../assets/lessons/protection.lesson"),
+        include_str!("../../assets/lessons/protection.lesson"),
     ),
     (
         "anonymous",
-        include_str!("../assets/lessons/anonymous.lesson"),
+        include_str!("../../assets/lessons/anonymous.lesson"),
     ),
-    ("ipc", include_str!("../assets/lessons/ipc.lesson")),
-    ("sigbus", include_str!("../assets/lessons/sigbus.lesson")),
-    ("fork", include_str!("../assets/lessons/fork.lesson")),
-    ("address", include_str!("../assets/lessons/address.lesson")),
+    ("ipc", include_str!("../../assets/lessons/ipc.lesson")),
+    ("sigbus", include_str!("../../assets/lessons/sigbus.lesson")),
+    ("fork", include_str!("../../assets/lessons/fork.lesson")),
+    (
+        "address",
+        include_str!("../../assets/lessons/address.lesson"),
+    ),
     (
         "hugepages",
-        include_str!("../assets/lessons/hugepages.lesson"),
+        include_str!("../../assets/lessons/hugepages.lesson"),
     ),
-    ("locking", include_str!("../assets/lessons/locking.lesson")),
-    ("malloc", include_str!("../assets/lessons/malloc.lesson")),
+    (
+        "locking",
+        include_str!("../../assets/lessons/locking.lesson"),
+    ),
+    ("malloc", include_str!("../../assets/lessons/malloc.lesson")),
 ];
 
 /// A shipped lesson's text by name.
@@ -508,7 +517,7 @@ mod tests {
     fn the_risk_list_follows_the_gate_through_mode_protect_and_fork() {
         let risks = |body: &str| {
             let text = format!("# options: --private\n# file: /nonexistent/f\nsay \"s\"\n{body}");
-            crate::lesson::risks(&parse("t", &text).expect("parses"))
+            crate::script::lesson::risks(&parse("t", &text).expect("parses"))
         };
         let r = risks("mode shared\nwrite 0 41\ntruncate 5\nundo\n");
         assert_eq!(
@@ -529,7 +538,7 @@ mod tests {
         assert!(r[0].contains("does not write it"), "{r:?}");
         let text = "# options: --write\n# file: /nonexistent/f\nsay \"s\"\nfork\nmode private\n\
                     child write 0 41\nforce lock all\n";
-        let r = crate::lesson::risks(&parse("t", text).expect("parses"));
+        let r = crate::script::lesson::risks(&parse("t", text).expect("parses"));
         assert!(r[0].contains("line 6 (the child's store)"), "{r:?}");
         assert!(r[0].contains("its options allow writing it"), "{r:?}");
         assert!(r[1].contains("`force` on lines 7"), "{r:?}");

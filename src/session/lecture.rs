@@ -4,8 +4,8 @@
 //! batch line.
 
 use crate::action::Event;
-use crate::lesson::{Lesson, request};
 use crate::model::{LessonPane, LessonResult};
+use crate::script::lesson::{Lesson, request};
 use crate::script::{Expect, ExpectPath, Line, Step};
 use crate::session::{LineResult, LineValue, Runner, Session};
 use crate::sys::Region;
@@ -89,14 +89,14 @@ pub fn next(runner: &mut Runner, lesson: &Lesson) {
     // Then what the step is about, quietly: the log keeps the step's own last action.
     if let Some(offset) = step.show {
         session.act(Event::ShowOffset(offset));
-    } else if let Some(page) = crate::lesson::focus_page(step, session.model.page_size()) {
+    } else if let Some(page) = crate::script::lesson::focus_page(step, session.model.page_size()) {
         session.act(Event::SelectPage(page));
     }
 }
 
 /// The smaps counters a step points at: its `# fields:`, then those its `expect vma` and
 /// `show vma` lines look at (the panel lists them first).
-pub fn step_fields(step: &crate::lesson::LessonStep) -> Vec<SmapsField> {
+pub fn step_fields(step: &crate::script::lesson::LessonStep) -> Vec<SmapsField> {
     let mut fields = step.fields.clone();
     for line in &step.lines {
         let (Step::Expect(Expect::Check {
@@ -263,7 +263,7 @@ mod tests {
 
     #[test]
     fn a_step_points_at_its_declared_fields_then_those_it_expects() {
-        let l = crate::lesson::parse(
+        let l = crate::script::lesson::parse(
             "t",
             "say \"a\"\n# fields: Locked\nexpect vma anonymous == 0\nshow vma locked\n\
              expect mapping pages == 4\nshow vma thp_eligible\n",
