@@ -1,8 +1,7 @@
-//! The measures of the restructure, kept: in the rooms by feature (the model, the messages,
-//! `update`, the key table, the script language, the screen), no file over 900 lines, no
-//! struct over 12 fields, no impl block over 300 lines, no function over 80 lines (outside
-//! tests). Run with
-//! `--nocapture` it also prints the largest of each over the whole crate.
+//! The measures of the restructure into rooms by feature, kept over the whole of `src/`: no
+//! file over 900 lines, no struct over 12 named fields (but one that copies a kernel
+//! structure's layout), no impl block over 300 lines, no function over 80 lines (outside
+//! tests). Run with `--nocapture` it also prints the largest of each.
 
 use std::path::{Path, PathBuf};
 
@@ -13,20 +12,9 @@ const FIELDS_MAX: usize = 12;
 const IMPL_MAX: usize = 300;
 const FN_MAX: usize = 80;
 
-/// The rooms this restructure made, under `src/`.
-const ROOMS: &[&str] = &[
-    "model",
-    "update",
-    "keys",
-    "script",
-    "ui",
-    "action.rs",
-    "input.rs",
-    "search",
-    "session",
-    "help.rs",
-    "layout.rs",
-];
+/// Structs that copy a kernel structure's layout field for field (`struct procmap_query` of
+/// linux/fs.h): their size is the kernel's, not ours to group.
+const KERNEL_LAYOUTS: &[&str] = &["struct ProcmapQueryArg"];
 
 /// One measure of one item: what it is, where, and how big.
 #[derive(Debug)]
@@ -172,7 +160,7 @@ const NAMES: [&str; 4] = [
 const LIMITS: [usize; 4] = [FILE_MAX, FIELDS_MAX, IMPL_MAX, FN_MAX];
 
 #[test]
-fn the_rooms_by_feature_keep_the_issues_measures() {
+fn every_file_struct_impl_and_function_keeps_the_measures() {
     let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
     let mut whole = Vec::new();
     rs_files(&src, &mut whole);
@@ -184,23 +172,17 @@ fn the_rooms_by_feature_keep_the_issues_measures() {
             .collect();
         eprintln!("whole crate, largest {name}: {}", top.join("; "));
     }
-    let mut rooms = Vec::new();
-    for r in ROOMS {
-        rs_files(&src.join(r), &mut rooms);
-    }
     assert!(
-        rooms.len() > 30,
-        "the rooms hold their files: {}",
-        rooms.len()
+        whole.len() > 100,
+        "the crate holds its files: {}",
+        whole.len()
     );
     let mut over = Vec::new();
-    for ((name, limit), sizes) in NAMES.iter().zip(LIMITS).zip(measure(&rooms)) {
-        eprintln!(
-            "rooms by feature, largest {name}: {} ({})",
-            sizes[0].n, sizes[0].at
-        );
+    for ((name, limit), sizes) in NAMES.iter().zip(LIMITS).zip(measure(&whole)) {
         for s in sizes.iter().filter(|s| s.n > limit) {
-            over.push(format!("{name} {} > {limit}: {} at {}", s.n, s.what, s.at));
+            if !KERNEL_LAYOUTS.contains(&s.what.as_str()) {
+                over.push(format!("{name} {} > {limit}: {} at {}", s.n, s.what, s.at));
+            }
         }
     }
     assert!(over.is_empty(), "over the measures:\n{}", over.join("\n"));

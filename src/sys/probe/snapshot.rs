@@ -213,40 +213,10 @@ pub fn take(region: &dyn Mapped, prober: &Prober, view: View) -> Snapshot {
         .collect();
     let minimap = prober.chunks(region, &geometry, &view.minimap);
     let bytes = copy_visible(region, &geometry, &view, &pages);
-    // A VMA not ours: the session gives the maps (read in full at most once a second; its
-    // VMA looked up by PROCMAP_QUERY in between).
-    let maps = if region.ours() {
-        maps::read_maps_of(region.pid())
-            .map(Arc::new)
-            .map_err(|e| e.to_string())
-    } else {
-        Ok(Arc::default())
-    };
-    // A VMA not ours gets its counters from the session's smaps reader (off the screen's
-    // path: in a process with thousands of VMAs, smaps up to a late one costs milliseconds).
-    let (vma, vma_count) = if !region.ours() {
-        (None, 0)
-    } else {
-        match region.vmas(region.addr(), region.addr() + region.map_bytes()) {
-            Ok(vmas) => (maps::total(&vmas), vmas.len()),
-            Err(e) => {
-                problem.get_or_insert(e.to_string());
-                (None, 0)
-            }
-        }
-    };
+    let readings = readings(region, &mut problem);
     Snapshot {
         shape: Shape {
-            backing: match region.file_path() {
-                None => Backing::Anon,
-                Some(path) => Backing::File {
-                    path: path.to_string_lossy().into_owned(),
-                    writable: region.may_write(),
-                    // A file that could not be opened (another process's, deleted) is not
-                    // known to be a device.
-                    regular: region.file_kind().is_none_or(|k| k.has_size()),
-                },
-            },
+            backing: backing(region),
             mode: region.mode(),
             prot: region.prot(),
             addr: region.addr(),
@@ -257,12 +227,7 @@ pub fn take(region: &dyn Mapped, prober: &Prober, view: View) -> Snapshot {
             bytes,
             minimap,
         },
-        readings: Readings {
-            maps,
-            vma,
-            vma_count,
-            vma_age_ms: 0,
-        },
+        readings,
         sources: prober.sources(region),
         always_dirty: region.always_dirty(),
         notes: RefreshNotes {
@@ -271,6 +236,52 @@ pub fn take(region: &dyn Mapped, prober: &Prober, view: View) -> Snapshot {
         },
         write_allowed: region.write_allowed(),
         foreign: !region.ours(),
+    }
+}
+
+/// What backs the mapping, as the snapshot names it.
+fn backing(region: &dyn Mapped) -> Backing {
+    match region.file_path() {
+        None => Backing::Anon,
+        Some(path) => Backing::File {
+            path: path.to_string_lossy().into_owned(),
+            writable: region.may_write(),
+            // A file that could not be opened (another process's, deleted) is not known to be
+            // a device.
+            regular: region.file_kind().is_none_or(|k| k.has_size()),
+        },
+    }
+}
+
+/// Our process's maps and our VMA's counters, read now; a failure of smaps goes to `problem`.
+/// A VMA not ours gets both from the session instead: the maps read in full at most once a
+/// second (its VMA looked up by PROCMAP_QUERY in between), the counters from its smaps reader,
+/// off the screen's path (in a process with thousands of VMAs, smaps up to a late one costs
+/// milliseconds).
+fn readings(region: &dyn Mapped, problem: &mut Option<String>) -> Readings {
+    if !region.ours() {
+        return Readings {
+            maps: Ok(Arc::default()),
+            vma: None,
+            vma_count: 0,
+            vma_age_ms: 0,
+        };
+    }
+    let maps = maps::read_maps_of(region.pid())
+        .map(Arc::new)
+        .map_err(|e| e.to_string());
+    let (vma, vma_count) = match region.vmas(region.addr(), region.addr() + region.map_bytes()) {
+        Ok(vmas) => (maps::total(&vmas), vmas.len()),
+        Err(e) => {
+            problem.get_or_insert(e.to_string());
+            (None, 0)
+        }
+    };
+    Readings {
+        maps,
+        vma,
+        vma_count,
+        vma_age_ms: 0,
     }
 }
 
