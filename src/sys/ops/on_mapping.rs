@@ -44,17 +44,7 @@ pub(crate) fn lock(
 
 /// `mlock(0x7f.., 16384) [all]`: a call on a range of the mapping without flags.
 fn range_call_plain(region: &Region, name: &str, scope: Scope) -> String {
-    let ps = region.page_size();
-    let (first, count) = scope_pages(region, scope).unwrap_or((0, 0));
-    let which = match scope {
-        Scope::All => "all".to_string(),
-        Scope::Page(p) => format!("page {p}"),
-    };
-    format!(
-        "{name}(0x{:x}, {}) [{which}]",
-        region.addr() + first * ps,
-        count * ps
-    )
+    super::outcome::range_call_with(region, name, None, scope)
 }
 
 /// What an mremap asks for: a new length (may move), or a new address (same length).

@@ -304,14 +304,25 @@ pub(crate) fn scope_pages(region: &Region, scope: Scope) -> Result<(u64, u64), S
 
 /// `msync(0x7f.., 16384, MS_SYNC) [all]`: a call on a range of the mapping, as in C.
 pub(crate) fn range_call(region: &Region, name: &str, flag: &str, scope: Scope) -> String {
+    range_call_with(region, name, Some(flag), scope)
+}
+
+/// A call on a range of the mapping, with its flags if it takes any, and which range.
+pub(crate) fn range_call_with(
+    region: &Region,
+    name: &str,
+    flag: Option<&str>,
+    scope: Scope,
+) -> String {
     let ps = region.page_size();
     let (first, count) = scope_pages(region, scope).unwrap_or((0, 0));
     let which = match scope {
         Scope::All => "all".to_string(),
         Scope::Page(p) => format!("page {p}"),
     };
+    let flag = flag.map(|f| format!(", {f}")).unwrap_or_default();
     format!(
-        "{name}(0x{:x}, {}, {flag}) [{which}]",
+        "{name}(0x{:x}, {}{flag}) [{which}]",
         region.addr() + first * ps,
         count * ps
     )

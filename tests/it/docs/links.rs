@@ -110,31 +110,3 @@ fn every_link_between_the_docs_resolves() {
         );
     }
 }
-
-/// The documents stand on their own: none names the team's notes or "issue N" of a tracker
-/// (`tests/it/layering.rs` checks the same of the sources and the README).
-#[test]
-fn no_document_names_a_file_outside_the_repository() {
-    // Spelled in two halves so that this file does not name them itself.
-    let outside = [
-        format!("{}/{}", "shared", "design"),
-        format!("{}/{}", "shared", "style"),
-        format!("{}{}", "kernel-", "facts.md"),
-        format!("{}{}", "design", ".md"),
-        format!("{}{}", "style", ".md"),
-    ];
-    let mut found = Vec::new();
-    for file in documents() {
-        let text = std::fs::read_to_string(&file).expect("a document");
-        for (n, line) in text.lines().enumerate() {
-            let lower = line.to_lowercase();
-            let issue = lower
-                .match_indices("issue ")
-                .any(|(i, _)| lower[i + 6..].starts_with(|c: char| c.is_ascii_digit()));
-            if issue || outside.iter().any(|o| line.contains(o.as_str())) {
-                found.push(format!("{}:{}: {line}", file.display(), n + 1));
-            }
-        }
-    }
-    assert!(found.is_empty(), "{}", found.join("\n"));
-}
