@@ -10,9 +10,9 @@
 //! - `demo`, `options`, then the pure core: `search` (what a search looks for and the byte
 //!   matcher, `search::query`; a search run across ticks within a time budget, `search::job`),
 //!   `layout`, `model` (the state, a part per feature), `action` (what the user asks), `keys`
-//!   and `legend` (what the help and the manual say), `help` (the help overlay laid out),
-//!   `update`, `input` (a key press in its context becomes an action), `script` (the batch
-//!   language, and `script::lesson`: lessons, a script with narration, parsed);
+//!   and `legend` (what the help and the manual say), `help_text` (the help overlay's lines
+//!   laid out), `update`, `input` (a key press in its context becomes an action), `script`
+//!   (the batch language, and `script::lesson`: lessons, a script with narration, parsed);
 //! - `report` (results as serde types), `session` (the one path of every action; its observer
 //!   reads /proc at a pace its cost allows, its script runner runs batch and lesson lines, its
 //!   `lecture` plays a lesson's steps over a runner);
@@ -24,7 +24,7 @@ pub mod app;
 pub mod cli;
 pub mod demo;
 pub mod geometry;
-pub mod help;
+pub mod help_text;
 pub mod input;
 pub mod keys;
 pub mod layout;

@@ -12,24 +12,26 @@
 mod document;
 mod grid;
 mod lesson;
+mod log;
 mod minimap;
 mod page_map;
-mod refresh;
 mod screen;
+mod seen;
 mod space;
 
 pub use document::{Document, EditRecord, History};
 pub use lesson::{
     LESSON_RESULTS_WANTED, LessonPane, LessonResult, PaneLine, PaneText, result_text,
 };
+pub use log::{LOG_KEEP, Log, LogLine};
 pub use minimap::{
     ChunkState, MINIMAP_CHANGED_PERMILLE, MINIMAP_SHARE_PERMILLE, Minimap, MinimapCell,
 };
 pub use page_map::{
     MapWindow, PAGE_MAP_INFO_ROWS, PageMapData, PageMapLayout, PageMapSlice, page_map_at,
 };
-pub use refresh::{DELTA_HOLD_MS, Delta, FOREIGN_HOLD_MS, LOG_KEEP, Log, LogLine, Seen};
 pub use screen::{Ask, EditState, Focus, MenuKind, Overlay, Screen, Then};
+pub use seen::{DELTA_HOLD_MS, Delta, FOREIGN_HOLD_MS, Seen};
 pub use space::{Looking, Space};
 
 pub use crate::sys::proc::maps::SmapsField;

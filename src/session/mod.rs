@@ -5,7 +5,7 @@
 //!
 //! Three owners, each in its own file:
 //! - the session proper (`Session`, here): what is shown (`subject`), the gate, the lab, the
-//!   jobs (`jobs`), the act path and the refresh (`refresh`) that tells the model;
+//!   jobs (`background`: the search and the child code that outlive a keypress), the act path and the refresh (`refresh`) that tells the model;
 //! - the observer (`observer::Observer`, held by the session): every reader of the kernel's
 //!   view of what is shown (the probers, the paced /proc readings of `watch`, the pacing of the
 //!   minimap and the page map); it reads and returns, and never changes what it looks at;
@@ -32,7 +32,7 @@ use crate::sys::ops::outcome::Outcome;
 use crate::sys::probe::prober::Prober;
 use crate::update::{apply_outcome, update};
 
-mod jobs;
+mod background;
 pub mod lecture;
 mod observer;
 mod refresh;
@@ -40,7 +40,7 @@ mod runner;
 mod subject;
 mod watch;
 
-pub use jobs::SEARCH_SLICE;
+pub use background::SEARCH_SLICE;
 pub use observer::initial_model;
 pub use runner::{LineResult, LineValue, ROOT_ONLY, Runner};
 

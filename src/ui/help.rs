@@ -11,8 +11,8 @@ use super::theme::{Role, Theme};
 /// Draws the overlay centred in `area`, scrolled down by `scroll` lines, as
 /// `help::help_text` lays it out.
 pub fn render(frame: &mut Frame, area: Rect, theme: Theme, scroll: u16) {
-    use crate::help::HelpLine;
-    let (width, text) = crate::help::help_text(area.width);
+    use crate::help_text::HelpLine;
+    let (width, text) = crate::help_text::help_text(area.width);
     let lines: Vec<Line> = text
         .into_iter()
         .map(|l| match l {
@@ -32,7 +32,7 @@ pub fn render(frame: &mut Frame, area: Rect, theme: Theme, scroll: u16) {
     frame.render_widget(
         Paragraph::new(lines)
             .scroll((
-                scroll.min(crate::help::help_max_scroll(area.width, area.height)),
+                scroll.min(crate::help_text::help_max_scroll(area.width, area.height)),
                 0,
             ))
             .block(

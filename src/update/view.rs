@@ -46,7 +46,7 @@ pub(super) fn update(model: &mut Model, action: ViewAction) -> Vec<Command> {
         ViewAction::ScrollHelp(delta) => {
             // Up to the overlay's last line, so ↑ answers at once after PgDn at the end.
             let (cols, rows) = model.screen.size;
-            let max = crate::help::help_max_scroll(cols, rows);
+            let max = crate::help_text::help_max_scroll(cols, rows);
             let next =
                 (i64::from(model.screen.help_scroll) + i64::from(delta)).clamp(0, i64::from(max));
             model.screen.help_scroll = u16::try_from(next).unwrap_or(0);
@@ -137,7 +137,7 @@ mod tests {
     fn help_scrolls_no_further_than_its_last_line() {
         let mut m = model(4, (80, 24));
         update(&mut m, Action::View(ViewAction::ToggleHelp));
-        let max = crate::help::help_max_scroll(80, 24);
+        let max = crate::help_text::help_max_scroll(80, 24);
         assert!(max > 0, "the help is longer than 24 rows at 80 columns");
         for _ in 0..50 {
             update(&mut m, Action::View(ViewAction::ScrollHelp(20)));

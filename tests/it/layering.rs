@@ -67,7 +67,7 @@ const ORDER: &[&str] = &[
     "action",
     "keys",
     "legend",
-    "help",
+    "help_text",
     "update",
     "input",
     "script",
@@ -421,13 +421,13 @@ fn nothing_refers_to_files_outside_the_repository() {
 
 /// Inside `session/`, the three owners point down too, bottom first: the observer (and
 /// `watch`, its paced /proc readings) knows nothing of the session or the runner; the session
-/// proper (`mod.rs` with `subject`, `jobs` and `refresh`) nothing of the runner, which holds
+/// proper (`mod.rs` with `subject`, `background` and `refresh`) nothing of the runner, which holds
 /// a session; a lesson's lecture plays its steps through a runner and sits on top. `mod x;`
 /// and `pub use` (what callers see) are not uses.
 const SESSION_ROOMS: &[(&str, &[&str])] = &[
     ("watch", &["watch"]),
     ("observer", &["observer"]),
-    ("session", &["mod", "subject", "jobs", "refresh"]),
+    ("session", &["mod", "subject", "background", "refresh"]),
     ("runner", &["runner"]),
     ("lecture", &["lecture"]),
 ];
@@ -550,8 +550,9 @@ fn the_session_owners_point_down() {
 #[test]
 fn the_session_checker_sees_an_owner_reaching_up() {
     let rank = |name: &str| SESSION_ROOMS.iter().position(|(r, _)| *r == name).unwrap();
-    let re =
-        session_reexports("pub use runner::{LineResult, Runner};\npub use jobs::SEARCH_SLICE;\n");
+    let re = session_reexports(
+        "pub use runner::{LineResult, Runner};\npub use background::SEARCH_SLICE;\n",
+    );
     assert_eq!(re[1], ("Runner".to_string(), rank("runner")));
     // The observer naming the session, the session naming the runner: both above them.
     let at = |line: &str, in_mod: bool| session_targets(line, in_mod, &re);
