@@ -146,8 +146,8 @@ fn main() -> ExitCode {
             Some(_) if cli.file.is_some() || cli.map.anon.is_some() => {
                 fail("--pid explores a running process: give no FILE or --anon with it")
             }
-            Some(pid) => attach(
-                pid,
+            Some(spec) => attach(
+                &spec,
                 cli.attach.vma.as_deref(),
                 cli.map.write,
                 cli.refresh,
@@ -191,7 +191,10 @@ fn subcommand(command: Command) -> ExitCode {
                      (nothing of another process is faulted in)",
                 );
             }
-            inspect_process(pid, vma.as_deref(), json)
+            match mmapscope::sys::proc::named::resolve(&pid) {
+                Ok(pid) => inspect_process(pid, vma.as_deref(), json),
+                Err(e) => fail(e),
+            }
         }
         Command::Inspect {
             map,
@@ -358,13 +361,17 @@ fn inspect_process(pid: u32, spec: Option<&str>, json: bool) -> ExitCode {
 
 /// The explorer on another process (`--pid`).
 fn attach(
-    pid: u32,
+    named: &str,
     spec: Option<&str>,
     write: bool,
     refresh_ms: u64,
     theme: ThemeChoice,
 ) -> ExitCode {
     use std::io::IsTerminal as _;
+    let pid = match mmapscope::sys::proc::named::resolve(named) {
+        Ok(pid) => pid,
+        Err(e) => return fail(e),
+    };
     if !std::io::stdout().is_terminal() || !std::io::stdin().is_terminal() {
         return fail(format!(
             "the explorer needs a terminal; for a report without one, use `mmapscope inspect \

@@ -106,9 +106,10 @@ impl MapArgs {
 #[derive(Debug, Clone, Default, clap::Args)]
 pub struct AttachArgs {
     /// Explore process PID: its address space, any VMA's pages and bytes (read-only unless
-    /// --write; then each write asks first).
-    #[arg(long, value_name = "PID")]
-    pub pid: Option<u32>,
+    /// --write; then each write asks first). A name instead of a number (`--pid sleep`)
+    /// takes the one process of that name, and lists them when several have it.
+    #[arg(long, value_name = "PID|NAME")]
+    pub pid: Option<String>,
     /// With --pid: the VMA to open: an address inside it (0x7f..), a path or a name
     /// (libc.so.6, [heap], [stack]); inspect also takes `all` (its default). Without it the
     /// explorer opens on the address-space view.

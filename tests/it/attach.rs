@@ -1010,3 +1010,89 @@ fn a_fifo_at_a_deleted_files_path_is_refused_at_once_and_q_still_quits() {
     eprintln!("{}", term.contents());
     term.quit_cleanly();
 }
+
+/// Children killed and reaped when the test ends, however it ends.
+struct Sleepers(Vec<std::process::Child>);
+
+impl Drop for Sleepers {
+    fn drop(&mut self) {
+        for c in &mut self.0 {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+}
+
+/// `--pid NAME`: one process of that name is attached (the same report as by its pid), several
+/// are listed with their pids and the run exits 2, none says so. The name is a copy of
+/// `sleep` under a name no other process has.
+#[test]
+fn a_name_finds_the_one_process_and_lists_several() {
+    let dir = common::temp_dir();
+    // 15 bytes at most: the kernel's command name keeps no more.
+    let name = format!("msc-named-{}", std::process::id() % 100_000);
+    let exe = dir.path().join(&name);
+    std::fs::copy("/bin/sleep", &exe).expect("copy sleep");
+    let start = || {
+        std::process::Command::new(&exe)
+            .arg("60")
+            .spawn()
+            .expect("start the copy of sleep")
+    };
+    let mut kids = Sleepers(vec![start()]);
+    let first = kids.0[0].id();
+    // The child has exec'd once its command name is the copy's.
+    let comm = format!("/proc/{first}/comm");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while std::fs::read_to_string(&comm).map_or(true, |c| c.trim() != name) {
+        assert!(std::time::Instant::now() < deadline, "the child never ran");
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+    let by_name = run(mmapscope(&["inspect", "--pid", &name]));
+    let by_pid = run(mmapscope(&["inspect", "--pid", &first.to_string()]));
+    assert!(
+        by_name.status.success(),
+        "{}",
+        common::text(&by_name.stderr)
+    );
+    let said = common::text(&by_name.stdout);
+    assert!(said.contains(&format!("== pid {first} ")), "{said}");
+    assert_eq!(
+        said.lines().next(),
+        common::text(&by_pid.stdout).lines().next(),
+        "the same process as by its pid"
+    );
+    kids.0.push(start());
+    let second = kids.0[1].id();
+    let comm = format!("/proc/{second}/comm");
+    while std::fs::read_to_string(&comm).map_or(true, |c| c.trim() != name) {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the second child never ran"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+    let several = run(mmapscope(&["inspect", "--pid", &name]));
+    assert_eq!(several.status.code(), Some(2));
+    let err = common::text(&several.stderr);
+    assert!(
+        err.contains("2 processes have this name: give one pid"),
+        "{err}"
+    );
+    for pid in [first, second] {
+        assert!(
+            err.lines()
+                .any(|l| l.trim_start().starts_with(&format!("{pid} "))
+                    && l.contains(&format!("{name} 60"))),
+            "pid {pid} is listed with its command line:\n{err}"
+        );
+    }
+    drop(kids);
+    let none = run(mmapscope(&["inspect", "--pid", &name]));
+    assert_eq!(none.status.code(), Some(2));
+    let err = common::text(&none.stderr);
+    assert!(
+        err.contains("ESRCH") && err.contains("no process has this name"),
+        "{err}"
+    );
+}

@@ -26,6 +26,7 @@ const ORDER: &[&str] = &[
     "sys::proc::maps",
     "sys::proc::process",
     "sys::proc::limits",
+    "sys::proc::named",
     "sys::proc",
     "sys::contain::exit",
     "sys::contain::children",
