@@ -266,7 +266,7 @@ mod tests {
         m.snap.shape.prot = Prot::R;
         m.snap.write_allowed = false;
         update(&mut m, Action::Edit(EditAction::Start));
-        assert!(m.log.lines.last().unwrap().text.contains("asks"));
+        assert!(last_log(&m).contains("asks"));
         update(&mut m, Action::Edit(EditAction::Nibble(4)));
         // The write is a command like any other: the session's gate decides (sys::ops::gate).
         let cmds = update(&mut m, Action::Edit(EditAction::Nibble(1)));
@@ -472,7 +472,7 @@ mod tests {
             matches!(m.screen.overlay, Overlay::Ask { .. }),
             "the prompt stays"
         );
-        assert!(m.log.lines.last().unwrap().text.contains("mremap"));
+        assert!(last_log(&m).contains("mremap"));
         update(&mut m, Action::Grid(GridAction::Prompt(PromptEdit::Cancel)));
         update(&mut m, Action::Ask(AskAction::OpenAsk(Ask::Reshape)));
         assert_eq!(only_exec(typed(&mut m, "64k")).0, Op::Resize(64 << 10));
@@ -517,7 +517,7 @@ mod tests {
             Op::Unlock(Scope::Page(3))
         );
         update(&mut m, Action::Ask(AskAction::OpenMenu(MenuKind::Malloc)));
-        assert!(m.log.lines.last().unwrap().text.contains("mmap threshold"));
+        assert!(last_log(&m).contains("mmap threshold"));
         assert_eq!(
             only_exec(update(
                 &mut m,

@@ -155,14 +155,7 @@ mod tests {
         apply_outcome(&mut m, &wrote(0, &[0], &[0x41]), History::Record);
         assert_eq!(m.doc.cursor, 1);
         assert!(m.edited(0));
-        assert!(
-            m.log
-                .lines
-                .last()
-                .unwrap()
-                .text
-                .contains("Private_Dirty +4 kB")
-        );
+        assert!(last_log(&m).contains("Private_Dirty +4 kB"));
         update(&mut m, Action::Edit(EditAction::SwitchColumn));
         let (op, _) = only_exec(update(&mut m, Action::Edit(EditAction::Char('é'))));
         assert_eq!(
@@ -253,7 +246,7 @@ mod tests {
     fn undo_and_redo_write_the_recorded_bytes() {
         let mut m = model(1, (120, 40));
         update(&mut m, Action::Do(Op::Undo));
-        assert!(m.log.lines.last().unwrap().text.contains("nothing to undo"));
+        assert!(last_log(&m).contains("nothing to undo"));
         apply_outcome(&mut m, &wrote(8, &[1, 2], &[3, 4]), History::Record);
         let (op, h) = only_exec(update(&mut m, Action::Do(Op::Undo)));
         assert_eq!(
@@ -291,6 +284,6 @@ mod tests {
         ));
         apply_outcome(&mut m, &failed, History::Undo);
         assert_eq!((m.doc.history.len(), m.doc.redo.len()), (1, 0));
-        assert!(m.log.lines.last().unwrap().text.contains("EACCES"));
+        assert!(last_log(&m).contains("EACCES"));
     }
 }

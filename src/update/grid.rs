@@ -360,7 +360,7 @@ mod tests {
             m.doc.cursor, 0x1f00,
             "a page that does not exist leaves the cursor"
         );
-        assert!(m.log.lines.last().unwrap().text.contains("pages 0 to 3"));
+        assert!(last_log(&m).contains("pages 0 to 3"));
 
         update(&mut m, Action::Grid(GridAction::GotoPrompt));
         update(
@@ -387,14 +387,7 @@ mod tests {
             &mut m,
             Action::Grid(GridAction::Goto(GotoTarget::Offset(4 * PS))),
         );
-        assert!(
-            m.log
-                .lines
-                .last()
-                .unwrap()
-                .text
-                .contains("is not in the mapping")
-        );
+        assert!(last_log(&m).contains("is not in the mapping"));
     }
 
     #[test]
@@ -404,18 +397,11 @@ mod tests {
         update(&mut m, Action::Grid(GridAction::GotoPrompt));
         typed(&mut m, "0x26010");
         assert_eq!(m.doc.cursor, 0x10, "{:?}", m.log.lines.last());
-        assert!(
-            m.log
-                .lines
-                .last()
-                .unwrap()
-                .text
-                .starts_with("goto offset 0x26010")
-        );
+        assert!(last_log(&m).starts_with("goto offset 0x26010"));
         update(&mut m, Action::Grid(GridAction::GotoPrompt));
         typed(&mut m, "0x10");
         assert_eq!(m.doc.cursor, 0x10);
-        let said = &m.log.lines.last().unwrap().text;
+        let said = last_log(&m);
         assert!(
             said.contains("0x10 is not in the mapping: its rows are file offsets 0x26000 to"),
             "{said}"
@@ -425,32 +411,18 @@ mod tests {
         let addr = format!("0x{:x}", m.snap.shape.addr + 0x2001);
         typed(&mut m, &addr);
         assert_eq!(m.doc.cursor, 0x2001);
-        assert!(
-            m.log
-                .lines
-                .last()
-                .unwrap()
-                .text
-                .starts_with("goto address 0x")
-        );
+        assert!(last_log(&m).starts_with("goto address 0x"));
         update(&mut m, Action::Grid(GridAction::GotoPrompt));
         typed(&mut m, "0x26010");
         assert_eq!(m.doc.cursor, 0x2001, "a file offset is not an address");
-        assert!(
-            m.log
-                .lines
-                .last()
-                .unwrap()
-                .text
-                .contains("v switches to file offsets")
-        );
+        assert!(last_log(&m).contains("v switches to file offsets"));
     }
 
     #[test]
     fn a_log_line_is_escaped_and_cut_whatever_it_echoes() {
         let mut m = model(8, (120, 40));
         m.log(format!("say \x1b]0;title\x07{}", "x".repeat(100_000)));
-        let last = &m.log.lines.last().unwrap().text;
+        let last = last_log(&m);
         assert!(last.starts_with("say \\x1b]0;title\\x07xxx"), "{last}");
         assert_eq!(last.chars().count(), crate::text::LINE_MAX);
         assert!(last.ends_with('…'));

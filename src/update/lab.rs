@@ -88,13 +88,6 @@ mod tests {
             },
         );
         assert_eq!(m.lab.child, None);
-        assert!(
-            m.log
-                .lines
-                .last()
-                .unwrap()
-                .text
-                .contains("ended on its own")
-        );
+        assert!(last_log(&m).contains("ended on its own"));
     }
 }

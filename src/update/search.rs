@@ -160,7 +160,7 @@ mod tests {
         assert_eq!(m.doc.cursor, 5 * PS);
         assert_eq!(m.line_content(m.doc.top), (5, None), "its header on top");
         assert!(m.search.found.is_none(), "a page is not highlighted");
-        assert!(m.log.lines.last().unwrap().text.contains("page 5 is dirty"));
+        assert!(last_log(&m).contains("page 5 is dirty"));
         assert!(
             update(&mut m, Action::View(ViewAction::CloseOverlay)).is_empty(),
             "nothing to stop"
@@ -194,14 +194,7 @@ mod tests {
         // second is still the one shown (with its progress).
         update(&mut m, ended_id(first.id, cow.clone(), Ending::Cancelled));
         assert_eq!(shown(&m), Some((second.id, ": dirty".into(), 0)));
-        assert!(
-            m.log
-                .lines
-                .last()
-                .unwrap()
-                .text
-                .starts_with(": cow: cancelled")
-        );
+        assert!(last_log(&m).starts_with(": cow: cancelled"));
         // Progress of the first (stale) changes nothing; the second's shows.
         let progress = |id, done| Event::SearchProgress { id, done, total: 8 };
         update(&mut m, progress(first.id, 7));
@@ -223,14 +216,7 @@ mod tests {
         );
         ended(&mut m, dirty, Ending::Cancelled);
         assert!(m.search.running.is_none());
-        assert!(
-            m.log
-                .lines
-                .last()
-                .unwrap()
-                .text
-                .starts_with(": dirty: cancelled")
-        );
+        assert!(last_log(&m).starts_with(": dirty: cancelled"));
         assert!(update(&mut m, Action::View(ViewAction::CloseOverlay)).is_empty());
     }
 
@@ -250,7 +236,7 @@ mod tests {
         update(&mut m, Event::SearchEnded(f));
         assert!(m.search.running.is_none());
         assert_eq!(m.doc.cursor, 0);
-        let last = &m.log.lines.last().unwrap().text;
+        let last = last_log(&m);
         assert!(
             last.starts_with(": present: the process has exited · "),
             "{last}"
@@ -278,7 +264,7 @@ mod tests {
         ended(&mut m, dirty, found);
         assert!(m.search.running.is_none());
         assert_eq!(m.doc.cursor, 0x20, "the user's place kept");
-        let last = &m.log.lines.last().unwrap().text;
+        let last = last_log(&m);
         assert!(
             last.contains("cursor moved") && last.contains(": 0x5000"),
             "{last}"
@@ -302,9 +288,9 @@ mod tests {
             )
             .is_empty()
         );
-        assert!(m.log.lines.last().unwrap().text.contains("none yet"));
+        assert!(last_log(&m).contains("none yet"));
         assert!(type_prompt(&mut m, Action::Search(SearchAction::Prompt), "7f 4").is_empty());
-        assert!(m.log.lines.last().unwrap().text.starts_with("find: "));
+        assert!(last_log(&m).starts_with("find: "));
         let req = only_search(type_prompt(
             &mut m,
             Action::Search(SearchAction::Prompt),
@@ -328,14 +314,7 @@ mod tests {
         );
         assert_eq!((m.doc.cursor, m.search.found), (0x2ffe, Some((0x2ffe, 2))));
         assert!(cursor_visible(&m));
-        assert!(
-            m.log
-                .lines
-                .last()
-                .unwrap()
-                .text
-                .contains("wrapped past the end")
-        );
+        assert!(last_log(&m).contains("wrapped past the end"));
         let back = only_search(update(
             &mut m,
             Action::Search(SearchAction::Again { forward: false }),
@@ -350,6 +329,6 @@ mod tests {
         );
         ended(&mut m, back_query(), Ending::NotFound);
         assert_eq!(m.doc.cursor, 0x2ffe, "not found: the cursor stays");
-        assert!(m.log.lines.last().unwrap().text.contains("not found"));
+        assert!(last_log(&m).contains("not found"));
     }
 }

@@ -170,3 +170,8 @@ pub(crate) fn file_model(pages: u64, size: u64) -> Model {
 pub(crate) fn logged(m: &Model) -> Vec<&str> {
     m.log.lines.iter().map(|l| l.text.as_str()).collect()
 }
+
+/// The text of the newest log line (the tests' model has one after every key they check).
+pub(crate) fn last_log(m: &Model) -> &str {
+    &m.log.lines.last().expect("a log line").text
+}

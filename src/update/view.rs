@@ -128,7 +128,7 @@ mod tests {
         update(&mut m, Action::View(ViewAction::ScrollPanel(5)));
         assert_eq!(m.screen.panel_scroll, 0, "nothing to scroll");
         assert!(update(&mut m, Action::View(ViewAction::Refresh)).is_empty());
-        assert!(m.log.lines.last().unwrap().text.starts_with("refresh"));
+        assert!(last_log(&m).starts_with("refresh"));
         update(&mut m, Action::Ask(AskAction::Quit));
         assert!(m.quit);
     }
