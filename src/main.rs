@@ -2,6 +2,7 @@
 //! explorer or `inspect`. The only place that turns errors into exit codes: 0 success, 2 bad
 //! usage or a file that could not be opened or mapped (one line on stderr: what, the errno
 //! name, what to do; no backtrace).
+#![deny(unsafe_code)]
 
 use std::io::Write as _;
 use std::process::ExitCode;

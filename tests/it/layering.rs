@@ -570,3 +570,38 @@ fn the_session_checker_sees_an_owner_reaching_up() {
     assert!(at("mod runner;", true).is_empty());
     assert!(rank("observer") < rank("session") && rank("session") < rank("runner"));
 }
+
+/// All unchecked code is in one module, `sys::raw` (a file per thing it wraps): the crate
+/// denies `unsafe_code`, `sys/raw/mod.rs` alone allows it, and no other source file holds an
+/// `unsafe` block, function or impl.
+#[test]
+fn unsafe_code_lives_only_in_sys_raw() {
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+    let raw = src.join("sys").join("raw");
+    let mut files = Vec::new();
+    rust_files(&src, &mut files);
+    let mut found = Vec::new();
+    let mut allows = Vec::new();
+    for file in &files {
+        let text = std::fs::read_to_string(file).expect("read source");
+        if text.contains("allow(unsafe_code)") {
+            allows.push(file.clone());
+        }
+        let code = text.lines().filter(|l| !l.trim_start().starts_with("//"));
+        let uses = code.into_iter().any(|l| {
+            l.contains("unsafe {") || l.contains("unsafe fn") || l.contains("unsafe impl")
+        });
+        if uses && !file.starts_with(&raw) {
+            found.push(file.display().to_string());
+        }
+    }
+    assert!(found.is_empty(), "unsafe outside sys/raw: {found:?}");
+    assert_eq!(allows, [raw.join("mod.rs")], "the one allowance");
+    for root in ["lib.rs", "main.rs"] {
+        let text = std::fs::read_to_string(src.join(root)).expect("crate root");
+        assert!(
+            text.contains("#![deny(unsafe_code)]"),
+            "{root} denies unsafe_code"
+        );
+    }
+}
