@@ -35,6 +35,9 @@ pub enum GotoTarget {
     Page(u64),
     /// The next page in a state (`: dirty`, `: !resident`): a search over the whole mapping.
     State(StateQuery),
+    /// A virtual address in the process shown (a followed pointer, `goto ADDR`), whatever the
+    /// row labels show.
+    Address(u64),
 }
 
 /// An edit of the `:` prompt's text.

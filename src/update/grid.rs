@@ -226,8 +226,33 @@ pub(super) fn goto(model: &mut Model, target: GotoTarget) -> Vec<Command> {
             pages - 1
         )),
         GotoTarget::State(q) => return start_search(model, Query::State(q), true),
+        GotoTarget::Address(addr) => goto_address(model, addr),
     }
     Vec::new()
+}
+
+/// An absolute address: inside the mapping shown it moves the cursor there.
+fn goto_address(model: &mut Model, addr: u64) {
+    let base = model.snap.shape.addr;
+    match addr
+        .checked_sub(base)
+        .filter(|off| *off <= model.max_cursor())
+    {
+        Some(off) => {
+            model.doc.cursor = off;
+            let h = model.layout().grid_rows();
+            model.doc.top = model.line_of(off).saturating_sub(h / 3);
+            model.scroll_to_cursor();
+            model.log(format!(
+                "goto address 0x{addr:x} (page {})",
+                off / model.page_size()
+            ));
+        }
+        None => model.log(format!(
+            "goto: address 0x{addr:x} is outside the mapping shown (0x{base:x} to 0x{:x})",
+            base.saturating_add(model.max_cursor())
+        )),
+    }
 }
 
 #[cfg(test)]
@@ -304,6 +329,29 @@ mod tests {
                 m.doc.top + m.layout().grid_rows() <= m.total_lines().max(m.layout().grid_rows())
             );
         }
+    }
+
+    #[test]
+    fn an_address_inside_the_mapping_moves_there_whatever_the_labels_show() {
+        let mut m = model(3, (120, 40));
+        let base = m.snap.shape.addr;
+        assert!(!m.screen.show_vaddr);
+        update(
+            &mut m,
+            Action::Grid(GridAction::Goto(GotoTarget::Address(base + 0x1234))),
+        );
+        assert_eq!(m.doc.cursor, 0x1234);
+        assert!(cursor_visible(&m));
+        update(
+            &mut m,
+            Action::Grid(GridAction::Goto(GotoTarget::Address(base + 0x10_0000))),
+        );
+        assert_eq!(m.doc.cursor, 0x1234, "an address outside does not move");
+        assert!(
+            last_log(&m).contains("outside the mapping shown"),
+            "{}",
+            last_log(&m)
+        );
     }
 
     #[test]
