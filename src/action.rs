@@ -99,6 +99,8 @@ pub enum Action {
     Space(SpaceAction),
     /// The lesson being played.
     Lesson(LessonAction),
+    /// The process picker (`--pick`), before any session: its own loop takes these.
+    Picker(PickerAction),
 }
 
 /// The cursor, `:` and the one-line prompts.
@@ -232,6 +234,23 @@ pub enum LessonAction {
     Back,
     /// J / K: scroll the pane's narration and results by this many lines.
     Scroll(i32),
+}
+
+/// The process picker: typing filters, so its commands are on named keys.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PickerAction {
+    /// A character typed into the filter.
+    Type(char),
+    /// Backspace: the filter's last character off.
+    Erase,
+    /// Move the selection by this many processes.
+    Move(i64),
+    /// Tab: by RSS (largest first) <-> by pid.
+    ToggleSort,
+    /// Enter: attach to the process selected.
+    Choose,
+    /// Esc: attach to nothing.
+    Cancel,
 }
 
 /// What the session brings in, not asked by a key: the kernel's answers, a job's news, the

@@ -283,6 +283,60 @@ pub fn run(
     Ok(farewell(&runner.session.model))
 }
 
+/// How often the picker reads the process list again.
+const PICK_REREAD: Duration = Duration::from_secs(2);
+
+/// The process picker (`--pick`, or `--pid NAME` with no or several matches): lists every
+/// process (`named::all`, read again every two seconds), filtered on `filter` as typed, until
+/// the user chooses one (its pid) or gives up (`None`). Colours as `color` and `high_contrast`.
+///
+/// # Errors
+/// Terminal I/O failures.
+pub fn pick(
+    filter: &str,
+    note: Option<String>,
+    (color, high_contrast): (bool, bool),
+) -> color_eyre::Result<Option<u32>> {
+    use crate::model::{Picked, Picker};
+    use crate::sys::proc::named;
+    let exit = exit::install(OnSignal::Quit {
+        last: restore_without_stdout_lock,
+    })?;
+    let _guard = TerminalGuard;
+    let mut terminal = ratatui::try_init()?;
+    execute!(std::io::stdout(), terminal::EnterAlternateScreen)?;
+    let theme = crate::ui::theme::Theme {
+        color,
+        high_contrast,
+    };
+    let mut picker = Picker::new(named::all(), filter, note);
+    let mut read = Instant::now();
+    while picker.chosen.is_none() && !exit.quit_asked() {
+        let size = terminal.size()?;
+        picker.size = (size.width, size.height);
+        terminal.draw(|frame| crate::ui::picker::render(&picker, frame, theme))?;
+        if read.elapsed() >= PICK_REREAD {
+            picker.replace(named::all());
+            read = Instant::now();
+        }
+        if !event::poll(MAX_POLL)? {
+            continue;
+        }
+        let Event::Key(key) = event::read()? else {
+            continue;
+        };
+        match map_key(KeyContext::Picker, key) {
+            Some(Action::Picker(a)) => crate::update::picker::update(&mut picker, a),
+            Some(Action::Ask(_)) => picker.chosen = Some(Picked::Nothing),
+            _ => {}
+        }
+    }
+    Ok(match picker.chosen {
+        Some(Picked::Pid(pid)) => Some(pid),
+        _ => None,
+    })
+}
+
 /// How long to wait for a key: until the next refresh, shorter while a child runs, not at all
 /// while a search has work to do.
 fn poll_time(session: &Session, until_refresh: Duration) -> Duration {

@@ -25,6 +25,10 @@ pub struct Cli {
     pub map: MapArgs,
     #[command(flatten)]
     pub attach: AttachArgs,
+    /// Pick the process to explore from a list (pid, user, RSS, command line): type to
+    /// filter, Tab sorts by RSS or pid, Enter attaches as --pid PID does.
+    #[arg(long, conflicts_with_all = ["pid", "file"])]
+    pub pick: bool,
     /// Live refresh interval of the TUI in milliseconds.
     #[arg(long, value_name = "MS", default_value_t = DEFAULT_REFRESH_MS, value_parser = parse_refresh)]
     pub refresh: u64,

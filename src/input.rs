@@ -63,6 +63,9 @@ pub fn map_key(ctx: KeyContext, key: KeyEvent) -> Option<Action> {
         (KeyContext::Prompt, Key::Code(KeyCode::Char(c))) => {
             Some(Action::Grid(GridAction::Prompt(PromptEdit::Insert(c))))
         }
+        (KeyContext::Picker, Key::Code(KeyCode::Char(c))) => {
+            Some(Action::Picker(crate::action::PickerAction::Type(c)))
+        }
         (KeyContext::Menu, Key::Code(KeyCode::Char(c @ '1'..='9'))) => Some(Action::Ask(
             AskAction::Menu(MenuKey::Number(c as u8 - b'0')),
         )),

@@ -147,6 +147,10 @@ fn main() -> ExitCode {
             Some(_) if cli.file.is_some() || cli.map.anon.is_some() => {
                 fail("--pid explores a running process: give no FILE or --anon with it")
             }
+            None if cli.pick && cli.map.anon.is_some() => {
+                fail("--pick explores a running process: give no --anon with it")
+            }
+            None if cli.pick => attach("", None, cli.map.write, cli.refresh, cli.theme),
             Some(spec) => attach(
                 &spec,
                 cli.attach.vma.as_deref(),
@@ -369,11 +373,16 @@ fn attach(
     theme: ThemeChoice,
 ) -> ExitCode {
     use std::io::IsTerminal as _;
-    let pid = match mmapscope::sys::proc::named::resolve(named) {
-        Ok(pid) => pid,
-        Err(e) => return fail(e),
+    let terminal = std::io::stdout().is_terminal() && std::io::stdin().is_terminal();
+    let pid = match pid_or_pick(named, terminal, theme) {
+        Ok(Some(pid)) => pid,
+        Ok(None) => {
+            eprintln!("mmapscope: no process picked");
+            return ExitCode::SUCCESS;
+        }
+        Err(code) => return code,
     };
-    if !std::io::stdout().is_terminal() || !std::io::stdin().is_terminal() {
+    if !terminal {
         return fail(format!(
             "the explorer needs a terminal; for a report without one, use `mmapscope inspect \
              --pid {pid}`"
@@ -406,6 +415,39 @@ fn attach(
         }
         Err(e) => fail(e),
     }
+}
+
+/// The pid `--pid` names; in a terminal, the picker when a name matches no process or
+/// several (filtered on the name), and always for `--pick` (an empty `named`). `None`: the
+/// user picked nothing. Without a terminal a name must match exactly one process.
+fn pid_or_pick(named: &str, terminal: bool, theme: ThemeChoice) -> Result<Option<u32>, ExitCode> {
+    use mmapscope::sys::proc::named as names;
+    let refused = match (named, names::resolve(named)) {
+        ("", _) => None,
+        (_, Ok(pid)) => return Ok(Some(pid)),
+        (_, Err(e)) => Some(e),
+    };
+    let note = match refused {
+        Some(e) if !terminal || named.parse::<u32>().is_ok() => return Err(fail(e)),
+        Some(_) => Some(match names::named(named).len() {
+            0 => format!(
+                "no process is named {}: every process is listed, filtered on the name",
+                mmapscope::text::echo(named)
+            ),
+            n => format!(
+                "{n} processes are named {}: pick one",
+                mmapscope::text::echo(named)
+            ),
+        }),
+        None if !terminal => {
+            return Err(fail(
+                "--pick needs a terminal; without one, --pid NAME lists the processes of a name",
+            ));
+        }
+        None => None,
+    };
+    mmapscope::app::pick(named, note, theme.colors(mmapscope::options::no_color_env()))
+        .map_err(fail)
 }
 
 /// The explorer's settings, as news for the model: the refresh interval, and colours from `--theme`

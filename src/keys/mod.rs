@@ -11,8 +11,8 @@ use ratatui::crossterm::event::KeyCode;
 
 use crate::action::{
     Action, Ask, AskAction, CellMove, EditAction, GridAction, LabAction, LessonAction, MenuKey,
-    MenuKind, Motion, Op, PageMapAction, PromptEdit, Scope, SearchAction, SpaceAction, SyncKind,
-    ViewAction,
+    MenuKind, Motion, Op, PageMapAction, PickerAction, PromptEdit, Scope, SearchAction,
+    SpaceAction, SyncKind, ViewAction,
 };
 
 /// What is receiving keys.
@@ -35,6 +35,8 @@ pub enum KeyContext {
     Space,
     /// The page map.
     PageMap,
+    /// The process picker (`--pick`): characters type into its filter.
+    Picker,
 }
 
 /// A key: a key code, or a character with Ctrl held.
@@ -693,6 +695,41 @@ pub const PAGE_MAP: &[Binding] = &[
     },
 ];
 
+/// The process picker: characters type into the filter, named keys do the rest.
+pub const PICKER: &[Binding] = &[
+    told(None, ("type", "filter")),
+    Binding {
+        keys: &[Code(Up)],
+        action: Some(Action::Picker(PickerAction::Move(-1))),
+        help: None,
+        hint: Some(("↑↓", "select")),
+    },
+    bind(&[Code(Down)], Action::Picker(PickerAction::Move(1))),
+    bind(&[Code(PageUp)], Action::Picker(PickerAction::Move(-10))),
+    bind(&[Code(PageDown)], Action::Picker(PickerAction::Move(10))),
+    bind(&[Code(Home)], Action::Picker(PickerAction::Move(i64::MIN))),
+    bind(&[Code(End)], Action::Picker(PickerAction::Move(i64::MAX))),
+    Binding {
+        keys: &[Code(Enter)],
+        action: Some(Action::Picker(PickerAction::Choose)),
+        help: None,
+        hint: Some(("Enter", "attach")),
+    },
+    Binding {
+        keys: &[Code(Tab), Code(BackTab)],
+        action: Some(Action::Picker(PickerAction::ToggleSort)),
+        help: None,
+        hint: Some(("Tab", "by RSS / pid")),
+    },
+    bind(&[Code(Backspace)], Action::Picker(PickerAction::Erase)),
+    Binding {
+        keys: &[Code(Esc)],
+        action: Some(Action::Picker(PickerAction::Cancel)),
+        help: None,
+        hint: Some(("Esc", "quit")),
+    },
+];
+
 /// The tables searched, in order, for a key in `ctx`.
 pub fn tables(ctx: KeyContext) -> &'static [&'static [Binding]] {
     match ctx {
@@ -715,6 +752,7 @@ pub fn tables(ctx: KeyContext) -> &'static [&'static [Binding]] {
         KeyContext::Confirm => &[CONFIRM],
         KeyContext::Space => &[SPACE],
         KeyContext::PageMap => &[PAGE_MAP],
+        KeyContext::Picker => &[PICKER],
     }
 }
 
@@ -756,7 +794,8 @@ pub(crate) mod tests {
     use super::*;
 
     /// Every context a key can be read in.
-    pub(crate) const CONTEXTS: [KeyContext; 12] = [
+    pub(crate) const CONTEXTS: [KeyContext; 13] = [
+        KeyContext::Picker,
         KeyContext::Space,
         KeyContext::PageMap,
         KeyContext::Grid,

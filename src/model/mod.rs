@@ -15,6 +15,7 @@ mod lesson;
 mod log;
 mod minimap;
 mod page_map;
+mod picker;
 mod screen;
 mod seen;
 mod space;
@@ -30,6 +31,7 @@ pub use minimap::{
 pub use page_map::{
     MapWindow, PAGE_MAP_INFO_ROWS, PageMapData, PageMapLayout, PageMapSlice, page_map_at,
 };
+pub use picker::{Picked, Picker};
 pub use screen::{Ask, EditState, Focus, MenuKind, Overlay, Screen, Then};
 pub use seen::{DELTA_HOLD_MS, Delta, FOREIGN_HOLD_MS, Seen};
 pub use space::{Looking, Space};

@@ -8,6 +8,7 @@ pub mod hex_grid;
 pub mod menu;
 pub mod minimap;
 pub mod page_map;
+pub mod picker;
 pub mod side_panel;
 pub mod space;
 pub mod theme;

@@ -18,6 +18,7 @@ mod lesson;
 mod news;
 mod outcome;
 mod page_map;
+pub mod picker;
 mod search;
 mod space;
 #[cfg(test)]
@@ -59,6 +60,9 @@ fn act(model: &mut Model, action: Action) -> Vec<Command> {
         Action::PageMap(a) => page_map::update(model, a),
         Action::Space(a) => space::update(model, a),
         Action::Lesson(a) => lesson::update(model, a),
+        // The picker runs before any session, in its own loop (`app::pick`, through
+        // `picker::update`); a session never has it open, so its keys change nothing here.
+        Action::Picker(_) => Vec::new(),
     }
 }
 

@@ -49,6 +49,16 @@ pub fn resolve(spec: &str) -> Result<u32, SysError> {
 
 /// The processes named `name`, by pid.
 pub fn named(name: &str) -> Vec<Named> {
+    listed(|comm, argv| matches(name, comm, argv))
+}
+
+/// Every process but ourselves and kernel threads, by pid (the picker's list).
+pub fn all() -> Vec<Named> {
+    listed(|_, _| true)
+}
+
+/// The processes `keep` takes (given `comm` and the NUL-separated `argv`), by pid.
+fn listed(keep: impl Fn(&[u8], &[u8]) -> bool) -> Vec<Named> {
     let me = std::process::id();
     let Ok(dir) = std::fs::read_dir("/proc") else {
         return Vec::new();
@@ -65,7 +75,7 @@ pub fn named(name: &str) -> Vec<Named> {
             let comm = std::fs::read(format!("/proc/{pid}/comm")).ok()?;
             let argv = std::fs::read(format!("/proc/{pid}/cmdline")).ok()?;
             // Kernel threads have no command line.
-            (!argv.is_empty() && matches(name, &comm, &argv)).then_some(())?;
+            (!argv.is_empty() && keep(&comm, &argv)).then_some(())?;
             let status = std::fs::read(format!("/proc/{pid}/status")).ok()?;
             Some(describe(pid, &argv, &status, &users))
         })
