@@ -112,6 +112,11 @@ pub enum GridAction {
     /// A key in the prompt that is open (`:`, `/` or an operation's arguments).
     Prompt(PromptEdit),
     Goto(GotoTarget),
+    /// A digit typed before a command (`16y`).
+    Count(u8),
+    /// `y`: the address under the cursor to the clipboard; with a count, that many bytes
+    /// from the cursor as hex.
+    Copy,
 }
 
 /// How the screen is looked at.

@@ -277,6 +277,9 @@ pub fn run(
         if let Some(action) = action {
             runner = dispatch(runner, action, lecture);
         }
+        if let Some(text) = runner.session.model.screen.copy.outbox.take() {
+            send_clipboard(&text)?;
+        }
         last_probe = Instant::now();
     }
     tracing::info!("explorer ended");
@@ -335,6 +338,20 @@ pub fn pick(
         Some(Picked::Pid(pid)) => Some(pid),
         _ => None,
     })
+}
+
+/// Puts `text` on the terminal's clipboard: OSC 52 (`ESC ] 52 ; c ; BASE64 BEL`), which
+/// xterm, kitty, iTerm2, WezTerm, foot and tmux (`set-clipboard on`) take; a terminal that
+/// does not ignores it.
+fn send_clipboard(text: &str) -> std::io::Result<()> {
+    use std::io::Write as _;
+    let mut out = std::io::stdout().lock();
+    write!(
+        out,
+        "\x1b]52;c;{}\x07",
+        crate::text::base64(text.as_bytes())
+    )?;
+    out.flush()
 }
 
 /// How long to wait for a key: until the next refresh, shorter while a child runs, not at all

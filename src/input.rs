@@ -63,6 +63,9 @@ pub fn map_key(ctx: KeyContext, key: KeyEvent) -> Option<Action> {
         (KeyContext::Prompt, Key::Code(KeyCode::Char(c))) => {
             Some(Action::Grid(GridAction::Prompt(PromptEdit::Insert(c))))
         }
+        (KeyContext::Grid | KeyContext::Lesson, Key::Code(KeyCode::Char(c @ '0'..='9'))) => {
+            Some(Action::Grid(GridAction::Count(c as u8 - b'0')))
+        }
         (KeyContext::Picker, Key::Code(KeyCode::Char(c))) => {
             Some(Action::Picker(crate::action::PickerAction::Type(c)))
         }

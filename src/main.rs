@@ -446,8 +446,12 @@ fn pid_or_pick(named: &str, terminal: bool, theme: ThemeChoice) -> Result<Option
         }
         None => None,
     };
-    mmapscope::app::pick(named, note, theme.colors(mmapscope::options::no_color_env()))
-        .map_err(fail)
+    mmapscope::app::pick(
+        named,
+        note,
+        theme.colors(mmapscope::options::no_color_env()),
+    )
+    .map_err(fail)
 }
 
 /// The explorer's settings, as news for the model: the refresh interval, and colours from `--theme`

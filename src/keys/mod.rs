@@ -303,6 +303,21 @@ pub const GRID: &[Binding] = &[
             "with --also: the grid shows, keys act on, the other mapping",
         ),
     ),
+    // Out of the screen (issue 18 item 7): copy, count, dump.
+    helped(
+        &[Code(Char('y'))],
+        Action::Grid(GridAction::Copy),
+        (
+            "y / 16y",
+            "copy the cursor's address / 16 bytes as hex to the clipboard",
+        ),
+    ),
+    Binding {
+        keys: &[],
+        action: None,
+        help: Some(("0-9", "a count for the next key (16y)")),
+        hint: None,
+    },
 ];
 
 /// The two keys everyone needs first, in the grid, the panel and the log.

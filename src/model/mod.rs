@@ -32,7 +32,7 @@ pub use page_map::{
     MapWindow, PAGE_MAP_INFO_ROWS, PageMapData, PageMapLayout, PageMapSlice, page_map_at,
 };
 pub use picker::{Picked, Picker};
-pub use screen::{Ask, EditState, Focus, MenuKind, Overlay, Screen, Then};
+pub use screen::{Ask, Copy, EditState, Focus, MenuKind, Overlay, Screen, Then};
 pub use seen::{DELTA_HOLD_MS, Delta, FOREIGN_HOLD_MS, Seen};
 pub use space::{Looking, Space};
 

@@ -25,6 +25,18 @@ pub struct Screen {
     pub log_scroll: u16,
     /// Lines scrolled down in the help overlay.
     pub help_scroll: u16,
+    /// `y`: the count typed before it, and what it put on the clipboard for the terminal.
+    pub copy: Copy,
+}
+
+/// `y` and its count: `16y` copies 16 bytes. The text copied waits here until the terminal
+/// loop sends it (OSC 52): `update` is pure and never writes to the terminal.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Copy {
+    /// Digits typed in the grid, waiting for `y` (any other key drops them).
+    pub count: Option<u64>,
+    /// Text for the clipboard, not yet sent.
+    pub outbox: Option<String>,
 }
 
 impl Screen {
@@ -40,6 +52,7 @@ impl Screen {
             panel_scroll: 0,
             log_scroll: 0,
             help_scroll: 0,
+            copy: Copy::default(),
         }
     }
 }

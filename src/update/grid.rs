@@ -22,6 +22,8 @@ pub(super) fn update(model: &mut Model, action: GridAction) -> Vec<Command> {
         GridAction::GotoPrompt => model.screen.overlay = Overlay::Goto(String::new()),
         GridAction::Prompt(edit) => return prompt(model, edit),
         GridAction::Goto(target) => return goto(model, target),
+        GridAction::Count(digit) => super::copy::count(model, digit),
+        GridAction::Copy => super::copy::copy(model),
     }
     Vec::new()
 }

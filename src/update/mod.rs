@@ -11,6 +11,7 @@
 //! route (`tests/it/routes.rs` checks the no-wildcard rule over this folder).
 
 mod ask;
+mod copy;
 mod edit;
 mod grid;
 mod lab;
@@ -28,7 +29,7 @@ mod view;
 pub use grid::parse_goto;
 pub use outcome::apply_outcome;
 
-use crate::action::{Action, Command, EditAction, Event, Msg};
+use crate::action::{Action, Command, EditAction, Event, GridAction, Msg};
 use crate::model::Model;
 
 /// Applies `msg` (an intent or news) to `model`; returns the side effects it needs.
@@ -48,6 +49,13 @@ fn act(model: &mut Model, action: Action) -> Vec<Command> {
     // session brings in, a probe or a note, is not a key and never comes here).
     if !matches!(action, Action::Edit(EditAction::Nibble(_))) {
         drop_pending(model);
+    }
+    // A count belongs to the command right after it.
+    if !matches!(
+        action,
+        Action::Grid(GridAction::Count(_) | GridAction::Copy)
+    ) {
+        model.screen.copy.count = None;
     }
     match action {
         Action::Grid(a) => grid::update(model, a),

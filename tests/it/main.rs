@@ -28,6 +28,7 @@ mod lesson_screens;
 mod lessons;
 mod looking;
 mod measures;
+mod out;
 mod page_state;
 mod picker;
 mod property;

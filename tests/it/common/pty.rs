@@ -22,6 +22,8 @@ pub struct Callbacks {
     titles: Vec<Vec<u8>>,
     /// Cursor-position reports (`ESC[6n`) asked for and not answered yet.
     position_queries: usize,
+    /// What the program put on the clipboard (OSC 52), as base64, in order.
+    clipboard: Vec<Vec<u8>>,
 }
 
 impl vt100::Callbacks for Callbacks {
@@ -31,6 +33,10 @@ impl vt100::Callbacks for Callbacks {
 
     fn set_window_icon_name(&mut self, _: &mut vt100::Screen, name: &[u8]) {
         self.titles.push(name.to_vec());
+    }
+
+    fn copy_to_clipboard(&mut self, _: &mut vt100::Screen, _ty: &[u8], data: &[u8]) {
+        self.clipboard.push(data.to_vec());
     }
 
     fn unhandled_csi(
@@ -172,6 +178,17 @@ impl Term {
             status: None,
             poll: Duration::from_millis(20),
         }
+    }
+
+    /// What the program put on the clipboard with OSC 52 so far (base64, as sent), in order.
+    pub fn clipboard(&self) -> Vec<String> {
+        lock(&self.screen)
+            .parser
+            .callbacks()
+            .clipboard
+            .iter()
+            .map(|d| String::from_utf8_lossy(d).into_owned())
+            .collect()
     }
 
     /// The screen's text, rows joined with newlines.
