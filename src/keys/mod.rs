@@ -318,6 +318,14 @@ pub const GRID: &[Binding] = &[
         help: Some(("0-9", "a count for the next key (16y)")),
         hint: None,
     },
+    helped(
+        &[Code(Char('D'))],
+        Action::Ask(AskAction::OpenAsk(Ask::Dump)),
+        (
+            "D",
+            "dump present pages' bytes to a new file: vma, page N or OFF LEN, FILE",
+        ),
+    ),
 ];
 
 /// The two keys everyone needs first, in the grid, the panel and the log.

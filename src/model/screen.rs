@@ -164,6 +164,8 @@ pub enum Ask {
     Reshape,
     /// `F`: hex bytes the child writes at this offset.
     ChildWrite { offset: u64 },
+    /// `D`: what to dump (`vma`, `page N`, `OFFSET LEN`) and the file.
+    Dump,
 }
 
 impl Ask {
@@ -176,6 +178,7 @@ impl Ask {
             Self::AllocSize => "malloc SIZE (100, 200k, 1M, 64M): ".into(),
             Self::Reshape => "mremap: new SIZE (64k), or move ADDR: ".into(),
             Self::ChildWrite { offset } => format!("the child writes at 0x{offset:x}; hex bytes: "),
+            Self::Dump => "dump vma | page N | OFF LEN, then FILE: ".into(),
         }
     }
 
@@ -208,6 +211,7 @@ impl Ask {
                 bytes: crate::text::hex_bytes(text, crate::text::LoneDigit::Byte)?,
             }),
             (Self::ChildWrite { .. }, _) => Err("give hex bytes: 41 42 ff".into()),
+            (Self::Dump, words) => crate::sys::ops::op::Dump::parse(words).map(Op::Dump),
         }
     }
 }

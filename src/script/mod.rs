@@ -147,7 +147,8 @@ impl fmt::Display for ParseError {
 /// The commands, for error messages.
 pub const COMMANDS: &str = "write, write-text, write-snippet, read, mode, msync, protect, advise, \
                             fadvise, touch, undo, redo, truncate, exec, peer, alloc, free, fork, \
-                            child, lock, unlock, resize, move, snapshot, sleep, say, expect, show";
+                            child, lock, unlock, resize, move, dump, snapshot, sleep, say, expect, \
+                            show";
 
 /// Splits a line into words up to a `#` comment; `"..."` is one word, with the escapes of
 /// `text::unquote` as text (`\x00` to `\x7f`: a quoted word is text, `write` takes the bytes).
@@ -420,6 +421,14 @@ fn parse_op(cmd: &str, rest: &[String]) -> Result<Step, String> {
             [p, n] if p == "page" => Step::Do(Op::Touch(number(Some(n), "page number")?)),
             _ => return Err("usage: touch page N".into()),
         },
+        "dump" => {
+            // A quoted word (a path with blanks) comes with its opening quote.
+            let words: Vec<&str> = rest
+                .iter()
+                .map(|w| w.strip_prefix('"').unwrap_or(w))
+                .collect();
+            Step::Do(Op::Dump(crate::sys::ops::op::Dump::parse(&words)?))
+        }
         "undo" if rest.is_empty() => Step::Do(Op::Undo),
         "redo" if rest.is_empty() => Step::Do(Op::Redo),
         _ => parse_lab(cmd, rest)?,

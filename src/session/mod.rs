@@ -226,6 +226,7 @@ impl Session {
             let Some((op, history, confirmed)) = self.steer(command, &mut force_next) else {
                 continue;
             };
+            let op = self.look_before_dump(op);
             // A forced line may commit memory beyond the bound (limits::judge): this command
             // only, or the whole run with --force.
             let force = std::mem::take(&mut force_next) || self.force;
@@ -301,6 +302,10 @@ impl Session {
     /// Carries out what the gate allowed, on the mapping or VMA shown; `None` when code keeps
     /// running in a child (`live`), whose outcome `poll_child` brings later.
     fn carry_out(&mut self, permit: gate::Permit, live: bool) -> Option<Outcome> {
+        if matches!(permit.op(), Op::Dump(_)) {
+            let (shown, prober) = self.shown();
+            return Some(carry::dump(shown, prober, permit));
+        }
         Some(match (&mut self.subject, &self.running, live) {
             (
                 Subject::Ours {

@@ -307,6 +307,28 @@ impl Session {
     /// What the write gate needs to know of what is shown, for `op`: the mapping we made (its
     /// file, mode and protection, the fork child's copy), a VMA of our own, or another
     /// process's (and whether a write there could land now).
+    /// A dump with what its path names filled in (`Dump::found`), for the write gate: the
+    /// file, if one is there, and whether the process shown or mmapscope maps it (by device
+    /// and inode, from both maps). Any other operation as it is.
+    pub(super) fn look_before_dump(&self, op: Op) -> Op {
+        let Op::Dump(mut dump) = op else {
+            return op;
+        };
+        let ours = crate::sys::proc::maps::read_maps().unwrap_or_default();
+        let theirs = match self.subject.attached() {
+            Some(handle) => handle.maps().unwrap_or_default(),
+            None => Vec::new(),
+        };
+        let mapped: Vec<(u64, u64)> = ours
+            .iter()
+            .chain(&theirs)
+            .filter(|l| l.inode != 0)
+            .map(|l| (l.dev, l.inode))
+            .collect();
+        dump.found = Some(crate::sys::ops::dump::look_at(&dump.path, &mapped));
+        Op::Dump(dump)
+    }
+
     pub(super) fn gate_facts(&self, op: &Op) -> gate::Shown {
         match &self.subject {
             Subject::Ours {

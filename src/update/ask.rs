@@ -229,7 +229,11 @@ pub(super) fn ask_prompt(model: &mut Model, edit: PromptEdit) -> Vec<Command> {
         return Vec::new();
     };
     match edit {
-        PromptEdit::Insert(c) if text.chars().count() < PROMPT_MAX && !c.is_control() => {
+        // A dump's prompt holds a path.
+        PromptEdit::Insert(c)
+            if text.chars().count() < if *ask == Ask::Dump { 160 } else { PROMPT_MAX }
+                && !c.is_control() =>
+        {
             text.push(c);
         }
         PromptEdit::Insert(_) => {}

@@ -174,7 +174,8 @@ fn minimap_changed(model: &mut Model, done: &Done) {
         Done::Synced { first, count, .. } | Done::Advised { first, count, .. } => {
             model.seen.minimap.changed(*first, first + count, &g);
         }
-        Done::Nothing {} => {}
+        // A dump reads what the grid reads, and changes nothing of the mapping.
+        Done::Nothing {} | Done::Dumped { .. } => {}
         _ => model.seen.minimap.changed_all(),
     }
 }

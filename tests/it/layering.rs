@@ -56,6 +56,7 @@ const ORDER: &[&str] = &[
     "sys::ops::outcome",
     "sys::ops::on_mapping",
     "sys::ops::on_lab",
+    "sys::ops::dump",
     "sys::ops::carry",
     "sys::ops",
     "sys",

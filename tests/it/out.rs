@@ -3,7 +3,15 @@
 //! terminal records it); `dump` writes present pages' bytes to a file exactly as the kernel
 //! has them; a mouse click (an xterm SGR report sent into the pty) moves the cursor.
 
+use std::path::Path;
+
+use mmapscope::action::{Action, Op};
+use mmapscope::session::Session;
+use mmapscope::sys::ops::op::Dump;
+use mmapscope::sys::ops::outcome::Done;
+
 use crate::common::pty::{Term, text_file};
+use crate::common::{self, Writer, clean_file, mmapscope};
 
 /// The mapping's start address, from the header's `0xSTART-0xEND`.
 fn mapping_start(screen: &str) -> u64 {
@@ -37,4 +45,150 @@ fn y_copies_the_address_and_a_count_the_bytes_with_osc_52() {
     let sixteen = mmapscope::text::base64(hex.join(" ").as_bytes());
     assert_eq!(term.clipboard(), [address, sixteen]);
     term.quit_cleanly();
+}
+
+/// The pages of `[start, end)` present in `pid`'s page tables (its pagemap, bit 63).
+fn present_pages(pid: u32, start: u64, end: u64) -> Vec<bool> {
+    use std::os::unix::fs::FileExt as _;
+    let ps = common::page_size();
+    let f = std::fs::File::open(format!("/proc/{pid}/pagemap")).expect("open pagemap");
+    let n = ((end - start) / ps) as usize;
+    let mut buf = vec![0u8; n * 8];
+    f.read_exact_at(&mut buf, start / ps * 8)
+        .expect("read pagemap");
+    buf.chunks(8)
+        .map(|w| u64::from_le_bytes(w.try_into().expect("8 bytes")) & (1 << 63) != 0)
+        .collect()
+}
+
+/// The range of the VMA of `pid` whose maps line ends with `name`.
+fn vma_range(pid: u32, name: &str) -> (u64, u64) {
+    let maps = std::fs::read_to_string(format!("/proc/{pid}/maps")).expect("maps");
+    let line = maps
+        .lines()
+        .find(|l| l.ends_with(name))
+        .unwrap_or_else(|| panic!("{name} in the maps:\n{maps}"));
+    let (a, b) = line
+        .split_whitespace()
+        .next()
+        .and_then(|r| r.split_once('-'))
+        .expect("a-b");
+    (
+        u64::from_str_radix(a, 16).expect("hex"),
+        u64::from_str_radix(b, 16).expect("hex"),
+    )
+}
+
+/// Dumps the VMA `name` of the writer child through a session attached to it, and checks the
+/// file page by page against the child's own memory: every present page holds exactly the
+/// bytes `/proc/PID/mem` gives; every other page is a hole (zeros) named in `absent`, and was
+/// not faulted in (still not present after the dump).
+fn dump_agrees_with_proc_mem(writer: &Writer, name: &str, out: &Path) {
+    use std::os::unix::fs::FileExt as _;
+    let ps = common::page_size();
+    let (start, end) = vma_range(writer.pid, name);
+    let before = present_pages(writer.pid, start, end);
+    let mut session =
+        Session::attach(writer.pid, Some(name), false, false, (120, 40)).expect("attach");
+    let words = ["vma", out.to_str().expect("utf-8")];
+    let op = Op::Dump(Dump::parse(&words).expect("dump words"));
+    let outcomes = session.act(Action::Do(op));
+    let done = match outcomes.as_slice() {
+        [o] => o.result.clone().expect("the dump succeeds"),
+        other => panic!("one outcome: {other:?}"),
+    };
+    let Done::Dumped { len, absent, .. } = done else {
+        panic!("a dump's result: {done:?}");
+    };
+    assert_eq!(len, end - start, "the whole VMA");
+    let after = present_pages(writer.pid, start, end);
+    assert_eq!(before, after, "the dump faulted nothing in");
+    let dumped = std::fs::read(out).expect("read the dump");
+    assert_eq!(dumped.len() as u64, end - start);
+    let mem = std::fs::File::open(format!("/proc/{}/mem", writer.pid)).expect("open mem");
+    let is_absent = |p: u64| absent.iter().any(|&(a, b)| (a..=b).contains(&p));
+    let mut present = 0;
+    for (p, &here) in after.iter().enumerate() {
+        let p = p as u64;
+        let got = &dumped[(p * ps) as usize..((p + 1) * ps) as usize];
+        if here {
+            present += 1;
+            let mut want = vec![0u8; ps as usize];
+            mem.read_exact_at(&mut want, start + p * ps)
+                .expect("read a present page of /proc/PID/mem");
+            assert!(
+                got == want.as_slice(),
+                "{name} page {p}: the bytes of /proc/PID/mem"
+            );
+            assert!(!is_absent(p), "{name} page {p} is not listed as absent");
+        } else {
+            assert!(
+                is_absent(p),
+                "{name} page {p} (not present) is listed: {absent:?}"
+            );
+            assert!(got.iter().all(|&b| b == 0), "{name} page {p} is a hole");
+        }
+    }
+    assert!(present > 0, "{name}: some page was present to compare");
+}
+
+#[test]
+fn dump_writes_exactly_the_bytes_of_a_childs_present_pages() {
+    let dir = tempfile::TempDir::new_in(env!("CARGO_TARGET_TMPDIR")).expect("tempdir");
+    let file = clean_file(dir.path(), 64);
+    let writer = Writer::start(&file, 6);
+    dump_agrees_with_proc_mem(
+        &writer,
+        file.to_str().expect("utf-8"),
+        &dir.path().join("file.dump"),
+    );
+    dump_agrees_with_proc_mem(&writer, "[heap]", &dir.path().join("heap.dump"));
+}
+
+/// A dump never writes a file mapped by what it looks at: without --write, and even with
+/// `overwrite`, a dump naming the mapped file (directly or through a symlink) is refused by the
+/// write gate and the file stays byte for byte as it was; an existing file is replaced only
+/// with `overwrite`.
+#[test]
+fn dump_never_writes_the_mapped_file_and_replaces_a_file_only_when_asked() {
+    let dir = tempfile::TempDir::new_in(env!("CARGO_TARGET_TMPDIR")).expect("tempdir");
+    let file = clean_file(dir.path(), 4);
+    let before = std::fs::read(&file).expect("read");
+    let link = dir.path().join("link.bin");
+    std::os::unix::fs::symlink(&file, &link).expect("symlink");
+    let other = dir.path().join("other.bin");
+    std::fs::write(&other, b"keep me").expect("write");
+    let (f, l, o) = (file.display(), link.display(), other.display());
+    let script = format!(
+        "write 0 41\nexpect error\ndump vma {f}\nexpect error\ndump vma {f} overwrite\n\
+         expect error\ndump page 0 {l} overwrite\nexpect error\ndump vma {o}\nexpect error\n\
+         dump 0 4 {o} overwrite\n"
+    );
+    let out = common::run_with_stdin(mmapscope(&["batch", f.to_string().as_str()]), &script);
+    let lines: Vec<serde_json::Value> = common::text(&out.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("JSON"))
+        .collect();
+    let errors: Vec<&str> = lines.iter().filter_map(|l| l["error"].as_str()).collect();
+    assert_eq!(errors.len(), 5, "{lines:#?}");
+    assert!(
+        errors[0].starts_with("EACCES"),
+        "the store without --write: {}",
+        errors[0]
+    );
+    for e in &errors[1..4] {
+        assert!(e.starts_with("EPERM") && e.contains("mapped"), "{e}");
+    }
+    assert!(errors[4].starts_with("EEXIST"), "{}", errors[4]);
+    assert_eq!(
+        std::fs::read(&file).expect("read"),
+        before,
+        "the mapped file is unchanged"
+    );
+    assert!(out.status.success(), "{}", common::text(&out.stderr));
+    assert_eq!(
+        std::fs::read(&other).expect("read"),
+        b"....",
+        "replaced when asked"
+    );
 }

@@ -97,6 +97,37 @@ pub fn swapped(shown: &Region, other: &Region) -> Outcome {
     }
 }
 
+/// `dump`, on the mapping or VMA shown (read as the grid reads it, with `prober`, the one of
+/// its process): the bytes of its present pages to a new file.
+pub fn dump(
+    mapped: &dyn crate::sys::map::range::Mapped,
+    prober: &Prober,
+    permit: Permit,
+) -> Outcome {
+    let op = permit.into_op();
+    let start = Instant::now();
+    let (call, result) = match &op {
+        Op::Dump(d) => (d.name(), crate::sys::ops::dump::dump(mapped, prober, d)),
+        other => (
+            other.name(),
+            Err(SysError::new(libc::EINVAL, other.name(), "not a dump")),
+        ),
+    };
+    let notes = match &result {
+        Ok(done) => crate::sys::ops::dump::notes(done),
+        Err(_) => Vec::new(),
+    };
+    Outcome {
+        op,
+        result,
+        elapsed: start.elapsed(),
+        faults: (0, 0),
+        smaps_delta: Vec::new(),
+        call,
+        notes,
+    }
+}
+
 /// An operation on a VMA explored rather than made by us: reads and writes go through the
 /// process's handle (its `/proc/PID/mem`, opened once; writes only with `--write` and the
 /// gate's permit, only where the process may write, all or nothing, never into ourselves);

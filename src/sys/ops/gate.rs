@@ -254,6 +254,12 @@ impl Gate {
     /// answered yes to this very operation's question (a key's operation only). A yes, and a
     /// script's `protect rw`, are remembered as the file's consent.
     pub fn check(&mut self, op: &Op, shown: &Shown, origin: Origin, confirmed: bool) -> Verdict {
+        if let Op::Dump(dump) = op {
+            return match dump_refusal(dump) {
+                Some(err) => Verdict::Refuse(err),
+                None => self.go(op),
+            };
+        }
         let confirmed = confirmed && origin == Origin::Key;
         match reach(op, shown) {
             Reach::Ours => self.go(op),
@@ -397,6 +403,45 @@ fn process_write(
         ),
         protect_first: None,
     }
+}
+
+/// Why a dump may not write its file, if it may not: a dump writes a new regular file, or
+/// replaces one when asked (`overwrite`), and never writes a file mapped by the process shown
+/// or by mmapscope (the file looked at, a library): it reads the bytes it writes through that
+/// very mapping, and `--write` is consent to store into the mapping, not to replace the file.
+/// The read never changes the file either way: it goes through the one reader (`look`).
+pub fn dump_refusal(dump: &crate::sys::ops::op::Dump) -> Option<SysError> {
+    use crate::sys::ops::op::Found;
+    let path = crate::text::echo(&dump.path.to_string_lossy());
+    let ctx = dump.name();
+    let (errno, why) = match dump.found {
+        // The session looks just before asking: a dump nobody looked at does not go.
+        None => (
+            libc::EINVAL,
+            format!("{path} was not looked at before the dump: nothing written"),
+        ),
+        Some(Found::Nothing) => return None,
+        Some(Found::File { mapped: true, .. }) => (
+            libc::EPERM,
+            format!(
+                "{path} is mapped by the process shown (or by mmapscope): a dump never writes a \
+                 mapped file; give another path"
+            ),
+        ),
+        Some(Found::File { regular: false, .. }) => (
+            libc::EINVAL,
+            format!("{path} is not a regular file: a dump writes a regular file of its own"),
+        ),
+        Some(Found::File { .. }) if !dump.overwrite => (
+            libc::EEXIST,
+            format!(
+                "{path} exists: a dump writes a new file; add `overwrite` after the file name to \
+                 replace it"
+            ),
+        ),
+        Some(Found::File { .. }) => return None,
+    };
+    Some(SysError::new(errno, ctx, why))
 }
 
 /// The refused call's name, as the log shows it: `write at 0x10`, `truncate`.
@@ -593,5 +638,41 @@ mod tests {
         );
         let v = gate.check(&write(), &Shown::OwnVma, Origin::Key, true);
         assert!(matches!(&v, Verdict::Refuse(e) if e.errno == libc::EPERM));
+    }
+
+    #[test]
+    fn a_dump_writes_a_new_file_or_one_asked_for_and_never_a_mapped_one() {
+        use crate::sys::ops::op::{Dump, Found};
+        let shown = named(MapMode::Shared, Prot::R);
+        let mut gate = Gate::new(Some(Consent::Flag));
+        let mut dump = Dump::parse(&["vma", "out.bin"]).expect("words");
+        let errno = |gate: &mut Gate, dump: &Dump| match gate.check(
+            &Op::Dump(dump.clone()),
+            &shown,
+            Origin::Key,
+            true,
+        ) {
+            Verdict::Go(_) => 0,
+            Verdict::Refuse(e) => e.errno,
+            Verdict::Ask { .. } => -1,
+        };
+        assert_eq!(errno(&mut gate, &dump), libc::EINVAL, "not looked at");
+        dump.found = Some(Found::Nothing);
+        assert_eq!(errno(&mut gate, &dump), 0);
+        let file = |regular, mapped| Found::File {
+            dev: 1,
+            ino: 2,
+            regular,
+            mapped,
+        };
+        dump.found = Some(file(true, false));
+        assert_eq!(errno(&mut gate, &dump), libc::EEXIST);
+        dump.overwrite = true;
+        assert_eq!(errno(&mut gate, &dump), 0);
+        dump.found = Some(file(false, false));
+        assert_eq!(errno(&mut gate, &dump), libc::EINVAL, "a device");
+        // Consent to write the file (--write, a yes) is not consent to replace it.
+        dump.found = Some(file(true, true));
+        assert_eq!(errno(&mut gate, &dump), libc::EPERM);
     }
 }

@@ -181,6 +181,99 @@ pub enum Op {
     Move(u64),
     /// With `--also`: the grid (and every operation) takes the other mapping of the file.
     Swap,
+    /// Write the bytes of the present pages of a range to a new file (`dump`).
+    Dump(Dump),
+}
+
+/// `dump`: which bytes, to which file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Dump {
+    pub what: DumpWhat,
+    /// The file to write, as given (relative to the current directory).
+    pub path: std::path::PathBuf,
+    /// Replace the file if it exists (`overwrite`); without it an existing file is refused.
+    pub overwrite: bool,
+    /// What is at `path`, looked at by the session just before the write gate decides;
+    /// `None` until then (the gate refuses a dump whose file nobody looked at).
+    pub found: Option<Found>,
+}
+
+/// The bytes a dump takes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DumpWhat {
+    /// `len` bytes from mapping offset `offset`.
+    Range { offset: u64, len: u64 },
+    /// One page.
+    Page(u64),
+    /// The whole mapping (or VMA) shown.
+    Vma,
+}
+
+/// What a dump's path names before the dump.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Found {
+    /// Nothing: the dump creates it.
+    Nothing,
+    /// An existing file (followed through symlinks): its identity, whether it is a regular
+    /// file, and whether the process shown (or mmapscope itself) maps it.
+    File {
+        dev: u64,
+        ino: u64,
+        regular: bool,
+        mapped: bool,
+    },
+}
+
+impl Dump {
+    /// A dump from its words, as a script line and the `D` prompt give them:
+    /// `vma FILE`, `page N FILE` or `OFFSET LEN FILE`, each with `overwrite` after FILE to
+    /// replace an existing file.
+    ///
+    /// # Errors
+    /// A sentence with the usage.
+    pub fn parse(words: &[&str]) -> Result<Self, String> {
+        use crate::geometry::parse_size;
+        const USAGE: &str = "usage: dump vma FILE | dump page N FILE | dump OFFSET LEN FILE \
+                             (then `overwrite` to replace an existing FILE)";
+        let (words, overwrite) = match words {
+            [rest @ .., last] if *last == "overwrite" && rest.len() >= 2 => (rest, true),
+            _ => (words, false),
+        };
+        let (what, path) = match words {
+            ["vma", file] => (DumpWhat::Vma, file),
+            ["page", n, file] => (DumpWhat::Page(parse_size(n)?), file),
+            [offset, len, file] => (
+                DumpWhat::Range {
+                    offset: parse_size(offset)?,
+                    len: parse_size(len)?,
+                },
+                file,
+            ),
+            _ => return Err(USAGE.into()),
+        };
+        if path.is_empty() {
+            return Err(USAGE.into());
+        }
+        Ok(Self {
+            what,
+            path: std::path::PathBuf::from(path),
+            overwrite,
+            found: None,
+        })
+    }
+
+    /// The dump as the log names it: `dump page 3 to out.bin`.
+    pub fn name(&self) -> String {
+        let what = match self.what {
+            DumpWhat::Range { offset, len } => format!("0x{offset:x} +{len}"),
+            DumpWhat::Page(n) => format!("page {n}"),
+            DumpWhat::Vma => "vma".into(),
+        };
+        format!(
+            "dump {what} to {}",
+            crate::text::echo(&self.path.to_string_lossy())
+        )
+    }
 }
 
 impl Scope {
@@ -223,6 +316,7 @@ impl Op {
             Self::Resize(n) => format!("mremap to {n} B"),
             Self::Move(addr) => format!("mremap to 0x{addr:x}"),
             Self::Swap => "swap".into(),
+            Self::Dump(d) => d.name(),
         }
     }
 }
@@ -252,5 +346,27 @@ mod tests {
         assert_eq!(Op::Lock(Scope::All).name(), "mlock [all]");
         assert_eq!(Op::Resize(8192).name(), "mremap to 8192 B");
         assert_eq!(Op::Touch(2).name(), "touch page 2");
+    }
+
+    #[test]
+    fn dump_words_name_a_range_a_page_or_the_vma_then_the_file() {
+        let d = Dump::parse(&["0x10", "4k", "out.bin"]).expect("a range");
+        assert_eq!(
+            d.what,
+            DumpWhat::Range {
+                offset: 16,
+                len: 4096
+            }
+        );
+        assert!(!d.overwrite && d.found.is_none());
+        let d = Dump::parse(&["page", "3", "out.bin", "overwrite"]).expect("a page");
+        assert_eq!((d.what, d.overwrite), (DumpWhat::Page(3), true));
+        // A file named `overwrite` is a file.
+        let d = Dump::parse(&["vma", "overwrite"]).expect("the vma");
+        assert_eq!((d.what, d.overwrite), (DumpWhat::Vma, false));
+        assert_eq!(d.name(), "dump vma to overwrite");
+        assert!(Dump::parse(&["vma"]).is_err());
+        assert!(Dump::parse(&["page", "x", "f"]).is_err());
+        assert!(Dump::parse(&[]).is_err());
     }
 }

@@ -161,6 +161,25 @@ pub enum Done {
         present_before: u64,
         present_after: u64,
     },
+    /// `dump`: the file written, the range of the mapping it holds, and the pages whose
+    /// bytes it does not (holes in the file, reading as zeros).
+    Dumped {
+        file: String,
+        /// Mapping offset of the file's first byte, and the file's length.
+        offset: u64,
+        len: u64,
+        /// Bytes copied from memory, in `pages_written` pages.
+        written: u64,
+        pages_written: u64,
+        /// Untouched private anonymous pages: zeros, left as holes (which read as zeros).
+        zero_pages: u64,
+        /// Runs of pages (`[first, last]`, mapping page numbers) not read, so as not to fault
+        /// them in: nowhere in memory, or (another process) not present. Holes in the file.
+        absent: Vec<(u64, u64)>,
+        /// Runs of pages whose read failed part-way (EFAULT: past end of file, a protection):
+        /// holes from where it stopped.
+        unreadable: Vec<(u64, u64)>,
+    },
     /// Undo or redo with nothing to undo or redo.
     Nothing {},
 }

@@ -1,0 +1,267 @@
+//! `dump`: writes the bytes of a range of the mapping (or VMA) shown to a file, reading each
+//! page the way the grid does (`probe::look`): a present page through the mapping, a page of
+//! the page cache through a window on it, untouched private anonymous memory as the zeros it
+//! is; a page that is nowhere in memory (or, in another process, not present) is not read, so
+//! nothing is faulted in. Pages not written are holes in the file (they read as zeros) and are
+//! listed in the result. The file is new (`O_CREAT|O_EXCL`), or the very file the write gate
+//! looked at when `overwrite` was asked (checked again by its device and inode once open);
+//! nothing is ever written through the mapping.
+
+use std::fs::File;
+use std::os::unix::fs::{FileExt as _, MetadataExt as _, OpenOptionsExt as _};
+
+use crate::sys::error::SysError;
+use crate::sys::map::range::Mapped;
+use crate::sys::ops::op::{Dump, DumpWhat, Found};
+use crate::sys::ops::outcome::Done;
+use crate::sys::probe::look::{self, Facts, How};
+use crate::sys::probe::prober::Prober;
+
+/// Pages probed (and read) at a time: 2 MiB of 4 KiB pages, a 4 KiB pagemap read.
+const CHUNK_PAGES: u64 = 512;
+
+/// What the session finds at `path`: nothing, or a file, mapped by any of `mapped` (device,
+/// inode) or not.
+pub fn look_at(path: &std::path::Path, mapped: &[(u64, u64)]) -> Found {
+    match std::fs::metadata(path) {
+        Err(_) => Found::Nothing,
+        Ok(m) => Found::File {
+            dev: m.dev(),
+            ino: m.ino(),
+            regular: m.file_type().is_file(),
+            mapped: mapped.contains(&(m.dev(), m.ino())),
+        },
+    }
+}
+
+/// The mapping offsets `[start, end)` a dump takes, cut at end of file.
+///
+/// # Errors
+/// A page or range outside the mapping, or an empty one.
+fn range(mapped: &dyn Mapped, what: DumpWhat) -> Result<(u64, u64), SysError> {
+    let geometry = mapped.geometry()?;
+    let data = geometry.data_bytes();
+    let ps = geometry.page_size;
+    let (start, end) = match what {
+        DumpWhat::Vma => (0, data),
+        DumpWhat::Page(n) => (n.saturating_mul(ps), n.saturating_add(1).saturating_mul(ps)),
+        DumpWhat::Range { offset, len } => (offset, offset.saturating_add(len)),
+    };
+    let end = end.min(data);
+    if start >= end {
+        return Err(SysError::new(
+            libc::EINVAL,
+            "dump",
+            format!(
+                "nothing to dump there: the mapping holds 0x{data:x} bytes of data ({} pages)",
+                geometry.pages()
+            ),
+        ));
+    }
+    Ok((start, end))
+}
+
+/// Opens the file to write: a new one, or (`overwrite`) the existing one the gate looked at,
+/// emptied once it is known to be that one.
+fn open(dump: &Dump) -> Result<File, SysError> {
+    let ctx = format!("open {}", crate::text::echo(&dump.path.to_string_lossy()));
+    let mut opts = std::fs::OpenOptions::new();
+    opts.write(true)
+        .custom_flags(libc::O_CLOEXEC | libc::O_NOCTTY);
+    let file = match dump.found {
+        Some(Found::File { dev, ino, .. }) => {
+            let f = opts
+                .open(&dump.path)
+                .map_err(|e| SysError::from_io(&e, &ctx))?;
+            let m = f.metadata().map_err(|e| SysError::from_io(&e, &ctx))?;
+            if (m.dev(), m.ino()) != (dev, ino) || !m.file_type().is_file() {
+                return Err(SysError::new(
+                    libc::EAGAIN,
+                    ctx,
+                    "the path names another file than the one looked at a moment ago: nothing \
+                     written; dump again",
+                ));
+            }
+            f.set_len(0).map_err(|e| SysError::from_io(&e, &ctx))?;
+            f
+        }
+        _ => opts
+            .create_new(true)
+            .mode(0o644)
+            .open(&dump.path)
+            .map_err(|e| SysError::from_io(&e, &ctx))?,
+    };
+    Ok(file)
+}
+
+/// Runs of pages, for the result: `[first, last]` pairs, appended as pages come in order.
+fn add_page(runs: &mut Vec<(u64, u64)>, page: u64) {
+    match runs.last_mut() {
+        Some((_, last)) if *last + 1 == page => *last = page,
+        _ => runs.push((page, page)),
+    }
+}
+
+/// How each page of `[first, first + n)` is read (`look::how`, from pagemap, and for our own
+/// mapping cachestat and mincore, as the byte search does).
+fn hows(mapped: &dyn Mapped, prober: &Prober, first: u64, n: u64) -> Result<Vec<How>, SysError> {
+    let geometry = mapped.geometry()?;
+    let mut words = Vec::new();
+    let words = prober
+        .pagemap_words(mapped, first, n, &mut words)
+        .map(|()| words);
+    if let Err(e) = &words
+        && e.errno == libc::ESRCH
+    {
+        return Err(e.clone());
+    }
+    let mut cached = Vec::new();
+    let cached = (mapped.ours() && mapped.page_cache_file())
+        .then(|| look::cached_pages(mapped, first, n, &mut cached).map(|()| cached))
+        .and_then(Result::ok);
+    let mut core = Vec::new();
+    let core = (mapped.ours() && cached.is_none())
+        .then(|| mapped.mincore(first, n, &mut core).map(|()| core))
+        .and_then(Result::ok);
+    let swap = std::cell::OnceCell::new();
+    Ok((0..n as usize)
+        .map(|k| {
+            let facts = Facts {
+                pagemap: words.as_ref().ok().map(|w| w[k]),
+                cached: cached.as_ref().map(|c| c[k]),
+                resident: core.as_ref().map(|c| c[k] & 1 != 0),
+            };
+            look::how(mapped, &geometry, first + k as u64, Some(&facts), &swap)
+        })
+        .collect())
+}
+
+/// Writes the dump's bytes; returns what was written and what was left as holes.
+///
+/// # Errors
+/// A range outside the mapping; the file cannot be opened or written; the process exited.
+pub fn dump(mapped: &dyn Mapped, prober: &Prober, dump: &Dump) -> Result<Done, SysError> {
+    let (start, end) = range(mapped, dump.what)?;
+    let file = open(dump)?;
+    let ctx = format!("write {}", crate::text::echo(&dump.path.to_string_lossy()));
+    let ps = mapped.page_size();
+    let (first, last) = (start / ps, (end - 1) / ps);
+    let mut done = Dumped::default();
+    let mut buf = vec![0u8; usize::try_from(ps).unwrap_or(4096)];
+    let mut page = first;
+    while page <= last {
+        let n = (last + 1 - page).min(CHUNK_PAGES);
+        for (k, how) in hows(mapped, prober, page, n)?.into_iter().enumerate() {
+            let p = page + k as u64;
+            let (a, b) = ((p * ps).max(start), ((p + 1) * ps).min(end));
+            let len = (b - a) as usize;
+            match how {
+                // Untouched private anonymous memory is zeros: so is a hole.
+                How::Zeros => done.zero_pages += 1,
+                How::Unread | How::Skip => add_page(&mut done.absent, p),
+                how => {
+                    let got = look::read(mapped, how, a, &mut buf[..len]).unwrap_or(0);
+                    if got < len {
+                        add_page(&mut done.unreadable, p);
+                    }
+                    file.write_all_at(&buf[..got], a - start)
+                        .map_err(|e| SysError::from_io(&e, &ctx))?;
+                    done.written += got as u64;
+                    done.pages += u64::from(got > 0);
+                }
+            }
+        }
+        page += n;
+    }
+    // Holes at the end are part of the range too.
+    file.set_len(end - start)
+        .map_err(|e| SysError::from_io(&e, &ctx))?;
+    Ok(done.into_done(dump, start, end - start))
+}
+
+/// What a dump found, page by page.
+#[derive(Default)]
+struct Dumped {
+    written: u64,
+    pages: u64,
+    zero_pages: u64,
+    absent: Vec<(u64, u64)>,
+    unreadable: Vec<(u64, u64)>,
+}
+
+impl Dumped {
+    fn into_done(self, dump: &Dump, offset: u64, len: u64) -> Done {
+        let file = std::path::absolute(&dump.path).unwrap_or_else(|_| dump.path.clone());
+        Done::Dumped {
+            file: crate::text::sanitize(&file.to_string_lossy()),
+            offset,
+            len,
+            written: self.written,
+            pages_written: self.pages,
+            zero_pages: self.zero_pages,
+            absent: self.absent,
+            unreadable: self.unreadable,
+        }
+    }
+}
+
+/// Runs of pages as a person reads them: `3-7, 12`, at most eight, then how many more.
+fn runs_text(runs: &[(u64, u64)]) -> String {
+    let mut parts: Vec<String> = runs
+        .iter()
+        .take(8)
+        .map(|&(a, b)| {
+            if a == b {
+                a.to_string()
+            } else {
+                format!("{a}-{b}")
+            }
+        })
+        .collect();
+    if runs.len() > 8 {
+        parts.push(format!("and {} more runs", runs.len() - 8));
+    }
+    parts.join(", ")
+}
+
+/// The sentences of a dump's result: what was written, and every page left as a hole.
+pub fn notes(done: &Done) -> Vec<String> {
+    let Done::Dumped {
+        file,
+        offset,
+        len,
+        written,
+        pages_written,
+        zero_pages,
+        absent,
+        unreadable,
+    } = done
+    else {
+        return Vec::new();
+    };
+    let mut out = vec![format!(
+        "{file}: {len} bytes, mapping offset 0x{offset:x} to 0x{:x}; {written} bytes from \
+         {pages_written} page(s) in memory",
+        offset + len
+    )];
+    if *zero_pages > 0 {
+        out.push(format!(
+            "{zero_pages} untouched anonymous page(s) left as holes: they are zeros, as the \
+             holes read"
+        ));
+    }
+    if !absent.is_empty() {
+        out.push(format!(
+            "pages {} not read (not in memory; reading would fault them in): holes in the \
+             file, reading as zeros. Bring them in first (t, advise willneed) to dump them",
+            runs_text(absent)
+        ));
+    }
+    if !unreadable.is_empty() {
+        out.push(format!(
+            "pages {} could be read only in part: holes from where the read stopped",
+            runs_text(unreadable)
+        ));
+    }
+    out
+}
