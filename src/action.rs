@@ -117,6 +117,8 @@ pub enum GridAction {
     /// `y`: the address under the cursor to the clipboard; with a count, that many bytes
     /// from the cursor as hex.
     Copy,
+    /// A click on a byte: the cursor to this mapping offset, the view kept where it is.
+    Point(u64),
 }
 
 /// How the screen is looked at.
@@ -213,6 +215,9 @@ pub enum PageMapAction {
     Zoom(bool),
     /// Enter: open the selected cell's first page in the grid.
     OpenCell,
+    /// A click on the cell holding this page: select it (a click on the cell selected opens
+    /// it).
+    Click(u64),
 }
 
 /// The address-space view and exploring.
@@ -228,6 +233,9 @@ pub enum SpaceAction {
     ExplorePanelLine,
     /// Backspace: back to the mapping we made.
     Back,
+    /// A click on the VMA of this index in the view: select it (a click on the VMA selected
+    /// explores it).
+    Click(usize),
 }
 
 /// The lesson being played.
@@ -276,11 +284,12 @@ pub enum Event {
     Note(String),
     /// The terminal's new size.
     Resize(u16, u16),
-    /// How the screen behaves: refresh interval and colours.
+    /// How the screen behaves: refresh interval, colours, the mouse.
     Configure {
         refresh_ms: u64,
         color: bool,
         high_contrast: bool,
+        mouse: bool,
     },
     /// The write gate asks (`sys::ops::gate`): a question, and what a yes does.
     Question { question: String, then: Then },

@@ -70,6 +70,21 @@ fn fit(terminal: &mut DefaultTerminal, session: &mut Session, size: Size) -> std
     Ok(true)
 }
 
+/// Mouse reports on: clicks and the wheel (`CSI ? 1000 h`, no motion: moving the mouse costs
+/// nothing) in the SGR encoding (`CSI ? 1006 h`: any column, unambiguous).
+const MOUSE_ON: &[u8] = b"\x1b[?1000h\x1b[?1006h";
+/// Mouse reports off, every mode a terminal may have been left in (crossterm's
+/// DisableMouseCapture turns off the same ones).
+const MOUSE_OFF: &[u8] = b"\x1b[?1006l\x1b[?1015l\x1b[?1003l\x1b[?1002l\x1b[?1000l";
+
+/// Turns the terminal's mouse reports on or off.
+fn mouse(on: bool) -> std::io::Result<()> {
+    use std::io::Write as _;
+    let mut out = std::io::stdout().lock();
+    out.write_all(if on { MOUSE_ON } else { MOUSE_OFF })?;
+    out.flush()
+}
+
 /// Restores the terminal when dropped, whichever way `run` ends.
 struct TerminalGuard;
 
@@ -77,7 +92,8 @@ impl Drop for TerminalGuard {
     fn drop(&mut self) {
         // Errors here have nowhere to go: the terminal is what failed. try_restore leaves the
         // alternate screen but does not show the cursor: the Terminal's Drop does, unless it
-        // never ran; once more costs nothing.
+        // never ran; once more costs nothing. Mouse reports go off whether or not they were on.
+        let _ = mouse(false);
         let _ = ratatui::try_restore();
         let _ = execute!(std::io::stdout(), cursor::Show);
     }
@@ -135,7 +151,7 @@ fn suspend_or_say(
     jobs: &JobSignals,
 ) -> std::io::Result<()> {
     if job_control_parent() {
-        suspend(terminal)?;
+        suspend(terminal, session.model.settings.mouse)?;
         // The SIGCONT that woke us is handled: resume has run.
         jobs.cont.store(false, Ordering::Relaxed);
     } else {
@@ -150,20 +166,24 @@ fn suspend_or_say(
 
 /// Gives the terminal back (cursor shown, raw mode off, main screen), stops this process as
 /// SIGTSTP's default action would have, and once continued takes the terminal again.
-fn suspend(terminal: &mut DefaultTerminal) -> std::io::Result<()> {
+fn suspend(terminal: &mut DefaultTerminal, with_mouse: bool) -> std::io::Result<()> {
     terminal.show_cursor()?;
+    mouse(false)?;
     ratatui::try_restore()?;
     signal_hook::low_level::raise(signal_hook::consts::SIGSTOP)?;
-    resume(terminal)
+    resume(terminal, with_mouse)
 }
 
 /// Takes the terminal back after a stop: raw mode (set afresh: the shell may have reset the
 /// terminal while we were stopped), the alternate screen, and a full redraw on the next draw
 /// (whatever ran meanwhile drew over the screen, and ratatui only sends what changed).
-fn resume(terminal: &mut DefaultTerminal) -> std::io::Result<()> {
+fn resume(terminal: &mut DefaultTerminal, with_mouse: bool) -> std::io::Result<()> {
     let _ = terminal::disable_raw_mode();
     terminal::enable_raw_mode()?;
     execute!(std::io::stdout(), terminal::EnterAlternateScreen)?;
+    if with_mouse {
+        mouse(true)?;
+    }
     terminal.clear()
 }
 
@@ -177,6 +197,7 @@ fn restore_without_stdout_lock() {
     let (tx, rx) = std::sync::mpsc::channel();
     std::thread::spawn(move || {
         let _ = terminal::disable_raw_mode();
+        let _ = rustix::io::write(std::io::stdout().as_fd(), MOUSE_OFF);
         let _ = rustix::io::write(std::io::stdout().as_fd(), b"\x1b[?1049l\x1b[?25h");
         let _ = tx.send(());
     });
@@ -198,7 +219,7 @@ fn catch_up(
     }
     if jobs.cont.swap(false, Ordering::Relaxed) {
         // Stopped by someone else (SIGSTOP) and continued.
-        resume(terminal)?;
+        resume(terminal, session.model.settings.mouse)?;
         changed = true;
     }
     changed |= session.poll_child().is_some();
@@ -239,6 +260,9 @@ pub fn run(
         viewport: Viewport::Fixed(area),
     })?;
     execute!(std::io::stdout(), terminal::EnterAlternateScreen)?;
+    if session.model.settings.mouse {
+        mouse(true)?;
+    }
     tracing::info!(cols, rows, drawn = ?(area.width, area.height), "explorer started");
     let mut runner = Runner::new(session);
     runner.session.act(News::Resize(area.width, area.height));
@@ -273,8 +297,7 @@ pub fn run(
             continue;
         }
         stale = true;
-        let action = read_action(&mut terminal, &mut runner.session, &jobs)?;
-        if let Some(action) = action {
+        for action in read_actions(&mut terminal, &mut runner.session, &jobs)? {
             runner = dispatch(runner, action, lecture);
         }
         if let Some(text) = runner.session.model.screen.copy.outbox.take() {
@@ -299,6 +322,7 @@ pub fn pick(
     filter: &str,
     note: Option<String>,
     (color, high_contrast): (bool, bool),
+    with_mouse: bool,
 ) -> color_eyre::Result<Option<u32>> {
     use crate::model::{Picked, Picker};
     use crate::sys::proc::named;
@@ -308,6 +332,9 @@ pub fn pick(
     let _guard = TerminalGuard;
     let mut terminal = ratatui::try_init()?;
     execute!(std::io::stdout(), terminal::EnterAlternateScreen)?;
+    if with_mouse {
+        mouse(true)?;
+    }
     let theme = crate::ui::theme::Theme {
         color,
         high_contrast,
@@ -325,10 +352,12 @@ pub fn pick(
         if !event::poll(MAX_POLL)? {
             continue;
         }
-        let Event::Key(key) = event::read()? else {
-            continue;
+        let action = match event::read()? {
+            Event::Key(key) => map_key(KeyContext::Picker, key),
+            Event::Mouse(ev) => crate::ui::picker::mouse(&picker, ev),
+            _ => None,
         };
-        match map_key(KeyContext::Picker, key) {
+        match action {
             Some(Action::Picker(a)) => crate::update::picker::update(&mut picker, a),
             Some(Action::Ask(_)) => picker.chosen = Some(Picked::Nothing),
             _ => {}
@@ -366,15 +395,20 @@ fn poll_time(session: &Session, until_refresh: Duration) -> Duration {
     }
 }
 
-/// The next terminal event as an action, if it asks one: a key through the key map in the
-/// model's context; a suspend key and a resize are handled here.
-fn read_action(
+/// The next terminal event as actions: a key through the key map in the model's context, a
+/// mouse event placed on what is drawn (`ui::mouse`); a suspend key and a resize are handled
+/// here.
+fn read_actions(
     terminal: &mut DefaultTerminal,
     session: &mut Session,
     jobs: &JobSignals,
-) -> color_eyre::Result<Option<Action>> {
+) -> color_eyre::Result<Vec<Action>> {
     let m = &session.model;
-    Ok(match event::read()? {
+    let key = match event::read()? {
+        Event::Mouse(ev) => return Ok(crate::ui::mouse::actions(m, ev)),
+        other => other,
+    };
+    Ok(match key {
         Event::Key(key) if is_suspend_key(&key) => {
             suspend_or_say(terminal, session, jobs)?;
             None
@@ -393,7 +427,9 @@ fn read_action(
             None
         }
         _ => None,
-    })
+    }
+    .into_iter()
+    .collect())
 }
 
 /// Carries out an action: a lesson's next and back through its lecture, any other through

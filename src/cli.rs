@@ -32,6 +32,10 @@ pub struct Cli {
     /// Live refresh interval of the TUI in milliseconds.
     #[arg(long, value_name = "MS", default_value_t = DEFAULT_REFRESH_MS, value_parser = parse_refresh)]
     pub refresh: u64,
+    /// Leave the mouse to the terminal (its own selection and scrolling). By default clicks
+    /// move the cursor and pick pages, cells and VMAs, and the wheel scrolls.
+    #[arg(long)]
+    pub no_mouse: bool,
     /// Colours: high-contrast for projectors, mono without colour (also set by NO_COLOR).
     #[arg(long, value_name = "THEME", value_enum, default_value_t)]
     pub theme: ThemeChoice,
@@ -98,6 +102,9 @@ pub enum Command {
         /// Live refresh interval in milliseconds.
         #[arg(long, value_name = "MS", default_value_t = DEFAULT_REFRESH_MS, value_parser = parse_refresh)]
         refresh: u64,
+        /// Leave the mouse to the terminal (its own selection and scrolling).
+        #[arg(long)]
+        no_mouse: bool,
     },
     /// Print a completion script for a shell (bash, zsh, fish, elvish, powershell).
     Completions {

@@ -35,9 +35,53 @@ pub struct Layout {
 
 /// Columns the grid block needs for `bpr` bytes a row and an offsets column of `digits`.
 pub fn grid_width(bpr: u64, digits: u16) -> u16 {
-    let bpr = bpr as u16;
-    // border, offset, two spaces, "xx " per byte, an extra space per group of 8, a space, text, border
-    2 + digits + 2 + 3 * bpr + (bpr / 8 - 1) + 1 + bpr + 1
+    // The borders, and the row between them.
+    2 + RowColumns { bpr, digits }.width()
+}
+
+/// Where a grid row puts each byte, in columns from the grid's inner left edge: the offset
+/// (`digits` wide), two spaces, `xx ` per byte with one more space after each group of 8, a
+/// space, then one character per byte. `ui::hex_grid` draws rows so (its tests check them
+/// against this), and a mouse click is placed with it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RowColumns {
+    pub bpr: u64,
+    pub digits: u16,
+}
+
+impl RowColumns {
+    /// The column of byte `i`'s first hex digit.
+    pub fn hex(self, i: u64) -> u16 {
+        self.digits + 2 + (3 * i + i / 8) as u16
+    }
+
+    /// The column of byte `i`'s character in the text column.
+    pub fn text(self, i: u64) -> u16 {
+        self.hex(self.bpr) + i as u16
+    }
+
+    /// Columns of a whole row.
+    pub fn width(self) -> u16 {
+        self.text(self.bpr)
+    }
+
+    /// The byte of the row shown at column `col`: its hex digits, the space after them, or
+    /// its character; the offset column means the row's first byte. `None` past the row.
+    pub fn byte_at(self, col: u16) -> Option<u64> {
+        let hex0 = self.hex(0);
+        if col < hex0 {
+            return Some(0);
+        }
+        let text0 = self.text(0);
+        if col >= text0 {
+            let i = u64::from(col - text0);
+            return (i < self.bpr).then_some(i);
+        }
+        // 25 columns a group of 8: "xx " eight times and the group's extra space.
+        let rel = u64::from(col - hex0);
+        let i = rel / 25 * 8 + (rel % 25 / 3).min(7);
+        Some(i.min(self.bpr - 1))
+    }
 }
 
 impl Layout {

@@ -141,6 +141,10 @@ fn main() -> ExitCode {
     if let Err(code) = start_log(cli.log.clone(), &inputs(&cli)) {
         return code;
     }
+    let look = Look {
+        theme: cli.theme,
+        mouse: !cli.no_mouse,
+    };
     match cli.command {
         Some(command) => subcommand(command),
         None => match cli.attach.pid {
@@ -150,15 +154,15 @@ fn main() -> ExitCode {
             None if cli.pick && cli.map.anon.is_some() => {
                 fail("--pick explores a running process: give no --anon with it")
             }
-            None if cli.pick => attach("", None, cli.map.write, cli.refresh, cli.theme),
+            None if cli.pick => attach("", None, cli.map.write, cli.refresh, look),
             Some(spec) => attach(
                 &spec,
                 cli.attach.vma.as_deref(),
                 cli.map.write,
                 cli.refresh,
-                cli.theme,
+                look,
             ),
-            None => explore(&cli.map, cli.file, cli.refresh, cli.theme),
+            None => explore(&cli.map, cli.file, cli.refresh, look),
         },
     }
 }
@@ -217,11 +221,15 @@ fn subcommand(command: Command) -> ExitCode {
             trust,
             theme,
             refresh,
+            no_mouse,
         } => lesson(
             name.as_deref(),
             file.as_deref(),
             (check, trust),
-            theme,
+            Look {
+                theme,
+                mouse: !no_mouse,
+            },
             refresh,
         ),
         Command::Completions { shell } => completions(shell),
@@ -365,16 +373,10 @@ fn inspect_process(pid: u32, spec: Option<&str>, json: bool) -> ExitCode {
 }
 
 /// The explorer on another process (`--pid`).
-fn attach(
-    named: &str,
-    spec: Option<&str>,
-    write: bool,
-    refresh_ms: u64,
-    theme: ThemeChoice,
-) -> ExitCode {
+fn attach(named: &str, spec: Option<&str>, write: bool, refresh_ms: u64, look: Look) -> ExitCode {
     use std::io::IsTerminal as _;
     let terminal = std::io::stdout().is_terminal() && std::io::stdin().is_terminal();
-    let pid = match pid_or_pick(named, terminal, theme) {
+    let pid = match pid_or_pick(named, terminal, look) {
         Ok(Some(pid)) => pid,
         Ok(None) => {
             eprintln!("mmapscope: no process picked");
@@ -395,7 +397,7 @@ fn attach(
     if let Err(e) = color_eyre::install() {
         return fail(e);
     }
-    session.act(configure(refresh_ms, theme));
+    session.act(configure(refresh_ms, look));
     let intro = vec![if write {
         format!(
             "attached to pid {pid}: writes go through its /proc/PID/mem, only where it may write, \
@@ -420,7 +422,7 @@ fn attach(
 /// The pid `--pid` names; in a terminal, the picker when a name matches no process or
 /// several (filtered on the name), and always for `--pick` (an empty `named`). `None`: the
 /// user picked nothing. Without a terminal a name must match exactly one process.
-fn pid_or_pick(named: &str, terminal: bool, theme: ThemeChoice) -> Result<Option<u32>, ExitCode> {
+fn pid_or_pick(named: &str, terminal: bool, look: Look) -> Result<Option<u32>, ExitCode> {
     use mmapscope::sys::proc::named as names;
     let refused = match (named, names::resolve(named)) {
         ("", _) => None,
@@ -449,20 +451,29 @@ fn pid_or_pick(named: &str, terminal: bool, theme: ThemeChoice) -> Result<Option
     mmapscope::app::pick(
         named,
         note,
-        theme.colors(mmapscope::options::no_color_env()),
+        look.theme.colors(mmapscope::options::no_color_env()),
+        look.mouse,
     )
     .map_err(fail)
 }
 
 /// The explorer's settings, as news for the model: the refresh interval, and colours from `--theme`
 /// and NO_COLOR (read here, once).
-fn configure(refresh_ms: u64, theme: ThemeChoice) -> Event {
-    let (color, high_contrast) = theme.colors(mmapscope::options::no_color_env());
+fn configure(refresh_ms: u64, look: Look) -> Event {
+    let (color, high_contrast) = look.theme.colors(mmapscope::options::no_color_env());
     Event::Configure {
         refresh_ms,
         color,
         high_contrast,
+        mouse: look.mouse,
     }
+}
+
+/// How the explorer looks and listens: `--theme`, and the mouse unless `--no-mouse`.
+#[derive(Debug, Clone, Copy)]
+struct Look {
+    theme: ThemeChoice,
+    mouse: bool,
 }
 
 /// Whether a lesson from a file may run: shipped lessons and lessons that touch nothing but
@@ -503,7 +514,7 @@ fn lesson(
     name: Option<&str>,
     file: Option<&std::path::Path>,
     (check, trust): (bool, bool),
-    theme: ThemeChoice,
+    look: Look,
     refresh_ms: u64,
 ) -> ExitCode {
     if name.is_none() && file.is_none() {
@@ -544,7 +555,7 @@ fn lesson(
         Err(e) => return fail(e),
     };
     let mut session = Session::new(region, true, DEFAULT_SIZE);
-    session.act(configure(refresh_ms, theme));
+    session.act(configure(refresh_ms, look));
     let intro = vec![format!("lesson {}: {}", lesson.name, lesson.title)];
     let lecture = mmapscope::session::lecture::Lecture { lesson, dir };
     let result = mmapscope::app::run(session, &intro, Some(&lecture));
@@ -581,7 +592,7 @@ fn explore(
     map: &MapArgs,
     file: Option<std::path::PathBuf>,
     refresh_ms: u64,
-    theme: ThemeChoice,
+    look: Look,
 ) -> ExitCode {
     use std::io::IsTerminal as _;
     // Before anything is created or mapped: without a terminal there is nothing to show.
@@ -621,7 +632,7 @@ fn explore(
     {
         return fail(e);
     }
-    session.act(configure(refresh_ms, theme));
+    session.act(configure(refresh_ms, look));
     let result = mmapscope::app::run(session, &intro, None);
     if let Some(dir) = demo_dir {
         eprintln!(

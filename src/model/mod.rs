@@ -31,7 +31,7 @@ pub use minimap::{
 pub use page_map::{
     MapWindow, PAGE_MAP_INFO_ROWS, PageMapData, PageMapLayout, PageMapSlice, page_map_at,
 };
-pub use picker::{Picked, Picker};
+pub use picker::{LIST_TOP, Picked, Picker};
 pub use screen::{Ask, Copy, EditState, Focus, MenuKind, Overlay, Screen, Then};
 pub use seen::{DELTA_HOLD_MS, Delta, FOREIGN_HOLD_MS, Seen};
 pub use space::{Looking, Space};
@@ -103,6 +103,9 @@ pub struct Settings {
     /// The high-contrast theme (for projectors).
     pub high_contrast: bool,
     pub refresh_ms: u64,
+    /// The terminal reports mouse clicks and the wheel to us (`--no-mouse`: it keeps them,
+    /// for its own selection).
+    pub mouse: bool,
 }
 
 impl Default for Settings {
@@ -111,6 +114,7 @@ impl Default for Settings {
             color: true,
             high_contrast: false,
             refresh_ms: crate::options::DEFAULT_REFRESH_MS,
+            mouse: true,
         }
     }
 }

@@ -5,6 +5,9 @@
 
 use crate::sys::proc::named::Named;
 
+/// The screen row of the list's first process (under the title, the note, the column names).
+pub const LIST_TOP: u16 = 3;
+
 /// The picker: every process listed, and how the user narrows it down.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct Picker {
@@ -78,6 +81,13 @@ impl Picker {
     /// filter line and the key line take five).
     pub fn list_rows(&self) -> usize {
         usize::from(self.size.1.saturating_sub(5)).max(1)
+    }
+
+    /// The index in `shown()` of the process drawn on screen row `y`, if one is.
+    pub fn row_at(&self, y: u16) -> Option<usize> {
+        let row = usize::from(y.checked_sub(LIST_TOP)?);
+        let i = self.first_row() + row;
+        (row < self.list_rows() && i < self.shown().len()).then_some(i)
     }
 
     /// The first row of `shown()` drawn: the selection stays in view.

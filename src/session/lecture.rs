@@ -149,6 +149,7 @@ pub fn back(runner: &Runner, lecture: &Lecture) -> Option<Runner> {
         refresh_ms: m.settings.refresh_ms,
         color: m.settings.color,
         high_contrast: m.settings.high_contrast,
+        mouse: m.settings.mouse,
     });
     start(&mut fresh, &lecture.lesson);
     for _ in 0..target {

@@ -7,6 +7,7 @@ pub mod help;
 pub mod hex_grid;
 pub mod menu;
 pub mod minimap;
+pub mod mouse;
 pub mod page_map;
 pub mod picker;
 pub mod side_panel;

@@ -37,6 +37,8 @@ pub fn render(p: &Picker, frame: &mut Frame, theme: Theme) {
         format!(" {:>8}  {:<10} {:>10}  COMMAND", "PID", "USER", "RSS"),
         theme.style(Role::Dim),
     ));
+    // The list starts at `LIST_TOP`, where a click finds it (`Picker::row_at`).
+    debug_assert_eq!(lines.len(), usize::from(crate::model::LIST_TOP));
     let first = p.first_row();
     for (i, n) in shown.iter().enumerate().skip(first).take(p.list_rows()) {
         let selected = i == p.selected;
@@ -99,4 +101,28 @@ fn key_line(width: usize, theme: Theme) -> Line<'static> {
         used += w;
     }
     Line::from(spans)
+}
+
+/// A mouse event in the picker: the wheel moves the selection, a click selects a process, a
+/// click on the one selected attaches to it.
+pub fn mouse(
+    p: &Picker,
+    ev: ratatui::crossterm::event::MouseEvent,
+) -> Option<crate::action::Action> {
+    use crate::action::{Action, PickerAction};
+    use ratatui::crossterm::event::{MouseButton, MouseEventKind};
+    let a = match ev.kind {
+        MouseEventKind::ScrollDown => PickerAction::Move(3),
+        MouseEventKind::ScrollUp => PickerAction::Move(-3),
+        MouseEventKind::Down(MouseButton::Left) => {
+            let i = p.row_at(ev.row)?;
+            if i == p.selected {
+                PickerAction::Choose
+            } else {
+                PickerAction::Move(i as i64 - p.selected as i64)
+            }
+        }
+        _ => return None,
+    };
+    Some(Action::Picker(a))
 }

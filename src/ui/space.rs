@@ -9,7 +9,7 @@ use ratatui::layout::{Constraint, Rect};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Clear, Paragraph};
 
-use crate::model::Model;
+use crate::model::{Model, Overlay};
 use crate::sys::proc::process::{VmaKind, VmaSummary};
 use crate::text::{human, sanitize};
 
@@ -207,10 +207,7 @@ fn legend(theme: Theme, wide: bool) -> Line<'static> {
 
 /// Draws the view over `area`.
 pub fn render(model: &Model, frame: &mut Frame, area: Rect, theme: Theme, selected: usize) {
-    let box_area = area.centered(
-        Constraint::Length(area.width.saturating_sub(2).max(1)),
-        Constraint::Length(area.height.saturating_sub(2).max(1)),
-    );
+    let box_area = box_of(area);
     frame.render_widget(Clear, box_area);
     let title = if model.space.title.is_empty() {
         " address space (reading /proc/PID/maps and smaps...) ".to_string()
@@ -231,15 +228,40 @@ pub fn render(model: &Model, frame: &mut Frame, area: Rect, theme: Theme, select
             " ↑↓ PgUp PgDn select · Enter explore · Esc close · bar: log size, █ resident ",
             theme.style(Role::Dim),
         ));
-    let inner = block.inner(box_area);
     frame.render_widget(block, box_area);
-    if inner.height < 2 {
+    let Some((legend_area, body, shown)) = placed(model, area, theme, selected) else {
         return;
+    };
+    let wide = legend_area.width >= 100;
+    frame.render_widget(Paragraph::new(legend(theme, wide)), legend_area);
+    let lines: Vec<Line> = shown.into_iter().map(|(l, _)| l).collect();
+    frame.render_widget(Paragraph::new(lines), body);
+}
+
+/// The view's box on a screen of `area`: a column and a row in from each edge.
+fn box_of(area: Rect) -> Rect {
+    area.centered(
+        Constraint::Length(area.width.saturating_sub(2).max(1)),
+        Constraint::Length(area.height.saturating_sub(2).max(1)),
+    )
+}
+
+/// Where the view goes on a screen of `area`: its legend line, its body, and the rows shown
+/// in the body from its top, each with the index of its VMA (`None`: a gap). `None` when the
+/// box has no room for them. `render` draws these rows and a click is placed on them.
+fn placed(
+    model: &Model,
+    area: Rect,
+    theme: Theme,
+    selected: usize,
+) -> Option<(Rect, Rect, Vec<(Line<'static>, Option<usize>)>)> {
+    let inner = Block::bordered().inner(box_of(area));
+    if inner.height < 2 {
+        return None;
     }
     let [legend_area, body] =
         ratatui::layout::Layout::vertical([Constraint::Length(1), Constraint::Min(1)]).areas(inner);
     let wide = inner.width >= 100;
-    frame.render_widget(Paragraph::new(legend(theme, wide)), legend_area);
     // Only the VMAs that can reach the screen: a process of 30,000 VMAs drew every one at each
     // refresh (10% of a core); each VMA is at least one row, so `height` of them on either
     // side of the selection cover the rows shown.
@@ -253,13 +275,25 @@ pub fn render(model: &Model, frame: &mut Frame, area: Rect, theme: Theme, select
     let first = sel_row
         .saturating_sub(height / 2)
         .min(all.len().saturating_sub(height));
-    let lines: Vec<Line> = all
-        .into_iter()
-        .skip(first)
-        .take(height)
-        .map(|(l, _)| l)
-        .collect();
-    frame.render_widget(Paragraph::new(lines), body);
+    let shown = all.into_iter().skip(first).take(height).collect();
+    Some((legend_area, body, shown))
+}
+
+/// The index of the VMA whose row is drawn at `at` on the whole screen, if the view is open.
+pub fn vma_at(model: &Model, at: ratatui::layout::Position) -> Option<usize> {
+    let Overlay::Space { selected } = model.screen.overlay else {
+        return None;
+    };
+    let (w, h) = model.screen.size;
+    let theme = Theme {
+        color: false,
+        high_contrast: false,
+    };
+    let (_, body, shown) = placed(model, Rect::new(0, 0, w, h), theme, selected)?;
+    if !body.contains(at) {
+        return None;
+    }
+    shown.get(usize::from(at.y - body.y))?.1
 }
 
 #[cfg(test)]

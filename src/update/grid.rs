@@ -24,6 +24,12 @@ pub(super) fn update(model: &mut Model, action: GridAction) -> Vec<Command> {
         GridAction::Goto(target) => return goto(model, target),
         GridAction::Count(digit) => super::copy::count(model, digit),
         GridAction::Copy => super::copy::copy(model),
+        GridAction::Point(off) => {
+            if off <= model.max_cursor() {
+                model.doc.cursor = off;
+                model.scroll_to_cursor();
+            }
+        }
     }
     Vec::new()
 }

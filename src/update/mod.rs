@@ -90,7 +90,9 @@ fn take(model: &mut Model, event: Event) {
             refresh_ms,
             color,
             high_contrast,
+            mouse,
         } => {
+            model.settings.mouse = mouse;
             model.settings.refresh_ms = refresh_ms;
             model.settings.color = color;
             model.settings.high_contrast = high_contrast;

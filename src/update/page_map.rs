@@ -46,6 +46,10 @@ pub(super) fn update(model: &mut Model, action: PageMapAction) -> Vec<Command> {
             model.log(format!("page map: opened page {page}"));
             select_page(model, page);
         }
+        PageMapAction::Click(clicked) if clicked / w.per_cell == w.selected => {
+            return update(model, PageMapAction::OpenCell);
+        }
+        PageMapAction::Click(clicked) => show_map(model, clicked, w.per_cell, w.top),
         // Opened above.
         PageMapAction::Open => {}
     }

@@ -47,6 +47,15 @@ pub(super) fn update(model: &mut Model, action: SpaceAction) -> Vec<Command> {
         SpaceAction::Back if model.space.looking.as_ref().is_some_and(|l| l.back) => {
             return vec![Command::ExploreBack];
         }
+        SpaceAction::Click(index) => match model.screen.overlay {
+            Overlay::Space { selected } if selected == index => {
+                return update(model, SpaceAction::Explore);
+            }
+            Overlay::Space { ref mut selected } if index < model.space.vmas.len() => {
+                *selected = index;
+            }
+            _ => {}
+        },
         SpaceAction::Back => {
             model.log(if model.space.looking.is_some() {
                 "Backspace returns to the mapping mmapscope made: there is none here (--pid)"

@@ -192,3 +192,66 @@ fn dump_never_writes_the_mapped_file_and_replaces_a_file_only_when_asked() {
         "replaced when asked"
     );
 }
+
+/// An xterm SGR mouse report (1-based column and row), press then release.
+fn sgr(button: u8, col: u16, row: u16) -> String {
+    format!("\x1b[<{button};{col};{row}M\x1b[<{button};{col};{row}m")
+}
+
+/// A click on a byte's hex digits, on a byte's character, the wheel, and a click on a minimap
+/// cell, sent into the pty as a terminal reports them, move the cursor where the screen shows
+/// it; `--no-mouse` leaves the reports off (and the mouse to the terminal).
+#[test]
+fn a_mouse_click_in_the_pty_moves_the_cursor() {
+    use mmapscope::layout::{Layout, RowColumns};
+    let tmp = tempfile::TempDir::new().expect("tempdir");
+    let file = tmp.path().join("mouse.txt");
+    text_file(&file, b"click me\n");
+    let (cols, rows) = (120, 40);
+    let mut term = Term::spawn(&[file.as_os_str()], &[], cols, rows);
+    term.wait_for_all(&["page 0", "cursor 0x0 "]);
+    term.wait_for_screen("mouse reports on, clicks and the wheel", |s| {
+        s.mouse_protocol_mode() == vt100::MouseProtocolMode::PressRelease
+            && s.mouse_protocol_encoding() == vt100::MouseProtocolEncoding::Sgr
+    });
+    // The grid's rows as the program lays them out: a border, then page 0's header, then its
+    // rows (the offsets column is 8 digits for this small file).
+    let layout = Layout::compute(cols, rows, 8);
+    let row = RowColumns {
+        bpr: layout.bytes_per_row,
+        digits: 8,
+    };
+    let (x0, y0) = (layout.grid.x + 1, layout.grid.y + 1);
+    // Row 1 of page 0 holds bytes bpr..2*bpr; its byte 3, by its hex digits.
+    term.send(&sgr(0, x0 + row.hex(3) + 1, y0 + 2 + 1));
+    let want = format!("cursor 0x{:x} ", layout.bytes_per_row + 3);
+    term.wait_for_all(&[&want]);
+    // Byte 5 of the same row, by its character.
+    term.send(&sgr(0, x0 + row.text(5) + 1, y0 + 2 + 1));
+    let at = layout.bytes_per_row + 5;
+    term.wait_for_all(&[&format!("cursor 0x{at:x} ")]);
+    // One notch of the wheel down: three rows.
+    term.send(&sgr(65, x0 + 20, y0 + 6));
+    let at = at + 3 * layout.bytes_per_row;
+    term.wait_for_all(&[&format!("cursor 0x{at:x} ")]);
+    // The minimap's third cell (one a page here): page 2.
+    let ps = common::page_size();
+    term.send(&sgr(
+        0,
+        layout.minimap.x + 7 + 1 + 2 + 1,
+        layout.minimap.y + 1,
+    ));
+    term.wait_for_all(&[&format!("cursor 0x{:x} (page 2", 2 * ps)]);
+    term.quit_cleanly();
+    term.wait_for_screen("mouse reports off after quitting", |s| {
+        s.mouse_protocol_mode() == vt100::MouseProtocolMode::None
+    });
+
+    // --no-mouse: no reports asked; a click changes nothing.
+    let mut term = Term::spawn(&["--no-mouse".as_ref(), file.as_os_str()], &[], cols, rows);
+    term.wait_for_all(&["page 0", "cursor 0x0 "]);
+    term.wait_for_screen("no mouse reports", |s| {
+        s.mouse_protocol_mode() == vt100::MouseProtocolMode::None
+    });
+    term.quit_cleanly();
+}
