@@ -41,7 +41,7 @@ pub fn grid_width(bpr: u64, digits: u16) -> u16 {
 
 /// Where a grid row puts each byte, in columns from the grid's inner left edge: the offset
 /// (`digits` wide), two spaces, `xx ` per byte with one more space after each group of 8, a
-/// space, then one character per byte. `ui::hex_grid` draws rows so (its tests check them
+/// space, then one character per byte, and a blank column. `ui::hex_grid` draws rows so (its tests check them
 /// against this), and a mouse click is placed with it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct RowColumns {
@@ -60,9 +60,9 @@ impl RowColumns {
         self.hex(self.bpr) + i as u16
     }
 
-    /// Columns of a whole row.
+    /// Columns of a whole row, with one blank column after the text.
     pub fn width(self) -> u16 {
-        self.text(self.bpr)
+        self.text(self.bpr) + 1
     }
 
     /// The byte of the row shown at column `col`: its hex digits, the space after them, or

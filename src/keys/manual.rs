@@ -7,6 +7,17 @@ use super::help_lines;
 /// overlay's line is too short to say it all; keyed by the help line's keys as shown. Keys not
 /// listed here are told in the manual with the help's words.
 pub const MANUAL: &[(&str, &str)] = &[
+    (
+        "y / 16y",
+        "copy the cursor's virtual address to the terminal's clipboard (OSC 52); with a count \
+         typed first, that many bytes from the cursor as hex, as far as they were read",
+    ),
+    (
+        "D",
+        "dump: the bytes of the pages in memory to a new file (nothing faulted in; other pages \
+         are holes, listed in the log): vma FILE, page N FILE or OFFSET LEN FILE, then \
+         overwrite to replace a file; never a file the process maps",
+    ),
     ("[ / ]", "previous / next page (its header on top)"),
     (
         ":",

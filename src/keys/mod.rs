@@ -303,7 +303,7 @@ pub const GRID: &[Binding] = &[
             "with --also: the grid shows, keys act on, the other mapping",
         ),
     ),
-    // Out of the screen (issue 18 item 7): copy, count, dump.
+    // Out of the screen: copy, count, dump.
     helped(
         &[Code(Char('y'))],
         Action::Grid(GridAction::Copy),

@@ -1,4 +1,4 @@
-//! Out of the screen (issue 18, item 7), as a user drives it in a terminal: `y` puts the
+//! Out of the screen, as a user drives it in a terminal: `y` puts the
 //! cursor's address, and `16y` sixteen bytes as hex, on the clipboard with OSC 52 (the emulated
 //! terminal records it); `dump` writes present pages' bytes to a file exactly as the kernel
 //! has them; a mouse click (an xterm SGR report sent into the pty) moves the cursor.
