@@ -238,6 +238,9 @@ pub fn render(model: &Model, frame: &mut Frame, area: Rect, theme: Theme, select
     frame.render_widget(Paragraph::new(lines), body);
 }
 
+/// A row of the view, with the index of its VMA (`None`: a gap).
+type Row = (Line<'static>, Option<usize>);
+
 /// The view's box on a screen of `area`: a column and a row in from each edge.
 fn box_of(area: Rect) -> Rect {
     area.centered(
@@ -254,7 +257,7 @@ fn placed(
     area: Rect,
     theme: Theme,
     selected: usize,
-) -> Option<(Rect, Rect, Vec<(Line<'static>, Option<usize>)>)> {
+) -> Option<(Rect, Rect, Vec<Row>)> {
     let inner = Block::bordered().inner(box_of(area));
     if inner.height < 2 {
         return None;

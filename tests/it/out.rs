@@ -38,7 +38,7 @@ fn y_copies_the_address_and_a_count_the_bytes_with_osc_52() {
     term.send("y");
     term.wait_for_all(&["to the clipboard: the address of offset 0x2"]);
     let address = mmapscope::text::base64(format!("0x{:x}", start + 2).as_bytes());
-    assert_eq!(term.clipboard(), [address.clone()]);
+    assert_eq!(term.clipboard(), std::slice::from_ref(&address));
     term.send("16y");
     term.wait_for_all(&["copied 16 byte(s)"]);
     let hex: Vec<String> = bytes[2..18].iter().map(|b| format!("{b:02x}")).collect();
