@@ -309,15 +309,9 @@ pub const GRID: &[Binding] = &[
         Action::Grid(GridAction::Copy),
         (
             "y / 16y",
-            "copy the cursor's address / 16 bytes as hex to the clipboard",
+            "copy the cursor's address / (count first) bytes as hex: clipboard",
         ),
     ),
-    Binding {
-        keys: &[],
-        action: None,
-        help: Some(("0-9", "a count for the next key (16y)")),
-        hint: None,
-    },
     helped(
         &[Code(Char('D'))],
         Action::Ask(AskAction::OpenAsk(Ask::Dump)),
@@ -779,9 +773,11 @@ pub fn tables(ctx: KeyContext) -> &'static [&'static [Binding]] {
     }
 }
 
-/// The help overlay's lines, in order: every key of the grid and of lessons.
+/// The help overlay's lines, in order: every key of the grid and of lessons, help and quit
+/// first (on a screen too short for the whole list they stay in view).
 pub fn help_lines() -> Vec<(&'static str, &'static str)> {
     [
+        COMMON_FIRST,
         ARROWS,
         LETTER_MOTIONS,
         COMMON,
@@ -789,7 +785,6 @@ pub fn help_lines() -> Vec<(&'static str, &'static str)> {
         FIND,
         PANEL,
         LESSON,
-        COMMON_FIRST,
     ]
     .iter()
     .flat_map(|t| t.iter())

@@ -255,3 +255,68 @@ fn a_mouse_click_in_the_pty_moves_the_cursor() {
     });
     term.quit_cleanly();
 }
+
+/// The picker as drawn from a fabricated list (fixed pids, users, sizes and command lines).
+fn picker(size: (u16, u16)) -> mmapscope::model::Picker {
+    use mmapscope::sys::proc::named::Named;
+    let named = |pid, user: &str, rss, cmdline: &str| Named {
+        pid,
+        user: user.into(),
+        cmdline: cmdline.into(),
+        rss,
+    };
+    let mut p = mmapscope::model::Picker::new(
+        vec![
+            named(812, "root", 9 << 20, "/usr/sbin/sshd -D"),
+            named(
+                4242,
+                "ana",
+                54 << 20,
+                "python3 -c import mmap, threading; worker()",
+            ),
+            named(4243, "ana", 1_740_800, "sleep 100"),
+            named(5120, "ana", 7_130_000, "sqlite3 /home/ana/db/t.db"),
+            named(
+                6001,
+                "postgres",
+                148 << 20,
+                "postgres: checkpointer a very long command line that does not fit in eighty \
+                 columns at all",
+            ),
+            named(7000, "ana", 1_740_800, "sleep 200"),
+        ],
+        "",
+        Some("2 processes are named sleep: pick one".into()),
+    );
+    p.size = size;
+    p
+}
+
+fn draw_picker(p: &mmapscope::model::Picker) -> ratatui::Terminal<ratatui::backend::TestBackend> {
+    let mut t =
+        ratatui::Terminal::new(ratatui::backend::TestBackend::new(p.size.0, p.size.1)).unwrap();
+    let theme = mmapscope::ui::theme::Theme {
+        color: false,
+        high_contrast: false,
+    };
+    t.draw(|f| mmapscope::ui::picker::render(p, f, theme))
+        .unwrap();
+    t
+}
+
+#[test]
+fn picker_80x24() {
+    let mut p = picker((80, 24));
+    p.selected = 1;
+    insta::assert_snapshot!(draw_picker(&p).backend());
+}
+
+#[test]
+fn picker_filtered_by_pid_120x40() {
+    let mut p = picker((120, 40));
+    for c in "ana".chars() {
+        mmapscope::update::picker::update(&mut p, mmapscope::action::PickerAction::Type(c));
+    }
+    mmapscope::update::picker::update(&mut p, mmapscope::action::PickerAction::ToggleSort);
+    insta::assert_snapshot!(draw_picker(&p).backend());
+}

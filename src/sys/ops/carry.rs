@@ -114,7 +114,7 @@ pub fn dump(
         ),
     };
     let notes = match &result {
-        Ok(done) => crate::sys::ops::dump::notes(done),
+        Ok(done) => crate::sys::ops::dump::notes(done, mapped.ours()),
         Err(_) => Vec::new(),
     };
     Outcome {

@@ -225,7 +225,9 @@ fn runs_text(runs: &[(u64, u64)]) -> String {
 }
 
 /// The sentences of a dump's result: what was written, and every page left as a hole.
-pub fn notes(done: &Done) -> Vec<String> {
+/// `ours`: the mapping mmapscope made (else a VMA only looked at, whose pages are read only
+/// where present).
+pub fn notes(done: &Done, ours: bool) -> Vec<String> {
     let Done::Dumped {
         file,
         offset,
@@ -240,9 +242,11 @@ pub fn notes(done: &Done) -> Vec<String> {
         return Vec::new();
     };
     let mut out = vec![format!(
-        "{file}: {len} bytes, mapping offset 0x{offset:x} to 0x{:x}; {written} bytes from \
+        "{file}: {} bytes, mapping offset 0x{offset:x} to 0x{:x}; {} bytes from \
          {pages_written} page(s) in memory",
-        offset + len
+        crate::text::thousands(*len),
+        offset + len,
+        crate::text::thousands(*written)
     )];
     if *zero_pages > 0 {
         out.push(format!(
@@ -250,10 +254,16 @@ pub fn notes(done: &Done) -> Vec<String> {
              holes read"
         ));
     }
-    if !absent.is_empty() {
+    if !absent.is_empty() && ours {
         out.push(format!(
             "pages {} not read (not in memory; reading would fault them in): holes in the \
              file, reading as zeros. Bring them in first (t, advise willneed) to dump them",
+            runs_text(absent)
+        ));
+    } else if !absent.is_empty() {
+        out.push(format!(
+            "pages {} not read (not present in the process: reading would fault them in \
+             there): holes in the file, reading as zeros",
             runs_text(absent)
         ));
     }
