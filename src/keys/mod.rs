@@ -309,7 +309,7 @@ pub const GRID: &[Binding] = &[
         Action::Grid(GridAction::Copy),
         (
             "y / 16y",
-            "copy the cursor's address / (count first) bytes as hex: clipboard",
+            "to the clipboard: the cursor's address / 16 bytes as hex",
         ),
     ),
     helped(
@@ -317,7 +317,7 @@ pub const GRID: &[Binding] = &[
         Action::Ask(AskAction::OpenAsk(Ask::Dump)),
         (
             "D",
-            "dump present pages' bytes to a new file: vma, page N or OFF LEN, FILE",
+            "dump bytes in memory to a new file: vma|page N|OFF LEN FILE",
         ),
     ),
 ];

@@ -297,4 +297,74 @@ mod tests {
         crate::update::update(&mut m, Action::PageMap(PageMapAction::Open));
         assert_eq!(actions(&m, press(0, 0)), []);
     }
+
+    #[test]
+    fn a_click_in_the_address_space_view_selects_the_vma_drawn_there_and_a_second_explores() {
+        use crate::sys::proc::maps::MapsLine;
+        use crate::sys::proc::process::{VmaKind, VmaSummary};
+        let mut m = model(1, (120, 40));
+        crate::update::update(&mut m, Action::Space(SpaceAction::Open));
+        let vma = |start: u64, size: u64, path: &str| VmaSummary {
+            line: MapsLine {
+                start,
+                end: start + size,
+                perms: "rw-p".into(),
+                offset: 0,
+                dev: 0,
+                inode: 0,
+                path: path.into(),
+            },
+            kind: VmaKind::Anonymous,
+            rss: Some(4096),
+        };
+        // A gap between the second and the third: a row of its own, naming no VMA.
+        let vmas = vec![
+            vma(0x1000, 0x1000, "a"),
+            vma(0x2000, 0x1000, "b"),
+            vma(0x10_0000, 0x1000, "c"),
+        ];
+        crate::update::update(
+            &mut m,
+            crate::action::Event::SpaceProbed {
+                vmas,
+                title: "pid 1 test".into(),
+                read_ms: 0,
+            },
+        );
+        let mut t =
+            ratatui::Terminal::new(ratatui::backend::TestBackend::new(120, 40)).expect("terminal");
+        t.draw(|f| crate::ui::render(&m, f)).expect("draw");
+        let buf = t.backend().buffer().clone();
+        // Find each VMA's row on the screen by its address, and click on it.
+        let row_of = |hex: &str| {
+            (0..40u16)
+                .find(|&y| {
+                    let line: String = (0..120u16)
+                        .map(|x| buf[(x, y)].symbol().to_string())
+                        .collect();
+                    line.contains(hex)
+                })
+                .expect("drawn")
+        };
+        let (a, c) = (row_of("000000001000"), row_of("000000100000"));
+        assert_eq!(vma_at(&m, a), Some(0));
+        assert_eq!(vma_at(&m, c), Some(2));
+        assert_eq!(vma_at(&m, c - 1), None, "the gap's row");
+        assert_eq!(
+            actions(&m, press(30, c)),
+            [Action::Space(SpaceAction::Click(2))]
+        );
+        crate::update::update(&mut m, Action::Space(SpaceAction::Click(2)));
+        assert_eq!(m.screen.overlay, Overlay::Space { selected: 2 });
+        let cmds = crate::update::update(&mut m, Action::Space(SpaceAction::Click(2)));
+        assert!(
+            matches!(cmds.as_slice(), [crate::action::Command::Explore(l)] if l.start == 0x10_0000),
+            "{cmds:?}"
+        );
+    }
+
+    /// `vma_at` at row `y`, column 30.
+    fn vma_at(m: &Model, y: u16) -> Option<usize> {
+        super::super::space::vma_at(m, Position::new(30, y))
+    }
 }
