@@ -320,3 +320,24 @@ fn picker_filtered_by_pid_120x40() {
     mmapscope::update::picker::update(&mut p, mmapscope::action::PickerAction::ToggleSort);
     insta::assert_snapshot!(draw_picker(&p).backend());
 }
+
+/// SIGTERM gives the terminal back with mouse reports off: the terminal's own selection works
+/// again.
+#[test]
+fn sigterm_turns_mouse_reports_off() {
+    let tmp = tempfile::TempDir::new().expect("tempdir");
+    let file = tmp.path().join("mouse.txt");
+    text_file(&file, b"sigterm\n");
+    let mut term = Term::spawn(&[file.as_os_str()], &[], 100, 30);
+    term.wait_for_all(&["page 0"]);
+    term.wait_for_screen("mouse reports on", |s| {
+        s.mouse_protocol_mode() != vt100::MouseProtocolMode::None
+    });
+    term.signal(rustix::process::Signal::TERM);
+    let status = term.wait_exit();
+    assert!(status.success(), "{status:?}");
+    term.wait_for_screen("mouse reports off after SIGTERM", |s| {
+        s.mouse_protocol_mode() == vt100::MouseProtocolMode::None
+    });
+    assert!(!term.alternate_screen());
+}
