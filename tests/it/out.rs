@@ -341,3 +341,41 @@ fn sigterm_turns_mouse_reports_off() {
     });
     assert!(!term.alternate_screen());
 }
+
+/// A dump of sparse anonymous memory writes the pages touched and leaves the rest as holes
+/// (untouched private anonymous memory is zeros): the file reads back as the memory.
+#[test]
+fn a_dump_of_sparse_anonymous_memory_is_its_touched_pages_and_holes() {
+    let dir = tempfile::TempDir::new_in(env!("CARGO_TARGET_TMPDIR")).expect("tempdir");
+    let out = dir.path().join("anon.dump");
+    let script = format!(
+        "write 0x10 41 42\nwrite 0x20000000 43\ndump vma {}\n",
+        out.display()
+    );
+    let run = common::run_with_stdin(mmapscope(&["batch", "--anon", "1G", "--private"]), &script);
+    assert!(run.status.success(), "{}", common::text(&run.stderr));
+    let last: serde_json::Value = common::text(&run.stdout)
+        .lines()
+        .last()
+        .map(|l| serde_json::from_str(l).expect("JSON"))
+        .expect("a line");
+    let ps = common::page_size();
+    let pages = (1u64 << 30) / ps;
+    let r = &last["result"];
+    assert_eq!(r["len"], 1u64 << 30);
+    assert_eq!(r["pages_written"], 2);
+    assert_eq!(r["written"], 2 * ps);
+    assert_eq!(r["zero_pages"], pages - 2);
+    assert_eq!(r["absent"], serde_json::json!([]));
+    let f = std::fs::File::open(&out).expect("the dump");
+    assert_eq!(f.metadata().expect("stat").len(), 1 << 30);
+    let at = |off: u64, n: usize| {
+        use std::os::unix::fs::FileExt as _;
+        let mut b = vec![0u8; n];
+        f.read_exact_at(&mut b, off).expect("read");
+        b
+    };
+    assert_eq!(at(0x10, 3), [0x41, 0x42, 0]);
+    assert_eq!(at(0x2000_0000, 2), [0x43, 0]);
+    assert_eq!(at(0x1000_0000, 4), [0; 4], "a hole reads as zeros");
+}
