@@ -341,17 +341,25 @@ pub fn pick(
     };
     let mut picker = Picker::new(named::all(), filter, note);
     let mut read = Instant::now();
+    // Drawn only when something changed: a key, a new reading, a new size.
+    let mut stale = true;
     while picker.chosen.is_none() && !exit.quit_asked() {
         let size = terminal.size()?;
+        stale |= picker.size != (size.width, size.height);
         picker.size = (size.width, size.height);
-        terminal.draw(|frame| crate::ui::picker::render(&picker, frame, theme))?;
         if read.elapsed() >= PICK_REREAD {
+            let before = picker.clone();
             picker.replace(named::all());
+            stale |= picker != before;
             read = Instant::now();
+        }
+        if std::mem::take(&mut stale) {
+            terminal.draw(|frame| crate::ui::picker::render(&picker, frame, theme))?;
         }
         if !event::poll(MAX_POLL)? {
             continue;
         }
+        stale = true;
         let action = match event::read()? {
             Event::Key(key) => map_key(KeyContext::Picker, key),
             Event::Mouse(ev) => crate::ui::picker::mouse(&picker, ev),
