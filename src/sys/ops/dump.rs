@@ -212,7 +212,8 @@ impl Out {
         }
     }
 
-    /// Pages `[first, end)`, each read as `look::how` says, in chunks.
+    /// Pages `[first, end)`, each read as `look::how` says, in chunks; a run of pages read
+    /// the same way is one read and one write.
     fn pages(
         &mut self,
         mapped: &dyn Mapped,
@@ -220,33 +221,73 @@ impl Out {
         first: u64,
         end: u64,
     ) -> Result<(), SysError> {
-        let ps = mapped.page_size();
-        let (start, stop) = self.range;
         let mut page = first;
         while page < end {
             let n = (end - page).min(CHUNK_PAGES);
-            for (k, how) in hows(mapped, prober, page, n)?.into_iter().enumerate() {
+            let hows = hows(mapped, prober, page, n)?;
+            let mut k = 0;
+            while k < hows.len() {
+                let run = hows[k..].iter().take_while(|h| **h == hows[k]).count();
                 let p = page + k as u64;
-                let (a, b) = ((p * ps).max(start), ((p + 1) * ps).min(stop));
-                let len = (b - a) as usize;
-                match how {
+                match hows[k] {
                     // Untouched private anonymous memory is zeros: so is a hole.
-                    How::Zeros => self.done.zero_pages += 1,
-                    How::Unread | How::Skip => add_page(&mut self.done.absent, p),
-                    how => {
-                        let got = look::read(mapped, how, a, &mut self.buf[..len]).unwrap_or(0);
-                        if got < len {
-                            add_page(&mut self.done.unreadable, p);
-                        }
-                        self.file
-                            .write_all_at(&self.buf[..got], a - start)
-                            .map_err(|e| SysError::from_io(&e, &self.ctx))?;
-                        self.done.written += got as u64;
-                        self.done.pages += u64::from(got > 0);
+                    How::Zeros => self.done.zero_pages += run as u64,
+                    How::Unread | How::Skip => {
+                        (p..p + run as u64).for_each(|q| add_page(&mut self.done.absent, q));
                     }
+                    how => self.copy(mapped, how, p, p + run as u64)?,
                 }
+                k += run;
             }
             page += n;
+        }
+        Ok(())
+    }
+
+    /// Copies pages `[first, end)`, all read `how`, into the file: in one read where it
+    /// reads them all, else (a read that stopped short) page by page from where it stopped.
+    fn copy(
+        &mut self,
+        mapped: &dyn Mapped,
+        how: How,
+        first: u64,
+        end: u64,
+    ) -> Result<(), SysError> {
+        let ps = mapped.page_size();
+        let (start, stop) = self.range;
+        let (a, b) = ((first * ps).max(start), (end * ps).min(stop));
+        let len = (b - a) as usize;
+        self.buf.resize(self.buf.len().max(len), 0);
+        let got = look::read(mapped, how, a, &mut self.buf[..len]).unwrap_or(0);
+        // A read that stopped short keeps the whole pages before where it stopped.
+        let whole = if got == len {
+            got
+        } else {
+            usize::try_from(((a + got as u64) / ps * ps).saturating_sub(a)).unwrap_or(0)
+        };
+        self.file
+            .write_all_at(&self.buf[..whole], a - start)
+            .map_err(|e| SysError::from_io(&e, &self.ctx))?;
+        self.done.written += whole as u64;
+        if whole > 0 {
+            self.done.pages += (a + whole as u64 - 1) / ps - a / ps + 1;
+        }
+        if whole == len {
+            return Ok(());
+        }
+        // Page by page from the page where the read stopped.
+        for p in (a + whole as u64) / ps..end {
+            let (pa, pb) = ((p * ps).max(start), ((p + 1) * ps).min(stop));
+            let plen = (pb - pa) as usize;
+            let got = look::read(mapped, how, pa, &mut self.buf[..plen]).unwrap_or(0);
+            if got < plen {
+                add_page(&mut self.done.unreadable, p);
+            }
+            self.file
+                .write_all_at(&self.buf[..got], pa - start)
+                .map_err(|e| SysError::from_io(&e, &self.ctx))?;
+            self.done.written += got as u64;
+            self.done.pages += u64::from(got > 0);
         }
         Ok(())
     }
