@@ -304,9 +304,6 @@ impl Session {
         }
     }
 
-    /// What the write gate needs to know of what is shown, for `op`: the mapping we made (its
-    /// file, mode and protection, the fork child's copy), a VMA of our own, or another
-    /// process's (and whether a write there could land now).
     /// A dump with what its path names filled in (`Dump::found`), for the write gate: the
     /// file, if one is there, and whether the process shown or mmapscope maps it (by device
     /// and inode, from both maps). Any other operation as it is.
@@ -329,6 +326,9 @@ impl Session {
         Op::Dump(dump)
     }
 
+    /// What the write gate needs to know of what is shown, for `op`: the mapping we made (its
+    /// file, mode and protection, the fork child's copy), a VMA of our own, or another
+    /// process's (and whether a write there could land now).
     pub(super) fn gate_facts(&self, op: &Op) -> gate::Shown {
         match &self.subject {
             Subject::Ours {
