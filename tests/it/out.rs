@@ -379,3 +379,103 @@ fn a_dump_of_sparse_anonymous_memory_is_its_touched_pages_and_holes() {
     assert_eq!(at(0x2000_0000, 2), [0x43, 0]);
     assert_eq!(at(0x1000_0000, 4), [0; 4], "a hole reads as zeros");
 }
+
+/// A model of 4 anonymous pages at a fixed address, every byte read, for screens.
+fn fixed_model(size: (u16, u16)) -> mmapscope::model::Model {
+    use mmapscope::geometry::Geometry;
+    use mmapscope::sys::map::request::{MapMode, Prot};
+    use mmapscope::sys::probe::snapshot::{Backing, Snapshot, ViewBytes};
+    let geometry = Geometry {
+        page_size: 4096,
+        offset: 0,
+        len: 4 * 4096,
+        file_size: None,
+    };
+    let mut snap = Snapshot::empty(
+        Backing::Anon,
+        MapMode::Private,
+        Prot::RW,
+        0x7f3a_1c00_0000,
+        geometry,
+    );
+    snap.probed.bytes = ViewBytes {
+        start: 0,
+        data: (0..4 * 4096u64)
+            .map(|i| Some(b"copy and dump "[(i % 14) as usize]))
+            .collect(),
+        unread: Vec::new(),
+    };
+    // /proc as it would read: our VMA alone, 4 KiB of it resident.
+    let head = mmapscope::sys::proc::maps::VmaHead {
+        start: 0x7f3a_1c00_0000,
+        end: 0x7f3a_1c00_4000,
+        perms: "rw-p".into(),
+        path: String::new(),
+    };
+    snap.readings.maps = Ok(std::sync::Arc::new(vec![
+        mmapscope::sys::proc::maps::MapsLine {
+            start: head.start,
+            end: head.end,
+            perms: head.perms.clone(),
+            offset: 0,
+            dev: 0,
+            inode: 0,
+            path: String::new(),
+        },
+    ]));
+    let mut vma = mmapscope::sys::proc::maps::Vma {
+        head,
+        ..Default::default()
+    };
+    vma.memory.size = 4 * 4096;
+    vma.memory.rss = 4096;
+    vma.memory.pss = 4096;
+    vma.memory.private_dirty = 4096;
+    vma.memory.anonymous = 4096;
+    snap.readings.vma = Some(vma);
+    snap.readings.vma_count = 1;
+    let mut m = mmapscope::model::Model::new(snap, size);
+    m.log.clock = "10:21:03".into();
+    m.settings.color = false;
+    m
+}
+
+fn draw_model(m: &mmapscope::model::Model) -> ratatui::Terminal<ratatui::backend::TestBackend> {
+    let mut t = ratatui::Terminal::new(ratatui::backend::TestBackend::new(
+        m.screen.size.0,
+        m.screen.size.1,
+    ))
+    .unwrap();
+    t.draw(|f| mmapscope::ui::render(m, f)).unwrap();
+    t
+}
+
+/// `16y` logged, then `D` with its words typed.
+fn copied_then_dump_prompt(size: (u16, u16)) -> mmapscope::model::Model {
+    use mmapscope::action::{Ask, AskAction, GridAction, PromptEdit};
+    let mut m = fixed_model(size);
+    let act = |m: &mut mmapscope::model::Model, a: Action| {
+        mmapscope::update::update(m, a);
+    };
+    act(&mut m, Action::Grid(GridAction::Count(1)));
+    act(&mut m, Action::Grid(GridAction::Count(6)));
+    act(&mut m, Action::Grid(GridAction::Copy));
+    act(&mut m, Action::Ask(AskAction::OpenAsk(Ask::Dump)));
+    for c in "page 2 /tmp/page2.bin".chars() {
+        act(
+            &mut m,
+            Action::Grid(GridAction::Prompt(PromptEdit::Insert(c))),
+        );
+    }
+    m
+}
+
+#[test]
+fn copy_logged_and_dump_prompt_80x24() {
+    insta::assert_snapshot!(draw_model(&copied_then_dump_prompt((80, 24))).backend());
+}
+
+#[test]
+fn copy_logged_and_dump_prompt_120x40() {
+    insta::assert_snapshot!(draw_model(&copied_then_dump_prompt((120, 40))).backend());
+}
