@@ -16,7 +16,8 @@ pub const MANUAL: &[(&str, &str)] = &[
         "D",
         "dump: the bytes of the pages in memory to a new file (nothing faulted in; other pages \
          are holes, listed in the log): vma FILE, page N FILE or OFFSET LEN FILE, then \
-         overwrite to replace a file; never a file the process maps",
+         overwrite to replace a file, fault to fault the pages in first (our own mapping); \
+         never a file the process maps",
     ),
     ("[ / ]", "previous / next page (its header on top)"),
     (

@@ -143,6 +143,60 @@ fn dump_writes_exactly_the_bytes_of_a_childs_present_pages() {
         &dir.path().join("file.dump"),
     );
     dump_agrees_with_proc_mem(&writer, "[heap]", &dir.path().join("heap.dump"));
+    // Faulting pages in is never done in another process.
+    let mut session =
+        Session::attach(writer.pid, Some("[heap]"), false, false, (120, 40)).expect("attach");
+    let out = dir.path().join("fault.dump");
+    let words = ["vma", out.to_str().expect("utf-8"), "fault"];
+    let outcomes = session.act(Action::Do(Op::Dump(Dump::parse(&words).expect("words"))));
+    let err = outcomes[0].result.clone().expect_err("refused");
+    assert_eq!(err.errno, libc::EPERM, "{err}");
+    assert!(!out.exists(), "nothing written");
+}
+
+/// A file mapping whose pages were dropped from the page cache: a dump leaves them as holes
+/// (it reads nothing from disk), and with `fault` it faults them in and writes the file's bytes.
+#[test]
+fn dump_with_fault_brings_pages_in_and_without_it_leaves_holes() {
+    let dir = tempfile::TempDir::new_in(env!("CARGO_TARGET_TMPDIR")).expect("tempdir");
+    let file = dir.path().join("cold.bin");
+    let bytes: Vec<u8> = (0..64 * 4096u32).map(|i| (i % 251) as u8).collect();
+    std::fs::write(&file, &bytes).expect("write");
+    let f = std::fs::File::open(&file).expect("open");
+    f.sync_all().expect("fsync");
+    rustix::fs::fadvise(&f, 0, None, rustix::fs::Advice::DontNeed).expect("fadvise");
+    let (cold, warm) = (dir.path().join("cold.dump"), dir.path().join("warm.dump"));
+    let script = format!(
+        "dump vma {}
+dump vma {} fault
+",
+        cold.display(),
+        warm.display()
+    );
+    let run = common::run_with_stdin(
+        mmapscope(&["batch", "--private", file.to_str().expect("utf-8")]),
+        &script,
+    );
+    assert!(run.status.success(), "{}", common::text(&run.stderr));
+    let lines: Vec<serde_json::Value> = common::text(&run.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("JSON"))
+        .collect();
+    // Without fault: each page is the file's bytes, or a hole named in `absent`.
+    let ps = common::page_size() as usize;
+    let absent: Vec<(u64, u64)> =
+        serde_json::from_value(lines[0]["result"]["absent"].clone()).expect("runs");
+    let dumped = std::fs::read(&cold).expect("read");
+    for (p, page) in dumped.chunks(ps).enumerate() {
+        if absent.iter().any(|&(a, b)| (a..=b).contains(&(p as u64))) {
+            assert!(page.iter().all(|&b| b == 0), "page {p} is a hole");
+        } else {
+            assert_eq!(page, &bytes[p * ps..(p + 1) * ps], "page {p}");
+        }
+    }
+    // With fault: the whole file, nothing absent.
+    assert_eq!(lines[1]["result"]["absent"], serde_json::json!([]));
+    assert_eq!(std::fs::read(&warm).expect("read"), bytes);
 }
 
 /// A dump never writes a file mapped by what it looks at: without --write, and even with

@@ -61,6 +61,44 @@ fn range(mapped: &dyn Mapped, what: DumpWhat) -> Result<(u64, u64), SysError> {
     Ok((start, end))
 }
 
+/// `fault`: faults `[start, end)` in for reading (MADV_POPULATE_READ: file pages are read
+/// from disk into the page cache, untouched anonymous memory maps the zero page), within the
+/// memory bound; only in the mapping mmapscope made.
+fn fault_in(mapped: &dyn Mapped, dump: &Dump, start: u64, end: u64) -> Result<(), SysError> {
+    let name = dump.name();
+    if !mapped.ours() {
+        return Err(SysError::new(
+            libc::EPERM,
+            name,
+            "fault: only in the mapping mmapscope made; faulting pages in here would change \
+             what this process has in memory (dump without `fault` writes what is present)",
+        ));
+    }
+    let ps = mapped.page_size();
+    let (first, stop) = (start / ps, end.div_ceil(ps));
+    let asked = crate::sys::proc::limits::Asked {
+        call: &name,
+        verb: "fault in",
+        line: None,
+    };
+    let commit = crate::sys::proc::limits::Commit {
+        memory: (stop - first) * ps,
+        ..Default::default()
+    };
+    // Not forcible here: a smaller range is the way.
+    crate::sys::proc::limits::admit(&asked, commit, false).map_err(|mut e| {
+        if e.forcible {
+            e.explanation = format!(
+                "{}; dump a smaller range with fault, or without fault what is in memory",
+                crate::sys::proc::limits::without_hint(&e.explanation)
+            );
+            e.forcible = false;
+        }
+        e
+    })?;
+    mapped.populate_read(first, stop - first)
+}
+
 /// Opens the file to write: a new one, or (`overwrite`) the existing one the gate looked at,
 /// emptied once it is known to be that one.
 fn open(dump: &Dump) -> Result<File, SysError> {
@@ -142,6 +180,9 @@ fn hows(mapped: &dyn Mapped, prober: &Prober, first: u64, n: u64) -> Result<Vec<
 /// A range outside the mapping; the file cannot be opened or written; the process exited.
 pub fn dump(mapped: &dyn Mapped, prober: &Prober, dump: &Dump) -> Result<Done, SysError> {
     let (start, end) = range(mapped, dump.what)?;
+    if dump.fault {
+        fault_in(mapped, dump, start, end)?;
+    }
     let mut out = Out {
         file: open(dump)?,
         ctx: format!("write {}", crate::text::echo(&dump.path.to_string_lossy())),
@@ -371,7 +412,7 @@ pub fn notes(done: &Done, ours: bool) -> Vec<String> {
     if !absent.is_empty() && ours {
         out.push(format!(
             "pages {} not read (not in memory; reading would fault them in): holes in the \
-             file, reading as zeros. Bring them in first (t, advise willneed) to dump them",
+             file, reading as zeros; `fault` after the file name brings them in first",
             runs_text(absent)
         ));
     } else if !absent.is_empty() {

@@ -193,6 +193,9 @@ pub struct Dump {
     pub path: std::path::PathBuf,
     /// Replace the file if it exists (`overwrite`); without it an existing file is refused.
     pub overwrite: bool,
+    /// Fault the range in first (`fault`: MADV_POPULATE_READ, the mapping mmapscope made
+    /// only), so that pages not in memory are dumped too.
+    pub fault: bool,
     /// What is at `path`, looked at by the session just before the write gate decides;
     /// `None` until then (the gate refuses a dump whose file nobody looked at).
     pub found: Option<Found>,
@@ -227,18 +230,26 @@ pub enum Found {
 impl Dump {
     /// A dump from its words, as a script line and the `D` prompt give them:
     /// `vma FILE`, `page N FILE` or `OFFSET LEN FILE`, each with `overwrite` after FILE to
-    /// replace an existing file.
+    /// replace an existing file and `fault` to fault the range in first.
     ///
     /// # Errors
     /// A sentence with the usage.
     pub fn parse(words: &[&str]) -> Result<Self, String> {
         use crate::geometry::parse_size;
         const USAGE: &str = "usage: dump vma FILE | dump page N FILE | dump OFFSET LEN FILE \
-                             (then `overwrite` to replace an existing FILE)";
-        let (words, overwrite) = match words {
-            [rest @ .., last] if *last == "overwrite" && rest.len() >= 2 => (rest, true),
-            _ => (words, false),
-        };
+                             (then `overwrite` to replace an existing FILE, `fault` to fault \
+                             the pages in first)";
+        // Trailing `overwrite` and `fault`, in any order, after at least two words (`dump
+        // vma fault` writes a file named fault).
+        let (mut words, mut overwrite, mut fault) = (words, false, false);
+        while let [rest @ .., last] = words
+            && rest.len() >= 2
+            && ((*last == "overwrite" && !overwrite) || (*last == "fault" && !fault))
+        {
+            overwrite |= *last == "overwrite";
+            fault |= *last == "fault";
+            words = rest;
+        }
         let (what, path) = match words {
             ["vma", file] => (DumpWhat::Vma, file),
             ["page", n, file] => (DumpWhat::Page(parse_size(n)?), file),
@@ -258,6 +269,7 @@ impl Dump {
             what,
             path: std::path::PathBuf::from(path),
             overwrite,
+            fault,
             found: None,
         })
     }
@@ -270,8 +282,9 @@ impl Dump {
             DumpWhat::Vma => "vma".into(),
         };
         format!(
-            "dump {what} to {}",
-            crate::text::echo(&self.path.to_string_lossy())
+            "dump {what} to {}{}",
+            crate::text::echo(&self.path.to_string_lossy()),
+            if self.fault { " (faulting in)" } else { "" }
         )
     }
 }
@@ -365,6 +378,12 @@ mod tests {
         let d = Dump::parse(&["vma", "overwrite"]).expect("the vma");
         assert_eq!((d.what, d.overwrite), (DumpWhat::Vma, false));
         assert_eq!(d.name(), "dump vma to overwrite");
+        let d = Dump::parse(&["vma", "f", "fault", "overwrite"]).expect("both");
+        assert!(d.fault && d.overwrite && d.path == std::path::Path::new("f"));
+        assert!(
+            Dump::parse(&["vma", "f", "fault", "fault"]).is_err(),
+            "once each"
+        );
         assert!(Dump::parse(&["vma"]).is_err());
         assert!(Dump::parse(&["page", "x", "f"]).is_err());
         assert!(Dump::parse(&[]).is_err());
