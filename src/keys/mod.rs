@@ -329,7 +329,8 @@ pub const COMMON: &[Binding] = &[
         Action::Grid(GridAction::GotoPrompt),
         (
             ":",
-            "go to an offset as the rows label it (0x1f00), or a page (p 3)",
+            "go to an offset as the rows label it (0x1f00), a page (p 3), or an address \
+             anywhere in the process (@0x7f..: opens its VMA)",
         ),
     ),
     full(
@@ -370,6 +371,19 @@ pub const COMMON: &[Binding] = &[
             "Backspace",
             "back from a VMA explored (A, or Enter in the maps panel)",
         ),
+    ),
+    helped(
+        &[Ctrl('o')],
+        Action::Grid(GridAction::JumpBack),
+        (
+            "Ctrl-o / Ctrl-n",
+            "jump list: back / forward over gotos and VMA changes (Ctrl-i too, where the \
+             terminal tells it from Tab)",
+        ),
+    ),
+    bind(
+        &[Ctrl('n'), Ctrl('i')],
+        Action::Grid(GridAction::JumpForward),
     ),
     bind(&[Code(Esc)], Action::View(ViewAction::CloseOverlay)),
 ];

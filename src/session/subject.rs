@@ -10,6 +10,7 @@ use crate::model::Looking;
 use crate::sys::SysError;
 use crate::sys::attach::foreign::{VmaFate, VmaView};
 use crate::sys::attach::handle::{Gone, ProcessHandle};
+use crate::sys::attach::locate::{Located, locate_in};
 use crate::sys::map::range::Mapped;
 use crate::sys::map::region::Region;
 use crate::sys::ops::gate;
@@ -106,6 +107,42 @@ pub(super) fn looking_at(info: &ProcessInfo, view: &VmaView, other: bool, back: 
     }
 }
 
+/// The address a `--vma` spec gives (`0x7f..`), if it is one.
+pub(super) fn spec_address(spec: &str) -> Option<u64> {
+    let spec = spec.trim();
+    let hex = spec
+        .strip_prefix("0x")
+        .or_else(|| spec.strip_prefix("0X"))?;
+    u64::from_str_radix(hex, 16).ok()
+}
+
+/// Why `--vma ADDR` names no VMA: the gap it is in, with its neighbours.
+fn gap_words(maps: &[MapsLine], addr: u64) -> Option<String> {
+    let Located::Gap { before, after } = locate_in(maps, addr) else {
+        return None;
+    };
+    let side = |l: Option<MapsLine>| {
+        l.map_or_else(
+            || "nothing".to_string(),
+            |l| {
+                format!(
+                    "{} 0x{:x}-0x{:x}",
+                    crate::text::sanitize(
+                        &crate::sys::attach::foreign::vma_name(&l).to_string_lossy()
+                    ),
+                    l.start,
+                    l.end
+                )
+            },
+        )
+    };
+    Some(format!(
+        "no VMA holds 0x{addr:x}: it is in a gap, below it {}, above it {}",
+        side(before),
+        side(after)
+    ))
+}
+
 /// The VMA `spec` names in `maps` of process `pid` (an address inside it, a path or a name);
 /// without one, its heap, else its first VMA.
 pub(super) fn first_vma(
@@ -114,8 +151,12 @@ pub(super) fn first_vma(
     spec: Option<&str>,
 ) -> Result<MapsLine, SysError> {
     let line = match spec {
-        Some(spec) => process::resolve_vma(maps, spec)
-            .map_err(|why| SysError::new(libc::ENOENT, "--vma", why))?,
+        Some(spec) => process::resolve_vma(maps, spec).map_err(|why| {
+            let why = spec_address(spec)
+                .and_then(|a| gap_words(maps, a))
+                .unwrap_or(why);
+            SysError::new(libc::ENOENT, "--vma", why)
+        })?,
         None => maps
             .iter()
             .find(|l| l.path == "[heap]")
@@ -129,6 +170,46 @@ pub(super) fn first_vma(
             })?,
     };
     Ok(line.clone())
+}
+
+/// Where the VMA of `old`, gone from `now`, went: a mapping of the same file (device and
+/// inode) covering the same file offsets (mremap that moved it, munmap + mmap elsewhere), or,
+/// for anonymous memory, the one VMA of its size, permissions and name that is in `now` and
+/// was not in `before` (the last maps read), said as inferred (`true`).
+fn moved_to(
+    old: &MapsLine,
+    now: &[MapsLine],
+    before: Option<&[MapsLine]>,
+) -> Option<(MapsLine, bool)> {
+    let len = old.end - old.start;
+    if old.inode != 0 {
+        let covers = |l: &&MapsLine| {
+            (l.dev, l.inode) == (old.dev, old.inode)
+                && l.offset <= old.offset
+                && l.offset + (l.end - l.start) >= old.offset + len
+        };
+        let mut found = now.iter().filter(covers);
+        let first = found.next()?;
+        // Several: the one with the same permissions, else the first.
+        let same = std::iter::once(first)
+            .chain(found)
+            .find(|l| l.perms == old.perms)
+            .unwrap_or(first);
+        return Some((same.clone(), false));
+    }
+    let before = before?;
+    let known = |l: &MapsLine| before.iter().any(|b| (b.start, b.end) == (l.start, l.end));
+    let mut fresh = now.iter().filter(|l| {
+        l.inode == 0
+            && l.end - l.start == len
+            && l.perms == old.perms
+            && l.path == old.path
+            && !known(l)
+    });
+    match (fresh.next(), fresh.next()) {
+        (Some(one), None) => Some((one.clone(), true)),
+        _ => None,
+    }
 }
 
 /// The log's line when a VMA followed changed size or place.
@@ -204,14 +285,35 @@ impl Session {
     }
 
     /// Follows the explored VMA by its `fate` (`None`: no answer this time): reopened where
-    /// it changed, ended where it is gone. Returns whether this refresh's snapshot is shown.
-    pub(super) fn follow(&mut self, fate: Option<VmaFate>) -> bool {
+    /// it changed or moved (`now`: the maps just read, to find where), ended where it is gone.
+    /// Returns whether this refresh's snapshot is shown (not when the VMA moved: it was read
+    /// at the old place).
+    pub(super) fn follow(&mut self, fate: Option<VmaFate>, now: Option<&[MapsLine]>) -> bool {
+        let before = self.model.snap.readings.maps.clone().ok();
         let Some(e) = self.subject.explored_mut() else {
             return true;
         };
         let (ended, note) = match fate {
             None | Some(VmaFate::Same) => (None, None),
-            Some(VmaFate::Gone) => (Some("the VMA was unmapped".to_string()), None),
+            Some(VmaFate::Gone) => {
+                let old = e.view.line().clone();
+                match now.and_then(|now| moved_to(&old, now, before.as_deref().map(Vec::as_slice)))
+                {
+                    Some((line, inferred)) => {
+                        e.view = VmaView::open(e.view.handle(), &line, e.view.write_allowed());
+                        update(
+                            &mut self.model,
+                            Event::VmaMoved {
+                                old,
+                                new: line,
+                                inferred,
+                            },
+                        );
+                        return false;
+                    }
+                    None => (Some("the VMA was unmapped".to_string()), None),
+                }
+            }
             Some(VmaFate::Changed(line)) => {
                 let old = e.view.line().clone();
                 e.view = VmaView::open(e.view.handle(), &line, e.view.write_allowed());

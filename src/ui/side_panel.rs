@@ -174,11 +174,13 @@ fn render_smaps(model: &Model, frame: &mut Frame, area: Rect, theme: Theme) {
     );
     let block = Block::bordered().title(Span::styled(title, theme.style(Role::Title)));
     let Some(vma) = &snap.readings.vma else {
-        let msg = snap
-            .notes
-            .problem
-            .clone()
-            .unwrap_or_else(|| format!("{what} is not in smaps (unmapped?)"));
+        let msg = snap.notes.problem.clone().unwrap_or_else(|| {
+            if snap.readings.vma_pending {
+                format!("{what}: its smaps is being read (a jump shows the bytes first)")
+            } else {
+                format!("{what} is not in smaps (unmapped?)")
+            }
+        });
         frame.render_widget(
             Paragraph::new(msg).block(block).wrap(Wrap { trim: false }),
             area,
