@@ -120,7 +120,13 @@ fn locate_a_gap_by_procmap_query(bencher: Bencher) {
     let addr = in_a_gap(&b.maps);
     bencher.bench_local(|| {
         let (found, _) = locate(&b.handle, black_box(addr)).expect("locate");
-        assert!(matches!(found, Located::Gap { before: Some(_), after: Some(_) }));
+        assert!(matches!(
+            found,
+            Located::Gap {
+                before: Some(_),
+                after: Some(_)
+            }
+        ));
         found
     });
 }
@@ -142,7 +148,10 @@ fn locate_by_maps_scan(bencher: Bencher) {
 fn goto_another_vma_in_a_session(bencher: Bencher) {
     let b = big();
     let pid = b.child.id();
-    let (first, last) = (b.maps[0].start + 0x10, b.maps[b.maps.len() - 2].start + 0x10);
+    let (first, last) = (
+        b.maps[0].start + 0x10,
+        b.maps[b.maps.len() - 2].start + 0x10,
+    );
     let spec = format!("0x{first:x}");
     let mut s = Session::attach(pid, Some(&spec), false, true, (120, 40)).expect("attach");
     let mut to = [last, first].into_iter().cycle();
@@ -158,7 +167,10 @@ fn main() {
         many(n);
         return;
     }
-    assert!(BIG.set(std::sync::Mutex::new(start())).is_ok(), "one target");
+    assert!(
+        BIG.set(std::sync::Mutex::new(start())).is_ok(),
+        "one target"
+    );
     divan::main();
     if let Some(b) = BIG.get() {
         let mut b = b.lock().expect("lock");

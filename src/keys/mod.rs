@@ -329,8 +329,8 @@ pub const COMMON: &[Binding] = &[
         Action::Grid(GridAction::GotoPrompt),
         (
             ":",
-            "go to an offset as the rows label it (0x1f00), a page (p 3), or an address \
-             anywhere in the process (@0x7f..: opens its VMA)",
+            "go to an offset as the rows label it (0x1f00), a page (p 3) or any address \
+             (@0x7f..)",
         ),
     ),
     full(
@@ -377,8 +377,7 @@ pub const COMMON: &[Binding] = &[
         Action::Grid(GridAction::JumpBack),
         (
             "Ctrl-o / Ctrl-n",
-            "jump list: back / forward over gotos and VMA changes (Ctrl-i too, where the \
-             terminal tells it from Tab)",
+            "jump list: back / forward (Ctrl-i too, if not read as Tab)",
         ),
     ),
     bind(

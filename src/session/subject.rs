@@ -180,7 +180,7 @@ fn moved_to(
     old: &MapsLine,
     now: &[MapsLine],
     before: Option<&[MapsLine]>,
-) -> Option<(MapsLine, bool)> {
+) -> Result<(MapsLine, bool), &'static str> {
     let len = old.end - old.start;
     if old.inode != 0 {
         let covers = |l: &&MapsLine| {
@@ -189,15 +189,17 @@ fn moved_to(
                 && l.offset + (l.end - l.start) >= old.offset + len
         };
         let mut found = now.iter().filter(covers);
-        let first = found.next()?;
+        let first = found
+            .next()
+            .ok_or("no mapping of its file covers the same file offsets now")?;
         // Several: the one with the same permissions, else the first.
         let same = std::iter::once(first)
             .chain(found)
             .find(|l| l.perms == old.perms)
             .unwrap_or(first);
-        return Some((same.clone(), false));
+        return Ok((same.clone(), false));
     }
-    let before = before?;
+    let before = before.ok_or("anonymous memory, and no earlier maps to tell a new VMA by")?;
     let known = |l: &MapsLine| before.iter().any(|b| (b.start, b.end) == (l.start, l.end));
     let mut fresh = now.iter().filter(|l| {
         l.inode == 0
@@ -207,8 +209,12 @@ fn moved_to(
             && !known(l)
     });
     match (fresh.next(), fresh.next()) {
-        (Some(one), None) => Some((one.clone(), true)),
-        _ => None,
+        (Some(one), None) => Ok((one.clone(), true)),
+        (None, _) => Err("no new anonymous VMA of its size, permissions and name appeared"),
+        (Some(_), Some(_)) => Err(
+            "several new anonymous VMAs of its size and permissions appeared: \
+             which one it became cannot be told",
+        ),
     }
 }
 
@@ -297,9 +303,12 @@ impl Session {
             None | Some(VmaFate::Same) => (None, None),
             Some(VmaFate::Gone) => {
                 let old = e.view.line().clone();
-                match now.and_then(|now| moved_to(&old, now, before.as_deref().map(Vec::as_slice)))
-                {
-                    Some((line, inferred)) => {
+                let found = match now {
+                    Some(now) => moved_to(&old, now, before.as_deref().map(Vec::as_slice)),
+                    None => Err("the maps could not be read to look for it"),
+                };
+                match found {
+                    Ok((line, inferred)) => {
                         e.view = VmaView::open(e.view.handle(), &line, e.view.write_allowed());
                         update(
                             &mut self.model,
@@ -311,7 +320,13 @@ impl Session {
                         );
                         return false;
                     }
-                    None => (Some("the VMA was unmapped".to_string()), None),
+                    Err(why) => (
+                        Some("the VMA was unmapped".to_string()),
+                        Some(format!(
+                            "the VMA 0x{:x}-0x{:x} was unmapped and is not followed: {why}",
+                            old.start, old.end
+                        )),
+                    ),
                 }
             }
             Some(VmaFate::Changed(line)) => {

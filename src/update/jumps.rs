@@ -73,10 +73,8 @@ pub(super) fn travel(model: &mut Model, travel: Travel) -> Vec<Command> {
             ));
             Vec::new()
         }
-        None => {
-            model.log(format!("jump {way} to 0x{:x} ({})", to.addr, to.vma));
-            away(model, to.addr, left, travel)
-        }
+        // The session's answer says where it arrived (or the gap the place is in now).
+        None => away(model, to.addr, left, travel),
     }
 }
 
@@ -88,11 +86,15 @@ pub(super) fn arrived(model: &mut Model, addr: u64, base: u64) {
     let h = model.layout().grid_rows();
     // Not scrolled against the snapshot still shown (the VMA left): the probe does that.
     model.doc.top = model.line_of(off).saturating_sub(h / 3);
+    let how = match model.space.jumps.pending.as_ref().map(|(_, t)| *t) {
+        Some(Travel::Back) => "jump back to",
+        Some(Travel::Forward) => "jump forward to",
+        Some(Travel::Jump) | None => "goto address",
+    };
     model.space.jumps.arrived();
     let vma = here(model).vma;
     model.log(format!(
-        "goto address 0x{addr:x}: {vma} at 0x{base:x}, offset 0x{off:x} (page {}); Ctrl-o \
-         goes back",
+        "{how} 0x{addr:x}: {vma} at 0x{base:x}, offset 0x{off:x} (page {}); Ctrl-o goes back",
         off / model.page_size()
     ));
 }

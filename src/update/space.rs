@@ -187,7 +187,7 @@ pub(super) fn moved(model: &mut Model, old: &MapsLine, new: &MapsLine, inferred:
         )
     } else {
         format!(
-            "the same file (inode {}), file offsets 0x{:x}-0x{:x} now mapped there",
+            "the same file, inode {}, its offsets 0x{:x}-0x{:x} mapped there",
             new.inode,
             new.offset,
             new.offset + (new.end - new.start)

@@ -48,6 +48,9 @@ elif mode == "remap":
     to = libc.mmap(room + 16 * PS, 8 * PS, 3, 0x11, fd, 0)
 elif mode == "anon":
     to = libc.mremap(a, 4 * PS, 4 * PS, 3, room + 16 * PS)
+elif mode == "gone":
+    libc.munmap(f, 4 * PS)
+    to = 1
 else:
     to = 0
 print(hex(to or 0), flush=True)
@@ -260,4 +263,21 @@ fn an_anonymous_vma_moved_by_mremap_is_followed_as_inferred() {
     assert_followed(&s, from, to, "inferred");
     assert_eq!(s.model.snap.probed.bytes.get(0x1010), Some(b'A'));
     assert_eq!(mem(child.pid, to + 0x123, 14), b"mmapscope-jump".to_vec());
+}
+
+#[test]
+fn a_file_mapping_unmapped_for_good_is_not_followed_and_says_why() {
+    let Some((s, _child, from, _, _)) = follow("gone", "a_file_mapping_unmapped_for_good...")
+    else {
+        return;
+    };
+    let looking = s.model.space.looking.clone().expect("looking");
+    assert_eq!(looking.ended.as_deref(), Some("the VMA was unmapped"));
+    assert_eq!(s.model.snap.shape.addr, from, "the last state stays");
+    let log: Vec<&str> = s.model.log.lines.iter().map(|l| l.text.as_str()).collect();
+    assert!(
+        log.iter()
+            .any(|l| l.contains("is not followed: no mapping of its file covers")),
+        "{log:?}"
+    );
 }
