@@ -281,3 +281,59 @@ fn a_file_mapping_unmapped_for_good_is_not_followed_and_says_why() {
         "{log:?}"
     );
 }
+
+/// The real binary in a pty: Ctrl-o (0x0f) goes back, Ctrl-n (0x0e) forward, and Ctrl-i as the
+/// kitty keyboard protocol sends it (`CSI 105;5 u`, which a terminal that tells it from Tab
+/// sends once mmapscope asks) forward too; a plain Tab still moves the focus.
+#[test]
+fn ctrl_o_and_ctrl_n_walk_the_jump_list_in_a_terminal() {
+    let dir = common::temp_dir();
+    let path = file(dir.path());
+    let mut term = crate::common::pty::Term::spawn(&[path.as_os_str()], &[], 120, 40);
+    term.wait_for_all(&["page 0", "cursor 0x0 "]);
+    let ps = page_size();
+    let page = |n: u64| format!("cursor 0x{:x} (page {n}:", n * ps);
+    term.send(":");
+    term.wait_for_all(&["goto (offset or p N)"]);
+    term.send("p 2\r");
+    term.wait_for_all(&[&page(2)]);
+    term.send(":");
+    term.wait_for_all(&["goto (offset or p N)"]);
+    term.send("p 5\r");
+    term.wait_for_all(&[&page(5)]);
+    term.send("\x0f");
+    term.wait_for_all(&[&page(2), "jump back to"]);
+    term.send("\x0f");
+    term.wait_for_all(&["cursor 0x0 "]);
+    term.send("\x0e");
+    term.wait_for_all(&[&page(2), "jump forward to"]);
+    term.send("\x1b[105;5u");
+    term.wait_for_all(&[&page(5)]);
+    term.quit_cleanly();
+}
+
+/// The script word: `goto` moves the cursor as `:` does and says where (JSON), an address in a
+/// gap is the line's error, claimed by `expect error`.
+#[test]
+fn the_goto_script_word_says_where_it_went_and_a_gap_is_an_error() {
+    let out = common::run_with_stdin(
+        common::mmapscope(&["batch", "--anon", "16k", "-"]),
+        "goto p 2\ngoto 0x10\ngoto @0x10\nexpect error\n",
+    );
+    assert!(out.status.success(), "{}", common::text(&out.stderr));
+    let lines: Vec<serde_json::Value> = common::text(&out.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("json"))
+        .collect();
+    assert_eq!(lines[0]["result"]["offset"], 2 * page_size());
+    assert_eq!(lines[0]["result"]["said"], "goto page 2");
+    assert_eq!(lines[1]["result"]["offset"], 0x10);
+    let addr = lines[1]["result"]["address"].as_str().expect("hex");
+    let base = u64::from_str_radix(addr.trim_start_matches("0x"), 16).expect("hex") - 0x10;
+    assert_eq!(lines[2]["ok"], false);
+    let err = lines[2]["error"].as_str().expect("error");
+    assert!(err.contains("0x10 is in no VMA"), "{err}");
+    assert!(err.contains("below it nothing"), "{err}");
+    assert!(base > 0x10);
+    assert_eq!(lines[3]["ok"], true);
+}
