@@ -227,6 +227,75 @@ mod tests {
     }
 
     #[test]
+    fn exploring_and_backspace_record_the_place_left_and_ctrl_o_returns() {
+        let mut m = model(4, (120, 40));
+        let base = m.snap.shape.addr;
+        update(
+            &mut m,
+            Action::Grid(GridAction::Goto(GotoTarget::Offset(0x30))),
+        );
+        let heap = Looking {
+            pid: 1,
+            process: "pid 1 x".into(),
+            vma: "[heap]".into(),
+            start: 0x5555_0000_0000,
+            back: true,
+            ..Looking::default()
+        };
+        // Explored from the address-space view: no jump pending, the place left is recorded.
+        update(&mut m, Event::Looking(Some(heap)));
+        let left = m.space.jumps.back.last().cloned().expect("recorded");
+        assert_eq!((left.addr, left.vma.as_str()), (base + 0x30, "our mapping"));
+        let ours = m.snap.clone();
+        let mut snap = m.snap.clone();
+        snap.shape.addr = 0x5555_0000_0000;
+        let probed = |snap: &crate::sys::probe::snapshot::Snapshot| Event::Probed {
+            snap: Box::new(snap.clone()),
+            now_ms: 20,
+            clock: "00:00:02".into(),
+            fresh: false,
+        };
+        update(&mut m, probed(&snap));
+        // Backspace: the heap's place is recorded too.
+        update(&mut m, Event::Looking(None));
+        update(&mut m, probed(&ours));
+        let left = m.space.jumps.back.last().cloned().expect("recorded");
+        assert_eq!((left.addr, left.vma.as_str()), (0x5555_0000_0000, "[heap]"));
+        assert_eq!(m.space.jumps.back.len(), 3, "the goto's, ours, the heap's");
+        // A jump the session carries out records once, when it arrives.
+        let cmds = update(&mut m, Action::Grid(GridAction::JumpBack));
+        assert_eq!(cmds, vec![Command::GotoAddress(0x5555_0000_0000)]);
+        update(
+            &mut m,
+            Event::Looking(Some(Looking {
+                pid: 1,
+                vma: "[heap]".into(),
+                start: 0x5555_0000_0000,
+                back: true,
+                ..Looking::default()
+            })),
+        );
+        assert_eq!(
+            m.space.jumps.back.len(),
+            2,
+            "not recorded by the VMA change"
+        );
+        update(
+            &mut m,
+            Event::Arrived {
+                addr: 0x5555_0000_0000,
+                base: 0x5555_0000_0000,
+            },
+        );
+        assert_eq!(m.space.jumps.forward.len(), 1, "the place left waits ahead");
+        assert!(
+            last_log(&m).starts_with("jump back to 0x555500000000"),
+            "{}",
+            last_log(&m)
+        );
+    }
+
+    #[test]
     fn a_gap_says_its_neighbours_and_records_nothing() {
         let mut m = model(4, (120, 40));
         update(
