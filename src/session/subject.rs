@@ -10,7 +10,6 @@ use crate::model::Looking;
 use crate::sys::SysError;
 use crate::sys::attach::foreign::{VmaFate, VmaView};
 use crate::sys::attach::handle::{Gone, ProcessHandle};
-use crate::sys::attach::locate::{Located, locate_in};
 use crate::sys::map::range::Mapped;
 use crate::sys::map::region::Region;
 use crate::sys::ops::gate;
@@ -116,33 +115,6 @@ pub(super) fn spec_address(spec: &str) -> Option<u64> {
     u64::from_str_radix(hex, 16).ok()
 }
 
-/// Why `--vma ADDR` names no VMA: the gap it is in, with its neighbours.
-fn gap_words(maps: &[MapsLine], addr: u64) -> Option<String> {
-    let Located::Gap { before, after } = locate_in(maps, addr) else {
-        return None;
-    };
-    let side = |l: Option<MapsLine>| {
-        l.map_or_else(
-            || "nothing".to_string(),
-            |l| {
-                format!(
-                    "{} 0x{:x}-0x{:x}",
-                    crate::text::sanitize(
-                        &crate::sys::attach::foreign::vma_name(&l).to_string_lossy()
-                    ),
-                    l.start,
-                    l.end
-                )
-            },
-        )
-    };
-    Some(format!(
-        "no VMA holds 0x{addr:x}: it is in a gap, below it {}, above it {}",
-        side(before),
-        side(after)
-    ))
-}
-
 /// The VMA `spec` names in `maps` of process `pid` (an address inside it, a path or a name);
 /// without one, its heap, else its first VMA.
 pub(super) fn first_vma(
@@ -151,12 +123,8 @@ pub(super) fn first_vma(
     spec: Option<&str>,
 ) -> Result<MapsLine, SysError> {
     let line = match spec {
-        Some(spec) => process::resolve_vma(maps, spec).map_err(|why| {
-            let why = spec_address(spec)
-                .and_then(|a| gap_words(maps, a))
-                .unwrap_or(why);
-            SysError::new(libc::ENOENT, "--vma", why)
-        })?,
+        Some(spec) => process::resolve_vma(maps, spec)
+            .map_err(|why| SysError::new(libc::ENOENT, "--vma", why))?,
         None => maps
             .iter()
             .find(|l| l.path == "[heap]")
