@@ -4,15 +4,17 @@
 //! three can never disagree.
 
 mod manual;
+mod picker;
 
 pub use manual::{MANUAL, manual_lines};
+pub use picker::PICKER;
 
 use ratatui::crossterm::event::KeyCode;
 
 use crate::action::{
     Action, Ask, AskAction, CellMove, EditAction, GridAction, LabAction, LessonAction, MenuKey,
-    MenuKind, Motion, Op, PageMapAction, PickerAction, PromptEdit, Scope, SearchAction,
-    SpaceAction, SyncKind, ViewAction,
+    MenuKind, Motion, Op, PageMapAction, PromptEdit, Scope, SearchAction, SpaceAction, SyncKind,
+    ViewAction,
 };
 
 /// What is receiving keys.
@@ -348,7 +350,8 @@ pub const COMMON: &[Binding] = &[
         Action::Grid(GridAction::GotoPrompt),
         (
             ":",
-            "go to an offset as the rows label it (0x1f00), or a page (p 3)",
+            "go to an offset as the rows label it (0x1f00), a page (p 3) or any address \
+             (@0x7f..)",
         ),
     ),
     full(
@@ -389,6 +392,18 @@ pub const COMMON: &[Binding] = &[
             "Backspace",
             "back from a VMA explored (A, or Enter in the maps panel)",
         ),
+    ),
+    helped(
+        &[Ctrl('o')],
+        Action::Grid(GridAction::JumpBack),
+        (
+            "Ctrl-o / Ctrl-n",
+            "jump list: back / forward (Ctrl-i too, if not read as Tab)",
+        ),
+    ),
+    bind(
+        &[Ctrl('n'), Ctrl('i')],
+        Action::Grid(GridAction::JumpForward),
     ),
     bind(&[Code(Esc)], Action::View(ViewAction::CloseOverlay)),
 ];
@@ -709,41 +724,6 @@ pub const PAGE_MAP: &[Binding] = &[
         action: Some(Action::View(ViewAction::CloseOverlay)),
         help: None,
         hint: Some(("Esc", "close")),
-    },
-];
-
-/// The process picker: characters type into the filter, named keys do the rest.
-pub const PICKER: &[Binding] = &[
-    told(None, ("type", "filter")),
-    Binding {
-        keys: &[Code(Up)],
-        action: Some(Action::Picker(PickerAction::Move(-1))),
-        help: None,
-        hint: Some(("↑↓", "select")),
-    },
-    bind(&[Code(Down)], Action::Picker(PickerAction::Move(1))),
-    bind(&[Code(PageUp)], Action::Picker(PickerAction::Move(-10))),
-    bind(&[Code(PageDown)], Action::Picker(PickerAction::Move(10))),
-    bind(&[Code(Home)], Action::Picker(PickerAction::Move(i64::MIN))),
-    bind(&[Code(End)], Action::Picker(PickerAction::Move(i64::MAX))),
-    Binding {
-        keys: &[Code(Enter)],
-        action: Some(Action::Picker(PickerAction::Choose)),
-        help: None,
-        hint: Some(("Enter", "attach")),
-    },
-    Binding {
-        keys: &[Code(Tab), Code(BackTab)],
-        action: Some(Action::Picker(PickerAction::ToggleSort)),
-        help: None,
-        hint: Some(("Tab", "by RSS / pid")),
-    },
-    bind(&[Code(Backspace)], Action::Picker(PickerAction::Erase)),
-    Binding {
-        keys: &[Code(Esc)],
-        action: Some(Action::Picker(PickerAction::Cancel)),
-        help: None,
-        hint: Some(("Esc", "quit")),
     },
 ];
 
