@@ -247,9 +247,15 @@ fn dump_never_writes_the_mapped_file_and_replaces_a_file_only_when_asked() {
     );
 }
 
-/// An xterm SGR mouse report (1-based column and row), press then release.
+/// An xterm SGR mouse report (1-based column and row): a press then its release; the wheel
+/// (buttons 64 and up) is a press alone, as terminals send it.
 fn sgr(button: u8, col: u16, row: u16) -> String {
-    format!("\x1b[<{button};{col};{row}M\x1b[<{button};{col};{row}m")
+    let press = format!("\x1b[<{button};{col};{row}M");
+    if button >= 64 {
+        press
+    } else {
+        format!("{press}\x1b[<{button};{col};{row}m")
+    }
 }
 
 /// A click on a byte's hex digits, on a byte's character, the wheel, and a click on a minimap
