@@ -3,7 +3,7 @@
 //! answers, a job's news, the terminal's size); `Command`, a side effect `update` wants carried
 //! out against the kernel. One path for keys, scripts and lessons.
 
-pub use crate::model::{Ask, History, MenuKind};
+pub use crate::model::{Ask, History, MenuKind, ViewKind};
 use crate::model::{LessonPane, Looking, PageMapSlice, Then};
 pub use crate::search::query::{Finished, Request, StateQuery};
 use crate::sys::map::request::Prot;
@@ -99,6 +99,8 @@ pub enum Action {
     Space(SpaceAction),
     /// The lesson being played.
     Lesson(LessonAction),
+    /// Typed views, the inspector, Enter on what the cursor is on.
+    Typed(TypedAction),
 }
 
 /// The cursor, `:` and the one-line prompts.
@@ -221,6 +223,19 @@ pub enum SpaceAction {
     ExplorePanelLine,
     /// Backspace: back to the mapping we made.
     Back,
+}
+
+/// Typed views (`T`, `view WORD`), the byte order, the inspector.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TypedAction {
+    /// `T`: the next view (bytes, u16 ... f64, text, strings, code, bytes).
+    Cycle,
+    /// `view WORD`: this view.
+    Set(ViewKind),
+    /// `E`: values in the other byte order than the machine's.
+    SwapOrder,
+    /// `I`: the inspector line in the bytes view too.
+    ToggleInspector,
 }
 
 /// The lesson being played.

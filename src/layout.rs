@@ -31,6 +31,8 @@ pub struct Layout {
     pub keys: Rect,
     pub bytes_per_row: u64,
     pub too_small: bool,
+    /// The inspector's lines under the grid and the panel (typed views), the whole width.
+    pub inspector: Option<Rect>,
 }
 
 /// Columns the grid block needs for `bpr` bytes a row and an offsets column of `digits`.
@@ -117,7 +119,29 @@ impl Layout {
             keys: Rect::new(0, 2 + body_h + log_rows, cols, 1).intersection(full),
             bytes_per_row: bpr,
             too_small,
+            inspector: None,
         }
+    }
+
+    /// This layout with `rows` lines for the inspector taken from the bottom of the grid and
+    /// the panel; unchanged when the grid would keep fewer than `MIN_BODY` lines.
+    #[must_use]
+    pub fn with_inspector(mut self, rows: u16) -> Layout {
+        let h = self.grid.height;
+        if h < MIN_BODY + rows {
+            return self;
+        }
+        self.grid.height = h - rows;
+        if let Some(p) = &mut self.panel {
+            p.height = h - rows;
+        }
+        self.inspector = Some(Rect::new(
+            0,
+            self.grid.y + h - rows,
+            self.header.width,
+            rows,
+        ));
+        self
     }
 
     /// Cells of the minimap (the row less its label and brackets).

@@ -12,7 +12,7 @@ use ratatui::crossterm::event::KeyCode;
 use crate::action::{
     Action, Ask, AskAction, CellMove, EditAction, GridAction, LabAction, LessonAction, MenuKey,
     MenuKind, Motion, Op, PageMapAction, PromptEdit, Scope, SearchAction, SpaceAction, SyncKind,
-    ViewAction,
+    TypedAction, ViewAction,
 };
 
 /// What is receiving keys.
@@ -193,6 +193,34 @@ pub const GRID: &[Binding] = &[
             "edit: hex digits write bytes; Tab text column; Esc leaves",
         ),
         ("i", "edit"),
+    ),
+    // Typed views: T, E, I, and what Enter does on a pointer, a jump or a string.
+    Binding {
+        keys: &[],
+        action: None,
+        help: Some((
+            "Enter (typed)",
+            "follow the pointer / jump under the cursor; strings: show it",
+        )),
+        hint: None,
+    },
+    helped(
+        &[Code(Char('T'))],
+        Action::Typed(TypedAction::Cycle),
+        ("T", "view: bytes u16 u32 u64 i64 f32 f64 text strings code"),
+    ),
+    helped(
+        &[Code(Char('E'))],
+        Action::Typed(TypedAction::SwapOrder),
+        ("E", "typed views: the other byte order (LE <-> BE)"),
+    ),
+    helped(
+        &[Code(Char('I'))],
+        Action::Typed(TypedAction::ToggleInspector),
+        (
+            "I",
+            "inspector line in the bytes view (typed views show it)",
+        ),
     ),
     full(
         &[Code(Char('u'))],

@@ -9,6 +9,7 @@
 //! The grid is one long document of lines: each page is a header line followed by its rows of
 //! `bytes_per_row` bytes. Line numbers are u64 so a 1 TiB mapping scrolls like a 4 KiB one.
 
+mod code;
 mod document;
 mod grid;
 mod lesson;
@@ -18,6 +19,7 @@ mod page_map;
 mod screen;
 mod seen;
 mod space;
+mod typed;
 
 pub use document::{Document, EditRecord, History};
 pub use lesson::{
@@ -33,12 +35,22 @@ pub use page_map::{
 pub use screen::{Ask, EditState, Focus, MenuKind, Overlay, Screen, Then};
 pub use seen::{DELTA_HOLD_MS, Delta, FOREIGN_HOLD_MS, Seen};
 pub use space::{Looking, Space};
+pub use typed::{MIN_RUN, Run, Target, Typed, ViewKind};
+
+/// Reading values: typed cells, the inspector, pointers, printable runs, machine code.
+pub mod values {
+    pub use super::code::{Insn, MAX_INSN, decode, unsupported};
+    pub use super::typed::{cell, char_cell, float, inspect, pointer, runs, unsigned};
+}
 
 pub use crate::sys::proc::maps::SmapsField;
 
 use crate::layout::Layout;
 use crate::search::query::{Query, Searching};
 use crate::sys::probe::snapshot::Snapshot;
+
+/// Lines of the inspector under the grid (typed views; `I` in the bytes view).
+pub const INSPECTOR_ROWS: u16 = 2;
 
 /// The TUI's state: about ten parts, one a feature.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -162,7 +174,12 @@ impl Model {
         } else {
             Layout::log_rows(rows, log_focused)
         };
-        Layout::with_log(cols, rows, self.offset_digits(), log_rows)
+        let layout = Layout::with_log(cols, rows, self.offset_digits(), log_rows);
+        if self.screen.typed.shows_inspector() {
+            layout.with_inspector(INSPECTOR_ROWS)
+        } else {
+            layout
+        }
     }
 
     /// Private edits that a remap or quit would lose.

@@ -25,6 +25,8 @@ pub struct Screen {
     pub log_scroll: u16,
     /// Lines scrolled down in the help overlay.
     pub help_scroll: u16,
+    /// How the grid shows the bytes: bytes, a type, text, strings or code (`T`).
+    pub typed: super::Typed,
 }
 
 impl Screen {
@@ -40,6 +42,7 @@ impl Screen {
             panel_scroll: 0,
             log_scroll: 0,
             help_scroll: 0,
+            typed: super::Typed::default(),
         }
     }
 }

@@ -185,6 +185,13 @@ impl Observer {
     pub(super) fn view(&mut self, model: &Model) -> View {
         if self.interactive {
             self.paced(model.view(), model.settings.refresh_ms)
+        } else if model.screen.typed.kind != crate::model::ViewKind::Bytes {
+            // A script's `view WORD` gives the values at the cursor: their bytes are read
+            // (pages in memory only, as the screen's), with no minimap.
+            View {
+                minimap: NO_CHUNKS,
+                ..model.view()
+            }
         } else {
             SHAPE_ONLY
         }

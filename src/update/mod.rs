@@ -22,6 +22,7 @@ mod search;
 mod space;
 #[cfg(test)]
 mod testing;
+mod typed;
 mod view;
 
 pub use grid::parse_goto;
@@ -59,6 +60,7 @@ fn act(model: &mut Model, action: Action) -> Vec<Command> {
         Action::PageMap(a) => page_map::update(model, a),
         Action::Space(a) => space::update(model, a),
         Action::Lesson(a) => lesson::update(model, a),
+        Action::Typed(a) => typed::update(model, a),
     }
 }
 
