@@ -33,3 +33,4 @@ mod property;
 mod routes;
 mod safety;
 mod screens;
+mod typed_screens;
