@@ -29,6 +29,7 @@ mod lessons;
 mod looking;
 mod measures;
 mod page_state;
+mod pointers;
 mod property;
 mod routes;
 mod safety;

@@ -1,0 +1,145 @@
+//! Typed views against a real process: a python3 child plants pointers in an anonymous page
+//! (one to a block it mallocs, one to libc's `getpid`) and strings and code beside them; a
+//! session attached to it shows the bytes `/proc/PID/mem` gives, names each pointer by the VMA
+//! its `/proc/PID/maps` puts it in (read here on our own), and follows one on Enter.
+
+use std::io::{BufRead, BufReader, Read, Seek, SeekFrom};
+use std::process::{Child, Command, Stdio};
+
+use mmapscope::action::{Action, EditAction, TypedAction, ViewKind};
+use mmapscope::session::Session;
+
+use crate::common::{skip, tool};
+
+/// The child, killed and reaped when dropped (it would otherwise wait on its stdin).
+struct Planter {
+    child: Child,
+    /// Where its page is, the block it malloc'd, libc's getpid.
+    page: u64,
+    heap: u64,
+    code: u64,
+}
+
+impl Drop for Planter {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+const PLANT: &str = r#"
+import ctypes, mmap, sys
+libc = ctypes.CDLL(None)
+libc.malloc.restype = ctypes.c_void_p
+block = libc.malloc(64)
+code = ctypes.cast(libc.getpid, ctypes.c_void_p).value
+m = mmap.mmap(-1, 4096, flags=mmap.MAP_PRIVATE | mmap.MAP_ANONYMOUS)
+page = ctypes.addressof((ctypes.c_char * 4096).from_buffer(m))
+m[0:8] = block.to_bytes(8, "little")
+m[8:16] = code.to_bytes(8, "little")
+m[16:40] = b"planted by python3\0\0\0\0\0\0"
+print(hex(page), hex(block), hex(code), flush=True)
+sys.stdin.read()
+"#;
+
+fn plant(python: &std::path::Path) -> Planter {
+    let mut child = Command::new(python)
+        .args(["-c", PLANT])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("spawn python3");
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().expect("stdout"))
+        .read_line(&mut line)
+        .expect("python3 says where");
+    let n: Vec<u64> = line
+        .split_whitespace()
+        .map(|w| u64::from_str_radix(w.trim_start_matches("0x"), 16).expect("hex"))
+        .collect();
+    Planter {
+        child,
+        page: n[0],
+        heap: n[1],
+        code: n[2],
+    }
+}
+
+/// The name mmapscope should give `addr` in process `pid`, from its maps read here: the
+/// path's last part (or `[heap]`, or `anon`), the permissions for a file, the offset.
+fn expected_name(pid: u32, addr: u64) -> String {
+    let maps = std::fs::read_to_string(format!("/proc/{pid}/maps")).expect("maps");
+    for line in maps.lines() {
+        let mut f = line.split_whitespace();
+        let range = f.next().unwrap();
+        let perms = f.next().unwrap();
+        let path = f.nth(3).unwrap_or("");
+        let (a, b) = range.split_once('-').unwrap();
+        let (a, b) = (
+            u64::from_str_radix(a, 16).unwrap(),
+            u64::from_str_radix(b, 16).unwrap(),
+        );
+        if (a..b).contains(&addr) {
+            let off = addr - a;
+            return match path {
+                "" => format!("→ anon {perms}+0x{off:x}"),
+                p if p.starts_with('[') => format!("→ {p}+0x{off:x}"),
+                p => format!("→ {} {perms}+0x{off:x}", p.rsplit('/').next().unwrap()),
+            };
+        }
+    }
+    panic!("0x{addr:x} is in no VMA of {pid}");
+}
+
+fn mem(pid: u32, addr: u64, len: usize) -> Vec<u8> {
+    let mut f = std::fs::File::open(format!("/proc/{pid}/mem")).expect("mem");
+    f.seek(SeekFrom::Start(addr)).expect("seek");
+    let mut buf = vec![0; len];
+    f.read_exact(&mut buf).expect("read mem");
+    buf
+}
+
+#[test]
+fn pointers_planted_by_a_child_are_named_and_followed() {
+    let Some(python) = tool("python3") else {
+        skip(
+            "pointers_planted_by_a_child_are_named_and_followed",
+            "no python3 to plant pointers",
+        );
+        return;
+    };
+    let p = plant(&python);
+    let pid = p.child.id();
+    let spec = format!("0x{:x}", p.page);
+    let mut s = Session::attach(pid, Some(&spec), false, true, (120, 40)).expect("attach");
+    s.act(Action::Typed(TypedAction::Set(ViewKind::U64)));
+    // The bytes shown are the child's.
+    assert_eq!(s.model.bytes_at(0, 40), mem(pid, p.page, 40));
+    assert_eq!(s.model.bytes_at(0, 8), p.heap.to_ne_bytes());
+    // Each pointer is named by the VMA that holds it in the child's maps.
+    let heap = s.model.pointer_at(0).expect("the malloc'd block is mapped");
+    assert_eq!(heap.label(), expected_name(pid, p.heap));
+    let code = s.model.pointer_at(8).expect("getpid is mapped");
+    assert_eq!(code.label(), expected_name(pid, p.code));
+    assert!(code.label().contains("r-xp"), "{}", code.label());
+    // Bytes that are text are not a pointer.
+    assert_eq!(s.model.pointer_at(16), None);
+    // The strings view finds what was planted, at its offset.
+    s.act(Action::Typed(TypedAction::Set(ViewKind::Strings)));
+    let runs = s.model.page_runs();
+    assert!(
+        runs.iter()
+            .any(|r| r.offset == 16 && r.text == "planted by python3"),
+        "{runs:?}"
+    );
+    // Enter on the heap pointer follows it (the address goto: its VMA, or its range said).
+    s.act(Action::Typed(TypedAction::Set(ViewKind::U64)));
+    s.act(Action::Edit(EditAction::Start));
+    let followed = format!("followed the pointer 0x{:x} {}", p.heap, heap.label());
+    assert!(
+        s.model.log.lines.iter().any(|l| l.text == followed),
+        "{followed}: {:?}",
+        s.model.log.lines
+    );
+    assert!(s.model.screen.edit.is_none(), "followed, not edited");
+}
