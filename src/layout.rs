@@ -259,6 +259,22 @@ mod tests {
     }
 
     #[test]
+    fn the_inspector_takes_its_rows_from_the_grid_and_the_panel_not_the_log() {
+        let l = Layout::compute(80, 24, 8);
+        let i = l.with_inspector(2);
+        assert_eq!(i.grid.height, l.grid.height - 2);
+        assert_eq!(i.panel.map(|p| p.height), l.panel.map(|p| p.height - 2));
+        assert_eq!(
+            i.inspector,
+            Some(Rect::new(0, 2 + l.grid.height - 2, 80, 2))
+        );
+        assert_eq!((i.log, i.keys), (l.log, l.keys));
+        // A grid too short to give rows keeps them.
+        let small = Layout::compute(60, 16, 8);
+        assert_eq!(small.with_inspector(small.grid.height), small);
+    }
+
+    #[test]
     fn a_lesson_pane_grows_with_its_text_but_leaves_the_grid_its_rows() {
         assert_eq!(Layout::lesson_pane_rows(24, 2, false), 8);
         assert_eq!(Layout::lesson_pane_rows(24, 7, false), 10);

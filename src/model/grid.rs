@@ -96,10 +96,15 @@ impl Model {
         if let Some((start, end)) = self.typed_bytes(h) {
             return self.view_of(start, end);
         }
+        let (mut last_page, mut byte_end) = (last_page, byte_end);
         if self.screen.typed.shows_inspector() {
-            // The inspector reads 8 bytes from the cursor, which may run past the last row.
+            // The inspector reads 8 bytes from the cursor, which may run past the last row
+            // (into a page whose header is not on screen: it is probed too).
             let end = (self.doc.cursor + 8).min(self.snap.shape.geometry.map_bytes());
-            return self.view_of(byte_start, byte_end.max(end));
+            if end > byte_end {
+                byte_end = end;
+                last_page = last_page.max((end - 1) / self.page_size());
+            }
         }
         View {
             first_page,

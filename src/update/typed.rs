@@ -316,6 +316,22 @@ mod tests {
         assert!(m.screen.edit.is_none());
     }
 
+    #[test]
+    fn the_inspector_reads_eight_bytes_from_the_cursor_and_keeps_the_pages_probed() {
+        let mut m = model(4, (80, 24));
+        let plain = m.view();
+        // The cursor on the last byte shown: its u64 runs past the rows.
+        m.doc.cursor = plain.byte_start + plain.byte_len - 1;
+        typed(&mut m, TypedAction::ToggleInspector);
+        let v = m.view();
+        assert!(v.byte_start + v.byte_len >= m.doc.cursor + 8, "{v:?}");
+        assert_eq!(v.first_page, plain.first_page);
+        assert!(v.page_count >= plain.page_count, "{v:?} {plain:?}");
+        assert!(m.layout().inspector.is_some());
+        typed(&mut m, TypedAction::ToggleInspector);
+        assert_eq!(m.layout().inspector, None);
+    }
+
     #[cfg(target_arch = "x86_64")]
     #[test]
     fn code_moves_by_the_instruction_and_reads_the_bytes_it_needs() {

@@ -233,10 +233,9 @@ fn what_the_views_say_is_what_the_bytes_are() {
     let mut m = viewing(ViewKind::U64, 0x20, (120, 40));
     update(&mut m, Action::Edit(EditAction::Start));
     assert!(
-        m.log
-            .lines
-            .iter()
-            .any(|l| l.text.contains("followed the pointer 0x55d001001230 → [heap]+0x1230")),
+        m.log.lines.iter().any(|l| l
+            .text
+            .contains("followed the pointer 0x55d001001230 → [heap]+0x1230")),
         "{:?}",
         m.log.lines
     );
