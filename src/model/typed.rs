@@ -159,7 +159,9 @@ pub fn float<F: std::fmt::Display + std::fmt::LowerExp>(f: F, width: usize) -> S
     if shortest.len() <= width {
         return shortest;
     }
-    for digits in (0..=16).rev() {
+    // "d." and an exponent ("e5" to "e-308") take 4 characters or more: start where the
+    // mantissa's digits can fit rather than trying all 17.
+    for digits in (0..=width.saturating_sub(4).min(16)).rev() {
         let s = format!("{f:.digits$e}");
         if s.len() <= width {
             return s;
