@@ -30,18 +30,21 @@ pub const MANUAL: &[(&str, &str)] = &[
          next step)",
     ),
     (
-        "Enter (typed)",
-        "in a typed view (T): on a u64 that points into a VMA of the process, go there (as \
-         : with that address; the inspector names it: → [heap]+0x1230); in the code view, \
-         follow the jump or call; in the strings view, show the string in the bytes view; \
-         elsewhere, edit (as i: edits are of bytes, so a typed view shows bytes first)",
+        "i / Enter",
+        "edit mode: hex digits write bytes at the cursor, Tab switches to the text column, Esc \
+         leaves; edits are of bytes, so a typed view (T) shows bytes first. In a typed view, on \
+         a u64 that points into a VMA of the process (the inspector names it: → [heap]+0x1230), \
+         go to that address instead (as : does); in the code view, follow the jump or call; in \
+         the strings view, show the string in the bytes view",
     ),
     (
-        "T",
-        "cycle the view: bytes, u16, u32, u64, i64 (hex, except i64), f32, f64, text (od -c \
+        "T / E / I",
+        "T cycles the view: bytes, u16, u32, u64, i64 (hex, except i64), f32, f64, text (od -c \
          escapes), strings (printable runs of 4 or more in the page under the cursor; arrows \
          move between them) and code (x86_64 disassembly from the cursor; ↓ moves by an \
-         instruction, ↑ back a byte); the cursor moves by the element; script: view WORD",
+         instruction, ↑ back a byte); the cursor moves by the element; script: view WORD. E \
+         reads values in the other byte order. I shows the inspector (the value at the cursor \
+         in every type) in the bytes view too; the other views always show it",
     ),
     (
         "u / Ctrl-r",

@@ -194,33 +194,19 @@ pub const GRID: &[Binding] = &[
         ),
         ("i", "edit"),
     ),
-    // Typed views: T, E, I, and what Enter does on a pointer, a jump or a string.
-    Binding {
-        keys: &[],
-        action: None,
-        help: Some((
-            "Enter (typed)",
-            "follow the pointer / jump under the cursor; strings: show it",
-        )),
-        hint: None,
-    },
+    // Typed views: T cycles them, E swaps the byte order, I shows the inspector in bytes.
     helped(
         &[Code(Char('T'))],
         Action::Typed(TypedAction::Cycle),
-        ("T", "view: bytes u16 u32 u64 i64 f32 f64 text strings code"),
+        (
+            "T / E / I",
+            "views u16..f64 text strings code; E byte order; I inspector",
+        ),
     ),
-    helped(
-        &[Code(Char('E'))],
-        Action::Typed(TypedAction::SwapOrder),
-        ("E", "typed views: the other byte order (LE <-> BE)"),
-    ),
-    helped(
+    bind(&[Code(Char('E'))], Action::Typed(TypedAction::SwapOrder)),
+    bind(
         &[Code(Char('I'))],
         Action::Typed(TypedAction::ToggleInspector),
-        (
-            "I",
-            "inspector line in the bytes view (typed views show it)",
-        ),
     ),
     full(
         &[Code(Char('u'))],

@@ -61,7 +61,7 @@ fn set(model: &mut Model, kind: ViewKind) {
                 .to_string()
         }),
         _ => format!(
-            "{}-byte elements, {}; E: the other byte order",
+            "{}-byte elements, {}; E: the other byte order; Enter on a → pointer follows it",
             size,
             if model.screen.typed.big_endian() {
                 "big-endian"
