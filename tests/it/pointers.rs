@@ -143,3 +143,31 @@ fn pointers_planted_by_a_child_are_named_and_followed() {
     );
     assert!(s.model.screen.edit.is_none(), "followed, not edited");
 }
+
+/// The real binary in an 80x24 pty: `T` shows the u64 view and the inspector, `X` writes the
+/// ret42 snippet, and the code view disassembles it; `i` in a typed view edits bytes.
+#[test]
+fn in_a_terminal_t_cycles_the_views_and_code_shows_the_snippet() {
+    if let Some(why) = mmapscope::model::values::unsupported() {
+        skip("in_a_terminal_t_cycles_the_views", &why);
+        return;
+    }
+    let mut term =
+        crate::common::pty::Term::spawn(&["--anon".as_ref(), "8k".as_ref()], &[], 80, 24);
+    term.wait_for_all(&["page 0", "[anonymous]"]);
+    // X, Enter: the menu's first line writes ret42 at the cursor.
+    term.send("X");
+    term.wait_for_all(&["ret42"]);
+    term.send("\r");
+    term.wait_for_all(&["b8 2a 00 00 00 c3"]);
+    term.send("TTT");
+    term.wait_for_all(&["u64 LE", "0000c30000002ab8", "u64 0xc30000002ab8"]);
+    // Six more: i64 f32 f64 text strings code.
+    term.send("TTTTTT");
+    term.wait_for_all(&["code ·", "mov eax,2Ah", "ret"]);
+    term.send("i");
+    term.wait_for_all(&["edit mode", "Esc leave edit mode", "┌ cursor 0x0"]);
+    term.send("\x1b");
+    term.wait_for("edit mode to end", |t| !t.contains("Esc leave edit mode"));
+    term.quit_cleanly();
+}
