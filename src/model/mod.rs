@@ -49,8 +49,11 @@ use crate::layout::Layout;
 use crate::search::query::{Query, Searching};
 use crate::sys::probe::snapshot::Snapshot;
 
-/// Lines of the inspector under the grid (typed views; `I` in the bytes view).
-pub const INSPECTOR_ROWS: u16 = 2;
+/// Lines of the inspector under the grid (typed views; `I` in the bytes view) on a terminal
+/// `cols` wide: every type with a pointer's name takes about 200 columns (three lines at 80).
+pub fn inspector_rows(cols: u16) -> u16 {
+    if cols < 110 { 3 } else { 2 }
+}
 
 /// The TUI's state: about ten parts, one a feature.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -176,7 +179,7 @@ impl Model {
         };
         let layout = Layout::with_log(cols, rows, self.offset_digits(), log_rows);
         if self.screen.typed.shows_inspector() {
-            layout.with_inspector(INSPECTOR_ROWS)
+            layout.with_inspector(inspector_rows(cols))
         } else {
             layout
         }
