@@ -6,7 +6,7 @@
 use std::io::{BufRead, BufReader, Read, Seek, SeekFrom};
 use std::process::{Child, Command, Stdio};
 
-use mmapscope::action::{Action, EditAction, TypedAction, ViewKind};
+use mmapscope::action::{Action, EditAction, GotoTarget, GridAction, TypedAction, ViewKind};
 use mmapscope::session::Session;
 
 use crate::common::{skip, tool};
@@ -33,6 +33,7 @@ libc = ctypes.CDLL(None)
 libc.malloc.restype = ctypes.c_void_p
 block = libc.malloc(64)
 code = ctypes.cast(libc.getpid, ctypes.c_void_p).value
+libc.getpid()  # its page is then present in our page tables, where mmapscope reads code
 m = mmap.mmap(-1, 4096, flags=mmap.MAP_PRIVATE | mmap.MAP_ANONYMOUS)
 page = ctypes.addressof((ctypes.c_char * 4096).from_buffer(m))
 m[0:8] = block.to_bytes(8, "little")
@@ -142,6 +143,25 @@ fn pointers_planted_by_a_child_are_named_and_followed() {
         s.model.log.lines
     );
     assert!(s.model.screen.edit.is_none(), "followed, not edited");
+
+    // The code view of the child's libc, at getpid (which it called, so that its page is
+    // present: mmapscope reads only present pages of another process): the bytes of each row
+    // are the child's, one instruction after the other, and they decode.
+    if mmapscope::model::values::unsupported().is_none() {
+        let spec = format!("0x{:x}", p.code);
+        let mut s = Session::attach(pid, Some(&spec), false, true, (120, 40)).expect("attach");
+        let start = s.model.snap.shape.addr;
+        s.act(Action::Grid(GridAction::Goto(GotoTarget::Address(p.code))));
+        assert_eq!(s.model.doc.cursor, p.code - start, "the cursor on getpid");
+        s.act(Action::Typed(TypedAction::Set(ViewKind::Code)));
+        // Fewer than 4 rows only where the next page is not present (it is left unread).
+        let rows = s.model.code_rows(4);
+        assert!(!rows.is_empty(), "{rows:?}");
+        let bytes: Vec<u8> = rows.iter().flat_map(|i| i.bytes.clone()).collect();
+        assert_eq!(bytes, mem(pid, p.code, bytes.len()));
+        assert_eq!(rows[0].offset, p.code - start);
+        assert!(rows.iter().all(|i| i.text != "(bad)"), "{rows:?}");
+    }
 }
 
 /// The real binary in an 80x24 pty: `T` shows the u64 view and the inspector, `X` writes the
