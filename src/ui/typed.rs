@@ -150,8 +150,8 @@ pub fn code(model: &Model, width: u16, rows: u64, theme: Theme) -> Vec<Line<'sta
 fn not_read(model: &Model, theme: Theme) -> Line<'static> {
     let page = model.doc.cursor / model.page_size();
     let why = if model.snap.probed.bytes.unread.contains(&page) {
-        "the bytes at the cursor are not read: their page is not in memory (looking never \
-         faults it in)"
+        "the bytes at the cursor are left unread: their page is not present (reading it \
+         would fault it in, and looking changes nothing)"
     } else {
         "the bytes at the cursor are not read (beyond end of file, or not yet probed)"
     };
@@ -234,7 +234,7 @@ pub fn inspector(model: &Model, frame: &mut Frame, area: Rect, theme: Theme) {
         let (ch, _) = missing(model, c + bytes.len() as u64);
         let why = match ch {
             '~' => "beyond end of file",
-            '.' => "not read: page not in memory",
+            '.' => "left unread: page not present",
             _ => "not read",
         };
         segments.push((
