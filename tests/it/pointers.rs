@@ -1,7 +1,8 @@
 //! Typed views against a real process: a python3 child plants pointers in an anonymous page
 //! (one to a block it mallocs, one to libc's `getpid`) and strings and code beside them; a
 //! session attached to it shows the bytes `/proc/PID/mem` gives, names each pointer by the VMA
-//! its `/proc/PID/maps` puts it in (read here on our own), and follows one on Enter.
+//! its `/proc/PID/maps` puts it in (read here on our own), follows one on Enter, and reads its
+//! code at getpid; the real binary in a pty and in a batch script shows the same views.
 
 use std::io::{BufRead, BufReader, Read, Seek, SeekFrom};
 use std::process::{Child, Command, Stdio};
@@ -190,4 +191,48 @@ fn in_a_terminal_t_cycles_the_views_and_code_shows_the_snippet() {
     term.send("\x1b");
     term.wait_for("edit mode to end", |t| !t.contains("Esc leave edit mode"));
     term.quit_cleanly();
+}
+
+/// `view WORD` in a batch script: each line gives the values at the cursor as read from the
+/// mapping (an anonymous one written by the lines before), the code and the strings.
+#[test]
+fn a_batch_view_line_gives_the_values_code_and_strings_at_the_cursor() {
+    let script = "write-snippet 0 ret42\nwrite-text 64 \"hello, typed world\"\n\
+                  view u64\nview code\nview strings\nview u128\n";
+    let out = crate::common::run_with_stdin(
+        crate::common::mmapscope(&["batch", "--anon", "8k", "-"]),
+        script,
+    );
+    // `view u128` does not parse: nothing runs, and the line is named.
+    assert_eq!(out.status.code(), Some(2), "{out:?}");
+    assert!(crate::common::text(&out.stderr).contains("line 6"));
+    let script = script.replace("view u128\n", "");
+    let out = crate::common::run_with_stdin(
+        crate::common::mmapscope(&["batch", "--anon", "8k", "-"]),
+        &script,
+    );
+    assert_eq!(out.status.code(), Some(0), "{out:?}");
+    let lines: Vec<serde_json::Value> = crate::common::text(&out.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("a JSON line"))
+        .collect();
+    // ret42's bytes b8 2a 00 00 00 c3, then zeros, read as a little-endian u64.
+    let u64_line = &lines[2]["result"]["value"];
+    assert_eq!(u64_line["view"], "u64");
+    let want = u64::from_le_bytes([0xb8, 0x2a, 0, 0, 0, 0xc3, 0, 0]);
+    assert_eq!(
+        u64_line["values"]["u64"],
+        format!("{want:#x}"),
+        "{u64_line}"
+    );
+    assert_eq!(u64_line["pointer"], serde_json::Value::Null);
+    if mmapscope::model::values::unsupported().is_none() {
+        let code = &lines[3]["result"]["value"]["code"];
+        assert_eq!(code[0]["text"], "mov eax,2Ah", "{code}");
+        assert_eq!(code[1]["text"], "ret");
+        assert_eq!(code[1]["offset"], "0x5");
+    }
+    let strings = &lines[4]["result"]["value"]["strings"];
+    assert_eq!(strings[0]["offset"], "0x40", "{strings}");
+    assert_eq!(strings[0]["text"], "hello, typed world");
 }
