@@ -29,7 +29,7 @@ mod lessons;
 mod looking;
 mod measures;
 mod page_state;
-mod pointers;
+mod typed_views;
 mod property;
 mod routes;
 mod safety;
