@@ -12,6 +12,16 @@ pub struct Insn {
     pub text: String,
     /// A near jump's or call's target address, which Enter follows.
     pub target: Option<u64>,
+    /// The address a RIP-relative memory operand reads or writes (a GOT slot, a global),
+    /// which Enter goes to when there is no jump.
+    pub memory: Option<u64>,
+}
+
+impl Insn {
+    /// Where Enter goes from this instruction: the jump's target, else the memory it names.
+    pub fn goes_to(&self) -> Option<u64> {
+        self.target.or(self.memory)
+    }
 }
 
 /// Longest x86 instruction, in bytes: a row never needs more.
@@ -46,6 +56,8 @@ pub fn decode(bytes: &[u8], offset: u64, ip: u64, rows: usize) -> Vec<Insn> {
             insn.len().max(1)
         };
         let mut text = String::new();
+        let memory = (!insn.is_invalid() && insn.is_ip_rel_memory_operand())
+            .then(|| insn.ip_rel_memory_address());
         let target = if insn.is_invalid() {
             // Too few bytes read for a whole instruction also decodes as invalid: say which.
             text.push_str(if decoder.last_error() == DecoderError::NoMoreBytes {
@@ -63,6 +75,7 @@ pub fn decode(bytes: &[u8], offset: u64, ip: u64, rows: usize) -> Vec<Insn> {
             bytes: bytes[at..(at + len).min(bytes.len())].to_vec(),
             text,
             target,
+            memory,
         });
         if insn.is_invalid() {
             // One byte at a time past a bad one, as objdump does.
@@ -117,6 +130,10 @@ mod tests {
         assert_eq!(rows[2].offset, 6);
         assert_eq!(rows[2].text, "nop");
         assert_eq!(rows[2].target, None);
+        // jmp [rip+0x10] at 0x2000 (6 bytes): it reads the slot at 0x2016.
+        let rows = decode(&[0xff, 0x25, 0x10, 0, 0, 0], 0, 0x2000, 1);
+        assert_eq!((rows[0].target, rows[0].memory), (None, Some(0x2016)));
+        assert_eq!(rows[0].goes_to(), Some(0x2016));
         // A call whose last bytes were not read is cut, not bad.
         let rows = decode(&code[..3], 0, 0x1000, 3);
         assert_eq!(rows[0].text, "(cut: the rest is not read)");

@@ -124,7 +124,7 @@ pub fn code(model: &Model, width: u16, rows: u64, theme: Theme) -> Vec<Line<'sta
             }
             let hex = format!("{:<w$}", hex.join(" "), w = 3 * shown + 1);
             let mut text = i.text.clone();
-            if let Some(p) = i.target.and_then(|t| maps.and_then(|m| pointer(m, t))) {
+            if let Some(p) = i.goes_to().and_then(|t| maps.and_then(|m| pointer(m, t))) {
                 text = format!("{text} {}", p.label());
             }
             let role = if i.offset == model.doc.cursor {

@@ -83,11 +83,15 @@ pub(super) fn enter(model: &mut Model) -> Option<Vec<Command>> {
             set(model, ViewKind::Bytes);
             return Some(Vec::new());
         }
-        ViewKind::Code => model.code_rows(1).first().and_then(|i| i.target).map(|t| {
-            (
-                t,
-                format!("followed the jump at 0x{:x}", model.label_base() + c),
-            )
+        ViewKind::Code => model.code_rows(1).first().and_then(|i| {
+            let what = if i.target.is_some() {
+                "the jump"
+            } else {
+                "the memory operand"
+            };
+            let at = model.label_base() + c;
+            i.goes_to()
+                .map(|t| (t, format!("followed {what} at 0x{at:x} to 0x{t:x}")))
         })?,
         _ => model.pointer_at(c).map(|t| {
             (
