@@ -34,8 +34,9 @@ pub const MANUAL: &[(&str, &str)] = &[
         "edit mode: hex digits write bytes at the cursor, Tab switches to the text column, Esc \
          leaves; edits are of bytes, so a typed view (T) shows bytes first. In a typed view, on \
          a u64 that points into a VMA of the process (the inspector names it: → [heap]+0x1230), \
-         go to that address instead (as : does); in the code view, follow the jump or call; in \
-         the strings view, show the string in the bytes view",
+         go to that address instead (as : does); in the code view, follow the jump or call (or \
+         go to the RIP-relative memory it names); in the strings view, show the string in the \
+         bytes view",
     ),
     (
         "T / E / I",
