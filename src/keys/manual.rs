@@ -7,11 +7,17 @@ use super::help_lines;
 /// overlay's line is too short to say it all; keyed by the help line's keys as shown. Keys not
 /// listed here are told in the manual with the help's words.
 pub const MANUAL: &[(&str, &str)] = &[
-    ("[ / ]", "previous / next page (its header on top)"),
+    (
+        "g / G, [ / ]",
+        "start / end of the mapping; previous / next page (its header on top)",
+    ),
     (
         ":",
         "go to an offset (0x1f00, 7936, 4k) or a page (p 3), in the coordinates of the row \
-         labels (v switches both)",
+         labels (v switches both); a number that is no row label here, or @ and a number \
+         (@0x7f..), is an address anywhere in the process: its VMA opens with the cursor there \
+         (Backspace and Ctrl-o come back), and an address in a gap says what is below and \
+         above it",
     ),
     (
         ": state",
@@ -114,6 +120,13 @@ pub const MANUAL: &[(&str, &str)] = &[
     (
         "Backspace",
         "back to the mapping mmapscope made from a VMA explored (A, or Enter in the maps panel)",
+    ),
+    (
+        "Ctrl-o / Ctrl-n",
+        "jump list, as vim's: Ctrl-o goes back to the place the last goto, search or change of \
+         VMA left (explore, Backspace, an address elsewhere), Ctrl-n forward again; Ctrl-i too \
+         where the terminal tells it from Tab (mmapscope asks for the kitty keyboard protocol; \
+         elsewhere Ctrl-i is Tab)",
     ),
     (
         "Enter (maps)",

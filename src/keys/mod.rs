@@ -163,19 +163,22 @@ pub const LETTER_MOTIONS: &[Binding] = &[
         &[Code(Char('j'))],
         Action::Grid(GridAction::Move(Motion::Down)),
     ),
+    // One help row for both pairs: the help keeps its last line (quit) on a 120x40 screen.
     helped(
         &[Code(Char('g'))],
         Action::Grid(GridAction::Move(Motion::Top)),
-        ("g / G", "start / end of the mapping"),
+        (
+            "g / G, [ / ]",
+            "start / end of the mapping; previous / next page",
+        ),
     ),
     bind(
         &[Code(Char('G'))],
         Action::Grid(GridAction::Move(Motion::Bottom)),
     ),
-    helped(
+    bind(
         &[Code(Char('['))],
         Action::Grid(GridAction::Move(Motion::PrevPage)),
-        ("[ / ]", "previous / next page"),
     ),
     bind(
         &[Code(Char(']'))],
@@ -343,7 +346,8 @@ pub const COMMON: &[Binding] = &[
         Action::Grid(GridAction::GotoPrompt),
         (
             ":",
-            "go to an offset as the rows label it (0x1f00), or a page (p 3)",
+            "go to an offset as the rows label it (0x1f00), a page (p 3) or any address \
+             (@0x7f..)",
         ),
     ),
     full(
@@ -384,6 +388,18 @@ pub const COMMON: &[Binding] = &[
             "Backspace",
             "back from a VMA explored (A, or Enter in the maps panel)",
         ),
+    ),
+    helped(
+        &[Ctrl('o')],
+        Action::Grid(GridAction::JumpBack),
+        (
+            "Ctrl-o / Ctrl-n",
+            "jump list: back / forward (Ctrl-i too, if not read as Tab)",
+        ),
+    ),
+    bind(
+        &[Ctrl('n'), Ctrl('i')],
+        Action::Grid(GridAction::JumpForward),
     ),
     bind(&[Code(Esc)], Action::View(ViewAction::CloseOverlay)),
 ];

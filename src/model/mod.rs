@@ -12,6 +12,7 @@
 mod code;
 mod document;
 mod grid;
+mod jumps;
 mod lesson;
 mod log;
 mod minimap;
@@ -22,6 +23,7 @@ mod space;
 mod typed;
 
 pub use document::{Document, EditRecord, History};
+pub use jumps::{JUMPS_KEEP, Jumps, Place, Travel};
 pub use lesson::{
     LESSON_RESULTS_WANTED, LessonPane, LessonResult, PaneLine, PaneText, result_text,
 };

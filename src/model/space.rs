@@ -15,6 +15,8 @@ pub struct Space {
     pub looking: Option<Looking>,
     /// Our mapping's document (place and edits) while another VMA is explored.
     pub away: Option<Box<Document>>,
+    /// The places left by jumps and VMA changes (Ctrl-o / Ctrl-i).
+    pub jumps: super::Jumps,
 }
 
 /// What is shown when it is not the mapping we made: a VMA of our own process or of another.

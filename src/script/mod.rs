@@ -23,6 +23,9 @@ pub enum Step {
     /// `view WORD`: the grid shows the bytes as this type (the line gives the values at the
     /// cursor in every type).
     View(crate::model::ViewKind),
+    /// `goto PLACE`: the cursor to an offset, a page, a state or an address anywhere in the
+    /// process (the `:` prompt's words).
+    Goto(crate::action::GotoTarget),
 }
 
 /// A check of the kernel's state.
@@ -365,6 +368,8 @@ pub fn parse_step(line: &str) -> Result<Option<Step>, String> {
             }
             .ok_or("usage: view bytes|u16|u32|u64|i64|f32|f64|text|strings|code")?,
         ),
+        "goto" if !rest.is_empty() => Step::Goto(crate::update::parse_goto(&rest.join(" "))?),
+        "goto" => return Err("usage: goto OFFSET | @ADDR | p N | STATE".into()),
         _ => parse_op(cmd, rest)?,
     };
     Ok(Some(step))
