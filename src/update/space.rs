@@ -203,7 +203,7 @@ pub(super) fn moved(model: &mut Model, old: &MapsLine, new: &MapsLine, inferred:
 fn looking_words(looking: Option<&Looking>) -> String {
     match looking {
         Some(l) => format!(
-            "exploring {} of {}: {}; Backspace returns",
+            "exploring {} of {}: {}; {} returns",
             l.vma,
             l.process,
             if l.other {
@@ -213,7 +213,10 @@ fn looking_words(looking: Option<&Looking>) -> String {
                 )
             } else {
                 "bytes of present pages only (a read elsewhere would fault them in)".to_string()
-            }
+            },
+            // With --pid there is no mapping of ours to go back to; the jump list has the
+            // place left.
+            if l.back { "Backspace" } else { "Ctrl-o" }
         ),
         None => "back to our mapping".to_string(),
     }
@@ -278,6 +281,23 @@ mod tests {
         assert_eq!(known(&m), 16);
         update(&mut m, Event::Looking(None));
         assert_eq!(known(&m), 0, "back to our mapping");
+    }
+
+    #[test]
+    fn the_log_names_the_key_that_returns_backspace_to_ours_ctrl_o_with_pid() {
+        let ours = Looking {
+            vma: "[heap]".into(),
+            back: true,
+            ..Looking::default()
+        };
+        assert!(super::looking_words(Some(&ours)).ends_with("; Backspace returns"));
+        let theirs = Looking {
+            other: true,
+            back: false,
+            ..ours
+        };
+        let words = super::looking_words(Some(&theirs));
+        assert!(words.ends_with("; Ctrl-o returns"), "{words}");
     }
 
     /// Exploring a VMA of our own process (ld.so) and coming back: another mapping, not a

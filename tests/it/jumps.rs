@@ -294,11 +294,11 @@ fn ctrl_o_and_ctrl_n_walk_the_jump_list_in_a_terminal() {
     let ps = page_size();
     let page = |n: u64| format!("cursor 0x{:x} (page {n}:", n * ps);
     term.send(":");
-    term.wait_for_all(&["goto (offset or p N)"]);
+    term.wait_for_all(&["goto (offset, @address, p N)"]);
     term.send("p 2\r");
     term.wait_for_all(&[&page(2)]);
     term.send(":");
-    term.wait_for_all(&["goto (offset or p N)"]);
+    term.wait_for_all(&["goto (offset, @address, p N)"]);
     term.send("p 5\r");
     term.wait_for_all(&[&page(5)]);
     term.send("\x0f");
