@@ -169,6 +169,7 @@ fn keys_and_states() -> String {
         ("Edit mode (i)", KeyContext::Edit { text: false }),
         ("The event log (Tab, Tab)", KeyContext::Log),
         ("The address-space view (A)", KeyContext::Space),
+        ("Its filter (/ in the view)", KeyContext::SpaceFilter),
         ("The page map (P)", KeyContext::PageMap),
     ] {
         out += &format!(".SS {}", roff_line(title));

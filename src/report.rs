@@ -230,6 +230,31 @@ pub struct Stream<'a> {
     prober: &'a Prober,
     touch: bool,
     head: Head,
+    /// A VMA of another process: its kind and memory columns (`inspect --pid`).
+    columns: Option<VmaColumns>,
+}
+
+/// What `inspect --pid` adds to each VMA's report: its kind and its smaps memory in the
+/// address-space view's columns (bytes).
+#[derive(Debug, Clone, Copy, Serialize, PartialEq, Eq)]
+pub struct VmaColumns {
+    pub kind: &'static str,
+    pub pss: u64,
+    pub private: u64,
+    pub shared: u64,
+    pub swap: u64,
+}
+
+impl VmaColumns {
+    fn of(v: &crate::sys::proc::process::VmaSummary) -> Option<Self> {
+        v.mem.map(|m| Self {
+            kind: v.kind.json_word(),
+            pss: m.pss,
+            private: m.private,
+            shared: m.shared,
+            swap: m.swap,
+        })
+    }
 }
 
 impl<'a> Stream<'a> {
@@ -243,6 +268,7 @@ impl<'a> Stream<'a> {
             prober,
             touch,
             head: head(region, prober)?,
+            columns: None,
         })
     }
 
@@ -261,6 +287,7 @@ impl<'a> Stream<'a> {
             prober,
             touch,
             head: head_with(region, prober, vma)?,
+            columns: None,
         })
     }
 
@@ -375,42 +402,44 @@ pub fn inspect_process(
     } else {
         Vec::new()
     };
+    // Each VMA in the view's columns, and the totals (`all` only: smaps is read once).
+    let (summaries, note) = if all {
+        handle.labelled(process::summaries(
+            maps.clone(),
+            &smaps,
+            &handle.exe(),
+            None,
+        ))
+    } else {
+        (Vec::new(), None)
+    };
+    // One write a chunk, not one a VMA: the reports go out in 64 KiB pieces.
+    let mut buffered = std::io::BufWriter::with_capacity(CHUNK_BYTES, out);
+    let out = &mut buffered;
     if all && json {
-        write!(
-            out,
-            "{{\n  \"schema\": \"mmapscope/1\",\n  \"pid\": {pid},\n  \"comm\": {},\n  \"vmas\": [\n",
-            serde_json::to_string(&info.comm).unwrap_or_default()
-        )
-        .map_err(io)?;
+        json_head(out, pid, &info.comm, &summaries, note.as_ref()).map_err(io)?;
     }
     // Both in address order: each VMA's counters are found by walking once.
     let mut counters = smaps.iter().peekable();
     for (i, line) in lines.iter().enumerate() {
         let view = VmaView::open(&handle, line, false);
-        let stream = if all {
+        let mut stream = if all {
             while counters.next_if(|v| v.head.start < line.start).is_some() {}
             let vma = counters.next_if(|v| v.head.start == line.start).cloned();
             Stream::with_vma(&view, &prober, false, vma)?
         } else {
             Stream::new(&view, &prober, false)?
         };
+        stream.columns = summaries.get(i).and_then(VmaColumns::of);
         if json {
             if all && i > 0 {
                 out.write_all(b",\n").map_err(io)?;
             }
-            stream.write_json(out).map_err(io)?;
+            stream.write_json(&mut NoFlush(out)).map_err(io)?;
         } else {
             if all {
-                writeln!(
-                    out,
-                    "== pid {pid} {}: {:x}-{:x} {} {}",
-                    crate::text::sanitize(&info.comm),
-                    line.start,
-                    line.end,
-                    line.perms,
-                    crate::text::sanitize(&line.path)
-                )
-                .map_err(io)?;
+                let title = text_title(pid, &info.comm, line, summaries.get(i));
+                out.write_all(title.as_bytes()).map_err(io)?;
             }
             stream.write_text(out).map_err(io)?;
         }
@@ -419,6 +448,66 @@ pub fn inspect_process(
         out.write_all(b"  ]\n}\n").map_err(io)?;
     }
     out.flush().map_err(io)
+}
+
+/// The head of `inspect --pid --json` for every VMA: the process, and the totals of its
+/// VMAs (`note`: the thread stacks that could not be found), before the reports.
+fn json_head(
+    out: &mut dyn Write,
+    pid: u32,
+    comm: &str,
+    summaries: &[crate::sys::proc::process::VmaSummary],
+    note: Option<&String>,
+) -> std::io::Result<()> {
+    let totals = crate::sys::proc::rss::totals(summaries);
+    let totals = serde_json::to_string_pretty(&totals)
+        .unwrap_or_default()
+        .replace('\n', "\n  ");
+    write!(
+        out,
+        "{{\n  \"schema\": \"mmapscope/1\",\n  \"pid\": {pid},\n  \"comm\": {},\n  \"totals\": \
+         {totals},\n  \"totals_note\": {},\n  \"vmas\": [\n",
+        serde_json::to_string(comm).unwrap_or_default(),
+        serde_json::to_string(&note).unwrap_or_default()
+    )
+}
+
+/// The line before each VMA's table in `inspect --pid` text: the process, the VMA, its kind.
+fn text_title(
+    pid: u32,
+    comm: &str,
+    line: &maps::MapsLine,
+    summary: Option<&crate::sys::proc::process::VmaSummary>,
+) -> String {
+    let kind = summary.map_or_else(String::new, |v| {
+        let label = v
+            .label
+            .as_ref()
+            .map_or_else(String::new, |l| format!(": {}", crate::text::sanitize(l)));
+        format!("  ({}{label})", v.kind.word())
+    });
+    format!(
+        "== pid {pid} {}: {:x}-{:x} {} {}{kind}\n",
+        crate::text::sanitize(comm),
+        line.start,
+        line.end,
+        line.perms,
+        crate::text::sanitize(&line.path)
+    )
+}
+
+/// A writer whose flush waits for the writer under it to be flushed by its owner: each
+/// report's last chunk goes into the buffer, not out in a write of its own.
+struct NoFlush<'w, W: Write>(&'w mut W);
+
+impl<W: Write> Write for NoFlush<'_, W> {
+    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+        self.0.write(bytes)
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
 }
 
 /// Bytes gathered before they go to the output in one write.
@@ -464,11 +553,18 @@ struct JsonPages<'s, 'a>(&'s JsonReport<'s, 'a>);
 impl Serialize for JsonReport<'_, '_> {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         let h = &self.stream.head;
-        let mut st = serializer.serialize_struct("Report", 7)?;
+        let mut st = serializer.serialize_struct("Report", 12)?;
         st.serialize_field("schema", "mmapscope/1")?;
         st.serialize_field("file", &h.file)?;
         st.serialize_field("mapping", &h.mapping)?;
         st.serialize_field("vma", &h.vma)?;
+        if let Some(c) = &self.stream.columns {
+            st.serialize_field("kind", c.kind)?;
+            st.serialize_field("pss", &c.pss)?;
+            st.serialize_field("private", &c.private)?;
+            st.serialize_field("shared", &c.shared)?;
+            st.serialize_field("swap", &c.swap)?;
+        }
         st.serialize_field("sources", &h.sources)?;
         st.serialize_field("pages", &JsonPages(self))?;
         st.serialize_field("summary", &*self.summary.borrow())?;

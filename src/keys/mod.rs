@@ -33,6 +33,8 @@ pub enum KeyContext {
     Confirm,
     /// The address-space view.
     Space,
+    /// The address-space view while its filter is typed.
+    SpaceFilter,
     /// The page map.
     PageMap,
 }
@@ -626,11 +628,49 @@ pub const SPACE: &[Binding] = &[
         hint: Some(("Enter", "explore it")),
     },
     Binding {
+        keys: &[Code(Char('/'))],
+        action: Some(Action::Space(SpaceAction::FilterStart)),
+        help: None,
+        hint: Some(("/", "filter: name, kind or 0xADDR")),
+    },
+    Binding {
+        keys: &[Code(Char('o'))],
+        action: Some(Action::Space(SpaceAction::SortNext)),
+        help: None,
+        hint: Some(("o O", "sort by column, reverse")),
+    },
+    bind(&[Code(Char('O'))], Action::Space(SpaceAction::SortReverse)),
+    Binding {
         keys: &[Code(Esc), Code(Char('A')), Code(Char('q'))],
         action: Some(Action::View(ViewAction::CloseOverlay)),
         help: None,
         hint: Some(("Esc", "close")),
     },
+];
+
+/// The address-space view's filter being typed: characters go to it (`input` adds them),
+/// the arrows still move the selection.
+pub const SPACE_FILTER: &[Binding] = &[
+    Binding {
+        keys: &[Code(Enter)],
+        action: Some(Action::Space(SpaceAction::Filter(PromptEdit::Submit))),
+        help: None,
+        hint: Some(("Enter", "keep the filter")),
+    },
+    Binding {
+        keys: &[Code(Esc)],
+        action: Some(Action::Space(SpaceAction::Filter(PromptEdit::Cancel))),
+        help: None,
+        hint: Some(("Esc", "clear it")),
+    },
+    bind(
+        &[Code(Backspace)],
+        Action::Space(SpaceAction::Filter(PromptEdit::Backspace)),
+    ),
+    bind(&[Code(Up)], Action::Space(SpaceAction::Move(-1))),
+    bind(&[Code(Down)], Action::Space(SpaceAction::Move(1))),
+    bind(&[Code(PageUp)], Action::Space(SpaceAction::Move(-10))),
+    bind(&[Code(PageDown)], Action::Space(SpaceAction::Move(10))),
 ];
 
 /// The page map: move the selection, zoom, Enter opens the page.
@@ -714,6 +754,7 @@ pub fn tables(ctx: KeyContext) -> &'static [&'static [Binding]] {
         KeyContext::Menu => &[MENU],
         KeyContext::Confirm => &[CONFIRM],
         KeyContext::Space => &[SPACE],
+        KeyContext::SpaceFilter => &[SPACE_FILTER],
         KeyContext::PageMap => &[PAGE_MAP],
     }
 }
@@ -756,8 +797,9 @@ pub(crate) mod tests {
     use super::*;
 
     /// Every context a key can be read in.
-    pub(crate) const CONTEXTS: [KeyContext; 12] = [
+    pub(crate) const CONTEXTS: [KeyContext; 13] = [
         KeyContext::Space,
+        KeyContext::SpaceFilter,
         KeyContext::PageMap,
         KeyContext::Grid,
         KeyContext::Lesson,

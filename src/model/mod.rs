@@ -32,7 +32,7 @@ pub use page_map::{
 };
 pub use screen::{Ask, EditState, Focus, MenuKind, Overlay, Screen, Then};
 pub use seen::{DELTA_HOLD_MS, Delta, FOREIGN_HOLD_MS, Seen};
-pub use space::{Looking, Space};
+pub use space::{Looking, Space, SpaceColumn, SpaceView, vma_name};
 
 pub use crate::sys::proc::maps::SmapsField;
 

@@ -266,6 +266,7 @@ impl Observer {
                     vmas,
                     title,
                     read_ms,
+                    note: None,
                 });
             }
         };
@@ -290,6 +291,7 @@ impl Observer {
             vmas: space.vmas,
             title,
             read_ms,
+            note: space.note,
         })
     }
 

@@ -56,6 +56,8 @@ pub struct Space {
     pub vmas: Vec<VmaSummary>,
     /// Why the last reading failed, if it did (the VMAs are then the previous ones).
     pub problem: Option<String>,
+    /// What it could not find (thread stacks), in words.
+    pub note: Option<String>,
     /// When it was read.
     pub read_at: Instant,
 }
@@ -121,12 +123,22 @@ impl Watch {
     ) {
         let old = self.space.take().filter(|(a, ..)| *a == ask).map(|s| s.2);
         let space = match read {
-            Ok((vmas, lines)) => Space {
-                vmas: process::summaries(lines, &vmas, &ask.handle.exe(), self.ours),
-                problem: None,
-                read_at,
-            },
+            Ok((vmas, lines)) => {
+                let (vmas, note) = ask.handle.labelled(process::summaries(
+                    lines,
+                    &vmas,
+                    &ask.handle.exe(),
+                    self.ours,
+                ));
+                Space {
+                    vmas,
+                    problem: None,
+                    note,
+                    read_at,
+                }
+            }
             Err(e) => Space {
+                note: old.as_ref().and_then(|s| s.note.clone()),
                 vmas: old.map(|s| s.vmas).unwrap_or_default(),
                 problem: Some(match ask.handle.gone() {
                     Some(g) => format!("{} (last state)", g.header()),

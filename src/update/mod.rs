@@ -93,7 +93,8 @@ fn take(model: &mut Model, event: Event) {
             vmas,
             title,
             read_ms,
-        } => space::probed(model, vmas, title, read_ms),
+            note,
+        } => space::probed(model, vmas, title, read_ms, note),
         Event::Looking(looking) => space::look(model, looking),
         Event::ShowLesson(pane) => lesson::show(model, pane),
         // A lesson step that moves the cursor leaves a half-typed byte behind, as a key does.

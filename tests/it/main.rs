@@ -31,5 +31,6 @@ mod measures;
 mod page_state;
 mod property;
 mod routes;
+mod rss;
 mod safety;
 mod screens;
