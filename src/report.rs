@@ -377,6 +377,7 @@ pub fn inspect_process(
     pid: u32,
     spec: Option<&str>,
     json: bool,
+    page_flags: bool,
     out: &mut dyn Write,
 ) -> Result<(), SysError> {
     use crate::sys::attach::foreign::VmaView;
@@ -387,9 +388,15 @@ pub fn inspect_process(
     let handle = std::sync::Arc::new(ProcessHandle::open(pid, false)?);
     let info = handle.info().clone();
     let maps = handle.maps()?;
-    let prober = Prober::new().for_handle(&handle)?;
     let io = |e: std::io::Error| SysError::from_io(&e, "write the report");
     let all = matches!(spec, None | Some("all"));
+    let prober = Prober::new().for_handle(&handle)?;
+    // Every VMA: kpageflags and kpagecount only when asked (see `without_page_flags`).
+    let prober = if all && !page_flags {
+        prober.without_page_flags()
+    } else {
+        prober
+    };
     let lines: Vec<&maps::MapsLine> = match spec {
         Some(spec) if !all => vec![
             process::resolve_vma(&maps, spec)
@@ -413,9 +420,8 @@ pub fn inspect_process(
     } else {
         (Vec::new(), None)
     };
-    // One write a chunk, not one a VMA: the reports go out in 64 KiB pieces.
-    let mut buffered = std::io::BufWriter::with_capacity(CHUNK_BYTES, out);
-    let out = &mut buffered;
+    // One write a chunk (the caller buffers), not one a VMA.
+    let out = &mut NoFlush(out);
     if all && json {
         json_head(out, pid, &info.comm, &summaries, note.as_ref()).map_err(io)?;
     }
@@ -435,7 +441,7 @@ pub fn inspect_process(
             if all && i > 0 {
                 out.write_all(b",\n").map_err(io)?;
             }
-            stream.write_json(&mut NoFlush(out)).map_err(io)?;
+            stream.write_json(out).map_err(io)?;
         } else {
             if all {
                 let title = text_title(pid, &info.comm, line, summaries.get(i));
@@ -447,7 +453,7 @@ pub fn inspect_process(
     if all && json {
         out.write_all(b"  ]\n}\n").map_err(io)?;
     }
-    out.flush().map_err(io)
+    out.0.flush().map_err(io)
 }
 
 /// The head of `inspect --pid --json` for every VMA: the process, and the totals of its
@@ -498,9 +504,9 @@ fn text_title(
 
 /// A writer whose flush waits for the writer under it to be flushed by its owner: each
 /// report's last chunk goes into the buffer, not out in a write of its own.
-struct NoFlush<'w, W: Write>(&'w mut W);
+struct NoFlush<'w, W: Write + ?Sized>(&'w mut W);
 
-impl<W: Write> Write for NoFlush<'_, W> {
+impl<W: Write + ?Sized> Write for NoFlush<'_, W> {
     fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
         self.0.write(bytes)
     }
