@@ -404,21 +404,10 @@ pub fn inspect_process(
         ],
         _ => maps.iter().collect(),
     };
-    let smaps = if all {
-        handle.vmas(0, u64::MAX)?
+    let (smaps, summaries, note) = if all {
+        every_vma(&handle, &maps)?
     } else {
-        Vec::new()
-    };
-    // Each VMA in the view's columns, and the totals (`all` only: smaps is read once).
-    let (summaries, note) = if all {
-        handle.labelled(process::summaries(
-            maps.clone(),
-            &smaps,
-            &handle.exe(),
-            None,
-        ))
-    } else {
-        (Vec::new(), None)
+        (Vec::new(), Vec::new(), None)
     };
     // One write a chunk (the caller buffers), not one a VMA.
     let out = &mut NoFlush(out);
@@ -454,6 +443,33 @@ pub fn inspect_process(
         out.write_all(b"  ]\n}\n").map_err(io)?;
     }
     out.0.flush().map_err(io)
+}
+
+/// Every VMA's smaps entry (read once), the VMAs in the view's columns with their kinds, and
+/// what could not be found (thread stacks).
+///
+/// # Errors
+/// smaps unreadable.
+#[allow(clippy::type_complexity)]
+fn every_vma(
+    handle: &crate::sys::attach::handle::ProcessHandle,
+    maps: &[maps::MapsLine],
+) -> Result<
+    (
+        Vec<Vma>,
+        Vec<crate::sys::proc::process::VmaSummary>,
+        Option<String>,
+    ),
+    SysError,
+> {
+    let smaps = handle.vmas(0, u64::MAX)?;
+    let (summaries, note) = handle.labelled(crate::sys::proc::process::summaries(
+        maps.to_vec(),
+        &smaps,
+        &handle.exe(),
+        None,
+    ));
+    Ok((smaps, summaries, note))
 }
 
 /// The head of `inspect --pid --json` for every VMA: the process, and the totals of its
