@@ -392,12 +392,18 @@ fn fitted(parts: &[String], width: usize) -> String {
 /// The two totals lines: Rss by kind; Rss by backing, then Pss, USS, shared, swap, huge.
 fn totals_lines(model: &Model, width: usize, theme: Theme) -> [Line<'static>; 2] {
     let t = &model.space.totals;
+    // The largest first: what fits a narrow line is what matters most.
+    let mut named: Vec<(&str, u64)> = t
+        .by_kind
+        .named()
+        .into_iter()
+        .filter(|(_, n)| *n > 0)
+        .collect();
+    named.sort_by(|a, b| b.1.cmp(&a.1));
     let mut kinds = vec![format!("Rss {}", short(t.rss))];
     kinds.extend(
-        t.by_kind
-            .named()
+        named
             .iter()
-            .filter(|(_, n)| *n > 0)
             .map(|(name, n)| format!("{name} {}", short(*n))),
     );
     let b = &t.by_backing;
