@@ -239,6 +239,12 @@ fn first_screen_in_process(pid: u32) -> f64 {
 fn filter_keys(pid: u32) -> (f64, f64, f64) {
     use mmapscope::action::PromptEdit;
     let mut session = Session::attach(pid, None, false, true, (120, 40)).expect("attach");
+    // The counters come from smaps, read on the reader's thread after the first screen.
+    let start = Instant::now();
+    while session.model.space.totals.counted == 0 && start.elapsed() < Duration::from_secs(10) {
+        std::thread::sleep(Duration::from_millis(20));
+        session.refresh();
+    }
     let mut t = ratatui::Terminal::new(ratatui::backend::TestBackend::new(120, 40)).expect("tb");
     let mut key = |session: &mut Session, action: Action| {
         let start = Instant::now();

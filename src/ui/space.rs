@@ -392,6 +392,12 @@ fn fitted(parts: &[String], width: usize) -> String {
 /// The two totals lines: Rss by kind; Rss by backing, then Pss, USS, shared, swap, huge.
 fn totals_lines(model: &Model, width: usize, theme: Theme) -> [Line<'static>; 2] {
     let t = &model.space.totals;
+    if t.counted == 0 {
+        return [
+            Line::styled(" totals: smaps not read yet", theme.style(Role::Dim)),
+            Line::default(),
+        ];
+    }
     // The largest first: what fits a narrow line is what matters most.
     let mut named: Vec<(&str, u64)> = t
         .by_kind

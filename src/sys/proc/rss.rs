@@ -47,6 +47,9 @@ pub struct Totals {
     pub anon_huge: u64,
     pub by_kind: ByKind,
     pub by_backing: ByBacking,
+    /// VMAs whose counters were added (smaps gave them).
+    #[serde(skip)]
+    pub counted: usize,
 }
 
 impl ByKind {
@@ -89,6 +92,7 @@ pub fn totals(vmas: &[VmaSummary]) -> Totals {
     let mut t = Totals::default();
     for v in vmas {
         let Some(m) = v.mem else { continue };
+        t.counted += 1;
         t.rss += m.rss;
         t.pss += m.pss;
         t.private += m.private;
