@@ -32,7 +32,7 @@ const FIRST_COUNTERS: Duration = Duration::from_millis(200);
 /// How long the address-space view's first reading of smaps is waited for; past it the view
 /// shows the maps lines (kinds, names, sizes) and the counters follow when read: smaps of
 /// 30,000 VMAs is a page-table walk of ~110 ms in the kernel.
-const FIRST_SPACE: Duration = Duration::from_millis(40);
+const FIRST_SPACE: Duration = Duration::from_millis(25);
 
 /// The explored VMA's counters as last read.
 #[derive(Debug)]

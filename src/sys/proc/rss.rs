@@ -217,6 +217,10 @@ pub fn thread_sps(dir: impl AsFd) -> Result<Vec<ThreadSp>, SysError> {
 pub fn label_threads(vmas: &mut [VmaSummary], threads: &[ThreadSp], pid: u32) -> Option<String> {
     let mut unplaced = Vec::new();
     for t in threads {
+        // The first thread's stack is `[stack]` (maps says so): its pointer is not needed.
+        if t.tid == pid {
+            continue;
+        }
         let sp = match &t.sp {
             Ok(sp) => *sp,
             Err(why) => {
@@ -229,7 +233,7 @@ pub fn label_threads(vmas: &mut [VmaSummary], threads: &[ThreadSp], pid: u32) ->
             unplaced.push(format!("thread {}: its stack pointer is in no VMA", t.tid));
             continue;
         };
-        if t.tid == pid || v.kind == VmaKind::Stack {
+        if v.kind == VmaKind::Stack {
             continue;
         }
         if matches!(v.kind, VmaKind::Anonymous | VmaKind::ThreadStack) {
