@@ -261,7 +261,10 @@ fn filter_keys(pid: u32) -> (f64, f64, f64) {
                 Action::Space(SpaceAction::Filter(PromptEdit::Insert(c))),
             ));
         }
-        key(session, Action::Space(SpaceAction::Filter(PromptEdit::Cancel)));
+        key(
+            session,
+            Action::Space(SpaceAction::Filter(PromptEdit::Cancel)),
+        );
         times
     };
     let addr = format!("0x{:x}", session.model.space.vmas[15_000].line.start + 5);
@@ -434,7 +437,9 @@ fn inspect_vs_pmap(pid: &str) -> Option<f64> {
     if !installed("pmap") {
         return None;
     }
-    let ours: Vec<String> = ["inspect", "--json", "--pid", pid].map(String::from).to_vec();
+    let ours: Vec<String> = ["inspect", "--json", "--pid", pid]
+        .map(String::from)
+        .to_vec();
     let theirs = vec!["-X".to_string(), pid.to_string()];
     let (mut a, mut b, mut r) = (Vec::new(), Vec::new(), Vec::new());
     for _ in 0..9 {

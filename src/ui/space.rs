@@ -405,7 +405,7 @@ fn totals_lines(model: &Model, width: usize, theme: Theme) -> [Line<'static>; 2]
         .into_iter()
         .filter(|(_, n)| *n > 0)
         .collect();
-    named.sort_by(|a, b| b.1.cmp(&a.1));
+    named.sort_by_key(|b| std::cmp::Reverse(b.1));
     let mut kinds = vec![format!("Rss {}", short(t.rss))];
     kinds.extend(
         named

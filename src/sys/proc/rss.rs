@@ -266,7 +266,7 @@ pub fn label_arenas(vmas: &mut [VmaSummary]) {
     let anon = |v: &VmaSummary| v.line.path.is_empty() && v.line.inode == 0;
     for i in 0..vmas.len() {
         let v = &vmas[i];
-        if !(anon(v) && v.line.perms == "rw-p" && v.line.start % ARENA == 0) {
+        if !(anon(v) && v.line.perms == "rw-p" && v.line.start.is_multiple_of(ARENA)) {
             continue;
         }
         let rest = vmas
