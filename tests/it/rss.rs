@@ -216,4 +216,12 @@ fn inspect_pid_json_has_the_totals_and_each_vmas_columns() {
         vmas.iter().any(|v| v["kind"] == "shmem"),
         "the shared anonymous memory is shmem"
     );
+    // The text report ends with the same totals, in words.
+    let text = run(mmapscope(&["inspect", "--pid", &child.pid().to_string()]));
+    let said = String::from_utf8_lossy(&text.stdout);
+    let tail = &said[said.rfind("== totals:").expect("a totals line")..];
+    assert!(
+        tail.contains("by kind:") && tail.contains("shmem") && tail.contains("by backing: file"),
+        "{tail}"
+    );
 }
