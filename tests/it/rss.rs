@@ -225,3 +225,42 @@ fn inspect_pid_json_has_the_totals_and_each_vmas_columns() {
         "{tail}"
     );
 }
+
+/// The real binary in an 80x24 terminal on the python3 child: the view's totals, its threads'
+/// stacks found by the filter, an address typed selects its VMA, `o` sorts by Rss.
+#[test]
+fn the_view_in_a_terminal_names_thread_stacks_and_finds_an_address() {
+    let Some(child) =
+        Child3::start("the_view_in_a_terminal_names_thread_stacks_and_finds_an_address")
+    else {
+        return;
+    };
+    let pid = child.pid().to_string();
+    let heap = std::fs::read_to_string(format!("/proc/{pid}/maps"))
+        .expect("maps")
+        .lines()
+        .find(|l| l.ends_with("[heap]"))
+        .and_then(|l| l.split('-').next())
+        .map(|s| u64::from_str_radix(s, 16).expect("hex"))
+        .expect("python3 has a heap");
+    let mut term = crate::common::pty::Term::spawn(&["--pid".as_ref(), pid.as_ref()], &[], 80, 24);
+    term.wait_for("the view with its totals (smaps read)", |t| {
+        t.contains("address space ·") && t.contains("file-backed") && t.contains("USS ")
+    });
+    term.send("/thread");
+    term.wait_for("the three threads' stacks", |t| {
+        t.matches("stack of thread").count() == 3 && t.contains("3 of ")
+    });
+    term.send("\x1b");
+    // Esc alone (a key after it at once would read as Alt and that key).
+    term.wait_for("the filter cleared", |t| !t.contains("/thread"));
+    term.send(&format!("/0x{:x}", heap + 0x10));
+    term.wait_for("the heap found by its address", |t| {
+        t.contains(&format!("0x{:x} is in [heap] (+0x10)", heap + 0x10))
+    });
+    term.send("\r");
+    term.send("o");
+    term.wait_for("sorted by Rss", |t| t.contains("▼Rss"));
+    term.send("\x1b");
+    term.quit_cleanly();
+}
