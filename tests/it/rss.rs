@@ -251,8 +251,12 @@ fn the_view_in_a_terminal_names_thread_stacks_and_finds_an_address() {
     term.wait_for("the three threads' stacks", |t| {
         t.matches("stack of thread").count() == 3 && t.contains("3 of ")
     });
-    term.send("\x1b");
-    // Esc alone (a key after it at once would read as Alt and that key).
+    // Esc alone: a key right after it would read as Alt and that key.
+    let esc = |term: &mut crate::common::pty::Term| {
+        term.send("\x1b");
+        std::thread::sleep(std::time::Duration::from_millis(300));
+    };
+    esc(&mut term);
     term.wait_for("the filter cleared", |t| !t.contains("/thread"));
     term.send(&format!("/0x{:x}", heap + 0x10));
     term.wait_for("the heap found by its address", |t| {
@@ -261,6 +265,6 @@ fn the_view_in_a_terminal_names_thread_stacks_and_finds_an_address() {
     term.send("\r");
     term.send("o");
     term.wait_for("sorted by Rss", |t| t.contains("▼Rss"));
-    term.send("\x1b");
+    esc(&mut term);
     term.quit_cleanly();
 }
