@@ -110,6 +110,10 @@ pub enum GridAction {
     /// A key in the prompt that is open (`:`, `/` or an operation's arguments).
     Prompt(PromptEdit),
     Goto(GotoTarget),
+    /// Ctrl-o: back to the place the last jump left (the jump list).
+    JumpBack,
+    /// Ctrl-i (where the terminal tells it from Tab) or Ctrl-n: forward again.
+    JumpForward,
 }
 
 /// How the screen is looked at.
@@ -291,6 +295,21 @@ pub enum Event {
     },
     /// The session now shows this VMA (`None`: our mapping again).
     Looking(Option<Looking>),
+    /// `Command::GotoAddress` found `addr` in the VMA now shown, which starts at `base`.
+    Arrived { addr: u64, base: u64 },
+    /// The VMA explored was unmapped and found again at `new` (the same file's offsets;
+    /// `inferred`: the one new anonymous VMA of its size and permissions).
+    VmaMoved {
+        old: crate::sys::proc::maps::MapsLine,
+        new: crate::sys::proc::maps::MapsLine,
+        inferred: bool,
+    },
+    /// `Command::GotoAddress` found `addr` in no VMA: the nearest below and above it.
+    Gap {
+        addr: u64,
+        before: Option<crate::sys::proc::maps::MapsLine>,
+        after: Option<crate::sys::proc::maps::MapsLine>,
+    },
     /// The lesson pane to show (`None`: no lesson).
     ShowLesson(Option<LessonPane>),
     /// Keep this offset in view, quietly (a lesson step's `# show:`): the cursor on it.
@@ -436,6 +455,9 @@ pub enum Command {
     Explore(crate::sys::proc::maps::MapsLine),
     /// Back to the mapping we made.
     ExploreBack,
+    /// Find the VMA holding this absolute address in the process shown and open it there
+    /// (answered with `Event::Arrived` or `Event::Gap`).
+    GotoAddress(u64),
     /// Open the process again after it called exec (a new handle).
     Reattach,
     /// Start a search (dropping one still running).

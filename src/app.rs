@@ -78,9 +78,22 @@ impl Drop for TerminalGuard {
         // Errors here have nowhere to go: the terminal is what failed. try_restore leaves the
         // alternate screen but does not show the cursor: the Terminal's Drop does, unless it
         // never ran; once more costs nothing.
+        let _ = execute!(std::io::stdout(), event::PopKeyboardEnhancementFlags);
         let _ = ratatui::try_restore();
         let _ = execute!(std::io::stdout(), cursor::Show);
     }
+}
+
+/// Asks the terminal to tell Ctrl-i from Tab (the kitty keyboard protocol's first flag,
+/// which crossterm reads); a terminal that does not know it ignores the request, and its
+/// Ctrl-i stays Tab (Ctrl-n goes forward in the jump list everywhere).
+fn tell_keys_apart() -> std::io::Result<()> {
+    execute!(
+        std::io::stdout(),
+        event::PushKeyboardEnhancementFlags(
+            event::KeyboardEnhancementFlags::DISAMBIGUATE_ESCAPE_CODES
+        )
+    )
 }
 
 /// Job control: SIGTSTP asks us to stop (we give the terminal back first), SIGCONT says we
@@ -152,6 +165,7 @@ fn suspend_or_say(
 /// SIGTSTP's default action would have, and once continued takes the terminal again.
 fn suspend(terminal: &mut DefaultTerminal) -> std::io::Result<()> {
     terminal.show_cursor()?;
+    execute!(std::io::stdout(), event::PopKeyboardEnhancementFlags)?;
     ratatui::try_restore()?;
     signal_hook::low_level::raise(signal_hook::consts::SIGSTOP)?;
     resume(terminal)
@@ -164,20 +178,22 @@ fn resume(terminal: &mut DefaultTerminal) -> std::io::Result<()> {
     let _ = terminal::disable_raw_mode();
     terminal::enable_raw_mode()?;
     execute!(std::io::stdout(), terminal::EnterAlternateScreen)?;
+    tell_keys_apart()?;
     terminal.clear()
 }
 
 /// Restores the terminal from the watchdog thread. The stuck main thread may hold the stdout
 /// lock (a write to a terminal that stopped reading), so the bytes go straight to fd 1:
-/// `CSI ? 1049 l` leaves the alternate screen and `CSI ? 25 h` shows the cursor (crossterm's
-/// LeaveAlternateScreen and cursor::Show; ratatui::try_restore writes only the first). On a
+/// `CSI < u` pops the keyboard flags, `CSI ? 1049 l` leaves the alternate screen and `CSI ? 25
+/// h` shows the cursor (crossterm's PopKeyboardEnhancementFlags, LeaveAlternateScreen and
+/// cursor::Show; ratatui::try_restore writes only the second). On a
 /// thread of its own, given half a second: a terminal that takes nothing must not keep us.
 fn restore_without_stdout_lock() {
     use std::os::fd::AsFd as _;
     let (tx, rx) = std::sync::mpsc::channel();
     std::thread::spawn(move || {
         let _ = terminal::disable_raw_mode();
-        let _ = rustix::io::write(std::io::stdout().as_fd(), b"\x1b[?1049l\x1b[?25h");
+        let _ = rustix::io::write(std::io::stdout().as_fd(), b"\x1b[<u\x1b[?1049l\x1b[?25h");
         let _ = tx.send(());
     });
     let _ = rx.recv_timeout(Duration::from_millis(500));
@@ -239,6 +255,7 @@ pub fn run(
         viewport: Viewport::Fixed(area),
     })?;
     execute!(std::io::stdout(), terminal::EnterAlternateScreen)?;
+    tell_keys_apart()?;
     tracing::info!(cols, rows, drawn = ?(area.width, area.height), "explorer started");
     let mut runner = Runner::new(session);
     runner.session.act(News::Resize(area.width, area.height));

@@ -110,9 +110,9 @@ pub struct AttachArgs {
     /// takes the one process of that name, and lists them when several have it.
     #[arg(long, value_name = "PID|NAME")]
     pub pid: Option<String>,
-    /// With --pid: the VMA to open: an address inside it (0x7f..), a path or a name
-    /// (libc.so.6, [heap], [stack]); inspect also takes `all` (its default). Without it the
-    /// explorer opens on the address-space view.
+    /// With --pid: the VMA to open: an address inside it (0x7f..: the cursor on it), a path
+    /// or a name (libc.so.6, [heap], [stack]); inspect also takes `all` (its default). Without
+    /// it the explorer opens on the address-space view.
     #[arg(long, value_name = "SPEC", requires = "pid")]
     pub vma: Option<String>,
 }

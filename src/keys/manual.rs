@@ -11,7 +11,10 @@ pub const MANUAL: &[(&str, &str)] = &[
     (
         ":",
         "go to an offset (0x1f00, 7936, 4k) or a page (p 3), in the coordinates of the row \
-         labels (v switches both)",
+         labels (v switches both); a number that is no row label here, or @ and a number \
+         (@0x7f..), is an address anywhere in the process: its VMA opens with the cursor there \
+         (Backspace and Ctrl-o come back), and an address in a gap says what is below and \
+         above it",
     ),
     (
         ": state",
@@ -99,6 +102,13 @@ pub const MANUAL: &[(&str, &str)] = &[
     (
         "Backspace",
         "back to the mapping mmapscope made from a VMA explored (A, or Enter in the maps panel)",
+    ),
+    (
+        "Ctrl-o / Ctrl-n",
+        "jump list, as vim's: Ctrl-o goes back to the place the last goto, search or change of \
+         VMA left (explore, Backspace, an address elsewhere), Ctrl-n forward again; Ctrl-i too \
+         where the terminal tells it from Tab (mmapscope asks for the kitty keyboard protocol; \
+         elsewhere Ctrl-i is Tab)",
     ),
     (
         "Enter (maps)",

@@ -331,7 +331,8 @@ pub const COMMON: &[Binding] = &[
         Action::Grid(GridAction::GotoPrompt),
         (
             ":",
-            "go to an offset as the rows label it (0x1f00), or a page (p 3)",
+            "go to an offset as the rows label it (0x1f00), a page (p 3) or any address \
+             (@0x7f..)",
         ),
     ),
     full(
@@ -372,6 +373,18 @@ pub const COMMON: &[Binding] = &[
             "Backspace",
             "back from a VMA explored (A, or Enter in the maps panel)",
         ),
+    ),
+    helped(
+        &[Ctrl('o')],
+        Action::Grid(GridAction::JumpBack),
+        (
+            "Ctrl-o / Ctrl-n",
+            "jump list: back / forward (Ctrl-i too, if not read as Tab)",
+        ),
+    ),
+    bind(
+        &[Ctrl('n'), Ctrl('i')],
+        Action::Grid(GridAction::JumpForward),
     ),
     bind(&[Code(Esc)], Action::View(ViewAction::CloseOverlay)),
 ];

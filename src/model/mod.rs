@@ -11,6 +11,7 @@
 
 mod document;
 mod grid;
+mod jumps;
 mod lesson;
 mod log;
 mod minimap;
@@ -20,6 +21,7 @@ mod seen;
 mod space;
 
 pub use document::{Document, EditRecord, History};
+pub use jumps::{JUMPS_KEEP, Jumps, Place, Travel};
 pub use lesson::{
     LESSON_RESULTS_WANTED, LessonPane, LessonResult, PaneLine, PaneText, result_text,
 };

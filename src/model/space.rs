@@ -24,6 +24,8 @@ pub struct Space {
     pub note: Option<String>,
     /// How the view shows `vmas`: sorted, filtered.
     pub view: SpaceView,
+    /// The places left by jumps and VMA changes (Ctrl-o / Ctrl-i).
+    pub jumps: super::Jumps,
 }
 
 /// A column of the address-space view, to sort by.

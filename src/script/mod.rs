@@ -20,6 +20,9 @@ pub enum Step {
     /// Shows a value without checking it: for states the kernel changes on its own time
     /// (writeback cleans a dirty page whenever it likes), which a lesson must not expect.
     Show(ExpectPath),
+    /// `goto PLACE`: the cursor to an offset, a page, a state or an address anywhere in the
+    /// process (the `:` prompt's words).
+    Goto(crate::action::GotoTarget),
 }
 
 /// A check of the kernel's state.
@@ -354,6 +357,8 @@ pub fn parse_step(line: &str) -> Result<Option<Step>, String> {
         ),
         "expect" => Step::Expect(expect(rest)?),
         "show" => Step::Show(show(rest)?),
+        "goto" if !rest.is_empty() => Step::Goto(crate::update::parse_goto(&rest.join(" "))?),
+        "goto" => return Err("usage: goto OFFSET | @ADDR | p N | STATE".into()),
         _ => parse_op(cmd, rest)?,
     };
     Ok(Some(step))

@@ -5,7 +5,8 @@
 //!
 //! Three owners, each in its own file:
 //! - the session proper (`Session`, here): what is shown (`subject`), the gate, the lab, the
-//!   jobs (`background`: the search and the child code that outlive a keypress), the act path and the refresh (`refresh`) that tells the model;
+//!   jobs (`background`: the search and the child code that outlive a keypress), the act path and the refresh (`refresh`) that tells the model,
+//!   an address anywhere in the process (`goto`);
 //! - the observer (`observer::Observer`, held by the session): every reader of the kernel's
 //!   view of what is shown (the probers, the paced /proc readings of `watch`, the pacing of the
 //!   minimap and the page map); it reads and returns, and never changes what it looks at;
@@ -33,6 +34,7 @@ use crate::sys::probe::prober::Prober;
 use crate::update::{apply_outcome, update};
 
 mod background;
+mod goto;
 pub mod lecture;
 mod observer;
 mod refresh;
@@ -162,6 +164,11 @@ impl Session {
         let mut model = first_model(&view, &prober, interactive, size);
         let looking = looking_at(handle.info(), &view, true, false);
         update(&mut model, Event::Looking(Some(looking)));
+        // `--vma 0x7f..`: the cursor on that address, not on the VMA's first byte.
+        if let Some(addr) = spec.and_then(subject::spec_address) {
+            let base = line.start;
+            update(&mut model, Event::Arrived { addr, base });
+        }
         if spec.is_none() && interactive {
             update(&mut model, Action::Space(SpaceAction::Open));
         }
@@ -287,6 +294,7 @@ impl Session {
             Command::Force => *force_next = true,
             Command::Explore(line) => self.explore(&line),
             Command::ExploreBack => self.explore_back(),
+            Command::GotoAddress(addr) => self.goto_address(addr),
             Command::Reattach => self.reattach(),
             Command::Search(req) => self.start_search(req),
             Command::CancelSearch { id } => {

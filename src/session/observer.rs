@@ -228,6 +228,12 @@ impl Observer {
         self.watch.counters(handle, line, refresh, counters, snap);
     }
 
+    /// The first smaps counters of the VMA `start..end` are not waited for: a jump shows the
+    /// bytes at once, the counters follow.
+    pub(super) fn no_wait(&mut self, start: u64, end: u64) {
+        self.watch.no_wait(start, end);
+    }
+
     /// The handle on the process shown: the one `attached` to, or our own (opened once).
     ///
     /// # Errors

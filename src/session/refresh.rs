@@ -98,7 +98,16 @@ impl Session {
         if !matches!(fate, Some(VmaFate::Same)) && self.process_gone() {
             return;
         }
-        if !self.follow(fate) {
+        let now = snap.readings.maps.as_ref().ok().map(|m| m.as_slice());
+        if !self.follow(fate, now) {
+            // Moved (not ended): shown again from its new place.
+            if self
+                .subject
+                .explored_mut()
+                .is_some_and(|e| e.ended.is_none())
+            {
+                self.refresh();
+            }
             return;
         }
         let now_ms = self.observer.now_ms();

@@ -35,6 +35,8 @@ pub enum LineValue {
     Claimed,
     /// `show`: the value now.
     Shown(Json),
+    /// `goto`: where the cursor is now, and what the log said.
+    Went(Json),
 }
 
 impl LineValue {
@@ -49,6 +51,7 @@ impl LineValue {
             Self::Skipped(why) => json!({"skipped": why}),
             Self::Claimed => json!({"previous_failed": true}),
             Self::Shown(value) => json!({"value": value}),
+            Self::Went(place) => place.clone(),
         }
     }
 }
@@ -239,6 +242,42 @@ impl Runner {
         })
     }
 
+    /// `goto PLACE`: moves the cursor as `:` does (a state search runs to its end); the
+    /// result says where it is: `{"offset", "address", "vma", "said"}`; a place not found
+    /// (a gap, no such page, no page in that state) is the line's error, in the log's words.
+    fn goto(&mut self, target: crate::action::GotoTarget) -> Result<LineValue, String> {
+        let logged = self.session.model.log.lines.len();
+        self.session
+            .act(Action::Grid(crate::action::GridAction::Goto(target)));
+        while self.session.search_running() {
+            self.session.poll_search();
+        }
+        let m = &self.session.model;
+        let said: Vec<&str> = m
+            .log
+            .lines
+            .iter()
+            .skip(logged)
+            .map(|l| l.text.as_str())
+            .collect();
+        let last = said.last().copied().unwrap_or_default();
+        // `goto:` starts every sentence of a place not found; a state search says `no page`.
+        let missed = said.is_empty() || last.starts_with("goto:") || last.contains(": no page is ");
+        if missed {
+            return Err(if said.is_empty() {
+                "nothing moved".into()
+            } else {
+                last.to_string()
+            });
+        }
+        Ok(LineValue::Went(json!({
+            "offset": m.doc.cursor,
+            "address": format!("0x{:x}", m.snap.shape.addr + m.doc.cursor),
+            "vma": m.space.looking.as_ref().map(|l| l.vma.clone()),
+            "said": last,
+        })))
+    }
+
     /// Runs one line; returns its JSON line (`{"line", "cmd", "ok", "result" | "error"}`).
     pub fn step(&mut self, line: &Line) -> Json {
         self.run_line(line).json()
@@ -284,6 +323,7 @@ impl Runner {
                 Ok(LineValue::Slept(*ms))
             }
             Step::Say(text) => Ok(LineValue::Said(text.clone())),
+            Step::Goto(target) => self.goto(*target),
             Step::Show(path) => self
                 .value_at(path)
                 .map(|v| LineValue::Shown(shown(path, &v))),

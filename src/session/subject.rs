@@ -106,6 +106,15 @@ pub(super) fn looking_at(info: &ProcessInfo, view: &VmaView, other: bool, back: 
     }
 }
 
+/// The address a `--vma` spec gives (`0x7f..`), if it is one.
+pub(super) fn spec_address(spec: &str) -> Option<u64> {
+    let spec = spec.trim();
+    let hex = spec
+        .strip_prefix("0x")
+        .or_else(|| spec.strip_prefix("0X"))?;
+    u64::from_str_radix(hex, 16).ok()
+}
+
 /// The VMA `spec` names in `maps` of process `pid` (an address inside it, a path or a name);
 /// without one, its heap, else its first VMA.
 pub(super) fn first_vma(
@@ -129,6 +138,52 @@ pub(super) fn first_vma(
             })?,
     };
     Ok(line.clone())
+}
+
+/// Where the VMA of `old`, gone from `now`, went: a mapping of the same file (device and
+/// inode) covering the same file offsets (mremap that moved it, munmap + mmap elsewhere), or,
+/// for anonymous memory, the one VMA of its size, permissions and name that is in `now` and
+/// was not in `before` (the last maps read), said as inferred (`true`).
+fn moved_to(
+    old: &MapsLine,
+    now: &[MapsLine],
+    before: Option<&[MapsLine]>,
+) -> Result<(MapsLine, bool), &'static str> {
+    let len = old.end - old.start;
+    if old.inode != 0 {
+        let covers = |l: &&MapsLine| {
+            (l.dev, l.inode) == (old.dev, old.inode)
+                && l.offset <= old.offset
+                && l.offset + (l.end - l.start) >= old.offset + len
+        };
+        let mut found = now.iter().filter(covers);
+        let first = found
+            .next()
+            .ok_or("no mapping of its file covers the same file offsets now")?;
+        // Several: the one with the same permissions, else the first.
+        let same = std::iter::once(first)
+            .chain(found)
+            .find(|l| l.perms == old.perms)
+            .unwrap_or(first);
+        return Ok((same.clone(), false));
+    }
+    let before = before.ok_or("anonymous memory, and no earlier maps to tell a new VMA by")?;
+    let known = |l: &MapsLine| before.iter().any(|b| (b.start, b.end) == (l.start, l.end));
+    let mut fresh = now.iter().filter(|l| {
+        l.inode == 0
+            && l.end - l.start == len
+            && l.perms == old.perms
+            && l.path == old.path
+            && !known(l)
+    });
+    match (fresh.next(), fresh.next()) {
+        (Some(one), None) => Ok((one.clone(), true)),
+        (None, _) => Err("no new anonymous VMA of its size, permissions and name appeared"),
+        (Some(_), Some(_)) => Err(
+            "several new anonymous VMAs of its size and permissions appeared: \
+             which one it became cannot be told",
+        ),
+    }
 }
 
 /// The log's line when a VMA followed changed size or place.
@@ -204,14 +259,44 @@ impl Session {
     }
 
     /// Follows the explored VMA by its `fate` (`None`: no answer this time): reopened where
-    /// it changed, ended where it is gone. Returns whether this refresh's snapshot is shown.
-    pub(super) fn follow(&mut self, fate: Option<VmaFate>) -> bool {
+    /// it changed or moved (`now`: the maps just read, to find where), ended where it is gone.
+    /// Returns whether this refresh's snapshot is shown (not when the VMA moved: it was read
+    /// at the old place).
+    pub(super) fn follow(&mut self, fate: Option<VmaFate>, now: Option<&[MapsLine]>) -> bool {
+        let before = self.model.snap.readings.maps.clone().ok();
         let Some(e) = self.subject.explored_mut() else {
             return true;
         };
         let (ended, note) = match fate {
             None | Some(VmaFate::Same) => (None, None),
-            Some(VmaFate::Gone) => (Some("the VMA was unmapped".to_string()), None),
+            Some(VmaFate::Gone) => {
+                let old = e.view.line().clone();
+                let found = match now {
+                    Some(now) => moved_to(&old, now, before.as_deref().map(Vec::as_slice)),
+                    None => Err("the maps could not be read to look for it"),
+                };
+                match found {
+                    Ok((line, inferred)) => {
+                        e.view = VmaView::open(e.view.handle(), &line, e.view.write_allowed());
+                        update(
+                            &mut self.model,
+                            Event::VmaMoved {
+                                old,
+                                new: line,
+                                inferred,
+                            },
+                        );
+                        return false;
+                    }
+                    Err(why) => (
+                        Some("the VMA was unmapped".to_string()),
+                        Some(format!(
+                            "the VMA 0x{:x}-0x{:x} was unmapped and is not followed: {why}",
+                            old.start, old.end
+                        )),
+                    ),
+                }
+            }
             Some(VmaFate::Changed(line)) => {
                 let old = e.view.line().clone();
                 e.view = VmaView::open(e.view.handle(), &line, e.view.write_allowed());

@@ -75,6 +75,10 @@ pub struct Watch {
     space_told: Option<Instant>,
     /// Where the mapping mmapscope made lies, for the kinds of our own VMAs.
     ours: Option<(u64, u64)>,
+    /// The VMA (start, end) whose first counters are not waited for: a jump shows the bytes
+    /// at once, the counters follow from the reader thread (in a 30,000-VMA process the first
+    /// read of a late VMA walks every VMA before it: up to 200 ms).
+    no_wait: Option<(u64, u64)>,
 }
 
 impl Watch {
@@ -176,7 +180,12 @@ impl Watch {
             },
         };
         let known = self.counters.as_ref().filter(|c| c.ask == want);
-        if known.is_none() && ask {
+        let hurry = self.no_wait == Some((line.start, line.end));
+        if known.is_none() && ask && hurry {
+            // Asked (once: the reader drops a repeat); a later refresh takes the answer in.
+            self.smaps.ask(&want);
+            snap.readings.vma_pending = true;
+        } else if known.is_none() && ask {
             self.smaps.ask(&want);
             let answers = self.smaps.wait_for(&want, FIRST_COUNTERS);
             self.take(answers);
@@ -197,6 +206,11 @@ impl Watch {
                 snap.notes.problem.get_or_insert_with(|| p.clone());
             }
         }
+    }
+
+    /// The first counters of the VMA `start..end` are not waited for (a jump to it).
+    pub fn no_wait(&mut self, start: u64, end: u64) {
+        self.no_wait = Some((start, end));
     }
 
     /// The maps of the process of `handle`, through it: read again when the last read's cost

@@ -382,9 +382,9 @@ fn log_tail(model: &Model, area: Rect, theme: Theme) -> Vec<Line<'static>> {
 /// `…` standing for what went off to the left.
 fn render_prompt(model: &Model, frame: &mut Frame, area: Rect, theme: Theme) -> bool {
     let goto_label = if model.screen.show_vaddr {
-        " goto (address or p N) or a state (dirty, !resident): "
+        " goto (address, p N) or a state (dirty, !resident): "
     } else {
-        " goto (offset or p N) or a state (dirty, !resident): "
+        " goto (offset, @address, p N) or a state (dirty, !resident): "
     };
     let (label, text) = match &model.screen.overlay {
         Overlay::Ask { ask, text } => (format!(" {}", ask.title()), text),

@@ -174,11 +174,7 @@ fn render_smaps(model: &Model, frame: &mut Frame, area: Rect, theme: Theme) {
     );
     let block = Block::bordered().title(Span::styled(title, theme.style(Role::Title)));
     let Some(vma) = &snap.readings.vma else {
-        let msg = snap
-            .notes
-            .problem
-            .clone()
-            .unwrap_or_else(|| format!("{what} is not in smaps (unmapped?)"));
+        let msg = no_counters(snap, what);
         frame.render_widget(
             Paragraph::new(msg).block(block).wrap(Wrap { trim: false }),
             area,
@@ -284,6 +280,18 @@ fn counter_lines(
             ])
         })
         .collect()
+}
+
+/// Why the smaps block has no counters for `what`: the refresh's problem, a read not waited
+/// for (after a jump), or no VMA there.
+fn no_counters(snap: &crate::sys::probe::snapshot::Snapshot, what: &str) -> String {
+    snap.notes.problem.clone().unwrap_or_else(|| {
+        if snap.readings.vma_pending {
+            format!("{what}: its smaps is being read (a jump shows the bytes first)")
+        } else {
+            format!("{what} is not in smaps (unmapped?)")
+        }
+    })
 }
 
 /// The `VmFlags` line of the smaps block, wrapped to `width` (a lesson may point at its last

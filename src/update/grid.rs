@@ -2,11 +2,12 @@
 //! quiet page selection for lessons and the page map.
 
 use crate::action::{Command, GotoTarget, GridAction, Motion, PromptEdit};
-use crate::model::{Model, Overlay};
+use crate::model::{Model, Overlay, Travel};
 use crate::search::query::{Pattern, Query, StateQuery};
 use crate::text::echo;
 
 use super::ask::ask_prompt;
+use super::jumps::{self, here, moved_from, place_cursor};
 use super::search::start_search;
 
 /// Longest text the `:` prompt takes.
@@ -22,6 +23,8 @@ pub(super) fn update(model: &mut Model, action: GridAction) -> Vec<Command> {
         GridAction::GotoPrompt => model.screen.overlay = Overlay::Goto(String::new()),
         GridAction::Prompt(edit) => return prompt(model, edit),
         GridAction::Goto(target) => return goto(model, target),
+        GridAction::JumpBack => return jumps::travel(model, Travel::Back),
+        GridAction::JumpForward => return jumps::travel(model, Travel::Forward),
     }
     Vec::new()
 }
@@ -96,8 +99,9 @@ pub(super) fn move_cursor(model: &mut Model, motion: Motion) {
     model.scroll_to_cursor();
 }
 
-/// Parses the `:` prompt: an offset (`0x1f00`, `7936`, `4k`), a page (`p 3`, `page 3`) or a
-/// page state to find (`dirty`, `!resident`: see `StateQuery::parse`).
+/// Parses the `:` prompt: an offset (`0x1f00`, `7936`, `4k`), a page (`p 3`, `page 3`), a
+/// page state to find (`dirty`, `!resident`: see `StateQuery::parse`) or, after `@`, an
+/// absolute address (`@0x7f12...`: never read as an offset, whatever the row labels show).
 ///
 /// # Errors
 /// A sentence saying what is accepted.
@@ -105,6 +109,11 @@ pub fn parse_goto(text: &str) -> Result<GotoTarget, String> {
     // `::dirty` (the key typed twice) means `:dirty`.
     let t = text.trim();
     let t = t.strip_prefix(':').unwrap_or(t).trim();
+    if let Some(addr) = t.strip_prefix('@') {
+        return crate::geometry::parse_size(addr.trim())
+            .map(GotoTarget::Address)
+            .map_err(|_| format!("'{}': an address is @ and a number (@0x7f..)", echo(t)));
+    }
     if let Some(q) = StateQuery::parse(t) {
         return Ok(GotoTarget::State(q));
     }
@@ -125,8 +134,9 @@ pub fn parse_goto(text: &str) -> Result<GotoTarget, String> {
             .map(GotoTarget::Offset)
             .map_err(|_| {
                 format!(
-                    "'{}' is not a place: give an offset (0x1f00, 7936), a page (p 3) or a state \
-                     (dirty, cow, resident, present, exclusive, beyond; ! negates)",
+                    "'{}' is not a place: give an offset (0x1f00, 7936), an address (@0x7f..), \
+                     a page (p 3) or a state (dirty, cow, resident, present, exclusive, beyond; \
+                     ! negates)",
                     echo(t)
                 )
             }),
@@ -194,12 +204,10 @@ pub(super) fn goto(model: &mut Model, target: GotoTarget) -> Vec<Command> {
     } else {
         "offset"
     };
+    let left = here(model);
     match target {
         GotoTarget::Offset(label) if let Some(off) = goto_offset(model, label) => {
-            model.doc.cursor = off;
-            let h = model.layout().grid_rows();
-            model.doc.top = model.line_of(off).saturating_sub(h / 3);
-            model.scroll_to_cursor();
+            place_cursor(model, off);
             model.log(format!("goto {kind} 0x{label:x} (page {})", off / ps));
         }
         GotoTarget::Offset(label) => {
@@ -210,10 +218,13 @@ pub(super) fn goto(model: &mut Model, target: GotoTarget) -> Vec<Command> {
             };
             let first = model.label_base();
             let last = first.saturating_add(model.max_cursor());
+            // Not a row label here: maybe an address elsewhere in the process.
             model.log(format!(
                 "goto: {kind} 0x{label:x} is not in the mapping: its rows are {what} \
-                 0x{first:x} to 0x{last:x} (v switches to {other})"
+                 0x{first:x} to 0x{last:x} (v switches to {other}); looking for it as an \
+                 address in the process"
             ));
+            return jumps::away(model, label, left, Travel::Jump);
         }
         GotoTarget::Page(p) if p < pages => {
             model.doc.cursor = p * ps;
@@ -226,32 +237,37 @@ pub(super) fn goto(model: &mut Model, target: GotoTarget) -> Vec<Command> {
             pages - 1
         )),
         GotoTarget::State(q) => return start_search(model, Query::State(q), true),
-        GotoTarget::Address(addr) => goto_address(model, addr),
+        GotoTarget::Address(addr) => return goto_address(model, addr, left),
     }
+    moved_from(model, left);
     Vec::new()
 }
 
-/// An absolute address: inside the mapping shown it moves the cursor there.
-fn goto_address(model: &mut Model, addr: u64) {
+/// An absolute address: inside the mapping shown it moves the cursor there; elsewhere the
+/// session finds its VMA (and opens it there) or the gap it is in.
+fn goto_address(model: &mut Model, addr: u64, left: crate::model::Place) -> Vec<Command> {
     let base = model.snap.shape.addr;
     match addr
         .checked_sub(base)
         .filter(|off| *off <= model.max_cursor())
     {
         Some(off) => {
-            model.doc.cursor = off;
-            let h = model.layout().grid_rows();
-            model.doc.top = model.line_of(off).saturating_sub(h / 3);
-            model.scroll_to_cursor();
+            place_cursor(model, off);
             model.log(format!(
                 "goto address 0x{addr:x} (page {})",
                 off / model.page_size()
             ));
+            moved_from(model, left);
+            Vec::new()
         }
-        None => model.log(format!(
-            "goto: address 0x{addr:x} is outside the mapping shown (0x{base:x} to 0x{:x})",
-            base.saturating_add(model.max_cursor())
-        )),
+        None => {
+            model.log(format!(
+                "goto: address 0x{addr:x} is outside the mapping shown (0x{base:x} to 0x{:x}): \
+                 finding its VMA",
+                base.saturating_add(model.max_cursor())
+            ));
+            jumps::away(model, addr, left, Travel::Jump)
+        }
     }
 }
 

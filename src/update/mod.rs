@@ -2,7 +2,8 @@
 //! `apply_outcome` takes back what the kernel did. Pure: no terminal, no kernel; the same code
 //! serves every key, every script line and every lesson step.
 //!
-//! One file per feature, each with its tests: `grid` (cursor, `:`, prompts), `view` (toggles,
+//! One file per feature, each with its tests: `grid` (cursor, `:`, prompts), `jumps`
+//! (addresses anywhere in the process, the jump list), `view` (toggles,
 //! scrolls, help, resize), `edit` (edit mode, undo, redo), `ask` (quit, menus, questions, an
 //! operation's prompt), `lab` (touch, exec, fork, peer), `search`, `page_map`, `space` (the
 //! address-space view, exploring), `lesson`, `news` (probes, notes, settings, ends of the
@@ -13,6 +14,7 @@
 mod ask;
 mod edit;
 mod grid;
+mod jumps;
 mod lab;
 mod lesson;
 mod news;
@@ -48,6 +50,8 @@ fn act(model: &mut Model, action: Action) -> Vec<Command> {
     if !matches!(action, Action::Edit(EditAction::Nibble(_))) {
         drop_pending(model);
     }
+    // A jump the session could not carry out (an error, said in the log) is over.
+    model.space.jumps.pending = None;
     match action {
         Action::Grid(a) => grid::update(model, a),
         Action::View(a) => view::update(model, a),
@@ -96,6 +100,13 @@ fn take(model: &mut Model, event: Event) {
             note,
         } => space::probed(model, vmas, title, read_ms, note),
         Event::Looking(looking) => space::look(model, looking),
+        Event::Arrived { addr, base } => jumps::arrived(model, addr, base),
+        Event::VmaMoved { old, new, inferred } => space::moved(model, &old, &new, inferred),
+        Event::Gap {
+            addr,
+            before,
+            after,
+        } => jumps::gap(model, addr, before.as_ref(), after.as_ref()),
         Event::ShowLesson(pane) => lesson::show(model, pane),
         // A lesson step that moves the cursor leaves a half-typed byte behind, as a key does.
         Event::ShowOffset(off) => {

@@ -44,7 +44,9 @@ pub(super) fn update(model: &mut Model, action: PageMapAction) -> Vec<Command> {
             let page = w.selected * w.per_cell;
             model.screen.overlay = Overlay::None;
             model.log(format!("page map: opened page {page}"));
+            let left = super::jumps::here(model);
             select_page(model, page);
+            super::jumps::moved_from(model, left);
         }
         // Opened above.
         PageMapAction::Open => {}

@@ -91,6 +91,7 @@ fn search_ended(model: &mut Model, f: &Finished) {
         }
         return;
     }
+    let left = super::jumps::here(model);
     match f.query {
         Query::State(_) => {
             let page = offset / model.page_size();
@@ -105,6 +106,7 @@ fn search_ended(model: &mut Model, f: &Finished) {
         }
     }
     model.scroll_to_cursor();
+    super::jumps::moved_from(model, left);
 }
 
 #[cfg(test)]

@@ -4,6 +4,7 @@
 
 use crate::action::{Command, PromptEdit, SpaceAction};
 use crate::model::{Document, Looking, Minimap, Model, Overlay, Seen};
+use crate::sys::proc::maps::MapsLine;
 
 /// Routes an address-space action: open the view, move the selection, explore a VMA (from
 /// the view or the maps panel), come back.
@@ -192,8 +193,20 @@ pub(super) fn look(model: &mut Model, looking: Option<Looking>) {
         model.space.looking = looking;
         return;
     }
-    // Another VMA shown: what the refreshes saw (the minimap too, unless the first VMA is
-    // shown on attach) was about the one left.
+    // Another VMA shown: the place left goes on the jump list (unless a jump is on its way,
+    // which records its own; nor on attach, nor from a VMA whose process or mapping ended).
+    let attach = model.space.looking.is_none() && looking.as_ref().is_some_and(|l| !l.back);
+    let ended = model
+        .space
+        .looking
+        .as_ref()
+        .is_some_and(|l| l.ended.is_some());
+    if !attach && !ended && model.space.jumps.pending.is_none() {
+        let left = super::jumps::here(model);
+        model.space.jumps.record(left, crate::model::Travel::Jump);
+    }
+    // What the refreshes saw (the minimap too, unless the first VMA is shown on attach) was
+    // about the one left.
     let minimap = if model.space.looking.is_some() || looking.as_ref().is_some_and(|l| l.back) {
         Minimap::default()
     } else {
@@ -224,11 +237,47 @@ pub(super) fn look(model: &mut Model, looking: Option<Looking>) {
     model.space.looking = looking;
 }
 
+/// The VMA explored moved from `old` to `new` (mremap, or unmapped and mapped again): the
+/// cursor stays on the same byte of the file (or offset of anonymous memory), the log says
+/// where it went and how that is known.
+pub(super) fn moved(model: &mut Model, old: &MapsLine, new: &MapsLine, inferred: bool) {
+    let off = if old.inode == 0 {
+        model.doc.cursor
+    } else {
+        (old.offset + model.doc.cursor).saturating_sub(new.offset)
+    };
+    model.doc.cursor = off;
+    let h = model.layout().grid_rows();
+    // Scrolled by the next probe, which brings the new place's shape.
+    model.doc.top = model.line_of(off).saturating_sub(h / 3);
+    if let Some(l) = &mut model.space.looking {
+        l.start = new.start;
+    }
+    let how = if inferred {
+        format!(
+            "inferred: the only new anonymous {} VMA of {}",
+            new.perms,
+            crate::text::human(new.end - new.start)
+        )
+    } else {
+        format!(
+            "the same file, inode {}, its offsets 0x{:x}-0x{:x} mapped there",
+            new.inode,
+            new.offset,
+            new.offset + (new.end - new.start)
+        )
+    };
+    model.log(format!(
+        "the VMA moved: 0x{:x}-0x{:x} -> 0x{:x}-0x{:x} ({how}); followed",
+        old.start, old.end, new.start, new.end
+    ));
+}
+
 /// What the log says when the session shows `looking` (or our mapping again).
 fn looking_words(looking: Option<&Looking>) -> String {
     match looking {
         Some(l) => format!(
-            "exploring {} of {}: {}; Backspace returns",
+            "exploring {} of {}: {}; {} returns",
             l.vma,
             l.process,
             if l.other {
@@ -238,7 +287,10 @@ fn looking_words(looking: Option<&Looking>) -> String {
                 )
             } else {
                 "bytes of present pages only (a read elsewhere would fault them in)".to_string()
-            }
+            },
+            // With --pid there is no mapping of ours to go back to; the jump list has the
+            // place left.
+            if l.back { "Backspace" } else { "Ctrl-o" }
         ),
         None => "back to our mapping".to_string(),
     }
@@ -431,6 +483,23 @@ mod tests {
         assert_eq!(known(&m), 16);
         update(&mut m, Event::Looking(None));
         assert_eq!(known(&m), 0, "back to our mapping");
+    }
+
+    #[test]
+    fn the_log_names_the_key_that_returns_backspace_to_ours_ctrl_o_with_pid() {
+        let ours = Looking {
+            vma: "[heap]".into(),
+            back: true,
+            ..Looking::default()
+        };
+        assert!(super::looking_words(Some(&ours)).ends_with("; Backspace returns"));
+        let theirs = Looking {
+            other: true,
+            back: false,
+            ..ours
+        };
+        let words = super::looking_words(Some(&theirs));
+        assert!(words.ends_with("; Ctrl-o returns"), "{words}");
     }
 
     /// Exploring a VMA of our own process (ld.so) and coming back: another mapping, not a

@@ -180,14 +180,14 @@ fn goto_prompt_moves_the_cursor() {
     term.wait_for_all(&["page 0", "cursor 0x0 "]);
 
     term.send(":");
-    term.wait_for_all(&["goto (offset or p N)"]);
+    term.wait_for_all(&["goto (offset, @address, p N)"]);
     term.send("p 2\r");
     let ps = page_size();
     let page2 = format!("cursor 0x{:x} (page 2:", 2 * ps);
     term.wait_for_all(&[&page2, "page 2"]);
 
     term.send(":");
-    term.wait_for_all(&["goto (offset or p N)"]);
+    term.wait_for_all(&["goto (offset, @address, p N)"]);
     term.send("0x1f00\r");
     let there = format!("cursor 0x1f00 (page {}:", 0x1f00 / ps);
     term.wait_for_all(&[&there]);
@@ -219,7 +219,7 @@ fn a_state_search_lands_on_the_page_an_edit_dirtied() {
     // Writeback (or a `sync` anywhere) may clean the page before the search: then again.
     for _ in 0..3 {
         term.send(":");
-        term.wait_for_all(&["goto (offset or p N)"]);
+        term.wait_for_all(&["goto (offset, @address, p N)"]);
         term.send("p 5\r");
         term.wait_for_all(&[&page5]);
         term.send("i");

@@ -38,6 +38,7 @@ const ORDER: &[&str] = &[
     "sys::map::range",
     "sys::map",
     "sys::attach::handle",
+    "sys::attach::locate",
     "sys::attach::paced",
     "sys::attach::foreign",
     "sys::attach",

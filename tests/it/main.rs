@@ -21,6 +21,7 @@ mod e2e_pty;
 mod exit;
 mod find;
 mod gate;
+mod jumps;
 mod kernel;
 mod lab;
 mod layering;

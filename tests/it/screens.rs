@@ -1642,3 +1642,75 @@ fn a_step_shows_its_offset_and_lists_its_fields_first_80x24() {
         .unwrap_or(usize::MAX);
     assert!(locked < thp && thp < size, "{text}");
 }
+
+/// `:` to an address in the heap of our own process: the heap opens with the cursor on the
+/// address (the log says where, and that Ctrl-o goes back), and its smaps counters, not waited
+/// for after a jump, are said to be being read.
+fn jumped(size: (u16, u16)) -> Model {
+    use mmapscope::action::GotoTarget;
+    const HEAP: u64 = 0x55d0_0100_0000;
+    let mut m = model(4, size);
+    let cmds = update(
+        &mut m,
+        Action::Grid(GridAction::Goto(GotoTarget::Address(HEAP + 0x1048))),
+    );
+    assert_eq!(
+        cmds,
+        vec![mmapscope::action::Command::GotoAddress(HEAP + 0x1048)]
+    );
+    let looking = mmapscope::model::Looking {
+        pid: 4242,
+        process: "pid 4242 mmapscope".into(),
+        vma: "[heap]".into(),
+        via: "process_vm_readv".into(),
+        start: HEAP,
+        back: true,
+        ..Default::default()
+    };
+    update(&mut m, Event::Looking(Some(looking)));
+    update(
+        &mut m,
+        Event::Arrived {
+            addr: HEAP + 0x1048,
+            base: HEAP,
+        },
+    );
+    let mut snap = m.snap.clone();
+    snap.shape.addr = HEAP;
+    snap.shape.backing = Backing::Anon;
+    snap.shape.mode = MapMode::Private;
+    snap.shape.geometry = Geometry {
+        page_size: PS,
+        offset: 0,
+        len: 0x21 * PS,
+        file_size: None,
+    };
+    snap.readings.vma = None;
+    snap.readings.vma_pending = true;
+    update(
+        &mut m,
+        Event::Probed {
+            snap: Box::new(snap),
+            now_ms: 300,
+            clock: "10:21:04".into(),
+            fresh: false,
+        },
+    );
+    fake_probe(&mut m);
+    m
+}
+
+#[test]
+fn a_jump_to_an_address_in_another_vma_80x24() {
+    let m = jumped((80, 24));
+    assert_eq!(m.doc.cursor, 0x1048);
+    insta::assert_snapshot!(draw(&m).backend());
+}
+
+#[test]
+fn a_jump_to_an_address_in_another_vma_120x40() {
+    let m = jumped((120, 40));
+    let text = format!("{}", draw(&m).backend());
+    assert!(text.contains("its smaps is being read"), "{text}");
+    insta::assert_snapshot!(draw(&m).backend());
+}

@@ -108,6 +108,8 @@ pub struct Readings {
     /// How old `vma` was when this snapshot was taken, in ms (another process's smaps is
     /// read at a pace its cost allows, not at every refresh); 0 for one read just now.
     pub vma_age_ms: u64,
+    /// `vma` is being read and was not waited for (a jump shows the bytes first).
+    pub vma_pending: bool,
 }
 
 /// What this refresh has to say beyond the pages.
@@ -150,6 +152,7 @@ impl Snapshot {
                 vma: None,
                 vma_count: 0,
                 vma_age_ms: 0,
+                vma_pending: false,
             },
             sources: Sources::default(),
             always_dirty: false,
@@ -265,6 +268,7 @@ fn readings(region: &dyn Mapped, problem: &mut Option<String>) -> Readings {
             vma: None,
             vma_count: 0,
             vma_age_ms: 0,
+            vma_pending: false,
         };
     }
     let maps = maps::read_maps_of(region.pid())
@@ -282,6 +286,7 @@ fn readings(region: &dyn Mapped, problem: &mut Option<String>) -> Readings {
         vma,
         vma_count,
         vma_age_ms: 0,
+        vma_pending: false,
     }
 }
 

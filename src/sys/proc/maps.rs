@@ -8,7 +8,7 @@
 use crate::sys::error::SysError;
 
 /// One line of /proc/self/maps.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct MapsLine {
     pub start: u64,
     pub end: u64,

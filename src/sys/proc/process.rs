@@ -490,6 +490,28 @@ pub fn summaries(
         .collect()
 }
 
+/// Why no VMA holds `addr`: the gap it is in, with the VMAs below and above it.
+fn gap_words(addr: u64, before: Option<&MapsLine>, after: Option<&MapsLine>) -> String {
+    let side = |l: Option<&MapsLine>| {
+        l.map_or_else(
+            || "nothing".to_string(),
+            |l| {
+                let name = if l.path.is_empty() {
+                    "[anonymous]"
+                } else {
+                    l.path.as_str()
+                };
+                format!("{} 0x{:x}-0x{:x}", crate::text::echo(name), l.start, l.end)
+            },
+        )
+    };
+    format!(
+        "no VMA holds 0x{addr:x}: it is in a gap of the address space, below it {}, above it {}",
+        side(before),
+        side(after)
+    )
+}
+
 /// The VMA a `--vma` SPEC names among `maps`: an address inside it (`0x7f..`), or a path or a
 /// name (`libc.so.6`, `[heap]`, `[stack]`: the first VMA whose path is it or ends with
 /// `/name`, preferring one that can be read).
@@ -508,12 +530,15 @@ pub fn resolve_vma<'m>(maps: &'m [MapsLine], spec: &str) -> Result<&'m MapsLine,
                 crate::text::echo(spec)
             )
         })?;
-        return maps
-            .iter()
-            .find(|l| (l.start..l.end).contains(&addr))
-            .ok_or_else(|| {
-                format!("no VMA holds 0x{addr:x}: it is in a gap of the address space")
-            });
+        let i = maps.partition_point(|l| l.end <= addr);
+        return match maps.get(i) {
+            Some(l) if l.start <= addr => Ok(l),
+            after => Err(gap_words(
+                addr,
+                i.checked_sub(1).and_then(|b| maps.get(b)),
+                after,
+            )),
+        };
     }
     let matches = |l: &&MapsLine| {
         l.path == spec || l.path.rsplit('/').next().is_some_and(|name| name == spec)
@@ -647,6 +672,16 @@ mod tests {
         );
         assert_eq!(resolve_vma(&m, "/tmp/data.bin").unwrap().start, 0x7100_0000);
         assert!(resolve_vma(&m, "0x4000").unwrap_err().contains("gap"));
+        assert_eq!(
+            resolve_vma(&m, "0x4000").unwrap_err(),
+            "no VMA holds 0x4000: it is in a gap of the address space, below it \
+             /usr/bin/python3.11 0x2000-0x3000, above it [heap] 0x5000-0x9000"
+        );
+        assert!(
+            resolve_vma(&m, "0x10")
+                .unwrap_err()
+                .contains("below it nothing, above it /usr/bin/python3.11 0x1000-0x2000")
+        );
         let err = resolve_vma(&m, "nope").unwrap_err();
         assert!(
             err.contains("there are") && err.contains("libc.so.6"),
