@@ -227,6 +227,16 @@ pub enum SpaceAction {
     ExplorePanelLine,
     /// Backspace: back to the mapping we made.
     Back,
+    /// `/` in the view: type a filter (a name, a kind, or `0x` and an address, which selects
+    /// the VMA that holds it).
+    FilterStart,
+    /// A key while the filter is typed: a character, Backspace, Enter (keep it), Esc (clear).
+    Filter(PromptEdit),
+    /// `o`: sort by the next column (address, Rss, Pss, USS, shared, swap, huge, size, kind,
+    /// name).
+    SortNext,
+    /// `O`: the other way round.
+    SortReverse,
 }
 
 /// Typed views (`T`, `view WORD`), the byte order, the inspector.
@@ -295,6 +305,8 @@ pub enum Event {
         vmas: Vec<crate::sys::proc::process::VmaSummary>,
         title: String,
         read_ms: u64,
+        /// What the reading could not find (thread stacks), in words.
+        note: Option<String>,
     },
     /// The session now shows this VMA (`None`: our mapping again).
     Looking(Option<Looking>),

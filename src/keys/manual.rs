@@ -115,7 +115,10 @@ pub const MANUAL: &[(&str, &str)] = &[
     (
         "A",
         "address-space view: every VMA of the process as a bar (log size, resident part solid, \
-         kinds in colours and words, gaps sized); arrows select, Enter explores the VMA",
+         kinds in colours and words, gaps sized) with its Rss, Pss, USS, shared, swap and huge \
+         pages, and the totals by kind and by backing; arrows select, Enter explores the VMA, \
+         o / O sort by the next column / the other way, / filters by name or kind, or selects \
+         the VMA of an address (0x7f..)",
     ),
     (
         "Backspace",

@@ -4,15 +4,17 @@
 //! three can never disagree.
 
 mod manual;
+mod typed;
 
 pub use manual::{MANUAL, manual_lines};
+pub use typed::TYPED;
 
 use ratatui::crossterm::event::KeyCode;
 
 use crate::action::{
     Action, Ask, AskAction, CellMove, EditAction, GridAction, LabAction, LessonAction, MenuKey,
     MenuKind, Motion, Op, PageMapAction, PromptEdit, Scope, SearchAction, SpaceAction, SyncKind,
-    TypedAction, ViewAction,
+    ViewAction,
 };
 
 /// What is receiving keys.
@@ -33,6 +35,8 @@ pub enum KeyContext {
     Confirm,
     /// The address-space view.
     Space,
+    /// The address-space view while its filter is typed.
+    SpaceFilter,
     /// The page map.
     PageMap,
 }
@@ -163,14 +167,10 @@ pub const LETTER_MOTIONS: &[Binding] = &[
         &[Code(Char('j'))],
         Action::Grid(GridAction::Move(Motion::Down)),
     ),
-    // One help row for both pairs: the help keeps its last line (quit) on a 120x40 screen.
     helped(
         &[Code(Char('g'))],
         Action::Grid(GridAction::Move(Motion::Top)),
-        (
-            "g / G, [ / ]",
-            "start / end of the mapping; previous / next page",
-        ),
+        ("g / G, [ / ]", "start / end of mapping; prev / next page"),
     ),
     bind(
         &[Code(Char('G'))],
@@ -196,20 +196,6 @@ pub const GRID: &[Binding] = &[
             "edit: hex digits write bytes; Tab text column; Esc leaves",
         ),
         ("i", "edit"),
-    ),
-    // Typed views: T cycles them, E swaps the byte order, I shows the inspector in bytes.
-    helped(
-        &[Code(Char('T'))],
-        Action::Typed(TypedAction::Cycle),
-        (
-            "T / E / I",
-            "views u16..f64 text strings code; E byte order; I inspector",
-        ),
-    ),
-    bind(&[Code(Char('E'))], Action::Typed(TypedAction::SwapOrder)),
-    bind(
-        &[Code(Char('I'))],
-        Action::Typed(TypedAction::ToggleInspector),
     ),
     full(
         &[Code(Char('u'))],
@@ -656,11 +642,49 @@ pub const SPACE: &[Binding] = &[
         hint: Some(("Enter", "explore it")),
     },
     Binding {
+        keys: &[Code(Char('/'))],
+        action: Some(Action::Space(SpaceAction::FilterStart)),
+        help: None,
+        hint: Some(("/", "filter: name, kind or 0xADDR")),
+    },
+    Binding {
+        keys: &[Code(Char('o'))],
+        action: Some(Action::Space(SpaceAction::SortNext)),
+        help: None,
+        hint: Some(("o O", "sort by column, reverse")),
+    },
+    bind(&[Code(Char('O'))], Action::Space(SpaceAction::SortReverse)),
+    Binding {
         keys: &[Code(Esc), Code(Char('A')), Code(Char('q'))],
         action: Some(Action::View(ViewAction::CloseOverlay)),
         help: None,
         hint: Some(("Esc", "close")),
     },
+];
+
+/// The address-space view's filter being typed: characters go to it (`input` adds them),
+/// the arrows still move the selection.
+pub const SPACE_FILTER: &[Binding] = &[
+    Binding {
+        keys: &[Code(Enter)],
+        action: Some(Action::Space(SpaceAction::Filter(PromptEdit::Submit))),
+        help: None,
+        hint: Some(("Enter", "keep the filter")),
+    },
+    Binding {
+        keys: &[Code(Esc)],
+        action: Some(Action::Space(SpaceAction::Filter(PromptEdit::Cancel))),
+        help: None,
+        hint: Some(("Esc", "clear it")),
+    },
+    bind(
+        &[Code(Backspace)],
+        Action::Space(SpaceAction::Filter(PromptEdit::Backspace)),
+    ),
+    bind(&[Code(Up)], Action::Space(SpaceAction::Move(-1))),
+    bind(&[Code(Down)], Action::Space(SpaceAction::Move(1))),
+    bind(&[Code(PageUp)], Action::Space(SpaceAction::Move(-10))),
+    bind(&[Code(PageDown)], Action::Space(SpaceAction::Move(10))),
 ];
 
 /// The page map: move the selection, zoom, Enter opens the page.
@@ -726,13 +750,22 @@ pub const PAGE_MAP: &[Binding] = &[
 /// The tables searched, in order, for a key in `ctx`.
 pub fn tables(ctx: KeyContext) -> &'static [&'static [Binding]] {
     match ctx {
-        KeyContext::Grid => &[ARROWS, LETTER_MOTIONS, COMMON_FIRST, GRID, COMMON, FIND],
+        KeyContext::Grid => &[
+            ARROWS,
+            LETTER_MOTIONS,
+            COMMON_FIRST,
+            GRID,
+            TYPED,
+            COMMON,
+            FIND,
+        ],
         KeyContext::Lesson => &[
             LESSON,
             ARROWS,
             LETTER_MOTIONS,
             COMMON_FIRST,
             GRID,
+            TYPED,
             COMMON,
             FIND,
         ],
@@ -744,6 +777,7 @@ pub fn tables(ctx: KeyContext) -> &'static [&'static [Binding]] {
         KeyContext::Menu => &[MENU],
         KeyContext::Confirm => &[CONFIRM],
         KeyContext::Space => &[SPACE],
+        KeyContext::SpaceFilter => &[SPACE_FILTER],
         KeyContext::PageMap => &[PAGE_MAP],
     }
 }
@@ -755,6 +789,7 @@ pub fn help_lines() -> Vec<(&'static str, &'static str)> {
         LETTER_MOTIONS,
         COMMON,
         GRID,
+        TYPED,
         FIND,
         PANEL,
         LESSON,
@@ -786,8 +821,9 @@ pub(crate) mod tests {
     use super::*;
 
     /// Every context a key can be read in.
-    pub(crate) const CONTEXTS: [KeyContext; 12] = [
+    pub(crate) const CONTEXTS: [KeyContext; 13] = [
         KeyContext::Space,
+        KeyContext::SpaceFilter,
         KeyContext::PageMap,
         KeyContext::Grid,
         KeyContext::Lesson,

@@ -36,7 +36,7 @@ pub use page_map::{
 };
 pub use screen::{Ask, EditState, Focus, MenuKind, Overlay, Screen, Then};
 pub use seen::{DELTA_HOLD_MS, Delta, FOREIGN_HOLD_MS, Seen};
-pub use space::{Looking, Space};
+pub use space::{Looking, Space, SpaceColumn, SpaceView, vma_name};
 pub use typed::{MIN_RUN, Run, Target, Typed, ViewKind};
 
 /// Reading values: typed cells, the inspector, pointers, printable runs, machine code.

@@ -279,6 +279,7 @@ impl Observer {
                     vmas,
                     title,
                     read_ms,
+                    note: None,
                 });
             }
         };
@@ -303,6 +304,7 @@ impl Observer {
             vmas: space.vmas,
             title,
             read_ms,
+            note: space.note,
         })
     }
 

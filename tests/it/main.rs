@@ -32,6 +32,7 @@ mod measures;
 mod page_state;
 mod property;
 mod routes;
+mod rss;
 mod safety;
 mod screens;
 mod typed_screens;
