@@ -233,6 +233,53 @@ fn first_screen_in_process(pid: u32) -> f64 {
     ms(start.elapsed())
 }
 
+/// In process, the address-space view open on `pid`: the median ms of one key of its filter
+/// (`/`, then each character: the view sorts, filters and draws again), for a word and for an
+/// address; and of `o` (sort by the next column) with the frame drawn.
+fn filter_keys(pid: u32) -> (f64, f64, f64) {
+    use mmapscope::action::PromptEdit;
+    let mut session = Session::attach(pid, None, false, true, (120, 40)).expect("attach");
+    // The counters come from smaps, read on the reader's thread after the first screen.
+    let start = Instant::now();
+    while session.model.space.totals.counted == 0 && start.elapsed() < Duration::from_secs(10) {
+        std::thread::sleep(Duration::from_millis(20));
+        session.refresh();
+    }
+    let mut t = ratatui::Terminal::new(ratatui::backend::TestBackend::new(120, 40)).expect("tb");
+    let mut key = |session: &mut Session, action: Action| {
+        let start = Instant::now();
+        session.act(action);
+        t.draw(|f| mmapscope::ui::render(&session.model, f))
+            .expect("draw");
+        ms(start.elapsed())
+    };
+    let mut typed = |session: &mut Session, text: &str| {
+        let mut times = vec![key(session, Action::Space(SpaceAction::FilterStart))];
+        for c in text.chars() {
+            times.push(key(
+                session,
+                Action::Space(SpaceAction::Filter(PromptEdit::Insert(c))),
+            ));
+        }
+        key(
+            session,
+            Action::Space(SpaceAction::Filter(PromptEdit::Cancel)),
+        );
+        times
+    };
+    let addr = format!("0x{:x}", session.model.space.vmas[15_000].line.start + 5);
+    let mut word = Vec::new();
+    let mut at = Vec::new();
+    for _ in 0..5 {
+        word.extend(typed(&mut session, "anon"));
+        at.extend(typed(&mut session, &addr));
+    }
+    let sort = (0..20)
+        .map(|_| key(&mut session, Action::Space(SpaceAction::SortNext)))
+        .collect::<Vec<_>>();
+    (median(word), median(at), median(sort))
+}
+
 /// Median ms of `n` refreshes of `session`.
 fn refreshes(session: &mut Session, n: usize) -> f64 {
     median(
@@ -340,6 +387,20 @@ fn big() {
         let t = median(t);
         println!("  {name:<22} {t:>8.1} ms   view / {name}: {:.2}x", ours / t);
     }
+    let (word, at, sort) = filter_keys(target.pid);
+    println!(
+        "a key of the view's filter, frame drawn: a word {word:.2} ms, an address {at:.2} ms; \
+         o (sort) {sort:.2} ms"
+    );
+    let inspect = inspect_vs_pmap(&pid);
+    println!(
+        "\ntargets: view open < 100 ms: {}; filter key < 20 ms: {}; idle in the view < 2%: {}; \
+         inspect <= 1.0x pmap -X: {}",
+        ours < 100.0,
+        word.max(at) < 20.0,
+        space < 2.0,
+        inspect.is_some_and(|r| r <= 1.0)
+    );
     drop(target);
 
     let bytes = if mem_available() >= 16 * GIB {
@@ -368,6 +429,33 @@ fn big() {
         space < 2.0,
         open < 2.0
     );
+}
+
+/// `inspect --pid PID --json` and `pmap -X PID`, interleaved (9 pairs): prints the medians
+/// and returns the median of the pairs' ratios (`None` without pmap).
+fn inspect_vs_pmap(pid: &str) -> Option<f64> {
+    if !installed("pmap") {
+        return None;
+    }
+    let ours: Vec<String> = ["inspect", "--json", "--pid", pid]
+        .map(String::from)
+        .to_vec();
+    let theirs = vec!["-X".to_string(), pid.to_string()];
+    let (mut a, mut b, mut r) = (Vec::new(), Vec::new(), Vec::new());
+    for _ in 0..9 {
+        let x = time_run(BIN, &ours);
+        let y = time_run("pmap", &theirs);
+        a.push(x);
+        b.push(y);
+        r.push(x / y);
+    }
+    let ratio = median(r);
+    println!(
+        "inspect --pid PID --json {:.1} ms, pmap -X {:.1} ms: {ratio:.2}x (median of pairs)",
+        median(a),
+        median(b)
+    );
+    Some(ratio)
 }
 
 fn installed(program: &str) -> bool {
@@ -521,6 +609,12 @@ fn main() {
             "{:.1} MB",
             k as f64 / 1024.0
         ))
+    );
+
+    let inspect = inspect_vs_pmap(&pid);
+    println!(
+        "inspect --pid PID --json <= 1.0x pmap -X: {}",
+        inspect.is_some_and(|r| r <= 1.0)
     );
 
     let (tui_first, idle) = tui(target.pid);

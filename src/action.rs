@@ -3,7 +3,7 @@
 //! answers, a job's news, the terminal's size); `Command`, a side effect `update` wants carried
 //! out against the kernel. One path for keys, scripts and lessons.
 
-pub use crate::model::{Ask, History, MenuKind};
+pub use crate::model::{Ask, History, MenuKind, ViewKind};
 use crate::model::{LessonPane, Looking, PageMapSlice, Then};
 pub use crate::search::query::{Finished, Request, StateQuery};
 use crate::sys::map::request::Prot;
@@ -101,6 +101,8 @@ pub enum Action {
     Lesson(LessonAction),
     /// The process picker (`--pick`), before any session: its own loop takes these.
     Picker(PickerAction),
+    /// Typed views, the inspector, Enter on what the cursor is on.
+    Typed(TypedAction),
 }
 
 /// The cursor, `:` and the one-line prompts.
@@ -240,6 +242,29 @@ pub enum SpaceAction {
     /// A click on the VMA of this index in the view: select it (a click on the VMA selected
     /// explores it).
     Click(usize),
+    /// `/` in the view: type a filter (a name, a kind, or `0x` and an address, which selects
+    /// the VMA that holds it).
+    FilterStart,
+    /// A key while the filter is typed: a character, Backspace, Enter (keep it), Esc (clear).
+    Filter(PromptEdit),
+    /// `o`: sort by the next column (address, Rss, Pss, USS, shared, swap, huge, size, kind,
+    /// name).
+    SortNext,
+    /// `O`: the other way round.
+    SortReverse,
+}
+
+/// Typed views (`T`, `view WORD`), the byte order, the inspector.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TypedAction {
+    /// `T`: the next view (bytes, u16 ... f64, text, strings, code, bytes).
+    Cycle,
+    /// `view WORD`: this view.
+    Set(ViewKind),
+    /// `E`: values in the other byte order than the machine's.
+    SwapOrder,
+    /// `I`: the inspector line in the bytes view too.
+    ToggleInspector,
 }
 
 /// The lesson being played.
@@ -313,6 +338,8 @@ pub enum Event {
         vmas: Vec<crate::sys::proc::process::VmaSummary>,
         title: String,
         read_ms: u64,
+        /// What the reading could not find (thread stacks), in words.
+        note: Option<String>,
     },
     /// The session now shows this VMA (`None`: our mapping again).
     Looking(Option<Looking>),

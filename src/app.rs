@@ -438,15 +438,7 @@ fn read_actions(
             suspend_or_say(terminal, session, jobs)?;
             None
         }
-        Event::Key(key) => map_key(
-            KeyContext::of(
-                m.screen.focus,
-                &m.screen.overlay,
-                m.screen.edit,
-                m.lesson.is_some(),
-            ),
-            key,
-        ),
+        Event::Key(key) => map_key(KeyContext::of_model(m), key),
         Event::Resize(cols, rows) => {
             fit(terminal, session, Size::new(cols, rows))?;
             None

@@ -69,6 +69,11 @@ pub enum Command {
         /// Accepted for compatibility: not faulting in is the default now.
         #[arg(long, hide = true)]
         no_touch: bool,
+        /// With --pid and every VMA: read kpageflags and kpagecount for each present page too
+        /// (root only: folio sizes, map counts, dirty anonymous pages), as one VMA (--vma)
+        /// always does; they cost a read per cluster of physical pages.
+        #[arg(long, requires = "pid")]
+        page_flags: bool,
         /// The file to map (with --anon, no file is needed).
         file: Option<PathBuf>,
     },
@@ -180,6 +185,7 @@ fn keys_and_states() -> String {
         ("Edit mode (i)", KeyContext::Edit { text: false }),
         ("The event log (Tab, Tab)", KeyContext::Log),
         ("The address-space view (A)", KeyContext::Space),
+        ("Its filter (/ in the view)", KeyContext::SpaceFilter),
         ("The page map (P)", KeyContext::PageMap),
     ] {
         out += &format!(".SS {}", roff_line(title));

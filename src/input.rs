@@ -29,6 +29,20 @@ impl KeyContext {
             (Overlay::None, Focus::Grid, None) => Self::Grid,
         }
     }
+
+    /// The context for `model`: as `of`, and the address-space view's filter while it is
+    /// typed.
+    pub fn of_model(model: &crate::model::Model) -> Self {
+        match Self::of(
+            model.screen.focus,
+            &model.screen.overlay,
+            model.screen.edit,
+            model.lesson.is_some(),
+        ) {
+            Self::Space if model.space.view.typing => Self::SpaceFilter,
+            ctx => ctx,
+        }
+    }
 }
 
 /// The action for `key` in `ctx`, if any.
@@ -69,6 +83,9 @@ pub fn map_key(ctx: KeyContext, key: KeyEvent) -> Option<Action> {
         (KeyContext::Picker, Key::Code(KeyCode::Char(c))) => {
             Some(Action::Picker(crate::action::PickerAction::Type(c)))
         }
+        (KeyContext::SpaceFilter, Key::Code(KeyCode::Char(c))) => Some(Action::Space(
+            crate::action::SpaceAction::Filter(PromptEdit::Insert(c)),
+        )),
         (KeyContext::Menu, Key::Code(KeyCode::Char(c @ '1'..='9'))) => Some(Action::Ask(
             AskAction::Menu(MenuKey::Number(c as u8 - b'0')),
         )),

@@ -31,6 +31,8 @@ pub struct Layout {
     pub keys: Rect,
     pub bytes_per_row: u64,
     pub too_small: bool,
+    /// The inspector's lines under the grid and the panel (typed views), the whole width.
+    pub inspector: Option<Rect>,
 }
 
 /// Columns the grid block needs for `bpr` bytes a row and an offsets column of `digits`.
@@ -161,7 +163,29 @@ impl Layout {
             keys: Rect::new(0, 2 + body_h + log_rows, cols, 1).intersection(full),
             bytes_per_row: bpr,
             too_small,
+            inspector: None,
         }
+    }
+
+    /// This layout with `rows` lines for the inspector taken from the bottom of the grid and
+    /// the panel; unchanged when the grid would keep fewer than `MIN_BODY` lines.
+    #[must_use]
+    pub fn with_inspector(mut self, rows: u16) -> Layout {
+        let h = self.grid.height;
+        if h < MIN_BODY + rows {
+            return self;
+        }
+        self.grid.height = h - rows;
+        if let Some(p) = &mut self.panel {
+            p.height = h - rows;
+        }
+        self.inspector = Some(Rect::new(
+            0,
+            self.grid.y + h - rows,
+            self.header.width,
+            rows,
+        ));
+        self
     }
 
     /// Cells of the minimap (the row less its label and brackets).
@@ -276,6 +300,22 @@ mod tests {
             }
             assert_eq!(wrap_count(text, n), lines.len());
         }
+    }
+
+    #[test]
+    fn the_inspector_takes_its_rows_from_the_grid_and_the_panel_not_the_log() {
+        let l = Layout::compute(80, 24, 8);
+        let i = l.with_inspector(2);
+        assert_eq!(i.grid.height, l.grid.height - 2);
+        assert_eq!(i.panel.map(|p| p.height), l.panel.map(|p| p.height - 2));
+        assert_eq!(
+            i.inspector,
+            Some(Rect::new(0, 2 + l.grid.height - 2, 80, 2))
+        );
+        assert_eq!((i.log, i.keys), (l.log, l.keys));
+        // A grid too short to give rows keeps them.
+        let small = Layout::compute(60, 16, 8);
+        assert_eq!(small.with_inspector(small.grid.height), small);
     }
 
     #[test]

@@ -192,6 +192,7 @@ fn subcommand(command: Command) -> ExitCode {
             json,
             fault_in,
             no_touch: _,
+            page_flags,
             file,
         } => {
             if file.is_some() || map.anon.is_some() || fault_in {
@@ -201,7 +202,7 @@ fn subcommand(command: Command) -> ExitCode {
                 );
             }
             match mmapscope::sys::proc::named::resolve(&pid) {
-                Ok(pid) => inspect_process(pid, vma.as_deref(), json),
+                Ok(pid) => inspect_process(pid, vma.as_deref(), json, page_flags),
                 Err(e) => fail(e),
             }
         }
@@ -211,6 +212,7 @@ fn subcommand(command: Command) -> ExitCode {
             json,
             fault_in,
             no_touch: _,
+            page_flags: _,
             file,
         } => inspect(&map, file, json, fault_in),
         Command::Batch { map, file, script } => batch(&map, file, script),
@@ -363,9 +365,9 @@ fn inspect(map: &MapArgs, file: Option<std::path::PathBuf>, json: bool, touch: b
     }
 }
 
-fn inspect_process(pid: u32, spec: Option<&str>, json: bool) -> ExitCode {
+fn inspect_process(pid: u32, spec: Option<&str>, json: bool, page_flags: bool) -> ExitCode {
     let mut out = std::io::BufWriter::with_capacity(64 * 1024, std::io::stdout().lock());
-    match mmapscope::report::inspect_process(pid, spec, json, &mut out) {
+    match mmapscope::report::inspect_process(pid, spec, json, page_flags, &mut out) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) if e.errno == libc::EPIPE => ExitCode::SUCCESS,
         Err(e) => fail(e),

@@ -19,6 +19,9 @@ use crate::sys::probe::state::{PageState, Sources, StateRun, Writes};
 use crate::sys::proc::maps::{self, Vma};
 use crate::text::{human, kb, thousands};
 
+mod process;
+pub use process::{VmaColumns, inspect_process};
+
 /// The report (schema `mmapscope/1`): the sys types serialize
 /// themselves in the JSON's shape.
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
@@ -230,6 +233,8 @@ pub struct Stream<'a> {
     prober: &'a Prober,
     touch: bool,
     head: Head,
+    /// A VMA of another process: its kind and memory columns (`inspect --pid`).
+    columns: Option<VmaColumns>,
 }
 
 impl<'a> Stream<'a> {
@@ -243,6 +248,7 @@ impl<'a> Stream<'a> {
             prober,
             touch,
             head: head(region, prober)?,
+            columns: None,
         })
     }
 
@@ -261,6 +267,7 @@ impl<'a> Stream<'a> {
             prober,
             touch,
             head: head_with(region, prober, vma)?,
+            columns: None,
         })
     }
 
@@ -338,89 +345,6 @@ impl<'a> Stream<'a> {
     }
 }
 
-/// `inspect --pid PID [--vma SPEC|all]`: the report of one VMA of another process (the
-/// same schema as a file's), or of every VMA (`all`, the default) as one JSON object
-/// `{"schema", "pid", "comm", "vmas": [report, ...]}` or one table after another. smaps is
-/// read once for all of them; each report goes out as its VMA is scanned.
-///
-/// # Errors
-/// No such process, no VMA for `spec`, no permission (the reason in words), or a failed
-/// write (as `SysError` with EPIPE for a closed pipe).
-pub fn inspect_process(
-    pid: u32,
-    spec: Option<&str>,
-    json: bool,
-    out: &mut dyn Write,
-) -> Result<(), SysError> {
-    use crate::sys::attach::foreign::VmaView;
-    use crate::sys::attach::handle::ProcessHandle;
-    use crate::sys::proc::process;
-    // One handle: every file of the process opened once, so a pid reused meanwhile is never
-    // read; `mem` is not needed (no bytes are read), so its refusal does not stop a report.
-    let handle = std::sync::Arc::new(ProcessHandle::open(pid, false)?);
-    let info = handle.info().clone();
-    let maps = handle.maps()?;
-    let prober = Prober::new().for_handle(&handle)?;
-    let io = |e: std::io::Error| SysError::from_io(&e, "write the report");
-    let all = matches!(spec, None | Some("all"));
-    let lines: Vec<&maps::MapsLine> = match spec {
-        Some(spec) if !all => vec![
-            process::resolve_vma(&maps, spec)
-                .map_err(|why| SysError::new(libc::ENOENT, "--vma", why))?,
-        ],
-        _ => maps.iter().collect(),
-    };
-    let smaps = if all {
-        handle.vmas(0, u64::MAX)?
-    } else {
-        Vec::new()
-    };
-    if all && json {
-        write!(
-            out,
-            "{{\n  \"schema\": \"mmapscope/1\",\n  \"pid\": {pid},\n  \"comm\": {},\n  \"vmas\": [\n",
-            serde_json::to_string(&info.comm).unwrap_or_default()
-        )
-        .map_err(io)?;
-    }
-    // Both in address order: each VMA's counters are found by walking once.
-    let mut counters = smaps.iter().peekable();
-    for (i, line) in lines.iter().enumerate() {
-        let view = VmaView::open(&handle, line, false);
-        let stream = if all {
-            while counters.next_if(|v| v.head.start < line.start).is_some() {}
-            let vma = counters.next_if(|v| v.head.start == line.start).cloned();
-            Stream::with_vma(&view, &prober, false, vma)?
-        } else {
-            Stream::new(&view, &prober, false)?
-        };
-        if json {
-            if all && i > 0 {
-                out.write_all(b",\n").map_err(io)?;
-            }
-            stream.write_json(out).map_err(io)?;
-        } else {
-            if all {
-                writeln!(
-                    out,
-                    "== pid {pid} {}: {:x}-{:x} {} {}",
-                    crate::text::sanitize(&info.comm),
-                    line.start,
-                    line.end,
-                    line.perms,
-                    crate::text::sanitize(&line.path)
-                )
-                .map_err(io)?;
-            }
-            stream.write_text(out).map_err(io)?;
-        }
-    }
-    if all && json {
-        out.write_all(b"  ]\n}\n").map_err(io)?;
-    }
-    out.flush().map_err(io)
-}
-
 /// Bytes gathered before they go to the output in one write.
 const CHUNK_BYTES: usize = 64 * 1024;
 
@@ -464,11 +388,18 @@ struct JsonPages<'s, 'a>(&'s JsonReport<'s, 'a>);
 impl Serialize for JsonReport<'_, '_> {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         let h = &self.stream.head;
-        let mut st = serializer.serialize_struct("Report", 7)?;
+        let mut st = serializer.serialize_struct("Report", 12)?;
         st.serialize_field("schema", "mmapscope/1")?;
         st.serialize_field("file", &h.file)?;
         st.serialize_field("mapping", &h.mapping)?;
         st.serialize_field("vma", &h.vma)?;
+        if let Some(c) = &self.stream.columns {
+            st.serialize_field("kind", c.kind)?;
+            st.serialize_field("pss", &c.pss)?;
+            st.serialize_field("private", &c.private)?;
+            st.serialize_field("shared", &c.shared)?;
+            st.serialize_field("swap", &c.swap)?;
+        }
         st.serialize_field("sources", &h.sources)?;
         st.serialize_field("pages", &JsonPages(self))?;
         st.serialize_field("summary", &*self.summary.borrow())?;

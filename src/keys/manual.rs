@@ -19,7 +19,10 @@ pub const MANUAL: &[(&str, &str)] = &[
          overwrite to replace a file, fault to fault the pages in first (our own mapping); \
          never a file the process maps",
     ),
-    ("[ / ]", "previous / next page (its header on top)"),
+    (
+        "g / G, [ / ]",
+        "start / end of the mapping; previous / next page (its header on top)",
+    ),
     (
         ":",
         "go to an offset (0x1f00, 7936, 4k) or a page (p 3), in the coordinates of the row \
@@ -43,6 +46,24 @@ pub const MANUAL: &[(&str, &str)] = &[
         "n / N",
         "the last search (: state or / bytes) again, forward / backward (in a lesson n is the \
          next step)",
+    ),
+    (
+        "i / Enter",
+        "edit mode: hex digits write bytes at the cursor, Tab switches to the text column, Esc \
+         leaves; edits are of bytes, so a typed view (T) shows bytes first. In a typed view, on \
+         a u64 that points into a VMA of the process (the inspector names it: → [heap]+0x1230), \
+         go to that address instead (as : does); in the code view, follow the jump or call (or \
+         go to the RIP-relative memory it names); in the strings view, show the string in the \
+         bytes view",
+    ),
+    (
+        "T / E / I",
+        "T cycles the view: bytes, u16, u32, u64, i64 (hex, except i64), f32, f64, text (od -c \
+         escapes), strings (printable runs of 4 or more in the page under the cursor; arrows \
+         move between them) and code (x86_64 disassembly from the cursor; ↓ moves by an \
+         instruction, ↑ back a byte); the cursor moves by the element; script: view WORD. E \
+         reads values in the other byte order. I shows the inspector (the value at the cursor \
+         in every type) in the bytes view too; the other views always show it",
     ),
     (
         "u / Ctrl-r",
@@ -106,7 +127,10 @@ pub const MANUAL: &[(&str, &str)] = &[
     (
         "A",
         "address-space view: every VMA of the process as a bar (log size, resident part solid, \
-         kinds in colours and words, gaps sized); arrows select, Enter explores the VMA",
+         kinds in colours and words, gaps sized) with its Rss, Pss, USS, shared, swap and huge \
+         pages, and the totals by kind and by backing; arrows select, Enter explores the VMA, \
+         o / O sort by the next column / the other way, / filters by name or kind, or selects \
+         the VMA of an address (0x7f..)",
     ),
     (
         "Backspace",

@@ -5,9 +5,11 @@
 
 mod manual;
 mod picker;
+mod typed;
 
 pub use manual::{MANUAL, manual_lines};
 pub use picker::PICKER;
+pub use typed::TYPED;
 
 use ratatui::crossterm::event::KeyCode;
 
@@ -35,6 +37,8 @@ pub enum KeyContext {
     Confirm,
     /// The address-space view.
     Space,
+    /// The address-space view while its filter is typed.
+    SpaceFilter,
     /// The page map.
     PageMap,
     /// The process picker (`--pick`): characters type into its filter.
@@ -170,16 +174,15 @@ pub const LETTER_MOTIONS: &[Binding] = &[
     helped(
         &[Code(Char('g'))],
         Action::Grid(GridAction::Move(Motion::Top)),
-        ("g / G", "start / end of the mapping"),
+        ("g / G, [ / ]", "start / end of mapping; prev / next page"),
     ),
     bind(
         &[Code(Char('G'))],
         Action::Grid(GridAction::Move(Motion::Bottom)),
     ),
-    helped(
+    bind(
         &[Code(Char('['))],
         Action::Grid(GridAction::Move(Motion::PrevPage)),
-        ("[ / ]", "previous / next page"),
     ),
     bind(
         &[Code(Char(']'))],
@@ -660,11 +663,49 @@ pub const SPACE: &[Binding] = &[
         hint: Some(("Enter", "explore it")),
     },
     Binding {
+        keys: &[Code(Char('/'))],
+        action: Some(Action::Space(SpaceAction::FilterStart)),
+        help: None,
+        hint: Some(("/", "filter: name, kind or 0xADDR")),
+    },
+    Binding {
+        keys: &[Code(Char('o'))],
+        action: Some(Action::Space(SpaceAction::SortNext)),
+        help: None,
+        hint: Some(("o O", "sort by column, reverse")),
+    },
+    bind(&[Code(Char('O'))], Action::Space(SpaceAction::SortReverse)),
+    Binding {
         keys: &[Code(Esc), Code(Char('A')), Code(Char('q'))],
         action: Some(Action::View(ViewAction::CloseOverlay)),
         help: None,
         hint: Some(("Esc", "close")),
     },
+];
+
+/// The address-space view's filter being typed: characters go to it (`input` adds them),
+/// the arrows still move the selection.
+pub const SPACE_FILTER: &[Binding] = &[
+    Binding {
+        keys: &[Code(Enter)],
+        action: Some(Action::Space(SpaceAction::Filter(PromptEdit::Submit))),
+        help: None,
+        hint: Some(("Enter", "keep the filter")),
+    },
+    Binding {
+        keys: &[Code(Esc)],
+        action: Some(Action::Space(SpaceAction::Filter(PromptEdit::Cancel))),
+        help: None,
+        hint: Some(("Esc", "clear it")),
+    },
+    bind(
+        &[Code(Backspace)],
+        Action::Space(SpaceAction::Filter(PromptEdit::Backspace)),
+    ),
+    bind(&[Code(Up)], Action::Space(SpaceAction::Move(-1))),
+    bind(&[Code(Down)], Action::Space(SpaceAction::Move(1))),
+    bind(&[Code(PageUp)], Action::Space(SpaceAction::Move(-10))),
+    bind(&[Code(PageDown)], Action::Space(SpaceAction::Move(10))),
 ];
 
 /// The page map: move the selection, zoom, Enter opens the page.
@@ -730,13 +771,22 @@ pub const PAGE_MAP: &[Binding] = &[
 /// The tables searched, in order, for a key in `ctx`.
 pub fn tables(ctx: KeyContext) -> &'static [&'static [Binding]] {
     match ctx {
-        KeyContext::Grid => &[ARROWS, LETTER_MOTIONS, COMMON_FIRST, GRID, COMMON, FIND],
+        KeyContext::Grid => &[
+            ARROWS,
+            LETTER_MOTIONS,
+            COMMON_FIRST,
+            GRID,
+            TYPED,
+            COMMON,
+            FIND,
+        ],
         KeyContext::Lesson => &[
             LESSON,
             ARROWS,
             LETTER_MOTIONS,
             COMMON_FIRST,
             GRID,
+            TYPED,
             COMMON,
             FIND,
         ],
@@ -748,6 +798,7 @@ pub fn tables(ctx: KeyContext) -> &'static [&'static [Binding]] {
         KeyContext::Menu => &[MENU],
         KeyContext::Confirm => &[CONFIRM],
         KeyContext::Space => &[SPACE],
+        KeyContext::SpaceFilter => &[SPACE_FILTER],
         KeyContext::PageMap => &[PAGE_MAP],
         KeyContext::Picker => &[PICKER],
     }
@@ -762,6 +813,7 @@ pub fn help_lines() -> Vec<(&'static str, &'static str)> {
         LETTER_MOTIONS,
         COMMON,
         GRID,
+        TYPED,
         FIND,
         PANEL,
         LESSON,
@@ -788,83 +840,4 @@ pub fn hints(ctx: KeyContext) -> Vec<(&'static str, &'static str)> {
 }
 
 #[cfg(test)]
-pub(crate) mod tests {
-    use super::*;
-
-    /// Every context a key can be read in.
-    pub(crate) const CONTEXTS: [KeyContext; 13] = [
-        KeyContext::Picker,
-        KeyContext::Space,
-        KeyContext::PageMap,
-        KeyContext::Grid,
-        KeyContext::Lesson,
-        KeyContext::Edit { text: false },
-        KeyContext::Edit { text: true },
-        KeyContext::Panel,
-        KeyContext::Log,
-        KeyContext::Help,
-        KeyContext::Prompt,
-        KeyContext::Menu,
-        KeyContext::Confirm,
-    ];
-
-    #[test]
-    fn every_manual_entry_names_a_key_of_the_help_once() {
-        let help: Vec<&str> = help_lines().iter().map(|(k, _)| *k).collect();
-        for (i, (keys, _)) in MANUAL.iter().enumerate() {
-            assert!(help.contains(keys), "{keys} is not a help line: {help:?}");
-            assert!(!MANUAL[..i].iter().any(|(k, _)| k == keys), "{keys} twice");
-        }
-        assert_eq!(manual_lines().len(), help.len());
-    }
-
-    #[test]
-    fn a_key_means_one_thing_in_a_context_but_where_a_lesson_takes_the_arrows() {
-        let mut shadowed = Vec::new();
-        for ctx in CONTEXTS {
-            let mut seen: Vec<(Key, &Option<Action>)> = Vec::new();
-            for b in tables(ctx).iter().flat_map(|t| t.iter()) {
-                for k in b.keys {
-                    match seen.iter().find(|(s, _)| s == k) {
-                        Some((_, first)) if *first != &b.action => shadowed.push((ctx, *k)),
-                        Some(_) => {}
-                        None => seen.push((*k, &b.action)),
-                    }
-                }
-            }
-        }
-        assert_eq!(
-            shadowed,
-            vec![
-                (KeyContext::Lesson, Code(Left)),
-                (KeyContext::Lesson, Code(Right)),
-                // A lesson keeps `n` for its next step; `N` still searches backward.
-                (KeyContext::Lesson, Code(Char('n'))),
-            ]
-        );
-    }
-
-    #[test]
-    fn every_context_with_keys_to_tell_has_hints_and_the_help_has_every_grid_command() {
-        for ctx in [
-            KeyContext::Grid,
-            KeyContext::Lesson,
-            KeyContext::Edit { text: false },
-            KeyContext::Panel,
-            KeyContext::Log,
-        ] {
-            assert!(hints(ctx).len() >= 3, "{ctx:?}: {:?}", hints(ctx));
-        }
-        let help: Vec<&str> = help_lines().iter().map(|(k, _)| *k).collect();
-        for b in GRID.iter().chain(COMMON).chain(COMMON_FIRST).chain(FIND) {
-            if let Some(Key::Code(Char(c))) = b.keys.first() {
-                assert!(
-                    help.iter()
-                        .any(|h| *h == c.to_string()
-                            || h.split([' ', '/']).any(|w| w == c.to_string())),
-                    "{c} is in the help: {help:?}"
-                );
-            }
-        }
-    }
-}
+pub(crate) mod tests;

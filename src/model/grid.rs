@@ -93,6 +93,19 @@ impl Model {
             Some(off) => off + self.bytes_per_row(),
             None => last_page * self.page_size(),
         };
+        if let Some((start, end)) = self.typed_bytes(h) {
+            return self.view_of(start, end);
+        }
+        let (mut last_page, mut byte_end) = (last_page, byte_end);
+        if self.screen.typed.shows_inspector() {
+            // The inspector reads 8 bytes from the cursor, which may run past the last row
+            // (into a page whose header is not on screen: it is probed too).
+            let end = (self.doc.cursor + 8).min(self.snap.shape.geometry.map_bytes());
+            if end > byte_end {
+                byte_end = end;
+                last_page = last_page.max((end - 1) / self.page_size());
+            }
+        }
         View {
             first_page,
             page_count: last_page - first_page + 1,
@@ -102,6 +115,42 @@ impl Model {
                 self.doc.cursor / self.page_size().max(1),
                 self.settings.refresh_ms,
             ),
+        }
+    }
+}
+
+impl Model {
+    /// The bytes the code and strings views read instead of the rows: the instructions from
+    /// the cursor (at most 15 bytes a row), the whole page under the cursor. Bounded by the
+    /// rows shown (a page at most), whatever the terminal's size.
+    fn typed_bytes(&self, rows: u64) -> Option<(u64, u64)> {
+        let ps = self.page_size();
+        let c = self.doc.cursor;
+        let end = self.snap.shape.geometry.map_bytes();
+        match self.screen.typed.kind {
+            super::ViewKind::Code => {
+                let len = (rows * super::values::MAX_INSN).min(ps);
+                Some((c, (c + len).min(end)))
+            }
+            super::ViewKind::Strings => Some((c / ps * ps, (c / ps * ps + ps).min(end))),
+            _ => None,
+        }
+    }
+
+    /// The probe's view of the bytes `start..end`: their pages and those bytes.
+    fn view_of(&self, start: u64, end: u64) -> View {
+        let ps = self.page_size();
+        let first_page = start / ps;
+        let last_page = end.saturating_sub(1).max(start) / ps;
+        View {
+            first_page,
+            page_count: last_page - first_page + 1,
+            byte_start: start,
+            byte_len: end.saturating_sub(start),
+            minimap: self
+                .seen
+                .minimap
+                .ask(self.doc.cursor / ps.max(1), self.settings.refresh_ms),
         }
     }
 }

@@ -9,6 +9,7 @@
 //! The grid is one long document of lines: each page is a header line followed by its rows of
 //! `bytes_per_row` bytes. Line numbers are u64 so a 1 TiB mapping scrolls like a 4 KiB one.
 
+mod code;
 mod document;
 mod grid;
 mod jumps;
@@ -20,6 +21,7 @@ mod picker;
 mod screen;
 mod seen;
 mod space;
+mod typed;
 
 pub use document::{Document, EditRecord, History};
 pub use jumps::{JUMPS_KEEP, Jumps, Place, Travel};
@@ -36,13 +38,26 @@ pub use page_map::{
 pub use picker::{LIST_TOP, Picked, Picker};
 pub use screen::{Ask, Copy, EditState, Focus, MenuKind, Overlay, Screen, Then};
 pub use seen::{DELTA_HOLD_MS, Delta, FOREIGN_HOLD_MS, Seen};
-pub use space::{Looking, Space};
+pub use space::{Looking, Space, SpaceColumn, SpaceView, vma_name};
+pub use typed::{MIN_RUN, Run, Target, Typed, ViewKind};
+
+/// Reading values: typed cells, the inspector, pointers, printable runs, machine code.
+pub mod values {
+    pub use super::code::{Insn, MAX_INSN, decode, unsupported};
+    pub use super::typed::{cell, char_cell, float, inspect, pointer, runs, unsigned};
+}
 
 pub use crate::sys::proc::maps::SmapsField;
 
 use crate::layout::Layout;
 use crate::search::query::{Query, Searching};
 use crate::sys::probe::snapshot::Snapshot;
+
+/// Lines of the inspector under the grid (typed views; `I` in the bytes view) on a terminal
+/// `cols` wide: every type with a pointer's name takes about 200 columns (three lines at 80).
+pub fn inspector_rows(cols: u16) -> u16 {
+    if cols < 110 { 3 } else { 2 }
+}
 
 /// The TUI's state: about ten parts, one a feature.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -170,7 +185,12 @@ impl Model {
         } else {
             Layout::log_rows(rows, log_focused)
         };
-        Layout::with_log(cols, rows, self.offset_digits(), log_rows)
+        let layout = Layout::with_log(cols, rows, self.offset_digits(), log_rows);
+        if self.screen.typed.shows_inspector() {
+            layout.with_inspector(inspector_rows(cols))
+        } else {
+            layout
+        }
     }
 
     /// Private edits that a remap or quit would lose.

@@ -27,6 +27,8 @@ pub struct Screen {
     pub help_scroll: u16,
     /// `y`: the count typed before it, and what it put on the clipboard for the terminal.
     pub copy: Copy,
+    /// How the grid shows the bytes: bytes, a type, text, strings or code (`T`).
+    pub typed: super::Typed,
 }
 
 /// `y` and its count: `16y` copies 16 bytes. The text copied waits here until the terminal
@@ -53,6 +55,7 @@ impl Screen {
             log_scroll: 0,
             help_scroll: 0,
             copy: Copy::default(),
+            typed: super::Typed::default(),
         }
     }
 }

@@ -20,6 +20,9 @@ pub enum Step {
     /// Shows a value without checking it: for states the kernel changes on its own time
     /// (writeback cleans a dirty page whenever it likes), which a lesson must not expect.
     Show(ExpectPath),
+    /// `view WORD`: the grid shows the bytes as this type (the line gives the values at the
+    /// cursor in every type).
+    View(crate::model::ViewKind),
     /// `goto PLACE`: the cursor to an offset, a page, a state or an address anywhere in the
     /// process (the `:` prompt's words).
     Goto(crate::action::GotoTarget),
@@ -151,7 +154,7 @@ impl fmt::Display for ParseError {
 pub const COMMANDS: &str = "write, write-text, write-snippet, read, mode, msync, protect, advise, \
                             fadvise, touch, undo, redo, truncate, exec, peer, alloc, free, fork, \
                             child, lock, unlock, resize, move, dump, snapshot, sleep, say, expect, \
-                            show";
+                            show, view";
 
 /// Splits a line into words up to a `#` comment; `"..."` is one word, with the escapes of
 /// `text::unquote` as text (`\x00` to `\x7f`: a quoted word is text, `write` takes the bytes).
@@ -358,6 +361,13 @@ pub fn parse_step(line: &str) -> Result<Option<Step>, String> {
         ),
         "expect" => Step::Expect(expect(rest)?),
         "show" => Step::Show(show(rest)?),
+        "view" => Step::View(
+            match rest {
+                [w] => crate::model::ViewKind::parse(w),
+                _ => None,
+            }
+            .ok_or("usage: view bytes|u16|u32|u64|i64|f32|f64|text|strings|code")?,
+        ),
         "goto" if !rest.is_empty() => Step::Goto(crate::update::parse_goto(&rest.join(" "))?),
         "goto" => return Err("usage: goto OFFSET | @ADDR | p N | STATE".into()),
         _ => parse_op(cmd, rest)?,

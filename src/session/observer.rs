@@ -185,6 +185,13 @@ impl Observer {
     pub(super) fn view(&mut self, model: &Model) -> View {
         if self.interactive {
             self.paced(model.view(), model.settings.refresh_ms)
+        } else if model.screen.typed.kind != crate::model::ViewKind::Bytes {
+            // A script's `view WORD` gives the values at the cursor: their bytes are read
+            // (pages in memory only, as the screen's), with no minimap.
+            View {
+                minimap: NO_CHUNKS,
+                ..model.view()
+            }
         } else {
             SHAPE_ONLY
         }
@@ -272,6 +279,7 @@ impl Observer {
                     vmas,
                     title,
                     read_ms,
+                    note: None,
                 });
             }
         };
@@ -296,6 +304,7 @@ impl Observer {
             vmas: space.vmas,
             title,
             read_ms,
+            note: space.note,
         })
     }
 

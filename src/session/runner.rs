@@ -80,6 +80,45 @@ impl LineResult {
     }
 }
 
+/// What `view WORD` gives: the view, the values at the cursor in every type, the pointer the
+/// u64 there holds, and the rows of the code or strings view.
+fn viewed(model: &crate::model::Model) -> Json {
+    use crate::model::{ViewKind, values};
+    let t = model.screen.typed;
+    let c = model.doc.cursor;
+    let values: serde_json::Map<String, Json> =
+        values::inspect(&model.bytes_at(c, 8), t.big_endian())
+            .into_iter()
+            .map(|(k, v)| (k.to_string(), json!(v)))
+            .collect();
+    let mut j = json!({
+        "view": t.kind.word(),
+        "order": t.order(),
+        "offset": format!("0x{c:x}"),
+        "values": values,
+        "pointer": model.pointer_at(c).map(|p| p.label()),
+    });
+    match t.kind {
+        ViewKind::Code => {
+            j["code"] = model
+                .code_rows(16)
+                .iter()
+                .map(|i| json!({"offset": format!("0x{:x}", i.offset), "text": i.text}))
+                .collect();
+            j["unsupported"] = json!(values::unsupported());
+        }
+        ViewKind::Strings => {
+            j["strings"] = model
+                .page_runs()
+                .iter()
+                .map(|r| json!({"offset": format!("0x{:x}", r.offset), "text": r.text}))
+                .collect();
+        }
+        _ => {}
+    }
+    j
+}
+
 /// A value as a line shows it: file bytes in hex.
 fn shown(path: &ExpectPath, value: &Json) -> Json {
     match (path, value) {
@@ -327,6 +366,11 @@ impl Runner {
             Step::Show(path) => self
                 .value_at(path)
                 .map(|v| LineValue::Shown(shown(path, &v))),
+            Step::View(kind) => {
+                self.session
+                    .act(Action::Typed(crate::action::TypedAction::Set(*kind)));
+                Ok(LineValue::Shown(viewed(&self.session.model)))
+            }
             Step::Expect(e) => {
                 let r = self.expect(e);
                 if r.is_err() {

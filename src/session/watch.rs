@@ -29,8 +29,10 @@ pub const MAPS_PACE: u32 = 400;
 pub const SPACE_PERIOD: Duration = Duration::from_secs(1);
 /// How long a VMA's first screen waits for its counters.
 const FIRST_COUNTERS: Duration = Duration::from_millis(200);
-/// How long the address-space view's first reading is waited for.
-const FIRST_SPACE: Duration = Duration::from_secs(5);
+/// How long the address-space view's first reading of smaps is waited for; past it the view
+/// shows the maps lines (kinds, names, sizes) and the counters follow when read: smaps of
+/// 30,000 VMAs is a page-table walk of ~110 ms in the kernel.
+const FIRST_SPACE: Duration = Duration::from_millis(25);
 
 /// The explored VMA's counters as last read.
 #[derive(Debug)]
@@ -56,6 +58,8 @@ pub struct Space {
     pub vmas: Vec<VmaSummary>,
     /// Why the last reading failed, if it did (the VMAs are then the previous ones).
     pub problem: Option<String>,
+    /// What it could not find (thread stacks), in words.
+    pub note: Option<String>,
     /// When it was read.
     pub read_at: Instant,
 }
@@ -125,12 +129,22 @@ impl Watch {
     ) {
         let old = self.space.take().filter(|(a, ..)| *a == ask).map(|s| s.2);
         let space = match read {
-            Ok((vmas, lines)) => Space {
-                vmas: process::summaries(lines, &vmas, &ask.handle.exe(), self.ours),
-                problem: None,
-                read_at,
-            },
+            Ok((vmas, lines)) => {
+                let (vmas, note) = ask.handle.labelled(process::summaries(
+                    lines,
+                    &vmas,
+                    &ask.handle.exe(),
+                    self.ours,
+                ));
+                Space {
+                    vmas,
+                    problem: None,
+                    note,
+                    read_at,
+                }
+            }
             Err(e) => Space {
+                note: old.as_ref().and_then(|s| s.note.clone()),
                 vmas: old.map(|s| s.vmas).unwrap_or_default(),
                 problem: Some(match ask.handle.gone() {
                     Some(g) => format!("{} (last state)", g.header()),
@@ -264,9 +278,17 @@ impl Watch {
         };
         let known = self.space.as_ref().filter(|(a, ..)| *a == want);
         if known.is_none() {
-            self.smaps.ask(&want);
-            let answers = self.smaps.wait_for(&want, FIRST_SPACE);
-            self.take(answers);
+            if !self.smaps.asked(&want) {
+                self.smaps.ask(&want);
+            }
+            // Only a view that has nothing to show waits, and only a moment.
+            if again {
+                let answers = self.smaps.wait_for(&want, FIRST_SPACE);
+                self.take(answers);
+                if self.space.as_ref().filter(|(a, ..)| *a == want).is_none() {
+                    return self.space_from_maps(handle);
+                }
+            }
         } else if handle.gone().is_none()
             && known.is_some_and(|(_, pace, _)| pace.due(SPACE_PERIOD, SMAPS_PACE))
         {
@@ -278,6 +300,28 @@ impl Watch {
         }
         self.space_told = Some(space.read_at);
         Some(space.clone())
+    }
+
+    /// The address space from the maps text alone (kinds, names, sizes; no counters yet),
+    /// for a view opened before smaps is read.
+    fn space_from_maps(&mut self, handle: &Arc<ProcessHandle>) -> Option<Space> {
+        let lines = self.maps(handle, false).ok()?;
+        let read_at = Instant::now();
+        let (vmas, _) = handle.labelled(process::summaries(
+            lines.to_vec(),
+            &[],
+            &handle.exe(),
+            self.ours,
+        ));
+        Some(Space {
+            vmas,
+            problem: None,
+            note: Some(
+                "Rss, Pss, USS: reading smaps (a page-table walk of every VMA in the kernel)"
+                    .into(),
+            ),
+            read_at,
+        })
     }
 
     /// Forgets every reading (a process reopened after exec is another memory).

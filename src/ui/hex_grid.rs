@@ -10,7 +10,7 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Paragraph};
 
 use crate::geometry::ByteKind;
-use crate::model::{Focus, Model};
+use crate::model::{Focus, Model, ViewKind};
 use crate::sys::probe::snapshot::VisiblePage;
 use crate::text::{byte_char, thousands};
 
@@ -28,9 +28,10 @@ pub fn render(model: &Model, frame: &mut Frame, area: Rect, theme: Theme) {
     // ones `:` takes.
     let at = model.label_base() + model.doc.cursor;
     // Whole states only: those that do not fit on the border become `…`.
+    let view = super::typed::title(model).map_or_else(String::new, |v| format!(" {v} ·"));
     let title_of = |letters: &[String]| {
         format!(
-            " cursor 0x{at:x} (page {cursor_page}: {}) ",
+            "{view} cursor 0x{at:x} (page {cursor_page}: {}) ",
             letters.join(" ")
         )
     };
@@ -51,12 +52,18 @@ pub fn render(model: &Model, frame: &mut Frame, area: Rect, theme: Theme) {
     let block = Block::bordered().title(Span::styled(title, theme.style(title_role)));
     let inner = block.inner(area);
     let h = u64::from(inner.height);
-    let lines: Vec<Line> = (model.doc.top..(model.doc.top + h).min(model.total_lines()))
-        .map(|line| match model.line_content(line) {
-            (page, None) => page_header(model, page, inner.width, theme),
-            (_, Some(off)) => row(model, off, theme),
-        })
-        .collect();
+    let kind = model.screen.typed.kind;
+    let lines: Vec<Line> = match kind {
+        ViewKind::Code => super::typed::code(model, inner.width, h, theme),
+        ViewKind::Strings => super::typed::strings(model, inner.width, h, theme),
+        _ => (model.doc.top..(model.doc.top + h).min(model.total_lines()))
+            .map(|line| match model.line_content(line) {
+                (page, None) => page_header(model, page, inner.width, theme),
+                (_, Some(off)) if kind == ViewKind::Bytes => row(model, off, theme),
+                (page, Some(off)) => super::typed::row(model, off, theme, page_role(model, page)),
+            })
+            .collect(),
+    };
     frame.render_widget(Paragraph::new(lines).block(block), area);
 }
 

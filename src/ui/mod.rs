@@ -13,6 +13,7 @@ pub mod picker;
 pub mod side_panel;
 pub mod space;
 pub mod theme;
+pub mod typed;
 
 use ratatui::Frame;
 use ratatui::layout::Rect;
@@ -74,6 +75,9 @@ pub fn render(model: &Model, frame: &mut Frame) {
             side(frame, layout.grid)
         }
         None => hex_grid::render(model, frame, layout.grid, theme),
+    }
+    if let Some(area) = layout.inspector {
+        typed::inspector(model, frame, area, theme);
     }
     match &model.lesson {
         Some(pane) => render_lesson(model, pane, frame, layout.log, theme),

@@ -1,6 +1,7 @@
 //! The mouse, placed with the geometry the drawing uses: a click on a byte of the grid moves
 //! the cursor there (`layout::RowColumns`, the columns `hex_grid` draws a row in, inside the
-//! same bordered block), on a page header to the page's first byte; a click on a minimap cell
+//! same bordered block; the bytes view only: typed rows are laid out by `typed`), on a page
+//! header to the page's first byte; a click on a minimap cell
 //! goes to its first page (the cells `minimap` draws); in the page map a click selects a cell
 //! and a click on the cell selected opens it (`page_map_layout`, where `page_map` draws
 //! them); the wheel scrolls what is under it (the grid, the side panel, the log or the lesson
@@ -16,7 +17,7 @@ use crate::action::{
     ViewAction,
 };
 use crate::layout::{MINIMAP_LABEL, RowColumns};
-use crate::model::{Focus, Model, Overlay};
+use crate::model::{Focus, Model, Overlay, ViewKind};
 
 /// Lines (or VMAs, or page-map rows) one notch of the wheel scrolls.
 const WHEEL: i32 = 3;
@@ -105,12 +106,19 @@ pub fn grid_offset(model: &Model, at: Position) -> Option<u64> {
     if !inner.contains(at) {
         return None;
     }
+    // The code and strings views draw lines of their own; the typed values' rows are laid out
+    // by `ui::typed::row`: a click places only the bytes view's rows and page headers.
+    let kind = model.screen.typed.kind;
+    if matches!(kind, ViewKind::Code | ViewKind::Strings) {
+        return None;
+    }
     let line = model.doc.top + u64::from(at.y - inner.y);
     if line >= model.total_lines() {
         return None;
     }
     let off = match model.line_content(line) {
         (page, None) => page * model.page_size(),
+        (_, Some(_)) if kind != ViewKind::Bytes => return None,
         (_, Some(row)) => {
             let cols = RowColumns {
                 bpr: model.bytes_per_row(),
@@ -316,6 +324,8 @@ mod tests {
             },
             kind: VmaKind::Anonymous,
             rss: Some(4096),
+            mem: None,
+            label: None,
         };
         // A gap between the second and the third: a row of its own, naming no VMA.
         let vmas = vec![
@@ -329,6 +339,7 @@ mod tests {
                 vmas,
                 title: "pid 1 test".into(),
                 read_ms: 0,
+                note: None,
             },
         );
         let mut t =

@@ -1,15 +1,18 @@
-//! The address-space view (`A`): the whole layout of the process as a picture. One bar per
-//! VMA, its height (1 to 3 rows) and length on a log scale of its size, the part resident
-//! (smaps Rss) filled solid; gaps between VMAs as dim rows with their size; each kind of VMA
-//! in its own colour and named in words (so it reads in monochrome too); the selected VMA
-//! marked with `▶` and drawn reversed. Enter explores it.
+//! The address-space view (`A`): the whole layout of the process as a picture and as a table.
+//! One row (or bar) per VMA: its bar (height 1 to 3 rows and length on a log scale of its
+//! size, the part resident, smaps Rss, filled solid), its range, permissions and size, its
+//! memory in columns (Rss, Pss, USS, shared, swap, huge pages), its kind in words (so it reads
+//! in monochrome too) and its name; gaps between VMAs as dim rows with their size. Above them
+//! the totals by kind and by backing (they add up to smaps_rollup's); the columns that do not
+//! fit drop in `DROP_ORDER` (the name and Rss always stay). The selected VMA is marked with `▶`
+//! and drawn reversed; Enter explores it. `o`/`O` sort, `/` filters or finds an address.
 
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Rect};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Clear, Paragraph};
 
-use crate::model::{Model, Overlay};
+use crate::model::{Model, SpaceColumn, vma_name};
 use crate::sys::proc::process::{VmaKind, VmaSummary};
 use crate::text::{human, sanitize};
 
@@ -22,13 +25,14 @@ const BAR: u64 = 16;
 pub fn kind_role(kind: VmaKind) -> Role {
     match kind {
         VmaKind::Ours => Role::OurMapping,
-        VmaKind::Heap => Role::Dirty,
-        VmaKind::Stack => Role::Cow,
+        VmaKind::Heap | VmaKind::Arena => Role::Dirty,
+        VmaKind::Stack | VmaKind::ThreadStack => Role::Cow,
         VmaKind::Kernel => Role::Unreadable,
         VmaKind::Library => Role::Present,
         VmaKind::Program => Role::Resident,
         VmaKind::File => Role::Normal,
-        VmaKind::Anonymous => Role::Padding,
+        VmaKind::Anonymous => Role::AnonMemory,
+        VmaKind::Shmem => Role::SharedMemory,
         VmaKind::Guard => Role::Dim,
     }
 }
@@ -46,7 +50,8 @@ pub fn bar_len(size: u64, largest: u64) -> u64 {
     (len as u64).clamp(1, BAR)
 }
 
-/// The bar's text: solid for the resident part, shaded for the rest, padded to `BAR`.
+/// The bar's text: solid for the resident part (`▓` for anonymous memory, apart from the
+/// heap in monochrome too), shaded for the rest, padded to `BAR`.
 fn bar_text(v: &VmaSummary, largest: u64) -> String {
     let size = v.line.end - v.line.start;
     let len = bar_len(size, largest);
@@ -61,115 +66,295 @@ fn bar_text(v: &VmaSummary, largest: u64) -> String {
     } else {
         '░'
     };
+    let full = if v.kind == VmaKind::Anonymous {
+        '▓'
+    } else {
+        '█'
+    };
     let mut s: String = (0..len)
-        .map(|i| if i < solid { '█' } else { fill })
+        .map(|i| if i < solid { full } else { fill })
         .collect();
     s.extend((len..BAR).map(|_| ' '));
     s
 }
 
-/// One VMA's rows; `wide`: room for the whole range and the Rss.
+/// A column of the rows besides the name and Rss, which always stay.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Col {
+    Bar,
+    Start,
+    End,
+    Perms,
+    Size,
+    Pss,
+    Private,
+    Shared,
+    Swap,
+    Huge,
+    Kind,
+}
+
+/// The order the columns are dropped in when the view is too narrow for them all: the end
+/// address first, the USS last; the name and Rss always stay.
+pub const DROP_ORDER: [Col; 11] = [
+    Col::End,
+    Col::Huge,
+    Col::Swap,
+    Col::Shared,
+    Col::Bar,
+    Col::Size,
+    Col::Perms,
+    Col::Start,
+    Col::Kind,
+    Col::Pss,
+    Col::Private,
+];
+
+/// Width of a figure column (a space and 5 characters: `1023K`, `9.9M`, `123G`).
+const FIG: usize = 6;
+/// The name keeps at least this many columns.
+const NAME_MIN: usize = 20;
+
+fn col_width(c: Col) -> usize {
+    match c {
+        Col::Bar => BAR as usize + 1,
+        Col::Start => 13,
+        Col::End => 13,
+        Col::Perms => 5,
+        Col::Kind => 8,
+        Col::Size | Col::Pss | Col::Private | Col::Shared | Col::Swap | Col::Huge => FIG,
+    }
+}
+
+/// The columns kept at `width` (the mark, Rss and the name always).
+pub fn columns(width: usize) -> Vec<Col> {
+    let mut kept: Vec<Col> = DROP_ORDER.to_vec();
+    let used = |k: &[Col]| 1 + FIG + NAME_MIN + k.iter().map(|c| col_width(*c)).sum::<usize>();
+    for c in DROP_ORDER {
+        if used(&kept) <= width {
+            break;
+        }
+        kept.retain(|k| *k != c);
+    }
+    kept
+}
+
+/// A size in at most 5 characters: `0`, `4K`, `132K`, `1.8M`, `15M`, `2.1G`.
+pub fn short(bytes: u64) -> String {
+    const UNITS: [char; 5] = ['K', 'M', 'G', 'T', 'P'];
+    if bytes == 0 {
+        return "0".into();
+    }
+    let mut unit = 0;
+    let mut scale = 1024u64;
+    while bytes >= scale * 1024 && unit + 1 < UNITS.len() {
+        scale *= 1024;
+        unit += 1;
+    }
+    let tenths = u128::from(bytes) * 10 / u128::from(scale);
+    if tenths < 100 && unit > 0 {
+        format!("{}.{}{}", tenths / 10, tenths % 10, UNITS[unit])
+    } else {
+        format!("{}{}", bytes.div_ceil(scale), UNITS[unit])
+    }
+}
+
+/// The name a row shows: a thread's stack by its thread, an arena as inferred.
+fn shown_name(v: &VmaSummary) -> String {
+    match (&v.label, v.kind) {
+        (Some(l), VmaKind::ThreadStack) => l.clone(),
+        (Some(_), VmaKind::Arena) => "glibc arena (inferred)".to_string(),
+        _ => vma_name(v),
+    }
+}
+
+/// The cells of a row in display order: (column, text) for `kept`, with Rss in its place.
+fn cells(v: &VmaSummary, kept: &[Col], largest: u64) -> String {
+    let fig = |f: Option<u64>| format!("{:>5} ", f.map_or_else(|| "?".into(), short));
+    let m = v.mem;
+    let mut out = String::new();
+    let has = |c: Col| kept.contains(&c);
+    if has(Col::Bar) {
+        out += &bar_text(v, largest);
+        out.push(' ');
+    }
+    if has(Col::Start) {
+        out += &format!("{:012x}", v.line.start);
+        out.push(if has(Col::End) { '-' } else { ' ' });
+    }
+    if has(Col::End) {
+        out += &format!("{:012x} ", v.line.end);
+    }
+    if has(Col::Perms) {
+        out += &format!("{} ", v.line.perms);
+    }
+    if has(Col::Size) {
+        out += &fig(Some(v.line.end - v.line.start));
+    }
+    out += &fig(v.rss);
+    for (c, f) in [
+        (Col::Pss, m.map(|m| m.pss)),
+        (Col::Private, m.map(|m| m.private)),
+        (Col::Shared, m.map(|m| m.shared)),
+        (Col::Swap, m.map(|m| m.swap)),
+        (Col::Huge, m.map(|m| m.huge)),
+    ] {
+        if has(c) {
+            out += &fig(f);
+        }
+    }
+    if has(Col::Kind) {
+        out += &format!("{:<7} ", v.kind.word());
+    }
+    out += &shown_name(v);
+    out
+}
+
+/// The header row: each column's title, the sorted one marked `▼` (largest first) or `▲`.
+fn header(kept: &[Col], sort: SpaceColumn, reverse: bool) -> String {
+    let down = sort.descending() != reverse;
+    let mark = |c: SpaceColumn| {
+        if c == sort {
+            if down { "▼" } else { "▲" }
+        } else {
+            ""
+        }
+    };
+    let title = |c: SpaceColumn, w: usize| format!("{:>w$} ", format!("{}{}", mark(c), c.title()));
+    let has = |c: Col| kept.contains(&c);
+    let mut out = String::from(" ");
+    if has(Col::Bar) {
+        out += &format!("{:<17}", "█ Rss ░ size");
+    }
+    if has(Col::Start) {
+        let w = if has(Col::End) { 26 } else { 13 };
+        out += &format!("{:<w$}", format!("{}address", mark(SpaceColumn::Address)));
+    }
+    if has(Col::Perms) {
+        out += "perm ";
+    }
+    if has(Col::Size) {
+        out += &title(SpaceColumn::Size, 5);
+    }
+    out += &title(SpaceColumn::Rss, 5);
+    for (c, s) in [
+        (Col::Pss, SpaceColumn::Pss),
+        (Col::Private, SpaceColumn::Private),
+        (Col::Shared, SpaceColumn::Shared),
+        (Col::Swap, SpaceColumn::Swap),
+        (Col::Huge, SpaceColumn::Huge),
+    ] {
+        if has(c) {
+            out += &title(s, 5);
+        }
+    }
+    if has(Col::Kind) {
+        out += &format!("{:<8}", format!("{}kind", mark(SpaceColumn::Kind)));
+    }
+    out += &format!("{}name", mark(SpaceColumn::Name));
+    out
+}
+
+/// One VMA's rows: the cells, and the rest of its bar below them when it has more rows.
 fn vma_rows(
     v: &VmaSummary,
     largest: u64,
     selected: bool,
-    wide: bool,
+    kept: &[Col],
     theme: Theme,
 ) -> Vec<Line<'static>> {
     let size = v.line.end - v.line.start;
     let role = kind_role(v.kind);
-    let bar = bar_text(v, largest);
-    let rss = v
-        .rss
-        .map_or_else(|| "rss ?".to_string(), |r| format!("rss {}", human(r)));
-    // Files by their name (the maps panel has the whole path); `[heap]` and friends as is.
-    let name = match v.line.path.as_str() {
-        "" => "[anonymous]".to_string(),
-        p if p.starts_with('/') => sanitize(p.rsplit('/').next().unwrap_or(p)),
-        p => sanitize(p),
-    };
-    let label = if wide {
-        format!(
-            " {:012x}-{:012x} {} {:>9} {:>13} {:<7} {name}",
-            v.line.start,
-            v.line.end,
-            v.line.perms,
-            human(size),
-            rss,
-            v.kind.word()
-        )
+    let text = cells(v, kept, largest);
+    let bar_cols = if kept.contains(&Col::Bar) {
+        BAR as usize
     } else {
-        format!(
-            " {:012x} {} {:>9} {:<7} {name}",
-            v.line.start,
-            v.line.perms,
-            human(size),
-            v.kind.word()
-        )
+        0
+    };
+    let (bar, label): (String, String) = {
+        let mut chars = text.chars();
+        let bar: String = chars.by_ref().take(bar_cols).collect();
+        (bar, chars.collect())
     };
     let mut label_style = theme.style(Role::Normal);
     if selected {
         label_style = label_style.patch(theme.style(Role::Cursor));
     }
     let mark = if selected { "▶" } else { " " };
-    let mut rows = vec![Line::from(vec![
-        Span::styled(mark, theme.style(Role::Focused)),
-        Span::styled(bar.clone(), theme.style(role)),
-        Span::styled(label, label_style),
-    ])];
-    for _ in 1..bar_rows(size) {
-        rows.push(Line::from(vec![
-            Span::raw(" "),
+    // Without the bar, the kind's colour goes to the row's Rss figure.
+    let spans = if bar_cols > 0 {
+        vec![
+            Span::styled(mark, theme.style(Role::Focused)),
             Span::styled(bar.clone(), theme.style(role)),
-        ]));
+            Span::styled(label, label_style),
+        ]
+    } else {
+        vec![
+            Span::styled(mark, theme.style(Role::Focused)),
+            Span::styled(label, label_style.patch(theme.style(role))),
+        ]
+    };
+    let mut rows = vec![Line::from(spans)];
+    if bar_cols > 0 {
+        for _ in 1..bar_rows(size) {
+            rows.push(Line::from(vec![
+                Span::raw(" "),
+                Span::styled(bar.clone(), theme.style(role)),
+            ]));
+        }
     }
     rows
 }
 
-/// The rows of the picture for the VMAs whose indices are in `window`, with the VMA index
-/// each row belongs to (`None`: a gap).
+/// The rows of the view for the VMAs shown at positions `window` of the view's order, with
+/// the VMA index each row belongs to (`None`: a gap). Gaps show in address order only.
 pub fn rows(
     model: &Model,
     selected: usize,
-    wide: bool,
+    width: usize,
     theme: Theme,
     window: std::ops::Range<usize>,
 ) -> Vec<(Line<'static>, Option<usize>)> {
-    let largest = model
-        .space
+    let space = &model.space;
+    let largest = space
         .vmas
         .iter()
         .map(|v| v.line.end - v.line.start)
         .max()
         .unwrap_or(1);
+    let kept = columns(width);
+    let v = &space.view;
+    let gaps = v.sort == SpaceColumn::Address && !v.reverse && v.order.len() == space.vmas.len();
+    let gap_indent = if kept.contains(&Col::Bar) {
+        BAR as usize
+    } else {
+        0
+    };
     let mut out = Vec::new();
     let mut prev_end: Option<u64> = None;
-    for (i, v) in model
-        .space
-        .vmas
-        .iter()
-        .enumerate()
-        .take(window.end)
-        .skip(window.start)
-    {
+    for &i in v.order.iter().take(window.end).skip(window.start) {
+        let Some(vma) = space.vmas.get(i) else {
+            continue;
+        };
         if let Some(end) = prev_end
-            && v.line.start > end
+            && gaps
+            && vma.line.start > end
         {
             out.push((
                 Line::styled(
                     format!(
                         " {:>w$}  ┆ gap of {} (nothing mapped)",
                         "",
-                        human(v.line.start - end),
-                        w = BAR as usize
+                        human(vma.line.start - end),
+                        w = gap_indent
                     ),
                     theme.style(Role::Dim),
                 ),
                 None,
             ));
         }
-        prev_end = Some(v.line.end);
-        for line in vma_rows(v, largest, i == selected, wide, theme) {
+        prev_end = Some(vma.line.end);
+        for line in vma_rows(vma, largest, i == selected, &kept, theme) {
             out.push((line, Some(i)));
         }
     }
@@ -177,38 +362,199 @@ pub fn rows(
 }
 
 /// The legend: each kind in its colour.
-fn legend(theme: Theme, wide: bool) -> Line<'static> {
+fn legend(theme: Theme) -> Line<'static> {
     let mut spans = vec![Span::styled(" kinds: ", theme.style(Role::Dim))];
-    for k in [
-        VmaKind::Ours,
-        VmaKind::Program,
-        VmaKind::Heap,
-        VmaKind::Anonymous,
-        VmaKind::Library,
-        VmaKind::File,
-        VmaKind::Stack,
-        VmaKind::Kernel,
-        VmaKind::Guard,
-    ] {
+    for k in VmaKind::ALL {
         spans.push(Span::styled(
             format!("█ {}", k.word()),
             theme.style(kind_role(k)),
         ));
         spans.push(Span::raw("  "));
     }
-    if wide {
-        spans.push(Span::styled(
-            "█ resident (Rss)  ░ mapped",
-            theme.style(Role::Dim),
-        ));
-    }
     Line::from(spans)
+}
+
+/// Words joined with ` · ` as long as they fit `width`, `…` when some do not.
+fn fitted(parts: &[String], width: usize) -> String {
+    let mut out = String::new();
+    for (i, p) in parts.iter().enumerate() {
+        let sep = if i == 0 { "" } else { " · " };
+        if out.chars().count() + sep.len() + p.chars().count() + 2 > width {
+            out.push_str(" …");
+            break;
+        }
+        out.push_str(sep);
+        out.push_str(p);
+    }
+    out
+}
+
+/// The two totals lines: Rss by kind; Rss by backing, then Pss, USS, shared, swap, huge.
+fn totals_lines(model: &Model, width: usize, theme: Theme) -> [Line<'static>; 2] {
+    let t = &model.space.totals;
+    if t.counted == 0 {
+        return [
+            Line::styled(" totals: smaps not read yet", theme.style(Role::Dim)),
+            Line::default(),
+        ];
+    }
+    // The largest first: what fits a narrow line is what matters most.
+    let mut named: Vec<(&str, u64)> = t
+        .by_kind
+        .named()
+        .into_iter()
+        .filter(|(_, n)| *n > 0)
+        .collect();
+    named.sort_by_key(|b| std::cmp::Reverse(b.1));
+    let mut kinds = vec![format!("Rss {}", short(t.rss))];
+    kinds.extend(
+        named
+            .iter()
+            .map(|(name, n)| format!("{name} {}", short(*n))),
+    );
+    let b = &t.by_backing;
+    let backing = vec![
+        format!("file-backed {}", short(b.file)),
+        format!("anonymous {}", short(b.anon)),
+        format!("shmem {}", short(b.shmem)),
+        format!("Pss {}", short(t.pss)),
+        format!("USS {}", short(t.private)),
+        format!("shared {}", short(t.shared)),
+        format!("swap {}", short(t.swap)),
+        format!("huge {}", short(t.anon_huge)),
+    ];
+    [
+        Line::styled(
+            format!(" {}", fitted(&kinds, width.saturating_sub(1))),
+            theme.style(Role::Title),
+        ),
+        Line::styled(
+            format!(" {}", fitted(&backing, width.saturating_sub(1))),
+            theme.style(Role::Normal),
+        ),
+    ]
+}
+
+/// The status line: the filter being typed or kept (and how many VMAs it keeps), what an
+/// address is in, or what the reading could not find.
+fn status_line(model: &Model, theme: Theme) -> Line<'static> {
+    let v = &model.space.view;
+    let all = model.space.vmas.len();
+    let text = if v.typing || !v.filter.is_empty() {
+        let caret = if v.typing { "█" } else { "" };
+        let what = v.said.clone().unwrap_or_else(|| {
+            format!(
+                "{} of {} VMAs",
+                crate::text::thousands(v.order.len() as u64),
+                crate::text::thousands(all as u64)
+            )
+        });
+        format!(" /{}{caret}  {what}", sanitize(&v.filter))
+    } else if let Some(note) = &model.space.note {
+        format!(" {}", sanitize(note))
+    } else {
+        format!(
+            " sorted by {}{}",
+            v.sort.title(),
+            if v.reverse { ", reversed" } else { "" }
+        )
+    };
+    Line::styled(text, theme.style(Role::Dim))
+}
+
+/// The view's places on a screen of `area`: its box, and inside it the legend, the two
+/// totals lines, the column names, the VMAs' rows and the status line. `None` when the box
+/// has no room for them. `render` draws there, and a click is placed there.
+struct Places {
+    box_area: Rect,
+    inner: Rect,
+    legend: Rect,
+    totals: Rect,
+    header: Rect,
+    body: Rect,
+    status: Rect,
+}
+
+fn places(area: Rect) -> Places {
+    let box_area = area.centered(
+        Constraint::Length(area.width.saturating_sub(2).max(1)),
+        Constraint::Length(area.height.saturating_sub(2).max(1)),
+    );
+    let inner = Block::bordered().inner(box_area);
+    let [legend, totals, header, body, status] = ratatui::layout::Layout::vertical([
+        Constraint::Length(1),
+        Constraint::Length(2),
+        Constraint::Length(1),
+        Constraint::Min(1),
+        Constraint::Length(1),
+    ])
+    .areas(inner);
+    Places {
+        box_area,
+        inner,
+        legend,
+        totals,
+        header,
+        body,
+        status,
+    }
+}
+
+/// The rows drawn in `body` from its top, each with the index of its VMA (`None`: a gap):
+/// the selection about the middle.
+fn shown_rows(
+    model: &Model,
+    body: Rect,
+    theme: Theme,
+    selected: usize,
+) -> Vec<(Line<'static>, Option<usize>)> {
+    // Only the VMAs that can reach the screen: a process of 30,000 VMAs drew every one at each
+    // refresh (10% of a core); each VMA is at least one row, so `height` of them on either
+    // side of the selection cover the rows shown.
+    let height = usize::from(body.height);
+    let at = model
+        .space
+        .view
+        .order
+        .iter()
+        .position(|i| *i == selected)
+        .unwrap_or(0);
+    let window = at.saturating_sub(height)..at.saturating_add(height + 1);
+    let all = rows(model, selected, usize::from(body.width), theme, window);
+    let sel_row = all
+        .iter()
+        .position(|(_, i)| *i == Some(selected))
+        .unwrap_or(0);
+    let first = sel_row
+        .saturating_sub(height / 2)
+        .min(all.len().saturating_sub(height));
+    all.into_iter().skip(first).take(height).collect()
+}
+
+/// The index of the VMA whose row is drawn at `at` on the whole screen, if the view is open.
+pub fn vma_at(model: &Model, at: ratatui::layout::Position) -> Option<usize> {
+    let crate::model::Overlay::Space { selected } = model.screen.overlay else {
+        return None;
+    };
+    let (w, h) = model.screen.size;
+    let p = places(Rect::new(0, 0, w, h));
+    if p.inner.height < 6 || !p.body.contains(at) {
+        return None;
+    }
+    // Rows are placed alike in any theme.
+    let theme = Theme {
+        color: false,
+        high_contrast: false,
+    };
+    shown_rows(model, p.body, theme, selected)
+        .get(usize::from(at.y - p.body.y))?
+        .1
 }
 
 /// Draws the view over `area`.
 pub fn render(model: &Model, frame: &mut Frame, area: Rect, theme: Theme, selected: usize) {
-    let box_area = box_of(area);
-    frame.render_widget(Clear, box_area);
+    let p = places(area);
+    frame.render_widget(Clear, p.box_area);
     let title = if model.space.title.is_empty() {
         " address space (reading /proc/PID/maps and smaps...) ".to_string()
     } else {
@@ -225,78 +571,34 @@ pub fn render(model: &Model, frame: &mut Frame, area: Rect, theme: Theme, select
     let block = Block::bordered()
         .title(Span::styled(title, theme.style(Role::Title)))
         .title_bottom(Span::styled(
-            " ↑↓ PgUp PgDn select · Enter explore · Esc close · bar: log size, █ resident ",
+            " ↑↓ select · Enter explore · o O sort · / filter or 0xADDR · Esc close ",
             theme.style(Role::Dim),
         ));
-    frame.render_widget(block, box_area);
-    let Some((legend_area, body, shown)) = placed(model, area, theme, selected) else {
+    frame.render_widget(block, p.box_area);
+    if p.inner.height < 6 {
         return;
-    };
-    let wide = legend_area.width >= 100;
-    frame.render_widget(Paragraph::new(legend(theme, wide)), legend_area);
-    let lines: Vec<Line> = shown.into_iter().map(|(l, _)| l).collect();
-    frame.render_widget(Paragraph::new(lines), body);
-}
-
-/// A row of the view, with the index of its VMA (`None`: a gap).
-type Row = (Line<'static>, Option<usize>);
-
-/// The view's box on a screen of `area`: a column and a row in from each edge.
-fn box_of(area: Rect) -> Rect {
-    area.centered(
-        Constraint::Length(area.width.saturating_sub(2).max(1)),
-        Constraint::Length(area.height.saturating_sub(2).max(1)),
-    )
-}
-
-/// Where the view goes on a screen of `area`: its legend line, its body, and the rows shown
-/// in the body from its top, each with the index of its VMA (`None`: a gap). `None` when the
-/// box has no room for them. `render` draws these rows and a click is placed on them.
-fn placed(
-    model: &Model,
-    area: Rect,
-    theme: Theme,
-    selected: usize,
-) -> Option<(Rect, Rect, Vec<Row>)> {
-    let inner = Block::bordered().inner(box_of(area));
-    if inner.height < 2 {
-        return None;
     }
-    let [legend_area, body] =
-        ratatui::layout::Layout::vertical([Constraint::Length(1), Constraint::Min(1)]).areas(inner);
-    let wide = inner.width >= 100;
-    // Only the VMAs that can reach the screen: a process of 30,000 VMAs drew every one at each
-    // refresh (10% of a core); each VMA is at least one row, so `height` of them on either
-    // side of the selection cover the rows shown.
-    let height = usize::from(body.height);
-    let window = selected.saturating_sub(height)..selected.saturating_add(height + 1);
-    let all = rows(model, selected, wide, theme, window);
-    let sel_row = all
-        .iter()
-        .position(|(_, i)| *i == Some(selected))
-        .unwrap_or(0);
-    let first = sel_row
-        .saturating_sub(height / 2)
-        .min(all.len().saturating_sub(height));
-    let shown = all.into_iter().skip(first).take(height).collect();
-    Some((legend_area, body, shown))
-}
-
-/// The index of the VMA whose row is drawn at `at` on the whole screen, if the view is open.
-pub fn vma_at(model: &Model, at: ratatui::layout::Position) -> Option<usize> {
-    let Overlay::Space { selected } = model.screen.overlay else {
-        return None;
-    };
-    let (w, h) = model.screen.size;
-    let theme = Theme {
-        color: false,
-        high_contrast: false,
-    };
-    let (_, body, shown) = placed(model, Rect::new(0, 0, w, h), theme, selected)?;
-    if !body.contains(at) {
-        return None;
-    }
-    shown.get(usize::from(at.y - body.y))?.1
+    let width = usize::from(p.inner.width);
+    frame.render_widget(Paragraph::new(legend(theme)), p.legend);
+    frame.render_widget(
+        Paragraph::new(totals_lines(model, width, theme).to_vec()),
+        p.totals,
+    );
+    let kept = columns(width);
+    let v = &model.space.view;
+    frame.render_widget(
+        Paragraph::new(Line::styled(
+            header(&kept, v.sort, v.reverse),
+            theme.style(Role::Dim),
+        )),
+        p.header,
+    );
+    frame.render_widget(Paragraph::new(status_line(model, theme)), p.status);
+    let lines: Vec<Line> = shown_rows(model, p.body, theme, selected)
+        .into_iter()
+        .map(|(l, _)| l)
+        .collect();
+    frame.render_widget(Paragraph::new(lines), p.body);
 }
 
 #[cfg(test)]
@@ -313,5 +615,36 @@ mod tests {
         assert!(bar_len(4096, big) < bar_len(1 << 30, big));
         assert!(bar_len(4096, big) >= 1);
         assert_eq!(bar_len(0, big), 1, "never empty");
+    }
+
+    #[test]
+    fn short_sizes_fit_five_characters() {
+        for (n, want) in [
+            (0, "0"),
+            (4096, "4K"),
+            (135_168, "132K"),
+            (1_887_437, "1.8M"),
+            (15 << 20, "15M"),
+            (1023 << 20, "1023M"),
+            (2_684_354_560, "2.5G"),
+        ] {
+            assert_eq!(short(n), want, "{n}");
+        }
+        assert!((0..64).all(|b| short(1u64 << b).len() <= 5));
+    }
+
+    #[test]
+    fn columns_drop_in_order_and_the_name_and_rss_stay() {
+        let wide = columns(200);
+        assert_eq!(wide.len(), DROP_ORDER.len());
+        let narrow = columns(76);
+        assert!(!narrow.contains(&Col::End) && !narrow.contains(&Col::Huge));
+        assert!(narrow.contains(&Col::Pss) && narrow.contains(&Col::Private));
+        assert!(columns(10).is_empty(), "only the mark, Rss and the name");
+        // Each narrower width keeps a subset of the wider one's columns.
+        for w in 10..200 {
+            let (a, b) = (columns(w), columns(w + 1));
+            assert!(a.iter().all(|c| b.contains(c)), "{w}");
+        }
     }
 }

@@ -29,6 +29,10 @@ pub enum Role {
     OurMapping,
     Warning,
     Key,
+    /// Anonymous memory in the address-space view (apart from the heap's colour).
+    AnonMemory,
+    /// Shared memory (shmem) in the address-space view.
+    SharedMemory,
 }
 
 /// The styles of a session: colour or monochrome.
@@ -57,6 +61,9 @@ impl Theme {
                     s.add_modifier(Modifier::UNDERLINED)
                 }
                 Role::Cursor => s.add_modifier(Modifier::REVERSED),
+                // Apart from the heap (plain) in monochrome too.
+                Role::AnonMemory => s.add_modifier(Modifier::ITALIC),
+                Role::SharedMemory => s.add_modifier(Modifier::ITALIC | Modifier::UNDERLINED),
                 // Dirty is said in words (and D); underlining every dirty byte would hide edits.
                 Role::Normal | Role::Resident | Role::Present | Role::Dirty => s,
             };
@@ -79,6 +86,8 @@ impl Theme {
                 Role::BeyondEof | Role::Unreadable => s.fg(Color::LightRed).add_modifier(b),
                 Role::Cursor => s.add_modifier(Modifier::REVERSED | b),
                 Role::OurMapping => s.fg(Color::Black).bg(Color::LightCyan).add_modifier(b),
+                Role::AnonMemory => s.fg(Color::LightBlue).add_modifier(b),
+                Role::SharedMemory => s.fg(Color::LightMagenta),
             };
         }
         match role {
@@ -91,6 +100,8 @@ impl Theme {
             Role::Present => s.fg(Color::Cyan),
             Role::Cow => s.fg(Color::Magenta).add_modifier(Modifier::BOLD),
             Role::Dirty => s.fg(Color::Yellow),
+            Role::AnonMemory => s.fg(Color::Blue).add_modifier(Modifier::BOLD),
+            Role::SharedMemory => s.fg(Color::LightMagenta),
             Role::Edited => s
                 .fg(Color::LightYellow)
                 .add_modifier(Modifier::BOLD | Modifier::UNDERLINED),

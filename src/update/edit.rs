@@ -14,7 +14,10 @@ pub(super) fn update(model: &mut Model, action: EditAction) -> Vec<Command> {
         EditAction::Start if model.space.looking.as_ref().is_some_and(|l| l.reopen) => {
             return vec![Command::Reattach];
         }
+        // In a typed view, on a pointer, a jump or a string: go there instead.
+        EditAction::Start if let Some(commands) = super::typed::enter(model) => return commands,
         EditAction::Start => {
+            super::typed::bytes_for_edit(model);
             model.screen.edit = Some(EditState::default());
             let words = start_words(model);
             model.log(words);

@@ -61,6 +61,11 @@ pub(super) fn restore_anchor(model: &mut Model, (off, header): (u64, bool)) {
 }
 
 pub(super) fn move_cursor(model: &mut Model, motion: Motion) {
+    if let Some(at) = super::typed::motion(model, motion) {
+        model.doc.cursor = at;
+        model.scroll_to_cursor();
+        return;
+    }
     let bpr = model.bytes_per_row();
     let ps = model.page_size();
     let max = model.max_cursor();

@@ -26,6 +26,7 @@ mod search;
 mod space;
 #[cfg(test)]
 mod testing;
+mod typed;
 mod view;
 
 pub use grid::parse_goto;
@@ -75,6 +76,7 @@ fn act(model: &mut Model, action: Action) -> Vec<Command> {
         // The picker runs before any session, in its own loop (`app::pick`, through
         // `picker::update`); a session never has it open, so its keys change nothing here.
         Action::Picker(_) => Vec::new(),
+        Action::Typed(a) => typed::update(model, a),
     }
 }
 
@@ -111,7 +113,8 @@ fn take(model: &mut Model, event: Event) {
             vmas,
             title,
             read_ms,
-        } => space::probed(model, vmas, title, read_ms),
+            note,
+        } => space::probed(model, vmas, title, read_ms, note),
         Event::Looking(looking) => space::look(model, looking),
         Event::Arrived { addr, base } => jumps::arrived(model, addr, base),
         Event::VmaMoved { old, new, inferred } => space::moved(model, &old, &new, inferred),

@@ -2,7 +2,7 @@
 //! selection, explore a VMA (from the view or the maps panel), come back; and what changes when
 //! the session shows another VMA.
 
-use crate::action::{Command, SpaceAction};
+use crate::action::{Command, PromptEdit, SpaceAction};
 use crate::model::{Document, Looking, Minimap, Model, Overlay, Seen};
 use crate::sys::proc::maps::MapsLine;
 
@@ -14,19 +14,38 @@ pub(super) fn update(model: &mut Model, action: SpaceAction) -> Vec<Command> {
             // The session reads the address space at once; until then nothing is selected
             // and the first reading selects the VMA shown.
             model.space.vmas.clear();
+            model.space.view.typing = false;
+            model.space.view.filter.clear();
             model.screen.overlay = Overlay::Space {
                 selected: usize::MAX,
             };
         }
         SpaceAction::Move(delta) => {
             if let Overlay::Space { selected } = &mut model.screen.overlay {
-                let max = model.space.vmas.len().saturating_sub(1);
-                let next = i64::try_from(*selected)
+                // Through the VMAs in the order shown.
+                let order = &model.space.view.order;
+                let at = order.iter().position(|i| i == selected).unwrap_or(0);
+                let max = order.len().saturating_sub(1);
+                let next = i64::try_from(at)
                     .unwrap_or(0)
                     .saturating_add(delta)
                     .clamp(0, i64::try_from(max).unwrap_or(0));
-                *selected = usize::try_from(next).unwrap_or(0);
+                if let Some(i) = order.get(usize::try_from(next).unwrap_or(0)) {
+                    *selected = *i;
+                }
             }
+        }
+        SpaceAction::FilterStart => model.space.view.typing = true,
+        SpaceAction::Filter(edit) => filter(model, edit),
+        SpaceAction::SortNext => {
+            let v = &mut model.space.view;
+            v.sort = v.sort.next();
+            v.reverse = false;
+            arrange(model);
+        }
+        SpaceAction::SortReverse => {
+            model.space.view.reverse = !model.space.view.reverse;
+            arrange(model);
         }
         SpaceAction::Explore => {
             if let Overlay::Space { selected } = model.screen.overlay {
@@ -52,7 +71,7 @@ pub(super) fn update(model: &mut Model, action: SpaceAction) -> Vec<Command> {
             Overlay::Space { selected } if selected == index => {
                 return update(model, SpaceAction::Explore);
             }
-            Overlay::Space { ref mut selected } if index < model.space.vmas.len() => {
+            Overlay::Space { ref mut selected } if model.space.view.order.contains(&index) => {
                 *selected = index;
             }
             _ => {}
@@ -69,26 +88,81 @@ pub(super) fn update(model: &mut Model, action: SpaceAction) -> Vec<Command> {
     Vec::new()
 }
 
-/// The address space as the session read it: the first reading selects the VMA shown.
+/// A key while the filter is typed: the view follows each one.
+fn filter(model: &mut Model, edit: PromptEdit) {
+    let v = &mut model.space.view;
+    match edit {
+        PromptEdit::Insert(c) if !c.is_control() && v.filter.chars().count() < 64 => {
+            v.filter.push(c);
+        }
+        PromptEdit::Insert(_) => return,
+        PromptEdit::Backspace => {
+            v.filter.pop();
+        }
+        PromptEdit::Submit => {
+            v.typing = false;
+            if let Some(said) = v.said.clone() {
+                model.log(said);
+            }
+            return;
+        }
+        PromptEdit::Cancel => {
+            v.typing = false;
+            v.filter.clear();
+        }
+    }
+    arrange(model);
+}
+
+/// Orders and filters the VMAs as the view says; the selection follows an address typed, or
+/// stays on its VMA while it is shown, else goes to the first shown.
+fn arrange(model: &mut Model) {
+    let hit = model.space.view.arrange(&model.space.vmas);
+    if let Overlay::Space { selected } = &mut model.screen.overlay {
+        let order = &model.space.view.order;
+        if let Some(i) = hit {
+            *selected = i;
+        } else if !order.contains(selected) {
+            *selected = order.first().copied().unwrap_or(0);
+        }
+    }
+}
+
+/// The address space as the session read it: the first reading selects the VMA shown; later
+/// ones keep the VMA selected (by its start) where it is still there.
 pub(super) fn probed(
     model: &mut Model,
     vmas: Vec<crate::sys::proc::process::VmaSummary>,
     title: String,
     read_ms: u64,
+    note: Option<String>,
 ) {
     if let Overlay::Space { selected } = &mut model.screen.overlay {
-        *selected = if *selected == usize::MAX {
-            let here = model.snap.shape.addr;
-            vmas.iter()
-                .position(|v| (v.line.start..v.line.end).contains(&here))
-                .unwrap_or(0)
+        let first = *selected == usize::MAX;
+        let here = if first {
+            model.snap.shape.addr
         } else {
-            (*selected).min(vmas.len().saturating_sub(1))
+            model
+                .space
+                .vmas
+                .get(*selected)
+                .map_or(u64::MAX, |v| v.line.start)
         };
+        *selected = vmas
+            .iter()
+            .position(|v| (v.line.start..v.line.end).contains(&here))
+            .unwrap_or(if first {
+                0
+            } else {
+                (*selected).min(vmas.len().saturating_sub(1))
+            });
     }
+    model.space.totals = crate::sys::proc::rss::totals(&vmas);
     model.space.vmas = vmas;
     model.space.title = title;
     model.space.read_ms = read_ms;
+    model.space.note = note;
+    arrange(model);
 }
 
 /// The session shows another VMA (or ours again): our mapping's place and edits are kept
@@ -234,6 +308,134 @@ fn looking_words(looking: Option<&Looking>) -> String {
 #[cfg(test)]
 mod tests {
     use super::super::testing::*;
+    use crate::action::{PromptEdit, SpaceAction};
+    use crate::sys::proc::maps::MapsLine;
+    use crate::sys::proc::process::{VmaMemory, VmaSummary, kind_of};
+
+    fn space(m: &mut Model) {
+        let vma = |start: u64, end: u64, path: &str, rss: u64| {
+            let line = MapsLine {
+                start,
+                end,
+                perms: "rw-p".into(),
+                offset: 0,
+                dev: 0,
+                inode: 0,
+                path: path.into(),
+            };
+            VmaSummary {
+                kind: kind_of(&line, "/bin/x", None),
+                line,
+                rss: Some(rss),
+                mem: Some(VmaMemory {
+                    rss,
+                    pss: rss,
+                    private: rss,
+                    anonymous: rss,
+                    ..VmaMemory::default()
+                }),
+                label: None,
+            }
+        };
+        update(m, Action::Space(SpaceAction::Open));
+        update(
+            m,
+            Event::SpaceProbed {
+                vmas: vec![
+                    vma(0x1000, 0x3000, "[heap]", 4096),
+                    vma(0x5000, 0x9000, "", 16384),
+                    vma(0xa000, 0xb000, "[stack]", 8192),
+                ],
+                title: "pid 1 x".into(),
+                read_ms: 0,
+                note: None,
+            },
+        );
+    }
+
+    fn selected(m: &Model) -> usize {
+        match m.screen.overlay {
+            Overlay::Space { selected } => selected,
+            _ => usize::MAX,
+        }
+    }
+
+    #[test]
+    fn the_view_sorts_by_a_column_and_back_and_moves_in_that_order() {
+        let mut m = model(4, (120, 40));
+        space(&mut m);
+        assert_eq!(m.space.view.order, [0, 1, 2]);
+        assert_eq!(m.space.totals.rss, 28672);
+        update(&mut m, Action::Space(SpaceAction::SortNext));
+        assert_eq!(m.space.view.order, [1, 2, 0], "Rss, largest first");
+        update(&mut m, Action::Space(SpaceAction::Move(i64::MIN)));
+        assert_eq!(selected(&m), 1, "the first shown is the largest");
+        update(&mut m, Action::Space(SpaceAction::Move(1)));
+        assert_eq!(selected(&m), 2);
+        update(&mut m, Action::Space(SpaceAction::SortReverse));
+        assert_eq!(m.space.view.order, [0, 2, 1]);
+        assert_eq!(selected(&m), 2, "the selection stays on its VMA");
+    }
+
+    #[test]
+    fn the_filter_keeps_names_and_kinds_and_an_address_selects_its_vma() {
+        let mut m = model(4, (120, 40));
+        space(&mut m);
+        let typed = |m: &mut Model, text: &str| {
+            update(m, Action::Space(SpaceAction::FilterStart));
+            for c in text.chars() {
+                update(m, Action::Space(SpaceAction::Filter(PromptEdit::Insert(c))));
+            }
+        };
+        typed(&mut m, "stack");
+        assert!(m.space.view.typing);
+        assert_eq!(m.space.view.order, [2]);
+        assert_eq!(selected(&m), 2);
+        update(
+            &mut m,
+            Action::Space(SpaceAction::Filter(PromptEdit::Cancel)),
+        );
+        assert_eq!((m.space.view.order.len(), m.space.view.typing), (3, false));
+        typed(&mut m, "anon");
+        assert_eq!(m.space.view.order, [1], "by kind");
+        update(
+            &mut m,
+            Action::Space(SpaceAction::Filter(PromptEdit::Cancel)),
+        );
+        typed(&mut m, "0x5100");
+        assert_eq!(selected(&m), 1);
+        assert_eq!(m.space.view.order.len(), 3, "an address filters nothing");
+        assert!(
+            m.space
+                .view
+                .said
+                .as_deref()
+                .unwrap()
+                .contains("is in [anonymous] (+0x100)"),
+            "{:?}",
+            m.space.view.said
+        );
+        for _ in 0..4 {
+            update(
+                &mut m,
+                Action::Space(SpaceAction::Filter(PromptEdit::Backspace)),
+            );
+        }
+        typed(&mut m, "4000");
+        let said = m.space.view.said.clone().unwrap();
+        assert!(
+            said.contains(
+                "0x4000 is in a gap: after [heap] (ends 0x3000), before [anonymous] (starts 0x5000)"
+            ),
+            "{said}"
+        );
+        update(
+            &mut m,
+            Action::Space(SpaceAction::Filter(PromptEdit::Submit)),
+        );
+        assert!(!m.space.view.typing);
+        assert!(logged(&m).last().unwrap().contains("is in a gap"));
+    }
 
     #[test]
     fn the_minimap_forgets_what_it_knew_when_another_vma_is_shown() {

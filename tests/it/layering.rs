@@ -25,6 +25,7 @@ const ORDER: &[&str] = &[
     "sys::raw",
     "sys::proc::maps",
     "sys::proc::process",
+    "sys::proc::rss",
     "sys::proc::limits",
     "sys::proc::named",
     "sys::proc",

@@ -34,5 +34,8 @@ mod page_state;
 mod picker;
 mod property;
 mod routes;
+mod rss;
 mod safety;
 mod screens;
+mod typed_screens;
+mod typed_views;

@@ -977,14 +977,30 @@ fn an_operation_prompt_shows_what_it_asks_120x40() {
 }
 /// The address-space view of `maps()` with Rss, as the session would hand it over.
 fn space_model(size: (u16, u16)) -> Model {
-    use mmapscope::sys::proc::process::{VmaSummary, kind_of};
+    use mmapscope::sys::proc::process::{VmaMemory, VmaSummary, kind_of};
     let mut m = model(6, size);
     let vmas = maps()
         .into_iter()
-        .map(|line| VmaSummary {
-            kind: kind_of(&line, "/usr/bin/mmapscope", Some((ADDR, ADDR + 6 * PS))),
-            rss: Some((line.end - line.start) / 2),
-            line,
+        .map(|line| {
+            let size = line.end - line.start;
+            VmaSummary {
+                kind: kind_of(&line, "/usr/bin/mmapscope", Some((ADDR, ADDR + 6 * PS))),
+                rss: Some(size / 2),
+                mem: Some(VmaMemory {
+                    rss: size / 2,
+                    pss: size / 4,
+                    private: size / 8,
+                    shared: size / 2 - size / 8,
+                    anonymous: if line.path.starts_with('/') {
+                        0
+                    } else {
+                        size / 2
+                    },
+                    ..VmaMemory::default()
+                }),
+                label: None,
+                line,
+            }
         })
         .collect();
     update(&mut m, Action::Space(SpaceAction::Open));
@@ -994,6 +1010,7 @@ fn space_model(size: (u16, u16)) -> Model {
             vmas,
             title: "pid 4242 mmapscope (this process) · 9 VMAs".into(),
             read_ms: 0,
+            note: None,
         },
     );
     m
@@ -1047,6 +1064,61 @@ fn address_space_view_120x40_colour() {
         "{heap:?} {lib:?} {stack:?}"
     );
     insta::assert_snapshot!(t.backend());
+}
+
+/// Sorted by Rss and filtered by a kind, at 80x24 and 120x40: the columns that fit, the
+/// totals, and what the filter kept.
+#[test]
+fn address_space_view_sorted_and_filtered() {
+    for size in [(80, 24), (120, 40)] {
+        let mut m = space_model(size);
+        update(&mut m, Action::Space(SpaceAction::SortNext));
+        update(&mut m, Action::Space(SpaceAction::FilterStart));
+        for c in "library".chars() {
+            update(
+                &mut m,
+                Action::Space(SpaceAction::Filter(mmapscope::action::PromptEdit::Insert(
+                    c,
+                ))),
+            );
+        }
+        let t = draw(&m);
+        let text = format!("{}", t.backend());
+        assert!(text.contains("/library█  2 of 9 VMAs"), "{text}");
+        assert!(text.contains("▼Rss"), "{text}");
+        assert!(text.contains("Rss 1.6M"), "the totals: {text}");
+        let libc = text.find("libc.so.6").expect("libc");
+        let ld = text.find("ld-linux").expect("ld.so");
+        assert!(libc < ld, "the larger Rss first");
+        assert!(!text.contains("[heap]"), "filtered out");
+        insta::assert_snapshot!(
+            format!("space_sorted_filtered_{}x{}", size.0, size.1),
+            t.backend()
+        );
+    }
+}
+
+/// An address typed in the filter selects its VMA and says where it is; in a gap, what is
+/// around it.
+#[test]
+fn address_space_view_finds_an_address_80x24() {
+    let mut m = space_model((80, 24));
+    update(&mut m, Action::Space(SpaceAction::FilterStart));
+    for c in "0x7f3a1b1d0010".chars() {
+        update(
+            &mut m,
+            Action::Space(SpaceAction::Filter(mmapscope::action::PromptEdit::Insert(
+                c,
+            ))),
+        );
+    }
+    assert_eq!(m.screen.overlay, Overlay::Space { selected: 4 });
+    let text = format!("{}", draw(&m).backend());
+    assert!(
+        text.contains("0x7f3a1b1d0010 is in [anonymous] (+0x10)"),
+        "{text}"
+    );
+    insta::assert_snapshot!(draw(&m).backend());
 }
 
 #[test]

@@ -398,6 +398,42 @@ impl ProcessHandle {
 }
 
 impl ProcessHandle {
+    /// Its threads and their stack pointers (`sys::proc::rss::thread_sps`), through its
+    /// `/proc/PID` directory.
+    ///
+    /// # Errors
+    /// Its task directory could not be listed (it exited).
+    pub fn thread_sps(&self) -> Result<Vec<crate::sys::proc::rss::ThreadSp>, SysError> {
+        crate::sys::proc::rss::thread_sps(&self.dir)
+    }
+
+    /// `vmas` (its VMAs) with glibc's arenas (inferred) and its threads' stacks named; and
+    /// what could not be found, in words.
+    pub fn labelled(
+        &self,
+        mut vmas: Vec<crate::sys::proc::process::VmaSummary>,
+    ) -> (Vec<crate::sys::proc::process::VmaSummary>, Option<String>) {
+        use crate::sys::proc::rss;
+        rss::label_arenas(&mut vmas);
+        let note = match self.thread_sps() {
+            Ok(threads) => rss::label_threads(&mut vmas, &threads, self.pid()),
+            Err(e) => Some(format!("thread stacks not found: {e}")),
+        };
+        (vmas, note)
+    }
+
+    /// Its `smaps_rollup`: the kernel's sums over every VMA, read now.
+    ///
+    /// # Errors
+    /// ESRCH once it exited or called exec; the read's failure.
+    pub fn rollup(&self) -> Result<Vma, SysError> {
+        let file = open_in(&self.dir, "smaps_rollup", false)
+            .map_err(|e| self.read_error(&e, "smaps_rollup"))?;
+        let text = read_whole(&file).map_err(|e| self.read_error(&e, "smaps_rollup"))?;
+        crate::sys::proc::rss::parse_rollup(&text)
+            .map_err(|_| self.gone_error(format!("read /proc/{}/smaps_rollup", self.info.pid)))
+    }
+
     /// A descriptor of its pagemap (the same open file: the same memory), for a prober.
     ///
     /// # Errors

@@ -7,3 +7,4 @@ pub mod limits;
 pub mod maps;
 pub mod named;
 pub mod process;
+pub mod rss;

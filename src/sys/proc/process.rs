@@ -284,6 +284,13 @@ pub enum VmaKind {
     Anonymous,
     /// No access (`---p`): a guard page or reserved address space.
     Guard,
+    /// Shared memory: a tmpfs or shm file mapped, `MAP_SHARED|MAP_ANONYMOUS`, memfd, SysV.
+    Shmem,
+    /// Anonymous memory holding a thread's stack pointer (`/proc/PID/task/TID/syscall`).
+    ThreadStack,
+    /// A glibc malloc arena: 64 MiB-aligned `rw-p` with the `---p` rest of its 64 MiB
+    /// reservation (inferred from that shape).
+    Arena,
 }
 
 impl VmaKind {
@@ -299,7 +306,76 @@ impl VmaKind {
             Self::File => "file",
             Self::Anonymous => "anon",
             Self::Guard => "guard",
+            Self::Shmem => "shmem",
+            Self::ThreadStack => "thread",
+            Self::Arena => "arena",
         }
+    }
+
+    /// Its name in JSON (`inspect --pid`'s `kind`; docs/json.md lists them).
+    pub fn json_word(self) -> &'static str {
+        match self {
+            Self::ThreadStack => "thread_stack",
+            Self::Anonymous => "anon",
+            other => other.word(),
+        }
+    }
+
+    /// Every kind, in the legend's order.
+    pub const ALL: [VmaKind; 12] = [
+        Self::Ours,
+        Self::Program,
+        Self::Heap,
+        Self::Arena,
+        Self::Anonymous,
+        Self::Library,
+        Self::File,
+        Self::Shmem,
+        Self::Stack,
+        Self::ThreadStack,
+        Self::Kernel,
+        Self::Guard,
+    ];
+}
+
+/// What backs a VMA's resident pages, as the kernel splits Pss in smaps_rollup
+/// (`Pss_Anon`, `Pss_File`, `Pss_Shmem`; the kernel's own pages, vdso, count as file there).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backing {
+    File,
+    Anon,
+    Shmem,
+}
+
+/// Whether `line` maps shared memory: `MAP_SHARED|MAP_ANONYMOUS` and shared `/dev/zero`
+/// (`/dev/zero (deleted)`), a POSIX shm object (`/dev/shm/`), a memfd (`/memfd:`), SysV
+/// shm (`/SYSV`), or a shared mapping of a file on a filesystem without a device (major 0:
+/// tmpfs here; judged from maps, not by statfs of each file).
+pub fn is_shmem(line: &MapsLine) -> bool {
+    let p = line.path.as_str();
+    p.starts_with("/dev/shm/")
+        || p.starts_with("/memfd:")
+        || p.starts_with("/SYSV")
+        || p.starts_with("/dev/zero") && line.perms.ends_with('s')
+        || (line.perms.ends_with('s')
+            && line.inode != 0
+            && p.starts_with('/')
+            && rustix::fs::major(line.dev) == 0)
+}
+
+/// What backs `line`: shmem, a file (the kernel's own pages too), or anonymous memory.
+pub fn backing_of(line: &MapsLine) -> Backing {
+    if is_shmem(line) {
+        Backing::Shmem
+    } else if line.path.starts_with('/')
+        || (line.path.starts_with('[')
+            && !line.path.starts_with("[heap")
+            && !line.path.starts_with("[stack")
+            && !line.path.starts_with("[anon"))
+    {
+        Backing::File
+    } else {
+        Backing::Anon
     }
 }
 
@@ -317,6 +393,8 @@ pub fn kind_of(line: &MapsLine, exe: &str, ours: Option<(u64, u64)>) -> VmaKind 
         VmaKind::Kernel
     } else if line.perms.starts_with("---") {
         VmaKind::Guard
+    } else if is_shmem(line) {
+        VmaKind::Shmem
     } else if path.is_empty() {
         VmaKind::Anonymous
     } else if !exe.is_empty() && path == exe {
@@ -340,6 +418,46 @@ pub struct VmaSummary {
     pub kind: VmaKind,
     /// Resident bytes (smaps Rss); `None` where smaps could not say.
     pub rss: Option<u64>,
+    /// Its smaps counters in the view's columns; `None` where smaps could not say.
+    pub mem: Option<VmaMemory>,
+    /// What it is beyond its kind, when found: `stack of thread 4243 (python3)`, `glibc
+    /// malloc arena (inferred)`.
+    pub label: Option<String>,
+}
+
+/// A VMA's memory in the address-space view's columns (bytes, from its smaps counters).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct VmaMemory {
+    pub rss: u64,
+    pub pss: u64,
+    /// Pages mapped by this process alone (`Private_Clean + Private_Dirty`): its USS.
+    pub private: u64,
+    /// Pages other processes map too (`Shared_Clean + Shared_Dirty`).
+    pub shared: u64,
+    pub swap: u64,
+    /// Anonymous pages (`Anonymous`): what is not file or shmem of its Rss.
+    pub anonymous: u64,
+    /// Transparent huge pages mapped (`AnonHugePages`).
+    pub anon_huge: u64,
+    /// Every PMD-mapped huge page: anonymous, shmem and file.
+    pub huge: u64,
+}
+
+impl VmaMemory {
+    /// The columns of one VMA's smaps counters.
+    pub fn of(v: &Vma) -> Self {
+        let m = &v.memory;
+        Self {
+            rss: m.rss,
+            pss: m.pss,
+            private: m.private_clean + m.private_dirty,
+            shared: m.shared_clean + m.shared_dirty,
+            swap: m.swap,
+            anonymous: m.anonymous,
+            anon_huge: v.huge.anon_huge_pages,
+            huge: v.huge.anon_huge_pages + v.huge.shmem_pmd_mapped + v.huge.file_pmd_mapped,
+        }
+    }
 }
 
 /// The address-space view's VMAs from one read of smaps: its maps lines and its counters,
@@ -358,13 +476,15 @@ pub fn summaries(
         .into_iter()
         .map(|line| {
             while counters.next_if(|v| v.head.start < line.start).is_some() {}
-            let rss = counters
+            let mem = counters
                 .next_if(|v| v.head.start == line.start && v.head.end == line.end)
-                .map(|v| v.memory.rss);
+                .map(VmaMemory::of);
             VmaSummary {
                 kind: kind_of(&line, exe, ours),
                 line,
-                rss,
+                rss: mem.map(|m| m.rss),
+                mem,
+                label: None,
             }
         })
         .collect()

@@ -127,9 +127,13 @@ fn the_json_schema_lists_every_field_of_a_process_report() {
         .cloned()
         .collect();
     assert_eq!(top, documented_fields("process"), "{JSON}");
+    let mut totals = std::collections::BTreeSet::new();
+    json_paths(&report["totals"], "", &mut totals);
+    assert_eq!(totals, documented_fields("totals"), "{JSON}");
     let vmas = report["vmas"].as_array().expect("vmas");
     assert!(vmas.len() >= 3, "{report}");
-    let documented = documented_fields("report");
+    let mut documented = documented_fields("report");
+    documented.extend(documented_fields("process-vma"));
     for vma in vmas {
         let mut printed = std::collections::BTreeSet::new();
         json_paths(vma, "", &mut printed);
