@@ -93,6 +93,10 @@ pub struct Typed {
     pub swapped: bool,
     /// The inspector line in the bytes view too (`I`; every other view shows it).
     pub inspector: bool,
+    /// The byte the cursor was on before a typed view aligned it to its element, and that
+    /// aligned place: a view of single bytes (code, text) goes back to the byte while the
+    /// cursor has not moved, so that a followed return address disassembles from itself.
+    pub unaligned: Option<(u64, u64)>,
 }
 
 impl Typed {
