@@ -57,7 +57,7 @@ fn set(model: &mut Model, kind: ViewKind) {
             model.doc.cursor = c - c % size;
             model.screen.typed.unaligned = Some((exact, model.doc.cursor));
         }
-        _ if c % size != 0 => {
+        _ if !c.is_multiple_of(size) => {
             model.doc.cursor = c - c % size;
             model.screen.typed.unaligned = Some((c, model.doc.cursor));
         }
