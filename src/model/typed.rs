@@ -4,6 +4,7 @@
 //! (binary search over the maps the session last read: drawing never asks the kernel), and
 //! the printable runs of a page for the strings view.
 
+use crate::sys::proc::elf::SectionIndex;
 use crate::sys::proc::maps::MapsLine;
 
 /// How the grid shows the bytes.
@@ -92,6 +93,10 @@ pub struct Typed {
     pub swapped: bool,
     /// The inspector line in the bytes view too (`I`; every other view shows it).
     pub inspector: bool,
+    /// The byte the cursor was on before a typed view aligned it to its element, and that
+    /// aligned place: a view of single bytes (code, text) goes back to the byte while the
+    /// cursor has not moved, so that a followed return address disassembles from itself.
+    pub unaligned: Option<(u64, u64)>,
 }
 
 impl Typed {
@@ -191,13 +196,19 @@ pub struct Target {
     pub perms: String,
     /// Bytes from the VMA's start.
     pub offset: u64,
+    /// The ELF section of the file that holds it, and the offset in that section, where the
+    /// file's section headers could be read.
+    pub section: Option<(String, u64)>,
 }
 
 impl Target {
-    /// `→ [heap]+0x1230`, `→ libc.so.6 r-xp+0x2a1c0`: the VMA's name (with its permissions
-    /// for a file, which maps several VMAs) and the offset in it.
+    /// `→ [heap]+0x1230`, `→ libc.so.6 .text+0x2a1c0` (the section and the offset in it),
+    /// `→ libc.so.6 r-xp+0x2a1c0` where the sections are not known (the VMA's permissions,
+    /// since a file maps several VMAs, and the offset in the VMA).
     pub fn label(&self) -> String {
-        if self.name.starts_with('[') {
+        if let Some((section, off)) = &self.section {
+            format!("→ {} {section}+0x{off:x}", self.name)
+        } else if self.name.starts_with('[') {
             format!("→ {}+0x{:x}", self.name, self.offset)
         } else {
             format!("→ {} {}+0x{:x}", self.name, self.perms, self.offset)
@@ -207,7 +218,7 @@ impl Target {
 
 /// The VMA of `maps` (sorted by address, as the kernel writes them) that holds `addr`, if
 /// any: a binary search, so naming every u64 on screen costs a few comparisons each.
-pub fn pointer(maps: &[MapsLine], addr: u64) -> Option<Target> {
+pub fn pointer(maps: &[MapsLine], sections: &SectionIndex, addr: u64) -> Option<Target> {
     let i = maps.partition_point(|l| l.end <= addr);
     let l = maps.get(i).filter(|l| l.start <= addr && addr < l.end)?;
     let name = if l.path.is_empty() {
@@ -223,6 +234,9 @@ pub fn pointer(maps: &[MapsLine], addr: u64) -> Option<Target> {
         name,
         perms: l.perms.clone(),
         offset: addr - l.start,
+        section: sections
+            .section_at(l, addr)
+            .map(|(name, off)| (name.to_string(), off)),
     })
 }
 
@@ -305,10 +319,16 @@ impl super::Model {
     /// of the process shown (its maps as the session last read them).
     pub fn pointer_at(&self, off: u64) -> Option<Target> {
         let bytes = self.bytes_at(off, 8);
-        let maps = self.snap.readings.maps.as_ref().ok()?;
         (bytes.len() == 8)
             .then(|| unsigned(&bytes, self.screen.typed.big_endian()))
-            .and_then(|v| pointer(maps, v))
+            .and_then(|v| self.name_pointer(v))
+    }
+
+    /// `v` as a pointer into a VMA of the process shown (its maps and sections as the session
+    /// last read them), if it is one.
+    pub fn name_pointer(&self, v: u64) -> Option<Target> {
+        let r = &self.snap.readings;
+        pointer(r.maps.as_ref().ok()?, &r.sections, v)
     }
 
     /// The instructions from the cursor, as many as `rows` (the code view's rows).
@@ -401,16 +421,27 @@ mod tests {
             line(0x9000, 0xa000, "rw-p", ""),
         ];
         assert_eq!(
-            pointer(&maps, 0x6230).map(|t| t.label()).as_deref(),
+            pointer(&maps, &SectionIndex::default(), 0x6230)
+                .map(|t| t.label())
+                .as_deref(),
             Some("→ [heap]+0x1230")
         );
         assert_eq!(
-            pointer(&maps, 0x1000).map(|t| t.label()).as_deref(),
+            pointer(&maps, &SectionIndex::default(), 0x1000)
+                .map(|t| t.label())
+                .as_deref(),
             Some("→ libc.so.6 r-xp+0x0")
         );
-        assert_eq!(pointer(&maps, 0x9fff).map(|t| t.name), Some("anon".into()));
+        assert_eq!(
+            pointer(&maps, &SectionIndex::default(), 0x9fff).map(|t| t.name),
+            Some("anon".into())
+        );
         for gap in [0, 0xfff, 0x3000, 0x4fff, 0xa000, u64::MAX] {
-            assert_eq!(pointer(&maps, gap), None, "0x{gap:x}");
+            assert_eq!(
+                pointer(&maps, &SectionIndex::default(), gap),
+                None,
+                "0x{gap:x}"
+            );
         }
     }
 

@@ -61,6 +61,8 @@ pub(super) struct Observer {
     interactive: bool,
     /// The session's start: the model's clock counts from it.
     start: Instant,
+    /// The sections of the ELF files mapped, for naming pointers (`→ libc.so.6 .text`).
+    sections: crate::sys::proc::elf::SectionCache,
 }
 
 /// The initial model: a first snapshot of page 0, then one of the real view (with one
@@ -129,6 +131,7 @@ impl Observer {
             page_map_next: 0,
             interactive,
             start: Instant::now(),
+            sections: Default::default(),
         }
     }
 
@@ -233,6 +236,25 @@ impl Observer {
         snap.readings.maps = self.watch.maps(handle, changed);
         let refresh = Duration::from_millis(model.settings.refresh_ms);
         self.watch.counters(handle, line, refresh, counters, snap);
+    }
+
+    /// While pointers are named (a typed view or the inspector), the sections of the ELF
+    /// files of `snap`'s maps (of the process `attached` to, else ours), each file read once
+    /// and opened through the process's handle.
+    pub(super) fn name_sections(
+        &mut self,
+        attached: Option<&Arc<ProcessHandle>>,
+        model: &Model,
+        snap: &mut Snapshot,
+    ) {
+        if !model.screen.typed.shows_inspector() {
+            return;
+        }
+        let (Ok(maps), Ok(handle)) = (&snap.readings.maps, self.handle(attached)) else {
+            return;
+        };
+        let open = |line: &MapsLine| handle.open_mapped(line).ok().map(|(f, _)| f);
+        snap.readings.sections = self.sections.index(maps, open);
     }
 
     /// The first smaps counters of the VMA `start..end` are not waited for: a jump shows the

@@ -85,6 +85,7 @@ impl Session {
             let observer = &mut self.observer;
             observer.vma_readings(handle, line, changed, !space, &self.model, &mut snap);
         }
+        self.name_sections(&mut snap);
         if matches!(self.subject, Subject::Ours { explored: None, .. }) {
             snap.write_allowed = self.gate.file_writable();
         }
@@ -124,6 +125,12 @@ impl Session {
             update(&mut self.model, news);
         }
         self.probe_also(rows);
+    }
+
+    /// While pointers are named, the sections of the files mapped by the process shown.
+    fn name_sections(&mut self, snap: &mut crate::sys::probe::snapshot::Snapshot) {
+        let handle = self.subject.explored_mut().map(|e| e.view.handle());
+        (self.observer).name_sections(handle, &self.model, snap);
     }
 
     /// The address space of the process shown, for its view: every VMA with its Rss, from

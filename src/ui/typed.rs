@@ -10,7 +10,7 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::Paragraph;
 
 use crate::geometry::ByteKind;
-use crate::model::values::{cell, inspect, pointer, unsigned};
+use crate::model::values::{cell, inspect, unsigned};
 use crate::model::{Model, ViewKind};
 use crate::text::byte_char;
 
@@ -55,14 +55,7 @@ pub fn row(model: &Model, off: u64, theme: Theme, data_role: Role) -> Line<'stat
         };
         if matches!(kind, ViewKind::U64 | ViewKind::I64) && bytes.len() == 8 {
             let v = unsigned(&bytes, t.big_endian());
-            if let Some(p) = model
-                .snap
-                .readings
-                .maps
-                .as_ref()
-                .ok()
-                .and_then(|m| pointer(m, v))
-            {
+            if let Some(p) = model.name_pointer(v) {
                 text = format!("→{text}");
                 role = Role::Key;
                 named.get_or_insert(p);
@@ -109,7 +102,6 @@ pub fn code(model: &Model, width: u16, rows: u64, theme: Theme) -> Vec<Line<'sta
     let avail = usize::from(width).saturating_sub(digits + 2);
     // Bytes shown a row: as many as leave the instruction its room.
     let shown = if avail >= 64 { 10 } else { 5 };
-    let maps = model.snap.readings.maps.as_ref().ok();
     insns
         .iter()
         .map(|i| {
@@ -124,7 +116,7 @@ pub fn code(model: &Model, width: u16, rows: u64, theme: Theme) -> Vec<Line<'sta
             }
             let hex = format!("{:<w$}", hex.join(" "), w = 3 * shown + 1);
             let mut text = i.text.clone();
-            if let Some(p) = i.goes_to().and_then(|t| maps.and_then(|m| pointer(m, t))) {
+            if let Some(p) = i.goes_to().and_then(|t| model.name_pointer(t)) {
                 text = format!("{text} {}", p.label());
             }
             let role = if i.offset == model.doc.cursor {

@@ -47,7 +47,22 @@ pub(super) fn update(model: &mut Model, action: TypedAction) -> Vec<Command> {
 fn set(model: &mut Model, kind: ViewKind) {
     model.screen.typed.kind = kind;
     let size = kind.size();
-    model.doc.cursor -= model.doc.cursor % size;
+    let c = model.doc.cursor;
+    match model.screen.typed.unaligned {
+        Some((exact, aligned)) if aligned == c && size == 1 => {
+            model.doc.cursor = exact;
+            model.screen.typed.unaligned = None;
+        }
+        Some((exact, aligned)) if aligned == c => {
+            model.doc.cursor = c - c % size;
+            model.screen.typed.unaligned = Some((exact, model.doc.cursor));
+        }
+        _ if !c.is_multiple_of(size) => {
+            model.doc.cursor = c - c % size;
+            model.screen.typed.unaligned = Some((c, model.doc.cursor));
+        }
+        _ => model.screen.typed.unaligned = None,
+    }
     model.scroll_to_cursor();
     let how = match kind {
         ViewKind::Bytes => "hex bytes and text".to_string(),
@@ -214,6 +229,27 @@ mod tests {
         }
         assert_eq!(seen.last(), Some(&ViewKind::Bytes));
         assert_eq!(seen.len(), 10);
+        assert_eq!(m.doc.cursor, 0x13, "a view of bytes is back on the byte");
+    }
+
+    /// A return address followed in the u64 view, then T to the code view through the
+    /// aligned views: the code starts at the address, not at the element holding it.
+    #[test]
+    fn views_of_single_bytes_return_to_the_byte_an_alignment_left() {
+        let mut m = model(2, (120, 40));
+        typed(&mut m, TypedAction::Set(ViewKind::U64));
+        m.doc.cursor = 0x1ba3;
+        typed(&mut m, TypedAction::Set(ViewKind::F32));
+        assert_eq!(m.doc.cursor, 0x1ba0);
+        typed(&mut m, TypedAction::Set(ViewKind::F64));
+        assert_eq!(m.doc.cursor, 0x1ba0);
+        typed(&mut m, TypedAction::Set(ViewKind::Code));
+        assert_eq!(m.doc.cursor, 0x1ba3);
+        // Once the cursor moved, the aligned place is where it is.
+        typed(&mut m, TypedAction::Set(ViewKind::U32));
+        update(&mut m, Action::Grid(GridAction::Move(Motion::Right)));
+        typed(&mut m, TypedAction::Set(ViewKind::Text));
+        assert_eq!(m.doc.cursor, 0x1ba4);
     }
 
     #[test]

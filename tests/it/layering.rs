@@ -24,6 +24,7 @@ const ORDER: &[&str] = &[
     "sys::raw::procmap",
     "sys::raw",
     "sys::proc::maps",
+    "sys::proc::elf",
     "sys::proc::process",
     "sys::proc::rss",
     "sys::proc::limits",

@@ -110,6 +110,9 @@ pub struct Readings {
     pub vma_age_ms: u64,
     /// `vma` is being read and was not waited for (a jump shows the bytes first).
     pub vma_pending: bool,
+    /// The sections of the ELF files of `maps`, read while a typed view or the inspector
+    /// names pointers (empty otherwise).
+    pub sections: Arc<crate::sys::proc::elf::SectionIndex>,
 }
 
 /// What this refresh has to say beyond the pages.
@@ -153,6 +156,7 @@ impl Snapshot {
                 vma_count: 0,
                 vma_age_ms: 0,
                 vma_pending: false,
+                sections: Arc::default(),
             },
             sources: Sources::default(),
             always_dirty: false,
@@ -269,6 +273,7 @@ fn readings(region: &dyn Mapped, problem: &mut Option<String>) -> Readings {
             vma_count: 0,
             vma_age_ms: 0,
             vma_pending: false,
+            sections: Arc::default(),
         };
     }
     let maps = maps::read_maps_of(region.pid())
@@ -287,6 +292,7 @@ fn readings(region: &dyn Mapped, problem: &mut Option<String>) -> Readings {
         vma_count,
         vma_age_ms: 0,
         vma_pending: false,
+        sections: Arc::default(),
     }
 }
 
