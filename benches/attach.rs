@@ -102,28 +102,6 @@ fn sprawl(dir: &Path) {
     drop(keep);
 }
 
-/// The 30,000-VMA target's body: `n` VMAs of two pages, alternately read-only and read-write
-/// (neighbours never merge), the first page of each read-write one written; then `ready`.
-fn many(n: u64) {
-    let mut keep = Vec::new();
-    for i in 0..n {
-        let rw = i % 2 == 0;
-        let region = Region::open(&MapRequest {
-            prot: Some(if rw { Prot::RW } else { Prot::R }),
-            ..MapRequest::anon(2 * 4096, MapMode::Private)
-        })
-        .expect("map anonymous");
-        if rw {
-            region.write(0, &[1]).expect("write");
-        }
-        keep.push(region);
-    }
-    println!("ready");
-    let _ = std::io::stdout().flush();
-    let _ = std::io::Read::read_to_end(&mut std::io::stdin(), &mut Vec::new());
-    drop(keep);
-}
-
 /// The resident target's body: one anonymous VMA of `bytes`, every page written (1 MiB at a
 /// time: page faults, as a program filling its memory takes them); then `ready ADDR`.
 fn resident(bytes: u64) {
@@ -472,7 +450,7 @@ fn main() {
         return;
     }
     if let Some(n) = std::env::var(MANY).ok().and_then(|n| n.parse().ok()) {
-        many(n);
+        common::many(n);
         return;
     }
     if let Some(n) = std::env::var(RESIDENT).ok().and_then(|n| n.parse().ok()) {

@@ -11,7 +11,7 @@
 //!
 //! Run with `cargo bench --bench jumps`.
 
-use std::io::{BufRead as _, BufReader, Write as _};
+use std::io::{BufRead as _, BufReader};
 use std::process::{Child, Command, Stdio};
 use std::sync::OnceLock;
 
@@ -20,33 +20,12 @@ use mmapscope::action::{Action, GotoTarget, GridAction};
 use mmapscope::session::Session;
 use mmapscope::sys::attach::handle::ProcessHandle;
 use mmapscope::sys::attach::locate::{Located, locate, locate_by_scan};
-use mmapscope::sys::map::region::Region;
-use mmapscope::sys::map::request::{MapMode, MapRequest, Prot};
 use mmapscope::sys::proc::maps::MapsLine;
+
+mod common;
 
 const TARGET: &str = "MMAPSCOPE_BENCH_JUMPS";
 const VMAS: u64 = 30_000;
-
-/// The target's body.
-fn many(n: u64) {
-    let mut keep = Vec::new();
-    for i in 0..n {
-        let rw = i % 2 == 0;
-        let region = Region::open(&MapRequest {
-            prot: Some(if rw { Prot::RW } else { Prot::R }),
-            ..MapRequest::anon(2 * 4096, MapMode::Private)
-        })
-        .expect("map anonymous");
-        if rw {
-            region.write(0, &[1]).expect("write");
-        }
-        keep.push(region);
-    }
-    println!("ready");
-    let _ = std::io::stdout().flush();
-    let _ = std::io::Read::read_to_end(&mut std::io::stdin(), &mut Vec::new());
-    drop(keep);
-}
 
 /// The target, its handle and its maps as read once.
 struct Big {
@@ -164,7 +143,7 @@ fn goto_another_vma_in_a_session(bencher: Bencher) {
 
 fn main() {
     if let Some(n) = std::env::var(TARGET).ok().and_then(|n| n.parse().ok()) {
-        many(n);
+        common::many(n);
         return;
     }
     assert!(

@@ -759,7 +759,7 @@ fn a_target_that_calls_exec_is_said_never_written_and_enter_reopens_it() {
     let old_stack = (s.model.snap.shape.addr, s.model.snap.end_addr());
     std::io::Write::write_all(child.0.stdin.as_mut().expect("stdin"), b"go\n").expect("go");
     wait_comm("sleep");
-    let new_stack = vma_named(pid, "[stack]");
+    let new_stack = common::vma_range(pid, "[stack]");
     let top = old_stack.1 - 8;
     assert!(
         (new_stack.0..new_stack.1).contains(&top),
@@ -825,24 +825,6 @@ fn draw_header(s: &Session) -> String {
         .collect()
 }
 
-/// The range of the VMA named `name` in `pid`'s maps.
-fn vma_named(pid: u32, name: &str) -> (u64, u64) {
-    let maps = std::fs::read_to_string(format!("/proc/{pid}/maps")).expect("maps");
-    let line = maps
-        .lines()
-        .find(|l| l.ends_with(name))
-        .unwrap_or_else(|| panic!("{name} in {maps}"));
-    let (a, b) = line
-        .split_whitespace()
-        .next()
-        .and_then(|r| r.split_once('-'))
-        .expect("a range");
-    (
-        u64::from_str_radix(a, 16).expect("hex"),
-        u64::from_str_radix(b, 16).expect("hex"),
-    )
-}
-
 #[test]
 fn writes_land_only_where_the_process_may_write_and_all_or_nothing() {
     let dir = common::temp_dir();
@@ -865,7 +847,7 @@ fn writes_land_only_where_the_process_may_write_and_all_or_nothing() {
     );
     sleeper.wait_for_vma(FILE_AT);
     let program = std::fs::read_link(format!("/proc/{}/exe", sleeper.pid)).expect("exe");
-    let text = vma_named(sleeper.pid, program.to_str().expect("utf-8"));
+    let text = common::vma_range(sleeper.pid, program.to_str().expect("utf-8"));
     let spec = format!("0x{:x}", text.0);
     let mut s = Session::attach(sleeper.pid, Some(&spec), true, false, (120, 40)).expect("attach");
     let before = byte_of(sleeper.pid, text.0);

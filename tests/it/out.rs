@@ -61,24 +61,6 @@ fn present_pages(pid: u32, start: u64, end: u64) -> Vec<bool> {
         .collect()
 }
 
-/// The range of the VMA of `pid` whose maps line ends with `name`.
-fn vma_range(pid: u32, name: &str) -> (u64, u64) {
-    let maps = std::fs::read_to_string(format!("/proc/{pid}/maps")).expect("maps");
-    let line = maps
-        .lines()
-        .find(|l| l.ends_with(name))
-        .unwrap_or_else(|| panic!("{name} in the maps:\n{maps}"));
-    let (a, b) = line
-        .split_whitespace()
-        .next()
-        .and_then(|r| r.split_once('-'))
-        .expect("a-b");
-    (
-        u64::from_str_radix(a, 16).expect("hex"),
-        u64::from_str_radix(b, 16).expect("hex"),
-    )
-}
-
 /// Dumps the VMA `name` of the writer child through a session attached to it, and checks the
 /// file page by page against the child's own memory: every present page holds exactly the
 /// bytes `/proc/PID/mem` gives; every other page is a hole (zeros) named in `absent`, and was
@@ -86,7 +68,7 @@ fn vma_range(pid: u32, name: &str) -> (u64, u64) {
 fn dump_agrees_with_proc_mem(writer: &Writer, name: &str, out: &Path) {
     use std::os::unix::fs::FileExt as _;
     let ps = common::page_size();
-    let (start, end) = vma_range(writer.pid, name);
+    let (start, end) = common::vma_range(writer.pid, name);
     let before = present_pages(writer.pid, start, end);
     let mut session =
         Session::attach(writer.pid, Some(name), false, false, (120, 40)).expect("attach");

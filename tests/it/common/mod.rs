@@ -578,3 +578,21 @@ pub fn check_passes(cmd: Command, name: &str, who: &str) -> String {
     );
     stdout
 }
+
+/// The range of the VMA of `pid` whose maps line ends with `name`.
+pub fn vma_range(pid: u32, name: &str) -> (u64, u64) {
+    let maps = std::fs::read_to_string(format!("/proc/{pid}/maps")).expect("maps");
+    let line = maps
+        .lines()
+        .find(|l| l.ends_with(name))
+        .unwrap_or_else(|| panic!("{name} in the maps:\n{maps}"));
+    let (a, b) = line
+        .split_whitespace()
+        .next()
+        .and_then(|r| r.split_once('-'))
+        .expect("a-b");
+    (
+        u64::from_str_radix(a, 16).expect("hex"),
+        u64::from_str_radix(b, 16).expect("hex"),
+    )
+}
