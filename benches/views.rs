@@ -1,7 +1,8 @@
 //! The typed views next to the hex grid: one refresh (probe of what the view shows, copy of
 //! its bytes, /proc/self/maps and smaps, apply, draw at 200x60) and one frame drawn into a
 //! fresh 200x60 terminal (every cell goes to the backend), for each view. `bytes` is the hex
-//! grid: the others should cost about as much (the goal: under 2 ms a refresh at 200x60).
+//! grid: the others should cost about as much (the goal: under 2 ms a refresh at 200x60). A
+//! typed view's refresh also builds the index of the ELF sections mapped, as the session does.
 //!
 //! The mapping is 16 KiB of anonymous memory, written so that each view has work: every
 //! eighth u64 a pointer into our own heap (named by a binary search over the maps), the rest
@@ -15,6 +16,8 @@ use mmapscope::sys::map::region::Region;
 use mmapscope::sys::map::request::{MapMode, MapRequest};
 use mmapscope::sys::probe::prober::Prober;
 use mmapscope::sys::probe::snapshot;
+use mmapscope::sys::proc::elf::SectionCache;
+use mmapscope::sys::proc::maps::MapsLine;
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;
 
@@ -39,6 +42,7 @@ struct Explorer {
     now_ms: u64,
     /// Keeps the heap block the pointers point to.
     _block: Vec<u8>,
+    sections: SectionCache,
 }
 
 fn draw(terminal: &mut Terminal<TestBackend>, model: &Model) {
@@ -70,13 +74,22 @@ impl Explorer {
             terminal: Terminal::new(TestBackend::new(COLS, ROWS)).expect("terminal"),
             now_ms: 0,
             _block: block,
+            sections: SectionCache::default(),
         };
         e.refresh();
         e
     }
 
     fn refresh(&mut self) {
-        let snap = snapshot::take(&self.region, &self.prober, self.model.view());
+        let mut snap = snapshot::take(&self.region, &self.prober, self.model.view());
+        // As the session does while pointers are named: the sections of the ELF files
+        // mapped (each read once; the index is built again for each new maps reading).
+        if self.model.screen.typed.shows_inspector()
+            && let Ok(maps) = &snap.readings.maps
+        {
+            let open = |l: &MapsLine| std::fs::File::open(&l.path).ok();
+            snap.readings.sections = self.sections.index(maps, open);
+        }
         self.now_ms += self.model.settings.refresh_ms;
         self.model.apply_snapshot(snap, self.now_ms);
         draw(&mut self.terminal, &self.model);
