@@ -147,6 +147,32 @@ fn the_heap_and_every_vma_are_found() {
     assert!(vmas.iter().any(|v| v["vma"]["path"] == "[heap]"));
 }
 
+/// Another process's private anonymous memory: mincore cannot ask, but a page that is not in
+/// its page tables holds nothing in memory, so the minimap knows residency there (it drew `?`
+/// for the untouched pages of a heap before) and it equals the present pages.
+#[test]
+fn the_minimap_of_another_processs_heap_knows_residency_from_its_page_tables() {
+    let dir = tempfile::TempDir::new_in(env!("CARGO_TARGET_TMPDIR")).expect("tempdir");
+    let file = clean_file(dir.path(), 2);
+    let writer = Writer::start(&file, 1);
+    let session =
+        Session::attach(writer.pid, Some("[heap]"), false, true, (120, 40)).expect("attach");
+    let buckets: Vec<_> = session
+        .model
+        .seen
+        .minimap
+        .chunks
+        .iter()
+        .filter_map(|c| c.bucket)
+        .collect();
+    assert!(!buckets.is_empty(), "the heap's minimap was probed");
+    for b in &buckets {
+        assert!(b.present.is_some(), "{b:?}");
+        assert_eq!(b.resident, b.present, "{b:?}");
+    }
+    assert!(buckets.iter().any(|b| b.present > Some(0)), "{buckets:?}");
+}
+
 #[test]
 fn a_session_follows_the_writer_until_it_exits_and_keeps_the_last_state() {
     let dir = tempfile::TempDir::new_in(env!("CARGO_TARGET_TMPDIR")).expect("tempdir");

@@ -8,6 +8,7 @@ use crate::geometry::Geometry;
 
 use crate::sys::map::range::Mapped;
 use crate::sys::map::region::CacheStat;
+use crate::sys::map::request::MapMode;
 use crate::sys::probe::prober::*;
 use crate::sys::probe::scan::minus;
 use crate::sys::probe::state::*;
@@ -156,6 +157,8 @@ struct BucketSource<'a> {
     file: bool,
     /// cachestat answers for the file.
     cachestat: bool,
+    /// Private anonymous memory: a page without a page-table entry holds nothing in memory.
+    anon_private: bool,
     /// mincore and pagemap of the whole mapping, when it is small.
     core: Option<Vec<u8>>,
     words: Option<Vec<u64>>,
@@ -199,6 +202,7 @@ impl<'a> BucketSource<'a> {
             ctx: prober.ctx(region),
             file,
             cachestat,
+            anon_private: !file && region.mode() == MapMode::Private,
             core,
             words,
             clean: whole.is_some_and(|st| st.nr_dirty == 0),
@@ -232,6 +236,17 @@ impl<'a> BucketSource<'a> {
         } else if let Some(st) = stat {
             // For a file, resident means in the page cache: what cachestat counts.
             Some(st.nr_cache.min(count))
+        } else if self.anon_private
+            && let Some(words) = &self.words
+        {
+            // Another process's private anonymous memory, where mincore cannot ask: a page in
+            // memory is in its page tables (swapped or never touched: not resident).
+            Some(
+                words[range.clone()]
+                    .iter()
+                    .filter(|w| *w & PM_PRESENT != 0)
+                    .count() as u64,
+            )
         } else if !self.file && geometry.pages() <= ANON_MINIMAP_PAGES {
             let mut c = Vec::new();
             region
