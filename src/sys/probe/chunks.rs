@@ -210,6 +210,37 @@ impl<'a> BucketSource<'a> {
         }
     }
 
+    /// How many of the `count` pages from `first` are resident: mincore of the whole (small)
+    /// mapping, else the file's cachestat `stat`, else (anonymous memory) pagemap or mincore.
+    fn resident(&self, first: u64, count: u64, stat: Option<CacheStat>) -> Option<u64> {
+        let range = first as usize..(first + count) as usize;
+        if let Some(core) = &self.core {
+            Some(core[range.clone()].iter().filter(|c| *c & 1 != 0).count() as u64)
+        } else if let Some(st) = stat {
+            // For a file, resident means in the page cache: what cachestat counts.
+            Some(st.nr_cache.min(count))
+        } else if self.anon_private
+            && let Some(words) = &self.words
+        {
+            // Another process's private anonymous memory, where mincore cannot ask: a page in
+            // memory is in its page tables (swapped or never touched: not resident).
+            Some(
+                words[range.clone()]
+                    .iter()
+                    .filter(|w| *w & PM_PRESENT != 0)
+                    .count() as u64,
+            )
+        } else if !self.file && self.geometry.pages() <= ANON_MINIMAP_PAGES {
+            let mut c = Vec::new();
+            self.region
+                .mincore(first, count, &mut c)
+                .ok()
+                .map(|()| c.iter().filter(|x| *x & 1 != 0).count() as u64)
+        } else {
+            None
+        }
+    }
+
     /// The state of chunk `i`, `count` pages from `first`.
     fn bucket(&self, i: u64, first: u64, count: u64) -> Bucket {
         let (region, geometry) = (self.region, self.geometry);
@@ -231,31 +262,7 @@ impl<'a> BucketSource<'a> {
             None
         };
         let range = first as usize..end as usize;
-        let resident = if let Some(core) = &self.core {
-            Some(core[range.clone()].iter().filter(|c| *c & 1 != 0).count() as u64)
-        } else if let Some(st) = stat {
-            // For a file, resident means in the page cache: what cachestat counts.
-            Some(st.nr_cache.min(count))
-        } else if self.anon_private
-            && let Some(words) = &self.words
-        {
-            // Another process's private anonymous memory, where mincore cannot ask: a page in
-            // memory is in its page tables (swapped or never touched: not resident).
-            Some(
-                words[range.clone()]
-                    .iter()
-                    .filter(|w| *w & PM_PRESENT != 0)
-                    .count() as u64,
-            )
-        } else if !self.file && geometry.pages() <= ANON_MINIMAP_PAGES {
-            let mut c = Vec::new();
-            region
-                .mincore(first, count, &mut c)
-                .ok()
-                .map(|()| c.iter().filter(|x| *x & 1 != 0).count() as u64)
-        } else {
-            None
-        };
+        let resident = self.resident(first, count, stat);
         let (present, cow) = match &self.words {
             Some(words) => {
                 let words = &words[range];
