@@ -357,15 +357,7 @@ mod tests {
     use super::*;
 
     fn line(start: u64, end: u64, perms: &str, path: &str) -> MapsLine {
-        MapsLine {
-            start,
-            end,
-            perms: perms.into(),
-            offset: 0,
-            dev: 0,
-            inode: 0,
-            path: path.into(),
-        }
+        MapsLine::sample(start, end, perms, path)
     }
 
     #[test]

@@ -135,12 +135,18 @@ mod tests {
     use crate::sys::proc::maps::MapsLine;
 
     fn line(start: u64, end: u64, path: &str) -> MapsLine {
-        MapsLine {
-            start,
-            end,
-            perms: "rw-p".into(),
-            path: path.into(),
-            ..MapsLine::default()
+        MapsLine::sample(start, end, "rw-p", path)
+    }
+
+    /// Our process's heap at 0x5555_0000_0000, explored (Backspace returns).
+    fn heap() -> Looking {
+        Looking {
+            pid: 1,
+            process: "pid 1 x".into(),
+            vma: "[heap]".into(),
+            start: 0x5555_0000_0000,
+            back: true,
+            ..Looking::default()
         }
     }
 
@@ -155,14 +161,7 @@ mod tests {
         );
         assert_eq!(cmds, vec![Command::GotoAddress(0x5555_0000_1234)]);
         // The session opens the heap at 0x5555_0000_0000 and says so.
-        let heap = Looking {
-            pid: 1,
-            process: "pid 1 x".into(),
-            vma: "[heap]".into(),
-            start: 0x5555_0000_0000,
-            back: true,
-            ..Looking::default()
-        };
+        let heap = heap();
         update(&mut m, Event::Looking(Some(heap)));
         update(
             &mut m,
@@ -234,14 +233,7 @@ mod tests {
             &mut m,
             Action::Grid(GridAction::Goto(GotoTarget::Offset(0x30))),
         );
-        let heap = Looking {
-            pid: 1,
-            process: "pid 1 x".into(),
-            vma: "[heap]".into(),
-            start: 0x5555_0000_0000,
-            back: true,
-            ..Looking::default()
-        };
+        let heap = heap();
         // Explored from the address-space view: no jump pending, the place left is recorded.
         update(&mut m, Event::Looking(Some(heap)));
         let left = m.space.jumps.back.last().cloned().expect("recorded");

@@ -104,12 +104,7 @@ mod tests {
     use super::*;
 
     fn line(start: u64, end: u64) -> MapsLine {
-        MapsLine {
-            start,
-            end,
-            perms: "rw-p".into(),
-            ..MapsLine::default()
-        }
+        MapsLine::sample(start, end, "rw-p", "")
     }
 
     #[test]

@@ -728,15 +728,7 @@ mod tests {
     use super::*;
 
     fn line(start: u64, end: u64, path: &str) -> maps::MapsLine {
-        maps::MapsLine {
-            start,
-            end,
-            perms: "rw-p".into(),
-            offset: 0,
-            dev: 0,
-            inode: 0,
-            path: path.into(),
-        }
+        maps::MapsLine::sample(start, end, "rw-p", path)
     }
 
     #[test]

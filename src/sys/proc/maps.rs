@@ -23,6 +23,20 @@ pub struct MapsLine {
     pub path: String,
 }
 
+impl MapsLine {
+    /// A line of memory with no file (offset, device and inode 0): the tests' fabricated maps.
+    #[cfg(test)]
+    pub(crate) fn sample(start: u64, end: u64, perms: &str, path: &str) -> Self {
+        Self {
+            start,
+            end,
+            perms: perms.into(),
+            path: path.into(),
+            ..Self::default()
+        }
+    }
+}
+
 /// The smaps counters of one VMA (bytes) with its maps line; serialized as the report's
 /// `vma` (addresses in hex, Size left out: the mapping says it), its parts flattened in the
 /// order docs/json.md documents.

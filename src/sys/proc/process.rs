@@ -635,15 +635,7 @@ mod tests {
     }
 
     fn line(start: u64, end: u64, perms: &str, path: &str) -> MapsLine {
-        MapsLine {
-            start,
-            end,
-            perms: perms.into(),
-            offset: 0,
-            dev: 0,
-            inode: 0,
-            path: path.into(),
-        }
+        MapsLine::sample(start, end, perms, path)
     }
 
     fn maps() -> Vec<MapsLine> {
