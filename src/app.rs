@@ -295,7 +295,7 @@ pub fn run(
     // wake-up that changed nothing (the poll's timeout, kept short for signals) draws nothing.
     let mut stale = true;
     loop {
-        if exit.quit_asked() || runner.session.model.quit {
+        if exit.quit_asked() || runner.session.model.screen.quit {
             break;
         }
         stale |= catch_up(&mut terminal, &mut runner.session, &jobs)?;

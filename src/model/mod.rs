@@ -21,6 +21,7 @@ mod picker;
 mod screen;
 mod seen;
 mod space;
+mod time;
 mod typed;
 
 pub use document::{Document, EditRecord, History};
@@ -39,6 +40,7 @@ pub use picker::{LIST_TOP, Picked, Picker};
 pub use screen::{Ask, Copy, EditState, Focus, MenuKind, Overlay, Screen, Then};
 pub use seen::{DELTA_HOLD_MS, Delta, FOREIGN_HOLD_MS, Seen};
 pub use space::{Looking, Space, SpaceColumn, SpaceView, vma_name};
+pub use time::Time;
 pub use typed::{MIN_RUN, Run, Target, Typed, ViewKind};
 
 /// Reading values: typed cells, the inspector, pointers, printable runs, machine code.
@@ -81,7 +83,8 @@ pub struct Model {
     pub lesson: Option<LessonPane>,
     pub settings: Settings,
     pub log: Log,
-    pub quit: bool,
+    /// Time: the mark the views compare with, and the recording being replayed.
+    pub time: Time,
 }
 
 /// Byte and state searches.
@@ -156,7 +159,7 @@ impl Model {
             lesson: None,
             settings: Settings::default(),
             log: Log::default(),
-            quit: false,
+            time: Time::default(),
         }
     }
 

@@ -29,6 +29,8 @@ pub struct Screen {
     pub copy: Copy,
     /// How the grid shows the bytes: bytes, a type, text, strings or code (`T`).
     pub typed: super::Typed,
+    /// The user asked to quit (and answered any question about it): the loop ends.
+    pub quit: bool,
 }
 
 /// `y` and its count: `16y` copies 16 bytes. The text copied waits here until the terminal
@@ -56,6 +58,7 @@ impl Screen {
             help_scroll: 0,
             copy: Copy::default(),
             typed: super::Typed::default(),
+            quit: false,
         }
     }
 }

@@ -27,7 +27,7 @@ pub(super) fn update(model: &mut Model, action: AskAction) -> Vec<Command> {
                 then: Box::new(Then::Quit),
             };
         }
-        AskAction::Quit | AskAction::QuitNow => model.quit = true,
+        AskAction::Quit | AskAction::QuitNow => model.screen.quit = true,
         AskAction::SwitchMode => return switch_mode(model),
         AskAction::OpenMenu(kind) => open_menu(model, kind),
         AskAction::Menu(key) => return menu(model, key),
@@ -350,9 +350,9 @@ mod tests {
         );
         // Quitting asks too; QuitNow does not.
         update(&mut m, Action::Ask(AskAction::Quit));
-        assert!(!m.quit && matches!(m.screen.overlay, Overlay::Confirm { .. }));
+        assert!(!m.screen.quit && matches!(m.screen.overlay, Overlay::Confirm { .. }));
         update(&mut m, Action::Ask(AskAction::Confirm(Some(true))));
-        assert!(m.quit);
+        assert!(m.screen.quit);
     }
 
     #[test]

@@ -130,7 +130,7 @@ mod tests {
         assert!(update(&mut m, Action::View(ViewAction::Refresh)).is_empty());
         assert!(last_log(&m).starts_with("refresh"));
         update(&mut m, Action::Ask(AskAction::Quit));
-        assert!(m.quit);
+        assert!(m.screen.quit);
     }
 
     #[test]
