@@ -103,6 +103,8 @@ pub enum Action {
     Picker(PickerAction),
     /// Typed views, the inspector, Enter on what the cursor is on.
     Typed(TypedAction),
+    /// Moving through a recording (`mmapscope replay FILE`).
+    Replay(ReplayAction),
 }
 
 /// The cursor, `:` and the one-line prompts.
@@ -278,6 +280,23 @@ pub enum LessonAction {
     Scroll(i32),
 }
 
+/// Moving through a recording: a step, a change, play, a jump (`: t 12.5`, `: frame 40`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ReplayAction {
+    /// `,` / `.`: this many frames back (negative) or forward.
+    Step(i64),
+    /// `<` / `>`: the previous / next frame where something changed.
+    Change { forward: bool },
+    /// Space: play from the frame shown at the speed chosen, or pause.
+    PlayPause,
+    /// `+` (true) / `-`: play faster / slower.
+    Speed(bool),
+    /// `: frame N`: frame N (counted from 0).
+    Frame(u64),
+    /// `: t SECONDS`: the last frame taken at or before this time, in ms since the start.
+    At(u64),
+}
+
 /// The process picker: typing filters, so its commands are on named keys.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum PickerAction {
@@ -364,6 +383,9 @@ pub enum Event {
     ShowOffset(u64),
     /// Select a page quietly (a lesson step's page): cursor and its header on top, no log.
     SelectPage(u64),
+    /// A replay's clock, at `now_ms` since the session started: while playing, the frame due
+    /// then is shown.
+    ReplayClock { now_ms: u64 },
 }
 
 /// One message for `update`: an intent or news. Keys and script lines give `Action`s, the
@@ -514,4 +536,6 @@ pub enum Command {
     CancelSearch { id: u64 },
     /// The next `Exec` of these commands may commit memory beyond the bound (`ForceThen`).
     Force,
+    /// Show frame N of the recording replayed (the model's timeline is on it already).
+    ShowFrame(usize),
 }

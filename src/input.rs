@@ -30,8 +30,8 @@ impl KeyContext {
         }
     }
 
-    /// The context for `model`: as `of`, and the address-space view's filter while it is
-    /// typed.
+    /// The context for `model`: as `of`, the address-space view's filter while it is typed,
+    /// and the grid of a recording replayed.
     pub fn of_model(model: &crate::model::Model) -> Self {
         match Self::of(
             model.screen.focus,
@@ -40,6 +40,7 @@ impl KeyContext {
             model.lesson.is_some(),
         ) {
             Self::Space if model.space.view.typing => Self::SpaceFilter,
+            Self::Grid if model.time.replay.is_some() => Self::Replay,
             ctx => ctx,
         }
     }
@@ -77,9 +78,10 @@ pub fn map_key(ctx: KeyContext, key: KeyEvent) -> Option<Action> {
         (KeyContext::Prompt, Key::Code(KeyCode::Char(c))) => {
             Some(Action::Grid(GridAction::Prompt(PromptEdit::Insert(c))))
         }
-        (KeyContext::Grid | KeyContext::Lesson, Key::Code(KeyCode::Char(c @ '0'..='9'))) => {
-            Some(Action::Grid(GridAction::Count(c as u8 - b'0')))
-        }
+        (
+            KeyContext::Grid | KeyContext::Lesson | KeyContext::Replay,
+            Key::Code(KeyCode::Char(c @ '0'..='9')),
+        ) => Some(Action::Grid(GridAction::Count(c as u8 - b'0'))),
         (KeyContext::Picker, Key::Code(KeyCode::Char(c))) => {
             Some(Action::Picker(crate::action::PickerAction::Type(c)))
         }

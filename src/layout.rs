@@ -33,6 +33,8 @@ pub struct Layout {
     pub too_small: bool,
     /// The inspector's lines under the grid and the panel (typed views), the whole width.
     pub inspector: Option<Rect>,
+    /// A recording's timeline, one row under the grid and the panel, the whole width.
+    pub timeline: Option<Rect>,
 }
 
 /// Columns the grid block needs for `bpr` bytes a row and an offsets column of `digits`.
@@ -164,6 +166,7 @@ impl Layout {
             bytes_per_row: bpr,
             too_small,
             inspector: None,
+            timeline: None,
         }
     }
 
@@ -185,6 +188,26 @@ impl Layout {
             self.header.width,
             rows,
         ));
+        self
+    }
+
+    /// This layout with one row for a recording's timeline taken from the bottom of the grid
+    /// and the panel (the inspector, if any, moves up a row): a 24-row screen gives up one grid
+    /// row. Unchanged when the grid would keep no row between its borders.
+    #[must_use]
+    pub fn with_timeline(mut self) -> Layout {
+        let h = self.grid.height;
+        if h < 4 {
+            return self;
+        }
+        self.grid.height = h - 1;
+        if let Some(p) = &mut self.panel {
+            p.height = h - 1;
+        }
+        if let Some(i) = &mut self.inspector {
+            i.y -= 1;
+        }
+        self.timeline = Some(Rect::new(0, self.grid.y + h - 1, self.header.width, 1));
         self
     }
 

@@ -5,10 +5,12 @@
 
 mod manual;
 mod picker;
+mod replay;
 mod typed;
 
 pub use manual::{MANUAL, manual_lines};
 pub use picker::PICKER;
+pub use replay::REPLAY;
 pub use typed::TYPED;
 
 use ratatui::crossterm::event::KeyCode;
@@ -25,6 +27,8 @@ pub enum KeyContext {
     Grid,
     /// The grid while a lesson plays: → / Space / ← step through it.
     Lesson,
+    /// The grid while a recording is replayed: , . < > Space move through it.
+    Replay,
     /// Edit mode; `text` when the text column takes the keys.
     Edit {
         text: bool,
@@ -790,6 +794,18 @@ pub fn tables(ctx: KeyContext) -> &'static [&'static [Binding]] {
             COMMON,
             FIND,
         ],
+        // The grid's operations last: their hints are the last the key line shows, since the
+        // write gate refuses them all in a recording.
+        KeyContext::Replay => &[
+            REPLAY,
+            ARROWS,
+            LETTER_MOTIONS,
+            COMMON_FIRST,
+            COMMON,
+            FIND,
+            TYPED,
+            GRID,
+        ],
         KeyContext::Edit { .. } => &[EDIT, ARROWS],
         KeyContext::Panel => &[PANEL, COMMON_FIRST, COMMON, FIND],
         KeyContext::Log => &[LOG, COMMON_FIRST, COMMON, FIND],
@@ -817,6 +833,7 @@ pub fn help_lines() -> Vec<(&'static str, &'static str)> {
         FIND,
         PANEL,
         LESSON,
+        REPLAY,
     ]
     .iter()
     .flat_map(|t| t.iter())

@@ -3,13 +3,14 @@
 use super::*;
 
 /// Every context a key can be read in.
-pub(crate) const CONTEXTS: [KeyContext; 14] = [
+pub(crate) const CONTEXTS: [KeyContext; 15] = [
     KeyContext::Picker,
     KeyContext::Space,
     KeyContext::SpaceFilter,
     KeyContext::PageMap,
     KeyContext::Grid,
     KeyContext::Lesson,
+    KeyContext::Replay,
     KeyContext::Edit { text: false },
     KeyContext::Edit { text: true },
     KeyContext::Panel,
@@ -61,6 +62,7 @@ fn every_context_with_keys_to_tell_has_hints_and_the_help_has_every_grid_command
     for ctx in [
         KeyContext::Grid,
         KeyContext::Lesson,
+        KeyContext::Replay,
         KeyContext::Edit { text: false },
         KeyContext::Panel,
         KeyContext::Log,
@@ -78,4 +80,42 @@ fn every_context_with_keys_to_tell_has_hints_and_the_help_has_every_grid_command
             );
         }
     }
+}
+
+#[test]
+fn a_replay_moves_through_its_recording_on_keys_the_grid_leaves_free() {
+    use crate::action::ReplayAction;
+    let key = |c| {
+        tables(KeyContext::Replay)
+            .iter()
+            .flat_map(|t| t.iter())
+            .find(|b| b.keys.contains(&Code(Char(c))))
+            .and_then(|b| b.action.clone())
+    };
+    assert_eq!(key(','), Some(Action::Replay(ReplayAction::Step(-1))));
+    assert_eq!(key('.'), Some(Action::Replay(ReplayAction::Step(1))));
+    assert_eq!(
+        key('<'),
+        Some(Action::Replay(ReplayAction::Change { forward: false }))
+    );
+    assert_eq!(
+        key('>'),
+        Some(Action::Replay(ReplayAction::Change { forward: true }))
+    );
+    assert_eq!(key(' '), Some(Action::Replay(ReplayAction::PlayPause)));
+    assert_eq!(key('+'), Some(Action::Replay(ReplayAction::Speed(true))));
+    assert_eq!(key('-'), Some(Action::Replay(ReplayAction::Speed(false))));
+    // Free in the grid: a live session's keys are untouched.
+    for c in [',', '.', '<', '>', ' ', '+', '-'] {
+        let live = tables(KeyContext::Grid)
+            .iter()
+            .flat_map(|t| t.iter())
+            .any(|b| b.keys.contains(&Code(Char(c))));
+        assert!(!live, "{c} is taken in the grid");
+    }
+    // The grid's writing keys stay bound: the write gate refuses them, with a reason.
+    assert_eq!(
+        key('s'),
+        Some(Action::Do(Op::Msync(SyncKind::Sync, Scope::All)))
+    );
 }

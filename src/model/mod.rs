@@ -40,7 +40,7 @@ pub use picker::{LIST_TOP, Picked, Picker};
 pub use screen::{Ask, Copy, EditState, Focus, MenuKind, Overlay, Screen, Then};
 pub use seen::{DELTA_HOLD_MS, Delta, FOREIGN_HOLD_MS, Seen};
 pub use space::{Looking, Space, SpaceColumn, SpaceView, vma_name};
-pub use time::Time;
+pub use time::{Play, Replay, SPEED_1X, SPEEDS, Time};
 pub use typed::{MIN_RUN, Run, Target, Typed, ViewKind};
 
 /// Reading values: typed cells, the inspector, pointers, printable runs, machine code.
@@ -189,8 +189,13 @@ impl Model {
             Layout::log_rows(rows, log_focused)
         };
         let layout = Layout::with_log(cols, rows, self.offset_digits(), log_rows);
-        if self.screen.typed.shows_inspector() {
+        let layout = if self.screen.typed.shows_inspector() {
             layout.with_inspector(inspector_rows(cols))
+        } else {
+            layout
+        };
+        if self.time.replay.is_some() {
+            layout.with_timeline()
         } else {
             layout
         }

@@ -24,6 +24,9 @@ impl Session {
     /// progress from the first slice.
     pub(super) fn start_search(&mut self, req: Request) {
         self.cancel_search();
+        if self.search_recorded(&req) {
+            return;
+        }
         let (shown, _) = self.shown();
         self.finding = Some(job::Job::new(req, shown));
         self.step_search(SEARCH_SLICE);

@@ -20,6 +20,9 @@ impl Session {
     /// Opens the VMA holding `addr` with the cursor there (the model is told by
     /// `Event::Arrived`), or tells the model the gap it is in (`Event::Gap`).
     pub(super) fn goto_address(&mut self, addr: u64) {
+        if self.goto_recorded(addr) {
+            return;
+        }
         let started = std::time::Instant::now();
         let found = self
             .observer

@@ -38,6 +38,7 @@ mod goto;
 pub mod lecture;
 mod observer;
 mod refresh;
+mod replayed;
 mod runner;
 mod subject;
 mod watch;
@@ -120,7 +121,7 @@ impl Session {
     fn with(subject: Subject, observer: Observer, model: Model) -> Self {
         let consent = match &subject {
             Subject::Ours { region, .. } => region.consented_at_open().then_some(Consent::Flag),
-            Subject::Other { .. } => None,
+            Subject::Other { .. } | Subject::Recorded(_) => None,
         };
         Self {
             subject,
@@ -208,6 +209,14 @@ impl Session {
     /// # Errors
     /// fstat or /proc failures.
     pub fn report(&self) -> Result<report::Report, SysError> {
+        if matches!(self.subject, Subject::Recorded(_)) {
+            return Err(SysError::new(
+                libc::EPERM,
+                "report",
+                "a recording is not probed: `mmapscope replay FILE --json --frame N` prints a \
+                 frame's report",
+            ));
+        }
         let (shown, prober) = self.shown();
         report::build_with_edits(shown, prober, false, &self.edited_pages())
     }
@@ -293,6 +302,7 @@ impl Session {
                 confirmed,
             } => return Some((op, history, confirmed)),
             Command::Force => *force_next = true,
+            Command::ShowFrame(n) => self.show_frame(n),
             Command::Explore(line) => self.explore(&line),
             Command::ExploreBack => self.explore_back(),
             Command::GotoAddress(addr) => self.goto_address(addr),
@@ -315,6 +325,11 @@ impl Session {
             return Some(carry::dump(shown, prober, permit));
         }
         Some(match (&mut self.subject, &self.running, live) {
+            // The gate refuses every operation on a recording: none reaches here.
+            (Subject::Recorded(_), ..) => carry::refused(
+                permit.into_op(),
+                SysError::new(libc::EPERM, "replay", gate::RECORDING_READ_ONLY),
+            ),
             (
                 Subject::Ours {
                     region,

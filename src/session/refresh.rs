@@ -47,6 +47,13 @@ impl Session {
     /// followed: grown, shrunk, moved away; once it or its process is gone, the last state
     /// stays.
     pub fn refresh(&mut self) {
+        // A replay draws from the frame shown: nothing live is looked at.
+        if !self.refresh_recorded() {
+            self.refresh_live();
+        }
+    }
+
+    fn refresh_live(&mut self) {
         let view = self.observer.view(&self.model);
         self.reap_ended();
         // The prober compares our pages with the child's, while there is one; and reading

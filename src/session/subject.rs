@@ -35,6 +35,8 @@ pub(super) enum Subject {
         attached: Attached,
         explored: Explored,
     },
+    /// A recording replayed (`mmapscope replay FILE`): a frame of it, nothing live.
+    Recorded(Box<super::replayed::Replayed>),
 }
 
 /// The process `--pid` names, by the handle opened on it once.
@@ -61,6 +63,7 @@ impl Subject {
             } => &e.view,
             Self::Ours { region, .. } => region,
             Self::Other { explored, .. } => &explored.view,
+            Self::Recorded(r) => r.still(),
         }
     }
 
@@ -68,7 +71,7 @@ impl Subject {
     pub(super) fn region(&self) -> Option<&Region> {
         match self {
             Self::Ours { region, .. } => Some(region),
-            Self::Other { .. } => None,
+            Self::Other { .. } | Self::Recorded(_) => None,
         }
     }
 
@@ -77,13 +80,14 @@ impl Subject {
         match self {
             Self::Ours { explored, .. } => explored.as_mut(),
             Self::Other { explored, .. } => Some(explored),
+            Self::Recorded(_) => None,
         }
     }
 
     /// The handle on the process attached to (`--pid`), if it is another process.
     pub(super) fn attached(&self) -> Option<&Arc<ProcessHandle>> {
         match self {
-            Self::Ours { .. } => None,
+            Self::Ours { .. } | Self::Recorded(_) => None,
             Self::Other { attached, .. } => Some(&attached.handle),
         }
     }
@@ -352,6 +356,12 @@ impl Session {
         );
         // Offsets found in one mapping mean nothing in another.
         self.cancel_search();
+        if let Subject::Recorded(r) = &mut self.subject {
+            r.explore(line.start);
+            let looking = r.looking();
+            update(&mut self.model, Event::Looking(looking));
+            return;
+        }
         if let Subject::Ours { region, .. } = &self.subject
             && line.start < region.addr() + region.map_bytes()
             && line.end > region.addr()
@@ -367,7 +377,8 @@ impl Session {
             }
         };
         let (other, write) = match &self.subject {
-            Subject::Ours { .. } => (false, false),
+            // A recording's VMAs were shown above; none is opened live.
+            Subject::Ours { .. } | Subject::Recorded(_) => (false, false),
             Subject::Other { attached, .. } => (true, attached.write),
         };
         let view = VmaView::open(&handle, line, write);
@@ -375,6 +386,7 @@ impl Session {
         match &mut self.subject {
             Subject::Ours { explored, .. } => *explored = Some(Explored { view, ended: None }),
             Subject::Other { explored, .. } => *explored = Explored { view, ended: None },
+            Subject::Recorded(_) => return,
         }
         update(&mut self.model, Event::Looking(Some(looking)));
     }
@@ -382,6 +394,12 @@ impl Session {
     /// Back to the mapping we made.
     pub(super) fn explore_back(&mut self) {
         self.cancel_search();
+        if let Subject::Recorded(r) = &mut self.subject {
+            r.explore_back();
+            let looking = r.looking();
+            update(&mut self.model, Event::Looking(looking));
+            return;
+        }
         if let Subject::Ours { explored, .. } = &mut self.subject
             && explored.take().is_some()
         {
@@ -416,6 +434,7 @@ impl Session {
     /// process's (and whether a write there could land now).
     pub(super) fn gate_facts(&self, op: &Op) -> gate::Shown {
         match &self.subject {
+            Subject::Recorded(_) => gate::Shown::Recording,
             Subject::Ours {
                 explored: Some(_), ..
             } => gate::Shown::OwnVma,

@@ -180,9 +180,15 @@ pub fn state_words(model: &Model, page: u64) -> Vec<StateWord> {
         )];
     }
     let mut words = Vec::new();
+    let replay = model.time.replay.is_some();
     match model.snap.page(page) {
+        None if replay => words.push(word("state not recorded", "not recorded", Role::Dim)),
         None => words.push(word("not probed", "?", Role::Dim)),
         Some(VisiblePage { state, .. }) => words.extend(kernel_words(model, state)),
+    }
+    // A recording keeps the bytes of some pages only (those shown, or changed, up to its bound).
+    if replay && model.snap.probed.bytes.unread.contains(&page) {
+        words.push(word("bytes not recorded", "no bytes", Role::Dim));
     }
     if !model.snap.shape.prot.read {
         words.push(word("no read access: not read", "no access", Role::Warning));

@@ -13,6 +13,7 @@ pub mod picker;
 pub mod side_panel;
 pub mod space;
 pub mod theme;
+pub mod timeline;
 pub mod typed;
 
 use ratatui::Frame;
@@ -76,9 +77,7 @@ pub fn render(model: &Model, frame: &mut Frame) {
         }
         None => hex_grid::render(model, frame, layout.grid, theme),
     }
-    if let Some(area) = layout.inspector {
-        typed::inspector(model, frame, area, theme);
-    }
+    under_grid(model, frame, &layout, theme);
     match &model.lesson {
         Some(pane) => render_lesson(model, pane, frame, layout.log, theme),
         None => render_log(model, frame, layout.log, theme),
@@ -104,6 +103,16 @@ pub fn render(model: &Model, frame: &mut Frame) {
         Overlay::Space { selected } => space::render(model, frame, area, theme, *selected),
         Overlay::PageMap { .. } => page_map::render(model, frame, theme),
         Overlay::None | Overlay::Goto(_) | Overlay::Find(_) | Overlay::Ask { .. } => {}
+    }
+}
+
+/// The rows under the grid and the panel: the inspector, a recording's timeline.
+fn under_grid(model: &Model, frame: &mut Frame, layout: &crate::layout::Layout, theme: Theme) {
+    if let Some(area) = layout.inspector {
+        typed::inspector(model, frame, area, theme);
+    }
+    if let Some(area) = layout.timeline {
+        timeline::render(model, frame, area, theme);
     }
 }
 
@@ -531,6 +540,12 @@ fn keys_line(model: &Model, theme: Theme) -> Line<'static> {
         model.screen.edit,
         model.lesson.is_some(),
     );
+    let ctx = match ctx {
+        crate::input::KeyContext::Grid if model.time.replay.is_some() => {
+            crate::input::KeyContext::Replay
+        }
+        ctx => ctx,
+    };
     let keys = crate::keys::hints(ctx);
     let width = usize::from(model.screen.size.0);
     let mut spans = vec![Span::raw(" ")];

@@ -192,6 +192,14 @@ fn prompt(model: &mut Model, edit: PromptEdit) -> Vec<Command> {
                     }
                 };
             }
+            match super::replay::parse_jump(&text) {
+                Some(Ok(jump)) => return super::replay::update(model, jump),
+                Some(Err(msg)) => {
+                    model.log(format!("goto: {msg}"));
+                    return Vec::new();
+                }
+                None => {}
+            }
             match parse_goto(&text) {
                 Ok(target) => return goto(model, target),
                 Err(msg) => model.log(format!("goto: {msg}")),

@@ -6,7 +6,7 @@
 //! (addresses anywhere in the process, the jump list), `view` (toggles,
 //! scrolls, help, resize), `edit` (edit mode, undo, redo), `ask` (quit, menus, questions, an
 //! operation's prompt), `lab` (touch, exec, fork, peer), `search`, `page_map`, `space` (the
-//! address-space view, exploring), `lesson`, `news` (probes, notes, settings, ends of the
+//! address-space view, exploring), `lesson`, `replay` (moving through a recording), `news` (probes, notes, settings, ends of the
 //! lab's processes) and `outcome` (what the kernel did). Every message enum is routed by an
 //! exhaustive `match` with no wildcard arm, so a new variant does not compile until it has a
 //! route (`tests/it/routes.rs` checks the no-wildcard rule over this folder).
@@ -22,6 +22,7 @@ mod news;
 mod outcome;
 mod page_map;
 pub mod picker;
+pub mod replay;
 mod search;
 mod space;
 #[cfg(test)]
@@ -39,10 +40,7 @@ use crate::model::Model;
 pub fn update(model: &mut Model, msg: impl Into<Msg>) -> Vec<Command> {
     match msg.into() {
         Msg::Action(action) => act(model, action),
-        Msg::Event(event) => {
-            take(model, event);
-            Vec::new()
-        }
+        Msg::Event(event) => take(model, event),
     }
 }
 
@@ -77,12 +75,14 @@ fn act(model: &mut Model, action: Action) -> Vec<Command> {
         // `picker::update`); a session never has it open, so its keys change nothing here.
         Action::Picker(_) => Vec::new(),
         Action::Typed(a) => typed::update(model, a),
+        Action::Replay(a) => replay::update(model, a),
     }
 }
 
 /// Routes the session's news to its feature.
-fn take(model: &mut Model, event: Event) {
+fn take(model: &mut Model, event: Event) -> Vec<Command> {
     match event {
+        Event::ReplayClock { now_ms } => return replay::clock(model, now_ms),
         Event::Probed {
             snap,
             now_ms,
@@ -134,6 +134,7 @@ fn take(model: &mut Model, event: Event) {
             grid::select_page(model, page);
         }
     }
+    Vec::new()
 }
 
 /// Drops the high nibble typed in edit mode, waiting for its low one.

@@ -88,7 +88,13 @@ pub enum Shown {
         /// VMA it may write itself. Why not, as the refusal to give.
         lands: Result<(), SysError>,
     },
+    /// A recording replayed (`mmapscope replay FILE`): nothing of it is live to change.
+    Recording,
 }
+
+/// Why every operation is refused in a replay.
+pub const RECORDING_READ_ONLY: &str =
+    "a recording is read-only: it shows what was seen then, and nothing live is changed from it";
 
 /// What an operation would change beyond mmapscope's own memory.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -147,6 +153,9 @@ impl FileChange {
 /// live mappings, `lesson::risks` of a lesson's lines.
 pub fn reach(op: &Op, shown: &Shown) -> Reach {
     match shown {
+        // Every operation acts on a live mapping or process; a recording's frames are what was
+        // seen then, and an operation through them would reach whatever lives there now.
+        Shown::Recording => Reach::Never(RECORDING_READ_ONLY),
         Shown::OwnVma => match op {
             Op::Write { .. } => Reach::Never(
                 "mmapscope never writes into its own process outside the mapping it made: that \
@@ -254,6 +263,10 @@ impl Gate {
     /// answered yes to this very operation's question (a key's operation only). A yes, and a
     /// script's `protect rw`, are remembered as the file's consent.
     pub fn check(&mut self, op: &Op, shown: &Shown, origin: Origin, confirmed: bool) -> Verdict {
+        // Before a dump's own rules: a recording's bytes are not dumped from a live mapping.
+        if let Reach::Never(why) = reach(op, shown) {
+            return Verdict::Refuse(SysError::new(libc::EPERM, ctx(op), why));
+        }
         if let Op::Dump(dump) = op {
             return match dump_refusal(dump) {
                 Some(err) => Verdict::Refuse(err),
