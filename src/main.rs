@@ -175,6 +175,8 @@ fn inputs(cli: &Cli) -> Vec<&std::path::Path> {
             file.iter().chain(script).map(|f| f.as_path()).collect()
         }
         Some(Command::Lesson { file, .. }) => file.iter().map(|f| f.as_path()).collect(),
+        Some(Command::Record { file, .. }) => file.iter().map(|f| f.as_path()).collect(),
+        Some(Command::Replay { file, .. }) => vec![file.as_path()],
         _ => cli.file.iter().map(|f| f.as_path()).collect(),
     }
 }
@@ -234,6 +236,7 @@ fn subcommand(command: Command) -> ExitCode {
             },
             refresh,
         ),
+        command @ (Command::Record { .. } | Command::Replay { .. }) => recording(command),
         Command::Completions { shell } => completions(shell),
         Command::Man => manual(),
         Command::InternalPeer { path, file_offset } => exit_with(
@@ -249,6 +252,129 @@ fn subcommand(command: Command) -> ExitCode {
         Command::InternalTruncate { path, size } => {
             exit_with(mmapscope::sys::ops::on_mapping::truncate_file(&path, size))
         }
+    }
+}
+
+/// `record` and `replay`.
+fn recording(command: Command) -> ExitCode {
+    match command {
+        Command::Record {
+            map,
+            attach,
+            interval,
+            duration,
+            out,
+            overwrite,
+            file,
+        } => record(&map, &attach, file, (interval, duration), (&out, overwrite)),
+        Command::Replay {
+            file,
+            json,
+            frame,
+            at,
+        } => replay(&file, json, frame, at),
+        _ => unreachable!("only record and replay come here"),
+    }
+}
+
+/// `record`: what to record (a file, anonymous memory, a process), then a frame every
+/// interval until the duration, a quit signal, or the end of the process.
+fn record(
+    map: &MapArgs,
+    attach: &AttachArgs,
+    file: Option<std::path::PathBuf>,
+    (interval, duration): (std::time::Duration, Option<std::time::Duration>),
+    (out, overwrite): (&std::path::Path, bool),
+) -> ExitCode {
+    use mmapscope::session::recorder::{Recorder, Source};
+    let source = match &attach.pid {
+        Some(_) if file.is_some() || map.anon.is_some() => {
+            return fail("--pid records a running process: give no FILE or --anon with it");
+        }
+        Some(named) => {
+            let pid = match mmapscope::sys::proc::named::resolve(named) {
+                Ok(pid) => pid,
+                Err(e) => return fail(e),
+            };
+            match mmapscope::sys::attach::handle::ProcessHandle::open(pid, false) {
+                Ok(h) => Source::Process {
+                    handle: std::sync::Arc::new(h),
+                    vma: attach.vma.clone().filter(|v| v != "all"),
+                },
+                Err(e) => return fail(e),
+            }
+        }
+        None => match open(map, file, false) {
+            Ok(region) => Source::Ours(region),
+            Err(code) => return code,
+        },
+    };
+    let quit = match mmapscope::sys::contain::exit::install(
+        mmapscope::sys::contain::exit::OnSignal::Quit { last: || {} },
+    ) {
+        Ok(q) => q,
+        Err(e) => return fail(SysError::from_io(&e, "install signal handlers")),
+    };
+    let mut recorder = match Recorder::start(source, out, overwrite, interval, "record") {
+        Ok(r) => r,
+        Err(e) => return fail(e),
+    };
+    let ended = mmapscope::session::recorder::run(&mut recorder, duration, &|| quit.quit_asked());
+    let (frames, bytes) = recorder.written();
+    let finished = recorder.finish();
+    let out_shown = mmapscope::text::echo(&out.to_string_lossy());
+    match (ended, finished) {
+        (Ok(why), Ok(_)) => {
+            eprintln!(
+                "mmapscope: recorded {frames} frames ({}) to {out_shown}: {why}",
+                mmapscope::text::human(bytes)
+            );
+            ExitCode::SUCCESS
+        }
+        (Err(e), _) | (_, Err(e)) => fail(format!(
+            "{e} (the recording {out_shown} holds the {frames} frames written before)"
+        )),
+    }
+}
+
+/// `replay --json`: one frame of a recording as the JSON `inspect` printed then.
+fn replay(file: &std::path::Path, json: bool, frame: Option<usize>, at: Option<f64>) -> ExitCode {
+    use mmapscope::session::recorder::sys_error;
+    if !json {
+        return fail(
+            "replay prints a frame with --json (the interactive replay is not in this build)",
+        );
+    }
+    let rec = match mmapscope::record::Recording::open(file) {
+        Ok(r) => r,
+        Err(e) => return fail(sys_error(e)),
+    };
+    if let Some(cut) = rec.cut_short() {
+        eprintln!(
+            "mmapscope: note: the recording ends in a partial frame at byte {} (its recorder \
+             was stopped mid-write): its {} whole frames are read",
+            cut.offset,
+            rec.len()
+        );
+    }
+    let last = rec.len().checked_sub(1);
+    let n = match (frame, at) {
+        (Some(n), _) => Some(n),
+        (None, Some(secs)) if secs.is_finite() && secs >= 0.0 => {
+            rec.frame_at((secs * 1000.0) as u64)
+        }
+        (None, Some(_)) => return fail("--at takes a number of seconds, 0 or more"),
+        (None, None) => last,
+    };
+    let Some(n) = n else {
+        return fail("the recording holds no whole frame");
+    };
+    let text = rec
+        .frame(n)
+        .map(|f| mmapscope::report::replayed_json(rec.header(), &f));
+    match text {
+        Ok(text) => print_out(text.as_bytes()),
+        Err(e) => fail(sys_error(e)),
     }
 }
 

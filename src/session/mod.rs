@@ -37,6 +37,7 @@ mod background;
 mod goto;
 pub mod lecture;
 mod observer;
+pub mod recorder;
 mod refresh;
 mod replayed;
 mod runner;

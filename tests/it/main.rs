@@ -33,6 +33,7 @@ mod out;
 mod page_state;
 mod picker;
 mod property;
+mod record;
 mod replay;
 mod routes;
 mod rss;
