@@ -141,7 +141,12 @@ fn frame(i: u64, vmas: u64) -> Frame {
         state: state(false, false),
     });
     let bytes: BTreeMap<u64, Vec<u8>> = (0..16)
-        .map(|p| (ADDR + p * PS, vec![u8::try_from((p + i) % 251).unwrap_or(0); PS as usize]))
+        .map(|p| {
+            (
+                ADDR + p * PS,
+                vec![u8::try_from((p + i) % 251).unwrap_or(0); PS as usize],
+            )
+        })
         .collect();
     let mut maps = vec![line(ADDR, ADDR + TIB, "/bench/sparse-1t")];
     let mut counters = vec![smaps(ADDR, ADDR + TIB, 16 * PS)];

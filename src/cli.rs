@@ -135,8 +135,9 @@ pub enum Command {
         /// The file to record (with --anon or --pid, none).
         file: Option<PathBuf>,
     },
-    /// Play a recording: with --json, print frame N (or the frame at a time) as the JSON
-    /// `inspect` printed then.
+    /// Play a recording: the explorer on it, read-only (a timeline; , . step, < > changes, Space
+    /// plays, : frame N, : t SECONDS); with --json, print frame N (or the frame at a time) as the
+    /// JSON `inspect` printed then.
     Replay {
         /// The recording (`mmapscope record -o FILE`).
         file: PathBuf,
@@ -149,6 +150,12 @@ pub enum Command {
         /// The frame at this many seconds since the start (the last one at or before it).
         #[arg(long, value_name = "SECONDS")]
         at: Option<f64>,
+        /// Colours: high-contrast for projectors, mono without colour.
+        #[arg(long, value_name = "THEME", value_enum, default_value_t)]
+        theme: ThemeChoice,
+        /// Leave the mouse to the terminal (its own selection and scrolling).
+        #[arg(long)]
+        no_mouse: bool,
     },
     /// Print a completion script for a shell (bash, zsh, fish, elvish, powershell).
     Completions {

@@ -269,10 +269,26 @@ fn recording(command: Command) -> ExitCode {
         } => record(&map, &attach, file, (interval, duration), (&out, overwrite)),
         Command::Replay {
             file,
-            json,
+            json: false,
             frame,
             at,
-        } => replay(&file, json, frame, at),
+            theme,
+            no_mouse,
+        } => replay_explorer(
+            &file,
+            (frame, at),
+            Look {
+                theme,
+                mouse: !no_mouse,
+            },
+        ),
+        Command::Replay {
+            file,
+            json: true,
+            frame,
+            at,
+            ..
+        } => replay(&file, true, frame, at),
         _ => unreachable!("only record and replay come here"),
     }
 }
@@ -337,14 +353,53 @@ fn record(
     }
 }
 
+/// `replay FILE`: the explorer on the recording, on frame N (`--frame`), the frame at a time
+/// (`--at`) or its first.
+fn replay_explorer(
+    file: &std::path::Path,
+    (frame, at): (Option<usize>, Option<f64>),
+    look: Look,
+) -> ExitCode {
+    use mmapscope::action::{Action, ReplayAction};
+    use std::io::IsTerminal as _;
+    if !std::io::stdout().is_terminal() || !std::io::stdin().is_terminal() {
+        return fail(
+            "replay needs a terminal to show the recording; without one, `mmapscope replay FILE \
+             --json --frame N` prints a frame",
+        );
+    }
+    let mut session = match Session::replay(file, DEFAULT_SIZE) {
+        Ok(s) => s,
+        Err(e) => return fail(mmapscope::session::recorder::sys_error(e)),
+    };
+    if let Err(e) = color_eyre::install() {
+        return fail(e);
+    }
+    session.act(configure(mmapscope::options::DEFAULT_REFRESH_MS, look));
+    let start = match (frame, at) {
+        (Some(n), _) => Some(ReplayAction::Frame(n as u64)),
+        (None, Some(s)) if s.is_finite() && s >= 0.0 => Some(ReplayAction::At((s * 1000.0) as u64)),
+        (None, Some(_)) => return fail("--at takes a number of seconds, 0 or more"),
+        (None, None) => None,
+    };
+    if let Some(a) = start {
+        session.act(Action::Replay(a));
+    }
+    match mmapscope::app::run(session, &[], None) {
+        Ok(note) => {
+            if !note.is_empty() {
+                eprintln!("mmapscope: {note}");
+            }
+            ExitCode::SUCCESS
+        }
+        Err(e) => fail(e),
+    }
+}
+
 /// `replay --json`: one frame of a recording as the JSON `inspect` printed then.
 fn replay(file: &std::path::Path, json: bool, frame: Option<usize>, at: Option<f64>) -> ExitCode {
     use mmapscope::session::recorder::sys_error;
-    if !json {
-        return fail(
-            "replay prints a frame with --json (the interactive replay is not in this build)",
-        );
-    }
+    debug_assert!(json, "without --json, replay_explorer plays it");
     let rec = match mmapscope::record::Recording::open(file) {
         Ok(r) => r,
         Err(e) => return fail(sys_error(e)),

@@ -664,6 +664,7 @@ impl super::Session {
         };
         let snap = replayed.snapshot(&view);
         let mut model = Model::new(snap, size);
+        model.log.clock = crate::text::clock_now();
         let looking = replayed.looking();
         if let Some(why) = &timeline.cut_short {
             model.log(format!(

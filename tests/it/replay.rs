@@ -453,27 +453,37 @@ fn replay_screen_120x40() {
     insta::assert_snapshot!(draw(&s).backend());
 }
 
+/// The real binary in an 80x24 terminal: the text column shows 8 bytes a row.
 #[test]
 fn replay_in_a_terminal_steps_to_the_changes_recorded() {
     let dir = crate::common::temp_dir();
     let path = recording(dir.path());
     let mut term = Term::spawn(&["replay".as_ref(), path.as_os_str()], &[], 80, 24);
-    term.wait_for_all(&["frame 0/5", "hello page zero", "data.bin"]);
+    term.wait_for_all(&["frame 0/5", "hello pa", "data.bin", "page 0: R P -d"]);
     term.send(">");
-    term.wait_for_all(&["frame 2/5", "D"]);
+    term.wait_for_all(&["frame 2/5"]);
     term.send("]");
-    term.wait_for_all(&["bytes of page 1"]);
+    term.wait_for_all(&["page 1: R P D", "bytes of"]);
     term.send(">");
     term.wait_for_all(&["frame 4/5"]);
     term.send("g");
-    term.wait_for_all(&["HELLO page zero"]);
+    term.wait_for_all(&["HELLO pa"]);
     term.send(",");
-    term.wait_for_all(&["frame 3/5", "hello page zero"]);
+    term.wait_for_all(&["frame 3/5", "hello pa"]);
     term.send("s");
-    term.wait_for_all(&["a recording is read-only"]);
+    term.wait_for_all(&["refused by the write gate: EPERM: msync"]);
+    // The log, focused (Tab twice), has the room for the whole sentence.
+    term.send("\t\t");
+    term.wait_for("the refusal's reason", |t| {
+        t.split_whitespace()
+            .collect::<Vec<_>>()
+            .join(" ")
+            .contains("a recording is read-only")
+    });
+    term.send("\t");
     term.send(" ");
     term.wait_for_all(&["▶ frame"]);
-    term.wait_for_all(&["played to the end"]);
+    term.wait_for_all(&["played to the end", "❚❚ frame 5/5"]);
     term.send("q");
     let status = term.wait_exit();
     assert!(status.success(), "{status:?}");
