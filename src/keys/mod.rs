@@ -10,7 +10,7 @@ mod typed;
 
 pub use manual::{MANUAL, manual_lines};
 pub use picker::PICKER;
-pub use replay::REPLAY;
+pub use replay::{REPLAY_PLAY, REPLAY_STEPS};
 pub use typed::TYPED;
 
 use ratatui::crossterm::event::KeyCode;
@@ -797,7 +797,8 @@ pub fn tables(ctx: KeyContext) -> &'static [&'static [Binding]] {
         // The grid's operations last: their hints are the last the key line shows, since the
         // write gate refuses them all in a recording.
         KeyContext::Replay => &[
-            REPLAY,
+            REPLAY_STEPS,
+            REPLAY_PLAY,
             ARROWS,
             LETTER_MOTIONS,
             COMMON_FIRST,
@@ -813,9 +814,9 @@ pub fn tables(ctx: KeyContext) -> &'static [&'static [Binding]] {
         KeyContext::Prompt => &[PROMPT],
         KeyContext::Menu => &[MENU],
         KeyContext::Confirm => &[CONFIRM],
-        KeyContext::Space => &[SPACE],
+        KeyContext::Space => &[SPACE, REPLAY_STEPS],
         KeyContext::SpaceFilter => &[SPACE_FILTER],
-        KeyContext::PageMap => &[PAGE_MAP],
+        KeyContext::PageMap => &[PAGE_MAP, REPLAY_STEPS],
         KeyContext::Picker => &[PICKER],
     }
 }
@@ -833,7 +834,8 @@ pub fn help_lines() -> Vec<(&'static str, &'static str)> {
         FIND,
         PANEL,
         LESSON,
-        REPLAY,
+        REPLAY_STEPS,
+        REPLAY_PLAY,
     ]
     .iter()
     .flat_map(|t| t.iter())

@@ -7,9 +7,10 @@ use super::Key::Code;
 use super::{Binding, bind, full, helped};
 use crate::action::{Action, ReplayAction};
 
-/// A recording replayed (`mmapscope replay FILE`), before the grid's keys (whose operations
-/// the write gate refuses there: a recording is read-only).
-pub const REPLAY: &[Binding] = &[
+/// A recording replayed (`mmapscope replay FILE`): frames and changes, before the grid's keys
+/// (whose operations the write gate refuses there: a recording is read-only), and in the
+/// address-space view and the page map too (they show the frame stepped to).
+pub const REPLAY_STEPS: &[Binding] = &[
     full(
         &[Code(Char(','))],
         Action::Replay(ReplayAction::Step(-1)),
@@ -30,6 +31,10 @@ pub const REPLAY: &[Binding] = &[
         &[Code(Char('>'))],
         Action::Replay(ReplayAction::Change { forward: true }),
     ),
+];
+
+/// Play and its speed, in the grid of a recording replayed.
+pub const REPLAY_PLAY: &[Binding] = &[
     full(
         &[Code(Char(' '))],
         Action::Replay(ReplayAction::PlayPause),

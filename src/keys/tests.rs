@@ -113,6 +113,19 @@ fn a_replay_moves_through_its_recording_on_keys_the_grid_leaves_free() {
             .any(|b| b.keys.contains(&Code(Char(c))));
         assert!(!live, "{c} is taken in the grid");
     }
+    // The address-space view and the page map show the frame stepped to.
+    for ctx in [KeyContext::Space, KeyContext::PageMap] {
+        let step = tables(ctx)
+            .iter()
+            .flat_map(|t| t.iter())
+            .find(|b| b.keys.contains(&Code(Char('>'))))
+            .and_then(|b| b.action.clone());
+        assert_eq!(
+            step,
+            Some(Action::Replay(ReplayAction::Change { forward: true })),
+            "{ctx:?}"
+        );
+    }
     // The grid's writing keys stay bound: the write gate refuses them, with a reason.
     assert_eq!(
         key('s'),

@@ -171,7 +171,7 @@ impl Replayed {
                 &crate::sys::attach::foreign::vma_name(line).to_string_lossy(),
             ),
             start: line.start,
-            via: format!("frame {} of the recording", self.at),
+            via: "the recording (the bytes of the pages it holds)".to_string(),
             back: !other,
             ended: None,
             reopen: false,
