@@ -273,3 +273,28 @@ fn jump_one_hour(bencher: Bencher) {
         draw(&mut term, &session);
     });
 }
+
+/// The recording's own share of `step_30k_vmas`: decoding the two frames it steps between
+/// (`Recording::frame`), nothing built or drawn.
+#[divan::bench(sample_count = 20)]
+fn decode_30k_vmas(bencher: Bencher) {
+    let path = recording("vmas-30k.mmrec", 64, 30_000);
+    let rec = mmapscope::record::Recording::open(&path).expect("open");
+    let mut n = 40;
+    bencher.bench_local(|| {
+        n = if n == 40 { 41 } else { 40 };
+        rec.frame(n).expect("frame")
+    });
+}
+
+/// The recording's own share of `step`: decoding the two frames it steps between.
+#[divan::bench(sample_count = 100)]
+fn decode_1tib(bencher: Bencher) {
+    let path = recording("sparse-1t.mmrec", 600, 0);
+    let rec = mmapscope::record::Recording::open(&path).expect("open");
+    let mut n = 300;
+    bencher.bench_local(|| {
+        n = if n == 300 { 301 } else { 300 };
+        rec.frame(n).expect("frame")
+    });
+}
