@@ -302,6 +302,7 @@ pub fn run(
         if last_probe.elapsed() >= refresh {
             let start = Instant::now();
             runner.session.refresh();
+            runner.session.record_tick(None);
             tracing::debug!(us = start.elapsed().as_micros(), "refresh");
             last_probe = Instant::now();
             stale = true;
@@ -323,7 +324,18 @@ pub fn run(
         last_probe = Instant::now();
     }
     tracing::info!("explorer ended");
-    Ok(farewell(&runner.session.model))
+    let bye = farewell(&runner.session.model);
+    // `--record`: the last frame, and what the recording holds.
+    let recorded = match runner.session.stop_recording() {
+        None => return Ok(bye),
+        Some(Ok(said)) => said,
+        Some(Err(e)) => format!("the recording stopped early: {e}"),
+    };
+    Ok(if bye.is_empty() {
+        recorded
+    } else {
+        format!("{bye}\nmmapscope: {recorded}")
+    })
 }
 
 /// How often the picker reads the process list again.
