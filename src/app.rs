@@ -324,18 +324,23 @@ pub fn run(
         last_probe = Instant::now();
     }
     tracing::info!("explorer ended");
-    let bye = farewell(&runner.session.model);
-    // `--record`: the last frame, and what the recording holds.
-    let recorded = match runner.session.stop_recording() {
-        None => return Ok(bye),
+    Ok(goodbye(&mut runner.session))
+}
+
+/// The words said on the way out: the farewell, and with `--record` what the recording holds
+/// (its last frame written now).
+fn goodbye(session: &mut Session) -> String {
+    let bye = farewell(&session.model);
+    let recorded = match session.stop_recording() {
+        None => return bye,
         Some(Ok(said)) => said,
         Some(Err(e)) => format!("the recording stopped early: {e}"),
     };
-    Ok(if bye.is_empty() {
+    if bye.is_empty() {
         recorded
     } else {
         format!("{bye}\nmmapscope: {recorded}")
-    })
+    }
 }
 
 /// How often the picker reads the process list again.
