@@ -312,6 +312,9 @@ fn record(
                 Err(e) => return fail(e),
             }
         }
+        None if file.is_none() && map.anon.is_none() => {
+            return fail("record what? give a FILE, --anon SIZE or --pid PID");
+        }
         None => match open(map, file, false) {
             Ok(r) => region = Some(r),
             Err(code) => return code,

@@ -564,3 +564,22 @@ fn a_lesson_checked_and_recorded_keeps_its_steps() {
     assert_eq!(steps.len(), shown, "{steps:?}");
     assert!(steps[0].starts_with("step 1: "), "{steps:?}");
 }
+
+#[test]
+fn record_without_a_subject_or_with_two_says_so() {
+    let dir = temp_dir();
+    let out = dir.path().join("x.mmrec");
+    let none = run(mmapscope(&["record".as_ref(), "-o".as_ref(), out.as_os_str()]));
+    fails_cleanly(&none, None, &["FILE, --anon SIZE or --pid PID"]);
+    let two = run(mmapscope(&[
+        "record".as_ref(),
+        "--pid".as_ref(),
+        "1".as_ref(),
+        "--anon".as_ref(),
+        "4k".as_ref(),
+        "-o".as_ref(),
+        out.as_os_str(),
+    ]));
+    fails_cleanly(&two, None, &["give no FILE or --anon"]);
+    assert!(!out.exists(), "nothing written");
+}
