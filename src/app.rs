@@ -478,7 +478,9 @@ fn dispatch(
             crate::session::lecture::next(&mut runner, &l.lesson);
         }
         (Action::Lesson(LessonAction::Back), Some(l)) => {
-            if let Some(r) = crate::session::lecture::back(&runner, l) {
+            if let Some(mut r) = crate::session::lecture::back(&runner, l) {
+                let why = "back a step: the lesson replayed on a fresh copy of its file";
+                r.session.carry_recording(&mut runner.session, why);
                 return r;
             }
         }

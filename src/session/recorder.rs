@@ -343,6 +343,15 @@ impl super::Session {
         }
     }
 
+    /// Takes over `old`'s recording (a lesson gone back a step plays on a fresh session): the
+    /// next frames record this session, after a note saying why the mapping moved.
+    pub fn carry_recording(&mut self, old: &mut super::Session, why: &str) {
+        self.recording = old.recording.take();
+        if let Some(r) = self.recording.as_mut().and_then(|r| r.recorder.as_mut()) {
+            r.note(EventKind::Note, why);
+        }
+    }
+
     /// Ends the recording with a last frame (the state at the end); says what was written,
     /// or why it stopped early. `None` when the session was not recorded.
     pub fn stop_recording(&mut self) -> Option<Result<String, SysError>> {

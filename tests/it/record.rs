@@ -569,7 +569,11 @@ fn a_lesson_checked_and_recorded_keeps_its_steps() {
 fn record_without_a_subject_or_with_two_says_so() {
     let dir = temp_dir();
     let out = dir.path().join("x.mmrec");
-    let none = run(mmapscope(&["record".as_ref(), "-o".as_ref(), out.as_os_str()]));
+    let none = run(mmapscope(&[
+        "record".as_ref(),
+        "-o".as_ref(),
+        out.as_os_str(),
+    ]));
     fails_cleanly(&none, None, &["FILE, --anon SIZE or --pid PID"]);
     let two = run(mmapscope(&[
         "record".as_ref(),
