@@ -44,8 +44,23 @@ pub struct Cli {
     /// while it runs. Also MMAPSCOPE_LOG=FILE.
     #[arg(long, value_name = "FILE", global = true)]
     pub log: Option<PathBuf>,
+    #[command(flatten)]
+    pub rec: RecordArgs,
     /// The file to map (regular file or /dev/zero).
     pub file: Option<PathBuf>,
+}
+
+/// `--record OUT`: the session written to a recording as it goes (docs/recording.md).
+#[derive(Debug, Clone, Default, clap::Args)]
+pub struct RecordArgs {
+    /// Record the session to OUT (a new file): a frame at the start, then at most every
+    /// --record-interval as the screen refreshes or a script line runs, and one at the end;
+    /// `mmapscope replay OUT --json` prints a frame.
+    #[arg(long, value_name = "OUT")]
+    pub record: Option<PathBuf>,
+    /// The least time between two frames of --record: 1s, 200ms (a number alone is seconds).
+    #[arg(long, value_name = "TIME", default_value = "1s", value_parser = parse_duration)]
+    pub record_interval: std::time::Duration,
 }
 
 /// The subcommands.
@@ -82,6 +97,8 @@ pub enum Command {
     Batch {
         #[command(flatten)]
         map: MapArgs,
+        #[command(flatten)]
+        rec: RecordArgs,
         /// The file to map (with --anon there is no FILE: the first argument is the SCRIPT).
         file: Option<PathBuf>,
         /// The script; stdin when absent or "-".
@@ -110,6 +127,8 @@ pub enum Command {
         /// Leave the mouse to the terminal (its own selection and scrolling).
         #[arg(long)]
         no_mouse: bool,
+        #[command(flatten)]
+        rec: RecordArgs,
     },
     /// Record FILE, anonymous memory (--anon SIZE) or a process (--pid PID [--vma SPEC|all])
     /// to OUT: a frame of its maps, smaps counters, page states and the bytes of pages whose

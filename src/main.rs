@@ -10,7 +10,7 @@ use std::process::ExitCode;
 use clap::Parser as _;
 
 use mmapscope::action::Event;
-use mmapscope::cli::{AttachArgs, Cli, Command, MapArgs, ThemeChoice};
+use mmapscope::cli::{AttachArgs, Cli, Command, MapArgs, RecordArgs, ThemeChoice};
 use mmapscope::session::DEFAULT_SIZE;
 use mmapscope::session::{Runner, Session};
 use mmapscope::sys::contain::exit::OnSignal;
@@ -154,15 +154,15 @@ fn main() -> ExitCode {
             None if cli.pick && cli.map.anon.is_some() => {
                 fail("--pick explores a running process: give no --anon with it")
             }
-            None if cli.pick => attach("", None, cli.map.write, cli.refresh, look),
+            None if cli.pick => attach("", None, cli.map.write, (cli.refresh, look), &cli.rec),
             Some(spec) => attach(
                 &spec,
                 cli.attach.vma.as_deref(),
                 cli.map.write,
-                cli.refresh,
-                look,
+                (cli.refresh, look),
+                &cli.rec,
             ),
-            None => explore(&cli.map, cli.file, cli.refresh, look),
+            None => explore(&cli.map, cli.file, cli.refresh, look, &cli.rec),
         },
     }
 }
@@ -217,7 +217,12 @@ fn subcommand(command: Command) -> ExitCode {
             page_flags: _,
             file,
         } => inspect(&map, file, json, fault_in),
-        Command::Batch { map, file, script } => batch(&map, file, script),
+        Command::Batch {
+            map,
+            rec,
+            file,
+            script,
+        } => batch(&map, file, script, &rec),
         Command::Lesson {
             name,
             file,
@@ -226,15 +231,19 @@ fn subcommand(command: Command) -> ExitCode {
             theme,
             refresh,
             no_mouse,
+            rec,
         } => lesson(
             name.as_deref(),
             file.as_deref(),
             (check, trust),
-            Look {
-                theme,
-                mouse: !no_mouse,
-            },
-            refresh,
+            (
+                Look {
+                    theme,
+                    mouse: !no_mouse,
+                },
+                refresh,
+            ),
+            &rec,
         ),
         command @ (Command::Record { .. } | Command::Replay { .. }) => recording(command),
         Command::Completions { shell } => completions(shell),
@@ -303,7 +312,9 @@ fn record(
     (out, overwrite): (&std::path::Path, bool),
 ) -> ExitCode {
     use mmapscope::session::recorder::{Recorder, Source};
-    let source = match &attach.pid {
+    // What is recorded, held here; each frame reads it through a `Source`.
+    let (mut region, mut handle) = (None, None);
+    match &attach.pid {
         Some(_) if file.is_some() || map.anon.is_some() => {
             return fail("--pid records a running process: give no FILE or --anon with it");
         }
@@ -313,17 +324,25 @@ fn record(
                 Err(e) => return fail(e),
             };
             match mmapscope::sys::attach::handle::ProcessHandle::open(pid, false) {
-                Ok(h) => Source::Process {
-                    handle: std::sync::Arc::new(h),
-                    vma: attach.vma.clone().filter(|v| v != "all"),
-                },
+                Ok(h) => handle = Some(std::sync::Arc::new(h)),
                 Err(e) => return fail(e),
             }
         }
+        None if file.is_none() && map.anon.is_none() => {
+            return fail("record what? give a FILE, --anon SIZE or --pid PID");
+        }
         None => match open(map, file, false) {
-            Ok(region) => Source::Ours(region),
+            Ok(r) => region = Some(r),
             Err(code) => return code,
         },
+    }
+    let source = match (&region, &handle) {
+        (Some(r), _) => Source::Ours(r),
+        (None, Some(handle)) => Source::Process {
+            handle,
+            vma: attach.vma.clone().filter(|v| v != "all"),
+        },
+        (None, None) => unreachable!("a region or a handle was opened above"),
     };
     let quit = match mmapscope::sys::contain::exit::install(
         mmapscope::sys::contain::exit::OnSignal::Quit { last: || {} },
@@ -331,11 +350,12 @@ fn record(
         Ok(q) => q,
         Err(e) => return fail(SysError::from_io(&e, "install signal handlers")),
     };
-    let mut recorder = match Recorder::start(source, out, overwrite, interval, "record") {
+    let mut recorder = match Recorder::start(&source, out, overwrite, interval, "record") {
         Ok(r) => r,
         Err(e) => return fail(e),
     };
-    let ended = mmapscope::session::recorder::run(&mut recorder, duration, &|| quit.quit_asked());
+    let ended =
+        mmapscope::session::recorder::run(&mut recorder, &source, duration, &|| quit.quit_asked());
     let (frames, bytes) = recorder.written();
     let finished = recorder.finish();
     let out_shown = mmapscope::text::echo(&out.to_string_lossy());
@@ -433,6 +453,23 @@ fn replay(file: &std::path::Path, json: bool, frame: Option<usize>, at: Option<f
     }
 }
 
+/// `--record OUT`: the session recorded from now on.
+fn start_recording(session: &mut Session, rec: &RecordArgs, what: &str) -> Result<(), ExitCode> {
+    match &rec.record {
+        Some(out) => session.record(out, rec.record_interval, what).map_err(fail),
+        None => Ok(()),
+    }
+}
+
+/// Ends the session's recording, if any, and says what it wrote on stderr.
+fn said_recording(session: &mut Session) {
+    match session.stop_recording() {
+        Some(Ok(said)) => eprintln!("mmapscope: {said}"),
+        Some(Err(e)) => eprintln!("mmapscope: the recording stopped early: {e}"),
+        None => {}
+    }
+}
+
 /// Exit status 0, or 2 with the error's line.
 fn exit_with(result: Result<(), SysError>) -> ExitCode {
     match result {
@@ -459,6 +496,7 @@ fn batch(
     map: &MapArgs,
     file: Option<std::path::PathBuf>,
     script: Option<std::path::PathBuf>,
+    rec: &RecordArgs,
 ) -> ExitCode {
     // With --anon there is no FILE: the one positional argument is the script.
     let (file, script) = match (map.anon, file, script) {
@@ -509,8 +547,13 @@ fn batch(
     {
         return fail(e);
     }
+    if let Err(code) = start_recording(&mut session, rec, "batch") {
+        return code;
+    }
     let mut runner = Runner::new(session);
-    match runner.run(&lines, &mut std::io::stdout().lock()) {
+    let ran = runner.run(&lines, &mut std::io::stdout().lock());
+    said_recording(&mut runner.session);
+    match ran {
         Ok(true) => ExitCode::SUCCESS,
         Ok(false) => ExitCode::from(1),
         // A closed pipe: the reader went away; the run still counts by what it did.
@@ -556,7 +599,13 @@ fn inspect_process(pid: u32, spec: Option<&str>, json: bool, page_flags: bool) -
 }
 
 /// The explorer on another process (`--pid`).
-fn attach(named: &str, spec: Option<&str>, write: bool, refresh_ms: u64, look: Look) -> ExitCode {
+fn attach(
+    named: &str,
+    spec: Option<&str>,
+    write: bool,
+    (refresh_ms, look): (u64, Look),
+    rec: &RecordArgs,
+) -> ExitCode {
     use std::io::IsTerminal as _;
     let terminal = std::io::stdout().is_terminal() && std::io::stdin().is_terminal();
     let pid = match pid_or_pick(named, terminal, look) {
@@ -581,6 +630,9 @@ fn attach(named: &str, spec: Option<&str>, write: bool, refresh_ms: u64, look: L
         return fail(e);
     }
     session.act(configure(refresh_ms, look));
+    if let Err(code) = start_recording(&mut session, rec, "explorer") {
+        return code;
+    }
     let intro = vec![if write {
         format!(
             "attached to pid {pid}: writes go through its /proc/PID/mem, only where it may write, \
@@ -697,8 +749,8 @@ fn lesson(
     name: Option<&str>,
     file: Option<&std::path::Path>,
     (check, trust): (bool, bool),
-    look: Look,
-    refresh_ms: u64,
+    (look, refresh_ms): (Look, u64),
+    rec: &RecordArgs,
 ) -> ExitCode {
     if name.is_none() && file.is_none() {
         print!("{}", mmapscope::script::lesson::listing());
@@ -717,7 +769,9 @@ fn lesson(
         if let Err(e) = mmapscope::sys::contain::exit::install(OnSignal::End) {
             return fail(SysError::from_io(&e, "install signal handlers"));
         }
-        return match mmapscope::session::lecture::check(&lesson, &mut std::io::stdout().lock()) {
+        let record = rec.record.as_deref().map(|out| (out, rec.record_interval));
+        let out = &mut std::io::stdout().lock();
+        return match mmapscope::session::lecture::check(&lesson, out, record) {
             Ok(true) => ExitCode::SUCCESS,
             Ok(false) => ExitCode::from(1),
             Err(e) => fail(e),
@@ -739,12 +793,20 @@ fn lesson(
     };
     let mut session = Session::new(region, true, DEFAULT_SIZE);
     session.act(configure(refresh_ms, look));
+    if let Err(code) = start_recording(&mut session, rec, &format!("lesson {}", lesson.name)) {
+        return code;
+    }
     let intro = vec![format!("lesson {}: {}", lesson.name, lesson.title)];
     let lecture = mmapscope::session::lecture::Lecture { lesson, dir };
     let result = mmapscope::app::run(session, &intro, Some(&lecture));
     drop(lecture);
     match result {
-        Ok(_) => ExitCode::SUCCESS,
+        Ok(note) => {
+            if !note.is_empty() {
+                eprintln!("mmapscope: {note}");
+            }
+            ExitCode::SUCCESS
+        }
         Err(e) => fail(e),
     }
 }
@@ -776,6 +838,7 @@ fn explore(
     file: Option<std::path::PathBuf>,
     refresh_ms: u64,
     look: Look,
+    rec: &RecordArgs,
 ) -> ExitCode {
     use std::io::IsTerminal as _;
     // Before anything is created or mapped: without a terminal there is nothing to show.
@@ -816,6 +879,9 @@ fn explore(
         return fail(e);
     }
     session.act(configure(refresh_ms, look));
+    if let Err(code) = start_recording(&mut session, rec, "explorer") {
+        return code;
+    }
     let result = mmapscope::app::run(session, &intro, None);
     if let Some(dir) = demo_dir {
         eprintln!(

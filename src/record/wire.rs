@@ -232,7 +232,8 @@ fn keyed<T: PartialEq, W>(
 }
 
 /// Removes the entries keyed `gone`, puts in `set` (replacing an entry of the same key), and
-/// leaves `list` in key order.
+/// keeps `list` in key order (it is in key order already): a binary search each, so a delta of
+/// k entries costs k searches, not a rebuild of the list.
 fn apply_keyed<T, W>(
     list: &mut Vec<T>,
     gone: Vec<u64>,
@@ -240,15 +241,18 @@ fn apply_keyed<T, W>(
     key: impl Fn(&T) -> u64,
     from_wire: impl Fn(W) -> T,
 ) {
-    let mut by_key: BTreeMap<u64, T> = list.drain(..).map(|t| (key(&t), t)).collect();
     for k in gone {
-        by_key.remove(&k);
+        if let Ok(i) = list.binary_search_by_key(&k, &key) {
+            list.remove(i);
+        }
     }
     for w in set {
         let t = from_wire(w);
-        by_key.insert(key(&t), t);
+        match list.binary_search_by_key(&key(&t), &key) {
+            Ok(i) => list[i] = t,
+            Err(i) => list.insert(i, t),
+        }
     }
-    list.extend(by_key.into_values());
 }
 
 fn wire_maps(l: &MapsLine) -> WireMaps {

@@ -2,9 +2,10 @@
 //! frame keeps of it), and a recorded mapping turned back into `inspect`'s report, so that
 //! `replay --json` prints the JSON `inspect` printed at that moment.
 
+use std::collections::BTreeSet;
 use std::ops::ControlFlow;
 
-use super::{FileInfo, MappingInfo, MappingKind, Report, Tally, head_with};
+use super::{FileInfo, MappingInfo, MappingKind, Report, Tally, head_with, mark_edited};
 use crate::record::{Frame, Header, RecordedFile, RecordedMapping, Subject};
 use crate::sys::SysError;
 use crate::sys::map::range::Mapped;
@@ -13,7 +14,8 @@ use crate::sys::probe::prober::Prober;
 use crate::sys::proc::maps::{self, Vma};
 
 /// Probes the whole mapping (nothing faulted in) as `inspect` does, with its smaps entry
-/// already read (`vma`), and keeps what a frame records of it.
+/// already read (`vma`), the pages in `edited` marked as written by this tool (as `snapshot`
+/// marks them), and keeps what a frame records of it.
 ///
 /// # Errors
 /// fstat or /proc failures.
@@ -21,6 +23,7 @@ pub fn record_mapping(
     region: &dyn Mapped,
     prober: &Prober,
     vma: Option<Vma>,
+    edited: &BTreeSet<u64>,
 ) -> Result<RecordedMapping, SysError> {
     let head = head_with(region, prober, vma)?;
     let mut runs = Vec::new();
@@ -41,7 +44,7 @@ pub fn record_mapping(
             writable: f.writable,
         }),
         sources: head.sources,
-        runs,
+        runs: mark_edited(runs, edited),
     })
 }
 

@@ -7,7 +7,7 @@
 //! dropped first). Reading state never faults a page in, and bytes are read only from present
 //! pages: recording does not disturb what it records.
 
-use std::collections::VecDeque;
+use std::collections::{BTreeSet, VecDeque};
 use std::path::Path;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -21,23 +21,19 @@ use crate::sys::SysError;
 use crate::sys::attach::foreign::VmaView;
 use crate::sys::attach::handle::{Gone, ProcessHandle};
 use crate::sys::map::range::Mapped;
-use crate::sys::map::region::Region;
 use crate::sys::ops::op::{Dump, DumpWhat};
 use crate::sys::probe::prober::Prober;
 use crate::sys::probe::state::{PageState, StateRun};
 use crate::sys::proc::maps::{self, MapsLine, Vma};
 
-/// What is recorded.
-#[expect(
-    clippy::large_enum_variant,
-    reason = "one per recording, held in place: boxing the mapping saves nothing"
-)]
-pub enum Source {
-    /// The mapping we made (`record FILE`, `record --anon SIZE`).
-    Ours(Region),
+/// What is recorded, as the caller holds it: a frame is read through it.
+pub enum Source<'a> {
+    /// A mapping of ours: the one we made (`record FILE`, `record --anon SIZE`, the explorer's),
+    /// or a VMA of our own explored.
+    Ours(&'a dyn Mapped),
     /// Another process: one VMA (`--vma SPEC`, found again by it at every frame) or all.
     Process {
-        handle: Arc<ProcessHandle>,
+        handle: &'a Arc<ProcessHandle>,
         vma: Option<String>,
     },
 }
@@ -45,7 +41,6 @@ pub enum Source {
 /// A recording under way.
 pub struct Recorder {
     writer: Writer,
-    source: Source,
     prober: Prober,
     started: Instant,
     interval: Duration,
@@ -56,6 +51,9 @@ pub struct Recorder {
     held: VecDeque<u64>,
     /// Events since the last frame.
     events: Vec<Event>,
+    /// Pages of our mapping written by this tool since the last msync (the session's edits),
+    /// marked `edited` in the next frame's runs.
+    pub edited: BTreeSet<u64>,
 }
 
 impl Recorder {
@@ -66,14 +64,14 @@ impl Recorder {
     /// # Errors
     /// The refusal, or the file could not be created.
     pub fn start(
-        source: Source,
+        source: &Source,
         out: &Path,
         overwrite: bool,
         interval: Duration,
         session: &str,
     ) -> Result<Self, SysError> {
-        refusal(&source, out, overwrite).map_or(Ok(()), Err)?;
-        let prober = match &source {
+        refusal(source, out, overwrite).map_or(Ok(()), Err)?;
+        let prober = match source {
             Source::Ours(_) => Prober::new(),
             Source::Process { handle, vma } => {
                 let p = Prober::new().for_handle(handle)?;
@@ -85,11 +83,10 @@ impl Recorder {
                 }
             }
         };
-        let header = header(&source, interval, session);
+        let header = header(source, interval, session);
         let writer = Writer::create(out, header, overwrite).map_err(sys_error)?;
         Ok(Self {
             writer,
-            source,
             prober,
             started: Instant::now(),
             interval,
@@ -97,6 +94,7 @@ impl Recorder {
             state: Frame::default(),
             held: VecDeque::new(),
             events: Vec::new(),
+            edited: BTreeSet::new(),
         })
     }
 
@@ -127,10 +125,10 @@ impl Recorder {
     ///
     /// # Errors
     /// The process is gone, /proc could not be read, or the write failed.
-    pub fn frame(&mut self) -> Result<(), SysError> {
+    pub fn frame(&mut self, source: &Source) -> Result<(), SysError> {
         let at = Instant::now();
         let time_ms = u64::try_from(at.duration_since(self.started).as_millis()).unwrap_or(0);
-        let (maps, smaps, mappings) = self.read()?;
+        let (maps, smaps, mappings) = self.read(source)?;
         let mut frame = Frame {
             time_ms,
             maps,
@@ -139,7 +137,7 @@ impl Recorder {
             bytes: std::mem::take(&mut self.state.bytes),
             events: std::mem::take(&mut self.events),
         };
-        self.bytes(&mut frame);
+        self.bytes(source, &mut frame);
         self.writer.push(&frame).map_err(sys_error)?;
         self.last = Some(at);
         self.state = frame;
@@ -147,8 +145,8 @@ impl Recorder {
     }
 
     /// Why the process recorded is no longer recorded (it exited or called exec).
-    pub fn gone(&self) -> Option<String> {
-        match &self.source {
+    pub fn gone(source: &Source) -> Option<String> {
+        match source {
             Source::Ours(_) => None,
             Source::Process { handle, .. } => handle.status().map(|g| match g {
                 Gone::Exited => "the process exited".into(),
@@ -168,8 +166,8 @@ impl Recorder {
     }
 
     /// The maps lines, smaps entries and recorded mappings now.
-    fn read(&self) -> Result<Read, SysError> {
-        match &self.source {
+    fn read(&self, source: &Source) -> Result<Read, SysError> {
+        match source {
             Source::Ours(region) => {
                 let (start, end) = (region.addr(), region.addr() + region.map_bytes());
                 let maps: Vec<MapsLine> = maps::read_maps()?
@@ -177,7 +175,7 @@ impl Recorder {
                     .filter(|l| l.start < end && l.end > start)
                     .collect();
                 let smaps = region.vmas(start, end)?;
-                let m = record_mapping(region, &self.prober, maps::total(&smaps))?;
+                let m = record_mapping(*region, &self.prober, maps::total(&smaps), &self.edited)?;
                 Ok((maps, smaps, vec![m]))
             }
             Source::Process { handle, vma } => {
@@ -198,7 +196,8 @@ impl Recorder {
                         .filter(|v| v.head.start < line.end && v.head.end > line.start)
                         .cloned()
                         .collect();
-                    mappings.push(record_mapping(&view, &self.prober, maps::total(&own))?);
+                    let total = maps::total(&own);
+                    mappings.push(record_mapping(&view, &self.prober, total, &self.edited)?);
                 }
                 Ok((maps, smaps, mappings))
             }
@@ -208,7 +207,7 @@ impl Recorder {
     /// Updates the bytes held in `frame`: drops the pages no longer present, re-reads the
     /// others, and adds the present pages whose state changed since the last frame, within
     /// `BYTES_BOUND` (the oldest held dropped first).
-    fn bytes(&mut self, frame: &mut Frame) {
+    fn bytes(&mut self, source: &Source, frame: &mut Frame) {
         let ps = self.writer.header().page_size;
         let limit = usize::try_from(BYTES_BOUND / ps).unwrap_or(usize::MAX);
         let present = |addr: u64| {
@@ -242,18 +241,20 @@ impl Recorder {
         for (&addr, data) in frame.bytes.iter_mut() {
             let within = |m: &&RecordedMapping| addr >= m.addr && addr < m.addr + m.len;
             if let Some(m) = frame.mappings.iter().find(within) {
-                let read = self.read_page(m, addr - m.addr, &mut buf);
+                let read = read_page(source, m, addr - m.addr, &mut buf);
                 data.clear();
                 data.extend_from_slice(&buf[..read]);
             }
         }
         frame.bytes.retain(|_, d| !d.is_empty());
     }
+}
 
-    /// Reads the page at mapping offset `off` of `m` (present: no fault) into `buf`; the
-    /// bytes read.
-    fn read_page(&self, m: &RecordedMapping, off: u64, buf: &mut [u8]) -> usize {
-        match &self.source {
+/// Reads the page at mapping offset `off` of `m` (present: no fault) into `buf`; the bytes
+/// read.
+fn read_page(source: &Source, m: &RecordedMapping, off: u64, buf: &mut [u8]) -> usize {
+    {
+        match source {
             Source::Ours(region) => region.read(off, buf).unwrap_or(0),
             Source::Process { handle, .. } => {
                 let line = MapsLine {
@@ -270,6 +271,123 @@ impl Recorder {
     }
 }
 
+/// A session's recording (`--record OUT` in the explorer, batch and lessons): the recorder, and
+/// the first error that stopped it (said when the session ends).
+pub(super) struct Recording {
+    recorder: Option<Recorder>,
+    out: String,
+    failed: Option<SysError>,
+}
+
+/// What the session shows, as a recording reads it: the mapping we made or the VMA of ours
+/// explored; in another process, the VMA explored (by its address). A replay has nothing live
+/// to record.
+fn source_of(subject: &super::subject::Subject) -> Result<Source<'_>, SysError> {
+    use super::subject::Subject;
+    Ok(match subject {
+        Subject::Ours { .. } => Source::Ours(subject.mapped()),
+        Subject::Other { attached, explored } => Source::Process {
+            handle: &attached.handle,
+            vma: Some(format!("0x{:x}", explored.view.line().start)),
+        },
+        Subject::Recorded(_) => {
+            return Err(SysError::new(
+                libc::EINVAL,
+                "--record",
+                "a replay shows a recording: there is nothing live to record (the recording \
+                 is the file already)",
+            ));
+        }
+    })
+}
+
+/// The pages of what is shown written by this tool since the last msync.
+fn edited_pages(subject: &super::subject::Subject, model: &crate::model::Model) -> BTreeSet<u64> {
+    let ps = subject.mapped().page_size().max(1);
+    model.doc.edits.iter().map(|off| off / ps).collect()
+}
+
+impl super::Session {
+    /// Records the session into `out` from now on: a frame now, then at most every
+    /// `interval` as the session refreshes or runs lines (`record_tick`). `what` says what
+    /// records (`explorer`, `batch`, `lesson NAME`).
+    ///
+    /// # Errors
+    /// `out` is refused (it exists, or is mapped by us or by the process shown), or cannot be
+    /// created; or the first frame could not be read.
+    pub fn record(&mut self, out: &Path, interval: Duration, what: &str) -> Result<(), SysError> {
+        let source = source_of(&self.subject)?;
+        let mut recorder = Recorder::start(&source, out, false, interval, what)?;
+        recorder.frame(&source)?;
+        self.recording = Some(Recording {
+            recorder: Some(recorder),
+            out: crate::text::echo(&out.to_string_lossy()),
+            failed: None,
+        });
+        Ok(())
+    }
+
+    /// Notes what the session did (`event`, written with the next frame) and writes a frame if
+    /// one is due. A failed frame stops the recording (the frames before it stay whole); the
+    /// error is said at the end (`stop_recording`).
+    pub fn record_tick(&mut self, event: Option<(EventKind, String)>) {
+        let Some(rec) = self.recording.as_mut() else {
+            return;
+        };
+        let Some(recorder) = rec.recorder.as_mut() else {
+            return;
+        };
+        if let Some((kind, text)) = event {
+            recorder.note(kind, text);
+        }
+        if !recorder.due() {
+            return;
+        }
+        recorder.edited = edited_pages(&self.subject, &self.model);
+        if let Err(e) = source_of(&self.subject).and_then(|s| recorder.frame(&s)) {
+            rec.failed = Some(e);
+            if let Some(r) = rec.recorder.take() {
+                let _ = r.finish();
+            }
+        }
+    }
+
+    /// Takes over `old`'s recording (a lesson gone back a step plays on a fresh session): the
+    /// next frames record this session, after a note saying why the mapping moved.
+    pub fn carry_recording(&mut self, old: &mut super::Session, why: &str) {
+        self.recording = old.recording.take();
+        if let Some(r) = self.recording.as_mut().and_then(|r| r.recorder.as_mut()) {
+            r.note(EventKind::Note, why);
+        }
+    }
+
+    /// Ends the recording with a last frame (the state at the end); says what was written,
+    /// or why it stopped early. `None` when the session was not recorded.
+    pub fn stop_recording(&mut self) -> Option<Result<String, SysError>> {
+        let mut rec = self.recording.take()?;
+        if let Some(mut recorder) = rec.recorder.take() {
+            recorder.edited = edited_pages(&self.subject, &self.model);
+            if let Err(e) = source_of(&self.subject).and_then(|s| recorder.frame(&s)) {
+                rec.failed.get_or_insert(e);
+            }
+            let (frames, bytes) = recorder.written();
+            if let Err(e) = recorder.finish() {
+                rec.failed.get_or_insert(e);
+            }
+            if rec.failed.is_none() {
+                return Some(Ok(format!(
+                    "recorded {frames} frames ({}) to {}",
+                    crate::text::human(bytes),
+                    rec.out
+                )));
+            }
+        }
+        Some(Err(rec.failed.unwrap_or_else(|| {
+            SysError::new(libc::EIO, "record", "the recording stopped")
+        })))
+    }
+}
+
 /// A frame's reading: the maps lines, the smaps entries, the recorded mappings.
 type Read = (Vec<MapsLine>, Vec<Vma>, Vec<RecordedMapping>);
 
@@ -280,6 +398,7 @@ type Read = (Vec<MapsLine>, Vec<Vma>, Vec<RecordedMapping>);
 /// A frame could not be read or written (the frames before it are in the file).
 pub fn run(
     rec: &mut Recorder,
+    source: &Source,
     duration: Option<Duration>,
     stop: &dyn Fn() -> bool,
 ) -> Result<String, SysError> {
@@ -292,12 +411,12 @@ pub fn run(
             return Ok(format!("--duration {} s reached", d.as_secs_f64()));
         }
         if rec.due() {
-            if let Some(gone) = rec.gone() {
+            if let Some(gone) = Recorder::gone(source) {
                 return Ok(gone);
             }
-            if let Err(e) = rec.frame() {
+            if let Err(e) = rec.frame(source) {
                 // A process that ends between two reads ends the recording, not in error.
-                return rec.gone().ok_or(e);
+                return Recorder::gone(source).ok_or(e);
             }
         }
         let mut wait = rec.next_due().saturating_duration_since(Instant::now());

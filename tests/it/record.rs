@@ -473,3 +473,117 @@ fn sigterm_ends_a_recording_with_a_whole_file() {
         recording.frame(n).expect("every frame decodes");
     }
 }
+
+#[test]
+fn a_batch_run_recorded_ends_as_its_last_snapshot() {
+    let dir = temp_dir();
+    let out = dir.path().join("batch.mmrec");
+    let script = script(
+        dir.path(),
+        "write 0 41424344\nsleep 20\nwrite 0x1000 ff\nsnapshot\n",
+    );
+    let got = run(mmapscope(&[
+        "batch".as_ref(),
+        "--anon".as_ref(),
+        "64k".as_ref(),
+        "--record".as_ref(),
+        out.as_os_str(),
+        "--record-interval".as_ref(),
+        "1ms".as_ref(),
+        script.as_os_str(),
+    ]));
+    assert_eq!(got.status.code(), Some(0), "{}", text(&got.stderr));
+    assert!(
+        text(&got.stderr).contains("recorded"),
+        "{}",
+        text(&got.stderr)
+    );
+    let lines: Vec<Value> = text(&got.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("a JSON line"))
+        .collect();
+    let snapshot = &lines[3]["result"];
+    let replay = json_ok(&run(mmapscope(&[
+        "replay".as_ref(),
+        out.as_os_str(),
+        "--json".as_ref(),
+    ])));
+    assert_eq!(
+        &replay, snapshot,
+        "the last frame is the state the snapshot saw"
+    );
+    // A frame per line (the interval is 1 ms), each with its line as an event.
+    let rec = Recording::open(&out).expect("open");
+    let said: Vec<String> = (0..rec.len())
+        .flat_map(|n| rec.frame(n).expect("frame").events)
+        .map(|e| e.text)
+        .collect();
+    assert_eq!(
+        said,
+        [
+            "write 0 41424344",
+            "sleep 20",
+            "write 0x1000 ff",
+            "snapshot"
+        ]
+    );
+    // The two pages written: present, edited, with their bytes.
+    let last = rec.frame(rec.len() - 1).expect("last");
+    let m = &last.mappings[0];
+    assert_eq!(
+        last.bytes.get(&m.addr).map(|b| b[..4].to_vec()),
+        Some(b"ABCD".to_vec())
+    );
+    assert_eq!(last.bytes.get(&(m.addr + 4096)).map(|b| b[0]), Some(0xff));
+}
+
+#[test]
+fn a_lesson_checked_and_recorded_keeps_its_steps() {
+    let dir = temp_dir();
+    let out = dir.path().join("fork.mmrec");
+    let got = run(mmapscope(&[
+        "lesson".as_ref(),
+        "fork".as_ref(),
+        "--check".as_ref(),
+        "--record".as_ref(),
+        out.as_os_str(),
+        "--record-interval".as_ref(),
+        "1ms".as_ref(),
+    ]));
+    let stdout = text(&got.stdout);
+    assert_eq!(got.status.code(), Some(0), "{stdout}{}", text(&got.stderr));
+    assert!(stdout.contains("recorded "), "{stdout}");
+    let rec = Recording::open(&out).expect("open");
+    assert_eq!(rec.header().session, "lesson fork");
+    let steps: Vec<String> = (0..rec.len())
+        .flat_map(|n| rec.frame(n).expect("frame").events)
+        .filter(|e| e.kind == mmapscope::record::EventKind::Step)
+        .map(|e| e.text)
+        .collect();
+    let shown = stdout.lines().filter(|l| l.starts_with("step ")).count();
+    assert_eq!(steps.len(), shown, "{steps:?}");
+    assert!(steps[0].starts_with("step 1: "), "{steps:?}");
+}
+
+#[test]
+fn record_without_a_subject_or_with_two_says_so() {
+    let dir = temp_dir();
+    let out = dir.path().join("x.mmrec");
+    let none = run(mmapscope(&[
+        "record".as_ref(),
+        "-o".as_ref(),
+        out.as_os_str(),
+    ]));
+    fails_cleanly(&none, None, &["FILE, --anon SIZE or --pid PID"]);
+    let two = run(mmapscope(&[
+        "record".as_ref(),
+        "--pid".as_ref(),
+        "1".as_ref(),
+        "--anon".as_ref(),
+        "4k".as_ref(),
+        "-o".as_ref(),
+        out.as_os_str(),
+    ]));
+    fails_cleanly(&two, None, &["give no FILE or --anon"]);
+    assert!(!out.exists(), "nothing written");
+}
