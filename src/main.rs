@@ -297,7 +297,7 @@ fn recording(command: Command) -> ExitCode {
             frame,
             at,
             ..
-        } => replay(&file, true, frame, at),
+        } => replay(&file, frame, at),
         _ => unreachable!("only record and replay come here"),
     }
 }
@@ -396,10 +396,10 @@ fn replay_explorer(
         return fail(e);
     }
     session.act(configure(mmapscope::options::DEFAULT_REFRESH_MS, look));
+    // A time before the start (or not a number) is the first frame, as `: t` takes it.
     let start = match (frame, at) {
         (Some(n), _) => Some(ReplayAction::Frame(n as u64)),
-        (None, Some(s)) if s.is_finite() && s >= 0.0 => Some(ReplayAction::At((s * 1000.0) as u64)),
-        (None, Some(_)) => return fail("--at takes a number of seconds, 0 or more"),
+        (None, Some(s)) => Some(ReplayAction::At((s.max(0.0) * 1000.0) as u64)),
         (None, None) => None,
     };
     if let Some(a) = start {
@@ -417,9 +417,8 @@ fn replay_explorer(
 }
 
 /// `replay --json`: one frame of a recording as the JSON `inspect` printed then.
-fn replay(file: &std::path::Path, json: bool, frame: Option<usize>, at: Option<f64>) -> ExitCode {
+fn replay(file: &std::path::Path, frame: Option<usize>, at: Option<f64>) -> ExitCode {
     use mmapscope::session::recorder::sys_error;
-    debug_assert!(json, "without --json, replay_explorer plays it");
     let rec = match mmapscope::record::Recording::open(file) {
         Ok(r) => r,
         Err(e) => return fail(sys_error(e)),
