@@ -125,6 +125,16 @@ impl Replay {
         }
     }
 
+    /// A time of this recording in seconds as the timeline says it: one decimal, or
+    /// milliseconds where frames come faster than ten a second (`12.5`, `0.043`).
+    pub fn seconds(&self, ms: u64) -> String {
+        if self.interval_ms < 100 {
+            format!("{}.{:03}", ms / 1000, ms % 1000)
+        } else {
+            format!("{}.{}", ms / 1000, (ms % 1000) / 100)
+        }
+    }
+
     /// The play speed, in hundredths of the recorded pace.
     pub fn speed_percent(&self) -> u32 {
         SPEEDS[self.speed.min(SPEEDS.len() - 1)]
@@ -168,6 +178,9 @@ mod tests {
         assert!(gap.recording_at(500));
         assert!(!gap.recording_at(1500));
         assert!(gap.recording_at(9000));
+        assert_eq!(gap.seconds(12_540), "12.5");
+        let fast = Replay::new("t".into(), vec![0, 43], vec![], 1);
+        assert_eq!(fast.seconds(43), "0.043");
     }
 
     #[test]

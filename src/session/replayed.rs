@@ -14,7 +14,7 @@ use rustix::mm::Advice;
 use crate::action::Event;
 use crate::geometry::Geometry;
 use crate::model::{Looking, Model, PageMapSlice, Replay};
-use crate::record::{Frame, RecordError, RecordedMapping, Recording, Subject as What};
+use crate::record::{EventKind, Frame, RecordError, RecordedMapping, Recording, Subject as What};
 use crate::search::query::{Ending, Finished, Matcher, Query, Request};
 use crate::sys::SysError;
 use crate::sys::attach::locate::Located;
@@ -176,6 +176,23 @@ impl Replayed {
             ended: None,
             reopen: false,
         })
+    }
+
+    /// The events recorded with the frame shown (lesson steps, script lines, notes), in
+    /// words, escaped.
+    pub(super) fn events(&self) -> Vec<String> {
+        self.frame
+            .events
+            .iter()
+            .map(|e| {
+                let kind = match e.kind {
+                    EventKind::Step => "step",
+                    EventKind::Line => "line",
+                    EventKind::Note => "note",
+                };
+                format!("{kind}: {}", crate::text::sanitize(&e.text))
+            })
+            .collect()
     }
 
     /// The recorded mapping shown, if its pages were recorded.
@@ -677,7 +694,7 @@ impl super::Session {
              read-only",
             replayed.title(),
             timeline.len(),
-            crate::update::replay::seconds(timeline.duration_ms())
+            timeline.seconds(timeline.duration_ms())
         ));
         model.time.replay = Some(timeline);
         let observer = super::Observer::new(crate::sys::probe::prober::Prober::new(), None, true);
@@ -701,6 +718,11 @@ impl super::Session {
         if let Err(e) = r.show(n) {
             crate::update::update(&mut self.model, Event::Note(format!("frame {n}: {e}")));
             return;
+        }
+        // What the session did before this frame (a lesson's step, a script's line), as the
+        // log said it then.
+        for said in r.events() {
+            crate::update::update(&mut self.model, Event::Note(format!("frame {n}: {said}")));
         }
         let looking = r.looking();
         if looking.is_some() {

@@ -10,7 +10,7 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::Paragraph;
 
 use crate::model::{Model, Replay};
-use crate::update::replay::{seconds, speed_words};
+use crate::update::replay::speed_words;
 
 use super::theme::{Role, Theme};
 
@@ -92,7 +92,7 @@ fn left(replay: &Replay) -> String {
         " {state} frame {}/{} {} s ",
         replay.at,
         replay.last(),
-        seconds(replay.time_of(replay.at))
+        replay.seconds(replay.time_of(replay.at))
     )
 }
 
@@ -104,7 +104,7 @@ fn right(replay: &Replay) -> String {
     };
     format!(
         " {} s {}{mark} ",
-        seconds(replay.duration_ms()),
+        replay.seconds(replay.duration_ms()),
         speed_words(replay.speed_percent())
     )
 }

@@ -85,7 +85,7 @@ pub(super) fn clock(model: &mut Model, now_ms: u64) -> Vec<Command> {
     }
     if due == replay.last() {
         replay.play = None;
-        let (n, secs) = (replay.last(), seconds(replay.duration_ms()));
+        let (n, secs) = (replay.last(), replay.seconds(replay.duration_ms()));
         model.log(format!("played to the end: frame {n} at {secs} s"));
     }
     out
@@ -138,11 +138,6 @@ pub fn speed_words(percent: u32) -> String {
     } else {
         format!("{}x", f64::from(percent) / 100.0)
     }
-}
-
-/// Milliseconds as seconds with one decimal: `12.5`.
-pub fn seconds(ms: u64) -> String {
-    format!("{}.{}", ms / 1000, (ms % 1000) / 100)
 }
 
 /// `: frame N` and `: t SECONDS` (`None`: the text is neither, for `:`'s other forms).
@@ -297,6 +292,5 @@ mod tests {
         assert_eq!(speed_words(25), "0.25x");
         assert_eq!(speed_words(100), "1x");
         assert_eq!(speed_words(1600), "16x");
-        assert_eq!(seconds(12_540), "12.5");
     }
 }

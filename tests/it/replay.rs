@@ -15,7 +15,9 @@ use mmapscope::geometry::PageGeom;
 use mmapscope::input::KeyContext;
 use mmapscope::keys::tables;
 use mmapscope::model::Overlay;
-use mmapscope::record::{Frame, Header, RecordedFile, RecordedMapping, Subject, Writer};
+use mmapscope::record::{
+    Event, EventKind, Frame, Header, RecordedFile, RecordedMapping, Subject, Writer,
+};
 use mmapscope::session::Session;
 use mmapscope::sys::ops::op::Op;
 use mmapscope::sys::probe::state::{FolioState, PageState, Place, Sources, StateRun, Writes};
@@ -174,7 +176,14 @@ fn frame(i: u64) -> Frame {
             runs,
         }],
         bytes,
-        events: Vec::new(),
+        events: if i == 2 {
+            vec![Event {
+                kind: EventKind::Step,
+                text: "page 1 is written".into(),
+            }]
+        } else {
+            Vec::new()
+        },
     }
 }
 
@@ -237,6 +246,14 @@ fn steps_changes_and_jumps_show_each_frame_as_recorded() {
 
     s.act_live(Action::Replay(ReplayAction::Change { forward: true }));
     assert_eq!(at(&s), 2);
+    assert!(
+        s.model
+            .log
+            .lines
+            .iter()
+            .any(|l| l.text == "frame 2: step: page 1 is written"),
+        "the frame's events are said"
+    );
     let page1 = "bytes of page 1".to_string();
     assert_eq!(page(&mut s, 1), (Some(true), page1, false));
     assert_eq!(page(&mut s, 0), (Some(false), hello.clone(), false));
