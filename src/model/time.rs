@@ -276,6 +276,9 @@ pub struct Time {
     /// The page-state changes since the mark, as the last refresh found them (sorted runs;
     /// bytes compare where shown).
     pub changes: Vec<ChangeRun>,
+    /// What `n` / `N` repeat after `: changed`, `: +WORD` or `: -WORD` (a byte or state
+    /// search clears it).
+    pub last: Option<ChangeFilter>,
 }
 
 impl Time {

@@ -121,6 +121,10 @@ impl Session {
                 fresh: false,
             },
         );
+        // With a mark: the whole mapping's states again, for what changed since it.
+        if self.model.time.mark.is_some() {
+            self.compare_states();
+        }
         if let Some(news) = self.observer.page_map(&self.model, self.subject.mapped()) {
             update(&mut self.model, news);
         }
