@@ -279,9 +279,24 @@ pub struct Time {
     /// What `n` / `N` repeat after `: changed`, `: +WORD` or `: -WORD` (a byte or state
     /// search clears it).
     pub last: Option<ChangeFilter>,
+    /// The process's VMAs against the mark's, as the address-space view last read them.
+    pub vmas: Vec<VmaChange>,
 }
 
 impl Time {
+    /// Whether any page of `[first, first + count)` changed state since the mark.
+    pub fn changed_in(&self, first: u64, count: u64) -> bool {
+        let i = self.changes.partition_point(|r| r.first + r.count <= first);
+        self.changes
+            .get(i)
+            .is_some_and(|r| r.first < first.saturating_add(count))
+    }
+
+    /// The mark, when it is of the mapping or VMA at `addr` (the one shown).
+    pub fn mark_of(&self, addr: u64) -> Option<&Mark> {
+        self.mark.as_deref().filter(|m| m.is_of(addr))
+    }
+
     /// The change of page `page` since the mark by state, if any.
     pub fn change_at(&self, page: u64) -> Option<&ChangeRun> {
         let i = self.changes.partition_point(|r| r.first + r.count <= page);

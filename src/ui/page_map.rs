@@ -65,7 +65,7 @@ fn count_spans(c: &Bucket, theme: Theme, always_dirty: bool) -> Vec<Span<'static
 }
 
 /// The legend: each cell letter in its colour (a cell shows its most notable page).
-fn legend(theme: Theme) -> Line<'static> {
+fn legend(theme: Theme, marked: bool) -> Line<'static> {
     let mut spans = vec![Span::raw(" ")];
     for (c, word, role) in [
         ('~', "beyond EOF", Role::BeyondEof),
@@ -78,6 +78,12 @@ fn legend(theme: Theme) -> Line<'static> {
     ] {
         spans.push(Span::styled(format!("{c} {word}"), theme.style(role)));
         spans.push(Span::raw("  "));
+    }
+    if marked {
+        spans.push(Span::styled(
+            "changed since mark",
+            theme.style(Role::Changed),
+        ));
     }
     Line::from(spans)
 }
@@ -117,7 +123,29 @@ fn info(model: &Model, w: &MapWindow, theme: Theme) -> Vec<Line<'static>> {
         Some(b) => selected.extend(count_spans(b, theme, always_dirty)),
         None => selected.push(Span::styled("reading…", theme.style(Role::Dim))),
     }
-    vec![legend(theme), Line::from(total), Line::from(selected)]
+    let first_sel = w.selected * w.per_cell;
+    let sel_changed: u64 = model
+        .time
+        .changes
+        .iter()
+        .map(|r| {
+            let lo = r.first.max(first_sel);
+            let hi = (r.first + r.count).min(first_sel + w.per_cell);
+            hi.saturating_sub(lo)
+        })
+        .sum();
+    if sel_changed > 0 {
+        selected.push(Span::styled(
+            format!("  {} changed since mark", super::pages_word(sel_changed)),
+            theme.style(Role::Changed),
+        ));
+    }
+    let marked = model.time.mark_of(model.snap.shape.addr).is_some();
+    vec![
+        legend(theme, marked),
+        Line::from(total),
+        Line::from(selected),
+    ]
 }
 
 /// One row of cells from cell `first`.
@@ -130,6 +158,9 @@ fn cell_row(model: &Model, w: &MapWindow, first: u64, theme: Theme) -> Line<'sta
                 None => minimap::NOT_YET,
             };
             let mut style = theme.style(role);
+            if model.time.changed_in(c * w.per_cell, w.per_cell) {
+                style = style.patch(theme.style(Role::Changed));
+            }
             if c == w.selected {
                 style = style.patch(theme.style(Role::Cursor));
             }

@@ -33,6 +33,12 @@ pub enum Role {
     AnonMemory,
     /// Shared memory (shmem) in the address-space view.
     SharedMemory,
+    /// Since the mark: a state a page gained, a VMA new or grown (also said as `+WORD`).
+    Became,
+    /// Since the mark: a state a page lost, a VMA shrunk or gone (also said as `-WORD`).
+    Stopped,
+    /// Bytes changed since the mark; minimap and page-map cells with changes.
+    Changed,
 }
 
 /// The styles of a session: colour or monochrome.
@@ -64,6 +70,10 @@ impl Theme {
                 // Apart from the heap (plain) in monochrome too.
                 Role::AnonMemory => s.add_modifier(Modifier::ITALIC),
                 Role::SharedMemory => s.add_modifier(Modifier::ITALIC | Modifier::UNDERLINED),
+                // The words say +WORD / -WORD; the style only groups them.
+                Role::Became => s.add_modifier(Modifier::BOLD),
+                Role::Stopped => s.add_modifier(Modifier::ITALIC),
+                Role::Changed => s.add_modifier(Modifier::UNDERLINED | Modifier::BOLD),
                 // Dirty is said in words (and D); underlining every dirty byte would hide edits.
                 Role::Normal | Role::Resident | Role::Present | Role::Dirty => s,
             };
@@ -88,6 +98,9 @@ impl Theme {
                 Role::OurMapping => s.fg(Color::Black).bg(Color::LightCyan).add_modifier(b),
                 Role::AnonMemory => s.fg(Color::LightBlue).add_modifier(b),
                 Role::SharedMemory => s.fg(Color::LightMagenta),
+                Role::Became => s.fg(Color::LightGreen).add_modifier(b),
+                Role::Stopped => s.fg(Color::LightRed).add_modifier(b),
+                Role::Changed => s.fg(Color::Black).bg(Color::LightBlue).add_modifier(b),
             };
         }
         match role {
@@ -114,6 +127,9 @@ impl Theme {
             Role::OurMapping => s.fg(Color::Black).bg(Color::Cyan),
             Role::Warning => s.fg(Color::Yellow).add_modifier(Modifier::BOLD),
             Role::Key => s.fg(Color::Cyan).add_modifier(Modifier::BOLD),
+            Role::Became => s.fg(Color::LightGreen).add_modifier(Modifier::BOLD),
+            Role::Stopped => s.fg(Color::LightRed).add_modifier(Modifier::BOLD),
+            Role::Changed => s.fg(Color::Black).bg(Color::LightBlue),
         }
     }
 }

@@ -5,7 +5,9 @@
 
 use crate::action::{Command, TimeAction};
 use crate::model::Model;
-use crate::model::time::{ChangeFilter, FlagRun, MARK_BYTES_MAX, Mark, compare_runs, first_change};
+use crate::model::time::{
+    ChangeFilter, FlagRun, MARK_BYTES_MAX, Mark, MarkVma, compare_runs, compare_vmas, first_change,
+};
 
 /// What `: changed`, `: +WORD`, `: -WORD` say without a mark.
 pub const NO_MARK: &str = "no mark: press b (the script word `mark`) to set one";
@@ -17,6 +19,7 @@ pub(super) fn update(model: &mut Model, action: TimeAction) -> Vec<Command> {
         TimeAction::Unmark => {
             if model.time.mark.take().is_some() {
                 model.time.changes.clear();
+                model.time.vmas.clear();
                 model.time.last = None;
                 model.log("mark dropped: the views show now only (b sets a new one)");
             } else {
@@ -54,6 +57,7 @@ pub(super) fn marked(model: &mut Model, mark: Mark) {
     ));
     model.time.changes.clear();
     model.time.mark = Some(Box::new(mark));
+    space_compared(model);
 }
 
 /// The page states now, as runs: compared with the mark (when it is of what is shown).
@@ -62,6 +66,17 @@ pub(super) fn compared(model: &mut Model, now: &[FlagRun]) {
     model.time.changes = match &model.time.mark {
         Some(mark) if mark.is_of(shown) => compare_runs(&mark.runs, now),
         _ => Vec::new(),
+    };
+}
+
+/// The address-space view's VMAs against the mark's (when the mark read them).
+pub(super) fn space_compared(model: &mut Model) {
+    model.time.vmas = match model.time.mark.as_ref().and_then(|m| m.vmas.as_ref()) {
+        Some(then) => {
+            let now: Vec<MarkVma> = model.space.vmas.iter().map(MarkVma::of).collect();
+            compare_vmas(then, &now)
+        }
+        None => Vec::new(),
     };
 }
 

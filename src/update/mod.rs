@@ -116,7 +116,10 @@ fn take(model: &mut Model, event: Event) {
             title,
             read_ms,
             note,
-        } => space::probed(model, vmas, title, read_ms, note),
+        } => {
+            space::probed(model, vmas, title, read_ms, note);
+            mark::space_compared(model);
+        }
         Event::Looking(looking) => space::look(model, looking),
         Event::Arrived { addr, base } => jumps::arrived(model, addr, base),
         Event::VmaMoved { old, new, inferred } => space::moved(model, &old, &new, inferred),
