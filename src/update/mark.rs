@@ -131,15 +131,14 @@ pub(super) fn goto_change(model: &mut Model, filter: ChangeFilter, forward: bool
     let ps = model.page_size();
     let page = model.doc.cursor / ps;
     let Some(found) = first_change(&model.time.changes, page, forward, filter) else {
-        let way = if forward { "after" } else { "before" };
         let what = match filter {
             ChangeFilter::Any => "changed state".to_string(),
             ChangeFilter::Became(w) => format!("became {}", w.name()),
             ChangeFilter::Stopped(w) => format!("stopped being {}", w.name()),
         };
         model.log(format!(
-            "goto: {label}: no page {way} page {page} {what} since the mark (bytes changed \
-             without a state change are found by `diff`)"
+            "goto: {label}: no page {what} since the mark (bytes changed without a state \
+             change are found by `diff`)"
         ));
         return Vec::new();
     };
@@ -250,12 +249,12 @@ mod tests {
             &mut m,
             Action::Grid(GridAction::Goto(crate::action::GotoTarget::Change(evicted))),
         );
-        assert_eq!(m.doc.cursor, 5 * 4096, "no page after 5 was evicted");
+        assert_eq!(m.doc.cursor, 3 * 4096, "wrapped to the first page evicted");
         update(
             &mut m,
             Action::Search(SearchAction::Again { forward: false }),
         );
-        assert_eq!(m.doc.cursor, 4 * 4096);
+        assert_eq!(m.doc.cursor, 4 * 4096, "wrapped back to the last one");
         update(&mut m, Action::Time(TimeAction::Unmark));
         assert!(m.time.mark.is_none() && m.time.changes.is_empty());
     }

@@ -37,5 +37,6 @@ mod routes;
 mod rss;
 mod safety;
 mod screens;
+mod time;
 mod typed_screens;
 mod typed_views;

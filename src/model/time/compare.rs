@@ -179,19 +179,22 @@ impl ChangeFilter {
 }
 
 /// The first page after `from` (before it, going back) in a change run that `filter`
-/// matches, wrapping around neither end.
+/// matches; wrapping once, as the state search does (forward: then from the first page up to
+/// `from`; back: then from the last page down to it).
 pub fn first_change(
     changes: &[ChangeRun],
     from: u64,
     forward: bool,
     filter: ChangeFilter,
 ) -> Option<u64> {
+    let mut matching = changes.iter().filter(|r| filter.matches(r));
     if forward {
         changes
             .iter()
             .filter(|r| r.first + r.count > from + 1 && filter.matches(r))
             .map(|r| r.first.max(from + 1))
             .next()
+            .or_else(|| matching.next().map(|r| r.first).filter(|&p| p <= from))
     } else {
         changes
             .iter()
@@ -199,6 +202,12 @@ pub fn first_change(
             .filter(|r| r.first < from && filter.matches(r))
             .map(|r| (r.first + r.count - 1).min(from - 1))
             .next()
+            .or_else(|| {
+                matching
+                    .next_back()
+                    .map(|r| r.first + r.count - 1)
+                    .filter(|&p| p >= from)
+            })
     }
 }
 
@@ -424,8 +433,17 @@ mod tests {
         assert_eq!(first_change(&c, 0, true, ChangeFilter::Any), Some(10));
         assert_eq!(first_change(&c, 10, true, ChangeFilter::Any), Some(11));
         assert_eq!(first_change(&c, 11, true, ChangeFilter::Any), Some(112));
-        assert_eq!(first_change(&c, 11, true, dirty), None);
+        assert_eq!(
+            first_change(&c, 11, true, dirty),
+            Some(10),
+            "wraps to the first"
+        );
         assert_eq!(first_change(&c, 500, false, dirty), Some(11));
+        assert_eq!(
+            first_change(&c, 5, false, ChangeFilter::Any),
+            Some(112),
+            "wraps back"
+        );
         assert_eq!(
             first_change(&c, 0, true, ChangeFilter::Stopped(Word::Dirty)),
             None
