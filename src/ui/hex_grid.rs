@@ -390,6 +390,30 @@ fn hex_of(b: u8) -> &'static str {
     std::str::from_utf8(&HEX_DIGITS[i..i + 2]).unwrap_or("??")
 }
 
+/// A byte's role over its page's: another process's change, our edit, a byte search's
+/// match, a change since the mark (`kept`: the mark's copy of its page), in that order.
+fn byte_role(model: &Model, at: u64, kept: Option<&[u8]>, role: Role) -> Role {
+    if model.seen.foreign.contains_key(&at) {
+        return Role::Foreign;
+    }
+    if model.edited(at) {
+        return Role::Edited;
+    }
+    if model
+        .search
+        .found
+        .is_some_and(|(o, n)| (o..o + n).contains(&at))
+    {
+        return Role::Found;
+    }
+    let ps = model.page_size();
+    let i = usize::try_from(at % ps).unwrap_or(usize::MAX);
+    match (kept.and_then(|k| k.get(i)), model.snap.probed.bytes.get(at)) {
+        (Some(then), Some(now)) if *then != now => Role::Changed,
+        _ => role,
+    }
+}
+
 fn row(model: &Model, off: u64, theme: Theme) -> Line<'static> {
     let bpr = model.bytes_per_row();
     let digits = usize::from(model.offset_digits());
@@ -429,22 +453,7 @@ fn row(model: &Model, off: u64, theme: Theme) -> Line<'static> {
                 (ByteKind::Padding, Some(b)) => (hex_of(b).into(), byte_char(b), Role::Padding),
                 (ByteKind::Data, Some(b)) => (hex_of(b).into(), byte_char(b), data_role),
             };
-        if model.seen.foreign.contains_key(&at) {
-            role = Role::Foreign;
-        } else if model.edited(at) {
-            role = Role::Edited;
-        } else if model
-            .search
-            .found
-            .is_some_and(|(o, n)| (o..o + n).contains(&at))
-        {
-            role = Role::Found;
-        } else if let (Some(kept), Some(b)) = (kept, model.snap.probed.bytes.get(at)) {
-            let i = usize::try_from(at % ps).unwrap_or(usize::MAX);
-            if kept.get(i).is_some_and(|k| *k != b) {
-                role = Role::Changed;
-            }
-        }
+        role = byte_role(model, at, kept, role);
         let mut style = theme.style(role);
         let mut hex = hex;
         if at == model.doc.cursor {

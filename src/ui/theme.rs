@@ -41,6 +41,10 @@ pub enum Role {
     Changed,
 }
 
+// Since the mark, in mono: `+WORD` bold and `-WORD` italic (the words say which), changed
+// bytes and cells reversed and underlined (edits are bold underlined, found bytes reversed
+// italic, another process's bytes reversed bold).
+
 /// The styles of a session: colour or monochrome.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Theme {
@@ -53,30 +57,7 @@ impl Theme {
     pub fn style(self, role: Role) -> Style {
         let s = Style::default();
         if !self.color {
-            return match role {
-                Role::Title | Role::Focused | Role::Key | Role::OurMapping => {
-                    s.add_modifier(Modifier::BOLD)
-                }
-                Role::Dim | Role::NotResident | Role::Padding | Role::BeyondEof => {
-                    s.add_modifier(Modifier::DIM)
-                }
-                Role::Edited => s.add_modifier(Modifier::BOLD | Modifier::UNDERLINED),
-                Role::Foreign => s.add_modifier(Modifier::REVERSED | Modifier::BOLD),
-                Role::Found => s.add_modifier(Modifier::REVERSED | Modifier::ITALIC),
-                Role::Cow | Role::Warning | Role::Unreadable => {
-                    s.add_modifier(Modifier::UNDERLINED)
-                }
-                Role::Cursor => s.add_modifier(Modifier::REVERSED),
-                // Apart from the heap (plain) in monochrome too.
-                Role::AnonMemory => s.add_modifier(Modifier::ITALIC),
-                Role::SharedMemory => s.add_modifier(Modifier::ITALIC | Modifier::UNDERLINED),
-                // The words say +WORD / -WORD; the style only groups them.
-                Role::Became => s.add_modifier(Modifier::BOLD),
-                Role::Stopped => s.add_modifier(Modifier::ITALIC),
-                Role::Changed => s.add_modifier(Modifier::UNDERLINED | Modifier::BOLD),
-                // Dirty is said in words (and D); underlining every dirty byte would hide edits.
-                Role::Normal | Role::Resident | Role::Present | Role::Dirty => s,
-            };
+            return mono(role);
         }
         if self.high_contrast {
             let b = Modifier::BOLD;
@@ -98,7 +79,9 @@ impl Theme {
                 Role::OurMapping => s.fg(Color::Black).bg(Color::LightCyan).add_modifier(b),
                 Role::AnonMemory => s.fg(Color::LightBlue).add_modifier(b),
                 Role::SharedMemory => s.fg(Color::LightMagenta),
-                Role::Became => s.fg(Color::LightGreen).add_modifier(b),
+                Role::Became => s
+                    .fg(Color::LightGreen)
+                    .add_modifier(b | Modifier::UNDERLINED),
                 Role::Stopped => s.fg(Color::LightRed).add_modifier(b),
                 Role::Changed => s.fg(Color::Black).bg(Color::LightBlue).add_modifier(b),
             };
@@ -131,5 +114,29 @@ impl Theme {
             Role::Stopped => s.fg(Color::LightRed).add_modifier(Modifier::BOLD),
             Role::Changed => s.fg(Color::Black).bg(Color::LightBlue),
         }
+    }
+}
+
+/// The monochrome style of `role` (NO_COLOR): bold, dim, italic, underline and reverse only.
+fn mono(role: Role) -> Style {
+    let s = Style::default();
+    match role {
+        Role::Title | Role::Focused | Role::Key | Role::OurMapping | Role::Became => {
+            s.add_modifier(Modifier::BOLD)
+        }
+        Role::Dim | Role::NotResident | Role::Padding | Role::BeyondEof => {
+            s.add_modifier(Modifier::DIM)
+        }
+        Role::Edited => s.add_modifier(Modifier::BOLD | Modifier::UNDERLINED),
+        Role::Foreign => s.add_modifier(Modifier::REVERSED | Modifier::BOLD),
+        Role::Found => s.add_modifier(Modifier::REVERSED | Modifier::ITALIC),
+        Role::Cow | Role::Warning | Role::Unreadable => s.add_modifier(Modifier::UNDERLINED),
+        Role::Cursor => s.add_modifier(Modifier::REVERSED),
+        // Apart from the heap (plain) in monochrome too.
+        Role::AnonMemory | Role::Stopped => s.add_modifier(Modifier::ITALIC),
+        Role::SharedMemory => s.add_modifier(Modifier::ITALIC | Modifier::UNDERLINED),
+        Role::Changed => s.add_modifier(Modifier::REVERSED | Modifier::UNDERLINED),
+        // Dirty is said in words (and D); underlining every dirty byte would hide edits.
+        Role::Normal | Role::Resident | Role::Present | Role::Dirty => s,
     }
 }
