@@ -30,14 +30,20 @@ pub(super) fn update(model: &mut Model, action: TimeAction) -> Vec<Command> {
     Vec::new()
 }
 
+/// `1 page`, `4,096 pages`.
+fn pages(n: u64) -> String {
+    let s = if n == 1 { "" } else { "s" };
+    format!("{} page{s}", crate::text::thousands(n))
+}
+
 /// The mark the session took: the views compare with it from now on.
 pub(super) fn marked(model: &mut Model, mark: Mark) {
     let kept = mark.kept.len() as u64;
     let kept_bytes: u64 = mark.kept.iter().map(|k| k.bytes.len() as u64).sum();
     let beyond = if mark.unkept > 0 {
         format!(
-            "; {} more pages in memory beyond the {} bound compare by state only",
-            crate::text::thousands(mark.unkept),
+            "; {} more in memory beyond the {} bound compare by state only",
+            pages(mark.unkept),
             crate::text::human(MARK_BYTES_MAX)
         )
     } else {
@@ -48,11 +54,11 @@ pub(super) fn marked(model: &mut Model, mark: Mark) {
         |v| format!("{} VMAs", crate::text::thousands(v.len() as u64)),
     );
     model.log(format!(
-        "mark set: the states of {} pages ({} runs), the bytes of {} pages in memory ({}){beyond}, \
-         {vmas}; b again re-marks, `: unmark` drops it",
-        crate::text::thousands(mark.marked.pages),
+        "mark set: the states of {} ({} runs), the bytes of {} in memory ({}){beyond}, {vmas}; b \
+         again re-marks, `: unmark` drops it",
+        pages(mark.marked.pages),
         crate::text::thousands(mark.runs.len() as u64),
-        crate::text::thousands(kept),
+        pages(kept),
         crate::text::human(kept_bytes),
     ));
     model.time.changes.clear();

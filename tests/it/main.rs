@@ -38,5 +38,6 @@ mod rss;
 mod safety;
 mod screens;
 mod time;
+mod time_screens;
 mod typed_screens;
 mod typed_views;
