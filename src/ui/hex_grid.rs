@@ -85,7 +85,7 @@ fn mark_line(model: &Model, room: usize) -> Option<String> {
     [
         format!(" mark set {age} ago · {pages} changed state · b re-marks · : unmark drops "),
         format!(" mark {age} ago · {pages} changed · b re-mark · :unmark "),
-        format!(" mark {age} · {changed} changed · :unmark "),
+        format!(" mark {age} · {changed} changed state · :unmark "),
         format!(" mark {age} "),
     ]
     .into_iter()

@@ -127,7 +127,10 @@ fn grid_after_a_mark_80x24() {
     let m = marked_grid((80, 24), false);
     let text = text_of(&m);
     assert!(text.contains("+P +D Δ4"), "page 0's letters: {text}");
-    assert!(text.contains("mark 12 s"), "the mark line: {text}");
+    assert!(
+        text.contains("mark 12 s · 3 changed state · :unmark"),
+        "{text}"
+    );
     no_colour(&m);
     // Mono: the changed style (reversed, underlined) on the minimap's cells of pages 0, 1
     // and 3, and on the four bytes changed (two hex digits and a character each).
