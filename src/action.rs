@@ -38,6 +38,8 @@ pub enum GotoTarget {
     /// A virtual address in the process shown (a followed pointer, `goto ADDR`), whatever the
     /// row labels show.
     Address(u64),
+    /// The next page changed since the mark (`: changed`, `: +dirty`, `: -resident`).
+    Change(crate::model::time::ChangeFilter),
 }
 
 /// An edit of the `:` prompt's text.
@@ -105,6 +107,18 @@ pub enum Action {
     Typed(TypedAction),
     /// Moving through a recording (`mmapscope replay FILE`).
     Replay(ReplayAction),
+    /// Time: the mark the views compare with.
+    Time(TimeAction),
+}
+
+/// The mark (`b`, the script words `mark` and `unmark`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TimeAction {
+    /// Set the baseline (again): the session reads the mapping's states, bytes in memory and
+    /// the process's VMAs.
+    Mark,
+    /// Drop the mark: the views show now only.
+    Unmark,
 }
 
 /// The cursor, `:` and the one-line prompts.
@@ -386,6 +400,10 @@ pub enum Event {
     /// A replay's clock, at `now_ms` since the session started: while playing, the frame due
     /// then is shown.
     ReplayClock { now_ms: u64 },
+    /// The mark the session just took (`Command::Mark`).
+    Marked(Box<crate::model::time::Mark>),
+    /// The page states of the whole mapping now, as runs, to compare with the mark.
+    Compared(Vec<crate::model::time::FlagRun>),
 }
 
 /// One message for `update`: an intent or news. Keys and script lines give `Action`s, the
@@ -538,4 +556,6 @@ pub enum Command {
     Force,
     /// Show frame N of the recording replayed (the model's timeline is on it already).
     ShowFrame(usize),
+    /// Take a mark of what is shown (answered with `Event::Marked`).
+    Mark,
 }

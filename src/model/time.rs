@@ -1,212 +1,311 @@
-//! Time: the recording being replayed (`Replay`: when each frame was taken, the frames where
-//! something changed, the frame shown, play and its speed, the frame marked). Plain data with
-//! pure reads (which frame is due while playing, the next change); `update::replay` moves it,
-//! `ui::timeline` draws it, and the session shows the frame it names.
+//! Time: the mark the views compare with (`b`, the script word `mark`), and what changed since
+//! it. A `Mark` is plain data (per-page state as runs, the bytes of pages that were in memory,
+//! up to a bound, and the process's VMAs with their smaps counters) and the compare is pure:
+//! the session fills a mark from the kernel, a replay builds one from a recorded frame, and
+//! both compare with the same functions (`compare_runs`, `compare_page`, `compare_vmas`).
+//! The recording replayed, if any, is here too (`Replay`, in `time/replay.rs`).
 
-use std::sync::Arc;
+mod compare;
+mod replay;
 
-/// Time: the recording replayed, if any.
+pub use replay::{Play, Replay, SPEED_1X, SPEEDS};
+
+pub use compare::{
+    BytesChange, ChangeFilter, ChangeRun, PageChange, VmaChange, VmaChangeKind, changed_offsets,
+    compare_page, compare_runs, compare_vma, compare_vmas, first_change,
+};
+
+use crate::sys::probe::state::PageState;
+
+/// The bytes a mark keeps of pages in memory at the mark: 16 MiB (4,096 pages of 4 KiB). The
+/// copy is memory we hold for as long as the mark lives, and copying it is the mark's main
+/// cost (a mark on a large cached file would otherwise copy the file); a page beyond the bound
+/// compares by state only, and the screen and `diff` say so.
+pub const MARK_BYTES_MAX: u64 = 16 << 20;
+
+/// A state word of a page that the compare follows, in the order they are listed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Word {
+    Present,
+    Resident,
+    Dirty,
+    Cow,
+    Exclusive,
+}
+
+impl Word {
+    pub const ALL: [Word; 5] = [
+        Self::Present,
+        Self::Resident,
+        Self::Dirty,
+        Self::Cow,
+        Self::Exclusive,
+    ];
+
+    /// The word as `: +WORD`, `diff` and the page headers say it.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Present => "present",
+            Self::Resident => "resident",
+            Self::Dirty => "dirty",
+            Self::Cow => "cow",
+            Self::Exclusive => "exclusive",
+        }
+    }
+
+    /// The word named `name`, if it is one.
+    pub fn parse(name: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|w| w.name() == name)
+    }
+
+    fn bit(self) -> u8 {
+        1 << (self as u8)
+    }
+}
+
+/// A set of state words (a bit each).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Hash)]
+pub struct Words(pub u8);
+
+impl Words {
+    pub fn has(self, w: Word) -> bool {
+        self.0 & w.bit() != 0
+    }
+
+    pub fn with(self, w: Word) -> Self {
+        Self(self.0 | w.bit())
+    }
+
+    pub fn is_empty(self) -> bool {
+        self.0 == 0
+    }
+
+    /// The words in the set, in `Word::ALL`'s order.
+    pub fn iter(self) -> impl Iterator<Item = Word> {
+        Word::ALL.into_iter().filter(move |w| self.has(*w))
+    }
+
+    /// The names, in order.
+    pub fn names(self) -> Vec<&'static str> {
+        self.iter().map(Word::name).collect()
+    }
+}
+
+/// What is known of a page's followed states: `known` has a bit for each word the kernel
+/// answered, `set` the words that are true. A word unknown on either side never counts as a
+/// change.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Hash)]
+pub struct Flags {
+    pub known: Words,
+    pub set: Words,
+}
+
+impl Flags {
+    /// The followed states of a decoded page.
+    pub fn of(state: &PageState) -> Self {
+        let p = &state.place;
+        let answers = [
+            (Word::Present, p.present),
+            (Word::Resident, p.resident),
+            (Word::Dirty, state.writes.dirty),
+            (Word::Cow, p.cow),
+            (Word::Exclusive, p.exclusive),
+        ];
+        let mut flags = Self::default();
+        for (w, a) in answers {
+            if let Some(v) = a {
+                flags.known = flags.known.with(w);
+                if v {
+                    flags.set = flags.set.with(w);
+                }
+            }
+        }
+        flags
+    }
+
+    /// Whether word `w` is known and true.
+    pub fn is(self, w: Word) -> Option<bool> {
+        self.known.has(w).then(|| self.set.has(w))
+    }
+}
+
+/// Consecutive pages with equal followed states.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FlagRun {
+    pub first: u64,
+    pub count: u64,
+    pub flags: Flags,
+}
+
+impl FlagRun {
+    pub fn end(&self) -> u64 {
+        self.first + self.count
+    }
+}
+
+/// Runs of followed states from runs of decoded states (as `Prober::scan` and a recorded
+/// frame give them), adjacent runs of equal flags merged.
+pub fn flag_runs<'a>(runs: impl IntoIterator<Item = (u64, u64, &'a PageState)>) -> Vec<FlagRun> {
+    let mut out: Vec<FlagRun> = Vec::new();
+    for (first, count, state) in runs {
+        let flags = Flags::of(state);
+        match out.last_mut() {
+            Some(last) if last.flags == flags && last.end() == first => last.count += count,
+            _ => out.push(FlagRun {
+                first,
+                count,
+                flags,
+            }),
+        }
+    }
+    out
+}
+
+/// The followed states of page `page` in `runs` (sorted, as `flag_runs` gives them).
+pub fn flags_at(runs: &[FlagRun], page: u64) -> Option<Flags> {
+    let i = runs.partition_point(|r| r.end() <= page);
+    runs.get(i).filter(|r| r.first <= page).map(|r| r.flags)
+}
+
+/// A VMA as the mark keeps it: its maps line's identity and its smaps counters (bytes).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct MarkVma {
+    pub start: u64,
+    pub end: u64,
+    pub perms: String,
+    pub offset: u64,
+    pub inode: u64,
+    /// The path or pseudo-path as the kernel wrote it (escape it before display).
+    pub path: String,
+    /// Rss, Pss and Swap in bytes; `None` where smaps could not say.
+    pub counters: Option<Counters>,
+}
+
+/// The smaps counters the compare follows, in bytes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Counters {
+    pub rss: u64,
+    pub pss: u64,
+    pub swap: u64,
+}
+
+impl MarkVma {
+    /// A VMA of the address-space view's reading.
+    pub fn of(v: &crate::sys::proc::process::VmaSummary) -> Self {
+        Self {
+            start: v.line.start,
+            end: v.line.end,
+            perms: v.line.perms.clone(),
+            offset: v.line.offset,
+            inode: v.line.inode,
+            path: v.line.path.clone(),
+            counters: v.mem.map(|m| Counters {
+                rss: m.rss,
+                pss: m.pss,
+                swap: m.swap,
+            }),
+        }
+    }
+}
+
+/// The bytes of one page at the mark (a page's worth, or less for the last page's file data).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KeptPage {
+    pub page: u64,
+    pub bytes: Vec<u8>,
+}
+
+/// What was marked: the mapping or VMA, where and how big, at what time.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Marked {
+    /// Start address of the mapping or VMA marked (a mark of another VMA compares nothing).
+    pub addr: u64,
+    pub pages: u64,
+    pub page_size: u64,
+    /// Ms since the session started (as `Log::now_ms`), for the mark's age.
+    pub at_ms: u64,
+    /// Wall-clock time, `HH:MM:SS`.
+    pub clock: String,
+}
+
+/// The baseline: per-page states as runs, the bytes of pages in memory (up to
+/// `MARK_BYTES_MAX`), and the process's VMAs with their counters.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Mark {
+    pub marked: Marked,
+    pub runs: Vec<FlagRun>,
+    /// Pages whose bytes were kept, sorted by page.
+    pub kept: Vec<KeptPage>,
+    /// Pages in memory at the mark whose bytes were not kept (beyond `MARK_BYTES_MAX`).
+    pub unkept: u64,
+    /// The process's VMAs at the mark, sorted by start; `None` where maps could not be read.
+    pub vmas: Option<Vec<MarkVma>>,
+}
+
+impl Mark {
+    /// The bytes of page `page` at the mark, if kept.
+    pub fn bytes_of(&self, page: u64) -> Option<&[u8]> {
+        self.kept
+            .binary_search_by_key(&page, |k| k.page)
+            .ok()
+            .map(|i| self.kept[i].bytes.as_slice())
+    }
+
+    /// Whether this mark is of the mapping or VMA starting at `addr` with `pages` pages.
+    pub fn is_of(&self, addr: u64) -> bool {
+        self.marked.addr == addr
+    }
+
+    /// The followed states of `page` at the mark.
+    pub fn flags(&self, page: u64) -> Option<Flags> {
+        flags_at(&self.runs, page)
+    }
+
+    /// The mark's age in words at `now_ms` (`12 s`, `3 min 4 s`).
+    pub fn age(&self, now_ms: u64) -> String {
+        let s = now_ms.saturating_sub(self.marked.at_ms) / 1000;
+        match s {
+            0..60 => format!("{s} s"),
+            60..3600 => format!("{} min {} s", s / 60, s % 60),
+            _ => format!("{} h {} min", s / 3600, s % 3600 / 60),
+        }
+    }
+}
+
+/// Time's state: the mark, and what changed since it at the last refresh.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct Time {
+    /// The baseline the views compare with (`b`; `B` drops it).
+    pub mark: Option<Box<Mark>>,
+    /// The page-state changes since the mark, as the last refresh found them (sorted runs;
+    /// bytes compare where shown).
+    pub changes: Vec<ChangeRun>,
+    /// What `n` / `N` repeat after `: changed`, `: +WORD` or `: -WORD` (a byte or state
+    /// search clears it).
+    pub last: Option<ChangeFilter>,
+    /// The process's VMAs against the mark's, as the address-space view last read them.
+    pub vmas: Vec<VmaChange>,
     /// `mmapscope replay FILE`: the recording shown instead of a live mapping.
     pub replay: Option<Replay>,
 }
 
-/// The play speeds, in hundredths (`-` / `+` step through them): a quarter to sixteen times
-/// the recorded pace.
-pub const SPEEDS: [u32; 7] = [25, 50, 100, 200, 400, 800, 1600];
-/// The index in `SPEEDS` of the recorded pace.
-pub const SPEED_1X: usize = 2;
-
-/// A recording being replayed: its frames on a timeline and where we are on it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Replay {
-    /// What was recorded, in words (the file, `--anon`, or the process and its command line).
-    pub title: String,
-    /// When each frame was taken, in ms since the recording started (non-decreasing).
-    pub times_ms: Arc<[u64]>,
-    /// The frames where something differs from the frame before (ascending).
-    pub changes: Arc<[usize]>,
-    /// The frame shown.
-    pub at: usize,
-    /// Playing: the frame shown follows the clock from `Play`'s anchor.
-    pub play: Option<Play>,
-    /// Index in `SPEEDS`.
-    pub speed: usize,
-    /// `b` on a frame: the views compare the frame shown with it.
-    pub mark: Option<usize>,
-    /// The recording ended before its last frame was whole (a killed recorder), in words.
-    pub cut_short: Option<String>,
-    /// The time asked between frames, in ms: a longer wait between two frames is a gap.
-    pub interval_ms: u64,
-}
-
-/// Where play started: the session's clock then (`Log::now_ms`) and the frame's time.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Play {
-    pub from_now_ms: u64,
-    pub from_frame_ms: u64,
-}
-
-impl Replay {
-    /// A replay of frames taken at `times_ms` (at least one) about `interval_ms` apart, changes
-    /// at `changes`, on frame 0.
-    pub fn new(title: String, times_ms: Vec<u64>, changes: Vec<usize>, interval_ms: u64) -> Self {
-        Self {
-            title,
-            times_ms: times_ms.into(),
-            changes: changes.into(),
-            at: 0,
-            play: None,
-            speed: SPEED_1X,
-            mark: None,
-            cut_short: None,
-            interval_ms,
-        }
+impl Time {
+    /// Whether any page of `[first, first + count)` changed state since the mark.
+    pub fn changed_in(&self, first: u64, count: u64) -> bool {
+        let i = self.changes.partition_point(|r| r.first + r.count <= first);
+        self.changes
+            .get(i)
+            .is_some_and(|r| r.first < first.saturating_add(count))
     }
 
-    /// How many frames.
-    pub fn len(&self) -> usize {
-        self.times_ms.len()
+    /// The mark, when it is of the mapping or VMA at `addr` (the one shown).
+    pub fn mark_of(&self, addr: u64) -> Option<&Mark> {
+        self.mark.as_deref().filter(|m| m.is_of(addr))
     }
 
-    /// No frames (a recording always has one: its first).
-    pub fn is_empty(&self) -> bool {
-        self.times_ms.is_empty()
-    }
-
-    /// The last frame's index.
-    pub fn last(&self) -> usize {
-        self.len().saturating_sub(1)
-    }
-
-    /// The time of frame `n` (clamped to the last), in ms since the start.
-    pub fn time_of(&self, n: usize) -> u64 {
-        self.times_ms.get(n.min(self.last())).copied().unwrap_or(0)
-    }
-
-    /// How long the recording lasts, in ms (its last frame's time).
-    pub fn duration_ms(&self) -> u64 {
-        self.time_of(self.last())
-    }
-
-    /// Whether time `ms` lies between two frames no more than twice the interval apart (or
-    /// at the last frame): frames were being taken then.
-    pub fn recording_at(&self, ms: u64) -> bool {
-        let n = self.frame_at(ms);
-        match self.times_ms.get(n + 1) {
-            Some(&next) => next - self.time_of(n) <= self.interval_ms.saturating_mul(2),
-            None => ms == self.time_of(n),
-        }
-    }
-
-    /// The last frame taken at or before `ms` (the first frame for a time before it).
-    pub fn frame_at(&self, ms: u64) -> usize {
-        self.times_ms
-            .partition_point(|&t| t <= ms)
-            .saturating_sub(1)
-    }
-
-    /// The frame `by` frames from the one shown, within the recording.
-    pub fn stepped(&self, by: i64) -> usize {
-        let at = i64::try_from(self.at).unwrap_or(i64::MAX);
-        usize::try_from(at.saturating_add(by).max(0))
-            .unwrap_or(0)
-            .min(self.last())
-    }
-
-    /// The next frame after the one shown where something changed (`forward`), or the last
-    /// one before it; `None` when there is none that way.
-    pub fn change_from(&self, forward: bool) -> Option<usize> {
-        if forward {
-            self.changes.iter().copied().find(|&c| c > self.at)
-        } else {
-            self.changes.iter().rev().copied().find(|&c| c < self.at)
-        }
-    }
-
-    /// A time of this recording in seconds as the timeline says it: one decimal, or
-    /// milliseconds where frames come faster than ten a second (`12.5`, `0.043`).
-    pub fn seconds(&self, ms: u64) -> String {
-        if self.interval_ms < 100 {
-            format!("{}.{:03}", ms / 1000, ms % 1000)
-        } else {
-            format!("{}.{}", ms / 1000, (ms % 1000) / 100)
-        }
-    }
-
-    /// The play speed, in hundredths of the recorded pace.
-    pub fn speed_percent(&self) -> u32 {
-        SPEEDS[self.speed.min(SPEEDS.len() - 1)]
-    }
-
-    /// While playing, the frame due at the session's clock `now_ms`.
-    pub fn due(&self, now_ms: u64) -> Option<usize> {
-        let play = self.play?;
-        let ran = now_ms.saturating_sub(play.from_now_ms);
-        let moved = ran.saturating_mul(u64::from(self.speed_percent())) / 100;
-        Some(self.frame_at(play.from_frame_ms.saturating_add(moved)))
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn replay() -> Replay {
-        Replay::new(
-            "test".into(),
-            vec![0, 1000, 2000, 2500, 4000],
-            vec![0, 2, 4],
-            1000,
-        )
-    }
-
-    #[test]
-    fn frames_by_time_and_steps_stay_inside() {
-        let r = replay();
-        assert_eq!(r.frame_at(0), 0);
-        assert_eq!(r.frame_at(1999), 1);
-        assert_eq!(r.frame_at(2500), 3);
-        assert_eq!(r.frame_at(99_999), 4);
-        assert_eq!(r.stepped(-3), 0);
-        assert_eq!(r.stepped(2), 2);
-        assert_eq!(r.stepped(40), 4);
-        assert_eq!(r.duration_ms(), 4000);
-        assert!(r.recording_at(2700));
-        let gap = Replay::new("t".into(), vec![0, 1000, 9000], vec![], 1000);
-        assert!(gap.recording_at(500));
-        assert!(!gap.recording_at(1500));
-        assert!(gap.recording_at(9000));
-        assert_eq!(gap.seconds(12_540), "12.5");
-        let fast = Replay::new("t".into(), vec![0, 43], vec![], 1);
-        assert_eq!(fast.seconds(43), "0.043");
-    }
-
-    #[test]
-    fn changes_either_way() {
-        let mut r = replay();
-        assert_eq!(r.change_from(true), Some(2));
-        assert_eq!(r.change_from(false), None);
-        r.at = 3;
-        assert_eq!(r.change_from(true), Some(4));
-        assert_eq!(r.change_from(false), Some(2));
-        r.at = 4;
-        assert_eq!(r.change_from(true), None);
-    }
-
-    #[test]
-    fn play_follows_the_clock_at_its_speed() {
-        let mut r = replay();
-        assert_eq!(r.due(5000), None);
-        r.play = Some(Play {
-            from_now_ms: 10_000,
-            from_frame_ms: 1000,
-        });
-        assert_eq!(r.due(10_999), Some(1));
-        assert_eq!(r.due(11_000), Some(2));
-        r.speed = SPEED_1X + 1;
-        assert_eq!(r.due(10_750), Some(3));
-        assert_eq!(r.due(60_000), Some(4));
+    /// The change of page `page` since the mark by state, if any.
+    pub fn change_at(&self, page: u64) -> Option<&ChangeRun> {
+        let i = self.changes.partition_point(|r| r.first + r.count <= page);
+        self.changes.get(i).filter(|r| r.first <= page)
     }
 }
