@@ -98,6 +98,9 @@ impl Session {
 
     /// Reads a mark of what is shown and gives it to the model.
     pub(super) fn set_mark(&mut self) {
+        if self.mark_recorded() {
+            return;
+        }
         let vmas = self.mark_vmas();
         let (anon, swap) = self.anon_swap();
         let (shown, prober) = self.shown();
@@ -130,6 +133,9 @@ impl Session {
 
     /// With a mark of what is shown: its page states now, for the views' compare.
     pub(super) fn compare_states(&mut self) {
+        if self.compare_recorded() {
+            return;
+        }
         let addr = self.shown().0.addr();
         if !self.model.time.mark.as_ref().is_some_and(|m| m.is_of(addr)) {
             if !self.model.time.changes.is_empty() {

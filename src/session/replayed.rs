@@ -13,6 +13,7 @@ use rustix::mm::Advice;
 
 use crate::action::Event;
 use crate::geometry::Geometry;
+use crate::model::time::{FlagRun, KeptPage, MARK_BYTES_MAX, Mark, MarkVma, Marked, flag_runs};
 use crate::model::{Looking, Model, PageMapSlice, Replay};
 use crate::record::{EventKind, Frame, RecordError, RecordedMapping, Recording, Subject as What};
 use crate::search::query::{Ending, Finished, Matcher, Query, Request};
@@ -175,6 +176,52 @@ impl Replayed {
             back: !other,
             ended: None,
             reopen: false,
+        })
+    }
+}
+
+/// What the frame shown gives: a mark of it, its events, and the views built from it.
+impl Replayed {
+    /// A mark of the VMA shown in the frame shown (`b` in a replay): its page states as runs,
+    /// the bytes the frame holds of its pages (up to `MARK_BYTES_MAX`), the frame's VMAs with
+    /// their counters. Later frames compare with it as live refreshes compare with a mark.
+    pub(super) fn mark(&self, at_ms: u64) -> Mark {
+        let s = &self.still;
+        let ps = s.geometry.page_size.max(1);
+        let end = s.addr + s.geometry.map_bytes();
+        let cap = usize::try_from(MARK_BYTES_MAX / ps).unwrap_or(usize::MAX);
+        let held = self.frame.bytes.range(s.addr..end);
+        let kept: Vec<KeptPage> = held
+            .clone()
+            .take(cap)
+            .map(|(a, b)| KeptPage {
+                page: (a - s.addr) / ps,
+                bytes: b.clone(),
+            })
+            .collect();
+        let unkept = (held.count() - kept.len()) as u64;
+        let vmas =
+            crate::sys::proc::process::summaries(self.maps.to_vec(), &self.frame.smaps, "", None);
+        Mark {
+            marked: Marked {
+                addr: s.addr,
+                pages: s.geometry.pages(),
+                page_size: ps,
+                at_ms,
+                clock: crate::text::clock_now(),
+            },
+            runs: self.flag_runs(),
+            kept,
+            unkept,
+            vmas: Some(vmas.iter().map(MarkVma::of).collect()),
+        }
+    }
+
+    /// The page states of the VMA shown in the frame shown, as the mark compares them (none
+    /// where its pages were not recorded).
+    pub(super) fn flag_runs(&self) -> Vec<FlagRun> {
+        self.mapping().map_or_else(Vec::new, |m| {
+            flag_runs(m.runs.iter().map(|r| (r.first, r.count, &r.state)))
         })
     }
 
@@ -763,6 +810,36 @@ impl super::Session {
         for event in news {
             crate::update::update(&mut self.model, event);
         }
+        if self.model.time.mark.is_some() {
+            self.compare_states();
+        }
+        true
+    }
+
+    /// `b` in a replay: a mark of the frame shown (returns false when the session is not a
+    /// replay). From then on each frame shown is compared with it.
+    pub(super) fn mark_recorded(&mut self) -> bool {
+        let super::Subject::Recorded(r) = &self.subject else {
+            return false;
+        };
+        let mark = r.mark(self.observer.now_ms());
+        crate::update::update(&mut self.model, Event::Marked(Box::new(mark)));
+        true
+    }
+
+    /// With a mark in a replay: the frame shown's page states, for the compare (returns false
+    /// when the session is not a replay).
+    pub(super) fn compare_recorded(&mut self) -> bool {
+        let super::Subject::Recorded(r) = &self.subject else {
+            return false;
+        };
+        let marked = self.model.time.mark.as_ref();
+        let runs = if marked.is_some_and(|m| m.is_of(r.still().addr())) {
+            r.flag_runs()
+        } else {
+            Vec::new()
+        };
+        crate::update::update(&mut self.model, Event::Compared(runs));
         true
     }
 

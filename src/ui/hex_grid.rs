@@ -74,17 +74,27 @@ pub fn render(model: &Model, frame: &mut Frame, area: Rect, theme: Theme) {
 /// re-mark or drop it; the longest form that fits `room` columns. `None` without a mark.
 fn mark_line(model: &Model, room: usize) -> Option<String> {
     let mark = model.time.mark.as_deref()?;
-    let age = mark.age(model.log.now_ms);
+    // In a replay the mark is a frame: its age on the wall clock says nothing of the recording.
+    let (age, ago) = match model.time.replay.as_ref().and_then(|r| Some((r, r.mark?))) {
+        Some((r, m)) => (
+            format!("frame {m}"),
+            format!("on frame {m} ({} s)", r.seconds(r.time_of(m))),
+        ),
+        None => {
+            let age = mark.age(model.log.now_ms);
+            (age.clone(), format!("{age} ago"))
+        }
+    };
     if !mark.is_of(model.snap.shape.addr) {
         return Some(format!(
-            " mark {age} ago is of another mapping · b marks this one "
+            " mark {ago} is of another mapping · b marks this one "
         ));
     }
     let changed: u64 = model.time.changes.iter().map(|c| c.count).sum();
     let pages = super::pages_word(changed);
     [
-        format!(" mark set {age} ago · {pages} changed state · b re-marks · : unmark drops "),
-        format!(" mark {age} ago · {pages} changed · b re-mark · :unmark "),
+        format!(" mark set {ago} · {pages} changed state · b re-marks · : unmark drops "),
+        format!(" mark {ago} · {pages} changed · b re-mark · :unmark "),
         format!(" mark {age} · {changed} changed state · :unmark "),
         format!(" mark {age} "),
     ]

@@ -17,6 +17,9 @@ pub(super) fn update(model: &mut Model, action: TimeAction) -> Vec<Command> {
     match action {
         TimeAction::Mark => return vec![Command::Mark],
         TimeAction::Unmark => {
+            if let Some(r) = model.time.replay.as_mut() {
+                r.mark = None;
+            }
             if model.time.mark.take().is_some() {
                 model.time.changes.clear();
                 model.time.vmas.clear();
@@ -38,6 +41,10 @@ fn pages(n: u64) -> String {
 
 /// The mark the session took: the views compare with it from now on.
 pub(super) fn marked(model: &mut Model, mark: Mark) {
+    // In a replay, the frame shown is the one marked: the timeline shows it (`M`).
+    if let Some(r) = model.time.replay.as_mut() {
+        r.mark = Some(r.at);
+    }
     let kept = mark.kept.len() as u64;
     let kept_bytes: u64 = mark.kept.iter().map(|k| k.bytes.len() as u64).sum();
     let beyond = if mark.unkept > 0 {

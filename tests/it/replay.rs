@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 
 use mmapscope::action::{
     Action, Ask, AskAction, EditAction, GotoTarget, GridAction, LabAction, MenuKey, PromptEdit,
-    ReplayAction, SearchAction, SpaceAction,
+    ReplayAction, SearchAction, SpaceAction, TimeAction,
 };
 use mmapscope::geometry::PageGeom;
 use mmapscope::input::KeyContext;
@@ -281,6 +281,74 @@ fn steps_changes_and_jumps_show_each_frame_as_recorded() {
     s.act_live(Action::Replay(ReplayAction::Frame(0)));
     assert_eq!(at(&s), 0);
     assert_eq!(page(&mut s, 1).0, Some(false));
+}
+
+/// The screen's text, rows joined.
+fn screen_text(s: &Session) -> String {
+    let t = draw(s);
+    let b = t.backend().buffer();
+    let w = usize::from(b.area.width);
+    b.content
+        .chunks(w)
+        .map(|row| row.iter().map(|c| c.symbol()).collect::<String>())
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+#[test]
+fn a_mark_on_one_frame_compares_the_frames_after_it() {
+    let dir = crate::common::temp_dir();
+    let mut s = Session::replay(&recording(dir.path()), (120, 40)).unwrap();
+    s.act_live(Action::Time(TimeAction::Mark));
+    let replay = s.model.time.replay.clone().unwrap();
+    assert_eq!(replay.mark, Some(0), "the timeline marks frame 0");
+    assert!(s.model.time.changes.is_empty());
+    // Frame 2 against frame 0: page 1 became present and dirty, nothing else.
+    s.act_live(Action::Replay(ReplayAction::Frame(2)));
+    let changes = s.model.time.changes.clone();
+    assert_eq!(changes.len(), 1, "{changes:?}");
+    assert_eq!((changes[0].first, changes[0].count), (1, 1));
+    let became: Vec<&str> = changes[0].became.names();
+    assert!(
+        became.contains(&"present") && became.contains(&"dirty"),
+        "{became:?}"
+    );
+    page(&mut s, 1);
+    let text = screen_text(&s);
+    // The page header, in letters at this width: +P +D (and Δ?: no bytes kept of it).
+    assert!(text.contains("page 1 · 0x1000 · R P D +P +D Δ?"), "{text}");
+    assert!(
+        text.contains("mark on frame 0 (0.0 s) · 1 page changed"),
+        "{text}"
+    );
+    assert!(text.contains("▕M─"), "the timeline's M on frame 0: {text}");
+    // Frame 4: page 0's bytes differ from frame 0's (hello -> HELLO: 5 bytes).
+    s.act_live(Action::Replay(ReplayAction::Frame(4)));
+    page(&mut s, 0);
+    let text = screen_text(&s);
+    assert!(text.contains("(page 0: R P -d Δ5)"), "{text}");
+    assert!(text.contains("5 B changed since mark"), "{text}");
+    // Back on frame 0: nothing changed since itself.
+    s.act_live(Action::Replay(ReplayAction::Frame(0)));
+    assert!(s.model.time.changes.is_empty());
+    // `: unmark` drops it, from the timeline too.
+    prompt(&mut s, Action::Grid(GridAction::GotoPrompt), "unmark");
+    assert!(s.model.time.mark.is_none());
+    assert_eq!(s.model.time.replay.as_ref().and_then(|r| r.mark), None);
+}
+
+/// Marked on frame 0, shown on frame 4 at page 0: the bytes changed since the mark (mono).
+#[test]
+fn replay_marked_80x24() {
+    let dir = crate::common::temp_dir();
+    let mut s = Session::replay(&recording(dir.path()), (80, 24)).unwrap();
+    s.model.settings.color = false;
+    s.act_live(Action::Time(TimeAction::Mark));
+    s.act_live(Action::Replay(ReplayAction::Frame(4)));
+    s.model.log = mmapscope::model::Log::default();
+    s.model.log.clock = "10:21:03".into();
+    s.model.log("mark set on frame 0; frame 4 shown");
+    insta::assert_snapshot!(draw(&s).backend());
 }
 
 /// Types `text` into the `:` or `/` prompt opened by `open`, and submits it.
