@@ -264,11 +264,20 @@ impl Replayed {
         let layout = Chunks::of(s.geometry.pages());
         snap.probed.minimap.layout = layout;
         let Some(m) = self.mapping() else {
-            snap.notes.problem = Some(format!(
-                "the pages of this VMA were not recorded (frame {}): its maps line and \
-                 counters are",
-                self.at
-            ));
+            let here = self.maps.iter().any(|l| l.start == self.shown);
+            snap.notes.problem = Some(if here {
+                format!(
+                    "the pages of this VMA were not recorded (frame {}): its maps line and \
+                     counters are",
+                    self.at
+                )
+            } else {
+                format!(
+                    "no VMA starts at 0x{:x} in frame {}: it was unmapped or moved by then \
+                     (A lists the frame's VMAs)",
+                    self.shown, self.at
+                )
+            });
             return snap;
         };
         snap.sources = m.sources.clone();

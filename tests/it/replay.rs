@@ -398,6 +398,11 @@ fn goto_and_searches_work_over_the_frame() {
     assert_eq!(s.model.snap.shape.addr, 0x7ffd_2a4e_1000);
     assert_eq!(s.model.doc.cursor, 0x10);
     assert!(s.model.snap.probed.pages.is_empty());
+    let problem = s.model.snap.notes.problem.clone().unwrap_or_default();
+    assert!(
+        problem.contains("pages of this VMA were not recorded"),
+        "{problem}"
+    );
     s.act_live(Action::Space(SpaceAction::Back));
     assert_eq!(s.model.snap.shape.addr, ADDR);
     // The address-space view lists the frame's VMAs.
