@@ -569,12 +569,16 @@ pub(super) fn bucket(runs: &[StateRun], g: &Geometry, first: u64, n: u64) -> Buc
     b
 }
 
-/// The VMA a replay opens on: the first recorded mapping, else the first VMA.
+/// The VMA a replay opens on, as `--pid` opens: the heap where its pages were recorded (`--vma
+/// all`), else the first recorded mapping, else the first VMA.
 fn first_shown(frame: &Frame) -> u64 {
-    frame
-        .mappings
-        .first()
-        .map(|m| m.addr)
+    let heap = frame
+        .maps
+        .iter()
+        .find(|l| l.path == "[heap]")
+        .map(|l| l.start)
+        .filter(|&a| frame.mappings.iter().any(|m| m.addr == a));
+    heap.or_else(|| frame.mappings.first().map(|m| m.addr))
         .or_else(|| frame.maps.first().map(|l| l.start))
         .unwrap_or(0)
 }
