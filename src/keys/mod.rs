@@ -325,6 +325,14 @@ pub const GRID: &[Binding] = &[
             "dump bytes in memory to a new file: vma|page N|OFF LEN FILE",
         ),
     ),
+    helped(
+        &[Code(Char('C'))],
+        Action::Ask(AskAction::OpenAsk(Ask::Export)),
+        (
+            "C",
+            "export a picture: svg map|space FILE (slides), html FILE (screen)",
+        ),
+    ),
 ];
 
 /// The two keys everyone needs first, in the grid, the panel and the log.

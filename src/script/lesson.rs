@@ -387,6 +387,14 @@ fn file_writes<'a>(
             ));
             continue;
         }
+        if let Op::Export(e) = &op {
+            out.push(format!(
+                "line {} (export writes {})",
+                line.number,
+                crate::text::echo(&e.path.to_string_lossy())
+            ));
+            continue;
+        }
         let reach = gate::reach(&op, &shown);
         if !matches!(
             gate.check(&op, &shown, Origin::Script, false),

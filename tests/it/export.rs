@@ -1,0 +1,425 @@
+//! `export`: the page map and the address space as SVG (parsed as XML here, with roxmltree,
+//! which refuses any control character XML 1.0 forbids), the screen as HTML. Pictures of a
+//! fabricated model check the drawing (each cell's class and colour, the screen's text and
+//! colours, hostile names escaped); batch runs on real temp files check what the kernel said
+//! reaches the picture, and that the file goes through the write gate's rule for files of our
+//! own (new, or `overwrite`; never mapped; never a non-regular file).
+
+use std::path::Path;
+
+use mmapscope::geometry::Geometry;
+use mmapscope::model::{Model, PageMapData};
+use mmapscope::sys::map::request::{MapMode, Prot};
+use mmapscope::sys::ops::op::{Export, ExportWhat};
+use mmapscope::sys::probe::chunks::Bucket;
+use mmapscope::sys::probe::snapshot::{Backing, Snapshot};
+use mmapscope::sys::proc::maps::MapsLine;
+use mmapscope::sys::proc::process::{VmaKind, VmaSummary};
+use mmapscope::ui::export::{css, draw};
+use ratatui::Terminal;
+use ratatui::backend::TestBackend;
+use serde_json::Value;
+
+use crate::common::{self, mmapscope};
+
+const PS: u64 = 4096;
+
+/// A model of a file mapping named `path`, `pages` pages, on a `size` terminal.
+fn model(path: &str, pages: u64, size: (u16, u16), color: bool) -> Model {
+    let backing = Backing::File {
+        path: path.into(),
+        writable: true,
+        regular: true,
+    };
+    let geometry = Geometry {
+        page_size: PS,
+        offset: 0,
+        len: pages * PS,
+        file_size: Some(pages * PS),
+    };
+    let snap = Snapshot::empty(
+        backing,
+        MapMode::Shared,
+        Prot::RW,
+        0x7f3a_1c00_0000,
+        geometry,
+    );
+    let mut m = Model::new(snap, size);
+    m.settings.color = color;
+    m
+}
+
+fn export(words: &[&str]) -> Export {
+    Export::parse(words).expect("export words")
+}
+
+/// The picture as text, and parsed.
+fn svg(m: &Model, words: &[&str], cells: &PageMapData) -> String {
+    let (bytes, _) = draw(m, &export(words), cells).expect("drawn");
+    String::from_utf8(bytes).expect("utf-8")
+}
+
+/// The classes of the page map's cells, in order (`<g class=...>` holding a cell's rect).
+fn cell_classes(doc: &roxmltree::Document) -> Vec<String> {
+    doc.descendants()
+        .filter(|n| n.has_tag_name("g") && n.children().any(|c| c.has_tag_name("rect")))
+        .filter(|n| {
+            n.children()
+                .any(|c| c.has_tag_name("rect") && c.children().any(|t| t.has_tag_name("title")))
+        })
+        .map(|n| n.attribute("class").unwrap_or("").to_string())
+        .collect()
+}
+
+/// The fill the SVG's style gives `class`.
+fn fill_of(text: &str, class: &str) -> String {
+    let rule = format!(".{class} {{ fill: ");
+    let at = text.find(&rule).expect("a rule for the class") + rule.len();
+    text[at..at + 7].to_string()
+}
+
+fn bucket(first: u64, resident: u64, present: u64, dirty: u64, cow: u64) -> Bucket {
+    Bucket {
+        first,
+        pages: 1,
+        resident: Some(resident),
+        present: Some(present),
+        dirty: Some(dirty),
+        cow: Some(cow),
+        beyond_eof: 0,
+        evicted: Some(0),
+    }
+}
+
+#[test]
+fn a_page_maps_cells_carry_their_state_as_class_letter_and_colour() {
+    let m = model("/tmp/f.bin", 7, (120, 40), true);
+    let mut beyond = bucket(5, 0, 0, 0, 0);
+    beyond.beyond_eof = 1;
+    let mut unknown = bucket(6, 0, 0, 0, 0);
+    unknown.resident = None;
+    let cells = PageMapData {
+        first: 0,
+        per_cell: 1,
+        buckets: vec![
+            bucket(0, 1, 1, 1, 0),
+            bucket(1, 1, 1, 0, 1),
+            bucket(2, 1, 1, 0, 0),
+            bucket(3, 1, 0, 0, 0),
+            bucket(4, 0, 0, 0, 0),
+            beyond,
+            unknown,
+        ],
+    };
+    let text = svg(&m, &["svg", "map", "m.svg"], &cells);
+    let doc = roxmltree::Document::parse(&text).expect("the SVG is XML");
+    assert_eq!(doc.root_element().tag_name().name(), "svg");
+    assert_eq!(
+        cell_classes(&doc),
+        [
+            "dirty", "cow", "present", "resident", "cold", "beyond", "unknown"
+        ]
+    );
+    // Colours are the theme's: dirty yellow, cow magenta, present cyan, resident green.
+    use ratatui::style::Color;
+    for (class, colour) in [
+        ("dirty", Color::Yellow),
+        ("cow", Color::Magenta),
+        ("present", Color::Cyan),
+        ("resident", Color::Green),
+    ] {
+        assert_eq!(fill_of(&text, class), css(colour).unwrap(), "{class}");
+    }
+    // Each cell says its counts; the legend names every state; the letters read on paper.
+    assert!(text.contains("<title>pages 1-1: resident 1 present 1 dirty 0 cow 1 beyond 0</title>"));
+    for word in [
+        "beyond EOF",
+        "copy-on-write",
+        "dirty",
+        "not in memory",
+        "unknown",
+    ] {
+        assert!(text.contains(&format!(">{word}")), "legend lacks {word}");
+    }
+    let letters: Vec<&str> = doc
+        .descendants()
+        .filter(|n| n.attribute("class") == Some("l"))
+        .filter_map(|n| n.text())
+        .collect();
+    assert_eq!(
+        &letters[..6],
+        ["D", "C", "P", "R", "~", "?"],
+        "cold has none"
+    );
+    assert!(
+        text.contains("all 7 pages: resident ? "),
+        "one unknown makes the sum unknown"
+    );
+}
+
+#[test]
+fn control_bytes_and_markup_in_names_are_escaped() {
+    let hostile = "/tmp/a\u{1}b\u{1b}[31m<&>\"'\u{fffe}.bin";
+    let m = model(hostile, 1, (80, 24), true);
+    let cells = PageMapData {
+        first: 0,
+        per_cell: 1,
+        buckets: vec![bucket(0, 0, 0, 0, 0)],
+    };
+    let text = svg(&m, &["svg", "map", "m.svg"], &cells);
+    let doc = roxmltree::Document::parse(&text).expect("XML despite the name");
+    let title = doc
+        .descendants()
+        .find(|n| n.has_tag_name("title"))
+        .and_then(|n| n.text())
+        .expect("a title");
+    assert!(
+        title.contains("a\\x01b\\x1b[31m<&>\"'\\u{fffe}.bin"),
+        "title: {title}"
+    );
+    // The address space's rows: a maps path with a control byte (the kernel escapes only
+    // the newline) and markup.
+    let mut m = model("/tmp/f", 1, (80, 24), true);
+    let line = |start: u64, path: &str| VmaSummary {
+        line: MapsLine {
+            start,
+            end: start + PS,
+            perms: "rw-p".into(),
+            offset: 0,
+            dev: 0,
+            inode: 0,
+            path: path.into(),
+        },
+        kind: VmaKind::File,
+        rss: Some(PS),
+        mem: None,
+        label: None,
+    };
+    m.space.vmas = vec![line(0x1000, "/x/\u{7}bell</text>&.so")];
+    let text = svg(&m, &["svg", "space", "s.svg"], &PageMapData::default());
+    let doc = roxmltree::Document::parse(&text).expect("XML despite the path");
+    assert!(
+        doc.descendants()
+            .filter_map(|n| n.text())
+            .any(|t| t == "file · /x/\\x07bell</text>&.so"),
+        "{text}"
+    );
+    let (html, _) = draw(
+        &model(hostile, 1, (80, 24), true),
+        &export(&["html", "h"]),
+        &cells,
+    )
+    .expect("html");
+    let html = String::from_utf8(html).expect("utf-8");
+    assert!(
+        !html.bytes().any(|b| b < 0x20 && b != b'\n'),
+        "a raw control byte"
+    );
+    assert!(html.contains("a\\x01b\\x1b[31m&lt;&amp;&gt;"));
+}
+
+/// `s`'s text: tags dropped, entities read.
+fn unhtml(s: &str) -> String {
+    let mut out = String::new();
+    let mut in_tag = false;
+    for c in s.chars() {
+        match c {
+            '<' => in_tag = true,
+            '>' if in_tag => in_tag = false,
+            c if !in_tag => out.push(c),
+            _ => {}
+        }
+    }
+    out.replace("&lt;", "<")
+        .replace("&gt;", ">")
+        .replace("&quot;", "\"")
+        .replace("&apos;", "'")
+        .replace("&amp;", "&")
+}
+
+#[test]
+fn html_holds_the_screens_text_and_colours() {
+    for color in [true, false] {
+        let m = model("/tmp/demo.txt", 4, (80, 24), color);
+        let mut t = Terminal::new(TestBackend::new(80, 24)).unwrap();
+        t.draw(|f| mmapscope::ui::render(&m, f)).unwrap();
+        let buffer = t.backend().buffer().clone();
+        let (html, holds) =
+            draw(&m, &export(&["html", "h.html"]), &PageMapData::default()).expect("html");
+        assert_eq!(holds, "the screen, 80x24 cells");
+        let html = String::from_utf8(html).expect("utf-8");
+        let pre = &html[html.find("<pre").unwrap()..html.find("</pre>").unwrap()];
+        let pre = &pre[pre.find('>').unwrap() + 1..];
+        let rows: Vec<String> = (0..24)
+            .map(|y| (0..80).map(|x| buffer[(x, y)].symbol()).collect())
+            .collect();
+        assert_eq!(unhtml(pre).lines().collect::<Vec<_>>(), rows);
+        // The header's name, cyan and bold as Role::Title; in mono, bold without colour.
+        let title = if color {
+            "<span style=\"color:#00cdcd;font-weight:bold;\"> mmapscope </span>"
+        } else {
+            "<span style=\"font-weight:bold;\"> mmapscope </span>"
+        };
+        assert!(html.contains(title), "{color}: {}", &pre[..400]);
+        // In mono the only colours are the reversed cursor's: the page's own two, swapped.
+        let mono = pre
+            .replace("color:#1c1c1c;background:#d0d0d0;", "")
+            .replace("color:#d0d0d0;background:#1c1c1c;", "");
+        assert_eq!(
+            mono.contains("color:"),
+            color,
+            "colour only when the screen has it"
+        );
+    }
+}
+
+#[test]
+fn the_address_space_is_drawn_in_the_views_order_up_to_its_bound() {
+    let mut m = model("/tmp/f", 1, (120, 40), true);
+    m.space.vmas = (0..600u64)
+        .map(|i| VmaSummary {
+            line: MapsLine {
+                start: 0x1000 * (i + 1),
+                end: 0x1000 * (i + 2),
+                perms: "r--p".into(),
+                offset: 0,
+                dev: 0,
+                inode: 0,
+                path: format!("/lib/l{i}.so"),
+            },
+            kind: VmaKind::Library,
+            rss: Some(PS / 2),
+            mem: None,
+            label: None,
+        })
+        .collect();
+    m.space.view.order = (0..600).rev().collect();
+    let (bytes, holds) =
+        draw(&m, &export(&["svg", "space", "s"]), &PageMapData::default()).expect("drawn");
+    assert_eq!(holds, "the address space, 500 of 600 VMAs");
+    let text = String::from_utf8(bytes).unwrap();
+    let doc = roxmltree::Document::parse(&text).expect("XML");
+    let names: Vec<&str> = doc
+        .descendants()
+        .filter(|n| n.is_element())
+        .filter_map(|n| n.text())
+        .filter(|t| t.starts_with("library · "))
+        .collect();
+    assert_eq!(names.len(), 500);
+    assert_eq!(names[0], "library · /lib/l599.so", "the view's order");
+    assert!(text.contains("… and 100 more VMAs"));
+    // Half of each VMA resident: its coloured bar is half its grey one.
+    let row = doc.descendants().find(|n| n.has_tag_name("g")).unwrap();
+    let widths: Vec<u64> = row
+        .children()
+        .filter(|c| c.has_tag_name("rect"))
+        .map(|c| c.attribute("width").unwrap().parse().unwrap())
+        .collect();
+    assert_eq!(widths.len(), 2);
+    assert_eq!(widths[1] * 2, widths[0]);
+    // The screen is not drawn as SVG, nor the page map as HTML.
+    let mut wrong = export(&["html", "x"]);
+    wrong.what = Some(ExportWhat::PageMap);
+    assert!(draw(&m, &wrong, &PageMapData::default()).is_err());
+}
+
+/// Runs `script` (absolute paths) on `file` with `--write`; one JSON value per line.
+fn batch(dir: &Path, file: &Path, script: &str) -> Vec<Value> {
+    let script = common::script(dir, script);
+    let out = common::run(mmapscope(&[
+        "batch".as_ref(),
+        "--write".as_ref(),
+        file.as_os_str(),
+        script.as_os_str(),
+    ]));
+    common::text(&out.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("a JSON line"))
+        .collect()
+}
+
+#[test]
+fn the_page_map_svg_shows_what_the_kernel_says_of_a_real_file() {
+    let tmp = common::temp_dir();
+    let file = common::clean_file(tmp.path(), 8);
+    let out = tmp.path().join("map.svg");
+    let lines = batch(
+        tmp.path(),
+        &file,
+        &format!("write 0x2000 41\nexport svg map {}\n", out.display()),
+    );
+    assert_eq!(lines[1]["ok"], true, "{}", lines[1]);
+    let text = std::fs::read_to_string(&out).expect("written");
+    assert_eq!(lines[1]["result"]["bytes"], text.len() as u64);
+    let doc = roxmltree::Document::parse(&text).expect("XML");
+    let classes = cell_classes(&doc);
+    assert_eq!(classes.len(), 8, "a cell a page");
+    // The one page written is dirty (clean_file makes single-page folios); no other is.
+    for (page, class) in classes.iter().enumerate() {
+        assert_eq!(class == "dirty", page == 2, "page {page}: {class}");
+    }
+}
+
+#[test]
+fn a_1_tib_sparse_file_gives_4096_cells_of_65536_pages() {
+    let tmp = common::temp_dir();
+    let file = tmp.path().join("huge.bin");
+    std::fs::File::create(&file)
+        .and_then(|f| f.set_len(1 << 40))
+        .expect("a sparse file");
+    let out = tmp.path().join("huge.svg");
+    let lines = batch(
+        tmp.path(),
+        &file,
+        &format!("export svg {}\n", out.display()),
+    );
+    assert_eq!(lines[0]["ok"], true, "{}", lines[0]);
+    assert_eq!(
+        lines[0]["result"]["holds"],
+        "the page map, 4,096 cells of 65,536 pages (64 a row)"
+    );
+    let text = std::fs::read_to_string(&out).expect("written");
+    let doc = roxmltree::Document::parse(&text).expect("XML");
+    let classes = cell_classes(&doc);
+    assert_eq!(classes.len(), 4096);
+    assert!(
+        classes.iter().all(|c| c == "cold"),
+        "nothing of it is in memory"
+    );
+}
+
+#[test]
+fn an_export_writes_only_a_new_file_or_one_it_may_replace() {
+    let tmp = common::temp_dir();
+    let file = common::clean_file(tmp.path(), 2);
+    let old = tmp.path().join("old.svg");
+    std::fs::write(&old, "keep").unwrap();
+    let fifo = tmp.path().join("fifo");
+    rustix::fs::mkfifoat(
+        rustix::fs::CWD,
+        &fifo,
+        rustix::fs::Mode::from_raw_mode(0o600),
+    )
+    .expect("mkfifo");
+    let script = format!(
+        "export svg {old}\nexport html {fifo} overwrite\nexport svg {data} overwrite\n\
+         export svg space {old} overwrite\n",
+        old = old.display(),
+        fifo = fifo.display(),
+        data = file.display(),
+    );
+    let lines = batch(tmp.path(), &file, &script);
+    let errno = |v: &Value| v["error"].as_str().unwrap_or("").to_string();
+    assert!(errno(&lines[0]).starts_with("EEXIST"), "{}", lines[0]);
+    assert!(errno(&lines[0]).contains("add `overwrite`"));
+    assert!(errno(&lines[1]).starts_with("EINVAL"), "{}", lines[1]);
+    assert!(errno(&lines[2]).starts_with("EPERM"), "{}", lines[2]);
+    assert!(errno(&lines[2]).contains("never writes a mapped file"));
+    // The mapped file is as it was: pages of dots.
+    let data = std::fs::read(&file).unwrap();
+    assert!(data.iter().all(|&b| b == b'.'), "the mapped file changed");
+    assert_eq!(lines[3]["ok"], true, "{}", lines[3]);
+    let text = std::fs::read_to_string(&old).unwrap();
+    roxmltree::Document::parse(&text).expect("the replaced file is the SVG");
+    assert!(text.contains("address space"));
+}
