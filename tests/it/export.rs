@@ -423,3 +423,121 @@ fn an_export_writes_only_a_new_file_or_one_it_may_replace() {
     roxmltree::Document::parse(&text).expect("the replaced file is the SVG");
     assert!(text.contains("address space"));
 }
+
+/// `C` in the grid, then `words` typed at its prompt.
+fn c_then(m: &mut Model, words: &str) {
+    use mmapscope::action::{Action, GridAction, PromptEdit};
+    use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+    let ctx = mmapscope::input::KeyContext::of_model(m);
+    let c = KeyEvent::new(KeyCode::Char('C'), KeyModifiers::SHIFT);
+    let action = mmapscope::input::map_key(ctx, c).expect("C is a key of the grid");
+    mmapscope::update::update(m, action);
+    for ch in words.chars() {
+        mmapscope::update::update(m, Action::Grid(GridAction::Prompt(PromptEdit::Insert(ch))));
+    }
+}
+
+#[test]
+fn c_asks_what_and_the_file_and_enter_asks_for_the_export() {
+    use mmapscope::action::{Action, Command, GridAction, Op, PromptEdit};
+    let mut m = model("/tmp/demo.txt", 4, (80, 24), false);
+    c_then(&mut m, "svg space /tmp/s.svg overwrite");
+    let commands =
+        mmapscope::update::update(&mut m, Action::Grid(GridAction::Prompt(PromptEdit::Submit)));
+    let op = commands
+        .into_iter()
+        .find_map(|c| match c {
+            Command::Exec { op, .. } => Some(op),
+            _ => None,
+        })
+        .expect("an operation");
+    let Op::Export(e) = op else {
+        panic!("not an export: {op:?}")
+    };
+    assert_eq!(e.what, Some(ExportWhat::Space));
+    assert!(e.overwrite);
+    assert_eq!(e.path, Path::new("/tmp/s.svg"));
+}
+
+fn prompt_screen(size: (u16, u16)) -> String {
+    let mut m = model("/tmp/demo.txt", 4, size, false);
+    c_then(&mut m, "svg map /tmp/slide.svg");
+    let mut t = Terminal::new(TestBackend::new(size.0, size.1)).unwrap();
+    t.draw(|f| mmapscope::ui::render(&m, f)).unwrap();
+    format!("{}", t.backend())
+}
+
+#[test]
+fn export_prompt_80x24() {
+    insta::assert_snapshot!(prompt_screen((80, 24)));
+}
+
+#[test]
+fn export_prompt_120x40() {
+    insta::assert_snapshot!(prompt_screen((120, 40)));
+}
+
+/// The pages of `[start, end)` present in `pid`'s page tables (its pagemap, bit 63).
+fn present_pages(pid: u32, start: u64, end: u64) -> Vec<bool> {
+    use std::os::unix::fs::FileExt as _;
+    let f = std::fs::File::open(format!("/proc/{pid}/pagemap")).expect("open pagemap");
+    let mut buf = vec![0u8; ((end - start) / PS * 8) as usize];
+    f.read_exact_at(&mut buf, start / PS * 8)
+        .expect("read pagemap");
+    buf.chunks(8)
+        .map(|w| u64::from_le_bytes(w.try_into().expect("8 bytes")) & (1 << 63) != 0)
+        .collect()
+}
+
+#[test]
+fn with_pid_the_map_is_the_childs_vma_and_nothing_is_faulted_in() {
+    use mmapscope::action::{Action, Op};
+    use mmapscope::session::Session;
+    mmapscope::session::set_painter(draw);
+    let tmp = common::temp_dir();
+    let file = common::clean_file(tmp.path(), 64);
+    let writer = common::Writer::start(&file, 6);
+    let name = file.to_str().expect("utf-8");
+    let (start, end) = common::vma_range(writer.pid, name);
+    let before = present_pages(writer.pid, start, end);
+    let mut session =
+        Session::attach(writer.pid, Some(name), false, false, (120, 40)).expect("attach");
+    let map = tmp.path().join("child.svg");
+    let space = tmp.path().join("space.svg");
+    for (what, out) in [("map", &map), ("space", &space)] {
+        let op = Op::Export(export(&["svg", what, out.to_str().unwrap()]));
+        let outcomes = session.act(Action::Do(op));
+        assert!(
+            outcomes[0].result.is_ok(),
+            "{what}: {:?}",
+            outcomes[0].result
+        );
+    }
+    assert_eq!(
+        present_pages(writer.pid, start, end),
+        before,
+        "nothing faulted in"
+    );
+    let text = std::fs::read_to_string(&map).unwrap();
+    let doc = roxmltree::Document::parse(&text).expect("XML");
+    let classes = cell_classes(&doc);
+    assert_eq!(classes.len(), 64);
+    for page in &writer.pages {
+        let class = &classes[*page as usize];
+        assert!(
+            class == "dirty" || class == "present",
+            "page {page} written: {class}"
+        );
+    }
+    for (page, present) in before.iter().enumerate() {
+        let drawn = matches!(classes[page].as_str(), "dirty" | "present" | "cow");
+        assert_eq!(drawn, *present, "page {page}: {}", classes[page]);
+    }
+    let text = std::fs::read_to_string(&space).unwrap();
+    roxmltree::Document::parse(&text).expect("XML");
+    assert!(
+        text.contains(&format!("file · {name}")),
+        "the child's file mapping is drawn"
+    );
+    assert!(text.contains(&format!("pid {}", writer.pid)));
+}
