@@ -7,7 +7,7 @@
 //! Run with `cargo bench --bench export`. Against the tool people would use instead (`fincore`,
 //! a residency count with no picture), interleaved by farm-bench: see the commit message.
 
-use std::path::PathBuf;
+use std::path::Path;
 
 use divan::Bencher;
 use mmapscope::action::{Action, Op};
@@ -36,7 +36,7 @@ fn session_on(len: u64, size: (u16, u16)) -> (Session, tempfile::TempDir) {
 }
 
 /// Exports `words` then `FILE overwrite` in `dir`; panics unless it went.
-fn export(session: &mut Session, words: &[&str], out: &PathBuf) {
+fn export(session: &mut Session, words: &[&str], out: &Path) {
     let mut all: Vec<&str> = words.to_vec();
     all.push(out.to_str().expect("utf-8"));
     all.push("overwrite");

@@ -48,7 +48,7 @@ impl Session {
     /// # Errors
     /// No painter was given, or the picture is not drawn in this format (the operation comes
     /// back with the error, for the log).
-    pub(super) fn draw_export(&mut self, op: Op) -> Result<Op, (Op, SysError)> {
+    pub(super) fn draw_export(&mut self, op: Op) -> Result<Op, Box<(Op, SysError)>> {
         let Op::Export(mut export) = op else {
             return Ok(op);
         };
@@ -74,7 +74,7 @@ impl Session {
                 export.name(),
                 "this run has no screen to draw with: nothing written",
             );
-            return Err((Op::Export(export), err));
+            return Err(Box::new((Op::Export(export), err)));
         };
         match paint(&self.model, &export, &cells) {
             Ok(drawn) => {
@@ -83,7 +83,7 @@ impl Session {
             }
             Err(why) => {
                 let err = SysError::new(libc::EINVAL, export.name(), why);
-                Err((Op::Export(export), err))
+                Err(Box::new((Op::Export(export), err)))
             }
         }
     }

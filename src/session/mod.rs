@@ -238,7 +238,8 @@ impl Session {
             // An export is drawn first, then its file looked at, just before the gate.
             let op = match self.draw_export(op) {
                 Ok(op) => self.look_before_dump(op),
-                Err((op, err)) => {
+                Err(refused) => {
+                    let (op, err) = *refused;
                     tracing::info!(op = %op.name(), error = %err, "not drawn");
                     let outcome = carry::refused(op, err);
                     apply_outcome(&mut self.model, &outcome, history);
