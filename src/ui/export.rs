@@ -249,6 +249,12 @@ fn page_map_svg(model: &Model, cells: &PageMapData) -> (String, String) {
     let mut out = String::new();
     let width = width_for(width, &title);
     svg_open(&mut out, width, height, &style, &title);
+    let _ = writeln!(
+        out,
+        "<text x=\"{}\" y=\"{}\" text-anchor=\"end\" font-size=\"10\">page</text>",
+        LEFT - 6,
+        top - 4
+    );
     for row in 0..rows {
         let page = cells.first + row * MAP_COLS * per;
         let _ = writeln!(
