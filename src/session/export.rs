@@ -14,9 +14,16 @@ use crate::sys::ops::op::{Export, ExportFormat, ExportWhat};
 
 use super::Session;
 
+/// What the session read for a picture, beyond the model: the page map's cells of the whole
+/// mapping (for `svg map`).
+#[derive(Debug, Clone, Default)]
+pub struct Canvas {
+    pub cells: PageMapData,
+}
+
 /// The screen's drawing of an export: the document and a few words of what it holds, or why
 /// this picture is not drawn in this format.
-pub type Painter = fn(&Model, &Export, &PageMapData) -> Result<(Vec<u8>, String), String>;
+pub type Painter = fn(&Model, &Export, &Canvas) -> Result<(Vec<u8>, String), String>;
 
 /// The cells of the page map's picture: `MAP_COLS` a row, at most `MAP_ROWS` rows (a 16:9
 /// slide holds 64 x 36 legibly; 4,096 cells at most, however large the mapping).
@@ -60,14 +67,12 @@ impl Session {
                 (ExportFormat::Svg, _) => ExportWhat::PageMap,
             });
         export.what = Some(what);
-        let cells = match what {
-            ExportWhat::PageMap => self.export_cells(),
-            ExportWhat::Space => {
-                self.probe_space();
-                PageMapData::default()
-            }
-            ExportWhat::Screen => PageMapData::default(),
-        };
+        let mut canvas = Canvas::default();
+        match what {
+            ExportWhat::PageMap => canvas.cells = self.export_cells(),
+            ExportWhat::Space => self.probe_space(),
+            ExportWhat::Screen => {}
+        }
         let Some(paint) = PAINTER.get() else {
             let err = SysError::new(
                 libc::ENOSYS,
@@ -76,7 +81,7 @@ impl Session {
             );
             return Err(Box::new((Op::Export(export), err)));
         };
-        match paint(&self.model, &export, &cells) {
+        match paint(&self.model, &export, &canvas) {
             Ok(drawn) => {
                 export.drawn = Some(drawn);
                 Ok(Op::Export(export))

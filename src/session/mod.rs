@@ -44,7 +44,7 @@ mod subject;
 mod watch;
 
 pub use background::SEARCH_SLICE;
-pub use export::{MAP_COLS, MAP_ROWS, Painter, cell_pages, set_painter};
+pub use export::{Canvas, MAP_COLS, MAP_ROWS, Painter, cell_pages, set_painter};
 pub use observer::initial_model;
 pub use runner::{LineResult, LineValue, ROOT_ONLY, Runner};
 

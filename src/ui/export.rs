@@ -12,7 +12,7 @@ use ratatui::buffer::Buffer;
 use ratatui::style::{Color, Modifier, Style};
 
 use crate::model::{Model, PageMapData};
-use crate::session::MAP_COLS;
+use crate::session::{Canvas, MAP_COLS};
 use crate::sys::ops::op::{Export, ExportFormat, ExportWhat};
 use crate::sys::probe::chunks::Bucket;
 use crate::sys::probe::snapshot::Backing;
@@ -37,19 +37,15 @@ const THEME: Theme = Theme {
     high_contrast: false,
 };
 
-/// What `export` writes for `export` (its `what` chosen by the session): the document and a
-/// few words of what it holds, for the log.
+/// What `export` writes for `export` (its `what` chosen by the session, `canvas` what it read
+/// for it): the document and a few words of what it holds, for the log.
 ///
 /// # Errors
 /// A picture the format does not draw (the screen as SVG, the page map as HTML).
-pub fn draw(
-    model: &Model,
-    export: &Export,
-    cells: &PageMapData,
-) -> Result<(Vec<u8>, String), String> {
+pub fn draw(model: &Model, export: &Export, canvas: &Canvas) -> Result<(Vec<u8>, String), String> {
     let what = export.what.unwrap_or(ExportWhat::PageMap);
     let (text, holds) = match (export.format, what) {
-        (ExportFormat::Svg, ExportWhat::PageMap) => page_map_svg(model, cells),
+        (ExportFormat::Svg, ExportWhat::PageMap) => page_map_svg(model, &canvas.cells),
         (ExportFormat::Svg, ExportWhat::Space) => space_svg(model),
         (ExportFormat::Html, ExportWhat::Screen) => html_screen(model),
         (ExportFormat::Svg, ExportWhat::Screen) | (ExportFormat::Html, _) => {

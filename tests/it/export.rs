@@ -9,6 +9,7 @@ use std::path::Path;
 
 use mmapscope::geometry::Geometry;
 use mmapscope::model::{Model, PageMapData};
+use mmapscope::session::Canvas;
 use mmapscope::sys::map::request::{MapMode, Prot};
 use mmapscope::sys::ops::op::{Export, ExportWhat};
 use mmapscope::sys::probe::chunks::Bucket;
@@ -55,7 +56,10 @@ fn export(words: &[&str]) -> Export {
 
 /// The picture as text, and parsed.
 fn svg(m: &Model, words: &[&str], cells: &PageMapData) -> String {
-    let (bytes, _) = draw(m, &export(words), cells).expect("drawn");
+    let canvas = Canvas {
+        cells: cells.clone(),
+    };
+    let (bytes, _) = draw(m, &export(words), &canvas).expect("drawn");
     String::from_utf8(bytes).expect("utf-8")
 }
 
@@ -207,7 +211,7 @@ fn control_bytes_and_markup_in_names_are_escaped() {
     let (html, _) = draw(
         &model(hostile, 1, (80, 24), true),
         &export(&["html", "h"]),
-        &cells,
+        &Canvas::default(),
     )
     .expect("html");
     let html = String::from_utf8(html).expect("utf-8");
@@ -245,7 +249,7 @@ fn html_holds_the_screens_text_and_colours() {
         t.draw(|f| mmapscope::ui::render(&m, f)).unwrap();
         let buffer = t.backend().buffer().clone();
         let (html, holds) =
-            draw(&m, &export(&["html", "h.html"]), &PageMapData::default()).expect("html");
+            draw(&m, &export(&["html", "h.html"]), &Canvas::default()).expect("html");
         assert_eq!(holds, "the screen, 80x24 cells");
         let html = String::from_utf8(html).expect("utf-8");
         let pre = &html[html.find("<pre").unwrap()..html.find("</pre>").unwrap()];
@@ -295,7 +299,7 @@ fn the_address_space_is_drawn_in_the_views_order_up_to_its_bound() {
         .collect();
     m.space.view.order = (0..600).rev().collect();
     let (bytes, holds) =
-        draw(&m, &export(&["svg", "space", "s"]), &PageMapData::default()).expect("drawn");
+        draw(&m, &export(&["svg", "space", "s"]), &Canvas::default()).expect("drawn");
     assert_eq!(holds, "the address space, 500 of 600 VMAs");
     let text = String::from_utf8(bytes).unwrap();
     let doc = roxmltree::Document::parse(&text).expect("XML");
@@ -320,7 +324,7 @@ fn the_address_space_is_drawn_in_the_views_order_up_to_its_bound() {
     // The screen is not drawn as SVG, nor the page map as HTML.
     let mut wrong = export(&["html", "x"]);
     wrong.what = Some(ExportWhat::PageMap);
-    assert!(draw(&m, &wrong, &PageMapData::default()).is_err());
+    assert!(draw(&m, &wrong, &Canvas::default()).is_err());
 }
 
 /// Runs `script` (absolute paths) on `file` with `--write`; one JSON value per line.
