@@ -16,7 +16,7 @@ use ratatui::crossterm::event::KeyCode;
 use crate::action::{
     Action, Ask, AskAction, CellMove, EditAction, GridAction, LabAction, LessonAction, MenuKey,
     MenuKind, Motion, Op, PageMapAction, PromptEdit, Scope, SearchAction, SpaceAction, SyncKind,
-    ViewAction,
+    TimeAction, ViewAction,
 };
 
 /// What is receiving keys.
@@ -331,6 +331,15 @@ pub const GRID: &[Binding] = &[
         (
             "C",
             "export a picture: svg map|space FILE (slides), html FILE (screen)",
+        ),
+    ),
+    // Time: the mark the views compare with.
+    helped(
+        &[Code(Char('b'))],
+        Action::Time(TimeAction::Mark),
+        (
+            "b",
+            "mark: views show changes since it (: changed, : +dirty; : unmark drops it)",
         ),
     ),
 ];

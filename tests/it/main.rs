@@ -38,5 +38,7 @@ mod routes;
 mod rss;
 mod safety;
 mod screens;
+mod time;
+mod time_screens;
 mod typed_screens;
 mod typed_views;
