@@ -330,7 +330,7 @@ pub const GRID: &[Binding] = &[
         Action::Ask(AskAction::OpenAsk(Ask::Export)),
         (
             "C",
-            "export a picture: svg map|space FILE (slides), html FILE (screen)",
+            "export a picture: svg map|space|diff FILE (slides), html FILE (screen)",
         ),
     ),
     // Time: the mark the views compare with.

@@ -187,7 +187,7 @@ impl Ask {
             Self::Reshape => "mremap: new SIZE (64k), or move ADDR: ".into(),
             Self::ChildWrite { offset } => format!("the child writes at 0x{offset:x}; hex bytes: "),
             Self::Dump => "dump vma | page N | OFF LEN, then FILE: ".into(),
-            Self::Export => "export svg [map|space] | html (the screen), then FILE: ".into(),
+            Self::Export => "export svg map|space|diff, html (screen), then FILE: ".into(),
         }
     }
 

@@ -1,7 +1,8 @@
 //! `export`: before the write gate decides, the session chooses the picture (the address-space
-//! view when it is open, else the page map), reads what it needs of the kernel (the page map's
-//! cells of the whole mapping, at most `ui::export`'s 64 x 64; the address space when it has
-//! not been read), and has it drawn. The session sits below the screen, which draws: the
+//! view when it is open, else the diff when there is a mark of what is shown, else the page
+//! map), reads what it needs of the kernel (the page map's cells of the whole mapping, at most
+//! 64 x 64; the address space when it has not been read; the comparison `diff` prints), and
+//! has it drawn. The session sits below the screen, which draws: the
 //! program hands it the screen's drawing function once at start (`set_painter`), as it hands
 //! it a terminal size. The file is then written by `sys::ops::dump::export`, through the gate.
 
@@ -15,10 +16,11 @@ use crate::sys::ops::op::{Export, ExportFormat, ExportWhat};
 use super::Session;
 
 /// What the session read for a picture, beyond the model: the page map's cells of the whole
-/// mapping (for `svg map`).
+/// mapping (for `svg map`), `diff`'s JSON (for `svg diff`).
 #[derive(Debug, Clone, Default)]
 pub struct Canvas {
     pub cells: PageMapData,
+    pub diff: Option<serde_json::Value>,
 }
 
 /// The screen's drawing of an export: the document and a few words of what it holds, or why
@@ -59,11 +61,13 @@ impl Session {
         let Op::Export(mut export) = op else {
             return Ok(op);
         };
+        let marked = self.model.time.mark_of(self.shown().0.addr()).is_some();
         let what = export
             .what
             .unwrap_or(match (export.format, &self.model.screen.overlay) {
                 (ExportFormat::Html, _) => ExportWhat::Screen,
                 (ExportFormat::Svg, Overlay::Space { .. }) => ExportWhat::Space,
+                (ExportFormat::Svg, _) if marked => ExportWhat::Diff,
                 (ExportFormat::Svg, _) => ExportWhat::PageMap,
             });
         export.what = Some(what);
@@ -71,6 +75,14 @@ impl Session {
         match what {
             ExportWhat::PageMap => canvas.cells = self.export_cells(),
             ExportWhat::Space => self.probe_space(),
+            // The very comparison `diff` prints (no mark: its sentence, `no mark: press b`).
+            ExportWhat::Diff => match self.diff() {
+                Ok(json) => canvas.diff = Some(json),
+                Err(why) => {
+                    let err = SysError::new(libc::EINVAL, export.name(), why);
+                    return Err(Box::new((Op::Export(export), err)));
+                }
+            },
             ExportWhat::Screen => {}
         }
         let Some(paint) = PAINTER.get() else {

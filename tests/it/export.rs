@@ -58,6 +58,7 @@ fn export(words: &[&str]) -> Export {
 fn svg(m: &Model, words: &[&str], cells: &PageMapData) -> String {
     let canvas = Canvas {
         cells: cells.clone(),
+        ..Canvas::default()
     };
     let (bytes, _) = draw(m, &export(words), &canvas).expect("drawn");
     String::from_utf8(bytes).expect("utf-8")
@@ -544,4 +545,124 @@ fn with_pid_the_map_is_the_childs_vma_and_nothing_is_faulted_in() {
         "the child's file mapping is drawn"
     );
     assert!(text.contains(&format!("pid {}", writer.pid)));
+}
+
+/// `diff`'s JSON for a mapping of 8 pages: pages 1-2 became dirty and present, page 4 stopped
+/// being resident, page 6's bytes changed; a new VMA with a control byte in its name.
+fn fabricated_diff() -> Value {
+    serde_json::json!({
+        "mark": {"address": "0x7f3a1c000000", "pages": 8, "clock": "10:21:03", "age_ms": 12000},
+        "summary": {
+            "became": {"present": 2, "resident": 0, "dirty": 2, "cow": 0, "exclusive": 0},
+            "stopped": {"present": 0, "resident": 1, "dirty": 0, "cow": 0, "exclusive": 0},
+            "bytes_changed_pages": 1
+        },
+        "pages": [
+            {"first": 1, "count": 2, "changed": ["+present", "+dirty"],
+             "became": ["present", "dirty"], "stopped": []},
+            {"first": 4, "count": 1, "changed": ["-resident"], "became": [],
+             "stopped": ["resident"]},
+            {"first": 6, "count": 1, "changed": ["bytes"], "became": [], "stopped": [],
+             "bytes_changed": 3}
+        ],
+        "vmas": [
+            {"change": "new", "path": "/x/\u{1}new<", "then": null,
+             "now": {"start": "0x1000", "end": "0x3000"},
+             "rss_delta": 8192, "pss_delta": 4096, "swap_delta": 0},
+            {"change": "gone", "path": "[stack:9]", "then": {"start": "0x5000", "end": "0x6000"},
+             "now": null, "rss_delta": -4096, "pss_delta": null, "swap_delta": 0}
+        ]
+    })
+}
+
+#[test]
+fn the_diff_svg_draws_each_cell_by_what_changed_and_lists_the_vmas() {
+    let m = model("/tmp/f.bin", 8, (120, 40), true);
+    let canvas = Canvas {
+        diff: Some(fabricated_diff()),
+        ..Canvas::default()
+    };
+    let (bytes, holds) = draw(&m, &export(&["svg", "diff", "d.svg"]), &canvas).expect("drawn");
+    assert_eq!(holds, "the diff, 4 of 8 cells changed, 2 VMAs changed");
+    let text = String::from_utf8(bytes).unwrap();
+    let doc = roxmltree::Document::parse(&text).expect("XML");
+    assert_eq!(
+        cell_classes(&doc),
+        [
+            "same", "became", "became", "same", "stopped", "same", "bytes", "same"
+        ]
+    );
+    let texts: Vec<&str> = doc
+        .descendants()
+        .filter(|n| n.is_element())
+        .filter_map(|n| n.text())
+        .collect();
+    assert!(texts.contains(&"pages 1-1: +dirty +present"), "{texts:?}");
+    assert!(
+        texts.contains(&"/x/\\x01new<"),
+        "the name escaped: {texts:?}"
+    );
+    assert!(texts.contains(&"+8K") && texts.contains(&"-4K") && texts.contains(&"?"));
+    assert!(
+        texts
+            .iter()
+            .any(|t| t.starts_with("mmapscope · since the mark at 10:21:03 (12 s ago)"))
+    );
+    assert!(
+        texts
+            .iter()
+            .any(|t| t.contains("became: present 2  resident 0  dirty 2"))
+    );
+    // Gained and lost states are told apart by colour as on screen, and by letter on paper.
+    assert_ne!(fill_of(&text, "became"), fill_of(&text, "stopped"));
+    let letters: Vec<&str> = doc
+        .descendants()
+        .filter(|n| n.attribute("class") == Some("l"))
+        .filter_map(|n| n.text())
+        .collect();
+    assert_eq!(&letters[..4], ["+", "+", "-", "b"]);
+}
+
+#[test]
+fn the_diff_svg_of_a_real_write_is_what_diff_says() {
+    let tmp = common::temp_dir();
+    let file = common::clean_file(tmp.path(), 8);
+    let out = tmp.path().join("diff.svg");
+    let none = tmp.path().join("none.svg");
+    let lines = batch(
+        tmp.path(),
+        &file,
+        &format!(
+            "export svg diff {none}\nmark\nwrite 0x2000 41\nexport svg {out}\ndiff\n",
+            none = none.display(),
+            out = out.display()
+        ),
+    );
+    assert!(
+        lines[0]["error"].as_str().unwrap_or("").contains("no mark"),
+        "{}",
+        lines[0]
+    );
+    assert!(!none.exists(), "nothing written without a mark");
+    assert_eq!(lines[3]["ok"], true, "{}", lines[3]);
+    assert_eq!(
+        lines[3]["result"]["call"],
+        format!("export svg diff to {}", out.display())
+    );
+    let text = std::fs::read_to_string(&out).expect("written");
+    let doc = roxmltree::Document::parse(&text).expect("XML");
+    let classes = cell_classes(&doc);
+    assert_eq!(classes.len(), 8);
+    // The cells that changed are exactly the pages `diff` lists, and page 2 is among them.
+    let mut listed = vec![false; 8];
+    for run in lines[4]["result"]["pages"].as_array().expect("pages") {
+        let first = run["first"].as_u64().unwrap();
+        for p in first..first + run["count"].as_u64().unwrap() {
+            listed[p as usize] = true;
+        }
+    }
+    assert!(listed[2], "{}", lines[4]);
+    for (page, class) in classes.iter().enumerate() {
+        assert_eq!(class != "same", listed[page], "page {page}: {class}");
+    }
 }

@@ -297,7 +297,8 @@ impl Dump {
 pub struct Export {
     pub format: ExportFormat,
     /// What the picture shows; `None` until the session chooses from what is on screen (the
-    /// address-space view when it is open, else the page map).
+    /// address-space view when it is open, else the diff when there is a mark of what is
+    /// shown, else the page map).
     pub what: Option<ExportWhat>,
     /// The file to write, as given (relative to the current directory).
     pub path: std::path::PathBuf,
@@ -324,6 +325,8 @@ pub enum ExportWhat {
     PageMap,
     /// The process's VMAs with their Rss, as the address-space view (`A`) shows them.
     Space,
+    /// What changed since the mark, as `diff` says it.
+    Diff,
     /// The whole screen, with its colours (HTML only).
     Screen,
 }
@@ -334,6 +337,7 @@ impl ExportWhat {
         match self {
             Self::PageMap => "map",
             Self::Space => "space",
+            Self::Diff => "diff",
             Self::Screen => "screen",
         }
     }
@@ -341,13 +345,13 @@ impl ExportWhat {
 
 impl Export {
     /// An export from its words, as a script line and the `C` prompt give them:
-    /// `svg [map|space] FILE` or `html FILE`, with `overwrite` after FILE to replace an
+    /// `svg [map|space|diff] FILE` or `html FILE`, with `overwrite` after FILE to replace an
     /// existing file.
     ///
     /// # Errors
     /// A sentence with the usage.
     pub fn parse(words: &[&str]) -> Result<Self, String> {
-        const USAGE: &str = "usage: export svg [map|space] FILE | export html FILE (then \
+        const USAGE: &str = "usage: export svg [map|space|diff] FILE | export html FILE (then \
                              `overwrite` to replace an existing FILE)";
         let (words, overwrite) = match words {
             [rest @ .., "overwrite"] if rest.len() >= 2 => (rest, true),
@@ -356,6 +360,7 @@ impl Export {
         let (format, what, path) = match words {
             ["svg", "map", file] => (ExportFormat::Svg, Some(ExportWhat::PageMap), file),
             ["svg", "space", file] => (ExportFormat::Svg, Some(ExportWhat::Space), file),
+            ["svg", "diff", file] => (ExportFormat::Svg, Some(ExportWhat::Diff), file),
             ["svg", file] => (ExportFormat::Svg, None, file),
             ["html", file] => (ExportFormat::Html, Some(ExportWhat::Screen), file),
             _ => return Err(USAGE.into()),

@@ -6,6 +6,8 @@
 //! gave (a file name, a maps path) is escaped twice: control characters as `\xNN`
 //! (`text::sanitize`; XML 1.0 allows no C0 control at all, not even as `&#1;`), then `&<>"'`.
 
+mod diff;
+
 use std::fmt::Write as _;
 
 use ratatui::buffer::Buffer;
@@ -47,6 +49,10 @@ pub fn draw(model: &Model, export: &Export, canvas: &Canvas) -> Result<(Vec<u8>,
     let (text, holds) = match (export.format, what) {
         (ExportFormat::Svg, ExportWhat::PageMap) => page_map_svg(model, &canvas.cells),
         (ExportFormat::Svg, ExportWhat::Space) => space_svg(model),
+        (ExportFormat::Svg, ExportWhat::Diff) => match &canvas.diff {
+            Some(diff) => diff::diff_svg(model, diff),
+            None => return Err("nothing to compare: no diff was read".into()),
+        },
         (ExportFormat::Html, ExportWhat::Screen) => html_screen(model),
         (ExportFormat::Svg, ExportWhat::Screen) | (ExportFormat::Html, _) => {
             return Err(format!(
@@ -145,15 +151,17 @@ fn indexed(i: u8) -> String {
     }
 }
 
-/// The fill of a role in pictures: its colour (grey if none); mmapscope's own mapping, black
-/// on cyan on screen, in orange here (a bar has no letters to set it apart from a library's).
+/// The fill of a role in pictures: its background where it has one (a cell drawn reversed),
+/// else its colour, grey if none; mmapscope's own mapping, black on cyan on screen, in orange
+/// here (a bar has no letters to set it apart from a library's).
 fn fill(role: Role) -> String {
     if role == Role::OurMapping {
         return "#ff8700".into();
     }
-    THEME
-        .style(role)
-        .fg
+    let style = THEME.style(role);
+    style
+        .bg
+        .or(style.fg)
         .and_then(css)
         .unwrap_or_else(|| "#bdbdbd".into())
 }
@@ -245,22 +253,7 @@ fn page_map_svg(model: &Model, cells: &PageMapData) -> (String, String) {
     let mut out = String::new();
     let width = width_for(width, &title);
     svg_open(&mut out, width, height, &style, &title);
-    let _ = writeln!(
-        out,
-        "<text x=\"{}\" y=\"{}\" text-anchor=\"end\" font-size=\"10\">page</text>",
-        LEFT - 6,
-        top - 4
-    );
-    for row in 0..rows {
-        let page = cells.first + row * MAP_COLS * per;
-        let _ = writeln!(
-            out,
-            "<text x=\"{}\" y=\"{}\" text-anchor=\"end\" font-size=\"10\">{}</text>",
-            LEFT - 6,
-            top + row * CELL + 11,
-            thousands(page)
-        );
-    }
+    row_labels(&mut out, rows, cells.first, per, top);
     let always_dirty = model.snap.always_dirty;
     for (i, b) in cells.buckets.iter().enumerate() {
         cell_svg(&mut out, i as u64, b, always_dirty, top);
@@ -274,6 +267,25 @@ fn page_map_svg(model: &Model, cells: &PageMapData) -> (String, String) {
         crate::ui::pages_word(per)
     );
     (out, holds)
+}
+
+/// Each row's first page, right-aligned left of the cells, under the word `page`.
+fn row_labels(out: &mut String, rows: u64, first: u64, per: u64, top: u64) {
+    let _ = writeln!(
+        out,
+        "<text x=\"{}\" y=\"{}\" text-anchor=\"end\" font-size=\"10\">page</text>",
+        LEFT - 6,
+        top - 4
+    );
+    for row in 0..rows {
+        let _ = writeln!(
+            out,
+            "<text x=\"{}\" y=\"{}\" text-anchor=\"end\" font-size=\"10\">{}</text>",
+            LEFT - 6,
+            top + row * CELL + 11,
+            thousands(first + row * MAP_COLS * per)
+        );
+    }
 }
 
 /// One cell: its rectangle in its state's class, its letter, its counts as a tooltip.
