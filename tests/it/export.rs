@@ -654,7 +654,7 @@ fn the_diff_svg_of_a_real_write_is_what_diff_says() {
     let classes = cell_classes(&doc);
     assert_eq!(classes.len(), 8);
     // The cells that changed are exactly the pages `diff` lists, and page 2 is among them.
-    let mut listed = vec![false; 8];
+    let mut listed = [false; 8];
     for run in lines[4]["result"]["pages"].as_array().expect("pages") {
         let first = run["first"].as_u64().unwrap();
         for p in first..first + run["count"].as_u64().unwrap() {
