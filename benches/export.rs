@@ -2,7 +2,8 @@
 //! with `overwrite`): the page map as SVG of a 4 KiB file, a 1 GiB and a 1 TiB sparse file
 //! (the cost must not grow with the file: at most 4,096 cells, read a cachestat a cell past
 //! 65,536 pages); the address space as SVG with 30,000 VMAs in the process (500 drawn); the
-//! screen as HTML at 80x24 and at 300x100.
+//! screen as HTML at 80x24 and at 300x100; the diff after a mark and a one-page write, of a
+//! 4 KiB and a 1 TiB sparse file.
 //!
 //! Run with `cargo bench --bench export`. Against the tool people would use instead (`fincore`,
 //! a residency count with no picture), interleaved by farm-bench: see the commit message.
@@ -31,7 +32,13 @@ fn session_on(len: u64, size: (u16, u16)) -> (Session, tempfile::TempDir) {
         .open(&file)
         .and_then(|f| f.set_len(len))
         .expect("size");
-    let region = Region::open(&MapRequest::file(&file, MapMode::Shared)).expect("map");
+    // Writable, for the diff's one-page write (the write gate wants the consent up front).
+    let region = Region::open(&MapRequest {
+        write: true,
+        prot: Some(Prot::RW),
+        ..MapRequest::file(&file, MapMode::Shared)
+    })
+    .expect("map");
     (Session::new(region, false, size), dir)
 }
 
@@ -79,4 +86,19 @@ fn svg_space_30000_vmas(bencher: Bencher) {
     let (mut session, dir) = session_on(4 << 10, (120, 40));
     let out = dir.path().join("space.svg");
     bencher.bench_local(|| export(&mut session, &["svg", "space"], &out));
+}
+
+/// The diff's picture after a mark and a write of one page: `diff`'s comparison (page states as
+/// runs against runs, the kept bytes, the VMAs from smaps) and its drawing.
+#[divan::bench(args = [4 << 10, 1 << 40], sample_count = 20)]
+fn svg_diff(bencher: Bencher, len: u64) {
+    let (mut session, dir) = session_on(len, (120, 40));
+    session.act(Action::Time(mmapscope::action::TimeAction::Mark));
+    let wrote = session.act(Action::Do(Op::Write {
+        offset: 0,
+        bytes: vec![0x41],
+    }));
+    assert!(wrote[0].result.is_ok(), "{:?}", wrote[0].result);
+    let out = dir.path().join("diff.svg");
+    bencher.bench_local(|| export(&mut session, &["svg", "diff"], &out));
 }
