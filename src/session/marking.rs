@@ -149,6 +149,20 @@ impl Session {
         update(&mut self.model, Event::Compared(runs));
     }
 
+    /// What `diff` compares with the mark, read now: the page states, the bytes of `pages`
+    /// (as looking reads them), the VMAs.
+    fn live_now(&mut self, pages: &[u64]) -> Now {
+        let vmas_now = self.mark_vmas();
+        let (anon, swap) = self.anon_swap();
+        let (shown, prober) = self.shown();
+        let runs = state_runs(shown, prober, anon, swap);
+        let mut bytes = Vec::new();
+        look::page_bytes(shown, prober, pages, &mut |page, now| {
+            bytes.push((page, now));
+        });
+        (runs, bytes, vmas_now)
+    }
+
     /// `diff`: what changed since the mark, as JSON (docs/json.md "diff").
     ///
     /// # Errors
@@ -165,15 +179,13 @@ impl Session {
             }
             Some(m) => m.clone(),
         };
-        let vmas_now = self.mark_vmas();
-        let (anon, swap) = self.anon_swap();
-        let (shown, prober) = self.shown();
-        let states = compare_runs(&mark.runs, &state_runs(shown, prober, anon, swap));
         let pages: Vec<u64> = mark.kept.iter().map(|k| k.page).collect();
-        let mut bytes = Vec::new();
-        look::page_bytes(shown, prober, &pages, &mut |page, now| {
-            bytes.push((page, now));
-        });
+        // A replay compares the frame shown; live, the kernel is read.
+        let (runs_now, bytes, vmas_now) = match self.recorded_now(&pages) {
+            Some(now) => now,
+            None => self.live_now(&pages),
+        };
+        let states = compare_runs(&mark.runs, &runs_now);
         let bytes = byte_changes(&mark, &bytes);
         let vmas = match (&mark.vmas, &vmas_now) {
             (Some(then), Some(now)) => Some(compare_vmas(then, now)),
@@ -183,6 +195,13 @@ impl Session {
         Ok(diff_json(&mark, age_ms, &states, &bytes, vmas.as_deref()))
     }
 }
+
+/// What `diff` compares with the mark: page states as runs, bytes of kept pages, the VMAs.
+pub(super) type Now = (
+    Vec<FlagRun>,
+    Vec<(u64, Option<Vec<u8>>)>,
+    Option<Vec<MarkVma>>,
+);
 
 /// A kept page's bytes now against the mark: its change and the ranges that differ.
 type PageBytes = (u64, BytesChange, Vec<(u64, u64)>);

@@ -200,8 +200,6 @@ impl Replayed {
             })
             .collect();
         let unkept = (held.count() - kept.len()) as u64;
-        let vmas =
-            crate::sys::proc::process::summaries(self.maps.to_vec(), &self.frame.smaps, "", None);
         Mark {
             marked: Marked {
                 addr: s.addr,
@@ -213,8 +211,15 @@ impl Replayed {
             runs: self.flag_runs(),
             kept,
             unkept,
-            vmas: Some(vmas.iter().map(MarkVma::of).collect()),
+            vmas: Some(self.mark_vmas()),
         }
+    }
+
+    /// The frame's VMAs with their counters, as a mark keeps them.
+    pub(super) fn mark_vmas(&self) -> Vec<MarkVma> {
+        let (maps, smaps) = (self.maps.to_vec(), &self.frame.smaps);
+        let vmas = crate::sys::proc::process::summaries(maps, smaps, "", None);
+        vmas.iter().map(MarkVma::of).collect()
     }
 
     /// The page states of the VMA shown in the frame shown, as the mark compares them (none
@@ -397,6 +402,25 @@ impl Replayed {
 
 /// `:` and `/` over the frame shown.
 impl Replayed {
+    /// The whole VMA shown in cells of `per` pages, from the frame's runs.
+    fn cells(&self, per: u64) -> crate::model::PageMapData {
+        let g = &self.still.geometry;
+        let per = per.max(1);
+        let no_runs = Vec::new();
+        let runs = self.mapping().map_or(&no_runs, |m| &m.runs);
+        let buckets = (0..g.pages().div_ceil(per))
+            .map(|i| {
+                let first = i * per;
+                bucket(runs, g, first, per.min(g.pages() - first))
+            })
+            .collect();
+        crate::model::PageMapData {
+            first: 0,
+            per_cell: per,
+            buckets,
+        }
+    }
+
     /// A search over the frame shown: a page state over its runs, bytes over its recorded
     /// bytes, from the request's place, wrapping once.
     pub(super) fn find(&self, req: &Request) -> Finished {
@@ -853,6 +877,44 @@ impl super::Session {
             Vec::new()
         };
         crate::update::update(&mut self.model, Event::Compared(runs));
+        true
+    }
+
+    /// `diff` (and the diff's picture) in a replay: the frame shown's states, bytes of `pages`
+    /// and VMAs. `None` when the session is not a replay.
+    pub(super) fn recorded_now(&self, pages: &[u64]) -> Option<super::marking::Now> {
+        let super::Subject::Recorded(r) = &self.subject else {
+            return None;
+        };
+        let ps = r.still().page_size().max(1);
+        let base = r.still().addr();
+        let bytes = pages
+            .iter()
+            .map(|&p| (p, r.frame.bytes.get(&(base + p * ps)).cloned()))
+            .collect();
+        Some((r.flag_runs(), bytes, Some(r.mark_vmas())))
+    }
+
+    /// `export svg map` in a replay: every cell of the VMA shown, from the frame's runs (as
+    /// the live picture's, at most 64 x 64 cells). `None` when the session is not a replay.
+    pub(super) fn recorded_cells(&self) -> Option<crate::model::PageMapData> {
+        let super::Subject::Recorded(r) = &self.subject else {
+            return None;
+        };
+        Some(r.cells(super::export::cell_pages(r.still().pages())))
+    }
+
+    /// `export svg space` in a replay: the frame's VMAs for the picture (returns false when the
+    /// session is not a replay).
+    pub(super) fn space_recorded(&mut self) -> bool {
+        let super::Subject::Recorded(r) = &mut self.subject else {
+            return false;
+        };
+        r.space_sent = None;
+        let now_ms = self.observer.now_ms();
+        if let Some(news) = r.space(&self.model, now_ms) {
+            crate::update::update(&mut self.model, news);
+        }
         true
     }
 

@@ -337,6 +337,45 @@ fn a_mark_on_one_frame_compares_the_frames_after_it() {
     assert_eq!(s.model.time.replay.as_ref().and_then(|r| r.mark), None);
 }
 
+/// A replay's pictures and `diff` come from the frames: the page map of frame 2 (page 1 dirty),
+/// the diff of frame 2 against frame 0 (page 1 became present and dirty), the screen as HTML.
+#[test]
+fn export_and_diff_in_a_replay_draw_the_frames() {
+    use mmapscope::sys::ops::op::Export;
+    mmapscope::session::set_painter(mmapscope::ui::export::draw);
+    let dir = crate::common::temp_dir();
+    let mut s = Session::replay(&recording(dir.path()), (120, 40)).unwrap();
+    s.act_live(Action::Time(TimeAction::Mark));
+    s.act_live(Action::Replay(ReplayAction::Frame(2)));
+    let diff = s.diff().unwrap();
+    let text = diff.to_string();
+    assert!(text.contains("\"dirty\""), "{text}");
+    let pages = diff["pages"].as_array().cloned().unwrap_or_default();
+    assert_eq!(pages.len(), 1, "{text}");
+    for (what, name) in [("map", "map.svg"), ("diff", "diff.svg")] {
+        let path = dir.path().join(name);
+        let words = ["svg", what, path.to_str().unwrap()];
+        let outcomes = s.act(Action::Do(Op::Export(Export::parse(&words).unwrap())));
+        assert!(
+            outcomes.iter().all(|o| o.result.is_ok()),
+            "{what}: {outcomes:?}"
+        );
+        let svg = std::fs::read_to_string(&path).unwrap();
+        assert!(
+            svg.starts_with("<?xml") || svg.starts_with("<svg"),
+            "{what}"
+        );
+    }
+    let html = dir.path().join("screen.html");
+    let words = ["html", html.to_str().unwrap()];
+    s.act(Action::Do(Op::Export(Export::parse(&words).unwrap())));
+    let page = std::fs::read_to_string(&html).unwrap();
+    assert!(
+        page.contains("frame 2/5"),
+        "the timeline is on the screen exported"
+    );
+}
+
 /// Marked on frame 0, shown on frame 4 at page 0: the bytes changed since the mark (mono).
 #[test]
 fn replay_marked_80x24() {
@@ -432,6 +471,9 @@ fn writing_keys() -> Vec<Vec<Action>> {
                 Action::Ask(AskAction::Menu(MenuKey::Down)),
                 Action::Ask(AskAction::Menu(MenuKey::Choose)),
             ],
+            // `C` draws what is shown into a new file, not the subject: allowed in a replay
+            // (export_and_diff_in_a_replay_draw_the_frames).
+            Action::Ask(AskAction::OpenAsk(Ask::Export)) => continue,
             Action::Ask(AskAction::OpenAsk(ask)) => {
                 let answer = match ask {
                     Ask::Reshape => "64k",
