@@ -382,7 +382,7 @@ fn replay_explorer(
     (frame, at): (Option<usize>, Option<f64>),
     look: Look,
 ) -> ExitCode {
-    use mmapscope::action::{Action, ReplayAction};
+    use mmapscope::action::Action;
     use std::io::IsTerminal as _;
     if !std::io::stdout().is_terminal() || !std::io::stdin().is_terminal() {
         return fail(
@@ -398,13 +398,7 @@ fn replay_explorer(
         return fail(e);
     }
     session.act(configure(mmapscope::options::DEFAULT_REFRESH_MS, look));
-    // A time before the start (or not a number) is the first frame, as `: t` takes it.
-    let start = match (frame, at) {
-        (Some(n), _) => Some(ReplayAction::Frame(n as u64)),
-        (None, Some(s)) => Some(ReplayAction::At((s.max(0.0) * 1000.0) as u64)),
-        (None, None) => None,
-    };
-    if let Some(a) = start {
+    if let Some(a) = mmapscope::update::replay::start_at(frame, at) {
         session.act(Action::Replay(a));
     }
     match mmapscope::app::run(session, &[], None) {

@@ -42,6 +42,7 @@ mod observer;
 pub mod recorder;
 mod refresh;
 mod replayed;
+mod replaying;
 mod runner;
 mod subject;
 mod watch;

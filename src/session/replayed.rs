@@ -3,7 +3,8 @@
 //! from it: the grid's page states and bytes, the minimap, the side panel's maps and smaps, the
 //! address-space view and the page map, all built here from the frame's plain data, so nothing
 //! of the kernel is asked. Operations never get this far: the write gate refuses them all
-//! (`gate::Shown::Recording`). `:` and `/` search the frame's page-state runs and bytes.
+//! (`gate::Shown::Recording`) but `export`, which draws the model into a new file. `:` and `/` search the frame's page-state runs and bytes. The
+//! session's side (opening, stepping, the refresh, the hooks) is `replaying.rs`.
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -31,7 +32,7 @@ use crate::sys::proc::maps::{MapsLine, Pid, Vma};
 pub(super) struct Replayed {
     recording: Recording,
     /// The frame shown (`at`), decoded; its maps lines shared with the snapshots drawn.
-    frame: Frame,
+    pub(super) frame: Frame,
     maps: Arc<Vec<MapsLine>>,
     at: usize,
     /// The VMA shown, by its start address: a recorded mapping, or any VMA of the frame
@@ -40,7 +41,7 @@ pub(super) struct Replayed {
     /// Its shape in the frame shown, for the session's readers of what is shown.
     still: Still,
     /// The frame whose VMAs the address-space view has (sent again when another is shown).
-    space_sent: Option<usize>,
+    pub(super) space_sent: Option<usize>,
 }
 
 impl Replayed {
@@ -403,7 +404,7 @@ impl Replayed {
 /// `:` and `/` over the frame shown.
 impl Replayed {
     /// The whole VMA shown in cells of `per` pages, from the frame's runs.
-    fn cells(&self, per: u64) -> crate::model::PageMapData {
+    pub(super) fn cells(&self, per: u64) -> crate::model::PageMapData {
         let g = &self.still.geometry;
         let per = per.max(1);
         let no_runs = Vec::new();
@@ -746,215 +747,5 @@ impl Mapped for Still {
     }
     fn vmas(&self, _start: u64, _end: u64) -> Result<Vec<Vma>, SysError> {
         Err(not_live("smaps"))
-    }
-}
-
-impl super::Session {
-    /// A session on the recording at `path` (`mmapscope replay FILE`), on its first frame, its
-    /// model sized for a `size` terminal.
-    ///
-    /// # Errors
-    /// The recording's own: not one, damaged, a newer schema, I/O.
-    pub fn replay(path: &Path, size: (u16, u16)) -> Result<Self, RecordError> {
-        let replayed = Replayed::open(path)?;
-        let timeline = replayed.timeline();
-        let view = View {
-            first_page: 0,
-            page_count: 0,
-            ..View::default()
-        };
-        let snap = replayed.snapshot(&view);
-        let mut model = Model::new(snap, size);
-        model.log.clock = crate::text::clock_now();
-        let looking = replayed.looking();
-        if let Some(why) = &timeline.cut_short {
-            model.log(format!(
-                "{}: {why}",
-                crate::text::sanitize(&path.to_string_lossy())
-            ));
-        }
-        model.log(format!(
-            "{}: {} frames over {} s; , . step, < > changes, Space plays; a recording is \
-             read-only",
-            replayed.title(),
-            timeline.len(),
-            timeline.seconds(timeline.duration_ms())
-        ));
-        model.time.replay = Some(timeline);
-        let observer = super::Observer::new(crate::sys::probe::prober::Prober::new(), None, true);
-        let mut session = Self::with(
-            super::Subject::Recorded(Box::new(replayed)),
-            observer,
-            model,
-        );
-        if looking.is_some() {
-            crate::update::update(&mut session.model, Event::Looking(looking));
-        }
-        session.refresh();
-        Ok(session)
-    }
-
-    /// Shows frame `n` of the recording replayed (the timeline is on it already).
-    pub(super) fn show_frame(&mut self, n: usize) {
-        let super::Subject::Recorded(r) = &mut self.subject else {
-            return;
-        };
-        if let Err(e) = r.show(n) {
-            crate::update::update(&mut self.model, Event::Note(format!("frame {n}: {e}")));
-            return;
-        }
-        // What the session did before this frame (a lesson's step, a script's line), as the
-        // log said it then.
-        for said in r.events() {
-            crate::update::update(&mut self.model, Event::Note(format!("frame {n}: {said}")));
-        }
-        let looking = r.looking();
-        if looking.is_some() {
-            crate::update::update(&mut self.model, Event::Looking(looking));
-        }
-    }
-
-    /// The refresh of a replay: the clock moves the frame while playing, then the rows on
-    /// screen, the address-space view and the page map are drawn from the frame shown.
-    /// Returns false when the session is not a replay.
-    pub(super) fn refresh_recorded(&mut self) -> bool {
-        if !matches!(self.subject, super::Subject::Recorded(_)) {
-            return false;
-        }
-        let now_ms = self.observer.now_ms();
-        for command in crate::update::update(&mut self.model, Event::ReplayClock { now_ms }) {
-            if let crate::action::Command::ShowFrame(n) = command {
-                self.show_frame(n);
-            }
-        }
-        let view = self.observer.view(&self.model);
-        let super::Subject::Recorded(r) = &mut self.subject else {
-            return true;
-        };
-        let snap = r.snapshot(&view);
-        let space = matches!(
-            self.model.screen.overlay,
-            crate::model::Overlay::Space { .. }
-        );
-        let mut news = vec![Event::Probed {
-            snap: Box::new(snap),
-            now_ms,
-            clock: crate::text::clock_now(),
-            fresh: false,
-        }];
-        news.extend(space.then(|| r.space(&self.model, now_ms)).flatten());
-        news.extend(r.page_map(&self.model));
-        for event in news {
-            crate::update::update(&mut self.model, event);
-        }
-        if self.model.time.mark.is_some() {
-            self.compare_states();
-        }
-        true
-    }
-
-    /// `b` in a replay: a mark of the frame shown (returns false when the session is not a
-    /// replay). From then on each frame shown is compared with it.
-    pub(super) fn mark_recorded(&mut self) -> bool {
-        let super::Subject::Recorded(r) = &self.subject else {
-            return false;
-        };
-        let mark = r.mark(self.observer.now_ms());
-        crate::update::update(&mut self.model, Event::Marked(Box::new(mark)));
-        true
-    }
-
-    /// With a mark in a replay: the frame shown's page states, for the compare (returns false
-    /// when the session is not a replay).
-    pub(super) fn compare_recorded(&mut self) -> bool {
-        let super::Subject::Recorded(r) = &self.subject else {
-            return false;
-        };
-        let marked = self.model.time.mark.as_ref();
-        let runs = if marked.is_some_and(|m| m.is_of(r.still().addr())) {
-            r.flag_runs()
-        } else {
-            Vec::new()
-        };
-        crate::update::update(&mut self.model, Event::Compared(runs));
-        true
-    }
-
-    /// `diff` (and the diff's picture) in a replay: the frame shown's states, bytes of `pages`
-    /// and VMAs. `None` when the session is not a replay.
-    pub(super) fn recorded_now(&self, pages: &[u64]) -> Option<super::marking::Now> {
-        let super::Subject::Recorded(r) = &self.subject else {
-            return None;
-        };
-        let ps = r.still().page_size().max(1);
-        let base = r.still().addr();
-        let bytes = pages
-            .iter()
-            .map(|&p| (p, r.frame.bytes.get(&(base + p * ps)).cloned()))
-            .collect();
-        Some((r.flag_runs(), bytes, Some(r.mark_vmas())))
-    }
-
-    /// `export svg map` in a replay: every cell of the VMA shown, from the frame's runs (as
-    /// the live picture's, at most 64 x 64 cells). `None` when the session is not a replay.
-    pub(super) fn recorded_cells(&self) -> Option<crate::model::PageMapData> {
-        let super::Subject::Recorded(r) = &self.subject else {
-            return None;
-        };
-        Some(r.cells(super::export::cell_pages(r.still().pages())))
-    }
-
-    /// `export svg space` in a replay: the frame's VMAs for the picture (returns false when the
-    /// session is not a replay).
-    pub(super) fn space_recorded(&mut self) -> bool {
-        let super::Subject::Recorded(r) = &mut self.subject else {
-            return false;
-        };
-        r.space_sent = None;
-        let now_ms = self.observer.now_ms();
-        if let Some(news) = r.space(&self.model, now_ms) {
-            crate::update::update(&mut self.model, news);
-        }
-        true
-    }
-
-    /// `:` and `/` in a replay: the search runs over the frame at once. Returns false when the
-    /// session is not a replay.
-    pub(super) fn search_recorded(&mut self, req: &Request) -> bool {
-        let super::Subject::Recorded(r) = &self.subject else {
-            return false;
-        };
-        let finished = r.find(req);
-        crate::update::update(&mut self.model, Event::SearchEnded(Box::new(finished)));
-        true
-    }
-
-    /// An address in a replay: the VMA of the frame that holds it, opened there, or the gap.
-    /// Returns false when the session is not a replay.
-    pub(super) fn goto_recorded(&mut self, addr: u64) -> bool {
-        let super::Subject::Recorded(r) = &self.subject else {
-            return false;
-        };
-        match r.locate(addr) {
-            Located::Inside(line) => {
-                if line.start != r.still().addr() {
-                    self.explore(&line);
-                }
-                let base = line.start;
-                crate::update::update(&mut self.model, Event::Arrived { addr, base });
-                self.refresh();
-            }
-            Located::Gap { before, after } => {
-                crate::update::update(
-                    &mut self.model,
-                    Event::Gap {
-                        addr,
-                        before,
-                        after,
-                    },
-                );
-            }
-        }
-        true
     }
 }

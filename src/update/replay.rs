@@ -140,6 +140,22 @@ pub fn speed_words(percent: u32) -> String {
     }
 }
 
+/// Where `replay FILE --frame N` or `--at SECONDS` starts: frame N, or the frame at that time
+/// (a time before the start, or not a number, is the first frame, as `: t` takes it).
+pub fn start_at(frame: Option<usize>, at: Option<f64>) -> Option<ReplayAction> {
+    #[expect(
+        clippy::cast_possible_truncation,
+        clippy::cast_sign_loss,
+        reason = "not negative (max 0), rounded to ms; NaN and beyond u64 saturate"
+    )]
+    let ms = |s: f64| (s.max(0.0) * 1000.0).round() as u64;
+    match (frame, at) {
+        (Some(n), _) => Some(ReplayAction::Frame(u64::try_from(n).unwrap_or(u64::MAX))),
+        (None, Some(s)) => Some(ReplayAction::At(ms(s))),
+        (None, None) => None,
+    }
+}
+
 /// `: frame N` and `: t SECONDS` (`None`: the text is neither, for `:`'s other forms).
 ///
 /// # Errors
@@ -285,6 +301,14 @@ mod tests {
                 .last()
                 .is_some_and(|l| l.text.contains("not a recording"))
         );
+    }
+
+    #[test]
+    fn the_command_line_starts_at_a_frame_or_a_time() {
+        assert_eq!(start_at(Some(3), Some(9.0)), Some(ReplayAction::Frame(3)));
+        assert_eq!(start_at(None, Some(12.5)), Some(ReplayAction::At(12_500)));
+        assert_eq!(start_at(None, Some(-1.0)), Some(ReplayAction::At(0)));
+        assert_eq!(start_at(None, None), None);
     }
 
     #[test]
