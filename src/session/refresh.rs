@@ -121,10 +121,19 @@ impl Session {
                 fresh: false,
             },
         );
+        self.after_probe();
+        self.probe_also(rows);
+    }
+
+    /// After a probe: the page map's cells, and with a mark the whole mapping's states again
+    /// for what changed since it.
+    fn after_probe(&mut self) {
+        if self.model.time.mark.is_some() {
+            self.compare_states();
+        }
         if let Some(news) = self.observer.page_map(&self.model, self.subject.mapped()) {
             update(&mut self.model, news);
         }
-        self.probe_also(rows);
     }
 
     /// While pointers are named, the sections of the files mapped by the process shown.
@@ -135,7 +144,7 @@ impl Session {
 
     /// The address space of the process shown, for its view: every VMA with its Rss, from
     /// one read of smaps (read again when its cost allows; the view says how old).
-    fn probe_space(&mut self) {
+    pub(super) fn probe_space(&mut self) {
         let ours = self
             .subject
             .region()
