@@ -117,17 +117,32 @@ fn wait_frames(path: &Path, n: usize) -> usize {
     }
 }
 
-fn recorder(args: &[&std::ffi::OsStr]) -> Child {
-    mmapscope(args)
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("spawn record")
+/// A recorder running; killed and reaped if a test ends before `stop` (a failed assert).
+struct Rec(Option<Child>);
+
+impl Drop for Rec {
+    fn drop(&mut self) {
+        if let Some(mut child) = self.0.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
+
+fn recorder(args: &[&std::ffi::OsStr]) -> Rec {
+    Rec(Some(
+        mmapscope(args)
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("spawn record"),
+    ))
 }
 
 /// Ends the recorder with SIGTERM; expects exit 0 and its line on stderr.
-fn stop(rec: Child) -> String {
+fn stop(mut rec: Rec) -> String {
+    let rec = rec.0.take().expect("running");
     rustix::process::kill_process(
         rustix::process::Pid::from_raw(rec.id() as i32).expect("pid"),
         rustix::process::Signal::TERM,
