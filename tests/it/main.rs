@@ -37,5 +37,6 @@ mod routes;
 mod rss;
 mod safety;
 mod screens;
+mod track;
 mod typed_screens;
 mod typed_views;

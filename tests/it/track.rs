@@ -1,0 +1,169 @@
+//! Write tracking since the mark against the real kernel: the pages of our own mapping that
+//! userfaultfd async write-protect + PAGEMAP_SCAN report written are exactly the pages written
+//! (a read does not count), the next arm clears the set, shmem too, a remap restarts it saying
+//! so, and a regular file says what the kernel allows there.
+
+use mmapscope::sys::map::region::Region;
+use mmapscope::sys::map::request::{MapMode, MapRequest};
+use mmapscope::sys::track::written::{Memory, WriteTracker};
+
+use crate::common::page_size;
+
+const PAGES: u64 = 64;
+
+fn anon(mode: MapMode) -> Region {
+    Region::open(&MapRequest::anon(PAGES * page_size(), mode)).expect("map")
+}
+
+fn write_pages(region: &Region, pages: &[u64]) {
+    for &p in pages {
+        region.write(p * page_size() + 7, b"w").expect("write");
+    }
+}
+
+/// Reads that fault pages in for real (MADV_POPULATE_READ), one page each.
+fn read_pages(region: &Region, pages: &[u64]) {
+    for &p in pages {
+        region.populate_read(p, 1).expect("read fault");
+    }
+}
+
+fn written(t: &mut WriteTracker, region: &Region) -> Vec<u64> {
+    let set = t.written(region).expect("written set");
+    assert_eq!(set.restarted, None);
+    set.runs.iter().flat_map(|r| r.clone()).collect()
+}
+
+/// The tracker on `region`, or `None` (test skipped) where this kernel has no async WP.
+fn tracker(test: &str, region: &Region) -> Option<WriteTracker> {
+    match WriteTracker::start(region) {
+        Ok(t) => Some(t),
+        Err(why) if why.contains("Linux 6.7") || why.contains("ENOSYS") => {
+            crate::common::skip(test, &why);
+            None
+        }
+        Err(why) => panic!("tracking refused: {why}"),
+    }
+}
+
+fn exact_on(mode: MapMode, test: &str) {
+    let region = anon(mode);
+    // Pages touched before the mark, by a write and by a read: neither counts after it.
+    write_pages(&region, &[0, 9]);
+    read_pages(&region, &[10]);
+    let Some(mut t) = tracker(test, &region) else {
+        return;
+    };
+    assert!(t.source().exact, "{:?}", t.source());
+    assert_eq!(
+        written(&mut t, &region),
+        Vec::<u64>::new(),
+        "nothing written yet"
+    );
+    write_pages(&region, &[1, 5, 6, 9, 40, 63]);
+    // Reads of never-touched pages and of a page read before: not writes.
+    read_pages(&region, &[2, 3, 10, 41]);
+    assert_eq!(written(&mut t, &region), vec![1, 5, 6, 9, 40, 63]);
+    // A page read (zero page, or shmem's page with its marker) and then written counts.
+    write_pages(&region, &[2]);
+    assert_eq!(written(&mut t, &region), vec![1, 2, 5, 6, 9, 40, 63]);
+    // The next mark re-arms: the set is empty again, and only new writes count.
+    t.rearm(&region).expect("rearm");
+    assert_eq!(written(&mut t, &region), Vec::<u64>::new());
+    write_pages(&region, &[6, 30]);
+    read_pages(&region, &[1, 50]);
+    assert_eq!(written(&mut t, &region), vec![6, 30]);
+}
+
+#[test]
+fn written_set_is_exact_on_private_anonymous_memory() {
+    exact_on(
+        MapMode::Private,
+        "written_set_is_exact_on_private_anonymous_memory",
+    );
+}
+
+#[test]
+fn written_set_is_exact_on_shared_anonymous_memory() {
+    exact_on(
+        MapMode::Shared,
+        "written_set_is_exact_on_shared_anonymous_memory",
+    );
+}
+
+#[test]
+fn registration_shows_as_uw_in_smaps_and_goes_with_the_tracker() {
+    let region = anon(MapMode::Private);
+    let Some(t) = tracker(
+        "registration_shows_as_uw_in_smaps_and_goes_with_the_tracker",
+        &region,
+    ) else {
+        return;
+    };
+    let flags = || vmflags_at(region.addr());
+    assert!(flags().split(' ').any(|f| f == "uw"), "VmFlags {}", flags());
+    drop(t);
+    assert!(
+        !flags().split(' ').any(|f| f == "uw"),
+        "VmFlags {}",
+        flags()
+    );
+}
+
+fn vmflags_at(addr: u64) -> String {
+    let smaps = std::fs::read_to_string("/proc/self/smaps").expect("smaps");
+    let mut inside = false;
+    for line in smaps.lines() {
+        if let Some((range, _)) = line.split_once(' ')
+            && let Some((a, b)) = range.split_once('-')
+            && let (Ok(a), Ok(b)) = (u64::from_str_radix(a, 16), u64::from_str_radix(b, 16))
+        {
+            inside = (a..b).contains(&addr);
+        }
+        if inside && let Some(f) = line.strip_prefix("VmFlags:") {
+            return f.trim().to_string();
+        }
+    }
+    panic!("no VMA at {addr:#x}")
+}
+
+/// On a regular file the kernel either refuses (then the sentence says why and what is shown
+/// instead) or registers it (WP_ASYNC takes any memory: Linux 6.18 does), and then the set of
+/// pages written through the mapping is exact too, a read of a page-cache page not counting.
+fn file_says_what_the_kernel_allows(mode: MapMode) {
+    let dir = crate::common::temp_dir();
+    let path = crate::common::clean_file(dir.path(), 16);
+    let region = Region::open(&MapRequest {
+        write: true,
+        ..MapRequest::file(path, mode)
+    })
+    .expect("map");
+    assert_eq!(Memory::of(&region), Memory::File);
+    read_pages(&region, &[7]);
+    match WriteTracker::start(&region) {
+        Err(why) => {
+            eprintln!("{mode:?} file: {why}");
+            assert!(why.starts_with("not tracked: "), "{why}");
+            assert!(why.contains("dirty transitions"), "{why}");
+        }
+        Ok(mut t) => {
+            assert!(t.source().sentence.contains("through this mapping only"));
+            read_pages(&region, &[0, 1, 7]);
+            write_pages(&region, &[3, 4, 7]);
+            assert_eq!(written(&mut t, &region), vec![3, 4, 7]);
+            t.rearm(&region).expect("rearm");
+            write_pages(&region, &[15]);
+            assert_eq!(written(&mut t, &region), vec![15]);
+        }
+    }
+}
+
+#[test]
+fn shared_file_says_what_the_kernel_allows() {
+    file_says_what_the_kernel_allows(MapMode::Shared);
+}
+
+#[test]
+fn private_file_says_what_the_kernel_allows() {
+    file_says_what_the_kernel_allows(MapMode::Private);
+}
