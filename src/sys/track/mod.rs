@@ -3,4 +3,5 @@
 //! the bytes another process referenced per VMA (`access`: `clear_refs` + smaps `Referenced`,
 //! only when asked with `--track-access`).
 
+pub mod access;
 pub mod written;
