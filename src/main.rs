@@ -154,11 +154,11 @@ fn main() -> ExitCode {
             None if cli.pick && cli.map.anon.is_some() => {
                 fail("--pick explores a running process: give no --anon with it")
             }
-            None if cli.pick => attach("", None, cli.map.write, cli.refresh, look),
+            None if cli.pick => attach("", None, (cli.map.write, false), cli.refresh, look),
             Some(spec) => attach(
                 &spec,
                 cli.attach.vma.as_deref(),
-                cli.map.write,
+                (cli.map.write, cli.attach.track_access),
                 cli.refresh,
                 look,
             ),
@@ -185,16 +185,24 @@ fn subcommand(command: Command) -> ExitCode {
     match command {
         Command::Inspect {
             map,
-            attach: AttachArgs {
-                pid: Some(pid),
-                vma,
-            },
+            attach:
+                AttachArgs {
+                    pid: Some(pid),
+                    vma,
+                    track_access,
+                },
             json,
             fault_in,
             no_touch: _,
             page_flags,
             file,
         } => {
+            if track_access {
+                return fail(
+                    "--track-access clears the accessed bits at a mark (b in the explorer); \
+                     inspect sets no mark",
+                );
+            }
             if file.is_some() || map.anon.is_some() || fault_in {
                 return fail(
                     "--pid inspects a running process: give no FILE, --anon or --fault-in with it \
@@ -375,7 +383,14 @@ fn inspect_process(pid: u32, spec: Option<&str>, json: bool, page_flags: bool) -
 }
 
 /// The explorer on another process (`--pid`).
-fn attach(named: &str, spec: Option<&str>, write: bool, refresh_ms: u64, look: Look) -> ExitCode {
+/// `(write, track_access)`: `--write`, `--track-access`.
+fn attach(
+    named: &str,
+    spec: Option<&str>,
+    (write, track_access): (bool, bool),
+    refresh_ms: u64,
+    look: Look,
+) -> ExitCode {
     use std::io::IsTerminal as _;
     let terminal = std::io::stdout().is_terminal() && std::io::stdin().is_terminal();
     let pid = match pid_or_pick(named, terminal, look) {
@@ -396,6 +411,9 @@ fn attach(named: &str, spec: Option<&str>, write: bool, refresh_ms: u64, look: L
         Ok(s) => s,
         Err(e) => return fail(e),
     };
+    if let Err(e) = session.set_track_access(track_access) {
+        return fail(e);
+    }
     if let Err(e) = color_eyre::install() {
         return fail(e);
     }

@@ -40,6 +40,7 @@ mod observer;
 mod refresh;
 mod runner;
 mod subject;
+mod track;
 mod watch;
 
 pub use background::SEARCH_SLICE;
@@ -109,6 +110,7 @@ impl Session {
             Subject::Ours {
                 region,
                 explored: None,
+                track: track::Tracking::Off,
             },
             Observer::new(prober, None, interactive),
             model,
@@ -175,7 +177,11 @@ impl Session {
         let shared = Arc::clone(&handle);
         let mut session = Self::with(
             Subject::Other {
-                attached: Attached { handle, write },
+                attached: Attached {
+                    handle,
+                    write,
+                    track_access: false,
+                },
                 explored: Explored { view, ended: None },
             },
             Observer::new(own, Some(prober), interactive),
@@ -319,6 +325,7 @@ impl Session {
                 Subject::Ours {
                     region,
                     explored: None,
+                    ..
                 },
                 ..,
             ) if *permit.op() == Op::Swap && self.also.is_some() => {

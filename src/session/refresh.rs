@@ -125,6 +125,7 @@ impl Session {
             update(&mut self.model, news);
         }
         self.probe_also(rows);
+        self.read_written();
     }
 
     /// While pointers are named, the sections of the files mapped by the process shown.

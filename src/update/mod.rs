@@ -26,6 +26,7 @@ mod search;
 mod space;
 #[cfg(test)]
 mod testing;
+mod track;
 mod typed;
 mod view;
 
@@ -91,6 +92,8 @@ fn take(model: &mut Model, event: Event) {
         } => news::probed(model, *snap, now_ms, clock, fresh),
         Event::AlsoProbed(snap) => model.lab.also = snap,
         Event::Note(text) => news::note(model, text),
+        Event::Written(written) => track::written(model, written),
+        Event::Access(access) => track::access(model, access),
         Event::Resize(cols, rows) => view::resize(model, cols, rows),
         Event::Configure {
             refresh_ms,

@@ -110,7 +110,7 @@ fn registration_shows_as_uw_in_smaps_and_goes_with_the_tracker() {
     );
 }
 
-fn vmflags_at(addr: u64) -> String {
+pub(crate) fn vmflags_at(addr: u64) -> String {
     let smaps = std::fs::read_to_string("/proc/self/smaps").expect("smaps");
     let mut inside = false;
     for line in smaps.lines() {
@@ -282,4 +282,81 @@ fn per_page_access_says_what_this_kernel_has() {
         "{}",
         found.words()
     );
+}
+
+mod session {
+    use mmapscope::action::{Action, Op};
+    use mmapscope::session::Session;
+    use mmapscope::sys::map::region::Region;
+    use mmapscope::sys::map::request::{MapMode, MapRequest};
+
+    use crate::common::page_size;
+
+    fn write(s: &mut Session, page: u64) {
+        let out = s.act(Action::Do(Op::Write {
+            offset: page * page_size() + 1,
+            bytes: vec![0x41],
+        }));
+        assert!(out.iter().all(|o| o.result.is_ok()), "{out:?}");
+    }
+
+    fn written(s: &Session) -> Vec<u64> {
+        let w = s.model.time.written.as_ref().expect("a written set");
+        assert!(w.exact, "{}", w.source);
+        w.pages.iter().flat_map(|r| r.clone()).collect()
+    }
+
+    #[test]
+    fn the_session_tracks_from_the_mark_and_restarts_after_a_remap() {
+        let region =
+            Region::open(&MapRequest::anon(32 * page_size(), MapMode::Private)).expect("map");
+        let mut s = Session::new(region, false, (80, 24));
+        write(&mut s, 3);
+        s.refresh();
+        assert_eq!(s.model.time.written, None, "no mark: nothing registered");
+        s.track_at_mark();
+        if s.model.time.written.as_ref().is_some_and(|w| !w.exact) {
+            let why = s.model.time.written.as_ref().map(|w| w.source.clone());
+            return crate::common::skip(
+                "the_session_tracks_from_the_mark_and_restarts_after_a_remap",
+                &format!("{why:?}"),
+            );
+        }
+        assert_eq!(written(&s), Vec::<u64>::new());
+        write(&mut s, 5);
+        write(&mut s, 6);
+        s.refresh();
+        assert_eq!(written(&s), vec![5, 6]);
+        s.track_at_mark();
+        assert_eq!(written(&s), Vec::<u64>::new(), "the next mark re-arms");
+        // mremap: the registration is gone; the set restarts and says so, in the log too.
+        let out = s.act(Action::Do(Op::Resize(4096 * page_size())));
+        assert!(out.iter().all(|o| o.result.is_ok()), "{out:?}");
+        s.refresh();
+        let w = s.model.time.written.clone().expect("set");
+        assert!(w.restarted.is_some(), "{w:?}");
+        assert!(
+            s.model
+                .log
+                .lines
+                .iter()
+                .any(|l| l.text.contains("restarted"))
+        );
+        write(&mut s, 9);
+        s.refresh();
+        assert_eq!(written(&s), vec![9]);
+        s.untrack();
+        write(&mut s, 10);
+        s.refresh();
+        assert_eq!(s.model.time.written, None, "gone with the mark");
+        assert!(!super::vmflags_at(s.region().expect("ours").addr()).contains("uw"));
+    }
+
+    #[test]
+    fn track_access_is_refused_on_our_own_mapping() {
+        let region = Region::open(&MapRequest::anon(page_size(), MapMode::Private)).expect("map");
+        let mut s = Session::new(region, false, (80, 24));
+        let e = s.set_track_access(true).expect_err("refused");
+        assert!(e.to_string().contains("--pid"), "{e}");
+    }
 }

@@ -4,8 +4,8 @@
 //! write to a protected page itself (it clears the pte's uffd-wp bit and lets the write go on):
 //! nothing ever waits on the descriptor, nothing reads it, and no thread of ours handles faults.
 //!
-//! Every range registered or protected is a whole `Mapping` of ours (the precondition the
-//! calls below check by taking one), and the pagemap walks that re-protect are of
+//! Every range registered or protected is a whole mapping of ours (the precondition the
+//! calls below check by taking an `Owned`, made only from a mapping that owns its range), and the pagemap walks that re-protect are of
 //! `/proc/self/pagemap` only.
 
 use std::io;
@@ -15,6 +15,54 @@ use crate::sys::raw::mapping::Mapping;
 use crate::sys::raw::pagemap::{
     PM_SCAN_CHECK_WPASYNC, PM_SCAN_WP_MATCHING, PageRegion, Pagemap, PmScanArg,
 };
+
+/// A whole mapping of ours, by address and bytes: only made from a `Mapping` or from a
+/// `memmap2::MmapMut` borrowed for the making (both own their range and unmap it on drop), so
+/// every call below acts on memory this process mapped for itself. Kept after its mapping
+/// went, the calls fail (EINVAL, ENOENT), or, where the range was mapped again by us, change
+/// only how writes there are resolved (they still land): nothing a store could notice.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Owned {
+    start: u64,
+    bytes: u64,
+}
+
+impl Owned {
+    /// Start address.
+    pub(crate) fn start(self) -> u64 {
+        self.start
+    }
+
+    /// Bytes mapped (whole pages).
+    pub(crate) fn bytes(self) -> u64 {
+        self.bytes
+    }
+
+    fn end(self) -> u64 {
+        self.start + self.bytes
+    }
+}
+
+impl From<&Mapping> for Owned {
+    fn from(map: &Mapping) -> Self {
+        Self {
+            start: map.addr(),
+            bytes: map.bytes(),
+        }
+    }
+}
+
+impl From<&memmap2::MmapMut> for Owned {
+    /// Anonymous or file memory mapped with memmap2 (a benchmark's plain stores), rounded up
+    /// to whole pages as the kernel maps it.
+    fn from(map: &memmap2::MmapMut) -> Self {
+        let ps = rustix::param::page_size() as u64;
+        Self {
+            start: map.as_ptr() as u64,
+            bytes: (map.len() as u64).div_ceil(ps) * ps,
+        }
+    }
+}
 
 /// `UFFD_API` (include/uapi/linux/userfaultfd.h).
 const UFFD_API: u64 = 0xAA;
@@ -157,18 +205,18 @@ impl Uffd {
     /// # Errors
     /// EINVAL when the kernel does not register that kind of memory for write-protect; EBUSY
     /// when another userfaultfd holds it.
-    pub(crate) fn register_wp(&self, map: &Mapping) -> io::Result<()> {
+    pub(crate) fn register_wp(&self, map: Owned) -> io::Result<()> {
         let mut reg = UffdioRegister {
             range: UffdioRange {
-                start: map.addr(),
+                start: map.start(),
                 len: map.bytes(),
             },
             mode: REGISTER_MODE_WP,
             ioctls: 0,
         };
-        // SAFETY: the range is exactly `map`, a mapping of ours with no Rust reference into it;
-        // registering changes only how the kernel resolves write faults there (with WP_ASYNC,
-        // in the kernel, never blocking); `reg` is a live #[repr(C)] `struct uffdio_register`.
+        // SAFETY: the range is exactly `map`, a whole mapping of ours; registering changes only
+        // how the kernel resolves write faults there (with WP_ASYNC, in the kernel, never
+        // blocking, never a signal: a store through a reference into it still just lands); `reg` is a live #[repr(C)] `struct uffdio_register`.
         let rc = unsafe {
             libc::ioctl(
                 self.fd.as_raw_fd(),
@@ -188,16 +236,17 @@ impl Uffd {
     ///
     /// # Errors
     /// ENOENT/EINVAL when `map` is not registered (a remap dropped it).
-    pub(crate) fn protect_all(&self, map: &Mapping) -> io::Result<()> {
+    pub(crate) fn protect_all(&self, map: Owned) -> io::Result<()> {
         let mut wp = UffdioWriteprotect {
             range: UffdioRange {
-                start: map.addr(),
+                start: map.start(),
                 len: map.bytes(),
             },
             mode: WRITEPROTECT_MODE_WP,
         };
-        // SAFETY: the range is exactly `map`, ours, registered by this descriptor; protecting it
-        // changes no byte, only pte bits; `wp` is a live `struct uffdio_writeprotect`.
+        // SAFETY: the range is exactly `map`, a whole mapping of ours, registered by this
+        // descriptor; protecting it changes no byte, only pte bits (a later store is resolved by
+        // the kernel, WP_ASYNC); `wp` is a live `struct uffdio_writeprotect`.
         let rc = unsafe {
             libc::ioctl(
                 self.fd.as_raw_fd(),
@@ -216,14 +265,14 @@ impl Uffd {
 /// having all of `mask` reported as regions (by `return_mask`) into `out`, when given.
 fn scan_own(
     pagemap: &Pagemap,
-    map: &Mapping,
+    map: Owned,
     from: u64,
     flags: u64,
     (mask, return_mask): (u64, u64),
     out: Option<&mut [PageRegion]>,
 ) -> io::Result<(usize, u64)> {
-    let end = map.addr() + map.bytes();
-    if from < map.addr() || from > end {
+    let end = map.end();
+    if from < map.start() || from > end {
         return Err(io::Error::from_raw_os_error(libc::EINVAL));
     }
     let cap = out.as_ref().map_or(0, |o| o.len());
@@ -259,7 +308,7 @@ fn scan_own(
 /// EPERM: not registered (a remap dropped it); ENOTTY before Linux 6.7.
 pub(crate) fn written_regions(
     pagemap: &Pagemap,
-    map: &Mapping,
+    map: Owned,
     from: u64,
     (mask, return_mask): (u64, u64),
     out: &mut [PageRegion],
@@ -279,9 +328,9 @@ pub(crate) fn written_regions(
 ///
 /// # Errors
 /// EPERM: not registered (a remap dropped it); ENOTTY before Linux 6.7.
-pub(crate) fn reprotect(pagemap: &Pagemap, map: &Mapping, mask: u64) -> io::Result<()> {
+pub(crate) fn reprotect(pagemap: &Pagemap, map: Owned, mask: u64) -> io::Result<()> {
     let flags = PM_SCAN_WP_MATCHING | PM_SCAN_CHECK_WPASYNC;
-    scan_own(pagemap, map, map.addr(), flags, (mask, mask), None).map(|_| ())
+    scan_own(pagemap, map, map.start(), flags, (mask, mask), None).map(|_| ())
 }
 
 #[cfg(test)]

@@ -32,7 +32,7 @@ use crate::sys::map::region::Region;
 use crate::sys::map::request::{FileKind, MapMode};
 use crate::sys::raw::pagemap::{PAGE_IS_PFNZERO, PAGE_IS_WRITTEN, PageRegion, Pagemap};
 use crate::sys::raw::uffd::{
-    self, FEATURE_WP_ASYNC, FEATURE_WP_HUGETLBFS_SHMEM, FEATURE_WP_UNPOPULATED, Uffd,
+    self, FEATURE_WP_ASYNC, FEATURE_WP_HUGETLBFS_SHMEM, FEATURE_WP_UNPOPULATED, Owned, Uffd,
 };
 
 /// The largest mapping that gets unpopulated markers (shmem, files): 32 GiB, whose page tables
@@ -79,6 +79,36 @@ impl Memory {
     }
 }
 
+/// What a tracker follows: a whole mapping of ours, what memory it is, its page size.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Span {
+    owned: Owned,
+    memory: Memory,
+    page_size: u64,
+}
+
+impl From<&Region> for Span {
+    fn from(region: &Region) -> Self {
+        Self {
+            owned: Owned::from(&region.map),
+            memory: Memory::of(region),
+            page_size: region.page_size(),
+        }
+    }
+}
+
+impl Span {
+    /// Private anonymous memory mapped with `memmap2::MmapMut::map_anon` (a benchmark's plain
+    /// stores into it).
+    pub fn anon_memmap(map: &memmap2::MmapMut) -> Self {
+        Self {
+            owned: Owned::from(map),
+            memory: Memory::PrivateAnon,
+            page_size: crate::sys::map::request::page_size(),
+        }
+    }
+}
+
 /// Where the written set comes from, or why there is none: the sentence `diff` prints as
 /// `"written_source"` and the screen shows.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -114,10 +144,8 @@ impl WrittenSet {
 pub struct WriteTracker {
     uffd: Uffd,
     pagemap: Pagemap,
-    memory: Memory,
-    /// The mapping it registered: start and bytes (a remap changes them, or drops the
-    /// registration: see `written`).
-    at: (u64, u64),
+    /// The mapping it registered (a remap moves it, or drops the registration: see `written`).
+    span: Span,
 }
 
 /// Why there is no tracker on `region`, in one sentence, from the errno of the refused step.
@@ -143,21 +171,23 @@ fn refusal(memory: Memory, step: &str, e: &io::Error) -> String {
 }
 
 impl WriteTracker {
-    /// Registers the whole of `region` for async write-protect and protects every page: from
-    /// now on, a page written is in `written` until the next `rearm`.
+    /// Registers the whole mapping for async write-protect and protects every page: from now
+    /// on, a page written is in `written` until the next `rearm`.
     ///
     /// # Errors
     /// The sentence saying why it cannot be tracked here (a kernel without the features, a
     /// kind of memory the kernel will not write-protect, a mapping over `MARKER_LIMIT`).
-    pub fn start(region: &Region) -> Result<Self, String> {
-        let memory = Memory::of(region);
-        if memory != Memory::PrivateAnon && region.map_bytes() > MARKER_LIMIT {
+    pub fn start(span: impl Into<Span>) -> Result<Self, String> {
+        let span = span.into();
+        let memory = span.memory;
+        let bytes = span.owned.bytes();
+        if memory != Memory::PrivateAnon && bytes > MARKER_LIMIT {
             return Err(format!(
                 "not tracked: {} of {} would need {} of page tables for the kernel's markers \
                  (tracked up to {})",
                 memory.words(),
-                crate::geometry::size_word(region.map_bytes()),
-                crate::geometry::size_word(region.map_bytes() / 512),
+                crate::geometry::size_word(bytes),
+                crate::geometry::size_word(bytes / 512),
                 crate::geometry::size_word(MARKER_LIMIT),
             ));
         }
@@ -178,25 +208,25 @@ impl WriteTracker {
         let tracker = Self {
             uffd,
             pagemap,
-            memory,
-            at: (region.map.addr(), region.map.bytes()),
+            span,
         };
-        tracker.register(region)?;
+        tracker.register()?;
         Ok(tracker)
     }
 
-    fn register(&self, region: &Region) -> Result<(), String> {
+    fn register(&self) -> Result<(), String> {
+        let memory = self.span.memory;
         self.uffd
-            .register_wp(&region.map)
-            .map_err(|e| refusal(self.memory, "UFFDIO_REGISTER", &e))?;
+            .register_wp(self.span.owned)
+            .map_err(|e| refusal(memory, "UFFDIO_REGISTER", &e))?;
         self.uffd
-            .protect_all(&region.map)
-            .map_err(|e| refusal(self.memory, "UFFDIO_WRITEPROTECT", &e))
+            .protect_all(self.span.owned)
+            .map_err(|e| refusal(memory, "UFFDIO_WRITEPROTECT", &e))
     }
 
     /// What it tracks.
     pub fn memory(&self) -> Memory {
-        self.memory
+        self.span.memory
     }
 
     /// Where the set comes from, in words.
@@ -206,54 +236,47 @@ impl WriteTracker {
         } else {
             ""
         };
+        let file = if self.span.memory == Memory::File {
+            "; stores through this mapping only: write(2) and other processes' stores show as \
+             bytes changed"
+        } else {
+            ""
+        };
         Source {
             exact: true,
             sentence: format!(
                 "exact: userfaultfd async write-protect{mode} + PAGEMAP_SCAN PAGE_IS_WRITTEN on {} \
-                 (VmFlags shows uw while tracked){}",
-                self.memory.words(),
-                if self.memory == Memory::File {
-                    "; stores through this mapping only: write(2) and other processes' stores \
-                     show as bytes changed"
-                } else {
-                    ""
-                }
+                 (VmFlags shows uw while tracked){file}",
+                self.span.memory.words(),
             ),
         }
     }
 
-    /// Starts a new set: protects again the pages written since the last arm. After a remap,
-    /// registers the mapping anew.
+    /// Starts a new set: protects again the pages written since the last arm (one walk, in
+    /// proportion to those pages). After a remap, registers the mapping anew.
     ///
     /// # Errors
     /// Why tracking could not go on (the tracker should then be dropped).
-    pub fn rearm(&mut self, region: &Region) -> Result<(), String> {
-        let here = (region.map.addr(), region.map.bytes());
-        let same = here == self.at;
-        let redone = same && uffd::reprotect(&self.pagemap, &region.map, PAGE_IS_WRITTEN).is_ok();
+    pub fn rearm(&mut self, now: impl Into<Span>) -> Result<(), String> {
+        let now = now.into();
+        let redone =
+            now == self.span && uffd::reprotect(&self.pagemap, now.owned, PAGE_IS_WRITTEN).is_ok();
         if !redone {
-            self.restart(region)?;
+            *self = Self::start(now)?;
         }
         Ok(())
     }
 
-    /// A fresh descriptor registered over `region` as it is now.
-    fn restart(&mut self, region: &Region) -> Result<(), String> {
-        let fresh = Self::start(region)?;
-        *self = fresh;
-        Ok(())
-    }
-
-    /// The pages of `region` written since the last arm, as runs. When the registration was
-    /// lost (a remap), registers again and says so in `restarted` (the set is then empty: it
-    /// starts now).
+    /// The pages written since the last arm, as runs. When the registration was lost (a
+    /// remap), registers again and says so in `restarted` (the set is then empty: it starts
+    /// now).
     ///
     /// # Errors
     /// Why tracking could not go on.
-    pub fn written(&mut self, region: &Region) -> Result<WrittenSet, String> {
-        let here = (region.map.addr(), region.map.bytes());
-        if here == self.at {
-            match self.scan(region) {
+    pub fn written(&mut self, now: impl Into<Span>) -> Result<WrittenSet, String> {
+        let now = now.into();
+        if now == self.span {
+            match self.scan() {
                 Ok(runs) => {
                     return Ok(WrittenSet {
                         runs,
@@ -261,28 +284,28 @@ impl WriteTracker {
                     });
                 }
                 Err(e) if e.raw_os_error() == Some(libc::EPERM) => {}
-                Err(e) => return Err(refusal(self.memory, "PAGEMAP_SCAN", &e)),
+                Err(e) => return Err(refusal(self.span.memory, "PAGEMAP_SCAN", &e)),
             }
         }
-        self.restart(region)?;
+        *self = Self::start(now)?;
         Ok(WrittenSet {
             runs: Vec::new(),
             restarted: Some(
-                "the written set restarted: the mapping was remapped (mremap or a mode switch \
-                 drops the userfaultfd registration)"
+                "the written set restarted: the mapping is not the one registered at the mark \
+                 (mremap, a mode switch or swap; mremap drops the userfaultfd registration)"
                     .to_string(),
             ),
         })
     }
 
     /// One pass of PAGEMAP_SCAN over the mapping: written pages, the zero page's left out.
-    fn scan(&self, region: &Region) -> io::Result<Vec<Range<u64>>> {
-        let map = &region.map;
-        let ps = region.page_size();
-        let end = map.addr() + map.bytes();
+    fn scan(&self) -> io::Result<Vec<Range<u64>>> {
+        let map = self.span.owned;
+        let ps = self.span.page_size;
+        let end = map.start() + map.bytes();
         let mut runs: Vec<Range<u64>> = Vec::new();
         let mut buf = vec![PageRegion::default(); 512];
-        let mut at = map.addr();
+        let mut at = map.start();
         while at < end {
             let masks = (PAGE_IS_WRITTEN, PAGE_IS_WRITTEN | PAGE_IS_PFNZERO);
             let (n, walk_end) = uffd::written_regions(&self.pagemap, map, at, masks, &mut buf)?;
@@ -291,7 +314,7 @@ impl WriteTracker {
                 .take(n)
                 .filter(|r| r.categories & PAGE_IS_PFNZERO == 0)
             {
-                let run = (r.start - map.addr()) / ps..(r.end - map.addr()).div_ceil(ps);
+                let run = (r.start - map.start()) / ps..(r.end - map.start()).div_ceil(ps);
                 match runs.last_mut() {
                     Some(last) if last.end == run.start => last.end = run.end,
                     _ => runs.push(run),
@@ -303,5 +326,44 @@ impl WriteTracker {
             at = walk_end;
         }
         Ok(runs)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::sys::map::request::{MapRequest, page_size};
+
+    #[test]
+    fn a_remap_restarts_the_set_and_says_so() {
+        let ps = page_size();
+        let mut region = Region::open(&MapRequest::anon(8 * ps, MapMode::Private)).expect("map");
+        let Ok(mut t) = WriteTracker::start(&region) else {
+            eprintln!("SKIPPED a_remap_restarts_the_set_and_says_so: no async write-protect here");
+            return;
+        };
+        region.write(ps, b"x").expect("write");
+        let pages = |set: WrittenSet| set.runs.into_iter().flatten().collect::<Vec<u64>>();
+        assert_eq!(pages(t.written(&region).expect("set")), [1]);
+        // mremap drops the registration (no EVENT_REMAP asked): grown in place or moved.
+        region.resize(4096 * ps).expect("mremap");
+        let set = t.written(&region).expect("set");
+        assert!(set.restarted.is_some(), "{set:?}");
+        assert!(set.runs.is_empty());
+        region.write(3 * ps, b"y").expect("write");
+        let set = t.written(&region).expect("set");
+        assert_eq!(set.restarted, None);
+        assert_eq!(pages(set), [3]);
+    }
+
+    #[test]
+    fn written_set_answers_by_page() {
+        let set = WrittenSet {
+            runs: vec![1..3, 7..8],
+            restarted: None,
+        };
+        let pages: Vec<u64> = (0..10).filter(|&p| set.contains(p)).collect();
+        assert_eq!(pages, vec![1, 2, 7]);
+        assert_eq!(set.pages(), 3);
     }
 }
