@@ -1,5 +1,7 @@
-//! Time: the mark the views compare with (helper "mark" fills it) and what the kernel says
-//! was written (our own mapping) or accessed (another process, `--track-access`) since it.
+//! Time: what the views compare "now" with. The mark (a baseline taken with `b` or the script
+//! word `mark`) and the recording being replayed live here, so that the feature's state is in
+//! one room; so does what the kernel says was written (our own mapping) or accessed (another
+//! process, `--track-access`) since the mark.
 
 use std::ops::Range;
 
