@@ -360,3 +360,48 @@ mod session {
         assert!(e.to_string().contains("--pid"), "{e}");
     }
 }
+
+#[test]
+fn a_mark_with_track_access_clears_the_childs_bits_through_the_session() {
+    use mmapscope::session::Session;
+    let test = "a_mark_with_track_access_clears_the_childs_bits_through_the_session";
+    let Some(python) = crate::common::tool("python3") else {
+        return crate::common::skip(test, "no python3 to run the child");
+    };
+    let mut child = Toucher::start(&python);
+    let pid = child.child.id();
+    let spec = format!("0x{:x}", child.a);
+    let mut s = Session::attach(pid, Some(&spec), false, false, (80, 24)).expect("attach");
+    // Without --track-access a mark clears nothing and says nothing about it.
+    s.track_at_mark();
+    assert_eq!(s.model.time.access, None);
+    let w = s.model.time.written.clone().expect("said");
+    assert!(!w.exact && w.source.contains("another process"), "{w:?}");
+    s.set_track_access(true).expect("--track-access");
+    s.track_at_mark();
+    let access = s.model.time.access.clone().expect("told");
+    assert_eq!(access.cleared, Ok(()));
+    assert!(
+        access.per_page.starts_with("per page: n/a"),
+        "{}",
+        access.per_page
+    );
+    let handle = mmapscope::sys::attach::handle::ProcessHandle::open(pid, false).expect("attach");
+    let referenced = |addr: u64| {
+        mmapscope::sys::track::access::touched(&handle)
+            .expect("smaps")
+            .into_iter()
+            .find(|t| (t.start..t.end).contains(&addr))
+            .expect("vma")
+            .referenced
+    };
+    assert_eq!((referenced(child.a), referenced(child.b)), (0, 0));
+    child.touch_a();
+    assert!(referenced(child.a) > 0);
+    assert_eq!(referenced(child.b), 0);
+    // Once the process is gone, the gate refuses and the log says why.
+    drop(child);
+    s.track_at_mark();
+    let access = s.model.time.access.clone().expect("told");
+    assert!(access.cleared.is_err(), "{access:?}");
+}
