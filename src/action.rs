@@ -38,6 +38,8 @@ pub enum GotoTarget {
     /// A virtual address in the process shown (a followed pointer, `goto ADDR`), whatever the
     /// row labels show.
     Address(u64),
+    /// The next page changed since the mark (`: changed`, `: +dirty`, `: -resident`).
+    Change(crate::model::time::ChangeFilter),
 }
 
 /// An edit of the `:` prompt's text.
@@ -103,6 +105,18 @@ pub enum Action {
     Picker(PickerAction),
     /// Typed views, the inspector, Enter on what the cursor is on.
     Typed(TypedAction),
+    /// Time: the mark the views compare with.
+    Time(TimeAction),
+}
+
+/// The mark (`b`, the script words `mark` and `unmark`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TimeAction {
+    /// Set the baseline (again): the session reads the mapping's states, bytes in memory and
+    /// the process's VMAs.
+    Mark,
+    /// Drop the mark: the views show now only.
+    Unmark,
 }
 
 /// The cursor, `:` and the one-line prompts.
@@ -369,6 +383,10 @@ pub enum Event {
     ShowOffset(u64),
     /// Select a page quietly (a lesson step's page): cursor and its header on top, no log.
     SelectPage(u64),
+    /// The mark the session just took (`Command::Mark`).
+    Marked(Box<crate::model::time::Mark>),
+    /// The page states of the whole mapping now, as runs, to compare with the mark.
+    Compared(Vec<crate::model::time::FlagRun>),
 }
 
 /// One message for `update`: an intent or news. Keys and script lines give `Action`s, the
@@ -519,4 +537,6 @@ pub enum Command {
     CancelSearch { id: u64 },
     /// The next `Exec` of these commands may commit memory beyond the bound (`ForceThen`).
     Force,
+    /// Take a mark of what is shown (answered with `Event::Marked`).
+    Mark,
 }

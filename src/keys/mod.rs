@@ -16,7 +16,7 @@ use ratatui::crossterm::event::KeyCode;
 use crate::action::{
     Action, Ask, AskAction, CellMove, EditAction, GridAction, LabAction, LessonAction, MenuKey,
     MenuKind, Motion, Op, PageMapAction, PromptEdit, Scope, SearchAction, SpaceAction, SyncKind,
-    ViewAction,
+    TimeAction, ViewAction,
 };
 
 /// What is receiving keys.
@@ -323,6 +323,15 @@ pub const GRID: &[Binding] = &[
         (
             "D",
             "dump bytes in memory to a new file: vma|page N|OFF LEN FILE",
+        ),
+    ),
+    // Time: the mark the views compare with.
+    helped(
+        &[Code(Char('b'))],
+        Action::Time(TimeAction::Mark),
+        (
+            "b",
+            "mark: views show changes since it (: changed, : +dirty; : unmark drops it)",
         ),
     ),
 ];

@@ -50,6 +50,8 @@ fn a_key_means_one_thing_in_a_context_but_where_a_lesson_takes_the_arrows() {
         vec![
             (KeyContext::Lesson, Code(Left)),
             (KeyContext::Lesson, Code(Right)),
+            // A lesson keeps `b` for its step back; the mark is `b` in the grid only.
+            (KeyContext::Lesson, Code(Char('b'))),
             // A lesson keeps `n` for its next step; `N` still searches backward.
             (KeyContext::Lesson, Code(Char('n'))),
         ]

@@ -21,7 +21,7 @@ mod picker;
 mod screen;
 mod seen;
 mod space;
-mod time;
+pub mod time;
 mod typed;
 
 pub use document::{Document, EditRecord, History};

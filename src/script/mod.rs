@@ -26,6 +26,10 @@ pub enum Step {
     /// `goto PLACE`: the cursor to an offset, a page, a state or an address anywhere in the
     /// process (the `:` prompt's words).
     Goto(crate::action::GotoTarget),
+    /// `mark` / `unmark`: set the baseline (again), or drop it.
+    Time(crate::action::TimeAction),
+    /// `diff`: what changed since the mark, as JSON.
+    Diff,
 }
 
 /// A check of the kernel's state.
@@ -344,6 +348,9 @@ pub fn parse_step(line: &str) -> Result<Option<Step>, String> {
     };
     let step = match cmd.as_str() {
         "snapshot" if rest.is_empty() => Step::Snapshot,
+        "mark" if rest.is_empty() => Step::Time(crate::action::TimeAction::Mark),
+        "unmark" if rest.is_empty() => Step::Time(crate::action::TimeAction::Unmark),
+        "diff" if rest.is_empty() => Step::Diff,
         "sleep" => {
             let ms = number(rest.first(), "milliseconds")?;
             if ms > MAX_SLEEP_MS {

@@ -36,6 +36,7 @@ use crate::update::{apply_outcome, update};
 mod background;
 mod goto;
 pub mod lecture;
+mod marking;
 mod observer;
 mod refresh;
 mod runner;
@@ -304,6 +305,7 @@ impl Session {
             Command::GotoAddress(addr) => self.goto_address(addr),
             Command::Reattach => self.reattach(),
             Command::Search(req) => self.start_search(req),
+            Command::Mark => self.set_mark(),
             Command::CancelSearch { id } => {
                 if self.finding.as_ref().is_some_and(|job| job.id() == id) {
                     self.cancel_search();

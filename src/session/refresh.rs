@@ -121,11 +121,25 @@ impl Session {
                 fresh: false,
             },
         );
+        self.after_probe();
+        self.probe_also(rows);
+    }
+
+    /// After a probe: the page map's cells, and with a mark the pages written since it and the
+    /// whole mapping's states again for what changed since it.
+    fn after_probe(&mut self) {
+        // The written set first: the compare folds it in; a mark dropped stops it.
+        if self.model.time.mark.is_none() {
+            self.untrack_if_tracking();
+        } else {
+            self.read_written();
+        }
+        if self.model.time.mark.is_some() {
+            self.compare_states();
+        }
         if let Some(news) = self.observer.page_map(&self.model, self.subject.mapped()) {
             update(&mut self.model, news);
         }
-        self.probe_also(rows);
-        self.read_written();
     }
 
     /// While pointers are named, the sections of the files mapped by the process shown.

@@ -37,6 +37,8 @@ pub enum LineValue {
     Shown(Json),
     /// `goto`: where the cursor is now, and what the log said.
     Went(Json),
+    /// `mark`, `unmark`: what the log said; `diff`: the comparison.
+    Time(Json),
 }
 
 impl LineValue {
@@ -51,7 +53,7 @@ impl LineValue {
             Self::Skipped(why) => json!({"skipped": why}),
             Self::Claimed => json!({"previous_failed": true}),
             Self::Shown(value) => json!({"value": value}),
-            Self::Went(place) => place.clone(),
+            Self::Went(place) | Self::Time(place) => place.clone(),
         }
     }
 }
@@ -317,6 +319,23 @@ impl Runner {
         })))
     }
 
+    /// `mark` / `unmark`: what the log said (a mark that could not be read says why).
+    fn time(&mut self, action: crate::action::TimeAction) -> Result<LineValue, String> {
+        self.session.act(Action::Time(action));
+        let m = &self.session.model;
+        // `update` logs one line for each: the mark set or dropped, or why not.
+        let said = m.log.lines.iter().map(|l| l.text.as_str()).next_back();
+        match (action, said) {
+            (crate::action::TimeAction::Mark, _) if m.time.mark.is_none() => {
+                Err(said.unwrap_or("the mark could not be read").to_string())
+            }
+            (_, said) => Ok(LineValue::Time(json!({
+                "marked": m.time.mark.is_some(),
+                "said": said.unwrap_or_default(),
+            }))),
+        }
+    }
+
     /// Runs one line; returns its JSON line (`{"line", "cmd", "ok", "result" | "error"}`).
     pub fn step(&mut self, line: &Line) -> Json {
         self.run_line(line).json()
@@ -363,6 +382,8 @@ impl Runner {
             }
             Step::Say(text) => Ok(LineValue::Said(text.clone())),
             Step::Goto(target) => self.goto(*target),
+            Step::Time(a) => self.time(*a),
+            Step::Diff => self.session.diff().map(LineValue::Time),
             Step::Show(path) => self
                 .value_at(path)
                 .map(|v| LineValue::Shown(shown(path, &v))),

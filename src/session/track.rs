@@ -63,6 +63,10 @@ impl Session {
     /// on another process with `--track-access`, clear its accessed bits (through the gate).
     pub fn track_at_mark(&mut self) {
         match &mut self.subject {
+            // A VMA of our own process we did not map is not tracked (`read_written` says why).
+            Subject::Ours {
+                explored: Some(_), ..
+            } => {}
             Subject::Ours { region, track, .. } => {
                 let next = match std::mem::take(track) {
                     Tracking::On { mut tracker, .. } => match tracker.rearm(&*region) {
@@ -84,24 +88,38 @@ impl Session {
             }
             Subject::Other { attached, .. } => {
                 let handle = &attached.handle;
-                let cleared = match gate::clear_refs_refusal(
-                    attached.track_access,
-                    Some(handle.pid()),
-                    handle.status(),
-                ) {
-                    Some(refused) if !attached.track_access => {
-                        // Not asked: nothing to say at each mark.
-                        drop(refused);
-                        return;
-                    }
-                    Some(refused) => Err(refused.to_string()),
-                    None => access::clear(handle).map_err(|e| e.to_string()),
-                };
-                let per_page = access::per_page().words();
-                update(&mut self.model, Event::Access(Access { cleared, per_page }));
+                // Not asked (no --track-access): nothing cleared, nothing to say at each mark.
+                if attached.track_access {
+                    let refused = gate::clear_refs_refusal(
+                        attached.track_access,
+                        Some(handle.pid()),
+                        handle.status(),
+                    );
+                    let cleared = match refused {
+                        Some(refused) => Err(refused.to_string()),
+                        None => access::clear(handle).map_err(|e| e.to_string()),
+                    };
+                    let per_page = access::per_page().words();
+                    update(&mut self.model, Event::Access(Access { cleared, per_page }));
+                }
             }
         }
         self.read_written();
+    }
+
+    /// After a refresh without a mark: a written set still running stops (the mark was
+    /// dropped).
+    pub(super) fn untrack_if_tracking(&mut self) {
+        let tracking = matches!(
+            &self.subject,
+            Subject::Ours {
+                track: Tracking::On { .. } | Tracking::Cannot(_),
+                ..
+            }
+        );
+        if tracking || self.model.time.written.is_some() {
+            self.untrack();
+        }
     }
 
     /// The mark was dropped: the written set stops (the registration goes: VmFlags loses
@@ -127,6 +145,28 @@ impl Session {
             Subject::Ours { region, track, .. } => written_of(track, region),
         };
         update(&mut self.model, Event::Written(Some(written)));
+    }
+}
+
+impl Session {
+    /// `diff`'s `access`: with `--track-access` after a mark, whether the bits were cleared,
+    /// what per page says, and each VMA's `Referenced` since (bytes touched, a lower bound)
+    /// beside its `Rss`; null otherwise.
+    pub(super) fn access_json(&self) -> serde_json::Value {
+        let (Some(access), Some(handle)) = (&self.model.time.access, self.subject.attached())
+        else {
+            return serde_json::Value::Null;
+        };
+        let vmas = match &access.cleared {
+            Ok(()) => access::touched(handle).map_err(|e| e.to_string()),
+            Err(why) => Err(why.clone()),
+        };
+        serde_json::json!({
+            "cleared": access.cleared.is_ok(),
+            "why_not": vmas.as_ref().err(),
+            "per_page": access.per_page,
+            "vmas": vmas.as_ref().ok(),
+        })
     }
 }
 

@@ -49,7 +49,10 @@ pub fn render(model: &Model, frame: &mut Frame, area: Rect, theme: Theme) {
     } else {
         Role::Title
     };
-    let block = Block::bordered().title(Span::styled(title, theme.style(title_role)));
+    let mut block = Block::bordered().title(Span::styled(title, theme.style(title_role)));
+    if let Some(line) = mark_line(model, room) {
+        block = block.title_bottom(Span::styled(line, theme.style(Role::Became)));
+    }
     let inner = block.inner(area);
     let h = u64::from(inner.height);
     let kind = model.screen.typed.kind;
@@ -65,6 +68,28 @@ pub fn render(model: &Model, frame: &mut Frame, area: Rect, theme: Theme) {
             .collect(),
     };
     frame.render_widget(Paragraph::new(lines).block(block), area);
+}
+
+/// The mark line on the grid's bottom border: its age, the pages changed since it, and how to
+/// re-mark or drop it; the longest form that fits `room` columns. `None` without a mark.
+fn mark_line(model: &Model, room: usize) -> Option<String> {
+    let mark = model.time.mark.as_deref()?;
+    let age = mark.age(model.log.now_ms);
+    if !mark.is_of(model.snap.shape.addr) {
+        return Some(format!(
+            " mark {age} ago is of another mapping · b marks this one "
+        ));
+    }
+    let changed: u64 = model.time.changes.iter().map(|c| c.count).sum();
+    let pages = super::pages_word(changed);
+    [
+        format!(" mark set {age} ago · {pages} changed state · b re-marks · : unmark drops "),
+        format!(" mark {age} ago · {pages} changed · b re-mark · :unmark "),
+        format!(" mark {age} · {changed} changed state · :unmark "),
+        format!(" mark {age} "),
+    ]
+    .into_iter()
+    .find(|l| l.chars().count() <= room)
 }
 
 /// One state of a page as shown in its header: the word, the letter form used when the line is
@@ -184,6 +209,7 @@ pub fn state_words(model: &Model, page: u64) -> Vec<StateWord> {
         None => words.push(word("not probed", "?", Role::Dim)),
         Some(VisiblePage { state, .. }) => words.extend(kernel_words(model, state)),
     }
+    words.extend(since_mark(model, page));
     if !model.snap.shape.prot.read {
         words.push(word("no read access: not read", "no access", Role::Warning));
     }
@@ -197,6 +223,92 @@ pub fn state_words(model: &Model, page: u64) -> Vec<StateWord> {
             format!("{} B pad", thousands(geom.padding_bytes)),
             Role::Padding,
         ));
+    }
+    words
+}
+
+/// The letter of a followed state in the narrow header (`+D`, `-R`).
+fn letter(w: crate::model::time::Word) -> char {
+    use crate::model::time::Word;
+    match w {
+        Word::Present => 'P',
+        Word::Resident => 'R',
+        Word::Dirty => 'D',
+        Word::Cow => 'C',
+        Word::Exclusive => 'E',
+        Word::Written => 'W',
+    }
+}
+
+/// How many of the bytes of `page` on screen differ from the mark's copy of them.
+fn bytes_changed_shown(model: &Model, kept: &[u8], page: u64) -> usize {
+    let ps = model.page_size();
+    let bytes = &model.snap.probed.bytes;
+    let lo = (page * ps).max(bytes.start);
+    let hi = ((page + 1) * ps).min(bytes.start + bytes.data.len() as u64);
+    (lo..hi)
+        .filter(|&at| {
+            let then = usize::try_from(at - page * ps)
+                .ok()
+                .and_then(|i| kept.get(i));
+            matches!((then, bytes.get(at)), (Some(a), Some(b)) if *a != b)
+        })
+        .count()
+}
+
+/// What changed in page `page` since the mark, in words: `+dirty`, `-resident (evicted)`,
+/// `bytes changed`; or that its bytes were beyond the mark's bound. `None` without a mark of
+/// what is shown, or when nothing changed.
+fn since_mark(model: &Model, page: u64) -> Vec<StateWord> {
+    use crate::model::time::{Flags, Word, compare_page};
+    let Some(mark) = model.time.mark_of(model.snap.shape.addr) else {
+        return Vec::new();
+    };
+    let now = model.snap.page(page).map(|p| Flags::of(&p.state));
+    let then = mark.flags(page);
+    let mut c = compare_page(then, now, None, &[]);
+    // Written is no page state: the tracker's set says it (`Time::written`), where exact.
+    if model.time.written.as_ref().and_then(|w| w.page(page)) == Some(true) {
+        c.became = c.became.with(Word::Written);
+    }
+    let mut words = Vec::new();
+    for w in c.became.iter() {
+        words.push(word(
+            format!("+{}", w.name()),
+            format!("+{}", letter(w)),
+            Role::Became,
+        ));
+    }
+    for w in c.stopped.iter() {
+        let long = if w == Word::Resident {
+            "-resident (evicted)".to_string()
+        } else {
+            format!("-{}", w.name())
+        };
+        words.push(word(long, format!("-{}", letter(w)), Role::Stopped));
+    }
+    match mark.bytes_of(page) {
+        Some(kept) => {
+            let n = bytes_changed_shown(model, kept, page);
+            if n > 0 {
+                words.push(word(
+                    format!("{} B changed since mark", thousands(n as u64)),
+                    format!("Δ{n}"),
+                    Role::Changed,
+                ));
+            }
+        }
+        None if then.is_some_and(|f| {
+            f.is(Word::Resident) == Some(true) || f.is(Word::Present) == Some(true)
+        }) =>
+        {
+            words.push(word(
+                "bytes beyond the mark's bound: state only",
+                "Δ?",
+                Role::Dim,
+            ));
+        }
+        None => {}
     }
     words
 }
@@ -283,6 +395,30 @@ fn hex_of(b: u8) -> &'static str {
     std::str::from_utf8(&HEX_DIGITS[i..i + 2]).unwrap_or("??")
 }
 
+/// A byte's role over its page's: another process's change, our edit, a byte search's
+/// match, a change since the mark (`kept`: the mark's copy of its page), in that order.
+fn byte_role(model: &Model, at: u64, kept: Option<&[u8]>, role: Role) -> Role {
+    if model.seen.foreign.contains_key(&at) {
+        return Role::Foreign;
+    }
+    if model.edited(at) {
+        return Role::Edited;
+    }
+    if model
+        .search
+        .found
+        .is_some_and(|(o, n)| (o..o + n).contains(&at))
+    {
+        return Role::Found;
+    }
+    let ps = model.page_size();
+    let i = usize::try_from(at % ps).unwrap_or(usize::MAX);
+    match (kept.and_then(|k| k.get(i)), model.snap.probed.bytes.get(at)) {
+        (Some(then), Some(now)) if *then != now => Role::Changed,
+        _ => role,
+    }
+}
+
 fn row(model: &Model, off: u64, theme: Theme) -> Line<'static> {
     let bpr = model.bytes_per_row();
     let digits = usize::from(model.offset_digits());
@@ -297,6 +433,12 @@ fn row(model: &Model, off: u64, theme: Theme) -> Line<'static> {
     let mut run = String::new();
     let mut run_style = None;
     let data_role = page_role(model, off / model.page_size());
+    // The mark's copy of this page, to highlight the bytes changed since it.
+    let ps = model.page_size();
+    let kept = model
+        .time
+        .mark_of(model.snap.shape.addr)
+        .and_then(|m| m.bytes_of(off / ps));
     // Bytes left unread so that looking changes nothing: not in memory (ours), not present
     // (another process's).
     let unread = model
@@ -316,17 +458,7 @@ fn row(model: &Model, off: u64, theme: Theme) -> Line<'static> {
                 (ByteKind::Padding, Some(b)) => (hex_of(b).into(), byte_char(b), Role::Padding),
                 (ByteKind::Data, Some(b)) => (hex_of(b).into(), byte_char(b), data_role),
             };
-        if model.seen.foreign.contains_key(&at) {
-            role = Role::Foreign;
-        } else if model.edited(at) {
-            role = Role::Edited;
-        } else if model
-            .search
-            .found
-            .is_some_and(|(o, n)| (o..o + n).contains(&at))
-        {
-            role = Role::Found;
-        }
+        role = byte_role(model, at, kept, role);
         let mut style = theme.style(role);
         let mut hex = hex;
         if at == model.doc.cursor {

@@ -54,6 +54,10 @@ pub fn render(model: &Model, frame: &mut Frame, area: Rect, theme: Theme) {
             NOT_YET
         };
         let mut style = theme.style(role);
+        // Pages changed since the mark: the cell keeps its letter, in the changed style.
+        if model.time.changed_in(b.first, b.pages) {
+            style = style.patch(theme.style(Role::Changed));
+        }
         if (b.first..b.first + b.pages).contains(&cursor_page) {
             style = style.patch(theme.style(Role::Cursor));
         }

@@ -65,7 +65,7 @@ fn count_spans(c: &Bucket, theme: Theme, always_dirty: bool) -> Vec<Span<'static
 }
 
 /// The legend: each cell letter in its colour (a cell shows its most notable page).
-fn legend(theme: Theme) -> Line<'static> {
+fn legend(theme: Theme, marked: bool, room: usize) -> Line<'static> {
     let mut spans = vec![Span::raw(" ")];
     for (c, word, role) in [
         ('~', "beyond EOF", Role::BeyondEof),
@@ -79,7 +79,26 @@ fn legend(theme: Theme) -> Line<'static> {
         spans.push(Span::styled(format!("{c} {word}"), theme.style(role)));
         spans.push(Span::raw("  "));
     }
+    // With a mark, where the line has room (the selected cell's line says it anyway).
+    let used: usize = spans.iter().map(Span::width).sum();
+    if marked && used + 18 <= room {
+        spans.push(Span::styled(
+            "changed since mark",
+            theme.style(Role::Changed),
+        ));
+    }
     Line::from(spans)
+}
+
+/// Pages of `[first, first + count)` whose state changed since the mark.
+fn changed_in_cell(model: &Model, first: u64, count: u64) -> u64 {
+    let changes = &model.time.changes;
+    let from = changes.partition_point(|r| r.first + r.count <= first);
+    changes[from..]
+        .iter()
+        .take_while(|r| r.first < first + count)
+        .map(|r| (r.first + r.count).min(first + count) - r.first.max(first))
+        .sum()
 }
 
 /// The lines above the cells: legend, counts over the cells drawn, the selected cell.
@@ -113,11 +132,25 @@ fn info(model: &Model, w: &MapWindow, theme: Theme) -> Vec<Line<'static>> {
         )
     };
     let mut selected = vec![Span::styled(place, theme.style(Role::Key))];
+    let changed = changed_in_cell(model, w.selected * w.per_cell, w.per_cell);
+    if changed > 0 {
+        selected.push(Span::styled(
+            format!("Δ {} since mark", thousands(changed)),
+            theme.style(Role::Changed),
+        ));
+        selected.push(Span::raw("  "));
+    }
     match bucket_of(model, w, w.selected) {
         Some(b) => selected.extend(count_spans(b, theme, always_dirty)),
         None => selected.push(Span::styled("reading…", theme.style(Role::Dim))),
     }
-    vec![legend(theme), Line::from(total), Line::from(selected)]
+    let marked = model.time.mark_of(model.snap.shape.addr).is_some();
+    let room = usize::from(model.screen.size.0).saturating_sub(6);
+    vec![
+        legend(theme, marked, room),
+        Line::from(total),
+        Line::from(selected),
+    ]
 }
 
 /// One row of cells from cell `first`.
@@ -130,6 +163,9 @@ fn cell_row(model: &Model, w: &MapWindow, first: u64, theme: Theme) -> Line<'sta
                 None => minimap::NOT_YET,
             };
             let mut style = theme.style(role);
+            if model.time.changed_in(c * w.per_cell, w.per_cell) {
+                style = style.patch(theme.style(Role::Changed));
+            }
             if c == w.selected {
                 style = style.patch(theme.style(Role::Cursor));
             }

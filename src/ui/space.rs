@@ -12,6 +12,7 @@ use ratatui::layout::{Constraint, Rect};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Clear, Paragraph};
 
+use crate::model::time::{MarkVma, VmaChange, VmaChangeKind, compare_vma};
 use crate::model::{Model, SpaceColumn, vma_name};
 use crate::sys::proc::process::{VmaKind, VmaSummary};
 use crate::text::{human, sanitize};
@@ -258,9 +259,9 @@ fn header(kept: &[Col], sort: SpaceColumn, reverse: bool) -> String {
 /// One VMA's rows: the cells, and the rest of its bar below them when it has more rows.
 fn vma_rows(
     v: &VmaSummary,
-    largest: u64,
-    selected: bool,
+    (largest, selected): (u64, bool),
     kept: &[Col],
+    (change, touched): (Option<&VmaChange>, Option<u64>),
     theme: Theme,
 ) -> Vec<Line<'static>> {
     let size = v.line.end - v.line.start;
@@ -294,6 +295,17 @@ fn vma_rows(
             Span::styled(label, label_style.patch(theme.style(role))),
         ]
     };
+    let mut spans = spans;
+    if let Some((words, role)) = change.and_then(change_words) {
+        spans.push(Span::styled(words, theme.style(role)));
+    }
+    // `--track-access`: smaps Referenced since the mark cleared the accessed bits.
+    if let Some(bytes) = touched.filter(|b| *b > 0) {
+        spans.push(Span::styled(
+            format!("  touched {}", short(bytes)),
+            theme.style(Role::Changed),
+        ));
+    }
     let mut rows = vec![Line::from(spans)];
     if bar_cols > 0 {
         for _ in 1..bar_rows(size) {
@@ -304,6 +316,82 @@ fn vma_rows(
         }
     }
     rows
+}
+
+/// A byte delta with its sign: `+12 KiB`, `-4 KiB`.
+fn signed(d: i64) -> String {
+    let sign = if d < 0 { '-' } else { '+' };
+    format!("{sign}{}", human(d.unsigned_abs()))
+}
+
+/// What a row says of its VMA since the mark: `new`, `grown`, `shrunk` (said first), and the
+/// Rss and Swap deltas; `None` when nothing changed.
+fn change_words(c: &VmaChange) -> Option<(String, Role)> {
+    let mut words = Vec::new();
+    let role = match c.kind {
+        VmaChangeKind::New | VmaChangeKind::Grown => {
+            words.push(c.kind.name().to_string());
+            Role::Became
+        }
+        VmaChangeKind::Shrunk | VmaChangeKind::Gone => {
+            words.push(c.kind.name().to_string());
+            Role::Stopped
+        }
+        VmaChangeKind::Same => Role::Became,
+    };
+    let new = c.kind == VmaChangeKind::New;
+    for (name, d) in [("Rss", c.rss), ("Swap", c.swap)] {
+        if let Some(d) = d.filter(|d| *d != 0 && !new) {
+            words.push(format!("{name} {}", signed(d)));
+        }
+    }
+    let role = match (c.kind, c.rss) {
+        (VmaChangeKind::Same, Some(d)) if d < 0 => Role::Stopped,
+        _ => role,
+    };
+    (!words.is_empty()).then(|| (format!("  Δ {}", words.join(" ")), role))
+}
+
+/// The status line's summary of the VMAs since the mark: counts by change, Rss moved.
+fn since_mark(model: &Model) -> Option<String> {
+    let mark = model.time.mark.as_ref()?;
+    if mark.vmas.is_none() {
+        return Some(" since the mark: its VMAs could not be read".into());
+    }
+    let n = |k: VmaChangeKind| model.time.vmas.iter().filter(|c| c.kind == k).count();
+    let rss: i64 = model.time.vmas.iter().filter_map(|c| c.rss).sum();
+    let touched = if touched_since_mark(model) {
+        let sum: u64 = model
+            .space
+            .vmas
+            .iter()
+            .filter_map(|v| v.mem)
+            .map(|m| m.referenced)
+            .sum();
+        format!(" · touched {}", human(sum))
+    } else {
+        String::new()
+    };
+    Some(format!(
+        " since mark ({} ago): {} new, {} grown, {} shrunk, {} gone · Rss {}{touched}",
+        mark.age(model.log.now_ms),
+        n(VmaChangeKind::New),
+        n(VmaChangeKind::Grown),
+        n(VmaChangeKind::Shrunk),
+        n(VmaChangeKind::Gone),
+        signed(rss)
+    ))
+}
+
+/// Whether `--track-access` cleared the accessed bits at the mark: smaps `Referenced` then
+/// counts what the process touched since.
+fn touched_since_mark(model: &Model) -> bool {
+    model.time.mark.is_some()
+        && model
+            .time
+            .access
+            .as_ref()
+            .is_some_and(|a| a.cleared.is_ok())
 }
 
 /// The rows of the view for the VMAs shown at positions `window` of the view's order, with
@@ -354,7 +442,17 @@ pub fn rows(
             ));
         }
         prev_end = Some(vma.line.end);
-        for line in vma_rows(vma, largest, i == selected, &kept, theme) {
+        let change = model
+            .time
+            .mark
+            .as_ref()
+            .and_then(|m| m.vmas.as_deref())
+            .map(|then| compare_vma(then, &MarkVma::of(vma)));
+        let touched = touched_since_mark(model)
+            .then(|| vma.mem.map(|m| m.referenced))
+            .flatten();
+        let since = (change.as_ref(), touched);
+        for line in vma_rows(vma, (largest, i == selected), &kept, since, theme) {
             out.push((line, Some(i)));
         }
     }
@@ -450,6 +548,8 @@ fn status_line(model: &Model, theme: Theme) -> Line<'static> {
             )
         });
         format!(" /{}{caret}  {what}", sanitize(&v.filter))
+    } else if let Some(since) = since_mark(model) {
+        return Line::styled(since, theme.style(Role::Became));
     } else if let Some(note) = &model.space.note {
         format!(" {}", sanitize(note))
     } else {

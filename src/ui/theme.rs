@@ -33,7 +33,17 @@ pub enum Role {
     AnonMemory,
     /// Shared memory (shmem) in the address-space view.
     SharedMemory,
+    /// Since the mark: a state a page gained, a VMA new or grown (also said as `+WORD`).
+    Became,
+    /// Since the mark: a state a page lost, a VMA shrunk or gone (also said as `-WORD`).
+    Stopped,
+    /// Bytes changed since the mark; minimap and page-map cells with changes.
+    Changed,
 }
+
+// Since the mark, in mono: `+WORD` bold and `-WORD` italic (the words say which), changed
+// bytes and cells reversed and underlined (edits are bold underlined, found bytes reversed
+// italic, another process's bytes reversed bold).
 
 /// The styles of a session: colour or monochrome.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -47,26 +57,7 @@ impl Theme {
     pub fn style(self, role: Role) -> Style {
         let s = Style::default();
         if !self.color {
-            return match role {
-                Role::Title | Role::Focused | Role::Key | Role::OurMapping => {
-                    s.add_modifier(Modifier::BOLD)
-                }
-                Role::Dim | Role::NotResident | Role::Padding | Role::BeyondEof => {
-                    s.add_modifier(Modifier::DIM)
-                }
-                Role::Edited => s.add_modifier(Modifier::BOLD | Modifier::UNDERLINED),
-                Role::Foreign => s.add_modifier(Modifier::REVERSED | Modifier::BOLD),
-                Role::Found => s.add_modifier(Modifier::REVERSED | Modifier::ITALIC),
-                Role::Cow | Role::Warning | Role::Unreadable => {
-                    s.add_modifier(Modifier::UNDERLINED)
-                }
-                Role::Cursor => s.add_modifier(Modifier::REVERSED),
-                // Apart from the heap (plain) in monochrome too.
-                Role::AnonMemory => s.add_modifier(Modifier::ITALIC),
-                Role::SharedMemory => s.add_modifier(Modifier::ITALIC | Modifier::UNDERLINED),
-                // Dirty is said in words (and D); underlining every dirty byte would hide edits.
-                Role::Normal | Role::Resident | Role::Present | Role::Dirty => s,
-            };
+            return mono(role);
         }
         if self.high_contrast {
             let b = Modifier::BOLD;
@@ -88,6 +79,11 @@ impl Theme {
                 Role::OurMapping => s.fg(Color::Black).bg(Color::LightCyan).add_modifier(b),
                 Role::AnonMemory => s.fg(Color::LightBlue).add_modifier(b),
                 Role::SharedMemory => s.fg(Color::LightMagenta),
+                Role::Became => s
+                    .fg(Color::LightGreen)
+                    .add_modifier(b | Modifier::UNDERLINED),
+                Role::Stopped => s.fg(Color::LightRed).add_modifier(b),
+                Role::Changed => s.fg(Color::Black).bg(Color::LightBlue).add_modifier(b),
             };
         }
         match role {
@@ -114,6 +110,33 @@ impl Theme {
             Role::OurMapping => s.fg(Color::Black).bg(Color::Cyan),
             Role::Warning => s.fg(Color::Yellow).add_modifier(Modifier::BOLD),
             Role::Key => s.fg(Color::Cyan).add_modifier(Modifier::BOLD),
+            Role::Became => s.fg(Color::LightGreen).add_modifier(Modifier::BOLD),
+            Role::Stopped => s.fg(Color::LightRed).add_modifier(Modifier::BOLD),
+            Role::Changed => s.fg(Color::Black).bg(Color::LightBlue),
         }
+    }
+}
+
+/// The monochrome style of `role` (NO_COLOR): bold, dim, italic, underline and reverse only.
+fn mono(role: Role) -> Style {
+    let s = Style::default();
+    match role {
+        Role::Title | Role::Focused | Role::Key | Role::OurMapping | Role::Became => {
+            s.add_modifier(Modifier::BOLD)
+        }
+        Role::Dim | Role::NotResident | Role::Padding | Role::BeyondEof => {
+            s.add_modifier(Modifier::DIM)
+        }
+        Role::Edited => s.add_modifier(Modifier::BOLD | Modifier::UNDERLINED),
+        Role::Foreign => s.add_modifier(Modifier::REVERSED | Modifier::BOLD),
+        Role::Found => s.add_modifier(Modifier::REVERSED | Modifier::ITALIC),
+        Role::Cow | Role::Warning | Role::Unreadable => s.add_modifier(Modifier::UNDERLINED),
+        Role::Cursor => s.add_modifier(Modifier::REVERSED),
+        // Apart from the heap (plain) in monochrome too.
+        Role::AnonMemory | Role::Stopped => s.add_modifier(Modifier::ITALIC),
+        Role::SharedMemory => s.add_modifier(Modifier::ITALIC | Modifier::UNDERLINED),
+        Role::Changed => s.add_modifier(Modifier::REVERSED | Modifier::UNDERLINED),
+        // Dirty is said in words (and D); underlining every dirty byte would hide edits.
+        Role::Normal | Role::Resident | Role::Present | Role::Dirty => s,
     }
 }

@@ -130,6 +130,9 @@ pub fn parse_goto(text: &str) -> Result<GotoTarget, String> {
     if let Some(q) = StateQuery::parse(t) {
         return Ok(GotoTarget::State(q));
     }
+    if let Some(filter) = super::mark::parse_filter(t) {
+        return Ok(GotoTarget::Change(filter));
+    }
     let page = t
         .strip_prefix("page")
         .or_else(|| t.strip_prefix('p'))
@@ -148,8 +151,8 @@ pub fn parse_goto(text: &str) -> Result<GotoTarget, String> {
             .map_err(|_| {
                 format!(
                     "'{}' is not a place: give an offset (0x1f00, 7936), an address (@0x7f..), \
-                     a page (p 3) or a state (dirty, cow, resident, present, exclusive, beyond; \
-                     ! negates)",
+                     a page (p 3), a state (dirty, cow, resident, present, exclusive, beyond; \
+                     ! negates) or a change since the mark (changed, +dirty, -resident)",
                     echo(t)
                 )
             }),
@@ -191,6 +194,9 @@ fn prompt(model: &mut Model, edit: PromptEdit) -> Vec<Command> {
                         Vec::new()
                     }
                 };
+            }
+            if text.trim().trim_start_matches(':').trim() == "unmark" {
+                return super::mark::update(model, crate::action::TimeAction::Unmark);
             }
             match parse_goto(&text) {
                 Ok(target) => return goto(model, target),
@@ -251,6 +257,7 @@ pub(super) fn goto(model: &mut Model, target: GotoTarget) -> Vec<Command> {
         )),
         GotoTarget::State(q) => return start_search(model, Query::State(q), true),
         GotoTarget::Address(addr) => return goto_address(model, addr, left),
+        GotoTarget::Change(filter) => return super::mark::goto_change(model, filter, true),
     }
     moved_from(model, left);
     Vec::new()

@@ -6,7 +6,7 @@
 //! (addresses anywhere in the process, the jump list), `view` (toggles,
 //! scrolls, help, resize), `edit` (edit mode, undo, redo), `ask` (quit, menus, questions, an
 //! operation's prompt), `lab` (touch, exec, fork, peer), `search`, `page_map`, `space` (the
-//! address-space view, exploring), `lesson`, `news` (probes, notes, settings, ends of the
+//! address-space view, exploring), `lesson`, `mark` (the mark and what changed since it), `news` (probes, notes, settings, ends of the
 //! lab's processes) and `outcome` (what the kernel did). Every message enum is routed by an
 //! exhaustive `match` with no wildcard arm, so a new variant does not compile until it has a
 //! route (`tests/it/routes.rs` checks the no-wildcard rule over this folder).
@@ -18,6 +18,7 @@ mod grid;
 mod jumps;
 mod lab;
 mod lesson;
+pub mod mark;
 mod news;
 mod outcome;
 mod page_map;
@@ -78,6 +79,7 @@ fn act(model: &mut Model, action: Action) -> Vec<Command> {
         // `picker::update`); a session never has it open, so its keys change nothing here.
         Action::Picker(_) => Vec::new(),
         Action::Typed(a) => typed::update(model, a),
+        Action::Time(a) => mark::update(model, a),
     }
 }
 
@@ -117,7 +119,10 @@ fn take(model: &mut Model, event: Event) {
             title,
             read_ms,
             note,
-        } => space::probed(model, vmas, title, read_ms, note),
+        } => {
+            space::probed(model, vmas, title, read_ms, note);
+            mark::space_compared(model);
+        }
         Event::Looking(looking) => space::look(model, looking),
         Event::Arrived { addr, base } => jumps::arrived(model, addr, base),
         Event::VmaMoved { old, new, inferred } => space::moved(model, &old, &new, inferred),
@@ -136,6 +141,8 @@ fn take(model: &mut Model, event: Event) {
             drop_pending(model);
             grid::select_page(model, page);
         }
+        Event::Marked(mark) => mark::marked(model, *mark),
+        Event::Compared(runs) => mark::compared(model, &runs),
     }
 }
 

@@ -11,6 +11,9 @@ pub(super) fn update(model: &mut Model, action: SearchAction) -> Vec<Command> {
         SearchAction::Prompt => model.screen.overlay = Overlay::Find(String::new()),
         SearchAction::Again { forward } => match model.search.last.clone() {
             Some(query) => return start_search(model, query, forward),
+            None if let Some(filter) = model.time.last => {
+                return super::mark::goto_change(model, filter, forward);
+            }
             None => model.log(
                 "n / N repeat the last search, and there is none yet: try : dirty, : !resident, \
                  / 7f 45 4c 46 or /\"text\"",
@@ -50,6 +53,7 @@ pub(super) fn start_search(model: &mut Model, query: Query, forward: bool) -> Ve
     model.search.count += 1;
     let id = model.search.count;
     model.search.last = Some(query.clone());
+    model.time.last = None;
     model.search.found = None;
     model.search.running = Some(Searching {
         id,

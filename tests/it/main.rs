@@ -37,6 +37,8 @@ mod routes;
 mod rss;
 mod safety;
 mod screens;
+mod time;
+mod time_screens;
 mod track;
 mod typed_screens;
 mod typed_views;

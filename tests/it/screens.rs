@@ -21,11 +21,11 @@ use ratatui::Terminal;
 use ratatui::backend::TestBackend;
 use ratatui::style::Color;
 
-const PS: u64 = 4096;
-const ADDR: u64 = 0x7f3a_1c00_0000;
+pub(crate) const PS: u64 = 4096;
+pub(crate) const ADDR: u64 = 0x7f3a_1c00_0000;
 const FILE_SIZE: u64 = 3 * PS + 100;
 
-fn maps() -> Vec<MapsLine> {
+pub(crate) fn maps() -> Vec<MapsLine> {
     let line = |start: u64, end: u64, perms: &str, path: &str| MapsLine {
         start,
         end,
@@ -102,7 +102,7 @@ fn vma(rss: u64) -> Vma {
 }
 
 /// A mapping of the demo file with `pages` pages (4 hold data; the rest are beyond EOF).
-fn model(pages: u64, size: (u16, u16)) -> Model {
+pub(crate) fn model(pages: u64, size: (u16, u16)) -> Model {
     let backing = Backing::File {
         path: "/tmp/mmapscope-demo/demo.txt".into(),
         writable: true,
@@ -140,7 +140,7 @@ fn model(pages: u64, size: (u16, u16)) -> Model {
 /// What the kernel would say for the visible part: page 0 present and dirty, page 1 resident
 /// only, pages 2-3 present and clean in one folio of 2 pages; page 4+ beyond EOF; the demo
 /// file's bytes.
-fn fake_probe(m: &mut Model) {
+pub(crate) fn fake_probe(m: &mut Model) {
     let view = m.view();
     let contents = mmapscope::demo::contents(PS as usize);
     let g = m.snap.shape.geometry;
@@ -235,13 +235,13 @@ fn fake_probe(m: &mut Model) {
     };
 }
 
-fn draw(m: &Model) -> Terminal<TestBackend> {
+pub(crate) fn draw(m: &Model) -> Terminal<TestBackend> {
     let mut t = Terminal::new(TestBackend::new(m.screen.size.0, m.screen.size.1)).unwrap();
     t.draw(|f| mmapscope::ui::render(m, f)).unwrap();
     t
 }
 
-fn act<M: Into<mmapscope::action::Msg> + Clone>(m: &mut Model, actions: &[M]) {
+pub(crate) fn act<M: Into<mmapscope::action::Msg> + Clone>(m: &mut Model, actions: &[M]) {
     for a in actions {
         update(m, a.clone());
     }
@@ -976,7 +976,7 @@ fn an_operation_prompt_shows_what_it_asks_120x40() {
     );
 }
 /// The address-space view of `maps()` with Rss, as the session would hand it over.
-fn space_model(size: (u16, u16)) -> Model {
+pub(crate) fn space_model(size: (u16, u16)) -> Model {
     use mmapscope::sys::proc::process::{VmaMemory, VmaSummary, kind_of};
     let mut m = model(6, size);
     let vmas = maps()
@@ -1212,7 +1212,7 @@ fn fill_page_map(m: &mut Model) {
     };
 }
 
-fn page_map_model(size: (u16, u16), actions: &[Action]) -> Model {
+pub(crate) fn page_map_model(size: (u16, u16), actions: &[Action]) -> Model {
     let mut m = model(MAP_PAGES, size);
     m.snap.shape.geometry.file_size = Some(4800 * PS);
     act(

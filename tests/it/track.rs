@@ -285,7 +285,7 @@ fn per_page_access_says_what_this_kernel_has() {
 }
 
 mod session {
-    use mmapscope::action::{Action, Op};
+    use mmapscope::action::{Action, Op, TimeAction};
     use mmapscope::session::Session;
     use mmapscope::sys::map::region::Region;
     use mmapscope::sys::map::request::{MapMode, MapRequest};
@@ -314,7 +314,7 @@ mod session {
         write(&mut s, 3);
         s.refresh();
         assert_eq!(s.model.time.written, None, "no mark: nothing registered");
-        s.track_at_mark();
+        s.act(Action::Time(TimeAction::Mark));
         if s.model.time.written.as_ref().is_some_and(|w| !w.exact) {
             let why = s.model.time.written.as_ref().map(|w| w.source.clone());
             return crate::common::skip(
@@ -327,7 +327,7 @@ mod session {
         write(&mut s, 6);
         s.refresh();
         assert_eq!(written(&s), vec![5, 6]);
-        s.track_at_mark();
+        s.act(Action::Time(TimeAction::Mark));
         assert_eq!(written(&s), Vec::<u64>::new(), "the next mark re-arms");
         // mremap: the registration is gone; the set restarts and says so, in the log too.
         let out = s.act(Action::Do(Op::Resize(4096 * page_size())));
@@ -345,7 +345,7 @@ mod session {
         write(&mut s, 9);
         s.refresh();
         assert_eq!(written(&s), vec![9]);
-        s.untrack();
+        s.act(Action::Time(TimeAction::Unmark));
         write(&mut s, 10);
         s.refresh();
         assert_eq!(s.model.time.written, None, "gone with the mark");

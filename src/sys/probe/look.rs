@@ -190,3 +190,39 @@ pub fn cached_pages(
     }
     Ok(())
 }
+
+/// The bytes of `pages` (sorted page numbers) of `mapped`, read as looking reads them (a page
+/// is probed first and read only where that changes nothing, `how`): `sink` gets each page
+/// with its `page_size` bytes, or `None` where it could not be read that way. Consecutive
+/// pages are probed together, 512 at a time.
+pub fn page_bytes(
+    mapped: &dyn Mapped,
+    prober: &crate::sys::probe::prober::Prober,
+    pages: &[u64],
+    sink: &mut dyn FnMut(u64, Option<Vec<u8>>),
+) {
+    let Ok(geometry) = mapped.geometry() else {
+        pages.iter().for_each(|p| sink(*p, None));
+        return;
+    };
+    let swap = OnceCell::new();
+    let ps = usize::try_from(mapped.page_size()).unwrap_or(4096);
+    let mut i = 0;
+    while i < pages.len() {
+        let first = pages[i];
+        let mut n = 1;
+        while i + n < pages.len() && n < 512 && pages[i + n] == first + n as u64 {
+            n += 1;
+        }
+        let probes = prober.probe(mapped, first, n as u64);
+        for (k, probe) in probes.iter().enumerate() {
+            let page = first + k as u64;
+            let facts = Facts::of(probe);
+            let way = how(mapped, &geometry, page, Some(&facts), &swap);
+            let mut buf = vec![0u8; ps];
+            let got = read(mapped, way, page * ps as u64, &mut buf);
+            sink(page, (got == Some(ps)).then_some(buf));
+        }
+        i += n;
+    }
+}

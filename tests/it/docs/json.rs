@@ -167,3 +167,25 @@ fn the_json_schema_lists_every_field_of_a_batch_line() {
     assert_eq!(failed, 1, "{}", common::text(&out.stdout));
     assert_eq!(printed, documented_fields("batch-line"), "{JSON}");
 }
+
+/// `diff`'s fields, as docs/json.md lists them, after a mark and a write to a clean file (the
+/// page changes state and bytes, and our mapping's VMA its Rss: every part is there).
+#[test]
+fn the_json_schema_lists_every_field_of_diff() {
+    let dir = common::temp_dir();
+    let file = common::clean_file(dir.path(), 4);
+    let script = common::script(dir.path(), "mark\nwrite 0x10 41\ndiff\n");
+    let out = common::run(common::mmapscope(&[
+        "batch".as_ref(),
+        "--write".as_ref(),
+        file.as_os_str(),
+        script.as_os_str(),
+    ]));
+    assert!(out.status.success(), "{}", common::text(&out.stdout));
+    let text = common::text(&out.stdout);
+    let line = text.lines().last().expect("the diff line");
+    let v: serde_json::Value = serde_json::from_str(line).expect("a JSON line");
+    let mut printed = std::collections::BTreeSet::new();
+    json_paths(&v["result"], "", &mut printed);
+    assert_eq!(printed, documented_fields("diff"), "{JSON}: {line}");
+}

@@ -153,6 +153,113 @@ fn every_word_and_letter_a_page_header_draws_is_in_the_legend() {
     );
 }
 
+/// With a mark: every word a page header says of what changed since it is in the legend.
+#[test]
+fn every_word_a_page_header_draws_since_the_mark_is_in_the_legend() {
+    use mmapscope::model::time::{FlagRun, Flags, KeptPage, Mark, Marked};
+    let g = demo_model((120, 30)).snap.shape.geometry;
+    let base = PageState::decode(g.page(0), PageProbe::default(), decode_ctx());
+    let all = |set: bool| PageState {
+        place: Place {
+            resident: Some(set),
+            present: Some(set),
+            cow: Some(set),
+            exclusive: Some(set),
+            ..base.place
+        },
+        writes: Writes {
+            dirty: Some(set),
+            ..base.writes
+        },
+        ..base
+    };
+    let mut drawn = Vec::new();
+    for (then, now) in [(false, true), (true, false)] {
+        drawn.extend(words_of(all(now), |m| {
+            let kept = m
+                .snap
+                .probed
+                .bytes
+                .data
+                .iter()
+                .map(|b| !b.unwrap_or(0))
+                .collect();
+            m.time.mark = Some(Box::new(Mark {
+                marked: Marked {
+                    addr: m.snap.shape.addr,
+                    ..Marked::default()
+                },
+                runs: vec![FlagRun {
+                    first: 0,
+                    count: 1,
+                    flags: Flags::of(&all(then)),
+                }],
+                kept: if then {
+                    vec![KeptPage {
+                        page: 0,
+                        bytes: kept,
+                    }]
+                } else {
+                    Vec::new()
+                },
+                ..Mark::default()
+            }));
+        }));
+    }
+    // A page in memory at the mark whose bytes were not kept.
+    drawn.extend(words_of(all(true), |m| {
+        m.time.mark = Some(Box::new(Mark {
+            marked: Marked {
+                addr: m.snap.shape.addr,
+                ..Marked::default()
+            },
+            runs: vec![FlagRun {
+                first: 0,
+                count: 1,
+                flags: Flags::of(&all(true)),
+            }],
+            ..Mark::default()
+        }));
+    }));
+    // A page written since the mark, where the written set is exact.
+    drawn.extend(words_of(all(true), |m| {
+        m.time.mark = Some(Box::new(Mark {
+            marked: Marked {
+                addr: m.snap.shape.addr,
+                ..Marked::default()
+            },
+            runs: vec![FlagRun {
+                first: 0,
+                count: 1,
+                flags: Flags::of(&all(true)),
+            }],
+            ..Mark::default()
+        }));
+        m.time.written = Some(mmapscope::model::Written {
+            pages: vec![0..1],
+            exact: true,
+            ..Default::default()
+        });
+    }));
+    for w in [
+        "+written",
+        "+dirty",
+        "-resident (evicted)",
+        "B changed since mark",
+        "beyond the mark",
+    ] {
+        assert!(
+            drawn.iter().any(|(long, _)| long.contains(w)),
+            "{w} drawn: {drawn:?}"
+        );
+    }
+    let missing: Vec<&(String, String)> = drawn
+        .iter()
+        .filter(|(long, short)| !in_legend(long) || !in_legend(short))
+        .collect();
+    assert!(missing.is_empty(), "not in src/legend.rs: {missing:?}");
+}
+
 #[test]
 fn every_minimap_letter_is_in_the_legend() {
     let minimap = mmapscope::legend::STATES
