@@ -368,12 +368,12 @@ fn since_mark(model: &Model) -> Option<String> {
             .filter_map(|v| v.mem)
             .map(|m| m.referenced)
             .sum();
-        format!(" · touched {}", human(sum))
+        format!(" touched {} ·", human(sum))
     } else {
         String::new()
     };
     Some(format!(
-        " since mark ({} ago): {} new, {} grown, {} shrunk, {} gone · Rss {}{touched}",
+        " since mark ({} ago):{touched} {} new, {} grown, {} shrunk, {} gone · Rss {}",
         mark.age(model.log.now_ms),
         n(VmaChangeKind::New),
         n(VmaChangeKind::Grown),

@@ -40,5 +40,6 @@ mod screens;
 mod time;
 mod time_screens;
 mod track;
+mod track_screens;
 mod typed_screens;
 mod typed_views;

@@ -236,7 +236,7 @@ fn every_word_a_page_header_draws_since_the_mark_is_in_the_legend() {
             ..Mark::default()
         }));
         m.time.written = Some(mmapscope::model::Written {
-            pages: vec![0..1],
+            pages: std::iter::once(0..1).collect(),
             exact: true,
             ..Default::default()
         });
