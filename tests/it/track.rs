@@ -405,3 +405,19 @@ fn a_mark_with_track_access_clears_the_childs_bits_through_the_session() {
     let access = s.model.time.access.clone().expect("told");
     assert!(access.cleared.is_err(), "{access:?}");
 }
+
+#[test]
+fn a_file_beyond_the_markers_bound_says_what_tracking_would_cost() {
+    use mmapscope::sys::track::written::MARKER_LIMIT;
+    let dir = crate::common::temp_dir();
+    let path = dir.path().join("sparse.bin");
+    let f = std::fs::File::create(&path).expect("create");
+    f.set_len(MARKER_LIMIT + (1 << 30))
+        .expect("a sparse 9 GiB file");
+    let region = Region::open(&MapRequest::file(path, MapMode::Shared)).expect("map");
+    let why = WriteTracker::start(&region).expect_err("over the bound");
+    assert!(why.starts_with("not tracked: "), "{why}");
+    assert!(why.contains("of page tables"), "{why}");
+    // Nothing was registered: the mapping's VmFlags has no uw.
+    assert!(!vmflags_at(region.addr()).split(' ').any(|f| f == "uw"));
+}

@@ -35,9 +35,10 @@ use crate::sys::raw::uffd::{
     self, FEATURE_WP_ASYNC, FEATURE_WP_HUGETLBFS_SHMEM, FEATURE_WP_UNPOPULATED, Owned, Uffd,
 };
 
-/// The largest mapping that gets unpopulated markers (shmem, files): 32 GiB, whose page tables
-/// (1/512 of it: 64 MiB) the first arm allocates. Beyond it the set is not tracked, saying so.
-pub const MARKER_LIMIT: u64 = 32 << 30;
+/// The largest mapping that gets unpopulated markers (shmem, files): 8 GiB, whose page tables
+/// (1/512 of it: 16 MiB) the first arm allocates, as much memory as the mark may hold of bytes
+/// (`model::time::MARK_BYTES_MAX`). Beyond it the set is not tracked, saying so.
+pub const MARKER_LIMIT: u64 = 8 << 30;
 
 /// What memory the mapping is, for write tracking.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
