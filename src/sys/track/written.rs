@@ -20,9 +20,11 @@
 //!   type"), regular files included: whether it does is found by trying, at the mark. There the
 //!   set is the pages written through this mapping; a write(2) to the file, or another
 //!   process's store, changes bytes without touching our page-table entries.
-//! - mremap (our `resize`, `move`) and a remap in another mode drop the registration (no
-//!   UFFD_FEATURE_EVENT_REMAP is asked, so no event has to be read): a walk with
-//!   `PM_SCAN_CHECK_WPASYNC` then fails with EPERM, and the set restarts, saying so.
+//! - mremap (our `resize`, `move`), a remap in another mode and `swap` leave a mapping the
+//!   registration does not cover: moved or grown (its range differs from the one registered),
+//!   or new at the same place (a walk with `PM_SCAN_CHECK_WPASYNC` fails with EPERM). The set
+//!   then restarts, saying so. No UFFD_FEATURE_EVENT_REMAP is asked, so no event is ever
+//!   queued on the descriptor for anyone to read.
 //! - Registration shows in smaps as VmFlags `uw`; closing the descriptor unregisters.
 
 use std::io;
