@@ -134,6 +134,8 @@ fn start_log(
 }
 
 fn main() -> ExitCode {
+    // `export` draws with the screen's code; the session, below the screen, is handed it.
+    mmapscope::session::set_painter(mmapscope::ui::export::draw);
     let cli = match parse_cli() {
         Ok(cli) => cli,
         Err(code) => return code,

@@ -20,6 +20,14 @@ pub const MANUAL: &[(&str, &str)] = &[
          never a file the process maps",
     ),
     (
+        "C",
+        "export a picture (it asks what and the file): svg map FILE, the whole mapping or VMA \
+         by page state (at most 64x64 cells); svg space FILE, the address-space view's VMAs; \
+         svg diff FILE, what changed since the mark (as diff says it); html FILE, the screen \
+         as it is, with its colours; then overwrite to replace a file; never a file the \
+         process maps",
+    ),
+    (
         "g / G, [ / ]",
         "start / end of the mapping; previous / next page (its header on top)",
     ),

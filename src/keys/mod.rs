@@ -325,6 +325,14 @@ pub const GRID: &[Binding] = &[
             "dump bytes in memory to a new file: vma|page N|OFF LEN FILE",
         ),
     ),
+    helped(
+        &[Code(Char('C'))],
+        Action::Ask(AskAction::OpenAsk(Ask::Export)),
+        (
+            "C",
+            "export a picture: svg map|space|diff FILE (slides), html FILE (screen)",
+        ),
+    ),
     // Time: the mark the views compare with.
     helped(
         &[Code(Char('b'))],

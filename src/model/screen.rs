@@ -172,6 +172,8 @@ pub enum Ask {
     ChildWrite { offset: u64 },
     /// `D`: what to dump (`vma`, `page N`, `OFFSET LEN`) and the file.
     Dump,
+    /// `C`: what to export (`svg [map|space]`, `html`) and the file.
+    Export,
 }
 
 impl Ask {
@@ -185,6 +187,7 @@ impl Ask {
             Self::Reshape => "mremap: new SIZE (64k), or move ADDR: ".into(),
             Self::ChildWrite { offset } => format!("the child writes at 0x{offset:x}; hex bytes: "),
             Self::Dump => "dump vma | page N | OFF LEN, then FILE: ".into(),
+            Self::Export => "export svg map|space|diff, html (screen), then FILE: ".into(),
         }
     }
 
@@ -218,6 +221,7 @@ impl Ask {
             }),
             (Self::ChildWrite { .. }, _) => Err("give hex bytes: 41 42 ff".into()),
             (Self::Dump, words) => crate::sys::ops::op::Dump::parse(words).map(Op::Dump),
+            (Self::Export, words) => crate::sys::ops::op::Export::parse(words).map(Op::Export),
         }
     }
 }

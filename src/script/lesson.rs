@@ -386,13 +386,15 @@ fn file_writes<'a>(
             prot: crate::sys::Prot::RW,
             child_mode,
         };
-        // A dump writes a file of its own choosing: more than the lesson's fresh file.
-        if let Op::Dump(d) = &op {
-            out.push(format!(
-                "line {} (dump writes {})",
-                line.number,
-                crate::text::echo(&d.path.to_string_lossy())
-            ));
+        // A dump or an export writes a file of its own choosing: more than the lesson's file.
+        let own = match &op {
+            Op::Dump(d) => Some(("dump", &d.path)),
+            Op::Export(e) => Some(("export", &e.path)),
+            _ => None,
+        };
+        if let Some((word, path)) = own {
+            let path = crate::text::echo(&path.to_string_lossy());
+            out.push(format!("line {} ({word} writes {path})", line.number));
             continue;
         }
         let reach = gate::reach(&op, &shown);

@@ -451,6 +451,13 @@ fn parse_op(cmd: &str, rest: &[String]) -> Result<Step, String> {
                 .collect();
             Step::Do(Op::Dump(crate::sys::ops::op::Dump::parse(&words)?))
         }
+        "export" => {
+            let words: Vec<&str> = rest
+                .iter()
+                .map(|w| w.strip_prefix('"').unwrap_or(w))
+                .collect();
+            Step::Do(Op::Export(crate::sys::ops::op::Export::parse(&words)?))
+        }
         "undo" if rest.is_empty() => Step::Do(Op::Undo),
         "redo" if rest.is_empty() => Step::Do(Op::Redo),
         _ => parse_lab(cmd, rest)?,

@@ -34,6 +34,7 @@ use crate::sys::probe::prober::Prober;
 use crate::update::{apply_outcome, update};
 
 mod background;
+mod export;
 mod goto;
 pub mod lecture;
 mod marking;
@@ -45,6 +46,7 @@ mod track;
 mod watch;
 
 pub use background::SEARCH_SLICE;
+pub use export::{Canvas, MAP_COLS, MAP_ROWS, Painter, cell_pages, set_painter};
 pub use observer::initial_model;
 pub use runner::{LineResult, LineValue, ROOT_ONLY, Runner};
 
@@ -240,7 +242,18 @@ impl Session {
             let Some((op, history, confirmed)) = self.steer(command, &mut force_next) else {
                 continue;
             };
-            let op = self.look_before_dump(op);
+            // An export is drawn first, then its file looked at, just before the gate.
+            let op = match self.draw_export(op) {
+                Ok(op) => self.look_before_dump(op),
+                Err(refused) => {
+                    let (op, err) = *refused;
+                    tracing::info!(op = %op.name(), error = %err, "not drawn");
+                    let outcome = carry::refused(op, err);
+                    apply_outcome(&mut self.model, &outcome, history);
+                    outcomes.push(outcome);
+                    continue;
+                }
+            };
             // A forced line may commit memory beyond the bound (limits::judge): this command
             // only, or the whole run with --force.
             let force = std::mem::take(&mut force_next) || self.force;
@@ -318,7 +331,7 @@ impl Session {
     /// Carries out what the gate allowed, on the mapping or VMA shown; `None` when code keeps
     /// running in a child (`live`), whose outcome `poll_child` brings later.
     fn carry_out(&mut self, permit: gate::Permit, live: bool) -> Option<Outcome> {
-        if matches!(permit.op(), Op::Dump(_)) {
+        if matches!(permit.op(), Op::Dump(_) | Op::Export(_)) {
             let (shown, prober) = self.shown();
             return Some(carry::dump(shown, prober, permit));
         }

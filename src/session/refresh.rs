@@ -150,7 +150,7 @@ impl Session {
 
     /// The address space of the process shown, for its view: every VMA with its Rss, from
     /// one read of smaps (read again when its cost allows; the view says how old).
-    fn probe_space(&mut self) {
+    pub(super) fn probe_space(&mut self) {
         let ours = self
             .subject
             .region()

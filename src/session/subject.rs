@@ -393,12 +393,14 @@ impl Session {
         }
     }
 
-    /// A dump with what its path names filled in (`Dump::found`), for the write gate: the
-    /// file, if one is there, and whether the process shown or mmapscope maps it (by device
+    /// A dump or an export with what its path names filled in (`found`), for the write gate:
+    /// the file, if one is there, and whether the process shown or mmapscope maps it (by device
     /// and inode, from both maps). Any other operation as it is.
     pub(super) fn look_before_dump(&self, op: Op) -> Op {
-        let Op::Dump(mut dump) = op else {
-            return op;
+        let path = match &op {
+            Op::Dump(dump) => dump.path.clone(),
+            Op::Export(export) => export.path.clone(),
+            _ => return op,
         };
         let ours = crate::sys::proc::maps::read_maps().unwrap_or_default();
         let theirs = match self.subject.attached() {
@@ -411,8 +413,18 @@ impl Session {
             .filter(|l| l.inode != 0)
             .map(|l| (l.dev, l.inode))
             .collect();
-        dump.found = Some(crate::sys::ops::dump::look_at(&dump.path, &mapped));
-        Op::Dump(dump)
+        let found = Some(crate::sys::ops::dump::look_at(&path, &mapped));
+        match op {
+            Op::Dump(mut dump) => {
+                dump.found = found;
+                Op::Dump(dump)
+            }
+            Op::Export(mut export) => {
+                export.found = found;
+                Op::Export(export)
+            }
+            other => other,
+        }
     }
 
     /// What the write gate needs to know of what is shown, for `op`: the mapping we made (its

@@ -3,6 +3,7 @@
 
 pub mod also;
 pub mod explain;
+pub mod export;
 pub mod help;
 pub mod hex_grid;
 pub mod menu;

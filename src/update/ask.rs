@@ -231,7 +231,12 @@ pub(super) fn ask_prompt(model: &mut Model, edit: PromptEdit) -> Vec<Command> {
     match edit {
         // A dump's prompt holds a path.
         PromptEdit::Insert(c)
-            if text.chars().count() < if *ask == Ask::Dump { 160 } else { PROMPT_MAX }
+            if text.chars().count()
+                < if matches!(ask, Ask::Dump | Ask::Export) {
+                    160
+                } else {
+                    PROMPT_MAX
+                }
                 && !c.is_control() =>
         {
             text.push(c);

@@ -175,7 +175,7 @@ fn minimap_changed(model: &mut Model, done: &Done) {
             model.seen.minimap.changed(*first, first + count, &g);
         }
         // A dump reads what the grid reads, and changes nothing of the mapping.
-        Done::Nothing {} | Done::Dumped { .. } => {}
+        Done::Nothing {} | Done::Dumped { .. } | Done::Exported { .. } => {}
         _ => model.seen.minimap.changed_all(),
     }
 }

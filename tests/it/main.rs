@@ -19,6 +19,7 @@ mod containment;
 mod docs;
 mod e2e_pty;
 mod exit;
+mod export;
 mod find;
 mod gate;
 mod jumps;

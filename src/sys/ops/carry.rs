@@ -108,13 +108,19 @@ pub fn dump(
     let start = Instant::now();
     let (call, result) = match &op {
         Op::Dump(d) => (d.name(), crate::sys::ops::dump::dump(mapped, prober, d)),
+        Op::Export(e) => (e.name(), crate::sys::ops::dump::export(e)),
         other => (
             other.name(),
             Err(SysError::new(libc::EINVAL, other.name(), "not a dump")),
         ),
     };
     let notes = match &result {
-        Ok(done) => crate::sys::ops::dump::notes(done, mapped.ours()),
+        Ok(done @ Done::Dumped { .. }) => crate::sys::ops::dump::notes(done, mapped.ours()),
+        Ok(Done::Exported { bytes, holds, .. }) => vec![format!(
+            "{} written: {holds}",
+            crate::sys::ops::notes::plural(*bytes, "byte")
+        )],
+        Ok(_) => Vec::new(),
         Err(_) => Vec::new(),
     };
     Outcome {

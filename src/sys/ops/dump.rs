@@ -12,7 +12,7 @@ use std::os::unix::fs::{FileExt as _, MetadataExt as _, OpenOptionsExt as _};
 
 use crate::sys::error::SysError;
 use crate::sys::map::range::Mapped;
-use crate::sys::ops::op::{Dump, DumpWhat, Found};
+use crate::sys::ops::op::{Dump, DumpWhat, Export, Found};
 use crate::sys::ops::outcome::Done;
 use crate::sys::probe::look::{self, Facts, How};
 use crate::sys::probe::prober::Prober;
@@ -102,22 +102,26 @@ fn fault_in(mapped: &dyn Mapped, dump: &Dump, start: u64, end: u64) -> Result<()
 /// Opens the file to write: a new one, or (`overwrite`) the existing one the gate looked at,
 /// emptied once it is known to be that one.
 fn open(dump: &Dump) -> Result<File, SysError> {
-    let ctx = format!("open {}", crate::text::echo(&dump.path.to_string_lossy()));
+    open_new(&dump.path, dump.found)
+}
+
+/// Opens `path` to write: a new file (`O_CREAT|O_EXCL`), or, where the gate looked and found
+/// one (and allowed it: `overwrite`), that very file by its device and inode, emptied.
+fn open_new(path: &std::path::Path, found: Option<Found>) -> Result<File, SysError> {
+    let ctx = format!("open {}", crate::text::echo(&path.to_string_lossy()));
     let mut opts = std::fs::OpenOptions::new();
     opts.write(true)
         .custom_flags(libc::O_CLOEXEC | libc::O_NOCTTY);
-    let file = match dump.found {
+    let file = match found {
         Some(Found::File { dev, ino, .. }) => {
-            let f = opts
-                .open(&dump.path)
-                .map_err(|e| SysError::from_io(&e, &ctx))?;
+            let f = opts.open(path).map_err(|e| SysError::from_io(&e, &ctx))?;
             let m = f.metadata().map_err(|e| SysError::from_io(&e, &ctx))?;
             if (m.dev(), m.ino()) != (dev, ino) || !m.file_type().is_file() {
                 return Err(SysError::new(
                     libc::EAGAIN,
                     ctx,
                     "the path names another file than the one looked at a moment ago: nothing \
-                     written; dump again",
+                     written; try again",
                 ));
             }
             f.set_len(0).map_err(|e| SysError::from_io(&e, &ctx))?;
@@ -126,10 +130,37 @@ fn open(dump: &Dump) -> Result<File, SysError> {
         _ => opts
             .create_new(true)
             .mode(0o644)
-            .open(&dump.path)
+            .open(path)
             .map_err(|e| SysError::from_io(&e, &ctx))?,
     };
     Ok(file)
+}
+
+/// `export`: writes the picture the session drew (`Export::drawn`) to its file, new or the
+/// one the gate allowed; the mapping is not read here at all.
+///
+/// # Errors
+/// Nothing drawn, or the file's open or write failed.
+pub fn export(export: &Export) -> Result<Done, SysError> {
+    let Some((bytes, holds)) = &export.drawn else {
+        return Err(SysError::new(
+            libc::EINVAL,
+            export.name(),
+            "nothing was drawn to export: nothing written",
+        ));
+    };
+    let file = open_new(&export.path, export.found)?;
+    let ctx = format!(
+        "write {}",
+        crate::text::echo(&export.path.to_string_lossy())
+    );
+    file.write_all_at(bytes, 0)
+        .map_err(|e| SysError::from_io(&e, &ctx))?;
+    Ok(Done::Exported {
+        file: export.path.to_string_lossy().into_owned(),
+        bytes: bytes.len() as u64,
+        holds: holds.clone(),
+    })
 }
 
 /// Runs of pages, for the result: `[first, last]` pairs, appended as pages come in order.

@@ -256,8 +256,13 @@ impl Gate {
     /// answered yes to this very operation's question (a key's operation only). A yes, and a
     /// script's `protect rw`, are remembered as the file's consent.
     pub fn check(&mut self, op: &Op, shown: &Shown, origin: Origin, confirmed: bool) -> Verdict {
-        if let Op::Dump(dump) = op {
-            return match dump_refusal(dump) {
+        let own_file = match op {
+            Op::Dump(dump) => Some(dump_refusal(dump)),
+            Op::Export(export) => Some(export_refusal(export)),
+            _ => None,
+        };
+        if let Some(refusal) = own_file {
+            return match refusal {
                 Some(err) => Verdict::Refuse(err),
                 None => self.go(op),
             };
@@ -413,31 +418,62 @@ fn process_write(
 /// very mapping, and `--write` is consent to store into the mapping, not to replace the file.
 /// The read never changes the file either way: it goes through the one reader (`look`).
 pub fn dump_refusal(dump: &crate::sys::ops::op::Dump) -> Option<SysError> {
+    new_file_refusal(
+        &dump.path,
+        dump.found,
+        dump.overwrite,
+        &dump.name(),
+        "a dump",
+    )
+}
+
+/// Why an export may not write its file, if it may not: the rule of a dump (`dump_refusal`),
+/// since a picture replacing a mapped file would change what is shown as surely as a dump.
+pub fn export_refusal(export: &crate::sys::ops::op::Export) -> Option<SysError> {
+    new_file_refusal(
+        &export.path,
+        export.found,
+        export.overwrite,
+        &export.name(),
+        "an export",
+    )
+}
+
+/// The rule of a file we write of our own (`dump`, `export`): a new regular file, or an
+/// existing one when asked (`overwrite`), never a file mapped by the process shown or by
+/// mmapscope, and never one nobody looked at just before (`found`). `who` names the writer in
+/// the sentence: `a dump`.
+fn new_file_refusal(
+    path: &std::path::Path,
+    found: Option<crate::sys::ops::op::Found>,
+    overwrite: bool,
+    ctx: &str,
+    who: &str,
+) -> Option<SysError> {
     use crate::sys::ops::op::Found;
-    let path = crate::text::echo(&dump.path.to_string_lossy());
-    let ctx = dump.name();
-    let (errno, why) = match dump.found {
-        // The session looks just before asking: a dump nobody looked at does not go.
+    let path = crate::text::echo(&path.to_string_lossy());
+    let (errno, why) = match found {
+        // The session looks just before asking: a write nobody looked at does not go.
         None => (
             libc::EINVAL,
-            format!("{path} was not looked at before the dump: nothing written"),
+            format!("{path} was not looked at before {who}: nothing written"),
         ),
         Some(Found::Nothing) => return None,
         Some(Found::File { mapped: true, .. }) => (
             libc::EPERM,
             format!(
-                "{path} is mapped by the process shown (or by mmapscope): a dump never writes a \
+                "{path} is mapped by the process shown (or by mmapscope): {who} never writes a \
                  mapped file; give another path"
             ),
         ),
         Some(Found::File { regular: false, .. }) => (
             libc::EINVAL,
-            format!("{path} is not a regular file: a dump writes a regular file of its own"),
+            format!("{path} is not a regular file: {who} writes a regular file of its own"),
         ),
-        Some(Found::File { .. }) if !dump.overwrite => (
+        Some(Found::File { .. }) if !overwrite => (
             libc::EEXIST,
             format!(
-                "{path} exists: a dump writes a new file; add `overwrite` after the file name to \
+                "{path} exists: {who} writes a new file; add `overwrite` after the file name to \
                  replace it"
             ),
         ),
@@ -706,5 +742,53 @@ mod tests {
         // Consent to write the file (--write, a yes) is not consent to replace it.
         dump.found = Some(file(true, true));
         assert_eq!(errno(&mut gate, &dump), libc::EPERM);
+    }
+
+    #[test]
+    fn an_export_follows_the_rule_of_a_dump() {
+        use crate::sys::ops::op::{Export, Found};
+        let shown = named(MapMode::Shared, Prot::R);
+        let mut gate = Gate::new(Some(Consent::Flag));
+        let mut export = Export::parse(&["svg", "map", "m.svg"]).expect("words");
+        let errno = |gate: &mut Gate, export: &Export| match gate.check(
+            &Op::Export(export.clone()),
+            &shown,
+            Origin::Key,
+            true,
+        ) {
+            Verdict::Go(_) => 0,
+            Verdict::Refuse(e) => e.errno,
+            Verdict::Ask { .. } => -1,
+        };
+        assert_eq!(errno(&mut gate, &export), libc::EINVAL, "not looked at");
+        export.found = Some(Found::Nothing);
+        assert_eq!(errno(&mut gate, &export), 0);
+        let file = |regular, mapped| Found::File {
+            dev: 1,
+            ino: 2,
+            regular,
+            mapped,
+        };
+        export.found = Some(file(true, false));
+        assert_eq!(errno(&mut gate, &export), libc::EEXIST);
+        export.overwrite = true;
+        assert_eq!(errno(&mut gate, &export), 0);
+        export.found = Some(file(false, false));
+        assert_eq!(
+            errno(&mut gate, &export),
+            libc::EINVAL,
+            "a fifo or a device"
+        );
+        export.found = Some(file(true, true));
+        match gate.check(&Op::Export(export.clone()), &shown, Origin::Key, true) {
+            Verdict::Refuse(e) => {
+                assert_eq!(e.errno, libc::EPERM);
+                assert!(
+                    e.explanation
+                        .contains("an export never writes a mapped file")
+                );
+            }
+            _ => panic!("a mapped file was not refused"),
+        }
     }
 }

@@ -189,6 +189,9 @@ pub enum Op {
     Swap,
     /// Write the bytes of the present pages of a range to a new file (`dump`).
     Dump(Dump),
+    /// Write a picture of what is shown to a new file (`export`): the page map, the address
+    /// space or the diff as SVG, the screen as HTML.
+    Export(Export),
 }
 
 /// `dump`: which bytes, to which file.
@@ -295,6 +298,107 @@ impl Dump {
     }
 }
 
+/// `export`: which picture, in which format, to which file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Export {
+    pub format: ExportFormat,
+    /// What the picture shows; `None` until the session chooses from what is on screen (the
+    /// address-space view when it is open, else the diff when there is a mark of what is
+    /// shown, else the page map).
+    pub what: Option<ExportWhat>,
+    /// The file to write, as given (relative to the current directory).
+    pub path: std::path::PathBuf,
+    /// Replace the file if it exists (`overwrite`); without it an existing file is refused.
+    pub overwrite: bool,
+    /// What is at `path`, looked at by the session just before the write gate decides.
+    pub found: Option<Found>,
+    /// The document, drawn from the model before the gate decides (the kernel side never
+    /// draws), and a few words of what it holds for the log (`64x16 cells of 4 pages`).
+    pub drawn: Option<(Vec<u8>, String)>,
+}
+
+/// The formats `export` writes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ExportFormat {
+    Svg,
+    Html,
+}
+
+/// The pictures `export` draws.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ExportWhat {
+    /// The whole mapping (or VMA) by page state, as the page map (`P`) shows it.
+    PageMap,
+    /// The process's VMAs with their Rss, as the address-space view (`A`) shows them.
+    Space,
+    /// What changed since the mark, as `diff` says it.
+    Diff,
+    /// The whole screen, with its colours (HTML only).
+    Screen,
+}
+
+impl ExportWhat {
+    /// Its word in scripts and in the log.
+    pub fn word(self) -> &'static str {
+        match self {
+            Self::PageMap => "map",
+            Self::Space => "space",
+            Self::Diff => "diff",
+            Self::Screen => "screen",
+        }
+    }
+}
+
+impl Export {
+    /// An export from its words, as a script line and the `C` prompt give them:
+    /// `svg [map|space|diff] FILE` or `html FILE`, with `overwrite` after FILE to replace an
+    /// existing file.
+    ///
+    /// # Errors
+    /// A sentence with the usage.
+    pub fn parse(words: &[&str]) -> Result<Self, String> {
+        const USAGE: &str = "usage: export svg [map|space|diff] FILE | export html FILE (then \
+                             `overwrite` to replace an existing FILE)";
+        let (words, overwrite) = match words {
+            [rest @ .., "overwrite"] if rest.len() >= 2 => (rest, true),
+            _ => (words, false),
+        };
+        let (format, what, path) = match words {
+            ["svg", "map", file] => (ExportFormat::Svg, Some(ExportWhat::PageMap), file),
+            ["svg", "space", file] => (ExportFormat::Svg, Some(ExportWhat::Space), file),
+            ["svg", "diff", file] => (ExportFormat::Svg, Some(ExportWhat::Diff), file),
+            ["svg", file] => (ExportFormat::Svg, None, file),
+            ["html", file] => (ExportFormat::Html, Some(ExportWhat::Screen), file),
+            _ => return Err(USAGE.into()),
+        };
+        if path.is_empty() {
+            return Err(USAGE.into());
+        }
+        Ok(Self {
+            format,
+            what,
+            path: std::path::PathBuf::from(path),
+            overwrite,
+            found: None,
+            drawn: None,
+        })
+    }
+
+    /// The export as the log names it: `export svg map to out.svg`.
+    pub fn name(&self) -> String {
+        let format = match self.format {
+            ExportFormat::Svg => "svg",
+            ExportFormat::Html => "html",
+        };
+        let what = self.what.map_or("", |w| w.word());
+        let sep = if what.is_empty() { "" } else { " " };
+        format!(
+            "export {format}{sep}{what} to {}",
+            crate::text::echo(&self.path.to_string_lossy())
+        )
+    }
+}
+
 impl Scope {
     /// As the log writes a range: ` [all]`, ` [page 3]`.
     fn words(self) -> String {
@@ -338,6 +442,7 @@ impl Op {
             Self::Move(addr) => format!("mremap to 0x{addr:x}"),
             Self::Swap => "swap".into(),
             Self::Dump(d) => d.name(),
+            Self::Export(e) => e.name(),
         }
     }
 }
@@ -395,5 +500,23 @@ mod tests {
         assert!(Dump::parse(&["vma"]).is_err());
         assert!(Dump::parse(&["page", "x", "f"]).is_err());
         assert!(Dump::parse(&[]).is_err());
+    }
+
+    #[test]
+    fn export_words_name_the_picture_the_format_and_the_file() {
+        let e = Export::parse(&["svg", "map", "m.svg"]).expect("a map");
+        assert_eq!(
+            (e.format, e.what, e.overwrite),
+            (ExportFormat::Svg, Some(ExportWhat::PageMap), false)
+        );
+        let e = Export::parse(&["svg", "s.svg", "overwrite"]).expect("what is shown");
+        assert_eq!((e.what, e.overwrite), (None, true));
+        let e = Export::parse(&["html", "overwrite"]).expect("a file named overwrite");
+        assert_eq!(e.path, std::path::PathBuf::from("overwrite"));
+        assert_eq!(e.what, Some(ExportWhat::Screen));
+        assert_eq!(e.name(), "export html screen to overwrite");
+        assert!(Export::parse(&["svg"]).is_err());
+        assert!(Export::parse(&["png", "x.png"]).is_err());
+        assert!(Export::parse(&["html", "screen", "x.html"]).is_err());
     }
 }

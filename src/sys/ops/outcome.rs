@@ -192,6 +192,12 @@ pub enum Done {
         /// holes from where it stopped.
         unreadable: Vec<(u64, u64)>,
     },
+    /// `export`: the file written, its length, and what the picture holds.
+    Exported {
+        file: String,
+        bytes: u64,
+        holds: String,
+    },
     /// Undo or redo with nothing to undo or redo.
     Nothing {},
 }
