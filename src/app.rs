@@ -302,6 +302,7 @@ pub fn run(
         if last_probe.elapsed() >= refresh {
             let start = Instant::now();
             runner.session.refresh();
+            runner.session.record_tick(None);
             tracing::debug!(us = start.elapsed().as_micros(), "refresh");
             last_probe = Instant::now();
             stale = true;
@@ -323,7 +324,23 @@ pub fn run(
         last_probe = Instant::now();
     }
     tracing::info!("explorer ended");
-    Ok(farewell(&runner.session.model))
+    Ok(goodbye(&mut runner.session))
+}
+
+/// The words said on the way out: the farewell, and with `--record` what the recording holds
+/// (its last frame written now).
+fn goodbye(session: &mut Session) -> String {
+    let bye = farewell(&session.model);
+    let recorded = match session.stop_recording() {
+        None => return bye,
+        Some(Ok(said)) => said,
+        Some(Err(e)) => format!("the recording stopped early: {e}"),
+    };
+    if bye.is_empty() {
+        recorded
+    } else {
+        format!("{bye}\nmmapscope: {recorded}")
+    }
 }
 
 /// How often the picker reads the process list again.
@@ -461,7 +478,9 @@ fn dispatch(
             crate::session::lecture::next(&mut runner, &l.lesson);
         }
         (Action::Lesson(LessonAction::Back), Some(l)) => {
-            if let Some(r) = crate::session::lecture::back(&runner, l) {
+            if let Some(mut r) = crate::session::lecture::back(&runner, l) {
+                let why = "back a step: the lesson replayed on a fresh copy of its file";
+                r.session.carry_recording(&mut runner.session, why);
                 return r;
             }
         }

@@ -44,8 +44,23 @@ pub struct Cli {
     /// while it runs. Also MMAPSCOPE_LOG=FILE.
     #[arg(long, value_name = "FILE", global = true)]
     pub log: Option<PathBuf>,
+    #[command(flatten)]
+    pub rec: RecordArgs,
     /// The file to map (regular file or /dev/zero).
     pub file: Option<PathBuf>,
+}
+
+/// `--record OUT`: the session written to a recording as it goes (docs/recording.md).
+#[derive(Debug, Clone, Default, clap::Args)]
+pub struct RecordArgs {
+    /// Record the session to OUT (a new file): a frame at the start, then at most every
+    /// --record-interval as the screen refreshes or a script line runs, and one at the end;
+    /// `mmapscope replay OUT --json` prints a frame.
+    #[arg(long, value_name = "OUT")]
+    pub record: Option<PathBuf>,
+    /// The least time between two frames of --record: 1s, 200ms (a number alone is seconds).
+    #[arg(long, value_name = "TIME", default_value = "1s", value_parser = parse_duration)]
+    pub record_interval: std::time::Duration,
 }
 
 /// The subcommands.
@@ -82,6 +97,8 @@ pub enum Command {
     Batch {
         #[command(flatten)]
         map: MapArgs,
+        #[command(flatten)]
+        rec: RecordArgs,
         /// The file to map (with --anon there is no FILE: the first argument is the SCRIPT).
         file: Option<PathBuf>,
         /// The script; stdin when absent or "-".
@@ -110,6 +127,47 @@ pub enum Command {
         /// Leave the mouse to the terminal (its own selection and scrolling).
         #[arg(long)]
         no_mouse: bool,
+        #[command(flatten)]
+        rec: RecordArgs,
+    },
+    /// Record FILE, anonymous memory (--anon SIZE) or a process (--pid PID [--vma SPEC|all])
+    /// to OUT: a frame of its maps, smaps counters, page states and the bytes of pages whose
+    /// state changed, at most every --interval (nothing faulted in). Ctrl-C or SIGTERM ends it
+    /// with a whole file; `mmapscope replay OUT` plays it (docs/recording.md: the format).
+    Record {
+        #[command(flatten)]
+        map: MapArgs,
+        #[command(flatten)]
+        attach: AttachArgs,
+        /// Time between two frames: 1s, 500ms, 2m (a number alone is seconds).
+        #[arg(long, value_name = "TIME", default_value = "1s", value_parser = parse_duration)]
+        interval: std::time::Duration,
+        /// Stop after this long (default: until Ctrl-C, SIGTERM, or the process ends).
+        #[arg(long, value_name = "TIME", value_parser = parse_duration)]
+        duration: Option<std::time::Duration>,
+        /// The recording to write (a new file: see --overwrite).
+        #[arg(short = 'o', long = "out", value_name = "OUT")]
+        out: PathBuf,
+        /// Replace OUT if it exists (never a file mapped by mmapscope or by the process).
+        #[arg(long)]
+        overwrite: bool,
+        /// The file to record (with --anon or --pid, none).
+        file: Option<PathBuf>,
+    },
+    /// Play a recording: with --json, print frame N (or the frame at a time) as the JSON
+    /// `inspect` printed then.
+    Replay {
+        /// The recording (`mmapscope record -o FILE`).
+        file: PathBuf,
+        /// Print the frame as inspect's JSON report.
+        #[arg(long)]
+        json: bool,
+        /// The frame to print, from 0 (default: the last).
+        #[arg(long, value_name = "N", conflicts_with = "at")]
+        frame: Option<usize>,
+        /// The frame at this many seconds since the start (the last one at or before it).
+        #[arg(long, value_name = "SECONDS")]
+        at: Option<f64>,
     },
     /// Print a completion script for a shell (bash, zsh, fish, elvish, powershell).
     Completions {
@@ -243,9 +301,50 @@ fn parse_refresh(text: &str) -> Result<u64, String> {
     Ok(ms)
 }
 
+/// A time: a number and a unit, `ms`, `s`, `m` or `h` (`1s`, `500ms`, `2m`; `1.5s`); a number
+/// alone is seconds. Zero is refused.
+///
+/// # Errors
+/// A sentence with the accepted forms.
+pub fn parse_duration(text: &str) -> Result<std::time::Duration, String> {
+    let t = text.trim();
+    let split = t
+        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+        .unwrap_or(t.len());
+    let (number, unit) = t.split_at(split);
+    let scale = match unit {
+        "ms" => 0.001,
+        "" | "s" => 1.0,
+        "m" => 60.0,
+        "h" => 3600.0,
+        _ => f64::NAN,
+    };
+    let secs = number.parse::<f64>().map(|n| n * scale);
+    match secs {
+        Ok(s) if (0.001..1e9).contains(&s) => Ok(std::time::Duration::from_secs_f64(s)),
+        _ => Err(format!(
+            "'{}' is not a time of at least 1 ms: use 1s, 500ms, 2m or 1h",
+            crate::text::echo(text)
+        )),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn durations_read_with_their_units() {
+        use std::time::Duration;
+        assert_eq!(parse_duration("1s"), Ok(Duration::from_secs(1)));
+        assert_eq!(parse_duration("250ms"), Ok(Duration::from_millis(250)));
+        assert_eq!(parse_duration("2m"), Ok(Duration::from_secs(120)));
+        assert_eq!(parse_duration("1h"), Ok(Duration::from_secs(3600)));
+        assert_eq!(parse_duration("1.5"), Ok(Duration::from_millis(1500)));
+        for bad in ["", "0", "0ms", "1x", "s", "-1s", "1e3s"] {
+            assert!(parse_duration(bad).is_err(), "{bad}");
+        }
+    }
 
     #[test]
     fn command_line_shapes() {

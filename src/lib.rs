@@ -7,6 +7,7 @@
 //! - `sys`: the kernel, in rooms by role (`sys/mod.rs` lists them): the only unchecked code is
 //!   `sys::raw`; `sys::map` the mapping and its policy, `sys::probe` the page state,
 //!   `sys::ops` the operations and their words, `sys::contain::exit` cleanup on any way out;
+//! - `record`: recordings, frames written to a file and read back (data and file I/O only);
 //! - `demo`, `options`, then the pure core: `search` (what a search looks for and the byte
 //!   matcher, `search::query`; a search run across ticks within a time budget, `search::job`),
 //!   `layout`, `model` (the state, a part per feature), `action` (what the user asks), `keys`
@@ -31,6 +32,7 @@ pub mod layout;
 pub mod legend;
 pub mod model;
 pub mod options;
+pub mod record;
 pub mod report;
 pub mod script;
 pub mod search;

@@ -10,7 +10,7 @@ use std::process::ExitCode;
 use clap::Parser as _;
 
 use mmapscope::action::Event;
-use mmapscope::cli::{AttachArgs, Cli, Command, MapArgs, ThemeChoice};
+use mmapscope::cli::{AttachArgs, Cli, Command, MapArgs, RecordArgs, ThemeChoice};
 use mmapscope::session::DEFAULT_SIZE;
 use mmapscope::session::{Runner, Session};
 use mmapscope::sys::contain::exit::OnSignal;
@@ -156,15 +156,21 @@ fn main() -> ExitCode {
             None if cli.pick && cli.map.anon.is_some() => {
                 fail("--pick explores a running process: give no --anon with it")
             }
-            None if cli.pick => attach("", None, (cli.map.write, false), cli.refresh, look),
+            None if cli.pick => attach(
+                "",
+                None,
+                (cli.map.write, false),
+                (cli.refresh, look),
+                &cli.rec,
+            ),
             Some(spec) => attach(
                 &spec,
                 cli.attach.vma.as_deref(),
                 (cli.map.write, cli.attach.track_access),
-                cli.refresh,
-                look,
+                (cli.refresh, look),
+                &cli.rec,
             ),
-            None => explore(&cli.map, cli.file, cli.refresh, look),
+            None => explore(&cli.map, cli.file, cli.refresh, look, &cli.rec),
         },
     }
 }
@@ -177,6 +183,8 @@ fn inputs(cli: &Cli) -> Vec<&std::path::Path> {
             file.iter().chain(script).map(|f| f.as_path()).collect()
         }
         Some(Command::Lesson { file, .. }) => file.iter().map(|f| f.as_path()).collect(),
+        Some(Command::Record { file, .. }) => file.iter().map(|f| f.as_path()).collect(),
+        Some(Command::Replay { file, .. }) => vec![file.as_path()],
         _ => cli.file.iter().map(|f| f.as_path()).collect(),
     }
 }
@@ -225,7 +233,12 @@ fn subcommand(command: Command) -> ExitCode {
             page_flags: _,
             file,
         } => inspect(&map, file, json, fault_in),
-        Command::Batch { map, file, script } => batch(&map, file, script),
+        Command::Batch {
+            map,
+            rec,
+            file,
+            script,
+        } => batch(&map, file, script, &rec),
         Command::Lesson {
             name,
             file,
@@ -234,16 +247,21 @@ fn subcommand(command: Command) -> ExitCode {
             theme,
             refresh,
             no_mouse,
+            rec,
         } => lesson(
             name.as_deref(),
             file.as_deref(),
             (check, trust),
-            Look {
-                theme,
-                mouse: !no_mouse,
-            },
-            refresh,
+            (
+                Look {
+                    theme,
+                    mouse: !no_mouse,
+                },
+                refresh,
+            ),
+            &rec,
         ),
+        command @ (Command::Record { .. } | Command::Replay { .. }) => recording(command),
         Command::Completions { shell } => completions(shell),
         Command::Man => manual(),
         Command::InternalPeer { path, file_offset } => exit_with(
@@ -259,6 +277,163 @@ fn subcommand(command: Command) -> ExitCode {
         Command::InternalTruncate { path, size } => {
             exit_with(mmapscope::sys::ops::on_mapping::truncate_file(&path, size))
         }
+    }
+}
+
+/// `record` and `replay`.
+fn recording(command: Command) -> ExitCode {
+    match command {
+        Command::Record {
+            map,
+            attach,
+            interval,
+            duration,
+            out,
+            overwrite,
+            file,
+        } => record(&map, &attach, file, (interval, duration), (&out, overwrite)),
+        Command::Replay {
+            file,
+            json,
+            frame,
+            at,
+        } => replay(&file, json, frame, at),
+        _ => unreachable!("only record and replay come here"),
+    }
+}
+
+/// `record`: what to record (a file, anonymous memory, a process), then a frame every
+/// interval until the duration, a quit signal, or the end of the process.
+fn record(
+    map: &MapArgs,
+    attach: &AttachArgs,
+    file: Option<std::path::PathBuf>,
+    (interval, duration): (std::time::Duration, Option<std::time::Duration>),
+    (out, overwrite): (&std::path::Path, bool),
+) -> ExitCode {
+    use mmapscope::session::recorder::{Recorder, Source};
+    if attach.track_access {
+        return fail(
+            "--track-access clears the accessed bits at a mark (b in the explorer); record sets \
+             no mark",
+        );
+    }
+    // What is recorded, held here; each frame reads it through a `Source`.
+    let (mut region, mut handle) = (None, None);
+    match &attach.pid {
+        Some(_) if file.is_some() || map.anon.is_some() => {
+            return fail("--pid records a running process: give no FILE or --anon with it");
+        }
+        Some(named) => {
+            let pid = match mmapscope::sys::proc::named::resolve(named) {
+                Ok(pid) => pid,
+                Err(e) => return fail(e),
+            };
+            match mmapscope::sys::attach::handle::ProcessHandle::open(pid, false) {
+                Ok(h) => handle = Some(std::sync::Arc::new(h)),
+                Err(e) => return fail(e),
+            }
+        }
+        None if file.is_none() && map.anon.is_none() => {
+            return fail("record what? give a FILE, --anon SIZE or --pid PID");
+        }
+        None => match open(map, file, false) {
+            Ok(r) => region = Some(r),
+            Err(code) => return code,
+        },
+    }
+    let source = match (&region, &handle) {
+        (Some(r), _) => Source::Ours(r),
+        (None, Some(handle)) => Source::Process {
+            handle,
+            vma: attach.vma.clone().filter(|v| v != "all"),
+        },
+        (None, None) => unreachable!("a region or a handle was opened above"),
+    };
+    let quit = match mmapscope::sys::contain::exit::install(
+        mmapscope::sys::contain::exit::OnSignal::Quit { last: || {} },
+    ) {
+        Ok(q) => q,
+        Err(e) => return fail(SysError::from_io(&e, "install signal handlers")),
+    };
+    let mut recorder = match Recorder::start(&source, out, overwrite, interval, "record") {
+        Ok(r) => r,
+        Err(e) => return fail(e),
+    };
+    let ended =
+        mmapscope::session::recorder::run(&mut recorder, &source, duration, &|| quit.quit_asked());
+    let (frames, bytes) = recorder.written();
+    let finished = recorder.finish();
+    let out_shown = mmapscope::text::echo(&out.to_string_lossy());
+    match (ended, finished) {
+        (Ok(why), Ok(_)) => {
+            eprintln!(
+                "mmapscope: recorded {frames} frames ({}) to {out_shown}: {why}",
+                mmapscope::text::human(bytes)
+            );
+            ExitCode::SUCCESS
+        }
+        (Err(e), _) | (_, Err(e)) => fail(format!(
+            "{e} (the recording {out_shown} holds the {frames} frames written before)"
+        )),
+    }
+}
+
+/// `replay --json`: one frame of a recording as the JSON `inspect` printed then.
+fn replay(file: &std::path::Path, json: bool, frame: Option<usize>, at: Option<f64>) -> ExitCode {
+    use mmapscope::session::recorder::sys_error;
+    if !json {
+        return fail(
+            "replay prints a frame with --json (the interactive replay is not in this build)",
+        );
+    }
+    let rec = match mmapscope::record::Recording::open(file) {
+        Ok(r) => r,
+        Err(e) => return fail(sys_error(e)),
+    };
+    if let Some(cut) = rec.cut_short() {
+        eprintln!(
+            "mmapscope: note: the recording ends in a partial frame at byte {} (its recorder \
+             was stopped mid-write): its {} whole frames are read",
+            cut.offset,
+            rec.len()
+        );
+    }
+    let last = rec.len().checked_sub(1);
+    let n = match (frame, at) {
+        (Some(n), _) => Some(n),
+        (None, Some(secs)) if secs.is_finite() && secs >= 0.0 => {
+            rec.frame_at((secs * 1000.0) as u64)
+        }
+        (None, Some(_)) => return fail("--at takes a number of seconds, 0 or more"),
+        (None, None) => last,
+    };
+    let Some(n) = n else {
+        return fail("the recording holds no whole frame");
+    };
+    let text = rec
+        .frame(n)
+        .map(|f| mmapscope::report::replayed_json(rec.header(), &f));
+    match text {
+        Ok(text) => print_out(text.as_bytes()),
+        Err(e) => fail(sys_error(e)),
+    }
+}
+
+/// `--record OUT`: the session recorded from now on.
+fn start_recording(session: &mut Session, rec: &RecordArgs, what: &str) -> Result<(), ExitCode> {
+    match &rec.record {
+        Some(out) => session.record(out, rec.record_interval, what).map_err(fail),
+        None => Ok(()),
+    }
+}
+
+/// Ends the session's recording, if any, and says what it wrote on stderr.
+fn said_recording(session: &mut Session) {
+    match session.stop_recording() {
+        Some(Ok(said)) => eprintln!("mmapscope: {said}"),
+        Some(Err(e)) => eprintln!("mmapscope: the recording stopped early: {e}"),
+        None => {}
     }
 }
 
@@ -288,6 +463,7 @@ fn batch(
     map: &MapArgs,
     file: Option<std::path::PathBuf>,
     script: Option<std::path::PathBuf>,
+    rec: &RecordArgs,
 ) -> ExitCode {
     // With --anon there is no FILE: the one positional argument is the script.
     let (file, script) = match (map.anon, file, script) {
@@ -338,8 +514,13 @@ fn batch(
     {
         return fail(e);
     }
+    if let Err(code) = start_recording(&mut session, rec, "batch") {
+        return code;
+    }
     let mut runner = Runner::new(session);
-    match runner.run(&lines, &mut std::io::stdout().lock()) {
+    let ran = runner.run(&lines, &mut std::io::stdout().lock());
+    said_recording(&mut runner.session);
+    match ran {
         Ok(true) => ExitCode::SUCCESS,
         Ok(false) => ExitCode::from(1),
         // A closed pipe: the reader went away; the run still counts by what it did.
@@ -390,8 +571,8 @@ fn attach(
     named: &str,
     spec: Option<&str>,
     (write, track_access): (bool, bool),
-    refresh_ms: u64,
-    look: Look,
+    (refresh_ms, look): (u64, Look),
+    rec: &RecordArgs,
 ) -> ExitCode {
     use std::io::IsTerminal as _;
     let terminal = std::io::stdout().is_terminal() && std::io::stdin().is_terminal();
@@ -420,6 +601,9 @@ fn attach(
         return fail(e);
     }
     session.act(configure(refresh_ms, look));
+    if let Err(code) = start_recording(&mut session, rec, "explorer") {
+        return code;
+    }
     let intro = vec![if write {
         format!(
             "attached to pid {pid}: writes go through its /proc/PID/mem, only where it may write, \
@@ -536,8 +720,8 @@ fn lesson(
     name: Option<&str>,
     file: Option<&std::path::Path>,
     (check, trust): (bool, bool),
-    look: Look,
-    refresh_ms: u64,
+    (look, refresh_ms): (Look, u64),
+    rec: &RecordArgs,
 ) -> ExitCode {
     if name.is_none() && file.is_none() {
         print!("{}", mmapscope::script::lesson::listing());
@@ -556,7 +740,9 @@ fn lesson(
         if let Err(e) = mmapscope::sys::contain::exit::install(OnSignal::End) {
             return fail(SysError::from_io(&e, "install signal handlers"));
         }
-        return match mmapscope::session::lecture::check(&lesson, &mut std::io::stdout().lock()) {
+        let record = rec.record.as_deref().map(|out| (out, rec.record_interval));
+        let out = &mut std::io::stdout().lock();
+        return match mmapscope::session::lecture::check(&lesson, out, record) {
             Ok(true) => ExitCode::SUCCESS,
             Ok(false) => ExitCode::from(1),
             Err(e) => fail(e),
@@ -578,12 +764,20 @@ fn lesson(
     };
     let mut session = Session::new(region, true, DEFAULT_SIZE);
     session.act(configure(refresh_ms, look));
+    if let Err(code) = start_recording(&mut session, rec, &format!("lesson {}", lesson.name)) {
+        return code;
+    }
     let intro = vec![format!("lesson {}: {}", lesson.name, lesson.title)];
     let lecture = mmapscope::session::lecture::Lecture { lesson, dir };
     let result = mmapscope::app::run(session, &intro, Some(&lecture));
     drop(lecture);
     match result {
-        Ok(_) => ExitCode::SUCCESS,
+        Ok(note) => {
+            if !note.is_empty() {
+                eprintln!("mmapscope: {note}");
+            }
+            ExitCode::SUCCESS
+        }
         Err(e) => fail(e),
     }
 }
@@ -615,6 +809,7 @@ fn explore(
     file: Option<std::path::PathBuf>,
     refresh_ms: u64,
     look: Look,
+    rec: &RecordArgs,
 ) -> ExitCode {
     use std::io::IsTerminal as _;
     // Before anything is created or mapped: without a terminal there is nothing to show.
@@ -655,6 +850,9 @@ fn explore(
         return fail(e);
     }
     session.act(configure(refresh_ms, look));
+    if let Err(code) = start_recording(&mut session, rec, "explorer") {
+        return code;
+    }
     let result = mmapscope::app::run(session, &intro, None);
     if let Some(dir) = demo_dir {
         eprintln!(

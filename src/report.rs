@@ -20,7 +20,9 @@ use crate::sys::proc::maps::{self, Vma};
 use crate::text::{human, kb, thousands};
 
 mod process;
+mod recorded;
 pub use process::{VmaColumns, inspect_process};
+pub use recorded::{record_mapping, replayed, replayed_json};
 
 /// The report (schema `mmapscope/1`): the sys types serialize
 /// themselves in the JSON's shape.

@@ -76,6 +76,11 @@ pub fn next(runner: &mut Runner, lesson: &Lesson) {
         return;
     };
     let mut pane = pane.clone();
+    let title = step.say.lines().next().unwrap_or_default();
+    let said = format!("step {}: {}", k + 1, title);
+    runner
+        .session
+        .record_tick(Some((crate::record::EventKind::Step, said)));
     let results = run_lines(runner, &step.lines);
     pane.step = k + 1;
     pane.say.clone_from(&step.say);
@@ -178,11 +183,21 @@ pub fn run_lines(runner: &mut Runner, lines: &[Line]) -> Vec<LessonResult> {
 ///
 /// # Errors
 /// The target could not be mapped, or `out` failed.
-pub fn check(lesson: &Lesson, out: &mut impl std::io::Write) -> Result<bool, String> {
+pub fn check(
+    lesson: &Lesson,
+    out: &mut impl std::io::Write,
+    record: Option<(&std::path::Path, std::time::Duration)>,
+) -> Result<bool, String> {
     let dir = crate::demo::TempDir::new().map_err(|e| e.to_string())?;
     let req = request(lesson, dir.path())?;
     let region = crate::sys::Region::open(&req).map_err(|e| e.to_string())?;
-    let session = Session::new(region, false, crate::session::DEFAULT_SIZE);
+    let mut session = Session::new(region, false, crate::session::DEFAULT_SIZE);
+    if let Some((path, every)) = record {
+        let what = format!("lesson {}", lesson.name);
+        session
+            .record(path, every, &what)
+            .map_err(|e| e.to_string())?;
+    }
     let mut runner = Runner::new(session);
     let io = |e: std::io::Error| e.to_string();
     // A lesson file is anyone's text: what it says reaches the terminal escaped and cut.
@@ -214,10 +229,26 @@ pub fn check(lesson: &Lesson, out: &mut impl std::io::Write) -> Result<bool, Str
     print(&run_lines(&mut runner, &lesson.setup), out).map_err(io)?;
     for (i, step) in lesson.steps.iter().enumerate() {
         let say = clean(&step.say);
+        let title = step.say.lines().next().unwrap_or_default();
+        let step_said = (
+            crate::record::EventKind::Step,
+            format!("step {}: {title}", i + 1),
+        );
+        runner.session.record_tick(Some(step_said));
         writeln!(out, "step {}/{}: {say}", i + 1, lesson.steps.len()).map_err(io)?;
         print(&run_lines(&mut runner, &step.lines), out).map_err(io)?;
     }
     let ok = runner.finish();
+    match runner.session.stop_recording() {
+        Some(Ok(said)) => writeln!(out, "{}", clean(&said)).map_err(io)?,
+        Some(Err(e)) => writeln!(
+            out,
+            "the recording stopped early: {}",
+            clean(&e.to_string())
+        )
+        .map_err(io)?,
+        None => {}
+    }
     writeln!(
         out,
         "{}",

@@ -39,6 +39,7 @@ mod goto;
 pub mod lecture;
 mod marking;
 mod observer;
+pub mod recorder;
 mod refresh;
 mod runner;
 mod subject;
@@ -76,6 +77,8 @@ pub struct Session {
     /// A script's news of the peer or the child ending on its own, for the JSON of the line
     /// during which it was seen (`LineResult::events`).
     ended: Vec<String>,
+    /// `--record OUT`: the frames written as the session goes.
+    recording: Option<recorder::Recording>,
 }
 
 /// The terminal size a session's model starts with, until the terminal says its own.
@@ -138,6 +141,7 @@ impl Session {
             also: None,
             force: false,
             ended: Vec::new(),
+            recording: None,
         }
     }
 

@@ -406,6 +406,8 @@ impl Runner {
         if result.is_err() && !matches!(line.step, Step::Expect(_)) {
             self.pending_failure = true;
         }
+        let done = (crate::record::EventKind::Line, line.text.clone());
+        self.session.record_tick(Some(done));
         LineResult {
             number: line.number,
             text: line.text.clone(),

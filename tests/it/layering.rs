@@ -67,6 +67,8 @@ const ORDER: &[&str] = &[
     "sys::ops::carry",
     "sys::ops",
     "sys",
+    // Recordings: frames written to a file and read back (data and file I/O, no screen).
+    "record",
     // Files we make, the pure core, the script language, lessons (parsing).
     "demo",
     "options",

@@ -34,6 +34,7 @@ mod out;
 mod page_state;
 mod picker;
 mod property;
+mod record;
 mod routes;
 mod rss;
 mod safety;

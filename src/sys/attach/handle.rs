@@ -451,6 +451,22 @@ impl ProcessHandle {
             .unwrap_or_default()
     }
 
+    /// Its command line (`/proc/PID/cmdline` through the handle), one argument a string (bytes
+    /// that are not UTF-8 replaced); empty for a kernel thread or once it is gone.
+    pub fn cmdline(&self) -> Vec<String> {
+        let mut bytes = Vec::new();
+        let read = open_in(&self.dir, "cmdline", false)
+            .and_then(|mut f| std::io::Read::read_to_end(&mut f, &mut bytes));
+        if read.is_err() {
+            return Vec::new();
+        }
+        bytes
+            .split(|&b| b == 0)
+            .filter(|a| !a.is_empty())
+            .map(|a| String::from_utf8_lossy(a).into_owned())
+            .collect()
+    }
+
     /// Whether `len` bytes at `addr` lie wholly in VMAs the process may write (`w` in their
     /// permissions), asked through the handle's maps: a write through `mem` uses FOLL_FORCE
     /// and would go into a read-only page too, so nothing is written elsewhere.
