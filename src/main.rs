@@ -147,6 +147,14 @@ fn main() -> ExitCode {
         theme: cli.theme,
         mouse: !cli.no_mouse,
     };
+    if let Some(Command::Inspect { attach, .. } | Command::Record { attach, .. }) = &cli.command
+        && attach.track_access
+    {
+        return fail(
+            "--track-access clears the accessed bits at a mark (b in the explorer); inspect and \
+             record set no mark",
+        );
+    }
     match cli.command {
         Some(command) => subcommand(command),
         None => match cli.attach.pid {
@@ -193,37 +201,10 @@ fn inputs(cli: &Cli) -> Vec<&std::path::Path> {
 /// start ourselves.
 fn subcommand(command: Command) -> ExitCode {
     match command {
-        Command::Inspect {
-            map,
-            attach:
-                AttachArgs {
-                    pid: Some(pid),
-                    vma,
-                    track_access,
-                },
-            json,
-            fault_in,
-            no_touch: _,
-            page_flags,
-            file,
-        } => {
-            if track_access {
-                return fail(
-                    "--track-access clears the accessed bits at a mark (b in the explorer); \
-                     inspect sets no mark",
-                );
-            }
-            if file.is_some() || map.anon.is_some() || fault_in {
-                return fail(
-                    "--pid inspects a running process: give no FILE, --anon or --fault-in with it \
-                     (nothing of another process is faulted in)",
-                );
-            }
-            match mmapscope::sys::proc::named::resolve(&pid) {
-                Ok(pid) => inspect_process(pid, vma.as_deref(), json, page_flags),
-                Err(e) => fail(e),
-            }
-        }
+        command @ Command::Inspect {
+            attach: AttachArgs { pid: Some(_), .. },
+            ..
+        } => inspect_pid(command),
         Command::Inspect {
             map,
             attach: _,
@@ -280,6 +261,36 @@ fn subcommand(command: Command) -> ExitCode {
     }
 }
 
+/// `inspect --pid`: another process's report (nothing of it faulted in).
+fn inspect_pid(command: Command) -> ExitCode {
+    let Command::Inspect {
+        map,
+        attach: AttachArgs {
+            pid: Some(pid),
+            vma,
+            ..
+        },
+        json,
+        fault_in,
+        page_flags,
+        file,
+        ..
+    } = command
+    else {
+        unreachable!("only inspect --pid comes here")
+    };
+    if file.is_some() || map.anon.is_some() || fault_in {
+        return fail(
+            "--pid inspects a running process: give no FILE, --anon or --fault-in with it \
+             (nothing of another process is faulted in)",
+        );
+    }
+    match mmapscope::sys::proc::named::resolve(&pid) {
+        Ok(pid) => inspect_process(pid, vma.as_deref(), json, page_flags),
+        Err(e) => fail(e),
+    }
+}
+
 /// `record` and `replay`.
 fn recording(command: Command) -> ExitCode {
     match command {
@@ -312,12 +323,6 @@ fn record(
     (out, overwrite): (&std::path::Path, bool),
 ) -> ExitCode {
     use mmapscope::session::recorder::{Recorder, Source};
-    if attach.track_access {
-        return fail(
-            "--track-access clears the accessed bits at a mark (b in the explorer); record sets \
-             no mark",
-        );
-    }
     // What is recorded, held here; each frame reads it through a `Source`.
     let (mut region, mut handle) = (None, None);
     match &attach.pid {
