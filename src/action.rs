@@ -344,6 +344,11 @@ pub enum Event {
     AlsoProbed(Option<Box<crate::sys::probe::snapshot::Snapshot>>),
     /// A line for the log (what the session says: an intro, a child still running).
     Note(String),
+    /// The pages written since the mark (or why not known), read by the session's tracker;
+    /// `None`: the mark was dropped.
+    Written(Option<crate::model::Written>),
+    /// `--track-access`: what happened to the accessed bits at the mark.
+    Access(crate::model::Access),
     /// The terminal's new size.
     Resize(u16, u16),
     /// How the screen behaves: refresh interval, colours, the mouse.

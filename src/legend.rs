@@ -144,15 +144,18 @@ pub const STATES: &[StateDoc] = &[
     ),
     state(
         "since the mark (`b`): `+present` (`+P`), `+resident` (`+R`), `+dirty` (`+D`), `+cow` \
-         (`+C`), `+exclusive` (`+E`) / `-present` (`-P`), `-resident (evicted)` (`-R`), \
-         `-dirty` (`-D`), `-cow` (`-C`), `-exclusive` (`-E`); `N B changed since mark` (`ΔN`, \
-         the bytes highlighted); `bytes beyond the mark's bound: state only` (`Δ?`)",
+         (`+C`), `+exclusive` (`+E`), `+written` (`+W`) / `-present` (`-P`), `-resident \
+         (evicted)` (`-R`), `-dirty` (`-D`), `-cow` (`-C`), `-exclusive` (`-E`); `N B changed \
+         since mark` (`ΔN`, the bytes highlighted); `bytes beyond the mark's bound: state only` \
+         (`Δ?`)",
         "+P -R ΔN",
         Some("since the mark (b): became (+) or stopped being (-); bytes changed (Δ)"),
         "what changed since the mark: a state the page gained or lost (`-resident`: evicted), \
-         and how many of the bytes on screen differ from the mark's copy; the mark keeps the \
-         bytes of 16 MiB of pages in memory, and a page beyond that compares by state only",
-        "the mark's runs (`Prober::scan`) and bytes against this refresh's",
+         a store into it (`+written`: exact, in our own mapping), and how many of the bytes on \
+         screen differ from the mark's copy; the mark keeps the bytes of 16 MiB of pages in \
+         memory, and a page beyond that compares by state only",
+        "the mark's runs (`Prober::scan`) and bytes against this refresh's; written: \
+         userfaultfd async write-protect + PAGEMAP_SCAN `PAGE_IS_WRITTEN`",
     ),
     state(
         "`not probed` (`?`)",

@@ -147,6 +147,14 @@ fn main() -> ExitCode {
         theme: cli.theme,
         mouse: !cli.no_mouse,
     };
+    if let Some(Command::Inspect { attach, .. } | Command::Record { attach, .. }) = &cli.command
+        && attach.track_access
+    {
+        return fail(
+            "--track-access clears the accessed bits at a mark (b in the explorer); inspect and \
+             record set no mark",
+        );
+    }
     match cli.command {
         Some(command) => subcommand(command),
         None => match cli.attach.pid {
@@ -156,11 +164,17 @@ fn main() -> ExitCode {
             None if cli.pick && cli.map.anon.is_some() => {
                 fail("--pick explores a running process: give no --anon with it")
             }
-            None if cli.pick => attach("", None, cli.map.write, (cli.refresh, look), &cli.rec),
+            None if cli.pick => attach(
+                "",
+                None,
+                (cli.map.write, false),
+                (cli.refresh, look),
+                &cli.rec,
+            ),
             Some(spec) => attach(
                 &spec,
                 cli.attach.vma.as_deref(),
-                cli.map.write,
+                (cli.map.write, cli.attach.track_access),
                 (cli.refresh, look),
                 &cli.rec,
             ),
@@ -187,29 +201,10 @@ fn inputs(cli: &Cli) -> Vec<&std::path::Path> {
 /// start ourselves.
 fn subcommand(command: Command) -> ExitCode {
     match command {
-        Command::Inspect {
-            map,
-            attach: AttachArgs {
-                pid: Some(pid),
-                vma,
-            },
-            json,
-            fault_in,
-            no_touch: _,
-            page_flags,
-            file,
-        } => {
-            if file.is_some() || map.anon.is_some() || fault_in {
-                return fail(
-                    "--pid inspects a running process: give no FILE, --anon or --fault-in with it \
-                     (nothing of another process is faulted in)",
-                );
-            }
-            match mmapscope::sys::proc::named::resolve(&pid) {
-                Ok(pid) => inspect_process(pid, vma.as_deref(), json, page_flags),
-                Err(e) => fail(e),
-            }
-        }
+        command @ Command::Inspect {
+            attach: AttachArgs { pid: Some(_), .. },
+            ..
+        } => inspect_pid(command),
         Command::Inspect {
             map,
             attach: _,
@@ -263,6 +258,36 @@ fn subcommand(command: Command) -> ExitCode {
         Command::InternalTruncate { path, size } => {
             exit_with(mmapscope::sys::ops::on_mapping::truncate_file(&path, size))
         }
+    }
+}
+
+/// `inspect --pid`: another process's report (nothing of it faulted in).
+fn inspect_pid(command: Command) -> ExitCode {
+    let Command::Inspect {
+        map,
+        attach: AttachArgs {
+            pid: Some(pid),
+            vma,
+            ..
+        },
+        json,
+        fault_in,
+        page_flags,
+        file,
+        ..
+    } = command
+    else {
+        unreachable!("only inspect --pid comes here")
+    };
+    if file.is_some() || map.anon.is_some() || fault_in {
+        return fail(
+            "--pid inspects a running process: give no FILE, --anon or --fault-in with it \
+             (nothing of another process is faulted in)",
+        );
+    }
+    match mmapscope::sys::proc::named::resolve(&pid) {
+        Ok(pid) => inspect_process(pid, vma.as_deref(), json, page_flags),
+        Err(e) => fail(e),
     }
 }
 
@@ -594,10 +619,11 @@ fn inspect_process(pid: u32, spec: Option<&str>, json: bool, page_flags: bool) -
 }
 
 /// The explorer on another process (`--pid`).
+/// `(write, track_access)`: `--write`, `--track-access`.
 fn attach(
     named: &str,
     spec: Option<&str>,
-    write: bool,
+    (write, track_access): (bool, bool),
     (refresh_ms, look): (u64, Look),
     rec: &RecordArgs,
 ) -> ExitCode {
@@ -621,6 +647,9 @@ fn attach(
         Ok(s) => s,
         Err(e) => return fail(e),
     };
+    if let Err(e) = session.set_track_access(track_access) {
+        return fail(e);
+    }
     if let Err(e) = color_eyre::install() {
         return fail(e);
     }

@@ -115,6 +115,11 @@ pub struct AttachArgs {
     /// it the explorer opens on the address-space view.
     #[arg(long, value_name = "SPEC", requires = "pid")]
     pub vma: Option<String>,
+    /// With --pid: at each mark (b), clear the process's accessed bits (/proc/PID/clear_refs),
+    /// so that each VMA's Referenced counts the bytes it touched since. This changes the order
+    /// in which the kernel reclaims its pages, hence opt-in.
+    #[arg(long, requires = "pid")]
+    pub track_access: bool,
 }
 
 /// Parses a protection: `none`, `r`, `rw`, `rx`, `rwx` (or the `rw-` form of /proc/self/maps).

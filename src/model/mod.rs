@@ -40,7 +40,7 @@ pub use picker::{LIST_TOP, Picked, Picker};
 pub use screen::{Ask, Copy, EditState, Focus, MenuKind, Overlay, Screen, Then};
 pub use seen::{DELTA_HOLD_MS, Delta, FOREIGN_HOLD_MS, Seen};
 pub use space::{Looking, Space, SpaceColumn, SpaceView, vma_name};
-pub use time::{Play, Replay, SPEED_1X, SPEEDS, Time};
+pub use time::{Access, Play, Replay, SPEED_1X, SPEEDS, Time, Written};
 pub use typed::{MIN_RUN, Run, Target, Typed, ViewKind};
 
 /// Reading values: typed cells, the inspector, pointers, printable runs, machine code.

@@ -7,6 +7,7 @@
 
 mod compare;
 mod replay;
+mod written;
 
 pub use replay::{Play, Replay, SPEED_1X, SPEEDS};
 
@@ -14,6 +15,8 @@ pub use compare::{
     BytesChange, ChangeFilter, ChangeRun, PageChange, VmaChange, VmaChangeKind, changed_offsets,
     compare_page, compare_runs, compare_vma, compare_vmas, first_change,
 };
+
+pub use written::{Access, Written, with_written};
 
 use crate::sys::probe::state::PageState;
 
@@ -31,15 +34,20 @@ pub enum Word {
     Dirty,
     Cow,
     Exclusive,
+    /// Written since the mark (where the kernel says exactly: `Time::written`); never read
+    /// from a page's state, so a mark's runs and a probe's know it only once folded in
+    /// (`with_written`).
+    Written,
 }
 
 impl Word {
-    pub const ALL: [Word; 5] = [
+    pub const ALL: [Word; 6] = [
         Self::Present,
         Self::Resident,
         Self::Dirty,
         Self::Cow,
         Self::Exclusive,
+        Self::Written,
     ];
 
     /// The word as `: +WORD`, `diff` and the page headers say it.
@@ -50,6 +58,7 @@ impl Word {
             Self::Dirty => "dirty",
             Self::Cow => "cow",
             Self::Exclusive => "exclusive",
+            Self::Written => "written",
         }
     }
 
@@ -285,6 +294,12 @@ pub struct Time {
     pub last: Option<ChangeFilter>,
     /// The process's VMAs against the mark's, as the address-space view last read them.
     pub vmas: Vec<VmaChange>,
+    /// The pages of the mapping shown written since the mark, or why that is not known
+    /// (`None`: no mark, or not read yet); folded into the compare as the word `written`.
+    pub written: Option<Written>,
+    /// `--track-access`: whether the accessed bits were cleared at the mark, and what per
+    /// page says.
+    pub access: Option<Access>,
     /// `mmapscope replay FILE`: the recording shown instead of a live mapping.
     pub replay: Option<Replay>,
 }

@@ -61,7 +61,7 @@ struct Options {
 }
 
 /// The lessons shipped in `assets/lessons/`, in teaching order: (name, text).
-pub const BUILTIN: [(&str, &str); 13] = [
+pub const BUILTIN: [(&str, &str); 15] = [
     ("pages", include_str!("../../assets/lessons/pages.lesson")),
     ("shared", include_str!("../../assets/lessons/shared.lesson")),
     (
@@ -96,6 +96,14 @@ pub const BUILTIN: [(&str, &str); 13] = [
         include_str!("../../assets/lessons/locking.lesson"),
     ),
     ("malloc", include_str!("../../assets/lessons/malloc.lesson")),
+    (
+        "touched",
+        include_str!("../../assets/lessons/touched.lesson"),
+    ),
+    (
+        "working-set",
+        include_str!("../../assets/lessons/working-set.lesson"),
+    ),
 ];
 
 /// A shipped lesson's text by name.

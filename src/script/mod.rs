@@ -506,8 +506,8 @@ fn parse_lab(cmd: &str, rest: &[String]) -> Result<Step, String> {
 
 /// `child write OFFSET HEX... | child read OFFSET LEN | child exit`: orders for the keeper.
 fn child(rest: &[String]) -> Result<Step, String> {
-    const USAGE: &str =
-        "usage: child write OFFSET HEXBYTES... | child read OFFSET LEN | child exit";
+    const USAGE: &str = "usage: child write OFFSET HEXBYTES... | child read OFFSET LEN | child exit \
+                         | child track | child touched";
     let Some((verb, args)) = rest.split_first() else {
         return Err(USAGE.into());
     };
@@ -521,6 +521,8 @@ fn child(rest: &[String]) -> Result<Step, String> {
             len: number(args.get(1), "length")?,
         },
         "exit" if args.is_empty() => Op::ChildExit,
+        "track" if args.is_empty() => Op::ChildTrack,
+        "touched" if args.is_empty() => Op::ChildTouched,
         _ => return Err(USAGE.into()),
     }))
 }

@@ -12,7 +12,7 @@ use serde_json::{Value as Json, json};
 use crate::action::Event;
 use crate::model::time::{
     BytesChange, ChangeRun, FlagRun, Flags, KeptPage, MARK_BYTES_MAX, Mark, MarkVma, Marked,
-    VmaChange, Word, changed_offsets, compare_runs, compare_vmas,
+    VmaChange, Word, Written, changed_offsets, compare_runs, compare_vmas, with_written,
 };
 use crate::sys::map::range::Mapped;
 use crate::sys::probe::look;
@@ -21,9 +21,9 @@ use crate::update::update;
 
 use super::Session;
 
-/// What `diff` says of `written` until the written set is read (userfaultfd, PAGEMAP_SCAN).
-pub const WRITTEN_SOURCE: &str = "not tracked here yet: pages written since the mark are not \
-     read in this build; `changed` has the dirty transitions and the bytes compare instead";
+/// What `diff` says of `written` when no written set was read since the mark.
+pub const WRITTEN_SOURCE: &str = "not tracked: no written set was read since the mark; \
+     `changed` has the dirty transitions and the bytes compare instead";
 
 /// The followed states of every page of `shown`, as runs (nothing faulted in). `anon` and
 /// `swap` (from smaps) say whether page-table entries may exist outside the page cache where
@@ -127,6 +127,9 @@ impl Session {
             kept,
             vmas,
         };
+        // The written set starts (or re-arms) with the mark; before `Marked`, whose log line
+        // a script's `mark` reports.
+        self.track_at_mark();
         // The refresh after every command compares the states (`compare_states`).
         update(&mut self.model, Event::Marked(Box::new(mark)));
     }
@@ -180,19 +183,30 @@ impl Session {
             Some(m) => m.clone(),
         };
         let pages: Vec<u64> = mark.kept.iter().map(|k| k.page).collect();
+        self.read_written();
+        let written = self.model.time.written.clone();
         // A replay compares the frame shown; live, the kernel is read.
-        let (runs_now, bytes, vmas_now) = match self.recorded_now(&pages) {
+        let (now, bytes, vmas_now) = match self.recorded_now(&pages) {
             Some(now) => now,
             None => self.live_now(&pages),
         };
-        let states = compare_runs(&mark.runs, &runs_now);
+        let states = match written.as_ref().filter(|w| w.exact) {
+            Some(w) => compare_runs(
+                &with_written(&mark.runs, &[]),
+                &with_written(&now, &w.pages),
+            ),
+            None => compare_runs(&mark.runs, &now),
+        };
         let bytes = byte_changes(&mark, &bytes);
         let vmas = match (&mark.vmas, &vmas_now) {
             (Some(then), Some(now)) => Some(compare_vmas(then, now)),
             _ => None,
         };
         let age_ms = self.observer.now_ms().saturating_sub(mark.marked.at_ms);
-        Ok(diff_json(&mark, age_ms, &states, &bytes, vmas.as_deref()))
+        let mut out = diff_json(&mark, age_ms, &states, &bytes, vmas.as_deref());
+        written_json(&mut out, written.as_ref());
+        out["access"] = self.access_json();
+        Ok(out)
     }
 }
 
@@ -223,6 +237,23 @@ fn byte_changes(mark: &Mark, now: &[(u64, Option<Vec<u8>>)]) -> Vec<PageBytes> {
             })
         })
         .collect()
+}
+
+/// The written set into `diff`'s JSON: each page entry's `written` (true / false where the
+/// set is exact: entries are runs of pages changed alike, `written` folded in, so one answer
+/// holds for a whole entry) and `written_source`; the summary's `written_source` and
+/// `written_restarted`.
+fn written_json(out: &mut Json, written: Option<&Written>) {
+    let source = written.map_or(WRITTEN_SOURCE, |w| w.source.as_str());
+    if let Some(pages) = out["pages"].as_array_mut() {
+        for p in pages {
+            let first = p["first"].as_u64().unwrap_or(0);
+            p["written"] = json!(written.and_then(|w| w.page(first)));
+            p["written_source"] = json!(source);
+        }
+    }
+    out["summary"]["written_source"] = json!(source);
+    out["summary"]["written_restarted"] = json!(written.and_then(|w| w.restarted.clone()));
 }
 
 /// One entry of `diff`'s `pages`: a run of pages changed alike.

@@ -45,6 +45,7 @@ mod replayed;
 mod replaying;
 mod runner;
 mod subject;
+mod track;
 mod watch;
 
 pub use background::SEARCH_SLICE;
@@ -117,6 +118,7 @@ impl Session {
             Subject::Ours {
                 region,
                 explored: None,
+                track: track::Tracking::Off,
             },
             Observer::new(prober, None, interactive),
             model,
@@ -184,7 +186,11 @@ impl Session {
         let shared = Arc::clone(&handle);
         let mut session = Self::with(
             Subject::Other {
-                attached: Attached { handle, write },
+                attached: Attached {
+                    handle,
+                    write,
+                    track_access: false,
+                },
                 explored: Explored { view, ended: None },
             },
             Observer::new(own, Some(prober), interactive),
@@ -354,6 +360,7 @@ impl Session {
                 Subject::Ours {
                     region,
                     explored: None,
+                    ..
                 },
                 ..,
             ) if *permit.op() == Op::Swap && self.also.is_some() => {

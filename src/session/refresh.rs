@@ -132,9 +132,15 @@ impl Session {
         self.probe_also(rows);
     }
 
-    /// After a probe: the page map's cells, and with a mark the whole mapping's states again
-    /// for what changed since it.
+    /// After a probe: the page map's cells, and with a mark the pages written since it and the
+    /// whole mapping's states again for what changed since it.
     fn after_probe(&mut self) {
+        // The written set first: the compare folds it in; a mark dropped stops it.
+        if self.model.time.mark.is_none() {
+            self.untrack_if_tracking();
+        } else {
+            self.read_written();
+        }
         if self.model.time.mark.is_some() {
             self.compare_states();
         }

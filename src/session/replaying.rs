@@ -126,6 +126,8 @@ impl Session {
             return false;
         };
         let mark = r.mark(self.observer.now_ms());
+        // The written set: none in a recording, and the model says why.
+        self.read_written();
         crate::update::update(&mut self.model, Event::Marked(Box::new(mark)));
         true
     }

@@ -29,6 +29,8 @@ pub(super) enum Subject {
     Ours {
         region: Region,
         explored: Option<Explored>,
+        /// The pages written since the mark (`super::track`).
+        track: super::track::Tracking,
     },
     /// Another process (`--pid`) and the VMA of it shown.
     Other {
@@ -45,6 +47,8 @@ pub(super) struct Attached {
     /// `--write`: writes go through its `mem` (each confirmed in the TUI), only where it may
     /// write itself.
     pub(super) write: bool,
+    /// `--track-access`: clear its accessed bits at each mark (the consent the gate needs).
+    pub(super) track_access: bool,
 }
 
 /// A VMA being explored, followed as the process changes it.

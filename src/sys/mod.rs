@@ -14,6 +14,7 @@
 //! - `probe`: one page's state, the prober, the whole-mapping scan, the minimap's chunks,
 //!   bytes read only to look, the page map's cells, the snapshot;
 //! - `lab`: the classroom experiments' state (peer, keeper, allocator, code);
+//! - `track`: what was written (our mapping) or accessed (another process) since the mark;
 //! - `ops`: the operations as data, their notes, the write gate, what an operation did, and
 //!   carrying them out (`on_mapping`, `on_lab`, and `carry`, the one entry).
 //!
@@ -28,6 +29,7 @@ pub mod ops;
 pub mod probe;
 pub mod proc;
 pub mod raw;
+pub mod track;
 
 pub use error::SysError;
 pub use map::region::{Placement, Region};

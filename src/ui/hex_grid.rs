@@ -252,6 +252,7 @@ fn letter(w: crate::model::time::Word) -> char {
         Word::Dirty => 'D',
         Word::Cow => 'C',
         Word::Exclusive => 'E',
+        Word::Written => 'W',
     }
 }
 
@@ -281,7 +282,11 @@ fn since_mark(model: &Model, page: u64) -> Vec<StateWord> {
     };
     let now = model.snap.page(page).map(|p| Flags::of(&p.state));
     let then = mark.flags(page);
-    let c = compare_page(then, now, None, &[]);
+    let mut c = compare_page(then, now, None, &[]);
+    // Written is no page state: the tracker's set says it (`Time::written`), where exact.
+    if model.time.written.as_ref().and_then(|w| w.page(page)) == Some(true) {
+        c.became = c.became.with(Word::Written);
+    }
     let mut words = Vec::new();
     for w in c.became.iter() {
         words.push(word(

@@ -261,7 +261,7 @@ fn vma_rows(
     v: &VmaSummary,
     (largest, selected): (u64, bool),
     kept: &[Col],
-    change: Option<&VmaChange>,
+    (change, touched): (Option<&VmaChange>, Option<u64>),
     theme: Theme,
 ) -> Vec<Line<'static>> {
     let size = v.line.end - v.line.start;
@@ -298,6 +298,13 @@ fn vma_rows(
     let mut spans = spans;
     if let Some((words, role)) = change.and_then(change_words) {
         spans.push(Span::styled(words, theme.style(role)));
+    }
+    // `--track-access`: smaps Referenced since the mark cleared the accessed bits.
+    if let Some(bytes) = touched.filter(|b| *b > 0) {
+        spans.push(Span::styled(
+            format!("  touched {}", short(bytes)),
+            theme.style(Role::Changed),
+        ));
     }
     let mut rows = vec![Line::from(spans)];
     if bar_cols > 0 {
@@ -353,8 +360,20 @@ fn since_mark(model: &Model) -> Option<String> {
     }
     let n = |k: VmaChangeKind| model.time.vmas.iter().filter(|c| c.kind == k).count();
     let rss: i64 = model.time.vmas.iter().filter_map(|c| c.rss).sum();
+    let touched = if touched_since_mark(model) {
+        let sum: u64 = model
+            .space
+            .vmas
+            .iter()
+            .filter_map(|v| v.mem)
+            .map(|m| m.referenced)
+            .sum();
+        format!(" touched {} ·", human(sum))
+    } else {
+        String::new()
+    };
     Some(format!(
-        " since mark ({} ago): {} new, {} grown, {} shrunk, {} gone · Rss {}",
+        " since mark ({} ago):{touched} {} new, {} grown, {} shrunk, {} gone · Rss {}",
         mark.age(model.log.now_ms),
         n(VmaChangeKind::New),
         n(VmaChangeKind::Grown),
@@ -362,6 +381,17 @@ fn since_mark(model: &Model) -> Option<String> {
         n(VmaChangeKind::Gone),
         signed(rss)
     ))
+}
+
+/// Whether `--track-access` cleared the accessed bits at the mark: smaps `Referenced` then
+/// counts what the process touched since.
+fn touched_since_mark(model: &Model) -> bool {
+    model.time.mark.is_some()
+        && model
+            .time
+            .access
+            .as_ref()
+            .is_some_and(|a| a.cleared.is_ok())
 }
 
 /// The rows of the view for the VMAs shown at positions `window` of the view's order, with
@@ -418,7 +448,11 @@ pub fn rows(
             .as_ref()
             .and_then(|m| m.vmas.as_deref())
             .map(|then| compare_vma(then, &MarkVma::of(vma)));
-        for line in vma_rows(vma, (largest, i == selected), &kept, change.as_ref(), theme) {
+        let touched = touched_since_mark(model)
+            .then(|| vma.mem.map(|m| m.referenced))
+            .flatten();
+        let since = (change.as_ref(), touched);
+        for line in vma_rows(vma, (largest, i == selected), &kept, since, theme) {
             out.push((line, Some(i)));
         }
     }

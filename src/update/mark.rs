@@ -76,8 +76,13 @@ pub(super) fn marked(model: &mut Model, mark: Mark) {
 /// The page states now, as runs: compared with the mark (when it is of what is shown).
 pub(super) fn compared(model: &mut Model, now: &[FlagRun]) {
     let shown = model.snap.shape.addr;
-    model.time.changes = match &model.time.mark {
-        Some(mark) if mark.is_of(shown) => compare_runs(&mark.runs, now),
+    let written = model.time.written.as_ref().filter(|w| w.exact);
+    model.time.changes = match (&model.time.mark, written) {
+        (Some(mark), Some(w)) if mark.is_of(shown) => compare_runs(
+            &crate::model::time::with_written(&mark.runs, &[]),
+            &crate::model::time::with_written(now, &w.pages),
+        ),
+        (Some(mark), None) if mark.is_of(shown) => compare_runs(&mark.runs, now),
         _ => Vec::new(),
     };
 }
@@ -107,6 +112,10 @@ pub fn parse_filter(text: &str) -> Option<ChangeFilter> {
     let t = text.trim();
     if t == "changed" {
         return Some(ChangeFilter::Any);
+    }
+    // `written` alone: a page is never "unwritten" since the mark, so it means `+written`.
+    if t == "written" {
+        return Some(ChangeFilter::Became(crate::model::time::Word::Written));
     }
     let (became, word) = match t.split_at_checked(1)? {
         ("+", w) => (true, w.trim()),

@@ -29,6 +29,7 @@ mod search;
 mod space;
 #[cfg(test)]
 mod testing;
+mod track;
 mod typed;
 mod view;
 
@@ -94,6 +95,8 @@ fn take(model: &mut Model, event: Event) -> Vec<Command> {
         } => news::probed(model, *snap, now_ms, clock, fresh),
         Event::AlsoProbed(snap) => model.lab.also = snap,
         Event::Note(text) => news::note(model, text),
+        Event::Written(written) => track::written(model, written),
+        Event::Access(access) => track::access(model, access),
         Event::Resize(cols, rows) => view::resize(model, cols, rows),
         Event::Configure {
             refresh_ms,

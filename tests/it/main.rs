@@ -42,5 +42,7 @@ mod safety;
 mod screens;
 mod time;
 mod time_screens;
+mod track;
+mod track_screens;
 mod typed_screens;
 mod typed_views;

@@ -348,7 +348,7 @@ mod tests {
         f
     }
 
-    const ALL: [Word; 5] = Word::ALL;
+    const ALL: [Word; 6] = Word::ALL;
 
     fn run(first: u64, count: u64, set: &[Word]) -> FlagRun {
         FlagRun {

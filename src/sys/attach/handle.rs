@@ -659,6 +659,35 @@ fn open_checked(
     Ok((File::from(fd), kind))
 }
 
+/// What a mark with `--track-access` asks of the process (`sys::track::access`).
+impl ProcessHandle {
+    /// Clears the accessed bits of every page of the process (`clear_refs` 1, Documentation/
+    /// admin-guide/mm/soft-dirty.rst and proc.rst): from now on smaps `Referenced` counts what
+    /// it touched since. Opened through the handle's `/proc/PID` directory, never by a path a
+    /// reused pid could redirect, after asking whether it exited or called exec. It changes
+    /// the order in which the kernel reclaims the process's pages: only the write gate's
+    /// `clear_refs_refusal` (consent: `--track-access`) lets a caller here.
+    ///
+    /// # Errors
+    /// ESRCH once it exited or called exec; EACCES/EPERM without ptrace access.
+    pub(crate) fn clear_referenced(&self) -> Result<(), SysError> {
+        if self.status().is_some() {
+            return Err(self.gone_error("clear_refs"));
+        }
+        let file = rustix::fs::openat(
+            &self.dir,
+            "clear_refs",
+            OFlags::WRONLY | OFlags::NOCTTY | OFlags::CLOEXEC,
+            Mode::empty(),
+        )
+        .map(File::from)
+        .map_err(|e| SysError::from_rustix(e, format!("open /proc/{}/clear_refs", self.pid())))?;
+        file.write_at(b"1", 0)
+            .map(|_| ())
+            .map_err(|e| SysError::from_io(&e, format!("write /proc/{}/clear_refs", self.pid())))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

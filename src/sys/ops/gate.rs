@@ -17,7 +17,9 @@
 //! - a write into another process changes that process: it needs `--write`, a process whose
 //!   handle still answers, and (from a key) a yes to a question naming the pid, the address
 //!   and the bytes, each time (undo and redo are writes too);
-//! - mmapscope never writes into its own process outside the mappings it made.
+//! - mmapscope never writes into its own process outside the mappings it made;
+//! - clearing another process's accessed bits (`clear_refs`) changes its reclaim order: only
+//!   with `--track-access` (`clear_refs_refusal`).
 //!
 //! Without consent a key asks (the answer, yes, is the consent for the file from then on); a
 //! script line is refused with how to allow it, except `protect rw` itself, which is the
@@ -493,6 +495,36 @@ fn new_file_refusal(
             ),
         ),
         Some(Found::File { .. }) => return None,
+    };
+    Some(SysError::new(errno, ctx, why))
+}
+
+/// Why clearing another process's accessed bits (`clear_refs` 1, at a mark with
+/// `--track-access`) may not go, if it may not. It writes nothing into the process's memory
+/// but changes the order in which the kernel reclaims its pages (pages look unused until
+/// touched again), so the consent is the option itself: `track_access` is whether it was
+/// given; `pid` the process shown (`None`: our own mapping, which has the exact written set
+/// instead); `gone` set once the process exited or called exec.
+pub fn clear_refs_refusal(
+    track_access: bool,
+    pid: Option<u32>,
+    gone: Option<crate::sys::attach::handle::Gone>,
+) -> Option<SysError> {
+    let ctx = "clear_refs";
+    let (errno, why) = match (pid, gone) {
+        _ if !track_access => (
+            libc::EPERM,
+            "clearing the accessed bits changes the order in which the kernel reclaims the \
+             process's pages: start with --track-access to allow it"
+                .to_string(),
+        ),
+        (None, _) => (
+            libc::EINVAL,
+            "--track-access is for another process (--pid): our own mapping tracks writes exactly"
+                .to_string(),
+        ),
+        (Some(pid), Some(g)) => (libc::ESRCH, format!("pid {pid} {}", g.header())),
+        (Some(_), None) => return None,
     };
     Some(SysError::new(errno, ctx, why))
 }

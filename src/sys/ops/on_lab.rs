@@ -4,14 +4,16 @@
 
 use crate::sys::ops::op::Op;
 
+use crate::sys::attach::handle::ProcessHandle;
 use crate::sys::contain::children::{CodeChild, Reaped};
 use crate::sys::error::SysError;
 use crate::sys::lab::experiments::Lab;
 use crate::sys::map::region::Region;
 use crate::sys::map::request::{MapMode, Prot};
-use crate::sys::ops::notes;
+use crate::sys::ops::{gate, notes};
 use crate::sys::probe::prober::Prober;
 use crate::sys::probe::state::PM_PRESENT;
+use crate::sys::track::access;
 
 use crate::sys::ops::on_mapping::*;
 use crate::sys::ops::outcome::*;
@@ -73,6 +75,14 @@ pub(crate) fn run_lab(
             child_read(region, prober, lab, *offset, *len, notes),
         ),
         Op::ChildExit => child_exit(lab, notes),
+        Op::ChildTrack => (
+            "child: write 1 to /proc/PID/clear_refs".into(),
+            child_track(lab, notes),
+        ),
+        Op::ChildTouched => (
+            "child: read Referenced in /proc/PID/smaps".into(),
+            child_touched(region, lab, notes),
+        ),
         other => (
             other.name(),
             Err(SysError::new(libc::EINVAL, "exec", "not an experiment")),
@@ -339,6 +349,54 @@ fn child_read(
         offset,
         bytes,
         shared_after: after,
+    })
+}
+
+/// The keeper's handle: our own unreaped child, so its pid cannot be another process's.
+fn child_handle(lab: &mut Lab) -> Result<ProcessHandle, SysError> {
+    let pid = lab.child()?.pid();
+    ProcessHandle::open(pid, false)
+}
+
+/// `child track`: clears the child's accessed bits, through the write gate (the line naming
+/// the lab's own child is the consent `--track-access` is for another process).
+fn child_track(lab: &mut Lab, notes: &mut Vec<String>) -> Result<Done, SysError> {
+    let handle = child_handle(lab)?;
+    if let Some(refused) = gate::clear_refs_refusal(true, Some(handle.pid()), handle.status()) {
+        return Err(refused);
+    }
+    access::clear(&handle)?;
+    let per_page = access::per_page().words();
+    notes.push(format!(
+        "the child's accessed bits are cleared: its Referenced counts what it touches from now on \
+         ({per_page})"
+    ));
+    Ok(Done::ChildTracked {
+        pid: handle.pid(),
+        per_page,
+    })
+}
+
+/// `child touched`: the child's `Referenced` and `Rss` over its copy of the mapping.
+fn child_touched(
+    region: &Region,
+    lab: &mut Lab,
+    notes: &mut Vec<String>,
+) -> Result<Done, SysError> {
+    let handle = child_handle(lab)?;
+    let vmas = handle.vmas(region.addr(), region.addr() + region.map_bytes())?;
+    let referenced = vmas.iter().map(|v| v.memory.referenced).sum();
+    let rss = vmas.iter().map(|v| v.memory.rss).sum();
+    notes.push(format!(
+        "the child touched {} of its {} resident in the mapping since `child track` (Referenced: \
+         a lower bound)",
+        crate::text::human(referenced),
+        crate::text::human(rss)
+    ));
+    Ok(Done::ChildTouched {
+        pid: handle.pid(),
+        referenced,
+        rss,
     })
 }
 

@@ -171,6 +171,12 @@ pub enum Op {
     },
     /// The child exits (and is reaped).
     ChildExit,
+    /// The child's accessed bits are cleared (`clear_refs` 1): from then on its smaps
+    /// `Referenced` counts what it touches (the working-set method; `--track-access` does it for
+    /// `--pid` at a mark).
+    ChildTrack,
+    /// The child's smaps `Referenced` and `Rss` of its copy of the mapping.
+    ChildTouched,
     /// mlock(2).
     Lock(Scope),
     /// munlock(2).
@@ -428,6 +434,8 @@ impl Op {
             Self::ChildWrite { offset, .. } => format!("child write at 0x{offset:x}"),
             Self::ChildRead { offset, len } => format!("child read 0x{offset:x} +{len}"),
             Self::ChildExit => "child exit".into(),
+            Self::ChildTrack => "child track".into(),
+            Self::ChildTouched => "child touched".into(),
             Self::Lock(s) => format!("mlock{}", s.words()),
             Self::Unlock(s) => format!("munlock{}", s.words()),
             Self::Resize(n) => format!("mremap to {n} B"),

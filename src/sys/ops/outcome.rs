@@ -142,6 +142,18 @@ pub enum Done {
         pid: u32,
         how: String,
     },
+    /// `child track`: the child's accessed bits were cleared; what the kernel can say per page.
+    ChildTracked {
+        pid: u32,
+        per_page: String,
+    },
+    /// `child touched`: its copy of the mapping, bytes referenced since `child track` and
+    /// resident.
+    ChildTouched {
+        pid: u32,
+        referenced: u64,
+        rss: u64,
+    },
     Locked {
         locked: bool,
         #[serde(rename = "first_page")]

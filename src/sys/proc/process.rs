@@ -441,6 +441,9 @@ pub struct VmaMemory {
     pub anon_huge: u64,
     /// Every PMD-mapped huge page: anonymous, shmem and file.
     pub huge: u64,
+    /// Pages accessed since their accessed bits were last cleared (`Referenced`): with
+    /// `--track-access`, what the process touched since the mark.
+    pub referenced: u64,
 }
 
 impl VmaMemory {
@@ -456,6 +459,7 @@ impl VmaMemory {
             anonymous: m.anonymous,
             anon_huge: v.huge.anon_huge_pages,
             huge: v.huge.anon_huge_pages + v.huge.shmem_pmd_mapped + v.huge.file_pmd_mapped,
+            referenced: m.referenced,
         }
     }
 }

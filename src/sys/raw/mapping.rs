@@ -173,6 +173,11 @@ impl Mapping {
         self.addr as u64
     }
 
+    /// The bytes the kernel maps (the length rounded up to whole pages).
+    pub(crate) fn bytes(&self) -> u64 {
+        self.bytes
+    }
+
     /// mremap(2) to `new_len` bytes with MREMAP_MAYMOVE: in place when the address space after
     /// the mapping is free, else moved (the kernel moves the page tables: the pages come along
     /// without being copied).

@@ -2,7 +2,8 @@
 //! struct, or must run in a forked child, each with a `// SAFETY:` line naming the checked
 //! precondition (as rustix and memmap2 do), in files by what they wrap: the mapping
 //! (`mapping`), what runs in a forked child (`forked`), single calls that fill a struct
-//! (`syscalls`), the pagemap and maps ioctls (`pagemap`, `procmap`). Everything else is safe
+//! (`syscalls`), the pagemap and maps ioctls (`pagemap`, `procmap`), userfaultfd's
+//! asynchronous write-protect (`uffd`). Everything else is safe
 //! code on top: `map` decides what to map and what to refuse, `contain` owns deadlines,
 //! `probe` reads state.
 //!
@@ -21,6 +22,7 @@ pub mod mapping;
 pub mod pagemap;
 pub mod procmap;
 pub mod syscalls;
+pub mod uffd;
 
 // The shims by what they wrap, reached as `sys::raw::X` from the safe code above.
 pub(crate) use forked::*;
@@ -28,3 +30,4 @@ pub use mapping::*;
 pub use pagemap::*;
 pub(crate) use procmap::*;
 pub use syscalls::*;
+pub use uffd::Uffd;

@@ -17,24 +17,60 @@ pub struct PageRegion {
 
 /// The kernel's `struct pm_scan_arg` (include/uapi/linux/fs.h, Linux >= 6.7).
 #[repr(C)]
-struct PmScanArg {
-    size: u64,
-    flags: u64,
-    start: u64,
-    end: u64,
-    walk_end: u64,
-    vec: u64,
-    vec_len: u64,
-    max_pages: u64,
-    category_inverted: u64,
-    category_mask: u64,
-    category_anyof_mask: u64,
-    return_mask: u64,
+pub(super) struct PmScanArg {
+    pub(super) size: u64,
+    pub(super) flags: u64,
+    pub(super) start: u64,
+    pub(super) end: u64,
+    pub(super) walk_end: u64,
+    pub(super) vec: u64,
+    pub(super) vec_len: u64,
+    pub(super) max_pages: u64,
+    pub(super) category_inverted: u64,
+    pub(super) category_mask: u64,
+    pub(super) category_anyof_mask: u64,
+    pub(super) return_mask: u64,
 }
+
+impl PmScanArg {
+    /// A walk of `[start, end)` into `out` (none: no output, the walk covers the whole range).
+    pub(super) fn over(start: u64, end: u64, out: Option<&mut [PageRegion]>) -> Self {
+        let (vec, vec_len) = match out {
+            Some(out) => (out.as_mut_ptr() as u64, out.len() as u64),
+            None => (0, 0),
+        };
+        Self {
+            size: std::mem::size_of::<Self>() as u64,
+            flags: 0,
+            start,
+            end,
+            walk_end: 0,
+            vec,
+            vec_len,
+            max_pages: 0,
+            category_inverted: 0,
+            category_mask: 0,
+            category_anyof_mask: 0,
+            return_mask: 0,
+        }
+    }
+}
+
+/// PAGE_IS_* categories (include/uapi/linux/fs.h): the page was written since it was last
+/// write-protected (only meaningful in a range registered for userfaultfd async
+/// write-protect), it maps the shared zero page.
+pub(crate) const PAGE_IS_WRITTEN: u64 = 1 << 1;
+/// See `PAGE_IS_WRITTEN`.
+pub(crate) const PAGE_IS_PFNZERO: u64 = 1 << 5;
+/// PM_SCAN_* flags: write-protect the pages matched; abort (EPERM) when the walk meets a VMA
+/// not registered for userfaultfd async write-protect.
+pub(super) const PM_SCAN_WP_MATCHING: u64 = 1 << 0;
+/// See `PM_SCAN_WP_MATCHING`.
+pub(super) const PM_SCAN_CHECK_WPASYNC: u64 = 1 << 1;
 
 /// `PAGEMAP_SCAN` = `_IOWR('f', 16, struct pm_scan_arg)` (include/uapi/linux/fs.h): direction
 /// read|write (3) in bits 30-31, the argument's size (96 bytes) in bits 16-29, type 'f', nr 16.
-const PAGEMAP_SCAN: u64 =
+pub(super) const PAGEMAP_SCAN: u64 =
     (3 << 30) | ((std::mem::size_of::<PmScanArg>() as u64) << 16) | (0x66 << 8) | 16;
 
 /// An open `/proc/PID/pagemap` (Documentation/admin-guide/mm/pagemap.rst): read it as a

@@ -221,7 +221,28 @@ fn every_word_a_page_header_draws_since_the_mark_is_in_the_legend() {
             ..Mark::default()
         }));
     }));
+    // A page written since the mark, where the written set is exact.
+    drawn.extend(words_of(all(true), |m| {
+        m.time.mark = Some(Box::new(Mark {
+            marked: Marked {
+                addr: m.snap.shape.addr,
+                ..Marked::default()
+            },
+            runs: vec![FlagRun {
+                first: 0,
+                count: 1,
+                flags: Flags::of(&all(true)),
+            }],
+            ..Mark::default()
+        }));
+        m.time.written = Some(mmapscope::model::Written {
+            pages: std::iter::once(0..1).collect(),
+            exact: true,
+            ..Default::default()
+        });
+    }));
     for w in [
+        "+written",
         "+dirty",
         "-resident (evicted)",
         "B changed since mark",
