@@ -504,3 +504,24 @@ pub fn farewell(model: &Model) -> String {
         }
     }
 }
+
+/// `mmapscope replay FILE`: the explorer on the recording (`settings`: the explorer's look), on
+/// frame N or the frame at a time (`start`: `--frame`, `--at`) or its first. Returns what to
+/// say on leaving.
+///
+/// # Errors
+/// The recording cannot be opened (not one, damaged, a newer schema), or terminal I/O.
+pub fn replay(
+    file: &std::path::Path,
+    (frame, at): (Option<usize>, Option<f64>),
+    settings: News,
+) -> color_eyre::Result<String> {
+    let mut session = Session::replay(file, crate::session::DEFAULT_SIZE)
+        .map_err(crate::session::recorder::sys_error)?;
+    color_eyre::install()?;
+    session.act(settings);
+    if let Some(a) = crate::update::replay::start_at(frame, at) {
+        session.act(Action::Replay(a));
+    }
+    run(session, &[], None)
+}

@@ -404,29 +404,22 @@ fn record(
 /// (`--at`) or its first.
 fn replay_explorer(
     file: &std::path::Path,
-    (frame, at): (Option<usize>, Option<f64>),
+    start: (Option<usize>, Option<f64>),
     look: Look,
 ) -> ExitCode {
-    use mmapscope::action::Action;
     use std::io::IsTerminal as _;
     if !std::io::stdout().is_terminal() || !std::io::stdin().is_terminal() {
         return fail(
-            "replay needs a terminal to show the recording; without one, `mmapscope replay FILE \
-             --json --frame N` prints a frame",
+            "replay needs a terminal; without one, `replay FILE --json --frame N` prints a frame",
         );
     }
-    let mut session = match Session::replay(file, DEFAULT_SIZE) {
-        Ok(s) => s,
-        Err(e) => return fail(mmapscope::session::recorder::sys_error(e)),
-    };
-    if let Err(e) = color_eyre::install() {
-        return fail(e);
-    }
-    session.act(configure(mmapscope::options::DEFAULT_REFRESH_MS, look));
-    if let Some(a) = mmapscope::update::replay::start_at(frame, at) {
-        session.act(Action::Replay(a));
-    }
-    match mmapscope::app::run(session, &[], None) {
+    let settings = configure(mmapscope::options::DEFAULT_REFRESH_MS, look);
+    left(mmapscope::app::replay(file, start, settings))
+}
+
+/// How the explorer ended: what to say on leaving (success), or its error.
+fn left(result: color_eyre::Result<String>) -> ExitCode {
+    match result {
         Ok(note) => {
             if !note.is_empty() {
                 eprintln!("mmapscope: {note}");
@@ -667,15 +660,7 @@ fn attach(
             "attached to pid {pid}, read-only: bytes of present pages, page tables from its pagemap"
         )
     }];
-    match mmapscope::app::run(session, &intro, None) {
-        Ok(note) => {
-            if !note.is_empty() {
-                eprintln!("mmapscope: {note}");
-            }
-            ExitCode::SUCCESS
-        }
-        Err(e) => fail(e),
-    }
+    left(mmapscope::app::run(session, &intro, None))
 }
 
 /// The pid `--pid` names; in a terminal, the picker when a name matches no process or
@@ -824,15 +809,7 @@ fn lesson(
     let lecture = mmapscope::session::lecture::Lecture { lesson, dir };
     let result = mmapscope::app::run(session, &intro, Some(&lecture));
     drop(lecture);
-    match result {
-        Ok(note) => {
-            if !note.is_empty() {
-                eprintln!("mmapscope: {note}");
-            }
-            ExitCode::SUCCESS
-        }
-        Err(e) => fail(e),
-    }
+    left(result)
 }
 
 /// The explorer's first log lines: the mapping made, the notes of opening it, why a file
@@ -913,13 +890,5 @@ fn explore(
             mmapscope::text::sanitize(&dir.path().to_string_lossy())
         );
     }
-    match result {
-        Ok(note) => {
-            if !note.is_empty() {
-                eprintln!("mmapscope: {note}");
-            }
-            ExitCode::SUCCESS
-        }
-        Err(e) => fail(e),
-    }
+    left(result)
 }
