@@ -302,15 +302,37 @@ pub struct Time {
     pub access: Option<Access>,
     /// `mmapscope replay FILE`: the recording shown instead of a live mapping.
     pub replay: Option<Replay>,
+    /// Pages whose bytes differ from the bytes the mark kept, as the last refresh read them
+    /// (sorted runs of page numbers): a change of bytes without a change of state, which the
+    /// state compare cannot see, for `: changed`, the minimap, the page map and the mark line.
+    pub bytes: Vec<std::ops::Range<u64>>,
 }
 
 impl Time {
     /// Whether any page of `[first, first + count)` changed state since the mark.
     pub fn changed_in(&self, first: u64, count: u64) -> bool {
         let i = self.changes.partition_point(|r| r.first + r.count <= first);
-        self.changes
+        let end = first.saturating_add(count);
+        self.changes.get(i).is_some_and(|r| r.first < end) || self.bytes_in(first, count)
+    }
+
+    /// Whether the bytes of any page of `[first, first + count)` changed since the mark (of
+    /// the pages it kept).
+    pub fn bytes_in(&self, first: u64, count: u64) -> bool {
+        let i = self.bytes.partition_point(|r| r.end <= first);
+        self.bytes
             .get(i)
-            .is_some_and(|r| r.first < first.saturating_add(count))
+            .is_some_and(|r| r.start < first.saturating_add(count))
+    }
+
+    /// Pages whose bytes changed since the mark without a change of state (those with one
+    /// are counted among the changes already).
+    pub fn bytes_only(&self) -> u64 {
+        self.bytes
+            .iter()
+            .flat_map(|r| r.clone())
+            .filter(|p| self.change_at(*p).is_none())
+            .count() as u64
     }
 
     /// The mark, when it is of the mapping or VMA at `addr` (the one shown).

@@ -141,8 +141,9 @@ impl Session {
         }
         let addr = self.shown().0.addr();
         if !self.model.time.mark.as_ref().is_some_and(|m| m.is_of(addr)) {
-            if !self.model.time.changes.is_empty() {
+            if !self.model.time.changes.is_empty() || !self.model.time.bytes.is_empty() {
                 update(&mut self.model, Event::Compared(Vec::new()));
+                update(&mut self.model, Event::BytesCompared(Vec::new()));
             }
             return;
         }
@@ -150,6 +151,31 @@ impl Session {
         let (shown, prober) = self.shown();
         let runs = state_runs(shown, prober, anon, swap);
         update(&mut self.model, Event::Compared(runs));
+        let changed = self.kept_bytes_changed();
+        update(&mut self.model, Event::BytesCompared(changed));
+    }
+
+    /// The pages the mark kept whose bytes differ now, as sorted runs: each kept page read
+    /// as looking reads it (nothing faulted in; a page that cannot be read so counts as not
+    /// changed), at most `MARK_BYTES_MAX` of them.
+    fn kept_bytes_changed(&mut self) -> Vec<std::ops::Range<u64>> {
+        let Some(mark) = self.model.time.mark.as_deref() else {
+            return Vec::new();
+        };
+        let pages: Vec<u64> = mark.kept.iter().map(|k| k.page).collect();
+        let (shown, prober) = self.shown();
+        let mut runs: Vec<std::ops::Range<u64>> = Vec::new();
+        look::page_bytes(shown, prober, &pages, &mut |page, now| {
+            let differs = now
+                .zip(mark.bytes_of(page))
+                .is_some_and(|(now, then)| now.as_slice() != then);
+            match runs.last_mut() {
+                Some(r) if differs && r.end == page => r.end += 1,
+                _ if differs => runs.push(page..page + 1),
+                _ => {}
+            }
+        });
+        runs
     }
 
     /// What `diff` compares with the mark, read now: the page states, the bytes of `pages`

@@ -92,10 +92,19 @@ fn mark_line(model: &Model, room: usize) -> Option<String> {
     }
     let changed: u64 = model.time.changes.iter().map(|c| c.count).sum();
     let pages = super::pages_word(changed);
+    // Pages whose bytes changed with no change of state (the state compare cannot see them).
+    let (bytes, b) = match model.time.bytes_only() {
+        0 => (String::new(), String::new()),
+        n => (
+            format!(", {} bytes only", super::pages_word(n)),
+            format!(", {n} bytes-only"),
+        ),
+    };
     [
-        format!(" mark set {ago} · {pages} changed state · b re-marks · : unmark drops "),
-        format!(" mark {ago} · {pages} changed · b re-mark · :unmark "),
-        format!(" mark {age} · {changed} changed state · :unmark "),
+        format!(" mark set {ago} · {pages} changed state{bytes} · b re-marks · : unmark drops "),
+        format!(" mark {ago} · {pages} changed{bytes} · b re-mark · :unmark "),
+        format!(" mark {age} · {changed} changed state{b} · :unmark "),
+        format!(" mark {age} · {changed} changed{b} "),
         format!(" mark {age} "),
     ]
     .into_iter()

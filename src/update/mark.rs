@@ -22,6 +22,7 @@ pub(super) fn update(model: &mut Model, action: TimeAction) -> Vec<Command> {
             }
             if model.time.mark.take().is_some() {
                 model.time.changes.clear();
+                model.time.bytes.clear();
                 model.time.vmas.clear();
                 model.time.last = None;
                 model.log("mark dropped: the views show now only (b sets a new one)");
@@ -69,6 +70,7 @@ pub(super) fn marked(model: &mut Model, mark: Mark) {
         crate::text::human(kept_bytes),
     ));
     model.time.changes.clear();
+    model.time.bytes.clear();
     model.time.mark = Some(Box::new(mark));
     space_compared(model);
 }
@@ -152,16 +154,18 @@ pub(super) fn goto_change(model: &mut Model, filter: ChangeFilter, forward: bool
     model.search.last = None;
     let ps = model.page_size();
     let page = model.doc.cursor / ps;
-    let Some(found) = first_change(&model.time.changes, page, forward, filter) else {
+    let found = first_change(&model.time.changes, page, forward, filter);
+    let found = match filter {
+        ChangeFilter::Any => nearer(found, next_bytes(model, page, forward), page, forward),
+        _ => found,
+    };
+    let Some(found) = found else {
         let what = match filter {
-            ChangeFilter::Any => "changed state".to_string(),
+            ChangeFilter::Any => "changed (state, or bytes the mark kept)".to_string(),
             ChangeFilter::Became(w) => format!("became {}", w.name()),
             ChangeFilter::Stopped(w) => format!("stopped being {}", w.name()),
         };
-        model.log(format!(
-            "goto: {label}: no page {what} since the mark (bytes changed without a state \
-             change are found by `diff`)"
-        ));
+        model.log(format!("goto: {label}: no page {what} since the mark"));
         return Vec::new();
     };
     let left = super::jumps::here(model);
@@ -177,12 +181,47 @@ pub(super) fn goto_change(model: &mut Model, filter: ChangeFilter, forward: bool
             w.join(" ")
         })
         .unwrap_or_default();
+    let words = match (model.time.bytes_in(found, 1), words.is_empty()) {
+        (true, true) => "bytes changed".to_string(),
+        (true, false) => format!("{words}, bytes changed"),
+        (false, _) => words,
+    };
     model.log(format!(
         ": {label}: page {found} (0x{:x}) since the mark: {words}",
         found * ps
     ));
     super::jumps::moved_from(model, left);
     Vec::new()
+}
+
+/// The next (previous) page after (before) `from` whose bytes changed since the mark, wrapping
+/// once as the state search does.
+fn next_bytes(model: &Model, from: u64, forward: bool) -> Option<u64> {
+    let pages = model.time.bytes.iter().flat_map(|r| r.clone());
+    if forward {
+        let mut all = pages;
+        let first = model.time.bytes.first().map(|r| r.start);
+        all.find(|p| *p > from).or(first)
+    } else {
+        let before = pages.rev().find(|p| *p < from);
+        before.or(model.time.bytes.last().map(|r| r.end - 1))
+    }
+}
+
+/// Of two pages found searching from `from`, the one met first going `forward` (or back),
+/// counting a page reached by wrapping past the end as after every page before it.
+fn nearer(a: Option<u64>, b: Option<u64>, from: u64, forward: bool) -> Option<u64> {
+    let distance = |p: u64| -> (bool, u64) {
+        if forward {
+            (p <= from, p.wrapping_sub(from))
+        } else {
+            (p >= from, from.wrapping_sub(p))
+        }
+    };
+    match (a, b) {
+        (Some(a), Some(b)) => Some(if distance(a) <= distance(b) { a } else { b }),
+        (a, b) => a.or(b),
+    }
 }
 
 #[cfg(test)]
@@ -279,6 +318,34 @@ mod tests {
         assert_eq!(m.doc.cursor, 4 * 4096, "wrapped back to the last one");
         update(&mut m, Action::Time(TimeAction::Unmark));
         assert!(m.time.mark.is_none() && m.time.changes.is_empty());
+    }
+
+    #[test]
+    fn changed_finds_pages_whose_bytes_alone_changed_nearest_first_wrapping_once() {
+        use super::nearer;
+        // From page 10: 12 (ahead) before 3 (wrapped); going back, 3 before 12 (wrapped).
+        assert_eq!(nearer(Some(3), Some(12), 10, true), Some(12));
+        assert_eq!(nearer(Some(3), Some(12), 10, false), Some(3));
+        // Both wrapped: the first met after the end going forward, the last going back.
+        assert_eq!(nearer(Some(2), Some(5), 10, true), Some(2));
+        assert_eq!(nearer(Some(20), Some(30), 10, false), Some(30));
+        assert_eq!(nearer(None, Some(7), 10, true), Some(7));
+        let mut m = marked_model();
+        m.time.changes.clear();
+        m.time.bytes.push(6..7);
+        update(
+            &mut m,
+            Action::Grid(crate::action::GridAction::Goto(
+                crate::action::GotoTarget::Change(ChangeFilter::Any),
+            )),
+        );
+        assert_eq!(m.doc.cursor / m.page_size(), 6, "{:?}", m.log.lines);
+        assert!(
+            m.log
+                .lines
+                .last()
+                .is_some_and(|l| l.text.contains("bytes changed"))
+        );
     }
 
     #[test]

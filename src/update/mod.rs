@@ -144,6 +144,7 @@ fn take(model: &mut Model, event: Event) -> Vec<Command> {
         }
         Event::Marked(mark) => mark::marked(model, *mark),
         Event::Compared(runs) => mark::compared(model, &runs),
+        Event::BytesCompared(pages) => model.time.bytes = pages,
     }
     Vec::new()
 }

@@ -201,4 +201,28 @@ fn a_mark_of_another_processs_vma_sees_the_bytes_that_changed_there() {
     assert_eq!(entry["bytes_changed"], 6, "{entry}");
     assert_eq!(entry["ranges"], serde_json::json!([[100, 6]]));
     assert!(diff["vmas"].is_array(), "{diff}");
+    // The views see it too, not only `diff`: a refresh compares the kept bytes, and
+    // `: changed` goes to the page even where its state did not change.
+    session.refresh();
+    assert!(
+        session.model.time.bytes.iter().any(|r| r.contains(&page)),
+        "bytes changed {:?}",
+        session.model.time.bytes
+    );
+    session.model.doc.cursor = if page == 0 { ps } else { 0 };
+    session.act(Action::Grid(mmapscope::action::GridAction::Goto(
+        mmapscope::action::GotoTarget::Change(mmapscope::model::time::ChangeFilter::Any),
+    )));
+    let landed = session.model.doc.cursor / ps;
+    let found: BTreeSet<u64> = session
+        .model
+        .time
+        .changes
+        .iter()
+        .flat_map(|c| c.first..c.first + c.count)
+        .collect();
+    assert!(
+        landed == page || found.contains(&landed),
+        "landed on page {landed}; bytes changed on {page}, states on {found:?}"
+    );
 }
