@@ -410,7 +410,10 @@ pub enum Event {
     /// The page states of the whole mapping now, as runs, to compare with the mark.
     Compared(Vec<crate::model::time::FlagRun>),
     /// The pages the mark kept whose bytes differ now (sorted runs of page numbers).
-    BytesCompared(Vec<std::ops::Range<u64>>),
+    BytesCompared {
+        pages: Vec<std::ops::Range<u64>>,
+        due_ms: Option<u64>,
+    },
 }
 
 /// One message for `update`: an intent or news. Keys and script lines give `Action`s, the

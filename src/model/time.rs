@@ -306,6 +306,10 @@ pub struct Time {
     /// (sorted runs of page numbers): a change of bytes without a change of state, which the
     /// state compare cannot see, for `: changed`, the minimap, the page map and the mark line.
     pub bytes: Vec<std::ops::Range<u64>>,
+    /// When (the session's clock, ms) the kept bytes are compared next: reading 16 MiB of
+    /// kept pages costs tens of ms, so the compare is paced to 1% of a core (at most once a
+    /// second); `None`: at the next refresh (a new mark).
+    pub bytes_due: Option<u64>,
 }
 
 impl Time {

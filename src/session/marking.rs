@@ -143,7 +143,11 @@ impl Session {
         if !self.model.time.mark.as_ref().is_some_and(|m| m.is_of(addr)) {
             if !self.model.time.changes.is_empty() || !self.model.time.bytes.is_empty() {
                 update(&mut self.model, Event::Compared(Vec::new()));
-                update(&mut self.model, Event::BytesCompared(Vec::new()));
+                let none = Event::BytesCompared {
+                    pages: Vec::new(),
+                    due_ms: None,
+                };
+                update(&mut self.model, none);
             }
             return;
         }
@@ -151,8 +155,14 @@ impl Session {
         let (shown, prober) = self.shown();
         let runs = state_runs(shown, prober, anon, swap);
         update(&mut self.model, Event::Compared(runs));
-        let changed = self.kept_bytes_changed();
-        update(&mut self.model, Event::BytesCompared(changed));
+        let now = self.observer.now_ms();
+        if self.model.time.bytes_due.is_none_or(|due| now >= due) {
+            let t = std::time::Instant::now();
+            let pages = self.kept_bytes_changed();
+            let cost = u64::try_from(t.elapsed().as_millis()).unwrap_or(u64::MAX);
+            let due_ms = Some(now + cost.saturating_mul(100).max(1000));
+            update(&mut self.model, Event::BytesCompared { pages, due_ms });
+        }
     }
 
     /// The pages the mark kept whose bytes differ now, as sorted runs: each kept page read

@@ -71,6 +71,7 @@ pub(super) fn marked(model: &mut Model, mark: Mark) {
     ));
     model.time.changes.clear();
     model.time.bytes.clear();
+    model.time.bytes_due = None;
     model.time.mark = Some(Box::new(mark));
     space_compared(model);
 }

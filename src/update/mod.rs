@@ -144,7 +144,10 @@ fn take(model: &mut Model, event: Event) -> Vec<Command> {
         }
         Event::Marked(mark) => mark::marked(model, *mark),
         Event::Compared(runs) => mark::compared(model, &runs),
-        Event::BytesCompared(pages) => model.time.bytes = pages,
+        Event::BytesCompared { pages, due_ms } => {
+            model.time.bytes = pages;
+            model.time.bytes_due = due_ms;
+        }
     }
     Vec::new()
 }

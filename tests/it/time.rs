@@ -202,7 +202,9 @@ fn a_mark_of_another_processs_vma_sees_the_bytes_that_changed_there() {
     assert_eq!(entry["ranges"], serde_json::json!([[100, 6]]));
     assert!(diff["vmas"].is_array(), "{diff}");
     // The views see it too, not only `diff`: a refresh compares the kept bytes, and
-    // `: changed` goes to the page even where its state did not change.
+    // `: changed` goes to the page even where its state did not change (compared at most
+    // once a second: the refresh after the mark's compared already).
+    std::thread::sleep(std::time::Duration::from_millis(1100));
     session.refresh();
     assert!(
         session.model.time.bytes.iter().any(|r| r.contains(&page)),
