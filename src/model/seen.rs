@@ -79,8 +79,15 @@ impl Model {
             .retain(|_, at| now_ms.saturating_sub(*at) < FOREIGN_HOLD_MS);
         if !changed.is_empty() {
             let first = changed[0];
+            // In a replay the bytes differ because another frame is shown, not because a
+            // process wrote them now.
+            let by = if self.time.replay.is_some() {
+                "since the frame shown before"
+            } else {
+                "by another process"
+            };
             let text = format!(
-                "{} on screen changed by another process (highlighted), first at 0x{first:x}",
+                "{} on screen changed {by} (highlighted), first at 0x{first:x}",
                 if changed.len() == 1 {
                     "1 byte".to_string()
                 } else {

@@ -50,7 +50,9 @@ pub(super) fn update(model: &mut Model, action: EditAction) -> Vec<Command> {
 
 /// What entering edit mode says: how the writes will go here.
 fn start_words(model: &Model) -> &'static str {
-    if model
+    if model.time.replay.is_some() {
+        "edit mode: a recording is read-only; every write is refused (Esc leaves)"
+    } else if model
         .space
         .looking
         .as_ref()

@@ -270,6 +270,18 @@ fn steps_changes_and_jumps_show_each_frame_as_recorded() {
 
     s.act_live(Action::Replay(ReplayAction::Change { forward: true }));
     assert_eq!(at(&s), 4);
+    // Page 0 was on screen: its bytes differ from frame 2's, and the log says why (another
+    // frame), not that another process wrote them.
+    let said: Vec<&str> = s.model.log.lines.iter().map(|l| l.text.as_str()).collect();
+    assert!(
+        said.iter()
+            .any(|t| t.contains("on screen changed since the frame shown before")),
+        "{said:?}"
+    );
+    assert!(
+        !said.iter().any(|t| t.contains("by another process")),
+        "{said:?}"
+    );
     assert_eq!(page(&mut s, 0).1, "HELLO page zero");
 
     s.act_live(Action::Replay(ReplayAction::Change { forward: false }));
