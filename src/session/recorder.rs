@@ -54,6 +54,9 @@ pub struct Recorder {
     /// Pages of our mapping written by this tool since the last msync (the session's edits),
     /// marked `edited` in the next frame's runs.
     pub edited: BTreeSet<u64>,
+    /// Addresses of the pages on screen (the explorer's and a lesson's grid): their bytes are
+    /// recorded at every frame while present, the last to give way to the bound.
+    pub shown: Vec<u64>,
 }
 
 impl Recorder {
@@ -95,6 +98,7 @@ impl Recorder {
             held: VecDeque::new(),
             events: Vec::new(),
             edited: BTreeSet::new(),
+            shown: Vec::new(),
         })
     }
 
@@ -219,6 +223,13 @@ impl Recorder {
         };
         self.held.retain(|&a| present(a));
         frame.bytes.retain(|a, _| present(*a));
+        // The pages on screen first, from the first frame on: what the user looked at.
+        for &addr in self.shown.iter().filter(|a| present(**a)) {
+            if let std::collections::btree_map::Entry::Vacant(e) = frame.bytes.entry(addr) {
+                self.held.push_back(addr);
+                e.insert(Vec::new());
+            }
+        }
         // The first frame is the baseline: no page has changed yet.
         let first = self.writer.frames() == 0;
         for m in frame.mappings.iter().filter(|_| !first) {
@@ -232,7 +243,7 @@ impl Recorder {
                 }
             }
         }
-        for old in over_bound(&self.held, &frame.mappings, limit) {
+        for old in over_bound(&self.held, &frame.mappings, &self.shown, limit) {
             frame.bytes.remove(&old);
         }
         self.held.retain(|a| frame.bytes.contains_key(a));
@@ -252,12 +263,21 @@ impl Recorder {
 /// The pages of `held` (oldest first) to drop so that `limit` stay: those of the largest
 /// mappings first, the oldest first among pages of one size, so that a process's big
 /// allocation does not push out the few pages of a small file it writes (by hand: a python3
-/// heap growing 2 MiB every 5 s left none of its 64 KiB file's pages in the frames).
-fn over_bound(held: &VecDeque<u64>, mappings: &[RecordedMapping], limit: usize) -> Vec<u64> {
+/// heap growing 2 MiB every 5 s left none of its 64 KiB file's pages in the frames); the
+/// pages on screen (`shown`) last.
+fn over_bound(
+    held: &VecDeque<u64>,
+    mappings: &[RecordedMapping],
+    shown: &[u64],
+    limit: usize,
+) -> Vec<u64> {
     let Some(excess) = held.len().checked_sub(limit).filter(|n| *n > 0) else {
         return Vec::new();
     };
     let len_of = |addr: u64| {
+        if shown.contains(&addr) {
+            return 0;
+        }
         mappings
             .iter()
             .find(|m| addr >= m.addr && addr < m.addr + m.len)
@@ -324,6 +344,14 @@ fn source_of(subject: &super::subject::Subject) -> Result<Source<'_>, SysError> 
 }
 
 /// The pages of what is shown written by this tool since the last msync.
+/// The addresses of the pages on screen, as the last refresh probed them.
+fn shown_pages(model: &crate::model::Model) -> Vec<u64> {
+    let ps = model.snap.shape.geometry.page_size.max(1);
+    (model.snap.probed.pages.iter())
+        .map(|p| model.snap.shape.addr + p.index * ps)
+        .collect()
+}
+
 fn edited_pages(subject: &super::subject::Subject, model: &crate::model::Model) -> BTreeSet<u64> {
     let ps = subject.mapped().page_size().max(1);
     model.doc.edits.iter().map(|off| off / ps).collect()
@@ -340,6 +368,7 @@ impl super::Session {
     pub fn record(&mut self, out: &Path, interval: Duration, what: &str) -> Result<(), SysError> {
         let source = source_of(&self.subject)?;
         let mut recorder = Recorder::start(&source, out, false, interval, what)?;
+        recorder.shown = shown_pages(&self.model);
         recorder.frame(&source)?;
         self.recording = Some(Recording {
             recorder: Some(recorder),
@@ -366,6 +395,7 @@ impl super::Session {
             return;
         }
         recorder.edited = edited_pages(&self.subject, &self.model);
+        recorder.shown = shown_pages(&self.model);
         if let Err(e) = source_of(&self.subject).and_then(|s| recorder.frame(&s)) {
             rec.failed = Some(e);
             if let Some(r) = rec.recorder.take() {
@@ -389,6 +419,7 @@ impl super::Session {
         let mut rec = self.recording.take()?;
         if let Some(mut recorder) = rec.recorder.take() {
             recorder.edited = edited_pages(&self.subject, &self.model);
+            recorder.shown = shown_pages(&self.model);
             if let Err(e) = source_of(&self.subject).and_then(|s| recorder.frame(&s)) {
                 rec.failed.get_or_insert(e);
             }

@@ -670,3 +670,39 @@ fn record_without_a_subject_or_with_two_says_so() {
     fails_cleanly(&two, None, &["give no FILE or --anon"]);
     assert!(!out.exists(), "nothing written");
 }
+
+/// The explorer records the bytes of the pages on screen from its first frame (the issue's
+/// "the bytes of the pages shown"), where the changed-pages rule alone records none: the
+/// first frame is the baseline. A page not present is left out (reading it would fault it in).
+#[test]
+fn the_pages_on_screen_are_recorded_from_the_first_frame() {
+    use mmapscope::action::{Action, Op};
+    use mmapscope::sys::map::region::Region;
+    use mmapscope::sys::map::request::{MapMode, MapRequest};
+    let dir = temp_dir();
+    let path = dir.path().join("shown.txt");
+    let mut data = vec![b'.'; 4 * 4096];
+    data[..9].copy_from_slice(b"page zero");
+    data[4096..4104].copy_from_slice(b"page one");
+    std::fs::write(&path, &data).expect("write");
+    let region = Region::open(&MapRequest::file(path.clone(), MapMode::Shared)).expect("map");
+    let mut s = mmapscope::session::Session::new(region, true, (120, 40));
+    // Page 0 is read through the mapping (present); page 1 is on screen but not present.
+    s.act(Action::Do(Op::Read { offset: 0, len: 1 }));
+    s.refresh();
+    let out = dir.path().join("shown.rec");
+    s.record(&out, Duration::from_secs(60), "explorer")
+        .expect("record");
+    s.stop_recording().expect("recorded").expect("stopped");
+    let mut rec = Recording::open(&out).expect("open");
+    let addr = s.model.snap.shape.addr;
+    for n in 0..rec.len() {
+        let f = rec.frame(n).expect("frame");
+        let page0 = f.bytes.get(&addr).map(|b| b[..9].to_vec());
+        assert_eq!(page0.as_deref(), Some(&b"page zero"[..]), "frame {n}");
+        assert!(
+            !f.bytes.contains_key(&(addr + 4096)),
+            "page 1 is not present"
+        );
+    }
+}
