@@ -694,7 +694,7 @@ fn the_pages_on_screen_are_recorded_from_the_first_frame() {
     s.record(&out, Duration::from_secs(60), "explorer")
         .expect("record");
     s.stop_recording().expect("recorded").expect("stopped");
-    let mut rec = Recording::open(&out).expect("open");
+    let rec = Recording::open(&out).expect("open");
     let addr = s.model.snap.shape.addr;
     for n in 0..rec.len() {
         let f = rec.frame(n).expect("frame");
