@@ -725,79 +725,82 @@ mod tests {
         assert!(matches!(&v, Verdict::Refuse(e) if e.errno == libc::EPERM));
     }
 
-    #[test]
-    fn a_dump_writes_a_new_file_or_one_asked_for_and_never_a_mapped_one() {
-        use crate::sys::ops::op::{Dump, Found};
+    use crate::sys::ops::op::Found;
+
+    /// What the gate answers for a new file's operation (dump, export) built by `op(found,
+    /// overwrite)`, step by step: not looked at, nothing there, a file, the same with
+    /// `overwrite`, a fifo or device, a mapped file (errno; 0 goes, -1 asks).
+    fn new_file_answers(op: &dyn Fn(Option<Found>, bool) -> Op) -> [i32; 6] {
         let shown = named(MapMode::Shared, Prot::R);
         let mut gate = Gate::new(Some(Consent::Flag));
-        let mut dump = Dump::parse(&["vma", "out.bin"]).expect("words");
-        let errno = |gate: &mut Gate, dump: &Dump| match gate.check(
-            &Op::Dump(dump.clone()),
-            &shown,
-            Origin::Key,
-            true,
-        ) {
-            Verdict::Go(_) => 0,
-            Verdict::Refuse(e) => e.errno,
-            Verdict::Ask { .. } => -1,
-        };
-        assert_eq!(errno(&mut gate, &dump), libc::EINVAL, "not looked at");
-        dump.found = Some(Found::Nothing);
-        assert_eq!(errno(&mut gate, &dump), 0);
+        let mut errno =
+            |found, overwrite| match gate.check(&op(found, overwrite), &shown, Origin::Key, true) {
+                Verdict::Go(_) => 0,
+                Verdict::Refuse(e) => e.errno,
+                Verdict::Ask { .. } => -1,
+            };
         let file = |regular, mapped| Found::File {
             dev: 1,
             ino: 2,
             regular,
             mapped,
         };
-        dump.found = Some(file(true, false));
-        assert_eq!(errno(&mut gate, &dump), libc::EEXIST);
-        dump.overwrite = true;
-        assert_eq!(errno(&mut gate, &dump), 0);
-        dump.found = Some(file(false, false));
-        assert_eq!(errno(&mut gate, &dump), libc::EINVAL, "a device");
-        // Consent to write the file (--write, a yes) is not consent to replace it.
-        dump.found = Some(file(true, true));
-        assert_eq!(errno(&mut gate, &dump), libc::EPERM);
+        [
+            errno(None, false),
+            errno(Some(Found::Nothing), false),
+            errno(Some(file(true, false)), false),
+            errno(Some(file(true, false)), true),
+            errno(Some(file(false, false)), true),
+            // Consent to write the file (--write, a yes) is not consent to replace it.
+            errno(Some(file(true, true)), true),
+        ]
+    }
+
+    #[test]
+    fn a_dump_writes_a_new_file_or_one_asked_for_and_never_a_mapped_one() {
+        use crate::sys::ops::op::Dump;
+        let dump = |found, overwrite| {
+            let mut dump = Dump::parse(&["vma", "out.bin"]).expect("words");
+            dump.found = found;
+            dump.overwrite = overwrite;
+            Op::Dump(dump)
+        };
+        let [unlooked, nothing, exists, overwrite, device, mapped] = new_file_answers(&dump);
+        assert_eq!(unlooked, libc::EINVAL, "not looked at");
+        assert_eq!(nothing, 0);
+        assert_eq!(exists, libc::EEXIST);
+        assert_eq!(overwrite, 0);
+        assert_eq!(device, libc::EINVAL, "a device");
+        assert_eq!(mapped, libc::EPERM);
     }
 
     #[test]
     fn an_export_follows_the_rule_of_a_dump() {
-        use crate::sys::ops::op::{Export, Found};
+        use crate::sys::ops::op::Export;
+        let op = |found, overwrite| {
+            let mut export = Export::parse(&["svg", "map", "m.svg"]).expect("words");
+            export.found = found;
+            export.overwrite = overwrite;
+            Op::Export(export)
+        };
+        let [unlooked, nothing, exists, overwrite, device, _] = new_file_answers(&op);
+        assert_eq!(unlooked, libc::EINVAL, "not looked at");
+        assert_eq!(nothing, 0);
+        assert_eq!(exists, libc::EEXIST);
+        assert_eq!(overwrite, 0);
+        assert_eq!(device, libc::EINVAL, "a fifo or a device");
         let shown = named(MapMode::Shared, Prot::R);
         let mut gate = Gate::new(Some(Consent::Flag));
-        let mut export = Export::parse(&["svg", "map", "m.svg"]).expect("words");
-        let errno = |gate: &mut Gate, export: &Export| match gate.check(
-            &Op::Export(export.clone()),
-            &shown,
-            Origin::Key,
+        let export = op(
+            Some(Found::File {
+                dev: 1,
+                ino: 2,
+                regular: true,
+                mapped: true,
+            }),
             true,
-        ) {
-            Verdict::Go(_) => 0,
-            Verdict::Refuse(e) => e.errno,
-            Verdict::Ask { .. } => -1,
-        };
-        assert_eq!(errno(&mut gate, &export), libc::EINVAL, "not looked at");
-        export.found = Some(Found::Nothing);
-        assert_eq!(errno(&mut gate, &export), 0);
-        let file = |regular, mapped| Found::File {
-            dev: 1,
-            ino: 2,
-            regular,
-            mapped,
-        };
-        export.found = Some(file(true, false));
-        assert_eq!(errno(&mut gate, &export), libc::EEXIST);
-        export.overwrite = true;
-        assert_eq!(errno(&mut gate, &export), 0);
-        export.found = Some(file(false, false));
-        assert_eq!(
-            errno(&mut gate, &export),
-            libc::EINVAL,
-            "a fifo or a device"
         );
-        export.found = Some(file(true, true));
-        match gate.check(&Op::Export(export.clone()), &shown, Origin::Key, true) {
+        match gate.check(&export, &shown, Origin::Key, true) {
             Verdict::Refuse(e) => {
                 assert_eq!(e.errno, libc::EPERM);
                 assert!(

@@ -14,7 +14,7 @@ use crate::model::Model;
 use crate::session::{MAP_COLS, cell_pages};
 use crate::text::thousands;
 
-use super::{CELL, LEFT, LINE, Role, fill, subject_name, svg_open, width_for, xml_text};
+use super::{CELL, LEFT, LINE, Role, fill, subject_name, svg_open, swatch, width_for, xml_text};
 
 /// Most changed VMAs listed; the picture says how many more.
 pub const DIFF_VMAS: usize = 200;
@@ -189,18 +189,7 @@ fn diff_cell(out: &mut String, i: u64, c: &CellChange, per: u64, top: u64) {
 fn legend(out: &mut String, y: u64, diff: &Json) {
     for (i, (letter, class, word, _)) in CLASSES.iter().enumerate() {
         let (x, y) = (12 + (i as u64 % 3) * 330, y + (i as u64 / 3) * LINE);
-        let _ = writeln!(
-            out,
-            "<g class=\"{class}\"><rect x=\"{x}\" y=\"{}\" width=\"{CELL}\" height=\"{CELL}\"/>\
-             <text class=\"l\" x=\"{}\" y=\"{}\">{}</text></g>\
-             <text x=\"{}\" y=\"{y}\">{}</text>",
-            y - 11,
-            x + CELL / 2,
-            y - 1,
-            xml_text(&letter.to_string()),
-            x + CELL + 6,
-            xml_text(word),
-        );
+        swatch(out, (x, y), class, *letter, word);
     }
     let words = |side: &str| {
         crate::model::time::Word::ALL

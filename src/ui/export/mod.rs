@@ -331,23 +331,30 @@ fn sum(buckets: &[Bucket]) -> Bucket {
     total
 }
 
+/// One legend entry at `(x, y)` (the text's baseline): the class's swatch with its letter, and
+/// the word beside it. The page map's and the diff's legends share it.
+fn swatch(out: &mut String, (x, y): (u64, u64), class: &str, letter: char, word: &str) {
+    let _ = writeln!(
+        out,
+        "<g class=\"{class}\"><rect x=\"{x}\" y=\"{}\" width=\"{CELL}\" height=\"{CELL}\"/>\
+         <text class=\"l\" x=\"{}\" y=\"{}\">{}</text></g>\
+         <text x=\"{}\" y=\"{y}\">{}</text>",
+        y - 11,
+        x + CELL / 2,
+        y - 1,
+        xml_text(&letter.to_string()),
+        x + CELL + 6,
+        xml_text(word),
+    );
+}
+
 /// The legend (each class's swatch, letter and word, four a row) and the counts over the
 /// whole mapping, from `y` on (`LEGEND_ROWS` lines).
 fn legend_svg(out: &mut String, y: u64, total: &Bucket) {
     for (i, (letter, class, word, _)) in CLASSES.iter().enumerate() {
         let (x, y) = (12 + (i as u64 % 4) * 250, y + (i as u64 / 4) * LINE);
-        let _ = writeln!(
-            out,
-            "<g class=\"{class}\"><rect x=\"{x}\" y=\"{}\" width=\"{CELL}\" height=\"{CELL}\"/>\
-             <text class=\"l\" x=\"{}\" y=\"{}\">{}</text></g>\
-             <text x=\"{}\" y=\"{y}\">{}</text>",
-            y - 11,
-            x + CELL / 2,
-            y - 1,
-            if *letter == '·' { ' ' } else { *letter },
-            x + CELL + 6,
-            xml_text(word),
-        );
+        let letter = if *letter == '·' { ' ' } else { *letter };
+        swatch(out, (x, y), class, letter, word);
     }
     let n = |v: Option<u64>| v.map_or_else(|| "?".into(), thousands);
     let _ = writeln!(
